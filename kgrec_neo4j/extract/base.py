@@ -1,0 +1,72 @@
+"""The data every extractor takes and returns. Shared by the LLM and the offline extractor."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from typing import Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_VALUE_WORDS = 8
+
+
+class ItemText(BaseModel):
+    """The text of one item, as stored on ``(:Item)``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item_id: str
+    title: str | None = None
+    description: list[str] = Field(default_factory=list)
+    features: list[str] = Field(default_factory=list)
+    categories: list[str] = Field(default_factory=list)
+    brand: str | None = None
+    reviews: list[str] = Field(default_factory=list)
+
+    def text_hash(self) -> str:
+        """Stable hash of the text an extractor sees (part of every cache key)."""
+        payload = self.model_dump(exclude={"item_id"})
+        return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+
+
+class KnowledgePoint(BaseModel):
+    """One typed knowledge point of an item."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="one of the active pack's knowledge types")
+    value: str = Field(description=f"a short phrase, at most {MAX_VALUE_WORDS} words")
+    confidence: float = Field(ge=0.0, le=1.0, description="how sure the extractor is, 0..1")
+    evidence: str | None = Field(default=None, description="the span of the item text it comes from")
+
+
+class ItemResult(BaseModel):
+    """What an extractor returned for one item: points, or an error (never both written)."""
+
+    item_id: str
+    text_hash: str
+    points: list[KnowledgePoint] = Field(default_factory=list)
+    error: str | None = None
+    dropped: dict[str, int] = Field(default_factory=dict)  # reason -> count
+
+
+class Extractor(Protocol):
+    name: str
+
+    def extract(self, items: list[ItemText]) -> list[ItemResult]: ...
+
+
+def mention_key(text: str) -> str:
+    """Normalised key of a mention value: NFKC, lower case, punctuation folded, spaces collapsed.
+
+    ``"PlayStation-4 "`` and ``"playstation 4"`` share a key; ``"PS4"`` does not (that is the
+    concept layer's job).
+    """
+    t = unicodedata.normalize("NFKC", text).lower()
+    t = re.sub(r"[\u2010-\u2015_\-/]+", " ", t)
+    t = re.sub(r"[^\w\s+#.&]", " ", t)
+    t = re.sub(r"\s+", " ", t).strip(" .")
+    return t

@@ -1,0 +1,215 @@
+"""Knowledge-type packs and the database schema (constraints, indexes, KnowledgeType nodes).
+
+A *type pack* (``schema/packs/<name>.yaml``) fixes the knowledge-point types of a domain, each with a
+one-line definition that prompts and the offline extractor use. The database holds exactly the
+active pack's types as ``(:KnowledgeType {name, definition, pack})`` nodes; every write of a typed
+node checks its type against them in the same transaction and refuses the whole batch otherwise.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import resources
+from .errors import DimensionMismatch, SchemaError, UnknownTypeError
+
+
+@dataclass(frozen=True)
+class KnowledgeType:
+    name: str
+    definition: str
+    examples: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TypePack:
+    name: str
+    domain: str
+    types: tuple[KnowledgeType, ...] = field(default_factory=tuple)
+
+    @property
+    def names(self) -> list[str]:
+        return [t.name for t in self.types]
+
+    def get(self, name: str) -> KnowledgeType:
+        for t in self.types:
+            if t.name == name:
+                return t
+        raise UnknownTypeError([name], self.names)
+
+    def check(self, names) -> None:
+        """Raise :class:`UnknownTypeError` if any of ``names`` is outside the pack."""
+        bad = set(names) - set(self.names)
+        if bad:
+            raise UnknownTypeError(bad, self.names)
+
+
+def pack_path(name_or_path: str) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") and p.is_file():
+        return p
+    return resources.schema_dir() / "packs" / f"{name_or_path}.yaml"
+
+
+def available_packs() -> list[str]:
+    return sorted(p.stem for p in (resources.schema_dir() / "packs").glob("*.yaml"))
+
+
+def load_pack(name_or_path: str) -> TypePack:
+    """Read and validate a pack by name (``video_games``) or by file path."""
+    p = pack_path(name_or_path)
+    if not p.is_file():
+        raise SchemaError(f"type pack {name_or_path!r} not found at {p}; available: {', '.join(available_packs())}")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise SchemaError(f"{p}: not valid YAML: {e}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("types"), list) or not data["types"]:
+        raise SchemaError(f"{p}: expected keys 'name', 'domain' and a non-empty list 'types'")
+    types = []
+    for i, t in enumerate(data["types"]):
+        if not isinstance(t, dict) or not str(t.get("name", "")).strip() or not str(t.get("definition", "")).strip():
+            raise SchemaError(f"{p}: types[{i}] needs a non-empty 'name' and 'definition'")
+        types.append(KnowledgeType(str(t["name"]).strip(), str(t["definition"]).strip(),
+                                   tuple(str(x) for x in t.get("examples") or ())))
+    names = [t.name for t in types]
+    if len(set(names)) != len(names):
+        raise SchemaError(f"{p}: duplicate type names in {names}")
+    if "Others" not in names:
+        raise SchemaError(f"{p}: every pack needs an 'Others' type (got {names})")
+    return TypePack(str(data.get("name") or p.stem), str(data.get("domain") or ""), tuple(types))
+
+
+def _statements(text: str) -> list[str]:
+    text = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//"))
+    return [s.strip() for s in text.split(";") if s.strip()]
+
+
+def schema_statements() -> list[tuple[str, str]]:
+    """(file name, statement) for every DDL statement in ``schema/*.cypher``, in file order."""
+    out = []
+    for f in sorted(resources.schema_dir().glob("*.cypher")):
+        out += [(f.name, s) for s in _statements(f.read_text(encoding="utf-8"))]
+    return out
+
+
+def _declared_names() -> tuple[set[str], set[str]]:
+    cons, idx = set(), set()
+    for _, s in schema_statements():
+        m = re.match(r"CREATE\s+CONSTRAINT\s+(\w+)", s, re.I)
+        if m:
+            cons.add(m.group(1))
+        m = re.match(r"CREATE\s+(?:VECTOR\s+)?INDEX\s+(\w+)", s, re.I)
+        if m:
+            idx.add(m.group(1))
+    return cons, idx
+
+
+def vector_index_dimension(db, name: str = "concept_embedding") -> int | None:
+    rows = db.query("SHOW VECTOR INDEXES YIELD name, options WHERE name = $name RETURN options", name=name)
+    if not rows:
+        return None
+    return int(rows[0]["options"]["indexConfig"]["vector.dimensions"])
+
+
+def check_dimension(db, dim: int, name: str = "concept_embedding") -> None:
+    """Refuse a model whose dimension differs from the vector index's."""
+    have = vector_index_dimension(db, name)
+    if have is not None and have != dim:
+        raise DimensionMismatch(
+            f"the vector index {name!r} has dimension {have} but the embedding model gives {dim}. "
+            f"Either configure the model the index was built with, or rebuild: "
+            f"`kgrec schema apply --rebuild-vector-index` (concept embeddings are then recomputed by "
+            f"`kgrec concepts build`)."
+        )
+
+
+def apply(db, pack: TypePack, *, dim: int, rebuild_vector_index: bool = False) -> dict[str, Any]:
+    """Create constraints and indexes (idempotent) and make the KnowledgeType nodes equal the pack.
+
+    Types of the pack are merged; a type in the database but not in the pack is removed only if
+    nothing refers to it (otherwise :class:`SchemaError` says which nodes still use it).
+    """
+    if rebuild_vector_index:
+        db.write("DROP INDEX concept_embedding IF EXISTS")
+    else:
+        check_dimension(db, dim)
+    for fname, stmt in schema_statements():
+        try:
+            db.write(stmt, dim=dim)
+        except Exception as e:  # neo4j.exceptions.ClientError and friends
+            raise SchemaError(f"schema/{fname}: statement failed: {e}") from e
+    db.write("CALL db.awaitIndexes(300)")
+    rows = [{"name": t.name, "definition": t.definition, "examples": list(t.examples)} for t in pack.types]
+    db.write(
+        "UNWIND $rows AS r MERGE (k:KnowledgeType {name: r.name}) "
+        "SET k.definition = r.definition, k.examples = r.examples, k.pack = $pack",
+        rows=rows, pack=pack.name,
+    )
+    stale = db.query(
+        "MATCH (k:KnowledgeType) WHERE NOT k.name IN $names "
+        "OPTIONAL MATCH (k)<-[:OF_TYPE]-(c) RETURN k.name AS name, count(c) AS used",
+        names=pack.names,
+    )
+    in_use = [r for r in stale if r["used"]]
+    if in_use:
+        raise SchemaError(
+            f"the database has knowledge types outside pack {pack.name!r} that concepts still use: "
+            + ", ".join(f"{r['name']} ({r['used']} concepts)" for r in in_use)
+            + ". Use the pack the data was built with (KGREC_TYPE_PACK), or start from an empty database."
+        )
+    if stale:
+        db.write("MATCH (k:KnowledgeType) WHERE NOT k.name IN $names DELETE k", names=pack.names)
+    db.write("MERGE (m:SchemaInfo {id: 'schema'}) SET m.pack = $pack, m.embedding_dim = $dim", pack=pack.name, dim=dim)
+    return {"statements": len(schema_statements()), "types": pack.names, "removed_types": [r["name"] for r in stale]}
+
+
+def check(db, pack: TypePack, *, dim: int) -> list[str]:
+    """Drift between the schema files and the database, as human-readable lines (empty = in sync)."""
+    drift = []
+    cons_want, idx_want = _declared_names()
+    cons_have = {r["name"] for r in db.query("SHOW CONSTRAINTS YIELD name RETURN name")}
+    idx_have = {r["name"] for r in db.query(
+        "SHOW INDEXES YIELD name, type, owningConstraint WHERE owningConstraint IS NULL AND type <> 'LOOKUP' RETURN name")}
+    for n in sorted(cons_want - cons_have):
+        drift.append(f"constraint {n} is declared in schema/ but missing in the database")
+    for n in sorted(idx_want - idx_have):
+        drift.append(f"index {n} is declared in schema/ but missing in the database")
+    for n in sorted(cons_have - cons_want):
+        drift.append(f"constraint {n} exists in the database but not in schema/")
+    for n in sorted(idx_have - idx_want):
+        drift.append(f"index {n} exists in the database but not in schema/")
+    have = vector_index_dimension(db)
+    if have is not None and have != dim:
+        drift.append(f"vector index concept_embedding has dimension {have}, configuration says {dim}")
+    rows = db.query("MATCH (k:KnowledgeType) RETURN k.name AS name, k.definition AS definition")
+    db_types = {r["name"]: r["definition"] for r in rows}
+    for t in pack.types:
+        if t.name not in db_types:
+            drift.append(f"knowledge type {t.name!r} of pack {pack.name!r} is missing in the database")
+        elif db_types[t.name] != t.definition:
+            drift.append(f"knowledge type {t.name!r} has a different definition in the database")
+    for n in sorted(set(db_types) - set(pack.names)):
+        drift.append(f"knowledge type {n!r} is in the database but not in pack {pack.name!r}")
+    return drift
+
+
+def db_types(db) -> list[str]:
+    return [r["name"] for r in db.query("MATCH (k:KnowledgeType) RETURN k.name AS name ORDER BY name")]
+
+
+def refuse_unknown_types(tx, types) -> None:
+    """Inside a write transaction: raise :class:`UnknownTypeError` (rolling back) if any type is unknown."""
+    rec = tx.run(
+        "UNWIND $types AS t OPTIONAL MATCH (k:KnowledgeType {name: t}) WITH t, k WHERE k IS NULL "
+        "RETURN collect(DISTINCT t) AS bad",
+        types=sorted(set(types)),
+    ).single()
+    if rec and rec["bad"]:
+        allowed = [r["name"] for r in tx.run("MATCH (k:KnowledgeType) RETURN k.name AS name")]
+        raise UnknownTypeError(rec["bad"], allowed)

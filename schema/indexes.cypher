@@ -1,0 +1,8 @@
+// Range and vector indexes. $dim is the embedding model's dimension (from configuration).
+CREATE INDEX interacted_split IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.split);
+CREATE INDEX concept_type IF NOT EXISTS FOR (c:Concept) ON (c.type);
+CREATE INDEX concept_alias IF NOT EXISTS FOR (c:Concept) ON (c.aliases);
+CREATE INDEX item_dataset IF NOT EXISTS FOR (i:Item) ON (i.dataset);
+CREATE INDEX user_dataset IF NOT EXISTS FOR (u:User) ON (u.dataset);
+CREATE VECTOR INDEX concept_embedding IF NOT EXISTS FOR (c:Concept) ON (c.embedding)
+  OPTIONS {indexConfig: {`vector.dimensions`: $dim, `vector.similarity_function`: 'cosine'}};

@@ -1,0 +1,64 @@
+"""Shared fixtures. Tests marked ``neo4j`` talk to a real Neo4j (NEO4J_URI / NEO4J_PASSWORD).
+
+Under CI (``CI=true``) a missing server fails the test instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(os.environ.get("KGREC_DATA_DIR", REPO.parent / "shared" / "data")).resolve()
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if "db" in getattr(item, "fixturenames", ()) or "settings_db" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.neo4j)
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    if not DATA.is_dir():
+        pytest.fail(f"dataset folder {DATA} not found (set KGREC_DATA_DIR)")
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def settings():
+    from kgrec_neo4j.config import load_settings
+
+    return load_settings()
+
+
+def _connect(settings):
+    from kgrec_neo4j.db import connect
+    from kgrec_neo4j.errors import KgrecError
+
+    try:
+        return connect(settings)
+    except KgrecError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"Neo4j is required under CI: {e}")
+        pytest.skip(f"Neo4j not available: {e}")
+
+
+def clear_database(db) -> None:
+    """Empty the database (data, not schema) in batches."""
+    while db.write("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n")["nodes_deleted"]:
+        pass
+
+
+@pytest.fixture(scope="module")
+def db(settings):
+    """A connection to an emptied database with the video-games schema applied (fresh per module)."""
+    from kgrec_neo4j import schema
+
+    d = _connect(settings)
+    clear_database(d)
+    schema.apply(d, schema.load_pack("video_games"), dim=settings.embedding_dim)
+    yield d
+    d.close()
