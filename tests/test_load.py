@@ -1,0 +1,231 @@
+"""Loaders: the three formats on real samples, bad input, splits, idempotency, k-core, the CLI."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kgrec_neo4j import load as L
+from kgrec_neo4j.errors import InputError
+
+SLICE = Path(__file__).parent / "data" / "vg-slice"
+
+
+def write_jsonl(path: Path, rows, *, gz=False):
+    data = "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows).encode()
+    path.write_bytes(gzip.compress(data) if gz else data)
+    return path
+
+
+# -- reading (no database) ---------------------------------------------------------------------
+
+def test_generic_real_slice_reads_everything():
+    ds = L.read([SLICE])
+    assert ds.format == "generic"
+    assert len(ds.interactions) == 831 and len(ds.items) == 758
+    assert not ds.skipped
+
+
+def test_amazon2018_sample(data_dir):
+    ds = L.read([data_dir / "formats" / "amazon2018"])
+    assert ds.format == "amazon2018"
+    assert len(ds.interactions) == 21411
+    # seq is chronological per user
+    by_user = {}
+    for x in ds.interactions:
+        by_user.setdefault(x.user, []).append(x)
+    for xs in by_user.values():
+        xs.sort(key=lambda x: x.seq)
+        assert [x.seq for x in xs] == list(range(len(xs)))
+        ts = [x.timestamp for x in xs]
+        assert ts == sorted(ts)
+    assert all(x.rating is not None for x in ds.interactions)
+
+
+def test_amazon2023_sample_with_meta(data_dir):
+    ds = L.read([data_dir / "formats" / "amazon2023"])
+    assert ds.format == "amazon2023"
+    assert len(ds.interactions) == 2851
+    with_title = [i for i in ds.items.values() if i["title"]]
+    assert len(with_title) >= 190
+    some = next(i for i in ds.items.values() if i["features"])
+    assert all(isinstance(f, str) for f in some["features"])
+    # timestamps converted from ms to seconds
+    assert all(x.timestamp is None or x.timestamp < 4_000_000_000 for x in ds.interactions)
+
+
+def test_split_last_two_out():
+    assert [L.split_of(5, p) for p in range(5)] == ["train", "train", "train", "valid", "test"]
+    assert [L.split_of(2, p) for p in range(2)] == ["train", "train"]
+
+
+def test_kind_sign_from_rating():
+    assert L.kind_sign(5.0) == ("like", 1)
+    assert L.kind_sign(4.0) == ("like", 1)
+    assert L.kind_sign(3.0) == ("mixed", 0)
+    assert L.kind_sign(1.0) == ("dislike", -1)
+    assert L.kind_sign(None) == ("implicit", 1)
+
+
+def test_k_core_is_iterative():
+    X = L.Interaction
+    xs = [X("a", "i1", 0, None, None, None, None), X("a", "i2", 1, None, None, None, None),
+          X("b", "i1", 0, None, None, None, None), X("b", "i2", 1, None, None, None, None),
+          X("c", "i3", 0, None, None, None, None), X("c", "i1", 1, None, None, None, None)]
+    # k=2: i3 has one interaction -> dropped; then c has one -> dropped; then i1 loses c but keeps 2
+    kept = L.k_core(xs, 2, 2)
+    assert {x.user for x in kept} == {"a", "b"}
+    assert {x.item for x in kept} == {"i1", "i2"}
+
+
+def test_bad_lines_are_reported_with_file_line_and_reason(tmp_path):
+    items = write_jsonl(tmp_path / "items.jsonl", [
+        {"item_id": "i1", "title": "Good", "description": [], "features": [], "categories": [], "brand": None},
+        "{not json",
+        "",
+        {"item_id": 7.5, "title": "wrong id type"},
+        {"item_id": "i2", "title": "ok", "description": "a string is accepted as one paragraph"},
+        {"item_id": "i3", "title": "bad list", "features": [1, 2]},
+        {"item_id": "i1", "title": "Conflicting duplicate"},
+    ])
+    inter = write_jsonl(tmp_path / "interactions.jsonl", [
+        {"user_id": "u1", "item_id": "i1", "seq": 0, "rating": 5},
+        {"user_id": "u1", "item_id": "missing", "seq": 1},
+        {"user_id": "u1", "item_id": "i2", "seq": "two"},
+        {"user_id": "u1", "item_id": "i2", "seq": 0},
+        {"user_id": "u1", "item_id": "i2", "seq": 2, "rating": 11},
+        {"item_id": "i2", "seq": 3},
+    ])
+    with open(inter, "ab") as fh:
+        fh.write(b'{"user_id": "u\xff", "item_id": "i1", "seq": 9}\n')
+    ds = L.read([tmp_path])
+    assert set(ds.items) == {"i1", "i2"}
+    assert ds.items["i1"]["title"] == "Good"
+    assert len(ds.interactions) == 1
+    msgs = [str(i) for i in ds.issues]
+    assert any(m.startswith(f"{items}:2: malformed JSON") for m in msgs)
+    assert any(m.startswith(f"{items}:3: empty line") for m in msgs)
+    assert any(m.startswith(f"{items}:4: field 'item_id' must be a string") for m in msgs)
+    assert any(m.startswith(f"{items}:6: field 'features' must be a list of strings") for m in msgs)
+    assert any(m.startswith(f"{items}:7: duplicate item id 'i1'") for m in msgs)
+    assert any(m.startswith(f"{inter}:2: item 'missing' is not in items.jsonl") for m in msgs)
+    assert any(m.startswith(f"{inter}:3: field 'seq' must be an integer") for m in msgs)
+    assert any(m.startswith(f"{inter}:4: user 'u1' already has seq 0 (line 1)") for m in msgs)
+    assert any(m.startswith(f"{inter}:5: rating must be between 0 and 5") for m in msgs)
+    assert any(m.startswith(f"{inter}:6: missing required field 'user_id'") for m in msgs)
+    assert any(m.startswith(f"{inter}:7: not valid UTF-8") for m in msgs)
+    assert sum(ds.skipped.values()) == 11
+
+
+def test_truncated_gzip_keeps_lines_before_and_reports(tmp_path):
+    shutil.copy(SLICE / "items.jsonl", tmp_path / "items.jsonl")
+    full = gzip.compress((SLICE / "interactions.jsonl").read_bytes())
+    (tmp_path / "interactions.jsonl.gz").write_bytes(full[: len(full) // 2])
+    ds = L.read([tmp_path])
+    assert 0 < len(ds.interactions) < 831
+    assert ds.skipped["truncated gzip"] == 1
+    assert "truncated or corrupt" in str(ds.issues[-1])
+
+
+def test_unknown_layout_is_refused(tmp_path):
+    write_jsonl(tmp_path / "a.jsonl", [{"x": 1}])
+    write_jsonl(tmp_path / "b.jsonl", [{"x": 1}])
+    with pytest.raises(InputError, match="cannot tell the format"):
+        L.read([tmp_path])
+
+
+# -- writing (real Neo4j) ----------------------------------------------------------------------
+
+def counts(db):
+    return db.query(
+        "CALL () { MATCH (u:User) RETURN count(u) AS users } "
+        "CALL () { MATCH (i:Item) RETURN count(i) AS items } "
+        "CALL () { MATCH ()-[e:INTERACTED]->() RETURN count(e) AS edges } "
+        "RETURN users, items, edges")[0]
+
+
+def test_load_slice_then_reload_is_idempotent(db):
+    rep = L.load(db, [SLICE], batch_size=200)
+    assert (rep.users_written, rep.items_written, rep.interactions_written) == (40, 758, 831)
+    first = counts(db)
+    assert first == {"users": 40, "items": 758, "edges": 831}
+    L.load(db, [SLICE], batch_size=97)
+    assert counts(db) == first
+    # splits: every user with >= 3 interactions has exactly one valid and one test edge, the last two
+    rows = db.query(
+        "MATCH (u:User)-[e:INTERACTED]->() WITH u, e ORDER BY e.seq "
+        "WITH u, collect(e.split) AS s RETURN u.id AS u, s")
+    for r in rows:
+        s = r["s"]
+        if len(s) >= 3:
+            assert s[-2:] == ["valid", "test"] and set(s[:-2]) == {"train"}
+    rated = db.query("MATCH ()-[e:INTERACTED]->() WHERE e.rating IS NOT NULL RETURN e.rating AS r, e.kind AS k, e.sign AS s")
+    assert rated and all(L.kind_sign(x["r"]) == (x["k"], x["s"]) for x in rated)
+    item = db.query("MATCH (i:Item {id: 'B00L59D9HG'}) RETURN i.title AS t, i.dataset AS d")[0]
+    assert item == {"t": "Nintendo 3DS Compatible with 3DS / 3DS XL / 2DS AC Adapter", "d": "vg-slice"}
+
+
+def test_partial_load_then_rerun_equals_full(db, tmp_path):
+    """A load that stopped after some batches, rerun, ends identical to an uninterrupted load."""
+    from tests.conftest import clear_database
+
+    clear_database(db)
+    calls = {"n": 0}
+
+    def die_after_two(stage, done, total):
+        if stage == "interactions":
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        L.load(db, [SLICE], batch_size=100, progress=die_after_two)
+    partial = counts(db)
+    assert partial["edges"] == 200
+    L.load(db, [SLICE], batch_size=100)
+    assert counts(db) == {"users": 40, "items": 758, "edges": 831}
+    assert db.value("MATCH (d:Dataset {name: 'vg-slice'}) RETURN d.status") == "loaded"
+
+
+def test_strict_refuses_everything(db, tmp_path):
+    from tests.conftest import clear_database
+
+    clear_database(db)
+    shutil.copy(SLICE / "items.jsonl", tmp_path / "items.jsonl")
+    lines = (SLICE / "interactions.jsonl").read_text().splitlines()
+    lines[10] = "{broken"
+    (tmp_path / "interactions.jsonl").write_text("\n".join(lines) + "\n")
+    with pytest.raises(InputError, match=r"--strict: 1 bad record.*interactions.jsonl:11: malformed JSON"):
+        L.load(db, [tmp_path], strict=True)
+    assert counts(db) == {"users": 0, "items": 0, "edges": 0}
+    rep = L.load(db, [tmp_path])
+    assert rep.skipped == {"malformed json": 1}
+    assert counts(db)["edges"] == 830
+
+
+def test_user_sample_and_k_core(db):
+    from tests.conftest import clear_database
+
+    clear_database(db)
+    rep = L.load(db, [SLICE], max_users=10, seed=1)
+    assert rep.users_written == 10
+    assert counts(db)["users"] == 10
+    # items are only those the sampled users touched
+    assert db.value("MATCH (i:Item) WHERE NOT (i)<-[:INTERACTED]-() RETURN count(i)") == 0
+
+
+def test_cli_load_prints_counts_and_errors(db, tmp_path, monkeypatch):
+    from kgrec_neo4j.cli import cli
+    from tests.conftest import clear_database
+
+    clear_database(db)
+    r = CliRunner().invoke(cli, ["load", str(SLICE), "--silent"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert "written: 40 users, 758 items, 831 interactions" in r.output
+    r = CliRunner().invoke(cli, ["load", str(tmp_path)])
+    assert r.exit_code != 0

@@ -1,0 +1,157 @@
+"""Type packs, schema apply/check, type enforcement, vector index, and every client the design names."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from kgrec_neo4j import schema
+from kgrec_neo4j.errors import DimensionMismatch, SchemaError, UnknownTypeError
+
+VG_TYPES = ["Functionality", "Compatibility", "Components", "User Demographics", "Usage Scenarios",
+            "Game Features", "Technical Specifications", "Content Additions", "Performance Metrics", "Others"]
+
+
+def test_video_games_pack_has_exactly_the_ten_seed_types():
+    pack = schema.load_pack("video_games")
+    assert pack.names == VG_TYPES
+    assert all(t.definition and len(t.definition.splitlines()) == 1 for t in pack.types)
+
+
+def test_every_shipped_pack_is_valid():
+    for name in schema.available_packs():
+        assert "Others" in schema.load_pack(name).names
+
+
+def test_bad_pack_files_are_refused(tmp_path):
+    p = tmp_path / "x.yaml"
+    p.write_text("name: x\ntypes:\n  - name: A\n    definition: a\n")
+    with pytest.raises(SchemaError, match="needs an 'Others' type"):
+        schema.load_pack(str(p))
+    p.write_text("name: x\ntypes:\n  - name: A\n")
+    with pytest.raises(SchemaError, match=r"types\[0\] needs a non-empty 'name' and 'definition'"):
+        schema.load_pack(str(p))
+    with pytest.raises(SchemaError, match="available: .*video_games"):
+        schema.load_pack("no_such_pack")
+
+
+def test_apply_is_idempotent_and_check_is_clean(db, settings):
+    pack = schema.load_pack("video_games")
+    schema.apply(db, pack, dim=settings.embedding_dim)
+    schema.apply(db, pack, dim=settings.embedding_dim)
+    assert schema.check(db, pack, dim=settings.embedding_dim) == []
+    assert schema.db_types(db) == sorted(VG_TYPES)
+    names = {r["name"] for r in db.query("SHOW CONSTRAINTS YIELD name RETURN name")}
+    assert {"user_id", "item_id", "knowledge_type_name", "concept_id", "mention_type_key"} <= names
+
+
+def test_check_reports_drift(db, settings):
+    pack = schema.load_pack("video_games")
+    db.write("DROP CONSTRAINT concept_id")
+    db.write("MATCH (k:KnowledgeType {name: 'Others'}) SET k.definition = 'changed'")
+    drift = schema.check(db, pack, dim=settings.embedding_dim)
+    assert "constraint concept_id is declared in schema/ but missing in the database" in drift
+    assert "knowledge type 'Others' has a different definition in the database" in drift
+    schema.apply(db, pack, dim=settings.embedding_dim)
+    assert schema.check(db, pack, dim=settings.embedding_dim) == []
+
+
+def test_uniqueness_is_enforced_by_the_database(db):
+    from neo4j.exceptions import ConstraintError
+
+    db.write("MERGE (:Item {id: 'dup-1'})")
+    with pytest.raises(ConstraintError):
+        db.write("CREATE (:Item {id: 'dup-1'})")
+
+
+def test_unknown_type_write_is_refused_and_writes_nothing(db):
+    def work(tx):
+        tx.run("CREATE (:Mention {type: 'Compatibility', key: 'ps4', text: 'PS4'})")
+        schema.refuse_unknown_types(tx, ["Compatibility", "Flavour"])
+
+    with pytest.raises(UnknownTypeError) as e:
+        db.write_tx(work)
+    assert "'Flavour'" in str(e.value) and "Game Features" in str(e.value) and "Nothing was written" in str(e.value)
+    assert db.value("MATCH (m:Mention {key: 'ps4'}) RETURN count(m)") == 0
+
+
+def test_vector_index_answers_and_dimension_mismatch_is_refused(db, settings):
+    dim = settings.embedding_dim
+    v1 = [1.0] + [0.0] * (dim - 1)
+    v2 = [0.0, 1.0] + [0.0] * (dim - 2)
+    db.write("UNWIND $rows AS r MERGE (c:Concept {id: r.id}) SET c.embedding = r.v, c.type = 'Others'",
+             rows=[{"id": "vx-1", "v": v1}, {"id": "vx-2", "v": v2}])
+    db.write("CALL db.awaitIndexes(60)")
+    rows = db.query("CALL db.index.vector.queryNodes('concept_embedding', 2, $v) YIELD node, score "
+                    "RETURN node.id AS id, score ORDER BY score DESC", v=v1)
+    assert rows[0]["id"] == "vx-1" and rows[0]["score"] > rows[1]["score"]
+    with pytest.raises(DimensionMismatch, match="rebuild-vector-index"):
+        schema.apply(db, schema.load_pack("video_games"), dim=dim * 2)
+    db.write("MATCH (c:Concept) WHERE c.id STARTS WITH 'vx-' DETACH DELETE c")
+
+
+def test_pack_switch_refuses_types_still_in_use(db, settings):
+    db.write("MATCH (k:KnowledgeType {name: 'Game Features'}) MERGE (c:Concept {id: 'c-used'})-[:OF_TYPE]->(k)")
+    with pytest.raises(SchemaError, match="Game Features \\(1 concepts\\)"):
+        schema.apply(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
+    db.write("MATCH (c:Concept {id: 'c-used'}) DETACH DELETE c")
+    schema.apply(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
+    assert "Game Features" not in schema.db_types(db)
+    schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
+
+
+def test_gds_apoc_and_langchain_clients(db, settings):
+    from graphdatascience import GraphDataScience
+    from langchain_neo4j import Neo4jGraph
+
+    assert db.value("RETURN gds.version()").startswith("2.13")
+    assert db.value("RETURN apoc.version()").startswith("5.26")
+    db.write("UNWIND range(1, 4) AS i MERGE (u:User {id: 'g' + i}) MERGE (it:Item {id: 'gi' + i}) "
+             "MERGE (u)-[:INTERACTED {seq: 0, split: 'train', sign: 1}]->(it)")
+    gds = GraphDataScience(settings.neo4j_uri, auth=(settings.neo4j_username, settings.neo4j_password),
+                           database=settings.neo4j_database, arrow=False)
+    try:
+        G, _ = gds.graph.project("t-clients", ["User", "Item"], {"INTERACTED": {"properties": "sign"}})
+        rels = gds.graph.relationshipProperties.stream(G, ["sign"])
+        assert len(rels) >= 4
+        G.drop()
+    finally:
+        gds.close()
+    graph = Neo4jGraph(url=settings.neo4j_uri, username=settings.neo4j_username, password=settings.neo4j_password,
+                       database=settings.neo4j_database, refresh_schema=True)
+    assert "INTERACTED" in graph.get_schema
+    assert graph.query("MATCH (u:User {id: $id}) RETURN u.id AS id", params={"id": "g1"}) == [{"id": "g1"}]
+    graph.close() if hasattr(graph, "close") else None
+
+
+def test_cli_schema_and_doctor(db, settings, monkeypatch):
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["schema", "apply"])
+    assert r.exit_code == 0, r.output
+    assert "pack 'video_games' with 10 types" in r.output
+    r = CliRunner().invoke(cli, ["schema", "check"])
+    assert r.exit_code == 0 and "in sync" in r.output
+    r = CliRunner().invoke(cli, ["doctor"])
+    assert r.exit_code == 0, r.output
+    for name in ("neo4j", "gds", "apoc", "vector index", "embedding model"):
+        assert any(line.startswith("ok") and f" {name} " in line for line in r.output.splitlines()), (name, r.output)
+
+
+def test_cli_reports_unreachable_neo4j_with_fix(monkeypatch):
+    from kgrec_neo4j.cli import cli
+
+    monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:1")
+    monkeypatch.setenv("NEO4J_PASSWORD", "whatever-pass")
+    r = CliRunner().invoke(cli, ["schema", "apply"])
+    assert r.exit_code == 2
+    assert "Error: Neo4j is not reachable at bolt://127.0.0.1:1" in r.output and "kgrec db start" in r.output
+
+
+def test_cli_reports_wrong_password(monkeypatch, settings, db):
+    from kgrec_neo4j.cli import cli
+
+    monkeypatch.setenv("NEO4J_PASSWORD", "definitely-wrong-password")
+    r = CliRunner().invoke(cli, ["schema", "check"])
+    assert r.exit_code == 2
+    assert "refused the credentials" in r.output and "definitely-wrong" not in r.output
