@@ -101,15 +101,15 @@ def test_pack_switch_refuses_types_still_in_use(db, settings):
 
 
 def test_gds_apoc_and_langchain_clients(db, settings):
-    from graphdatascience import GraphDataScience
     from langchain_neo4j import Neo4jGraph
+
+    from kgrec_neo4j.gds import connect_gds
 
     assert db.value("RETURN gds.version()").startswith("2.13")
     assert db.value("RETURN apoc.version()").startswith("5.26")
     db.write("UNWIND range(1, 4) AS i MERGE (u:User {id: 'g' + i}) MERGE (it:Item {id: 'gi' + i}) "
              "MERGE (u)-[:INTERACTED {seq: 0, split: 'train', sign: 1}]->(it)")
-    gds = GraphDataScience(settings.neo4j_uri, auth=(settings.neo4j_username, settings.neo4j_password),
-                           database=settings.neo4j_database, arrow=False)
+    gds = connect_gds(settings)
     try:
         G, _ = gds.graph.project("t-clients", ["User", "Item"], {"INTERACTED": {"properties": "sign"}})
         rels = gds.graph.relationshipProperties.stream(G, ["sign"])
@@ -121,7 +121,7 @@ def test_gds_apoc_and_langchain_clients(db, settings):
                        database=settings.neo4j_database, refresh_schema=True)
     assert "INTERACTED" in graph.get_schema
     assert graph.query("MATCH (u:User {id: $id}) RETURN u.id AS id", params={"id": "g1"}) == [{"id": "g1"}]
-    graph.close() if hasattr(graph, "close") else None
+    graph.close()
 
 
 def test_cli_schema_and_doctor(db, settings, monkeypatch):

@@ -1,0 +1,41 @@
+"""The ``graphdatascience`` client against the open-source GDS plugin.
+
+Client 1.x asks ``gds.debug.arrow`` on connect, and that procedure exists only in Neo4j's packaged
+GDS builds, not in the open GDS that the local server runs (and Apache Arrow Flight is not served
+there either). :class:`OpenGdsQueryRunner` answers that one question with "Arrow disabled" when the
+procedure is missing, exactly what client 2.x does on its own; every other call is untouched, all over
+Bolt. On a server that has the procedure (Aura, the Docker image) the real answer is used.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from graphdatascience import GraphDataScience
+from graphdatascience.query_runner.neo4j_query_runner import Neo4jQueryRunner
+from neo4j.exceptions import ClientError
+
+from .config import Settings
+
+
+class OpenGdsQueryRunner(Neo4jQueryRunner):
+    """A Bolt query runner that tolerates a missing ``gds.debug.arrow`` procedure."""
+
+    def call_procedure(self, endpoint, params=None, yields=None, database=None, logging=False, custom_error=True):
+        if endpoint != "gds.debug.arrow":
+            return super().call_procedure(endpoint, params, yields, database, logging, custom_error)
+        try:
+            return super().call_procedure(endpoint, params, yields, database, logging, custom_error)
+        except ClientError as e:
+            if e.code != "Neo.ClientError.Procedure.ProcedureNotFound":
+                raise
+            return pd.DataFrame([{"listenAddress": "", "enabled": False, "running": False, "versions": []}])
+
+
+def connect_gds(settings: Settings, *, show_progress: bool = False) -> GraphDataScience:
+    """A :class:`GraphDataScience` client for ``settings`` (Bolt only; caller closes it)."""
+    runner = Neo4jQueryRunner.create_for_db(
+        settings.neo4j_uri, (settings.neo4j_username, settings.require_password()),
+        database=settings.neo4j_database, show_progress=show_progress,
+    )
+    runner.__class__ = OpenGdsQueryRunner  # same state, one overridden method
+    return GraphDataScience(runner, arrow=False)
