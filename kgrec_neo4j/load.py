@@ -321,7 +321,7 @@ def detect(paths: list[Path]) -> tuple[Format, dict[str, Path | None]]:
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
-            files += sorted(f for f in p.iterdir() if f.is_file() and ".json" in f.name)
+            files += sorted(f for f in p.iterdir() if ".json" in f.name)
         elif p.is_file():
             files.append(p)
         else:
@@ -329,8 +329,15 @@ def detect(paths: list[Path]) -> tuple[Format, dict[str, Path | None]]:
     if not files:
         raise InputError("no .json/.jsonl[.gz] files found", source=", ".join(map(str, paths)))
     names = {f.name.split(".")[0]: f for f in files}
+    for f in files:
+        if not f.is_file():
+            raise InputError("is not a regular file; expected a .jsonl or .jsonl.gz file", source=str(f))
     if "items" in names and "interactions" in names:
         return "generic", {"items": names["items"], "interactions": names["interactions"]}
+    if "items" in names or "interactions" in names:
+        have, missing = ("items", "interactions") if "items" in names else ("interactions", "items")
+        raise InputError(f"found {names[have].name} but no {missing}.jsonl[.gz] beside it (the generic format needs both)",
+                         source=str(names[have].parent))
     meta = next((f for n, f in names.items() if n.startswith("meta")), None)
     reviews = [f for n, f in names.items() if not n.startswith("meta")]
     if len(reviews) != 1:
@@ -435,6 +442,11 @@ def load(
     """
     t0 = time.perf_counter()
     ds = read(paths, fmt=fmt, name=name)
+    if not ds.interactions:
+        raise InputError(
+            f"no valid interactions were read ({ds.lines_read} lines, {sum(ds.skipped.values())} skipped"
+            + (f"; first problem: {ds.issues[0]}" if ds.issues else "; the files are empty")
+            + "); nothing was written", source=", ".join(ds.sources))
     if strict and ds.skipped:
         first = "; ".join(map(str, ds.issues[:5]))
         raise InputError(f"--strict: {sum(ds.skipped.values())} bad record(s), nothing was written. First: {first}",

@@ -1,0 +1,116 @@
+"""The bad-input corpus (tests/data/bad/): message, exit code and what was stored, for each."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kgrec_neo4j.cli import cli
+from tests.conftest import clear_database
+
+BAD = Path(__file__).parent / "data" / "bad"
+
+
+def run(*args):
+    return CliRunner().invoke(cli, ["load", "--silent", *map(str, args)])
+
+
+def stored(db):
+    return db.query(
+        "CALL () { MATCH (i:Item) RETURN collect(i.id) AS items } "
+        "CALL () { MATCH (u:User) RETURN collect(u.id) AS users } "
+        "CALL () { MATCH ()-[e:INTERACTED]->() RETURN count(e) AS edges } RETURN items, users, edges")[0]
+
+
+@pytest.fixture()
+def empty_db(db):
+    clear_database(db)
+    return db
+
+
+def test_malformed_and_empty_lines(empty_db):
+    r = run(BAD / "malformed")
+    assert r.exit_code == 0, r.output
+    assert "skipped: 3 (empty line: 1, malformed json: 1, wrong type: 1)" in r.output
+    assert f"{BAD / 'malformed' / 'items.jsonl'}:2: malformed JSON" in r.output
+    assert f"{BAD / 'malformed' / 'interactions.jsonl'}:2: expected a JSON object, got list" in r.output
+    s = stored(empty_db)
+    assert sorted(s["items"]) == ["b1", "b3"] and s["edges"] == 2
+
+
+def test_wrong_types(empty_db):
+    r = run(BAD / "wrong-types")
+    # every interaction is bad -> nothing to load: a clear error, exit code 1, nothing stored
+    assert r.exit_code == 1
+    assert "Error:" in r.output and "no valid interactions were read" in r.output
+    assert "field 'item_id' must be a string" in r.output or "rating" in r.output
+    assert stored(empty_db) == {"items": [], "users": [], "edges": 0}
+
+
+def test_duplicates_keep_first_and_report(empty_db):
+    r = run(BAD / "duplicates")
+    assert r.exit_code == 0, r.output
+    assert "duplicate item id 'b1' with different fields; kept the first" in r.output
+    assert "user 'u1' already has seq 1" in r.output
+    assert empty_db.value("MATCH (i:Item {id: 'b1'}) RETURN i.title") == "Good item one"
+    assert stored(empty_db)["edges"] == 3
+
+
+def test_non_utf8_line(empty_db):
+    r = run(BAD / "non-utf8")
+    assert r.exit_code == 0, r.output
+    assert f"{BAD / 'non-utf8' / 'items.jsonl'}:2: not valid UTF-8" in r.output
+    assert sorted(stored(empty_db)["items"]) == ["b1", "b3"]
+
+
+def test_empty_files(empty_db):
+    r = run(BAD / "empty")
+    assert r.exit_code == 1
+    assert "no valid interactions were read (0 lines, 0 skipped; the files are empty); nothing was written" in r.output
+    assert stored(empty_db) == {"items": [], "users": [], "edges": 0}
+
+
+def test_truncated_gzip(empty_db):
+    r = run(BAD / "truncated-gz")
+    assert r.exit_code == 0, r.output
+    assert "truncated gzip: 1" in r.output and "compressed stream is truncated or corrupt" in r.output
+    assert 0 < stored(empty_db)["edges"] < 2000
+
+
+def test_truncated_gzip_strict_writes_nothing(empty_db):
+    r = run("--strict", BAD / "truncated-gz")
+    assert r.exit_code == 1 and "--strict" in r.output and "nothing was written" in r.output
+    assert stored(empty_db)["edges"] == 0
+
+
+def test_ten_megabyte_line(empty_db, tmp_path):
+    shutil.copytree(BAD / "duplicates", tmp_path / "big")
+    with open(tmp_path / "big" / "items.jsonl", "a") as f:
+        f.write(json.dumps({"item_id": "huge", "title": "x" * 10_000_000}) + "\n")
+    r = run(tmp_path / "big")
+    assert r.exit_code == 0, r.output
+    assert "items.jsonl:5: line of 10,000,0" in r.output and "exceeds the limit" in r.output
+    assert "huge" not in stored(empty_db)["items"]
+
+
+def test_hostile_ids_are_stored_verbatim_and_run_nothing(empty_db):
+    r = run(BAD / "hostile")
+    assert r.exit_code == 0, r.output
+    s = stored(empty_db)
+    hostile = ["q'uote", 'dq"uote', "back\\slash", "x'}) MATCH (n) DETACH DELETE n //", "$param {a: 1}", "`tick`"]
+    assert sorted(s["items"]) == sorted(hostile + ["plain"])
+    assert sorted(s["users"]) == sorted(hostile + ["u-plain"])
+    assert s["edges"] == 7
+    for h in hostile:
+        assert empty_db.value("MATCH (:User {id: $h})-[:INTERACTED]->(i:Item {id: $h}) RETURN i.title", h=h) == f"title with {h}"
+
+
+def test_unreadable_file_names_the_file(empty_db, tmp_path):
+    (tmp_path / "items.jsonl").write_text("")
+    (tmp_path / "interactions.jsonl").mkdir()
+    r = run(tmp_path)
+    assert r.exit_code == 1 and "interactions.jsonl" in r.output
