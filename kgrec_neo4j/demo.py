@@ -1,0 +1,126 @@
+"""The whole pipeline on the embedded defaults, one stage after another (``kgrec demo``).
+
+Each stage is the same library function the stage's own command calls; the demo only chains them and
+times them. With an LLM endpoint configured (``KGREC_LLM_BASE_URL``) the item extractor and the
+interaction classifier use it; otherwise they run offline.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .config import Settings
+
+log = logging.getLogger(__name__)
+
+BASELINES = ["pop", "itemknn", "ease", "mf", "lightgcn", "ours"]
+
+
+class StageTime(BaseModel):
+    stage: str
+    seconds: float
+    summary: str
+
+
+class DemoReport(BaseModel):
+    dataset: str
+    users: int
+    stages: list[StageTime] = Field(default_factory=list)
+    evaluation_markdown: str = ""
+    evaluation_dir: str = ""
+    recommendations: list[dict[str, Any]] = Field(default_factory=list)
+    report_page: str = ""
+    seconds: float = 0.0
+
+
+def run_demo(
+    db,
+    settings: Settings,
+    *,
+    data: Path,
+    users: int = 2000,
+    out_dir: Path,
+    models: list[str] | None = None,
+    epochs: int | None = None,
+    show_users: int = 3,
+    say: Callable[[str], None] = log.info,
+) -> DemoReport:
+    """Run load → extract → concepts → interactions → interests → train/evaluate → recommend/explain → report."""
+    from . import schema
+    from .concepts.build import build_vocabulary
+    from .concepts.grow import grow_vocabulary
+    from .concepts.project import project_mentions
+    from .embed import get_embedder
+    from .extract.run import build_extractor, extract_items
+    from .interactions import classify_interactions, make_classifier
+    from .interests.offline import extract_offline
+    from .load import load
+    from .model.pipeline import run_evaluation, run_training
+    from .recommend import recommend_users
+    from .report import write_report
+
+    t_all = time.perf_counter()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    pack = schema.load_pack(settings.type_pack)
+    rep = DemoReport(dataset=data.name, users=users)
+
+    def stage(name: str, fn: Callable[[], Any], summary: Callable[[Any], str]) -> Any:
+        say(f"[{len(rep.stages) + 1}] {name} ...")
+        t = time.perf_counter()
+        result = fn()
+        st = StageTime(stage=name, seconds=round(time.perf_counter() - t, 1), summary=summary(result))
+        rep.stages.append(st)
+        say(f"    {st.summary} ({st.seconds:.1f}s)")
+        return result
+
+    stage("schema", lambda: schema.apply(db, pack, dim=settings.embedding_dim),
+          lambda r: f"{len(r['types'])} knowledge types of pack {pack.name}")
+    stage("load", lambda: load(db, [data], max_users=users, seed=settings.seed, batch_size=settings.batch_size),
+          lambda r: f"{r.users_written} users, {r.items_written} items, {r.interactions_written} interactions "
+                    f"(train {r.splits.get('train', 0)}, valid {r.splits.get('valid', 0)}, test {r.splits.get('test', 0)})")
+    extractor_name = "llm" if settings.has_llm else "offline"
+    extractor = build_extractor(settings, extractor_name, pack=pack)
+    stage(f"extract ({extractor_name})", lambda: extract_items(db, extractor, progress=False, pack=pack),
+          lambda r: f"{r.items_done} items done, {r.items_skipped} skipped, {r.items_failed} failed")
+    embedder = get_embedder(settings)
+    stage("concepts build", lambda: build_vocabulary(db, embedder, pack, fraction=0.25, seed=settings.seed),
+          lambda r: f"{sum(t.concepts for t in r.types)} concepts over {len(r.types)} types")
+    stage("concepts project", lambda: project_mentions(db, embedder, pack),
+          lambda r: f"{r.assigned} mentions assigned, {r.pending} pending")
+    stage("concepts grow", lambda: grow_vocabulary(db, embedder, pack),
+          lambda r: f"{sum(t.new_concepts for t in r.types)} new concepts")
+    classifier = make_classifier("llm" if settings.has_llm else "lexicon", settings)
+    stage("interactions classify", lambda: classify_interactions(db, classifier),
+          lambda r: ", ".join(f"{k}: {v}" for k, v in sorted(r.kinds.items())))
+    stage("interests (offline)", lambda: extract_offline(db),
+          lambda r: f"{r.users} users, {r.edges} interest edges")
+    type_names = pack.names
+    models = models or BASELINES
+    ev = stage("evaluate", lambda: run_evaluation(db, type_names=type_names, models=models, out_dir=out_dir / "evaluation",
+                                                 ablations=False, epochs=epochs, seed=settings.seed),
+               lambda r: f"{len(r.rows)} models on the same split")
+    rep.evaluation_markdown = ev.markdown
+    rep.evaluation_dir = str(out_dir / "evaluation")
+    stage("train + write-back (ours)", lambda: run_training(db, type_names=type_names, model="ours", epochs=epochs,
+                                                            seed=settings.seed),
+          lambda r: f"run {r.run} ({r.model}), write-back {r.writeback}")
+    sample = [r["id"] for r in db.query(
+        "MATCH (u:User)-[e:INTERACTED {split: 'train'}]->() WITH u, count(e) AS n WHERE n >= 5 "
+        "MATCH (u)-[:INTERESTED_IN]->() WITH u, n, count(*) AS k RETURN u.id AS id ORDER BY k DESC, id LIMIT $n",
+        n=show_users)]
+    recs = stage("recommend + explain", lambda: recommend_users(db, sample, k=10, explain=True),
+                 lambda r: f"{len(r)} users")
+    for ur in recs:
+        rep.recommendations.append(ur.model_dump())
+    if sample:
+        page = out_dir / f"report-{sample[0]}.html"
+        stage("report page", lambda: write_report(db, sample[0], page), lambda r: str(page))
+        rep.report_page = str(page)
+    rep.seconds = round(time.perf_counter() - t_all, 1)
+    return rep
