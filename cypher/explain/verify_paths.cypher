@@ -1,0 +1,19 @@
+// Re-MATCH explanation paths, independently of explain/paths: each path's relationships (by elementId)
+// must still connect the same user, concept and items with the same kind (polarity / train split / sign).
+// Returns one row per input path with ok = true when the whole path exists.
+// Params: $paths: list of {n, kind, user, item, concept, via, rels}.
+UNWIND $paths AS p
+CALL (p) {
+  OPTIONAL MATCH (u:User {id: p.user})-[ii:INTERESTED_IN]->(c:Concept {id: p.concept})<-[hk:HAS_KNOWLEDGE]-(i:Item {id: p.item})
+  WHERE p.kind IN ['interest', 'negative_interest']
+    AND elementId(ii) = p.rels[0] AND elementId(hk) = p.rels[1]
+    AND (coalesce(ii.polarity, 1) < 0) = (p.kind = 'negative_interest')
+  WITH p, count(ii) AS n_interest
+  OPTIONAL MATCH (u:User {id: p.user})-[x:INTERACTED]->(j:Item {id: p.via})-[hj:HAS_KNOWLEDGE]->(c:Concept {id: p.concept})<-[hk:HAS_KNOWLEDGE]-(i:Item {id: p.item})
+  WHERE p.kind IN ['liked_item', 'disliked_item']
+    AND elementId(x) = p.rels[0] AND elementId(hj) = p.rels[1] AND elementId(hk) = p.rels[2]
+    AND x.split = 'train' AND (x.sign < 0) = (p.kind = 'disliked_item') AND x.sign <> 0
+  WITH n_interest, count(x) AS n_item
+  RETURN n_interest + n_item > 0 AS ok
+}
+RETURN p.n AS n, ok

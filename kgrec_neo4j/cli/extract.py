@@ -1,0 +1,65 @@
+"""``kgrec extract items``: typed knowledge points of every item, as (:Mention) nodes in Neo4j."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import batch_size_option, echo_table, open_db, pass_settings, silent_option
+
+
+@click.group()
+def extract():
+    """Extract item knowledge points (LLM or offline) into (:Item)-[:MENTIONS]->(:Mention)."""
+
+
+@extract.command("items")
+@click.option("--extractor", "extractor_name", type=click.Choice(["auto", "llm", "offline"]), default="auto",
+              show_default=True,
+              help="llm needs KGREC_LLM_BASE_URL; offline uses patterns + embeddings; auto = llm if configured.")
+@click.option("--limit", type=click.IntRange(min=0), default=None, help="Extract at most N items not done yet.")
+@click.option("--concurrency", type=click.IntRange(min=1), default=None,
+              help="Parallel LLM requests (default KGREC_LLM_CONCURRENCY); ignored by offline.")
+@click.option("--use-reviews", is_flag=True, help="Also read review text of training interactions.")
+@click.option("--force", is_flag=True, help="Re-extract items already done for their current text.")
+@click.option("--item", "item_ids", multiple=True, help="Only this item id (repeatable).")
+@batch_size_option
+@silent_option
+@pass_settings
+def items(settings, extractor_name, limit, concurrency, use_reviews, force, item_ids, batch_size, silent):
+    """Extract knowledge points of the items in the database; done items are skipped.
+
+    \b
+    Examples:
+      kgrec extract items --extractor offline
+      kgrec extract items --extractor llm --limit 200 --concurrency 8
+    """
+    from ..extract.run import build_extractor, extract_items
+    from ..schema import load_pack
+
+    name = extractor_name
+    if name == "auto":
+        name = "llm" if settings.llm_base_url else "offline"
+    pack = load_pack(settings.type_pack)
+    extractor = build_extractor(settings, name, pack=pack, concurrency=concurrency, use_reviews=use_reviews)
+    with open_db(settings) as db:
+        report = extract_items(db, extractor, limit=limit, batch_size=batch_size or 256, progress=not silent,
+                               item_ids=list(item_ids) or None, force=force, pack=pack)
+    click.echo(f"extractor {report.extractor}, run {report.run}")
+    click.echo(f"items: {report.items_done} extracted, {report.items_skipped} skipped (already done), "
+               f"{report.items_failed} failed, {report.items_missing} missing, "
+               f"{report.items_without_points} without points")
+    click.echo(f"points: {report.points} ({report.points_per_item} per extracted item); mentions "
+               f"{report.mentions_created} created, {report.mentions_deleted} removed")
+    click.echo(f"time: {report.seconds:.1f} s ({report.items_per_second} items/s)")
+    if report.points_by_type:
+        echo_table([{"type": t, "points": n, "per item": report.points_per_item_by_type.get(t, 0.0)}
+                    for t, n in report.points_by_type.items()])
+    if report.failures_by_reason:
+        click.echo("failures: " + ", ".join(f"{k}: {v}" for k, v in report.failures_by_reason.items()))
+    if report.dropped:
+        click.echo("dropped: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.dropped.items())))
+    if report.extractor_stats:
+        click.echo("extractor: " + ", ".join(f"{k}={v}" for k, v in report.extractor_stats.items()))
+
+
+commands = [extract]

@@ -1,0 +1,115 @@
+"""``kgrec recommend``, ``kgrec explain``, ``kgrec report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import Settings
+from ._common import echo_json, open_db, pass_settings
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+@click.command()
+@click.option("--user", "user_id", required=True, help="User.id to recommend for.")
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="List length.")
+@click.option("--explain", "with_explain", is_flag=True, help="Give each item its best stored explanation paths.")
+@click.option("--paths", "per_item", type=click.IntRange(1, 20), default=3, show_default=True,
+              help="Explanation paths kept per item and sign (with --explain).")
+@click.option("--no-store", is_flag=True, help="Do not replace the user's stored RECOMMENDED edges.")
+@json_option
+@pass_settings
+def recommend(settings: Settings, user_id, k, with_explain, per_item, no_store, as_json):
+    """Top-k unseen items for a user, scored by the current model run (u · i).
+
+    Train items are excluded; valid and test items are not. The list replaces the user's
+    (:User)-[:RECOMMENDED {rank, score, run}]->(:Item) edges unless --no-store.
+
+    \b
+    Examples:
+      kgrec recommend --user A2HD75EMZR8QLN
+      kgrec recommend --user A2HD75EMZR8QLN -k 20 --explain
+    """
+    from ..recommend import recommend as run_recommend
+
+    with open_db(settings) as d:
+        rec = run_recommend(d, user_id, k, explain=with_explain, store=not no_store, per_item=per_item)
+    if as_json:
+        echo_json(rec.model_dump())
+        return
+    click.echo(f"top {len(rec.items)} for user {rec.user} (run {rec.run}; {rec.excluded} train items excluded)")
+    for r in rec.items:
+        click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {r.title or ''}")
+        if r.explanation is not None:
+            click.echo(f"     {r.explanation.sentence}")
+            for p in r.explanation.paths:
+                click.echo(f"       {p.describe(r.title)}")
+    if not no_store:
+        click.echo(f"stored {len(rec.items)} RECOMMENDED edges")
+
+
+@click.command()
+@click.option("--user", "user_id", required=True, help="User.id.")
+@click.option("--item", "item_id", required=True, help="Item.id to explain (recommended or not).")
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="List length that counts as recommended.")
+@click.option("--paths", "per_item", type=click.IntRange(1, 50), default=5, show_default=True,
+              help="Paths shown per sign.")
+@json_option
+@pass_settings
+def explain(settings: Settings, user_id, item_id, k, per_item, as_json):
+    """Why, or why not, an item is recommended to a user: score, rank and the stored paths.
+
+    Positive paths go through the user's interests and liked items; negative ones through dislikes
+    and negative interests ("ranked low because you disliked A, which shares *motion controls*").
+
+    \b
+    Example:
+      kgrec explain --user A2HD75EMZR8QLN --item B00BGA9WK2
+    """
+    from ..explain import explain as run_explain
+
+    with open_db(settings) as d:
+        rep = run_explain(d, user_id, item_id, k=k, per_item=per_item)
+    if as_json:
+        echo_json(rep.model_dump())
+        return
+    click.echo(rep.verdict)
+    e = rep.explanation
+    for label, paths in (("why", e.positive), ("why not", e.negative)):
+        if paths:
+            click.echo(f"{label}:")
+            for p in paths:
+                click.echo(f"  {p.describe(rep.title)}")
+    if not e.paths:
+        click.echo("no stored path connects this user and item")
+
+
+@click.command()
+@click.option("--user", "user_id", required=True, help="User.id.")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="HTML file to write.")
+@click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Recommendations shown.")
+@click.option("--paths", "per_item", type=click.IntRange(1, 10), default=3, show_default=True,
+              help="Explanation paths per item and sign.")
+@click.option("--no-store", is_flag=True, help="Do not replace the user's stored RECOMMENDED edges.")
+@pass_settings
+def report(settings: Settings, user_id, out, k, per_item, no_store):
+    """A self-contained HTML page: interest profile, recommendations with explanations, and an
+    interactive graph of the explanation paths (works offline).
+
+    \b
+    Example:
+      kgrec report --user A2HD75EMZR8QLN --out report.html
+    """
+    from ..report import write_report
+
+    with open_db(settings) as d:
+        res = write_report(d, user_id, out, k=k, per_item=per_item, store=not no_store)
+    click.echo(f"wrote {res.path} ({res.bytes / 1024:.0f} KiB): {res.recommendations} recommendations, "
+               f"{res.paths} paths, graph of {res.nodes} nodes and {res.links} edges")
+
+
+commands = [recommend, explain, report]

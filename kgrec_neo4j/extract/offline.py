@@ -1,0 +1,606 @@
+"""The offline (LLM-free) knowledge-point extractor: exact patterns + embedding similarity to the pack's types.
+
+For each item it reads the title, brand, categories, features and description (optionally review text):
+
+1. **Exact patterns** of the pack (:mod:`kgrec_neo4j.extract.offline_patterns`): platforms → Compatibility
+   (``PS4`` → ``PlayStation 4``), sizes and counts → Technical Specifications, editions / season passes →
+   Content Additions, genre words and franchises → Game Features, and so on. Confidence 0.8–0.95.
+2. **Head nouns** of the title (video games: headset, controller, cable, case …; office: binder, gel pen …)
+   → Components / Product Type, with one descriptive modifier (``wireless headset``).
+3. **Title names** (video games): the game's name and its franchise (``Call of Duty: Black Ops III - PS4``
+   → Game Features ``Call of Duty``, Others ``Call of Duty: Black Ops III``), the concepts that items of
+   one series share.
+4. **Field rules**: ``"Director: …"`` lines of ``features`` (movies), ``categories`` and ``brand``.
+5. **Candidate phrases**: what is left of the text, cut into noun-phrase-like chunks at punctuation,
+   brackets and stopwords (at most 8 words), typed by cosine similarity to each type's definition and
+   examples. All unique phrases of one ``extract`` call are embedded in one ``Embedder.encode`` call
+   (cached on disk, so a phrase is embedded once across runs). Confidence grows with the similarity,
+   capped below the patterns'.
+
+Points are deduplicated per item by normalised value (:func:`~kgrec_neo4j.extract.base.mention_key`),
+the most confident kept, and capped per item. A pack without pattern tables degrades to steps 4–5.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import Settings
+from ..schema import TypePack
+from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key
+from .offline_patterns import (COMPONENT_MODIFIERS_VG, WEAK_COMPONENTS_VG, PackRules, Pattern, PatternIndex,
+                               rules_for)
+
+log = logging.getLogger(__name__)
+
+STOPWORDS = frozenset("""
+a an the and or but nor for with without of in on at to from by as into onto over under up down out off
+about above across after against along among around before behind below beneath beside between beyond
+during except inside near since through throughout till toward towards until upon via within per than
+then so too very just also only even still yet not no nor any all each every both either neither some
+such own same other another more most less least few many much several this that these those there here
+it its it's itself they them their theirs themselves we us our ours you your yours yourself he him his
+she her hers i me my mine who whom whose which what when where why how whatever whenever whichever
+is are was were be been being am do does did done doing have has had having can could will would shall
+should may might must let lets make makes made get gets got keep keeps use uses used using include
+includes included including includes feature features featured featuring allow allows allowing provide
+provides providing offer offers offering help helps come comes give gives take takes go goes put puts
+if because while although though whether once whose like unlike plus etc vs versus via ie eg
+new great best good better perfect ideal easy easily simply simple quick quickly fast really truly
+one two three four five six seven eight nine ten first second third
+deliver delivers ensure ensures create creates hold holds store stores print prints fits write writes add adds
+bring brings love loves enjoy enjoys want wants find finds see sees look looks become becomes turn turns feel
+feels means need needs work works keeps helps lets makes gives takes comes goes say says know knows try tries
+specially especially specifically highly extremely incredibly always never often usually approximately approx
+""".split())
+
+GENERIC = frozenset("""
+product products item items quality high design designed designs great use uses user users way ways time times
+lot lots thing things value type types style styles size sizes color colors colour colours set sets piece pieces
+pack packs box boxes edition version game games video videogame videogames play player players include
+included model models brand brands series feature features option options level levels fun world day days
+year years life home work works need needs amazon inc llc co ltd corp company official original
+""".split())
+
+_HTML_COMMENT = re.compile(r"<!--.*?-->", re.S)
+_HTML_TAG = re.compile(r"<[^>]{0,400}>")
+_CSS_BLOCK = re.compile(r"[.#]?[\w-]+\s*\{[^{}]*\}")
+_SPACES = re.compile(r"\s+")
+_CHUNK_SPLIT = re.compile(r"[,;:!?()\[\]{}|\\\"“”‘’•·®™©…*~<>=]+|(?<=\w)\.(?=\s|$)|\s[-–—/&+]+\s|\s'|'\s|^'|'$")
+_WORD = re.compile(r"[\w][\w'.\-+#&/]*")
+_SKU = re.compile(r"^(?=[\w-]*\d)(?=[\w-]*[a-z])[\w-]{4,}$|^\d[\d.,/-]*$", re.I)
+_BRACKETED = re.compile(r"\[[^\]]*\]|\([^)]*\)|\{[^}]*\}")
+_NAME_CUT = re.compile(r"\s+[-–—|~]+\s+|\s*,\s+|\s+/\s+|\s+-(?=[A-Z])|\s*\|\s*")
+_SEQUEL = re.compile(r"^(?:\d{1,4}|[IVX]{1,5}|'\d\d|2K\d*|HD|3D|Vol\.?|Volume|Part|Episode|Ep\.?|Chapter|Season|"
+                     r"Edition|Remastered|Remix|Deluxe|Collection|Trilogy|Anthology|Online|Advance|Portable|Plus)$")
+_TRAILING_JUNK = re.compile(r"(?:\s+(?:for|by|with|and|the|game|video\s+game|videogame|[-–:&+]))+$", re.I)
+_EDITION_TAIL = re.compile(
+    r"\s*[-–:,]?\s+(?:game\s+of\s+the\s+year(?:\s+edition)?|(?:the\s+)?(?:[\w'’-]+\s+){0,2}edition|bundle|greatest\s+hits|platinum\s+hits|"
+    r"player'?s\s+choice|nintendo\s+selects|essentials|(?:digital|download|online\s+game)\s+code|"
+    r"collector'?s\s+pack|expansion(?:\s+pack)?|season\s+pass|map\s+pack|add-on|dlc|starter\s+pack|"
+    r"(?:with|w/)\s+.*|pre-?owned|refurbished|import|dvd|cd|cd-rom|dvd-rom|jewel\s+case)\s*$", re.I)
+_LEADING_SPEC = re.compile(r"^(?:\d+\s?(?:gb|tb|mb)|slim|console|system)\s+", re.I)
+
+_DESCRIPTIVE_VG = frozenset({
+    "wireless", "wired", "gaming", "stereo", "charging", "rechargeable", "mechanical", "optical", "racing", "arcade",
+    "motion", "vr", "cooling", "protective", "silicone", "carrying", "hard", "clear", "leather", "replacement",
+    "extension", "link", "memory", "storage", "dual", "mini", "pro", "travel", "retractable", "usb", "hdmi",
+    "component", "composite", "av", "power", "play", "fight", "dance", "vinyl", "steering", "classic", "full",
+    "thumb", "analog", "touch", "micro", "screen", "controller", "console", "headset", "guitar", "drum", "battery",
+})
+
+
+@dataclass
+class _Point:
+    type: str
+    value: str
+    confidence: float
+    evidence: str | None
+    source: str  # pattern | component | name | field | embedding | review
+
+
+def clean_text(text: str) -> str:
+    """Strip HTML comments, tags, CSS blocks and entities; collapse white space."""
+    t = _HTML_COMMENT.sub(" ", text)
+    t = _HTML_TAG.sub(" ", t)
+    t = _CSS_BLOCK.sub(" ", t)
+    t = html.unescape(html.unescape(t.replace("amp;", "&")))
+    t = t.replace("’", "'").replace("‘", "'").replace("\u00a0", " ")
+    return _SPACES.sub(" ", t).strip()
+
+
+def _trim_value(value: str) -> str:
+    words = value.split()
+    return " ".join(words[:MAX_VALUE_WORDS])
+
+
+def candidate_phrases(text: str, *, max_words: int = MAX_VALUE_WORDS) -> list[str]:
+    """Noun-phrase-like chunks of ``text``: split at punctuation, brackets and stopwords, at most ``max_words``.
+
+    Tokens that look like SKUs or bare numbers are dropped, chunks of only generic words are dropped,
+    and a longer chunk is cut into pieces of ``max_words`` from its end (the head noun of an English
+    noun phrase is its last word).
+    """
+    out: list[str] = []
+    for piece in _CHUNK_SPLIT.split(text):
+        if not piece or not piece.strip():
+            continue
+        words = _WORD.findall(piece)
+        chunk: list[str] = []
+        for w in words + [None]:
+            if w is None or w.lower().strip(".'-") in STOPWORDS:
+                if chunk:
+                    out.extend(_cut(chunk, max_words))
+                chunk = []
+                continue
+            if _SKU.match(w):
+                if chunk:
+                    out.extend(_cut(chunk, max_words))
+                chunk = []
+                continue
+            chunk.append(w.strip(".'-&/+"))
+    res = []
+    for c in out:
+        toks = [t for t in c.split() if t]
+        if not toks:
+            continue
+        low = [t.lower() for t in toks]
+        if all(t in GENERIC or t in STOPWORDS for t in low):
+            continue
+        if len(toks) == 1 and (len(toks[0]) < 3 or not re.search(r"[a-zA-Z]{3}", toks[0])):
+            continue
+        res.append(" ".join(toks))
+    return res
+
+
+def _cut(words: list[str], n: int) -> list[str]:
+    words = [w for w in words if w]
+    pieces = []
+    while words:
+        pieces.append(" ".join(words[-n:]))
+        words = words[:-n]
+    return pieces[::-1]
+
+
+class OfflineExtractor:
+    """Extract typed knowledge points without an LLM.
+
+    Args:
+        settings: project settings (embedding model and cache).
+        pack: the active knowledge-type pack.
+        use_reviews: also read ``ItemText.reviews`` (patterns only; a value must occur in at least
+            ``min_review_support`` reviews).
+        max_points: cap on points per item (most confident kept). Default 20.
+        max_candidates: cap on embedded candidate phrases per item. Default 16.
+        min_similarity: cosine similarity below which a candidate is dropped. Default 0.35.
+        embedder: an object with ``encode(texts) -> (n, dim)`` (default: :func:`kgrec_neo4j.embed.get_embedder`).
+    """
+
+    name = "offline"
+
+    def __init__(self, settings: Settings, pack: TypePack, *, use_reviews: bool = False, max_points: int = 20,
+                 max_candidates: int = 16, min_similarity: float = 0.35, min_review_support: int = 2,
+                 embedder=None):
+        if max_points < 1:
+            raise ValueError(f"max_points must be >= 1 (got {max_points})")
+        if max_candidates < 0:
+            raise ValueError(f"max_candidates must be >= 0 (got {max_candidates})")
+        if not -1.0 <= min_similarity <= 1.0:
+            raise ValueError(f"min_similarity must be in [-1, 1] (got {min_similarity})")
+        self.settings = settings
+        self.pack = pack
+        self.use_reviews = use_reviews
+        self.max_points = max_points
+        self.max_candidates = max_candidates
+        self.min_similarity = min_similarity
+        self.min_review_support = min_review_support
+        self._embedder = embedder
+        self.rules = self._filter_rules(rules_for(pack.name), pack)
+        self._pattern_index = PatternIndex(self.rules.patterns)
+        self._types = [t.name for t in pack.types]
+        self._embed_types = [t for t in self._types if t != "Others"] or self._types
+        self._protos: np.ndarray | None = None
+        self._proto_type: np.ndarray | None = None
+        self.stats: dict[str, float] = Counter()
+
+    # -- setup -------------------------------------------------------------------------------
+    @staticmethod
+    def _filter_rules(rules: PackRules, pack: TypePack) -> PackRules:
+        names = set(pack.names)
+        pats = tuple(p for p in rules.patterns if p.type in names)
+        if len(pats) < len(rules.patterns):
+            log.warning("offline extractor: %d patterns dropped (types not in pack %s)",
+                        len(rules.patterns) - len(pats), pack.name)
+        field_rules = {k: r for k, r in rules.field_rules.items() if r.type in names}
+        return PackRules(
+            patterns=pats, field_rules=field_rules,
+            category_type=rules.category_type if rules.category_type in names else None,
+            brand_type=rules.brand_type if rules.brand_type in names else ("Others" if "Others" in names else None),
+            title_names=rules.title_names and {"Game Features", "Others"} <= names,
+            component_words=rules.component_words, accessory_brands=rules.accessory_brands,
+        )
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from ..embed import get_embedder
+
+            self._embedder = get_embedder(self.settings)
+        return self._embedder
+
+    def _prototypes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Embeddings of each type's definition and examples: ``(P, dim)`` and the type index of each row ``(P,)``."""
+        if self._protos is None:
+            texts, owner = [], []
+            for ti, name in enumerate(self._embed_types):
+                t = self.pack.get(name)
+                for txt in [f"{name}: {t.definition}", *t.examples]:
+                    texts.append(txt.lower())
+                    owner.append(ti)
+            self._protos = self.embedder.encode(texts)
+            self._proto_type = np.asarray(owner)
+        return self._protos, self._proto_type
+
+    @property
+    def _component_type(self) -> str | None:
+        for name in ("Components", "Product Type"):
+            if name in self._types:
+                return name
+        return None
+
+    # -- extraction --------------------------------------------------------------------------
+    def extract(self, items: list[ItemText]) -> list[ItemResult]:
+        """Knowledge points of ``items`` (one :class:`ItemResult` each, in order)."""
+        t0 = time.perf_counter()
+        drafts: list[tuple[list[_Point], list[tuple[str, str]], Counter] | str] = []
+        for it in items:
+            try:
+                drafts.append(self._rule_points(it))
+            except Exception as e:  # one bad record must not sink the batch: it becomes a failed item
+                log.exception("offline extraction failed for item %s", it.item_id)
+                drafts.append(f"offline extractor: {type(e).__name__}: {e}")
+        typed = self._type_candidates([c for d in drafts if not isinstance(d, str) for c in d[1]])
+        out: list[ItemResult] = []
+        for it, draft in zip(items, drafts):
+            if isinstance(draft, str):
+                out.append(ItemResult(item_id=it.item_id, text_hash=it.text_hash(), error=draft))
+                continue
+            points, cands, dropped = draft
+            for phrase, _field in cands:
+                hit = typed.get(mention_key(phrase))
+                if hit is None:
+                    dropped["low_similarity"] += 1
+                    continue
+                typ, conf = hit
+                points.append(_Point(typ, phrase, conf, phrase, "embedding"))
+            out.append(self._finish(it, points, dropped))
+        self.stats["items"] += len(items)
+        self.stats["seconds"] += time.perf_counter() - t0
+        return out
+
+    def _finish(self, it: ItemText, points: list[_Point], dropped: Counter) -> ItemResult:
+        best: dict[str, _Point] = {}
+        rank = {"field": 5, "pattern": 4, "component": 4, "name": 3, "review": 2, "embedding": 1}
+        for p in points:
+            v = _trim_value(p.value.strip(" -:,.;"))
+            key = mention_key(v)
+            if not key or not re.search(r"[a-z0-9]", key):
+                dropped["empty_value"] += 1
+                continue
+            p.value = v
+            cur = best.get(key)
+            if cur is None:
+                best[key] = p
+            else:
+                dropped["duplicate"] += 1
+                if (rank[p.source], p.confidence) > (rank[cur.source], cur.confidence):
+                    best[key] = p
+        kept = sorted(best.values(), key=lambda p: (-p.confidence, -rank[p.source]))
+        if len(kept) > self.max_points:
+            dropped["cap"] += len(kept) - self.max_points
+            kept = kept[: self.max_points]
+        for p in kept:
+            self.stats[f"points_{p.source}"] += 1
+        return ItemResult(
+            item_id=it.item_id, text_hash=it.text_hash(),
+            points=[KnowledgePoint(type=p.type, value=p.value, confidence=round(float(p.confidence), 3),
+                                   evidence=(p.evidence or None) and p.evidence[:200]) for p in kept],
+            dropped={k: int(v) for k, v in dropped.items() if v},
+        )
+
+    # -- rule-based points -------------------------------------------------------------------
+    def _rule_points(self, it: ItemText) -> tuple[list[_Point], list[tuple[str, str]], Counter]:
+        pts: list[_Point] = []
+        cands: list[tuple[str, str]] = []
+        dropped: Counter = Counter()
+        rules = self.rules
+        title = clean_text(it.title or "")
+
+        # title
+        is_accessory = False
+        if title:
+            hit: list[Pattern] = []
+            spans, tpts = self._patterns(title, in_title=True, matched=hit)
+            pts += tpts
+            comp = self._components(title, spans) if rules.component_words else []
+            pts += comp
+            is_accessory = bool(comp) or self._names_accessory_brand(title)
+            if rules.title_names and not is_accessory:
+                pts += self._title_names(title, [p for p in hit if p.type == "Compatibility"])
+            elif not rules.title_names or is_accessory:
+                cands += [(c, "title") for c in candidate_phrases(_mask(title, spans))]
+        # brand
+        if it.brand and rules.brand_type:
+            b = clean_text(it.brand)
+            if b and len(b.split()) <= MAX_VALUE_WORDS:
+                pts.append(_Point(rules.brand_type, b, 0.95, b, "field"))
+        # categories
+        for cat in it.categories:
+            c = clean_text(cat)
+            if not c or mention_key(c) in _GENERIC_CATEGORIES:
+                continue
+            spans, cpts = self._patterns(c, in_title=False)
+            pts += cpts
+            if rules.category_type and not spans and len(c.split()) <= MAX_VALUE_WORDS:
+                pts.append(_Point(rules.category_type, c, 0.8, c, "field"))
+            elif not rules.category_type:
+                cands += [(x, "categories") for x in candidate_phrases(_mask(c, spans))]
+        # features ("Key: values" lines first)
+        for feat in it.features:
+            f = clean_text(feat)
+            if not f:
+                continue
+            m = re.match(r"^\s*([A-Za-z][A-Za-z ]{1,30}):\s*(.+)$", f)
+            rule = rules.field_rules.get(m.group(1).strip().lower()) if m else None
+            if rule:
+                vals = [v.strip() for v in re.split(r",|;|\|", m.group(2)) if v.strip()][: rule.max_values]
+                for v in vals:
+                    v2 = rule.transform(v) if rule.transform else v
+                    if v2:
+                        pts.append(_Point(rule.type, v2, 0.95, v, "field"))
+                continue
+            spans, fpts = self._patterns(f, in_title=False)
+            pts += fpts
+            if rules.component_words and self._component_type == "Components":
+                pts += self._components(f, spans)
+            cands += [(x, "features") for x in candidate_phrases(_mask(f, spans))]
+        # description
+        for d in it.description:
+            t = clean_text(d)
+            if not t:
+                continue
+            spans, dpts = self._patterns(t, in_title=False)
+            pts += dpts
+            cands += [(x, "description") for x in candidate_phrases(_mask(t, spans))]
+        # reviews: patterns only, with support from several reviews
+        if self.use_reviews and it.reviews:
+            support: dict[tuple[str, str], list[_Point]] = {}
+            for r in it.reviews:
+                seen = set()
+                for p in self._patterns(clean_text(r), in_title=False)[1]:
+                    k = (p.type, mention_key(p.value))
+                    if k not in seen:
+                        seen.add(k)
+                        support.setdefault(k, []).append(p)
+            for k, ps in support.items():
+                if len(ps) >= self.min_review_support:
+                    p = ps[0]
+                    pts.append(_Point(p.type, p.value, round(p.confidence * 0.7, 3), p.evidence, "review"))
+                else:
+                    dropped["review_support"] += 1
+        cands = self._select_candidates(cands, {mention_key(p.value) for p in pts}, dropped)
+        return pts, cands, dropped
+
+    def _select_candidates(self, cands, taken: set[str], dropped: Counter) -> list[tuple[str, str]]:
+        seen = set(taken)
+        out = []
+        order = {"title": 0, "categories": 1, "features": 2, "description": 3}
+        # prefer title/feature phrases, then short phrases of 2-4 words, then text order
+        ranked = sorted(enumerate(cands), key=lambda x: (order[x[1][1]], 0 if 2 <= len(x[1][0].split()) <= 4 else 1, x[0]))
+        for _, (phrase, field) in ranked:
+            k = mention_key(phrase)
+            if not k or k in seen:
+                continue
+            seen.add(k)
+            if len(out) >= self.max_candidates:
+                dropped["candidate_cap"] += 1
+                continue
+            out.append((phrase, field))
+        return out
+
+    def _patterns(self, text: str, *, in_title: bool,
+                  matched: list[Pattern] | None = None) -> tuple[list[tuple[int, int]], list[_Point]]:
+        """Points of the exact patterns in ``text`` and their spans; ``matched`` collects the patterns that hit."""
+        spans, pts = [], []
+        for p in self._pattern_index.candidates(text):
+            if p.title_only and not in_title:
+                continue
+            hit = False
+            for m in p.regex.finditer(text):
+                val = p.render(m)
+                if not val or val == "None":
+                    continue
+                hit = True
+                spans.append(m.span())
+                pts.append(_Point(p.type, val, p.confidence, m.group(0), "pattern"))
+            if hit and matched is not None:
+                matched.append(p)
+        # a match inside a longer match of the same type is the same mention ("import" in "Japan import")
+        keep = [not any(j != i and pts[j].type == pts[i].type and spans[j][0] <= spans[i][0]
+                        and spans[i][1] <= spans[j][1] and spans[j] != spans[i] for j in range(len(pts)))
+                for i in range(len(pts))]
+        return spans, [p for p, k in zip(pts, keep) if k]
+
+    def _names_accessory_brand(self, title: str) -> bool:
+        low = " " + re.sub(r"[^\w]+", " ", title.lower()) + " "
+        return any(f" {b} " in low for b in self.rules.accessory_brands)
+
+    def _components(self, text: str, spans: list[tuple[int, int]]) -> list[_Point]:
+        """Head nouns (``headset``, ``charging cable``) of ``text`` with one descriptive modifier."""
+        ctype = self._component_type
+        if ctype is None:
+            return []
+        words = [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[\w']+(?:-[\w']+)*|[^\w\s]", text)]
+        lows = [w.lower() for w, _, _ in words]
+        vocab = self.rules.component_words
+        out = []
+        weak_set = WEAK_COMPONENTS_VG if ctype == "Components" else frozenset()
+        i = 0
+        while i < len(words):
+            hit = None
+            for n in (4, 3, 2, 1):
+                phrase = " ".join(lows[i:i + n])
+                if i + n <= len(words) and phrase in vocab:
+                    hit = (phrase, n)
+                    break
+            if not hit:
+                i += 1
+                continue
+            phrase, n = hit
+            j = i + n
+            nxt = lows[j] if j < len(words) else None
+            at_head = nxt is None or not nxt[0].isalnum() or nxt in STOPWORDS or nxt in vocab
+            prev = lows[i - 1] if i > 0 else None
+            prev_in_platform = i > 0 and any(a <= words[i - 1][1] < b for a, b in spans)
+            gated = phrase not in weak_set or (prev is not None and (
+                prev in COMPONENT_MODIFIERS_VG or prev in vocab or prev_in_platform))
+            if ctype == "Components":
+                canon = _components_canon(phrase)
+            else:
+                canon = phrase
+            if at_head and gated:
+                value = canon
+                if prev and prev in _DESCRIPTIVE_VG and ctype == "Components" and not canon.startswith(prev) \
+                        and prev not in canon.split():
+                    value = f"{prev} {canon}"
+                out.append(_Point(ctype, value, 0.9 if ctype == "Components" else 0.85,
+                                  text[words[i - 1][1] if prev else words[i][1]:words[j - 1][2]], "component"))
+            i = j
+        return out
+
+    def _title_names(self, title: str, platforms: list[Pattern]) -> list[_Point]:
+        """The game name and its franchise from a (non-accessory) title (``platforms``: patterns found in it)."""
+        name = _game_name(title, platforms)
+        if not name:
+            return []
+        fr = _franchise(name)
+        out = []
+        if fr and len(fr) >= 3 and mention_key(fr) not in GENERIC and len(fr.split()) <= MAX_VALUE_WORDS:
+            out.append(_Point("Game Features", fr, 0.75, title, "name"))
+        if len(name.split()) <= MAX_VALUE_WORDS and (not fr or mention_key(name) != mention_key(fr)):
+            out.append(_Point("Others", name, 0.6, title, "name"))
+        return out
+
+    # -- embedding typing --------------------------------------------------------------------
+    def _type_candidates(self, cands: list[tuple[str, str]]) -> dict[str, tuple[str, float]]:
+        """Type and confidence of each candidate key (above ``min_similarity``), one encode call for all."""
+        keys = list(dict.fromkeys(mention_key(p) for p, _ in cands if mention_key(p)))
+        if not keys:
+            return {}
+        protos, owner = self._prototypes()
+        vecs = self.embedder.encode(keys)                     # (K, dim)
+        sims = vecs @ protos.T                                # (K, P)
+        nt = len(self._embed_types)
+        per_type = np.full((len(keys), nt), -1.0, dtype=np.float32)
+        for ti in range(nt):
+            cols = sims[:, owner == ti]                       # (K, P_t)
+            # best single prototype, softened by the type's mean: a phrase must be near the type, not one example
+            per_type[:, ti] = 0.7 * cols.max(axis=1) + 0.3 * cols.mean(axis=1)
+        order = np.argsort(-per_type, axis=1)
+        best = per_type[np.arange(len(keys)), order[:, 0]]
+        second = per_type[np.arange(len(keys)), order[:, 1]] if nt > 1 else np.full(len(keys), -1.0)
+        self.stats["phrases_embedded"] += len(keys)
+        out = {}
+        lo, hi = self.min_similarity, 0.8
+        for k, ti, s, s2 in zip(keys, order[:, 0], best, second):
+            if s < lo:
+                continue
+            conf = 0.3 + 0.45 * min(1.0, (float(s) - lo) / (hi - lo))
+            if s - s2 < 0.02:
+                conf -= 0.1
+            out[k] = (self._embed_types[int(ti)], round(max(conf, 0.05), 3))
+        return out
+
+
+_GENERIC_CATEGORIES = frozenset({"video games", "games", "office products", "office & school supplies",
+                                 "movies", "movies & tv", "accessories", "all products"})
+
+_COMPONENT_CANON: dict[str, str] = {}
+
+
+def _components_canon(phrase: str) -> str:
+    if not _COMPONENT_CANON:
+        from .offline_patterns import COMPONENTS_VG
+
+        _COMPONENT_CANON.update(COMPONENTS_VG)
+    return _COMPONENT_CANON.get(phrase, phrase)
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each span replaced by a chunk separator."""
+    if not spans:
+        return text
+    chars = list(text)
+    for a, b in spans:
+        for k in range(a, b):
+            chars[k] = "|"
+    return "".join(chars)
+
+
+def _game_name(title: str, compat: list[Pattern]) -> str | None:
+    """``"Final Fantasy XIII-2 Collector's Edition - Playstation 3"`` → ``"Final Fantasy XIII-2"``."""
+    t = _BRACKETED.sub(" ", title)
+    t = _SPACES.sub(" ", t).strip()
+    parts = [p for p in _NAME_CUT.split(t) if p and p.strip()]
+    if not parts:
+        return None
+    name = parts[0].strip()
+    for _ in range(4):
+        before = name
+        for p in compat:  # a leading platform: "PS3 Macross 30" -> "Macross 30"
+            m = p.regex.match(name)
+            if m and m.end() < len(name):
+                name = name[m.end():].strip(" -:,")
+        name = _LEADING_SPEC.sub("", name)
+        name = _EDITION_TAIL.sub("", name).strip()
+        for p in compat:
+            m = None
+            for m in p.regex.finditer(name):
+                pass
+            if m is not None and m.end() >= len(name.rstrip(" -:,.")) and m.start() > 0:
+                name = name[: m.start()].strip()
+        name = _TRAILING_JUNK.sub("", name).strip(" -:,.&+")
+        if name == before:
+            break
+    if not re.search(r"[A-Za-z]{3}|[A-Za-z][.'’-]?[A-Za-z]", name) or not re.search(r"[A-Za-z]{3}", name):
+        return None
+    for p in compat:  # the name is only a platform
+        m = p.regex.fullmatch(name)
+        if m:
+            return None
+    return name
+
+
+def _franchise(name: str) -> str | None:
+    """``"Call of Duty 4: Modern Warfare"`` → ``"Call of Duty"``; ``"NBA 2K15"`` → ``"NBA 2K"``."""
+    head = name.split(":")[0].strip() if ":" in name else name
+    if len(head) < 3:
+        head = name
+    toks = head.split()
+    for i, tok in enumerate(toks):
+        if i >= 1 and _SEQUEL.match(tok.strip(",.!")):
+            if re.match(r"^2K\d+$", tok):
+                toks = toks[:i] + ["2K"]
+            else:
+                toks = toks[:i]
+            break
+    fr = " ".join(toks).strip(" -:,.&+")
+    fr = re.sub(r"^(?:the)\s+", "", fr, flags=re.I) if len(fr.split()) > 1 else fr
+    return fr or None

@@ -1,0 +1,260 @@
+"""Run an extractor over the items in Neo4j: read, skip done ones, extract in batches, store, report.
+
+An item is *done* for an extractor when its ``extract_hashes`` holds ``"<extractor>:<text hash>"`` for
+its current text; a rerun skips it unless the text changed (or ``force``). Any extractor with
+``.name`` and ``.extract(list[ItemText]) -> list[ItemResult]`` works: the offline one
+(:class:`~kgrec_neo4j.extract.offline.OfflineExtractor`) and the LLM one
+(``kgrec_neo4j.extract.llm.LLMExtractor``). Review text is read only for an extractor with
+``use_reviews = True``, and only from training interactions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .. import resources
+from ..config import Settings
+from ..db import batched
+from ..errors import ConfigError, KgrecError
+from ..schema import TypePack, load_pack
+from .base import Extractor, ItemResult, ItemText
+from .store import StoreReport, write_results
+
+log = logging.getLogger(__name__)
+
+EXTRACTORS = ("llm", "offline")
+MAX_REVIEWS_PER_ITEM = 20
+
+
+class ExtractionReport(BaseModel):
+    """What one :func:`extract_items` run did.
+
+    Attributes:
+        extractor / run: extractor name and the run id stamped on every ``MENTIONS`` edge.
+        items_seen: items read from the database (after ``item_ids``).
+        items_done / items_skipped / items_failed: extracted now / already done for this text / failed.
+        items_missing: result ids the database did not have.
+        points: mentions written; ``points_by_type`` per type, ``points_per_item_by_type`` per done item.
+        items_without_points: done items that got no point at all.
+        failures_by_reason: failed items by the first part of their error message.
+        dropped: points or candidates not written, by reason (extractor's and store's together).
+        mentions_created / mentions_deleted: ``(:Mention)`` nodes created / removed as orphans.
+        extractor_stats: the extractor's ``.stats`` (calls, tokens, cache hits, ... when it has them).
+        seconds / items_per_second: wall time of the run and throughput over the extracted items.
+    """
+
+    extractor: str
+    run: str
+    items_seen: int = 0
+    items_done: int = 0
+    items_skipped: int = 0
+    items_failed: int = 0
+    items_missing: int = 0
+    points: int = 0
+    points_by_type: dict[str, int] = Field(default_factory=dict)
+    points_per_item_by_type: dict[str, float] = Field(default_factory=dict)
+    points_per_item: float = 0.0
+    items_without_points: int = 0
+    failures_by_reason: dict[str, int] = Field(default_factory=dict)
+    dropped: dict[str, int] = Field(default_factory=dict)
+    mentions_created: int = 0
+    mentions_deleted: int = 0
+    extractor_stats: dict[str, Any] = Field(default_factory=dict)
+    seconds: float = 0.0
+    items_per_second: float = 0.0
+
+
+def _as_list(v) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [v]
+    return [str(x) for x in v if x is not None]
+
+
+def read_items(db, *, item_ids: list[str] | None = None, with_reviews: bool = False,
+               max_reviews: int = MAX_REVIEWS_PER_ITEM) -> list[tuple[ItemText, list[str]]]:
+    """``(ItemText, extract_hashes)`` of the items (all, or ``item_ids``), in id order."""
+    rows = db.query(resources.cypher("extract/read_items"), ids=item_ids)
+    reviews: dict[str, list[str]] = {}
+    if with_reviews and rows:
+        for chunk in batched([r["item_id"] for r in rows], 2000):
+            for r in db.query(resources.cypher("extract/read_reviews"), ids=chunk, max_reviews=max_reviews):
+                reviews[r["item_id"]] = r["reviews"]
+    out = []
+    for r in rows:
+        it = ItemText(
+            item_id=r["item_id"],
+            title=r["title"] if isinstance(r["title"], str) else None,
+            description=_as_list(r["description"]),
+            features=_as_list(r["features"]),
+            categories=_as_list(r["categories"]),
+            brand=r["brand"] if isinstance(r["brand"], str) else None,
+            reviews=reviews.get(r["item_id"], []),
+        )
+        out.append((it, list(r["hashes"] or [])))
+    return out
+
+
+def _reason(error: str) -> str:
+    head = error.split(":", 1)[0].strip()
+    return head[:80] or "unknown"
+
+
+def _stats(extractor) -> dict[str, Any]:
+    st = getattr(extractor, "stats", None)
+    if st is None:
+        return {}
+    if hasattr(st, "model_dump"):
+        st = st.model_dump()
+    elif dataclasses.is_dataclass(st):
+        st = dataclasses.asdict(st)
+    try:
+        return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in dict(st).items()}
+    except (TypeError, ValueError):
+        return {"stats": str(st)}
+
+
+def extract_items(db, extractor: Extractor, *, limit: int | None = None, batch_size: int = 256,
+                  progress: bool = True, item_ids: list[str] | None = None, force: bool = False,
+                  pack: TypePack | None = None, run: str | None = None) -> ExtractionReport:
+    """Extract knowledge points of the database's items with ``extractor`` and store them.
+
+    Args:
+        db: an open :class:`~kgrec_neo4j.db.Database`.
+        extractor: has ``.name`` and ``.extract(items) -> results`` (offline or LLM).
+        limit: extract at most this many items (those not done yet, in id order).
+        batch_size: items per ``extract`` call and per write transaction.
+        progress: show a tqdm progress bar.
+        item_ids: only these items.
+        force: re-extract items that are already done for their current text.
+        pack: the type pack (default: ``extractor.pack``, else the settings' pack of ``db``).
+        run: run id stamped on the edges (default ``"<extractor>-<UTC time>"``).
+
+    Per-item failures (``ItemResult.error``, or no result for an item) are recorded on the item and
+    counted; an exception raised by ``extractor.extract`` itself (endpoint down, bad configuration)
+    stops the run: batches already written stay, and a rerun continues with the items not done.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be >= 0 (got {limit})")
+    name = getattr(extractor, "name", None)
+    if not name:
+        raise ValueError(f"extractor {extractor!r} has no .name")
+    pack = pack or getattr(extractor, "pack", None) or load_pack(db.settings.type_pack)
+    run = run or f"{name}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
+    t0 = time.perf_counter()
+
+    items = read_items(db, item_ids=item_ids, with_reviews=bool(getattr(extractor, "use_reviews", False)))
+    pending: list[ItemText] = []
+    skipped = 0
+    for it, hashes in items:
+        if not force and f"{name}:{it.text_hash()}" in hashes:
+            skipped += 1
+        else:
+            pending.append(it)
+    if limit is not None:
+        pending = pending[:limit]
+    log.info("extract %s: %d items, %d already done, %d to extract", name, len(items), skipped, len(pending))
+
+    store = StoreReport()
+    failures: Counter = Counter()
+    dropped: Counter = Counter()
+    extracted = 0
+    from tqdm import tqdm
+
+    with tqdm(total=len(pending), desc=f"extract ({name})", unit="item", disable=not progress) as bar:
+        for chunk in batched(pending, batch_size):
+            results = extractor.extract(chunk)
+            results = _check_results(chunk, results, name)
+            for r in results:
+                if r.error is not None:
+                    failures[_reason(r.error)] += 1
+                dropped.update(r.dropped)
+            store.add(write_results(db, results, extractor=name, run=run, pack=pack, batch_size=len(chunk)))
+            extracted += len(chunk)
+            bar.update(len(chunk))
+
+    seconds = time.perf_counter() - t0
+    dropped.update(store.dropped)
+    done = store.items_done
+    report = ExtractionReport(
+        extractor=name, run=run, items_seen=len(items), items_done=done, items_skipped=skipped,
+        items_failed=store.items_failed, items_missing=len(store.items_missing),
+        points=store.mentions_written, points_by_type=dict(sorted(store.points_by_type.items())),
+        points_per_item_by_type={k: round(v / done, 3) for k, v in sorted(store.points_by_type.items())} if done else {},
+        points_per_item=round(store.mentions_written / done, 3) if done else 0.0,
+        failures_by_reason=dict(failures), dropped=dict(dropped),
+        mentions_created=store.mentions_created, mentions_deleted=store.mentions_deleted,
+        extractor_stats=_stats(extractor), seconds=round(seconds, 2),
+        items_per_second=round(extracted / seconds, 2) if seconds > 0 else 0.0,
+    )
+    if done:
+        report.items_without_points = _items_without_points(db, [it.item_id for it in pending], name)
+    return report
+
+
+def _items_without_points(db, ids: list[str], extractor: str) -> int:
+    n = 0
+    for chunk in batched(ids, 5000):
+        n += db.value(
+            "UNWIND $ids AS id MATCH (i:Item {id: id}) WHERE $ex IN coalesce(i.extracted_by, []) "
+            "AND NOT (i)-[:MENTIONS {extractor: $ex}]->() RETURN count(i)", ids=chunk, ex=extractor) or 0
+    return n
+
+
+def _check_results(items: list[ItemText], results: list[ItemResult], name: str) -> list[ItemResult]:
+    """One result per item: a missing result becomes a failure, a stray one is ignored."""
+    by_id = {r.item_id: r for r in results}
+    out = []
+    for it in items:
+        r = by_id.get(it.item_id)
+        if r is None:
+            r = ItemResult(item_id=it.item_id, text_hash=it.text_hash(),
+                           error=f"no result: extractor {name!r} returned nothing for this item")
+        out.append(r)
+    stray = set(by_id) - {it.item_id for it in items}
+    if stray:
+        log.warning("extractor %s returned results for %d items it was not given; ignored", name, len(stray))
+    return out
+
+
+def build_extractor(settings: Settings, name: str, *, pack: TypePack | None = None,
+                    concurrency: int | None = None, use_reviews: bool = False):
+    """The extractor called ``name`` (``"llm"`` or ``"offline"``) for ``settings``.
+
+    Raises:
+        ConfigError: unknown name, or ``"llm"`` without an endpoint (``KGREC_LLM_BASE_URL``).
+    """
+    if name not in EXTRACTORS:
+        raise ConfigError(f"unknown extractor {name!r}; expected one of {', '.join(EXTRACTORS)}")
+    if concurrency is not None and concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1 (got {concurrency})")
+    pack = pack or load_pack(settings.type_pack)
+    if name == "offline":
+        from .offline import OfflineExtractor
+
+        return OfflineExtractor(settings, pack, use_reviews=use_reviews)
+    if not settings.llm_base_url:
+        raise ConfigError(
+            "the LLM extractor needs an OpenAI-compatible endpoint, but KGREC_LLM_BASE_URL is not set. "
+            "Set KGREC_LLM_BASE_URL (and KGREC_LLM_MODEL, OPENAI_API_KEY if the endpoint wants one), "
+            "or use `--extractor offline`."
+        )
+    try:
+        from .llm import LLMExtractor
+    except ImportError as e:
+        raise KgrecError(f"the LLM extractor is not available in this installation ({e}); "
+                         f"use `--extractor offline`") from e
+    ex = LLMExtractor(settings, pack, concurrency=concurrency)
+    if use_reviews:
+        ex.use_reviews = True  # read_items then adds the review text of training interactions
+    return ex

@@ -1,0 +1,152 @@
+"""Store extraction results: ``(:Item)-[:MENTIONS {confidence, extractor, run}]->(:Mention {type, key, text})``.
+
+One write transaction per batch of results does, all or nothing:
+
+1. refuse the batch if a point's type is not a ``(:KnowledgeType)`` of the database
+   (:func:`kgrec_neo4j.schema.refuse_unknown_types`; the error names the type and the allowed ones);
+2. delete the batch items' ``MENTIONS`` edges from this extractor (an item's mentions are replaced
+   atomically, so a rerun gives the same graph);
+3. ``MERGE`` each mention by ``(type, key)`` (``text`` = the first surface form seen) and its edge;
+4. mark done items (``extracted_by``, ``text_hash``, ``extract_hashes`` = ``["<extractor>:<hash>"]``)
+   and failed items (``extract_error``, ``extract_error_by``, ``extract_failed_at``; no mentions of
+   this extractor are left on a failed item);
+5. delete mentions that no item mentions any more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .. import resources
+from ..db import batched
+from ..schema import TypePack, refuse_unknown_types
+from .base import MAX_VALUE_WORDS, ItemResult, mention_key
+
+log = logging.getLogger(__name__)
+
+
+class StoreReport(BaseModel):
+    """What :func:`write_results` wrote.
+
+    Attributes:
+        items_done: items whose mentions were written (possibly zero mentions).
+        items_failed: items recorded as failed (``extract_error`` set).
+        items_missing: result item ids with no ``(:Item)`` in the database (nothing written for them).
+        mentions_written: ``MENTIONS`` edges written.
+        mentions_created: new ``(:Mention)`` nodes.
+        mentions_deleted: mentions removed because no item mentions them any more.
+        points_by_type: points written per type.
+        dropped: points not written, by reason (``empty_value``, ``too_long``, ``duplicate``).
+        batches: write transactions committed.
+    """
+
+    items_done: int = 0
+    items_failed: int = 0
+    items_missing: list[str] = Field(default_factory=list)
+    mentions_written: int = 0
+    mentions_created: int = 0
+    mentions_deleted: int = 0
+    points_by_type: dict[str, int] = Field(default_factory=dict)
+    dropped: dict[str, int] = Field(default_factory=dict)
+    batches: int = 0
+
+    def add(self, other: "StoreReport") -> None:
+        self.items_done += other.items_done
+        self.items_failed += other.items_failed
+        self.items_missing += other.items_missing
+        self.mentions_written += other.mentions_written
+        self.mentions_created += other.mentions_created
+        self.mentions_deleted += other.mentions_deleted
+        self.batches += other.batches
+        for src, dst in ((other.points_by_type, self.points_by_type), (other.dropped, self.dropped)):
+            for k, v in src.items():
+                dst[k] = dst.get(k, 0) + v
+
+
+def mention_rows(results: list[ItemResult]) -> tuple[list[dict[str, Any]], Counter]:
+    """Rows for ``write_mentions.cypher``: one per (item, type, key), the most confident point kept."""
+    dropped: Counter = Counter()
+    best: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in results:
+        if r.error is not None:
+            continue
+        for p in r.points:
+            text = " ".join(p.value.split())
+            key = mention_key(text)
+            if not key:
+                dropped["empty_value"] += 1
+                continue
+            if len(text.split()) > MAX_VALUE_WORDS:
+                dropped["too_long"] += 1
+                continue
+            k = (r.item_id, p.type, key)
+            row = {"item_id": r.item_id, "type": p.type, "key": key, "text": text,
+                   "confidence": float(p.confidence)}
+            if k in best:
+                dropped["duplicate"] += 1
+                if row["confidence"] <= best[k]["confidence"]:
+                    continue
+            best[k] = row
+    return list(best.values()), dropped
+
+
+def write_results(db, results: list[ItemResult], *, extractor: str, run: str, pack: TypePack,
+                  batch_size: int = 256) -> StoreReport:
+    """Write ``results`` of ``extractor`` in batches of ``batch_size`` items, one transaction each.
+
+    Raises:
+        UnknownTypeError: a point's type is outside ``pack`` or the database's knowledge types; the
+            batch is refused whole (earlier batches stay written).
+        ValueError: ``extractor`` or ``run`` is empty, or ``batch_size`` < 1.
+    """
+    if not extractor or not run:
+        raise ValueError(f"extractor and run must be non-empty (got extractor={extractor!r}, run={run!r})")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
+    report = StoreReport()
+    for chunk in batched(results, batch_size):
+        report.add(_write_batch(db, chunk, extractor=extractor, run=run, pack=pack))
+    return report
+
+
+def _write_batch(db, results: list[ItemResult], *, extractor: str, run: str, pack: TypePack) -> StoreReport:
+    rows, dropped = mention_rows(results)
+    types = sorted({r["type"] for r in rows})
+    pack.check(types)  # fails before opening a transaction; the database check below is the authority
+    ids = list(dict.fromkeys(r.item_id for r in results))
+    last: dict[str, ItemResult] = {r.item_id: r for r in results}  # one result per item: the last one wins
+    done = [{"item_id": i, "text_hash": last[i].text_hash} for i in ids if last[i].error is None]
+    failed = [{"item_id": i, "error": str(last[i].error)[:2000]} for i in ids if last[i].error is not None]
+    failed_ids = {f["item_id"] for f in failed}
+    rows = [r for r in rows if r["item_id"] not in failed_ids]
+
+    def work(tx) -> StoreReport:
+        refuse_unknown_types(tx, types)
+        found = set(tx.run(resources.cypher("extract/existing_items"), ids=ids).single()["found"])
+        old = tx.run(resources.cypher("extract/clear_mentions"), ids=ids, extractor=extractor).single()["old"]
+        c = tx.run(resources.cypher("extract/write_mentions"), rows=rows, extractor=extractor, run=run).consume().counters
+        tx.run(resources.cypher("extract/mark_done"), rows=done, extractor=extractor).consume()
+        tx.run(resources.cypher("extract/mark_failed"), rows=failed, extractor=extractor).consume()
+        deleted = tx.run(resources.cypher("extract/delete_orphans"), old=old).single()["deleted"] if old else 0
+        written = [r for r in rows if r["item_id"] in found]
+        return StoreReport(
+            items_done=sum(1 for d in done if d["item_id"] in found),
+            items_failed=sum(1 for f in failed if f["item_id"] in found),
+            items_missing=[i for i in ids if i not in found],
+            mentions_written=len(written),
+            mentions_created=c.nodes_created,
+            mentions_deleted=deleted,
+            points_by_type=dict(Counter(r["type"] for r in written)),
+            dropped={k: v for k, v in dropped.items() if v},
+            batches=1,
+        )
+
+    rep = db.write_tx(work)
+    if rep.items_missing:
+        log.warning("%d result items are not in the database (first: %s); nothing written for them",
+                    len(rep.items_missing), rep.items_missing[0])
+    return rep

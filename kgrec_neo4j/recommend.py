@@ -1,0 +1,311 @@
+"""Top-k recommendation from the current model run's embeddings, stored as ``RECOMMENDED`` edges.
+
+``score(u, i) = u.gnn_embedding · i.gnn_embedding`` (see ``docs/graph-model.md``, "Model write-back").
+The item embeddings of a run are loaded once per process into a numpy matrix (:class:`ItemMatrix`,
+cached by database and run id); a request then costs one Cypher round trip for the users' embeddings
+and train items, a matrix product in numpy, and (optionally) one write that replaces the users'
+``(:User)-[:RECOMMENDED {rank, score, run}]->(:Item)`` edges.
+
+Every train item of a user is excluded; valid and test items are not (they are what should be hit).
+
+Public API: :func:`current_run`, :func:`item_matrix`, :func:`recommend_users`, :func:`recommend`,
+:func:`stored_recommendations`, :func:`clear_cache`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from . import resources
+from .db import Database
+from .errors import KgrecError, ModelError
+
+log = logging.getLogger(__name__)
+
+
+class RecommendError(KgrecError):
+    """A recommendation request that cannot be served (unknown user, no model run, no embedding)."""
+
+
+class Recommendation(BaseModel):
+    """One recommended item. ``explanation`` is filled when explanations were asked for."""
+
+    rank: int
+    item: str
+    title: str | None = None
+    score: float
+    explanation: "Explanation | None" = None  # noqa: F821 (resolved below)
+
+
+class UserRecommendations(BaseModel):
+    user: str
+    run: str
+    items: list[Recommendation] = Field(default_factory=list)
+    excluded: int = 0  # train items masked out
+    seconds: float = 0.0
+
+
+# ---------------------------------------------------------------------------------------------- runs
+
+def current_run(db: Database) -> str:
+    """Id of the ``(:ModelRun {current: true})``.
+
+    Raises:
+        RecommendError: when no run is current (train a model first) or several are (the write-back
+            contract says exactly one).
+    """
+    rows = db.query(resources.cypher("recommend/current_run"))
+    if not rows:
+        raise RecommendError(
+            "no current model run: got no (:ModelRun {current: true}), expected exactly one. "
+            "Train a model (`kgrec train`) so that its embeddings are written back, then recommend.")
+    if len(rows) > 1:
+        ids = ", ".join(str(r["run"]) for r in rows)
+        raise RecommendError(
+            f"{len(rows)} model runs are marked current ({ids}); expected exactly one. "
+            f"Mark one with `MATCH (r:ModelRun) SET r.current = (r.id = '<id>')`.")
+    return str(rows[0]["run"])
+
+
+# ------------------------------------------------------------------------------------ item matrix
+
+@dataclass
+class ItemMatrix:
+    """All item embeddings of one run: ``vectors (|I|, F)`` float32, ``ids`` and ``titles`` aligned with its rows."""
+
+    run: str
+    ids: list[str]
+    vectors: np.ndarray
+    titles: list[str | None] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.ids):
+            raise ValueError(f"vectors must have shape ({len(self.ids)}, F) (got {self.vectors.shape})")
+        self.index = {item: k for k, item in enumerate(self.ids)}
+
+    @property
+    def dim(self) -> int:
+        return int(self.vectors.shape[1])
+
+
+_CACHE: dict[tuple[str, str, str], ItemMatrix] = {}
+_CURRENT: dict[tuple[str, str], str] = {}  # (uri, database) -> run id last seen current
+_CACHE_LOCK = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Forget every cached item matrix and current run (e.g. after a run rewrote embeddings under the same id)."""
+    with _CACHE_LOCK:
+        _CACHE.clear()
+        _CURRENT.clear()
+
+
+def _cache_key(db: Database, run: str) -> tuple[str, str, str]:
+    return (db.settings.neo4j_uri, db.database, run)
+
+
+def item_matrix(db: Database, run: str, *, refresh: bool = False) -> ItemMatrix:
+    """The item embeddings of ``run`` as a numpy matrix, loaded once per process (cached by run id).
+
+    Raises:
+        ModelError: when the run wrote no item embedding, or embeddings of different sizes.
+    """
+    key = _cache_key(db, run)
+    with _CACHE_LOCK:
+        if not refresh and key in _CACHE:
+            return _CACHE[key]
+    t0 = time.perf_counter()
+    rows = db.query(resources.cypher("recommend/item_embeddings"), run=run)
+    if not rows:
+        raise ModelError(
+            f"model run {run!r} has no item embeddings: got 0 items with gnn_run = {run!r}, expected one per "
+            f"trained item. Re-run the model write-back (`kgrec train`).")
+    dims = {len(r["embedding"]) for r in rows}
+    if len(dims) != 1:
+        raise ModelError(f"item embeddings of run {run!r} have different sizes {sorted(dims)}; expected one "
+                         f"size. Re-run the model write-back.")
+    m = ItemMatrix(run=run, ids=[r["id"] for r in rows], titles=[r["title"] for r in rows],
+                   vectors=np.asarray([r["embedding"] for r in rows], dtype=np.float32))
+    with _CACHE_LOCK:
+        _CACHE[key] = m
+    log.info("loaded %d item embeddings (dim %d) of run %s in %.2fs", len(m.ids), m.dim, run,
+             time.perf_counter() - t0)
+    return m
+
+
+# ------------------------------------------------------------------------------------- scoring
+
+@dataclass
+class UserVectors:
+    """Users to score: embeddings ``(B, F)`` and, per user, the train item indices to exclude."""
+
+    ids: list[str]
+    vectors: np.ndarray
+    exclude: list[np.ndarray]
+    current_runs: list[str] = field(default_factory=list)
+
+
+def user_vectors(db: Database, user_ids: list[str], matrix: ItemMatrix) -> UserVectors:
+    """Embeddings and train items of ``user_ids`` in one round trip.
+
+    Raises:
+        RecommendError: naming users that do not exist or have no embedding of the run.
+    """
+    rows = db.query(resources.cypher("recommend/users"), users=list(user_ids), run=matrix.run)
+    missing = [r["id"] for r in rows if not r["found"]]
+    if missing:
+        raise RecommendError(f"unknown user(s): {', '.join(map(repr, missing[:5]))}"
+                             f"{' …' if len(missing) > 5 else ''}; expected User.id values that were loaded "
+                             f"(`kgrec load`).")
+    no_emb = [(r["id"], r["embedding_run"]) for r in rows if r["embedding"] is None]
+    if no_emb:
+        u, got = no_emb[0]
+        raise RecommendError(
+            f"user {u!r} has no embedding of the current run {matrix.run!r} (got gnn_run = {got!r}; "
+            f"{len(no_emb)} such user(s)). Users without train interactions are not trained; re-run "
+            f"`kgrec train` after loading them.")
+    vec = np.asarray([r["embedding"] for r in rows], dtype=np.float32)
+    if vec.shape[1] != matrix.dim:
+        raise ModelError(f"user embeddings have size {vec.shape[1]} but item embeddings of run "
+                         f"{matrix.run!r} have size {matrix.dim}; re-run the model write-back.")
+    index = matrix.index
+    exclude = [np.fromiter((index[i] for i in r["train_items"] if i in index), dtype=np.int64)
+               for r in rows]
+    return UserVectors(ids=[r["id"] for r in rows], vectors=vec, exclude=exclude,
+                       current_runs=list(rows[0]["current_runs"]) if rows else [])
+
+
+def _scoring_state(db: Database, user_ids: list[str], run: str | None) -> tuple[ItemMatrix, UserVectors]:
+    """Item matrix and user vectors of ``run`` (default: the current run) in one round trip when warm.
+
+    The current run id is remembered per database; the users query also returns the runs marked current
+    now, and a change (a new training run) reloads the matrix and asks again.
+    """
+    key = (db.settings.neo4j_uri, db.database)
+    explicit = run is not None
+    if run is None:
+        with _CACHE_LOCK:
+            run = _CURRENT.get(key)
+        if run is None:
+            run = current_run(db)
+    m = item_matrix(db, run)
+    uv = user_vectors(db, user_ids, m)
+    if not explicit and uv.current_runs != [run]:
+        run = current_run(db)  # raises on none / several
+        m = item_matrix(db, run)
+        uv = user_vectors(db, user_ids, m)
+    if not explicit:
+        with _CACHE_LOCK:
+            _CURRENT[key] = run
+    return m, uv
+
+
+def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and scores of the ``k`` best entries of ``scores (|I|,)`` (``exclude`` set to -inf), best first."""
+    s = scores.astype(np.float64, copy=True)
+    if exclude is not None and exclude.size:
+        s[exclude] = -np.inf
+    k = min(k, int(np.isfinite(s).sum()))
+    if k <= 0:
+        return np.empty(0, np.int64), np.empty(0)
+    part = np.argpartition(-s, k - 1)[:k]
+    order = part[np.lexsort((part, -s[part]))]  # score desc, ties by index (deterministic)
+    return order, s[order]
+
+
+def rank_of(scores: np.ndarray, item: int, exclude: np.ndarray | None = None) -> tuple[int, int]:
+    """1-based rank of ``item`` among the non-excluded items, and how many items compete."""
+    s = scores.astype(np.float64, copy=True)
+    if exclude is not None and exclude.size:
+        s[exclude] = -np.inf
+    competing = int(np.isfinite(s).sum())
+    if not np.isfinite(s[item]):
+        return 0, competing
+    better = int((s > s[item]).sum()) + int(((s == s[item]) & (np.arange(s.size) < item)).sum())
+    return better + 1, competing
+
+
+# ----------------------------------------------------------------------------------- recommend
+
+def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bool = True,
+                    explain: bool = False, per_item: int = 3, run: str | None = None,
+                    batch_size: int | None = None) -> list[UserRecommendations]:
+    """Top-``k`` unseen items for each user, scored in numpy; optionally stored and explained.
+
+    Args:
+        user_ids: User.id values (order kept in the result).
+        k: list length per user (``>= 1``).
+        store: replace each user's ``RECOMMENDED`` edges with the new list.
+        explain: attach the best stored explanation paths to every item (one Cypher round trip per user).
+        per_item: explanation paths kept per item and sign.
+        run: model run id (default: the current one).
+
+    Returns:
+        One :class:`UserRecommendations` per user, in input order.
+    """
+    if k < 1:
+        raise ValueError(f"k must be >= 1 (got {k})")
+    if not user_ids:
+        return []
+    t0 = time.perf_counter()
+    out: list[UserRecommendations] = []
+    for chunk_start in range(0, len(user_ids), 1000):
+        chunk = list(user_ids[chunk_start: chunk_start + 1000])
+        matrix, uv = _scoring_state(db, chunk, run)
+        scores = uv.vectors @ matrix.vectors.T  # (B, |I|)
+        for b, uid in enumerate(uv.ids):
+            idx, s = top_k(scores[b], k, uv.exclude[b])
+            out.append(UserRecommendations(
+                user=uid, run=matrix.run, excluded=int(uv.exclude[b].size),
+                items=[Recommendation(rank=r + 1, item=matrix.ids[j], title=matrix.titles[j], score=float(v))
+                       for r, (j, v) in enumerate(zip(idx.tolist(), s.tolist()))]))
+    if store:
+        store_recommendations(db, out, batch_size=batch_size)
+    if explain:
+        from .explain import explain_items
+
+        for rec in out:
+            exps = explain_items(db, rec.user, [r.item for r in rec.items], per_item=per_item)
+            for r in rec.items:
+                r.explanation = exps[r.item]
+    dt = time.perf_counter() - t0
+    for rec in out:
+        rec.seconds = dt / len(out)
+    return out
+
+
+def recommend(db: Database, user_id: str, k: int = 10, *, explain: bool = False, store: bool = True,
+              per_item: int = 3, run: str | None = None) -> UserRecommendations:
+    """Top-``k`` unseen items for one user (see :func:`recommend_users`)."""
+    return recommend_users(db, [user_id], k, store=store, explain=explain, per_item=per_item, run=run)[0]
+
+
+def store_recommendations(db: Database, recs: list[UserRecommendations], *, batch_size: int | None = None) -> int:
+    """Replace each user's ``RECOMMENDED`` edges (one write per batch of users); return edges written."""
+    rows = [{"user": rec.user, "run": rec.run,
+             "items": [{"item": r.item, "rank": r.rank, "score": r.score} for r in rec.items]} for rec in recs]
+    runs = {rec.run for rec in recs}
+    written = 0
+    for run in runs:
+        these = [r for r in rows if r["run"] == run]
+        db.write_batches(resources.cypher("recommend/store"), these, params={"run": run},
+                         batch_size=max(1, (batch_size or db.settings.batch_size) // 20))
+        written += sum(len(r["items"]) for r in these)
+    return written
+
+
+def stored_recommendations(db: Database, user_id: str) -> list[dict]:
+    """The user's stored ``RECOMMENDED`` edges, in rank order."""
+    return db.query(resources.cypher("recommend/stored"), user=user_id)
+
+
+from .explain import Explanation  # noqa: E402  (explain imports this module's helpers lazily)
+
+Recommendation.model_rebuild()

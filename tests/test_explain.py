@@ -1,0 +1,217 @@
+"""Explanations: paths exist, weights follow the documented formula, train split only, why / why not, CLI."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from kgrec_neo4j import explain as E
+from kgrec_neo4j import recommend as R
+
+from _kg_fixture import build
+
+
+@pytest.fixture(scope="module")
+def kg(db):
+    R.clear_cache()
+    facts = build(db)
+    yield facts
+    R.clear_cache()
+
+
+def _cli(args):
+    from kgrec_neo4j.cli import cli
+
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+def _all_explanations(db, kg, k=10):
+    out = []
+    for rec in R.recommend_users(db, kg["users"], k, store=False, explain=True):
+        out.extend(r.explanation for r in rec.items)
+    return out
+
+
+def _pair_with(db, kind_where: str):
+    """A (user, item) pair, item not in the user's train items, with a path of the given shape."""
+    return db.query(f"""
+        MATCH (u:User)-[x:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i:Item)
+        WHERE x.split = 'train' AND {kind_where} AND j <> i
+          AND NOT EXISTS {{ (u)-[y:INTERACTED]->(i) WHERE y.split = 'train' }}
+        RETURN u.id AS user, i.id AS item ORDER BY user, item LIMIT 1""")[0]
+
+
+# -- sentences (no database) -----------------------------------------------------------------------
+
+def _p(kind, sign, weight, concept, **kw):
+    return E.ExplanationPath(kind=kind, sign=sign, weight=weight, user="u", item="X", concept=concept,
+                             concept_name=concept, rels=["r1", "r2", "r3"][: 2 if "interest" in kind else 3], **kw)
+
+
+def test_sentence_interest_and_item():
+    e = E.Explanation(user="u", item="X", title="It Takes Two", positive=[
+        _p("interest", 1, 0.8, "co-op multiplayer", horizon="short", evidence=["A Way Out", "Overcooked"]),
+        _p("interest", 1, 0.5, "split-screen", horizon="short"),
+    ])
+    assert E.render_sentence(e) == (
+        "Recommended because you recently showed interest in *co-op multiplayer* (from A Way Out and Overcooked) "
+        "and *split-screen*; It Takes Two has *co-op multiplayer* and *split-screen*.")
+
+
+def test_sentence_negative_only_says_ranked_low():
+    e = E.Explanation(user="u", item="X", title="Wii Sports", negative=[
+        _p("disliked_item", -1, -0.4, "motion controls", via="a", via_title="Just Dance", via_kind="dislike"),
+        _p("negative_interest", -1, -0.2, "party games", horizon="long"),
+    ])
+    assert E.render_sentence(e) == ("Ranked low because you disliked Just Dance, which shares *motion controls*; "
+                                    "you are not interested in *party games*.")
+
+
+def test_sentence_groups_items_sharing_the_same_concepts():
+    e = E.Explanation(user="u", item="X", title="T", positive=[
+        _p("liked_item", 1, 0.3, "rpg", via="a", via_title="A", via_kind="like"),
+        _p("liked_item", 1, 0.2, "rpg", via="b", via_title="B", via_kind="like"),
+    ])
+    assert E.render_sentence(e) == "Recommended because you liked A and B, which share *rpg*; T has *rpg*."
+    assert E.render_sentence(E.Explanation(user="u", item="X", title="T")).startswith("No stored path connects you to T")
+
+
+def test_short_titles():
+    assert E.short("Logitech G502 Proteus Core Tunable Gaming Mouse with Fully Customizable Surface", 30) == \
+        "Logitech G502 Proteus Core…"
+    assert E.short("Tetris", 30) == "Tetris"
+
+
+# -- against the graph ----------------------------------------------------------------------------
+
+def test_every_path_shown_exists(db, kg):
+    exps = _all_explanations(db, kg)
+    paths = [p for e in exps for p in e.paths]
+    assert len(paths) > 200
+    assert {p.kind for p in paths} >= {"interest", "liked_item"}
+    assert all(E.verify_paths(db, paths))
+    # the check can fail: a path with a relationship swapped for another one of the same type is refused
+    p = next(p for p in paths if p.kind == "liked_item")
+    q = next(q for q in paths if q.kind == "liked_item" and q.rels[0] != p.rels[0])
+    forged = p.model_copy(update={"rels": [q.rels[0]] + p.rels[1:]})
+    wrong_concept = p.model_copy(update={"concept": next(x.concept for x in paths if x.concept != p.concept)})
+    assert E.verify_paths(db, [forged, wrong_concept, p]) == [False, False, True]
+
+
+def test_weights_follow_the_formula_and_order(db, kg):
+    for e in _all_explanations(db, kg)[:60]:
+        for group in (e.positive, e.negative):
+            assert [abs(p.weight) for p in group] == sorted((abs(p.weight) for p in group), reverse=True)
+        for p in e.paths:
+            w = float(p.sign)
+            for edge in p.edges:
+                w *= (edge.get("confidence") or 1.0) * abs(edge.get("attention") if edge.get("attention") is not None else 1.0)
+            if p.kind in ("interest", "negative_interest"):
+                w *= p.edges[0]["weight"]
+            assert math.isclose(p.weight, w, rel_tol=1e-9)
+            assert (p.weight > 0) == (p.sign > 0)
+
+
+def test_only_train_interactions_explain(db, kg):
+    # a user's held-out item that shares a concept with other items must never appear as the path's via item
+    row = db.query("""
+        MATCH (u:User)-[x:INTERACTED]->(h:Item)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i:Item)
+        WHERE x.split IN ['valid', 'test'] AND h <> i
+          AND NOT EXISTS { (u)-[y:INTERACTED]->(i) WHERE y.split = 'train' }
+        RETURN u.id AS user, h.id AS heldout, collect(DISTINCT i.id)[0..20] AS items ORDER BY user LIMIT 1""")[0]
+    exps = E.explain_items(db, row["user"], row["items"], per_item=50)
+    vias = {p.via for e in exps.values() for p in e.paths if p.via}
+    assert row["heldout"] not in vias
+    for e in exps.values():
+        for p in e.paths:
+            if p.via:
+                assert p.edges[0]["split"] == "train"
+
+
+def test_one_round_trip_for_all_items(db, kg, monkeypatch):
+    user = kg["users"][0]
+    items = [r.item for r in R.recommend(db, user, 10, store=False).items]
+    calls = []
+    real = db.query
+    monkeypatch.setattr(db, "query", lambda text, **kw: calls.append(text) or real(text, **kw))
+    exps = E.explain_items(db, user, items)
+    assert len(calls) == 1 and set(exps) == set(items)
+    assert all(e.title for e in exps.values())
+
+
+def test_why_not_through_a_dislike(db, kg):
+    pair = _pair_with(db, "x.sign < 0")
+    rep = E.explain(db, pair["user"], pair["item"])
+    assert rep.explanation.negative and rep.rank >= 1 and not rep.in_train
+    assert "because you disliked" in rep.verdict or "held back a little because you disliked" in rep.verdict
+    assert all(E.verify_paths(db, rep.explanation.paths))
+    if not rep.recommended:
+        assert rep.verdict.startswith(f"{E.short(rep.title, 60)} is ranked")
+
+
+def test_why_not_through_a_negative_interest(db, kg):
+    row = db.query("""
+        MATCH (u:User)-[ii:INTERESTED_IN]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i:Item)
+        WHERE ii.polarity = -1 AND NOT EXISTS { (u)-[y:INTERACTED]->(i) WHERE y.split = 'train' }
+        RETURN u.id AS user, i.id AS item, c.name AS concept ORDER BY user, item LIMIT 1""")[0]
+    rep = E.explain(db, row["user"], row["item"], per_item=20)
+    neg = [p for p in rep.explanation.negative if p.kind == "negative_interest"]
+    assert row["concept"] in {p.concept_name for p in neg}
+    assert "you are not interested in *" in rep.verdict
+
+
+def test_why_for_a_recommended_item_and_a_train_item(db, kg):
+    user = max(kg["train"], key=lambda u: len(kg["train"][u]))
+    top = R.recommend(db, user, 10, store=False).items[0]
+    rep = E.explain(db, user, top.item)
+    assert rep.recommended and rep.rank == 1 and rep.score == pytest.approx(top.score, rel=1e-5)
+    assert rep.verdict.startswith(f"{E.short(top.title, 60)} is recommended at #1 of ")
+    seen = kg["train"][user][0]
+    rep = E.explain(db, user, seen)
+    assert rep.in_train and not rep.recommended and rep.rank is None and "training history" in rep.verdict
+
+
+def test_unknown_item(db, kg):
+    with pytest.raises(E.ExplainError, match="unknown item 'nope'"):
+        E.explain(db, kg["users"][0], "nope")
+
+
+def test_interest_profile(db, kg):
+    user = kg["users"][0]
+    prof = E.interest_profile(db, user)
+    n = db.value("MATCH (:User {id: $u})-[r:INTERESTED_IN]->() RETURN count(r)", u=user)
+    assert len(prof) == n
+    strength = [p.weight * p.confidence for p in prof]
+    assert strength == sorted(strength, reverse=True)
+
+
+def test_cli_explain(db, kg):
+    pair = _pair_with(db, "x.sign < 0")
+    res = _cli(["explain", "--user", pair["user"], "--item", pair["item"]])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert " is ranked " in lines[0] or " is recommended at " in lines[0]
+    assert "why not:" in lines
+    assert any("-INTERACTED(dislike, train)->" in ln for ln in lines)
+    bad = _cli(["explain", "--user", pair["user"], "--item", "nope"])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: unknown item 'nope'")
+
+
+@pytest.mark.parametrize("name", ["user_profile", "item_knowledge", "explanation_paths", "why_not",
+                                  "concept_neighbourhood"])
+def test_browser_queries_run(db, kg, name):
+    from kgrec_neo4j import resources
+
+    text = resources.cypher(f"browser/{name}")
+    params = dict(re.findall(r"^// :param (\w+) => '([^']*)'", text, re.M))
+    assert params, "each browser query documents its :param lines"
+    pair = _pair_with(db, "x.sign < 0")
+    concept = db.value("MATCH (:Item {id: $i})-[:HAS_KNOWLEDGE]->(c) RETURN c.id LIMIT 1", i=pair["item"])
+    values = {"user": pair["user"], "item": pair["item"], "concept": concept}
+    rows = db.query(text.strip().rstrip(";"), **{k: values[k] for k in params})
+    assert rows
+    if name == "why_not":
+        assert all(r["strength"] > 0 for r in rows) and any("you disliked" in r["reason"] for r in rows)

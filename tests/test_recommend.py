@@ -1,0 +1,162 @@
+"""Recommendation from the current run's embeddings: exclusion, scores, storage, batch API, cache, CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kgrec_neo4j import recommend as R
+from kgrec_neo4j.errors import ModelError
+
+from _kg_fixture import RUN, build
+
+
+@pytest.fixture(scope="module")
+def kg(db):
+    R.clear_cache()
+    facts = build(db)
+    yield facts
+    R.clear_cache()
+
+
+def _cli(args):
+    from kgrec_neo4j.cli import cli
+
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+# -- pure helpers ---------------------------------------------------------------------------------
+
+def test_top_k_excludes_and_orders():
+    s = np.array([0.5, 3.0, 2.0, 3.0, -1.0])
+    idx, val = R.top_k(s, 3, np.array([1]))
+    assert idx.tolist() == [3, 2, 0] and val.tolist() == [3.0, 2.0, 0.5]
+    idx, _ = R.top_k(s, 10, np.array([0, 1, 2, 3]))
+    assert idx.tolist() == [4]  # k larger than what is left
+
+
+def test_rank_of_counts_only_unseen():
+    s = np.array([0.5, 3.0, 2.0, 1.0])
+    assert R.rank_of(s, 2, np.array([1])) == (1, 3)
+    assert R.rank_of(s, 0, np.array([1])) == (3, 3)
+    assert R.rank_of(s, 1, np.array([1])) == (0, 3)  # excluded: no rank
+
+
+def test_k_must_be_positive(db):
+    with pytest.raises(ValueError, match="got 0"):
+        R.recommend_users(db, ["x"], 0)
+
+
+# -- against the graph ----------------------------------------------------------------------------
+
+def test_scores_are_dot_products_and_train_items_excluded(db, kg):
+    user = max(kg["train"], key=lambda u: len(kg["train"][u]))
+    rec = R.recommend(db, user, 10, store=False)
+    assert rec.run == RUN and len(rec.items) == 10
+    assert [r.rank for r in rec.items] == list(range(1, 11))
+    train = set(kg["train"][user])
+    assert rec.excluded == len(train)
+    assert not train & {r.item for r in rec.items}
+    u = kg["user_emb"][user]
+    expected = {i: float(u @ v) for i, v in kg["item_emb"].items() if i not in train}
+    best = sorted(expected.items(), key=lambda t: -t[1])[:10]
+    assert [r.item for r in rec.items] == [i for i, _ in best]
+    for r, (_, s) in zip(rec.items, best):
+        assert r.score == pytest.approx(s, rel=1e-4, abs=1e-4)
+    assert all(r.title for r in rec.items)
+
+
+def test_heldout_items_are_not_excluded(db, kg):
+    # give one user's held-out item the best possible score: it must come first
+    user, item = next(iter(sorted(kg["heldout"].items())))
+    m = R.item_matrix(db, RUN)
+    boosted = kg["user_emb"][user] * 1000
+    db.write("MATCH (u:User {id: $u}) SET u.gnn_embedding = $e", u=user, e=boosted.tolist())
+    # the item with the largest dot product with the user direction must be the held-out one: set it so
+    db.write("MATCH (i:Item {id: $i}) SET i.gnn_embedding = $e", i=item, e=(kg["user_emb"][user] * 50).tolist())
+    try:
+        R.clear_cache()
+        rec = R.recommend(db, user, 5, store=False)
+        assert rec.items[0].item == item
+    finally:
+        db.write("MATCH (u:User {id: $u}) SET u.gnn_embedding = $e", u=user, e=kg["user_emb"][user].tolist())
+        db.write("MATCH (i:Item {id: $i}) SET i.gnn_embedding = $e", i=item, e=kg["item_emb"][item].tolist())
+        R.clear_cache()
+    assert m.dim == 16
+
+
+def test_store_replaces_previous_edges(db, kg):
+    user = kg["users"][0]
+    R.recommend(db, user, 8)
+    rows = R.stored_recommendations(db, user)
+    assert [r["rank"] for r in rows] == list(range(1, 9)) and {r["run"] for r in rows} == {RUN}
+    rec = R.recommend(db, user, 3)
+    rows = R.stored_recommendations(db, user)
+    assert [(r["item"], r["rank"]) for r in rows] == [(x.item, x.rank) for x in rec.items]
+    assert rows[0]["score"] == pytest.approx(rec.items[0].score)
+
+
+def test_batch_api_matches_single_calls(db, kg):
+    users = kg["users"][:6]
+    batch = R.recommend_users(db, users, 5, store=False)
+    assert [b.user for b in batch] == users
+    for b in batch:
+        single = R.recommend(db, b.user, 5, store=False)
+        assert [r.item for r in single.items] == [r.item for r in b.items]
+
+
+def test_item_matrix_is_cached_per_run(db, kg):
+    a = R.item_matrix(db, RUN)
+    b = R.item_matrix(db, RUN)
+    assert a is b and a.vectors.shape == (kg["items"], 16)
+
+
+def test_new_current_run_is_picked_up(db, kg):
+    user = kg["users"][1]
+    R.recommend(db, user, 3, store=False)  # warm: remembers RUN as current
+    db.write("""MATCH (r:ModelRun {id: $old}) SET r.current = false
+                MERGE (n:ModelRun {id: 'run-test-2'}) SET n.current = true""", old=RUN)
+    try:
+        with pytest.raises(ModelError, match="run-test-2.*no item embeddings"):  # the new run wrote none
+            R.recommend(db, user, 3, store=False)
+    finally:
+        db.write("""MATCH (n:ModelRun {id: 'run-test-2'}) DETACH DELETE n
+                    WITH 1 AS x MATCH (r:ModelRun {id: $old}) SET r.current = true""", old=RUN)
+    assert R.recommend(db, user, 3, store=False).run == RUN
+
+
+def test_errors_say_what_to_do(db, kg):
+    with pytest.raises(R.RecommendError, match="unknown user.*nobody"):
+        R.recommend(db, "nobody", 5)
+    db.write("MATCH (r:ModelRun {id: $run}) SET r.current = false", run=RUN)
+    R.clear_cache()
+    try:
+        with pytest.raises(R.RecommendError, match="no current model run.*kgrec train"):
+            R.recommend(db, kg["users"][0], 5)
+    finally:
+        db.write("MATCH (r:ModelRun {id: $run}) SET r.current = true", run=RUN)
+
+
+# -- CLI ------------------------------------------------------------------------------------------
+
+def test_cli_recommend_stores_edges(db, kg):
+    user = kg["users"][2]
+    res = _cli(["recommend", "--user", user, "-k", "4"])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].startswith(f"top 4 for user {user} (run {RUN};")
+    assert [ln.split(".")[0].strip() for ln in lines[1:5]] == ["1", "2", "3", "4"]
+    assert lines[-1] == "stored 4 RECOMMENDED edges"
+    stored = R.stored_recommendations(db, user)
+    assert [r["item"] for r in stored] == [ln.split()[1] for ln in lines[1:5]]
+
+
+def test_cli_recommend_explain_and_errors(db, kg):
+    user = max(kg["train"], key=lambda u: len(kg["train"][u]))
+    res = _cli(["recommend", "--user", user, "-k", "3", "--explain", "--no-store"])
+    assert res.exit_code == 0, res.output
+    assert "Recommended because" in res.output or "No stored path" in res.output
+    assert "stored" not in res.output.splitlines()[-1]
+    bad = _cli(["recommend", "--user", "nobody"])
+    assert bad.exit_code == 1 and "Error: unknown user(s): 'nobody'" in bad.output

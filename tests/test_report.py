@@ -1,0 +1,126 @@
+"""The report page: self-contained, its data matches the explanations, and it renders in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kgrec_neo4j import recommend as R
+from kgrec_neo4j import report as P
+
+from _kg_fixture import build
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.fixture(scope="module")
+def kg(db):
+    R.clear_cache()
+    facts = build(db)
+    yield facts
+    R.clear_cache()
+
+
+@pytest.fixture(scope="module")
+def page(db, kg, tmp_path_factory):
+    """The report of the user with the most interests (a rich explanation graph)."""
+    user = db.value("""MATCH (u:User)-[:INTERESTED_IN]->() WITH u, count(*) AS n
+                       RETURN u.id ORDER BY n DESC, u.id LIMIT 1""")
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    res = P.write_report(db, user, out, k=10)
+    return user, out, res
+
+
+def _chromium(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    if CHROMIUM is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required under CI (apt-get install -y chromium)")
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+           "--virtual-time-budget=5000", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def _graph_json(html: str) -> dict:
+    m = re.search(r'<script type="application/json" id="kgrec-graph">(.*?)</script>', html, re.S)
+    assert m, "graph data block missing"
+    return json.loads(m.group(1))
+
+
+def test_page_is_self_contained(page):
+    _, out, res = page
+    html = out.read_text(encoding="utf-8")
+    assert res.bytes == len(html.encode("utf-8")) and res.recommendations == 10
+    assert not re.search(r"<script[^>]+src=|<link[^>]+href=|@import|url\(", html)
+    # the only URL is the SVG namespace
+    assert set(re.findall(r"https?://[^\s\"')]+", html)) <= {"http://www.w3.org/2000/svg"}
+
+
+def test_graph_data_matches_the_explanations(db, page):
+    user, out, res = page
+    graph = _graph_json(out.read_text(encoding="utf-8"))
+    stored = R.stored_recommendations(db, user)
+    assert len(stored) == 10  # the report stored what it shows
+    ids = {n["id"] for n in graph["nodes"]}
+    assert len(ids) == len(graph["nodes"]) == res.nodes
+    assert f"user:{user}" in ids
+    assert all(ln["source"] in ids and ln["target"] in ids for ln in graph["links"])
+    link_ids = {ln["id"] for ln in graph["links"]}
+    assert len(link_ids) == res.links
+    assert sum(len(p["links"]) for p in graph["paths"]) >= res.paths
+    assert all(set(p["links"]) <= link_ids for p in graph["paths"])
+    items = {n["id"] for n in graph["nodes"] if n["kind"] == "item"}
+    assert items <= {f"item:{r['item']}" for r in stored}
+
+
+def test_escaping_cannot_break_the_page():
+    s = P._json_script({"t": "</script><script>alert(1)</script>\u2028"})
+    assert "</script>" not in s and json.loads(s)["t"].startswith("</script>")
+    assert P._sentence_html("a <b> *c&d*") == "a &lt;b&gt; <em>c&amp;d</em>"
+
+
+def test_chromium_renders_the_graph(page, tmp_path):
+    _, out, res = page
+    dom = _chromium("--dump-dom", out.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    html = dom.stdout
+    svg = re.search(r'<svg id="graph".*?</svg>', html, re.S)
+    assert svg, "graph SVG missing from the rendered DOM"
+    body = svg.group(0)
+    assert f'data-rendered-nodes="{res.nodes}"' in body  # set by the script after drawing
+    assert len(re.findall(r'<g class="node [^"]*"', body)) == res.nodes
+    assert len(re.findall(r'<path class="link ', body)) == res.links
+    assert len(re.findall(r'<g class="bar ', html)) >= 1  # the interest profile chart
+
+    shot = tmp_path / "report.png"
+    r = _chromium(f"--screenshot={shot}", "--window-size=1400,1000", out.as_uri())
+    assert r.returncode == 0 and shot.is_file(), r.stderr[-2000:]
+    import matplotlib.image as mpimg
+    import numpy as np
+
+    img = mpimg.imread(shot)[:, :, :3]
+    assert img.shape[:2] == (1000, 1400)
+    # the graph (right column) shows the recommended-item nodes in their orange: ~200 pixels per node
+    right = img[:, 700:]
+    orange = np.abs(right - np.array([0xD9, 0x77, 0x06]) / 255).sum(-1) < 0.08
+    n_items = sum(1 for n in _graph_json(out.read_text(encoding="utf-8"))["nodes"] if n["kind"] == "item")
+    assert orange.sum() > 100 * n_items > 0
+
+
+def test_cli_report(db, kg, tmp_path):
+    user = kg["users"][3]
+    out = tmp_path / "sub" / "r.html"
+    from kgrec_neo4j.cli import cli
+
+    res = CliRunner().invoke(cli, ["report", "--user", user, "--out", str(out), "-k", "5", "--no-store"],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith(f"wrote {out} (") and "5 recommendations" in res.output
+    assert out.is_file() and "<svg id=\"graph\"" in out.read_text(encoding="utf-8")
