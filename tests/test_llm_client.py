@@ -1,0 +1,262 @@
+"""The generic LLM client over real HTTP against the scriptable fake OpenAI server: every fault is
+retried or recorded with its reason, accounting is exact, the cache makes reruns free."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from fakes.openai_server import (
+    FakeOpenAIServer,
+    Reply,
+    drop,
+    endless,
+    huge,
+    json_reply,
+    ok,
+    rate_limited,
+    server_error,
+    slow,
+    truncated_body,
+    truncated_json,
+)
+from pydantic import BaseModel, ConfigDict
+
+from kgrec_neo4j.config import load_settings
+from kgrec_neo4j.llm import LLMCache, LLMClient, StructuredRequest
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer: str
+
+
+GOOD = json_reply({"answer": "ok"})
+
+
+@pytest.fixture()
+def server():
+    with FakeOpenAIServer(GOOD) as srv:
+        yield srv
+
+
+def make_client(srv: FakeOpenAIServer, tmp_path, **kw) -> LLMClient:
+    settings = load_settings({"llm_base_url": srv.base_url, "llm_model": "fake-model", "home": str(tmp_path)},
+                             environ={})
+    opts = dict(cache=False, retry_base_s=0.01, timeout_s=1.0, max_retries=3, concurrency=4)
+    opts.update(kw)
+    return LLMClient(settings, **opts)
+
+
+def req(key: str, text: str | None = None) -> StructuredRequest:
+    return StructuredRequest(key, [{"role": "system", "content": "Answer in JSON."},
+                                   {"role": "user", "content": text or f"question {key}"}], Answer,
+                             prompt_version="t1")
+
+
+def run_one(client: LLMClient, key: str = "q"):
+    [r] = client.run_structured([req(key)])
+    return r
+
+
+def test_request_carries_messages_schema_and_limits(server, tmp_path):
+    with make_client(server, tmp_path, max_tokens=77) as client:
+        r = run_one(client)
+    assert r.ok and r.value == Answer(answer="ok") and r.attempts == 1 and not r.cached
+    [body] = server.requests
+    assert body["model"] == "fake-model"
+    assert body["messages"] == [{"role": "system", "content": "Answer in JSON."},
+                                {"role": "user", "content": "question q"}]
+    rf = body["response_format"]
+    assert rf["type"] == "json_schema" and rf["json_schema"]["name"] == "Answer"
+    assert rf["json_schema"]["schema"]["required"] == ["answer"]
+    assert body["max_completion_tokens"] == 77 and body["temperature"] == 0.0
+
+
+@pytest.mark.parametrize("fault, reason", [
+    (server_error(500), "server_error"),
+    (server_error(503), "server_error"),
+    (rate_limited(0.3), "rate_limited"),
+    (slow(3.0, GOOD), "timeout"),
+    (drop(), "connection"),
+    (truncated_body(), "connection"),
+    (endless(), "timeout"),
+    (truncated_json({"answer": "ok"}), "invalid_json"),
+    (truncated_json({"answer": "ok"}, finish_reason="length"), "truncated"),
+    (json_reply({"answer": "ok", "extra": 1}), "schema_violation"),
+    (json_reply({"wrong": "field"}), "schema_violation"),
+    (ok(""), "empty_answer"),
+    (huge(200_000), "truncated"),
+], ids=lambda x: x if isinstance(x, str) else None)
+def test_each_fault_is_retried_then_succeeds(server, tmp_path, fault: Reply, reason: str):
+    server.script(fault)
+    with make_client(server, tmp_path) as client:
+        t = time.perf_counter()
+        r = run_one(client)
+        elapsed = time.perf_counter() - t
+        stats = client.last_stats
+    assert r.ok, r.error
+    assert r.attempts == 2 and server.calls == 2
+    assert stats.retries == {reason: 1} and stats.failures == {} and stats.calls == 2
+    if reason == "rate_limited":
+        assert elapsed >= 0.3  # Retry-After honoured
+    if reason == "timeout":
+        assert elapsed < 2.9  # the slow answer was not waited for
+
+
+@pytest.mark.parametrize("fault, reason, attempts", [
+    (server_error(500), "server_error", 4),          # 1 + max_retries
+    (drop(), "connection", 4),
+    (json_reply({"wrong": 1}), "schema_violation", 2),  # 1 + max_output_retries
+    (truncated_json({"answer": "x"}, finish_reason="length"), "truncated", 2),
+    (server_error(404), "http_error", 1),              # not retried
+    (server_error(401), "http_error", 1),
+], ids=lambda x: x if isinstance(x, str) else None)
+def test_persistent_faults_fail_with_their_reason(tmp_path, fault: Reply, reason: str, attempts: int):
+    with FakeOpenAIServer(fault) as srv, make_client(srv, tmp_path) as client:
+        ok_req, bad_req = req("fine", "fine"), req("bad")
+        srv.script(GOOD, match="fine")
+        good, bad = client.run_structured([ok_req, bad_req])
+        stats = client.last_stats
+    assert good.ok
+    assert bad.value is None and bad.reason == reason and bad.error.startswith(reason + ": ")
+    assert bad.attempts == attempts
+    assert stats.failures == {reason: 1} and stats.failed == 1 and stats.succeeded == 1
+    assert stats.calls == attempts + 1
+    if reason == "http_error":
+        assert "HTTP 4" in bad.error
+
+
+def test_tokens_and_calls_are_accounted(server, tmp_path):
+    server.script(server_error(500), match="question a")
+    server.script(json_reply({"nope": 1}), match="question b")
+    with make_client(server, tmp_path) as client:
+        rs = client.run_structured([req("a"), req("b"), req("c")])
+        s = client.last_stats
+    assert all(r.ok for r in rs)
+    assert s.requests == 3 and s.calls == 5 and s.succeeded == 3 and s.failed == 0
+    # the fake reports 20 prompt + 10 completion tokens for every answered call (the 500 has none)
+    assert (s.prompt_tokens, s.completion_tokens) == (4 * 20, 4 * 10)
+    assert rs[1].usage.prompt_tokens == 40 and rs[0].usage.prompt_tokens == 20
+    assert s.retries == {"server_error": 1, "schema_violation": 1}
+    assert s.seconds > 0 and s.requests_per_s > 0
+
+
+def test_cache_rerun_makes_zero_calls_and_failures_are_not_cached(server, tmp_path):
+    cache = LLMCache(tmp_path / "llm.sqlite")
+    server.script(server_error(400), match="question bad")
+    with make_client(server, tmp_path, cache=cache) as client:
+        first = client.run_structured([req(str(i)) for i in range(10)] + [req("bad")])
+        assert server.calls == 11 and sum(r.ok for r in first) == 10
+        calls_before = server.calls
+        second = client.run_structured([req(str(i)) for i in range(10)])
+        assert server.calls == calls_before  # zero calls
+        assert client.last_stats.calls == 0 and client.last_stats.cache_hits == 10
+        assert all(r.cached and r.value == Answer(answer="ok") and r.usage.prompt_tokens == 0 for r in second)
+        third = client.run_structured([req("bad")])  # the failure was not cached: asked again
+        assert server.calls == calls_before + 1 and third[0].ok
+    assert len(cache) == 11
+    cache.close()
+
+
+def test_cache_key_changes_with_model_and_messages(server, tmp_path):
+    cache = LLMCache(tmp_path / "llm.sqlite")
+    with make_client(server, tmp_path, cache=cache) as client:
+        client.run_structured([req("a")])
+        client.run_structured([req("a", "a different question")])
+        assert client.last_stats.calls == 1
+    settings = load_settings({"llm_base_url": server.base_url, "llm_model": "other-model",
+                              "home": str(tmp_path)}, environ={})
+    with LLMClient(settings, cache=cache, retry_base_s=0.01) as other:
+        other.run_structured([req("a")])
+        assert other.last_stats.calls == 1 and other.last_stats.cache_hits == 0
+    cache.close()
+
+
+def test_auto_falls_back_to_json_object_when_json_schema_is_refused(tmp_path):
+    def responder(body: dict) -> Reply:
+        if (body.get("response_format") or {}).get("type") == "json_schema":
+            return Reply("status", status=400, content="response_format type json_schema is not supported")
+        return GOOD
+
+    with FakeOpenAIServer(responder) as srv, make_client(srv, tmp_path) as client:
+        rs = client.run_structured([req(str(i)) for i in range(3)])
+        assert all(r.ok for r in rs)
+        assert client.response_format == "json_object" and client.last_stats.response_format == "json_object"
+        last = srv.requests[-1]
+        assert last["response_format"] == {"type": "json_object"}
+        assert '"answer"' in last["messages"][0]["content"]  # the schema moved into the system message
+        assert client.last_stats.failures == {}
+
+
+def test_json_schema_mode_does_not_fall_back(tmp_path):
+    refuse = Reply("status", status=400, content="response_format type json_schema is not supported")
+    with FakeOpenAIServer(refuse) as srv, make_client(srv, tmp_path, response_format="json_schema") as client:
+        r = run_one(client)
+    assert r.reason == "http_error" and "json_schema is not supported" in r.error
+
+
+def test_concurrency_bounds_requests_in_flight(tmp_path):
+    with FakeOpenAIServer(slow(0.15, GOOD)) as srv, make_client(srv, tmp_path, concurrency=3) as client:
+        t = time.perf_counter()
+        rs = client.run_structured([req(str(i)) for i in range(12)])
+        elapsed = time.perf_counter() - t
+    assert all(r.ok for r in rs)
+    assert srv.max_in_flight == 3
+    assert elapsed >= 4 * 0.15  # 12 requests, 3 at a time
+
+
+def test_results_keep_request_order(server, tmp_path):
+    server.script(slow(0.3, json_reply({"answer": "slow"})), match="question 0")
+    with make_client(server, tmp_path) as client:
+        rs = client.run_structured([req(str(i)) for i in range(6)])
+    assert [r.key for r in rs] == [str(i) for i in range(6)]
+    assert rs[0].value.answer == "slow"
+
+
+def test_unreachable_server_is_a_connection_failure(tmp_path):
+    with FakeOpenAIServer() as srv:
+        url = srv.base_url
+    settings = load_settings({"llm_base_url": url, "home": str(tmp_path)}, environ={})
+    with LLMClient(settings, cache=False, retry_base_s=0.01, max_retries=1) as client:
+        r = run_one(client)
+    assert r.reason == "connection" and r.attempts == 2
+
+
+def test_raw_answer_is_kept_for_diagnosis(tmp_path):
+    with FakeOpenAIServer(ok("not json at all")) as srv, make_client(srv, tmp_path, max_output_retries=0) as c:
+        r = run_one(c)
+    assert r.reason == "invalid_json" and r.raw == "not json at all"
+    assert json.loads(json.dumps(r.error))  # a plain string
+
+
+def test_ok_status_without_a_completion_is_a_bad_response(server, tmp_path):
+    server.script(Reply("status", status=200, content="this is not a completion"))
+    with make_client(server, tmp_path) as client:
+        r = run_one(client)
+        assert r.ok and client.last_stats.retries == {"bad_response": 1}
+
+
+@pytest.mark.parametrize("fault, reason", [
+    (rate_limited(0.2), "rate_limited"), (server_error(500), "server_error"), (drop(), "connection"),
+    (slow(3.0, GOOD), "timeout"), (truncated_json({"answer": "ok"}), "invalid_json"),
+], ids=lambda x: x if isinstance(x, str) else None)
+def test_stock_sdk_path_handles_faults_the_same(server, tmp_path, fault, reason):
+    server.script(fault)
+    with make_client(server, tmp_path, fast_path=False) as client:
+        r = run_one(client)
+        assert r.ok and r.attempts == 2 and client.last_stats.retries == {reason: 1}
+    body = server.requests[-1]
+    assert body["response_format"]["type"] == "json_schema" and body["messages"][-1]["content"] == "question q"
+
+
+def test_fast_and_stock_paths_send_the_same_request(tmp_path):
+    bodies = []
+    for fast in (True, False):
+        with FakeOpenAIServer(GOOD) as srv, make_client(srv, tmp_path, fast_path=fast) as client:
+            r = run_one(client)
+            assert r.ok and r.usage.prompt_tokens == 20 and r.usage.completion_tokens == 10
+            bodies.append({k: v for k, v in srv.requests[0].items() if k != "stream"})
+    assert bodies[0] == bodies[1]

@@ -1,0 +1,139 @@
+"""End to end with the bundled llama.cpp server (SmolLM2-135M-Instruct) over real HTTP, and the
+``kgrec llm`` commands. The model is tiny: these tests check plumbing and validation, not quality."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from kgrec_neo4j.cli.llm import llm as llm_group
+from kgrec_neo4j.config import load_settings
+from kgrec_neo4j.extract.base import MAX_VALUE_WORDS, ItemText
+from kgrec_neo4j.extract.llm import LLMExtractor
+from kgrec_neo4j.llm import OUTPUT_REASONS, TRANSPORT_REASONS, server
+from kgrec_neo4j.schema import load_pack
+
+pytestmark = [pytest.mark.llm, pytest.mark.timeout(400)]
+
+PACK_NAME = "office_products"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return tmp_path_factory.mktemp("llm-home")
+
+
+@pytest.fixture(scope="module")
+def bundled(home):
+    settings = load_settings({"home": str(home), "type_pack": PACK_NAME}, environ={})
+    info = server.serve(settings, port=0, wait_s=120)
+    yield settings, info
+    server.stop(settings)
+
+
+def cli(settings):
+    @click.group()
+    @click.pass_context
+    def root(ctx):
+        ctx.obj = {"settings": settings}
+
+    root.add_command(llm_group)
+    return root
+
+
+def office_items(data_dir, n: int) -> list[ItemText]:
+    out = []
+    with gzip.open(data_dir / "amazon-office-2018" / "items.jsonl.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            row = json.loads(line)
+            if row.get("title"):
+                out.append(ItemText(**row))
+            if len(out) == n:
+                break
+    return out
+
+
+def test_server_listens_on_loopback_and_lists_the_model(bundled):
+    settings, info = bundled
+    assert info.base_url.startswith("http://127.0.0.1:") and info.healthy
+    assert server.list_models(info.base_url) == [info.model]
+    st = server.status(settings)
+    assert st is not None and st.healthy and st.pid == info.pid
+    assert (settings.home_path / "llm" / "server.pid").read_text() == str(info.pid)
+    # idempotent: a second serve returns the running one
+    assert server.serve(settings).pid == info.pid
+
+
+def test_extract_real_items_over_http(bundled, data_dir):
+    settings, info = bundled
+    s = load_settings({"home": settings.home, "llm_base_url": info.base_url, "llm_model": info.model}, environ={})
+    pack = load_pack(PACK_NAME)
+    items = office_items(data_dir, 3)
+    with LLMExtractor(s, pack, max_points=3, concurrency=1, max_tokens=256, max_output_retries=0,
+                      timeout_s=150, max_retries=1) as ex:
+        results = ex.extract(items)
+        stats = ex.stats
+    assert [r.item_id for r in results] == [it.item_id for it in items]
+    assert stats.llm.calls >= 3 and stats.llm.prompt_tokens > 0 and stats.llm.completion_tokens > 0
+    for r in results:
+        if r.error:  # a failure carries a known reason and no points
+            assert r.error.split(":")[0] in OUTPUT_REASONS | TRANSPORT_REASONS and r.points == []
+            continue
+        assert len(r.points) <= 3
+        for pt in r.points:
+            assert pt.type in pack.names and 0 <= pt.confidence <= 1
+            assert 0 < len(pt.value.split()) <= MAX_VALUE_WORDS
+    assert stats.succeeded >= 1, [r.error for r in results]
+
+    # the same run again is answered from the on-disk cache: zero calls
+    with LLMExtractor(s, pack, max_points=3, concurrency=1, max_tokens=256, max_output_retries=0) as ex2:
+        again = ex2.extract(items)
+        assert ex2.stats.llm.calls == 0 and ex2.stats.llm.cache_hits == stats.succeeded
+    assert [r.points for r in again if not r.error] == [r.points for r in results if not r.error]
+
+
+def test_cli_serve_status_test_stop(bundled):
+    settings, info = bundled
+    runner = CliRunner()
+    root = cli(settings)
+
+    r = runner.invoke(root, ["llm", "serve", "--port", "0"])
+    assert r.exit_code == 0, r.output
+    assert f"pid {info.pid}" in r.output and f"export KGREC_LLM_BASE_URL={info.base_url}" in r.output
+
+    r = runner.invoke(root, ["llm", "status", "--json"])
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    assert report["bundled_server"]["healthy"] is True and report["configured_endpoint"]["base_url"] is None
+
+    r = runner.invoke(root, ["llm", "status", "--exports"])
+    assert r.exit_code == 0 and f"KGREC_LLM_MODEL={info.model}" in r.output
+
+    r = runner.invoke(root, ["llm", "test", "Avery ink jet address labels, white, 750 labels", "--max-points", "3",
+                             "--timeout", "150"])
+    assert "response format json_schema" in r.output, r.output
+    if r.exit_code == 0:
+        answer = json.loads(r.output[r.output.index("{"):])
+        assert all(pt["type"] in load_pack(PACK_NAME).names for pt in answer["points"])
+    else:  # the tiny model may fail; then the reason is shown
+        assert re.search(r"Error: the request failed: (truncated|invalid_json|schema_violation)", r.output)
+
+    r = runner.invoke(root, ["llm", "stop"])
+    assert r.exit_code == 0 and "stopped" in r.output
+    assert server.status(settings) is None
+    r = runner.invoke(root, ["llm", "status"])
+    assert "not started from this home folder" in r.output
+    r = runner.invoke(root, ["llm", "stop"])
+    assert "No LLM server was running" in r.output
+
+
+def test_cli_test_without_endpoint_says_how_to_fix(tmp_path):
+    settings = load_settings({"home": str(tmp_path)}, environ={})
+    r = CliRunner().invoke(cli(settings), ["llm", "test"])
+    assert r.exit_code != 0
+    assert "KGREC_LLM_BASE_URL" in str(r.exception) + r.output
