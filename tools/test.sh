@@ -4,8 +4,8 @@
 # Extra arguments go to pytest, e.g. `bash tools/test.sh -k load`.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-bash tools/setup.sh || exit 1
 export KGREC_HOME="$PWD/.kgrec-test"
+bash tools/setup.sh || exit 1
 export NEO4J_URI="bolt://127.0.0.1:${KGREC_TEST_BOLT_PORT:-7688}"
 # a fresh random password each run: the test database is re-created, no password is stored anywhere
 export NEO4J_PASSWORD="t-$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(12))')"
