@@ -40,8 +40,9 @@ HPARAMS = {"embedding_dim": 32, "num_ui_layers": 2, "num_fused_layers": 1}
 
 
 def clear(db) -> None:
-    while db.write("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n")["nodes_deleted"]:
-        pass
+    from kgrec_neo4j.db import clear_database
+
+    clear_database(db)
 
 
 def train_model(tg, *, steps: int = 100, batch: int = 2048, lr: float = 0.01, seed: int = 0):

@@ -22,9 +22,7 @@ from kgrec_neo4j.config import load_settings  # noqa: E402
 from kgrec_neo4j.db import connect  # noqa: E402
 
 
-def clear(db):
-    while db.write("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n")["nodes_deleted"]:
-        pass
+from kgrec_neo4j.db import clear_database as clear  # noqa: E402
 
 
 def main() -> None:

@@ -117,6 +117,14 @@ class Database:
         self.close()
 
 
+def clear_database(db: "Database") -> None:
+    """Delete all data (not the schema) in batches small enough for any transaction memory limit."""
+    while db.write("MATCH ()-[r]->() WITH r LIMIT 50000 DELETE r")["relationships_deleted"]:
+        pass
+    while db.write("MATCH (n) WITH n LIMIT 50000 DELETE n")["nodes_deleted"]:
+        pass
+
+
 def connect(settings: Settings, *, wait_s: float = 0.0) -> Database:
     """Open a verified connection, or raise :class:`Neo4jUnavailable` saying how to fix it.
 

@@ -31,11 +31,19 @@ class OpenGdsQueryRunner(Neo4jQueryRunner):
             return pd.DataFrame([{"listenAddress": "", "enabled": False, "running": False, "versions": []}])
 
 
+def gds_for(db) -> GraphDataScience:
+    """A :class:`GraphDataScience` client on the driver of a :class:`~kgrec_neo4j.db.Database` (Bolt only).
+
+    The client borrows the driver: close ``db``, never the client (``gds.close()`` would close the driver).
+    """
+    runner = OpenGdsQueryRunner(db.driver, database=db.database, auto_close=False, show_progress=False)
+    return GraphDataScience(runner, arrow=False)
+
+
 def connect_gds(settings: Settings, *, show_progress: bool = False) -> GraphDataScience:
-    """A :class:`GraphDataScience` client for ``settings`` (Bolt only; caller closes it)."""
-    runner = Neo4jQueryRunner.create_for_db(
-        settings.neo4j_uri, (settings.neo4j_username, settings.require_password()),
-        database=settings.neo4j_database, show_progress=show_progress,
-    )
-    runner.__class__ = OpenGdsQueryRunner  # same state, one overridden method
+    """A :class:`GraphDataScience` client with its own driver for ``settings`` (the caller closes it)."""
+    import neo4j
+
+    driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_username, settings.require_password()))
+    runner = OpenGdsQueryRunner(driver, database=settings.neo4j_database, auto_close=True, show_progress=show_progress)
     return GraphDataScience(runner, arrow=False)

@@ -182,7 +182,8 @@ def check(db, pack: TypePack, *, dim: int) -> list[str]:
         drift.append(f"index {n} is declared in schema/ but missing in the database")
     for n in sorted(cons_have - cons_want):
         drift.append(f"constraint {n} exists in the database but not in schema/")
-    for n in sorted(idx_have - idx_want):
+    managed = {"item_gnn_embedding"}  # created and resized by model write-back (kgrec_neo4j/model/writeback.py)
+    for n in sorted(idx_have - idx_want - managed):
         drift.append(f"index {n} exists in the database but not in schema/")
     have = vector_index_dimension(db)
     if have is not None and have != dim:

@@ -46,10 +46,7 @@ def _connect(settings):
         pytest.skip(f"Neo4j not available: {e}")
 
 
-def clear_database(db) -> None:
-    """Empty the database (data, not schema) in batches."""
-    while db.write("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n")["nodes_deleted"]:
-        pass
+from kgrec_neo4j.db import clear_database  # noqa: E402  (re-exported for the tests)
 
 
 @pytest.fixture(scope="module")

@@ -33,6 +33,7 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
       kgrec demo --users 500 --fresh --yes
       kgrec demo --data ../shared/data/amazon-office-2018 --users 1000 --fresh --yes
     """
+    from ..db import clear_database
     from ..demo import run_demo
 
     data = data or Path(settings.data_dir) / "amazon-videogames-2018"
@@ -44,8 +45,7 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
             n = d.value("MATCH (n) RETURN count(n)")
             if n and not yes:
                 click.confirm(f"Empty the database at {settings.neo4j_uri} ({n} nodes)?", abort=True)
-            while d.write("MATCH (n) WITH n LIMIT 20000 DETACH DELETE n")["nodes_deleted"]:
-                pass
+            clear_database(d)
         rep = run_demo(d, settings, data=data, users=users, out_dir=out_dir,
                        models=models.split(",") if models else None, epochs=epochs, say=click.echo)
     click.echo("")

@@ -1,0 +1,27 @@
+// Merge concept $absorb into $keep on purpose: its members move to $keep (similarity recomputed by the
+// caller against $keep's embedding), its id and aliases become aliases of $keep, every other
+// relationship that points at it (e.g. INTERESTED_IN) is redirected to $keep, and it is deleted.
+MATCH (keep:Concept {id: $keep}), (gone:Concept {id: $absorb})
+CALL (keep, gone) {
+  UNWIND $members AS mem
+  MATCH (m:Mention {type: gone.type, key: mem.key})-[old:CANONICAL]->(gone)
+  DELETE old
+  CREATE (m)-[:CANONICAL {similarity: mem.similarity, method: 'merge'}]->(keep)
+}
+CALL (keep, gone) {
+  MATCH (x)-[r]->(gone)
+  WHERE NOT type(r) IN ['CANONICAL', 'HAS_KNOWLEDGE']
+  CALL apoc.refactor.to(r, keep) YIELD output
+  RETURN count(*) AS moved_in
+}
+CALL (keep, gone) {
+  MATCH (gone)-[r]->(y)
+  WHERE NOT type(r) IN ['OF_TYPE']
+  CALL apoc.refactor.from(r, keep) YIELD output
+  RETURN count(*) AS moved_out
+}
+SET keep.aliases = coalesce(keep.aliases, []) + [gone.id] + [a IN coalesce(gone.aliases, []) WHERE NOT a IN coalesce(keep.aliases, [])],
+    keep.merged_at = datetime()
+WITH keep, gone, moved_in, moved_out
+DETACH DELETE gone
+RETURN keep.id AS keep, keep.aliases AS aliases, moved_in, moved_out

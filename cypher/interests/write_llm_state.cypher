@@ -1,0 +1,27 @@
+// Write one batch of the Graph-RAG interest extractor, per user, in one transaction:
+// replace the user's INTERESTED_IN edges of $extractor by the new state (row.edges), record interest
+// texts that matched no concept as pending mentions for `kgrec concepts grow`
+// ((:User)-[:INTEREST_MENTION]->(:Mention {pending: true})), and move the progress marker.
+UNWIND $rows AS row
+MATCH (u:User {id: row.user})
+CALL (u) {
+  MATCH (u)-[r:INTERESTED_IN {extractor: $extractor}]->(:Concept)
+  DELETE r
+}
+CALL (u, row) {
+  UNWIND row.edges AS e
+  MATCH (c:Concept {id: e.concept})
+  CREATE (u)-[:INTERESTED_IN {horizon: e.horizon, polarity: e.polarity, weight: e.weight,
+                              confidence: e.confidence, evidence: e.evidence, updated_seq: e.updated_seq,
+                              support: e.support, extractor: $extractor, run: $run}]->(c)
+}
+CALL (u, row) {
+  UNWIND row.pending AS p
+  MERGE (m:Mention {type: p.type, key: p.key})
+    ON CREATE SET m.text = p.text, m.pending = true, m.origin = 'interest'
+  MERGE (u)-[x:INTEREST_MENTION {horizon: p.horizon, seq: p.seq}]->(m)
+  SET x.polarity = p.polarity, x.weight_change = p.weight_change, x.confidence = p.confidence,
+      x.evidence = p.evidence, x.extractor = $extractor
+}
+SET u.interests_llm_upto = row.upto
+RETURN count(u) AS users

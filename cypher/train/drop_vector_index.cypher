@@ -1,0 +1,1 @@
+DROP INDEX item_gnn_embedding IF EXISTS

@@ -1,0 +1,47 @@
+// Project the TRAIN graph into GDS with one Cypher aggregation (gds.graph.project), so that only
+// train interactions can ever reach the model: `split = 'train'` is enforced here, inside the projection.
+// Nodes: every User, Item and Concept (isolated ones too: each gets an embedding at write-back).
+// Relationships (all numeric properties; edges without `confidence` count as 1.0):
+//   INTERACTED    {sign (+1/0/-1), weight, seq, confidence}   train split only, confidence >= $min_confidence
+//   HAS_KNOWLEDGE {type (index in $types), confidence}        confidence >= $min_confidence
+//   INTERESTED_IN {horizon (0 long, 1 short), polarity (+1/-1), weight, confidence}  confidence >= $min_confidence
+// $dataset (or null) keeps the users and items of one dataset.
+CALL () {
+  MATCH (u:User) WHERE $dataset IS NULL OR u.dataset = $dataset
+  RETURN u AS source, 'User' AS source_label, null AS target, null AS target_label, null AS rel_type, null AS props
+  UNION ALL
+  MATCH (i:Item) WHERE $dataset IS NULL OR i.dataset = $dataset
+  RETURN i AS source, 'Item' AS source_label, null AS target, null AS target_label, null AS rel_type, null AS props
+  UNION ALL
+  MATCH (c:Concept)
+  RETURN c AS source, 'Concept' AS source_label, null AS target, null AS target_label, null AS rel_type, null AS props
+  UNION ALL
+  MATCH (u:User)-[r:INTERACTED]->(i:Item)
+  WHERE r.split = 'train' AND coalesce(r.confidence, 1.0) >= $min_confidence
+    AND ($dataset IS NULL OR (u.dataset = $dataset AND i.dataset = $dataset))
+  RETURN u AS source, 'User' AS source_label, i AS target, 'Item' AS target_label, 'INTERACTED' AS rel_type,
+         {sign: toFloat(CASE WHEN r.sign < 0 THEN -1 WHEN r.sign = 0 THEN 0 ELSE 1 END),
+          weight: toFloat(coalesce(r.weight, 1.0)), seq: toFloat(r.seq),
+          confidence: toFloat(coalesce(r.confidence, 1.0))} AS props
+  UNION ALL
+  MATCH (i:Item)-[r:HAS_KNOWLEDGE]->(c:Concept)
+  WHERE coalesce(r.confidence, 1.0) >= $min_confidence AND ($dataset IS NULL OR i.dataset = $dataset)
+  RETURN i AS source, 'Item' AS source_label, c AS target, 'Concept' AS target_label, 'HAS_KNOWLEDGE' AS rel_type,
+         {type: toFloat(coalesce($type_index[c.type], -1)), confidence: toFloat(coalesce(r.confidence, 1.0))} AS props
+  UNION ALL
+  MATCH (u:User)-[r:INTERESTED_IN]->(c:Concept)
+  WHERE coalesce(r.confidence, 1.0) >= $min_confidence AND ($dataset IS NULL OR u.dataset = $dataset)
+  RETURN u AS source, 'User' AS source_label, c AS target, 'Concept' AS target_label, 'INTERESTED_IN' AS rel_type,
+         {horizon: toFloat(CASE WHEN toLower(toString(r.horizon)) IN ['short', '1', 'short-term', 'short_term'] THEN 1 ELSE 0 END),
+          polarity: toFloat(CASE WHEN toString(r.polarity) IN ['-1', '-1.0', 'negative', 'neg'] OR r.polarity < 0 THEN -1 ELSE 1 END),
+          weight: toFloat(coalesce(r.weight, 1.0)), confidence: toFloat(coalesce(r.confidence, 1.0))} AS props
+}
+WITH gds.graph.project($graph_name, source, target, {
+  sourceNodeLabels: source_label,
+  targetNodeLabels: target_label,
+  sourceNodeProperties: CASE WHEN target IS NULL THEN {kgrec_node: 1.0} ELSE null END,
+  targetNodeProperties: null,
+  relationshipType: rel_type,
+  relationshipProperties: props
+}) AS g
+RETURN g.graphName AS graph, g.nodeCount AS nodes, g.relationshipCount AS relationships

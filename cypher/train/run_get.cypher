@@ -1,0 +1,6 @@
+// Runs, newest first ($id null: all; $current_only: only the current one).
+MATCH (r:ModelRun)
+WHERE ($id IS NULL OR r.id = $id) AND (NOT $current_only OR r.current = true)
+RETURN r.id AS id, toString(r.created) AS created, r.model AS model, r.config AS config, r.metrics AS metrics,
+       r.dataset AS dataset, r.status AS status, coalesce(r.current, false) AS current
+ORDER BY r.created DESC

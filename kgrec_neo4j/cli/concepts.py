@@ -1,0 +1,234 @@
+"""``kgrec concepts``: build, project, grow, suggest-merges, merge, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import Settings
+from ._common import KgrecGroup, echo_table, min_confidence_option, open_db, pass_settings, silent_option
+
+
+def _pack_and_embedder(settings: Settings):
+    from ..embed import get_embedder
+    from ..schema import load_pack
+
+    return load_pack(settings.type_pack), get_embedder(settings)
+
+
+def _parse_bands(values: tuple[str, ...]) -> dict[str, tuple[int, int]]:
+    out = {}
+    for v in values:
+        try:
+            name, rng = v.rsplit("=", 1)
+            lo, hi = (int(x) for x in rng.split(":"))
+        except ValueError:
+            raise click.BadParameter(f"expected TYPE=LO:HI (got {v!r}), e.g. 'Compatibility=40:150'") from None
+        out[name] = (lo, hi)
+    return out
+
+
+def _types(values: tuple[str, ...]) -> list[str] | None:
+    return list(values) or None
+
+
+type_option = click.option("--type", "types", multiple=True, help="Only this knowledge type (repeatable).")
+
+
+@click.group(cls=KgrecGroup)
+def concepts():
+    """Canonical concepts: a stable, incremental vocabulary per knowledge type."""
+
+
+@concepts.command()
+@click.option("--sample", "fraction", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Share of the mentioned items to cluster (e.g. 0.05).")
+@click.option("--items", "count", type=click.IntRange(min=1), default=None, help="Number of items to cluster.")
+@click.option("--floor", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Starting similarity floor (default 0.82); moved within --floor-min/--floor-max to meet the band.")
+@click.option("--floor-min", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Lowest floor the band search may use (default 0.70).")
+@click.option("--floor-max", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+              help="Highest floor the band search may use (default 0.92).")
+@click.option("--band", "bands", multiple=True, metavar="TYPE=LO:HI",
+              help="Target number of concepts of a type (default 2%..90% of its unique values).")
+@click.option("--acceptance", type=click.FloatRange(0, 1), default=None,
+              help="Projection threshold stored with each type (default: (1 + chosen floor) / 2).")
+@type_option
+@min_confidence_option
+@silent_option
+@pass_settings
+def build(settings: Settings, fraction, count, floor, floor_min, floor_max, bands, acceptance, types,
+          min_confidence, silent):
+    """First vocabulary: cluster the values of a sample of items, per type, under a similarity floor.
+
+    Types that already have concepts are skipped (their vocabulary only grows).
+
+    \b
+    Examples:
+      kgrec concepts build --sample 0.05
+      kgrec concepts build --items 1000 --band Compatibility=40:150
+    """
+    from ..concepts import build as B
+
+    if fraction is not None and count is not None:
+        raise click.UsageError("give --sample or --items, not both")
+    pack, emb = _pack_and_embedder(settings)
+    kw = {k: v for k, v in (("floor", floor), ("floor_min", floor_min), ("floor_max", floor_max)) if v is not None}
+    with open_db(settings) as d:
+        rep = B.build_vocabulary(d, emb, pack, fraction=fraction, count=count, types=_types(types),
+                                 bands=_parse_bands(bands), acceptance=acceptance,
+                                 min_confidence=min_confidence if min_confidence is not None else settings.min_confidence,
+                                 seed=settings.seed, progress=None if silent else click.echo, **kw)
+    click.echo(f"sample: {rep.items_sampled} of {rep.items_total} mentioned items ({rep.seconds:.1f}s)")
+    echo_table([{"type": t.type, "values": t.values, "concepts": t.concepts, "floor": t.floor,
+                 "band": "" if t.band is None else f"{t.band[0]}-{t.band[1]}",
+                 "band met": "" if t.band_met is None else ("yes" if t.band_met else "no"),
+                 "singletons": t.singletons, "seconds": round(t.cluster_s + t.embed_s + t.write_s, 2),
+                 "note": t.skipped or ""} for t in rep.types])
+
+
+@concepts.command()
+@type_option
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000, help="Mentions per index query.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, help="Parallel index searches.")
+@click.option("--k", "k", type=click.IntRange(min=1, max=1024), default=8,
+              help="Index candidates per mention (more = better recall of the approximate index, slower).")
+@min_confidence_option
+@silent_option
+@pass_settings
+def project(settings: Settings, types, batch_size, workers, k, min_confidence, silent):
+    """Assign every mention without a concept to its nearest concept of its type (vector index).
+
+    Below the type's acceptance threshold a mention stays pending (for `kgrec concepts grow`).
+
+    \b
+    Example:
+      kgrec concepts project
+    """
+    from ..concepts.project import project_mentions
+
+    pack, emb = _pack_and_embedder(settings)
+    bar = None
+    with open_db(settings) as d:
+        def progress(n: int) -> None:
+            nonlocal bar
+            if silent:
+                return
+            if bar is None:
+                from tqdm import tqdm
+
+                bar = tqdm(desc="project", unit="mention", leave=False)
+            bar.update(n)
+
+        rep = project_mentions(d, emb, pack, types=_types(types), batch_size=batch_size, workers=workers, k=k,
+                               min_confidence=min_confidence if min_confidence is not None else settings.min_confidence,
+                               progress=progress)
+        if bar is not None:
+            bar.close()
+    click.echo(f"mentions: {rep.mentions}  assigned: {rep.assigned}  pending: {rep.pending}  "
+               f"items updated: {rep.items_updated}")
+    click.echo(f"time: embed {rep.embed_s:.1f}s, index search + write {rep.project_s:.1f}s "
+               f"({rep.mentions_per_s:.0f} mentions/s), HAS_KNOWLEDGE {rep.knowledge_s:.1f}s")
+    for t, n in rep.skipped_types.items():
+        click.echo(f"skipped {n} mentions of {t!r}: no vocabulary yet (`kgrec concepts build --type '{t}'`)")
+
+
+@concepts.command()
+@type_option
+@click.option("--min-items", type=click.IntRange(min=1), default=2,
+              help="A new concept needs mentions from at least this many items.")
+@min_confidence_option
+@pass_settings
+def grow(settings: Settings, types, min_items, min_confidence):
+    """Cluster only the pending mentions into new concepts; existing ones never change.
+
+    \b
+    Example:
+      kgrec concepts project && kgrec concepts grow
+    """
+    from ..concepts.grow import grow_vocabulary
+
+    pack, emb = _pack_and_embedder(settings)
+    with open_db(settings) as d:
+        rep = grow_vocabulary(d, emb, pack, types=_types(types), min_items=min_items,
+                              min_confidence=min_confidence if min_confidence is not None else settings.min_confidence)
+    echo_table([{"type": t.type, "pending": t.pending, "new concepts": t.new_concepts, "members": t.members,
+                 "floor": t.floor, "note": t.skipped or ""} for t in rep.types])
+    if rep.projection:
+        click.echo(f"re-projected {rep.projection.mentions} pending mentions: {rep.projection.assigned} assigned")
+
+
+@concepts.command("suggest-merges")
+@type_option
+@click.option("--min-similarity", type=click.FloatRange(-1, 1), default=None,
+              help="Concept similarity to list (default: the type's floor).")
+@click.option("--limit", type=click.IntRange(min=1), default=30)
+@pass_settings
+def suggest_merges(settings: Settings, types, min_similarity, limit):
+    """List near-duplicate concept pairs (nothing is changed).
+
+    \b
+    Example:
+      kgrec concepts suggest-merges --type Compatibility --min-similarity 0.85
+    """
+    from ..concepts.merge import suggest_merges as run
+
+    pack, emb = _pack_and_embedder(settings)
+    with open_db(settings) as d:
+        rows = run(d, emb, pack, types=_types(types), min_similarity=min_similarity, limit=limit)
+    echo_table([{"type": s.type, "keep": s.keep, "keep name": s.keep_name, "absorb": s.absorb,
+                 "absorb name": s.absorb_name, "similarity": s.similarity, "min cross": s.min_cross,
+                 "keeps floor": "yes" if s.keeps_floor else "no"} for s in rows])
+
+
+@concepts.command()
+@click.argument("keep")
+@click.argument("absorb")
+@min_confidence_option
+@pass_settings
+def merge(settings: Settings, keep, absorb, min_confidence):
+    """Merge concept ABSORB into KEEP; ABSORB's id stays valid as an alias of KEEP.
+
+    \b
+    Example:
+      kgrec concepts merge c_0123456789abcdef c_fedcba9876543210
+    """
+    from ..concepts.merge import merge_concepts
+
+    pack, emb = _pack_and_embedder(settings)
+    with open_db(settings) as d:
+        rep = merge_concepts(d, emb, pack, keep, absorb,
+                             min_confidence=min_confidence if min_confidence is not None else settings.min_confidence)
+    click.echo(f"merged {rep.absorbed} into {rep.keep}: {rep.moved_members} mentions moved, "
+               f"{rep.redirected_relationships} relationships redirected, {rep.items_updated} items updated; "
+               f"aliases of {rep.keep}: {', '.join(rep.aliases)}")
+
+
+@concepts.command()
+@type_option
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for concepts-report.md and concept-sizes.png (default <home>/reports).")
+@pass_settings
+def report(settings: Settings, types, out_dir):
+    """Per type: mentions, unique texts, concepts, coverage, intra-concept similarity, nearest-other
+    similarity, largest concepts; markdown plus a PNG of concept sizes.
+
+    \b
+    Example:
+      kgrec concepts report --out reports/
+    """
+    from ..concepts.report import concepts_report
+
+    pack, emb = _pack_and_embedder(settings)
+    out = out_dir or settings.home_path / "reports"
+    out.mkdir(parents=True, exist_ok=True)
+    with open_db(settings) as d:
+        rep = concepts_report(d, emb, pack, types=_types(types), png_path=out / "concept-sizes.png")
+    (out / "concepts-report.md").write_text(rep.markdown, encoding="utf-8")
+    click.echo(rep.markdown)
+    click.echo(f"written: {out / 'concepts-report.md'}" + (f", {rep.png}" if rep.png else ""))
+
+
+commands = [concepts]

@@ -1,0 +1,234 @@
+"""``kgrec interactions classify``, ``kgrec interests extract|show``, ``kgrec confidence report``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import Settings
+from ._common import batch_size_option, echo_json, min_confidence_option, open_db, pass_settings, silent_option
+
+
+def _bar(silent: bool, desc: str, unit: str):
+    """A ``progress(done, total)`` callback drawing a tqdm bar (nothing when silent)."""
+    state: dict[str, object] = {}
+
+    def progress(done: int, total: int) -> None:
+        if silent:
+            return
+        if "bar" not in state:
+            from tqdm import tqdm
+
+            state["bar"] = tqdm(total=total, desc=desc, unit=unit, leave=False)
+        bar = state["bar"]
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return progress
+
+
+# ------------------------------------------------------------------------------------------------
+# interactions
+# ------------------------------------------------------------------------------------------------
+
+@click.group()
+def interactions():
+    """Interaction types: kind and sign of every INTERACTED edge."""
+
+
+@interactions.command("classify")
+@click.option("--classifier", type=click.Choice(["lexicon", "prototype", "llm", "rating"]), default="lexicon",
+              show_default=True, help="Text classifier for edges with review text (rating = ratings only).")
+@click.option("--kinds", "kinds", default=None,
+              help="Kind names and signs, e.g. 'mixed=-1' or 'implicit:clicked=+1' or 'mixed:dislike'.")
+@click.option("--prefer", type=click.Choice(["rating", "text"]), default="rating", show_default=True,
+              help="Which side decides the kind when rating and text disagree (both are stored).")
+@click.option("--implicit-confidence", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Confidence of edges with neither rating nor text.")
+@click.option("--users", "max_users", type=int, default=None, help="Only the first N users (by id).")
+@batch_size_option
+@silent_option
+@pass_settings
+def classify(settings: Settings, classifier, kinds, prefer, implicit_confidence, max_users, batch_size, silent):
+    """Give every INTERACTED edge a kind (like, dislike, mixed, implicit), a sign and a confidence.
+
+    The rating decides by default; review text is classified too and stored next to it (kind_text,
+    text_confidence, text_agrees), and kind_source says what decided. Idempotent.
+
+    \b
+    Examples:
+      kgrec interactions classify
+      kgrec interactions classify --classifier llm --users 200
+      kgrec interactions classify --kinds 'mixed=-1'
+    """
+    from ..interactions import KindScheme, classify_interactions, make_classifier
+    from ..interests.store import user_ids
+
+    try:
+        scheme = KindScheme.parse(kinds)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--kinds") from None
+    clf = make_classifier(classifier, settings, progress=not silent)
+    try:
+        with open_db(settings) as d:
+            users = user_ids(d, limit=max_users) if max_users else None
+            rep = classify_interactions(d, clf, scheme=scheme, prefer=prefer, implicit_confidence=implicit_confidence,
+                                        users=users, batch_size=batch_size or 2000,
+                                        progress=_bar(silent, "classify texts", "edge"))
+    finally:
+        if clf is not None and hasattr(clf, "close"):
+            clf.close()
+    click.echo(f"classified {rep.edges} edges with {rep.classifier} in {rep.seconds:.1f}s: {rep.with_text} with text, "
+               f"{rep.rating_only} rating only, {rep.implicit} implicit"
+               + (f", {rep.text_failed} text failures" if rep.text_failed else ""))
+    click.echo("kinds:   " + ", ".join(f"{k}={v}" for k, v in sorted(rep.kinds.items())))
+    click.echo("sources: " + ", ".join(f"{k}={v}" for k, v in sorted(rep.sources.items())))
+    if rep.text_agreement is not None:
+        click.echo(f"text agrees with rating on {rep.agree} of {rep.agree + rep.disagree} rated texts "
+                   f"({100 * rep.text_agreement:.1f}%)")
+    stats = getattr(clf, "stats", None)
+    if stats is not None:
+        click.echo(f"llm: {stats.calls} calls, {stats.cache_hits} cache hits, {stats.failed} failed, "
+                   f"{stats.prompt_tokens + stats.completion_tokens} tokens")
+
+
+# ------------------------------------------------------------------------------------------------
+# interests
+# ------------------------------------------------------------------------------------------------
+
+@click.group()
+def interests():
+    """User interests on the concept vocabulary (INTERESTED_IN)."""
+
+
+@interests.command("extract")
+@click.option("--extractor", type=click.Choice(["offline", "llm"]), default="offline", show_default=True)
+@click.option("--users", "max_users", type=int, default=None, help="Only the first N users (by id).")
+@click.option("--user", "only_users", multiple=True, help="Only this user (repeatable).")
+@click.option("--batch", type=int, default=5, show_default=True, help="LLM: interactions per prompt.")
+@click.option("--max-rounds", type=int, default=None, help="LLM: stop after this many batches per user.")
+@click.option("--restart", is_flag=True, help="LLM: forget earlier progress and edges of these users first.")
+@click.option("--concurrency", type=int, default=None, help="LLM: requests in flight.")
+@click.option("--long-min-support", type=int, default=2, show_default=True, help="Offline: min items per long-term interest.")
+@click.option("--short-window", type=int, default=5, show_default=True, help="Offline: last N train interactions.")
+@click.option("--short-decay", type=float, default=0.7, show_default=True, help="Recency decay per step / batch.")
+@min_confidence_option
+@batch_size_option
+@silent_option
+@pass_settings
+def extract(settings: Settings, extractor, max_users, only_users, batch, max_rounds, restart, concurrency,
+            long_min_support, short_window, short_decay, min_confidence, batch_size, silent):
+    """Compute INTERESTED_IN edges from each user's TRAIN interactions (valid/test are never read).
+
+    \b
+    Examples:
+      kgrec interests extract                          # offline, all users
+      kgrec interests extract --extractor llm --users 100
+      kgrec interests extract --min-confidence 0.5
+    """
+    from ..interests.store import user_ids
+
+    minc = settings.min_confidence if min_confidence is None else min_confidence
+    with open_db(settings) as d:
+        users = list(only_users) or user_ids(d, limit=max_users)
+        if extractor == "offline":
+            from ..interests.offline import OfflineParams, extract_offline
+
+            params = OfflineParams(long_min_support=long_min_support, short_window=short_window,
+                                   short_decay=short_decay, min_confidence=minc)
+            rep = extract_offline(d, params=params, users=users, batch_size=batch_size or 2000,
+                                  progress=_bar(silent, "interests", "user"))
+            click.echo(f"offline interests for {rep.users} users in {rep.seconds:.1f}s "
+                       f"(read {rep.read_s:.1f}s, compute {rep.compute_s:.1f}s, write {rep.write_s:.1f}s)")
+            click.echo(f"edges: {rep.edges} ({rep.long} long, {rep.short} short; {rep.positive} positive, "
+                       f"{rep.negative} negative); users with interests: {rep.users_with_interests}")
+            return
+        from ..interests.graphrag import GraphRAGInterestExtractor, GraphRAGParams
+        from ..schema import load_pack
+
+        params = GraphRAGParams(batch=batch, max_rounds=max_rounds, short_decay=short_decay, min_confidence=minc)
+        with GraphRAGInterestExtractor(d, settings, load_pack(settings.type_pack), params=params,
+                                       progress=not silent, concurrency=concurrency) as ex:
+            rep = ex.run(users, restart=restart)
+    click.echo(f"graph-rag interests for {rep.users} users in {rep.seconds:.1f}s: {rep.rounds} rounds, "
+               f"{rep.requests} requests ({rep.failed_requests} failed), {rep.interactions} interactions read")
+    click.echo(f"updates: {rep.updates} ({rep.matched_exact} exact, {rep.matched_projection} projected, "
+               f"{rep.pending} pending mentions); edges now: {rep.edges}")
+    if rep.dropped:
+        click.echo("dropped: " + ", ".join(f"{k}={v}" for k, v in sorted(rep.dropped.items())))
+    s = rep.llm
+    click.echo(f"llm: {s.calls} calls, {s.cache_hits} cache hits, {s.prompt_tokens} prompt + {s.completion_tokens} "
+               f"completion tokens, retries {s.retries or 0}, failures {s.failures or 0}")
+    if rep.failed_users:
+        click.echo(f"{len(rep.failed_users)} user(s) failed and keep their progress; rerun to retry: "
+                   f"{', '.join(rep.failed_users[:5])}" + (" ..." if len(rep.failed_users) > 5 else ""), err=True)
+
+
+@interests.command("show")
+@click.argument("user")
+@click.option("--top", type=int, default=10, show_default=True, help="Interests per horizon and polarity.")
+@click.option("--extractor", type=click.Choice(["offline", "llm"]), default=None, help="Only this extractor's edges.")
+@click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also save a bar chart to this PNG file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
+@min_confidence_option
+@pass_settings
+def show(settings: Settings, user, top, extractor, png, as_json, min_confidence):
+    """Print a user's top interests by horizon and polarity, with weights and evidence items.
+
+    \b
+    Examples:
+      kgrec interests show A2HD75EMZR8QLN
+      kgrec interests show A2HD75EMZR8QLN --png profile.png --min-confidence 0.3
+    """
+    from ..interests.profile import build_profile, format_profile, save_png
+
+    minc = settings.min_confidence if min_confidence is None else min_confidence
+    with open_db(settings) as d:
+        prof = build_profile(d, user, top=top, extractor=extractor, min_confidence=minc)
+    if as_json:
+        echo_json(prof.model_dump())
+    else:
+        click.echo(format_profile(prof))
+    if png:
+        click.echo(f"saved {save_png(prof, png)}")
+
+
+# ------------------------------------------------------------------------------------------------
+# confidence
+# ------------------------------------------------------------------------------------------------
+
+@click.group()
+def confidence():
+    """Confidence of derived edges (HAS_KNOWLEDGE, INTERESTED_IN, INTERACTED)."""
+
+
+@confidence.command("report")
+@click.option("--edge-type", "edge_types", multiple=True,
+              type=click.Choice(["HAS_KNOWLEDGE", "INTERESTED_IN", "INTERACTED"]),
+              help="Only these edge types (default all three).")
+@click.option("--bins", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@min_confidence_option
+@pass_settings
+def report(settings: Settings, edge_types, bins, as_json, min_confidence):
+    """Distribution of edge confidence per edge type: counts, quantiles and a text histogram.
+
+    \b
+    Example:
+      kgrec confidence report --min-confidence 0.5
+    """
+    from ..confidence import EDGE_TYPES, confidence_report, format_report
+
+    minc = settings.min_confidence if min_confidence is None else min_confidence
+    with open_db(settings) as d:
+        rep = confidence_report(d, edge_types=edge_types or EDGE_TYPES, bins=bins, min_confidence=minc)
+    if as_json:
+        echo_json(rep.model_dump())
+    else:
+        click.echo(format_report(rep))
+
+
+commands = [interactions, interests, confidence]

@@ -1,0 +1,136 @@
+"""``kgrec train`` and ``kgrec evaluate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import Settings
+from ._common import echo_json, min_confidence_option, open_db, pass_settings
+
+MODEL_CHOICES = ["ours", "lightgcn", "mf", "ease", "itemknn", "pop"]
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+epochs_option = click.option("--epochs", type=click.IntRange(1), default=None,
+                             help="Maximum epochs (early stopping on valid NDCG@10; default 50).")
+dim_option = click.option("--dim", type=click.IntRange(1, 4096), default=None, help="Embedding size (default 64).")
+dataset_option = click.option("--dataset", default=None, help="Train on one loaded dataset only (default: all).")
+
+
+def _type_names(settings: Settings) -> list[str]:
+    from ..schema import load_pack
+
+    return load_pack(settings.type_pack).names
+
+
+@click.command()
+@click.option("--model", type=click.Choice(MODEL_CHOICES), default="ours", show_default=True,
+              help="ours = the relation-aware two-stage GNN; the rest are baselines.")
+@epochs_option
+@min_confidence_option
+@dim_option
+@dataset_option
+@click.option("--no-writeback", is_flag=True, help="Train and record the run, but write nothing to the graph.")
+@click.option("--max-seconds", type=click.FloatRange(min=1), default=None, help="Stop training after this time.")
+@click.option("--progress", is_flag=True, help="Print one line per epoch.")
+@json_option
+@pass_settings
+def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_writeback, max_seconds, progress,
+          as_json):
+    """Export the train graph (GDS), train a model, write embeddings and attention back, record the ModelRun.
+
+    Only train interactions reach the model (valid / test are labels). The new run becomes the current one
+    after a full write-back; embeddings and attention of older runs are removed. Models without embeddings
+    (ease, itemknn, pop) and --no-writeback record the run without changing the graph.
+
+    \b
+    Examples:
+      kgrec train
+      kgrec train --epochs 20 --dim 64 --min-confidence 0.5
+      kgrec train --model lightgcn --no-writeback
+    """
+    from ..model.pipeline import run_training
+
+    overrides = {"max_seconds": max_seconds} if max_seconds and model not in ("ease", "itemknn", "pop") else None
+    with open_db(settings) as d:
+        res = run_training(
+            d, type_names=_type_names(settings), model=model, epochs=epochs, dim=dim,
+            min_confidence=settings.min_confidence if min_confidence is None else min_confidence,
+            write=not no_writeback, seed=settings.seed, dataset=dataset, overrides=overrides,
+            batch_size=settings.batch_size, progress=progress and not as_json,
+            on_stage=None if as_json else (lambda s: click.echo(f"{s} ...", err=True)))
+    if as_json:
+        echo_json(res.model_dump())
+        return
+    ex, rep = res.export, res.report
+    click.echo(f"run {res.run} ({res.model})" + (" is now current" if res.current else " (not current)"))
+    click.echo(f"export:  {ex['users']} users, {ex['items']} items, {ex['concepts']} concepts; "
+               f"{ex['train_interactions']} train interactions ({ex['dislikes']} dislikes), "
+               f"{ex['item_concept_edges']} item-concept, {ex['user_concept_edges']} user-concept edges "
+               f"in {res.seconds.get('export', 0):.1f}s")
+    click.echo(f"train:   {rep['epochs']} epochs (best {rep['best_epoch']}) in {rep['train_seconds']:.1f}s")
+    for split in ("valid", "test"):
+        m = rep[split]
+        click.echo(f"{split + ':':8} " + "  ".join(f"{k}={m[k]:.4f}" for k in
+                                                  ("recall@10", "recall@20", "ndcg@10", "ndcg@20")))
+    wb = res.writeback
+    if wb:
+        att = ", ".join(f"{n} {t}" for t, n in wb["attention"].items()) or "no edges (the model has no attention)"
+        click.echo(f"written: {wb['users']} users, {wb['items']} items, {wb['concepts']} concepts (dim {wb['dim']}); "
+                   f"attention on {att}; vector index {wb['vector_index']}; in {res.seconds.get('writeback', 0):.1f}s")
+    else:
+        click.echo("written: nothing (" + ("--no-writeback" if no_writeback else f"{model} has no embeddings") + ")")
+
+
+@click.command()
+@click.option("--models", default="ours,ease,lightgcn,mf,itemknn,pop", show_default=True,
+              help="Comma-separated models to compare.")
+@click.option("--no-ablations", is_flag=True, help="Skip ours without concepts / negative edges / stage 1.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+              show_default=True, help="Folder for evaluation.md and evaluation.json.")
+@epochs_option
+@min_confidence_option
+@dim_option
+@dataset_option
+@click.option("--max-seconds", type=click.FloatRange(min=1), default=None,
+              help="Stop each trainable model after this time.")
+@json_option
+@pass_settings
+def evaluate(settings: Settings, models, no_ablations, out_dir, epochs, min_confidence, dim, dataset, max_seconds,
+             as_json):
+    """Compare models on one export of the train graph: Recall@10/20, NDCG@10/20 on test, training time.
+
+    Same split and protocol for every model (full ranking, train items masked, selection on valid, test
+    once); ours also without concepts, without negative edges and without stage 1. Writes a markdown and a
+    JSON table; the graph is not changed.
+
+    \b
+    Examples:
+      kgrec evaluate
+      kgrec evaluate --models ours,ease,lightgcn --epochs 20 --out results/
+    """
+    from ..model.pipeline import run_evaluation
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    bad = [m for m in names if m not in MODEL_CHOICES]
+    if bad or not names:
+        raise click.BadParameter(f"got {', '.join(bad) or 'nothing'}; expected some of {', '.join(MODEL_CHOICES)}",
+                                 param_hint="--models")
+    overrides = None
+    if max_seconds:
+        overrides = {m: {"max_seconds": max_seconds} for m in ("ours", "lightgcn", "mf", "ours-no-concepts",
+                                                                "ours-no-negative", "ours-no-stage1")}
+    with open_db(settings) as d:
+        res = run_evaluation(
+            d, type_names=_type_names(settings), models=names, out_dir=out_dir, ablations=not no_ablations,
+            epochs=epochs, dim=dim, seed=settings.seed, dataset=dataset, overrides=overrides,
+            min_confidence=settings.min_confidence if min_confidence is None else min_confidence,
+            on_model=None if as_json else (lambda m: click.echo(f"training {m} ...", err=True)))
+    if as_json:
+        echo_json(res.model_dump(exclude={"markdown"}))
+        return
+    click.echo(res.markdown)
+    click.echo("wrote " + ", ".join(res.paths))
+
+
+commands = [train, evaluate]

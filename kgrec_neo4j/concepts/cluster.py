@@ -1,0 +1,327 @@
+"""Clustering with a similarity floor: no cluster holds two values less similar than the floor.
+
+Pure numpy/scipy. The method is *complete-linkage* agglomerative clustering on cosine distance, cut at
+distance ``1 - floor``: a complete-linkage merge height is the largest distance inside the merged
+cluster, so every pair of members of a flat cluster has cosine similarity >= ``floor``.
+
+Memory stays bounded without an ``n x n`` matrix:
+
+1. The *threshold graph* (edges between values with similarity >= the lowest floor that will be tried)
+   is built block by block (``block x n`` similarities at a time) as a sparse matrix.
+2. A complete-linkage cluster at any floor >= that lowest floor lies inside one connected component of
+   the graph, so every component is clustered on its own: exactly (scipy ``linkage`` on its condensed
+   distances, ``m (m-1) / 2`` float64) when it has at most ``dense_limit`` values (12,000 → 0.58 GB),
+   else by a greedy leader pass that admits a value to a cluster only if it clears the floor against
+   *every* member (the same guarantee, found greedily).
+3. The trees are kept, so cutting at another floor (the per-type band search) is cheap.
+
+A *number guard* (on by default) keeps values apart whose digit groups differ when both have some
+(``PlayStation 4`` / ``PlayStation 3``, ``1TB`` / ``2TB``, ``FIFA 14`` / ``FIFA 15``): small sentence
+encoders rate such pairs 0.85-0.95 similar although they name different things.
+
+Shapes: ``X`` is ``(n, d)`` float32 with L2-normalised rows; labels are ``(n,)`` int64 in ``0..k-1``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.sparse import coo_matrix, csr_matrix
+from scipy.sparse.csgraph import connected_components
+
+log = logging.getLogger(__name__)
+
+_DIGITS = re.compile(r"\d+")
+_CANNOT = 4.0  # distance given to guarded pairs: larger than any cosine distance (max 2)
+
+
+def number_signature(text: str) -> frozenset[str]:
+    """The digit groups of ``text`` with leading zeros dropped (``"PS4 1TB"`` → ``{"4", "1"}``)."""
+    return frozenset(g.lstrip("0") or "0" for g in _DIGITS.findall(text))
+
+
+def guard_codes(texts: list[str]) -> np.ndarray:
+    """``(n,)`` int64: 0 for texts without digits, else an id per distinct digit signature."""
+    ids: dict[frozenset[str], int] = {}
+    out = np.zeros(len(texts), dtype=np.int64)
+    for i, t in enumerate(texts):
+        sig = number_signature(t)
+        if sig:
+            out[i] = ids.setdefault(sig, len(ids) + 1)
+    return out
+
+
+def compatible(code_a: np.ndarray | int, code_b: np.ndarray | int) -> np.ndarray | bool:
+    """True where two guard codes may share a cluster (either has no digits, or both have the same)."""
+    return (np.asarray(code_a) == 0) | (np.asarray(code_b) == 0) | (np.asarray(code_a) == np.asarray(code_b))
+
+
+def threshold_graph(X: np.ndarray, floor: float, *, codes: np.ndarray | None = None,
+                    block: int = 2048) -> csr_matrix:
+    """Sparse symmetric ``(n, n)`` graph of pairs with similarity >= ``floor`` (guarded pairs left out).
+
+    Peak memory is one ``(block, n)`` float32 block of similarities.
+    """
+    n = X.shape[0]
+    rows, cols, vals = [], [], []
+    for i0 in range(0, n, block):
+        S = X[i0:i0 + block] @ X.T  # (b, n)
+        r, c = np.nonzero(S >= floor)
+        r_abs = r + i0
+        keep = c > r_abs
+        if codes is not None:
+            keep &= compatible(codes[r_abs], codes[c])
+        rows.append(r_abs[keep])
+        cols.append(c[keep])
+        vals.append(S[r[keep], c[keep]])
+    r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
+    c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+    v = np.concatenate(vals).astype(np.float32) if vals else np.zeros(0, np.float32)
+    g = coo_matrix((np.concatenate([v, v]), (np.concatenate([r, c]), np.concatenate([c, r]))), shape=(n, n))
+    return g.tocsr()
+
+
+def condensed_distances(X: np.ndarray, codes: np.ndarray | None = None, *, block: int = 1024) -> np.ndarray:
+    """Condensed cosine distances ``1 - x_i . x_j`` (``(n (n-1) / 2,)`` float64), guarded pairs set far apart."""
+    n = X.shape[0]
+    out = np.empty(n * (n - 1) // 2, dtype=np.float64)
+    pos = 0
+    for i0 in range(0, n, block):
+        S = X[i0:i0 + block] @ X.T
+        for r in range(S.shape[0]):
+            i = i0 + r
+            d = 1.0 - S[r, i + 1:].astype(np.float64)
+            if codes is not None and codes[i] != 0:
+                d[~compatible(codes[i], codes[i + 1:])] = _CANNOT
+            out[pos:pos + d.size] = d
+            pos += d.size
+    np.clip(out, 0.0, None, out=out)
+    return out
+
+
+def greedy_floor(X: np.ndarray, floor: float, graph: csr_matrix, codes: np.ndarray | None = None) -> np.ndarray:
+    """Leader clustering with a complete-link check (for components too large for exact linkage).
+
+    Seeds are taken in order of decreasing degree in ``graph``; a seed's unassigned neighbours are
+    offered in order of decreasing similarity and admitted only if their similarity to every member
+    is >= ``floor`` (and the number guard allows it). Returns ``(n,)`` labels.
+    """
+    n = X.shape[0]
+    labels = np.full(n, -1, dtype=np.int64)
+    g = graph.tocsr()
+    order = np.argsort(-np.diff(g.indptr), kind="stable")
+    k = 0
+    for v in order:
+        if labels[v] >= 0:
+            continue
+        members = [v]
+        labels[v] = k
+        nb = g.indices[g.indptr[v]:g.indptr[v + 1]]
+        sims = g.data[g.indptr[v]:g.indptr[v + 1]]
+        for u in nb[np.argsort(-sims, kind="stable")]:
+            if labels[u] >= 0:
+                continue
+            if codes is not None and not np.all(compatible(codes[u], codes[members])):
+                continue
+            if np.min(X[members] @ X[u]) >= floor:
+                members.append(u)
+                labels[u] = k
+        k += 1
+    return labels
+
+
+@dataclass
+class FloorClustering:
+    """Clusters of one set of values at any floor >= ``min_floor``, from trees built once.
+
+    Args:
+        X: ``(n, d)`` L2-normalised embeddings.
+        min_floor: the lowest floor that :meth:`labels` will be asked for.
+        texts: the values (for the number guard); ``None`` turns the guard off.
+        dense_limit: largest component clustered exactly (memory ``~ 8 * m^2 / 2`` bytes).
+    """
+
+    X: np.ndarray
+    min_floor: float
+    texts: list[str] | None = None
+    dense_limit: int = 12_000
+    codes: np.ndarray | None = field(init=False, default=None)
+    components: list[np.ndarray] = field(init=False, default_factory=list)
+    trees: dict[int, np.ndarray] = field(init=False, default_factory=dict)
+    graph: csr_matrix | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.min_floor < 1.0:
+            raise ValueError(f"min_floor must be in (0, 1) (got {self.min_floor})")
+        if self.X.ndim != 2:
+            raise ValueError(f"X must be (n, d) (got shape {self.X.shape})")
+        if self.texts is not None and len(self.texts) != self.X.shape[0]:
+            raise ValueError(f"texts has {len(self.texts)} entries but X has {self.X.shape[0]} rows")
+        self.X = np.ascontiguousarray(self.X, dtype=np.float32)
+        self.codes = guard_codes(self.texts) if self.texts is not None else None
+        n = self.X.shape[0]
+        if n == 0:
+            return
+        self.graph = threshold_graph(self.X, self.min_floor, codes=self.codes)
+        ncomp, comp = connected_components(self.graph, directed=False)
+        order = np.argsort(comp, kind="stable")
+        bounds = np.searchsorted(comp[order], np.arange(ncomp + 1))
+        self.components = [order[bounds[i]:bounds[i + 1]] for i in range(ncomp)]
+        for ci, idx in enumerate(self.components):
+            if 2 <= idx.size <= self.dense_limit:
+                codes = self.codes[idx] if self.codes is not None else None
+                self.trees[ci] = linkage(condensed_distances(self.X[idx], codes), method="complete")
+        big = [c.size for c in self.components if c.size > self.dense_limit]
+        log.debug("floor clustering: n=%d, %d components, largest %d, %d above dense limit %s",
+                  n, ncomp, max(c.size for c in self.components), len(big), big)
+
+    def labels(self, floor: float) -> np.ndarray:
+        """``(n,)`` labels of the complete-linkage clusters at ``floor`` (numbered by first member)."""
+        if floor < self.min_floor - 1e-12 or floor >= 1.0:
+            raise ValueError(f"floor must be in [min_floor={self.min_floor}, 1) (got {floor})")
+        n = self.X.shape[0]
+        raw = np.full(n, -1, dtype=np.int64)
+        k = 0
+        for ci, idx in enumerate(self.components):
+            if idx.size == 1:
+                raw[idx] = k
+                k += 1
+            elif ci in self.trees:
+                lab = fcluster(self.trees[ci], t=1.0 - floor, criterion="distance")
+                raw[idx] = lab - 1 + k
+                k += int(lab.max())
+            else:
+                sub = self.graph[idx][:, idx]
+                sub = sub.multiply(sub >= floor).tocsr()
+                codes = self.codes[idx] if self.codes is not None else None
+                lab = greedy_floor(self.X[idx], floor, sub, codes)
+                raw[idx] = lab + k
+                k += int(lab.max()) + 1
+        return renumber(raw)
+
+
+def renumber(labels: np.ndarray) -> np.ndarray:
+    """Labels renumbered ``0..k-1`` in order of first appearance (deterministic output)."""
+    _, first, inv = np.unique(labels, return_index=True, return_inverse=True)
+    rank = np.empty_like(first)
+    rank[np.argsort(first, kind="stable")] = np.arange(first.size)
+    return rank[inv].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class Band:
+    """Wanted number of clusters ``[lo, hi]`` and the floors that may be tried ``[floor_min, floor_max]``."""
+
+    lo: int
+    hi: int
+    floor_min: float = 0.70
+    floor_max: float = 0.92
+
+    def __post_init__(self):
+        if not 1 <= self.lo <= self.hi:
+            raise ValueError(f"band needs 1 <= lo <= hi (got lo={self.lo}, hi={self.hi})")
+        if not 0.0 < self.floor_min <= self.floor_max < 1.0:
+            raise ValueError(f"floor limits need 0 < floor_min <= floor_max < 1 "
+                             f"(got {self.floor_min}, {self.floor_max})")
+
+
+@dataclass
+class FloorChoice:
+    floor: float
+    labels: np.ndarray
+    n_clusters: int
+    band_met: bool
+    tried: list[tuple[float, int]]
+
+
+def choose_floor(fc: FloorClustering, band: Band, start: float, *, steps: int = 12) -> FloorChoice:
+    """The floor nearest ``start`` (clamped to the band's limits) whose cluster count lies in the band.
+
+    The count rises with the floor, so a bisection between ``start`` and the limit on the side that
+    moves the count toward the band finds it; if even the limit misses the band, the limit is used
+    and ``band_met`` is False.
+    """
+    f = min(max(start, band.floor_min), band.floor_max)
+    tried: list[tuple[float, int]] = []
+
+    def count(fl: float) -> tuple[np.ndarray, int]:
+        lab = fc.labels(fl)
+        k = int(lab.max()) + 1 if lab.size else 0
+        tried.append((round(fl, 4), k))
+        return lab, k
+
+    lab, k = count(f)
+    if band.lo <= k <= band.hi or lab.size == 0:
+        return FloorChoice(f, lab, k, band.lo <= k <= band.hi, tried)
+    if k > band.hi:  # too many: lower the floor
+        lo_f, hi_f = band.floor_min, f
+        lab_l, k_l = count(lo_f)
+        if k_l > band.hi:
+            return FloorChoice(lo_f, lab_l, k_l, False, tried)
+        best = (lo_f, lab_l, k_l)
+    else:  # too few: raise the floor
+        lo_f, hi_f = f, band.floor_max
+        lab_h, k_h = count(hi_f)
+        if k_h < band.lo:
+            return FloorChoice(hi_f, lab_h, k_h, False, tried)
+        best = (hi_f, lab_h, k_h)
+    for _ in range(steps):
+        mid = round((lo_f + hi_f) / 2, 4)
+        lab_m, k_m = count(mid)
+        if band.lo <= k_m <= band.hi:
+            best = (mid, lab_m, k_m)
+            # move toward start while staying in the band
+            if mid < f:
+                lo_f = mid
+            else:
+                hi_f = mid
+            if abs(hi_f - lo_f) < 0.005:
+                break
+            continue
+        if k_m > band.hi:
+            hi_f = mid
+        else:
+            lo_f = mid
+        if abs(hi_f - lo_f) < 0.002:
+            break
+    return FloorChoice(best[0], best[1], best[2], band.lo <= best[2] <= band.hi, tried)
+
+
+def medoids(X: np.ndarray, labels: np.ndarray, tie_keys: list[str] | None = None) -> np.ndarray:
+    """``(k,)`` index of each cluster's medoid: the member with the largest summed similarity to the others.
+
+    Ties go to the smallest ``tie_keys`` entry (deterministic ids).
+    """
+    k = int(labels.max()) + 1 if labels.size else 0
+    out = np.empty(k, dtype=np.int64)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(k + 1))
+    for c in range(k):
+        idx = order[bounds[c]:bounds[c + 1]]
+        if idx.size == 1:
+            out[c] = idx[0]
+            continue
+        score = (X[idx] @ X[idx].T).sum(axis=1)
+        score = np.round(score, 5)
+        cand = idx[score == score.max()]
+        if tie_keys is not None and cand.size > 1:
+            cand = np.array(sorted(cand, key=lambda i: tie_keys[i]))
+        out[c] = cand[0]
+    return out
+
+
+def min_pairwise(X: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """``(k,)`` smallest pairwise similarity inside each cluster (1.0 for singletons)."""
+    k = int(labels.max()) + 1 if labels.size else 0
+    out = np.ones(k, dtype=np.float64)
+    order = np.argsort(labels, kind="stable")
+    bounds = np.searchsorted(labels[order], np.arange(k + 1))
+    for c in range(k):
+        idx = order[bounds[c]:bounds[c + 1]]
+        if idx.size > 1:
+            out[c] = float((X[idx] @ X[idx].T).min())
+    return out

@@ -1,0 +1,149 @@
+"""Near-duplicate concepts: list them (``suggest_merges``), merge one pair on purpose (``merge_concepts``),
+and resolve ids that were merged away (``resolve_concept``).
+
+Growth never merges anything by itself (churn = 0); a merge is an explicit act. The absorbed id stays
+valid as an alias of the kept concept (``c.aliases``), so stored references and explanations resolve.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+from pydantic import BaseModel
+
+from ..embed import Embedder
+from ..errors import KgrecError
+from ..schema import TypePack
+from . import store
+
+log = logging.getLogger(__name__)
+
+
+class MergeSuggestion(BaseModel):
+    """A pair of concepts of one type whose embeddings are at least ``min_similarity`` alike.
+
+    ``min_cross`` is the smallest similarity between a member of one and a member of the other;
+    ``keeps_floor`` says whether the merged concept would still satisfy the type's floor.
+    """
+
+    type: str
+    keep: str
+    keep_name: str
+    absorb: str
+    absorb_name: str
+    similarity: float
+    min_cross: float
+    keeps_floor: bool
+    keep_members: int
+    absorb_members: int
+
+
+class MergeReport(BaseModel):
+    keep: str
+    absorbed: str
+    aliases: list[str]
+    moved_members: int
+    redirected_relationships: int
+    items_updated: int
+
+
+class NoSuchConcept(KgrecError):
+    """A concept id (or alias) that names no concept."""
+
+
+def resolve_concept(db, concept_id: str) -> str | None:
+    """The id of the concept that ``concept_id`` names today: itself, or the concept that absorbed it."""
+    rows = db.query(store.q("resolve"), id=concept_id)
+    return rows[0]["id"] if rows else None
+
+
+def _members(db, ids: list[str]) -> dict[str, list[str]]:
+    out = {i: [] for i in ids}
+    for r in db.query(store.q("concept_members"), ids=ids):
+        out[r["id"]] = r["keys"]
+    return out
+
+
+def suggest_merges(db, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
+                   min_similarity: float | None = None, limit: int = 50) -> list[MergeSuggestion]:
+    """Pairs of concepts of the same type with embedding similarity >= ``min_similarity`` (default: the
+    type's floor), most similar first; the concept with more members is proposed to be kept."""
+    store.check_model(db, embedder)
+    if types is not None:
+        pack.check(types)
+    if min_similarity is not None and not -1.0 <= min_similarity <= 1.0:
+        raise ValueError(f"min_similarity must be in [-1, 1] (got {min_similarity})")
+    vocab = store.vocabularies(db)
+    out: list[MergeSuggestion] = []
+    for type_ in types or pack.names:
+        v = vocab.get(type_)
+        if v is None or not v.concepts:
+            continue
+        thr = min_similarity if min_similarity is not None else v.floor
+        rows = db.query(store.q("concept_vectors"), type=type_)
+        if len(rows) < 2:
+            continue
+        E = np.asarray([r["embedding"] for r in rows], dtype=np.float32)
+        pairs = []
+        for i0 in range(0, len(rows), 2048):
+            S = E[i0:i0 + 2048] @ E.T
+            a, b = np.nonzero(S >= thr)
+            a = a + i0
+            m = b > a
+            pairs += [(int(x), int(y), float(S[x - i0, y])) for x, y in zip(a[m], b[m])]
+        pairs.sort(key=lambda p: -p[2])
+        pairs = pairs[:limit]
+        if not pairs:
+            continue
+        need = sorted({rows[i]["id"] for p in pairs for i in p[:2]})
+        mem = _members(db, need)
+        for i, j, sim in pairs:
+            ri, rj = rows[i], rows[j]
+            if (rj["members"], rj["id"]) > (ri["members"], ri["id"]):
+                ri, rj = rj, ri
+            Xi = store.encode_keys(embedder, mem[ri["id"]] or [ri["key"]], pack.name)
+            Xj = store.encode_keys(embedder, mem[rj["id"]] or [rj["key"]], pack.name)
+            cross = float((Xi @ Xj.T).min())
+            out.append(MergeSuggestion(type=type_, keep=ri["id"], keep_name=ri["name"], absorb=rj["id"],
+                                       absorb_name=rj["name"], similarity=round(sim, 4),
+                                       min_cross=round(cross, 4), keeps_floor=cross >= (v.floor or 0.0),
+                                       keep_members=ri["members"], absorb_members=rj["members"]))
+    out.sort(key=lambda s: -s.similarity)
+    return out[:limit]
+
+
+def merge_concepts(db, embedder: Embedder, pack: TypePack, keep: str, absorb: str, *,
+                   min_confidence: float = 0.0) -> MergeReport:
+    """Merge concept ``absorb`` into ``keep`` (ids or aliases). Both must exist and share a type.
+
+    The absorbed concept's mentions move to ``keep`` with their similarity to ``keep``'s embedding;
+    its id (and its own aliases) become aliases of ``keep``; other relationships pointing at it are
+    redirected; the items concerned get their ``HAS_KNOWLEDGE`` edges recomputed.
+    """
+    store.check_model(db, embedder)
+    k_id, a_id = resolve_concept(db, keep), resolve_concept(db, absorb)
+    if k_id is None or a_id is None:
+        missing = [x for x, r in ((keep, k_id), (absorb, a_id)) if r is None]
+        raise NoSuchConcept(f"no concept has id or alias {', '.join(map(repr, missing))}; "
+                            f"list candidates with `kgrec concepts suggest-merges`")
+    if k_id == a_id:
+        raise KgrecError(f"{keep!r} and {absorb!r} name the same concept {k_id!r}; nothing to merge")
+    info = {r["id"]: r for r in db.query(store.q("concepts_by_id"), ids=[k_id, a_id])}
+    if info[k_id]["type"] != info[a_id]["type"]:
+        raise KgrecError(f"concepts of different types cannot be merged: {k_id} is {info[k_id]['type']!r}, "
+                         f"{a_id} is {info[a_id]['type']!r}")
+    type_ = info[k_id]["type"]
+    keys = _members(db, [a_id])[a_id]
+    e_keep = np.asarray(info[k_id]["embedding"], dtype=np.float32)
+    sims = store.encode_keys(embedder, keys, pack.name) @ e_keep if keys else np.zeros(0)
+    members = [{"key": k, "similarity": float(min(1.0, s))} for k, s in zip(keys, sims)]
+    rec = db.write_tx(lambda tx: tx.run(store.q("merge"), keep=k_id, absorb=a_id, members=members).single())
+    if rec is None:
+        raise NoSuchConcept(f"concept {k_id!r} or {a_id!r} disappeared during the merge; nothing was changed")
+    rows = [{"type": type_, "key": k} for k in keys]
+    n_items = store.derive_item_knowledge(db, rows, min_confidence=min_confidence)
+    log.info("merged %s into %s (%d members moved)", a_id, k_id, len(keys))
+    return MergeReport(keep=k_id, absorbed=a_id, aliases=list(rec["aliases"]), moved_members=len(keys),
+                       redirected_relationships=int(rec["moved_in"]) + int(rec["moved_out"]),
+                       items_updated=n_items)

@@ -1,0 +1,266 @@
+"""Projection: every mention without a concept goes to its nearest concept of the same type, or waits.
+
+The nearest concept is found through Neo4j's vector index ``concept_embedding`` (one query embeds a
+whole batch of vectors with ``UNWIND``). The index holds all types, so ``k`` candidates are fetched and
+filtered to the mention's type; when none of them qualifies while the ``k``-th candidate still scores
+above the threshold, the row is asked again with a larger ``k`` (up to ``k_max``). A candidate
+qualifies when
+
+* its cosine similarity to the mention is >= the type's acceptance threshold (stored with the type's
+  vocabulary; default halfway between the type's floor and 1), and
+* the number guard allows it (digit groups equal, or one side has none; see :mod:`.cluster`).
+
+A qualifying mention gets ``(:Mention)-[:CANONICAL {similarity}]->(:Concept)``; the others get
+``m.pending = true`` and wait for ``kgrec concepts grow``. Mentions that have a concept are never
+touched. Items whose mentions got a concept get their ``HAS_KNOWLEDGE`` edges recomputed
+(``cypher/concepts/item_knowledge.cypher`` documents the confidence).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ..embed import Embedder
+from ..errors import KgrecError
+from ..schema import TypePack
+from . import store
+from .aliases import embedding_text
+from .cluster import number_signature
+
+log = logging.getLogger(__name__)
+
+K_START = 8
+K_MAX = 1024
+KEEP = 8
+SCORE_MARGIN = 0.01
+
+
+class ProjectReport(BaseModel):
+    """Counts and timings of one projection run (embedding and Neo4j time kept apart)."""
+
+    mentions: int = 0
+    assigned: int = 0
+    pending: int = 0
+    skipped_types: dict[str, int] = Field(default_factory=dict, description="type -> mentions without vocabulary")
+    per_type: dict[str, dict[str, int]] = Field(default_factory=dict)
+    requeried: int = 0
+    items_updated: int = 0
+    read_s: float = 0.0
+    embed_s: float = 0.0
+    search_s: float = Field(0.0, description="summed over batches (overlapping when workers > 1)")
+    write_s: float = 0.0
+    project_s: float = Field(0.0, description="wall time of search + write (searches on worker threads)")
+    knowledge_s: float = 0.0
+
+    @property
+    def mentions_per_s(self) -> float:
+        """Projection throughput (search + write wall time), embedding and HAS_KNOWLEDGE excluded."""
+        return self.mentions / self.project_s if self.project_s > 0 else 0.0
+
+
+def vector_texts(X: np.ndarray, decimals: int = 4) -> list[str]:
+    """Rows of ``X`` as comma-separated text, the form ``nearest.cypher`` reads.
+
+    Only the index search sees these (4 decimals move a cosine by < 1e-3); candidates are re-scored
+    with the exact vectors.
+    """
+    return [json.dumps(row, separators=(",", ":"))[1:-1] for row in np.round(X.astype(np.float64), decimals).tolist()]
+
+
+class ConceptVectors:
+    """Exact concept embeddings and number-guard signatures, fetched on first use (thread-safe)."""
+
+    def __init__(self, db, pack: str):
+        self.db = db
+        self.pack = pack
+        self._vecs: dict[str, np.ndarray] = {}
+        self._sigs: dict[str, frozenset[str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, ids: set[str]) -> tuple[dict[str, np.ndarray], dict[str, frozenset[str]]]:
+        missing = [i for i in ids if i not in self._vecs]
+        if missing:
+            rows = self.db.query(store.q("concept_embeddings"), ids=missing)
+            with self._lock:
+                for r in rows:
+                    self._vecs[r["id"]] = np.asarray(r["embedding"], dtype=np.float32)
+                    self._sigs[r["id"]] = number_signature(embedding_text(r["key"] or "", self.pack))
+        return self._vecs, self._sigs
+
+
+def nearest(db, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float], guard: Sequence[str],
+            pack: str, *, k: int = K_START, k_max: int = K_MAX, vectors: ConceptVectors | None = None,
+            margin: float = SCORE_MARGIN) -> tuple[list[tuple[str | None, float]], int]:
+    """Best qualifying concept per row through the vector index.
+
+    Args:
+        types: ``(n,)`` type of each row.
+        X: ``(n, dim)`` L2-normalised vectors.
+        thresholds: ``(n,)`` minimum cosine similarity.
+        guard: ``(n,)`` texts for the number guard (the embedded texts).
+        vectors: cache of exact concept embeddings (shared across calls of one run).
+        margin: candidates whose (quantised) index score is within ``margin`` of the threshold are
+            re-scored exactly before they are rejected.
+    Returns:
+        ``[(concept_id | None, cosine)]`` per row, and how many rows needed a larger ``k``.
+    """
+    n = len(types)
+    if not (len(X) == len(thresholds) == len(guard) == n):
+        raise ValueError(f"types, X, thresholds and guard must have the same length "
+                         f"(got {n}, {len(X)}, {len(thresholds)}, {len(guard)})")
+    vectors = vectors or ConceptVectors(db, pack)
+    out: list[tuple[str | None, float]] = [(None, 0.0)] * n
+    todo = list(range(n))
+    sigs = [number_signature(g) for g in guard]
+    vtext = vector_texts(X)
+    requeried = 0
+    kk = k
+    text = store.q("nearest")
+    while todo:
+        recs = db.query(text, vecs=[vtext[i] for i in todo], types=[types[i] for i in todo], k=kk, keep=KEEP)
+        cand_ids = {c[0] for r in recs for c in r["cands"]}
+        emb, csigs = vectors.get(cand_ids) if cand_ids else ({}, {})
+        again = []
+        for r in recs:
+            i = todo[r["i"]]
+            thr_score = (1.0 + thresholds[i]) / 2.0 - margin
+            best: tuple[str, float] | None = None
+            for cid, score in r["cands"]:
+                if score < thr_score:
+                    continue
+                csig = csigs.get(cid, frozenset())
+                if sigs[i] and csig and sigs[i] != csig:
+                    continue
+                cos = float(X[i] @ emb[cid]) if cid in emb else 2.0 * score - 1.0
+                if cos >= thresholds[i] and (best is None or cos > best[1]):
+                    best = (cid, cos)
+            if best is not None:
+                out[i] = (best[0], float(min(1.0, best[1])))
+            elif r["n"] >= kk and r["lowest"] >= thr_score and kk < k_max:
+                again.append(i)  # more same-type concepts above the threshold may lie beyond k
+        requeried += len(again)
+        todo = again
+        kk = min(kk * 4, k_max)
+    return out, requeried
+
+
+def project_texts(db, embedder: Embedder, rows: list[dict[str, str]], thresholds: dict[str, float] | None = None,
+                  *, pack: str | None = None) -> list[tuple[str | None, float]]:
+    """Project free texts (e.g. user interests) onto concepts with the mentions' acceptance rule.
+
+    Args:
+        rows: ``[{type, text}]``; the text is normalised like a mention key first.
+        thresholds: per-type cosine threshold; default the type's stored acceptance threshold.
+        pack: type pack name for abbreviations (default: the database's pack).
+    Returns:
+        ``[(concept_id | None, similarity)]`` in the order of ``rows`` (None: below the threshold).
+    """
+    from ..extract.base import mention_key
+
+    if not rows:
+        return []
+    store.check_model(db, embedder)
+    vocab = store.vocabularies(db)
+    bad = sorted({r["type"] for r in rows} - set(vocab))
+    if bad:
+        from ..errors import UnknownTypeError
+
+        raise UnknownTypeError(bad, list(vocab))
+    pack_name = pack or db.value("MATCH (s:SchemaInfo {id: 'schema'}) RETURN s.pack") or ""
+    thr = []
+    for r in rows:
+        t = (thresholds or {}).get(r["type"], vocab[r["type"]].acceptance)
+        if t is None:
+            raise KgrecError(f"type {r['type']!r} has no concept vocabulary yet (no acceptance threshold); "
+                             f"run `kgrec concepts build` first or pass a threshold")
+        thr.append(float(t))
+    keys = [mention_key(r["text"]) for r in rows]
+    X = store.encode_keys(embedder, keys, pack_name)
+    res, _ = nearest(db, [r["type"] for r in rows], X, thr, store.guard_texts(keys, pack_name), pack_name)
+    return res
+
+
+def project_mentions(db, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
+                     batch_size: int = 1000, min_confidence: float = 0.0, k: int = K_START,
+                     workers: int = 2, progress: Callable[[int], None] | None = None) -> ProjectReport:
+    """Assign every mention without a concept (of ``types``, default all with a vocabulary).
+
+    Idempotent: a second run only retries the pending mentions, which stay pending unless new
+    concepts appeared. Returns counts and timings (read / embed / search / write / knowledge).
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
+    rep = ProjectReport()
+    store.check_model(db, embedder)
+    if types is not None:
+        pack.check(types)
+    vocab = store.vocabularies(db)
+    with_vocab = [t for t, v in vocab.items() if v.concepts and v.acceptance is not None]
+    wanted = [t for t in (types or pack.names) if t in vocab]
+    t0 = time.perf_counter()
+    rows = db.query(store.q("unassigned_mentions"), types=wanted)
+    rep.read_s = time.perf_counter() - t0
+    for r in rows:
+        if r["type"] not in with_vocab:
+            rep.skipped_types[r["type"]] = rep.skipped_types.get(r["type"], 0) + 1
+    rows = sorted((r for r in rows if r["type"] in with_vocab), key=lambda r: (r["type"], r["key"]))
+    rep.mentions = len(rows)
+    if not rows:
+        return rep
+    t0 = time.perf_counter()
+    X = store.encode_keys(embedder, [r["key"] for r in rows], pack.name)
+    rep.embed_s = time.perf_counter() - t0
+    guard = store.guard_texts([r["key"] for r in rows], pack.name)
+    assign_q = store.q("assign")
+    assigned: list[dict[str, str]] = []
+    vectors = ConceptVectors(db, pack.name)
+    starts = list(range(0, len(rows), batch_size))
+
+    def search(b0: int):
+        part = rows[b0:b0 + batch_size]
+        t = time.perf_counter()
+        res, again = nearest(db, [r["type"] for r in part], X[b0:b0 + batch_size],
+                             [vocab[r["type"]].acceptance for r in part], guard[b0:b0 + batch_size], pack.name,
+                             k=k, vectors=vectors)
+        return part, res, again, time.perf_counter() - t
+
+    t_loop = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        # searches (reads) run on `workers` threads; writes stay in this thread, in batch order
+        for part, res, again, dt in pool.map(search, starts):
+            t1 = time.perf_counter()
+            wrows = [{"type": r["type"], "key": r["key"], "concept": cid, "similarity": sim}
+                     for r, (cid, sim) in zip(part, res)]
+            db.write(assign_q, types=[w["type"] for w in wrows], keys=[w["key"] for w in wrows],
+                     concepts=[w["concept"] for w in wrows], sims=[w["similarity"] for w in wrows])
+            rep.search_s += dt
+            rep.write_s += time.perf_counter() - t1
+            rep.requeried += again
+            for w in wrows:
+                st = rep.per_type.setdefault(w["type"], {"assigned": 0, "pending": 0})
+                if w["concept"] is None:
+                    st["pending"] += 1
+                    rep.pending += 1
+                else:
+                    st["assigned"] += 1
+                    rep.assigned += 1
+                    assigned.append({"type": w["type"], "key": w["key"]})
+            if progress:
+                progress(len(part))
+    rep.project_s = time.perf_counter() - t_loop
+    t0 = time.perf_counter()
+    rep.items_updated = store.derive_item_knowledge(db, assigned, min_confidence=min_confidence)
+    rep.knowledge_s = time.perf_counter() - t0
+    for f in ("read_s", "embed_s", "search_s", "write_s", "project_s", "knowledge_s"):
+        setattr(rep, f, round(getattr(rep, f), 3))
+    log.info("projected %d mentions: %d assigned, %d pending (%.0f mentions/s on Neo4j)", rep.mentions,
+             rep.assigned, rep.pending, rep.mentions_per_s)
+    return rep

@@ -1,0 +1,138 @@
+"""Reads and writes of the concept layer shared by build, project, grow and merge."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from .. import resources
+from ..embed import Embedder, model_tag
+from ..errors import ConfigError, KgrecError
+from ..schema import check_dimension, refuse_unknown_types
+from .aliases import embedding_text
+
+log = logging.getLogger(__name__)
+
+
+class VocabularyParams(BaseModel):
+    """What a type's vocabulary was built with (stored on its ``(:KnowledgeType)``)."""
+
+    type: str
+    floor: float | None = None
+    acceptance: float | None = None
+    concepts: int = 0
+
+
+def q(name: str) -> str:
+    """Text of ``cypher/concepts/<name>.cypher``."""
+    return resources.cypher(f"concepts/{name}")
+
+
+def check_model(db, embedder: Embedder) -> None:
+    """Refuse an embedding model whose dimension differs from the ``concept_embedding`` index, or that
+    is not the model the existing vocabularies were built with (vectors of two models don't compare)."""
+    check_dimension(db, embedder.dim)
+    want = _model_name_only(model_name(embedder))
+    used = {r["m"] for r in db.query(q("vocabulary_models"))}
+    other = sorted(m for m in used if _model_name_only(m) != want)
+    if other:
+        raise ConfigError(
+            f"the concept vocabulary was built with embedding model {', '.join(other)} but the configured model "
+            f"is {want}. Set KGREC_EMBEDDING_MODEL to the model the vocabulary was built with, or start a new "
+            f"vocabulary (delete the Concept nodes, then `kgrec concepts build`)."
+        )
+
+
+def _model_name_only(tag: str) -> str:
+    """``model_tag`` without its path hash (the same model folder may live at different paths)."""
+    return tag.rsplit("-", 1)[0] if tag.count("-") >= 2 else tag
+
+
+def vocabularies(db) -> dict[str, VocabularyParams]:
+    """Per knowledge type: floor, acceptance threshold and concept count (types of the database)."""
+    return {r["type"]: VocabularyParams(**r) for r in db.query(q("vocabulary"))}
+
+
+def encode_keys(embedder: Embedder, keys: list[str], pack: str) -> np.ndarray:
+    """``(len(keys), dim)`` embeddings of mention keys (abbreviations expanded, see :mod:`.aliases`)."""
+    return embedder.encode([embedding_text(k, pack) for k in keys])
+
+
+def guard_texts(keys: list[str], pack: str) -> list[str]:
+    """The texts the number guard reads (the embedded texts)."""
+    return [embedding_text(k, pack) for k in keys]
+
+
+def candidate_id(type_: str, key: str, salt: int = 0) -> str:
+    """Concept id from its type and its medoid's key (``salt`` > 0 only after a collision)."""
+    raw = f"{type_}\x1f{key}" + (f"\x1f{salt}" if salt else "")
+    return "c_" + hashlib.sha1(raw.encode("utf-8")).hexdigest()[:16]
+
+
+def allocate_ids(db, type_: str, keys: list[str]) -> list[str]:
+    """Fresh concept ids for new concepts of ``type_`` (medoid ``keys``); ids in use or kept as aliases
+    of merged concepts are never reused (a salt is added until the id is free)."""
+    ids = [candidate_id(type_, k) for k in keys]
+    salts = [0] * len(keys)
+    for _ in range(100):
+        taken: set[str] = set()
+        for r in db.query(q("taken_ids"), ids=ids):
+            taken.update(r["taken"])
+        dup = {x for x in ids if ids.count(x) > 1} if len(set(ids)) != len(ids) else set()
+        clash = [i for i, x in enumerate(ids) if x in taken or x in dup]
+        if not clash:
+            return ids
+        seen: set[str] = set()
+        for i in clash:
+            if ids[i] in dup and ids[i] not in seen and ids[i] not in taken:
+                seen.add(ids[i])  # first of a duplicate group keeps its id
+                continue
+            salts[i] += 1
+            ids[i] = candidate_id(type_, keys[i], salts[i])
+    raise KgrecError(f"could not allocate free concept ids for type {type_!r} after 100 tries")
+
+
+def write_concepts(db, type_: str, rows: list[dict[str, Any]], *, floor: float, acceptance: float,
+                   band: list[int] | None, model: str) -> int:
+    """Create concepts of one type with their members in one transaction (unknown type: nothing written).
+
+    ``rows``: ``{id, type, name, key, embedding, origin, floor, members: [{key, similarity}]}``.
+    Returns the number of member edges created.
+    """
+    def work(tx) -> int:
+        refuse_unknown_types(tx, [type_])
+        n = 0
+        for i in range(0, len(rows), 500):
+            rec = tx.run(q("write_concepts"), rows=rows[i:i + 500]).single()
+            n += rec["members"] if rec else 0
+        tx.run(q("set_vocabulary"), type=type_, floor=floor, acceptance=acceptance, band=band, model=model).consume()
+        return n
+
+    return db.write_tx(work)
+
+
+def model_name(embedder: Embedder) -> str:
+    """Short name of the embedder's model folder (stored with each type's vocabulary)."""
+    return model_tag(embedder.model_path)
+
+
+def derive_item_knowledge(db, mention_rows: list[dict[str, str]], *, min_confidence: float,
+                          batch_size: int = 2000) -> int:
+    """Recompute ``HAS_KNOWLEDGE`` for every item that mentions one of ``mention_rows`` (``{type, key}``).
+
+    Returns the number of items updated.
+    """
+    if not mention_rows:
+        return 0
+    ids: set[str] = set()
+    for i in range(0, len(mention_rows), 10_000):
+        ids.update(r["id"] for r in db.query(q("items_of_mentions"), rows=mention_rows[i:i + 10_000]))
+    ordered = sorted(ids)
+    text = q("item_knowledge")
+    for i in range(0, len(ordered), batch_size):
+        db.write(text, ids=ordered[i:i + batch_size], min_confidence=min_confidence)
+    return len(ordered)

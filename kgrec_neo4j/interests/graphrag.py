@@ -1,0 +1,311 @@
+"""Graph-RAG interest extraction: walk each user's train interactions in order and let an LLM update the
+user's interest graph from the retrieved subgraphs.
+
+One *round* handles the next batch (``batch`` interactions) of every active user at once:
+
+1. **Retrieve** through langchain-neo4j's ``Neo4jGraph.query`` (Cypher in ``cypher/interests/``):
+   ``next_batch`` (the user's next train interactions after their progress marker, each item with its
+   concepts and knowledge types) and ``user_subgraph`` (the user's current interests: concept, type,
+   horizon, polarity, weight).
+2. **Prompt**: both subgraphs rendered as text (:mod:`.llm`); all users' requests go through the shared
+   :class:`~kgrec_neo4j.llm.LLMClient` in one call (concurrency, retries, cache, accounting).
+3. **Project**: each update's concept text goes to the concept vocabulary — first an exact mention key
+   that already has a concept, else :func:`kgrec_neo4j.concepts.project.project_texts` (vector index,
+   the canonicalisation's acceptance rule). A text that matches nothing becomes a pending mention for
+   ``kgrec concepts grow`` (``(:User)-[:INTEREST_MENTION]->(:Mention {pending: true})``).
+4. **Update** (deterministic, :func:`apply_updates`): short-term weights first decay by ``short_decay``
+   per batch; then for each update the signed weight ``polarity × weight`` moves by
+   ``polarity × weight_change`` and is clipped to [−1, 1]; the sign is the new polarity, the absolute
+   value the new weight; an edge whose weight falls under ``drop_below`` is removed. Confidence:
+   :func:`kgrec_neo4j.confidence.update_confidence` of ``self_report × projection similarity``.
+5. **Write** per round, one transaction: the users' new edges, pending mentions and progress markers
+   (``User.interests_llm_upto`` = the last seq handled).
+
+Resume: a killed run restarts after the last written round (answers already received are in the LLM
+cache, so they cost nothing). A user whose request failed keeps its marker and is left out of the later
+rounds of this run (its interactions must be read in order); a rerun retries it. ``restart=True`` forgets
+the extractor's state of the selected users first; with the cache warm a restarted run rebuilds the same
+edges. Only train interactions are retrieved, so nothing from valid or test can reach the edges.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+
+from pydantic import BaseModel, Field
+
+from .. import resources
+from ..confidence import llm_update_confidence, update_confidence
+from ..config import Settings
+from ..llm.client import LLMClient, RunStats, StructuredRequest
+from ..schema import TypePack, refuse_unknown_types
+from .llm import (PROMPT_VERSION, CleanUpdate, InterestAnswer, InterestView, ItemView, answer_json_schema,
+                  build_messages, postprocess)
+
+log = logging.getLogger(__name__)
+
+EXTRACTOR = "llm"
+
+
+def _q(name: str) -> str:
+    return resources.cypher(f"interests/{name}")
+
+
+class GraphRAGParams(BaseModel):
+    batch: int = Field(5, ge=1, description="interactions per prompt")
+    max_updates: int = Field(8, ge=1)
+    short_decay: float = Field(0.7, gt=0.0, le=1.0, description="short-term weights decay per batch")
+    drop_below: float = Field(0.02, ge=0.0, le=1.0, description="edges under this weight are removed")
+    max_evidence: int = Field(5, ge=1)
+    min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="HAS_KNOWLEDGE / INTERACTED edges read")
+    max_rounds: int | None = Field(None, ge=1, description="stop after this many batches per user")
+
+
+class GraphRAGReport(BaseModel):
+    users: int = 0
+    rounds: int = 0
+    requests: int = 0
+    failed_requests: int = 0
+    failed_users: list[str] = Field(default_factory=list)
+    interactions: int = 0
+    updates: int = 0
+    matched_exact: int = 0
+    matched_projection: int = 0
+    pending: int = 0
+    dropped: dict[str, int] = Field(default_factory=dict)
+    edges: int = 0
+    llm: RunStats = Field(default_factory=RunStats)
+    retrieve_s: float = 0.0
+    project_s: float = 0.0
+    write_s: float = 0.0
+    seconds: float = 0.0
+
+
+class Projected(BaseModel):
+    update: CleanUpdate
+    concept: str | None
+    similarity: float
+
+
+def apply_updates(current: list[InterestView], updates: list[Projected], *, seq: int,
+                  params: GraphRAGParams) -> tuple[list[dict], list[dict]]:
+    """New interest state of one user after one batch.
+
+    Returns ``(edges, pending)``: edge rows for ``write_llm_state.cypher`` and pending-mention rows.
+    """
+    state: dict[tuple[str, str], dict] = {}
+    for x in current:
+        w = x.weight * (params.short_decay if x.horizon == "short" else 1.0)
+        state[(x.concept_id, x.horizon)] = {"concept": x.concept_id, "horizon": x.horizon, "signed": x.polarity * w,
+                                            "confidence": x.confidence, "evidence": list(x.evidence),
+                                            "updated_seq": x.updated_seq, "support": 0}
+    pending = []
+    for p in updates:
+        u = p.update
+        if p.concept is None:
+            pending.append({"type": u.type, "key": u.key, "text": u.concept, "horizon": u.horizon, "seq": seq,
+                            "polarity": u.polarity, "weight_change": u.weight_change, "confidence": u.confidence,
+                            "evidence": u.evidence})
+            continue
+        k = (p.concept, u.horizon)
+        old = state.get(k)
+        old_signed = old["signed"] if old else 0.0
+        new_signed = max(-1.0, min(1.0, old_signed + u.polarity * u.weight_change))
+        pu = llm_update_confidence(u.confidence, p.similarity)
+        same = old is None or old_signed == 0.0 or (old_signed > 0) == (u.polarity > 0)
+        conf = update_confidence(old["confidence"] if old else None, pu, same)
+        ev = list(dict.fromkeys(u.evidence + (old["evidence"] if old else [])))[:params.max_evidence]
+        state[k] = {"concept": p.concept, "horizon": u.horizon, "signed": new_signed, "confidence": conf,
+                    "evidence": ev, "updated_seq": seq, "support": (old["support"] if old else 0) + 1}
+    edges = []
+    for k in sorted(state):
+        s = state[k]
+        w = abs(s["signed"])
+        if w < params.drop_below or w == 0.0:
+            continue
+        edges.append({"concept": s["concept"], "horizon": s["horizon"], "polarity": 1 if s["signed"] > 0 else -1,
+                      "weight": round(w, 6), "confidence": round(s["confidence"] or 0.0, 4),
+                      "evidence": s["evidence"], "updated_seq": s["updated_seq"], "support": s["support"]})
+    return edges, pending
+
+
+class GraphRAGInterestExtractor:
+    """Maintain ``(:User)-[:INTERESTED_IN {extractor: 'llm'}]->(:Concept)`` with an LLM over retrieved subgraphs.
+
+    Args:
+        db: a :class:`kgrec_neo4j.db.Database` (writes).
+        settings: Neo4j settings for the ``Neo4jGraph`` retrieval and LLM settings for the client.
+        pack: the active type pack.
+        embedder: the concept embedder (for projection onto the vocabulary).
+        client: an :class:`LLMClient` (tests pass one on a LangChain fake chat model).
+        graph: a ``langchain_neo4j.Neo4jGraph`` (default: one built from ``settings``).
+        project: ``project(rows=[{type, text}]) -> [(concept_id | None, similarity)]`` (default:
+            :func:`kgrec_neo4j.concepts.project.project_texts` on ``db`` and ``embedder``).
+    """
+
+    def __init__(self, db, settings: Settings, pack: TypePack, *, embedder=None, client: LLMClient | None = None,
+                 graph=None, params: GraphRAGParams | None = None,
+                 project: Callable[[list[dict]], list[tuple[str | None, float]]] | None = None,
+                 progress: bool = False, **client_options):
+        self.db = db
+        self.settings = settings
+        self.pack = pack
+        self.params = params or GraphRAGParams()
+        self._own_client = client is None
+        self.client = client or LLMClient(settings, max_tokens=120 * self.params.max_updates + 60, **client_options)
+        self._own_graph = graph is None
+        if graph is None:
+            from langchain_neo4j import Neo4jGraph
+
+            graph = Neo4jGraph(url=settings.neo4j_uri, username=settings.neo4j_username,
+                               password=settings.require_password(), database=settings.neo4j_database,
+                               refresh_schema=False)
+        self.graph = graph
+        if project is None:
+            if embedder is None:
+                from ..embed import get_embedder
+
+                embedder = get_embedder(settings)
+            from ..concepts.project import project_texts
+
+            def project(rows, _db=db, _emb=embedder):
+                return project_texts(_db, _emb, rows, pack=pack.name)
+        self._project = project
+        self.progress = progress
+
+    # -- retrieval ------------------------------------------------------------------------------
+    def retrieve(self, users: list[str]) -> tuple[dict[str, tuple[int, list[ItemView]]], dict[str, list[InterestView]]]:
+        """``(next batches, current interests)`` of ``users`` through ``Neo4jGraph.query``."""
+        nb = self.graph.query(_q("next_batch"), params={"users": users, "batch": self.params.batch,
+                                                        "min_confidence": self.params.min_confidence})
+        sg = self.graph.query(_q("user_subgraph"), params={"users": users, "extractor": EXTRACTOR})
+        batches = {r["user"]: (r["upto"], [ItemView(**x) for x in r["items"]]) for r in nb}
+        interests = {r["user"]: [InterestView(**x) for x in r["interests"]] for r in sg}
+        return batches, interests
+
+    def requests(self, work: dict[str, tuple[list[InterestView], list[ItemView]]]) -> list[StructuredRequest]:
+        return [StructuredRequest(key=uid, messages=build_messages(self.pack, cur, items,
+                                                                   max_updates=self.params.max_updates),
+                                  schema=InterestAnswer,
+                                  json_schema=answer_json_schema(self.pack, self.params.max_updates,
+                                                                 [it.item for it in items]),
+                                  prompt_version=PROMPT_VERSION,
+                                  max_tokens=120 * self.params.max_updates + 60)
+                for uid, (cur, items) in sorted(work.items())]
+
+    # -- projection -----------------------------------------------------------------------------
+    def project_updates(self, updates: list[CleanUpdate], rep: GraphRAGReport) -> list[Projected]:
+        if not updates:
+            return []
+        keys = sorted({(u.type, u.key) for u in updates})
+        exact = {(r["type"], r["key"]): (r["concept"], float(r["similarity"] or 1.0))
+                 for r in self.db.query(_q("exact_concepts"), rows=[{"type": t, "key": k} for t, k in keys])}
+        rest = [(t, k) for t, k in keys if (t, k) not in exact]
+        text_of = {(u.type, u.key): u.concept for u in updates}
+        found: dict[tuple[str, str], tuple[str | None, float]] = dict(exact)
+        if rest:
+            res = self._project([{"type": t, "text": text_of[(t, k)]} for t, k in rest])
+            found.update({tk: (cid, float(sim)) for tk, (cid, sim) in zip(rest, res)})
+        out = []
+        for u in updates:
+            cid, sim = found[(u.type, u.key)]
+            if cid is None:
+                rep.pending += 1
+            elif (u.type, u.key) in exact:
+                rep.matched_exact += 1
+            else:
+                rep.matched_projection += 1
+            out.append(Projected(update=u, concept=cid, similarity=sim if cid else 0.0))
+        return out
+
+    # -- the loop -------------------------------------------------------------------------------
+    def reset(self, users: list[str]) -> None:
+        for k in range(0, len(users), 5000):
+            self.db.write(_q("reset_llm"), users=users[k:k + 5000], extractor=EXTRACTOR)
+
+    def run(self, users: list[str], *, restart: bool = False) -> GraphRAGReport:
+        """Process ``users`` until their train interactions are all read (or ``max_rounds``)."""
+        t_start = time.perf_counter()
+        rep = GraphRAGReport(users=len(users))
+        if restart:
+            self.reset(users)
+        run_id = f"llm-{int(time.time())}"
+        dropped: Counter = Counter()
+        active = sorted(set(users))
+        failed: set[str] = set()
+        while active and (self.params.max_rounds is None or rep.rounds < self.params.max_rounds):
+            t0 = time.perf_counter()
+            batches, interests = self.retrieve(active)
+            rep.retrieve_s += time.perf_counter() - t0
+            work = {u: (interests.get(u, []), items) for u, (_, items) in batches.items() if items}
+            if not work:
+                break
+            results = self.client.run_structured(self.requests(work), progress=self.progress,
+                                                 desc=f"interests round {rep.rounds + 1}")
+            rep.llm = rep.llm.merge(self.client.last_stats)
+            rep.requests += len(results)
+            rows = []
+            cleaned: dict[str, list[CleanUpdate]] = {}
+            for res in results:
+                cur, items = work[res.key]
+                if res.value is None:
+                    rep.failed_requests += 1
+                    failed.add(res.key)
+                    log.info("user %s: interest request failed (%s); left for a rerun", res.key, res.error)
+                    continue
+                cleaned[res.key] = postprocess(res.value, [it.item for it in items], self.pack,
+                                               max_updates=self.params.max_updates, dropped=dropped)
+            t0 = time.perf_counter()
+            projected = self.project_updates([u for us in cleaned.values() for u in us], rep)
+            rep.project_s += time.perf_counter() - t0
+            pos = 0
+            for uid in sorted(cleaned):
+                ups = projected[pos:pos + len(cleaned[uid])]
+                pos += len(cleaned[uid])
+                cur, items = work[uid]
+                last = max(it.seq for it in items)
+                edges, pending = apply_updates(cur, ups, seq=last, params=self.params)
+                rows.append({"user": uid, "edges": edges, "pending": pending, "upto": last})
+                rep.updates += len(ups)
+                rep.interactions += len(items)
+            t0 = time.perf_counter()
+            if rows:
+                types = sorted({p["type"] for r in rows for p in r["pending"]})
+
+                def work_tx(tx, rows=rows, types=types):
+                    if types:
+                        refuse_unknown_types(tx, types)
+                    tx.run(_q("write_llm_state"), rows=rows, extractor=EXTRACTOR, run=run_id).consume()
+
+                self.db.write_tx(work_tx)
+            rep.write_s += time.perf_counter() - t0
+            rep.rounds += 1
+            active = sorted(u for u in work if u not in failed and len(work[u][1]) == self.params.batch)
+        rep.failed_users = sorted(failed)
+        rep.dropped = dict(dropped)
+        rep.edges = self.db.value("UNWIND $users AS uid MATCH (:User {id: uid})-[r:INTERESTED_IN {extractor: $x}]->() "
+                                  "RETURN count(r)", users=users, x=EXTRACTOR) or 0
+        for f in ("retrieve_s", "project_s", "write_s"):
+            setattr(rep, f, round(getattr(rep, f), 2))
+        rep.seconds = round(time.perf_counter() - t_start, 2)
+        log.info("graph-rag interests: %d users, %d rounds, %d requests (%d failed), %d edges in %.1fs",
+                 rep.users, rep.rounds, rep.requests, rep.failed_requests, rep.edges, rep.seconds)
+        return rep
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+        if self._own_graph:
+            try:
+                self.graph.close()
+            except AttributeError:  # older langchain-neo4j without close()
+                pass
+
+    def __enter__(self) -> "GraphRAGInterestExtractor":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,257 @@
+"""Offline interests: ``INTERESTED_IN`` edges computed deterministically from the concepts of liked and
+disliked train items. No model, no randomness: the same graph gives the same edges.
+
+For one user, take the **train** interactions with a polarity (``sign`` +1 or −1; mixed edges, sign 0,
+carry none), in ``seq`` order, each with its confidence ``c_e`` (``INTERACTED.confidence``, 1.0 when
+missing) and each item concept with its ``c_h`` (``HAS_KNOWLEDGE.confidence``). Evidence of one interaction
+for one concept is ``x = c_e × c_h``.
+
+Long-term (``horizon = 'long'``), over the whole train history:
+    ``P_k = Σ x`` over liked interactions whose item has concept k, ``N_k`` the same over disliked ones,
+    ``support_k`` = how many interactions carry k (at least ``long_min_support``);
+    ``weight = |P_k − N_k| / n`` with ``n`` the user's signed train interactions (the share of the
+    history that speaks for or against k), ``polarity = sign(P_k − N_k)``.
+
+Short-term (``horizon = 'short'``), over the last ``short_window`` signed train interactions:
+    recency decay ``d = short_decay ** age`` (age 0 = the latest);
+    ``S_k = Σ sign × x × d``; ``weight = |S_k| / Σ d``; ``polarity = sign(S_k)``.
+
+Both keep the ``top`` strongest concepts per user (ties broken by concept id) with ``weight >=
+min_weight``. ``evidence`` lists the items that support the edge's polarity (most recent first, at most
+``max_evidence``); ``updated_seq`` is the last seq that contributed; ``confidence`` is
+:func:`kgrec_neo4j.confidence.offline_interest_confidence`.
+
+Speed: users are processed in batches; each batch is two reads (train interactions, then the concepts of
+items not seen yet, cached) and one write transaction that replaces the batch's offline edges. The next
+batch is read and computed while the previous one is being written (one writer thread).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable
+from typing import NamedTuple
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from pydantic import BaseModel, Field
+
+from .. import resources
+from ..confidence import offline_interest_confidence
+from .store import user_ids
+
+log = logging.getLogger(__name__)
+
+EXTRACTOR = "offline"
+
+
+class OfflineParams(BaseModel):
+    """Parameters of the offline interest computation (see the module docstring)."""
+
+    long_min_support: int = Field(2, ge=1)
+    long_top: int = Field(20, ge=0)
+    short_window: int = Field(5, ge=1)
+    short_decay: float = Field(0.7, gt=0.0, le=1.0)
+    short_top: int = Field(10, ge=0)
+    min_weight: float = Field(0.0, ge=0.0, le=1.0)
+    max_evidence: int = Field(5, ge=1)
+    evidence_weight: float = Field(0.5, gt=0.0, le=1.0)
+    min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="HAS_KNOWLEDGE and INTERACTED edges read")
+
+
+class Event(NamedTuple):
+    """One signed train interaction of a user."""
+
+    seq: int
+    item: str
+    sign: int
+    confidence: float
+
+
+class InterestEdge(BaseModel):
+    """One ``INTERESTED_IN`` edge as written."""
+
+    concept: str
+    horizon: str
+    polarity: int
+    weight: float
+    confidence: float
+    evidence: list[str]
+    updated_seq: int
+    support: int
+
+
+class OfflineReport(BaseModel):
+    users: int = 0
+    users_with_interests: int = 0
+    interactions_read: int = 0
+    items_read: int = 0
+    edges: int = 0
+    long: int = 0
+    short: int = 0
+    positive: int = 0
+    negative: int = 0
+    read_s: float = 0.0
+    compute_s: float = 0.0
+    write_s: float = 0.0
+    seconds: float = 0.0
+    run: str = ""
+
+
+def _q(name: str) -> str:
+    return resources.cypher(f"interests/{name}")
+
+
+def user_interests(events: list[Event], concepts: dict[str, list[tuple[str, float]]],
+                   params: OfflineParams) -> list[InterestEdge]:
+    """The offline interest edges of one user from their signed train events (seq order)."""
+    events = sorted((e for e in events if e.sign != 0), key=lambda e: e.seq)
+    n = len(events)
+    if n == 0:
+        return []
+    out: list[InterestEdge] = []
+
+    # long term ----------------------------------------------------------------------------------------
+    pos: dict[str, float] = defaultdict(float)
+    neg: dict[str, float] = defaultdict(float)
+    ev: dict[str, list[tuple[int, str, int, float]]] = defaultdict(list)  # concept -> (seq, item, sign, x)
+    for e in events:
+        for cid, ch in concepts.get(e.item, ()):
+            x = e.confidence * ch
+            if e.sign > 0:
+                pos[cid] += x
+            else:
+                neg[cid] += x
+            ev[cid].append((e.seq, e.item, e.sign, x))
+    long_rows = []
+    for cid, rows in ev.items():
+        support = len({r[0] for r in rows})
+        net = pos[cid] - neg[cid]
+        if support < params.long_min_support or net == 0.0:
+            continue
+        w = abs(net) / n
+        if w < params.min_weight or w <= 0.0:
+            continue
+        long_rows.append((w, cid, 1 if net > 0 else -1, rows))
+    long_rows.sort(key=lambda r: (-r[0], r[1]))
+    for w, cid, pol, rows in long_rows[:params.long_top]:
+        out.append(_edge(cid, "long", pol, w, rows, pos[cid], neg[cid], params))
+
+    # short term ---------------------------------------------------------------------------------------
+    window = events[-params.short_window:]
+    dsum = 0.0
+    s: dict[str, float] = defaultdict(float)
+    spos: dict[str, float] = defaultdict(float)
+    sneg: dict[str, float] = defaultdict(float)
+    sev: dict[str, list[tuple[int, str, int, float]]] = defaultdict(list)
+    for age, e in enumerate(reversed(window)):
+        d = params.short_decay ** age
+        dsum += d
+        for cid, ch in concepts.get(e.item, ()):
+            x = e.confidence * ch
+            s[cid] += e.sign * x * d
+            (spos if e.sign > 0 else sneg)[cid] += x
+            sev[cid].append((e.seq, e.item, e.sign, x))
+    short_rows = []
+    for cid, v in s.items():
+        w = abs(v) / dsum if dsum else 0.0
+        if v == 0.0 or w < params.min_weight or w <= 0.0:
+            continue
+        short_rows.append((w, cid, 1 if v > 0 else -1, sev[cid]))
+    short_rows.sort(key=lambda r: (-r[0], r[1]))
+    for w, cid, pol, rows in short_rows[:params.short_top]:
+        out.append(_edge(cid, "short", pol, w, rows, spos[cid], sneg[cid], params))
+    return out
+
+
+def _edge(cid: str, horizon: str, pol: int, w: float, rows: list[tuple[int, str, int, float]], p: float,
+          nmass: float, params: OfflineParams) -> InterestEdge:
+    agreeing = sorted((r for r in rows if r[2] == pol), key=lambda r: -r[0])
+    evidence = list(dict.fromkeys(r[1] for r in agreeing))[:params.max_evidence]
+    conf = offline_interest_confidence([r[3] for r in agreeing], p, nmass, params.evidence_weight)
+    return InterestEdge.model_construct(concept=cid, horizon=horizon, polarity=pol, weight=round(min(w, 1.0), 6),
+                                        confidence=conf, evidence=evidence, updated_seq=max(r[0] for r in rows),
+                                        support=len({r[0] for r in rows}))
+
+
+def extract_offline(
+    db,
+    *,
+    params: OfflineParams | None = None,
+    users: list[str] | None = None,
+    limit: int | None = None,
+    batch_size: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> OfflineReport:
+    """Compute and write the offline ``INTERESTED_IN`` edges of ``users`` (default: all, or the first
+    ``limit`` by id). Idempotent: a rerun replaces each user's offline edges with the same ones.
+
+    ``progress(done_users, total_users)`` is called after each written batch.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
+    params = params or OfflineParams()
+    t_start = time.perf_counter()
+    ids = users if users is not None else user_ids(db, limit=limit)
+    rep = OfflineReport(users=len(ids), run=f"offline-{uuid.uuid4().hex[:8]}")
+    q_train, q_items, q_write = _q("train_interactions"), _q("item_concepts"), _q("replace_edges")
+    item_cache: dict[str, list[tuple[str, float]]] = {}
+    done = 0
+
+    def write(batch: list[str], rows: list[dict]) -> float:
+        t0 = time.perf_counter()
+        db.write_tx(lambda tx: tx.run(q_write, users=batch, rows=rows, extractor=EXTRACTOR, run=rep.run).consume())
+        return time.perf_counter() - t0
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="interests-write") as pool:
+        pending: Future | None = None
+        pending_n = 0
+        for b0 in range(0, len(ids), batch_size):
+            batch = ids[b0:b0 + batch_size]
+            t0 = time.perf_counter()
+            recs = db.query(q_train, users=batch, min_confidence=params.min_confidence)
+            by_user = {r["user"]: [Event(int(s), i, int(g), float(c)) for s, i, g, c in r["events"]] for r in recs}
+            new_items = sorted({e.item for evs in by_user.values() for e in evs} - item_cache.keys())
+            for k in range(0, len(new_items), 20_000):
+                part = new_items[k:k + 20_000]
+                for it in part:
+                    item_cache[it] = []
+                for r in db.query(q_items, items=part, min_confidence=params.min_confidence):
+                    item_cache[r["item"]] = [(c, float(h)) for c, h in sorted(r["concepts"])]
+            t1 = time.perf_counter()
+            rows = []
+            for uid in batch:
+                edges = user_interests(by_user.get(uid, []), item_cache, params)
+                if edges:
+                    rep.users_with_interests += 1
+                    rows.append({"user": uid, "edges": [dict(e) for e in edges]})
+                    for e in edges:
+                        rep.edges += 1
+                        rep.long += e.horizon == "long"
+                        rep.short += e.horizon == "short"
+                        rep.positive += e.polarity > 0
+                        rep.negative += e.polarity < 0
+            t2 = time.perf_counter()
+            rep.interactions_read += sum(len(v) for v in by_user.values())
+            rep.read_s += t1 - t0
+            rep.compute_s += t2 - t1
+            if pending is not None:
+                rep.write_s += pending.result()
+                done += pending_n
+                if progress:
+                    progress(done, len(ids))
+            pending, pending_n = pool.submit(write, batch, rows), len(batch)
+        if pending is not None:
+            rep.write_s += pending.result()
+            done += pending_n
+            if progress:
+                progress(done, len(ids))
+    rep.items_read = len(item_cache)
+    for f in ("read_s", "compute_s", "write_s"):
+        setattr(rep, f, round(getattr(rep, f), 2))
+    rep.seconds = round(time.perf_counter() - t_start, 2)
+    log.info("offline interests: %d users, %d edges (%d long, %d short) in %.1fs", rep.users, rep.edges,
+             rep.long, rep.short, rep.seconds)
+    return rep

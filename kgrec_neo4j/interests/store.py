@@ -1,0 +1,64 @@
+"""Reads and writes of ``INTERESTED_IN`` shared by the offline and the Graph-RAG extractor and the profile.
+
+Edge contract: ``(:User)-[:INTERESTED_IN {horizon: 'long'|'short', polarity: +1|-1, weight (0..1],
+confidence [0..1], evidence: [item id], updated_seq, support, extractor: 'offline'|'llm', run}]->(:Concept)``;
+at most one edge per (user, concept, horizon, extractor). Each extractor owns its edges: a run replaces
+only its own.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from .. import resources
+
+EXTRACTORS = ("offline", "llm")
+
+
+def q(name: str) -> str:
+    """Text of ``cypher/interests/<name>.cypher``."""
+    return resources.cypher(f"interests/{name}")
+
+
+class Interest(BaseModel):
+    concept_id: str
+    name: str
+    type: str | None = None
+    horizon: str
+    polarity: int
+    weight: float
+    confidence: float | None = None
+    extractor: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+    evidence_titles: list[str | None] = Field(default_factory=list)
+    updated_seq: int | None = None
+
+
+def check_extractor(extractor: str | None) -> None:
+    if extractor is not None and extractor not in EXTRACTORS:
+        raise ValueError(f"extractor must be one of {list(EXTRACTORS)} or None (got {extractor!r})")
+
+
+def user_ids(db, *, limit: int | None = None, dataset: str | None = None) -> list[str]:
+    """User ids in id order (the first ``limit`` when given)."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be >= 1 (got {limit})")
+    return db.value(q("dataset_users"), limit=limit, dataset=dataset) or []
+
+
+def read_interests(db, user: str, *, extractor: str | None = None, min_confidence: float = 0.0) -> list[Interest]:
+    """A user's interest edges, strongest first."""
+    check_extractor(extractor)
+    return [Interest(**r) for r in db.query(q("user_interests"), user=user, extractor=extractor,
+                                            min_confidence=min_confidence)]
+
+
+def delete_interests(db, extractor: str, *, users: list[str] | None = None, batch: int = 20_000) -> int:
+    """Remove one extractor's edges (of ``users``, default all); returns how many."""
+    check_extractor(extractor)
+    n = 0
+    while True:
+        d = db.write(q("delete_edges"), extractor=extractor, users=users, limit=batch)["relationships_deleted"]
+        n += d
+        if d < batch:
+            return n

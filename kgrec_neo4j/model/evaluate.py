@@ -1,0 +1,103 @@
+"""Full-ranking evaluation: every item scored, the user's train items masked to ``-inf``, then top-K."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from .data import TrainGraph
+
+ScoreFn = Callable[[Tensor], Tensor]  # user indices (B,) -> scores (B, |I|)
+
+
+def ranking_metrics(topk: np.ndarray, targets: list[list[int]], ks: tuple[int, ...] = (10, 20)) -> dict[str, float]:
+    """Sums of Recall@K and NDCG@K over users.
+
+    Args:
+        topk: ``(B, max(ks))`` ranked item indices per user.
+        targets: held-out items per user (non-empty lists).
+
+    Returns:
+        ``{"recall@K": sum, "ndcg@K": sum}`` (divide by the user count for means).
+    """
+    out = {f"{m}@{k}": 0.0 for k in ks for m in ("recall", "ndcg")}
+    disc = 1.0 / np.log2(np.arange(2, max(ks) + 2))
+    for row, tgt in zip(topk, targets):
+        tset = set(tgt)
+        hits = np.fromiter((i in tset for i in row), bool, count=len(row))
+        for k in ks:
+            h = hits[:k]
+            out[f"recall@{k}"] += h.sum() / len(tset)
+            idcg = disc[: min(len(tset), k)].sum()
+            out[f"ndcg@{k}"] += float((disc[:k] * h).sum() / idcg)
+    return out
+
+
+@torch.no_grad()
+def evaluate(score_fn: ScoreFn, graph: TrainGraph, split: str = "valid", *, ks: tuple[int, ...] = (10, 20),
+             batch_size: int = 1024, device: str | torch.device = "cpu",
+             users: np.ndarray | None = None) -> dict[str, float]:
+    """Recall@K and NDCG@K (means over users with held-out items) for one split.
+
+    Args:
+        score_fn: maps user indices ``(B,)`` to scores ``(B, |I|)`` (tensor or numpy).
+        split: ``"valid"`` or ``"test"``.
+        batch_size: users per scoring batch (bounds memory at ``batch_size * |I|`` floats).
+        users: optional subset of user indices to evaluate.
+
+    Returns:
+        ``{"recall@10": ..., "ndcg@10": ..., ..., "users": n}``.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
+    if any(k < 1 or k > graph.num_items for k in ks):
+        raise ValueError(f"every K must be in [1, {graph.num_items}] (got {ks})")
+    held = graph.heldout(split)
+    eval_users = np.array(sorted(u for u, it in held.items() if it), np.int64)
+    if users is not None:
+        eval_users = np.intersect1d(eval_users, np.asarray(users, np.int64))
+    seen = graph.train_matrix(binary=True).tocsr()
+    totals = {f"{m}@{k}": 0.0 for k in ks for m in ("recall", "ndcg")}
+    kmax = max(ks)
+    for a in range(0, eval_users.size, batch_size):
+        ub = eval_users[a: a + batch_size]
+        scores = score_fn(torch.from_numpy(ub).to(device))
+        if isinstance(scores, np.ndarray):
+            scores = torch.from_numpy(scores)
+        scores = scores.float().clone()
+        sub = seen[ub]
+        rows = np.repeat(np.arange(ub.size), np.diff(sub.indptr))
+        scores[torch.from_numpy(rows).to(scores.device),
+               torch.from_numpy(sub.indices.astype(np.int64)).to(scores.device)] = -math.inf
+        topk = scores.topk(kmax, dim=1).indices.cpu().numpy()
+        part = ranking_metrics(topk, [held[int(u)] for u in ub], ks)
+        for key, v in part.items():
+            totals[key] += v
+    n = max(eval_users.size, 1)
+    res = {key: v / n for key, v in totals.items()}
+    res["users"] = int(eval_users.size)
+    return res
+
+
+def standardised(score_fn: ScoreFn) -> ScoreFn:
+    """Per-user z-scores of ``score_fn`` (so differently scaled models can be mixed)."""
+
+    def fn(users: Tensor) -> Tensor:
+        s = score_fn(users)
+        s = torch.from_numpy(s) if isinstance(s, np.ndarray) else s
+        s = s.float()
+        return (s - s.mean(1, keepdim=True)) / s.std(1, keepdim=True).clamp_min(1e-8)
+
+    return fn
+
+
+def mixed(score_fns: list[ScoreFn], weights: list[float]) -> ScoreFn:
+    """``sum_k w_k * z_k(users)`` over standardised scorers ``(B, |I|)``."""
+    if len(score_fns) != len(weights):
+        raise ValueError(f"one weight per scorer (got {len(weights)} weights for {len(score_fns)} scorers)")
+    zs = [standardised(f) for f in score_fns]
+    return lambda users: sum(w * z(users) for w, z in zip(weights, zs))

@@ -1,0 +1,245 @@
+"""End-to-end training and evaluation on the graph in Neo4j: export -> train -> write-back -> ModelRun.
+
+:func:`run_training` is ``kgrec train``: one model, its embeddings and attention written back, its
+``(:ModelRun)`` made current. :func:`run_evaluation` is ``kgrec evaluate``: several models and our ablations
+on one export (same split, same protocol: full ranking, train items masked, hyperparameters and early
+stopping on valid, test once), written as a markdown and a JSON table; nothing is written to the graph.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from pydantic import BaseModel
+
+from ..errors import ModelError
+from . import runs, writeback
+from .data import TrainGraph
+from .export import export_train_graph, summary
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..db import Database
+
+log = logging.getLogger(__name__)
+
+MODELS = ("ours", "lightgcn", "mf", "ease", "itemknn", "pop")
+CLOSED_FORM = ("ease", "itemknn", "pop")
+#: ablations of ours: name -> TrainConfig overrides
+ABLATIONS: dict[str, dict[str, Any]] = {
+    "ours-no-concepts": {"use_concepts": False},
+    "ours-no-negative": {"use_negative": False},
+    "ours-no-stage1": {"use_stage1": False},
+}
+METRICS = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
+
+
+class TrainResult(BaseModel):
+    """What ``kgrec train`` did: the run, the export, the model's report, the write-back and timings."""
+
+    run: str
+    model: str
+    export: dict[str, Any]
+    report: dict[str, Any]
+    writeback: dict[str, Any] | None = None
+    current: bool = False
+    seconds: dict[str, float]
+
+
+class EvaluationRow(BaseModel):
+    model: str
+    valid: dict[str, float]
+    test: dict[str, float]
+    train_seconds: float
+    eval_seconds: float
+    epochs: int
+    best_epoch: int
+    config: dict[str, Any]
+
+
+class EvaluationResult(BaseModel):
+    rows: list[EvaluationRow]
+    export: dict[str, Any]
+    markdown: str
+    paths: list[str]
+
+
+# ====================================================================== one model
+def _train_config(model: str, *, epochs: int | None, dim: int | None, seed: int,
+                  overrides: dict[str, Any] | None):
+    from .train import TrainConfig
+
+    kw: dict[str, Any] = {"model": "kgrec" if model.startswith("ours") else model, "seed": seed}
+    if epochs is not None:
+        kw["epochs"] = epochs
+    if dim is not None:
+        kw["embedding_dim"] = dim
+    kw.update(ABLATIONS.get(model, {}))
+    kw.update(overrides or {})
+    return TrainConfig(**kw)
+
+
+def train_model(tg: TrainGraph, model: str, *, epochs: int | None = None, dim: int | None = None, seed: int = 0,
+                overrides: dict[str, Any] | None = None, progress: bool = False):
+    """Train / fit ``model`` (one of :data:`MODELS` or :data:`ABLATIONS`) on ``tg``; returns ``(model, TrainReport)``.
+
+    Args:
+        overrides: extra :class:`~kgrec_neo4j.model.train.TrainConfig` fields (trainable models) or, for the
+            closed-form ones, ``{"grid": [...]}`` (constructor keyword sets tried on valid).
+    """
+    from .train import fit, fit_closed_form
+
+    if model not in MODELS and model not in ABLATIONS:
+        raise ValueError(f"model must be one of {', '.join(MODELS + tuple(ABLATIONS))} (got {model!r})")
+    if model in CLOSED_FORM:
+        return fit_closed_form(tg, model, (overrides or {}).get("grid"), seed=seed)
+    cfg = _train_config(model, epochs=epochs, dim=dim, seed=seed, overrides=overrides)
+    return fit(tg, cfg, progress=progress)
+
+
+def model_outputs(obj) -> tuple[Any, Any, Any, Any] | None:
+    """``(users (|U|, F), items (|I|, F), concepts (|C|, F) or None, attention or None)`` of a trained model,
+    or ``None`` for models without embeddings (EASE, ItemKNN, most-popular)."""
+    import torch
+
+    if not isinstance(obj, torch.nn.Module):
+        return None
+    obj.eval()
+    with torch.no_grad():
+        out = obj()
+    users, items = out[0].cpu(), out[1].cpu()
+    concepts = out[2].cpu() if len(out) > 2 and out[2].numel() else None
+    attention = obj.edge_attention() if hasattr(obj, "edge_attention") else None
+    return users, items, concepts, attention
+
+
+def run_training(db: "Database", *, type_names: list[str], model: str = "ours", epochs: int | None = None,
+                 dim: int | None = None, min_confidence: float = 0.0, write: bool = True, seed: int = 0,
+                 dataset: str | None = None, overrides: dict[str, Any] | None = None, batch_size: int = 2000,
+                 progress: bool = False, on_stage: Callable[[str], None] | None = None) -> TrainResult:
+    """Export the train graph, train ``model``, write its embeddings and attention back and make its run current.
+
+    The ``(:ModelRun)`` is created first (status ``running``), finished as ``complete`` with the valid / test
+    metrics and timings, or ``failed`` with the error. It becomes current only after a full write-back; then the
+    embeddings and attention of other runs are removed. Models without embeddings (``ease``, ``itemknn``,
+    ``pop``) and ``write=False`` record a complete run that is not current and write nothing else.
+    """
+    if model not in MODELS and model not in ABLATIONS:
+        raise ValueError(f"model must be one of {', '.join(MODELS + tuple(ABLATIONS))} (got {model!r})")
+    stage = on_stage or (lambda s: None)
+    run = runs.new_run_id(model)
+    config = {"model": model, "epochs": epochs, "dim": dim, "min_confidence": min_confidence, "seed": seed,
+              "dataset": dataset, "overrides": overrides or {}, "writeback": write}
+    runs.create_run(db, run, model=model, config=config, dataset=dataset or runs.dataset_names(db))
+    secs: dict[str, float] = {}
+    try:
+        stage("export")
+        t = time.perf_counter()
+        tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset)
+        secs["export"] = time.perf_counter() - t
+        stage("train")
+        t = time.perf_counter()
+        obj, report = train_model(tg, model, epochs=epochs, dim=dim, seed=seed, overrides=overrides,
+                                  progress=progress)
+        secs["train"] = time.perf_counter() - t
+        outputs = model_outputs(obj) if write else None
+        wb = None
+        if outputs is not None:
+            stage("write-back")
+            t = time.perf_counter()
+            users, items, concepts, attention = outputs
+            wb = writeback.write_back(db, tg, run, users=users, items=items, concepts=concepts,
+                                      attention=attention, batch_size=batch_size)
+            secs["writeback"] = time.perf_counter() - t
+        metrics = {"valid": report.valid, "test": report.test, "epochs": report.epochs,
+                   "best_epoch": report.best_epoch, "train_seconds": report.train_seconds,
+                   "peak_rss_mb": report.peak_rss_mb, "export": summary(tg),
+                   "seconds": {k: round(v, 3) for k, v in secs.items()},
+                   "trained_config": report.config}
+        runs.finish_run(db, run, metrics=metrics, status="complete")
+        if wb is not None:
+            runs.set_current(db, run)
+            t = time.perf_counter()
+            wb.cleared_embeddings, wb.cleared_attention = writeback.clear_stale(db, run)
+            secs["clear_stale"] = time.perf_counter() - t
+    except BaseException as e:
+        try:
+            runs.finish_run(db, run, metrics={"seconds": secs}, status="failed", error=f"{type(e).__name__}: {e}")
+        except Exception:  # the database may be what failed; keep the original error
+            log.exception("could not mark run %s as failed", run)
+        raise
+    return TrainResult(run=run, model=model, export=summary(tg),
+                       report=report.model_dump(exclude={"history"}),
+                       writeback=wb.model_dump() if wb else None, current=wb is not None,
+                       seconds={k: round(v, 3) for k, v in secs.items()})
+
+
+# ====================================================================== comparison table
+def _fmt(x: float) -> str:
+    return f"{x:.4f}"
+
+
+def markdown_table(rows: list[EvaluationRow], export: dict[str, Any]) -> str:
+    """The comparison as markdown: test metrics, valid NDCG@10, training time and epochs per model."""
+    lines = [
+        "# Evaluation",
+        "",
+        f"Train graph: {export.get('users')} users, {export.get('items')} items, {export.get('concepts')} concepts, "
+        f"{export.get('train_interactions')} train interactions ({export.get('dislikes')} dislikes), "
+        f"{export.get('item_concept_edges')} item-concept and {export.get('user_concept_edges')} user-concept edges; "
+        f"min confidence {export.get('min_confidence')}. Protocol: last-two-out split, full ranking over all items "
+        f"with the user's train items masked, model selection and early stopping on valid, test evaluated once "
+        f"({rows[0].test.get('users', 0) if rows else 0:.0f} test users).",
+        "",
+        "| model | Recall@10 | Recall@20 | NDCG@10 | NDCG@20 | valid NDCG@10 | train s | epochs |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(f"| {r.model} | " + " | ".join(_fmt(r.test.get(m, 0.0)) for m in METRICS)
+                     + f" | {_fmt(r.valid.get('ndcg@10', 0.0))} | {r.train_seconds:.1f} | {r.epochs} |")
+    return "\n".join(lines) + "\n"
+
+
+def run_evaluation(db: "Database", *, type_names: list[str], models: list[str], out_dir: Path,
+                   ablations: bool = True, epochs: int | None = None, dim: int | None = None,
+                   min_confidence: float = 0.0, seed: int = 0, dataset: str | None = None,
+                   overrides: dict[str, dict[str, Any]] | None = None, progress: bool = False,
+                   on_model: Callable[[str], None] | None = None) -> EvaluationResult:
+    """Train and evaluate ``models`` (and, when ``ablations`` and ``ours`` is among them, :data:`ABLATIONS`) on
+    one export; write ``evaluation.md`` and ``evaluation.json`` into ``out_dir``.
+
+    Args:
+        overrides: per model name, extra TrainConfig fields (or ``{"grid": [...]}`` for closed-form models).
+    """
+    bad = [m for m in models if m not in MODELS and m not in ABLATIONS]
+    if bad or not models:
+        raise ValueError(f"models must be among {', '.join(MODELS + tuple(ABLATIONS))} (got {models!r})")
+    names = list(dict.fromkeys(models))
+    if ablations and "ours" in names:
+        names += [a for a in ABLATIONS if a not in names]
+    tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset)
+    if not tg.test:
+        raise ModelError("the graph has no test interactions (users need >= 3 interactions for last-two-out); "
+                         "load more data before evaluating")
+    export = summary(tg)
+    rows = []
+    for name in names:
+        if on_model:
+            on_model(name)
+        _, rep = train_model(tg, name, epochs=epochs, dim=dim, seed=seed, overrides=(overrides or {}).get(name),
+                             progress=progress)
+        rows.append(EvaluationRow(model=name, valid=rep.valid, test=rep.test, train_seconds=rep.train_seconds,
+                                  eval_seconds=rep.eval_seconds, epochs=rep.epochs, best_epoch=rep.best_epoch,
+                                  config=rep.config))
+        log.info("%s: test %s (%.1fs)", name, rep.test, rep.train_seconds)
+    md = markdown_table(rows, export)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md_path, json_path = out_dir / "evaluation.md", out_dir / "evaluation.json"
+    md_path.write_text(md, encoding="utf-8")
+    json_path.write_text(json.dumps({"export": export, "rows": [r.model_dump() for r in rows]}, indent=2,
+                                    default=str), encoding="utf-8")
+    return EvaluationResult(rows=rows, export=export, markdown=md, paths=[str(md_path), str(json_path)])

@@ -1,0 +1,122 @@
+"""``(:ModelRun)`` nodes: every stored embedding, attention value and recommendation names the run that made it.
+
+A run is ``(:ModelRun {id, created, model, config (JSON), metrics (JSON), dataset, status, current})``;
+``status`` goes ``running`` -> ``complete`` | ``failed``, and exactly one run is ``current``: the one whose
+embeddings are in the graph (see ``docs/graph-model.md``, "Model write-back").
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from .. import resources
+from ..errors import ModelError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..db import Database
+
+STATUSES = ("running", "complete", "failed")
+
+
+class ModelRun(BaseModel):
+    """One training run as stored in Neo4j (``config`` and ``metrics`` decoded from their JSON strings)."""
+
+    id: str
+    created: str | None = None
+    model: str
+    config: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}
+    dataset: str | None = None
+    status: str
+    current: bool = False
+
+
+def new_run_id(model: str) -> str:
+    """``<model>-<UTC yyyymmdd-hhmmss>-<6 hex>``, e.g. ``ours-20250101-120000-a1b2c3``."""
+    if not model or not model.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"model must be a short alphanumeric name (got {model!r})")
+    return f"{model}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(3)}"
+
+
+def _json(obj: dict[str, Any]) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+def dataset_names(db: "Database") -> str | None:
+    """The loaded datasets' names joined with ``,`` (``None`` when no ``(:Dataset)`` exists)."""
+    names = [r["name"] for r in db.query(resources.cypher("train/datasets"))]
+    return ",".join(names) or None
+
+
+def create_run(db: "Database", run_id: str, *, model: str, config: dict[str, Any],
+               dataset: str | None) -> None:
+    """Create ``(:ModelRun {status: 'running', current: false})``.
+
+    Raises:
+        ModelError: a run with this id exists already.
+    """
+    if get_run(db, run_id) is not None:
+        raise ModelError(f"a ModelRun with id {run_id!r} exists already; choose another run id")
+    db.run_file("train/run_create", id=run_id, model=model, config=_json(config), dataset=dataset)
+
+
+def finish_run(db: "Database", run_id: str, *, metrics: dict[str, Any], status: str = "complete",
+               error: str | None = None) -> None:
+    """Store a run's metrics and final status (``complete`` or ``failed``, with ``error``)."""
+    if status not in STATUSES[1:]:
+        raise ValueError(f"status must be one of {STATUSES[1:]} (got {status!r})")
+    if not db.run_file("train/run_finish", id=run_id, metrics=_json(metrics), status=status, error=error):
+        raise ModelError(f"no ModelRun with id {run_id!r} to finish; create it with create_run first")
+
+
+def set_current(db: "Database", run_id: str) -> None:
+    """Mark ``run_id`` as the one current run, all others not current, in one transaction.
+
+    Raises:
+        ModelError: no such run, or it is not ``complete``.
+    """
+    run = get_run(db, run_id)
+    if run is None:
+        raise ModelError(f"no ModelRun with id {run_id!r}; `kgrec train` creates runs")
+    if run.status != "complete":
+        raise ModelError(f"run {run_id!r} has status {run.status!r}; only a complete run can become current")
+    rows = db.run_file("train/run_set_current", id=run_id)
+    if not rows or rows[0]["current"] != 1:
+        raise ModelError(f"setting run {run_id!r} current left {rows[0]['current'] if rows else 0} current runs, "
+                         f"expected exactly 1")
+
+
+def _decode(row: dict[str, Any]) -> ModelRun:
+    out = dict(row)
+    for k in ("config", "metrics"):
+        try:
+            out[k] = json.loads(out.get(k) or "{}")
+        except (TypeError, json.JSONDecodeError):
+            out[k] = {"raw": out.get(k)}
+    out["model"] = out.get("model") or "unknown"
+    out["status"] = out.get("status") or "unknown"
+    return ModelRun(**out)
+
+
+def get_run(db: "Database", run_id: str) -> ModelRun | None:
+    rows = db.query(resources.cypher("train/run_get"), id=run_id, current_only=False)
+    return _decode(rows[0]) if rows else None
+
+
+def current_run(db: "Database") -> ModelRun | None:
+    """The current run, or ``None``. Raises :class:`ModelError` when more than one is marked current."""
+    rows = db.query(resources.cypher("train/run_get"), id=None, current_only=True)
+    if len(rows) > 1:
+        raise ModelError(f"{len(rows)} ModelRuns are marked current ({', '.join(r['id'] for r in rows)}), expected "
+                         f"exactly one; fix with `MATCH (r:ModelRun) SET r.current = (r.id = '<id>')`")
+    return _decode(rows[0]) if rows else None
+
+
+def list_runs(db: "Database") -> list[ModelRun]:
+    """Every run, newest first."""
+    return [_decode(r) for r in db.query(resources.cypher("train/run_get"), id=None, current_only=False)]

@@ -1,0 +1,318 @@
+"""Training loop for our GNN and the trainable baselines, and fitting of the closed-form ones.
+
+Seeded and deterministic where the platform allows; early stopping on valid NDCG@10 (test is only
+evaluated once, for the best valid checkpoint).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import resource
+import time
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from pydantic import BaseModel, ConfigDict, Field
+
+from .baselines import EASE, ItemKNN, LightGCNRec, MFBPR, MostPopular
+from .data import TrainGraph
+from .evaluate import evaluate, mixed
+from .gnn import KGRecGNN
+from .losses import bpr_loss, concept_centre_loss, l2_reg, signed_edge_loss
+
+log = logging.getLogger(__name__)
+
+TRAINABLE = ("kgrec", "mf", "lightgcn")
+CLOSED_FORM = ("pop", "itemknn", "ease")
+
+
+class TrainConfig(BaseModel):
+    """Hyperparameters of one training run (choose them on valid, never on test)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: Literal["kgrec", "mf", "lightgcn"] = "kgrec"
+    embedding_dim: int = Field(64, ge=1)
+    num_layers: int = Field(2, ge=0, description="LightGCN layers, or our stage-1 user-item layers")
+    num_fused_layers: int = Field(1, ge=1)
+    lr: float = Field(5e-3, gt=0)
+    weight_decay: float = Field(1e-4, ge=0, description="L2 on the batch's ego embeddings")
+    batch_size: int = Field(4096, ge=1)
+    epochs: int = Field(50, ge=1)
+    patience: int = Field(3, ge=1, description="evaluations without valid NDCG@10 gain before stopping")
+    eval_every: int = Field(1, ge=1)
+    max_seconds: float | None = Field(None, gt=0, description="stop training after this wall time")
+    valid_sample: int | None = Field(10000, ge=1, description="users for per-epoch valid (None = all)")
+    seed: int = 0
+    device: str = "auto"
+    num_threads: int | None = Field(None, ge=1, description="torch CPU threads (None: every core)")
+    # ours
+    signed_weight: float = Field(0.1, ge=0)
+    centre_weight: float = Field(0.01, ge=0)
+    centre_edges: int = Field(8192, ge=1, description="concept edges sampled per step for the centre loss")
+    max_neighbors: int | None = Field(16, ge=1, description="stage-2 neighbour sampling cap (training only)")
+    use_concepts: bool = True
+    use_negative: bool = True
+    use_stage1: bool = True
+    bpr_on_dislikes: bool = Field(False, description="also use dislikes as BPR positives (ours)")
+
+
+class TrainReport(BaseModel):
+    """What one run measured."""
+
+    model: str
+    config: dict[str, Any]
+    valid: dict[str, float]
+    test: dict[str, float]
+    epochs: int
+    best_epoch: int
+    train_seconds: float
+    epoch_seconds: float
+    epoch_cpu_seconds: float = 0.0  # process CPU time per epoch (all threads): robust on a shared machine
+    train_cpu_seconds: float = 0.0
+    eval_seconds: float
+    peak_rss_mb: float
+    history: list[dict[str, float]] = []
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (MiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _threads() -> int:
+    try:
+        return max(1, min(os.cpu_count() or 1, len(os.sched_getaffinity(0))))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def setup(seed: int, device: str = "auto", num_threads: int | None = None) -> torch.device:
+    """Seed everything, use every CPU core (or ``num_threads``), pick CUDA when available (``device="auto"``).
+
+    On a shared machine set ``OMP_WAIT_POLICY=PASSIVE`` before torch is imported (``bench/`` does).
+    """
+    torch.set_num_threads(num_threads or _threads())
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device)
+
+
+def build_model(graph: TrainGraph, cfg: TrainConfig) -> torch.nn.Module:
+    if cfg.model == "kgrec":
+        return KGRecGNN(graph, cfg.embedding_dim, cfg.num_layers, cfg.num_fused_layers,
+                        use_concepts=cfg.use_concepts, use_negative=cfg.use_negative, use_stage1=cfg.use_stage1)
+    if cfg.model == "mf":
+        return MFBPR(graph.num_users, graph.num_items, cfg.embedding_dim)
+    return LightGCNRec(graph, cfg.embedding_dim, max(cfg.num_layers, 1))
+
+
+def _ego(model, users, items):
+    if isinstance(model, KGRecGNN):
+        return model.user_emb(users), model.item_emb(items)
+    return model.ego(users, items)
+
+
+def _embedding_scorer(model: torch.nn.Module):
+    model.eval()
+    with torch.no_grad():
+        u, i = model()[:2]
+    return lambda users: u[users] @ i.t()
+
+
+def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = False
+        ) -> tuple[torch.nn.Module, TrainReport]:
+    """Train ``cfg.model`` on ``graph``'s train edges; early-stop on valid NDCG@10; evaluate test once.
+
+    Returns:
+        the model with its best-valid parameters, and the :class:`TrainReport`.
+    """
+    cfg = cfg or TrainConfig()
+    device = setup(cfg.seed, cfg.device, cfg.num_threads)
+    rng = np.random.default_rng(cfg.seed)
+    model = build_model(graph, cfg).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    ours = cfg.model == "kgrec"
+
+    # BPR positives: deduplicated (user, item) pairs; ours leaves explicit dislikes to the signed loss
+    keep = np.ones(graph.ui_user.size, bool)
+    if ours and cfg.use_negative and not cfg.bpr_on_dislikes:
+        keep = graph.ui_sign >= 0
+    pairs = np.unique(np.stack([graph.ui_user[keep], graph.ui_item[keep]], 1), axis=0)
+    dis = np.unique(np.stack([graph.ui_user[graph.ui_sign < 0], graph.ui_item[graph.ui_sign < 0]], 1), axis=0)
+    use_signed = ours and cfg.use_negative and cfg.signed_weight > 0
+    use_centre = ours and cfg.use_concepts and cfg.centre_weight > 0 and graph.num_concepts > 0
+    if use_centre:
+        c_idx = torch.from_numpy(np.concatenate([graph.ic_concept, graph.uc_concept]))
+        c_member = torch.from_numpy(np.concatenate([graph.ic_item + graph.num_users, graph.uc_user]))
+    valid_users = None
+    if cfg.valid_sample is not None and len(graph.valid) > cfg.valid_sample:
+        valid_users = np.sort(rng.choice(np.array(sorted(graph.valid)), cfg.valid_sample, replace=False))
+
+    history: list[dict[str, float]] = []
+    best, best_state, best_epoch, bad = -1.0, None, 0, 0
+    train_time = eval_time = cpu_time = 0.0
+    epoch = 0
+    t_start = time.perf_counter()
+    for epoch in range(1, cfg.epochs + 1):
+        model.train()
+        t0, c0 = time.perf_counter(), time.process_time()
+        perm = rng.permutation(len(pairs))
+        total = 0.0
+        for a in range(0, len(perm), cfg.batch_size):
+            b = pairs[perm[a: a + cfg.batch_size]]
+            users = torch.from_numpy(b[:, 0]).to(device)
+            pos = torch.from_numpy(b[:, 1]).to(device)
+            neg = torch.from_numpy(rng.integers(0, graph.num_items, len(b))).to(device)
+            n_b = len(b)
+            all_users, all_items = users, torch.cat([pos, neg])
+            d = None
+            if use_signed and len(dis):
+                d = dis[rng.integers(0, len(dis), max(1, n_b // 4))]
+                all_users = torch.cat([users, torch.from_numpy(d[:, 0]).to(device)])
+                all_items = torch.cat([all_items, torch.from_numpy(d[:, 1]).to(device)])
+            if ours:
+                u_e, i_e = model(all_users, all_items, max_neighbors=cfg.max_neighbors)
+            else:
+                u_e, i_e = model(all_users, all_items)
+            ub, pe, ne = u_e[:n_b], i_e[:n_b], i_e[n_b: 2 * n_b]
+            loss = bpr_loss((ub * pe).sum(-1), (ub * ne).sum(-1))
+            eu, ei = _ego(model, users, torch.cat([pos, neg]))
+            loss = loss + cfg.weight_decay * l2_reg(eu, ei)
+            if d is not None:
+                src = torch.cat([ub, u_e[n_b:]])
+                dst = torch.cat([pe, i_e[2 * n_b:]])
+                sign = torch.cat([torch.ones(n_b), -torch.ones(len(d))]).to(device)
+                loss = loss + cfg.signed_weight * signed_edge_loss(src, dst, sign)
+            if use_centre:
+                x = model.last_stage1  # (N, F) stage-1 features of this step
+                e = torch.from_numpy(rng.integers(0, c_idx.numel(), cfg.centre_edges))
+                ci, mi = c_idx[e].to(device), c_member[e].to(device)
+                concepts = x[graph.num_users + graph.num_items:]
+                loss = loss + cfg.centre_weight * concept_centre_loss(concepts, x[mi], ci)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * n_b
+        ep_time = time.perf_counter() - t0
+        train_time += ep_time
+        cpu_time += time.process_time() - c0
+        row = {"epoch": epoch, "loss": total / len(pairs), "seconds": ep_time}
+        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+            t1 = time.perf_counter()
+            m = evaluate(_embedding_scorer(model), graph, "valid", device=device, users=valid_users)
+            eval_time += time.perf_counter() - t1
+            row.update({k: v for k, v in m.items() if k != "users"})
+            if m["ndcg@10"] > best:
+                best, best_epoch, bad = m["ndcg@10"], epoch, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                bad += 1
+        history.append(row)
+        log.info("%s epoch %d: %s", cfg.model, epoch, row)
+        if progress:
+            print(f"  {cfg.model} epoch {epoch}: " + ", ".join(f"{k}={v:.4g}" for k, v in row.items() if k != "epoch"),
+                  flush=True)
+        if bad >= cfg.patience:
+            break
+        if cfg.max_seconds is not None and time.perf_counter() - t_start > cfg.max_seconds:
+            log.info("stopping at epoch %d: max_seconds %.0f reached", epoch, cfg.max_seconds)
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    t1 = time.perf_counter()
+    scorer = _embedding_scorer(model)
+    valid = evaluate(scorer, graph, "valid", device=device)
+    test = evaluate(scorer, graph, "test", device=device)
+    eval_time += time.perf_counter() - t1
+    report = TrainReport(
+        model=cfg.model if not ours else _ours_name(cfg), config=cfg.model_dump(), valid=valid, test=test,
+        epochs=epoch, best_epoch=best_epoch, train_seconds=train_time, epoch_seconds=train_time / max(epoch, 1),
+        epoch_cpu_seconds=cpu_time / max(epoch, 1), train_cpu_seconds=cpu_time,
+        eval_seconds=eval_time, peak_rss_mb=peak_rss_mb(), history=history,
+    )
+    return model, report
+
+
+def _ours_name(cfg: TrainConfig) -> str:
+    name = "kgrec"
+    if not cfg.use_concepts:
+        name += "-no-concepts"
+    if not cfg.use_negative:
+        name += "-no-negative"
+    if not cfg.use_stage1:
+        name += "-no-stage1"
+    return name
+
+
+def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | None = None,
+                    *, seed: int = 0, num_threads: int | None = None) -> tuple[object, TrainReport]:
+    """Fit ``pop``, ``itemknn`` or ``ease``; pick the grid point with the best valid NDCG@10.
+
+    Args:
+        grid: constructor keyword sets, e.g. ``[{"lam": 250}, {"lam": 1000}]`` (default: one default point).
+    """
+    classes = {"pop": MostPopular, "itemknn": ItemKNN, "ease": EASE}
+    if name not in classes:
+        raise ValueError(f"name must be one of {sorted(classes)} (got {name!r})")
+    setup(seed, "cpu", num_threads)
+    grid = grid or [{}]
+    best = None
+    train_time = eval_time = cpu_time = 0.0
+    history = []
+    for params in grid:
+        t0, c0 = time.perf_counter(), time.process_time()
+        rec = classes[name](**params).fit(graph)
+        train_time += time.perf_counter() - t0
+        cpu_time += time.process_time() - c0
+        t1 = time.perf_counter()
+        v = evaluate(rec.score, graph, "valid")
+        eval_time += time.perf_counter() - t1
+        history.append({**{k: float(x) for k, x in params.items()}, "fit_seconds": time.perf_counter() - t0,
+                        **{k: x for k, x in v.items() if k != "users"}})
+        log.info("%s %s valid %s", name, params, v)
+        if best is None or v["ndcg@10"] > best[2]["ndcg@10"]:
+            best = (rec, params, v)
+        else:
+            del rec
+    rec, params, valid = best
+    t1 = time.perf_counter()
+    test = evaluate(rec.score, graph, "test")
+    eval_time += time.perf_counter() - t1
+    return rec, TrainReport(model=name, config=dict(params), valid=valid, test=test, epochs=0, best_epoch=0,
+                            train_seconds=train_time, epoch_seconds=0.0, train_cpu_seconds=cpu_time,
+                            eval_seconds=eval_time,
+                            peak_rss_mb=peak_rss_mb(), history=history)
+
+
+def fit_hybrid(graph: TrainGraph, cfg: TrainConfig, ease_lambda: float,
+               weights: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)) -> tuple[tuple, TrainReport]:
+    """Our GNN plus an EASE item-item term: ``z(ours) + w * z(EASE)`` (per-user z-scores).
+
+    ``w`` is chosen on valid NDCG@10 among ``weights`` (0 = ours alone); test is evaluated once. The
+    report's times add both fits.
+    """
+    model, rep = fit(graph, cfg)
+    t0, c0 = time.perf_counter(), time.process_time()
+    ease = EASE(ease_lambda).fit(graph)
+    ease_time, ease_cpu = time.perf_counter() - t0, time.process_time() - c0
+    ours = _embedding_scorer(model)
+    best = None
+    history = []
+    for w in weights:
+        v = evaluate(mixed([ours, ease.score], [1.0, w]), graph, "valid")
+        history.append({"ease_weight": w, **{k: x for k, x in v.items() if k != "users"}})
+        if best is None or v["ndcg@10"] > best[1]["ndcg@10"]:
+            best = (w, v)
+    w, valid = best
+    test = evaluate(mixed([ours, ease.score], [1.0, w]), graph, "test")
+    out = rep.model_copy(update={
+        "model": rep.model + "+ease", "valid": valid, "test": test,
+        "config": {**rep.config, "ease_lambda": ease_lambda, "ease_weight": w},
+        "train_seconds": rep.train_seconds + ease_time, "train_cpu_seconds": rep.train_cpu_seconds + ease_cpu,
+        "peak_rss_mb": peak_rss_mb(), "history": rep.history + history})
+    return (model, ease, w), out

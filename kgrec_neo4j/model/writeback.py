@@ -1,0 +1,270 @@
+"""Write a trained model back into Neo4j: embeddings, edge attention and the item vector index.
+
+Contract (``docs/graph-model.md``, "Model write-back"):
+
+- ``User.gnn_embedding``, ``Item.gnn_embedding``, ``Concept.gnn_embedding`` (list of float) with ``gnn_run``;
+- ``attention`` (``|a|``), ``attention_signed`` (``a``) and ``attention_run`` on the train edges the model
+  attended over: ``HAS_KNOWLEDGE`` (matched by item id, concept id), ``INTERESTED_IN`` (user id, concept id,
+  horizon, polarity) and train ``INTERACTED`` (user id, item id, ``seq``);
+- the vector index ``item_gnn_embedding`` on ``Item.gnn_embedding`` (dropped and recreated when the dimension
+  changes).
+
+Which attention value an edge gets: the model's last stage-2 layer attends over the edges that **end at a user
+or an item**, softmax-normalised over each destination's incoming edges. An edge stores the weight of its
+far end in the embedding of its user or item end: ``INTERACTED`` the weight of the item in the user's
+embedding (relation ``rev_likes`` / ``rev_dislikes``), ``INTERESTED_IN`` the concept's weight in the user's
+embedding (``rev_interested_in:<horizon>:<sign>``), ``HAS_KNOWLEDGE`` the concept's weight in the item's
+embedding (``rev_has_knowledge:<type>``). Values are the model's signed ``alpha * weight_r * gate_r``.
+
+All writes are batched ``UNWIND`` queries, idempotent; :func:`clear_stale` removes what other runs left.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from .. import resources
+from ..errors import ModelError
+from .data import TrainGraph
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..db import Database
+
+log = logging.getLogger(__name__)
+
+VECTOR_INDEX = "item_gnn_embedding"
+Attention = dict[str, tuple[Any, Any]]  # relation name -> (edge_index (2, E), values (E,)), as KGRecGNN gives
+
+
+class WritebackReport(BaseModel):
+    """Rows written per kind, the vector index action and timings."""
+
+    run: str
+    dim: int
+    users: int = 0
+    items: int = 0
+    concepts: int = 0
+    attention: dict[str, int] = {}
+    attention_missing: dict[str, int] = {}
+    vector_index: str = "unchanged"
+    cleared_embeddings: int = 0
+    cleared_attention: int = 0
+    seconds: float = 0.0
+
+    @property
+    def rows(self) -> int:
+        return self.users + self.items + self.concepts + sum(self.attention.values())
+
+
+def _np(x) -> np.ndarray:
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _check_matrix(name: str, emb, ids: list[str], dim: int | None) -> np.ndarray:
+    a = _np(emb).astype(np.float64, copy=False)
+    if a.ndim != 2 or a.shape[0] != len(ids):
+        raise ValueError(f"{name} embeddings must have shape ({len(ids)}, F); got {a.shape}")
+    if dim is not None and a.shape[1] != dim:
+        raise ValueError(f"{name} embeddings have dimension {a.shape[1]}, user embeddings have {dim}")
+    if not np.isfinite(a).all():
+        raise ModelError(f"{name} embeddings contain NaN or inf ({int((~np.isfinite(a)).sum())} values); "
+                         f"training diverged, nothing was written. Lower the learning rate and train again.")
+    return a
+
+
+def _emb_rows(ids: list[str], a: np.ndarray) -> Iterator[dict[str, Any]]:
+    for k, node_id in enumerate(ids):
+        yield {"id": node_id, "embedding": a[k].tolist()}
+
+
+def _write(db: "Database", name: str, rows, *, run: str, batch_size: int,
+           progress: Callable[[str, int], None] | None) -> int:
+    """Run ``cypher/train/<name>`` over ``rows`` in batches; return the number of graph elements matched."""
+    text = resources.cypher(f"train/{name}")
+    written = 0
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> int:
+        res = db.write_tx(lambda tx: tx.run(text, {"rows": batch, "run": run}).single())
+        if progress:
+            progress(name, len(batch))
+        return int(res["written"]) if res else 0
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= batch_size:
+            written += flush()
+            batch = []
+    if batch:
+        written += flush()
+    return written
+
+
+# ====================================================================== embeddings
+def write_embeddings(db: "Database", tg: TrainGraph, run: str, *, users, items, concepts=None,
+                     batch_size: int = 2000, progress: Callable[[str, int], None] | None = None
+                     ) -> dict[str, int]:
+    """Write ``gnn_embedding`` / ``gnn_run`` for every node of ``tg``.
+
+    Args:
+        users: ``(|U|, F)`` rows aligned with ``tg.user_ids``; items ``(|I|, F)``; concepts ``(|C|, F)`` or
+            ``None`` (models without concepts).
+
+    Returns:
+        ``{"users": n, "items": n, "concepts": n}``: nodes written (= matched in the graph).
+    """
+    u = _check_matrix("user", users, tg.user_ids, None)
+    dim = u.shape[1]
+    i = _check_matrix("item", items, tg.item_ids, dim)
+    out = {"users": _write(db, "embeddings_user", _emb_rows(tg.user_ids, u), run=run, batch_size=batch_size,
+                           progress=progress),
+           "items": _write(db, "embeddings_item", _emb_rows(tg.item_ids, i), run=run, batch_size=batch_size,
+                           progress=progress),
+           "concepts": 0}
+    if concepts is not None and tg.num_concepts:
+        c = _check_matrix("concept", concepts, tg.concept_ids, dim)
+        out["concepts"] = _write(db, "embeddings_concept", _emb_rows(tg.concept_ids, c), run=run,
+                                 batch_size=batch_size, progress=progress)
+    for kind, ids in (("users", tg.user_ids), ("items", tg.item_ids)):
+        if out[kind] != len(ids):
+            log.warning("wrote %d of %d %s embeddings: %d nodes were deleted since the export",
+                        out[kind], len(ids), kind, len(ids) - out[kind])
+    return out
+
+
+# ====================================================================== attention
+def _lookup_table(attention: Attention, name: str) -> dict[tuple[int, int], float]:
+    if name not in attention:
+        return {}
+    ei, val = attention[name]
+    ei, val = _np(ei).astype(np.int64), _np(val).astype(np.float64)
+    return dict(zip(zip(ei[0].tolist(), ei[1].tolist()), val.tolist()))
+
+
+def attention_rows(tg: TrainGraph, attention: Attention) -> tuple[dict[str, list[dict[str, Any]]], dict[str, int]]:
+    """Rows for the attention write per relationship type, and how many exported edges had no value.
+
+    ``attention`` is :meth:`KGRecGNN.edge_attention` output (relation name -> ``(edge_index (2, E), values)``,
+    source first, per-kind node indices of ``tg``). See the module docstring for which relation each
+    relationship type takes its value from.
+    """
+    rows: dict[str, list[dict[str, Any]]] = {"INTERACTED": [], "HAS_KNOWLEDGE": [], "INTERESTED_IN": []}
+    missing = {k: 0 for k in rows}
+
+    def add(rel_type: str, value: float | None, row: dict[str, Any]) -> None:
+        if value is None:
+            missing[rel_type] += 1
+            return
+        row["attention"], row["signed"] = abs(value), value
+        rows[rel_type].append(row)
+
+    # INTERACTED: the item's weight in the user's embedding (dislikes kept apart when the model did)
+    likes, dislikes = _lookup_table(attention, "rev_likes"), _lookup_table(attention, "rev_dislikes")
+    seq = tg.meta.get("ui_seq")
+    if seq is None:
+        raise ModelError("the train graph has no meta['ui_seq'] (the seq of each interaction), so INTERACTED "
+                         "edges cannot be matched; export it with kgrec_neo4j.model.export.export_train_graph")
+    if len(seq) != tg.ui_user.size:
+        raise ValueError(f"meta['ui_seq'] has {len(seq)} entries, ui_user has {tg.ui_user.size}")
+    for u, i, s, q in zip(tg.ui_user.tolist(), tg.ui_item.tolist(), tg.ui_sign.tolist(), _np(seq).tolist()):
+        table = dislikes if s < 0 and dislikes else likes
+        add("INTERACTED", table.get((i, u)), {"source": tg.user_ids[u], "target": tg.item_ids[i], "seq": int(q)})
+
+    # HAS_KNOWLEDGE: the concept's weight in the item's embedding
+    hk = {t: _lookup_table(attention, f"rev_has_knowledge:{name}") for t, name in enumerate(tg.type_names)}
+    for i, c, t in zip(tg.ic_item.tolist(), tg.ic_concept.tolist(), tg.ic_type.tolist()):
+        add("HAS_KNOWLEDGE", hk[t].get((c, i)),
+            {"source": tg.item_ids[i], "target": tg.concept_ids[c]})
+
+    # INTERESTED_IN: the concept's weight in the user's embedding
+    groups: dict[tuple[int, int], dict[tuple[int, int], float]] = {}
+    for hz, hz_name in ((0, "long"), (1, "short")):
+        for pol in (1, -1):
+            groups[(hz, pol)] = _lookup_table(attention, f"rev_interested_in:{hz_name}:{'+' if pol > 0 else '-'}")
+    for u, c, hz, pol in zip(tg.uc_user.tolist(), tg.uc_concept.tolist(), tg.uc_horizon.tolist(),
+                             tg.uc_polarity.tolist()):
+        add("INTERESTED_IN", groups[(hz, pol)].get((c, u)),
+            {"source": tg.user_ids[u], "target": tg.concept_ids[c], "horizon": hz, "polarity": pol})
+    return rows, missing
+
+
+def write_attention(db: "Database", tg: TrainGraph, run: str, attention: Attention, *, batch_size: int = 5000,
+                    progress: Callable[[str, int], None] | None = None) -> tuple[dict[str, int], dict[str, int]]:
+    """Write ``attention``, ``attention_signed``, ``attention_run`` on the train edges; return
+    ``(edges written per type, exported edges without a value per type)``."""
+    rows, missing = attention_rows(tg, attention)
+    files = {"INTERACTED": "attention_interacted", "HAS_KNOWLEDGE": "attention_has_knowledge",
+             "INTERESTED_IN": "attention_interested_in"}
+    written = {t: _write(db, files[t], r, run=run, batch_size=batch_size, progress=progress)
+               for t, r in rows.items()}
+    return written, missing
+
+
+# ====================================================================== vector index, cleanup
+def ensure_vector_index(db: "Database", dim: int) -> str:
+    """Create ``item_gnn_embedding`` for ``dim``; drop and recreate it when its dimension differs.
+
+    Returns:
+        ``"created"``, ``"recreated"`` or ``"unchanged"``.
+    """
+    if dim < 1:
+        raise ValueError(f"dim must be >= 1 (got {dim})")
+    have = db.value(resources.cypher("train/vector_index_dim"))
+    if have is not None and int(have) == dim:
+        return "unchanged"
+    if have is not None:
+        log.info("vector index %s has dimension %s, the model gives %d: recreating it", VECTOR_INDEX, have, dim)
+        db.write(resources.cypher("train/drop_vector_index"))
+    db.write(resources.cypher("train/create_vector_index"), dim=dim)
+    db.write("CALL db.awaitIndexes(300)")
+    return "created" if have is None else "recreated"
+
+
+def _loop(db: "Database", name: str, run: str, limit: int) -> int:
+    total = 0
+    while True:
+        rows = db.run_file(f"train/{name}", run=run, limit=limit)
+        n = int(rows[0]["cleared"]) if rows else 0
+        total += n
+        if n < limit:
+            return total
+
+
+def clear_stale(db: "Database", run: str, *, limit: int = 10000) -> tuple[int, int]:
+    """Remove embeddings and edge attention written by any other run; return ``(nodes, edges)`` cleared."""
+    return _loop(db, "clear_stale_embeddings", run, limit), _loop(db, "clear_stale_attention", run, limit)
+
+
+# ====================================================================== all of it
+def write_back(db: "Database", tg: TrainGraph, run: str, *, users, items, concepts=None,
+               attention: Attention | None = None, batch_size: int = 2000,
+               progress: Callable[[str, int], None] | None = None) -> WritebackReport:
+    """Embeddings, then attention, then the vector index (the old index is dropped first when the dimension
+    changed, so that no vector of the wrong size is indexed). Does not touch ``(:ModelRun)`` and does not clear
+    other runs' values: call :func:`clear_stale` after the run became current.
+    """
+    t0 = time.perf_counter()
+    dim = int(_np(users).shape[1]) if _np(users).ndim == 2 else 0
+    have = db.value(resources.cypher("train/vector_index_dim"))
+    recreate = have is not None and int(have) != dim
+    if recreate:
+        db.write(resources.cypher("train/drop_vector_index"))
+    counts = write_embeddings(db, tg, run, users=users, items=items, concepts=concepts, batch_size=batch_size,
+                              progress=progress)
+    rep = WritebackReport(run=run, dim=dim, **counts)
+    if attention:
+        rep.attention, rep.attention_missing = write_attention(db, tg, run, attention, batch_size=batch_size,
+                                                               progress=progress)
+    action = ensure_vector_index(db, dim)
+    rep.vector_index = "recreated" if recreate else action
+    rep.seconds = time.perf_counter() - t0
+    log.info("write-back of run %s: %d rows in %.1fs (%s)", run, rep.rows, rep.seconds, rep.model_dump())
+    return rep

@@ -1,0 +1,70 @@
+"""``kgrec evaluate`` writes the comparison table; ``kgrec train`` writes embeddings back and moves the current run."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+import _export_fixture
+
+
+@pytest.fixture(scope="module")
+def kg(db):
+    return _export_fixture.build(db)
+
+
+def _invoke(args: list[str]):
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, (r.output, r.exception)
+    return r
+
+
+def test_evaluate_writes_the_table(db, kg, tmp_path):
+    r = _invoke(["evaluate", "--models", "ours,ease,pop", "--epochs", "2", "--dim", "8", "--out", str(tmp_path)])
+    md = (tmp_path / "evaluation.md").read_text()
+    data = json.loads((tmp_path / "evaluation.json").read_text())
+    names = [row["model"] for row in data["rows"]]
+    assert names == ["ours", "ease", "pop", "ours-no-concepts", "ours-no-negative", "ours-no-stage1"]
+    for row in data["rows"]:
+        assert set(row["test"]) >= {"recall@10", "recall@20", "ndcg@10", "ndcg@20"}
+        assert 0.0 <= row["test"]["recall@10"] <= row["test"]["recall@20"] <= 1.0
+        assert row["train_seconds"] >= 0 and row["test"]["users"] == data["export"]["test_users"] > 0
+        assert f"| {row['model']} |" in md
+    assert "| model | Recall@10 | Recall@20 | NDCG@10 | NDCG@20 |" in md and md in r.output
+    assert data["export"]["concepts"] == kg["concepts"]
+    # evaluation does not touch the graph
+    assert db.value("MATCH (n) WHERE n.gnn_embedding IS NOT NULL RETURN count(n)") == 0
+    assert db.value("MATCH (r:ModelRun) RETURN count(r)") == 0
+
+
+def test_train_writes_embeddings_back(db, kg):
+    r = _invoke(["train", "--epochs", "2", "--dim", "8", "--json"])
+    res = json.loads(r.output)
+    run = res["run"]
+    assert res["current"] and res["writeback"]["dim"] == 8
+    for label in ("User", "Item", "Concept"):
+        assert db.value(f"MATCH (n:{label}) RETURN count(n)") == db.value(
+            f"MATCH (n:{label}) WHERE n.gnn_run = $r AND size(n.gnn_embedding) = 8 RETURN count(n)", r=run) > 0
+    assert db.value("MATCH ()-[r:HAS_KNOWLEDGE]->() WHERE r.attention_run = $r RETURN count(r)", r=run) == \
+        res["export"]["item_concept_edges"]
+    stored = db.query("MATCH (r:ModelRun {id: $r}) RETURN r.status AS status, r.current AS current, "
+                      "r.metrics AS metrics, r.config AS config", r=run)[0]
+    assert stored["status"] == "complete" and stored["current"] is True
+    assert json.loads(stored["metrics"])["test"]["users"] > 0 and json.loads(stored["config"])["dim"] == 8
+
+    # a baseline without write-back records its run and leaves the current one alone
+    r = _invoke(["train", "--model", "mf", "--epochs", "1", "--dim", "4", "--no-writeback"])
+    assert "(not current)" in r.output
+    assert db.value("MATCH (r:ModelRun) WHERE r.current RETURN collect(r.id)") == [run]
+    assert db.value("MATCH (n:Item) WHERE n.gnn_run <> $r RETURN count(n)", r=run) == 0
+
+
+def test_bad_model_list_is_refused(db):
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["evaluate", "--models", "ours,bogus"])
+    assert r.exit_code != 0 and "bogus" in r.output

