@@ -109,7 +109,8 @@ def run_demo(
     rep.evaluation_dir = str(out_dir / "evaluation")
     stage("train + write-back (ours)", lambda: run_training(db, type_names=type_names, model="ours", epochs=epochs,
                                                             seed=settings.seed),
-          lambda r: f"run {r.run} ({r.model}), write-back {r.writeback}")
+          lambda r: f"run {r.run}: embeddings of {(r.writeback or {}).get('users', 0)} users and "
+                    f"{(r.writeback or {}).get('items', 0)} items written back")
     sample = [r["id"] for r in db.query(
         "MATCH (u:User)-[e:INTERACTED {split: 'train'}]->() WITH u, count(e) AS n WHERE n >= 5 "
         "MATCH (u)-[:INTERESTED_IN]->() WITH u, n, count(*) AS k RETURN u.id AS id ORDER BY k DESC, id LIMIT $n",
