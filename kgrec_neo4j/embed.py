@@ -71,7 +71,10 @@ class Embedder:
     @property
     def model(self):
         if self._model is None:
+            import transformers
             from FlagEmbedding import FlagModel
+
+            transformers.logging.set_verbosity_error()
 
             log.info("loading embedding model %s (%s pooling)", self.model_path, self.pooling)
             self._model = FlagModel(self.model_path, pooling_method=self.pooling, use_fp16=False,
@@ -80,8 +83,13 @@ class Embedder:
 
     def _embed(self, texts: list[str]) -> np.ndarray:
         self.calls += len(texts)
-        out = self.model.encode(texts, batch_size=self.batch_size, convert_to_numpy=True)
-        out = np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
+        parts = []
+        for i in range(0, len(texts), self.batch_size):
+            chunk = texts[i:i + self.batch_size]
+            # one forward batch per call (FlagModel shows no progress bar for a single batch: the library stays quiet)
+            parts.append(np.asarray(self.model.encode(chunk, batch_size=len(chunk) + 1, convert_to_numpy=True),
+                                    dtype=np.float32).reshape(len(chunk), -1))
+        out = np.concatenate(parts)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.maximum(norms, 1e-12)
 
