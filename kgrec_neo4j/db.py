@@ -1,7 +1,8 @@
 """Neo4j access: one driver, parameterised queries, batched idempotent writes.
 
 Writes run in managed transactions (``session.execute_write``), which the driver retries on transient
-errors (leader switch, deadlock, a restarting server) with back-off; a batch either lands whole or not
+errors (leader switch, deadlock, a restarting server) with back-off for up to ``RETRY_WINDOW_S`` (a server
+restart under load keeps Bolt away for 40-110 s; see docs/reliability.md); a batch either lands whole or not
 at all. Every write query is an ``UNWIND $rows AS row ... MERGE`` over one batch.
 """
 
@@ -19,6 +20,8 @@ from .errors import Neo4jUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+RETRY_WINDOW_S = 180.0  # max_transaction_retry_time: how long a transaction is retried on transient errors
 
 
 def batched(rows: Iterable[T], n: int) -> Iterator[list[T]]:
@@ -137,7 +140,7 @@ def connect(settings: Settings, *, wait_s: float = 0.0) -> Database:
     driver = neo4j.GraphDatabase.driver(
         settings.neo4j_uri,
         auth=(settings.neo4j_username, password),
-        max_transaction_retry_time=60.0,
+        max_transaction_retry_time=RETRY_WINDOW_S,
         connection_acquisition_timeout=60.0,
         notifications_min_severity="OFF",
     )

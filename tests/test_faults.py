@@ -316,11 +316,13 @@ def own_server(tmp_path_factory):
     server.stop(home)
 
 
-def _restart(srv) -> dict:
+def _restart(srv, *, hold_s: float = 0.0) -> dict:
+    """Stop the server, keep it down ``hold_s`` more seconds, start it again; return the timings."""
     from kgrec_neo4j import server
 
     t0 = time.monotonic()
     server.stop(srv["home"])
+    time.sleep(hold_s)
     t1 = time.monotonic()
     server.start(srv["home"], bolt_port=srv["bolt"], http_port=srv["http"], password=srv["password"], heap="1g",
                  pagecache="256m", progress=lambda s: None)
@@ -339,7 +341,10 @@ def load_signature(db) -> dict:
 
 
 @pytest.mark.slow
-def test_neo4j_restart_during_load_is_retried(own_server, data_dir):
+@pytest.mark.parametrize("hold_s", [0, 90], ids=["restart", "outage-2min"])
+def test_neo4j_restart_during_load_is_retried(own_server, data_dir, hold_s):
+    """A plain restart (30-90 s here), and an outage held two minutes: within db.connect's retry window
+    (max_transaction_retry_time) the load rides it out."""
     from kgrec_neo4j import schema
     from kgrec_neo4j.load import load
 
@@ -353,7 +358,7 @@ def test_neo4j_restart_during_load_is_retried(own_server, data_dir):
         assert time.monotonic() - t0 < 600, "the load wrote nothing for 10 minutes"
         time.sleep(0.1)
     assert p.poll() is None, "the load finished before the restart; use a larger slice"
-    timing = _restart(own_server)
+    timing = _restart(own_server, hold_s=hold_s)
     out, _ = p.communicate(timeout=900)
     total_s = time.monotonic() - t0
     print({"restart": timing, "load_total_s": round(total_s, 1)})

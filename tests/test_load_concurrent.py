@@ -12,8 +12,9 @@ another run had already overwritten it). Checked three ways:
 The write-back overwrites ``gnn_embedding`` in place batch by batch (cypher/train/embeddings_*.cypher) and
 flips ``current`` after it finished; readers filter by ``gnn_run`` (cypher/recommend/*.cypher), which keeps
 scores from mixing runs but does not keep the current run readable during the write-back. The tests that
-show it are strict xfails naming the fix (docs/reliability.md, "Serving during a write-back"); when the fix
-lands they pass and the markers must go.
+show it are xfails naming the fix (docs/reliability.md, "Serving during a write-back"): strict markers on the
+two deterministic tests (remove them when the fix lands), and in the concurrent ones an xfail only when
+requests failed, after asserting that no answer mixed runs.
 """
 
 from __future__ import annotations
@@ -178,19 +179,22 @@ def _experiment(db, tmp_path, *, workers: int, batch_size: int, train_args: list
     return rep
 
 
-@pytest.mark.xfail(strict=True, reason=MIXED_WINDOW + " / " + STALE_CACHE)
-def test_eight_processes_recommend_during_training(db, trained, tmp_path):
-    rep = _experiment(db, tmp_path, workers=8, batch_size=25, train_args=["--epochs", "1", "--dim", "8"], tail_s=5)
+def _no_errors(rep: dict) -> None:
+    """Answers never mix runs (asserted); errors are the known write-back window (xfail until fixed)."""
     assert rep["inconsistent"] == 0, rep["problems"]
-    assert rep["errors"] == 0, (rep["error_kinds"], rep["problems"][:5])
+    if rep["errors"]:
+        pytest.xfail(f"{rep['errors']} of {rep['answers']} requests failed {rep['error_kinds']}: "
+                     + MIXED_WINDOW + " / " + STALE_CACHE)
     assert rep["by_run"].get(rep["new_run"], 0) > 0, rep
+
+
+def test_eight_processes_recommend_during_training(db, trained, tmp_path):
+    _no_errors(_experiment(db, tmp_path, workers=8, batch_size=25, train_args=["--epochs", "1", "--dim", "8"],
+                           tail_s=5))
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=MIXED_WINDOW + " / " + STALE_CACHE)
 def test_eight_processes_recommend_during_longer_training(db, trained, tmp_path):
     """Longer write-back (batches of 5 rows, dim 64, more epochs) and a longer tail after the flip."""
-    rep = _experiment(db, tmp_path, workers=8, batch_size=5, train_args=["--epochs", "5", "--dim", "64"], tail_s=20)
-    assert rep["inconsistent"] == 0, rep["problems"]
-    assert rep["errors"] == 0, (rep["error_kinds"], rep["problems"][:5])
-    assert rep["by_run"].get(rep["new_run"], 0) > 0, rep
+    _no_errors(_experiment(db, tmp_path, workers=8, batch_size=5, train_args=["--epochs", "5", "--dim", "64"],
+                           tail_s=20))
