@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kgrec_neo4j import load as L, resources, schema  # noqa: E402
+from kgrec_neo4j import load as L, schema  # noqa: E402
 from kgrec_neo4j.config import load_settings  # noqa: E402
 from kgrec_neo4j.db import connect  # noqa: E402
 

@@ -551,7 +551,7 @@ def _q(s: str) -> str:
 
 def render_pack(types: Sequence[ProposedType], *, name: str, domain: str, report: DiscoveryReport | None = None) -> str:
     """The pack file text (YAML, the format of ``schema/packs/*.yaml``) with the scores as comments."""
-    lines = [f"# Knowledge-type pack proposed by `kgrec types discover`: REVIEW names and definitions before use."]
+    lines = ["# Knowledge-type pack proposed by `kgrec types discover`: REVIEW names and definitions before use."]
     if report is not None:
         lines.append(f"# extractor {report.extractor}, {report.items_sampled} sampled items, {report.observations} labels "
                      f"({report.distinct_labels} distinct), {report.clusters} clusters at similarity "

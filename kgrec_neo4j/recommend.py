@@ -111,8 +111,12 @@ def _cache_key(db: Database, run: str) -> tuple[str, str, str]:
     return (db.settings.neo4j_uri, db.database, run)
 
 
-def item_matrix(db: Database, run: str, *, refresh: bool = False) -> ItemMatrix:
+def item_matrix(db: Database, run: str, *, refresh: bool = False, cache_if_current: bool = False) -> ItemMatrix:
     """The item embeddings of ``run`` as a numpy matrix, loaded once per process (cached by run id).
+
+    Args:
+        cache_if_current: cache the matrix only when ``run`` is still the current run after the load (a run
+            that stopped being current meanwhile may have lost its vectors to the next run's write-back).
 
     Raises:
         ModelError: when the run wrote no item embedding, or embeddings of different sizes.
@@ -133,8 +137,15 @@ def item_matrix(db: Database, run: str, *, refresh: bool = False) -> ItemMatrix:
                          f"size. Re-run the model write-back.")
     m = ItemMatrix(run=run, ids=[r["id"] for r in rows], titles=[r["title"] for r in rows],
                    vectors=np.asarray([r["embedding"] for r in rows], dtype=np.float32))
-    with _CACHE_LOCK:
-        _CACHE[key] = m
+    cache = True
+    if cache_if_current:
+        current = [str(r["run"]) for r in db.query(resources.cypher("recommend/current_run"))]
+        cache = current == [run]
+        if not cache:
+            log.info("not caching the item embeddings of run %s: the current run is now %s", run, current)
+    if cache:
+        with _CACHE_LOCK:
+            _CACHE[key] = m
     log.info("loaded %d item embeddings (dim %d) of run %s in %.2fs", len(m.ids), m.dim, run,
              time.perf_counter() - t0)
     return m
@@ -152,8 +163,13 @@ class UserVectors:
     current_runs: list[str] = field(default_factory=list)
 
 
-def user_vectors(db: Database, user_ids: list[str], matrix: ItemMatrix) -> UserVectors:
+def user_vectors(db: Database, user_ids: list[str], matrix: ItemMatrix, *, strict: bool = True) -> UserVectors:
     """Embeddings and train items of ``user_ids`` in one round trip.
+
+    Args:
+        strict: when ``False`` and ``matrix.run`` is no longer the one current run, return at once with only
+            ``ids`` and ``current_runs`` filled (no vectors), so that the caller reloads the new current run
+            instead of failing on users that have no embedding of the old one.
 
     Raises:
         RecommendError: naming users that do not exist or have no embedding of the run.
@@ -164,6 +180,11 @@ def user_vectors(db: Database, user_ids: list[str], matrix: ItemMatrix) -> UserV
         raise RecommendError(f"unknown user(s): {', '.join(map(repr, missing[:5]))}"
                              f"{' …' if len(missing) > 5 else ''}; expected User.id values that were loaded "
                              f"(`kgrec load`).")
+    current_runs = list(rows[0]["current_runs"]) if rows else []
+    if current_runs != [matrix.run] and not strict:
+        # the current run changed: the caller reloads the matrix of the new one and asks again
+        return UserVectors(ids=[r["id"] for r in rows], vectors=np.empty((0, matrix.dim), np.float32), exclude=[],
+                           current_runs=current_runs)
     no_emb = [(r["id"], r["embedding_run"]) for r in rows if r["embedding"] is None]
     if no_emb:
         u, got = no_emb[0]
@@ -178,15 +199,15 @@ def user_vectors(db: Database, user_ids: list[str], matrix: ItemMatrix) -> UserV
     index = matrix.index
     exclude = [np.fromiter((index[i] for i in r["train_items"] if i in index), dtype=np.int64)
                for r in rows]
-    return UserVectors(ids=[r["id"] for r in rows], vectors=vec, exclude=exclude,
-                       current_runs=list(rows[0]["current_runs"]) if rows else [])
+    return UserVectors(ids=[r["id"] for r in rows], vectors=vec, exclude=exclude, current_runs=current_runs)
 
 
 def _scoring_state(db: Database, user_ids: list[str], run: str | None) -> tuple[ItemMatrix, UserVectors]:
     """Item matrix and user vectors of ``run`` (default: the current run) in one round trip when warm.
 
     The current run id is remembered per database; the users query also returns the runs marked current
-    now, and a change (a new training run) reloads the matrix and asks again.
+    now, and a change (a new training run) reloads the matrix and asks again (up to three tries, so that a
+    flip of ``current`` during the request is followed, never answered with a mix of two runs).
     """
     key = (db.settings.neo4j_uri, db.database)
     explicit = run is not None
@@ -195,12 +216,23 @@ def _scoring_state(db: Database, user_ids: list[str], run: str | None) -> tuple[
             run = _CURRENT.get(key)
         if run is None:
             run = current_run(db)
-    m = item_matrix(db, run)
-    uv = user_vectors(db, user_ids, m)
-    if not explicit and uv.current_runs != [run]:
-        run = current_run(db)  # raises on none / several
-        m = item_matrix(db, run)
-        uv = user_vectors(db, user_ids, m)
+    attempts = 1 if explicit else 3
+    for attempt in range(attempts):
+        last = attempt == attempts - 1
+        try:
+            m = item_matrix(db, run, cache_if_current=not explicit)
+        except ModelError:
+            if last:
+                raise
+            now = current_run(db)  # raises on none / several
+            if now == run:
+                raise
+            run = now  # the run's vectors were cleared after a newer run became current
+            continue
+        uv = user_vectors(db, user_ids, m, strict=explicit or last)
+        if explicit or uv.current_runs == [run] or last:
+            break
+        run = current_run(db)  # a new run became current: reload its matrix and ask again
     if not explicit:
         with _CACHE_LOCK:
             _CURRENT[key] = run

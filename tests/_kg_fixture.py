@@ -123,3 +123,12 @@ def build(db, *, seed: int = 7) -> dict:
             "users": sorted(user_emb), "item_emb": item_emb, "user_emb": user_emb,
             "train": {u: [x["item"] for x in xs] for u, xs in train.items()},
             "heldout": {r["user"]: r["item"] for r in inter if r["split"] != "train"}}
+
+
+def invoke_cli(args):
+    """Run the ``kgrec`` CLI in-process (exceptions propagate, so a traceback shows what broke)."""
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    return CliRunner().invoke(cli, args, catch_exceptions=False)

@@ -59,3 +59,28 @@ def db(settings):
     schema.apply(d, schema.load_pack("video_games"), dim=settings.embedding_dim)
     yield d
     d.close()
+
+
+@pytest.fixture(scope="module")
+def kg(db):
+    """The seeded recommendation graph of tests/_kg_fixture.py on the vg-slice (fresh per module)."""
+    from _kg_fixture import build
+
+    from kgrec_neo4j import recommend
+
+    recommend.clear_cache()
+    facts = build(db)
+    yield facts
+    recommend.clear_cache()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny graphs: one torch thread avoids OpenMP spin-waits on a shared, oversubscribed machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+

@@ -6,26 +6,15 @@ import math
 import re
 
 import pytest
-from click.testing import CliRunner
 
 from kgrec_neo4j import explain as E
 from kgrec_neo4j import recommend as R
 
-from _kg_fixture import build
-
-
-@pytest.fixture(scope="module")
-def kg(db):
-    R.clear_cache()
-    facts = build(db)
-    yield facts
-    R.clear_cache()
+from _kg_fixture import invoke_cli
 
 
 def _cli(args):
-    from kgrec_neo4j.cli import cli
-
-    return CliRunner().invoke(cli, args, catch_exceptions=False)
+    return invoke_cli(args)
 
 
 def _all_explanations(db, kg, k=10):

@@ -273,13 +273,26 @@ def test_kill_9_trainer_in_write_back_then_rerun(db, settings):
     assert db.value("MATCH (r:ModelRun) WHERE r.current RETURN collect(r.id)") == [first["run"]]
     half = db.value("MATCH (n) WHERE n.gnn_run = $r RETURN count(n)", r=killed)
     print(f"killed run {killed} left {half} nodes with its embeddings")
+    # the first run still serves every user, the ones the killed write-back reached included
+    from kgrec_neo4j import recommend as R
+
+    R.clear_cache()
+    users = db.value("MATCH (u:User) WHERE u.gnn_prev_run = $r OR u.gnn_run = $r RETURN collect(u.id)",
+                     r=first["run"])
+    assert len(users) == want["of_run"]["User"]
+    assert {a.run for a in R.recommend_users(db, users, 10, store=False)} == {first["run"]}
+    R.clear_cache()
 
     rerun = parse_json(finish(kgrec(*train, env=env)))
     got = training_state(db, rerun["run"])
     assert got == {**want, "of_run": got["of_run"], "current": [rerun["run"]]}
     assert got["of_run"] == want["of_run"] and got["current_status"] == ["complete"]
     statuses = dict((r["id"], r["s"]) for r in db.query("MATCH (r:ModelRun) RETURN r.id AS id, r.status AS s"))
-    assert statuses == {first["run"]: "complete", killed: "running", rerun["run"]: "complete"}
+    # the rerun marked the killed run failed (its process is gone)
+    assert statuses == {first["run"]: "complete", killed: "failed", rerun["run"]: "complete"}
+    assert db.value("MATCH (r:ModelRun {id: $r}) RETURN r.error", r=killed) == "process ended without finishing"
+    assert db.value("MATCH (n) WHERE n.gnn_prev_embedding IS NOT NULL OR n.gnn_prev_run IS NOT NULL "
+                    "RETURN count(n)") == 0
     assert db.value("MATCH (r:ModelRun {status: 'running'}) WHERE r.current RETURN count(r)") == 0
 
 
@@ -396,3 +409,30 @@ def test_neo4j_restart_during_write_back_is_retried(own_server):
     assert st["current"] == [run] and st["current_status"] == ["complete"] and st["other_run_embeddings"] == 0
     for label in ("User", "Item", "Concept"):
         assert st["of_run"][label] == st["embedded"][label] > 0
+
+
+@pytest.mark.parametrize("exc_name", ["ServiceUnavailable", "SessionExpired"])
+def test_neo4j_lost_mid_command_is_a_clean_error(exc_name):
+    """Neo4j going away after the retry window (ServiceUnavailable / SessionExpired raised inside a command) is
+    ``Error: …`` with exit code 2 and the fix, not a traceback with exit code 1."""
+    import click
+    import neo4j.exceptions
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli._common import KgrecGroup
+    from kgrec_neo4j.config import load_settings
+
+    @click.group(cls=KgrecGroup)
+    @click.pass_context
+    def root(ctx):
+        ctx.obj = {"settings": load_settings(environ={"NEO4J_URI": "bolt://127.0.0.1:1", "NEO4J_PASSWORD": "x"})}
+
+    @root.command()
+    def work():
+        raise getattr(neo4j.exceptions, exc_name)("Couldn't connect to 127.0.0.1:1")
+
+    res = CliRunner().invoke(root, ["work"])
+    assert res.exit_code == 2, res.output
+    assert "Traceback" not in res.output
+    assert "Neo4j at bolt://127.0.0.1:1 became unreachable during the run" in res.output
+    assert exc_name in res.output and "committed batches are kept" in res.output and "kgrec db start" in res.output

@@ -112,7 +112,6 @@ def test_answers_match_stored_embeddings(db, trained):
     assert _check(db, recs)["inconsistent"] == 1
 
 
-@pytest.mark.xfail(strict=True, reason=MIXED_WINDOW)
 def test_half_written_writeback_still_serves_the_current_run(db, trained):
     """Half of a new run's embeddings written (as a killed or still running write-back leaves them): requests
     for every user must still be answered by the current run, completely."""
@@ -145,7 +144,6 @@ def test_half_written_writeback_still_serves_the_current_run(db, trained):
         R.clear_cache()
 
 
-@pytest.mark.xfail(strict=True, reason=STALE_CACHE)
 def test_warm_cache_follows_the_new_current_run(db, trained):
     """A serving process that cached run A answers with run B once B is current (no error, no stale scores)."""
     from kgrec_neo4j import recommend as R

@@ -8,13 +8,7 @@ from kgrec_neo4j.model.evaluate import evaluate, ranking_metrics
 from kgrec_neo4j.model.toy import toy_graph
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny graphs: one thread avoids OpenMP spin-waits on a shared, oversubscribed machine
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 

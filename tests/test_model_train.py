@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 import torch
 
@@ -7,13 +6,7 @@ from kgrec_neo4j.model.toy import toy_graph
 from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # tiny graphs: one thread avoids OpenMP spin-waits on a shared, oversubscribed machine
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 

@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 from kgrec_neo4j import recommend as R
 from kgrec_neo4j.errors import ModelError
 
-from _kg_fixture import RUN, build
-
-
-@pytest.fixture(scope="module")
-def kg(db):
-    R.clear_cache()
-    facts = build(db)
-    yield facts
-    R.clear_cache()
+from _kg_fixture import RUN, invoke_cli
 
 
 def _cli(args):
-    from kgrec_neo4j.cli import cli
-
-    return CliRunner().invoke(cli, args, catch_exceptions=False)
+    return invoke_cli(args)
 
 
 # -- pure helpers ---------------------------------------------------------------------------------

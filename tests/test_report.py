@@ -7,7 +7,6 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -15,17 +14,8 @@ from click.testing import CliRunner
 from kgrec_neo4j import recommend as R
 from kgrec_neo4j import report as P
 
-from _kg_fixture import build
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-
-
-@pytest.fixture(scope="module")
-def kg(db):
-    R.clear_cache()
-    facts = build(db)
-    yield facts
-    R.clear_cache()
 
 
 @pytest.fixture(scope="module")

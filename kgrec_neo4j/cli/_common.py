@@ -9,7 +9,7 @@ from typing import Any, Callable
 
 import click
 
-from ..config import Settings, load_settings
+from ..config import Settings
 from ..errors import KgrecError
 
 
@@ -75,10 +75,27 @@ class KgrecGroup(click.Group):
     """A click group that turns library errors into clean CLI errors (no traceback)."""
 
     def invoke(self, ctx: click.Context):
+        from neo4j.exceptions import ServiceUnavailable, SessionExpired
+
         try:
             return super().invoke(ctx)
         except KgrecError as e:
             raise KgrecCommandError(e) from e
+        except (ServiceUnavailable, SessionExpired) as e:
+            raise KgrecCommandError(_lost_neo4j(ctx, e)) from e
+
+
+def _lost_neo4j(ctx: click.Context, exc: Exception) -> KgrecError:
+    """The error for Neo4j going away in the middle of a command (after the retry window of db.py ran out)."""
+    from ..db import RETRY_WINDOW_S
+    from ..errors import Neo4jUnavailable
+
+    settings = (ctx.obj or {}).get("settings") if isinstance(ctx.obj, dict) else None
+    where = f" at {settings.neo4j_uri}" if settings is not None else ""
+    return Neo4jUnavailable(
+        f"Neo4j{where} became unreachable during the run ({type(exc).__name__}; transactions are retried for "
+        f"up to {RETRY_WINDOW_S:.0f} s); committed batches are kept: start the server (`kgrec db start`) and "
+        f"rerun the same command")
 
 
 def setup_logging(verbose: int) -> None:

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from torch_geometric.nn.models import LightGCN
 
 from .data import TrainGraph
-from .gnn import _FixedSpMM, _csr_t, _sym_bipartite
+from .gnn import _sym_bipartite
 
 log = logging.getLogger(__name__)
 

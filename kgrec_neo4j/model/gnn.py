@@ -394,7 +394,7 @@ class KGRecGNN(nn.Module):
             drawn = (torch.rand(local.numel(), device=x.device) * c).long()
             slot = torch.where(c > max_neighbors, drawn, slot)
         eid = start[local] + slot
-        src, dst, rel = self.f_src[eid], self.f_dst[eid], self.f_rel[eid]
+        src, rel = self.f_src[eid], self.f_rel[eid]
         xs = x[src]  # (E_b, F)
         s_src = (xs @ self.att_src.t()).gather(1, rel.unsqueeze(1)).squeeze(1)
         s_dst = (x[nodes] @ self.att_dst.t())[local, rel]

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import BaseModel
 
+from .. import resources
 from ..errors import ModelError
 from . import runs, writeback
 from .data import TrainGraph
@@ -116,6 +119,52 @@ def model_outputs(obj) -> tuple[Any, Any, Any, Any] | None:
     return users, items, concepts, attention
 
 
+ABANDONED = "process ended without finishing"
+
+
+def _process_started(pid: int) -> float | None:
+    """Start time (epoch seconds, this host's clock) of process ``pid``; ``None`` when there is none."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        return proc.create_time()
+    except psutil.NoSuchProcess:
+        return None
+    except psutil.AccessDenied:  # it exists; its start time is unknown
+        return float("nan")
+
+
+def _process_alive(pid: int, started: float | None) -> bool:
+    """Whether the process ``pid`` that started at ``started`` still runs (a reused pid does not count)."""
+    now_started = _process_started(pid)
+    if now_started is None:
+        return False
+    if started is None or now_started != now_started:  # no recorded start time, or it cannot be read: assume alive
+        return True
+    return abs(now_started - started) < 1.0
+
+
+def fail_abandoned_runs(db: "Database", *, host: str | None = None) -> list[str]:
+    """Mark ``running`` runs of this host whose process is gone as ``failed`` (``error``: :data:`ABANDONED`).
+
+    A run killed with SIGKILL (or lost with its machine's process) cannot finish itself and would stay
+    ``running`` forever. Runs of other hosts are left alone (their processes cannot be checked from here).
+
+    Returns:
+        The ids of the runs marked failed.
+    """
+    host = host or socket.gethostname()
+    rows = db.query(resources.cypher("train/running_runs_on_host"), host=host)
+    dead = [r["id"] for r in rows if not _process_alive(int(r["pid"]), r["started"])]
+    if dead:
+        db.run_file("train/fail_stale_runs", ids=dead, error=ABANDONED)
+        log.warning("marked %d run(s) failed, their process ended without finishing: %s", len(dead), ", ".join(dead))
+    return dead
+
+
 def run_training(db: "Database", *, type_names: list[str], model: str = "ours", epochs: int | None = None,
                  dim: int | None = None, min_confidence: float = 0.0, write: bool = True, seed: int = 0,
                  dataset: str | None = None, overrides: dict[str, Any] | None = None, batch_size: int = 2000,
@@ -133,7 +182,10 @@ def run_training(db: "Database", *, type_names: list[str], model: str = "ours", 
     run = runs.new_run_id(model)
     config = {"model": model, "epochs": epochs, "dim": dim, "min_confidence": min_confidence, "seed": seed,
               "dataset": dataset, "overrides": overrides or {}, "writeback": write}
+    fail_abandoned_runs(db)
     runs.create_run(db, run, model=model, config=config, dataset=dataset or runs.dataset_names(db))
+    db.run_file("train/run_set_process", id=run, host=socket.gethostname(), pid=os.getpid(),
+                started=_process_started(os.getpid()))
     secs: dict[str, float] = {}
     try:
         stage("export")

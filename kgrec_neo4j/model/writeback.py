@@ -239,8 +239,14 @@ def _loop(db: "Database", name: str, run: str, limit: int) -> int:
 
 
 def clear_stale(db: "Database", run: str, *, limit: int = 10000) -> tuple[int, int]:
-    """Remove embeddings and edge attention written by any other run; return ``(nodes, edges)`` cleared."""
-    return _loop(db, "clear_stale_embeddings", run, limit), _loop(db, "clear_stale_attention", run, limit)
+    """Remove embeddings and edge attention written by any other run; return ``(nodes, edges)`` cleared.
+
+    Also drops the previous-run copies (``gnn_prev_embedding``) that kept the old current run readable while
+    ``run`` was being written; they are not counted as cleared nodes.
+    """
+    nodes, edges = _loop(db, "clear_stale_embeddings", run, limit), _loop(db, "clear_stale_attention", run, limit)
+    _loop(db, "clear_prev_embeddings", run, limit)
+    return nodes, edges
 
 
 # ====================================================================== all of it
