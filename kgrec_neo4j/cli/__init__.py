@@ -45,13 +45,7 @@ def cli(ctx: click.Context, config_path, uri, database, home, type_pack, verbose
 
 
 for _name in MODULES:
-    try:
-        _mod = importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _e:  # a stage not built yet in this checkout
-        if _e.name != f"{__name__}.{_name}":
-            raise
-        continue
-    for _cmd in _mod.commands:
+    for _cmd in importlib.import_module(f"{__name__}.{_name}").commands:
         cli.add_command(_cmd)
 
 
