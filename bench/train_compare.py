@@ -33,6 +33,7 @@ ABLATIONS = {
     "kgrec-no-concepts": {"use_concepts": False},
     "kgrec-no-negative": {"use_negative": False},
     "kgrec-no-stage1": {"use_stage1": False},
+    "kgrec-no-item-graph": {"use_item_graph": False},
 }
 
 
@@ -56,7 +57,10 @@ def _run(graph, name: str, args, queue) -> None:
                 if name == "kgrec+ease" and args.hybrid_lambda is None:
                     raise ValueError("kgrec+ease needs --hybrid-lambda or an 'ease' run before it")
                 cfg = TrainConfig(model="kgrec", num_layers=args.ui_layers, signed_weight=args.signed_weight,
-                                  centre_weight=args.centre_weight, max_neighbors=args.max_neighbors, **base, **extra)
+                                  centre_weight=args.centre_weight, max_neighbors=args.max_neighbors,
+                                  item_graph_lambdas=args.item_graph_lambdas,
+                                  item_graph_concept_weights=args.item_graph_concept_weights,
+                                  item_graph_top_k=args.item_graph_top_k or None, **base, **extra)
             if name == "kgrec+ease":
                 _, rep = fit_hybrid(graph, cfg, args.hybrid_lambda)
             else:
@@ -86,6 +90,10 @@ def main() -> None:
     p.add_argument("--max-neighbors", type=int, default=16)
     p.add_argument("--knn-k", type=lambda s: [int(x) for x in s.split(",")], default=[50, 200])
     p.add_argument("--ease-lambdas", type=lambda s: [float(x) for x in s.split(",")], default=[100.0, 500.0])
+    p.add_argument("--item-graph-lambdas", type=lambda s: [float(x) for x in s.split(",")], default=[500.0])
+    p.add_argument("--item-graph-concept-weights", type=lambda s: [float(x) for x in s.split(",")],
+                   default=[0.0, 2.0])
+    p.add_argument("--item-graph-top-k", type=int, default=100, help="item links per item (0: dense)")
     p.add_argument("--hybrid-lambda", type=float, default=None,
                    help="EASE lambda of kgrec+ease (default: the best valid one of an 'ease' run before it)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
@@ -119,6 +127,11 @@ def main() -> None:
               f"{rep['epoch_seconds']:.1f}s wall, {rep['epoch_cpu_seconds']:.1f}s cpu; epochs {rep['epochs']} "
               f"(best {rep['best_epoch']}); peak RSS {rep['peak_rss_mb']:.0f} MB; config {_short(rep)}",
               flush=True)
+        for part, m in (rep.get("parts") or {}).items():
+            print(f"  {part + ' alone':<20} R@10 {m['test']['recall@10']:.4f}  R@20 {m['test']['recall@20']:.4f}  "
+                  f"N@10 {m['test']['ndcg@10']:.4f}  N@20 {m['test']['ndcg@20']:.4f}  | valid N@10 "
+                  f"{m['valid']['ndcg@10']:.4f}" + (f"  {m['params']}, weight {m['weight']:.4g}" if "params" in m else ""),
+                  flush=True)
     print(f"# load average at end: {os.getloadavg()}")
     if args.json:
         args.json.write_text(json.dumps({"dataset": str(args.dataset), "graph": graph.summary(),

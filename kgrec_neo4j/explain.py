@@ -5,7 +5,10 @@ A path is one row MATCHed by ``cypher/explain/paths.cypher`` (never assembled fr
 * ``interest`` / ``negative_interest``: ``user -INTERESTED_IN-> concept <-HAS_KNOWLEDGE- item``
   (the interest's polarity +1 / −1);
 * ``liked_item`` / ``disliked_item``: ``user -INTERACTED(train)-> item' -HAS_KNOWLEDGE-> concept
-  <-HAS_KNOWLEDGE- item`` (the interaction's sign +1 / −1; mixed interactions explain nothing).
+  <-HAS_KNOWLEDGE- item`` (the interaction's sign +1 / −1; mixed interactions explain nothing);
+* ``item_link`` (``cypher/explain/item_link_paths.cypher``, runs that wrote an item graph):
+  ``user -INTERACTED(train)-> item' -ITEM_LINK-> item``, whose weight is its exact additive share of the
+  item's score (``item_link_weight * x * ITEM_LINK.weight``); kept apart in :attr:`Explanation.links`.
 
 Only ``split = 'train'`` interactions are used. A path's weight is::
 
@@ -34,7 +37,7 @@ from .errors import KgrecError
 
 log = logging.getLogger(__name__)
 
-PathKind = Literal["interest", "negative_interest", "liked_item", "disliked_item"]
+PathKind = Literal["interest", "negative_interest", "liked_item", "disliked_item", "item_link"]
 PATH_KINDS: tuple[str, ...] = ("interest", "negative_interest", "liked_item", "disliked_item")
 
 
@@ -54,8 +57,8 @@ class ExplanationPath(BaseModel):
     weight: float
     user: str
     item: str
-    concept: str
-    concept_name: str
+    concept: str | None = None  # None on item_link paths
+    concept_name: str = ""
     concept_type: str | None = None
     via: str | None = None
     via_title: str | None = None
@@ -73,6 +76,10 @@ class ExplanationPath(BaseModel):
             pol = "+" if self.sign > 0 else "-"
             return (f"you -INTERESTED_IN({self.horizon or 'long'}, {pol}, w={_num(e.get('weight'))})-> "
                     f"[{self.concept_name}] <-HAS_KNOWLEDGE- {target}   weight {self.weight:+.4g}")
+        if self.kind == "item_link":
+            e = self.edges[1] if len(self.edges) > 1 else {}
+            return (f"you -INTERACTED({self.via_kind or '?'}, train)-> {self.via_title} "
+                    f"-ITEM_LINK(w={_num(e.get('weight'))})-> {target}   weight {self.weight:+.4g}")
         return (f"you -INTERACTED({self.via_kind or ('like' if self.sign > 0 else 'dislike')}, train)-> "
                 f"{self.via_title} -HAS_KNOWLEDGE-> [{self.concept_name}] <-HAS_KNOWLEDGE- {target}"
                 f"   weight {self.weight:+.4g}")
@@ -86,6 +93,8 @@ class Explanation(BaseModel):
     title: str | None = None
     positive: list[ExplanationPath] = Field(default_factory=list)
     negative: list[ExplanationPath] = Field(default_factory=list)
+    links: list[ExplanationPath] = Field(default_factory=list)  # item_link paths, strongest |weight| first
+    link_total: float = 0.0  # the item graph's whole share of the score (all links, not only those shown)
     sentence: str = ""
 
     @property
@@ -103,6 +112,8 @@ class Explanation(BaseModel):
         """Explanation type: the kind of the strongest positive path, else of the strongest path, else 'none'."""
         if self.positive:
             return self.positive[0].kind
+        if any(p.sign > 0 for p in self.links):
+            return "item_link"
         return self.negative[0].kind if self.negative else "none"
 
 
@@ -129,12 +140,17 @@ def _num(v: Any) -> str:
 
 # ---------------------------------------------------------------------------------------- paths
 
-def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: int = 3) -> dict[str, Explanation]:
-    """Best explanation paths of each item for ``user_id``, in ONE Cypher round trip.
+def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: int = 3, run: str | None = None,
+                  link_weight: float = 0.0, dislike_value: float = 1.0) -> dict[str, Explanation]:
+    """Best explanation paths of each item for ``user_id``, in ONE Cypher round trip (two when the run has item
+    links).
 
     Args:
         item_ids: Item.id values (unknown ids get an empty explanation).
         per_item: paths kept per item and sign (strongest |weight| first).
+        run, link_weight, dislike_value: the run whose ``ITEM_LINK`` paths to add, with its
+            ``item_link_weight`` and ``item_link_dislike_value`` (:class:`~kgrec_neo4j.recommend.ItemMatrix`
+            holds them); no item-link paths when ``run`` is ``None`` or ``link_weight`` is 0.
 
     Returns:
         item id -> :class:`Explanation` (with its sentence), for every id of ``item_ids``.
@@ -151,6 +167,13 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
         e.title = row["title"]
         e.positive = [ExplanationPath(user=user_id, item=row["item"], **p) for p in row["positive"]]
         e.negative = [ExplanationPath(user=user_id, item=row["item"], **p) for p in row["negative"]]
+    if run is not None and link_weight:
+        for row in db.query(resources.cypher("explain/item_link_paths"), user=user_id, items=items, run=run,
+                            link_weight=float(link_weight), dislike_value=float(dislike_value),
+                            per_item=per_item):
+            e = out[row["item"]]
+            e.links = [ExplanationPath(user=user_id, item=row["item"], **p) for p in row["paths"]]
+            e.link_total = float(row["total"])
     for e in out.values():
         e.sentence = render_sentence(e)
     return out
@@ -242,6 +265,22 @@ def negative_clauses(e: Explanation, max_clauses: int = 2) -> list[str]:
     return [c for _, c in clauses[:max_clauses]]
 
 
+def link_clauses(e: Explanation, sign: int, max_items: int = 2) -> list[tuple[float, str]]:
+    """``(weight, clause)`` for the strongest item-link paths of one sign: 'you liked A and B, which go with
+    X' (positive), 'you disliked C, which pulls X down' (negative)."""
+    ps = [p for p in e.links if p.sign == sign][:max_items]
+    if not ps:
+        return []
+    by_verb: dict[str, list[str]] = {}
+    for p in ps:
+        verb = "disliked" if (p.edges and (p.edges[0].get("sign") or 0) < 0) else _VERBS.get(p.via_kind or "like", "liked")
+        by_verb.setdefault(verb, []).append(short(p.via_title or p.via or "?"))
+    tail = ("which go" if len(ps) > 1 else "which goes") + " with it in the item graph" if sign > 0 else \
+        ("which pull" if len(ps) > 1 else "which pulls") + " it down in the item graph"
+    text = "; ".join(f"you {verb} {_and(titles)}" for verb, titles in by_verb.items())
+    return [(abs(ps[0].weight), f"{text}, {tail}")]
+
+
 def render_sentence(e: Explanation) -> str:
     """The explanation as a sentence, built only from ``e``'s stored paths.
 
@@ -251,12 +290,17 @@ def render_sentence(e: Explanation) -> str:
     """
     title = short(e.title or e.item, 60)
     pos, neg = positive_clauses(e), negative_clauses(e)
+    pos_links, neg_links = link_clauses(e, 1), link_clauses(e, -1)
     parts = []
     if pos:
         has = _unique(_em(p.concept_name) for p in e.positive)[:3]
-        parts.append(f"recommended because {'; '.join(pos)}; {title} has {_and(has)}")
-    if neg:
-        parts.append(("held back because " if pos else "ranked low because ") + "; ".join(neg))
+        parts.append(f"recommended because {'; '.join(pos)}; {title} has {_and(has)}"
+                     + (f"; also, {pos_links[0][1]}" if pos_links else ""))
+    elif pos_links:
+        parts.append(f"recommended because {pos_links[0][1]}")
+    if neg or neg_links:
+        clauses = neg + [c for _, c in neg_links]
+        parts.append(("held back because " if pos or pos_links else "ranked low because ") + "; ".join(clauses))
     if not parts:
         return f"No stored path connects you to {title}; its score comes from the model's collaborative signal only."
     return " ".join(p[0].upper() + p[1:] + "." for p in parts)
@@ -276,7 +320,8 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     if k < 1:
         raise ValueError(f"k must be >= 1 (got {k})")
     m, uv = _scoring_state(db, [user_id], run)
-    exp = explain_items(db, user_id, [item_id], per_item=per_item)[item_id]
+    exp = explain_items(db, user_id, [item_id], per_item=per_item, run=m.run, link_weight=m.link_weight,
+                        dislike_value=m.dislike_value)[item_id]
     if exp.title is None:  # the paths query returns a row (with the title) for every item that exists
         raise ExplainError(f"unknown item {item_id!r}: expected an Item.id that was loaded (`kgrec load`).")
     title = exp.title
@@ -284,7 +329,7 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
         raise ExplainError(f"item {item_id!r} has no embedding of run {m.run!r}, so it is never scored; items "
                            f"without train interactions or knowledge are left out of training.")
     j = m.index[item_id]
-    scores = uv.vectors[0] @ m.vectors.T
+    scores = m.scores(uv)[0]
     exclude = uv.exclude[0]
     in_train = bool((exclude == j).any())
     rank, competing = rank_of(scores, j, exclude)
@@ -297,7 +342,8 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
 
 def _verdict(r: WhyReport) -> str:
     e, title = r.explanation, short(r.title or r.item, 60)
-    pos, neg = positive_clauses(e), negative_clauses(e)
+    pos = positive_clauses(e) + [c for _, c in link_clauses(e, 1)]
+    neg = negative_clauses(e) + [c for _, c in link_clauses(e, -1)]
     if r.in_train:
         return (f"{title} is in your training history, so it is never recommended to you "
                 f"(score {r.score:.4g}).")

@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from pydantic import BaseModel, Field
 
 from . import resources
@@ -84,6 +85,24 @@ class ItemMatrix:
     vectors: np.ndarray
     titles: list[str | None] = field(default_factory=list)
     index: dict[str, int] = field(default_factory=dict)
+    links: sp.csr_matrix | None = None  # (|I|, |I|) ITEM_LINK weights, row = source item
+    link_weight: float = 0.0
+    dislike_value: float = 1.0
+
+    def scores(self, uv: "UserVectors") -> np.ndarray:
+        """Scores ``(B, |I|)`` of every item for the users of ``uv``: ``<u, i>``, plus, when the run wrote item
+        links, ``link_weight * sum_j x[u, j] * w(j -> i)`` over each user's train items ``j``."""
+        s = uv.vectors @ self.vectors.T
+        if self.links is not None and self.link_weight and len(uv.exclude):
+            rows = np.repeat(np.arange(len(uv.exclude)), [e.size for e in uv.exclude])
+            cols = np.concatenate(uv.exclude) if rows.size else np.empty(0, np.int64)
+            vals = np.ones(rows.size, np.float32)
+            if self.dislike_value != 1.0 and uv.disliked:
+                only_neg = np.concatenate([np.isin(e, d) for e, d in zip(uv.exclude, uv.disliked)])
+                vals[only_neg] = self.dislike_value
+            x = sp.csr_matrix((vals, (rows, cols)), shape=(len(uv.exclude), len(self.ids)))
+            s = s + self.link_weight * (x @ self.links).toarray()
+        return s
 
     def __post_init__(self) -> None:
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.ids):
@@ -137,6 +156,7 @@ def item_matrix(db: Database, run: str, *, refresh: bool = False, cache_if_curre
                          f"size. Re-run the model write-back.")
     m = ItemMatrix(run=run, ids=[r["id"] for r in rows], titles=[r["title"] for r in rows],
                    vectors=np.asarray([r["embedding"] for r in rows], dtype=np.float32))
+    _load_links(db, m)
     cache = True
     if cache_if_current:
         current = [str(r["run"]) for r in db.query(resources.cypher("recommend/current_run"))]
@@ -151,6 +171,29 @@ def item_matrix(db: Database, run: str, *, refresh: bool = False, cache_if_curre
     return m
 
 
+def _load_links(db: Database, m: ItemMatrix) -> None:
+    """Attach the run's ITEM_LINK edges (rows: source item) and their weight in the score, when it wrote any."""
+    rows = db.query(resources.cypher("recommend/item_links"), run=m.run)
+    if not rows:
+        return
+    src, dst, val = [], [], []
+    for r in rows:
+        a = m.index.get(r["source"])
+        if a is None:
+            continue
+        for t, w in zip(r["targets"], r["weights"]):
+            b = m.index.get(t)
+            if b is not None:
+                src.append(a)
+                dst.append(b)
+                val.append(w)
+    n = len(m.ids)
+    m.links = sp.csr_matrix((np.asarray(val, np.float32), (np.asarray(src, np.int64), np.asarray(dst, np.int64))),
+                            shape=(n, n))
+    m.link_weight = float(rows[0]["weight"] or 0.0)
+    m.dislike_value = float(rows[0]["dislike_value"])
+
+
 # ------------------------------------------------------------------------------------- scoring
 
 @dataclass
@@ -161,6 +204,7 @@ class UserVectors:
     vectors: np.ndarray
     exclude: list[np.ndarray]
     current_runs: list[str] = field(default_factory=list)
+    disliked: list[np.ndarray] = field(default_factory=list)  # train items the user only disliked
 
 
 def user_vectors(db: Database, user_ids: list[str], matrix: ItemMatrix, *, strict: bool = True) -> UserVectors:
@@ -199,7 +243,10 @@ def user_vectors(db: Database, user_ids: list[str], matrix: ItemMatrix, *, stric
     index = matrix.index
     exclude = [np.fromiter((index[i] for i in r["train_items"] if i in index), dtype=np.int64)
                for r in rows]
-    return UserVectors(ids=[r["id"] for r in rows], vectors=vec, exclude=exclude, current_runs=current_runs)
+    disliked = [np.fromiter((index[i] for i in r["disliked_items"] if i in index), dtype=np.int64)
+                for r in rows]
+    return UserVectors(ids=[r["id"] for r in rows], vectors=vec, exclude=exclude, current_runs=current_runs,
+                       disliked=disliked)
 
 
 def _scoring_state(db: Database, user_ids: list[str], run: str | None) -> tuple[ItemMatrix, UserVectors]:
@@ -291,7 +338,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
     for chunk_start in range(0, len(user_ids), 1000):
         chunk = list(user_ids[chunk_start: chunk_start + 1000])
         matrix, uv = _scoring_state(db, chunk, run)
-        scores = uv.vectors @ matrix.vectors.T  # (B, |I|)
+        scores = matrix.scores(uv)  # (B, |I|)
         for b, uid in enumerate(uv.ids):
             idx, s = top_k(scores[b], k, uv.exclude[b])
             out.append(UserRecommendations(
@@ -304,7 +351,8 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         from .explain import explain_items
 
         for rec in out:
-            exps = explain_items(db, rec.user, [r.item for r in rec.items], per_item=per_item)
+            exps = explain_items(db, rec.user, [r.item for r in rec.items], per_item=per_item, run=matrix.run,
+                                 link_weight=matrix.link_weight, dislike_value=matrix.dislike_value)
             for r in rec.items:
                 r.explanation = exps[r.item]
     dt = time.perf_counter() - t0

@@ -191,7 +191,10 @@ def profile_svg(profile: list[Interest], width: int = 560) -> str:
 
 def _path_html(p, title: str) -> str:
     sign = "pos" if p.sign > 0 else "neg"
-    if p.kind in ("interest", "negative_interest"):
+    if p.kind == "item_link":
+        chain = (f'you <span class="rel">{_esc(p.via_kind or "")} (train)</span> {_esc(p.via_title)} '
+                 f'<span class="rel">ITEM_LINK</span> {_esc(title)}')
+    elif p.kind in ("interest", "negative_interest"):
         chain = (f'you <span class="rel">INTERESTED_IN {_esc(p.horizon or "long")}{"" if p.sign > 0 else ", −"}</span> '
                  f'<b>{_esc(p.concept_name)}</b> <span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
     else:
@@ -206,9 +209,10 @@ def _recs_html(data: ReportData) -> str:
     for r in data.recommendations.items:
         e = r.explanation
         title = r.title or r.item
-        paths = "".join(_path_html(p, title) for p in (e.paths if e else []))
-        details = (f'<details><summary>{len(e.paths)} stored path(s)</summary><ul class="paths">{paths}</ul></details>'
-                   if e and e.paths else "")
+        shown = (e.paths + e.links) if e else []
+        paths = "".join(_path_html(p, title) for p in shown)
+        details = (f'<details><summary>{len(shown)} stored path(s)</summary><ul class="paths">{paths}</ul></details>'
+                   if shown else "")
         out.append(
             f'<li class="rec" data-item="item:{_esc(r.item)}"><div class="head"><span class="rank">{r.rank}</span>'
             f'<span class="title">{_esc(title)}</span><span class="score">score {r.score:.3f}</span></div>'

@@ -28,13 +28,18 @@ def test_evaluate_writes_the_table(db, kg, tmp_path):
     md = (tmp_path / "evaluation.md").read_text()
     data = json.loads((tmp_path / "evaluation.json").read_text())
     names = [row["model"] for row in data["rows"]]
-    assert names == ["ours", "ease", "pop", "ours-no-concepts", "ours-no-negative", "ours-no-stage1"]
+    assert names == ["ours", "ours/gnn part", "ours/item graph part", "ease", "pop", "ours-no-concepts",
+                     "ours-no-negative", "ours-no-stage1", "ours-no-item-graph"]
+    by = {row["model"]: row for row in data["rows"]}
+    # without the item graph, ours is its GNN part: the same seeded training
+    assert by["ours-no-item-graph"]["test"] == by["ours/gnn part"]["test"]
     for row in data["rows"]:
         assert set(row["test"]) >= {"recall@10", "recall@20", "ndcg@10", "ndcg@20"}
         assert 0.0 <= row["test"]["recall@10"] <= row["test"]["recall@20"] <= 1.0
         assert row["train_seconds"] >= 0 and row["test"]["users"] == data["export"]["test_users"] > 0
         assert f"| {row['model']} |" in md
     assert "| model | Recall@10 | Recall@20 | NDCG@10 | NDCG@20 |" in md and md in r.output
+    assert "`ours/gnn part` and `ours/item graph part`" in md
     assert data["export"]["concepts"] == kg["concepts"]
     # evaluation does not touch the graph
     assert db.value("MATCH (n) WHERE n.gnn_embedding IS NOT NULL RETURN count(n)") == 0
@@ -51,6 +56,12 @@ def test_train_writes_embeddings_back(db, kg):
             f"MATCH (n:{label}) WHERE n.gnn_run = $r AND size(n.gnn_embedding) = 8 RETURN count(n)", r=run) > 0
     assert db.value("MATCH ()-[r:HAS_KNOWLEDGE]->() WHERE r.attention_run = $r RETURN count(r)", r=run) == \
         res["export"]["item_concept_edges"]
+    # the item graph: its links (when valid chose a weight above 0) and its weight, on the run
+    links = db.value("MATCH ()-[l:ITEM_LINK {run: $r}]->() RETURN count(l)", r=run)
+    stored_links = db.query("MATCH (r:ModelRun {id: $r}) RETURN r.item_link_weight AS w, r.item_link_count AS n",
+                            r=run)[0]
+    assert stored_links["w"] == res["writeback"]["item_link_weight"] >= 0
+    assert links == stored_links["n"] == res["writeback"]["item_links"] and (links > 0) == (stored_links["w"] > 0)
     stored = db.query("MATCH (r:ModelRun {id: $r}) RETURN r.status AS status, r.current AS current, "
                       "r.metrics AS metrics, r.config AS config", r=run)[0]
     assert stored["status"] == "complete" and stored["current"] is True

@@ -204,3 +204,67 @@ def test_browser_queries_run(db, kg, name):
     assert rows
     if name == "why_not":
         assert all(r["strength"] > 0 for r in rows) and any("you disliked" in r["reason"] for r in rows)
+
+
+def test_sentence_with_item_links():
+    link = E.ExplanationPath(kind="item_link", sign=1, weight=0.3, user="u", item="X", via="a", via_title="Halo 3",
+                             via_kind="like", rels=["r1", "r2"], edges=[{"type": "INTERACTED", "sign": 1},
+                                                                        {"type": "ITEM_LINK", "weight": 0.1}])
+    e = E.Explanation(user="u", item="X", title="Halo 4", links=[link], link_total=0.3)
+    assert E.render_sentence(e) == "Recommended because you liked Halo 3, which goes with it in the item graph."
+    assert e.kind == "item_link"
+    neg = link.model_copy(update={"sign": -1, "weight": -0.2, "via_title": "Fable",
+                                  "edges": [{"type": "INTERACTED", "sign": -1}, {"type": "ITEM_LINK"}]})
+    e = E.Explanation(user="u", item="X", title="Halo 4", positive=[
+        _p("interest", 1, 0.8, "shooter", horizon="long")], links=[link, neg])
+    assert E.render_sentence(e) == (
+        "Recommended because you have a long-term interest in *shooter*; Halo 4 has *shooter*; also, you liked "
+        "Halo 3, which goes with it in the item graph. Held back because you disliked Fable, which pulls it down "
+        "in the item graph.")
+
+
+def test_item_link_paths_are_the_item_graphs_exact_share_of_the_score(db, kg):
+    """A run with item links: each link path's weight is item_link_weight * x * ITEM_LINK.weight, their sum is
+    the score minus the embedding dot product, the paths re-MATCH, and a dislike-only source uses the run's
+    dislike value."""
+    from _kg_fixture import RUN
+
+    user = max(kg["train"], key=lambda u: len(kg["train"][u]))
+    train = sorted(kg["train"][user])
+    target = next(i for i in sorted(kg["item_emb"]) if i not in set(train))
+    disliked = db.value("MATCH (:User {id: $u})-[x:INTERACTED]->(j:Item) WHERE x.split = 'train' "
+                        "WITH j, max(x.sign) AS s WHERE s < 0 RETURN collect(j.id)", u=user)
+    sources = train[:3] + [d for d in disliked if d not in train[:3]][:1]
+    weights = [0.5, -0.25, 0.125, 0.75][: len(sources)]
+    db.write("UNWIND range(0, size($s) - 1) AS k MATCH (a:Item {id: $s[k]}), (b:Item {id: $t}) "
+             "CREATE (a)-[:ITEM_LINK {run: $run, weight: $w[k]}]->(b)", s=sources, t=target, w=weights, run=RUN)
+    db.write("MATCH (r:ModelRun {id: $run}) SET r.item_link_weight = 2.0, r.item_link_dislike_value = -1.0", run=RUN)
+    R.clear_cache()
+    try:
+        rep = E.explain(db, user, target, per_item=10)
+        e = rep.explanation
+        assert sorted(p.via for p in e.links) == sorted(sources)
+        want = {s: 2.0 * (-1.0 if s in disliked else 1.0) * w for s, w in zip(sources, weights)}
+        for p in e.links:
+            assert p.kind == "item_link" and p.weight == pytest.approx(want[p.via])
+            assert p.sign == (1 if p.weight > 0 else -1)
+        assert [abs(p.weight) for p in e.links] == sorted((abs(p.weight) for p in e.links), reverse=True)
+        dot = float(kg["user_emb"][user] @ kg["item_emb"][target])
+        assert rep.score == pytest.approx(dot + e.link_total, rel=1e-4, abs=1e-4)
+        assert e.link_total == pytest.approx(sum(want.values()))
+        assert all(E.verify_paths(db, e.links))
+        # the Browser query shows the same shares
+        from kgrec_neo4j import resources
+
+        db.write("MATCH (r:ModelRun) WHERE r.id <> $run AND r.current SET r.current = false", run=RUN)
+        rows = db.query(resources.cypher("browser/item_links").strip().rstrip(";"), user=user, item=target)
+        assert sorted(r["share"] for r in rows) == pytest.approx(sorted(want.values()))
+        # a path whose ITEM_LINK is gone no longer verifies
+        db.write("MATCH (:Item {id: $s})-[l:ITEM_LINK]->() DELETE l", s=e.links[0].via)
+        assert E.verify_paths(db, e.links[:1]) == [False]
+        res = _cli(["explain", "--user", user, "--item", target])
+        assert res.exit_code == 0 and "-ITEM_LINK(w=" in res.output
+    finally:
+        db.write("MATCH ()-[l:ITEM_LINK]->() DELETE l")
+        db.write("MATCH (r:ModelRun {id: $run}) REMOVE r.item_link_weight, r.item_link_dislike_value", run=RUN)
+        R.clear_cache()

@@ -115,3 +115,21 @@ def test_unknown_concept_type_is_refused(db, kg):
             export_train_graph(db, type_names=TYPES)
     finally:
         db.write("MATCH (c:Concept {id: 'bogus:1'}) DETACH DELETE c")
+
+
+def test_a_graph_without_concepts_exports_and_trains(db, kg):
+    """Before any extraction there are no concepts: the export has none, and ours still trains (no concept
+    paths, an item graph of interactions only)."""
+    from kgrec_neo4j.model.export import export_train_graph
+    from kgrec_neo4j.model.train import TrainConfig, fit
+
+    db.write("MATCH (c:Concept) SET c:HiddenConcept REMOVE c:Concept")
+    try:
+        tg = export_train_graph(db, type_names=TYPES)
+    finally:
+        db.write("MATCH (c:HiddenConcept) SET c:Concept REMOVE c:HiddenConcept")
+    assert tg.num_concepts == 0 and tg.ic_item.size == 0 and tg.uc_user.size == 0
+    assert tg.ui_user.size == kg["all"].ui_user.size
+    model, rep = fit(tg, TrainConfig(model="kgrec", embedding_dim=4, epochs=1, batch_size=64, valid_sample=None,
+                                     num_threads=1, item_graph_concept_weights=[0.0, 1.0]))
+    assert model.item_graph.concept_weight == 0.0 and 0.0 <= rep.test["ndcg@10"] <= 1.0

@@ -120,3 +120,62 @@ def test_runs_guard_their_invariants(db, tg):
     with pytest.raises(ModelError, match="NaN"):
         writeback.write_embeddings(db, tg, run, users=np.full((tg.num_users, 4), np.nan),
                                    items=np.zeros((tg.num_items, 4)))
+
+
+def test_item_links_are_written_served_and_cleared(db, tg):
+    """Ours' item graph: ITEM_LINK edges of the run, its weight on the ModelRun, and recommendations that score
+    exactly as the model does (embedding dot product + weight * item links); a later run removes them."""
+    from kgrec_neo4j import recommend as R
+    from kgrec_neo4j.model import runs, writeback
+    from kgrec_neo4j.model.gnn import KGRecGNN
+    from kgrec_neo4j.model.itemgraph import ItemGraph
+
+    torch.manual_seed(4)
+    model = KGRecGNN(tg, embedding_dim=8).eval()
+    ig = ItemGraph(lam=2.0, concept_weight=1.0, dislike_value=-0.5, top_k=4).fit(tg)
+    model.attach_item_graph(ig, 0.7)
+    with torch.no_grad():
+        u, i, c = model()
+    run = runs.new_run_id("ours")
+    runs.create_run(db, run, model="ours", config={}, dataset=None)
+    rep = writeback.write_back(db, tg, run, users=u, items=i, concepts=c, attention=model.edge_attention(),
+                               item_graph=ig, item_graph_weight=0.7, batch_size=40)
+    src, dst, w = ig.edges()
+    assert rep.item_links == src.size == db.value(
+        "MATCH (:Item)-[l:ITEM_LINK {run: $r}]->(:Item) RETURN count(l)", r=run) > 0
+    k = int(np.argmax(np.abs(w)))
+    assert db.value("MATCH (:Item {id: $a})-[l:ITEM_LINK {run: $r}]->(:Item {id: $b}) RETURN l.weight",
+                    a=tg.item_ids[src[k]], b=tg.item_ids[dst[k]], r=run) == pytest.approx(float(w[k]), rel=1e-5)
+    stored = db.query("MATCH (r:ModelRun {id: $r}) RETURN r.item_link_weight AS w, r.item_link_dislike_value AS d, "
+                      "r.item_link_count AS n", r=run)[0]
+    assert stored == {"w": 0.7, "d": -0.5, "n": src.size}
+    runs.finish_run(db, run, metrics={})
+    runs.set_current(db, run)
+    writeback.clear_stale(db, run)
+    # a rerun of the same batches replaces, never duplicates
+    writeback.write_item_links(db, tg, run, ig, 0.7, batch_size=40)
+    assert db.value("MATCH ()-[l:ITEM_LINK]->() RETURN count(l)") == src.size
+
+    # served scores are the model's: pick users with a dislike-only train item, so every term is exercised
+    R.clear_cache()
+    disliked = {tg.ui_user[k] for k in np.flatnonzero(tg.ui_sign < 0)}
+    users = sorted(disliked)[:3] + [0]
+    m = R.item_matrix(db, run)
+    uv = R.user_vectors(db, [tg.user_ids[x] for x in users], m)
+    served = m.scores(uv)
+    order = [m.index[iid] for iid in tg.item_ids]
+    with torch.no_grad():
+        want = model.score(torch.tensor(users), (u, i)).numpy()
+    assert np.allclose(served[:, order], want, atol=1e-4)
+    assert any(d.size for d in uv.disliked)
+
+    # a new run without links clears the old run's links
+    run2 = runs.new_run_id("ours")
+    runs.create_run(db, run2, model="ours", config={}, dataset=None)
+    writeback.write_back(db, tg, run2, users=u, items=i, concepts=c)
+    runs.finish_run(db, run2, metrics={})
+    runs.set_current(db, run2)
+    writeback.clear_stale(db, run2)
+    assert db.value("MATCH ()-[l:ITEM_LINK]->() RETURN count(l)") == 0
+    R.clear_cache()
+    assert R.item_matrix(db, run2).links is None

@@ -1,5 +1,6 @@
 // Re-MATCH explanation paths, independently of explain/paths: each path's relationships (by elementId)
-// must still connect the same user, concept and items with the same kind (polarity / train split / sign).
+// must still connect the same user, concept and items with the same kind (polarity / train split / sign);
+// item_link paths: the same user, interacted train item and ITEM_LINK to the item.
 // Returns one row per input path with ok = true when the whole path exists.
 // Params: $paths: list of {n, kind, user, item, concept, via, rels}.
 UNWIND $paths AS p
@@ -13,7 +14,10 @@ CALL (p) {
   WHERE p.kind IN ['liked_item', 'disliked_item']
     AND elementId(x) = p.rels[0] AND elementId(hj) = p.rels[1] AND elementId(hk) = p.rels[2]
     AND x.split = 'train' AND (x.sign < 0) = (p.kind = 'disliked_item') AND x.sign <> 0
-  WITH n_interest, count(x) AS n_item
-  RETURN n_interest + n_item > 0 AS ok
+  WITH p, n_interest, count(x) AS n_item
+  OPTIONAL MATCH (u:User {id: p.user})-[x:INTERACTED]->(j:Item {id: p.via})-[l:ITEM_LINK]->(i:Item {id: p.item})
+  WHERE p.kind = 'item_link' AND elementId(x) = p.rels[0] AND elementId(l) = p.rels[1] AND x.split = 'train'
+  WITH n_interest, n_item, count(l) AS n_link
+  RETURN n_interest + n_item + n_link > 0 AS ok
 }
 RETURN p.n AS n, ok

@@ -1,4 +1,5 @@
-// Users to score: their embedding of run $run and their train items (excluded from recommendation).
+// Users to score: their embedding of run $run and their train items (excluded from recommendation; also the
+// sources of the run's item links), and which of them the user only disliked.
 // Valid/test items are NOT excluded: they are what a recommendation should hit.
 // The embedding of $run is in gnn_embedding, or in gnn_prev_embedding while a newer run writes its vectors.
 // current_runs: ids of the runs marked current now (the caller checks that it still scores with the right one).
@@ -10,4 +11,6 @@ RETURN user_id AS id,
        CASE WHEN u.gnn_run = $run THEN u.gnn_embedding
             WHEN u.gnn_prev_run = $run THEN u.gnn_prev_embedding END AS embedding,
        u.gnn_run AS embedding_run, current_runs,
-       COLLECT { MATCH (u)-[x:INTERACTED]->(i:Item) WHERE x.split = 'train' RETURN DISTINCT i.id } AS train_items
+       COLLECT { MATCH (u)-[x:INTERACTED]->(i:Item) WHERE x.split = 'train' RETURN DISTINCT i.id } AS train_items,
+       COLLECT { MATCH (u)-[x:INTERACTED]->(i:Item) WHERE x.split = 'train'
+                 WITH i, max(x.sign) AS best WHERE best < 0 RETURN i.id } AS disliked_items

@@ -44,7 +44,7 @@ def recommend(settings: Settings, user_id, k, with_explain, per_item, no_store, 
         click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {r.title or ''}")
         if r.explanation is not None:
             click.echo(f"     {r.explanation.sentence}")
-            for p in r.explanation.paths:
+            for p in r.explanation.paths + r.explanation.links:
                 click.echo(f"       {p.describe(r.title)}")
     if not no_store:
         click.echo(f"stored {len(rec.items)} RECOMMENDED edges")
@@ -64,6 +64,8 @@ def explain(settings: Settings, user_id, item_id, k, per_item, as_json):
 
     Positive paths go through the user's interests and liked items; negative ones through dislikes
     and negative interests ("ranked low because you disliked A, which shares *motion controls*").
+    Item-link paths (you -> a train item -> ITEM_LINK -> the item) show the item graph's exact share
+    of the score.
 
     \b
     Example:
@@ -78,12 +80,13 @@ def explain(settings: Settings, user_id, item_id, k, per_item, as_json):
         return
     click.echo(rep.verdict)
     e = rep.explanation
-    for label, paths in (("why", e.positive), ("why not", e.negative)):
+    for label, paths in (("why", e.positive), ("why not", e.negative),
+                         (f"item links (their share of the score: {e.link_total:+.4g})", e.links)):
         if paths:
             click.echo(f"{label}:")
             for p in paths:
                 click.echo(f"  {p.describe(rep.title)}")
-    if not e.paths:
+    if not e.paths and not e.links:
         click.echo("no stored path connects this user and item")
 
 

@@ -68,16 +68,21 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
                f"{ex['train_interactions']} train interactions ({ex['dislikes']} dislikes), "
                f"{ex['item_concept_edges']} item-concept, {ex['user_concept_edges']} user-concept edges "
                f"in {res.seconds.get('export', 0):.1f}s")
-    click.echo(f"train:   {rep['epochs']} epochs (best {rep['best_epoch']}) in {rep['train_seconds']:.1f}s")
+    click.echo(f"train:   {rep['epochs']} epochs (best {rep['best_epoch']}) in {rep['train_seconds']:.1f}s"
+               + (f" (item graph {rep['item_graph_seconds']:.1f}s)" if rep.get("item_graph_seconds") else ""))
+    keys = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
     for split in ("valid", "test"):
         m = rep[split]
-        click.echo(f"{split + ':':8} " + "  ".join(f"{k}={m[k]:.4f}" for k in
-                                                  ("recall@10", "recall@20", "ndcg@10", "ndcg@20")))
+        click.echo(f"{split + ':':8} " + "  ".join(f"{k}={m[k]:.4f}" for k in keys))
+    for part, m in (rep.get("parts") or {}).items():
+        extra = f" ({m['params']}, weight {m['weight']:.4g})" if "params" in m else ""
+        click.echo(f"  {part} part alone, test: " + "  ".join(f"{k}={m['test'][k]:.4f}" for k in keys) + extra)
     wb = res.writeback
     if wb:
         att = ", ".join(f"{n} {t}" for t, n in wb["attention"].items()) or "no edges (the model has no attention)"
         click.echo(f"written: {wb['users']} users, {wb['items']} items, {wb['concepts']} concepts (dim {wb['dim']}); "
-                   f"attention on {att}; vector index {wb['vector_index']}; in {res.seconds.get('writeback', 0):.1f}s")
+                   f"attention on {att}; {wb.get('item_links', 0)} item links; vector index {wb['vector_index']}; "
+                   f"in {res.seconds.get('writeback', 0):.1f}s")
     else:
         click.echo("written: nothing (" + ("--no-writeback" if no_writeback else f"{model} has no embeddings") + ")")
 
@@ -85,7 +90,8 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
 @click.command()
 @click.option("--models", default="ours,ease,lightgcn,mf,itemknn,pop", show_default=True,
               help="Comma-separated models to compare.")
-@click.option("--no-ablations", is_flag=True, help="Skip ours without concepts / negative edges / stage 1.")
+@click.option("--no-ablations", is_flag=True,
+              help="Skip ours without concepts / negative edges / stage 1 / the item graph.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
               show_default=True, help="Folder for evaluation.md and evaluation.json.")
 @epochs_option
@@ -101,8 +107,9 @@ def evaluate(settings: Settings, models, no_ablations, out_dir, epochs, min_conf
     """Compare models on one export of the train graph: Recall@10/20, NDCG@10/20 on test, training time.
 
     Same split and protocol for every model (full ranking, train items masked, selection on valid, test
-    once); ours also without concepts, without negative edges and without stage 1. Writes a markdown and a
-    JSON table; the graph is not changed.
+    once); ours also without concepts, without negative edges, without stage 1 and without the item
+    graph, and its two parts (GNN, item graph) scored alone. Writes a markdown and a JSON table; the
+    graph is not changed.
 
     \b
     Examples:

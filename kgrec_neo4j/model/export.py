@@ -204,8 +204,9 @@ def export_train_graph(db: "Database", *, type_names: list[str], min_confidence:
                                 min_confidence=min_confidence, dataset=dataset)
         times["project_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
+        labels = set(G.node_labels())  # a graph without concepts yet (no extraction) projects no Concept
         (user_ids, u_map), (item_ids, i_map), (concept_ids, c_map) = (
-            _node_ids(gds, name, label) for label in NODE_LABELS)
+            _node_ids(gds, name, label) if label in labels else ([], {}) for label in NODE_LABELS)
         ui, ic, uc = (_stream(gds, G, t) for t in ("INTERACTED", "HAS_KNOWLEDGE", "INTERESTED_IN"))
         times["stream_s"] = time.perf_counter() - t1
         projected = {"nodes": int(G.node_count()), "relationships": int(G.relationship_count())}

@@ -396,7 +396,8 @@ class KGRecGNN(nn.Module):
         eid = start[local] + slot
         src, rel = self.f_src[eid], self.f_rel[eid]
         xs = x[src]  # (E_b, F)
-        s_src = (xs @ self.att_src.t()).gather(1, rel.unsqueeze(1)).squeeze(1)
+        # one relation's projection per edge: (E_b, F) products, not (E_b, R) (R relations) then a gather
+        s_src = (xs * self.att_src[rel]).sum(-1)
         s_dst = (x[nodes] @ self.att_dst.t())[local, rel]
         logit = F.leaky_relu(s_src + s_dst, self.negative_slope)
         alpha = softmax(logit, local, num_nodes=nodes.numel())
@@ -427,10 +428,22 @@ class KGRecGNN(nn.Module):
         return u, i, x[self.num_users + self.num_items:]
 
     # ------------------------------------------------------------- inference
+    def attach_item_graph(self, item_graph, weight: float) -> None:
+        """Add the closed-form stage-1 item graph (:class:`~kgrec_neo4j.model.itemgraph.ItemGraph`) to the
+        score: ``score(u, i) = <u, i> + weight * item_graph.score(u)[i]`` (``weight`` chosen on valid)."""
+        if weight < 0:
+            raise ValueError(f"weight must be >= 0 (got {weight})")
+        self.item_graph, self.item_graph_weight = item_graph, float(weight)
+
     def score(self, users: Tensor, emb: tuple[Tensor, Tensor] | None = None) -> Tensor:
-        """Scores ``(B, |I|)`` of all items for ``users`` ``(B,)``."""
+        """Scores ``(B, |I|)`` of all items for ``users`` ``(B,)``: the embedding dot product, plus the item
+        graph's term when one is attached."""
         u, i = emb if emb is not None else self.forward()[:2]
-        return u[users] @ i.t()
+        s = u[users] @ i.t()
+        ig = getattr(self, "item_graph", None)
+        if ig is not None and self.item_graph_weight:
+            s = s + self.item_graph_weight * ig.score(users).to(s.device)
+        return s
 
     @torch.no_grad()
     def recommend(self, users: Tensor, k: int, exclude=None) -> tuple[Tensor, Tensor]:

@@ -20,6 +20,7 @@ from .baselines import EASE, ItemKNN, LightGCNRec, MFBPR, MostPopular
 from .data import TrainGraph
 from .evaluate import evaluate, mixed
 from .gnn import KGRecGNN
+from .itemgraph import ItemGraph
 from .losses import bpr_loss, concept_centre_loss, l2_reg, signed_edge_loss
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,16 @@ class TrainConfig(BaseModel):
     use_negative: bool = True
     use_stage1: bool = True
     bpr_on_dislikes: bool = Field(False, description="also use dislikes as BPR positives (ours)")
+    # ours, stage 1 in closed form: the signed item graph with knowledge paths (model/itemgraph.py)
+    use_item_graph: bool = True
+    item_graph_lambdas: list[float] = Field([500.0], min_length=1, description="L2 grid (chosen on valid)")
+    item_graph_concept_weights: list[float] = Field(
+        [0.0, 2.0], min_length=1, description="item-concept-item path weight grid (chosen on valid)")
+    item_graph_dislike_value: float = Field(1.0, description="a dislike's value in the item graph's X")
+    item_graph_top_k: int | None = Field(100, ge=1, description="item links kept per item (None: dense)")
+    item_graph_weights: list[float] = Field(
+        [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0], min_length=1,
+        description="grid of the item graph's weight in the score, in units of std(GNN) / std(item graph)")
 
 
 class TrainReport(BaseModel):
@@ -75,6 +86,8 @@ class TrainReport(BaseModel):
     eval_seconds: float
     peak_rss_mb: float
     history: list[dict[str, float]] = []
+    parts: dict[str, dict[str, Any]] = {}  # ours: each part's own valid / test metrics (reported, not selected on)
+    item_graph_seconds: float = 0.0  # ours: fitting the closed-form item graph (in train_seconds, not per epoch)
 
 
 def peak_rss_mb() -> float:
@@ -117,11 +130,66 @@ def _ego(model, users, items):
     return model.ego(users, items)
 
 
-def _embedding_scorer(model: torch.nn.Module):
+def _embedding_scorer(model: torch.nn.Module, *, fused: bool = True):
+    """Score function of a trained model; ours adds its attached item graph unless ``fused=False``."""
     model.eval()
     with torch.no_grad():
         u, i = model()[:2]
+    if fused and isinstance(model, KGRecGNN):
+        return lambda users: model.score(users, (u, i))
     return lambda users: u[users] @ i.t()
+
+
+def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray | None = None
+                   ) -> tuple[ItemGraph, list[dict[str, float]]]:
+    """Stage 1 in closed form: fit the item graph for every (lambda, concept weight) of ``cfg``'s grids and keep
+    the one with the best valid NDCG@10 (on ``valid_users`` when given)."""
+    best, history = None, []
+    # the ablations hold for this part too: no concept paths, dislikes dropped
+    weights = cfg.item_graph_concept_weights if cfg.use_concepts and graph.num_concepts else [0.0]
+    dislike_value = cfg.item_graph_dislike_value if cfg.use_negative else 0.0
+    for lam in cfg.item_graph_lambdas:
+        for cw in dict.fromkeys(weights):
+            t0 = time.perf_counter()
+            ig = ItemGraph(lam, cw, dislike_value, cfg.item_graph_top_k).fit(graph)
+            v = evaluate(ig.score, graph, "valid", users=valid_users)
+            history.append({"item_graph_lambda": lam, "item_graph_concept_weight": cw,
+                            "seconds": time.perf_counter() - t0,
+                            **{k: x for k, x in v.items() if k != "users"}})
+            log.info("item graph lam=%s concept_weight=%s: valid %s", lam, cw, v)
+            if best is None or v["ndcg@10"] > best[1]:
+                best = (ig, v["ndcg@10"])
+            else:
+                del ig
+    return best[0], history
+
+
+def _score_scale(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, rng: np.random.Generator) -> float:
+    """``std(GNN scores) / std(item graph scores)`` over up to 512 valid users (the unit of the weight grid)."""
+    users = np.array(sorted(graph.valid), np.int64)
+    if users.size > 512:
+        users = np.sort(rng.choice(users, 512, replace=False))
+    u = torch.from_numpy(users)
+    gnn = _embedding_scorer(model, fused=False)(u).float()
+    lin = ig.score(u).float()
+    return float(gnn.std() / lin.std().clamp_min(1e-12))
+
+
+def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: TrainConfig, rng: np.random.Generator,
+                      valid_users: np.ndarray | None = None) -> list[dict[str, float]]:
+    """Choose the item graph's weight in the score on valid NDCG@10 and attach it to ``model``."""
+    scale = _score_scale(model, ig, graph, rng)
+    best, history = None, []
+    for m in cfg.item_graph_weights:
+        model.attach_item_graph(ig, m * scale)
+        v = evaluate(_embedding_scorer(model), graph, "valid", users=valid_users)
+        history.append({"item_graph_weight": m * scale, "item_graph_multiplier": m,
+                        **{k: x for k, x in v.items() if k != "users"}})
+        if best is None or v["ndcg@10"] > best[1]:
+            best = (m * scale, v["ndcg@10"])
+    model.attach_item_graph(ig, best[0])
+    log.info("item graph weight %.4g (scale %.4g): valid NDCG@10 %.4f", best[0], scale, best[1])
+    return history
 
 
 def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = False
@@ -156,6 +224,15 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     history: list[dict[str, float]] = []
     best, best_state, best_epoch, bad = -1.0, None, 0, 0
     train_time = eval_time = cpu_time = 0.0
+    ig = None
+    ig_time = ig_cpu = 0.0
+    if ours and cfg.use_item_graph and cfg.use_stage1:
+        t0, c0 = time.perf_counter(), time.process_time()
+        ig, ig_history = fit_item_graph(graph, cfg, valid_users)
+        history.extend(ig_history)
+        ig_time, ig_cpu = time.perf_counter() - t0, time.process_time() - c0
+        if progress:
+            print(f"  item graph: {ig.params()} in {time.perf_counter() - t0:.1f}s", flush=True)
     epoch = 0
     t_start = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
@@ -224,6 +301,16 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
             break
     if best_state is not None:
         model.load_state_dict(best_state)
+    parts: dict[str, dict[str, Any]] = {}
+    if ig is not None:
+        t1 = time.perf_counter()
+        history.extend(attach_item_graph(model, ig, graph, cfg, rng, valid_users))
+        # each part alone, for the report (the selection above used valid only)
+        for part, fn in (("gnn", _embedding_scorer(model, fused=False)), ("item_graph", ig.score)):
+            parts[part] = {split: evaluate(fn, graph, split, device=device) for split in ("valid", "test")}
+        parts["item_graph"]["params"] = ig.params()
+        parts["item_graph"]["weight"] = model.item_graph_weight
+        eval_time += time.perf_counter() - t1
     t1 = time.perf_counter()
     scorer = _embedding_scorer(model)
     valid = evaluate(scorer, graph, "valid", device=device)
@@ -231,9 +318,10 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     eval_time += time.perf_counter() - t1
     report = TrainReport(
         model=cfg.model if not ours else _ours_name(cfg), config=cfg.model_dump(), valid=valid, test=test,
-        epochs=epoch, best_epoch=best_epoch, train_seconds=train_time, epoch_seconds=train_time / max(epoch, 1),
-        epoch_cpu_seconds=cpu_time / max(epoch, 1), train_cpu_seconds=cpu_time,
-        eval_seconds=eval_time, peak_rss_mb=peak_rss_mb(), history=history,
+        epochs=epoch, best_epoch=best_epoch, train_seconds=train_time + ig_time,
+        epoch_seconds=train_time / max(epoch, 1), epoch_cpu_seconds=cpu_time / max(epoch, 1),
+        train_cpu_seconds=cpu_time + ig_cpu, item_graph_seconds=ig_time,
+        eval_seconds=eval_time, peak_rss_mb=peak_rss_mb(), history=history, parts=parts,
     )
     return model, report
 
@@ -246,6 +334,8 @@ def _ours_name(cfg: TrainConfig) -> str:
         name += "-no-negative"
     if not cfg.use_stage1:
         name += "-no-stage1"
+    if not cfg.use_item_graph:
+        name += "-no-item-graph"
     return name
 
 

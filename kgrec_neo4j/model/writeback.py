@@ -7,7 +7,10 @@ Contract (``docs/graph-model.md``, "Model write-back"):
   attended over: ``HAS_KNOWLEDGE`` (matched by item id, concept id), ``INTERESTED_IN`` (user id, concept id,
   horizon, polarity) and train ``INTERACTED`` (user id, item id, ``seq``);
 - the vector index ``item_gnn_embedding`` on ``Item.gnn_embedding`` (dropped and recreated when the dimension
-  changes).
+  changes);
+- ours: the stage-1 item graph as ``(:Item)-[:ITEM_LINK {run, weight}]->(:Item)`` edges, and its weight in the
+  score as ``ModelRun.item_link_weight`` (``score(u, i) = <u, i> + item_link_weight * sum_j x[u, j] * w(j -> i)``
+  over the user's train items ``j``).
 
 Which attention value an edge gets: the model's last stage-2 layer attends over the edges that **end at a user
 or an item**, softmax-normalised over each destination's incoming edges. An edge stores the weight of its
@@ -53,13 +56,15 @@ class WritebackReport(BaseModel):
     attention: dict[str, int] = {}
     attention_missing: dict[str, int] = {}
     vector_index: str = "unchanged"
+    item_links: int = 0
+    item_link_weight: float = 0.0
     cleared_embeddings: int = 0
     cleared_attention: int = 0
     seconds: float = 0.0
 
     @property
     def rows(self) -> int:
-        return self.users + self.items + self.concepts + sum(self.attention.values())
+        return self.users + self.items + self.concepts + sum(self.attention.values()) + self.item_links
 
 
 def _np(x) -> np.ndarray:
@@ -208,6 +213,36 @@ def write_attention(db: "Database", tg: TrainGraph, run: str, attention: Attenti
     return written, missing
 
 
+# ====================================================================== item links
+def item_link_rows(tg: TrainGraph, item_graph) -> Iterator[dict[str, Any]]:
+    """One row per source item with its outgoing links (:meth:`ItemGraph.edges`), ids from ``tg``."""
+    src, dst, w = item_graph.edges()
+    order = np.argsort(src, kind="stable")
+    src, dst, w = src[order], dst[order], w[order]
+    bounds = np.flatnonzero(np.diff(src)) + 1
+    for a, b in zip(np.r_[0, bounds], np.r_[bounds, src.size]):
+        if a == b:
+            continue
+        yield {"source": tg.item_ids[int(src[a])], "targets": [tg.item_ids[int(j)] for j in dst[a:b]],
+               "weights": w[a:b].astype(np.float64).tolist()}
+
+
+def write_item_links(db: "Database", tg: TrainGraph, run: str, item_graph, weight: float, *,
+                     batch_size: int = 500, progress: Callable[[str, int], None] | None = None) -> int:
+    """Write the item graph's links of ``run`` and record ``weight`` on the run; return the links written.
+
+    Nothing but the run's properties is written when ``weight`` is 0 (the item graph does not take part)."""
+    if not np.isfinite(weight) or weight < 0:
+        raise ModelError(f"item graph weight must be finite and >= 0 (got {weight}); nothing was written.")
+    written = 0
+    if weight > 0:
+        written = _write(db, "item_links", item_link_rows(tg, item_graph), run=run, batch_size=batch_size,
+                         progress=progress)
+    db.run_file("train/run_set_item_links", run=run, weight=float(weight),
+                dislike_value=float(item_graph.dislike_value), count=written)
+    return written
+
+
 # ====================================================================== vector index, cleanup
 def ensure_vector_index(db: "Database", dim: int) -> str:
     """Create ``item_gnn_embedding`` for ``dim``; drop and recreate it when its dimension differs.
@@ -245,14 +280,15 @@ def clear_stale(db: "Database", run: str, *, limit: int = 10000) -> tuple[int, i
     ``run`` was being written; they are not counted as cleared nodes.
     """
     nodes, edges = _loop(db, "clear_stale_embeddings", run, limit), _loop(db, "clear_stale_attention", run, limit)
+    edges += _loop(db, "clear_stale_item_links", run, limit)
     _loop(db, "clear_prev_embeddings", run, limit)
     return nodes, edges
 
 
 # ====================================================================== all of it
 def write_back(db: "Database", tg: TrainGraph, run: str, *, users, items, concepts=None,
-               attention: Attention | None = None, batch_size: int = 2000,
-               progress: Callable[[str, int], None] | None = None) -> WritebackReport:
+               attention: Attention | None = None, item_graph=None, item_graph_weight: float = 0.0,
+               batch_size: int = 2000, progress: Callable[[str, int], None] | None = None) -> WritebackReport:
     """Embeddings, then attention, then the vector index (the old index is dropped first when the dimension
     changed, so that no vector of the wrong size is indexed). Does not touch ``(:ModelRun)`` and does not clear
     other runs' values: call :func:`clear_stale` after the run became current.
@@ -269,6 +305,10 @@ def write_back(db: "Database", tg: TrainGraph, run: str, *, users, items, concep
     if attention:
         rep.attention, rep.attention_missing = write_attention(db, tg, run, attention, batch_size=batch_size,
                                                                progress=progress)
+    if item_graph is not None:
+        rep.item_links = write_item_links(db, tg, run, item_graph, item_graph_weight,
+                                          batch_size=max(1, batch_size // 4), progress=progress)
+        rep.item_link_weight = float(item_graph_weight)
     action = ensure_vector_index(db, dim)
     rep.vector_index = "recreated" if recreate else action
     rep.seconds = time.perf_counter() - t0

@@ -1,0 +1,15 @@
+// Item links: how the current run's item graph scores an item for a user — every train item of the user
+// with an ITEM_LINK to it, and that path's exact share of the score (item_link_weight * x * link weight).
+// :param user => 'AML69K8RFMDQQ'
+// :param item => 'B00BGA9WK2'
+MATCH (r:ModelRun {current: true})
+MATCH (u:User {id: $user}), (i:Item {id: $item})
+MATCH p = (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
+WHERE x.split = 'train' AND l.run = r.id
+WITH r, p, j, l, collect(x) AS xs
+WITH p, j, l, coalesce(r.item_link_weight, 0.0)
+     * CASE WHEN all(e IN xs WHERE e.sign < 0) THEN coalesce(r.item_link_dislike_value, 1.0) ELSE 1.0 END
+     * l.weight AS share
+RETURN coalesce(j.title, j.id) AS via, share, p
+ORDER BY abs(share) DESC
+LIMIT 25;

@@ -1,0 +1,119 @@
+"""Stage 1 in closed form: the signed item graph with knowledge paths, and its part in our model's score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from kgrec_neo4j.model.baselines import EASE
+from kgrec_neo4j.model.data import TrainGraph
+from kgrec_neo4j.model.itemgraph import ItemGraph
+from kgrec_neo4j.model.toy import toy_graph
+from kgrec_neo4j.model.train import TrainConfig, fit
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return toy_graph(num_users=80, num_items=48, seed=1)
+
+
+def _dense(ig: ItemGraph) -> np.ndarray:
+    return ig.w.toarray() if isinstance(ig.w, sp.spmatrix) else ig.w.numpy()
+
+
+def _tiny(ui_user, ui_item, ui_sign, ic_item=(), ic_concept=(), num_items=4, num_concepts=1) -> TrainGraph:
+    n_u = max(ui_user) + 1
+    return TrainGraph(
+        user_ids=[f"u{k}" for k in range(n_u)], item_ids=[f"i{k}" for k in range(num_items)],
+        concept_ids=[f"c{k}" for k in range(num_concepts)], type_names=["Genre"],
+        ui_user=list(ui_user), ui_item=list(ui_item), ui_sign=list(ui_sign), ui_weight=np.ones(len(ui_user)),
+        ic_item=list(ic_item), ic_concept=list(ic_concept), ic_type=[0] * len(ic_item),
+        ic_weight=np.ones(len(ic_item)), uc_user=[], uc_concept=[], uc_horizon=[], uc_polarity=[], uc_weight=[])
+
+
+def test_without_concepts_and_signs_it_is_ease(graph):
+    ig = ItemGraph(lam=20.0, concept_weight=0.0, dislike_value=1.0).fit(graph)
+    ease = EASE(lam=20.0).fit(graph)
+    w = _dense(ig)
+    assert np.allclose(w, ease.b.numpy(), atol=1e-5)
+    assert np.all(np.diag(w) == 0)
+    users = torch.arange(10)
+    assert torch.allclose(ig.score(users), ease.score(users), atol=1e-5)
+
+
+def test_concept_paths_link_items_nobody_shares():
+    # items 0 and 1 share a concept but no user; items 2 and 3 carry the interactions
+    g = _tiny([0, 0, 1, 1, 2], [0, 2, 1, 3, 2], [1, 1, 1, 1, 1], ic_item=[0, 1], ic_concept=[0, 0])
+    plain = _dense(ItemGraph(lam=1.0, concept_weight=0.0).fit(g))
+    known = _dense(ItemGraph(lam=1.0, concept_weight=2.0).fit(g))
+    assert plain[0, 1] == pytest.approx(0.0, abs=1e-6)
+    assert known[0, 1] > 0.05 and known[1, 0] > 0.05
+
+
+def test_a_negative_dislike_value_reverses_what_the_dislike_carries():
+    # users 0-2 take items 0 and 1 together; user 3 disliked item 0 and took item 2
+    g = _tiny([0, 0, 1, 1, 2, 2, 3, 3], [0, 1, 0, 1, 0, 1, 0, 2], [1, 1, 1, 1, 1, 1, -1, 1])
+    same = ItemGraph(lam=1.0, dislike_value=1.0).fit(g)
+    rev = ItemGraph(lam=1.0, dislike_value=-1.0).fit(g)
+    u = torch.tensor([3])
+    # as an interaction, the dislike of item 0 recommends its neighbour item 1; reversed, it holds item 1 back
+    assert same.score(u)[0, 1] > 0 > rev.score(u)[0, 1]
+
+
+def test_top_k_keeps_k_links_per_item(graph):
+    dense = _dense(ItemGraph(lam=20.0).fit(graph))
+    ig = ItemGraph(lam=20.0, top_k=5).fit(graph)
+    w = ig.w.tocsc()
+    assert np.all(np.diff(w.indptr) <= 5) and np.diff(w.indptr).max() == 5
+    for j in range(graph.num_items):  # the kept links are the largest |w| of each item's incoming column
+        col = w[:, j].toarray().ravel()
+        kept = np.flatnonzero(col)
+        assert np.allclose(col[kept], dense[kept, j])
+        assert np.abs(dense[:, j]).max() == pytest.approx(np.abs(col).max())
+    src, dst, val = ig.edges()
+    assert src.size == w.nnz and np.allclose(val, np.asarray(w[src, dst]).ravel())
+
+
+def test_bad_parameters_are_refused():
+    for kw in ({"lam": 0.0}, {"concept_weight": -1.0}, {"top_k": 0}):
+        with pytest.raises(ValueError):
+            ItemGraph(**kw)
+
+
+def test_ours_chooses_the_item_graph_on_valid_and_reports_each_part(graph):
+    cfg = TrainConfig(model="kgrec", embedding_dim=8, epochs=2, batch_size=128, valid_sample=None, num_threads=1,
+                      item_graph_lambdas=[5.0, 50.0], item_graph_concept_weights=[0.0, 1.0], item_graph_top_k=10,
+                      item_graph_weights=[0.0, 1.0, 4.0])
+    model, rep = fit(graph, cfg)
+    grid = [h for h in rep.history if "item_graph_lambda" in h]
+    weights = [h for h in rep.history if "item_graph_multiplier" in h]
+    assert len(grid) == 4 and len(weights) == 3
+    ig = model.item_graph
+    assert max(grid, key=lambda h: h["ndcg@10"])["item_graph_lambda"] == ig.lam
+    assert model.item_graph_weight == max(weights, key=lambda h: h["ndcg@10"])["item_graph_weight"]
+    assert rep.valid["ndcg@10"] == pytest.approx(max(h["ndcg@10"] for h in weights))
+    assert set(rep.parts) == {"gnn", "item_graph"} and rep.parts["item_graph"]["params"]["top_k"] == 10
+    # the fused score is the embedding score plus the weighted item graph score
+    users = torch.arange(5)
+    model.eval()
+    with torch.no_grad():
+        u, i = model()[:2]
+        want = u[users] @ i.t() + model.item_graph_weight * ig.score(users)
+        assert torch.allclose(model.score(users), want, atol=1e-5)
+
+
+def test_the_ablations_reach_the_item_graph(graph):
+    base = dict(model="kgrec", embedding_dim=8, epochs=1, batch_size=256, valid_sample=None, num_threads=1,
+                item_graph_concept_weights=[0.0, 1.0], item_graph_dislike_value=-0.5)
+    model, rep = fit(graph, TrainConfig(**base, use_concepts=False, use_negative=False))
+    grid = [h for h in rep.history if "item_graph_lambda" in h]
+    assert [h["item_graph_concept_weight"] for h in grid] == [0.0]
+    assert model.item_graph.dislike_value == 0.0
+    model, rep = fit(graph, TrainConfig(**base, use_item_graph=False))
+    assert rep.model == "kgrec-no-item-graph" and getattr(model, "item_graph", None) is None and not rep.parts
+    model, rep = fit(graph, TrainConfig(**base, use_stage1=False))
+    assert getattr(model, "item_graph", None) is None
