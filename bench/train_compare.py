@@ -27,7 +27,7 @@ from pathlib import Path  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kgrec_neo4j.model.data import dataset_paths, from_jsonl  # noqa: E402
-from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form, fit_hybrid  # noqa: E402
+from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form  # noqa: E402
 
 ABLATIONS = {
     "kgrec-no-concepts": {"use_concepts": False},
@@ -54,17 +54,12 @@ def _run(graph, name: str, args, queue) -> None:
                 cfg = TrainConfig(model="mf", **base)
             else:
                 extra = ABLATIONS.get(name, {})
-                if name == "kgrec+ease" and args.hybrid_lambda is None:
-                    raise ValueError("kgrec+ease needs --hybrid-lambda or an 'ease' run before it")
                 cfg = TrainConfig(model="kgrec", num_layers=args.ui_layers, signed_weight=args.signed_weight,
                                   centre_weight=args.centre_weight, max_neighbors=args.max_neighbors,
                                   item_graph_lambdas=args.item_graph_lambdas,
                                   item_graph_concept_weights=args.item_graph_concept_weights,
                                   item_graph_top_k=args.item_graph_top_k or None, **base, **extra)
-            if name == "kgrec+ease":
-                _, rep = fit_hybrid(graph, cfg, args.hybrid_lambda)
-            else:
-                _, rep = fit(graph, cfg, progress=args.progress)
+            _, rep = fit(graph, cfg, progress=args.progress)
         queue.put(rep.model_dump())
     except Exception as e:  # report and keep the other models running
         queue.put({"model": name, "error": repr(e)})
@@ -87,15 +82,13 @@ def main() -> None:
     p.add_argument("--ui-layers", type=int, default=2)
     p.add_argument("--signed-weight", type=float, default=0.1)
     p.add_argument("--centre-weight", type=float, default=0.01)
-    p.add_argument("--max-neighbors", type=int, default=16)
+    p.add_argument("--max-neighbors", type=int, default=8)
     p.add_argument("--knn-k", type=lambda s: [int(x) for x in s.split(",")], default=[50, 200])
     p.add_argument("--ease-lambdas", type=lambda s: [float(x) for x in s.split(",")], default=[100.0, 500.0])
     p.add_argument("--item-graph-lambdas", type=lambda s: [float(x) for x in s.split(",")], default=[500.0])
     p.add_argument("--item-graph-concept-weights", type=lambda s: [float(x) for x in s.split(",")],
                    default=[0.0, 2.0])
     p.add_argument("--item-graph-top-k", type=int, default=100, help="item links per item (0: dense)")
-    p.add_argument("--hybrid-lambda", type=float, default=None,
-                   help="EASE lambda of kgrec+ease (default: the best valid one of an 'ease' run before it)")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--progress", action="store_true")
@@ -115,8 +108,6 @@ def main() -> None:
         rep = q.get()
         proc.join()
         results.append(rep)
-        if rep.get("model") == "ease" and args.hybrid_lambda is None and "error" not in rep:
-            args.hybrid_lambda = rep["config"]["lam"]
         if "error" in rep:
             print(f"{name}: ERROR {rep['error']}", flush=True)
             continue

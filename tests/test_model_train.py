@@ -52,12 +52,3 @@ def test_ablation_names(graph):
     _, rep = fit(graph, TrainConfig(model="kgrec", embedding_dim=8, epochs=1, batch_size=256,
                                     use_concepts=False, use_negative=False, valid_sample=None, num_threads=1))
     assert rep.model == "kgrec-no-concepts-no-negative"
-
-
-def test_hybrid_weight_chosen_on_valid(graph):
-    from kgrec_neo4j.model.train import fit_hybrid
-
-    (_, _, w), rep = fit_hybrid(graph, TrainConfig(model="kgrec", embedding_dim=8, epochs=2, batch_size=128,
-                                                   valid_sample=None, num_threads=1), ease_lambda=10.0, weights=(0.0, 1.0))
-    assert rep.model == "kgrec+ease" and rep.config["ease_weight"] == w
-    assert rep.valid["ndcg@10"] == max(h["ndcg@10"] for h in rep.history if "ease_weight" in h)

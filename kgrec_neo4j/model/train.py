@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .baselines import EASE, ItemKNN, LightGCNRec, MFBPR, MostPopular
 from .data import TrainGraph
-from .evaluate import evaluate, mixed
+from .evaluate import evaluate
 from .gnn import KGRecGNN
 from .itemgraph import ItemGraph
 from .losses import bpr_loss, concept_centre_loss, l2_reg, signed_edge_loss
@@ -53,7 +53,7 @@ class TrainConfig(BaseModel):
     signed_weight: float = Field(0.1, ge=0)
     centre_weight: float = Field(0.01, ge=0)
     centre_edges: int = Field(8192, ge=1, description="concept edges sampled per step for the centre loss")
-    max_neighbors: int | None = Field(16, ge=1, description="stage-2 neighbour sampling cap (training only)")
+    max_neighbors: int | None = Field(8, ge=1, description="stage-2 neighbour sampling cap (training only)")
     use_concepts: bool = True
     use_negative: bool = True
     use_stage1: bool = True
@@ -377,32 +377,3 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
                             train_seconds=train_time, epoch_seconds=0.0, train_cpu_seconds=cpu_time,
                             eval_seconds=eval_time,
                             peak_rss_mb=peak_rss_mb(), history=history)
-
-
-def fit_hybrid(graph: TrainGraph, cfg: TrainConfig, ease_lambda: float,
-               weights: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)) -> tuple[tuple, TrainReport]:
-    """Our GNN plus an EASE item-item term: ``z(ours) + w * z(EASE)`` (per-user z-scores).
-
-    ``w`` is chosen on valid NDCG@10 among ``weights`` (0 = ours alone); test is evaluated once. The
-    report's times add both fits.
-    """
-    model, rep = fit(graph, cfg)
-    t0, c0 = time.perf_counter(), time.process_time()
-    ease = EASE(ease_lambda).fit(graph)
-    ease_time, ease_cpu = time.perf_counter() - t0, time.process_time() - c0
-    ours = _embedding_scorer(model)
-    best = None
-    history = []
-    for w in weights:
-        v = evaluate(mixed([ours, ease.score], [1.0, w]), graph, "valid")
-        history.append({"ease_weight": w, **{k: x for k, x in v.items() if k != "users"}})
-        if best is None or v["ndcg@10"] > best[1]["ndcg@10"]:
-            best = (w, v)
-    w, valid = best
-    test = evaluate(mixed([ours, ease.score], [1.0, w]), graph, "test")
-    out = rep.model_copy(update={
-        "model": rep.model + "+ease", "valid": valid, "test": test,
-        "config": {**rep.config, "ease_lambda": ease_lambda, "ease_weight": w},
-        "train_seconds": rep.train_seconds + ease_time, "train_cpu_seconds": rep.train_cpu_seconds + ease_cpu,
-        "peak_rss_mb": peak_rss_mb(), "history": rep.history + history})
-    return (model, ease, w), out
