@@ -83,7 +83,31 @@ def snapshot(db, run: str) -> dict[str, Any]:
     train = {r["id"]: set(r["items"]) for r in db.query(
         "MATCH (u:User)-[x:INTERACTED]->(i:Item) WHERE x.split = 'train' "
         "RETURN u.id AS id, collect(DISTINCT i.id) AS items")}
-    return {"run": run, "users": users, "items": items, "train": train}
+    disliked = {r["id"]: set(r["items"]) for r in db.query(
+        "MATCH (u:User)-[x:INTERACTED]->(i:Item) WHERE x.split = 'train' WITH u, i, max(x.sign) AS s WHERE s < 0 "
+        "RETURN u.id AS id, collect(i.id) AS items")}
+    links: dict[str, list[tuple[str, float]]] = {}
+    for r in db.query("MATCH (a:Item)-[l:ITEM_LINK {run: $run}]->(b:Item) RETURN a.id AS a, b.id AS b, l.weight AS w",
+                      run=run):
+        links.setdefault(r["a"], []).append((r["b"], float(r["w"])))
+    meta = db.query("MATCH (r:ModelRun {id: $run}) RETURN coalesce(r.item_link_weight, 0.0) AS w, "
+                    "coalesce(r.item_link_dislike_value, 1.0) AS d", run=run)
+    w, d = (meta[0]["w"], meta[0]["d"]) if meta else (0.0, 1.0)
+    return {"run": run, "users": users, "items": items, "train": train, "disliked": disliked, "links": links,
+            "link_weight": float(w), "dislike_value": float(d)}
+
+
+def full_scores(snap: dict[str, Any], user: str, u: np.ndarray, mat: np.ndarray, index: dict[str, int]) -> np.ndarray:
+    """Every item's score for ``user`` as the serving path must give it: ``u . i`` plus the run's item links."""
+    full = mat @ u
+    if snap.get("link_weight"):
+        bad = snap["disliked"].get(user, set())
+        for j in snap["train"].get(user, ()):
+            x = snap["dislike_value"] if j in bad else 1.0
+            for dst, w in snap["links"].get(j, ()):
+                if dst in index:
+                    full[index[dst]] += snap["link_weight"] * x * w
+    return full
 
 
 def read_answers(paths: list[Path]) -> list[dict[str, Any]]:
@@ -127,16 +151,16 @@ def verify(answers: list[dict[str, Any]], snapshots: dict[str, dict[str, Any]], 
             if u is None:
                 bad = f"user {a['user']} has no embedding of run {run}"
             else:
+                full = full_scores(snap, a["user"], u, mat, index)
                 for item, score in a["items"]:
                     if item not in snap["items"]:
                         bad = f"item {item} has no embedding of run {run}"
                         break
-                    want = float(u @ snap["items"][item])
+                    want = float(full[index[item]])
                     if abs(want - score) > tol * max(1.0, abs(want)):
-                        bad = f"user {a['user']} item {item}: score {score:.6f} != u.i of run {run} = {want:.6f}"
+                        bad = f"user {a['user']} item {item}: score {score:.6f} != the score of run {run} = {want:.6f}"
                         break
                 if bad is None:
-                    full = mat @ u
                     excl = [index[i] for i in snap["train"].get(a["user"], ()) if i in index]
                     full[excl] = -np.inf
                     listed = {item for item, _ in a["items"]}

@@ -104,13 +104,14 @@ def run_demo(
     models = models or BASELINES
     ev = stage("evaluate", lambda: run_evaluation(db, type_names=type_names, models=models, out_dir=out_dir / "evaluation",
                                                  ablations=False, epochs=epochs, seed=settings.seed),
-               lambda r: f"{len(r.rows)} models on the same split")
+               lambda r: f"{sum(not row.model.startswith('ours/') for row in r.rows)} models on the same split")
     rep.evaluation_markdown = ev.markdown
     rep.evaluation_dir = str(out_dir / "evaluation")
     stage("train + write-back (ours)", lambda: run_training(db, type_names=type_names, model="ours", epochs=epochs,
                                                             seed=settings.seed),
           lambda r: f"run {r.run}: embeddings of {(r.writeback or {}).get('users', 0)} users and "
-                    f"{(r.writeback or {}).get('items', 0)} items written back")
+                    f"{(r.writeback or {}).get('items', 0)} items, {(r.writeback or {}).get('item_links', 0)} item "
+                    f"links written back")
     sample = [r["id"] for r in db.query(
         "MATCH (u:User)-[e:INTERACTED {split: 'train'}]->() WITH u, count(e) AS n WHERE n >= 5 "
         "MATCH (u)-[:INTERESTED_IN]->() WITH u, n, count(*) AS k RETURN u.id AS id ORDER BY k DESC, id LIMIT $n",

@@ -277,7 +277,7 @@ def link_clauses(e: Explanation, sign: int, max_items: int = 2) -> list[tuple[fl
         by_verb.setdefault(verb, []).append(short(p.via_title or p.via or "?"))
     tail = ("which go" if len(ps) > 1 else "which goes") + " with it in the item graph" if sign > 0 else \
         ("which pull" if len(ps) > 1 else "which pulls") + " it down in the item graph"
-    text = "; ".join(f"you {verb} {_and(titles)}" for verb, titles in by_verb.items())
+    text = "you " + _and([f"{verb} {_and(titles)}" for verb, titles in by_verb.items()])
     return [(abs(ps[0].weight), f"{text}, {tail}")]
 
 
