@@ -241,10 +241,10 @@ def user_vectors(db: Database, user_ids: list[str], matrix: ItemMatrix, *, stric
         raise ModelError(f"user embeddings have size {vec.shape[1]} but item embeddings of run "
                          f"{matrix.run!r} have size {matrix.dim}; re-run the model write-back.")
     index = matrix.index
-    exclude = [np.fromiter((index[i] for i in r["train_items"] if i in index), dtype=np.int64)
+    exclude = [np.fromiter((index[i] for i, _ in r["train_items"] if i in index), dtype=np.int64)
                for r in rows]
-    disliked = [np.fromiter((index[i] for i in r["disliked_items"] if i in index), dtype=np.int64)
-                for r in rows]
+    disliked = [np.fromiter((index[i] for i, only_neg in r["train_items"] if only_neg and i in index),
+                            dtype=np.int64) for r in rows]
     return UserVectors(ids=[r["id"] for r in rows], vectors=vec, exclude=exclude, current_runs=current_runs,
                        disliked=disliked)
 

@@ -19,6 +19,7 @@ from torch_geometric.nn.models import LightGCN
 
 from .data import TrainGraph
 from .gnn import _sym_bipartite
+from .itemgraph import closed_form_weights
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +94,7 @@ class EASE:
         x = graph.train_matrix(binary=True).tocsr()
         self.x = x
         t = time.perf_counter()
-        g = torch.from_numpy((x.T @ x).toarray().astype(np.float32))
-        g.diagonal().add_(self.lam)
-        p = torch.linalg.inv(g)  # (cholesky_inverse is several times slower on CPU)
-        del g
-        b = p / (-p.diagonal()).unsqueeze(0)
-        b.diagonal().zero_()
-        self.b = b
+        self.b = closed_form_weights(torch.from_numpy((x.T @ x).toarray().astype(np.float32)), self.lam)
         self.fit_seconds = time.perf_counter() - t
         log.info("EASE lam=%s on %d items: %.1fs", self.lam, graph.num_items, self.fit_seconds)
         return self

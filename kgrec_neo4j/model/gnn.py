@@ -287,6 +287,8 @@ class KGRecGNN(nn.Module):
                                                            for r in rels], dtype=torch.bool), persistent=False)
         self.stage_mix = nn.Parameter(torch.empty(3))
         self._attention: Tensor | None = None
+        self.item_graph = None  # the closed-form stage-1 item graph, once attached (attach_item_graph)
+        self.item_graph_weight = 0.0
         self.reset_parameters()
 
     # ------------------------------------------------------------------ init
@@ -440,9 +442,8 @@ class KGRecGNN(nn.Module):
         graph's term when one is attached."""
         u, i = emb if emb is not None else self.forward()[:2]
         s = u[users] @ i.t()
-        ig = getattr(self, "item_graph", None)
-        if ig is not None and self.item_graph_weight:
-            s = s + self.item_graph_weight * ig.score(users).to(s.device)
+        if self.item_graph is not None and self.item_graph_weight:
+            s = s + self.item_graph_weight * self.item_graph.score(users).to(s.device)
         return s
 
     @torch.no_grad()

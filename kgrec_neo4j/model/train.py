@@ -130,11 +130,18 @@ def _ego(model, users, items):
     return model.ego(users, items)
 
 
-def _embedding_scorer(model: torch.nn.Module, *, fused: bool = True):
-    """Score function of a trained model; ours adds its attached item graph unless ``fused=False``."""
+def _embeddings(model: torch.nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    """User and item embeddings ``(|U|, F), (|I|, F)`` of a model, in eval mode (one full forward pass)."""
     model.eval()
     with torch.no_grad():
-        u, i = model()[:2]
+        return tuple(model()[:2])
+
+
+def _embedding_scorer(model: torch.nn.Module, *, fused: bool = True,
+                      emb: tuple[torch.Tensor, torch.Tensor] | None = None):
+    """Score function of a trained model; ours adds its attached item graph unless ``fused=False``.
+    ``emb``: the model's :func:`_embeddings` when already computed (else one forward pass here)."""
+    u, i = emb if emb is not None else _embeddings(model)
     if fused and isinstance(model, KGRecGNN):
         return lambda users: model.score(users, (u, i))
     return lambda users: u[users] @ i.t()
@@ -164,25 +171,28 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
     return best[0], history
 
 
-def _score_scale(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, rng: np.random.Generator) -> float:
+def _score_scale(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, rng: np.random.Generator,
+                 emb: tuple[torch.Tensor, torch.Tensor]) -> float:
     """``std(GNN scores) / std(item graph scores)`` over up to 512 valid users (the unit of the weight grid)."""
     users = np.array(sorted(graph.valid), np.int64)
     if users.size > 512:
         users = np.sort(rng.choice(users, 512, replace=False))
     u = torch.from_numpy(users)
-    gnn = _embedding_scorer(model, fused=False)(u).float()
+    gnn = _embedding_scorer(model, fused=False, emb=emb)(u).float()
     lin = ig.score(u).float()
     return float(gnn.std() / lin.std().clamp_min(1e-12))
 
 
 def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: TrainConfig, rng: np.random.Generator,
-                      valid_users: np.ndarray | None = None) -> list[dict[str, float]]:
+                      valid_users: np.ndarray | None = None,
+                      emb: tuple[torch.Tensor, torch.Tensor] | None = None) -> list[dict[str, float]]:
     """Choose the item graph's weight in the score on valid NDCG@10 and attach it to ``model``."""
-    scale = _score_scale(model, ig, graph, rng)
+    emb = emb if emb is not None else _embeddings(model)
+    scale = _score_scale(model, ig, graph, rng, emb)
     best, history = None, []
     for m in cfg.item_graph_weights:
         model.attach_item_graph(ig, m * scale)
-        v = evaluate(_embedding_scorer(model), graph, "valid", users=valid_users)
+        v = evaluate(_embedding_scorer(model, emb=emb), graph, "valid", users=valid_users)
         history.append({"item_graph_weight": m * scale, "item_graph_multiplier": m,
                         **{k: x for k, x in v.items() if k != "users"}})
         if best is None or v["ndcg@10"] > best[1]:
@@ -302,17 +312,16 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     if best_state is not None:
         model.load_state_dict(best_state)
     parts: dict[str, dict[str, Any]] = {}
+    t1 = time.perf_counter()
+    emb = _embeddings(model)  # the final parameters: every scorer below reuses these embeddings
     if ig is not None:
-        t1 = time.perf_counter()
-        history.extend(attach_item_graph(model, ig, graph, cfg, rng, valid_users))
+        history.extend(attach_item_graph(model, ig, graph, cfg, rng, valid_users, emb))
         # each part alone, for the report (the selection above used valid only)
-        for part, fn in (("gnn", _embedding_scorer(model, fused=False)), ("item_graph", ig.score)):
+        for part, fn in (("gnn", _embedding_scorer(model, fused=False, emb=emb)), ("item_graph", ig.score)):
             parts[part] = {split: evaluate(fn, graph, split, device=device) for split in ("valid", "test")}
         parts["item_graph"]["params"] = ig.params()
         parts["item_graph"]["weight"] = model.item_graph_weight
-        eval_time += time.perf_counter() - t1
-    t1 = time.perf_counter()
-    scorer = _embedding_scorer(model)
+    scorer = _embedding_scorer(model, emb=emb)
     valid = evaluate(scorer, graph, "valid", device=device)
     test = evaluate(scorer, graph, "test", device=device)
     eval_time += time.perf_counter() - t1
