@@ -1,6 +1,6 @@
 """Agreement of the review-text classifiers with the star rating (Amazon Video Games 2018, 20,161 rated reviews).
 
-Labels: rating ≥4 like, 3 mixed, ≤2 dislike (``kgrec_neo4j.interactions.KindScheme`` defaults). The text
+Labels: rating ≥4 like, 3 mixed, ≤2 dislike (``kgrec_neo4j.users.interactions.KindScheme`` defaults). The text
 (review title + body) alone is classified and compared with that label: accuracy and macro-F1 over the three
 labels. Reviews are split by a hash of (user, seq) into a dev part (``--dev-share``, default 30 %) and a
 disjoint test part; thresholds or a trained model may only be chosen on dev, and numbers are reported on test
@@ -32,8 +32,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from kgrec_neo4j.interactions import (  # noqa: E402
-    LexiconClassifier, LLMTextClassifier, PrototypeClassifier, Review, agreement, rating_label,
+from kgrec_neo4j.users.interactions import (  # noqa: E402
+    LexiconClassifier,
+    LLMTextClassifier,
+    PrototypeClassifier,
+    Review,
+    agreement,
+    rating_label,
 )
 
 STAR_TITLE = re.compile(r"^\s*(one|two|three|four|five) stars?\s*$", re.I)
@@ -89,7 +94,7 @@ def main() -> None:
     test = [r for r in rows if not is_dev(r, args.dev_share)]
     print(f"rated reviews with text: {len(rows)} (dev {len(dev)}, test {len(test)})", flush=True)
     lines = []
-    from kgrec_neo4j.config import load_settings
+    from kgrec_neo4j.core.config import load_settings
 
     settings = load_settings({"home": args.home})
     for name in [c.strip() for c in args.classifiers.split(",") if c.strip()]:
@@ -105,7 +110,7 @@ def main() -> None:
             lsample = random.Random(42).sample(test, min(args.llm_sample, len(test)))
             lines.append(report(name, lsample, [pred[idx[id(r)]] for r in lsample], f"test-sample-{len(lsample)}"))
         elif name in ("prototype", "logreg"):
-            from kgrec_neo4j.embed import get_embedder
+            from kgrec_neo4j.core.embed import get_embedder
 
             emb = get_embedder(settings)
             tsample = random.Random(7).sample(test, min(args.embed_test, len(test)))
@@ -129,9 +134,9 @@ def main() -> None:
         elif name == "llm":
             info = None
             if args.serve:
-                from kgrec_neo4j.llm import server
+                from kgrec_neo4j.local import llm_server as server
 
-                info = server.serve(settings, port=0, parallel=2)
+                info = server.start(server.llm_home(settings), port=0, parallel=2)
                 settings = load_settings({"home": args.home, "llm_base_url": info.base_url,
                                           "llm_model": info.model})
             sample = random.Random(42).sample(test, min(args.llm_sample, len(test)))
@@ -141,9 +146,9 @@ def main() -> None:
             finally:
                 clf.close()
                 if info is not None:
-                    from kgrec_neo4j.llm import server
+                    from kgrec_neo4j.local import llm_server as server
 
-                    server.stop(settings)
+                    server.stop(server.llm_home(settings))
             line = report(f"llm:{clf.client.model_name}", sample, [v.label if v else None for v in verdicts],
                           f"test-sample-{len(sample)}")
             line["llm_stats"] = clf.stats.model_dump() if clf.stats else None

@@ -32,12 +32,24 @@ from pathlib import Path
 import numpy as np
 
 from kgrec_neo4j.concepts.aliases import embedding_text
-from kgrec_neo4j.concepts.build import DEFAULT_FLOOR, DEFAULT_FLOOR_MAX, DEFAULT_FLOOR_MIN, default_band
-from kgrec_neo4j.concepts.cluster import Band, FloorClustering, choose_floor, compatible, guard_codes, medoids
+from kgrec_neo4j.concepts.build import (
+    DEFAULT_FLOOR,
+    DEFAULT_FLOOR_MAX,
+    DEFAULT_FLOOR_MIN,
+    default_band,
+)
+from kgrec_neo4j.concepts.cluster import (
+    Band,
+    FloorClustering,
+    choose_floor,
+    compatible,
+    guard_codes,
+    medoids,
+)
 from kgrec_neo4j.concepts.report import sizes_png, stats_table, type_stats
 from kgrec_neo4j.concepts.title_mentions import read_items, title_mentions
-from kgrec_neo4j.config import load_settings
-from kgrec_neo4j.embed import get_embedder
+from kgrec_neo4j.core.config import load_settings
+from kgrec_neo4j.core.embed import get_embedder
 
 DATASETS = {"video_games": "amazon-videogames-2018", "office_products": "amazon-office-2018"}
 
@@ -139,21 +151,26 @@ def run(dataset: str, data_dir: Path, emb, seed: int, out: Path, only_ours: bool
         counts = np.array([len(by_type[typ][k]) for k in keys])
         items_of = [set(by_type[typ][k]) for k in keys]
         methods = {}
-        t = time.perf_counter(); methods["ours"], fl = ours(X, texts); timing[(typ, "ours")] = time.perf_counter() - t
-        t = time.perf_counter(); methods["ours-incr"], _ = ours_incremental(X, texts, items_of, sample)
-        timing[(typ, "ours-incr")] = time.perf_counter() - t
-        t = time.perf_counter(); methods["ours-incr-strict"], _ = ours_incremental(X, texts, items_of, sample, strict=True)
-        timing[(typ, "ours-incr-strict")] = time.perf_counter() - t
+        def timed(name, fn, *args, typ=typ, **kw):
+            t = time.perf_counter()
+            out = fn(*args, **kw)
+            timing[(typ, name)] = time.perf_counter() - t
+            return out
+
+        methods["ours"], fl = timed("ours", ours, X, texts)
+        methods["ours-incr"], _ = timed("ours-incr", ours_incremental, X, texts, items_of, sample)
+        methods["ours-incr-strict"], _ = timed("ours-incr-strict", ours_incremental, X, texts, items_of, sample,
+                                               strict=True)
         if not only_ours:
-            t = time.perf_counter(); methods["hdbscan"] = hdbscan(X); timing[(typ, "hdbscan")] = time.perf_counter() - t
+            methods["hdbscan"] = timed("hdbscan", hdbscan, X)
             for k in (10, 20):
-                t = time.perf_counter(); methods[f"kmeans{k}"] = kmeans(X, k, seed)
-                timing[(typ, f"kmeans{k}")] = time.perf_counter() - t
+                methods[f"kmeans{k}"] = timed(f"kmeans{k}", kmeans, X, k, seed)
         for name, lab in methods.items():
             lab = np.asarray(lab, dtype=np.int64)
             if (lab >= 0).any():  # renumber to 0..k-1 keeping -1
                 u, inv = np.unique(lab[lab >= 0], return_inverse=True)
-                lab = lab.copy(); lab[lab >= 0] = inv
+                lab = lab.copy()
+                lab[lab >= 0] = inv
             st = type_stats(typ, keys, X, counts, lab, method=name, top=3, samples=5)
             stats.append(st)
         print(f"{dataset} {typ}: {len(keys)} texts, ours floor {fl:.3f}", flush=True)

@@ -29,13 +29,17 @@ from pathlib import Path
 
 import psutil
 
-from kgrec_neo4j import schema
 from kgrec_neo4j.concepts.build import build_vocabulary
 from kgrec_neo4j.concepts.project import project_mentions
-from kgrec_neo4j.concepts.title_mentions import read_items, title_mentions, write_mentions
-from kgrec_neo4j.config import load_settings
-from kgrec_neo4j.db import clear_database, connect
-from kgrec_neo4j.embed import Embedder, get_embedder
+from kgrec_neo4j.concepts.title_mentions import (
+    read_items,
+    title_mentions,
+    write_mentions,
+)
+from kgrec_neo4j.core import schema
+from kgrec_neo4j.core.config import load_settings
+from kgrec_neo4j.core.db import clear_database, connect
+from kgrec_neo4j.core.embed import Embedder, get_embedder
 
 
 def cpu(p: psutil.Process | None) -> float:
@@ -65,7 +69,7 @@ def main() -> None:
     schema.apply(db, pack, dim=settings.embedding_dim)
     server = None
     if args.neo4j_home:
-        from kgrec_neo4j import server as srv
+        from kgrec_neo4j.local import neo4j_server as srv
 
         server = psutil.Process(int(srv.status(args.neo4j_home)["pid"]))
     me = psutil.Process()

@@ -2,7 +2,7 @@
 
 Two roles in one script:
 
-``worker``  one serving process: asks :func:`kgrec_neo4j.recommend.recommend_users` for the top-k of a few
+``worker``  one serving process: asks :func:`kgrec_neo4j.serve.recommend.recommend_users` for the top-k of a few
             random users in a loop (``store=False``) until a stop file appears, and appends one JSON line per
             answer (``run``, ``user``, ``[item, score]`` pairs) or per error to its output file. ``--cold``
             forgets the cached item matrix and current run before every request (like a fresh
@@ -45,9 +45,10 @@ REPO = Path(__file__).resolve().parent.parent
 def worker(users: list[str], out: Path, stop: Path, *, seed: int, cold: bool, k: int = 10, per_request: int = 3,
            pause_s: float = 0.0, max_seconds: float = 900.0) -> int:
     """Serve requests until ``stop`` exists; return the number of requests made."""
-    from kgrec_neo4j import recommend as R
-    from kgrec_neo4j.config import load_settings
-    from kgrec_neo4j.db import connect
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.core.db import connect
+    from kgrec_neo4j.serve import recommend as R
+    from kgrec_neo4j.serve import scoring as S
 
     rng = random.Random(seed)
     n = 0
@@ -56,7 +57,7 @@ def worker(users: list[str], out: Path, stop: Path, *, seed: int, cold: bool, k:
         while not stop.exists() and time.monotonic() < deadline:
             batch = rng.sample(users, min(per_request, len(users)))
             if cold:
-                R.clear_cache()
+                S.clear_cache()
             t0 = time.time()
             try:
                 recs = R.recommend_users(db, batch, k, store=False)
@@ -188,11 +189,11 @@ def run_experiment(db, *, workers: int, out: Path, train_args: list[str], cold_w
                    tail_s: float = 5.0, pause_s: float = 0.0, env: dict[str, str] | None = None,
                    timeout_s: float = 900.0) -> dict[str, Any]:
     """Start ``kgrec train <train_args>`` and ``workers`` serving processes; verify every answer."""
-    from kgrec_neo4j import recommend as R
+    from kgrec_neo4j.serve import scoring as S
 
     out.mkdir(parents=True, exist_ok=True)
     env = dict(env or os.environ)
-    old = R.current_run(db)
+    old = S.current_run(db)
     before = snapshot(db, old)
     users = sorted(before["users"])
     (out / "users.json").write_text(json.dumps(users))
@@ -230,7 +231,7 @@ def run_experiment(db, *, workers: int, out: Path, train_args: list[str], cold_w
             p.kill()
             o, _ = p.communicate()
         worker_out.append((p.returncode, o[-2000:]))
-    new = R.current_run(db)
+    new = S.current_run(db)
     snaps = {old: before}
     if new != old:
         snaps[new] = snapshot(db, new)
@@ -269,8 +270,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "worker":
         worker(json.loads(a.users.read_text()), a.out, a.stop, seed=a.seed, cold=a.cold, pause_s=a.pause)
         return 0
-    from kgrec_neo4j.config import load_settings
-    from kgrec_neo4j.db import connect
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.core.db import connect
 
     with connect(load_settings()) as db:
         rep = run_experiment(db, workers=a.workers, out=a.out, train_args=a.train_args, cold_workers=a.cold_workers,

@@ -32,15 +32,18 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kgrec_neo4j import explain as E, recommend as R, schema  # noqa: E402
-from kgrec_neo4j.config import load_settings  # noqa: E402
-from kgrec_neo4j.db import connect  # noqa: E402
+from kgrec_neo4j.core import schema  # noqa: E402
+from kgrec_neo4j.core.config import load_settings  # noqa: E402
+from kgrec_neo4j.core.db import connect  # noqa: E402
+from kgrec_neo4j.serve import explain as E  # noqa: E402
+from kgrec_neo4j.serve import recommend as R
+from kgrec_neo4j.serve import scoring as S  # noqa: E402
 
 HPARAMS = {"embedding_dim": 32, "num_ui_layers": 2, "num_fused_layers": 1}
 
 
 def clear(db) -> None:
-    from kgrec_neo4j.db import clear_database
+    from kgrec_neo4j.core.db import clear_database
 
     clear_database(db)
 
@@ -120,7 +123,7 @@ def build_bench_graph(db, data: Path, *, steps: int = 100, seed: int = 0):
                          attention=model.edge_attention())
     runs.finish_run(db, run, metrics={})
     runs.set_current(db, run)
-    R.clear_cache()
+    S.clear_cache()
     return tg, model, run
 
 
@@ -169,7 +172,7 @@ RETURN row.n AS n, coalesce(e.attention_signed, e.attention) AS a, b.gnn_embeddi
 """
 
 
-def surrogate_deltas(db, pairs: list[tuple[str, E.ExplanationPath]], m: R.ItemMatrix,
+def surrogate_deltas(db, pairs: list[tuple[str, E.ExplanationPath]], m: S.ItemMatrix,
                      users: dict[str, np.ndarray]) -> list[float | None]:
     """Score change when the user-side edge of each path is removed, by last-layer message removal.
 
@@ -182,7 +185,7 @@ def surrogate_deltas(db, pairs: list[tuple[str, E.ExplanationPath]], m: R.ItemMa
     rows = [{"n": n, "rel": p.rels[0]} for n, (_, p) in enumerate(pairs)]
     got = {r["n"]: r for r in db.query(SURROGATE_QUERY, rows=rows)}
     out: list[float | None] = []
-    for n, (user, p) in enumerate(pairs):
+    for n, (_user, p) in enumerate(pairs):
         r = got.get(n)
         if r is None or r["a"] is None or r["x"] is None:
             out.append(None)
@@ -225,7 +228,7 @@ def main(argv=None) -> dict:
     with_negative = sum(1 for _, r in sample if r.explanation.negative)
 
     # fidelity 1 (all sampled pairs): surrogate re-scoring from the written-back attention and embeddings
-    m = R.item_matrix(db, run)
+    m = S.item_matrix(db, run)
     with_pos = [(user, r.explanation.positive[0]) for user, r in sample if r.explanation.positive]
     sur = surrogate_deltas(db, with_pos, m, {})
     sur_ok = [d for d in sur if d is not None]

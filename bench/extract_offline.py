@@ -3,7 +3,8 @@
 Reads ``items.jsonl.gz``, runs :class:`OfflineExtractor` in batches (as ``kgrec extract items`` does),
 and prints items/s, total time, phrases embedded, and points per item by type. By default the
 embedding cache lives in a fresh temporary folder, so the first pass is *cold* (every phrase is sent
-to the model); ``--passes 2`` runs again on the same cache to time the *warm* case. Wall time depends on what else runs on the machine, so the
+to the model); ``--passes 2`` runs again on the same cache to time the *warm* case. Wall time depends on
+what else runs on the machine, so the
 process CPU time of the extraction is printed too (``extract_cpu_s``, all threads together).
 
     python bench/extract_offline.py [--data ../shared/data/amazon-videogames-2018] [--pack video_games]
@@ -24,11 +25,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kgrec_neo4j.config import load_settings  # noqa: E402
-from kgrec_neo4j.db import batched  # noqa: E402
+from kgrec_neo4j.core.config import load_settings  # noqa: E402
+from kgrec_neo4j.core.db import batched  # noqa: E402
+from kgrec_neo4j.core.schema import load_pack  # noqa: E402
 from kgrec_neo4j.extract.base import ItemText  # noqa: E402
 from kgrec_neo4j.extract.offline import OfflineExtractor  # noqa: E402
-from kgrec_neo4j.schema import load_pack  # noqa: E402
 
 
 def read_items(path: Path, limit: int | None) -> list[ItemText]:
@@ -95,7 +96,7 @@ def main() -> None:
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}", flush=True)
     out = {"cpus": os.cpu_count(), "load_average_start": round(os.getloadavg()[0], 2), "passes": []}
     for i in range(a.passes):
-        from kgrec_neo4j import embed
+        from kgrec_neo4j.core import embed
 
         embed._shared.clear()  # a fresh embedder each pass (cache file kept)
         res = one_pass(settings, pack, items, a.batch_size)

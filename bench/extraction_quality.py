@@ -4,7 +4,7 @@ Items are drawn at random (fixed seed) from the real datasets; each gets the off
 with ``--llm``, the LLM extractor's points:
 
 * ``--llm none`` (default): the LLM column says it is pending;
-* ``--llm bundled``: start the bundled llama.cpp server (SmolLM2-135M, :mod:`kgrec_neo4j.llm.server`) in a
+* ``--llm bundled``: start the bundled llama.cpp server (SmolLM2-135M, :mod:`kgrec_neo4j.local.llm_server`) in a
   temporary home, extract, stop it (a 135M model: this checks the plumbing, not a quality bar);
 * ``--llm configured``: use ``KGREC_LLM_BASE_URL`` / ``KGREC_LLM_MODEL`` as set in the environment.
 
@@ -26,10 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kgrec_neo4j.config import load_settings  # noqa: E402
+from kgrec_neo4j.core.config import load_settings  # noqa: E402
+from kgrec_neo4j.core.schema import load_pack  # noqa: E402
 from kgrec_neo4j.extract.base import ItemResult, ItemText  # noqa: E402
-from kgrec_neo4j.extract.offline import OfflineExtractor, clean_text  # noqa: E402
-from kgrec_neo4j.schema import load_pack  # noqa: E402
+from kgrec_neo4j.extract.offline import OfflineExtractor, plain_text  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SETS = [("Office Products", "amazon-office-2018", "office_products"),
@@ -58,10 +58,10 @@ def _points(r: ItemResult | None) -> str:
 
 
 def _item_text(it: ItemText) -> str:
-    t = f"**{_cell(clean_text(it.title or ''))}**"
+    t = f"**{_cell(plain_text(it.title or ''))}**"
     if it.brand:
         t += f" — brand {_cell(it.brand)}"
-    desc = " ".join(clean_text(d) for d in it.description)
+    desc = " ".join(plain_text(d) for d in it.description)
     if desc:
         t += f"<br><small>{_cell(desc[:160])}{'…' if len(desc) > 160 else ''}</small>"
     return t
@@ -73,11 +73,11 @@ def llm_extractor(mode: str, pack, home: str):
     settings = load_settings({"home": home})
     stop = None
     if mode == "bundled":
-        from kgrec_neo4j.llm import server
+        from kgrec_neo4j.local import llm_server as server
 
-        info = server.serve(settings, port=0)
+        info = server.start(server.llm_home(settings), port=0)
         settings = dataclasses.replace(settings, llm_base_url=info.base_url, llm_model=info.model)
-        stop = lambda: server.stop(settings)  # noqa: E731
+        stop = lambda: server.stop(server.llm_home(settings))  # noqa: E731
     elif not settings.llm_base_url:
         raise SystemExit("--llm configured needs KGREC_LLM_BASE_URL")
     from kgrec_neo4j.extract.llm import LLMExtractor

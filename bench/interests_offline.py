@@ -9,7 +9,7 @@ Needs a running Neo4j (NEO4J_URI / NEO4J_PASSWORD). Steps, each skipped when its
    support = 1}`` (no embeddings: this step only gives the interest stage a realistic graph to read; the
    real vocabulary comes from ``kgrec concepts build``);
 3. classify interactions by rating (``kgrec interactions classify --classifier rating``);
-4. time :func:`kgrec_neo4j.interests.offline.extract_offline` over all users, twice (the second run
+4. time :func:`kgrec_neo4j.users.interests.offline.extract_offline` over all users, twice (the second run
    replaces the same edges), and print the reports as JSON lines.
 
     python bench/interests_offline.py [--users N] [--batch-size 2000]
@@ -28,10 +28,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from kgrec_neo4j import schema  # noqa: E402
-from kgrec_neo4j.config import load_settings  # noqa: E402
-from kgrec_neo4j.db import connect  # noqa: E402
-from kgrec_neo4j.interactions import classify_interactions  # noqa: E402
-from kgrec_neo4j.interests.offline import OfflineParams, extract_offline  # noqa: E402
+from kgrec_neo4j.core.config import load_settings  # noqa: E402
+from kgrec_neo4j.core.db import connect  # noqa: E402
+from kgrec_neo4j.users.interactions import classify_interactions  # noqa: E402
+from kgrec_neo4j.users.interests.offline import OfflineParams, extract_offline  # noqa: E402
 
 SEED_CONCEPTS = """
 UNWIND $rows AS row

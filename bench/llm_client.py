@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from pydantic import BaseModel  # noqa: E402
 
-from kgrec_neo4j.config import load_settings  # noqa: E402
+from kgrec_neo4j.core.config import load_settings  # noqa: E402
 from kgrec_neo4j.llm import LLMCache, LLMClient, StructuredRequest  # noqa: E402
 
 

@@ -17,12 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kgrec_neo4j import load as L, schema  # noqa: E402
-from kgrec_neo4j.config import load_settings  # noqa: E402
-from kgrec_neo4j.db import connect  # noqa: E402
-
-
-from kgrec_neo4j.db import clear_database as clear  # noqa: E402
+from kgrec_neo4j import load as L  # noqa: E402
+from kgrec_neo4j.core import schema  # noqa: E402
+from kgrec_neo4j.core.config import load_settings  # noqa: E402
+from kgrec_neo4j.core.db import clear_database as clear  # noqa: E402
+from kgrec_neo4j.core.db import connect  # noqa: E402
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Benchmark: serving latency of recommend + explain, per user.
 
 For ``--users`` requests (distinct users in a seeded order; when the graph has fewer users, the list wraps
-around), one request = :func:`kgrec_neo4j.recommend.recommend` with ``explain=True``: one Cypher round trip
+around), one request = :func:`kgrec_neo4j.serve.recommend.recommend` with ``explain=True``: one Cypher round trip
 for the user's embedding, train items and the current run id, numpy scoring against the cached item
 matrix, and one round trip for the explanation paths of all k items. Reports p50 / p95 / p99 / max per
 user, without storing (the serving path) and, for ``--store-users`` of them, with the RECOMMENDED write.
@@ -26,9 +26,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kgrec_neo4j import recommend as R  # noqa: E402
-from kgrec_neo4j.config import load_settings  # noqa: E402
-from kgrec_neo4j.db import connect  # noqa: E402
+from kgrec_neo4j.core.config import load_settings  # noqa: E402
+from kgrec_neo4j.core.db import connect  # noqa: E402
+from kgrec_neo4j.serve import recommend as R  # noqa: E402  # noqa: E402
+from kgrec_neo4j.serve import scoring as S  # noqa: E402  # noqa: E402
 
 
 def percentiles(ms: list[float]) -> dict[str, float]:
@@ -58,10 +59,10 @@ def main(argv=None) -> dict:
         sys.exit("no user has a gnn_embedding: train a model first (or pass --build DATA)")
     order = np.random.default_rng(args.seed).permutation(len(users))
     reqs = [users[order[n % len(users)]] for n in range(args.users)]
-    R.clear_cache()
+    S.clear_cache()
     t0 = time.perf_counter()
-    run = R.current_run(db)
-    m = R.item_matrix(db, run)
+    run = S.current_run(db)
+    m = S.item_matrix(db, run)
     load_s = time.perf_counter() - t0
     for u in reqs[:20]:  # warm the driver pool and the query plan cache
         R.recommend(db, u, args.k, explain=True, store=False)

@@ -25,8 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kgrec_neo4j import schema  # noqa: E402
-from kgrec_neo4j.config import load_settings  # noqa: E402
-from kgrec_neo4j.db import connect  # noqa: E402
+from kgrec_neo4j.core.config import load_settings  # noqa: E402
+from kgrec_neo4j.core.db import connect  # noqa: E402
 from kgrec_neo4j.model.pipeline import MODELS, run_training  # noqa: E402
 
 

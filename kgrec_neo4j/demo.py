@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .config import Settings
+from .core.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +52,18 @@ def run_demo(
     say: Callable[[str], None] = log.info,
 ) -> DemoReport:
     """Run load → extract → concepts → interactions → interests → train/evaluate → recommend/explain → report."""
-    from . import schema
     from .concepts.build import build_vocabulary
     from .concepts.grow import grow_vocabulary
     from .concepts.project import project_mentions
-    from .embed import get_embedder
+    from .core import schema
+    from .core.embed import get_embedder
     from .extract.run import build_extractor, extract_items
-    from .interactions import classify_interactions, make_classifier
-    from .interests.offline import extract_offline
     from .load import load
     from .model.pipeline import run_evaluation, run_training
-    from .recommend import recommend_users
-    from .report import write_report
+    from .serve.recommend import recommend_users
+    from .serve.report import write_report
+    from .users.interactions import classify_interactions, make_classifier
+    from .users.interests.offline import extract_offline
 
     t_all = time.perf_counter()
     out_dir.mkdir(parents=True, exist_ok=True)

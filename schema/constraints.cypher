@@ -1,7 +1,7 @@
 // Uniqueness constraints (Neo4j 5 Community). Each statement is idempotent (IF NOT EXISTS).
 // Community edition has no property-type or existence constraints: knowledge-point types are enforced
 // by the (:KnowledgeType) nodes of the active pack and by every write query, which MATCHes the type
-// node and refuses the whole batch when one is missing (see kgrec_neo4j/schema.py).
+// node and refuses the whole batch when one is missing (see kgrec_neo4j/core/schema.py).
 CREATE CONSTRAINT user_id IF NOT EXISTS FOR (u:User) REQUIRE u.id IS UNIQUE;
 CREATE CONSTRAINT item_id IF NOT EXISTS FOR (i:Item) REQUIRE i.id IS UNIQUE;
 CREATE CONSTRAINT knowledge_type_name IF NOT EXISTS FOR (k:KnowledgeType) REQUIRE k.name IS UNIQUE;

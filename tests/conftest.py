@@ -29,14 +29,14 @@ def data_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def settings():
-    from kgrec_neo4j.config import load_settings
+    from kgrec_neo4j.core.config import load_settings
 
     return load_settings()
 
 
 def _connect(settings):
-    from kgrec_neo4j.db import connect
-    from kgrec_neo4j.errors import KgrecError
+    from kgrec_neo4j.core.db import connect
+    from kgrec_neo4j.core.errors import KgrecError
 
     try:
         return connect(settings)
@@ -46,13 +46,13 @@ def _connect(settings):
         pytest.skip(f"Neo4j not available: {e}")
 
 
-from kgrec_neo4j.db import clear_database  # noqa: E402  (re-exported for the tests)
+from kgrec_neo4j.core.db import clear_database  # noqa: E402  (re-exported for the tests)
 
 
 @pytest.fixture(scope="module")
 def db(settings):
     """A connection to an emptied database with the video-games schema applied (fresh per module)."""
-    from kgrec_neo4j import schema
+    from kgrec_neo4j.core import schema
 
     d = _connect(settings)
     clear_database(d)
@@ -66,12 +66,12 @@ def kg(db):
     """The seeded recommendation graph of tests/_kg_fixture.py on the vg-slice (fresh per module)."""
     from _kg_fixture import build
 
-    from kgrec_neo4j import recommend
+    from kgrec_neo4j.serve import scoring
 
-    recommend.clear_cache()
+    scoring.clear_cache()
     facts = build(db)
     yield facts
-    recommend.clear_cache()
+    scoring.clear_cache()
 
 
 @pytest.fixture(scope="module")

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
+import _export_fixture
 import pytest
 from click.testing import CliRunner
-
-import _export_fixture
 
 
 @pytest.fixture(scope="module")

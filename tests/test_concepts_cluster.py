@@ -121,7 +121,7 @@ def test_title_rules_on_real_titles(data_dir):
 
 def test_known_variants_are_one_value_for_the_encoder(settings):
     """PS4 / PlayStation 4 / Playstation 4: one vector after the abbreviation table; PS3 stays apart."""
-    from kgrec_neo4j.embed import get_embedder
+    from kgrec_neo4j.core.embed import get_embedder
     from kgrec_neo4j.extract.base import mention_key
 
     emb = get_embedder(settings)

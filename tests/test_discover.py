@@ -6,24 +6,30 @@ from __future__ import annotations
 import itertools
 import re
 import threading
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import DATA
 from fakes.openai_server import FakeOpenAIServer, Reply, json_reply
 
 from kgrec_neo4j.cli.types import types as types_group
-from kgrec_neo4j.config import load_settings
-from kgrec_neo4j.discover import (OTHERS, ProposedType, discover, items_from_dataset, label_key, sample_items,
-                                  select_types)
-from kgrec_neo4j.errors import InputError, KgrecError
-from kgrec_neo4j.schema import load_pack
+from kgrec_neo4j.core.config import load_settings
+from kgrec_neo4j.core.errors import InputError, KgrecError
+from kgrec_neo4j.core.schema import load_pack
+from kgrec_neo4j.discover import (
+    OTHERS,
+    ProposedType,
+    discover,
+    items_from_dataset,
+    label_key,
+    sample_items,
+    select_types,
+)
 
-OFFICE = Path(__file__).resolve().parents[2] / "shared" / "data" / "amazon-office-2018"
-if not OFFICE.is_dir():  # the repository may be checked out elsewhere; the data sits beside /work/main
-    OFFICE = Path("/work/shared/data/amazon-office-2018")
+OFFICE = DATA / "amazon-office-2018"
 
-pytestmark = pytest.mark.skipif(not OFFICE.is_dir(), reason="real Office data not found")
+pytestmark = pytest.mark.skipif(not OFFICE.is_dir(), reason=f"the Office data is not at {OFFICE}: put the shared data "
+                                "beside the checkout (../shared/data) or set KGREC_DATA_DIR")
 
 
 @pytest.fixture(scope="module")

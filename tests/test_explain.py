@@ -6,11 +6,11 @@ import math
 import re
 
 import pytest
-
-from kgrec_neo4j import explain as E
-from kgrec_neo4j import recommend as R
-
 from _kg_fixture import invoke_cli
+
+from kgrec_neo4j.serve import explain as E
+from kgrec_neo4j.serve import recommend as R
+from kgrec_neo4j.serve import scoring as S
 
 
 def _cli(args):
@@ -192,7 +192,7 @@ def test_cli_explain(db, kg):
 @pytest.mark.parametrize("name", ["user_profile", "item_knowledge", "explanation_paths", "why_not",
                                   "concept_neighbourhood"])
 def test_browser_queries_run(db, kg, name):
-    from kgrec_neo4j import resources
+    from kgrec_neo4j.core import resources
 
     text = resources.cypher(f"browser/{name}")
     params = dict(re.findall(r"^// :param (\w+) => '([^']*)'", text, re.M))
@@ -239,7 +239,7 @@ def test_item_link_paths_are_the_item_graphs_exact_share_of_the_score(db, kg):
     db.write("UNWIND range(0, size($s) - 1) AS k MATCH (a:Item {id: $s[k]}), (b:Item {id: $t}) "
              "CREATE (a)-[:ITEM_LINK {run: $run, weight: $w[k]}]->(b)", s=sources, t=target, w=weights, run=RUN)
     db.write("MATCH (r:ModelRun {id: $run}) SET r.item_link_weight = 2.0, r.item_link_dislike_value = -1.0", run=RUN)
-    R.clear_cache()
+    S.clear_cache()
     try:
         rep = E.explain(db, user, target, per_item=10)
         e = rep.explanation
@@ -254,7 +254,7 @@ def test_item_link_paths_are_the_item_graphs_exact_share_of_the_score(db, kg):
         assert e.link_total == pytest.approx(sum(want.values()))
         assert all(E.verify_paths(db, e.links))
         # the Browser query shows the same shares
-        from kgrec_neo4j import resources
+        from kgrec_neo4j.core import resources
 
         db.write("MATCH (r:ModelRun) WHERE r.id <> $run AND r.current SET r.current = false", run=RUN)
         rows = db.query(resources.cypher("browser/item_links").strip().rstrip(";"), user=user, item=target)
@@ -267,4 +267,4 @@ def test_item_link_paths_are_the_item_graphs_exact_share_of_the_score(db, kg):
     finally:
         db.write("MATCH ()-[l:ITEM_LINK]->() DELETE l")
         db.write("MATCH (r:ModelRun {id: $run}) REMOVE r.item_link_weight, r.item_link_dislike_value", run=RUN)
-        R.clear_cache()
+        S.clear_cache()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
+import _export_fixture
 import numpy as np
 import pytest
 
-from kgrec_neo4j.errors import ModelError
-from kgrec_neo4j.schema import load_pack
-
-import _export_fixture
+from kgrec_neo4j.core.errors import ModelError
+from kgrec_neo4j.core.schema import load_pack
 
 TYPES = load_pack("video_games").names
 

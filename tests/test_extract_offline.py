@@ -9,11 +9,11 @@ import re
 import numpy as np
 import pytest
 
-from kgrec_neo4j.config import load_settings
+from kgrec_neo4j.core.config import load_settings
+from kgrec_neo4j.core.schema import KnowledgeType, TypePack, load_pack
 from kgrec_neo4j.extract.base import ItemText, mention_key
 from kgrec_neo4j.extract.offline import OfflineExtractor, candidate_phrases
 from kgrec_neo4j.extract.offline_patterns import literal_prefixes, rules_for, text_grams
-from kgrec_neo4j.schema import TypePack, KnowledgeType, load_pack
 
 
 class NoEmbedder:

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kgrec_neo4j.errors import UnknownTypeError
+from kgrec_neo4j.core.errors import UnknownTypeError
+from kgrec_neo4j.core.schema import KnowledgeType, TypePack, load_pack
 from kgrec_neo4j.extract.base import ItemResult, ItemText, KnowledgePoint
 from kgrec_neo4j.extract.offline import OfflineExtractor
 from kgrec_neo4j.extract.run import extract_items
 from kgrec_neo4j.extract.store import write_results
-from kgrec_neo4j.schema import KnowledgeType, TypePack, load_pack
 
 PACK = load_pack("video_games")
 

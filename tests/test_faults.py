@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import _export_fixture
 import pytest
 
-import _export_fixture
 from tests.conftest import clear_database
 
 REPO = Path(__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def sub_slice(dst: Path, max_items: int) -> Path:
 
 
 def fresh(db, settings) -> None:
-    from kgrec_neo4j import schema
+    from kgrec_neo4j.core import schema
 
     clear_database(db)
     db.write("DROP INDEX item_gnn_embedding IF EXISTS")
@@ -134,9 +134,9 @@ CLEAN_EXTRACTION = {"orphan_mentions": 0, "duplicate_edges": 0, "duplicate_menti
 
 
 def _kill_extractor_and_rerun(db, settings, data: Path, *, kill_after_items: int) -> dict:
+    from kgrec_neo4j.core.schema import load_pack
     from kgrec_neo4j.extract.run import build_extractor, extract_items
     from kgrec_neo4j.load import load
-    from kgrec_neo4j.schema import load_pack
 
     pack = load_pack("video_games")
     fresh(db, settings)
@@ -193,7 +193,7 @@ def interest_state(db) -> dict:
 
 
 def test_kill_9_interest_extractor_then_rerun_equals_uninterrupted(db, settings):
-    from kgrec_neo4j.interests.offline import OfflineParams, extract_offline
+    from kgrec_neo4j.users.interests.offline import OfflineParams, extract_offline
 
     fresh(db, settings)
     _export_fixture.build(db)
@@ -274,14 +274,15 @@ def test_kill_9_trainer_in_write_back_then_rerun(db, settings):
     half = db.value("MATCH (n) WHERE n.gnn_run = $r RETURN count(n)", r=killed)
     print(f"killed run {killed} left {half} nodes with its embeddings")
     # the first run still serves every user, the ones the killed write-back reached included
-    from kgrec_neo4j import recommend as R
+    from kgrec_neo4j.serve import recommend as R
+    from kgrec_neo4j.serve import scoring as S
 
-    R.clear_cache()
+    S.clear_cache()
     users = db.value("MATCH (u:User) WHERE u.gnn_prev_run = $r OR u.gnn_run = $r RETURN collect(u.id)",
                      r=first["run"])
     assert len(users) == want["of_run"]["User"]
     assert {a.run for a in R.recommend_users(db, users, 10, store=False)} == {first["run"]}
-    R.clear_cache()
+    S.clear_cache()
 
     rerun = parse_json(finish(kgrec(*train, env=env)))
     got = training_state(db, rerun["run"])
@@ -307,16 +308,16 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def own_server(tmp_path_factory):
     """A Neo4j of this module only, in a temporary home on free ports (the tests restart it)."""
-    from kgrec_neo4j import server
-    from kgrec_neo4j.config import load_settings
-    from kgrec_neo4j.db import connect
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.core.db import connect
+    from kgrec_neo4j.local import neo4j_server as server
 
     home = tmp_path_factory.mktemp("neo4j-restart")
     bolt, http = _free_port(), _free_port()
     password = "restart-test-pw"
     try:
         uri = server.start(home, bolt_port=bolt, http_port=http, password=password, heap="1g", pagecache="256m",
-                           progress=lambda s: None)
+                           progress=lambda s: None).uri
     except Exception as e:  # noqa: BLE001
         if os.environ.get("CI"):
             raise
@@ -331,7 +332,7 @@ def own_server(tmp_path_factory):
 
 def _restart(srv, *, hold_s: float = 0.0) -> dict:
     """Stop the server, keep it down ``hold_s`` more seconds, start it again; return the timings."""
-    from kgrec_neo4j import server
+    from kgrec_neo4j.local import neo4j_server as server
 
     t0 = time.monotonic()
     server.stop(srv["home"])
@@ -358,7 +359,7 @@ def load_signature(db) -> dict:
 def test_neo4j_restart_during_load_is_retried(own_server, data_dir, hold_s):
     """A plain restart (30-90 s here), and an outage held two minutes: within db.connect's retry window
     (max_transaction_retry_time) the load rides it out."""
-    from kgrec_neo4j import schema
+    from kgrec_neo4j.core import schema
     from kgrec_neo4j.load import load
 
     db, env = own_server["db"], own_server["env"]
@@ -387,7 +388,7 @@ def test_neo4j_restart_during_load_is_retried(own_server, data_dir, hold_s):
 
 @pytest.mark.slow
 def test_neo4j_restart_during_write_back_is_retried(own_server):
-    from kgrec_neo4j import schema
+    from kgrec_neo4j.core import schema
 
     db, env = own_server["db"], dict(own_server["env"], KGREC_BATCH_SIZE="10")
     clear_database(db)
@@ -420,7 +421,7 @@ def test_neo4j_lost_mid_command_is_a_clean_error(exc_name):
     from click.testing import CliRunner
 
     from kgrec_neo4j.cli._common import KgrecGroup
-    from kgrec_neo4j.config import load_settings
+    from kgrec_neo4j.core.config import load_settings
 
     @click.group(cls=KgrecGroup)
     @click.pass_context

@@ -6,9 +6,17 @@ import json
 
 import pytest
 
-from kgrec_neo4j.interactions import (
-    KindScheme, LexiconClassifier, LLMTextClassifier, Review, TextVerdict, agreement, classify_interactions,
-    classify_messages, decide, lexicon_score,
+from kgrec_neo4j.users.interactions import (
+    KindScheme,
+    LexiconClassifier,
+    LLMTextClassifier,
+    Review,
+    TextVerdict,
+    agreement,
+    classify_interactions,
+    classify_messages,
+    decide,
+    lexicon_score,
 )
 
 # --- kinds ------------------------------------------------------------------------------------------
@@ -129,8 +137,8 @@ CREATE (u)-[:INTERACTED {seq: r.seq, rating: r.rating, review_title: r.title, re
                          split: r.split, kind: 'implicit', sign: 1, kind_source: 'rating'}]->(i)
 """
 ROWS = [
-    {"user": "u1", "item": "i1", "seq": 0, "rating": 5.0, "title": "Love it", "text": "Great fun, works perfectly.", "split": "train"},
-    {"user": "u1", "item": "i2", "seq": 1, "rating": 4.0, "title": "Waste of money", "text": "Broke after a day, do not buy.", "split": "train"},
+    {"user": "u1", "item": "i1", "seq": 0, "rating": 5.0, "title": "Love it", "text": "Great fun, works perfectly.", "split": "train"},  # noqa: E501
+    {"user": "u1", "item": "i2", "seq": 1, "rating": 4.0, "title": "Waste of money", "text": "Broke after a day, do not buy.", "split": "train"},  # noqa: E501
     {"user": "u1", "item": "i3", "seq": 2, "rating": 1.0, "title": None, "text": None, "split": "valid"},
     {"user": "u1", "item": "i4", "seq": 3, "rating": None, "title": None, "text": None, "split": "test"},
     {"user": "u2", "item": "i1", "seq": 0, "rating": None, "title": "Terrible", "text": "Awful and boring.", "split": "train"},

@@ -9,12 +9,24 @@ from collections import Counter
 
 import pytest
 
-from kgrec_neo4j.interests.graphrag import GraphRAGInterestExtractor, GraphRAGParams, Projected, apply_updates
-from kgrec_neo4j.interests.llm import (
-    CleanUpdate, ConceptRef, InterestAnswer, InterestUpdate, InterestView, ItemView, answer_json_schema,
-    build_messages, postprocess,
+from kgrec_neo4j.core.schema import load_pack
+from kgrec_neo4j.users.interests.graphrag import (
+    GraphRAGInterestExtractor,
+    GraphRAGParams,
+    Projected,
+    apply_updates,
 )
-from kgrec_neo4j.schema import load_pack
+from kgrec_neo4j.users.interests.llm import (
+    CleanUpdate,
+    ConceptRef,
+    InterestAnswer,
+    InterestUpdate,
+    InterestView,
+    ItemView,
+    answer_json_schema,
+    build_messages,
+    postprocess,
+)
 
 PACK = load_pack("video_games")
 
@@ -128,8 +140,8 @@ ROWS = [  # user g1: 4 train, 1 valid, 1 test; user g2: 2 train
     {"user": "g1", "item": "cod", "title": "Call of Duty", "seq": 1, "rating": 5.0, "split": "train", "kind": "like", "sign": 1},
     {"user": "g1", "item": "forza", "title": "Forza", "seq": 2, "rating": 1.0, "split": "train", "kind": "dislike", "sign": -1},
     {"user": "g1", "item": "doom", "title": "Doom", "seq": 3, "rating": 4.0, "split": "train", "kind": "like", "sign": 1},
-    {"user": "g1", "item": "secret", "title": "Secret Valid Game", "seq": 4, "rating": 5.0, "split": "valid", "kind": "like", "sign": 1},
-    {"user": "g1", "item": "hidden", "title": "Hidden Test Game", "seq": 5, "rating": 5.0, "split": "test", "kind": "like", "sign": 1},
+    {"user": "g1", "item": "secret", "title": "Secret Valid Game", "seq": 4, "rating": 5.0, "split": "valid", "kind": "like", "sign": 1},  # noqa: E501
+    {"user": "g1", "item": "hidden", "title": "Hidden Test Game", "seq": 5, "rating": 5.0, "split": "test", "kind": "like", "sign": 1},  # noqa: E501
     {"user": "g2", "item": "forza", "title": "Forza", "seq": 0, "rating": 5.0, "split": "train", "kind": "like", "sign": 1},
     {"user": "g2", "item": "halo", "title": "Halo 5", "seq": 1, "rating": 5.0, "split": "train", "kind": "like", "sign": 1},
 ]
@@ -142,7 +154,7 @@ CONCEPTS = [("k_fps", "Game Features", "first-person shooter", ["halo", "cod", "
 @pytest.fixture(scope="module")
 def rag(db, settings):
     """Users, items, interactions and a small concept vocabulary with real text embeddings."""
-    from kgrec_neo4j.embed import get_embedder
+    from kgrec_neo4j.core.embed import get_embedder
     from kgrec_neo4j.extract.base import mention_key
 
     db.write(GRAPH, rows=ROWS)
@@ -205,7 +217,7 @@ def _answers(prompt: str) -> str:
 
 
 def _extractor(rag, settings, model, **params):
-    from kgrec_neo4j.embed import get_embedder
+    from kgrec_neo4j.core.embed import get_embedder
     from kgrec_neo4j.llm import LLMClient
 
     client = LLMClient(settings, chat_model=model, cache=False, max_output_retries=0, concurrency=2)
@@ -277,28 +289,28 @@ def test_graphrag_changes_to_valid_and_test_change_nothing(rag, settings):
 def test_one_user_end_to_end_over_http(rag, settings, tmp_path):
     import time
 
-    from kgrec_neo4j.config import load_settings
-    from kgrec_neo4j.llm import server
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.local import llm_server as server
 
     home = tmp_path / "home"
     s0 = load_settings({"home": str(home)})
     t0 = time.monotonic()
-    info = server.serve(s0, port=0, parallel=1, ctx_per_slot=4096)
+    info = server.start(server.llm_home(s0), port=0, parallel=1, ctx_per_slot=4096)
     try:
         s = load_settings({"home": str(home), "llm_base_url": info.base_url, "llm_model": info.model})
-        from kgrec_neo4j.embed import get_embedder
+        from kgrec_neo4j.core.embed import get_embedder
 
         with GraphRAGInterestExtractor(rag, s, PACK, embedder=get_embedder(settings), concurrency=1,
                                        params=GraphRAGParams(batch=2, max_updates=3), timeout_s=60) as ex:
             rep = ex.run(["g1"], restart=True)
     finally:
-        server.stop(s0)
+        server.stop(server.llm_home(s0))
     assert rep.requests >= 1 and rep.llm.calls >= 1
     # a 135M model's answers are poor; the plumbing must hold: every request answered or failed cleanly,
     # the progress marker moved for answered batches, edges (if any) obey the contract
     upto = rag.value("MATCH (u:User {id: 'g1'}) RETURN u.interests_llm_upto")
     assert (upto == 3) == (rep.failed_requests == 0)
-    for u, c, h, p, w, conf, ev in _state(rag):
+    for _u, _c, h, p, w, conf, ev in _state(rag):
         assert h in ("long", "short") and p in (1, -1) and 0 < w <= 1 and 0 <= conf <= 1
         assert set(ev) <= {"halo", "cod", "forza", "doom"}
     assert time.monotonic() - t0 < 120
@@ -309,9 +321,9 @@ def test_one_user_end_to_end_over_http(rag, settings, tmp_path):
 
 def test_cli_extract_llm_over_http_with_fault(rag, tmp_path):
     from click.testing import CliRunner
+    from fakes.openai_server import FakeOpenAIServer, ok, server_error
 
     from kgrec_neo4j.cli import cli
-    from fakes.openai_server import FakeOpenAIServer, ok, server_error
 
     with FakeOpenAIServer(default=lambda body: ok(_answers(body["messages"][-1]["content"]))) as srv:
         srv.script(server_error(500), match="item halo")  # the first g1 request fails once, then is retried

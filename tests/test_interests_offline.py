@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from kgrec_neo4j.interests.offline import Event, OfflineParams, extract_offline, user_interests
+from kgrec_neo4j.users.interests.offline import (
+    Event,
+    OfflineParams,
+    extract_offline,
+    user_interests,
+)
 
 SLICE = Path(__file__).resolve().parent / "data" / "vg-slice"
 
@@ -91,8 +96,8 @@ def seed_title_concepts(db) -> int:
 
 @pytest.fixture(scope="module")
 def vg(db):
-    from kgrec_neo4j.interactions import LexiconClassifier, classify_interactions
     from kgrec_neo4j.load import load
+    from kgrec_neo4j.users.interactions import LexiconClassifier, classify_interactions
 
     load(db, [SLICE])
     assert seed_title_concepts(db) > 20

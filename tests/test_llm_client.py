@@ -23,7 +23,7 @@ from fakes.openai_server import (
 )
 from pydantic import BaseModel, ConfigDict
 
-from kgrec_neo4j.config import load_settings
+from kgrec_neo4j.core.config import load_settings
 from kgrec_neo4j.llm import LLMCache, LLMClient, StructuredRequest
 
 

@@ -8,12 +8,12 @@ import json
 import pytest
 from fakes.openai_server import FakeOpenAIServer, Reply, json_reply, server_error
 
-from kgrec_neo4j.config import load_settings
+from kgrec_neo4j.core.config import load_settings
+from kgrec_neo4j.core.schema import load_pack
 from kgrec_neo4j.extract.base import ItemText
 from kgrec_neo4j.extract.llm import LLMExtractor
 from kgrec_neo4j.extract.prompts import DATA_CLOSE, DATA_OPEN
 from kgrec_neo4j.llm import LLMCache
-from kgrec_neo4j.schema import load_pack
 
 PACK = load_pack("video_games")
 

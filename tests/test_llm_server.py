@@ -12,11 +12,13 @@ import pytest
 from click.testing import CliRunner
 
 from kgrec_neo4j.cli.llm import llm as llm_group
-from kgrec_neo4j.config import load_settings
+from kgrec_neo4j.core.config import load_settings
+from kgrec_neo4j.core.schema import load_pack
 from kgrec_neo4j.extract.base import MAX_VALUE_WORDS, ItemText
 from kgrec_neo4j.extract.llm import LLMExtractor
-from kgrec_neo4j.llm import OUTPUT_REASONS, TRANSPORT_REASONS, server
-from kgrec_neo4j.schema import load_pack
+from kgrec_neo4j.llm import OUTPUT_REASONS, TRANSPORT_REASONS
+from kgrec_neo4j.llm.endpoint import list_models
+from kgrec_neo4j.local import llm_server as server
 
 pytestmark = [pytest.mark.llm, pytest.mark.timeout(400)]
 
@@ -31,9 +33,9 @@ def home(tmp_path_factory):
 @pytest.fixture(scope="module")
 def bundled(home):
     settings = load_settings({"home": str(home), "type_pack": PACK_NAME}, environ={})
-    info = server.serve(settings, port=0, wait_s=120)
+    info = server.start(server.llm_home(settings), port=0, wait_s=120)
     yield settings, info
-    server.stop(settings)
+    server.stop(server.llm_home(settings))
 
 
 def cli(settings):
@@ -61,12 +63,12 @@ def office_items(data_dir, n: int) -> list[ItemText]:
 def test_server_listens_on_loopback_and_lists_the_model(bundled):
     settings, info = bundled
     assert info.base_url.startswith("http://127.0.0.1:") and info.healthy
-    assert server.list_models(info.base_url) == [info.model]
-    st = server.status(settings)
+    assert list_models(info.base_url) == [info.model]
+    st = server.status(server.llm_home(settings))
     assert st is not None and st.healthy and st.pid == info.pid
     assert (settings.home_path / "llm" / "server.pid").read_text() == str(info.pid)
     # idempotent: a second serve returns the running one
-    assert server.serve(settings).pid == info.pid
+    assert server.start(server.llm_home(settings)).pid == info.pid
 
 
 def test_extract_real_items_over_http(bundled, data_dir):
@@ -125,7 +127,7 @@ def test_cli_serve_status_test_stop(bundled):
 
     r = runner.invoke(root, ["llm", "stop"])
     assert r.exit_code == 0 and "stopped" in r.output
-    assert server.status(settings) is None
+    assert server.status(server.llm_home(settings)) is None
     r = runner.invoke(root, ["llm", "status"])
     assert "not started from this home folder" in r.output
     r = runner.invoke(root, ["llm", "stop"])

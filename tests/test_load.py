@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from kgrec_neo4j import load as L
-from kgrec_neo4j.errors import InputError
+from kgrec_neo4j.core.errors import InputError
 
 SLICE = Path(__file__).parent / "data" / "vg-slice"
 

@@ -23,10 +23,9 @@ import importlib.util
 import os
 from pathlib import Path
 
+import _export_fixture
 import numpy as np
 import pytest
-
-import _export_fixture
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -57,14 +56,14 @@ STALE_CACHE = (
 @pytest.fixture(scope="module")
 def trained(db):
     """vg-slice with concepts and interests, and one current run trained in-process."""
-    from kgrec_neo4j import recommend as R
+    from kgrec_neo4j.core.schema import load_pack
     from kgrec_neo4j.model.pipeline import run_training
-    from kgrec_neo4j.schema import load_pack
+    from kgrec_neo4j.serve import scoring as S
 
     db.write("DROP INDEX item_gnn_embedding IF EXISTS")
     _export_fixture.build(db)
     res = run_training(db, type_names=load_pack("video_games").names, epochs=1, dim=8, seed=0)
-    R.clear_cache()
+    S.clear_cache()
     return res.run
 
 
@@ -102,7 +101,7 @@ def _check(db, answers, run_ids=None) -> dict:
 
 def test_answers_match_stored_embeddings(db, trained):
     """Baseline for the checker itself: a quiet database gives consistent answers, a tampered score does not."""
-    from kgrec_neo4j import recommend as R
+    from kgrec_neo4j.serve import recommend as R
 
     users = db.value("MATCH (u:User) WHERE u.gnn_run = $r RETURN collect(u.id)[..20]", r=trained)
     recs = R.recommend_users(db, users, 10, store=False)
@@ -115,14 +114,15 @@ def test_answers_match_stored_embeddings(db, trained):
 def test_half_written_writeback_still_serves_the_current_run(db, trained):
     """Half of a new run's embeddings written (as a killed or still running write-back leaves them): requests
     for every user must still be answered by the current run, completely."""
-    from kgrec_neo4j import recommend as R
+    from kgrec_neo4j.serve import recommend as R
+    from kgrec_neo4j.serve import scoring as S
 
     before = CS.snapshot(db, trained)
     rows = _random_rows(db, trained, seed=1)
     half = {label: r[: len(r) // 2] for label, r in rows.items()}
     try:
         _write_run(db, "ours-halfwritten-test", half, current=False)
-        R.clear_cache()
+        S.clear_cache()
         users = sorted(before["users"])
         errors, answers = [], []
         for u in users:
@@ -141,16 +141,17 @@ def test_half_written_writeback_still_serves_the_current_run(db, trained):
                      f"SET n.gnn_embedding = row.e, n.gnn_run = $run",
                      rows=[{"id": i, "e": e.tolist()} for i, e in before[snapkey].items()], run=trained)
         db.write("MATCH (r:ModelRun {id: 'ours-halfwritten-test'}) DETACH DELETE r")
-        R.clear_cache()
+        S.clear_cache()
 
 
 def test_warm_cache_follows_the_new_current_run(db, trained):
     """A serving process that cached run A answers with run B once B is current (no error, no stale scores)."""
-    from kgrec_neo4j import recommend as R
+    from kgrec_neo4j.serve import recommend as R
+    from kgrec_neo4j.serve import scoring as S
 
-    current = R.current_run(db)
+    current = S.current_run(db)
     users = db.value("MATCH (u:User) WHERE u.gnn_run = $r RETURN collect(u.id)[..10]", r=current)
-    R.clear_cache()
+    S.clear_cache()
     assert {a.run for a in R.recommend_users(db, users, 10, store=False)} == {current}
     new = f"ours-warmcache-test-{os.getpid()}"
     _write_run(db, new, _random_rows(db, current, seed=2), current=True)
@@ -160,7 +161,7 @@ def test_warm_cache_follows_the_new_current_run(db, trained):
         rep = _check(db, recs)
         assert rep["consistent"] == len(users), rep
     finally:
-        R.clear_cache()
+        S.clear_cache()
 
 
 def _experiment(db, tmp_path, *, workers: int, batch_size: int, train_args: list[str], tail_s: float) -> dict:

@@ -7,7 +7,6 @@ import torch
 from kgrec_neo4j.model.evaluate import evaluate, ranking_metrics
 from kgrec_neo4j.model.toy import toy_graph
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

@@ -4,7 +4,6 @@ import torch
 from kgrec_neo4j.model.gnn import KGRecGNN, _transpose_perm, weighted_spmm
 from kgrec_neo4j.model.toy import toy_graph
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

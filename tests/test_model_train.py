@@ -5,7 +5,6 @@ from kgrec_neo4j.model.evaluate import evaluate
 from kgrec_neo4j.model.toy import toy_graph
 from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form
 
-
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 

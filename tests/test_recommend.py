@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
-from kgrec_neo4j import recommend as R
-from kgrec_neo4j.errors import ModelError
-
 from _kg_fixture import RUN, invoke_cli
+
+from kgrec_neo4j.core.errors import ModelError
+from kgrec_neo4j.serve import recommend as R
+from kgrec_neo4j.serve import scoring as S
 
 
 def _cli(args):
@@ -19,17 +19,17 @@ def _cli(args):
 
 def test_top_k_excludes_and_orders():
     s = np.array([0.5, 3.0, 2.0, 3.0, -1.0])
-    idx, val = R.top_k(s, 3, np.array([1]))
+    idx, val = S.top_k(s, 3, np.array([1]))
     assert idx.tolist() == [3, 2, 0] and val.tolist() == [3.0, 2.0, 0.5]
-    idx, _ = R.top_k(s, 10, np.array([0, 1, 2, 3]))
+    idx, _ = S.top_k(s, 10, np.array([0, 1, 2, 3]))
     assert idx.tolist() == [4]  # k larger than what is left
 
 
 def test_rank_of_counts_only_unseen():
     s = np.array([0.5, 3.0, 2.0, 1.0])
-    assert R.rank_of(s, 2, np.array([1])) == (1, 3)
-    assert R.rank_of(s, 0, np.array([1])) == (3, 3)
-    assert R.rank_of(s, 1, np.array([1])) == (0, 3)  # excluded: no rank
+    assert S.rank_of(s, 2, np.array([1])) == (1, 3)
+    assert S.rank_of(s, 0, np.array([1])) == (3, 3)
+    assert S.rank_of(s, 1, np.array([1])) == (0, 3)  # excluded: no rank
 
 
 def test_k_must_be_positive(db):
@@ -59,19 +59,19 @@ def test_scores_are_dot_products_and_train_items_excluded(db, kg):
 def test_heldout_items_are_not_excluded(db, kg):
     # give one user's held-out item the best possible score: it must come first
     user, item = next(iter(sorted(kg["heldout"].items())))
-    m = R.item_matrix(db, RUN)
+    m = S.item_matrix(db, RUN)
     boosted = kg["user_emb"][user] * 1000
     db.write("MATCH (u:User {id: $u}) SET u.gnn_embedding = $e", u=user, e=boosted.tolist())
     # the item with the largest dot product with the user direction must be the held-out one: set it so
     db.write("MATCH (i:Item {id: $i}) SET i.gnn_embedding = $e", i=item, e=(kg["user_emb"][user] * 50).tolist())
     try:
-        R.clear_cache()
+        S.clear_cache()
         rec = R.recommend(db, user, 5, store=False)
         assert rec.items[0].item == item
     finally:
         db.write("MATCH (u:User {id: $u}) SET u.gnn_embedding = $e", u=user, e=kg["user_emb"][user].tolist())
         db.write("MATCH (i:Item {id: $i}) SET i.gnn_embedding = $e", i=item, e=kg["item_emb"][item].tolist())
-        R.clear_cache()
+        S.clear_cache()
     assert m.dim == 16
 
 
@@ -96,8 +96,8 @@ def test_batch_api_matches_single_calls(db, kg):
 
 
 def test_item_matrix_is_cached_per_run(db, kg):
-    a = R.item_matrix(db, RUN)
-    b = R.item_matrix(db, RUN)
+    a = S.item_matrix(db, RUN)
+    b = S.item_matrix(db, RUN)
     assert a is b and a.vectors.shape == (kg["items"], 16)
 
 
@@ -116,12 +116,12 @@ def test_new_current_run_is_picked_up(db, kg):
 
 
 def test_errors_say_what_to_do(db, kg):
-    with pytest.raises(R.RecommendError, match="unknown user.*nobody"):
+    with pytest.raises(S.RecommendError, match="unknown user.*nobody"):
         R.recommend(db, "nobody", 5)
     db.write("MATCH (r:ModelRun {id: $run}) SET r.current = false", run=RUN)
-    R.clear_cache()
+    S.clear_cache()
     try:
-        with pytest.raises(R.RecommendError, match="no current model run.*kgrec train"):
+        with pytest.raises(S.RecommendError, match="no current model run.*kgrec train"):
             R.recommend(db, kg["users"][0], 5)
     finally:
         db.write("MATCH (r:ModelRun {id: $run}) SET r.current = true", run=RUN)

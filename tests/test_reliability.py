@@ -109,14 +109,14 @@ def test_password_never_printed_or_logged(db, settings, tmp_path):
 
 def test_local_server_binds_loopback_only(settings):
     """Every listening socket of the local server is on 127.0.0.1."""
-    from kgrec_neo4j import server
+    from kgrec_neo4j.local import neo4j_server as server
 
     st = server.status(settings.home_path / "neo4j")
-    if not st.get("running"):
+    if not st.running:
         if os.environ.get("CI"):
             pytest.fail("the local server is not running under CI")
         pytest.skip("tests are not running against the project's local server")
-    pid = st["pid"]
+    pid = st.pid
     out = subprocess.run(["ss", "-ltnp"], capture_output=True, text=True).stdout
     mine = [line for line in out.splitlines() if f"pid={pid}," in line]
     assert mine, out

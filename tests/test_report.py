@@ -11,9 +11,8 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from kgrec_neo4j import recommend as R
-from kgrec_neo4j import report as P
-
+from kgrec_neo4j.serve import recommend as R
+from kgrec_neo4j.serve import report as P
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from kgrec_neo4j import schema
-from kgrec_neo4j.errors import DimensionMismatch, SchemaError, UnknownTypeError
+from kgrec_neo4j.core import schema
+from kgrec_neo4j.core.errors import DimensionMismatch, SchemaError, UnknownTypeError
 
 VG_TYPES = ["Functionality", "Compatibility", "Components", "User Demographics", "Usage Scenarios",
             "Game Features", "Technical Specifications", "Content Additions", "Performance Metrics", "Others"]
@@ -103,7 +103,7 @@ def test_pack_switch_refuses_types_still_in_use(db, settings):
 def test_gds_apoc_and_langchain_clients(db, settings):
     from langchain_neo4j import Neo4jGraph
 
-    from kgrec_neo4j.gds import connect_gds
+    from kgrec_neo4j.core.gds import connect_gds
 
     assert db.value("RETURN gds.version()").startswith("2.13")
     assert db.value("RETURN apoc.version()").startswith("5.26")

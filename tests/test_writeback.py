@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import _export_fixture
 import numpy as np
 import pytest
 import torch
 
-from kgrec_neo4j.errors import ModelError
-from kgrec_neo4j.schema import load_pack
-
-import _export_fixture
+from kgrec_neo4j.core.errors import ModelError
+from kgrec_neo4j.core.schema import load_pack
 
 
 @pytest.fixture(scope="module")
@@ -125,10 +124,10 @@ def test_runs_guard_their_invariants(db, tg):
 def test_item_links_are_written_served_and_cleared(db, tg):
     """Ours' item graph: ITEM_LINK edges of the run, its weight on the ModelRun, and recommendations that score
     exactly as the model does (embedding dot product + weight * item links); a later run removes them."""
-    from kgrec_neo4j import recommend as R
     from kgrec_neo4j.model import runs, writeback
     from kgrec_neo4j.model.gnn import KGRecGNN
     from kgrec_neo4j.model.itemgraph import ItemGraph
+    from kgrec_neo4j.serve import scoring as S
 
     torch.manual_seed(4)
     model = KGRecGNN(tg, embedding_dim=8).eval()
@@ -157,11 +156,11 @@ def test_item_links_are_written_served_and_cleared(db, tg):
     assert db.value("MATCH ()-[l:ITEM_LINK]->() RETURN count(l)") == src.size
 
     # served scores are the model's: pick users with a dislike-only train item, so every term is exercised
-    R.clear_cache()
+    S.clear_cache()
     disliked = {tg.ui_user[k] for k in np.flatnonzero(tg.ui_sign < 0)}
     users = sorted(disliked)[:3] + [0]
-    m = R.item_matrix(db, run)
-    uv = R.user_vectors(db, [tg.user_ids[x] for x in users], m)
+    m = S.item_matrix(db, run)
+    uv = S.user_vectors(db, [tg.user_ids[x] for x in users], m)
     served = m.scores(uv)
     order = [m.index[iid] for iid in tg.item_ids]
     with torch.no_grad():
@@ -177,5 +176,5 @@ def test_item_links_are_written_served_and_cleared(db, tg):
     runs.set_current(db, run2)
     writeback.clear_stale(db, run2)
     assert db.value("MATCH ()-[l:ITEM_LINK]->() RETURN count(l)") == 0
-    R.clear_cache()
-    assert R.item_matrix(db, run2).links is None
+    S.clear_cache()
+    assert S.item_matrix(db, run2).links is None

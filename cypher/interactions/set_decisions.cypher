@@ -1,5 +1,5 @@
 // Write the decision for one edge (keyed by user and seq): final kind and sign, what decided it, the text
-// verdict next to the rating, and the combined confidence (kgrec_neo4j/confidence.py).
+// verdict next to the rating, and the combined confidence (kgrec_neo4j/users/confidence.py).
 UNWIND $rows AS row
 MATCH (:User {id: row.user})-[e:INTERACTED {seq: row.seq}]->(:Item)
 SET e.kind = row.kind,

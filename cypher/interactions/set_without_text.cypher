@@ -2,7 +2,7 @@
 // edges with no review text (or every edge when $with_text is true, i.e. the rating-only classifier).
 // Rating -> role (like >= $like_min, dislike <= $dislike_max, else mixed; none -> implicit) -> kind name
 // ($names) -> sign ($signs). Confidence: rating_confidence (0.6 at the mixed middle, 1.0 at 1 or 5 stars,
-// see kgrec_neo4j/confidence.py) or $implicit_confidence. Text fields are cleared of earlier verdicts.
+// see kgrec_neo4j/users/confidence.py) or $implicit_confidence. Text fields are cleared of earlier verdicts.
 MATCH (u:User)-[e:INTERACTED]->(:Item)
 WHERE ($users IS NULL OR u.id IN $users)
   AND ($with_text OR (trim(coalesce(e.review_text, '')) = '' AND trim(coalesce(e.review_title, '')) = ''))

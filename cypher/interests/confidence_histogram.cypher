@@ -1,5 +1,5 @@
 // Confidence distribution of one relationship type. $REL is replaced by an allow-listed type name
-// (kgrec_neo4j/confidence.py checks it) before the query runs; everything else is a parameter.
+// (kgrec_neo4j/users/confidence.py checks it) before the query runs; everything else is a parameter.
 // For INTERACTED ($only_classified) only edges that `kgrec interactions classify` wrote are counted.
 // Histogram bins have width 1/$bins over [0, 1] (1.0 falls in the last bin; out-of-range values are
 // clipped into the end bins and counted in out_of_range). Quantiles are nearest-rank.

@@ -3,7 +3,7 @@
 Each module ``kgrec_neo4j/cli/<name>.py`` defines ``commands``, a list of click commands or groups;
 :data:`MODULES` names them in help order. A command builds settings (flags > environment >
 ``kgrec.toml`` > defaults), opens the database, calls one library function and prints its report;
-a :class:`~kgrec_neo4j.errors.KgrecError` becomes ``Error: …`` with a non-zero exit code.
+a :class:`~kgrec_neo4j.core.errors.KgrecError` becomes ``Error: …`` with a non-zero exit code.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import importlib
 
 import click
 
-from ..config import load_settings
+from ..core.config import load_settings
 from ._common import KgrecGroup, setup_logging
 
 MODULES = ["db", "load", "extract", "concepts", "interests", "train", "recommend", "types", "llm", "demo"]

@@ -5,12 +5,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 
-from ..config import Settings
-from ..errors import KgrecError
+from ..core.config import Settings
+from ..core.errors import KgrecError
 
 
 def pass_settings(fn: Callable) -> Callable:
@@ -26,7 +27,7 @@ def pass_settings(fn: Callable) -> Callable:
 
 def open_db(settings: Settings, *, wait_s: float = 0.0):
     """Connect, turning an unreachable server into a clear error (raised, shown by :func:`main`)."""
-    from ..db import connect
+    from ..core.db import connect
 
     return connect(settings, wait_s=wait_s)
 
@@ -87,8 +88,8 @@ class KgrecGroup(click.Group):
 
 def _lost_neo4j(ctx: click.Context, exc: Exception) -> KgrecError:
     """The error for Neo4j going away in the middle of a command (after the retry window of db.py ran out)."""
-    from ..db import RETRY_WINDOW_S
-    from ..errors import Neo4jUnavailable
+    from ..core.db import RETRY_WINDOW_S
+    from ..core.errors import Neo4jUnavailable
 
     settings = (ctx.obj or {}).get("settings") if isinstance(ctx.obj, dict) else None
     where = f" at {settings.neo4j_uri}" if settings is not None else ""

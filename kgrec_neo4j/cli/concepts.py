@@ -6,13 +6,20 @@ from pathlib import Path
 
 import click
 
-from ..config import Settings
-from ._common import KgrecGroup, echo_table, min_confidence_option, open_db, pass_settings, silent_option
+from ..core.config import Settings
+from ._common import (
+    KgrecGroup,
+    echo_table,
+    min_confidence_option,
+    open_db,
+    pass_settings,
+    silent_option,
+)
 
 
 def _pack_and_embedder(settings: Settings):
-    from ..embed import get_embedder
-    from ..schema import load_pack
+    from ..core.embed import get_embedder
+    from ..core.schema import load_pack
 
     return load_pack(settings.type_pack), get_embedder(settings)
 

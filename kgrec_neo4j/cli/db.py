@@ -7,7 +7,7 @@ from urllib.parse import urlparse
 
 import click
 
-from ..config import Settings
+from ..core.config import Settings
 from ._common import echo_json, open_db, pass_settings
 
 
@@ -42,7 +42,7 @@ def db_install(settings: Settings):
     Example:
       kgrec db install
     """
-    from .. import server
+    from ..local import neo4j_server as server
 
     server.ensure_installed(_server_home(settings), progress=lambda msg: click.echo(msg, err=True))
     click.echo(f"installed in {_server_home(settings)}")
@@ -63,7 +63,7 @@ def db_start(settings: Settings, http_port: int, timeout_s: float):
     Example:
       kgrec db start --http-port 7475
     """
-    from .. import server
+    from ..local import neo4j_server as server
 
     home = _server_home(settings)
     password = settings.require_password()
@@ -71,10 +71,10 @@ def db_start(settings: Settings, http_port: int, timeout_s: float):
     if host not in ("127.0.0.1", "localhost"):
         raise click.ClickException(f"NEO4J_URI points at {host}; `kgrec db start` only runs a local server on 127.0.0.1")
     server.ensure_installed(home, progress=lambda msg: click.echo(msg, err=True))
-    uri = server.start(home, bolt_port=port, http_port=http_port, password=password,
-                       username=settings.neo4j_username, heap=settings.neo4j_heap,
-                       pagecache=settings.neo4j_pagecache, timeout_s=timeout_s)
-    click.echo(uri)
+    info = server.start(home, bolt_port=port, http_port=http_port, password=password,
+                        username=settings.neo4j_username, heap=settings.neo4j_heap,
+                        pagecache=settings.neo4j_pagecache, timeout_s=timeout_s)
+    click.echo(info.uri)
 
 
 @db.command("stop")
@@ -86,7 +86,7 @@ def db_stop(settings: Settings):
     Example:
       kgrec db stop
     """
-    from .. import server
+    from ..local import neo4j_server as server
 
     click.echo("stopped" if server.stop(_server_home(settings)) else "not running")
 
@@ -100,11 +100,11 @@ def db_status(settings: Settings):
     Example:
       kgrec db status
     """
-    from .. import server
+    from ..local import neo4j_server as server
 
     st = server.status(_server_home(settings))
-    echo_json(st)
-    if not st.get("running"):
+    echo_json(st.model_dump())
+    if not st.running:
         raise SystemExit(3)
 
 
@@ -131,7 +131,7 @@ def schema_apply(settings: Settings, rebuild_vector_index: bool):
     Example:
       kgrec schema apply
     """
-    from .. import schema as sch
+    from ..core import schema as sch
 
     pack = sch.load_pack(settings.type_pack)
     with open_db(settings) as d:
@@ -151,7 +151,7 @@ def schema_check(settings: Settings):
     Example:
       kgrec schema check
     """
-    from .. import schema as sch
+    from ..core import schema as sch
 
     pack = sch.load_pack(settings.type_pack)
     with open_db(settings) as d:
@@ -173,7 +173,7 @@ def doctor(settings: Settings):
     Example:
       kgrec doctor
     """
-    from ..doctor import run_checks
+    from ..local.doctor import run_checks
 
     results = run_checks(settings)
     width = max(len(r.name) for r in results)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..config import Settings
+from ..core.config import Settings
 from ._common import open_db, pass_settings
 
 
@@ -33,7 +33,7 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
       kgrec demo --users 500 --fresh --yes
       kgrec demo --data ../shared/data/amazon-office-2018 --users 1000 --fresh --yes
     """
-    from ..db import clear_database
+    from ..core.db import clear_database
     from ..demo import run_demo
 
     data = data or Path(settings.data_dir) / "amazon-videogames-2018"

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import click
 
-from ._common import batch_size_option, echo_table, open_db, pass_settings, silent_option
+from ._common import (
+    batch_size_option,
+    echo_table,
+    open_db,
+    pass_settings,
+    silent_option,
+)
 
 
 @click.group()
@@ -33,8 +39,8 @@ def items(settings, extractor_name, limit, concurrency, use_reviews, force, item
       kgrec extract items --extractor offline
       kgrec extract items --extractor llm --limit 200 --concurrency 8
     """
+    from ..core.schema import load_pack
     from ..extract.run import build_extractor, extract_items
-    from ..schema import load_pack
 
     name = extractor_name
     if name == "auto":

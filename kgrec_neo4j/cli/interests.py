@@ -6,8 +6,15 @@ from pathlib import Path
 
 import click
 
-from ..config import Settings
-from ._common import batch_size_option, echo_json, min_confidence_option, open_db, pass_settings, silent_option
+from ..core.config import Settings
+from ._common import (
+    batch_size_option,
+    echo_json,
+    min_confidence_option,
+    open_db,
+    pass_settings,
+    silent_option,
+)
 
 
 def _bar(silent: bool, desc: str, unit: str):
@@ -63,8 +70,8 @@ def classify(settings: Settings, classifier, kinds, prefer, implicit_confidence,
       kgrec interactions classify --classifier llm --users 200
       kgrec interactions classify --kinds 'mixed=-1'
     """
-    from ..interactions import KindScheme, classify_interactions, make_classifier
-    from ..interests.store import user_ids
+    from ..users.interactions import KindScheme, classify_interactions, make_classifier
+    from ..users.interests.store import user_ids
 
     try:
         scheme = KindScheme.parse(kinds)
@@ -128,13 +135,13 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
       kgrec interests extract --extractor llm --users 100
       kgrec interests extract --min-confidence 0.5
     """
-    from ..interests.store import user_ids
+    from ..users.interests.store import user_ids
 
     minc = settings.min_confidence if min_confidence is None else min_confidence
     with open_db(settings) as d:
         users = list(only_users) or user_ids(d, limit=max_users)
         if extractor == "offline":
-            from ..interests.offline import OfflineParams, extract_offline
+            from ..users.interests.offline import OfflineParams, extract_offline
 
             params = OfflineParams(long_min_support=long_min_support, short_window=short_window,
                                    short_decay=short_decay, min_confidence=minc)
@@ -145,8 +152,8 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
             click.echo(f"edges: {rep.edges} ({rep.long} long, {rep.short} short; {rep.positive} positive, "
                        f"{rep.negative} negative); users with interests: {rep.users_with_interests}")
             return
-        from ..interests.graphrag import GraphRAGInterestExtractor, GraphRAGParams
-        from ..schema import load_pack
+        from ..core.schema import load_pack
+        from ..users.interests.graphrag import GraphRAGInterestExtractor, GraphRAGParams
 
         params = GraphRAGParams(batch=batch, max_rounds=max_rounds, short_decay=short_decay, min_confidence=minc)
         with GraphRAGInterestExtractor(d, settings, load_pack(settings.type_pack), params=params,
@@ -183,7 +190,7 @@ def show(settings: Settings, user, top, extractor, png, as_json, min_confidence)
       kgrec interests show A2HD75EMZR8QLN
       kgrec interests show A2HD75EMZR8QLN --png profile.png --min-confidence 0.3
     """
-    from ..interests.profile import build_profile, format_profile, save_png
+    from ..users.interests.profile import build_profile, format_profile, save_png
 
     minc = settings.min_confidence if min_confidence is None else min_confidence
     with open_db(settings) as d:
@@ -220,7 +227,7 @@ def report(settings: Settings, edge_types, bins, as_json, min_confidence):
     Example:
       kgrec confidence report --min-confidence 0.5
     """
-    from ..confidence import EDGE_TYPES, confidence_report, format_report
+    from ..users.confidence import EDGE_TYPES, confidence_report, format_report
 
     minc = settings.min_confidence if min_confidence is None else min_confidence
     with open_db(settings) as d:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from ..config import Settings
-from ..errors import ConfigError
+from ..core.config import Settings
+from ..core.errors import ConfigError
 from ._common import echo_json, pass_settings
 
 
@@ -39,9 +39,9 @@ def serve_cmd(settings: Settings, port, model_path, parallel, ctx_per_slot, thre
       kgrec llm serve && eval "$(kgrec llm status --exports)"
       kgrec llm test "Nintendo Switch Pro Controller"
     """
-    from ..llm import server
+    from ..local import llm_server as server
 
-    info = server.serve(settings, port=port, model_path=model_path, parallel=parallel,
+    info = server.start(server.llm_home(settings), port=port, model_path=model_path, parallel=parallel,
                         ctx_per_slot=ctx_per_slot, threads=threads, wait_s=wait_s)
     click.echo(f"LLM server pid {info.pid} serving {info.model} at {info.base_url} (log: {info.log_path})")
     click.echo("Use it with:")
@@ -58,9 +58,9 @@ def _exports(info, concurrency: int = 1) -> str:
 @pass_settings
 def stop_cmd(settings: Settings) -> None:
     """Stop the bundled server started from this home folder."""
-    from ..llm import server
+    from ..local import llm_server as server
 
-    if server.stop(settings):
+    if server.stop(server.llm_home(settings)):
         click.echo("LLM server stopped.")
     else:
         click.echo("No LLM server was running (from this home folder).")
@@ -72,10 +72,10 @@ def stop_cmd(settings: Settings) -> None:
 @pass_settings
 def status_cmd(settings: Settings, exports: bool, as_json: bool) -> None:
     """Show the bundled server (if any), the configured endpoint and the answer cache."""
-    from ..llm import server
     from ..llm.cache import LLMCache
+    from ..local import llm_server as server
 
-    info = server.status(settings)
+    info = server.status(server.llm_home(settings))
     if exports:
         if info is None or not info.running:
             raise click.ClickException("no bundled LLM server is running; start one with `kgrec llm serve`")
@@ -126,12 +126,12 @@ def test_cmd(settings: Settings, text: str, base_url, model, max_points: int, ti
     """
     import dataclasses
 
+    from ..core.schema import load_pack
     from ..extract.base import ItemText
     from ..extract.llm import LLMExtractor
-    from ..llm import server
-    from ..schema import load_pack
+    from ..local import llm_server as server
 
-    info = server.status(settings)
+    info = server.status(server.llm_home(settings))
     base_url = base_url or settings.llm_base_url or (info.base_url if info and info.healthy else None)
     if not base_url:
         raise ConfigError("no LLM endpoint: set KGREC_LLM_BASE_URL, pass --base-url, or start the bundled "

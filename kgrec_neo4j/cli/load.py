@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..config import Settings
+from ..core.config import Settings
 from ._common import batch_size_option, open_db, pass_settings, silent_option
 
 

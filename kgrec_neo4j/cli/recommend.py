@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..config import Settings
+from ..core.config import Settings
 from ._common import echo_json, open_db, pass_settings
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -32,7 +32,7 @@ def recommend(settings: Settings, user_id, k, with_explain, per_item, no_store, 
       kgrec recommend --user A2HD75EMZR8QLN
       kgrec recommend --user A2HD75EMZR8QLN -k 20 --explain
     """
-    from ..recommend import recommend as run_recommend
+    from ..serve.recommend import recommend as run_recommend
 
     with open_db(settings) as d:
         rec = run_recommend(d, user_id, k, explain=with_explain, store=not no_store, per_item=per_item)
@@ -71,7 +71,7 @@ def explain(settings: Settings, user_id, item_id, k, per_item, as_json):
     Example:
       kgrec explain --user A2HD75EMZR8QLN --item B00BGA9WK2
     """
-    from ..explain import explain as run_explain
+    from ..serve.explain import explain as run_explain
 
     with open_db(settings) as d:
         rep = run_explain(d, user_id, item_id, k=k, per_item=per_item)
@@ -107,7 +107,7 @@ def report(settings: Settings, user_id, out, k, per_item, no_store):
     Example:
       kgrec report --user A2HD75EMZR8QLN --out report.html
     """
-    from ..report import write_report
+    from ..serve.report import write_report
 
     with open_db(settings) as d:
         res = write_report(d, user_id, out, k=k, per_item=per_item, store=not no_store)

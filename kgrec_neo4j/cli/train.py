@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ..config import Settings
+from ..core.config import Settings
 from ._common import echo_json, min_confidence_option, open_db, pass_settings
 
 MODEL_CHOICES = ["ours", "lightgcn", "mf", "ease", "itemknn", "pop"]
@@ -18,7 +18,7 @@ dataset_option = click.option("--dataset", default=None, help="Train on one load
 
 
 def _type_names(settings: Settings) -> list[str]:
-    from ..schema import load_pack
+    from ..core.schema import load_pack
 
     return load_pack(settings.type_pack).names
 

@@ -15,7 +15,13 @@ See docs/concepts.md.
 
 from .build import BuildReport, build_vocabulary
 from .grow import GrowReport, grow_vocabulary
-from .merge import MergeReport, MergeSuggestion, merge_concepts, resolve_concept, suggest_merges
+from .merge import (
+    MergeReport,
+    MergeSuggestion,
+    merge_concepts,
+    resolve_concept,
+    suggest_merges,
+)
 from .project import ProjectReport, project_mentions, project_texts
 from .report import ConceptsReport, concepts_report, type_stats
 

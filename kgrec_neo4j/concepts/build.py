@@ -22,9 +22,10 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ..embed import Embedder
-from ..errors import KgrecError
-from ..schema import TypePack
+from ..core.embed import Embedder
+from ..core.errors import KgrecError
+from ..core.resources import cypher
+from ..core.schema import TypePack
 from . import store
 from .cluster import Band, FloorClustering, choose_floor, medoids
 
@@ -147,9 +148,9 @@ def build_vocabulary(db, embedder: Embedder, pack: TypePack, *, fraction: float 
         pack.check(types)
     if bands:
         pack.check(bands)
-    all_ids = [r["id"] for r in db.query(store.q("mentioned_items"))]
+    all_ids = [r["id"] for r in db.query(cypher("concepts/mentioned_items"))]
     sample = sample_items(all_ids, fraction=fraction, count=count, seed=seed)
-    rows = db.query(store.q("sample_mentions"), ids=sample, min_confidence=min_confidence)
+    rows = db.query(cypher("concepts/sample_mentions"), ids=sample, min_confidence=min_confidence)
     found = sorted({r["type"] for r in rows})
     pack.check(found)  # mentions of types outside the pack: refuse before any work
     vocab = store.vocabularies(db)

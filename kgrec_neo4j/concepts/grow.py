@@ -19,8 +19,9 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ..embed import Embedder
-from ..schema import TypePack
+from ..core.embed import Embedder
+from ..core.resources import cypher
+from ..core.schema import TypePack
 from . import store
 from .build import concept_rows
 from .cluster import FloorClustering, medoids
@@ -61,7 +62,7 @@ def grow_vocabulary(db, embedder: Embedder, pack: TypePack, *, types: list[str] 
         if v is None or not v.concepts or v.floor is None:
             rep.types.append(TypeGrowth(type=type_, pending=0, skipped="no vocabulary; run `kgrec concepts build`"))
             continue
-        rows = sorted(db.query(store.q("pending_mentions"), type=type_), key=lambda r: r["key"])
+        rows = sorted(db.query(cypher("concepts/pending_mentions"), type=type_), key=lambda r: r["key"])
         tg = TypeGrowth(type=type_, pending=len(rows), floor=v.floor)
         rep.types.append(tg)
         if not rows:

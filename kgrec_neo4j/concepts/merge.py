@@ -12,9 +12,10 @@ import logging
 import numpy as np
 from pydantic import BaseModel
 
-from ..embed import Embedder
-from ..errors import KgrecError
-from ..schema import TypePack
+from ..core.embed import Embedder
+from ..core.errors import KgrecError
+from ..core.resources import cypher
+from ..core.schema import TypePack
 from . import store
 
 log = logging.getLogger(__name__)
@@ -54,13 +55,13 @@ class NoSuchConcept(KgrecError):
 
 def resolve_concept(db, concept_id: str) -> str | None:
     """The id of the concept that ``concept_id`` names today: itself, or the concept that absorbed it."""
-    rows = db.query(store.q("resolve"), id=concept_id)
+    rows = db.query(cypher("concepts/resolve"), id=concept_id)
     return rows[0]["id"] if rows else None
 
 
 def _members(db, ids: list[str]) -> dict[str, list[str]]:
     out = {i: [] for i in ids}
-    for r in db.query(store.q("concept_members"), ids=ids):
+    for r in db.query(cypher("concepts/concept_members"), ids=ids):
         out[r["id"]] = r["keys"]
     return out
 
@@ -81,7 +82,7 @@ def suggest_merges(db, embedder: Embedder, pack: TypePack, *, types: list[str] |
         if v is None or not v.concepts:
             continue
         thr = min_similarity if min_similarity is not None else v.floor
-        rows = db.query(store.q("concept_vectors"), type=type_)
+        rows = db.query(cypher("concepts/concept_vectors"), type=type_)
         if len(rows) < 2:
             continue
         E = np.asarray([r["embedding"] for r in rows], dtype=np.float32)
@@ -129,7 +130,7 @@ def merge_concepts(db, embedder: Embedder, pack: TypePack, keep: str, absorb: st
                             f"list candidates with `kgrec concepts suggest-merges`")
     if k_id == a_id:
         raise KgrecError(f"{keep!r} and {absorb!r} name the same concept {k_id!r}; nothing to merge")
-    info = {r["id"]: r for r in db.query(store.q("concepts_by_id"), ids=[k_id, a_id])}
+    info = {r["id"]: r for r in db.query(cypher("concepts/concepts_by_id"), ids=[k_id, a_id])}
     if info[k_id]["type"] != info[a_id]["type"]:
         raise KgrecError(f"concepts of different types cannot be merged: {k_id} is {info[k_id]['type']!r}, "
                          f"{a_id} is {info[a_id]['type']!r}")
@@ -138,7 +139,7 @@ def merge_concepts(db, embedder: Embedder, pack: TypePack, keep: str, absorb: st
     e_keep = np.asarray(info[k_id]["embedding"], dtype=np.float32)
     sims = store.encode_keys(embedder, keys, pack.name) @ e_keep if keys else np.zeros(0)
     members = [{"key": k, "similarity": float(min(1.0, s))} for k, s in zip(keys, sims)]
-    rec = db.write_tx(lambda tx: tx.run(store.q("merge"), keep=k_id, absorb=a_id, members=members).single())
+    rec = db.write_tx(lambda tx: tx.run(cypher("concepts/merge"), keep=k_id, absorb=a_id, members=members).single())
     if rec is None:
         raise NoSuchConcept(f"concept {k_id!r} or {a_id!r} disappeared during the merge; nothing was changed")
     rows = [{"type": type_, "key": k} for k in keys]

@@ -22,15 +22,16 @@ import json
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ..embed import Embedder
-from ..errors import KgrecError
-from ..schema import TypePack
+from ..core.embed import Embedder
+from ..core.errors import KgrecError
+from ..core.resources import cypher
+from ..core.schema import TypePack
 from . import store
 from .aliases import embedding_text
 from .cluster import number_signature
@@ -88,7 +89,7 @@ class ConceptVectors:
     def get(self, ids: set[str]) -> tuple[dict[str, np.ndarray], dict[str, frozenset[str]]]:
         missing = [i for i in ids if i not in self._vecs]
         if missing:
-            rows = self.db.query(store.q("concept_embeddings"), ids=missing)
+            rows = self.db.query(cypher("concepts/concept_embeddings"), ids=missing)
             with self._lock:
                 for r in rows:
                     self._vecs[r["id"]] = np.asarray(r["embedding"], dtype=np.float32)
@@ -123,7 +124,7 @@ def nearest(db, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float]
     vtext = vector_texts(X)
     requeried = 0
     kk = k
-    text = store.q("nearest")
+    text = cypher("concepts/nearest")
     while todo:
         recs = db.query(text, vecs=[vtext[i] for i in todo], types=[types[i] for i in todo], k=kk, keep=KEEP)
         cand_ids = {c[0] for r in recs for c in r["cands"]}
@@ -171,7 +172,7 @@ def project_texts(db, embedder: Embedder, rows: list[dict[str, str]], thresholds
     vocab = store.vocabularies(db)
     bad = sorted({r["type"] for r in rows} - set(vocab))
     if bad:
-        from ..errors import UnknownTypeError
+        from ..core.errors import UnknownTypeError
 
         raise UnknownTypeError(bad, list(vocab))
     pack_name = pack or db.value("MATCH (s:SchemaInfo {id: 'schema'}) RETURN s.pack") or ""
@@ -206,7 +207,7 @@ def project_mentions(db, embedder: Embedder, pack: TypePack, *, types: list[str]
     with_vocab = [t for t, v in vocab.items() if v.concepts and v.acceptance is not None]
     wanted = [t for t in (types or pack.names) if t in vocab]
     t0 = time.perf_counter()
-    rows = db.query(store.q("unassigned_mentions"), types=wanted)
+    rows = db.query(cypher("concepts/unassigned_mentions"), types=wanted)
     rep.read_s = time.perf_counter() - t0
     for r in rows:
         if r["type"] not in with_vocab:
@@ -219,7 +220,7 @@ def project_mentions(db, embedder: Embedder, pack: TypePack, *, types: list[str]
     X = store.encode_keys(embedder, [r["key"] for r in rows], pack.name)
     rep.embed_s = time.perf_counter() - t0
     guard = store.guard_texts([r["key"] for r in rows], pack.name)
-    assign_q = store.q("assign")
+    assign_q = cypher("concepts/assign")
     assigned: list[dict[str, str]] = []
     vectors = ConceptVectors(db, pack.name)
     starts = list(range(0, len(rows), batch_size))

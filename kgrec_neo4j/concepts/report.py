@@ -22,8 +22,9 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
-from ..embed import Embedder
-from ..schema import TypePack
+from ..core.embed import Embedder
+from ..core.resources import cypher
+from ..core.schema import TypePack
 from . import store
 from .cluster import medoids
 
@@ -187,14 +188,14 @@ def concepts_report(db, embedder: Embedder, pack: TypePack, *, types: list[str] 
         pack.check(types)
     stats = []
     for type_ in types or pack.names:
-        rows = db.query(store.q("report_mentions"), type=type_)
+        rows = db.query(cypher("concepts/report_mentions"), type=type_)
         if not rows:
             continue
         rows.sort(key=lambda r: r["key"])
         keys = [r["key"] for r in rows]
         X = store.encode_keys(embedder, keys, pack.name)
         counts = np.asarray([r["mentions"] for r in rows], dtype=np.int64)
-        crow = db.query(store.q("concept_vectors"), type=type_)
+        crow = db.query(cypher("concepts/concept_vectors"), type=type_)
         cindex = {r["id"]: i for i, r in enumerate(crow)}
         labels = np.asarray([cindex.get(r["concept"], -1) if r["concept"] else -1 for r in rows], dtype=np.int64)
         # concepts without members (possible after a merge) still count as concepts

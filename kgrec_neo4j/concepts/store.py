@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
-from .. import resources
-from ..embed import Embedder, model_tag
-from ..errors import ConfigError, KgrecError
-from ..schema import check_dimension, refuse_unknown_types
+from ..core.embed import Embedder, model_tag
+from ..core.errors import ConfigError, KgrecError
+from ..core.resources import cypher
+from ..core.schema import check_dimension, refuse_unknown_types
 from .aliases import embedding_text
 
 log = logging.getLogger(__name__)
@@ -27,17 +27,13 @@ class VocabularyParams(BaseModel):
     concepts: int = 0
 
 
-def q(name: str) -> str:
-    """Text of ``cypher/concepts/<name>.cypher``."""
-    return resources.cypher(f"concepts/{name}")
-
 
 def check_model(db, embedder: Embedder) -> None:
     """Refuse an embedding model whose dimension differs from the ``concept_embedding`` index, or that
     is not the model the existing vocabularies were built with (vectors of two models don't compare)."""
     check_dimension(db, embedder.dim)
     want = _model_name_only(model_name(embedder))
-    used = {r["m"] for r in db.query(q("vocabulary_models"))}
+    used = {r["m"] for r in db.query(cypher("concepts/vocabulary_models"))}
     other = sorted(m for m in used if _model_name_only(m) != want)
     if other:
         raise ConfigError(
@@ -54,7 +50,7 @@ def _model_name_only(tag: str) -> str:
 
 def vocabularies(db) -> dict[str, VocabularyParams]:
     """Per knowledge type: floor, acceptance threshold and concept count (types of the database)."""
-    return {r["type"]: VocabularyParams(**r) for r in db.query(q("vocabulary"))}
+    return {r["type"]: VocabularyParams(**r) for r in db.query(cypher("concepts/vocabulary"))}
 
 
 def encode_keys(embedder: Embedder, keys: list[str], pack: str) -> np.ndarray:
@@ -80,7 +76,7 @@ def allocate_ids(db, type_: str, keys: list[str]) -> list[str]:
     salts = [0] * len(keys)
     for _ in range(100):
         taken: set[str] = set()
-        for r in db.query(q("taken_ids"), ids=ids):
+        for r in db.query(cypher("concepts/taken_ids"), ids=ids):
             taken.update(r["taken"])
         dup = {x for x in ids if ids.count(x) > 1} if len(set(ids)) != len(ids) else set()
         clash = [i for i, x in enumerate(ids) if x in taken or x in dup]
@@ -107,9 +103,10 @@ def write_concepts(db, type_: str, rows: list[dict[str, Any]], *, floor: float, 
         refuse_unknown_types(tx, [type_])
         n = 0
         for i in range(0, len(rows), 500):
-            rec = tx.run(q("write_concepts"), rows=rows[i:i + 500]).single()
+            rec = tx.run(cypher("concepts/write_concepts"), rows=rows[i:i + 500]).single()
             n += rec["members"] if rec else 0
-        tx.run(q("set_vocabulary"), type=type_, floor=floor, acceptance=acceptance, band=band, model=model).consume()
+        tx.run(cypher("concepts/set_vocabulary"), type=type_, floor=floor, acceptance=acceptance, band=band,
+               model=model).consume()
         return n
 
     return db.write_tx(work)
@@ -130,9 +127,9 @@ def derive_item_knowledge(db, mention_rows: list[dict[str, str]], *, min_confide
         return 0
     ids: set[str] = set()
     for i in range(0, len(mention_rows), 10_000):
-        ids.update(r["id"] for r in db.query(q("items_of_mentions"), rows=mention_rows[i:i + 10_000]))
+        ids.update(r["id"] for r in db.query(cypher("concepts/items_of_mentions"), rows=mention_rows[i:i + 10_000]))
     ordered = sorted(ids)
-    text = q("item_knowledge")
+    text = cypher("concepts/item_knowledge")
     for i in range(0, len(ordered), batch_size):
         db.write(text, ids=ordered[i:i + batch_size], min_confidence=min_confidence)
     return len(ordered)

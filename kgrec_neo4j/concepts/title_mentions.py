@@ -148,8 +148,8 @@ def title_mentions(items: Iterable[dict], *, domain: str) -> list[TitleMention]:
 def write_mentions(db, mentions: list[TitleMention], *, extractor: str = "title-rules", run: str = "title-rules",
                    batch_size: int = 5000) -> int:
     """Write ``(:Item)-[:MENTIONS]->(:Mention)`` like the extractor stage does (types checked per batch)."""
-    from ..resources import cypher
-    from ..schema import refuse_unknown_types
+    from ..core.resources import cypher
+    from ..core.schema import refuse_unknown_types
 
     text = cypher("concepts/seed_mentions")
     rows = [{"item": m.item_id, "type": m.type, "key": m.key, "text": m.text, "confidence": m.confidence}

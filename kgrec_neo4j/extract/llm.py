@@ -31,11 +31,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..config import Settings
+from ..core.config import Settings
+from ..core.schema import TypePack
 from ..llm.client import LLMClient, RunStats, StructuredRequest
-from ..schema import TypePack
 from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key
-from .prompts import PROMPT_VERSION, WORKED_EXAMPLES, build_messages, clean_text
+from .prompts import PROMPT_VERSION, WORKED_EXAMPLES, build_messages, prompt_safe_text
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def _example_keys(pack_name: str) -> set[str]:
 def full_text(item: ItemText) -> str:
     """All of an item's text, cleaned, unclipped (what evidence and grounding are checked against)."""
     parts = [item.title or "", item.brand or "", *item.categories, *item.features, *item.description, *item.reviews]
-    return " ".join(clean_text(p) for p in parts if p)
+    return " ".join(prompt_safe_text(p) for p in parts if p)
 
 
 def _norm_type(name: str) -> str:
@@ -183,7 +183,7 @@ def postprocess(answer: RawAnswer, item: ItemText, pack: TypePack, *, max_points
         if conf < 0 or conf > 1:
             conf = min(1.0, max(0.0, conf))
             adjusted["confidence_clamped"] += 1
-        evidence = clean_text(rp.evidence or "")[:MAX_EVIDENCE_CHARS] or None
+        evidence = prompt_safe_text(rp.evidence or "")[:MAX_EVIDENCE_CHARS] or None
         if evidence is not None:
             ek = mention_key(evidence)
             if not ek or f" {ek} " not in text_key:
@@ -199,7 +199,7 @@ class LLMExtractor:
 
     Args:
         settings: LLM endpoint settings (``llm_base_url``, ``llm_model``, ...) and ``home`` (cache).
-        pack: the active type pack (:func:`kgrec_neo4j.schema.load_pack`).
+        pack: the active type pack (:func:`kgrec_neo4j.core.schema.load_pack`).
         max_points: most points kept per item (also asked of the model).
         unknown_type: ``"others"`` maps a type outside the pack to ``Others``; ``"reject"`` drops the point.
         concurrency: requests in flight (default ``settings.llm_concurrency``).
@@ -302,7 +302,7 @@ class LLMExtractor:
         if self._own_client:
             self.client.close()
 
-    def __enter__(self) -> "LLMExtractor":
+    def __enter__(self) -> LLMExtractor:
         return self
 
     def __exit__(self, *exc) -> None:

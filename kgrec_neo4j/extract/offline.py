@@ -32,11 +32,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import Settings
-from ..schema import TypePack
+from ..core.config import Settings
+from ..core.schema import TypePack
 from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key
-from .offline_patterns import (COMPONENT_MODIFIERS_VG, WEAK_COMPONENTS_VG, PackRules, Pattern, PatternIndex,
-                               rules_for)
+from .offline_patterns import (
+    COMPONENT_MODIFIERS_VG,
+    WEAK_COMPONENTS_VG,
+    PackRules,
+    Pattern,
+    PatternIndex,
+    rules_for,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +112,7 @@ class _Point:
     source: str  # pattern | component | name | field | embedding | review
 
 
-def clean_text(text: str) -> str:
+def plain_text(text: str) -> str:
     """Strip HTML comments, tags, CSS blocks and entities; collapse white space."""
     t = _HTML_COMMENT.sub(" ", text)
     t = _HTML_TAG.sub(" ", t)
@@ -180,7 +186,7 @@ class OfflineExtractor:
         max_points: cap on points per item (most confident kept). Default 20.
         max_candidates: cap on embedded candidate phrases per item. Default 16.
         min_similarity: cosine similarity below which a candidate is dropped. Default 0.35.
-        embedder: an object with ``encode(texts) -> (n, dim)`` (default: :func:`kgrec_neo4j.embed.get_embedder`).
+        embedder: an object with ``encode(texts) -> (n, dim)`` (default: :func:`kgrec_neo4j.core.embed.get_embedder`).
     """
 
     name = "offline"
@@ -230,7 +236,7 @@ class OfflineExtractor:
     @property
     def embedder(self):
         if self._embedder is None:
-            from ..embed import get_embedder
+            from ..core.embed import get_embedder
 
             self._embedder = get_embedder(self.settings)
         return self._embedder
@@ -321,7 +327,7 @@ class OfflineExtractor:
         cands: list[tuple[str, str]] = []
         dropped: Counter = Counter()
         rules = self.rules
-        title = clean_text(it.title or "")
+        title = plain_text(it.title or "")
 
         # title
         is_accessory = False
@@ -338,12 +344,12 @@ class OfflineExtractor:
                 cands += [(c, "title") for c in candidate_phrases(_mask(title, spans))]
         # brand
         if it.brand and rules.brand_type:
-            b = clean_text(it.brand)
+            b = plain_text(it.brand)
             if b and len(b.split()) <= MAX_VALUE_WORDS:
                 pts.append(_Point(rules.brand_type, b, 0.95, b, "field"))
         # categories
         for cat in it.categories:
-            c = clean_text(cat)
+            c = plain_text(cat)
             if not c or mention_key(c) in _GENERIC_CATEGORIES:
                 continue
             spans, cpts = self._patterns(c, in_title=False)
@@ -354,7 +360,7 @@ class OfflineExtractor:
                 cands += [(x, "categories") for x in candidate_phrases(_mask(c, spans))]
         # features ("Key: values" lines first)
         for feat in it.features:
-            f = clean_text(feat)
+            f = plain_text(feat)
             if not f:
                 continue
             m = re.match(r"^\s*([A-Za-z][A-Za-z ]{1,30}):\s*(.+)$", f)
@@ -373,7 +379,7 @@ class OfflineExtractor:
             cands += [(x, "features") for x in candidate_phrases(_mask(f, spans))]
         # description
         for d in it.description:
-            t = clean_text(d)
+            t = plain_text(d)
             if not t:
                 continue
             spans, dpts = self._patterns(t, in_title=False)
@@ -384,12 +390,12 @@ class OfflineExtractor:
             support: dict[tuple[str, str], list[_Point]] = {}
             for r in it.reviews:
                 seen = set()
-                for p in self._patterns(clean_text(r), in_title=False)[1]:
+                for p in self._patterns(plain_text(r), in_title=False)[1]:
                     k = (p.type, mention_key(p.value))
                     if k not in seen:
                         seen.add(k)
                         support.setdefault(k, []).append(p)
-            for k, ps in support.items():
+            for ps in support.values():
                 if len(ps) >= self.min_review_support:
                     p = ps[0]
                     pts.append(_Point(p.type, p.value, round(p.confidence * 0.7, 3), p.evidence, "review"))
@@ -572,7 +578,7 @@ def _game_name(title: str, compat: list[Pattern]) -> str | None:
         name = _EDITION_TAIL.sub("", name).strip()
         for p in compat:
             m = None
-            for m in p.regex.finditer(name):
+            for m in p.regex.finditer(name):  # noqa: B007  (the last match is the one wanted)
                 pass
             if m is not None and m.end() >= len(name.rstrip(" -:,.")) and m.start() > 0:
                 name = name[: m.start()].strip()

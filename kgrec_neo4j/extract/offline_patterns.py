@@ -10,8 +10,8 @@ embeddings. Patterns whose type is not in the loaded pack are dropped at load ti
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 ValueFn = Callable[[re.Match], str]
 

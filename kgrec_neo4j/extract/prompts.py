@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 
-from ..schema import TypePack
+from ..core.schema import TypePack
 from .base import MAX_VALUE_WORDS, ItemText
 
 PROMPT_VERSION = "item-points/1"
@@ -74,7 +74,7 @@ WORKED_EXAMPLES: dict[str, tuple[ItemText, dict]] = {
 }
 
 
-def clean_text(text: str) -> str:
+def prompt_safe_text(text: str) -> str:
     """Remove HTML comments and tags and our delimiters; collapse whitespace."""
     t = _COMMENT.sub(" ", text)
     t = _DELIM.sub(" ", t)
@@ -91,19 +91,19 @@ def render_item(item: ItemText, *, max_chars: int = 3000, max_reviews: int = 3, 
     """The item's text as the model sees it (without the delimiters), at most about ``max_chars``."""
     parts: list[str] = []
     if item.title:
-        parts.append("Title: " + _clip(clean_text(item.title), 300))
+        parts.append("Title: " + _clip(prompt_safe_text(item.title), 300))
     if item.brand:
-        parts.append("Brand: " + _clip(clean_text(item.brand), 100))
-    cats = [clean_text(c) for c in item.categories if clean_text(c)]
+        parts.append("Brand: " + _clip(prompt_safe_text(item.brand), 100))
+    cats = [prompt_safe_text(c) for c in item.categories if prompt_safe_text(c)]
     if cats:
         parts.append("Categories: " + _clip(" > ".join(cats), 300))
-    feats = [clean_text(f) for f in item.features if clean_text(f)]
+    feats = [prompt_safe_text(f) for f in item.features if prompt_safe_text(f)]
     if feats:
         parts.append("Features:\n" + "\n".join("- " + _clip(f, 300) for f in feats[:15]))
-    desc = " ".join(d for d in (clean_text(x) for x in item.description) if d)
+    desc = " ".join(d for d in (prompt_safe_text(x) for x in item.description) if d)
     if desc:
         parts.append("Description: " + _clip(desc, 1500))
-    revs = [clean_text(r) for r in item.reviews if clean_text(r)]
+    revs = [prompt_safe_text(r) for r in item.reviews if prompt_safe_text(r)]
     if revs:
         parts.append("Reviews:\n" + "\n".join("- " + _clip(r, review_chars) for r in revs[:max_reviews]))
     text = "\n".join(parts) if parts else "(no text)"

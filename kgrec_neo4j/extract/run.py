@@ -14,16 +14,16 @@ import dataclasses
 import logging
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .. import resources
-from ..config import Settings
-from ..db import batched
-from ..errors import ConfigError, KgrecError
-from ..schema import TypePack, load_pack
+from ..core.config import Settings
+from ..core.db import batched
+from ..core.errors import ConfigError, KgrecError
+from ..core.resources import cypher
+from ..core.schema import TypePack, load_pack
 from .base import Extractor, ItemResult, ItemText
 from .store import StoreReport, write_results
 
@@ -82,11 +82,11 @@ def _as_list(v) -> list[str]:
 def read_items(db, *, item_ids: list[str] | None = None, with_reviews: bool = False,
                max_reviews: int = MAX_REVIEWS_PER_ITEM) -> list[tuple[ItemText, list[str]]]:
     """``(ItemText, extract_hashes)`` of the items (all, or ``item_ids``), in id order."""
-    rows = db.query(resources.cypher("extract/read_items"), ids=item_ids)
+    rows = db.query(cypher("extract/read_items"), ids=item_ids)
     reviews: dict[str, list[str]] = {}
     if with_reviews and rows:
         for chunk in batched([r["item_id"] for r in rows], 2000):
-            for r in db.query(resources.cypher("extract/read_reviews"), ids=chunk, max_reviews=max_reviews):
+            for r in db.query(cypher("extract/read_reviews"), ids=chunk, max_reviews=max_reviews):
                 reviews[r["item_id"]] = r["reviews"]
     out = []
     for r in rows:
@@ -128,7 +128,7 @@ def extract_items(db, extractor: Extractor, *, limit: int | None = None, batch_s
     """Extract knowledge points of the database's items with ``extractor`` and store them.
 
     Args:
-        db: an open :class:`~kgrec_neo4j.db.Database`.
+        db: an open :class:`~kgrec_neo4j.core.db.Database`.
         extractor: has ``.name`` and ``.extract(items) -> results`` (offline or LLM).
         limit: extract at most this many items (those not done yet, in id order).
         batch_size: items per ``extract`` call and per write transaction.
@@ -150,7 +150,7 @@ def extract_items(db, extractor: Extractor, *, limit: int | None = None, batch_s
     if not name:
         raise ValueError(f"extractor {extractor!r} has no .name")
     pack = pack or getattr(extractor, "pack", None) or load_pack(db.settings.type_pack)
-    run = run or f"{name}-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
+    run = run or f"{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     t0 = time.perf_counter()
 
     items = read_items(db, item_ids=item_ids, with_reviews=bool(getattr(extractor, "use_reviews", False)))

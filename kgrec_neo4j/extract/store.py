@@ -3,7 +3,7 @@
 One write transaction per batch of results does, all or nothing:
 
 1. refuse the batch if a point's type is not a ``(:KnowledgeType)`` of the database
-   (:func:`kgrec_neo4j.schema.refuse_unknown_types`; the error names the type and the allowed ones);
+   (:func:`kgrec_neo4j.core.schema.refuse_unknown_types`; the error names the type and the allowed ones);
 2. delete the batch items' ``MENTIONS`` edges from this extractor (an item's mentions are replaced
    atomically, so a rerun gives the same graph);
 3. ``MERGE`` each mention by ``(type, key)`` (``text`` = the first surface form seen) and its edge;
@@ -21,9 +21,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from .. import resources
-from ..db import batched
-from ..schema import TypePack, refuse_unknown_types
+from ..core.db import batched
+from ..core.resources import cypher
+from ..core.schema import TypePack, refuse_unknown_types
 from .base import MAX_VALUE_WORDS, ItemResult, mention_key
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class StoreReport(BaseModel):
     dropped: dict[str, int] = Field(default_factory=dict)
     batches: int = 0
 
-    def add(self, other: "StoreReport") -> None:
+    def add(self, other: StoreReport) -> None:
         self.items_done += other.items_done
         self.items_failed += other.items_failed
         self.items_missing += other.items_missing
@@ -126,12 +126,12 @@ def _write_batch(db, results: list[ItemResult], *, extractor: str, run: str, pac
 
     def work(tx) -> StoreReport:
         refuse_unknown_types(tx, types)
-        found = set(tx.run(resources.cypher("extract/existing_items"), ids=ids).single()["found"])
-        old = tx.run(resources.cypher("extract/clear_mentions"), ids=ids, extractor=extractor).single()["old"]
-        c = tx.run(resources.cypher("extract/write_mentions"), rows=rows, extractor=extractor, run=run).consume().counters
-        tx.run(resources.cypher("extract/mark_done"), rows=done, extractor=extractor).consume()
-        tx.run(resources.cypher("extract/mark_failed"), rows=failed, extractor=extractor).consume()
-        deleted = tx.run(resources.cypher("extract/delete_orphans"), old=old).single()["deleted"] if old else 0
+        found = set(tx.run(cypher("extract/existing_items"), ids=ids).single()["found"])
+        old = tx.run(cypher("extract/clear_mentions"), ids=ids, extractor=extractor).single()["old"]
+        c = tx.run(cypher("extract/write_mentions"), rows=rows, extractor=extractor, run=run).consume().counters
+        tx.run(cypher("extract/mark_done"), rows=done, extractor=extractor).consume()
+        tx.run(cypher("extract/mark_failed"), rows=failed, extractor=extractor).consume()
+        deleted = tx.run(cypher("extract/delete_orphans"), old=old).single()["deleted"] if old else 0
         written = [r for r in rows if r["item_id"] in found]
         return StoreReport(
             items_done=sum(1 for d in done if d["item_id"] in found),

@@ -44,8 +44,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ..config import Settings
-from ..errors import ConfigError
+from ..core.config import Settings
+from ..core.errors import ConfigError
 from .cache import LLMCache, cache_key
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ class Usage(BaseModel):
     prompt_tokens: int = 0
     completion_tokens: int = 0
 
-    def __add__(self, other: "Usage") -> "Usage":
+    def __add__(self, other: Usage) -> Usage:
         return Usage(prompt_tokens=self.prompt_tokens + other.prompt_tokens,
                      completion_tokens=self.completion_tokens + other.completion_tokens)
 
@@ -140,7 +140,7 @@ class RunStats(BaseModel):
     def requests_per_s(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
 
-    def merge(self, other: "RunStats") -> "RunStats":
+    def merge(self, other: RunStats) -> RunStats:
         def add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
             out = dict(a)
             for k, v in b.items():
@@ -328,7 +328,7 @@ class LLMClient:
             self.cache.close()
             self.cache = None
 
-    def __enter__(self) -> "LLMClient":
+    def __enter__(self) -> LLMClient:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -478,7 +478,7 @@ class LLMClient:
                 try:
                     content, finish, u = await asyncio.wait_for(
                         self._invoke(p, mode, temperature, max_tokens), timeout=self.timeout_s)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     raise _Failure("timeout", f"no complete answer within {self.timeout_s:g} s") from None
                 except _Failure:
                     raise
@@ -579,7 +579,7 @@ def _validate(schema: type[BaseModel], content: str, finish: str | None, max_tok
     except json.JSONDecodeError as e:
         if finish == "length":
             raise _Failure("truncated", f"the answer hit max_tokens={max_tokens} before the JSON was complete "
-                                        f"({len(content)} chars); raise max_tokens or ask for less", raw=raw)
+                                        f"({len(content)} chars); raise max_tokens or ask for less", raw=raw) from None
         raise _Failure("invalid_json", f"not JSON ({e.msg} at char {e.pos})", raw=raw) from None
     try:
         return schema.model_validate(data)

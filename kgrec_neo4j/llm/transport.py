@@ -10,8 +10,6 @@ usual ``APITimeoutError`` / ``APIConnectionError``.
 
 from __future__ import annotations
 
-import asyncio
-
 import httpx
 
 try:
@@ -41,9 +39,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             raise ValueError(f"limit must be >= 1 (got {limit})")
         self.limit = limit
         self.max_body_bytes = max_body_bytes
-        self._session: "aiohttp.ClientSession | None" = None
+        self._session: aiohttp.ClientSession | None = None
 
-    def _get_session(self) -> "aiohttp.ClientSession":
+    def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.limit, limit_per_host=self.limit),
@@ -71,7 +69,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 out_headers = [(k, v) for k, v in resp.headers.items() if k.lower() not in _DROP_HEADERS]
                 return httpx.Response(resp.status, headers=out_headers, content=b"".join(chunks),
                                       request=request)
-        except asyncio.TimeoutError as e:  # aiohttp's sock_read / sock_connect
+        except TimeoutError as e:  # aiohttp's sock_read / sock_connect
             raise httpx.ReadTimeout(f"no data from the server within {t.get('read')} s", request=request) from e
         except aiohttp.ClientConnectorError as e:
             raise httpx.ConnectError(str(e), request=request) from e

@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 class MostPopular:
     """Scores every item by its number of train interactions."""
 
-    def fit(self, graph: TrainGraph) -> "MostPopular":
+    def fit(self, graph: TrainGraph) -> MostPopular:
         self.pop = torch.from_numpy(np.bincount(graph.ui_item, minlength=graph.num_items).astype(np.float32))
         return self
 
@@ -51,7 +51,7 @@ class ItemKNN:
             raise ValueError(f"shrink must be >= 0 (got {shrink})")
         self.k, self.shrink, self.chunk = k, shrink, chunk
 
-    def fit(self, graph: TrainGraph) -> "ItemKNN":
+    def fit(self, graph: TrainGraph) -> ItemKNN:
         x = graph.train_matrix(binary=True).tocsc()
         self.x = x.tocsr()
         norms = np.sqrt(np.asarray(x.sum(0)).ravel()).astype(np.float32)
@@ -90,7 +90,7 @@ class EASE:
             raise ValueError(f"lam must be > 0 (got {lam})")
         self.lam = lam
 
-    def fit(self, graph: TrainGraph) -> "EASE":
+    def fit(self, graph: TrainGraph) -> EASE:
         x = graph.train_matrix(binary=True).tocsr()
         self.x = x
         t = time.perf_counter()

@@ -14,9 +14,9 @@ import json
 import logging
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import scipy.sparse as sp
@@ -110,7 +110,7 @@ class TrainGraph:
         }
 
     # ------------------------------------------------------------ validation
-    def validate(self) -> "TrainGraph":
+    def validate(self) -> TrainGraph:
         """Check shapes, index ranges, codes and held-out leakage.
 
         Raises:
@@ -277,7 +277,8 @@ def from_jsonl(
     interactions); a held-out item the user already has in train (a repeat purchase) is dropped from
     the held-out lists, since it can never be ranked. Signs come from ratings (:func:`sign_from_rating`).
     Concepts come from :func:`proxy_item_concepts`, kept when on >= ``min_concept_items`` items (title
-    tokens/bigrams also only when on <= ``max_concept_share`` of items). User interests use **train edges only**: long horizon = the
+    tokens/bigrams also only when on <= ``max_concept_share`` of items). User interests use **train edges only**:
+    long horizon = the
     user's top concepts over liked items, short horizon = top concepts over the last ``short_window``
     liked items, negative polarity = concepts of disliked items not among the liked ones.
 

@@ -25,15 +25,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .. import resources
-from ..errors import ModelError
+from ..core.errors import ModelError
+from ..core.resources import cypher
 from .data import LONG, SHORT, TrainGraph
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphdatascience import GraphDataScience
     from torch_geometric.data import HeteroData
 
-    from ..db import Database
+    from ..core.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -49,16 +49,16 @@ assert (LONG, SHORT) == (0, 1)  # project.cypher writes horizon as 0 long / 1 sh
 
 
 # ====================================================================== GDS client
-def open_gds(db: "Database") -> "GraphDataScience":
+def open_gds(db: Database) -> GraphDataScience:
     """A ``GraphDataScience`` client on ``db``'s driver, Bolt only (works with open-source GDS; see
-    :mod:`kgrec_neo4j.gds`). Close ``db``, not the client (``gds.close()`` would close the driver).
+    :mod:`kgrec_neo4j.core.gds`). Close ``db``, not the client (``gds.close()`` would close the driver).
 
     Raises:
         ModelError: GDS is not installed in the database.
     """
     from neo4j.exceptions import ClientError
 
-    from ..gds import gds_for
+    from ..core.gds import gds_for
 
     try:
         return gds_for(db)
@@ -71,7 +71,7 @@ def open_gds(db: "Database") -> "GraphDataScience":
 
 
 # ====================================================================== projection
-def project_train_graph(gds: "GraphDataScience", *, graph_name: str, type_names: list[str],
+def project_train_graph(gds: GraphDataScience, *, graph_name: str, type_names: list[str],
                         min_confidence: float = 0.0, dataset: str | None = None):
     """Project the train graph into GDS (``cypher/train/project.cypher``) and return the client's Graph.
 
@@ -84,16 +84,16 @@ def project_train_graph(gds: "GraphDataScience", *, graph_name: str, type_names:
         raise ValueError(f"min_confidence must be in [0, 1] (got {min_confidence})")
     if gds.graph.exists(graph_name)["exists"]:
         gds.graph.drop(graph_name)
-    gds.run_cypher(resources.cypher("train/project"), {
+    gds.run_cypher(cypher("train/project"), {
         "graph_name": graph_name, "min_confidence": float(min_confidence), "dataset": dataset,
         "type_index": {name: k for k, name in enumerate(type_names)},
     })
     return gds.graph.get(graph_name)
 
 
-def _node_ids(gds: "GraphDataScience", graph_name: str, label: str) -> tuple[list[str], dict[int, int]]:
+def _node_ids(gds: GraphDataScience, graph_name: str, label: str) -> tuple[list[str], dict[int, int]]:
     """Sorted original ids of ``label`` nodes and GDS node id -> position in that list."""
-    df = gds.run_cypher(resources.cypher("train/node_ids"), {"graph_name": graph_name, "label": label})
+    df = gds.run_cypher(cypher("train/node_ids"), {"graph_name": graph_name, "label": label})
     node_ids, ids = (list(df.iloc[0][k] or []) for k in ("node_ids", "ids")) if len(df) else ([], [])
     missing = sum(x is None for x in ids)
     if missing:
@@ -111,7 +111,7 @@ def _lookup(index: dict[int, int], gds_ids) -> np.ndarray:
     return np.fromiter((index[int(x)] for x in gds_ids), dtype=np.int64, count=len(gds_ids))
 
 
-def _stream(gds: "GraphDataScience", G, rel_type: str) -> dict[str, np.ndarray]:
+def _stream(gds: GraphDataScience, G, rel_type: str) -> dict[str, np.ndarray]:
     """One relationship type's edges: ``sourceNodeId``, ``targetNodeId`` (GDS ids) and one array per property.
 
     Each property comes as one record of aligned lists (``cypher/train/stream_property.cypher``); one row per
@@ -124,7 +124,7 @@ def _stream(gds: "GraphDataScience", G, rel_type: str) -> dict[str, np.ndarray]:
                 **{p: np.zeros(0) for p in props}}
     out: dict[str, np.ndarray] = {}
     for k, prop in enumerate(props):
-        df = gds.run_cypher(resources.cypher("train/stream_property"), {
+        df = gds.run_cypher(cypher("train/stream_property"), {
             "graph_name": G.name(), "property": prop, "rel_type": rel_type, "with_source": k == 0})
         row = df.iloc[0]
         target = np.asarray(row["target"], dtype=np.int64)
@@ -138,7 +138,7 @@ def _stream(gds: "GraphDataScience", G, rel_type: str) -> dict[str, np.ndarray]:
 
 
 # ====================================================================== held-out labels
-def read_heldout(db: "Database", user_index: dict[str, int], item_index: dict[str, int],
+def read_heldout(db: Database, user_index: dict[str, int], item_index: dict[str, int],
                  train_pairs: set[tuple[int, int]], *, dataset: str | None = None
                  ) -> tuple[dict[int, list[int]], dict[int, list[int]], dict[str, int]]:
     """Valid and test items per user index, from a plain Cypher read of valid / test edges.
@@ -151,7 +151,7 @@ def read_heldout(db: "Database", user_index: dict[str, int], item_index: dict[st
     """
     held: dict[str, dict[int, list[int]]] = {"valid": {}, "test": {}}
     dropped = {"repeat": 0, "unknown_node": 0}
-    rows = db.query(resources.cypher("train/heldout"), dataset=dataset)
+    rows = db.query(cypher("train/heldout"), dataset=dataset)
     cols = rows[0] if rows else {"users": [], "items": [], "splits": []}
     for user, item, split in zip(cols["users"], cols["items"], cols["splits"]):
         u, i = user_index.get(user), item_index.get(item)
@@ -168,8 +168,8 @@ def read_heldout(db: "Database", user_index: dict[str, int], item_index: dict[st
 
 
 # ====================================================================== export
-def export_train_graph(db: "Database", *, type_names: list[str], min_confidence: float = 0.0,
-                       dataset: str | None = None, gds: "GraphDataScience | None" = None,
+def export_train_graph(db: Database, *, type_names: list[str], min_confidence: float = 0.0,
+                       dataset: str | None = None, gds: GraphDataScience | None = None,
                        keep_projection: bool = False) -> TrainGraph:
     """Project the train graph with GDS, stream it into a :class:`TrainGraph` and drop the projection.
 
@@ -189,7 +189,7 @@ def export_train_graph(db: "Database", *, type_names: list[str], min_confidence:
     """
     if not type_names:
         raise ValueError("type_names must list the pack's knowledge types (got an empty list)")
-    bad = db.query(resources.cypher("train/unknown_types"), types=list(type_names))
+    bad = db.query(cypher("train/unknown_types"), types=list(type_names))
     if bad:
         raise ModelError(
             "concept(s) with a knowledge type outside the pack: "
@@ -256,7 +256,7 @@ def export_train_graph(db: "Database", *, type_names: list[str], min_confidence:
 
 
 # ====================================================================== PyG
-def to_hetero_data(tg: TrainGraph) -> "HeteroData":
+def to_hetero_data(tg: TrainGraph) -> HeteroData:
     """The train graph as a PyG ``HeteroData`` (held-out labels are not part of it).
 
     Node types ``user`` ``(|U|,)``, ``item`` ``(|I|,)``, ``concept`` ``(|C|,)`` with ``num_nodes`` and
@@ -273,7 +273,7 @@ def to_hetero_data(tg: TrainGraph) -> "HeteroData":
     import torch
     from torch_geometric.data import HeteroData
 
-    def t(a: np.ndarray) -> "torch.Tensor":
+    def t(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a))
 
     data = HeteroData()

@@ -89,7 +89,7 @@ class ItemGraph:
         return {"lam": self.lam, "concept_weight": self.concept_weight, "dislike_value": self.dislike_value,
                 "top_k": self.top_k}
 
-    def fit(self, graph: TrainGraph) -> "ItemGraph":
+    def fit(self, graph: TrainGraph) -> ItemGraph:
         t = time.perf_counter()
         self.x = signed_matrix(graph, self.dislike_value)
         k = concept_matrix(graph, self.concept_weight)

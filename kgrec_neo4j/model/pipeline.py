@@ -13,19 +13,20 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from .. import resources
-from ..errors import ModelError
+from ..core.errors import ModelError
+from ..core.resources import cypher
 from . import runs, writeback
 from .data import TrainGraph
 from .export import export_train_graph, summary
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..db import Database
+    from ..core.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +151,7 @@ def _process_alive(pid: int, started: float | None) -> bool:
     return abs(now_started - started) < 1.0
 
 
-def fail_abandoned_runs(db: "Database", *, host: str | None = None) -> list[str]:
+def fail_abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
     """Mark ``running`` runs of this host whose process is gone as ``failed`` (``error``: :data:`ABANDONED`).
 
     A run killed with SIGKILL (or lost with its machine's process) cannot finish itself and would stay
@@ -160,15 +161,15 @@ def fail_abandoned_runs(db: "Database", *, host: str | None = None) -> list[str]
         The ids of the runs marked failed.
     """
     host = host or socket.gethostname()
-    rows = db.query(resources.cypher("train/running_runs_on_host"), host=host)
+    rows = db.query(cypher("train/running_runs_on_host"), host=host)
     dead = [r["id"] for r in rows if not _process_alive(int(r["pid"]), r["started"])]
     if dead:
-        db.run_file("train/fail_stale_runs", ids=dead, error=ABANDONED)
+        db.execute(cypher("train/fail_stale_runs"), ids=dead, error=ABANDONED)
         log.warning("marked %d run(s) failed, their process ended without finishing: %s", len(dead), ", ".join(dead))
     return dead
 
 
-def run_training(db: "Database", *, type_names: list[str], model: str = "ours", epochs: int | None = None,
+def run_training(db: Database, *, type_names: list[str], model: str = "ours", epochs: int | None = None,
                  dim: int | None = None, min_confidence: float = 0.0, write: bool = True, seed: int = 0,
                  dataset: str | None = None, overrides: dict[str, Any] | None = None, batch_size: int = 2000,
                  progress: bool = False, on_stage: Callable[[str], None] | None = None) -> TrainResult:
@@ -187,7 +188,7 @@ def run_training(db: "Database", *, type_names: list[str], model: str = "ours", 
               "dataset": dataset, "overrides": overrides or {}, "writeback": write}
     fail_abandoned_runs(db)
     runs.create_run(db, run, model=model, config=config, dataset=dataset or runs.dataset_names(db))
-    db.run_file("train/run_set_process", id=run, host=socket.gethostname(), pid=os.getpid(),
+    db.execute(cypher("train/run_set_process"), id=run, host=socket.gethostname(), pid=os.getpid(),
                 started=_process_started(os.getpid()))
     secs: dict[str, float] = {}
     try:
@@ -265,7 +266,7 @@ def markdown_table(rows: list[EvaluationRow], export: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def run_evaluation(db: "Database", *, type_names: list[str], models: list[str], out_dir: Path,
+def run_evaluation(db: Database, *, type_names: list[str], models: list[str], out_dir: Path,
                    ablations: bool = True, epochs: int | None = None, dim: int | None = None,
                    min_confidence: float = 0.0, seed: int = 0, dataset: str | None = None,
                    overrides: dict[str, dict[str, Any]] | None = None, progress: bool = False,

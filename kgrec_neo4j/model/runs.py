@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from .. import resources
-from ..errors import ModelError
+from ..core.errors import ModelError
+from ..core.resources import cypher
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..db import Database
+    from ..core.db import Database
 
 STATUSES = ("running", "complete", "failed")
 
@@ -47,13 +47,13 @@ def _json(obj: dict[str, Any]) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
 
 
-def dataset_names(db: "Database") -> str | None:
+def dataset_names(db: Database) -> str | None:
     """The loaded datasets' names joined with ``,`` (``None`` when no ``(:Dataset)`` exists)."""
-    names = [r["name"] for r in db.query(resources.cypher("train/datasets"))]
+    names = [r["name"] for r in db.query(cypher("train/datasets"))]
     return ",".join(names) or None
 
 
-def create_run(db: "Database", run_id: str, *, model: str, config: dict[str, Any],
+def create_run(db: Database, run_id: str, *, model: str, config: dict[str, Any],
                dataset: str | None) -> None:
     """Create ``(:ModelRun {status: 'running', current: false})``.
 
@@ -62,19 +62,19 @@ def create_run(db: "Database", run_id: str, *, model: str, config: dict[str, Any
     """
     if get_run(db, run_id) is not None:
         raise ModelError(f"a ModelRun with id {run_id!r} exists already; choose another run id")
-    db.run_file("train/run_create", id=run_id, model=model, config=_json(config), dataset=dataset)
+    db.execute(cypher("train/run_create"), id=run_id, model=model, config=_json(config), dataset=dataset)
 
 
-def finish_run(db: "Database", run_id: str, *, metrics: dict[str, Any], status: str = "complete",
+def finish_run(db: Database, run_id: str, *, metrics: dict[str, Any], status: str = "complete",
                error: str | None = None) -> None:
     """Store a run's metrics and final status (``complete`` or ``failed``, with ``error``)."""
     if status not in STATUSES[1:]:
         raise ValueError(f"status must be one of {STATUSES[1:]} (got {status!r})")
-    if not db.run_file("train/run_finish", id=run_id, metrics=_json(metrics), status=status, error=error):
+    if not db.execute(cypher("train/run_finish"), id=run_id, metrics=_json(metrics), status=status, error=error):
         raise ModelError(f"no ModelRun with id {run_id!r} to finish; create it with create_run first")
 
 
-def set_current(db: "Database", run_id: str) -> None:
+def set_current(db: Database, run_id: str) -> None:
     """Mark ``run_id`` as the one current run, all others not current, in one transaction.
 
     Raises:
@@ -85,7 +85,7 @@ def set_current(db: "Database", run_id: str) -> None:
         raise ModelError(f"no ModelRun with id {run_id!r}; `kgrec train` creates runs")
     if run.status != "complete":
         raise ModelError(f"run {run_id!r} has status {run.status!r}; only a complete run can become current")
-    rows = db.run_file("train/run_set_current", id=run_id)
+    rows = db.execute(cypher("train/run_set_current"), id=run_id)
     if not rows or rows[0]["current"] != 1:
         raise ModelError(f"setting run {run_id!r} current left {rows[0]['current'] if rows else 0} current runs, "
                          f"expected exactly 1")
@@ -103,20 +103,20 @@ def _decode(row: dict[str, Any]) -> ModelRun:
     return ModelRun(**out)
 
 
-def get_run(db: "Database", run_id: str) -> ModelRun | None:
-    rows = db.query(resources.cypher("train/run_get"), id=run_id, current_only=False)
+def get_run(db: Database, run_id: str) -> ModelRun | None:
+    rows = db.query(cypher("train/run_get"), id=run_id, current_only=False)
     return _decode(rows[0]) if rows else None
 
 
-def current_run(db: "Database") -> ModelRun | None:
+def current_run(db: Database) -> ModelRun | None:
     """The current run, or ``None``. Raises :class:`ModelError` when more than one is marked current."""
-    rows = db.query(resources.cypher("train/run_get"), id=None, current_only=True)
+    rows = db.query(cypher("train/run_get"), id=None, current_only=True)
     if len(rows) > 1:
         raise ModelError(f"{len(rows)} ModelRuns are marked current ({', '.join(r['id'] for r in rows)}), expected "
                          f"exactly one; fix with `MATCH (r:ModelRun) SET r.current = (r.id = '<id>')`")
     return _decode(rows[0]) if rows else None
 
 
-def list_runs(db: "Database") -> list[ModelRun]:
+def list_runs(db: Database) -> list[ModelRun]:
     """Every run, newest first."""
-    return [_decode(r) for r in db.query(resources.cypher("train/run_get"), id=None, current_only=False)]
+    return [_decode(r) for r in db.query(cypher("train/run_get"), id=None, current_only=False)]

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from .baselines import EASE, ItemKNN, LightGCNRec, MFBPR, MostPopular
+from .baselines import EASE, MFBPR, ItemKNN, LightGCNRec, MostPopular
 from .data import TrainGraph
 from .evaluate import evaluate
 from .gnn import KGRecGNN

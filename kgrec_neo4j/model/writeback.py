@@ -32,12 +32,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel
 
-from .. import resources
-from ..errors import ModelError
+from ..core.errors import ModelError
+from ..core.resources import cypher
 from .data import TrainGraph
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..db import Database
+    from ..core.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -90,10 +90,10 @@ def _emb_rows(ids: list[str], a: np.ndarray) -> Iterator[dict[str, Any]]:
         yield {"id": node_id, "embedding": a[k].tolist()}
 
 
-def _write(db: "Database", name: str, rows, *, run: str, batch_size: int,
+def _write(db: Database, name: str, rows, *, run: str, batch_size: int,
            progress: Callable[[str, int], None] | None) -> int:
     """Run ``cypher/train/<name>`` over ``rows`` in batches; return the number of graph elements matched."""
-    text = resources.cypher(f"train/{name}")
+    text = cypher(f"train/{name}")
     written = 0
     batch: list[dict[str, Any]] = []
 
@@ -114,7 +114,7 @@ def _write(db: "Database", name: str, rows, *, run: str, batch_size: int,
 
 
 # ====================================================================== embeddings
-def write_embeddings(db: "Database", tg: TrainGraph, run: str, *, users, items, concepts=None,
+def write_embeddings(db: Database, tg: TrainGraph, run: str, *, users, items, concepts=None,
                      batch_size: int = 2000, progress: Callable[[str, int], None] | None = None
                      ) -> dict[str, int]:
     """Write ``gnn_embedding`` / ``gnn_run`` for every node of ``tg``.
@@ -201,7 +201,7 @@ def attention_rows(tg: TrainGraph, attention: Attention) -> tuple[dict[str, list
     return rows, missing
 
 
-def write_attention(db: "Database", tg: TrainGraph, run: str, attention: Attention, *, batch_size: int = 5000,
+def write_attention(db: Database, tg: TrainGraph, run: str, attention: Attention, *, batch_size: int = 5000,
                     progress: Callable[[str, int], None] | None = None) -> tuple[dict[str, int], dict[str, int]]:
     """Write ``attention``, ``attention_signed``, ``attention_run`` on the train edges; return
     ``(edges written per type, exported edges without a value per type)``."""
@@ -227,7 +227,7 @@ def item_link_rows(tg: TrainGraph, item_graph) -> Iterator[dict[str, Any]]:
                "weights": w[a:b].astype(np.float64).tolist()}
 
 
-def write_item_links(db: "Database", tg: TrainGraph, run: str, item_graph, weight: float, *,
+def write_item_links(db: Database, tg: TrainGraph, run: str, item_graph, weight: float, *,
                      batch_size: int = 500, progress: Callable[[str, int], None] | None = None) -> int:
     """Write the item graph's links of ``run`` and record ``weight`` on the run; return the links written.
 
@@ -238,13 +238,13 @@ def write_item_links(db: "Database", tg: TrainGraph, run: str, item_graph, weigh
     if weight > 0:
         written = _write(db, "item_links", item_link_rows(tg, item_graph), run=run, batch_size=batch_size,
                          progress=progress)
-    db.run_file("train/run_set_item_links", run=run, weight=float(weight),
+    db.execute(cypher("train/run_set_item_links"), run=run, weight=float(weight),
                 dislike_value=float(item_graph.dislike_value), count=written)
     return written
 
 
 # ====================================================================== vector index, cleanup
-def ensure_vector_index(db: "Database", dim: int) -> str:
+def ensure_vector_index(db: Database, dim: int) -> str:
     """Create ``item_gnn_embedding`` for ``dim``; drop and recreate it when its dimension differs.
 
     Returns:
@@ -252,28 +252,28 @@ def ensure_vector_index(db: "Database", dim: int) -> str:
     """
     if dim < 1:
         raise ValueError(f"dim must be >= 1 (got {dim})")
-    have = db.value(resources.cypher("train/vector_index_dim"))
+    have = db.value(cypher("train/vector_index_dim"))
     if have is not None and int(have) == dim:
         return "unchanged"
     if have is not None:
         log.info("vector index %s has dimension %s, the model gives %d: recreating it", VECTOR_INDEX, have, dim)
-        db.write(resources.cypher("train/drop_vector_index"))
-    db.write(resources.cypher("train/create_vector_index"), dim=dim)
+        db.write(cypher("train/drop_vector_index"))
+    db.write(cypher("train/create_vector_index"), dim=dim)
     db.write("CALL db.awaitIndexes(300)")
     return "created" if have is None else "recreated"
 
 
-def _loop(db: "Database", name: str, run: str, limit: int) -> int:
+def _loop(db: Database, name: str, run: str, limit: int) -> int:
     total = 0
     while True:
-        rows = db.run_file(f"train/{name}", run=run, limit=limit)
+        rows = db.execute(cypher(f"train/{name}"), run=run, limit=limit)
         n = int(rows[0]["cleared"]) if rows else 0
         total += n
         if n < limit:
             return total
 
 
-def clear_stale(db: "Database", run: str, *, limit: int = 10000) -> tuple[int, int]:
+def clear_stale(db: Database, run: str, *, limit: int = 10000) -> tuple[int, int]:
     """Remove embeddings and edge attention written by any other run; return ``(nodes, edges)`` cleared.
 
     Also drops the previous-run copies (``gnn_prev_embedding``) that kept the old current run readable while
@@ -286,7 +286,7 @@ def clear_stale(db: "Database", run: str, *, limit: int = 10000) -> tuple[int, i
 
 
 # ====================================================================== all of it
-def write_back(db: "Database", tg: TrainGraph, run: str, *, users, items, concepts=None,
+def write_back(db: Database, tg: TrainGraph, run: str, *, users, items, concepts=None,
                attention: Attention | None = None, item_graph=None, item_graph_weight: float = 0.0,
                batch_size: int = 2000, progress: Callable[[str, int], None] | None = None) -> WritebackReport:
     """Embeddings, then attention, then the vector index (the old index is dropped first when the dimension
@@ -295,10 +295,10 @@ def write_back(db: "Database", tg: TrainGraph, run: str, *, users, items, concep
     """
     t0 = time.perf_counter()
     dim = int(_np(users).shape[1]) if _np(users).ndim == 2 else 0
-    have = db.value(resources.cypher("train/vector_index_dim"))
+    have = db.value(cypher("train/vector_index_dim"))
     recreate = have is not None and int(have) != dim
     if recreate:
-        db.write(resources.cypher("train/drop_vector_index"))
+        db.write(cypher("train/drop_vector_index"))
     counts = write_embeddings(db, tg, run, users=users, items=items, concepts=concepts, batch_size=batch_size,
                               progress=progress)
     rep = WritebackReport(run=run, dim=dim, **counts)

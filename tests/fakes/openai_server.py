@@ -27,9 +27,9 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Union
 
 
 @dataclass
@@ -51,7 +51,7 @@ class Reply:
     completion_tokens: int = 10
 
 
-Responder = Union[Reply, Callable[[dict], Reply]]
+Responder = Reply | Callable[[dict], Reply]
 
 
 def ok(content: str, **kw) -> Reply:
@@ -100,7 +100,7 @@ def endless() -> Reply:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_HTTPServer"
+    server: _HTTPServer
 
     def log_message(self, *args) -> None:  # quiet
         pass
@@ -188,7 +188,7 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 256
-    owner: "FakeOpenAIServer"
+    owner: FakeOpenAIServer
 
 
 class FakeOpenAIServer:
@@ -232,7 +232,7 @@ class FakeOpenAIServer:
         with self._lock:
             return self._count
 
-    def script(self, *replies: Reply, match: str | None = None) -> "FakeOpenAIServer":
+    def script(self, *replies: Reply, match: str | None = None) -> FakeOpenAIServer:
         """Answer the next requests whose last user message contains ``match`` (any if None) with
         ``replies``, one each, in order. Earlier scripts are tried first."""
         with self._lock:
@@ -276,7 +276,7 @@ class FakeOpenAIServer:
             "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
         }).encode()
 
-    def start(self) -> "FakeOpenAIServer":
+    def start(self) -> FakeOpenAIServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True, name="fake-openai")
         self._thread.start()
@@ -287,7 +287,7 @@ class FakeOpenAIServer:
         self._httpd.shutdown()
         self._httpd.server_close()
 
-    def __enter__(self) -> "FakeOpenAIServer":
+    def __enter__(self) -> FakeOpenAIServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

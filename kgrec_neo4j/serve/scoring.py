@@ -1,15 +1,13 @@
-"""Top-k recommendation from the current model run's embeddings, stored as ``RECOMMENDED`` edges.
+"""Scoring from what the current model run wrote back: the run's item matrix (embeddings and item links),
+loaded once per process, and the users' vectors and train items, read per request.
 
-``score(u, i) = u.gnn_embedding · i.gnn_embedding`` (see ``docs/graph-model.md``, "Model write-back").
-The item embeddings of a run are loaded once per process into a numpy matrix (:class:`ItemMatrix`,
-cached by database and run id); a request then costs one Cypher round trip for the users' embeddings
-and train items, a matrix product in numpy, and (optionally) one write that replaces the users'
-``(:User)-[:RECOMMENDED {rank, score, run}]->(:Item)`` edges.
+``score(u, i) = <u, i> + item_link_weight * sum_j x[u, j] * w(j -> i)`` (see ``docs/graph-model.md``, "Model
+write-back"). The item embeddings of a run are loaded once per process into a numpy matrix
+(:class:`ItemMatrix`, cached by database and run id); a request then costs one Cypher round trip for the users'
+embeddings and train items, and a matrix product in numpy.
 
-Every train item of a user is excluded; valid and test items are not (they are what should be hit).
-
-Public API: :func:`current_run`, :func:`item_matrix`, :func:`recommend_users`, :func:`recommend`,
-:func:`stored_recommendations`, :func:`clear_cache`.
+Public API: :func:`current_run`, :func:`item_matrix`, :func:`user_vectors`, :func:`scoring_state`,
+:func:`top_k`, :func:`rank_of`, :func:`clear_cache`.
 """
 
 from __future__ import annotations
@@ -21,35 +19,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from pydantic import BaseModel, Field
 
-from . import resources
-from .db import Database
-from .errors import KgrecError, ModelError
+from ..core.db import Database
+from ..core.errors import KgrecError, ModelError
+from ..core.resources import cypher
 
 log = logging.getLogger(__name__)
 
 
 class RecommendError(KgrecError):
     """A recommendation request that cannot be served (unknown user, no model run, no embedding)."""
-
-
-class Recommendation(BaseModel):
-    """One recommended item. ``explanation`` is filled when explanations were asked for."""
-
-    rank: int
-    item: str
-    title: str | None = None
-    score: float
-    explanation: "Explanation | None" = None  # noqa: F821 (resolved below)
-
-
-class UserRecommendations(BaseModel):
-    user: str
-    run: str
-    items: list[Recommendation] = Field(default_factory=list)
-    excluded: int = 0  # train items masked out
-    seconds: float = 0.0
 
 
 # ---------------------------------------------------------------------------------------------- runs
@@ -61,7 +40,7 @@ def current_run(db: Database) -> str:
         RecommendError: when no run is current (train a model first) or several are (the write-back
             contract says exactly one).
     """
-    rows = db.query(resources.cypher("recommend/current_run"))
+    rows = db.query(cypher("recommend/current_run"))
     if not rows:
         raise RecommendError(
             "no current model run: got no (:ModelRun {current: true}), expected exactly one. "
@@ -89,7 +68,7 @@ class ItemMatrix:
     link_weight: float = 0.0
     dislike_value: float = 1.0
 
-    def scores(self, uv: "UserVectors") -> np.ndarray:
+    def scores(self, uv: UserVectors) -> np.ndarray:
         """Scores ``(B, |I|)`` of every item for the users of ``uv``: ``<u, i>``, plus, when the run wrote item
         links, ``link_weight * sum_j x[u, j] * w(j -> i)`` over each user's train items ``j``."""
         s = uv.vectors @ self.vectors.T
@@ -145,7 +124,7 @@ def item_matrix(db: Database, run: str, *, refresh: bool = False, cache_if_curre
         if not refresh and key in _CACHE:
             return _CACHE[key]
     t0 = time.perf_counter()
-    rows = db.query(resources.cypher("recommend/item_embeddings"), run=run)
+    rows = db.query(cypher("recommend/item_embeddings"), run=run)
     if not rows:
         raise ModelError(
             f"model run {run!r} has no item embeddings: got 0 items with gnn_run = {run!r}, expected one per "
@@ -159,7 +138,7 @@ def item_matrix(db: Database, run: str, *, refresh: bool = False, cache_if_curre
     _load_links(db, m)
     cache = True
     if cache_if_current:
-        current = [str(r["run"]) for r in db.query(resources.cypher("recommend/current_run"))]
+        current = [str(r["run"]) for r in db.query(cypher("recommend/current_run"))]
         cache = current == [run]
         if not cache:
             log.info("not caching the item embeddings of run %s: the current run is now %s", run, current)
@@ -173,7 +152,7 @@ def item_matrix(db: Database, run: str, *, refresh: bool = False, cache_if_curre
 
 def _load_links(db: Database, m: ItemMatrix) -> None:
     """Attach the run's ITEM_LINK edges (rows: source item) and their weight in the score, when it wrote any."""
-    rows = db.query(resources.cypher("recommend/item_links"), run=m.run)
+    rows = db.query(cypher("recommend/item_links"), run=m.run)
     if not rows:
         return
     src, dst, val = [], [], []
@@ -218,7 +197,7 @@ def user_vectors(db: Database, user_ids: list[str], matrix: ItemMatrix, *, stric
     Raises:
         RecommendError: naming users that do not exist or have no embedding of the run.
     """
-    rows = db.query(resources.cypher("recommend/users"), users=list(user_ids), run=matrix.run)
+    rows = db.query(cypher("recommend/users"), users=list(user_ids), run=matrix.run)
     missing = [r["id"] for r in rows if not r["found"]]
     if missing:
         raise RecommendError(f"unknown user(s): {', '.join(map(repr, missing[:5]))}"
@@ -249,7 +228,7 @@ def user_vectors(db: Database, user_ids: list[str], matrix: ItemMatrix, *, stric
                        disliked=disliked)
 
 
-def _scoring_state(db: Database, user_ids: list[str], run: str | None) -> tuple[ItemMatrix, UserVectors]:
+def scoring_state(db: Database, user_ids: list[str], run: str | None) -> tuple[ItemMatrix, UserVectors]:
     """Item matrix and user vectors of ``run`` (default: the current run) in one round trip when warm.
 
     The current run id is remembered per database; the users query also returns the runs marked current
@@ -309,83 +288,3 @@ def rank_of(scores: np.ndarray, item: int, exclude: np.ndarray | None = None) ->
         return 0, competing
     better = int((s > s[item]).sum()) + int(((s == s[item]) & (np.arange(s.size) < item)).sum())
     return better + 1, competing
-
-
-# ----------------------------------------------------------------------------------- recommend
-
-def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bool = True,
-                    explain: bool = False, per_item: int = 3, run: str | None = None,
-                    batch_size: int | None = None) -> list[UserRecommendations]:
-    """Top-``k`` unseen items for each user, scored in numpy; optionally stored and explained.
-
-    Args:
-        user_ids: User.id values (order kept in the result).
-        k: list length per user (``>= 1``).
-        store: replace each user's ``RECOMMENDED`` edges with the new list.
-        explain: attach the best stored explanation paths to every item (one Cypher round trip per user).
-        per_item: explanation paths kept per item and sign.
-        run: model run id (default: the current one).
-
-    Returns:
-        One :class:`UserRecommendations` per user, in input order.
-    """
-    if k < 1:
-        raise ValueError(f"k must be >= 1 (got {k})")
-    if not user_ids:
-        return []
-    t0 = time.perf_counter()
-    out: list[UserRecommendations] = []
-    for chunk_start in range(0, len(user_ids), 1000):
-        chunk = list(user_ids[chunk_start: chunk_start + 1000])
-        matrix, uv = _scoring_state(db, chunk, run)
-        scores = matrix.scores(uv)  # (B, |I|)
-        for b, uid in enumerate(uv.ids):
-            idx, s = top_k(scores[b], k, uv.exclude[b])
-            out.append(UserRecommendations(
-                user=uid, run=matrix.run, excluded=int(uv.exclude[b].size),
-                items=[Recommendation(rank=r + 1, item=matrix.ids[j], title=matrix.titles[j], score=float(v))
-                       for r, (j, v) in enumerate(zip(idx.tolist(), s.tolist()))]))
-    if store:
-        store_recommendations(db, out, batch_size=batch_size)
-    if explain:
-        from .explain import explain_items
-
-        for rec in out:
-            exps = explain_items(db, rec.user, [r.item for r in rec.items], per_item=per_item, run=matrix.run,
-                                 link_weight=matrix.link_weight, dislike_value=matrix.dislike_value)
-            for r in rec.items:
-                r.explanation = exps[r.item]
-    dt = time.perf_counter() - t0
-    for rec in out:
-        rec.seconds = dt / len(out)
-    return out
-
-
-def recommend(db: Database, user_id: str, k: int = 10, *, explain: bool = False, store: bool = True,
-              per_item: int = 3, run: str | None = None) -> UserRecommendations:
-    """Top-``k`` unseen items for one user (see :func:`recommend_users`)."""
-    return recommend_users(db, [user_id], k, store=store, explain=explain, per_item=per_item, run=run)[0]
-
-
-def store_recommendations(db: Database, recs: list[UserRecommendations], *, batch_size: int | None = None) -> int:
-    """Replace each user's ``RECOMMENDED`` edges (one write per batch of users); return edges written."""
-    rows = [{"user": rec.user, "run": rec.run,
-             "items": [{"item": r.item, "rank": r.rank, "score": r.score} for r in rec.items]} for rec in recs]
-    runs = {rec.run for rec in recs}
-    written = 0
-    for run in runs:
-        these = [r for r in rows if r["run"] == run]
-        db.write_batches(resources.cypher("recommend/store"), these, params={"run": run},
-                         batch_size=max(1, (batch_size or db.settings.batch_size) // 20))
-        written += sum(len(r["items"]) for r in these)
-    return written
-
-
-def stored_recommendations(db: Database, user_id: str) -> list[dict]:
-    """The user's stored ``RECOMMENDED`` edges, in rank order."""
-    return db.query(resources.cypher("recommend/stored"), user=user_id)
-
-
-from .explain import Explanation  # noqa: E402  (explain imports this module's helpers lazily)
-
-Recommendation.model_rebuild()

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from ..errors import KgrecError
-from .store import Interest, check_extractor, q, read_interests
+from ...core.errors import KgrecError
+from ...core.resources import cypher
+from .store import Interest, check_extractor, read_interests
 
 GROUPS: tuple[tuple[str, int], ...] = (("long", 1), ("long", -1), ("short", 1), ("short", -1))
 
@@ -32,7 +33,7 @@ def build_profile(db, user: str, *, top: int = 10, extractor: str | None = None,
     if top < 1:
         raise ValueError(f"top must be >= 1 (got {top})")
     check_extractor(extractor)
-    summary = db.query(q("user_summary"), user=user)
+    summary = db.query(cypher("interests/user_summary"), user=user)
     if not summary:
         raise KgrecError(f"user {user!r} is not in the database; pick an id from "
                          f"`MATCH (u:User) RETURN u.id LIMIT 5` or load the dataset first")

@@ -19,7 +19,7 @@ Short-term (``horizon = 'short'``), over the last ``short_window`` signed train 
 Both keep the ``top`` strongest concepts per user (ties broken by concept id) with ``weight >=
 min_weight``. ``evidence`` lists the items that support the edge's polarity (most recent first, at most
 ``max_evidence``); ``updated_seq`` is the last seq that contributed; ``confidence`` is
-:func:`kgrec_neo4j.confidence.offline_interest_confidence`.
+:func:`kgrec_neo4j.users.confidence.offline_interest_confidence`.
 
 Speed: users are processed in batches; each batch is two reads (train interactions, then the concepts of
 items not seen yet, cached) and one write transaction that replaces the batch's offline edges. The next
@@ -33,12 +33,12 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from typing import NamedTuple
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
-from .. import resources
+from ...core.resources import cypher
 from ..confidence import offline_interest_confidence
 from .store import user_ids
 
@@ -99,9 +99,6 @@ class OfflineReport(BaseModel):
     seconds: float = 0.0
     run: str = ""
 
-
-def _q(name: str) -> str:
-    return resources.cypher(f"interests/{name}")
 
 
 def user_interests(events: list[Event], concepts: dict[str, list[tuple[str, float]]],
@@ -196,7 +193,8 @@ def extract_offline(
     t_start = time.perf_counter()
     ids = users if users is not None else user_ids(db, limit=limit)
     rep = OfflineReport(users=len(ids), run=f"offline-{uuid.uuid4().hex[:8]}")
-    q_train, q_items, q_write = _q("train_interactions"), _q("item_concepts"), _q("replace_edges")
+    q_train = cypher("interests/train_interactions")
+    q_items, q_write = cypher("interests/item_concepts"), cypher("interests/replace_edges")
     item_cache: dict[str, list[tuple[str, float]]] = {}
     done = 0
 

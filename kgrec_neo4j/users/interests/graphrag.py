@@ -17,7 +17,7 @@ One *round* handles the next batch (``batch`` interactions) of every active user
    per batch; then for each update the signed weight ``polarity × weight`` moves by
    ``polarity × weight_change`` and is clipped to [−1, 1]; the sign is the new polarity, the absolute
    value the new weight; an edge whose weight falls under ``drop_below`` is removed. Confidence:
-   :func:`kgrec_neo4j.confidence.update_confidence` of ``self_report × projection similarity``.
+   :func:`kgrec_neo4j.users.confidence.update_confidence` of ``self_report × projection similarity``.
 5. **Write** per round, one transaction: the users' new edges, pending mentions and progress markers
    (``User.interests_llm_upto`` = the last seq handled).
 
@@ -37,21 +37,26 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
-from .. import resources
+from ...core.config import Settings
+from ...core.resources import cypher
+from ...core.schema import TypePack, refuse_unknown_types
+from ...llm.client import LLMClient, RunStats, StructuredRequest
 from ..confidence import llm_update_confidence, update_confidence
-from ..config import Settings
-from ..llm.client import LLMClient, RunStats, StructuredRequest
-from ..schema import TypePack, refuse_unknown_types
-from .llm import (PROMPT_VERSION, CleanUpdate, InterestAnswer, InterestView, ItemView, answer_json_schema,
-                  build_messages, postprocess)
+from .llm import (
+    PROMPT_VERSION,
+    CleanUpdate,
+    InterestAnswer,
+    InterestView,
+    ItemView,
+    answer_json_schema,
+    build_messages,
+    postprocess,
+)
 
 log = logging.getLogger(__name__)
 
 EXTRACTOR = "llm"
 
-
-def _q(name: str) -> str:
-    return resources.cypher(f"interests/{name}")
 
 
 class GraphRAGParams(BaseModel):
@@ -136,7 +141,7 @@ class GraphRAGInterestExtractor:
     """Maintain ``(:User)-[:INTERESTED_IN {extractor: 'llm'}]->(:Concept)`` with an LLM over retrieved subgraphs.
 
     Args:
-        db: a :class:`kgrec_neo4j.db.Database` (writes).
+        db: a :class:`kgrec_neo4j.core.db.Database` (writes).
         settings: Neo4j settings for the ``Neo4jGraph`` retrieval and LLM settings for the client.
         pack: the active type pack.
         embedder: the concept embedder (for projection onto the vocabulary).
@@ -166,10 +171,10 @@ class GraphRAGInterestExtractor:
         self.graph = graph
         if project is None:
             if embedder is None:
-                from ..embed import get_embedder
+                from ...core.embed import get_embedder
 
                 embedder = get_embedder(settings)
-            from ..concepts.project import project_texts
+            from ...concepts.project import project_texts
 
             def project(rows, _db=db, _emb=embedder):
                 return project_texts(_db, _emb, rows, pack=pack.name)
@@ -179,9 +184,9 @@ class GraphRAGInterestExtractor:
     # -- retrieval ------------------------------------------------------------------------------
     def retrieve(self, users: list[str]) -> tuple[dict[str, tuple[int, list[ItemView]]], dict[str, list[InterestView]]]:
         """``(next batches, current interests)`` of ``users`` through ``Neo4jGraph.query``."""
-        nb = self.graph.query(_q("next_batch"), params={"users": users, "batch": self.params.batch,
+        nb = self.graph.query(cypher("interests/next_batch"), params={"users": users, "batch": self.params.batch,
                                                         "min_confidence": self.params.min_confidence})
-        sg = self.graph.query(_q("user_subgraph"), params={"users": users, "extractor": EXTRACTOR})
+        sg = self.graph.query(cypher("interests/user_subgraph"), params={"users": users, "extractor": EXTRACTOR})
         batches = {r["user"]: (r["upto"], [ItemView(**x) for x in r["items"]]) for r in nb}
         interests = {r["user"]: [InterestView(**x) for x in r["interests"]] for r in sg}
         return batches, interests
@@ -202,7 +207,7 @@ class GraphRAGInterestExtractor:
             return []
         keys = sorted({(u.type, u.key) for u in updates})
         exact = {(r["type"], r["key"]): (r["concept"], float(r["similarity"] or 1.0))
-                 for r in self.db.query(_q("exact_concepts"), rows=[{"type": t, "key": k} for t, k in keys])}
+                 for r in self.db.query(cypher("interests/exact_concepts"), rows=[{"type": t, "key": k} for t, k in keys])}
         rest = [(t, k) for t, k in keys if (t, k) not in exact]
         text_of = {(u.type, u.key): u.concept for u in updates}
         found: dict[tuple[str, str], tuple[str | None, float]] = dict(exact)
@@ -224,7 +229,7 @@ class GraphRAGInterestExtractor:
     # -- the loop -------------------------------------------------------------------------------
     def reset(self, users: list[str]) -> None:
         for k in range(0, len(users), 5000):
-            self.db.write(_q("reset_llm"), users=users[k:k + 5000], extractor=EXTRACTOR)
+            self.db.write(cypher("interests/reset_llm"), users=users[k:k + 5000], extractor=EXTRACTOR)
 
     def run(self, users: list[str], *, restart: bool = False) -> GraphRAGReport:
         """Process ``users`` until their train interactions are all read (or ``max_rounds``)."""
@@ -278,7 +283,7 @@ class GraphRAGInterestExtractor:
                 def work_tx(tx, rows=rows, types=types):
                     if types:
                         refuse_unknown_types(tx, types)
-                    tx.run(_q("write_llm_state"), rows=rows, extractor=EXTRACTOR, run=run_id).consume()
+                    tx.run(cypher("interests/write_llm_state"), rows=rows, extractor=EXTRACTOR, run=run_id).consume()
 
                 self.db.write_tx(work_tx)
             rep.write_s += time.perf_counter() - t0
@@ -304,7 +309,7 @@ class GraphRAGInterestExtractor:
             except AttributeError:  # older langchain-neo4j without close()
                 pass
 
-    def __enter__(self) -> "GraphRAGInterestExtractor":
+    def __enter__(self) -> GraphRAGInterestExtractor:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -1,46 +1,30 @@
-"""Load items, users and interactions into Neo4j from three formats.
-
-Formats (all with real samples in ``../shared/data``):
-
-- ``generic``: ``items.jsonl[.gz]`` + ``interactions.jsonl[.gz]`` (see ``docs/graph-model.md``);
-- ``amazon2018``: reviews (``reviewerID, asin, overall, unixReviewTime, reviewText, summary``) and an
-  optional ``meta_*`` file (``asin, title, description, feature, brand, category``);
-- ``amazon2023``: reviews (``user_id, parent_asin, rating, timestamp`` in ms, ``title, text``) and an
-  optional ``meta_*`` file (``parent_asin, title, features, description, store, categories, details``).
-
-Reading is separate from writing: records are parsed and validated first (each bad line is reported
-with file, line and reason, counted and skipped; ``strict`` refuses the whole input before anything
-is written), then optionally filtered (iterative k-core, a user sample), split last-two-out per user
-in ``seq`` order, and written in batches of idempotent ``UNWIND … MERGE`` queries. A load killed half
-way and run again ends in the same graph as an uninterrupted one.
-"""
+"""Reading the three input formats into a :class:`Dataset` of validated records; every bad line is reported
+with file, line and reason."""
 
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import logging
 import math
-import time
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from pydantic import BaseModel, Field
-
-from . import resources
-from .errors import InputError
+from ..core.errors import InputError
 
 try:  # orjson parses the 450k-line files ~3x faster; the stdlib parser is the fallback
-    from orjson import JSONDecodeError as _JSONError, loads as _loads
+    from orjson import JSONDecodeError as _JSONError
+    from orjson import loads as _loads
 except ImportError:  # pragma: no cover
-    from json import JSONDecodeError as _JSONError, loads as _loads
+    from json import JSONDecodeError as _JSONError
+    from json import loads as _loads
 
 log = logging.getLogger(__name__)
+
 
 Format = Literal["generic", "amazon2018", "amazon2023"]
 MAX_LINE_BYTES = 1_000_000
@@ -86,26 +70,6 @@ class Dataset:
             self.issues.append(Issue(source, line, reason))
         log.debug("skipped %s:%s: %s", source, line, reason)
 
-
-class LoadReport(BaseModel):
-    dataset: str
-    format: str
-    sources: list[str]
-    lines_read: int
-    items_read: int
-    interactions_read: int
-    skipped: dict[str, int] = Field(default_factory=dict)
-    issues: list[str] = Field(default_factory=list)
-    users_written: int = 0
-    items_written: int = 0
-    interactions_written: int = 0
-    splits: dict[str, int] = Field(default_factory=dict)
-    seconds: float = 0.0
-
-
-# --------------------------------------------------------------------------------------------
-# reading
-# --------------------------------------------------------------------------------------------
 
 def _lines(path: Path, ds: Dataset) -> Iterator[tuple[int, Any]]:
     """Yield ``(line_number, parsed_json)``; bad lines become issues. Handles .gz (truncation too)."""
@@ -278,7 +242,7 @@ def _reviews(ds: Dataset, path: Path, *, user: str, item: str, rating: str, ts: 
     for x in ds.interactions:
         by_user[x.user].append(x)
     out = []
-    for u, xs in by_user.items():
+    for xs in by_user.values():
         xs.sort(key=lambda x: (x.timestamp if x.timestamp is not None else -1, x.seq))
         out += [x._replace(seq=k) for k, x in enumerate(xs)]
     ds.interactions = out
@@ -345,12 +309,14 @@ def detect(paths: list[Path]) -> tuple[Format, dict[str, Path | None]]:
             f"cannot tell the format from {[f.name for f in files]}: expected items.jsonl + interactions.jsonl "
             f"(generic), or one review file with an optional meta_* file (Amazon 2018/2023); pass --format",
             source=str(paths[0]))
-    with (gzip.open(reviews[0], "rt", errors="replace") if reviews[0].suffix == ".gz" else open(reviews[0], errors="replace")) as fh:
+    opener = gzip.open if reviews[0].suffix == ".gz" else open
+    with opener(reviews[0], "rt", errors="replace") as fh:
         head = fh.readline()
     try:
         first = json.loads(head)
     except json.JSONDecodeError:
-        raise InputError("first line is not JSON; cannot detect the format (pass --format)", source=str(reviews[0]), line=1) from None
+        raise InputError("first line is not JSON; cannot detect the format (pass --format)", source=str(reviews[0]),
+                         line=1) from None
     if "reviewerID" in first:
         return "amazon2018", {"reviews": reviews[0], "meta": meta}
     if "user_id" in first and "parent_asin" in first:
@@ -374,130 +340,3 @@ def read(paths: list[Path], *, fmt: Format | None = None, name: str | None = Non
 
 
 # --------------------------------------------------------------------------------------------
-# filtering and splitting
-# --------------------------------------------------------------------------------------------
-
-def k_core(interactions: list[Interaction], k_user: int, k_item: int) -> list[Interaction]:
-    """Iteratively drop users with < k_user and items with < k_item interactions."""
-    xs = interactions
-    while True:
-        uc = Counter(x.user for x in xs)
-        ic = Counter(x.item for x in xs)
-        kept = [x for x in xs if uc[x.user] >= k_user and ic[x.item] >= k_item]
-        if len(kept) == len(xs):
-            return kept
-        xs = kept
-
-
-def sample_users(interactions: list[Interaction], n: int, seed: int) -> list[Interaction]:
-    """Keep the interactions of ``n`` users chosen by a seeded hash (stable across runs)."""
-    users = sorted({x.user for x in interactions},
-                   key=lambda u: hashlib.sha1(f"{seed}:{u}".encode()).hexdigest())
-    keep = set(users[:n])
-    return [x for x in interactions if x.user in keep]
-
-
-def split_of(n_user: int, position: int) -> str:
-    """Last-two-out: the last interaction is test, the one before it valid (users with ≥ 3)."""
-    if n_user >= 3:
-        if position == n_user - 1:
-            return "test"
-        if position == n_user - 2:
-            return "valid"
-    return "train"
-
-
-def kind_sign(rating: float | None) -> tuple[str, int]:
-    """Rating baseline: ≥4 like +1, ≤2 dislike −1, 3 mixed 0, no rating implicit +1."""
-    if rating is None:
-        return "implicit", 1
-    if rating >= 4:
-        return "like", 1
-    if rating <= 2:
-        return "dislike", -1
-    return "mixed", 0
-
-
-# --------------------------------------------------------------------------------------------
-# writing
-# --------------------------------------------------------------------------------------------
-
-def load(
-    db,
-    paths: list[Path],
-    *,
-    fmt: Format | None = None,
-    name: str | None = None,
-    strict: bool = False,
-    k_core_users: int = 0,
-    k_core_items: int = 0,
-    max_users: int | None = None,
-    seed: int = 42,
-    batch_size: int = 5000,
-    progress: Callable[[str, int, int], None] | None = None,
-) -> LoadReport:
-    """Read, validate, filter, split and write a dataset; return the report.
-
-    ``progress(stage, done, total)`` is called after each written batch.
-    """
-    t0 = time.perf_counter()
-    ds = read(paths, fmt=fmt, name=name)
-    if not ds.interactions:
-        raise InputError(
-            f"no valid interactions were read ({ds.lines_read} lines, {sum(ds.skipped.values())} skipped"
-            + (f"; first problem: {ds.issues[0]}" if ds.issues else "; the files are empty")
-            + "); nothing was written", source=", ".join(ds.sources))
-    if strict and ds.skipped:
-        first = "; ".join(map(str, ds.issues[:5]))
-        raise InputError(f"--strict: {sum(ds.skipped.values())} bad record(s), nothing was written. First: {first}",
-                         source=", ".join(ds.sources))
-    xs = ds.interactions
-    if k_core_users or k_core_items:
-        xs = k_core(xs, k_core_users, k_core_items)
-    if max_users:
-        xs = sample_users(xs, max_users, seed)
-    filtered = bool(k_core_users or k_core_items or max_users)
-    item_ids = {x.item for x in xs} if filtered else set(ds.items)
-
-    by_user: dict[str, list[Interaction]] = defaultdict(list)
-    for x in xs:
-        by_user[x.user].append(x)
-    rows, splits = [], Counter()
-    for u in sorted(by_user):
-        ux = sorted(by_user[u], key=lambda x: x.seq)
-        for pos, x in enumerate(ux):
-            split = split_of(len(ux), pos)
-            kind, sign = kind_sign(x.rating)
-            splits[split] += 1
-            rows.append({"user": x.user, "item": x.item, "seq": x.seq, "rating": x.rating, "timestamp": x.timestamp,
-                         "review_title": x.review_title, "review_text": x.review_text, "split": split,
-                         "kind": kind, "sign": sign})
-    report = LoadReport(dataset=ds.name, format=ds.format, sources=ds.sources, lines_read=ds.lines_read,
-                        items_read=len(ds.items), interactions_read=len(ds.interactions),
-                        skipped=dict(ds.skipped), issues=[str(i) for i in ds.issues], splits=dict(splits))
-
-    def status(s: str) -> None:
-        db.write(resources.cypher("load/dataset"), name=ds.name, format=ds.format, sources=ds.sources, status=s,
-                 users=len(by_user), items=len(item_ids), interactions=len(rows))
-
-    status("loading")
-    item_rows = [{k: v for k, v in ds.items[i].items() if k != "_line"} for i in sorted(item_ids)]
-    user_rows = [{"id": u, "n": len(v)} for u, v in sorted(by_user.items())]
-    for stage, query, data in (("items", "load/items", item_rows), ("users", "load/users", user_rows),
-                               ("interactions", "load/interactions", rows)):
-        done = 0
-
-        def tick(n: int, stage=stage, total=len(data)) -> None:
-            nonlocal done
-            done += n
-            if progress:
-                progress(stage, done, total)
-
-        written = db.write_batches(resources.cypher(query), data, batch_size=batch_size,
-                                   params={"dataset": ds.name}, on_batch=tick)
-        setattr(report, f"{stage}_written", written)
-    status("loaded")
-    report.seconds = round(time.perf_counter() - t0, 2)
-    log.info("loaded %s: %d users, %d items, %d interactions in %.1fs", ds.name, report.users_written,
-             report.items_written, report.interactions_written, report.seconds)
-    return report

@@ -31,9 +31,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from . import resources
-from .db import Database
-from .errors import KgrecError
+from ..core.db import Database
+from ..core.errors import KgrecError
+from ..core.resources import cypher
+from ..users.interests.store import Interest
+from .scoring import rank_of, scoring_state
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +151,7 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
         item_ids: Item.id values (unknown ids get an empty explanation).
         per_item: paths kept per item and sign (strongest |weight| first).
         run, link_weight, dislike_value: the run whose ``ITEM_LINK`` paths to add, with its
-            ``item_link_weight`` and ``item_link_dislike_value`` (:class:`~kgrec_neo4j.recommend.ItemMatrix`
+            ``item_link_weight`` and ``item_link_dislike_value`` (:class:`~kgrec_neo4j.serve.scoring.ItemMatrix`
             holds them); no item-link paths when ``run`` is ``None`` or ``link_weight`` is 0.
 
     Returns:
@@ -161,14 +163,14 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
     out = {i: Explanation(user=user_id, item=i) for i in items}
     if not items:
         return out
-    rows = db.query(resources.cypher("explain/paths"), user=user_id, items=items, per_item=per_item)
+    rows = db.query(cypher("explain/paths"), user=user_id, items=items, per_item=per_item)
     for row in rows:
         e = out[row["item"]]
         e.title = row["title"]
         e.positive = [ExplanationPath(user=user_id, item=row["item"], **p) for p in row["positive"]]
         e.negative = [ExplanationPath(user=user_id, item=row["item"], **p) for p in row["negative"]]
     if run is not None and link_weight:
-        for row in db.query(resources.cypher("explain/item_link_paths"), user=user_id, items=items, run=run,
+        for row in db.query(cypher("explain/item_link_paths"), user=user_id, items=items, run=run,
                             link_weight=float(link_weight), dislike_value=float(dislike_value),
                             per_item=per_item):
             e = out[row["item"]]
@@ -315,11 +317,9 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     Raises:
         ExplainError: unknown item, or an item without an embedding of the run.
     """
-    from .recommend import _scoring_state, rank_of
-
     if k < 1:
         raise ValueError(f"k must be >= 1 (got {k})")
-    m, uv = _scoring_state(db, [user_id], run)
+    m, uv = scoring_state(db, [user_id], run)
     exp = explain_items(db, user_id, [item_id], per_item=per_item, run=m.run, link_weight=m.link_weight,
                         dislike_value=m.dislike_value)[item_id]
     if exp.title is None:  # the paths query returns a row (with the title) for every item that exists
@@ -370,7 +370,7 @@ def verify_paths(db: Database, paths: list[ExplanationPath], *, batch_size: int 
     Returns one bool per path: its relationships still connect the same user, concept and items, with the
     same polarity / sign, and interactions in the train split.
     """
-    text = resources.cypher("explain/verify_paths")
+    text = cypher("explain/verify_paths")
     out: list[bool] = []
     for start in range(0, len(paths), batch_size):
         chunk = paths[start: start + batch_size]
@@ -383,18 +383,6 @@ def verify_paths(db: Database, paths: list[ExplanationPath], *, batch_size: int 
 
 # -------------------------------------------------------------------------------------- profile
 
-class Interest(BaseModel):
-    concept: str
-    name: str
-    type: str | None = None
-    horizon: str
-    polarity: int
-    weight: float
-    confidence: float
-    attention: float | None = None
-    evidence: list[str] = Field(default_factory=list)
-
-
 def interest_profile(db: Database, user_id: str, *, limit: int = 30) -> list[Interest]:
     """The user's interests (INTERESTED_IN edges), strongest (weight × confidence) first."""
-    return [Interest(**r) for r in db.query(resources.cypher("explain/profile"), user=user_id, limit=limit)]
+    return [Interest(**r) for r in db.query(cypher("explain/profile"), user=user_id, limit=limit)]

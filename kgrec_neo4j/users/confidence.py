@@ -36,8 +36,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from . import resources
-from .errors import KgrecError
+from ..core.errors import KgrecError
+from ..core.resources import cypher
 
 EDGE_TYPES: tuple[str, ...] = ("HAS_KNOWLEDGE", "INTERESTED_IN", "INTERACTED")
 
@@ -153,7 +153,7 @@ def confidence_report(db, *, edge_types: Iterable[str] = EDGE_TYPES, bins: int =
         raise ValueError(f"bins must be in 1..100 (got {bins})")
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be in [0, 1] (got {min_confidence})")
-    template = resources.cypher("interests/confidence_histogram")
+    template = cypher("interests/confidence_histogram")
     out = []
     for t in edge_types:
         if t not in EDGE_TYPES:

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Iterator
 from itertools import islice
 from typing import Any, TypeVar
 
-from . import resources
 from .config import Settings
 from .errors import Neo4jUnavailable
 
@@ -105,22 +104,21 @@ class Database:
                 on_batch(len(chunk))
         return n
 
-    def run_file(self, name: str, **params: Any) -> list[dict[str, Any]]:
-        """Run ``cypher/<name>.cypher`` as a write and return its records."""
-        text = resources.cypher(name)
-        return self.write_tx(lambda tx: [r.data() for r in tx.run(text, params)])
+    def execute(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
+        """Run one write query in a retried transaction and return its records as dicts."""
+        return self.write_tx(lambda tx: [r.data() for r in tx.run(cypher, params)])
 
     def close(self) -> None:
         self.driver.close()
 
-    def __enter__(self) -> "Database":
+    def __enter__(self) -> Database:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
 
-def clear_database(db: "Database") -> None:
+def clear_database(db: Database) -> None:
     """Delete all data (not the schema) in batches small enough for any transaction memory limit."""
     while db.write("MATCH ()-[r]->() WITH r LIMIT 50000 DELETE r")["relationships_deleted"]:
         pass

@@ -1,135 +1,19 @@
-"""Interaction types: a ``kind`` and a ``sign`` for every ``INTERACTED`` edge, from the rating and the review text.
-
-The loader sets a rating baseline (≥4 like +1, ≤2 dislike −1, 3 mixed 0, no rating implicit +1).
-:func:`classify_interactions` refines it:
-
-* edges with neither rating nor text get the implicit kind (``kind_source = 'none'``);
-* edges with a rating and no text keep the rating's kind (``kind_source = 'rating'``);
-* edges with text are read by a *text classifier* (like / mixed / dislike with a confidence), and
-  ``kind_text`` and ``text_confidence`` are stored next to the rating's kind. The final kind follows the
-  rating when there is one (``prefer="rating"``; ``prefer="text"`` lets the text win), and
-  ``kind_source`` says what decided it: ``text`` (no rating), ``rating+text`` (they agree),
-  ``rating>text`` / ``text>rating`` (they disagree; the left one won). ``text_agrees`` is stored too.
-
-Every classified edge gets a ``confidence`` in [0, 1] (see :mod:`kgrec_neo4j.confidence`).
-
-Text classifiers (all return one :class:`TextVerdict` per text, in order):
-
-* :class:`LexiconClassifier` (``lexicon``, offline, the default): a hand-written sentiment lexicon of
-  product-review words and phrases with negation ("not good", "doesn't work"), intensifiers, a
-  *but*-clause rule (what follows "but" counts more) and the review title weighted double.
-* :class:`PrototypeClassifier` (``prototype``, offline): cosine similarity of the text embedding to
-  labelled prototype sentences (mean of the 3 best per label).
-* :class:`LLMTextClassifier` (``llm``): one structured request per review through the shared
-  :class:`~kgrec_neo4j.llm.LLMClient` (cache, retries, accounting).
-
-Kinds are configurable with :class:`KindScheme` (names and signs of the four roles, rating thresholds).
-"""
+"""Text classifiers of reviews (like / mixed / dislike with a confidence): the offline lexicon, embedding
+prototypes and an LLM; :func:`make_classifier` builds one by name."""
 
 from __future__ import annotations
 
-import logging
 import math
 import re
-import time
 from collections import Counter
-from collections.abc import Callable, Sequence
-from typing import Literal, Protocol
+from collections.abc import Sequence
+from typing import Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import resources
-from .confidence import agreement_confidence, rating_confidence
+from .kinds import TEXT_LABELS, TextLabel
 
-log = logging.getLogger(__name__)
-
-TextLabel = Literal["like", "mixed", "dislike"]
-TEXT_LABELS: tuple[str, ...] = ("like", "mixed", "dislike")
-ROLES: tuple[str, ...] = ("like", "mixed", "dislike", "implicit")
-
-
-# ------------------------------------------------------------------------------------------------
-# kinds
-# ------------------------------------------------------------------------------------------------
-
-class KindScheme(BaseModel):
-    """Names and signs of the interaction kinds.
-
-    Attributes:
-        names: role -> kind name stored on the edge (roles: like, mixed, dislike, implicit). Two roles may
-            share a name (e.g. ``{"mixed": "dislike"}`` folds mixed into dislike).
-        signs: kind name -> sign (+1, -1 or 0).
-        like_min_rating: ratings at or above are *like*.
-        dislike_max_rating: ratings at or below are *dislike*; in between is *mixed*.
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    names: dict[str, str] = Field(default_factory=lambda: {r: r for r in ROLES})
-    signs: dict[str, int] = Field(default_factory=lambda: {"like": 1, "mixed": 0, "dislike": -1, "implicit": 1})
-    like_min_rating: float = 4.0
-    dislike_max_rating: float = 2.0
-
-    def model_post_init(self, _ctx) -> None:
-        missing = [r for r in ROLES if r not in self.names]
-        if missing:
-            raise ValueError(f"kind scheme: names must cover the roles {list(ROLES)} (missing {missing})")
-        unsigned = sorted({n for n in self.names.values() if n not in self.signs})
-        if unsigned:
-            raise ValueError(f"kind scheme: kinds {unsigned} have no sign (got signs for {sorted(self.signs)})")
-        bad = {k: s for k, s in self.signs.items() if s not in (-1, 0, 1)}
-        if bad:
-            raise ValueError(f"kind scheme: signs must be -1, 0 or +1 (got {bad})")
-        if self.dislike_max_rating >= self.like_min_rating:
-            raise ValueError(f"kind scheme: dislike_max_rating (got {self.dislike_max_rating}) must be below "
-                             f"like_min_rating (got {self.like_min_rating})")
-
-    @classmethod
-    def parse(cls, spec: str | None) -> "KindScheme":
-        """From ``"like=+1,dislike=-1,mixed=0,implicit=+1"``; ``role:name=sign`` renames a role
-        (``"implicit:clicked=+1"``), ``role:other`` folds it into another kind (``"mixed:dislike"``)."""
-        scheme = cls()
-        if not spec or not spec.strip():
-            return scheme
-        names, signs = dict(scheme.names), dict(scheme.signs)
-        for part in (p.strip() for p in spec.split(",") if p.strip()):
-            m = re.fullmatch(r"(\w+)(?::(\w+))?(?:=([+-]?\d))?", part)
-            if not m or m.group(1) not in ROLES or (m.group(2) is None and m.group(3) is None):
-                raise ValueError(f"kind spec part {part!r} must look like role=sign, role:name=sign or role:name "
-                                 f"with role in {list(ROLES)} (e.g. 'mixed=-1', 'implicit:clicked=+1', 'mixed:dislike')")
-            role, name, sign = m.group(1), m.group(2) or m.group(1), m.group(3)
-            names[role] = name
-            if sign is not None:
-                signs[name] = int(sign)
-        signs = {k: v for k, v in signs.items() if k in set(names.values())}
-        return cls(names=names, signs=signs, like_min_rating=scheme.like_min_rating,
-                   dislike_max_rating=scheme.dislike_max_rating)
-
-    def role_of_rating(self, rating: float | None) -> str:
-        if rating is None:
-            return "implicit"
-        if rating >= self.like_min_rating:
-            return "like"
-        if rating <= self.dislike_max_rating:
-            return "dislike"
-        return "mixed"
-
-    def kind(self, role: str) -> str:
-        return self.names[role]
-
-    def sign(self, role: str) -> int:
-        return self.signs[self.names[role]]
-
-
-def rating_label(rating: float, scheme: KindScheme | None = None) -> str:
-    """like / mixed / dislike of a star rating (default thresholds: ≥4, 3, ≤2)."""
-    return (scheme or KindScheme()).role_of_rating(rating)
-
-
-# ------------------------------------------------------------------------------------------------
-# text classifiers
-# ------------------------------------------------------------------------------------------------
 
 class Review(BaseModel):
     """The text of one interaction."""
@@ -356,7 +240,7 @@ class PrototypeClassifier:
     highest score wins; the confidence is the softmax probability at ``temperature``.
 
     Args:
-        embedder: a :class:`kgrec_neo4j.embed.Embedder` (L2-normalised rows).
+        embedder: a :class:`kgrec_neo4j.core.embed.Embedder` (L2-normalised rows).
         prototypes: label -> sentences (default :data:`PROTOTYPES`).
         max_chars: texts are cut to this length before embedding.
     """
@@ -442,7 +326,7 @@ class LLMTextClassifier:
 
     def __init__(self, settings=None, *, client=None, max_chars: int = 1500, progress: bool = False,
                  **client_options):
-        from .llm.client import LLMClient
+        from ...llm.client import LLMClient
 
         if client is None and settings is None:
             raise ValueError("pass settings or client")
@@ -454,7 +338,7 @@ class LLMTextClassifier:
         self.failures: Counter = Counter()
 
     def requests(self, reviews: Sequence[Review]):
-        from .llm.client import StructuredRequest
+        from ...llm.client import StructuredRequest
 
         return [StructuredRequest(key=f"r{k}", messages=classify_messages(r, max_chars=self.max_chars),
                                   schema=LLMVerdict, json_schema=CLASSIFY_JSON_SCHEMA,
@@ -480,175 +364,6 @@ class LLMTextClassifier:
             self.client.close()
 
 
-# ------------------------------------------------------------------------------------------------
-# decision per edge
-# ------------------------------------------------------------------------------------------------
-
-class EdgeDecision(BaseModel):
-    kind: str
-    sign: int
-    kind_source: str
-    confidence: float
-    kind_text: str | None = None
-    text_confidence: float | None = None
-    text_agrees: bool | None = None
-
-
-def decide(rating: float | None, verdict: TextVerdict | None, scheme: KindScheme,
-           prefer: Literal["rating", "text"] = "rating", implicit_confidence: float = 0.5) -> EdgeDecision:
-    """Kind, sign, source and confidence of one edge from its rating and its text verdict."""
-    if prefer not in ("rating", "text"):
-        raise ValueError(f"prefer must be 'rating' or 'text' (got {prefer!r})")
-    if verdict is None:
-        if rating is None:
-            return EdgeDecision(kind=scheme.kind("implicit"), sign=scheme.sign("implicit"), kind_source="none",
-                                confidence=implicit_confidence)
-        role = scheme.role_of_rating(rating)
-        return EdgeDecision(kind=scheme.kind(role), sign=scheme.sign(role), kind_source="rating",
-                            confidence=rating_confidence(rating, scheme.like_min_rating, scheme.dislike_max_rating))
-    text_kind = scheme.kind(verdict.label)
-    if rating is None:
-        return EdgeDecision(kind=text_kind, sign=scheme.sign(verdict.label), kind_source="text",
-                            confidence=round(verdict.confidence, 4), kind_text=text_kind,
-                            text_confidence=verdict.confidence)
-    role = scheme.role_of_rating(rating)
-    agrees = role == verdict.label
-    rc = rating_confidence(rating, scheme.like_min_rating, scheme.dislike_max_rating)
-    conf = agreement_confidence(rc, verdict.confidence, agrees, prefer=prefer)
-    if agrees:
-        source, winner = "rating+text", role
-    elif prefer == "rating":
-        source, winner = "rating>text", role
-    else:
-        source, winner = "text>rating", verdict.label
-    return EdgeDecision(kind=scheme.kind(winner), sign=scheme.sign(winner), kind_source=source, confidence=conf,
-                        kind_text=text_kind, text_confidence=verdict.confidence, text_agrees=agrees)
-
-
-# ------------------------------------------------------------------------------------------------
-# the stage
-# ------------------------------------------------------------------------------------------------
-
-class ClassifyReport(BaseModel):
-    classifier: str
-    edges: int = 0
-    implicit: int = 0
-    rating_only: int = 0
-    with_text: int = 0
-    text_failed: int = 0
-    agree: int = 0
-    disagree: int = 0
-    kinds: dict[str, int] = Field(default_factory=dict)
-    sources: dict[str, int] = Field(default_factory=dict)
-    text_agreement: float | None = Field(None, description="share of rated texts whose label equals the rating's")
-    seconds: float = 0.0
-
-
-def _q(name: str) -> str:
-    return resources.cypher(f"interactions/{name}")
-
-
-def classify_interactions(
-    db,
-    classifier: TextClassifier | None,
-    *,
-    scheme: KindScheme | None = None,
-    prefer: Literal["rating", "text"] = "rating",
-    implicit_confidence: float = 0.5,
-    users: list[str] | None = None,
-    batch_size: int = 2000,
-    progress: Callable[[int, int], None] | None = None,
-) -> ClassifyReport:
-    """Give every ``INTERACTED`` edge (of ``users``, default all) a kind, sign, kind_source and confidence.
-
-    ``classifier=None`` uses the rating alone (texts are not read). Idempotent: a rerun with the same
-    classifier writes the same values. ``progress(done, total)`` is called after each text batch.
-    """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
-    scheme = scheme or KindScheme()
-    t0 = time.perf_counter()
-    rep = ClassifyReport(classifier=classifier.name if classifier else "rating")
-    no_text = db.write(_q("set_without_text"), users=users, with_text=classifier is None,
-                       names=scheme.names, signs=scheme.signs, like_min=scheme.like_min_rating,
-                       dislike_max=scheme.dislike_max_rating, implicit_confidence=implicit_confidence)
-    log.debug("edges without text: %s", no_text)
-    if classifier is not None:
-        rows = db.query(_q("texts"), users=users)
-        total = len(rows)
-        done = 0
-        for k in range(0, total, batch_size):
-            part = rows[k:k + batch_size]
-            verdicts = classifier.classify([Review(title=r["title"], text=r["text"]) for r in part])
-            out = []
-            for r, v in zip(part, verdicts):
-                if v is None:
-                    rep.text_failed += 1
-                d = decide(r["rating"], v, scheme, prefer, implicit_confidence)
-                out.append({"user": r["user"], "seq": r["seq"], **d.model_dump()})
-            db.write_batches(_q("set_decisions"), out, batch_size=batch_size)
-            done += len(part)
-            if progress:
-                progress(done, total)
-    for r in db.query(_q("summary"), users=users):
-        rep.kinds[r["kind"]] = rep.kinds.get(r["kind"], 0) + r["n"]
-        rep.sources[r["source"]] = rep.sources.get(r["source"], 0) + r["n"]
-        rep.edges += r["n"]
-        if r["agrees"] is True:
-            rep.agree += r["n"]
-        elif r["agrees"] is False:
-            rep.disagree += r["n"]
-        if r["has_text"]:
-            rep.with_text += r["n"]
-        elif r["source"] == "none":
-            rep.implicit += r["n"]
-        else:
-            rep.rating_only += r["n"]
-    if rep.agree + rep.disagree:
-        rep.text_agreement = round(rep.agree / (rep.agree + rep.disagree), 4)
-    rep.seconds = round(time.perf_counter() - t0, 2)
-    log.info("classified %d edges (%d with text, %d text failures) in %.1fs", rep.edges, rep.with_text,
-             rep.text_failed, rep.seconds)
-    return rep
-
-
-# ------------------------------------------------------------------------------------------------
-# agreement with the star rating
-# ------------------------------------------------------------------------------------------------
-
-class Agreement(BaseModel):
-    """Accuracy and macro-F1 of text labels against rating-derived labels."""
-
-    n: int
-    accuracy: float
-    macro_f1: float
-    per_label_f1: dict[str, float]
-    confusion: dict[str, dict[str, int]] = Field(description="true label -> predicted label -> count")
-    failed: int = 0
-
-
-def agreement(true: Sequence[str], pred: Sequence[str | None]) -> Agreement:
-    """Compare predicted text labels with rating labels (``None`` predictions count as wrong)."""
-    if len(true) != len(pred):
-        raise ValueError(f"true and pred must have the same length (got {len(true)} and {len(pred)})")
-    conf = {t: {p: 0 for p in (*TEXT_LABELS, "failed")} for t in TEXT_LABELS}
-    for t, p in zip(true, pred):
-        conf[t][p if p is not None else "failed"] += 1
-    n = len(true)
-    correct = sum(conf[t][t] for t in TEXT_LABELS)
-    f1s = {}
-    for lab in TEXT_LABELS:
-        tp = conf[lab][lab]
-        fp = sum(conf[t][lab] for t in TEXT_LABELS if t != lab)
-        fn = sum(v for p, v in conf[lab].items() if p != lab)
-        prec = tp / (tp + fp) if tp + fp else 0.0
-        rec = tp / (tp + fn) if tp + fn else 0.0
-        f1s[lab] = round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0
-    return Agreement(n=n, accuracy=round(correct / n, 4) if n else 0.0,
-                     macro_f1=round(sum(f1s.values()) / len(f1s), 4), per_label_f1=f1s, confusion=conf,
-                     failed=sum(conf[t]["failed"] for t in TEXT_LABELS))
-
-
 def make_classifier(name: str, settings, *, progress: bool = False, **client_options) -> TextClassifier | None:
     """``rating`` (None: no text classifier), ``lexicon``, ``prototype`` or ``llm`` (``client_options`` go to
     :class:`~kgrec_neo4j.llm.LLMClient`)."""
@@ -657,7 +372,7 @@ def make_classifier(name: str, settings, *, progress: bool = False, **client_opt
     if name == "lexicon":
         return LexiconClassifier()
     if name == "prototype":
-        from .embed import get_embedder
+        from ...core.embed import get_embedder
 
         return PrototypeClassifier(get_embedder(settings))
     if name == "llm":

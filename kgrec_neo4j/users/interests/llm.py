@@ -22,8 +22,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..extract.base import MAX_VALUE_WORDS, mention_key
-from ..schema import TypePack
+from ...core.schema import TypePack
+from ...extract.base import MAX_VALUE_WORDS, mention_key
 
 PROMPT_VERSION = "interests-graphrag-v1"
 MAX_CONCEPT_CHARS = 80

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from .. import resources
+from ...core.resources import cypher
 
 EXTRACTORS = ("offline", "llm")
 
 
-def q(name: str) -> str:
-    """Text of ``cypher/interests/<name>.cypher``."""
-    return resources.cypher(f"interests/{name}")
-
 
 class Interest(BaseModel):
+    """One ``INTERESTED_IN`` edge with its concept (the one model of this edge, read by every stage)."""
+
     concept_id: str
     name: str
     type: str | None = None
@@ -32,6 +30,7 @@ class Interest(BaseModel):
     evidence: list[str] = Field(default_factory=list)
     evidence_titles: list[str | None] = Field(default_factory=list)
     updated_seq: int | None = None
+    attention: float | None = None  # |attention| the current model run wrote on the edge
 
 
 def check_extractor(extractor: str | None) -> None:
@@ -43,13 +42,13 @@ def user_ids(db, *, limit: int | None = None, dataset: str | None = None) -> lis
     """User ids in id order (the first ``limit`` when given)."""
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1 (got {limit})")
-    return db.value(q("dataset_users"), limit=limit, dataset=dataset) or []
+    return db.value(cypher("interests/dataset_users"), limit=limit, dataset=dataset) or []
 
 
 def read_interests(db, user: str, *, extractor: str | None = None, min_confidence: float = 0.0) -> list[Interest]:
     """A user's interest edges, strongest first."""
     check_extractor(extractor)
-    return [Interest(**r) for r in db.query(q("user_interests"), user=user, extractor=extractor,
+    return [Interest(**r) for r in db.query(cypher("interests/user_interests"), user=user, extractor=extractor,
                                             min_confidence=min_confidence)]
 
 
@@ -58,7 +57,7 @@ def delete_interests(db, extractor: str, *, users: list[str] | None = None, batc
     check_extractor(extractor)
     n = 0
     while True:
-        d = db.write(q("delete_edges"), extractor=extractor, users=users, limit=batch)["relationships_deleted"]
+        d = db.write(cypher("interests/delete_edges"), extractor=extractor, users=users, limit=batch)["relationships_deleted"]
         n += d
         if d < batch:
             return n

@@ -32,7 +32,7 @@ class OpenGdsQueryRunner(Neo4jQueryRunner):
 
 
 def gds_for(db) -> GraphDataScience:
-    """A :class:`GraphDataScience` client on the driver of a :class:`~kgrec_neo4j.db.Database` (Bolt only).
+    """A :class:`GraphDataScience` client on the driver of a :class:`~kgrec_neo4j.core.db.Database` (Bolt only).
 
     The client borrows the driver: close ``db``, never the client (``gds.close()`` would close the driver).
     """

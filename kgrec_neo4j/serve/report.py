@@ -21,9 +21,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from . import resources
-from .db import Database
-from .explain import Explanation, Interest, interest_profile
+from ..core.db import Database
+from ..core.resources import cypher
+from ..users.interests.store import Interest
+from .explain import Explanation, interest_profile
 from .recommend import UserRecommendations, recommend
 
 ASSETS = Path(__file__).resolve().parent / "report_assets"
@@ -142,7 +143,7 @@ def build_report(db: Database, user_id: str, *, k: int = 10, per_item: int = 3, 
                  profile_limit: int = 30) -> ReportData:
     """Recommend and explain for ``user_id`` and gather everything the page shows."""
     recs = recommend(db, user_id, k, explain=True, store=store, per_item=per_item)
-    summary = db.query(resources.cypher("explain/user_summary"), user=user_id)
+    summary = db.query(cypher("explain/user_summary"), user=user_id)
     exps = [r.explanation for r in recs.items if r.explanation is not None]
     graph = explanation_graph(user_id, exps, {r.item: r.rank for r in recs.items})
     return ReportData(user=user_id, run=recs.run, k=k, created=time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -178,7 +179,7 @@ def profile_svg(profile: list[Interest], width: int = 560) -> str:
         cls = "neg" if p.polarity < 0 else ("short" if p.horizon == "short" else "long")
         tip = (f"{p.name} ({p.type or 'concept'}) · {p.horizon}-term · polarity {p.polarity:+d} · "
                f"weight {p.weight:.2f} · confidence {p.confidence:.2f}"
-               + (f" · from {', '.join(p.evidence[:3])}" if p.evidence else ""))
+               + (f" · from {', '.join(t or '?' for t in p.evidence_titles[:3])}" if p.evidence_titles else ""))
         name = p.name if len(p.name) <= 30 else p.name[:29] + "…"
         parts.append(
             f'<g class="bar {cls}"><title>{_esc(tip)}</title>'

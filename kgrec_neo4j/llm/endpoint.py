@@ -1,0 +1,39 @@
+"""Any OpenAI-compatible endpoint: the models it serves (``GET /models``) and a cheap reachability probe that
+``kgrec doctor`` runs."""
+
+from __future__ import annotations
+
+import httpx
+
+from ..core.config import Settings
+from ..core.errors import LLMError
+
+
+def list_models(base_url: str, api_key: str = "", timeout_s: float = 5.0) -> list[str]:
+    """Model ids from ``GET <base_url>/models``.
+
+    Raises:
+        LLMError: the endpoint did not answer, or not with JSON.
+    """
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    url = base_url.rstrip("/") + "/models"
+    try:
+        r = httpx.get(url, headers=headers, timeout=timeout_s)
+        r.raise_for_status()
+        data = r.json()
+    except (httpx.HTTPError, ValueError) as e:
+        raise LLMError(f"{url} did not answer ({type(e).__name__}: {e}); is the server running and the URL right "
+                       f"(it usually ends in /v1)?") from e
+    return [str(m.get("id") or m.get("name")) for m in data.get("data") or data.get("models") or []]
+
+
+def probe(settings: Settings, timeout_s: float = 5.0) -> tuple[bool, str]:
+    """``(ok, message)``: the configured endpoint answers and serves the configured model."""
+    try:
+        models = list_models(settings.llm_base_url, settings.llm_api_key, timeout_s)
+    except LLMError as e:
+        return False, str(e)
+    want = settings.llm_model
+    if want and models and want not in models:
+        return False, f"model {want!r} not served; served: {', '.join(map(str, models[:5]))}"
+    return True, f"{settings.llm_base_url} serves {', '.join(map(str, models[:3])) or 'models'}"

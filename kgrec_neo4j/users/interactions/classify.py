@@ -1,0 +1,130 @@
+"""The stage: classify every ``INTERACTED`` edge of the given users and store kind, sign and confidence; and
+the agreement of a classifier with the star rating."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ...core.resources import cypher
+from .classifiers import Review, TextClassifier
+from .decide import decide
+from .kinds import TEXT_LABELS, KindScheme
+
+log = logging.getLogger(__name__)
+
+
+class ClassifyReport(BaseModel):
+    classifier: str
+    edges: int = 0
+    implicit: int = 0
+    rating_only: int = 0
+    with_text: int = 0
+    text_failed: int = 0
+    agree: int = 0
+    disagree: int = 0
+    kinds: dict[str, int] = Field(default_factory=dict)
+    sources: dict[str, int] = Field(default_factory=dict)
+    text_agreement: float | None = Field(None, description="share of rated texts whose label equals the rating's")
+    seconds: float = 0.0
+
+
+def classify_interactions(
+    db,
+    classifier: TextClassifier | None,
+    *,
+    scheme: KindScheme | None = None,
+    prefer: Literal["rating", "text"] = "rating",
+    implicit_confidence: float = 0.5,
+    users: list[str] | None = None,
+    batch_size: int = 2000,
+    progress: Callable[[int, int], None] | None = None,
+) -> ClassifyReport:
+    """Give every ``INTERACTED`` edge (of ``users``, default all) a kind, sign, kind_source and confidence.
+
+    ``classifier=None`` uses the rating alone (texts are not read). Idempotent: a rerun with the same
+    classifier writes the same values. ``progress(done, total)`` is called after each text batch.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
+    scheme = scheme or KindScheme()
+    t0 = time.perf_counter()
+    rep = ClassifyReport(classifier=classifier.name if classifier else "rating")
+    no_text = db.write(cypher("interactions/set_without_text"), users=users, with_text=classifier is None,
+                       names=scheme.names, signs=scheme.signs, like_min=scheme.like_min_rating,
+                       dislike_max=scheme.dislike_max_rating, implicit_confidence=implicit_confidence)
+    log.debug("edges without text: %s", no_text)
+    if classifier is not None:
+        rows = db.query(cypher("interactions/texts"), users=users)
+        total = len(rows)
+        done = 0
+        for k in range(0, total, batch_size):
+            part = rows[k:k + batch_size]
+            verdicts = classifier.classify([Review(title=r["title"], text=r["text"]) for r in part])
+            out = []
+            for r, v in zip(part, verdicts):
+                if v is None:
+                    rep.text_failed += 1
+                d = decide(r["rating"], v, scheme, prefer, implicit_confidence)
+                out.append({"user": r["user"], "seq": r["seq"], **d.model_dump()})
+            db.write_batches(cypher("interactions/set_decisions"), out, batch_size=batch_size)
+            done += len(part)
+            if progress:
+                progress(done, total)
+    for r in db.query(cypher("interactions/summary"), users=users):
+        rep.kinds[r["kind"]] = rep.kinds.get(r["kind"], 0) + r["n"]
+        rep.sources[r["source"]] = rep.sources.get(r["source"], 0) + r["n"]
+        rep.edges += r["n"]
+        if r["agrees"] is True:
+            rep.agree += r["n"]
+        elif r["agrees"] is False:
+            rep.disagree += r["n"]
+        if r["has_text"]:
+            rep.with_text += r["n"]
+        elif r["source"] == "none":
+            rep.implicit += r["n"]
+        else:
+            rep.rating_only += r["n"]
+    if rep.agree + rep.disagree:
+        rep.text_agreement = round(rep.agree / (rep.agree + rep.disagree), 4)
+    rep.seconds = round(time.perf_counter() - t0, 2)
+    log.info("classified %d edges (%d with text, %d text failures) in %.1fs", rep.edges, rep.with_text,
+             rep.text_failed, rep.seconds)
+    return rep
+
+
+class Agreement(BaseModel):
+    """Accuracy and macro-F1 of text labels against rating-derived labels."""
+
+    n: int
+    accuracy: float
+    macro_f1: float
+    per_label_f1: dict[str, float]
+    confusion: dict[str, dict[str, int]] = Field(description="true label -> predicted label -> count")
+    failed: int = 0
+
+
+def agreement(true: Sequence[str], pred: Sequence[str | None]) -> Agreement:
+    """Compare predicted text labels with rating labels (``None`` predictions count as wrong)."""
+    if len(true) != len(pred):
+        raise ValueError(f"true and pred must have the same length (got {len(true)} and {len(pred)})")
+    conf = {t: {p: 0 for p in (*TEXT_LABELS, "failed")} for t in TEXT_LABELS}
+    for t, p in zip(true, pred):
+        conf[t][p if p is not None else "failed"] += 1
+    n = len(true)
+    correct = sum(conf[t][t] for t in TEXT_LABELS)
+    f1s = {}
+    for lab in TEXT_LABELS:
+        tp = conf[lab][lab]
+        fp = sum(conf[t][lab] for t in TEXT_LABELS if t != lab)
+        fn = sum(v for p, v in conf[lab].items() if p != lab)
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / (tp + fn) if tp + fn else 0.0
+        f1s[lab] = round(2 * prec * rec / (prec + rec), 4) if prec + rec else 0.0
+    return Agreement(n=n, accuracy=round(correct / n, 4) if n else 0.0,
+                     macro_f1=round(sum(f1s.values()) / len(f1s), 4), per_label_f1=f1s, confusion=conf,
+                     failed=sum(conf[t]["failed"] for t in TEXT_LABELS))
