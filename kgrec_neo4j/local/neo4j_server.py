@@ -1,0 +1,523 @@
+"""A local Neo4j 5.26 Community server with open GDS and APOC core, assembled from Maven Central.
+
+Everything lives under one ``home`` folder (default ``.kgrec/neo4j``)::
+
+    home/lib        Neo4j server jars and all third-party jars     (filled by ``mvn``, see tools/neo4j/pom.xml)
+    home/plugins    GDS (org.neo4j.gds:*) and APOC jars            (filled by ``mvn``)
+    home/conf       neo4j.conf, rewritten on every start
+    home/data       databases and transaction logs
+    home/logs       neo4j.log, debug.log, console.log (stdout/stderr of the JVM)
+    home/run        neo4j.pid and neo4j.json (pid, uri, ports; never the password), neo4j.lock
+    home/import     LOAD CSV folder
+
+Java is started directly (not through the ``neo4j`` shell script, which the Maven artifacts do not ship),
+so the JVM flags that ``neo4j.conf`` would normally contribute are passed here (see ``_jvm_flags``).
+
+Public functions: :func:`ensure_installed`, :func:`start`, :func:`stop`, :func:`status`.
+Errors are :class:`kgrec_neo4j.core.errors.ServerError`. The password is never printed, logged or put on a
+command line (the one-off ``set-initial-password`` call reads it from a private ``@argfile``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from ..core import resources
+from ..core.errors import ServerError
+from .process import ServerProcess, alive, log_tail, port_free
+
+__all__ = ["ensure_installed", "start", "stop", "status", "Neo4jServer", "DEFAULT_HOME", "MAIN_CLASS"]
+
+DEFAULT_HOME = Path(".kgrec/neo4j")
+MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
+ADMIN_CLASS = "org.neo4j.cli.AdminTool"
+LISTEN_HOST = "127.0.0.1"  # Bolt and HTTP never listen anywhere else.
+
+_POM_ENV = "KGREC_NEO4J_POM"
+_STAMP = ".kgrec-install.json"
+_SIZE_RE = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
+_STOP_TIMEOUT_S = 90.0
+
+
+
+class Neo4jServer(BaseModel):
+    """What is known of the local server without credentials (:func:`start` and :func:`status` return it)."""
+
+    running: bool = False
+    pid: int | None = None
+    uri: str | None = None
+    http_url: str | None = None
+    browser_url: str | None = None
+    bolt_port: int | None = None
+    http_port: int | None = None
+    started_at: str | None = None
+    installed: bool = False
+    versions: dict[str, str] = Field(default_factory=dict)
+    home: str = ""
+    logs: str = ""
+
+
+# --------------------------------------------------------------------------------------------- paths
+
+
+def _pom_path() -> Path:
+    env = os.environ.get(_POM_ENV)
+    if env:
+        return Path(env).expanduser().resolve()
+    return resources.path("assembly", "pom.xml")
+
+
+def _dirs(home: Path) -> dict[str, Path]:
+    home = Path(home).expanduser().resolve()
+    return {
+        "home": home,
+        "lib": home / "lib",
+        "plugins": home / "plugins",
+        "conf": home / "conf",
+        "data": home / "data",
+        "logs": home / "logs",
+        "run": home / "run",
+        "import": home / "import",
+    }
+
+
+def _process(home: Path) -> ServerProcess:
+    d = _dirs(home)
+    return ServerProcess(d["run"], "neo4j", marks=[MAIN_CLASS, str(d["home"])])
+
+
+def _console_log(home: Path) -> Path:
+    return _dirs(home)["logs"] / "console.log"
+
+
+# ------------------------------------------------------------------------------------------ install
+
+
+def _pom_versions(pom: Path) -> dict[str, str]:
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    root = ET.parse(pom).getroot()
+    props = root.find("m:properties", ns)
+    out: dict[str, str] = {}
+    for key, name in (("neo4j", "neo4j.version"), ("gds", "gds.version"), ("apoc", "apoc.version")):
+        el = props.find(f"m:{name}", ns) if props is not None else None
+        if el is not None and el.text:
+            out[key] = el.text.strip()
+    return out
+
+
+def _read_stamp(home: Path) -> dict | None:
+    try:
+        return json.loads((_dirs(home)["home"] / _STAMP).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _jars_present(home: Path, versions: dict[str, str]) -> bool:
+    d = _dirs(home)
+    need = [
+        d["lib"] / f"neo4j-{versions.get('neo4j', '')}.jar",
+        d["plugins"] / f"proc-{versions.get('gds', '')}.jar",
+        d["plugins"] / f"apoc-core-{versions.get('apoc', '')}.jar",
+    ]
+    return all(p.is_file() for p in need)
+
+
+def _is_installed(home: Path) -> bool:
+    pom = _pom_path()
+    if not pom.is_file():
+        return False
+    stamp = _read_stamp(home)
+    digest = hashlib.sha256(pom.read_bytes()).hexdigest()
+    return bool(stamp) and stamp.get("pom_sha256") == digest and _jars_present(home, stamp.get("versions", {}))
+
+
+def _java() -> str:
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return str(Path(java_home) / "bin" / "java")
+    java = shutil.which("java")
+    if not java:
+        raise ServerError("`java` was not found on PATH; Neo4j 5.26 needs a Java 17 or 21 runtime (set JAVA_HOME).")
+    return java
+
+
+def _java_major(java: str) -> int:
+    try:
+        out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ServerError(f"could not run `{java} -version`: {exc}") from exc
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
+    if not m:
+        raise ServerError(f"could not parse the Java version from `{java} -version`")
+    major = int(m.group(1))
+    return int(m.group(2) or 0) if major == 1 else major
+
+
+def ensure_installed(home: Path, *, progress: Callable[[str], None] = print) -> None:
+    """Download Neo4j + GDS + APOC jars into ``home/lib`` and ``home/plugins`` with Maven (once).
+
+    Idempotent: does nothing when the jars are there and were produced from the current pom
+    (its SHA-256 is recorded in ``home/.kgrec-install.json``). Raises ServerError on failure.
+    """
+    d = _dirs(home)
+    pom = _pom_path()
+    if not pom.is_file():
+        raise ServerError(f"the Maven project {pom} is missing (set {_POM_ENV} to its path)")
+    if _is_installed(home):
+        return
+    mvn = shutil.which("mvn")
+    if not mvn:
+        raise ServerError("`mvn` (Apache Maven 3.6+) was not found on PATH; it is needed once to fetch Neo4j, "
+                          "GDS and APOC from Maven Central")
+    java = _java()
+    major = _java_major(java)
+    if major not in (17, 21):
+        progress(f"warning: Java {major} found; Neo4j 5.26 supports Java 17 and 21")
+
+    versions = _pom_versions(pom)
+    d["home"].mkdir(parents=True, exist_ok=True)
+    tmp_lib, tmp_plugins = d["home"] / "lib.partial", d["home"] / "plugins.partial"
+    for p in (tmp_lib, tmp_plugins):
+        shutil.rmtree(p, ignore_errors=True)
+    progress(
+        f"Fetching Neo4j {versions.get('neo4j', '?')}, GDS {versions.get('gds', '?')}, "
+        f"APOC {versions.get('apoc', '?')} from Maven Central (about 135 MB, first time only)..."
+    )
+    # Maven runs on a copy of the pom in the home folder: an installed package's folder stays untouched
+    work = d["home"] / "assembly"
+    work.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(pom, work / "pom.xml")
+    cmd = [
+        mvn, "-B", "-q", "-f", str(work / "pom.xml"), "generate-resources",
+        f"-Dkgrec.neo4j.home={d['home']}",
+        f"-Dkgrec.neo4j.lib={tmp_lib}",
+        f"-Dkgrec.neo4j.plugins={tmp_plugins}",
+    ]
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+    except subprocess.TimeoutExpired as exc:
+        raise ServerError("Maven did not finish within an hour while fetching the Neo4j jars") from exc
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise ServerError(f"Maven failed (exit {proc.returncode}) fetching the Neo4j jars:\n{tail}")
+    for final, tmp in ((d["lib"], tmp_lib), (d["plugins"], tmp_plugins)):
+        if not tmp.is_dir() or not any(tmp.glob("*.jar")):
+            raise ServerError(f"Maven finished but {tmp} holds no jars")
+        shutil.rmtree(final, ignore_errors=True)
+        tmp.rename(final)
+    if not _jars_present(home, versions):
+        raise ServerError(f"the expected Neo4j/GDS/APOC jars are not in {d['lib']} and {d['plugins']}")
+    stamp = {
+        "pom": str(pom),
+        "pom_sha256": hashlib.sha256(pom.read_bytes()).hexdigest(),
+        "versions": versions,
+        "installed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (d["home"] / _STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
+    progress(f"Neo4j jars ready in {d['home']} ({time.monotonic() - t0:.0f}s).")
+
+
+# ------------------------------------------------------------------------------------------- config
+
+
+def _conf_text(d: dict[str, Path], *, uri_host: str, bolt_port: int, http_port: int, heap: str,
+               pagecache: str) -> str:
+    lines = [
+        "# Written by kgrec_neo4j.local.neo4j_server on every start; edits are overwritten.",
+        f"server.directories.data={d['data']}",
+        f"server.directories.logs={d['logs']}",
+        f"server.directories.plugins={d['plugins']}",
+        f"server.directories.lib={d['lib']}",
+        f"server.directories.run={d['run']}",
+        f"server.directories.import={d['import']}",
+        "",
+        "dbms.security.auth_enabled=true",
+        "dbms.security.procedures.unrestricted=gds.*,apoc.*",
+        "dbms.security.procedures.allowlist=gds.*,apoc.*",
+        "",
+        f"server.memory.heap.initial_size={_initial_heap(heap)}",
+        f"server.memory.heap.max_size={heap}",
+        f"server.memory.pagecache.size={pagecache}",
+        "",
+        f"server.default_listen_address={LISTEN_HOST}",
+        f"server.default_advertised_address={uri_host}",
+        "server.bolt.enabled=true",
+        f"server.bolt.listen_address={LISTEN_HOST}:{bolt_port}",
+        f"server.bolt.advertised_address={uri_host}:{bolt_port}",
+        "server.bolt.tls_level=DISABLED",
+        "server.http.enabled=true",
+        f"server.http.listen_address={LISTEN_HOST}:{http_port}",
+        f"server.http.advertised_address={uri_host}:{http_port}",
+        "server.https.enabled=false",
+        "",
+        "dbms.usage_report.enabled=false",
+        "db.tx_log.rotation.retention_policy=2 days 2G",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _size_bytes(value: str) -> int:
+    mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}.get(value[-1].lower(), 1)
+    return int(value.rstrip("kKmMgG")) * mult
+
+
+def _initial_heap(heap: str) -> str:
+    # Start small and let G1 grow up to -Xmx: keeps the resident size low on a laptop.
+    return heap if _size_bytes(heap) <= _size_bytes("512m") else "512m"
+
+
+def _jvm_flags(heap: str) -> list[str]:
+    """The ``server.jvm.additional`` lines of the stock 5.26 neo4j.conf, plus heap and encoding
+    (which the neo4j launcher would add). See tools/neo4j/README.md for why each is there."""
+    return [
+        f"-Xms{_initial_heap(heap)}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:-OmitStackTraceInFastThrow",
+        "-XX:+UnlockExperimentalVMOptions",
+        "-XX:+TrustFinalNonStaticFields",
+        "-XX:+DisableExplicitGC",
+        "-Djdk.nio.maxCachedBufferSize=1024",
+        "-Dio.netty.tryReflectionSetAccessible=true",
+        "-Djdk.tls.ephemeralDHKeySize=2048",
+        "-Djdk.tls.rejectClientInitiatedRenegotiation=true",
+        "-XX:FlightRecorderOptions=stackdepth=256",
+        "-XX:+UnlockDiagnosticVMOptions",
+        "-XX:+DebugNonSafepoints",
+        "--add-opens=java.base/java.nio=ALL-UNNAMED",
+        "--add-opens=java.base/java.io=ALL-UNNAMED",
+        "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+        "-Dlog4j2.disable.jmx=true",
+        "-Dlog4j.layout.jsonTemplate.maxStringLength=32768",
+        "-Dfile.encoding=UTF-8",
+    ]
+
+
+def _classpath(d: dict[str, Path]) -> str:
+    # plugins first, as the neo4j launcher does: GDS's kernel extension is found via ServiceLoader on the
+    # JVM classpath, while its (and APOC's) procedures are found by scanning the jars in the plugins folder.
+    return os.pathsep.join([str(d["plugins"] / "*"), str(d["lib"] / "*")])
+
+
+def _check_size(name: str, value: str) -> None:
+    if not _SIZE_RE.match(value):
+        raise ServerError(f"{name}={value!r} is not a memory size; expected e.g. 512m or 2g")
+
+
+
+
+def _redact(text: str, secret: str) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _set_initial_password(d: dict[str, Path], java: str, username: str, password: str) -> None:
+    if username != "neo4j":
+        raise ServerError(f"username={username!r}: Neo4j Community only has the built-in 'neo4j' admin user at "
+                          "first start; use username='neo4j'")
+    env = dict(os.environ, NEO4J_HOME=str(d["home"]), NEO4J_CONF=str(d["conf"]))
+    # The whole command line, password included, goes into a private @argfile that the java launcher expands,
+    # so the password never appears in the process list.
+    args = ["-Xmx256m", "-cp", _classpath(d), ADMIN_CLASS, "dbms", "set-initial-password", password]
+    fd, argfile = tempfile.mkstemp(prefix="kgrec-neo4j-", suffix=".args", dir=d["run"])
+    try:
+        os.chmod(argfile, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("\n".join(_quote_arg(a) for a in args) + "\n")
+        proc = subprocess.run([java, f"@{argfile}"], capture_output=True, text=True, env=env, timeout=300,
+                              cwd=str(d["home"]))
+    except subprocess.TimeoutExpired as exc:
+        raise ServerError("`neo4j-admin dbms set-initial-password` did not finish in 5 minutes") from exc
+    finally:
+        try:
+            os.unlink(argfile)
+        except OSError:
+            pass
+    if proc.returncode != 0:
+        out = _redact((proc.stdout + proc.stderr).strip(), password)
+        raise ServerError(f"setting the initial Neo4j password failed (exit {proc.returncode}):\n{out[-3000:]}")
+
+
+def _quote_arg(arg: str) -> str:
+    return '"' + arg.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# ------------------------------------------------------------------------------------------ process
+
+
+
+
+
+
+
+
+
+
+def _log_tail(home: Path, n: int = 30) -> str:
+    d = _dirs(home)
+    chunks = []
+    for p in (d["logs"] / "console.log", d["logs"] / "neo4j.log"):
+        tail = log_tail(p, n)
+        if tail:
+            chunks.append(f"--- {p} (last {min(n, tail.count(chr(10)) + 1)} lines)\n" + tail)
+    return "\n".join(chunks)
+
+
+def _probe(uri: str, username: str, password: str) -> str:
+    """One readiness check: returns gds.version(); raises the driver's exceptions."""
+    import neo4j  # lazy: only needed here
+
+    with neo4j.GraphDatabase.driver(uri, auth=(username, password), connection_timeout=5,
+                                    max_connection_lifetime=30, user_agent="kgrec-neo4j-probe") as drv:
+        with drv.session(database="neo4j") as session:
+            return session.run("RETURN gds.version() AS v").single()["v"]
+
+
+def _wait_ready(home: Path, pid: int, uri: str, username: str, password: str, timeout_s: float) -> str:
+    try:
+        from neo4j import exceptions as nex
+    except ImportError as exc:
+        raise ServerError("the Python package `neo4j` is needed to check the server (pip install 'neo4j>=5.28,<6')") \
+            from exc
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while True:
+        if not alive(pid):
+            raise ServerError(f"Neo4j exited during start-up; see the logs in {_dirs(home)['logs']}\n"
+                              f"{_redact(_log_tail(home), password)}")
+        try:
+            return _probe(uri, username, password)
+        except nex.AuthError as exc:
+            # Never retry: Neo4j locks the user after a few failed attempts.
+            raise ServerError(f"Neo4j at {uri} rejected the credentials for user {username!r}: the password does "
+                              "not match the one set at first start (it is stored in the database under "
+                              f"{_dirs(home)['data']}).") from exc
+        except (nex.ServiceUnavailable, nex.SessionExpired, OSError) as exc:
+            last = type(exc).__name__
+        except nex.ClientError as exc:
+            code = getattr(exc, "code", "") or ""
+            if "ProcedureNotFound" in code or "UnknownFunction" in code or "Unknown function" in str(exc):
+                raise ServerError(f"Neo4j is up at {uri} but gds.version() is unknown: the GDS plugin did not "
+                                  f"load; see {_dirs(home)['logs']}/neo4j.log") from exc
+            last = f"{type(exc).__name__}: {code}"
+        except nex.Neo4jError as exc:  # e.g. DatabaseUnavailable while the store starts
+            last = f"{type(exc).__name__}: {getattr(exc, 'code', '')}"
+        if time.monotonic() > deadline:
+            raise ServerError(f"Neo4j did not answer on {uri} within {timeout_s:.0f}s (last: {last}); see "
+                              f"{_dirs(home)['logs']}\n{_redact(_log_tail(home), password)}")
+        time.sleep(0.5)
+
+
+def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, http_port: int = 7474,
+          password: str, username: str = "neo4j", heap: str = "2g", pagecache: str = "512m",
+          timeout_s: float = 180, progress: Callable[[str], None] = print) -> Neo4jServer:
+    """Start (or reuse) the local server under ``home``; return it once ``gds.version()`` answers.
+
+    On the first start the password of ``username`` (must be ``neo4j``) is set to ``password``. Bolt and HTTP
+    listen on 127.0.0.1 only; ``uri_host`` is just the host put in the returned URI. Installs the jars
+    first if needed (see :func:`ensure_installed`). Two starts at once under one ``home`` take turns.
+    """
+    if not password:
+        raise ServerError("a password is required to start Neo4j (authentication stays on); set NEO4J_PASSWORD")
+    if len(password) < 8:
+        raise ServerError("the Neo4j password must have at least 8 characters (Neo4j 5 refuses shorter ones)")
+    _check_size("heap", heap)
+    _check_size("pagecache", pagecache)
+    for name, port in (("bolt_port", bolt_port), ("http_port", http_port)):
+        if not (0 < int(port) < 65536):
+            raise ServerError(f"{name}={port} is not a TCP port")
+    if bolt_port == http_port:
+        raise ServerError("bolt_port and http_port must differ")
+    uri = f"bolt://{uri_host}:{bolt_port}"
+
+    d = _dirs(home)
+    proc = _process(home)
+    ensure_installed(home, progress=progress)
+    with proc.start_lock():
+        running = proc.running_pid()
+        if running is not None:
+            state = proc.state()
+            if state and state.get("bolt_port") != bolt_port:
+                raise ServerError(f"Neo4j under {d['home']} is already running (pid {running}) on Bolt port "
+                                  f"{state.get('bolt_port')}, not {bolt_port}; stop it first")
+            _wait_ready(home, running, uri, username, password, timeout_s)
+            return status(home)
+        java = _java()
+        for name, port in (("Bolt", bolt_port), ("HTTP", http_port)):
+            if not port_free(port, LISTEN_HOST):
+                raise ServerError(f"{name} port {LISTEN_HOST}:{port} is already in use by another process; stop it "
+                                  "or choose another port")
+        for key in ("conf", "data", "logs", "run", "import"):
+            d[key].mkdir(parents=True, exist_ok=True, mode=0o700)
+        conf = d["conf"] / "neo4j.conf"
+        conf.write_text(_conf_text(d, uri_host=uri_host, bolt_port=bolt_port, http_port=http_port, heap=heap,
+                                   pagecache=pagecache))
+
+        if not (d["data"] / "databases" / "system").exists():
+            progress("First start: setting the initial password of the 'neo4j' user...")
+            _set_initial_password(d, java, username, password)
+
+        cmd = [java, *_jvm_flags(heap), "-cp", _classpath(d), MAIN_CLASS,
+               f"--home-dir={d['home']}", f"--config-dir={d['conf']}"]
+        env = dict(os.environ, NEO4J_HOME=str(d["home"]), NEO4J_CONF=str(d["conf"]))
+        progress(f"Starting Neo4j (heap {heap}, page cache {pagecache}) on {uri} ...")
+        t0 = time.monotonic()
+        try:
+            child = proc.launch(cmd, log_path=_console_log(home), cwd=d["home"], env=env, banner="kgrec start")
+        except OSError as exc:
+            raise ServerError(f"could not launch {java}: {exc}") from exc
+        http_url = f"http://{uri_host}:{http_port}"
+        proc.record(child.pid, {"pid": child.pid, "uri": uri, "bolt_port": bolt_port, "http_port": http_port,
+                                "http_url": http_url, "heap": heap, "pagecache": pagecache,
+                                "started_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        try:
+            gds_version = _wait_ready(home, child.pid, uri, username, password, timeout_s)
+        except BaseException:
+            _stop(proc)
+            raise
+    progress(f"Neo4j is ready on {uri} (GDS {gds_version}, {time.monotonic() - t0:.1f}s).")
+    return status(home)
+
+
+def _stop(proc: ServerProcess) -> bool:
+    try:
+        return proc.stop(timeout_s=_STOP_TIMEOUT_S)
+    except TimeoutError as exc:
+        raise ServerError(f"Neo4j {exc}") from None
+
+
+def stop(home: Path) -> bool:
+    """Stop the server under ``home``: SIGTERM, wait up to 90 s for a clean shutdown, then SIGKILL.
+
+    Returns True when a running server was stopped, False when none was running.
+    """
+    return _stop(_process(home))
+
+
+def status(home: Path) -> Neo4jServer:
+    """What is known without credentials: running, pid, uri, ports, versions, folders."""
+    d = _dirs(home)
+    proc = _process(home)
+    pid = proc.running_pid()
+    state = (proc.state() or {}) if pid is not None else {}
+    stamp = _read_stamp(home) or {}
+    versions = stamp.get("versions")
+    if not versions and _pom_path().is_file():
+        versions = _pom_versions(_pom_path())
+    return Neo4jServer(
+        running=pid is not None, pid=pid, uri=state.get("uri"), http_url=state.get("http_url"),
+        bolt_port=state.get("bolt_port"), http_port=state.get("http_port"), started_at=state.get("started_at"),
+        installed=_is_installed(home), versions=dict(versions or {}), home=str(d["home"]), logs=str(d["logs"]))
