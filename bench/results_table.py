@@ -33,7 +33,9 @@ def _settings(r: dict) -> str:
     c = r["config"]
     if "lr" not in c:  # closed form: its chosen grid point
         return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in c.items())
-    keys = ("embedding_dim", "num_layers", "lr", "weight_decay", "max_neighbors")
+    keys = ("embedding_dim", "num_layers", "lr", "weight_decay")
+    if c.get("model") == "kgrec":
+        keys += ("signed_weight", "centre_weight", "max_neighbors")
     out = ", ".join(f"{k.replace('embedding_', '')}={c[k]}" for k in keys if k in c)
     rec = r.get("recency") or {}
     if rec.get("gnn") is not None:

@@ -2,8 +2,11 @@
 
 Every model sees the same TrainGraph (last-two-out split; with ``--max-users`` one sample drawn with
 ``--sample-seed``); hyperparameters are chosen on valid only; test is evaluated once per model and seed. Each
-(model, seed) runs in its own forked process so its peak RSS is its own. The closed-form models (pop, itemknn,
-ease, ease-recency) do not depend on the seed: they run once and count for every seed (std 0).
+model group runs in its own forked process: the closed-form models together, each other baseline alone, ours and
+its ablations together; inside a group the closed-form fits (EASE, the item graph) are computed once and shared
+(they do not depend on the seed; a shared fit counts the seconds it took in every run that uses it), and each
+run's peak RSS is sampled during that run. The closed-form models (pop, itemknn, ease, ease-recency) do not
+depend on the seed: they run once and count for every seed (std 0).
 
 Models: ``pop``, ``itemknn``, ``ease``, ``ease-recency`` (EASE with the recency decay chosen on valid), ``mf``,
 ``lightgcn``, ``kgrec`` (ours) and its ablations ``kgrec-no-concepts``, ``kgrec-no-negative``, ``kgrec-no-stage1``,
@@ -28,13 +31,17 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import multiprocessing as mp  # noqa: E402
 import sys  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
+import psutil  # noqa: E402
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from kgrec_neo4j.model.data import TrainGraph, dataset_paths, from_jsonl  # noqa: E402
+from kgrec_neo4j.model.itemgraph import shared_fits  # noqa: E402
 from kgrec_neo4j.model.recency import DEFAULT_DECAYS  # noqa: E402
 from kgrec_neo4j.model.train import CLOSED_FORM, TrainConfig, fit, fit_closed_form  # noqa: E402
 
@@ -94,33 +101,80 @@ def train_config(name: str, seed: int, args: argparse.Namespace, sets: dict[str,
     return TrainConfig(**kw)
 
 
-def _run(graph: TrainGraph, name: str, seed: int, args: argparse.Namespace, sets: dict, queue) -> None:
+class PeakRSS:
+    """Peak resident memory of this process during a ``with`` block (sampled every 0.1 s, MB)."""
+
+    def __enter__(self) -> PeakRSS:
+        self.proc = psutil.Process()
+        self.mb = self.proc.memory_info().rss / 2**20
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.1):
+            self.mb = max(self.mb, self.proc.memory_info().rss / 2**20)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.mb = max(self.mb, self.proc.memory_info().rss / 2**20)
+
+
+def run_model(graph: TrainGraph, name: str, seed: int, args: argparse.Namespace, sets: dict) -> dict:
+    """One (model, seed) in this process; the report as a dict with the run's own peak RSS."""
     try:
-        if name in CLOSED_FORM:
-            grid = {"pop": None,
-                    "itemknn": [{"k": k} for k in args.knn_k],
-                    "ease": [{"lam": lam} for lam in args.ease_lambdas],
-                    "ease-recency": [{"lam": lam, "decay": d} for lam in args.ease_lambdas
-                                     for d in args.recency_decays]}[name]
-            _, rep = fit_closed_form(graph, name, grid, seed=seed, num_threads=args.threads)
-        else:
-            _, rep = fit(graph, train_config(name, seed, args, sets), progress=args.progress)
+        with PeakRSS() as peak:
+            if name in CLOSED_FORM:
+                grid = {"pop": None,
+                        "itemknn": [{"k": k} for k in args.knn_k],
+                        "ease": [{"lam": lam} for lam in args.ease_lambdas],
+                        "ease-recency": [{"lam": lam, "decay": d} for lam in args.ease_lambdas
+                                         for d in args.recency_decays]}[name]
+                _, rep = fit_closed_form(graph, name, grid, seed=seed, num_threads=args.threads)
+            else:
+                _, rep = fit(graph, train_config(name, seed, args, sets), progress=args.progress)
         out = rep.model_dump()
-        out["model"] = name
-        out["seed"] = seed
-        queue.put(out)
+        out.update(model=name, seed=seed, peak_rss_mb=round(peak.mb, 1), peak_rss_process_mb=rep.peak_rss_mb)
+        return out
     except Exception as e:  # report and keep the other models running
-        queue.put({"model": name, "seed": seed, "error": repr(e)})
+        return {"model": name, "seed": seed, "error": repr(e)}
+
+
+def _group(graph: TrainGraph, names: list[str], seeds: list[int], args: argparse.Namespace, sets: dict,
+           queue) -> None:
+    """Every (model, seed) of ``names`` in one process, closed-form fits shared (they do not depend on the seed;
+    a shared fit counts its own seconds in each run). A closed-form model runs for the first seed only."""
+    with shared_fits():
+        for name in names:
+            for seed in seeds[:1] if name in CLOSED_FORM else seeds:
+                queue.put(run_model(graph, name, seed, args, sets))
+    queue.put(None)
+
+
+def run_group(graph: TrainGraph, names: list[str], seeds: list[int], args: argparse.Namespace, sets: dict):
+    """Yield the reports of :func:`_group` run in a forked process."""
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    proc = ctx.Process(target=_group, args=(graph, names, seeds, args, sets, q))
+    proc.start()
+    while (rep := q.get()) is not None:
+        yield rep
+    proc.join()
 
 
 def run_one(graph: TrainGraph, name: str, seed: int, args: argparse.Namespace, sets: dict) -> dict:
-    ctx = mp.get_context("fork")
-    q = ctx.Queue()
-    proc = ctx.Process(target=_run, args=(graph, name, seed, args, sets, q))
-    proc.start()
-    rep = q.get()
-    proc.join()
-    return rep
+    """One (model, seed) in a forked process."""
+    return next(iter(run_group(graph, [name], [seed], args, sets)))
+
+
+def process_groups(models: list[str]) -> list[list[str]]:
+    """The closed-form models together, each other baseline alone, ours and its ablations together."""
+    closed = [m for m in models if m in CLOSED_FORM]
+    ours = [m for m in models if m.startswith("kgrec")]
+    rest = [[m] for m in models if m not in closed and m not in ours]
+    return ([closed] if closed else []) + rest + ([ours] if ours else [])
 
 
 def _line(rep: dict) -> str:
@@ -174,28 +228,32 @@ def main() -> None:
     print(f"# {args.dataset.name}: {graph.summary()} (PROXY concepts; built in {time.perf_counter() - t:.1f}s)",
           flush=True)
     print(f"# cores: {os.cpu_count()}, load average at start: {os.getloadavg()}", flush=True)
-    results = []
-    for name in args.models.split(","):
-        for k, seed in enumerate(seeds):
-            if name in CLOSED_FORM and k:
-                rep = {**results[-1], "seed": seed, "deterministic": True}
-            else:
-                rep = run_one(graph, name, seed, args, sets)
-            results.append(rep)
-            if "error" in rep:
-                print(f"{name} seed {seed}: ERROR {rep['error']}", flush=True)
-                continue
-            print(_line(rep) + (" (deterministic: the seed-0 run)" if rep.get("deterministic") else ""), flush=True)
-            for part, m in (rep.get("parts") or {}).items():
-                print(f"  {part + ' alone':<20} N@10 {m['test']['ndcg@10']:.4f}  N@20 {m['test']['ndcg@20']:.4f} "
-                      f"| valid N@10 {m['valid']['ndcg@10']:.4f}"
-                      + (f"  {m['params']}, weight {m['weight']:.4g}" if "params" in m else ""), flush=True)
+    results: list[dict] = []
+    for names in process_groups(args.models.split(",")):
+        for rep in run_group(graph, names, seeds, args, sets):
+            reps = [rep]
+            if rep["model"] in CLOSED_FORM and "error" not in rep:  # the same numbers count for every seed
+                reps += [{**rep, "seed": s, "deterministic": True} for s in seeds[1:]]
+            for r in reps:
+                results.append(r)
+                _print(r)
             if args.json:
                 _write(args, graph, results)
     print(f"# load average at end: {os.getloadavg()}")
     from bench.results_table import table
 
     print(table({"results": results}))
+
+
+def _print(rep: dict) -> None:
+    if "error" in rep:
+        print(f"{rep['model']} seed {rep['seed']}: ERROR {rep['error']}", flush=True)
+        return
+    print(_line(rep) + (" (deterministic: the first seed's run)" if rep.get("deterministic") else ""), flush=True)
+    for part, m in (rep.get("parts") or {}).items():
+        print(f"  {part + ' alone':<20} N@10 {m['test']['ndcg@10']:.4f}  N@20 {m['test']['ndcg@20']:.4f} "
+              f"| valid N@10 {m['valid']['ndcg@10']:.4f}"
+              + (f"  {m['params']}, weight {m['weight']:.4g}" if "params" in m else ""), flush=True)
 
 
 def _write(args: argparse.Namespace, graph: TrainGraph, results: list[dict]) -> None:

@@ -213,3 +213,19 @@ def test_auto_picks_the_solver_by_catalogue_size(graph):
     small = ItemGraph(lam=20.0, dense_max_items=graph.num_items - 1, neighbours=8, top_k=5).fit(graph)
     assert small.params()["solver"] == "sparse" and small.params()["neighbours"] == 8
     assert np.diff(small.w.tocsc().indptr).max() <= 5
+
+
+def test_shared_fits_compute_each_fit_once_inside_the_block_only(graph):
+    from kgrec_neo4j.model.itemgraph import shared_fits
+
+    with shared_fits():
+        a = ItemGraph(lam=20.0, concept_weight=1.0, top_k=5).fit(graph)
+        b = ItemGraph(lam=20.0, concept_weight=1.0, top_k=5, decay=0.5).fit(graph)
+        c = ItemGraph(lam=30.0, concept_weight=1.0, top_k=5).fit(graph)
+        e1, e2 = EASE(20.0).fit(graph), EASE(20.0, decay=0.7).fit(graph)
+    assert b.w is a.w and b.reused and not a.reused and c.w is not a.w and not c.reused
+    assert b.fit_seconds >= a.fit_seconds * 0.5  # a reused fit reports the original fit's time
+    assert e2.b is e1.b and e2.reused
+    d = ItemGraph(lam=20.0, concept_weight=1.0, top_k=5).fit(graph)
+    assert d.w is not a.w and not d.reused
+    assert (d.w != a.w).nnz == 0

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -21,7 +20,7 @@ from torch_geometric.nn.models import LightGCN
 
 from .data import TrainGraph
 from .gnn import _sym_bipartite
-from .itemgraph import closed_form_weights, signed_matrix
+from .itemgraph import cached_fit, closed_form_weights, signed_matrix
 from .recency import check_decay
 
 log = logging.getLogger(__name__)
@@ -101,10 +100,11 @@ class EASE:
 
     def fit(self, graph: TrainGraph) -> EASE:
         x = graph.train_matrix(binary=True).tocsr()
-        t = time.perf_counter()
-        self.b = closed_form_weights(torch.from_numpy((x.T @ x).toarray().astype(np.float32)), self.lam)
-        self.fit_seconds = time.perf_counter() - t
-        log.info("EASE lam=%s on %d items: %.1fs", self.lam, graph.num_items, self.fit_seconds)
+        self.b, (self.fit_seconds, self.fit_cpu_seconds), self.reused = cached_fit(
+            graph, ("ease", self.lam),
+            lambda: closed_form_weights(torch.from_numpy((x.T @ x).toarray().astype(np.float32)), self.lam))
+        log.info("EASE lam=%s on %d items: %.1fs%s", self.lam, graph.num_items, self.fit_seconds,
+                 " (reused)" if self.reused else "")
         self.graph = graph
         self.x = x if self.decay == 1.0 else signed_matrix(graph, 1.0, self.decay)
         return self
