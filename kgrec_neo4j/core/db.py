@@ -101,6 +101,7 @@ class Database:
         """
         n = 0
         extra = params or {}
+
         def write_rows(tx: neo4j.ManagedTransaction, chunk: list[dict[str, Any]]) -> None:
             tx.run(cypher, {**extra, "rows": chunk}).consume()
 

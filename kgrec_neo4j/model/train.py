@@ -170,7 +170,8 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
             else:
                 del ig
     if best is None:
-        raise ValueError("the item graph needs at least one lambda (item_graph_lambdas is empty)")
+        raise ValueError("the item graph grid is empty: item_graph_lambdas and item_graph_concept_weights "
+                         "need at least one value each")
     return best[0], history
 
 
