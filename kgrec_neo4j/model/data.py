@@ -206,7 +206,8 @@ class TrainGraph:
         """float32 ``(|E_ui|,)``: :func:`~kgrec_neo4j.model.recency.history_weights` of each train interaction."""
         from .recency import history_weights
 
-        return history_weights(self.ui_seq, decay, self.ui_user)
+        seq = self.ui_seq if self.ui_seq is not None else array_order(self.ui_user)  # set by __post_init__
+        return history_weights(seq, decay, self.ui_user)
 
     def heldout(self, split: str) -> dict[int, list[int]]:
         if split not in ("valid", "test"):
@@ -327,17 +328,21 @@ def from_jsonl(
             item_index.setdefault(iid, len(item_index))
     user_index = {u: k for k, u in enumerate(users)}
 
-    ui_user, ui_item, ui_sign, ui_seq = [], [], [], []
-    valid, test = {}, {}
+    ui_users: list[int] = []
+    ui_items: list[int] = []
+    ui_signs: list[int] = []
+    ui_seqs: list[int] = []
+    valid: dict[int, list[int]] = {}
+    test: dict[int, list[int]] = {}
     dropped = 0
     for uid, train_rows, v, t in _split_last_two(seqs):
         u = user_index[uid]
         seen = set()
         for seq, iid, rating in train_rows:
-            ui_user.append(u)
-            ui_item.append(item_index[iid])
-            ui_sign.append(sign_from_rating(rating))
-            ui_seq.append(seq)
+            ui_users.append(u)
+            ui_items.append(item_index[iid])
+            ui_signs.append(sign_from_rating(rating))
+            ui_seqs.append(seq)
             seen.add(item_index[iid])
         for split, row in (("valid", v), ("test", t)):
             if row is None:
@@ -347,7 +352,7 @@ def from_jsonl(
                 dropped += 1
                 continue
             (valid if split == "valid" else test)[u] = [i]
-    ui_user, ui_item, ui_sign = _i64(ui_user), _i64(ui_item), _i64(ui_sign)
+    ui_user, ui_item, ui_sign = _i64(ui_users), _i64(ui_items), _i64(ui_signs)
 
     # ---- proxy concepts (item side)
     item_ids = list(item_index)
@@ -360,14 +365,16 @@ def from_jsonl(
     concept_index = {c: k for k, c in enumerate(kept)}
     type_names = sorted({t for t, _ in kept})
     type_index = {t: k for k, t in enumerate(type_names)}
-    ic_item, ic_concept, ic_type = [], [], []
+    ic_items: list[int] = []
+    ic_concepts: list[int] = []
+    ic_types: list[int] = []
     for i, cs in enumerate(raw):
         for c in sorted(cs):
             if c in concept_index:
-                ic_item.append(i)
-                ic_concept.append(concept_index[c])
-                ic_type.append(type_index[c[0]])
-    ic_item, ic_concept, ic_type = _i64(ic_item), _i64(ic_concept), _i64(ic_type)
+                ic_items.append(i)
+                ic_concepts.append(concept_index[c])
+                ic_types.append(type_index[c[0]])
+    ic_item, ic_concept, ic_type = _i64(ic_items), _i64(ic_concepts), _i64(ic_types)
     n_u, n_i, n_c = len(users), len(item_ids), len(kept)
 
     # ---- proxy interests (user side, train edges only)
@@ -410,7 +417,7 @@ def from_jsonl(
         ui_user=ui_user, ui_item=ui_item, ui_sign=ui_sign, ui_weight=np.ones(ui_user.size, np.float32),
         ic_item=ic_item, ic_concept=ic_concept, ic_type=ic_type, ic_weight=np.ones(ic_item.size, np.float32),
         uc_user=uc_user, uc_concept=uc_concept, uc_horizon=uc_horizon, uc_polarity=uc_polarity,
-        uc_weight=uc_weight, valid=valid, test=test, ui_seq=ui_seq,
+        uc_weight=uc_weight, valid=valid, test=test, ui_seq=_i64(ui_seqs),
         meta={"source": str(interactions_path), "items_source": str(items_path), "proxy_concepts": True,
               "max_users": max_users, "seed": seed, "heldout_dropped_repeats": dropped},
     )

@@ -206,7 +206,9 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
                 log.info("item graph lam=%s concept_weight=%s decay=%s: valid %s", lam, cw, decay, v)
                 if best is None or v["ndcg@10"] > best[1]:
                     best = (ig, v["ndcg@10"])
-    assert best is not None
+    if best is None:
+        raise ValueError("the item graph grid is empty: item_graph_lambdas, item_graph_concept_weights and "
+                         "recency_decays need at least one value each")
     return best[0], history, (reused[0], reused[1])
 
 
@@ -228,7 +230,8 @@ def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: Tr
     """Choose the item graph's weight in the score on valid NDCG@10 and attach it to ``model``."""
     emb = emb if emb is not None else _embeddings(model)
     scale = _score_scale(model, ig, graph, rng, emb)
-    best, history = None, []
+    best: tuple[float, float] | None = None
+    history: list[dict[str, float]] = []
     for m in cfg.item_graph_weights:
         model.attach_item_graph(ig, m * scale)
         v = evaluate(_embedding_scorer(model, emb=emb), graph, "valid", users=valid_users)
@@ -236,6 +239,8 @@ def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: Tr
                         **{k: x for k, x in v.items() if k != "users"}})
         if best is None or v["ndcg@10"] > best[1]:
             best = (m * scale, v["ndcg@10"])
+    if best is None:
+        raise ValueError("the item graph needs at least one weight to try (item_graph_weights is empty)")
     model.attach_item_graph(ig, best[0])
     log.info("item graph weight %.4g (scale %.4g): valid NDCG@10 %.4f", best[0], scale, best[1])
     return history
@@ -271,7 +276,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
     # BPR positives: deduplicated (user, item) pairs; ours leaves explicit dislikes to the signed loss
-    keep = np.ones(graph.ui_user.size, bool)
+    keep: np.ndarray = np.ones(graph.ui_user.size, bool)
     if ours and cfg.use_negative and not cfg.bpr_on_dislikes:
         keep = graph.ui_sign >= 0
     pairs = np.unique(np.stack([graph.ui_user[keep], graph.ui_item[keep]], 1), axis=0)
@@ -317,6 +322,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
                 sign = torch.cat([torch.ones(n_b), -torch.ones(len(d))]).to(device)
                 loss = loss + cfg.signed_weight * signed_edge_loss(src, dst, sign)
             if use_centre:
+                assert isinstance(model, KGRecGNN)  # the concept-centre loss is ours only
                 x = model.last_stage1  # (N, F) stage-1 features of this step
                 e = torch.from_numpy(rng.integers(0, c_idx.numel(), cfg.centre_edges))
                 ci, mi = c_idx[e].to(device), c_member[e].to(device)
@@ -356,6 +362,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     t1 = time.perf_counter()
     emb = _embeddings(model)  # the final parameters: every scorer below reuses these embeddings
     if ig is not None:
+        assert isinstance(model, KGRecGNN)  # the item graph is fitted for ours only
         history.extend(attach_item_graph(model, ig, graph, cfg, rng, valid_users, emb))
         # each part alone, for the report (the selection above used valid only)
         for part, fn in (("gnn", _embedding_scorer(model, fused=False, emb=emb)), ("item_graph", ig.score)):
@@ -409,7 +416,7 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
     setup(seed, "cpu", num_threads)
     if not grid:
         grid = [{"lam": 500.0, "decay": d} for d in DEFAULT_DECAYS] if name == "ease-recency" else [{}]
-    best = None
+    best: tuple[Any, dict[str, Any], dict[str, Any]] | None = None
     train_time = eval_time = cpu_time = 0.0
     history = []
     fitted: tuple[tuple, Any] | None = None  # the last fit, reused by points that differ only in decay
@@ -434,7 +441,7 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
         log.info("%s %s valid %s", name, params, v)
         if best is None or v["ndcg@10"] > best[2]["ndcg@10"]:
             best = (rec, params, v)
-    assert best is not None
+    assert best is not None  # the grid has at least one point
     rec, params, valid = best
     del fitted
     t1 = time.perf_counter()
