@@ -86,5 +86,33 @@ def table(data: dict) -> str:
     return "\n".join(lines)
 
 
+BASELINES = ("pop", "itemknn", "ease", "ease-recency", "mf", "lightgcn")
+
+
+def targets(data: dict, ours: str = "kgrec", metric: str = "ndcg@10") -> str:
+    """Ours' mean test ``metric`` against the strongest baseline's and plain EASE's (relative gains)."""
+    g = {m: [r for r in runs if "error" not in r] for m, runs in groups(data["results"]).items()}
+    if not g.get(ours):
+        return ""
+    mean = {m: mean_std([r["test"][metric] for r in runs])[0] for m, runs in g.items() if runs}
+    base = {m: v for m, v in mean.items() if m in BASELINES}
+    lines = []
+    if base:
+        best = max(base, key=lambda m: base[m])
+        lines.append(f"{ours} {mean[ours]:.4f} vs strongest baseline {best} {base[best]:.4f}: "
+                     f"{100 * (mean[ours] / base[best] - 1):+.1f}% {metric}")
+    if "ease" in base:
+        lines.append(f"{ours} vs ease {base['ease']:.4f}: {100 * (mean[ours] / base['ease'] - 1):+.1f}%")
+    parts = [r["parts"]["gnn"]["test"][metric] for r in g[ours] if "gnn" in (r.get("parts") or {})]
+    gnn = mean.get(ours + "-no-item-graph", mean_std(parts)[0] if parts else None)
+    if "lightgcn" in mean and gnn is not None:
+        lines.append(f"{ours}'s GNN part alone {gnn:.4f} vs lightgcn {mean['lightgcn']:.4f}: "
+                     f"{100 * (gnn / mean['lightgcn'] - 1):+.1f}%")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
-    print(table(json.loads(Path(sys.argv[1]).read_text())))
+    d = json.loads(Path(sys.argv[1]).read_text())
+    print(table(d))
+    print()
+    print(targets(d))

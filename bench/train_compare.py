@@ -193,7 +193,7 @@ def main() -> None:
     p.add_argument("--sample-seed", type=int, default=0, help="seed of the --max-users sample")
     p.add_argument("--seeds", default="0,1,2", help="model seeds (comma-separated)")
     p.add_argument("--dim", type=int, default=64)
-    p.add_argument("--epochs", type=int, default=100)
+    p.add_argument("--epochs", type=int, default=300, help="at most this many epochs (patience stops earlier)")
     p.add_argument("--batch-size", type=int, default=2048)
     p.add_argument("--lr", type=float, default=5e-3)
     p.add_argument("--patience", type=int, default=10)

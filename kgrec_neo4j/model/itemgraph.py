@@ -230,12 +230,12 @@ def _gather_columns(csc: sp.csc_matrix, cols: np.ndarray) -> tuple[np.ndarray, n
 def candidate_neighbours(y: sp.csr_matrix, m: int, *, chunk: int = 256) -> np.ndarray:
     """int64 ``(|I|, m)``: per item the ``m`` other items with the largest ``|(YᵀY)[i, j]|``, ``-1`` padded
     (fewer when fewer items share a row of ``Y`` with it). ``YᵀY`` is formed ``chunk`` rows at a time."""
-    ycsc = y.tocsc()
-    yt = ycsc.T.tocsr()  # (|I|, rows)
+    ycsr = y.tocsr()
+    yt = ycsr.T.tocsr()  # (|I|, rows)
     n = y.shape[1]
     out = np.full((n, m), -1, np.int64)
     for a in range(0, n, chunk):
-        s = (yt[a: a + chunk] @ ycsc).tocsr()  # (chunk, |I|)
+        s = (yt[a: a + chunk] @ ycsr).tocsr()  # (chunk, |I|)
         for j in range(s.shape[0]):
             i = a + j
             ind, val = s.indices[s.indptr[j]: s.indptr[j + 1]], s.data[s.indptr[j]: s.indptr[j + 1]]
