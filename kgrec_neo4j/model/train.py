@@ -150,15 +150,21 @@ def _embedding_scorer(model: torch.nn.Module, *, fused: bool = True,
 def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray | None = None
                    ) -> tuple[ItemGraph, list[dict[str, float]]]:
     """Stage 1 in closed form: fit the item graph for every (lambda, concept weight) of ``cfg``'s grids and keep
-    the one with the best valid NDCG@10 (on ``valid_users`` when given)."""
+    the one with the best valid NDCG@10 (on ``valid_users`` when given). Without held-out users (serving mode)
+    the first point of each grid is fitted, and nothing is evaluated."""
     best, history = None, []
     # the ablations hold for this part too: no concept paths, dislikes dropped
     weights = cfg.item_graph_concept_weights if cfg.use_concepts and graph.num_concepts else [0.0]
     dislike_value = cfg.item_graph_dislike_value if cfg.use_negative else 0.0
-    for lam in cfg.item_graph_lambdas:
+    lambdas = cfg.item_graph_lambdas if graph.valid else cfg.item_graph_lambdas[:1]
+    weights = weights if graph.valid else weights[:1]
+    for lam in lambdas:
         for cw in dict.fromkeys(weights):
             t0 = time.perf_counter()
             ig = ItemGraph(lam, cw, dislike_value, cfg.item_graph_top_k).fit(graph)
+            if not graph.valid:
+                return ig, [{"item_graph_lambda": lam, "item_graph_concept_weight": cw,
+                             "seconds": time.perf_counter() - t0}]
             v = evaluate(ig.score, graph, "valid", users=valid_users)
             history.append({"item_graph_lambda": lam, "item_graph_concept_weight": cw,
                             "seconds": time.perf_counter() - t0,
@@ -173,8 +179,9 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
 
 def _score_scale(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, rng: np.random.Generator,
                  emb: tuple[torch.Tensor, torch.Tensor]) -> float:
-    """``std(GNN scores) / std(item graph scores)`` over up to 512 valid users (the unit of the weight grid)."""
-    users = np.array(sorted(graph.valid), np.int64)
+    """``std(GNN scores) / std(item graph scores)`` over up to 512 valid users, or users with train edges when
+    nothing is held out (the unit of the weight grid)."""
+    users = np.array(sorted(graph.valid) if graph.valid else np.unique(graph.ui_user), np.int64)
     if users.size > 512:
         users = np.sort(rng.choice(users, 512, replace=False))
     u = torch.from_numpy(users)
@@ -186,9 +193,15 @@ def _score_scale(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, rng: np.rand
 def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: TrainConfig, rng: np.random.Generator,
                       valid_users: np.ndarray | None = None,
                       emb: tuple[torch.Tensor, torch.Tensor] | None = None) -> list[dict[str, float]]:
-    """Choose the item graph's weight in the score on valid NDCG@10 and attach it to ``model``."""
+    """Choose the item graph's weight in the score on valid NDCG@10 and attach it to ``model`` (without held-out
+    users: the first multiplier of the grid)."""
     emb = emb if emb is not None else _embeddings(model)
     scale = _score_scale(model, ig, graph, rng, emb)
+    if not graph.valid:
+        m = cfg.item_graph_weights[0]
+        model.attach_item_graph(ig, m * scale)
+        model.item_graph_multiplier = m
+        return [{"item_graph_weight": m * scale, "item_graph_multiplier": m}]
     best, history = None, []
     for m in cfg.item_graph_weights:
         model.attach_item_graph(ig, m * scale)
@@ -197,6 +210,7 @@ def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: Tr
                         **{k: x for k, x in v.items() if k != "users"}})
         if best is None or v["ndcg@10"] > best[1]:
             best = (m * scale, v["ndcg@10"])
+            model.item_graph_multiplier = m
     model.attach_item_graph(ig, best[0])
     log.info("item graph weight %.4g (scale %.4g): valid NDCG@10 %.4f", best[0], scale, best[1])
     return history
@@ -289,7 +303,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
         train_time += ep_time
         cpu_time += time.process_time() - c0
         row = {"epoch": epoch, "loss": total / len(pairs), "seconds": ep_time}
-        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+        if graph.valid and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):  # serving mode: no held-out
             t1 = time.perf_counter()
             m = evaluate(_embedding_scorer(model), graph, "valid", device=device, users=valid_users)
             eval_time += time.perf_counter() - t1
@@ -321,13 +335,14 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
             parts[part] = {split: evaluate(fn, graph, split, device=device) for split in ("valid", "test")}
         parts["item_graph"]["params"] = ig.params()
         parts["item_graph"]["weight"] = model.item_graph_weight
+        parts["item_graph"]["multiplier"] = getattr(model, "item_graph_multiplier", None)
     scorer = _embedding_scorer(model, emb=emb)
     valid = evaluate(scorer, graph, "valid", device=device)
     test = evaluate(scorer, graph, "test", device=device)
     eval_time += time.perf_counter() - t1
     report = TrainReport(
         model=cfg.model if not ours else _ours_name(cfg), config=cfg.model_dump(), valid=valid, test=test,
-        epochs=epoch, best_epoch=best_epoch, train_seconds=train_time + ig_time,
+        epochs=epoch, best_epoch=best_epoch if graph.valid else epoch, train_seconds=train_time + ig_time,
         epoch_seconds=train_time / max(epoch, 1), epoch_cpu_seconds=cpu_time / max(epoch, 1),
         train_cpu_seconds=cpu_time + ig_cpu, item_graph_seconds=ig_time,
         eval_seconds=eval_time, peak_rss_mb=peak_rss_mb(), history=history, parts=parts,
