@@ -346,6 +346,7 @@ def _verdict(r: WhyReport) -> str:
     if r.in_history:
         return (f"you already interacted with {title}, so it is not recommended to you again "
                 f"(score {r.score:.4g}).")
+    assert r.rank is not None  # None only for train items
     where = f"#{r.rank} of {r.competing} (score {r.score:.4g})"
     if r.recommended:
         head = f"{title} is recommended at {where}"
