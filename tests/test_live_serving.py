@@ -151,6 +151,13 @@ def test_recommend_all_stores_every_users_list(db, graph):
     for r in rows:
         assert sorted(r["ranks"]) == [1, 2, 3, 4] and r["runs"] == [graph["run"]]
         assert not _history(db, r["u"]) & set(r["items"])
+    # the Browser query shows a stored list with the paths that explain it
+    from kgrec_neo4j.core.resources import cypher
+
+    text = "\n".join(ln for ln in cypher("browser/stored_recommendations").splitlines() if not ln.startswith("//"))
+    shown = db.query(text.strip().rstrip(";"), user=_busy_user(db))
+    assert shown and {r["rank"] for r in shown} <= {1, 2, 3, 4} and all(r["run"] == graph["run"] for r in shown)
+    assert all(r["p"] is not None for r in shown)
 
 
 def test_a_run_trained_for_serving_folds_users_in_to_their_trained_vectors(db, graph):

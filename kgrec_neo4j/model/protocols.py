@@ -86,14 +86,14 @@ def foldin_scorer(obj: Any, tg: TrainGraph, tg_b: TrainGraph) -> ScoreFn | None:
     ig = getattr(obj, "item_graph", None)
     ig_w = float(getattr(obj, "item_graph_weight", 0.0) or 0.0)
     x_b = signed_matrix(tg_b, ig.dislike_value).tocsr() if ig is not None and ig_w else None
+    w_ig = None if ig is None else (ig.w if isinstance(ig.w, sp.spmatrix) else ig.w.numpy())
 
     def score(users: Any) -> Any:
         u = np.asarray(users.cpu() if hasattr(users, "cpu") else users, np.int64)
         hs = train_histories(tg_b, u, use_negative=use_negative, with_interests=with_interests, ego=ego)
         s = fold_in_many(p, side, hs) @ items.T
-        if x_b is not None:
-            w = ig.w if isinstance(ig.w, sp.spmatrix) else ig.w.numpy()
-            part = x_b[u] @ w
+        if x_b is not None and w_ig is not None:
+            part = x_b[u] @ w_ig
             s = s + ig_w * (part.toarray() if sp.issparse(part) else np.asarray(part))
         return torch.from_numpy(s.astype(np.float32))
 
