@@ -98,6 +98,27 @@ def test_postprocess_rules():
     assert strict == []
 
 
+def test_non_finite_weights_and_confidences_are_dropped_and_counted():
+    """NaN and infinity parse from JSON (``NaN``, ``Infinity``); clamping would turn NaN into 1.0."""
+    nan, inf = float("nan"), float("inf")
+    ans = InterestAnswer(updates=[
+        _u(concept="nan weight", weight_change=nan),
+        _u(concept="inf weight", weight_change=-inf),
+        _u(concept="nan confidence", confidence=nan),
+        _u(concept="inf confidence", confidence=inf),
+        _u(concept="kept"),
+    ])
+    dropped = Counter()
+    out = postprocess(ans, ["i1"], PACK, dropped=dropped)
+    assert [u.key for u in out] == ["kept"]
+    assert dropped["non_finite_number"] == 4
+    # the client parses answers with json.loads, which reads NaN and Infinity
+    parsed = InterestAnswer.model_validate(json.loads(
+        '{"updates": [{"concept": "racing", "type": "Others", "horizon": "long", "polarity": 1, '
+        '"weight_change": NaN, "confidence": Infinity, "evidence": ["i1"]}]}'))
+    assert postprocess(parsed, ["i1"], PACK) == []
+
+
 def test_apply_updates_arithmetic():
     p = GraphRAGParams(short_decay=0.5, drop_below=0.05)
     cur = [InterestView(concept_id="c1", name="a", type="Others", horizon="long", polarity=1, weight=0.4,

@@ -11,11 +11,13 @@ polarity, weight change, confidence, evidence item ids). :func:`postprocess` app
 update must pass before it is used: the type must be in the pack (else ``Others`` or dropped), the
 concept text is trimmed and bounded, evidence ids must be items of this batch (updates left without
 evidence are dropped: an interest must be grounded in the interactions shown), weight changes and
-confidences are clamped, repeated (type, text, horizon) updates are merged.
+confidences that are not finite numbers (JSON ``NaN``, ``Infinity``) drop their update, finite ones are
+clamped, repeated (type, text, horizon) updates are merged.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from typing import Literal
@@ -234,6 +236,9 @@ def postprocess(answer: InterestAnswer, item_ids: list[str], pack: TypePack, *, 
             dropped["evidence_not_in_batch"] += 1
         if not ev:
             dropped["no_evidence"] += 1
+            continue
+        if not (math.isfinite(u.weight_change) and math.isfinite(u.confidence)):
+            dropped["non_finite_number"] += 1  # NaN would clamp to 1.0, infinity to a bound
             continue
         wc = max(-1.0, min(1.0, float(u.weight_change)))
         conf = max(0.0, min(1.0, float(u.confidence)))
