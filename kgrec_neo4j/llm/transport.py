@@ -29,15 +29,22 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     Args:
         limit: most open connections (should be at least the number of requests in flight).
+        deadline_s: limit of one request, connection to last byte (``None``: only httpx's per-phase
+            timeouts, under which an answer trickling one byte at a time never ends). A request past it
+            fails as ``httpx.ReadTimeout``.
         max_body_bytes: answers larger than this fail as a protocol error instead of filling memory.
     """
 
-    def __init__(self, limit: int = 64, *, max_body_bytes: int = 32 * 1024 * 1024):
+    def __init__(self, limit: int = 64, *, deadline_s: float | None = None,
+                 max_body_bytes: int = 32 * 1024 * 1024):
         if aiohttp is None:
             raise RuntimeError("aiohttp is not installed; use httpx's default transport")
         if limit < 1:
             raise ValueError(f"limit must be >= 1 (got {limit})")
+        if deadline_s is not None and deadline_s <= 0:
+            raise ValueError(f"deadline_s must be > 0 (got {deadline_s})")
         self.limit = limit
+        self.deadline_s = deadline_s
         self.max_body_bytes = max_body_bytes
         self._session: aiohttp.ClientSession | None = None
 
@@ -52,7 +59,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         t = request.extensions.get("timeout") or {}
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=t.get("connect"), sock_read=t.get("read"))
+        timeout = aiohttp.ClientTimeout(total=self.deadline_s, sock_connect=t.get("connect"), sock_read=t.get("read"))
         body = await request.aread()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         try:
@@ -69,8 +76,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 out_headers = [(k, v) for k, v in resp.headers.items() if k.lower() not in _DROP_HEADERS]
                 return httpx.Response(resp.status, headers=out_headers, content=b"".join(chunks),
                                       request=request)
-        except TimeoutError as e:  # aiohttp's sock_read / sock_connect
-            raise httpx.ReadTimeout(f"no data from the server within {t.get('read')} s", request=request) from e
+        except TimeoutError as e:  # aiohttp's total / sock_read / sock_connect
+            raise httpx.ReadTimeout(f"no complete answer within the deadline ({self.deadline_s} s) or no data "
+                                    f"within {t.get('read')} s", request=request) from e
         except aiohttp.ClientConnectorError as e:
             raise httpx.ConnectError(str(e), request=request) from e
         except aiohttp.ClientError as e:
