@@ -303,6 +303,27 @@ def test_graphrag_changes_to_valid_and_test_change_nothing(rag, settings):
     assert _state(rag) == before
 
 
+def test_retrieval_runnables_read_through_the_projects_driver(rag, settings, monkeypatch):
+    from kgrec_neo4j.core.resources import cypher
+
+    seen = []
+    query = rag.query
+    monkeypatch.setattr(rag, "query", lambda text, **params: seen.append(text) or query(text, **params))
+    with _extractor(rag, settings, Scripted(_answers)) as ex:
+        ex.reset(["g1", "g2"])
+        out = ex.retriever.invoke(["g1", "g2"])
+        inputs = ex.inputs({u: (out["interests"].get(u, []), items) for u, (_, items) in out["batches"].items()})
+    assert sorted(seen) == sorted([cypher("interests/next_batch"), cypher("interests/user_subgraph")])
+    assert {u: [it.item for it in items] for u, (_, items) in out["batches"].items()} == {
+        "g1": ["halo", "cod"], "g2": ["forza", "halo"]}
+    assert out["interests"] == {"g1": [], "g2": []}
+    # one chain input per user: the rendered subgraphs and an answer schema whose evidence is the batch's items
+    assert [i["key"] for i in inputs] == ["g1", "g2"]
+    assert 'item halo: "Halo 5"' in inputs[0]["items"] and inputs[0]["interests"] == "(no interests yet)"
+    ev = inputs[1]["spec"].json_schema["properties"]["updates"]["items"]["properties"]["evidence"]
+    assert ev["items"]["enum"] == ["forza", "halo"]
+
+
 # --- end to end against the bundled local LLM server -------------------------------------------------
 
 

@@ -557,10 +557,10 @@ class LLMClient:
             except Exception as e:
                 answered = len(attempts.calls) > start and attempts.calls[-1] is None
                 f = classify_error(e, json_schema_mode=refusable, answered=answered)
-                attempts.close_call(start, _REFUSED if isinstance(f, FormatRefused) else f.reason, raw=f.raw,
-                                    usage=f.usage)
+                attempts.close_call(start, f.reason, raw=f.raw, usage=f.usage)
                 attempts.last_failure = f
                 if isinstance(f, FormatRefused):
+                    attempts.calls[-1] = _REFUSED  # a call, not a retry: the fallback asks in JSON mode
                     self._use_json_mode(f)
                 raise f from (None if f is e else e)
             attempts.close_call(start, None, raw=content, usage=usage)
