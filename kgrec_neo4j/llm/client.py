@@ -447,7 +447,7 @@ class LLMClient:
             self._chat = ChatOpenAI(
                 model=self.settings.llm_model or "default",
                 base_url=self.settings.llm_base_url,
-                api_key=self.settings.llm_api_key or "not-needed",  # type: ignore[arg-type]
+                api_key=self.settings.llm_api_key or "not-needed",
                 timeout=self.timeout_s,
                 max_retries=self.max_retries,
                 temperature=self.temperature,

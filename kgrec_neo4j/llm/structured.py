@@ -140,20 +140,21 @@ def structured_model(chat: Any, mode: str, name: str, json_schema: dict[str, Any
 
     ``mode``: ``json_schema`` (the server constrains the answer to the schema), ``json_object`` (JSON mode:
     the schema goes into the system message, see :func:`schema_note`) or ``none`` (prompt only)."""
-    from langchain_core.runnables import RunnableLambda, RunnableParallel
+    from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
     from langchain_openai import ChatOpenAI
 
-    kw = {"temperature": temperature, "max_tokens": max_tokens}
-    note = RunnableLambda(lambda msgs: schema_note(msgs, json_schema), name="schema in the system message")
+    note: Runnable = RunnableLambda(lambda msgs: schema_note(msgs, json_schema), name="schema in the system message")
     if isinstance(chat, ChatOpenAI):
         if mode == "json_schema":
             return chat.with_structured_output({"name": name, "schema": json_schema, "strict": strict},
-                                               method="json_schema", include_raw=True, **kw)
+                                               method="json_schema", include_raw=True, temperature=temperature,
+                                               max_tokens=max_tokens)
         if mode == "json_object":
-            return note | chat.with_structured_output(None, method="json_mode", include_raw=True, **kw)
-        return note | RunnableParallel(raw=chat.bind(**kw))
+            return note | chat.with_structured_output(None, method="json_mode", include_raw=True,
+                                                      temperature=temperature, max_tokens=max_tokens)
+        return note | RunnableParallel(raw=chat.bind(temperature=temperature, max_tokens=max_tokens))
     rf = response_format(mode, name, json_schema, strict)
-    bound = chat.bind(**kw, **({"response_format": rf} if rf else {}))
+    bound = chat.bind(temperature=temperature, max_tokens=max_tokens, **({"response_format": rf} if rf else {}))
     return RunnableParallel(raw=bound) if mode == "json_schema" else note | RunnableParallel(raw=bound)
 
 

@@ -1,5 +1,8 @@
 """An httpx transport on aiohttp: the same ``httpx.AsyncClient`` API for the OpenAI SDK, less CPU per call.
 
+``ChatOpenAI(http_async_client=httpx.AsyncClient(transport=AiohttpTransport(...)))``: httpx's public
+transport interface, nothing of the SDK or of LangChain replaced.
+
 Measured against the zero-latency fake server on this 2-core machine (``bench/llm_client.py``): httpx's
 own connection pool (httpcore + anyio) costs about 3-4 ms of client CPU per request with 32 requests
 in flight, aiohttp about 0.5 ms. The OpenAI SDK only needs ``httpx.Response`` objects and httpx
@@ -10,18 +13,10 @@ usual ``APITimeoutError`` / ``APIConnectionError``.
 
 from __future__ import annotations
 
+import aiohttp
 import httpx
 
-try:
-    import aiohttp
-except ImportError:  # pragma: no cover - aiohttp ships with langchain's dependencies here
-    aiohttp = None  # type: ignore[assignment]
-
 _DROP_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
-def available() -> bool:
-    return aiohttp is not None
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -37,8 +32,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, limit: int = 64, *, deadline_s: float | None = None,
                  max_body_bytes: int = 32 * 1024 * 1024):
-        if aiohttp is None:
-            raise RuntimeError("aiohttp is not installed; use httpx's default transport")
         if limit < 1:
             raise ValueError(f"limit must be >= 1 (got {limit})")
         if deadline_s is not None and deadline_s <= 0:
