@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..core.db import Database
 from ..core.embed import Embedder
 from ..core.errors import KgrecError
 from ..core.resources import cypher
@@ -79,7 +80,7 @@ def vector_texts(X: np.ndarray, decimals: int = 4) -> list[str]:
 class ConceptVectors:
     """Exact concept embeddings and number-guard signatures, fetched on first use (thread-safe)."""
 
-    def __init__(self, db, pack: str):
+    def __init__(self, db: Database, pack: str):
         self.db = db
         self.pack = pack
         self._vecs: dict[str, np.ndarray] = {}
@@ -97,7 +98,7 @@ class ConceptVectors:
         return self._vecs, self._sigs
 
 
-def nearest(db, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float], guard: Sequence[str],
+def nearest(db: Database, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float], guard: Sequence[str],
             pack: str, *, k: int = K_START, k_max: int = K_MAX, vectors: ConceptVectors | None = None,
             margin: float = SCORE_MARGIN) -> tuple[list[tuple[str | None, float]], int]:
     """Best qualifying concept per row through the vector index.
@@ -153,7 +154,7 @@ def nearest(db, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float]
     return out, requeried
 
 
-def project_texts(db, embedder: Embedder, rows: list[dict[str, str]], thresholds: dict[str, float] | None = None,
+def project_texts(db: Database, embedder: Embedder, rows: list[dict[str, str]], thresholds: dict[str, float] | None = None,
                   *, pack: str | None = None) -> list[tuple[str | None, float]]:
     """Project free texts (e.g. user interests) onto concepts with the mentions' acceptance rule.
 
@@ -189,7 +190,7 @@ def project_texts(db, embedder: Embedder, rows: list[dict[str, str]], thresholds
     return res
 
 
-def project_mentions(db, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
+def project_mentions(db: Database, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
                      batch_size: int = 1000, min_confidence: float = 0.0, k: int = K_START,
                      workers: int = 2, progress: Callable[[int], None] | None = None) -> ProjectReport:
     """Assign every mention without a concept (of ``types``, default all with a vocabulary).
@@ -204,7 +205,8 @@ def project_mentions(db, embedder: Embedder, pack: TypePack, *, types: list[str]
     if types is not None:
         pack.check(types)
     vocab = store.vocabularies(db)
-    with_vocab = [t for t, v in vocab.items() if v.concepts and v.acceptance is not None]
+    acceptance = {t: v.acceptance for t, v in vocab.items() if v.concepts and v.acceptance is not None}
+    with_vocab = list(acceptance)
     wanted = [t for t in (types or pack.names) if t in vocab]
     t0 = time.perf_counter()
     rows = db.query(cypher("concepts/unassigned_mentions"), types=wanted)
@@ -229,7 +231,7 @@ def project_mentions(db, embedder: Embedder, pack: TypePack, *, types: list[str]
         part = rows[b0:b0 + batch_size]
         t = time.perf_counter()
         res, again = nearest(db, [r["type"] for r in part], X[b0:b0 + batch_size],
-                             [vocab[r["type"]].acceptance for r in part], guard[b0:b0 + batch_size], pack.name,
+                             [acceptance[r["type"]] for r in part], guard[b0:b0 + batch_size], pack.name,
                              k=k, vectors=vectors)
         return part, res, again, time.perf_counter() - t
 
