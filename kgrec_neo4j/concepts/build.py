@@ -98,7 +98,7 @@ def cluster_type(type_: str, keys: list[str], X: np.ndarray, *, pack: str, floor
                  band: Band) -> tuple[TypeBuild, np.ndarray, np.ndarray]:
     """Cluster one type's values; returns its report, labels ``(n,)`` and medoid indices ``(k,)``."""
     t0 = time.perf_counter()
-    fc = FloorClustering(X, band.floor_min, store.guard_texts(keys, pack))
+    fc = FloorClustering(X, band.floor_min, store.guard_texts(keys, pack), pack=pack)
     choice = choose_floor(fc, band, floor)
     med = medoids(X, choice.labels, tie_keys=keys)
     sizes = np.bincount(choice.labels)

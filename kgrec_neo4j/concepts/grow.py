@@ -71,7 +71,7 @@ def grow_vocabulary(db, embedder: Embedder, pack: TypePack, *, types: list[str] 
             progress(f"{type_}: clustering {len(rows)} pending mentions")
         keys = [r["key"] for r in rows]
         X = store.encode_keys(embedder, keys, pack.name)
-        labels = FloorClustering(X, v.floor, store.guard_texts(keys, pack.name)).labels(v.floor)
+        labels = FloorClustering(X, v.floor, store.guard_texts(keys, pack.name), pack=pack.name).labels(v.floor)
         k = int(labels.max()) + 1
         items_per_cluster = [set() for _ in range(k)]
         for r, lab in zip(rows, labels):

@@ -8,7 +8,7 @@ qualifies when
 
 * its cosine similarity to the mention is >= the type's acceptance threshold (stored with the type's
   vocabulary; default halfway between the type's floor and 1), and
-* the number guard allows it (digit groups equal, or one side has none; see :mod:`.cluster`).
+* the variant guard allows it (equal numbers and variant words; see :mod:`.variants`).
 
 A qualifying mention gets ``(:Mention)-[:CANONICAL {similarity}]->(:Concept)``; the others get
 ``m.pending = true`` and wait for ``kgrec concepts grow``. Mentions that have a concept are never
@@ -34,7 +34,7 @@ from ..core.resources import cypher
 from ..core.schema import TypePack
 from . import store
 from .aliases import embedding_text
-from .cluster import number_signature
+from .variants import Signature, compatible, signature
 
 log = logging.getLogger(__name__)
 
@@ -77,23 +77,23 @@ def vector_texts(X: np.ndarray, decimals: int = 4) -> list[str]:
 
 
 class ConceptVectors:
-    """Exact concept embeddings and number-guard signatures, fetched on first use (thread-safe)."""
+    """Exact concept embeddings and variant-guard signatures, fetched on first use (thread-safe)."""
 
     def __init__(self, db, pack: str):
         self.db = db
         self.pack = pack
         self._vecs: dict[str, np.ndarray] = {}
-        self._sigs: dict[str, frozenset[str]] = {}
+        self._sigs: dict[str, Signature] = {}
         self._lock = threading.Lock()
 
-    def get(self, ids: set[str]) -> tuple[dict[str, np.ndarray], dict[str, frozenset[str]]]:
+    def get(self, ids: set[str]) -> tuple[dict[str, np.ndarray], dict[str, Signature]]:
         missing = [i for i in ids if i not in self._vecs]
         if missing:
             rows = self.db.query(cypher("concepts/concept_embeddings"), ids=missing)
             with self._lock:
                 for r in rows:
                     self._vecs[r["id"]] = np.asarray(r["embedding"], dtype=np.float32)
-                    self._sigs[r["id"]] = number_signature(embedding_text(r["key"] or "", self.pack))
+                    self._sigs[r["id"]] = signature(embedding_text(r["key"] or "", self.pack), self.pack)
         return self._vecs, self._sigs
 
 
@@ -106,7 +106,7 @@ def nearest(db, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float]
         types: ``(n,)`` type of each row.
         X: ``(n, dim)`` L2-normalised vectors.
         thresholds: ``(n,)`` minimum cosine similarity.
-        guard: ``(n,)`` texts for the number guard (the embedded texts).
+        guard: ``(n,)`` texts for the variant guard (the embedded texts).
         vectors: cache of exact concept embeddings (shared across calls of one run).
         margin: candidates whose (quantised) index score is within ``margin`` of the threshold are
             re-scored exactly before they are rejected.
@@ -120,7 +120,7 @@ def nearest(db, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float]
     vectors = vectors or ConceptVectors(db, pack)
     out: list[tuple[str | None, float]] = [(None, 0.0)] * n
     todo = list(range(n))
-    sigs = [number_signature(g) for g in guard]
+    sigs = [signature(g, pack) for g in guard]
     vtext = vector_texts(X)
     requeried = 0
     kk = k
@@ -137,8 +137,8 @@ def nearest(db, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float]
             for cid, score in r["cands"]:
                 if score < thr_score:
                     continue
-                csig = csigs.get(cid, frozenset())
-                if sigs[i] and csig and sigs[i] != csig:
+                csig = csigs.get(cid)
+                if csig is not None and not compatible(sigs[i], csig):
                     continue
                 cos = float(X[i] @ emb[cid]) if cid in emb else 2.0 * score - 1.0
                 if cos >= thresholds[i] and (best is None or cos > best[1]):
