@@ -2,7 +2,10 @@
 
 Pure numpy/scipy. The method is *complete-linkage* agglomerative clustering on cosine distance, cut at
 distance ``1 - floor``: a complete-linkage merge height is the largest distance inside the merged
-cluster, so every pair of members of a flat cluster has cosine similarity >= ``floor``.
+cluster, so every pair of members of a flat cluster has cosine similarity >= ``floor`` — or the same
+content words (:func:`.variants.lexical_key`: ``Sid Meier's Civilization IV`` / ``Sid Meiers Civilization
+4``), which count as distance 0 when the texts are given; a pair where one value adds words to the other
+(``Sonic`` / ``Sonic Generations``) counts as far apart below :data:`.variants.CONTAIN_FLOOR`.
 
 Memory stays bounded without an ``n x n`` matrix:
 
@@ -112,8 +115,14 @@ def threshold_graph(X: np.ndarray, floor: float, *, codes: GuardCodes | None = N
     return g.tocsr()
 
 
-def condensed_distances(X: np.ndarray, codes: GuardCodes | None = None, *, block: int = 1024) -> np.ndarray:
-    """Condensed cosine distances ``1 - x_i . x_j`` (``(n (n-1) / 2,)`` float64), guarded pairs set far apart."""
+def condensed_distances(X: np.ndarray, codes: GuardCodes | None = None, *, block: int = 1024,
+                        lexical: list[frozenset[str]] | None = None, near: float = 0.0) -> np.ndarray:
+    """Condensed cosine distances ``1 - x_i . x_j`` (``(n (n-1) / 2,)`` float64), guarded pairs set far apart.
+
+    With ``lexical`` (each value's :func:`.variants.lexical_key`), pairs closer than ``1 - near`` follow the
+    lexical relation of :func:`.variants.same_value`: the same content words → distance 0; one value adding
+    words to the other → far apart unless the cosine reaches :data:`.variants.CONTAIN_FLOOR`.
+    """
     n = X.shape[0]
     out = np.empty(n * (n - 1) // 2, dtype=np.float64)
     pos = 0
@@ -122,6 +131,13 @@ def condensed_distances(X: np.ndarray, codes: GuardCodes | None = None, *, block
         for r in range(S.shape[0]):
             i = i0 + r
             d = 1.0 - S[r, i + 1:].astype(np.float64)
+            if lexical is not None:
+                for jj in np.nonzero(d <= 1.0 - near)[0]:
+                    rel = variants.lexical_relation(lexical[i], lexical[i + 1 + jj])
+                    if rel == "equal":
+                        d[jj] = 0.0
+                    elif rel != "other" and d[jj] > 1.0 - variants.CONTAIN_FLOOR:
+                        d[jj] = _CANNOT
             if codes is not None:
                 d[~codes.compatible(i, np.arange(i + 1, n))] = _CANNOT
             out[pos:pos + d.size] = d
@@ -168,7 +184,7 @@ class FloorClustering:
     Args:
         X: ``(n, d)`` L2-normalised embeddings.
         min_floor: the lowest floor that :meth:`labels` will be asked for.
-        texts: the values as embedded (for the variant guard); ``None`` turns the guard off.
+        texts: the values as embedded (for the variant guard and the lexical relation); ``None`` turns both off.
         pack: the type pack whose variant words apply (:data:`.variants.PACK_VARIANT_WORDS`).
         dense_limit: largest component clustered exactly (memory ``~ 8 * m^2 / 2`` bytes).
     """
@@ -179,6 +195,7 @@ class FloorClustering:
     dense_limit: int = 12_000
     pack: str = ""
     codes: GuardCodes | None = field(init=False, default=None)
+    lexical: list[frozenset[str]] | None = field(init=False, default=None)
     components: list[np.ndarray] = field(init=False, default_factory=list)
     trees: dict[int, np.ndarray] = field(init=False, default_factory=dict)
     graph: csr_matrix | None = field(init=False, default=None)
@@ -192,6 +209,7 @@ class FloorClustering:
             raise ValueError(f"texts has {len(self.texts)} entries but X has {self.X.shape[0]} rows")
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
         self.codes = guard_codes(self.texts, self.pack) if self.texts is not None else None
+        self.lexical = [variants.lexical_key(t, self.pack) for t in self.texts] if self.texts is not None else None
         n = self.X.shape[0]
         if n == 0:
             return
@@ -203,7 +221,9 @@ class FloorClustering:
         for ci, idx in enumerate(self.components):
             if 2 <= idx.size <= self.dense_limit:
                 codes = self.codes.take(idx) if self.codes is not None else None
-                self.trees[ci] = linkage(condensed_distances(self.X[idx], codes), method="complete")
+                lex = [self.lexical[i] for i in idx] if self.lexical is not None else None
+                self.trees[ci] = linkage(condensed_distances(self.X[idx], codes, lexical=lex, near=self.min_floor),
+                                         method="complete")
         big = [c.size for c in self.components if c.size > self.dense_limit]
         log.debug("floor clustering: n=%d, %d components, largest %d, %d above dense limit %s",
                   n, ncomp, max(c.size for c in self.components), len(big), big)

@@ -57,7 +57,7 @@ UNITS = {
 
 #: Words that name a variant of a thing in any domain (model, generation, size, colour, edition, opposites).
 VARIANT_WORDS: frozenset[str] = frozenset("""
-xl xxl xxxl ll lite pro mini micro nano max plus slim elite ultra jr junior se hd uhd
+xl xxl xxxl ll lite pro mini micro nano max plus slim elite ultra super jr junior se hd uhd
 small medium large jumbo compact letter legal ledger tabloid a3 a4 a5 a6 a7 b5
 black white red blue green yellow orange purple pink brown gray silver gold clear navy teal beige ivory
 tan violet cyan magenta bronze copper chrome camo rose lime aqua turquoise maroon burgundy
@@ -220,3 +220,96 @@ def narrows(narrow_text: str, broad_text: str, pack: str) -> bool:
         return False
     base = family_base(narrow_text, pack, a.numbers - b.numbers, a.words - b.words)
     return bool(base) and base == joined(broad_text)
+
+
+# -- the lexical relation: same words, or one value narrowing the other ------------------------------------
+
+#: Words that say nothing about the value: marketing and filler adjectives, packaging words.
+FILLER: frozenset[str] = frozenset("""
+convenient powerful regular ordinary generic official comfortable quality high great good best perfect ideal
+excellent superior new improved advanced innovative unique classic contemporary modern stylish elegant attractive
+beautiful sophisticated simple basic essential versatile durable sturdy reliable practical handy useful amazing
+awesome exceptionally extremely very really truly highly extra professional brand brands product products item
+items available set kit again type types design designs style styles series compatible different various
+replacement
+""".split())
+
+#: Words every value of a pack may carry (``gaming headset`` is a headset in a video game catalogue).
+PACK_GENERIC: dict[str, frozenset[str]] = {
+    "video_games": frozenset("game games videogame videogames gaming gamer gamers".split()),
+}
+
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "er", "ions", "ion", "ful", "ies", "es", "ly", "ed", "s", "e")
+
+
+def _stem(w: str) -> str:
+    """A light suffix stripper (two rounds): ``precisely``/``precision`` → ``precis``, ``markings`` → ``mark``."""
+    for _ in range(2):
+        for suf in _SUFFIXES:
+            if w.endswith(suf) and len(w) - len(suf) >= 3:
+                w = w[: -len(suf)]
+                break
+    return w
+
+
+@lru_cache(maxsize=16)
+def _brand_words(pack: str) -> frozenset[str]:
+    from ..extract.offline_patterns import brand_names
+
+    return frozenset(t for b in brand_names(pack) for t in _TOKEN.findall(b.lower()) if len(t) > 2)
+
+
+@lru_cache(maxsize=200_000)
+def lexical_key(text: str, pack: str = "") -> frozenset[str]:
+    """The content words of an (embedded) text as light stems: stopwords, filler, the pack's generic words and
+    (when something else is left) brand names dropped; numbers and numerals as digits; a possessive ``s`` dropped.
+
+    ``"Sid Meier's Civilization IV"`` and ``"sid meiers civilization 4"`` have one key.
+    """
+    from ..extract.offline import STOPWORDS
+
+    generic = PACK_GENERIC.get(pack, frozenset())
+    toks: list[str] = []
+    for i, t in enumerate(tokens(text)):
+        if t == "s" and i > 0:
+            continue
+        t = ROMAN.get(t, NUMBER_WORDS.get(t, t))
+        if t in FILLER or t in generic or (t in STOPWORDS and not t[0].isdigit()):
+            continue
+        toks.append(t)
+    brands = _brand_words(pack)
+    unbranded = [t for t in toks if t not in brands]
+    return frozenset(_stem(t) if not t[0].isdigit() else t for t in (unbranded or toks))
+
+
+def lexical_relation(a: frozenset[str], b: frozenset[str]) -> str:
+    """``equal``, ``narrower`` (a has every word of b and more), ``broader`` (the reverse) or ``other``."""
+    if a == b:
+        return "equal"
+    if b < a:
+        return "narrower"
+    if a < b:
+        return "broader"
+    return "other"
+
+
+#: A value that adds words to another (``Sonic`` / ``Sonic Generations``, ``stapler`` / ``hand stapler``) is a
+#: narrower value, not the same one, unless the encoder rates the two at least this similar (keyword-stuffed
+#: titles: ``Microphone Gaming Headset`` / ``Microphone Gaming Headset Headphones``). Chosen on the merge benchmark.
+CONTAIN_FLOOR = 0.93
+
+
+def same_value(ta: str, tb: str, cos: float, floor: float, pack: str = "") -> bool:
+    """The merge decision for two (embedded) texts with cosine ``cos``: may they share a concept?
+
+    Apart when the variant guard says so; together when their content words are the same; apart when one
+    adds words to the other (unless ``cos >= CONTAIN_FLOOR``); otherwise together when ``cos >= floor``.
+    """
+    if not compatible(signature(ta, pack), signature(tb, pack)):
+        return False
+    rel = lexical_relation(lexical_key(ta, pack), lexical_key(tb, pack))
+    if rel == "equal":
+        return True
+    if rel != "other":
+        return cos >= max(CONTAIN_FLOOR, floor)
+    return cos >= floor

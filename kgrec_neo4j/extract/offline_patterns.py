@@ -865,3 +865,13 @@ def rules_for(pack_name: str) -> PackRules:
     """The rules of a pack by name; :data:`EMPTY_RULES` for a pack without a table."""
     return {"video_games": _video_games, "office_products": _office, "movies": _movies}.get(
         pack_name, lambda: EMPTY_RULES)()
+
+
+def brand_names(pack: str) -> list[str]:
+    """The brand and maker names the pack's rules know (the concept stage drops them from a value's content
+    words: ``Pentel Hi-Polymer Block Eraser`` is a ``Hi-Polymer Block Eraser``)."""
+    if pack == "video_games":
+        return sorted(set(_ACCESSORY_BRANDS_VG.values()) | set(_MAKERS_VG.values()))
+    if pack == "office_products":
+        return list(_OFFICE_BRANDS)
+    return []
