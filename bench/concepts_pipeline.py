@@ -3,7 +3,8 @@
 From an EMPTY database (``--reset`` deletes everything in it first): schema, load (``--users`` sampled
 users, as ``kgrec demo`` does), offline extraction, ``concepts build`` on a ``--sample`` of the items,
 ``project``, ``grow`` (new concepts need two items), ``grow --min-items 1`` (every remaining value its own
-concept), family relations and SAME_WORK links, each timed. Then, per type and in all:
+concept), family relations and SAME_WORK links, each timed. Then, per type and in all (after ``grow`` and
+after ``grow --min-items 1``):
 
 * coverage: share of ``Mention`` nodes, and of item mentions (``MENTIONS`` edges), with a ``CANONICAL`` edge;
 * sharing: concepts, how many exactly one item has, and concepts by number of items (1, 2, 3-5, 6-10, 11-50, 51+);
@@ -72,6 +73,10 @@ def main() -> None:
     stage("build", lambda: build_vocabulary(db, emb, pack, fraction=a.sample, seed=settings.seed))
     stage("project", lambda: project_mentions(db, emb, pack))
     stage("grow", lambda: grow_vocabulary(db, emb, pack))
+    grown = coverage_stats(db)
+    res["coverage_after_grow"] = {t.type: {"coverage": round(t.coverage, 4), "item_coverage": round(t.item_coverage, 4),
+                                           "concepts": t.concepts, "single_item": t.single_item} for t in grown}
+    print("after build, project, grow:\n" + coverage_markdown(grown))
     stage("grow (min-items 1)", lambda: grow_vocabulary(db, emb, pack, min_items=1))
     sw = stage("same work", lambda: link_same_work(db, pack, settings=settings))
     res["same_work"] = {"links": sw.edges, "by_kind": sw.by_kind}
@@ -80,7 +85,7 @@ def main() -> None:
     res["coverage"] = [t.model_dump() | {"coverage": round(t.coverage, 4), "item_coverage": round(t.item_coverage, 4),
                                          "single_item_share": round(t.single_item_share, 4)} for t in stats]
     res["load_average_end"] = round(os.getloadavg()[0], 2)
-    print(coverage_markdown(stats))
+    print("after grow --min-items 1:\n" + coverage_markdown(stats))
     print(f"BROADER edges: {res['broader_edges']}; SAME_WORK links: {sw.edges} {sw.by_kind}")
     if a.json:
         a.json.write_text(json.dumps(res, indent=1))

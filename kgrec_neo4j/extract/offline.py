@@ -136,6 +136,7 @@ class _Point:
     confidence: float
     evidence: str | None
     source: str  # pattern | component | name | field | embedding | review
+    work: str | None = None  # name points: the key of the game's own name (a franchise needs two works)
 
 
 def plain_text(text: str) -> str:
@@ -246,6 +247,7 @@ class OfflineExtractor:
         self.min_support = min_support
         self.phrase_vectors = phrase_vectors
         self._support: Counter | None = None
+        self._series: dict[str, set[str]] = {}
         self._drafts: dict[tuple[str, str], _Draft | str] = {}
         self._embedder = embedder
         self.rules = self._filter_rules(rules_for(pack.name), pack)
@@ -310,15 +312,14 @@ class OfflineExtractor:
         Without it, each :meth:`extract` call counts over its own batch.
         """
         t0 = time.perf_counter()
-        support: Counter = Counter()
         self._drafts = {}
+        drafts = []
         for it in items:
             draft = self._safe_rule_points(it)
-            if not isinstance(draft, str):
-                support.update({mention_key(c) for c, _ in draft[1]})
+            drafts.append(draft)
             if keep is None or it.item_id in keep:
                 self._drafts[(it.item_id, it.text_hash())] = draft
-        self._support = support
+        self._support, self._series = _count_support(drafts)
         self.stats["prepare_seconds"] += time.perf_counter() - t0
 
     def _safe_rule_points(self, it: ItemText) -> _Draft | str:
@@ -335,18 +336,18 @@ class OfflineExtractor:
         for it in items:
             cached = self._drafts.pop((it.item_id, it.text_hash()), None)
             drafts.append(cached if cached is not None else self._safe_rule_points(it))
-        support = self._support
-        if support is None:
-            support = Counter()
-            for d in drafts:
-                if not isinstance(d, str):
-                    support.update({mention_key(c) for c, _ in d[1]})
+        support, series = (self._support, self._series) if self._support is not None else _count_support(drafts)
         chosen: list[list[tuple[str, str]]] = []
         for d in drafts:
             if isinstance(d, str):
                 chosen.append([])
                 continue
             pts, raw, dropped = d
+            # a franchise is a series: at least two works of the catalogue carry it
+            single = [p for p in pts if p.source == "name" and len(series.get(mention_key(p.value), ())) < 2]
+            if single:
+                dropped["franchise_of_one_work"] += len(single)
+                pts[:] = [p for p in pts if p not in single]
             chosen.append(self._select_candidates(raw, {mention_key(p.value) for p in pts}, dropped, support))
         typed = self._type_candidates([c for cs in chosen for c in cs])
         out: list[ItemResult] = []
@@ -579,7 +580,7 @@ class OfflineExtractor:
         fr = _franchise(name)
         if (fr and len(fr) >= 3 and mention_key(fr) not in GENERIC and len(fr.split()) <= MAX_VALUE_WORDS
                 and mention_key(fr) != mention_key(name)):
-            return [_Point("Game Features", fr, 0.75, title, "name")]
+            return [_Point("Game Features", fr, 0.75, title, "name", work=mention_key(name))]
         return []
 
     def work_name(self, title: str | None) -> str | None:
@@ -667,6 +668,20 @@ def _components_canon(phrase: str) -> str:
 
         _COMPONENT_CANON.update(COMPONENTS_VG)
     return _COMPONENT_CANON.get(phrase, phrase)
+
+
+def _count_support(drafts: list) -> tuple[Counter, dict[str, set[str]]]:
+    """Items per candidate phrase key, and the works (name keys) per franchise key, over ``drafts``."""
+    support: Counter = Counter()
+    series: dict[str, set[str]] = {}
+    for d in drafts:
+        if isinstance(d, str):
+            continue
+        support.update({mention_key(c) for c, _ in d[1]})
+        for p in d[0]:
+            if p.source == "name" and p.work:
+                series.setdefault(mention_key(p.value), set()).add(p.work)
+    return support, series
 
 
 def _contained(typed_spans: list[tuple[str, tuple[int, int]]]) -> set[tuple[str, tuple[int, int]]]:
