@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .core.config import Settings
+from .core.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ class DemoReport(BaseModel):
 
 
 def run_demo(
-    db,
+    db: Database,
     settings: Settings,
     *,
     data: Path,

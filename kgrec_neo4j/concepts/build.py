@@ -25,6 +25,7 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..core.db import Database
 from ..core.embed import Embedder
 from ..core.errors import KgrecError
 from ..core.resources import cypher
@@ -96,8 +97,12 @@ def sample_items(ids: list[str], *, fraction: float | None, count: int | None, s
     if count is not None and count < 1:
         raise ValueError(f"sample item count must be >= 1 (got {count})")
     order = sorted(ids, key=lambda i: hashlib.sha1(f"{seed}:{i}".encode()).hexdigest())
-    n = len(order) if fraction is None and count is None else (
-        count if count is not None else max(1, round(fraction * len(order))))
+    if count is not None:
+        n = count
+    elif fraction is not None:
+        n = max(1, round(fraction * len(order)))
+    else:
+        n = len(order)
     return order[:n]
 
 
@@ -159,7 +164,7 @@ def concept_rows(type_: str, keys: list[str], texts: dict[str, str], X: np.ndarr
     return rows
 
 
-def build_vocabulary(db, embedder: Embedder, pack: TypePack, *, fraction: float | None = None,
+def build_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, fraction: float | None = None,
                      count: int | None = None, types: list[str] | None = None, floor: float = DEFAULT_FLOOR,
                      floor_min: float = DEFAULT_FLOOR_MIN, floor_max: float = DEFAULT_FLOOR_MAX,
                      bands: dict[str, tuple[int, int]] | None = None,
@@ -214,8 +219,10 @@ def build_vocabulary(db, embedder: Embedder, pack: TypePack, *, fraction: float 
         want = (bands or {}).get(type_) or (ratio_band(len(keys), band_ratio) if band_ratio else None)
         band = Band(want[0], want[1], floor_min, floor_max) if want else None
         rep, labels, med = cluster_type(type_, keys, X, pack=pack.name, floor=floor, band=band)
+        chosen = rep.floor
+        assert chosen is not None  # cluster_type reports the floor it chose
         rep.embed_s = round(embed_s, 3)
-        rep.acceptance = round(acceptance if acceptance is not None else default_acceptance(rep.floor), 4)
+        rep.acceptance = round(acceptance if acceptance is not None else default_acceptance(chosen), 4)
         # only clusters that items share become concepts; the others' values wait for projection / growth
         shared = shared_clusters(labels, trows, min_items)
         keep = shared[labels]
@@ -230,8 +237,8 @@ def build_vocabulary(db, embedder: Embedder, pack: TypePack, *, fraction: float 
         t0 = time.perf_counter()
         ids = store.allocate_ids(db, type_, [keys_k[m] for m in med])
         texts = {r["key"]: r["text"] for r in trows}
-        crow = concept_rows(type_, keys_k, texts, X_k, labels_k, med, ids, origin="build", floor=rep.floor)
-        rep.members = store.write_concepts(db, type_, crow, floor=rep.floor, acceptance=rep.acceptance,
+        crow = concept_rows(type_, keys_k, texts, X_k, labels_k, med, ids, origin="build", floor=chosen)
+        rep.members = store.write_concepts(db, type_, crow, floor=chosen, acceptance=rep.acceptance,
                                            band=rep.band, model=store.model_name(embedder))
         store.derive_item_knowledge(db, [{"type": type_, "key": k} for k in keys_k], min_confidence=min_confidence)
         rep.write_s = round(time.perf_counter() - t0, 3)

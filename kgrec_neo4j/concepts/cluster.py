@@ -244,6 +244,7 @@ class FloorClustering:
                 raw[idx] = lab - 1 + k
                 k += int(lab.max())
             else:
+                assert self.graph is not None  # components exist only once the graph is built
                 sub = self.graph[idx][:, idx]
                 sub = sub.multiply(sub >= floor).tocsr()
                 codes = self.codes.take(idx) if self.codes is not None else None

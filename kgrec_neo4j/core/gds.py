@@ -15,6 +15,7 @@ from graphdatascience.query_runner.neo4j_query_runner import Neo4jQueryRunner
 from neo4j.exceptions import ClientError
 
 from .config import Settings
+from .db import Database
 
 
 class OpenGdsQueryRunner(Neo4jQueryRunner):
@@ -31,7 +32,7 @@ class OpenGdsQueryRunner(Neo4jQueryRunner):
             return pd.DataFrame([{"listenAddress": "", "enabled": False, "running": False, "versions": []}])
 
 
-def gds_for(db) -> GraphDataScience:
+def gds_for(db: Database) -> GraphDataScience:
     """A :class:`GraphDataScience` client on the driver of a :class:`~kgrec_neo4j.core.db.Database` (Bolt only).
 
     The client borrows the driver: close ``db``, never the client (``gds.close()`` would close the driver).

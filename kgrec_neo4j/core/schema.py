@@ -9,14 +9,19 @@ node checks its type against them in the same transaction and refuses the whole 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from . import resources
+from .db import Database
 from .errors import DimensionMismatch, SchemaError, UnknownTypeError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import neo4j
 
 
 @dataclass(frozen=True)
@@ -110,14 +115,14 @@ def _declared_names() -> tuple[set[str], set[str]]:
     return cons, idx
 
 
-def vector_index_dimension(db, name: str = "concept_embedding") -> int | None:
+def vector_index_dimension(db: Database, name: str = "concept_embedding") -> int | None:
     rows = db.query("SHOW VECTOR INDEXES YIELD name, options WHERE name = $name RETURN options", name=name)
     if not rows:
         return None
     return int(rows[0]["options"]["indexConfig"]["vector.dimensions"])
 
 
-def check_dimension(db, dim: int, name: str = "concept_embedding") -> None:
+def check_dimension(db: Database, dim: int, name: str = "concept_embedding") -> None:
     """Refuse a model whose dimension differs from the vector index's."""
     have = vector_index_dimension(db, name)
     if have is not None and have != dim:
@@ -129,7 +134,7 @@ def check_dimension(db, dim: int, name: str = "concept_embedding") -> None:
         )
 
 
-def apply(db, pack: TypePack, *, dim: int, rebuild_vector_index: bool = False) -> dict[str, Any]:
+def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool = False) -> dict[str, Any]:
     """Create constraints and indexes (idempotent) and make the KnowledgeType nodes equal the pack.
 
     Types of the pack are merged; a type in the database but not in the pack is removed only if
@@ -169,7 +174,7 @@ def apply(db, pack: TypePack, *, dim: int, rebuild_vector_index: bool = False) -
     return {"statements": len(schema_statements()), "types": pack.names, "removed_types": [r["name"] for r in stale]}
 
 
-def check(db, pack: TypePack, *, dim: int) -> list[str]:
+def check(db: Database, pack: TypePack, *, dim: int) -> list[str]:
     """Drift between the schema files and the database, as human-readable lines (empty = in sync)."""
     drift = []
     cons_want, idx_want = _declared_names()
@@ -200,11 +205,11 @@ def check(db, pack: TypePack, *, dim: int) -> list[str]:
     return drift
 
 
-def db_types(db) -> list[str]:
+def db_types(db: Database) -> list[str]:
     return [r["name"] for r in db.query("MATCH (k:KnowledgeType) RETURN k.name AS name ORDER BY name")]
 
 
-def refuse_unknown_types(tx, types) -> None:
+def refuse_unknown_types(tx: neo4j.ManagedTransaction, types: Iterable[str]) -> None:
     """Inside a write transaction: raise :class:`UnknownTypeError` (rolling back) if any type is unknown."""
     rec = tx.run(
         "UNWIND $types AS t OPTIONAL MATCH (k:KnowledgeType {name: t}) WITH t, k WHERE k IS NULL "

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.embed import TextEncoder
 from ..core.errors import KgrecError
 from ..extract.base import mention_key
 from .models import _OTHERS_KEYS, OTHERS, ExtractorName, Observation, ProposedType
@@ -106,14 +107,14 @@ def _head_name(members: list[_Label]) -> str | None:
     return word if n * 3 >= total and len(word) >= 3 else None
 
 
-def rank_clusters(obs: Sequence[Observation], n_items: int, embedder, *, min_similarity: float,
+def rank_clusters(obs: Sequence[Observation], n_items: int, embedder: TextEncoder, *, min_similarity: float,
                   mode: ExtractorName = "llm", max_labels: int = 6000,
                   attribute_names: bool = True) -> tuple[list[ProposedType], dict[str, int]]:
     """All clusters of the observations' labels as :class:`ProposedType`, best ``score`` first.
 
     Args:
         obs: the observations of ``n_items`` sampled items.
-        embedder: ``encode(texts) -> (n, d)`` L2-normalised.
+        embedder: a :class:`~kgrec_neo4j.core.embed.TextEncoder` (``encode(texts) -> (n, d)`` L2-normalised).
         min_similarity: the average-linkage cut (cosine).
         mode: ``llm`` (labels are type names; examples are values) or ``offline`` (labels are phrases).
         max_labels: the most mentioned labels are clustered; each rarer one joins the cluster whose

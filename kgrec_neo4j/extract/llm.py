@@ -27,7 +27,7 @@ import logging
 import math
 import re
 from collections import Counter
-from typing import Literal
+from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -280,7 +280,8 @@ class LLMExtractor:
                 errors[res.reason or "unknown"] += 1
                 out.append(ItemResult(item_id=it.item_id, text_hash=th, error=res.error or "unknown failure"))
                 continue
-            points, dropped = postprocess(res.value, it, self.pack, max_points=self.max_points,
+            answer = cast(RawAnswer, res.value)  # validated against the request's schema by the client
+            points, dropped = postprocess(answer, it, self.pack, max_points=self.max_points,
                                           unknown_type=self.unknown_type,
                                           require_grounded=self.require_grounded, adjusted=adjusted)
             dropped_all.update(dropped)

@@ -29,10 +29,12 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
 from ..core.config import Settings
+from ..core.embed import TextEncoder
 from ..core.schema import TypePack
 from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key
 from .offline_patterns import (
@@ -219,14 +221,14 @@ class OfflineExtractor:
         phrase_vectors: ``"words"`` (default) types a phrase by the mean of its words' vectors, each word
             embedded once and cached; ``"model"`` embeds every phrase with the model (6-8x more encoder
             work on descriptions; the typing agrees on most phrases, see docs/extraction-quality.md).
-        embedder: an object with ``encode(texts) -> (n, dim)`` (default: :func:`kgrec_neo4j.core.embed.get_embedder`).
+        embedder: a :class:`~kgrec_neo4j.core.embed.TextEncoder` (default: :func:`kgrec_neo4j.core.embed.get_embedder`).
     """
 
     name = "offline"
 
     def __init__(self, settings: Settings, pack: TypePack, *, use_reviews: bool = False, max_points: int = 20,
                  max_candidates: int = 16, min_similarity: float = 0.35, min_review_support: int = 2,
-                 min_support: int = 2, phrase_vectors: str = "words", embedder=None):
+                 min_support: int = 2, phrase_vectors: str = "words", embedder: TextEncoder | None = None):
         if max_points < 1:
             raise ValueError(f"max_points must be >= 1 (got {max_points})")
         if max_candidates < 0:
@@ -256,7 +258,7 @@ class OfflineExtractor:
         self._embed_types = [t for t in self._types if t != "Others"] or self._types
         self._protos: np.ndarray | None = None
         self._proto_type: np.ndarray | None = None
-        self.stats: dict[str, float] = Counter()
+        self.stats = cast("dict[str, float]", Counter())  # a Counter: a missing key reads as 0
 
     # -- setup -------------------------------------------------------------------------------
     @staticmethod
@@ -276,7 +278,7 @@ class OfflineExtractor:
         )
 
     @property
-    def embedder(self):
+    def embedder(self) -> TextEncoder:
         if self._embedder is None:
             from ..core.embed import get_embedder
 
@@ -285,7 +287,7 @@ class OfflineExtractor:
 
     def _prototypes(self) -> tuple[np.ndarray, np.ndarray]:
         """Embeddings of each type's definition and examples: ``(P, dim)`` and the type index of each row ``(P,)``."""
-        if self._protos is None:
+        if self._protos is None or self._proto_type is None:
             texts, owner = [], []
             for ti, name in enumerate(self._embed_types):
                 t = self.pack.get(name)
@@ -443,7 +445,7 @@ class OfflineExtractor:
                 continue
             m = re.match(r"^\s*([A-Za-z][A-Za-z ]{1,30}):\s*(.+)$", f)
             rule = rules.field_rules.get(m.group(1).strip().lower()) if m else None
-            if rule:
+            if m and rule:
                 vals = [v.strip() for v in re.split(r",|;|\|", m.group(2)) if v.strip()][: rule.max_values]
                 for v in vals:
                     v2 = rule.transform(v) if rule.transform else v
@@ -483,7 +485,7 @@ class OfflineExtractor:
 
     def _select_candidates(self, cands, taken: set[str], dropped: Counter, support: Counter) -> list[tuple[str, str]]:
         seen = set(taken)
-        out = []
+        out: list[tuple[str, str]] = []
         order = {"title": 0, "categories": 1, "features": 2, "description": 3}
         # prefer title/feature phrases, then short phrases of 2-4 words, then text order
         ranked = sorted(enumerate(cands), key=lambda x: (order[x[1][1]], 0 if 2 <= len(x[1][0].split()) <= 4 else 1, x[0]))

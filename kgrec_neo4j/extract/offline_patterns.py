@@ -87,8 +87,8 @@ try:  # Python 3.11+
     import re._constants as _C
     import re._parser as _P
 except ImportError:  # pragma: no cover
-    import sre_constants as _C  # type: ignore
-    import sre_parse as _P  # type: ignore
+    import sre_constants as _C
+    import sre_parse as _P
 
 PREFIX_LEN = 3
 _STOP = ("STOP", None)

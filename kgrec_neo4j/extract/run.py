@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..core.config import Settings
-from ..core.db import batched
+from ..core.db import Database, batched
 from ..core.errors import ConfigError, KgrecError
 from ..core.resources import cypher
 from ..core.schema import TypePack, load_pack
@@ -80,7 +80,7 @@ def _as_list(v) -> list[str]:
     return [str(x) for x in v if x is not None]
 
 
-def read_items(db, *, item_ids: list[str] | None = None, with_reviews: bool = False,
+def read_items(db: Database, *, item_ids: list[str] | None = None, with_reviews: bool = False,
                max_reviews: int = MAX_REVIEWS_PER_ITEM) -> list[tuple[ItemText, list[str]]]:
     """``(ItemText, extract_hashes)`` of the items (all, or ``item_ids``), in id order."""
     rows = db.query(cypher("extract/read_items"), ids=item_ids)
@@ -109,13 +109,13 @@ def _reason(error: str) -> str:
     return head[:80] or "unknown"
 
 
-def _stats(extractor) -> dict[str, Any]:
+def _stats(extractor: Extractor) -> dict[str, Any]:
     st = getattr(extractor, "stats", None)
     if st is None:
         return {}
     if hasattr(st, "model_dump"):
         st = st.model_dump()
-    elif dataclasses.is_dataclass(st):
+    elif dataclasses.is_dataclass(st) and not isinstance(st, type):
         st = dataclasses.asdict(st)
     try:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in dict(st).items()}
@@ -123,7 +123,7 @@ def _stats(extractor) -> dict[str, Any]:
         return {"stats": str(st)}
 
 
-def extract_items(db, extractor: Extractor, *, limit: int | None = None, batch_size: int = 256,
+def extract_items(db: Database, extractor: Extractor, *, limit: int | None = None, batch_size: int = 256,
                   progress: bool = True, item_ids: list[str] | None = None, force: bool = False,
                   pack: TypePack | None = None, run: str | None = None) -> ExtractionReport:
     """Extract knowledge points of the database's items with ``extractor`` and store them.
@@ -207,7 +207,7 @@ def extract_items(db, extractor: Extractor, *, limit: int | None = None, batch_s
     return report
 
 
-def _items_without_points(db, ids: list[str], extractor: str) -> int:
+def _items_without_points(db: Database, ids: list[str], extractor: str) -> int:
     n = 0
     for chunk in batched(ids, 5000):
         n += db.value(

@@ -40,13 +40,16 @@ import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
 from ..core.config import Settings
 from ..core.errors import ConfigError
 from .cache import LLMCache, cache_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -255,7 +258,7 @@ class LLMClient:
         self.model_name = (settings.llm_model or getattr(chat_model, "model_name", None)
                            or (type(chat_model).__name__ if chat_model is not None else "default"))
         self._chat = chat_model
-        self._http = None
+        self._http: httpx.AsyncClient | None = None
         if cache is True:
             self.cache: LLMCache | None = LLMCache(settings.home_path / "cache" / "llm.sqlite")
             self._own_cache = True

@@ -119,7 +119,8 @@ def model_outputs(obj) -> tuple[Any, Any, Any, Any] | None:
         out = obj()
     users, items = out[0].cpu(), out[1].cpu()
     concepts = out[2].cpu() if len(out) > 2 and out[2].numel() else None
-    attention = obj.edge_attention() if hasattr(obj, "edge_attention") else None
+    edge_attention = getattr(obj, "edge_attention", None)
+    attention = edge_attention() if edge_attention is not None else None
     return users, items, concepts, attention
 
 

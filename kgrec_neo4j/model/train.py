@@ -151,7 +151,8 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
                    ) -> tuple[ItemGraph, list[dict[str, float]]]:
     """Stage 1 in closed form: fit the item graph for every (lambda, concept weight) of ``cfg``'s grids and keep
     the one with the best valid NDCG@10 (on ``valid_users`` when given)."""
-    best, history = None, []
+    best: tuple[ItemGraph, float] | None = None
+    history: list[dict[str, float]] = []
     # the ablations hold for this part too: no concept paths, dislikes dropped
     weights = cfg.item_graph_concept_weights if cfg.use_concepts and graph.num_concepts else [0.0]
     dislike_value = cfg.item_graph_dislike_value if cfg.use_negative else 0.0
@@ -168,6 +169,9 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
                 best = (ig, v["ndcg@10"])
             else:
                 del ig
+    if best is None:
+        raise ValueError("the item graph grid is empty: item_graph_lambdas and item_graph_concept_weights "
+                         "need at least one value each")
     return best[0], history
 
 
@@ -189,7 +193,8 @@ def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: Tr
     """Choose the item graph's weight in the score on valid NDCG@10 and attach it to ``model``."""
     emb = emb if emb is not None else _embeddings(model)
     scale = _score_scale(model, ig, graph, rng, emb)
-    best, history = None, []
+    best: tuple[float, float] | None = None
+    history: list[dict[str, float]] = []
     for m in cfg.item_graph_weights:
         model.attach_item_graph(ig, m * scale)
         v = evaluate(_embedding_scorer(model, emb=emb), graph, "valid", users=valid_users)
@@ -197,6 +202,8 @@ def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: Tr
                         **{k: x for k, x in v.items() if k != "users"}})
         if best is None or v["ndcg@10"] > best[1]:
             best = (m * scale, v["ndcg@10"])
+    if best is None:
+        raise ValueError("the item graph needs at least one weight to try (item_graph_weights is empty)")
     model.attach_item_graph(ig, best[0])
     log.info("item graph weight %.4g (scale %.4g): valid NDCG@10 %.4f", best[0], scale, best[1])
     return history
@@ -217,7 +224,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     ours = cfg.model == "kgrec"
 
     # BPR positives: deduplicated (user, item) pairs; ours leaves explicit dislikes to the signed loss
-    keep = np.ones(graph.ui_user.size, bool)
+    keep: np.ndarray = np.ones(graph.ui_user.size, bool)
     if ours and cfg.use_negative and not cfg.bpr_on_dislikes:
         keep = graph.ui_sign >= 0
     pairs = np.unique(np.stack([graph.ui_user[keep], graph.ui_item[keep]], 1), axis=0)
@@ -276,6 +283,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
                 sign = torch.cat([torch.ones(n_b), -torch.ones(len(d))]).to(device)
                 loss = loss + cfg.signed_weight * signed_edge_loss(src, dst, sign)
             if use_centre:
+                assert isinstance(model, KGRecGNN)  # the concept-centre loss is ours only
                 x = model.last_stage1  # (N, F) stage-1 features of this step
                 e = torch.from_numpy(rng.integers(0, c_idx.numel(), cfg.centre_edges))
                 ci, mi = c_idx[e].to(device), c_member[e].to(device)
@@ -315,6 +323,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     t1 = time.perf_counter()
     emb = _embeddings(model)  # the final parameters: every scorer below reuses these embeddings
     if ig is not None:
+        assert isinstance(model, KGRecGNN)  # the item graph is fitted for ours only
         history.extend(attach_item_graph(model, ig, graph, cfg, rng, valid_users, emb))
         # each part alone, for the report (the selection above used valid only)
         for part, fn in (("gnn", _embedding_scorer(model, fused=False, emb=emb)), ("item_graph", ig.score)):
@@ -360,7 +369,7 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
         raise ValueError(f"name must be one of {sorted(classes)} (got {name!r})")
     setup(seed, "cpu", num_threads)
     grid = grid or [{}]
-    best = None
+    best: tuple[Any, dict[str, Any], dict[str, Any]] | None = None
     train_time = eval_time = cpu_time = 0.0
     history = []
     for params in grid:
@@ -378,6 +387,7 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
             best = (rec, params, v)
         else:
             del rec
+    assert best is not None  # the grid has at least one point
     rec, params, valid = best
     t1 = time.perf_counter()
     test = evaluate(rec.score, graph, "test")

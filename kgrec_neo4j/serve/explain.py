@@ -347,6 +347,7 @@ def _verdict(r: WhyReport) -> str:
     if r.in_train:
         return (f"{title} is in your training history, so it is never recommended to you "
                 f"(score {r.score:.4g}).")
+    assert r.rank is not None  # None only for train items
     where = f"#{r.rank} of {r.competing} (score {r.score:.4g})"
     if r.recommended:
         head = f"{title} is recommended at {where}"

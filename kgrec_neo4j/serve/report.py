@@ -168,17 +168,18 @@ def profile_svg(profile: list[Interest], width: int = 560) -> str:
         return '<p class="muted">No interests are stored for this user yet (run <code>kgrec interests</code>).</p>'
     row, label_w, pad = 22, 230, 8
     bar_w = width - label_w - 60
-    top = max(abs(p.weight * p.confidence) for p in profile) or 1.0
+    confidence = [1.0 if p.confidence is None else p.confidence for p in profile]  # as the profile query reads it
+    top = max(abs(p.weight * c) for p, c in zip(profile, confidence)) or 1.0
     h = row * len(profile) + pad * 2
     parts = [f'<svg class="profile" viewBox="0 0 {width} {h}" width="{width}" height="{h}" role="img" '
              f'aria-label="interest profile">']
     for n, p in enumerate(profile):
         y = pad + n * row
-        v = p.weight * p.confidence
+        v = p.weight * confidence[n]
         w = max(2.0, bar_w * abs(v) / top)
         cls = "neg" if p.polarity < 0 else ("short" if p.horizon == "short" else "long")
         tip = (f"{p.name} ({p.type or 'concept'}) · {p.horizon}-term · polarity {p.polarity:+d} · "
-               f"weight {p.weight:.2f} · confidence {p.confidence:.2f}"
+               f"weight {p.weight:.2f} · confidence {confidence[n]:.2f}"
                + (f" · from {', '.join(t or '?' for t in p.evidence_titles[:3])}" if p.evidence_titles else ""))
         name = p.name if len(p.name) <= 30 else p.name[:29] + "…"
         parts.append(

@@ -7,12 +7,16 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...core.embed import Embedder
 from .kinds import TEXT_LABELS, TextLabel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...llm.client import RunStats
 
 
 class Review(BaseModel):
@@ -247,7 +251,7 @@ class PrototypeClassifier:
 
     name = "prototype"
 
-    def __init__(self, embedder, *, prototypes: dict[str, list[str]] | None = None, top: int = 3,
+    def __init__(self, embedder: Embedder, *, prototypes: dict[str, list[str]] | None = None, top: int = 3,
                  temperature: float = 0.05, max_chars: int = 1000):
         protos = prototypes or PROTOTYPES
         if set(protos) != set(TEXT_LABELS):
@@ -334,7 +338,7 @@ class LLMTextClassifier:
         self.client = client or LLMClient(settings, max_tokens=48, **client_options)
         self.max_chars = max_chars
         self.progress = progress
-        self.stats = None
+        self.stats: RunStats | None = None
         self.failures: Counter = Counter()
 
     def requests(self, reviews: Sequence[Review]):
@@ -355,8 +359,9 @@ class LLMTextClassifier:
                 self.failures[r.reason or "unknown"] += 1
                 out.append(None)
             else:
-                conf = r.value.confidence
-                out.append(TextVerdict(label=r.value.label, confidence=min(1.0, max(0.0, conf if conf == conf else 0.0))))
+                verdict = cast(LLMVerdict, r.value)  # validated against the request's schema by the client
+                conf = verdict.confidence
+                out.append(TextVerdict(label=verdict.label, confidence=min(1.0, max(0.0, conf if conf == conf else 0.0))))
         return out
 
     def close(self) -> None:

@@ -34,10 +34,13 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any, cast
 
 from pydantic import BaseModel, Field
 
 from ...core.config import Settings
+from ...core.db import Database
+from ...core.embed import Embedder
 from ...core.resources import cypher
 from ...core.schema import TypePack, refuse_unknown_types
 from ...llm.client import LLMClient, RunStats, StructuredRequest
@@ -126,8 +129,8 @@ def apply_updates(current: list[InterestView], updates: list[Projected], *, seq:
         state[k] = {"concept": p.concept, "horizon": u.horizon, "signed": new_signed, "confidence": conf,
                     "evidence": ev, "updated_seq": seq, "support": (old["support"] if old else 0) + 1}
     edges = []
-    for k in sorted(state):
-        s = state[k]
+    for key in sorted(state):
+        s = state[key]
         w = abs(s["signed"])
         if w < params.drop_below or w == 0.0:
             continue
@@ -151,8 +154,8 @@ class GraphRAGInterestExtractor:
             :func:`kgrec_neo4j.concepts.project.project_texts` on ``db`` and ``embedder``).
     """
 
-    def __init__(self, db, settings: Settings, pack: TypePack, *, embedder=None, client: LLMClient | None = None,
-                 graph=None, params: GraphRAGParams | None = None,
+    def __init__(self, db: Database, settings: Settings, pack: TypePack, *, embedder: Embedder | None = None,
+                 client: LLMClient | None = None, graph=None, params: GraphRAGParams | None = None,
                  project: Callable[[list[dict]], list[tuple[str | None, float]]] | None = None,
                  progress: bool = False, **client_options):
         self.db = db
@@ -176,7 +179,7 @@ class GraphRAGInterestExtractor:
                 embedder = get_embedder(settings)
             from ...concepts.project import project_texts
 
-            def project(rows, _db=db, _emb=embedder):
+            def project(rows: list[dict], _db: Database = db, _emb: Embedder = embedder) -> list[tuple[str | None, float]]:
                 return project_texts(_db, _emb, rows, pack=pack.name)
         self._project = project
         self.progress = progress
@@ -252,7 +255,7 @@ class GraphRAGInterestExtractor:
                                                  desc=f"interests round {rep.rounds + 1}")
             rep.llm = rep.llm.merge(self.client.last_stats)
             rep.requests += len(results)
-            rows = []
+            rows: list[dict[str, Any]] = []
             cleaned: dict[str, list[CleanUpdate]] = {}
             for res in results:
                 cur, items = work[res.key]
@@ -261,7 +264,8 @@ class GraphRAGInterestExtractor:
                     failed.add(res.key)
                     log.info("user %s: interest request failed (%s); left for a rerun", res.key, res.error)
                     continue
-                cleaned[res.key] = postprocess(res.value, [it.item for it in items], self.pack,
+                answer = cast(InterestAnswer, res.value)  # validated against the request's schema by the client
+                cleaned[res.key] = postprocess(answer, [it.item for it in items], self.pack,
                                                max_updates=self.params.max_updates, dropped=dropped)
             t0 = time.perf_counter()
             projected = self.project_updates([u for us in cleaned.values() for u in us], rep)
