@@ -53,7 +53,7 @@ def concepts():
               help="Share of the mentioned items to cluster (e.g. 0.05).")
 @click.option("--items", "count", type=click.IntRange(min=1), default=None, help="Number of items to cluster.")
 @click.option("--floor", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
-              help="Starting similarity floor (default 0.82); moved within --floor-min/--floor-max to meet the band.")
+              help="Similarity floor (default 0.86); with --band, the start of the search for the band's floor.")
 @click.option("--floor-min", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Lowest floor the band search may use (default 0.70).")
 @click.option("--floor-max", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
