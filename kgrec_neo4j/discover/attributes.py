@@ -41,7 +41,7 @@ for _attr, _words in {
     "Material": "paper plastic metal steel stainless wood wooden leather vinyl aluminum aluminium fabric cardboard "
                 "cotton rubber glass acrylic polypropylene nylon silicone ceramic kraft bamboo cork foam polyester "
                 "cardstock canvas iron brass copper",
-    "Size": "small medium large xl xxl mini jumbo compact oversized letter legal tabloid a4 a5 size sizes",
+    "Size": "small medium large big xl xxl mini jumbo compact oversized letter legal tabloid a4 a5 size sizes",
     "Dimensions": "length width height depth diameter thickness thick wide long tall dimensions dimension",
     "Weight": "weight heavy lightweight",
     "Shape": "round square rectangular oval triangular circular shape",
@@ -59,7 +59,7 @@ available well place making made make use used using way ways thing things lot l
 also just really very quite even still always never often sometimes usually easily simply quickly
 """.split())
 
-_TOKEN = re.compile(r"[a-z]+|\d+(?:\.\d+)?")
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+\d*")
 
 
 def value_attribute(text: str) -> str | None:
@@ -70,7 +70,9 @@ def value_attribute(text: str) -> str | None:
             return UNITS[toks[i + 1]]
     if toks and toks[0][0].isdigit() and len(toks) == 1:
         return None
-    hits = Counter(WORDS[t] for t in toks if t in WORDS)
+    # a unit written out on its own names its attribute too ("inches", "sheets"; not "in", "m", "x")
+    hits = Counter(WORDS.get(t) or (UNITS[t] if t in UNITS and len(t) >= 3 else None) for t in toks)
+    hits.pop(None, None)
     return hits.most_common(1)[0][0] if hits else None
 
 
