@@ -10,8 +10,8 @@ knowledge no other item shares: it waits, unassigned, for projection or growth);
 medoid (the member most similar to the others), with the medoid's embedding and a stable id derived from
 type + medoid key (:func:`.store.allocate_ids`). The chosen floor is stored on the ``(:KnowledgeType)``.
 
-A type that already has concepts is skipped: its vocabulary only grows (``kgrec concepts grow``), so
-rerunning ``build`` changes nothing.
+A type that already has a vocabulary (concepts, or a stored floor when none of its clusters was shared) is
+skipped: its vocabulary only grows (``kgrec concepts grow``), so rerunning ``build`` changes nothing.
 """
 
 from __future__ import annotations
@@ -203,7 +203,8 @@ def build_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, fracti
     for type_ in wanted:
         trows = sorted((r for r in rows if r["type"] == type_), key=lambda r: r["key"])
         keys = [r["key"] for r in trows]
-        if vocab.get(type_) and vocab[type_].concepts:
+        v = vocab.get(type_)
+        if v is not None and (v.concepts or v.floor is not None):  # built before, even if nothing was shared
             out.append(TypeBuild(type=type_, values=len(keys), concepts=vocab[type_].concepts,
                                  floor=vocab[type_].floor, acceptance=vocab[type_].acceptance,
                                  skipped="has a vocabulary already; use `kgrec concepts grow`"))

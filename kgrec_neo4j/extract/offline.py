@@ -255,7 +255,8 @@ class OfflineExtractor:
         self.rules = self._filter_rules(rules_for(pack.name), pack)
         self._pattern_index = PatternIndex(self.rules.patterns)
         self._types = [t.name for t in pack.types]
-        self._embed_types = [t for t in self._types if t != "Others"] or self._types
+        self._embed_types = [t for t in self._types if t != "Others" and t not in self.rules.closed_types] \
+            or self._types
         self._protos: np.ndarray | None = None
         self._proto_type: np.ndarray | None = None
         self.stats = cast("dict[str, float]", Counter())  # a Counter: a missing key reads as 0
@@ -275,6 +276,7 @@ class OfflineExtractor:
             brand_type=rules.brand_type if rules.brand_type in names else ("Others" if "Others" in names else None),
             title_names=rules.title_names and {"Game Features", "Others"} <= names,
             component_words=rules.component_words, accessory_brands=rules.accessory_brands,
+            closed_types=rules.closed_types & names,
         )
 
     @property

@@ -70,6 +70,9 @@ class PackRules:
         title_names: derive franchise / game name from titles (video games).
         component_words: head nouns that make a title an accessory (no game name is derived).
         accessory_brands: lower-case brands that start accessory titles.
+        closed_types: types whose values come from the patterns only: a candidate phrase is never typed as
+            one of them by embedding similarity (video games: User Demographics — typing by similarity made
+            *Quiet*, *Tablets* and *Certified* audiences).
     """
 
     patterns: tuple[Pattern, ...] = ()
@@ -79,6 +82,7 @@ class PackRules:
     title_names: bool = False
     component_words: frozenset[str] = frozenset()
     accessory_brands: frozenset[str] = frozenset()
+    closed_types: frozenset[str] = frozenset()
 
 
 EMPTY_RULES = PackRules()
@@ -644,6 +648,7 @@ def _video_games() -> PackRules:
         title_names=True,
         component_words=frozenset(_COMPONENTS_VG),
         accessory_brands=frozenset(brands),
+        closed_types=frozenset({"User Demographics"}),
     )
 
 
