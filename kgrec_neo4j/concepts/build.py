@@ -198,7 +198,8 @@ def build_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, fracti
     found = sorted({r["type"] for r in rows})
     pack.check(found)  # mentions of types outside the pack: refuse before any work
     vocab = store.vocabularies(db)
-    wanted = types if types is not None else [t for t in pack.names if t in found]
+    in_graph = {r["type"] for r in db.query(cypher("concepts/mention_types"))}
+    wanted = types if types is not None else [t for t in pack.names if t in found or t in in_graph]
     out: list[TypeBuild] = []
     for type_ in wanted:
         trows = sorted((r for r in rows if r["type"] == type_), key=lambda r: r["key"])
@@ -210,7 +211,14 @@ def build_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, fracti
                                  skipped="has a vocabulary already; use `kgrec concepts grow`"))
             continue
         if not keys:
-            out.append(TypeBuild(type=type_, values=0, skipped="no mentions in the sample"))
+            if type_ in in_graph:  # mentions outside the sample: an empty vocabulary, so that they wait and grow
+                acc = round(acceptance if acceptance is not None else default_acceptance(floor), 4)
+                store.write_concepts(db, type_, [], floor=floor, acceptance=acc, band=None,
+                                     model=store.model_name(embedder))
+                out.append(TypeBuild(type=type_, values=0, floor=floor, acceptance=acc,
+                                     skipped="no mentions in the sample: empty vocabulary, `kgrec concepts grow`"))
+            else:
+                out.append(TypeBuild(type=type_, values=0, skipped="no mentions in the sample"))
             continue
         if progress:
             progress(f"{type_}: clustering {len(keys)} values")
