@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from kgrec_neo4j.model.data import TrainGraph, from_jsonl
 from kgrec_neo4j.model.gnn import KGRecGNN
 from kgrec_neo4j.model.itemgraph import signed_matrix
-from kgrec_neo4j.model.recency import history_weights, pair_weights, steps_back
+from kgrec_neo4j.model.recency import history_weights, item_weights, pair_weights, steps_back
 from kgrec_neo4j.model.toy import toy_graph
 from kgrec_neo4j.model.train import TrainConfig, fit
 
@@ -47,6 +47,15 @@ def test_history_weights_serving_equals_training():
 def test_bad_decay_is_refused(decay):
     with pytest.raises(ValueError, match="decay"):
         history_weights(np.arange(3), decay)
+
+
+def test_item_weights_of_one_history_are_the_latest_interaction_of_each_item():
+    # serving's view of one user: items 7, 3, 7, 5 in this order (seq 10, 11, 12, 13)
+    items, w = item_weights(np.array([7, 3, 7, 5]), np.array([10, 11, 12, 13]), 0.5)
+    assert items.tolist() == [3, 5, 7]
+    np.testing.assert_allclose(w, [0.25, 1.0, 0.5])
+    with pytest.raises(ValueError, match="same length"):
+        item_weights(np.array([1, 2]), np.array([1]), 0.5)
 
 
 def test_pair_weights_keep_the_latest_repeat():

@@ -323,6 +323,7 @@ class KGRecGNN(nn.Module):
         self._attention: Tensor | None = None
         self.item_graph: ItemGraph | None = None  # the closed-form stage-1 item graph, once attached
         self.item_graph_weight = 0.0
+        self.item_graph_multiplier: float | None = None  # the weight in units of std(GNN) / std(item graph)
         self.reset_parameters()
 
     # ------------------------------------------------------------------ init

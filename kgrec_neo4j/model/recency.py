@@ -79,6 +79,25 @@ def history_weights(seqs: np.ndarray, decay: float, users: np.ndarray | None = N
     return np.power(decay, back.astype(np.float64)).astype(np.float32)
 
 
+def item_weights(items: np.ndarray, seqs: np.ndarray, decay: float) -> tuple[np.ndarray, np.ndarray]:
+    """One user's history as ``(unique items, weight of each)``: the :func:`history_weights` of the item's latest
+    interaction (a repeat counts at its latest), as the item graph and the GNN user side weigh it. Serving calls
+    it on the user's current ``INTERACTED`` edges (``items`` and ``seq`` aligned; all of them, dislikes too, since
+    they count as steps back).
+
+    Returns:
+        int64 ``(n,)`` sorted items and float32 ``(n,)`` their weights in ``(0, 1]``.
+    """
+    items = np.asarray(items, np.int64).reshape(-1)
+    w = history_weights(seqs, decay)
+    if items.shape != w.shape:
+        raise ValueError(f"items and seqs must have the same length (got {items.size} and {w.size})")
+    uniq, inv = np.unique(items, return_inverse=True)
+    out = np.zeros(uniq.size, np.float32)
+    np.maximum.at(out, inv, w)
+    return uniq, out
+
+
 def pair_weights(users: np.ndarray, items: np.ndarray, weights: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
     """User x item matrix with the largest weight of each (user, item) pair (a repeat counts at its latest)."""
     users, items = np.asarray(users, np.int64), np.asarray(items, np.int64)

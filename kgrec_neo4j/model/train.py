@@ -171,7 +171,9 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
                    ) -> tuple[ItemGraph, list[dict[str, float]], tuple[float, float]]:
     """Stage 1 in closed form: fit the item graph for every (lambda, concept weight) of ``cfg``'s grids, score it
     with every recency decay of ``cfg.recency_decays`` (the decay changes the score, not the fit) and keep the
-    combination with the best valid NDCG@10 (on ``valid_users`` when given).
+    combination with the best valid NDCG@10 (on ``valid_users`` when given). Without held-out users (serving
+    mode, or the refit of "history up to the target") the first point of each grid is fitted and nothing is
+    evaluated: pass the chosen point as one-element grids.
 
     Returns:
         the chosen item graph, the grid's history, and the (wall, CPU) seconds of fits reused from an enclosing
@@ -184,7 +186,10 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
     dislike_value = cfg.item_graph_dislike_value if cfg.use_negative else 0.0
     decays = cfg.recency_decays if cfg.use_recency else [1.0]
     reused = [0.0, 0.0]
-    for lam in cfg.item_graph_lambdas:
+    lambdas = cfg.item_graph_lambdas if graph.valid else cfg.item_graph_lambdas[:1]
+    weights = weights if graph.valid else weights[:1]
+    decays = decays if graph.valid else decays[:1]
+    for lam in lambdas:
         for cw in dict.fromkeys(weights):
             t0 = time.perf_counter()
             fitted = ItemGraph(lam, cw, dislike_value, cfg.item_graph_top_k, solver=cfg.item_graph_solver,
@@ -195,6 +200,10 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
                 fit_s = fitted.fit_seconds
                 reused[0] += fitted.fit_seconds
                 reused[1] += fitted.fit_cpu_seconds
+            if not graph.valid:
+                ig = fitted.with_decay(decays[0]) if decays[0] != fitted.decay else fitted
+                return ig, [{"item_graph_lambda": lam, "item_graph_concept_weight": cw, "recency_decay": decays[0],
+                             "fit_seconds": fit_s, "fit_reused": float(fitted.reused)}], (reused[0], reused[1])
             for decay in dict.fromkeys(decays):
                 t1 = time.perf_counter()
                 ig = fitted.with_decay(decay) if decay != fitted.decay else fitted
@@ -214,8 +223,9 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
 
 def _score_scale(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, rng: np.random.Generator,
                  emb: tuple[torch.Tensor, torch.Tensor]) -> float:
-    """``std(GNN scores) / std(item graph scores)`` over up to 512 valid users (the unit of the weight grid)."""
-    users = np.array(sorted(graph.valid), np.int64)
+    """``std(GNN scores) / std(item graph scores)`` over up to 512 valid users, or users with train edges when
+    nothing is held out (the unit of the weight grid)."""
+    users = np.array(sorted(graph.valid) if graph.valid else np.unique(graph.ui_user), np.int64)
     if users.size > 512:
         users = np.sort(rng.choice(users, 512, replace=False))
     u = torch.from_numpy(users)
@@ -227,9 +237,15 @@ def _score_scale(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, rng: np.rand
 def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: TrainConfig, rng: np.random.Generator,
                       valid_users: np.ndarray | None = None,
                       emb: tuple[torch.Tensor, torch.Tensor] | None = None) -> list[dict[str, float]]:
-    """Choose the item graph's weight in the score on valid NDCG@10 and attach it to ``model``."""
+    """Choose the item graph's weight in the score on valid NDCG@10 and attach it to ``model`` (without held-out
+    users: the first multiplier of the grid)."""
     emb = emb if emb is not None else _embeddings(model)
     scale = _score_scale(model, ig, graph, rng, emb)
+    if not graph.valid:
+        m = cfg.item_graph_weights[0]
+        model.attach_item_graph(ig, m * scale)
+        model.item_graph_multiplier = m
+        return [{"item_graph_weight": m * scale, "item_graph_multiplier": m}]
     best: tuple[float, float] | None = None
     history: list[dict[str, float]] = []
     for m in cfg.item_graph_weights:
@@ -239,6 +255,7 @@ def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: Tr
                         **{k: x for k, x in v.items() if k != "users"}})
         if best is None or v["ndcg@10"] > best[1]:
             best = (m * scale, v["ndcg@10"])
+            model.item_graph_multiplier = m
     if best is None:
         raise ValueError("the item graph needs at least one weight to try (item_graph_weights is empty)")
     model.attach_item_graph(ig, best[0])
@@ -336,7 +353,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
         train_time += ep_time
         cpu_time += time.process_time() - c0
         row = {"epoch": epoch, "loss": total / len(pairs), "seconds": ep_time}
-        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+        if graph.valid and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):  # serving mode: no held-out
             t1 = time.perf_counter()
             m = evaluate(_embedding_scorer(model), graph, "valid", device=device, users=valid_users)
             eval_time += time.perf_counter() - t1
@@ -369,13 +386,14 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
             parts[part] = {split: evaluate(fn, graph, split, device=device) for split in ("valid", "test")}
         parts["item_graph"]["params"] = ig.params()
         parts["item_graph"]["weight"] = model.item_graph_weight
+        parts["item_graph"]["multiplier"] = getattr(model, "item_graph_multiplier", None)
     scorer = _embedding_scorer(model, emb=emb)
     valid = evaluate(scorer, graph, "valid", device=device)
     test = evaluate(scorer, graph, "test", device=device)
     eval_time += time.perf_counter() - t1
     report = TrainReport(
         model=cfg.model if not ours else _ours_name(cfg), config=cfg.model_dump(), valid=valid, test=test,
-        epochs=epoch, best_epoch=best_epoch, train_seconds=train_time + ig_time,
+        epochs=epoch, best_epoch=best_epoch if graph.valid else epoch, train_seconds=train_time + ig_time,
         epoch_seconds=train_time / max(epoch, 1), epoch_cpu_seconds=cpu_time / max(epoch, 1),
         train_cpu_seconds=cpu_time + ig_cpu, item_graph_seconds=ig_time,
         eval_seconds=eval_time, peak_rss_mb=peak_rss_mb(), history=history, parts=parts,

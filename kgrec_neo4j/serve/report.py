@@ -194,13 +194,13 @@ def profile_svg(profile: list[Interest], width: int = 560) -> str:
 def _path_html(p, title: str) -> str:
     sign = "pos" if p.sign > 0 else "neg"
     if p.kind == "item_link":
-        chain = (f'you <span class="rel">{_esc(p.via_kind or "")} (train)</span> {_esc(p.via_title)} '
+        chain = (f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)} '
                  f'<span class="rel">ITEM_LINK</span> {_esc(title)}')
     elif p.kind in ("interest", "negative_interest"):
         chain = (f'you <span class="rel">INTERESTED_IN {_esc(p.horizon or "long")}{"" if p.sign > 0 else ", −"}</span> '
                  f'<b>{_esc(p.concept_name)}</b> <span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
     else:
-        chain = (f'you <span class="rel">{_esc(p.via_kind or "")} (train)</span> {_esc(p.via_title)} '
+        chain = (f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)} '
                  f'<span class="rel">HAS_KNOWLEDGE</span> <b>{_esc(p.concept_name)}</b> '
                  f'<span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
     return f'<li class="{sign}"><span class="w">{p.weight:+.3g}</span> {chain}</li>'
@@ -219,7 +219,7 @@ def _recs_html(data: ReportData) -> str:
             f'<li class="rec" data-item="item:{_esc(r.item)}"><div class="head"><span class="rank">{r.rank}</span>'
             f'<span class="title">{_esc(title)}</span><span class="score">score {r.score:.3f}</span></div>'
             f'<p class="why">{_sentence_html(e.sentence if e else "")}</p>{details}</li>')
-    return "".join(out) or '<li class="muted">No recommendation (every item is in the training history).</li>'
+    return "".join(out) or '<li class="muted">No recommendation (you interacted with every item).</li>'
 
 
 def _asset(name: str) -> str:
@@ -235,7 +235,7 @@ def _json_script(obj: Any) -> str:
 def render_html(data: ReportData) -> str:
     """The whole page as one string: CSS, JS and data inlined (works offline, from a file:// URL)."""
     s = data.summary or {}
-    stats = (f'{s.get("train", 0)} train interactions ({s.get("positive", 0)} positive, {s.get("negative", 0)} '
+    stats = (f'{s.get("interactions", 0)} interactions ({s.get("positive", 0)} positive, {s.get("negative", 0)} '
              f'negative) · {s.get("interests", 0)} interests · model run {_esc(data.run)} · {_esc(data.created)}')
     graph_json = _json_script(data.graph.model_dump())
     n_nodes = len(data.graph.nodes)
