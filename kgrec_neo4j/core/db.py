@@ -22,6 +22,11 @@ T = TypeVar("T")
 
 RETRY_WINDOW_S = 180.0  # max_transaction_retry_time: how long a transaction is retried on transient errors
 
+#: Driver settings of every connection the project opens (its own driver, the GDS client on it, the
+#: langchain-neo4j graph): the server sends no notifications (e.g. UnknownPropertyKeyWarning for a property
+#: no node has yet), so none reach the console through the driver's ``neo4j.notifications`` logger.
+NOTIFICATIONS: dict[str, Any] = {"notifications_min_severity": "OFF"}
+
 
 def batched(rows: Iterable[T], n: int) -> Iterator[list[T]]:
     """Yield lists of at most ``n`` rows."""
@@ -140,7 +145,7 @@ def connect(settings: Settings, *, wait_s: float = 0.0) -> Database:
         auth=(settings.neo4j_username, password),
         max_transaction_retry_time=RETRY_WINDOW_S,
         connection_acquisition_timeout=60.0,
-        notifications_min_severity="OFF",
+        **NOTIFICATIONS,
     )
     deadline = time.monotonic() + wait_s
     while True:
@@ -157,3 +162,11 @@ def connect(settings: Settings, *, wait_s: float = 0.0) -> Database:
                 raise _unavailable(settings, e) from None
             time.sleep(0.5)
     return Database(driver, settings.neo4j_database, settings)
+
+
+def langchain_graph(settings: Settings, *, refresh_schema: bool = False):
+    """A ``langchain_neo4j.Neo4jGraph`` for ``settings`` with the project's driver settings (the caller closes it)."""
+    from langchain_neo4j import Neo4jGraph
+
+    return Neo4jGraph(url=settings.neo4j_uri, username=settings.neo4j_username, password=settings.require_password(),
+                      database=settings.neo4j_database, refresh_schema=refresh_schema, driver_config=dict(NOTIFICATIONS))

@@ -163,11 +163,9 @@ class GraphRAGInterestExtractor:
         self.client = client or LLMClient(settings, max_tokens=120 * self.params.max_updates + 60, **client_options)
         self._own_graph = graph is None
         if graph is None:
-            from langchain_neo4j import Neo4jGraph
+            from ...core.db import langchain_graph
 
-            graph = Neo4jGraph(url=settings.neo4j_uri, username=settings.neo4j_username,
-                               password=settings.require_password(), database=settings.neo4j_database,
-                               refresh_schema=False)
+            graph = langchain_graph(settings)
         self.graph = graph
         if project is None:
             if embedder is None:
