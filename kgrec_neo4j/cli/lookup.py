@@ -12,6 +12,35 @@ limit_option = click.option("--limit", type=click.IntRange(1, 10_000), default=2
                             help="Rows to show.")
 
 
+def _finders(group: click.Group, find: str, columns: list[str], list_help: str, search_help: str) -> None:
+    """Add ``list`` and ``search TEXT`` to ``group``: the rows of ``serve.lookup.<find>`` as a table or JSON."""
+
+    def show(settings: Settings, text: str | None, limit: int, as_json: bool) -> None:
+        from ..serve import lookup
+
+        with open_db(settings) as d:
+            rows = getattr(lookup, find)(d, text, limit=limit)
+        if as_json:
+            echo_json(rows)
+        else:
+            echo_table(rows, columns)
+
+    @group.command("list", help=list_help)
+    @limit_option
+    @json_option
+    @pass_settings
+    def list_(settings: Settings, limit, as_json):
+        show(settings, None, limit, as_json)
+
+    @group.command("search", help=search_help)
+    @click.argument("text")
+    @limit_option
+    @json_option
+    @pass_settings
+    def search(settings: Settings, text, limit, as_json):
+        show(settings, text, limit, as_json)
+
+
 # ------------------------------------------------------------------------------------------------
 # users
 # ------------------------------------------------------------------------------------------------
@@ -21,44 +50,19 @@ def users():
     """Find users and look at one: history, interests, stored recommendations."""
 
 
-def _list_users(settings: Settings, text: str | None, limit: int, as_json: bool) -> None:
-    from ..serve.lookup import find_users
-
-    with open_db(settings) as d:
-        rows = find_users(d, text, limit=limit)
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows, ["user", "interactions", "train", "interests", "recommended"])
-
-
-@users.command("list")
-@limit_option
-@json_option
-@pass_settings
-def users_list(settings: Settings, limit, as_json):
-    """The most active users: interactions, train interactions, interests and stored recommendations.
+_finders(users, "find_users", ["user", "interactions", "train", "interests", "recommended"],
+         """The most active users: interactions, train interactions, interests and stored recommendations.
 
     \b
     Example:
       kgrec users list --limit 5
-    """
-    _list_users(settings, None, limit, as_json)
-
-
-@users.command("search")
-@click.argument("text")
-@limit_option
-@json_option
-@pass_settings
-def users_search(settings: Settings, text, limit, as_json):
-    """Users whose id contains TEXT (case-insensitive), the most active first.
+    """,
+         """Users whose id contains TEXT (case-insensitive), the most active first.
 
     \b
     Example:
       kgrec users search A2OAG
-    """
-    _list_users(settings, text, limit, as_json)
+    """)
 
 
 @users.command("show")
@@ -103,45 +107,20 @@ def items():
     """Find items and look at one: knowledge points by type, concepts, item links."""
 
 
-def _list_items(settings: Settings, text: str | None, limit: int, as_json: bool) -> None:
-    from ..serve.lookup import find_items
-
-    with open_db(settings) as d:
-        rows = find_items(d, text, limit=limit)
-    if as_json:
-        echo_json(rows)
-    else:
-        echo_table(rows, ["item", "interactions", "points", "concepts", "title"])
-
-
-@items.command("list")
-@limit_option
-@json_option
-@pass_settings
-def items_list(settings: Settings, limit, as_json):
-    """The most interacted items, with their numbers of knowledge points and concepts.
+_finders(items, "find_items", ["item", "interactions", "points", "concepts", "title"],
+         """The most interacted items, with their numbers of knowledge points and concepts.
 
     \b
     Example:
       kgrec items list --limit 5
-    """
-    _list_items(settings, None, limit, as_json)
-
-
-@items.command("search")
-@click.argument("text")
-@limit_option
-@json_option
-@pass_settings
-def items_search(settings: Settings, text, limit, as_json):
-    """Items whose title or id contains TEXT (case-insensitive), the most interacted first.
+    """,
+         """Items whose title or id contains TEXT (case-insensitive), the most interacted first.
 
     \b
     Examples:
       kgrec items search spyro
       kgrec items search "dawn of the dragon" --limit 5
-    """
-    _list_items(settings, text, limit, as_json)
+    """)
 
 
 @items.command("show")
