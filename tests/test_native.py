@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import urllib.request
 
 import numpy as np
@@ -55,6 +56,53 @@ def test_browser_is_served_by_the_local_server(settings):
     with urllib.request.urlopen(st.http_url + "/", timeout=30) as r:
         discovery = r.read().decode()
     assert "bolt" in discovery
+
+
+def _chromium_binary() -> str:
+    binary = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is required under CI (apt-get install -y chromium)")
+        pytest.skip("chromium not installed (apt-get install -y chromium)")
+    return binary
+
+
+def test_browser_connects_and_shows_the_explanation_paths(db, settings):
+    """What a person does: open Browser, connect, paste the `:param` lines and the query of
+    cypher/browser/explanation_paths.cypher, and read the paths."""
+    from _cdp import Chromium
+
+    from kgrec_neo4j.core.resources import cypher
+
+    st = _server(settings)
+    db.write("MERGE (u:User {id: 'tb-u'}) MERGE (i:Item {id: 'tb-i', title: 'Co-op Quest'}) "
+             "MERGE (j:Item {id: 'tb-j', title: 'Co-op Saga'}) "
+             "MERGE (c:Concept {id: 'tb-c'}) SET c.type = 'Game Features', c.name = 'co-op multiplayer' "
+             "MERGE (u)-[:INTERESTED_IN {horizon: 'long', polarity: 1, weight: 0.8, confidence: 0.9}]->(c) "
+             "MERGE (u)-[:INTERACTED {seq: 0, split: 'train', sign: 1}]->(j) "
+             "MERGE (i)-[:HAS_KNOWLEDGE {confidence: 0.9}]->(c) MERGE (j)-[:HAS_KNOWLEDGE {confidence: 0.8}]->(c)")
+    text = cypher("browser/explanation_paths")
+    params = [ln.lstrip("/ ").strip() for ln in text.splitlines() if ln.lstrip("/ ").startswith(":param")]
+    query = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("//")).strip()
+    assert [p.split("=>")[0] for p in params] == [":param user ", ":param item "]
+    c = Chromium(_chromium_binary())
+    try:
+        c.send("Page.navigate", url=st.browser_url)
+        c.wait_for("!!document.querySelector('[data-testid=password]')")
+        assert c.js("document.querySelector('[data-testid=boltaddress]').value") == f"127.0.0.1:{st.bolt_port}"
+        c.set_value("[data-testid=username]", settings.neo4j_username)
+        c.set_value("[data-testid=password]", settings.require_password())
+        c.js("document.querySelector('[data-testid=connect]').click()")
+        c.wait_for("document.body.innerText.includes('You are connected as user')")
+        for line in (":param user => 'tb-u'", ":param item => 'tb-i'"):
+            c.type_command(line)
+        c.wait_for("document.body.innerText.includes('\"item\": \"tb-i\"')")
+        c.type_command(query)
+        c.wait_for("document.body.innerText.includes('Started streaming 2 records')")
+        assert "co-op multiplayer" in c.body_text()
+    finally:
+        c.close()
+        db.write("MATCH (n) WHERE n.id STARTS WITH 'tb-' DETACH DELETE n")
 
 
 def test_db_start_prints_the_browser_url(db, settings):

@@ -268,6 +268,7 @@ def _conf_text(d: dict[str, Path], *, uri_host: str, bolt_port: int, http_port: 
         "server.https.enabled=false",
         "",
         "dbms.usage_report.enabled=false",
+        "client.allow_telemetry=false",  # Browser sends no product analytics
         "db.tx_log.rotation.retention_policy=2 days 2G",
         "",
     ]
