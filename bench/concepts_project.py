@@ -71,7 +71,7 @@ def main() -> None:
     if args.neo4j_home:
         from kgrec_neo4j.local import neo4j_server as srv
 
-        server = psutil.Process(int(srv.status(args.neo4j_home)["pid"]))
+        server = psutil.Process(int(srv.status(args.neo4j_home).pid or 0))
     me = psutil.Process()
     res: dict = {"load_avg_start": os.getloadavg(), "cpus": psutil.cpu_count()}
 
