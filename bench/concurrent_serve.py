@@ -13,9 +13,9 @@ Two roles in one script:
             seconds after the trainer exits, snapshot the new run and check every answer with :func:`verify`.
 
 The check (:func:`verify`): an answer is consistent with one model run when its ``run`` is a ModelRun id,
-each score equals ``u · i`` of that run's stored embeddings, and the list is the true top-k of that run
-over all of its items with the user's train items excluded (so a matrix missing items that another run
-had already overwritten is caught too).
+each score equals the score of that run's stored vectors for the user's edges (fold-in plus item links), and the
+list is the true top-k of that run over all of its items with the user's interacted items excluded (so a model
+missing items that another run had already overwritten is caught too).
 
 Example::
 
@@ -75,40 +75,23 @@ def worker(users: list[str], out: Path, stop: Path, *, seed: int, cold: bool, k:
 
 # ---------------------------------------------------------------------------------------- snapshots
 
-def snapshot(db, run: str) -> dict[str, Any]:
-    """The stored user and item embeddings of ``run`` and the users' train items."""
-    users = {r["id"]: np.asarray(r["e"], dtype=np.float64) for r in db.query(
-        "MATCH (u:User) WHERE u.gnn_run = $run RETURN u.id AS id, u.gnn_embedding AS e", run=run)}
-    items = {r["id"]: np.asarray(r["e"], dtype=np.float64) for r in db.query(
-        "MATCH (i:Item) WHERE i.gnn_run = $run RETURN i.id AS id, i.gnn_embedding AS e", run=run)}
-    train = {r["id"]: set(r["items"]) for r in db.query(
-        "MATCH (u:User)-[x:INTERACTED]->(i:Item) WHERE x.split = 'train' "
-        "RETURN u.id AS id, collect(DISTINCT i.id) AS items")}
-    disliked = {r["id"]: set(r["items"]) for r in db.query(
-        "MATCH (u:User)-[x:INTERACTED]->(i:Item) WHERE x.split = 'train' WITH u, i, max(x.sign) AS s WHERE s < 0 "
-        "RETURN u.id AS id, collect(i.id) AS items")}
-    links: dict[str, list[tuple[str, float]]] = {}
-    for r in db.query("MATCH (a:Item)-[l:ITEM_LINK {run: $run}]->(b:Item) RETURN a.id AS a, b.id AS b, l.weight AS w",
-                      run=run):
-        links.setdefault(r["a"], []).append((r["b"], float(r["w"])))
-    meta = db.query("MATCH (r:ModelRun {id: $run}) RETURN coalesce(r.item_link_weight, 0.0) AS w, "
-                    "coalesce(r.item_link_dislike_value, 1.0) AS d", run=run)
-    w, d = (meta[0]["w"], meta[0]["d"]) if meta else (0.0, 1.0)
-    return {"run": run, "users": users, "items": items, "train": train, "disliked": disliked, "links": links,
-            "link_weight": float(w), "dislike_value": float(d)}
+def snapshot(db, run: str, users: list[str] | None = None) -> dict[str, Any]:
+    """What run ``run`` must answer: its model as stored (loaded without the serving cache) and the live state of
+    ``users`` (default: every user the run trained). Users' edges do not change during an experiment."""
+    from kgrec_neo4j.serve import scoring as S
+
+    m = S.run_model(db, run, refresh=True, cache=False)
+    if users is None:
+        users = db.value("MATCH (u:User) WHERE u.gnn_run = $r OR u.gnn_prev_run = $r RETURN collect(u.id)", r=run)
+    states, _ = S.read_users(db, sorted(users), m)
+    return {"run": run, "model": m, "states": {s.id: s for s in states}, "users": sorted(users)}
 
 
-def full_scores(snap: dict[str, Any], user: str, u: np.ndarray, mat: np.ndarray, index: dict[str, int]) -> np.ndarray:
-    """Every item's score for ``user`` as the serving path must give it: ``u . i`` plus the run's item links."""
-    full = mat @ u
-    if snap.get("link_weight"):
-        bad = snap["disliked"].get(user, set())
-        for j in snap["train"].get(user, ()):
-            x = snap["dislike_value"] if j in bad else 1.0
-            for dst, w in snap["links"].get(j, ()):
-                if dst in index:
-                    full[index[dst]] += snap["link_weight"] * x * w
-    return full
+def full_scores(snap: dict[str, Any], user: str) -> np.ndarray:
+    """Every item's score for ``user`` as the serving path must give it with this run (fold-in + item links)."""
+    from kgrec_neo4j.serve import scoring as S
+
+    return S.scores(snap["model"], [snap["states"][user]])[0].astype(np.float64)
 
 
 def read_answers(paths: list[Path]) -> list[dict[str, Any]]:
@@ -126,10 +109,6 @@ def verify(answers: list[dict[str, Any]], snapshots: dict[str, dict[str, Any]], 
     ok = errors = 0
     by_run: dict[str, int] = {}
     error_kinds: dict[str, int] = {}
-    mats: dict[str, tuple[list[str], np.ndarray, dict[str, int]]] = {}
-    for run, snap in snapshots.items():
-        ids = sorted(snap["items"])
-        mats[run] = (ids, np.stack([snap["items"][i] for i in ids]), {i: k for k, i in enumerate(ids)})
     for a in answers:
         if "error" in a:
             errors += 1
@@ -147,30 +126,28 @@ def verify(answers: list[dict[str, Any]], snapshots: dict[str, dict[str, Any]], 
             bad = f"run {run!r} has no snapshot (a run other than the two compared)"
         else:
             snap = snapshots[run]
-            u = snap["users"].get(a["user"])
-            ids, mat, index = mats[run]
-            if u is None:
-                bad = f"user {a['user']} has no embedding of run {run}"
+            m = snap["model"]
+            if a["user"] not in snap["states"]:
+                bad = f"user {a['user']} is not in the snapshot of run {run}"
             else:
-                full = full_scores(snap, a["user"], u, mat, index)
+                full = full_scores(snap, a["user"])
                 for item, score in a["items"]:
-                    if item not in snap["items"]:
-                        bad = f"item {item} has no embedding of run {run}"
+                    if item not in m.index:
+                        bad = f"item {item} has no vector of run {run}"
                         break
-                    want = float(full[index[item]])
+                    want = float(full[m.index[item]])
                     if abs(want - score) > tol * max(1.0, abs(want)):
                         bad = f"user {a['user']} item {item}: score {score:.6f} != the score of run {run} = {want:.6f}"
                         break
                 if bad is None:
-                    excl = [index[i] for i in snap["train"].get(a["user"], ()) if i in index]
-                    full[excl] = -np.inf
+                    full[snap["states"][a["user"]].exclude] = -np.inf
                     listed = {item for item, _ in a["items"]}
                     k = len(a["items"])
                     if k < min(10, int(np.isfinite(full).sum())):
                         bad = f"user {a['user']}: {k} items returned, run {run} has more candidates"
                     elif k:
                         kth = min(score for _, score in a["items"])
-                        others = [full[index[i]] for i in ids if i not in listed and np.isfinite(full[index[i]])]
+                        others = [full[j] for i, j in m.index.items() if i not in listed and np.isfinite(full[j])]
                         if others and max(others) > kth + tol * max(1.0, abs(kth)):
                             bad = (f"user {a['user']}: not the top-{k} of run {run} (an unlisted item scores "
                                    f"{max(others):.6f} > {kth:.6f}); the answer saw only part of the run's items")
@@ -195,7 +172,7 @@ def run_experiment(db, *, workers: int, out: Path, train_args: list[str], cold_w
     env = dict(env or os.environ)
     old = S.current_run(db)
     before = snapshot(db, old)
-    users = sorted(before["users"])
+    users = before["users"]
     (out / "users.json").write_text(json.dumps(users))
     stop = out / "stop"
     stop.unlink(missing_ok=True)
@@ -234,7 +211,7 @@ def run_experiment(db, *, workers: int, out: Path, train_args: list[str], cold_w
     new = S.current_run(db)
     snaps = {old: before}
     if new != old:
-        snaps[new] = snapshot(db, new)
+        snaps[new] = snapshot(db, new, users)
     run_ids = {r["id"] for r in db.query("MATCH (r:ModelRun) RETURN r.id AS id")}
     answers = read_answers([out / f"worker-{w}.jsonl" for w in range(workers)])
     report = verify(answers, snaps, run_ids)

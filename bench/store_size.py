@@ -24,7 +24,8 @@ from kgrec_neo4j.core.config import load_settings  # noqa: E402
 from kgrec_neo4j.core.db import connect  # noqa: E402
 
 VECTORS = [("Concept", "embedding"), ("Concept", "gnn_embedding"), ("Item", "gnn_embedding"), ("User", "gnn_embedding"),
-           ("Concept", "gnn_prev_embedding"), ("Item", "gnn_prev_embedding"), ("User", "gnn_prev_embedding")]
+           ("Concept", "gnn_prev_embedding"), ("Item", "gnn_prev_embedding"), ("User", "gnn_prev_embedding"),
+           ("Item", "gnn_foldin"), ("Item", "gnn_prev_foldin"), ("User", "gnn_ego"), ("User", "gnn_prev_ego")]
 
 
 def folder_bytes(path: Path) -> int:

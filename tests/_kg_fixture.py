@@ -111,13 +111,19 @@ def build(db, *, seed: int = 7) -> dict:
         for it in by_user[user]:
             v += it["polarity"] * it["weight"] * cvec[it["concept"]]
         user_emb[user] = v
-    db.write("MERGE (r:ModelRun {id: $run}) SET r.current = true, r.created = datetime(), r.model = 'fixture'",
-             run=RUN)
+    # a run that folds a user in to the user's own vector (no propagation): the fixture's scores stay the plain
+    # dot products of the vectors above, for users it knows; a user it does not know folds in to zero
+    from kgrec_neo4j.model.foldin import FoldIn
+
+    db.write("MERGE (r:ModelRun {id: $run}) SET r.current = true, r.created = datetime(), r.model = 'fixture', "
+             "r.status = 'complete', r.foldin = $foldin", run=RUN, foldin=FoldIn(dim=DIM, ui_layers=0).to_json())
     db.write("""
-        UNWIND $rows AS row MATCH (i:Item {id: row.id}) SET i.gnn_embedding = row.e, i.gnn_run = $run""",
+        UNWIND $rows AS row MATCH (i:Item {id: row.id})
+        SET i.gnn_embedding = row.e, i.gnn_foldin = row.e, i.gnn_degree = 0, i.gnn_run = $run""",
              rows=[{"id": i, "e": v.astype(float).tolist()} for i, v in item_emb.items()], run=RUN)
     db.write("""
-        UNWIND $rows AS row MATCH (u:User {id: row.id}) SET u.gnn_embedding = row.e, u.gnn_run = $run""",
+        UNWIND $rows AS row MATCH (u:User {id: row.id})
+        SET u.gnn_embedding = row.e, u.gnn_ego = row.e, u.gnn_run = $run""",
              rows=[{"id": u, "e": v.astype(float).tolist()} for u, v in user_emb.items()], run=RUN)
     return {"run": RUN, "items": len(items), "concepts": len(concepts), "interests": len(interests),
             "users": sorted(user_emb), "item_emb": item_emb, "user_emb": user_emb,

@@ -26,10 +26,16 @@ def test_evaluate_writes_the_table(db, kg, tmp_path):
     r = _invoke(["evaluate", "--models", "ours,ease,pop", "--epochs", "2", "--dim", "8", "--out", str(tmp_path)])
     md = (tmp_path / "evaluation.md").read_text()
     data = json.loads((tmp_path / "evaluation.json").read_text())
-    names = [row["model"] for row in data["rows"]]
+    first = [row for row in data["rows"] if row["protocol"] == "train-only"]
+    names = [row["model"] for row in first]
     assert names == ["ours", "ours/gnn part", "ours/item graph part", "ease", "pop", "ours-no-concepts",
                      "ours-no-negative", "ours-no-stage1", "ours-no-item-graph"]
-    by = {row["model"]: row for row in data["rows"]}
+    # the second protocol: every model folded in, ours also refitted on train + valid
+    second = {(row["model"], row["method"]) for row in data["rows"] if row["protocol"] == "history up to the target"}
+    assert second == {(m, "fold-in") for m in ("ours", "ease", "pop", "ours-no-concepts", "ours-no-negative",
+                                                "ours-no-stage1", "ours-no-item-graph")} | {("ours", "refit")}
+    assert "## History up to the target" in md and "| ours | refit |" in md
+    by = {row["model"]: row for row in first}
     # without the item graph, ours is its GNN part: the same seeded training
     assert by["ours-no-item-graph"]["test"] == by["ours/gnn part"]["test"]
     for row in data["rows"]:

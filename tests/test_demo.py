@@ -34,7 +34,7 @@ PARSE_ONLY = {
     ("evaluate",): "trains every baseline", ("concepts", "build"): "rebuilds the vocabulary",
     ("concepts", "grow"): "grows the vocabulary the other examples name concepts of",
     ("types", "discover"): "embeds a 200-item sample or calls an LLM",
-    ("llm", "serve"): "starts the bundled LLM server", ("llm", "test"): "calls an LLM",
+    ("llm", "serve"): "starts the bundled LLM server", ("serve",): "starts the HTTP service", ("llm", "test"): "calls an LLM",
     ("concepts", "merge"): "merges two concepts for good (the pair names concepts of the 2,000-user demo)",
 }
 NEEDS_LLM = ("--extractor", "llm"), ("--classifier", "llm")
@@ -190,6 +190,9 @@ def _statements(name: str) -> list[str]:
 def test_browser_query_with_its_param_lines_finds_rows(db, demo, name):
     params = browser_params()[name]
     assert params, f"cypher/browser/{name}.cypher has no `:param` line"
+    if name == "stored_recommendations":  # the file reads the edges `kgrec recommend` stores
+        r = CliRunner().invoke(cli, ["recommend", "--user", params["user"]])
+        assert r.exit_code == 0, r.output
     for stmt in _statements(name):
         rows = db.query(stmt, **params)
         assert rows, f"cypher/browser/{name}.cypher with {params} returns nothing"

@@ -6,7 +6,7 @@ Layers, lowest first (the architecture ``ls kgrec_neo4j`` shows):
           <  demo  <  cli
 
 Every import counts: module level, inside functions (lazy imports) and under ``TYPE_CHECKING``. Within the
-serving layer the order is scoring < explain < recommend < report.
+serving layer the order is scoring < explain < recommend < report < api.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "kgrec_neo4j"
 LAYERS = ["core", "llm", "local", "load", "extract", "concepts", "users", "discover", "model", "serve", "demo",
           "cli"]
-SERVE_ORDER = ["scoring", "explain", "recommend", "report"]
+SERVE_ORDER = ["scoring", "explain", "recommend", "report", "api"]
 
 
 def _module(path: Path) -> str:
@@ -103,3 +103,13 @@ def test_checker_sees_a_violation(tmp_path, monkeypatch):
 @pytest.mark.parametrize("layer", LAYERS)
 def test_layer_exists(layer):
     assert (PKG / layer).is_dir() or (PKG / f"{layer}.py").is_file()
+
+
+def test_serving_never_imports_torch():
+    """A serving process (the CLI's recommend / explain, the HTTP service) starts without torch: fold-in is numpy."""
+    import subprocess
+
+    code = ("import sys, kgrec_neo4j.cli, kgrec_neo4j.serve.api, kgrec_neo4j.serve.report; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'torch_geometric')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]", out

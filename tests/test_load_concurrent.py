@@ -39,20 +39,6 @@ def _bench():
 
 CS = _bench()
 
-MIXED_WINDOW = (
-    "known bug: the write-back overwrites gnn_embedding in place, so between its first batch and the flip of "
-    "`current` the current run's users have no embedding of it (RecommendError) and its matrix misses the "
-    "overwritten items. Fix: keep the previous vector in gnn_prev_embedding/gnn_prev_run in "
-    "cypher/train/embeddings_{user,item,concept}.cypher and read `CASE WHEN n.gnn_run = $run THEN n.gnn_embedding "
-    "WHEN n.gnn_prev_run = $run THEN n.gnn_prev_embedding END` in cypher/recommend/{users,item_embeddings}.cypher; "
-    "clear_stale removes the prev slot (docs/reliability.md)")
-STALE_CACHE = (
-    "known bug: recommend.user_vectors raises 'no embedding of the current run' before _scoring_state compares "
-    "current_runs with the cached run, so a process that served run A fails every request once run B is current. "
-    "Fix: in user_vectors, when rows[0]['current_runs'] != [matrix.run], return without the no-embedding check "
-    "(or raise a private StaleRun caught by _scoring_state, which then reloads) (docs/reliability.md)")
-
-
 @pytest.fixture(scope="module")
 def trained(db):
     """vg-slice with concepts and interests, and one current run trained in-process."""
@@ -68,11 +54,14 @@ def trained(db):
 
 
 def _write_run(db, run: str, rows_by_label: dict[str, list[dict]], *, current: bool) -> None:
-    """Write embeddings of ``run`` with the write-back's own Cypher; optionally finish it and make it current."""
+    """Write vectors of ``run`` with the write-back's own Cypher (a run that folds a user in to the user's own
+    vector); optionally finish it and make it current."""
     from kgrec_neo4j.model import runs, writeback
+    from kgrec_neo4j.model.foldin import FoldIn
 
     if runs.get_run(db, run) is None:
         runs.create_run(db, run, model="ours", config={"test": True}, dataset=None)
+        writeback.write_foldin_params(db, run, FoldIn(dim=8, ui_layers=0), min_confidence=0.0)
     for label, rows in rows_by_label.items():
         writeback._write(db, f"embeddings_{label.lower()}", rows, run=run, batch_size=50, progress=None)
     if current:
@@ -87,6 +76,11 @@ def _random_rows(db, run_like: str, seed: int) -> dict[str, list[dict]]:
     for label in ("User", "Item"):
         ids = db.value(f"MATCH (n:{label}) WHERE n.gnn_run = $r RETURN collect(n.id)", r=run_like)
         out[label] = [{"id": i, "embedding": rng.normal(size=8).tolist()} for i in sorted(ids)]
+        for row in out[label]:
+            if label == "User":
+                row["ego"] = row["embedding"]
+            else:
+                row["foldin"], row["degree"] = row["embedding"], 0
     return out
 
 
@@ -118,6 +112,9 @@ def test_half_written_writeback_still_serves_the_current_run(db, trained):
     from kgrec_neo4j.serve import scoring as S
 
     before = CS.snapshot(db, trained)
+    stored = {label: db.query(f"MATCH (n:{label}) WHERE n.gnn_run = $r RETURN n.id AS id, n.gnn_embedding AS "
+                              f"embedding, n.gnn_ego AS ego, n.gnn_foldin AS foldin, n.gnn_degree AS degree", r=trained)
+              for label in ("User", "Item")}
     rows = _random_rows(db, trained, seed=1)
     half = {label: r[: len(r) // 2] for label, r in rows.items()}
     try:
@@ -135,11 +132,11 @@ def test_half_written_writeback_still_serves_the_current_run(db, trained):
         assert not errors and rep["consistent"] == len(users), (
             f"{len(errors)} of {len(users)} requests failed (first: {errors[:1]}); of the answers, "
             f"{rep['inconsistent']} were not the current run's full top-k (first: {rep['problems'][:1]})")
-    finally:  # put the current run back whole
-        for label, snapkey in (("User", "users"), ("Item", "items")):
-            db.write(f"UNWIND $rows AS row MATCH (n:{label} {{id: row.id}}) "
-                     f"SET n.gnn_embedding = row.e, n.gnn_run = $run",
-                     rows=[{"id": i, "e": e.tolist()} for i, e in before[snapkey].items()], run=trained)
+    finally:  # put the current run back whole, with the write-back's own Cypher
+        from kgrec_neo4j.model import writeback
+
+        for label, rows_ in stored.items():
+            writeback._write(db, f"embeddings_{label.lower()}", rows_, run=trained, batch_size=200, progress=None)
         db.write("MATCH (r:ModelRun {id: 'ours-halfwritten-test'}) DETACH DELETE r")
         S.clear_cache()
 
@@ -179,11 +176,10 @@ def _experiment(db, tmp_path, *, workers: int, batch_size: int, train_args: list
 
 
 def _no_errors(rep: dict) -> None:
-    """Answers never mix runs (asserted); errors are the known write-back window (xfail until fixed)."""
+    """Answers never mix runs, no request fails, and the new run is served once it is current."""
     assert rep["inconsistent"] == 0, rep["problems"]
-    if rep["errors"]:
-        pytest.xfail(f"{rep['errors']} of {rep['answers']} requests failed {rep['error_kinds']}: "
-                     + MIXED_WINDOW + " / " + STALE_CACHE)
+    assert rep["errors"] == 0, f"{rep['errors']} of {rep['answers']} requests failed {rep['error_kinds']}: " \
+                               f"{rep['problems'][:3]}"
     assert rep["by_run"].get(rep["new_run"], 0) > 0, rep
 
 

@@ -233,14 +233,27 @@ def test_vectors_are_stored_as_float32(db, settings):
     hit = db.value("CALL db.index.vector.queryNodes('concept_embedding', 1, $v) YIELD node RETURN node.id", v=v.tolist())
     assert hit == "t-vec"
     # the write-back stores float32 too, and the previous-run copy keeps it
-    db.write("MERGE (:Item {id: 't-vec-item'})")
+    db.write("MERGE (:Item {id: 't-vec-item'}) MERGE (:User {id: 't-vec-user'})")
+    e, fold = [0.1, 0.2, 0.3], [0.1, 0.2, 0.3, 0.4, 0.5, 0.6]
     for run in ("t-run-1", "t-run-2"):
-        db.write(cypher("train/embeddings_item"), rows=[{"id": "t-vec-item", "embedding": [0.1, 0.2, 0.3]}], run=run)
-    row = db.query("MATCH (i:Item {id: 't-vec-item'}) RETURN i.gnn_embedding AS e, i.gnn_prev_embedding AS p, "
-                   "i.gnn_run AS run")[0]
-    f32 = np.asarray([0.1, 0.2, 0.3], dtype=np.float32).astype(np.float64).tolist()
-    assert row["e"] == f32 and row["p"] == f32 and row["run"] == "t-run-2"
-    db.write("MATCH (n) WHERE n.id IN ['t-vec', 't-vec-item'] DETACH DELETE n")
+        db.write(cypher("train/embeddings_item"), rows=[{"id": "t-vec-item", "embedding": e, "foldin": fold,
+                                                          "degree": 3}], run=run)
+        db.write(cypher("train/embeddings_user"), rows=[{"id": "t-vec-user", "embedding": e, "ego": e}], run=run)
+    row = db.query("MATCH (i:Item {id: 't-vec-item'}), (u:User {id: 't-vec-user'}) "
+                   "RETURN i.gnn_embedding AS e, i.gnn_prev_embedding AS p, i.gnn_run AS run, i.gnn_foldin AS f, "
+                   "i.gnn_prev_foldin AS pf, i.gnn_degree AS d, u.gnn_embedding AS ue, u.gnn_ego AS ego, "
+                   "u.gnn_prev_ego AS pego")[0]
+
+    def f32(x: list[float]) -> list[float]:
+        return np.asarray(x, dtype=np.float32).astype(np.float64).tolist()
+
+    assert row["e"] == f32(e) and row["p"] == f32(e) and row["run"] == "t-run-2"
+    assert row["f"] == f32(fold) and row["pf"] == f32(fold) and row["d"] == 3
+    assert row["ue"] == f32(e) and row["ego"] == f32(e) and row["pego"] == f32(e)
+    # a run written without fold-in vectors leaves none in the main slot
+    db.write(cypher("train/embeddings_item"), rows=[{"id": "t-vec-item", "embedding": e}], run="t-run-3")
+    assert db.value("MATCH (i:Item {id: 't-vec-item'}) RETURN i.gnn_foldin") is None
+    db.write("MATCH (n) WHERE n.id IN ['t-vec', 't-vec-item', 't-vec-user'] DETACH DELETE n")
 
 
 # ------------------------------------------------------------------------------------------------ notifications
@@ -260,15 +273,9 @@ def test_a_plain_driver_logs_the_notification(plain, settings, caplog):
 
 
 def test_no_connection_of_the_project_logs_notifications(db, settings, caplog):
-    from kgrec_neo4j.core.db import langchain_graph
     from kgrec_neo4j.core.gds import gds_for
 
     with caplog.at_level(logging.INFO, logger="neo4j"):
         assert db.query(UNKNOWN_PROPERTY)[0]["n"] >= 0
-        graph = langchain_graph(settings)
-        try:
-            assert graph.query(UNKNOWN_PROPERTY)[0]["n"] >= 0
-        finally:
-            graph.close()
         assert gds_for(db).run_cypher(UNKNOWN_PROPERTY)["n"][0] >= 0
     assert _notification_records(caplog) == []

@@ -137,8 +137,11 @@ def test_item_links_are_written_served_and_cleared(db, tg):
         u, i, c = model()
     run = runs.new_run_id("ours")
     runs.create_run(db, run, model="ours", config={}, dataset=None)
+    from kgrec_neo4j.model.foldin import export_kgrec
+
+    fold = export_kgrec(model, tg)
     rep = writeback.write_back(db, tg, run, users=u, items=i, concepts=c, attention=model.edge_attention(),
-                               item_graph=ig, item_graph_weight=0.7, batch_size=40)
+                               item_graph=ig, item_graph_weight=0.7, foldin=fold, batch_size=40)
     src, dst, w = ig.edges()
     assert rep.item_links == src.size == db.value(
         "MATCH (:Item)-[l:ITEM_LINK {run: $r}]->(:Item) RETURN count(l)", r=run) > 0
@@ -155,26 +158,36 @@ def test_item_links_are_written_served_and_cleared(db, tg):
     writeback.write_item_links(db, tg, run, ig, 0.7, batch_size=40)
     assert db.value("MATCH ()-[l:ITEM_LINK]->() RETURN count(l)") == src.size
 
-    # served scores are the model's: pick users with a dislike-only train item, so every term is exercised
+    # served item-graph terms are the model's: pick users with a dislike-only train item, so every term is
+    # exercised; serving reads every interaction (valid and test ones too), so compare with the item graph
+    # applied to the user's whole history
     S.clear_cache()
     disliked = {tg.ui_user[k] for k in np.flatnonzero(tg.ui_sign < 0)}
     users = sorted(disliked)[:3] + [0]
-    m = S.item_matrix(db, run)
-    uv = S.user_vectors(db, [tg.user_ids[x] for x in users], m)
-    served = m.scores(uv)
+    m = S.run_model(db, run)
+    states, _ = S.read_users(db, [tg.user_ids[x] for x in users], m)
     order = [m.index[iid] for iid in tg.item_ids]
-    with torch.no_grad():
-        want = model.score(torch.tensor(users), (u, i)).numpy()
-    assert np.allclose(served[:, order], want, atol=1e-4)
-    assert any(d.size for d in uv.disliked)
+    for st in states:
+        items, vals = st.link_x
+        want = vals @ m.links[items].toarray() * 0.7
+        served = S.scores(m, [st])[0] - fold_in_dot(m, st)
+        assert np.allclose(served, want, atol=1e-4)
+    assert any((st.link_x[1] != 1.0).any() for st in states)  # a dislike-only item counts with its value
+    assert order
 
     # a new run without links clears the old run's links
     run2 = runs.new_run_id("ours")
     runs.create_run(db, run2, model="ours", config={}, dataset=None)
-    writeback.write_back(db, tg, run2, users=u, items=i, concepts=c)
+    writeback.write_back(db, tg, run2, users=u, items=i, concepts=c, foldin=fold)
     runs.finish_run(db, run2, metrics={})
     runs.set_current(db, run2)
     writeback.clear_stale(db, run2)
     assert db.value("MATCH ()-[l:ITEM_LINK]->() RETURN count(l)") == 0
     S.clear_cache()
-    assert S.item_matrix(db, run2).links is None
+    assert S.run_model(db, run2).links is None
+
+
+def fold_in_dot(m, st):
+    from kgrec_neo4j.model.foldin import fold_in
+
+    return fold_in(m.foldin, m.side, st.history) @ m.vectors.T

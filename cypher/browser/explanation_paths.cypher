@@ -10,7 +10,7 @@ CALL (u, i) {
             * coalesce(abs(ii.attention), 1.0) * coalesce(hk.confidence, 1.0) * coalesce(abs(hk.attention), 1.0) AS weight
   UNION ALL
   MATCH p = (u)-[x:INTERACTED]->(j:Item)-[hj:HAS_KNOWLEDGE]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
-  WHERE x.split = 'train' AND x.sign <> 0 AND j <> i
+  WHERE x.sign <> 0 AND j <> i
   RETURN p, sign(x.sign) * coalesce(x.confidence, 1.0) * coalesce(abs(x.attention), 1.0)
             * coalesce(hj.confidence, 1.0) * coalesce(abs(hj.attention), 1.0)
             * coalesce(hk.confidence, 1.0) * coalesce(abs(hk.attention), 1.0) AS weight

@@ -5,7 +5,7 @@
 MATCH (r:ModelRun {current: true})
 MATCH (u:User {id: $user}), (i:Item {id: $item})
 MATCH p = (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
-WHERE x.split = 'train' AND l.run = r.id
+WHERE l.run = r.id
 WITH r, p, j, l, collect(x) AS xs
 WITH p, j, l, coalesce(r.item_link_weight, 0.0)
      * CASE WHEN all(e IN xs WHERE e.sign < 0) THEN coalesce(r.item_link_dislike_value, 1.0) ELSE 1.0 END

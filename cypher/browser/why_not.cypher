@@ -11,7 +11,7 @@ CALL (u, i) {
          * coalesce(hk.confidence, 1.0) * coalesce(abs(hk.attention), 1.0) AS strength
   UNION ALL
   MATCH p = (u)-[x:INTERACTED]->(j:Item)-[hj:HAS_KNOWLEDGE]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
-  WHERE x.split = 'train' AND x.sign < 0 AND j <> i
+  WHERE x.sign < 0 AND j <> i
   RETURN p, 'you disliked ' + coalesce(j.title, j.id) + ', which shares ' + c.name AS reason,
          coalesce(x.confidence, 1.0) * coalesce(abs(x.attention), 1.0) * coalesce(hj.confidence, 1.0)
          * coalesce(abs(hj.attention), 1.0) * coalesce(hk.confidence, 1.0) * coalesce(abs(hk.attention), 1.0) AS strength

@@ -1,5 +1,5 @@
 // Item-link explanation paths of run $run from user $user to each item of $items (one round trip):
-//   (u)-[x:INTERACTED {split:'train'}]->(j:Item)-[l:ITEM_LINK {run: $run}]->(i)
+//   (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK {run: $run}]->(i)   (every interaction, whatever its split)
 // Each path's weight is its exact additive share of the item's score (docs/explanations.md):
 //   weight = $link_weight * x_j * l.weight,  x_j = $dislike_value when every train interaction with j is a
 //   dislike, else 1 (repeat interactions with j give one path).
@@ -9,9 +9,11 @@
 MATCH (u:User {id: $user})
 UNWIND range(0, size($items) - 1) AS pos
 MATCH (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i:Item {id: $items[pos]})
-WHERE x.split = 'train' AND l.run = $run
+WHERE l.run = $run
 WITH pos, i, j, l, collect(x) AS xs
-WITH pos, i, j, l, xs[0] AS x, CASE WHEN all(e IN xs WHERE e.sign < 0) THEN $dislike_value ELSE 1.0 END AS xv
+WITH pos, i, j, l, xs[0] AS x, CASE WHEN all(e IN xs WHERE coalesce(e.sign, CASE WHEN e.rating IS NULL OR e.rating >= 4 THEN 1
+                                                           WHEN e.rating <= 2 THEN -1 ELSE 0 END) < 0)
+                         THEN $dislike_value ELSE 1.0 END AS xv
 WITH pos, i, j, l, x, $link_weight * xv * l.weight AS weight
 ORDER BY pos, abs(weight) DESC
 WITH pos, i, collect({x: x, j: j, l: l, weight: weight}) AS all_paths

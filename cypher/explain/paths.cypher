@@ -2,8 +2,10 @@
 //
 // Path kinds (every row is a path MATCHed here, never assembled from separate look-ups):
 //   interest / negative_interest:  (u)-[:INTERESTED_IN]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
-//   liked_item / disliked_item:    (u)-[:INTERACTED {split:'train'}]->(j:Item)-[:HAS_KNOWLEDGE]->(c)<-[:HAS_KNOWLEDGE]-(i)
-// Only train-split INTERACTED edges are used; mixed interactions (sign 0) explain nothing.
+//   liked_item / disliked_item:    (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c)<-[:HAS_KNOWLEDGE]-(i)
+// Every INTERACTED edge counts (serving reads the live graph, whatever the split); mixed interactions (sign 0)
+// explain nothing; an edge without `sign` takes it from `rating` as the loader does (>= 4 +1, <= 2 -1, else 0;
+// no rating +1).
 //
 // Path weight (docs/explanations.md):
 //   weight = sign * PRODUCT over edges e of  conf(e) * att(e)   [* INTERESTED_IN.weight on interest paths]
@@ -20,9 +22,10 @@
 MATCH (u:User {id: $user})
 CALL (u) {
   MATCH (u)-[x:INTERACTED]->(j:Item)-[hj:HAS_KNOWLEDGE]->(c:Concept)
-  WHERE x.split = 'train' AND x.sign <> 0
-  WITH j, hj, c, sign(x.sign) AS s, collect(x) AS xs  // a repeat interaction gives one path, not two
-  RETURN collect({x: xs[0], j: j, hj: hj, c: c}) AS reach
+  WITH j, hj, c, x, coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1 WHEN x.rating <= 2 THEN -1 ELSE 0 END) AS s
+  WHERE s <> 0
+  WITH j, hj, c, sign(s) AS s, collect(x) AS xs  // a repeat interaction gives one path, not two
+  RETURN collect({x: xs[0], s: s, j: j, hj: hj, c: c}) AS reach
 }
 UNWIND range(0, size($items) - 1) AS pos
 MATCH (i:Item {id: $items[pos]})
@@ -37,9 +40,9 @@ OPTIONAL CALL (u, i, reach) {
   WITH i, reach, collect(ic) AS ics
   UNWIND reach AS r
   WITH i, r WHERE r.c IN ics AND r.j <> i
-  WITH i, r.x AS x, r.j AS j, r.hj AS hj, r.c AS c
+  WITH i, r.x AS x, r.s AS s, r.j AS j, r.hj AS hj, r.c AS c
   MATCH (c)<-[hk:HAS_KNOWLEDGE]-(i)
-  WITH x, j, hj, c, hk, CASE WHEN x.sign < 0 THEN -1 ELSE 1 END AS sign
+  WITH x, j, hj, c, hk, CASE WHEN s < 0 THEN -1 ELSE 1 END AS sign
   RETURN sign, sign * coalesce(x.confidence, 1.0) * coalesce(abs(x.attention), 1.0)
                     * coalesce(hj.confidence, 1.0) * coalesce(abs(hj.attention), 1.0)
                     * coalesce(hk.confidence, 1.0) * coalesce(abs(hk.attention), 1.0) AS weight,

@@ -1,9 +1,11 @@
-// Every item embedding of run $run (loaded once per process into a numpy matrix): in gnn_embedding, or in
-// gnn_prev_embedding while a newer run writes its vectors.
+// Every item vector of run $run (loaded once per process): the final embedding, the fold-in features and the
+// train degree, from the main slots or, while a newer run writes its vectors, from the gnn_prev_* slots.
 MATCH (i:Item)
 WHERE i.gnn_run = $run OR i.gnn_prev_run = $run
-WITH i, CASE WHEN i.gnn_run = $run THEN i.gnn_embedding
-             WHEN i.gnn_prev_run = $run THEN i.gnn_prev_embedding END AS embedding
+WITH i, i.gnn_run = $run AS main
+WITH i, CASE WHEN main THEN i.gnn_embedding ELSE i.gnn_prev_embedding END AS embedding,
+        CASE WHEN main THEN i.gnn_foldin ELSE i.gnn_prev_foldin END AS foldin,
+        CASE WHEN main THEN i.gnn_degree ELSE i.gnn_prev_degree END AS degree
 WHERE embedding IS NOT NULL
-RETURN i.id AS id, i.title AS title, embedding
+RETURN i.id AS id, i.title AS title, embedding, foldin, degree
 ORDER BY id

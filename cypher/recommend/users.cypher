@@ -1,15 +1,23 @@
-// Users to score: their embedding of run $run and their train items (excluded from recommendation; also the
-// sources of the run's item links) as [item id, whether the user only disliked it] pairs.
-// Valid/test items are NOT excluded: they are what a recommendation should hit.
-// The embedding of $run is in gnn_embedding, or in gnn_prev_embedding while a newer run writes its vectors.
-// current_runs: ids of the runs marked current now (the caller checks that it still scores with the right one).
+// The users to score, read live: every INTERACTED edge of each user (whatever its split, however it was written)
+// and every INTERESTED_IN edge at or above $min_confidence, plus the user's own embedding of run $run when the run
+// trained the user. One round trip for a batch of users.
+//   history:   [item id, has a non-negative interaction, number of dislikes, last seq, last timestamp] per item;
+//              an edge without `sign` (written by hand, e.g. in Browser) takes its sign from `rating` the way
+//              the loader does (>= 4 like, <= 2 dislike, 3 mixed, no rating implicit +1).
+//   interests: [concept id, horizon, polarity, weight].
+//   current_runs: the runs marked current now (the caller checks it still scores with the right one).
+// Params: $users (list of User.id), $run, $min_confidence.
 WITH COLLECT { MATCH (r:ModelRun) WHERE r.current = true RETURN r.id } AS current_runs
 UNWIND $users AS user_id
 OPTIONAL MATCH (u:User {id: user_id})
-RETURN user_id AS id,
-       u IS NOT NULL AS found,
-       CASE WHEN u.gnn_run = $run THEN u.gnn_embedding
-            WHEN u.gnn_prev_run = $run THEN u.gnn_prev_embedding END AS embedding,
-       u.gnn_run AS embedding_run, current_runs,
-       COLLECT { MATCH (u)-[x:INTERACTED]->(i:Item) WHERE x.split = 'train'
-                 WITH i, max(x.sign) AS best RETURN [i.id, best < 0] } AS train_items
+RETURN user_id AS id, u IS NOT NULL AS found, current_runs,
+       CASE WHEN u.gnn_run = $run THEN u.gnn_ego WHEN u.gnn_prev_run = $run THEN u.gnn_prev_ego END AS ego,
+       COLLECT { MATCH (u)-[x:INTERACTED]->(i:Item)
+                 WITH i, x, coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1
+                                                  WHEN x.rating <= 2 THEN -1 ELSE 0 END) AS sign
+                 WITH i, max(sign) AS best, sum(CASE WHEN sign < 0 THEN 1 ELSE 0 END) AS dislikes,
+                      max(x.seq) AS seq, max(x.timestamp) AS ts
+                 RETURN [i.id, best >= 0, dislikes, seq, ts] } AS history,
+       COLLECT { MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)
+                 WHERE coalesce(ii.confidence, 1.0) >= $min_confidence
+                 RETURN [c.id, ii.horizon, ii.polarity, coalesce(ii.weight, 1.0)] } AS interests

@@ -1,7 +1,7 @@
 // After run $run became current and clear_stale_embeddings ran: remove, one batch at a time, the previous-run
-// slots (gnn_prev_embedding / gnn_prev_run) the write-back kept for serving until the flip (call until 0).
+// slots (gnn_prev_*) the write-back kept for serving until the flip (call until 0).
 MATCH (n:User|Item|Concept)
 WHERE n.gnn_prev_embedding IS NOT NULL OR n.gnn_prev_run IS NOT NULL
 WITH n LIMIT $limit
-REMOVE n.gnn_prev_embedding, n.gnn_prev_run
+REMOVE n.gnn_prev_embedding, n.gnn_prev_foldin, n.gnn_prev_degree, n.gnn_prev_ego, n.gnn_prev_run
 RETURN count(n) AS cleared

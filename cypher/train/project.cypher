@@ -1,8 +1,10 @@
 // Project the TRAIN graph into GDS with one Cypher aggregation (gds.graph.project), so that only
-// train interactions can ever reach the model: `split = 'train'` is enforced here, inside the projection.
+// train interactions can ever reach the model: `split = 'train'` is enforced here, inside the projection
+// (evaluation mode). In serving mode ($all_interactions) every INTERACTED edge is a train edge, whatever its split.
 // Nodes: every User, Item and Concept (isolated ones too: each gets an embedding at write-back).
 // Relationships (all numeric properties; edges without `confidence` count as 1.0):
-//   INTERACTED    {sign (+1/0/-1), weight, seq, confidence}   train split only, confidence >= $min_confidence
+//   INTERACTED    {sign (+1/0/-1), weight, seq, confidence}   train split only (unless $all_interactions),
+//                 confidence >= $min_confidence; an edge without `sign` takes it from `rating` as the loader does
 //   HAS_KNOWLEDGE {type (index in $types), confidence}        confidence >= $min_confidence
 //   INTERESTED_IN {horizon (0 long, 1 short), polarity (+1/-1), weight, confidence}  confidence >= $min_confidence
 // $dataset (or null) keeps the users and items of one dataset.
@@ -17,11 +19,12 @@ CALL () {
   RETURN c AS source, 'Concept' AS source_label, null AS target, null AS target_label, null AS rel_type, null AS props
   UNION ALL
   MATCH (u:User)-[r:INTERACTED]->(i:Item)
-  WHERE r.split = 'train' AND coalesce(r.confidence, 1.0) >= $min_confidence
+  WHERE ($all_interactions OR r.split = 'train') AND coalesce(r.confidence, 1.0) >= $min_confidence
     AND ($dataset IS NULL OR (u.dataset = $dataset AND i.dataset = $dataset))
   RETURN u AS source, 'User' AS source_label, i AS target, 'Item' AS target_label, 'INTERACTED' AS rel_type,
-         {sign: toFloat(CASE WHEN r.sign < 0 THEN -1 WHEN r.sign = 0 THEN 0 ELSE 1 END),
-          weight: toFloat(coalesce(r.weight, 1.0)), seq: toFloat(r.seq),
+         {sign: toFloat(sign(coalesce(r.sign, CASE WHEN r.rating IS NULL OR r.rating >= 4 THEN 1
+                                                   WHEN r.rating <= 2 THEN -1 ELSE 0 END))),
+          weight: toFloat(coalesce(r.weight, 1.0)), seq: toFloat(coalesce(r.seq, 0)),
           confidence: toFloat(coalesce(r.confidence, 1.0))} AS props
   UNION ALL
   MATCH (i:Item)-[r:HAS_KNOWLEDGE]->(c:Concept)

@@ -6,12 +6,15 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from ..core.config import Settings
 from ..core.errors import KgrecError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.db import Database
 
 
 def pass_settings(fn: Callable) -> Callable:
@@ -25,7 +28,7 @@ def pass_settings(fn: Callable) -> Callable:
     return wrapper
 
 
-def open_db(settings: Settings, *, wait_s: float = 0.0):
+def open_db(settings: Settings, *, wait_s: float = 0.0) -> Database:
     """Connect, turning an unreachable server into a clear error (raised, shown by :func:`main`)."""
     from ..core.db import connect
 
@@ -69,7 +72,8 @@ class KgrecCommandError(click.ClickException):
 
     def __init__(self, err: KgrecError):
         super().__init__(str(err))
-        self.exit_code = err.exit_code
+        # click declares exit_code a ClassVar, but its main() reads it from the instance: set per error
+        self.exit_code = err.exit_code  # type: ignore[misc]
 
 
 class KgrecGroup(click.Group):

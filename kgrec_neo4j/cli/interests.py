@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -19,7 +20,7 @@ from ._common import (
 
 def _bar(silent: bool, desc: str, unit: str):
     """A ``progress(done, total)`` callback drawing a tqdm bar (nothing when silent)."""
-    state: dict[str, object] = {}
+    state: dict[str, Any] = {}  # "bar" -> tqdm bar
 
     def progress(done: int, total: int) -> None:
         if silent:
@@ -143,14 +144,14 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
         if extractor == "offline":
             from ..users.interests.offline import OfflineParams, extract_offline
 
-            params = OfflineParams(long_min_support=long_min_support, short_window=short_window,
-                                   short_decay=short_decay, min_confidence=minc)
-            rep = extract_offline(d, params=params, users=users, batch_size=batch_size or 2000,
+            offline_params = OfflineParams(long_min_support=long_min_support, short_window=short_window,
+                                           short_decay=short_decay, min_confidence=minc)
+            off = extract_offline(d, params=offline_params, users=users, batch_size=batch_size or 2000,
                                   progress=_bar(silent, "interests", "user"))
-            click.echo(f"offline interests for {rep.users} users in {rep.seconds:.1f}s "
-                       f"(read {rep.read_s:.1f}s, compute {rep.compute_s:.1f}s, write {rep.write_s:.1f}s)")
-            click.echo(f"edges: {rep.edges} ({rep.long} long, {rep.short} short; {rep.positive} positive, "
-                       f"{rep.negative} negative); users with interests: {rep.users_with_interests}")
+            click.echo(f"offline interests for {off.users} users in {off.seconds:.1f}s "
+                       f"(read {off.read_s:.1f}s, compute {off.compute_s:.1f}s, write {off.write_s:.1f}s)")
+            click.echo(f"edges: {off.edges} ({off.long} long, {off.short} short; {off.positive} positive, "
+                       f"{off.negative} negative); users with interests: {off.users_with_interests}")
             return
         from ..core.schema import load_pack
         from ..users.interests.graphrag import GraphRAGInterestExtractor, GraphRAGParams

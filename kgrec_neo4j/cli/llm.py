@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from ..core.config import Settings
@@ -87,7 +89,7 @@ def status_cmd(settings: Settings, exports: bool, as_json: bool) -> None:
         c = LLMCache(cache_path)
         cache = c.stats()
         c.close()
-    report = {
+    report: dict[str, Any] = {
         "bundled_server": info.model_dump() if info else None,
         "configured_endpoint": {"base_url": settings.llm_base_url or None, "model": settings.llm_model or None,
                                 "api_key": "***" if settings.llm_api_key else None,

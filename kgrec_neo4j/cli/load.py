@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -35,7 +36,7 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, batch_
     """
     from ..load import load as run_load
 
-    bars: dict[str, object] = {}
+    bars: dict[str, Any] = {}  # stage -> tqdm bar
 
     def progress(stage: str, done: int, total: int) -> None:
         if silent:

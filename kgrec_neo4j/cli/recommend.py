@@ -13,33 +13,51 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 
 
 @click.command()
-@click.option("--user", "user_id", required=True, help="User.id to recommend for.")
+@click.option("--user", "user_id", default=None, help="User.id to recommend for.")
+@click.option("--all", "all_users", is_flag=True, help="Every user: store each one's RECOMMENDED edges (batch).")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="List length.")
 @click.option("--explain", "with_explain", is_flag=True, help="Give each item its best stored explanation paths.")
 @click.option("--paths", "per_item", type=click.IntRange(1, 20), default=3, show_default=True,
               help="Explanation paths kept per item and sign (with --explain).")
 @click.option("--no-store", is_flag=True, help="Do not replace the user's stored RECOMMENDED edges.")
+@click.option("--allow-repeats", is_flag=True, help="Keep items the user already interacted with (repeat purchases).")
+@click.option("--batch", "chunk", type=click.IntRange(1, 100_000), default=1000, show_default=True,
+              help="Users scored per round trip (with --all).")
 @json_option
 @pass_settings
-def recommend(settings: Settings, user_id, k, with_explain, per_item, no_store, as_json):
-    """Top-k unseen items for a user, scored by the current model run (u · i).
+def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item, no_store, allow_repeats, chunk,
+              as_json):
+    """Top-k items for a user, from every interaction the user has in the graph now (serving mode).
 
-    Train items are excluded; valid and test items are not. The list replaces the user's
-    (:User)-[:RECOMMENDED {rank, score, run}]->(:Item) edges unless --no-store.
+    The current model run scores the user's live edges: interactions written by `kgrec load` or by any
+    Cypher client count at once, a user the run never saw is folded in, and every item the user
+    interacted with is excluded (unless --allow-repeats). A user with no edges gets the most popular
+    items, labelled as such. The list replaces the user's (:User)-[:RECOMMENDED {rank, score, run}]->(:Item)
+    edges unless --no-store; --all does it for every user.
 
     \b
     Examples:
       kgrec recommend --user A2OAG0NE83ODBD
       kgrec recommend --user A2OAG0NE83ODBD -k 20 --explain
+      kgrec recommend --all -k 10
     """
     from ..serve.recommend import recommend as run_recommend
 
+    if all_users == (user_id is not None):
+        raise click.UsageError("give exactly one of --user ID and --all")
+    if all_users:
+        _recommend_all(settings, k=k, chunk=chunk, allow_repeats=allow_repeats, as_json=as_json)
+        return
     with open_db(settings) as d:
-        rec = run_recommend(d, user_id, k, explain=with_explain, store=not no_store, per_item=per_item)
+        rec = run_recommend(d, user_id, k, explain=with_explain, store=not no_store, per_item=per_item,
+                            allow_repeats=allow_repeats)
     if as_json:
         echo_json(rec.model_dump())
         return
-    click.echo(f"top {len(rec.items)} for user {rec.user} (run {rec.run}; {rec.excluded} train items excluded)")
+    what = {"model": f"{rec.excluded} interacted items excluded",
+            "interests": "no interactions yet: folded in from the user's interests",
+            "popular": "no interactions or interests yet: the most popular items"}[rec.source]
+    click.echo(f"top {len(rec.items)} for user {rec.user} (run {rec.run}; {what})")
     for r in rec.items:
         click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {r.title or ''}")
         if r.explanation is not None:
@@ -48,6 +66,33 @@ def recommend(settings: Settings, user_id, k, with_explain, per_item, no_store, 
                 click.echo(f"       {p.describe(r.title)}")
     if not no_store:
         click.echo(f"stored {len(rec.items)} RECOMMENDED edges")
+
+
+def _recommend_all(settings: Settings, *, k: int, chunk: int, allow_repeats: bool, as_json: bool) -> None:
+    import sys
+    import time
+
+    from ..serve.recommend import recommend_users
+
+    with open_db(settings) as d:
+        users = d.value("MATCH (u:User) RETURN collect(u.id)") or []
+        t0 = time.perf_counter()
+        with click.progressbar(length=len(users), label="recommend", file=sys.stderr) as bar:
+            recs = recommend_users(d, users, k, store=True, allow_repeats=allow_repeats, chunk=chunk,
+                                   on_chunk=bar.update)
+        dt = time.perf_counter() - t0
+    sources: dict[str, int] = {}
+    for r in recs:
+        sources[r.source] = sources.get(r.source, 0) + 1
+    summary = {"users": len(recs), "edges": sum(len(r.items) for r in recs), "seconds": round(dt, 2),
+               "users_per_s": round(len(recs) / dt, 1) if dt else None, "sources": sources,
+               "run": recs[0].run if recs else None}
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(f"stored {summary['edges']} RECOMMENDED edges for {summary['users']} users of run {summary['run']} "
+               f"in {dt:.1f}s ({summary['users_per_s']} users/s; " +
+               ", ".join(f"{n} {s}" for s, n in sorted(sources.items())) + ")")
 
 
 @click.command()

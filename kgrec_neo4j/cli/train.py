@@ -33,20 +33,29 @@ def _type_names(settings: Settings) -> list[str]:
 @click.option("--no-writeback", is_flag=True, help="Train and record the run, but write nothing to the graph.")
 @click.option("--max-seconds", type=click.FloatRange(min=1), default=None, help="Stop training after this time.")
 @click.option("--progress", is_flag=True, help="Print one line per epoch.")
+@click.option("--for", "mode", type=click.Choice(["evaluation", "serving"]), default="evaluation", show_default=True,
+              help="evaluation: train split only, chosen on valid; serving: every interaction in the graph.")
+@click.option("--params-from", default=None,
+              help="With --for serving: the evaluation run whose chosen hyperparameters to use (default: the "
+                   "latest complete one of the model).")
 @json_option
 @pass_settings
 def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_writeback, max_seconds, progress,
-          as_json):
+          mode, params_from, as_json):
     """Export the train graph (GDS), train a model, write embeddings and attention back, record the ModelRun.
 
-    Only train interactions reach the model (valid / test are labels). The new run becomes the current one
-    after a full write-back; embeddings and attention of older runs are removed. Models without embeddings
-    (ease, itemknn, pop) and --no-writeback record the run without changing the graph.
+    Evaluation mode (the default): only train interactions reach the model (valid / test are labels),
+    hyperparameters and early stopping are chosen on valid. Serving mode (--for serving): every
+    interaction in the graph is trained on, whatever its split, with the hyperparameters the latest
+    evaluation run chose. Either way the new run becomes the current one after a full write-back, and
+    serving scores every user's live edges with it. Models without embeddings (ease, itemknn, pop) and
+    --no-writeback record the run without changing the graph.
 
     \b
     Examples:
       kgrec train
       kgrec train --epochs 20 --dim 64 --min-confidence 0.5
+      kgrec train --for serving
       kgrec train --model lightgcn --no-writeback
     """
     from ..model.pipeline import run_training
@@ -57,6 +66,7 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
             d, type_names=_type_names(settings), model=model, epochs=epochs, dim=dim,
             min_confidence=settings.min_confidence if min_confidence is None else min_confidence,
             write=not no_writeback, seed=settings.seed, dataset=dataset, overrides=overrides,
+            for_serving=mode == "serving", params_from=params_from,
             batch_size=settings.batch_size, progress=progress and not as_json,
             on_stage=None if as_json else (lambda s: click.echo(f"{s} ...", err=True)))
     if as_json:
@@ -100,21 +110,27 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
 @dataset_option
 @click.option("--max-seconds", type=click.FloatRange(min=1), default=None,
               help="Stop each trainable model after this time.")
+@click.option("--refit", type=click.Choice(["ours", "all", "none"]), default="ours", show_default=True,
+              help="History up to the target: which models are also retrained on train + valid (MF always is).")
+@click.option("--train-only", is_flag=True, help="Only the train-only protocol (skip history up to the target).")
 @json_option
 @pass_settings
 def evaluate(settings: Settings, models, no_ablations, out_dir, epochs, min_confidence, dim, dataset, max_seconds,
-             as_json):
+             refit, train_only, as_json):
     """Compare models on one export of the train graph: Recall@10/20, NDCG@10/20 on test, training time.
 
-    Same split and protocol for every model (full ranking, train items masked, selection on valid, test
-    once); ours also without concepts, without negative edges, without stage 1 and without the item
-    graph, and its two parts (GNN, item graph) scored alone. Writes a markdown and a JSON table; the
-    graph is not changed.
+    Evaluation mode: the same last-two-out split and full ranking for every model, selection on valid,
+    test once. Two protocols: (a) a test user's history is the train split; (b) history up to the
+    target: the valid interaction is part of the history, by fold-in of the model trained under (a) and,
+    for reference, by a refit on train + valid. Ours also without concepts, without negative edges,
+    without stage 1 and without the item graph, and its two parts (GNN, item graph) scored alone.
+    Writes a markdown and a JSON table; the graph is not changed.
 
     \b
     Examples:
       kgrec evaluate
       kgrec evaluate --models ours,ease,lightgcn --epochs 20 --out results/
+      kgrec evaluate --refit all
     """
     from ..model.pipeline import run_evaluation
 
@@ -131,6 +147,7 @@ def evaluate(settings: Settings, models, no_ablations, out_dir, epochs, min_conf
         res = run_evaluation(
             d, type_names=_type_names(settings), models=names, out_dir=out_dir, ablations=not no_ablations,
             epochs=epochs, dim=dim, seed=settings.seed, dataset=dataset, overrides=overrides,
+            history_protocol=not train_only, refit=refit,
             min_confidence=settings.min_confidence if min_confidence is None else min_confidence,
             on_model=None if as_json else (lambda m: click.echo(f"training {m} ...", err=True)))
     if as_json:

@@ -12,6 +12,7 @@ import logging
 import numpy as np
 from pydantic import BaseModel
 
+from ..core.db import Database
 from ..core.embed import Embedder
 from ..core.errors import KgrecError
 from ..core.resources import cypher
@@ -53,20 +54,20 @@ class NoSuchConcept(KgrecError):
     """A concept id (or alias) that names no concept."""
 
 
-def resolve_concept(db, concept_id: str) -> str | None:
+def resolve_concept(db: Database, concept_id: str) -> str | None:
     """The id of the concept that ``concept_id`` names today: itself, or the concept that absorbed it."""
     rows = db.query(cypher("concepts/resolve"), id=concept_id)
     return rows[0]["id"] if rows else None
 
 
-def _members(db, ids: list[str]) -> dict[str, list[str]]:
-    out = {i: [] for i in ids}
+def _members(db: Database, ids: list[str]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {i: [] for i in ids}
     for r in db.query(cypher("concepts/concept_members"), ids=ids):
         out[r["id"]] = r["keys"]
     return out
 
 
-def suggest_merges(db, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
+def suggest_merges(db: Database, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
                    min_similarity: float | None = None, limit: int = 50) -> list[MergeSuggestion]:
     """Pairs of concepts of the same type with embedding similarity >= ``min_similarity`` (default: the
     type's floor), most similar first; the concept with more members is proposed to be kept."""
@@ -82,6 +83,9 @@ def suggest_merges(db, embedder: Embedder, pack: TypePack, *, types: list[str] |
         if v is None or not v.concepts:
             continue
         thr = min_similarity if min_similarity is not None else v.floor
+        if thr is None:
+            raise KgrecError(f"the vocabulary of type {type_!r} has concepts but no stored floor; pass "
+                             f"--min-similarity, or rebuild the type's vocabulary with `kgrec concepts build`")
         rows = db.query(cypher("concepts/concept_vectors"), type=type_)
         if len(rows) < 2:
             continue
@@ -114,7 +118,7 @@ def suggest_merges(db, embedder: Embedder, pack: TypePack, *, types: list[str] |
     return out[:limit]
 
 
-def merge_concepts(db, embedder: Embedder, pack: TypePack, keep: str, absorb: str, *,
+def merge_concepts(db: Database, embedder: Embedder, pack: TypePack, keep: str, absorb: str, *,
                    min_confidence: float = 0.0) -> MergeReport:
     """Merge concept ``absorb`` into ``keep`` (ids or aliases). Both must exist and share a type.
 

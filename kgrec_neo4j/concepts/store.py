@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel
 
+from ..core.db import Database
 from ..core.embed import Embedder, model_tag
 from ..core.errors import ConfigError, KgrecError
 from ..core.resources import cypher
@@ -28,7 +29,7 @@ class VocabularyParams(BaseModel):
 
 
 
-def check_model(db, embedder: Embedder) -> None:
+def check_model(db: Database, embedder: Embedder) -> None:
     """Refuse an embedding model whose dimension differs from the ``concept_embedding`` index, or that
     is not the model the existing vocabularies were built with (vectors of two models don't compare)."""
     check_dimension(db, embedder.dim)
@@ -48,7 +49,7 @@ def _model_name_only(tag: str) -> str:
     return tag.rsplit("-", 1)[0] if tag.count("-") >= 2 else tag
 
 
-def vocabularies(db) -> dict[str, VocabularyParams]:
+def vocabularies(db: Database) -> dict[str, VocabularyParams]:
     """Per knowledge type: floor, acceptance threshold and concept count (types of the database)."""
     return {r["type"]: VocabularyParams(**r) for r in db.query(cypher("concepts/vocabulary"))}
 
@@ -69,7 +70,7 @@ def candidate_id(type_: str, key: str, salt: int = 0) -> str:
     return "c_" + hashlib.sha1(raw.encode("utf-8")).hexdigest()[:16]
 
 
-def allocate_ids(db, type_: str, keys: list[str]) -> list[str]:
+def allocate_ids(db: Database, type_: str, keys: list[str]) -> list[str]:
     """Fresh concept ids for new concepts of ``type_`` (medoid ``keys``); ids in use or kept as aliases
     of merged concepts are never reused (a salt is added until the id is free)."""
     ids = [candidate_id(type_, k) for k in keys]
@@ -92,7 +93,7 @@ def allocate_ids(db, type_: str, keys: list[str]) -> list[str]:
     raise KgrecError(f"could not allocate free concept ids for type {type_!r} after 100 tries")
 
 
-def write_concepts(db, type_: str, rows: list[dict[str, Any]], *, floor: float, acceptance: float,
+def write_concepts(db: Database, type_: str, rows: list[dict[str, Any]], *, floor: float, acceptance: float,
                    band: list[int] | None, model: str) -> int:
     """Create concepts of one type with their members in one transaction (unknown type: nothing written).
 
@@ -117,7 +118,7 @@ def model_name(embedder: Embedder) -> str:
     return model_tag(embedder.model_path)
 
 
-def derive_item_knowledge(db, mention_rows: list[dict[str, str]], *, min_confidence: float,
+def derive_item_knowledge(db: Database, mention_rows: list[dict[str, str]], *, min_confidence: float,
                           batch_size: int = 2000) -> int:
     """Recompute ``HAS_KNOWLEDGE`` for every item that mentions one of ``mention_rows`` (``{type, key}``).
 

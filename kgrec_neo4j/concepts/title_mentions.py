@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from ..core.db import Database
 from ..extract.base import MAX_VALUE_WORDS, mention_key
 
 
@@ -145,7 +146,7 @@ def title_mentions(items: Iterable[dict], *, domain: str) -> list[TitleMention]:
     return out
 
 
-def write_mentions(db, mentions: list[TitleMention], *, extractor: str = "title-rules", run: str = "title-rules",
+def write_mentions(db: Database, mentions: list[TitleMention], *, extractor: str = "title-rules", run: str = "title-rules",
                    batch_size: int = 5000) -> int:
     """Write ``(:Item)-[:MENTIONS]->(:Mention)`` like the extractor stage does (types checked per batch)."""
     from ..core.resources import cypher

@@ -11,11 +11,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from itertools import islice
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Settings
 from .errors import Neo4jUnavailable
+
+if TYPE_CHECKING:  # pragma: no cover
+    import neo4j
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -26,6 +30,28 @@ RETRY_WINDOW_S = 180.0  # max_transaction_retry_time: how long a transaction is 
 #: langchain-neo4j graph): the server sends no notifications (e.g. UnknownPropertyKeyWarning for a property
 #: no node has yet), so none reach the console through the driver's ``neo4j.notifications`` logger.
 NOTIFICATIONS: dict[str, Any] = {"notifications_min_severity": "OFF"}
+
+
+def _graphy(v: Any) -> bool:
+    """True when ``v`` is (or holds, at its first level) a node, relationship or path."""
+    from neo4j.graph import Entity, Path
+
+    if isinstance(v, Entity | Path):
+        return True
+    if isinstance(v, list) and v:
+        return _graphy(v[0])
+    if isinstance(v, dict):
+        return any(isinstance(x, Entity | Path | list | dict) and _graphy(x) for x in v.values())
+    return False
+
+
+def _as_dict(record: Any) -> dict[str, Any]:
+    """``record.data()``, without its per-value conversion when no value is a graph object (``data()`` walks every
+    element of every list: 20x slower on records of long vectors)."""
+    values = record.values()
+    if any(_graphy(v) for v in values):
+        return dict(record.data())
+    return dict(zip(record.keys(), values, strict=True))
 
 
 def batched(rows: Iterable[T], n: int) -> Iterator[list[T]]:
@@ -54,16 +80,17 @@ def _unavailable(settings: Settings, exc: Exception) -> Neo4jUnavailable:
 class Database:
     """A driver bound to one database. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, driver, database: str, settings: Settings):
+    def __init__(self, driver: neo4j.Driver, database: str, settings: Settings):
         self.driver = driver
         self.database = database
         self.settings = settings
 
     # -- reads -------------------------------------------------------------------------------
     def query(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
-        """Run a read query and return its records as dicts."""
+        """Run a read query and return its records as dicts (nodes, relationships and paths as ``Record.data()``
+        gives them)."""
         with self.driver.session(database=self.database) as s:
-            return s.execute_read(lambda tx: [r.data() for r in tx.run(cypher, params)])
+            return s.execute_read(lambda tx: [_as_dict(r) for r in tx.run(cypher, params)])
 
     def value(self, cypher: str, **params: Any) -> Any:
         """First column of the first record, or ``None``."""
@@ -73,7 +100,7 @@ class Database:
     # -- writes ------------------------------------------------------------------------------
     def write(self, cypher: str, **params: Any) -> dict[str, int]:
         """Run one write query in a retried transaction; return its update counters."""
-        def work(tx):
+        def work(tx: neo4j.ManagedTransaction) -> Any:
             res = tx.run(cypher, params)
             return res.consume().counters
 
@@ -82,7 +109,7 @@ class Database:
         return {k: getattr(c, k) for k in ("nodes_created", "nodes_deleted", "relationships_created",
                                             "relationships_deleted", "properties_set")}
 
-    def write_tx(self, fn: Callable[[Any], T]) -> T:
+    def write_tx(self, fn: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``fn(tx)`` in one retried write transaction (all or nothing)."""
         with self.driver.session(database=self.database) as s:
             return s.execute_write(fn)
@@ -102,8 +129,12 @@ class Database:
         """
         n = 0
         extra = params or {}
+
+        def write_rows(tx: neo4j.ManagedTransaction, chunk: list[dict[str, Any]]) -> None:
+            tx.run(cypher, {**extra, "rows": chunk}).consume()
+
         for chunk in batched(rows, batch_size or self.settings.batch_size):
-            self.write_tx(lambda tx, c=chunk: tx.run(cypher, {**extra, "rows": c}).consume())
+            self.write_tx(partial(write_rows, chunk=chunk))
             n += len(chunk)
             if on_batch:
                 on_batch(len(chunk))
@@ -119,7 +150,7 @@ class Database:
     def __enter__(self) -> Database:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -131,10 +162,11 @@ def clear_database(db: Database) -> None:
         pass
 
 
-def connect(settings: Settings, *, wait_s: float = 0.0) -> Database:
+def connect(settings: Settings, *, wait_s: float = 0.0, retry_window_s: float = RETRY_WINDOW_S) -> Database:
     """Open a verified connection, or raise :class:`Neo4jUnavailable` saying how to fix it.
 
-    ``wait_s`` > 0 retries connectivity for that long (used right after a server start).
+    ``wait_s`` > 0 retries connectivity for that long (used right after a server start). ``retry_window_s`` is how
+    long a transaction is retried on transient errors (a service answering requests keeps it short and says 503).
     """
     import neo4j
     from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
@@ -143,7 +175,7 @@ def connect(settings: Settings, *, wait_s: float = 0.0) -> Database:
     driver = neo4j.GraphDatabase.driver(
         settings.neo4j_uri,
         auth=(settings.neo4j_username, password),
-        max_transaction_retry_time=RETRY_WINDOW_S,
+        max_transaction_retry_time=retry_window_s,
         connection_acquisition_timeout=60.0,
         **NOTIFICATIONS,
     )
@@ -163,10 +195,3 @@ def connect(settings: Settings, *, wait_s: float = 0.0) -> Database:
             time.sleep(0.5)
     return Database(driver, settings.neo4j_database, settings)
 
-
-def langchain_graph(settings: Settings, *, refresh_schema: bool = False):
-    """A ``langchain_neo4j.Neo4jGraph`` for ``settings`` with the project's driver settings (the caller closes it)."""
-    from langchain_neo4j import Neo4jGraph
-
-    return Neo4jGraph(url=settings.neo4j_uri, username=settings.neo4j_username, password=settings.require_password(),
-                      database=settings.neo4j_database, refresh_schema=refresh_schema, driver_config=dict(NOTIFICATIONS))

@@ -16,6 +16,7 @@ import os
 import sqlite3
 import threading
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -27,6 +28,15 @@ log = logging.getLogger(__name__)
 
 def _key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class TextEncoder(Protocol):
+    """What a consumer of embeddings needs: ``dim`` and ``encode(texts) -> (len(texts), dim)`` float32 with
+    L2-normalised rows. :class:`Embedder` is one; offline tests pass light stand-ins."""
+
+    dim: int
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
 
 
 class Embedder:
@@ -69,7 +79,7 @@ class Embedder:
         return int(cfg.get("hidden_size") or cfg.get("dim") or cfg["d_model"])
 
     @property
-    def model(self):
+    def model(self) -> Any:
         if self._model is None:
             import transformers
             from FlagEmbedding import FlagModel

@@ -16,14 +16,19 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from . import resources
+from .db import Database
 from .errors import DimensionMismatch, SchemaError, UnknownTypeError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import neo4j
 
 log = logging.getLogger(__name__)
 
@@ -121,14 +126,14 @@ def _declared_names() -> tuple[set[str], set[str]]:
     return cons, idx
 
 
-def vector_index_dimension(db, name: str = "concept_embedding") -> int | None:
+def vector_index_dimension(db: Database, name: str = "concept_embedding") -> int | None:
     rows = db.query("SHOW VECTOR INDEXES YIELD name, options WHERE name = $name RETURN options", name=name)
     if not rows:
         return None
     return int(rows[0]["options"]["indexConfig"]["vector.dimensions"])
 
 
-def check_dimension(db, dim: int, name: str = "concept_embedding") -> None:
+def check_dimension(db: Database, dim: int, name: str = "concept_embedding") -> None:
     """Refuse a model whose dimension differs from the vector index's."""
     have = vector_index_dimension(db, name)
     if have is not None and have != dim:
@@ -140,7 +145,7 @@ def check_dimension(db, dim: int, name: str = "concept_embedding") -> None:
         )
 
 
-def apply(db, pack: TypePack, *, dim: int, rebuild_vector_index: bool = False, triggers: bool = True,
+def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool = False, triggers: bool = True,
           trigger_wait_s: float = 70.0) -> dict[str, Any]:
     """Create constraints and indexes (idempotent), make the KnowledgeType nodes equal the pack, and install the
     type triggers (:func:`install_triggers`, unless ``triggers`` is false; ``report["triggers"]`` says what
@@ -185,7 +190,7 @@ def apply(db, pack: TypePack, *, dim: int, rebuild_vector_index: bool = False, t
             "triggers": report}
 
 
-def check(db, pack: TypePack, *, dim: int) -> list[str]:
+def check(db: Database, pack: TypePack, *, dim: int) -> list[str]:
     """Drift between the schema files and the database, as human-readable lines (empty = in sync)."""
     drift = []
     cons_want, idx_want = _declared_names()
@@ -226,7 +231,7 @@ def trigger_statements() -> dict[str, str]:
     return {f"{TRIGGER_PREFIX}{f.stem}": f.read_text(encoding="utf-8").strip() for f in sorted(folder.glob("*.cypher"))}
 
 
-def _system(db, cypher: str, **params: Any) -> list[dict[str, Any]]:
+def _system(db: Database, cypher: str, **params: Any) -> list[dict[str, Any]]:
     """Run ``cypher`` on the system database (where APOC keeps the triggers of every database)."""
     with db.driver.session(database="system") as s:
         return s.execute_write(lambda tx: [r.data() for r in tx.run(cypher, params)])
@@ -246,20 +251,20 @@ def _trigger_error(exc: Exception) -> str | None:
     return None
 
 
-def installed_triggers(db) -> dict[str, dict[str, Any]]:
+def installed_triggers(db: Database) -> dict[str, dict[str, Any]]:
     """The project's triggers stored for ``db``'s database: name -> {query, paused}. Raises the driver's error."""
     rows = _system(db, "CALL apoc.trigger.show($database) YIELD name, query, paused "
                        "RETURN name, query, paused", database=db.database)
     return {r["name"]: r for r in rows if str(r["name"]).startswith(TRIGGER_PREFIX)}
 
 
-def active_triggers(db) -> dict[str, dict[str, Any]]:
+def active_triggers(db: Database) -> dict[str, dict[str, Any]]:
     """The project's triggers the database runs now (APOC picks installed ones up every ``apoc.trigger.refresh``)."""
     rows = db.query("CALL apoc.trigger.list() YIELD name, query, paused RETURN name, query, paused")
     return {r["name"]: r for r in rows if str(r["name"]).startswith(TRIGGER_PREFIX)}
 
 
-def install_triggers(db, *, wait_s: float = 70.0) -> dict[str, Any]:
+def install_triggers(db: Database, *, wait_s: float = 70.0) -> dict[str, Any]:
     """Install (or update) the type triggers for ``db``'s database and wait until the database runs them.
 
     Idempotent: a trigger whose stored query equals its file is left alone. Returns ``{"installed": [...],
@@ -301,7 +306,7 @@ def install_triggers(db, *, wait_s: float = 70.0) -> dict[str, Any]:
     return out
 
 
-def wait_for_triggers(db, want: dict[str, str], *, timeout_s: float) -> bool:
+def wait_for_triggers(db: Database, want: dict[str, str], *, timeout_s: float) -> bool:
     """Poll until the database runs exactly the statements ``want`` (True) or ``timeout_s`` passed (False)."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -313,7 +318,7 @@ def wait_for_triggers(db, want: dict[str, str], *, timeout_s: float) -> bool:
         time.sleep(0.25)
 
 
-def trigger_drift(db) -> list[str]:
+def trigger_drift(db: Database) -> list[str]:
     """Differences between ``schema/triggers/`` and what the database runs (empty = in sync)."""
     from neo4j.exceptions import ClientError
 
@@ -341,11 +346,11 @@ def trigger_drift(db) -> list[str]:
     return drift
 
 
-def db_types(db) -> list[str]:
+def db_types(db: Database) -> list[str]:
     return [r["name"] for r in db.query("MATCH (k:KnowledgeType) RETURN k.name AS name ORDER BY name")]
 
 
-def refuse_unknown_types(tx, types) -> None:
+def refuse_unknown_types(tx: neo4j.ManagedTransaction, types: Iterable[str]) -> None:
     """Inside a write transaction: raise :class:`UnknownTypeError` (rolling back) if any type is unknown."""
     rec = tx.run(
         "UNWIND $types AS t OPTIONAL MATCH (k:KnowledgeType {name: t}) WITH t, k WHERE k IS NULL "

@@ -35,8 +35,10 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..core.config import Settings
+from ..core.embed import TextEncoder
 from ..core.errors import InputError, KgrecError
 from ..extract.base import ItemText
 from .items import items_from_dataset, items_from_db, sample_items
@@ -64,9 +66,10 @@ log = logging.getLogger(__name__)
 
 def discover(items: Sequence[ItemText], settings: Settings, *, k: int = 9, sample: int = 200,
              extractor: ExtractorName = "offline", seed: int = 0, name: str = "discovered", domain: str = "",
-             out: str | Path | None = None, min_similarity: float | None = None, embedder=None, client=None,
+             out: str | Path | None = None, min_similarity: float | None = None,
+             embedder: TextEncoder | None = None, client=None,
              max_points: int = 15, max_phrases: int = 40, concurrency: int | None = None,
-             progress: bool = False) -> DiscoveryReport:
+             progress: bool = False, attribute_names: bool = True) -> DiscoveryReport:
     """Propose ``k`` knowledge types plus ``Others`` from a sample of ``items``.
 
     Args:
@@ -78,7 +81,9 @@ def discover(items: Sequence[ItemText], settings: Settings, *, k: int = 9, sampl
         name / domain: the pack's ``name`` and ``domain``.
         out: the pack file to write (checked by loading it back); ``None`` writes nothing.
         min_similarity: the clustering cut; default :data:`DEFAULT_MIN_SIMILARITY` of the extractor.
-        embedder / client: injected embedder (``encode``) and LLM client (tests).
+        embedder / client: injected embedder (a :class:`~kgrec_neo4j.core.embed.TextEncoder`) and LLM client (tests).
+        attribute_names: offline: name clusters by the attribute their values share, one type per attribute,
+            no clusters of function words (:mod:`.attributes`); False gives the value clusters as they are.
     """
     if extractor not in ("llm", "offline"):
         raise ValueError(f"extractor must be 'llm' or 'offline' (got {extractor!r})")
@@ -89,7 +94,9 @@ def discover(items: Sequence[ItemText], settings: Settings, *, k: int = 9, sampl
     if not picked:
         raise InputError(f"none of the {len(items)} items has a title, description or features to learn types from")
     floor = DEFAULT_MIN_SIMILARITY[extractor] if min_similarity is None else min_similarity
-    failed, dropped, llm_stats = 0, Counter(), None
+    failed = 0
+    dropped: Counter[str] = Counter()
+    llm_stats: dict[str, Any] | None = None
     if extractor == "llm":
         obs, failed, dropped, llm_stats = llm_observations(picked, settings, client=client, domain=domain,
                                                            max_points=max_points, concurrency=concurrency,
@@ -103,7 +110,10 @@ def discover(items: Sequence[ItemText], settings: Settings, *, k: int = 9, sampl
         from ..core.embed import get_embedder
 
         embedder = get_embedder(settings)
-    ranked, counts = rank_clusters(obs, len(picked), embedder, min_similarity=floor, mode=extractor)
+    ranked, counts = rank_clusters(obs, len(picked), embedder, min_similarity=floor, mode=extractor,
+                                   attribute_names=attribute_names)
+    if counts.get("function_word_clusters"):
+        dropped["function_word_clusters"] += counts["function_word_clusters"]
     if counts["unclustered_labels"]:
         dropped["unclustered_labels"] += counts["unclustered_labels"]
     types = select_types(ranked, k, mode=extractor)

@@ -6,6 +6,7 @@ import random
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core.db import Database
 from ..extract.base import ItemText
 
 
@@ -19,7 +20,7 @@ def items_from_dataset(paths: Sequence[str | Path]) -> list[ItemText]:
                      brand=r.get("brand")) for i, r in ds.items.items()]
 
 
-def items_from_db(db) -> list[ItemText]:
+def items_from_db(db: Database) -> list[ItemText]:
     """The items stored in Neo4j (their text, as extractors read it)."""
     from ..extract.run import read_items
 

@@ -2,7 +2,8 @@
 
 An item is *done* for an extractor when its ``extract_hashes`` holds ``"<extractor>:<text hash>"`` for
 its current text; a rerun skips it unless the text changed (or ``force``). Any extractor with
-``.name`` and ``.extract(list[ItemText]) -> list[ItemResult]`` works: the offline one
+``.name`` and ``.extract(list[ItemText]) -> list[ItemResult]`` works (and, optionally, ``.prepare(catalogue,
+keep=ids)``, called once with every item before extracting): the offline one
 (:class:`~kgrec_neo4j.extract.offline.OfflineExtractor`) and the LLM one
 (``kgrec_neo4j.extract.llm.LLMExtractor``). Review text is read only for an extractor with
 ``use_reviews = True``, and only from training interactions.
@@ -20,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..core.config import Settings
-from ..core.db import batched
+from ..core.db import Database, batched
 from ..core.errors import ConfigError, KgrecError
 from ..core.resources import cypher
 from ..core.schema import TypePack, load_pack
@@ -79,7 +80,7 @@ def _as_list(v) -> list[str]:
     return [str(x) for x in v if x is not None]
 
 
-def read_items(db, *, item_ids: list[str] | None = None, with_reviews: bool = False,
+def read_items(db: Database, *, item_ids: list[str] | None = None, with_reviews: bool = False,
                max_reviews: int = MAX_REVIEWS_PER_ITEM) -> list[tuple[ItemText, list[str]]]:
     """``(ItemText, extract_hashes)`` of the items (all, or ``item_ids``), in id order."""
     rows = db.query(cypher("extract/read_items"), ids=item_ids)
@@ -108,13 +109,13 @@ def _reason(error: str) -> str:
     return head[:80] or "unknown"
 
 
-def _stats(extractor) -> dict[str, Any]:
+def _stats(extractor: Extractor) -> dict[str, Any]:
     st = getattr(extractor, "stats", None)
     if st is None:
         return {}
     if hasattr(st, "model_dump"):
         st = st.model_dump()
-    elif dataclasses.is_dataclass(st):
+    elif dataclasses.is_dataclass(st) and not isinstance(st, type):
         st = dataclasses.asdict(st)
     try:
         return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in dict(st).items()}
@@ -122,7 +123,7 @@ def _stats(extractor) -> dict[str, Any]:
         return {"stats": str(st)}
 
 
-def extract_items(db, extractor: Extractor, *, limit: int | None = None, batch_size: int = 256,
+def extract_items(db: Database, extractor: Extractor, *, limit: int | None = None, batch_size: int = 256,
                   progress: bool = True, item_ids: list[str] | None = None, force: bool = False,
                   pack: TypePack | None = None, run: str | None = None) -> ExtractionReport:
     """Extract knowledge points of the database's items with ``extractor`` and store them.
@@ -164,6 +165,10 @@ def extract_items(db, extractor: Extractor, *, limit: int | None = None, batch_s
     if limit is not None:
         pending = pending[:limit]
     log.info("extract %s: %d items, %d already done, %d to extract", name, len(items), skipped, len(pending))
+    prepare = getattr(extractor, "prepare", None)
+    if callable(prepare) and pending:
+        # the whole catalogue: an extractor may judge a phrase by how many items share it (offline)
+        prepare([it for it, _ in items], keep={it.item_id for it in pending})
 
     store = StoreReport()
     failures: Counter = Counter()
@@ -202,7 +207,7 @@ def extract_items(db, extractor: Extractor, *, limit: int | None = None, batch_s
     return report
 
 
-def _items_without_points(db, ids: list[str], extractor: str) -> int:
+def _items_without_points(db: Database, ids: list[str], extractor: str) -> int:
     n = 0
     for chunk in batched(ids, 5000):
         n += db.value(

@@ -21,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..core.db import batched
+from ..core.db import Database, batched
 from ..core.resources import cypher
 from ..core.schema import TypePack, refuse_unknown_types
 from .base import MAX_VALUE_WORDS, ItemResult, mention_key
@@ -94,7 +94,7 @@ def mention_rows(results: list[ItemResult]) -> tuple[list[dict[str, Any]], Count
     return list(best.values()), dropped
 
 
-def write_results(db, results: list[ItemResult], *, extractor: str, run: str, pack: TypePack,
+def write_results(db: Database, results: list[ItemResult], *, extractor: str, run: str, pack: TypePack,
                   batch_size: int = 256) -> StoreReport:
     """Write ``results`` of ``extractor`` in batches of ``batch_size`` items, one transaction each.
 
@@ -113,7 +113,7 @@ def write_results(db, results: list[ItemResult], *, extractor: str, run: str, pa
     return report
 
 
-def _write_batch(db, results: list[ItemResult], *, extractor: str, run: str, pack: TypePack) -> StoreReport:
+def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run: str, pack: TypePack) -> StoreReport:
     rows, dropped = mention_rows(results)
     types = sorted({r["type"] for r in rows})
     pack.check(types)  # fails before opening a transaction; the database check below is the authority

@@ -9,19 +9,21 @@ import logging
 import math
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 from ..core.errors import InputError
 
+_loads: Callable[[bytes], Any]
+_JSONError: type[ValueError]
 try:  # orjson parses the 450k-line files ~3x faster; the stdlib parser is the fallback
-    from orjson import JSONDecodeError as _JSONError
-    from orjson import loads as _loads
+    import orjson
+
+    _loads, _JSONError = orjson.loads, orjson.JSONDecodeError
 except ImportError:  # pragma: no cover
-    from json import JSONDecodeError as _JSONError
-    from json import loads as _loads
+    _loads, _JSONError = json.loads, json.JSONDecodeError
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +112,10 @@ def _lines(path: Path, ds: Dataset) -> Iterator[tuple[int, Any]]:
             ds.issue(src, n + 1, f"read error after line {n}: {e}", "unreadable file")
 
 
+@overload
+def _str(v: Any, name: str, *, required: Literal[True]) -> str: ...
+@overload
+def _str(v: Any, name: str, *, required: bool = False) -> str | None: ...
 def _str(v: Any, name: str, *, required: bool = False) -> str | None:
     if v is None:
         if required:
@@ -141,6 +147,10 @@ def _num(v: Any, name: str) -> float | None:
     return float(v)
 
 
+@overload
+def _int(v: Any, name: str, *, required: Literal[True]) -> int: ...
+@overload
+def _int(v: Any, name: str, *, required: bool = False) -> int | None: ...
 def _int(v: Any, name: str, *, required: bool = False) -> int | None:
     if v is None:
         if required:
@@ -333,10 +343,14 @@ def read(paths: list[Path], *, fmt: Format | None = None, name: str | None = Non
         raise InputError(f"files look like {found_fmt}, not {fmt}", source=str(paths[0]))
     name = name or (paths[0].name if paths[0].is_dir() else paths[0].parent.name)
     if fmt == "generic":
-        return read_generic(files["items"], files["interactions"], name=name)
+        items, interactions = files["items"], files["interactions"]
+        assert items is not None and interactions is not None  # detect() found both for the generic format
+        return read_generic(items, interactions, name=name)
+    reviews = files["reviews"]
+    assert reviews is not None  # detect() found the review file for the Amazon formats
     if fmt == "amazon2018":
-        return read_amazon2018(files["reviews"], files["meta"], name=name)
-    return read_amazon2023(files["reviews"], files["meta"], name=name)
+        return read_amazon2018(reviews, files["meta"], name=name)
+    return read_amazon2023(reviews, files["meta"], name=name)
 
 
 # --------------------------------------------------------------------------------------------

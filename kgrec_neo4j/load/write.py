@@ -7,9 +7,11 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..core.db import Database
 from ..core.errors import InputError
 from ..core.resources import cypher
 from .read import Format, Interaction, read
@@ -35,7 +37,7 @@ class LoadReport(BaseModel):
 
 
 def load(
-    db,
+    db: Database,
     paths: list[Path],
     *,
     fmt: Format | None = None,
@@ -74,7 +76,8 @@ def load(
     by_user: dict[str, list[Interaction]] = defaultdict(list)
     for x in xs:
         by_user[x.user].append(x)
-    rows, splits = [], Counter()
+    rows: list[dict[str, Any]] = []
+    splits: Counter[str] = Counter()
     for u in sorted(by_user):
         ux = sorted(by_user[u], key=lambda x: x.seq)
         for pos, x in enumerate(ux):

@@ -142,8 +142,10 @@ def _is_installed(home: Path) -> bool:
     if not pom.is_file():
         return False
     stamp = _read_stamp(home)
+    if not stamp:
+        return False
     digest = hashlib.sha256(pom.read_bytes()).hexdigest()
-    return bool(stamp) and stamp.get("pom_sha256") == digest and _jars_present(home, stamp.get("versions", {}))
+    return stamp.get("pom_sha256") == digest and _jars_present(home, stamp.get("versions", {}))
 
 
 def _java() -> str:
@@ -401,7 +403,10 @@ def _probe(uri: str, username: str, password: str) -> str:
     with neo4j.GraphDatabase.driver(uri, auth=(username, password), connection_timeout=5, max_connection_lifetime=30,
                                     user_agent="kgrec-neo4j-probe", **NOTIFICATIONS) as drv:
         with drv.session(database="neo4j") as session:
-            return session.run("RETURN gds.version() AS v").single()["v"]
+            rec = session.run("RETURN gds.version() AS v").single()
+            if rec is None:
+                raise RuntimeError("RETURN gds.version() returned no record")
+            return rec["v"]
 
 
 def _wait_ready(home: Path, pid: int, uri: str, username: str, password: str, timeout_s: float) -> str:

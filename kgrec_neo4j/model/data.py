@@ -303,16 +303,19 @@ def from_jsonl(
             item_index.setdefault(iid, len(item_index))
     user_index = {u: k for k, u in enumerate(users)}
 
-    ui_user, ui_item, ui_sign = [], [], []
-    valid, test = {}, {}
+    ui_users: list[int] = []
+    ui_items: list[int] = []
+    ui_signs: list[int] = []
+    valid: dict[int, list[int]] = {}
+    test: dict[int, list[int]] = {}
     dropped = 0
     for uid, train_rows, v, t in _split_last_two(seqs):
         u = user_index[uid]
         seen = set()
         for _, iid, rating in train_rows:
-            ui_user.append(u)
-            ui_item.append(item_index[iid])
-            ui_sign.append(sign_from_rating(rating))
+            ui_users.append(u)
+            ui_items.append(item_index[iid])
+            ui_signs.append(sign_from_rating(rating))
             seen.add(item_index[iid])
         for split, row in (("valid", v), ("test", t)):
             if row is None:
@@ -322,7 +325,7 @@ def from_jsonl(
                 dropped += 1
                 continue
             (valid if split == "valid" else test)[u] = [i]
-    ui_user, ui_item, ui_sign = _i64(ui_user), _i64(ui_item), _i64(ui_sign)
+    ui_user, ui_item, ui_sign = _i64(ui_users), _i64(ui_items), _i64(ui_signs)
 
     # ---- proxy concepts (item side)
     item_ids = list(item_index)
@@ -335,14 +338,16 @@ def from_jsonl(
     concept_index = {c: k for k, c in enumerate(kept)}
     type_names = sorted({t for t, _ in kept})
     type_index = {t: k for k, t in enumerate(type_names)}
-    ic_item, ic_concept, ic_type = [], [], []
+    ic_items: list[int] = []
+    ic_concepts: list[int] = []
+    ic_types: list[int] = []
     for i, cs in enumerate(raw):
         for c in sorted(cs):
             if c in concept_index:
-                ic_item.append(i)
-                ic_concept.append(concept_index[c])
-                ic_type.append(type_index[c[0]])
-    ic_item, ic_concept, ic_type = _i64(ic_item), _i64(ic_concept), _i64(ic_type)
+                ic_items.append(i)
+                ic_concepts.append(concept_index[c])
+                ic_types.append(type_index[c[0]])
+    ic_item, ic_concept, ic_type = _i64(ic_items), _i64(ic_concepts), _i64(ic_types)
     n_u, n_i, n_c = len(users), len(item_ids), len(kept)
 
     # ---- proxy interests (user side, train edges only)

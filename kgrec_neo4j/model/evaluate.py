@@ -99,5 +99,12 @@ def mixed(score_fns: list[ScoreFn], weights: list[float]) -> ScoreFn:
     """``sum_k w_k * z_k(users)`` over standardised scorers ``(B, |I|)``."""
     if len(score_fns) != len(weights):
         raise ValueError(f"one weight per scorer (got {len(weights)} weights for {len(score_fns)} scorers)")
+    if not score_fns:
+        raise ValueError("mixed needs at least one scorer")
     zs = [standardised(f) for f in score_fns]
-    return lambda users: sum(w * z(users) for w, z in zip(weights, zs))
+
+    def fn(users: Tensor) -> Tensor:
+        terms = [w * z(users) for w, z in zip(weights, zs)]
+        return sum(terms[1:], terms[0])
+
+    return fn

@@ -69,13 +69,14 @@ def open_gds(db: Database) -> GraphDataScience:
 
 # ====================================================================== projection
 def project_train_graph(gds: GraphDataScience, *, graph_name: str, type_names: list[str],
-                        min_confidence: float = 0.0, dataset: str | None = None):
+                        min_confidence: float = 0.0, dataset: str | None = None, all_interactions: bool = False):
     """Project the train graph into GDS (``cypher/train/project.cypher``) and return the client's Graph.
 
     Args:
         type_names: the pack's knowledge types; ``HAS_KNOWLEDGE.type`` is the concept type's index here.
         min_confidence: edges with ``coalesce(confidence, 1.0) < min_confidence`` are left out.
         dataset: keep only the users and items of this dataset (``None``: all).
+        all_interactions: every INTERACTED edge is a train edge (serving mode), whatever its split.
     """
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be in [0, 1] (got {min_confidence})")
@@ -83,6 +84,7 @@ def project_train_graph(gds: GraphDataScience, *, graph_name: str, type_names: l
         gds.graph.drop(graph_name)
     gds.run_cypher(cypher("train/project"), {
         "graph_name": graph_name, "min_confidence": float(min_confidence), "dataset": dataset,
+        "all_interactions": bool(all_interactions),
         "type_index": {name: k for k, name in enumerate(type_names)},
     })
     return gds.graph.get(graph_name)
@@ -167,7 +169,7 @@ def read_heldout(db: Database, user_index: dict[str, int], item_index: dict[str,
 # ====================================================================== export
 def export_train_graph(db: Database, *, type_names: list[str], min_confidence: float = 0.0,
                        dataset: str | None = None, gds: GraphDataScience | None = None,
-                       keep_projection: bool = False) -> TrainGraph:
+                       keep_projection: bool = False, all_interactions: bool = False) -> TrainGraph:
     """Project the train graph with GDS, stream it into a :class:`TrainGraph` and drop the projection.
 
     Node indices follow the nodes' ``id`` in sorted order (stable across exports of the same graph).
@@ -180,6 +182,8 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
         dataset: export one dataset's users and items only (``None``: everything).
         gds: a client from :func:`open_gds` (one is opened on ``db``'s driver when ``None``).
         keep_projection: leave the GDS graph in the catalog (for inspection; the name is in ``meta``).
+        all_interactions: serving mode: every INTERACTED edge is a train edge and nothing is held out
+            (evaluation mode, the default, keeps the valid / test splits out of training).
 
     Raises:
         ModelError: a concept's type is outside ``type_names``, or the graph has no users or items.
@@ -198,7 +202,7 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
     t0 = time.perf_counter()
     try:
         G = project_train_graph(gds, graph_name=name, type_names=list(type_names),
-                                min_confidence=min_confidence, dataset=dataset)
+                                min_confidence=min_confidence, dataset=dataset, all_interactions=all_interactions)
         times["project_s"] = time.perf_counter() - t0
         t1 = time.perf_counter()
         labels = set(G.node_labels())  # a graph without concepts yet (no extraction) projects no Concept
@@ -230,8 +234,12 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
 
     t2 = time.perf_counter()
     train_pairs = set(zip(ui_user.tolist(), ui_item.tolist()))
-    valid, test, dropped = read_heldout(db, {u: k for k, u in enumerate(user_ids)},
-                                        {i: k for k, i in enumerate(item_ids)}, train_pairs, dataset=dataset)
+    valid: dict[int, list[int]] = {}
+    test: dict[int, list[int]] = {}
+    dropped: dict[str, int] = {}
+    if not all_interactions:
+        valid, test, dropped = read_heldout(db, {u: k for k, u in enumerate(user_ids)},
+                                            {i: k for k, i in enumerate(item_ids)}, train_pairs, dataset=dataset)
     times["heldout_s"] = time.perf_counter() - t2
     times["total_s"] = time.perf_counter() - t0
 
@@ -244,6 +252,7 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
         valid=valid, test=test,
         meta={"source": "neo4j", "gds_graph": name, "min_confidence": float(min_confidence), "dataset": dataset,
               "proxy_concepts": False, "projected": projected, "heldout_dropped": dropped,
+              "mode": "serving" if all_interactions else "evaluation",
               "timings": {k: round(v, 3) for k, v in times.items()}, "ui_seq": ui_seq},
     )
     tg.validate()
@@ -292,7 +301,7 @@ def to_hetero_data(tg: TrainGraph) -> HeteroData:
 def summary(tg: TrainGraph) -> dict[str, Any]:
     """``tg.summary()`` plus the export's timings and projection counts (JSON-safe)."""
     out = dict(tg.summary())
-    for k in ("projected", "timings", "heldout_dropped", "min_confidence", "dataset"):
+    for k in ("projected", "timings", "heldout_dropped", "min_confidence", "dataset", "mode"):
         if k in tg.meta:
             out[k] = tg.meta[k]
     return out

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -26,6 +27,9 @@ from torch import Tensor, nn
 from torch_geometric.utils import softmax
 
 from .data import TrainGraph
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .itemgraph import ItemGraph
 
 INTEREST_GROUPS = (("long", 1), ("short", 1), ("long", -1), ("short", -1))
 
@@ -150,6 +154,17 @@ class KGRecGNN(nn.Module):
         - forward output: users :math:`(|U|, F)`, items :math:`(|I|, F)`, concepts :math:`(|C|, F)`
         - :meth:`edge_attention`: relation name -> :math:`(2, |E_r|)` edge index and :math:`(|E_r|,)` values
     """
+
+    # buffers registered in __init__ (declared for the type checker: nn.Module's attribute lookup is untyped)
+    f_src: Tensor
+    f_dst: Tensor
+    f_rel: Tensor
+    f_last_count: Tensor
+    f_ptr: Tensor
+    f_perm_t: Tensor
+    f_last_perm_t: Tensor
+    rel_negative: Tensor
+    rel_interest: Tensor
 
     def __init__(
         self,
@@ -287,8 +302,9 @@ class KGRecGNN(nn.Module):
                                                            for r in rels], dtype=torch.bool), persistent=False)
         self.stage_mix = nn.Parameter(torch.empty(3))
         self._attention: Tensor | None = None
-        self.item_graph = None  # the closed-form stage-1 item graph, once attached (attach_item_graph)
+        self.item_graph: ItemGraph | None = None  # the closed-form stage-1 item graph, once attached
         self.item_graph_weight = 0.0
+        self.item_graph_multiplier: float | None = None  # the weight in units of std(GNN) / std(item graph)
         self.reset_parameters()
 
     # ------------------------------------------------------------------ init
@@ -299,9 +315,9 @@ class KGRecGNN(nn.Module):
         with torch.no_grad():
             self.neg_gate.fill_(-0.5)  # dislikes start by reversing what they carry
             for lin in self.type_transforms:
-                lin.weight.copy_(torch.eye(self.embedding_dim))
+                cast(nn.Linear, lin).weight.copy_(torch.eye(self.embedding_dim))
             for lin, (_, pol) in zip(self.interest_transforms, INTEREST_GROUPS):
-                lin.weight.copy_(torch.eye(self.embedding_dim) * (1.0 if pol > 0 else -0.5))
+                cast(nn.Linear, lin).weight.copy_(torch.eye(self.embedding_dim) * (1.0 if pol > 0 else -0.5))
             nn.init.normal_(self.att_src, std=0.01)
             nn.init.normal_(self.att_dst, std=0.01)
             # softplus^-1: positive interests start stronger (1.5) than the rest (1.0)
@@ -372,6 +388,7 @@ class KGRecGNN(nn.Module):
             perm_t = self.f_last_perm_t if last else self.f_perm_t
             x = x + weighted_spmm(val, x, src, dst, perm_t)  # residual relation-aware propagation
             att = val
+        assert att is not None  # num_fused_layers >= 1 (checked in __init__)
         self._attention = att.detach()
         return x
 
@@ -430,7 +447,7 @@ class KGRecGNN(nn.Module):
         return u, i, x[self.num_users + self.num_items:]
 
     # ------------------------------------------------------------- inference
-    def attach_item_graph(self, item_graph, weight: float) -> None:
+    def attach_item_graph(self, item_graph: ItemGraph, weight: float) -> None:
         """Add the closed-form stage-1 item graph (:class:`~kgrec_neo4j.model.itemgraph.ItemGraph`) to the
         score: ``score(u, i) = <u, i> + weight * item_graph.score(u)[i]`` (``weight`` chosen on valid)."""
         if weight < 0:
@@ -479,6 +496,8 @@ class KGRecGNN(nn.Module):
         if self._attention is None:
             self.eval()
             self.forward()
+        assert self._attention is not None  # the full forward pass records it
+        attention = self._attention
         k = int(self.f_last_count)
         src, dst, rel = self.f_src[:k], self.f_dst[:k], self.f_rel[:k]
         out = {}
@@ -487,7 +506,7 @@ class KGRecGNN(nn.Module):
             if m.any():
                 s = src[m] - self.offset[r.src_kind]
                 t = dst[m] - self.offset[r.dst_kind]
-                out[r.name] = (torch.stack([s, t]), self._attention[m])
+                out[r.name] = (torch.stack([s, t]), attention[m])
         return out
 
     def relation_weights(self) -> dict[str, float]:

@@ -67,4 +67,7 @@ def concept_centre_loss(concept_emb: Tensor, member_emb: Tensor, concept_index: 
 
 def l2_reg(*tensors: Tensor) -> Tensor:
     """Mean over rows of the squared L2 norm, summed over ``tensors`` (batch embedding regulariser)."""
-    return sum(t.pow(2).sum() / max(t.shape[0], 1) for t in tensors)
+    if not tensors:
+        raise ValueError("l2_reg needs at least one tensor")
+    terms = [t.pow(2).sum() / max(t.shape[0], 1) for t in tensors]
+    return sum(terms[1:], terms[0])

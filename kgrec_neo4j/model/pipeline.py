@@ -56,6 +56,8 @@ class TrainResult(BaseModel):
 
 class EvaluationRow(BaseModel):
     model: str
+    protocol: str = "train-only"  # train-only | history up to the target
+    method: str = ""  # under "history up to the target": fold-in | refit
     valid: dict[str, float]
     test: dict[str, float]
     train_seconds: float
@@ -119,7 +121,8 @@ def model_outputs(obj) -> tuple[Any, Any, Any, Any] | None:
         out = obj()
     users, items = out[0].cpu(), out[1].cpu()
     concepts = out[2].cpu() if len(out) > 2 and out[2].numel() else None
-    attention = obj.edge_attention() if hasattr(obj, "edge_attention") else None
+    edge_attention = getattr(obj, "edge_attention", None)
+    attention = edge_attention() if edge_attention is not None else None
     return users, items, concepts, attention
 
 
@@ -169,11 +172,51 @@ def fail_abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
     return dead
 
 
+def serving_overrides(db: Database, model: str, params_from: str | None = None) -> tuple[str | None, dict[str, Any]]:
+    """The hyperparameters an evaluation-mode run chose on valid, as ``TrainConfig`` overrides for training on
+    every interaction: its config, its best epoch as the number of epochs (no early stopping), and the item
+    graph's chosen lambda, concept weight and weight multiplier. ``params_from`` names the run (default: the
+    latest complete evaluation-mode run of ``model``); ``(None, {})`` when there is none."""
+    if params_from is not None:
+        found = runs.get_run(db, params_from)
+        if found is None:
+            raise ModelError(f"no run {params_from!r}; list runs with `MATCH (r:ModelRun) RETURN r.id, r.status`")
+        src = found
+        if src.status != "complete":
+            raise ModelError(f"run {params_from!r} is {src.status}, not complete; pick a complete run")
+    else:
+        done = [r for r in runs.list_runs(db) if r.model == model and r.status == "complete"
+                and r.metrics.get("export", {}).get("mode", "evaluation") == "evaluation"
+                and r.metrics.get("trained_config")]
+        if not done:
+            return None, {}
+        src = max(done, key=lambda r: r.created or "")
+    cfg = dict(src.metrics.get("trained_config") or {})
+    if not cfg:
+        raise ModelError(f"run {src.id!r} recorded no trained configuration; train in evaluation mode first")
+    for k in ("seed", "device", "num_threads"):
+        cfg.pop(k, None)
+    best = int(src.metrics.get("best_epoch") or cfg.get("epochs") or 1)
+    cfg.update(epochs=max(best, 1), patience=max(best, 1))
+    ig = src.metrics.get("item_graph") or {}
+    if ig.get("params"):
+        cfg["item_graph_lambdas"] = [ig["params"]["lam"]]
+        cfg["item_graph_concept_weights"] = [ig["params"]["concept_weight"]]
+    if ig.get("multiplier") is not None:
+        cfg["item_graph_weights"] = [ig["multiplier"]]
+    return src.id, cfg
+
+
 def run_training(db: Database, *, type_names: list[str], model: str = "ours", epochs: int | None = None,
                  dim: int | None = None, min_confidence: float = 0.0, write: bool = True, seed: int = 0,
                  dataset: str | None = None, overrides: dict[str, Any] | None = None, batch_size: int = 2000,
+                 for_serving: bool = False, params_from: str | None = None,
                  progress: bool = False, on_stage: Callable[[str], None] | None = None) -> TrainResult:
     """Export the train graph, train ``model``, write its embeddings and attention back and make its run current.
+
+    Evaluation mode (the default) trains on the train split and selects on valid. ``for_serving`` trains on every
+    interaction in the graph, whatever its split, with the hyperparameters an evaluation-mode run chose
+    (:func:`serving_overrides`; ``overrides`` still win), and holds nothing out.
 
     The ``(:ModelRun)`` is created first (status ``running``), finished as ``complete`` with the valid / test
     metrics and timings, or ``failed`` with the error. It becomes current only after a full write-back; then the
@@ -183,9 +226,17 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     if model not in MODELS and model not in ABLATIONS:
         raise ValueError(f"model must be one of {', '.join(MODELS + tuple(ABLATIONS))} (got {model!r})")
     stage = on_stage or (lambda s: None)
+    chosen_from = None
+    if for_serving and model not in CLOSED_FORM:
+        chosen_from, chosen = serving_overrides(db, model, params_from)
+        if chosen_from is None:
+            log.warning("no complete evaluation-mode run of %s: training on every interaction with the default "
+                        "hyperparameters (train once without --for serving to choose them on valid)", model)
+        overrides = {**chosen, **(overrides or {})}
     run = runs.new_run_id(model)
     config = {"model": model, "epochs": epochs, "dim": dim, "min_confidence": min_confidence, "seed": seed,
-              "dataset": dataset, "overrides": overrides or {}, "writeback": write}
+              "dataset": dataset, "overrides": overrides or {}, "writeback": write,
+              "mode": "serving" if for_serving else "evaluation", "params_from": chosen_from}
     fail_abandoned_runs(db)
     runs.create_run(db, run, model=model, config=config, dataset=dataset or runs.dataset_names(db))
     db.execute(cypher("train/run_set_process"), id=run, host=socket.gethostname(), pid=os.getpid(),
@@ -194,7 +245,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     try:
         stage("export")
         t = time.perf_counter()
-        tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset)
+        tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset,
+                                all_interactions=for_serving)
         secs["export"] = time.perf_counter() - t
         stage("train")
         t = time.perf_counter()
@@ -207,16 +259,21 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
             stage("write-back")
             t = time.perf_counter()
             users, items, concepts, attention = outputs
+            from .foldin import export_model
+
             wb = writeback.write_back(db, tg, run, users=users, items=items, concepts=concepts,
                                       attention=attention, item_graph=getattr(obj, "item_graph", None),
                                       item_graph_weight=getattr(obj, "item_graph_weight", 0.0),
+                                      foldin=export_model(obj, tg), min_confidence=min_confidence,
                                       batch_size=batch_size)
             secs["writeback"] = time.perf_counter() - t
         metrics = {"valid": report.valid, "test": report.test, "epochs": report.epochs,
                    "best_epoch": report.best_epoch, "train_seconds": report.train_seconds,
                    "peak_rss_mb": report.peak_rss_mb, "export": summary(tg),
                    "seconds": {k: round(v, 3) for k, v in secs.items()},
-                   "trained_config": report.config}
+                   "trained_config": report.config,
+                   "item_graph": {k: v for k, v in (report.parts.get("item_graph") or {}).items()
+                                  if k in ("params", "weight", "multiplier")}}
         runs.finish_run(db, run, metrics=metrics, status="complete")
         if wb is not None:
             runs.set_current(db, run)
@@ -256,6 +313,8 @@ def markdown_table(rows: list[EvaluationRow], export: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
+        if r.protocol != "train-only":
+            continue
         lines.append(f"| {r.model} | " + " | ".join(_fmt(r.test.get(m, 0.0)) for m in METRICS)
                      + f" | {_fmt(r.valid.get('ndcg@10', 0.0))} | {r.train_seconds:.1f} | {r.epochs} | "
                      + (f"{r.epoch_seconds:.1f} |" if r.epochs else "– |"))
@@ -263,6 +322,20 @@ def markdown_table(rows: list[EvaluationRow], export: dict[str, Any]) -> str:
         lines += ["", "`ours/gnn part` and `ours/item graph part` are the two parts of ours scored alone (the same "
                   "trained model; reported, not selected on): the relation-aware GNN, and the closed-form stage-1 "
                   "item graph."]
+    second = [r for r in rows if r.protocol != "train-only"]
+    if second:
+        lines += ["", "## History up to the target", "",
+                  "The same split and test users; at test time the user's valid interaction is part of the history "
+                  "(as in serving, where every interaction counts) and is masked out of the ranking with the train "
+                  "items. *fold-in*: the model trained above, applied to the longer history without training (exact "
+                  "for the item graph, EASE and ItemKNN; the model's own propagation for ours and LightGCN). "
+                  "*refit*: retrained on train + valid with the hyperparameters and epochs chosen on valid above "
+                  "(MF has no fold-in: its row is the refit).", "",
+                  "| model | method | Recall@10 | Recall@20 | NDCG@10 | NDCG@20 | s |",
+                  "|---|---|---:|---:|---:|---:|---:|"]
+        for r in second:
+            lines.append(f"| {r.model} | {r.method} | " + " | ".join(_fmt(r.test.get(m, 0.0)) for m in METRICS)
+                         + f" | {r.train_seconds + r.eval_seconds:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -270,13 +343,21 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
                    ablations: bool = True, epochs: int | None = None, dim: int | None = None,
                    min_confidence: float = 0.0, seed: int = 0, dataset: str | None = None,
                    overrides: dict[str, dict[str, Any]] | None = None, progress: bool = False,
+                   history_protocol: bool = True, refit: str = "ours",
                    on_model: Callable[[str], None] | None = None) -> EvaluationResult:
     """Train and evaluate ``models`` (and, when ``ablations`` and ``ours`` is among them, :data:`ABLATIONS`) on
-    one export; write ``evaluation.md`` and ``evaluation.json`` into ``out_dir``.
+    one export under both protocols (:mod:`~kgrec_neo4j.model.protocols`); write ``evaluation.md`` and
+    ``evaluation.json`` into ``out_dir``.
 
     Args:
         overrides: per model name, extra TrainConfig fields (or ``{"grid": [...]}`` for closed-form models).
+        history_protocol: also report "history up to the target" (fold-in, and refit where asked).
+        refit: which models are also refitted on train + valid: ``"ours"`` (ours and MF, which has no fold-in),
+            ``"all"``, or ``"none"`` (MF still is).
     """
+    from .evaluate import evaluate
+    from .protocols import foldin_scorer, refit_overrides, with_valid_in_history
+
     bad = [m for m in models if m not in MODELS and m not in ABLATIONS]
     if bad or not models:
         raise ValueError(f"models must be among {', '.join(MODELS + tuple(ABLATIONS))} (got {models!r})")
@@ -287,13 +368,16 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
     if not tg.test:
         raise ModelError("the graph has no test interactions (users need >= 3 interactions for last-two-out); "
                          "load more data before evaluating")
+    if refit not in ("ours", "all", "none"):
+        raise ValueError(f"refit must be 'ours', 'all' or 'none' (got {refit!r})")
     export = summary(tg)
+    tg_b = with_valid_in_history(tg) if history_protocol else None
     rows = []
     for name in names:
         if on_model:
             on_model(name)
-        _, rep = train_model(tg, name, epochs=epochs, dim=dim, seed=seed, overrides=(overrides or {}).get(name),
-                             progress=progress)
+        obj, rep = train_model(tg, name, epochs=epochs, dim=dim, seed=seed, overrides=(overrides or {}).get(name),
+                               progress=progress)
         rows.append(EvaluationRow(model=name, valid=rep.valid, test=rep.test, train_seconds=rep.train_seconds,
                                   eval_seconds=rep.eval_seconds, epochs=rep.epochs, best_epoch=rep.best_epoch,
                                   config=rep.config, epoch_seconds=rep.epoch_seconds))
@@ -308,6 +392,25 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
                                       train_seconds=rep.item_graph_seconds, eval_seconds=0.0, epochs=0,
                                       best_epoch=0, config={**ig["params"], "weight": ig["weight"]}))
         log.info("%s: test %s (%.1fs)", name, rep.test, rep.train_seconds)
+        if tg_b is None:
+            continue
+        t0 = time.perf_counter()
+        fn = foldin_scorer(obj, tg, tg_b)
+        if fn is not None:
+            m = evaluate(fn, tg_b, "test")
+            rows.append(EvaluationRow(model=name, protocol="history up to the target", method="fold-in",
+                                      valid={}, test=m, train_seconds=0.0, eval_seconds=time.perf_counter() - t0,
+                                      epochs=0, best_epoch=0, config={}))
+        if fn is None or refit == "all" or (refit == "ours" and name == "ours"):
+            if name in CLOSED_FORM:
+                grid = [{k: v for k, v in rep.config.items()}] if rep.config else None
+                _, rep_b = train_model(tg_b, name, seed=seed, overrides={"grid": grid} if grid else None)
+            else:
+                _, rep_b = train_model(tg_b, name, dim=dim, seed=seed, overrides=refit_overrides(rep))
+            rows.append(EvaluationRow(model=name, protocol="history up to the target", method="refit",
+                                      valid={}, test=rep_b.test, train_seconds=rep_b.train_seconds,
+                                      eval_seconds=rep_b.eval_seconds, epochs=rep_b.epochs,
+                                      best_epoch=rep_b.best_epoch, config=rep_b.config))
     md = markdown_table(rows, export)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -21,14 +21,22 @@ def toy_graph(num_users: int = 60, num_items: int = 40, clusters: int = 4, per_u
     rng = np.random.default_rng(seed)
     u_cl = np.arange(num_users) % clusters
     i_cl = np.arange(num_items) % clusters
-    ui_u, ui_i, ui_s, valid, test = [], [], [], {}, {}
+    ui_u: list[int] = []
+    ui_i: list[int] = []
+    ui_s: list[int] = []
+    valid: dict[int, list[int]] = {}
+    test: dict[int, list[int]] = {}
     for u in range(num_users):
         own = rng.permutation(np.flatnonzero(i_cl == u_cl[u]))[: per_user + 2]
         other = rng.choice(np.flatnonzero(i_cl != u_cl[u]), 2, replace=False)
         for i in own[:per_user]:
-            ui_u.append(u), ui_i.append(int(i)), ui_s.append(1)
+            ui_u.append(u)
+            ui_i.append(int(i))
+            ui_s.append(1)
         for i in other:
-            ui_u.append(u), ui_i.append(int(i)), ui_s.append(-1)
+            ui_u.append(u)
+            ui_i.append(int(i))
+            ui_s.append(-1)
         valid[u] = [int(own[per_user])]
         test[u] = [int(own[per_user + 1])]
     n_c = clusters * 2
@@ -41,7 +49,8 @@ def toy_graph(num_users: int = 60, num_items: int = 40, clusters: int = 4, per_u
     return TrainGraph(
         user_ids=[f"u{k}" for k in range(num_users)], item_ids=[f"i{k}" for k in range(num_items)],
         concept_ids=[f"c{k}" for k in range(n_c)], type_names=["Genre", "Others"],
-        ui_user=ui_u, ui_item=ui_i, ui_sign=ui_s, ui_weight=np.ones(len(ui_u)),
+        ui_user=np.asarray(ui_u, np.int64), ui_item=np.asarray(ui_i, np.int64), ui_sign=np.asarray(ui_s, np.int64),
+        ui_weight=np.ones(len(ui_u)),
         ic_item=ic_i, ic_concept=ic_c, ic_type=ic_t, ic_weight=np.ones(ic_i.size),
         uc_user=uc_u, uc_concept=uc_c, uc_horizon=np.zeros(uc_u.size), uc_polarity=uc_p,
         uc_weight=np.ones(uc_u.size), valid=valid, test=test, meta={"toy": True, "seed": seed},

@@ -150,15 +150,22 @@ def _embedding_scorer(model: torch.nn.Module, *, fused: bool = True,
 def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray | None = None
                    ) -> tuple[ItemGraph, list[dict[str, float]]]:
     """Stage 1 in closed form: fit the item graph for every (lambda, concept weight) of ``cfg``'s grids and keep
-    the one with the best valid NDCG@10 (on ``valid_users`` when given)."""
-    best, history = None, []
+    the one with the best valid NDCG@10 (on ``valid_users`` when given). Without held-out users (serving mode)
+    the first point of each grid is fitted, and nothing is evaluated."""
+    best: tuple[ItemGraph, float] | None = None
+    history: list[dict[str, float]] = []
     # the ablations hold for this part too: no concept paths, dislikes dropped
     weights = cfg.item_graph_concept_weights if cfg.use_concepts and graph.num_concepts else [0.0]
     dislike_value = cfg.item_graph_dislike_value if cfg.use_negative else 0.0
-    for lam in cfg.item_graph_lambdas:
+    lambdas = cfg.item_graph_lambdas if graph.valid else cfg.item_graph_lambdas[:1]
+    weights = weights if graph.valid else weights[:1]
+    for lam in lambdas:
         for cw in dict.fromkeys(weights):
             t0 = time.perf_counter()
             ig = ItemGraph(lam, cw, dislike_value, cfg.item_graph_top_k).fit(graph)
+            if not graph.valid:
+                return ig, [{"item_graph_lambda": lam, "item_graph_concept_weight": cw,
+                             "seconds": time.perf_counter() - t0}]
             v = evaluate(ig.score, graph, "valid", users=valid_users)
             history.append({"item_graph_lambda": lam, "item_graph_concept_weight": cw,
                             "seconds": time.perf_counter() - t0,
@@ -168,13 +175,17 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
                 best = (ig, v["ndcg@10"])
             else:
                 del ig
+    if best is None:
+        raise ValueError("the item graph grid is empty: item_graph_lambdas and item_graph_concept_weights "
+                         "need at least one value each")
     return best[0], history
 
 
 def _score_scale(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, rng: np.random.Generator,
                  emb: tuple[torch.Tensor, torch.Tensor]) -> float:
-    """``std(GNN scores) / std(item graph scores)`` over up to 512 valid users (the unit of the weight grid)."""
-    users = np.array(sorted(graph.valid), np.int64)
+    """``std(GNN scores) / std(item graph scores)`` over up to 512 valid users, or users with train edges when
+    nothing is held out (the unit of the weight grid)."""
+    users = np.array(sorted(graph.valid) if graph.valid else np.unique(graph.ui_user), np.int64)
     if users.size > 512:
         users = np.sort(rng.choice(users, 512, replace=False))
     u = torch.from_numpy(users)
@@ -186,10 +197,17 @@ def _score_scale(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, rng: np.rand
 def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: TrainConfig, rng: np.random.Generator,
                       valid_users: np.ndarray | None = None,
                       emb: tuple[torch.Tensor, torch.Tensor] | None = None) -> list[dict[str, float]]:
-    """Choose the item graph's weight in the score on valid NDCG@10 and attach it to ``model``."""
+    """Choose the item graph's weight in the score on valid NDCG@10 and attach it to ``model`` (without held-out
+    users: the first multiplier of the grid)."""
     emb = emb if emb is not None else _embeddings(model)
     scale = _score_scale(model, ig, graph, rng, emb)
-    best, history = None, []
+    if not graph.valid:
+        m = cfg.item_graph_weights[0]
+        model.attach_item_graph(ig, m * scale)
+        model.item_graph_multiplier = m
+        return [{"item_graph_weight": m * scale, "item_graph_multiplier": m}]
+    best: tuple[float, float] | None = None
+    history: list[dict[str, float]] = []
     for m in cfg.item_graph_weights:
         model.attach_item_graph(ig, m * scale)
         v = evaluate(_embedding_scorer(model, emb=emb), graph, "valid", users=valid_users)
@@ -197,6 +215,9 @@ def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: Tr
                         **{k: x for k, x in v.items() if k != "users"}})
         if best is None or v["ndcg@10"] > best[1]:
             best = (m * scale, v["ndcg@10"])
+            model.item_graph_multiplier = m
+    if best is None:
+        raise ValueError("the item graph needs at least one weight to try (item_graph_weights is empty)")
     model.attach_item_graph(ig, best[0])
     log.info("item graph weight %.4g (scale %.4g): valid NDCG@10 %.4f", best[0], scale, best[1])
     return history
@@ -217,7 +238,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     ours = cfg.model == "kgrec"
 
     # BPR positives: deduplicated (user, item) pairs; ours leaves explicit dislikes to the signed loss
-    keep = np.ones(graph.ui_user.size, bool)
+    keep: np.ndarray = np.ones(graph.ui_user.size, bool)
     if ours and cfg.use_negative and not cfg.bpr_on_dislikes:
         keep = graph.ui_sign >= 0
     pairs = np.unique(np.stack([graph.ui_user[keep], graph.ui_item[keep]], 1), axis=0)
@@ -276,6 +297,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
                 sign = torch.cat([torch.ones(n_b), -torch.ones(len(d))]).to(device)
                 loss = loss + cfg.signed_weight * signed_edge_loss(src, dst, sign)
             if use_centre:
+                assert isinstance(model, KGRecGNN)  # the concept-centre loss is ours only
                 x = model.last_stage1  # (N, F) stage-1 features of this step
                 e = torch.from_numpy(rng.integers(0, c_idx.numel(), cfg.centre_edges))
                 ci, mi = c_idx[e].to(device), c_member[e].to(device)
@@ -289,7 +311,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
         train_time += ep_time
         cpu_time += time.process_time() - c0
         row = {"epoch": epoch, "loss": total / len(pairs), "seconds": ep_time}
-        if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
+        if graph.valid and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):  # serving mode: no held-out
             t1 = time.perf_counter()
             m = evaluate(_embedding_scorer(model), graph, "valid", device=device, users=valid_users)
             eval_time += time.perf_counter() - t1
@@ -315,19 +337,21 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     t1 = time.perf_counter()
     emb = _embeddings(model)  # the final parameters: every scorer below reuses these embeddings
     if ig is not None:
+        assert isinstance(model, KGRecGNN)  # the item graph is fitted for ours only
         history.extend(attach_item_graph(model, ig, graph, cfg, rng, valid_users, emb))
         # each part alone, for the report (the selection above used valid only)
         for part, fn in (("gnn", _embedding_scorer(model, fused=False, emb=emb)), ("item_graph", ig.score)):
             parts[part] = {split: evaluate(fn, graph, split, device=device) for split in ("valid", "test")}
         parts["item_graph"]["params"] = ig.params()
         parts["item_graph"]["weight"] = model.item_graph_weight
+        parts["item_graph"]["multiplier"] = getattr(model, "item_graph_multiplier", None)
     scorer = _embedding_scorer(model, emb=emb)
     valid = evaluate(scorer, graph, "valid", device=device)
     test = evaluate(scorer, graph, "test", device=device)
     eval_time += time.perf_counter() - t1
     report = TrainReport(
         model=cfg.model if not ours else _ours_name(cfg), config=cfg.model_dump(), valid=valid, test=test,
-        epochs=epoch, best_epoch=best_epoch, train_seconds=train_time + ig_time,
+        epochs=epoch, best_epoch=best_epoch if graph.valid else epoch, train_seconds=train_time + ig_time,
         epoch_seconds=train_time / max(epoch, 1), epoch_cpu_seconds=cpu_time / max(epoch, 1),
         train_cpu_seconds=cpu_time + ig_cpu, item_graph_seconds=ig_time,
         eval_seconds=eval_time, peak_rss_mb=peak_rss_mb(), history=history, parts=parts,
@@ -360,7 +384,7 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
         raise ValueError(f"name must be one of {sorted(classes)} (got {name!r})")
     setup(seed, "cpu", num_threads)
     grid = grid or [{}]
-    best = None
+    best: tuple[Any, dict[str, Any], dict[str, Any]] | None = None
     train_time = eval_time = cpu_time = 0.0
     history = []
     for params in grid:
@@ -378,6 +402,7 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
             best = (rec, params, v)
         else:
             del rec
+    assert best is not None  # the grid has at least one point
     rec, params, valid = best
     t1 = time.perf_counter()
     test = evaluate(rec.score, graph, "test")

@@ -35,6 +35,7 @@ from pydantic import BaseModel
 from ..core.errors import ModelError
 from ..core.resources import cypher
 from .data import TrainGraph
+from .foldin import FoldIn, ItemSide
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.db import Database
@@ -85,9 +86,19 @@ def _check_matrix(name: str, emb, ids: list[str], dim: int | None) -> np.ndarray
     return a
 
 
-def _emb_rows(ids: list[str], a: np.ndarray) -> Iterator[dict[str, Any]]:
+def _emb_rows(ids: list[str], a: np.ndarray, **extra: np.ndarray | None) -> Iterator[dict[str, Any]]:
+    """``{id, embedding, <extra>}`` per node; an ``extra`` array of ``None`` gives ``null``."""
     for k, node_id in enumerate(ids):
-        yield {"id": node_id, "embedding": a[k].tolist()}
+        row: dict[str, Any] = {"id": node_id, "embedding": a[k].tolist()}
+        for key, arr in extra.items():
+            row[key] = None if arr is None else arr[k].tolist()
+        yield row
+
+
+def foldin_rows(side: ItemSide) -> np.ndarray:
+    """``(|I|, (L + 1) F)``: each item's LightGCN features and stage-1 output, concatenated (``gnn_foldin``)."""
+    blocks = [side.layers[k] for k in range(side.layers.shape[0])] + [side.x1]
+    return np.concatenate(blocks, axis=1).astype(np.float64)
 
 
 def _write(db: Database, name: str, rows, *, run: str, batch_size: int,
@@ -115,13 +126,16 @@ def _write(db: Database, name: str, rows, *, run: str, batch_size: int,
 
 # ====================================================================== embeddings
 def write_embeddings(db: Database, tg: TrainGraph, run: str, *, users, items, concepts=None,
+                     foldin: tuple[FoldIn, ItemSide, np.ndarray] | None = None,
                      batch_size: int = 2000, progress: Callable[[str, int], None] | None = None
                      ) -> dict[str, int]:
-    """Write ``gnn_embedding`` / ``gnn_run`` for every node of ``tg``.
+    """Write ``gnn_embedding`` / ``gnn_run`` for every node of ``tg``, and what fold-in reads.
 
     Args:
         users: ``(|U|, F)`` rows aligned with ``tg.user_ids``; items ``(|I|, F)``; concepts ``(|C|, F)`` or
             ``None`` (models without concepts).
+        foldin: ``(FoldIn, ItemSide, user egos)`` of the model (:mod:`~kgrec_neo4j.model.foldin`): items get
+            ``gnn_foldin`` and ``gnn_degree``, users ``gnn_ego``. Without it a run cannot be served.
 
     Returns:
         ``{"users": n, "items": n, "concepts": n}``: nodes written (= matched in the graph).
@@ -129,10 +143,16 @@ def write_embeddings(db: Database, tg: TrainGraph, run: str, *, users, items, co
     u = _check_matrix("user", users, tg.user_ids, None)
     dim = u.shape[1]
     i = _check_matrix("item", items, tg.item_ids, dim)
-    out = {"users": _write(db, "embeddings_user", _emb_rows(tg.user_ids, u), run=run, batch_size=batch_size,
-                           progress=progress),
-           "items": _write(db, "embeddings_item", _emb_rows(tg.item_ids, i), run=run, batch_size=batch_size,
-                           progress=progress),
+    ego = fold = degree = None
+    if foldin is not None:
+        _, side, ego_m = foldin
+        ego = _check_matrix("user ego", ego_m, tg.user_ids, dim)
+        fold = foldin_rows(side)
+        degree = side.degree.astype(np.int64).reshape(-1, 1)
+    out = {"users": _write(db, "embeddings_user", _emb_rows(tg.user_ids, u, ego=ego), run=run,
+                           batch_size=batch_size, progress=progress),
+           "items": _write(db, "embeddings_item", _deg(_emb_rows(tg.item_ids, i, foldin=fold, degree=degree)),
+                           run=run, batch_size=batch_size, progress=progress),
            "concepts": 0}
     if concepts is not None and tg.num_concepts:
         c = _check_matrix("concept", concepts, tg.concept_ids, dim)
@@ -143,6 +163,17 @@ def write_embeddings(db: Database, tg: TrainGraph, run: str, *, users, items, co
             log.warning("wrote %d of %d %s embeddings: %d nodes were deleted since the export",
                         out[kind], len(ids), kind, len(ids) - out[kind])
     return out
+
+
+def _deg(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for row in rows:
+        row["degree"] = row["degree"][0] if row.get("degree") is not None else None
+        yield row
+
+
+def write_foldin_params(db: Database, run: str, params: FoldIn, *, min_confidence: float) -> None:
+    """Store the model's fold-in parameters and the export's confidence floor on the run."""
+    db.execute(cypher("train/run_set_foldin"), run=run, foldin=params.to_json(), min_confidence=float(min_confidence))
 
 
 # ====================================================================== attention
@@ -288,10 +319,11 @@ def clear_stale(db: Database, run: str, *, limit: int = 10000) -> tuple[int, int
 # ====================================================================== all of it
 def write_back(db: Database, tg: TrainGraph, run: str, *, users, items, concepts=None,
                attention: Attention | None = None, item_graph=None, item_graph_weight: float = 0.0,
+               foldin: tuple[FoldIn, ItemSide, np.ndarray] | None = None, min_confidence: float = 0.0,
                batch_size: int = 2000, progress: Callable[[str, int], None] | None = None) -> WritebackReport:
-    """Embeddings, then attention, then the vector index (the old index is dropped first when the dimension
-    changed, so that no vector of the wrong size is indexed). Does not touch ``(:ModelRun)`` and does not clear
-    other runs' values: call :func:`clear_stale` after the run became current.
+    """Embeddings (with what fold-in reads), then attention, then the vector index (the old index is dropped first
+    when the dimension changed, so that no vector of the wrong size is indexed). Does not make the run current and
+    does not clear other runs' values: call :func:`clear_stale` after the run became current.
     """
     t0 = time.perf_counter()
     dim = int(_np(users).shape[1]) if _np(users).ndim == 2 else 0
@@ -299,8 +331,10 @@ def write_back(db: Database, tg: TrainGraph, run: str, *, users, items, concepts
     recreate = have is not None and int(have) != dim
     if recreate:
         db.write(cypher("train/drop_vector_index"))
-    counts = write_embeddings(db, tg, run, users=users, items=items, concepts=concepts, batch_size=batch_size,
-                              progress=progress)
+    counts = write_embeddings(db, tg, run, users=users, items=items, concepts=concepts, foldin=foldin,
+                              batch_size=batch_size, progress=progress)
+    if foldin is not None:
+        write_foldin_params(db, run, foldin[0], min_confidence=min_confidence)
     rep = WritebackReport(run=run, dim=dim, **counts)
     if attention:
         rep.attention, rep.attention_missing = write_attention(db, tg, run, attention, batch_size=batch_size,

@@ -4,13 +4,13 @@ A path is one row MATCHed by ``cypher/explain/paths.cypher`` (never assembled fr
 
 * ``interest`` / ``negative_interest``: ``user -INTERESTED_IN-> concept <-HAS_KNOWLEDGE- item``
   (the interest's polarity +1 / −1);
-* ``liked_item`` / ``disliked_item``: ``user -INTERACTED(train)-> item' -HAS_KNOWLEDGE-> concept
+* ``liked_item`` / ``disliked_item``: ``user -INTERACTED-> item' -HAS_KNOWLEDGE-> concept
   <-HAS_KNOWLEDGE- item`` (the interaction's sign +1 / −1; mixed interactions explain nothing);
 * ``item_link`` (``cypher/explain/item_link_paths.cypher``, runs that wrote an item graph):
-  ``user -INTERACTED(train)-> item' -ITEM_LINK-> item``, whose weight is its exact additive share of the
+  ``user -INTERACTED-> item' -ITEM_LINK-> item``, whose weight is its exact additive share of the
   item's score (``item_link_weight * x * ITEM_LINK.weight``); kept apart in :attr:`Explanation.links`.
 
-Only ``split = 'train'`` interactions are used. A path's weight is::
+Every interaction counts, whatever its split (serving reads the live graph). A path's weight is::
 
     weight = sign * PRODUCT_e conf(e) * att(e)        (* INTERESTED_IN.weight on interest paths)
     conf(e) = e.confidence (1 if absent),  att(e) = |e.attention| (1 if absent: no model run wrote it)
@@ -35,7 +35,7 @@ from ..core.db import Database
 from ..core.errors import KgrecError
 from ..core.resources import cypher
 from ..users.interests.store import Interest
-from .scoring import rank_of, scoring_state
+from .scoring import rank_of, scores, scoring_state
 
 log = logging.getLogger(__name__)
 
@@ -80,9 +80,9 @@ class ExplanationPath(BaseModel):
                     f"[{self.concept_name}] <-HAS_KNOWLEDGE- {target}   weight {self.weight:+.4g}")
         if self.kind == "item_link":
             e = self.edges[1] if len(self.edges) > 1 else {}
-            return (f"you -INTERACTED({self.via_kind or '?'}, train)-> {self.via_title} "
+            return (f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title} "
                     f"-ITEM_LINK(w={_num(e.get('weight'))})-> {target}   weight {self.weight:+.4g}")
-        return (f"you -INTERACTED({self.via_kind or ('like' if self.sign > 0 else 'dislike')}, train)-> "
+        return (f"you -INTERACTED({self.via_kind or ('like' if self.sign > 0 else 'dislike')})-> "
                 f"{self.via_title} -HAS_KNOWLEDGE-> [{self.concept_name}] <-HAS_KNOWLEDGE- {target}"
                 f"   weight {self.weight:+.4g}")
 
@@ -127,11 +127,11 @@ class WhyReport(BaseModel):
     title: str | None = None
     run: str
     score: float | None = None
-    rank: int | None = None  # 1-based among items the user has not trained on; None for train items
+    rank: int | None = None  # 1-based among items the user has not interacted with; None for those
     competing: int = 0
     k: int
     recommended: bool = False
-    in_train: bool = False
+    in_history: bool = False  # the user already interacted with the item (never recommended)
     verdict: str = ""
     explanation: Explanation
 
@@ -151,7 +151,7 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
         item_ids: Item.id values (unknown ids get an empty explanation).
         per_item: paths kept per item and sign (strongest |weight| first).
         run, link_weight, dislike_value: the run whose ``ITEM_LINK`` paths to add, with its
-            ``item_link_weight`` and ``item_link_dislike_value`` (:class:`~kgrec_neo4j.serve.scoring.ItemMatrix`
+            ``item_link_weight`` and ``item_link_dislike_value`` (:class:`~kgrec_neo4j.serve.scoring.RunModel`
             holds them); no item-link paths when ``run`` is ``None`` or ``link_weight`` is 0.
 
     Returns:
@@ -319,23 +319,22 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     """
     if k < 1:
         raise ValueError(f"k must be >= 1 (got {k})")
-    m, uv = scoring_state(db, [user_id], run)
+    m, [st] = scoring_state(db, [user_id], run, links=False)
     exp = explain_items(db, user_id, [item_id], per_item=per_item, run=m.run, link_weight=m.link_weight,
                         dislike_value=m.dislike_value)[item_id]
     if exp.title is None:  # the paths query returns a row (with the title) for every item that exists
         raise ExplainError(f"unknown item {item_id!r}: expected an Item.id that was loaded (`kgrec load`).")
     title = exp.title
     if item_id not in m.index:
-        raise ExplainError(f"item {item_id!r} has no embedding of run {m.run!r}, so it is never scored; items "
-                           f"without train interactions or knowledge are left out of training.")
+        raise ExplainError(f"item {item_id!r} has no vector of run {m.run!r}, so it is not scored yet; an item "
+                           f"added after the run counts once `kgrec update` or a new `kgrec train` gives it one.")
     j = m.index[item_id]
-    scores = m.scores(uv)[0]
-    exclude = uv.exclude[0]
-    in_train = bool((exclude == j).any())
-    rank, competing = rank_of(scores, j, exclude)
-    rep = WhyReport(user=user_id, item=item_id, title=title, run=m.run, score=float(scores[j]),
-                    rank=rank or None, competing=competing, k=k, in_train=in_train,
-                    recommended=(not in_train and 1 <= rank <= k), explanation=exp)
+    s = scores(m, [st])[0]
+    in_history = bool((st.exclude == j).any())
+    rank, competing = rank_of(s, j, st.exclude)
+    rep = WhyReport(user=user_id, item=item_id, title=title, run=m.run, score=float(s[j]),
+                    rank=rank or None, competing=competing, k=k, in_history=in_history,
+                    recommended=(not in_history and 1 <= rank <= k), explanation=exp)
     rep.verdict = _verdict(rep)
     return rep
 
@@ -344,9 +343,10 @@ def _verdict(r: WhyReport) -> str:
     e, title = r.explanation, short(r.title or r.item, 60)
     pos = positive_clauses(e) + [c for _, c in link_clauses(e, 1)]
     neg = negative_clauses(e) + [c for _, c in link_clauses(e, -1)]
-    if r.in_train:
-        return (f"{title} is in your training history, so it is never recommended to you "
+    if r.in_history:
+        return (f"you already interacted with {title}, so it is not recommended to you again "
                 f"(score {r.score:.4g}).")
+    assert r.rank is not None  # None only for train items
     where = f"#{r.rank} of {r.competing} (score {r.score:.4g})"
     if r.recommended:
         head = f"{title} is recommended at {where}"
@@ -368,7 +368,7 @@ def verify_paths(db: Database, paths: list[ExplanationPath], *, batch_size: int 
     """Re-MATCH every path with ``cypher/explain/verify_paths`` (a query separate from the one that found it).
 
     Returns one bool per path: its relationships still connect the same user, concept and items, with the
-    same polarity / sign, and interactions in the train split.
+    same polarity / sign.
     """
     text = cypher("explain/verify_paths")
     out: list[bool] = []

@@ -1,7 +1,8 @@
-"""Top-k recommendation for users, scored by :mod:`~kgrec_neo4j.serve.scoring`, explained by
-:mod:`~kgrec_neo4j.serve.explain` when asked, stored as ``(:User)-[:RECOMMENDED {rank, score, run}]->(:Item)``.
+"""Top-k recommendation in serving mode, scored by :mod:`~kgrec_neo4j.serve.scoring` from each user's live edges,
+explained by :mod:`~kgrec_neo4j.serve.explain` when asked, stored as
+``(:User)-[:RECOMMENDED {rank, score, run}]->(:Item)``.
 
-Every train item of a user is excluded; valid and test items are not (they are what should be hit).
+Every item a user interacted with is excluded (``allow_repeats=True`` keeps them, for repeat purchases).
 
 Public API: :func:`recommend_users`, :func:`recommend`, :func:`store_recommendations`,
 :func:`stored_recommendations`.
@@ -10,15 +11,16 @@ Public API: :func:`recommend_users`, :func:`recommend`, :func:`store_recommendat
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from pydantic import BaseModel, Field
 
 from ..core.db import Database
 from ..core.resources import cypher
 from .explain import Explanation, explain_items
-from .scoring import RecommendError, scoring_state, top_k
+from .scoring import RecommendError, Source, UnknownUser, scores, scoring_state, top_k, user_exists
 
-__all__ = ["RecommendError", "Recommendation", "UserRecommendations", "recommend_users", "recommend",
+__all__ = ["RecommendError", "UnknownUser", "Recommendation", "UserRecommendations", "recommend_users", "recommend",
            "store_recommendations", "stored_recommendations"]
 
 
@@ -33,19 +35,24 @@ class Recommendation(BaseModel):
 
 
 class UserRecommendations(BaseModel):
+    """A user's list, the run it came from and what the user's live edges were."""
+
     user: str
     run: str
+    source: Source = "model"  # model | interests (no interactions yet) | popular (no edges at all)
     items: list[Recommendation] = Field(default_factory=list)
-    excluded: int = 0  # train items masked out
+    interactions: int = 0  # interacted items read from the graph now
+    excluded: int = 0  # of them, masked out of the list
     seconds: float = 0.0
 
 
 # ----------------------------------------------------------------------------------- recommend
 
 def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bool = True,
-                    explain: bool = False, per_item: int = 3, run: str | None = None,
-                    batch_size: int | None = None) -> list[UserRecommendations]:
-    """Top-``k`` unseen items for each user, scored in numpy; optionally stored and explained.
+                    explain: bool = False, per_item: int = 3, run: str | None = None, allow_repeats: bool = False,
+                    batch_size: int | None = None, chunk: int = 1000, load_links: bool = True,
+                    on_chunk: Callable[[int], None] | None = None) -> list[UserRecommendations]:
+    """Top-``k`` items for each user from the user's live edges; optionally stored and explained.
 
     Args:
         user_ids: User.id values (order kept in the result).
@@ -54,6 +61,9 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         explain: attach the best stored explanation paths to every item (one Cypher round trip per user).
         per_item: explanation paths kept per item and sign.
         run: model run id (default: the current one).
+        allow_repeats: keep items the user already interacted with.
+        chunk: users scored per round trip; ``on_chunk(n)`` is called after each (progress).
+        load_links: load the run's item links once (many users); ``False`` sums each user's links in Cypher.
 
     Returns:
         One :class:`UserRecommendations` per user, in input order.
@@ -64,24 +74,30 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         return []
     t0 = time.perf_counter()
     out: list[UserRecommendations] = []
-    for chunk_start in range(0, len(user_ids), 1000):
-        chunk = list(user_ids[chunk_start: chunk_start + 1000])
-        matrix, uv = scoring_state(db, chunk, run)
-        scores = matrix.scores(uv)  # (B, |I|)
-        for b, uid in enumerate(uv.ids):
-            idx, s = top_k(scores[b], k, uv.exclude[b])
-            out.append(UserRecommendations(
-                user=uid, run=matrix.run, excluded=int(uv.exclude[b].size),
-                items=[Recommendation(rank=r + 1, item=matrix.ids[j], title=matrix.titles[j], score=float(v))
-                       for r, (j, v) in enumerate(zip(idx.tolist(), s.tolist()))]))
-    if store:
-        store_recommendations(db, out, batch_size=batch_size)
-    if explain:
-        for rec in out:
-            exps = explain_items(db, rec.user, [r.item for r in rec.items], per_item=per_item, run=matrix.run,
-                                 link_weight=matrix.link_weight, dislike_value=matrix.dislike_value)
-            for r in rec.items:
-                r.explanation = exps[r.item]
+    for start in range(0, len(user_ids), chunk):
+        ids = list(user_ids[start: start + chunk])
+        m, states = scoring_state(db, ids, run, links=load_links)
+        s_all = scores(m, states)  # (B, |I|)
+        recs = []
+        for b, st in enumerate(states):
+            exclude = None if allow_repeats else st.exclude
+            idx, s = top_k(s_all[b], k, exclude)
+            recs.append(UserRecommendations(
+                user=st.id, run=m.run, source=st.source, interactions=st.interactions,
+                excluded=0 if allow_repeats else int(st.exclude.size),
+                items=[Recommendation(rank=r + 1, item=m.ids[j], title=m.titles[j], score=float(v))
+                       for r, (j, v) in enumerate(zip(idx.tolist(), s.tolist(), strict=True))]))
+        if store:
+            store_recommendations(db, recs, batch_size=batch_size)
+        if explain:
+            for rec in recs:
+                exps = explain_items(db, rec.user, [r.item for r in rec.items], per_item=per_item, run=m.run,
+                                     link_weight=m.link_weight, dislike_value=m.dislike_value)
+                for r in rec.items:
+                    r.explanation = exps[r.item]
+        out.extend(recs)
+        if on_chunk:
+            on_chunk(len(recs))
     dt = time.perf_counter() - t0
     for rec in out:
         rec.seconds = dt / len(out)
@@ -89,9 +105,14 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
 
 
 def recommend(db: Database, user_id: str, k: int = 10, *, explain: bool = False, store: bool = True,
-              per_item: int = 3, run: str | None = None) -> UserRecommendations:
-    """Top-``k`` unseen items for one user (see :func:`recommend_users`)."""
-    return recommend_users(db, [user_id], k, store=store, explain=explain, per_item=per_item, run=run)[0]
+              per_item: int = 3, run: str | None = None, allow_repeats: bool = False) -> UserRecommendations:
+    """Top-``k`` items for one user (see :func:`recommend_users`); an unknown user is refused before the run's
+    model is loaded."""
+    if not user_exists(db, user_id):
+        raise UnknownUser(f"unknown user(s): {user_id!r}; expected a User.id in the graph (`kgrec load`, or a "
+                          f"(:User {{id}}) node).")
+    return recommend_users(db, [user_id], k, store=store, explain=explain, per_item=per_item, run=run,
+                           allow_repeats=allow_repeats, load_links=False)[0]
 
 
 def store_recommendations(db: Database, recs: list[UserRecommendations], *, batch_size: int | None = None) -> int:

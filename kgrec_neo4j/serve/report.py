@@ -168,17 +168,18 @@ def profile_svg(profile: list[Interest], width: int = 560) -> str:
         return '<p class="muted">No interests are stored for this user yet (run <code>kgrec interests</code>).</p>'
     row, label_w, pad = 22, 230, 8
     bar_w = width - label_w - 60
-    top = max(abs(p.weight * p.confidence) for p in profile) or 1.0
+    confidence = [1.0 if p.confidence is None else p.confidence for p in profile]  # as the profile query reads it
+    top = max(abs(p.weight * c) for p, c in zip(profile, confidence)) or 1.0
     h = row * len(profile) + pad * 2
     parts = [f'<svg class="profile" viewBox="0 0 {width} {h}" width="{width}" height="{h}" role="img" '
              f'aria-label="interest profile">']
     for n, p in enumerate(profile):
         y = pad + n * row
-        v = p.weight * p.confidence
+        v = p.weight * confidence[n]
         w = max(2.0, bar_w * abs(v) / top)
         cls = "neg" if p.polarity < 0 else ("short" if p.horizon == "short" else "long")
         tip = (f"{p.name} ({p.type or 'concept'}) · {p.horizon}-term · polarity {p.polarity:+d} · "
-               f"weight {p.weight:.2f} · confidence {p.confidence:.2f}"
+               f"weight {p.weight:.2f} · confidence {confidence[n]:.2f}"
                + (f" · from {', '.join(t or '?' for t in p.evidence_titles[:3])}" if p.evidence_titles else ""))
         name = p.name if len(p.name) <= 30 else p.name[:29] + "…"
         parts.append(
@@ -193,13 +194,13 @@ def profile_svg(profile: list[Interest], width: int = 560) -> str:
 def _path_html(p, title: str) -> str:
     sign = "pos" if p.sign > 0 else "neg"
     if p.kind == "item_link":
-        chain = (f'you <span class="rel">{_esc(p.via_kind or "")} (train)</span> {_esc(p.via_title)} '
+        chain = (f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)} '
                  f'<span class="rel">ITEM_LINK</span> {_esc(title)}')
     elif p.kind in ("interest", "negative_interest"):
         chain = (f'you <span class="rel">INTERESTED_IN {_esc(p.horizon or "long")}{"" if p.sign > 0 else ", −"}</span> '
                  f'<b>{_esc(p.concept_name)}</b> <span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
     else:
-        chain = (f'you <span class="rel">{_esc(p.via_kind or "")} (train)</span> {_esc(p.via_title)} '
+        chain = (f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)} '
                  f'<span class="rel">HAS_KNOWLEDGE</span> <b>{_esc(p.concept_name)}</b> '
                  f'<span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
     return f'<li class="{sign}"><span class="w">{p.weight:+.3g}</span> {chain}</li>'
@@ -218,7 +219,7 @@ def _recs_html(data: ReportData) -> str:
             f'<li class="rec" data-item="item:{_esc(r.item)}"><div class="head"><span class="rank">{r.rank}</span>'
             f'<span class="title">{_esc(title)}</span><span class="score">score {r.score:.3f}</span></div>'
             f'<p class="why">{_sentence_html(e.sentence if e else "")}</p>{details}</li>')
-    return "".join(out) or '<li class="muted">No recommendation (every item is in the training history).</li>'
+    return "".join(out) or '<li class="muted">No recommendation (you interacted with every item).</li>'
 
 
 def _asset(name: str) -> str:
@@ -234,7 +235,7 @@ def _json_script(obj: Any) -> str:
 def render_html(data: ReportData) -> str:
     """The whole page as one string: CSS, JS and data inlined (works offline, from a file:// URL)."""
     s = data.summary or {}
-    stats = (f'{s.get("train", 0)} train interactions ({s.get("positive", 0)} positive, {s.get("negative", 0)} '
+    stats = (f'{s.get("interactions", 0)} interactions ({s.get("positive", 0)} positive, {s.get("negative", 0)} '
              f'negative) · {s.get("interests", 0)} interests · model run {_esc(data.run)} · {_esc(data.created)}')
     graph_json = _json_script(data.graph.model_dump())
     n_nodes = len(data.graph.nodes)

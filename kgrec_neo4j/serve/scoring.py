@@ -1,12 +1,20 @@
-"""Scoring from what the current model run wrote back: the run's item matrix (embeddings and item links),
-loaded once per process, and the users' vectors and train items, read per request.
+"""Scoring in serving mode: the current run's model, loaded once per process, applied to each user's edges as
+they are in the graph at the time of the request.
 
-``score(u, i) = <u, i> + item_link_weight * sum_j x[u, j] * w(j -> i)`` (see ``docs/graph-model.md``, "Model
-write-back"). The item embeddings of a run are loaded once per process into a numpy matrix
-(:class:`ItemMatrix`, cached by database and run id); a request then costs one Cypher round trip for the users'
-embeddings and train items, and a matrix product in numpy.
+``score(u, i) = <z_u, z_i> + item_link_weight * sum_j x[u, j] * w(j -> i)`` where
 
-Public API: :func:`current_run`, :func:`item_matrix`, :func:`user_vectors`, :func:`scoring_state`,
+* ``z_i`` is the item's stored vector and ``z_u`` the user's vector **folded in** from the user's current edges
+  with the model's own propagation (:mod:`kgrec_neo4j.model.foldin`): every interaction counts, with or without a
+  ``split``, written by the loader or by any Cypher client; a user the run never saw gets a vector too;
+* the item-graph part sums the run's ``ITEM_LINK`` weights over every item ``j`` the user interacted with
+  (``x = 1``, or the run's dislike value for an item the user only disliked): exact for any history.
+
+Every interacted item is excluded from the ranking unless ``allow_repeats``. A user with no edges at all is
+ranked by current popularity, and says so (``source = "popular"``); a user with interests but no interactions is
+folded in from the interests (``source = "interests"``). What a run needs is loaded once per process and cached
+by run id (:class:`RunModel`); a request then costs one Cypher round trip for the users' edges and numpy work.
+
+Public API: :func:`current_run`, :func:`run_model`, :func:`read_users`, :func:`scoring_state`, :func:`scores`,
 :func:`top_k`, :func:`rank_of`, :func:`clear_cache`.
 """
 
@@ -16,6 +24,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -23,12 +32,19 @@ import scipy.sparse as sp
 from ..core.db import Database
 from ..core.errors import KgrecError, ModelError
 from ..core.resources import cypher
+from ..model.foldin import FoldIn, History, ItemSide, fold_in, group_index
 
 log = logging.getLogger(__name__)
 
+Source = Literal["model", "interests", "popular"]
+
 
 class RecommendError(KgrecError):
-    """A recommendation request that cannot be served (unknown user, no model run, no embedding)."""
+    """A recommendation request that cannot be served (unknown user, no model run)."""
+
+
+class UnknownUser(RecommendError):
+    """A user id that is not in the graph."""
 
 
 # ---------------------------------------------------------------------------------------------- runs
@@ -53,53 +69,66 @@ def current_run(db: Database) -> str:
     return str(rows[0]["run"])
 
 
-# ------------------------------------------------------------------------------------ item matrix
+# ------------------------------------------------------------------------------------------ the model
 
 @dataclass
-class ItemMatrix:
-    """All item embeddings of one run: ``vectors (|I|, F)`` float32, ``ids`` and ``titles`` aligned with its rows."""
+class RunModel:
+    """Everything of one run that scoring reads, aligned with ``ids`` (items) and ``concept_ids``.
+
+    Attributes:
+        vectors: ``(|I|, F)`` item vectors ``z_i``.
+        side, foldin: the stored fold-in features and parameters (:mod:`kgrec_neo4j.model.foldin`).
+        links: ``(|I|, |I|)`` ITEM_LINK weights (row: source item) or ``None``; ``link_weight`` its weight in the
+            score and ``dislike_value`` the value of an only-disliked item in ``x``.
+        popularity: ``(|I|,)`` interactions per item when the run was loaded (the fallback ranking).
+    """
 
     run: str
     ids: list[str]
+    titles: list[str | None]
     vectors: np.ndarray
-    titles: list[str | None] = field(default_factory=list)
-    index: dict[str, int] = field(default_factory=dict)
-    links: sp.csr_matrix | None = None  # (|I|, |I|) ITEM_LINK weights, row = source item
+    side: ItemSide
+    foldin: FoldIn
+    concept_ids: list[str] = field(default_factory=list)
+    links: sp.csr_matrix | None = None  # None with link_weight > 0: each request sums its own links in Cypher
     link_weight: float = 0.0
     dislike_value: float = 1.0
-
-    def scores(self, uv: UserVectors) -> np.ndarray:
-        """Scores ``(B, |I|)`` of every item for the users of ``uv``: ``<u, i>``, plus, when the run wrote item
-        links, ``link_weight * sum_j x[u, j] * w(j -> i)`` over each user's train items ``j``."""
-        s = uv.vectors @ self.vectors.T
-        if self.links is not None and self.link_weight and len(uv.exclude):
-            rows = np.repeat(np.arange(len(uv.exclude)), [e.size for e in uv.exclude])
-            cols = np.concatenate(uv.exclude) if rows.size else np.empty(0, np.int64)
-            vals = np.ones(rows.size, np.float32)
-            if self.dislike_value != 1.0 and uv.disliked:
-                only_neg = np.concatenate([np.isin(e, d) for e, d in zip(uv.exclude, uv.disliked)])
-                vals[only_neg] = self.dislike_value
-            x = sp.csr_matrix((vals, (rows, cols)), shape=(len(uv.exclude), len(self.ids)))
-            s = s + self.link_weight * (x @ self.links).toarray()
-        return s
+    min_confidence: float = 0.0
+    popularity: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
+    user_egos: dict[str, np.ndarray] | None = None  # every trained user's e_u, when preloaded (a service)
+    popularity_loaded_at: float | None = None
+    index: dict[str, int] = field(default_factory=dict)
+    concept_index: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.ids):
             raise ValueError(f"vectors must have shape ({len(self.ids)}, F) (got {self.vectors.shape})")
         self.index = {item: k for k, item in enumerate(self.ids)}
+        self.concept_index = {c: k for k, c in enumerate(self.concept_ids)}
 
     @property
     def dim(self) -> int:
         return int(self.vectors.shape[1])
 
+    def popular(self, db: Database, max_age_s: float = 300.0) -> np.ndarray:
+        """Interactions per item now (read when first needed, then at most every ``max_age_s``)."""
+        now = time.monotonic()
+        if self.popularity_loaded_at is None or now - self.popularity_loaded_at > max_age_s:
+            pop = {r["id"]: r["interactions"] for r in db.query(cypher("recommend/popularity"))}
+            self.popularity = np.asarray([pop.get(i, 0) for i in self.ids], np.float32)
+            self.popularity_loaded_at = now
+        return self.popularity
 
-_CACHE: dict[tuple[str, str, str], ItemMatrix] = {}
+
+_CACHE: dict[tuple[str, str, str], RunModel] = {}
 _CURRENT: dict[tuple[str, str], str] = {}  # (uri, database) -> run id last seen current
 _CACHE_LOCK = threading.Lock()
+_LOAD_LOCKS: dict[tuple[str, str, str], threading.Lock] = {}  # one load of a run at a time
+KEEP_RUNS = 2  # run models kept per database (the current one and the one before)
 
 
 def clear_cache() -> None:
-    """Forget every cached item matrix and current run (e.g. after a run rewrote embeddings under the same id)."""
+    """Forget every cached run model and current run (e.g. after a run rewrote its vectors under the same id)."""
     with _CACHE_LOCK:
         _CACHE.clear()
         _CURRENT.clear()
@@ -109,58 +138,109 @@ def _cache_key(db: Database, run: str) -> tuple[str, str, str]:
     return (db.settings.neo4j_uri, db.database, run)
 
 
-def item_matrix(db: Database, run: str, *, refresh: bool = False, cache_if_current: bool = False) -> ItemMatrix:
-    """The item embeddings of ``run`` as a numpy matrix, loaded once per process (cached by run id).
+def run_model(db: Database, run: str, *, refresh: bool = False, cache_if_current: bool = False,
+              cache: bool = True, preload_users: bool = False, links: bool = True) -> RunModel:
+    """The model of ``run``, loaded once per process (cached by run id; concurrent callers wait for one load).
 
     Args:
-        cache_if_current: cache the matrix only when ``run`` is still the current run after the load (a run
-            that stopped being current meanwhile may have lost its vectors to the next run's write-back).
+        refresh: load it again even when cached. cache: keep what was loaded in the cache.
+        preload_users: also load every trained user's own embedding (a long-running service: its answers then
+            stay those of this run after a newer run replaced the stored values).
+        links: load the run's item links (a process that scores many users); without them each request sums the
+            links of its user's items in Cypher (a one-off command: nothing large to load).
+        cache_if_current: cache it only when ``run`` is still the current run after the load (a run that stopped
+            being current meanwhile may have lost its vectors to the next run's write-back).
 
     Raises:
-        ModelError: when the run wrote no item embedding, or embeddings of different sizes.
+        ModelError: the run wrote no item vectors, vectors of different sizes, or no fold-in data.
     """
     key = _cache_key(db, run)
     with _CACHE_LOCK:
-        if not refresh and key in _CACHE:
-            return _CACHE[key]
+        hit = _CACHE.get(key)
+        if not refresh and _serves(hit, preload_users, links):
+            return hit  # type: ignore[return-value]
+        load_lock = _LOAD_LOCKS.setdefault(key, threading.Lock())
+    with load_lock:
+        with _CACHE_LOCK:
+            hit = _CACHE.get(key)
+        if not refresh and _serves(hit, preload_users, links):
+            return hit  # type: ignore[return-value]  # loaded by the caller this one waited for
+        return _load_run(db, run, key, cache=cache, cache_if_current=cache_if_current, preload_users=preload_users,
+                         links=links)
+
+
+def _serves(m: RunModel | None, preload_users: bool, links: bool) -> bool:
+    """A cached model answers a request that needs ``preload_users`` / ``links`` when it has them."""
+    return m is not None and (m.user_egos is not None or not preload_users) \
+        and (m.links is not None or not links or not m.link_weight)
+
+
+def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool, cache_if_current: bool,
+              preload_users: bool, links: bool) -> RunModel:
     t0 = time.perf_counter()
+    info = db.query(cypher("recommend/run"), run=run)
+    if not info:
+        raise ModelError(f"no (:ModelRun {{id: {run!r}}}); pick one with `MATCH (r:ModelRun) RETURN r.id, r.status` or train one")
     rows = db.query(cypher("recommend/item_embeddings"), run=run)
     if not rows:
         raise ModelError(
             f"model run {run!r} has no item embeddings: got 0 items with gnn_run = {run!r}, expected one per "
             f"trained item. Re-run the model write-back (`kgrec train`).")
+    if info[0]["foldin"] is None or any(r["foldin"] is None for r in rows):
+        raise ModelError(f"model run {run!r} has no fold-in data (it was trained before serving read live edges); "
+                         f"train again with `kgrec train` to serve from the live graph.")
     dims = {len(r["embedding"]) for r in rows}
     if len(dims) != 1:
         raise ModelError(f"item embeddings of run {run!r} have different sizes {sorted(dims)}; expected one "
                          f"size. Re-run the model write-back.")
-    m = ItemMatrix(run=run, ids=[r["id"] for r in rows], titles=[r["title"] for r in rows],
-                   vectors=np.asarray([r["embedding"] for r in rows], dtype=np.float32))
-    _load_links(db, m)
-    cache = True
-    if cache_if_current:
+    params = FoldIn.from_json(info[0]["foldin"])
+    dim = dims.pop()
+    fold = np.asarray([r["foldin"] for r in rows], dtype=np.float32)
+    blocks = fold.shape[1] // dim if dim else 0
+    if dim != params.dim or fold.shape[1] != blocks * dim or blocks not in (params.ui_layers, params.ui_layers + 1):
+        raise ModelError(f"fold-in data of run {run!r} do not match its parameters (dimension {params.dim}, "
+                         f"{params.ui_layers} layers; got {fold.shape[1]} values per item); train again.")
+    fold = fold.reshape(len(rows), blocks, dim)
+    layers = np.ascontiguousarray(fold[:, : params.ui_layers].transpose(1, 0, 2))
+    x1 = fold[:, params.ui_layers] if blocks > params.ui_layers else np.zeros((len(rows), 0), np.float32)
+    crow = db.query(cypher("recommend/concept_embeddings"), run=run)
+    concepts = (np.asarray([r["embedding"] for r in crow], dtype=np.float32) if crow
+                else np.zeros((0, dim), np.float32))
+    side = ItemSide(layers=layers, degree=np.asarray([r["degree"] or 0 for r in rows], np.int64),
+                    x1=np.ascontiguousarray(x1), concepts=concepts)
+    m = RunModel(run=run, ids=[r["id"] for r in rows], titles=[r["title"] for r in rows],
+                 vectors=np.asarray([r["embedding"] for r in rows], dtype=np.float32), side=side, foldin=params,
+                 concept_ids=[r["id"] for r in crow], link_weight=float(info[0]["link_weight"]),
+                 dislike_value=float(info[0]["dislike_value"]), min_confidence=float(info[0]["min_confidence"]))
+    if m.link_weight and links:
+        _load_links(db, m)
+    if preload_users:
+        m.user_egos = {r["id"]: np.asarray(r["ego"], np.float32)
+                       for r in db.query(cypher("recommend/user_egos"), run=run)}
+    if cache and cache_if_current:
         current = [str(r["run"]) for r in db.query(cypher("recommend/current_run"))]
         cache = current == [run]
         if not cache:
-            log.info("not caching the item embeddings of run %s: the current run is now %s", run, current)
+            log.info("not caching the model of run %s: the current run is now %s", run, current)
     if cache:
         with _CACHE_LOCK:
             _CACHE[key] = m
-    log.info("loaded %d item embeddings (dim %d) of run %s in %.2fs", len(m.ids), m.dim, run,
-             time.perf_counter() - t0)
+            same_db = [k for k in _CACHE if k[:2] == key[:2] and k != key]
+            for old in same_db[: max(0, len(same_db) - (KEEP_RUNS - 1))]:  # oldest first (insertion order)
+                del _CACHE[old]
+    log.info("loaded run %s: %d items (dim %d), %d concepts, %s item links in %.2fs", run, len(m.ids), m.dim,
+             len(m.concept_ids), 0 if m.links is None else m.links.nnz, time.perf_counter() - t0)
     return m
 
 
-def _load_links(db: Database, m: ItemMatrix) -> None:
-    """Attach the run's ITEM_LINK edges (rows: source item) and their weight in the score, when it wrote any."""
-    rows = db.query(cypher("recommend/item_links"), run=m.run)
-    if not rows:
-        return
+def _load_links(db: Database, m: RunModel) -> None:
+    """Attach the run's ITEM_LINK edges (rows: source item)."""
     src, dst, val = [], [], []
-    for r in rows:
+    for r in db.query(cypher("recommend/item_links"), run=m.run):
         a = m.index.get(r["source"])
         if a is None:
             continue
-        for t, w in zip(r["targets"], r["weights"]):
+        for t, w in zip(r["targets"], r["weights"], strict=True):
             b = m.index.get(t)
             if b is not None:
                 src.append(a)
@@ -169,71 +249,114 @@ def _load_links(db: Database, m: ItemMatrix) -> None:
     n = len(m.ids)
     m.links = sp.csr_matrix((np.asarray(val, np.float32), (np.asarray(src, np.int64), np.asarray(dst, np.int64))),
                             shape=(n, n))
-    m.link_weight = float(rows[0]["weight"] or 0.0)
-    m.dislike_value = float(rows[0]["dislike_value"])
 
 
-# ------------------------------------------------------------------------------------- scoring
+# ------------------------------------------------------------------------------------------- users
 
 @dataclass
-class UserVectors:
-    """Users to score: embeddings ``(B, F)`` and, per user, the train item indices to exclude."""
+class UserState:
+    """One user's live edges as the run sees them.
 
-    ids: list[str]
-    vectors: np.ndarray
-    exclude: list[np.ndarray]
-    current_runs: list[str] = field(default_factory=list)
-    disliked: list[np.ndarray] = field(default_factory=list)  # train items the user only disliked
+    Attributes:
+        history: the fold-in view (:class:`~kgrec_neo4j.model.foldin.History`).
+        exclude: item indices the user interacted with (never recommended unless repeats are allowed).
+        link_x: ``(items, values)``: the user's row of ``x`` for the item-graph part.
+        interactions: interacted items (known to the run or not); ``unknown_items`` of them the run has no
+            vector for (they count in no score until a run or an update gives them one).
+        source: ``model`` (interactions), ``interests`` (interests only) or ``popular`` (no edges).
+    """
+
+    id: str
+    history: History
+    exclude: np.ndarray
+    link_x: tuple[np.ndarray, np.ndarray]
+    interactions: int = 0
+    unknown_items: int = 0
+    interests: int = 0
+    trained: bool = False
+    source: Source = "model"
+    link_scores: tuple[np.ndarray, np.ndarray] | None = None  # (items, values) summed in Cypher (no links in memory)
+    popular: np.ndarray | None = None  # the fallback ranking, for a user without edges
 
 
-def user_vectors(db: Database, user_ids: list[str], matrix: ItemMatrix, *, strict: bool = True) -> UserVectors:
-    """Embeddings and train items of ``user_ids`` in one round trip.
+def _user_state(m: RunModel, row: dict) -> UserState:
+    items, nonneg, dislikes = [], [], []
+    unknown = 0
+    for item, has_nonneg, n_dislikes, _seq, _ts in row["history"]:
+        k = m.index.get(item)
+        if k is None:
+            unknown += 1
+            continue
+        items.append(k)
+        nonneg.append(bool(has_nonneg))
+        dislikes.append(int(n_dislikes or 0))
+    idx = np.asarray(items, np.int64)
+    nn_mask = np.asarray(nonneg, bool)
+    dis = np.asarray(dislikes, np.float32)
+    concepts, groups, weights = [], [], []
+    for cid, horizon, polarity, weight in row["interests"]:
+        c = m.concept_index.get(cid)
+        if c is not None:
+            concepts.append(c)
+            groups.append(group_index(horizon, polarity))
+            weights.append(float(weight))
+    ego = m.user_egos.get(row["id"]) if m.user_egos is not None else row.get("ego")
+    h = History(positive=np.unique(idx[nn_mask]) if idx.size else idx, negative=idx[dis > 0],
+                negative_count=dis[dis > 0], concepts=np.asarray(concepts, np.int64),
+                groups=np.asarray(groups, np.int64), weights=np.asarray(weights, np.float32),
+                ego=None if ego is None else np.asarray(ego, np.float32))
+    x_val = np.where(nn_mask, 1.0, m.dislike_value).astype(np.float32)
+    n_interactions = len(row["history"])
+    source: Source = "model" if n_interactions else ("interests" if concepts and m.foldin.mix is not None
+                                                      else "popular")
+    return UserState(id=row["id"], history=h, exclude=np.unique(idx), link_x=(idx, x_val), interactions=n_interactions,
+                     unknown_items=unknown, interests=len(concepts), trained=ego is not None, source=source)
 
-    Args:
-        strict: when ``False`` and ``matrix.run`` is no longer the one current run, return at once with only
-            ``ids`` and ``current_runs`` filled (no vectors), so that the caller reloads the new current run
-            instead of failing on users that have no embedding of the old one.
+
+def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[UserState], list[str]]:
+    """The users' live edges in one round trip, and the runs marked current now.
 
     Raises:
-        RecommendError: naming users that do not exist or have no embedding of the run.
+        UnknownUser: naming the ids that are not in the graph.
     """
-    rows = db.query(cypher("recommend/users"), users=list(user_ids), run=matrix.run)
+    rows = db.query(cypher("recommend/users"), users=list(user_ids), run=m.run, min_confidence=m.min_confidence)
     missing = [r["id"] for r in rows if not r["found"]]
     if missing:
-        raise RecommendError(f"unknown user(s): {', '.join(map(repr, missing[:5]))}"
-                             f"{' …' if len(missing) > 5 else ''}; expected User.id values that were loaded "
-                             f"(`kgrec load`).")
-    current_runs = list(rows[0]["current_runs"]) if rows else []
-    if current_runs != [matrix.run] and not strict:
-        # the current run changed: the caller reloads the matrix of the new one and asks again
-        return UserVectors(ids=[r["id"] for r in rows], vectors=np.empty((0, matrix.dim), np.float32), exclude=[],
-                           current_runs=current_runs)
-    no_emb = [(r["id"], r["embedding_run"]) for r in rows if r["embedding"] is None]
-    if no_emb:
-        u, got = no_emb[0]
-        raise RecommendError(
-            f"user {u!r} has no embedding of the current run {matrix.run!r} (got gnn_run = {got!r}; "
-            f"{len(no_emb)} such user(s)). Users without train interactions are not trained; re-run "
-            f"`kgrec train` after loading them.")
-    vec = np.asarray([r["embedding"] for r in rows], dtype=np.float32)
-    if vec.shape[1] != matrix.dim:
-        raise ModelError(f"user embeddings have size {vec.shape[1]} but item embeddings of run "
-                         f"{matrix.run!r} have size {matrix.dim}; re-run the model write-back.")
-    index = matrix.index
-    exclude = [np.fromiter((index[i] for i, _ in r["train_items"] if i in index), dtype=np.int64)
-               for r in rows]
-    disliked = [np.fromiter((index[i] for i, only_neg in r["train_items"] if only_neg and i in index),
-                            dtype=np.int64) for r in rows]
-    return UserVectors(ids=[r["id"] for r in rows], vectors=vec, exclude=exclude, current_runs=current_runs,
-                       disliked=disliked)
+        raise UnknownUser(f"unknown user(s): {', '.join(map(repr, missing[:5]))}{' …' if len(missing) > 5 else ''};"
+                          f" expected User.id values in the graph (`kgrec load`, or a (:User {{id}}) node).")
+    current = list(rows[0]["current_runs"]) if rows else []
+    states = [_user_state(m, r) for r in rows]
+    if m.links is None and m.link_weight:
+        by_user = {r["id"]: r for r in db.query(cypher("recommend/user_links"), users=[s.id for s in states
+                                                                                         if s.interactions],
+                                               run=m.run, dislike_value=m.dislike_value)}
+        for s in states:
+            r = by_user.get(s.id)
+            idx = [m.index.get(i) for i in r["items"]] if r else []
+            keep = [k for k, j in enumerate(idx) if j is not None]
+            s.link_scores = (np.asarray([idx[k] for k in keep], np.int64),
+                             np.asarray([r["weights"][k] for k in keep], np.float32) if r else np.empty(0, np.float32))
+    if any(s.source == "popular" for s in states):
+        pop = m.popular(db)
+        for s in states:
+            if s.source == "popular":
+                s.popular = pop
+    return states, current
 
 
-def scoring_state(db: Database, user_ids: list[str], run: str | None) -> tuple[ItemMatrix, UserVectors]:
-    """Item matrix and user vectors of ``run`` (default: the current run) in one round trip when warm.
+def user_exists(db: Database, user_id: str) -> bool:
+    """Cheap check, before anything is loaded."""
+    return bool(db.value("MATCH (u:User {id: $id}) RETURN count(u) > 0", id=user_id))
 
-    The current run id is remembered per database; the users query also returns the runs marked current
-    now, and a change (a new training run) reloads the matrix and asks again (up to three tries, so that a
-    flip of ``current`` during the request is followed, never answered with a mix of two runs).
+
+def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, links: bool = True
+                  ) -> tuple[RunModel, list[UserState]]:
+    """The run model (default: the current run) and the users' live states, never from two different runs.
+
+    The current run id is remembered per database; the users query also returns the runs marked current now,
+    and a change (a new training run) reloads the model and asks again (up to three tries, so that a flip of
+    ``current`` during the request is followed, never answered with a mix of two runs). ``links=False``: a
+    request for a few users sums their item links in Cypher instead of loading the run's links.
     """
     key = (db.settings.neo4j_uri, db.database)
     explicit = run is not None
@@ -246,7 +369,7 @@ def scoring_state(db: Database, user_ids: list[str], run: str | None) -> tuple[I
     for attempt in range(attempts):
         last = attempt == attempts - 1
         try:
-            m = item_matrix(db, run, cache_if_current=not explicit)
+            m = run_model(db, run, cache_if_current=not explicit, links=links)
         except ModelError:
             if last:
                 raise
@@ -255,14 +378,34 @@ def scoring_state(db: Database, user_ids: list[str], run: str | None) -> tuple[I
                 raise
             run = now  # the run's vectors were cleared after a newer run became current
             continue
-        uv = user_vectors(db, user_ids, m, strict=explicit or last)
-        if explicit or uv.current_runs == [run] or last:
+        states, current = read_users(db, user_ids, m)
+        if explicit or current == [run] or last:
             break
-        run = current_run(db)  # a new run became current: reload its matrix and ask again
+        run = current_run(db)  # a new run became current: reload its model and ask again
     if not explicit:
         with _CACHE_LOCK:
             _CURRENT[key] = run
-    return m, uv
+    return m, states
+
+
+def scores(m: RunModel, states: list[UserState]) -> np.ndarray:
+    """``(B, |I|)`` scores of every item for each user (see the module docstring). A ``popular`` user's row is the
+    items' popularity."""
+    z = np.stack([fold_in(m.foldin, m.side, s.history) for s in states]) if states else np.empty((0, m.dim))
+    out = (z @ m.vectors.T).astype(np.float32)
+    for b, s in enumerate(states):
+        if s.link_scores is not None:  # summed by Cypher: duplicate targets add up
+            np.add.at(out[b], s.link_scores[0], m.link_weight * s.link_scores[1])
+    if m.links is not None and m.link_weight:
+        rows = np.repeat(np.arange(len(states)), [s.link_x[0].size for s in states])
+        cols = np.concatenate([s.link_x[0] for s in states]) if rows.size else np.empty(0, np.int64)
+        vals = np.concatenate([s.link_x[1] for s in states]) if rows.size else np.empty(0, np.float32)
+        x = sp.csr_matrix((vals, (rows, cols)), shape=(len(states), len(m.ids)))
+        out += m.link_weight * (x @ m.links).toarray()
+    for b, s in enumerate(states):
+        if s.source == "popular" and s.popular is not None:
+            out[b] = s.popular
+    return out
 
 
 def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -36,6 +36,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ..core.db import Database
 from ..core.errors import KgrecError
 from ..core.resources import cypher
 
@@ -143,7 +144,7 @@ class ConfidenceReport(BaseModel):
     edges: list[EdgeConfidence]
 
 
-def confidence_report(db, *, edge_types: Iterable[str] = EDGE_TYPES, bins: int = 10,
+def confidence_report(db: Database, *, edge_types: Iterable[str] = EDGE_TYPES, bins: int = 10,
                       min_confidence: float = 0.0) -> ConfidenceReport:
     """Counts, mean, quantiles and a histogram of ``confidence`` per edge type.
 

@@ -7,12 +7,16 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...core.embed import Embedder
 from .kinds import TEXT_LABELS, TextLabel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...llm.client import RunStats
 
 
 class Review(BaseModel):
@@ -247,7 +251,7 @@ class PrototypeClassifier:
 
     name = "prototype"
 
-    def __init__(self, embedder, *, prototypes: dict[str, list[str]] | None = None, top: int = 3,
+    def __init__(self, embedder: Embedder, *, prototypes: dict[str, list[str]] | None = None, top: int = 3,
                  temperature: float = 0.05, max_chars: int = 1000):
         protos = prototypes or PROTOTYPES
         if set(protos) != set(TEXT_LABELS):
@@ -305,12 +309,26 @@ CLASSIFY_JSON_SCHEMA: dict = {
 }
 
 
-def classify_messages(review: Review, *, max_chars: int = 1500) -> list[dict[str, str]]:
-    """Chat messages asking for the review's label."""
+def review_text(review: Review, *, max_chars: int = 1500) -> str:
+    """The review as the model sees it (title line, text cut to ``max_chars``)."""
     title = (review.title or "").strip()
     text = (review.text or "").strip()[:max_chars]
-    body = (f"Review title: {title}\n" if title else "") + f"Review: {text or '(no text)'}"
-    return [{"role": "system", "content": CLASSIFY_SYSTEM}, {"role": "user", "content": body}]
+    return (f"Review title: {title}\n" if title else "") + f"Review: {text or '(no text)'}"
+
+
+def classify_prompt():
+    """The chat prompt: the fixed system message, then the review (variable ``review``)."""
+    from langchain_core.messages import SystemMessage
+    from langchain_core.prompts import ChatPromptTemplate
+
+    return ChatPromptTemplate.from_messages([SystemMessage(content=CLASSIFY_SYSTEM), ("human", "{review}")])
+
+
+def classify_messages(review: Review, *, max_chars: int = 1500) -> list[dict[str, str]]:
+    """Chat messages asking for the review's label (:func:`classify_prompt` filled)."""
+    from ...llm.client import message_dicts
+
+    return message_dicts(classify_prompt().format_messages(review=review_text(review, max_chars=max_chars)))
 
 
 class LLMTextClassifier:
@@ -334,19 +352,15 @@ class LLMTextClassifier:
         self.client = client or LLMClient(settings, max_tokens=48, **client_options)
         self.max_chars = max_chars
         self.progress = progress
-        self.stats = None
+        self.stats: RunStats | None = None
         self.failures: Counter = Counter()
-
-    def requests(self, reviews: Sequence[Review]):
-        from ...llm.client import StructuredRequest
-
-        return [StructuredRequest(key=f"r{k}", messages=classify_messages(r, max_chars=self.max_chars),
-                                  schema=LLMVerdict, json_schema=CLASSIFY_JSON_SCHEMA,
-                                  prompt_version=CLASSIFY_PROMPT_VERSION, max_tokens=48)
-                for k, r in enumerate(reviews)]
+        self.chain = self.client.chain(self.client.spec(LLMVerdict, json_schema=CLASSIFY_JSON_SCHEMA,
+                                                        prompt_version=CLASSIFY_PROMPT_VERSION, max_tokens=48),
+                                       classify_prompt())
 
     def classify(self, reviews: Sequence[Review]) -> list[TextVerdict | None]:
-        results = self.client.run_structured(self.requests(reviews), progress=self.progress, desc="classify llm")
+        inputs = [{"key": f"r{k}", "review": review_text(r, max_chars=self.max_chars)} for k, r in enumerate(reviews)]
+        results = self.client.run(self.chain, inputs, progress=self.progress, desc="classify llm")
         stats = self.client.last_stats
         self.stats = stats if self.stats is None else self.stats.merge(stats)
         out: list[TextVerdict | None] = []
@@ -355,8 +369,9 @@ class LLMTextClassifier:
                 self.failures[r.reason or "unknown"] += 1
                 out.append(None)
             else:
-                conf = r.value.confidence
-                out.append(TextVerdict(label=r.value.label, confidence=min(1.0, max(0.0, conf if conf == conf else 0.0))))
+                verdict = cast(LLMVerdict, r.value)  # validated against the request's schema by the client
+                conf = verdict.confidence
+                out.append(TextVerdict(label=verdict.label, confidence=min(1.0, max(0.0, conf if conf == conf else 0.0))))
         return out
 
     def close(self) -> None:

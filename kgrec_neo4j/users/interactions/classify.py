@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ...core.db import Database
 from ...core.resources import cypher
 from .classifiers import Review, TextClassifier
 from .decide import decide
@@ -34,7 +35,7 @@ class ClassifyReport(BaseModel):
 
 
 def classify_interactions(
-    db,
+    db: Database,
     classifier: TextClassifier | None,
     *,
     scheme: KindScheme | None = None,

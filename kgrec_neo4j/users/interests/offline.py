@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
+from ...core.db import Database
 from ...core.resources import cypher
 from ..confidence import offline_interest_confidence
 from .store import user_ids
@@ -174,7 +175,7 @@ def _edge(cid: str, horizon: str, pol: int, w: float, rows: list[tuple[int, str,
 
 
 def extract_offline(
-    db,
+    db: Database,
     *,
     params: OfflineParams | None = None,
     users: list[str] | None = None,

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from ...core.db import Database
 from ...core.errors import KgrecError
 from ...core.resources import cypher
 from .store import Interest, check_extractor, read_interests
@@ -27,7 +28,7 @@ def group_name(horizon: str, polarity: int) -> str:
     return f"{horizon} {'+' if polarity > 0 else '-'}"
 
 
-def build_profile(db, user: str, *, top: int = 10, extractor: str | None = None,
+def build_profile(db: Database, user: str, *, top: int = 10, extractor: str | None = None,
                   min_confidence: float = 0.0) -> UserProfile:
     """The ``top`` strongest interests of ``user`` per (horizon, polarity)."""
     if top < 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from ...core.db import Database
 from ...core.resources import cypher
 
 EXTRACTORS = ("offline", "llm")
@@ -38,21 +39,21 @@ def check_extractor(extractor: str | None) -> None:
         raise ValueError(f"extractor must be one of {list(EXTRACTORS)} or None (got {extractor!r})")
 
 
-def user_ids(db, *, limit: int | None = None, dataset: str | None = None) -> list[str]:
+def user_ids(db: Database, *, limit: int | None = None, dataset: str | None = None) -> list[str]:
     """User ids in id order (the first ``limit`` when given)."""
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1 (got {limit})")
     return db.value(cypher("interests/dataset_users"), limit=limit, dataset=dataset) or []
 
 
-def read_interests(db, user: str, *, extractor: str | None = None, min_confidence: float = 0.0) -> list[Interest]:
+def read_interests(db: Database, user: str, *, extractor: str | None = None, min_confidence: float = 0.0) -> list[Interest]:
     """A user's interest edges, strongest first."""
     check_extractor(extractor)
     return [Interest(**r) for r in db.query(cypher("interests/user_interests"), user=user, extractor=extractor,
                                             min_confidence=min_confidence)]
 
 
-def delete_interests(db, extractor: str, *, users: list[str] | None = None, batch: int = 20_000) -> int:
+def delete_interests(db: Database, extractor: str, *, users: list[str] | None = None, batch: int = 20_000) -> int:
     """Remove one extractor's edges (of ``users``, default all); returns how many."""
     check_extractor(extractor)
     n = 0

@@ -1,0 +1,101 @@
+"""The two evaluation protocols on one dataset (generic jsonl, PROXY concepts), and how close fold-in gets to a refit.
+
+For each model: test metrics under (a) train-only history; under (b) history up to the target by *fold-in* (the
+model trained under (a), applied to the history with the valid item, no training) and by *refit* (retrained on
+train + valid with what (a) chose on valid). The fold-in quality target: ours (b, fold-in) within 2% NDCG@10 of
+ours (b, refit). Several seeds; mean and std.
+
+Example::
+
+    python bench/protocols.py /work/shared/data/movielens-100k --seeds 0 1 2
+    python bench/protocols.py /work/shared/data/amazon-office-2018 --models ours,ease,lightgcn
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kgrec_neo4j.model.data import dataset_paths, from_jsonl  # noqa: E402
+from kgrec_neo4j.model.evaluate import evaluate  # noqa: E402
+from kgrec_neo4j.model.protocols import foldin_scorer, refit_overrides, with_valid_in_history  # noqa: E402
+from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form  # noqa: E402
+
+CLOSED = {"pop": None, "itemknn": [{"k": 50}, {"k": 200}], "ease": [{"lam": 100.0}, {"lam": 500.0}, {"lam": 2000.0}]}
+
+
+def one(tg, tb, name: str, seed: int, epochs: int, threads: int | None) -> dict:
+    t0 = time.perf_counter()
+    if name in CLOSED:
+        obj, rep = fit_closed_form(tg, name, CLOSED[name], seed=seed, num_threads=threads)
+        refit = lambda: fit_closed_form(tb, name, [rep.config] if rep.config else None, seed=seed,  # noqa: E731
+                                        num_threads=threads)[1]
+    else:
+        model = {"ours": "kgrec", "ours-no-item-graph": "kgrec"}.get(name, name)
+        extra = {"use_item_graph": False} if name == "ours-no-item-graph" else {}
+        cfg = TrainConfig(model=model, epochs=epochs, patience=10, seed=seed, num_threads=threads,
+                          item_graph_lambdas=[200.0, 500.0], item_graph_concept_weights=[0.0, 2.0], **extra)
+        obj, rep = fit(tg, cfg)
+        refit = lambda: fit(tb, TrainConfig(**{**refit_overrides(rep), "num_threads": threads}))[1]  # noqa: E731
+    a = rep.test
+    fn = foldin_scorer(obj, tg, tb)
+    b_fold = evaluate(fn, tb, "test") if fn is not None else None
+    b_refit = refit().test
+    return {"model": name, "seed": seed, "a": a["ndcg@10"], "b_foldin": b_fold["ndcg@10"] if b_fold else None,
+            "b_refit": b_refit["ndcg@10"], "a_recall20": a["recall@20"],
+            "b_foldin_recall20": b_fold["recall@20"] if b_fold else None, "b_refit_recall20": b_refit["recall@20"],
+            "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def _ms(xs: list[float]) -> str:
+    xs = [x for x in xs if x is not None]
+    if not xs:
+        return "–"
+    return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}" if len(xs) > 1 else f"{xs[0]:.4f}"
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data", type=Path)
+    ap.add_argument("--models", default="pop,itemknn,ease,lightgcn,ours")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--max-users", type=int, default=None)
+    ap.add_argument("--epochs", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args(argv)
+    items, inter = dataset_paths(a.data)
+    rows = []
+    for seed in a.seeds:
+        tg = from_jsonl(items, inter, max_users=a.max_users, seed=seed if a.max_users else 0)
+        tb = with_valid_in_history(tg)
+        for name in [m.strip() for m in a.models.split(",") if m.strip()]:
+            r = one(tg, tb, name, seed, a.epochs, a.threads)
+            print(json.dumps(r), flush=True)
+            rows.append(r)
+    print(f"\n{a.data.name}: test NDCG@10, mean ± std over seeds {a.seeds} (load average {os.getloadavg()[0]:.1f})")
+    print("| model | (a) train-only | (b) fold-in | (b) refit | fold-in / refit |")
+    print("|---|---:|---:|---:|---:|")
+    for name in dict.fromkeys(r["model"] for r in rows):
+        rs = [r for r in rows if r["model"] == name]
+        fold = [r["b_foldin"] for r in rs]
+        ratio = [r["b_foldin"] / r["b_refit"] for r in rs if r["b_foldin"] is not None and r["b_refit"]]
+        print(f"| {name} | {_ms([r['a'] for r in rs])} | {_ms(fold)} | {_ms([r['b_refit'] for r in rs])} | "
+              f"{_ms(ratio)} |")
+    if a.json:
+        a.json.write_text(json.dumps(rows, indent=2))
+    return rows
+
+
+if __name__ == "__main__":
+    main()

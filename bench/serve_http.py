@@ -1,0 +1,197 @@
+"""Serving benchmark: ``kgrec serve`` over HTTP with concurrent clients, write-to-visible latency, and batch
+recommendation, each next to a baseline measured in the same run.
+
+On the graph NEO4J_URI points at (it must hold a current, servable run):
+
+1. baseline: the library in this process, one request at a time (``recommend`` with and without explanations);
+2. HTTP: ``kgrec serve`` started as its own process; ``--clients`` client threads send requests for random users
+   for ``--seconds`` each, recommend-only and then recommend + explain; p50 / p95 / p99 and requests/s;
+3. write -> visible: for ``--writes`` users, an interaction with their top item is committed through the driver
+   and the next HTTP answer is checked to exclude it; the time from the commit to that answer;
+4. batch: ``recommend_users`` over every user in chunks (``--no-store`` and storing ``RECOMMENDED`` edges), in
+   users/s, against one user per call (the baseline) on a sample.
+
+Example::
+
+    NEO4J_URI=bolt://127.0.0.1:7687 NEO4J_PASSWORD=... python bench/serve_http.py --clients 8 --seconds 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _pct(xs: list[float]) -> dict[str, float]:
+    if not xs:
+        return {}
+    a = np.sort(np.asarray(xs)) * 1000
+    return {"n": len(xs), "p50_ms": round(float(np.percentile(a, 50)), 1),
+            "p95_ms": round(float(np.percentile(a, 95)), 1), "p99_ms": round(float(np.percentile(a, 99)), 1)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_service(port: int) -> subprocess.Popen:
+    p = subprocess.Popen([sys.executable, "-m", "kgrec_neo4j.cli", "serve", "--port", str(port)], cwd=REPO,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
+                return p
+        except httpx.HTTPError:
+            pass
+        if p.poll() is not None:
+            raise RuntimeError(f"kgrec serve exited: {p.stderr.read()[-2000:] if p.stderr else ''}")
+        time.sleep(0.5)
+    p.kill()
+    raise RuntimeError("kgrec serve did not become healthy in 15 minutes")
+
+
+def http_load(port: int, users: list[str], *, clients: int, seconds: float, explain: bool, k: int,
+              seed: int = 0) -> dict:
+    lat: list[float] = []
+    errors: list[str] = []
+    runs: set[str] = set()
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def client(c: int) -> None:
+        rng = random.Random(seed * 100 + c)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as h:
+            while time.monotonic() < stop:
+                u = rng.choice(users)
+                t0 = time.perf_counter()
+                r = h.get(f"/users/{u}/recommendations", params={"k": k, "explain": str(explain).lower()})
+                dt = time.perf_counter() - t0
+                with lock:
+                    if r.status_code == 200:
+                        lat.append(dt)
+                        runs.add(r.json()["run"])
+                    else:
+                        errors.append(f"{r.status_code} {r.text[:200]}")
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - t0
+    return {"clients": clients, "explain": explain, **_pct(lat), "requests_per_s": round(len(lat) / wall, 1),
+            "errors": len(errors), "first_errors": errors[:3], "runs": sorted(runs)}
+
+
+def in_process(db, users: list[str], *, n: int, explain: bool, k: int, seed: int = 0) -> dict:
+    from kgrec_neo4j.serve.recommend import recommend_users
+
+    rng = random.Random(seed)
+    recommend_users(db, users[:1], k, store=False)  # warm the model
+    lat = []
+    for _ in range(n):
+        u = rng.choice(users)
+        t0 = time.perf_counter()
+        recommend_users(db, [u], k, store=False, explain=explain)
+        lat.append(time.perf_counter() - t0)
+    return {"explain": explain, **_pct(lat)}
+
+
+def write_to_visible(db, port: int, users: list[str], *, n: int, k: int) -> dict:
+    out, misses = [], 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as h:
+        for u in users[:n]:
+            top = h.get(f"/users/{u}/recommendations", params={"k": k}).json()["items"][0]["item"]
+            db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) CREATE (u)-[:INTERACTED {seq: 99999, rating: 5.0, "
+                     "bench: true}]->(i)", u=u, i=top)
+            t0 = time.perf_counter()
+            items = [it["item"] for it in h.get(f"/users/{u}/recommendations", params={"k": k}).json()["items"]]
+            out.append(time.perf_counter() - t0)
+            misses += top in items
+            db.write("MATCH (:User {id: $u})-[x:INTERACTED {bench: true}]->() DELETE x", u=u)
+    return {**_pct(out), "answers_still_showing_the_item": misses}
+
+
+def batch(db, users: list[str], *, k: int, chunk: int, sample: int) -> dict:
+    from kgrec_neo4j.serve.recommend import recommend, recommend_users
+
+    t0 = time.perf_counter()
+    recommend_users(db, users, k, store=False, chunk=chunk)
+    no_store = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    recommend_users(db, users, k, store=True, chunk=chunk)
+    store = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for u in users[:sample]:
+        recommend(db, u, k, store=False)
+    one = (time.perf_counter() - t0) / sample
+    return {"users": len(users), "chunk": chunk, "users_per_s_no_store": round(len(users) / no_store, 1),
+            "users_per_s_store": round(len(users) / store, 1),
+            "baseline_one_call_per_user_users_per_s": round(1 / one, 1),
+            "ratio_batch_vs_one_call": round((len(users) / no_store) * one, 1)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--baseline-requests", type=int, default=200)
+    ap.add_argument("--writes", type=int, default=30)
+    ap.add_argument("--chunk", type=int, default=1000)
+    ap.add_argument("--batch-sample", type=int, default=100)
+    ap.add_argument("--skip-batch", action="store_true")
+    ap.add_argument("--out", type=Path, default=None)
+    a = ap.parse_args(argv)
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.core.db import connect
+
+    res: dict = {"load_average_start": os.getloadavg()}
+    with connect(load_settings()) as db:
+        users = db.value("MATCH (u:User)-[:INTERACTED]->() RETURN collect(DISTINCT u.id)")
+        res["graph"] = {"users": len(users), "items": db.value("MATCH (i:Item) RETURN count(i)"),
+                        "item_links": db.value("MATCH ()-[l:ITEM_LINK]->() RETURN count(l)")}
+        res["baseline_in_process"] = [in_process(db, users, n=a.baseline_requests, explain=e, k=a.k)
+                                      for e in (False, True)]
+        port = _free_port()
+        t0 = time.monotonic()
+        svc = start_service(port)
+        res["service_start_s"] = round(time.monotonic() - t0, 1)
+        try:
+            res["http"] = [http_load(port, users, clients=a.clients, seconds=a.seconds, explain=e, k=a.k)
+                           for e in (False, True)]
+            res["write_to_visible"] = write_to_visible(db, port, users, n=a.writes, k=a.k)
+        finally:
+            svc.terminate()
+            svc.wait(timeout=30)
+        if not a.skip_batch:
+            res["batch"] = batch(db, users, k=a.k, chunk=a.chunk, sample=a.batch_sample)
+    for h, b in zip(res["http"], res["baseline_in_process"], strict=True):
+        h["p95_ratio_vs_in_process_one_client"] = round(h["p95_ms"] / b["p95_ms"], 2) if b.get("p95_ms") else None
+    res["load_average_end"] = os.getloadavg()
+    text = json.dumps(res, indent=2)
+    print(text)
+    if a.out:
+        a.out.write_text(text)
+    return res
+
+
+if __name__ == "__main__":
+    main()

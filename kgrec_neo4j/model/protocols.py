@@ -1,0 +1,115 @@
+"""The two evaluation protocols, on the same split (last-two-out) and the same full ranking.
+
+* **train-only** (``a``): a test user's history is the train split; the valid item is not seen (what
+  :func:`~kgrec_neo4j.model.train.fit` reports).
+* **history up to the target** (``b``): at test time the valid interaction is part of the user's history, as it is
+  in serving, where every interaction counts. Two ways to get there:
+
+  - *fold-in*: the model trained under (a), applied to the longer history without training: exact for the item
+    graph, EASE and ItemKNN (``x_u W``), the model's own propagation for ours and LightGCN
+    (:mod:`~kgrec_neo4j.model.foldin`), the counts for most-popular. MF has no fold-in of its own here: its
+    user vector is a free parameter, so (b) for MF is the refit.
+  - *refit*: the same model retrained on train + valid with the hyperparameters and number of epochs chosen on
+    valid under (a) (nothing is selected on test), for reference.
+
+Either way the valid item is masked out of the test ranking together with the train items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from .data import TrainGraph
+
+ScoreFn = Callable[[Any], Any]
+
+
+def with_valid_in_history(tg: TrainGraph) -> TrainGraph:
+    """A copy of ``tg`` whose valid items are train interactions (positive, after the user's train ones), with no
+    valid split left; test is unchanged."""
+    users = np.array([u for u, items in tg.valid.items() for _ in items], np.int64)
+    items = np.array([i for its in tg.valid.values() for i in its], np.int64)
+    order = np.lexsort((np.r_[np.zeros(tg.ui_user.size), np.ones(users.size)], np.r_[tg.ui_user, users]))
+    cat = lambda a, b: np.concatenate([a, b])[order]  # noqa: E731
+    meta = dict(tg.meta)
+    if "ui_seq" in meta:
+        last = np.zeros(tg.num_users, np.int64)
+        np.maximum.at(last, tg.ui_user, np.asarray(meta["ui_seq"], np.int64))
+        meta["ui_seq"] = cat(np.asarray(meta["ui_seq"], np.int64), last[users] + 1)
+    meta["protocol"] = "history up to the target"
+    return TrainGraph(
+        user_ids=tg.user_ids, item_ids=tg.item_ids, concept_ids=tg.concept_ids, type_names=tg.type_names,
+        ui_user=cat(tg.ui_user, users), ui_item=cat(tg.ui_item, items),
+        ui_sign=cat(tg.ui_sign, np.ones(users.size, np.int64)),
+        ui_weight=cat(tg.ui_weight, np.ones(users.size, np.float32)),
+        ic_item=tg.ic_item, ic_concept=tg.ic_concept, ic_type=tg.ic_type, ic_weight=tg.ic_weight,
+        uc_user=tg.uc_user, uc_concept=tg.uc_concept, uc_horizon=tg.uc_horizon, uc_polarity=tg.uc_polarity,
+        uc_weight=tg.uc_weight, valid={}, test=dict(tg.test), meta=meta)
+
+
+def _rows(m: sp.csr_matrix, users: Any) -> sp.csr_matrix:
+    return m[np.asarray(users.cpu() if hasattr(users, "cpu") else users, np.int64)]
+
+
+def foldin_scorer(obj: Any, tg: TrainGraph, tg_b: TrainGraph) -> ScoreFn | None:
+    """The score function of a model trained on ``tg`` applied to the histories of ``tg_b`` without training, or
+    ``None`` when the model has no fold-in (MF: use the refit)."""
+    import torch
+
+    from .foldin import export_model, fold_in_many, train_histories
+    from .itemgraph import signed_matrix
+
+    name = type(obj).__name__
+    if name == "MostPopular":
+        pop = torch.from_numpy(np.bincount(tg_b.ui_item, minlength=tg_b.num_items).astype(np.float32))
+        return lambda users: pop.unsqueeze(0).expand(len(users), -1)
+    if name in ("EASE", "ItemKNN"):
+        x = tg_b.train_matrix(binary=True).tocsr()
+        w = obj.b.numpy() if name == "EASE" else obj.sim
+        return lambda users: torch.from_numpy(np.asarray(_rows(x, users) @ w, dtype=np.float32)
+                                              if name == "EASE" else (_rows(x, users) @ w).toarray().astype(np.float32))
+    if name == "MFBPR":
+        return None
+    exported = export_model(obj, tg)
+    if exported is None:
+        return None
+    p, side, ego = exported
+    with torch.no_grad():
+        items = (obj()[1]).cpu().numpy().astype(np.float32)
+    lightgcn = name == "LightGCNRec"
+    use_negative = not lightgcn and bool(getattr(obj, "use_negative", True))
+    with_interests = not lightgcn and bool(getattr(obj, "use_concepts", True))
+    ig = getattr(obj, "item_graph", None)
+    ig_w = float(getattr(obj, "item_graph_weight", 0.0) or 0.0)
+    x_b = signed_matrix(tg_b, ig.dislike_value).tocsr() if ig is not None and ig_w else None
+    w_ig = None if ig is None else (ig.w if isinstance(ig.w, sp.spmatrix) else ig.w.numpy())
+
+    def score(users: Any) -> Any:
+        u = np.asarray(users.cpu() if hasattr(users, "cpu") else users, np.int64)
+        hs = train_histories(tg_b, u, use_negative=use_negative, with_interests=with_interests, ego=ego)
+        s = fold_in_many(p, side, hs) @ items.T
+        if x_b is not None and w_ig is not None:
+            part = x_b[u] @ w_ig
+            s = s + ig_w * (part.toarray() if sp.issparse(part) else np.asarray(part))
+        return torch.from_numpy(s.astype(np.float32))
+
+    return score
+
+
+def refit_overrides(report: Any) -> dict[str, Any]:
+    """``TrainConfig`` overrides that retrain a model with what (a) chose on valid: its configuration, the best
+    epoch as the number of epochs, the item graph's chosen grid points."""
+    cfg = dict(report.config)
+    best = max(int(report.best_epoch or report.epochs or 1), 1)
+    cfg.update(epochs=best, patience=best)
+    ig = (report.parts or {}).get("item_graph") or {}
+    if ig.get("params"):
+        cfg["item_graph_lambdas"] = [ig["params"]["lam"]]
+        cfg["item_graph_concept_weights"] = [ig["params"]["concept_weight"]]
+    if ig.get("multiplier") is not None:
+        cfg["item_graph_weights"] = [ig["multiplier"]]
+    return cfg

@@ -1,0 +1,223 @@
+"""``kgrec serve``: recommendations and explanations over HTTP (JSON), from the live graph.
+
+Routes (every answer names the run it came from):
+
+``GET /health``
+    ``{"status": "ok", "run": ..., "neo4j": true}``; 503 while Neo4j is unreachable or no run is current.
+``GET /users/{user}/recommendations?k=10&explain=false&allow_repeats=false``
+    the user's top-k from the user's edges as they are now (:func:`~kgrec_neo4j.serve.recommend.recommend_users`).
+``GET /users/{user}/items/{item}/explanation?k=10``
+    why, or why not, the item is recommended to the user (:func:`~kgrec_neo4j.serve.explain.explain`).
+
+Errors are JSON ``{"error": ..., "field": ...}``: 400 for a malformed request (naming the field), 401 without the
+token, 404 for an unknown user or item, 503 while Neo4j is down or no model run can be served (the service
+recovers by itself when Neo4j is back; transactions are retried for a few seconds only, so a request fails fast).
+
+The service loads the current run's model once (all item vectors, item links, every trained user's own
+embedding) and keeps answering with it; a background watcher notices a new current run, loads it, and switches to
+it between two requests: no request is dropped and none mixes two runs. Each request reads the user's live edges
+(one Cypher round trip), so an interaction committed by any client changes the very next answer.
+
+It binds to 127.0.0.1 unless told otherwise; binding anywhere else requires a token in ``KGREC_SERVE_TOKEN``,
+which every request then sends as ``Authorization: Bearer <token>``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+import threading
+import time
+from typing import Any
+
+from ..core.config import Settings
+from ..core.db import Database, connect
+from ..core.errors import ConfigError, KgrecError, ModelError, Neo4jUnavailable
+from .explain import ExplainError, explain
+from .recommend import recommend_users
+from .scoring import RecommendError, RunModel, UnknownUser, current_run, run_model
+
+log = logging.getLogger(__name__)
+
+TOKEN_ENV = "KGREC_SERVE_TOKEN"
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+MAX_K = 1000
+
+
+class ServiceState:
+    """The service's connection and the run it answers with, switched by a background watcher.
+
+    Args:
+        settings: where Neo4j is.
+        poll_s: how often the watcher asks which run is current.
+        retry_window_s: how long one request's transaction is retried on transient errors before a 503.
+    """
+
+    def __init__(self, settings: Settings, *, poll_s: float = 2.0, retry_window_s: float = 3.0) -> None:
+        self.settings = settings
+        self.poll_s = poll_s
+        self.retry_window_s = retry_window_s
+        self._db: Database | None = None
+        self._lock = threading.Lock()
+        self.model: RunModel | None = None
+        self.last_error: str | None = None
+        self.switches = 0
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+    @property
+    def db(self) -> Database:
+        with self._lock:
+            if self._db is None:
+                self._db = connect(self.settings, retry_window_s=self.retry_window_s)
+            return self._db
+
+    def start(self) -> None:
+        try:
+            self.refresh()
+        except Exception as e:  # noqa: BLE001 - the service starts anyway and reports it on /health
+            self.last_error = _describe(e)
+            log.warning("no model to serve yet: %s", self.last_error)
+        self._watcher = threading.Thread(target=self._watch, name="kgrec-run-watcher", daemon=True)
+        self._watcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.poll_s):
+            try:
+                self.refresh()
+                self.last_error = None
+            except Exception as e:  # noqa: BLE001 - keep watching; requests report their own errors
+                self.last_error = _describe(e)
+                log.debug("run watcher: %s", self.last_error)
+
+    def refresh(self) -> RunModel:
+        """Load the current run's model when it is not the one answering, then switch to it."""
+        run = current_run(self.db)
+        m = self.model
+        if m is not None and m.run == run:
+            return m
+        t0 = time.perf_counter()
+        new = run_model(self.db, run, preload_users=True)
+        self.model = new  # one assignment: a request uses either the old model or the new one, whole
+        self.switches += 1
+        log.info("serving run %s (loaded in %.1fs)", run, time.perf_counter() - t0)
+        return new
+
+    def serving_model(self) -> RunModel:
+        return self.model if self.model is not None else self.refresh()
+
+
+def _describe(e: Exception) -> str:
+    return f"{type(e).__name__}: {e}" if not isinstance(e, KgrecError) else str(e)
+
+
+def _neo4j_down(e: Exception) -> bool:
+    from neo4j.exceptions import DriverError, ServiceUnavailable, SessionExpired, TransientError
+
+    return isinstance(e, ServiceUnavailable | SessionExpired | TransientError | Neo4jUnavailable | DriverError | OSError)
+
+
+def create_app(state: ServiceState, *, token: str | None = None) -> Any:
+    """The FastAPI application over ``state``; ``token`` (when set) is required on every route but /health."""
+    from fastapi import Depends, FastAPI, Header, Query
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    app = FastAPI(title="kgrec-neo4j", summary="Recommendations explained by paths in a Neo4j knowledge graph",
+                  version="1")
+
+    def error(status: int, message: str, field: str | None = None) -> JSONResponse:
+        body: dict[str, Any] = {"error": message}
+        if field:
+            body["field"] = field
+        return JSONResponse(status_code=status, content=body)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_request: Any, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+        return error(400, f"{field or 'request'}: {first.get('msg', 'invalid value')}", field)
+
+    async def failure(_request: Any, exc: Exception) -> JSONResponse:
+        if isinstance(exc, UnknownUser | ExplainError):
+            return error(404, str(exc))
+        if _neo4j_down(exc):
+            return error(503, f"Neo4j is unreachable ({_describe(exc)}); retry shortly")
+        if isinstance(exc, RecommendError | ModelError):
+            return error(503, str(exc))
+        if isinstance(exc, KgrecError):
+            return error(400, str(exc))
+        log.error("request failed", exc_info=exc)
+        return error(500, f"internal error: {type(exc).__name__}")
+
+    # handlers by class are answered without re-raising (a handler for Exception itself would re-raise)
+    from neo4j.exceptions import DriverError, Neo4jError
+
+    for cls in (KgrecError, DriverError, Neo4jError, OSError, RuntimeError, ValueError):
+        app.add_exception_handler(cls, failure)
+
+    def authorised(authorization: str | None = Header(default=None)) -> None:
+        if token is None:
+            return
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), token.encode()):
+            from fastapi import HTTPException
+
+            raise HTTPException(status_code=401, detail="a valid token is required (Authorization: Bearer ...)")
+
+    @app.get("/health")
+    def health() -> JSONResponse:
+        m = state.model
+        try:
+            run = current_run(state.db)
+            ok = m is not None and m.run == run
+            body = {"status": "ok" if ok else "loading", "run": m.run if m else None, "current_run": run,
+                    "neo4j": True, "switches": state.switches}
+            return JSONResponse(status_code=200 if ok else 503, content=body)
+        except Exception as e:  # noqa: BLE001
+            return JSONResponse(status_code=503, content={"status": "unavailable", "run": m.run if m else None,
+                                                          "neo4j": not _neo4j_down(e), "error": _describe(e)})
+
+    @app.get("/users/{user}/recommendations", dependencies=[Depends(authorised)])
+    def recommendations(user: str, k: int = Query(10, ge=1, le=MAX_K), explain: bool = False,
+                        allow_repeats: bool = False, paths: int = Query(3, ge=1, le=20)) -> dict[str, Any]:
+        m = state.serving_model()
+        rec = recommend_users(state.db, [user], k, store=False, explain=explain, per_item=paths, run=m.run,
+                              allow_repeats=allow_repeats)[0]
+        return rec.model_dump()
+
+    @app.get("/users/{user}/items/{item}/explanation", dependencies=[Depends(authorised)])
+    def explanation(user: str, item: str, k: int = Query(10, ge=1, le=MAX_K),
+                    paths: int = Query(5, ge=1, le=50)) -> dict[str, Any]:
+        m = state.serving_model()
+        return explain(state.db, user, item, k=k, per_item=paths, run=m.run).model_dump()
+
+    return app
+
+
+def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, poll_s: float = 2.0,
+          log_level: str = "warning") -> None:
+    """Run the service until interrupted (uvicorn, one process, requests on a thread pool)."""
+    import uvicorn
+
+    token = os.environ.get(TOKEN_ENV) or None
+    if host not in LOOPBACK and not token:
+        raise ConfigError(f"binding to {host} serves other machines: set {TOKEN_ENV} to a secret token first "
+                          f"(requests then send `Authorization: Bearer <token>`), or bind to 127.0.0.1")
+    state = ServiceState(settings, poll_s=poll_s)
+    state.start()
+    try:
+        uvicorn.run(create_app(state, token=token), host=host, port=port, log_level=log_level, access_log=False)
+    finally:
+        state.stop()

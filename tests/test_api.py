@@ -1,0 +1,230 @@
+"""``kgrec serve`` over real HTTP (uvicorn on a free port): answers name their run, an edge written through the
+driver changes the very next answer, bad requests are 400 naming the field, unknown ids are 404, the token is
+enforced, a new current run is picked up without dropping a request, and Neo4j down is 503 then recovery."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+
+import httpx
+import numpy as np
+import pytest
+from _kg_fixture import RUN
+
+from kgrec_neo4j.serve import scoring as S
+from kgrec_neo4j.serve.api import ServiceState, create_app, serve
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Running:
+    """A uvicorn server of the app in a thread, on a free loopback port."""
+
+    def __init__(self, state: ServiceState, token: str | None = None) -> None:
+        import uvicorn
+
+        self.state = state
+        self.port = _free_port()
+        self.server = uvicorn.Server(uvicorn.Config(create_app(state, token=token), host="127.0.0.1",
+                                                    port=self.port, log_level="warning", access_log=False))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> httpx.Client:
+        self.state.start()
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.05)
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=60)
+        return self.client
+
+    def __exit__(self, *exc) -> None:
+        self.client.close()
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.state.stop()
+
+
+@pytest.fixture(scope="module")
+def service(db, kg, settings):
+    S.clear_cache()
+    with Running(ServiceState(settings, poll_s=0.2)) as client:
+        yield client
+    S.clear_cache()
+
+
+def test_health_and_a_recommendation_name_the_run(service, kg):
+    h = service.get("/health")
+    assert h.status_code == 200 and h.json()["run"] == RUN and h.json()["neo4j"] is True
+    user = kg["users"][0]
+    r = service.get(f"/users/{user}/recommendations", params={"k": 5, "explain": "true"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["run"] == RUN and body["user"] == user and len(body["items"]) == 5
+    assert all("sentence" in it["explanation"] for it in body["items"])
+
+
+def test_an_edge_committed_through_the_driver_changes_the_next_answer(service, db, kg):
+    user = kg["users"][1]
+    first = service.get(f"/users/{user}/recommendations", params={"k": 3}).json()
+    top = first["items"][0]["item"]
+    db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) CREATE (u)-[:INTERACTED {seq: 999, rating: 5.0}]->(i)",
+             u=user, i=top)
+    try:
+        t0 = time.perf_counter()
+        second = service.get(f"/users/{user}/recommendations", params={"k": 3}).json()
+        assert time.perf_counter() - t0 < 5
+        assert top not in [it["item"] for it in second["items"]]
+        assert second["excluded"] == first["excluded"] + 1
+    finally:
+        db.write("MATCH (:User {id: $u})-[x:INTERACTED {seq: 999}]->() DELETE x", u=user)
+
+
+@pytest.mark.parametrize(("params", "field"), [({"k": 0}, "k"), ({"k": 5000}, "k"), ({"k": "ten"}, "k"),
+                                               ({"explain": "maybe"}, "explain")])
+def test_a_malformed_request_is_400_naming_the_field(service, kg, params, field):
+    r = service.get(f"/users/{kg['users'][0]}/recommendations", params=params)
+    assert r.status_code == 400 and r.json()["field"] == field and field in r.json()["error"]
+
+
+def test_unknown_ids_are_404(service, kg):
+    r = service.get("/users/nobody-at-all/recommendations")
+    assert r.status_code == 404 and "nobody-at-all" in r.json()["error"]
+    r = service.get(f"/users/{kg['users'][0]}/items/no-such-item/explanation")
+    assert r.status_code == 404 and "no-such-item" in r.json()["error"]
+
+
+def test_why_and_why_not(service, kg):
+    user = kg["users"][0]
+    top = service.get(f"/users/{user}/recommendations", params={"k": 1}).json()["items"][0]
+    r = service.get(f"/users/{user}/items/{top['item']}/explanation")
+    assert r.status_code == 200 and r.json()["recommended"] and r.json()["run"] == RUN
+    assert r.json()["score"] == pytest.approx(top["score"], rel=1e-5)
+
+
+def test_the_token_is_enforced(db, kg, settings):
+    with Running(ServiceState(settings, poll_s=5), token="s3cret-token") as client:
+        user = kg["users"][0]
+        assert client.get(f"/users/{user}/recommendations").status_code == 401
+        assert client.get(f"/users/{user}/recommendations",
+                          headers={"Authorization": "Bearer wrong"}).status_code == 401
+        ok = client.get(f"/users/{user}/recommendations", headers={"Authorization": "Bearer s3cret-token"})
+        assert ok.status_code == 200
+        assert client.get("/health").status_code == 200
+
+
+def test_binding_beyond_loopback_needs_a_token(settings, monkeypatch):
+    from kgrec_neo4j.core.errors import ConfigError
+
+    monkeypatch.delenv("KGREC_SERVE_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="KGREC_SERVE_TOKEN"):
+        serve(settings, host="0.0.0.0", port=_free_port())
+
+
+def test_a_new_current_run_is_picked_up_without_dropping_requests(service, db, kg):
+    """Requests run while a second run becomes current: every answer is 200 and names one of the two runs,
+    answers of the new run are its own scores, and the old run's answers stay its own (no mix)."""
+    from kgrec_neo4j.model import runs, writeback
+    from kgrec_neo4j.model.foldin import FoldIn
+
+    new = "run-api-switch"
+    users = kg["users"][:6]
+    rng = np.random.default_rng(1)
+    runs.create_run(db, new, model="ours", config={}, dataset=None)
+    writeback.write_foldin_params(db, new, FoldIn(dim=16, ui_layers=0), min_confidence=0.0)
+    stop = threading.Event()
+    answers: list[tuple[int, dict]] = []
+
+    def hammer() -> None:
+        while not stop.is_set():
+            for u in users:
+                r = service.get(f"/users/{u}/recommendations", params={"k": 5})
+                answers.append((r.status_code, r.json()))
+
+    t = threading.Thread(target=hammer)
+    t.start()
+    try:
+        items = db.value("MATCH (i:Item) RETURN collect(i.id)")
+        rows = [{"id": i, "embedding": rng.normal(size=16).tolist(), "foldin": rng.normal(size=16).tolist(),
+                 "degree": 0} for i in items]
+        writeback._write(db, "embeddings_item", rows, run=new, batch_size=50, progress=None)
+        users_all = db.value("MATCH (u:User) RETURN collect(u.id)")
+        rows = [{"id": u, "embedding": (e := rng.normal(size=16).tolist()), "ego": e} for u in users_all]
+        writeback._write(db, "embeddings_user", rows, run=new, batch_size=50, progress=None)
+        runs.finish_run(db, new, metrics={})
+        runs.set_current(db, new)
+        writeback.clear_stale(db, new)
+        deadline = time.monotonic() + 60
+        while service.get("/health").json().get("run") != new:
+            assert time.monotonic() < deadline, "the service did not switch to the new run"
+            time.sleep(0.1)
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        t.join()
+    assert answers and all(code == 200 for code, _ in answers), [a for a in answers if a[0] != 200][:3]
+    seen = {body["run"] for _, body in answers}
+    assert seen == {RUN, new}, seen
+    # the answers of each run are that run's own scores (the fixture run and the new one differ)
+    m_new = S.run_model(db, new)
+    for _, body in answers:
+        if body["run"] == new:
+            st, _ = S.read_users(db, [body["user"]], m_new)
+            want = S.scores(m_new, st)[0]
+            for it in body["items"]:
+                assert it["score"] == pytest.approx(float(want[m_new.index[it["item"]]]), rel=1e-4, abs=1e-4)
+
+
+def test_neo4j_down_is_503_and_the_service_recovers(tmp_path_factory):
+    """A private Neo4j is stopped under the running service: requests answer 503 at once, then 200 again once
+    Neo4j is back, without restarting the service."""
+    from _kg_fixture import build
+
+    from kgrec_neo4j.core import schema
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.core.db import connect
+    from kgrec_neo4j.local import neo4j_server as server
+
+    home = tmp_path_factory.mktemp("neo4j-api")
+    bolt, http = _free_port(), _free_port()
+    password = "api-test-password"
+    try:
+        uri = server.start(home, bolt_port=bolt, http_port=http, password=password, heap="1g", pagecache="256m",
+                           progress=lambda s: None).uri
+    except Exception as e:  # noqa: BLE001
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"could not start a private Neo4j: {e}")
+    try:
+        s = load_settings(environ=dict(os.environ, NEO4J_URI=uri, NEO4J_PASSWORD=password))
+        with connect(s, wait_s=60) as db:
+            schema.apply(db, schema.load_pack("video_games"), dim=s.embedding_dim)
+            facts = build(db)
+        user = facts["users"][0]
+        S.clear_cache()
+        with Running(ServiceState(s, poll_s=0.5)) as client:
+            assert client.get(f"/users/{user}/recommendations").status_code == 200
+            server.stop(home)
+            t0 = time.monotonic()
+            down = client.get(f"/users/{user}/recommendations")
+            assert down.status_code == 503 and "Neo4j" in down.json()["error"]
+            assert time.monotonic() - t0 < 30
+            assert client.get("/health").status_code == 503
+            server.start(home, bolt_port=bolt, http_port=http, password=password, heap="1g", pagecache="256m",
+                         progress=lambda s: None)
+            t1 = time.monotonic()
+            while (r := client.get(f"/users/{user}/recommendations")).status_code != 200:
+                assert time.monotonic() - t1 < 120, r.text
+                time.sleep(0.5)
+            assert r.json()["run"] == RUN
+    finally:
+        server.stop(home)
+        S.clear_cache()

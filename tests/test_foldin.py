@@ -1,0 +1,74 @@
+"""Fold-in equals the trained model when the history equals the train history, for ours and for LightGCN; and a
+new interaction changes the folded-in vector the way the model's propagation says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kgrec_neo4j.model.foldin import FoldIn, History, export_kgrec, export_lightgcn, fold_in, fold_in_many, train_histories
+from kgrec_neo4j.model.toy import toy_graph
+from kgrec_neo4j.model.train import TrainConfig, fit
+
+
+@pytest.fixture(scope="module")
+def graph():
+    return toy_graph(num_users=60, num_items=40, clusters=4, per_user=6, seed=3)
+
+
+@pytest.fixture(scope="module")
+def ours(graph, one_torch_thread):
+    model, _ = fit(graph, TrainConfig(model="kgrec", epochs=3, embedding_dim=16, use_item_graph=False, seed=1))
+    return model
+
+
+@pytest.mark.parametrize("overrides", [{}, {"num_layers": 3}, {"use_negative": False}, {"use_stage1": False},
+                                       {"use_concepts": False}])
+def test_ours_fold_in_equals_the_trained_user_vectors(graph, overrides, one_torch_thread):
+    cfg = TrainConfig(model="kgrec", epochs=2, embedding_dim=16, use_item_graph=False, seed=2, **overrides)
+    model, _ = fit(graph, cfg)
+    p, side, ego = export_kgrec(model, graph)
+    with torch.no_grad():
+        users, _items, _c = model()
+    z = fold_in_many(p, side, train_histories(graph, use_negative=cfg.use_negative, ego=ego,
+                                              with_interests=cfg.use_concepts))
+    np.testing.assert_allclose(z, users.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_params_survive_json(graph, ours):
+    p, side, ego = export_kgrec(ours, graph)
+    q = FoldIn.from_json(p.to_json())
+    hs = train_histories(graph, ego=ego)
+    np.testing.assert_allclose(fold_in_many(q, side, hs), fold_in_many(p, side, hs), rtol=1e-5, atol=1e-6)
+
+
+def test_lightgcn_fold_in_equals_the_trained_user_vectors(graph, one_torch_thread):
+    model, _ = fit(graph, TrainConfig(model="lightgcn", epochs=2, embedding_dim=16, num_layers=3, seed=2))
+    p, side, ego = export_lightgcn(model, graph)
+    with torch.no_grad():
+        users, _ = model()
+    # LightGCN treats every interaction as positive
+    hs = train_histories(graph, use_negative=False, with_interests=False, ego=ego)
+    np.testing.assert_allclose(fold_in_many(p, side, hs), users.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_new_interaction_moves_the_user_towards_the_item(graph, ours):
+    p, side, ego = export_kgrec(ours, graph)
+    with torch.no_grad():
+        _, items, _ = ours()
+    items = items.numpy()
+    h = train_histories(graph, [0], ego=ego)[0]
+    target = next(i for i in range(graph.num_items) if i not in set(h.positive.tolist()))
+    before = fold_in(p, side, h) @ items[target]
+    h2 = History(positive=np.union1d(h.positive, [target]), negative=h.negative, negative_count=h.negative_count,
+                 concepts=h.concepts, groups=h.groups, weights=h.weights, ego=h.ego)
+    after = fold_in(p, side, h2) @ items[target]
+    assert after > before
+
+
+def test_a_new_user_gets_a_vector_from_a_few_items(graph, ours):
+    p, side, _ = export_kgrec(ours, graph)
+    z = fold_in(p, side, History(positive=np.array([0, 1, 2])))
+    assert z.shape == (16,) and np.isfinite(z).all() and np.abs(z).sum() > 0
+    assert np.abs(fold_in(p, side, History(positive=np.empty(0, np.int64)))).sum() == 0.0

@@ -1,0 +1,181 @@
+"""Serving reads the live graph: every interaction counts at once (whatever its split, however it was written),
+new users are folded in, a user without edges gets a labelled fallback, and a run trained on every interaction
+serves exactly what it trained. A real model is trained on the vg-slice knowledge graph."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from _export_fixture import build
+from _kg_fixture import invoke_cli
+
+from kgrec_neo4j.core.schema import load_pack
+from kgrec_neo4j.model import runs
+from kgrec_neo4j.model.foldin import fold_in
+from kgrec_neo4j.model.pipeline import run_training
+from kgrec_neo4j.serve import explain as E
+from kgrec_neo4j.serve import recommend as R
+from kgrec_neo4j.serve import scoring as S
+
+TYPES = load_pack("video_games").names
+
+
+@pytest.fixture(scope="module")
+def graph(db, one_torch_thread):
+    facts = build(db)
+    S.clear_cache()
+    res = run_training(db, type_names=TYPES, model="ours", epochs=2, dim=8, seed=0,
+                       overrides={"item_graph_concept_weights": [1.0], "item_graph_weights": [1.0]})
+    assert res.current and res.writeback["item_links"] > 0
+    yield {**facts, "run": res.run}
+    S.clear_cache()
+
+
+def _history(db, user):
+    return set(db.value("MATCH (:User {id: $u})-[:INTERACTED]->(i:Item) RETURN collect(DISTINCT i.id)", u=user))
+
+
+def _busy_user(db):
+    return db.value("MATCH (u:User)-[x:INTERACTED]->() WITH u, count(x) AS n ORDER BY n DESC, u.id RETURN u.id LIMIT 1")
+
+
+def test_every_interaction_counts_and_is_excluded(db, graph):
+    user = _busy_user(db)
+    seen = _history(db, user)
+    assert db.value("MATCH (:User {id: $u})-[x:INTERACTED]->() WHERE x.split <> 'train' RETURN count(x)", u=user) > 0
+    rec = R.recommend(db, user, 10, store=False)
+    assert rec.run == graph["run"] and rec.source == "model"
+    assert rec.excluded == len(seen) and not seen & {r.item for r in rec.items}
+    assert rec.interactions == len(seen)
+    # one user sums its item links in Cypher, a batch uses the run's links in memory: the same scores
+    S.clear_cache()
+    single = R.recommend(db, user, 10, store=False)
+    assert S.run_model(db, graph["run"], links=False).links is None
+    batch = R.recommend_users(db, [user, _busy_user(db)], 10, store=False)[0]
+    assert S.run_model(db, graph["run"]).links is not None
+    assert [r.item for r in single.items] == [r.item for r in batch.items]
+    assert [r.score for r in single.items] == pytest.approx([r.score for r in batch.items], rel=1e-5, abs=1e-5)
+
+
+def test_an_edge_written_by_any_client_changes_the_next_answer(db, graph):
+    user = _busy_user(db)
+    before = R.recommend(db, user, 10, store=False)
+    top = before.items[0].item
+    # what a person types in Browser: no split, no sign, no kind
+    db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) CREATE (u)-[:INTERACTED {seq: 1000, rating: 5.0}]->(i)",
+             u=user, i=top)
+    try:
+        after = R.recommend(db, user, 10, store=False)
+        assert top not in {r.item for r in after.items}
+        assert after.excluded == before.excluded + 1
+        s_before = {r.item: r.score for r in before.items}
+        common = [r for r in after.items if r.item in s_before]
+        assert any(abs(r.score - s_before[r.item]) > 1e-6 for r in common), "the new edge changed no score"
+    finally:
+        db.write("MATCH (:User {id: $u})-[x:INTERACTED {seq: 1000}]->(:Item {id: $i}) DELETE x", u=user, i=top)
+    assert R.recommend(db, user, 10, store=False).items[0].item == top
+
+
+def test_a_new_user_written_in_cypher_is_recommended_and_explained(db, graph):
+    items = db.value("MATCH (i:Item)<-[:INTERACTED]-() WITH i, count(*) AS n ORDER BY n DESC, i.id "
+                     "RETURN collect(i.id)[..3]")
+    db.write("CREATE (u:User {id: 'new-user'}) WITH u UNWIND range(0, size($items) - 1) AS k "
+             "MATCH (i:Item {id: $items[k]}) CREATE (u)-[:INTERACTED {seq: k, rating: 5.0}]->(i)", items=items)
+    try:
+        rec = R.recommend(db, "new-user", 10, explain=True, store=False)
+        assert rec.source == "model" and rec.excluded == 3 and len(rec.items) == 10
+        assert not set(items) & {r.item for r in rec.items}
+        explained = [r for r in rec.items if r.explanation and (r.explanation.links or r.explanation.paths)]
+        assert explained, "no item of a new user's list has a stored path"
+        assert all(E.verify_paths(db, r.explanation.links + r.explanation.paths) for r in explained)
+        assert {p.via for r in explained for p in r.explanation.links} <= set(items)
+    finally:
+        db.write("MATCH (u:User {id: 'new-user'}) DETACH DELETE u")
+
+
+def test_a_user_without_edges_gets_the_popular_items_labelled(db, graph):
+    db.write("CREATE (:User {id: 'blank-user'})")
+    try:
+        rec = R.recommend(db, "blank-user", 5, store=False)
+        assert rec.source == "popular" and len(rec.items) == 5
+        pop = db.query("MATCH (i:Item) RETURN i.id AS id, COUNT { (i)<-[:INTERACTED]-() } AS n ORDER BY n DESC, id")
+        counts = {r["id"]: r["n"] for r in pop}
+        got = [counts[r.item] for r in rec.items]
+        assert got == sorted(got, reverse=True) and got[0] == pop[0]["n"]
+        res = invoke_cli(["recommend", "--user", "blank-user", "-k", "3", "--no-store"])
+        assert res.exit_code == 0 and "the most popular items" in res.output.splitlines()[0]
+    finally:
+        db.write("MATCH (u:User {id: 'blank-user'}) DETACH DELETE u")
+
+
+def test_a_user_with_interests_only_is_folded_in_from_them(db, graph):
+    concepts = db.value("MATCH (c:Concept)<-[:HAS_KNOWLEDGE]-() WITH c, count(*) AS n ORDER BY n DESC, c.id "
+                        "RETURN collect(c.id)[..2]")
+    db.write("CREATE (u:User {id: 'fan-user'}) WITH u UNWIND $cs AS cid MATCH (c:Concept {id: cid}) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'long', polarity: 1, weight: 1.0, confidence: 1.0}]->(c)",
+             cs=concepts)
+    try:
+        rec = R.recommend(db, "fan-user", 5, store=False)
+        assert rec.source == "interests" and len(rec.items) == 5
+        counts = dict(db.query("MATCH (i:Item) RETURN collect([i.id, COUNT { (i)<-[:INTERACTED]-() }]) AS c")[0]["c"])
+        assert [r.score for r in rec.items] != [float(counts[r.item]) for r in rec.items]  # not the fallback
+    finally:
+        db.write("MATCH (u:User {id: 'fan-user'}) DETACH DELETE u")
+
+
+def test_repeats_can_be_allowed(db, graph):
+    user = _busy_user(db)
+    rec = R.recommend(db, user, 50, store=False, allow_repeats=True)
+    assert rec.excluded == 0 and _history(db, user) & {r.item for r in rec.items}
+
+
+def test_an_unknown_user_is_refused_before_the_model_loads(db, graph, monkeypatch):
+    S.clear_cache()
+
+    def boom(*a, **k):
+        raise AssertionError("the run's model was loaded for an unknown user")
+
+    monkeypatch.setattr(S, "run_model", boom)
+    with pytest.raises(S.UnknownUser, match="'nobody'"):
+        R.recommend(db, "nobody", 5)
+
+
+def test_recommend_all_stores_every_users_list(db, graph):
+    res = invoke_cli(["recommend", "--all", "-k", "4", "--batch", "7"])
+    assert res.exit_code == 0, res.output
+    n_users = db.value("MATCH (u:User) RETURN count(u)")
+    assert f"for {n_users} users of run {graph['run']}" in res.output
+    rows = db.query("MATCH (u:User)-[r:RECOMMENDED]->(i:Item) RETURN u.id AS u, collect(r.rank) AS ranks, "
+                    "collect(DISTINCT r.run) AS runs, collect(i.id) AS items")
+    assert len(rows) == n_users
+    for r in rows:
+        assert sorted(r["ranks"]) == [1, 2, 3, 4] and r["runs"] == [graph["run"]]
+        assert not _history(db, r["u"]) & set(r["items"])
+    # the Browser query shows a stored list with the paths that explain it
+    from kgrec_neo4j.core.resources import cypher
+
+    text = "\n".join(ln for ln in cypher("browser/stored_recommendations").splitlines() if not ln.startswith("//"))
+    shown = db.query(text.strip().rstrip(";"), user=_busy_user(db))
+    assert shown and {r["rank"] for r in shown} <= {1, 2, 3, 4} and all(r["run"] == graph["run"] for r in shown)
+    assert all(r["p"] is not None for r in shown)
+
+
+def test_a_run_trained_for_serving_folds_users_in_to_their_trained_vectors(db, graph):
+    res = run_training(db, type_names=TYPES, model="ours", epochs=2, dim=8, seed=1, for_serving=True,
+                       params_from=graph["run"])
+    try:
+        run = runs.get_run(db, res.run)
+        assert run.config["mode"] == "serving" and run.config["params_from"] == graph["run"]
+        assert res.export["mode"] == "serving" and res.export["valid_users"] == 0
+        # every interaction was a train edge: the export saw as many as the graph holds
+        assert res.export["train_interactions"] == db.value("MATCH ()-[x:INTERACTED]->() RETURN count(x)")
+        S.clear_cache()
+        users = db.value("MATCH (u:User) RETURN collect(u.id)[..12]")
+        m, states = S.scoring_state(db, users)
+        assert m.run == res.run
+        stored = {r["id"]: np.asarray(r["e"], np.float32) for r in db.query(
+            "MATCH (u:User) WHERE u.id IN $ids RETURN u.id AS id, u.gnn_embedding AS e", ids=users)}
+        for st in states:
+            np.testing.assert_allclose(fold_in(m.foldin, m.side, st.history), stored[st.id], rtol=1e-3, atol=1e-4)
+    finally:
+        S.clear_cache()  # the last test of the module: the serving run stays current

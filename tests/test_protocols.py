@@ -1,0 +1,83 @@
+"""The two evaluation protocols: the history-up-to-the-target graph, and fold-in scorers that equal their
+closed forms (EASE, the item graph) and the model's own propagation (ours, LightGCN)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from kgrec_neo4j.model.baselines import EASE
+from kgrec_neo4j.model.evaluate import evaluate
+from kgrec_neo4j.model.protocols import foldin_scorer, refit_overrides, with_valid_in_history
+from kgrec_neo4j.model.toy import toy_graph
+from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    tg = toy_graph(num_users=80, num_items=48, clusters=4, per_user=6, seed=5)
+    return tg, with_valid_in_history(tg)
+
+
+def test_valid_items_become_history(graphs):
+    tg, tb = graphs
+    tb.validate()
+    assert tb.valid == {} and tb.test == tg.test
+    assert tb.ui_user.size == tg.ui_user.size + sum(len(v) for v in tg.valid.values())
+    x = tb.train_matrix()
+    for u, items in tg.valid.items():
+        assert all(x[u, i] for i in items)
+    # each user's rows stay together, train first
+    assert (np.diff(tb.ui_user) >= 0).all()
+
+
+def test_ease_fold_in_is_the_closed_form_on_the_longer_history(graphs):
+    tg, tb = graphs
+    rec = EASE(lam=5.0).fit(tg)
+    fn = foldin_scorer(rec, tg, tb)
+    users = torch.arange(10)
+    want = tb.train_matrix(binary=True).tocsr()[:10] @ rec.b.numpy()
+    np.testing.assert_allclose(fn(users).numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_history_up_to_the_target_helps_on_clustered_data(graphs):
+    tg, tb = graphs
+    rec, rep = fit_closed_form(tg, "ease", [{"lam": 5.0}], num_threads=1)
+    b = evaluate(foldin_scorer(rec, tg, tb), tb, "test")
+    assert b["users"] == rep.test["users"] and b["ndcg@10"] >= rep.test["ndcg@10"]
+
+
+@pytest.mark.parametrize("model", ["kgrec", "lightgcn"])
+def test_model_fold_in_with_no_new_item_equals_the_trained_scores(graphs, model, one_torch_thread):
+    """Folding in the train history reproduces the model's own scores (the protocols differ only by the
+    history)."""
+    tg, _ = graphs
+    obj, _ = fit(tg, TrainConfig(model=model, epochs=2, embedding_dim=8, seed=0, use_item_graph=False))
+    fn = foldin_scorer(obj, tg, tg)
+    users = torch.arange(tg.num_users)
+    with torch.no_grad():
+        u, i = obj()[:2]
+    np.testing.assert_allclose(fn(users).numpy(), (u @ i.T).numpy(), rtol=1e-4, atol=1e-4)
+
+
+def test_ours_fold_in_includes_the_item_graph(graphs, one_torch_thread):
+    tg, tb = graphs
+    obj, rep = fit(tg, TrainConfig(model="kgrec", epochs=2, embedding_dim=8, seed=0,
+                                   item_graph_lambdas=[5.0], item_graph_weights=[1.0]))
+    assert obj.item_graph is not None and obj.item_graph_weight > 0
+    fn = foldin_scorer(obj, tg, tg)
+    users = torch.arange(12)
+    with torch.no_grad():
+        want = obj.score(users).numpy()
+    np.testing.assert_allclose(fn(users).numpy(), want, rtol=1e-4, atol=1e-4)
+    cfg = refit_overrides(rep)
+    assert cfg["epochs"] == rep.best_epoch and cfg["item_graph_weights"] == [rep.parts["item_graph"]["multiplier"]]
+    refit, rep_b = fit(tb, TrainConfig(**cfg))
+    assert rep_b.epochs == rep.best_epoch and rep_b.test["users"] == rep.test["users"]
+
+
+def test_mf_has_no_fold_in(graphs, one_torch_thread):
+    tg, tb = graphs
+    obj, _ = fit(tg, TrainConfig(model="mf", epochs=1, embedding_dim=8, seed=0))
+    assert foldin_scorer(obj, tg, tb) is None
