@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -21,7 +22,7 @@ _SET_VALUE = """(sel, v) => { const el = document.querySelector(sel);
 
 class Chromium:
     def __init__(self, binary: str, *, timeout_s: float = 60.0):
-        self._tmp = tempfile.TemporaryDirectory(prefix="kgrec-cdp-")
+        self._tmp = tempfile.TemporaryDirectory(prefix="kgrec-cdp-", ignore_cleanup_errors=True)
         self.proc = subprocess.Popen(
             [binary, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-port=0",
              f"--user-data-dir={self._tmp.name}", "--window-size=1400,1000", "about:blank"],
@@ -65,20 +66,33 @@ class Chromium:
             if v:
                 return v
             if time.monotonic() > deadline:
-                raise TimeoutError(f"waited {timeout_s:.0f} s for: {expression}")
+                raise TimeoutError(f"waited {timeout_s:.0f} s for: {expression}; the page says:\n{self.body_text()[-3000:]}")
             time.sleep(0.25)
 
     def set_value(self, selector: str, value: str) -> None:
         self.js(f"({_SET_VALUE})({json.dumps(selector)}, {json.dumps(value)})")
 
-    def type_command(self, text: str) -> None:
-        """Type ``text`` into Browser's editor and run it (Ctrl+Enter)."""
+    def type_command(self, text: str, *, shows: str, timeout_s: float = 60.0) -> None:
+        """Type ``text`` into Browser's editor, run it (Ctrl+Enter) and wait until the page ``shows`` its result.
+
+        On a loaded machine the editor may take the keys before it took the text; Ctrl+Enter is sent again
+        while the text is still in the editor."""
         self.wait_for("!!document.querySelector('[data-testid=activeEditor] textarea')")
         self.js("document.querySelector('[data-testid=activeEditor] textarea').focus()")
         self.send("Input.insertText", text=text)
-        for kind in ("rawKeyDown", "keyUp"):
-            self.send("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter", windowsVirtualKeyCode=13,
-                      modifiers=2)
+        editor = "(document.querySelector('[data-testid=activeEditor]') || {}).innerText || ''"
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.js(f"({editor}).trim().length > 0"):
+                for kind in ("rawKeyDown", "keyUp"):
+                    self.send("Input.dispatchKeyEvent", type=kind, key="Enter", code="Enter",
+                              windowsVirtualKeyCode=13, modifiers=2)
+            try:
+                self.wait_for(f"document.body.innerText.includes({json.dumps(shows)})", timeout_s=5.0)
+                return
+            except TimeoutError:
+                if time.monotonic() > deadline:
+                    raise
 
     def body_text(self) -> str:
         return self.js("document.body.innerText") or ""
@@ -90,4 +104,4 @@ class Chromium:
         finally:
             self.proc.kill()
             self.proc.wait(timeout=30)
-            self._tmp.cleanup()
+            shutil.rmtree(self._tmp.name, ignore_errors=True)  # chromium may still write as it exits

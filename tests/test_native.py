@@ -94,12 +94,12 @@ def test_browser_connects_and_shows_the_explanation_paths(db, settings):
         c.set_value("[data-testid=password]", settings.require_password())
         c.js("document.querySelector('[data-testid=connect]').click()")
         c.wait_for("document.body.innerText.includes('You are connected as user')")
-        for line in (":param user => 'tb-u'", ":param item => 'tb-i'"):
-            c.type_command(line)
-        c.wait_for("document.body.innerText.includes('\"item\": \"tb-i\"')")
-        c.type_command(query)
-        c.wait_for("document.body.innerText.includes('Started streaming 2 records')")
-        assert "co-op multiplayer" in c.body_text()
+        c.type_command(":param user => 'tb-u'", shows='"user": "tb-u"')
+        c.type_command(":param item => 'tb-i'", shows='"item": "tb-i"')
+        # the two paths drawn: the interest (u -> concept <- item) and the interaction (u -> item -> concept <- item)
+        c.type_command(query, shows="Displaying 4 nodes, 5 relationships")
+        body = c.body_text()
+        assert "INTERESTED_IN (1)" in body and "INTERACTED (1)" in body and "HAS_KNOWLEDGE (2)" in body
     finally:
         c.close()
         db.write("MATCH (n) WHERE n.id STARTS WITH 'tb-' DETACH DELETE n")
