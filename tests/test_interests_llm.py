@@ -382,5 +382,5 @@ def test_cli_extract_llm_over_http_with_fault(rag, tmp_path):
         assert r.exit_code == 0 and srv.calls == calls and "0 requests" in r.output
     assert rag.value("MATCH (:User {id: 'g1'})-[r:INTERESTED_IN {extractor: 'llm'}]->(:Concept {id: 'k_fps'}) "
                      "RETURN r.weight") == pytest.approx(0.8)
-    r = CliRunner().invoke(cli, ["interests", "show", "g1", "--extractor", "llm", "--json"])
+    r = CliRunner().invoke(cli, ["interests", "show", "--user", "g1", "--extractor", "llm", "--json"])
     assert r.exit_code == 0 and json.loads(r.output)["groups"]["long -"][0]["name"] == "racing"

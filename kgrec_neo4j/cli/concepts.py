@@ -258,9 +258,11 @@ def suggest_merges(settings: Settings, types, min_similarity, limit):
 def merge(settings: Settings, keep, absorb, min_confidence):
     """Merge concept ABSORB into KEEP; ABSORB's id stays valid as an alias of KEEP.
 
+    Concept ids are printed by `kgrec items show` and `kgrec concepts suggest-merges`.
+
     \b
-    Example:
-      kgrec concepts merge c_0123456789abcdef c_fedcba9876543210
+    Example (the Components concepts "Game Controller" and "controller" of the 2,000-user demo):
+      kgrec concepts merge c_a795996fa02aeec9 c_5272679c239eeaa2
     """
     from ..concepts.merge import merge_concepts
 

