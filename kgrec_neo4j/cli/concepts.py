@@ -83,7 +83,7 @@ def build(settings: Settings, fraction, count, floor, floor_min, floor_max, band
         raise click.UsageError("give --sample or --items, not both")
     pack, emb = _pack_and_embedder(settings)
     kw = {k: v for k, v in (("floor", floor), ("floor_min", floor_min), ("floor_max", floor_max)) if v is not None}
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec concepts build") as d:
         rep = B.build_vocabulary(d, emb, pack, fraction=fraction, count=count, types=_types(types),
                                  bands=_parse_bands(bands), acceptance=acceptance,
                                  min_confidence=min_confidence if min_confidence is not None else settings.min_confidence,
@@ -118,7 +118,7 @@ def project(settings: Settings, types, batch_size, workers, k, min_confidence, s
 
     pack, emb = _pack_and_embedder(settings)
     bar = None
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec concepts project") as d:
         def progress(n: int) -> None:
             nonlocal bar
             if silent:
@@ -158,7 +158,7 @@ def grow(settings: Settings, types, min_items, min_confidence):
     from ..concepts.grow import grow_vocabulary
 
     pack, emb = _pack_and_embedder(settings)
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec concepts grow") as d:
         rep = grow_vocabulary(d, emb, pack, types=_types(types), min_items=min_items,
                               min_confidence=min_confidence if min_confidence is not None else settings.min_confidence)
     echo_table([{"type": t.type, "pending": t.pending, "new concepts": t.new_concepts, "members": t.members,
@@ -205,7 +205,7 @@ def merge(settings: Settings, keep, absorb, min_confidence):
     from ..concepts.merge import merge_concepts
 
     pack, emb = _pack_and_embedder(settings)
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec concepts merge") as d:
         rep = merge_concepts(d, emb, pack, keep, absorb,
                              min_confidence=min_confidence if min_confidence is not None else settings.min_confidence)
     click.echo(f"merged {rep.absorbed} into {rep.keep}: {rep.moved_members} mentions moved, "
