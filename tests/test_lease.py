@@ -151,3 +151,15 @@ def test_heartbeats_keep_a_long_writer_and_a_lost_lease_stops_writing(free_lease
         lease.release()
     db.write("CREATE (:LeaseProbe)")  # released: the connection writes again
     db.write("MATCH (n:LeaseProbe) DELETE n")
+
+
+def test_emptying_the_database_keeps_the_lease(free_lease):
+    """`kgrec demo --fresh` empties the database while holding the lease: the lease survives (and a lease node wiped
+    by hand is taken again by the next heartbeat, not reported lost)."""
+    from kgrec_neo4j.core.db import clear_database
+
+    with WriterLease(free_lease, "kgrec demo") as lease:
+        clear_database(free_lease)
+        assert holder(free_lease).owner == "kgrec demo"
+        free_lease.write("MATCH (l:WriterLease) DETACH DELETE l")
+        assert lease.renew() and not lease.lost and holder(free_lease).owner == "kgrec demo"

@@ -165,10 +165,11 @@ class Database:
 
 
 def clear_database(db: Database) -> None:
-    """Delete all data (not the schema) in batches small enough for any transaction memory limit."""
+    """Delete all data (not the schema, not the writer lease) in batches small enough for any transaction memory
+    limit."""
     while db.write("MATCH ()-[r]->() WITH r LIMIT 50000 DELETE r")["relationships_deleted"]:
         pass
-    while db.write("MATCH (n) WITH n LIMIT 50000 DELETE n")["nodes_deleted"]:
+    while db.write("MATCH (n) WHERE NOT n:WriterLease WITH n LIMIT 50000 DELETE n")["nodes_deleted"]:
         pass
 
 

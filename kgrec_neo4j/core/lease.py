@@ -162,6 +162,7 @@ class WriterLease:
         self.token = secrets.token_hex(8)
         self.host = socket.gethostname()
         self.pid = os.getpid()
+        self._started = process_started(self.pid)
         self.held = False
         self.lost = False
         self._stop = threading.Event()
@@ -170,8 +171,8 @@ class WriterLease:
     # -- taking and giving back ---------------------------------------------------------------------
     def _try(self, dead: str | None) -> tuple[bool, Holder]:
         rows = self.db.execute(cypher("lease/acquire"), name=self.name, token=self.token, dead=dead,
-                               owner=self.owner, host=self.host, pid=self.pid,
-                               pid_started=process_started(self.pid), ttl_ms=int(self.ttl_s * 1000))
+                               owner=self.owner, host=self.host, pid=self.pid, pid_started=self._started,
+                               ttl_ms=int(self.ttl_s * 1000))
         return bool(rows[0]["acquired"]), Holder.from_row(rows[0])
 
     def acquire(self) -> WriterLease:
@@ -227,9 +228,10 @@ class WriterLease:
     # -- while held ----------------------------------------------------------------------------------
     def renew(self) -> bool:
         """One heartbeat; False when the lease was taken over by another writer (then :attr:`lost` is set)."""
-        rows = self.db.execute(cypher("lease/renew"), name=self.name, token=self.token,
+        rows = self.db.execute(cypher("lease/renew"), name=self.name, token=self.token, owner=self.owner,
+                               host=self.host, pid=self.pid, pid_started=self._started,
                                ttl_ms=int(self.ttl_s * 1000))
-        if not rows:
+        if not rows or not rows[0]["renewed"]:
             self.lost = True
             log.error("the writer lease %r was taken over by another writer (it expired): %s stops writing",
                       self.name, self.owner)
