@@ -2,19 +2,45 @@
 
 from __future__ import annotations
 
+import json
+import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from kgrec_neo4j.cli import cli
+from kgrec_neo4j.demo import report_path
 
 SLICE = Path(__file__).parent / "data" / "vg-slice"
 
 
+def _hostile_slice(folder: Path) -> Path:
+    """The slice with every user id starting with ``../../escaped/`` (any string is a valid id in the generic format):
+    the report page, named after a user, must still land in --out."""
+    folder.mkdir()
+    shutil.copyfile(SLICE / "items.jsonl", folder / "items.jsonl")
+    with open(folder / "interactions.jsonl", "w") as f:
+        for line in (SLICE / "interactions.jsonl").read_text().splitlines():
+            if line.strip():
+                row = json.loads(line)
+                f.write(json.dumps({**row, "user_id": "../../escaped/" + row["user_id"]}) + "\n")
+    return folder
+
+
+def test_report_path_stays_in_the_folder(tmp_path):
+    ids = ["../../etc/passwd", "/abs/path", "a/b", "..", ".", "", "x" * 300, "ok-id_1.2", "sp ace", "nul\x00", "\ud800"]
+    pages = [report_path(tmp_path, i) for i in ids]
+    assert all(p.parent == tmp_path and p.name.startswith("report-") and len(p.name) < 120 for p in pages)
+    assert len(set(pages)) == len(ids) and report_path(tmp_path, "ok-id_1.2").name == "report-ok-id_1.2.html"
+
+
 def test_demo_runs_the_whole_pipeline(db, tmp_path):
-    r = CliRunner().invoke(cli, ["demo", "--data", str(SLICE), "--users", "40", "--epochs", "3",
-                                 "--models", "pop,ease,ours", "--fresh", "--yes", "--out", str(tmp_path)])
+    out = tmp_path / "out" / "demo"
+    r = CliRunner().invoke(cli, ["demo", "--data", str(_hostile_slice(tmp_path / "hostile")), "--users", "40",
+                                 "--epochs", "3", "--models", "pop,ease,ours", "--fresh", "--yes", "--out", str(out)])
     assert r.exit_code == 0, r.output
+    assert not (tmp_path / "escaped").exists() and not (tmp_path / "out" / "escaped").exists()
+    tmp_path = out
     for stage in ("schema", "load", "extract (offline)", "concepts build", "concepts project", "concepts grow",
                   "interactions classify", "interests (offline)", "evaluate", "train + write-back (ours)",
                   "recommend + explain", "report page"):
