@@ -23,9 +23,11 @@ One *round* handles the next batch (``batch`` interactions) of every active user
 
 Resume: a killed run restarts after the last written round (answers already received are in the LLM
 cache, so they cost nothing). A user whose request failed keeps its marker and is left out of the later
-rounds of this run (its interactions must be read in order); a rerun retries it. ``restart=True`` forgets
-the extractor's state of the selected users first; with the cache warm a restarted run rebuilds the same
-edges. Only train interactions are retrieved, so nothing from valid or test can reach the edges.
+rounds of this run (its interactions must be read in order); a rerun retries it. ``restart=True`` reads the
+selected users from their first interaction with no interests, and replaces a user's earlier state of this
+extractor (edges, pending mentions, marker) in the transaction that writes its first new batch: a restart whose
+answers never come (the endpoint down) leaves every user's earlier state whole. With the cache warm a restarted
+run rebuilds the same edges. Only train interactions are retrieved, so nothing from valid or test can reach the edges.
 """
 
 from __future__ import annotations
@@ -185,11 +187,16 @@ class GraphRAGInterestExtractor:
         self.progress = progress
 
     # -- retrieval ------------------------------------------------------------------------------
-    def retrieve(self, users: list[str]) -> tuple[dict[str, tuple[int, list[ItemView]]], dict[str, list[InterestView]]]:
-        """``(next batches, current interests)`` of ``users`` through ``Neo4jGraph.query``."""
-        nb = self.graph.query(cypher("interests/next_batch"), params={"users": users, "batch": self.params.batch,
-                                                        "min_confidence": self.params.min_confidence})
-        sg = self.graph.query(cypher("interests/user_subgraph"), params={"users": users, "extractor": EXTRACTOR})
+    def retrieve(self, users: list[str], fresh: frozenset[str] | set[str] = frozenset()
+                 ) -> tuple[dict[str, tuple[int, list[ItemView]]], dict[str, list[InterestView]]]:
+        """``(next batches, current interests)`` of ``users`` through ``Neo4jGraph.query``; users in ``fresh``
+        (restarted, first batch not written yet) from their first interaction, with no interests."""
+        fr = sorted(fresh)
+        nb = self.graph.query(cypher("interests/next_batch"), params={"users": users, "fresh": fr,
+                                                                      "batch": self.params.batch,
+                                                                      "min_confidence": self.params.min_confidence})
+        sg = self.graph.query(cypher("interests/user_subgraph"), params={"users": users, "fresh": fr,
+                                                                         "extractor": EXTRACTOR})
         batches = {r["user"]: (r["upto"], [ItemView(**x) for x in r["items"]]) for r in nb}
         interests = {r["user"]: [InterestView(**x) for x in r["interests"]] for r in sg}
         return batches, interests
@@ -238,16 +245,20 @@ class GraphRAGInterestExtractor:
         """Process ``users`` until their train interactions are all read (or ``max_rounds``)."""
         t_start = time.perf_counter()
         rep = GraphRAGReport(users=len(users))
-        if restart:
-            self.reset(users)
+        # restarted users whose first batch is not written yet: their earlier state stays until it is replaced
+        fresh: set[str] = set(users) if restart else set()
         run_id = f"llm-{int(time.time())}"
         dropped: Counter = Counter()
         active = sorted(set(users))
         failed: set[str] = set()
         while active and (self.params.max_rounds is None or rep.rounds < self.params.max_rounds):
             t0 = time.perf_counter()
-            batches, interests = self.retrieve(active)
+            batches, interests = self.retrieve(active, fresh)
             rep.retrieve_s += time.perf_counter() - t0
+            idle = sorted(u for u, (_, items) in batches.items() if u in fresh and not items)
+            if idle:  # restarted users without train interactions: nothing to ask, their state is simply forgotten
+                self.reset(idle)
+                fresh.difference_update(idle)
             work = {u: (interests.get(u, []), items) for u, (_, items) in batches.items() if items}
             if not work:
                 break
@@ -284,12 +295,16 @@ class GraphRAGInterestExtractor:
             if rows:
                 types = sorted({p["type"] for r in rows for p in r["pending"]})
 
-                def work_tx(tx, rows=rows, types=types):
+                written = sorted(fresh & {r["user"] for r in rows})
+
+                def work_tx(tx, rows=rows, types=types, written=written):
                     if types:
                         refuse_unknown_types(tx, types)
-                    tx.run(cypher("interests/write_llm_state"), rows=rows, extractor=EXTRACTOR, run=run_id).consume()
+                    tx.run(cypher("interests/write_llm_state"), rows=rows, fresh=written, extractor=EXTRACTOR,
+                           run=run_id).consume()
 
                 self.db.write_tx(work_tx)
+                fresh.difference_update(written)
             rep.write_s += time.perf_counter() - t0
             rep.rounds += 1
             active = sorted(u for u in work if u not in failed and len(work[u][1]) == self.params.batch)
