@@ -22,6 +22,7 @@ from .errors import ConfigError, Neo4jSettingError
 
 SECRET_FIELDS = frozenset({"neo4j_password", "llm_api_key"})
 NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
+SAME_WORK_POLICIES = ("demote", "group", "keep")
 
 
 def neo4j_address(uri: str) -> tuple[str, str, int]:
@@ -79,6 +80,8 @@ class Settings:
         data_dir: where the datasets live.
         lease_ttl_s: how long the writer lease outlives its holder's last heartbeat (:mod:`.lease`).
         lease_wait_s: how long a writing command waits for the writer lease before it gives up (0: at once).
+        same_work: what serving does with editions and ports of an item the user owns (``SAME_WORK``
+            links): ``demote`` (rank them last), ``group`` (show them with the owned item) or ``keep``.
     """
 
     neo4j_uri: str = "bolt://127.0.0.1:7687"
@@ -104,6 +107,7 @@ class Settings:
     seed: int = 42
     lease_ttl_s: float = 120.0
     lease_wait_s: float = 0.0
+    same_work: str = "demote"
 
     @property
     def home_path(self) -> Path:
@@ -154,6 +158,7 @@ ENV: dict[str, str] = {
     "KGREC_SEED": "seed",
     "KGREC_LEASE_TTL": "lease_ttl_s",
     "KGREC_LEASE_WAIT": "lease_wait_s",
+    "KGREC_SAME_WORK": "same_work",
 }
 
 
@@ -218,7 +223,11 @@ def load_settings(
         values[k] = _coerce(k, v, f"option {k}")
     for k, v in values.items():
         _check_range(k, v)
-    return Settings(**values)
+    out = Settings(**values)
+    if out.same_work not in SAME_WORK_POLICIES:
+        raise ConfigError(f"setting same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {out.same_work!r}); "
+                          f"set KGREC_SAME_WORK or same_work in kgrec.toml")
+    return out
 
 
 #: setting -> (lowest allowed, highest allowed or None)
