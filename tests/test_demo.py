@@ -21,6 +21,7 @@ from click.testing import CliRunner
 
 from kgrec_neo4j.cli import cli
 from kgrec_neo4j.core import resources
+from kgrec_neo4j.demo import report_path
 
 SLICE = Path(__file__).parent / "data" / "vg-slice"
 DEMO_USERS, DEMO_SEED = 2000, 42  # the README's demo: `kgrec load ../shared/data/amazon-videogames-2018 --users 2000`
@@ -108,6 +109,14 @@ def demo(db, dataset, tmp_path_factory):
                                  "--models", "pop,ease,ours", "--fresh", "--yes", "--out", str(out)])
     assert r.exit_code == 0, r.output
     return r.output, n, out
+
+
+def test_report_path_stays_in_the_folder(tmp_path):
+    """The demo's report page is named after a user, and any string is a valid user id in the generic format."""
+    ids = ["../../etc/passwd", "/abs/path", "a/b", "..", ".", "", "x" * 300, "ok-id_1.2", "sp ace", "nul\x00", "\ud800"]
+    pages = [report_path(tmp_path, i) for i in ids]
+    assert all(p.parent == tmp_path and p.name.startswith("report-") and len(p.name) < 120 for p in pages)
+    assert len(set(pages)) == len(ids) and report_path(tmp_path, "ok-id_1.2").name == "report-ok-id_1.2.html"
 
 
 def test_demo_runs_the_whole_pipeline(db, demo):

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
 import click
 
-from ..core.config import Settings
+from ..core.config import Settings, neo4j_address
 from ._common import echo_json, open_db, pass_settings
 
 
@@ -16,8 +15,8 @@ def _server_home(settings: Settings) -> Path:
 
 
 def _ports(settings: Settings) -> tuple[str, int]:
-    u = urlparse(settings.neo4j_uri)
-    return u.hostname or "127.0.0.1", u.port or 7687
+    _, host, port = neo4j_address(settings.neo4j_uri)
+    return host, port
 
 
 @click.group()
@@ -49,7 +48,7 @@ def db_install(settings: Settings):
 
 
 @db.command("start")
-@click.option("--http-port", type=int, default=7474, show_default=True)
+@click.option("--http-port", type=click.IntRange(1, 65535), default=7474, show_default=True)
 @click.option("--timeout", "timeout_s", type=float, default=300, show_default=True,
               help="Seconds to wait until GDS answers.")
 @pass_settings
@@ -196,7 +195,9 @@ def doctor(settings: Settings):
         click.echo(f"{'ok  ' if r.ok else 'FAIL'}  {r.name.ljust(width)}  {r.detail}")
     bad = [r for r in results if not r.ok and r.required]
     if bad:
-        raise click.ClickException(f"{len(bad)} check(s) failed: " + "; ".join(f"{r.name}: {r.fix}" for r in bad))
+        err = click.ClickException(f"{len(bad)} check(s) failed: " + "; ".join(f"{r.name}: {r.fix}" for r in bad))
+        err.exit_code = max(r.exit_code for r in bad)  # type: ignore[misc]  # 2 when Neo4j cannot be used
+        raise err
 
 
 commands = [db, schema, doctor]

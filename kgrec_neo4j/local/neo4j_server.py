@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 
 from ..core import resources
 from ..core.errors import ServerError
-from .process import ServerProcess, alive, log_tail, port_free
+from .process import ServerProcess, alive, log_tail, make_private, port_free
 
 __all__ = ["ensure_installed", "start", "stop", "status", "Neo4jServer", "DEFAULT_HOME", "MAIN_CLASS"]
 
@@ -356,7 +356,7 @@ def _set_initial_password(d: dict[str, Path], java: str, username: str, password
         with os.fdopen(fd, "w") as fh:
             fh.write("\n".join(_quote_arg(a) for a in args) + "\n")
         proc = subprocess.run([java, f"@{argfile}"], capture_output=True, text=True, env=env, timeout=300,
-                              cwd=str(d["home"]))
+                              cwd=str(d["home"]), umask=0o077)
     except subprocess.TimeoutExpired as exc:
         raise ServerError("`neo4j-admin dbms set-initial-password` did not finish in 5 minutes") from exc
     finally:
@@ -489,6 +489,8 @@ def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, htt
         conf.write_text(_conf_text(d, uri_host=uri_host, bolt_port=bolt_port, http_port=http_port, heap=heap,
                                    pagecache=pagecache))
         (d["conf"] / "apoc.conf").write_text(_apoc_conf_text())
+        # the store (every review), the system database and the logs: owner-only, also when created earlier
+        make_private(*(d[key] for key in ("conf", "data", "logs", "run", "import")))
 
         if not (d["data"] / "databases" / "system").exists():
             progress("First start: setting the initial password of the 'neo4j' user...")
