@@ -31,14 +31,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-MODELS = ("ours", "lightgcn", "mf", "ease", "itemknn", "pop")
-CLOSED_FORM = ("ease", "itemknn", "pop")
+MODELS = ("ours", "lightgcn", "mf", "ease", "ease-recency", "itemknn", "pop")
+CLOSED_FORM = ("ease", "ease-recency", "itemknn", "pop")
 #: ablations of ours: name -> TrainConfig overrides
 ABLATIONS: dict[str, dict[str, Any]] = {
     "ours-no-concepts": {"use_concepts": False},
     "ours-no-negative": {"use_negative": False},
     "ours-no-stage1": {"use_stage1": False},
     "ours-no-item-graph": {"use_item_graph": False},
+    "ours-no-recency": {"use_recency": False},
 }
 METRICS = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
 
@@ -180,6 +181,9 @@ def serving_overrides(db: Database, model: str, params_from: str | None = None) 
         cfg["item_graph_concept_weights"] = [ig["params"]["concept_weight"]]
     if ig.get("multiplier") is not None:
         cfg["item_graph_weights"] = [ig["multiplier"]]
+    decay = (src.metrics.get("recency") or {}).get("item_graph")
+    if decay is not None:
+        cfg["recency_decays"] = [decay]
     return src.id, cfg
 
 
@@ -248,7 +252,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                    "best_epoch": report.best_epoch, "train_seconds": report.train_seconds,
                    "peak_rss_mb": report.peak_rss_mb, "export": summary(tg),
                    "seconds": {k: round(v, 3) for k, v in secs.items()},
-                   "trained_config": report.config,
+                   "trained_config": report.config, "recency": report.recency, "device": report.device,
                    "item_graph": {k: v for k, v in (report.parts.get("item_graph") or {}).items()
                                   if k in ("params", "weight", "multiplier")}}
         runs.finish_run(db, run, metrics=metrics, status="complete")
