@@ -171,6 +171,27 @@ class ItemSide:
         self.dinv = (1.0 / np.sqrt(np.maximum(d, 1.0))).astype(np.float32)
 
 
+def split_foldin(p: FoldIn, fold: np.ndarray, run: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Stored ``gnn_foldin`` rows ``(n, (L + 1) F)`` as the item layers ``(L, n, F)`` and stage-1 outputs ``(n, F)``
+    (``(n, 0)`` for a model without stage-1 outputs, e.g. LightGCN).
+
+    Raises:
+        ModelError: the rows do not match the parameters (another dimension or number of layers).
+    """
+    from ..core.errors import ModelError
+
+    fold = np.asarray(fold, dtype=np.float32).reshape(len(fold), -1)
+    dim = p.dim
+    blocks = fold.shape[1] // dim if dim else 0
+    if fold.shape[1] != blocks * dim or blocks not in (p.ui_layers, p.ui_layers + 1):
+        raise ModelError(f"fold-in data of run {run!r} do not match its parameters (dimension {p.dim}, "
+                         f"{p.ui_layers} layers; got {fold.shape[1]} values per item); train again.")
+    fold = fold.reshape(len(fold), blocks, dim)
+    layers = np.ascontiguousarray(fold[:, : p.ui_layers].transpose(1, 0, 2))
+    x1 = fold[:, p.ui_layers] if blocks > p.ui_layers else np.zeros((len(fold), 0), np.float32)
+    return layers, np.ascontiguousarray(x1)
+
+
 @dataclass
 class History:
     """One user's current edges, as indices into the run's items and concepts.
@@ -436,6 +457,7 @@ def export_lightgcn(model: Any, graph: Any) -> tuple[FoldIn, ItemSide, np.ndarra
         pairs = np.unique(graph.ui_user * n_i + graph.ui_item)
         degree = np.bincount(pairs % n_i, minlength=n_i).astype(np.int64)
         p = FoldIn.for_lightgcn(int(w.shape[1]), model.model.num_layers)
+        p.type_names = list(graph.type_names)  # an item folds in from its first users only
         side = ItemSide(layers=np.stack([t.cpu().numpy() for t in layers]).astype(np.float32), degree=degree,
                         x1=np.zeros((n_i, 0), np.float32), concepts=np.zeros((0, int(w.shape[1])), np.float32))
         return p, side, w[:n_u].cpu().numpy().astype(np.float32)

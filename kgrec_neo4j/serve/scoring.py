@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from ..core.db import Database
 from ..core.errors import KgrecError, ModelError
 from ..core.resources import cypher
-from ..model.foldin import FoldIn, History, ItemSide, fold_in, group_index
+from ..model.foldin import FoldIn, History, ItemSide, fold_in, group_index, split_foldin
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,13 @@ def current_run(db: Database) -> str:
     return str(rows[0]["run"])
 
 
+def current_run_version(db: Database) -> tuple[str, int]:
+    """Id and version of the current run (see :func:`current_run`, which raises the same errors)."""
+    rows = db.query(cypher("recommend/current_run"))
+    run = current_run(db) if len(rows) != 1 else str(rows[0]["run"])
+    return run, int(rows[0]["version"])
+
+
 # ------------------------------------------------------------------------------------------ the model
 
 @dataclass
@@ -78,6 +85,8 @@ class RunModel:
     Attributes:
         vectors: ``(|I|, F)`` item vectors ``z_i``.
         side, foldin: the stored fold-in features and parameters (:mod:`kgrec_neo4j.model.foldin`).
+        version: the run's version when it was loaded; ``kgrec update`` bumps it when it folds new items into the run,
+            and a cached model of an older version is loaded again.
         links: ``(|I|, |I|)`` ITEM_LINK weights (row: source item) or ``None``; ``link_weight`` its weight in the
             score and ``dislike_value`` the value of an only-disliked item in ``x``.
         popularity: ``(|I|,)`` interactions per item when the run was loaded (the fallback ranking).
@@ -97,6 +106,7 @@ class RunModel:
     popularity: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
     user_egos: dict[str, np.ndarray] | None = None  # every trained user's e_u, when preloaded (a service)
     popularity_loaded_at: float | None = None
+    version: int = 0  # the run's version when loaded (`kgrec update` bumps it when it folds items in)
     index: dict[str, int] = field(default_factory=dict)
     concept_index: dict[str, int] = field(default_factory=dict)
 
@@ -195,23 +205,20 @@ def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool,
                          f"size. Re-run the model write-back.")
     params = FoldIn.from_json(info[0]["foldin"])
     dim = dims.pop()
-    fold = np.asarray([r["foldin"] for r in rows], dtype=np.float32)
-    blocks = fold.shape[1] // dim if dim else 0
-    if dim != params.dim or fold.shape[1] != blocks * dim or blocks not in (params.ui_layers, params.ui_layers + 1):
-        raise ModelError(f"fold-in data of run {run!r} do not match its parameters (dimension {params.dim}, "
-                         f"{params.ui_layers} layers; got {fold.shape[1]} values per item); train again.")
-    fold = fold.reshape(len(rows), blocks, dim)
-    layers = np.ascontiguousarray(fold[:, : params.ui_layers].transpose(1, 0, 2))
-    x1 = fold[:, params.ui_layers] if blocks > params.ui_layers else np.zeros((len(rows), 0), np.float32)
+    if dim != params.dim:
+        raise ModelError(f"item embeddings of run {run!r} have dimension {dim}, its fold-in parameters {params.dim}; "
+                         f"train again.")
+    layers, x1 = split_foldin(params, np.asarray([r["foldin"] for r in rows], dtype=np.float32), run)
     crow = db.query(cypher("recommend/concept_embeddings"), run=run)
     concepts = (np.asarray([r["embedding"] for r in crow], dtype=np.float32) if crow
                 else np.zeros((0, dim), np.float32))
-    side = ItemSide(layers=layers, degree=np.asarray([r["degree"] or 0 for r in rows], np.int64),
-                    x1=np.ascontiguousarray(x1), concepts=concepts)
+    side = ItemSide(layers=layers, degree=np.asarray([r["degree"] or 0 for r in rows], np.int64), x1=x1,
+                    concepts=concepts)
     m = RunModel(run=run, ids=[r["id"] for r in rows], titles=[r["title"] for r in rows],
                  vectors=np.asarray([r["embedding"] for r in rows], dtype=np.float32), side=side, foldin=params,
                  concept_ids=[r["id"] for r in crow], link_weight=float(info[0]["link_weight"]),
-                 dislike_value=float(info[0]["dislike_value"]), min_confidence=float(info[0]["min_confidence"]))
+                 dislike_value=float(info[0]["dislike_value"]), min_confidence=float(info[0]["min_confidence"]),
+                 version=int(info[0]["version"]))
     if m.link_weight and links:
         _load_links(db, m)
     if preload_users:
@@ -319,12 +326,19 @@ def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[Use
     Raises:
         UnknownUser: naming the ids that are not in the graph.
     """
+    states, current, _ = _read_users(db, user_ids, m)
+    return states, current
+
+
+def _read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[UserState], list[str], int]:
+    """:func:`read_users`, and the version of ``m``'s run now."""
     rows = db.query(cypher("recommend/users"), users=list(user_ids), run=m.run, min_confidence=m.min_confidence)
     missing = [r["id"] for r in rows if not r["found"]]
     if missing:
         raise UnknownUser(f"unknown user(s): {', '.join(map(repr, missing[:5]))}{' …' if len(missing) > 5 else ''};"
                           f" expected User.id values in the graph (`kgrec load`, or a (:User {{id}}) node).")
     current = list(rows[0]["current_runs"]) if rows else []
+    version = int(rows[0]["run_version"]) if rows else m.version
     states = [_user_state(m, r) for r in rows]
     if m.links is None and m.link_weight:
         by_user = {r["id"]: r for r in db.query(cypher("recommend/user_links"), users=[s.id for s in states
@@ -341,7 +355,7 @@ def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[Use
         for s in states:
             if s.source == "popular":
                 s.popular = pop
-    return states, current
+    return states, current, version
 
 
 def user_exists(db: Database, user_id: str) -> bool:
@@ -353,10 +367,11 @@ def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, 
                   ) -> tuple[RunModel, list[UserState]]:
     """The run model (default: the current run) and the users' live states, never from two different runs.
 
-    The current run id is remembered per database; the users query also returns the runs marked current now,
-    and a change (a new training run) reloads the model and asks again (up to three tries, so that a flip of
-    ``current`` during the request is followed, never answered with a mix of two runs). ``links=False``: a
-    request for a few users sums their item links in Cypher instead of loading the run's links.
+    The current run id is remembered per database; the users query also returns the runs marked current now and the
+    run's version, and a change (a new training run, or new items folded into the run by ``kgrec update``) reloads
+    the model and asks again (up to three tries, so that a flip of ``current`` during the request is followed, never
+    answered with a mix of two runs). ``links=False``: a request for a few users sums their item links in Cypher
+    instead of loading the run's links.
     """
     key = (db.settings.neo4j_uri, db.database)
     explicit = run is not None
@@ -366,10 +381,11 @@ def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, 
         if run is None:
             run = current_run(db)
     attempts = 1 if explicit else 3
+    stale = False
     for attempt in range(attempts):
         last = attempt == attempts - 1
         try:
-            m = run_model(db, run, cache_if_current=not explicit, links=links)
+            m = run_model(db, run, cache_if_current=not explicit, links=links, refresh=stale)
         except ModelError:
             if last:
                 raise
@@ -378,10 +394,12 @@ def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, 
                 raise
             run = now  # the run's vectors were cleared after a newer run became current
             continue
-        states, current = read_users(db, user_ids, m)
-        if explicit or current == [run] or last:
+        states, current, version = _read_users(db, user_ids, m)
+        stale = current == [run] and version != m.version  # items were folded into the run: load it again
+        if explicit or (current == [run] and not stale) or last:
             break
-        run = current_run(db)  # a new run became current: reload its model and ask again
+        if not stale:
+            run = current_run(db)  # a new run became current: reload its model and ask again
     if not explicit:
         with _CACHE_LOCK:
             _CURRENT[key] = run
