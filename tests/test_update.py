@@ -101,12 +101,36 @@ def snapshot(db) -> dict:
     }
 
 
+def warm_start_gap(db, run: str) -> float:
+    """A model built on the same export and warm-started from ``run`` gives the run's stored vectors before any
+    training: the largest difference."""
+    import torch
+
+    from kgrec_neo4j.model.export import export_train_graph
+    from kgrec_neo4j.model.train import TrainConfig, build_model
+    from kgrec_neo4j.model.warm import read_warm_start
+
+    tg = export_train_graph(db, type_names=PACK.names)
+    ws = read_warm_start(db, run, tg)
+    assert ws.counts["users_trained"] == tg.num_users and ws.counts["items_trained"] == tg.num_items
+    model = build_model(tg, TrainConfig(model="kgrec", embedding_dim=8))
+    assert ws.apply(model, tg)["parameters"] > 10
+    model.eval()
+    with torch.no_grad():
+        users, items, _ = model()
+    stored_u = {r["id"]: r["e"] for r in db.query("MATCH (u:User) RETURN u.id AS id, u.gnn_embedding AS e")}
+    stored_i = {r["id"]: r["e"] for r in db.query("MATCH (i:Item) RETURN i.id AS id, i.gnn_embedding AS e")}
+    return max(float(np.abs(users.numpy() - np.asarray([stored_u[u] for u in tg.user_ids])).max()),
+               float(np.abs(items.numpy() - np.asarray([stored_i[i] for i in tg.item_ids])).max()))
+
+
 @pytest.fixture(scope="module")
 def world(db, settings, tmp_path_factory, one_torch_thread):
     tmp = tmp_path_factory.mktemp("update")
     base, more, new_items, touched = split(tmp)
     S.clear_cache()
     run = pipeline(db, settings, base)
+    warm_gap = warm_start_gap(db, run)
     before = snapshot(db)
     some_user = sorted(set(before["users"]) - touched)[0]
     served = R.recommend_users(db, [some_user], 10, store=False)[0]  # caches the run's model in this process
@@ -114,7 +138,8 @@ def world(db, settings, tmp_path_factory, one_torch_thread):
     t = time.perf_counter()
     rep = run_update(db, settings)
     yield {"run": run, "before": before, "after": snapshot(db), "report": rep, "new_items": new_items,
-           "touched": touched, "seconds": time.perf_counter() - t, "served": served, "more": more, "tmp": tmp}
+           "touched": touched, "seconds": time.perf_counter() - t, "served": served, "more": more, "tmp": tmp,
+           "warm_gap": warm_gap}
     S.clear_cache()
 
 
@@ -215,6 +240,23 @@ def test_changed_text_removes_stale_knowledge(db, world, settings):
     assert rep.users_through_knowledge == db.value(
         "MATCH (:Item {id: $i})<-[x:INTERACTED {split: 'train'}]-(u) RETURN count(DISTINCT u)", i=item)
     assert rep.items_folded == len(world["new_items"]) and rep.items_new == 0
+
+
+def test_warm_start_continues_the_run(db, world):
+    # on the graph it trained on, a warm-started model is the run itself before any epoch
+    assert world["warm_gap"] < 1e-4
+    # after the update: the new items start from their folded-in vectors; the run becomes current
+    res = run_training(db, type_names=PACK.names, model="ours", epochs=1, seed=0, warm_start=True,
+                       overrides={"item_graph_concept_weights": [1.0], "item_graph_weights": [1.0]})
+    ws = res.warm_start
+    assert ws["run"] == world["run"] and res.current
+    assert ws["items_folded"] == len(world["new_items"]) and ws["items_random"] == 0
+    assert ws["users_trained"] == len(world["before"]["users"]) and ws["parameters"] > 10
+    assert ws["valid_ndcg@10_at_epoch_0"] is not None
+    assert db.value("MATCH (i:Item) WHERE i.gnn_run = $r RETURN count(i)", r=res.run) == db.value(
+        "MATCH (i:Item) RETURN count(i)")
+    with pytest.raises(Exception, match="warm-start continues a run of ours"):
+        run_training(db, type_names=PACK.names, model="lightgcn", warm_start=True)
 
 
 def test_killed_update_resumes(db, settings, tmp_path):
