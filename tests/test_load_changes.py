@@ -3,28 +3,15 @@ dataset, the ingest stamps `kgrec update` works from, and the bad input of both 
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from _kg_fixture import SLICE, slice_rows, write_dataset
 
 from kgrec_neo4j import load as L
 from kgrec_neo4j.core.db import clear_database
 from kgrec_neo4j.core.errors import InputError
-
-SLICE = Path(__file__).parent / "data" / "vg-slice"
-
-
-def rows(name: str) -> list[dict]:
-    return [json.loads(x) for x in (SLICE / name).read_text().splitlines() if x.strip()]
-
-
-def write(folder: Path, items: list[dict], interactions: list[dict]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in items))
-    (folder / "interactions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in interactions))
-    return folder
 
 
 def edges(db, dataset: str | None = None) -> list[tuple]:
@@ -37,17 +24,17 @@ def edges(db, dataset: str | None = None) -> list[tuple]:
 def split_slice(tmp_path: Path, keep: int = 3) -> tuple[Path, Path, set[str]]:
     """The slice as a base (each user's first ``keep`` interactions, the items they name) and an append (the rest,
     numbered from 0 again per user: the loader numbers them after the stored ones). Returns the appended users."""
-    items = {r["item_id"]: r for r in rows("items.jsonl")}
+    items = {r["item_id"]: r for r in slice_rows("items.jsonl")}
     base, extra = [], []
-    for r in rows("interactions.jsonl"):
+    for r in slice_rows("interactions.jsonl"):
         (base if r["seq"] < keep else extra).append(r)
     base_items = {r["item_id"] for r in base}
     first = defaultdict(lambda: None)
     for r in extra:
         first[r["user_id"]] = r["seq"] if first[r["user_id"]] is None else min(first[r["user_id"]], r["seq"])
     extra = [{**r, "seq": r["seq"] - first[r["user_id"]] + 100} for r in extra]  # any numbers: only the order counts
-    a = write(tmp_path / "base" / "vg", [items[i] for i in sorted(base_items)], base)
-    b = write(tmp_path / "more" / "vg", [items[i] for i in sorted(set(items) - base_items)], extra)
+    a = write_dataset(tmp_path / "base" / "vg", [items[i] for i in sorted(base_items)], base)
+    b = write_dataset(tmp_path / "more" / "vg", [items[i] for i in sorted(set(items) - base_items)], extra)
     return a, b, {r["user_id"] for r in extra}
 
 
@@ -77,7 +64,7 @@ def test_appended_interaction_of_an_unknown_item_is_reported_and_skipped(db, tmp
     before = edges(db)
     user = before[0][0]
     stored_item = before[0][2]
-    add = write(tmp_path / "add" / "vg", [], [
+    add = write_dataset(tmp_path / "add" / "vg", [], [
         {"user_id": user, "item_id": stored_item, "seq": 0, "rating": 5.0},
         {"user_id": user, "item_id": "NO-SUCH-ITEM", "seq": 1, "rating": 1.0},
         {"user_id": "new-user", "item_id": stored_item, "seq": 0},
@@ -106,9 +93,9 @@ def derived(db):
 
 def test_reload_replaces_the_datasets_rows_and_nothing_else(db, tmp_path):
     clear_database(db)
-    items, inter = rows("items.jsonl"), rows("interactions.jsonl")
-    a = write(tmp_path / "a" / "vg", items, inter)
-    other = write(tmp_path / "b" / "other", [{**r, "item_id": "o-" + r["item_id"]} for r in items[:30]],
+    items, inter = slice_rows("items.jsonl"), slice_rows("interactions.jsonl")
+    a = write_dataset(tmp_path / "a" / "vg", items, inter)
+    other = write_dataset(tmp_path / "b" / "other", [{**r, "item_id": "o-" + r["item_id"]} for r in items[:30]],
                   [{**r, "user_id": "o-" + r["user_id"], "item_id": "o-" + r["item_id"]} for r in inter
                    if r["item_id"] in {x["item_id"] for x in items[:30]}])
     L.load(db, [a])
@@ -123,7 +110,7 @@ def test_reload_replaces_the_datasets_rows_and_nothing_else(db, tmp_path):
               if r["user_id"] != gone_user and r["item_id"] != gone_item]
     items2 = [r for r in items if r["item_id"] != gone_item]
     hit = {r["user_id"] for r in inter if r["item_id"] == gone_item and r["user_id"] != gone_user}
-    a2 = write(tmp_path / "a2" / "vg", items2, inter2)
+    a2 = write_dataset(tmp_path / "a2" / "vg", items2, inter2)
     rep = L.load(db, [a2])
     assert rep.mode == "reload" and rep.users_removed == 1 and rep.items_removed == 1
     assert rep.interactions_removed == sum(1 for r in inter if r["user_id"] == gone_user or r["item_id"] == gone_item)
@@ -152,7 +139,7 @@ def test_reload_replaces_the_datasets_rows_and_nothing_else(db, tmp_path):
 def test_reload_that_removes_everything_needs_yes(db, tmp_path):
     clear_database(db)
     L.load(db, [SLICE], name="vg")
-    empty = write(tmp_path / "e" / "vg", [], [])
+    empty = write_dataset(tmp_path / "e" / "vg", [], [])
     with pytest.raises(InputError, match=r"would remove all its 831 stored interactions \(40 users, 758 items\).*--yes"):
         L.load(db, [empty])
     assert len(edges(db)) == 831
@@ -164,7 +151,7 @@ def test_reload_that_removes_everything_needs_yes(db, tmp_path):
 def test_ids_are_unique_per_dataset(db, tmp_path):
     clear_database(db)
     L.load(db, [SLICE], name="vg")
-    copy = write(tmp_path / "copy", rows("items.jsonl")[:20], rows("interactions.jsonl")[:30])
+    copy = write_dataset(tmp_path / "copy", slice_rows("items.jsonl")[:20], slice_rows("interactions.jsonl")[:30])
     with pytest.raises(InputError, match=r"user id\(s\) and 20 item id\(s\) of dataset 'copy' already belong to "
                                          r"another dataset.*--id-prefix"):
         L.load(db, [copy])

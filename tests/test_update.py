@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from _kg_fixture import invoke_cli
+from _kg_fixture import invoke_cli, slice_rows, write_dataset
 
 from kgrec_neo4j.core.db import clear_database
 from kgrec_neo4j.core.schema import load_pack
@@ -25,27 +25,15 @@ from kgrec_neo4j.serve import recommend as R
 from kgrec_neo4j.serve import scoring as S
 from kgrec_neo4j.update import run_update
 
-SLICE = Path(__file__).parent / "data" / "vg-slice"
 REPO = Path(__file__).resolve().parent.parent
 PACK = load_pack("video_games")
-
-
-def _rows(name: str) -> list[dict]:
-    return [json.loads(x) for x in (SLICE / name).read_text().splitlines() if x.strip()]
-
-
-def _write(folder: Path, items: list[dict], interactions: list[dict]) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in items))
-    (folder / "interactions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in interactions))
-    return folder
 
 
 def split(tmp: Path, *, new_share: float = 0.1, seed: int = 1) -> tuple[Path, Path, set[str], set[str]]:
     """The slice as a base and a change: ``new_share`` of the items held back (with every interaction on them) and
     each third user's last interaction held back too; the change adds them at the end of the users' histories.
     Returns the folders, the new items and the users the change touches."""
-    items, inter = _rows("items.jsonl"), _rows("interactions.jsonl")
+    items, inter = slice_rows("items.jsonl"), slice_rows("interactions.jsonl")
     rng = np.random.default_rng(seed)
     ids = sorted(r["item_id"] for r in items)
     new = set(rng.choice(ids, int(new_share * len(ids)), replace=False).tolist())
@@ -55,8 +43,8 @@ def split(tmp: Path, *, new_share: float = 0.1, seed: int = 1) -> tuple[Path, Pa
     base = [r for r in inter if r["item_id"] not in new and (r["user_id"], r["seq"]) not in held]
     more = [r for r in inter if r not in base]
     used = {r["item_id"] for r in base}
-    a = _write(tmp / "base" / "vg", [r for r in items if r["item_id"] in used], base)
-    b = _write(tmp / "more" / "vg", [r for r in items if r["item_id"] not in used], more)
+    a = write_dataset(tmp / "base" / "vg", [r for r in items if r["item_id"] in used], base)
+    b = write_dataset(tmp / "more" / "vg", [r for r in items if r["item_id"] not in used], more)
     return a, b, {r["item_id"] for r in items if r["item_id"] not in used}, {r["user_id"] for r in more}
 
 
@@ -227,8 +215,8 @@ def test_changed_text_removes_stale_knowledge(db, world, settings):
     item = db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->() WHERE i.gnn_folded_run IS NULL "
                     "WITH i, count(*) AS n ORDER BY n DESC, i.id RETURN i.id LIMIT 1")
     old = set(db.value("MATCH (:Item {id: $i})-[:HAS_KNOWLEDGE]->(c) RETURN collect(c.id)", i=item))
-    row = next(r for r in _rows("items.jsonl") if r["item_id"] == item)
-    folder = _write(world["tmp"] / "retitle" / "vg", [{**row, "title": "Controller Charging Dock"}], [])
+    row = next(r for r in slice_rows("items.jsonl") if r["item_id"] == item)
+    folder = write_dataset(world["tmp"] / "retitle" / "vg", [{**row, "title": "Controller Charging Dock"}], [])
     load(db, [folder], append=True)
     rep = run_update(db, settings)
     assert rep.items_extracted == 1 and rep.items_knowledge == 1

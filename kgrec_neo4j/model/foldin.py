@@ -36,6 +36,7 @@ item's fold-in equals its trained vector (tests/test_foldin.py).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,6 +213,58 @@ class History:
     ego: np.ndarray | None = None
 
 
+def history_from_rows(history: Iterable[Sequence[Any]], interests: Iterable[Sequence[Any]],
+                      item_index: Mapping[str, int], concept_index: Mapping[str, int], ego: Any = None
+                      ) -> tuple[History, np.ndarray, np.ndarray, int]:
+    """A user's :class:`History` from stored rows: ``history`` rows start ``(item id, has a non-negative
+    interaction, number of dislikes)``, ``interests`` rows are ``(concept id, horizon, polarity, weight)``; items and
+    concepts missing from the indices are left out.
+
+    Returns:
+        the history, the index of every known item (one per row), the rows' non-negative mask, and how many rows
+        named an unknown item.
+    """
+    items, nonneg, dislikes = [], [], []
+    unknown = 0
+    for row in history:
+        k = item_index.get(row[0])
+        if k is None:
+            unknown += 1
+            continue
+        items.append(k)
+        nonneg.append(bool(row[1]))
+        dislikes.append(int(row[2] or 0))
+    idx = np.asarray(items, np.int64)
+    nn_mask = np.asarray(nonneg, bool)
+    dis = np.asarray(dislikes, np.float32)
+    concepts, groups, weights = [], [], []
+    for cid, horizon, polarity, weight in interests:
+        c = concept_index.get(cid)
+        if c is not None:
+            concepts.append(c)
+            groups.append(group_index(horizon, polarity))
+            weights.append(float(weight))
+    h = History(positive=np.unique(idx[nn_mask]) if idx.size else idx, negative=idx[dis > 0],
+                negative_count=dis[dis > 0], concepts=np.asarray(concepts, np.int64),
+                groups=np.asarray(groups, np.int64), weights=np.asarray(weights, np.float32),
+                ego=None if ego is None else np.asarray(ego, np.float32))
+    return h, idx, nn_mask, unknown
+
+
+def _concept_part(transforms: dict[int, np.ndarray], keys: np.ndarray, weights: np.ndarray, rows: np.ndarray,
+                  concepts: np.ndarray, dim: int) -> np.ndarray:
+    """Sum over the transforms' keys of ``W_key`` applied to the weighted mean of the concept vectors with that key."""
+    out = np.zeros(dim, np.float32)
+    for key, wmat in transforms.items():
+        m = keys == key
+        if not m.any():
+            continue
+        wts = weights[m].astype(np.float32)
+        mean = (wts @ concepts[rows[m]]) / max(float(wts.sum()), 1e-12)
+        out += mean @ wmat.T
+    return out
+
+
 def _leaky(x: np.ndarray, slope: float) -> np.ndarray:
     return np.where(x >= 0, x, slope * x)
 
@@ -234,14 +287,7 @@ def stage1_user(p: FoldIn, items: ItemSide, h: History) -> np.ndarray:
         ui = ui + p.neg_gate * (c @ items.layers[0][h.negative]) / max(float(c.sum()), 1e-12)
     if p.mix is None:
         return ui.astype(np.float32)
-    user_k = np.zeros(p.dim, np.float32)
-    for g, wmat in p.interest_transforms.items():
-        m = h.groups == g
-        if not m.any():
-            continue
-        wts = h.weights[m].astype(np.float32)
-        mean = (wts @ items.concepts[h.concepts[m]]) / max(float(wts.sum()), 1e-12)
-        user_k += mean @ wmat.T
+    user_k = _concept_part(p.interest_transforms, h.groups, h.weights, h.concepts, items.concepts, p.dim)
     return (p.mix[0] * ui + p.mix[2] * user_k).astype(np.float32)
 
 
@@ -350,14 +396,7 @@ def stage1_item(p: FoldIn, items: ItemSide, h: ItemHistory) -> tuple[np.ndarray,
         ui = ui + p.neg_gate * (c @ np.stack([u.layers[0] for u in h.negative])) / max(float(c.sum()), 1e-12)
     if p.item_mix is None:
         return out_layers, ui.astype(np.float32)
-    item_k = np.zeros(p.dim, np.float32)
-    for t, wmat in p.type_transforms.items():
-        m = h.types == t
-        if not m.any():
-            continue
-        wts = h.weights[m].astype(np.float32)
-        mean = (wts @ items.concepts[h.concepts[m]]) / max(float(wts.sum()), 1e-12)
-        item_k += mean @ wmat.T
+    item_k = _concept_part(p.type_transforms, h.types, h.weights, h.concepts, items.concepts, p.dim)
     return out_layers, (p.item_mix[0] * ui + p.item_mix[1] * item_k).astype(np.float32)
 
 

@@ -28,7 +28,7 @@ from pydantic import BaseModel, Field
 
 from ..core.db import batched
 from ..core.resources import cypher
-from .foldin import FoldIn, History, ItemHistory, ItemSide, fold_in_item, group_index, split_foldin, user_features
+from .foldin import FoldIn, History, ItemHistory, ItemSide, fold_in_item, history_from_rows, split_foldin, user_features
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.db import Database
@@ -108,26 +108,8 @@ class _Side:
 
 
 def _history(row: dict[str, Any], side: _Side) -> History:
-    items, nonneg, dislikes = [], [], []
-    for item, has_nonneg, n_dislikes in row["history"]:
-        k = side.item_index.get(item)
-        if k is None:  # an item the run has no vector for (another new item): unknown to the run
-            continue
-        items.append(k)
-        nonneg.append(bool(has_nonneg))
-        dislikes.append(int(n_dislikes or 0))
-    idx, nn_mask, dis = np.asarray(items, np.int64), np.asarray(nonneg, bool), np.asarray(dislikes, np.float32)
-    concepts, groups, weights = [], [], []
-    for cid, horizon, polarity, weight in row["interests"]:
-        c = side.concept_index.get(cid)
-        if c is not None:
-            concepts.append(c)
-            groups.append(group_index(horizon, polarity))
-            weights.append(float(weight))
-    return History(positive=np.unique(idx[nn_mask]) if idx.size else idx, negative=idx[dis > 0],
-                   negative_count=dis[dis > 0], concepts=np.asarray(concepts, np.int64),
-                   groups=np.asarray(groups, np.int64), weights=np.asarray(weights, np.float32),
-                   ego=None if row["ego"] is None else np.asarray(row["ego"], np.float32))
+    # an item the run has no vector for (another new item) is unknown to the run: left out
+    return history_from_rows(row["history"], row["interests"], side.item_index, side.concept_index, row["ego"])[0]
 
 
 def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int = 500,

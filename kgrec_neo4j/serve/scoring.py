@@ -32,7 +32,7 @@ import scipy.sparse as sp
 from ..core.db import Database
 from ..core.errors import KgrecError, ModelError
 from ..core.resources import cypher
-from ..model.foldin import FoldIn, History, ItemSide, fold_in, group_index, split_foldin
+from ..model.foldin import FoldIn, History, ItemSide, fold_in, history_from_rows, split_foldin
 
 log = logging.getLogger(__name__)
 
@@ -287,37 +287,15 @@ class UserState:
 
 
 def _user_state(m: RunModel, row: dict) -> UserState:
-    items, nonneg, dislikes = [], [], []
-    unknown = 0
-    for item, has_nonneg, n_dislikes, _seq, _ts in row["history"]:
-        k = m.index.get(item)
-        if k is None:
-            unknown += 1
-            continue
-        items.append(k)
-        nonneg.append(bool(has_nonneg))
-        dislikes.append(int(n_dislikes or 0))
-    idx = np.asarray(items, np.int64)
-    nn_mask = np.asarray(nonneg, bool)
-    dis = np.asarray(dislikes, np.float32)
-    concepts, groups, weights = [], [], []
-    for cid, horizon, polarity, weight in row["interests"]:
-        c = m.concept_index.get(cid)
-        if c is not None:
-            concepts.append(c)
-            groups.append(group_index(horizon, polarity))
-            weights.append(float(weight))
     ego = m.user_egos.get(row["id"]) if m.user_egos is not None else row.get("ego")
-    h = History(positive=np.unique(idx[nn_mask]) if idx.size else idx, negative=idx[dis > 0],
-                negative_count=dis[dis > 0], concepts=np.asarray(concepts, np.int64),
-                groups=np.asarray(groups, np.int64), weights=np.asarray(weights, np.float32),
-                ego=None if ego is None else np.asarray(ego, np.float32))
+    h, idx, nn_mask, unknown = history_from_rows(row["history"], row["interests"], m.index, m.concept_index, ego)
+    n_concepts = int(h.concepts.size)
     x_val = np.where(nn_mask, 1.0, m.dislike_value).astype(np.float32)
     n_interactions = len(row["history"])
-    source: Source = "model" if n_interactions else ("interests" if concepts and m.foldin.mix is not None
+    source: Source = "model" if n_interactions else ("interests" if n_concepts and m.foldin.mix is not None
                                                       else "popular")
     return UserState(id=row["id"], history=h, exclude=np.unique(idx), link_x=(idx, x_val), interactions=n_interactions,
-                     unknown_items=unknown, interests=len(concepts), trained=ego is not None, source=source)
+                     unknown_items=unknown, interests=n_concepts, trained=ego is not None, source=source)
 
 
 def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[UserState], list[str]]:
