@@ -161,10 +161,10 @@ def main() -> None:
                 for name, ws in (("cold", False), ("warm", res.run)):
                     r = run_training(db, type_names=pack.names, model="ours", epochs=args.epochs, dim=args.dim,
                                      seed=1, overrides=over, warm_start=ws, write=False)
-                    curves[name] = [h["ndcg@10"] for h in _history(db, r.run)]
-                target = max(curves["cold"])
-                reach = next((k for k, v in enumerate(curves["warm"]) if v >= target), None)
-                warm = {"curves": curves, "cold_best": target, "cold_best_epoch": curves["cold"].index(target),
+                    curves[name] = [(h["epoch"], h["ndcg@10"]) for h in _history(db, r.run)]
+                best_epoch, target = max(curves["cold"], key=lambda x: x[1])
+                reach = next((e for e, v in curves["warm"] if v >= target), None)
+                warm = {"curves": curves, "cold_best": target, "cold_best_epoch": best_epoch,
                         "warm_epochs_to_cold_best": reach}
                 print(f"warm start: {warm}", flush=True)
     load_avg = os.getloadavg()
