@@ -1,8 +1,8 @@
 // The explanation paths of one recommendation (as drawn by `kgrec report`): interests and train
 // interactions of the user that reach the item through a shared concept, strongest first.
 // Path weight = sign * product of confidence * |attention| (* INTERESTED_IN.weight); see docs/explanations.md.
-// :param user => 'AML69K8RFMDQQ'
-// :param item => 'B00BGA9WK2'
+// :param user => 'A2OAG0NE83ODBD'
+// :param item => 'B0018YDKBS'
 MATCH (u:User {id: $user}), (i:Item {id: $item})
 CALL (u, i) {
   MATCH p = (u)-[ii:INTERESTED_IN]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)

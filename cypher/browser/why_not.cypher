@@ -1,7 +1,7 @@
 // Why not: the negative paths between a user and an item — train dislikes sharing a concept with the
 // item, and negative interests (polarity -1) in one of its concepts — strongest first.
-// :param user => 'AML69K8RFMDQQ'
-// :param item => 'B00BGA9WK2'
+// :param user => 'A2OAG0NE83ODBD'
+// :param item => 'B0018YDKBS'
 MATCH (u:User {id: $user}), (i:Item {id: $item})
 CALL (u, i) {
   MATCH p = (u)-[ii:INTERESTED_IN]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)

@@ -13,7 +13,11 @@
 //   sign = INTERESTED_IN.polarity, or INTERACTED.sign (+1 like / implicit, -1 dislike).
 // One row per known item of $items: its best $per_item positive and negative paths (strongest |weight| first).
 //
-// Params: $user (User.id), $items (list of Item.id), $per_item (int).
+// Params: $user (User.id), $items (list of Item.id), $per_item (int), $max_reach (int).
+//
+// Bounded memory: the user's side holds at most $max_reach (interaction, concept) rows, the most recent ones
+// (a top-k inside the subquery, before anything is collected), so a user with 100k interactions cannot exhaust
+// the transaction memory; each item's rows are then bounded by $max_reach plus its own interest paths.
 //
 // Plan: the user's side of the item paths, (u)-[x]->(j)-[hj]->(c), is matched once per request; each candidate
 // item expands only its own few HAS_KNOWLEDGE edges and keeps the user-side rows that end at one of those
@@ -24,6 +28,7 @@ CALL (u) {
   MATCH (u)-[x:INTERACTED]->(j:Item)-[hj:HAS_KNOWLEDGE]->(c:Concept)
   WITH j, hj, c, x, coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1 WHEN x.rating <= 2 THEN -1 ELSE 0 END) AS s
   WHERE s <> 0
+  WITH j, hj, c, x, s ORDER BY coalesce(x.timestamp, 0) DESC, coalesce(x.seq, 0) DESC LIMIT $max_reach
   WITH j, hj, c, sign(s) AS s, collect(x) AS xs  // a repeat interaction gives one path, not two
   RETURN collect({x: xs[0], s: s, j: j, hj: hj, c: c}) AS reach
 }

@@ -65,7 +65,7 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
     from ..model.pipeline import run_training
 
     overrides = {"max_seconds": max_seconds} if max_seconds and model not in ("ease", "itemknn", "pop") else None
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec train") as d:
         res = run_training(
             d, type_names=_type_names(settings), model=model, epochs=epochs, dim=dim,
             min_confidence=settings.min_confidence if min_confidence is None else min_confidence,

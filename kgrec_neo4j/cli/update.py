@@ -35,7 +35,7 @@ def update(settings: Settings, extractor, classifier, interests, as_json, silent
     from ..update import run_update
 
     say = (lambda s: None) if as_json or silent else (lambda s: click.echo(s, err=True))
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec update") as d:
         rep = run_update(d, settings, extractor=extractor, classifier=classifier, interests=interests,
                          progress=not (silent or as_json), say=say)
     if as_json:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ..core.errors import ModelError
+from ..core.lease import process_alive, process_started
 from ..core.resources import cypher
 from . import runs, writeback
 from .data import TrainGraph
@@ -132,31 +133,6 @@ def model_outputs(obj) -> tuple[Any, Any, Any, Any] | None:
 ABANDONED = "process ended without finishing"
 
 
-def _process_started(pid: int) -> float | None:
-    """Start time (epoch seconds, this host's clock) of process ``pid``; ``None`` when there is none."""
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return proc.create_time()
-    except psutil.NoSuchProcess:
-        return None
-    except psutil.AccessDenied:  # it exists; its start time is unknown
-        return float("nan")
-
-
-def _process_alive(pid: int, started: float | None) -> bool:
-    """Whether the process ``pid`` that started at ``started`` still runs (a reused pid does not count)."""
-    now_started = _process_started(pid)
-    if now_started is None:
-        return False
-    if started is None or now_started != now_started:  # no recorded start time, or it cannot be read: assume alive
-        return True
-    return abs(now_started - started) < 1.0
-
-
 def fail_abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
     """Mark ``running`` runs of this host whose process is gone as ``failed`` (``error``: :data:`ABANDONED`).
 
@@ -168,7 +144,7 @@ def fail_abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
     """
     host = host or socket.gethostname()
     rows = db.query(cypher("train/running_runs_on_host"), host=host)
-    dead = [r["id"] for r in rows if not _process_alive(int(r["pid"]), r["started"])]
+    dead = [r["id"] for r in rows if not process_alive(int(r["pid"]), r["started"])]
     if dead:
         db.execute(cypher("train/fail_stale_runs"), ids=dead, error=ABANDONED)
         log.warning("marked %d run(s) failed, their process ended without finishing: %s", len(dead), ", ".join(dead))
@@ -223,7 +199,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
 
     The ``(:ModelRun)`` is created first (status ``running``), finished as ``complete`` with the valid / test
     metrics and timings, or ``failed`` with the error. It becomes current only after a full write-back; then the
-    embeddings and attention of other runs are removed. Models without embeddings (``ease``, ``itemknn``,
+    embeddings, attention and item links of other runs are removed (with ``dataset``: only from that dataset's users
+    and items; another dataset's state is never deleted). Models without embeddings (``ease``, ``itemknn``,
     ``pop``) and ``write=False`` record a complete run that is not current and write nothing else.
 
     ``warm_start`` (ours): start from the parameters of the current run (``True``) or of the run it names, new users
@@ -255,7 +232,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     fail_abandoned_runs(db)
     runs.create_run(db, run, model=model, config=config, dataset=dataset or runs.dataset_names(db))
     db.execute(cypher("train/run_set_process"), id=run, host=socket.gethostname(), pid=os.getpid(),
-                started=_process_started(os.getpid()))
+                started=process_started(os.getpid()))
     secs: dict[str, float] = {}
     try:
         stage("export")
@@ -309,7 +286,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
         if wb is not None:
             runs.set_current(db, run)
             t = time.perf_counter()
-            wb.cleared_embeddings, wb.cleared_attention = writeback.clear_stale(db, run)
+            wb.cleared_embeddings, wb.cleared_attention = writeback.clear_stale(
+                db, run, datasets=[dataset] if dataset else None)
             secs["clear_stale"] = time.perf_counter() - t
     except BaseException as e:
         try:

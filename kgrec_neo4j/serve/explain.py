@@ -142,6 +142,11 @@ def _num(v: Any) -> str:
 
 # ---------------------------------------------------------------------------------------- paths
 
+#: the most (interaction, concept) rows of the user's side an explanation reads (the most recent ones): bounds the
+#: transaction memory of a user with a very long history
+MAX_REACH = 20_000
+
+
 def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: int = 3, run: str | None = None,
                   link_weight: float = 0.0, dislike_value: float = 1.0) -> dict[str, Explanation]:
     """Best explanation paths of each item for ``user_id``, in ONE Cypher round trip (two when the run has item
@@ -163,7 +168,7 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
     out = {i: Explanation(user=user_id, item=i) for i in items}
     if not items:
         return out
-    rows = db.query(cypher("explain/paths"), user=user_id, items=items, per_item=per_item)
+    rows = db.query(cypher("explain/paths"), user=user_id, items=items, per_item=per_item, max_reach=MAX_REACH)
     for row in rows:
         e = out[row["item"]]
         e.title = row["title"]
