@@ -84,6 +84,7 @@ def test_appended_interaction_of_an_unknown_item_is_reported_and_skipped(db, tmp
 
 def derived(db):
     """What later stages derive, made by hand on the slice: a concept, knowledge and an interest."""
+    db.write("MERGE (:KnowledgeType {name: 'Components'})")  # the database was cleared: the type the trigger checks
     db.write("MERGE (c:Concept {id: 'c1'}) SET c.name = 'adapter', c.type = 'Components'")
     db.write("MATCH (i:Item), (c:Concept {id: 'c1'}) WITH i, c ORDER BY i.id LIMIT 50 MERGE (i)-[:HAS_KNOWLEDGE]->(c)")
     db.write("MATCH (i:Item) WITH i ORDER BY i.id LIMIT 50 MERGE (m:Mention {type: 'Components', key: i.id}) "
