@@ -173,8 +173,9 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
     """Project the train graph with GDS, stream it into a :class:`TrainGraph` and drop the projection.
 
     Node indices follow the nodes' ``id`` in sorted order (stable across exports of the same graph).
-    ``meta`` holds the GDS graph name, the filters, timings, the counts, and ``ui_seq``: the ``seq`` of each
-    train interaction (int64 ``(|E_ui|,)``, aligned with ``ui_user``), which write-back uses to find the edge.
+    ``ui_seq`` holds the ``seq`` of each train interaction (int64 ``(|E_ui|,)``, aligned with ``ui_user``): the order
+    recency weights read, and what write-back uses to find the edge (also in ``meta["ui_seq"]``). ``meta`` holds
+    the GDS graph name, the filters, timings and the counts.
 
     Args:
         type_names: the active pack's knowledge types (``ic_type`` indexes into it).
@@ -249,7 +250,7 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
         ic_item=ic_item, ic_concept=ic_concept, ic_type=ic["type"].astype(np.int64), ic_weight=ic["confidence"],
         uc_user=uc_user, uc_concept=uc_concept, uc_horizon=uc["horizon"].astype(np.int64),
         uc_polarity=uc["polarity"].astype(np.int64), uc_weight=uc["weight"],
-        valid=valid, test=test,
+        valid=valid, test=test, ui_seq=ui_seq,
         meta={"source": "neo4j", "gds_graph": name, "min_confidence": float(min_confidence), "dataset": dataset,
               "proxy_concepts": False, "projected": projected, "heldout_dropped": dropped,
               "mode": "serving" if all_interactions else "evaluation",

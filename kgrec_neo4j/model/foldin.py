@@ -75,6 +75,10 @@ class FoldIn:
         raw: every trained parameter of the model that the fields above do not hold as they are (the stage mix
             before its softmax; per relation ``att_src``, ``att_dst``, ``weight``, ``gate`` before softplus / tanh),
             for a warm start (``kgrec train --warm-start``); ``None`` for runs written before it was stored.
+        recency_decay: the user side's recency decay (short-term interests), or ``None`` when the model has none:
+            stage 1 adds ``recency_scale * sum_j r_j x1_j / sum_j r_j`` over the positive items ``j`` with their
+            :attr:`History.positive_recency` ``r_j``.
+        recency_scale: ``softplus(recency_gate)`` of the trained model.
     """
 
     dim: int
@@ -90,6 +94,8 @@ class FoldIn:
     item_mix: np.ndarray | None = None
     item_relations: dict[str, dict[str, Any]] = field(default_factory=dict)
     raw: dict[str, Any] | None = None
+    recency_decay: float | None = None
+    recency_scale: float = 0.0
 
     # ------------------------------------------------------------------------------------------ storage
     def to_json(self) -> str:
@@ -102,7 +108,7 @@ class FoldIn:
 
         raw = None
         if self.raw is not None:
-            raw = {"stage_mix": arr(self.raw.get("stage_mix")),
+            raw = {"stage_mix": arr(self.raw.get("stage_mix")), "recency_gate": self.raw.get("recency_gate"),
                    "relations": {name: {k: arr(v) if k.startswith("att") else float(v) for k, v in r.items()}
                                  for name, r in (self.raw.get("relations") or {}).items()}}
         return json.dumps({
@@ -114,6 +120,7 @@ class FoldIn:
             "type_names": list(self.type_names),
             "type_transforms": {str(t): arr(w) for t, w in self.type_transforms.items()},
             "item_mix": arr(self.item_mix), "item_relations": rels(self.item_relations), "raw": raw,
+            "recency_decay": self.recency_decay, "recency_scale": self.recency_scale,
         })
 
     @classmethod
@@ -130,7 +137,7 @@ class FoldIn:
 
         raw = d.get("raw")
         if raw is not None:
-            raw = {"stage_mix": arr(raw.get("stage_mix")),
+            raw = {"stage_mix": arr(raw.get("stage_mix")), "recency_gate": raw.get("recency_gate"),
                    "relations": {name: {k: arr(v) if k.startswith("att") else float(v) for k, v in r.items()}
                                  for name, r in (raw.get("relations") or {}).items()}}
         return cls(dim=int(d["dim"]), ui_layers=int(d["ui_layers"]), stage1=bool(d.get("stage1", True)),
@@ -142,7 +149,9 @@ class FoldIn:
                    type_names=[str(t) for t in d.get("type_names") or []],
                    type_transforms={int(t): np.asarray(w, np.float32)
                                     for t, w in (d.get("type_transforms") or {}).items()},
-                   item_mix=arr(d.get("item_mix")), item_relations=rels(d.get("item_relations")), raw=raw)
+                   item_mix=arr(d.get("item_mix")), item_relations=rels(d.get("item_relations")), raw=raw,
+                   recency_decay=None if d.get("recency_decay") is None else float(d["recency_decay"]),
+                   recency_scale=float(d.get("recency_scale", 0.0)))
 
     @classmethod
     def for_lightgcn(cls, dim: int, layers: int) -> FoldIn:
@@ -202,6 +211,9 @@ class History:
         negative: items with a dislike, and ``negative_count`` how many dislikes each (repeats count, as in training).
         concepts, groups, weights: ``INTERESTED_IN`` edges (concept index, :func:`group_index`, weight).
         ego: the user's own trained embedding ``e_u`` of this run, or ``None`` (a user the run did not train).
+        positive_recency: ``(len(positive),)`` recency weight of each positive item
+            (:func:`~kgrec_neo4j.model.recency.item_weights` with the run's ``recency_decay`` over the user's whole
+            ordered history), or ``None``: every item weighs the same (exact only when the run has no recency).
     """
 
     positive: np.ndarray
@@ -211,6 +223,17 @@ class History:
     groups: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     weights: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
     ego: np.ndarray | None = None
+    positive_recency: np.ndarray | None = None
+
+
+def _recent(p: FoldIn, items: ItemSide, h: History) -> np.ndarray | float:
+    """The short-term term of stage 1: ``recency_scale`` times the recency-weighted mean of the positive items'
+    stage-1 vectors (0 without recency or positive items)."""
+    if p.recency_decay is None or not h.positive.size:
+        return 0.0
+    r = (np.ones(h.positive.size, np.float32) if h.positive_recency is None
+         else np.asarray(h.positive_recency, np.float32))
+    return p.recency_scale * (r @ items.x1[h.positive]) / max(float(r.sum()), 1e-12)
 
 
 def history_from_rows(history: Iterable[Sequence[Any]], interests: Iterable[Sequence[Any]],
@@ -286,9 +309,9 @@ def stage1_user(p: FoldIn, items: ItemSide, h: History) -> np.ndarray:
         c = h.negative_count.astype(np.float32)
         ui = ui + p.neg_gate * (c @ items.layers[0][h.negative]) / max(float(c.sum()), 1e-12)
     if p.mix is None:
-        return ui.astype(np.float32)
+        return (ui + _recent(p, items, h)).astype(np.float32)
     user_k = _concept_part(p.interest_transforms, h.groups, h.weights, h.concepts, items.concepts, p.dim)
-    return (p.mix[0] * ui + p.mix[2] * user_k).astype(np.float32)
+    return (p.mix[0] * ui + p.mix[2] * user_k + _recent(p, items, h)).astype(np.float32)
 
 
 def _edges(p: FoldIn, items: ItemSide, h: History) -> list[tuple[str, np.ndarray]]:
@@ -464,7 +487,9 @@ def export_kgrec(model: Any, graph: Any) -> tuple[FoldIn, ItemSide, np.ndarray]:
                              "value": float(value[k])}
                     for k, r in enumerate(model.relations) if r.dst_kind == kind}
 
+        recent = model.recency_decay is not None and model.use_stage1
         raw = {"stage_mix": model.stage_mix.detach().cpu().numpy(),
+               "recency_gate": float(model.recency_gate) if recent else None,
                "relations": {r.name: {"att_src": model.att_src[k].cpu().numpy(),
                                       "att_dst": model.att_dst[k].cpu().numpy(),
                                       "weight": float(model.rel_weight[k]), "gate": float(model.rel_gate[k])}
@@ -473,7 +498,9 @@ def export_kgrec(model: Any, graph: Any) -> tuple[FoldIn, ItemSide, np.ndarray]:
                    neg_gate=model.neg_gate.cpu().numpy() if model.has_negative else None, mix=mix,
                    interest_transforms=transforms, relations=ending_at("user"), negative_slope=model.negative_slope,
                    type_names=list(graph.type_names), type_transforms=type_transforms, item_mix=item_mix,
-                   item_relations=ending_at("item"), raw=raw)
+                   item_relations=ending_at("item"), raw=raw,
+                   recency_decay=model.recency_decay if recent else None,
+                   recency_scale=float(F.softplus(model.recency_gate)) if recent else 0.0)
         side = ItemSide(layers=np.stack([t.cpu().numpy() for t in layers]).astype(np.float32), degree=degree,
                         x1=x1[n_u: n_u + n_i].cpu().numpy().astype(np.float32),
                         concepts=concepts.cpu().numpy().astype(np.float32))
@@ -504,16 +531,18 @@ def export_lightgcn(model: Any, graph: Any) -> tuple[FoldIn, ItemSide, np.ndarra
 
 def train_histories(graph: Any, users: np.ndarray | None = None, *, extra: dict[int, list[int]] | None = None,
                     use_negative: bool = True, with_interests: bool = True,
-                    ego: np.ndarray | None = None) -> list[History]:
+                    ego: np.ndarray | None = None, recency_decay: float | None = None) -> list[History]:
     """The :class:`History` of each user of ``graph`` (all users, or ``users``) from its train edges, as the model
     saw them; ``extra`` adds items per user as positive interactions (the held-out valid item, for the protocol
-    "history up to the target")."""
+    "history up to the target"), as the user's latest ones. With ``recency_decay`` each history carries its
+    positive items' recency weights (:attr:`History.positive_recency`)."""
     n_i = graph.num_items
     idx = np.arange(graph.num_users) if users is None else np.asarray(users, np.int64)
     order = np.argsort(graph.ui_user, kind="stable")
     bounds = np.searchsorted(graph.ui_user[order], np.arange(graph.num_users + 1))
     uc_order = np.argsort(graph.uc_user, kind="stable")
     uc_bounds = np.searchsorted(graph.uc_user[uc_order], np.arange(graph.num_users + 1))
+    rec = None if recency_decay is None else graph.recency_weights(recency_decay)
     out = []
     for u in idx.tolist():
         rows = order[bounds[u]: bounds[u + 1]]
@@ -526,6 +555,14 @@ def train_histories(graph: Any, users: np.ndarray | None = None, *, extra: dict[
                                 else (np.empty(0, np.int64), np.empty(0, np.int64)))
         h = History(positive=pos.astype(np.int64), negative=neg_items.astype(np.int64),
                     negative_count=neg_count.astype(np.float32), ego=None if ego is None else ego[u])
+        if rec is not None and recency_decay is not None:
+            r = np.zeros(n_i, np.float32)
+            np.maximum.at(r, items[pos_mask], rec[rows][pos_mask])
+            new = np.asarray((extra or {}).get(u, []), np.int64)
+            if new.size:  # the extra items come after the train ones: one step back each for the others
+                r *= np.float32(recency_decay) ** new.size
+                r[new] = np.float32(recency_decay) ** np.arange(new.size - 1, -1, -1, dtype=np.float32)
+            h.positive_recency = r[h.positive]
         if with_interests:
             r = uc_order[uc_bounds[u]: uc_bounds[u + 1]]
             h.concepts = graph.uc_concept[r].astype(np.int64)

@@ -31,14 +31,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-MODELS = ("ours", "lightgcn", "mf", "ease", "itemknn", "pop")
-CLOSED_FORM = ("ease", "itemknn", "pop")
+MODELS = ("ours", "lightgcn", "mf", "ease", "ease-recency", "itemknn", "pop")
+CLOSED_FORM = ("ease", "ease-recency", "itemknn", "pop")
 #: ablations of ours: name -> TrainConfig overrides
 ABLATIONS: dict[str, dict[str, Any]] = {
     "ours-no-concepts": {"use_concepts": False},
     "ours-no-negative": {"use_negative": False},
     "ours-no-stage1": {"use_stage1": False},
     "ours-no-item-graph": {"use_item_graph": False},
+    "ours-no-recency": {"use_recency": False},
 }
 METRICS = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
 
@@ -183,6 +184,9 @@ def serving_overrides(db: Database, model: str, params_from: str | None = None) 
         cfg["item_graph_concept_weights"] = [ig["params"]["concept_weight"]]
     if ig.get("multiplier") is not None:
         cfg["item_graph_weights"] = [ig["multiplier"]]
+    decay = (src.metrics.get("recency") or {}).get("item_graph")
+    if decay is not None:
+        cfg["recency_decays"] = [decay]
     return src.id, cfg
 
 
@@ -277,7 +281,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                    "best_epoch": report.best_epoch, "train_seconds": report.train_seconds,
                    "peak_rss_mb": report.peak_rss_mb, "export": summary(tg),
                    "seconds": {k: round(v, 3) for k, v in secs.items()},
-                   "trained_config": report.config, "warm_start": warm_info,
+                   "trained_config": report.config, "recency": report.recency, "device": report.device,
+                   "warm_start": warm_info,
                    "valid_history": [{k: v for k, v in h.items() if k in ("epoch", "ndcg@10")}
                                      for h in report.history if "epoch" in h],
                    "item_graph": {k: v for k, v in (report.parts.get("item_graph") or {}).items()

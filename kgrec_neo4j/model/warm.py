@@ -9,7 +9,7 @@ What the new model starts from, for the nodes of the new export:
 * an item the run trained: its own trained embedding (the first block of ``Item.gnn_foldin``); an item folded
   into the run by ``kgrec update``: its folded-in vector; an item with neither: the random initialisation;
 * a concept with a vector of the run: that vector; a concept grown since: the random initialisation;
-* every small parameter (per-type and per-group transforms, the dislike gate, the stage mix, each relation's
+* every small parameter (per-type and per-group transforms, the dislike gate, the stage mix, the recency gate, each relation's
   attention vectors, weight and gate) from the run's stored parameters (``ModelRun.foldin``), matched by name.
 
 The closed-form item graph is fitted again in any case (it has no iterations to save).
@@ -77,6 +77,9 @@ class WarmStart:
             raw = p.raw or {}
             if raw.get("stage_mix") is not None:
                 model.stage_mix.copy_(torch.from_numpy(np.asarray(raw["stage_mix"], np.float32)))
+                copied += 1
+            if raw.get("recency_gate") is not None and getattr(model, "recency_decay", None) is not None:
+                model.recency_gate.fill_(float(raw["recency_gate"]))
                 copied += 1
             rels = raw.get("relations") or {}
             for k, r in enumerate(model.relations):
