@@ -7,3 +7,4 @@ CREATE INDEX user_dataset IF NOT EXISTS FOR (u:User) ON (u.dataset);
 CREATE VECTOR INDEX concept_embedding IF NOT EXISTS FOR (c:Concept) ON (c.embedding)
   OPTIONS {indexConfig: {`vector.dimensions`: $dim, `vector.similarity_function`: 'cosine'}};
 CREATE INDEX item_link_run IF NOT EXISTS FOR ()-[l:ITEM_LINK]-() ON (l.run);
+CREATE INDEX user_ingest IF NOT EXISTS FOR (u:User) ON (u.ingest);

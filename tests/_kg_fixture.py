@@ -9,6 +9,7 @@ recommendations have paths to find), and one current ``(:ModelRun)``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -138,3 +139,16 @@ def invoke_cli(args):
     from kgrec_neo4j.cli import cli
 
     return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+def slice_rows(name: str) -> list[dict]:
+    """The records of one jsonl file of the vg-slice."""
+    return [json.loads(x) for x in (SLICE / name).read_text().splitlines() if x.strip()]
+
+
+def write_dataset(folder: Path, items: list[dict], interactions: list[dict]) -> Path:
+    """A generic-jsonl dataset folder (items.jsonl, interactions.jsonl) with these records."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in items))
+    (folder / "interactions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in interactions))
+    return folder

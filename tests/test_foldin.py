@@ -7,7 +7,19 @@ import numpy as np
 import pytest
 import torch
 
-from kgrec_neo4j.model.foldin import FoldIn, History, export_kgrec, export_lightgcn, fold_in, fold_in_many, train_histories
+from kgrec_neo4j.model.foldin import (
+    FoldIn,
+    History,
+    ItemHistory,
+    export_kgrec,
+    export_lightgcn,
+    fold_in,
+    fold_in_item,
+    fold_in_many,
+    train_histories,
+    train_item_histories,
+    user_features,
+)
 from kgrec_neo4j.model.toy import toy_graph
 from kgrec_neo4j.model.train import TrainConfig, fit
 
@@ -93,3 +105,49 @@ def test_a_new_user_gets_a_vector_from_a_few_items(graph, ours):
     z = fold_in(p, side, History(positive=np.array([0, 1, 2])))
     assert z.shape == (16,) and np.isfinite(z).all() and np.abs(z).sum() > 0
     assert np.abs(fold_in(p, side, History(positive=np.empty(0, np.int64)))).sum() == 0.0
+
+
+@pytest.mark.parametrize("overrides", [{}, {"num_layers": 3}, {"use_negative": False}, {"use_stage1": False},
+                                       {"use_concepts": False}])
+def test_ours_item_fold_in_equals_the_trained_item_vectors(graph, overrides, one_torch_thread):
+    cfg = TrainConfig(model="kgrec", epochs=2, embedding_dim=16, use_item_graph=False, seed=4, **overrides)
+    model, _ = fit(graph, cfg)
+    p, side, ego = export_kgrec(model, graph)
+    with torch.no_grad():
+        _users, items, _c = model()
+    users = train_histories(graph, use_negative=cfg.use_negative, ego=ego, with_interests=cfg.use_concepts,
+                            recency_decay=p.recency_decay)
+    hs = train_item_histories(p, side, graph, users, use_negative=cfg.use_negative, with_concepts=cfg.use_concepts)
+    folded = [fold_in_item(p, side, h) for h in hs]
+    np.testing.assert_allclose(np.stack([z for z, _, _ in folded]), items.numpy(), rtol=1e-4, atol=1e-5)
+    # what a user's fold-in reads of an item (its layers and stage-1 vector) is what training exported
+    np.testing.assert_allclose(np.stack([ls for _, ls, _ in folded], 1), side.layers, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.stack([x1 for _, _, x1 in folded]), side.x1, rtol=1e-4, atol=1e-5)
+
+
+def test_a_new_item_folds_in_from_its_concepts_and_first_users(graph, ours):
+    p, side, ego = export_kgrec(ours, graph)
+    q = FoldIn.from_json(p.to_json())
+    assert q.type_names == p.type_names and set(q.item_relations) == set(p.item_relations)
+    c = np.flatnonzero(graph.ic_item == 0)
+    new = ItemHistory(concepts=graph.ic_concept[c], types=graph.ic_type[c], weights=graph.ic_weight[c])
+    z, layers, x1 = fold_in_item(q, side, new)
+    assert np.abs(z).sum() > 0 and not layers[0].any()  # no ego: h^0 = 0
+    # the same concepts as item 0 and no interactions: closer to item 0 than to an item without shared concepts
+    with torch.no_grad():
+        _, items, _ = ours()
+    items = items.numpy()
+    shares = {int(i) for i in graph.ic_item[np.isin(graph.ic_concept, graph.ic_concept[c])]}
+    other = next(i for i in range(graph.num_items) if i not in shares)
+    cos = lambda a, b: float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))  # noqa: E731
+    assert cos(z, items[0]) > cos(z, items[other])
+    # a first like from a user moves the item towards that user
+    users = train_histories(graph, ego=ego, recency_decay=q.recency_decay)
+    u0 = user_features(q, side, users[0])
+    z2, _, _ = fold_in_item(q, side, ItemHistory(concepts=new.concepts, types=new.types, weights=new.weights,
+                                                  positive=[u0]))
+    user0 = fold_in(q, side, users[0])
+    assert z2 @ user0 > z @ user0
+    # nothing known: a zero vector
+    z0, _, _ = fold_in_item(q, side, ItemHistory())
+    assert not z0.any()

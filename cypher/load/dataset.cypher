@@ -1,3 +1,15 @@
+// The dataset node of a load: what was read, its status (loading | loaded) and id prefix; the counts are
+// those stored for the dataset now (after a reload or an append, the whole dataset).
 MERGE (d:Dataset {name: $name})
 SET d.format = $format, d.sources = $sources, d.loaded_at = datetime(), d.status = $status,
-    d.users = $users, d.items = $items, d.interactions = $interactions
+    d.id_prefix = $id_prefix
+WITH d
+CALL (d) {
+  MATCH (u:User) WHERE u.dataset = d.name
+  RETURN count(u) AS users, sum(coalesce(u.n_interactions, 0)) AS interactions
+}
+CALL (d) {
+  MATCH (i:Item) WHERE i.dataset = d.name
+  RETURN count(i) AS items
+}
+SET d.users = users, d.items = items, d.interactions = interactions

@@ -1,6 +1,6 @@
-// One INTERACTED edge per interaction, keyed by the user's seq (a repeat purchase is a second edge).
-// kind/sign are the rating baseline; `kgrec interactions classify` refines them later, so they are
-// only set when the edge is new or still carries the baseline.
+// One INTERACTED edge per interaction, keyed by the user's seq (a repeat purchase is a second edge). Only new or
+// changed interactions are written: kind/sign get the rating baseline again (`kgrec interactions classify`, or
+// `kgrec update`, refines them), earlier verdicts are removed, and the edge is stamped with the load's $ingest.
 UNWIND $rows AS row
 MATCH (u:User {id: row.user})
 MATCH (i:Item {id: row.item})
@@ -9,6 +9,7 @@ SET e.rating = row.rating,
     e.timestamp = row.timestamp,
     e.review_title = row.review_title,
     e.review_text = row.review_text,
-    e.split = row.split
-WITH e, row WHERE e.kind_source IS NULL OR e.kind_source = 'rating'
-SET e.kind = row.kind, e.sign = row.sign, e.kind_source = 'rating'
+    e.split = row.split,
+    e.kind = row.kind, e.sign = row.sign, e.kind_source = 'rating',
+    e.ingest = $ingest
+REMOVE e.kind_text, e.text_confidence, e.text_agrees, e.confidence

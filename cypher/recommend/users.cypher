@@ -6,12 +6,14 @@
 //              an edge without `sign` (written by hand, e.g. in Browser) takes its sign from `rating` the way
 //              the loader does (>= 4 like, <= 2 dislike, 3 mixed, no rating implicit +1).
 //   interests: [concept id, horizon, polarity, weight].
-//   current_runs: the runs marked current now (the caller checks it still scores with the right one).
+//   current_runs: the runs marked current now (the caller checks it still scores with the right one);
+//   run_version: the version of run $run now (bumped when `kgrec update` folds new items into it).
 // Params: $users (list of User.id), $run, $min_confidence.
-WITH COLLECT { MATCH (r:ModelRun) WHERE r.current = true RETURN r.id } AS current_runs
+WITH COLLECT { MATCH (r:ModelRun) WHERE r.current = true RETURN r.id } AS current_runs,
+     COLLECT { MATCH (r:ModelRun {id: $run}) RETURN coalesce(r.version, 0) } AS versions
 UNWIND $users AS user_id
 OPTIONAL MATCH (u:User {id: user_id})
-RETURN user_id AS id, u IS NOT NULL AS found, current_runs,
+RETURN user_id AS id, u IS NOT NULL AS found, current_runs, coalesce(versions[0], 0) AS run_version,
        CASE WHEN u.gnn_run = $run THEN u.gnn_ego WHEN u.gnn_prev_run = $run THEN u.gnn_prev_ego END AS ego,
        COLLECT { MATCH (u)-[x:INTERACTED]->(i:Item)
                  WITH i, x, coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1

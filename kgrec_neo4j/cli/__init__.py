@@ -15,7 +15,7 @@ import click
 from ..core.config import load_settings
 from ._common import KgrecGroup, setup_logging
 
-MODULES = ["db", "load", "extract", "concepts", "interests", "train", "recommend", "serve", "lookup", "types", "llm",
+MODULES = ["db", "load", "extract", "concepts", "interests", "train", "update", "recommend", "serve", "lookup", "types", "llm",
            "demo"]
 
 

@@ -19,19 +19,29 @@ from ._common import batch_size_option, open_db, pass_settings, silent_option
 @click.option("--strict", is_flag=True, help="Refuse the whole input, writing nothing, if any record is bad.")
 @click.option("--k-core", "k_core", type=click.IntRange(0), default=0, help="Iterative k-core filter for users and items.")
 @click.option("--users", "max_users", type=click.IntRange(1), default=None, help="Load a seeded sample of this many users.")
+@click.option("--append", is_flag=True,
+              help="Add the files to the stored dataset: new interactions after each user's stored ones (next seq), "
+                   "new users, new items. Without it, loading a stored dataset again replaces its rows.")
+@click.option("--yes", is_flag=True, help="Allow a reload that removes every stored interaction of the dataset.")
+@click.option("--id-prefix", default=None,
+              help="Store this dataset's user and item ids with this prefix (ids are unique per dataset).")
 @batch_size_option
 @silent_option
 @pass_settings
-def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, batch_size, silent):
+def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append, yes, id_prefix, batch_size, silent):
     """Load items, users and interactions (generic jsonl, Amazon 2018 or Amazon 2023).
 
     Splits each user's history last-two-out (train / valid / test) by seq; sets a baseline kind and sign
-    from the rating. Bad records are reported with file, line and reason, and skipped. Idempotent.
+    from the rating. Bad records are reported with file, line and reason, and skipped (--strict refuses
+    the whole input). Loading a stored dataset again replaces its rows: what the files no longer have is
+    removed with everything derived from it, other datasets are never touched. --append adds to it.
+    Changes are stamped for `kgrec update`.
 
     \b
     Examples:
       kgrec load ../shared/data/amazon-videogames-2018
       kgrec load ../shared/data/amazon-videogames-2018 --users 2000
+      kgrec load new-week/ --dataset amazon-videogames-2018 --append && kgrec update
       kgrec load ../shared/data/formats/amazon2018/Video_Games_5.sample.json.gz --format amazon2018 --k-core 5
     """
     from ..load import load as run_load
@@ -53,11 +63,17 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, batch_
     with open_db(settings, writer="kgrec load") as d:
         rep = run_load(d, list(paths), fmt=fmt, name=name, strict=strict, k_core_users=k_core, k_core_items=k_core,
                        max_users=max_users, seed=settings.seed, batch_size=batch_size or settings.batch_size,
-                       progress=progress)
-    click.echo(f"dataset {rep.dataset} ({rep.format}) from {', '.join(rep.sources)}")
+                       progress=progress, append=append, yes=yes, id_prefix=id_prefix)
+    click.echo(f"dataset {rep.dataset} ({rep.format}, {rep.mode}"
+               + (f", id prefix {rep.id_prefix!r}" if rep.id_prefix else "") + f") from {', '.join(rep.sources)}")
     click.echo(f"read:    {rep.lines_read} lines, {rep.items_read} items, {rep.interactions_read} interactions")
     click.echo(f"written: {rep.users_written} users, {rep.items_written} items, {rep.interactions_written} interactions "
-               f"(train {rep.splits.get('train', 0)}, valid {rep.splits.get('valid', 0)}, test {rep.splits.get('test', 0)})")
+               f"(train {rep.splits.get('train', 0)}, valid {rep.splits.get('valid', 0)}, test {rep.splits.get('test', 0)})"
+               + (f"; {rep.splits_changed} stored interactions split again" if rep.splits_changed else ""))
+    if rep.mode == "reload":
+        click.echo(f"removed: {rep.interactions_removed} interactions, {rep.users_removed} users, "
+                   f"{rep.items_removed} items")
+    click.echo(f"changed: {rep.users_touched} users stamped with ingest {rep.ingest} for `kgrec update`")
     skipped = sum(rep.skipped.values())
     click.echo(f"skipped: {skipped}" + (" (" + ", ".join(f"{k}: {v}" for k, v in sorted(rep.skipped.items())) + ")"
                                          if skipped else ""))

@@ -38,10 +38,13 @@ def _type_names(settings: Settings) -> list[str]:
 @click.option("--params-from", default=None,
               help="With --for serving: the evaluation run whose chosen hyperparameters to use (default: the "
                    "latest complete one of the model).")
+@click.option("--warm-start", is_flag=True,
+              help="ours: continue from the current run's parameters (new users and items initialised by fold-in) "
+                   "instead of a random start.")
 @json_option
 @pass_settings
 def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_writeback, max_seconds, progress,
-          mode, params_from, as_json):
+          mode, params_from, warm_start, as_json):
     """Export the train graph (GDS), train a model, write embeddings and attention back, record the ModelRun.
 
     Evaluation mode (the default): only train interactions reach the model (valid / test are labels),
@@ -56,6 +59,7 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
       kgrec train
       kgrec train --epochs 20 --dim 64 --min-confidence 0.5
       kgrec train --for serving
+      kgrec train --warm-start                # after `kgrec update`: fewer epochs than from scratch
       kgrec train --model lightgcn --no-writeback
     """
     from ..model.pipeline import run_training
@@ -67,7 +71,7 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
             d, type_names=_type_names(settings), model=model, epochs=epochs, dim=dim,
             min_confidence=settings.min_confidence if min_confidence is None else min_confidence,
             write=not no_writeback, seed=settings.seed, dataset=dataset, overrides=overrides,
-            for_serving=mode == "serving", params_from=params_from,
+            for_serving=mode == "serving", params_from=params_from, warm_start=warm_start,
             batch_size=settings.batch_size, progress=progress and not as_json,
             on_stage=None if as_json else (lambda s: click.echo(f"{s} ...", err=True)))
     if as_json:
@@ -79,6 +83,14 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
                f"{ex['train_interactions']} train interactions ({ex['dislikes']} dislikes), "
                f"{ex['item_concept_edges']} item-concept, {ex['user_concept_edges']} user-concept edges "
                f"in {res.seconds.get('export', 0):.1f}s")
+    ws = res.warm_start
+    if ws:
+        before = ws.get("valid_ndcg@10_at_epoch_0")
+        click.echo(f"warm:    from run {ws['run']}: {ws.get('users_trained', 0)} users, {ws.get('items_trained', 0)} "
+                   f"items, {ws.get('concepts_trained', 0)} concepts trained by it; {ws.get('users_folded', 0)} users "
+                   f"and {ws.get('items_folded', 0)} items folded in; {ws.get('items_random', 0)} items and "
+                   f"{ws.get('concepts_random', 0)} concepts new"
+                   + (f"; valid NDCG@10 before any epoch {before:.4f}" if before is not None else ""))
     click.echo(f"train:   {rep['epochs']} epochs (best {rep['best_epoch']}) in {rep['train_seconds']:.1f}s"
                + (f" (item graph {rep['item_graph_seconds']:.1f}s)" if rep.get("item_graph_seconds") else ""))
     keys = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")

@@ -129,8 +129,14 @@ def derive_item_knowledge(db: Database, mention_rows: list[dict[str, str]], *, m
     ids: set[str] = set()
     for i in range(0, len(mention_rows), 10_000):
         ids.update(r["id"] for r in db.query(cypher("concepts/items_of_mentions"), rows=mention_rows[i:i + 10_000]))
-    ordered = sorted(ids)
+    return recompute_item_knowledge(db, sorted(ids), min_confidence=min_confidence, batch_size=batch_size)
+
+
+def recompute_item_knowledge(db: Database, item_ids: list[str], *, min_confidence: float,
+                             batch_size: int = 2000) -> int:
+    """Recompute ``HAS_KNOWLEDGE`` of the items ``item_ids`` from their mentions now: edges no mention supports any
+    more are removed (an item extracted again), the others written. Returns the number of items."""
     text = cypher("concepts/item_knowledge")
-    for i in range(0, len(ordered), batch_size):
-        db.write(text, ids=ordered[i:i + batch_size], min_confidence=min_confidence)
-    return len(ordered)
+    for i in range(0, len(item_ids), batch_size):
+        db.write(text, ids=item_ids[i:i + batch_size], min_confidence=min_confidence)
+    return len(item_ids)

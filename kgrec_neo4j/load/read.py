@@ -9,7 +9,7 @@ import logging
 import math
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, overload
@@ -243,7 +243,9 @@ def _rating(v: float | None) -> float | None:
     return v
 
 
-def read_generic(items_path: Path, interactions_path: Path, *, name: str) -> Dataset:
+def read_generic(items_path: Path, interactions_path: Path, *, name: str,
+                 known_items: Container[str] | None = None) -> Dataset:
+    """``known_items``: item ids already stored for this dataset (an appended interaction may name one of them)."""
     ds = Dataset(name=name, format="generic", sources=[str(items_path), str(interactions_path)])
     src = str(items_path)
     for n, obj in _lines(items_path, ds):
@@ -262,8 +264,9 @@ def read_generic(items_path: Path, interactions_path: Path, *, name: str) -> Dat
         except ValueError as e:
             ds.issue(src, n, str(e), "invalid record")
             continue
-        if item not in ds.items:
-            ds.issue(src, n, f"item {item!r} is not in {items_path.name}", "unknown item")
+        if item not in ds.items and (known_items is None or item not in known_items):
+            where = f"{items_path.name} nor in dataset {name!r}" if known_items is not None else items_path.name
+            ds.issue(src, n, f"item {item!r} is not in {where}", "unknown item")
             continue
         if (user, seq) in seen:
             ds.issue(src, n, f"user {user!r} already has seq {seq} (line {seen[user, seq]})", "duplicate interaction")
@@ -381,18 +384,29 @@ def detect(paths: list[Path]) -> tuple[Format, dict[str, Path | None]]:
     raise InputError(f"unknown review format (keys {sorted(first)[:8]}); pass --format", source=str(reviews[0]), line=1)
 
 
-def read(paths: list[Path], *, fmt: Format | None = None, name: str | None = None) -> Dataset:
-    """Read and validate a dataset from a folder or files (format detected unless given)."""
+def dataset_name(paths: list[Path], name: str | None = None) -> str:
+    """The dataset's name: ``name``, else the folder's name (or the folder of the first file)."""
+    first = Path(paths[0])
+    return name or (first.name if first.is_dir() else first.parent.name)
+
+
+def read(paths: list[Path], *, fmt: Format | None = None, name: str | None = None,
+         known_items: Container[str] | None = None) -> Dataset:
+    """Read and validate a dataset from a folder or files (format detected unless given).
+
+    ``known_items``: ids of items already stored for the dataset, which interactions may name without the items
+    file listing them (``kgrec load --append``; the Amazon formats accept any item).
+    """
     paths = [Path(p) for p in paths]
     found_fmt, files = detect(paths)
     fmt = fmt or found_fmt
     if fmt != found_fmt:
         raise InputError(f"files look like {found_fmt}, not {fmt}", source=str(paths[0]))
-    name = name or (paths[0].name if paths[0].is_dir() else paths[0].parent.name)
+    name = dataset_name(paths, name)
     if fmt == "generic":
         items, interactions = files["items"], files["interactions"]
         assert items is not None and interactions is not None  # detect() found both for the generic format
-        return read_generic(items, interactions, name=name)
+        return read_generic(items, interactions, name=name, known_items=known_items)
     reviews = files["reviews"]
     assert reviews is not None  # detect() found the review file for the Amazon formats
     if fmt == "amazon2018":

@@ -1,23 +1,44 @@
-"""Writing a read :class:`~kgrec_neo4j.load.read.Dataset` into Neo4j in idempotent batches."""
+"""Writing a read :class:`~kgrec_neo4j.load.read.Dataset` into Neo4j in idempotent batches.
+
+Three modes, chosen by what is stored (docs/updates.md):
+
+* **new** (the dataset is not stored): every user, item and interaction is written;
+* **reload** (the dataset is stored, no ``append``): the files replace the dataset's rows. Interactions, users and
+  items the files no longer have are removed with everything derived from them; new or changed interactions are
+  written; unchanged rows are not touched. A reload that would remove every stored interaction (an empty file)
+  needs ``yes``. A load killed half way and run again is a reload that writes what is missing;
+* **append** (``append``): the files add interactions to the stored users (numbered after the user's stored ones,
+  in the files' order: the next ``seq``), new users and new items; an interaction may name an item stored for the
+  dataset. The histories of the users it touches are split again, last-two-out.
+
+Other datasets are never touched. User and item ids are unique per dataset: a load whose ids belong to another
+dataset is refused, naming them; ``id_prefix`` stores a dataset's ids with a prefix. Every user whose interactions
+a load changes is stamped with the load's *ingest* number (``User.ingest``; new and changed edges carry it too), the
+mark ``kgrec update`` works from.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ..core.db import Database
+from ..core.db import Database, batched
 from ..core.errors import InputError
 from ..core.resources import cypher
-from .read import Format, Interaction, read
+from .read import Dataset, Format, Interaction, dataset_name, read
 from .split import k_core, kind_sign, sample_users, split_of
 
 log = logging.getLogger(__name__)
+
+Mode = Literal["new", "reload", "append"]
+Progress = Callable[[str, int, int], None]
+SHOWN_IDS = 5
 
 
 class LoadReport(BaseModel):
@@ -29,11 +50,118 @@ class LoadReport(BaseModel):
     interactions_read: int
     skipped: dict[str, int] = Field(default_factory=dict)
     issues: list[str] = Field(default_factory=list)
+    mode: str = "new"
+    ingest: int = 0
+    id_prefix: str = ""
     users_written: int = 0
     items_written: int = 0
     interactions_written: int = 0
     splits: dict[str, int] = Field(default_factory=dict)
+    splits_changed: int = 0
+    users_touched: int = 0
+    interactions_removed: int = 0
+    users_removed: int = 0
+    items_removed: int = 0
     seconds: float = 0.0
+
+
+def _row(user: str, item: str, seq: int, x: Interaction, split: str) -> dict[str, Any]:
+    kind, sign = kind_sign(x.rating)
+    return {"user": user, "item": item, "seq": seq, "rating": x.rating, "timestamp": x.timestamp,
+            "review_title": x.review_title, "review_text": x.review_text, "split": split, "kind": kind, "sign": sign}
+
+
+def _content(r: dict[str, Any] | list[Any]) -> tuple[Any, ...]:
+    """What a reload compares of one interaction besides its key: rating, timestamp and review."""
+    if isinstance(r, dict):
+        return r["rating"], r["timestamp"], r["review_title"], r["review_text"]
+    return tuple(r[2:6])
+
+
+def _splits(seqs: Iterable[int]) -> dict[int, str]:
+    """Last-two-out split of one user's history, by seq."""
+    ordered = sorted(seqs)
+    return {s: split_of(len(ordered), pos) for pos, s in enumerate(ordered)}
+
+
+def _prefix(info: dict[str, Any] | None, given: str | None, name: str) -> str:
+    stored = info["id_prefix"] if info else None
+    if given is not None and stored is not None and given != stored:
+        raise InputError(f"dataset {name!r} is stored with id prefix {stored!r}, not {given!r}; reload or append "
+                         f"it with the same --id-prefix (or without the option)", source=name)
+    return given if given is not None else (stored or "")
+
+
+def _check_ids(db: Database, name: str, users: list[str], items: list[str]) -> None:
+    """Refuse ids that belong to another dataset (ids are unique per dataset)."""
+    found = {"users": 0, "items": 0}
+    shown: list[str] = []
+    for kind, ids in (("users", users), ("items", items)):
+        for chunk in batched(ids, 20_000):
+            r = db.query(cypher("load/foreign_ids"), users=chunk if kind == "users" else [],
+                         items=chunk if kind == "items" else [], dataset=name, limit=SHOWN_IDS)[0]
+            found[kind] += r[f"n_{kind}"]
+            shown += [f"{kind[:-1]} {x}" for x in r[kind]]
+    if found["users"] or found["items"]:
+        raise InputError(
+            f"{found['users']} user id(s) and {found['items']} item id(s) of dataset {name!r} already belong to "
+            f"another dataset (ids are unique per dataset; first: {', '.join(shown[:SHOWN_IDS])}); nothing was "
+            f"written. Load it with --id-prefix '<prefix>' to keep its ids apart, or under the other dataset's name "
+            f"with --append", source=name)
+
+
+def _check_read(ds: Dataset, mode: Mode, strict: bool) -> None:
+    if strict and ds.skipped:
+        first = "; ".join(map(str, ds.issues[:5]))
+        raise InputError(f"--strict: {sum(ds.skipped.values())} bad record(s), nothing was written. First: {first}",
+                         source=", ".join(ds.sources))
+    if ds.interactions or mode == "reload" or (mode == "append" and ds.items):
+        return
+    raise InputError(
+        f"no valid interactions were read ({ds.lines_read} lines, {sum(ds.skipped.values())} skipped"
+        + (f"; first problem: {ds.issues[0]}" if ds.issues else "; the files are empty")
+        + "); nothing was written", source=", ".join(ds.sources))
+
+
+def _fresh_rows(xs: list[Interaction], prefix: str) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Every interaction as a row, split last-two-out per user; and each user's interaction count."""
+    by_user: dict[str, list[Interaction]] = defaultdict(list)
+    for x in xs:
+        by_user[x.user].append(x)
+    rows: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    for u in sorted(by_user):
+        ux = sorted(by_user[u], key=lambda x: x.seq)
+        split = _splits(x.seq for x in ux)
+        rows += [_row(prefix + u, prefix + x.item, x.seq, x, split[x.seq]) for x in ux]
+        counts[prefix + u] = len(ux)
+    return rows, counts
+
+
+def _append_rows(db: Database, xs: list[Interaction], prefix: str
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
+    """New rows numbered after each user's stored interactions, the stored interactions whose split changes, and the
+    touched users' interaction counts."""
+    by_user: dict[str, list[Interaction]] = defaultdict(list)
+    for x in xs:
+        by_user[prefix + x.user].append(x)
+    stored: dict[str, list[list[Any]]] = {}
+    for chunk in batched(sorted(by_user), 10_000):
+        for r in db.query(cypher("load/user_histories"), users=chunk):
+            stored[r["user"]] = r["edges"]
+    rows: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    for u in sorted(by_user):
+        old = {int(s): split for s, split in stored.get(u, [])}
+        start = max(old, default=-1) + 1
+        new = sorted(by_user[u], key=lambda x: x.seq)  # the files' order: seq (generic) or time (Amazon)
+        seqs = {start + k: x for k, x in enumerate(new)}
+        split = _splits([*old, *seqs])
+        rows += [_row(u, prefix + x.item, s, x, split[s]) for s, x in seqs.items()]
+        moved += [{"user": u, "seq": s, "split": split[s]} for s, was in old.items() if split[s] != was]
+        counts[u] = len(split)
+    return rows, moved, counts
 
 
 def load(
@@ -48,71 +176,131 @@ def load(
     max_users: int | None = None,
     seed: int = 42,
     batch_size: int = 5000,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
+    append: bool = False,
+    yes: bool = False,
+    id_prefix: str | None = None,
 ) -> LoadReport:
-    """Read, validate, filter, split and write a dataset; return the report.
+    """Read, validate, filter, split and write a dataset (new, reload or ``append``; see the module docstring).
 
-    ``progress(stage, done, total)`` is called after each written batch.
+    ``progress(stage, done, total)`` is called after each written batch. ``yes`` allows a reload that removes every
+    stored interaction of the dataset. ``id_prefix`` is prepended to every user and item id of the dataset.
+
+    Raises:
+        InputError: nothing valid to write, ``strict`` with a bad record, ids of another dataset, filters with
+            ``append``, a reload that would remove everything without ``yes``; nothing is written then.
     """
     t0 = time.perf_counter()
-    ds = read(paths, fmt=fmt, name=name)
-    if not ds.interactions:
-        raise InputError(
-            f"no valid interactions were read ({ds.lines_read} lines, {sum(ds.skipped.values())} skipped"
-            + (f"; first problem: {ds.issues[0]}" if ds.issues else "; the files are empty")
-            + "); nothing was written", source=", ".join(ds.sources))
-    if strict and ds.skipped:
-        first = "; ".join(map(str, ds.issues[:5]))
-        raise InputError(f"--strict: {sum(ds.skipped.values())} bad record(s), nothing was written. First: {first}",
-                         source=", ".join(ds.sources))
+    paths = [Path(p) for p in paths]
+    name = dataset_name(paths, name)
+    found = db.query(cypher("load/dataset_info"), name=name)
+    info = found[0] if found else None
+    prefix = _prefix(info, id_prefix, name)
+    filtered = bool(k_core_users or k_core_items or max_users)
+    if append and filtered:
+        raise InputError("--append adds every record of the files; --k-core and --users select from whole loads "
+                         "(drop them, or reload the dataset with them)", source=name)
+    mode: Mode = "new" if info is None else ("append" if append else "reload")
+    known = None
+    if mode == "append":
+        known = {i[len(prefix):] for i in db.value(cypher("load/stored_items"), dataset=name) or []
+                 if i.startswith(prefix)}
+    ds = read(paths, fmt=fmt, name=name, known_items=known)
+    _check_read(ds, mode, strict)
     xs = ds.interactions
     if k_core_users or k_core_items:
         xs = k_core(xs, k_core_users, k_core_items)
     if max_users:
         xs = sample_users(xs, max_users, seed)
-    filtered = bool(k_core_users or k_core_items or max_users)
-    item_ids = {x.item for x in xs} if filtered else set(ds.items)
-
-    by_user: dict[str, list[Interaction]] = defaultdict(list)
-    for x in xs:
-        by_user[x.user].append(x)
-    rows: list[dict[str, Any]] = []
-    splits: Counter[str] = Counter()
-    for u in sorted(by_user):
-        ux = sorted(by_user[u], key=lambda x: x.seq)
-        for pos, x in enumerate(ux):
-            split = split_of(len(ux), pos)
-            kind, sign = kind_sign(x.rating)
-            splits[split] += 1
-            rows.append({"user": x.user, "item": x.item, "seq": x.seq, "rating": x.rating, "timestamp": x.timestamp,
-                         "review_title": x.review_title, "review_text": x.review_text, "split": split,
-                         "kind": kind, "sign": sign})
+    item_ids = sorted({x.item for x in xs} if filtered else set(ds.items))
+    item_rows = [{**{k: v for k, v in ds.items[i].items() if k != "_line"}, "id": prefix + i}
+                 for i in item_ids if i in ds.items]
     report = LoadReport(dataset=ds.name, format=ds.format, sources=ds.sources, lines_read=ds.lines_read,
-                        items_read=len(ds.items), interactions_read=len(ds.interactions),
-                        skipped=dict(ds.skipped), issues=[str(i) for i in ds.issues], splits=dict(splits))
+                        items_read=len(ds.items), interactions_read=len(ds.interactions), skipped=dict(ds.skipped),
+                        issues=[str(i) for i in ds.issues], mode=mode, id_prefix=prefix)
+    _check_ids(db, name, sorted({prefix + x.user for x in xs}), [r["id"] for r in item_rows])
+
+    moved: list[dict[str, Any]] = []
+    removed: list[dict[str, Any]] = []
+    drop_users: list[str] = []
+    drop_items: list[str] = []
+    if mode == "append":
+        rows, moved, counts = _append_rows(db, xs, prefix)
+        touched = set(counts)
+    else:
+        rows, counts = _fresh_rows(xs, prefix)
+        touched = set(counts)
+        if mode == "reload":
+            rows, moved, removed, touched, drop_users = _diff(db, name, rows, counts, yes=yes)
+            stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
+            drop_items = sorted(stored_items - {r["id"] for r in item_rows})
+    report.splits = dict(Counter(r["split"] for r in rows))
+    ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
+    report.ingest = ingest
 
     def status(s: str) -> None:
         db.write(cypher("load/dataset"), name=ds.name, format=ds.format, sources=ds.sources, status=s,
-                 users=len(by_user), items=len(item_ids), interactions=len(rows))
+                 id_prefix=prefix)
 
-    status("loading")
-    item_rows = [{k: v for k, v in ds.items[i].items() if k != "_line"} for i in sorted(item_ids)]
-    user_rows = [{"id": u, "n": len(v)} for u, v in sorted(by_user.items())]
-    for stage, query, data in (("items", "load/items", item_rows), ("users", "load/users", user_rows),
-                               ("interactions", "load/interactions", rows)):
+    def write(stage: str, query: str, data: list[dict[str, Any]], size: int = batch_size) -> int:
         done = 0
 
-        def tick(n: int, stage=stage, total=len(data)) -> None:
+        def tick(n: int) -> None:
             nonlocal done
             done += n
             if progress:
-                progress(stage, done, total)
+                progress(stage, done, len(data))
 
-        written = db.write_batches(cypher(query), data, batch_size=batch_size,
-                                   params={"dataset": ds.name}, on_batch=tick)
-        setattr(report, f"{stage}_written", written)
+        return db.write_batches(cypher(query), data, batch_size=size,
+                                params={"dataset": ds.name, "ingest": ingest}, on_batch=tick)
+
+    status("loading")
+    report.interactions_removed = write("removed", "load/delete_interactions", removed)
+    report.items_written = write("items", "load/items", item_rows)
+    user_rows = [{"id": u, "n": counts[u]} for u in sorted(touched) if u in counts]
+    report.users_written = write("users", "load/users", user_rows)
+    report.interactions_written = write("interactions", "load/interactions", rows)
+    report.splits_changed = write("splits", "load/set_splits", moved)
+    for chunk in batched(drop_users, 2000):
+        report.users_removed += db.write(cypher("load/delete_users"), ids=chunk, dataset=ds.name)["nodes_deleted"]
+    for chunk in batched(drop_items, 500):
+        db.write(cypher("load/delete_items"), ids=chunk, dataset=ds.name)
+        report.items_removed += len(chunk)
+    report.users_touched = len(touched)
     status("loaded")
     report.seconds = round(time.perf_counter() - t0, 2)
-    log.info("loaded %s: %d users, %d items, %d interactions in %.1fs", ds.name, report.users_written,
-             report.items_written, report.interactions_written, report.seconds)
+    log.info("loaded %s (%s, ingest %d): %d users, %d items, %d interactions written, %d interactions, %d users, "
+             "%d items removed in %.1fs", ds.name, mode, ingest, report.users_written, report.items_written,
+             report.interactions_written, report.interactions_removed, report.users_removed, report.items_removed,
+             report.seconds)
     return report
+
+
+def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str, int], *, yes: bool
+          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], set[str], list[str]]:
+    """A reload against what is stored: ``(rows to write (new or changed), split changes, interactions to remove,
+    touched users, users to remove)``."""
+    stored: dict[str, dict[tuple[int, str], list[Any]]] = {}
+    for r in db.query(cypher("load/stored_interactions"), dataset=name):
+        stored[r["user"]] = {(int(e[0]), e[1]): e for e in r["edges"]}
+    total = sum(len(v) for v in stored.values())
+    new_keys = {(r["user"], r["seq"], r["item"]) for r in rows}
+    removed: list[dict[str, Any]] = [{"user": u, "seq": s, "item": i} for u, edges in stored.items()
+                                     for (s, i) in edges if (u, s, i) not in new_keys]
+    if total and len(removed) == total and not yes:
+        items = len({i for edges in stored.values() for (_, i) in edges})
+        raise InputError(f"reloading dataset {name!r} from these files would remove all its {total} stored "
+                         f"interactions ({len(stored)} users, {items} items) and everything derived from them; "
+                         f"nothing was written. Pass --yes to do that, or --append to add to it", source=name)
+    write: list[dict[str, Any]] = []
+    moved: list[dict[str, Any]] = []
+    for r in rows:
+        old = stored.get(r["user"], {}).get((r["seq"], r["item"]))
+        if old is None or _content(old) != _content(r):
+            write.append(r)
+        elif old[6] != r["split"]:
+            moved.append({"user": r["user"], "seq": r["seq"], "split": r["split"]})
+    touched: set[str] = {r["user"] for r in write} | {m["user"] for m in moved} | {r["user"] for r in removed}
+    touched |= set(counts) - set(stored)  # new users, also those without interactions written yet
+    drop = sorted(set(stored) - set(counts))
+    return write, moved, removed, touched - set(drop), drop

@@ -20,11 +20,23 @@ and the positive degree ``d_i`` of the train graph; per concept its embedding (`
 user's fold-in equals the trained vector (tests/test_foldin.py); the item degrees stay those of training.
 
 A LightGCN baseline is the same computation without dislikes, interests and stage 2 (:meth:`FoldIn.for_lightgcn`).
+
+**Items** fold in the same way (:func:`fold_in_item`, used by ``kgrec update`` for items added after the run)::
+
+    stage 1    ui_i   = mean over layers k = 0..L of h_i^k         h_i^0 = e_i (0 for an item the run never saw)
+                        h_i^k = sum_{u in N+(i)} h_u^(k-1) / sqrt(d_i d_u)
+                        + neg_gate * mean over the item's dislikes of e_u
+               x1_i   = mix_0 * ui_i + mix_1 * sum_t T_t(weighted mean of the item's concepts of type t)
+    stage 2    z_i    = x1_i + sum_{edges s -> i} a_e * x1_s     (likes, dislikes from users; rev_has_knowledge:<t>)
+
+A user's ``h_u^k`` and ``x1_u`` come from the user's own history (:func:`user_features`). With the train edges, an
+item's fold-in equals its trained vector (tests/test_foldin.py).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +67,14 @@ class FoldIn:
         relations: relation name -> ``{"att_src": (F,), "att_dst": (F,), "value": float}`` for the relations that
             end at a user (``rev_likes``, ``rev_dislikes``, ``rev_interested_in:<horizon>:<+|->``); empty: no stage 2.
         negative_slope: LeakyReLU slope of the attention logits.
+        type_names: the knowledge types, in the order of the model's type index.
+        type_transforms: type index -> ``(F, F)`` weight ``W`` of the item <- concepts transform of that type.
+        item_mix: ``(3,)`` the stage mix when the item side mixes concepts in (``None``: it does not).
+        item_relations: like ``relations``, for the relations that end at an item (``likes``, ``dislikes``,
+            ``rev_has_knowledge:<type>``).
+        raw: every trained parameter of the model that the fields above do not hold as they are (the stage mix
+            before its softmax; per relation ``att_src``, ``att_dst``, ``weight``, ``gate`` before softplus / tanh),
+            for a warm start (``kgrec train --warm-start``); ``None`` for runs written before it was stored.
         recency_decay: the user side's recency decay (short-term interests), or ``None`` when the model has none:
             stage 1 adds ``recency_scale * sum_j r_j x1_j / sum_j r_j`` over the positive items ``j`` with their
             :attr:`History.positive_recency` ``r_j``.
@@ -69,6 +89,11 @@ class FoldIn:
     interest_transforms: dict[int, np.ndarray] = field(default_factory=dict)
     relations: dict[str, dict[str, Any]] = field(default_factory=dict)
     negative_slope: float = 0.2
+    type_names: list[str] = field(default_factory=list)
+    type_transforms: dict[int, np.ndarray] = field(default_factory=dict)
+    item_mix: np.ndarray | None = None
+    item_relations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raw: dict[str, Any] | None = None
     recency_decay: float | None = None
     recency_scale: float = 0.0
 
@@ -77,13 +102,24 @@ class FoldIn:
         def arr(a: np.ndarray | None) -> list | None:
             return None if a is None else np.asarray(a, np.float64).round(8).tolist()
 
+        def rels(rs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+            return {name: {"att_src": arr(r["att_src"]), "att_dst": arr(r["att_dst"]), "value": float(r["value"])}
+                    for name, r in rs.items()}
+
+        raw = None
+        if self.raw is not None:
+            raw = {"stage_mix": arr(self.raw.get("stage_mix")), "recency_gate": self.raw.get("recency_gate"),
+                   "relations": {name: {k: arr(v) if k.startswith("att") else float(v) for k, v in r.items()}
+                                 for name, r in (self.raw.get("relations") or {}).items()}}
         return json.dumps({
             "dim": self.dim, "ui_layers": self.ui_layers, "stage1": self.stage1,
             "neg_gate": arr(self.neg_gate), "mix": arr(self.mix),
             "interest_transforms": {str(g): arr(w) for g, w in self.interest_transforms.items()},
-            "relations": {name: {"att_src": arr(r["att_src"]), "att_dst": arr(r["att_dst"]),
-                                 "value": float(r["value"])} for name, r in self.relations.items()},
+            "relations": rels(self.relations),
             "negative_slope": self.negative_slope,
+            "type_names": list(self.type_names),
+            "type_transforms": {str(t): arr(w) for t, w in self.type_transforms.items()},
+            "item_mix": arr(self.item_mix), "item_relations": rels(self.item_relations), "raw": raw,
             "recency_decay": self.recency_decay, "recency_scale": self.recency_scale,
         })
 
@@ -94,14 +130,26 @@ class FoldIn:
         def arr(a: Any) -> np.ndarray | None:
             return None if a is None else np.asarray(a, np.float32)
 
+        def rels(rs: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+            return {name: {"att_src": np.asarray(r["att_src"], np.float32),
+                           "att_dst": np.asarray(r["att_dst"], np.float32), "value": float(r["value"])}
+                    for name, r in (rs or {}).items()}
+
+        raw = d.get("raw")
+        if raw is not None:
+            raw = {"stage_mix": arr(raw.get("stage_mix")), "recency_gate": raw.get("recency_gate"),
+                   "relations": {name: {k: arr(v) if k.startswith("att") else float(v) for k, v in r.items()}
+                                 for name, r in (raw.get("relations") or {}).items()}}
         return cls(dim=int(d["dim"]), ui_layers=int(d["ui_layers"]), stage1=bool(d.get("stage1", True)),
                    neg_gate=arr(d.get("neg_gate")), mix=arr(d.get("mix")),
                    interest_transforms={int(g): np.asarray(w, np.float32)
                                         for g, w in (d.get("interest_transforms") or {}).items()},
-                   relations={name: {"att_src": np.asarray(r["att_src"], np.float32),
-                                     "att_dst": np.asarray(r["att_dst"], np.float32), "value": float(r["value"])}
-                              for name, r in (d.get("relations") or {}).items()},
+                   relations=rels(d.get("relations")),
                    negative_slope=float(d.get("negative_slope", 0.2)),
+                   type_names=[str(t) for t in d.get("type_names") or []],
+                   type_transforms={int(t): np.asarray(w, np.float32)
+                                    for t, w in (d.get("type_transforms") or {}).items()},
+                   item_mix=arr(d.get("item_mix")), item_relations=rels(d.get("item_relations")), raw=raw,
                    recency_decay=None if d.get("recency_decay") is None else float(d["recency_decay"]),
                    recency_scale=float(d.get("recency_scale", 0.0)))
 
@@ -131,6 +179,27 @@ class ItemSide:
         d = self.degree.astype(np.float32)
         # an item without positive train edges counts as degree 1 when a live history reaches it
         self.dinv = (1.0 / np.sqrt(np.maximum(d, 1.0))).astype(np.float32)
+
+
+def split_foldin(p: FoldIn, fold: np.ndarray, run: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Stored ``gnn_foldin`` rows ``(n, (L + 1) F)`` as the item layers ``(L, n, F)`` and stage-1 outputs ``(n, F)``
+    (``(n, 0)`` for a model without stage-1 outputs, e.g. LightGCN).
+
+    Raises:
+        ModelError: the rows do not match the parameters (another dimension or number of layers).
+    """
+    from ..core.errors import ModelError
+
+    fold = np.asarray(fold, dtype=np.float32).reshape(len(fold), -1)
+    dim = p.dim
+    blocks = fold.shape[1] // dim if dim else 0
+    if fold.shape[1] != blocks * dim or blocks not in (p.ui_layers, p.ui_layers + 1):
+        raise ModelError(f"fold-in data of run {run!r} do not match its parameters (dimension {p.dim}, "
+                         f"{p.ui_layers} layers; got {fold.shape[1]} values per item); train again.")
+    fold = fold.reshape(len(fold), blocks, dim)
+    layers = np.ascontiguousarray(fold[:, : p.ui_layers].transpose(1, 0, 2))
+    x1 = fold[:, p.ui_layers] if blocks > p.ui_layers else np.zeros((len(fold), 0), np.float32)
+    return layers, np.ascontiguousarray(x1)
 
 
 @dataclass
@@ -167,6 +236,91 @@ def _recent(p: FoldIn, items: ItemSide, h: History) -> np.ndarray | float:
     return p.recency_scale * (r @ items.x1[h.positive]) / max(float(r.sum()), 1e-12)
 
 
+def row_recency(history: Sequence[Sequence[Any]], decay: float, *, positive_only: bool = False) -> np.ndarray:
+    """Per stored history row (one item; element 5 lists ``[seq, non-negative]`` of each interaction with it), the
+    recency weight ``decay ** steps back`` of its latest interaction, as training weighs a history
+    (:func:`~kgrec_neo4j.model.recency.history_weights`): steps back are counted over every interaction of the user
+    by ``seq``, an interaction without ``seq`` (written by hand) is the latest. ``positive_only``: the latest
+    non-negative interaction (0 for a row with none), as the GNN user side weighs its positive items."""
+    from .recency import check_decay, steps_back
+
+    decay = check_decay(decay)
+    owner, seqs, ok = [], [], []
+    for r, row in enumerate(history):
+        for seq, nonneg in (row[5] if len(row) > 5 and row[5] else []):
+            owner.append(r)
+            seqs.append(seq)
+            ok.append(bool(nonneg))
+    known = [s for s in seqs if s is not None]
+    latest = max(known) + 1 if known else 0
+    back = steps_back(np.asarray([latest if s is None else s for s in seqs], np.int64)).astype(np.float64)
+    own, keep = np.asarray(owner, np.int64), np.asarray(ok, bool) if positive_only else np.ones(len(ok), bool)
+    out = np.zeros(len(history))
+    np.maximum.at(out, own[keep], np.power(decay, back[keep]))
+    return out.astype(np.float32)
+
+
+def history_from_rows(history: Sequence[Sequence[Any]], interests: Iterable[Sequence[Any]],
+                      item_index: Mapping[str, int], concept_index: Mapping[str, int], ego: Any = None,
+                      recency_decay: float | None = None) -> tuple[History, np.ndarray, np.ndarray, int]:
+    """A user's :class:`History` from stored rows: ``history`` rows start ``(item id, has a non-negative
+    interaction, number of dislikes)`` (then last seq, last timestamp and the interactions' ``[seq,
+    non-negative]``, see :func:`row_recency`), ``interests`` rows are ``(concept id, horizon, polarity, weight)``;
+    items and concepts missing from the indices are left out. With ``recency_decay`` (the run's GNN user-side
+    decay) the positive items carry their recency weights.
+
+    Returns:
+        the history, the index of every known item (one per row), the rows' non-negative mask, and how many rows
+        named an unknown item.
+    """
+    items, nonneg, dislikes, rows = [], [], [], []
+    unknown = 0
+    for r, row in enumerate(history):
+        k = item_index.get(row[0])
+        if k is None:
+            unknown += 1
+            continue
+        items.append(k)
+        nonneg.append(bool(row[1]))
+        dislikes.append(int(row[2] or 0))
+        rows.append(r)
+    idx = np.asarray(items, np.int64)
+    nn_mask = np.asarray(nonneg, bool)
+    dis = np.asarray(dislikes, np.float32)
+    concepts, groups, weights = [], [], []
+    for cid, horizon, polarity, weight in interests:
+        c = concept_index.get(cid)
+        if c is not None:
+            concepts.append(c)
+            groups.append(group_index(horizon, polarity))
+            weights.append(float(weight))
+    h = History(positive=np.unique(idx[nn_mask]) if idx.size else idx, negative=idx[dis > 0],
+                negative_count=dis[dis > 0], concepts=np.asarray(concepts, np.int64),
+                groups=np.asarray(groups, np.int64), weights=np.asarray(weights, np.float32),
+                ego=None if ego is None else np.asarray(ego, np.float32))
+    if recency_decay is not None and h.positive.size:
+        w = row_recency(history, recency_decay, positive_only=True)[rows]
+        by_item: dict[int, float] = {}
+        for k, wk in zip(idx.tolist(), w.tolist(), strict=True):
+            by_item[k] = max(by_item.get(k, 0.0), wk)
+        h.positive_recency = np.asarray([by_item[k] for k in h.positive.tolist()], np.float32)
+    return h, idx, nn_mask, unknown
+
+
+def _concept_part(transforms: dict[int, np.ndarray], keys: np.ndarray, weights: np.ndarray, rows: np.ndarray,
+                  concepts: np.ndarray, dim: int) -> np.ndarray:
+    """Sum over the transforms' keys of ``W_key`` applied to the weighted mean of the concept vectors with that key."""
+    out = np.zeros(dim, np.float32)
+    for key, wmat in transforms.items():
+        m = keys == key
+        if not m.any():
+            continue
+        wts = weights[m].astype(np.float32)
+        mean = (wts @ concepts[rows[m]]) / max(float(wts.sum()), 1e-12)
+        out += mean @ wmat.T
+    return out
+
+
 def _leaky(x: np.ndarray, slope: float) -> np.ndarray:
     return np.where(x >= 0, x, slope * x)
 
@@ -189,14 +343,7 @@ def stage1_user(p: FoldIn, items: ItemSide, h: History) -> np.ndarray:
         ui = ui + p.neg_gate * (c @ items.layers[0][h.negative]) / max(float(c.sum()), 1e-12)
     if p.mix is None:
         return (ui + _recent(p, items, h)).astype(np.float32)
-    user_k = np.zeros(p.dim, np.float32)
-    for g, wmat in p.interest_transforms.items():
-        m = h.groups == g
-        if not m.any():
-            continue
-        wts = h.weights[m].astype(np.float32)
-        mean = (wts @ items.concepts[h.concepts[m]]) / max(float(wts.sum()), 1e-12)
-        user_k += mean @ wmat.T
+    user_k = _concept_part(p.interest_transforms, h.groups, h.weights, h.concepts, items.concepts, p.dim)
     return (p.mix[0] * ui + p.mix[2] * user_k + _recent(p, items, h)).astype(np.float32)
 
 
@@ -215,16 +362,15 @@ def _edges(p: FoldIn, items: ItemSide, h: History) -> list[tuple[str, np.ndarray
     return out
 
 
-def fold_in(p: FoldIn, items: ItemSide, h: History) -> np.ndarray:
-    """The user's final vector ``z_u`` ``(F,)`` (see the module docstring)."""
-    x1 = stage1_user(p, items, h)
-    edges = _edges(p, items, h)
+def _attend(x1: np.ndarray, edges: list[tuple[str, np.ndarray]], relations: dict[str, dict[str, Any]],
+            slope: float) -> np.ndarray:
+    """Stage 2 for one node: ``x1 + sum_e a_e * x1_s`` over its incoming ``edges`` (relation name, source vectors)."""
     if not edges:
         return x1
     logits, values, srcs = [], [], []
     for name, xs in edges:
-        r = p.relations[name]
-        logits.append(_leaky(xs @ r["att_src"] + float(x1 @ r["att_dst"]), p.negative_slope))
+        r = relations[name]
+        logits.append(_leaky(xs @ r["att_src"] + float(x1 @ r["att_dst"]), slope))
         values.append(np.full(xs.shape[0], r["value"], np.float32))
         srcs.append(xs)
     logit = np.concatenate(logits)
@@ -232,6 +378,99 @@ def fold_in(p: FoldIn, items: ItemSide, h: History) -> np.ndarray:
     alpha /= alpha.sum() + 1e-16  # torch_geometric's softmax adds 1e-16 to the denominator too
     val = (alpha * np.concatenate(values)).astype(np.float32)
     return (x1 + val @ np.concatenate(srcs)).astype(np.float32)
+
+
+def fold_in(p: FoldIn, items: ItemSide, h: History) -> np.ndarray:
+    """The user's final vector ``z_u`` ``(F,)`` (see the module docstring)."""
+    return _attend(stage1_user(p, items, h), _edges(p, items, h), p.relations, p.negative_slope)
+
+
+# ================================================================================ items
+@dataclass
+class UserFeatures:
+    """What an item's fold-in reads of one user: ``layers (L, F)`` the user's LightGCN features ``h_u^0 ..
+    h_u^(L-1)``, ``degree`` the number of the user's positive items, ``x1 (F,)`` the user's stage-1 vector."""
+
+    layers: np.ndarray
+    degree: int
+    x1: np.ndarray
+
+
+def user_features(p: FoldIn, items: ItemSide, h: History) -> UserFeatures:
+    """A user's :class:`UserFeatures` from the user's history (``h_u^0 = e_u``, 0 for a user the run never saw)."""
+    e_u = h.ego if h.ego is not None else np.zeros(p.dim, np.float32)
+    layers = [e_u.astype(np.float32)]
+    pos = h.positive
+    w = items.dinv[pos] / np.sqrt(pos.size) if pos.size else None
+    for k in range(1, p.ui_layers):
+        layers.append((w @ items.layers[k - 1][pos]).astype(np.float32) if w is not None
+                      else np.zeros(p.dim, np.float32))
+    return UserFeatures(layers=np.stack(layers) if layers else np.zeros((0, p.dim), np.float32),
+                        degree=int(pos.size), x1=stage1_user(p, items, h))
+
+
+@dataclass
+class ItemHistory:
+    """One item's edges for its fold-in.
+
+    Attributes:
+        concepts, types, weights: ``HAS_KNOWLEDGE`` edges (index into ``ItemSide.concepts``, type index into
+            ``FoldIn.type_names``, confidence).
+        positive: :class:`UserFeatures` of the users with a non-negative interaction (each once).
+        negative: :class:`UserFeatures` of the users who disliked it, and ``negative_count`` how many dislikes each.
+        ego: the item's own trained embedding ``e_i``, or ``None`` (an item the run never saw).
+    """
+
+    concepts: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    types: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    weights: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
+    positive: list[UserFeatures] = field(default_factory=list)
+    negative: list[UserFeatures] = field(default_factory=list)
+    negative_count: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
+    ego: np.ndarray | None = None
+
+
+def stage1_item(p: FoldIn, items: ItemSide, h: ItemHistory) -> tuple[np.ndarray, np.ndarray]:
+    """The item's LightGCN features ``h_i^0 .. h_i^(L-1)`` ``(L, F)`` and its stage-1 vector ``x1_i`` ``(F,)``."""
+    e_i = (h.ego if h.ego is not None else np.zeros(p.dim, np.float32)).astype(np.float32)
+    layers = [e_i]
+    acc = e_i.copy()
+    if p.ui_layers and h.positive:
+        w = (1.0 / np.sqrt(len(h.positive))) / np.sqrt(np.maximum([u.degree for u in h.positive], 1.0))
+        for k in range(p.ui_layers):  # h_i^(k+1) = sum_u h_u^k / sqrt(d_i d_u)
+            hk = (w.astype(np.float32) @ np.stack([u.layers[k] for u in h.positive])).astype(np.float32)
+            acc += hk
+            if k + 1 < p.ui_layers:
+                layers.append(hk)
+    layers += [np.zeros(p.dim, np.float32)] * (p.ui_layers - len(layers))
+    out_layers = np.stack(layers[: p.ui_layers]) if p.ui_layers else np.zeros((0, p.dim), np.float32)
+    if not p.stage1:
+        return out_layers, e_i
+    ui = acc / (p.ui_layers + 1)
+    if p.neg_gate is not None and h.negative:
+        c = h.negative_count.astype(np.float32)
+        ui = ui + p.neg_gate * (c @ np.stack([u.layers[0] for u in h.negative])) / max(float(c.sum()), 1e-12)
+    if p.item_mix is None:
+        return out_layers, ui.astype(np.float32)
+    item_k = _concept_part(p.type_transforms, h.types, h.weights, h.concepts, items.concepts, p.dim)
+    return out_layers, (p.item_mix[0] * ui + p.item_mix[1] * item_k).astype(np.float32)
+
+
+def fold_in_item(p: FoldIn, items: ItemSide, h: ItemHistory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """An item's ``(z_i (F,), layers (L, F), x1_i (F,))``: its final vector, and what a user's fold-in reads of it
+    (see the module docstring)."""
+    layers, x1 = stage1_item(p, items, h)
+    edges: list[tuple[str, np.ndarray]] = []
+    if "likes" in p.item_relations and h.positive:
+        edges.append(("likes", np.stack([u.x1 for u in h.positive])))
+    if "dislikes" in p.item_relations and h.negative:
+        edges.append(("dislikes", np.stack([u.x1 for u in h.negative])))
+    for t, name in enumerate(p.type_names):
+        rel = f"rev_has_knowledge:{name}"
+        m = h.types == t
+        if rel in p.item_relations and m.any():
+            edges.append((rel, items.concepts[np.unique(h.concepts[m])]))
+    return _attend(x1, edges, p.item_relations, p.negative_slope), layers, x1
 
 
 def fold_in_many(p: FoldIn, items: ItemSide, histories: list[History]) -> np.ndarray:
@@ -268,14 +507,31 @@ def export_kgrec(model: Any, graph: Any) -> tuple[FoldIn, ItemSide, np.ndarray]:
             mix = (torch.softmax(model.stage_mix, 0) * 3).cpu().numpy()
             transforms = {g: lin.weight.detach().cpu().numpy()
                           for g, (name, lin) in enumerate(zip(model._interest_mats, model.interest_transforms)) if name}
+        item_mix = None
+        type_transforms: dict[int, np.ndarray] = {}
+        if model.use_concepts and model.num_concepts and any(model._type_mats):
+            item_mix = (torch.softmax(model.stage_mix, 0) * 3).cpu().numpy()
+            type_transforms = {t: lin.weight.detach().cpu().numpy()
+                               for t, (name, lin) in enumerate(zip(model._type_mats, model.type_transforms)) if name}
         value = (F.softplus(model.rel_weight) * torch.tanh(model.rel_gate)).cpu().numpy()
-        relations = {r.name: {"att_src": model.att_src[k].cpu().numpy(), "att_dst": model.att_dst[k].cpu().numpy(),
-                              "value": float(value[k])}
-                     for k, r in enumerate(model.relations) if r.dst_kind == "user"}
+
+        def ending_at(kind: str) -> dict[str, dict[str, Any]]:
+            return {r.name: {"att_src": model.att_src[k].cpu().numpy(), "att_dst": model.att_dst[k].cpu().numpy(),
+                             "value": float(value[k])}
+                    for k, r in enumerate(model.relations) if r.dst_kind == kind}
+
         recent = model.recency_decay is not None and model.use_stage1
+        raw = {"stage_mix": model.stage_mix.detach().cpu().numpy(),
+               "recency_gate": float(model.recency_gate) if recent else None,
+               "relations": {r.name: {"att_src": model.att_src[k].cpu().numpy(),
+                                      "att_dst": model.att_dst[k].cpu().numpy(),
+                                      "weight": float(model.rel_weight[k]), "gate": float(model.rel_gate[k])}
+                             for k, r in enumerate(model.relations)}}
         p = FoldIn(dim=d, ui_layers=model.num_ui_layers, stage1=model.use_stage1,
                    neg_gate=model.neg_gate.cpu().numpy() if model.has_negative else None, mix=mix,
-                   interest_transforms=transforms, relations=relations, negative_slope=model.negative_slope,
+                   interest_transforms=transforms, relations=ending_at("user"), negative_slope=model.negative_slope,
+                   type_names=list(graph.type_names), type_transforms=type_transforms, item_mix=item_mix,
+                   item_relations=ending_at("item"), raw=raw,
                    recency_decay=model.recency_decay if recent else None,
                    recency_scale=float(F.softplus(model.recency_gate)) if recent else 0.0)
         side = ItemSide(layers=np.stack([t.cpu().numpy() for t in layers]).astype(np.float32), degree=degree,
@@ -300,6 +556,7 @@ def export_lightgcn(model: Any, graph: Any) -> tuple[FoldIn, ItemSide, np.ndarra
         pairs = np.unique(graph.ui_user * n_i + graph.ui_item)
         degree = np.bincount(pairs % n_i, minlength=n_i).astype(np.int64)
         p = FoldIn.for_lightgcn(int(w.shape[1]), model.model.num_layers)
+        p.type_names = list(graph.type_names)  # an item folds in from its first users only
         side = ItemSide(layers=np.stack([t.cpu().numpy() for t in layers]).astype(np.float32), degree=degree,
                         x1=np.zeros((n_i, 0), np.float32), concepts=np.zeros((0, int(w.shape[1])), np.float32))
         return p, side, w[:n_u].cpu().numpy().astype(np.float32)
@@ -345,6 +602,37 @@ def train_histories(graph: Any, users: np.ndarray | None = None, *, extra: dict[
             h.groups = (graph.uc_horizon[r] + 2 * (graph.uc_polarity[r] < 0)).astype(np.int64)
             h.weights = graph.uc_weight[r].astype(np.float32)
         assert n_i > 0
+        out.append(h)
+    return out
+
+
+def train_item_histories(p: FoldIn, side: ItemSide, graph: Any, users: list[History],
+                         items: np.ndarray | None = None, *, use_negative: bool = True,
+                         with_concepts: bool = True) -> list[ItemHistory]:
+    """The :class:`ItemHistory` of each item of ``graph`` (all, or ``items``) from its train edges, as the model saw
+    them; ``users`` are every user's histories (:func:`train_histories`), whose features the items read."""
+    idx = np.arange(graph.num_items) if items is None else np.asarray(items, np.int64)
+    feats: dict[int, UserFeatures] = {}
+
+    def feat(u: int) -> UserFeatures:
+        if u not in feats:
+            feats[u] = user_features(p, side, users[u])
+        return feats[u]
+
+    out = []
+    for i in idx.tolist():
+        m = graph.ui_item == i
+        us, signs = graph.ui_user[m], graph.ui_sign[m]
+        pos_mask = signs >= 0 if use_negative else np.ones(signs.size, bool)
+        neg_users, neg_count = (np.unique(us[signs < 0], return_counts=True) if use_negative
+                                else (np.empty(0, np.int64), np.empty(0, np.int64)))
+        h = ItemHistory(positive=[feat(u) for u in np.unique(us[pos_mask]).tolist()],
+                        negative=[feat(u) for u in neg_users.tolist()], negative_count=neg_count.astype(np.float32),
+                        ego=side.layers[0][i] if side.layers.shape[0] else None)
+        if with_concepts:
+            c = graph.ic_item == i
+            h.concepts, h.types = graph.ic_concept[c].astype(np.int64), graph.ic_type[c].astype(np.int64)
+            h.weights = graph.ic_weight[c].astype(np.float32)
         out.append(h)
     return out
 

@@ -54,6 +54,7 @@ class TrainResult(BaseModel):
     writeback: dict[str, Any] | None = None
     current: bool = False
     seconds: dict[str, float]
+    warm_start: dict[str, Any] | None = None  # the run it started from, what it took over, valid NDCG@10 at epoch 0
 
 
 class EvaluationRow(BaseModel):
@@ -93,12 +94,14 @@ def _train_config(model: str, *, epochs: int | None, dim: int | None, seed: int,
 
 
 def train_model(tg: TrainGraph, model: str, *, epochs: int | None = None, dim: int | None = None, seed: int = 0,
-                overrides: dict[str, Any] | None = None, progress: bool = False):
+                overrides: dict[str, Any] | None = None, progress: bool = False,
+                init: Callable[[Any], Any] | None = None):
     """Train / fit ``model`` (one of :data:`MODELS` or :data:`ABLATIONS`) on ``tg``; returns ``(model, TrainReport)``.
 
     Args:
         overrides: extra :class:`~kgrec_neo4j.model.train.TrainConfig` fields (trainable models) or, for the
             closed-form ones, ``{"grid": [...]}`` (constructor keyword sets tried on valid).
+        init: a warm start of ours (:meth:`kgrec_neo4j.model.warm.WarmStart.apply` on the new model).
     """
     from .train import fit, fit_closed_form
 
@@ -107,7 +110,7 @@ def train_model(tg: TrainGraph, model: str, *, epochs: int | None = None, dim: i
     if model in CLOSED_FORM:
         return fit_closed_form(tg, model, (overrides or {}).get("grid"), seed=seed)
     cfg = _train_config(model, epochs=epochs, dim=dim, seed=seed, overrides=overrides)
-    return fit(tg, cfg, progress=progress)
+    return fit(tg, cfg, progress=progress, init=init)
 
 
 def model_outputs(obj) -> tuple[Any, Any, Any, Any] | None:
@@ -190,7 +193,7 @@ def serving_overrides(db: Database, model: str, params_from: str | None = None) 
 def run_training(db: Database, *, type_names: list[str], model: str = "ours", epochs: int | None = None,
                  dim: int | None = None, min_confidence: float = 0.0, write: bool = True, seed: int = 0,
                  dataset: str | None = None, overrides: dict[str, Any] | None = None, batch_size: int = 2000,
-                 for_serving: bool = False, params_from: str | None = None,
+                 for_serving: bool = False, params_from: str | None = None, warm_start: bool | str = False,
                  progress: bool = False, on_stage: Callable[[str], None] | None = None) -> TrainResult:
     """Export the train graph, train ``model``, write its embeddings and attention back and make its run current.
 
@@ -203,9 +206,20 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     embeddings, attention and item links of other runs are removed (with ``dataset``: only from that dataset's users
     and items; another dataset's state is never deleted). Models without embeddings (``ease``, ``itemknn``,
     ``pop``) and ``write=False`` record a complete run that is not current and write nothing else.
+
+    ``warm_start`` (ours): start from the parameters of the current run (``True``) or of the run it names, new users
+    and items initialised by fold-in (:mod:`~kgrec_neo4j.model.warm`); the report's history starts at epoch 0.
     """
     if model not in MODELS and model not in ABLATIONS:
         raise ValueError(f"model must be one of {', '.join(MODELS + tuple(ABLATIONS))} (got {model!r})")
+    warm_from: str | None = None
+    if warm_start:
+        if not model.startswith("ours"):
+            raise ModelError(f"--warm-start continues a run of ours; {model} trains from scratch")
+        current = runs.current_run(db)
+        warm_from = warm_start if isinstance(warm_start, str) else (current.id if current else None)
+        if warm_from is None:
+            raise ModelError("--warm-start needs a current run to start from; train one without it first")
     stage = on_stage or (lambda s: None)
     chosen_from = None
     if for_serving and model not in CLOSED_FORM:
@@ -217,7 +231,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     run = runs.new_run_id(model)
     config = {"model": model, "epochs": epochs, "dim": dim, "min_confidence": min_confidence, "seed": seed,
               "dataset": dataset, "overrides": overrides or {}, "writeback": write,
-              "mode": "serving" if for_serving else "evaluation", "params_from": chosen_from}
+              "mode": "serving" if for_serving else "evaluation", "params_from": chosen_from,
+              "warm_start": warm_from}
     fail_abandoned_runs(db)
     runs.create_run(db, run, model=model, config=config, dataset=dataset or runs.dataset_names(db))
     db.execute(cypher("train/run_set_process"), id=run, host=socket.gethostname(), pid=os.getpid(),
@@ -229,11 +244,25 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
         tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset,
                                 all_interactions=for_serving)
         secs["export"] = time.perf_counter() - t
+        init = None
+        warm: dict[str, int] = {}
+        if warm_from is not None:
+            from .warm import read_warm_start
+
+            ws = read_warm_start(db, warm_from, tg)
+            dim = dim or ws.params.dim
+
+            def init(m: Any) -> None:
+                warm.update(ws.apply(m, tg))
         stage("train")
         t = time.perf_counter()
         obj, report = train_model(tg, model, epochs=epochs, dim=dim, seed=seed, overrides=overrides,
-                                  progress=progress)
+                                  progress=progress, init=init)
         secs["train"] = time.perf_counter() - t
+        warm_info = None
+        if warm_from is not None:
+            start = next((h.get("ndcg@10") for h in report.history if h.get("epoch") == 0), None)
+            warm_info = {"run": warm_from, **warm, "valid_ndcg@10_at_epoch_0": start}
         outputs = model_outputs(obj) if write else None
         wb = None
         if outputs is not None:
@@ -253,6 +282,9 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                    "peak_rss_mb": report.peak_rss_mb, "export": summary(tg),
                    "seconds": {k: round(v, 3) for k, v in secs.items()},
                    "trained_config": report.config, "recency": report.recency, "device": report.device,
+                   "warm_start": warm_info,
+                   "valid_history": [{k: v for k, v in h.items() if k in ("epoch", "ndcg@10")}
+                                     for h in report.history if "epoch" in h],
                    "item_graph": {k: v for k, v in (report.parts.get("item_graph") or {}).items()
                                   if k in ("params", "weight", "multiplier")}}
         runs.finish_run(db, run, metrics=metrics, status="complete")
@@ -271,7 +303,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     return TrainResult(run=run, model=model, export=summary(tg),
                        report=report.model_dump(exclude={"history"}),
                        writeback=wb.model_dump() if wb else None, current=wb is not None,
-                       seconds={k: round(v, 3) for k, v in secs.items()})
+                       seconds={k: round(v, 3) for k, v in secs.items()}, warm_start=warm_info)
 
 
 # ====================================================================== comparison table

@@ -10,6 +10,7 @@ import logging
 import os
 import resource
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -263,9 +264,14 @@ def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: Tr
     return history
 
 
-def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = False
-        ) -> tuple[torch.nn.Module, TrainReport]:
+def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = False,
+        init: Callable[[torch.nn.Module], Any] | None = None) -> tuple[torch.nn.Module, TrainReport]:
     """Train ``cfg.model`` on ``graph``'s train edges; early-stop on valid NDCG@10; evaluate test once.
+
+    Args:
+        init: sets the model's parameters before training (a warm start, :mod:`kgrec_neo4j.model.warm`); the
+            model is then evaluated on valid once before the first epoch (``epoch 0`` in the history), and that
+            state counts as a candidate for the best one.
 
     Returns:
         the model with its best-valid parameters, and the :class:`TrainReport`.
@@ -289,7 +295,10 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
             print(f"  item graph: {ig.params()} in {ig_time:.1f}s", flush=True)
     gnn_decay = gnn_recency_decay(cfg) if ours and cfg.use_stage1 else None
     torch.manual_seed(cfg.seed)  # the GNN's initialisation does not depend on whether an item graph was fitted
-    model = build_model(graph, cfg, gnn_decay).to(device)
+    model = build_model(graph, cfg, gnn_decay)
+    if init is not None:
+        init(model)
+    model = model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
     # BPR positives: deduplicated (user, item) pairs; ours leaves explicit dislikes to the signed loss
@@ -306,6 +315,16 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
 
     best, best_state, best_epoch, bad = -1.0, None, 0, 0
     train_time = eval_time = cpu_time = 0.0
+    if init is not None and graph.valid:  # where the warm start stands before any training
+        t1 = time.perf_counter()
+        m = evaluate(_embedding_scorer(model), graph, "valid", device=device, users=valid_users)
+        eval_time += time.perf_counter() - t1
+        history.append({"epoch": 0, "loss": float("nan"), "seconds": 0.0,
+                        **{k: v for k, v in m.items() if k != "users"}})
+        best, best_epoch = m["ndcg@10"], 0
+        best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if progress:
+            print(f"  {cfg.model} epoch 0 (warm start): ndcg@10={m['ndcg@10']:.4g}", flush=True)
     epoch = 0
     t_start = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):

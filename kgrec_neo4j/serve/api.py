@@ -14,8 +14,9 @@ token, 404 for an unknown user or item, 503 while Neo4j is down or no model run 
 recovers by itself when Neo4j is back; transactions are retried for a few seconds only, so a request fails fast).
 
 The service loads the current run's model once (all item vectors, item links, every trained user's own
-embedding) and keeps answering with it; a background watcher notices a new current run, loads it, and switches to
-it between two requests: no request is dropped and none mixes two runs. Each request reads the user's live edges
+embedding) and keeps answering with it; a background watcher notices a new current run, or a new version of the
+current run (``kgrec update`` folded new items into it), loads it, and switches to it between two requests: no
+request is dropped and none mixes two runs. Each request reads the user's live edges
 (one Cypher round trip), so an interaction committed by any client changes the very next answer.
 
 It binds to 127.0.0.1 unless told otherwise; binding anywhere else requires a token in ``KGREC_SERVE_TOKEN``,
@@ -36,7 +37,7 @@ from ..core.db import Database, connect
 from ..core.errors import ConfigError, KgrecError, ModelError, Neo4jUnavailable
 from .explain import ExplainError, explain
 from .recommend import recommend_users
-from .scoring import RecommendError, RunModel, UnknownUser, current_run, run_model
+from .scoring import RecommendError, RunModel, UnknownUser, current_run, current_run_version, run_model
 
 log = logging.getLogger(__name__)
 
@@ -102,16 +103,17 @@ class ServiceState:
                 log.debug("run watcher: %s", self.last_error)
 
     def refresh(self) -> RunModel:
-        """Load the current run's model when it is not the one answering, then switch to it."""
-        run = current_run(self.db)
+        """Load the current run's model when it is not the one answering (another run, or a new version of it after
+        ``kgrec update`` folded items in), then switch to it."""
+        run, version = current_run_version(self.db)
         m = self.model
-        if m is not None and m.run == run:
+        if m is not None and m.run == run and m.version == version:
             return m
         t0 = time.perf_counter()
-        new = run_model(self.db, run, preload_users=True)
+        new = run_model(self.db, run, preload_users=True, refresh=m is not None and m.run == run)
         self.model = new  # one assignment: a request uses either the old model or the new one, whole
         self.switches += 1
-        log.info("serving run %s (loaded in %.1fs)", run, time.perf_counter() - t0)
+        log.info("serving run %s version %d (loaded in %.1fs)", run, new.version, time.perf_counter() - t0)
         return new
 
     def serving_model(self) -> RunModel:

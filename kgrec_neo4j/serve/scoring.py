@@ -38,8 +38,7 @@ import scipy.sparse as sp
 from ..core.db import Database
 from ..core.errors import KgrecError, ModelError
 from ..core.resources import cypher
-from ..model.foldin import FoldIn, History, ItemSide, fold_in, group_index
-from ..model.recency import steps_back
+from ..model.foldin import FoldIn, History, ItemSide, fold_in, history_from_rows, row_recency, split_foldin
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +75,13 @@ def current_run(db: Database) -> str:
     return str(rows[0]["run"])
 
 
+def current_run_version(db: Database) -> tuple[str, int]:
+    """Id and version of the current run (see :func:`current_run`, which raises the same errors)."""
+    rows = db.query(cypher("recommend/current_run"))
+    run = current_run(db) if len(rows) != 1 else str(rows[0]["run"])
+    return run, int(rows[0]["version"])
+
+
 # ------------------------------------------------------------------------------------------ the model
 
 @dataclass
@@ -85,6 +91,8 @@ class RunModel:
     Attributes:
         vectors: ``(|I|, F)`` item vectors ``z_i``.
         side, foldin: the stored fold-in features and parameters (:mod:`kgrec_neo4j.model.foldin`).
+        version: the run's version when it was loaded; ``kgrec update`` bumps it when it folds new items into the run,
+            and a cached model of an older version is loaded again.
         links: ``(|I|, |I|)`` ITEM_LINK weights (row: source item) or ``None``; ``link_weight`` its weight in the
             score and ``dislike_value`` the value of an only-disliked item in ``x``; ``link_decay`` the recency
             decay of ``x`` (1: every interaction weighs the same).
@@ -106,6 +114,7 @@ class RunModel:
     popularity: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
     user_egos: dict[str, np.ndarray] | None = None  # every trained user's e_u, when preloaded (a service)
     popularity_loaded_at: float | None = None
+    version: int = 0  # the run's version when loaded (`kgrec update` bumps it when it folds items in)
     index: dict[str, int] = field(default_factory=dict)
     concept_index: dict[str, int] = field(default_factory=dict)
 
@@ -205,24 +214,21 @@ def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool,
     params = FoldIn.from_json(info[0]["foldin"])
     link_decay = (json.loads(info[0]["metrics"] or "{}").get("recency") or {}).get("item_graph")
     dim = dims.pop()
-    fold = np.asarray([r["foldin"] for r in rows], dtype=np.float32)
-    blocks = fold.shape[1] // dim if dim else 0
-    if dim != params.dim or fold.shape[1] != blocks * dim or blocks not in (params.ui_layers, params.ui_layers + 1):
-        raise ModelError(f"fold-in data of run {run!r} do not match its parameters (dimension {params.dim}, "
-                         f"{params.ui_layers} layers; got {fold.shape[1]} values per item); train again.")
-    fold = fold.reshape(len(rows), blocks, dim)
-    layers = np.ascontiguousarray(fold[:, : params.ui_layers].transpose(1, 0, 2))
-    x1 = fold[:, params.ui_layers] if blocks > params.ui_layers else np.zeros((len(rows), 0), np.float32)
+    if dim != params.dim:
+        raise ModelError(f"item embeddings of run {run!r} have dimension {dim}, its fold-in parameters {params.dim}; "
+                         f"train again.")
+    layers, x1 = split_foldin(params, np.asarray([r["foldin"] for r in rows], dtype=np.float32), run)
     crow = db.query(cypher("recommend/concept_embeddings"), run=run)
     concepts = (np.asarray([r["embedding"] for r in crow], dtype=np.float32) if crow
                 else np.zeros((0, dim), np.float32))
-    side = ItemSide(layers=layers, degree=np.asarray([r["degree"] or 0 for r in rows], np.int64),
-                    x1=np.ascontiguousarray(x1), concepts=concepts)
+    side = ItemSide(layers=layers, degree=np.asarray([r["degree"] or 0 for r in rows], np.int64), x1=x1,
+                    concepts=concepts)
     m = RunModel(run=run, ids=[r["id"] for r in rows], titles=[r["title"] for r in rows],
                  vectors=np.asarray([r["embedding"] for r in rows], dtype=np.float32), side=side, foldin=params,
                  concept_ids=[r["id"] for r in crow], link_weight=float(info[0]["link_weight"]),
                  dislike_value=float(info[0]["dislike_value"]), min_confidence=float(info[0]["min_confidence"]),
-                 link_decay=float(link_decay) if link_decay else 1.0)
+                 link_decay=float(link_decay) if link_decay else 1.0,
+                 version=int(info[0]["version"]))
     if m.link_weight and links:
         _load_links(db, m)
     if preload_users:
@@ -291,73 +297,23 @@ class UserState:
     popular: np.ndarray | None = None  # the fallback ranking, for a user without edges
 
 
-def _recency(history: list, m: RunModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per history row, the recency weight of its latest interaction (item graph, ``m.link_decay``) and of its
-    latest non-negative one (GNN user side, ``m.foldin.recency_decay``; 0 without one), as training weighs them:
-    steps back counted over every interaction of the user by ``seq`` (no ``seq``: the latest)."""
-    owner, seqs, nonneg = [], [], []
-    for r, h in enumerate(history):
-        for seq, ok in h[5]:
-            owner.append(r)
-            seqs.append(seq)
-            nonneg.append(bool(ok))
-    known = [s for s in seqs if s is not None]
-    latest = (max(known) + 1) if known else 0
-    back = steps_back(np.asarray([latest if s is None else s for s in seqs], np.int64)).astype(np.float64)
-    own, ok = np.asarray(owner, np.int64), np.asarray(nonneg, bool)
-    w_link = np.zeros(len(history))
-    np.maximum.at(w_link, own, np.power(m.link_decay, back))
-    w_pos = np.zeros(len(history))
-    gnn = m.foldin.recency_decay
-    if gnn is not None:
-        np.maximum.at(w_pos, own[ok], np.power(gnn, back[ok]))
-    return w_link.astype(np.float32), w_pos.astype(np.float32), back
-
-
 def _user_state(m: RunModel, row: dict) -> UserState:
-    items, nonneg, dislikes, rows = [], [], [], []
-    unknown = 0
-    recent = m.link_decay < 1.0 or m.foldin.recency_decay is not None
-    w_link_all, w_pos_all, _ = _recency(row["history"], m) if recent and row["history"] else (None, None, None)
-    for r, (item, has_nonneg, n_dislikes, *_rest) in enumerate(row["history"]):
-        k = m.index.get(item)
-        if k is None:
-            unknown += 1
-            continue
-        items.append(k)
-        nonneg.append(bool(has_nonneg))
-        dislikes.append(int(n_dislikes or 0))
-        rows.append(r)
-    idx = np.asarray(items, np.int64)
-    nn_mask = np.asarray(nonneg, bool)
-    dis = np.asarray(dislikes, np.float32)
-    concepts, groups, weights = [], [], []
-    for cid, horizon, polarity, weight in row["interests"]:
-        c = m.concept_index.get(cid)
-        if c is not None:
-            concepts.append(c)
-            groups.append(group_index(horizon, polarity))
-            weights.append(float(weight))
     ego = m.user_egos.get(row["id"]) if m.user_egos is not None else row.get("ego")
-    h = History(positive=np.unique(idx[nn_mask]) if idx.size else idx, negative=idx[dis > 0],
-                negative_count=dis[dis > 0], concepts=np.asarray(concepts, np.int64),
-                groups=np.asarray(groups, np.int64), weights=np.asarray(weights, np.float32),
-                ego=None if ego is None else np.asarray(ego, np.float32))
+    h, idx, nn_mask, unknown = history_from_rows(row["history"], row["interests"], m.index, m.concept_index, ego,
+                                                 recency_decay=m.foldin.recency_decay)
+    n_concepts = int(h.concepts.size)
     x_val = np.where(nn_mask, 1.0, m.dislike_value).astype(np.float32)
     link_recency: dict[int, float] = {}
-    if w_link_all is not None and w_pos_all is not None and idx.size:
-        w_link, w_pos = w_link_all[rows], w_pos_all[rows]
-        if m.link_decay < 1.0:
-            x_val = (x_val * w_link).astype(np.float32)
-            link_recency = dict(zip(idx.tolist(), w_link.tolist(), strict=True))
-        if m.foldin.recency_decay is not None and h.positive.size:
-            by_item = dict(zip(idx.tolist(), w_pos.tolist(), strict=True))
-            h.positive_recency = np.asarray([by_item[k] for k in h.positive.tolist()], np.float32)
+    if m.link_decay < 1.0 and idx.size:
+        known = [r for r, hr in enumerate(row["history"]) if hr[0] in m.index]
+        w_link = row_recency(row["history"], m.link_decay)[known]
+        x_val = (x_val * w_link).astype(np.float32)
+        link_recency = dict(zip(idx.tolist(), w_link.tolist(), strict=True))
     n_interactions = len(row["history"])
-    source: Source = "model" if n_interactions else ("interests" if concepts and m.foldin.mix is not None
+    source: Source = "model" if n_interactions else ("interests" if n_concepts and m.foldin.mix is not None
                                                       else "popular")
     return UserState(id=row["id"], history=h, exclude=np.unique(idx), link_x=(idx, x_val), interactions=n_interactions,
-                     unknown_items=unknown, interests=len(concepts), trained=ego is not None, source=source,
+                     unknown_items=unknown, interests=n_concepts, trained=ego is not None, source=source,
                      link_recency=link_recency)
 
 
@@ -367,12 +323,19 @@ def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[Use
     Raises:
         UnknownUser: naming the ids that are not in the graph.
     """
+    states, current, _ = _read_users(db, user_ids, m)
+    return states, current
+
+
+def _read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[UserState], list[str], int]:
+    """:func:`read_users`, and the version of ``m``'s run now."""
     rows = db.query(cypher("recommend/users"), users=list(user_ids), run=m.run, min_confidence=m.min_confidence)
     missing = [r["id"] for r in rows if not r["found"]]
     if missing:
         raise UnknownUser(f"unknown user(s): {', '.join(map(repr, missing[:5]))}{' …' if len(missing) > 5 else ''};"
                           f" expected User.id values in the graph (`kgrec load`, or a (:User {{id}}) node).")
     current = list(rows[0]["current_runs"]) if rows else []
+    version = int(rows[0]["run_version"]) if rows else m.version
     states = [_user_state(m, r) for r in rows]
     if m.links is None and m.link_weight:
         by_user = {r["id"]: r for r in db.query(cypher("recommend/user_links"), users=[s.id for s in states
@@ -391,7 +354,7 @@ def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[Use
         for s in states:
             if s.source == "popular":
                 s.popular = pop
-    return states, current
+    return states, current, version
 
 
 def user_exists(db: Database, user_id: str) -> bool:
@@ -403,10 +366,11 @@ def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, 
                   ) -> tuple[RunModel, list[UserState]]:
     """The run model (default: the current run) and the users' live states, never from two different runs.
 
-    The current run id is remembered per database; the users query also returns the runs marked current now,
-    and a change (a new training run) reloads the model and asks again (up to three tries, so that a flip of
-    ``current`` during the request is followed, never answered with a mix of two runs). ``links=False``: a
-    request for a few users sums their item links in Cypher instead of loading the run's links.
+    The current run id is remembered per database; the users query also returns the runs marked current now and the
+    run's version, and a change (a new training run, or new items folded into the run by ``kgrec update``) reloads
+    the model and asks again (up to three tries, so that a flip of ``current`` during the request is followed, never
+    answered with a mix of two runs). ``links=False``: a request for a few users sums their item links in Cypher
+    instead of loading the run's links.
     """
     key = (db.settings.neo4j_uri, db.database)
     explicit = run is not None
@@ -416,10 +380,11 @@ def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, 
         if run is None:
             run = current_run(db)
     attempts = 1 if explicit else 3
+    stale = False
     for attempt in range(attempts):
         last = attempt == attempts - 1
         try:
-            m = run_model(db, run, cache_if_current=not explicit, links=links)
+            m = run_model(db, run, cache_if_current=not explicit, links=links, refresh=stale)
         except ModelError:
             if last:
                 raise
@@ -428,10 +393,12 @@ def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, 
                 raise
             run = now  # the run's vectors were cleared after a newer run became current
             continue
-        states, current = read_users(db, user_ids, m)
-        if explicit or current == [run] or last:
+        states, current, version = _read_users(db, user_ids, m)
+        stale = current == [run] and version != m.version  # items were folded into the run: load it again
+        if explicit or (current == [run] and not stale) or last:
             break
-        run = current_run(db)  # a new run became current: reload its model and ask again
+        if not stale:
+            run = current_run(db)  # a new run became current: reload its model and ask again
     if not explicit:
         with _CACHE_LOCK:
             _CURRENT[key] = run

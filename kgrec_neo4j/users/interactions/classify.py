@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from ...core.db import Database
 from ...core.resources import cypher
+from ...load.ingest import current_ingest, mark_covered
 from .classifiers import Review, TextClassifier
 from .decide import decide
 from .kinds import TEXT_LABELS, KindScheme
@@ -48,12 +49,14 @@ def classify_interactions(
     """Give every ``INTERACTED`` edge (of ``users``, default all) a kind, sign, kind_source and confidence.
 
     ``classifier=None`` uses the rating alone (texts are not read). Idempotent: a rerun with the same
-    classifier writes the same values. ``progress(done, total)`` is called after each text batch.
+    classifier writes the same values. ``progress(done, total)`` is called after each text batch. A run over every
+    user records the ingest number it saw (:mod:`kgrec_neo4j.load.ingest`), from which ``kgrec update`` goes on.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     scheme = scheme or KindScheme()
     t0 = time.perf_counter()
+    covered = current_ingest(db) if users is None else None
     rep = ClassifyReport(classifier=classifier.name if classifier else "rating")
     no_text = db.write(cypher("interactions/set_without_text"), users=users, with_text=classifier is None,
                        names=scheme.names, signs=scheme.signs, like_min=scheme.like_min_rating,
@@ -92,6 +95,8 @@ def classify_interactions(
             rep.rating_only += r["n"]
     if rep.agree + rep.disagree:
         rep.text_agreement = round(rep.agree / (rep.agree + rep.disagree), 4)
+    if covered is not None:  # every edge loaded before the start is classified (for `kgrec update`)
+        mark_covered(db, "classified", covered)
     rep.seconds = round(time.perf_counter() - t0, 2)
     log.info("classified %d edges (%d with text, %d text failures) in %.1fs", rep.edges, rep.with_text,
              rep.text_failed, rep.seconds)

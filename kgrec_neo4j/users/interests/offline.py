@@ -40,6 +40,7 @@ from pydantic import BaseModel, Field
 
 from ...core.db import Database
 from ...core.resources import cypher
+from ...load.ingest import current_ingest, mark_covered
 from ..confidence import offline_interest_confidence
 from .store import user_ids
 
@@ -184,7 +185,8 @@ def extract_offline(
     progress: Callable[[int, int], None] | None = None,
 ) -> OfflineReport:
     """Compute and write the offline ``INTERESTED_IN`` edges of ``users`` (default: all, or the first
-    ``limit`` by id). Idempotent: a rerun replaces each user's offline edges with the same ones.
+    ``limit`` by id). Idempotent: a rerun replaces each user's offline edges with the same ones. A run over every
+    user records the ingest number it saw (:mod:`kgrec_neo4j.load.ingest`), from which ``kgrec update`` goes on.
 
     ``progress(done_users, total_users)`` is called after each written batch.
     """
@@ -192,6 +194,7 @@ def extract_offline(
         raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     params = params or OfflineParams()
     t_start = time.perf_counter()
+    covered = current_ingest(db) if users is None and limit is None else None
     ids = users if users is not None else user_ids(db, limit=limit)
     rep = OfflineReport(users=len(ids), run=f"offline-{uuid.uuid4().hex[:8]}")
     q_train = cypher("interests/train_interactions")
@@ -251,6 +254,8 @@ def extract_offline(
     for f in ("read_s", "compute_s", "write_s"):
         setattr(rep, f, round(getattr(rep, f), 2))
     rep.seconds = round(time.perf_counter() - t_start, 2)
+    if covered is not None:  # every user's interests follow the edges loaded before the start (for `kgrec update`)
+        mark_covered(db, "interests", covered)
     log.info("offline interests: %d users, %d edges (%d long, %d short) in %.1fs", rep.users, rep.edges,
              rep.long, rep.short, rep.seconds)
     return rep

@@ -1,0 +1,182 @@
+"""Benchmark: `kgrec update` against the full pipeline from `extract` to `interests`, in one run.
+
+A seeded sample of a dataset's users is split into a base and a change: ``--new-share`` of the items held back
+(with every interaction on them) and ``--new-share`` of the remaining interactions held back (users' last ones).
+The base goes through every stage as the stage commands run them (load, offline extraction, concepts build /
+project / grow, lexicon classification, offline interests: the timed "full" part; then a short training run so
+that the update has a current run to fold new items into). The change is appended (`kgrec load --append`) and
+`kgrec update` brings the graph up to date: the timed "update" part. Prints both times, their ratio and what the
+update did. Needs a running Neo4j (NEO4J_URI / NEO4J_PASSWORD) that it may CLEAR: use a scratch database.
+
+    python bench/update_incremental.py --data ../shared/data/amazon-videogames-2018 --users 1500 --yes
+
+The issue's target (update <= 5% of the full pipeline) is for the full Video Games graph; on a sample the fixed
+costs of an update (loading the embedder, one query per stage) weigh more, so the ratio there is an upper bound.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from kgrec_neo4j.core.config import load_settings  # noqa: E402
+from kgrec_neo4j.core.db import clear_database, connect  # noqa: E402
+
+
+def _read(path: Path) -> list[dict]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt") as f:
+        return [json.loads(x) for x in f if x.strip()]
+
+
+def _find(folder: Path, stem: str) -> Path:
+    for name in (f"{stem}.jsonl.gz", f"{stem}.jsonl"):
+        if (folder / name).exists():
+            return folder / name
+    raise SystemExit(f"{folder}: no {stem}.jsonl(.gz)")
+
+
+def _write(folder: Path, items: list[dict], inter: list[dict]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in items))
+    (folder / "interactions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in inter))
+    return folder
+
+
+def split(data: Path, out: Path, *, users: int, share: float, seed: int) -> tuple[Path, Path, dict]:
+    """The sampled base and change folders (see the module docstring) and their sizes."""
+    items, inter = _read(_find(data, "items")), _read(_find(data, "interactions"))
+    rng = np.random.default_rng(seed)
+    all_users = sorted({r["user_id"] for r in inter})
+    keep = set(rng.choice(all_users, min(users, len(all_users)), replace=False).tolist())
+    inter = [r for r in inter if r["user_id"] in keep]
+    used = sorted({r["item_id"] for r in inter})
+    new = set(rng.choice(used, max(1, int(share * len(used))), replace=False).tolist())
+    rest = [r for r in inter if r["item_id"] not in new]
+    by_user: dict[str, list[dict]] = {}
+    for r in rest:
+        by_user.setdefault(r["user_id"], []).append(r)
+    held_n = max(1, int(share * len(rest)))
+    candidates = sorted((u for u, rs in by_user.items() if len(rs) > 2))
+    held: set[tuple[str, int]] = set()
+    for u in rng.permutation(candidates)[:held_n].tolist():
+        held.add((u, max(r["seq"] for r in by_user[u])))
+    base = [r for r in rest if (r["user_id"], r["seq"]) not in held]
+    more = [r for r in inter if r["item_id"] in new or (r["user_id"], r["seq"]) in held]
+    base_items = {r["item_id"] for r in base}
+    name = data.name
+    a = _write(out / "base" / name, [r for r in items if r["item_id"] in base_items], base)
+    b = _write(out / "more" / name, [r for r in items if r["item_id"] in new and r["item_id"] not in base_items],
+               more)
+    return a, b, {"users": len(keep), "base_items": len(base_items), "base_interactions": len(base),
+                  "new_items": len(new - base_items), "new_interactions": len(more)}
+
+
+def _history(db, run: str) -> list[dict]:
+    """The run's valid NDCG@10 per epoch (epoch 0: a warm start before any training)."""
+    m = db.value("MATCH (r:ModelRun {id: $id}) RETURN r.metrics", id=run)
+    return (json.loads(m) if isinstance(m, str) else m)["valid_history"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("../shared/data/amazon-videogames-2018"))
+    ap.add_argument("--pack", default="video_games")
+    ap.add_argument("--users", type=int, default=1500, help="sampled users (0: all)")
+    ap.add_argument("--new-share", type=float, default=0.01)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--yes", action="store_true", help="clear the database without asking")
+    ap.add_argument("--epochs", type=int, default=3, help="epochs of each training run")
+    ap.add_argument("--dim", type=int, default=16)
+    ap.add_argument("--warm", action="store_true",
+                    help="also train cold and warm-started on the updated graph: valid NDCG@10 per epoch, and the "
+                         "epoch where the warm start reaches the cold start's best (0: before any training)")
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    if not args.yes:
+        raise SystemExit("this benchmark clears the database: pass --yes (and point NEO4J_URI at a scratch one)")
+
+    from kgrec_neo4j.concepts import build_vocabulary, grow_vocabulary, project_mentions
+    from kgrec_neo4j.core import schema
+    from kgrec_neo4j.core.embed import get_embedder
+    from kgrec_neo4j.core.schema import load_pack
+    from kgrec_neo4j.extract.run import build_extractor, extract_items
+    from kgrec_neo4j.load import load
+    from kgrec_neo4j.model.pipeline import run_training
+    from kgrec_neo4j.update import run_update
+    from kgrec_neo4j.users.interactions import classify_interactions, make_classifier
+    from kgrec_neo4j.users.interests.offline import extract_offline
+
+    settings = load_settings()
+    pack = load_pack(args.pack)
+    with tempfile.TemporaryDirectory() as tmp:
+        base, more, sizes = split(args.data, Path(tmp), users=args.users or 10**9, share=args.new_share,
+                                  seed=args.seed)
+        print(f"sample: {sizes}", flush=True)
+        with connect(settings) as db:
+            clear_database(db)
+            schema.apply(db, pack, dim=settings.embedding_dim)
+            load(db, [base])
+            emb = get_embedder(settings)  # loaded once before either timing: both runs pay it the same way
+            secs: dict[str, float] = {}
+
+            def timed(name: str, fn):
+                t = time.perf_counter()
+                out = fn()
+                secs[name] = time.perf_counter() - t
+                print(f"  {name}: {secs[name]:.1f}s", flush=True)
+                return out
+
+            t0 = time.perf_counter()
+            timed("extract", lambda: extract_items(db, build_extractor(settings, "offline", pack=pack), pack=pack,
+                                                   progress=False))
+            timed("concepts build", lambda: build_vocabulary(db, emb, pack, fraction=0.5, seed=0))
+            timed("concepts project", lambda: project_mentions(db, emb, pack))
+            timed("concepts grow", lambda: grow_vocabulary(db, emb, pack))
+            timed("classify", lambda: classify_interactions(db, make_classifier("lexicon", settings)))
+            timed("interests", lambda: extract_offline(db))
+            full = time.perf_counter() - t0
+            print(f"full pipeline extract..interests: {full:.1f}s; training the run to update ...", flush=True)
+            over = {"item_graph_concept_weights": [1.0], "item_graph_weights": [1.0], "patience": 10**6}
+            res = run_training(db, type_names=pack.names, model="ours", epochs=args.epochs, dim=args.dim, seed=0,
+                               overrides=over)
+            load(db, [more], append=True)
+            print("update ...", flush=True)
+            t = time.perf_counter()
+            rep = run_update(db, settings, extractor="offline")
+            upd = time.perf_counter() - t
+            warm = None
+            if args.warm:  # cold and warm training on the updated graph, the same epochs: valid NDCG@10 per epoch
+                curves = {}
+                for name, ws in (("cold", False), ("warm", res.run)):
+                    r = run_training(db, type_names=pack.names, model="ours", epochs=args.epochs, dim=args.dim,
+                                     seed=1, overrides=over, warm_start=ws, write=False)
+                    curves[name] = [(h["epoch"], h["ndcg@10"]) for h in _history(db, r.run)]
+                best_epoch, target = max(curves["cold"], key=lambda x: x[1])
+                reach = next((e for e, v in curves["warm"] if v >= target), None)
+                warm = {"curves": curves, "cold_best": target, "cold_best_epoch": best_epoch,
+                        "warm_epochs_to_cold_best": reach}
+                print(f"warm start: {warm}", flush=True)
+    load_avg = os.getloadavg()
+    out = {"sample": sizes, "full_seconds": round(full, 2), "stage_seconds": {k: round(v, 2) for k, v in secs.items()},
+           "update_seconds": round(upd, 2), "ratio": round(upd / full, 4), "run": res.run,
+           "update": rep.model_dump(mode="json"), "warm_start": warm, "loadavg": load_avg}
+    print(f"full pipeline extract..interests: {full:.1f}s; update: {upd:.1f}s; ratio {upd / full:.3f} "
+          f"(target <= 0.05 on the full graph); load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
+    print(f"update: {json.dumps(out['update'], default=str)[:1500]}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

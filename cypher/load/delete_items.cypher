@@ -1,0 +1,15 @@
+// Remove items of dataset $dataset that a reload no longer has, with every edge (knowledge, links,
+// recommendations), and the mentions no other item mentions any more. Their interactions were removed (and their
+// users stamped) before.
+UNWIND $ids AS id
+MATCH (i:Item {id: id})
+WHERE i.dataset = $dataset
+OPTIONAL MATCH (i)-[:MENTIONS]->(m:Mention)
+WITH i, collect(m) AS ms
+DETACH DELETE i
+WITH ms
+UNWIND ms AS m
+WITH DISTINCT m
+WHERE NOT (m)<-[:MENTIONS]-()
+DETACH DELETE m
+RETURN count(*) AS mentions

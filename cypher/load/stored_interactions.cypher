@@ -1,0 +1,7 @@
+// Every stored interaction of dataset $dataset's users, per user:
+// [seq, item id, rating, timestamp, review_title, review_text, split].
+MATCH (u:User)
+WHERE u.dataset = $dataset
+RETURN u.id AS user,
+       [(u)-[e:INTERACTED]->(i:Item) | [e.seq, i.id, e.rating, e.timestamp, e.review_title, e.review_text, e.split]]
+         AS edges

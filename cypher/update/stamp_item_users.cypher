@@ -1,0 +1,8 @@
+// The knowledge of the items $ids changed: stamp the users with a train interaction on them with $ingest, so that
+// their interests are computed again (interests read train interactions only). Never lowers a stamp.
+UNWIND $ids AS id
+MATCH (:Item {id: id})<-[x:INTERACTED]-(u:User)
+WHERE x.split = 'train'
+WITH DISTINCT u
+SET u.ingest = CASE WHEN coalesce(u.ingest, 0) > $ingest THEN u.ingest ELSE $ingest END
+RETURN count(u) AS users

@@ -1,0 +1,190 @@
+"""Items added after a run get vectors of that run at once: folded in from their knowledge and their first
+interactions with the run's own item-side propagation (:func:`~kgrec_neo4j.model.foldin.fold_in_item`), so that
+they can be recommended and explained before any retraining. ``kgrec update`` calls :func:`fold_in_new_items`.
+
+What a new item reads:
+
+* its ``HAS_KNOWLEDGE`` edges to concepts the run has a vector for (a concept grown after the run has none and is
+  left out until the next training), at or above the run's confidence floor;
+* its interactions: for an evaluation-mode run the train split only (a valid or test interaction is a label, never
+  an input), for a serving-mode run every interaction. Each user who interacted contributes the user's LightGCN
+  features and stage-1 vector, computed from the user's own edges of the same kind
+  (:func:`~kgrec_neo4j.model.foldin.user_features`); an item without any has ``h_i^k = 0`` and its own ``e_i = 0``.
+
+The vectors are written under the run (``gnn_embedding``, ``gnn_foldin``, ``gnn_degree``, ``gnn_run``) and marked
+``gnn_folded_run``; the run's ``version`` goes up by one, which makes every serving process reload it. The item
+graph has no links for a new item: its item-graph part of the score is 0 until the next training.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from ..core.db import batched
+from ..core.resources import cypher
+from .foldin import FoldIn, History, ItemHistory, ItemSide, fold_in_item, history_from_rows, split_foldin, user_features
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..core.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class FoldReport(BaseModel):
+    """What one :func:`fold_in_new_items` did."""
+
+    run: str | None = None
+    skipped: str | None = Field(None, description="why nothing was folded in (no current run, an old run)")
+    items: int = 0
+    new_items: int = 0
+    with_knowledge: int = 0
+    with_interactions: int = 0
+    without_anything: int = Field(0, description="neither knowledge nor interactions: a zero vector")
+    users_read: int = 0
+    version: int | None = None
+    seconds: float = 0.0
+
+
+def _current_run(db: Database) -> str | None:
+    rows = db.query(cypher("recommend/current_run"))
+    return str(rows[0]["run"]) if len(rows) == 1 else None
+
+
+def run_mode(config: str | None) -> str:
+    """``evaluation`` or ``serving``: the mode a run was trained in, from its configuration (JSON)."""
+    import json
+
+    try:
+        return str((json.loads(config or "{}") or {}).get("mode") or "evaluation")
+    except (TypeError, ValueError):
+        return "evaluation"
+
+
+class _Side:
+    """Item features and concept vectors of a run, read for the items and concepts an update needs only."""
+
+    def __init__(self, db: Database, run: str, p: FoldIn) -> None:
+        self.db, self.run, self.p = db, run, p
+        self.item_index: dict[str, int] = {}
+        self.concept_index: dict[str, int] = {}
+        self._fold: list[np.ndarray] = []
+        self._degree: list[int] = []
+        self._concepts: list[np.ndarray] = []
+
+    def add_concepts(self, vectors: dict[str, Any]) -> None:
+        for cid, v in vectors.items():
+            if cid not in self.concept_index and v is not None:
+                self.concept_index[cid] = len(self._concepts)
+                self._concepts.append(np.asarray(v, np.float32))
+
+    def need_concepts(self, ids: list[str]) -> None:
+        missing = [c for c in ids if c not in self.concept_index]
+        for chunk in batched(missing, 5000):
+            self.add_concepts({r["id"]: r["embedding"] for r in self.db.query(cypher("update/concept_vectors"),
+                                                                           ids=chunk, run=self.run)})
+
+    def need_items(self, ids: list[str]) -> None:
+        missing = [i for i in ids if i not in self.item_index]
+        for chunk in batched(missing, 5000):
+            for r in self.db.query(cypher("update/item_features"), ids=chunk, run=self.run):
+                self.item_index[r["id"]] = len(self._fold)
+                self._fold.append(np.asarray(r["foldin"], np.float32))
+                self._degree.append(int(r["degree"] or 0))
+
+    def side(self) -> ItemSide:
+        d = self.p.dim
+        fold = np.stack(self._fold) if self._fold else np.zeros((0, (self.p.ui_layers + 1) * d), np.float32)
+        layers, x1 = split_foldin(self.p, fold, self.run)
+        if x1.shape[1] == 0:
+            x1 = np.zeros((len(self._fold), d), np.float32)
+        return ItemSide(layers=layers, degree=np.asarray(self._degree, np.int64), x1=x1,
+                        concepts=np.stack(self._concepts) if self._concepts else np.zeros((0, d), np.float32))
+
+
+def _history(row: dict[str, Any], side: _Side) -> History:
+    # an item the run has no vector for (another new item) is unknown to the run: left out
+    return history_from_rows(row["history"], row["interests"], side.item_index, side.concept_index, row["ego"],
+                             recency_decay=side.p.recency_decay)[0]
+
+
+def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int = 500,
+                      progress: Callable[[int, int], None] | None = None) -> FoldReport:
+    """Fold every item without a vector (and every item folded in before) into ``run`` (default: the current run),
+    write the vectors and bump the run's version; see the module docstring. Idempotent."""
+    t0 = time.perf_counter()
+    run = run or _current_run(db)
+    rep = FoldReport(run=run)
+    if run is None:
+        rep.skipped = "no current model run (train one with `kgrec train`)"
+        return rep
+    info = db.query(cypher("recommend/run"), run=run)
+    if not info or info[0]["foldin"] is None:
+        rep.skipped = f"run {run} has no fold-in data; train again"
+        return rep
+    p = FoldIn.from_json(info[0]["foldin"])
+    if not p.type_names:
+        rep.skipped = f"run {run} was trained before items could be folded in; train again (`kgrec train`)"
+        return rep
+    min_conf = float(info[0]["min_confidence"])
+    all_interactions = run_mode(info[0]["config"]) == "serving"
+    todo = db.query(cypher("update/items_to_fold"), run=run)
+    ids = [r["id"] for r in todo]
+    if not ids:
+        rep.seconds = round(time.perf_counter() - t0, 3)
+        return rep
+    rep.new_items = sum(1 for r in todo if r["new"])
+    side = _Side(db, run, p)
+    type_index = {t: k for k, t in enumerate(p.type_names)}
+    written = 0
+    for chunk in batched(ids, batch_size):
+        knowledge = {r["item"]: r["concepts"] for r in db.query(cypher("update/fold_knowledge"), ids=chunk, run=run,
+                                                                 min_confidence=min_conf)}
+        side.add_concepts({c[0]: c[3] for cs in knowledge.values() for c in cs})
+        item_users: dict[str, list[list[Any]]] = {
+            r["item"]: r["users"] for r in db.query(cypher("update/fold_item_users"), ids=chunk,
+                                                    all_interactions=all_interactions, min_confidence=min_conf)}
+        users = sorted({u[0] for us in item_users.values() for u in us})
+        urows: dict[str, dict[str, Any]] = {}
+        for uchunk in batched(users, 1000):
+            for r in db.query(cypher("update/fold_users"), users=uchunk, run=run, all_interactions=all_interactions,
+                              min_confidence=min_conf):
+                urows[r["id"]] = r
+        side.need_items(sorted({h[0] for r in urows.values() for h in r["history"]}))
+        side.need_concepts(sorted({c[0] for r in urows.values() for c in r["interests"]}))
+        s = side.side()
+        feats = {u: user_features(p, s, _history(r, side)) for u, r in urows.items()}
+        rows = []
+        for item in chunk:
+            cs = [c for c in knowledge.get(item, []) if c[1] in type_index and c[0] in side.concept_index]
+            edges = [u for u in item_users.get(item, []) if u[0] in feats]
+            pos = [feats[u] for u, nonneg, _ in edges if nonneg]
+            neg = [(feats[u], int(n)) for u, _, n in edges if n]
+            h = ItemHistory(concepts=np.asarray([side.concept_index[c[0]] for c in cs], np.int64),
+                            types=np.asarray([type_index[c[1]] for c in cs], np.int64),
+                            weights=np.asarray([float(c[2]) for c in cs], np.float32),
+                            positive=pos, negative=[f for f, _ in neg],
+                            negative_count=np.asarray([n for _, n in neg], np.float32))
+            z, layers, x1 = fold_in_item(p, s, h)
+            rep.with_knowledge += bool(cs)
+            rep.with_interactions += bool(edges)
+            rep.without_anything += not (cs or edges)
+            fold = np.concatenate([layers.reshape(-1), x1]) if x1.size else layers.reshape(-1)
+            rows.append({"id": item, "embedding": z.astype(np.float64).tolist(),
+                         "foldin": fold.astype(np.float64).tolist(), "degree": len(pos)})
+        res = db.execute(cypher("update/item_vectors"), rows=rows, run=run)
+        written += int(res[0]["written"]) if res else 0
+        rep.users_read += len(urows)
+        if progress:
+            progress(written, len(ids))
+    rep.items = written
+    rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
+    rep.seconds = round(time.perf_counter() - t0, 3)
+    log.info("folded %d items into run %s (%d new; %d with knowledge, %d with interactions) in %.1fs: version %d",
+             rep.items, run, rep.new_items, rep.with_knowledge, rep.with_interactions, rep.seconds, rep.version)
+    return rep

@@ -1,0 +1,259 @@
+"""``kgrec update``: bring the graph up to date with what changed since the last completed update, and do only that.
+
+What changed is read from the graph (docs/updates.md):
+
+* every load stamps the users whose interactions it changed (``User.ingest``, and new or changed edges) with its
+  ingest number; ``(:UpdateState)`` keeps the number the last completed update covered;
+* an item needs extracting when its text hash is not among its ``extract_hashes`` for the extractor (new item,
+  changed text); an interaction needs classifying when it has no ``kind_source`` (written by another client);
+* an item needs a vector when it has none of any run.
+
+Steps, each over the changed part only:
+
+1. **extract** the new and changed items;
+2. **concepts**: project their mentions onto the vocabulary, grow new concepts from the pending ones (existing
+   concepts never change);
+3. **knowledge**: recompute ``HAS_KNOWLEDGE`` for exactly the extracted items (edges of removed mentions go) and the
+   items that reach a concept grown in step 2; the users with a train interaction on any of them are stamped;
+4. **classify** the new and changed interactions (of the stamped users);
+5. **interests** of the stamped users (offline; Graph-RAG too with ``interests="llm"``);
+6. **fold in** the items without a vector into the current run (:mod:`kgrec_neo4j.model.newitems`), which bumps
+   the run's version so that serving reloads it.
+
+An update allocates its own ingest number ``N`` and covers ``(last completed, N]``. It is recorded as
+``(:UpdateRun {status: running})`` with the items it extracts before any step, and each step is idempotent: after a
+kill -9 the next ``kgrec update`` resumes that run (same ``N``, same items) and repeats only what is left. With
+nothing new, it says so and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .core.config import Settings
+from .core.db import Database
+from .core.resources import cypher
+
+log = logging.getLogger(__name__)
+
+
+class StepReport(BaseModel):
+    step: str
+    seconds: float
+    summary: str
+
+
+class UpdateReport(BaseModel):
+    """What one ``kgrec update`` did (``status``: ``nothing`` new, or ``complete``)."""
+
+    id: str | None = None
+    status: str = "nothing"
+    resumed: bool = False
+    previous: int = 0
+    ingest: int = 0
+    users_changed: int = 0
+    items_extracted: int = 0
+    items_failed: int = 0
+    mentions_assigned: int = 0
+    mentions_pending: int = 0
+    concepts_grown: int = 0
+    items_knowledge: int = 0
+    users_through_knowledge: int = 0
+    users_classified: int = 0
+    users_interests: int = 0
+    interest_edges: int = 0
+    items_folded: int = 0
+    items_new: int = 0
+    run: str | None = None
+    run_version: int | None = None
+    fold_skipped: str | None = None
+    later_loads: int = Field(0, description="loads that arrived during the update: run it again")
+    steps: list[StepReport] = Field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _items_to_extract(db: Database, name: str) -> tuple[list[str], list[str]]:
+    """Items whose current text the extractor ``name`` has not done: ``(all of them, those never tried)``."""
+    from .extract.run import read_items
+
+    todo, fresh = [], []
+    failed = {r["id"] for r in db.query(cypher("update/failed_items"), extractor=name)}
+    for it, hashes in read_items(db):
+        if f"{name}:{it.text_hash()}" not in hashes:
+            todo.append(it.item_id)
+            if it.item_id not in failed:
+                fresh.append(it.item_id)
+    return todo, fresh
+
+
+def run_update(db: Database, settings: Settings, *, extractor: str = "auto", classifier: str = "lexicon",
+               interests: str = "offline", progress: bool = False, say: Callable[[str], None] = log.info
+               ) -> UpdateReport:
+    """Bring the graph up to date (see the module docstring) and return what was done.
+
+    Args:
+        extractor: ``auto`` (the LLM one when an endpoint is configured), ``offline`` or ``llm``.
+        classifier: the interaction classifier (``lexicon``, ``prototype``, ``llm`` or ``rating``).
+        interests: ``offline``, or ``llm`` (Graph-RAG after the offline edges).
+        progress: progress bars of the extraction.
+    """
+    from .core.schema import load_pack
+
+    t_all = time.perf_counter()
+    name = ("llm" if settings.llm_base_url else "offline") if extractor == "auto" else extractor
+    pack = load_pack(settings.type_pack)
+    state = db.query(cypher("update/state"))[0]
+    previous = int(state["updated_upto"])
+    seen_classified, seen_interests = int(state["classified_upto"]), int(state["interests_upto"])
+    running = state["running"]
+    rep = UpdateReport(previous=previous)
+    todo, fresh = _items_to_extract(db, name)
+    if running is None:
+        work = db.query(cypher("update/pending_work"), classified=seen_classified, interests=seen_interests)[0]
+        if not (fresh or any(work.values())):
+            rep.ingest = int(state["ingest"])
+            rep.seconds = round(time.perf_counter() - t_all, 3)
+            return rep
+        ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
+        rep.id = f"update-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
+        started = db.execute(cypher("update/run_start"), id=rep.id, ingest=ingest, previous=previous,
+                             items=todo)[0]["started"]
+        items = todo
+        done_steps: list[str] = []
+    else:
+        rep.id, rep.resumed = running["id"], True
+        ingest, started = int(running["ingest"]), running["started"]
+        items = sorted(set(running["items"] or []) | set(todo))
+        done_steps = list(running["steps"] or [])
+        say(f"resuming update {rep.id} (steps done: {', '.join(done_steps) or 'none'})")
+    rep.status, rep.ingest, rep.previous = "running", ingest, previous
+    rep.users_changed = len(db.query(cypher("update/changed_users"), previous=seen_interests, ingest=ingest - 1))
+
+    def step(label: str, fn: Callable[[], str]) -> None:
+        say(f"{label} ...")
+        t = time.perf_counter()
+        summary = fn()
+        rep.steps.append(StepReport(step=label, seconds=round(time.perf_counter() - t, 2), summary=summary))
+        db.execute(cypher("update/run_step"), id=rep.id, step=label,
+                   summary=json.dumps({"step": label, "summary": summary}))
+        say(f"    {summary} ({rep.steps[-1].seconds:.1f}s)")
+
+    embedder: list[Any] = []
+
+    def get_embedder() -> Any:
+        if not embedder:
+            from .core.embed import get_embedder as load_embedder
+
+            embedder.append(load_embedder(settings))
+        return embedder[0]
+
+    # 1. extract ------------------------------------------------------------------------------------------------
+    def extract() -> str:
+        if not items:
+            return "no new or changed items"
+        from .extract.run import build_extractor, extract_items
+
+        ex = build_extractor(settings, name, pack=pack)
+        r = extract_items(db, ex, item_ids=items, pack=pack, progress=progress, run=f"{name}-{rep.id}")
+        rep.items_extracted, rep.items_failed = r.items_done + r.items_skipped, r.items_failed
+        return (f"{r.items_done} items extracted ({name}), {r.items_skipped} already done, {r.items_failed} failed; "
+                f"{r.points} knowledge points, {r.mentions_created} new mentions")
+
+    # 2. concepts -----------------------------------------------------------------------------------------------
+    def concepts() -> str:
+        from .concepts.grow import grow_vocabulary
+        from .concepts.project import project_mentions
+
+        if not db.value(cypher("update/unprojected_mentions")):
+            return "no new mention (pending ones wait for new concepts)"
+        emb = get_embedder()
+        pr = project_mentions(db, emb, pack, min_confidence=settings.min_confidence)
+        gr = grow_vocabulary(db, emb, pack, min_confidence=settings.min_confidence)
+        rep.mentions_assigned = pr.assigned + (gr.projection.assigned if gr.projection else 0)
+        rep.mentions_pending = gr.projection.pending if gr.projection else pr.pending
+        rep.concepts_grown = sum(t.new_concepts for t in gr.types)
+        return (f"{pr.mentions} mentions projected: {pr.assigned} assigned, {pr.pending} pending; "
+                f"{rep.concepts_grown} concepts grown from pending mentions")
+
+    # 3. knowledge ----------------------------------------------------------------------------------------------
+    def knowledge() -> str:
+        from .concepts.store import recompute_item_knowledge
+
+        grown = [r["id"] for r in db.query(cypher("update/grown_items"), started=started)]
+        changed = sorted(set(items) | set(grown))
+        rep.items_knowledge = recompute_item_knowledge(db, sorted(items), min_confidence=settings.min_confidence)
+        users = 0
+        for k in range(0, len(changed), 2000):
+            users += int(db.execute(cypher("update/stamp_item_users"), ids=changed[k:k + 2000],
+                                    ingest=ingest)[0]["users"])
+        rep.users_through_knowledge = users
+        return (f"HAS_KNOWLEDGE recomputed for {len(items)} extracted items; {len(grown)} items reach a grown "
+                f"concept; {users} users with a train interaction on a changed item")
+
+    # 4. classify -----------------------------------------------------------------------------------------------
+    def classify() -> str:
+        from .users.interactions import classify_interactions, make_classifier
+
+        users = [r["id"] for r in db.query(cypher("update/unclassified_users"), previous=seen_classified,
+                                           ingest=ingest)]
+        rep.users_classified = len(users)
+        if not users:
+            return "no new or changed interactions"
+        clf = make_classifier(classifier, settings, progress=False)
+        try:
+            r = classify_interactions(db, clf, users=users)
+        finally:
+            if clf is not None and hasattr(clf, "close"):
+                clf.close()
+        return f"{r.edges} interactions of {len(users)} users classified with {r.classifier}"
+
+    # 5. interests ----------------------------------------------------------------------------------------------
+    def user_interests() -> str:
+        from .users.interests.offline import OfflineParams, extract_offline
+
+        users = [r["id"] for r in db.query(cypher("update/changed_users"), previous=seen_interests, ingest=ingest)]
+        rep.users_interests = len(users)
+        if not users:
+            return "no user to update"
+        off = extract_offline(db, params=OfflineParams(min_confidence=settings.min_confidence), users=users)
+        rep.interest_edges = off.edges
+        out = f"offline interests of {off.users} users: {off.edges} edges"
+        if interests == "llm":
+            from .users.interests.graphrag import GraphRAGInterestExtractor
+
+            with GraphRAGInterestExtractor(db, settings, pack, progress=progress) as ex:
+                g = ex.run(users)
+            out += f"; graph-rag: {g.requests} requests, {g.updates} updates, edges now {g.edges}"
+        return out
+
+    # 6. fold in ------------------------------------------------------------------------------------------------
+    def fold() -> str:
+        from .model.newitems import fold_in_new_items
+
+        f = fold_in_new_items(db)
+        rep.run, rep.run_version, rep.fold_skipped = f.run, f.version, f.skipped
+        rep.items_folded, rep.items_new = f.items, f.new_items
+        if f.skipped:
+            return f"no item folded in: {f.skipped}"
+        return (f"{f.items} items folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with knowledge, "
+                f"{f.with_interactions} with interactions, {f.without_anything} with neither): version {f.version}")
+
+    for label, fn in (("extract", extract), ("concepts", concepts), ("knowledge", knowledge),
+                      ("classify", classify), ("interests", user_interests), ("fold-in", fold)):
+        if label in done_steps and label != "fold-in":
+            continue  # done before a kill (fold-in is repeated: it is cheap and idempotent)
+        step(label, fn)
+    rep.status = "complete"
+    rep.seconds = round(time.perf_counter() - t_all, 3)
+    rep.later_loads = max(0, int(db.query(cypher("update/state"))[0]["ingest"]) - ingest)
+    db.execute(cypher("update/run_finish"), id=rep.id, ingest=ingest,
+               summary=json.dumps(rep.model_dump(exclude={"steps"}), default=str))
+    log.info("update %s: %s", rep.id, rep.model_dump(exclude={"steps"}))
+    return rep

@@ -1,0 +1,181 @@
+"""Appending and reloading data: `kgrec load --append`, a reload that replaces one dataset's rows, ids unique per
+dataset, the ingest stamps `kgrec update` works from, and the bad input of both (real Neo4j, the vg-slice)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from _kg_fixture import SLICE, slice_rows, write_dataset
+
+from kgrec_neo4j import load as L
+from kgrec_neo4j.core.db import clear_database
+from kgrec_neo4j.core.errors import InputError
+
+
+def edges(db, dataset: str | None = None) -> list[tuple]:
+    return [tuple(r.values()) for r in db.query(
+        "MATCH (u:User)-[e:INTERACTED]->(i:Item) WHERE $d IS NULL OR u.dataset = $d "
+        "RETURN u.id AS u, e.seq AS s, i.id AS i, e.split AS split, e.rating AS r, e.kind AS k, e.sign AS sg, "
+        "u.n_interactions AS n ORDER BY u, s", d=dataset)]
+
+
+def split_slice(tmp_path: Path, keep: int = 3) -> tuple[Path, Path, set[str]]:
+    """The slice as a base (each user's first ``keep`` interactions, the items they name) and an append (the rest,
+    numbered from 0 again per user: the loader numbers them after the stored ones). Returns the appended users."""
+    items = {r["item_id"]: r for r in slice_rows("items.jsonl")}
+    base, extra = [], []
+    for r in slice_rows("interactions.jsonl"):
+        (base if r["seq"] < keep else extra).append(r)
+    base_items = {r["item_id"] for r in base}
+    first = defaultdict(lambda: None)
+    for r in extra:
+        first[r["user_id"]] = r["seq"] if first[r["user_id"]] is None else min(first[r["user_id"]], r["seq"])
+    extra = [{**r, "seq": r["seq"] - first[r["user_id"]] + 100} for r in extra]  # any numbers: only the order counts
+    a = write_dataset(tmp_path / "base" / "vg", [items[i] for i in sorted(base_items)], base)
+    b = write_dataset(tmp_path / "more" / "vg", [items[i] for i in sorted(set(items) - base_items)], extra)
+    return a, b, {r["user_id"] for r in extra}
+
+
+def test_append_equals_one_load_of_everything(db, tmp_path):
+    clear_database(db)
+    L.load(db, [SLICE], name="vg")
+    want = edges(db)
+    clear_database(db)
+    base, more, appended = split_slice(tmp_path)
+    first = L.load(db, [base])
+    assert first.mode == "new" and first.ingest == 1
+    rep = L.load(db, [more], append=True)
+    assert rep.mode == "append" and rep.ingest == 2 and rep.users_touched == len(appended)
+    assert rep.interactions_written == 831 - first.interactions_written
+    # the appended users' old valid / test edges became train: split again, last-two-out over the whole history
+    assert rep.splits_changed > 0
+    assert edges(db) == want
+    stamps = {r["id"]: r["ingest"] for r in db.query("MATCH (u:User) RETURN u.id AS id, u.ingest AS ingest")}
+    assert {u for u, s in stamps.items() if s == 2} == appended and set(stamps.values()) <= {1, 2}
+    assert db.value("MATCH (d:Dataset {name: 'vg'}) RETURN d.interactions") == 831
+
+
+def test_appended_interaction_of_an_unknown_item_is_reported_and_skipped(db, tmp_path):
+    clear_database(db)
+    base, _, _ = split_slice(tmp_path)
+    L.load(db, [base])
+    before = edges(db)
+    user = before[0][0]
+    stored_item = before[0][2]
+    add = write_dataset(tmp_path / "add" / "vg", [], [
+        {"user_id": user, "item_id": stored_item, "seq": 0, "rating": 5.0},
+        {"user_id": user, "item_id": "NO-SUCH-ITEM", "seq": 1, "rating": 1.0},
+        {"user_id": "new-user", "item_id": stored_item, "seq": 0},
+    ])
+    with pytest.raises(InputError, match=r"--strict: 1 bad record.*interactions.jsonl:2: item 'NO-SUCH-ITEM' is not in "
+                                         r"items.jsonl nor in dataset 'vg'"):
+        L.load(db, [add], append=True, strict=True)
+    assert edges(db) == before
+    rep = L.load(db, [add], append=True)
+    assert rep.skipped == {"unknown item": 1}
+    assert rep.issues == [f"{add / 'interactions.jsonl'}:2: item 'NO-SUCH-ITEM' is not in items.jsonl nor in dataset 'vg'"]
+    mine = [e for e in edges(db) if e[0] == user]
+    old_max = max(e[1] for e in before if e[0] == user)
+    assert mine[-1][1:3] == (old_max + 1, stored_item)  # the next seq, after the stored ones
+    assert [e for e in edges(db) if e[0] == "new-user"] == [("new-user", 0, stored_item, "train", None, "implicit", 1, 1)]
+
+
+def derived(db):
+    """What later stages derive, made by hand on the slice: a concept, knowledge and an interest."""
+    db.write("MERGE (:KnowledgeType {name: 'Components'})")  # the database was cleared: the type the trigger checks
+    db.write("MERGE (c:Concept {id: 'c1'}) SET c.name = 'adapter', c.type = 'Components'")
+    db.write("MATCH (i:Item), (c:Concept {id: 'c1'}) WITH i, c ORDER BY i.id LIMIT 50 MERGE (i)-[:HAS_KNOWLEDGE]->(c)")
+    db.write("MATCH (i:Item) WITH i ORDER BY i.id LIMIT 50 MERGE (m:Mention {type: 'Components', key: i.id}) "
+             "MERGE (i)-[:MENTIONS {extractor: 'offline'}]->(m)")
+    db.write("MATCH (u:User), (c:Concept {id: 'c1'}) MERGE (u)-[:INTERESTED_IN {horizon: 'long'}]->(c)")
+
+
+def test_reload_replaces_the_datasets_rows_and_nothing_else(db, tmp_path):
+    clear_database(db)
+    items, inter = slice_rows("items.jsonl"), slice_rows("interactions.jsonl")
+    a = write_dataset(tmp_path / "a" / "vg", items, inter)
+    other = write_dataset(tmp_path / "b" / "other", [{**r, "item_id": "o-" + r["item_id"]} for r in items[:30]],
+                  [{**r, "user_id": "o-" + r["user_id"], "item_id": "o-" + r["item_id"]} for r in inter
+                   if r["item_id"] in {x["item_id"] for x in items[:30]}])
+    L.load(db, [a])
+    L.load(db, [other])
+    derived(db)
+    theirs = edges(db, "other")
+    users = sorted({r["user_id"] for r in inter})
+    gone_user = users[0]
+    gone_item = sorted(items, key=lambda r: r["item_id"])[0]["item_id"]  # has knowledge and a mention
+    changed = next(r for r in inter if r["user_id"] == users[1] and r["item_id"] != gone_item)
+    inter2 = [dict(r, rating=1.0) if r is changed else r for r in inter
+              if r["user_id"] != gone_user and r["item_id"] != gone_item]
+    items2 = [r for r in items if r["item_id"] != gone_item]
+    hit = {r["user_id"] for r in inter if r["item_id"] == gone_item and r["user_id"] != gone_user}
+    a2 = write_dataset(tmp_path / "a2" / "vg", items2, inter2)
+    rep = L.load(db, [a2])
+    assert rep.mode == "reload" and rep.users_removed == 1 and rep.items_removed == 1
+    assert rep.interactions_removed == sum(1 for r in inter if r["user_id"] == gone_user or r["item_id"] == gone_item)
+    # removed rows are gone with what derives from them; the other dataset is untouched
+    assert db.value("MATCH (u:User {id: $u}) RETURN count(u)", u=gone_user) == 0
+    assert db.value("MATCH (i:Item {id: $i}) RETURN count(i)", i=gone_item) == 0
+    assert db.value("MATCH (m:Mention {key: $i}) RETURN count(m)", i=gone_item) == 0
+    assert db.value("MATCH (:Concept {id: 'c1'})<-[h:HAS_KNOWLEDGE]-() RETURN count(h)") == 49
+    assert edges(db, "other") == theirs
+    # the graph equals a fresh load of the new files (the same rows, splits and kinds)
+    now = edges(db, "vg")
+    clear_database(db)
+    L.load(db, [a2])
+    assert now == edges(db, "vg")
+    # only the users whose interactions changed are stamped for `kgrec update`
+    clear_database(db)
+    L.load(db, [a])
+    L.load(db, [a2])
+    stamps = {r["id"]: r["ingest"] for r in db.query("MATCH (u:User) RETURN u.id AS id, u.ingest AS ingest")}
+    assert {u for u, s in stamps.items() if s == 2} == hit | {changed["user_id"]}
+    # an unchanged reload writes no interaction and stamps nobody
+    rep = L.load(db, [a2])
+    assert (rep.interactions_written, rep.interactions_removed, rep.users_touched) == (0, 0, 0)
+
+
+def test_reload_that_removes_everything_needs_yes(db, tmp_path):
+    clear_database(db)
+    L.load(db, [SLICE], name="vg")
+    empty = write_dataset(tmp_path / "e" / "vg", [], [])
+    with pytest.raises(InputError, match=r"would remove all its 831 stored interactions \(40 users, 758 items\).*--yes"):
+        L.load(db, [empty])
+    assert len(edges(db)) == 831
+    rep = L.load(db, [empty], yes=True)
+    assert rep.interactions_removed == 831 and rep.users_removed == 40 and rep.items_removed == 758
+    assert db.value("MATCH (n) WHERE n:User OR n:Item RETURN count(n)") == 0
+
+
+def test_ids_are_unique_per_dataset(db, tmp_path):
+    clear_database(db)
+    L.load(db, [SLICE], name="vg")
+    copy = write_dataset(tmp_path / "copy", slice_rows("items.jsonl")[:20], slice_rows("interactions.jsonl")[:30])
+    with pytest.raises(InputError, match=r"user id\(s\) and 20 item id\(s\) of dataset 'copy' already belong to "
+                                         r"another dataset.*--id-prefix"):
+        L.load(db, [copy])
+    assert db.value("MATCH (d:Dataset {name: 'copy'}) RETURN count(d)") == 0
+    first = L.load(db, [copy], id_prefix="copy:")
+    assert first.items_written == 20 and first.interactions_written > 0
+    assert db.value("MATCH (i:Item) WHERE i.dataset = 'copy' AND NOT i.id STARTS WITH 'copy:' RETURN count(i)") == 0
+    assert len(edges(db, "vg")) == 831
+    with pytest.raises(InputError, match="stored with id prefix 'copy:', not 'x:'"):
+        L.load(db, [copy], id_prefix="x:", append=True)
+    rep = L.load(db, [copy], append=True)  # the stored prefix is used
+    assert rep.id_prefix == "copy:" and rep.interactions_written == first.interactions_written
+
+
+def test_cli_append_and_reload(db, tmp_path):
+    from _kg_fixture import invoke_cli
+
+    clear_database(db)
+    base, more, appended = split_slice(tmp_path)
+    r = invoke_cli(["load", str(base), "--silent"])
+    assert r.exit_code == 0 and "(generic, new)" in r.output
+    r = invoke_cli(["load", str(more), "--append", "--silent"])
+    assert r.exit_code == 0, r.output
+    assert "(generic, append)" in r.output and f"changed: {len(appended)} users stamped with ingest 2" in r.output
+    r = invoke_cli(["load", str(more), "--append", "--users", "5"])
+    assert r.exit_code == 1 and "--append adds every record" in r.output

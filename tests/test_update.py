@@ -1,0 +1,287 @@
+"""`kgrec update` on the real pipeline (offline extraction, concepts, classification, interests, a trained model):
+only what changed is redone, untouched users and items keep their values byte for byte, new items are recommended
+at once, serving notices the new version, nothing new writes nothing, and a killed update resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _kg_fixture import invoke_cli, slice_rows, write_dataset
+
+from kgrec_neo4j.core.db import clear_database
+from kgrec_neo4j.core.schema import load_pack
+from kgrec_neo4j.load import load
+from kgrec_neo4j.model.pipeline import run_training
+from kgrec_neo4j.serve import recommend as R
+from kgrec_neo4j.serve import scoring as S
+from kgrec_neo4j.update import run_update
+
+REPO = Path(__file__).resolve().parent.parent
+PACK = load_pack("video_games")
+
+
+def split(tmp: Path, *, new_share: float = 0.1, seed: int = 1) -> tuple[Path, Path, set[str], set[str]]:
+    """The slice as a base and a change: ``new_share`` of the items held back (with every interaction on them) and
+    each third user's last interaction held back too; the change adds them at the end of the users' histories.
+    Returns the folders, the new items and the users the change touches."""
+    items, inter = slice_rows("items.jsonl"), slice_rows("interactions.jsonl")
+    rng = np.random.default_rng(seed)
+    ids = sorted(r["item_id"] for r in items)
+    new = set(rng.choice(ids, int(new_share * len(ids)), replace=False).tolist())
+    users = sorted({r["user_id"] for r in inter})
+    last = {u: max(r["seq"] for r in inter if r["user_id"] == u) for u in users}
+    held = {(u, last[u]) for u in users[::3]}
+    base = [r for r in inter if r["item_id"] not in new and (r["user_id"], r["seq"]) not in held]
+    more = [r for r in inter if r not in base]
+    used = {r["item_id"] for r in base}
+    a = write_dataset(tmp / "base" / "vg", [r for r in items if r["item_id"] in used], base)
+    b = write_dataset(tmp / "more" / "vg", [r for r in items if r["item_id"] not in used], more)
+    return a, b, {r["item_id"] for r in items if r["item_id"] not in used}, {r["user_id"] for r in more}
+
+
+def pipeline(db, settings, folder: Path) -> str:
+    """Every stage on ``folder`` as the stage commands run them; returns the trained run."""
+    from kgrec_neo4j.concepts import build_vocabulary, grow_vocabulary, project_mentions
+    from kgrec_neo4j.core.embed import get_embedder
+    from kgrec_neo4j.extract.run import build_extractor, extract_items
+    from kgrec_neo4j.users.interactions import classify_interactions, make_classifier
+    from kgrec_neo4j.users.interests.offline import extract_offline
+
+    load(db, [folder])
+    extract_items(db, build_extractor(settings, "offline", pack=PACK), pack=PACK, progress=False)
+    emb = get_embedder(settings)
+    build_vocabulary(db, emb, PACK, fraction=0.5, seed=0)
+    project_mentions(db, emb, PACK)
+    grow_vocabulary(db, emb, PACK)
+    classify_interactions(db, make_classifier("lexicon", settings))
+    extract_offline(db)
+    res = run_training(db, type_names=PACK.names, model="ours", epochs=2, dim=8, seed=0,
+                       overrides={"item_graph_concept_weights": [1.0], "item_graph_weights": [1.0]})
+    assert res.current
+    return res.run
+
+
+def snapshot(db) -> dict:
+    """Every value an update could change, per node."""
+    def by(query: str) -> dict:
+        out: dict = defaultdict(list)
+        for r in db.query(query):
+            out[r["k"]].append(json.dumps(r["v"], sort_keys=True, default=str))
+        return {k: sorted(v) for k, v in out.items()}
+
+    return {
+        "interests": by("MATCH (u:User)-[e:INTERESTED_IN]->(c:Concept) RETURN u.id AS k, [c.id, properties(e)] AS v"),
+        "knowledge": by("MATCH (i:Item)-[e:HAS_KNOWLEDGE]->(c:Concept) RETURN i.id AS k, [c.id, properties(e)] AS v"),
+        "mentions": by("MATCH (i:Item)-[e:MENTIONS]->(m:Mention) RETURN i.id AS k, [m.type, m.key, properties(e)] AS v"),
+        "edges": by("MATCH (u:User)-[e:INTERACTED]->(i:Item) RETURN u.id AS k, [i.id, properties(e)] AS v"),
+        "vectors": by("MATCH (i:Item) RETURN i.id AS k, [i.gnn_embedding, i.gnn_foldin, i.gnn_run] AS v"),
+        "users": by("MATCH (u:User) RETURN u.id AS k, properties(u) AS v"),
+        "concepts": by("MATCH (c:Concept) RETURN c.id AS k, [c.name, c.type, c.embedding] AS v"),
+    }
+
+
+def warm_start_gap(db, run: str) -> float:
+    """A model built on the same export and warm-started from ``run`` gives the run's stored vectors before any
+    training: the largest difference."""
+    import torch
+
+    from kgrec_neo4j.model.export import export_train_graph
+    from kgrec_neo4j.model.train import TrainConfig, build_model
+    from kgrec_neo4j.model.warm import read_warm_start
+
+    tg = export_train_graph(db, type_names=PACK.names)
+    ws = read_warm_start(db, run, tg)
+    assert ws.counts["users_trained"] == tg.num_users and ws.counts["items_trained"] == tg.num_items
+    model = build_model(tg, TrainConfig(model="kgrec", embedding_dim=8))
+    assert ws.apply(model, tg)["parameters"] > 10
+    model.eval()
+    with torch.no_grad():
+        users, items, _ = model()
+    stored_u = {r["id"]: r["e"] for r in db.query("MATCH (u:User) RETURN u.id AS id, u.gnn_embedding AS e")}
+    stored_i = {r["id"]: r["e"] for r in db.query("MATCH (i:Item) RETURN i.id AS id, i.gnn_embedding AS e")}
+    return max(float(np.abs(users.numpy() - np.asarray([stored_u[u] for u in tg.user_ids])).max()),
+               float(np.abs(items.numpy() - np.asarray([stored_i[i] for i in tg.item_ids])).max()))
+
+
+@pytest.fixture(scope="module")
+def world(db, settings, tmp_path_factory, one_torch_thread):
+    tmp = tmp_path_factory.mktemp("update")
+    base, more, new_items, touched = split(tmp)
+    S.clear_cache()
+    run = pipeline(db, settings, base)
+    warm_gap = warm_start_gap(db, run)
+    before = snapshot(db)
+    some_user = sorted(set(before["users"]) - touched)[0]
+    served = R.recommend_users(db, [some_user], 10, store=False)[0]  # caches the run's model in this process
+    load(db, [more], append=True)
+    t = time.perf_counter()
+    rep = run_update(db, settings)
+    yield {"run": run, "before": before, "after": snapshot(db), "report": rep, "new_items": new_items,
+           "touched": touched, "seconds": time.perf_counter() - t, "served": served, "more": more, "tmp": tmp,
+           "warm_gap": warm_gap}
+    S.clear_cache()
+
+
+def test_update_does_the_changed_part_only(db, world):
+    rep, before, after = world["report"], world["before"], world["after"]
+    assert rep.status == "complete" and rep.previous == 0 and rep.ingest == 3  # base load 1, append 2, update 3
+    assert rep.items_extracted == len(world["new_items"]) and rep.items_failed == 0
+    assert rep.users_changed == len(world["touched"])
+    assert rep.run == world["run"] and rep.items_new == len(world["new_items"]) == rep.items_folded
+    # new items: extracted, their mentions projected, knowledge derived
+    for item in world["new_items"]:
+        assert item not in before["mentions"]
+    assert sum(item in after["knowledge"] for item in world["new_items"]) > 0
+    assert not db.value("MATCH (m:Mention) WHERE m.pending IS NULL AND NOT (m)-[:CANONICAL]->() RETURN count(m) > 0")
+    # churn 0: no concept changes; every concept stays as it was
+    for cid, v in before["concepts"].items():
+        assert after["concepts"][cid] == v
+    # users the change does not touch keep interests and every property byte for byte; so do untouched items
+    changed_knowledge = {i for i in set(before["knowledge"]) | set(after["knowledge"])
+                         if before["knowledge"].get(i) != after["knowledge"].get(i)}
+    through = {u for u, es in after["edges"].items() for e in es
+               if json.loads(e)[0] in changed_knowledge and json.loads(e)[1].get("split") == "train"}
+    untouched = set(before["users"]) - world["touched"] - through
+    assert untouched, "the change touches every user; use a smaller change"
+    for u in untouched:
+        assert after["interests"].get(u) == before["interests"].get(u), u
+        assert after["users"][u] == before["users"][u], u
+        assert after["edges"][u] == before["edges"][u], u
+    # knowledge changed for new items and for old items that reach a concept grown from pending mentions only
+    grown = {i for i, vs in after["knowledge"].items() if any(json.loads(v)[0] not in before["concepts"] for v in vs)}
+    assert changed_knowledge <= world["new_items"] | grown
+    for i in set(before["vectors"]) - world["new_items"]:
+        assert after["vectors"][i] == before["vectors"][i], i
+    # touched users got their interests from their new train history (the same as computing them directly)
+    u = sorted(world["touched"] & set(after["interests"]))[0]
+    from kgrec_neo4j.users.interests.offline import extract_offline
+
+    extract_offline(db, users=[u])
+    again = {k: sorted(json.dumps([json.loads(v)[0], {x: y for x, y in json.loads(v)[1].items() if x != "run"}])
+                       for v in vs) for k, vs in snapshot(db)["interests"].items()}
+    now = sorted(json.dumps([json.loads(v)[0], {x: y for x, y in json.loads(v)[1].items() if x != "run"}])
+                 for v in after["interests"][u])
+    assert again[u] == now
+
+
+def test_new_items_are_recommended_and_serving_notices_the_version(db, world):
+    run, new = world["run"], world["new_items"]
+    info = db.query("MATCH (r:ModelRun {id: $r}) RETURN r.version AS v, r.folded_items AS n", r=run)[0]
+    assert info == {"v": 1, "n": len(new)}
+    vecs = db.query("MATCH (i:Item) WHERE i.id IN $ids RETURN i.gnn_run AS run, i.gnn_folded_run AS f, "
+                    "size(i.gnn_embedding) AS d, i.gnn_embedding AS e", ids=sorted(new))
+    assert len(vecs) == len(new) and all(r["run"] == run == r["f"] and r["d"] == 8 for r in vecs)
+    assert sum(any(x != 0 for x in r["e"]) for r in vecs) > 0
+    # this process cached the run before the update: the next request reloads it (its version changed)
+    m_old = S.run_model(db, run)
+    assert m_old.version == 0 and not new & set(m_old.ids)
+    user = sorted(world["touched"])[0]
+    m, states = S.scoring_state(db, [user])
+    assert m.version == 1 and new <= set(m.ids)
+    # the new items are scored like every other item; asking for every item ranks them all
+    rec = R.recommend_users(db, [user], len(m.ids), store=False)[0]
+    ranked = {r.item for r in rec.items}
+    assert (new - {i for i in new if i in states[0].exclude}) <= ranked | {m.ids[k] for k in states[0].exclude}
+    # explained through the knowledge graph: a new item's path goes through its concepts
+    item = next(r.item for r in rec.items if r.item in new)
+    from kgrec_neo4j.serve import explain as E
+
+    why = E.explain(db, user, item, k=10)
+    assert why.run == run and why.rank >= 1
+
+
+def test_nothing_new_writes_nothing(db, world):
+    before = snapshot(db)
+    runs = db.value("MATCH (r:UpdateRun) RETURN count(r)")
+    state = db.query("MATCH (s:UpdateState) RETURN properties(s) AS p")[0]["p"]
+    r = invoke_cli(["update"])
+    assert r.exit_code == 0, r.output
+    assert "nothing new since the last update (ingest 3); nothing was written" in r.output
+    assert snapshot(db) == before
+    assert db.value("MATCH (r:UpdateRun) RETURN count(r)") == runs
+    assert db.query("MATCH (s:UpdateState) RETURN properties(s) AS p")[0]["p"] == state
+
+
+def test_changed_text_removes_stale_knowledge(db, world, settings):
+    item = db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->() WHERE i.gnn_folded_run IS NULL "
+                    "WITH i, count(*) AS n ORDER BY n DESC, i.id RETURN i.id LIMIT 1")
+    old = set(db.value("MATCH (:Item {id: $i})-[:HAS_KNOWLEDGE]->(c) RETURN collect(c.id)", i=item))
+    row = next(r for r in slice_rows("items.jsonl") if r["item_id"] == item)
+    folder = write_dataset(world["tmp"] / "retitle" / "vg", [{**row, "title": "Controller Charging Dock"}], [])
+    load(db, [folder], append=True)
+    rep = run_update(db, settings)
+    assert rep.items_extracted == 1 and rep.items_knowledge == 1
+    now = set(db.value("MATCH (:Item {id: $i})-[:HAS_KNOWLEDGE]->(c) RETURN collect(c.id)", i=item))
+    supported = set(db.value("MATCH (:Item {id: $i})-[:MENTIONS]->()-[:CANONICAL]->(c) RETURN collect(DISTINCT c.id)",
+                             i=item))
+    assert now == supported and now != old
+    # its train users' interests were recomputed; the trained item keeps its vector until the next training
+    assert rep.users_through_knowledge == db.value(
+        "MATCH (:Item {id: $i})<-[x:INTERACTED {split: 'train'}]-(u) RETURN count(DISTINCT u)", i=item)
+    assert rep.items_folded == len(world["new_items"]) and rep.items_new == 0
+
+
+def test_warm_start_continues_the_run(db, world):
+    # on the graph it trained on, a warm-started model is the run itself before any epoch
+    assert world["warm_gap"] < 1e-4
+    # after the update: the new items start from their folded-in vectors; the run becomes current
+    res = run_training(db, type_names=PACK.names, model="ours", epochs=1, seed=0, warm_start=True,
+                       overrides={"item_graph_concept_weights": [1.0], "item_graph_weights": [1.0]})
+    ws = res.warm_start
+    assert ws["run"] == world["run"] and res.current
+    assert ws["items_folded"] == len(world["new_items"]) and ws["items_random"] == 0
+    assert ws["users_trained"] == len(world["before"]["users"]) and ws["parameters"] > 10
+    assert ws["valid_ndcg@10_at_epoch_0"] is not None
+    assert db.value("MATCH (i:Item) WHERE i.gnn_run = $r RETURN count(i)", r=res.run) == db.value(
+        "MATCH (i:Item) RETURN count(i)")
+    with pytest.raises(Exception, match="warm-start continues a run of ours"):
+        run_training(db, type_names=PACK.names, model="lightgcn", warm_start=True)
+
+
+def test_killed_update_resumes(db, settings, tmp_path):
+    """kill -9 during the update, then `kgrec update` again: it resumes the same run and finishes its work."""
+    from kgrec_neo4j.core import schema
+
+    clear_database(db)
+    schema.apply(db, PACK, dim=settings.embedding_dim)
+    S.clear_cache()
+    base, more, new_items, touched = split(tmp_path, new_share=0.3, seed=2)
+    pipeline(db, settings, base)
+    load(db, [more], append=True)
+    p = subprocess.Popen([sys.executable, "-m", "kgrec_neo4j.cli", "update", "--silent"], cwd=REPO,
+                         env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 600
+    while time.time() < deadline and p.poll() is None:
+        if "extract" in (db.value("MATCH (r:UpdateRun) RETURN r.steps") or []):
+            break
+        time.sleep(0.05)
+    assert p.poll() is None, f"the update finished before it could be killed: {p.communicate()[0]}"
+    p.send_signal(signal.SIGKILL)
+    p.wait(30)
+    assert db.value("MATCH (r:UpdateRun) RETURN r.status") == "running"
+    r = invoke_cli(["update", "--silent"])
+    assert r.exit_code == 0, r.output
+    assert "(resumed)" in r.output
+    assert db.query("MATCH (r:UpdateRun) RETURN r.status AS s, r.steps AS steps")[0]["s"] == "complete"
+    # the work is done: every new item extracted and folded in, every touched user's interests recomputed
+    assert db.value("MATCH (i:Item) WHERE i.id IN $ids AND (i.gnn_run IS NULL OR i.extract_hashes IS NULL) "
+                    "RETURN count(i)", ids=sorted(new_items)) == 0
+    from kgrec_neo4j.users.interests.offline import extract_offline
+
+    def interests() -> dict:
+        return {k: sorted(json.dumps([json.loads(v)[0], {x: y for x, y in json.loads(v)[1].items() if x != "run"}])
+                          for v in vs) for k, vs in snapshot(db)["interests"].items()}
+
+    got = interests()
+    extract_offline(db, users=sorted(touched))
+    assert interests() == got  # what the resumed update left is what computing them now gives
+    assert "nothing new" in invoke_cli(["update"]).output
