@@ -95,13 +95,14 @@ def warm_start_gap(db, run: str) -> float:
     import torch
 
     from kgrec_neo4j.model.export import export_train_graph
-    from kgrec_neo4j.model.train import TrainConfig, build_model
+    from kgrec_neo4j.model.train import TrainConfig, build_model, gnn_recency_decay
     from kgrec_neo4j.model.warm import read_warm_start
 
     tg = export_train_graph(db, type_names=PACK.names)
     ws = read_warm_start(db, run, tg)
     assert ws.counts["users_trained"] == tg.num_users and ws.counts["items_trained"] == tg.num_items
-    model = build_model(tg, TrainConfig(model="kgrec", embedding_dim=8))
+    cfg = TrainConfig(model="kgrec", embedding_dim=8)
+    model = build_model(tg, cfg, gnn_recency_decay(cfg))  # as training builds it: with the GNN's recency term
     assert ws.apply(model, tg)["parameters"] > 10
     model.eval()
     with torch.no_grad():
