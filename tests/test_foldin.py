@@ -32,12 +32,19 @@ def ours(graph, one_torch_thread):
     return model
 
 
-@pytest.mark.parametrize("overrides", [{}, {"num_layers": 3}, {"use_negative": False}, {"use_stage1": False},
-                                       {"use_concepts": False}])
-def test_ours_fold_in_equals_the_trained_user_vectors(graph, overrides, one_torch_thread):
-    cfg = TrainConfig(model="kgrec", epochs=2, embedding_dim=16, use_item_graph=False, seed=2, **overrides)
+#: model variants whose fold-in is checked (each switches off or changes one part of it)
+VARIANTS = [{}, {"num_layers": 3}, {"use_negative": False}, {"use_stage1": False}, {"use_concepts": False}]
+
+
+def _trained_ours(graph, overrides, *, epochs, seed):
+    cfg = TrainConfig(model="kgrec", epochs=epochs, embedding_dim=16, use_item_graph=False, seed=seed, **overrides)
     model, _ = fit(graph, cfg)
-    p, side, ego = export_kgrec(model, graph)
+    return (cfg, model, *export_kgrec(model, graph))
+
+
+@pytest.mark.parametrize("overrides", VARIANTS)
+def test_ours_fold_in_equals_the_trained_user_vectors(graph, overrides, one_torch_thread):
+    cfg, model, p, side, ego = _trained_ours(graph, overrides, epochs=2, seed=2)
     with torch.no_grad():
         users, _items, _c = model()
     z = fold_in_many(p, side, train_histories(graph, use_negative=cfg.use_negative, ego=ego,
@@ -85,12 +92,9 @@ def test_a_new_user_gets_a_vector_from_a_few_items(graph, ours):
 
 # -- fold-in split into one part per neighbour ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("overrides", [{}, {"num_layers": 3}, {"use_negative": False}, {"use_stage1": False},
-                                       {"use_concepts": False}])
+@pytest.mark.parametrize("overrides", VARIANTS)
 def test_parts_sum_to_the_folded_in_vector(graph, overrides, one_torch_thread):
-    cfg = TrainConfig(model="kgrec", epochs=1, embedding_dim=16, use_item_graph=False, seed=4, **overrides)
-    model, _ = fit(graph, cfg)
-    p, side, ego = export_kgrec(model, graph)
+    cfg, _model, p, side, ego = _trained_ours(graph, overrides, epochs=1, seed=4)
     hs = train_histories(graph, use_negative=cfg.use_negative, ego=ego, with_interests=cfg.use_concepts)
     # a new user (no ego), a user with interests only, and one with an item both liked and disliked
     h0 = hs[0]
