@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict:
     with connect(load_settings()) as db:
         user = a.user or db.value(
             "MATCH (u:User)-[x:INTERACTED]->() WITH u, count(x) AS n ORDER BY n, u.id "
-            "WITH collect([u.id, n]) AS all RETURN all[size(all) / 2][0]")
+            "WITH collect([u.id, n]) AS us RETURN us[size(us) / 2][0]")
         history = db.value("MATCH (:User {id: $u})-[x:INTERACTED]->() RETURN count(x)", u=user)
     timed(["recommend", "--user", user, "--no-store"])  # warm the OS file cache once
     item = json.loads(subprocess.run([sys.executable, "-m", "kgrec_neo4j.cli", "recommend", "--user", user,

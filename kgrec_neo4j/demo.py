@@ -56,6 +56,7 @@ def run_demo(
     from .concepts.build import build_vocabulary
     from .concepts.grow import grow_vocabulary
     from .concepts.project import project_mentions
+    from .concepts.works import link_same_work
     from .core import schema
     from .core.embed import get_embedder
     from .extract.run import build_extractor, extract_items
@@ -96,6 +97,11 @@ def run_demo(
           lambda r: f"{r.assigned} mentions assigned, {r.pending} pending")
     stage("concepts grow", lambda: grow_vocabulary(db, embedder, pack),
           lambda r: f"{sum(t.new_concepts for t in r.types)} new concepts")
+    stage("concepts grow (the rest)", lambda: grow_vocabulary(db, embedder, pack, min_items=1),
+          lambda r: f"{sum(t.new_concepts for t in r.types)} concepts of one item each; "
+                    f"{(r.families.edges if r.families else 0)} family relations")
+    stage("same work", lambda: link_same_work(db, pack, settings=settings),
+          lambda r: f"{r.edges} SAME_WORK links between {r.items_with_work} items with a work name")
     classifier = make_classifier("llm" if settings.has_llm else "lexicon", settings)
     stage("interactions classify", lambda: classify_interactions(db, classifier),
           lambda r: ", ".join(f"{k}: {v}" for k, v in sorted(r.kinds.items())))

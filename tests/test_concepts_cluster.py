@@ -57,18 +57,29 @@ def test_condensed_distances_match_scipy_pdist():
                        atol=1e-5)
 
 
-def test_number_guard_separates_numbers():
-    texts = ["playstation 4", "playstation 3", "playstation", "fifa 14", "fifa 15", "1tb hard drive"]
-    codes = C.guard_codes(texts)
-    assert not C.compatible(codes[0], codes[1])
-    assert C.compatible(codes[0], codes[2])  # no digits on one side: allowed
-    assert not C.compatible(codes[3], codes[4])
-    # two identical vectors with different numbers never share a cluster
-    X = np.tile(_unit(1)[0], (2, 1))
-    lab = C.FloorClustering(X, 0.5, ["xbox 360", "xbox 1"]).labels(0.9)
-    assert lab[0] != lab[1]
+def test_variant_guard_separates_numbers_and_variant_words():
+    texts = ["playstation 4", "playstation 3", "playstation", "fifa 14", "fifa 15", "1tb hard drive", "playstation4"]
+    codes = C.guard_codes(texts, "video_games")
+    assert not codes.compatible(0, 1)
+    assert not codes.compatible(0, 2)  # no number on one side is a different thing too (the family, not a variant)
+    assert not codes.compatible(3, 4)
+    assert codes.compatible(0, 6)  # the same letters and digits
+    # identical vectors with different numbers or variant words never share a cluster, at any floor
+    X = np.tile(_unit(1)[0], (4, 1))
+    lab = C.FloorClustering(X, 0.5, ["xbox 360", "xbox one", "xbox", "x box"], pack="video_games").labels(0.9)
+    assert len({lab[0], lab[1], lab[2]}) == 3 and lab[2] == lab[3]
     lab = C.FloorClustering(X, 0.5, None).labels(0.9)
-    assert lab[0] == lab[1]
+    assert lab[0] == lab[1] == lab[2]
+
+
+def test_variant_guard_on_greedy_path():
+    X = np.tile(_unit(1)[0], (60, 1)) + 0.01 * _unit(60, d=16, seed=2)
+    X = (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+    texts = [f"final fantasy {r}" for r in ("x", "iv", "vii", "ix")] * 15
+    lab = C.FloorClustering(X, 0.5, texts, dense_limit=10).labels(0.6)
+    for a in range(60):
+        for b in range(60):
+            assert (lab[a] == lab[b]) <= (texts[a] == texts[b])
 
 
 def test_choose_floor_meets_band_or_says_so():

@@ -98,6 +98,27 @@ def test_postprocess_rules():
     assert strict == []
 
 
+def test_non_finite_weights_and_confidences_are_dropped_and_counted():
+    """NaN and infinity parse from JSON (``NaN``, ``Infinity``); clamping would turn NaN into 1.0."""
+    nan, inf = float("nan"), float("inf")
+    ans = InterestAnswer(updates=[
+        _u(concept="nan weight", weight_change=nan),
+        _u(concept="inf weight", weight_change=-inf),
+        _u(concept="nan confidence", confidence=nan),
+        _u(concept="inf confidence", confidence=inf),
+        _u(concept="kept"),
+    ])
+    dropped = Counter()
+    out = postprocess(ans, ["i1"], PACK, dropped=dropped)
+    assert [u.key for u in out] == ["kept"]
+    assert dropped["non_finite_number"] == 4
+    # the client parses answers with json.loads, which reads NaN and Infinity
+    parsed = InterestAnswer.model_validate(json.loads(
+        '{"updates": [{"concept": "racing", "type": "Others", "horizon": "long", "polarity": 1, '
+        '"weight_change": NaN, "confidence": Infinity, "evidence": ["i1"]}]}'))
+    assert postprocess(parsed, ["i1"], PACK) == []
+
+
 def test_apply_updates_arithmetic():
     p = GraphRAGParams(short_decay=0.5, drop_below=0.05)
     cur = [InterestView(concept_id="c1", name="a", type="Others", horizon="long", polarity=1, weight=0.4,
@@ -280,6 +301,27 @@ def test_graphrag_changes_to_valid_and_test_change_nothing(rag, settings):
     with _extractor(rag, settings, Scripted(_answers)) as ex:
         ex.run(["g1"], restart=True)
     assert _state(rag) == before
+
+
+def test_retrieval_runnables_read_through_the_projects_driver(rag, settings, monkeypatch):
+    from kgrec_neo4j.core.resources import cypher
+
+    seen = []
+    query = rag.query
+    monkeypatch.setattr(rag, "query", lambda text, **params: seen.append(text) or query(text, **params))
+    with _extractor(rag, settings, Scripted(_answers)) as ex:
+        ex.reset(["g1", "g2"])
+        out = ex.retriever.invoke(["g1", "g2"])
+        inputs = ex.inputs({u: (out["interests"].get(u, []), items) for u, (_, items) in out["batches"].items()})
+    assert sorted(seen) == sorted([cypher("interests/next_batch"), cypher("interests/user_subgraph")])
+    assert {u: [it.item for it in items] for u, (_, items) in out["batches"].items()} == {
+        "g1": ["halo", "cod"], "g2": ["forza", "halo"]}
+    assert out["interests"] == {"g1": [], "g2": []}
+    # one chain input per user: the rendered subgraphs and an answer schema whose evidence is the batch's items
+    assert [i["key"] for i in inputs] == ["g1", "g2"]
+    assert 'item halo: "Halo 5"' in inputs[0]["items"] and inputs[0]["interests"] == "(no interests yet)"
+    ev = inputs[1]["spec"].json_schema["properties"]["updates"]["items"]["properties"]["evidence"]
+    assert ev["items"]["enum"] == ["forza", "halo"]
 
 
 # --- end to end against the bundled local LLM server -------------------------------------------------

@@ -193,6 +193,30 @@ def test_recommend_all_stores_every_users_list(db, graph):
     assert all(r["p"] is not None for r in shown)
 
 
+def test_editions_of_owned_items_are_demoted_or_labelled(db, graph):
+    """An item linked by SAME_WORK to one the user owns comes after every other item (demote), or stays in place
+    with the owned item named (group); the explanation says so."""
+    S.clear_cache()
+    user = _busy_user(db)
+    top = R.recommend(db, user, 5, store=False, same_work="keep").items[0]
+    owned = sorted(_history(db, user))[0]
+    db.write("MATCH (a:Item {id: $a}), (b:Item {id: $b}) CREATE (a)-[:SAME_WORK {kind: 'edition', "
+             "method: 'test'}]->(b)", a=owned, b=top.item)
+    try:
+        demoted = R.recommend(db, user, 5, store=False, same_work="demote")
+        assert top.item not in [r.item for r in demoted.items]
+        grouped = R.recommend(db, user, 5, store=False, same_work="group", explain=True)
+        first = grouped.items[0]
+        assert first.item == top.item and first.same_work_as
+        assert "another edition of" in first.explanation.sentence and "which you own" in first.explanation.sentence
+        everything = R.recommend(db, user, 10_000, store=False, same_work="demote")
+        assert everything.items[-1].item == top.item  # after every other candidate
+        res = invoke_cli(["recommend", "--user", user, "-k", "3", "--no-store", "--same-work", "group"])
+        assert res.exit_code == 0 and "another edition of" in res.output
+    finally:
+        db.write("MATCH ()-[s:SAME_WORK {method: 'test'}]->() DELETE s")
+
+
 def test_a_run_trained_for_serving_folds_users_in_to_their_trained_vectors(db, graph):
     res = run_training(db, type_names=TYPES, model="ours", epochs=2, dim=8, seed=1, for_serving=True,
                        params_from=graph["run"])

@@ -45,7 +45,7 @@ def server():
 def make_client(srv: FakeOpenAIServer, tmp_path, **kw) -> LLMClient:
     settings = load_settings({"llm_base_url": srv.base_url, "llm_model": "fake-model", "home": str(tmp_path)},
                              environ={})
-    opts = dict(cache=False, retry_base_s=0.01, timeout_s=1.0, max_retries=3, concurrency=4)
+    opts = dict(cache=False, timeout_s=1.0, max_retries=3, concurrency=4)
     opts.update(kw)
     return LLMClient(settings, **opts)
 
@@ -169,7 +169,7 @@ def test_cache_key_changes_with_model_and_messages(server, tmp_path):
         assert client.last_stats.calls == 1
     settings = load_settings({"llm_base_url": server.base_url, "llm_model": "other-model",
                               "home": str(tmp_path)}, environ={})
-    with LLMClient(settings, cache=cache, retry_base_s=0.01) as other:
+    with LLMClient(settings, cache=cache) as other:
         other.run_structured([req("a")])
         assert other.last_stats.calls == 1 and other.last_stats.cache_hits == 0
     cache.close()
@@ -220,7 +220,7 @@ def test_unreachable_server_is_a_connection_failure(tmp_path):
     with FakeOpenAIServer() as srv:
         url = srv.base_url
     settings = load_settings({"llm_base_url": url, "home": str(tmp_path)}, environ={})
-    with LLMClient(settings, cache=False, retry_base_s=0.01, max_retries=1) as client:
+    with LLMClient(settings, cache=False, max_retries=1) as client:
         r = run_one(client)
     assert r.reason == "connection" and r.attempts == 2
 
@@ -239,24 +239,81 @@ def test_ok_status_without_a_completion_is_a_bad_response(server, tmp_path):
         assert r.ok and client.last_stats.retries == {"bad_response": 1}
 
 
-@pytest.mark.parametrize("fault, reason", [
-    (rate_limited(0.2), "rate_limited"), (server_error(500), "server_error"), (drop(), "connection"),
-    (slow(3.0, GOOD), "timeout"), (truncated_json({"answer": "ok"}), "invalid_json"),
-], ids=lambda x: x if isinstance(x, str) else None)
-def test_stock_sdk_path_handles_faults_the_same(server, tmp_path, fault, reason):
-    server.script(fault)
-    with make_client(server, tmp_path, fast_path=False) as client:
+def test_deeply_nested_answer_fails_alone(tmp_path):
+    """``[[[…]]]`` nested past the JSON decoder's recursion limit is an invalid answer of one request, not an
+    exception out of the run."""
+    nested = "[" * 100_000 + "]" * 100_000
+    with FakeOpenAIServer(GOOD) as srv, make_client(srv, tmp_path, max_output_retries=1) as client:
+        srv.script(ok(nested), ok(nested), match="deep")
+        deep, fine = client.run_structured([req("deep", "deep"), req("fine")])
+        stats = client.last_stats
+    assert fine.ok
+    assert deep.value is None and deep.reason == "invalid_json" and deep.attempts == 2
+    assert "nested too deeply" in deep.error
+    assert stats.failures == {"invalid_json": 1} and stats.retries == {"invalid_json": 1}
+
+
+def test_non_json_body_with_ok_status_is_a_bad_response(server, tmp_path):
+    server.script(Reply("raw", status=200, content="<html>gateway says hello</html>"))
+    with make_client(server, tmp_path) as client:
         r = run_one(client)
-        assert r.ok and r.attempts == 2 and client.last_stats.retries == {reason: 1}
-    body = server.requests[-1]
-    assert body["response_format"]["type"] == "json_schema" and body["messages"][-1]["content"] == "question q"
+        assert r.ok and r.attempts == 2 and client.last_stats.retries == {"bad_response": 1}
 
 
-def test_fast_and_stock_paths_send_the_same_request(tmp_path):
-    bodies = []
-    for fast in (True, False):
-        with FakeOpenAIServer(GOOD) as srv, make_client(srv, tmp_path, fast_path=fast) as client:
-            r = run_one(client)
-            assert r.ok and r.usage.prompt_tokens == 20 and r.usage.completion_tokens == 10
-            bodies.append({k: v for k, v in srv.requests[0].items() if k != "stream"})
-    assert bodies[0] == bodies[1]
+def test_tokens_of_an_answer_cut_by_max_tokens_are_counted(server, tmp_path):
+    server.script(huge(200_000))  # 50,000 completion tokens, then cut: the SDK raises, the tokens were spent
+    with make_client(server, tmp_path) as client:
+        r = run_one(client)
+        s = client.last_stats
+    assert r.ok and r.retried == ["truncated"]
+    assert (r.usage.prompt_tokens, r.usage.completion_tokens) == (40, 50_000 + 10)
+    assert (s.prompt_tokens, s.completion_tokens) == (40, 50_010)
+
+
+def test_refused_json_schema_is_a_call_not_a_retry(tmp_path):
+    def responder(body: dict) -> Reply:
+        if (body.get("response_format") or {}).get("type") == "json_schema":
+            return Reply("status", status=400, content="response_format type json_schema is not supported")
+        return GOOD
+
+    with FakeOpenAIServer(responder) as srv, make_client(srv, tmp_path, concurrency=1) as client:
+        rs = client.run_structured([req(str(i)) for i in range(3)])
+        s = client.last_stats
+    assert [r.attempts for r in rs] == [2, 1, 1] and srv.calls == 4
+    assert s.calls == 4 and s.retries == {} and s.failures == {}
+
+
+def test_library_objects_are_used_as_built(server, tmp_path):
+    """The chat model is LangChain's ``ChatOpenAI`` with the SDK's own completions resource (nothing
+    replaced), the SDK does the transport retries, the HTTP client is ours through the public parameter."""
+    import openai
+    from langchain_openai import ChatOpenAI
+
+    with make_client(server, tmp_path, max_retries=3, timeout_s=1.0) as client:
+        chat = client._chat_model()
+        assert type(chat) is ChatOpenAI
+        assert type(chat.async_client).__module__.startswith("openai.resources.")
+        assert isinstance(chat.root_async_client, openai.AsyncOpenAI)
+        assert chat.max_retries == 3 and chat.root_async_client.max_retries == 3
+        assert chat.http_async_client is client._http
+
+
+def test_inline_refs_for_grammar_builders():
+    from kgrec_neo4j.llm.structured import inline_refs
+
+    class Point(BaseModel):
+        value: str
+
+    class Points(BaseModel):
+        points: list[Point]
+        best: Point | None = None
+
+    js = Points.model_json_schema()
+    assert "$defs" in js
+    flat = inline_refs(js)
+    assert "$defs" not in flat and "$ref" not in json.dumps(flat)
+    assert flat["properties"]["points"]["items"]["properties"]["value"]["type"] == "string"
+    recursive = {"$defs": {"Node": {"type": "object", "properties": {"next": {"$ref": "#/$defs/Node"}}}},
+                 "$ref": "#/$defs/Node"}
+    out = inline_refs(recursive)
+    assert out["properties"]["next"] == {"$ref": "#/$defs/Node"} and "Node" in out["$defs"]

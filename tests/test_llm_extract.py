@@ -49,7 +49,7 @@ def obedient_model(body: dict) -> Reply:
 def make(srv: FakeOpenAIServer, tmp_path, **kw) -> LLMExtractor:
     settings = load_settings({"llm_base_url": srv.base_url, "llm_model": "fake-model", "home": str(tmp_path)},
                              environ={})
-    opts = dict(cache=False, retry_base_s=0.01, timeout_s=2.0, max_retries=2)
+    opts = dict(cache=False, timeout_s=2.0, max_retries=2)
     opts.update(kw)
     return LLMExtractor(settings, PACK, **opts)
 
@@ -137,3 +137,19 @@ def test_duplicate_item_ids_are_refused(tmp_path):
     with FakeOpenAIServer(obedient_model) as srv, make(srv, tmp_path) as ex:
         with pytest.raises(ValueError, match="unique"):
             ex.extract([CLEAN, CLEAN])
+
+
+def test_deeply_nested_answer_fails_its_item_only(tmp_path):
+    from fakes.openai_server import ok
+
+    items = [ItemText(item_id=f"i{i}", title=f"Game number {i} for Nintendo Switch") for i in range(4)]
+    nested = "[" * 100_000 + "]" * 100_000
+    with FakeOpenAIServer(obedient_model) as srv:
+        srv.script(ok(nested), ok(nested), match="Game number 2")
+        with make(srv, tmp_path) as ex:
+            res = ex.extract(items)
+    assert [r.item_id for r in res] == ["i0", "i1", "i2", "i3"]
+    assert [r.item_id for r in res if r.error] == ["i2"]
+    assert res[2].error.startswith("invalid_json") and res[2].points == []
+    assert all(r.points for r in res if r.item_id != "i2")
+    assert ex.stats.failed == 1 and ex.stats.errors == {"invalid_json": 1}

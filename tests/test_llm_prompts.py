@@ -134,7 +134,7 @@ def test_extractor_parses_a_fake_model_answer(settings):
     [(msgs, kwargs)] = fake.seen
     assert [type(m) for m in msgs] == [SystemMessage, HumanMessage, AIMessage, HumanMessage]
     assert msgs[-1].content == build_messages(ITEM, PACK)[-1]["content"]
-    rf = kwargs["extra_body"]["response_format"]
+    rf = kwargs["response_format"]
     assert rf["type"] == "json_schema" and rf["json_schema"]["schema"] == answer_json_schema(PACK, 12)
     assert ex.stats.llm.calls == 1 and ex.stats.points == 3
 
@@ -166,7 +166,7 @@ def test_json_object_mode_puts_the_schema_into_the_system_message(settings):
     [(msgs, kwargs)] = fake.seen
     assert msgs[0].content.startswith("S\n\nAnswer with one JSON object only")
     assert '"points"' in msgs[0].content
-    assert kwargs["extra_body"]["response_format"] == {"type": "json_object"}
+    assert kwargs["response_format"] == {"type": "json_object"}
 
 
 def _post(points: list[dict], item: ItemText = ITEM, **kw):

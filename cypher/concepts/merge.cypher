@@ -9,6 +9,11 @@ CALL (keep, gone) {
   CREATE (m)-[:CANONICAL {similarity: mem.similarity, method: 'merge'}]->(keep)
 }
 CALL (keep, gone) {
+  // a family relation between the two would become a loop
+  MATCH (keep)-[b:BROADER]-(gone)
+  DELETE b
+}
+CALL (keep, gone) {
   MATCH (x)-[r]->(gone)
   WHERE NOT type(r) IN ['CANONICAL', 'HAS_KNOWLEDGE']
   CALL apoc.refactor.to(r, keep) YIELD output

@@ -53,20 +53,23 @@ def concepts():
               help="Share of the mentioned items to cluster (e.g. 0.05).")
 @click.option("--items", "count", type=click.IntRange(min=1), default=None, help="Number of items to cluster.")
 @click.option("--floor", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
-              help="Starting similarity floor (default 0.82); moved within --floor-min/--floor-max to meet the band.")
+              help="Similarity floor (default 0.86); with --band, the start of the search for the band's floor.")
 @click.option("--floor-min", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Lowest floor the band search may use (default 0.70).")
 @click.option("--floor-max", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Highest floor the band search may use (default 0.92).")
+@click.option("--min-items", type=click.IntRange(min=1), default=2, show_default=True,
+              help="A cluster becomes a concept only if this many items mention its values.")
 @click.option("--band", "bands", multiple=True, metavar="TYPE=LO:HI",
-              help="Target number of concepts of a type (default 2%..90% of its unique values).")
+              help="Target number of concepts of a type: its floor is moved within --floor-min/--floor-max to "
+                   "meet it (default: no band, every type at --floor).")
 @click.option("--acceptance", type=click.FloatRange(0, 1), default=None,
               help="Projection threshold stored with each type (default: (1 + chosen floor) / 2).")
 @type_option
 @min_confidence_option
 @silent_option
 @pass_settings
-def build(settings: Settings, fraction, count, floor, floor_min, floor_max, bands, acceptance, types,
+def build(settings: Settings, fraction, count, floor, floor_min, floor_max, min_items, bands, acceptance, types,
           min_confidence, silent):
     """First vocabulary: cluster the values of a sample of items, per type, under a similarity floor.
 
@@ -85,28 +88,34 @@ def build(settings: Settings, fraction, count, floor, floor_min, floor_max, band
     kw = {k: v for k, v in (("floor", floor), ("floor_min", floor_min), ("floor_max", floor_max)) if v is not None}
     with open_db(settings) as d:
         rep = B.build_vocabulary(d, emb, pack, fraction=fraction, count=count, types=_types(types),
-                                 bands=_parse_bands(bands), acceptance=acceptance,
+                                 bands=_parse_bands(bands), acceptance=acceptance, min_items=min_items,
                                  min_confidence=min_confidence if min_confidence is not None else settings.min_confidence,
                                  seed=settings.seed, progress=None if silent else click.echo, **kw)
     click.echo(f"sample: {rep.items_sampled} of {rep.items_total} mentioned items ({rep.seconds:.1f}s)")
     echo_table([{"type": t.type, "values": t.values, "concepts": t.concepts, "floor": t.floor,
                  "band": "" if t.band is None else f"{t.band[0]}-{t.band[1]}",
                  "band met": "" if t.band_met is None else ("yes" if t.band_met else "no"),
-                 "singletons": t.singletons, "seconds": round(t.cluster_s + t.embed_s + t.write_s, 2),
+                 "singletons": t.singletons, "one item (waiting)": t.unshared,
+                 "seconds": round(t.cluster_s + t.embed_s + t.write_s, 2),
                  "note": t.skipped or ""} for t in rep.types])
+    if rep.families is not None:
+        click.echo(f"family relations (BROADER): {rep.families.edges}")
 
 
 @concepts.command()
 @type_option
-@click.option("--batch-size", type=click.IntRange(min=1), default=1000, help="Mentions per index query.")
-@click.option("--workers", type=click.IntRange(min=1), default=2, help="Parallel index searches.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1000, help="Mentions per search and write.")
+@click.option("--workers", type=click.IntRange(min=1), default=2, help="Parallel searches.")
+@click.option("--search", type=click.Choice(["auto", "exact", "index"]), default="auto", show_default=True,
+              help="exact: every concept of the type in memory; index: Neo4j's vector index; auto: exact up to "
+                   "200,000 concepts.")
 @click.option("--k", "k", type=click.IntRange(min=1, max=1024), default=8,
               help="Index candidates per mention (more = better recall of the approximate index, slower).")
 @min_confidence_option
 @silent_option
 @pass_settings
-def project(settings: Settings, types, batch_size, workers, k, min_confidence, silent):
-    """Assign every mention without a concept to its nearest concept of its type (vector index).
+def project(settings: Settings, types, batch_size, workers, search, k, min_confidence, silent):
+    """Assign every mention without a concept to its nearest concept of its type.
 
     Below the type's acceptance threshold a mention stays pending (for `kgrec concepts grow`).
 
@@ -130,13 +139,14 @@ def project(settings: Settings, types, batch_size, workers, k, min_confidence, s
             bar.update(n)
 
         rep = project_mentions(d, emb, pack, types=_types(types), batch_size=batch_size, workers=workers, k=k,
+                               search=search,
                                min_confidence=min_confidence if min_confidence is not None else settings.min_confidence,
                                progress=progress)
         if bar is not None:
             bar.close()
     click.echo(f"mentions: {rep.mentions}  assigned: {rep.assigned}  pending: {rep.pending}  "
                f"items updated: {rep.items_updated}")
-    click.echo(f"time: embed {rep.embed_s:.1f}s, index search + write {rep.project_s:.1f}s "
+    click.echo(f"time: embed {rep.embed_s:.1f}s, {rep.search} search + write {rep.project_s:.1f}s "
                f"({rep.mentions_per_s:.0f} mentions/s), HAS_KNOWLEDGE {rep.knowledge_s:.1f}s")
     for t, n in rep.skipped_types.items():
         click.echo(f"skipped {n} mentions of {t!r}: no vocabulary yet (`kgrec concepts build --type '{t}'`)")
@@ -165,6 +175,56 @@ def grow(settings: Settings, types, min_items, min_confidence):
                  "floor": t.floor, "note": t.skipped or ""} for t in rep.types])
     if rep.projection:
         click.echo(f"re-projected {rep.projection.mentions} pending mentions: {rep.projection.assigned} assigned")
+    if rep.families is not None:
+        click.echo(f"family relations (BROADER): {rep.families.edges}")
+
+
+@concepts.command()
+@type_option
+@pass_settings
+def families(settings: Settings, types):
+    """Store family relations between concepts: (:Concept)-[:BROADER]->(:Concept), never merges.
+
+    "Xbox One" and "Xbox 360" are two concepts, each BROADER -> "Xbox". Build and grow do this too.
+
+    \b
+    Example:
+      kgrec concepts families
+    """
+    from ..concepts.families import link_families
+    from ..core import schema
+
+    pack = schema.load_pack(settings.type_pack)
+    with open_db(settings) as d:
+        rep = link_families(d, pack, types=_types(types))
+    echo_table([{"type": t, "BROADER edges": n} for t, n in rep.edges_by_type.items()])
+
+
+@concepts.command("same-work")
+@click.option("--max-group", type=click.IntRange(min=2), default=30, show_default=True,
+              help="Items sharing one work name beyond this many are not linked (a generic name).")
+@pass_settings
+def same_work(settings: Settings, max_group):
+    """Link items that are the same work (edition, platform, packaging): (:Item)-[:SAME_WORK]->(:Item).
+
+    Serving demotes or groups them when the user owns one (setting same_work: demote, group, keep).
+
+    \b
+    Example:
+      kgrec concepts same-work
+    """
+    from ..concepts.works import link_same_work
+    from ..core import schema
+
+    pack = schema.load_pack(settings.type_pack)
+    with open_db(settings) as d:
+        rep = link_same_work(d, pack, settings=settings, max_group=max_group)
+    click.echo(f"items: {rep.items}, with a work name: {rep.items_with_work}, groups: {rep.groups}, "
+               f"links: {rep.edges} {rep.by_kind}, stale removed: {rep.removed}")
+    if rep.generations_apart:
+        click.echo(f"not linked (platforms two or more generations apart): {rep.generations_apart}")
+    if rep.skipped_groups:
+        click.echo(f"groups above --max-group, not linked: {', '.join(rep.skipped_groups[:10])}")
 
 
 @concepts.command("suggest-merges")

@@ -22,12 +22,15 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
               help="Stored paths shown per reason (with --explain); the sentence does not depend on it.")
 @click.option("--no-store", is_flag=True, help="Do not replace the user's stored RECOMMENDED edges.")
 @click.option("--allow-repeats", is_flag=True, help="Keep items the user already interacted with (repeat purchases).")
+@click.option("--same-work", type=click.Choice(["demote", "group", "keep"]), default=None,
+              help="Editions and ports of what the user owns: after every other item (demote), or in place, "
+                   "labelled (group, keep). Default: the same_work setting.")
 @click.option("--batch", "chunk", type=click.IntRange(1, 100_000), default=1000, show_default=True,
               help="Users scored per round trip (with --all).")
 @json_option
 @pass_settings
-def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item, no_store, allow_repeats, chunk,
-              as_json):
+def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item, no_store, allow_repeats, same_work,
+              chunk, as_json):
     """Top-k items for a user, from every interaction the user has in the graph now (serving mode).
 
     The current model run scores the user's live edges: interactions written by `kgrec load` or by any
@@ -47,11 +50,11 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
     if all_users == (user_id is not None):
         raise click.UsageError("give exactly one of --user ID and --all")
     if all_users:
-        _recommend_all(settings, k=k, chunk=chunk, allow_repeats=allow_repeats, as_json=as_json)
+        _recommend_all(settings, k=k, chunk=chunk, allow_repeats=allow_repeats, same_work=same_work, as_json=as_json)
         return
     with open_db(settings) as d:
         rec = run_recommend(d, user_id, k, explain=with_explain, store=not no_store, per_item=per_item,
-                            allow_repeats=allow_repeats)
+                            allow_repeats=allow_repeats, same_work=same_work)
     if as_json:
         echo_json(rec.model_dump())
         return
@@ -60,7 +63,8 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
             "popular": "no interactions or interests yet: the most popular items"}[rec.source]
     click.echo(f"top {len(rec.items)} for user {rec.user} (run {rec.run}; {what})")
     for r in rec.items:
-        click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {r.title or ''}")
+        click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {r.title or ''}"
+                   + (f"  [another edition of {'; '.join(r.same_work_as[:2])}, which you own]" if r.same_work_as else ""))
         if r.explanation is not None:
             click.echo(f"     {r.explanation.sentence}")
             for reason in r.explanation.stated:
@@ -71,7 +75,8 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
         click.echo(f"stored {len(rec.items)} RECOMMENDED edges")
 
 
-def _recommend_all(settings: Settings, *, k: int, chunk: int, allow_repeats: bool, as_json: bool) -> None:
+def _recommend_all(settings: Settings, *, k: int, chunk: int, allow_repeats: bool, same_work: str | None,
+                   as_json: bool) -> None:
     import sys
     import time
 
@@ -82,7 +87,7 @@ def _recommend_all(settings: Settings, *, k: int, chunk: int, allow_repeats: boo
         t0 = time.perf_counter()
         with click.progressbar(length=len(users), label="recommend", file=sys.stderr) as bar:
             recs = recommend_users(d, users, k, store=True, allow_repeats=allow_repeats, chunk=chunk,
-                                   on_chunk=bar.update)
+                                   same_work=same_work, on_chunk=bar.update)
         dt = time.perf_counter() - t0
     sources: dict[str, int] = {}
     for r in recs:

@@ -2,7 +2,10 @@
 
 Pure numpy/scipy. The method is *complete-linkage* agglomerative clustering on cosine distance, cut at
 distance ``1 - floor``: a complete-linkage merge height is the largest distance inside the merged
-cluster, so every pair of members of a flat cluster has cosine similarity >= ``floor``.
+cluster, so every pair of members of a flat cluster has cosine similarity >= ``floor`` — or the same
+content words (:func:`.variants.lexical_key`: ``Sid Meier's Civilization IV`` / ``Sid Meiers Civilization
+4``), which count as distance 0 when the texts are given; a pair where one value adds words to the other
+(``Sonic`` / ``Sonic Generations``) counts as far apart below :data:`.variants.CONTAIN_FLOOR`.
 
 Memory stays bounded without an ``n x n`` matrix:
 
@@ -15,9 +18,10 @@ Memory stays bounded without an ``n x n`` matrix:
    *every* member (the same guarantee, found greedily).
 3. The trees are kept, so cutting at another floor (the per-type band search) is cheap.
 
-A *number guard* (on by default) keeps values apart whose digit groups differ when both have some
-(``PlayStation 4`` / ``PlayStation 3``, ``1TB`` / ``2TB``, ``FIFA 14`` / ``FIFA 15``): small sentence
-encoders rate such pairs 0.85-0.95 similar although they name different things.
+A *variant guard* (on by default, :mod:`.variants`) keeps values apart whose numbers or variant words
+differ (``PlayStation 4`` / ``PlayStation 3``, ``Xbox`` / ``Xbox One``, ``1TB`` / ``2TB``, ``Final Fantasy X``
+/ ``Final Fantasy IV``, ``Cherry MX Blue`` / ``Cherry MX Brown``): small sentence encoders rate such pairs
+0.85-0.95 similar although they name different things.
 
 Shapes: ``X`` is ``(n, d)`` float32 with L2-normalised rows; labels are ``(n,)`` int64 in ``0..k-1``.
 """
@@ -25,7 +29,7 @@ Shapes: ``X`` is ``(n, d)`` float32 with L2-normalised rows; labels are ``(n,)``
 from __future__ import annotations
 
 import logging
-import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,34 +37,60 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.sparse import coo_matrix, csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from . import variants
+
 log = logging.getLogger(__name__)
 
-_DIGITS = re.compile(r"\d+")
 _CANNOT = 4.0  # distance given to guarded pairs: larger than any cosine distance (max 2)
 
 
-def number_signature(text: str) -> frozenset[str]:
-    """The digit groups of ``text`` with leading zeros dropped (``"PS4 1TB"`` → ``{"4", "1"}``)."""
-    return frozenset(g.lstrip("0") or "0" for g in _DIGITS.findall(text))
+class GuardCodes:
+    """Vectorised variant guard (:mod:`.variants`) over ``n`` texts: three ``(n,)`` int64 code columns.
+
+    ``main`` numbers the distinct (numbers, variant words) pairs, ``units`` the distinct unit sets (0 = none),
+    ``squashed`` the distinct letter-and-digit strings. Two rows are compatible when their ``main`` codes are
+    equal and their units agree (equal, or one has none), or when their squashed strings are equal.
+    """
+
+    def __init__(self, sigs: Sequence[variants.Signature]):
+        ids_main: dict[tuple[frozenset[str], frozenset[str]], int] = {}
+        ids_units: dict[frozenset[str], int] = {frozenset(): 0}
+        ids_sq: dict[str, int] = {}
+        n = len(sigs)
+        self.main = np.empty(n, dtype=np.int64)
+        self.units = np.empty(n, dtype=np.int64)
+        self.squashed = np.empty(n, dtype=np.int64)
+        for i, s in enumerate(sigs):
+            self.main[i] = ids_main.setdefault((s.numbers, s.words), len(ids_main))
+            self.units[i] = ids_units.setdefault(s.units, len(ids_units))
+            # an empty squashed string never matches another one
+            self.squashed[i] = ids_sq.setdefault(s.squashed, len(ids_sq)) if s.squashed else -1 - i
+
+    @classmethod
+    def of(cls, texts: Sequence[str], pack: str = "") -> GuardCodes:
+        return cls([variants.signature(t, pack) for t in texts])
+
+    def __len__(self) -> int:
+        return int(self.main.size)
+
+    def take(self, idx: np.ndarray) -> GuardCodes:
+        out = GuardCodes([])
+        out.main, out.units, out.squashed = self.main[idx], self.units[idx], self.squashed[idx]
+        return out
+
+    def compatible(self, i: np.ndarray | int, j: np.ndarray | int) -> np.ndarray:
+        """Element-wise (broadcasting) compatibility of rows ``i`` and ``j``."""
+        ui, uj = self.units[i], self.units[j]
+        same = (self.main[i] == self.main[j]) & ((ui == 0) | (uj == 0) | (ui == uj))
+        return np.asarray(same | (self.squashed[i] == self.squashed[j]))
 
 
-def guard_codes(texts: list[str]) -> np.ndarray:
-    """``(n,)`` int64: 0 for texts without digits, else an id per distinct digit signature."""
-    ids: dict[frozenset[str], int] = {}
-    out = np.zeros(len(texts), dtype=np.int64)
-    for i, t in enumerate(texts):
-        sig = number_signature(t)
-        if sig:
-            out[i] = ids.setdefault(sig, len(ids) + 1)
-    return out
+def guard_codes(texts: Sequence[str], pack: str = "") -> GuardCodes:
+    """Guard codes of ``texts`` (the embedded texts) for the active ``pack``."""
+    return GuardCodes.of(texts, pack)
 
 
-def compatible(code_a: np.ndarray | int, code_b: np.ndarray | int) -> np.ndarray | bool:
-    """True where two guard codes may share a cluster (either has no digits, or both have the same)."""
-    return (np.asarray(code_a) == 0) | (np.asarray(code_b) == 0) | (np.asarray(code_a) == np.asarray(code_b))
-
-
-def threshold_graph(X: np.ndarray, floor: float, *, codes: np.ndarray | None = None,
+def threshold_graph(X: np.ndarray, floor: float, *, codes: GuardCodes | None = None,
                     block: int = 2048) -> csr_matrix:
     """Sparse symmetric ``(n, n)`` graph of pairs with similarity >= ``floor`` (guarded pairs left out).
 
@@ -74,7 +104,7 @@ def threshold_graph(X: np.ndarray, floor: float, *, codes: np.ndarray | None = N
         r_abs = r + i0
         keep = c > r_abs
         if codes is not None:
-            keep &= compatible(codes[r_abs], codes[c])
+            keep &= codes.compatible(r_abs, c)
         rows.append(r_abs[keep])
         cols.append(c[keep])
         vals.append(S[r[keep], c[keep]])
@@ -85,8 +115,14 @@ def threshold_graph(X: np.ndarray, floor: float, *, codes: np.ndarray | None = N
     return g.tocsr()
 
 
-def condensed_distances(X: np.ndarray, codes: np.ndarray | None = None, *, block: int = 1024) -> np.ndarray:
-    """Condensed cosine distances ``1 - x_i . x_j`` (``(n (n-1) / 2,)`` float64), guarded pairs set far apart."""
+def condensed_distances(X: np.ndarray, codes: GuardCodes | None = None, *, block: int = 1024,
+                        lexical: list[frozenset[str]] | None = None, near: float = 0.0) -> np.ndarray:
+    """Condensed cosine distances ``1 - x_i . x_j`` (``(n (n-1) / 2,)`` float64), guarded pairs set far apart.
+
+    With ``lexical`` (each value's :func:`.variants.lexical_key`), pairs closer than ``1 - near`` follow the
+    lexical relation of :func:`.variants.same_value`: the same content words → distance 0; one value adding
+    words to the other → far apart unless the cosine reaches :data:`.variants.CONTAIN_FLOOR`.
+    """
     n = X.shape[0]
     out = np.empty(n * (n - 1) // 2, dtype=np.float64)
     pos = 0
@@ -95,15 +131,22 @@ def condensed_distances(X: np.ndarray, codes: np.ndarray | None = None, *, block
         for r in range(S.shape[0]):
             i = i0 + r
             d = 1.0 - S[r, i + 1:].astype(np.float64)
-            if codes is not None and codes[i] != 0:
-                d[~compatible(codes[i], codes[i + 1:])] = _CANNOT
+            if lexical is not None:
+                for jj in np.nonzero(d <= 1.0 - near)[0]:
+                    rel = variants.lexical_relation(lexical[i], lexical[i + 1 + jj])
+                    if rel == "equal":
+                        d[jj] = 0.0
+                    elif rel != "other" and d[jj] > 1.0 - variants.CONTAIN_FLOOR:
+                        d[jj] = _CANNOT
+            if codes is not None:
+                d[~codes.compatible(i, np.arange(i + 1, n))] = _CANNOT
             out[pos:pos + d.size] = d
             pos += d.size
     np.clip(out, 0.0, None, out=out)
     return out
 
 
-def greedy_floor(X: np.ndarray, floor: float, graph: csr_matrix, codes: np.ndarray | None = None) -> np.ndarray:
+def greedy_floor(X: np.ndarray, floor: float, graph: csr_matrix, codes: GuardCodes | None = None) -> np.ndarray:
     """Leader clustering with a complete-link check (for components too large for exact linkage).
 
     Seeds are taken in order of decreasing degree in ``graph``; a seed's unassigned neighbours are
@@ -125,7 +168,7 @@ def greedy_floor(X: np.ndarray, floor: float, graph: csr_matrix, codes: np.ndarr
         for u in nb[np.argsort(-sims, kind="stable")]:
             if labels[u] >= 0:
                 continue
-            if codes is not None and not np.all(compatible(codes[u], codes[members])):
+            if codes is not None and not np.all(codes.compatible(u, np.asarray(members))):
                 continue
             if np.min(X[members] @ X[u]) >= floor:
                 members.append(u)
@@ -141,7 +184,8 @@ class FloorClustering:
     Args:
         X: ``(n, d)`` L2-normalised embeddings.
         min_floor: the lowest floor that :meth:`labels` will be asked for.
-        texts: the values (for the number guard); ``None`` turns the guard off.
+        texts: the values as embedded (for the variant guard and the lexical relation); ``None`` turns both off.
+        pack: the type pack whose variant words apply (:data:`.variants.PACK_VARIANT_WORDS`).
         dense_limit: largest component clustered exactly (memory ``~ 8 * m^2 / 2`` bytes).
     """
 
@@ -149,7 +193,9 @@ class FloorClustering:
     min_floor: float
     texts: list[str] | None = None
     dense_limit: int = 12_000
-    codes: np.ndarray | None = field(init=False, default=None)
+    pack: str = ""
+    codes: GuardCodes | None = field(init=False, default=None)
+    lexical: list[frozenset[str]] | None = field(init=False, default=None)
     components: list[np.ndarray] = field(init=False, default_factory=list)
     trees: dict[int, np.ndarray] = field(init=False, default_factory=dict)
     graph: csr_matrix | None = field(init=False, default=None)
@@ -162,7 +208,8 @@ class FloorClustering:
         if self.texts is not None and len(self.texts) != self.X.shape[0]:
             raise ValueError(f"texts has {len(self.texts)} entries but X has {self.X.shape[0]} rows")
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
-        self.codes = guard_codes(self.texts) if self.texts is not None else None
+        self.codes = guard_codes(self.texts, self.pack) if self.texts is not None else None
+        self.lexical = [variants.lexical_key(t, self.pack) for t in self.texts] if self.texts is not None else None
         n = self.X.shape[0]
         if n == 0:
             return
@@ -173,8 +220,10 @@ class FloorClustering:
         self.components = [order[bounds[i]:bounds[i + 1]] for i in range(ncomp)]
         for ci, idx in enumerate(self.components):
             if 2 <= idx.size <= self.dense_limit:
-                codes = self.codes[idx] if self.codes is not None else None
-                self.trees[ci] = linkage(condensed_distances(self.X[idx], codes), method="complete")
+                codes = self.codes.take(idx) if self.codes is not None else None
+                lex = [self.lexical[i] for i in idx] if self.lexical is not None else None
+                self.trees[ci] = linkage(condensed_distances(self.X[idx], codes, lexical=lex, near=self.min_floor),
+                                         method="complete")
         big = [c.size for c in self.components if c.size > self.dense_limit]
         log.debug("floor clustering: n=%d, %d components, largest %d, %d above dense limit %s",
                   n, ncomp, max(c.size for c in self.components), len(big), big)
@@ -198,7 +247,7 @@ class FloorClustering:
                 assert self.graph is not None  # components exist only once the graph is built
                 sub = self.graph[idx][:, idx]
                 sub = sub.multiply(sub >= floor).tocsr()
-                codes = self.codes[idx] if self.codes is not None else None
+                codes = self.codes.take(idx) if self.codes is not None else None
                 lab = greedy_floor(self.X[idx], floor, sub, codes)
                 raw[idx] = lab + k
                 k += int(lab.max()) + 1

@@ -26,6 +26,7 @@ from ..core.schema import TypePack
 from . import store
 from .build import concept_rows
 from .cluster import FloorClustering, medoids
+from .families import FamilyReport, link_families
 from .project import ProjectReport, project_mentions
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ class TypeGrowth(BaseModel):
 class GrowReport(BaseModel):
     types: list[TypeGrowth] = Field(default_factory=list)
     projection: ProjectReport | None = None
+    families: FamilyReport | None = None
     seconds: float = 0.0
 
 
@@ -60,7 +62,7 @@ def grow_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, types: 
     rep = GrowReport()
     for type_ in types or pack.names:
         v = vocab.get(type_)
-        if v is None or not v.concepts or v.floor is None or v.acceptance is None:
+        if v is None or v.floor is None or v.acceptance is None:
             rep.types.append(TypeGrowth(type=type_, pending=0, skipped="no vocabulary; run `kgrec concepts build`"))
             continue
         rows = sorted(db.query(cypher("concepts/pending_mentions"), type=type_), key=lambda r: r["key"])
@@ -72,7 +74,7 @@ def grow_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, types: 
             progress(f"{type_}: clustering {len(rows)} pending mentions")
         keys = [r["key"] for r in rows]
         X = store.encode_keys(embedder, keys, pack.name)
-        labels = FloorClustering(X, v.floor, store.guard_texts(keys, pack.name)).labels(v.floor)
+        labels = FloorClustering(X, v.floor, store.guard_texts(keys, pack.name), pack=pack.name).labels(v.floor)
         k = int(labels.max()) + 1
         items_per_cluster: list[set[str]] = [set() for _ in range(k)]
         for r, lab in zip(rows, labels):
@@ -100,5 +102,6 @@ def grow_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, types: 
     if any(t.new_concepts for t in rep.types):
         grown = [t.type for t in rep.types if t.new_concepts]
         rep.projection = project_mentions(db, embedder, pack, types=grown, min_confidence=min_confidence)
+        rep.families = link_families(db, pack, types=grown)
     rep.seconds = round(time.perf_counter() - t_start, 3)
     return rep

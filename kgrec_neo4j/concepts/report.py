@@ -206,6 +206,73 @@ def concepts_report(db: Database, embedder: Embedder, pack: TypePack, *, types: 
                         concept_names=[r["name"] for r in crow], top=top)
         st.concepts = len(crow)
         stats.append(st)
-    md = "# Concept vocabulary report\n\n" + stats_table(stats) + "\n## Largest concepts\n\n" + largest_markdown(stats)
+    md = ("# Concept vocabulary report\n\n" + stats_table(stats) + "\n## Coverage and sharing\n\n"
+          + coverage_markdown(coverage_stats(db)) + "\n## Largest concepts\n\n" + largest_markdown(stats))
     png = sizes_png(stats, png_path) if png_path and stats else None
     return ConceptsReport(types=stats, markdown=md, png=png)
+
+
+SIZE_BUCKETS = ((1, 1), (2, 2), (3, 5), (6, 10), (11, 50), (51, None))
+
+
+class TypeCoverage(BaseModel):
+    """Coverage and sharing of one type (or ``all``): the targets of docs/concepts.md."""
+
+    type: str
+    mentions: int = 0
+    canonical: int = 0
+    item_mentions: int = 0
+    canonical_item_mentions: int = 0
+    concepts: int = 0
+    single_item: int = Field(0, description="concepts that exactly one item has")
+    sizes: dict[str, int] = Field(default_factory=dict, description="concepts by number of items")
+
+    @property
+    def coverage(self) -> float:
+        return self.canonical / self.mentions if self.mentions else 0.0
+
+    @property
+    def item_coverage(self) -> float:
+        return self.canonical_item_mentions / self.item_mentions if self.item_mentions else 0.0
+
+    @property
+    def single_item_share(self) -> float:
+        return self.single_item / self.concepts if self.concepts else 0.0
+
+
+def _bucket(n: int) -> str:
+    for lo, hi in SIZE_BUCKETS:
+        if n >= lo and (hi is None or n <= hi):
+            return f"{lo}" if lo == hi else (f"{lo}+" if hi is None else f"{lo}-{hi}")
+    return "0"
+
+
+def coverage_stats(db: Database) -> list[TypeCoverage]:
+    """Per type and for ``all`` types: share of mentions with a concept, and concepts by number of items."""
+    out: dict[str, TypeCoverage] = {}
+    total = TypeCoverage(type="all")
+    for r in db.query(cypher("concepts/coverage")):
+        tc = out.setdefault(r["type"], TypeCoverage(type=r["type"]))
+        for f in ("mentions", "canonical", "item_mentions", "canonical_item_mentions"):
+            setattr(tc, f, int(r[f]))
+            setattr(total, f, getattr(total, f) + int(r[f]))
+    for r in db.query(cypher("concepts/concept_items")):
+        for tc in (out.setdefault(r["type"], TypeCoverage(type=r["type"])), total):
+            tc.concepts += 1
+            tc.single_item += int(r["items"] == 1)
+            b = _bucket(int(r["items"]))
+            tc.sizes[b] = tc.sizes.get(b, 0) + 1
+    return [*sorted(out.values(), key=lambda t: t.type), total]
+
+
+def coverage_markdown(stats: list[TypeCoverage]) -> str:
+    """The coverage table (markdown): mentions with a concept, and concepts by number of items."""
+    heads = [_bucket(lo) for lo, _ in SIZE_BUCKETS]
+    lines = ["| type | mentions | with a concept | item mentions | with a concept | concepts | one item | "
+             + " | ".join(f"{h} items" for h in heads) + " |",
+             "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(heads)]
+    for t in stats:
+        lines.append(f"| {t.type} | {t.mentions} | {t.coverage:.1%} | {t.item_mentions} | {t.item_coverage:.1%} | "
+                     f"{t.concepts} | {t.single_item} ({t.single_item_share:.1%}) | "
+                     + " | ".join(str(t.sizes.get(h, 0)) for h in heads) + " |")
+    return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from typing import Any
 from .errors import ConfigError
 
 SECRET_FIELDS = frozenset({"neo4j_password", "llm_api_key"})
+SAME_WORK_POLICIES = ("demote", "group", "keep")
 
 
 def _default_embedding_model() -> str:
@@ -45,6 +46,8 @@ class Settings:
         embedding_dim: dimension of its vectors (checked against the vector index).
         llm_base_url / llm_model / llm_api_key: any OpenAI-compatible endpoint; empty = no LLM.
         data_dir: where the datasets live.
+        same_work: what serving does with editions and ports of an item the user owns (``SAME_WORK``
+            links): ``demote`` (rank them last), ``group`` (show them with the owned item) or ``keep``.
     """
 
     neo4j_uri: str = "bolt://127.0.0.1:7687"
@@ -68,6 +71,7 @@ class Settings:
     batch_size: int = 5000
     min_confidence: float = 0.0
     seed: int = 42
+    same_work: str = "demote"
 
     @property
     def home_path(self) -> Path:
@@ -116,6 +120,7 @@ ENV: dict[str, str] = {
     "KGREC_BATCH_SIZE": "batch_size",
     "KGREC_MIN_CONFIDENCE": "min_confidence",
     "KGREC_SEED": "seed",
+    "KGREC_SAME_WORK": "same_work",
 }
 
 
@@ -178,4 +183,8 @@ def load_settings(
         if k not in names:
             raise ConfigError(f"unknown setting {k!r}")
         values[k] = _coerce(k, v, f"option {k}")
-    return Settings(**values)
+    out = Settings(**values)
+    if out.same_work not in SAME_WORK_POLICIES:
+        raise ConfigError(f"setting same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {out.same_work!r}); "
+                          f"set KGREC_SAME_WORK or same_work in kgrec.toml")
+    return out

@@ -69,7 +69,7 @@ def discover(items: Sequence[ItemText], settings: Settings, *, k: int = 9, sampl
              out: str | Path | None = None, min_similarity: float | None = None,
              embedder: TextEncoder | None = None, client=None,
              max_points: int = 15, max_phrases: int = 40, concurrency: int | None = None,
-             progress: bool = False) -> DiscoveryReport:
+             progress: bool = False, attribute_names: bool = True) -> DiscoveryReport:
     """Propose ``k`` knowledge types plus ``Others`` from a sample of ``items``.
 
     Args:
@@ -82,6 +82,8 @@ def discover(items: Sequence[ItemText], settings: Settings, *, k: int = 9, sampl
         out: the pack file to write (checked by loading it back); ``None`` writes nothing.
         min_similarity: the clustering cut; default :data:`DEFAULT_MIN_SIMILARITY` of the extractor.
         embedder / client: injected embedder (a :class:`~kgrec_neo4j.core.embed.TextEncoder`) and LLM client (tests).
+        attribute_names: offline: name clusters by the attribute their values share, one type per attribute,
+            no clusters of function words (:mod:`.attributes`); False gives the value clusters as they are.
     """
     if extractor not in ("llm", "offline"):
         raise ValueError(f"extractor must be 'llm' or 'offline' (got {extractor!r})")
@@ -108,7 +110,10 @@ def discover(items: Sequence[ItemText], settings: Settings, *, k: int = 9, sampl
         from ..core.embed import get_embedder
 
         embedder = get_embedder(settings)
-    ranked, counts = rank_clusters(obs, len(picked), embedder, min_similarity=floor, mode=extractor)
+    ranked, counts = rank_clusters(obs, len(picked), embedder, min_similarity=floor, mode=extractor,
+                                   attribute_names=attribute_names)
+    if counts.get("function_word_clusters"):
+        dropped["function_word_clusters"] += counts["function_word_clusters"]
     if counts["unclustered_labels"]:
         dropped["unclustered_labels"] += counts["unclustered_labels"]
     types = select_types(ranked, k, mode=extractor)

@@ -67,23 +67,24 @@ def llm_observations(items: Sequence[ItemText], settings: Settings, *, client=No
     ``client``: an :class:`~kgrec_neo4j.llm.client.LLMClient` (default: one built from ``settings``,
     closed afterwards).
     """
-    from ..extract.prompts import user_prompt
-    from ..llm.client import LLMClient, StructuredRequest
+    from langchain_core.messages import SystemMessage
+    from langchain_core.prompts import ChatPromptTemplate
+
+    from ..extract.prompts import USER_TEMPLATE, render_item
+    from ..llm.client import LLMClient
 
     if max_points < 1:
         raise ValueError(f"max_points must be >= 1 (got {max_points})")
-    system = system_prompt(domain, max_points)
-    schema = answer_json_schema(max_points)
-    reqs = [StructuredRequest(key=f"{i}:{it.item_id}",
-                              messages=[{"role": "system", "content": system},
-                                        {"role": "user", "content": user_prompt(it)}],
-                              schema=FreeAnswer, json_schema=schema, prompt_version=PROMPT_VERSION,
-                              max_tokens=40 * max_points + 64)
-            for i, it in enumerate(items)]
+    prompt = ChatPromptTemplate.from_messages([SystemMessage(content=system_prompt(domain, max_points)),
+                                               ("human", USER_TEMPLATE)])
     own = client is None
     client = client or LLMClient(settings)
     try:
-        results = client.run_structured(reqs, concurrency=concurrency, progress=progress, desc="discover")
+        spec = client.spec(FreeAnswer, json_schema=answer_json_schema(max_points), prompt_version=PROMPT_VERSION,
+                           max_tokens=40 * max_points + 64)
+        inputs = [{"key": f"{i}:{it.item_id}", "item": render_item(it)} for i, it in enumerate(items)]
+        results = client.run(client.chain(spec, prompt), inputs, concurrency=concurrency, progress=progress,
+                             desc="discover")
         stats = client.last_stats.model_dump()
     finally:
         if own:

@@ -108,7 +108,8 @@ def _head_name(members: list[_Label]) -> str | None:
 
 
 def rank_clusters(obs: Sequence[Observation], n_items: int, embedder: TextEncoder, *, min_similarity: float,
-                  mode: ExtractorName = "llm", max_labels: int = 6000) -> tuple[list[ProposedType], dict[str, int]]:
+                  mode: ExtractorName = "llm", max_labels: int = 6000,
+                  attribute_names: bool = True) -> tuple[list[ProposedType], dict[str, int]]:
     """All clusters of the observations' labels as :class:`ProposedType`, best ``score`` first.
 
     Args:
@@ -118,6 +119,8 @@ def rank_clusters(obs: Sequence[Observation], n_items: int, embedder: TextEncode
         mode: ``llm`` (labels are type names; examples are values) or ``offline`` (labels are phrases).
         max_labels: the most mentioned labels are clustered; each rarer one joins the cluster whose
             centroid is nearest if at least ``min_similarity`` similar, else it is dropped.
+        attribute_names: offline only: name each cluster by the attribute its values share
+            (:mod:`.attributes`), make clusters of one attribute one type, drop clusters of function words.
 
     Returns:
         ``(ranked, counts)``; ``counts`` has ``distinct_labels``, ``others_labels``, ``unclustered_labels``.
@@ -125,7 +128,8 @@ def rank_clusters(obs: Sequence[Observation], n_items: int, embedder: TextEncode
     if n_items < 1:
         raise ValueError(f"n_items must be >= 1 (got {n_items})")
     labels, others = _gather(obs)
-    counts = {"distinct_labels": len(labels), "others_labels": others, "unclustered_labels": 0}
+    counts = {"distinct_labels": len(labels), "others_labels": others, "unclustered_labels": 0,
+              "function_word_clusters": 0, "attribute_clusters": 0}
     if not labels:
         return [], counts
     head, tail = labels[:max_labels], labels[max_labels:]
@@ -149,7 +153,29 @@ def rank_clusters(obs: Sequence[Observation], n_items: int, embedder: TextEncode
                 vecs[c] = np.vstack([vecs[c], T[j:j + 1]])
             else:
                 counts["unclustered_labels"] += 1
-    ranked = [_proposal(members[c], vecs[c], n_items, mode) for c in members]
+    names: dict[int, str] = {}
+    if mode == "offline" and attribute_names:
+        from ..extract.offline import STOPWORDS
+        from .attributes import cluster_attribute, is_function_words
+
+        by_attr: dict[str, list[int]] = defaultdict(list)
+        for c in list(members):
+            pairs = [(m.display, m.mentions) for m in members[c]]
+            if is_function_words(pairs, STOPWORDS):
+                counts["function_word_clusters"] += 1
+                del members[c], vecs[c]
+                continue
+            attr = cluster_attribute(pairs)
+            if attr:
+                by_attr[attr].append(c)
+        for attr, cs in by_attr.items():  # the clusters of one attribute are one type
+            counts["attribute_clusters"] += len(cs)
+            keep = cs[0]
+            for c in cs[1:]:
+                members[keep] += members.pop(c)
+                vecs[keep] = np.vstack([vecs[keep], vecs.pop(c)])
+            names[keep] = attr
+    ranked = [_proposal(members[c], vecs[c], n_items, mode, name=names.get(c)) for c in members]
     ranked.sort(key=lambda p: (-p.score, -p.mentions, p.name))
     return ranked, counts
 
@@ -159,7 +185,7 @@ def _centroid(V: np.ndarray, weights: list[int]) -> np.ndarray:
     return (c / max(np.linalg.norm(c), 1e-12)).astype(np.float32)
 
 
-def _proposal(members: list[_Label], V: np.ndarray, n_items: int, mode: str) -> ProposedType:
+def _proposal(members: list[_Label], V: np.ndarray, n_items: int, mode: str, name: str | None = None) -> ProposedType:
     w = np.asarray([m.mentions for m in members], dtype=np.float64)
     c = _centroid(V, w.tolist())
     cohesion = float((w * (V @ c)).sum() / w.sum())
@@ -172,12 +198,13 @@ def _proposal(members: list[_Label], V: np.ndarray, n_items: int, mode: str) -> 
         forms.update(m.forms)
     raw = [f for f, _ in sorted(forms.items(), key=lambda kv: (-kv[1], kv[0]))]
     if mode == "offline":
-        head = _head_name(members)
-        if head is None:
-            name = title_name(members[int(np.argmax(V @ c))].display)
-        else:  # the head word as a member writes it alone (PlayStation), else title-cased
-            alone = [m for m in members if m.key == head]
-            name = title_name(alone[0].display if alone else head)
+        if name is None:
+            head = _head_name(members)
+            if head is None:
+                name = title_name(members[int(np.argmax(V @ c))].display)
+            else:  # the head word as a member writes it alone (PlayStation), else title-cased
+                alone = [m for m in members if m.key == head]
+                name = title_name(alone[0].display if alone else head)
         examples = names[:5]
     else:
         name = title_name(names[0])

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from functools import lru_cache
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,8 +66,17 @@ def mention_key(text: str) -> str:
     ``"PlayStation-4 "`` and ``"playstation 4"`` share a key; ``"PS4"`` does not (that is the
     concept layer's job).
     """
+    return _mention_key(text)
+
+
+_DASHES = re.compile(r"[\u2010-\u2015_\-/]+")
+_NOT_KEY = re.compile(r"[^\w\s+#.&]")
+_WS = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=262_144)
+def _mention_key(text: str) -> str:
     t = unicodedata.normalize("NFKC", text).lower()
-    t = re.sub(r"[\u2010-\u2015_\-/]+", " ", t)
-    t = re.sub(r"[^\w\s+#.&]", " ", t)
-    t = re.sub(r"\s+", " ", t).strip(" .")
-    return t
+    t = _DASHES.sub(" ", t)
+    t = _NOT_KEY.sub(" ", t)
+    return _WS.sub(" ", t).strip(" .")

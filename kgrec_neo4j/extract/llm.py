@@ -1,8 +1,9 @@
 """Item knowledge points from an LLM (any OpenAI-compatible endpoint), validated before anything is kept.
 
-:class:`LLMExtractor` turns each :class:`~kgrec_neo4j.extract.base.ItemText` into one structured request
-(prompt: ``extract/prompts.py``), runs them through :class:`~kgrec_neo4j.llm.LLMClient` (concurrency,
-retries, cache, accounting), then applies the rules every stored point must pass:
+:class:`LLMExtractor` runs one LangChain chain per item -- the pack's ``ChatPromptTemplate``
+(``extract/prompts.py``) -> ``ChatOpenAI.with_structured_output`` -> validation against :class:`RawAnswer`
+(:meth:`kgrec_neo4j.llm.LLMClient.chain`) -- batched with ``abatch`` by the client (concurrency, retries,
+cache, accounting), then applies the rules every stored point must pass:
 
 * the type must be in the active pack: otherwise it is mapped to ``Others`` (``unknown_type="others"``,
   counted in ``stats.adjusted["unknown_type_to_others"]``) or dropped (``"reject"``, counted in
@@ -33,9 +34,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.config import Settings
 from ..core.schema import TypePack
-from ..llm.client import LLMClient, RunStats, StructuredRequest
+from ..llm.client import LLMClient, RunStats
 from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key
-from .prompts import PROMPT_VERSION, WORKED_EXAMPLES, build_messages, prompt_safe_text
+from .prompts import PROMPT_VERSION, WORKED_EXAMPLES, prompt_safe_text, prompt_template, render_item
 
 log = logging.getLogger(__name__)
 
@@ -245,21 +246,10 @@ class LLMExtractor:
         self.name = f"llm:{self.client.model_name}"
         self.prompt_version = f"{PROMPT_VERSION}/{unknown_type}"
         self._json_schema = answer_json_schema(pack, max_points)
+        self.spec = self.client.spec(RawAnswer, json_schema=self._json_schema, prompt_version=self.prompt_version,
+                                     max_tokens=self.max_tokens)
+        self.chain = self.client.chain(self.spec, prompt_template(pack, max_points=max_points, examples=examples))
         self.stats = ExtractionStats()
-
-    def requests(self, items: list[ItemText]) -> list[StructuredRequest]:
-        """The structured requests for ``items`` (one per item, keyed by ``item_id``)."""
-        return [
-            StructuredRequest(
-                key=it.item_id,
-                messages=build_messages(it, self.pack, max_points=self.max_points, examples=self.examples),
-                schema=RawAnswer,
-                json_schema=self._json_schema,
-                prompt_version=self.prompt_version,
-                max_tokens=self.max_tokens,
-            )
-            for it in items
-        ]
 
     def extract(self, items: list[ItemText]) -> list[ItemResult]:
         """One :class:`ItemResult` per item, in order: validated points, or ``error`` and no points."""
@@ -267,8 +257,9 @@ class LLMExtractor:
         if len(set(ids)) != len(ids):
             dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
             raise ValueError(f"item ids must be unique in one extract call (got duplicates {dup})")
-        results = self.client.run_structured(self.requests(items), concurrency=self.concurrency,
-                                             progress=self.progress, desc=f"extract {self.name}")
+        inputs = [{"key": it.item_id, "item": render_item(it)} for it in items]
+        results = self.client.run(self.chain, inputs, concurrency=self.concurrency, progress=self.progress,
+                                  desc=f"extract {self.name}")
         adjusted: Counter = Counter(self.stats.adjusted)
         dropped_all: Counter = Counter(self.stats.dropped)
         errors: Counter = Counter(self.stats.errors)

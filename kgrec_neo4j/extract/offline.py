@@ -89,11 +89,34 @@ _NAME_CUT = re.compile(r"\s+[-–—|~]+\s+|\s*,\s+|\s+/\s+|\s+-(?=[A-Z])|\s*\|\
 _SEQUEL = re.compile(r"^(?:\d{1,4}|[IVX]{1,5}|'\d\d|2K\d*|HD|3D|Vol\.?|Volume|Part|Episode|Ep\.?|Chapter|Season|"
                      r"Edition|Remastered|Remix|Deluxe|Collection|Trilogy|Anthology|Online|Advance|Portable|Plus)$")
 _TRAILING_JUNK = re.compile(r"(?:\s+(?:for|by|with|and|the|game|video\s+game|videogame|[-–:&+]))+$", re.I)
+# edition words that may end a game's name without a separator ("Dark Souls II Collector's Edition"); after a
+# separator one or two words may ("NBA 2K16: Early Tip-off Edition"), but never a number or a numeral
+_EDITION_KINDS = (r"(?:collector'?s|collectors|limited|special|(?:digital\s+|super\s+)?deluxe|gold|premium|complete|"
+                  r"definitive|ultimate|legendary|standard|game\s+of\s+the\s+year|goty|(?:\d+(?:st|nd|rd|th)\s+)?"
+                  r"anniversary|director'?s\s+cut|platinum|launch|day\s+(?:one|1)|steelbook|hardened|prestige|"
+                  r"signature|championship|legacy|remastered|enhanced|royal|classic|career|jumbo|starter|exclusive|"
+                  r"digital|physical|uncut)")
 _EDITION_TAIL = re.compile(
-    r"\s*[-–:,]?\s+(?:game\s+of\s+the\s+year(?:\s+edition)?|(?:the\s+)?(?:[\w'’-]+\s+){0,2}edition|bundle|greatest\s+hits|platinum\s+hits|"
+    r"(?:\s+(?:the\s+)?(?:" + _EDITION_KINDS + r"\s+){1,2}edition|"
+    r"\s*[-–:,]?\s+(?:game\s+of\s+the\s+year(?:\s+(?:edition|deluxe))?|bundle|greatest\s+hits|platinum\s+hits|"
     r"player'?s\s+choice|nintendo\s+selects|essentials|(?:digital|download|online\s+game)\s+code|"
     r"collector'?s\s+pack|expansion(?:\s+pack)?|season\s+pass|map\s+pack|add-on|dlc|starter\s+pack|"
-    r"(?:with|w/)\s+.*|pre-?owned|refurbished|import|dvd|cd|cd-rom|dvd-rom|jewel\s+case)\s*$", re.I)
+    r"(?:with|w/)\s+.*|pre-?owned|refurbished|import|dvd|cd|cd-rom|dvd-rom|jewel\s+case))\s*$", re.I)
+# "...: Early Tip-off Edition": tried only when _EDITION_TAIL no longer changes the name
+_SUBTITLE_EDITION = re.compile(r"\s*[-–:,]\s*(?:the\s+)?(?:(?![IVX]{1,5}\s|\d+\s)[\w'’-]+\s+){0,2}edition\s*$", re.I)
+
+
+def _strip_edition(name: str) -> str:
+    out = _EDITION_TAIL.sub("", name).strip()
+    return out if out != name else _SUBTITLE_EDITION.sub("", name).strip()
+
+
+# titles that sell something other than a game itself: add-ons, currency, guides, merchandise, hardware
+_NOT_A_WORK = re.compile(
+    r"\b(?:season\s+pass|dlc|downloadable\s+content|expansion(?:\s+pack)?|add-?on|map\s+pack|character\s+pack|"
+    r"level\s+pack|points?\s+card|gift\s+card|currency|v-bucks|membership|subscription|strategy\s+guide|"
+    r"guide|soundtrack|band\s+kit|art\s*book|poster|figure|amiibo|t-shirt|console|"
+    r"bundle|double\s+pack|2\s+games\s+in\s+1|\d\s+pack|collection|trilogy|anthology|\d+\s?[gt]b\s+system)\b", re.I)
 _LEADING_SPEC = re.compile(r"^(?:\d+\s?(?:gb|tb|mb)|slim|console|system)\s+", re.I)
 
 _DESCRIPTIVE_VG = frozenset({
@@ -105,6 +128,9 @@ _DESCRIPTIVE_VG = frozenset({
 })
 
 
+_Draft = tuple[list["_Point"], list[tuple[str, str]], Counter]
+
+
 @dataclass
 class _Point:
     type: str
@@ -112,6 +138,7 @@ class _Point:
     confidence: float
     evidence: str | None
     source: str  # pattern | component | name | field | embedding | review
+    work: str | None = None  # name points: the key of the game's own name (a franchise needs two works)
 
 
 def plain_text(text: str) -> str:
@@ -188,6 +215,12 @@ class OfflineExtractor:
         max_points: cap on points per item (most confident kept). Default 20.
         max_candidates: cap on embedded candidate phrases per item. Default 16.
         min_similarity: cosine similarity below which a candidate is dropped. Default 0.35.
+        min_support: a candidate phrase is typed only if at least this many items of the catalogue have it
+            (the catalogue given to :meth:`prepare`, else the batch). Default 2: a phrase of one item's
+            prose is not knowledge other items can share.
+        phrase_vectors: ``"words"`` (default) types a phrase by the mean of its words' vectors, each word
+            embedded once and cached; ``"model"`` embeds every phrase with the model (6-8x more encoder
+            work on descriptions; the typing agrees on most phrases, see docs/extraction-quality.md).
         embedder: a :class:`~kgrec_neo4j.core.embed.TextEncoder` (default: :func:`kgrec_neo4j.core.embed.get_embedder`).
     """
 
@@ -195,13 +228,17 @@ class OfflineExtractor:
 
     def __init__(self, settings: Settings, pack: TypePack, *, use_reviews: bool = False, max_points: int = 20,
                  max_candidates: int = 16, min_similarity: float = 0.35, min_review_support: int = 2,
-                 embedder: TextEncoder | None = None):
+                 min_support: int = 2, phrase_vectors: str = "words", embedder: TextEncoder | None = None):
         if max_points < 1:
             raise ValueError(f"max_points must be >= 1 (got {max_points})")
         if max_candidates < 0:
             raise ValueError(f"max_candidates must be >= 0 (got {max_candidates})")
         if not -1.0 <= min_similarity <= 1.0:
             raise ValueError(f"min_similarity must be in [-1, 1] (got {min_similarity})")
+        if min_support < 1:
+            raise ValueError(f"min_support must be >= 1 (got {min_support})")
+        if phrase_vectors not in ("words", "model"):
+            raise ValueError(f"phrase_vectors must be 'words' or 'model' (got {phrase_vectors!r})")
         self.settings = settings
         self.pack = pack
         self.use_reviews = use_reviews
@@ -209,11 +246,17 @@ class OfflineExtractor:
         self.max_candidates = max_candidates
         self.min_similarity = min_similarity
         self.min_review_support = min_review_support
+        self.min_support = min_support
+        self.phrase_vectors = phrase_vectors
+        self._support: Counter | None = None
+        self._series: dict[str, set[str]] = {}
+        self._drafts: dict[tuple[str, str], _Draft | str] = {}
         self._embedder = embedder
         self.rules = self._filter_rules(rules_for(pack.name), pack)
         self._pattern_index = PatternIndex(self.rules.patterns)
         self._types = [t.name for t in pack.types]
-        self._embed_types = [t for t in self._types if t != "Others"] or self._types
+        self._embed_types = [t for t in self._types if t != "Others" and t not in self.rules.closed_types] \
+            or self._types
         self._protos: np.ndarray | None = None
         self._proto_type: np.ndarray | None = None
         self.stats = cast("dict[str, float]", Counter())  # a Counter: a missing key reads as 0
@@ -233,6 +276,7 @@ class OfflineExtractor:
             brand_type=rules.brand_type if rules.brand_type in names else ("Others" if "Others" in names else None),
             title_names=rules.title_names and {"Game Features", "Others"} <= names,
             component_words=rules.component_words, accessory_brands=rules.accessory_brands,
+            closed_types=rules.closed_types & names,
         )
 
     @property
@@ -264,23 +308,58 @@ class OfflineExtractor:
         return None
 
     # -- extraction --------------------------------------------------------------------------
+    def prepare(self, items: list[ItemText], *, keep: set[str] | None = None) -> None:
+        """Read the catalogue ``items`` once: count how many items have each candidate phrase (``min_support``).
+
+        ``kgrec extract`` calls it with every item of the database before extracting. The rule pass done
+        here is kept for the items in ``keep`` (default: all), so :meth:`extract` does not repeat it.
+        Without it, each :meth:`extract` call counts over its own batch.
+        """
+        t0 = time.perf_counter()
+        self._drafts = {}
+        drafts = []
+        for it in items:
+            draft = self._safe_rule_points(it)
+            drafts.append(draft)
+            if keep is None or it.item_id in keep:
+                self._drafts[(it.item_id, it.text_hash())] = draft
+        self._support, self._series = _count_support(drafts)
+        self.stats["prepare_seconds"] += time.perf_counter() - t0
+
+    def _safe_rule_points(self, it: ItemText) -> _Draft | str:
+        try:
+            return self._rule_points(it)
+        except Exception as e:  # one bad record must not sink the batch: it becomes a failed item
+            log.exception("offline extraction failed for item %s", it.item_id)
+            return f"offline extractor: {type(e).__name__}: {e}"
+
     def extract(self, items: list[ItemText]) -> list[ItemResult]:
         """Knowledge points of ``items`` (one :class:`ItemResult` each, in order)."""
         t0 = time.perf_counter()
-        drafts: list[tuple[list[_Point], list[tuple[str, str]], Counter] | str] = []
+        drafts: list[_Draft | str] = []
         for it in items:
-            try:
-                drafts.append(self._rule_points(it))
-            except Exception as e:  # one bad record must not sink the batch: it becomes a failed item
-                log.exception("offline extraction failed for item %s", it.item_id)
-                drafts.append(f"offline extractor: {type(e).__name__}: {e}")
-        typed = self._type_candidates([c for d in drafts if not isinstance(d, str) for c in d[1]])
+            cached = self._drafts.pop((it.item_id, it.text_hash()), None)
+            drafts.append(cached if cached is not None else self._safe_rule_points(it))
+        support, series = (self._support, self._series) if self._support is not None else _count_support(drafts)
+        chosen: list[list[tuple[str, str]]] = []
+        for d in drafts:
+            if isinstance(d, str):
+                chosen.append([])
+                continue
+            pts, raw, dropped = d
+            # a franchise is a series: at least two works of the catalogue carry it
+            single = [p for p in pts if p.source == "name" and len(series.get(mention_key(p.value), ())) < 2]
+            if single:
+                dropped["franchise_of_one_work"] += len(single)
+                pts[:] = [p for p in pts if p not in single]
+            chosen.append(self._select_candidates(raw, {mention_key(p.value) for p in pts}, dropped, support))
+        typed = self._type_candidates([c for cs in chosen for c in cs])
         out: list[ItemResult] = []
-        for it, draft in zip(items, drafts):
+        for it, draft, cands in zip(items, drafts, chosen):
             if isinstance(draft, str):
                 out.append(ItemResult(item_id=it.item_id, text_hash=it.text_hash(), error=draft))
                 continue
-            points, cands, dropped = draft
+            points, _raw, dropped = draft
             for phrase, _field in cands:
                 hit = typed.get(mention_key(phrase))
                 if hit is None:
@@ -324,7 +403,8 @@ class OfflineExtractor:
         )
 
     # -- rule-based points -------------------------------------------------------------------
-    def _rule_points(self, it: ItemText) -> tuple[list[_Point], list[tuple[str, str]], Counter]:
+    def _rule_points(self, it: ItemText) -> _Draft:
+        """Points of the rules and the raw candidate phrases ``(phrase, field)`` of one item (not yet selected)."""
         pts: list[_Point] = []
         cands: list[tuple[str, str]] = []
         dropped: Counter = Counter()
@@ -403,10 +483,9 @@ class OfflineExtractor:
                     pts.append(_Point(p.type, p.value, round(p.confidence * 0.7, 3), p.evidence, "review"))
                 else:
                     dropped["review_support"] += 1
-        cands = self._select_candidates(cands, {mention_key(p.value) for p in pts}, dropped)
         return pts, cands, dropped
 
-    def _select_candidates(self, cands, taken: set[str], dropped: Counter) -> list[tuple[str, str]]:
+    def _select_candidates(self, cands, taken: set[str], dropped: Counter, support: Counter) -> list[tuple[str, str]]:
         seen = set(taken)
         out: list[tuple[str, str]] = []
         order = {"title": 0, "categories": 1, "features": 2, "description": 3}
@@ -417,6 +496,9 @@ class OfflineExtractor:
             if not k or k in seen:
                 continue
             seen.add(k)
+            if support[k] < self.min_support:
+                dropped["low_support"] += 1
+                continue
             if len(out) >= self.max_candidates:
                 dropped["candidate_cap"] += 1
                 continue
@@ -441,10 +523,8 @@ class OfflineExtractor:
             if hit and matched is not None:
                 matched.append(p)
         # a match inside a longer match of the same type is the same mention ("import" in "Japan import")
-        keep = [not any(j != i and pts[j].type == pts[i].type and spans[j][0] <= spans[i][0]
-                        and spans[i][1] <= spans[j][1] and spans[j] != spans[i] for j in range(len(pts)))
-                for i in range(len(pts))]
-        return spans, [p for p, k in zip(pts, keep) if k]
+        inside = _contained([(p.type, sp) for p, sp in zip(pts, spans)])
+        return spans, [p for p, sp in zip(pts, spans) if (p.type, sp) not in inside]
 
     def _names_accessory_brand(self, title: str) -> bool:
         low = " " + re.sub(r"[^\w]+", " ", title.lower()) + " "
@@ -494,26 +574,69 @@ class OfflineExtractor:
         return out
 
     def _title_names(self, title: str, platforms: list[Pattern]) -> list[_Point]:
-        """The game name and its franchise from a (non-accessory) title (``platforms``: patterns found in it)."""
+        """The franchise of a (non-accessory) title (``platforms``: patterns found in it), when the title shows
+        it is part of a series: a sequel marker or a subtitle cut it from the game's name (``Tekken 2`` →
+        ``Tekken``, ``Call of Duty: Black Ops III`` → ``Call of Duty``). The game's own name is not a
+        knowledge point: it names the work, which :meth:`work_name` gives to ``SAME_WORK`` links."""
         name = _game_name(title, platforms)
         if not name:
             return []
         fr = _franchise(name)
-        out = []
-        if fr and len(fr) >= 3 and mention_key(fr) not in GENERIC and len(fr.split()) <= MAX_VALUE_WORDS:
-            out.append(_Point("Game Features", fr, 0.75, title, "name"))
-        if len(name.split()) <= MAX_VALUE_WORDS and (not fr or mention_key(name) != mention_key(fr)):
-            out.append(_Point("Others", name, 0.6, title, "name"))
-        return out
+        if (fr and len(fr) >= 3 and mention_key(fr) not in GENERIC and len(fr.split()) <= MAX_VALUE_WORDS
+                and mention_key(fr) != mention_key(name)):
+            return [_Point("Game Features", fr, 0.75, title, "name", work=mention_key(name))]
+        return []
+
+    def work_name(self, title: str | None) -> str | None:
+        """The name of the work a title sells: the whole title without platforms, bracketed notes, edition,
+        packaging and region words, or ``None`` for accessories, hardware, add-ons, bundles, guides and packs
+        without title names (``"Dark Souls II - Xbox 360"`` and ``"Dark Souls II - PlayStation 3"`` →
+        ``"Dark Souls II"``; ``"Pokemon - Red Version"`` keeps its subtitle)."""
+        t = plain_text(title or "")
+        if not t or not self.rules.title_names or _NOT_A_WORK.search(t):
+            return None
+        hit: list[Pattern] = []
+        spans, _ = self._patterns(t, in_title=True, matched=hit)
+        if self._components(t, spans) or self._names_accessory_brand(t):
+            return None
+        platform_spans = [m.span() for p in hit if p.type == "Compatibility" for m in p.regex.finditer(t)]
+        chars = list(t)
+        for a, b in platform_spans:
+            chars[a:b] = [" "] * (b - a)
+        name = _SPACES.sub(" ", _BRACKETED.sub(" ", "".join(chars))).strip(" -:,/|")
+        for _ in range(4):
+            before = name
+            name = _LEADING_SPEC.sub("", name)
+            name = _strip_edition(name)
+            name = _TRAILING_JUNK.sub("", name).strip(" -:,.&+/|")
+            if name == before:
+                break
+        return name if re.search(r"[A-Za-z]{2}", name) else None
 
     # -- embedding typing --------------------------------------------------------------------
+    def _phrase_vectors(self, keys: list[str]) -> np.ndarray:
+        """``(K, dim)`` L2-normalised vectors of the candidate keys, in one ``encode`` call.
+
+        ``words``: the mean of the vectors of the phrase's words (each distinct word embedded once, and
+        cached like every text); ``model``: each phrase through the model.
+        """
+        if self.phrase_vectors == "model":
+            return self.embedder.encode(keys)
+        toks = [k.split() for k in keys]
+        words = list(dict.fromkeys(w for t in toks for w in t))
+        W = self.embedder.encode(words)
+        self.stats["words_embedded"] += len(words)
+        at = {w: i for i, w in enumerate(words)}
+        V = np.stack([W[[at[w] for w in t]].mean(axis=0) for t in toks]).astype(np.float32)
+        return V / np.maximum(np.linalg.norm(V, axis=1, keepdims=True), 1e-12)
+
     def _type_candidates(self, cands: list[tuple[str, str]]) -> dict[str, tuple[str, float]]:
         """Type and confidence of each candidate key (above ``min_similarity``), one encode call for all."""
         keys = list(dict.fromkeys(mention_key(p) for p, _ in cands if mention_key(p)))
         if not keys:
             return {}
         protos, owner = self._prototypes()
-        vecs = self.embedder.encode(keys)                     # (K, dim)
+        vecs = self._phrase_vectors(keys)                     # (K, dim)
         sims = vecs @ protos.T                                # (K, P)
         nt = len(self._embed_types)
         per_type = np.full((len(keys), nt), -1.0, dtype=np.float32)
@@ -551,6 +674,35 @@ def _components_canon(phrase: str) -> str:
     return _COMPONENT_CANON.get(phrase, phrase)
 
 
+def _count_support(drafts: list) -> tuple[Counter, dict[str, set[str]]]:
+    """Items per candidate phrase key, and the works (name keys) per franchise key, over ``drafts``."""
+    support: Counter = Counter()
+    series: dict[str, set[str]] = {}
+    for d in drafts:
+        if isinstance(d, str):
+            continue
+        support.update({mention_key(c) for c, _ in d[1]})
+        for p in d[0]:
+            if p.source == "name" and p.work:
+                series.setdefault(mention_key(p.value), set()).add(p.work)
+    return support, series
+
+
+def _contained(typed_spans: list[tuple[str, tuple[int, int]]]) -> set[tuple[str, tuple[int, int]]]:
+    """The ``(type, span)`` that lie inside another, different span of the same type (one sweep per type)."""
+    out: set[tuple[str, tuple[int, int]]] = set()
+    by_type: dict[str, set[tuple[int, int]]] = {}
+    for t, sp in typed_spans:
+        by_type.setdefault(t, set()).add(sp)
+    for t, sps in by_type.items():
+        max_end = -1
+        for a, b in sorted(sps, key=lambda x: (x[0], -x[1])):
+            if max_end >= b:  # an earlier distinct span starts no later and ends no earlier
+                out.add((t, (a, b)))
+            max_end = max(max_end, b)
+    return out
+
+
 def _mask(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` with each span replaced by a chunk separator."""
     if not spans:
@@ -577,7 +729,7 @@ def _game_name(title: str, compat: list[Pattern]) -> str | None:
             if m and m.end() < len(name):
                 name = name[m.end():].strip(" -:,")
         name = _LEADING_SPEC.sub("", name)
-        name = _EDITION_TAIL.sub("", name).strip()
+        name = _strip_edition(name)
         for p in compat:
             m = None
             for m in p.regex.finditer(name):  # noqa: B007  (the last match is the one wanted)

@@ -70,6 +70,9 @@ class PackRules:
         title_names: derive franchise / game name from titles (video games).
         component_words: head nouns that make a title an accessory (no game name is derived).
         accessory_brands: lower-case brands that start accessory titles.
+        closed_types: types whose values come from the patterns only: a candidate phrase is never typed as
+            one of them by embedding similarity (video games: User Demographics — typing by similarity made
+            *Quiet*, *Tablets* and *Certified* audiences).
     """
 
     patterns: tuple[Pattern, ...] = ()
@@ -79,6 +82,7 @@ class PackRules:
     title_names: bool = False
     component_words: frozenset[str] = frozenset()
     accessory_brands: frozenset[str] = frozenset()
+    closed_types: frozenset[str] = frozenset()
 
 
 EMPTY_RULES = PackRules()
@@ -180,10 +184,16 @@ class PatternIndex:
         return [self.patterns[i] for i in sorted(idx)]
 
 
+_MATCH_START = re.compile(r"(?<!\w)(?=.)", re.S)
+
+
 def text_grams(text: str, k: int = PREFIX_LEN) -> set[str]:
-    """All lower-case substrings of ``text`` of length 1..``k`` (the gate of :meth:`Pattern.may_match`)."""
+    """Lower-case substrings of ``text`` of length 1..``k`` that start where a match may start (the gate of
+    :meth:`Pattern.may_match`): every pattern begins with a ``(?<![\\w])`` look-behind, so only positions that do not
+    follow a word character count (about one in six characters of running text)."""
     t = text.lower()
-    return {t[i:i + n] for n in range(1, k + 1) for i in range(len(t) - n + 1)}
+    starts = [m.start() for m in _MATCH_START.finditer(t)]
+    return {t[i:i + n] for i in starts for n in range(1, k + 1) if i + n <= len(t)}
 
 _FLAGS = re.IGNORECASE
 
@@ -219,8 +229,11 @@ def _count(m: re.Match) -> str:
 
 
 def _edition(m: re.Match) -> str:
+    """``Collector's Edition`` → ``collector's edition``; a *standard* edition says nothing (no point)."""
     kind = re.sub(r"[’']", "'", m.group("kind").lower())
     kind = re.sub(r"\s+", " ", kind)
+    if kind == "standard":
+        return ""
     kind = {"goty": "game of the year", "collectors": "collector's", "collector's": "collector's",
             "directors": "director's"}.get(kind, kind)
     return f"{kind} edition"
@@ -512,7 +525,7 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
     ("card and board games", r"card\s+game|solitaire|poker|casino|blackjack|board\s+game|chess|chessmaster|"
                              r"monopoly|scrabble|mahjong|yu-gi-oh|magic:?\s+the\s+gathering|uno|jeopardy|"
                              r"wheel\s+of\s+fortune|trivia|quiz|trivial\s+pursuit|game\s+show"),
-    ("virtual pets", r"pets?|petz|dogz|catz|nintendogs|horsez|horses?"),
+    ("virtual pets", r"pets?|petz|dogz|(?<!mad\s)catz|nintendogs|horsez|horses?"),
     ("cooking", r"cooking|cook|chef|kitchen"),
     ("war", r"war(?:fare)?|military|wwii|world\s+war|ww2|vietnam"),
     ("space", r"space|galaxy|galactic|star\s+wars|star\s+trek|mass\s+effect|halo"),
@@ -635,6 +648,7 @@ def _video_games() -> PackRules:
         title_names=True,
         component_words=frozenset(_COMPONENTS_VG),
         accessory_brands=frozenset(brands),
+        closed_types=frozenset({"User Demographics"}),
     )
 
 
@@ -679,7 +693,7 @@ _OFFICE_BRANDS = [
     "GBC", "Royal", "Sentry", "Mr. Pen", "Pen+Gear", "Hammermill", "Georgia-Pacific", "Astrobrights", "Neenah",
 ]
 
-_OFFICE_COMPAT = r"(?:compatible\s+with|works\s+with|for\s+use\s+with|fits|for|replacement\s+for|use\s+with)\s+" \
+_OFFICE_COMPAT = r"(?<![\w])(?:compatible\s+with|works\s+with|for\s+use\s+with|fits|for|replacement\s+for|use\s+with)\s+" \
     r"(?P<c>(?:" + "|".join(re.escape(b) for b in _OFFICE_BRANDS) + r")(?:\s+(?:[A-Z][\w-]*|\d[\w-]*)){0,3})"
 
 
@@ -856,3 +870,13 @@ def rules_for(pack_name: str) -> PackRules:
     """The rules of a pack by name; :data:`EMPTY_RULES` for a pack without a table."""
     return {"video_games": _video_games, "office_products": _office, "movies": _movies}.get(
         pack_name, lambda: EMPTY_RULES)()
+
+
+def brand_names(pack: str) -> list[str]:
+    """The brand and maker names the pack's rules know (the concept stage drops them from a value's content
+    words: ``Pentel Hi-Polymer Block Eraser`` is a ``Hi-Polymer Block Eraser``)."""
+    if pack == "video_games":
+        return sorted(set(_ACCESSORY_BRANDS_VG.values()) | set(_MAKERS_VG.values()))
+    if pack == "office_products":
+        return list(_OFFICE_BRANDS)
+    return []

@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import json
 import re
+from typing import TYPE_CHECKING
 
 from ..core.schema import TypePack
 from .base import MAX_VALUE_WORDS, ItemText
+
+if TYPE_CHECKING:
+    from langchain_core.prompts import ChatPromptTemplate
 
 PROMPT_VERSION = "item-points/1"
 
@@ -140,23 +144,37 @@ def system_prompt(pack: TypePack, max_points: int) -> str:
     return "\n".join(lines)
 
 
+USER_TEMPLATE = f"Extract the knowledge points of this item.\n{DATA_OPEN}\n{{item}}\n{DATA_CLOSE}"
+
+
 def user_prompt(item: ItemText, **render_kw) -> str:
-    return ("Extract the knowledge points of this item.\n"
-            f"{DATA_OPEN}\n{render_item(item, **render_kw)}\n{DATA_CLOSE}")
+    return USER_TEMPLATE.format(item=render_item(item, **render_kw))
 
 
-def build_messages(item: ItemText, pack: TypePack, *, max_points: int = 12, examples: bool = True,
-                   **render_kw) -> list[dict[str, str]]:
-    """Chat messages for one item: system rules + type definitions, an optional worked example
-    (for the bundled packs), then the item in its data block."""
+def prompt_template(pack: TypePack, *, max_points: int = 12, examples: bool = True) -> ChatPromptTemplate:
+    """The chat prompt of one item: system rules + type definitions, an optional worked example (for the
+    bundled packs), then the item in its data block. One variable: ``item`` (:func:`render_item`'s text);
+    the other messages are fixed text (braces in them are not template fields)."""
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    from langchain_core.prompts import ChatPromptTemplate
+
     if max_points < 1:
         raise ValueError(f"max_points must be >= 1 (got {max_points})")
-    msgs = [{"role": "system", "content": system_prompt(pack, max_points)}]
+    msgs: list = [SystemMessage(content=system_prompt(pack, max_points))]
     ex = WORKED_EXAMPLES.get(pack.name) if examples else None
     if ex is not None and set(p["type"] for p in ex[1]["points"]) <= set(pack.names):
         ex_item, ex_answer = ex
         answer = {"points": ex_answer["points"][:max_points]}
-        msgs.append({"role": "user", "content": user_prompt(ex_item)})
-        msgs.append({"role": "assistant", "content": json.dumps(answer, ensure_ascii=False)})
-    msgs.append({"role": "user", "content": user_prompt(item, **render_kw)})
-    return msgs
+        msgs.append(HumanMessage(content=user_prompt(ex_item)))
+        msgs.append(AIMessage(content=json.dumps(answer, ensure_ascii=False)))
+    msgs.append(("human", USER_TEMPLATE))
+    return ChatPromptTemplate.from_messages(msgs)
+
+
+def build_messages(item: ItemText, pack: TypePack, *, max_points: int = 12, examples: bool = True,
+                   **render_kw) -> list[dict[str, str]]:
+    """:func:`prompt_template` filled for ``item``, as ``{"role", "content"}`` dicts."""
+    from ..llm.client import message_dicts
+
+    template = prompt_template(pack, max_points=max_points, examples=examples)
+    return message_dicts(template.format_messages(item=render_item(item, **render_kw)))

@@ -2,7 +2,8 @@
 
 An item is *done* for an extractor when its ``extract_hashes`` holds ``"<extractor>:<text hash>"`` for
 its current text; a rerun skips it unless the text changed (or ``force``). Any extractor with
-``.name`` and ``.extract(list[ItemText]) -> list[ItemResult]`` works: the offline one
+``.name`` and ``.extract(list[ItemText]) -> list[ItemResult]`` works (and, optionally, ``.prepare(catalogue,
+keep=ids)``, called once with every item before extracting): the offline one
 (:class:`~kgrec_neo4j.extract.offline.OfflineExtractor`) and the LLM one
 (``kgrec_neo4j.extract.llm.LLMExtractor``). Review text is read only for an extractor with
 ``use_reviews = True``, and only from training interactions.
@@ -164,6 +165,10 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     if limit is not None:
         pending = pending[:limit]
     log.info("extract %s: %d items, %d already done, %d to extract", name, len(items), skipped, len(pending))
+    prepare = getattr(extractor, "prepare", None)
+    if callable(prepare) and pending:
+        # the whole catalogue: an extractor may judge a phrase by how many items share it (offline)
+        prepare([it for it, _ in items], keep={it.item_id for it in pending})
 
     store = StoreReport()
     failures: Counter = Counter()

@@ -1,28 +1,35 @@
-"""A generic structured-output client for any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, hosted).
+"""Structured answers from any OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp, hosted), as LangChain runnables.
 
-One call sends many requests, each a list of chat messages plus a pydantic schema, and returns one
-:class:`Result` per request, in order: the validated value, or the reason it failed. Nothing half-valid
-is returned: a value either passed the schema or is ``None``.
+A structured request is chat messages plus a pydantic schema; its outcome is a :class:`Result`: the validated
+value, or the reason it failed. Nothing half-valid is returned. The work is done by the libraries:
 
-What it does for every request:
-
-* **Structured output.** The server is asked for the schema's JSON (``response_format`` of type
-  ``json_schema``); ``response_format="auto"`` falls back to ``json_object`` (the schema then goes into
-  the system message) when the server refuses ``json_schema`` with HTTP 400. The answer is always
-  parsed and validated here, whatever the server promised.
-* **Retries.** Timeouts, HTTP 429 (``Retry-After`` honoured), 5xx and dropped connections are retried
-  with exponential backoff and jitter, up to ``max_retries``; an answer that is not JSON, violates the
-  schema or was cut by ``max_tokens`` is asked again (at ``retry_temperature``) up to
+* **The model call** is ``ChatOpenAI.with_structured_output(json_schema, method="json_schema",
+  include_raw=True)``; with ``response_format="auto"`` it has ``.with_fallbacks([...JSON mode...])`` for
+  servers that refuse ``json_schema`` with HTTP 400 (the schema then goes into the system message, and the
+  client stays in JSON mode). The raw answer is validated here (:mod:`.structured`), whatever the server
+  promised.
+* **Retries** of timeouts, HTTP 429 (``Retry-After`` honoured), 408/409/5xx and dropped connections are the
+  OpenAI SDK's (``ChatOpenAI(max_retries=..., timeout=...)``: exponential backoff with jitter from 0.5 s up
+  to 8 s). An answer that is not JSON, breaks the schema, was cut by ``max_tokens`` or is not a chat
+  completion at all is asked again at ``retry_temperature``: ``.with_fallbacks`` of the same call,
   ``max_output_retries`` times. Other HTTP errors (400, 401, 404, ...) fail at once.
-* **Accounting.** :class:`RunStats`: calls, tokens, cache hits, retries and failures by reason, seconds.
-* **Cache.** Validated answers go to a SQLite file keyed by (model, prompt version, schema, messages);
-  a rerun of the same requests makes zero calls.
-* **Throughput.** Requests run concurrently on one event loop (a background thread owned by the
-  client), ``concurrency`` of them in flight, sharing one ``ChatOpenAI`` and one connection pool.
+* **Concurrency** is ``Runnable.abatch(..., config={"max_concurrency": n})`` on one event loop (a background
+  thread owned by the client), sharing one ``ChatOpenAI`` and one connection pool.
+* **Accounting** (:class:`RunStats`): calls, tokens, cache hits, retries and failures by reason, seconds. The
+  HTTP attempts the SDK makes inside one model call are seen by an observing httpx transport
+  (:class:`~kgrec_neo4j.llm.structured.ObservedTransport`); tokens are the messages' ``usage_metadata``.
+* **Cache** (kept: no library does it): validated answers go to a SQLite file keyed by (model, prompt
+  version, schema, messages); a rerun of the same requests makes zero calls.
 
-Example::
+Two ways in. A stage with a prompt template builds a chain and runs it::
 
     client = LLMClient(settings)
+    spec = client.spec(MySchema, prompt_version="v1")
+    chain = client.chain(spec, ChatPromptTemplate.from_messages([("system", "..."), ("human", "{text}")]))
+    results = client.run(chain, [{"key": "a", "text": "..."}])       # one Result per input, in order
+
+Requests with ready messages go through :meth:`LLMClient.run_structured`::
+
     results = client.run_structured([StructuredRequest("a", messages, MySchema, prompt_version="v1")])
     print(results[0].value, client.last_stats)
     client.close()
@@ -31,14 +38,13 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import email.utils
 import hashlib
 import json
 import logging
-import random
 import re
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -47,13 +53,25 @@ from pydantic import BaseModel, Field, ValidationError
 from ..core.config import Settings
 from ..core.errors import ConfigError
 from .cache import LLMCache, cache_key
+from .structured import (
+    CURRENT_LOG,
+    AnswerFailure,
+    AttemptLog,
+    FormatRefused,
+    LLMFailure,
+    answer_parts,
+    classify_error,
+    inline_refs,
+    structured_model,
+    validate_answer,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import httpx
 
 log = logging.getLogger(__name__)
 
-#: failure reasons that are retried with backoff (the server or the network misbehaved)
+#: failure reasons of the server or the network (the SDK retries all but ``bad_response``, which is asked again)
 TRANSPORT_REASONS = frozenset({"timeout", "rate_limited", "server_error", "connection", "bad_response"})
 #: failure reasons of the answer itself (asked again, at ``retry_temperature``)
 OUTPUT_REASONS = frozenset({"truncated", "invalid_json", "schema_violation", "empty_answer"})
@@ -61,6 +79,9 @@ OUTPUT_REASONS = frozenset({"truncated", "invalid_json", "schema_violation", "em
 FINAL_REASONS = frozenset({"http_error", "unexpected"})
 
 ResponseFormat = Literal["auto", "json_schema", "json_object", "none"]
+
+#: the outcome noted for a ``json_schema`` call the server refused (a call, not a retry)
+_REFUSED = "response_format_refused"
 
 
 @dataclass
@@ -96,7 +117,7 @@ class Usage(BaseModel):
 
 @dataclass
 class Result:
-    """The outcome of one :class:`StructuredRequest`.
+    """The outcome of one request.
 
     Attributes:
         key: the request's key.
@@ -106,8 +127,9 @@ class Result:
             :data:`FINAL_REASONS`), else ``None``.
         usage: tokens spent on this request in this run, over all attempts (0 when cached).
         cached: the value came from the on-disk cache (no call made).
-        attempts: calls made for it in this run.
+        attempts: HTTP calls made for it in this run (retries included).
         raw: the last answer text received (at most 2,000 characters), for diagnosis.
+        retried: the reasons of the attempts that were followed by another one, in order.
     """
 
     key: str
@@ -118,6 +140,7 @@ class Result:
     cached: bool = False
     attempts: int = 0
     raw: str | None = None
+    retried: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -143,6 +166,23 @@ class RunStats(BaseModel):
     def requests_per_s(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
 
+    @classmethod
+    def of(cls, results: Sequence[Result], *, seconds: float = 0.0, response_format: str = "") -> RunStats:
+        """The accounting of ``results`` (one run)."""
+        retries: dict[str, int] = {}
+        failures: dict[str, int] = {}
+        for r in results:
+            for reason in r.retried:
+                retries[reason] = retries.get(reason, 0) + 1
+            if r.reason is not None:
+                failures[r.reason] = failures.get(r.reason, 0) + 1
+        ok = sum(r.ok for r in results)
+        return cls(requests=len(results), calls=sum(r.attempts for r in results),
+                   cache_hits=sum(r.cached for r in results), succeeded=ok, failed=len(results) - ok,
+                   prompt_tokens=sum(r.usage.prompt_tokens for r in results),
+                   completion_tokens=sum(r.usage.completion_tokens for r in results),
+                   retries=retries, failures=failures, seconds=seconds, response_format=response_format)
+
     def merge(self, other: RunStats) -> RunStats:
         def add(a: dict[str, int], b: dict[str, int]) -> dict[str, int]:
             out = dict(a)
@@ -160,45 +200,66 @@ class RunStats(BaseModel):
         )
 
 
-class _Failure(Exception):
-    def __init__(self, reason: str, detail: str, *, retry_after: float | None = None, raw: str | None = None):
-        super().__init__(f"{reason}: {detail}")
-        self.reason, self.detail, self.retry_after, self.raw = reason, detail, retry_after, raw
+@dataclass(frozen=True, eq=False)
+class AnswerSpec:
+    """What a structured answer must be: the pydantic schema, the JSON schema sent (``$ref``s inlined), its
+    name and hash (cache key), the prompt version (cache key) and the answer's token limit.
+    Build one with :meth:`LLMClient.spec`."""
 
-
-@dataclass
-class _Prepared:
-    req: StructuredRequest
-    schema_name: str
+    schema: type[BaseModel]
     json_schema: dict[str, Any]
-    cache_key: str
-    lc_messages: dict[str, list] = field(default_factory=dict)  # response-format mode -> messages
+    name: str
+    schema_hash: str
+    prompt_version: str
+    max_tokens: int
+
+
+_ROLES = {"system": "system", "human": "user", "ai": "assistant"}
+
+
+def message_dicts(messages: Sequence[Any]) -> list[dict[str, str]]:
+    """LangChain messages as ``{"role", "content"}`` dicts (the form the cache key is computed on)."""
+    return [{"role": _ROLES.get(m.type, m.type), "content": m.content if isinstance(m.content, str)
+             else json.dumps(m.content, ensure_ascii=False, sort_keys=True)} for m in messages]
+
+
+def lc_messages(messages: Sequence[dict[str, str]]) -> list[Any]:
+    """``{"role", "content"}`` dicts as LangChain messages."""
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    kinds = {"system": SystemMessage, "user": HumanMessage, "human": HumanMessage, "assistant": AIMessage,
+             "ai": AIMessage}
+    out = []
+    for m in messages:
+        role = m.get("role")
+        if role not in kinds:
+            raise ValueError(f"message role must be one of {sorted(kinds)} (got {role!r})")
+        out.append(kinds[role](content=m.get("content", "")))
+    return out
 
 
 class LLMClient:
-    """Structured requests against ``settings.llm_base_url`` with ``settings.llm_model``.
+    """Structured answers from ``settings.llm_base_url`` with ``settings.llm_model``.
 
     Args:
         settings: ``llm_base_url``, ``llm_model``, ``llm_api_key``, ``llm_concurrency``,
             ``llm_timeout_s``, ``llm_max_retries`` and ``home`` (for the cache) are read.
         chat_model: a LangChain chat model to use instead of building ``ChatOpenAI`` (tests pass
-            LangChain's fake chat models here); no HTTP settings are needed then.
+            LangChain's fake chat models here); it is bound with ``response_format`` then. No HTTP
+            settings are needed.
         cache: ``True`` for ``<home>/cache/llm.sqlite``, ``False`` for none, or an :class:`LLMCache`.
         concurrency: requests in flight (default ``settings.llm_concurrency``).
-        timeout_s: limit of one call, connection to last byte (default ``settings.llm_timeout_s``).
-        max_retries: retries of timeouts, 429, 5xx and connection failures (default
+        timeout_s: limit of one HTTP attempt, connection to last byte (default ``settings.llm_timeout_s``).
+        max_retries: the SDK's retries of timeouts, 429, 408/409/5xx and connection failures (default
             ``settings.llm_max_retries``).
-        max_output_retries: retries of answers that are not valid JSON / break the schema / were cut.
-        retry_base_s / retry_max_s: exponential backoff ``base * 2**n`` (with jitter), capped.
-        max_retry_after_s: a server's ``Retry-After`` is honoured up to this many seconds.
-        response_format: ``auto`` (json_schema, falling back to json_object on HTTP 400),
+        max_output_retries: retries of answers that are not valid JSON / break the schema / were cut / are
+            not a chat completion.
+        response_format: ``auto`` (json_schema, falling back to JSON mode on an HTTP 400 that names it),
             ``json_schema``, ``json_object`` or ``none`` (prompt only).
         temperature / retry_temperature: sampling temperature of first attempts / of output retries.
         max_tokens: default answer limit.
         strict: sent as ``json_schema.strict`` (OpenAI's strict mode needs every property required and
             ``additionalProperties: false``).
-        fast_path: let ``ChatOpenAI`` post through :class:`~kgrec_neo4j.llm.fastpath.FastCompletions`
-            (same client, no per-call TypedDict transform; see that module). ``False`` = stock SDK path.
     """
 
     def __init__(
@@ -211,15 +272,11 @@ class LLMClient:
         timeout_s: float | None = None,
         max_retries: int | None = None,
         max_output_retries: int = 1,
-        retry_base_s: float = 0.5,
-        retry_max_s: float = 30.0,
-        max_retry_after_s: float = 120.0,
         response_format: ResponseFormat = "auto",
         temperature: float = 0.0,
         retry_temperature: float = 0.7,
         max_tokens: int = 1024,
         strict: bool = False,
-        fast_path: bool = True,
     ):
         self.settings = settings
         self.concurrency = int(concurrency if concurrency is not None else settings.llm_concurrency)
@@ -238,14 +295,10 @@ class LLMClient:
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1 (got {max_tokens})")
         self.max_output_retries = max_output_retries
-        self.retry_base_s = retry_base_s
-        self.retry_max_s = retry_max_s
-        self.max_retry_after_s = max_retry_after_s
         self.temperature = temperature
         self.retry_temperature = retry_temperature
         self.max_tokens = max_tokens
         self.strict = strict
-        self.fast_path = fast_path
         self._auto_format = response_format == "auto"
         self._mode: str = "json_schema" if response_format == "auto" else response_format
 
@@ -268,9 +321,11 @@ class LLMClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._schema_memo: dict[int, tuple[str, dict[str, Any], str]] = {}
+        self._specs: dict[tuple, AnswerSpec] = {}
+        self._runnables: dict[tuple, Any] = {}
         self._pending: list[dict] = []  # answers not yet in the cache (written at most ~1 s later)
         self._last_flush = time.monotonic()
+        self._request_chain: Any = None
         self.last_stats = RunStats()
         self.total_stats = RunStats()
 
@@ -281,29 +336,51 @@ class LLMClient:
         """The response-format mode in use (``auto`` may have switched it to ``json_object``)."""
         return self._mode
 
-    def run_structured(
-        self,
-        requests: list[StructuredRequest],
-        *,
-        concurrency: int | None = None,
-        progress: bool = False,
-        desc: str = "llm",
-    ) -> list[Result]:
-        """Run ``requests`` (cache first, then ``concurrency`` calls in flight); one :class:`Result` each,
-        in the order given. Failures are results, not exceptions. Stats land in :attr:`last_stats`."""
+    def spec(self, schema: type[BaseModel], *, json_schema: dict[str, Any] | None = None, prompt_version: str = "",
+             max_tokens: int | None = None) -> AnswerSpec:
+        """The :class:`AnswerSpec` of ``schema`` (``json_schema``: the one sent, default the schema's own)."""
+        frozen = json.dumps(json_schema, sort_keys=True) if json_schema is not None else None
+        memo = (schema, frozen, prompt_version, max_tokens)
+        hit = self._specs.get(memo)
+        if hit is None:
+            js = inline_refs(json_schema if json_schema is not None else schema.model_json_schema())
+            name = re.sub(r"[^A-Za-z0-9_-]", "_", schema.__name__)[:64] or "Answer"
+            h = hashlib.sha256(json.dumps(js, sort_keys=True).encode()).hexdigest()[:16]
+            hit = AnswerSpec(schema, js, name, h, prompt_version, int(max_tokens or self.max_tokens))
+            if len(self._specs) > 10_000:
+                self._specs.clear()
+            self._specs[memo] = hit
+        return hit
+
+    def chain(self, spec: AnswerSpec | None, prompt: Any) -> Any:
+        """``prompt | structured answer | validation`` as one runnable: input the prompt's variables plus a
+        ``key`` (and a ``spec`` when ``spec`` is None: an answer schema per input), output a :class:`Result`
+        (failures are results, not exceptions). Run it with :meth:`run`."""
+        from langchain_core.runnables import RunnableLambda, RunnablePassthrough
+
+        async def answer(inp: dict, config: Any) -> Result:
+            return await self._answer(inp["key"], inp["prompt"].to_messages(), spec or inp["spec"], config)
+
+        name = f"{spec.name} answer" if spec is not None else "structured answer"
+        return RunnablePassthrough.assign(prompt=prompt) | RunnableLambda(answer, name=name)
+
+    def run(self, chain: Any, inputs: Sequence[Any], *, concurrency: int | None = None, progress: bool = False,
+            desc: str = "llm") -> list[Result]:
+        """``chain.abatch(inputs)`` with ``concurrency`` in flight on the client's event loop; one
+        :class:`Result` per input, in order. Stats land in :attr:`last_stats`."""
         conc = int(concurrency if concurrency is not None else self.concurrency)
         if conc < 1:
             raise ValueError(f"concurrency must be >= 1 (got {conc})")
-        keys = [r.key for r in requests]
+        keys = [x.key if isinstance(x, StructuredRequest) else x["key"] for x in inputs]
         if len(set(keys)) != len(keys):
             dup = sorted({k for k in keys if keys.count(k) > 1})[:5]
             raise ValueError(f"request keys must be unique within a run (got duplicates {dup})")
-        if not requests:
+        if not inputs:
             self.last_stats = RunStats(response_format=self._mode)
             return []
         self._chat_model()  # built (and langchain imported) here, not inside the loop's timed calls
-        loop = self._ensure_loop()
-        fut = asyncio.run_coroutine_threadsafe(self._arun(list(requests), conc, progress, desc), loop)
+        fut = asyncio.run_coroutine_threadsafe(self._arun(chain, list(inputs), conc, progress, desc),
+                                               self._ensure_loop())
         try:
             results, stats = fut.result()
         except BaseException:
@@ -312,6 +389,15 @@ class LLMClient:
         self.last_stats = stats
         self.total_stats = self.total_stats.merge(stats)
         return results
+
+    def run_structured(self, requests: list[StructuredRequest], *, concurrency: int | None = None,
+                       progress: bool = False, desc: str = "llm") -> list[Result]:
+        """Run ``requests`` (ready messages, each with its schema): :meth:`run` of the request chain."""
+        if self._request_chain is None:
+            from langchain_core.runnables import RunnableLambda
+
+            self._request_chain = RunnableLambda(self._answer_request, name="structured request")
+        return self.run(self._request_chain, requests, concurrency=concurrency, progress=progress, desc=desc)
 
     def close(self) -> None:
         """Close the connection pool, stop the event-loop thread and close an owned cache."""
@@ -327,6 +413,7 @@ class LLMClient:
             if self._thread is not None:
                 self._thread.join(timeout=5)
             loop.close()
+        self._flush_cache()
         if self._own_cache and self.cache is not None:
             self.cache.close()
             self.cache = None
@@ -334,7 +421,7 @@ class LLMClient:
     def __enter__(self) -> LLMClient:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         self.close()
 
     # ------------------------------------------------------------------------------- internals
@@ -348,186 +435,147 @@ class LLMClient:
                 self._loop, self._thread = loop, t
             return self._loop
 
-    def _chat_model(self):
+    def _chat_model(self) -> Any:
         if self._chat is None:
             import httpx
             from langchain_openai import ChatOpenAI
 
-            from . import transport
+            from .structured import ObservedTransport
+            from .transport import AiohttpTransport
 
             limits = max(self.concurrency * 2, 16)
-            if transport.available():
-                self._http = httpx.AsyncClient(transport=transport.AiohttpTransport(limit=limits),
-                                               timeout=self.timeout_s)
-            else:
-                self._http = httpx.AsyncClient(timeout=self.timeout_s, limits=httpx.Limits(
-                    max_connections=limits, max_keepalive_connections=limits))
+            self._http = httpx.AsyncClient(
+                transport=ObservedTransport(AiohttpTransport(limit=limits, deadline_s=self.timeout_s)),
+                timeout=self.timeout_s)
             self._chat = ChatOpenAI(
                 model=self.settings.llm_model or "default",
                 base_url=self.settings.llm_base_url,
                 api_key=self.settings.llm_api_key or "not-needed",
                 timeout=self.timeout_s,
-                max_retries=0,  # retries are ours: counted, with Retry-After and per-reason policy
+                max_retries=self.max_retries,
                 temperature=self.temperature,
                 http_async_client=self._http,
             )
-            if self.fast_path:
-                from . import fastpath
-
-                fastpath.install(self._chat)
         return self._chat
 
-    def _schema_info(self, req: StructuredRequest) -> tuple[str, dict[str, Any], str]:
-        memo_key = id(req.json_schema) if req.json_schema is not None else id(req.schema)
-        hit = self._schema_memo.get(memo_key)
-        if hit is None:
-            js = _inline_refs(req.json_schema if req.json_schema is not None else req.schema.model_json_schema())
-            name = re.sub(r"[^A-Za-z0-9_-]", "_", req.schema.__name__)[:64] or "Answer"
-            h = hashlib.sha256(json.dumps(js, sort_keys=True).encode()).hexdigest()[:16]
-            hit = (name, js, h)
-            self._schema_memo[memo_key] = hit
-        return hit
-
-    def _prepare(self, req: StructuredRequest) -> _Prepared:
-        name, js, h = self._schema_info(req)
-        key = cache_key(self.model_name, req.prompt_version, name, h, req.messages)
-        return _Prepared(req, name, js, key)
-
-    def _messages_for(self, p: _Prepared, mode: str) -> list:
-        msgs = p.lc_messages.get(mode)
-        if msgs is None:
-            from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
-
-            kinds = {"system": SystemMessage, "user": HumanMessage, "human": HumanMessage,
-                     "assistant": AIMessage, "ai": AIMessage}
-            raw = [dict(m) for m in p.req.messages]
-            if mode in ("json_object", "none"):
-                note = ("Answer with one JSON object only (no prose, no code fences) that follows this JSON "
-                        "schema:\n" + json.dumps(p.json_schema, ensure_ascii=False))
-                if raw and raw[0].get("role") == "system":
-                    raw[0]["content"] = raw[0]["content"] + "\n\n" + note
-                else:
-                    raw.insert(0, {"role": "system", "content": note})
-            msgs = []
-            for m in raw:
-                role = m.get("role")
-                if role not in kinds:
-                    raise ValueError(f"message role must be one of {sorted(kinds)} (got {role!r})")
-                msgs.append(kinds[role](content=m.get("content", "")))
-            p.lc_messages[mode] = msgs
-        return msgs
-
-    def _response_format(self, p: _Prepared, mode: str) -> dict[str, Any] | None:
-        if mode == "json_schema":
-            return {"type": "json_schema",
-                    "json_schema": {"name": p.schema_name, "schema": p.json_schema, "strict": self.strict}}
-        if mode == "json_object":
-            return {"type": "json_object"}
-        return None
-
-    async def _arun(self, requests: list[StructuredRequest], conc: int, progress: bool,
+    async def _arun(self, chain: Any, inputs: list[Any], conc: int, progress: bool,
                     desc: str) -> tuple[list[Result], RunStats]:
         from tqdm.auto import tqdm
 
         t0 = time.perf_counter()
-        self._schema_memo.clear()
-        prepared = [self._prepare(r) for r in requests]
-        stats = RunStats(requests=len(requests))
-        results: list[Result | None] = [None] * len(requests)
-        bar = tqdm(total=len(requests), desc=desc, unit="req", disable=not progress, dynamic_ncols=True)
+        bar = tqdm(total=len(inputs), desc=desc, unit="req", disable=not progress, dynamic_ncols=True)
+        config: dict[str, Any] = {"max_concurrency": conc}
+        if progress:
+            config["callbacks"] = [_progress_handler(bar)]
         try:
-            hits = self.cache.get_many([p.cache_key for p in prepared]) if self.cache is not None else {}
-            for i, p in enumerate(prepared):
-                h = hits.get(p.cache_key)
-                if h is None:
-                    continue
-                try:
-                    value = p.req.schema.model_validate_json(h.content)
-                except ValidationError:
-                    continue  # the schema changed since: a miss
-                results[i] = Result(p.req.key, value, cached=True, raw=h.content[:2000])
-                stats.cache_hits += 1
-                stats.succeeded += 1
-                bar.update(1)
-
-            sem = asyncio.Semaphore(conc)
-
-            async def work(i: int) -> None:
-                async with sem:
-                    results[i] = await self._call(prepared[i], stats)
-                bar.update(1)
-                if stats.failed:
-                    bar.set_postfix(failed=stats.failed, refresh=False)
-
-            await asyncio.gather(*(work(i) for i, r in enumerate(results) if r is None))
+            results = await chain.abatch(inputs, config=config)
         finally:
             self._flush_cache()
             bar.close()
-        stats.seconds = time.perf_counter() - t0
-        stats.response_format = self._mode
-        return [r for r in results if r is not None], stats
+        return results, RunStats.of(results, seconds=time.perf_counter() - t0, response_format=self._mode)
 
-    async def _call(self, p: _Prepared, stats: RunStats) -> Result:
-        attempts = transport_fails = output_fails = 0
-        usage = Usage()
-        temperature = self.temperature
-        last_raw: str | None = None
-        max_tokens = p.req.max_tokens or self.max_tokens
-        while True:
-            attempts += 1
-            stats.calls += 1
-            mode = self._mode
-            try:
+    async def _answer_request(self, req: StructuredRequest, config: Any) -> Result:
+        spec = self.spec(req.schema, json_schema=req.json_schema, prompt_version=req.prompt_version,
+                         max_tokens=req.max_tokens)
+        return await self._answer(req.key, lc_messages(req.messages), spec, config, dicts=req.messages)
+
+    async def _answer(self, key: str, messages: list[Any], spec: AnswerSpec, config: Any,
+                      dicts: list[dict[str, str]] | None = None) -> Result:
+        """One request: the cache, else the answer runnable; every failure becomes a :class:`Result`."""
+        ck = cache_key(self.model_name, spec.prompt_version, spec.name, spec.schema_hash,
+                       dicts if dicts is not None else message_dicts(messages))
+        if self.cache is not None:
+            hit = self.cache.get_many([ck]).get(ck)
+            if hit is not None:
                 try:
-                    content, finish, u = await asyncio.wait_for(
-                        self._invoke(p, mode, temperature, max_tokens), timeout=self.timeout_s)
-                except TimeoutError:
-                    raise _Failure("timeout", f"no complete answer within {self.timeout_s:g} s") from None
-                except _Failure:
-                    raise
-                except Exception as e:  # the SDK's exceptions, classified
-                    raise _classify(e) from e
-                usage = usage + u
-                stats.prompt_tokens += u.prompt_tokens
-                stats.completion_tokens += u.completion_tokens
-                last_raw = content[:2000]
-                value = _validate(p.req.schema, content, finish, max_tokens)
-            except _Failure as f:
-                if f.raw is not None:
-                    last_raw = f.raw
-                if (f.reason == "http_error" and self._auto_format and mode == "json_schema"
-                        and re.search(r"response_format|json_schema|schema", f.detail, re.I)):
-                    log.warning("the server refused response_format json_schema (%s); using json_object",
-                                f.detail[:200])
-                    self._mode = "json_object"
-                    continue
-                if f.reason in TRANSPORT_REASONS and transport_fails < self.max_retries:
-                    delay = self._backoff(transport_fails, f.retry_after)
-                    transport_fails += 1
-                elif f.reason in OUTPUT_REASONS and output_fails < self.max_output_retries:
-                    delay = 0.0
-                    output_fails += 1
-                    temperature = self.retry_temperature
-                else:
-                    stats.failed += 1
-                    stats.failures[f.reason] = stats.failures.get(f.reason, 0) + 1
-                    log.info("request %s failed after %d attempt(s): %s", p.req.key, attempts, f)
-                    return Result(p.req.key, None, error=str(f), reason=f.reason, usage=usage,
-                                  attempts=attempts, raw=last_raw)
-                stats.retries[f.reason] = stats.retries.get(f.reason, 0) + 1
-                log.debug("request %s: %s; retry in %.2f s", p.req.key, f, delay)
-                if delay:
-                    await asyncio.sleep(delay)
-                continue
-            if self.cache is not None:
-                self._pending.append({"key": p.cache_key, "model": self.model_name,
-                                      "prompt_version": p.req.prompt_version, "schema_name": p.schema_name,
-                                      "content": value.model_dump_json(), "prompt_tokens": usage.prompt_tokens,
-                                      "completion_tokens": usage.completion_tokens})
-                if len(self._pending) >= 256 or time.monotonic() - self._last_flush > 1.0:
-                    self._flush_cache()
-            stats.succeeded += 1
-            return Result(p.req.key, value, usage=usage, attempts=attempts, raw=last_raw)
+                    return Result(key, spec.schema.model_validate_json(hit.content), cached=True,
+                                  raw=hit.content[:2000])
+                except ValidationError:
+                    pass  # the schema changed since: a miss
+        attempts = AttemptLog()
+        token = CURRENT_LOG.set(attempts)
+        failure: LLMFailure | None = None
+        value: BaseModel | None = None
+        try:
+            value = await self._answer_runnable(spec).ainvoke(messages, config)
+        except LLMFailure as f:
+            failure = f
+        except Exception as e:  # a bug or a library surprise: this request fails, the run goes on
+            failure = classify_error(e)
+        finally:
+            CURRENT_LOG.reset(token)
+        last = attempts.last_failure or failure
+        usage = Usage(prompt_tokens=attempts.prompt_tokens, completion_tokens=attempts.completion_tokens)
+        retried = [r for r in attempts.calls[:-1] if r is not None and r != _REFUSED]
+        n = len(attempts.calls)
+        if value is None:
+            assert last is not None
+            log.info("request %s failed after %d call(s): %s", key, n, last)
+            return Result(key, None, error=str(last), reason=last.reason, usage=usage, attempts=n,
+                          raw=attempts.raw, retried=retried)
+        if self.cache is not None:
+            self._pending.append({"key": ck, "model": self.model_name, "prompt_version": spec.prompt_version,
+                                  "schema_name": spec.name, "content": value.model_dump_json(),
+                                  "prompt_tokens": usage.prompt_tokens, "completion_tokens": usage.completion_tokens})
+            if len(self._pending) >= 256 or time.monotonic() - self._last_flush > 1.0:
+                self._flush_cache()
+        return Result(key, value, usage=usage, attempts=n, raw=attempts.raw, retried=retried)
+
+    def _answer_runnable(self, spec: AnswerSpec) -> Any:
+        """``call(temperature).with_fallbacks([call(retry_temperature)] * max_output_retries)`` on
+        :class:`AnswerFailure`, each call with the JSON-mode fallback when ``auto``; one per schema and mode."""
+        memo = (spec.schema, spec.schema_hash, spec.max_tokens, self._mode)
+        hit = self._runnables.get(memo)
+        if hit is None:
+            if len(self._runnables) > 512:  # schemas made per request (e.g. enums of the request's ids)
+                self._runnables.clear()
+            first = self._attempt(spec, self._mode, self.temperature)
+            retries = [self._attempt(spec, self._mode, self.retry_temperature)] * self.max_output_retries
+            hit = first.with_fallbacks(retries, exceptions_to_handle=(AnswerFailure,)) if retries else first
+            self._runnables[memo] = hit
+        return hit
+
+    def _attempt(self, spec: AnswerSpec, mode: str, temperature: float) -> Any:
+        call = self._call(spec, mode, temperature)
+        if mode == "json_schema" and self._auto_format:
+            return call.with_fallbacks([self._call(spec, "json_object", temperature)],
+                                       exceptions_to_handle=(FormatRefused,))
+        return call
+
+    def _call(self, spec: AnswerSpec, mode: str, temperature: float) -> Any:
+        """One model call (the SDK's transport retries inside it), classified and validated."""
+        from langchain_core.runnables import RunnableLambda
+
+        model = structured_model(self._chat_model(), mode, spec.name, spec.json_schema, strict=self.strict,
+                                 temperature=temperature, max_tokens=spec.max_tokens)
+        refusable = mode == "json_schema" and self._auto_format
+
+        async def call(messages: list[Any], config: Any) -> BaseModel:
+            attempts = CURRENT_LOG.get() or AttemptLog()
+            start = len(attempts.calls)
+            try:
+                out = await model.ainvoke(messages, config)
+                content, finish, usage = answer_parts(out["raw"])
+                value = validate_answer(spec.schema, content, finish, spec.max_tokens, usage)
+            except Exception as e:
+                answered = len(attempts.calls) > start and attempts.calls[-1] is None
+                f = classify_error(e, json_schema_mode=refusable, answered=answered)
+                attempts.close_call(start, f.reason, raw=f.raw, usage=f.usage)
+                attempts.last_failure = f
+                if isinstance(f, FormatRefused):
+                    attempts.calls[-1] = _REFUSED  # a call, not a retry: the fallback asks in JSON mode
+                    self._use_json_mode(f)
+                raise f from (None if f is e else e)
+            attempts.close_call(start, None, raw=content, usage=usage)
+            attempts.last_failure = None
+            return value
+
+        return RunnableLambda(call, name=f"{mode} call")
+
+    def _use_json_mode(self, f: LLMFailure) -> None:
+        if self._mode == "json_schema":
+            log.warning("the server refused response_format json_schema (%s); using json_object", f.detail[:200])
+            self._mode = "json_object"
 
     def _flush_cache(self) -> None:
         if self.cache is not None and self._pending:
@@ -535,165 +583,16 @@ class LLMClient:
             self.cache.put_many(rows)
         self._last_flush = time.monotonic()
 
-    async def _invoke(self, p: _Prepared, mode: str, temperature: float,
-                      max_tokens: int) -> tuple[str, str | None, Usage]:
-        chat = self._chat_model()
-        kwargs: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens}
-        rf = self._response_format(p, mode)
-        if rf is not None:
-            # extra_body, not response_format=: the SDK then skips its per-call recursive transform of
-            # the schema and its .parse() path (measured: ~2 ms of CPU per call); we validate ourselves.
-            kwargs["extra_body"] = {"response_format": rf}
-        msg = await chat.ainvoke(self._messages_for(p, mode), **kwargs)
-        content = msg.content
-        if isinstance(content, list):
-            content = "".join(c.get("text", "") if isinstance(c, dict) else str(c) for c in content)
-        meta = getattr(msg, "response_metadata", None) or {}
-        um = getattr(msg, "usage_metadata", None) or {}
-        return (str(content), meta.get("finish_reason"),
-                Usage(prompt_tokens=int(um.get("input_tokens") or 0),
-                      completion_tokens=int(um.get("output_tokens") or 0)))
 
-    def _backoff(self, n: int, retry_after: float | None) -> float:
-        delay = min(self.retry_max_s, self.retry_base_s * (2 ** n)) * random.uniform(0.5, 1.0)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, self.max_retry_after_s))
-        return delay
+def _progress_handler(bar: Any) -> Any:
+    """A callback handler that advances ``bar`` when a batch input's root run ends."""
+    from langchain_core.callbacks import BaseCallbackHandler
 
+    class Progress(BaseCallbackHandler):
+        run_inline = True
 
-# ------------------------------------------------------------------------------------ helpers
+        def on_chain_end(self, outputs: Any, *, run_id: Any, parent_run_id: Any = None, **kw: Any) -> None:
+            if parent_run_id is None:
+                bar.update(1)
 
-_FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S | re.I)
-
-
-def _validate(schema: type[BaseModel], content: str, finish: str | None, max_tokens: int) -> BaseModel:
-    """Parse and validate one answer, raising :class:`_Failure` with the reason."""
-    raw = content[:2000]
-    text = content.strip()
-    if not text:
-        if finish == "length":
-            raise _Failure("truncated", f"empty answer cut at max_tokens={max_tokens}", raw=raw)
-        raise _Failure("empty_answer", "the server answered with no content", raw=raw)
-    m = _FENCE.match(text)
-    if m:
-        text = m.group(1)
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        if finish == "length":
-            raise _Failure("truncated", f"the answer hit max_tokens={max_tokens} before the JSON was complete "
-                                        f"({len(content)} chars); raise max_tokens or ask for less", raw=raw) from None
-        raise _Failure("invalid_json", f"not JSON ({e.msg} at char {e.pos})", raw=raw) from None
-    try:
-        return schema.model_validate(data)
-    except ValidationError as e:
-        errs = "; ".join(f"{'.'.join(map(str, x['loc'])) or '<root>'}: {x['msg']}" for x in e.errors()[:3])
-        raise _Failure("schema_violation", f"{e.error_count()} error(s): {errs}", raw=raw) from None
-
-
-def _retry_after(headers) -> float | None:
-    if headers is None:
-        return None
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return float(ms) / 1000.0
-        except ValueError:
-            pass
-    v = headers.get("retry-after")
-    if not v:
-        return None
-    try:
-        return max(0.0, float(v))
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(v)
-            return max(0.0, when.timestamp() - time.time())
-        except (TypeError, ValueError):
-            return None
-
-
-def _classify(e: Exception) -> _Failure:
-    """Map an exception of the OpenAI SDK / LangChain to a failure reason."""
-    try:
-        import openai
-    except ImportError:  # pragma: no cover
-        openai = None  # type: ignore[assignment]
-    from .fastpath import BadResponse
-
-    if isinstance(e, BadResponse):
-        return _Failure("bad_response", str(e))
-    if isinstance(e, ValueError) and "Unexpected response type" in str(e):  # LangChain, stock SDK path
-        return _Failure("bad_response", str(e)[:300])
-    if openai is not None:
-        if isinstance(e, openai.APITimeoutError):
-            return _Failure("timeout", f"the server did not answer in time ({e})")
-        if isinstance(e, openai.RateLimitError):
-            ra = _retry_after(getattr(e.response, "headers", None))
-            return _Failure("rate_limited", f"HTTP 429 (Retry-After {ra if ra is not None else '-'} s): {_msg(e)}",
-                            retry_after=ra)
-        if isinstance(e, openai.APIStatusError):
-            code = e.status_code
-            if code >= 500 or code in (408, 409):
-                return _Failure("server_error", f"HTTP {code}: {_msg(e)}",
-                                retry_after=_retry_after(getattr(e.response, "headers", None)))
-            return _Failure("http_error", f"HTTP {code}: {_msg(e)}")
-        if isinstance(e, openai.APIConnectionError):
-            cause = e.__cause__ or e.__context__
-            return _Failure("connection", f"{e}" + (f" ({type(cause).__name__}: {cause})" if cause else ""))
-        if isinstance(e, getattr(openai, "LengthFinishReasonError", ())):
-            return _Failure("truncated", "the answer hit max_tokens")
-    import httpx
-
-    if isinstance(e, httpx.TimeoutException):
-        return _Failure("timeout", str(e))
-    if isinstance(e, httpx.TransportError):
-        return _Failure("connection", f"{type(e).__name__}: {e}")
-    log.warning("unexpected error from the chat model", exc_info=e)
-    return _Failure("unexpected", f"{type(e).__name__}: {e}")
-
-
-def _msg(e: Exception) -> str:
-    body = getattr(e, "body", None)
-    if isinstance(body, dict):
-        err = body.get("error", body)
-        if isinstance(err, dict) and err.get("message"):
-            return str(err["message"])[:300]
-    return str(getattr(e, "message", e))[:300]
-
-
-def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
-    """Replace local ``$ref``s (``#/$defs/X``) by their definitions: some servers' grammar builders
-    do not follow references. Recursive definitions are left as references."""
-    defs = schema.get("$defs") or schema.get("definitions") or {}
-
-    def walk(node: Any, stack: tuple[str, ...]) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith(("#/$defs/", "#/definitions/")):
-                name = ref.rsplit("/", 1)[1]
-                if name in defs and name not in stack:
-                    merged = {**defs[name], **{k: v for k, v in node.items() if k != "$ref"}}
-                    return walk(merged, stack + (name,))
-                return node
-            return {k: walk(v, stack) for k, v in node.items() if k not in ("$defs", "definitions")}
-        if isinstance(node, list):
-            return [walk(v, stack) for v in node]
-        return node
-
-    out = walk(schema, ())
-    if any(isinstance(v, str) and v.startswith("#/") for v in _iter_refs(out)):
-        out["$defs"] = defs  # keep definitions a recursive schema still points to
-    return out
-
-
-def _iter_refs(node: Any):
-    if isinstance(node, dict):
-        for k, v in node.items():
-            if k == "$ref":
-                yield v
-            else:
-                yield from _iter_refs(v)
-    elif isinstance(node, list):
-        for v in node:
-            yield from _iter_refs(v)
+    return Progress()

@@ -1,5 +1,8 @@
 """An httpx transport on aiohttp: the same ``httpx.AsyncClient`` API for the OpenAI SDK, less CPU per call.
 
+``ChatOpenAI(http_async_client=httpx.AsyncClient(transport=AiohttpTransport(...)))``: httpx's public
+transport interface, nothing of the SDK or of LangChain replaced.
+
 Measured against the zero-latency fake server on this 2-core machine (``bench/llm_client.py``): httpx's
 own connection pool (httpcore + anyio) costs about 3-4 ms of client CPU per request with 32 requests
 in flight, aiohttp about 0.5 ms. The OpenAI SDK only needs ``httpx.Response`` objects and httpx
@@ -10,18 +13,10 @@ usual ``APITimeoutError`` / ``APIConnectionError``.
 
 from __future__ import annotations
 
+import aiohttp
 import httpx
 
-try:
-    import aiohttp
-except ImportError:  # pragma: no cover - aiohttp ships with langchain's dependencies here
-    aiohttp = None  # type: ignore[assignment]
-
 _DROP_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
-
-
-def available() -> bool:
-    return aiohttp is not None
 
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
@@ -29,15 +24,20 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     Args:
         limit: most open connections (should be at least the number of requests in flight).
+        deadline_s: limit of one request, connection to last byte (``None``: only httpx's per-phase
+            timeouts, under which an answer trickling one byte at a time never ends). A request past it
+            fails as ``httpx.ReadTimeout``.
         max_body_bytes: answers larger than this fail as a protocol error instead of filling memory.
     """
 
-    def __init__(self, limit: int = 64, *, max_body_bytes: int = 32 * 1024 * 1024):
-        if aiohttp is None:
-            raise RuntimeError("aiohttp is not installed; use httpx's default transport")
+    def __init__(self, limit: int = 64, *, deadline_s: float | None = None,
+                 max_body_bytes: int = 32 * 1024 * 1024):
         if limit < 1:
             raise ValueError(f"limit must be >= 1 (got {limit})")
+        if deadline_s is not None and deadline_s <= 0:
+            raise ValueError(f"deadline_s must be > 0 (got {deadline_s})")
         self.limit = limit
+        self.deadline_s = deadline_s
         self.max_body_bytes = max_body_bytes
         self._session: aiohttp.ClientSession | None = None
 
@@ -52,7 +52,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         t = request.extensions.get("timeout") or {}
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=t.get("connect"), sock_read=t.get("read"))
+        timeout = aiohttp.ClientTimeout(total=self.deadline_s, sock_connect=t.get("connect"), sock_read=t.get("read"))
         body = await request.aread()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw]
         try:
@@ -69,8 +69,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 out_headers = [(k, v) for k, v in resp.headers.items() if k.lower() not in _DROP_HEADERS]
                 return httpx.Response(resp.status, headers=out_headers, content=b"".join(chunks),
                                       request=request)
-        except TimeoutError as e:  # aiohttp's sock_read / sock_connect
-            raise httpx.ReadTimeout(f"no data from the server within {t.get('read')} s", request=request) from e
+        except TimeoutError as e:  # aiohttp's total / sock_read / sock_connect
+            raise httpx.ReadTimeout(f"no complete answer within the deadline ({self.deadline_s} s) or no data "
+                                    f"within {t.get('read')} s", request=request) from e
         except aiohttp.ClientConnectorError as e:
             raise httpx.ConnectError(str(e), request=request) from e
         except aiohttp.ClientError as e:

@@ -4,7 +4,7 @@ Routes (every answer names the run it came from):
 
 ``GET /health``
     ``{"status": "ok", "run": ..., "neo4j": true}``; 503 while Neo4j is unreachable or no run is current.
-``GET /users/{user}/recommendations?k=10&explain=false&allow_repeats=false``
+``GET /users/{user}/recommendations?k=10&explain=false&allow_repeats=false&same_work=demote``
     the user's top-k from the user's edges as they are now (:func:`~kgrec_neo4j.serve.recommend.recommend_users`).
 ``GET /users/{user}/items/{item}/explanation?k=10``
     why, or why not, the item is recommended to the user (:func:`~kgrec_neo4j.serve.explain.explain`).
@@ -29,7 +29,7 @@ import logging
 import os
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
 
 from ..core.config import Settings
 from ..core.db import Database, connect
@@ -191,10 +191,11 @@ def create_app(state: ServiceState, *, token: str | None = None) -> Any:
 
     @app.get("/users/{user}/recommendations", dependencies=[Depends(authorised)])
     def recommendations(user: str, k: int = Query(10, ge=1, le=MAX_K), explain: bool = False,
-                        allow_repeats: bool = False, paths: int = Query(3, ge=1, le=20)) -> dict[str, Any]:
+                        allow_repeats: bool = False, paths: int = Query(3, ge=1, le=20),
+                        same_work: Literal["demote", "group", "keep"] | None = None) -> dict[str, Any]:
         m = state.serving_model()
         rec = recommend_users(state.db, [user], k, store=False, explain=explain, per_item=paths, run=m.run,
-                              allow_repeats=allow_repeats)[0]
+                              allow_repeats=allow_repeats, same_work=same_work)[0]
         return rec.model_dump()
 
     @app.get("/users/{user}/items/{item}/explanation", dependencies=[Depends(authorised)])

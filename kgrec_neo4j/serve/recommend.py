@@ -2,7 +2,10 @@
 explained by :mod:`~kgrec_neo4j.serve.explain` when asked, stored as
 ``(:User)-[:RECOMMENDED {rank, score, run}]->(:Item)``.
 
-Every item a user interacted with is excluded (``allow_repeats=True`` keeps them, for repeat purchases).
+Every item a user interacted with is excluded (``allow_repeats=True`` keeps them, for repeat purchases). Editions
+and ports of what the user owns (``SAME_WORK``) follow the ``same_work`` setting: ``demote`` ranks them after every
+other candidate, ``group`` and ``keep`` leave the ranking alone; the answer says which owned item each is the same
+work as.
 
 Public API: :func:`recommend_users`, :func:`recommend`, :func:`store_recommendations`,
 :func:`stored_recommendations`.
@@ -13,12 +16,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import numpy as np
 from pydantic import BaseModel, Field
 
+from ..core.config import SAME_WORK_POLICIES
 from ..core.db import Database
 from ..core.resources import cypher
-from .explain import Explanation, explain_items
-from .scoring import RecommendError, Source, UnknownUser, scores, scoring_state, top_k, user_exists
+from .explain import Explanation, explain_items, short
+from .scoring import RecommendError, RunModel, Source, UnknownUser, scores, scoring_state, top_k, user_exists
 
 __all__ = ["RecommendError", "UnknownUser", "Recommendation", "UserRecommendations", "recommend_users", "recommend",
            "store_recommendations", "stored_recommendations"]
@@ -31,6 +36,7 @@ class Recommendation(BaseModel):
     item: str
     title: str | None = None
     score: float
+    same_work_as: list[str] = Field(default_factory=list)  # titles of owned items this one is another edition of
     explanation: Explanation | None = None
 
 
@@ -51,6 +57,7 @@ class UserRecommendations(BaseModel):
 def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bool = True,
                     explain: bool = False, per_item: int = 3, run: str | None = None, allow_repeats: bool = False,
                     batch_size: int | None = None, chunk: int = 1000, load_links: bool = True,
+                    same_work: str | None = None,
                     on_chunk: Callable[[int], None] | None = None) -> list[UserRecommendations]:
     """Top-``k`` items for each user from the user's live edges; optionally stored and explained.
 
@@ -64,12 +71,16 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         allow_repeats: keep items the user already interacted with.
         chunk: users scored per round trip; ``on_chunk(n)`` is called after each (progress).
         load_links: load the run's item links once (many users); ``False`` sums each user's links in Cypher.
+        same_work: ``demote``, ``group`` or ``keep`` editions and ports of owned items (default: the setting).
 
     Returns:
         One :class:`UserRecommendations` per user, in input order.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1 (got {k})")
+    policy = same_work or db.settings.same_work
+    if policy not in SAME_WORK_POLICIES:
+        raise ValueError(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
     if not user_ids:
         return []
     t0 = time.perf_counter()
@@ -78,14 +89,24 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         ids = list(user_ids[start: start + chunk])
         m, states = scoring_state(db, ids, run, links=load_links)
         s_all = scores(m, states)  # (B, |I|)
+        owned_works = _same_work(db, [st.id for st in states if st.interactions], m)
         recs = []
         for b, st in enumerate(states):
             exclude = None if allow_repeats else st.exclude
-            idx, s = top_k(s_all[b], k, exclude)
+            works = owned_works.get(st.id, {})
+            if policy == "demote" and works:
+                later = np.fromiter(works, np.int64)
+                idx, s = top_k(s_all[b], k, later if exclude is None else np.concatenate([exclude, later]))
+                if idx.size < k:  # editions and ports only after every other candidate
+                    rest, rs = top_k(s_all[b], k - idx.size, np.setdiff1d(np.arange(len(m.ids)), later))
+                    idx, s = np.concatenate([idx, rest]), np.concatenate([s, rs])
+            else:
+                idx, s = top_k(s_all[b], k, exclude)
             recs.append(UserRecommendations(
                 user=st.id, run=m.run, source=st.source, interactions=st.interactions,
                 excluded=0 if allow_repeats else int(st.exclude.size),
-                items=[Recommendation(rank=r + 1, item=m.ids[j], title=m.titles[j], score=float(v))
+                items=[Recommendation(rank=r + 1, item=m.ids[j], title=m.titles[j], score=float(v),
+                                      same_work_as=works.get(j, []))
                        for r, (j, v) in enumerate(zip(idx.tolist(), s.tolist(), strict=True))]))
         if store:
             store_recommendations(db, recs, batch_size=batch_size)
@@ -94,6 +115,10 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
                 exps = explain_items(db, rec.user, [r.item for r in rec.items], per_item=per_item, model=m, state=st)
                 for r in rec.items:
                     r.explanation = exps[r.item]
+                    if r.same_work_as:
+                        r.explanation.sentence += (f" It is another edition of {_titles(r.same_work_as)}, which you "
+                                                   f"own" + (", so it comes after every other item."
+                                                             if policy == "demote" else "."))
         out.extend(recs)
         if on_chunk:
             on_chunk(len(recs))
@@ -103,15 +128,33 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
     return out
 
 
+def _same_work(db: Database, user_ids: list[str], m: RunModel) -> dict[str, dict[int, list[str]]]:
+    """user id -> {item index: titles of the owned items it is the same work as} (editions and ports)."""
+    if not user_ids:
+        return {}
+    out: dict[str, dict[int, list[str]]] = {}
+    for r in db.query(cypher("recommend/same_work"), users=user_ids):
+        j = m.index.get(r["item"])
+        if j is not None:
+            out.setdefault(r["id"], {})[j] = list(r["owned"])
+    return out
+
+
+def _titles(titles: list[str]) -> str:
+    shown = [short(t) for t in titles[:2]]
+    return " and ".join(shown) + (f" (and {len(titles) - 2} more)" if len(titles) > 2 else "")
+
+
 def recommend(db: Database, user_id: str, k: int = 10, *, explain: bool = False, store: bool = True,
-              per_item: int = 3, run: str | None = None, allow_repeats: bool = False) -> UserRecommendations:
+              per_item: int = 3, run: str | None = None, allow_repeats: bool = False,
+              same_work: str | None = None) -> UserRecommendations:
     """Top-``k`` items for one user (see :func:`recommend_users`); an unknown user is refused before the run's
     model is loaded."""
     if not user_exists(db, user_id):
         raise UnknownUser(f"unknown user(s): {user_id!r}; expected a User.id in the graph (`kgrec load`, or a "
                           f"(:User {{id}}) node).")
     return recommend_users(db, [user_id], k, store=store, explain=explain, per_item=per_item, run=run,
-                           allow_repeats=allow_repeats, load_links=False)[0]
+                           allow_repeats=allow_repeats, load_links=False, same_work=same_work)[0]
 
 
 def store_recommendations(db: Database, recs: list[UserRecommendations], *, batch_size: int | None = None) -> int:

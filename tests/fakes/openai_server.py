@@ -37,8 +37,9 @@ class Reply:
     """How to answer one request.
 
     kind: ``content`` (a normal completion), ``status`` (an HTTP error with a JSON error body),
-    ``drop`` (close without answering), ``truncated_body`` (Content-Length larger than what is sent),
-    ``endless`` (chunked whitespace until the client goes away).
+    ``raw`` (``content`` sent as the whole body, with ``status``), ``drop`` (close without answering),
+    ``truncated_body`` (Content-Length larger than what is sent), ``endless`` (chunked whitespace until
+    the client goes away).
     """
 
     kind: str = "content"
@@ -155,6 +156,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.kind == "status":
             err = {"error": {"message": reply.content, "type": "fake_error", "code": reply.status}}
             self._send(reply.status, json.dumps(err).encode(), reply.headers)
+            return
+        if reply.kind == "raw":
+            self._send(reply.status, reply.content.encode(), reply.headers)
             return
         if reply.kind == "truncated_body":
             payload = owner._completion(body, '{"answer": "never finished"}', "stop", 20, 10)

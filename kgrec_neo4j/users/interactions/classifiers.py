@@ -309,12 +309,26 @@ CLASSIFY_JSON_SCHEMA: dict = {
 }
 
 
-def classify_messages(review: Review, *, max_chars: int = 1500) -> list[dict[str, str]]:
-    """Chat messages asking for the review's label."""
+def review_text(review: Review, *, max_chars: int = 1500) -> str:
+    """The review as the model sees it (title line, text cut to ``max_chars``)."""
     title = (review.title or "").strip()
     text = (review.text or "").strip()[:max_chars]
-    body = (f"Review title: {title}\n" if title else "") + f"Review: {text or '(no text)'}"
-    return [{"role": "system", "content": CLASSIFY_SYSTEM}, {"role": "user", "content": body}]
+    return (f"Review title: {title}\n" if title else "") + f"Review: {text or '(no text)'}"
+
+
+def classify_prompt():
+    """The chat prompt: the fixed system message, then the review (variable ``review``)."""
+    from langchain_core.messages import SystemMessage
+    from langchain_core.prompts import ChatPromptTemplate
+
+    return ChatPromptTemplate.from_messages([SystemMessage(content=CLASSIFY_SYSTEM), ("human", "{review}")])
+
+
+def classify_messages(review: Review, *, max_chars: int = 1500) -> list[dict[str, str]]:
+    """Chat messages asking for the review's label (:func:`classify_prompt` filled)."""
+    from ...llm.client import message_dicts
+
+    return message_dicts(classify_prompt().format_messages(review=review_text(review, max_chars=max_chars)))
 
 
 class LLMTextClassifier:
@@ -340,17 +354,13 @@ class LLMTextClassifier:
         self.progress = progress
         self.stats: RunStats | None = None
         self.failures: Counter = Counter()
-
-    def requests(self, reviews: Sequence[Review]):
-        from ...llm.client import StructuredRequest
-
-        return [StructuredRequest(key=f"r{k}", messages=classify_messages(r, max_chars=self.max_chars),
-                                  schema=LLMVerdict, json_schema=CLASSIFY_JSON_SCHEMA,
-                                  prompt_version=CLASSIFY_PROMPT_VERSION, max_tokens=48)
-                for k, r in enumerate(reviews)]
+        self.chain = self.client.chain(self.client.spec(LLMVerdict, json_schema=CLASSIFY_JSON_SCHEMA,
+                                                        prompt_version=CLASSIFY_PROMPT_VERSION, max_tokens=48),
+                                       classify_prompt())
 
     def classify(self, reviews: Sequence[Review]) -> list[TextVerdict | None]:
-        results = self.client.run_structured(self.requests(reviews), progress=self.progress, desc="classify llm")
+        inputs = [{"key": f"r{k}", "review": review_text(r, max_chars=self.max_chars)} for k, r in enumerate(reviews)]
+        results = self.client.run(self.chain, inputs, progress=self.progress, desc="classify llm")
         stats = self.client.last_stats
         self.stats = stats if self.stats is None else self.stats.merge(stats)
         out: list[TextVerdict | None] = []

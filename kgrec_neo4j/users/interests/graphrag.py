@@ -1,14 +1,20 @@
 """Graph-RAG interest extraction: walk each user's train interactions in order and let an LLM update the
 user's interest graph from the retrieved subgraphs.
 
-One *round* handles the next batch (``batch`` interactions) of every active user at once:
+One *round* handles the next batch (``batch`` interactions) of every active user at once. It is a
+LangChain chain:
 
-1. **Retrieve** through langchain-neo4j's ``Neo4jGraph.query`` (Cypher in ``cypher/interests/``):
-   ``next_batch`` (the user's next train interactions after their progress marker, each item with its
-   concepts and knowledge types) and ``user_subgraph`` (the user's current interests: concept, type,
-   horizon, polarity, weight).
-2. **Prompt**: both subgraphs rendered as text (:mod:`.llm`); all users' requests go through the shared
-   :class:`~kgrec_neo4j.llm.LLMClient` in one call (concurrency, retries, cache, accounting).
+1. **Retrieve** (:attr:`GraphRAGInterestExtractor.retriever`): two retrieval runnables, run in parallel on
+   the project's own Neo4j driver (Cypher in ``cypher/interests/``): ``next_batch`` (the item subgraph:
+   the user's next train interactions after their progress marker, each item with its concepts and
+   knowledge types) and ``user_subgraph`` (the user's interest subgraph: concept, type, horizon,
+   polarity, weight).
+2. **Ask** (:attr:`GraphRAGInterestExtractor.chain`): per user, both subgraphs rendered as text into the
+   ``ChatPromptTemplate`` of :mod:`.llm` -> ``ChatOpenAI.with_structured_output`` (JSON schema with the
+   batch's item ids as the only allowed evidence; JSON-mode fallback) -> validation against
+   :class:`~.llm.InterestAnswer`; all users batched with ``abatch`` by the shared
+   :class:`~kgrec_neo4j.llm.LLMClient` (concurrency limit, retries, cache, accounting). The answer rules
+   (:func:`~.llm.postprocess`) apply afterwards.
 3. **Project**: each update's concept text goes to the concept vocabulary — first an exact mention key
    that already has a concept, else :func:`kgrec_neo4j.concepts.project.project_texts` (vector index,
    the canonicalisation's acceptance rule). A text that matches nothing becomes a pending mention for
@@ -43,7 +49,7 @@ from ...core.db import Database
 from ...core.embed import Embedder
 from ...core.resources import cypher
 from ...core.schema import TypePack, refuse_unknown_types
-from ...llm.client import LLMClient, RunStats, StructuredRequest
+from ...llm.client import LLMClient, RunStats
 from ..confidence import llm_update_confidence, update_confidence
 from .llm import (
     PROMPT_VERSION,
@@ -52,8 +58,10 @@ from .llm import (
     InterestView,
     ItemView,
     answer_json_schema,
-    build_messages,
     postprocess,
+    prompt_template,
+    render_interests,
+    render_items,
 )
 
 log = logging.getLogger(__name__)
@@ -144,34 +152,34 @@ class GraphRAGInterestExtractor:
     """Maintain ``(:User)-[:INTERESTED_IN {extractor: 'llm'}]->(:Concept)`` with an LLM over retrieved subgraphs.
 
     Args:
-        db: a :class:`kgrec_neo4j.core.db.Database` (writes).
-        settings: Neo4j settings for the ``Neo4jGraph`` retrieval and LLM settings for the client.
+        db: a :class:`kgrec_neo4j.core.db.Database` (retrieval reads and writes, one driver).
+        settings: LLM settings for the client.
         pack: the active type pack.
         embedder: the concept embedder (for projection onto the vocabulary).
         client: an :class:`LLMClient` (tests pass one on a LangChain fake chat model).
-        graph: a ``langchain_neo4j.Neo4jGraph`` (default: one built from ``settings``).
         project: ``project(rows=[{type, text}]) -> [(concept_id | None, similarity)]`` (default:
             :func:`kgrec_neo4j.concepts.project.project_texts` on ``db`` and ``embedder``).
+
+    Attributes:
+        retriever: runnable ``users -> {"batches": {user: (upto, [ItemView])}, "interests": {user:
+            [InterestView]}}`` (the two Cypher reads in parallel).
+        chain: runnable ``{"key": user, "interests": text, "items": text, "spec": AnswerSpec} -> Result``
+            (prompt template, structured output, validation); run by :meth:`LLMClient.run`.
     """
 
     def __init__(self, db: Database, settings: Settings, pack: TypePack, *, embedder: Embedder | None = None,
-                 client: LLMClient | None = None, graph=None, params: GraphRAGParams | None = None,
+                 client: LLMClient | None = None, params: GraphRAGParams | None = None,
                  project: Callable[[list[dict]], list[tuple[str | None, float]]] | None = None,
                  progress: bool = False, **client_options):
+        from langchain_core.runnables import RunnableLambda, RunnableParallel
+
         self.db = db
         self.settings = settings
         self.pack = pack
         self.params = params or GraphRAGParams()
         self._own_client = client is None
-        self.client = client or LLMClient(settings, max_tokens=120 * self.params.max_updates + 60, **client_options)
-        self._own_graph = graph is None
-        if graph is None:
-            from langchain_neo4j import Neo4jGraph
-
-            graph = Neo4jGraph(url=settings.neo4j_uri, username=settings.neo4j_username,
-                               password=settings.require_password(), database=settings.neo4j_database,
-                               refresh_schema=False)
-        self.graph = graph
+        self.max_tokens = 120 * self.params.max_updates + 60
+        self.client = client or LLMClient(settings, max_tokens=self.max_tokens, **client_options)
         if project is None:
             if embedder is None:
                 from ...core.embed import get_embedder
@@ -183,25 +191,33 @@ class GraphRAGInterestExtractor:
                 return project_texts(_db, _emb, rows, pack=pack.name)
         self._project = project
         self.progress = progress
+        self.retriever = RunnableParallel(batches=RunnableLambda(self._item_subgraphs, name="item subgraphs"),
+                                          interests=RunnableLambda(self._interest_subgraphs,
+                                                                   name="interest subgraphs"))
+        self.chain = self.client.chain(None, prompt_template(pack, max_updates=self.params.max_updates))
 
     # -- retrieval ------------------------------------------------------------------------------
-    def retrieve(self, users: list[str]) -> tuple[dict[str, tuple[int, list[ItemView]]], dict[str, list[InterestView]]]:
-        """``(next batches, current interests)`` of ``users`` through ``Neo4jGraph.query``."""
-        nb = self.graph.query(cypher("interests/next_batch"), params={"users": users, "batch": self.params.batch,
-                                                        "min_confidence": self.params.min_confidence})
-        sg = self.graph.query(cypher("interests/user_subgraph"), params={"users": users, "extractor": EXTRACTOR})
-        batches = {r["user"]: (r["upto"], [ItemView(**x) for x in r["items"]]) for r in nb}
-        interests = {r["user"]: [InterestView(**x) for x in r["interests"]] for r in sg}
-        return batches, interests
+    def _item_subgraphs(self, users: list[str]) -> dict[str, tuple[int, list[ItemView]]]:
+        rows = self.db.query(cypher("interests/next_batch"), users=users, batch=self.params.batch,
+                             min_confidence=self.params.min_confidence)
+        return {r["user"]: (r["upto"], [ItemView(**x) for x in r["items"]]) for r in rows}
 
-    def requests(self, work: dict[str, tuple[list[InterestView], list[ItemView]]]) -> list[StructuredRequest]:
-        return [StructuredRequest(key=uid, messages=build_messages(self.pack, cur, items,
-                                                                   max_updates=self.params.max_updates),
-                                  schema=InterestAnswer,
-                                  json_schema=answer_json_schema(self.pack, self.params.max_updates,
-                                                                 [it.item for it in items]),
-                                  prompt_version=PROMPT_VERSION,
-                                  max_tokens=120 * self.params.max_updates + 60)
+    def _interest_subgraphs(self, users: list[str]) -> dict[str, list[InterestView]]:
+        rows = self.db.query(cypher("interests/user_subgraph"), users=users, extractor=EXTRACTOR)
+        return {r["user"]: [InterestView(**x) for x in r["interests"]] for r in rows}
+
+    def retrieve(self, users: list[str]) -> tuple[dict[str, tuple[int, list[ItemView]]], dict[str, list[InterestView]]]:
+        """``(next batches, current interests)`` of ``users`` (:attr:`retriever`)."""
+        out = self.retriever.invoke(users)
+        return out["batches"], out["interests"]
+
+    def inputs(self, work: dict[str, tuple[list[InterestView], list[ItemView]]]) -> list[dict]:
+        """The :attr:`chain` inputs of one round, one per user: the rendered subgraphs and the answer schema
+        (evidence restricted to the batch's items)."""
+        return [{"key": uid, "interests": render_interests(cur), "items": render_items(items),
+                 "spec": self.client.spec(InterestAnswer, prompt_version=PROMPT_VERSION, max_tokens=self.max_tokens,
+                                          json_schema=answer_json_schema(self.pack, self.params.max_updates,
+                                                                         [it.item for it in items]))}
                 for uid, (cur, items) in sorted(work.items())]
 
     # -- projection -----------------------------------------------------------------------------
@@ -251,8 +267,8 @@ class GraphRAGInterestExtractor:
             work = {u: (interests.get(u, []), items) for u, (_, items) in batches.items() if items}
             if not work:
                 break
-            results = self.client.run_structured(self.requests(work), progress=self.progress,
-                                                 desc=f"interests round {rep.rounds + 1}")
+            results = self.client.run(self.chain, self.inputs(work), progress=self.progress,
+                                      desc=f"interests round {rep.rounds + 1}")
             rep.llm = rep.llm.merge(self.client.last_stats)
             rep.requests += len(results)
             rows: list[dict[str, Any]] = []
@@ -307,11 +323,6 @@ class GraphRAGInterestExtractor:
     def close(self) -> None:
         if self._own_client:
             self.client.close()
-        if self._own_graph:
-            try:
-                self.graph.close()
-            except AttributeError:  # older langchain-neo4j without close()
-                pass
 
     def __enter__(self) -> GraphRAGInterestExtractor:
         return self

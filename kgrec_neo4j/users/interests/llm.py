@@ -11,19 +11,24 @@ polarity, weight change, confidence, evidence item ids). :func:`postprocess` app
 update must pass before it is used: the type must be in the pack (else ``Others`` or dropped), the
 concept text is trimmed and bounded, evidence ids must be items of this batch (updates left without
 evidence are dropped: an interest must be grounded in the interactions shown), weight changes and
-confidences are clamped, repeated (type, text, horizon) updates are merged.
+confidences that are not finite numbers (JSON ``NaN``, ``Infinity``) drop their update, finite ones are
+clamped, repeated (type, text, horizon) updates are merged.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...core.schema import TypePack
 from ...extract.base import MAX_VALUE_WORDS, mention_key
+
+if TYPE_CHECKING:
+    from langchain_core.prompts import ChatPromptTemplate
 
 PROMPT_VERSION = "interests-graphrag-v1"
 MAX_CONCEPT_CHARS = 80
@@ -173,15 +178,31 @@ def system_prompt(pack: TypePack, max_updates: int) -> str:
     )
 
 
+USER_TEMPLATE = ("Current interests of the user:\n{interests}\n\n"
+                 "Next interactions of the user (oldest first):\n{items}")
+
+
 def user_prompt(interests: list[InterestView], items: list[ItemView]) -> str:
-    return (f"Current interests of the user:\n{render_interests(interests)}\n\n"
-            f"Next interactions of the user (oldest first):\n{render_items(items)}")
+    return USER_TEMPLATE.format(interests=render_interests(interests), items=render_items(items))
+
+
+def prompt_template(pack: TypePack, *, max_updates: int = 8) -> ChatPromptTemplate:
+    """The chat prompt: the fixed system message, then the two retrieved subgraphs rendered as text
+    (variables ``interests``: :func:`render_interests`, ``items``: :func:`render_items`)."""
+    from langchain_core.messages import SystemMessage
+    from langchain_core.prompts import ChatPromptTemplate
+
+    return ChatPromptTemplate.from_messages([SystemMessage(content=system_prompt(pack, max_updates)),
+                                             ("human", USER_TEMPLATE)])
 
 
 def build_messages(pack: TypePack, interests: list[InterestView], items: list[ItemView], *,
                    max_updates: int = 8) -> list[dict[str, str]]:
-    return [{"role": "system", "content": system_prompt(pack, max_updates)},
-            {"role": "user", "content": user_prompt(interests, items)}]
+    """:func:`prompt_template` filled for one user, as ``{"role", "content"}`` dicts."""
+    from ...llm.client import message_dicts
+
+    return message_dicts(prompt_template(pack, max_updates=max_updates).format_messages(
+        interests=render_interests(interests), items=render_items(items)))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -234,6 +255,9 @@ def postprocess(answer: InterestAnswer, item_ids: list[str], pack: TypePack, *, 
             dropped["evidence_not_in_batch"] += 1
         if not ev:
             dropped["no_evidence"] += 1
+            continue
+        if not (math.isfinite(u.weight_change) and math.isfinite(u.confidence)):
+            dropped["non_finite_number"] += 1  # NaN would clamp to 1.0, infinity to a bound
             continue
         wc = max(-1.0, min(1.0, float(u.weight_change)))
         conf = max(0.0, min(1.0, float(u.confidence)))

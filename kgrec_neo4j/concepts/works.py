@@ -1,0 +1,149 @@
+"""Editions and ports: items that are the same work, linked as ``(:Item)-[:SAME_WORK]->(:Item)``.
+
+*Oblivion* and *Oblivion (Platinum Hits)*, the PS3 and the Xbox 360 *Dark Souls II*, the PS4 and the Vita
+*Odin Sphere Leifthrasir* are one work sold several times. A recommender that sees a user own one of them
+should not offer the others as news; serving demotes or groups them (setting ``same_work``) and says why.
+
+**From titles**: the offline extractor's :meth:`~kgrec_neo4j.extract.offline.OfflineExtractor.work_name` strips
+platform, edition, packaging and region words from a title (accessories, hardware, add-ons, bundles and
+collections have no work name); two items whose work keys are equal (:func:`work_key`: the name's mention
+key, a leading *the* dropped, ``&`` read as *and*) are the same work. **From knowledge**: the items' platform
+mentions (the pack's ``Compatibility`` type) give the link's ``kind``: ``port`` (no platform in common),
+``edition`` (a platform in common) or ``same`` (a side names none), and two items on platforms two or more
+console generations apart are not linked (a remake or a new game of the same name). Groups larger than ``max_group`` items
+are not linked (a generic name, not a work) and are reported.
+
+Precision was measured on a hand-labelled sample (docs/concepts.md, ``bench/same_work_precision.py``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from itertools import combinations
+
+from pydantic import BaseModel, Field
+
+from ..core.config import Settings
+from ..core.db import Database
+from ..core.resources import cypher
+from ..core.schema import TypePack
+from ..extract.base import mention_key
+
+log = logging.getLogger(__name__)
+
+PLATFORM_TYPE = "Compatibility"
+
+#: Console generation of each platform value of a pack (mention keys); two items on platforms two or more
+#: generations apart are a remake or a new game of the same name (Star Wars Battlefront on Xbox and on PS4),
+#: not one work. Platforms without a generation (PC, Mac, ...) never decide.
+PLATFORM_GENERATIONS: dict[str, dict[str, int]] = {
+    "video_games": {
+        "nes": 3, "sega master system": 3, "atari": 2, "super nintendo": 4, "sega genesis": 4, "sega cd": 4,
+        "game boy": 4, "game gear": 4, "neo geo": 4, "playstation": 5, "nintendo 64": 5, "sega saturn": 5,
+        "game boy color": 5, "playstation 2": 6, "gamecube": 6, "xbox": 6, "dreamcast": 6, "game boy advance": 6,
+        "playstation 3": 7, "xbox 360": 7, "wii": 7, "nintendo ds": 7, "psp": 7, "playstation 4": 8,
+        "xbox one": 8, "wii u": 8, "nintendo 3ds": 8, "nintendo 2ds": 8, "playstation vita": 8,
+        "nintendo switch": 8,
+    },
+}
+
+
+class WorksReport(BaseModel):
+    items: int = 0
+    items_with_work: int = 0
+    groups: int = 0
+    edges: int = 0
+    removed: int = 0
+    by_kind: dict[str, int] = Field(default_factory=dict)
+    skipped_groups: list[str] = Field(default_factory=list, description="work keys of groups above max_group")
+    generations_apart: int = Field(0, description="pairs not linked: platforms two or more generations apart")
+    seconds: float = 0.0
+
+
+def work_key(name: str) -> str:
+    """``"The Elder Scrolls IV: Oblivion"`` and ``"Elder Scrolls IV Oblivion"`` → ``"elder scrolls iv oblivion"``."""
+    k = mention_key(name.replace("&", " and "))
+    k = re.sub(r"^the\s+", "", k)
+    return re.sub(r"\s+", " ", k).strip()
+
+
+def link_kind(pa: set[str], pb: set[str]) -> str:
+    if not pa or not pb:
+        return "same"
+    return "edition" if pa & pb else "port"
+
+
+def generations_apart(pa: set[str], pb: set[str], pack: str) -> bool:
+    """Are the two items' platforms two or more console generations apart (and both known)?"""
+    table = PLATFORM_GENERATIONS.get(pack, {})
+    ga = {table[p] for p in pa if p in table}
+    gb = {table[p] for p in pb if p in table}
+    return bool(ga and gb) and min(abs(x - y) for x in ga for y in gb) >= 2
+
+
+def same_work_pairs(rows: list[dict], work_name: Callable[[str], str | None], *, pack: str = "", max_group: int = 30
+                    ) -> tuple[list[dict], WorksReport]:
+    """Pairs ``{a, b, kind, key}`` (``a < b``) of items ``[{id, title, platforms}]``; ``work_name(title)`` gives
+    the work's name or ``None``; ``platforms`` are platform mention keys (the items' knowledge)."""
+    rep = WorksReport(items=len(rows))
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        name = work_name(r["title"])
+        key = work_key(name) if name else ""
+        if len(key) >= 3:
+            groups[key].append(r)
+            rep.items_with_work += 1
+    pairs = []
+    for key, members in sorted(groups.items()):
+        if len(members) < 2:
+            continue
+        if len(members) > max_group:
+            rep.skipped_groups.append(key)
+            continue
+        rep.groups += 1
+        for x, y in combinations(sorted(members, key=lambda m: m["id"]), 2):
+            px, py = set(x["platforms"] or []), set(y["platforms"] or [])
+            if generations_apart(px, py, pack):
+                rep.generations_apart += 1
+                continue
+            kind = link_kind(px, py)
+            pairs.append({"a": x["id"], "b": y["id"], "kind": kind, "key": key})
+            rep.by_kind[kind] = rep.by_kind.get(kind, 0) + 1
+    rep.edges = len(pairs)
+    return pairs, rep
+
+
+def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = None, max_group: int = 30) -> WorksReport:
+    """Find the items that are the same work and store ``SAME_WORK`` links (stale ones removed, same transaction).
+
+    Packs without title names (no :attr:`~kgrec_neo4j.extract.offline_patterns.PackRules.title_names`) get none.
+    """
+    from ..extract.offline import OfflineExtractor
+
+    t0 = time.perf_counter()
+    ex = OfflineExtractor(settings or db.settings, pack)
+    rows = db.query(cypher("works/item_titles"), platform_type=PLATFORM_TYPE)
+    pairs, rep = same_work_pairs(rows, ex.work_name, pack=pack.name, max_group=max_group)
+
+    def work(tx) -> int:
+        for i in range(0, len(pairs), 5000):
+            tx.run(cypher("works/write_same_work"), pairs=pairs[i:i + 5000]).consume()
+        rec = tx.run(cypher("works/clear_stale"), keep=[f"{p['a']}|{p['b']}" for p in pairs]).single()
+        return int(rec["removed"]) if rec else 0
+
+    rep.removed = db.write_tx(work)
+    rep.seconds = round(time.perf_counter() - t0, 3)
+    log.info("same work: %d items with a work name, %d groups, %d links (%s), %d stale removed",
+             rep.items_with_work, rep.groups, rep.edges, rep.by_kind, rep.removed)
+    return rep
+
+
+def same_work_owned(db: Database, user: str, *, splits: tuple[str, ...] = ("train",)) -> dict[str, list[dict]]:
+    """Items that are the same work as an item ``user`` owns (interacted with in ``splits``): item id → the
+    owned items ``[{item, title, kind}]``. What serving reads to demote or group them."""
+    rows = db.query(cypher("works/owned_same_work"), user=user, splits=list(splits))
+    return {r["item"]: r["owned"] for r in rows}

@@ -1,0 +1,110 @@
+"""Knowledge that is right, against Neo4j, on the committed Video Games slice (758 real items, real users):
+the offline extractor, then build → project → grow → grow the rest. No concept holds values the variant guard
+keeps apart; family relations are BROADER edges, not merges; every mention ends canonical and most concepts are
+shared; editions and ports are SAME_WORK links that serving can read for a user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kgrec_neo4j.concepts import build_vocabulary, grow_vocabulary, project_mentions
+from kgrec_neo4j.concepts.aliases import embedding_text
+from kgrec_neo4j.concepts.families import link_families
+from kgrec_neo4j.concepts.report import coverage_stats
+from kgrec_neo4j.concepts.variants import compatible, signature
+from kgrec_neo4j.concepts.works import link_same_work, same_work_owned
+from kgrec_neo4j.core import schema
+
+SLICE = Path(__file__).resolve().parent / "data" / "vg-slice"
+
+
+@pytest.fixture(scope="module")
+def pack():
+    return schema.load_pack("video_games")
+
+
+@pytest.fixture(scope="module")
+def pipeline(db, settings, pack):
+    from kgrec_neo4j.core.embed import get_embedder
+    from kgrec_neo4j.extract.run import build_extractor, extract_items
+    from kgrec_neo4j.load import load
+
+    load(db, [SLICE], seed=settings.seed)
+    extract_items(db, build_extractor(settings, "offline", pack=pack), progress=False, pack=pack)
+    emb = get_embedder(settings)
+    out = {"build": build_vocabulary(db, emb, pack, fraction=0.25, seed=settings.seed)}
+    out["project"] = project_mentions(db, emb, pack)
+    out["grow"] = grow_vocabulary(db, emb, pack)
+    out["coverage_before_rest"] = coverage_stats(db)[-1]
+    out["rest"] = grow_vocabulary(db, emb, pack, min_items=1)
+    out["emb"] = emb
+    return out
+
+
+def _concept_of(db, type_: str, key: str) -> str | None:
+    return db.value("MATCH (:Mention {type: $t, key: $k})-[:CANONICAL]->(c:Concept) RETURN c.id", t=type_, k=key)
+
+
+def test_no_concept_holds_values_the_guard_keeps_apart(db, pack, pipeline):
+    rows = db.query("MATCH (m:Mention)-[:CANONICAL]->(c:Concept) RETURN c.id AS c, collect(m.key) AS keys")
+    assert len(rows) > 100
+    for r in rows:
+        sigs = [signature(embedding_text(k, pack.name), pack.name) for k in r["keys"]]
+        for s in sigs[1:]:
+            assert compatible(sigs[0], s), r["keys"]
+    xbox = {k: _concept_of(db, "Compatibility", k) for k in ("xbox", "xbox one", "xbox 360")}
+    assert xbox["xbox one"] and xbox["xbox 360"] and xbox["xbox one"] != xbox["xbox 360"]
+    if xbox["xbox"]:
+        assert xbox["xbox"] not in (xbox["xbox one"], xbox["xbox 360"])
+
+
+def test_family_relations_are_edges_not_merges(db, pack, pipeline):
+    rows = db.query("MATCH (a:Concept)-[r:BROADER]->(b:Concept) RETURN a.id AS a, b.id AS b, a.type AS ta, "
+                    "b.type AS tb, a.name AS na, b.name AS nb, r.dropped AS dropped")
+    assert rows, "the slice has Xbox One / Xbox 360 / PlayStation 4 ... values: some family relation must exist"
+    for r in rows:
+        assert r["a"] != r["b"] and r["ta"] == r["tb"] and r["dropped"]
+    pairs = {(r["na"].lower(), r["nb"].lower()) for r in rows}
+    if _concept_of(db, "Compatibility", "xbox"):
+        assert any(a.startswith("xbox ") and b == "xbox" for a, b in pairs), pairs
+    # rerunning adds nothing, and never touches concepts or their members
+    before = db.value("MATCH ()-[r:BROADER]->() RETURN count(r)")
+    members = db.value("MATCH (:Mention)-[r:CANONICAL]->() RETURN count(r)")
+    link_families(db, pack)
+    assert db.value("MATCH ()-[r:BROADER]->() RETURN count(r)") == before
+    assert db.value("MATCH (:Mention)-[r:CANONICAL]->() RETURN count(r)") == members
+
+
+def test_coverage_after_growth(db, pipeline):
+    grown = pipeline["coverage_before_rest"]
+    every = coverage_stats(db)[-1]
+    assert every.type == "all" and every.mentions > 300
+    assert grown.item_coverage >= 0.9, grown  # after build, project, grow: item mentions with a concept
+    assert every.coverage == 1.0 and every.item_coverage == 1.0, every  # grow --min-items 1: every mention
+    assert every.single_item_share <= 0.5, every  # most concepts are shared even on 758 items
+    assert sum(every.sizes.values()) == every.concepts
+    # the concepts of one item are the values nobody else has: grow --min-items 1 made them, build and
+    # the first grow never did
+    assert db.value("MATCH (c:Concept) WHERE c.origin = 'build' AND COUNT { (:Item)-[:HAS_KNOWLEDGE]->(c) } < 2 "
+                    "AND NOT EXISTS { (:Mention)-[:CANONICAL {method: 'projection'}]->(c) } RETURN count(c)") == 0
+
+
+def test_same_work_links_and_what_serving_reads(db, settings, pack, pipeline):
+    rep = link_same_work(db, pack, settings=settings)
+    assert rep.edges > 0 and rep.items_with_work > 100
+    rows = db.query("MATCH (a:Item)-[r:SAME_WORK]->(b:Item) RETURN a.id AS a, b.id AS b, a.title AS ta, "
+                    "b.title AS tb, r.kind AS kind")
+    assert all(r["a"] < r["b"] and r["kind"] in ("port", "edition", "same") for r in rows)
+    again = link_same_work(db, pack, settings=settings)
+    assert again.edges == rep.edges and again.removed == 0
+    assert db.value("MATCH ()-[r:SAME_WORK]->() RETURN count(r)") == rep.edges
+    # a user who owns one side of a link is offered the other side as an edition / port of what they own
+    owner = db.query("MATCH (u:User)-[e:INTERACTED {split: 'train'}]->(a:Item)-[:SAME_WORK]-(b:Item) "
+                     "WHERE NOT EXISTS { MATCH (u)-[e2:INTERACTED]->(b) WHERE e2.split = 'train' } "
+                     "RETURN u.id AS u, a.id AS a, b.id AS b LIMIT 1")
+    if owner:
+        got = same_work_owned(db, owner[0]["u"])
+        assert owner[0]["b"] in got and any(o["item"] == owner[0]["a"] for o in got[owner[0]["b"]])
+    assert same_work_owned(db, "no-such-user") == {}
