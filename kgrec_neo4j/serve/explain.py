@@ -315,7 +315,7 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
         e.abs_total = float(sum(abs(r.share) for r in reasons))
         # the reasons a sentence could state are also checked by removal (see stated_reasons)
         cands = [r for r in e.reasons if abs(r.share) >= MIN_STATED * e.abs_total]
-        nbrs = [("profile", None) if r.kind == "profile" else
+        nbrs: list[tuple[str, int | None]] = [("profile", None) if r.kind == "profile" else
                 ("item", m.index[str(r.id)]) if r.kind == "item" else ("interest", m.concept_index[str(r.id)])
                 for r in cands]
         for r, eff in zip(cands, removal_effects(m, st, int(t_idx[b]), nbrs, [r.item_graph for r in cands]),
@@ -388,7 +388,7 @@ def clause(r: Reason) -> str:
     # an interacted item
     head = f"you {_verb(r.interaction)} {short(r.name)}"
     parts = sorted([(abs(r.item_graph), "ig"), (abs(r.gnn), "gnn")], reverse=True)
-    phrases = []
+    phrases: list[str] = []
     concepts = [p for p in r.paths if p.kind == "shared_concept"]
     for size, part in parts:
         value = r.item_graph if part == "ig" else r.gnn
