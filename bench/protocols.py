@@ -29,9 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from kgrec_neo4j.model.data import dataset_paths, from_jsonl  # noqa: E402
 from kgrec_neo4j.model.evaluate import evaluate  # noqa: E402
 from kgrec_neo4j.model.protocols import foldin_scorer, refit_overrides, with_valid_in_history  # noqa: E402
+from kgrec_neo4j.model.recency import DEFAULT_DECAYS  # noqa: E402
 from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form  # noqa: E402
 
-CLOSED = {"pop": None, "itemknn": [{"k": 50}, {"k": 200}], "ease": [{"lam": 100.0}, {"lam": 500.0}, {"lam": 2000.0}]}
+CLOSED = {"pop": None, "itemknn": [{"k": 50}, {"k": 200}], "ease": [{"lam": 100.0}, {"lam": 500.0}, {"lam": 2000.0}],
+          "ease-recency": [{"lam": lam, "decay": d} for lam in (100.0, 500.0, 2000.0) for d in DEFAULT_DECAYS]}
 
 
 def one(tg, tb, name: str, seed: int, epochs: int, threads: int | None) -> dict:
@@ -67,7 +69,7 @@ def _ms(xs: list[float]) -> str:
 def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("data", type=Path)
-    ap.add_argument("--models", default="pop,itemknn,ease,lightgcn,ours")
+    ap.add_argument("--models", default="pop,itemknn,ease,ease-recency,lightgcn,ours")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--max-users", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=50)

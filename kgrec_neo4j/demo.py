@@ -7,7 +7,9 @@ interaction classifier use it; otherwise they run offline.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +40,20 @@ class DemoReport(BaseModel):
     recommendations: list[dict[str, Any]] = Field(default_factory=list)
     report_page: str = ""
     seconds: float = 0.0
+
+
+def report_path(out_dir: Path, user_id: str) -> Path:
+    """``<out_dir>/report-<user>.html``, the user id made a plain file name: any character outside ``A-Za-z0-9._-``
+    becomes ``_`` and a changed (or overlong) name gets a hash of the id, so ``../`` or ``/`` in an id (any string
+    is a valid id in the generic format) can never place the file outside ``out_dir``, and two ids never share a
+    file."""
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", user_id).strip("._")[:80]
+    if safe != user_id:
+        safe = f"{safe or 'user'}-{hashlib.sha256(user_id.encode('utf-8', 'surrogatepass')).hexdigest()[:12]}"
+    page = out_dir / f"report-{safe}.html"
+    if page.resolve().parent != out_dir.resolve():  # pragma: no cover - guaranteed by the name above
+        raise ValueError(f"report file {page} would leave {out_dir}")
+    return page
 
 
 def run_demo(
@@ -128,7 +144,7 @@ def run_demo(
     for ur in recs:
         rep.recommendations.append(ur.model_dump())
     if sample:
-        page = out_dir / f"report-{sample[0]}.html"
+        page = report_path(out_dir, sample[0])
         stage("report page", lambda: write_report(db, sample[0], page), lambda r: str(page))
         rep.report_page = str(page)
     rep.seconds = round(time.perf_counter() - t_all, 1)

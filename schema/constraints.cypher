@@ -9,3 +9,4 @@ CREATE CONSTRAINT concept_id IF NOT EXISTS FOR (c:Concept) REQUIRE c.id IS UNIQU
 CREATE CONSTRAINT mention_type_key IF NOT EXISTS FOR (m:Mention) REQUIRE (m.type, m.key) IS UNIQUE;
 CREATE CONSTRAINT model_run_id IF NOT EXISTS FOR (r:ModelRun) REQUIRE r.id IS UNIQUE;
 CREATE CONSTRAINT dataset_name IF NOT EXISTS FOR (d:Dataset) REQUIRE d.name IS UNIQUE;
+CREATE CONSTRAINT writer_lease_name IF NOT EXISTS FOR (l:WriterLease) REQUIRE l.name IS UNIQUE;

@@ -5,6 +5,7 @@ Under CI (``CI=true``) a missing server fails the test instead of skipping it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -59,6 +60,41 @@ def db(settings):
     schema.apply(d, schema.load_pack("video_games"), dim=settings.embedding_dim)
     yield d
     d.close()
+
+
+@contextlib.contextmanager
+def triggers_paused(db):
+    """Write as if the type triggers did not exist (data from before they were installed, or from a server
+    without them); they run again afterwards."""
+    from kgrec_neo4j.core import schema
+
+    names = list(schema.trigger_statements())
+    for name in names:
+        schema._system(db, "CALL apoc.trigger.stop($database, $name) YIELD name RETURN name",
+                       database=db.database, name=name)
+    _wait_triggers(db, names, paused=True)
+    try:
+        yield
+    finally:
+        for name in names:
+            schema._system(db, "CALL apoc.trigger.start($database, $name) YIELD name RETURN name",
+                           database=db.database, name=name)
+        _wait_triggers(db, names, paused=False)
+
+
+def _wait_triggers(db, names, *, paused: bool, timeout_s: float = 60.0) -> None:
+    import time
+
+    from kgrec_neo4j.core import schema
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        active = schema.active_triggers(db)
+        if all(n in active and bool(active[n]["paused"]) == paused for n in names):
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"triggers {names} not {'paused' if paused else 'running'} after {timeout_s:.0f} s")
+        time.sleep(0.25)
 
 
 @pytest.fixture(scope="module")

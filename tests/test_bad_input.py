@@ -114,3 +114,75 @@ def test_unreadable_file_names_the_file(empty_db, tmp_path):
     (tmp_path / "interactions.jsonl").mkdir()
     r = run(tmp_path)
     assert r.exit_code == 1 and "interactions.jsonl" in r.output
+
+
+def _generic(folder: Path, interactions: list[str]) -> Path:
+    """A generic dataset: two items and the given interaction lines (raw text, so out-of-range numbers stay exact)."""
+    folder.mkdir()
+    (folder / "items.jsonl").write_text('{"item_id": "b1", "title": "one"}\n{"item_id": "b2", "title": "two"}\n')
+    (folder / "interactions.jsonl").write_text("".join(x + "\n" for x in interactions))
+    return folder
+
+
+HUGE = [
+    '{"user_id": "u1", "item_id": "b1", "seq": 0, "rating": 5}',
+    '{"user_id": "u1", "item_id": "b2", "seq": 9223372036854775808, "rating": 4}',
+    '{"user_id": "u2", "item_id": "b1", "seq": 0, "timestamp": 9223372036854775808}',
+    '{"user_id": "u2", "item_id": "b2", "seq": 1, "timestamp": 18446744073709551616}',
+    '{"user_id": "u3", "item_id": "b2", "seq": -9223372036854775809}',
+    '{"user_id": "u3", "item_id": "b1", "seq": 1e300}',
+    '{"user_id": 9223372036854775808, "item_id": "b1", "seq": 3}',
+    '{"user_id": "u4", "item_id": "b1", "seq": 9223372036854775807, "timestamp": -9223372036854775808}',
+]
+
+
+def test_integers_neo4j_cannot_store_are_bad_records(empty_db, tmp_path):
+    """A seq or timestamp >= 2^63 passed validation; the driver raised OverflowError mid-load (a traceback, items
+    and users written, the Dataset left at `loading`, --strict did not catch it)."""
+    data = _generic(tmp_path / "huge", HUGE)
+    r = run(data)
+    assert r.exit_code == 0 and r.exception is None, (r.output, r.exception)
+    assert "skipped: 6 (invalid record: 6)" in r.output
+    assert "interactions.jsonl:2: field 'seq' must be an integer between -2^63 and 2^63 - 1" in r.output
+    assert "interactions.jsonl:3: field 'timestamp' must be an integer between" in r.output
+    s = stored(empty_db)
+    assert s["edges"] == 2 and sorted(s["users"]) == ["u1", "u4"]
+    assert empty_db.value("MATCH (d:Dataset) RETURN d.status") == "loaded"
+    assert empty_db.value("MATCH (:User {id: 'u4'})-[e:INTERACTED]->() RETURN e.seq") == 2**63 - 1
+
+
+def test_integers_neo4j_cannot_store_are_refused_by_strict(empty_db, tmp_path):
+    r = run("--strict", _generic(tmp_path / "huge", HUGE))
+    assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit)
+    assert "--strict: 6 bad record(s), nothing was written" in r.output
+    assert stored(empty_db) == {"items": [], "users": [], "edges": 0}
+    assert empty_db.value("MATCH (d:Dataset) RETURN count(d)") == 0
+
+
+def test_a_one_line_gzip_bomb_is_skipped_without_reading_it_whole(tmp_path):
+    """A line was read whole before the 1 MB limit was checked: a one-line gzip bomb exhausted memory."""
+    import gzip
+    import tracemalloc
+
+    from kgrec_neo4j.load import read
+
+    folder = tmp_path / "bomb"
+    folder.mkdir()
+    (folder / "items.jsonl").write_text('{"item_id": "b1", "title": "one"}\n')
+    chunk = b" " * (1 << 20)
+    with gzip.open(folder / "interactions.jsonl.gz", "wb", compresslevel=1) as f:
+        f.write(b'{"user_id": "u1", "item_id": "b1", "seq": 0}\n{"user_id": "u1", "item_id": "b1", "seq": 1, "x": "')
+        for _ in range(96):  # one line of 96 MB (96 kB compressed)
+            f.write(chunk)
+        f.write(b'"}\n{"user_id": "u1", "item_id": "b1", "seq": 2}\n')
+    assert (folder / "interactions.jsonl.gz").stat().st_size < 1_000_000
+    tracemalloc.start()
+    try:
+        ds = read([folder])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert [x.seq for x in ds.interactions] == [0, 2]
+    assert ds.skipped["line too long"] == 1
+    assert any("interactions.jsonl.gz:2: line of 100,663,3" in str(i) for i in ds.issues), ds.issues
+    assert peak < 16 * (1 << 20), f"peak traced memory {peak / 2**20:.0f} MB while reading a 96 MB line"

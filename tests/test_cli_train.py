@@ -29,11 +29,12 @@ def test_evaluate_writes_the_table(db, kg, tmp_path):
     first = [row for row in data["rows"] if row["protocol"] == "train-only"]
     names = [row["model"] for row in first]
     assert names == ["ours", "ours/gnn part", "ours/item graph part", "ease", "pop", "ours-no-concepts",
-                     "ours-no-negative", "ours-no-stage1", "ours-no-item-graph"]
+                     "ours-no-negative", "ours-no-stage1", "ours-no-item-graph", "ours-no-recency"]
     # the second protocol: every model folded in, ours also refitted on train + valid
     second = {(row["model"], row["method"]) for row in data["rows"] if row["protocol"] == "history up to the target"}
     assert second == {(m, "fold-in") for m in ("ours", "ease", "pop", "ours-no-concepts", "ours-no-negative",
-                                                "ours-no-stage1", "ours-no-item-graph")} | {("ours", "refit")}
+                                                "ours-no-stage1", "ours-no-item-graph", "ours-no-recency")} | {
+        ("ours", "refit")}
     assert "## History up to the target" in md and "| ours | refit |" in md
     by = {row["model"]: row for row in first}
     # without the item graph, ours is its GNN part: the same seeded training
@@ -71,6 +72,10 @@ def test_train_writes_embeddings_back(db, kg):
                       "r.metrics AS metrics, r.config AS config", r=run)[0]
     assert stored["status"] == "complete" and stored["current"] is True
     assert json.loads(stored["metrics"])["test"]["users"] > 0 and json.loads(stored["config"])["dim"] == 8
+    # the run keeps what serving needs to weigh a history by recency, and where it trained
+    metrics = json.loads(stored["metrics"])
+    assert metrics["recency"] == res["report"]["recency"] and set(metrics["recency"]) == {"item_graph", "gnn"}
+    assert 0 < metrics["recency"]["item_graph"] <= 1 and metrics["device"] in ("cpu", "cuda", "cuda:0")
 
     # a baseline without write-back records its run and leaves the current one alone
     r = _invoke(["train", "--model", "mf", "--epochs", "1", "--dim", "4", "--no-writeback"])

@@ -211,6 +211,39 @@ def test_merge_keeps_old_id_resolvable(db, emb, pack, built):
         merge_concepts(db, emb, pack, s.keep, s.absorb)
 
 
+def test_a_crash_between_merge_and_knowledge_recompute_changes_nothing(db, emb, pack, built, monkeypatch):
+    """The merge and the recompute of the items' HAS_KNOWLEDGE were two transactions: a crash between them left the
+    items without knowledge, and the rerun was refused ("name the same concept")."""
+    from kgrec_neo4j.concepts import merge as merge_module
+    from kgrec_neo4j.core.resources import cypher as real_cypher
+
+    s = next(x for x in suggest_merges(db, emb, pack, types=["Compatibility"], min_similarity=0.5, limit=20)
+             if db.value("MATCH (:Item)-[h:HAS_KNOWLEDGE]->(:Concept {id: $a}) RETURN count(h)", a=x.absorb))
+
+    def knowledge():
+        return sorted((r["i"], r["c"]) for r in db.query(
+            "MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept) WHERE c.id IN [$k, $a] RETURN i.id AS i, c.id AS c",
+            k=s.keep, a=s.absorb))
+
+    before = knowledge()
+    assert any(c == s.absorb for _, c in before)
+
+    def crashing(name: str) -> str:  # the recompute dies (as a kill would stop it) after the merge statement ran
+        return "UNWIND $ids AS id RETURN 1 / 0 AS boom" if name == "concepts/item_knowledge" else real_cypher(name)
+
+    for module in (merge_module, store):
+        monkeypatch.setattr(module, "cypher", crashing)
+    with pytest.raises(Exception, match="/ by zero|divide by zero|ArithmeticError"):
+        merge_concepts(db, emb, pack, s.keep, s.absorb)
+    monkeypatch.undo()
+    assert knowledge() == before  # nothing of the merge was kept
+    assert resolve_concept(db, s.absorb) == s.absorb
+    rep = merge_concepts(db, emb, pack, s.keep, s.absorb)  # the rerun is accepted and completes the merge
+    after = knowledge()
+    assert rep.items_updated > 0 and after and all(c == s.keep for _, c in after)
+    assert {i for i, c in before if c == s.absorb} <= {i for i, _ in after}  # no item lost its knowledge
+
+
 def test_unknown_types_are_refused(db, emb, pack, built):
     from kgrec_neo4j.concepts.title_mentions import TitleMention
 

@@ -1,27 +1,133 @@
-"""`kgrec demo` end to end on the committed slice: every stage runs and leaves its mark in the graph."""
+"""`kgrec demo` end to end, and every example the project shows a person, run against the graph it built.
+
+The graph is the committed slice plus the users the examples name, with their interactions from the full Video
+Games set, through the whole pipeline. The examples (each command's ``--help``, the README, the ``:param`` lines
+of cypher/browser/) use users and items of the 2,000-user demo of the README, so they work there too.
+"""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
+import re
+import shutil
 from pathlib import Path
 
+import click
+import pytest
+from _examples import REPO, browser_params, help_examples, leaf, readme_examples, readme_python
 from click.testing import CliRunner
 
 from kgrec_neo4j.cli import cli
+from kgrec_neo4j.core import resources
+from kgrec_neo4j.demo import report_path
 
 SLICE = Path(__file__).parent / "data" / "vg-slice"
+DEMO_USERS, DEMO_SEED = 2000, 42  # the README's demo: `kgrec load ../shared/data/amazon-videogames-2018 --users 2000`
+
+#: commands whose examples are only parsed (options and arguments checked by click), each with the reason
+PARSE_ONLY = {
+    ("db", "start"): "starts or reuses a server process", ("db", "stop"): "stops the test server",
+    ("db", "install"): "runs Maven", ("db", "status"): "the local server's process state",
+    ("demo",): "the whole pipeline on 500-2,000 users (bench/, docs/results.md)",
+    ("load",): "loads another dataset into the test graph", ("train",): "minutes of training; the demo trained",
+    ("evaluate",): "trains every baseline", ("concepts", "build"): "rebuilds the vocabulary",
+    ("concepts", "grow"): "grows the vocabulary the other examples name concepts of",
+    ("types", "discover"): "embeds a 200-item sample or calls an LLM",
+    ("llm", "serve"): "starts the bundled LLM server", ("serve",): "starts the HTTP service", ("llm", "test"): "calls an LLM",
+    ("concepts", "merge"): "merges two concepts for good (the pair names concepts of the 2,000-user demo)",
+}
+NEEDS_LLM = ("--extractor", "llm"), ("--classifier", "llm")
+SWITCHES_PACK = "--pack"
+ID_OPTIONS = ("--user", "--item")
+#: commands that print the id they were given (the others print titles)
+PRINTS_ID = {("recommend",): "--user", ("interests", "show"): "--user", ("users", "show"): "--user",
+             ("items", "show"): "--item"}
 
 
-def test_demo_runs_the_whole_pipeline(db, tmp_path):
-    r = CliRunner().invoke(cli, ["demo", "--data", str(SLICE), "--users", "40", "--epochs", "3",
-                                 "--models", "pop,ease,ours", "--fresh", "--yes", "--out", str(tmp_path)])
+def _all_examples() -> list[tuple[str, list[str]]]:
+    return help_examples(cli) + readme_examples()
+
+
+def _named_ids() -> tuple[set[str], set[str]]:
+    users, items = set(), set()
+    for _, args in _all_examples():
+        for opt, bucket in (("--user", users), ("--item", items)):
+            if opt in args:
+                bucket.add(args[args.index(opt) + 1])
+    for params in browser_params().values():
+        users |= {params["user"]} if "user" in params else set()
+        items |= {params["item"]} if "item" in params else set()
+    for code in readme_python():
+        users |= set(re.findall(r'"(A[0-9A-Z]{9,})"', code))
+    return users, items
+
+
+def _demo_sample(full: Path) -> tuple[set[str], dict[str, list[dict]]]:
+    """The users of the README's 2,000-user demo (the loader's seeded hash) and every user's interactions."""
+    by_user: dict[str, list[dict]] = {}
+    with gzip.open(full / "interactions.jsonl.gz", "rt", encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            by_user.setdefault(r["user_id"], []).append(r)
+    ranked = sorted(by_user, key=lambda u: hashlib.sha1(f"{DEMO_SEED}:{u}".encode()).hexdigest())
+    return set(ranked[:DEMO_USERS]), by_user
+
+
+@pytest.fixture(scope="module")
+def dataset(data_dir, tmp_path_factory) -> Path:
+    """The slice plus the example users (with all their interactions and items from the full set)."""
+    full = data_dir / "amazon-videogames-2018"
+    users, items = _named_ids()
+    sample, by_user = _demo_sample(full)
+    missing = sorted(users - sample)
+    assert not missing, f"example users not in the README's {DEMO_USERS}-user demo: {missing}"
+    demo_items = {r["item_id"] for u in users for r in by_user[u]}
+    assert items <= demo_items, f"example items that none of the example users has: {sorted(items - demo_items)}"
+    out = tmp_path_factory.mktemp("examples-data")
+    shutil.copy(SLICE / "items.jsonl", out / "items.jsonl")
+    shutil.copy(SLICE / "interactions.jsonl", out / "interactions.jsonl")
+    have = {json.loads(line)["item_id"] for line in (SLICE / "items.jsonl").read_text().splitlines()}
+    with gzip.open(full / "items.jsonl.gz", "rt", encoding="utf-8") as f, open(out / "items.jsonl", "a") as w:
+        for line in f:
+            if json.loads(line)["item_id"] in demo_items - have:
+                w.write(line if line.endswith("\n") else line + "\n")
+    with open(out / "interactions.jsonl", "a") as w:
+        for u in sorted(users):
+            for r in by_user[u]:
+                w.write(json.dumps(r) + "\n")
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo(db, dataset, tmp_path_factory):
+    """`kgrec demo` on the dataset: (its output, the number of users, the output folder)."""
+    n = len({json.loads(x)["user_id"] for x in (dataset / "interactions.jsonl").read_text().splitlines()})
+    out = tmp_path_factory.mktemp("demo-out")
+    r = CliRunner().invoke(cli, ["demo", "--data", str(dataset), "--users", str(n), "--epochs", "3",
+                                 "--models", "pop,ease,ours", "--fresh", "--yes", "--out", str(out)])
     assert r.exit_code == 0, r.output
+    return r.output, n, out
+
+
+def test_report_path_stays_in_the_folder(tmp_path):
+    """The demo's report page is named after a user, and any string is a valid user id in the generic format."""
+    ids = ["../../etc/passwd", "/abs/path", "a/b", "..", ".", "", "x" * 300, "ok-id_1.2", "sp ace", "nul\x00", "\ud800"]
+    pages = [report_path(tmp_path, i) for i in ids]
+    assert all(p.parent == tmp_path and p.name.startswith("report-") and len(p.name) < 120 for p in pages)
+    assert len(set(pages)) == len(ids) and report_path(tmp_path, "ok-id_1.2").name == "report-ok-id_1.2.html"
+
+
+def test_demo_runs_the_whole_pipeline(db, demo):
+    output, n, out = demo
     for stage in ("schema", "load", "extract (offline)", "concepts build", "concepts project", "concepts grow",
                   "interactions classify", "interests (offline)", "evaluate", "train + write-back (ours)",
                   "recommend + explain", "report page"):
-        assert any(line.startswith(stage) for line in r.output.splitlines()), (stage, r.output)
-    assert "| pop |" in r.output and "| ease |" in r.output and "| ours |" in r.output
-    assert (tmp_path / "evaluation" / "evaluation.json").is_file()
-    page = next(tmp_path.glob("report-*.html"))
+        assert any(line.startswith(stage) for line in output.splitlines()), (stage, output)
+    assert "| pop |" in output and "| ease |" in output and "| ours |" in output
+    assert (out / "evaluation" / "evaluation.json").is_file()
+    page = next(out.glob("report-*.html"))
     assert "<svg" in page.read_text()
     counts = db.query(
         "CALL () { MATCH (:Item)-[m:MENTIONS]->() RETURN count(m) AS mentions } "
@@ -32,5 +138,104 @@ def test_demo_runs_the_whole_pipeline(db, tmp_path):
         "CALL () { MATCH (m:ModelRun {current: true}) RETURN count(m) AS current } "
         "RETURN mentions, knowledge, interests, embedded, recommended, current")[0]
     assert counts["mentions"] > 0 and counts["knowledge"] > 0 and counts["interests"] > 0
-    assert counts["embedded"] == 40 and counts["current"] == 1
+    assert counts["embedded"] == n and counts["current"] == 1
     assert 1 <= counts["recommended"] <= 3
+
+
+def _parse_only(monkeypatch, args: list[str]) -> click.testing.Result:
+    """Let click parse ``args`` completely (options, choices, paths) and run no command."""
+    with monkeypatch.context() as m:
+        m.setattr(click.Command, "invoke", lambda self, ctx: None)
+        return CliRunner().invoke(cli, args)
+
+
+def _data_paths(args: list[str], data_dir: Path) -> list[str]:
+    """The examples name ``../shared/data`` (the README's layout); point it at the data folder of this run."""
+    return [a.replace("../shared/data", str(data_dir)) if a.startswith("../shared/data") else a for a in args]
+
+
+def test_every_example_works(db, demo, data_dir, tmp_path, monkeypatch):
+    examples = _all_examples()
+    assert len(examples) > 60
+    ran, parsed = [], []
+    monkeypatch.chdir(tmp_path)  # files an example writes (report.html, profile.png, reports/) land here
+    for where, args in examples:
+        path = leaf(cli, args)
+        args = _data_paths(args, data_dir)
+        names_ids = any(o in args for o in ID_OPTIONS)
+        reason = PARSE_ONLY.get(path) or next((f"needs an LLM ({a} {b})" for a, b in NEEDS_LLM
+                                               if a in args and args[args.index(a) + 1] == b), None)
+        if SWITCHES_PACK in args:
+            reason = "switches the database to another knowledge-type pack"
+        if reason:
+            assert not names_ids, f"{where}: `kgrec {' '.join(args)}` names a user or item but is not run ({reason})"
+            r = _parse_only(monkeypatch, args)
+            assert r.exit_code == 0, f"{where}: `kgrec {' '.join(args)}` does not parse:\n{r.output}"
+            parsed.append(path)
+            continue
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 0, f"{where}: `kgrec {' '.join(args)}` failed:\n{r.output}"
+        assert r.output.strip(), f"{where}: `kgrec {' '.join(args)}` printed nothing"
+        if path in PRINTS_ID and PRINTS_ID[path] in args:  # (`recommend --all` names no user)
+            opt = PRINTS_ID[path]
+            assert args[args.index(opt) + 1] in r.output, (where, args, r.output)
+        if path == ("explain",):
+            assert "why:" in r.output, (where, r.output)
+        if path == ("recommend",) and "--explain" in args:
+            assert "because" in r.output or "shares" in r.output, (where, r.output)
+        ran.append(path)
+    assert {("recommend",), ("explain",), ("report",), ("interests", "show"), ("users", "show"),
+            ("items", "show"), ("items", "search"), ("users", "list")} <= set(ran)
+    assert ("db", "start") in parsed and ("demo",) in parsed
+
+
+def _statements(name: str) -> list[str]:
+    text = resources.cypher(f"browser/{name}")
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith((":", "//"))]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+@pytest.mark.parametrize("name", sorted(browser_params()))
+def test_browser_query_with_its_param_lines_finds_rows(db, demo, name):
+    params = browser_params()[name]
+    assert params, f"cypher/browser/{name}.cypher has no `:param` line"
+    if name == "stored_recommendations":  # the file reads the edges `kgrec recommend` stores
+        r = CliRunner().invoke(cli, ["recommend", "--user", params["user"]])
+        assert r.exit_code == 0, r.output
+    for stmt in _statements(name):
+        rows = db.query(stmt, **params)
+        assert rows, f"cypher/browser/{name}.cypher with {params} returns nothing"
+        if name == "user_profile":
+            assert rows[0]["interests"] and rows[0]["history"]
+        if name == "concept_neighbourhood":
+            assert rows[0]["items"] and rows[0]["users"]
+
+
+def test_readme_python_runs(db, demo):
+    blocks = readme_python()
+    assert blocks, "the README has no python example"
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme"})  # noqa: S102 - the README's own code
+
+
+def test_readme_browser_queries_are_the_shipped_files():
+    """The queries the README tells a person to paste are the files of cypher/browser/, word for word."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```cypher\n(.*?)```", readme, re.S)
+    assert len(blocks) >= 3
+    shipped = {name: "\n".join(_statements(name)) for name in browser_params()}
+    for b in blocks:
+        body = "\n".join(ln for ln in b.splitlines() if not ln.lstrip().startswith((":", "//"))).strip().rstrip(";")
+        assert body in shipped.values(), f"a README query differs from every file of cypher/browser/:\n{body}"
+
+
+def test_lookups_name_the_way_to_a_valid_id(db, demo):
+    r = CliRunner().invoke(cli, ["items", "show", "--item", "NO-SUCH-ITEM"])
+    assert r.exit_code == 1 and "item 'NO-SUCH-ITEM' is not in the database" in r.output
+    assert "kgrec items search" in r.output
+    r = CliRunner().invoke(cli, ["users", "show", "--user", "NO-SUCH-USER"])
+    assert r.exit_code == 1 and "kgrec users list" in r.output
+    r = CliRunner().invoke(cli, ["items", "search", "no such title anywhere", "--json"])
+    assert r.exit_code == 0 and json.loads(r.output) == []
+    users = json.loads(CliRunner().invoke(cli, ["users", "list", "--limit", "3", "--json"]).output)
+    assert len(users) == 3 and users[0]["interactions"] >= users[-1]["interactions"]

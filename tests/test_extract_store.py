@@ -95,6 +95,22 @@ def test_rewrite_replaces_an_items_mentions(fresh):
     assert _counts(fresh) == {"mentions": 3, "edges": 3}
 
 
+def test_an_orphan_mention_keeps_users_pending_interests_on_it(fresh):
+    """Deleting an orphan mention also deleted the users' pending interest records on it."""
+    write_results(fresh, [ItemResult(item_id="B00VU4J13W", text_hash="h1", points=[_pt("Others", "Black Ops")])],
+                  extractor="offline", run="r1", pack=PACK)
+    fresh.write("MERGE (u:User {id: 'pending-user'}) WITH u MATCH (m:Mention {type: 'Others', key: 'black ops'}) "
+                "MERGE (u)-[:INTEREST_MENTION {horizon: 'long', seq: 3, extractor: 'llm'}]->(m)")
+    write_results(fresh, [ItemResult(item_id="B00VU4J13W", text_hash="h2", points=[_pt("Others", "Zombies")])],
+                  extractor="offline", run="r2", pack=PACK)
+    assert fresh.value("MATCH (:User {id: 'pending-user'})-[x:INTEREST_MENTION]->(m:Mention {key: 'black ops'}) "
+                       "RETURN count(x)") == 1
+    # a mention nobody points at is still removed
+    assert fresh.value("MATCH (m:Mention) WHERE NOT (m)<-[:MENTIONS]-() AND NOT (m)<-[:INTEREST_MENTION]-() "
+                       "RETURN count(m)") == 0
+    fresh.write("MATCH (u:User {id: 'pending-user'}) DETACH DELETE u")
+
+
 def test_other_extractors_mentions_are_kept(fresh):
     write_results(fresh, _results(), extractor="llm", run="l1", pack=PACK)
     write_results(fresh, _results(), extractor="offline", run="o1", pack=PACK)

@@ -32,30 +32,44 @@ def ours(graph, one_torch_thread):
     return model
 
 
-#: model variants whose fold-in is checked (each switches off or changes one part of it)
-VARIANTS = [{}, {"num_layers": 3}, {"use_negative": False}, {"use_stage1": False}, {"use_concepts": False}]
-
-
-def _trained_ours(graph, overrides, *, epochs, seed):
-    cfg = TrainConfig(model="kgrec", epochs=epochs, embedding_dim=16, use_item_graph=False, seed=seed, **overrides)
-    model, _ = fit(graph, cfg)
-    return (cfg, model, *export_kgrec(model, graph))
-
-
-@pytest.mark.parametrize("overrides", VARIANTS)
+@pytest.mark.parametrize("overrides", [{}, {"num_layers": 3}, {"use_negative": False}, {"use_stage1": False},
+                                       {"use_concepts": False}, {"use_recency": False}])
 def test_ours_fold_in_equals_the_trained_user_vectors(graph, overrides, one_torch_thread):
-    cfg, model, p, side, ego = _trained_ours(graph, overrides, epochs=2, seed=2)
+    cfg = TrainConfig(model="kgrec", epochs=2, embedding_dim=16, use_item_graph=False, seed=2, **overrides)
+    model, _ = fit(graph, cfg)
+    p, side, ego = export_kgrec(model, graph)
     with torch.no_grad():
         users, _items, _c = model()
+    assert (p.recency_decay is not None) == (cfg.use_recency and cfg.use_stage1)
     z = fold_in_many(p, side, train_histories(graph, use_negative=cfg.use_negative, ego=ego,
-                                              with_interests=cfg.use_concepts))
+                                              with_interests=cfg.use_concepts, recency_decay=p.recency_decay))
     np.testing.assert_allclose(z, users.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_recency_weights_the_latest_items_more(graph, ours):
+    p, side, ego = export_kgrec(ours, graph)
+    assert p.recency_decay is not None and 0 < p.recency_decay < 1 and p.recency_scale > 0
+    h = train_histories(graph, [0], ego=ego, recency_decay=p.recency_decay)[0]
+    # (its latest interactions may be dislikes, which count as steps back but are not positive items)
+    assert h.positive_recency is not None and h.positive_recency.min() < h.positive_recency.max() <= 1.0
+    # an unordered history folds in to another vector: the order reaches the user side
+    flat = History(positive=h.positive, negative=h.negative, negative_count=h.negative_count, concepts=h.concepts,
+                   groups=h.groups, weights=h.weights, ego=h.ego)
+    assert np.abs(fold_in(p, side, h) - fold_in(p, side, flat)).max() > 1e-6
+    # the valid item added as the latest: weight 1, the others one step further back
+    u = next(u for u, its in graph.valid.items() if its and its[0] not in set(h.positive.tolist()))
+    h0 = train_histories(graph, [u], recency_decay=p.recency_decay)[0]
+    h1 = train_histories(graph, [u], extra={u: graph.valid[u]}, recency_decay=p.recency_decay)[0]
+    new = int(np.searchsorted(h1.positive, graph.valid[u][0]))
+    assert h1.positive_recency[new] == 1.0
+    np.testing.assert_allclose(np.delete(h1.positive_recency, new), h0.positive_recency * p.recency_decay, rtol=1e-6)
 
 
 def test_params_survive_json(graph, ours):
     p, side, ego = export_kgrec(ours, graph)
     q = FoldIn.from_json(p.to_json())
-    hs = train_histories(graph, ego=ego)
+    assert q.recency_decay == p.recency_decay and q.recency_scale == pytest.approx(p.recency_scale)
+    hs = train_histories(graph, ego=ego, recency_decay=p.recency_decay)
     np.testing.assert_allclose(fold_in_many(q, side, hs), fold_in_many(p, side, hs), rtol=1e-5, atol=1e-6)
 
 
@@ -92,10 +106,14 @@ def test_a_new_user_gets_a_vector_from_a_few_items(graph, ours):
 
 # -- fold-in split into one part per neighbour ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("overrides", VARIANTS)
+@pytest.mark.parametrize("overrides", [{}, {"num_layers": 3}, {"use_negative": False}, {"use_stage1": False},
+                                       {"use_concepts": False}, {"use_recency": False}])
 def test_parts_sum_to_the_folded_in_vector(graph, overrides, one_torch_thread):
-    cfg, _model, p, side, ego = _trained_ours(graph, overrides, epochs=1, seed=4)
-    hs = train_histories(graph, use_negative=cfg.use_negative, ego=ego, with_interests=cfg.use_concepts)
+    cfg = TrainConfig(model="kgrec", epochs=1, embedding_dim=16, use_item_graph=False, seed=4, **overrides)
+    model, _ = fit(graph, cfg)
+    p, side, ego = export_kgrec(model, graph)
+    hs = train_histories(graph, use_negative=cfg.use_negative, ego=ego, with_interests=cfg.use_concepts,
+                          recency_decay=p.recency_decay)
     # a new user (no ego), a user with interests only, and one with an item both liked and disliked
     h0 = hs[0]
     hs += [History(positive=h0.positive, negative=h0.negative, negative_count=h0.negative_count,

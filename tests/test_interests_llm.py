@@ -311,7 +311,7 @@ def test_retrieval_runnables_read_through_the_projects_driver(rag, settings, mon
     monkeypatch.setattr(rag, "query", lambda text, **params: seen.append(text) or query(text, **params))
     with _extractor(rag, settings, Scripted(_answers)) as ex:
         ex.reset(["g1", "g2"])
-        out = ex.retriever.invoke(["g1", "g2"])
+        out = ex.retriever.invoke({"users": ["g1", "g2"], "fresh": []})
         inputs = ex.inputs({u: (out["interests"].get(u, []), items) for u, (_, items) in out["batches"].items()})
     assert sorted(seen) == sorted([cypher("interests/next_batch"), cypher("interests/user_subgraph")])
     assert {u: [it.item for it in items] for u, (_, items) in out["batches"].items()} == {
@@ -382,5 +382,34 @@ def test_cli_extract_llm_over_http_with_fault(rag, tmp_path):
         assert r.exit_code == 0 and srv.calls == calls and "0 requests" in r.output
     assert rag.value("MATCH (:User {id: 'g1'})-[r:INTERESTED_IN {extractor: 'llm'}]->(:Concept {id: 'k_fps'}) "
                      "RETURN r.weight") == pytest.approx(0.8)
-    r = CliRunner().invoke(cli, ["interests", "show", "g1", "--extractor", "llm", "--json"])
+    r = CliRunner().invoke(cli, ["interests", "show", "--user", "g1", "--extractor", "llm", "--json"])
     assert r.exit_code == 0 and json.loads(r.output)["groups"]["long -"][0]["name"] == "racing"
+
+
+def test_restart_with_the_endpoint_down_keeps_every_users_interests(rag, settings, tmp_path):
+    """`interests extract --restart` deleted every LLM interest edge before the endpoint was asked: with the endpoint
+    down, users were left with nothing. Now a user's state is replaced only when its first new batch is written."""
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+    from kgrec_neo4j.local.process import free_port
+
+    with _extractor(rag, settings, Scripted(_answers)) as ex:
+        ex.run(["g1"], restart=True)
+    before = _state(rag)
+    pending = rag.value("MATCH (:User {id: 'g1'})-[x:INTEREST_MENTION]->() RETURN count(x)")
+    upto = rag.value("MATCH (u:User {id: 'g1'}) RETURN u.interests_llm_upto")
+    assert before and pending and upto == 3
+    env = {"KGREC_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "KGREC_LLM_MODEL": "fake-model",
+           "KGREC_LLM_MAX_RETRIES": "0", "KGREC_HOME": str(tmp_path)}  # nothing listens there
+    r = CliRunner().invoke(cli, ["interests", "extract", "--extractor", "llm", "--user", "g1", "--batch", "2",
+                                 "--restart", "--silent"], env=env)
+    assert "1 user(s) failed" in r.output, r.output
+    assert _state(rag) == before
+    assert rag.value("MATCH (:User {id: 'g1'})-[x:INTEREST_MENTION]->() RETURN count(x)") == pending
+    assert rag.value("MATCH (u:User {id: 'g1'}) RETURN u.interests_llm_upto") == upto
+    # with the endpoint back, the restart replaces the state (same answers: the same edges)
+    with _extractor(rag, settings, Scripted(_answers)) as ex:
+        rep = ex.run(["g1"], restart=True)
+    assert rep.requests == 2 and _state(rag) == before
+

@@ -178,12 +178,19 @@ def test_cli_extract_show_and_confidence_report(vg, tmp_path):
     assert "offline interests for 5 users" in r.output
     user = vg.value("MATCH (u:User)-[r:INTERESTED_IN {horizon: 'long'}]->() RETURN u.id ORDER BY u.id LIMIT 1")
     png = tmp_path / "profile.png"
-    r = runner.invoke(cli, ["interests", "show", user, "--png", str(png)])
+    r = runner.invoke(cli, ["interests", "show", "--user", user, "--png", str(png)])
     assert r.exit_code == 0, r.output
     assert f"user {user}:" in r.output and "long-term, positive" in r.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    r = runner.invoke(cli, ["interests", "show", "no-such-user"])
+    r = runner.invoke(cli, ["interests", "show", "--user", "no-such-user"])
     assert r.exit_code == 1 and "Error: user 'no-such-user' is not in the database" in r.output
+    # the old positional form still works, with a deprecation note; two different users are refused
+    r = runner.invoke(cli, ["interests", "show", user])
+    assert r.exit_code == 0 and f"user {user}:" in r.output and "deprecated" in r.output
+    r = runner.invoke(cli, ["interests", "show", user, "--user", "someone-else"])
+    assert r.exit_code == 2 and "give only --user" in r.output
+    r = runner.invoke(cli, ["interests", "show"])
+    assert r.exit_code == 2 and "--user" in r.output
     r = runner.invoke(cli, ["confidence", "report"])
     assert r.exit_code == 0, r.output
     assert "INTERESTED_IN:" in r.output and "HAS_KNOWLEDGE:" in r.output and "quantiles:" in r.output

@@ -11,7 +11,7 @@ from kgrec_neo4j.model.baselines import EASE
 from kgrec_neo4j.model.data import TrainGraph
 from kgrec_neo4j.model.itemgraph import ItemGraph
 from kgrec_neo4j.model.toy import toy_graph
-from kgrec_neo4j.model.train import TrainConfig, fit
+from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -79,7 +79,8 @@ def test_top_k_keeps_k_links_per_item(graph):
 
 
 def test_bad_parameters_are_refused():
-    for kw in ({"lam": 0.0}, {"concept_weight": -1.0}, {"top_k": 0}):
+    for kw in ({"lam": 0.0}, {"concept_weight": -1.0}, {"top_k": 0}, {"decay": 0.0}, {"decay": 1.5},
+               {"solver": "approx"}, {"neighbours": 0}):
         with pytest.raises(ValueError):
             ItemGraph(**kw)
 
@@ -87,13 +88,16 @@ def test_bad_parameters_are_refused():
 def test_ours_chooses_the_item_graph_on_valid_and_reports_each_part(graph):
     cfg = TrainConfig(model="kgrec", embedding_dim=8, epochs=2, batch_size=128, valid_sample=None, num_threads=1,
                       item_graph_lambdas=[5.0, 50.0], item_graph_concept_weights=[0.0, 1.0], item_graph_top_k=10,
-                      item_graph_weights=[0.0, 1.0, 4.0])
+                      item_graph_weights=[0.0, 1.0, 4.0], recency_decays=[1.0, 0.5])
     model, rep = fit(graph, cfg)
     grid = [h for h in rep.history if "item_graph_lambda" in h]
     weights = [h for h in rep.history if "item_graph_multiplier" in h]
-    assert len(grid) == 4 and len(weights) == 3
+    assert len(grid) == 8 and len(weights) == 3
     ig = model.item_graph
-    assert max(grid, key=lambda h: h["ndcg@10"])["item_graph_lambda"] == ig.lam
+    chosen = max(grid, key=lambda h: h["ndcg@10"])
+    assert (chosen["item_graph_lambda"], chosen["item_graph_concept_weight"], chosen["recency_decay"]) == \
+        (ig.lam, ig.concept_weight, ig.decay)
+    assert rep.recency == {"item_graph": ig.decay, "gnn": cfg.recency_decay}
     assert model.item_graph_weight == max(weights, key=lambda h: h["ndcg@10"])["item_graph_weight"]
     assert rep.valid["ndcg@10"] == pytest.approx(max(h["ndcg@10"] for h in weights))
     assert set(rep.parts) == {"gnn", "item_graph"} and rep.parts["item_graph"]["params"]["top_k"] == 10
@@ -109,11 +113,119 @@ def test_ours_chooses_the_item_graph_on_valid_and_reports_each_part(graph):
 def test_the_ablations_reach_the_item_graph(graph):
     base = dict(model="kgrec", embedding_dim=8, epochs=1, batch_size=256, valid_sample=None, num_threads=1,
                 item_graph_concept_weights=[0.0, 1.0], item_graph_dislike_value=-0.5)
+    base_decays = TrainConfig().recency_decays
     model, rep = fit(graph, TrainConfig(**base, use_concepts=False, use_negative=False))
     grid = [h for h in rep.history if "item_graph_lambda" in h]
-    assert [h["item_graph_concept_weight"] for h in grid] == [0.0]
+    assert {h["item_graph_concept_weight"] for h in grid} == {0.0} and len(grid) == len(base_decays)
     assert model.item_graph.dislike_value == 0.0
     model, rep = fit(graph, TrainConfig(**base, use_item_graph=False))
     assert rep.model == "kgrec-no-item-graph" and getattr(model, "item_graph", None) is None and not rep.parts
     model, rep = fit(graph, TrainConfig(**base, use_stage1=False))
     assert getattr(model, "item_graph", None) is None
+    model, rep = fit(graph, TrainConfig(**base, use_recency=False, recency_decays=[1.0, 0.5]))
+    grid = [h for h in rep.history if "item_graph_lambda" in h]
+    assert {h["recency_decay"] for h in grid} == {1.0} and model.item_graph.decay == 1.0
+    assert model.recency_decay is None and rep.recency == {"item_graph": 1.0, "gnn": None}
+    assert rep.model == "kgrec-no-recency"
+
+
+# ---------------------------------------------------------------------------------------------- recency
+def test_recency_changes_the_score_not_the_weights(graph):
+    plain = ItemGraph(lam=20.0, concept_weight=1.0).fit(graph)
+    recent = ItemGraph(lam=20.0, concept_weight=1.0, decay=0.5).fit(graph)
+    assert np.array_equal(_dense(plain), _dense(recent))
+    shared = plain.with_decay(0.5)
+    assert shared.w is plain.w and plain.decay == 1.0 and shared.decay == 0.5
+    users = torch.arange(graph.num_users)
+    assert torch.allclose(shared.score(users), recent.score(users))
+    # the score is the recency-weighted history times W: each train item weighs decay ** (steps back)
+    u = 3
+    rows = np.flatnonzero(graph.ui_user == u)
+    hist = np.zeros(graph.num_items)
+    for r, wt in zip(rows, 0.5 ** (rows.max() - rows)):  # toy histories are in array order, one seq each
+        hist[graph.ui_item[r]] = max(hist[graph.ui_item[r]], wt)
+    assert np.allclose(recent.score(torch.tensor([u]))[0].numpy(), hist @ _dense(plain), atol=1e-5)
+    assert not torch.allclose(recent.score(users), plain.score(users))
+
+
+def test_ease_recency_shares_one_fit_across_decays(graph):
+    ease = EASE(lam=20.0).fit(graph)
+    rec = ease.with_decay(0.7)
+    assert rec.b is ease.b and torch.allclose(rec.score(torch.arange(4)), EASE(20.0, decay=0.7).fit(graph).score(
+        torch.arange(4)))
+    grid = [{"lam": 20.0, "decay": d} for d in (1.0, 0.7, 0.3)] + [{"lam": 80.0, "decay": 1.0}]
+    best, rep = fit_closed_form(graph, "ease-recency", grid, num_threads=1)
+    assert len(rep.history) == 4
+    top = max(rep.history, key=lambda h: h["ndcg@10"])
+    assert (rep.config["lam"], rep.config["decay"]) == (top["lam"], top["decay"]) and best.decay == top["decay"]
+    assert rep.recency == {"item_graph": best.decay}
+    with pytest.raises(ValueError, match="ease-recency"):
+        fit_closed_form(graph, "ease", [{"lam": 20.0, "decay": 0.5}], num_threads=1)
+
+
+# ---------------------------------------------------------------------------------------------- sparse solver
+def _two_cliques(seed: int = 0) -> TrainGraph:
+    """Two groups of 12 items; in each group one user took every item (so every pair of a group co-occurs) and
+    others took random subsets; a shared concept per group. The groups share nothing."""
+    rng = np.random.default_rng(seed)
+    users, items = [], []
+    u = 0
+    for g in range(2):
+        group = np.arange(12) + 12 * g
+        users += [u] * 12
+        items += group.tolist()
+        u += 1
+        for _ in range(20):
+            pick = rng.choice(group, rng.integers(2, 6), replace=False)
+            users += [u] * pick.size
+            items += pick.tolist()
+            u += 1
+    ic_item = list(range(0, 24, 2))
+    return _tiny(users, items, [1] * len(users), ic_item=ic_item, ic_concept=[i // 12 for i in ic_item],
+                 num_items=24, num_concepts=2)
+
+
+def test_sparse_solver_with_every_neighbour_is_the_dense_solution():
+    g = _two_cliques()
+    dense = _dense(ItemGraph(lam=3.0, concept_weight=1.5, solver="dense").fit(g))
+    ig = ItemGraph(lam=3.0, concept_weight=1.5, solver="sparse", neighbours=50).fit(g)
+    assert ig.params()["solver"] == "sparse"
+    assert np.allclose(ig.w.toarray(), dense, atol=1e-5)
+    assert np.all(ig.w.diagonal() == 0)
+    # the groups share nothing, so no link crosses them
+    assert np.abs(ig.w.toarray()[:12, 12:]).max() == 0.0
+
+
+def test_sparse_solver_keeps_the_strongest_candidates_and_top_k():
+    g = _two_cliques(seed=3)
+    dense = _dense(ItemGraph(lam=3.0, solver="dense").fit(g))
+    ig = ItemGraph(lam=3.0, solver="sparse", neighbours=6, top_k=4).fit(g)
+    w = ig.w.tocsc()
+    assert np.diff(w.indptr).max() == 4
+    # restricted to 6 of 11 neighbours the columns are close to the dense ones, not equal
+    cols = w.toarray()
+    kept = cols != 0
+    assert np.corrcoef(cols[kept], dense[kept])[0, 1] > 0.9
+
+
+def test_auto_picks_the_solver_by_catalogue_size(graph):
+    assert ItemGraph(lam=20.0, dense_max_items=graph.num_items).fit(graph).params()["solver"] == "dense"
+    small = ItemGraph(lam=20.0, dense_max_items=graph.num_items - 1, neighbours=8, top_k=5).fit(graph)
+    assert small.params()["solver"] == "sparse" and small.params()["neighbours"] == 8
+    assert np.diff(small.w.tocsc().indptr).max() <= 5
+
+
+def test_shared_fits_compute_each_fit_once_inside_the_block_only(graph):
+    from kgrec_neo4j.model.itemgraph import shared_fits
+
+    with shared_fits():
+        a = ItemGraph(lam=20.0, concept_weight=1.0, top_k=5).fit(graph)
+        b = ItemGraph(lam=20.0, concept_weight=1.0, top_k=5, decay=0.5).fit(graph)
+        c = ItemGraph(lam=30.0, concept_weight=1.0, top_k=5).fit(graph)
+        e1, e2 = EASE(20.0).fit(graph), EASE(20.0, decay=0.7).fit(graph)
+    assert b.w is a.w and b.reused and not a.reused and c.w is not a.w and not c.reused
+    assert b.fit_seconds >= a.fit_seconds * 0.5  # a reused fit reports the original fit's time
+    assert e2.b is e1.b and e2.reused
+    d = ItemGraph(lam=20.0, concept_weight=1.0, top_k=5).fit(graph)
+    assert d.w is not a.w and not d.reused
+    assert (d.w != a.w).nnz == 0

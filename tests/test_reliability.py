@@ -123,3 +123,25 @@ def test_local_server_binds_loopback_only(settings):
     for line in mine:
         local = line.split()[3]
         assert local.startswith("127.0.0.1:") or local.startswith("[::ffff:127.0.0.1]:"), line
+
+
+def test_local_server_files_are_owner_only(settings):
+    """The store (every review), the system database, the logs, the configuration and the run files of the local
+    server: no group or other permission on any of them (they were created with the default umask)."""
+    from kgrec_neo4j.local import neo4j_server as server
+
+    home = settings.home_path / "neo4j"
+    if not server.status(home).running:
+        if os.environ.get("CI"):
+            pytest.fail("the local server is not running under CI")
+        pytest.skip("tests are not running against the project's local server")
+    checked, wide = 0, []
+    for sub in ("conf", "data", "logs", "run", "import"):
+        for p in [home / sub, *(home / sub).rglob("*")]:
+            if p.is_symlink() or not p.exists():
+                continue
+            checked += 1
+            if p.stat().st_mode & 0o077:
+                wide.append(f"{oct(p.stat().st_mode & 0o777)} {p.relative_to(home)}")
+    assert checked > 20 and (home / "data" / "databases" / "system").is_dir()
+    assert not wide, f"{len(wide)} of {checked} paths readable by others, e.g. {wide[:8]}"

@@ -91,7 +91,8 @@ def test_vector_index_answers_and_dimension_mismatch_is_refused(db, settings):
 
 
 def test_pack_switch_refuses_types_still_in_use(db, settings):
-    db.write("MATCH (k:KnowledgeType {name: 'Game Features'}) MERGE (c:Concept {id: 'c-used'})-[:OF_TYPE]->(k)")
+    db.write("MATCH (k:KnowledgeType {name: 'Game Features'}) "
+             "MERGE (c:Concept {id: 'c-used', type: 'Game Features'})-[:OF_TYPE]->(k)")
     with pytest.raises(SchemaError, match="Game Features \\(1 concepts\\)"):
         schema.apply(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
     db.write("MATCH (c:Concept {id: 'c-used'}) DETACH DELETE c")
@@ -103,20 +104,18 @@ def test_pack_switch_refuses_types_still_in_use(db, settings):
 def test_gds_apoc_and_langchain_clients(db, settings):
     from langchain_neo4j import Neo4jGraph
 
-    from kgrec_neo4j.core.gds import connect_gds
+    from kgrec_neo4j.core.gds import gds_for
 
     assert db.value("RETURN gds.version()").startswith("2.13")
     assert db.value("RETURN apoc.version()").startswith("5.26")
     db.write("UNWIND range(1, 4) AS i MERGE (u:User {id: 'g' + i}) MERGE (it:Item {id: 'gi' + i}) "
              "MERGE (u)-[:INTERACTED {seq: 0, split: 'train', sign: 1}]->(it)")
-    gds = connect_gds(settings)
-    try:
-        G, _ = gds.graph.project("t-clients", ["User", "Item"], {"INTERACTED": {"properties": "sign"}})
-        rels = gds.graph.relationshipProperties.stream(G, ["sign"])
-        assert len(rels) >= 4
-        G.drop()
-    finally:
-        gds.close()
+    gds = gds_for(db)
+    G, _ = gds.graph.project.native("t-clients", ["User", "Item"], {"INTERACTED": {"properties": "sign"}},
+                                    overwrite=True)
+    rels = gds.graph.relationships.stream(G, ["INTERACTED"], ["sign"])
+    assert len(rels) >= 4
+    G.drop()
     graph = Neo4jGraph(url=settings.neo4j_uri, username=settings.neo4j_username, password=settings.neo4j_password,
                        database=settings.neo4j_database, refresh_schema=True)
     assert "INTERACTED" in graph.get_schema

@@ -1,6 +1,8 @@
 // A concept's neighbourhood: its type, mentions, the items that have it and the users interested in it.
-// :param concept => 'vg:playstation'
-MATCH (c:Concept {id: $concept})
+// $concept is a concept's id (`kgrec items show` prints them) or its name (case-insensitive).
+// :param concept => 'Legend of Spyro'
+MATCH (c:Concept)
+WHERE c.id = $concept OR toLower(c.name) = toLower($concept)
 OPTIONAL MATCH pt = (c)-[:OF_TYPE]->(:KnowledgeType)
 OPTIONAL MATCH pm = (:Mention)-[:CANONICAL]->(c)
 OPTIONAL MATCH pi = (:Item)-[:HAS_KNOWLEDGE]->(c)

@@ -3,8 +3,8 @@
 // item_link_weight * x * weight, x the run's dislike value for an item the user only disliked), interacted items
 // sharing a concept with the item (the most specific concepts first: fewest items), and interests in one of its
 // concepts. The full share of each reason (model and item graph) comes from `kgrec explain --user U --item I`.
-// :param user => 'AML69K8RFMDQQ'
-// :param item => 'B00BGA9WK2'
+// :param user => 'A2OAG0NE83ODBD'
+// :param item => 'B0018YDKBS'
 MATCH (r:ModelRun {current: true})
 MATCH (u:User {id: $user}), (i:Item {id: $item})
 CALL (r, u, i) {

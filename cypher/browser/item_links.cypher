@@ -1,7 +1,7 @@
 // Item links: how the current run's item graph scores an item for a user — every train item of the user
 // with an ITEM_LINK to it, and that path's exact share of the score (item_link_weight * x * link weight).
-// :param user => 'AML69K8RFMDQQ'
-// :param item => 'B00BGA9WK2'
+// :param user => 'A2OAG0NE83ODBD'
+// :param item => 'B0018YDKBS'
 MATCH (r:ModelRun {current: true})
 MATCH (u:User {id: $user}), (i:Item {id: $item})
 MATCH p = (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)

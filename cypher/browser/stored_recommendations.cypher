@@ -1,7 +1,7 @@
 // A user's stored list (RECOMMENDED edges written by `kgrec recommend` or `kgrec recommend --all`), in rank order,
 // each item with the stored paths that explain it: the user's items that link to it in the list's run, and the
 // user's interests it has. Paste into Neo4j Browser after setting the parameter.
-// :param user => 'AML69K8RFMDQQ'
+// :param user => 'A2OAG0NE83ODBD'
 MATCH (u:User {id: $user})-[r:RECOMMENDED]->(i:Item)
 CALL (u, r, i) {
   MATCH p = (u)-[:INTERACTED]->(:Item)-[l:ITEM_LINK]->(i)

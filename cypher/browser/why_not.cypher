@@ -3,8 +3,8 @@
 // run's dislike value): negative counts against the item, positive for it (an item graph can count a dislike as
 // interest); a dislike without an ITEM_LINK to the item has share null here (its model part, and every reason's
 // full share, come from `kgrec explain --user U --item I`). Shared concepts and negative interests are evidence.
-// :param user => 'AML69K8RFMDQQ'
-// :param item => 'B00BGA9WK2'
+// :param user => 'A2OAG0NE83ODBD'
+// :param item => 'B0018YDKBS'
 MATCH (r:ModelRun {current: true})
 MATCH (u:User {id: $user}), (i:Item {id: $item})
 CALL (r, u, i) {

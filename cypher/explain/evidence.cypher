@@ -12,10 +12,14 @@
 //              $per_via most specific concepts (fewest items), ties by name
 //     has:     (u)-[ii:INTERESTED_IN]->(c)<-[hk:HAS_KNOWLEDGE]-(i), one per interest concept the item has
 // Each path carries the element ids of its relationships in path order (to re-MATCH it: explain/verify_paths).
-// Params: $user (User.id), $items (list of Item.id), $run (ModelRun.id), $per_via (int >= 1).
+// Bounded memory: the user's side holds at most $max_reach interactions and $max_reach (interaction, concept) rows,
+// the most recent ones, so a user with 100k interactions cannot exhaust the transaction memory (an older item keeps
+// its share; its name then comes from the run and its verb is "interacted with").
+// Params: $user (User.id), $items (list of Item.id), $run (ModelRun.id), $per_via (int >= 1), $max_reach (int).
 MATCH (u:User {id: $user})
 CALL (u) {
   MATCH (u)-[x:INTERACTED]->(j:Item)
+  WITH j, x ORDER BY coalesce(x.timestamp, 0) DESC, coalesce(x.seq, 0) DESC LIMIT $max_reach
   WITH j, collect(x) AS xs
   RETURN collect({j: j, x: xs[0],
                   kinds: [e IN xs | e.kind],
@@ -26,6 +30,7 @@ CALL (u, mine) {
   UNWIND mine AS m
   WITH m.j AS j, m.x AS x
   MATCH (j)-[hj:HAS_KNOWLEDGE]->(c:Concept)
+  WITH x, j, hj, c ORDER BY coalesce(x.timestamp, 0) DESC, coalesce(x.seq, 0) DESC LIMIT $max_reach
   RETURN collect({x: x, j: j, hj: hj, c: c, n: COUNT { (c)<-[:HAS_KNOWLEDGE]-() }}) AS reach
 }
 UNWIND range(0, size($items) - 1) AS pos

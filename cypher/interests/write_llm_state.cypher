@@ -1,12 +1,20 @@
 // Write one batch of the Graph-RAG interest extractor, per user, in one transaction:
 // replace the user's INTERESTED_IN edges of $extractor by the new state (row.edges), record interest
 // texts that matched no concept as pending mentions for `kgrec concepts grow`
-// ((:User)-[:INTEREST_MENTION]->(:Mention {pending: true})), and move the progress marker.
+// ((:User)-[:INTEREST_MENTION]->(:Mention {pending: true})), and move the progress marker. A user in $fresh (a
+// restart: this is its first batch) also loses its earlier pending mentions of $extractor, in this transaction, so
+// a restart whose answers never come leaves the earlier state whole.
+// Params: $rows ([{user, edges, pending, upto}]), $fresh (list of User.id), $extractor, $run.
 UNWIND $rows AS row
 MATCH (u:User {id: row.user})
 CALL (u) {
   MATCH (u)-[r:INTERESTED_IN {extractor: $extractor}]->(:Concept)
   DELETE r
+}
+CALL (u) {
+  WITH u WHERE u.id IN $fresh
+  MATCH (u)-[x:INTEREST_MENTION {extractor: $extractor}]->(:Mention)
+  DELETE x
 }
 CALL (u, row) {
   UNWIND row.edges AS e

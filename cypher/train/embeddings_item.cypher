@@ -3,6 +3,8 @@
 //   foldin     the item's LightGCN features h^0 .. h^(L-1) and its stage-1 output, concatenated (L + 1 blocks of
 //              the embedding size): what folding a user in reads (kgrec_neo4j/model/foldin.py);
 //   degree     the item's positive degree in the train graph.
+// The vectors (embedding, foldin) are stored as float32 vector properties (db.create.setNodeVectorProperty),
+// half the size of lists of floats; readers get lists of floats either way.
 // The values being replaced move to the gnn_prev_* slots, so the current run stays readable until the flip of
 // (:ModelRun).current (readers take whichever slot holds their run). The prev slots are kept when they hold the
 // current run and the main slots do not (a killed run's values are then dropped instead).
@@ -16,5 +18,11 @@ SET n.gnn_prev_embedding = CASE WHEN shift THEN n.gnn_embedding ELSE n.gnn_prev_
     n.gnn_prev_foldin = CASE WHEN shift THEN n.gnn_foldin ELSE n.gnn_prev_foldin END,
     n.gnn_prev_degree = CASE WHEN shift THEN n.gnn_degree ELSE n.gnn_prev_degree END,
     n.gnn_prev_run = CASE WHEN shift THEN n.gnn_run ELSE n.gnn_prev_run END
-SET n.gnn_embedding = row.embedding, n.gnn_foldin = row.foldin, n.gnn_degree = row.degree, n.gnn_run = $run
+SET n.gnn_foldin = null, n.gnn_degree = row.degree, n.gnn_run = $run
+WITH n, row
+CALL db.create.setNodeVectorProperty(n, 'gnn_embedding', row.embedding)
+CALL (n, row) {
+  WITH * WHERE row.foldin IS NOT NULL
+  CALL db.create.setNodeVectorProperty(n, 'gnn_foldin', row.foldin)
+}
 RETURN count(n) AS written

@@ -1,6 +1,8 @@
 // Write one batch of User vectors of run $run. row: {id, embedding: [float], ego: [float]}
 //   embedding  the user's final GNN vector at training time (what the train history folds in to);
 //   ego        the user's own trained embedding e_u, which folding the user's current edges in starts from.
+// The vectors (embedding, ego) are stored as float32 vector properties (db.create.setNodeVectorProperty),
+// half the size of lists of floats; readers get lists of floats either way.
 // The values being replaced move to the gnn_prev_* slots, so the current run stays readable until the flip of
 // (:ModelRun).current (readers take whichever slot holds their run). The prev slots are kept when they hold the
 // current run and the main slots do not (a killed run's values are then dropped instead).
@@ -13,5 +15,11 @@ WITH n, row, coalesce(n.gnn_run <> $run
 SET n.gnn_prev_embedding = CASE WHEN shift THEN n.gnn_embedding ELSE n.gnn_prev_embedding END,
     n.gnn_prev_ego = CASE WHEN shift THEN n.gnn_ego ELSE n.gnn_prev_ego END,
     n.gnn_prev_run = CASE WHEN shift THEN n.gnn_run ELSE n.gnn_prev_run END
-SET n.gnn_embedding = row.embedding, n.gnn_ego = row.ego, n.gnn_run = $run
+SET n.gnn_ego = null, n.gnn_run = $run
+WITH n, row
+CALL db.create.setNodeVectorProperty(n, 'gnn_embedding', row.embedding)
+CALL (n, row) {
+  WITH * WHERE row.ego IS NOT NULL
+  CALL db.create.setNodeVectorProperty(n, 'gnn_ego', row.ego)
+}
 RETURN count(n) AS written

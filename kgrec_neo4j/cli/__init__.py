@@ -15,7 +15,8 @@ import click
 from ..core.config import load_settings
 from ._common import KgrecGroup, setup_logging
 
-MODULES = ["db", "load", "extract", "concepts", "interests", "train", "recommend", "serve", "types", "llm", "demo"]
+MODULES = ["db", "load", "extract", "concepts", "interests", "train", "recommend", "serve", "lookup", "types", "llm",
+           "demo"]
 
 
 @click.group(cls=KgrecGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -25,10 +26,13 @@ MODULES = ["db", "load", "extract", "concepts", "interests", "train", "recommend
 @click.option("--database", default=None, help="Neo4j database (default $NEO4J_DATABASE or neo4j).")
 @click.option("--home", default=None, help="Working folder for the local server and caches (default .kgrec).")
 @click.option("--pack", "type_pack", default=None, help="Knowledge-type pack (default video_games).")
+@click.option("--wait-for-lease", "lease_wait_s", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
+              help="A writing command waits this long for another writer to finish (default $KGREC_LEASE_WAIT "
+                   "or 0: refused at once, naming the writer).")
 @click.option("-v", "--verbose", count=True, help="-v for info logs, -vv for debug logs.")
 @click.version_option(package_name="kgrec-neo4j")
 @click.pass_context
-def cli(ctx: click.Context, config_path, uri, database, home, type_pack, verbose):
+def cli(ctx: click.Context, config_path, uri, database, home, type_pack, lease_wait_s, verbose):
     """kgrec: an LLM-built knowledge graph in Neo4j that recommends and explains.
 
     \b
@@ -39,7 +43,8 @@ def cli(ctx: click.Context, config_path, uri, database, home, type_pack, verbose
     setup_logging(verbose)
     ctx.ensure_object(dict)
     ctx.obj["settings"] = load_settings(
-        {"neo4j_uri": uri, "neo4j_database": database, "home": home, "type_pack": type_pack},
+        {"neo4j_uri": uri, "neo4j_database": database, "home": home, "type_pack": type_pack,
+         "lease_wait_s": lease_wait_s},
         toml_path=config_path,
     )
 

@@ -28,11 +28,26 @@ def pass_settings(fn: Callable) -> Callable:
     return wrapper
 
 
-def open_db(settings: Settings, *, wait_s: float = 0.0) -> Database:
-    """Connect, turning an unreachable server into a clear error (raised, shown by :func:`main`)."""
+def open_db(settings: Settings, *, wait_s: float = 0.0, writer: str | None = None) -> Database:
+    """Connect, turning an unreachable server into a clear error (raised, shown by :func:`main`).
+
+    ``writer`` (the command, e.g. ``"kgrec train"``): the command writes derived state, so it takes the database's
+    writer lease (:mod:`kgrec_neo4j.core.lease`) before it returns, and closing the database gives it back.
+    Readers pass nothing and never wait for a writer.
+    """
     from ..core.db import connect
 
-    return connect(settings, wait_s=wait_s)
+    db = connect(settings, wait_s=wait_s)
+    if writer is not None:
+        from ..core.lease import WriterLease
+
+        try:
+            lease = WriterLease(db, writer, ttl_s=settings.lease_ttl_s, wait_s=settings.lease_wait_s).acquire()
+        except BaseException:
+            db.close()
+            raise
+        db.on_close.append(lease.release)
+    return db
 
 
 def echo_json(obj: Any) -> None:
@@ -60,7 +75,7 @@ def _fmt(v: Any) -> str:
 
 
 silent_option = click.option("--silent", is_flag=True, help="No progress bars.")
-batch_size_option = click.option("--batch-size", type=int, default=None, help="Rows per write transaction.")
+batch_size_option = click.option("--batch-size", type=click.IntRange(1), default=None, help="Rows per write transaction.")
 min_confidence_option = click.option(
     "--min-confidence", type=click.FloatRange(0, 1), default=None,
     help="Only edges with at least this confidence are read by this stage.",

@@ -86,7 +86,7 @@ def build(settings: Settings, fraction, count, floor, floor_min, floor_max, min_
         raise click.UsageError("give --sample or --items, not both")
     pack, emb = _pack_and_embedder(settings)
     kw = {k: v for k, v in (("floor", floor), ("floor_min", floor_min), ("floor_max", floor_max)) if v is not None}
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec concepts build") as d:
         rep = B.build_vocabulary(d, emb, pack, fraction=fraction, count=count, types=_types(types),
                                  bands=_parse_bands(bands), acceptance=acceptance, min_items=min_items,
                                  min_confidence=min_confidence if min_confidence is not None else settings.min_confidence,
@@ -127,7 +127,7 @@ def project(settings: Settings, types, batch_size, workers, search, k, min_confi
 
     pack, emb = _pack_and_embedder(settings)
     bar = None
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec concepts project") as d:
         def progress(n: int) -> None:
             nonlocal bar
             if silent:
@@ -168,7 +168,7 @@ def grow(settings: Settings, types, min_items, min_confidence):
     from ..concepts.grow import grow_vocabulary
 
     pack, emb = _pack_and_embedder(settings)
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec concepts grow") as d:
         rep = grow_vocabulary(d, emb, pack, types=_types(types), min_items=min_items,
                               min_confidence=min_confidence if min_confidence is not None else settings.min_confidence)
     echo_table([{"type": t.type, "pending": t.pending, "new concepts": t.new_concepts, "members": t.members,
@@ -195,7 +195,7 @@ def families(settings: Settings, types):
     from ..core import schema
 
     pack = schema.load_pack(settings.type_pack)
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec concepts families") as d:
         rep = link_families(d, pack, types=_types(types))
     echo_table([{"type": t, "BROADER edges": n} for t, n in rep.edges_by_type.items()])
 
@@ -217,7 +217,7 @@ def same_work(settings: Settings, max_group):
     from ..core import schema
 
     pack = schema.load_pack(settings.type_pack)
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec concepts same-work") as d:
         rep = link_same_work(d, pack, settings=settings, max_group=max_group)
     click.echo(f"items: {rep.items}, with a work name: {rep.items_with_work}, groups: {rep.groups}, "
                f"links: {rep.edges} {rep.by_kind}, stale removed: {rep.removed}")
@@ -258,14 +258,16 @@ def suggest_merges(settings: Settings, types, min_similarity, limit):
 def merge(settings: Settings, keep, absorb, min_confidence):
     """Merge concept ABSORB into KEEP; ABSORB's id stays valid as an alias of KEEP.
 
+    Concept ids are printed by `kgrec items show` and `kgrec concepts suggest-merges`.
+
     \b
-    Example:
-      kgrec concepts merge c_0123456789abcdef c_fedcba9876543210
+    Example (the Components concepts "Game Controller" and "controller" of the 2,000-user demo):
+      kgrec concepts merge c_a795996fa02aeec9 c_5272679c239eeaa2
     """
     from ..concepts.merge import merge_concepts
 
     pack, emb = _pack_and_embedder(settings)
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec concepts merge") as d:
         rep = merge_concepts(d, emb, pack, keep, absorb,
                              min_confidence=min_confidence if min_confidence is not None else settings.min_confidence)
     click.echo(f"merged {rep.absorbed} into {rep.keep}: {rep.moved_members} mentions moved, "

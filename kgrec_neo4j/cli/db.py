@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlparse
 
 import click
 
-from ..core.config import Settings
+from ..core.config import Settings, neo4j_address
 from ._common import echo_json, open_db, pass_settings
 
 
@@ -16,8 +15,8 @@ def _server_home(settings: Settings) -> Path:
 
 
 def _ports(settings: Settings) -> tuple[str, int]:
-    u = urlparse(settings.neo4j_uri)
-    return u.hostname or "127.0.0.1", u.port or 7687
+    _, host, port = neo4j_address(settings.neo4j_uri)
+    return host, port
 
 
 @click.group()
@@ -49,7 +48,7 @@ def db_install(settings: Settings):
 
 
 @db.command("start")
-@click.option("--http-port", type=int, default=7474, show_default=True)
+@click.option("--http-port", type=click.IntRange(1, 65535), default=7474, show_default=True)
 @click.option("--timeout", "timeout_s", type=float, default=300, show_default=True,
               help="Seconds to wait until GDS answers.")
 @pass_settings
@@ -57,7 +56,8 @@ def db_start(settings: Settings, http_port: int, timeout_s: float):
     """Install (once) and start the local server; wait until `RETURN gds.version()` answers.
 
     The password comes from NEO4J_PASSWORD and is set on the first start. Bolt and HTTP listen on
-    127.0.0.1 only; data lives in <home>/neo4j.
+    127.0.0.1 only; data lives in <home>/neo4j. Prints the Bolt URI and the Neo4j Browser URL
+    (http://127.0.0.1:<http-port>/browser/).
 
     \b
     Example:
@@ -75,6 +75,9 @@ def db_start(settings: Settings, http_port: int, timeout_s: float):
                         username=settings.neo4j_username, heap=settings.neo4j_heap,
                         pagecache=settings.neo4j_pagecache, timeout_s=timeout_s)
     click.echo(info.uri)
+    if info.browser_url:
+        click.echo(f"Browser: {info.browser_url}  (user {settings.neo4j_username}, the password of NEO4J_PASSWORD; "
+                   f"queries to paste: cypher/browser/)")
 
 
 @db.command("stop")
@@ -125,7 +128,11 @@ def schema():
               "(after changing the embedding model).")
 @pass_settings
 def schema_apply(settings: Settings, rebuild_vector_index: bool):
-    """Create constraints, indexes and the KnowledgeType nodes of the pack (idempotent).
+    """Create constraints, indexes, the KnowledgeType nodes of the pack and the type triggers (idempotent).
+
+    The triggers (schema/triggers/, APOC, needs apoc.trigger.enabled=true as in the local server) make the
+    database refuse a mention, concept, HAS_KNOWLEDGE or INTERESTED_IN of a type outside the pack, whoever
+    writes it.
 
     \b
     Example:
@@ -140,12 +147,19 @@ def schema_apply(settings: Settings, rebuild_vector_index: bool):
                + ", ".join(rep["types"]))
     if rep["removed_types"]:
         click.echo("removed unused types: " + ", ".join(rep["removed_types"]))
+    trg = rep["triggers"]
+    if trg["unavailable"]:
+        click.echo(f"warning: type triggers not installed: {trg['unavailable']}", err=True)
+    else:
+        names = ", ".join(trg["installed"] + trg["unchanged"])
+        state = "active" if trg["active"] else "installed; the server runs them within its apoc.trigger.refresh interval"
+        click.echo(f"type triggers ({names}): {state}; the database refuses any other knowledge type from every client")
 
 
 @schema.command("check")
 @pass_settings
 def schema_check(settings: Settings):
-    """Report drift between schema/ files and the database; exit 1 if any.
+    """Report drift between schema/ files (constraints, indexes, types, triggers) and the database; exit 1 if any.
 
     \b
     Example:
@@ -181,7 +195,9 @@ def doctor(settings: Settings):
         click.echo(f"{'ok  ' if r.ok else 'FAIL'}  {r.name.ljust(width)}  {r.detail}")
     bad = [r for r in results if not r.ok and r.required]
     if bad:
-        raise click.ClickException(f"{len(bad)} check(s) failed: " + "; ".join(f"{r.name}: {r.fix}" for r in bad))
+        err = click.ClickException(f"{len(bad)} check(s) failed: " + "; ".join(f"{r.name}: {r.fix}" for r in bad))
+        err.exit_code = max(r.exit_code for r in bad)  # type: ignore[misc]  # 2 when Neo4j cannot be used
+        raise err
 
 
 commands = [db, schema, doctor]

@@ -13,11 +13,12 @@ from ._common import open_db, pass_settings
 @click.command()
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="Dataset folder (default: <data_dir>/amazon-videogames-2018).")
-@click.option("--users", type=int, default=2000, show_default=True, help="Seeded sample of users to load.")
+@click.option("--users", type=click.IntRange(1), default=2000, show_default=True, help="Seeded sample of users to load.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the evaluation table and the report page (default: <home>/demo).")
 @click.option("--models", default=None, help="Comma-separated models to evaluate (default: all baselines and ours).")
-@click.option("--epochs", type=int, default=None, help="Override the training epochs (early stopping still applies).")
+@click.option("--epochs", type=click.IntRange(1), default=None,
+              help="Override the training epochs (early stopping still applies).")
 @click.option("--fresh", is_flag=True, help="Empty the database first (asks for confirmation unless --yes).")
 @click.option("--yes", is_flag=True, help="Do not ask before emptying the database.")
 @pass_settings
@@ -40,7 +41,7 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
     if not data.is_dir():
         raise click.ClickException(f"dataset folder {data} not found; pass --data or set KGREC_DATA_DIR")
     out_dir = out_dir or settings.home_path / "demo"
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec demo") as d:
         if fresh:
             n = d.value("MATCH (n) RETURN count(n)")
             if n and not yes:

@@ -47,7 +47,7 @@ def items(settings, extractor_name, limit, concurrency, use_reviews, force, item
         name = "llm" if settings.llm_base_url else "offline"
     pack = load_pack(settings.type_pack)
     extractor = build_extractor(settings, name, pack=pack, concurrency=concurrency, use_reviews=use_reviews)
-    with open_db(settings) as db:
+    with open_db(settings, writer="kgrec extract items") as db:
         report = extract_items(db, extractor, limit=limit, batch_size=batch_size or 256, progress=not silent,
                                item_ids=list(item_ids) or None, force=force, pack=pack)
     click.echo(f"extractor {report.extractor}, run {report.run}")

@@ -55,7 +55,7 @@ def interactions():
               help="Which side decides the kind when rating and text disagree (both are stored).")
 @click.option("--implicit-confidence", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Confidence of edges with neither rating nor text.")
-@click.option("--users", "max_users", type=int, default=None, help="Only the first N users (by id).")
+@click.option("--users", "max_users", type=click.IntRange(1), default=None, help="Only the first N users (by id).")
 @batch_size_option
 @silent_option
 @pass_settings
@@ -80,7 +80,7 @@ def classify(settings: Settings, classifier, kinds, prefer, implicit_confidence,
         raise click.BadParameter(str(e), param_hint="--kinds") from None
     clf = make_classifier(classifier, settings, progress=not silent)
     try:
-        with open_db(settings) as d:
+        with open_db(settings, writer="kgrec interactions classify") as d:
             users = user_ids(d, limit=max_users) if max_users else None
             rep = classify_interactions(d, clf, scheme=scheme, prefer=prefer, implicit_confidence=implicit_confidence,
                                         users=users, batch_size=batch_size or 2000,
@@ -113,15 +113,17 @@ def interests():
 
 @interests.command("extract")
 @click.option("--extractor", type=click.Choice(["offline", "llm"]), default="offline", show_default=True)
-@click.option("--users", "max_users", type=int, default=None, help="Only the first N users (by id).")
+@click.option("--users", "max_users", type=click.IntRange(1), default=None, help="Only the first N users (by id).")
 @click.option("--user", "only_users", multiple=True, help="Only this user (repeatable).")
-@click.option("--batch", type=int, default=5, show_default=True, help="LLM: interactions per prompt.")
-@click.option("--max-rounds", type=int, default=None, help="LLM: stop after this many batches per user.")
+@click.option("--batch", type=click.IntRange(1), default=5, show_default=True, help="LLM: interactions per prompt.")
+@click.option("--max-rounds", type=click.IntRange(1), default=None, help="LLM: stop after this many batches per user.")
 @click.option("--restart", is_flag=True, help="LLM: forget earlier progress and edges of these users first.")
-@click.option("--concurrency", type=int, default=None, help="LLM: requests in flight.")
-@click.option("--long-min-support", type=int, default=2, show_default=True, help="Offline: min items per long-term interest.")
-@click.option("--short-window", type=int, default=5, show_default=True, help="Offline: last N train interactions.")
-@click.option("--short-decay", type=float, default=0.7, show_default=True, help="Recency decay per step / batch.")
+@click.option("--concurrency", type=click.IntRange(1), default=None, help="LLM: requests in flight.")
+@click.option("--long-min-support", type=click.IntRange(1), default=2, show_default=True,
+              help="Offline: min items per long-term interest.")
+@click.option("--short-window", type=click.IntRange(1), default=5, show_default=True, help="Offline: last N train interactions.")
+@click.option("--short-decay", type=click.FloatRange(0, 1), default=0.7, show_default=True,
+              help="Recency decay per step / batch.")
 @min_confidence_option
 @batch_size_option
 @silent_option
@@ -139,7 +141,7 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
     from ..users.interests.store import user_ids
 
     minc = settings.min_confidence if min_confidence is None else min_confidence
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec interests extract") as d:
         users = list(only_users) or user_ids(d, limit=max_users)
         if extractor == "offline":
             from ..users.interests.offline import OfflineParams, extract_offline
@@ -175,23 +177,36 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
 
 
 @interests.command("show")
-@click.argument("user")
-@click.option("--top", type=int, default=10, show_default=True, help="Interests per horizon and polarity.")
+@click.argument("user_arg", metavar="[USER]", required=False)
+@click.option("--user", "user_opt", default=None, help="User.id (find one with `kgrec users list`).")
+@click.option("--top", type=click.IntRange(1, 1000), default=10, show_default=True, help="Interests per horizon and polarity.")
 @click.option("--extractor", type=click.Choice(["offline", "llm"]), default=None, help="Only this extractor's edges.")
 @click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also save a bar chart to this PNG file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the profile as JSON.")
 @min_confidence_option
 @pass_settings
-def show(settings: Settings, user, top, extractor, png, as_json, min_confidence):
+def show(settings: Settings, user_arg, user_opt, top, extractor, png, as_json, min_confidence):
     """Print a user's top interests by horizon and polarity, with weights and evidence items.
+
+    The user is given with --user, as in every other command (a plain USER argument still works but is
+    deprecated).
 
     \b
     Examples:
-      kgrec interests show A2HD75EMZR8QLN
-      kgrec interests show A2HD75EMZR8QLN --png profile.png --min-confidence 0.3
+      kgrec interests show --user A2OAG0NE83ODBD
+      kgrec interests show --user A2OAG0NE83ODBD --png profile.png --min-confidence 0.3
     """
     from ..users.interests.profile import build_profile, format_profile, save_png
+
+    if user_arg and user_opt and user_arg != user_opt:
+        raise click.UsageError(f"two users given ({user_arg!r} and --user {user_opt!r}); give only --user")
+    if user_arg and not user_opt:
+        click.echo(f"note: `kgrec interests show USER` is deprecated; use `kgrec interests show --user {user_arg}`",
+                   err=True)
+    user = user_opt or user_arg
+    if not user:
+        raise click.UsageError("give the user with --user ID (find one with `kgrec users list`)")
 
     minc = settings.min_confidence if min_confidence is None else min_confidence
     with open_db(settings) as d:

@@ -17,8 +17,8 @@ from ._common import batch_size_option, open_db, pass_settings, silent_option
               help="Input format (default: detected from the files).")
 @click.option("--dataset", "name", default=None, help="Dataset name (default: the folder name).")
 @click.option("--strict", is_flag=True, help="Refuse the whole input, writing nothing, if any record is bad.")
-@click.option("--k-core", "k_core", type=int, default=0, help="Iterative k-core filter for users and items.")
-@click.option("--users", "max_users", type=int, default=None, help="Load a seeded sample of this many users.")
+@click.option("--k-core", "k_core", type=click.IntRange(0), default=0, help="Iterative k-core filter for users and items.")
+@click.option("--users", "max_users", type=click.IntRange(1), default=None, help="Load a seeded sample of this many users.")
 @batch_size_option
 @silent_option
 @pass_settings
@@ -32,7 +32,7 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, batch_
     Examples:
       kgrec load ../shared/data/amazon-videogames-2018
       kgrec load ../shared/data/amazon-videogames-2018 --users 2000
-      kgrec load reviews.json.gz meta_Video_Games.json.gz --format amazon2018 --k-core 5
+      kgrec load ../shared/data/formats/amazon2018/Video_Games_5.sample.json.gz --format amazon2018 --k-core 5
     """
     from ..load import load as run_load
 
@@ -50,7 +50,7 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, batch_
         if done >= total:
             bar.close()
 
-    with open_db(settings) as d:
+    with open_db(settings, writer="kgrec load") as d:
         rep = run_load(d, list(paths), fmt=fmt, name=name, strict=strict, k_core_users=k_core, k_core_items=k_core,
                        max_users=max_users, seed=settings.seed, batch_size=batch_size or settings.batch_size,
                        progress=progress)

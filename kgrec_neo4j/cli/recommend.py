@@ -41,8 +41,8 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
 
     \b
     Examples:
-      kgrec recommend --user A2HD75EMZR8QLN
-      kgrec recommend --user A2HD75EMZR8QLN -k 20 --explain
+      kgrec recommend --user A2OAG0NE83ODBD
+      kgrec recommend --user A2OAG0NE83ODBD -k 20 --explain
       kgrec recommend --all -k 10
     """
     from ..serve.recommend import recommend as run_recommend
@@ -123,7 +123,7 @@ def explain(settings: Settings, user_id, item_id, k, per_item, as_json):
 
     \b
     Example:
-      kgrec explain --user A2HD75EMZR8QLN --item B00BGA9WK2
+      kgrec explain --user A2OAG0NE83ODBD --item B0018YDKBS
     """
     from ..serve.explain import explain as run_explain
 
@@ -161,7 +161,7 @@ def report(settings: Settings, user_id, out, k, per_item, no_store):
 
     \b
     Example:
-      kgrec report --user A2HD75EMZR8QLN --out report.html
+      kgrec report --user A2OAG0NE83ODBD --out report.html
     """
     from ..serve.report import write_report
 

@@ -25,7 +25,7 @@ def serve(settings: Settings, host: str, port: int, poll_s: float):
     \b
     Examples:
       kgrec serve
-      curl 'http://127.0.0.1:8000/users/A2HD75EMZR8QLN/recommendations?k=5&explain=true'
+      curl 'http://127.0.0.1:8000/users/A2OAG0NE83ODBD/recommendations?k=5&explain=true'
       KGREC_SERVE_TOKEN=<secret> kgrec serve --host 0.0.0.0 --port 8080
     """
     from ..serve.api import serve as run

@@ -9,10 +9,10 @@ import click
 from ..core.config import Settings
 from ._common import echo_json, min_confidence_option, open_db, pass_settings
 
-MODEL_CHOICES = ["ours", "lightgcn", "mf", "ease", "itemknn", "pop"]
+MODEL_CHOICES = ["ours", "lightgcn", "mf", "ease", "ease-recency", "itemknn", "pop"]
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 epochs_option = click.option("--epochs", type=click.IntRange(1), default=None,
-                             help="Maximum epochs (early stopping on valid NDCG@10; default 50).")
+                             help="Maximum epochs (early stopping on valid NDCG@10, patience 10; default 100).")
 dim_option = click.option("--dim", type=click.IntRange(1, 4096), default=None, help="Embedding size (default 64).")
 dataset_option = click.option("--dataset", default=None, help="Train on one loaded dataset only (default: all).")
 
@@ -60,8 +60,9 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
     """
     from ..model.pipeline import run_training
 
-    overrides = {"max_seconds": max_seconds} if max_seconds and model not in ("ease", "itemknn", "pop") else None
-    with open_db(settings) as d:
+    overrides = ({"max_seconds": max_seconds} if max_seconds and model not in ("ease", "ease-recency", "itemknn", "pop")
+                 else None)
+    with open_db(settings, writer="kgrec train") as d:
         res = run_training(
             d, type_names=_type_names(settings), model=model, epochs=epochs, dim=dim,
             min_confidence=settings.min_confidence if min_confidence is None else min_confidence,
@@ -142,7 +143,8 @@ def evaluate(settings: Settings, models, no_ablations, out_dir, epochs, min_conf
     overrides = None
     if max_seconds:
         overrides = {m: {"max_seconds": max_seconds} for m in ("ours", "lightgcn", "mf", "ours-no-concepts",
-                                                                "ours-no-negative", "ours-no-stage1")}
+                                                                "ours-no-negative", "ours-no-stage1",
+                                                                "ours-no-item-graph", "ours-no-recency")}
     with open_db(settings) as d:
         res = run_evaluation(
             d, type_names=_type_names(settings), models=names, out_dir=out_dir, ablations=not no_ablations,

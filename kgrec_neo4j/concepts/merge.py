@@ -8,6 +8,7 @@ valid as an alias of the kept concept (``c.aliases``), so stored references and 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel
@@ -143,11 +144,22 @@ def merge_concepts(db: Database, embedder: Embedder, pack: TypePack, keep: str, 
     e_keep = np.asarray(info[k_id]["embedding"], dtype=np.float32)
     sims = store.encode_keys(embedder, keys, pack.name) @ e_keep if keys else np.zeros(0)
     members = [{"key": k, "similarity": float(min(1.0, s))} for k, s in zip(keys, sims)]
-    rec = db.write_tx(lambda tx: tx.run(cypher("concepts/merge"), keep=k_id, absorb=a_id, members=members).single())
+    rows = [{"type": type_, "key": k} for k in keys]
+
+    def merge_and_recompute(tx: Any) -> tuple[Any, int]:
+        """The merge and the knowledge of the items concerned in one transaction: a crash between them would leave
+        those items without their HAS_KNOWLEDGE edges and a rerun refused (the absorbed id already resolves)."""
+        rec = tx.run(cypher("concepts/merge"), keep=k_id, absorb=a_id, members=members).single()
+        if rec is None:
+            return None, 0
+        ids = sorted({r["id"] for r in tx.run(cypher("concepts/items_of_mentions"), rows=rows)})
+        for i in range(0, len(ids), 2000):
+            tx.run(cypher("concepts/item_knowledge"), ids=ids[i:i + 2000], min_confidence=min_confidence).consume()
+        return rec, len(ids)
+
+    rec, n_items = db.write_tx(merge_and_recompute)
     if rec is None:
         raise NoSuchConcept(f"concept {k_id!r} or {a_id!r} disappeared during the merge; nothing was changed")
-    rows = [{"type": type_, "key": k} for k in keys]
-    n_items = store.derive_item_knowledge(db, rows, min_confidence=min_confidence)
     log.info("merged %s into %s (%d members moved)", a_id, k_id, len(keys))
     return MergeReport(keep=k_id, absorbed=a_id, aliases=list(rec["aliases"]), moved_members=len(keys),
                        redirected_relationships=int(rec["moved_in"]) + int(rec["moved_out"]),

@@ -16,11 +16,43 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from .errors import ConfigError
+from .errors import ConfigError, Neo4jSettingError
 
 SECRET_FIELDS = frozenset({"neo4j_password", "llm_api_key"})
+NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 SAME_WORK_POLICIES = ("demote", "group", "keep")
+
+
+def neo4j_address(uri: str) -> tuple[str, str, int]:
+    """``(scheme, host, port)`` of a Neo4j URI (port 7687 when none is given).
+
+    Raises:
+        Neo4jSettingError: the URI is not ``<scheme>://host[:port]`` with a Bolt scheme and a numeric port; the
+            message names what is wrong and gives an example.
+    """
+    example = "e.g. NEO4J_URI=bolt://127.0.0.1:7687 (or neo4j+s://<host> for Aura or a cluster)"
+    text = (uri or "").strip()
+    if "://" not in text:
+        raise Neo4jSettingError(f"NEO4J_URI {uri!r} has no scheme; it must start with one of "
+                                f"{', '.join(s + '://' for s in NEO4J_SCHEMES)} ({example})")
+    parts = urlsplit(text)
+    scheme = parts.scheme.lower()
+    if scheme not in NEO4J_SCHEMES:
+        hint = " (7474 is the HTTP port of Neo4j Browser; Bolt listens on 7687)" if scheme in ("http", "https") else ""
+        raise Neo4jSettingError(f"NEO4J_URI {uri!r} has scheme {parts.scheme!r}; Neo4j drivers speak Bolt: use one "
+                                f"of {', '.join(NEO4J_SCHEMES)}{hint} ({example})")
+    try:
+        port = parts.port
+    except ValueError:
+        raise Neo4jSettingError(f"NEO4J_URI {uri!r} has a port that is not a number from 1 to 65535 "
+                                f"({example})") from None
+    if not parts.hostname:
+        raise Neo4jSettingError(f"NEO4J_URI {uri!r} names no host ({example})")
+    if port == 0:
+        raise Neo4jSettingError(f"NEO4J_URI {uri!r} has port 0; use the server's Bolt port ({example})")
+    return scheme, parts.hostname, port or 7687
 
 
 def _default_embedding_model() -> str:
@@ -46,6 +78,8 @@ class Settings:
         embedding_dim: dimension of its vectors (checked against the vector index).
         llm_base_url / llm_model / llm_api_key: any OpenAI-compatible endpoint; empty = no LLM.
         data_dir: where the datasets live.
+        lease_ttl_s: how long the writer lease outlives its holder's last heartbeat (:mod:`.lease`).
+        lease_wait_s: how long a writing command waits for the writer lease before it gives up (0: at once).
         same_work: what serving does with editions and ports of an item the user owns (``SAME_WORK``
             links): ``demote`` (rank them last), ``group`` (show them with the owned item) or ``keep``.
     """
@@ -71,6 +105,8 @@ class Settings:
     batch_size: int = 5000
     min_confidence: float = 0.0
     seed: int = 42
+    lease_ttl_s: float = 120.0
+    lease_wait_s: float = 0.0
     same_work: str = "demote"
 
     @property
@@ -90,7 +126,7 @@ class Settings:
 
     def require_password(self) -> str:
         if not self.neo4j_password:
-            raise ConfigError(
+            raise Neo4jSettingError(
                 "NEO4J_PASSWORD is not set. Export it before running, e.g. "
                 "`export NEO4J_PASSWORD='<a password of your choice>'` (the local server takes it on "
                 "first start; an existing database needs the password it was created with)."
@@ -120,6 +156,8 @@ ENV: dict[str, str] = {
     "KGREC_BATCH_SIZE": "batch_size",
     "KGREC_MIN_CONFIDENCE": "min_confidence",
     "KGREC_SEED": "seed",
+    "KGREC_LEASE_TTL": "lease_ttl_s",
+    "KGREC_LEASE_WAIT": "lease_wait_s",
     "KGREC_SAME_WORK": "same_work",
 }
 
@@ -183,8 +221,30 @@ def load_settings(
         if k not in names:
             raise ConfigError(f"unknown setting {k!r}")
         values[k] = _coerce(k, v, f"option {k}")
+    for k, v in values.items():
+        _check_range(k, v)
     out = Settings(**values)
     if out.same_work not in SAME_WORK_POLICIES:
         raise ConfigError(f"setting same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {out.same_work!r}); "
                           f"set KGREC_SAME_WORK or same_work in kgrec.toml")
     return out
+
+
+#: setting -> (lowest allowed, highest allowed or None)
+_RANGES: dict[str, tuple[float, float | None]] = {
+    "embedding_dim": (1, 4096), "embedding_batch_size": (1, None), "llm_concurrency": (1, 1024),
+    "llm_timeout_s": (0.001, None), "llm_max_retries": (0, 100), "batch_size": (1, None),
+    "min_confidence": (0.0, 1.0), "lease_ttl_s": (1.0, None), "lease_wait_s": (0.0, None),
+}
+
+
+def _check_range(name: str, value: Any) -> None:
+    lo_hi = _RANGES.get(name)
+    if lo_hi is None:
+        return
+    lo, hi = lo_hi
+    if value != value or value < lo or (hi is not None and value > hi):  # value != value: NaN
+        env = next((v for v, f in ENV.items() if f == name), None)
+        where = f" (environment variable {env})" if env else ""
+        bounds = f"at least {lo}" if hi is None else f"between {lo} and {hi}"
+        raise ConfigError(f"setting {name!r}{where} must be {bounds} (got {value!r})")

@@ -15,8 +15,8 @@ from functools import partial
 from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .config import Settings
-from .errors import Neo4jUnavailable
+from .config import Settings, neo4j_address
+from .errors import Neo4jSettingError, Neo4jUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
     import neo4j
@@ -25,6 +25,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 RETRY_WINDOW_S = 180.0  # max_transaction_retry_time: how long a transaction is retried on transient errors
+
+#: Driver settings of every connection the project opens (its own driver, the GDS client on it, the
+#: langchain-neo4j graph): the server sends no notifications (e.g. UnknownPropertyKeyWarning for a property
+#: no node has yet), so none reach the console through the driver's ``neo4j.notifications`` logger.
+NOTIFICATIONS: dict[str, Any] = {"notifications_min_severity": "OFF"}
 
 
 def _graphy(v: Any) -> bool:
@@ -66,8 +71,9 @@ def _unavailable(settings: Settings, exc: Exception) -> Neo4jUnavailable:
             f"Neo4j at {settings.neo4j_uri} refused the credentials of user {settings.neo4j_username!r}: "
             f"set NEO4J_PASSWORD to the password the database was created with."
         )
+    why = type(exc).__name__ + (f": {exc}" if isinstance(exc, ValueError) else "")  # ValueError: an unknown host
     return Neo4jUnavailable(
-        f"Neo4j is not reachable at {settings.neo4j_uri} ({type(exc).__name__}). "
+        f"Neo4j is not reachable at {settings.neo4j_uri} ({why}). "
         f"Start the local server with `kgrec db start`, or point NEO4J_URI at a running one."
     )
 
@@ -79,6 +85,14 @@ class Database:
         self.driver = driver
         self.database = database
         self.settings = settings
+        #: called before every write transaction; one raises to stop writing (the writer lease's check)
+        self.guards: list[Callable[[], None]] = []
+        #: called by :meth:`close` before the driver closes (giving the writer lease back)
+        self.on_close: list[Callable[[], None]] = []
+
+    def _guard(self) -> None:
+        for check in list(self.guards):
+            check()
 
     # -- reads -------------------------------------------------------------------------------
     def query(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
@@ -99,6 +113,7 @@ class Database:
             res = tx.run(cypher, params)
             return res.consume().counters
 
+        self._guard()
         with self.driver.session(database=self.database) as s:
             c = s.execute_write(work)
         return {k: getattr(c, k) for k in ("nodes_created", "nodes_deleted", "relationships_created",
@@ -106,6 +121,7 @@ class Database:
 
     def write_tx(self, fn: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``fn(tx)`` in one retried write transaction (all or nothing)."""
+        self._guard()
         with self.driver.session(database=self.database) as s:
             return s.execute_write(fn)
 
@@ -140,7 +156,11 @@ class Database:
         return self.write_tx(lambda tx: [r.data() for r in tx.run(cypher, params)])
 
     def close(self) -> None:
-        self.driver.close()
+        try:
+            while self.on_close:
+                self.on_close.pop()()
+        finally:
+            self.driver.close()
 
     def __enter__(self) -> Database:
         return self
@@ -150,30 +170,57 @@ class Database:
 
 
 def clear_database(db: Database) -> None:
-    """Delete all data (not the schema) in batches small enough for any transaction memory limit."""
+    """Delete all data (not the schema, not the writer lease) in batches small enough for any transaction memory
+    limit."""
     while db.write("MATCH ()-[r]->() WITH r LIMIT 50000 DELETE r")["relationships_deleted"]:
         pass
-    while db.write("MATCH (n) WITH n LIMIT 50000 DELETE n")["nodes_deleted"]:
+    while db.write("MATCH (n) WHERE NOT n:WriterLease WITH n LIMIT 50000 DELETE n")["nodes_deleted"]:
         pass
+
+
+def _check_database(driver: neo4j.Driver, settings: Settings) -> None:
+    """Raise :class:`Neo4jUnavailable` naming the databases there are when ``settings.neo4j_database`` is not one."""
+    from neo4j.exceptions import ClientError, Neo4jError
+
+    name = settings.neo4j_database
+    try:
+        driver.execute_query("RETURN 1", database_=name)
+    except ClientError as e:
+        if e.code != "Neo.ClientError.Database.DatabaseNotFound":
+            raise
+        try:
+            rows = driver.execute_query("SHOW DATABASES YIELD name WHERE name <> 'system' RETURN name",
+                                        database_="system").records
+            known = ", ".join(repr(r["name"]) for r in rows) or "none"
+        except Neo4jError:  # no privilege to list them
+            known = "not listed: no privilege"
+        raise Neo4jUnavailable(
+            f"Neo4j at {settings.neo4j_uri} has no database {name!r} (databases there: {known}); set "
+            f"NEO4J_DATABASE to one of them (Community edition has one: 'neo4j')") from None
 
 
 def connect(settings: Settings, *, wait_s: float = 0.0, retry_window_s: float = RETRY_WINDOW_S) -> Database:
-    """Open a verified connection, or raise :class:`Neo4jUnavailable` saying how to fix it.
+    """Open a verified connection, or raise :class:`Neo4jUnavailable` / :class:`Neo4jSettingError` saying how to
+    fix it (a malformed URI, a missing password, an unreachable server, refused credentials, an unknown database).
 
     ``wait_s`` > 0 retries connectivity for that long (used right after a server start). ``retry_window_s`` is how
     long a transaction is retried on transient errors (a service answering requests keeps it short and says 503).
     """
     import neo4j
-    from neo4j.exceptions import AuthError, ServiceUnavailable, SessionExpired
+    from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable, SessionExpired
 
     password = settings.require_password()
-    driver = neo4j.GraphDatabase.driver(
-        settings.neo4j_uri,
-        auth=(settings.neo4j_username, password),
-        max_transaction_retry_time=retry_window_s,
-        connection_acquisition_timeout=60.0,
-        notifications_min_severity="OFF",
-    )
+    neo4j_address(settings.neo4j_uri)
+    try:
+        driver = neo4j.GraphDatabase.driver(
+            settings.neo4j_uri,
+            auth=(settings.neo4j_username, password),
+            max_transaction_retry_time=retry_window_s,
+            connection_acquisition_timeout=60.0,
+            **NOTIFICATIONS,
+        )
+    except (ConfigurationError, ValueError) as e:
+        raise Neo4jSettingError(f"NEO4J_URI {settings.neo4j_uri!r} is not usable: {e}") from None
     deadline = time.monotonic() + wait_s
     while True:
         try:
@@ -183,9 +230,15 @@ def connect(settings: Settings, *, wait_s: float = 0.0, retry_window_s: float = 
         except AuthError as e:
             driver.close()
             raise _unavailable(settings, e) from None
-        except (ServiceUnavailable, SessionExpired, OSError) as e:
+        except (ServiceUnavailable, SessionExpired, OSError, ValueError) as e:  # ValueError: an unresolvable address
             if time.monotonic() >= deadline:
                 driver.close()
                 raise _unavailable(settings, e) from None
             time.sleep(0.5)
+    try:
+        _check_database(driver, settings)
+    except BaseException:
+        driver.close()
+        raise
     return Database(driver, settings.neo4j_database, settings)
+

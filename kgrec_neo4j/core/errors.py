@@ -1,6 +1,8 @@
 """One root error with narrow subclasses. Messages say what was got, what was expected and how to fix it.
 
-The CLI turns any :class:`KgrecError` into ``Error: <message>`` and exit code 1.
+The CLI turns any :class:`KgrecError` into ``Error: <message>`` and its ``exit_code``: 2 when Neo4j cannot be
+used (not reachable, a malformed URI, an unknown database, missing or refused credentials), 3 when another
+writer holds the writer lease, 1 for every other error.
 """
 
 from __future__ import annotations
@@ -21,9 +23,22 @@ class ServerError(KgrecError):
 
 
 class Neo4jUnavailable(KgrecError):
-    """Neo4j is not reachable or refused the credentials."""
+    """Neo4j cannot be used: not reachable, an unknown database, or credentials refused."""
 
     exit_code = 2
+
+
+class Neo4jSettingError(ConfigError):
+    """A Neo4j connection setting is missing or malformed (URI, password): the same exit code as an unreachable
+    server, since the cause is the same (the command cannot reach its database)."""
+
+    exit_code = 2
+
+
+class LeaseHeld(KgrecError):
+    """Another command holds the writer lease of the database (see :mod:`kgrec_neo4j.core.lease`)."""
+
+    exit_code = 3
 
 
 class SchemaError(KgrecError):

@@ -1,50 +1,28 @@
-"""The ``graphdatascience`` client against the open-source GDS plugin.
+"""The ``graphdatascience`` client (2.x), used as a user would use it.
 
-Client 1.x asks ``gds.debug.arrow`` on connect, and that procedure exists only in Neo4j's packaged
-GDS builds, not in the open GDS that the local server runs (and Apache Arrow Flight is not served
-there either). :class:`OpenGdsQueryRunner` answers that one question with "Arrow disabled" when the
-procedure is missing, exactly what client 2.x does on its own; every other call is untouched, all over
-Bolt. On a server that has the procedure (Aura, the Docker image) the real answer is used.
+``GraphDataScience`` takes a Bolt URI or a ``neo4j.Driver``. Client 2.x handles a server without
+``gds.debug.arrow`` (the open GDS that the local server runs has neither that procedure nor an Arrow Flight
+server), so no adapter is needed. :func:`gds_for` builds the client on the driver of an open
+:class:`~kgrec_neo4j.core.db.Database`, so it shares that driver's settings (notifications off, retries) and
+talks Bolt only (``arrow=False``). A notebook user connects with the documented constructor::
+
+    from graphdatascience import GraphDataScience
+    gds = GraphDataScience("bolt://127.0.0.1:7687", auth=("neo4j", password), arrow=False)
 """
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from graphdatascience import GraphDataScience
-from graphdatascience.query_runner.neo4j_query_runner import Neo4jQueryRunner
-from neo4j.exceptions import ClientError
 
-from .config import Settings
-from .db import Database
+if TYPE_CHECKING:  # pragma: no cover
+    from .db import Database
 
 
-class OpenGdsQueryRunner(Neo4jQueryRunner):
-    """A Bolt query runner that tolerates a missing ``gds.debug.arrow`` procedure."""
+def gds_for(db: Database, *, show_progress: bool = False) -> GraphDataScience:
+    """A client on the driver of ``db`` (Bolt only).
 
-    def call_procedure(self, endpoint, params=None, yields=None, database=None, logging=False, custom_error=True):
-        if endpoint != "gds.debug.arrow":
-            return super().call_procedure(endpoint, params, yields, database, logging, custom_error)
-        try:
-            return super().call_procedure(endpoint, params, yields, database, logging, custom_error)
-        except ClientError as e:
-            if e.code != "Neo.ClientError.Procedure.ProcedureNotFound":
-                raise
-            return pd.DataFrame([{"listenAddress": "", "enabled": False, "running": False, "versions": []}])
-
-
-def gds_for(db: Database) -> GraphDataScience:
-    """A :class:`GraphDataScience` client on the driver of a :class:`~kgrec_neo4j.core.db.Database` (Bolt only).
-
-    The client borrows the driver: close ``db``, never the client (``gds.close()`` would close the driver).
+    The client borrows the driver: it never closes it (not even on ``gds.close()``); close ``db``.
     """
-    runner = OpenGdsQueryRunner(db.driver, database=db.database, auto_close=False, show_progress=False)
-    return GraphDataScience(runner, arrow=False)
-
-
-def connect_gds(settings: Settings, *, show_progress: bool = False) -> GraphDataScience:
-    """A :class:`GraphDataScience` client with its own driver for ``settings`` (the caller closes it)."""
-    import neo4j
-
-    driver = neo4j.GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_username, settings.require_password()))
-    runner = OpenGdsQueryRunner(driver, database=settings.neo4j_database, auto_close=True, show_progress=show_progress)
-    return GraphDataScience(runner, arrow=False)
+    return GraphDataScience(db.driver, database=db.database, arrow=False, show_progress=show_progress)

@@ -4,11 +4,18 @@ A *type pack* (``schema/packs/<name>.yaml``) fixes the knowledge-point types of 
 one-line definition that prompts and the offline extractor use. The database holds exactly the
 active pack's types as ``(:KnowledgeType {name, definition, pack})`` nodes; every write of a typed
 node checks its type against them in the same transaction and refuses the whole batch otherwise.
+
+The database enforces the same rule for every client (Browser, cypher-shell, a user's driver): APOC
+triggers (``schema/triggers/*.cypher``, phase ``before``) that :func:`apply` installs refuse any
+transaction that leaves a mention, concept, ``HAS_KNOWLEDGE`` or ``INTERESTED_IN`` of a type outside the
+``(:KnowledgeType)`` nodes (see :func:`install_triggers`).
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +29,10 @@ from .errors import DimensionMismatch, SchemaError, UnknownTypeError
 
 if TYPE_CHECKING:  # pragma: no cover
     import neo4j
+
+log = logging.getLogger(__name__)
+
+TRIGGER_PREFIX = "kgrec_"
 
 
 @dataclass(frozen=True)
@@ -134,8 +145,11 @@ def check_dimension(db: Database, dim: int, name: str = "concept_embedding") -> 
         )
 
 
-def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool = False) -> dict[str, Any]:
-    """Create constraints and indexes (idempotent) and make the KnowledgeType nodes equal the pack.
+def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool = False, triggers: bool = True,
+          trigger_wait_s: float = 70.0) -> dict[str, Any]:
+    """Create constraints and indexes (idempotent), make the KnowledgeType nodes equal the pack, and install the
+    type triggers (:func:`install_triggers`, unless ``triggers`` is false; ``report["triggers"]`` says what
+    happened).
 
     Types of the pack are merged; a type in the database but not in the pack is removed only if
     nothing refers to it (otherwise :class:`SchemaError` says which nodes still use it).
@@ -171,7 +185,9 @@ def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool 
     if stale:
         db.write("MATCH (k:KnowledgeType) WHERE NOT k.name IN $names DELETE k", names=pack.names)
     db.write("MERGE (m:SchemaInfo {id: 'schema'}) SET m.pack = $pack, m.embedding_dim = $dim", pack=pack.name, dim=dim)
-    return {"statements": len(schema_statements()), "types": pack.names, "removed_types": [r["name"] for r in stale]}
+    report = install_triggers(db, wait_s=trigger_wait_s) if triggers else None
+    return {"statements": len(schema_statements()), "types": pack.names, "removed_types": [r["name"] for r in stale],
+            "triggers": report}
 
 
 def check(db: Database, pack: TypePack, *, dim: int) -> list[str]:
@@ -202,6 +218,131 @@ def check(db: Database, pack: TypePack, *, dim: int) -> list[str]:
             drift.append(f"knowledge type {t.name!r} has a different definition in the database")
     for n in sorted(set(db_types) - set(pack.names)):
         drift.append(f"knowledge type {n!r} is in the database but not in pack {pack.name!r}")
+    drift += trigger_drift(db)
+    return drift
+
+
+# ------------------------------------------------------------------------------------------ triggers
+
+
+def trigger_statements() -> dict[str, str]:
+    """Trigger name (``kgrec_<file stem>``) -> statement, for every ``schema/triggers/*.cypher``."""
+    folder = resources.schema_dir() / "triggers"
+    return {f"{TRIGGER_PREFIX}{f.stem}": f.read_text(encoding="utf-8").strip() for f in sorted(folder.glob("*.cypher"))}
+
+
+def _system(db: Database, cypher: str, **params: Any) -> list[dict[str, Any]]:
+    """Run ``cypher`` on the system database (where APOC keeps the triggers of every database)."""
+    with db.driver.session(database="system") as s:
+        return s.execute_write(lambda tx: [r.data() for r in tx.run(cypher, params)])
+
+
+def _trigger_error(exc: Exception) -> str | None:
+    """Why triggers cannot be installed, if ``exc`` says so (else ``None``: a real failure)."""
+    msg = str(getattr(exc, "message", None) or exc)
+    code = str(getattr(exc, "code", "") or "")
+    if "not been enabled" in msg or "apoc.trigger.enabled" in msg:
+        return "APOC triggers are disabled on this server: set apoc.trigger.enabled=true in conf/apoc.conf " \
+               "(the local server and docker-compose.yml do) and restart it"
+    if "ProcedureNotFound" in code or "no procedure" in msg.lower():
+        return "APOC core is not installed on this server (it has no apoc.trigger procedures)"
+    if "admin" in msg.lower() or "Forbidden" in code or "Security" in code:
+        return f"installing triggers needs an admin user ({msg.splitlines()[0][:160]})"
+    return None
+
+
+def installed_triggers(db: Database) -> dict[str, dict[str, Any]]:
+    """The project's triggers stored for ``db``'s database: name -> {query, paused}. Raises the driver's error."""
+    rows = _system(db, "CALL apoc.trigger.show($database) YIELD name, query, paused "
+                       "RETURN name, query, paused", database=db.database)
+    return {r["name"]: r for r in rows if str(r["name"]).startswith(TRIGGER_PREFIX)}
+
+
+def active_triggers(db: Database) -> dict[str, dict[str, Any]]:
+    """The project's triggers the database runs now (APOC picks installed ones up every ``apoc.trigger.refresh``)."""
+    rows = db.query("CALL apoc.trigger.list() YIELD name, query, paused RETURN name, query, paused")
+    return {r["name"]: r for r in rows if str(r["name"]).startswith(TRIGGER_PREFIX)}
+
+
+def install_triggers(db: Database, *, wait_s: float = 70.0) -> dict[str, Any]:
+    """Install (or update) the type triggers for ``db``'s database and wait until the database runs them.
+
+    Idempotent: a trigger whose stored query equals its file is left alone. Returns ``{"installed": [...],
+    "unchanged": [...], "active": bool, "unavailable": reason or None}``; a server where APOC triggers are off
+    (``unavailable``) keeps working, with the types checked by the project's own writes only.
+    """
+    from neo4j.exceptions import ClientError
+
+    want = trigger_statements()
+    out: dict[str, Any] = {"installed": [], "unchanged": [], "active": False, "unavailable": None}
+    for name, stmt in want.items():  # a trigger that does not compile would fail every write of the database
+        try:
+            db.query("EXPLAIN " + stmt)
+        except ClientError as e:
+            if _trigger_error(e) is not None:  # no APOC: reported below
+                break
+            raise SchemaError(f"schema/triggers/{name.removeprefix(TRIGGER_PREFIX)}.cypher does not compile, so it "
+                              f"is not installed: {e.message}") from e
+    try:
+        have = installed_triggers(db)
+        for name, stmt in want.items():
+            cur = have.get(name)
+            if cur and cur["query"] == stmt and not cur["paused"]:
+                out["unchanged"].append(name)
+                continue
+            _system(db, "CALL apoc.trigger.install($database, $name, $statement, {phase: 'before'}, {}) YIELD name "
+                        "RETURN name", database=db.database, name=name, statement=stmt)
+            out["installed"].append(name)
+        for name in sorted(set(have) - set(want)):  # a trigger file that was removed
+            _system(db, "CALL apoc.trigger.drop($database, $name) YIELD name RETURN name", database=db.database, name=name)
+    except ClientError as e:
+        reason = _trigger_error(e)
+        if reason is None:
+            raise SchemaError(f"installing the type triggers (schema/triggers/) failed: {e}") from e
+        log.warning("type triggers not installed: %s", reason)
+        out["unavailable"] = reason
+        return out
+    out["active"] = wait_for_triggers(db, want, timeout_s=wait_s)
+    return out
+
+
+def wait_for_triggers(db: Database, want: dict[str, str], *, timeout_s: float) -> bool:
+    """Poll until the database runs exactly the statements ``want`` (True) or ``timeout_s`` passed (False)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        active = active_triggers(db)
+        if all(n in active and active[n]["query"] == q and not active[n]["paused"] for n, q in want.items()):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.25)
+
+
+def trigger_drift(db: Database) -> list[str]:
+    """Differences between ``schema/triggers/`` and what the database runs (empty = in sync)."""
+    from neo4j.exceptions import ClientError
+
+    want = trigger_statements()
+    try:
+        have = installed_triggers(db)
+        active = active_triggers(db)
+    except ClientError as e:
+        reason = _trigger_error(e)
+        if reason is None:
+            raise
+        return [f"type triggers are not installed: {reason}; the database accepts bad types from other clients"]
+    drift = []
+    for name, stmt in want.items():
+        if name not in have:
+            drift.append(f"trigger {name} (schema/triggers/) is not installed")
+        elif have[name]["query"] != stmt:
+            drift.append(f"trigger {name} differs from schema/triggers/")
+        elif have[name]["paused"]:
+            drift.append(f"trigger {name} is paused")
+        elif name not in active:
+            drift.append(f"trigger {name} is installed but the database does not run it yet (apoc.trigger.refresh)")
+    for name in sorted(set(have) - set(want)):
+        drift.append(f"trigger {name} is installed but not in schema/triggers/")
     return drift
 
 

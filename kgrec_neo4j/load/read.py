@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 Format = Literal["generic", "amazon2018", "amazon2023"]
 MAX_LINE_BYTES = 1_000_000
 MAX_ISSUES_KEPT = 50
+INT64 = (-(2**63), 2**63 - 1)  # what Neo4j stores as an integer
+_CHUNK = 1 << 16
 
 
 class Interaction(NamedTuple):
@@ -73,8 +75,28 @@ class Dataset:
         log.debug("skipped %s:%s: %s", source, line, reason)
 
 
+def bounded_lines(fh: Any, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[bytes, int]]:
+    """``(line, length)`` per line of a binary file, never holding more than ``limit + 1`` bytes of one line: a longer
+    line is read on in chunks and given as ``(b"", its length)`` (a one-line gzip bomb costs no memory)."""
+    while True:
+        raw = fh.readline(limit + 1)
+        if not raw:
+            return
+        if len(raw) <= limit or raw.endswith(b"\n"):
+            yield raw, len(raw)
+            continue
+        size = len(raw)
+        while True:  # skip the rest of the overlong line
+            more = fh.readline(_CHUNK)
+            size += len(more)
+            if not more or more.endswith(b"\n"):
+                break
+        yield b"", size
+
+
 def _lines(path: Path, ds: Dataset) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line_number, parsed_json)``; bad lines become issues. Handles .gz (truncation too)."""
+    """Yield ``(line_number, parsed_json)``; bad lines become issues. Handles .gz (truncation too). No line longer
+    than :data:`MAX_LINE_BYTES` is ever held in memory."""
     src = str(path)
     try:
         fh = gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
@@ -83,10 +105,10 @@ def _lines(path: Path, ds: Dataset) -> Iterator[tuple[int, Any]]:
     n = 0
     with fh:
         try:
-            for n, raw in enumerate(fh, start=1):
+            for n, (raw, size) in enumerate(bounded_lines(fh), start=1):
                 ds.lines_read += 1
-                if len(raw) > MAX_LINE_BYTES:
-                    ds.issue(src, n, f"line of {len(raw):,} bytes exceeds the limit of {MAX_LINE_BYTES:,}", "line too long")
+                if size > MAX_LINE_BYTES:
+                    ds.issue(src, n, f"line of {size:,} bytes exceeds the limit of {MAX_LINE_BYTES:,}", "line too long")
                     continue
                 if not raw.strip():
                     ds.issue(src, n, "empty line", "empty line")
@@ -123,6 +145,8 @@ def _str(v: Any, name: str, *, required: bool = False) -> str | None:
         return None
     if isinstance(v, bool) or not isinstance(v, (str, int)):
         raise ValueError(f"field {name!r} must be a string (got {type(v).__name__})")
+    if isinstance(v, int) and not INT64[0] <= v <= INT64[1]:
+        raise ValueError(f"field {name!r} must be a string (got {_short(v)})")
     s = str(v)
     if required and not s.strip():
         raise ValueError(f"field {name!r} is empty")
@@ -142,9 +166,24 @@ def _strlist(v: Any, name: str) -> list[str]:
 def _num(v: Any, name: str) -> float | None:
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (isinstance(v, float) and math.isnan(v)):
-        raise ValueError(f"field {name!r} must be a number or null (got {v!r})")
-    return float(v)
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"field {name!r} must be a number or null (got {_short(v)})")
+    try:
+        f = float(v)
+    except OverflowError:
+        f = math.inf
+    if not math.isfinite(f):
+        raise ValueError(f"field {name!r} must be a finite number or null (got {_short(v)})")
+    return f
+
+
+def _short(v: Any, n: int = 40) -> str:
+    """``repr(v)`` cut to ``n`` characters (a huge value is named, not printed)."""
+    try:
+        r = repr(v)
+    except ValueError:  # an int past Python's digit limit for str()
+        return f"an integer of more than {len(hex(v)) * 4 // 5} digits"
+    return r if len(r) <= n else r[:n] + f"... ({len(r)} characters)"
 
 
 @overload
@@ -157,9 +196,15 @@ def _int(v: Any, name: str, *, required: bool = False) -> int | None:
             raise ValueError(f"missing required field {name!r}")
         return None
     if isinstance(v, bool) or not isinstance(v, int):
-        if isinstance(v, float) and v.is_integer():
-            return int(v)
-        raise ValueError(f"field {name!r} must be an integer (got {v!r})")
+        if not (isinstance(v, float) and v.is_integer()):
+            raise ValueError(f"field {name!r} must be an integer (got {_short(v)})")
+        if abs(v) >= 2**53:  # a float this large is not an exact integer (JSON parsers turn huge ints into floats)
+            raise ValueError(f"field {name!r} must be an integer between -2^63 and 2^63 - 1, the range Neo4j "
+                             f"stores (got {_short(v)})")
+        v = int(v)
+    if not INT64[0] <= v <= INT64[1]:
+        raise ValueError(f"field {name!r} must be an integer between -2^63 and 2^63 - 1, the range Neo4j stores "
+                         f"(got {_short(v)})")
     return v
 
 
@@ -320,11 +365,13 @@ def detect(paths: list[Path]) -> tuple[Format, dict[str, Path | None]]:
             f"(generic), or one review file with an optional meta_* file (Amazon 2018/2023); pass --format",
             source=str(paths[0]))
     opener = gzip.open if reviews[0].suffix == ".gz" else open
-    with opener(reviews[0], "rt", errors="replace") as fh:
-        head = fh.readline()
     try:
-        first = json.loads(head)
-    except json.JSONDecodeError:
+        with opener(reviews[0], "rb") as fh:
+            head = next(bounded_lines(fh), (b"", 0))[0]
+        first = _loads(head)
+    except (_JSONError, EOFError, OSError, zlib.error):
+        first = None
+    if not isinstance(first, dict):
         raise InputError("first line is not JSON; cannot detect the format (pass --format)", source=str(reviews[0]),
                          line=1) from None
     if "reviewerID" in first:

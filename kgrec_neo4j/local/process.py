@@ -81,6 +81,23 @@ def cmdline(pid: int) -> str | None:
     return out.stdout.strip() or None
 
 
+def make_private(*paths: Path) -> None:
+    """Take group and other permissions away from ``paths`` and everything under them (folders 0700, files at most
+    0600): a store or log created earlier with a wider umask is tightened on the next start."""
+    for top in paths:
+        if not top.exists():
+            continue
+        for p in [top, *top.rglob("*")]:
+            try:
+                if p.is_symlink():
+                    continue
+                mode = p.stat().st_mode & 0o777
+                if mode & 0o077:
+                    p.chmod(mode & 0o700)
+            except OSError:  # a file the server removed meanwhile
+                pass
+
+
 def log_tail(path: Path, n: int = 30) -> str:
     """The last ``n`` lines of a text file ('' when it cannot be read)."""
     try:
@@ -88,6 +105,13 @@ def log_tail(path: Path, n: int = 30) -> str:
     except OSError:
         return ""
     return "\n".join(lines[-n:])
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (0600), replacing it whole."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
 
 
 class ServerProcess:
@@ -121,11 +145,11 @@ class ServerProcess:
             return None
 
     def record(self, pid: int, state: dict[str, Any]) -> None:
-        self.pid_file.write_text(str(pid))
+        _write_private(self.pid_file, str(pid))
         self.write_state(state)
 
     def write_state(self, state: dict[str, Any]) -> None:
-        self.state_file.write_text(json.dumps(state, indent=2, default=str) + "\n", encoding="utf-8")
+        _write_private(self.state_file, json.dumps(state, indent=2, default=str) + "\n")
 
     def forget(self) -> None:
         for p in (self.pid_file, self.state_file):
@@ -150,7 +174,8 @@ class ServerProcess:
         import fcntl
 
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with open(self.lock_file, "a+") as fh:
+        fd = os.open(self.lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -158,14 +183,19 @@ class ServerProcess:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def launch(self, cmd: Sequence[str], *, log_path: Path, cwd: Path, env: dict[str, str] | None = None,
-               banner: str = "") -> subprocess.Popen:
-        """Start ``cmd`` detached (new session, stdin closed, output appended to ``log_path``)."""
-        with open(log_path, "ab") as log:
+               banner: str = "", umask: int = 0o077) -> subprocess.Popen:
+        """Start ``cmd`` detached (new session, stdin closed, output appended to ``log_path``, owner-only).
+
+        ``umask``: the server's own files (the store, its logs) are created without group or other permissions.
+        """
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        with os.fdopen(fd, "ab") as log:
             if banner:
                 log.write(f"\n==== {banner} {time.strftime('%Y-%m-%d %H:%M:%S')} ====\n".encode())
                 log.flush()
             kwargs: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": log, "stderr": subprocess.STDOUT,
-                                      "cwd": str(cwd), "env": env, "close_fds": True, "start_new_session": True}
+                                      "cwd": str(cwd), "env": env, "close_fds": True, "start_new_session": True,
+                                      "umask": umask}
             child = subprocess.Popen(list(cmd), **kwargs)
         _CHILDREN[child.pid] = child
         return child

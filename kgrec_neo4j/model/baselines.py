@@ -1,4 +1,5 @@
-"""Baselines on the same :class:`TrainGraph` and protocol: most-popular, ItemKNN, EASE, MF-BPR, LightGCN.
+"""Baselines on the same :class:`TrainGraph` and protocol: most-popular, ItemKNN, EASE (plain and
+recency-weighted), MF-BPR, LightGCN.
 
 Non-trainable ones (:class:`MostPopular`, :class:`ItemKNN`, :class:`EASE`) have ``fit(graph)`` and
 ``score(users) -> (B, |I|)``; the trainable ones (:class:`MFBPR`, :class:`LightGCNRec`) are
@@ -8,8 +9,8 @@ implicit positive (signs ignored), as is standard for these methods.
 
 from __future__ import annotations
 
+import copy
 import logging
-import time
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,7 +20,8 @@ from torch_geometric.nn.models import LightGCN
 
 from .data import TrainGraph
 from .gnn import _sym_bipartite
-from .itemgraph import closed_form_weights
+from .itemgraph import cached_fit, closed_form_weights, signed_matrix
+from .recency import check_decay
 
 log = logging.getLogger(__name__)
 
@@ -81,23 +83,38 @@ class EASE:
     """EASE (Steck 2019): closed-form item-item weights :math:`B = I - P\\,\\mathrm{diagMat}(1/\\mathrm{diag}(P))`,
     :math:`P = (X^\\top X + \\lambda I)^{-1}`, diagonal zero. Needs a dense ``|I| x |I|`` inverse.
 
+    With ``decay < 1`` it is the **recency-weighted EASE** baseline: the same ``B``, and a user's history in the
+    score weighted by :func:`~kgrec_neo4j.model.recency.history_weights` (the decay ours uses), so that a gain from
+    order is not taken for a gain from knowledge.
+
     Args:
         lam: L2 regularisation :math:`\\lambda`. (default: ``500.0``)
+        decay: recency decay of the history in the score, in ``(0, 1]``. (default: ``1.0``, plain EASE)
     """
 
-    def __init__(self, lam: float = 500.0) -> None:
+    def __init__(self, lam: float = 500.0, decay: float = 1.0) -> None:
         if lam <= 0:
             raise ValueError(f"lam must be > 0 (got {lam})")
         self.lam = lam
+        self.decay = check_decay(decay)
 
     def fit(self, graph: TrainGraph) -> EASE:
         x = graph.train_matrix(binary=True).tocsr()
-        self.x = x
-        t = time.perf_counter()
-        self.b = closed_form_weights(torch.from_numpy((x.T @ x).toarray().astype(np.float32)), self.lam)
-        self.fit_seconds = time.perf_counter() - t
-        log.info("EASE lam=%s on %d items: %.1fs", self.lam, graph.num_items, self.fit_seconds)
+        self.b, (self.fit_seconds, self.fit_cpu_seconds), self.reused = cached_fit(
+            graph, ("ease", self.lam),
+            lambda: closed_form_weights(torch.from_numpy((x.T @ x).toarray().astype(np.float32)), self.lam))
+        log.info("EASE lam=%s on %d items: %.1fs%s", self.lam, graph.num_items, self.fit_seconds,
+                 " (reused)" if self.reused else "")
+        self.graph = graph
+        self.x = x if self.decay == 1.0 else signed_matrix(graph, 1.0, self.decay)
         return self
+
+    def with_decay(self, decay: float) -> EASE:
+        """The same fitted ``B`` scoring with another recency ``decay`` (a shallow copy; ``B`` is shared)."""
+        other = copy.copy(self)
+        other.decay = check_decay(decay)
+        other.x = signed_matrix(self.graph, 1.0, other.decay)
+        return other
 
     def score(self, users: Tensor) -> Tensor:
         xu = self.x[users.cpu().numpy()]

@@ -35,6 +35,19 @@ def _f32(a) -> np.ndarray:
     return np.asarray(a, dtype=np.float32).reshape(-1)
 
 
+def array_order(users: np.ndarray) -> np.ndarray:
+    """int64 ``(E,)``: each row's position among the rows of the same user, in array order (0, 1, ...)."""
+    users = _i64(users)
+    order = np.argsort(users, kind="stable")
+    u = users[order]
+    first = np.ones(u.size, bool)
+    first[1:] = u[1:] != u[:-1]
+    start = np.maximum.accumulate(np.where(first, np.arange(u.size), 0)) if u.size else np.zeros(0, np.int64)
+    out = np.empty(u.size, np.int64)
+    out[order] = np.arange(u.size) - start
+    return out
+
+
 @dataclass
 class TrainGraph:
     """Users, items and concepts with train edges and held-out targets (last-two-out).
@@ -52,6 +65,9 @@ class TrainGraph:
             uc_weight (float32): user -INTERESTED_IN-> concept.
         valid, test (dict[int, list[int]]): user index -> held-out item indices.
         meta (dict): free-form provenance (source files, proxy flag, counts).
+        ui_seq (int64 ``(|E_ui|,)``): each train interaction's ``seq`` (position in the user's history), the order
+            recency weights read (:mod:`kgrec_neo4j.model.recency`). When not given, a user's interactions are taken
+            to be in time order in the arrays and numbered ``0, 1, ...``.
     """
 
     user_ids: list[str]
@@ -74,6 +90,7 @@ class TrainGraph:
     valid: dict[int, list[int]] = field(default_factory=dict)
     test: dict[int, list[int]] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    ui_seq: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("ui_user", "ui_item", "ui_sign", "ic_item", "ic_concept", "ic_type",
@@ -81,6 +98,7 @@ class TrainGraph:
             setattr(self, name, _i64(getattr(self, name)))
         for name in ("ui_weight", "ic_weight", "uc_weight"):
             setattr(self, name, _f32(getattr(self, name)))
+        self.ui_seq = array_order(self.ui_user) if self.ui_seq is None else _i64(self.ui_seq)
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -117,7 +135,7 @@ class TrainGraph:
             ValueError: naming the bad array, its shape or the first bad index and the allowed range.
         """
         groups = {
-            "ui": ("ui_user", "ui_item", "ui_sign", "ui_weight"),
+            "ui": ("ui_user", "ui_item", "ui_sign", "ui_weight", "ui_seq"),
             "ic": ("ic_item", "ic_concept", "ic_type", "ic_weight"),
             "uc": ("uc_user", "uc_concept", "uc_horizon", "uc_polarity", "uc_weight"),
         }
@@ -183,6 +201,13 @@ class TrainGraph:
         if binary:
             m.data[:] = 1.0
         return m
+
+    def recency_weights(self, decay: float) -> np.ndarray:
+        """float32 ``(|E_ui|,)``: :func:`~kgrec_neo4j.model.recency.history_weights` of each train interaction."""
+        from .recency import history_weights
+
+        seq = self.ui_seq if self.ui_seq is not None else array_order(self.ui_user)  # set by __post_init__
+        return history_weights(seq, decay, self.ui_user)
 
     def heldout(self, split: str) -> dict[int, list[int]]:
         if split not in ("valid", "test"):
@@ -306,16 +331,18 @@ def from_jsonl(
     ui_users: list[int] = []
     ui_items: list[int] = []
     ui_signs: list[int] = []
+    ui_seqs: list[int] = []
     valid: dict[int, list[int]] = {}
     test: dict[int, list[int]] = {}
     dropped = 0
     for uid, train_rows, v, t in _split_last_two(seqs):
         u = user_index[uid]
         seen = set()
-        for _, iid, rating in train_rows:
+        for seq, iid, rating in train_rows:
             ui_users.append(u)
             ui_items.append(item_index[iid])
             ui_signs.append(sign_from_rating(rating))
+            ui_seqs.append(seq)
             seen.add(item_index[iid])
         for split, row in (("valid", v), ("test", t)):
             if row is None:
@@ -390,7 +417,7 @@ def from_jsonl(
         ui_user=ui_user, ui_item=ui_item, ui_sign=ui_sign, ui_weight=np.ones(ui_user.size, np.float32),
         ic_item=ic_item, ic_concept=ic_concept, ic_type=ic_type, ic_weight=np.ones(ic_item.size, np.float32),
         uc_user=uc_user, uc_concept=uc_concept, uc_horizon=uc_horizon, uc_polarity=uc_polarity,
-        uc_weight=uc_weight, valid=valid, test=test,
+        uc_weight=uc_weight, valid=valid, test=test, ui_seq=_i64(ui_seqs),
         meta={"source": str(interactions_path), "items_source": str(items_path), "proxy_concepts": True,
               "max_users": max_users, "seed": seed, "heldout_dropped_repeats": dropped},
     )

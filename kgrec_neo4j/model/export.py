@@ -9,11 +9,8 @@ every ``User``, ``Item`` and ``Concept`` node, train ``INTERACTED`` edges only (
 with ``gds.util.asNode``, and the in-memory graph is dropped. Held-out valid / test interactions are
 read with plain Cypher: they are labels, never graph edges.
 
-GDS client and open-source GDS: ``graphdatascience`` 1.x (the pinned 1.15, and 1.22 too) calls
-``gds.debug.arrow`` while it is constructed, even with ``arrow=False``; open GDS has no Arrow server and no
-such procedure. :func:`open_gds` first tries the plain ``GraphDataScience.from_neo4j_driver(...,
-arrow=False)``; when that fails with exactly this missing procedure, it builds the client on a Bolt-only
-query runner that answers the Arrow probe with "Arrow disabled" and sends every other call to Neo4j.
+The client is ``graphdatascience`` 2.x built on the database's driver, Bolt only (:mod:`kgrec_neo4j.core.gds`):
+the projection is a GDS graph, and everything read back is streamed through GDS procedures.
 """
 
 from __future__ import annotations
@@ -50,8 +47,8 @@ assert (LONG, SHORT) == (0, 1)  # project.cypher writes horizon as 0 long / 1 sh
 
 # ====================================================================== GDS client
 def open_gds(db: Database) -> GraphDataScience:
-    """A ``GraphDataScience`` client on ``db``'s driver, Bolt only (works with open-source GDS; see
-    :mod:`kgrec_neo4j.core.gds`). Close ``db``, not the client (``gds.close()`` would close the driver).
+    """A ``GraphDataScience`` client on ``db``'s driver, Bolt only (see :mod:`kgrec_neo4j.core.gds`).
+    Close ``db``; the client borrows its driver.
 
     Raises:
         ModelError: GDS is not installed in the database.
@@ -83,7 +80,7 @@ def project_train_graph(gds: GraphDataScience, *, graph_name: str, type_names: l
     """
     if not 0.0 <= min_confidence <= 1.0:
         raise ValueError(f"min_confidence must be in [0, 1] (got {min_confidence})")
-    if gds.graph.exists(graph_name)["exists"]:
+    if gds.graph.exists(graph_name):
         gds.graph.drop(graph_name)
     gds.run_cypher(cypher("train/project"), {
         "graph_name": graph_name, "min_confidence": float(min_confidence), "dataset": dataset,
@@ -176,8 +173,9 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
     """Project the train graph with GDS, stream it into a :class:`TrainGraph` and drop the projection.
 
     Node indices follow the nodes' ``id`` in sorted order (stable across exports of the same graph).
-    ``meta`` holds the GDS graph name, the filters, timings, the counts, and ``ui_seq``: the ``seq`` of each
-    train interaction (int64 ``(|E_ui|,)``, aligned with ``ui_user``), which write-back uses to find the edge.
+    ``ui_seq`` holds the ``seq`` of each train interaction (int64 ``(|E_ui|,)``, aligned with ``ui_user``): the order
+    recency weights read, and what write-back uses to find the edge (also in ``meta["ui_seq"]``). ``meta`` holds
+    the GDS graph name, the filters, timings and the counts.
 
     Args:
         type_names: the active pack's knowledge types (``ic_type`` indexes into it).
@@ -215,9 +213,8 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
         times["stream_s"] = time.perf_counter() - t1
         projected = {"nodes": int(G.node_count()), "relationships": int(G.relationship_count())}
     finally:
-        if not keep_projection and gds.graph.exists(name)["exists"]:
+        if not keep_projection and gds.graph.exists(name):
             gds.graph.drop(name)
-        # the client borrows db's driver: never gds.close() here, it would close the driver
     if not user_ids or not item_ids:
         raise ModelError(f"the train graph has {len(user_ids)} users and {len(item_ids)} items"
                          + (f" in dataset {dataset!r}" if dataset else "")
@@ -253,7 +250,7 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
         ic_item=ic_item, ic_concept=ic_concept, ic_type=ic["type"].astype(np.int64), ic_weight=ic["confidence"],
         uc_user=uc_user, uc_concept=uc_concept, uc_horizon=uc["horizon"].astype(np.int64),
         uc_polarity=uc["polarity"].astype(np.int64), uc_weight=uc["weight"],
-        valid=valid, test=test,
+        valid=valid, test=test, ui_seq=ui_seq,
         meta={"source": "neo4j", "gds_graph": name, "min_confidence": float(min_confidence), "dataset": dataset,
               "proxy_concepts": False, "projected": projected, "heldout_dropped": dropped,
               "mode": "serving" if all_interactions else "evaluation",

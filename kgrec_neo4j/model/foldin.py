@@ -55,6 +55,10 @@ class FoldIn:
         relations: relation name -> ``{"att_src": (F,), "att_dst": (F,), "value": float}`` for the relations that
             end at a user (``rev_likes``, ``rev_dislikes``, ``rev_interested_in:<horizon>:<+|->``); empty: no stage 2.
         negative_slope: LeakyReLU slope of the attention logits.
+        recency_decay: the user side's recency decay (short-term interests), or ``None`` when the model has none:
+            stage 1 adds ``recency_scale * sum_j r_j x1_j / sum_j r_j`` over the positive items ``j`` with their
+            :attr:`History.positive_recency` ``r_j``.
+        recency_scale: ``softplus(recency_gate)`` of the trained model.
     """
 
     dim: int
@@ -65,6 +69,8 @@ class FoldIn:
     interest_transforms: dict[int, np.ndarray] = field(default_factory=dict)
     relations: dict[str, dict[str, Any]] = field(default_factory=dict)
     negative_slope: float = 0.2
+    recency_decay: float | None = None
+    recency_scale: float = 0.0
 
     # ------------------------------------------------------------------------------------------ storage
     def to_json(self) -> str:
@@ -78,6 +84,7 @@ class FoldIn:
             "relations": {name: {"att_src": arr(r["att_src"]), "att_dst": arr(r["att_dst"]),
                                  "value": float(r["value"])} for name, r in self.relations.items()},
             "negative_slope": self.negative_slope,
+            "recency_decay": self.recency_decay, "recency_scale": self.recency_scale,
         })
 
     @classmethod
@@ -94,7 +101,9 @@ class FoldIn:
                    relations={name: {"att_src": np.asarray(r["att_src"], np.float32),
                                      "att_dst": np.asarray(r["att_dst"], np.float32), "value": float(r["value"])}
                               for name, r in (d.get("relations") or {}).items()},
-                   negative_slope=float(d.get("negative_slope", 0.2)))
+                   negative_slope=float(d.get("negative_slope", 0.2)),
+                   recency_decay=None if d.get("recency_decay") is None else float(d["recency_decay"]),
+                   recency_scale=float(d.get("recency_scale", 0.0)))
 
     @classmethod
     def for_lightgcn(cls, dim: int, layers: int) -> FoldIn:
@@ -133,6 +142,9 @@ class History:
         negative: items with a dislike, and ``negative_count`` how many dislikes each (repeats count, as in training).
         concepts, groups, weights: ``INTERESTED_IN`` edges (concept index, :func:`group_index`, weight).
         ego: the user's own trained embedding ``e_u`` of this run, or ``None`` (a user the run did not train).
+        positive_recency: ``(len(positive),)`` recency weight of each positive item
+            (:func:`~kgrec_neo4j.model.recency.item_weights` with the run's ``recency_decay`` over the user's whole
+            ordered history), or ``None``: every item weighs the same (exact only when the run has no recency).
     """
 
     positive: np.ndarray
@@ -142,6 +154,17 @@ class History:
     groups: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     weights: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
     ego: np.ndarray | None = None
+    positive_recency: np.ndarray | None = None
+
+
+def _recent(p: FoldIn, items: ItemSide, h: History) -> np.ndarray | float:
+    """The short-term term of stage 1: ``recency_scale`` times the recency-weighted mean of the positive items'
+    stage-1 vectors (0 without recency or positive items)."""
+    if p.recency_decay is None or not h.positive.size:
+        return 0.0
+    r = (np.ones(h.positive.size, np.float32) if h.positive_recency is None
+         else np.asarray(h.positive_recency, np.float32))
+    return p.recency_scale * (r @ items.x1[h.positive]) / max(float(r.sum()), 1e-12)
 
 
 def _leaky(x: np.ndarray, slope: float) -> np.ndarray:
@@ -165,7 +188,7 @@ def stage1_user(p: FoldIn, items: ItemSide, h: History) -> np.ndarray:
         c = h.negative_count.astype(np.float32)
         ui = ui + p.neg_gate * (c @ items.layers[0][h.negative]) / max(float(c.sum()), 1e-12)
     if p.mix is None:
-        return ui.astype(np.float32)
+        return (ui + _recent(p, items, h)).astype(np.float32)
     user_k = np.zeros(p.dim, np.float32)
     for g, wmat in p.interest_transforms.items():
         m = h.groups == g
@@ -174,7 +197,7 @@ def stage1_user(p: FoldIn, items: ItemSide, h: History) -> np.ndarray:
         wts = h.weights[m].astype(np.float32)
         mean = (wts @ items.concepts[h.concepts[m]]) / max(float(wts.sum()), 1e-12)
         user_k += mean @ wmat.T
-    return (p.mix[0] * ui + p.mix[2] * user_k).astype(np.float32)
+    return (p.mix[0] * ui + p.mix[2] * user_k + _recent(p, items, h)).astype(np.float32)
 
 
 def _edges(p: FoldIn, items: ItemSide, h: History) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
@@ -282,6 +305,11 @@ def fold_in_parts(p: FoldIn, items: ItemSide, h: History) -> FoldInParts:
                 wts = h.weights[m].astype(np.float32)
                 term = (wts[:, None] * items.concepts[h.concepts[m]]) / max(float(wts.sum()), 1e-12)
                 np.add.at(cpart, np.searchsorted(all_concepts, h.concepts[m]), float(p.mix[2]) * term @ wmat.T)
+    if p.recency_decay is not None and h.positive.size:  # the short-term term (see _recent): one part per item
+        r = (np.ones(h.positive.size, np.float32) if h.positive_recency is None
+             else np.asarray(h.positive_recency, np.float32))
+        term = p.recency_scale * (r[:, None] * items.x1[h.positive]) / max(float(r.sum()), 1e-12)
+        np.add.at(ipart, np.searchsorted(all_items, h.positive), term.astype(np.float32))
     ego = ego.astype(np.float32)
     edges = _edges(p, items, h)
     if edges:
@@ -336,9 +364,12 @@ def export_kgrec(model: Any, graph: Any) -> tuple[FoldIn, ItemSide, np.ndarray]:
         relations = {r.name: {"att_src": model.att_src[k].cpu().numpy(), "att_dst": model.att_dst[k].cpu().numpy(),
                               "value": float(value[k])}
                      for k, r in enumerate(model.relations) if r.dst_kind == "user"}
+        recent = model.recency_decay is not None and model.use_stage1
         p = FoldIn(dim=d, ui_layers=model.num_ui_layers, stage1=model.use_stage1,
                    neg_gate=model.neg_gate.cpu().numpy() if model.has_negative else None, mix=mix,
-                   interest_transforms=transforms, relations=relations, negative_slope=model.negative_slope)
+                   interest_transforms=transforms, relations=relations, negative_slope=model.negative_slope,
+                   recency_decay=model.recency_decay if recent else None,
+                   recency_scale=float(F.softplus(model.recency_gate)) if recent else 0.0)
         side = ItemSide(layers=np.stack([t.cpu().numpy() for t in layers]).astype(np.float32), degree=degree,
                         x1=x1[n_u: n_u + n_i].cpu().numpy().astype(np.float32),
                         concepts=concepts.cpu().numpy().astype(np.float32))
@@ -368,16 +399,18 @@ def export_lightgcn(model: Any, graph: Any) -> tuple[FoldIn, ItemSide, np.ndarra
 
 def train_histories(graph: Any, users: np.ndarray | None = None, *, extra: dict[int, list[int]] | None = None,
                     use_negative: bool = True, with_interests: bool = True,
-                    ego: np.ndarray | None = None) -> list[History]:
+                    ego: np.ndarray | None = None, recency_decay: float | None = None) -> list[History]:
     """The :class:`History` of each user of ``graph`` (all users, or ``users``) from its train edges, as the model
     saw them; ``extra`` adds items per user as positive interactions (the held-out valid item, for the protocol
-    "history up to the target")."""
+    "history up to the target"), as the user's latest ones. With ``recency_decay`` each history carries its
+    positive items' recency weights (:attr:`History.positive_recency`)."""
     n_i = graph.num_items
     idx = np.arange(graph.num_users) if users is None else np.asarray(users, np.int64)
     order = np.argsort(graph.ui_user, kind="stable")
     bounds = np.searchsorted(graph.ui_user[order], np.arange(graph.num_users + 1))
     uc_order = np.argsort(graph.uc_user, kind="stable")
     uc_bounds = np.searchsorted(graph.uc_user[uc_order], np.arange(graph.num_users + 1))
+    rec = None if recency_decay is None else graph.recency_weights(recency_decay)
     out = []
     for u in idx.tolist():
         rows = order[bounds[u]: bounds[u + 1]]
@@ -390,6 +423,14 @@ def train_histories(graph: Any, users: np.ndarray | None = None, *, extra: dict[
                                 else (np.empty(0, np.int64), np.empty(0, np.int64)))
         h = History(positive=pos.astype(np.int64), negative=neg_items.astype(np.int64),
                     negative_count=neg_count.astype(np.float32), ego=None if ego is None else ego[u])
+        if rec is not None and recency_decay is not None:
+            r = np.zeros(n_i, np.float32)
+            np.maximum.at(r, items[pos_mask], rec[rows][pos_mask])
+            new = np.asarray((extra or {}).get(u, []), np.int64)
+            if new.size:  # the extra items come after the train ones: one step back each for the others
+                r *= np.float32(recency_decay) ** new.size
+                r[new] = np.float32(recency_decay) ** np.arange(new.size - 1, -1, -1, dtype=np.float32)
+            h.positive_recency = r[h.positive]
         if with_interests:
             r = uc_order[uc_bounds[u]: uc_bounds[u + 1]]
             h.concepts = graph.uc_concept[r].astype(np.int64)

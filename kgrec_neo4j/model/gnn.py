@@ -27,6 +27,7 @@ from torch import Tensor, nn
 from torch_geometric.utils import softmax
 
 from .data import TrainGraph
+from .recency import check_decay, pair_weights
 
 if TYPE_CHECKING:  # pragma: no cover
     from .itemgraph import ItemGraph
@@ -51,6 +52,12 @@ def _row_normalised(row, col, w, shape) -> Tensor:
     idx, val = m.indices(), m.values()
     deg = torch.zeros(shape[0]).index_add_(0, idx[0], val)
     return _to_csr(torch.sparse_coo_tensor(idx, val / deg[idx[0]].clamp_min(1e-12), shape, is_coalesced=True))
+
+
+def _row_normalised_max(row: np.ndarray, col: np.ndarray, w: np.ndarray, shape: tuple[int, int]) -> Tensor:
+    """Row-normalised CSR ``(rows, cols)`` with the largest ``w`` of each (row, col) pair (a repeat counts once)."""
+    m = pair_weights(row, col, w, shape).tocoo()
+    return _row_normalised(m.row.astype(np.int64), m.col.astype(np.int64), m.data, shape)
 
 
 def _sym_bipartite(users: np.ndarray, items: np.ndarray, n_u: int, n_i: int) -> Tensor:
@@ -149,6 +156,10 @@ class KGRecGNN(nn.Module):
             from the graph. (default: ``True``)
         use_stage1 (bool): when ``False`` the fused graph starts from raw embeddings. (default: ``True``)
         negative_slope (float): LeakyReLU slope of the attention scores. (default: ``0.2``)
+        recency_decay (float, optional): short-term interests on the user side: stage 1 adds to each user
+            ``softplus(recency_gate) * sum_j r_j x1_j / sum_j r_j`` over the user's positive train items ``j``, with
+            ``r_j`` their :func:`~kgrec_neo4j.model.recency.history_weights` and ``x1_j`` their stage-1 vectors.
+            ``None``: no recency term. (default: ``None``)
 
     Shapes:
         - forward output: users :math:`(|U|, F)`, items :math:`(|I|, F)`, concepts :math:`(|C|, F)`
@@ -177,6 +188,7 @@ class KGRecGNN(nn.Module):
         use_negative: bool = True,
         use_stage1: bool = True,
         negative_slope: float = 0.2,
+        recency_decay: float | None = None,
     ) -> None:
         super().__init__()
         if embedding_dim < 1:
@@ -217,6 +229,13 @@ class KGRecGNN(nn.Module):
                 np.concatenate([u, i + n_u]), np.concatenate([i + n_u, u]), np.concatenate([w, w]),
                 (n_u + n_i, n_u + n_i)))
         self.neg_gate = nn.Parameter(torch.empty(d))
+        # short-term interests: the user's recency-weighted mean of its positive items' stage-1 vectors
+        self.recency_decay = None if recency_decay is None else check_decay(recency_decay)
+        if self.recency_decay is not None:
+            r = graph.recency_weights(self.recency_decay)
+            self._fixed("a_recent", a_recent=_row_normalised_max(graph.ui_user[pos], graph.ui_item[pos], r[pos],
+                                                                (n_u, n_i)))
+        self.recency_gate = nn.Parameter(torch.empty(()))
 
         self.type_transforms = nn.ModuleList(nn.Linear(d, d, bias=False) for _ in range(self.num_types))
         self.interest_transforms = nn.ModuleList(nn.Linear(d, d, bias=False) for _ in INTEREST_GROUPS)
@@ -325,6 +344,7 @@ class KGRecGNN(nn.Module):
             self.rel_weight.copy_(torch.log(torch.expm1(w)))
             self.rel_gate.copy_(torch.where(self.rel_negative, torch.tensor(-0.5), torch.tensor(1.5)))
             self.stage_mix.fill_(1.0)
+            self.recency_gate.fill_(0.5413)  # softplus^-1(1): the recent items start at full weight
         self._attention = None
 
     def _fixed(self, name: str, **kw) -> None:
@@ -362,8 +382,14 @@ class KGRecGNN(nn.Module):
             mix = torch.softmax(self.stage_mix, 0) * 3
             items = mix[0] * items + mix[1] * item_k if isinstance(item_k, Tensor) else items
             users = mix[0] * users + mix[2] * user_k if isinstance(user_k, Tensor) else users
-            return torch.cat([users, items, c])
-        return torch.cat([users, items])
+            return torch.cat([self._recent(users, items), items, c])
+        return torch.cat([self._recent(users, items), items])
+
+    def _recent(self, users: Tensor, items: Tensor) -> Tensor:
+        """Stage-1 users plus their recency-weighted item means (when ``recency_decay`` is set)."""
+        if self.recency_decay is None:
+            return users
+        return users + F.softplus(self.recency_gate) * self._mm("a_recent", items)
 
     # ----------------------------------------------------------------- stage 2
     def _attention_values(self, x: Tensor, src: Tensor, dst: Tensor, rel: Tensor, group: Tensor,
@@ -517,7 +543,7 @@ class KGRecGNN(nn.Module):
     def extra_repr(self) -> str:
         return (f"users={self.num_users}, items={self.num_items}, concepts={self.num_concepts}, "
                 f"dim={self.embedding_dim}, ui_layers={self.num_ui_layers}, fused_layers={self.num_fused_layers}, "
-                f"relations={len(self.relations)}, fused_edges={self.f_src.numel()}")
+                f"relations={len(self.relations)}, fused_edges={self.f_src.numel()}, recency_decay={self.recency_decay}")
 
 
 def mask_scores_(scores: Tensor, users: Tensor, exclude) -> Tensor:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ..core.errors import ModelError
+from ..core.lease import process_alive, process_started
 from ..core.resources import cypher
 from . import runs, writeback
 from .data import TrainGraph
@@ -30,14 +31,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-MODELS = ("ours", "lightgcn", "mf", "ease", "itemknn", "pop")
-CLOSED_FORM = ("ease", "itemknn", "pop")
+MODELS = ("ours", "lightgcn", "mf", "ease", "ease-recency", "itemknn", "pop")
+CLOSED_FORM = ("ease", "ease-recency", "itemknn", "pop")
 #: ablations of ours: name -> TrainConfig overrides
 ABLATIONS: dict[str, dict[str, Any]] = {
     "ours-no-concepts": {"use_concepts": False},
     "ours-no-negative": {"use_negative": False},
     "ours-no-stage1": {"use_stage1": False},
     "ours-no-item-graph": {"use_item_graph": False},
+    "ours-no-recency": {"use_recency": False},
 }
 METRICS = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
 
@@ -129,31 +131,6 @@ def model_outputs(obj) -> tuple[Any, Any, Any, Any] | None:
 ABANDONED = "process ended without finishing"
 
 
-def _process_started(pid: int) -> float | None:
-    """Start time (epoch seconds, this host's clock) of process ``pid``; ``None`` when there is none."""
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return None
-        return proc.create_time()
-    except psutil.NoSuchProcess:
-        return None
-    except psutil.AccessDenied:  # it exists; its start time is unknown
-        return float("nan")
-
-
-def _process_alive(pid: int, started: float | None) -> bool:
-    """Whether the process ``pid`` that started at ``started`` still runs (a reused pid does not count)."""
-    now_started = _process_started(pid)
-    if now_started is None:
-        return False
-    if started is None or now_started != now_started:  # no recorded start time, or it cannot be read: assume alive
-        return True
-    return abs(now_started - started) < 1.0
-
-
 def fail_abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
     """Mark ``running`` runs of this host whose process is gone as ``failed`` (``error``: :data:`ABANDONED`).
 
@@ -165,7 +142,7 @@ def fail_abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
     """
     host = host or socket.gethostname()
     rows = db.query(cypher("train/running_runs_on_host"), host=host)
-    dead = [r["id"] for r in rows if not _process_alive(int(r["pid"]), r["started"])]
+    dead = [r["id"] for r in rows if not process_alive(int(r["pid"]), r["started"])]
     if dead:
         db.execute(cypher("train/fail_stale_runs"), ids=dead, error=ABANDONED)
         log.warning("marked %d run(s) failed, their process ended without finishing: %s", len(dead), ", ".join(dead))
@@ -204,6 +181,9 @@ def serving_overrides(db: Database, model: str, params_from: str | None = None) 
         cfg["item_graph_concept_weights"] = [ig["params"]["concept_weight"]]
     if ig.get("multiplier") is not None:
         cfg["item_graph_weights"] = [ig["multiplier"]]
+    decay = (src.metrics.get("recency") or {}).get("item_graph")
+    if decay is not None:
+        cfg["recency_decays"] = [decay]
     return src.id, cfg
 
 
@@ -220,7 +200,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
 
     The ``(:ModelRun)`` is created first (status ``running``), finished as ``complete`` with the valid / test
     metrics and timings, or ``failed`` with the error. It becomes current only after a full write-back; then the
-    embeddings and attention of other runs are removed. Models without embeddings (``ease``, ``itemknn``,
+    embeddings, attention and item links of other runs are removed (with ``dataset``: only from that dataset's users
+    and items; another dataset's state is never deleted). Models without embeddings (``ease``, ``itemknn``,
     ``pop``) and ``write=False`` record a complete run that is not current and write nothing else.
     """
     if model not in MODELS and model not in ABLATIONS:
@@ -240,7 +221,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     fail_abandoned_runs(db)
     runs.create_run(db, run, model=model, config=config, dataset=dataset or runs.dataset_names(db))
     db.execute(cypher("train/run_set_process"), id=run, host=socket.gethostname(), pid=os.getpid(),
-                started=_process_started(os.getpid()))
+                started=process_started(os.getpid()))
     secs: dict[str, float] = {}
     try:
         stage("export")
@@ -271,14 +252,15 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                    "best_epoch": report.best_epoch, "train_seconds": report.train_seconds,
                    "peak_rss_mb": report.peak_rss_mb, "export": summary(tg),
                    "seconds": {k: round(v, 3) for k, v in secs.items()},
-                   "trained_config": report.config,
+                   "trained_config": report.config, "recency": report.recency, "device": report.device,
                    "item_graph": {k: v for k, v in (report.parts.get("item_graph") or {}).items()
                                   if k in ("params", "weight", "multiplier")}}
         runs.finish_run(db, run, metrics=metrics, status="complete")
         if wb is not None:
             runs.set_current(db, run)
             t = time.perf_counter()
-            wb.cleared_embeddings, wb.cleared_attention = writeback.clear_stale(db, run)
+            wb.cleared_embeddings, wb.cleared_attention = writeback.clear_stale(
+                db, run, datasets=[dataset] if dataset else None)
             secs["clear_stale"] = time.perf_counter() - t
     except BaseException as e:
         try:

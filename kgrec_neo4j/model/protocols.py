@@ -36,10 +36,13 @@ def with_valid_in_history(tg: TrainGraph) -> TrainGraph:
     order = np.lexsort((np.r_[np.zeros(tg.ui_user.size), np.ones(users.size)], np.r_[tg.ui_user, users]))
     cat = lambda a, b: np.concatenate([a, b])[order]  # noqa: E731
     meta = dict(tg.meta)
+    # the valid interaction is the user's latest: one seq after the user's last train one
+    seq = np.asarray(tg.ui_seq, np.int64)
+    last = np.full(tg.num_users, -1, np.int64)
+    np.maximum.at(last, tg.ui_user, seq)
+    ui_seq = cat(seq, last[users] + 1)
     if "ui_seq" in meta:
-        last = np.zeros(tg.num_users, np.int64)
-        np.maximum.at(last, tg.ui_user, np.asarray(meta["ui_seq"], np.int64))
-        meta["ui_seq"] = cat(np.asarray(meta["ui_seq"], np.int64), last[users] + 1)
+        meta["ui_seq"] = ui_seq
     meta["protocol"] = "history up to the target"
     return TrainGraph(
         user_ids=tg.user_ids, item_ids=tg.item_ids, concept_ids=tg.concept_ids, type_names=tg.type_names,
@@ -48,7 +51,7 @@ def with_valid_in_history(tg: TrainGraph) -> TrainGraph:
         ui_weight=cat(tg.ui_weight, np.ones(users.size, np.float32)),
         ic_item=tg.ic_item, ic_concept=tg.ic_concept, ic_type=tg.ic_type, ic_weight=tg.ic_weight,
         uc_user=tg.uc_user, uc_concept=tg.uc_concept, uc_horizon=tg.uc_horizon, uc_polarity=tg.uc_polarity,
-        uc_weight=tg.uc_weight, valid={}, test=dict(tg.test), meta=meta)
+        uc_weight=tg.uc_weight, valid={}, test=dict(tg.test), meta=meta, ui_seq=ui_seq)
 
 
 def _rows(m: sp.csr_matrix, users: Any) -> sp.csr_matrix:
@@ -68,7 +71,8 @@ def foldin_scorer(obj: Any, tg: TrainGraph, tg_b: TrainGraph) -> ScoreFn | None:
         pop = torch.from_numpy(np.bincount(tg_b.ui_item, minlength=tg_b.num_items).astype(np.float32))
         return lambda users: pop.unsqueeze(0).expand(len(users), -1)
     if name in ("EASE", "ItemKNN"):
-        x = tg_b.train_matrix(binary=True).tocsr()
+        decay = float(getattr(obj, "decay", 1.0))  # recency-weighted EASE weighs the longer history the same way
+        x = signed_matrix(tg_b, 1.0, decay) if decay < 1.0 else tg_b.train_matrix(binary=True).tocsr()
         w = obj.b.numpy() if name == "EASE" else obj.sim
         return lambda users: torch.from_numpy(np.asarray(_rows(x, users) @ w, dtype=np.float32)
                                               if name == "EASE" else (_rows(x, users) @ w).toarray().astype(np.float32))
@@ -85,12 +89,13 @@ def foldin_scorer(obj: Any, tg: TrainGraph, tg_b: TrainGraph) -> ScoreFn | None:
     with_interests = not lightgcn and bool(getattr(obj, "use_concepts", True))
     ig = getattr(obj, "item_graph", None)
     ig_w = float(getattr(obj, "item_graph_weight", 0.0) or 0.0)
-    x_b = signed_matrix(tg_b, ig.dislike_value).tocsr() if ig is not None and ig_w else None
+    x_b = signed_matrix(tg_b, ig.dislike_value, ig.decay).tocsr() if ig is not None and ig_w else None
     w_ig = None if ig is None else (ig.w if isinstance(ig.w, sp.spmatrix) else ig.w.numpy())
 
     def score(users: Any) -> Any:
         u = np.asarray(users.cpu() if hasattr(users, "cpu") else users, np.int64)
-        hs = train_histories(tg_b, u, use_negative=use_negative, with_interests=with_interests, ego=ego)
+        hs = train_histories(tg_b, u, use_negative=use_negative, with_interests=with_interests, ego=ego,
+                             recency_decay=p.recency_decay)
         s = fold_in_many(p, side, hs) @ items.T
         if x_b is not None and w_ig is not None:
             part = x_b[u] @ w_ig
@@ -112,4 +117,7 @@ def refit_overrides(report: Any) -> dict[str, Any]:
         cfg["item_graph_concept_weights"] = [ig["params"]["concept_weight"]]
     if ig.get("multiplier") is not None:
         cfg["item_graph_weights"] = [ig["multiplier"]]
+    decay = (getattr(report, "recency", None) or {}).get("item_graph")
+    if decay is not None:
+        cfg["recency_decays"] = [decay]
     return cfg

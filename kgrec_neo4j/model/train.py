@@ -22,11 +22,12 @@ from .evaluate import evaluate
 from .gnn import KGRecGNN
 from .itemgraph import ItemGraph
 from .losses import bpr_loss, concept_centre_loss, l2_reg, signed_edge_loss
+from .recency import DEFAULT_DECAYS
 
 log = logging.getLogger(__name__)
 
 TRAINABLE = ("kgrec", "mf", "lightgcn")
-CLOSED_FORM = ("pop", "itemknn", "ease")
+CLOSED_FORM = ("pop", "itemknn", "ease", "ease-recency")
 
 
 class TrainConfig(BaseModel):
@@ -41,13 +42,13 @@ class TrainConfig(BaseModel):
     lr: float = Field(5e-3, gt=0)
     weight_decay: float = Field(1e-4, ge=0, description="L2 on the batch's ego embeddings")
     batch_size: int = Field(4096, ge=1)
-    epochs: int = Field(50, ge=1)
-    patience: int = Field(3, ge=1, description="evaluations without valid NDCG@10 gain before stopping")
+    epochs: int = Field(100, ge=1)
+    patience: int = Field(10, ge=1, description="evaluations without valid NDCG@10 gain before stopping")
     eval_every: int = Field(1, ge=1)
     max_seconds: float | None = Field(None, gt=0, description="stop training after this wall time")
     valid_sample: int | None = Field(10000, ge=1, description="users for per-epoch valid (None = all)")
     seed: int = 0
-    device: str = "auto"
+    device: str = Field("auto", description="'auto' (CUDA when available, else CPU), 'cpu', 'cuda' or 'cuda:N'")
     num_threads: int | None = Field(None, ge=1, description="torch CPU threads (None: every core)")
     # ours
     signed_weight: float = Field(0.1, ge=0)
@@ -65,6 +66,17 @@ class TrainConfig(BaseModel):
         [0.0, 2.0], min_length=1, description="item-concept-item path weight grid (chosen on valid)")
     item_graph_dislike_value: float = Field(1.0, description="a dislike's value in the item graph's X")
     item_graph_top_k: int | None = Field(100, ge=1, description="item links kept per item (None: dense)")
+    item_graph_solver: Literal["auto", "dense", "sparse"] = Field(
+        "auto", description="dense inverse, sparse per-item solves, or auto (sparse above item_graph_dense_max_items)")
+    item_graph_dense_max_items: int = Field(20000, ge=1, description="largest catalogue solved densely by 'auto'")
+    item_graph_neighbours: int = Field(256, ge=1, description="candidate items per item of the sparse solver")
+    # short-term interests (model/recency.py): a user's history weighted by position, in both parts of the score
+    use_recency: bool = Field(True, description="weigh each user's history by recency (ablation: False)")
+    recency_decays: list[float] = Field(
+        list(DEFAULT_DECAYS), min_length=1,
+        description="decay grid of the item graph's user history (chosen on valid; 1.0 = unordered)")
+    recency_decay: float = Field(
+        0.9, gt=0, le=1, description="the GNN user side's decay (a GNN hyperparameter, tuned on valid in bench/)")
     item_graph_weights: list[float] = Field(
         [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0], min_length=1,
         description="grid of the item graph's weight in the score, in units of std(GNN) / std(item graph)")
@@ -88,6 +100,8 @@ class TrainReport(BaseModel):
     history: list[dict[str, float]] = []
     parts: dict[str, dict[str, Any]] = {}  # ours: each part's own valid / test metrics (reported, not selected on)
     item_graph_seconds: float = 0.0  # ours: fitting the closed-form item graph (in train_seconds, not per epoch)
+    recency: dict[str, float | None] = {}  # recency decay of each part's user history (None: unordered / no part)
+    device: str = "cpu"  # where the model trained
 
 
 def peak_rss_mb() -> float:
@@ -115,10 +129,16 @@ def setup(seed: int, device: str = "auto", num_threads: int | None = None) -> to
     return torch.device(device)
 
 
-def build_model(graph: TrainGraph, cfg: TrainConfig) -> torch.nn.Module:
+def gnn_recency_decay(cfg: TrainConfig) -> float | None:
+    """The GNN user side's recency decay (``None`` without recency)."""
+    return cfg.recency_decay if cfg.use_recency else None
+
+
+def build_model(graph: TrainGraph, cfg: TrainConfig, recency_decay: float | None = None) -> torch.nn.Module:
     if cfg.model == "kgrec":
         return KGRecGNN(graph, cfg.embedding_dim, cfg.num_layers, cfg.num_fused_layers,
-                        use_concepts=cfg.use_concepts, use_negative=cfg.use_negative, use_stage1=cfg.use_stage1)
+                        use_concepts=cfg.use_concepts, use_negative=cfg.use_negative, use_stage1=cfg.use_stage1,
+                        recency_decay=recency_decay)
     if cfg.model == "mf":
         return MFBPR(graph.num_users, graph.num_items, cfg.embedding_dim)
     return LightGCNRec(graph, cfg.embedding_dim, max(cfg.num_layers, 1))
@@ -148,37 +168,57 @@ def _embedding_scorer(model: torch.nn.Module, *, fused: bool = True,
 
 
 def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray | None = None
-                   ) -> tuple[ItemGraph, list[dict[str, float]]]:
-    """Stage 1 in closed form: fit the item graph for every (lambda, concept weight) of ``cfg``'s grids and keep
-    the one with the best valid NDCG@10 (on ``valid_users`` when given). Without held-out users (serving mode)
-    the first point of each grid is fitted, and nothing is evaluated."""
+                   ) -> tuple[ItemGraph, list[dict[str, float]], tuple[float, float]]:
+    """Stage 1 in closed form: fit the item graph for every (lambda, concept weight) of ``cfg``'s grids, score it
+    with every recency decay of ``cfg.recency_decays`` (the decay changes the score, not the fit) and keep the
+    combination with the best valid NDCG@10 (on ``valid_users`` when given). Without held-out users (serving
+    mode, or the refit of "history up to the target") the first point of each grid is fitted and nothing is
+    evaluated: pass the chosen point as one-element grids.
+
+    Returns:
+        the chosen item graph, the grid's history, and the (wall, CPU) seconds of fits reused from an enclosing
+        :func:`~kgrec_neo4j.model.itemgraph.shared_fits` (0 outside one), which the caller counts as fitting time.
+    """
     best: tuple[ItemGraph, float] | None = None
     history: list[dict[str, float]] = []
-    # the ablations hold for this part too: no concept paths, dislikes dropped
+    # the ablations hold for this part too: no concept paths, dislikes dropped, no recency
     weights = cfg.item_graph_concept_weights if cfg.use_concepts and graph.num_concepts else [0.0]
     dislike_value = cfg.item_graph_dislike_value if cfg.use_negative else 0.0
+    decays = cfg.recency_decays if cfg.use_recency else [1.0]
+    reused = [0.0, 0.0]
     lambdas = cfg.item_graph_lambdas if graph.valid else cfg.item_graph_lambdas[:1]
     weights = weights if graph.valid else weights[:1]
+    decays = decays if graph.valid else decays[:1]
     for lam in lambdas:
         for cw in dict.fromkeys(weights):
             t0 = time.perf_counter()
-            ig = ItemGraph(lam, cw, dislike_value, cfg.item_graph_top_k).fit(graph)
+            fitted = ItemGraph(lam, cw, dislike_value, cfg.item_graph_top_k, solver=cfg.item_graph_solver,
+                               dense_max_items=cfg.item_graph_dense_max_items,
+                               neighbours=cfg.item_graph_neighbours).fit(graph)
+            fit_s = time.perf_counter() - t0
+            if fitted.reused:  # shared within bench's shared_fits(): count the seconds the fit took
+                fit_s = fitted.fit_seconds
+                reused[0] += fitted.fit_seconds
+                reused[1] += fitted.fit_cpu_seconds
             if not graph.valid:
-                return ig, [{"item_graph_lambda": lam, "item_graph_concept_weight": cw,
-                             "seconds": time.perf_counter() - t0}]
-            v = evaluate(ig.score, graph, "valid", users=valid_users)
-            history.append({"item_graph_lambda": lam, "item_graph_concept_weight": cw,
-                            "seconds": time.perf_counter() - t0,
-                            **{k: x for k, x in v.items() if k != "users"}})
-            log.info("item graph lam=%s concept_weight=%s: valid %s", lam, cw, v)
-            if best is None or v["ndcg@10"] > best[1]:
-                best = (ig, v["ndcg@10"])
-            else:
-                del ig
+                ig = fitted.with_decay(decays[0]) if decays[0] != fitted.decay else fitted
+                return ig, [{"item_graph_lambda": lam, "item_graph_concept_weight": cw, "recency_decay": decays[0],
+                             "fit_seconds": fit_s, "fit_reused": float(fitted.reused)}], (reused[0], reused[1])
+            for decay in dict.fromkeys(decays):
+                t1 = time.perf_counter()
+                ig = fitted.with_decay(decay) if decay != fitted.decay else fitted
+                v = evaluate(ig.score, graph, "valid", users=valid_users)
+                history.append({"item_graph_lambda": lam, "item_graph_concept_weight": cw, "recency_decay": decay,
+                                "fit_seconds": fit_s, "fit_reused": float(fitted.reused),
+                                "seconds": time.perf_counter() - t1,
+                                **{k: x for k, x in v.items() if k != "users"}})
+                log.info("item graph lam=%s concept_weight=%s decay=%s: valid %s", lam, cw, decay, v)
+                if best is None or v["ndcg@10"] > best[1]:
+                    best = (ig, v["ndcg@10"])
     if best is None:
-        raise ValueError("the item graph grid is empty: item_graph_lambdas and item_graph_concept_weights "
-                         "need at least one value each")
-    return best[0], history
+        raise ValueError("the item graph grid is empty: item_graph_lambdas, item_graph_concept_weights and "
+                         "recency_decays need at least one value each")
+    return best[0], history, (reused[0], reused[1])
 
 
 def _score_scale(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, rng: np.random.Generator,
@@ -233,9 +273,24 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     cfg = cfg or TrainConfig()
     device = setup(cfg.seed, cfg.device, cfg.num_threads)
     rng = np.random.default_rng(cfg.seed)
-    model = build_model(graph, cfg).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     ours = cfg.model == "kgrec"
+    valid_users = None
+    if cfg.valid_sample is not None and len(graph.valid) > cfg.valid_sample:
+        valid_users = np.sort(rng.choice(np.array(sorted(graph.valid)), cfg.valid_sample, replace=False))
+    history: list[dict[str, float]] = []
+    ig = None
+    ig_time = ig_cpu = 0.0
+    if ours and cfg.use_item_graph and cfg.use_stage1:
+        t0, c0 = time.perf_counter(), time.process_time()
+        ig, ig_history, (reused_s, reused_cpu) = fit_item_graph(graph, cfg, valid_users)
+        history.extend(ig_history)
+        ig_time, ig_cpu = time.perf_counter() - t0 + reused_s, time.process_time() - c0 + reused_cpu
+        if progress:
+            print(f"  item graph: {ig.params()} in {ig_time:.1f}s", flush=True)
+    gnn_decay = gnn_recency_decay(cfg) if ours and cfg.use_stage1 else None
+    torch.manual_seed(cfg.seed)  # the GNN's initialisation does not depend on whether an item graph was fitted
+    model = build_model(graph, cfg, gnn_decay).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
     # BPR positives: deduplicated (user, item) pairs; ours leaves explicit dislikes to the signed loss
     keep: np.ndarray = np.ones(graph.ui_user.size, bool)
@@ -248,22 +303,9 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     if use_centre:
         c_idx = torch.from_numpy(np.concatenate([graph.ic_concept, graph.uc_concept]))
         c_member = torch.from_numpy(np.concatenate([graph.ic_item + graph.num_users, graph.uc_user]))
-    valid_users = None
-    if cfg.valid_sample is not None and len(graph.valid) > cfg.valid_sample:
-        valid_users = np.sort(rng.choice(np.array(sorted(graph.valid)), cfg.valid_sample, replace=False))
 
-    history: list[dict[str, float]] = []
     best, best_state, best_epoch, bad = -1.0, None, 0, 0
     train_time = eval_time = cpu_time = 0.0
-    ig = None
-    ig_time = ig_cpu = 0.0
-    if ours and cfg.use_item_graph and cfg.use_stage1:
-        t0, c0 = time.perf_counter(), time.process_time()
-        ig, ig_history = fit_item_graph(graph, cfg, valid_users)
-        history.extend(ig_history)
-        ig_time, ig_cpu = time.perf_counter() - t0, time.process_time() - c0
-        if progress:
-            print(f"  item graph: {ig.params()} in {time.perf_counter() - t0:.1f}s", flush=True)
     epoch = 0
     t_start = time.perf_counter()
     for epoch in range(1, cfg.epochs + 1):
@@ -355,6 +397,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
         epoch_seconds=train_time / max(epoch, 1), epoch_cpu_seconds=cpu_time / max(epoch, 1),
         train_cpu_seconds=cpu_time + ig_cpu, item_graph_seconds=ig_time,
         eval_seconds=eval_time, peak_rss_mb=peak_rss_mb(), history=history, parts=parts,
+        recency={"item_graph": ig.decay if ig is not None else None, "gnn": gnn_decay}, device=str(device),
     )
     return model, report
 
@@ -369,27 +412,43 @@ def _ours_name(cfg: TrainConfig) -> str:
         name += "-no-stage1"
     if not cfg.use_item_graph:
         name += "-no-item-graph"
+    if not cfg.use_recency:
+        name += "-no-recency"
     return name
 
 
 def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | None = None,
                     *, seed: int = 0, num_threads: int | None = None) -> tuple[object, TrainReport]:
-    """Fit ``pop``, ``itemknn`` or ``ease``; pick the grid point with the best valid NDCG@10.
+    """Fit ``pop``, ``itemknn``, ``ease`` or ``ease-recency``; pick the grid point with the best valid NDCG@10.
 
     Args:
-        grid: constructor keyword sets, e.g. ``[{"lam": 250}, {"lam": 1000}]`` (default: one default point).
+        grid: constructor keyword sets, e.g. ``[{"lam": 250}, {"lam": 1000}]`` (default: one default point; for
+            ``ease-recency``: λ 500 and every decay of :data:`~kgrec_neo4j.model.recency.DEFAULT_DECAYS`). Points
+            that differ only in ``decay`` share one fit (the decay changes the score, not the weights).
     """
-    classes = {"pop": MostPopular, "itemknn": ItemKNN, "ease": EASE}
+    classes = {"pop": MostPopular, "itemknn": ItemKNN, "ease": EASE, "ease-recency": EASE}
     if name not in classes:
         raise ValueError(f"name must be one of {sorted(classes)} (got {name!r})")
+    if name == "ease" and any(float(p.get("decay", 1.0)) != 1.0 for p in grid or []):
+        raise ValueError("plain 'ease' weighs the history equally (decay 1); use 'ease-recency' for a decay grid")
     setup(seed, "cpu", num_threads)
-    grid = grid or [{}]
+    if not grid:
+        grid = [{"lam": 500.0, "decay": d} for d in DEFAULT_DECAYS] if name == "ease-recency" else [{}]
     best: tuple[Any, dict[str, Any], dict[str, Any]] | None = None
     train_time = eval_time = cpu_time = 0.0
     history = []
+    fitted: tuple[tuple, Any] | None = None  # the last fit, reused by points that differ only in decay
     for params in grid:
         t0, c0 = time.perf_counter(), time.process_time()
-        rec = classes[name](**params).fit(graph)
+        base = tuple(sorted((k, v) for k, v in params.items() if k != "decay"))
+        if fitted is not None and fitted[0] == base and hasattr(fitted[1], "with_decay"):
+            rec = fitted[1].with_decay(params.get("decay", 1.0))
+        else:
+            rec = classes[name](**params).fit(graph)
+            fitted = (base, rec)
+            if getattr(rec, "reused", False):  # a fit shared within bench's shared_fits() counts its own seconds
+                train_time += rec.fit_seconds
+                cpu_time += rec.fit_cpu_seconds
         train_time += time.perf_counter() - t0
         cpu_time += time.process_time() - c0
         t1 = time.perf_counter()
@@ -400,14 +459,14 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
         log.info("%s %s valid %s", name, params, v)
         if best is None or v["ndcg@10"] > best[2]["ndcg@10"]:
             best = (rec, params, v)
-        else:
-            del rec
     assert best is not None  # the grid has at least one point
     rec, params, valid = best
+    del fitted
     t1 = time.perf_counter()
     test = evaluate(rec.score, graph, "test")
     eval_time += time.perf_counter() - t1
+    decay = getattr(rec, "decay", None)
     return rec, TrainReport(model=name, config=dict(params), valid=valid, test=test, epochs=0, best_epoch=0,
                             train_seconds=train_time, epoch_seconds=0.0, train_cpu_seconds=cpu_time,
-                            eval_seconds=eval_time,
-                            peak_rss_mb=peak_rss_mb(), history=history)
+                            eval_seconds=eval_time, peak_rss_mb=peak_rss_mb(), history=history,
+                            recency={"item_graph": decay} if decay is not None else {})

@@ -289,30 +289,45 @@ def ensure_vector_index(db: Database, dim: int) -> str:
     if have is not None:
         log.info("vector index %s has dimension %s, the model gives %d: recreating it", VECTOR_INDEX, have, dim)
         db.write(cypher("train/drop_vector_index"))
-    db.write(cypher("train/create_vector_index"), dim=dim)
+    from neo4j.exceptions import ClientError
+
+    try:
+        db.write(cypher("train/create_vector_index"), dim=dim)
+    except ClientError as e:  # another command created it between the check and here (schema writes are not leased)
+        if "AlreadyExists" not in (e.code or ""):
+            raise
+        now = db.value(cypher("train/vector_index_dim"))
+        if now is None or int(now) != dim:
+            raise ModelError(f"the vector index {VECTOR_INDEX} was created meanwhile by another command with dimension "
+                             f"{now}, this run's vectors have {dim}; rerun `kgrec train` when the other command is "
+                             f"done") from None
     db.write("CALL db.awaitIndexes(300)")
     return "created" if have is None else "recreated"
 
 
-def _loop(db: Database, name: str, run: str, limit: int) -> int:
+def _loop(db: Database, name: str, run: str, limit: int, datasets: list[str] | None = None) -> int:
     total = 0
     while True:
-        rows = db.execute(cypher(f"train/{name}"), run=run, limit=limit)
+        rows = db.execute(cypher(f"train/{name}"), run=run, limit=limit, datasets=datasets)
         n = int(rows[0]["cleared"]) if rows else 0
         total += n
         if n < limit:
             return total
 
 
-def clear_stale(db: Database, run: str, *, limit: int = 10000) -> tuple[int, int]:
-    """Remove embeddings and edge attention written by any other run; return ``(nodes, edges)`` cleared.
+def clear_stale(db: Database, run: str, *, limit: int = 10000,
+                datasets: list[str] | None = None) -> tuple[int, int]:
+    """Remove embeddings, edge attention and item links written by any other run; return ``(nodes, edges)``
+    cleared.
 
     Also drops the previous-run copies (``gnn_prev_embedding``) that kept the old current run readable while
-    ``run`` was being written; they are not counted as cleared nodes.
+    ``run`` was being written; they are not counted as cleared nodes. ``datasets`` (a run trained on some
+    datasets only): users, items and their edges of other datasets keep what they have.
     """
-    nodes, edges = _loop(db, "clear_stale_embeddings", run, limit), _loop(db, "clear_stale_attention", run, limit)
-    edges += _loop(db, "clear_stale_item_links", run, limit)
-    _loop(db, "clear_prev_embeddings", run, limit)
+    nodes = _loop(db, "clear_stale_embeddings", run, limit, datasets)
+    edges = _loop(db, "clear_stale_attention", run, limit, datasets)
+    edges += _loop(db, "clear_stale_item_links", run, limit, datasets)
+    _loop(db, "clear_prev_embeddings", run, limit, datasets)
     return nodes, edges
 
 

@@ -51,6 +51,9 @@ MINOR_PART = 0.1
 MAX_FOR, MAX_AGAINST = 3, 2
 #: reasons listed per item (with their evidence); the rest are summed in ``Explanation.other``
 MAX_REASONS = 10
+#: the most interactions, and (interaction, concept) rows, of the user's side an explanation reads (the most recent
+#: ones): bounds the transaction memory of a user with a very long history
+MAX_REACH = 20_000
 #: verbs of the interaction kinds (the classifier's kinds); an unknown kind reads "interacted with"
 VERBS = {"like": "liked", "dislike": "disliked", "mixed": "had mixed feelings about", "implicit": "bought"}
 _KIND_ORDER = ("like", "implicit", "mixed", "dislike")
@@ -238,7 +241,8 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
     if model is None or state is None:
         model, [state] = scoring_state(db, [user_id], run, links=False)
     m, st = model, state
-    rows = db.query(cypher("explain/evidence"), user=user_id, items=items, run=m.run, per_via=max(per_item, 1))
+    rows = db.query(cypher("explain/evidence"), user=user_id, items=items, run=m.run, per_via=max(per_item, 1),
+                    max_reach=MAX_REACH)
     if not rows:  # the user is not in the graph
         return out
     row = rows[0]

@@ -491,8 +491,10 @@ def without_neighbour(st: UserState, kind: str, idx: int | None) -> UserState:
         keep_n = h.negative != idx
         x_idx, x_val = st.link_x
         keep_x = x_idx != idx
-        return replace(st, history=replace(h, positive=h.positive[h.positive != idx], negative=h.negative[keep_n],
-                                           negative_count=h.negative_count[keep_n]),
+        keep_p = h.positive != idx
+        rec = None if h.positive_recency is None else h.positive_recency[keep_p]
+        return replace(st, history=replace(h, positive=h.positive[keep_p], negative=h.negative[keep_n],
+                                           negative_count=h.negative_count[keep_n], positive_recency=rec),
                        link_x=(x_idx[keep_x], x_val[keep_x]), link_scores=None)
     if kind == "interest":
         keep = h.concepts != idx

@@ -29,9 +29,11 @@ LangChain chain:
 
 Resume: a killed run restarts after the last written round (answers already received are in the LLM
 cache, so they cost nothing). A user whose request failed keeps its marker and is left out of the later
-rounds of this run (its interactions must be read in order); a rerun retries it. ``restart=True`` forgets
-the extractor's state of the selected users first; with the cache warm a restarted run rebuilds the same
-edges. Only train interactions are retrieved, so nothing from valid or test can reach the edges.
+rounds of this run (its interactions must be read in order); a rerun retries it. ``restart=True`` reads the
+selected users from their first interaction with no interests, and replaces a user's earlier state of this
+extractor (edges, pending mentions, marker) in the transaction that writes its first new batch: a restart whose
+answers never come (the endpoint down) leaves every user's earlier state whole. With the cache warm a restarted
+run rebuilds the same edges. Only train interactions are retrieved, so nothing from valid or test can reach the edges.
 """
 
 from __future__ import annotations
@@ -161,8 +163,9 @@ class GraphRAGInterestExtractor:
             :func:`kgrec_neo4j.concepts.project.project_texts` on ``db`` and ``embedder``).
 
     Attributes:
-        retriever: runnable ``users -> {"batches": {user: (upto, [ItemView])}, "interests": {user:
-            [InterestView]}}`` (the two Cypher reads in parallel).
+        retriever: runnable ``{"users": [user], "fresh": [user]} -> {"batches": {user: (upto, [ItemView])},
+            "interests": {user: [InterestView]}}`` (the two Cypher reads in parallel; ``fresh``: restarted users
+            read from their first interaction, with no interests).
         chain: runnable ``{"key": user, "interests": text, "items": text, "spec": AnswerSpec} -> Result``
             (prompt template, structured output, validation); run by :meth:`LLMClient.run`.
     """
@@ -197,18 +200,21 @@ class GraphRAGInterestExtractor:
         self.chain = self.client.chain(None, prompt_template(pack, max_updates=self.params.max_updates))
 
     # -- retrieval ------------------------------------------------------------------------------
-    def _item_subgraphs(self, users: list[str]) -> dict[str, tuple[int, list[ItemView]]]:
-        rows = self.db.query(cypher("interests/next_batch"), users=users, batch=self.params.batch,
-                             min_confidence=self.params.min_confidence)
+    def _item_subgraphs(self, q: dict[str, list[str]]) -> dict[str, tuple[int, list[ItemView]]]:
+        rows = self.db.query(cypher("interests/next_batch"), users=q["users"], fresh=q["fresh"],
+                             batch=self.params.batch, min_confidence=self.params.min_confidence)
         return {r["user"]: (r["upto"], [ItemView(**x) for x in r["items"]]) for r in rows}
 
-    def _interest_subgraphs(self, users: list[str]) -> dict[str, list[InterestView]]:
-        rows = self.db.query(cypher("interests/user_subgraph"), users=users, extractor=EXTRACTOR)
+    def _interest_subgraphs(self, q: dict[str, list[str]]) -> dict[str, list[InterestView]]:
+        rows = self.db.query(cypher("interests/user_subgraph"), users=q["users"], fresh=q["fresh"],
+                             extractor=EXTRACTOR)
         return {r["user"]: [InterestView(**x) for x in r["interests"]] for r in rows}
 
-    def retrieve(self, users: list[str]) -> tuple[dict[str, tuple[int, list[ItemView]]], dict[str, list[InterestView]]]:
-        """``(next batches, current interests)`` of ``users`` (:attr:`retriever`)."""
-        out = self.retriever.invoke(users)
+    def retrieve(self, users: list[str], fresh: frozenset[str] | set[str] = frozenset()
+                 ) -> tuple[dict[str, tuple[int, list[ItemView]]], dict[str, list[InterestView]]]:
+        """``(next batches, current interests)`` of ``users`` (:attr:`retriever`); users in ``fresh`` (restarted,
+        first batch not written yet) from their first interaction, with no interests."""
+        out = self.retriever.invoke({"users": users, "fresh": sorted(fresh)})
         return out["batches"], out["interests"]
 
     def inputs(self, work: dict[str, tuple[list[InterestView], list[ItemView]]]) -> list[dict]:
@@ -254,16 +260,20 @@ class GraphRAGInterestExtractor:
         """Process ``users`` until their train interactions are all read (or ``max_rounds``)."""
         t_start = time.perf_counter()
         rep = GraphRAGReport(users=len(users))
-        if restart:
-            self.reset(users)
+        # restarted users whose first batch is not written yet: their earlier state stays until it is replaced
+        fresh: set[str] = set(users) if restart else set()
         run_id = f"llm-{int(time.time())}"
         dropped: Counter = Counter()
         active = sorted(set(users))
         failed: set[str] = set()
         while active and (self.params.max_rounds is None or rep.rounds < self.params.max_rounds):
             t0 = time.perf_counter()
-            batches, interests = self.retrieve(active)
+            batches, interests = self.retrieve(active, fresh)
             rep.retrieve_s += time.perf_counter() - t0
+            idle = sorted(u for u, (_, items) in batches.items() if u in fresh and not items)
+            if idle:  # restarted users without train interactions: nothing to ask, their state is simply forgotten
+                self.reset(idle)
+                fresh.difference_update(idle)
             work = {u: (interests.get(u, []), items) for u, (_, items) in batches.items() if items}
             if not work:
                 break
@@ -300,12 +310,16 @@ class GraphRAGInterestExtractor:
             if rows:
                 types = sorted({p["type"] for r in rows for p in r["pending"]})
 
-                def work_tx(tx, rows=rows, types=types):
+                written = sorted(fresh & {r["user"] for r in rows})
+
+                def work_tx(tx, rows=rows, types=types, written=written):
                     if types:
                         refuse_unknown_types(tx, types)
-                    tx.run(cypher("interests/write_llm_state"), rows=rows, extractor=EXTRACTOR, run=run_id).consume()
+                    tx.run(cypher("interests/write_llm_state"), rows=rows, fresh=written, extractor=EXTRACTOR,
+                           run=run_id).consume()
 
                 self.db.write_tx(work_tx)
+                fresh.difference_update(written)
             rep.write_s += time.perf_counter() - t0
             rep.rounds += 1
             active = sorted(u for u in work if u not in failed and len(work[u][1]) == self.params.batch)

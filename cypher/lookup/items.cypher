@@ -1,0 +1,10 @@
+// Items whose title or id contains $text (case-insensitive; null: every item), the most interacted first.
+// Parameters: $text, $limit
+MATCH (i:Item)
+WHERE $text IS NULL OR toLower(i.id) CONTAINS toLower($text) OR toLower(coalesce(i.title, '')) CONTAINS toLower($text)
+WITH i, COUNT { ()-[:INTERACTED]->(i) } AS interactions
+ORDER BY interactions DESC, i.id
+LIMIT $limit
+RETURN i.id AS item, i.title AS title, interactions,
+       COUNT { (i)-[:MENTIONS]->() } AS points,
+       COUNT { (i)-[:HAS_KNOWLEDGE]->() } AS concepts

@@ -1,0 +1,26 @@
+// Database-side type check, installed by `kgrec schema apply` as the APOC trigger `kgrec_types`
+// (phase `before`: it runs inside every write transaction of the database, whatever the client, and a
+// failed check rolls the whole transaction back).
+// Refused: a Mention or Concept whose `type` (created, changed or removed) is not the name of a
+// (:KnowledgeType) of the active pack; a HAS_KNOWLEDGE or INTERESTED_IN created to anything but such a
+// Concept. The error names the bad types and the allowed ones.
+// Parameters (set by APOC for the transaction): $assignedLabels, $assignedNodeProperties,
+// $removedNodeProperties, $createdRelationships. A deleted node's removed `type` is not a change to check.
+WITH [n IN coalesce($assignedLabels.Mention, []) + coalesce($assignedLabels.Concept, [])
+           + [p IN coalesce($assignedNodeProperties.type, []) | p.node]
+           + [p IN coalesce($removedNodeProperties.type, []) WHERE NOT apoc.any.isDeleted(p.node) | p.node]
+       WHERE n:Mention OR n:Concept] AS nodes,
+     [r IN $createdRelationships WHERE type(r) IN ['HAS_KNOWLEDGE', 'INTERESTED_IN']] AS rels
+WHERE size(nodes) > 0 OR size(rels) > 0
+WITH nodes, rels, COLLECT { MATCH (k:KnowledgeType) RETURN k.name ORDER BY k.name } AS allowed
+WITH allowed,
+     [n IN nodes WHERE n.type IS NULL OR NOT n.type IN allowed
+        | CASE WHEN n:Mention THEN 'Mention' ELSE 'Concept' END + ' of type ' + coalesce('\'' + toString(n.type) + '\'', 'null')]
+     + [r IN rels WHERE NOT endNode(r):Concept OR endNode(r).type IS NULL OR NOT endNode(r).type IN allowed
+        | type(r) + ' to a ' + CASE WHEN endNode(r):Concept THEN 'Concept of type '
+                                    + coalesce('\'' + toString(endNode(r).type) + '\'', 'null')
+                                    ELSE 'node that is not a Concept' END] AS bad
+CALL apoc.util.validate(size(bad) > 0,
+  'kgrec: refused by the database (trigger kgrec_types): %s. A knowledge type must be one of the active pack: %s (the (:KnowledgeType) nodes; `kgrec schema apply` sets them from the pack)',
+  [apoc.text.join(apoc.coll.toSet(bad)[0..5], '; '), CASE WHEN size(allowed) = 0 THEN 'none yet' ELSE apoc.text.join(allowed, ', ') END])
+RETURN size(bad) AS refused

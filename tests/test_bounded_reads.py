@@ -1,0 +1,69 @@
+"""Bounded Cypher reads: an item with thousands of reviews, or a user with thousands of interactions, costs the read
+the same transaction memory as a small one (the limit is applied inside the subquery, before anything is
+collected). Measured with PROFILE's GlobalMemory on the real server."""
+
+from __future__ import annotations
+
+import pytest
+
+from kgrec_neo4j.core.resources import cypher
+
+
+def _memory(db, query: str, **params) -> int:
+    with db.driver.session(database=db.database) as ses:
+        summary = ses.run("PROFILE " + query, **params).consume()
+    return int(summary.profile["args"]["GlobalMemory"])
+
+
+@pytest.fixture
+def probe(db):
+    db.write("MATCH (n:MemProbe) DETACH DELETE n")
+    yield db
+    db.write("MATCH (n:MemProbe) DETACH DELETE n")
+
+
+def test_reading_a_popular_items_reviews_is_bounded(probe):
+    """read_reviews collected every training review of an item, then sliced: 2,000 reviews cost 20x the memory of
+    100 for the same 3 reviews returned."""
+    probe.write("CREATE (:Item:MemProbe {id: 'memprobe-hot'})")
+
+    def add(n: int, start: int) -> None:
+        probe.write("MATCH (i:Item {id: 'memprobe-hot'}) UNWIND range($start, $start + $n - 1) AS k "
+                    "CREATE (:User:MemProbe {id: 'memprobe-u' + toString(k)})"
+                    "-[:INTERACTED {split: 'train', review_text: $t + toString(k), timestamp: k, seq: k}]->(i)",
+                    n=n, start=start, t="x" * 2000)
+
+    q = cypher("extract/read_reviews")
+    add(100, 0)
+    small = _memory(probe, q, ids=["memprobe-hot"], max_reviews=3)
+    add(1900, 100)
+    large = _memory(probe, q, ids=["memprobe-hot"], max_reviews=3)
+    rows = probe.query(q, ids=["memprobe-hot"], max_reviews=3)
+    assert [r[-4:] for r in rows[0]["reviews"]] == ["xxx0", "xxx1", "xxx2"]  # the first three, in order
+    assert large < 2 * small + 100_000, (small, large)
+
+
+def test_explaining_for_a_user_with_a_long_history_is_bounded(probe):
+    """The explanation query collected the user's whole (interaction, concept) side before matching the items:
+    memory grew with the history. Now at most $max_reach rows, the most recent ones."""
+    probe.write("CREATE (u:User:MemProbe {id: 'memprobe-user'}) "
+                "CREATE (c:Concept:MemProbe {id: 'memprobe-c', name: 'probe concept', type: 'Others'}) "
+                "CREATE (i:Item:MemProbe {id: 'memprobe-target', title: 'target'})-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)")
+
+    def add(n: int, start: int) -> None:
+        probe.write("MATCH (u:User {id: 'memprobe-user'}), (c:Concept {id: 'memprobe-c'}) "
+                    "UNWIND range($start, $start + $n - 1) AS k "
+                    "CREATE (u)-[:INTERACTED {sign: 1, timestamp: k, seq: k, kind: 'like'}]->"
+                    "(j:Item:MemProbe {id: 'memprobe-j' + toString(k), title: 'liked ' + toString(k)})"
+                    "-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)", n=n, start=start)
+
+    q = cypher("explain/evidence")
+    params = {"user": "memprobe-user", "items": ["memprobe-target"], "run": "none", "per_via": 2, "max_reach": 50}
+    add(100, 0)
+    small = _memory(probe, q, **params)
+    add(3000, 100)
+    large = _memory(probe, q, **params)
+    rows = probe.query(q, **params)
+    via = [s["via"] for s in rows[0]["items"][0]["shared"]]
+    assert len(via) == 50 and all(int(v.removeprefix("memprobe-j")) >= 3050 for v in via)  # the 50 most recent
+    assert large < 2 * small + 100_000, (small, large)

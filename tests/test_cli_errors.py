@@ -1,0 +1,95 @@
+"""Bad settings and bad numbers end in one clear line and a consistent exit code, never a traceback.
+
+Exit codes: 2 when Neo4j cannot be used (a malformed URI, an unknown database, a missing or refused password, an
+unreachable server; `kgrec doctor` too), 2 for a malformed option (click), 3 when another writer holds the lease,
+1 for every other error.
+"""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from kgrec_neo4j.cli import cli
+from kgrec_neo4j.core.config import neo4j_address
+from kgrec_neo4j.core.errors import Neo4jSettingError
+
+BAD_URIS = ["http://127.0.0.1:7474", "127.0.0.1:7687", "bolt://127.0.0.1:notaport", "bolt://:7687",
+            "bolt://127.0.0.1:0", "ftp://127.0.0.1:7687", ""]
+
+
+def clean(r, code: int) -> str:
+    """The command failed with ``code`` and an ``Error:`` line, without a traceback."""
+    assert r.exit_code == code, (r.output, r.exception)
+    assert r.exception is None or isinstance(r.exception, SystemExit), repr(r.exception)
+    assert "Traceback" not in r.output and "Error" in r.output, r.output
+    return r.output
+
+
+@pytest.mark.parametrize("uri", BAD_URIS)
+def test_malformed_uri_is_named_with_an_example(uri):
+    with pytest.raises(Neo4jSettingError, match="NEO4J_URI.*e.g. NEO4J_URI=bolt://127.0.0.1:7687"):
+        neo4j_address(uri)
+
+
+def test_good_uris_parse():
+    assert neo4j_address("bolt://127.0.0.1:7688") == ("bolt", "127.0.0.1", 7688)
+    assert neo4j_address("neo4j+s://abc.databases.neo4j.io") == ("neo4j+s", "abc.databases.neo4j.io", 7687)
+
+
+@pytest.mark.parametrize("uri", BAD_URIS[:3])
+@pytest.mark.parametrize("command", [["schema", "apply"], ["doctor"], ["interests", "show", "u1"], ["db", "start"],
+                                     ["load", "--silent", "tests/data/vg-slice"]])
+def test_malformed_uri_is_a_clean_error_in_every_command(monkeypatch, uri, command):
+    """The exact inputs that ended in a raw traceback (and crashed `kgrec doctor`)."""
+    monkeypatch.setenv("NEO4J_URI", uri)
+    monkeypatch.setenv("NEO4J_PASSWORD", "any-password-1")
+    out = clean(CliRunner().invoke(cli, command), 2)
+    assert "NEO4J_URI" in out and repr(uri) in out
+
+
+def test_unknown_database_is_a_clean_error(db, monkeypatch):
+    monkeypatch.setenv("NEO4J_DATABASE", "nosuchdb")
+    for command in (["schema", "apply"], ["interests", "show", "u1"], ["recommend", "--user", "u1"], ["doctor"],
+                    ["train", "--epochs", "1"]):
+        out = clean(CliRunner().invoke(cli, command), 2)
+        assert "no database 'nosuchdb'" in out and "'neo4j'" in out and "NEO4J_DATABASE" in out, out
+
+
+def test_one_cause_one_exit_code(db, settings, monkeypatch):
+    # credentials: missing and refused are the same cause
+    monkeypatch.delenv("NEO4J_PASSWORD", raising=False)
+    assert "NEO4J_PASSWORD is not set" in clean(CliRunner().invoke(cli, ["schema", "check"]), 2)
+    # Neo4j down: a command and the doctor agree
+    monkeypatch.setenv("NEO4J_PASSWORD", settings.neo4j_password)
+    monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:1")
+    assert "not reachable" in clean(CliRunner().invoke(cli, ["schema", "check"]), 2)
+    out = clean(CliRunner().invoke(cli, ["doctor"]), 2)
+    assert "FAIL  neo4j" in out
+
+
+@pytest.mark.parametrize("args", [
+    ["interests", "show", "u1", "--top", "0"],
+    ["interests", "show", "u1", "--top", "-3"],
+    ["load", "tests/data/vg-slice", "--batch-size", "0"],
+    ["load", "tests/data/vg-slice", "--users", "0"],
+    ["load", "tests/data/vg-slice", "--k-core", "-1"],
+    ["interests", "extract", "--batch", "0"],
+    ["interests", "extract", "--short-decay", "1.5"],
+    ["demo", "--users", "0"],
+    ["db", "start", "--http-port", "70000"],
+    ["--wait-for-lease", "-1", "train"],
+])
+def test_bad_numbers_are_usage_errors(args):
+    """`kgrec interests show USER --top 0` raised ValueError; every numeric option now states its range."""
+    out = clean(CliRunner().invoke(cli, args), 2)
+    assert "Invalid value" in out
+
+
+@pytest.mark.parametrize("var,value", [("KGREC_BATCH_SIZE", "0"), ("KGREC_EMBEDDING_DIM", "-1"),
+                                       ("KGREC_MIN_CONFIDENCE", "2"), ("KGREC_LEASE_TTL", "0"),
+                                       ("KGREC_LLM_CONCURRENCY", "nan")])
+def test_bad_numbers_in_the_environment_name_the_variable(monkeypatch, var, value):
+    monkeypatch.setenv(var, value)
+    out = clean(CliRunner().invoke(cli, ["interests", "show", "u1"]), 1)
+    assert var in out

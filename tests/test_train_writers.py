@@ -1,0 +1,111 @@
+"""Training runs that meet: two `kgrec train` at once (the writer lease serialises them), and a per-dataset run that
+must not delete another dataset's state."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import _export_fixture
+import pytest
+
+from kgrec_neo4j.core.lease import holder
+from kgrec_neo4j.load import load
+from kgrec_neo4j.model.pipeline import run_training
+
+REPO = Path(__file__).resolve().parent.parent
+TYPES = ["Compatibility", "Game Features"]
+
+
+@pytest.fixture(scope="module")
+def kg(db):
+    return _export_fixture.build(db)
+
+
+def kgrec(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "kgrec_neo4j.cli", *args], cwd=REPO, env=os.environ.copy(),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_two_trains_started_three_seconds_apart(db, kg, one_torch_thread):
+    """Before the lease, the second run overwrote the first one's vectors and one died with a raw traceback
+    (EquivalentSchemaRuleAlreadyExists while recreating the item vector index), left `failed`."""
+    db.write("MATCH (l:WriterLease) DETACH DELETE l")
+    a = kgrec("train", "--epochs", "1", "--dim", "8", "--json")
+    deadline = time.monotonic() + 300
+    while (holder(db) is None or holder(db).pid != a.pid) and time.monotonic() < deadline and a.poll() is None:
+        time.sleep(0.2)
+    time.sleep(3)
+    refused = kgrec("train", "--epochs", "1", "--dim", "8")
+    waiting = kgrec("--wait-for-lease", "900", "train", "--epochs", "1", "--dim", "4", "--json")
+    out_r, _ = refused.communicate(timeout=300)
+    out_a, _ = a.communicate(timeout=900)
+    out_w, _ = waiting.communicate(timeout=900)
+    assert refused.returncode == 3, out_r
+    assert "Traceback" not in out_r and f"kgrec train (pid {a.pid} on host" in out_r
+    assert a.returncode == 0 and waiting.returncode == 0, (out_a, out_w)
+    run_a = json.loads(out_a[out_a.index("{"):])["run"]
+    run_w = json.loads(out_w[out_w.index("{"):])["run"]
+    runs = {r["id"]: r for r in db.query("MATCH (r:ModelRun) RETURN r.id AS id, r.status AS status, "
+                                         "r.current AS current")}
+    assert {r["status"] for r in runs.values()} == {"complete"}
+    assert [i for i, r in runs.items() if r["current"]] == [run_w]
+    # the current run (the later one, dimension 4) has every node's vector, and nothing of the other is left
+    for label in ("User", "Item", "Concept"):
+        row = db.query(f"MATCH (n:{label}) RETURN count(n) AS n, count(n.gnn_embedding) AS e, "
+                       f"collect(DISTINCT n.gnn_run) AS runs, collect(DISTINCT size(n.gnn_embedding)) AS dims")[0]
+        assert row["n"] == row["e"] > 0 and row["runs"] == [run_w] and row["dims"] == [4], (label, row)
+    assert db.value("MATCH ()-[l:ITEM_LINK]->() WHERE l.run <> $r RETURN count(l)", r=run_w) == 0
+    assert db.value("MATCH ()-[l:ITEM_LINK]->() RETURN count(l)") > 0
+    assert run_a != run_w and holder(db) is None
+
+
+def _second_dataset(tmp_path: Path, users: int = 8) -> Path:
+    """A second, small dataset: the slice's first ``users`` users and their items, with other ids."""
+    src = _export_fixture.SLICE
+    rows = [json.loads(x) for x in (src / "interactions.jsonl").read_text().splitlines() if x.strip()]
+    keep = sorted({r["user_id"] for r in rows})[:users]
+    rows = [r for r in rows if r["user_id"] in keep]
+    items = {r["item_id"] for r in rows}
+    out = tmp_path / "second"
+    out.mkdir()
+    with open(out / "interactions.jsonl", "w") as f:
+        for r in rows:
+            f.write(json.dumps({**r, "user_id": "B-" + r["user_id"], "item_id": "B-" + r["item_id"]}) + "\n")
+    with open(out / "items.jsonl", "w") as f:
+        for x in (src / "items.jsonl").read_text().splitlines():
+            it = json.loads(x)
+            if it["item_id"] in items:
+                f.write(json.dumps({**it, "item_id": "B-" + it["item_id"]}) + "\n")
+    return out
+
+
+def _state_of(db, dataset: str) -> dict:
+    return db.query("""
+        CALL () { MATCH (n:User|Item {dataset: $d}) RETURN count(n.gnn_embedding) AS vectors,
+                  collect(DISTINCT n.gnn_run) AS runs }
+        CALL () { MATCH (a:Item {dataset: $d})-[l:ITEM_LINK]->() RETURN count(l) AS links }
+        CALL () { MATCH (a {dataset: $d})-[r:INTERACTED|HAS_KNOWLEDGE|INTERESTED_IN]->() WHERE r.attention IS NOT NULL
+                  RETURN count(r) AS attention }
+        RETURN vectors, runs, links, attention""", d=dataset)[0]
+
+
+def test_a_per_dataset_run_keeps_the_other_datasets_state(db, kg, tmp_path, one_torch_thread):
+    """Before: `train --dataset A` became current and its cleanup deleted every other dataset's vectors,
+    attention and item links."""
+    load(db, [_second_dataset(tmp_path)], name="second")
+    both = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500)
+    before = _state_of(db, "second")
+    assert before["vectors"] > 0 and before["runs"] == [both.run] and before["links"] > 0 and before["attention"] > 0
+    one = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, dataset="vg-slice")
+    assert one.current
+    assert _state_of(db, "second") == before  # untouched: another dataset's state is never deleted
+    mine = _state_of(db, "vg-slice")
+    assert mine["runs"] == [one.run] and mine["vectors"] > 0 and mine["links"] > 0
+    # within the run's own dataset, nothing of the earlier run is left
+    assert db.value("MATCH (a:Item {dataset: 'vg-slice'})-[l:ITEM_LINK]->() WHERE l.run <> $r RETURN count(l)",
+                    r=one.run) == 0
