@@ -217,6 +217,42 @@ def test_editions_of_owned_items_are_demoted_or_labelled(db, graph):
         db.write("MATCH ()-[s:SAME_WORK {method: 'test'}]->() DELETE s")
 
 
+def test_recency_weighs_the_live_history_by_seq_in_both_paths(db, graph):
+    """The item-graph part weighs each interacted item by ``decay ** steps back`` of its latest interaction (an edge
+    without ``seq``, as typed in Browser, is the latest), whether the links are summed in memory or in Cypher."""
+    items = db.value("MATCH (i:Item)-[:ITEM_LINK]->() WITH DISTINCT i ORDER BY i.id RETURN collect(i.id)[..3]")
+    db.write("CREATE (u:User {id: 'recent-user'}) WITH u UNWIND range(0, 1) AS k "
+             "MATCH (i:Item {id: $items[k]}) CREATE (u)-[:INTERACTED {seq: k, rating: 5.0}]->(i)", items=items)
+    db.write("MATCH (u:User {id: 'recent-user'}), (i:Item {id: $item}) CREATE (u)-[:INTERACTED {rating: 5.0}]->(i)",
+             item=items[2])
+    try:
+        S.clear_cache()
+        m_mem, _ = S.scoring_state(db, ["recent-user"], links=True)
+        m_mem.link_decay = 0.5  # the decay the run chose on valid may be 1: force one
+        states = S.read_users(db, ["recent-user"], m_mem)[0]
+        w = {m_mem.index[i]: 0.5 ** back for i, back in zip(items, (2, 1, 0), strict=True)}
+        assert {int(k): float(v) for k, v in zip(*states[0].link_x, strict=True)} == pytest.approx(w)
+        assert m_mem.links is not None
+        gnn = np.stack([fold_in(m_mem.foldin, m_mem.side, st.history) for st in states]) @ m_mem.vectors.T
+        x = np.zeros(len(m_mem.ids), np.float32)
+        for k, v in w.items():
+            x[k] = v
+        expected = gnn[0] + m_mem.link_weight * (m_mem.links.T @ x)
+        np.testing.assert_allclose(S.scores(m_mem, states)[0], expected, rtol=1e-4, atol=1e-5)
+        # the same score with the links summed by Cypher (a one-off request)
+        S.clear_cache()
+        m_cy, _ = S.scoring_state(db, ["recent-user"], links=False)
+        m_cy.link_decay = 0.5
+        states_cy = S.read_users(db, ["recent-user"], m_cy)[0]
+        np.testing.assert_allclose(S.scores(m_cy, states_cy)[0], expected, rtol=1e-4, atol=1e-5)
+        # decay 1: every item weighs the same, as before recency
+        m_cy.link_decay = 1.0
+        assert set(S.read_users(db, ["recent-user"], m_cy)[0][0].link_x[1].tolist()) == {1.0}
+    finally:
+        db.write("MATCH (u:User {id: 'recent-user'}) DETACH DELETE u")
+        S.clear_cache()
+
+
 def test_a_run_trained_for_serving_folds_users_in_to_their_trained_vectors(db, graph):
     res = run_training(db, type_names=TYPES, model="ours", epochs=2, dim=8, seed=1, for_serving=True,
                        params_from=graph["run"])

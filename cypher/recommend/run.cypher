@@ -1,6 +1,6 @@
 // What scoring needs of run $run besides the vectors: its fold-in parameters (JSON), the export's confidence
-// floor, and the item graph's part of the score.
+// floor, the item graph's part of the score, and its metrics (the recency decays chosen on valid).
 MATCH (r:ModelRun {id: $run})
 RETURN r.id AS run, r.foldin AS foldin, coalesce(r.min_confidence, 0.0) AS min_confidence,
        coalesce(r.item_link_weight, 0.0) AS link_weight, coalesce(r.item_link_dislike_value, 1.0) AS dislike_value,
-       coalesce(r.item_link_count, 0) AS link_count
+       coalesce(r.item_link_count, 0) AS link_count, r.metrics AS metrics

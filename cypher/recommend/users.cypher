@@ -1,7 +1,8 @@
 // The users to score, read live: every INTERACTED edge of each user (whatever its split, however it was written)
 // and every INTERESTED_IN edge at or above $min_confidence, plus the user's own embedding of run $run when the run
 // trained the user. One round trip for a batch of users.
-//   history:   [item id, has a non-negative interaction, number of dislikes, last seq, last timestamp] per item;
+//   history:   [item id, has a non-negative interaction, number of dislikes, last seq, last timestamp,
+//               [[seq, non-negative] of each interaction with the item]] per item (the recency weights);
 //              an edge without `sign` (written by hand, e.g. in Browser) takes its sign from `rating` the way
 //              the loader does (>= 4 like, <= 2 dislike, 3 mixed, no rating implicit +1).
 //   interests: [concept id, horizon, polarity, weight].
@@ -16,8 +17,8 @@ RETURN user_id AS id, u IS NOT NULL AS found, current_runs,
                  WITH i, x, coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1
                                                   WHEN x.rating <= 2 THEN -1 ELSE 0 END) AS sign
                  WITH i, max(sign) AS best, sum(CASE WHEN sign < 0 THEN 1 ELSE 0 END) AS dislikes,
-                      max(x.seq) AS seq, max(x.timestamp) AS ts
-                 RETURN [i.id, best >= 0, dislikes, seq, ts] } AS history,
+                      max(x.seq) AS seq, max(x.timestamp) AS ts, collect([x.seq, sign >= 0]) AS events
+                 RETURN [i.id, best >= 0, dislikes, seq, ts, events] } AS history,
        COLLECT { MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)
                  WHERE coalesce(ii.confidence, 1.0) >= $min_confidence
                  RETURN [c.id, ii.horizon, ii.polarity, coalesce(ii.weight, 1.0)] } AS interests

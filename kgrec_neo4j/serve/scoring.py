@@ -7,7 +7,12 @@ they are in the graph at the time of the request.
   with the model's own propagation (:mod:`kgrec_neo4j.model.foldin`): every interaction counts, with or without a
   ``split``, written by the loader or by any Cypher client; a user the run never saw gets a vector too;
 * the item-graph part sums the run's ``ITEM_LINK`` weights over every item ``j`` the user interacted with
-  (``x = 1``, or the run's dislike value for an item the user only disliked): exact for any history.
+  (``x = 1``, or the run's dislike value for an item the user only disliked, times ``j``'s recency weight when the
+  run chose a decay on valid): exact for any history.
+
+Recency (:mod:`kgrec_neo4j.model.recency`): a user's interactions are ordered by ``seq``; one ``r`` steps back
+from the latest weighs ``decay ** r`` (an edge without ``seq``, e.g. written by hand, counts as the latest). The
+item graph and the GNN user side each use the decay their run chose, as in training.
 
 Every interacted item is excluded from the ranking unless ``allow_repeats``. A user with no edges at all is
 ranked by current popularity, and says so (``source = "popular"``); a user with interests but no interactions is
@@ -23,6 +28,7 @@ Public API: :func:`current_run`, :func:`run_model`, :func:`read_users`, :func:`s
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -36,6 +42,7 @@ from ..core.db import Database
 from ..core.errors import KgrecError, ModelError
 from ..core.resources import cypher
 from ..model.foldin import FoldIn, History, ItemSide, fold_in, fold_in_parts, group_index
+from ..model.recency import steps_back
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +89,8 @@ class RunModel:
         vectors: ``(|I|, F)`` item vectors ``z_i``.
         side, foldin: the stored fold-in features and parameters (:mod:`kgrec_neo4j.model.foldin`).
         links: ``(|I|, |I|)`` ITEM_LINK weights (row: source item) or ``None``; ``link_weight`` its weight in the
-            score and ``dislike_value`` the value of an only-disliked item in ``x``.
+            score and ``dislike_value`` the value of an only-disliked item in ``x``; ``link_decay`` the recency
+            decay of ``x`` (1: every interaction weighs the same).
         popularity: ``(|I|,)`` interactions per item when the run was loaded (the fallback ranking).
     """
 
@@ -96,6 +104,7 @@ class RunModel:
     links: sp.csr_matrix | None = None  # None with link_weight > 0: each request sums its own links in Cypher
     link_weight: float = 0.0
     dislike_value: float = 1.0
+    link_decay: float = 1.0
     min_confidence: float = 0.0
     popularity: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
     user_egos: dict[str, np.ndarray] | None = None  # every trained user's e_u, when preloaded (a service)
@@ -197,6 +206,7 @@ def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool,
         raise ModelError(f"item embeddings of run {run!r} have different sizes {sorted(dims)}; expected one "
                          f"size. Re-run the model write-back.")
     params = FoldIn.from_json(info[0]["foldin"])
+    link_decay = (json.loads(info[0]["metrics"] or "{}").get("recency") or {}).get("item_graph")
     dim = dims.pop()
     fold = np.asarray([r["foldin"] for r in rows], dtype=np.float32)
     blocks = fold.shape[1] // dim if dim else 0
@@ -214,7 +224,8 @@ def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool,
     m = RunModel(run=run, ids=[r["id"] for r in rows], titles=[r["title"] for r in rows],
                  vectors=np.asarray([r["embedding"] for r in rows], dtype=np.float32), side=side, foldin=params,
                  concept_ids=[r["id"] for r in crow], link_weight=float(info[0]["link_weight"]),
-                 dislike_value=float(info[0]["dislike_value"]), min_confidence=float(info[0]["min_confidence"]))
+                 dislike_value=float(info[0]["dislike_value"]), min_confidence=float(info[0]["min_confidence"]),
+                 link_decay=float(link_decay) if link_decay else 1.0)
     if m.link_weight and links:
         _load_links(db, m)
     if preload_users:
@@ -279,13 +290,39 @@ class UserState:
     trained: bool = False
     source: Source = "model"
     link_scores: tuple[np.ndarray, np.ndarray] | None = None  # (items, values) summed in Cypher (no links in memory)
+    link_recency: dict[int, float] = field(default_factory=dict)  # item -> recency weight in x (decay < 1 only)
     popular: np.ndarray | None = None  # the fallback ranking, for a user without edges
 
 
+def _recency(history: list, m: RunModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per history row, the recency weight of its latest interaction (item graph, ``m.link_decay``) and of its
+    latest non-negative one (GNN user side, ``m.foldin.recency_decay``; 0 without one), as training weighs them:
+    steps back counted over every interaction of the user by ``seq`` (no ``seq``: the latest)."""
+    owner, seqs, nonneg = [], [], []
+    for r, h in enumerate(history):
+        for seq, ok in h[5]:
+            owner.append(r)
+            seqs.append(seq)
+            nonneg.append(bool(ok))
+    known = [s for s in seqs if s is not None]
+    latest = (max(known) + 1) if known else 0
+    back = steps_back(np.asarray([latest if s is None else s for s in seqs], np.int64)).astype(np.float64)
+    own, ok = np.asarray(owner, np.int64), np.asarray(nonneg, bool)
+    w_link = np.zeros(len(history))
+    np.maximum.at(w_link, own, np.power(m.link_decay, back))
+    w_pos = np.zeros(len(history))
+    gnn = m.foldin.recency_decay
+    if gnn is not None:
+        np.maximum.at(w_pos, own[ok], np.power(gnn, back[ok]))
+    return w_link.astype(np.float32), w_pos.astype(np.float32), back
+
+
 def _user_state(m: RunModel, row: dict) -> UserState:
-    items, nonneg, dislikes = [], [], []
+    items, nonneg, dislikes, rows = [], [], [], []
     unknown = 0
-    for item, has_nonneg, n_dislikes, _seq, _ts in row["history"]:
+    recent = m.link_decay < 1.0 or m.foldin.recency_decay is not None
+    w_link_all, w_pos_all, _ = _recency(row["history"], m) if recent and row["history"] else (None, None, None)
+    for r, (item, has_nonneg, n_dislikes, *_rest) in enumerate(row["history"]):
         k = m.index.get(item)
         if k is None:
             unknown += 1
@@ -293,6 +330,7 @@ def _user_state(m: RunModel, row: dict) -> UserState:
         items.append(k)
         nonneg.append(bool(has_nonneg))
         dislikes.append(int(n_dislikes or 0))
+        rows.append(r)
     idx = np.asarray(items, np.int64)
     nn_mask = np.asarray(nonneg, bool)
     dis = np.asarray(dislikes, np.float32)
@@ -309,11 +347,21 @@ def _user_state(m: RunModel, row: dict) -> UserState:
                 groups=np.asarray(groups, np.int64), weights=np.asarray(weights, np.float32),
                 ego=None if ego is None else np.asarray(ego, np.float32))
     x_val = np.where(nn_mask, 1.0, m.dislike_value).astype(np.float32)
+    link_recency: dict[int, float] = {}
+    if w_link_all is not None and w_pos_all is not None and idx.size:
+        w_link, w_pos = w_link_all[rows], w_pos_all[rows]
+        if m.link_decay < 1.0:
+            x_val = (x_val * w_link).astype(np.float32)
+            link_recency = dict(zip(idx.tolist(), w_link.tolist(), strict=True))
+        if m.foldin.recency_decay is not None and h.positive.size:
+            by_item = dict(zip(idx.tolist(), w_pos.tolist(), strict=True))
+            h.positive_recency = np.asarray([by_item[k] for k in h.positive.tolist()], np.float32)
     n_interactions = len(row["history"])
     source: Source = "model" if n_interactions else ("interests" if concepts and m.foldin.mix is not None
                                                       else "popular")
     return UserState(id=row["id"], history=h, exclude=np.unique(idx), link_x=(idx, x_val), interactions=n_interactions,
-                     unknown_items=unknown, interests=len(concepts), trained=ego is not None, source=source)
+                     unknown_items=unknown, interests=len(concepts), trained=ego is not None, source=source,
+                     link_recency=link_recency)
 
 
 def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[UserState], list[str]]:
@@ -337,8 +385,10 @@ def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[Use
             r = by_user.get(s.id)
             idx = [m.index.get(i) for i in r["items"]] if r else []
             keep = [k for k, j in enumerate(idx) if j is not None]
-            s.link_scores = (np.asarray([idx[k] for k in keep], np.int64),
-                             np.asarray([r["weights"][k] for k in keep], np.float32) if r else np.empty(0, np.float32))
+            w = [r["weights"][k] for k in keep] if r else []
+            if s.link_recency and r:
+                w = [wk * s.link_recency.get(m.index.get(r["sources"][k], -1), 1.0) for k, wk in zip(keep, w, strict=True)]
+            s.link_scores = (np.asarray([idx[k] for k in keep], np.int64), np.asarray(w, np.float32))
     if any(s.source == "popular" for s in states):
         pop = m.popular(db)
         for s in states:
