@@ -44,8 +44,8 @@ def test_reading_a_popular_items_reviews_is_bounded(probe):
 
 
 def test_explaining_for_a_user_with_a_long_history_is_bounded(probe):
-    """explain/paths collected the user's whole (interaction, concept) side before matching the items: memory grew
-    with the history. Now at most $max_reach rows, the most recent ones."""
+    """The explanation query collected the user's whole (interaction, concept) side before matching the items:
+    memory grew with the history. Now at most $max_reach rows, the most recent ones."""
     probe.write("CREATE (u:User:MemProbe {id: 'memprobe-user'}) "
                 "CREATE (c:Concept:MemProbe {id: 'memprobe-c', name: 'probe concept', type: 'Others'}) "
                 "CREATE (i:Item:MemProbe {id: 'memprobe-target', title: 'target'})-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)")
@@ -57,13 +57,13 @@ def test_explaining_for_a_user_with_a_long_history_is_bounded(probe):
                     "(j:Item:MemProbe {id: 'memprobe-j' + toString(k), title: 'liked ' + toString(k)})"
                     "-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)", n=n, start=start)
 
-    q = cypher("explain/paths")
-    params = {"user": "memprobe-user", "items": ["memprobe-target"], "per_item": 2, "max_reach": 50}
+    q = cypher("explain/evidence")
+    params = {"user": "memprobe-user", "items": ["memprobe-target"], "run": "none", "per_via": 2, "max_reach": 50}
     add(100, 0)
     small = _memory(probe, q, **params)
     add(3000, 100)
     large = _memory(probe, q, **params)
     rows = probe.query(q, **params)
-    via = [p["via"] for p in rows[0]["positive"]]
-    assert len(via) == 2 and all(int(v.removeprefix("memprobe-j")) >= 3050 for v in via)  # among the 50 most recent
+    via = [s["via"] for s in rows[0]["items"][0]["shared"]]
+    assert len(via) == 50 and all(int(v.removeprefix("memprobe-j")) >= 3050 for v in via)  # the 50 most recent
     assert large < 2 * small + 100_000, (small, large)

@@ -16,6 +16,7 @@ from kgrec_neo4j.model.foldin import (
     fold_in,
     fold_in_item,
     fold_in_many,
+    fold_in_parts,
     train_histories,
     train_item_histories,
     user_features,
@@ -151,3 +152,39 @@ def test_a_new_item_folds_in_from_its_concepts_and_first_users(graph, ours):
     # nothing known: a zero vector
     z0, _, _ = fold_in_item(q, side, ItemHistory())
     assert not z0.any()
+
+
+# -- fold-in split into one part per neighbour ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("overrides", [{}, {"num_layers": 3}, {"use_negative": False}, {"use_stage1": False},
+                                       {"use_concepts": False}, {"use_recency": False}])
+def test_parts_sum_to_the_folded_in_vector(graph, overrides, one_torch_thread):
+    cfg = TrainConfig(model="kgrec", epochs=1, embedding_dim=16, use_item_graph=False, seed=4, **overrides)
+    model, _ = fit(graph, cfg)
+    p, side, ego = export_kgrec(model, graph)
+    hs = train_histories(graph, use_negative=cfg.use_negative, ego=ego, with_interests=cfg.use_concepts,
+                          recency_decay=p.recency_decay)
+    # a new user (no ego), a user with interests only, and one with an item both liked and disliked
+    h0 = hs[0]
+    hs += [History(positive=h0.positive, negative=h0.negative, negative_count=h0.negative_count,
+                   concepts=h0.concepts, groups=h0.groups, weights=h0.weights),
+           History(positive=np.empty(0, np.int64), concepts=h0.concepts, groups=h0.groups, weights=h0.weights),
+           History(positive=np.array([1, 2, 3]), negative=np.array([3, 5]), negative_count=np.array([2.0, 1.0],
+                   np.float32), ego=ego[1])]
+    for h in hs:
+        parts = fold_in_parts(p, side, h)
+        np.testing.assert_allclose(parts.total(), fold_in(p, side, h), rtol=1e-4, atol=1e-5)
+        assert parts.items.tolist() == sorted(set(h.positive.tolist()) | set(h.negative.tolist()))
+        assert parts.concepts.tolist() == sorted(set(h.concepts.tolist()))
+    # the parts are not trivially the whole vector: a user with several items spreads it over them
+    parts = fold_in_parts(p, side, hs[0])
+    assert parts.items.size >= 2 and (np.abs(parts.item_parts).sum(1) > 0).sum() >= 2
+
+
+def test_lightgcn_parts_sum_to_the_folded_in_vector(graph, one_torch_thread):
+    model, _ = fit(graph, TrainConfig(model="lightgcn", epochs=1, embedding_dim=16, num_layers=2, seed=2))
+    p, side, ego = export_lightgcn(model, graph)
+    for h in train_histories(graph, use_negative=False, with_interests=False, ego=ego)[:10]:
+        parts = fold_in_parts(p, side, h)
+        np.testing.assert_allclose(parts.total(), fold_in(p, side, h), rtol=1e-4, atol=1e-5)
+        assert parts.concepts.size == 0

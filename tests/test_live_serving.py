@@ -85,12 +85,45 @@ def test_a_new_user_written_in_cypher_is_recommended_and_explained(db, graph):
         rec = R.recommend(db, "new-user", 10, explain=True, store=False)
         assert rec.source == "model" and rec.excluded == 3 and len(rec.items) == 10
         assert not set(items) & {r.item for r in rec.items}
-        explained = [r for r in rec.items if r.explanation and (r.explanation.links or r.explanation.paths)]
+        explained = [r for r in rec.items if r.explanation and r.explanation.paths]
         assert explained, "no item of a new user's list has a stored path"
-        assert all(E.verify_paths(db, r.explanation.links + r.explanation.paths) for r in explained)
-        assert {p.via for r in explained for p in r.explanation.links} <= set(items)
+        assert all(all(E.verify_paths(db, r.explanation.paths)) for r in explained)
+        assert {p.via for r in explained for p in r.explanation.paths if p.via} <= set(items)
+        # a user the run never trained has no learned profile: every share comes from its three items
+        for r in rec.items:
+            assert {x.kind for x in r.explanation.reasons} <= {"item"}
+            assert {x.id for x in r.explanation.reasons} <= set(items)
+            assert sum(x.share for x in r.explanation.reasons) == pytest.approx(r.score, rel=1e-4, abs=1e-5)
     finally:
         db.write("MATCH (u:User {id: 'new-user'}) DETACH DELETE u")
+
+
+def test_the_served_score_splits_into_shares_that_add_up(db, graph):
+    """The trained model (LightGCN layers, dislike graph, interests, stage-2 attention, item graph): for every item
+    of several users, the reasons' shares add up to the served score, in both ways of summing item links."""
+    users = db.value("MATCH (u:User)-[x:INTERACTED]->() WITH u, count(x) AS n ORDER BY n DESC, u.id "
+                     "RETURN collect(u.id)[..6]")
+    m, states = S.scoring_state(db, users, links=True)
+    served = S.scores(m, states)
+    kinds = set()
+    for b, st in enumerate(states):
+        targets = np.arange(len(m.ids))
+        sh = S.score_shares(m, st, targets)  # links from memory
+        np.testing.assert_allclose(sh.score, served[b], rtol=1e-4, atol=1e-4)
+        total = sh.ego + sh.item_gnn.sum(1) + sh.item_graph.sum(1) + sh.concept_gnn.sum(1)
+        np.testing.assert_allclose(total, served[b], rtol=1e-4, atol=1e-4)
+        assert np.abs(sh.item_graph).sum() > 0 and np.abs(sh.item_gnn).sum() > 0
+        rec = R.recommend(db, st.id, 10, store=False, explain=True)  # links summed in Cypher, shares from the paths
+        for r in rec.items:
+            e = r.explanation
+            assert sum(x.share for x in e.reasons) + e.other == pytest.approx(r.score, rel=1e-4, abs=1e-4)
+            kinds |= {x.kind for x in e.reasons}
+            assert all(E.verify_paths(db, e.paths))
+            for x in e.reasons:
+                assert x.share == pytest.approx(x.gnn + x.item_graph, abs=1e-6)
+                links = [p for p in x.paths if p.kind == "item_link"]
+                assert (abs(x.item_graph) > 0) == bool(links)
+    assert kinds >= {"item", "profile"}
 
 
 def test_a_user_without_edges_gets_the_popular_items_labelled(db, graph):

@@ -62,11 +62,39 @@ def test_graph_data_matches_the_explanations(db, page):
     assert f"user:{user}" in ids
     assert all(ln["source"] in ids and ln["target"] in ids for ln in graph["links"])
     link_ids = {ln["id"] for ln in graph["links"]}
-    assert len(link_ids) == res.links
-    assert sum(len(p["links"]) for p in graph["paths"]) >= res.paths
+    assert len(link_ids) == len(graph["links"]) == res.links
+    assert sum(ln["stored"] for ln in graph["links"]) == res.stored_links
     assert all(set(p["links"]) <= link_ids for p in graph["paths"])
+    # every recommended item is drawn, whatever carries its score
     items = {n["id"] for n in graph["nodes"] if n["kind"] == "item"}
-    assert items <= {f"item:{r['item']}" for r in stored}
+    assert items == {f"item:{r['item']}" for r in stored}
+    # every stored link of the graph is one relationship of the database
+    stored_ids = [ln["id"] for ln in graph["links"] if ln["stored"]]
+    found = db.value("UNWIND $ids AS id MATCH ()-[r]->() WHERE elementId(r) = id RETURN count(r)", ids=stored_ids)
+    assert found == len(stored_ids)
+    # each drawn reason is a stated reason of its item, with its share
+    recs = R.recommend(db, user, 10, store=False, explain=True)
+    stated = {(f"item:{r.item}", x.name): x.share for r in recs.items for x in r.explanation.stated}
+    assert {(p["item"], p["reason"]) for p in graph["paths"]} == set(stated)
+    for p in graph["paths"]:
+        assert p["share"] == pytest.approx(stated[(p["item"], p["reason"])], rel=1e-5, abs=1e-6)
+
+
+def test_item_links_are_drawn_with_their_shares():
+    from kgrec_neo4j.serve import explain as E
+
+    r = E.Reason(kind="item", id="a", name="Halo 3", share=21.3, gnn=0.0, item_graph=21.3, interaction="dislike",
+                 rel="x1", paths=[E.ExplanationPath(kind="item_link", share=21.3, user="u", item="X", via="a",
+                                                    via_title="Halo 3", rels=["x1", "l1"], link_weight=3.0)])
+    p = E.Reason(kind="profile", name="your taste profile learned in training", share=3.8, gnn=3.8)
+    e = E.Explanation(user="u", item="X", title="Industrial", score=25.1, reasons=[r, p], abs_total=25.1)
+    g = P.explanation_graph("u", [e], {"X": 1})
+    by_type = {ln.type: ln for ln in g.links}
+    assert by_type["ITEM_LINK"].id == "l1" and by_type["ITEM_LINK"].share == pytest.approx(21.3)
+    assert by_type["INTERACTED"].stored and by_type["INTERACTED"].share == pytest.approx(21.3)
+    assert not by_type["MODEL"].stored  # the profile has no stored path: drawn dashed, with its share
+    assert {n.kind for n in g.nodes} == {"user", "via", "profile", "item"}
+    assert next(n for n in g.nodes if n.kind == "via").sign == -1  # only disliked
 
 
 def test_escaping_cannot_break_the_page():
@@ -86,6 +114,7 @@ def test_chromium_renders_the_graph(page, tmp_path):
     assert f'data-rendered-nodes="{res.nodes}"' in body  # set by the script after drawing
     assert len(re.findall(r'<g class="node [^"]*"', body)) == res.nodes
     assert len(re.findall(r'<path class="link ', body)) == res.links
+    assert len(re.findall(r'<text class="share', body)) == res.links  # every edge shows its share
     assert len(re.findall(r'<g class="bar ', html)) >= 1  # the interest profile chart
 
     shot = tmp_path / "report.png"

@@ -1,20 +1,27 @@
-// The explanation paths of one recommendation (as drawn by `kgrec report`): interests and train
-// interactions of the user that reach the item through a shared concept, strongest first.
-// Path weight = sign * product of confidence * |attention| (* INTERESTED_IN.weight); see docs/explanations.md.
+// The stored paths that can explain one recommendation (as `kgrec report` draws them): the user's interacted items
+// with an ITEM_LINK of the current run to the item (each with its exact item-graph share of the score:
+// item_link_weight * x * weight, x the run's dislike value for an item the user only disliked), interacted items
+// sharing a concept with the item (the most specific concepts first: fewest items), and interests in one of its
+// concepts. The full share of each reason (model and item graph) comes from `kgrec explain --user U --item I`.
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
+MATCH (r:ModelRun {current: true})
 MATCH (u:User {id: $user}), (i:Item {id: $item})
-CALL (u, i) {
-  MATCH p = (u)-[ii:INTERESTED_IN]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
-  RETURN p, coalesce(ii.polarity, 1) * coalesce(ii.weight, 1.0) * coalesce(ii.confidence, 1.0)
-            * coalesce(abs(ii.attention), 1.0) * coalesce(hk.confidence, 1.0) * coalesce(abs(hk.attention), 1.0) AS weight
+CALL (r, u, i) {
+  MATCH p = (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
+  WHERE l.run = r.id
+  WITH r, j, l, collect(p)[0] AS p, collect(x) AS xs
+  RETURN p, 'item_link' AS kind, coalesce(r.item_link_weight, 0.0) * l.weight
+            * CASE WHEN all(e IN xs WHERE e.sign < 0) THEN coalesce(r.item_link_dislike_value, 1.0) ELSE 1.0 END AS share,
+         0 AS items
   UNION ALL
-  MATCH p = (u)-[x:INTERACTED]->(j:Item)-[hj:HAS_KNOWLEDGE]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
-  WHERE x.sign <> 0 AND j <> i
-  RETURN p, sign(x.sign) * coalesce(x.confidence, 1.0) * coalesce(abs(x.attention), 1.0)
-            * coalesce(hj.confidence, 1.0) * coalesce(abs(hj.attention), 1.0)
-            * coalesce(hk.confidence, 1.0) * coalesce(abs(hk.attention), 1.0) AS weight
+  MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
+  WHERE j <> i
+  RETURN p, 'shared_concept' AS kind, null AS share, COUNT { (c)<-[:HAS_KNOWLEDGE]-() } AS items
+  UNION ALL
+  MATCH p = (u)-[:INTERESTED_IN]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
+  RETURN p, 'interest' AS kind, null AS share, COUNT { (c)<-[:HAS_KNOWLEDGE]-() } AS items
 }
-RETURN p, weight
-ORDER BY abs(weight) DESC
+RETURN kind, share, p
+ORDER BY abs(coalesce(share, 0.0)) DESC, items
 LIMIT 25;

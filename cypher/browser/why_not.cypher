@@ -1,21 +1,35 @@
-// Why not: the negative paths between a user and an item — train dislikes sharing a concept with the
-// item, and negative interests (polarity -1) in one of its concepts — strongest first.
+// Why not: the user's dislikes and negative interests that reach an item, and what each one does to its score.
+// A dislike's item-graph share of the current run's score is exact (item_link_weight * x * ITEM_LINK.weight, x the
+// run's dislike value): negative counts against the item, positive for it (an item graph can count a dislike as
+// interest); a dislike without an ITEM_LINK to the item has share null here (its model part, and every reason's
+// full share, come from `kgrec explain --user U --item I`). Shared concepts and negative interests are evidence.
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
+MATCH (r:ModelRun {current: true})
 MATCH (u:User {id: $user}), (i:Item {id: $item})
-CALL (u, i) {
-  MATCH p = (u)-[ii:INTERESTED_IN]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
+CALL (r, u, i) {
+  MATCH p = (u)-[ii:INTERESTED_IN]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
   WHERE ii.polarity < 0
-  RETURN p, 'you are not interested in ' + c.name AS reason,
-         coalesce(ii.weight, 1.0) * coalesce(ii.confidence, 1.0) * coalesce(abs(ii.attention), 1.0)
-         * coalesce(hk.confidence, 1.0) * coalesce(abs(hk.attention), 1.0) AS strength
+  RETURN p, 'you are not interested in ' + c.name AS reason, null AS share
   UNION ALL
-  MATCH p = (u)-[x:INTERACTED]->(j:Item)-[hj:HAS_KNOWLEDGE]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
-  WHERE x.sign < 0 AND j <> i
-  RETURN p, 'you disliked ' + coalesce(j.title, j.id) + ', which shares ' + c.name AS reason,
-         coalesce(x.confidence, 1.0) * coalesce(abs(x.attention), 1.0) * coalesce(hj.confidence, 1.0)
-         * coalesce(abs(hj.attention), 1.0) * coalesce(hk.confidence, 1.0) * coalesce(abs(hk.attention), 1.0) AS strength
+  MATCH (u)-[x:INTERACTED]->(j:Item)
+  WHERE j <> i
+  WITH r, u, i, j, collect(x) AS xs
+  WHERE all(e IN xs WHERE e.sign < 0)
+  OPTIONAL MATCH pl = (u)-[:INTERACTED]->(j)-[l:ITEM_LINK]->(i) WHERE l.run = r.id
+  WITH r, u, i, j, head(collect(pl)) AS pl, head(collect(l.weight)) AS w
+  OPTIONAL MATCH pc = (u)-[:INTERACTED]->(j)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
+  WITH r, j, pl, w, head(collect(pc)) AS pc, collect(c.name)[0..3] AS shared
+  WHERE pl IS NOT NULL OR pc IS NOT NULL
+  WITH j, coalesce(pl, pc) AS p, shared,
+       CASE WHEN w IS NULL THEN null
+            ELSE coalesce(r.item_link_weight, 0.0) * coalesce(r.item_link_dislike_value, 1.0) * w END AS share
+  RETURN p, 'you disliked ' + coalesce(j.title, j.id)
+            + CASE WHEN share IS NULL THEN '' WHEN share < 0 THEN ', which counts against it in the item graph'
+                   ELSE ', which still goes with it in the item graph' END
+            + CASE WHEN size(shared) > 0 THEN ' (shared: ' + reduce(s = '', n IN shared | s + CASE WHEN s = '' THEN '' ELSE ', ' END + n) + ')'
+                   ELSE '' END AS reason, share
 }
-RETURN reason, strength, p
-ORDER BY strength DESC
+RETURN reason, share, p
+ORDER BY abs(coalesce(share, 0.0)) DESC, reason
 LIMIT 25;

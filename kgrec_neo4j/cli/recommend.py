@@ -16,9 +16,10 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.option("--user", "user_id", default=None, help="User.id to recommend for.")
 @click.option("--all", "all_users", is_flag=True, help="Every user: store each one's RECOMMENDED edges (batch).")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="List length.")
-@click.option("--explain", "with_explain", is_flag=True, help="Give each item its best stored explanation paths.")
+@click.option("--explain", "with_explain", is_flag=True,
+              help="Split each item's score into its reasons, with their stored paths.")
 @click.option("--paths", "per_item", type=click.IntRange(1, 20), default=3, show_default=True,
-              help="Explanation paths kept per item and sign (with --explain).")
+              help="Stored paths shown per reason (with --explain); the sentence does not depend on it.")
 @click.option("--no-store", is_flag=True, help="Do not replace the user's stored RECOMMENDED edges.")
 @click.option("--allow-repeats", is_flag=True, help="Keep items the user already interacted with (repeat purchases).")
 @click.option("--same-work", type=click.Choice(["demote", "group", "keep"]), default=None,
@@ -66,8 +67,10 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
                    + (f"  [another edition of {'; '.join(r.same_work_as[:2])}, which you own]" if r.same_work_as else ""))
         if r.explanation is not None:
             click.echo(f"     {r.explanation.sentence}")
-            for p in r.explanation.paths + r.explanation.links:
-                click.echo(f"       {p.describe(r.title)}")
+            for reason in r.explanation.stated:
+                click.echo(f"       {reason.describe()}")
+                for p in reason.paths:
+                    click.echo(f"         {p.describe(r.title)}")
     if not no_store:
         click.echo(f"stored {len(rec.items)} RECOMMENDED edges")
 
@@ -106,16 +109,17 @@ def _recommend_all(settings: Settings, *, k: int, chunk: int, allow_repeats: boo
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
               help="List length that counts as recommended.")
 @click.option("--paths", "per_item", type=click.IntRange(1, 50), default=5, show_default=True,
-              help="Paths shown per sign.")
+              help="Stored paths shown per reason; the verdict does not depend on it.")
 @json_option
 @pass_settings
 def explain(settings: Settings, user_id, item_id, k, per_item, as_json):
-    """Why, or why not, an item is recommended to a user: score, rank and the stored paths.
+    """Why, or why not, an item is recommended to a user: score, rank, and the score split into reasons.
 
-    Positive paths go through the user's interests and liked items; negative ones through dislikes
-    and negative interests ("ranked low because you disliked A, which shares *motion controls*").
-    Item-link paths (you -> a train item -> ITEM_LINK -> the item) show the item graph's exact share
-    of the score.
+    The score is the sum of one signed share per neighbour of the user: each interacted item (through
+    the model and through its ITEM_LINK to the item), each interest, and the user's own learned profile.
+    Reasons are listed by |share| with the stored paths that connect them to the item; a reason with no
+    stored path says so. A clause's sign is its share's sign ("you disliked A, which still goes with it
+    in the item graph" when the model counts that dislike for the item).
 
     \b
     Example:
@@ -130,14 +134,16 @@ def explain(settings: Settings, user_id, item_id, k, per_item, as_json):
         return
     click.echo(rep.verdict)
     e = rep.explanation
-    for label, paths in (("why", e.positive), ("why not", e.negative),
-                         (f"item links (their share of the score: {e.link_total:+.4g})", e.links)):
-        if paths:
-            click.echo(f"{label}:")
-            for p in paths:
-                click.echo(f"  {p.describe(rep.title)}")
-    if not e.paths and not e.links:
-        click.echo("no stored path connects this user and item")
+    if e.reasons:
+        click.echo(f"reasons (their shares add up to the score {e.score:+.4g}):")
+        for reason in e.reasons:
+            click.echo(f"  {reason.describe()}")
+            for p in reason.paths:
+                click.echo(f"      {p.describe(rep.title)}")
+        if e.other_count:
+            click.echo(f"  {e.other:+.4g}  {e.other_count} more reasons, each smaller")
+    else:
+        click.echo("nothing in the model connects this user and item")
 
 
 @click.command()
@@ -146,7 +152,7 @@ def explain(settings: Settings, user_id, item_id, k, per_item, as_json):
               help="HTML file to write.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Recommendations shown.")
 @click.option("--paths", "per_item", type=click.IntRange(1, 10), default=3, show_default=True,
-              help="Explanation paths per item and sign.")
+              help="Stored paths drawn per reason.")
 @click.option("--no-store", is_flag=True, help="Do not replace the user's stored RECOMMENDED edges.")
 @pass_settings
 def report(settings: Settings, user_id, out, k, per_item, no_store):

@@ -347,18 +347,20 @@ def stage1_user(p: FoldIn, items: ItemSide, h: History) -> np.ndarray:
     return (p.mix[0] * ui + p.mix[2] * user_k + _recent(p, items, h)).astype(np.float32)
 
 
-def _edges(p: FoldIn, items: ItemSide, h: History) -> list[tuple[str, np.ndarray]]:
-    """``(relation name, source vectors (n, F))`` of the stage-2 edges that end at the user."""
-    out: list[tuple[str, np.ndarray]] = []
+def _edges(p: FoldIn, items: ItemSide, h: History) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
+    """``(relation name, source kind "item"/"concept", source indices (n,), source vectors (n, F))`` of the
+    stage-2 edges that end at the user."""
+    out: list[tuple[str, str, np.ndarray, np.ndarray]] = []
     if "rev_likes" in p.relations and h.positive.size:
-        out.append(("rev_likes", items.x1[h.positive]))
+        out.append(("rev_likes", "item", h.positive, items.x1[h.positive]))
     if "rev_dislikes" in p.relations and h.negative.size:
-        out.append(("rev_dislikes", items.x1[h.negative]))
+        out.append(("rev_dislikes", "item", h.negative, items.x1[h.negative]))
     for g, (hz, pol) in enumerate(INTEREST_GROUPS):
         name = f"rev_interested_in:{hz}:{'+' if pol > 0 else '-'}"
         m = h.groups == g
         if name in p.relations and m.any():
-            out.append((name, items.concepts[np.unique(h.concepts[m])]))
+            src = np.unique(h.concepts[m])
+            out.append((name, "concept", src, items.concepts[src]))
     return out
 
 
@@ -380,9 +382,114 @@ def _attend(x1: np.ndarray, edges: list[tuple[str, np.ndarray]], relations: dict
     return (x1 + val @ np.concatenate(srcs)).astype(np.float32)
 
 
+def _attention(p: FoldIn, x1: np.ndarray, edges: list[tuple[str, str, np.ndarray, np.ndarray]]) -> np.ndarray:
+    """The stage-2 coefficient ``a_e`` (attention times the relation's value) of each edge of ``edges``, in
+    order: ``z_u = x1_u + sum_e a_e x1_src(e)``."""
+    logits, values = [], []
+    for name, _kind, _src, xs in edges:
+        r = p.relations[name]
+        logits.append(_leaky(xs @ r["att_src"] + float(x1 @ r["att_dst"]), p.negative_slope))
+        values.append(np.full(xs.shape[0], r["value"], np.float32))
+    logit = np.concatenate(logits)
+    alpha = np.exp(logit - logit.max())
+    alpha /= alpha.sum() + 1e-16  # torch_geometric's softmax adds 1e-16 to the denominator too
+    return (alpha * np.concatenate(values)).astype(np.float32)
+
+
 def fold_in(p: FoldIn, items: ItemSide, h: History) -> np.ndarray:
     """The user's final vector ``z_u`` ``(F,)`` (see the module docstring)."""
-    return _attend(stage1_user(p, items, h), _edges(p, items, h), p.relations, p.negative_slope)
+    x1 = stage1_user(p, items, h)
+    edges = _edges(p, items, h)
+    if not edges:
+        return x1
+    val = _attention(p, x1, edges)
+    return (x1 + val @ np.concatenate([xs for *_, xs in edges])).astype(np.float32)
+
+
+@dataclass
+class FoldInParts:
+    """``z_u`` split into one additive part per neighbour of the user (:func:`fold_in_parts`).
+
+    Attributes:
+        ego: ``(F,)`` the part of the user's own trained embedding ``e_u`` (zero for a user the run did not train).
+        items: ``(n,)`` item indices: every item of ``History.positive`` and ``History.negative``, each once.
+        item_parts: ``(n, F)`` each item's part (its LightGCN terms, its dislike-graph term, its stage-2 terms).
+        concepts: ``(m,)`` concept indices of the user's interests, each once.
+        concept_parts: ``(m, F)`` each interest concept's part (its interest-transform terms, its stage-2 terms).
+    """
+
+    ego: np.ndarray
+    items: np.ndarray
+    item_parts: np.ndarray
+    concepts: np.ndarray
+    concept_parts: np.ndarray
+
+    def total(self) -> np.ndarray:
+        """The sum of the parts: :func:`fold_in` of the same history."""
+        return (self.ego + self.item_parts.sum(0) + self.concept_parts.sum(0)).astype(np.float32)
+
+
+def fold_in_parts(p: FoldIn, items: ItemSide, h: History) -> FoldInParts:
+    """:func:`fold_in` split exactly into one part per neighbour: for the attention coefficients of this history
+    (they depend on the whole neighbourhood through the softmax and ``x1_u``), ``z_u`` is linear in ``e_u``, in the
+    vectors of the user's items and in those of its interest concepts, so it is the sum of ``e_u``'s part, one
+    part per interacted item and one per interest concept (``FoldInParts.total() == fold_in(...)``, tested).
+
+    Each term of :func:`stage1_user` and of the stage-2 sum goes to the neighbour it comes from: a positive item
+    ``j`` gets ``mix_0 * sum_k h_j^k / sqrt(d_u d_j) / (L+1)`` and ``a_e x1_j``; a disliked item the dislike-graph
+    term ``mix_0 * neg_gate * c_j e_j / sum c`` and ``a_e x1_j``; an interest concept ``c`` of group ``g`` gets
+    ``mix_2 * T_g(w_c e_c / sum_g w)`` and ``a_e e_c``; ``e_u`` gets ``mix_0 * e_u / (L+1)``.
+    """
+    d = p.dim
+    all_items = np.union1d(h.positive, h.negative).astype(np.int64)
+    all_concepts = np.unique(h.concepts).astype(np.int64)
+    ipart = np.zeros((all_items.size, d), np.float32)
+    cpart = np.zeros((all_concepts.size, d), np.float32)
+    e_u = (h.ego if h.ego is not None else np.zeros(d, np.float32)).astype(np.float32)
+    if not p.stage1:
+        ego: np.ndarray = e_u.copy()
+    else:
+        mix0 = 1.0 if p.mix is None else float(p.mix[0])
+        ego = (mix0 * e_u / (p.ui_layers + 1)).astype(np.float32)
+        pos = h.positive
+        if p.ui_layers and pos.size:
+            w = items.dinv[pos] / np.sqrt(pos.size)  # (n,)
+            acc = np.zeros((pos.size, d), np.float32)
+            for k in range(p.ui_layers):
+                acc += w[:, None] * items.layers[k][pos]
+            np.add.at(ipart, np.searchsorted(all_items, pos), mix0 * acc / (p.ui_layers + 1))
+        if p.neg_gate is not None and h.negative.size:
+            c = h.negative_count.astype(np.float32)
+            term = p.neg_gate[None, :] * (c[:, None] * items.layers[0][h.negative]) / max(float(c.sum()), 1e-12)
+            np.add.at(ipart, np.searchsorted(all_items, h.negative), mix0 * term)
+        if p.mix is not None:
+            for g, wmat in p.interest_transforms.items():
+                m = h.groups == g
+                if not m.any():
+                    continue
+                wts = h.weights[m].astype(np.float32)
+                term = (wts[:, None] * items.concepts[h.concepts[m]]) / max(float(wts.sum()), 1e-12)
+                np.add.at(cpart, np.searchsorted(all_concepts, h.concepts[m]), float(p.mix[2]) * term @ wmat.T)
+    if p.recency_decay is not None and h.positive.size:  # the short-term term (see _recent): one part per item
+        r = (np.ones(h.positive.size, np.float32) if h.positive_recency is None
+             else np.asarray(h.positive_recency, np.float32))
+        term = p.recency_scale * (r[:, None] * items.x1[h.positive]) / max(float(r.sum()), 1e-12)
+        np.add.at(ipart, np.searchsorted(all_items, h.positive), term.astype(np.float32))
+    ego = ego.astype(np.float32)
+    edges = _edges(p, items, h)
+    if edges:
+        x1 = stage1_user(p, items, h)
+        val = _attention(p, x1, edges)
+        start = 0
+        for _name, kind, src, xs in edges:
+            v = val[start: start + src.size]
+            start += src.size
+            if kind == "item":
+                np.add.at(ipart, np.searchsorted(all_items, src), v[:, None] * xs)
+            else:
+                np.add.at(cpart, np.searchsorted(all_concepts, src), v[:, None] * xs)
+    return FoldInParts(ego=ego, items=all_items, item_parts=ipart, concepts=all_concepts, concept_parts=cpart)
+
 
 
 # ================================================================================ items

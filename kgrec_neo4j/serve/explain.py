@@ -1,27 +1,27 @@
-"""Explanations from stored paths: why an item is recommended, and why another one is not.
+"""Explanations that tell the truth about the score: why an item is recommended, and why another one is not.
 
-A path is one row MATCHed by ``cypher/explain/paths.cypher`` (never assembled from separate look-ups):
+The served score (:mod:`~kgrec_neo4j.serve.scoring`) splits exactly into signed **shares**, one per neighbour of
+the user (:func:`~kgrec_neo4j.serve.scoring.score_shares`): each interacted item (its terms in the folded-in
+``z_u`` dotted with ``z_i``, plus its item-graph term ``w * x_uj * ITEM_LINK(j -> i).weight``), each interest
+concept, and the user's own trained embedding. The shares add up to the score. A **reason** is one neighbour with
+its share; its **evidence** is the stored paths that connect it to the item, each one MATCHed by
+``cypher/explain/evidence.cypher`` (never assembled from separate look-ups):
 
-* ``interest`` / ``negative_interest``: ``user -INTERESTED_IN-> concept <-HAS_KNOWLEDGE- item``
-  (the interest's polarity +1 / −1);
-* ``liked_item`` / ``disliked_item``: ``user -INTERACTED-> item' -HAS_KNOWLEDGE-> concept
-  <-HAS_KNOWLEDGE- item`` (the interaction's sign +1 / −1; mixed interactions explain nothing);
-* ``item_link`` (``cypher/explain/item_link_paths.cypher``, runs that wrote an item graph):
-  ``user -INTERACTED-> item' -ITEM_LINK-> item``, whose weight is its exact additive share of the
-  item's score (``item_link_weight * x * ITEM_LINK.weight``); kept apart in :attr:`Explanation.links`.
+* ``item_link``: ``user -INTERACTED-> j -ITEM_LINK-> item`` (it carries the reason's item-graph part exactly);
+* ``shared_concept``: ``user -INTERACTED-> j -HAS_KNOWLEDGE-> concept <-HAS_KNOWLEDGE- item`` (the most
+  specific concepts first: those with the fewest items);
+* ``interest``: ``user -INTERESTED_IN-> concept <-HAS_KNOWLEDGE- item``.
 
-Every interaction counts, whatever its split (serving reads the live graph). A path's weight is::
+A reason without a stored path (the user's own embedding, or an item or interest that acts through the model's
+embeddings only) is said to have none; it is never hidden and no path is invented for it. Sentences order and
+word reasons by their share: the sign of a clause is the sign of its share, and the verb is the kind of the
+user's interaction ("liked", "disliked", "had mixed feelings about", "bought"), so "you disliked A, which still
+goes with it in the item graph" is said when the model counts that dislike for the item. The sentence uses the
+reasons' shares and their first evidence only, so it does not depend on how many paths are shown.
 
-    weight = sign * PRODUCT_e conf(e) * att(e)        (* INTERESTED_IN.weight on interest paths)
-    conf(e) = e.confidence (1 if absent),  att(e) = |e.attention| (1 if absent: no model run wrote it)
-
-so a path is as strong as its weakest, least trusted, least attended edge, and longer paths (through a
-liked item) decay by one more factor. Positive paths explain a recommendation; negative ones explain
-why an item is held back ("ranked low because you disliked A, which shares *motion controls*").
-
-Public API: :func:`explain_items` (one round trip for all k items of a user), :func:`explain`
-(why / why not for one pair), :func:`verify_paths` (re-MATCH paths with a separate query),
-:func:`interest_profile`, :func:`render_sentence`.
+Public API: :func:`explain_items` (one round trip for all k items of a user), :func:`explain` (why / why not for
+one pair), :func:`render_sentence`, :func:`verify_paths` (re-MATCH paths with a separate query),
+:func:`interest_profile`.
 """
 
 from __future__ import annotations
@@ -29,18 +29,34 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, Field
 
 from ..core.db import Database
 from ..core.errors import KgrecError
 from ..core.resources import cypher
 from ..users.interests.store import Interest
-from .scoring import rank_of, scores, scoring_state
+from .scoring import RunModel, UserState, rank_of, removal_effects, score_shares, scores, scoring_state
 
 log = logging.getLogger(__name__)
 
-PathKind = Literal["interest", "negative_interest", "liked_item", "disliked_item", "item_link"]
-PATH_KINDS: tuple[str, ...] = ("interest", "negative_interest", "liked_item", "disliked_item")
+PathKind = Literal["item_link", "shared_concept", "interest"]
+ReasonKind = Literal["item", "interest", "profile"]
+
+#: a reason is stated in the sentence when its |share| is at least this fraction of the sum of every |share|
+MIN_STATED = 0.05
+#: a reason's second part (model or item graph) is worded only when it is at least this fraction of its share
+MINOR_PART = 0.1
+#: at most this many clauses for and against the item
+MAX_FOR, MAX_AGAINST = 3, 2
+#: reasons listed per item (with their evidence); the rest are summed in ``Explanation.other``
+MAX_REASONS = 10
+#: the most interactions, and (interaction, concept) rows, of the user's side an explanation reads (the most recent
+#: ones): bounds the transaction memory of a user with a very long history
+MAX_REACH = 20_000
+#: verbs of the interaction kinds (the classifier's kinds); an unknown kind reads "interacted with"
+VERBS = {"like": "liked", "dislike": "disliked", "mixed": "had mixed feelings about", "implicit": "bought"}
+_KIND_ORDER = ("like", "implicit", "mixed", "dislike")
 
 
 class ExplainError(KgrecError):
@@ -48,75 +64,124 @@ class ExplainError(KgrecError):
 
 
 class ExplanationPath(BaseModel):
-    """One stored path from the user to the item, with the weight that ranked it.
+    """One stored path from the user to the item, evidence of a reason.
 
-    ``rels`` are the element ids of the path's relationships in path order (used to re-MATCH it);
-    ``edges`` their properties as read.
+    ``share`` is on the score's scale: for ``item_link`` the path's exact item-graph term
+    (``w * x_uj * ITEM_LINK.weight``); for ``shared_concept`` the GNN part of the interacted item's share it
+    supports; for ``interest`` the interest concept's share. ``rels`` are the element ids of the path's
+    relationships in path order (to re-MATCH it).
     """
 
     kind: PathKind
-    sign: int
-    weight: float
+    share: float
     user: str
     item: str
-    concept: str | None = None  # None on item_link paths
+    via: str | None = None  # the interacted item (item_link, shared_concept)
+    via_title: str | None = None
+    via_kind: str | None = None  # the interaction kind(s), e.g. "like" or "like+dislike"
+    concept: str | None = None  # shared_concept, interest
     concept_name: str = ""
     concept_type: str | None = None
-    via: str | None = None
-    via_title: str | None = None
-    via_kind: str | None = None
-    horizon: str | None = None
-    evidence: list[str] = Field(default_factory=list)
+    concept_items: int | None = None  # items that have the concept (fewer: more specific)
+    link_weight: float | None = None  # item_link: the ITEM_LINK weight
     rels: list[str]
-    edges: list[dict[str, Any]] = Field(default_factory=list)
 
     def describe(self, item_title: str | None = None) -> str:
-        """One line: the path as a chain of nodes and edges, with its weight."""
+        """One line: the path as a chain of nodes and edges, with its share of the score."""
         target = item_title or self.item
-        if self.kind in ("interest", "negative_interest"):
-            e = self.edges[0] if self.edges else {}
-            pol = "+" if self.sign > 0 else "-"
-            return (f"you -INTERESTED_IN({self.horizon or 'long'}, {pol}, w={_num(e.get('weight'))})-> "
-                    f"[{self.concept_name}] <-HAS_KNOWLEDGE- {target}   weight {self.weight:+.4g}")
-        if self.kind == "item_link":
-            e = self.edges[1] if len(self.edges) > 1 else {}
-            return (f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title} "
-                    f"-ITEM_LINK(w={_num(e.get('weight'))})-> {target}   weight {self.weight:+.4g}")
-        return (f"you -INTERACTED({self.via_kind or ('like' if self.sign > 0 else 'dislike')})-> "
-                f"{self.via_title} -HAS_KNOWLEDGE-> [{self.concept_name}] <-HAS_KNOWLEDGE- {target}"
-                f"   weight {self.weight:+.4g}")
+        if self.kind == "interest":
+            chain = f"you -INTERESTED_IN-> [{self.concept_name}] <-HAS_KNOWLEDGE- {target}"
+        elif self.kind == "item_link":
+            chain = (f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title} "
+                     f"-ITEM_LINK(w={_num(self.link_weight)})-> {target}")
+        else:
+            chain = (f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title} -HAS_KNOWLEDGE-> "
+                     f"[{self.concept_name}] <-HAS_KNOWLEDGE- {target}")
+        return f"{chain}   share {self.share:+.4g}"
+
+
+class Reason(BaseModel):
+    """One neighbour of the user and its signed share of the item's score (``gnn + item_graph``)."""
+
+    kind: ReasonKind
+    id: str | None = None  # Item.id (item) or Concept.id (interest); None for the profile
+    name: str
+    share: float
+    gnn: float = 0.0  # through the folded-in user vector (z_u's part of this neighbour, dotted with z_i)
+    item_graph: float = 0.0  # through ITEM_LINK (interacted items only): exact
+    interaction: str | None = None  # item: the kind(s) of the user's interaction(s), e.g. "like", "like+dislike"
+    horizon: str | None = None  # interest
+    polarity: int | None = None  # interest
+    rel: str | None = None  # element id of the user's edge to the neighbour (INTERACTED / INTERESTED_IN)
+    # score - score without this neighbour (its edges deleted, the user folded in again); computed for the reasons
+    # that could be stated. It can differ from the share: a mean or a softmax over the neighbours renormalises.
+    removal: float | None = None
+    paths: list[ExplanationPath] = Field(default_factory=list)
+
+    def describe(self) -> str:
+        """One line: the share, the neighbour, and how the share splits."""
+        if self.kind == "profile":
+            what = f"{self.name} (no stored path)"
+        elif self.kind == "interest":
+            what = (f"interest [{self.name}] ({self.horizon or 'long'}, {'+' if (self.polarity or 1) > 0 else '-'})"
+                    + ("" if self.paths else " (no stored path)"))
+        else:
+            what = (f"{self.interaction or 'interaction'}: {short(self.name, 60)}  [model {self.gnn:+.4g}, item graph "
+                    f"{self.item_graph:+.4g}]" + ("" if self.paths else " (no stored path)"))
+        check = "" if self.removal is None else f"  (without it: {-self.removal:+.4g})"
+        return f"{self.share:+.4g}  {what}{check}"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self.share > 0 else (-1 if self.share < 0 else 0)
+
+    @property
+    def stored(self) -> bool:
+        """At least one stored path connects this neighbour to the item."""
+        return bool(self.paths)
 
 
 class Explanation(BaseModel):
-    """The best positive and negative paths between a user and an item, and their sentence."""
+    """An item's score split into reasons (strongest |share| first), and its sentence.
+
+    ``sum(r.share for r in reasons) + other == score`` (up to float rounding): ``other`` is the sum of the
+    ``other_count`` reasons past the first :data:`MAX_REASONS`.
+    """
 
     user: str
     item: str
     title: str | None = None
-    positive: list[ExplanationPath] = Field(default_factory=list)
-    negative: list[ExplanationPath] = Field(default_factory=list)
-    links: list[ExplanationPath] = Field(default_factory=list)  # item_link paths, strongest |weight| first
-    link_total: float = 0.0  # the item graph's whole share of the score (all links, not only those shown)
+    score: float | None = None  # None: the run has no vector for the item
+    source: str = "model"  # model | interests | popular (a popular item for a user without edges: no shares)
+    reasons: list[Reason] = Field(default_factory=list)
+    other: float = 0.0
+    other_count: int = 0
+    abs_total: float = 0.0  # sum of |share| over every reason (listed or not): the scale of MIN_STATED
     sentence: str = ""
 
     @property
     def paths(self) -> list[ExplanationPath]:
-        return self.positive + self.negative
+        """Every stored path of the listed reasons, in reason order."""
+        return [p for r in self.reasons for p in r.paths]
 
     @property
-    def top(self) -> ExplanationPath | None:
-        """The strongest path by |weight| (the "top explaining" path)."""
-        ps = self.paths
-        return max(ps, key=lambda p: abs(p.weight)) if ps else None
+    def stated(self) -> list[Reason]:
+        """The reasons the sentence states (for, then against), strongest first."""
+        pos, neg = stated_reasons(self)
+        return pos + neg
 
     @property
     def kind(self) -> str:
-        """Explanation type: the kind of the strongest positive path, else of the strongest path, else 'none'."""
-        if self.positive:
-            return self.positive[0].kind
-        if any(p.sign > 0 for p in self.links):
-            return "item_link"
-        return self.negative[0].kind if self.negative else "none"
+        """Explanation type: how the strongest positive reason reaches the item (``item_link``, ``shared_concept``,
+        ``interest``, ``profile``, ``embedding`` without a stored path), or ``none``."""
+        pos = [r for r in self.reasons if r.share > 0]
+        if not pos:
+            return "none"
+        r = pos[0]
+        if r.kind == "profile":
+            return "profile"
+        kinds = [p.kind for p in _evidence(r)]
+        return kinds[0] if kinds else "embedding"
 
 
 class WhyReport(BaseModel):
@@ -130,6 +195,7 @@ class WhyReport(BaseModel):
     rank: int | None = None  # 1-based among items the user has not interacted with; None for those
     competing: int = 0
     k: int
+    kth_score: float | None = None  # the score of the user's k-th item (what an item needs to be recommended)
     recommended: bool = False
     in_history: bool = False  # the user already interacted with the item (never recommended)
     verdict: str = ""
@@ -140,24 +206,28 @@ def _num(v: Any) -> str:
     return "?" if v is None else f"{float(v):.3g}"
 
 
-# ---------------------------------------------------------------------------------------- paths
+# ---------------------------------------------------------------------------------------- reasons
 
-#: the most (interaction, concept) rows of the user's side an explanation reads (the most recent ones): bounds the
-#: transaction memory of a user with a very long history
-MAX_REACH = 20_000
+def _interaction(kinds: list[str | None], signs: list[int]) -> str:
+    """The kinds of a user's interactions with one item, most positive first (``like+dislike`` when both)."""
+    out = []
+    for kind, sign in zip(kinds, signs, strict=True):
+        out.append(kind or ("like" if sign > 0 else "dislike" if sign < 0 else "mixed"))
+    known = [k for k in _KIND_ORDER if k in out] + sorted({k for k in out if k not in _KIND_ORDER})
+    return "+".join(known)
 
 
 def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: int = 3, run: str | None = None,
-                  link_weight: float = 0.0, dislike_value: float = 1.0) -> dict[str, Explanation]:
-    """Best explanation paths of each item for ``user_id``, in ONE Cypher round trip (two when the run has item
-    links).
+                  model: RunModel | None = None, state: UserState | None = None) -> dict[str, Explanation]:
+    """Each item's score split into reasons with their stored paths, in ONE Cypher round trip.
 
     Args:
-        item_ids: Item.id values (unknown ids get an empty explanation).
-        per_item: paths kept per item and sign (strongest |weight| first).
-        run, link_weight, dislike_value: the run whose ``ITEM_LINK`` paths to add, with its
-            ``item_link_weight`` and ``item_link_dislike_value`` (:class:`~kgrec_neo4j.serve.scoring.RunModel`
-            holds them); no item-link paths when ``run`` is ``None`` or ``link_weight`` is 0.
+        item_ids: Item.id values (an unknown id gets an empty explanation).
+        per_item: stored paths shown per reason (the most specific shared concepts first); the sentence does
+            not depend on it.
+        run: the run to explain (default: the current one).
+        model, state: the run's model and the user's state as scored (:func:`~kgrec_neo4j.serve.scoring.scoring_state`);
+            read here when not given.
 
     Returns:
         item id -> :class:`Explanation` (with its sentence), for every id of ``item_ids``.
@@ -168,21 +238,97 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
     out = {i: Explanation(user=user_id, item=i) for i in items}
     if not items:
         return out
-    rows = db.query(cypher("explain/paths"), user=user_id, items=items, per_item=per_item, max_reach=MAX_REACH)
-    for row in rows:
-        e = out[row["item"]]
-        e.title = row["title"]
-        e.positive = [ExplanationPath(user=user_id, item=row["item"], **p) for p in row["positive"]]
-        e.negative = [ExplanationPath(user=user_id, item=row["item"], **p) for p in row["negative"]]
-    if run is not None and link_weight:
-        for row in db.query(cypher("explain/item_link_paths"), user=user_id, items=items, run=run,
-                            link_weight=float(link_weight), dislike_value=float(dislike_value),
-                            per_item=per_item):
-            e = out[row["item"]]
-            e.links = [ExplanationPath(user=user_id, item=row["item"], **p) for p in row["paths"]]
-            e.link_total = float(row["total"])
-    for e in out.values():
+    if model is None or state is None:
+        model, [state] = scoring_state(db, [user_id], run, links=False)
+    m, st = model, state
+    rows = db.query(cypher("explain/evidence"), user=user_id, items=items, run=m.run, per_via=max(per_item, 1),
+                    max_reach=MAX_REACH)
+    if not rows:  # the user is not in the graph
+        return out
+    row = rows[0]
+    history = {h[0]: (h[1], _interaction(h[2], h[3]), h[4]) for h in row["history"]}
+    interests: dict[str, dict[str, Any]] = {}
+    for cid, name, horizon, polarity, weight, confidence, rel in row["interests"]:
+        best = interests.get(cid)
+        if best is None or weight * confidence > best["strength"]:
+            interests[cid] = {"name": name, "horizon": horizon, "polarity": int(polarity),
+                              "strength": weight * confidence, "rel": rel}
+    found = {r["item"]: r for r in row["items"]}
+    targets = [i for i in items if i in found and i in m.index]
+    for i in items:
+        if i in found:
+            out[i].title = found[i]["title"]
+            out[i].source = st.source
+    if not targets:
+        for e in out.values():
+            e.sentence = render_sentence(e)
+        return out
+    t_idx = np.asarray([m.index[i] for i in targets], np.int64)
+    link_w = {(m.index[lk["via"]], m.index[r["item"]]): float(lk["weight"])
+              for r in row["items"] if r["item"] in m.index for lk in r["links"] if lk["via"] in m.index}
+    sh = score_shares(m, st, t_idx, link_w)
+    for b, i in enumerate(targets):
+        e = out[i]
+        e.score = float(sh.score[b])
+        if st.source == "popular":
+            e.sentence = render_sentence(e)
+            continue
+        ev = found[i]
+        links = {lk["via"]: lk for lk in ev["links"]}
+        shared = {s["via"]: s["concepts"] for s in ev["shared"]}
+        has = {h["concept"]: h["rels"] for h in ev["has"]}
+        reasons: list[Reason] = []
+        if sh.ego[b]:
+            reasons.append(Reason(kind="profile", name="your taste profile learned in training",
+                                  share=float(sh.ego[b]), gnn=float(sh.ego[b])))
+        for n, j in enumerate(sh.items.tolist()):
+            jid = m.ids[j]
+            gnn, ig = float(sh.item_gnn[b, n]), float(sh.item_graph[b, n])
+            if not gnn and not ig:
+                continue
+            title, kind, rel = history.get(jid, (m.titles[j] or jid, None, None))
+            r = Reason(kind="item", id=jid, name=title or jid, share=gnn + ig, gnn=gnn, item_graph=ig,
+                       interaction=kind, rel=rel)
+            lk = links.get(jid)
+            if lk is not None:
+                r.paths.append(ExplanationPath(kind="item_link", share=ig, user=user_id, item=i, via=jid,
+                                               via_title=r.name, via_kind=kind, link_weight=float(lk["weight"]),
+                                               rels=lk["rels"]))
+            for c in shared.get(jid, [])[:per_item]:
+                r.paths.append(ExplanationPath(kind="shared_concept", share=gnn, user=user_id, item=i, via=jid,
+                                               via_title=r.name, via_kind=kind, concept=c["concept"],
+                                               concept_name=c["name"], concept_type=c["type"],
+                                               concept_items=c["items"], rels=c["rels"]))
+            reasons.append(r)
+        for n, c in enumerate(sh.concepts.tolist()):
+            share = float(sh.concept_gnn[b, n])
+            if not share:
+                continue
+            cid = m.concept_ids[c]
+            info = interests.get(cid, {"name": cid, "horizon": "long", "polarity": 1, "rel": None})
+            r = Reason(kind="interest", id=cid, name=info["name"], share=share, gnn=share, horizon=info["horizon"],
+                       polarity=info["polarity"], rel=info["rel"])
+            if cid in has:
+                r.paths.append(ExplanationPath(kind="interest", share=share, user=user_id, item=i, concept=cid,
+                                               concept_name=info["name"], rels=has[cid]))
+            reasons.append(r)
+        reasons.sort(key=lambda r: (-abs(r.share), r.kind, r.id or ""))
+        e.reasons = reasons[:MAX_REASONS]
+        rest = reasons[MAX_REASONS:]
+        e.other, e.other_count = float(sum(r.share for r in rest)), len(rest)
+        e.abs_total = float(sum(abs(r.share) for r in reasons))
+        # the reasons a sentence could state are also checked by removal (see stated_reasons)
+        cands = [r for r in e.reasons if abs(r.share) >= MIN_STATED * e.abs_total]
+        nbrs: list[tuple[str, int | None]] = [("profile", None) if r.kind == "profile" else
+                ("item", m.index[str(r.id)]) if r.kind == "item" else ("interest", m.concept_index[str(r.id)])
+                for r in cands]
+        for r, eff in zip(cands, removal_effects(m, st, int(t_idx[b]), nbrs, [r.item_graph for r in cands]),
+                          strict=True):
+            r.removal = float(eff)
         e.sentence = render_sentence(e)
+    for i in items:
+        if not out[i].sentence:
+            out[i].sentence = render_sentence(out[i])
     return out
 
 
@@ -208,108 +354,95 @@ def short(title: str | None, n: int = 48) -> str:
     return (cut or t[: n - 1]) + "…"
 
 
-def _interest_clause(paths: list[ExplanationPath]) -> str:
-    """'you recently showed interest in *a* (from A and B) and *b*' for positive interest paths."""
-    by_horizon: dict[str, list[str]] = {}
-    for p in paths:
-        ev = f" (from {_and([short(t) for t in p.evidence[:2]])})" if p.evidence else ""
-        by_horizon.setdefault(p.horizon or "long", []).append(_em(p.concept_name) + ev)
-    parts = []
-    for hz, concepts in by_horizon.items():
-        verb = "recently showed interest in" if hz == "short" else "have a long-term interest in"
-        parts.append(f"you {verb} {_and(concepts)}")
-    return "; ".join(parts)
+def _verb(interaction: str | None) -> str:
+    kinds = (interaction or "").split("+") if interaction else []
+    return _and([VERBS.get(k, "interacted with") for k in kinds]) or "interacted with"
 
 
-def _item_clauses(paths: list[ExplanationPath], verb: str) -> list[tuple[float, str]]:
-    """``(weight, 'you liked A and B, which share *a* and *b*')``: interacted items grouped by the concepts
-    they share with the item; the weight is that of the group's strongest path."""
-    by_via: dict[str, tuple[float, list[str]]] = {}
-    for p in paths:
-        w, names = by_via.setdefault(short(p.via_title or p.via or "?"), (abs(p.weight), []))
-        if _em(p.concept_name) not in names:
-            names.append(_em(p.concept_name))
-    groups: dict[tuple[str, ...], tuple[float, list[str]]] = {}
-    for via, (w, names) in by_via.items():
-        gw, vias = groups.setdefault(tuple(names), (w, []))
-        vias.append(via)
-        groups[tuple(names)] = (max(gw, w), vias)
-    return [(w, f"you {verb} {_and(vias)}, which {'share' if len(vias) > 1 else 'shares'} {_and(list(names))}")
-            for names, (w, vias) in groups.items()]
+def _evidence(r: Reason) -> list[ExplanationPath]:
+    """The paths that support the reason's sign: the item link when the item-graph part has the reason's sign,
+    shared concepts when the GNN part has it, the interest path of an interest."""
+    out = []
+    for p in r.paths:
+        part = r.item_graph if p.kind == "item_link" else r.gnn
+        if p.kind == "interest" or part * r.share > 0:
+            out.append(p)
+    return out
 
 
-def _unique(seq):
-    return list(dict.fromkeys(seq))
+def clause(r: Reason) -> str:
+    """One reason in words, by the sign of its share (see the module docstring)."""
+    pos = r.share > 0
+    if r.kind == "profile":
+        return ("your taste profile learned in training points to it" if pos
+                else "your taste profile learned in training points away from it") + " (no stored path)"
+    if r.kind == "interest":
+        c = _em(r.name)
+        has = any(p.kind == "interest" for p in r.paths)
+        if (r.polarity or 1) < 0:
+            head = f"you are not interested in {c}" + ("" if not pos else ", yet the model counts that for it")
+        elif pos:
+            head = (f"you recently showed interest in {c}" if r.horizon == "short"
+                    else f"you have a long-term interest in {c}")
+        else:
+            head = f"your interest in {c} counts against it"
+        if has:
+            return head + (", which it has" if (pos == ((r.polarity or 1) > 0)) else f" (it has {c})")
+        return head + " (no stored path: through the model's embeddings)"
+    # an interacted item
+    head = f"you {_verb(r.interaction)} {short(r.name)}"
+    parts = sorted([(abs(r.item_graph), "ig"), (abs(r.gnn), "gnn")], reverse=True)
+    phrases: list[str] = []
+    concepts = [p for p in r.paths if p.kind == "shared_concept"]
+    for size, part in parts:
+        value = r.item_graph if part == "ig" else r.gnn
+        if not size or value * r.share <= 0 or (phrases and size < MINOR_PART * abs(r.share)):
+            continue  # a part of the other sign, or a minor second one, is in the reason's numbers, not its words
+        if part == "ig":
+            still = " still" if pos and "dislike" in (r.interaction or "").split("+") and "like" not in (
+                r.interaction or "").split("+") else ""
+            phrases.append(f"which{still} goes with it in the item graph" if pos
+                           else "which counts against it in the item graph")
+        elif pos:
+            phrases.append(f"which shares {_em(concepts[0].concept_name)} with it" if concepts
+                           else "which is close to it in the model's embeddings (no stored path)")
+        else:
+            phrases.append("which is far from it in the model's embeddings"
+                           + ("" if concepts else " (no stored path)"))
+    if len(phrases) == 2:
+        return f"{head}, {phrases[0]} and {phrases[1].removeprefix('which ')}"
+    return f"{head}, {phrases[0]}" if phrases else head
 
 
-_VERBS = {"like": "liked", "implicit": "interacted with"}
-
-
-def positive_clauses(e: Explanation, max_clauses: int = 2) -> list[str]:
-    """Clauses for the strongest positive paths, ordered by the weight of their strongest path."""
-    clauses: list[tuple[float, str]] = []
-    interests = [p for p in e.positive if p.kind == "interest"]
-    if interests:
-        clauses.append((abs(interests[0].weight), _interest_clause(interests[:2])))
-    # a liked item adds something only through a concept the interest clause does not already name
-    named = {p.concept for p in interests[:2]}
-    liked = [p for p in e.positive if p.kind == "liked_item" and p.concept not in named]
-    for verb in dict.fromkeys(_VERBS.get(p.via_kind or "like", "liked") for p in liked):
-        clauses.extend(_item_clauses([p for p in liked if _VERBS.get(p.via_kind or "like", "liked") == verb], verb))
-    clauses.sort(key=lambda t: -t[0])
-    return [c for _, c in clauses[:max_clauses]]
-
-
-def negative_clauses(e: Explanation, max_clauses: int = 2) -> list[str]:
-    """Clauses for the strongest negative paths (negative interests, dislikes)."""
-    clauses: list[tuple[float, str]] = []
-    neg_int = [p for p in e.negative if p.kind == "negative_interest"]
-    if neg_int:
-        names = _and(_unique(_em(p.concept_name) for p in neg_int[:2]))
-        clauses.append((abs(neg_int[0].weight), f"you are not interested in {names}"))
-    clauses.extend(_item_clauses([p for p in e.negative if p.kind == "disliked_item"], "disliked"))
-    clauses.sort(key=lambda t: -t[0])
-    return [c for _, c in clauses[:max_clauses]]
-
-
-def link_clauses(e: Explanation, sign: int, max_items: int = 2) -> list[tuple[float, str]]:
-    """``(weight, clause)`` for the strongest item-link paths of one sign: 'you liked A and B, which go with
-    X' (positive), 'you disliked C, which pulls X down' (negative)."""
-    ps = [p for p in e.links if p.sign == sign][:max_items]
-    if not ps:
-        return []
-    by_verb: dict[str, list[str]] = {}
-    for p in ps:
-        verb = "disliked" if (p.edges and (p.edges[0].get("sign") or 0) < 0) else _VERBS.get(p.via_kind or "like", "liked")
-        by_verb.setdefault(verb, []).append(short(p.via_title or p.via or "?"))
-    tail = ("which go" if len(ps) > 1 else "which goes") + " with it in the item graph" if sign > 0 else \
-        ("which pull" if len(ps) > 1 else "which pulls") + " it down in the item graph"
-    text = "you " + _and([f"{verb} {_and(titles)}" for verb, titles in by_verb.items()])
-    return [(abs(ps[0].weight), f"{text}, {tail}")]
+def stated_reasons(e: Explanation) -> tuple[list[Reason], list[Reason]]:
+    """The reasons a sentence states: for the item (share > 0) and against it, strongest first, at most
+    :data:`MAX_FOR` / :data:`MAX_AGAINST`, each with |share| at least :data:`MIN_STATED` of the sum of every |share|
+    and a removal check that agrees with its share (deleting the neighbour's edges moves the score against the
+    reason: a reason for the item lowers it). A reason whose removal disagrees (a mean or softmax over the user's
+    neighbours renormalises) is listed with both numbers but not stated."""
+    floor = MIN_STATED * (e.abs_total or sum(abs(r.share) for r in e.reasons) + abs(e.other))
+    big = [r for r in e.reasons if abs(r.share) >= floor and r.share != 0
+           and (r.removal is None or r.removal * r.share > 0)]
+    return [r for r in big if r.share > 0][:MAX_FOR], [r for r in big if r.share < 0][:MAX_AGAINST]
 
 
 def render_sentence(e: Explanation) -> str:
-    """The explanation as a sentence, built only from ``e``'s stored paths.
-
-    "recommended because you recently showed interest in *co-op multiplayer* (from A and B); X has
-    *co-op multiplayer* and *split-screen*", plus "held back because you disliked A, which shares
-    *motion controls*" when negative paths exist.
-    """
+    """The explanation as a sentence: its stated reasons in order of |share|, for then against the item."""
     title = short(e.title or e.item, 60)
-    pos, neg = positive_clauses(e), negative_clauses(e)
-    pos_links, neg_links = link_clauses(e, 1), link_clauses(e, -1)
+    if e.source == "popular":
+        return f"{title} is among the most popular items now; you have no interactions or interests yet."
+    if e.score is None:
+        return f"{title} has no vector in this model run yet, so it is not scored."
+    pos, neg = stated_reasons(e)
     parts = []
     if pos:
-        has = _unique(_em(p.concept_name) for p in e.positive)[:3]
-        parts.append(f"recommended because {'; '.join(pos)}; {title} has {_and(has)}"
-                     + (f"; also, {pos_links[0][1]}" if pos_links else ""))
-    elif pos_links:
-        parts.append(f"recommended because {pos_links[0][1]}")
-    if neg or neg_links:
-        clauses = neg + [c for _, c in neg_links]
-        parts.append(("held back because " if pos or pos_links else "ranked low because ") + "; ".join(clauses))
+        parts.append("recommended because " + "; ".join(clause(r) for r in pos))
+    if neg:
+        parts.append(("held back because " if pos else "ranked low because ") + "; ".join(clause(r) for r in neg))
     if not parts:
-        return f"No stored path connects you to {title}; its score comes from the model's collaborative signal only."
+        if not e.reasons:
+            return f"Nothing in the model connects you to {title} (score {e.score:.3g})."
+        return f"No single reason carries {MIN_STATED:.0%} of the score of {title}; it adds up from many small ones."
     return " ".join(p[0].upper() + p[1:] + "." for p in parts)
 
 
@@ -317,7 +450,7 @@ def render_sentence(e: Explanation) -> str:
 
 def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: int = 5,
             run: str | None = None) -> WhyReport:
-    """Why (or why not) ``item_id`` is recommended to ``user_id``: its score, rank and paths.
+    """Why (or why not) ``item_id`` is recommended to ``user_id``: its score, rank and reasons.
 
     Raises:
         ExplainError: unknown item, or an item without an embedding of the run.
@@ -325,11 +458,9 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     if k < 1:
         raise ValueError(f"k must be >= 1 (got {k})")
     m, [st] = scoring_state(db, [user_id], run, links=False)
-    exp = explain_items(db, user_id, [item_id], per_item=per_item, run=m.run, link_weight=m.link_weight,
-                        dislike_value=m.dislike_value)[item_id]
-    if exp.title is None:  # the paths query returns a row (with the title) for every item that exists
+    exp = explain_items(db, user_id, [item_id], per_item=per_item, model=m, state=st)[item_id]
+    if exp.title is None:  # the evidence query returns a row (with the title) for every item that exists
         raise ExplainError(f"unknown item {item_id!r}: expected an Item.id that was loaded (`kgrec load`).")
-    title = exp.title
     if item_id not in m.index:
         raise ExplainError(f"item {item_id!r} has no vector of run {m.run!r}, so it is not scored yet; an item "
                            f"added after the run counts once `kgrec update` or a new `kgrec train` gives it one.")
@@ -337,34 +468,39 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     s = scores(m, [st])[0]
     in_history = bool((st.exclude == j).any())
     rank, competing = rank_of(s, j, st.exclude)
-    rep = WhyReport(user=user_id, item=item_id, title=title, run=m.run, score=float(s[j]),
-                    rank=rank or None, competing=competing, k=k, in_history=in_history,
-                    recommended=(not in_history and 1 <= rank <= k), explanation=exp)
+    masked = s.astype(np.float64, copy=True)
+    masked[st.exclude] = -np.inf
+    kth = np.sort(masked[np.isfinite(masked)])[::-1][k - 1] if competing >= k else None
+    rep = WhyReport(user=user_id, item=item_id, title=exp.title, run=m.run, score=float(s[j]),
+                    rank=rank or None, competing=competing, k=k, kth_score=None if kth is None else float(kth),
+                    in_history=in_history, recommended=(not in_history and 1 <= rank <= k), explanation=exp)
     rep.verdict = _verdict(rep)
     return rep
 
 
 def _verdict(r: WhyReport) -> str:
     e, title = r.explanation, short(r.title or r.item, 60)
-    pos = positive_clauses(e) + [c for _, c in link_clauses(e, 1)]
-    neg = negative_clauses(e) + [c for _, c in link_clauses(e, -1)]
+    pos, neg = stated_reasons(e)
+    for_it = "; ".join(clause(x) for x in pos)
+    against = "; ".join(clause(x) for x in neg)
     if r.in_history:
         return (f"you already interacted with {title}, so it is not recommended to you again "
                 f"(score {r.score:.4g}).")
-    assert r.rank is not None  # None only for train items
-    where = f"#{r.rank} of {r.competing} (score {r.score:.4g})"
+    assert r.rank is not None  # None only for items in the history
+    where = f"#{r.rank} of {r.competing:,} (score {r.score:.4g})"
+    if e.source == "popular":
+        return f"{title} is ranked {where} by popularity: you have no interactions or interests yet."
     if r.recommended:
         head = f"{title} is recommended at {where}"
-        if pos:
-            return f"{head} because {'; '.join(pos)}" + (f"; held back a little because {'; '.join(neg)}" if neg else "") + "."
-        return f"{head}; no stored path explains it: the score comes from the model's collaborative signal."
-    if neg:
-        tail = f" (although {'; '.join(pos)})" if pos else ""
-        return f"{title} is ranked low, {where}, because {'; '.join(neg)}{tail}."
-    if pos:
-        return (f"{title} is ranked {where}, outside your top {r.k}: {'; '.join(pos)}, "
-                f"but {r.rank - 1} items score higher.")
-    return f"{title} is ranked {where}, outside your top {r.k}: no stored path connects you to it."
+        if not for_it:
+            return f"{head}; no single reason carries {MIN_STATED:.0%} of its score."
+        return f"{head} because {for_it}" + (f"; held back because {against}" if against else "") + "."
+    gap = (f", outside your top {r.k} (#{r.k} scores {r.kth_score:.4g})" if r.kth_score is not None
+           else f", outside your top {r.k}")
+    body = "; ".join(x for x in (f"for it, {for_it}" if for_it else "", f"against it, {against}" if against else "")
+                     if x)
+    return f"{title} is ranked {where}{gap}" + (f": {body}." if body else ": no single reason carries "
+                                                  f"{MIN_STATED:.0%} of its score.")
 
 
 # ------------------------------------------------------------------------------------- validity
@@ -372,8 +508,7 @@ def _verdict(r: WhyReport) -> str:
 def verify_paths(db: Database, paths: list[ExplanationPath], *, batch_size: int = 500) -> list[bool]:
     """Re-MATCH every path with ``cypher/explain/verify_paths`` (a query separate from the one that found it).
 
-    Returns one bool per path: its relationships still connect the same user, concept and items, with the
-    same polarity / sign.
+    Returns one bool per path: its relationships (by element id) still connect the same user, items and concept.
     """
     text = cypher("explain/verify_paths")
     out: list[bool] = []

@@ -65,8 +65,8 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         user_ids: User.id values (order kept in the result).
         k: list length per user (``>= 1``).
         store: replace each user's ``RECOMMENDED`` edges with the new list.
-        explain: attach the best stored explanation paths to every item (one Cypher round trip per user).
-        per_item: explanation paths kept per item and sign.
+        explain: split every item's score into reasons with their stored paths (one Cypher round trip per user).
+        per_item: stored paths shown per reason.
         run: model run id (default: the current one).
         allow_repeats: keep items the user already interacted with.
         chunk: users scored per round trip; ``on_chunk(n)`` is called after each (progress).
@@ -111,9 +111,8 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         if store:
             store_recommendations(db, recs, batch_size=batch_size)
         if explain:
-            for rec in recs:
-                exps = explain_items(db, rec.user, [r.item for r in rec.items], per_item=per_item, run=m.run,
-                                     link_weight=m.link_weight, dislike_value=m.dislike_value)
+            for rec, st in zip(recs, states, strict=True):
+                exps = explain_items(db, rec.user, [r.item for r in rec.items], per_item=per_item, model=m, state=st)
                 for r in rec.items:
                     r.explanation = exps[r.item]
                     if r.same_work_as:

@@ -1,10 +1,11 @@
 """``kgrec report``: one self-contained HTML page per user (no network access needed).
 
 The page holds the user's interest profile (inline SVG bars, drawn here), the recommendations with their
-explanation sentences and paths, and an interactive graph of the explanation subgraph: every node and
-edge of every path shown, laid out in layers (you → items you liked or disliked → concepts →
-recommended items), drawn by a small vanilla-JS script inlined from ``report_assets/`` (draggable
-nodes, hover highlights; no CDN, no framework).
+sentences and reasons (each score split into signed shares that add up to it, with the stored paths of each
+reason), and an interactive graph of what carries each score: the stated reasons' edges, labelled with their
+shares (ITEM_LINK edges included; a part with no stored path as a dashed link), laid out in layers (you →
+your items and learned profile → concepts → recommended items), drawn by a small vanilla-JS script inlined
+from ``report_assets/`` (draggable nodes, hover highlights; no CDN, no framework).
 
 Public API: :func:`build_report` (the data), :func:`render_html` (the page), :func:`write_report` (both,
 to a file).
@@ -24,41 +25,45 @@ from pydantic import BaseModel, Field
 from ..core.db import Database
 from ..core.resources import cypher
 from ..users.interests.store import Interest
-from .explain import Explanation, interest_profile
+from .explain import Explanation, ExplanationPath, Reason, interest_profile
 from .recommend import UserRecommendations, recommend
 
 ASSETS = Path(__file__).resolve().parent / "report_assets"
-LAYERS = {"user": 0, "via": 1, "concept": 2, "item": 3}
+LAYERS = {"user": 0, "via": 1, "profile": 1, "concept": 2, "item": 3}
 
 
 class GraphNode(BaseModel):
     id: str
-    kind: str  # user | via | concept | item
+    kind: str  # user | via | profile | concept | item
     label: str
     title: str = ""
     layer: int
     rank: int | None = None  # recommended items: their rank
-    sign: int = 0  # via items: +1 liked, -1 disliked; concepts: sign of the interest if any
-    items: list[str] = Field(default_factory=list)  # recommended items whose paths use this node
+    sign: int = 0  # via items: -1 when every interaction with it is a dislike; concepts: -1 for a negative interest
+    items: list[str] = Field(default_factory=list)  # recommended items whose reasons use this node
 
 
 class GraphLink(BaseModel):
-    id: str  # relationship element id (one link per stored relationship)
+    """One drawn edge: a stored relationship (``stored``; ``id`` is its element id), or a reason that acts
+    through the model's embeddings only (type ``MODEL``, drawn dashed; no relationship in the graph)."""
+
+    id: str
     source: str
     target: str
     type: str
-    sign: int
-    weight: float
+    share: float  # the signed share it carries for the item where |share| is largest
+    stored: bool = True
+    shares: dict[str, float] = Field(default_factory=dict)  # recommended item id -> the share it carries there
     items: list[str] = Field(default_factory=list)
 
 
 class GraphPath(BaseModel):
-    """One explanation path as the ids of its links (path order), for hover highlights."""
+    """One reason of one item as the ids of its drawn links (for hover highlights)."""
 
     item: str
+    reason: str
     kind: str
-    sign: int
-    weight: float
+    share: float
     links: list[str]
 
 
@@ -85,7 +90,8 @@ class ReportResult(BaseModel):
     recommendations: int
     paths: int
     nodes: int
-    links: int
+    links: int  # drawn edges: stored relationships and model-only links
+    stored_links: int = 0  # of them, stored relationships
     bytes: int
     seconds: float
 
@@ -93,49 +99,73 @@ class ReportResult(BaseModel):
 # ------------------------------------------------------------------------------------------ data
 
 def explanation_graph(user_id: str, explanations: list[Explanation], ranks: dict[str, int]) -> ExplanationGraph:
-    """The union of the explanation paths as nodes and links (one link per stored relationship)."""
+    """What carries each item's score, drawn: every recommended item, and for each reason its sentence states
+    the user's edge to the neighbour, the neighbour's stored paths to the item (ITEM_LINK with the item-graph
+    part, shared concepts with the model part), or a dashed ``MODEL`` link for a part with no stored path. Each
+    edge carries the share it stands for."""
     nodes: dict[str, GraphNode] = {}
     links: dict[str, GraphLink] = {}
     paths: list[GraphPath] = []
 
-    def node(key: str, kind: str, label: str, item: str, **kw) -> str:
+    def node(key: str, kind: str, label: str, item: str, title: str = "", **kw: Any) -> str:
         n = nodes.get(key)
         if n is None:
-            n = nodes[key] = GraphNode(id=key, kind=kind, label=label, title=label, layer=LAYERS[kind], **kw)
+            n = nodes[key] = GraphNode(id=key, kind=kind, label=label, title=title or label, layer=LAYERS[kind], **kw)
         if item not in n.items:
             n.items.append(item)
         return key
 
-    def link(rid: str, src: str, dst: str, typ: str, sign: int, weight: float, item: str) -> None:
-        ln = links.get(rid)
+    def link(rid: str | None, src: str, dst: str, typ: str, share: float, item: str, used: list[str]) -> None:
+        stored = rid is not None and typ != "MODEL"
+        key = rid if stored and rid is not None else f"model:{src}->{dst}"
+        ln = links.get(key)
         if ln is None:
-            ln = links[rid] = GraphLink(id=rid, source=src, target=dst, type=typ, sign=sign, weight=0.0)
-        ln.weight = max(ln.weight, abs(weight))
+            ln = links[key] = GraphLink(id=key, source=src, target=dst, type=typ, share=share, stored=stored)
+        ln.shares[item] = ln.shares.get(item, 0.0) + share
+        if abs(ln.shares[item]) >= abs(ln.share):
+            ln.share = ln.shares[item]
         if item not in ln.items:
             ln.items.append(item)
+        if key not in used:
+            used.append(key)
 
     you = f"user:{user_id}"
     for e in explanations:
         item = e.item
-        if not e.paths:
-            continue
         node(you, "user", "you", item)
-        inode = node(f"item:{item}", "item", e.title or item, item, rank=ranks.get(item))
-        for p in e.paths:
-            c = node(f"concept:{p.concept}", "concept", p.concept_name, item)
-            if p.kind in ("interest", "negative_interest"):
-                nodes[c].sign = p.sign if nodes[c].sign == 0 else nodes[c].sign
-                link(p.rels[0], you, c, "INTERESTED_IN", p.sign, p.weight, item)
-                link(p.rels[1], inode, c, "HAS_KNOWLEDGE", 1, p.weight, item)
+        inode = node(f"item:{item}", "item", e.title or item, item, rank=ranks.get(item),
+                     title=f"{e.title or item} (score {e.score:.4g})" if e.score is not None else "")
+        for r in e.stated:
+            used: list[str] = []
+            if r.kind == "profile":
+                p = node("profile", "profile", "your learned profile", item,
+                         title="your own embedding, learned in training (no stored path)")
+                link(None, you, p, "MODEL", r.share, item, used)
+                link(None, p, inode, "MODEL", r.share, item, used)
+            elif r.kind == "interest":
+                c = node(f"concept:{r.id}", "concept", r.name, item, sign=-1 if (r.polarity or 1) < 0 else 0)
+                link(r.rel, you, c, "INTERESTED_IN", r.share, item, used)
+                has = [pth for pth in r.paths if pth.kind == "interest"]
+                if has:
+                    link(has[0].rels[1], inode, c, "HAS_KNOWLEDGE", r.share, item, used)
+                else:
+                    link(None, c, inode, "MODEL", r.share, item, used)
             else:
-                nodes.setdefault(f"via:{p.via}", GraphNode(  # kind of the first path that reaches it
-                    id=f"via:{p.via}", kind="via", label=p.via_title or p.via or "?",
-                    title=f"{p.via_title} ({p.via_kind})", layer=LAYERS["via"], sign=p.sign))
-                v = node(f"via:{p.via}", "via", p.via_title or p.via or "?", item, sign=p.sign)
-                link(p.rels[0], you, v, "INTERACTED", p.sign, p.weight, item)
-                link(p.rels[1], v, c, "HAS_KNOWLEDGE", 1, p.weight, item)
-                link(p.rels[2], inode, c, "HAS_KNOWLEDGE", 1, p.weight, item)
-            paths.append(GraphPath(item=inode, kind=p.kind, sign=p.sign, weight=p.weight, links=list(p.rels)))
+                only_dislikes = (r.interaction or "").split("+") == ["dislike"]
+                v = node(f"via:{r.id}", "via", r.name, item, title=f"{r.name} ({r.interaction})",
+                         sign=-1 if only_dislikes else 1)
+                link(r.rel, you, v, "INTERACTED", r.share, item, used)
+                concepts = [pth for pth in r.paths if pth.kind == "shared_concept"]
+                for pth in r.paths:
+                    if pth.kind == "item_link":
+                        link(pth.rels[1], v, inode, "ITEM_LINK", r.item_graph, item, used)
+                for pth in concepts:  # evidence of the model part: each shared concept stands for all of it
+                    c = node(f"concept:{pth.concept}", "concept", pth.concept_name, item)
+                    link(pth.rels[1], v, c, "HAS_KNOWLEDGE", r.gnn, item, used)
+                    link(pth.rels[2], inode, c, "HAS_KNOWLEDGE", r.gnn, item, used)
+                if r.gnn and not concepts:
+                    link(None, v, inode, "MODEL", r.gnn, item, used)
+            paths.append(GraphPath(item=inode, reason=r.name, kind=r.kind, share=r.share, links=used))
     return ExplanationGraph(nodes=list(nodes.values()), links=list(links.values()), paths=paths)
 
 
@@ -191,19 +221,36 @@ def profile_svg(profile: list[Interest], width: int = 560) -> str:
     return "".join(parts)
 
 
-def _path_html(p, title: str) -> str:
-    sign = "pos" if p.sign > 0 else "neg"
+def _path_html(p: ExplanationPath, title: str) -> str:
     if p.kind == "item_link":
         chain = (f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)} '
                  f'<span class="rel">ITEM_LINK</span> {_esc(title)}')
-    elif p.kind in ("interest", "negative_interest"):
-        chain = (f'you <span class="rel">INTERESTED_IN {_esc(p.horizon or "long")}{"" if p.sign > 0 else ", −"}</span> '
-                 f'<b>{_esc(p.concept_name)}</b> <span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
+        part = "item graph"
+    elif p.kind == "interest":
+        chain = (f'you <span class="rel">INTERESTED_IN</span> <b>{_esc(p.concept_name)}</b> '
+                 f'<span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
+        part = "model"
     else:
         chain = (f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)} '
                  f'<span class="rel">HAS_KNOWLEDGE</span> <b>{_esc(p.concept_name)}</b> '
                  f'<span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
-    return f'<li class="{sign}"><span class="w">{p.weight:+.3g}</span> {chain}</li>'
+        part = "model"
+    return f'<li class="path"><span class="w">{p.share:+.3g}</span> <span class="part">{part}</span> {chain}</li>'
+
+
+def _reason_html(r: Reason, title: str, stated: bool) -> str:
+    sign = "pos" if r.share > 0 else "neg"
+    if r.kind == "item":
+        what = (f'you {_esc(r.interaction or "interacted with")} <b>{_esc(r.name)}</b> '
+                f'<span class="muted">model {r.gnn:+.3g} · item graph {r.item_graph:+.3g}</span>')
+    elif r.kind == "interest":
+        what = (f'interest <b>{_esc(r.name)}</b> <span class="muted">{_esc(r.horizon or "long")}-term, '
+                f'polarity {"+" if (r.polarity or 1) > 0 else "−"}</span>')
+    else:
+        what = _esc(r.name)
+    paths = "".join(_path_html(p, title) for p in r.paths) or '<li class="path muted">no stored path</li>'
+    return (f'<li class="reason {sign}{" stated" if stated else ""}"><span class="w">{r.share:+.3g}</span> {what}'
+            f'<ul class="paths">{paths}</ul></li>')
 
 
 def _recs_html(data: ReportData) -> str:
@@ -211,10 +258,15 @@ def _recs_html(data: ReportData) -> str:
     for r in data.recommendations.items:
         e = r.explanation
         title = r.title or r.item
-        shown = (e.paths + e.links) if e else []
-        paths = "".join(_path_html(p, title) for p in shown)
-        details = (f'<details><summary>{len(shown)} stored path(s)</summary><ul class="paths">{paths}</ul></details>'
-                   if shown else "")
+        details = ""
+        if e is not None and e.reasons:
+            stated = {id(x) for x in e.stated}
+            rows = "".join(_reason_html(x, title, id(x) in stated) for x in e.reasons)
+            if e.other_count:
+                rows += (f'<li class="reason other"><span class="w">{e.other:+.3g}</span> '
+                         f'{e.other_count} more reasons, each smaller</li>')
+            details = (f'<details><summary>{len(e.reasons) + e.other_count} reasons, {len(e.paths)} stored '
+                       f'path(s); the shares add up to the score</summary><ul class="reasons">{rows}</ul></details>')
         out.append(
             f'<li class="rec" data-item="item:{_esc(r.item)}"><div class="head"><span class="rank">{r.rank}</span>'
             f'<span class="title">{_esc(title)}</span><span class="score">score {r.score:.3f}</span></div>'
@@ -239,6 +291,7 @@ def render_html(data: ReportData) -> str:
              f'negative) · {s.get("interests", 0)} interests · model run {_esc(data.run)} · {_esc(data.created)}')
     graph_json = _json_script(data.graph.model_dump())
     n_nodes = len(data.graph.nodes)
+    n_stored = sum(1 for ln in data.graph.links if ln.stored)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -252,15 +305,19 @@ def render_html(data: ReportData) -> str:
 <p class="muted">Stored <code>INTERESTED_IN</code> edges, weight × confidence; blue: long-term, teal: recent, red: negative.</p>
 {profile_svg(data.profile)}</section>
 <section id="recs"><h2>Top {data.k}, with their explanations</h2>
-<p class="muted">Every path below was matched in the graph; hover a recommendation to light up its paths.</p>
+<p class="muted">Each score is split into signed shares, one per reason, that add up to it; every path below
+was matched in the graph. Hover a recommendation to light up its reasons.</p>
 <ol class="recs">{_recs_html(data)}</ol></section>
 </div>
 <section id="graph-section"><h2>Explanation graph</h2>
-<p class="muted">{n_nodes} nodes, {len(data.graph.links)} stored relationships. Drag nodes; hover to highlight.
-Green edges explain, red dashed edges hold back.</p>
-<div id="legend"><span style="--c: var(--user)">you</span><span style="--c: var(--pos)">item you liked</span>
-<span style="--c: var(--neg)">item you disliked / negative interest</span><span style="--c: var(--concept)">concept</span>
-<span style="--c: var(--item)">recommended item</span></div>
+<p class="muted">{n_nodes} nodes, {n_stored} stored relationships and {len(data.graph.links) - n_stored} model-only
+links. Each edge is labelled with the share of the score it carries (an ITEM_LINK its exact item-graph part, a
+shared concept the model part of its item's share); width follows |share|. Green edges count for the item, red
+ones against it; dashed edges have no stored path (they act through the model's embeddings). Drag nodes; hover to
+highlight.</p>
+<div id="legend"><span style="--c: var(--user)">you</span><span style="--c: var(--pos)">item you interacted with</span>
+<span style="--c: var(--neg)">item you only disliked / negative interest</span><span style="--c: var(--concept)">concept</span>
+<span style="--c: var(--profile)">your learned profile</span><span style="--c: var(--item)">recommended item</span></div>
 <svg id="graph" xmlns="http://www.w3.org/2000/svg" data-expected-nodes="{n_nodes}"></svg>
 <noscript><p class="muted">The explanation graph needs JavaScript.</p></noscript>
 </section>
@@ -284,4 +341,5 @@ def write_report(db: Database, user_id: str, out: str | Path, *, k: int = 10, pe
     return ReportResult(path=str(path), user=user_id, recommendations=len(data.recommendations.items),
                         paths=sum(len(r.explanation.paths) for r in data.recommendations.items if r.explanation),
                         nodes=len(data.graph.nodes), links=len(data.graph.links),
+                        stored_links=sum(1 for ln in data.graph.links if ln.stored),
                         bytes=len(page.encode("utf-8")), seconds=time.perf_counter() - t0)

@@ -19,8 +19,11 @@ ranked by current popularity, and says so (``source = "popular"``); a user with 
 folded in from the interests (``source = "interests"``). What a run needs is loaded once per process and cached
 by run id (:class:`RunModel`); a request then costs one Cypher round trip for the users' edges and numpy work.
 
+The score also splits exactly into signed shares, one per neighbour of the user (:func:`score_shares`): that is
+what explanations rank and word (:mod:`kgrec_neo4j.serve.explain`).
+
 Public API: :func:`current_run`, :func:`run_model`, :func:`read_users`, :func:`scoring_state`, :func:`scores`,
-:func:`top_k`, :func:`rank_of`, :func:`clear_cache`.
+:func:`score_shares`, :func:`top_k`, :func:`rank_of`, :func:`clear_cache`.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -38,7 +41,7 @@ import scipy.sparse as sp
 from ..core.db import Database
 from ..core.errors import KgrecError, ModelError
 from ..core.resources import cypher
-from ..model.foldin import FoldIn, History, ItemSide, fold_in, history_from_rows, row_recency, split_foldin
+from ..model.foldin import FoldIn, History, ItemSide, fold_in, fold_in_parts, history_from_rows, row_recency, split_foldin
 
 log = logging.getLogger(__name__)
 
@@ -423,6 +426,110 @@ def scores(m: RunModel, states: list[UserState]) -> np.ndarray:
         if s.source == "popular" and s.popular is not None:
             out[b] = s.popular
     return out
+
+
+@dataclass
+class Shares:
+    """One user's scores of some items, split into signed shares that add up to each score.
+
+    For the attention coefficients of the user's current history, the folded-in ``z_u`` is linear in the user's
+    neighbours (:func:`~kgrec_neo4j.model.foldin.fold_in_parts`), and so is the item-graph part, so for each item
+    ``i``::
+
+        score(u, i) = ego . z_i + sum_j (part_j . z_i + w * x_uj * W(j -> i)) + sum_c part_c . z_i
+
+    Attributes:
+        targets: ``(B,)`` the scored item indices.
+        score: ``(B,)`` their scores (the sum of every share below).
+        ego: ``(B,)`` the share of the user's own trained embedding (0 for a user the run did not train).
+        items: ``(n,)`` the user's interacted items known to the run; ``item_gnn`` ``(B, n)`` each one's share
+            through the GNN and ``item_graph`` ``(B, n)`` through its ``ITEM_LINK`` to the item.
+        concepts: ``(m,)`` the user's interest concepts; ``concept_gnn`` ``(B, m)`` their shares.
+    """
+
+    targets: np.ndarray
+    score: np.ndarray
+    ego: np.ndarray
+    items: np.ndarray
+    item_gnn: np.ndarray
+    item_graph: np.ndarray
+    concepts: np.ndarray
+    concept_gnn: np.ndarray
+
+
+def score_shares(m: RunModel, st: UserState, targets: np.ndarray,
+                 link_weights: dict[tuple[int, int], float] | None = None) -> Shares:
+    """The scores of ``targets`` for user ``st``, split into one signed share per neighbour (see :class:`Shares`).
+
+    Args:
+        link_weights: ``(source item, target item) -> ITEM_LINK weight`` (e.g. read with the explanation's
+            evidence); ``None``: from the run's links in memory (``m.links``). Pairs missing from it weigh 0.
+
+    A ``popular`` user has no model score: every share is 0 and ``score`` is the item's popularity.
+    """
+    targets = np.asarray(targets, np.int64)
+    parts = fold_in_parts(m.foldin, m.side, st.history)
+    z_i = m.vectors[targets]  # (B, F)
+    ego = z_i @ parts.ego
+    item_gnn = (z_i @ parts.item_parts.T).astype(np.float32)  # (B, n)
+    concept_gnn = (z_i @ parts.concept_parts.T).astype(np.float32)  # (B, m)
+    items = parts.items
+    item_graph = np.zeros_like(item_gnn)
+    if m.link_weight and items.size and targets.size:
+        x_idx, x_val = st.link_x
+        xv = dict(zip(x_idx.tolist(), x_val.tolist()))
+        x = np.asarray([xv.get(j, 0.0) for j in items.tolist()], np.float32)
+        if link_weights is None:
+            if m.links is None:
+                raise ValueError("score_shares needs link_weights when the run's links are not loaded")
+            w = m.links[items][:, targets].toarray().T  # (B, n)
+        else:
+            w = np.asarray([[link_weights.get((j, t), 0.0) for j in items.tolist()] for t in targets.tolist()],
+                           np.float32).reshape(targets.size, items.size)
+        item_graph = (m.link_weight * w * x[None, :]).astype(np.float32)
+    score = ego + item_gnn.sum(1) + item_graph.sum(1) + concept_gnn.sum(1)
+    if st.source == "popular":
+        zero = np.zeros_like
+        pop = st.popular if st.popular is not None else np.zeros(len(m.ids), np.float32)
+        return Shares(targets, pop[targets].astype(np.float32), zero(ego), items, zero(item_gnn), zero(item_graph),
+                      parts.concepts, zero(concept_gnn))
+    return Shares(targets, score.astype(np.float32), ego.astype(np.float32), items, item_gnn, item_graph,
+                  parts.concepts, concept_gnn)
+
+
+def without_neighbour(st: UserState, kind: str, idx: int | None) -> UserState:
+    """A copy of ``st`` without one neighbour, as if its edges were deleted: an interacted item (``kind == "item"``,
+    a run item index: every INTERACTED edge to it), an interest concept (``"interest"``, a run concept index: every
+    INTERESTED_IN edge to it), or the learned profile (``"profile"``: the user's own embedding set to zero)."""
+    h = st.history
+    if kind == "profile":
+        return replace(st, history=replace(h, ego=None))
+    if kind == "item":
+        keep_n = h.negative != idx
+        x_idx, x_val = st.link_x
+        keep_x = x_idx != idx
+        keep_p = h.positive != idx
+        rec = None if h.positive_recency is None else h.positive_recency[keep_p]
+        return replace(st, history=replace(h, positive=h.positive[keep_p], negative=h.negative[keep_n],
+                                           negative_count=h.negative_count[keep_n], positive_recency=rec),
+                       link_x=(x_idx[keep_x], x_val[keep_x]), link_scores=None)
+    if kind == "interest":
+        keep = h.concepts != idx
+        return replace(st, history=replace(h, concepts=h.concepts[keep], groups=h.groups[keep],
+                                           weights=h.weights[keep]))
+    raise ValueError(f"kind must be item, interest or profile (got {kind!r})")
+
+
+def removal_effects(m: RunModel, st: UserState, target: int, neighbours: list[tuple[str, int | None]],
+                    item_graph: list[float]) -> np.ndarray:
+    """``score(u, i) - score(u without the neighbour, i)`` for each neighbour (see :func:`without_neighbour`): the
+    user folded in again without it, and its item-graph term (``item_graph``, one per neighbour: 0 for interests
+    and the profile) taken out, which is exact since the item-graph part is a plain sum."""
+    z_i = m.vectors[target]
+    full = float(fold_in(m.foldin, m.side, st.history) @ z_i)
+    out = [full - float(fold_in(m.foldin, m.side, without_neighbour(st, kind, idx).history) @ z_i) + ig
+           for (kind, idx), ig in zip(neighbours, item_graph, strict=True)]
+    return np.asarray(out, np.float64)
 
 
 def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,8 @@
 /* kgrec report: the explanation subgraph as a layered, draggable SVG (vanilla JS, no dependencies).
  *
- * Layers, left to right: you | items you liked or disliked | concepts | recommended items.
+ * Layers, left to right: you | your items and learned profile | concepts | recommended items.
+ * Every edge carries the signed share of the score it stands for (its label; width by |share|); a dashed
+ * MODEL edge is a part of a share with no stored path.
  * Node order inside a layer: recommended items by rank; the others by a few barycentre sweeps
  * (each node moves towards the mean position of its neighbours), which removes most crossings.
  * Interaction: drag a node (its edges follow); hover a node or a recommendation card to light up
@@ -49,7 +51,7 @@
     L.sort(function (a, b) { return a.bc - b.bc || a.order - b.order; });
     number(L);
   }
-  for (var it = 0; it < 8; it++) { sweep(2, [3, 1]); sweep(1, [2]); }
+  for (var it = 0; it < 8; it++) { sweep(2, [3, 1]); sweep(1, [2, 3]); }
 
   var ROW = 26, TOP = 46, BOTTOM = 20;
   var W = Math.max(760, svg.clientWidth || 900);
@@ -73,37 +75,46 @@
   }
   function cut(text, n) { return text.length > n ? text.slice(0, n - 1) + "\u2026" : text; }
 
-  ["you", "items you rated", "concepts", "recommended"].forEach(function (t, li) {
+  ["you", "your items", "concepts", "recommended"].forEach(function (t, li) {
     if (layers[li].length) el("text", { x: X[li] - 6, y: 20, "class": "col-label" }, svg).textContent = t;
   });
 
-  // ---- links
+  // ---- links, each with its share of the score as a label
   var gLinks = el("g", { "class": "links" }, svg);
-  var maxW = links.reduce(function (m, l) { return Math.max(m, Math.abs(l.weight)); }, 0) || 1;
+  var gLabels = el("g", { "class": "shares" }, svg);
+  var maxW = links.reduce(function (m, l) { return Math.max(m, Math.abs(l.share)); }, 0) || 1;
+  function fmt(v) { var a = Math.abs(v); return (v < 0 ? "\u2212" : "+") + (a >= 100 ? a.toFixed(0) : a >= 1 ? a.toFixed(1) : a.toPrecision(2)); }
   links.forEach(function (l) {
     l.el = el("path", {
-      "class": "link " + l.type + (l.sign < 0 ? " neg" : ""),
-      "stroke-width": (1 + 3.5 * Math.abs(l.weight) / maxW).toFixed(2),
+      "class": "link " + l.type + (l.share < 0 ? " neg" : ""),
+      "stroke-width": (1 + 4 * Math.abs(l.share) / maxW).toFixed(2),
       "data-id": l.id
     }, gLinks);
-    el("title", {}, l.el).textContent = l.type + "  weight " + l.weight.toPrecision(3);
+    var per = Object.keys(l.shares || {}).map(function (k) { return k + " " + fmt(l.shares[k]); }).join(", ");
+    el("title", {}, l.el).textContent = (l.stored ? l.type : "no stored path (model's embeddings)") +
+      "  share " + fmt(l.share) + (per ? "  [" + per + "]" : "");
+    l.label = el("text", { "class": "share" + (l.share < 0 ? " neg" : "") }, gLabels);
+    l.label.textContent = fmt(l.share);
   });
   function drawLink(l) {
     var mx = (l.s.x + l.t.x) / 2, c1 = l.s.y, c2 = l.t.y;
-    if (Math.abs(l.s.layer - l.t.layer) > 1) {  // a layer-skipping edge (you -> concept) arcs over the middle column
+    if (Math.abs(l.s.layer - l.t.layer) > 1) {  // a layer-skipping edge arcs over the middle column
       var lift = Math.min(l.s.y, l.t.y) - Math.max(28, (TOP - 10));
       c1 = l.s.y - lift * 0.9; c2 = l.t.y - lift * 0.9;
       c1 = Math.max(TOP - 10, c1); c2 = Math.max(TOP - 10, c2);
     }
     l.el.setAttribute("d", "M" + l.s.x + "," + l.s.y + " C" + mx + "," + c1 + " " + mx + "," + c2 + " " +
       l.t.x + "," + l.t.y);
+    // the label sits at the curve's middle: B(1/2) = (P0 + 3 C1 + 3 C2 + P3) / 8
+    l.label.setAttribute("x", ((l.s.x + 3 * mx + 3 * mx + l.t.x) / 8).toFixed(1));
+    l.label.setAttribute("y", ((l.s.y + 3 * c1 + 3 * c2 + l.t.y) / 8 - 2).toFixed(1));
   }
   links.forEach(drawLink);
 
   // ---- nodes
   var gNodes = el("g", { "class": "nodes" }, svg);
-  var R = { user: 10, via: 6.5, concept: 6.5, item: 8 };
-  var MAXLEN = { user: 10, via: 26, concept: 24, item: Math.max(20, Math.round(W * 0.34 / 6.6) - 4) };
+  var R = { user: 10, via: 6.5, profile: 6.5, concept: 6.5, item: 8 };
+  var MAXLEN = { user: 10, via: 26, profile: 26, concept: 24, item: Math.max(20, Math.round(W * 0.34 / 6.6) - 4) };
   nodes.forEach(function (n) {
     n.el = el("g", { "class": "node " + n.kind + (n.sign < 0 ? " neg" : ""), "data-id": n.id }, gNodes);
     el("circle", { r: R[n.kind] || 6 }, n.el);
@@ -120,7 +131,7 @@
   function clear() {
     svg.classList.remove("focus");
     nodes.forEach(function (n) { n.el.classList.remove("hi"); });
-    links.forEach(function (l) { l.el.classList.remove("hi"); });
+    links.forEach(function (l) { l.el.classList.remove("hi"); l.label.classList.remove("hi"); });
   }
   function highlight(pred) {
     clear();
@@ -128,7 +139,7 @@
     if (!hit.length) return;
     svg.classList.add("focus");
     hit.forEach(function (p) {
-      p.links.forEach(function (l) { l.el.classList.add("hi"); });
+      p.links.forEach(function (l) { l.el.classList.add("hi"); l.label.classList.add("hi"); });
       Object.keys(p.nodes).forEach(function (id) { byId[id].el.classList.add("hi"); });
     });
   }

@@ -1,0 +1,67 @@
+// The stored paths that can explain user $user's score of each item of $items, in one round trip
+// (docs/explanations.md). The score splits into one share per neighbour of the user (each interacted item,
+// each interest concept, the user's own embedding); this query returns what the graph holds about each of them:
+//   history:   every item the user interacted with (whatever its split): [id, title, kinds of its interactions,
+//              signs of its interactions (an edge without `sign` takes it from `rating` as the loader does),
+//              element id of one of its INTERACTED edges]
+//   interests: every INTERESTED_IN edge: [concept id, name, horizon, polarity, weight, confidence, element id]
+//   items:     per item of $items (found in the graph), in input order:
+//     links:   (u)-[x:INTERACTED]->(j)-[l:ITEM_LINK {run: $run}]->(i), one per j (every one: their weights
+//              make the item graph's part of the score)
+//     shared:  (u)-[x:INTERACTED]->(j)-[hj:HAS_KNOWLEDGE]->(c)<-[hk:HAS_KNOWLEDGE]-(i), j <> i, per j the
+//              $per_via most specific concepts (fewest items), ties by name
+//     has:     (u)-[ii:INTERESTED_IN]->(c)<-[hk:HAS_KNOWLEDGE]-(i), one per interest concept the item has
+// Each path carries the element ids of its relationships in path order (to re-MATCH it: explain/verify_paths).
+// Bounded memory: the user's side holds at most $max_reach interactions and $max_reach (interaction, concept) rows,
+// the most recent ones, so a user with 100k interactions cannot exhaust the transaction memory (an older item keeps
+// its share; its name then comes from the run and its verb is "interacted with").
+// Params: $user (User.id), $items (list of Item.id), $run (ModelRun.id), $per_via (int >= 1), $max_reach (int).
+MATCH (u:User {id: $user})
+CALL (u) {
+  MATCH (u)-[x:INTERACTED]->(j:Item)
+  WITH j, x ORDER BY coalesce(x.timestamp, 0) DESC, coalesce(x.seq, 0) DESC LIMIT $max_reach
+  WITH j, collect(x) AS xs
+  RETURN collect({j: j, x: xs[0],
+                  kinds: [e IN xs | e.kind],
+                  signs: [e IN xs | coalesce(e.sign, CASE WHEN e.rating IS NULL OR e.rating >= 4 THEN 1
+                                                          WHEN e.rating <= 2 THEN -1 ELSE 0 END)]}) AS mine
+}
+CALL (u, mine) {
+  UNWIND mine AS m
+  WITH m.j AS j, m.x AS x
+  MATCH (j)-[hj:HAS_KNOWLEDGE]->(c:Concept)
+  WITH x, j, hj, c ORDER BY coalesce(x.timestamp, 0) DESC, coalesce(x.seq, 0) DESC LIMIT $max_reach
+  RETURN collect({x: x, j: j, hj: hj, c: c, n: COUNT { (c)<-[:HAS_KNOWLEDGE]-() }}) AS reach
+}
+UNWIND range(0, size($items) - 1) AS pos
+MATCH (i:Item {id: $items[pos]})
+CALL (u, i) {
+  OPTIONAL MATCH (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
+  WHERE l.run = $run
+  WITH j, l, collect(x)[0] AS x
+  RETURN collect({via: j.id, weight: l.weight, rels: [elementId(x), elementId(l)]}) AS links
+}
+CALL (i, reach) {
+  OPTIONAL MATCH (i)-[hk:HAS_KNOWLEDGE]->(ic:Concept)
+  WITH collect({c: ic, hk: hk}) AS own
+  UNWIND reach AS r
+  WITH r, [m IN own WHERE m.c = r.c][0] AS hit
+  WHERE hit IS NOT NULL AND r.j <> i
+  WITH r, hit ORDER BY r.n, r.c.name, r.c.id
+  WITH r.j AS j, collect({concept: r.c.id, name: coalesce(r.c.name, r.c.id), type: r.c.type, items: r.n,
+                          rels: [elementId(r.x), elementId(r.hj), elementId(hit.hk)]}) AS cs
+  RETURN collect({via: j.id, concepts: cs[0..$per_via]}) AS shared
+}
+CALL (u, i) {
+  OPTIONAL MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
+  RETURN collect({concept: c.id, rels: [elementId(ii), elementId(hk)]}) AS has
+}
+WITH u, mine, pos, {item: i.id, title: coalesce(i.title, i.id), links: [x IN links WHERE x.via IS NOT NULL],
+                    shared: shared, has: [x IN has WHERE x.concept IS NOT NULL]} AS found
+ORDER BY pos
+WITH u, mine, collect(found) AS items
+RETURN [m IN mine | [m.j.id, coalesce(m.j.title, m.j.id), m.kinds, m.signs, elementId(m.x)]] AS history,
+       COLLECT { MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)
+                 RETURN [c.id, coalesce(c.name, c.id), coalesce(ii.horizon, 'long'), coalesce(ii.polarity, 1),
+                         coalesce(ii.weight, 1.0), coalesce(ii.confidence, 1.0), elementId(ii)] } AS interests,
+       items
