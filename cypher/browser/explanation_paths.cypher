@@ -1,12 +1,13 @@
 // The stored paths that can explain one recommendation (as `kgrec report` draws them): the user's interacted items
 // with an ITEM_LINK of the current run to the item (each with its exact item-graph share of the score:
-// item_link_weight * x * weight, x the run's dislike value for an item the user only disliked), interacted items
+// item_link_weight * x * weight, x the run's dislike value for an item the user only disliked, before the run's
+// recency weight of j; no item links without a current run), interacted items
 // sharing a concept with the item (the most specific concepts first: fewest items), and interests in one of its
 // concepts. The full share of each reason (model and item graph) comes from `kgrec explain --user U --item I`.
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
-MATCH (r:ModelRun {current: true})
 MATCH (u:User {id: $user}), (i:Item {id: $item})
+OPTIONAL MATCH (r:ModelRun {current: true})
 CALL (r, u, i) {
   MATCH p = (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
   WHERE l.run = r.id

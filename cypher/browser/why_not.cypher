@@ -5,8 +5,8 @@
 // full share, come from `kgrec explain --user U --item I`). Shared concepts and negative interests are evidence.
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
-MATCH (r:ModelRun {current: true})
 MATCH (u:User {id: $user}), (i:Item {id: $item})
+OPTIONAL MATCH (r:ModelRun {current: true})
 CALL (r, u, i) {
   MATCH p = (u)-[ii:INTERESTED_IN]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
   WHERE ii.polarity < 0

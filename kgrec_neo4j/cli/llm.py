@@ -22,7 +22,7 @@ def llm() -> None:
 
 
 @llm.command("serve")
-@click.option("--port", type=click.IntRange(1, 65535), default=8089, show_default=True,
+@click.option("--port", type=click.IntRange(0, 65535), default=8089, show_default=True,
               help="Preferred port on 127.0.0.1 (a free one is chosen if taken; 0 = any).")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A .gguf file (default: the bundled SmolLM2-135M-Instruct).")

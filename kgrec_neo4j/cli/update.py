@@ -29,7 +29,7 @@ def update(settings: Settings, extractor, classifier, interests, as_json, silent
 
     \b
     Examples:
-      kgrec load new-items/ --dataset amazon-videogames-2018 --append && kgrec update
+      kgrec load ../shared/data/amazon-videogames-2018 --append && kgrec update
       kgrec update --extractor llm --classifier llm
     """
     from ..update import run_update

@@ -220,6 +220,8 @@ def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool,
     if dim != params.dim:
         raise ModelError(f"item embeddings of run {run!r} have dimension {dim}, its fold-in parameters {params.dim}; "
                          f"train again.")
+    if len({len(r["foldin"]) for r in rows}) != 1:  # read while a write-back rewrote some of them
+        raise ModelError(f"fold-in data of run {run!r} have different sizes across items; read them again")
     layers, x1 = split_foldin(params, np.asarray([r["foldin"] for r in rows], dtype=np.float32), run)
     crow = db.query(cypher("recommend/concept_embeddings"), run=run)
     concepts = (np.asarray([r["embedding"] for r in crow], dtype=np.float32) if crow
@@ -393,8 +395,8 @@ def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, 
                 raise
             now = current_run(db)  # raises on none / several
             if now == run:
-                raise
-            run = now  # the run's vectors were cleared after a newer run became current
+                time.sleep(0.2)  # read in the middle of a write-back: read the same run again
+            run = now  # or the run's vectors were cleared after a newer run became current
             continue
         states, current, version = _read_users(db, user_ids, m)
         stale = current == [run] and version != m.version  # items were folded into the run: load it again
