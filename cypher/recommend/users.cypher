@@ -6,6 +6,8 @@
 //              an edge without `sign` (written by hand, e.g. in Browser) takes its sign from `rating` the way
 //              the loader does (>= 4 like, <= 2 dislike, 3 mixed, no rating implicit +1).
 //   interests: [concept id, horizon, polarity, weight].
+//   same_work: [item id, [titles of the owned items]] per item linked by SAME_WORK to an item the user interacted
+//              with and not interacted with itself (editions and ports: serving demotes, groups or keeps them).
 //   current_runs: the runs marked current now (the caller checks it still scores with the right one);
 //   run_version: the version of run $run now (bumped when `kgrec update` folds new items into it).
 // Params: $users (list of User.id), $run, $min_confidence.
@@ -23,4 +25,8 @@ RETURN user_id AS id, u IS NOT NULL AS found, current_runs, coalesce(versions[0]
                  RETURN [i.id, best >= 0, dislikes, seq, ts, events] } AS history,
        COLLECT { MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)
                  WHERE coalesce(ii.confidence, 1.0) >= $min_confidence
-                 RETURN [c.id, ii.horizon, ii.polarity, coalesce(ii.weight, 1.0)] } AS interests
+                 RETURN [c.id, ii.horizon, ii.polarity, coalesce(ii.weight, 1.0)] } AS interests,
+       COLLECT { MATCH (u)-[:INTERACTED]->(o:Item)-[:SAME_WORK]-(i:Item)
+                 WHERE NOT EXISTS { (u)-[:INTERACTED]->(i) }
+                 WITH i, collect(DISTINCT coalesce(o.title, o.id)) AS owned
+                 RETURN [i.id, owned] } AS same_work

@@ -211,8 +211,15 @@ def create_app(state: ServiceState, *, token: str | None = None) -> Any:
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, poll_s: float = 2.0,
           log_level: str = "warning") -> None:
-    """Run the service until interrupted (uvicorn, one process, requests on a thread pool)."""
+    """Run the service until interrupted (uvicorn, one process, requests on a thread pool).
+
+    Requests run in parallel on the thread pool, so each one's numpy work uses one BLAS thread: a per-request
+    product of one user vector with every item vector takes ~0.07 ms on one thread and several ms when every
+    request also spreads over all cores (bench/serve_http.py)."""
     import uvicorn
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
 
     token = os.environ.get(TOKEN_ENV) or None
     if host not in LOOPBACK and not token:

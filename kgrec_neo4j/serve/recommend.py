@@ -23,7 +23,7 @@ from ..core.config import SAME_WORK_POLICIES
 from ..core.db import Database
 from ..core.resources import cypher
 from .explain import Explanation, explain_items, short
-from .scoring import RecommendError, RunModel, Source, UnknownUser, scores, scoring_state, top_k, user_exists
+from .scoring import RecommendError, Source, UnknownUser, scores, scoring_state, top_k, top_k_rows, user_exists
 
 __all__ = ["RecommendError", "UnknownUser", "Recommendation", "UserRecommendations", "recommend_users", "recommend",
            "store_recommendations", "stored_recommendations"]
@@ -89,19 +89,20 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         ids = list(user_ids[start: start + chunk])
         m, states = scoring_state(db, ids, run, links=load_links)
         s_all = scores(m, states)  # (B, |I|)
-        owned_works = _same_work(db, [st.id for st in states if st.interactions], m)
+        if not allow_repeats:
+            for b, st in enumerate(states):
+                s_all[b, st.exclude] = -np.inf
+        fast = top_k_rows(s_all, k)  # every row at once; a row that demotes editions is ranked again below
         recs = []
         for b, st in enumerate(states):
-            exclude = None if allow_repeats else st.exclude
-            works = owned_works.get(st.id, {})
-            if policy == "demote" and works:
+            works = st.same_work
+            idx, s = fast[b]
+            if policy == "demote" and works and set(idx.tolist()) & set(works):
                 later = np.fromiter(works, np.int64)
-                idx, s = top_k(s_all[b], k, later if exclude is None else np.concatenate([exclude, later]))
+                idx, s = top_k(s_all[b], k, later)  # interacted items are -inf in s_all already
                 if idx.size < k:  # editions and ports only after every other candidate
                     rest, rs = top_k(s_all[b], k - idx.size, np.setdiff1d(np.arange(len(m.ids)), later))
                     idx, s = np.concatenate([idx, rest]), np.concatenate([s, rs])
-            else:
-                idx, s = top_k(s_all[b], k, exclude)
             recs.append(UserRecommendations(
                 user=st.id, run=m.run, source=st.source, interactions=st.interactions,
                 excluded=0 if allow_repeats else int(st.exclude.size),
@@ -125,18 +126,6 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
     dt = time.perf_counter() - t0
     for rec in out:
         rec.seconds = dt / len(out)
-    return out
-
-
-def _same_work(db: Database, user_ids: list[str], m: RunModel) -> dict[str, dict[int, list[str]]]:
-    """user id -> {item index: titles of the owned items it is the same work as} (editions and ports)."""
-    if not user_ids:
-        return {}
-    out: dict[str, dict[int, list[str]]] = {}
-    for r in db.query(cypher("recommend/same_work"), users=user_ids):
-        j = m.index.get(r["item"])
-        if j is not None:
-            out.setdefault(r["id"], {})[j] = list(r["owned"])
     return out
 
 

@@ -23,7 +23,7 @@ The score also splits exactly into signed shares, one per neighbour of the user 
 what explanations rank and word (:mod:`kgrec_neo4j.serve.explain`).
 
 Public API: :func:`current_run`, :func:`run_model`, :func:`read_users`, :func:`scoring_state`, :func:`scores`,
-:func:`score_shares`, :func:`top_k`, :func:`rank_of`, :func:`clear_cache`.
+:func:`score_shares`, :func:`top_k`, :func:`top_k_rows`, :func:`rank_of`, :func:`clear_cache`.
 """
 
 from __future__ import annotations
@@ -299,6 +299,7 @@ class UserState:
     source: Source = "model"
     link_scores: tuple[np.ndarray, np.ndarray] | None = None  # (items, values) summed in Cypher (no links in memory)
     link_recency: dict[int, float] = field(default_factory=dict)  # item -> recency weight in x (decay < 1 only)
+    same_work: dict[int, list[str]] = field(default_factory=dict)  # item -> titles of the owned editions / ports
     popular: np.ndarray | None = None  # the fallback ranking, for a user without edges
 
 
@@ -319,7 +320,8 @@ def _user_state(m: RunModel, row: dict) -> UserState:
                                                       else "popular")
     return UserState(id=row["id"], history=h, exclude=np.unique(idx), link_x=(idx, x_val), interactions=n_interactions,
                      unknown_items=unknown, interests=n_concepts, trained=ego is not None, source=source,
-                     link_recency=link_recency)
+                     link_recency=link_recency,
+                     same_work={m.index[i]: list(owned) for i, owned in row.get("same_work") or [] if i in m.index})
 
 
 def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[UserState], list[str]]:
@@ -545,6 +547,24 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tupl
     part = np.argpartition(-s, k - 1)[:k]
     order = part[np.lexsort((part, -s[part]))]  # score desc, ties by index (deterministic)
     return order, s[order]
+
+
+def top_k_rows(scores: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`top_k` of every row of ``scores (B, |I|)`` in one vectorised pass (excluded entries already set to
+    -inf); a row with fewer than ``k`` finite entries returns only those."""
+    if scores.shape[0] == 0:
+        return []
+    k = max(1, min(k, scores.shape[1]))
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    vals = np.take_along_axis(scores, part, axis=1)
+    out = []
+    for b in range(scores.shape[0]):
+        idx, v = part[b], vals[b]
+        keep = np.isfinite(v)
+        idx, v = idx[keep], v[keep].astype(np.float64)
+        order = np.lexsort((idx, -v))  # score desc, ties by index (deterministic)
+        out.append((idx[order], v[order]))
+    return out
 
 
 def rank_of(scores: np.ndarray, item: int, exclude: np.ndarray | None = None) -> tuple[int, int]:
