@@ -129,17 +129,30 @@ def test_binding_beyond_loopback_needs_a_token(settings, monkeypatch):
         serve(settings, host="0.0.0.0", port=_free_port())
 
 
-def test_a_new_current_run_is_picked_up_without_dropping_requests(service, db, kg):
-    """Requests run while a second run becomes current: every answer is 200 and names one of the two runs,
-    answers of the new run are its own scores, and the old run's answers stay its own (no mix)."""
+def _make_current_run(db, run: str, rng) -> None:
+    """A second servable run (random 16-d vectors, no layers) written back and made current, as training does."""
     from kgrec_neo4j.model import runs, writeback
     from kgrec_neo4j.model.foldin import FoldIn
 
+    runs.create_run(db, run, model="ours", config={}, dataset=None)
+    writeback.write_foldin_params(db, run, FoldIn(dim=16, ui_layers=0), min_confidence=0.0)
+    items = db.value("MATCH (i:Item) RETURN collect(i.id)")
+    rows = [{"id": i, "embedding": rng.normal(size=16).tolist(), "foldin": rng.normal(size=16).tolist(),
+             "degree": 0} for i in items]
+    writeback._write(db, "embeddings_item", rows, run=run, batch_size=50, progress=None)
+    users_all = db.value("MATCH (u:User) RETURN collect(u.id)")
+    rows = [{"id": u, "embedding": (e := rng.normal(size=16).tolist()), "ego": e} for u in users_all]
+    writeback._write(db, "embeddings_user", rows, run=run, batch_size=50, progress=None)
+    runs.finish_run(db, run, metrics={})
+    runs.set_current(db, run)
+    writeback.clear_stale(db, run)
+
+
+def test_a_new_current_run_is_picked_up_without_dropping_requests(service, db, kg):
+    """Requests run while a second run becomes current: every answer is 200 and names one of the two runs,
+    answers of the new run are its own scores, and the old run's answers stay its own (no mix)."""
     new = "run-api-switch"
     users = kg["users"][:6]
-    rng = np.random.default_rng(1)
-    runs.create_run(db, new, model="ours", config={}, dataset=None)
-    writeback.write_foldin_params(db, new, FoldIn(dim=16, ui_layers=0), min_confidence=0.0)
     stop = threading.Event()
     answers: list[tuple[int, dict]] = []
 
@@ -152,16 +165,7 @@ def test_a_new_current_run_is_picked_up_without_dropping_requests(service, db, k
     t = threading.Thread(target=hammer)
     t.start()
     try:
-        items = db.value("MATCH (i:Item) RETURN collect(i.id)")
-        rows = [{"id": i, "embedding": rng.normal(size=16).tolist(), "foldin": rng.normal(size=16).tolist(),
-                 "degree": 0} for i in items]
-        writeback._write(db, "embeddings_item", rows, run=new, batch_size=50, progress=None)
-        users_all = db.value("MATCH (u:User) RETURN collect(u.id)")
-        rows = [{"id": u, "embedding": (e := rng.normal(size=16).tolist()), "ego": e} for u in users_all]
-        writeback._write(db, "embeddings_user", rows, run=new, batch_size=50, progress=None)
-        runs.finish_run(db, new, metrics={})
-        runs.set_current(db, new)
-        writeback.clear_stale(db, new)
+        _make_current_run(db, new, np.random.default_rng(1))
         deadline = time.monotonic() + 60
         while service.get("/health").json().get("run") != new:
             assert time.monotonic() < deadline, "the service did not switch to the new run"
@@ -225,6 +229,14 @@ def test_neo4j_down_is_503_and_the_service_recovers(tmp_path_factory):
                 assert time.monotonic() - t1 < 120, r.text
                 time.sleep(0.5)
             assert r.json()["run"] == RUN
+            # it still follows the graph after the restart: a run made current now is picked up
+            with connect(s) as db:
+                _make_current_run(db, "run-after-restart", np.random.default_rng(2))
+            deadline = time.monotonic() + 60
+            while (h := client.get("/health").json()).get("run") != "run-after-restart":
+                assert time.monotonic() < deadline, f"after a Neo4j restart the service kept its run: {h}"
+                time.sleep(0.2)
+            assert client.get(f"/users/{user}/recommendations").json()["run"] == "run-after-restart"
     finally:
         server.stop(home)
         S.clear_cache()
