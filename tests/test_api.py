@@ -5,7 +5,6 @@ enforced, a new current run is picked up without dropping a request, and Neo4j d
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 
@@ -13,15 +12,10 @@ import httpx
 import numpy as np
 import pytest
 from _kg_fixture import RUN
+from _private_neo4j import free_port, start_private_neo4j
 
 from kgrec_neo4j.serve import scoring as S
 from kgrec_neo4j.serve.api import ServiceState, create_app, serve
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Running:
@@ -31,7 +25,7 @@ class Running:
         import uvicorn
 
         self.state = state
-        self.port = _free_port()
+        self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(create_app(state, token=token), host="127.0.0.1",
                                                     port=self.port, log_level="warning", access_log=False))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -126,7 +120,7 @@ def test_binding_beyond_loopback_needs_a_token(settings, monkeypatch):
 
     monkeypatch.delenv("KGREC_SERVE_TOKEN", raising=False)
     with pytest.raises(ConfigError, match="KGREC_SERVE_TOKEN"):
-        serve(settings, host="0.0.0.0", port=_free_port())
+        serve(settings, host="0.0.0.0", port=free_port())
 
 
 def _make_current_run(db, run: str, rng) -> None:
@@ -198,15 +192,8 @@ def test_neo4j_down_is_503_and_the_service_recovers(tmp_path_factory):
     from kgrec_neo4j.local import neo4j_server as server
 
     home = tmp_path_factory.mktemp("neo4j-api")
-    bolt, http = _free_port(), _free_port()
     password = "api-test-password"
-    try:
-        uri = server.start(home, bolt_port=bolt, http_port=http, password=password, heap="1g", pagecache="256m",
-                           progress=lambda s: None).uri
-    except Exception as e:  # noqa: BLE001
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"could not start a private Neo4j: {e}")
+    uri, bolt, http = start_private_neo4j(home, password)
     try:
         s = load_settings(environ=dict(os.environ, NEO4J_URI=uri, NEO4J_PASSWORD=password))
         with connect(s, wait_s=60) as db:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import _export_fixture
 import pytest
+from _private_neo4j import start_private_neo4j
 
 from tests.conftest import clear_database
 
@@ -299,12 +299,6 @@ def test_kill_9_trainer_in_write_back_then_rerun(db, settings):
 
 # ----------------------------------------------------------------------------------- Neo4j restarted
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def own_server(tmp_path_factory):
     """A Neo4j of this module only, in a temporary home on free ports (the tests restart it)."""
@@ -313,15 +307,8 @@ def own_server(tmp_path_factory):
     from kgrec_neo4j.local import neo4j_server as server
 
     home = tmp_path_factory.mktemp("neo4j-restart")
-    bolt, http = _free_port(), _free_port()
     password = "restart-test-pw"
-    try:
-        uri = server.start(home, bolt_port=bolt, http_port=http, password=password, heap="1g", pagecache="256m",
-                           progress=lambda s: None).uri
-    except Exception as e:  # noqa: BLE001
-        if os.environ.get("CI"):
-            raise
-        pytest.skip(f"could not start a private Neo4j: {e}")
+    uri, bolt, http = start_private_neo4j(home, password)
     env = dict(os.environ, NEO4J_URI=uri, NEO4J_PASSWORD=password)
     s = load_settings(environ=env)
     db = connect(s, wait_s=60)

@@ -541,12 +541,9 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tupl
     s = scores.astype(np.float64, copy=True)
     if exclude is not None and exclude.size:
         s[exclude] = -np.inf
-    k = min(k, int(np.isfinite(s).sum()))
     if k <= 0:
         return np.empty(0, np.int64), np.empty(0)
-    part = np.argpartition(-s, k - 1)[:k]
-    order = part[np.lexsort((part, -s[part]))]  # score desc, ties by index (deterministic)
-    return order, s[order]
+    return top_k_rows(s[None, :], k)[0]
 
 
 def top_k_rows(scores: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -554,6 +551,8 @@ def top_k_rows(scores: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]
     -inf); a row with fewer than ``k`` finite entries returns only those."""
     if scores.shape[0] == 0:
         return []
+    if scores.shape[1] == 0:
+        return [(np.empty(0, np.int64), np.empty(0)) for _ in range(scores.shape[0])]
     k = max(1, min(k, scores.shape[1]))
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     vals = np.take_along_axis(scores, part, axis=1)
