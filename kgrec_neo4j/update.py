@@ -15,9 +15,12 @@ Steps, each over the changed part only:
    concepts never change);
 3. **knowledge**: recompute ``HAS_KNOWLEDGE`` for exactly the extracted items (edges of removed mentions go) and the
    items that reach a concept grown in step 2; the users with a train interaction on any of them are stamped;
-4. **classify** the new and changed interactions (of the stamped users);
-5. **interests** of the stamped users (offline; Graph-RAG too with ``interests="llm"``);
-6. **fold in** the items without a vector into the current run (:mod:`kgrec_neo4j.model.newitems`), which bumps
+4. **works**: when items were extracted, the ``SAME_WORK`` links between editions and ports are found again over the
+   catalogue (:func:`~kgrec_neo4j.concepts.works.link_same_work`: titles only, a few seconds at 17k items), so a
+   new edition of an owned game is demoted at once;
+5. **classify** the new and changed interactions (of the stamped users);
+6. **interests** of the stamped users (offline; Graph-RAG too with ``interests="llm"``);
+7. **fold in** the items without a vector into the current run (:mod:`kgrec_neo4j.model.newitems`), which bumps
    the run's version so that serving reloads it.
 
 An update allocates its own ingest number ``N`` and covers ``(last completed, N]``. It is recorded as
@@ -66,6 +69,7 @@ class UpdateReport(BaseModel):
     concepts_grown: int = 0
     items_knowledge: int = 0
     users_through_knowledge: int = 0
+    same_work_links: int | None = None
     users_classified: int = 0
     users_interests: int = 0
     interest_edges: int = 0
@@ -197,7 +201,17 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         return (f"HAS_KNOWLEDGE recomputed for {len(items)} extracted items; {len(grown)} items reach a grown "
                 f"concept; {users} users with a train interaction on a changed item")
 
-    # 4. classify -----------------------------------------------------------------------------------------------
+    # 4. works ---------------------------------------------------------------------------------------------------
+    def works() -> str:
+        if not items:
+            return "no new or changed items"
+        from .concepts.works import link_same_work
+
+        w = link_same_work(db, pack, settings=settings)
+        rep.same_work_links = w.edges
+        return f"{w.edges} SAME_WORK links between {w.items_with_work} items with a work name ({w.removed} stale removed)"
+
+    # 5. classify -----------------------------------------------------------------------------------------------
     def classify() -> str:
         from .users.interactions import classify_interactions, make_classifier
 
@@ -214,7 +228,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
                 clf.close()
         return f"{r.edges} interactions of {len(users)} users classified with {r.classifier}"
 
-    # 5. interests ----------------------------------------------------------------------------------------------
+    # 6. interests ----------------------------------------------------------------------------------------------
     def user_interests() -> str:
         from .users.interests.offline import OfflineParams, extract_offline
 
@@ -233,7 +247,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             out += f"; graph-rag: {g.requests} requests, {g.updates} updates, edges now {g.edges}"
         return out
 
-    # 6. fold in ------------------------------------------------------------------------------------------------
+    # 7. fold in ------------------------------------------------------------------------------------------------
     def fold() -> str:
         from .model.newitems import fold_in_new_items
 
@@ -246,7 +260,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
                 f"{f.with_interactions} with interactions, {f.without_anything} with neither): version {f.version}")
 
     for label, fn in (("extract", extract), ("concepts", concepts), ("knowledge", knowledge),
-                      ("classify", classify), ("interests", user_interests), ("fold-in", fold)):
+                      ("works", works), ("classify", classify), ("interests", user_interests), ("fold-in", fold)):
         if label in done_steps and label != "fold-in":
             continue  # done before a kill (fold-in is repeated: it is cheap and idempotent)
         step(label, fn)

@@ -200,6 +200,20 @@ def test_new_items_are_recommended_and_serving_notices_the_version(db, world):
     assert why.run == run and why.rank >= 1
 
 
+def test_update_links_editions_of_new_items(db, world, settings):
+    """The update found the SAME_WORK links again: they are what the command finds from scratch, and a new item
+    that is an edition of an old one is linked (so serving demotes it for the old one's owners at once)."""
+    from kgrec_neo4j.concepts.works import link_same_work
+
+    links = "MATCH (a:Item)-[:SAME_WORK]->(b:Item) RETURN collect([a.id, b.id]) AS l"
+    after = sorted(map(tuple, db.value(links)))
+    assert world["report"].same_work_links == len(after) > 0
+    assert any(a in world["new_items"] or b in world["new_items"] for a, b in after), \
+        "the slice's change has no edition of an old item; pick another split seed"
+    link_same_work(db, PACK, settings=settings)
+    assert sorted(map(tuple, db.value(links))) == after
+
+
 def test_nothing_new_writes_nothing(db, world):
     before = snapshot(db)
     runs = db.value("MATCH (r:UpdateRun) RETURN count(r)")
