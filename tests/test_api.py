@@ -58,6 +58,7 @@ def service(db, kg, settings):
 def test_health_and_a_recommendation_name_the_run(service, kg):
     h = service.get("/health")
     assert h.status_code == 200 and h.json()["run"] == RUN and h.json()["neo4j"] is True
+    assert h.json()["version"] == 0  # the run's version it answers with (`kgrec update` bumps it)
     user = kg["users"][0]
     r = service.get(f"/users/{user}/recommendations", params={"k": 5, "explain": "true"})
     assert r.status_code == 200, r.text

@@ -184,7 +184,8 @@ def create_app(state: ServiceState, *, token: str | None = None) -> Any:
         try:
             run = current_run(state.db)
             ok = m is not None and m.run == run
-            body = {"status": "ok" if ok else "loading", "run": m.run if m else None, "current_run": run,
+            body = {"status": "ok" if ok else "loading", "run": m.run if m else None,
+                    "version": m.version if m else None, "current_run": run,
                     "neo4j": True, "switches": state.switches}
             return JSONResponse(status_code=200 if ok else 503, content=body)
         except Exception as e:  # noqa: BLE001
