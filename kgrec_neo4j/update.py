@@ -15,8 +15,8 @@ Steps, each over the changed part only:
    concepts never change);
 3. **knowledge**: recompute ``HAS_KNOWLEDGE`` for exactly the extracted items (edges of removed mentions go) and the
    items that reach a concept grown in step 2; the users with a train interaction on any of them are stamped;
-4. **works**: when items were extracted, the ``SAME_WORK`` links between editions and ports are found again over the
-   catalogue (:func:`~kgrec_neo4j.concepts.works.link_same_work`: titles only, a few seconds at 17k items), so a
+4. **works**: when items were extracted, the ``SAME_WORK`` links of the groups they join or leave are found again
+   (:func:`~kgrec_neo4j.concepts.works.link_same_work` with ``items``: the rest of the catalogue is not read), so a
    new edition of an owned game is demoted at once;
 5. **classify** the new and changed interactions (of the stamped users);
 6. **interests** of the stamped users (offline; Graph-RAG too with ``interests="llm"``);
@@ -69,7 +69,7 @@ class UpdateReport(BaseModel):
     concepts_grown: int = 0
     items_knowledge: int = 0
     users_through_knowledge: int = 0
-    same_work_links: int | None = None
+    same_work_links: int | None = Field(None, description="SAME_WORK links among the regrouped items")
     users_classified: int = 0
     users_interests: int = 0
     interest_edges: int = 0
@@ -207,9 +207,9 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             return "no new or changed items"
         from .concepts.works import link_same_work
 
-        w = link_same_work(db, pack, settings=settings)
+        w = link_same_work(db, pack, settings=settings, items=items)
         rep.same_work_links = w.edges
-        return f"{w.edges} SAME_WORK links between {w.items_with_work} items with a work name ({w.removed} stale removed)"
+        return (f"{w.items} items regrouped: {w.edges} SAME_WORK links among them ({w.removed} stale removed)")
 
     # 5. classify -----------------------------------------------------------------------------------------------
     def classify() -> str:
@@ -222,11 +222,11 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             return "no new or changed interactions"
         clf = make_classifier(classifier, settings, progress=False)
         try:
-            r = classify_interactions(db, clf, users=users)
+            r = classify_interactions(db, clf, users=users, since=seen_classified)
         finally:
             if clf is not None and hasattr(clf, "close"):
                 clf.close()
-        return f"{r.edges} interactions of {len(users)} users classified with {r.classifier}"
+        return f"{r.edges} new or changed interactions of {len(users)} users classified with {r.classifier}"
 
     # 6. interests ----------------------------------------------------------------------------------------------
     def user_interests() -> str:

@@ -8,3 +8,4 @@ CREATE VECTOR INDEX concept_embedding IF NOT EXISTS FOR (c:Concept) ON (c.embedd
   OPTIONS {indexConfig: {`vector.dimensions`: $dim, `vector.similarity_function`: 'cosine'}};
 CREATE INDEX item_link_run IF NOT EXISTS FOR ()-[l:ITEM_LINK]-() ON (l.run);
 CREATE INDEX user_ingest IF NOT EXISTS FOR (u:User) ON (u.ingest);
+CREATE INDEX item_work_key IF NOT EXISTS FOR (i:Item) ON (i.work_key);

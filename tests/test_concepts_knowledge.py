@@ -108,3 +108,32 @@ def test_same_work_links_and_what_serving_reads(db, settings, pack, pipeline):
         got = same_work_owned(db, owner[0]["u"])
         assert owner[0]["b"] in got and any(o["item"] == owner[0]["a"] for o in got[owner[0]["b"]])
     assert same_work_owned(db, "no-such-user") == {}
+
+
+def test_same_work_for_changed_items_equals_the_whole_catalogue(db, settings, pack, pipeline):
+    """``items`` (what `kgrec update` passes) regroups only what those items join or leave, and gives the links a
+    run over the whole catalogue gives: an item retitled out of its work loses its links, one retitled into
+    another work gains them, and links elsewhere stay."""
+    links = "MATCH (a:Item)-[r:SAME_WORK]->(b:Item) RETURN collect([a.id, b.id, r.kind]) AS l"
+    link_same_work(db, pack, settings=settings)
+    assert db.value("MATCH (i:Item) WHERE i.title IS NOT NULL AND i.work_key IS NULL RETURN count(i)") == 0
+    pair = db.query("MATCH (a:Item)-[:SAME_WORK]->(b:Item) RETURN a.id AS a, b.id AS b, b.title AS tb "
+                    "ORDER BY a.id, b.id LIMIT 1")[0]
+    lone = db.value("MATCH (i:Item) WHERE i.work_key <> '' AND NOT (i)-[:SAME_WORK]-() RETURN i.id ORDER BY i.id "
+                    "LIMIT 1")
+    old_titles = {r["id"]: r["t"] for r in db.query("MATCH (i:Item) WHERE i.id IN $ids RETURN i.id AS id, "
+                                                     "i.title AS t", ids=[pair["a"], lone])}
+    try:
+        db.write("MATCH (i:Item {id: $a}) SET i.title = 'Controller Charging Dock Station'", a=pair["a"])
+        db.write("MATCH (i:Item {id: $i}) SET i.title = $t", i=lone, t=pair["tb"])
+        rep = link_same_work(db, pack, settings=settings, items=[pair["a"], lone])
+        assert 2 <= rep.items < 100  # the two items and their groups, not the catalogue
+        part = sorted(map(tuple, db.value(links)))
+        assert not any(pair["a"] in (x, y) for x, y, _ in part)
+        assert any({lone, pair["b"]} == {x, y} for x, y, _ in part)
+        link_same_work(db, pack, settings=settings)
+        assert sorted(map(tuple, db.value(links))) == part
+    finally:
+        for i, t in old_titles.items():
+            db.write("MATCH (x:Item {id: $i}) SET x.title = $t", i=i, t=t)
+        link_same_work(db, pack, settings=settings)

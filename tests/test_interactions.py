@@ -178,6 +178,23 @@ def test_classify_sets_kinds_sources_and_confidence(small):
     assert _edges(small) == before  # idempotent
 
 
+def test_since_classifies_only_new_changed_or_unseen_edges(small):
+    """``since`` (what `kgrec update` passes): an edge stamped by a later load, or never classified, is classified;
+    every other edge keeps what it has."""
+    classify_interactions(small, LexiconClassifier())
+    small.write("MATCH ()-[e:INTERACTED]->() SET e.ingest = 1")
+    small.write("MATCH (:User {id: 'u1'})-[e:INTERACTED {seq: 0}]->() SET e.kind = 'kept', e.sign = 0")  # old
+    small.write("MATCH (:User {id: 'u1'})-[e:INTERACTED {seq: 2}]->() SET e.ingest = 2, e.kind = 'stale'")  # loaded
+    small.write("MATCH (:User {id: 'u2'})-[e:INTERACTED {seq: 0}]->() REMOVE e.kind, e.kind_source, e.sign")  # unseen
+    rep = classify_interactions(small, LexiconClassifier(), users=["u1", "u2"], since=1)
+    e = _edges(small)
+    assert rep.edges == 2
+    assert (e["u1", 0]["kind"], e["u1", 0]["sign"]) == ("kept", 0)
+    assert (e["u1", 2]["kind"], e["u2", 0]["kind"], e["u2", 0]["source"]) == ("dislike", "dislike", "text")
+    classify_interactions(small, LexiconClassifier())  # every edge again, for the next tests
+    assert _edges(small)["u1", 0]["kind"] == "like"
+
+
 def test_rating_only_classification_clears_text_verdicts(small):
     classify_interactions(small, None, scheme=KindScheme.parse("mixed=-1"))
     e = _edges(small)

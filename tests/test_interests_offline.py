@@ -125,6 +125,23 @@ def test_extract_writes_edges_and_rerun_is_identical(vg):
     assert edges(vg) == first
 
 
+def test_rewrite_in_place_equals_a_fresh_write(vg):
+    """A rerun over edges written with other parameters updates them in place, deletes those the user no longer
+    has and creates the new ones: the result equals writing from nothing."""
+    extract_offline(vg)
+    fresh = edges(vg)
+    extract_offline(vg, params=OfflineParams(min_confidence=0.95, long_top=3, short_top=2))
+    fewer = edges(vg)
+    assert len(fewer) < len(fresh)
+    extract_offline(vg)
+    assert edges(vg) == fresh
+    vg.write("MATCH ()-[r:INTERESTED_IN {extractor: 'offline'}]->() DELETE r")
+    extract_offline(vg)
+    assert edges(vg) == fresh
+    assert vg.value("MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->(c) WITH u, c, r.horizon AS h, "
+                    "count(*) AS n WHERE n > 1 RETURN count(*)") == 0
+
+
 def test_evidence_and_seq_come_from_train_only(vg):
     bad = vg.query(
         "MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->() UNWIND r.evidence AS ev "

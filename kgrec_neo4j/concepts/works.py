@@ -92,9 +92,8 @@ def same_work_pairs(rows: list[dict], work_name: Callable[[str], str | None], *,
     rep = WorksReport(items=len(rows))
     groups: dict[str, list[dict]] = defaultdict(list)
     for r in rows:
-        name = work_name(r["title"])
-        key = work_key(name) if name else ""
-        if len(key) >= 3:
+        key = _key(work_name, r["title"])
+        if key:
             groups[key].append(r)
             rep.items_with_work += 1
     pairs = []
@@ -117,29 +116,65 @@ def same_work_pairs(rows: list[dict], work_name: Callable[[str], str | None], *,
     return pairs, rep
 
 
-def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = None, max_group: int = 30) -> WorksReport:
+def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = None, max_group: int = 30,
+                   items: list[str] | None = None) -> WorksReport:
     """Find the items that are the same work and store ``SAME_WORK`` links (stale ones removed, same transaction).
 
-    Packs without title names (no :attr:`~kgrec_neo4j.extract.offline_patterns.PackRules.title_names`) get none.
+    Every item's work key is stored (``Item.work_key``, ``''`` for none, with ``work_title``: the title it was
+    read from). With ``items`` (``kgrec update``: the items it extracted) only the groups those items leave or
+    join are found again: the items' keys are read anew, every item stored under one of their old or new keys is
+    regrouped, and only links touching those items change; the rest of the catalogue is not read. A graph whose
+    items do not all have a stored key is linked whole. Packs without title names
+    (:attr:`~kgrec_neo4j.extract.offline_patterns.PackRules.title_names`) get none.
     """
     from ..extract.offline import OfflineExtractor
 
     t0 = time.perf_counter()
     ex = OfflineExtractor(settings or db.settings, pack)
-    rows = db.query(cypher("works/item_titles"), platform_type=PLATFORM_TYPE)
-    pairs, rep = same_work_pairs(rows, ex.work_name, pack=pack.name, max_group=max_group)
+    names: dict[str, str | None] = {}
+
+    def work_name(title: str) -> str | None:  # each title read once per call
+        if title not in names:
+            names[title] = ex.work_name(title)
+        return names[title]
+
+    if items is not None and db.value(cypher("works/unkeyed_items")):
+        items = None  # keys were never stored for some items: link the whole catalogue once
+    if items is None:
+        rows = db.query(cypher("works/item_titles"), platform_type=PLATFORM_TYPE, ids=None)
+        scope: list[str] | None = None
+    else:
+        changed = db.query(cypher("works/item_titles"), platform_type=PLATFORM_TYPE, ids=sorted(set(items)))
+        keys = {_key(work_name, r["title"]) for r in changed} | {r["work_key"] for r in changed}
+        keys.discard("")
+        rows = changed + db.query(cypher("works/items_by_key"), platform_type=PLATFORM_TYPE, keys=sorted(keys),
+                                  ids=[r["id"] for r in changed])
+        scope = sorted({r["id"] for r in rows})
+    pairs, rep = same_work_pairs(rows, work_name, pack=pack.name, max_group=max_group)
+    stored = [{"id": r["id"], "key": _key(work_name, r["title"]), "title": r["title"]} for r in rows
+              if r.get("work_key") is None or r.get("work_title") != r["title"]]
 
     def work(tx) -> int:
         for i in range(0, len(pairs), 5000):
             tx.run(cypher("works/write_same_work"), pairs=pairs[i:i + 5000]).consume()
-        rec = tx.run(cypher("works/clear_stale"), keep=[f"{p['a']}|{p['b']}" for p in pairs]).single()
+        for i in range(0, len(stored), 5000):
+            tx.run(cypher("works/set_keys"), rows=stored[i:i + 5000]).consume()
+        rec = tx.run(cypher("works/clear_stale"), keep=[f"{p['a']}|{p['b']}" for p in pairs], scope=scope).single()
         return int(rec["removed"]) if rec else 0
 
     rep.removed = db.write_tx(work)
     rep.seconds = round(time.perf_counter() - t0, 3)
-    log.info("same work: %d items with a work name, %d groups, %d links (%s), %d stale removed",
-             rep.items_with_work, rep.groups, rep.edges, rep.by_kind, rep.removed)
+    log.info("same work%s: %d items with a work name, %d groups, %d links (%s), %d stale removed",
+             f" ({len(rows)} items regrouped)" if scope is not None else "", rep.items_with_work, rep.groups,
+             rep.edges, rep.by_kind, rep.removed)
     return rep
+
+
+def _key(work_name: Callable[[str], str | None], title: str) -> str:
+    """The work key of ``title`` (``''``: no work name, or one too short to group by)."""
+    name = work_name(title)
+    key = work_key(name) if name else ""
+    return key if len(key) >= 3 else ""
 
 
 def same_work_owned(db: Database, user: str, *, splits: tuple[str, ...] = ("train",)) -> dict[str, list[dict]]:

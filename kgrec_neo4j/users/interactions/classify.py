@@ -43,10 +43,15 @@ def classify_interactions(
     prefer: Literal["rating", "text"] = "rating",
     implicit_confidence: float = 0.5,
     users: list[str] | None = None,
+    since: int | None = None,
     batch_size: int = 2000,
     progress: Callable[[int, int], None] | None = None,
 ) -> ClassifyReport:
     """Give every ``INTERACTED`` edge (of ``users``, default all) a kind, sign, kind_source and confidence.
+
+    With ``since`` (an ingest number) only the edges no classification has seen (no ``kind_source``) or that a
+    load stamped after ``since`` are classified (``kgrec update``: a decision depends on the edge alone, so the
+    others keep theirs).
 
     ``classifier=None`` uses the rating alone (texts are not read). Idempotent: a rerun with the same
     classifier writes the same values. ``progress(done, total)`` is called after each text batch. A run over every
@@ -56,14 +61,17 @@ def classify_interactions(
         raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     scheme = scheme or KindScheme()
     t0 = time.perf_counter()
-    covered = current_ingest(db) if users is None else None
+    covered = current_ingest(db) if users is None and since is None else None
     rep = ClassifyReport(classifier=classifier.name if classifier else "rating")
-    no_text = db.write(cypher("interactions/set_without_text"), users=users, with_text=classifier is None,
+    seqs = None
+    if since is not None:  # what this call classifies, read before it does (the summary counts these)
+        seqs = {r["user"]: r["seqs"] for r in db.query(cypher("interactions/since"), users=users, since=since)}
+    no_text = db.write(cypher("interactions/set_without_text"), users=users, since=since, with_text=classifier is None,
                        names=scheme.names, signs=scheme.signs, like_min=scheme.like_min_rating,
                        dislike_max=scheme.dislike_max_rating, implicit_confidence=implicit_confidence)
     log.debug("edges without text: %s", no_text)
     if classifier is not None:
-        rows = db.query(cypher("interactions/texts"), users=users)
+        rows = db.query(cypher("interactions/texts"), users=users, since=since)
         total = len(rows)
         done = 0
         for k in range(0, total, batch_size):
@@ -79,7 +87,7 @@ def classify_interactions(
             done += len(part)
             if progress:
                 progress(done, total)
-    for r in db.query(cypher("interactions/summary"), users=users):
+    for r in db.query(cypher("interactions/summary"), users=users, seqs=seqs):
         rep.kinds[r["kind"]] = rep.kinds.get(r["kind"], 0) + r["n"]
         rep.sources[r["source"]] = rep.sources.get(r["source"], 0) + r["n"]
         rep.edges += r["n"]

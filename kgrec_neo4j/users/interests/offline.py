@@ -204,7 +204,7 @@ def extract_offline(
 
     def write(batch: list[str], rows: list[dict]) -> float:
         t0 = time.perf_counter()
-        db.write_tx(lambda tx: tx.run(q_write, users=batch, rows=rows, extractor=EXTRACTOR, run=rep.run).consume())
+        db.write_tx(lambda tx: tx.run(q_write, rows=rows, extractor=EXTRACTOR, run=rep.run).consume())
         return time.perf_counter() - t0
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="interests-write") as pool:
@@ -226,9 +226,10 @@ def extract_offline(
             rows = []
             for uid in batch:
                 edges = user_interests(by_user.get(uid, []), item_cache, params)
+                rows.append({"user": uid, "keys": [[e.concept, e.horizon] for e in edges],
+                             "edges": [dict(e) for e in edges]})  # a user without edges loses the old ones
                 if edges:
                     rep.users_with_interests += 1
-                    rows.append({"user": uid, "edges": [dict(e) for e in edges]})
                     for e in edges:
                         rep.edges += 1
                         rep.long += e.horizon == "long"
