@@ -1,7 +1,8 @@
 """Benchmark: `kgrec update` against the full pipeline from `extract` to `interests`, in one run.
 
 A seeded sample of a dataset's users is split into a base and a change: ``--new-share`` of the items held back
-(with every interaction on them) and ``--new-share`` of the remaining interactions held back (users' last ones).
+(with every interaction on them), and users' last interactions held back until the change holds ``--new-share`` of
+all interactions (those on the new items included; when they alone are more, no other is held back).
 The base goes through every stage as the stage commands run them (load, offline extraction, concepts build /
 project / grow, lexicon classification, offline interests: the timed "full" part; then a short training run so
 that the update has a current run to fold new items into). The change is appended (`kgrec load --append`) and
@@ -66,7 +67,8 @@ def split(data: Path, out: Path, *, users: int, share: float, seed: int) -> tupl
     by_user: dict[str, list[dict]] = {}
     for r in rest:
         by_user.setdefault(r["user_id"], []).append(r)
-    held_n = max(1, int(share * len(rest)))
+    # new interactions: ``share`` of all of them in total, those on the new items included
+    held_n = max(1, int(share * len(inter)) - (len(inter) - len(rest)))
     candidates = sorted((u for u, rs in by_user.items() if len(rs) > 2))
     held: set[tuple[str, int]] = set()
     for u in rng.permutation(candidates)[:held_n].tolist():
@@ -101,6 +103,8 @@ def main() -> None:
     ap.add_argument("--warm", action="store_true",
                     help="also train cold and warm-started on the updated graph: valid NDCG@10 per epoch, and the "
                          "epoch where the warm start reaches the cold start's best (0: before any training)")
+    ap.add_argument("--solver", default="auto", choices=["auto", "dense", "sparse"],
+                    help="item-graph solver of the training run (not timed)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     if not args.yes:
@@ -149,7 +153,7 @@ def main() -> None:
             print(f"full pipeline extract..interests: {full:.1f}s; training the run to update ...", flush=True)
             over = {"item_graph_concept_weights": [1.0], "item_graph_weights": [1.0], "patience": 10**6}
             res = run_training(db, type_names=pack.names, model="ours", epochs=args.epochs, dim=args.dim, seed=0,
-                               overrides=over)
+                               overrides={**over, "item_graph_solver": args.solver})
             load(db, [more], append=True)
             print("update ...", flush=True)
             t = time.perf_counter()
