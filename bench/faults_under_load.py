@@ -32,6 +32,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import random
@@ -184,7 +185,11 @@ def make_change(db, data: Path, out: Path, *, users: int, seed: int = 0) -> dict
     """A change to append: ``users`` users of ``data`` that are not in the graph, with their real interactions,
     among them items that are not in the graph either (new users and new items at once)."""
     def rows(stem: str) -> list[dict]:
-        return [json.loads(x) for x in (data / f"{stem}.jsonl").read_text().splitlines() if x.strip()]
+        path = data / f"{stem}.jsonl"
+        if not path.exists():
+            path = data / f"{stem}.jsonl.gz"
+        with (gzip.open(path, "rt") if path.suffix == ".gz" else path.open()) as f:
+            return [json.loads(x) for x in f if x.strip()]
 
     stored_users = set(db.value("MATCH (u:User) RETURN collect(u.id)"))
     stored_items = set(db.value("MATCH (i:Item) RETURN collect(i.id)"))
@@ -293,8 +298,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--settle-s", type=float, default=5)
     ap.add_argument("--http-port", type=int, required=True, help="the local Neo4j's HTTP port (for its restart)")
     ap.add_argument("--cases", default="restart,train,update")
-    ap.add_argument("--change-from", type=Path, default=REPO / "tests" / "data" / "vg-slice",
-                    help="case (c): a dataset folder whose users not in the graph make the appended change")
+    ap.add_argument("--change-from", type=Path, default=REPO.parent / "shared" / "data" / "amazon-videogames-2018",
+                    help="case (c): a dataset folder whose users not in the graph (with items not in it either) make "
+                         "the appended change")
     ap.add_argument("--same-work", default="keep", help="the service's KGREC_SAME_WORK (the checker of answers "
                     "compares with the plain top-k, so editions of owned items must not be demoted)")
     ap.add_argument("--change-users", type=int, default=10)

@@ -25,6 +25,7 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -50,8 +51,14 @@ def _free_port() -> int:
 
 
 def start_service(port: int) -> subprocess.Popen:
-    p = subprocess.Popen([sys.executable, "-m", "kgrec_neo4j.cli", "serve", "--port", str(port)], cwd=REPO,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    """``kgrec serve`` on ``port``, healthy. Its stderr goes to a file (named on stdout), never to a pipe: a pipe
+    nobody reads fills up (64 kB: a few hundred of the driver's retry warnings during a Neo4j outage) and then
+    blocks every thread of the service that logs, the run watcher included."""
+    log_path = Path(tempfile.mkstemp(prefix="kgrec-serve-", suffix=".log")[1])
+    print(f"kgrec serve on port {port}: its log is {log_path}", file=sys.stderr, flush=True)
+    with log_path.open("w") as log:
+        p = subprocess.Popen([sys.executable, "-m", "kgrec_neo4j.cli", "serve", "--port", str(port)], cwd=REPO,
+                             stdout=subprocess.DEVNULL, stderr=log, text=True)
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         try:
@@ -60,7 +67,7 @@ def start_service(port: int) -> subprocess.Popen:
         except httpx.HTTPError:
             pass
         if p.poll() is not None:
-            raise RuntimeError(f"kgrec serve exited: {p.stderr.read()[-2000:] if p.stderr else ''}")
+            raise RuntimeError(f"kgrec serve exited: {log_path.read_text()[-2000:]}")
         time.sleep(0.5)
     p.kill()
     raise RuntimeError("kgrec serve did not become healthy in 15 minutes")

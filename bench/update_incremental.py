@@ -4,7 +4,7 @@ A seeded sample of a dataset's users is split into a base and a change: ``--new-
 (with every interaction on them), and users' last interactions held back until the change holds ``--new-share`` of
 all interactions (those on the new items included; when they alone are more, no other is held back).
 The base goes through every stage as the stage commands run them (load, offline extraction, concepts build /
-project / grow, lexicon classification, offline interests: the timed "full" part; then a short training run so
+project / grow / same-work, lexicon classification, offline interests: the timed "full" part; then a short training run so
 that the update has a current run to fold new items into). The change is appended (`kgrec load --append`) and
 `kgrec update` brings the graph up to date: the timed "update" part. Prints both times, their ratio and what the
 update did. Needs a running Neo4j (NEO4J_URI / NEO4J_PASSWORD) that it may CLEAR: use a scratch database.
@@ -149,6 +149,7 @@ def main() -> None:
         raise SystemExit("this benchmark clears the database: pass --yes (and point NEO4J_URI at a scratch one)")
 
     from kgrec_neo4j.concepts import build_vocabulary, grow_vocabulary, project_mentions
+    from kgrec_neo4j.concepts.works import link_same_work
     from kgrec_neo4j.core import schema
     from kgrec_neo4j.core.embed import get_embedder
     from kgrec_neo4j.core.schema import load_pack
@@ -186,6 +187,7 @@ def main() -> None:
             timed("concepts build", lambda: build_vocabulary(db, emb, pack, fraction=0.5, seed=0))
             timed("concepts project", lambda: project_mentions(db, emb, pack))
             timed("concepts grow", lambda: grow_vocabulary(db, emb, pack))
+            timed("concepts same-work", lambda: link_same_work(db, pack, settings=settings))
             timed("classify", lambda: classify_interactions(db, make_classifier("lexicon", settings)))
             timed("interests", lambda: extract_offline(db))
             full = time.perf_counter() - t0
