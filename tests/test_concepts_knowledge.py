@@ -124,6 +124,9 @@ def test_same_work_for_changed_items_equals_the_whole_catalogue(db, settings, pa
     old_titles = {r["id"]: r["t"] for r in db.query("MATCH (i:Item) WHERE i.id IN $ids RETURN i.id AS id, "
                                                      "i.title AS t", ids=[pair["a"], lone])}
     try:
+        # `lone` stands for a new item (no stored key yet: it alone does not make it regroup the catalogue);
+        # pair["a"] for a changed one (its old key's group is regrouped)
+        db.write("MATCH (i:Item {id: $i}) REMOVE i.work_key, i.work_title", i=lone)
         db.write("MATCH (i:Item {id: $a}) SET i.title = 'Controller Charging Dock Station'", a=pair["a"])
         db.write("MATCH (i:Item {id: $i}) SET i.title = $t", i=lone, t=pair["tb"])
         rep = link_same_work(db, pack, settings=settings, items=[pair["a"], lone])

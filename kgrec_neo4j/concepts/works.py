@@ -138,7 +138,7 @@ def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = 
             names[title] = ex.work_name(title)
         return names[title]
 
-    if items is not None and db.value(cypher("works/unkeyed_items")):
+    if items is not None and db.value(cypher("works/unkeyed_items"), ids=sorted(set(items))):
         items = None  # keys were never stored for some items: link the whole catalogue once
     if items is None:
         rows = db.query(cypher("works/item_titles"), platform_type=PLATFORM_TYPE, ids=None)
@@ -146,7 +146,7 @@ def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = 
     else:
         changed = db.query(cypher("works/item_titles"), platform_type=PLATFORM_TYPE, ids=sorted(set(items)))
         keys = {_key(work_name, r["title"]) for r in changed} | {r["work_key"] for r in changed}
-        keys.discard("")
+        keys -= {"", None}
         rows = changed + db.query(cypher("works/items_by_key"), platform_type=PLATFORM_TYPE, keys=sorted(keys),
                                   ids=[r["id"] for r in changed])
         scope = sorted({r["id"] for r in rows})
