@@ -67,3 +67,34 @@ def test_explaining_for_a_user_with_a_long_history_is_bounded(probe):
     via = [s["via"] for s in rows[0]["items"][0]["shared"]]
     assert len(via) == 50 and all(int(v.removeprefix("memprobe-j")) >= 3050 for v in via)  # the 50 most recent
     assert large < 2 * small + 100_000, (small, large)
+
+
+def test_family_paths_for_a_user_with_a_long_history_are_bounded(probe):
+    """The family side of the explanation query (the user's concepts, each with its BROADER relatives) holds at most
+    $max_reach rows, the most recent ones, however long the history: liked items of one concept, a target with a
+    sibling concept of it."""
+    probe.write("CREATE (u:User:MemProbe {id: 'memprobe-user'}) "
+                "CREATE (c:Concept:MemProbe {id: 'memprobe-c', name: 'probe 360', type: 'Others'})"
+                "-[:BROADER]->(:Concept:MemProbe {id: 'memprobe-p', name: 'probe', type: 'Others'})"
+                "<-[:BROADER]-(s:Concept:MemProbe {id: 'memprobe-s', name: 'probe one', type: 'Others'}) "
+                "CREATE (i:Item:MemProbe {id: 'memprobe-target', title: 'target'})-[:HAS_KNOWLEDGE {confidence: 1.0}]->(s)")
+
+    def add(n: int, start: int) -> None:
+        probe.write("MATCH (u:User {id: 'memprobe-user'}), (c:Concept {id: 'memprobe-c'}) "
+                    "UNWIND range($start, $start + $n - 1) AS k "
+                    "CREATE (u)-[:INTERACTED {sign: 1, timestamp: k, seq: k, kind: 'like'}]->"
+                    "(j:Item:MemProbe {id: 'memprobe-j' + toString(k), title: 'liked ' + toString(k)})"
+                    "-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)", n=n, start=start)
+
+    q = cypher("explain/evidence")
+    params = {"user": "memprobe-user", "items": ["memprobe-target"], "run": "none", "per_via": 2, "max_reach": 50}
+    add(100, 0)
+    small = _memory(probe, q, **params)
+    add(3000, 100)
+    large = _memory(probe, q, **params)
+    rows = probe.query(q, **params)
+    fam = rows[0]["items"][0]["family"]
+    # two relatives per liked item (its concept's parent and the sibling): 50 rows are the 25 most recent items
+    assert len(fam) == 25 and all(int(f["via"].removeprefix("memprobe-j")) >= 3075 for f in fam)
+    assert {(p["family"], p["parent"]) for f in fam for p in f["paths"]} == {("sibling", "memprobe-p")}
+    assert large < 2 * small + 100_000, (small, large)
