@@ -76,15 +76,12 @@ def interaction_sign(r: E.Reason) -> int | None:
     return None
 
 
-FAMILY_KINDS = ("family_concept", "interest_family")
-
-
 def worded_by_family(r: E.Reason) -> bool:
     """The reason's clause says one of its family paths ("... are of the *Xbox* family", "it has *Xbox One*, of
     that family")."""
     text = E.clause(r)
     return any((E.family_phrase(p) if p.kind == "family_concept" else E.interest_family_phrase(p)) in text
-               for p in r.paths if p.kind in FAMILY_KINDS)
+               for p in r.paths if p.kind in E.FAMILY_KINDS)
 
 
 def share(n: int, d: int) -> float | None:
@@ -154,7 +151,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         stated = e.stated
         n_stated.append(len(stated))
         stated_no_path += sum(1 for x in stated if not x.paths)
-        fam_exps += any(p.kind in FAMILY_KINDS for p in e.paths)
+        fam_exps += any(p.kind in E.FAMILY_KINDS for p in e.paths)
         by_family = {id(x) for x in stated if worded_by_family(x)}
         tot = e.abs_total or 1.0
         carried["item_graph"].append(sum(abs(x.item_graph) for x in e.reasons) / tot)

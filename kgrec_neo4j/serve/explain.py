@@ -54,6 +54,9 @@ log = logging.getLogger(__name__)
 PathKind = Literal["item_link", "shared_concept", "interest", "family_concept", "interest_family"]
 #: how the item's concept relates to the concept on the user's side in a family path
 Family = Literal["narrower", "broader", "sibling"]
+#: path kinds that go through BROADER edges, and those that start at an interest
+FAMILY_KINDS = ("family_concept", "interest_family")
+INTEREST_KINDS = ("interest", "interest_family")
 ReasonKind = Literal["item", "interest", "profile"]
 
 #: a reason is stated in the sentence when its |share| is at least this fraction of the sum of every |share|
@@ -109,26 +112,18 @@ class ExplanationPath(BaseModel):
     def describe(self, item_title: str | None = None) -> str:
         """One line: the path as a chain of nodes and edges, with its share of the score."""
         target = item_title or self.item
-        if self.kind == "interest":
-            chain = f"you -INTERESTED_IN-> [{self.concept_name}] <-HAS_KNOWLEDGE- {target}"
-        elif self.kind == "interest_family":
-            chain = (f"you -INTERESTED_IN-> [{self.concept_name}] {self._family_chain()} "
-                     f"[{self.item_concept_name}] <-HAS_KNOWLEDGE- {target}")
-        elif self.kind == "family_concept":
-            chain = (f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title} -HAS_KNOWLEDGE-> "
-                     f"[{self.concept_name}] {self._family_chain()} [{self.item_concept_name}] <-HAS_KNOWLEDGE- {target}")
-        elif self.kind == "item_link":
-            chain = (f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title} "
-                     f"-ITEM_LINK(w={_num(self.link_weight)})-> {target}")
+        via = f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title}"
+        if self.kind == "item_link":
+            chain = f"{via} -ITEM_LINK(w={_num(self.link_weight)})-> {target}"
         else:
-            chain = (f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title} -HAS_KNOWLEDGE-> "
-                     f"[{self.concept_name}] <-HAS_KNOWLEDGE- {target}")
+            start = "you -INTERESTED_IN->" if self.kind in INTEREST_KINDS else f"{via} -HAS_KNOWLEDGE->"
+            concepts = f"[{self.concept_name}]"
+            if self.kind in FAMILY_KINDS:
+                step = (f"-BROADER-> [{self.parent_name}] <-BROADER-" if self.family == "sibling"
+                        else "<-BROADER-" if self.family == "narrower" else "-BROADER->")
+                concepts += f" {step} [{self.item_concept_name}]"
+            chain = f"{start} {concepts} <-HAS_KNOWLEDGE- {target}"
         return f"{chain}   share {self.share:+.4g}"
-
-    def _family_chain(self) -> str:
-        if self.family == "sibling":
-            return f"-BROADER-> [{self.parent_name}] <-BROADER-"
-        return "<-BROADER-" if self.family == "narrower" else "-BROADER->"
 
 
 class Reason(BaseModel):
@@ -416,7 +411,7 @@ def _evidence(r: Reason) -> list[ExplanationPath]:
     out = []
     for p in r.paths:
         part = r.item_graph if p.kind == "item_link" else r.gnn
-        if p.kind in ("interest", "interest_family") or part * r.share > 0:
+        if p.kind in INTEREST_KINDS or part * r.share > 0:
             out.append(p)
     return out
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from ..core.db import Database
 from ..core.resources import cypher
 from ..users.interests.store import Interest
-from .explain import Explanation, ExplanationPath, Reason, interest_profile
+from .explain import FAMILY_KINDS, INTEREST_KINDS, Explanation, ExplanationPath, Reason, interest_profile
 from .recommend import UserRecommendations, recommend
 
 ASSETS = Path(__file__).resolve().parent / "report_assets"
@@ -255,27 +255,17 @@ def _family_html(p: ExplanationPath) -> str:
 
 
 def _path_html(p: ExplanationPath, title: str) -> str:
+    via = f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)}'
     if p.kind == "item_link":
-        chain = (f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)} '
-                 f'<span class="rel">ITEM_LINK</span> {_esc(title)}')
+        chain = f'{via} <span class="rel">ITEM_LINK</span> {_esc(title)}'
         part = "item graph"
-    elif p.kind == "interest":
-        chain = (f'you <span class="rel">INTERESTED_IN</span> <b>{_esc(p.concept_name)}</b> '
-                 f'<span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
-        part = "model"
-    elif p.kind == "interest_family":
-        chain = (f'you <span class="rel">INTERESTED_IN</span> <b>{_esc(p.concept_name)}</b> {_family_html(p)} '
-                 f'<b>{_esc(p.item_concept_name)}</b> <span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
-        part = "model"
-    elif p.kind == "family_concept":
-        chain = (f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)} '
-                 f'<span class="rel">HAS_KNOWLEDGE</span> <b>{_esc(p.concept_name)}</b> {_family_html(p)} '
-                 f'<b>{_esc(p.item_concept_name)}</b> <span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
-        part = "model"
     else:
-        chain = (f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)} '
-                 f'<span class="rel">HAS_KNOWLEDGE</span> <b>{_esc(p.concept_name)}</b> '
-                 f'<span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
+        start = ('you <span class="rel">INTERESTED_IN</span>' if p.kind in INTEREST_KINDS
+                 else f'{via} <span class="rel">HAS_KNOWLEDGE</span>')
+        concepts = f'<b>{_esc(p.concept_name)}</b>'
+        if p.kind in FAMILY_KINDS:
+            concepts += f' {_family_html(p)} <b>{_esc(p.item_concept_name)}</b>'
+        chain = f'{start} {concepts} <span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}'
         part = "model"
     return f'<li class="path"><span class="w">{p.share:+.3g}</span> <span class="part">{part}</span> {chain}</li>'
 
