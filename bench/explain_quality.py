@@ -18,7 +18,10 @@ or the full data set after ``kgrec train``) and writes nothing. For ``--pairs`` 
   drop happens by chance), and the sign an interaction's kind would give (like / interest for, dislike /
   negative interest against: how sentences worded reasons before they followed shares) checked the same way;
 * **mix**: what carries the scores (item graph, model, profile), explanation types, stated reasons per item, how
-  many stated reasons have no stored path.
+  many stated reasons have no stored path;
+* **family paths** (``family_concept``, ``interest_family``: concepts of one family joined by BROADER edges, shown
+  when no concept is shared): how many explanations carry one, how many stated reasons are worded by one, and the
+  sign agreement of those reasons.
 
     python bench/explain_quality.py [--pairs 500] [--k 10] [--seed 0] [--max-seconds S] [--json out.json]
 """
@@ -71,6 +74,14 @@ def interaction_sign(r: E.Reason) -> int | None:
         kinds = (r.interaction or "").split("+")
         return -1 if kinds == ["dislike"] else 1
     return None
+
+
+def worded_by_family(r: E.Reason) -> bool:
+    """The reason's clause says one of its family paths ("... are of the *Xbox* family", "it has *Xbox One*, of
+    that family")."""
+    text = E.clause(r)
+    return any((E.family_phrase(p) if p.kind == "family_concept" else E.interest_family_phrase(p)) in text
+               for p in r.paths if p.kind in E.FAMILY_KINDS)
 
 
 def share(n: int, d: int) -> float | None:
@@ -128,6 +139,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     agree_big: Counter = Counter()
     agree_all: Counter = Counter()
     base: Counter = Counter()
+    fam_exps, fam_worded, fam_agree = 0, 0, 0
     for st, e in pairs:
         assert e.score is not None
         i = m.index[e.item]
@@ -139,6 +151,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         stated = e.stated
         n_stated.append(len(stated))
         stated_no_path += sum(1 for x in stated if not x.paths)
+        fam_exps += any(p.kind in E.FAMILY_KINDS for p in e.paths)
+        by_family = {id(x) for x in stated if worded_by_family(x)}
         tot = e.abs_total or 1.0
         carried["item_graph"].append(sum(abs(x.item_graph) for x in e.reasons) / tot)
         carried["model_items"].append(sum(abs(x.gnn) for x in e.reasons if x.kind == "item") / tot)
@@ -180,6 +194,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     base[s0 * effect > 0] += 1
             if id(x) in stated_ids:
                 agree[(x.kind, ok)] += 1
+            if id(x) in by_family:
+                fam_worded += 1
+                fam_agree += ok
     valid = E.verify_paths(db, shown)
     n_agree = sum(v for (_, ok), v in agree.items() if ok)
     n_all = sum(agree.values())
@@ -215,6 +232,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "stated_reasons_per_item": round(float(np.mean(n_stated)), 2) if n_stated else None,
         "stated_reasons_without_stored_path": stated_no_path,
         "path_kinds": dict(Counter(p.kind for p in shown)),
+        "family": {"explanations_with_a_family_path": fam_exps,
+                   "stated_reasons_worded_by_a_family_path": fam_worded,
+                   "of_them_sign_agrees": fam_agree},
     }
     print(json.dumps(out, indent=2))
     if args.json:

@@ -43,12 +43,11 @@ def test_reading_a_popular_items_reviews_is_bounded(probe):
     assert large < 2 * small + 100_000, (small, large)
 
 
-def test_explaining_for_a_user_with_a_long_history_is_bounded(probe):
-    """The explanation query collected the user's whole (interaction, concept) side before matching the items:
-    memory grew with the history. Now at most $max_reach rows, the most recent ones."""
-    probe.write("CREATE (u:User:MemProbe {id: 'memprobe-user'}) "
-                "CREATE (c:Concept:MemProbe {id: 'memprobe-c', name: 'probe concept', type: 'Others'}) "
-                "CREATE (i:Item:MemProbe {id: 'memprobe-target', title: 'target'})-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)")
+def _explain_a_long_history(probe, graph: str) -> tuple[int, int, dict]:
+    """``graph`` creates the user 'memprobe-user', the concept 'memprobe-c' and the target item; the user then likes
+    100, then 3,100 items of that concept. Returns the explanation query's memory after each, and the target's
+    evidence after the second (with $max_reach = 50)."""
+    probe.write(graph)
 
     def add(n: int, start: int) -> None:
         probe.write("MATCH (u:User {id: 'memprobe-user'}), (c:Concept {id: 'memprobe-c'}) "
@@ -63,7 +62,34 @@ def test_explaining_for_a_user_with_a_long_history_is_bounded(probe):
     small = _memory(probe, q, **params)
     add(3000, 100)
     large = _memory(probe, q, **params)
-    rows = probe.query(q, **params)
-    via = [s["via"] for s in rows[0]["items"][0]["shared"]]
+    return small, large, probe.query(q, **params)[0]["items"][0]
+
+
+def test_explaining_for_a_user_with_a_long_history_is_bounded(probe):
+    """The explanation query collected the user's whole (interaction, concept) side before matching the items:
+    memory grew with the history. Now at most $max_reach rows, the most recent ones."""
+    small, large, target = _explain_a_long_history(probe, (
+        "CREATE (u:User:MemProbe {id: 'memprobe-user'}) "
+        "CREATE (c:Concept:MemProbe {id: 'memprobe-c', name: 'probe concept', type: 'Others'}) "
+        "CREATE (i:Item:MemProbe {id: 'memprobe-target', title: 'target'})-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)"))
+    via = [s["via"] for s in target["shared"]]
     assert len(via) == 50 and all(int(v.removeprefix("memprobe-j")) >= 3050 for v in via)  # the 50 most recent
+    assert large < 2 * small + 100_000, (small, large)
+
+
+def test_family_paths_for_a_user_with_a_long_history_are_bounded(probe):
+    """The family side of the explanation query (the user's concepts, each with its BROADER relatives) holds at most
+    $max_reach rows, the most recent ones, however long the history: liked items of one concept, a target with a
+    sibling concept of it."""
+    small, large, target = _explain_a_long_history(probe, (
+        "CREATE (u:User:MemProbe {id: 'memprobe-user'}) "
+        "CREATE (c:Concept:MemProbe {id: 'memprobe-c', name: 'probe 360', type: 'Others'})"
+        "-[:BROADER]->(:Concept:MemProbe {id: 'memprobe-p', name: 'probe', type: 'Others'})"
+        "<-[:BROADER]-(s:Concept:MemProbe {id: 'memprobe-s', name: 'probe one', type: 'Others'}) "
+        "CREATE (i:Item:MemProbe {id: 'memprobe-target', title: 'target'})-[:HAS_KNOWLEDGE {confidence: 1.0}]->(s)"))
+    fam = target["family"]
+    # two relatives per liked item (its concept's parent and the sibling): 50 rows are the 25 most recent items
+    assert len(fam) == 25 and all(int(f["via"].removeprefix("memprobe-j")) >= 3075 for f in fam)
+    assert {(p["family"], p["parent"]) for f in fam for p in f["paths"]} == {("sibling", "memprobe-p")}
+    assert not target["shared"]
     assert large < 2 * small + 100_000, (small, large)

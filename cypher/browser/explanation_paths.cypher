@@ -2,8 +2,10 @@
 // with an ITEM_LINK of the current run to the item (each with its exact item-graph share of the score:
 // item_link_weight * x * weight, x the run's dislike value for an item the user only disliked, before the run's
 // recency weight of j; no item links without a current run), interacted items
-// sharing a concept with the item (the most specific concepts first: fewest items), and interests in one of its
-// concepts. The full share of each reason (model and item graph) comes from `kgrec explain --user U --item I`.
+// sharing a concept with the item (the most specific concepts first: fewest items), interests in one of its
+// concepts, and family paths where neither holds (concepts of one family joined by BROADER edges: an interacted
+// item that shares no concept with the item, an interest the item does not have). The full share of each reason
+// (model and item graph) comes from `kgrec explain --user U --item I`.
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
 MATCH (u:User {id: $user}), (i:Item {id: $item})
@@ -22,6 +24,19 @@ CALL (r, u, i) {
   UNION ALL
   MATCH p = (u)-[:INTERESTED_IN]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
   RETURN p, 'interest' AS kind, null AS share, COUNT { (c)<-[:HAS_KNOWLEDGE]-() } AS items
+  UNION ALL
+  MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(:Concept)-[:BROADER]-(ci:Concept)<-[:HAS_KNOWLEDGE]-(i)
+  WHERE j <> i AND NOT EXISTS { (j)-[:HAS_KNOWLEDGE]->(:Concept)<-[:HAS_KNOWLEDGE]-(i) }
+  RETURN p, 'family_concept' AS kind, null AS share, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
+  UNION ALL
+  MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)-[:BROADER]->(:Concept)<-[:BROADER]-(ci:Concept)
+            <-[:HAS_KNOWLEDGE]-(i)
+  WHERE j <> i AND ci <> c AND NOT EXISTS { (j)-[:HAS_KNOWLEDGE]->(:Concept)<-[:HAS_KNOWLEDGE]-(i) }
+  RETURN p, 'family_concept' AS kind, null AS share, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
+  UNION ALL
+  MATCH p = (u)-[:INTERESTED_IN]->(c:Concept)-[:BROADER]-(ci:Concept)<-[:HAS_KNOWLEDGE]-(i)
+  WHERE NOT EXISTS { (i)-[:HAS_KNOWLEDGE]->(c) }
+  RETURN p, 'interest_family' AS kind, null AS share, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
 }
 RETURN kind, share, p
 ORDER BY abs(coalesce(share, 0.0)) DESC, items

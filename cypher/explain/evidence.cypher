@@ -10,11 +10,23 @@
 //              make the item graph's part of the score)
 //     shared:  (u)-[x:INTERACTED]->(j)-[hj:HAS_KNOWLEDGE]->(c)<-[hk:HAS_KNOWLEDGE]-(i), j <> i, per j the
 //              $per_via most specific concepts (fewest items), ties by name
+//     family:  per j that shares no concept with i (j <> i), the $per_via closest family paths
+//              (u)-[x:INTERACTED]->(j)-[hj:HAS_KNOWLEDGE]->(c) ~ (ci)<-[hk:HAS_KNOWLEDGE]-(i), c ~ ci one of
+//                narrower: (c)<-[b:BROADER]-(ci)   i's concept is narrower than j's ("Xbox" <- "Xbox One")
+//                broader:  (c)-[b:BROADER]->(ci)   i's concept is broader than j's ("Xbox 360" -> "Xbox")
+//                sibling:  (c)-[b1:BROADER]->(p)<-[b2:BROADER]-(ci), ci <> c (both of the family p)
+//              one-step relations first, then by the items of c and ci (fewest: most specific), ties by name
 //     has:     (u)-[ii:INTERESTED_IN]->(c)<-[hk:HAS_KNOWLEDGE]-(i), one per interest concept the item has
+//     fam_has: per interest concept c the item does NOT have, the $per_via family paths
+//              (u)-[ii:INTERESTED_IN]->(c)<-[b:BROADER]-(ci)<-[hk:HAS_KNOWLEDGE]-(i) (narrower: the item has a
+//              narrower value of the interest) or (u)-[ii]->(c)-[b:BROADER]->(ci)<-[hk]-(i) (broader), narrower
+//              first, then by the items of ci
+// BROADER edges join concepts of one type (concepts/families.py); the query checks it again.
 // Each path carries the element ids of its relationships in path order (to re-MATCH it: explain/verify_paths).
-// Bounded memory: the user's side holds at most $max_reach interactions and $max_reach (interaction, concept) rows,
-// the most recent ones, so a user with 100k interactions cannot exhaust the transaction memory (an older item keeps
-// its share; its name then comes from the run and its verb is "interacted with").
+// Bounded memory: the user's side holds at most $max_reach interactions, $max_reach (interaction, concept) rows and
+// $max_reach (interaction, concept, family concept) rows, the most recent ones, so a user with 100k interactions
+// cannot exhaust the transaction memory (an older item keeps its share; its name then comes from the run and its
+// verb is "interacted with").
 // Params: $user (User.id), $items (list of Item.id), $run (ModelRun.id), $per_via (int >= 1), $max_reach (int).
 MATCH (u:User {id: $user})
 CALL (u) {
@@ -33,6 +45,27 @@ CALL (u, mine) {
   WITH x, j, hj, c ORDER BY coalesce(x.timestamp, 0) DESC, coalesce(x.seq, 0) DESC LIMIT $max_reach
   RETURN collect({x: x, j: j, hj: hj, c: c, n: COUNT { (c)<-[:HAS_KNOWLEDGE]-() }}) AS reach
 }
+CALL (reach) {
+  UNWIND reach AS r
+  WITH r, r.c AS c
+  CALL (c) {
+    MATCH (c)<-[b:BROADER]-(o:Concept)
+    RETURN o, 'narrower' AS family, 1 AS step, null AS p, [elementId(b)] AS brels
+    UNION ALL
+    MATCH (c)-[b:BROADER]->(o:Concept)
+    RETURN o, 'broader' AS family, 1 AS step, null AS p, [elementId(b)] AS brels
+    UNION ALL
+    MATCH (c)-[b1:BROADER]->(p:Concept)<-[b2:BROADER]-(o:Concept)
+    WHERE o <> c
+    RETURN o, 'sibling' AS family, 2 AS step, p, [elementId(b1), elementId(b2)] AS brels
+  }
+  WITH r, c, o, family, step, p, brels
+  WHERE o.type = c.type AND (p IS NULL OR p.type = c.type)
+  WITH r, o, family, step, p, brels
+  ORDER BY coalesce(r.x.timestamp, 0) DESC, coalesce(r.x.seq, 0) DESC, step LIMIT $max_reach
+  RETURN collect({x: r.x, j: r.j, hj: r.hj, c: r.c, n: r.n, o: o, no: COUNT { (o)<-[:HAS_KNOWLEDGE]-() },
+                  family: family, step: step, p: p, brels: brels}) AS kin
+}
 UNWIND range(0, size($items) - 1) AS pos
 MATCH (i:Item {id: $items[pos]})
 CALL (u, i) {
@@ -41,9 +74,11 @@ CALL (u, i) {
   WITH j, l, collect(x)[0] AS x
   RETURN collect({via: j.id, weight: l.weight, rels: [elementId(x), elementId(l)]}) AS links
 }
-CALL (i, reach) {
+CALL (i) {
   OPTIONAL MATCH (i)-[hk:HAS_KNOWLEDGE]->(ic:Concept)
-  WITH collect({c: ic, hk: hk}) AS own
+  RETURN collect({c: ic, hk: hk}) AS own
+}
+CALL (i, reach, own) {
   UNWIND reach AS r
   WITH r, [m IN own WHERE m.c = r.c][0] AS hit
   WHERE hit IS NOT NULL AND r.j <> i
@@ -52,12 +87,42 @@ CALL (i, reach) {
                           rels: [elementId(r.x), elementId(r.hj), elementId(hit.hk)]}) AS cs
   RETURN collect({via: j.id, concepts: cs[0..$per_via]}) AS shared
 }
+CALL (i, kin, own, shared) {
+  WITH i, kin, own, [s IN shared | s.via] AS sharing
+  UNWIND kin AS r
+  WITH r, [m IN own WHERE m.c = r.o][0] AS hit
+  WHERE hit IS NOT NULL AND r.j <> i AND NOT r.j.id IN sharing
+  WITH r, hit ORDER BY r.step, r.n + r.no, r.c.name, r.o.name, r.c.id, r.o.id
+  WITH r.j AS j, collect({concept: r.c.id, name: coalesce(r.c.name, r.c.id), type: r.c.type, items: r.n,
+                          family: r.family, item_concept: r.o.id, item_concept_name: coalesce(r.o.name, r.o.id),
+                          item_concept_items: r.no, parent: r.p.id, parent_name: coalesce(r.p.name, r.p.id),
+                          rels: [elementId(r.x), elementId(r.hj)] + r.brels + [elementId(hit.hk)]}) AS fs
+  RETURN collect({via: j.id, paths: fs[0..$per_via]}) AS family
+}
 CALL (u, i) {
   OPTIONAL MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
   RETURN collect({concept: c.id, rels: [elementId(ii), elementId(hk)]}) AS has
 }
+CALL (u, i) {
+  MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)
+  WHERE NOT EXISTS { (i)-[:HAS_KNOWLEDGE]->(c) }
+  CALL (c, i) {
+    MATCH (c)<-[b:BROADER]-(ci:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
+    RETURN ci, b, hk, 'narrower' AS family
+    UNION ALL
+    MATCH (c)-[b:BROADER]->(ci:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
+    RETURN ci, b, hk, 'broader' AS family
+  }
+  WITH ii, c, ci, b, hk, family WHERE ci.type = c.type
+  WITH ii, c, ci, b, hk, family, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS n
+  ORDER BY CASE family WHEN 'narrower' THEN 0 ELSE 1 END, n, ci.name, ci.id
+  WITH c, collect({item_concept: ci.id, item_concept_name: coalesce(ci.name, ci.id), item_concept_items: n,
+                   family: family, rels: [elementId(ii), elementId(b), elementId(hk)]}) AS fs
+  RETURN collect({concept: c.id, paths: fs[0..$per_via]}) AS fam_has
+}
 WITH u, mine, pos, {item: i.id, title: coalesce(i.title, i.id), links: [x IN links WHERE x.via IS NOT NULL],
-                    shared: shared, has: [x IN has WHERE x.concept IS NOT NULL]} AS found
+                    shared: shared, family: family, has: [x IN has WHERE x.concept IS NOT NULL],
+                    fam_has: fam_has} AS found
 ORDER BY pos
 WITH u, mine, collect(found) AS items
 RETURN [m IN mine | [m.j.id, coalesce(m.j.title, m.j.id), m.kinds, m.signs, elementId(m.x)]] AS history,

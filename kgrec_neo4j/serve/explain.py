@@ -10,7 +10,18 @@ its share; its **evidence** is the stored paths that connect it to the item, eac
 * ``item_link``: ``user -INTERACTED-> j -ITEM_LINK-> item`` (it carries the reason's item-graph part exactly);
 * ``shared_concept``: ``user -INTERACTED-> j -HAS_KNOWLEDGE-> concept <-HAS_KNOWLEDGE- item`` (the most
   specific concepts first: those with the fewest items);
-* ``interest``: ``user -INTERESTED_IN-> concept <-HAS_KNOWLEDGE- item``.
+* ``interest``: ``user -INTERESTED_IN-> concept <-HAS_KNOWLEDGE- item``;
+* ``family_concept`` (only for an interacted item that shares no concept with the item): ``user -INTERACTED-> j
+  -HAS_KNOWLEDGE-> c``, then ``c`` and the item's concept ``ci`` are of one family (:mod:`~kgrec_neo4j.concepts.families`):
+  ``ci -BROADER-> c`` (``family="narrower"``: the item's concept is narrower), ``c -BROADER-> ci`` (``"broader"``) or
+  ``c -BROADER-> parent <-BROADER- ci`` (``"sibling"``), and ``ci <-HAS_KNOWLEDGE- item``;
+* ``interest_family`` (only for an interest concept the item does not have): ``user -INTERESTED_IN-> c``,
+  ``ci -BROADER-> c`` (``"narrower"``: the item has a narrower value of the interest) or ``c -BROADER-> ci``
+  (``"broader"``), ``ci <-HAS_KNOWLEDGE- item``.
+
+A family path never says the two concepts are one: "its *Xbox 360* and this one's *Xbox One* are of the *Xbox*
+family", "it has *Xbox One*, of that family". Shared concepts are preferred: an interacted item that shares a
+concept with the item gets no family path.
 
 A reason without a stored path (the user's own embedding, or an item or interest that acts through the model's
 embeddings only) is said to have none; it is never hidden and no path is invented for it. Sentences order and
@@ -40,7 +51,12 @@ from .scoring import RunModel, UserState, rank_of, removal_effects, score_shares
 
 log = logging.getLogger(__name__)
 
-PathKind = Literal["item_link", "shared_concept", "interest"]
+PathKind = Literal["item_link", "shared_concept", "interest", "family_concept", "interest_family"]
+#: how the item's concept relates to the concept on the user's side in a family path
+Family = Literal["narrower", "broader", "sibling"]
+#: path kinds that go through BROADER edges, and those that start at an interest
+FAMILY_KINDS = ("family_concept", "interest_family")
+INTEREST_KINDS = ("interest", "interest_family")
 ReasonKind = Literal["item", "interest", "profile"]
 
 #: a reason is stated in the sentence when its |share| is at least this fraction of the sum of every |share|
@@ -67,36 +83,46 @@ class ExplanationPath(BaseModel):
     """One stored path from the user to the item, evidence of a reason.
 
     ``share`` is on the score's scale: for ``item_link`` the path's exact item-graph term
-    (``w * x_uj * ITEM_LINK.weight``); for ``shared_concept`` the GNN part of the interacted item's share it
-    supports; for ``interest`` the interest concept's share. ``rels`` are the element ids of the path's
-    relationships in path order (to re-MATCH it).
+    (``w * x_uj * ITEM_LINK.weight``); for ``shared_concept`` and ``family_concept`` the GNN part of the interacted
+    item's share it supports; for ``interest`` and ``interest_family`` the interest concept's share. ``rels`` are
+    the element ids of the path's relationships in path order (to re-MATCH it). In a family path ``concept`` is
+    the concept on the user's side (of the interacted item, or the interest), ``item_concept`` the item's.
     """
 
     kind: PathKind
     share: float
     user: str
     item: str
-    via: str | None = None  # the interacted item (item_link, shared_concept)
+    via: str | None = None  # the interacted item (item_link, shared_concept, family_concept)
     via_title: str | None = None
     via_kind: str | None = None  # the interaction kind(s), e.g. "like" or "like+dislike"
-    concept: str | None = None  # shared_concept, interest
+    concept: str | None = None  # shared_concept, interest; the user's side of a family path
     concept_name: str = ""
     concept_type: str | None = None
     concept_items: int | None = None  # items that have the concept (fewer: more specific)
+    family: Family | None = None  # family paths: how item_concept relates to concept
+    item_concept: str | None = None  # family paths: the item's concept
+    item_concept_name: str = ""
+    item_concept_items: int | None = None
+    parent: str | None = None  # family_concept, sibling: the broader concept both are of
+    parent_name: str = ""
     link_weight: float | None = None  # item_link: the ITEM_LINK weight
     rels: list[str]
 
     def describe(self, item_title: str | None = None) -> str:
         """One line: the path as a chain of nodes and edges, with its share of the score."""
         target = item_title or self.item
-        if self.kind == "interest":
-            chain = f"you -INTERESTED_IN-> [{self.concept_name}] <-HAS_KNOWLEDGE- {target}"
-        elif self.kind == "item_link":
-            chain = (f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title} "
-                     f"-ITEM_LINK(w={_num(self.link_weight)})-> {target}")
+        via = f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title}"
+        if self.kind == "item_link":
+            chain = f"{via} -ITEM_LINK(w={_num(self.link_weight)})-> {target}"
         else:
-            chain = (f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title} -HAS_KNOWLEDGE-> "
-                     f"[{self.concept_name}] <-HAS_KNOWLEDGE- {target}")
+            start = "you -INTERESTED_IN->" if self.kind in INTEREST_KINDS else f"{via} -HAS_KNOWLEDGE->"
+            concepts = f"[{self.concept_name}]"
+            if self.kind in FAMILY_KINDS:
+                step = (f"-BROADER-> [{self.parent_name}] <-BROADER-" if self.family == "sibling"
+                        else "<-BROADER-" if self.family == "narrower" else "-BROADER->")
+                concepts += f" {step} [{self.item_concept_name}]"
+            chain = f"{start} {concepts} <-HAS_KNOWLEDGE- {target}"
         return f"{chain}   share {self.share:+.4g}"
 
 
@@ -173,7 +199,8 @@ class Explanation(BaseModel):
     @property
     def kind(self) -> str:
         """Explanation type: how the strongest positive reason reaches the item (``item_link``, ``shared_concept``,
-        ``interest``, ``profile``, ``embedding`` without a stored path), or ``none``."""
+        ``family_concept``, ``interest``, ``interest_family``, ``profile``, ``embedding`` without a stored path), or
+        ``none``."""
         pos = [r for r in self.reasons if r.share > 0]
         if not pos:
             return "none"
@@ -276,7 +303,9 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
         ev = found[i]
         links = {lk["via"]: lk for lk in ev["links"]}
         shared = {s["via"]: s["concepts"] for s in ev["shared"]}
+        family = {f["via"]: f["paths"] for f in ev["family"]}
         has = {h["concept"]: h["rels"] for h in ev["has"]}
+        fam_has = {f["concept"]: f["paths"] for f in ev["fam_has"]}
         reasons: list[Reason] = []
         if sh.ego[b]:
             reasons.append(Reason(kind="profile", name="your taste profile learned in training",
@@ -299,6 +328,15 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
                                                via_title=r.name, via_kind=kind, concept=c["concept"],
                                                concept_name=c["name"], concept_type=c["type"],
                                                concept_items=c["items"], rels=c["rels"]))
+            for f in family.get(jid, [])[:per_item]:  # the query gives them only when no concept is shared
+                r.paths.append(ExplanationPath(kind="family_concept", share=gnn, user=user_id, item=i, via=jid,
+                                               via_title=r.name, via_kind=kind, concept=f["concept"],
+                                               concept_name=f["name"], concept_type=f["type"],
+                                               concept_items=f["items"], family=f["family"],
+                                               item_concept=f["item_concept"],
+                                               item_concept_name=f["item_concept_name"],
+                                               item_concept_items=f["item_concept_items"], parent=f["parent"],
+                                               parent_name=f["parent_name"] or "", rels=f["rels"]))
             reasons.append(r)
         for n, c in enumerate(sh.concepts.tolist()):
             share = float(sh.concept_gnn[b, n])
@@ -311,6 +349,13 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
             if cid in has:
                 r.paths.append(ExplanationPath(kind="interest", share=share, user=user_id, item=i, concept=cid,
                                                concept_name=info["name"], rels=has[cid]))
+            else:  # the item has a narrower (or broader) value of the interest, not the interest itself
+                for f in fam_has.get(cid, [])[:per_item]:
+                    r.paths.append(ExplanationPath(kind="interest_family", share=share, user=user_id, item=i,
+                                                   concept=cid, concept_name=info["name"], family=f["family"],
+                                                   item_concept=f["item_concept"],
+                                                   item_concept_name=f["item_concept_name"],
+                                                   item_concept_items=f["item_concept_items"], rels=f["rels"]))
             reasons.append(r)
         reasons.sort(key=lambda r: (-abs(r.share), r.kind, r.id or ""))
         e.reasons = reasons[:MAX_REASONS]
@@ -361,13 +406,32 @@ def _verb(interaction: str | None) -> str:
 
 def _evidence(r: Reason) -> list[ExplanationPath]:
     """The paths that support the reason's sign: the item link when the item-graph part has the reason's sign,
-    shared concepts when the GNN part has it, the interest path of an interest."""
+    shared concepts and family paths when the GNN part has it, the interest (or interest-family) path of an
+    interest."""
     out = []
     for p in r.paths:
         part = r.item_graph if p.kind == "item_link" else r.gnn
-        if p.kind == "interest" or part * r.share > 0:
+        if p.kind in INTEREST_KINDS or part * r.share > 0:
             out.append(p)
     return out
+
+
+def family_phrase(p: ExplanationPath) -> str:
+    """A family path in words, without saying the two concepts are one. ``its`` is the interacted item's, ``this
+    one's`` the recommended item's."""
+    mine, theirs = _em(p.concept_name), _em(p.item_concept_name)
+    if p.family == "sibling":
+        return f"its {mine} and this one's {theirs} are of the {_em(p.parent_name)} family"
+    if p.family == "narrower":
+        return f"this one's {theirs} is of its {mine} family"
+    return f"its {mine} is of this one's {theirs} family"
+
+
+def interest_family_phrase(p: ExplanationPath) -> str:
+    """An interest-family path in words: the item has a narrower (or broader) value of the interest."""
+    if p.family == "narrower":
+        return f"it has {_em(p.item_concept_name)}, of that family"
+    return f"it has {_em(p.item_concept_name)}, the family {_em(p.concept_name)} is of"
 
 
 def clause(r: Reason) -> str:
@@ -379,6 +443,7 @@ def clause(r: Reason) -> str:
     if r.kind == "interest":
         c = _em(r.name)
         has = any(p.kind == "interest" for p in r.paths)
+        fam = next((p for p in r.paths if p.kind == "interest_family"), None)
         if (r.polarity or 1) < 0:
             head = f"you are not interested in {c}" + ("" if not pos else ", yet the model counts that for it")
         elif pos:
@@ -386,14 +451,18 @@ def clause(r: Reason) -> str:
                     else f"you have a long-term interest in {c}")
         else:
             head = f"your interest in {c} counts against it"
+        agrees = pos == ((r.polarity or 1) > 0)
         if has:
-            return head + (", which it has" if (pos == ((r.polarity or 1) > 0)) else f" (it has {c})")
+            return head + (", which it has" if agrees else f" (it has {c})")
+        if fam is not None:
+            return head + (f"; {interest_family_phrase(fam)}" if agrees else f" ({interest_family_phrase(fam)})")
         return head + " (no stored path: through the model's embeddings)"
     # an interacted item
     head = f"you {_verb(r.interaction)} {short(r.name)}"
     parts = sorted([(abs(r.item_graph), "ig"), (abs(r.gnn), "gnn")], reverse=True)
     phrases: list[str] = []
     concepts = [p for p in r.paths if p.kind == "shared_concept"]
+    kin = [p for p in r.paths if p.kind == "family_concept"]
     for size, part in parts:
         value = r.item_graph if part == "ig" else r.gnn
         if not size or value * r.share <= 0 or (phrases and size < MINOR_PART * abs(r.share)):
@@ -405,10 +474,11 @@ def clause(r: Reason) -> str:
                            else "which counts against it in the item graph")
         elif pos:
             phrases.append(f"which shares {_em(concepts[0].concept_name)} with it" if concepts
+                           else f"which is close to it: {family_phrase(kin[0])}" if kin
                            else "which is close to it in the model's embeddings (no stored path)")
         else:
             phrases.append("which is far from it in the model's embeddings"
-                           + ("" if concepts else " (no stored path)"))
+                           + ("" if concepts or kin else " (no stored path)"))
     if len(phrases) == 2:
         return f"{head}, {phrases[0]} and {phrases[1].removeprefix('which ')}"
     return f"{head}, {phrases[0]}" if phrases else head
@@ -508,14 +578,16 @@ def _verdict(r: WhyReport) -> str:
 def verify_paths(db: Database, paths: list[ExplanationPath], *, batch_size: int = 500) -> list[bool]:
     """Re-MATCH every path with ``cypher/explain/verify_paths`` (a query separate from the one that found it).
 
-    Returns one bool per path: its relationships (by element id) still connect the same user, items and concept.
+    Returns one bool per path: its relationships (by element id) still connect the same user, items and concepts,
+    in the path's direction.
     """
     text = cypher("explain/verify_paths")
     out: list[bool] = []
     for start in range(0, len(paths), batch_size):
         chunk = paths[start: start + batch_size]
-        rows = [{"n": n, "kind": p.kind, "user": p.user, "item": p.item, "concept": p.concept,
-                 "via": p.via, "rels": p.rels} for n, p in enumerate(chunk)]
+        rows = [{"n": n, "kind": p.kind, "user": p.user, "item": p.item, "concept": p.concept, "via": p.via,
+                 "family": p.family, "item_concept": p.item_concept, "parent": p.parent, "rels": p.rels}
+                for n, p in enumerate(chunk)]
         got = {r["n"]: bool(r["ok"]) for r in db.query(text, paths=rows)}
         out.extend(got.get(n, False) for n in range(len(chunk)))
     return out

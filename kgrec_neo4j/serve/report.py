@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from ..core.db import Database
 from ..core.resources import cypher
 from ..users.interests.store import Interest
-from .explain import Explanation, ExplanationPath, Reason, interest_profile
+from .explain import FAMILY_KINDS, INTEREST_KINDS, Explanation, ExplanationPath, Reason, interest_profile
 from .recommend import UserRecommendations, recommend
 
 ASSETS = Path(__file__).resolve().parent / "report_assets"
@@ -101,8 +101,8 @@ class ReportResult(BaseModel):
 def explanation_graph(user_id: str, explanations: list[Explanation], ranks: dict[str, int]) -> ExplanationGraph:
     """What carries each item's score, drawn: every recommended item, and for each reason its sentence states
     the user's edge to the neighbour, the neighbour's stored paths to the item (ITEM_LINK with the item-graph
-    part, shared concepts with the model part), or a dashed ``MODEL`` link for a part with no stored path. Each
-    edge carries the share it stands for."""
+    part, shared concepts with the model part, or else concepts of one family joined by their BROADER edges), or a
+    dashed ``MODEL`` link for a part with no stored path. Each edge carries the share it stands for."""
     nodes: dict[str, GraphNode] = {}
     links: dict[str, GraphLink] = {}
     paths: list[GraphPath] = []
@@ -129,6 +129,18 @@ def explanation_graph(user_id: str, explanations: list[Explanation], ranks: dict
         if key not in used:
             used.append(key)
 
+    def family_links(p: ExplanationPath, c: str, ci: str, rels: list[str], share: float, item: str,
+                     used: list[str]) -> None:
+        """The BROADER edge(s) between the user's concept ``c`` and the item's ``ci``, narrower -> broader."""
+        if p.family == "sibling":
+            parent = node(f"concept:{p.parent}", "concept", p.parent_name, item)
+            link(rels[0], c, parent, "BROADER", share, item, used)
+            link(rels[1], ci, parent, "BROADER", share, item, used)
+        elif p.family == "narrower":
+            link(rels[0], ci, c, "BROADER", share, item, used)
+        else:
+            link(rels[0], c, ci, "BROADER", share, item, used)
+
     you = f"user:{user_id}"
     for e in explanations:
         item = e.item
@@ -146,8 +158,14 @@ def explanation_graph(user_id: str, explanations: list[Explanation], ranks: dict
                 c = node(f"concept:{r.id}", "concept", r.name, item, sign=-1 if (r.polarity or 1) < 0 else 0)
                 link(r.rel, you, c, "INTERESTED_IN", r.share, item, used)
                 has = [pth for pth in r.paths if pth.kind == "interest"]
+                kin = [pth for pth in r.paths if pth.kind == "interest_family"]
                 if has:
                     link(has[0].rels[1], inode, c, "HAS_KNOWLEDGE", r.share, item, used)
+                elif kin:  # the item has a narrower (or broader) value of the interest
+                    f = kin[0]
+                    ci = node(f"concept:{f.item_concept}", "concept", f.item_concept_name, item)
+                    family_links(f, c, ci, f.rels[1:2], r.share, item, used)
+                    link(f.rels[2], inode, ci, "HAS_KNOWLEDGE", r.share, item, used)
                 else:
                     link(None, c, inode, "MODEL", r.share, item, used)
             else:
@@ -156,6 +174,7 @@ def explanation_graph(user_id: str, explanations: list[Explanation], ranks: dict
                          sign=-1 if only_dislikes else 1)
                 link(r.rel, you, v, "INTERACTED", r.share, item, used)
                 concepts = [pth for pth in r.paths if pth.kind == "shared_concept"]
+                kin = [pth for pth in r.paths if pth.kind == "family_concept"]
                 for pth in r.paths:
                     if pth.kind == "item_link":
                         link(pth.rels[1], v, inode, "ITEM_LINK", r.item_graph, item, used)
@@ -163,7 +182,13 @@ def explanation_graph(user_id: str, explanations: list[Explanation], ranks: dict
                     c = node(f"concept:{pth.concept}", "concept", pth.concept_name, item)
                     link(pth.rels[1], v, c, "HAS_KNOWLEDGE", r.gnn, item, used)
                     link(pth.rels[2], inode, c, "HAS_KNOWLEDGE", r.gnn, item, used)
-                if r.gnn and not concepts:
+                for pth in kin:  # no shared concept: concepts of one family stand for the model part
+                    c = node(f"concept:{pth.concept}", "concept", pth.concept_name, item)
+                    ci = node(f"concept:{pth.item_concept}", "concept", pth.item_concept_name, item)
+                    link(pth.rels[1], v, c, "HAS_KNOWLEDGE", r.gnn, item, used)
+                    family_links(pth, c, ci, pth.rels[2:-1], r.gnn, item, used)
+                    link(pth.rels[-1], inode, ci, "HAS_KNOWLEDGE", r.gnn, item, used)
+                if r.gnn and not concepts and not kin:
                     link(None, v, inode, "MODEL", r.gnn, item, used)
             paths.append(GraphPath(item=inode, reason=r.name, kind=r.kind, share=r.share, links=used))
     return ExplanationGraph(nodes=list(nodes.values()), links=list(links.values()), paths=paths)
@@ -221,19 +246,26 @@ def profile_svg(profile: list[Interest], width: int = 560) -> str:
     return "".join(parts)
 
 
+def _family_html(p: ExplanationPath) -> str:
+    """The BROADER step(s) of a family path, from the user's concept to the item's."""
+    if p.family == "sibling":
+        return (f'<span class="rel">BROADER</span> <b>{_esc(p.parent_name)}</b> '
+                f'<span class="rel">&larr; BROADER</span>')
+    return '<span class="rel">&larr; BROADER</span>' if p.family == "narrower" else '<span class="rel">BROADER</span>'
+
+
 def _path_html(p: ExplanationPath, title: str) -> str:
+    via = f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)}'
     if p.kind == "item_link":
-        chain = (f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)} '
-                 f'<span class="rel">ITEM_LINK</span> {_esc(title)}')
+        chain = f'{via} <span class="rel">ITEM_LINK</span> {_esc(title)}'
         part = "item graph"
-    elif p.kind == "interest":
-        chain = (f'you <span class="rel">INTERESTED_IN</span> <b>{_esc(p.concept_name)}</b> '
-                 f'<span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
-        part = "model"
     else:
-        chain = (f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)} '
-                 f'<span class="rel">HAS_KNOWLEDGE</span> <b>{_esc(p.concept_name)}</b> '
-                 f'<span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}')
+        start = ('you <span class="rel">INTERESTED_IN</span>' if p.kind in INTEREST_KINDS
+                 else f'{via} <span class="rel">HAS_KNOWLEDGE</span>')
+        concepts = f'<b>{_esc(p.concept_name)}</b>'
+        if p.kind in FAMILY_KINDS:
+            concepts += f' {_family_html(p)} <b>{_esc(p.item_concept_name)}</b>'
+        chain = f'{start} {concepts} <span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}'
         part = "model"
     return f'<li class="path"><span class="w">{p.share:+.3g}</span> <span class="part">{part}</span> {chain}</li>'
 
