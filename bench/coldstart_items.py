@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import json
 import os
 import sys
@@ -59,24 +58,14 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.update_incremental import _find as find  # noqa: E402
+from bench.update_incremental import _read as read_jsonl  # noqa: E402
+
 METHODS = ("ours", "ours-no-concepts", "ours-gnn-part", "popularity", "itemknn-text", "random")
 SCOPES = ("held-out", "all")
 
 
 # ================================================================================ split
-def read_jsonl(path: Path) -> list[dict]:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt") as f:
-        return [json.loads(x) for x in f if x.strip()]
-
-
-def find(folder: Path, stem: str) -> Path:
-    for name in (f"{stem}.jsonl.gz", f"{stem}.jsonl"):
-        if (folder / name).exists():
-            return folder / name
-    raise SystemExit(f"{folder}: no {stem}.jsonl(.gz)")
-
-
 def split_items(items: list[dict], inter: list[dict], *, share: float, seed: int
                 ) -> tuple[list[dict], list[dict], list[dict], list[dict], set[str]]:
     """``(base items, base interactions, change items, change interactions, held-out item ids)``.
