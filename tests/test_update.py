@@ -18,6 +18,7 @@ import pytest
 from _kg_fixture import invoke_cli, slice_rows, write_dataset
 
 from kgrec_neo4j.core.db import clear_database
+from kgrec_neo4j.core.errors import ModelError
 from kgrec_neo4j.core.schema import load_pack
 from kgrec_neo4j.load import load
 from kgrec_neo4j.model.pipeline import run_training
@@ -198,6 +199,47 @@ def test_new_items_are_recommended_and_serving_notices_the_version(db, world):
 
     why = E.explain(db, user, item, k=10)
     assert why.run == run and why.rank >= 1
+
+
+def test_fold_item_vectors_recomputes_the_update_and_can_leave_knowledge_out(db, world):
+    from kgrec_neo4j.model.newitems import fold_item_vectors
+
+    run, new = world["run"], sorted(world["new_items"])
+    q = "MATCH (i:Item) WHERE i.id IN $ids RETURN i.id AS id, i.gnn_embedding AS e, i.gnn_foldin AS f"
+    stored = {r["id"]: r for r in db.query(q, ids=new)}
+    kg = fold_item_vectors(db, new, run=run)
+    assert sorted(kg) == new
+    for i in new:  # what `kgrec update` wrote is this fold-in
+        np.testing.assert_allclose(kg[i]["embedding"], stored[i]["e"], atol=1e-5)
+        np.testing.assert_allclose(kg[i]["foldin"], stored[i]["f"], atol=1e-5)
+    bare = fold_item_vectors(db, new, run=run, knowledge=False)
+    with_knowledge = {r["id"] for r in db.query(
+        "MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept {gnn_run: $run}) WHERE i.id IN $ids RETURN DISTINCT i.id AS id",
+        ids=new, run=run)}
+    differ = {i for i in new if not np.allclose(bare[i]["embedding"], kg[i]["embedding"], atol=1e-6)}
+    assert differ and differ == with_knowledge  # only the knowledge is left out
+    assert {r["id"]: r for r in db.query(q, ids=new)} == stored  # nothing written
+    with pytest.raises(ModelError, match="no fold-in data"):
+        fold_item_vectors(db, new, run="no-such-run")
+
+
+def test_read_train_users_reads_the_train_split_only(db, world):
+    m = S.run_model(db, world["run"], links=True, cache=False)
+    users = sorted(world["touched"])[:8]
+    split = {(r["u"], r["s"]): set(r["items"]) for r in db.query(
+        "MATCH (u:User)-[x:INTERACTED]->(i:Item) WHERE u.id IN $ids RETURN u.id AS u, x.split AS s, "
+        "collect(i.id) AS items", ids=users)}
+    live, _ = S.read_users(db, users, m)
+    train = S.read_train_users(db, users, m)
+    assert [s.id for s in train] == [s.id for s in live] == users
+    held_out = 0
+    for a, b in zip(live, train, strict=True):
+        known = set(m.index)
+        assert {m.ids[k] for k in b.exclude} == split.get((b.id, "train"), set()) & known
+        every = set().union(*(v for (u, _), v in split.items() if u == a.id))
+        assert {m.ids[k] for k in a.exclude} == every & known
+        held_out += bool(every - split.get((b.id, "train"), set()))
+    assert held_out  # some of these users have a valid / test item that only serving reads
 
 
 def test_update_links_editions_of_new_items(db, world, settings):

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -139,29 +139,58 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
         rep.seconds = round(time.perf_counter() - t0, 3)
         return rep
     rep.new_items = sum(1 for r in todo if r["new"])
+    written = 0
+    for rows, counts, users_read in _fold_batches(db, run, p, ids, min_confidence=min_conf,
+                                                  all_interactions=all_interactions, batch_size=batch_size):
+        res = db.execute(cypher("update/item_vectors"), rows=rows, run=run)
+        written += int(res[0]["written"]) if res else 0
+        rep.with_knowledge += counts[0]
+        rep.with_interactions += counts[1]
+        rep.without_anything += counts[2]
+        rep.users_read += users_read
+        if progress:
+            progress(written, len(ids))
+    rep.items = written
+    rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
+    rep.seconds = round(time.perf_counter() - t0, 3)
+    log.info("folded %d items into run %s (%d new; %d with knowledge, %d with interactions) in %.1fs: version %d",
+             rep.items, run, rep.new_items, rep.with_knowledge, rep.with_interactions, rep.seconds, rep.version)
+    return rep
+
+
+def _fold_batches(db: Database, run: str, p: FoldIn, ids: list[str], *, min_confidence: float,
+                  all_interactions: bool, batch_size: int = 500, knowledge: bool = True,
+                  unknown: frozenset[str] = frozenset()
+                  ) -> Iterator[tuple[list[dict[str, Any]], tuple[int, int, int], int]]:
+    """Per batch of ``ids``: the item rows to write (``id``, ``embedding``, ``foldin``, ``degree``), how many of
+    them had knowledge / interactions / neither, and how many users were read. ``knowledge=False`` folds the items
+    in from their interactions only (an ablation: new items without the knowledge graph); items in ``unknown`` are
+    left out of the users' histories as items the run has no vector for."""
     side = _Side(db, run, p)
     type_index = {t: k for k, t in enumerate(p.type_names)}
-    written = 0
     for chunk in batched(ids, batch_size):
-        knowledge = {r["item"]: r["concepts"] for r in db.query(cypher("update/fold_knowledge"), ids=chunk, run=run,
-                                                                 min_confidence=min_conf)}
-        side.add_concepts({c[0]: c[3] for cs in knowledge.values() for c in cs})
+        know: dict[str, list[Any]] = {}
+        if knowledge:
+            know = {r["item"]: r["concepts"] for r in db.query(cypher("update/fold_knowledge"), ids=chunk, run=run,
+                                                                min_confidence=min_confidence)}
+        side.add_concepts({c[0]: c[3] for cs in know.values() for c in cs})
         item_users: dict[str, list[list[Any]]] = {
             r["item"]: r["users"] for r in db.query(cypher("update/fold_item_users"), ids=chunk,
-                                                    all_interactions=all_interactions, min_confidence=min_conf)}
+                                                    all_interactions=all_interactions, min_confidence=min_confidence)}
         users = sorted({u[0] for us in item_users.values() for u in us})
         urows: dict[str, dict[str, Any]] = {}
         for uchunk in batched(users, 1000):
             for r in db.query(cypher("update/fold_users"), users=uchunk, run=run, all_interactions=all_interactions,
-                              min_confidence=min_conf):
+                              min_confidence=min_confidence):
                 urows[r["id"]] = r
-        side.need_items(sorted({h[0] for r in urows.values() for h in r["history"]}))
+        side.need_items(sorted({h[0] for r in urows.values() for h in r["history"]} - unknown))
         side.need_concepts(sorted({c[0] for r in urows.values() for c in r["interests"]}))
         s = side.side()
         feats = {u: user_features(p, s, _history(r, side)) for u, r in urows.items()}
         rows = []
+        n_know = n_inter = n_none = 0
         for item in chunk:
-            cs = [c for c in knowledge.get(item, []) if c[1] in type_index and c[0] in side.concept_index]
+            cs = [c for c in know.get(item, []) if c[1] in type_index and c[0] in side.concept_index]
             edges = [u for u in item_users.get(item, []) if u[0] in feats]
             pos = [feats[u] for u, nonneg, _ in edges if nonneg]
             neg = [(feats[u], int(n)) for u, _, n in edges if n]
@@ -171,20 +200,37 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
                             positive=pos, negative=[f for f, _ in neg],
                             negative_count=np.asarray([n for _, n in neg], np.float32))
             z, layers, x1 = fold_in_item(p, s, h)
-            rep.with_knowledge += bool(cs)
-            rep.with_interactions += bool(edges)
-            rep.without_anything += not (cs or edges)
+            n_know += bool(cs)
+            n_inter += bool(edges)
+            n_none += not (cs or edges)
             fold = np.concatenate([layers.reshape(-1), x1]) if x1.size else layers.reshape(-1)
             rows.append({"id": item, "embedding": z.astype(np.float64).tolist(),
                          "foldin": fold.astype(np.float64).tolist(), "degree": len(pos)})
-        res = db.execute(cypher("update/item_vectors"), rows=rows, run=run)
-        written += int(res[0]["written"]) if res else 0
-        rep.users_read += len(urows)
-        if progress:
-            progress(written, len(ids))
-    rep.items = written
-    rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
-    rep.seconds = round(time.perf_counter() - t0, 3)
-    log.info("folded %d items into run %s (%d new; %d with knowledge, %d with interactions) in %.1fs: version %d",
-             rep.items, run, rep.new_items, rep.with_knowledge, rep.with_interactions, rep.seconds, rep.version)
-    return rep
+        yield rows, (n_know, n_inter, n_none), len(urows)
+
+
+def fold_item_vectors(db: Database, ids: list[str], *, run: str, knowledge: bool = True,
+                      batch_size: int = 500) -> dict[str, dict[str, Any]]:
+    """The fold-in of the items ``ids`` into ``run`` as :func:`fold_in_new_items` computes it when they are new
+    (none of them is known to the run while the others fold in), returned, not written: item id ->
+    ``{"id", "embedding", "foldin", "degree"}``. ``knowledge=False`` leaves the items' knowledge out (their
+    interactions only): the ablation "new items without the knowledge graph".
+
+    Raises:
+        ModelError: ``run`` does not exist or has no fold-in data for items.
+    """
+    from ..core.errors import ModelError
+
+    info = db.query(cypher("recommend/run"), run=run)
+    if not info or info[0]["foldin"] is None:
+        raise ModelError(f"run {run!r} has no fold-in data; train again")
+    p = FoldIn.from_json(info[0]["foldin"])
+    if not p.type_names:
+        raise ModelError(f"run {run!r} was trained before items could be folded in; train again (`kgrec train`)")
+    out: dict[str, dict[str, Any]] = {}
+    for rows, _counts, _users in _fold_batches(db, run, p, list(ids), min_confidence=float(info[0]["min_confidence"]),
+                                               all_interactions=run_mode(info[0]["config"]) == "serving",
+                                               batch_size=batch_size, knowledge=knowledge,
+                                               unknown=frozenset(ids)):
+        out.update({r["id"]: r for r in rows})
+    return out

@@ -22,8 +22,9 @@ by run id (:class:`RunModel`); a request then costs one Cypher round trip for th
 The score also splits exactly into signed shares, one per neighbour of the user (:func:`score_shares`): that is
 what explanations rank and word (:mod:`kgrec_neo4j.serve.explain`).
 
-Public API: :func:`current_run`, :func:`run_model`, :func:`read_users`, :func:`scoring_state`, :func:`scores`,
-:func:`score_shares`, :func:`top_k`, :func:`top_k_rows`, :func:`rank_of`, :func:`clear_cache`.
+Public API: :func:`current_run`, :func:`run_model`, :func:`read_users`, :func:`read_train_users`,
+:func:`scoring_state`, :func:`scores`, :func:`score_shares`, :func:`top_k`, :func:`top_k_rows`, :func:`rank_of`,
+:func:`clear_cache`.
 """
 
 from __future__ import annotations
@@ -362,6 +363,15 @@ def _read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[Us
             if s.source == "popular":
                 s.popular = pop
     return states, current, version
+
+
+def read_train_users(db: Database, user_ids: list[str], m: RunModel) -> list[UserState]:
+    """The users' **train-split** edges as the run sees them, for an offline evaluation of the run (a valid or test
+    interaction is a label, never an input); serving reads every edge (:func:`read_users`). Users not in the graph
+    are left out. The item-graph part reads the run's links in memory (``run_model(..., links=True)``)."""
+    rows = db.query(cypher("update/fold_users"), users=list(user_ids), run=m.run, all_interactions=False,
+                    min_confidence=m.min_confidence)
+    return [_user_state(m, r) for r in rows]
 
 
 def user_exists(db: Database, user_id: str) -> bool:

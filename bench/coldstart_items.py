@@ -1,0 +1,373 @@
+"""Benchmark: new-item (cold-start) quality, where the knowledge graph should matter most.
+
+A seeded ``--share`` (5%) of the items that have at least one interaction is held out of training entirely:
+
+* **base** = every interaction not on a held-out item (each user keeps the order of the rest of the history);
+* **change** = the held-out items and every interaction on them, appended after the users' stored interactions
+  (``kgrec load --append``), which splits the touched users' histories again, last-two-out: an appended
+  interaction on a held-out item becomes that user's test (or valid) item, or a train one when the user has three
+  or more of them.
+
+The base goes through every stage (load, offline extraction, concepts build / project / grow, lexicon
+classification, offline interests), ``ours`` is trained on it with the project's default configuration, the
+change is appended and ``kgrec update`` (:func:`~kgrec_neo4j.update.run_update`) extracts the new items, projects
+them onto the concepts and folds them into the run. Each part is timed.
+
+Evaluated: the users whose **test** interaction (after the append) is on a held-out item. Every method scores
+from the user's **train** split only (the test item is never an input) and the user's train items are excluded
+from the candidates. Recall@20 and NDCG@10 (one test item per user), (a) ranking the held-out items only (the
+new-item question) and (b) ranking every item (does the new item surface at all). Ties are broken by a seeded
+permutation of the items. Methods:
+
+* ``ours``: the run's user vector folded in from the train history, times the stored item vectors (the held-out
+  items' are those ``kgrec update`` folded in from their knowledge and their train interactions), plus the run's
+  item-graph part (0 for a new item: it has no links until the next training);
+* ``ours-gnn-part``: ours without its item-graph part (the GNN part alone, as in docs/results.md section 1): what
+  the new items' folded-in vectors do on their own, against warm items that then lose their item-graph part too;
+* ``ours-no-concepts``: the same run and users, the held-out items folded in **without their knowledge**
+  (interactions only), computed in memory (:func:`~kgrec_neo4j.model.newitems.fold_item_vectors`): the ablation
+  "new items without the knowledge graph";
+* ``popularity``: train-split interaction counts (a held-out item counts only the train interactions the append
+  gave it);
+* ``itemknn-text``: ItemKNN on item text embeddings (the project's embedder, the text the extractor reads):
+  ``score(u, i) = sum over the user's train items j among i's k most similar items of cos(i, j)``;
+* ``random``: a seeded random ranking (the floor).
+
+The same numbers on the users whose **valid** item is held out are printed too (for diagnosis; never used to
+choose anything here). Needs a running Neo4j (NEO4J_URI / NEO4J_PASSWORD) that it may CLEAR: use a scratch one.
+
+    python bench/coldstart_items.py --data ../shared/data/amazon-office-2018 --pack office_products \
+        --seeds 0,1,2 --json results/coldstart-office.json --yes
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.update_incremental import _find as find  # noqa: E402
+from bench.update_incremental import _read as read_jsonl  # noqa: E402
+
+METHODS = ("ours", "ours-no-concepts", "ours-gnn-part", "popularity", "itemknn-text", "random")
+SCOPES = ("held-out", "all")
+
+
+# ================================================================================ split
+def split_items(items: list[dict], inter: list[dict], *, share: float, seed: int
+                ) -> tuple[list[dict], list[dict], list[dict], list[dict], set[str]]:
+    """``(base items, base interactions, change items, change interactions, held-out item ids)``.
+
+    ``share`` of the items with at least one interaction (at least one item) are held out, drawn with ``seed``;
+    the base has every other interaction and the items they name, the change the held-out items and every
+    interaction on them. Both keep the input order (each user's history order)."""
+    if not 0 < share < 1:
+        raise ValueError(f"share must be in (0, 1) (got {share})")
+    used = sorted({r["item_id"] for r in inter})
+    rng = np.random.default_rng(seed)
+    held = set(rng.choice(used, max(1, int(round(share * len(used)))), replace=False).tolist())
+    base = [r for r in inter if r["item_id"] not in held]
+    more = [r for r in inter if r["item_id"] in held]
+    base_ids = {r["item_id"] for r in base}
+    return ([r for r in items if r["item_id"] in base_ids], base,
+            [r for r in items if r["item_id"] in held], more, held)
+
+
+def write_split(data: Path, out: Path, *, share: float, seed: int) -> tuple[Path, Path, set[str], dict[str, int]]:
+    """The base and change folders (named like ``data``, so that both load as the same dataset), the held-out
+    item ids and the sizes."""
+    items, inter = read_jsonl(find(data, "items")), read_jsonl(find(data, "interactions"))
+    b_items, b_inter, m_items, m_inter, held = split_items(items, inter, share=share, seed=seed)
+
+    def write(folder: Path, its: list[dict], xs: list[dict]) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in its))
+        (folder / "interactions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in xs))
+        return folder
+
+    sizes = {"items_with_interactions": len({r["item_id"] for r in inter}), "interactions": len(inter),
+             "users": len({r["user_id"] for r in inter}),
+             "base_items": len(b_items), "base_interactions": len(b_inter),
+             "held_out_items": len(held), "change_interactions": len(m_inter),
+             "users_touched": len({r["user_id"] for r in m_inter}),
+             "new_users": len({r["user_id"] for r in m_inter} - {r["user_id"] for r in b_inter})}
+    return write(out / "base" / data.name, b_items, b_inter), write(out / "more" / data.name, m_items, m_inter), \
+        held, sizes
+
+
+# ================================================================================ metrics
+def ranks(scores: np.ndarray, targets: np.ndarray, candidates: np.ndarray, tie: np.ndarray) -> np.ndarray:
+    """1-based rank of each row's target among its candidates.
+
+    Args:
+        scores: ``(B, n)`` scores. targets: ``(B,)`` item index of each row's target.
+        candidates: ``(B, n)`` bool: the items that compete in each row (the target must be one).
+        tie: ``(n,)`` a permutation: among equal scores the lower value ranks first.
+    """
+    b = np.arange(scores.shape[0])
+    if not candidates[b, targets].all():
+        raise ValueError("every target must be among its row's candidates")
+    t = scores[b, targets][:, None]
+    better = (scores > t) | ((scores == t) & (tie[None, :] < tie[targets][:, None]))
+    return (better & candidates).sum(1) + 1
+
+
+def recall_ndcg(rank: np.ndarray, *, k_recall: int = 20, k_ndcg: int = 10) -> tuple[float, float]:
+    """Mean Recall@k_recall and NDCG@k_ndcg of one relevant item per user at 1-based ``rank``."""
+    rank = np.asarray(rank, np.float64)
+    if not rank.size:
+        return float("nan"), float("nan")
+    recall = (rank <= k_recall).mean()
+    ndcg = np.where(rank <= k_ndcg, 1.0 / np.log2(rank + 1.0), 0.0).mean()
+    return float(recall), float(ndcg)
+
+
+def text_knn(emb: np.ndarray, k: int, chunk: int = 2048) -> sp.csr_matrix:
+    """``(n, n)``: row ``i`` holds ``cos(i, j)`` for the ``k`` items ``j != i`` most similar to ``i`` (rows of
+    ``emb`` are L2-normalised; a zero row has no neighbours)."""
+    n = emb.shape[0]
+    k = min(k, n - 1)
+    rows, cols, vals = [], [], []
+    for s in range(0, n, chunk):
+        sim = emb[s: s + chunk] @ emb.T
+        idx = np.arange(s, min(s + chunk, n))
+        sim[idx - s, idx] = -np.inf
+        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        v = np.take_along_axis(sim, top, axis=1)
+        keep = np.isfinite(v) & (np.linalg.norm(emb[s: s + chunk], axis=1) > 0)[:, None]
+        rows.append(np.repeat(idx, k)[keep.ravel()])
+        cols.append(top.ravel()[keep.ravel()])
+        vals.append(v.ravel()[keep.ravel()])
+    return sp.csr_matrix((np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=(n, n))
+
+
+# ================================================================================ evaluation
+def _labels(tg: Any, split: str, index: dict[str, int], held: np.ndarray) -> dict[str, int]:
+    """user id -> run item index of the user's ``split`` item, for the users whose item is held out."""
+    out = {}
+    for u, items in tg.heldout(split).items():
+        j = index.get(tg.item_ids[items[0]]) if items else None
+        if j is not None and held[j]:
+            out[tg.user_ids[u]] = j
+    return out
+
+
+def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names: list[str], seed: int,
+             knn_k: int = 50, batch: int = 500) -> dict[str, Any]:
+    """Every method on the test users (and the valid users) whose item is held out; see the module docstring."""
+    from kgrec_neo4j.core.embed import get_embedder
+    from kgrec_neo4j.extract.llm import full_text
+    from kgrec_neo4j.extract.run import read_items
+    from kgrec_neo4j.model.export import export_train_graph
+    from kgrec_neo4j.model.foldin import ItemSide, split_foldin
+    from kgrec_neo4j.model.newitems import fold_item_vectors
+    from kgrec_neo4j.serve.scoring import read_train_users, run_model, scores
+
+    t0 = time.perf_counter()
+    m = run_model(db, run, refresh=True, cache=False, links=True)
+    n = len(m.ids)
+    held = np.zeros(n, bool)
+    held_list = sorted(i for i in held_ids if i in m.index)
+    held[[m.index[i] for i in held_list]] = True
+    tg = export_train_graph(db, type_names=type_names)
+    pop = np.zeros(n, np.float64)
+    counts = np.bincount(tg.ui_item, minlength=len(tg.item_ids))
+    for k, item in enumerate(tg.item_ids):
+        if item in m.index:
+            pop[m.index[item]] = counts[k]
+    info: dict[str, Any] = {"items": n, "held_out_in_run": int(held.sum()),
+                            "held_out_with_train_interactions": int(((pop > 0) & held).sum())}
+
+    # ours without the knowledge of the held-out items (interactions only), and ours recomputed the same way as a
+    # check that the stored vectors are the fold-in this code computes
+    rows_nc = fold_item_vectors(db, held_list, run=run, knowledge=False)
+    rows_kg = fold_item_vectors(db, held_list, run=run, knowledge=True)
+    idx = np.asarray([m.index[i] for i in held_list], np.int64)
+    info["stored_vs_recomputed_max_abs"] = float(np.abs(
+        np.asarray([rows_kg[i]["embedding"] for i in held_list], np.float32) - m.vectors[idx]).max()) \
+        if held_list else 0.0
+    vec = m.vectors.copy()
+    vec[idx] = np.asarray([rows_nc[i]["embedding"] for i in held_list], np.float32)
+    layers_nc, x1_nc = split_foldin(m.foldin, np.asarray([rows_nc[i]["foldin"] for i in held_list], np.float32))
+    layers, x1 = m.side.layers.copy(), m.side.x1.copy()
+    layers[:, idx] = layers_nc
+    if x1.shape[1]:
+        x1[idx] = x1_nc
+    m_nc = dataclasses.replace(m, vectors=vec, side=ItemSide(layers=layers, degree=m.side.degree, x1=x1,
+                                                             concepts=m.side.concepts))
+    m_gnn = dataclasses.replace(m, link_weight=0.0, links=None)
+    info["held_out_zero_without_knowledge"] = int((np.abs(vec[idx]).sum(1) == 0).sum())
+    info["held_out_zero_with_knowledge"] = int((np.abs(m.vectors[idx]).sum(1) == 0).sum())
+
+    # item text embeddings, in the run's item order
+    t_emb = time.perf_counter()
+    texts = {it.item_id: full_text(it) for it, _ in read_items(db)}
+    order = [texts.get(i, "") for i in m.ids]
+    emb = np.zeros((n, settings.embedding_dim), np.float32)
+    nonempty = [k for k, t in enumerate(order) if t.strip()]
+    if nonempty:
+        emb[nonempty] = get_embedder(settings).encode([order[k] for k in nonempty])
+    emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    knn = text_knn(emb, knn_k)
+    info["text_seconds"] = round(time.perf_counter() - t_emb, 1)
+
+    rng = np.random.default_rng(seed)
+    tie = rng.permutation(n)
+    methods: dict[str, Callable[[list[Any], np.ndarray], np.ndarray]] = {
+        "ours": lambda st, x: scores(m, st),
+        "ours-no-concepts": lambda st, x: scores(m_nc, st),
+        "ours-gnn-part": lambda st, x: scores(m_gnn, st),
+        "popularity": lambda st, x: np.broadcast_to(pop, (len(st), n)),
+        "itemknn-text": lambda st, x: (x @ knn.T).toarray(),
+        "random": lambda st, x: rng.random((len(st), n)),
+    }
+    out: dict[str, Any] = {"info": info}
+    for split in ("test", "valid"):
+        labels = _labels(tg, split, m.index, held)
+        got: dict[str, dict[str, list[int]]] = {meth: {s: [] for s in SCOPES} for meth in methods}
+        users = sorted(labels)
+        for s in range(0, len(users), batch):
+            states = read_train_users(db, users[s: s + batch], m)
+            targets = np.asarray([labels[st.id] for st in states], np.int64)
+            train = np.zeros((len(states), n), bool)
+            for b, st in enumerate(states):
+                train[b, st.exclude] = True
+            train[np.arange(len(states)), targets] = False  # a repeat of the target is never excluded
+            x = sp.csr_matrix(train.astype(np.float32))
+            for meth, fn in methods.items():
+                sc = np.asarray(fn(states, x), np.float64)
+                for scope in SCOPES:
+                    cand = ~train & (held[None, :] if scope == "held-out" else True)
+                    got[meth][scope] += ranks(sc, targets, cand, tie).tolist()
+        res: dict[str, Any] = {"users": len(users)}
+        for meth in methods:
+            res[meth] = {}
+            for scope in SCOPES:
+                r, nd = recall_ndcg(np.asarray(got[meth][scope]))
+                res[meth][scope] = {"recall@20": r, "ndcg@10": nd}
+        out[split] = res
+    info["eval_seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+# ================================================================================ the run
+def run_seed(args: argparse.Namespace, settings: Any, pack: Any, seed: int) -> dict[str, Any]:
+    from kgrec_neo4j.concepts import build_vocabulary, grow_vocabulary, project_mentions
+    from kgrec_neo4j.core import schema
+    from kgrec_neo4j.core.db import clear_database, connect
+    from kgrec_neo4j.core.embed import get_embedder
+    from kgrec_neo4j.extract.run import build_extractor, extract_items
+    from kgrec_neo4j.load import load
+    from kgrec_neo4j.model.pipeline import run_training
+    from kgrec_neo4j.update import run_update
+    from kgrec_neo4j.users.interactions import classify_interactions, make_classifier
+    from kgrec_neo4j.users.interests.offline import extract_offline
+
+    secs: dict[str, float] = {}
+
+    def timed(name: str, fn: Callable[[], Any]) -> Any:
+        t = time.perf_counter()
+        out = fn()
+        secs[name] = round(time.perf_counter() - t, 1)
+        print(f"  [seed {seed}] {name}: {secs[name]:.1f}s", flush=True)
+        return out
+
+    with tempfile.TemporaryDirectory() as tmp:
+        base, more, held, sizes = write_split(args.data, Path(tmp), share=args.share, seed=seed)
+        print(f"seed {seed}: split {sizes}", flush=True)
+        with connect(settings) as db:
+            clear_database(db)
+            schema.apply(db, pack, dim=settings.embedding_dim)
+            timed("load base", lambda: load(db, [base]))
+            emb = get_embedder(settings)
+            timed("extract", lambda: extract_items(db, build_extractor(settings, "offline", pack=pack), pack=pack,
+                                                   progress=False))
+            timed("concepts build", lambda: build_vocabulary(db, emb, pack, fraction=0.5, seed=seed))
+            timed("concepts project", lambda: project_mentions(db, emb, pack))
+            timed("concepts grow", lambda: grow_vocabulary(db, emb, pack))
+            timed("classify", lambda: classify_interactions(db, make_classifier("lexicon", settings)))
+            timed("interests", lambda: extract_offline(db))
+            over: dict[str, Any] = {}
+            if args.max_train_seconds:
+                over["max_seconds"] = args.max_train_seconds
+            res = timed("train ours", lambda: run_training(db, type_names=pack.names, model="ours",
+                                                           epochs=args.epochs, dim=args.dim, seed=seed,
+                                                           overrides=over or None))
+            timed("append change", lambda: load(db, [more], append=True))
+            upd = timed("kgrec update", lambda: run_update(db, settings, extractor="offline"))
+            ev = timed("evaluate", lambda: evaluate(db, settings, run=res.run, held_ids=held, type_names=pack.names,
+                                                    seed=seed, knn_k=args.knn_k))
+    rep = res.report
+    return {"seed": seed, "split": sizes, "seconds": secs, "run": res.run,
+            "training": {**{k: rep.get(k) for k in ("epochs", "best_epoch", "train_seconds", "valid", "test",
+                                                    "chosen", "config")}, "seconds": res.seconds},
+            "update": upd.model_dump(mode="json"), **ev}
+
+
+def table(results: Sequence[dict[str, Any]], split: str = "test") -> str:
+    """Mean ± std over seeds per method and scope (markdown)."""
+    lines = ["| method | held-out: Recall@20 | held-out: NDCG@10 | all items: Recall@20 | all items: NDCG@10 |",
+             "|---|---:|---:|---:|---:|"]
+    for meth in METHODS:
+        cells = []
+        for scope in SCOPES:
+            for metric in ("recall@20", "ndcg@10"):
+                v = np.asarray([r[split][meth][scope][metric] for r in results], np.float64)
+                cells.append(f"{v.mean():.4f} ± {v.std():.4f}" if v.size > 1 else f"{v.mean():.4f}")
+        lines.append(f"| {meth} | " + " | ".join(cells) + " |")
+    users = [r[split]["users"] for r in results]
+    lines.append(f"\n{split} users per seed: {users}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("../shared/data/amazon-office-2018"))
+    ap.add_argument("--pack", default="office_products")
+    ap.add_argument("--share", type=float, default=0.05, help="share of the items held out")
+    ap.add_argument("--seeds", default="0,1,2", help="comma-separated: the held-out draw and the training seed")
+    ap.add_argument("--epochs", type=int, default=None, help="max epochs (default: the project's, 100)")
+    ap.add_argument("--dim", type=int, default=None, help="embedding size (default: the project's, 64)")
+    ap.add_argument("--max-train-seconds", type=float, default=None, help="stop training after this wall time")
+    ap.add_argument("--knn-k", type=int, default=50, help="neighbours of itemknn-text")
+    ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--yes", action="store_true", help="clear the database without asking")
+    args = ap.parse_args()
+    if not args.yes:
+        raise SystemExit("this benchmark clears the database: pass --yes (and point NEO4J_URI at a scratch one)")
+
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.core.schema import load_pack
+
+    settings = load_settings({"type_pack": args.pack})
+    pack = load_pack(args.pack)
+    results = []
+    for seed in [int(s) for s in args.seeds.split(",") if s.strip()]:
+        results.append(run_seed(args, settings, pack, seed))
+        if args.json:  # after every seed: a long run keeps what it measured
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps({"data": str(args.data), "pack": args.pack, "share": args.share,
+                                             "results": results, "loadavg": os.getloadavg()}, indent=2,
+                                            default=str))
+    load_avg = os.getloadavg()
+    print(f"\n{args.data.name}, {len(results)} seed(s), {args.share:.0%} of the items held out; "
+          f"load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f}")
+    print("TEST users whose test item is held out\n" + table(results, "test"))
+    print("\nVALID users whose valid item is held out (diagnosis only)\n" + table(results, "valid"))
+
+
+if __name__ == "__main__":
+    main()

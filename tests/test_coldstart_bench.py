@@ -1,0 +1,109 @@
+"""The cold-start item benchmark's split and metrics (bench/coldstart_items.py) on the vg-slice."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SLICE = ROOT / "tests" / "data" / "vg-slice"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("coldstart_items", ROOT / "bench" / "coldstart_items.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("coldstart_items", mod)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+cs = _bench()
+
+
+def _slice():
+    return cs.read_jsonl(SLICE / "items.jsonl"), cs.read_jsonl(SLICE / "interactions.jsonl")
+
+
+def test_split_holds_out_a_seeded_share_of_items_with_all_their_interactions():
+    items, inter = _slice()
+    b_items, base, m_items, more, held = cs.split_items(items, inter, share=0.05, seed=3)
+    used = {r["item_id"] for r in inter}
+    assert len(held) == round(0.05 * len(used)) and held <= used
+    assert not any(r["item_id"] in held for r in base)
+    assert all(r["item_id"] in held for r in more)
+    assert len(base) + len(more) == len(inter)
+    assert {r["item_id"] for r in m_items} == held and not held & {r["item_id"] for r in b_items}
+    assert {r["item_id"] for r in b_items} == {r["item_id"] for r in base}
+    for part in (base, more):  # each user's order is kept
+        seqs = defaultdict(list)
+        for r in part:
+            seqs[r["user_id"]].append(r["seq"])
+        assert all(s == sorted(s) for s in seqs.values())
+    assert cs.split_items(items, inter, share=0.05, seed=3)[4] == held
+    assert cs.split_items(items, inter, share=0.05, seed=4)[4] != held
+    with pytest.raises(ValueError, match="share"):
+        cs.split_items(items, inter, share=1.5, seed=0)
+
+
+def test_ranks_and_metrics():
+    tie = np.arange(5)
+    s = np.asarray([[5.0, 1, 2, 3, 4], [0, 9, 9, 1, 9], [1, 2, 3, 4, 5]])
+    cand = np.ones((3, 5), bool)
+    cand[2, 4] = False  # an excluded item never outranks the target
+    r = cs.ranks(s, np.asarray([0, 2, 3]), cand, tie)
+    assert r.tolist() == [1, 2, 1]  # row 1: a tie with item 1 (lower in the permutation) ranks first
+    assert cs.ranks(s, np.asarray([0, 2, 3]), cand, np.asarray([4, 3, 0, 2, 1]))[1] == 1
+    assert cs.recall_ndcg(np.asarray([1, 1])) == (1.0, 1.0)  # the target first: Recall@20 = NDCG@10 = 1
+    rec, nd = cs.recall_ndcg(np.asarray([2, 11, 21]))
+    assert rec == pytest.approx(2 / 3) and nd == pytest.approx((1 / np.log2(3)) / 3)
+    with pytest.raises(ValueError, match="candidates"):
+        cs.ranks(s, np.asarray([0, 2, 4]), cand, tie)
+
+
+def test_text_knn_keeps_k_most_similar_other_items():
+    emb = np.asarray([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0, 0]], np.float32)
+    emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    k = cs.text_knn(emb, 1, chunk=2).toarray()
+    assert np.argmax(k[0]) == 1 and np.argmax(k[2]) == 3 and (k > 0).sum(1).tolist() == [1, 1, 1, 1, 0]
+    assert np.diag(k).sum() == 0
+
+
+def test_after_the_append_the_test_users_are_those_whose_last_interaction_is_held_out(db, tmp_path):
+    from kgrec_neo4j.core.schema import load_pack
+    from kgrec_neo4j.load import load
+    from kgrec_neo4j.model.export import export_train_graph
+
+    data = tmp_path / "vg-slice"
+    data.mkdir()
+    for name in ("items.jsonl", "interactions.jsonl"):
+        (data / name).write_text((SLICE / name).read_text())
+    base, more, held, sizes = cs.write_split(data, tmp_path / "split", share=0.05, seed=1)
+    assert sizes["held_out_items"] == len(held) and sizes["change_interactions"] > 0
+    load(db, [base])
+    load(db, [more], append=True)
+    tg = export_train_graph(db, type_names=load_pack("video_games").names)
+    index = {item: k for k, item in enumerate(tg.item_ids)}
+    mask = np.zeros(len(tg.item_ids), bool)
+    mask[[index[i] for i in held if i in index]] = True
+
+    # what the loader's last-two-out gives after the append: base history, then the change, per user
+    _, b_inter, _, m_inter, _ = cs.split_items(*_slice(), share=0.05, seed=1)
+    hist = defaultdict(list)
+    for part in (b_inter, m_inter):
+        for r in sorted(part, key=lambda r: (r["user_id"], r["seq"])):
+            hist[r["user_id"]].append(r["item_id"])
+    expected = {u: h[-1] for u, h in hist.items() if len(h) >= 3 and h[-1] in held and h[-1] not in h[:-2]}
+    labels = cs._labels(tg, "test", index, mask)
+    assert labels and {u: tg.item_ids[j] for u, j in labels.items()} == expected
+    # a held-out item is a train edge only after the base history (the user had three or more of them)
+    users = {u: k for k, u in enumerate(tg.user_ids)}
+    for u, h in hist.items():
+        train_items = {tg.item_ids[j] for j in tg.ui_item[tg.ui_user == users[u]]} if u in users else set()
+        n_held = sum(i in held for i in h)
+        assert not (train_items & held) or n_held >= 3
