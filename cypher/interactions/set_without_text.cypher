@@ -3,11 +3,10 @@
 // Rating -> role (like >= $like_min, dislike <= $dislike_max, else mixed; none -> implicit) -> kind name
 // ($names) -> sign ($signs). Confidence: rating_confidence (0.6 at the mixed middle, 1.0 at 1 or 5 stars,
 // see kgrec_neo4j/users/confidence.py) or $implicit_confidence. Text fields are cleared of earlier verdicts.
-// $since: only edges a classification has not seen (no kind_source) or stamped by a load after ingest $since
-// (null: every edge of $users).
+// $seqs: a map user id -> the seq values of the edges to classify (interactions/since; null: every edge of $users).
 MATCH (u:User)-[e:INTERACTED]->(:Item)
 WHERE ($users IS NULL OR u.id IN $users)
-  AND ($since IS NULL OR e.kind_source IS NULL OR e.ingest > $since)
+  AND ($seqs IS NULL OR e.seq IN $seqs[u.id])
   AND ($with_text OR (trim(coalesce(e.review_text, '')) = '' AND trim(coalesce(e.review_title, '')) = ''))
 WITH e,
      CASE WHEN e.rating IS NULL THEN 'implicit'

@@ -123,16 +123,11 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     if run is None:
         rep.skipped = "no current model run (train one with `kgrec train`)"
         return rep
-    info = db.query(cypher("recommend/run"), run=run)
-    if not info or info[0]["foldin"] is None:
-        rep.skipped = f"run {run} has no fold-in data; train again"
+    params = _fold_params(db, run)
+    if isinstance(params, str):
+        rep.skipped = params
         return rep
-    p = FoldIn.from_json(info[0]["foldin"])
-    if not p.type_names:
-        rep.skipped = f"run {run} was trained before items could be folded in; train again (`kgrec train`)"
-        return rep
-    min_conf = float(info[0]["min_confidence"])
-    all_interactions = run_mode(info[0]["config"]) == "serving"
+    p, min_conf, all_interactions = params
     todo = db.query(cypher("update/items_to_fold"), run=run)
     ids = [r["id"] for r in todo]
     if not ids:
@@ -156,6 +151,18 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     log.info("folded %d items into run %s (%d new; %d with knowledge, %d with interactions) in %.1fs: version %d",
              rep.items, run, rep.new_items, rep.with_knowledge, rep.with_interactions, rep.seconds, rep.version)
     return rep
+
+
+def _fold_params(db: Database, run: str) -> tuple[FoldIn, float, bool] | str:
+    """``(fold-in parameters, confidence floor, every interaction counts)`` of ``run``, or why it cannot fold
+    items in."""
+    info = db.query(cypher("recommend/run"), run=run)
+    if not info or info[0]["foldin"] is None:
+        return f"run {run} has no fold-in data; train again"
+    p = FoldIn.from_json(info[0]["foldin"])
+    if not p.type_names:
+        return f"run {run} was trained before items could be folded in; train again (`kgrec train`)"
+    return p, float(info[0]["min_confidence"]), run_mode(info[0]["config"]) == "serving"
 
 
 def _fold_batches(db: Database, run: str, p: FoldIn, ids: list[str], *, min_confidence: float,
@@ -221,16 +228,13 @@ def fold_item_vectors(db: Database, ids: list[str], *, run: str, knowledge: bool
     """
     from ..core.errors import ModelError
 
-    info = db.query(cypher("recommend/run"), run=run)
-    if not info or info[0]["foldin"] is None:
-        raise ModelError(f"run {run!r} has no fold-in data; train again")
-    p = FoldIn.from_json(info[0]["foldin"])
-    if not p.type_names:
-        raise ModelError(f"run {run!r} was trained before items could be folded in; train again (`kgrec train`)")
+    params = _fold_params(db, run)
+    if isinstance(params, str):
+        raise ModelError(params)
+    p, min_conf, all_interactions = params
     out: dict[str, dict[str, Any]] = {}
-    for rows, _counts, _users in _fold_batches(db, run, p, list(ids), min_confidence=float(info[0]["min_confidence"]),
-                                               all_interactions=run_mode(info[0]["config"]) == "serving",
-                                               batch_size=batch_size, knowledge=knowledge,
-                                               unknown=frozenset(ids)):
+    for rows, _counts, _users in _fold_batches(db, run, p, list(ids), min_confidence=min_conf,
+                                               all_interactions=all_interactions, batch_size=batch_size,
+                                               knowledge=knowledge, unknown=frozenset(ids)):
         out.update({r["id"]: r for r in rows})
     return out

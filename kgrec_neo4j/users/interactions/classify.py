@@ -64,14 +64,14 @@ def classify_interactions(
     covered = current_ingest(db) if users is None and since is None else None
     rep = ClassifyReport(classifier=classifier.name if classifier else "rating")
     seqs = None
-    if since is not None:  # what this call classifies, read before it does (the summary counts these)
+    if since is not None:  # the edges this call classifies, selected once (written, read and counted by seq)
         seqs = {r["user"]: r["seqs"] for r in db.query(cypher("interactions/since"), users=users, since=since)}
-    no_text = db.write(cypher("interactions/set_without_text"), users=users, since=since, with_text=classifier is None,
+    no_text = db.write(cypher("interactions/set_without_text"), users=users, seqs=seqs, with_text=classifier is None,
                        names=scheme.names, signs=scheme.signs, like_min=scheme.like_min_rating,
                        dislike_max=scheme.dislike_max_rating, implicit_confidence=implicit_confidence)
     log.debug("edges without text: %s", no_text)
     if classifier is not None:
-        rows = db.query(cypher("interactions/texts"), users=users, since=since)
+        rows = db.query(cypher("interactions/texts"), users=users, seqs=seqs)
         total = len(rows)
         done = 0
         for k in range(0, total, batch_size):
