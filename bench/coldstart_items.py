@@ -21,12 +21,13 @@ permutation of the items. Methods:
 
 * ``ours``: the run's user vector folded in from the train history, times the stored item vectors (the held-out
   items' are those ``kgrec update`` folded in from their knowledge and their train interactions), plus the run's
-  item-graph part (0 for a new item: it has no links until the next training);
+  item-graph part (for a new item: the links ``kgrec update`` borrowed from its knowledge neighbours);
 * ``ours-gnn-part``: ours without its item-graph part (the GNN part alone, as in docs/results.md section 1): what
   the new items' folded-in vectors do on their own, against warm items that then lose their item-graph part too;
 * ``ours-no-concepts``: the same run and users, the held-out items folded in **without their knowledge**
-  (interactions only), computed in memory (:func:`~kgrec_neo4j.model.newitems.fold_item_vectors`): the ablation
-  "new items without the knowledge graph";
+  (interactions only), computed in memory (:func:`~kgrec_neo4j.model.newitems.fold_item_vectors`), and without
+  the item links they borrowed from their knowledge neighbours: the ablation "new items without the knowledge
+  graph";
 * ``popularity``: train-split interaction counts (a held-out item counts only the train interactions the append
   gave it);
 * ``itemknn-text``: ItemKNN on item text embeddings (the project's embedder, the text the extractor reads):
@@ -206,8 +207,16 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     layers[:, idx] = layers_nc
     if x1.shape[1]:
         x1[idx] = x1_nc
-    m_nc = dataclasses.replace(m, vectors=vec, side=ItemSide(layers=layers, degree=m.side.degree, x1=x1,
-                                                             concepts=m.side.concepts))
+    # ... and without the item links the held-out items borrowed from their knowledge neighbours
+    keep = np.ones(n, np.float32)
+    keep[idx] = 0.0
+    links_nc = None
+    if m.links is not None:
+        links_nc = (m.links @ sp.diags(keep)).tocsr()
+        links_nc.eliminate_zeros()
+        info["links_into_held_out"] = int(m.links.nnz - links_nc.nnz)
+    m_nc = dataclasses.replace(m, vectors=vec, links=links_nc,
+                               side=ItemSide(layers=layers, degree=m.side.degree, x1=x1, concepts=m.side.concepts))
     m_gnn = dataclasses.replace(m, link_weight=0.0, links=None)
     info["held_out_zero_without_knowledge"] = int((np.abs(vec[idx]).sum(1) == 0).sum())
     info["held_out_zero_with_knowledge"] = int((np.abs(m.vectors[idx]).sum(1) == 0).sum())

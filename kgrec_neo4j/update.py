@@ -75,6 +75,8 @@ class UpdateReport(BaseModel):
     interest_edges: int = 0
     items_folded: int = 0
     items_new: int = 0
+    items_linked: int = Field(0, description="folded-in items given item links borrowed from knowledge neighbours")
+    borrowed_links: int = 0
     run: str | None = None
     run_version: int | None = None
     fold_skipped: str | None = None
@@ -254,10 +256,12 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         f = fold_in_new_items(db)
         rep.run, rep.run_version, rep.fold_skipped = f.run, f.version, f.skipped
         rep.items_folded, rep.items_new = f.items, f.new_items
+        rep.items_linked, rep.borrowed_links = f.items_linked, f.borrowed_links
         if f.skipped:
             return f"no item folded in: {f.skipped}"
         return (f"{f.items} items folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with knowledge, "
-                f"{f.with_interactions} with interactions, {f.without_anything} with neither): version {f.version}")
+                f"{f.with_interactions} with interactions, {f.without_anything} with neither; {f.items_linked} with "
+                f"{f.borrowed_links} item links borrowed from their knowledge neighbours): version {f.version}")
 
     for label, fn in (("extract", extract), ("concepts", concepts), ("knowledge", knowledge),
                       ("works", works), ("classify", classify), ("interests", user_interests), ("fold-in", fold)):

@@ -68,6 +68,17 @@ def test_clauses_follow_the_share_order_not_the_path_kind():
         "with it.")
 
 
+def test_links_a_new_item_borrowed_are_said_to_be_borrowed():
+    # `kgrec update` gave the new item links borrowed from the items closest to it in knowledge
+    r = _item("Brothers in Arms", 0.2, 21.3)
+    r.paths[0].borrowed = True
+    e = _exp(r, _item("Halo 3", 1.5, 0.0, concept="sci-fi"), title="New Game")
+    assert E.render_sentence(e) == (
+        "Recommended because you liked Brothers in Arms, which goes with the items closest to it in knowledge (it is "
+        "new to the model); you liked Halo 3, which shares *sci-fi* with it.")
+    assert "ITEM_LINK(w=0.1, borrowed)" in r.paths[0].describe()
+
+
 def test_a_dislike_that_the_model_counts_for_the_item_is_said_so():
     e = _exp(_item("Brothers in Arms", -0.4, 6.93, interaction="dislike"), _item("Fable", 3.0, 0.0, concept="rpg"))
     assert E.render_sentence(e).startswith(

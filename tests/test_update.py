@@ -201,6 +201,81 @@ def test_new_items_are_recommended_and_serving_notices_the_version(db, world):
     assert why.run == run and why.rank >= 1
 
 
+def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, world):
+    """Each new item with knowledge gets links into it: the share-weighted sum of its knowledge neighbours' incoming
+    links (recomputed here in numpy from the stored graph), marked borrowed; it links to nothing itself; the trained
+    links are untouched; a rerun writes the same links; the served score of a new item has its item-graph part."""
+    from kgrec_neo4j.model.newitems import borrow_item_links
+
+    run, new = world["run"], world["new_items"]
+    rep = world["report"]
+    info = db.query("MATCH (r:ModelRun {id: $r}) RETURN r.min_confidence AS mc, r.item_link_count AS n, "
+                    "r.item_link_top_k AS k", r=run)[0]
+    mc, top_k = float(info["mc"] or 0.0), int(info["k"])
+    assert top_k == 100  # TrainConfig's default
+    # the knowledge as the item graph's concept matrix has it: a concept row of unit length, 1 / sqrt(items holding it)
+    rows = db.query("MATCH (i:Item)-[h:HAS_KNOWLEDGE]->(c:Concept) WHERE coalesce(h.confidence, 1.0) >= $mc "
+                    "AND (c.gnn_run = $r OR c.gnn_prev_run = $r) RETURN i.id AS i, c.id AS c, "
+                    "i.gnn_run = $r AND coalesce(i.gnn_folded_run, '') <> $r AS trained", mc=mc, r=run)
+    df = {r["c"]: r["v"] for r in db.query("MATCH (c:Concept)<-[h:HAS_KNOWLEDGE]-() RETURN c.id AS c, count(h) AS v")}
+    vec: dict = defaultdict(dict)
+    trained = {r["i"] for r in rows if r["trained"]}
+    for r in rows:
+        vec[r["i"]][r["c"]] = 1.0 / np.sqrt(df[r["c"]])
+    links = db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) RETURN j.id AS j, i.id AS i, l.weight AS w, "
+                     "l.borrowed AS b", r=run)
+    into: dict = defaultdict(dict)
+    for r in links:
+        into[r["i"]][r["j"]] = r["w"]
+    assert not any(r["j"] in new for r in links)  # a new item links to nothing
+    assert sum(not r["b"] for r in links) == info["n"]  # the trained links are all still there
+    assert all(r["b"] for r in links if r["i"] in new) and all(not r["b"] for r in links if r["i"] not in new)
+    expected_linked = 0
+    for n in sorted(new):
+        if not vec.get(n):
+            assert not into.get(n)
+            continue
+        cos = {}
+        for w in trained:
+            shared = sum(v * vec[w].get(c, 0.0) for c, v in vec[n].items())
+            if shared > 0:
+                cos[w] = shared / np.sqrt(sum(v * v for v in vec[n].values()) * sum(v * v for v in vec[w].values()))
+        near = sorted(cos.items(), key=lambda x: (-x[1], x[0]))[:20]
+        total = sum(c for _, c in near)
+        acc: dict = defaultdict(float)
+        for w, c in near:
+            for j, x in into.get(w, {}).items():
+                acc[j] += c / total * x
+        want = dict(sorted(acc.items(), key=lambda x: (-abs(x[1]), x[0]))[:top_k])
+        assert set(into.get(n, {})) == set(want), n
+        np.testing.assert_allclose([into[n][j] for j in sorted(want)], [want[j] for j in sorted(want)], rtol=1e-6)
+        expected_linked += bool(want)
+    assert expected_linked > 0 and rep.items_linked == expected_linked
+    assert rep.borrowed_links == sum(len(into.get(n, {})) for n in new)
+    # a rerun writes the same links (idempotent)
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, rep.borrowed_links)
+    again = db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) RETURN j.id AS j, i.id AS i, l.weight AS w, "
+                     "l.borrowed AS b", r=run)
+    key = lambda r: (r["j"], r["i"])  # noqa: E731
+    assert sorted(again, key=key) == sorted(links, key=key)
+    # served: a user with an item linking to a new item gets that item-graph part in the new item's score
+    m = S.run_model(db, run, links=True, cache=False, refresh=True)
+    assert m.links is not None and m.link_weight > 0
+    cols = [m.index[n] for n in new if n in into]
+    assert m.links[:, cols].nnz == rep.borrowed_links
+    # explained as borrowed: the path says so, and so does the sentence when it states that reason
+    from kgrec_neo4j.serve import explain as E
+
+    pair = db.query("MATCH (u:User)-[:INTERACTED]->(:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) "
+                    "RETURN u.id AS u, i.id AS i ORDER BY abs(l.weight) DESC, u, i LIMIT 1", r=run)[0]
+    why = E.explain(db, pair["u"], pair["i"], k=10).explanation
+    paths = [p for r in why.reasons for p in r.paths if p.kind == "item_link"]
+    assert paths and all(p.borrowed for p in paths) and "borrowed" in paths[0].describe()
+    stated, against = E.stated_reasons(why)
+    if any(p.kind == "item_link" for r in stated + against for p in r.paths):
+        assert "closest to it in knowledge (it is new to the model)" in why.sentence
+
+
 def test_fold_item_vectors_recomputes_the_update_and_can_leave_knowledge_out(db, world):
     from kgrec_neo4j.model.newitems import fold_item_vectors
 

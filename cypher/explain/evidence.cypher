@@ -72,7 +72,8 @@ CALL (u, i) {
   OPTIONAL MATCH (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
   WHERE l.run = $run
   WITH j, l, collect(x)[0] AS x
-  RETURN collect({via: j.id, weight: l.weight, rels: [elementId(x), elementId(l)]}) AS links
+  RETURN collect({via: j.id, weight: l.weight, borrowed: coalesce(l.borrowed, false),
+                  rels: [elementId(x), elementId(l)]}) AS links
 }
 CALL (i) {
   OPTIONAL MATCH (i)-[hk:HAS_KNOWLEDGE]->(ic:Concept)

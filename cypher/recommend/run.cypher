@@ -4,5 +4,6 @@
 MATCH (r:ModelRun {id: $run})
 RETURN r.id AS run, r.foldin AS foldin, coalesce(r.min_confidence, 0.0) AS min_confidence,
        coalesce(r.item_link_weight, 0.0) AS link_weight, coalesce(r.item_link_dislike_value, 1.0) AS dislike_value,
-       coalesce(r.item_link_count, 0) AS link_count, coalesce(r.version, 0) AS version, r.config AS config,
+       coalesce(r.item_link_count, 0) AS link_count,
+       r.item_link_top_k AS link_top_k, coalesce(r.version, 0) AS version, r.config AS config,
        r.metrics AS metrics

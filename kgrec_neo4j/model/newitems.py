@@ -12,8 +12,18 @@ What a new item reads:
   (:func:`~kgrec_neo4j.model.foldin.user_features`); an item without any has ``h_i^k = 0`` and its own ``e_i = 0``.
 
 The vectors are written under the run (``gnn_embedding``, ``gnn_foldin``, ``gnn_degree``, ``gnn_run``) and marked
-``gnn_folded_run``; the run's ``version`` goes up by one, which makes every serving process reload it. The item
-graph has no links for a new item: its item-graph part of the score is 0 until the next training.
+``gnn_folded_run``; the run's ``version`` goes up by one, which makes every serving process reload it.
+
+The item graph gets links into a new item at once, **borrowed from its knowledge neighbours**
+(:func:`borrow_item_links`): the ``neighbours`` trained items closest to it through its knowledge, weighed as the
+item graph's concept paths weigh concepts (each concept row of unit length, so a concept held by ``d`` items
+counts ``1/d``; cosine over those weights), with shares ``s_w`` summing to one. A new item ``n`` then gets
+``W(j→n) = Σ_w s_w W(j→w)`` for every item ``j`` linking to a neighbour (the ``top_k`` largest in magnitude,
+as training keeps), stored as ``ITEM_LINK {run, weight, borrowed: true}``: its item-graph score for a user is
+the share-weighted mean of its neighbours' scores, on the same scale as every trained item's. Without knowledge
+on a concept of the run (or in a run without an item graph) a new item has no links until the next training.
+A new item links to nothing (its own column of the item graph is new, its row is not): the items a user had
+before keep their scores.
 """
 
 from __future__ import annotations
@@ -47,6 +57,8 @@ class FoldReport(BaseModel):
     with_interactions: int = 0
     without_anything: int = Field(0, description="neither knowledge nor interactions: a zero vector")
     users_read: int = 0
+    items_linked: int = Field(0, description="new items with item links borrowed from their knowledge neighbours")
+    borrowed_links: int = 0
     version: int | None = None
     seconds: float = 0.0
 
@@ -146,10 +158,12 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
         if progress:
             progress(written, len(ids))
     rep.items = written
+    rep.items_linked, rep.borrowed_links = borrow_item_links(db, ids, run=run, min_confidence=min_conf)
     rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
     rep.seconds = round(time.perf_counter() - t0, 3)
-    log.info("folded %d items into run %s (%d new; %d with knowledge, %d with interactions) in %.1fs: version %d",
-             rep.items, run, rep.new_items, rep.with_knowledge, rep.with_interactions, rep.seconds, rep.version)
+    log.info("folded %d items into run %s (%d new; %d with knowledge, %d with interactions; %d with %d borrowed "
+             "item links) in %.1fs: version %d", rep.items, run, rep.new_items, rep.with_knowledge,
+             rep.with_interactions, rep.items_linked, rep.borrowed_links, rep.seconds, rep.version)
     return rep
 
 
@@ -238,3 +252,79 @@ def fold_item_vectors(db: Database, ids: list[str], *, run: str, knowledge: bool
                                                knowledge=knowledge, unknown=frozenset(ids)):
         out.update({r["id"]: r for r in rows})
     return out
+
+
+def knowledge_neighbours(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
+                         max_items: int = 2000, batch_size: int = 200) -> dict[str, list[tuple[str, float]]]:
+    """Per item of ``ids``: its ``neighbours`` closest trained items of ``run`` through their knowledge, as
+    ``[(item id, share)]`` with shares summing to one, closest first (see the module docstring). Concepts held by
+    more than ``max_items`` items are left out (each weighs at most ``1/max_items``; reading their holders is what
+    costs). An item without knowledge on a concept of the run has no entry."""
+    def inv(counts: list[int]) -> float:  # sum of 1 / count in a fixed order: a rerun gives the same bits
+        return float(sum(1.0 / c for c in sorted(counts)))
+
+    raw: dict[str, tuple[float, list[tuple[str, float]]]] = {}
+    for chunk in batched(ids, batch_size):
+        for r in db.query(cypher("update/knowledge_neighbours"), ids=chunk, run=run, min_confidence=min_confidence,
+                          max_items=max_items):
+            raw[r["item"]] = (inv(r["counts"]), [(str(w), inv(cs)) for w, cs in r["neighbours"]])
+    # each candidate's own squared length, read once
+    cand = {item: ns for item, (_n2, ns) in raw.items()}
+    need = sorted({w for ns in cand.values() for w, _ in ns})
+    norm2: dict[str, float] = {}
+    for chunk in batched(need, 5000):
+        norm2.update({r["id"]: inv(r["counts"]) for r in db.query(
+            cypher("update/knowledge_norms"), ids=chunk, run=run, min_confidence=min_confidence,
+            max_items=max_items)})
+    out: dict[str, list[tuple[str, float]]] = {}
+    for item, ns in cand.items():
+        n2 = raw[item][0]
+        cos = sorted(((w, sh / float(np.sqrt(n2 * norm2[w]))) for w, sh in ns if norm2.get(w, 0.0) > 0 and n2 > 0),
+                     key=lambda x: (-x[1], x[0]))[:neighbours]
+        total = sum(c for _, c in cos)
+        if total > 0:
+            out[item] = [(w, c / total) for w, c in cos]
+    return out
+
+
+def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
+                      top_k: int | None = None, batch_size: int = 500) -> tuple[int, int]:
+    """Give each folded-in item of ``ids`` item links of ``run`` borrowed from its knowledge neighbours (module
+    docstring), replacing the ones it had (idempotent). ``top_k``: links kept per item (default: the run's
+    ``item_graph_top_k``). Returns ``(items linked, links written)``; ``(0, 0)`` for a run without an item graph."""
+    import json
+
+    info = db.query(cypher("recommend/run"), run=run)
+    if not info or float(info[0]["link_weight"]) == 0.0 or int(info[0]["link_count"]) == 0:
+        return 0, 0
+    if top_k is None:  # as training kept them (a run written before this was stored: its override or 100)
+        top_k = info[0]["link_top_k"]
+    if top_k is None:
+        try:
+            over = (json.loads(info[0]["config"] or "{}") or {}).get("overrides") or {}
+            top_k = int(over.get("item_graph_top_k") or 100)
+        except (TypeError, ValueError, AttributeError):
+            top_k = 100
+    near = knowledge_neighbours(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours)
+    linked = written = 0
+    for chunk in batched(ids, batch_size):
+        ws = sorted({w for item in chunk for w, _ in near.get(item, [])})
+        into: dict[str, tuple[list[str], np.ndarray]] = {}
+        for wchunk in batched(ws, 2000):
+            for r in db.query(cypher("update/links_into"), ids=wchunk, run=run):
+                into[r["id"]] = (r["sources"], np.asarray(r["weights"], np.float64))
+        rows = []
+        for item in chunk:
+            acc: dict[str, float] = {}
+            for w, share in near.get(item, []):
+                src, wt = into.get(w, ([], np.empty(0)))
+                for j, x in zip(src, wt, strict=True):
+                    acc[j] = acc.get(j, 0.0) + share * float(x)
+            acc.pop(item, None)
+            best = sorted(acc.items(), key=lambda x: (-abs(x[1]), x[0]))[:top_k]
+            best = [(j, x) for j, x in best if x != 0.0]
+            linked += bool(best)
+            rows.append({"target": item, "sources": [j for j, _ in best], "weights": [x for _, x in best]})
+        res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run)
+        written += int(res[0]["written"]) if res else 0
+    return linked, written

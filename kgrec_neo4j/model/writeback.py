@@ -270,7 +270,7 @@ def write_item_links(db: Database, tg: TrainGraph, run: str, item_graph, weight:
         written = _write(db, "item_links", item_link_rows(tg, item_graph), run=run, batch_size=batch_size,
                          progress=progress)
     db.execute(cypher("train/run_set_item_links"), run=run, weight=float(weight),
-                dislike_value=float(item_graph.dislike_value), count=written)
+                dislike_value=float(item_graph.dislike_value), count=written, top_k=item_graph.top_k)
     return written
 
 

@@ -107,6 +107,7 @@ class ExplanationPath(BaseModel):
     parent: str | None = None  # family_concept, sibling: the broader concept both are of
     parent_name: str = ""
     link_weight: float | None = None  # item_link: the ITEM_LINK weight
+    borrowed: bool = False  # item_link into a new item: borrowed from its knowledge neighbours by `kgrec update`
     rels: list[str]
 
     def describe(self, item_title: str | None = None) -> str:
@@ -114,7 +115,7 @@ class ExplanationPath(BaseModel):
         target = item_title or self.item
         via = f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title}"
         if self.kind == "item_link":
-            chain = f"{via} -ITEM_LINK(w={_num(self.link_weight)})-> {target}"
+            chain = f"{via} -ITEM_LINK(w={_num(self.link_weight)}{', borrowed' if self.borrowed else ''})-> {target}"
         else:
             start = "you -INTERESTED_IN->" if self.kind in INTEREST_KINDS else f"{via} -HAS_KNOWLEDGE->"
             concepts = f"[{self.concept_name}]"
@@ -322,7 +323,7 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
             if lk is not None:
                 r.paths.append(ExplanationPath(kind="item_link", share=ig, user=user_id, item=i, via=jid,
                                                via_title=r.name, via_kind=kind, link_weight=float(lk["weight"]),
-                                               rels=lk["rels"]))
+                                               borrowed=bool(lk.get("borrowed")), rels=lk["rels"]))
             for c in shared.get(jid, [])[:per_item]:
                 r.paths.append(ExplanationPath(kind="shared_concept", share=gnn, user=user_id, item=i, via=jid,
                                                via_title=r.name, via_kind=kind, concept=c["concept"],
@@ -470,8 +471,14 @@ def clause(r: Reason) -> str:
         if part == "ig":
             still = " still" if pos and "dislike" in (r.interaction or "").split("+") and "like" not in (
                 r.interaction or "").split("+") else ""
-            phrases.append(f"which{still} goes with it in the item graph" if pos
-                           else "which counts against it in the item graph")
+            # a new item's links are borrowed from the items closest to it in knowledge (kgrec update)
+            if any(p.kind == "item_link" and p.borrowed for p in r.paths):
+                phrases.append(f"which{still} goes with the items closest to it in knowledge (it is new to the model)"
+                               if pos else "which counts against the items closest to it in knowledge (it is new to "
+                               "the model)")
+            else:
+                phrases.append(f"which{still} goes with it in the item graph" if pos
+                               else "which counts against it in the item graph")
         elif pos:
             phrases.append(f"which shares {_em(concepts[0].concept_name)} with it" if concepts
                            else f"which is close to it: {family_phrase(kin[0])}" if kin

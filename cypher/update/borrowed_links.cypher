@@ -1,0 +1,16 @@
+// Item links of run $run into folded-in items, borrowed from their knowledge neighbours (kgrec_neo4j/model/
+// newitems.py): per row, every link of the run into the target is replaced by the given ones (idempotent), each
+// marked `borrowed`. row: {target: item id, sources: [item ids], weights: [float]}; a row with no sources only
+// removes the target's links.
+// Params: $rows, $run.
+UNWIND $rows AS row
+MATCH (b:Item {id: row.target})
+CALL (b) {
+  MATCH ()-[old:ITEM_LINK {run: $run}]->(b)
+  DELETE old
+}
+WITH b, row
+UNWIND range(0, size(row.sources) - 1) AS k
+MATCH (a:Item {id: row.sources[k]})
+CREATE (a)-[:ITEM_LINK {run: $run, weight: row.weights[k], borrowed: true}]->(b)
+RETURN count(*) AS written
