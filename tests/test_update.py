@@ -217,11 +217,14 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
     rows = db.query("MATCH (i:Item)-[h:HAS_KNOWLEDGE]->(c:Concept) WHERE coalesce(h.confidence, 1.0) >= $mc "
                     "AND (c.gnn_run = $r OR c.gnn_prev_run = $r) RETURN i.id AS i, c.id AS c, "
                     "i.gnn_run = $r AND coalesce(i.gnn_folded_run, '') <> $r AS trained", mc=mc, r=run)
-    df = {r["c"]: r["v"] for r in db.query("MATCH (c:Concept)<-[h:HAS_KNOWLEDGE]-() RETURN c.id AS c, count(h) AS v")}
-    vec: dict = defaultdict(dict)
     trained = {r["i"] for r in rows if r["trained"]}
+    df = defaultdict(int)  # trained items holding the concept
     for r in rows:
-        vec[r["i"]][r["c"]] = 1.0 / np.sqrt(df[r["c"]])
+        df[r["c"]] += r["trained"]
+    vec: dict = defaultdict(dict)
+    for r in rows:
+        if df[r["c"]]:
+            vec[r["i"]][r["c"]] = 1.0 / np.sqrt(df[r["c"]])
     links = db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) RETURN j.id AS j, i.id AS i, l.weight AS w, "
                      "l.borrowed AS b", r=run)
     into: dict = defaultdict(dict)

@@ -34,6 +34,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse as sp
 from pydantic import BaseModel, Field
 
 from ..core.db import batched
@@ -255,35 +256,51 @@ def fold_item_vectors(db: Database, ids: list[str], *, run: str, knowledge: bool
 
 
 def knowledge_neighbours(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
-                         max_items: int = 2000, batch_size: int = 200) -> dict[str, list[tuple[str, float]]]:
+                         batch_size: int = 2000) -> dict[str, list[tuple[str, float]]]:
     """Per item of ``ids``: its ``neighbours`` closest trained items of ``run`` through their knowledge, as
-    ``[(item id, share)]`` with shares summing to one, closest first (see the module docstring). Concepts held by
-    more than ``max_items`` items are left out (each weighs at most ``1/max_items``; reading their holders is what
-    costs). An item without knowledge on a concept of the run has no entry."""
-    def inv(counts: list[int]) -> float:  # sum of 1 / count in a fixed order: a rerun gives the same bits
-        return float(sum(1.0 / c for c in sorted(counts)))
-
-    raw: dict[str, tuple[float, list[tuple[str, float]]]] = {}
+    ``[(item id, share)]`` with shares summing to one, closest first (see the module docstring): cosine over the
+    item graph's concept matrix of the trained items (a concept row of unit length, ``1/sqrt(d)`` for a concept ``d``
+    trained items hold). An item without knowledge on a concept some trained item holds has no entry."""
+    got = db.query(cypher("update/trained_knowledge"), run=run, min_confidence=min_confidence)
+    trained = sorted((str(r[0]), sorted(r[1:])) for r in (got[0]["items"] if got else []))
+    new: dict[str, list[str]] = {}
     for chunk in batched(ids, batch_size):
-        for r in db.query(cypher("update/knowledge_neighbours"), ids=chunk, run=run, min_confidence=min_confidence,
-                          max_items=max_items):
-            raw[r["item"]] = (inv(r["counts"]), [(str(w), inv(cs)) for w, cs in r["neighbours"]])
-    # each candidate's own squared length, read once
-    cand = {item: ns for item, (_n2, ns) in raw.items()}
-    need = sorted({w for ns in cand.values() for w, _ in ns})
-    norm2: dict[str, float] = {}
-    for chunk in batched(need, 5000):
-        norm2.update({r["id"]: inv(r["counts"]) for r in db.query(
-            cypher("update/knowledge_norms"), ids=chunk, run=run, min_confidence=min_confidence,
-            max_items=max_items)})
+        new.update({r["item"]: sorted(r["concepts"]) for r in db.query(
+            cypher("update/item_concepts"), ids=chunk, run=run, min_confidence=min_confidence)})
+    if not trained or not new:
+        return {}
+    cindex: dict[str, int] = {}
+    rows, cols = [], []
+    for k, (_item, cs) in enumerate(trained):
+        for c in cs:
+            rows.append(k)
+            cols.append(cindex.setdefault(c, len(cindex)))
+    nc = len(cindex)
+    k_t = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(trained), nc))
+    k_t.sum_duplicates()
+    k_t.data[:] = 1.0
+    inv = 1.0 / np.sqrt(np.maximum(np.asarray(k_t.sum(0)).ravel(), 1.0))  # a concept row of unit length
+    k_t = (k_t @ sp.diags(inv)).tocsr()
+    norm = np.sqrt(np.asarray(k_t.multiply(k_t).sum(1)).ravel())
+    order = sorted(new)
+    nr, ncol = [], []
+    for k, item in enumerate(order):
+        for c in sorted(set(new[item])):
+            if c in cindex:
+                nr.append(k)
+                ncol.append(cindex[c])
+    k_n = (sp.csr_matrix((np.ones(len(nr)), (nr, ncol)), shape=(len(order), nc)) @ sp.diags(inv)).tocsr()
+    sim = (k_n @ k_t.T).tocsr()  # shared knowledge; divided by the neighbour's length (the new item's cancels)
     out: dict[str, list[tuple[str, float]]] = {}
-    for item, ns in cand.items():
-        n2 = raw[item][0]
-        cos = sorted(((w, sh / float(np.sqrt(n2 * norm2[w]))) for w, sh in ns if norm2.get(w, 0.0) > 0 and n2 > 0),
-                     key=lambda x: (-x[1], x[0]))[:neighbours]
-        total = sum(c for _, c in cos)
+    for k, item in enumerate(order):
+        a, b = sim.indptr[k], sim.indptr[k + 1]
+        cand = [(trained[int(t)][0], float(v) / float(norm[int(t)])) for t, v in zip(sim.indices[a:b], sim.data[a:b],
+                                                                                strict=True)
+                if v > 0 and trained[int(t)][0] != item]
+        best = sorted(cand, key=lambda x: (-x[1], x[0]))[:neighbours]
+        total = sum(c for _, c in best)
         if total > 0:
-            out[item] = [(w, c / total) for w, c in cos]
+            out[item] = [(w, c / total) for w, c in best]
     return out
 
 
@@ -311,18 +328,17 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
         ws = sorted({w for item in chunk for w, _ in near.get(item, [])})
         into: dict[str, tuple[list[str], np.ndarray]] = {}
         for wchunk in batched(ws, 2000):
-            for r in db.query(cypher("update/links_into"), ids=wchunk, run=run):
-                into[r["id"]] = (r["sources"], np.asarray(r["weights"], np.float64))
+            for got in db.query(cypher("update/links_into"), ids=wchunk, run=run):
+                into.update({str(w): (src, np.asarray(wt, np.float64)) for w, src, wt in got["links"]})
         rows = []
-        for item in chunk:
+        for item in chunk:  # summed in a fixed order (neighbours closest first): a rerun writes the same bits
             acc: dict[str, float] = {}
             for w, share in near.get(item, []):
                 src, wt = into.get(w, ([], np.empty(0)))
-                for j, x in zip(src, wt, strict=True):
-                    acc[j] = acc.get(j, 0.0) + share * float(x)
+                for j, x in zip(src, (share * wt).tolist(), strict=True):
+                    acc[j] = acc.get(j, 0.0) + x
             acc.pop(item, None)
-            best = sorted(acc.items(), key=lambda x: (-abs(x[1]), x[0]))[:top_k]
-            best = [(j, x) for j, x in best if x != 0.0]
+            best = [(j, x) for j, x in sorted(acc.items(), key=lambda x: (-abs(x[1]), x[0]))[:top_k] if x != 0.0]
             linked += bool(best)
             rows.append({"target": item, "sources": [j for j, _ in best], "weights": [x for _, x in best]})
         res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run)
