@@ -1,0 +1,19 @@
+// New items: the items `kgrec update` folded into the current run since it was trained, each with its knowledge
+// and the item links it borrowed from the items closest to it in knowledge (the trained items that link to it
+// most strongly). They are recommended and explained at once; the next `kgrec train` learns them for real.
+// :param limit => 25
+MATCH (r:ModelRun {current: true})
+MATCH (i:Item)
+WHERE i.gnn_folded_run = r.id AND i.gnn_run = r.id
+CALL (i, r) {
+  OPTIONAL MATCH (j:Item)-[l:ITEM_LINK {run: r.id}]->(i)
+  WITH j, l ORDER BY abs(l.weight) DESC
+  RETURN count(l) AS borrowed_links, [x IN collect(coalesce(j.title, j.id))[0..5] WHERE x IS NOT NULL] AS strongest_from
+}
+CALL (i) {
+  OPTIONAL MATCH (i)-[:HAS_KNOWLEDGE]->(c:Concept)
+  RETURN [x IN collect(c.type + ': ' + coalesce(c.name, c.id)) WHERE x IS NOT NULL] AS knowledge
+}
+RETURN i.id AS item, i.title AS title, knowledge, borrowed_links, strongest_from
+ORDER BY borrowed_links DESC, item
+LIMIT toInteger(coalesce($limit, 25));
