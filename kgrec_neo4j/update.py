@@ -253,7 +253,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     def fold() -> str:
         from .model.newitems import fold_in_new_items
 
-        f = fold_in_new_items(db)
+        f = fold_in_new_items(db, borrow_neighbours=settings.borrow_neighbours)
         rep.run, rep.run_version, rep.fold_skipped = f.run, f.version, f.skipped
         rep.items_folded, rep.items_new = f.items, f.new_items
         rep.items_linked, rep.borrowed_links = f.items_linked, f.borrowed_links

@@ -47,3 +47,10 @@ def test_password_never_in_repr_or_redacted():
     assert s.redacted()["neo4j_password"] == "***" and s.redacted()["llm_api_key"] == "***"
     with pytest.raises(ConfigError, match="NEO4J_PASSWORD is not set"):
         Settings().require_password()
+
+
+def test_borrow_neighbours_setting():
+    assert load_settings(environ={}).borrow_neighbours == 20
+    assert load_settings(environ={"KGREC_BORROW_NEIGHBOURS": "0"}).borrow_neighbours == 0
+    with pytest.raises(ConfigError, match="KGREC_BORROW_NEIGHBOURS.*between 0 and 1000"):
+        load_settings(environ={"KGREC_BORROW_NEIGHBOURS": "-1"})

@@ -82,6 +82,8 @@ class Settings:
         lease_wait_s: how long a writing command waits for the writer lease before it gives up (0: at once).
         same_work: what serving does with editions and ports of an item the user owns (``SAME_WORK``
             links): ``demote`` (rank them last), ``group`` (show them with the owned item) or ``keep``.
+        borrow_neighbours: how many knowledge neighbours a new item borrows its item links from in ``kgrec
+            update`` (:func:`~kgrec_neo4j.model.newitems.borrow_item_links`); 0: new items get no item links.
     """
 
     neo4j_uri: str = "bolt://127.0.0.1:7687"
@@ -108,6 +110,7 @@ class Settings:
     lease_ttl_s: float = 120.0
     lease_wait_s: float = 0.0
     same_work: str = "demote"
+    borrow_neighbours: int = 20
 
     @property
     def home_path(self) -> Path:
@@ -159,6 +162,7 @@ ENV: dict[str, str] = {
     "KGREC_LEASE_TTL": "lease_ttl_s",
     "KGREC_LEASE_WAIT": "lease_wait_s",
     "KGREC_SAME_WORK": "same_work",
+    "KGREC_BORROW_NEIGHBOURS": "borrow_neighbours",
 }
 
 
@@ -235,6 +239,7 @@ _RANGES: dict[str, tuple[float, float | None]] = {
     "embedding_dim": (1, 4096), "embedding_batch_size": (1, None), "llm_concurrency": (1, 1024),
     "llm_timeout_s": (0.001, None), "llm_max_retries": (0, 100), "batch_size": (1, None),
     "min_confidence": (0.0, 1.0), "lease_ttl_s": (1.0, None), "lease_wait_s": (0.0, None),
+    "borrow_neighbours": (0, 1000),
 }
 
 

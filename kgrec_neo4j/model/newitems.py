@@ -127,9 +127,11 @@ def _history(row: dict[str, Any], side: _Side) -> History:
 
 
 def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int = 500,
-                      progress: Callable[[int, int], None] | None = None) -> FoldReport:
+                      progress: Callable[[int, int], None] | None = None, borrow_neighbours: int = 20
+                      ) -> FoldReport:
     """Fold every item without a vector (and every item folded in before) into ``run`` (default: the current run),
-    write the vectors and bump the run's version; see the module docstring. Idempotent."""
+    write the vectors, give them item links borrowed from their ``borrow_neighbours`` knowledge neighbours (0:
+    none) and bump the run's version; see the module docstring. Idempotent."""
     t0 = time.perf_counter()
     run = run or _current_run(db)
     rep = FoldReport(run=run)
@@ -159,7 +161,9 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
         if progress:
             progress(written, len(ids))
     rep.items = written
-    rep.items_linked, rep.borrowed_links = borrow_item_links(db, ids, run=run, min_confidence=min_conf)
+    if borrow_neighbours > 0:
+        rep.items_linked, rep.borrowed_links = borrow_item_links(db, ids, run=run, min_confidence=min_conf,
+                                                                 neighbours=borrow_neighbours)
     rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
     rep.seconds = round(time.perf_counter() - t0, 3)
     log.info("folded %d items into run %s (%d new; %d with knowledge, %d with interactions; %d with %d borrowed "
