@@ -3,13 +3,10 @@ closed forms (EASE, the item graph) and the model's own propagation (ours, Light
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
+from _bench import load_bench
 
 from kgrec_neo4j.model.baselines import EASE
 from kgrec_neo4j.model.evaluate import evaluate
@@ -87,18 +84,8 @@ def test_mf_has_no_fold_in(graphs, one_torch_thread):
     assert foldin_scorer(obj, tg, tb) is None
 
 
-def _protocols_bench():
-    root = Path(__file__).resolve().parent.parent
-    spec = importlib.util.spec_from_file_location("protocols_bench", root / "bench" / "protocols.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("protocols_bench", mod)
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_bench_grids_and_settings_reach_the_models(graphs, one_torch_thread):
-    pb = _protocols_bench()
+    pb = load_bench("protocols")
     sets = pb.parse_sets(["ours:lr=0.001", "ours:embedding_dim=32", "ours-no-item-graph:lr=0.002",
                           "lightgcn:num_layers=1"])
     ours = pb.train_config("ours", 1, 5, 1, [10.0], sets)
