@@ -9,6 +9,12 @@ Example::
 
     python bench/protocols.py /work/shared/data/movielens-100k --seeds 0 1 2
     python bench/protocols.py /work/shared/data/amazon-office-2018 --models ours,ease,lightgcn
+    python bench/protocols.py /work/shared/data/amazon-office-2018 --models ease,ease-recency,ours \
+        --ease-lambdas 10,20,50 --item-graph-lambdas 10,20,50 --set ours:embedding_dim=128
+
+The closed-form models' λ grid (``--ease-lambdas``: EASE, ``ease-recency``) and ours' item-graph λ grid
+(``--item-graph-lambdas``) are chosen on valid; ``--set MODEL:KEY=VALUE`` sets a ``TrainConfig`` field of an
+iterative model (``ours`` also reaches ``ours-no-item-graph``), as in ``bench/train_compare.py``.
 """
 
 from __future__ import annotations
@@ -22,38 +28,67 @@ import json  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.train_compare import _floats, parse_sets  # noqa: E402
 from kgrec_neo4j.model.data import dataset_paths, from_jsonl  # noqa: E402
 from kgrec_neo4j.model.evaluate import evaluate  # noqa: E402
 from kgrec_neo4j.model.protocols import foldin_scorer, refit_overrides, with_valid_in_history  # noqa: E402
 from kgrec_neo4j.model.recency import DEFAULT_DECAYS  # noqa: E402
 from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form  # noqa: E402
 
-CLOSED = {"pop": None, "itemknn": [{"k": 50}, {"k": 200}], "ease": [{"lam": 100.0}, {"lam": 500.0}, {"lam": 2000.0}],
-          "ease-recency": [{"lam": lam, "decay": d} for lam in (100.0, 500.0, 2000.0) for d in DEFAULT_DECAYS]}
+EASE_LAMBDAS = (100.0, 500.0, 2000.0)
+ITEM_GRAPH_LAMBDAS = (200.0, 500.0)
 
 
-def one(tg, tb, name: str, seed: int, epochs: int, threads: int | None) -> dict:
+def closed_grids(ease_lambdas: Sequence[float] = EASE_LAMBDAS) -> dict[str, list[dict[str, float]] | None]:
+    """The valid grid of each closed-form model."""
+    return {"pop": None, "itemknn": [{"k": 50}, {"k": 200}], "ease": [{"lam": lam} for lam in ease_lambdas],
+            "ease-recency": [{"lam": lam, "decay": d} for lam in ease_lambdas for d in DEFAULT_DECAYS]}
+
+
+CLOSED = closed_grids()
+
+
+def train_config(name: str, seed: int, epochs: int, threads: int | None,
+                 item_graph_lambdas: Sequence[float] = ITEM_GRAPH_LAMBDAS,
+                 sets: dict[str, dict[str, Any]] | None = None) -> TrainConfig:
+    """The (a) config of an iterative model; ``sets`` as from :func:`bench.train_compare.parse_sets`."""
+    model = {"ours": "kgrec", "ours-no-item-graph": "kgrec"}.get(name, name)
+    extra: dict[str, Any] = {"use_item_graph": False} if name == "ours-no-item-graph" else {}
+    sets = sets or {}
+    if name.startswith("ours"):  # ours' settings reach its ablation, which may override them
+        extra.update(sets.get("ours", {}))
+    extra.update(sets.get(name, {}))
+    return TrainConfig(**{"model": model, "epochs": epochs, "patience": 10, "seed": seed, "num_threads": threads,
+                          "item_graph_lambdas": list(item_graph_lambdas), "item_graph_concept_weights": [0.0, 2.0],
+                          **extra})
+
+
+def one(tg, tb, name: str, seed: int, epochs: int, threads: int | None,
+        grids: dict[str, list[dict[str, float]] | None] | None = None,
+        item_graph_lambdas: Sequence[float] = ITEM_GRAPH_LAMBDAS,
+        sets: dict[str, dict[str, Any]] | None = None) -> dict:
     t0 = time.perf_counter()
-    if name in CLOSED:
-        obj, rep = fit_closed_form(tg, name, CLOSED[name], seed=seed, num_threads=threads)
+    grids = grids or CLOSED
+    if name in grids:
+        obj, rep = fit_closed_form(tg, name, grids[name], seed=seed, num_threads=threads)
         refit = lambda: fit_closed_form(tb, name, [rep.config] if rep.config else None, seed=seed,  # noqa: E731
                                         num_threads=threads)[1]
     else:
-        model = {"ours": "kgrec", "ours-no-item-graph": "kgrec"}.get(name, name)
-        extra = {"use_item_graph": False} if name == "ours-no-item-graph" else {}
-        cfg = TrainConfig(model=model, epochs=epochs, patience=10, seed=seed, num_threads=threads,
-                          item_graph_lambdas=[200.0, 500.0], item_graph_concept_weights=[0.0, 2.0], **extra)
-        obj, rep = fit(tg, cfg)
+        obj, rep = fit(tg, train_config(name, seed, epochs, threads, item_graph_lambdas, sets))
         refit = lambda: fit(tb, TrainConfig(**{**refit_overrides(rep), "num_threads": threads}))[1]  # noqa: E731
     a = rep.test
     fn = foldin_scorer(obj, tg, tb)
     b_fold = evaluate(fn, tb, "test") if fn is not None else None
     b_refit = refit().test
-    return {"model": name, "seed": seed, "a": a["ndcg@10"], "b_foldin": b_fold["ndcg@10"] if b_fold else None,
+    ig = (rep.parts or {}).get("item_graph") or {}
+    chosen = rep.config if name in grids else {**(ig.get("params") or {}), **rep.recency}
+    return {"model": name, "seed": seed, "chosen": chosen, "a": a["ndcg@10"], "b_foldin": b_fold["ndcg@10"] if b_fold else None,
             "b_refit": b_refit["ndcg@10"], "a_recall20": a["recall@20"],
             "b_foldin_recall20": b_fold["recall@20"] if b_fold else None, "b_refit_recall20": b_refit["recall@20"],
             "seconds": round(time.perf_counter() - t0, 1)}
@@ -74,15 +109,22 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--max-users", type=int, default=None)
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--ease-lambdas", type=_floats, default=list(EASE_LAMBDAS), help="λ grid of ease, ease-recency")
+    ap.add_argument("--item-graph-lambdas", type=_floats, default=list(ITEM_GRAPH_LAMBDAS),
+                    help="λ grid of ours' item graph")
+    ap.add_argument("--set", action="append", default=[], metavar="MODEL:KEY=VALUE",
+                    help="a TrainConfig field of an iterative model (repeatable); ours:... also reaches ours-no-*")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
+    sets = parse_sets(a.set)
+    grids = closed_grids(a.ease_lambdas)
     items, inter = dataset_paths(a.data)
     rows = []
     for seed in a.seeds:
         tg = from_jsonl(items, inter, max_users=a.max_users, seed=seed if a.max_users else 0)
         tb = with_valid_in_history(tg)
         for name in [m.strip() for m in a.models.split(",") if m.strip()]:
-            r = one(tg, tb, name, seed, a.epochs, a.threads)
+            r = one(tg, tb, name, seed, a.epochs, a.threads, grids, a.item_graph_lambdas, sets)
             print(json.dumps(r), flush=True)
             rows.append(r)
     print(f"\n{a.data.name}: test NDCG@10, mean ± std over seeds {a.seeds} (load average {os.getloadavg()[0]:.1f})")

@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _bench import load_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 SLICE = ROOT / "tests" / "data" / "vg-slice"
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("coldstart_items", ROOT / "bench" / "coldstart_items.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("coldstart_items", mod)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-cs = _bench()
+cs = load_bench("coldstart_items")
 
 
 def _slice():

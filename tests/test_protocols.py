@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from _bench import load_bench
 
 from kgrec_neo4j.model.baselines import EASE
 from kgrec_neo4j.model.evaluate import evaluate
@@ -81,3 +82,24 @@ def test_mf_has_no_fold_in(graphs, one_torch_thread):
     tg, tb = graphs
     obj, _ = fit(tg, TrainConfig(model="mf", epochs=1, embedding_dim=8, seed=0))
     assert foldin_scorer(obj, tg, tb) is None
+
+
+def test_bench_grids_and_settings_reach_the_models(graphs, one_torch_thread):
+    pb = load_bench("protocols")
+    sets = pb.parse_sets(["ours:lr=0.001", "ours:embedding_dim=32", "ours-no-item-graph:lr=0.002",
+                          "lightgcn:num_layers=1"])
+    ours = pb.train_config("ours", 1, 5, 1, [10.0], sets)
+    ablated = pb.train_config("ours-no-item-graph", 1, 5, 1, [10.0], sets)
+    lgcn = pb.train_config("lightgcn", 1, 5, 1, [10.0], sets)
+    assert (ours.model, ours.lr, ours.embedding_dim, ours.item_graph_lambdas, ours.use_item_graph) == \
+        ("kgrec", 0.001, 32, [10.0], True)
+    assert (ablated.lr, ablated.embedding_dim, ablated.use_item_graph) == (0.002, 32, False)
+    assert (lgcn.model, lgcn.num_layers, lgcn.lr, lgcn.embedding_dim) == ("lightgcn", 1, 5e-3, 64)
+    assert pb.closed_grids([10.0, 20.0])["ease"] == [{"lam": 10.0}, {"lam": 20.0}]
+    # the grids given are the ones chosen from, end to end (fit, fold-in, refit)
+    tg, tb = graphs
+    assert pb.one(tg, tb, "ease", 0, 1, 1, pb.closed_grids([7.0]))["chosen"] == {"lam": 7.0}
+    rec = pb.one(tg, tb, "ease-recency", 0, 1, 1, pb.closed_grids([3.0]))["chosen"]
+    assert rec["lam"] == 3.0 and rec["decay"] in pb.DEFAULT_DECAYS
+    row = pb.one(tg, tb, "ours", 0, 2, 1, item_graph_lambdas=[7.0], sets=pb.parse_sets(["ours:embedding_dim=16"]))
+    assert row["chosen"]["lam"] == 7.0 and row["b_foldin"] is not None and row["b_refit"] is not None
