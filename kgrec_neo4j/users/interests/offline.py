@@ -218,16 +218,17 @@ def extract_offline(
             new_items = sorted({e.item for evs in by_user.values() for e in evs} - item_cache.keys())
             for k in range(0, len(new_items), 20_000):
                 part = new_items[k:k + 20_000]
-                for it in part:
-                    item_cache[it] = []
-                for r in db.query(q_items, items=part, min_confidence=params.min_confidence):
-                    item_cache[r["item"]] = [(c, float(h)) for c, h in sorted(r["concepts"])]
+                got: dict[str, list[tuple[str, float]]] = {it: [] for it in part}
+                for it, c, h in db.value(q_items, items=part, min_confidence=params.min_confidence):
+                    got[it].append((c, float(h)))
+                for it, cs in got.items():
+                    item_cache[it] = sorted(cs)
             t1 = time.perf_counter()
             rows = []
             for uid in batch:
                 edges = user_interests(by_user.get(uid, []), item_cache, params)
-                rows.append({"user": uid, "keys": [[e.concept, e.horizon] for e in edges],
-                             "edges": [dict(e) for e in edges]})  # a user without edges loses the old ones
+                rows.append({"user": uid, "edges": {f"{e.concept}|{e.horizon}": dict(e) for e in edges}})
+                # (a user without edges loses the old ones)
                 if edges:
                     rep.users_with_interests += 1
                     for e in edges:
