@@ -4,8 +4,9 @@ What changed is read from the graph (docs/updates.md):
 
 * every load stamps the users whose interactions it changed (``User.ingest``, and new or changed edges) with its
   ingest number; ``(:UpdateState)`` keeps the number the last completed update covered;
-* an item needs extracting when its text hash is not among its ``extract_hashes`` for the extractor (new item,
-  changed text); an interaction needs classifying when it has no ``kind_source`` (written by another client);
+* an item needs extracting when the hash of its text (``current_text_hash``, stored by every load) is not among its
+  ``extract_hashes`` for the extractor (new item, changed text); an interaction needs classifying when it has no
+  ``kind_source`` (written by another client);
 * an item needs a vector when it has none of any run.
 
 Steps, each over the changed part only:
@@ -86,17 +87,13 @@ class UpdateReport(BaseModel):
 
 
 def _items_to_extract(db: Database, name: str) -> tuple[list[str], list[str]]:
-    """Items whose current text the extractor ``name`` has not done: ``(all of them, those never tried)``."""
-    from .extract.run import read_items
+    """Items whose current text the extractor ``name`` has not done: ``(all of them, those never tried)``. Read from
+    the stored text hashes (items without one are hashed once and stored first); no item text is read."""
+    from .extract.run import store_text_hashes
 
-    todo, fresh = [], []
-    failed = {r["id"] for r in db.query(cypher("update/failed_items"), extractor=name)}
-    for it, hashes in read_items(db):
-        if f"{name}:{it.text_hash()}" not in hashes:
-            todo.append(it.item_id)
-            if it.item_id not in failed:
-                fresh.append(it.item_id)
-    return todo, fresh
+    store_text_hashes(db)
+    rows = db.query(cypher("update/items_to_extract"), extractor=name)
+    return [r["id"] for r in rows], [r["id"] for r in rows if not r["failed"]]
 
 
 def run_update(db: Database, settings: Settings, *, extractor: str = "auto", classifier: str = "lexicon",
@@ -122,8 +119,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     rep = UpdateReport(previous=previous)
     todo, fresh = _items_to_extract(db, name)
     if running is None:
-        work = db.query(cypher("update/pending_work"), classified=seen_classified, interests=seen_interests)[0]
-        if not (fresh or any(work.values())):
+        if not fresh and not any(db.query(cypher("update/pending_work"), classified=seen_classified,
+                                          interests=seen_interests)[0].values()):
             rep.ingest = int(state["ingest"])
             rep.seconds = round(time.perf_counter() - t_all, 3)
             return rep
@@ -140,7 +137,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         done_steps = list(running["steps"] or [])
         say(f"resuming update {rep.id} (steps done: {', '.join(done_steps) or 'none'})")
     rep.status, rep.ingest, rep.previous = "running", ingest, previous
-    rep.users_changed = len(db.query(cypher("update/changed_users"), previous=seen_interests, ingest=ingest - 1))
+    rep.users_changed = int(db.value(cypher("update/count_changed_users"), previous=seen_interests, ingest=ingest - 1))
 
     def step(label: str, fn: Callable[[], str]) -> None:
         say(f"{label} ...")

@@ -9,3 +9,7 @@ CREATE VECTOR INDEX concept_embedding IF NOT EXISTS FOR (c:Concept) ON (c.embedd
 CREATE INDEX item_link_run IF NOT EXISTS FOR ()-[l:ITEM_LINK]-() ON (l.run);
 CREATE INDEX user_ingest IF NOT EXISTS FOR (u:User) ON (u.ingest);
 CREATE INDEX item_work_key IF NOT EXISTS FOR (i:Item) ON (i.work_key);
+// kgrec update: edges a load stamped after the last classification (a range seek), and whether any edge lacks a
+// classification (the count of classified edges, read from this index, against the relationship count store).
+CREATE INDEX interacted_ingest IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.ingest);
+CREATE INDEX interacted_kind_source IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.kind_source);

@@ -365,6 +365,60 @@ def test_changed_text_removes_stale_knowledge(db, world, settings):
     assert rep.items_folded == len(world["new_items"]) and rep.items_new == 0
 
 
+def test_update_reads_the_stored_text_hashes(db, world, settings):
+    """Every load stores the hash of the text it writes, the one an extraction records: the update finds new and
+    changed text from it without reading any text. An item without one (written by another client, or loaded
+    before the hash was stored) is hashed once and stored by the next update."""
+    from kgrec_neo4j.extract.run import read_items
+
+    def hashes() -> dict:
+        return {r["id"]: r["h"] for r in db.query("MATCH (i:Item) RETURN i.id AS id, i.current_text_hash AS h")}
+
+    loaded = hashes()
+    items = read_items(db)
+    assert {it.item_id: it.text_hash() for it, _ in items} == loaded
+    assert all(f"offline:{it.text_hash()}" in done for it, done in items)
+    db.write("MATCH (i:Item) REMOVE i.current_text_hash")
+    assert run_update(db, settings).status == "nothing"  # migration: hashed and stored, nothing to extract
+    assert hashes() == loaded
+    # another client changes an item's text: it removes the stale hash, and the next update extracts that item
+    item = sorted(loaded)[0]
+    db.write("MATCH (i:Item {id: $i}) SET i.title = 'Wireless Racing Wheel Deluxe' REMOVE i.current_text_hash",
+             i=item)
+    rep = run_update(db, settings)
+    assert rep.status == "complete" and rep.items_extracted == 1
+    assert db.value("MATCH (i:Item {id: $i}) RETURN 'offline:' + i.current_text_hash IN i.extract_hashes",
+                    i=item) is True
+    assert hashes()[item] != loaded[item]
+
+
+def test_update_finds_edges_no_classification_has_seen(db, world, settings):
+    """An interaction written by another client (no kind_source, no load stamp) is classified by the next update.
+    Whether there is any is read from counts on the interacted_kind_source index, not from a scan of every edge."""
+    from kgrec_neo4j.core.resources import cypher
+
+    def operators(query: str, **params) -> list[str]:
+        with db.driver.session(database=db.database) as s:
+            plan = s.run("EXPLAIN " + query, params).consume().plan
+        out, todo = [], [plan]
+        while todo:
+            p = todo.pop()
+            out.append(f"{p['operatorType']} {p.get('args', {}).get('Details', '')}")
+            todo += p.get("children", [])
+        return out
+
+    ops = operators(cypher("update/unclassified_users"), previous=0, ingest=0)
+    assert any("RelationshipIndexScan" in o and "kind_source" in o for o in ops), ops
+    user, seq = db.query("MATCH (u:User)-[e:INTERACTED]->() RETURN u.id AS u, e.seq AS s ORDER BY u, s LIMIT 1")[0].values()
+    edge = "MATCH (:User {id: $u})-[e:INTERACTED {seq: $s}]->() "
+    kept = db.value(edge + "RETURN properties(e)", u=user, s=seq)
+    assert run_update(db, settings).status == "nothing"
+    db.write(edge + "REMOVE e.kind, e.sign, e.kind_source, e.confidence", u=user, s=seq)
+    rep = run_update(db, settings)
+    assert rep.status == "complete" and rep.users_classified == 1
+    assert db.value(edge + "RETURN properties(e)", u=user, s=seq) == kept
+
+
 def test_warm_start_continues_the_run(db, world):
     # on the graph it trained on, a warm-started model is the run itself before any epoch
     assert world["warm_gap"] < 1e-4

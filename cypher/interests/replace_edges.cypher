@@ -1,21 +1,28 @@
 // Replace the INTERESTED_IN edges of one extractor for a batch of users (all of them: a user with no
-// rows loses the old edges). Runs in one transaction with the batch, so a user is never half-written.
-// Written as a difference: an edge whose (concept, horizon) the user keeps is updated in place, only the
-// edges of concepts the user no longer has are deleted and only new ones created (deleting and creating
-// relationships of a popular concept is what costs; updating properties does not).
-// $rows: one per user of the batch: [{user, keys: [[concept id, horizon], ...], edges: [{concept, horizon,
-// polarity, weight, confidence, evidence, updated_seq, support}]}] (keys: the edges' (concept, horizon) pairs).
+// edges loses the old ones). Runs in one transaction with the batch, so a user is never half-written.
+// Written as a difference from the user's side: the user's edges of $extractor are read once; an edge whose
+// (concept, horizon) the user keeps is updated in place, the others are deleted, and only the (concept, horizon)
+// pairs the user did not have are created. No MERGE: matching an edge into a popular concept from both ends is what
+// costs, and one writer at a time writes derived state (the writer lease, kgrec_neo4j/core/lease.py).
+// $rows: one per user of the batch: [{user, edges: {"<concept id>|<horizon>": {concept, horizon, polarity, weight,
+// confidence, evidence, updated_seq, support}}}]; $extractor, $run.
 UNWIND $rows AS row
 MATCH (u:User {id: row.user})
 CALL (u, row) {
-  MATCH (u)-[r:INTERESTED_IN {extractor: $extractor}]->(c:Concept)
-  WHERE NOT [c.id, r.horizon] IN row.keys
-  DELETE r
+  OPTIONAL MATCH (u)-[r:INTERESTED_IN {extractor: $extractor}]->(c:Concept)
+  WITH r, c.id + '|' + r.horizon AS key
+  WITH r, key, row.edges[key] AS e
+  FOREACH (_ IN CASE WHEN r IS NOT NULL AND e IS NULL THEN [1] ELSE [] END | DELETE r)
+  FOREACH (_ IN CASE WHEN e IS NULL THEN [] ELSE [1] END |
+    SET r.polarity = e.polarity, r.weight = e.weight, r.confidence = e.confidence, r.evidence = e.evidence,
+        r.updated_seq = e.updated_seq, r.support = e.support, r.run = $run)
+  RETURN collect(key) AS kept
 }
-CALL (u, row) {
-  UNWIND row.edges AS e
+CALL (u, row, kept) {
+  UNWIND [k IN keys(row.edges) WHERE NOT k IN kept] AS k
+  WITH row.edges[k] AS e
   MATCH (c:Concept {id: e.concept})
-  MERGE (u)-[r:INTERESTED_IN {extractor: $extractor, horizon: e.horizon}]->(c)
+  CREATE (u)-[r:INTERESTED_IN {extractor: $extractor, horizon: e.horizon}]->(c)
   SET r.polarity = e.polarity, r.weight = e.weight, r.confidence = e.confidence, r.evidence = e.evidence,
       r.updated_seq = e.updated_seq, r.support = e.support, r.run = $run
   RETURN count(*) AS created

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 import unicodedata
 from functools import lru_cache
 from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ..core.texthash import text_hash as hash_text
 
 MAX_VALUE_WORDS = 8
 
@@ -29,8 +29,7 @@ class ItemText(BaseModel):
 
     def text_hash(self) -> str:
         """Stable hash of the text an extractor sees (part of every cache key)."""
-        payload = self.model_dump(exclude={"item_id"})
-        return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+        return hash_text(self.model_dump(exclude={"item_id", "reviews"}), self.reviews)
 
 
 class KnowledgePoint(BaseModel):

@@ -25,6 +25,7 @@ from ..core.db import Database, batched
 from ..core.errors import ConfigError, KgrecError
 from ..core.resources import cypher
 from ..core.schema import TypePack, load_pack
+from ..core.texthash import item_text, text_hash
 from .base import Extractor, ItemResult, ItemText
 from .store import StoreReport, write_results
 
@@ -72,14 +73,6 @@ class ExtractionReport(BaseModel):
     items_per_second: float = 0.0
 
 
-def _as_list(v) -> list[str]:
-    if v is None:
-        return []
-    if isinstance(v, str):
-        return [v]
-    return [str(x) for x in v if x is not None]
-
-
 def read_items(db: Database, *, item_ids: list[str] | None = None, with_reviews: bool = False,
                max_reviews: int = MAX_REVIEWS_PER_ITEM) -> list[tuple[ItemText, list[str]]]:
     """``(ItemText, extract_hashes)`` of the items (all, or ``item_ids``), in id order."""
@@ -91,17 +84,18 @@ def read_items(db: Database, *, item_ids: list[str] | None = None, with_reviews:
                 reviews[r["item_id"]] = r["reviews"]
     out = []
     for r in rows:
-        it = ItemText(
-            item_id=r["item_id"],
-            title=r["title"] if isinstance(r["title"], str) else None,
-            description=_as_list(r["description"]),
-            features=_as_list(r["features"]),
-            categories=_as_list(r["categories"]),
-            brand=r["brand"] if isinstance(r["brand"], str) else None,
-            reviews=reviews.get(r["item_id"], []),
-        )
+        it = ItemText(item_id=r["item_id"], **item_text(r), reviews=reviews.get(r["item_id"], []))
         out.append((it, list(r["hashes"] or [])))
     return out
+
+
+def store_text_hashes(db: Database, *, batch_size: int = 5000) -> int:
+    """Hash the text of the items that have no stored hash (``Item.current_text_hash``: written by another client,
+    or loaded before the hash was stored) and store it, as ``kgrec load`` does; returns how many were hashed. After
+    that every item's hash is in the graph, and finding new or changed text reads no text."""
+    rows = [{"id": r["item_id"], "text_hash": text_hash(r)} for r in db.query(cypher("extract/unhashed_items"))]
+    db.write_batches(cypher("extract/store_text_hashes"), rows, batch_size=batch_size)
+    return len(rows)
 
 
 def _reason(error: str) -> str:

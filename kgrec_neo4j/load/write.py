@@ -14,7 +14,8 @@ Three modes, chosen by what is stored (docs/updates.md):
 Other datasets are never touched. User and item ids are unique per dataset: a load whose ids belong to another
 dataset is refused, naming them; ``id_prefix`` stores a dataset's ids with a prefix. Every user whose interactions
 a load changes is stamped with the load's *ingest* number (``User.ingest``; new and changed edges carry it too), the
-mark ``kgrec update`` works from.
+mark ``kgrec update`` works from. Every item written carries the hash of its text (``Item.current_text_hash``,
+:mod:`kgrec_neo4j.core.texthash`), from which ``kgrec update`` finds new and changed text without reading it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pydantic import BaseModel, Field
 from ..core.db import Database, batched
 from ..core.errors import InputError
 from ..core.resources import cypher
+from ..core.texthash import text_hash
 from .read import Dataset, Format, Interaction, dataset_name, read
 from .split import k_core, kind_sign, sample_users, split_of
 
@@ -213,8 +215,8 @@ def load(
     if max_users:
         xs = sample_users(xs, max_users, seed)
     item_ids = sorted({x.item for x in xs} if filtered else set(ds.items))
-    item_rows = [{**{k: v for k, v in ds.items[i].items() if k != "_line"}, "id": prefix + i}
-                 for i in item_ids if i in ds.items]
+    item_rows = [{**{k: v for k, v in ds.items[i].items() if k != "_line"}, "id": prefix + i,
+                  "text_hash": text_hash(ds.items[i])} for i in item_ids if i in ds.items]
     report = LoadReport(dataset=ds.name, format=ds.format, sources=ds.sources, lines_read=ds.lines_read,
                         items_read=len(ds.items), interactions_read=len(ds.interactions), skipped=dict(ds.skipped),
                         issues=[str(i) for i in ds.issues], mode=mode, id_prefix=prefix)

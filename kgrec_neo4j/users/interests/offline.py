@@ -34,7 +34,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -106,11 +106,17 @@ class OfflineReport(BaseModel):
 def user_interests(events: list[Event], concepts: dict[str, list[tuple[str, float]]],
                    params: OfflineParams) -> list[InterestEdge]:
     """The offline interest edges of one user from their signed train events (seq order)."""
+    return [InterestEdge.model_construct(**e) for e in _interest_rows(events, concepts, params)]
+
+
+def _interest_rows(events: list[Event], concepts: dict[str, list[tuple[str, float]]],
+                   params: OfflineParams) -> list[dict[str, Any]]:
+    """:func:`user_interests` as the rows the write takes (one dict of :class:`InterestEdge`'s fields per edge)."""
     events = sorted((e for e in events if e.sign != 0), key=lambda e: e.seq)
     n = len(events)
     if n == 0:
         return []
-    out: list[InterestEdge] = []
+    out: list[dict[str, Any]] = []
 
     # long term ----------------------------------------------------------------------------------------
     pos: dict[str, float] = defaultdict(float)
@@ -166,13 +172,12 @@ def user_interests(events: list[Event], concepts: dict[str, list[tuple[str, floa
 
 
 def _edge(cid: str, horizon: str, pol: int, w: float, rows: list[tuple[int, str, int, float]], p: float,
-          nmass: float, params: OfflineParams) -> InterestEdge:
+          nmass: float, params: OfflineParams) -> dict[str, Any]:
     agreeing = sorted((r for r in rows if r[2] == pol), key=lambda r: -r[0])
     evidence = list(dict.fromkeys(r[1] for r in agreeing))[:params.max_evidence]
     conf = offline_interest_confidence([r[3] for r in agreeing], p, nmass, params.evidence_weight)
-    return InterestEdge.model_construct(concept=cid, horizon=horizon, polarity=pol, weight=round(min(w, 1.0), 6),
-                                        confidence=conf, evidence=evidence, updated_seq=max(r[0] for r in rows),
-                                        support=len({r[0] for r in rows}))
+    return {"concept": cid, "horizon": horizon, "polarity": pol, "weight": round(min(w, 1.0), 6), "confidence": conf,
+            "evidence": evidence, "updated_seq": max(r[0] for r in rows), "support": len({r[0] for r in rows})}
 
 
 def extract_offline(
@@ -218,24 +223,25 @@ def extract_offline(
             new_items = sorted({e.item for evs in by_user.values() for e in evs} - item_cache.keys())
             for k in range(0, len(new_items), 20_000):
                 part = new_items[k:k + 20_000]
-                for it in part:
-                    item_cache[it] = []
-                for r in db.query(q_items, items=part, min_confidence=params.min_confidence):
-                    item_cache[r["item"]] = [(c, float(h)) for c, h in sorted(r["concepts"])]
+                got: dict[str, list[tuple[str, float]]] = {it: [] for it in part}
+                for it, c, h in db.value(q_items, items=part, min_confidence=params.min_confidence):
+                    got[it].append((c, float(h)))
+                for it, cs in got.items():
+                    item_cache[it] = sorted(cs)
             t1 = time.perf_counter()
             rows = []
             for uid in batch:
-                edges = user_interests(by_user.get(uid, []), item_cache, params)
-                rows.append({"user": uid, "keys": [[e.concept, e.horizon] for e in edges],
-                             "edges": [dict(e) for e in edges]})  # a user without edges loses the old ones
+                edges = _interest_rows(by_user.get(uid, []), item_cache, params)
+                rows.append({"user": uid, "edges": {f"{e['concept']}|{e['horizon']}": e for e in edges}})
+                # (a user without edges loses the old ones)
                 if edges:
                     rep.users_with_interests += 1
                     for e in edges:
                         rep.edges += 1
-                        rep.long += e.horizon == "long"
-                        rep.short += e.horizon == "short"
-                        rep.positive += e.polarity > 0
-                        rep.negative += e.polarity < 0
+                        rep.long += e["horizon"] == "long"
+                        rep.short += e["horizon"] == "short"
+                        rep.positive += e["polarity"] > 0
+                        rep.negative += e["polarity"] < 0
             t2 = time.perf_counter()
             rep.interactions_read += sum(len(v) for v in by_user.values())
             rep.read_s += t1 - t0
