@@ -196,7 +196,11 @@ def _statements(name: str) -> list[str]:
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
 
 
-@pytest.mark.parametrize("name", sorted(browser_params()))
+# queries about what only `kgrec update` writes (the demo trains every item): tested on an updated graph instead
+AFTER_UPDATE = {"new_items": "tests/test_update.py::test_new_items_browser_query_lists_them"}
+
+
+@pytest.mark.parametrize("name", sorted(set(browser_params()) - set(AFTER_UPDATE)))
 def test_browser_query_with_its_param_lines_finds_rows(db, demo, name):
     params = browser_params()[name]
     assert params, f"cypher/browser/{name}.cypher has no `:param` line"

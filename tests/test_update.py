@@ -279,6 +279,23 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
         assert "closest to it in knowledge (it is new to the model)" in why.sentence
 
 
+def test_new_items_browser_query_lists_them(db, world):
+    """cypher/browser/new_items.cypher, run with its `:param` line, lists the items the update folded in, each with
+    its borrowed links."""
+    from _examples import browser_params
+
+    from kgrec_neo4j.core import resources
+
+    text = resources.cypher("browser/new_items")
+    stmt = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith((":", "//"))).strip().rstrip(";")
+    params = browser_params()["new_items"]
+    rows = db.query(stmt, **{**params, "limit": 1000})
+    assert rows and {r["item"] for r in rows} == world["new_items"]
+    linked = {r["item"]: r["borrowed_links"] for r in rows}
+    assert sum(linked.values()) == world["report"].borrowed_links
+    assert all(r["strongest_from"] for r in rows if r["borrowed_links"])
+
+
 def test_fold_item_vectors_recomputes_the_update_and_can_leave_knowledge_out(db, world):
     from kgrec_neo4j.model.newitems import fold_item_vectors
 
