@@ -120,6 +120,8 @@ OFFICE_ITEMS = [
     ("Maco", "MACO ML3000 White Laser/Inkjet Shipping & Address Labels, 1 x 2 5/8 (Box of 3000)"),
     ("Platinum", "Platinum Carbon Pen Ink Cartridge - Pack of 4 - Black"),
     ("Platinum", "Platinum Converter for Fountain Pen (CONVERTER-500)"),
+    ("Quality Park", "Quality Park Dab-n-Seal Envelope Moistener, 50 ml, 1 Bottle (46065)"),
+    ("Quality Park", "Quality Park 24524 Quality Park Security Tint Double Window Invoice Envelopes, 9"),
 ]
 
 
@@ -130,6 +132,9 @@ def test_maker_names_of_a_catalogue_keep_real_makers_only():
     # not: a common word most titles use for other makers' things (Cross: cross-cut shredders), a brand value
     # never in a title (Unknown), a brand of one item (Maco), a variant word (Platinum), nor the pack's list
     assert ("cross",) not in got and ("unknown",) not in got and ("maco",) not in got and ("platinum",) not in got
+    # nor what is left of a name whose other words are filler (Quality Park: "park" is a common word)
+    assert ("park",) not in got and ("quality", "park") not in got
+    assert maker_names(iter(OFFICE_ITEMS), "office_products") == got  # one pass over the items is enough
     assert ("pilot",) in pack_makers("office_products") and ("pilot",) not in got
     # a catalogue without brand values (Video Games) has the pack's list of console and accessory makers
     assert maker_names([(None, "Nintendo Wii Nunchuk")], "video_games") == pack_makers("video_games")

@@ -323,7 +323,9 @@ def maker_names(items: Iterable[tuple[str | None, str | None]], pack: str = "") 
     A brand value is a maker's name when
 
     * :data:`MAKER_MIN_ITEMS` items or more carry it (compared by content words: ``LAMY`` and ``Lamy`` are one),
-    * it may be dropped at all (:func:`_maker_ok`: no number, unit or variant word; 3 letters or more), and
+    * it may be dropped at all (:func:`_maker_ok`: no number, unit or variant word; 3 letters or more) and
+      every word of it is a content word (not ``Quality Park``, ``Post-it``, ``The Superior Register``: what
+      would be left, ``park``, ``post``, ``register``, is a common word), and
     * it names its maker in the catalogue's titles: at least one of its items has it in the title, and at least
       as many titles that contain it belong to its items as to other items. This drops junk brand values
       (``Generic``, ``Unknown``: never in a title) and common words that are also brands (``Cross``: most titles
@@ -335,17 +337,25 @@ def maker_names(items: Iterable[tuple[str | None, str | None]], pack: str = "") 
     """
     from ..extract.offline_patterns import brand_names
 
-    rows = [(tuple(content_tokens(b.lower(), pack)), content_tokens((t or "").lower(), pack))
-            for b, t in items if b and b.strip()]
+    branded = [(b.lower(), (t or "").lower()) for b, t in items if b and b.strip()]
+    rows = [(tuple(content_tokens(b, pack)), content_tokens(t, pack)) for b, t in branded]
     count: dict[Maker, int] = {}
-    for brand, _ in rows:
+    whole: set[Maker] = set()  # brand values all of whose words are content words
+    for (brand, _), (b, _) in zip(rows, branded):
         count[brand] = count.get(brand, 0) + 1
+        if len(brand) == len(tokens(b)):
+            whole.add(brand)
+    by_word: dict[str, list[int]] = {}  # word -> rows whose title has it
+    for r, (_, title) in enumerate(rows):
+        for w in set(title):
+            by_word.setdefault(w, []).append(r)
     out: set[Maker] = set()
     for name, n in count.items():
-        if n < MAKER_MIN_ITEMS or not _maker_ok(name, pack):
+        if n < MAKER_MIN_ITEMS or name not in whole or not _maker_ok(name, pack):
             continue
         own = other = 0
-        for brand, title in rows:
+        for r in by_word.get(name[0], ()):
+            brand, title = rows[r]
             if _contains(title, name):
                 if _contains(brand, name):
                     own += 1
