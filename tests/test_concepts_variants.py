@@ -163,6 +163,8 @@ def test_makers_names_drop_only_at_the_start_or_end_and_never_alone():
     key = (lambda t: lexical_key(embedding_text(mention_key(t), "office_products"), "office_products", makers))
     assert key("refill for lamy pens") != key("refill pens")  # inside the text the name stays
     assert key("Lamy") == {"lamy"}  # a value that is nothing but the name keeps it
+    assert key("Lamy USA") != key("made in USA")  # ... also with company words (Brand and Quality)
+    assert key("AmazonBasics Corporation") != key("Lamy Corporation")
     assert key("Cross ballpoint refill") != key("ballpoint refill")  # Cross is no maker of this catalogue
     # a variant word is never a maker's name: the guard keeps the two apart
     assert not _same("Platinum fountain pen", "fountain pen", "office_products", makers)

@@ -375,10 +375,20 @@ def pack_makers(pack: str) -> frozenset[Maker]:
     return maker_names((), pack)
 
 
+#: Words after a maker's name that still name the maker (``Advantus Corporation``, ``Lamy USA``).
+COMPANY_WORDS = frozenset("inc corp corporation co company ltd llc gmbh usa america industries international".split())
+
+
 def drop_makers(toks: list[str], makers: frozenset[Maker]) -> list[str]:
     """``toks`` without the makers' names at their start and end (``lamy cartridges refill`` → ``cartridges
-    refill``); a name inside the text stays, and so does a text that is nothing but makers' names."""
+    refill``); a name inside the text stays, and so does a text that is nothing but a maker's name, alone or
+    with company words (``lamy usa``, ``advantus corporation``: the value is the maker)."""
     if not makers:
+        return toks
+    name = list(toks)
+    while len(name) > 1 and name[-1] in COMPANY_WORDS:
+        name.pop()
+    if tuple(name) in makers:
         return toks
     longest = max(len(m) for m in makers)
     lo, hi = 0, len(toks)
