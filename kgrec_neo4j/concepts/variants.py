@@ -318,7 +318,7 @@ def _contains(seq: Sequence[str], words: Maker) -> bool:
 
 
 def maker_names(items: Iterable[tuple[str | None, str | None]], pack: str = "") -> frozenset[Maker]:
-    """The makers' names of a catalogue: from the ``(brand, title)`` of its items, plus the pack's own list.
+    """The makers' names of a catalogue, from the ``(brand, title)`` of its items.
 
     A brand value is a maker's name when
 
