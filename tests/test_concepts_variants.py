@@ -8,7 +8,17 @@ import pytest
 from kgrec_neo4j.concepts.aliases import embedding_text
 from kgrec_neo4j.concepts.cluster import FloorClustering, guard_codes
 from kgrec_neo4j.concepts.families import family_pairs
-from kgrec_neo4j.concepts.variants import compatible, narrows, signature
+from kgrec_neo4j.concepts.variants import (
+    compatible,
+    lexical_key,
+    lexical_relation,
+    maker_names,
+    narrows,
+    pack_makers,
+    same_value,
+    signature,
+    spelling_variants,
+)
 from kgrec_neo4j.extract.base import mention_key
 
 
@@ -91,3 +101,122 @@ def test_family_pairs_link_nearest_relatives_only():
                 {"id": "cod", "keys": ["call of duty"]}]
     got = {(p["narrow"], p["broad"]) for p in family_pairs(concepts, "video_games")}
     assert got == {("one", "xbox"), ("360", "xbox"), ("ps4pro", "ps4"), ("ps4", "ps")}
+
+
+# -- general normalisations of the merge decision: makers' names, number abbreviations, spelling variants ----
+
+#: (brand, title) of real Office items (amazon-office-2018).
+OFFICE_ITEMS = [
+    ("Lamy", "Lamy Cartridges Refill - Black -5-pack T10BK"),
+    ("LAMY", "LAMY Cartridges Refill, Blue, Pack of 5 (LT10BL)"),
+    ("Lamy", "Lamy Safari Fountain Pen, Red (L16F)"),
+    ("Cross", "Cross Ballpoint Pen Refill, Fine Blue, 1 per card, (8512)"),
+    ("Cross", "Cross Slim Black Ballpoint Ink Refill (8783-2)"),
+    ("AmazonBasics", "AmazonBasics 6-Sheet Cross-Cut Paper and Credit Card Shredder"),
+    ("AmazonBasics", "AmazonBasics 8-Sheet Cross-Cut Paper and Credit Card Shredder"),
+    ("Fellowes", "Fellowes Powershred 99Ci 100% Jam Proof Cross-Cut Paper Shredder"),
+    ("Unknown", "Staples Jumbo Vinyl Coated Paper Clips, Smooth, 500/Tub"),
+    ("Unknown", "Advantus Call Bell, 3.38 Inch Diameter, Chrome Finish with Black Base (CB10000)"),
+    ("Maco", "MACO ML3000 White Laser/Inkjet Shipping & Address Labels, 1 x 2 5/8 (Box of 3000)"),
+    ("Platinum", "Platinum Carbon Pen Ink Cartridge - Pack of 4 - Black"),
+    ("Platinum", "Platinum Converter for Fountain Pen (CONVERTER-500)"),
+    ("Quality Park", "Quality Park Dab-n-Seal Envelope Moistener, 50 ml, 1 Bottle (46065)"),
+    ("Quality Park", "Quality Park 24524 Quality Park Security Tint Double Window Invoice Envelopes, 9"),
+]
+
+
+def test_maker_names_of_a_catalogue_keep_real_makers_only():
+    got = maker_names(OFFICE_ITEMS, "office_products")
+    # Lamy (any case) and AmazonBasics name their items in the titles; Fellowes names one item only
+    assert got == {("lamy",), ("amazonbasics",)}
+    # not: a common word most titles use for other makers' things (Cross: cross-cut shredders), a brand value
+    # never in a title (Unknown), a brand of one item (Maco), a variant word (Platinum), nor the pack's list
+    assert ("cross",) not in got and ("unknown",) not in got and ("maco",) not in got and ("platinum",) not in got
+    # nor what is left of a name whose other words are filler (Quality Park: "park" is a common word)
+    assert ("park",) not in got and ("quality", "park") not in got
+    assert maker_names(iter(OFFICE_ITEMS), "office_products") == got  # one pass over the items is enough
+    assert ("pilot",) in pack_makers("office_products") and ("pilot",) not in got
+    # a catalogue without brand values (Video Games) has the pack's list of console and accessory makers
+    assert maker_names([(None, "Nintendo Wii Nunchuk")], "video_games") == pack_makers("video_games")
+    assert ("nintendo",) in pack_makers("video_games")
+
+
+def _same(a: str, b: str, pack: str, makers=None, cos: float = 0.5) -> bool:
+    ta, tb = (embedding_text(mention_key(x), pack) for x in (a, b))
+    return same_value(ta, tb, cos, 0.86, pack, makers)
+
+
+@pytest.mark.parametrize("pack,a,b", [
+    ("office_products", "Lamy Cartridges Refill", "Refill cartridge"),  # Product Type
+    ("office_products", "fountain pen lamy", "Fountain Pen"),  # Product Type, maker at the end
+    ("office_products", "AmazonBasics shredder", "shredder"),  # Product Type
+    ("office_products", "Lamy smooth writing", "smooth writing"),  # Functionality
+])
+def test_a_makers_name_added_is_the_same_value(pack, a, b):
+    makers = maker_names(OFFICE_ITEMS, pack)
+    assert _same(a, b, pack, makers) and _same(b, a, pack, makers)
+    assert not _same(a, b, pack, frozenset())  # without the catalogue's makers: one adds a word
+
+
+def test_makers_names_drop_only_at_the_start_or_end_and_never_alone():
+    makers = maker_names(OFFICE_ITEMS, "office_products")
+    key = (lambda t: lexical_key(embedding_text(mention_key(t), "office_products"), "office_products", makers))
+    assert key("refill for lamy pens") != key("refill pens")  # inside the text the name stays
+    assert key("Lamy") == {"lamy"}  # a value that is nothing but the name keeps it
+    assert key("Lamy USA") != key("made in USA")  # ... also with company words (Brand and Quality)
+    assert key("AmazonBasics Corporation") != key("Lamy Corporation")
+    assert key("Cross ballpoint refill") != key("ballpoint refill")  # Cross is no maker of this catalogue
+    # a variant word is never a maker's name: the guard keeps the two apart
+    assert not _same("Platinum fountain pen", "fountain pen", "office_products", makers)
+    # Video Games has no brand values: the pack's makers apply (Components)
+    assert _same("Nintendo charging station", "charging station", "video_games")
+    assert not _same("Nintendo charging station", "charging station", "video_games", frozenset())
+
+
+@pytest.mark.parametrize("pack,a,b,ok", [
+    ("video_games", "Warhammer 40,000: Fire Warrior", "Warhammer 40K: Fire Warrior", True),  # Others
+    ("office_products", "5,000 sheets", "5000 sheets", True),  # Technical Specifications
+    ("office_products", "1.5K labels", "1500 labels", True),
+    ("video_games", "2 million copies", "2,000,000 copies", True),
+    ("video_games", "4K", "4", False),  # a resolution is no count of 4
+    ("office_products", "5m cable", "5 meter cable", True),  # m after a number stays metres
+    ("office_products", "40,000", "40", False),
+])
+def test_number_abbreviations_and_thousands_separators(pack, a, b, ok):
+    assert _ok(a, b, pack) is ok and _ok(b, a, pack) is ok
+
+
+@pytest.mark.parametrize("pack,a,b", [
+    ("video_games", "Nintendo Nunchuk Controller", "Nunchuck Controller"),  # Components
+    ("office_products", "stationery set", "stationary set"),  # Product Type
+    ("office_products", "rechargable batteries", "rechargeable batteries"),  # Technical Specifications
+    ("video_games", "wireless controler", "wireless controller"),  # Components
+])
+def test_one_letter_spelling_variants_of_long_words_are_one_word(pack, a, b):
+    assert _same(a, b, pack)
+    ka, kb = (lexical_key(embedding_text(mention_key(x), pack), pack) for x in (a, b))
+    assert ka != kb and lexical_relation(ka, kb) == "equal"
+
+
+@pytest.mark.parametrize("a,b", [
+    ("pens", "pins"),  # short words
+    ("bundle", "bundles2"),  # digits
+    ("outdoor", "outdoot"),  # a variant word
+    ("premium", "premiun"),
+    ("keyboard", "keyboard"),  # the same word is no variant of itself
+    ("charger", "chargers2"),  # two edits
+])
+def test_spelling_variant_limits(a, b):
+    assert not spelling_variants(a, b) and not spelling_variants(b, a)
+    assert spelling_variants("keyboard", "keybaord") is False  # a transposition is two edits
+    assert spelling_variants("nunchuk", "nunchuck") and spelling_variants("nunchuck", "nunchuk")
+
+
+def test_clustering_joins_the_same_content_words_however_far_apart_their_vectors():
+    texts = ["lamy cartridges refill", "refill cartridge", "fountain pen"]
+    X = np.eye(3, 16, dtype=np.float32)  # cosine 0 between every pair
+    makers = maker_names(OFFICE_ITEMS, "office_products")
+    lab = FloorClustering(X, 0.86, texts, pack="office_products", makers=makers).labels(0.86)
+    assert lab[0] == lab[1] != lab[2]
+    lab = FloorClustering(X, 0.86, texts, pack="office_products", makers=frozenset()).labels(0.86)
+    assert len(set(lab.tolist())) == 3

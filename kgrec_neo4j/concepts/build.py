@@ -33,6 +33,7 @@ from ..core.schema import TypePack
 from . import store
 from .cluster import Band, FloorClustering, choose_floor, medoids
 from .families import FamilyReport, link_families
+from .variants import Maker
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +108,12 @@ def sample_items(ids: list[str], *, fraction: float | None, count: int | None, s
 
 
 def cluster_type(type_: str, keys: list[str], X: np.ndarray, *, pack: str, floor: float,
-                 band: Band | None) -> tuple[TypeBuild, np.ndarray, np.ndarray]:
+                 band: Band | None, makers: frozenset[Maker] | None = None) -> tuple[TypeBuild, np.ndarray, np.ndarray]:
     """Cluster one type's values at ``floor`` (or at the floor that meets ``band``); returns its report, labels
-    ``(n,)`` and medoid indices ``(k,)``."""
+    ``(n,)`` and medoid indices ``(k,)``. ``makers``: the catalogue's makers' names (:func:`.store.maker_names`)."""
     t0 = time.perf_counter()
     lowest = band.floor_min if band is not None else floor
-    fc = FloorClustering(X, lowest, store.guard_texts(keys, pack), pack=pack)
+    fc = FloorClustering(X, lowest, store.guard_texts(keys, pack), pack=pack, makers=makers)
     if band is not None:
         choice = choose_floor(fc, band, floor)
         labels, chosen, met, tried = choice.labels, choice.floor, choice.band_met, choice.tried
@@ -199,6 +200,7 @@ def build_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, fracti
     pack.check(found)  # mentions of types outside the pack: refuse before any work
     vocab = store.vocabularies(db)
     in_graph = {r["type"] for r in db.query(cypher("concepts/mention_types"))}
+    makers = store.maker_names(db, pack.name)
     wanted = types if types is not None else [t for t in pack.names if t in found or t in in_graph]
     out: list[TypeBuild] = []
     for type_ in wanted:
@@ -227,7 +229,7 @@ def build_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, fracti
         embed_s = time.perf_counter() - t0
         want = (bands or {}).get(type_) or (ratio_band(len(keys), band_ratio) if band_ratio else None)
         band = Band(want[0], want[1], floor_min, floor_max) if want else None
-        rep, labels, med = cluster_type(type_, keys, X, pack=pack.name, floor=floor, band=band)
+        rep, labels, med = cluster_type(type_, keys, X, pack=pack.name, floor=floor, band=band, makers=makers)
         chosen = rep.floor
         assert chosen is not None  # cluster_type reports the floor it chose
         rep.embed_s = round(embed_s, 3)

@@ -9,8 +9,9 @@ content words (:func:`.variants.lexical_key`: ``Sid Meier's Civilization IV`` / 
 
 Memory stays bounded without an ``n x n`` matrix:
 
-1. The *threshold graph* (edges between values with similarity >= the lowest floor that will be tried)
-   is built block by block (``block x n`` similarities at a time) as a sparse matrix.
+1. The *threshold graph* (edges between values with similarity >= the lowest floor that will be tried,
+   and between values with the same content words) is built block by block (``block x n`` similarities at
+   a time) as a sparse matrix.
 2. A complete-linkage cluster at any floor >= that lowest floor lies inside one connected component of
    the graph, so every component is clustered on its own: exactly (scipy ``linkage`` on its condensed
    distances, ``m (m-1) / 2`` float64) when it has at most ``dense_limit`` values (12,000 → 0.58 GB),
@@ -90,11 +91,19 @@ def guard_codes(texts: Sequence[str], pack: str = "") -> GuardCodes:
     return GuardCodes.of(texts, pack)
 
 
+def lexical_groups(lexical: Sequence[frozenset[str]]) -> np.ndarray:
+    """``(n,)`` int64: equal ids for values with the same (non-empty) content words, a unique negative id else."""
+    ids: dict[frozenset[str], int] = {}
+    return np.asarray([ids.setdefault(k, len(ids)) if k else -1 - i for i, k in enumerate(lexical)], dtype=np.int64)
+
+
 def threshold_graph(X: np.ndarray, floor: float, *, codes: GuardCodes | None = None,
-                    block: int = 2048) -> csr_matrix:
+                    groups: np.ndarray | None = None, block: int = 2048) -> csr_matrix:
     """Sparse symmetric ``(n, n)`` graph of pairs with similarity >= ``floor`` (guarded pairs left out).
 
-    Peak memory is one ``(block, n)`` float32 block of similarities.
+    With ``groups`` (:func:`lexical_groups`), values with the same content words are joined too, whatever
+    their similarity (weight 1: one value, :func:`.variants.same_value`). Peak memory is one ``(block, n)``
+    float32 block of similarities.
     """
     n = X.shape[0]
     rows, cols, vals = [], [], []
@@ -108,6 +117,20 @@ def threshold_graph(X: np.ndarray, floor: float, *, codes: GuardCodes | None = N
         rows.append(r_abs[keep])
         cols.append(c[keep])
         vals.append(S[r[keep], c[keep]])
+    if groups is not None and n:
+        order = np.argsort(groups, kind="stable")
+        bounds = np.flatnonzero(np.diff(groups[order])) + 1
+        for members in np.split(order, bounds):
+            if members.size < 2 or groups[members[0]] < 0:
+                continue
+            r, c = np.triu_indices(members.size, 1)
+            r, c = members[r], members[c]
+            keep = np.einsum("ij,ij->i", X[r], X[c]) < floor  # pairs at or above the floor are in already
+            if codes is not None:
+                keep &= codes.compatible(r, c)
+            rows.append(np.minimum(r, c)[keep])
+            cols.append(np.maximum(r, c)[keep])
+            vals.append(np.ones(int(keep.sum()), dtype=np.float32))
     r = np.concatenate(rows) if rows else np.zeros(0, np.int64)
     c = np.concatenate(cols) if cols else np.zeros(0, np.int64)
     v = np.concatenate(vals).astype(np.float32) if vals else np.zeros(0, np.float32)
@@ -120,17 +143,21 @@ def condensed_distances(X: np.ndarray, codes: GuardCodes | None = None, *, block
     """Condensed cosine distances ``1 - x_i . x_j`` (``(n (n-1) / 2,)`` float64), guarded pairs set far apart.
 
     With ``lexical`` (each value's :func:`.variants.lexical_key`), pairs closer than ``1 - near`` follow the
-    lexical relation of :func:`.variants.same_value`: the same content words → distance 0; one value adding
-    words to the other → far apart unless the cosine reaches :data:`.variants.CONTAIN_FLOOR`.
+    lexical relation of :func:`.variants.same_value`: the same content words (or spelling variants of them) →
+    distance 0; one value adding words to the other → far apart unless the cosine reaches
+    :data:`.variants.CONTAIN_FLOOR`. Pairs with the same content words are at distance 0 however far apart.
     """
     n = X.shape[0]
     out = np.empty(n * (n - 1) // 2, dtype=np.float64)
+    groups = lexical_groups(lexical) if lexical is not None else None
     pos = 0
     for i0 in range(0, n, block):
         S = X[i0:i0 + block] @ X.T
         for r in range(S.shape[0]):
             i = i0 + r
             d = 1.0 - S[r, i + 1:].astype(np.float64)
+            if groups is not None:
+                d[groups[i + 1:] == groups[i]] = 0.0
             if lexical is not None:
                 for jj in np.nonzero(d <= 1.0 - near)[0]:
                     rel = variants.lexical_relation(lexical[i], lexical[i + 1 + jj])
@@ -186,6 +213,7 @@ class FloorClustering:
         min_floor: the lowest floor that :meth:`labels` will be asked for.
         texts: the values as embedded (for the variant guard and the lexical relation); ``None`` turns both off.
         pack: the type pack whose variant words apply (:data:`.variants.PACK_VARIANT_WORDS`).
+        makers: the catalogue's makers' names (:func:`.variants.maker_names`; default the pack's list).
         dense_limit: largest component clustered exactly (memory ``~ 8 * m^2 / 2`` bytes).
     """
 
@@ -194,6 +222,7 @@ class FloorClustering:
     texts: list[str] | None = None
     dense_limit: int = 12_000
     pack: str = ""
+    makers: frozenset[variants.Maker] | None = None
     codes: GuardCodes | None = field(init=False, default=None)
     lexical: list[frozenset[str]] | None = field(init=False, default=None)
     components: list[np.ndarray] = field(init=False, default_factory=list)
@@ -209,11 +238,13 @@ class FloorClustering:
             raise ValueError(f"texts has {len(self.texts)} entries but X has {self.X.shape[0]} rows")
         self.X = np.ascontiguousarray(self.X, dtype=np.float32)
         self.codes = guard_codes(self.texts, self.pack) if self.texts is not None else None
-        self.lexical = [variants.lexical_key(t, self.pack) for t in self.texts] if self.texts is not None else None
+        self.lexical = [variants.lexical_key(t, self.pack, self.makers) for t in self.texts] \
+            if self.texts is not None else None
         n = self.X.shape[0]
         if n == 0:
             return
-        self.graph = threshold_graph(self.X, self.min_floor, codes=self.codes)
+        self.graph = threshold_graph(self.X, self.min_floor, codes=self.codes,
+                                     groups=lexical_groups(self.lexical) if self.lexical is not None else None)
         ncomp, comp = connected_components(self.graph, directed=False)
         order = np.argsort(comp, kind="stable")
         bounds = np.searchsorted(comp[order], np.arange(ncomp + 1))

@@ -59,6 +59,7 @@ def grow_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, types: 
     if types is not None:
         pack.check(types)
     vocab = store.vocabularies(db)
+    makers = store.maker_names(db, pack.name)
     rep = GrowReport()
     for type_ in types or pack.names:
         v = vocab.get(type_)
@@ -74,7 +75,8 @@ def grow_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, types: 
             progress(f"{type_}: clustering {len(rows)} pending mentions")
         keys = [r["key"] for r in rows]
         X = store.encode_keys(embedder, keys, pack.name)
-        labels = FloorClustering(X, v.floor, store.guard_texts(keys, pack.name), pack=pack.name).labels(v.floor)
+        labels = FloorClustering(X, v.floor, store.guard_texts(keys, pack.name), pack=pack.name,
+                                 makers=makers).labels(v.floor)
         k = int(labels.max()) + 1
         items_per_cluster: list[set[str]] = [set() for _ in range(k)]
         for r, lab in zip(rows, labels):

@@ -40,7 +40,7 @@ from ..core.resources import cypher
 from ..core.schema import TypePack
 from . import store
 from .aliases import embedding_text
-from .variants import CONTAIN_FLOOR, Signature, compatible, lexical_key, lexical_relation, signature
+from .variants import CONTAIN_FLOOR, Maker, Signature, compatible, lexical_key, lexical_relation, signature
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +86,15 @@ def vector_texts(X: np.ndarray, decimals: int = 4) -> list[str]:
 
 
 class ConceptVectors:
-    """Exact concept embeddings and variant-guard signatures, fetched on first use (thread-safe)."""
+    """Exact concept embeddings and variant-guard signatures, fetched on first use (thread-safe).
 
-    def __init__(self, db: Database, pack: str):
+    ``makers``: the catalogue's makers' names for the lexical keys (:func:`.store.maker_names`).
+    """
+
+    def __init__(self, db: Database, pack: str, makers: frozenset[Maker] | None = None):
         self.db = db
         self.pack = pack
+        self.makers = makers
         self._vecs: dict[str, np.ndarray] = {}
         self._sigs: dict[str, Signature] = {}
         self.lexical: dict[str, frozenset[str]] = {}
@@ -105,13 +109,14 @@ class ConceptVectors:
                     self._vecs[r["id"]] = np.asarray(r["embedding"], dtype=np.float32)
                     text = embedding_text(r["key"] or "", self.pack)
                     self._sigs[r["id"]] = signature(text, self.pack)
-                    self.lexical[r["id"]] = lexical_key(text, self.pack)
+                    self.lexical[r["id"]] = lexical_key(text, self.pack, self.makers)
         return self._vecs, self._sigs
 
 
 def nearest(db: Database, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float], guard: Sequence[str],
             pack: str, *, k: int = K_START, k_max: int = K_MAX, vectors: ConceptVectors | None = None,
-            margin: float = SCORE_MARGIN) -> tuple[list[tuple[str | None, float]], int]:
+            margin: float = SCORE_MARGIN, makers: frozenset[Maker] | None = None,
+            ) -> tuple[list[tuple[str | None, float]], int]:
     """Best qualifying concept per row through the vector index.
 
     Args:
@@ -122,6 +127,7 @@ def nearest(db: Database, types: Sequence[str], X: np.ndarray, thresholds: Seque
         vectors: cache of exact concept embeddings (shared across calls of one run).
         margin: candidates whose (quantised) index score is within ``margin`` of the threshold are
             re-scored exactly before they are rejected.
+        makers: the catalogue's makers' names (:func:`.store.maker_names`; ``vectors``' own when given).
     Returns:
         ``[(concept_id | None, cosine)]`` per row, and how many rows needed a larger ``k``.
     """
@@ -129,11 +135,11 @@ def nearest(db: Database, types: Sequence[str], X: np.ndarray, thresholds: Seque
     if not (len(X) == len(thresholds) == len(guard) == n):
         raise ValueError(f"types, X, thresholds and guard must have the same length "
                          f"(got {n}, {len(X)}, {len(thresholds)}, {len(guard)})")
-    vectors = vectors or ConceptVectors(db, pack)
+    vectors = vectors or ConceptVectors(db, pack, makers)
     out: list[tuple[str | None, float]] = [(None, 0.0)] * n
     todo = list(range(n))
     sigs = [signature(g, pack) for g in guard]
-    keys = [lexical_key(g, pack) for g in guard]
+    keys = [lexical_key(g, pack, vectors.makers) for g in guard]
     vtext = vector_texts(X)
     requeried = 0
     kk = k
@@ -174,7 +180,8 @@ def nearest(db: Database, types: Sequence[str], X: np.ndarray, thresholds: Seque
 class TypeVectors:
     """The concept embeddings of some types in memory, one ``(k_t, dim)`` matrix per type (exact search)."""
 
-    def __init__(self, db: Database, types: Sequence[str], pack: str):
+    def __init__(self, db: Database, types: Sequence[str], pack: str, makers: frozenset[Maker] | None = None):
+        self.makers = makers
         self.ids: dict[str, list[str]] = {}
         self.mats: dict[str, np.ndarray] = {}
         self.sigs: dict[str, list[Signature]] = {}
@@ -190,7 +197,7 @@ class TypeVectors:
             self.mats[t] = M / np.maximum(np.linalg.norm(M, axis=1, keepdims=True), 1e-12)
             texts = [embedding_text(r["key"] or "", pack) for r in rs]
             self.sigs[t] = [signature(x, pack) for x in texts]
-            self.lex[t] = [lexical_key(x, pack) for x in texts]
+            self.lex[t] = [lexical_key(x, pack, makers) for x in texts]
             index: dict[frozenset[str], list[int]] = {}
             for c, k in enumerate(self.lex[t]):
                 index.setdefault(k, []).append(c)
@@ -203,7 +210,8 @@ def nearest_exact(vectors: TypeVectors, types: Sequence[str], X: np.ndarray, thr
     as :func:`nearest`).
 
     A concept qualifies by :func:`.variants.same_value` against its medoid: a concept with the same content
-    words wins (best cosine first); else the most similar one at or above the threshold that the variant
+    words wins (best cosine first; a concept whose words differ only by spelling variants is found among
+    those at or above the threshold); else the most similar one at or above the threshold that the variant
     guard allows and that does not differ by added words (unless the cosine reaches ``CONTAIN_FLOOR``).
     """
     out: list[tuple[str | None, float]] = [(None, 0.0)] * len(types)
@@ -218,7 +226,7 @@ def nearest_exact(vectors: TypeVectors, types: Sequence[str], X: np.ndarray, thr
         sigs, lex, ids = vectors.sigs[t], vectors.lex[t], vectors.ids[t]
         for r, i in enumerate(rows):
             sig = signature(guard[i], pack)
-            key = lexical_key(guard[i], pack)
+            key = lexical_key(guard[i], pack, vectors.makers)
             same = [c for c in vectors.by_lex[t].get(key, ()) if compatible(sig, sigs[c])]
             if same:
                 c = max(same, key=lambda c: S[r, c])
@@ -228,7 +236,7 @@ def nearest_exact(vectors: TypeVectors, types: Sequence[str], X: np.ndarray, thr
             for c in cand[np.argsort(-S[r, cand], kind="stable")]:
                 if not compatible(sig, sigs[c]):
                     continue
-                if lexical_relation(key, lex[c]) != "other" and S[r, c] < CONTAIN_FLOOR:
+                if lexical_relation(key, lex[c]) in ("narrower", "broader") and S[r, c] < CONTAIN_FLOOR:
                     continue
                 out[i] = (ids[c], float(min(1.0, S[r, c])))
                 break
@@ -279,9 +287,10 @@ def project_texts(db: Database, embedder: Embedder, rows: list[dict[str, str]], 
     X = store.encode_keys(embedder, keys, pack_name)
     types = [r["type"] for r in rows]
     guard = store.guard_texts(keys, pack_name)
+    makers = store.maker_names(db, pack_name)
     if choose_search(search, vocab, types) == "exact":
-        return nearest_exact(TypeVectors(db, types, pack_name), types, X, thr, guard, pack_name)
-    res, _ = nearest(db, types, X, thr, guard, pack_name)
+        return nearest_exact(TypeVectors(db, types, pack_name, makers), types, X, thr, guard, pack_name)
+    res, _ = nearest(db, types, X, thr, guard, pack_name, makers=makers)
     return res
 
 
@@ -324,8 +333,9 @@ def project_mentions(db: Database, embedder: Embedder, pack: TypePack, *, types:
     assign_q = cypher("concepts/assign")
     assigned: list[dict[str, str]] = []
     rep.search = choose_search(search, vocab, [r["type"] for r in rows])
-    vectors = ConceptVectors(db, pack.name)
-    exact = TypeVectors(db, [r["type"] for r in rows], pack.name) if rep.search == "exact" else None
+    makers = store.maker_names(db, pack.name)
+    vectors = ConceptVectors(db, pack.name, makers)
+    exact = TypeVectors(db, [r["type"] for r in rows], pack.name, makers) if rep.search == "exact" else None
     starts = list(range(0, len(rows), batch_size))
 
     def run_search(b0: int):

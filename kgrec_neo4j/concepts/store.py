@@ -14,7 +14,9 @@ from ..core.embed import Embedder, model_tag
 from ..core.errors import ConfigError, KgrecError
 from ..core.resources import cypher
 from ..core.schema import check_dimension, refuse_unknown_types
+from . import variants
 from .aliases import embedding_text
+from .variants import Maker
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,12 @@ def vocabularies(db: Database) -> dict[str, VocabularyParams]:
 def encode_keys(embedder: Embedder, keys: list[str], pack: str) -> np.ndarray:
     """``(len(keys), dim)`` embeddings of mention keys (abbreviations expanded, see :mod:`.aliases`)."""
     return embedder.encode([embedding_text(k, pack) for k in keys])
+
+
+def maker_names(db: Database, pack: str) -> frozenset[Maker]:
+    """The makers' names of the graph's catalogue (:func:`.variants.maker_names` of its items' brand and title;
+    the pack's list when no item has a brand)."""
+    return variants.maker_names(((r["brand"], r["title"]) for r in db.query(cypher("concepts/item_brands"))), pack)
 
 
 def guard_texts(keys: list[str], pack: str) -> list[str]:

@@ -30,6 +30,7 @@ All functions take the *embedded* text (mention key with the pack's abbreviation
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -95,6 +96,11 @@ PHRASES: tuple[tuple[re.Pattern, str], ...] = (
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+")
 _POSSESSIVE = re.compile(r"(\w)'s\b")
+#: A number written with thousands separators (``40,000``; a mention key has the comma as a space: ``40 000``).
+_THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:[ ,]\d{3})+(?![\d.])")
+#: Words after a number that multiply it (``40K`` = ``40,000``). ``m`` after a number stays a unit (metres:
+#: ``5m cable``), so millions are read only from the word ``million``.
+MULTIPLIERS = {"k": 1000, "thousand": 1000, "million": 1_000_000}
 
 
 @dataclass(frozen=True)
@@ -123,12 +129,31 @@ def _number(tok: str) -> str:
     return f"{whole}.{frac}" if frac else whole
 
 
+def _scaled(number: str, factor: int) -> str:
+    """``_scaled("40", 1000)`` is ``"40000"``, ``_scaled("1.5", 1000)`` is ``"1500"``."""
+    whole, _, frac = number.partition(".")
+    digits = int(whole + frac) * factor
+    scale = 10 ** len(frac)
+    return _number(f"{digits // scale}.{digits % scale:0{len(frac)}d}" if frac else str(digits))
+
+
 def tokens(text: str) -> list[str]:
-    """Lower-case word and number tokens of ``text`` after the multi-word folds (``1tb`` → ``1``, ``tb``)."""
+    """Lower-case word and number tokens of ``text`` after the multi-word folds (``1tb`` → ``1``, ``tb``).
+
+    Numbers are written one way: thousands separators dropped (``40,000`` → ``40000``) and a multiplier
+    after a number applied (``40k`` → ``40000``, ``2 million`` → ``2000000``; see :data:`MULTIPLIERS`).
+    """
     t = _POSSESSIVE.sub(r"\1", text.lower())
     for rx, rep in PHRASES:
         t = rx.sub(rep, t)
-    return _TOKEN.findall(t)
+    t = _THOUSANDS.sub(lambda m: re.sub(r"[ ,]", "", m.group()), t)
+    out: list[str] = []
+    for tok in _TOKEN.findall(t):
+        if tok in MULTIPLIERS and out and out[-1][0].isdigit():
+            out[-1] = _scaled(out[-1], MULTIPLIERS[tok])
+            continue
+        out.append(tok)
+    return out
 
 
 @lru_cache(maxsize=200_000)
@@ -252,20 +277,17 @@ def _stem(w: str) -> str:
     return w
 
 
-@lru_cache(maxsize=16)
-def _brand_words(pack: str) -> frozenset[str]:
-    from ..extract.offline_patterns import brand_names
+#: A maker's name in the comparison: its content words (:func:`content_tokens`) in order.
+Maker = tuple[str, ...]
 
-    return frozenset(t for b in brand_names(pack) for t in _TOKEN.findall(b.lower()) if len(t) > 2)
+#: A brand value is a maker name of the catalogue when this many items carry it (knowledge of one item is
+#: not shared: the concept stage's ``min_items``).
+MAKER_MIN_ITEMS = 2
 
 
-@lru_cache(maxsize=200_000)
-def lexical_key(text: str, pack: str = "") -> frozenset[str]:
-    """The content words of an (embedded) text as light stems: stopwords, filler, the pack's generic words and
-    (when something else is left) brand names dropped; numbers and numerals as digits; a possessive ``s`` dropped.
-
-    ``"Sid Meier's Civilization IV"`` and ``"sid meiers civilization 4"`` have one key.
-    """
+def content_tokens(text: str, pack: str = "") -> list[str]:
+    """The content words of a text in order: stopwords, filler and the pack's generic words dropped, number words
+    and roman numerals as digits, a possessive ``s`` dropped."""
     from ..extract.offline import STOPWORDS
 
     generic = PACK_GENERIC.get(pack, frozenset())
@@ -277,18 +299,182 @@ def lexical_key(text: str, pack: str = "") -> frozenset[str]:
         if t in FILLER or t in generic or (t in STOPWORDS and not t[0].isdigit()):
             continue
         toks.append(t)
-    brands = _brand_words(pack)
-    unbranded = [t for t in toks if t not in brands]
-    return frozenset(_stem(t) if not t[0].isdigit() else t for t in (unbranded or toks))
+    return toks
+
+
+def _maker_ok(words: Maker, pack: str) -> bool:
+    """May ``words`` be dropped as a maker's name? Not when a word is a number, a unit or a variant/model word
+    (``Platinum``, ``Avery`` for office, ``Xbox``), nor when the name has fewer than 3 letters (``3M``, ``U``)."""
+    extra = PACK_VARIANT_WORDS.get(pack, frozenset())
+    if not words or sum(len(w) for w in words) < 3:
+        return False
+    return not any(w[0].isdigit() or w in UNITS or w in VARIANT_WORDS or w in extra
+                   or (w.endswith("s") and (w[:-1] in VARIANT_WORDS or w[:-1] in extra)) for w in words)
+
+
+def _contains(seq: Sequence[str], words: Maker) -> bool:
+    n = len(words)
+    return any(tuple(seq[i:i + n]) == words for i in range(len(seq) - n + 1))
+
+
+def maker_names(items: Iterable[tuple[str | None, str | None]], pack: str = "") -> frozenset[Maker]:
+    """The makers' names of a catalogue, from the ``(brand, title)`` of its items.
+
+    A brand value is a maker's name when
+
+    * :data:`MAKER_MIN_ITEMS` items or more carry it (compared by content words: ``LAMY`` and ``Lamy`` are one),
+    * it may be dropped at all (:func:`_maker_ok`: no number, unit or variant word; 3 letters or more) and
+      every word of it is a content word (not ``Quality Park``, ``Post-it``, ``The Superior Register``: what
+      would be left, ``park``, ``post``, ``register``, is a common word), and
+    * it names its maker in the catalogue's titles: at least one of its items has it in the title, and at least
+      as many titles that contain it belong to its items as to other items. This drops junk brand values
+      (``Generic``, ``Unknown``: never in a title) and common words that are also brands (``Cross``: most titles
+      that say *cross* are cross-cut shredders of other makers; ``Staples``, ``Colored Pencils``, ``Lap Desk``).
+
+    A catalogue without brand values (Video Games) gets the pack's list instead
+    (:func:`kgrec_neo4j.extract.offline_patterns.brand_names`: console and accessory makers), where
+    :func:`_maker_ok` allows.
+    """
+    from ..extract.offline_patterns import brand_names
+
+    branded = [(b.lower(), (t or "").lower()) for b, t in items if b and b.strip()]
+    rows = [(tuple(content_tokens(b, pack)), content_tokens(t, pack)) for b, t in branded]
+    count: dict[Maker, int] = {}
+    whole: set[Maker] = set()  # brand values all of whose words are content words
+    for (brand, _), (b, _) in zip(rows, branded):
+        count[brand] = count.get(brand, 0) + 1
+        if len(brand) == len(tokens(b)):
+            whole.add(brand)
+    by_word: dict[str, list[int]] = {}  # word -> rows whose title has it
+    for r, (_, title) in enumerate(rows):
+        for w in set(title):
+            by_word.setdefault(w, []).append(r)
+    out: set[Maker] = set()
+    for name, n in count.items():
+        if n < MAKER_MIN_ITEMS or name not in whole or not _maker_ok(name, pack):
+            continue
+        own = other = 0
+        for r in by_word.get(name[0], ()):
+            brand, title = rows[r]
+            if _contains(title, name):
+                if _contains(brand, name):
+                    own += 1
+                else:
+                    other += 1
+        if own >= 1 and own >= other:
+            out.add(name)
+    if rows:
+        return frozenset(out)
+    return frozenset(name for name in (tuple(content_tokens(b.lower(), pack)) for b in brand_names(pack))
+                     if _maker_ok(name, pack))
+
+
+@lru_cache(maxsize=16)
+def pack_makers(pack: str) -> frozenset[Maker]:
+    """The makers' names of a pack alone (:func:`maker_names` of a catalogue without brand values)."""
+    return maker_names((), pack)
+
+
+#: Words after a maker's name that still name the maker (``Advantus Corporation``, ``Lamy USA``).
+COMPANY_WORDS = frozenset("inc corp corporation co company ltd llc gmbh usa america industries international".split())
+
+
+def drop_makers(toks: list[str], makers: frozenset[Maker]) -> list[str]:
+    """``toks`` without the makers' names at their start and end (``lamy cartridges refill`` → ``cartridges
+    refill``); a name inside the text stays, and so does a text that is nothing but a maker's name, alone or
+    with company words (``lamy usa``, ``advantus corporation``: the value is the maker)."""
+    if not makers:
+        return toks
+    name = list(toks)
+    while len(name) > 1 and name[-1] in COMPANY_WORDS:
+        name.pop()
+    if tuple(name) in makers:
+        return toks
+    longest = max(len(m) for m in makers)
+    lo, hi = 0, len(toks)
+    changed = True
+    while changed:
+        changed = False
+        for n in range(min(longest, hi - lo - 1), 0, -1):
+            if tuple(toks[lo:lo + n]) in makers:
+                lo, changed = lo + n, True
+                break
+            if tuple(toks[hi - n:hi]) in makers:
+                hi, changed = hi - n, True
+                break
+    return toks[lo:hi]
+
+
+@lru_cache(maxsize=200_000)
+def lexical_key(text: str, pack: str = "", makers: frozenset[Maker] | None = None) -> frozenset[str]:
+    """The content words of an (embedded) text as light stems (:func:`content_tokens`), makers' names at the
+    start or end dropped (:func:`drop_makers`; ``makers`` default: the pack's list, :func:`pack_makers`).
+
+    ``"Sid Meier's Civilization IV"`` and ``"sid meiers civilization 4"`` have one key; so have
+    ``"Lamy Cartridges Refill"`` and ``"refill cartridge"`` when ``lamy`` is a maker of the catalogue.
+    """
+    toks = drop_makers(content_tokens(text, pack), pack_makers(pack) if makers is None else makers)
+    return frozenset(_stem(t) if not t[0].isdigit() else t for t in toks)
+
+
+#: Stems this long or longer that differ by one letter are one word (``nunchuk`` / ``nunchuck``) unless
+#: either is a variant/model word or has a digit.
+SPELLING_MIN = 7
+
+
+@lru_cache(maxsize=1)
+def _variant_stems() -> frozenset[str]:
+    words = VARIANT_WORDS.union(*PACK_VARIANT_WORDS.values())
+    return frozenset(words | {_stem(w) for w in words})
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Are ``a`` and ``b`` one insertion, deletion or substitution apart (and not equal)?"""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)):] == b[i + 1:]
+
+
+def spelling_variants(a: str, b: str) -> bool:
+    """One word spelled two ways: stems of >= :data:`SPELLING_MIN` letters at edit distance 1, neither a
+    variant/model word nor holding a digit (``nunchuk`` / ``nunchuck``; not ``xbox one`` / ``xbox two``)."""
+    if min(len(a), len(b)) < SPELLING_MIN or any(c.isdigit() for c in a + b):
+        return False
+    stems = _variant_stems()
+    return a not in stems and b not in stems and _one_edit(a, b)
+
+
+def _spelling_matched(a: frozenset[str], b: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """``a - b`` and ``b - a`` with the words that are spelling variants of each other taken out (in pairs)."""
+    left, right = set(a - b), set(b - a)
+    for x in sorted(left):
+        y = next((y for y in sorted(right) if spelling_variants(x, y)), None)
+        if y is not None:
+            left.discard(x)
+            right.discard(y)
+    return frozenset(left), frozenset(right)
 
 
 def lexical_relation(a: frozenset[str], b: frozenset[str]) -> str:
-    """``equal``, ``narrower`` (a has every word of b and more), ``broader`` (the reverse) or ``other``."""
+    """``equal``, ``narrower`` (a has every word of b and more), ``broader`` (the reverse) or ``other``.
+
+    Words that are spelling variants of each other (:func:`spelling_variants`) count as one word.
+    """
     if a == b:
         return "equal"
-    if b < a:
+    only_a, only_b = a - b, b - a
+    if only_a and only_b and max(map(len, only_a)) >= SPELLING_MIN and max(map(len, only_b)) >= SPELLING_MIN:
+        only_a, only_b = _spelling_matched(a, b)
+    if not only_a and not only_b:
+        return "equal"
+    if not only_b:
         return "narrower"
-    if a < b:
+    if not only_a:
         return "broader"
     return "other"
 
@@ -299,15 +485,17 @@ def lexical_relation(a: frozenset[str], b: frozenset[str]) -> str:
 CONTAIN_FLOOR = 0.93
 
 
-def same_value(ta: str, tb: str, cos: float, floor: float, pack: str = "") -> bool:
+def same_value(ta: str, tb: str, cos: float, floor: float, pack: str = "",
+               makers: frozenset[Maker] | None = None) -> bool:
     """The merge decision for two (embedded) texts with cosine ``cos``: may they share a concept?
 
-    Apart when the variant guard says so; together when their content words are the same; apart when one
-    adds words to the other (unless ``cos >= CONTAIN_FLOOR``); otherwise together when ``cos >= floor``.
+    Apart when the variant guard says so; together when their content words are the same (makers' names at
+    the start or end aside, spelling variants as one word); apart when one adds words to the other (unless
+    ``cos >= CONTAIN_FLOOR``); otherwise together when ``cos >= floor``. ``makers``: see :func:`lexical_key`.
     """
     if not compatible(signature(ta, pack), signature(tb, pack)):
         return False
-    rel = lexical_relation(lexical_key(ta, pack), lexical_key(tb, pack))
+    rel = lexical_relation(lexical_key(ta, pack, makers), lexical_key(tb, pack, makers))
     if rel == "equal":
         return True
     if rel != "other":
