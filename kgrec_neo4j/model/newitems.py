@@ -266,34 +266,32 @@ def knowledge_neighbours(db: Database, ids: list[str], *, run: str, min_confiden
     item graph's concept matrix of the trained items (a concept row of unit length, ``1/sqrt(d)`` for a concept ``d``
     trained items hold). An item without knowledge on a concept some trained item holds has no entry."""
     got = db.query(cypher("update/trained_knowledge"), run=run, min_confidence=min_confidence)
-    trained = sorted((str(r[0]), sorted(r[1:])) for r in (got[0]["items"] if got else []))
+    trained = sorted((str(r[0]), list(r[1:])) for r in (got[0]["items"] if got else []))
     new: dict[str, list[str]] = {}
     for chunk in batched(ids, batch_size):
-        new.update({r["item"]: sorted(r["concepts"]) for r in db.query(
+        new.update({r["item"]: r["concepts"] for r in db.query(
             cypher("update/item_concepts"), ids=chunk, run=run, min_confidence=min_confidence)})
     if not trained or not new:
         return {}
     cindex: dict[str, int] = {}
-    rows, cols = [], []
-    for k, (_item, cs) in enumerate(trained):
-        for c in cs:
-            rows.append(k)
-            cols.append(cindex.setdefault(c, len(cindex)))
-    nc = len(cindex)
-    k_t = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(trained), nc))
-    k_t.sum_duplicates()
-    k_t.data[:] = 1.0
-    inv = 1.0 / np.sqrt(np.maximum(np.asarray(k_t.sum(0)).ravel(), 1.0))  # a concept row of unit length
-    k_t = (k_t @ sp.diags(inv)).tocsr()
+
+    def incidence(lists: list[list[str]], *, grow: bool) -> sp.csr_matrix:
+        # items x concepts, 1 where the item holds the concept; ``grow``: concepts not seen yet get a column
+        rows, cols = [], []
+        for k, cs in enumerate(lists):
+            for c in sorted(set(cs)):
+                j = cindex.setdefault(c, len(cindex)) if grow else cindex.get(c)
+                if j is not None:
+                    rows.append(k)
+                    cols.append(j)
+        return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(lists), len(cindex)))
+
+    k_t = incidence([cs for _, cs in trained], grow=True)
+    scale = sp.diags(1.0 / np.sqrt(np.maximum(np.asarray(k_t.sum(0)).ravel(), 1.0)))  # a concept row of unit length
+    k_t = (k_t @ scale).tocsr()
     norm = np.sqrt(np.asarray(k_t.multiply(k_t).sum(1)).ravel())
     order = sorted(new)
-    nr, ncol = [], []
-    for k, item in enumerate(order):
-        for c in sorted(set(new[item])):
-            if c in cindex:
-                nr.append(k)
-                ncol.append(cindex[c])
-    k_n = (sp.csr_matrix((np.ones(len(nr)), (nr, ncol)), shape=(len(order), nc)) @ sp.diags(inv)).tocsr()
+    k_n = (incidence([new[item] for item in order], grow=False) @ scale).tocsr()
     sim = (k_n @ k_t.T).tocsr()  # shared knowledge; divided by the neighbour's length (the new item's cancels)
     out: dict[str, list[tuple[str, float]]] = {}
     for k, item in enumerate(order):
