@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.train_compare import _floats, parse_sets  # noqa: E402
 from kgrec_neo4j.model.data import dataset_paths, from_jsonl  # noqa: E402
 from kgrec_neo4j.model.evaluate import evaluate  # noqa: E402
+from kgrec_neo4j.model.itemgraph import shared_fits  # noqa: E402
 from kgrec_neo4j.model.protocols import foldin_scorer, refit_overrides, with_valid_in_history  # noqa: E402
 from kgrec_neo4j.model.recency import DEFAULT_DECAYS  # noqa: E402
 from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form  # noqa: E402
@@ -72,26 +73,28 @@ def train_config(name: str, seed: int, epochs: int, threads: int | None,
 def one(tg, tb, name: str, seed: int, epochs: int, threads: int | None,
         grids: dict[str, list[dict[str, float]] | None] | None = None,
         item_graph_lambdas: Sequence[float] = ITEM_GRAPH_LAMBDAS,
-        sets: dict[str, dict[str, Any]] | None = None) -> dict:
+        sets: dict[str, dict[str, Any]] | None = None, refit: bool = True) -> dict:
     t0 = time.perf_counter()
     grids = grids or CLOSED
     if name in grids:
         obj, rep = fit_closed_form(tg, name, grids[name], seed=seed, num_threads=threads)
-        refit = lambda: fit_closed_form(tb, name, [rep.config] if rep.config else None, seed=seed,  # noqa: E731
-                                        num_threads=threads)[1]
+        refit_fn = lambda: fit_closed_form(tb, name, [rep.config] if rep.config else None,  # noqa: E731
+                                           seed=seed, num_threads=threads)[1]
     else:
         obj, rep = fit(tg, train_config(name, seed, epochs, threads, item_graph_lambdas, sets))
-        refit = lambda: fit(tb, TrainConfig(**{**refit_overrides(rep), "num_threads": threads}))[1]  # noqa: E731
+        refit_fn = lambda: fit(tb, TrainConfig(**{**refit_overrides(rep), "num_threads": threads}))[1]  # noqa: E731
     a = rep.test
     fn = foldin_scorer(obj, tg, tb)
     b_fold = evaluate(fn, tb, "test") if fn is not None else None
-    b_refit = refit().test
+    b_refit = refit_fn().test if refit else None
     ig = (rep.parts or {}).get("item_graph") or {}
     chosen = rep.config if name in grids else {**(ig.get("params") or {}), **rep.recency}
     return {"model": name, "seed": seed, "chosen": chosen, "a": a["ndcg@10"], "b_foldin": b_fold["ndcg@10"] if b_fold else None,
-            "b_refit": b_refit["ndcg@10"], "a_recall20": a["recall@20"],
-            "b_foldin_recall20": b_fold["recall@20"] if b_fold else None, "b_refit_recall20": b_refit["recall@20"],
-            "seconds": round(time.perf_counter() - t0, 1)}
+            "b_refit": b_refit["ndcg@10"] if b_refit else None, "a_recall20": a["recall@20"],
+            "b_foldin_recall20": b_fold["recall@20"] if b_fold else None,
+            "b_refit_recall20": b_refit["recall@20"] if b_refit else None,
+            "epochs": rep.epochs, "best_epoch": rep.best_epoch, "device": rep.device,
+            "train_seconds": round(rep.train_seconds, 1), "seconds": round(time.perf_counter() - t0, 1)}
 
 
 def _ms(xs: list[float]) -> str:
@@ -114,6 +117,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                     help="λ grid of ours' item graph")
     ap.add_argument("--set", action="append", default=[], metavar="MODEL:KEY=VALUE",
                     help="a TrainConfig field of an iterative model (repeatable); ours:... also reaches ours-no-*")
+    ap.add_argument("--no-refit", action="store_true", help="skip (b) refit (fold-in only; halves the time)")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
     sets = parse_sets(a.set)
@@ -123,10 +127,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for seed in a.seeds:
         tg = from_jsonl(items, inter, max_users=a.max_users, seed=seed if a.max_users else 0)
         tb = with_valid_in_history(tg)
-        for name in [m.strip() for m in a.models.split(",") if m.strip()]:
-            r = one(tg, tb, name, seed, a.epochs, a.threads, grids, a.item_graph_lambdas, sets)
-            print(json.dumps(r), flush=True)
-            rows.append(r)
+        with shared_fits():  # EASE and ease-recency share their fits per λ (released with this seed's graphs)
+            for name in [m.strip() for m in a.models.split(",") if m.strip()]:
+                r = one(tg, tb, name, seed, a.epochs, a.threads, grids, a.item_graph_lambdas, sets,
+                        refit=not a.no_refit)
+                print(json.dumps(r), flush=True)
+                rows.append(r)
     print(f"\n{a.data.name}: test NDCG@10, mean ± std over seeds {a.seeds} (load average {os.getloadavg()[0]:.1f})")
     print("| model | (a) train-only | (b) fold-in | (b) refit | fold-in / refit |")
     print("|---|---:|---:|---:|---:|")

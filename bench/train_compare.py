@@ -37,6 +37,7 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import psutil  # noqa: E402
+import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -154,8 +155,9 @@ def _group(graph: TrainGraph, names: list[str], seeds: list[int], args: argparse
 
 
 def run_group(graph: TrainGraph, names: list[str], seeds: list[int], args: argparse.Namespace, sets: dict):
-    """Yield the reports of :func:`_group` run in a forked process."""
-    ctx = mp.get_context("fork")
+    """Yield the reports of :func:`_group` run in a child process: forked on the CPU; spawned where CUDA is
+    available (a forked child cannot use CUDA once the parent has touched it)."""
+    ctx = mp.get_context("spawn" if args.device != "cpu" and torch.cuda.is_available() else "fork")
     q = ctx.Queue()
     proc = ctx.Process(target=_group, args=(graph, names, seeds, args, sets, q))
     proc.start()

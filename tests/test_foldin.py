@@ -47,7 +47,7 @@ def test_ours_fold_in_equals_the_trained_user_vectors(graph, overrides, one_torc
     assert (p.recency_decay is not None) == (cfg.use_recency and cfg.use_stage1)
     z = fold_in_many(p, side, train_histories(graph, use_negative=cfg.use_negative, ego=ego,
                                               with_interests=cfg.use_concepts, recency_decay=p.recency_decay))
-    np.testing.assert_allclose(z, users.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(z, users.cpu().numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_recency_weights_the_latest_items_more(graph, ours):
@@ -84,14 +84,14 @@ def test_lightgcn_fold_in_equals_the_trained_user_vectors(graph, one_torch_threa
         users, _ = model()
     # LightGCN treats every interaction as positive
     hs = train_histories(graph, use_negative=False, with_interests=False, ego=ego)
-    np.testing.assert_allclose(fold_in_many(p, side, hs), users.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fold_in_many(p, side, hs), users.cpu().numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_a_new_interaction_moves_the_user_towards_the_item(graph, ours):
     p, side, ego = export_kgrec(ours, graph)
     with torch.no_grad():
         _, items, _ = ours()
-    items = items.numpy()
+    items = items.cpu().numpy()
     h = train_histories(graph, [0], ego=ego)[0]
     target = next(i for i in range(graph.num_items) if i not in set(h.positive.tolist()))
     before = fold_in(p, side, h) @ items[target]
@@ -120,7 +120,7 @@ def test_ours_item_fold_in_equals_the_trained_item_vectors(graph, overrides, one
                             recency_decay=p.recency_decay)
     hs = train_item_histories(p, side, graph, users, use_negative=cfg.use_negative, with_concepts=cfg.use_concepts)
     folded = [fold_in_item(p, side, h) for h in hs]
-    np.testing.assert_allclose(np.stack([z for z, _, _ in folded]), items.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(np.stack([z for z, _, _ in folded]), items.cpu().numpy(), rtol=1e-4, atol=1e-5)
     # what a user's fold-in reads of an item (its layers and stage-1 vector) is what training exported
     np.testing.assert_allclose(np.stack([ls for _, ls, _ in folded], 1), side.layers, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(np.stack([x1 for _, _, x1 in folded]), side.x1, rtol=1e-4, atol=1e-5)
@@ -137,7 +137,7 @@ def test_a_new_item_folds_in_from_its_concepts_and_first_users(graph, ours):
     # the same concepts as item 0 and no interactions: closer to item 0 than to an item without shared concepts
     with torch.no_grad():
         _, items, _ = ours()
-    items = items.numpy()
+    items = items.cpu().numpy()
     shares = {int(i) for i in graph.ic_item[np.isin(graph.ic_concept, graph.ic_concept[c])]}
     other = next(i for i in range(graph.num_items) if i not in shares)
     cos = lambda a, b: float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))  # noqa: E731

@@ -12,7 +12,7 @@ from kgrec_neo4j.model.baselines import EASE
 from kgrec_neo4j.model.evaluate import evaluate
 from kgrec_neo4j.model.protocols import foldin_scorer, refit_overrides, with_valid_in_history
 from kgrec_neo4j.model.toy import toy_graph
-from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form
+from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form, resolve_device
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +59,7 @@ def test_model_fold_in_with_no_new_item_equals_the_trained_scores(graphs, model,
     users = torch.arange(tg.num_users)
     with torch.no_grad():
         u, i = obj()[:2]
-    np.testing.assert_allclose(fn(users).numpy(), (u @ i.T).numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(fn(users).cpu().numpy(), (u @ i.T).cpu().numpy(), rtol=1e-4, atol=1e-4)
 
 
 def test_ours_fold_in_includes_the_item_graph(graphs, one_torch_thread):
@@ -70,8 +70,8 @@ def test_ours_fold_in_includes_the_item_graph(graphs, one_torch_thread):
     fn = foldin_scorer(obj, tg, tg)
     users = torch.arange(12)
     with torch.no_grad():
-        want = obj.score(users).numpy()
-    np.testing.assert_allclose(fn(users).numpy(), want, rtol=1e-4, atol=1e-4)
+        want = obj.score(users).cpu().numpy()
+    np.testing.assert_allclose(fn(users).cpu().numpy(), want, rtol=1e-4, atol=1e-4)
     cfg = refit_overrides(rep)
     assert cfg["epochs"] == rep.best_epoch and cfg["item_graph_weights"] == [rep.parts["item_graph"]["multiplier"]]
     refit, rep_b = fit(tb, TrainConfig(**cfg))
@@ -103,3 +103,5 @@ def test_bench_grids_and_settings_reach_the_models(graphs, one_torch_thread):
     assert rec["lam"] == 3.0 and rec["decay"] in pb.DEFAULT_DECAYS
     row = pb.one(tg, tb, "ours", 0, 2, 1, item_graph_lambdas=[7.0], sets=pb.parse_sets(["ours:embedding_dim=16"]))
     assert row["chosen"]["lam"] == 7.0 and row["b_foldin"] is not None and row["b_refit"] is not None
+    fold_only = pb.one(tg, tb, "ease", 0, 1, 1, pb.closed_grids([7.0]), refit=False)
+    assert fold_only["b_refit"] is None and fold_only["b_foldin"] is not None and fold_only["device"] == str(resolve_device())

@@ -60,7 +60,7 @@ def test_write_back_then_rerun_replaces_and_moves_current(db, tg):
     # stored vectors are the model's rows
     k = 5
     got = db.value("MATCH (i:Item {id: $id}) RETURN i.gnn_embedding", id=tg.item_ids[k])
-    assert np.allclose(got, out1[1][k].numpy(), atol=1e-6)
+    assert np.allclose(got, out1[1][k].cpu().numpy(), atol=1e-6)
 
     # attention on exactly the exported train edges; held-out interactions carry none
     for rel, n in (("INTERACTED", tg.ui_user.size), ("HAS_KNOWLEDGE", tg.ic_item.size),

@@ -98,11 +98,12 @@ class EASE:
         self.lam = lam
         self.decay = check_decay(decay)
 
-    def fit(self, graph: TrainGraph) -> EASE:
+    def fit(self, graph: TrainGraph, device: str | torch.device | None = None) -> EASE:
+        """Solve for ``B`` (inverting on ``device``, default the CPU; ``B`` is kept on the CPU)."""
         x = graph.train_matrix(binary=True).tocsr()
         self.b, (self.fit_seconds, self.fit_cpu_seconds), self.reused = cached_fit(
             graph, ("ease", self.lam),
-            lambda: closed_form_weights(torch.from_numpy((x.T @ x).toarray().astype(np.float32)), self.lam))
+            lambda: closed_form_weights(torch.from_numpy((x.T @ x).toarray().astype(np.float32)), self.lam, device))
         log.info("EASE lam=%s on %d items: %.1fs%s", self.lam, graph.num_items, self.fit_seconds,
                  " (reused)" if self.reused else "")
         self.graph = graph

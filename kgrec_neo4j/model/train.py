@@ -125,6 +125,11 @@ def setup(seed: int, device: str = "auto", num_threads: int | None = None) -> to
     torch.set_num_threads(num_threads or _threads())
     torch.manual_seed(seed)
     np.random.seed(seed)
+    return resolve_device(device)
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``"auto"``: the first CUDA device when one is available, else the CPU; anything else as given."""
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(device)
@@ -195,7 +200,7 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
             t0 = time.perf_counter()
             fitted = ItemGraph(lam, cw, dislike_value, cfg.item_graph_top_k, solver=cfg.item_graph_solver,
                                dense_max_items=cfg.item_graph_dense_max_items,
-                               neighbours=cfg.item_graph_neighbours).fit(graph)
+                               neighbours=cfg.item_graph_neighbours).fit(graph, resolve_device(cfg.device))
             fit_s = time.perf_counter() - t0
             if fitted.reused:  # shared within bench's shared_fits(): count the seconds the fit took
                 fit_s = fitted.fit_seconds
@@ -437,7 +442,8 @@ def _ours_name(cfg: TrainConfig) -> str:
 
 
 def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | None = None,
-                    *, seed: int = 0, num_threads: int | None = None) -> tuple[object, TrainReport]:
+                    *, seed: int = 0, num_threads: int | None = None,
+                    device: str = "auto") -> tuple[object, TrainReport]:
     """Fit ``pop``, ``itemknn``, ``ease`` or ``ease-recency``; pick the grid point with the best valid NDCG@10.
 
     Args:
@@ -450,7 +456,7 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
         raise ValueError(f"name must be one of {sorted(classes)} (got {name!r})")
     if name == "ease" and any(float(p.get("decay", 1.0)) != 1.0 for p in grid or []):
         raise ValueError("plain 'ease' weighs the history equally (decay 1); use 'ease-recency' for a decay grid")
-    setup(seed, "cpu", num_threads)
+    solve_on = setup(seed, device, num_threads)  # EASE inverts there; scores are computed on the CPU
     if not grid:
         grid = [{"lam": 500.0, "decay": d} for d in DEFAULT_DECAYS] if name == "ease-recency" else [{}]
     best: tuple[Any, dict[str, Any], dict[str, Any]] | None = None
@@ -463,7 +469,8 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
         if fitted is not None and fitted[0] == base and hasattr(fitted[1], "with_decay"):
             rec = fitted[1].with_decay(params.get("decay", 1.0))
         else:
-            rec = classes[name](**params).fit(graph)
+            rec = classes[name](**params)
+            rec = rec.fit(graph, solve_on) if isinstance(rec, EASE) else rec.fit(graph)
             fitted = (base, rec)
             if getattr(rec, "reused", False):  # a fit shared within bench's shared_fits() counts its own seconds
                 train_time += rec.fit_seconds
@@ -488,4 +495,5 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
     return rec, TrainReport(model=name, config=dict(params), valid=valid, test=test, epochs=0, best_epoch=0,
                             train_seconds=train_time, epoch_seconds=0.0, train_cpu_seconds=cpu_time,
                             eval_seconds=eval_time, peak_rss_mb=peak_rss_mb(), history=history,
-                            recency={"item_graph": decay} if decay is not None else {})
+                            recency={"item_graph": decay} if decay is not None else {},
+                            device=str(solve_on) if isinstance(rec, EASE) else "cpu")
