@@ -229,3 +229,10 @@ def test_shared_fits_compute_each_fit_once_inside_the_block_only(graph):
     d = ItemGraph(lam=20.0, concept_weight=1.0, top_k=5).fit(graph)
     assert d.w is not a.w and not d.reused
     assert (d.w != a.w).nnz == 0
+
+
+def test_closed_form_weights_are_row_major(graph):
+    """Scoring multiplies a sparse history by W row-major; a column-major W (LAPACK's inverse) made every scoring
+    batch copy the whole of it."""
+    for w in (EASE(lam=20.0).fit(graph).b, ItemGraph(lam=20.0, concept_weight=1.0).fit(graph).w):
+        assert isinstance(w, torch.Tensor) and w.is_contiguous() and w.numpy().flags["C_CONTIGUOUS"]

@@ -125,6 +125,10 @@ def closed_form_weights(gram: Tensor, lam: float, device: str | torch.device | N
     g.diagonal().add_(lam)
     p = torch.linalg.inv(g)  # (cholesky_inverse is several times slower on CPU)
     del g
+    if not p.is_contiguous() and p.mT.is_contiguous():
+        # LAPACK returns the inverse column-major; P is symmetric, so its transpose is the same matrix in row-major
+        # order, which every later product needs (a column-major W made each scoring batch copy all of it)
+        p = p.mT
     w = p / (-p.diagonal()).unsqueeze(0)
     del p
     w.diagonal().zero_()
