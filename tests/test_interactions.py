@@ -195,6 +195,26 @@ def test_since_classifies_only_new_changed_or_unseen_edges(small):
     assert _edges(small)["u1", 0]["kind"] == "like"
 
 
+def test_since_selects_edges_once_by_element_id(small):
+    """With ``since`` the edges are selected once (interactions/since: their element ids); writing, reading the texts
+    and counting then seek exactly those edges instead of reading the users' edges again."""
+    from kgrec_neo4j.core.resources import cypher
+
+    classify_interactions(small, LexiconClassifier())
+    small.write("MATCH ()-[e:INTERACTED]->() SET e.ingest = 1")
+    assert small.query(cypher("interactions/since"), users=None, since=1) == []
+    small.write("MATCH (:User {id: 'u1'})-[e:INTERACTED]->() WHERE e.seq IN [1, 2] SET e.ingest = 2")
+    eids = small.value("MATCH (:User {id: 'u1'})-[e:INTERACTED]->() WHERE e.seq IN [1, 2] "
+                       "RETURN collect(elementId(e))")
+    got = small.query(cypher("interactions/since"), users=["u1", "u2"], since=1)
+    assert [r["user"] for r in got] == ["u1"] and sorted(got[0]["edges"]) == sorted(eids)
+    texts = small.query(cypher("interactions/texts"), users=None, edges=eids)
+    assert [(r["user"], r["seq"]) for r in texts] == [("u1", 1)]  # seq 2 has no text
+    assert sum(r["n"] for r in small.query(cypher("interactions/summary"), users=None, edges=eids)) == 2
+    assert sum(r["n"] for r in small.query(cypher("interactions/summary"), users=["u1"], edges=None)) == 4
+    assert small.query(cypher("interactions/summary"), users=None, edges=[]) == []
+
+
 def test_rating_only_classification_clears_text_verdicts(small):
     classify_interactions(small, None, scheme=KindScheme.parse("mixed=-1"))
     e = _edges(small)

@@ -10,6 +10,7 @@ import pytest
 from kgrec_neo4j.users.interests.offline import (
     Event,
     OfflineParams,
+    default_batch_size,
     extract_offline,
     user_interests,
 )
@@ -123,6 +124,25 @@ def test_extract_writes_edges_and_rerun_is_identical(vg):
     rep2 = extract_offline(vg, batch_size=50)
     assert rep2.edges == rep.edges
     assert edges(vg) == first
+
+
+def test_default_batches_keep_reader_and_writer_busy():
+    """Every user at 2,000 a batch; the few thousand users of an update in at least 8 batches (a batch is read and
+    computed while the one before is written), never below 250 users a batch."""
+    assert default_batch_size(50_546) == 2000
+    assert default_batch_size(4_413) == 552 and -(-4_413 // default_batch_size(4_413)) == 8
+    assert default_batch_size(1_000) == 250 and default_batch_size(3) == 250
+
+
+def test_default_batches_write_as_one_batch_does(vg):
+    """The default batching (several write transactions) and one batch of every user write the same edges."""
+    users = vg.value("MATCH (u:User) RETURN u.id ORDER BY u.id")
+    calls = []
+    extract_offline(vg, users=users, batch_size=len(users))
+    one = edges(vg)
+    extract_offline(vg, users=users, progress=lambda done, total: calls.append(done))
+    assert edges(vg) == one
+    assert len(calls) == -(-len(users) // default_batch_size(len(users)))
 
 
 def test_rewrite_in_place_equals_a_fresh_write(vg):

@@ -3,11 +3,20 @@
 // Rating -> role (like >= $like_min, dislike <= $dislike_max, else mixed; none -> implicit) -> kind name
 // ($names) -> sign ($signs). Confidence: rating_confidence (0.6 at the mixed middle, 1.0 at 1 or 5 stars,
 // see kgrec_neo4j/users/confidence.py) or $implicit_confidence. Text fields are cleared of earlier verdicts.
-// $seqs: a map user id -> the seq values of the edges to classify (interactions/since; null: every edge of $users).
-MATCH (u:User)-[e:INTERACTED]->(:Item)
-WHERE ($users IS NULL OR u.id IN $users)
-  AND ($seqs IS NULL OR e.seq IN $seqs[u.id])
-  AND ($with_text OR (trim(coalesce(e.review_text, '')) = '' AND trim(coalesce(e.review_title, '')) = ''))
+// $edges: the element ids of the edges to classify (interactions/since: a seek each, no scan of the users); null:
+// every edge of $users (null: of every user).
+CALL () {
+  MATCH (u:User)-[e:INTERACTED]->(:Item)
+  WHERE $edges IS NULL AND ($users IS NULL OR u.id IN $users)
+  RETURN u, e
+  UNION ALL
+  UNWIND coalesce($edges, []) AS id
+  MATCH (u:User)-[e:INTERACTED]->(:Item)
+  WHERE elementId(e) = id
+  RETURN u, e
+}
+WITH u, e
+WHERE ($with_text OR (trim(coalesce(e.review_text, '')) = '' AND trim(coalesce(e.review_title, '')) = ''))
 WITH e,
      CASE WHEN e.rating IS NULL THEN 'implicit'
           WHEN e.rating >= $like_min THEN 'like'

@@ -150,7 +150,7 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
             offline_params = OfflineParams(long_min_support=long_min_support, short_window=short_window,
                                            short_decay=short_decay, min_confidence=minc)
             off = extract_offline(d, params=offline_params, users=None if every else users,
-                                  batch_size=batch_size or 2000, progress=_bar(silent, "interests", "user"))
+                                  batch_size=batch_size, progress=_bar(silent, "interests", "user"))
             click.echo(f"offline interests for {off.users} users in {off.seconds:.1f}s "
                        f"(read {off.read_s:.1f}s, compute {off.compute_s:.1f}s, write {off.write_s:.1f}s)")
             click.echo(f"edges: {off.edges} ({off.long} long, {off.short} short; {off.positive} positive, "

@@ -63,15 +63,15 @@ def classify_interactions(
     t0 = time.perf_counter()
     covered = current_ingest(db) if users is None and since is None else None
     rep = ClassifyReport(classifier=classifier.name if classifier else "rating")
-    seqs = None
-    if since is not None:  # the edges this call classifies, selected once (written, read and counted by seq)
-        seqs = {r["user"]: r["seqs"] for r in db.query(cypher("interactions/since"), users=users, since=since)}
-    no_text = db.write(cypher("interactions/set_without_text"), users=users, seqs=seqs, with_text=classifier is None,
+    edges = None
+    if since is not None:  # the edges this call classifies, selected once: written, read and counted by element id
+        edges = [e for r in db.query(cypher("interactions/since"), users=users, since=since) for e in r["edges"]]
+    no_text = db.write(cypher("interactions/set_without_text"), users=users, edges=edges, with_text=classifier is None,
                        names=scheme.names, signs=scheme.signs, like_min=scheme.like_min_rating,
                        dislike_max=scheme.dislike_max_rating, implicit_confidence=implicit_confidence)
     log.debug("edges without text: %s", no_text)
     if classifier is not None:
-        rows = db.query(cypher("interactions/texts"), users=users, seqs=seqs)
+        rows = db.query(cypher("interactions/texts"), users=users, edges=edges)
         total = len(rows)
         done = 0
         for k in range(0, total, batch_size):
@@ -87,7 +87,7 @@ def classify_interactions(
             done += len(part)
             if progress:
                 progress(done, total)
-    for r in db.query(cypher("interactions/summary"), users=users, seqs=seqs):
+    for r in db.query(cypher("interactions/summary"), users=users, edges=edges):
         rep.kinds[r["kind"]] = rep.kinds.get(r["kind"], 0) + r["n"]
         rep.sources[r["source"]] = rep.sources.get(r["source"], 0) + r["n"]
         rep.edges += r["n"]

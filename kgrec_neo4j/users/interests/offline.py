@@ -47,6 +47,8 @@ from .store import user_ids
 log = logging.getLogger(__name__)
 
 EXTRACTOR = "offline"
+PIPELINE_BATCHES = 8  # see default_batch_size
+MIN_BATCH = 250
 
 
 class OfflineParams(BaseModel):
@@ -180,27 +182,37 @@ def _edge(cid: str, horizon: str, pol: int, w: float, rows: list[tuple[int, str,
             "evidence": evidence, "updated_seq": max(r[0] for r in rows), "support": len({r[0] for r in rows})}
 
 
+def default_batch_size(users: int) -> int:
+    """Users per batch of :func:`extract_offline`: 2,000, or fewer so that at least ``PIPELINE_BATCHES`` batches
+    keep the reader and the writer busy at once (a batch is read and computed while the one before is written; with
+    two or three batches, as for the users one ``kgrec update`` touches, most of the work would run one part after
+    the other), but no fewer than ``MIN_BATCH`` users (each batch costs a read and a transaction of its own)."""
+    return max(MIN_BATCH, min(2000, -(-users // PIPELINE_BATCHES)))
+
+
 def extract_offline(
     db: Database,
     *,
     params: OfflineParams | None = None,
     users: list[str] | None = None,
     limit: int | None = None,
-    batch_size: int = 2000,
+    batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> OfflineReport:
     """Compute and write the offline ``INTERESTED_IN`` edges of ``users`` (default: all, or the first
     ``limit`` by id). Idempotent: a rerun replaces each user's offline edges with the same ones. A run over every
     user records the ingest number it saw (:mod:`kgrec_neo4j.load.ingest`), from which ``kgrec update`` goes on.
 
+    ``batch_size``: users per write transaction (default :func:`default_batch_size`).
     ``progress(done_users, total_users)`` is called after each written batch.
     """
-    if batch_size < 1:
+    if batch_size is not None and batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     params = params or OfflineParams()
     t_start = time.perf_counter()
     covered = current_ingest(db) if users is None and limit is None else None
     ids = users if users is not None else user_ids(db, limit=limit)
+    batch_size = batch_size or default_batch_size(len(ids))
     rep = OfflineReport(users=len(ids), run=f"offline-{uuid.uuid4().hex[:8]}")
     q_train = cypher("interests/train_interactions")
     q_items, q_write = cypher("interests/item_concepts"), cypher("interests/replace_edges")
