@@ -195,12 +195,13 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
     lambdas = cfg.item_graph_lambdas if graph.valid else cfg.item_graph_lambdas[:1]
     weights = weights if graph.valid else weights[:1]
     decays = decays if graph.valid else decays[:1]
+    device = resolve_device(cfg.device)  # where the dense solves invert
     for lam in lambdas:
         for cw in dict.fromkeys(weights):
             t0 = time.perf_counter()
             fitted = ItemGraph(lam, cw, dislike_value, cfg.item_graph_top_k, solver=cfg.item_graph_solver,
                                dense_max_items=cfg.item_graph_dense_max_items,
-                               neighbours=cfg.item_graph_neighbours).fit(graph, resolve_device(cfg.device))
+                               neighbours=cfg.item_graph_neighbours).fit(graph, device)
             fit_s = time.perf_counter() - t0
             if fitted.reused:  # shared within bench's shared_fits(): count the seconds the fit took
                 fit_s = fitted.fit_seconds
