@@ -60,6 +60,18 @@ def _row_normalised_max(row: np.ndarray, col: np.ndarray, w: np.ndarray, shape: 
     return _row_normalised(m.row.astype(np.int64), m.col.astype(np.int64), m.data, shape)
 
 
+def _side_by_side(blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]], rows: int, cols: int) -> Tensor:
+    """CSR ``(rows, len(blocks) * cols)``: each block's (row, col, weight) triplets row-normalised on their own and
+    placed in columns ``k * cols ..`` (block ``k``)."""
+    idx, val = [], []
+    for k, (r, c, w) in enumerate(blocks):
+        m = _row_normalised(r, c, w, (rows, cols)).to_sparse_coo().coalesce()
+        idx.append(m.indices() + torch.tensor([[0], [k * cols]]))
+        val.append(m.values())
+    out = torch.sparse_coo_tensor(torch.cat(idx, 1), torch.cat(val), (rows, len(blocks) * cols)).coalesce()
+    return _to_csr(out)
+
+
 def _sym_bipartite(users: np.ndarray, items: np.ndarray, n_u: int, n_i: int) -> Tensor:
     """Symmetric-normalised adjacency ``(|U|+|I|, |U|+|I|)`` of a binary bipartite graph."""
     n = n_u + n_i
@@ -239,29 +251,30 @@ class KGRecGNN(nn.Module):
 
         self.type_transforms = nn.ModuleList(nn.Linear(d, d, bias=False) for _ in range(self.num_types))
         self.interest_transforms = nn.ModuleList(nn.Linear(d, d, bias=False) for _ in INTEREST_GROUPS)
-        self._type_mats: list[str] = []
+        # per knowledge type (items) and per interest group (users) one row-normalised matrix over the concepts,
+        # laid side by side in one block matrix: sum_t M_t lin_t(c) = [M_1 .. M_T] @ [lin_1(c); ..; lin_T(c)] is
+        # one sparse product instead of T (2.5x faster on full Video Games: fewer passes over the output)
+        self._type_mats: list[str] = []  # per type: its name when the type has edges, else "" (fold-in reads it)
         self._interest_mats: list[str] = []
         if use_concepts and n_c:
+            blocks = []
             for t in range(self.num_types):
                 m = graph.ic_type == t
+                self._type_mats.append(f"type_{t}" if m.any() else "")
                 if m.any():
-                    name = f"m_type_{t}"
-                    self._fixed(name, **{name: _row_normalised(graph.ic_item[m], graph.ic_concept[m],
-                                                               graph.ic_weight[m], (n_i, n_c))})
-                    self._type_mats.append(name)
-                else:
-                    self._type_mats.append("")
+                    blocks.append((graph.ic_item[m], graph.ic_concept[m], graph.ic_weight[m]))
+            if blocks:
+                self._fixed("m_types", m_types=_side_by_side(blocks, n_i, n_c))
+            blocks = []
             for g, (hz, pol) in enumerate(INTEREST_GROUPS):
                 m = (graph.uc_horizon == (0 if hz == "long" else 1)) & (graph.uc_polarity == pol)
                 if not use_negative and pol < 0:
                     m[:] = False
+                self._interest_mats.append(f"interest_{g}" if m.any() else "")
                 if m.any():
-                    name = f"m_interest_{g}"
-                    self._fixed(name, **{name: _row_normalised(graph.uc_user[m], graph.uc_concept[m],
-                                                               graph.uc_weight[m], (n_u, n_c))})
-                    self._interest_mats.append(name)
-                else:
-                    self._interest_mats.append("")
+                    blocks.append((graph.uc_user[m], graph.uc_concept[m], graph.uc_weight[m]))
+            if blocks:
+                self._fixed("m_interests", m_interests=_side_by_side(blocks, n_u, n_c))
 
         # ---------------- stage-2 fused graph: relations in both directions
         rels: list[Relation] = []
@@ -375,15 +388,24 @@ class KGRecGNN(nn.Module):
         users, items = ui[: self.num_users], ui[self.num_users:]
         if self.use_concepts and self.num_concepts:
             c = x0[n_ui:]
-            item_k = sum(self._mm(name, lin(c))  # lin(M c) = M lin(c): transform the small concept table
-                         for name, lin in zip(self._type_mats, self.type_transforms) if name)
-            user_k = sum(self._mm(name, lin(c))
-                         for name, lin in zip(self._interest_mats, self.interest_transforms) if name)
+            # lin(M c) = M lin(c): transform the small concept table, once per type / group
+            item_k = self._concept_side("m_types", self._type_mats, self.type_transforms, c)
+            user_k = self._concept_side("m_interests", self._interest_mats, self.interest_transforms, c)
             mix = torch.softmax(self.stage_mix, 0) * 3
             items = mix[0] * items + mix[1] * item_k if isinstance(item_k, Tensor) else items
             users = mix[0] * users + mix[2] * user_k if isinstance(user_k, Tensor) else users
             return torch.cat([self._recent(users, items), items, c])
         return torch.cat([self._recent(users, items), items])
+
+    def _concept_side(self, name: str, present: list[str], transforms: nn.ModuleList, c: Tensor) -> Tensor | int:
+        """``sum_g M_g lin_g(c)`` over the groups with edges, as one product with the block matrix ``name``
+        (0 when no group has edges)."""
+        lins = [cast(nn.Linear, lin) for p, lin in zip(present, transforms) if p]
+        if not lins:
+            return 0
+        w = torch.stack([lin.weight for lin in lins])  # (G, F_out, F_in)
+        y = torch.einsum("cf,gof->gco", c, w).reshape(-1, c.size(1))  # (G * |C|, F): group g's rows g*|C|..
+        return self._mm(name, y)
 
     def _recent(self, users: Tensor, items: Tensor) -> Tensor:
         """Stage-1 users plus their recency-weighted item means (when ``recency_decay`` is set)."""
@@ -440,15 +462,17 @@ class KGRecGNN(nn.Module):
             slot = torch.where(c > max_neighbors, drawn, slot)
         eid = start[local] + slot
         src, rel = self.f_src[eid], self.f_rel[eid]
-        xs = x[src]  # (E_b, F)
+        # one gather for the nodes and their neighbours: each gather from x costs a full (N, F) gradient buffer
+        both = x[torch.cat([nodes, src])]
+        xn, xs = both[: nodes.numel()], both[nodes.numel():]  # (M, F), (E_b, F)
         # one relation's projection per edge: (E_b, F) products, not (E_b, R) (R relations) then a gather
         s_src = (xs * self.att_src[rel]).sum(-1)
-        s_dst = (x[nodes] @ self.att_dst.t())[local, rel]
+        s_dst = (xn @ self.att_dst.t())[local, rel]
         logit = F.leaky_relu(s_src + s_dst, self.negative_slope)
         alpha = softmax(logit, local, num_nodes=nodes.numel())
         val = alpha * F.softplus(self.rel_weight)[rel] * torch.tanh(self.rel_gate)[rel]
         msg = xs * val.unsqueeze(-1)  # (E_b, F)
-        return x[nodes] + torch.zeros(nodes.numel(), x.size(1), device=x.device, dtype=x.dtype).index_add_(0, local, msg)
+        return xn + torch.zeros(nodes.numel(), x.size(1), device=x.device, dtype=x.dtype).index_add_(0, local, msg)
 
     def forward(self, users: Tensor | None = None, items: Tensor | None = None,
                 max_neighbors: int | None = None) -> tuple[Tensor, ...]:
