@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from kgrec_neo4j.model.evaluate import evaluate, ranking_metrics
+from kgrec_neo4j.model.evaluate import evaluate, evaluate_mixtures, ranking_metrics
 from kgrec_neo4j.model.toy import toy_graph
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -36,3 +36,33 @@ def test_evaluate_masks_train_items():
     assert res["users"] == g.num_users
     with pytest.raises(ValueError, match="batch_size"):
         evaluate(score, g, "test", batch_size=0)
+
+
+def test_evaluate_mixtures_equals_evaluating_each_sum_and_scores_once():
+    g = toy_graph()
+    gen = torch.Generator().manual_seed(0)
+    a_table = torch.randn(g.num_users, g.num_items, generator=gen)
+    b_table = torch.randn(g.num_users, g.num_items, generator=gen).numpy()  # a numpy scorer too
+    calls = {"a": 0, "b": 0}
+
+    def a(users):
+        calls["a"] += 1
+        return a_table[users]
+
+    def b(users):
+        calls["b"] += 1
+        return b_table[users.numpy()]
+
+    mixtures = [[1.0, 0.0], [0.0, 1.0], [1.0, 0.5], [2.0, -1.0]]
+    got = evaluate_mixtures([a, b], mixtures, g, "test", batch_size=7)
+    batches = -(-g.num_users // 7)
+    assert calls == {"a": batches, "b": batches}  # each scorer once per batch, whatever the number of mixtures
+    for mix, res in zip(mixtures, got):
+        want = evaluate(lambda u, m=mix: m[0] * a_table[u] + m[1] * torch.from_numpy(b_table[u.numpy()]),
+                        g, "test", batch_size=7)
+        assert res == pytest.approx(want)
+    assert a_table.isfinite().all()  # the masking never writes into a scorer's own tensor
+    with pytest.raises(ValueError, match="one weight per scorer"):
+        evaluate_mixtures([a, b], [[1.0]], g, "test")
+    with pytest.raises(ValueError, match="not all 0"):
+        evaluate_mixtures([a, b], [[0.0, 0.0]], g, "test")

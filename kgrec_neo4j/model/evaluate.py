@@ -52,35 +52,66 @@ def evaluate(score_fn: ScoreFn, graph: TrainGraph, split: str = "valid", *, ks: 
     Returns:
         ``{"recall@10": ..., "ndcg@10": ..., ..., "users": n}``.
     """
+    return evaluate_mixtures([score_fn], [[1.0]], graph, split, ks=ks, batch_size=batch_size, device=device,
+                             users=users)[0]
+
+
+@torch.no_grad()
+def evaluate_mixtures(score_fns: list[ScoreFn], mixtures: list[list[float]], graph: TrainGraph,
+                      split: str = "valid", *, ks: tuple[int, ...] = (10, 20), batch_size: int = 1024,
+                      device: str | torch.device = "cpu", users: np.ndarray | None = None) -> list[dict[str, float]]:
+    """:func:`evaluate` of ``sum_k m[k] * score_fns[k]`` for every mixture ``m`` of ``mixtures``, each scorer
+    called once per batch (a weight grid, or a model and each of its parts, for the price of one scoring).
+    A scorer with weight 0 in a mixture does not take part in it (its scores may be anything)."""
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     if any(k < 1 or k > graph.num_items for k in ks):
         raise ValueError(f"every K must be in [1, {graph.num_items}] (got {ks})")
+    if not score_fns or not mixtures or any(len(m) != len(score_fns) or not any(m) for m in mixtures):
+        raise ValueError(f"every mixture needs one weight per scorer, not all 0 ({len(score_fns)} scorers, "
+                         f"mixtures {mixtures})")
     held = graph.heldout(split)
     eval_users = np.array(sorted(u for u, it in held.items() if it), np.int64)
     if users is not None:
         eval_users = np.intersect1d(eval_users, np.asarray(users, np.int64))
     seen = graph.train_matrix(binary=True).tocsr()
-    totals = {f"{m}@{k}": 0.0 for k in ks for m in ("recall", "ndcg")}
+    totals = [{f"{m}@{k}": 0.0 for k in ks for m in ("recall", "ndcg")} for _ in mixtures]
     kmax = max(ks)
+    needed = [any(m[k] for m in mixtures) for k in range(len(score_fns))]
     for a in range(0, eval_users.size, batch_size):
         ub = eval_users[a: a + batch_size]
-        scores = score_fn(torch.from_numpy(ub).to(device))
-        if isinstance(scores, np.ndarray):
-            scores = torch.from_numpy(scores)
-        scores = scores.float().clone()
+        u = torch.from_numpy(ub).to(device)
+        scored = [_tensor(fn(u)) if need else None for fn, need in zip(score_fns, needed)]
         sub = seen[ub]
-        rows = np.repeat(np.arange(ub.size), np.diff(sub.indptr))
-        scores[torch.from_numpy(rows).to(scores.device),
-               torch.from_numpy(sub.indices.astype(np.int64)).to(scores.device)] = -math.inf
-        topk = scores.topk(kmax, dim=1).indices.cpu().numpy()
-        part = ranking_metrics(topk, [held[int(u)] for u in ub], ks)
-        for key, v in part.items():
-            totals[key] += v
+        rows = torch.from_numpy(np.repeat(np.arange(ub.size), np.diff(sub.indptr)))
+        cols = torch.from_numpy(sub.indices.astype(np.int64))
+        targets = [held[int(x)] for x in ub]
+        for mix, tot in zip(mixtures, totals):
+            scores: Tensor | None = None
+            for w, s in zip(mix, scored):
+                if w and s is not None:
+                    s = s.float()
+                    term = s * w if w != 1.0 else s
+                    if scores is None:
+                        scores = term.clone() if term is s else term  # masked in place below: never a scorer's own
+                    else:
+                        scores = scores + term.to(scores.device)
+            assert scores is not None  # checked above: some scorer has a weight
+            scores[rows.to(scores.device), cols.to(scores.device)] = -math.inf
+            topk = scores.topk(kmax, dim=1).indices.cpu().numpy()
+            for key, v in ranking_metrics(topk, targets, ks).items():
+                tot[key] += v
     n = max(eval_users.size, 1)
-    res = {key: v / n for key, v in totals.items()}
-    res["users"] = int(eval_users.size)
-    return res
+    out = []
+    for tot in totals:
+        res = {key: v / n for key, v in tot.items()}
+        res["users"] = int(eval_users.size)
+        out.append(res)
+    return out
+
+
+def _tensor(scores: Tensor | np.ndarray) -> Tensor:
+    return torch.from_numpy(scores) if isinstance(scores, np.ndarray) else scores
 
 
 def standardised(score_fn: ScoreFn) -> ScoreFn:

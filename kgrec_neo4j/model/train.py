@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .baselines import EASE, MFBPR, ItemKNN, LightGCNRec, MostPopular
 from .data import TrainGraph
-from .evaluate import evaluate
+from .evaluate import evaluate, evaluate_mixtures
 from .gnn import KGRecGNN
 from .itemgraph import ItemGraph
 from .losses import bpr_loss, concept_centre_loss, l2_reg, signed_edge_loss
@@ -255,9 +255,11 @@ def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: Tr
         return [{"item_graph_weight": m * scale, "item_graph_multiplier": m}]
     best: tuple[float, float] | None = None
     history: list[dict[str, float]] = []
-    for m in cfg.item_graph_weights:
-        model.attach_item_graph(ig, m * scale)
-        v = evaluate(_embedding_scorer(model, emb=emb), graph, "valid", users=valid_users)
+    # the whole grid in one pass: the GNN and the item graph score each batch of users once
+    gnn = _embedding_scorer(model, fused=False, emb=emb)
+    grid = evaluate_mixtures([gnn, ig.score], [[1.0, m * scale] for m in cfg.item_graph_weights], graph, "valid",
+                             users=valid_users) if cfg.item_graph_weights else []
+    for m, v in zip(cfg.item_graph_weights, grid):
         history.append({"item_graph_weight": m * scale, "item_graph_multiplier": m,
                         **{k: x for k, x in v.items() if k != "users"}})
         if best is None or v["ndcg@10"] > best[1]:
@@ -406,15 +408,22 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     if ig is not None:
         assert isinstance(model, KGRecGNN)  # the item graph is fitted for ours only
         history.extend(attach_item_graph(model, ig, graph, cfg, rng, valid_users, emb))
-        # each part alone, for the report (the selection above used valid only)
-        for part, fn in (("gnn", _embedding_scorer(model, fused=False, emb=emb)), ("item_graph", ig.score)):
-            parts[part] = {split: evaluate(fn, graph, split, device=device) for split in ("valid", "test")}
+        # the served score and each part alone (for the report: the selection above used valid only), one
+        # scoring pass per split
+        gnn = _embedding_scorer(model, fused=False, emb=emb)
+        w = model.item_graph_weight
+        res = {split: evaluate_mixtures([gnn, ig.score], [[1.0, w], [1.0, 0.0], [0.0, 1.0]], graph, split,
+                                        device=device) for split in ("valid", "test")}
+        valid, test = res["valid"][0], res["test"][0]
+        parts["gnn"] = {split: res[split][1] for split in res}
+        parts["item_graph"] = {split: res[split][2] for split in res}
         parts["item_graph"]["params"] = ig.params()
         parts["item_graph"]["weight"] = model.item_graph_weight
         parts["item_graph"]["multiplier"] = getattr(model, "item_graph_multiplier", None)
-    scorer = _embedding_scorer(model, emb=emb)
-    valid = evaluate(scorer, graph, "valid", device=device)
-    test = evaluate(scorer, graph, "test", device=device)
+    else:
+        scorer = _embedding_scorer(model, emb=emb)
+        valid = evaluate(scorer, graph, "valid", device=device)
+        test = evaluate(scorer, graph, "test", device=device)
     eval_time += time.perf_counter() - t1
     report = TrainReport(
         model=cfg.model if not ours else _ours_name(cfg), config=cfg.model_dump(), valid=valid, test=test,
