@@ -9,7 +9,7 @@ import torch
 
 from kgrec_neo4j.model.baselines import EASE
 from kgrec_neo4j.model.data import TrainGraph
-from kgrec_neo4j.model.itemgraph import ItemGraph
+from kgrec_neo4j.model.itemgraph import ItemGraph, spd_inverse_
 from kgrec_neo4j.model.toy import toy_graph
 from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form
 
@@ -236,3 +236,23 @@ def test_closed_form_weights_are_row_major(graph):
     batch copy the whole of it."""
     for w in (EASE(lam=20.0).fit(graph).b, ItemGraph(lam=20.0, concept_weight=1.0).fit(graph).w):
         assert isinstance(w, torch.Tensor) and w.is_contiguous() and w.numpy().flags["C_CONTIGUOUS"]
+
+
+@pytest.mark.parametrize("n", [5, 1030, 2100])  # sizes around the symmetrising block of 1,024 rows
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_spd_inverse_is_the_inverse_in_place_and_row_major(n, dtype):
+    rng = np.random.default_rng(n)
+    a = rng.standard_normal((n // 2 + 3, n))
+    g = torch.from_numpy(a.T @ a + 5.0 * np.eye(n)).to(dtype)
+    want = np.linalg.inv(g.double().numpy())
+    work = g.clone()
+    p = spd_inverse_(work)
+    assert p.dtype == dtype and p.is_contiguous() and p.data_ptr() == work.data_ptr()  # no second matrix
+    assert torch.equal(p, p.T)
+    tol = 1e-4 if dtype == torch.float32 else 1e-10
+    assert np.abs(p.double().numpy() - want).max() <= tol * np.abs(want).max()
+
+
+def test_spd_inverse_refuses_a_matrix_that_is_not_positive_definite():
+    with pytest.raises(ValueError, match="not positive definite.*raise lambda"):
+        spd_inverse_(torch.tensor([[1.0, 2.0], [2.0, 1.0]]))
