@@ -41,9 +41,9 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 from scipy.linalg import get_lapack_funcs
 from threadpoolctl import threadpool_limits
-import torch
 from torch import Tensor
 
 from .data import TrainGraph
