@@ -3,7 +3,7 @@ import torch
 
 from kgrec_neo4j.model.evaluate import evaluate
 from kgrec_neo4j.model.toy import toy_graph
-from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form
+from kgrec_neo4j.model.train import TrainConfig, auto_batch_size, fit, fit_closed_form
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -51,3 +51,17 @@ def test_ablation_names(graph):
     _, rep = fit(graph, TrainConfig(model="kgrec", embedding_dim=8, epochs=1, batch_size=256,
                                     use_concepts=False, use_negative=False, valid_sample=None, num_threads=1))
     assert rep.model == "kgrec-no-concepts-no-negative"
+
+
+def test_auto_batch_size_bounds_ours_steps_per_epoch_and_scales_the_learning_rate():
+    ours, lgcn = TrainConfig(model="kgrec", lr=0.005), TrainConfig(model="lightgcn", lr=0.005)
+    assert auto_batch_size(ours, 80_000) == (4096, 0.005)  # MovieLens-sized: 20 steps of the base batch
+    batch, lr = auto_batch_size(ours, 345_000)  # full Video Games: 85 steps of 4,096
+    assert batch == 16384 and -(-345_000 // batch) <= 32 and lr == pytest.approx(0.01)
+    assert auto_batch_size(lgcn, 345_000) == (4096, 0.005)  # the baselines keep the base batch
+    assert auto_batch_size(TrainConfig(model="kgrec", batch_size=512, lr=0.02), 345_000) == (512, 0.02)
+
+
+def test_the_report_records_the_batch_size_and_learning_rate_used(graph):
+    _, rep = fit(graph, TrainConfig(model="kgrec", epochs=1, embedding_dim=8, use_item_graph=False))
+    assert (rep.config["batch_size"], rep.config["lr"]) == (4096, 0.005)  # a toy graph: the base batch
