@@ -3,6 +3,9 @@ closed forms (EASE, the item graph) and the model's own propagation (ours, Light
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -105,3 +108,15 @@ def test_bench_grids_and_settings_reach_the_models(graphs, one_torch_thread):
     assert row["chosen"]["lam"] == 7.0 and row["b_foldin"] is not None and row["b_refit"] is not None
     fold_only = pb.one(tg, tb, "ease", 0, 1, 1, pb.closed_grids([7.0]), refit=False)
     assert fold_only["b_refit"] is None and fold_only["b_foldin"] is not None and fold_only["device"] == str(resolve_device())
+
+
+def test_ours_batch_bench_trains_each_variant_with_its_settings(tmp_path, one_torch_thread):
+    ob = load_bench("ours_batch")
+    out = tmp_path / "rows.json"
+    rows = ob.main([str(Path(__file__).parent / "data" / "vg-slice"), "batch_size=64,lr=0.01,embedding_dim=8",
+                    "batch_size=16,lr=0.002,embedding_dim=8", "--epochs", "1", "--item-graph-lambda", "5",
+                    "--json", str(out)])
+    assert [r["variant"] for r in rows] == ["batch_size=64,lr=0.01,embedding_dim=8", "batch_size=16,lr=0.002,embedding_dim=8"]
+    assert all(r["epochs"] == 1 and 0 <= r["test_ndcg10"] <= 1 for r in rows)
+    assert [(r["batch_size"], r["lr"]) for r in rows] == [(64, 0.01), (16, 0.002)]  # each variant's own settings
+    assert json.loads(out.read_text()) == rows
