@@ -61,7 +61,10 @@ def test_evaluate_mixtures_equals_evaluating_each_sum_and_scores_once():
         want = evaluate(lambda u, m=mix: m[0] * a_table[u] + m[1] * torch.from_numpy(b_table[u.numpy()]),
                         g, "test", batch_size=7)
         assert res == pytest.approx(want)
-    assert a_table.isfinite().all()  # the masking never writes into a scorer's own tensor
+    # one batch of every user: a scorer that returns its own stored tensor must not be masked in place
+    own = evaluate_mixtures([lambda u: a_table, b], [[1.0, 0.0], [0.5, 0.0]], g, "test", batch_size=g.num_users)
+    want = evaluate(lambda u: a_table.clone(), g, "test", batch_size=g.num_users)
+    assert own[0] == pytest.approx(want) and a_table.isfinite().all()
     with pytest.raises(ValueError, match="one weight per scorer"):
         evaluate_mixtures([a, b], [[1.0]], g, "test")
     with pytest.raises(ValueError, match="not all 0"):

@@ -60,6 +60,9 @@ def test_auto_batch_size_bounds_ours_steps_per_epoch_and_scales_the_learning_rat
     assert batch == 16384 and -(-345_000 // batch) <= 32 and lr == pytest.approx(0.01)
     assert auto_batch_size(lgcn, 345_000) == (4096, 0.005)  # the baselines keep the base batch
     assert auto_batch_size(TrainConfig(model="kgrec", batch_size=512, lr=0.02), 345_000) == (512, 0.02)
+    assert auto_batch_size(ours, 10_000_000)[0] == 16384  # capped at the largest batch measured
+    for ablation in ({"use_item_graph": False}, {"use_stage1": False}):  # the GNN alone keeps the base batch
+        assert auto_batch_size(TrainConfig(model="kgrec", lr=0.005, **ablation), 345_000) == (4096, 0.005)
 
 
 def test_the_report_records_the_batch_size_and_learning_rate_used(graph):
