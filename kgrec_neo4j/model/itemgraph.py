@@ -53,10 +53,12 @@ log = logging.getLogger(__name__)
 
 SOLVERS = ("auto", "dense", "sparse")
 
-# BLAS threads of the CPU Cholesky inverse (scipy's OpenBLAS, not torch's threads): its workers spin while they
-# wait, and next to other busy threads (another process's) two of them ran a 3k-item inverse 8-18x slower than one
-# (0.38 s against 2.8-6.8 s on the 2-core machine), while at 8k items one was as fast as two (5.8 s).
-BLAS_THREADS = 1
+# BLAS threads of the CPU Cholesky inverse (scipy's OpenBLAS, not torch's): torch's thread count for the run, but one
+# below BLAS_SMALL items. Measured on the 2-core machine: at 8k items two threads took 3.0 s against 5.6 s for one on
+# an idle machine, and the same as one (5.8 s) next to another busy process; at 3k items, next to another busy
+# process, two threads took 2.8-6.8 s against 0.38 s for one (OpenBLAS workers spin while they wait).
+BLAS_SMALL = 4096
+BLAS_THREADS: int | None = None  # set to force a count (benchmarks)
 
 # closed-form fits shared within a `shared_fits()` block: key -> (graph, result, (wall, CPU) seconds of the fit)
 _FITS: dict[tuple, tuple[TrainGraph, Any, tuple[float, float]]] | None = None
@@ -142,7 +144,7 @@ def spd_inverse_(a: Tensor) -> Tensor:
     """The inverse of a symmetric positive definite matrix, row-major (a contiguous ``a`` is overwritten).
 
     On the CPU: Cholesky in place (LAPACK ``potrf`` then ``potri``), half the work of an LU inverse and no second
-    matrix (17k items: 2× faster on 2 cores, 1.1 GB less); the result shares ``a``'s memory. Elsewhere:
+    matrix (1.1 GB less at 17k items); the result shares ``a``'s memory. Elsewhere:
     ``torch.linalg.inv``.
     """
     if a.device.type != "cpu" or a.dtype not in (torch.float32, torch.float64):
@@ -155,7 +157,8 @@ def spd_inverse_(a: Tensor) -> Tensor:
     n = a.size(0)
     f = a.numpy().T  # column-major view of the same memory (a is symmetric: the same matrix)
     potrf, potri = get_lapack_funcs(("potrf", "potri"), (f,))
-    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+    threads = BLAS_THREADS or (1 if n < BLAS_SMALL else torch.get_num_threads())
+    with threadpool_limits(limits=threads, user_api="blas"):
         c, info = potrf(f, lower=0, clean=0, overwrite_a=1)
         if info < 0:
             raise ValueError(f"LAPACK potrf refused argument {-info} of the item-item matrix")
