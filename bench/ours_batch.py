@@ -21,12 +21,10 @@ from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.train_compare import _floats  # noqa: E402
+from bench.train_compare import _floats, _value  # noqa: E402
 from kgrec_neo4j.model.data import dataset_paths, from_jsonl  # noqa: E402
 from kgrec_neo4j.model.itemgraph import shared_fits  # noqa: E402
 from kgrec_neo4j.model.train import TrainConfig, fit  # noqa: E402
-
-INTS = ("batch_size", "seed", "max_neighbors", "embedding_dim", "num_layers")
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -44,7 +42,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = []
     with shared_fits():
         for spec in args.variants:
-            kw = {k: (int(v) if k in INTS else float(v)) for k, v in (x.split("=", 1) for x in spec.split(","))}
+            kw = {k: _value(v) for k, v in (x.split("=", 1) for x in spec.split(","))}
             extra = {"item_graph_weights": args.item_graph_weights} if args.item_graph_weights else {}
             cfg = TrainConfig(item_graph_lambdas=[args.item_graph_lambda],
                               item_graph_concept_weights=[args.item_graph_concept_weight],

@@ -332,7 +332,6 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     if init is not None:
         init(model)
     model = model.to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
     # BPR positives: deduplicated (user, item) pairs; ours leaves explicit dislikes to the signed loss
     keep: np.ndarray = np.ones(graph.ui_user.size, bool)
@@ -341,8 +340,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     pairs = np.unique(np.stack([graph.ui_user[keep], graph.ui_item[keep]], 1), axis=0)
     dis = np.unique(np.stack([graph.ui_user[graph.ui_sign < 0], graph.ui_item[graph.ui_sign < 0]], 1), axis=0)
     batch_size, lr = auto_batch_size(cfg, len(pairs))
-    for group in opt.param_groups:
-        group["lr"] = lr
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
     use_signed = ours and cfg.use_negative and cfg.signed_weight > 0
     use_centre = ours and cfg.use_concepts and cfg.centre_weight > 0 and graph.num_concepts > 0
     if use_centre:
