@@ -116,7 +116,8 @@ def test_the_ablations_reach_the_item_graph(graph):
     base_decays = TrainConfig().recency_decays
     model, rep = fit(graph, TrainConfig(**base, use_concepts=False, use_negative=False))
     grid = [h for h in rep.history if "item_graph_lambda" in h]
-    assert {h["item_graph_concept_weight"] for h in grid} == {0.0} and len(grid) == len(base_decays)
+    assert {h["item_graph_concept_weight"] for h in grid} == {0.0}
+    assert len(grid) == len(base_decays) * len(TrainConfig().item_graph_lambdas)
     assert model.item_graph.dislike_value == 0.0
     model, rep = fit(graph, TrainConfig(**base, use_item_graph=False))
     assert rep.model == "kgrec-no-item-graph" and getattr(model, "item_graph", None) is None and not rep.parts
@@ -162,6 +163,27 @@ def test_ease_recency_shares_one_fit_across_decays(graph):
     with pytest.raises(ValueError, match="ease-recency"):
         fit_closed_form(graph, "ease", [{"lam": 20.0, "decay": 0.5}], num_threads=1)
 
+
+
+def test_default_lambda_grid_is_shared_by_item_graph_and_ease(graph, monkeypatch):
+    from kgrec_neo4j.model import baselines, itemgraph, train
+    from kgrec_neo4j.model.recency import DEFAULT_DECAYS
+
+    assert len(itemgraph.DEFAULT_LAMBDAS) >= 2 and TrainConfig().item_graph_lambdas == list(itemgraph.DEFAULT_LAMBDAS)
+    fits = []
+    real = baselines.closed_form_weights
+    monkeypatch.setattr(baselines, "closed_form_weights", lambda g, lam, device=None: fits.append(lam) or real(
+        g, lam, device))
+    _, rep = fit_closed_form(graph, "ease", num_threads=1)
+    assert [h["lam"] for h in rep.history] == list(itemgraph.DEFAULT_LAMBDAS) and fits == list(itemgraph.DEFAULT_LAMBDAS)
+    fits.clear()
+    _, rep = fit_closed_form(graph, "ease-recency", num_threads=1)
+    assert [(h["lam"], h["decay"]) for h in rep.history] == [
+        (lam, d) for lam in itemgraph.DEFAULT_LAMBDAS for d in DEFAULT_DECAYS]
+    assert fits == list(itemgraph.DEFAULT_LAMBDAS)  # one fit per lambda, shared by its decays
+    _, rep = fit_closed_form(graph, "pop", num_threads=1)
+    assert len(rep.history) == 1
+    assert train.DEFAULT_LAMBDAS is itemgraph.DEFAULT_LAMBDAS
 
 # ---------------------------------------------------------------------------------------------- sparse solver
 def _two_cliques(seed: int = 0) -> TrainGraph:

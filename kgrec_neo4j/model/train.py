@@ -21,7 +21,7 @@ from .baselines import EASE, MFBPR, ItemKNN, LightGCNRec, MostPopular
 from .data import TrainGraph
 from .evaluate import evaluate, evaluate_mixtures
 from .gnn import KGRecGNN
-from .itemgraph import ItemGraph
+from .itemgraph import DEFAULT_LAMBDAS, ItemGraph
 from .losses import bpr_loss, concept_centre_loss, l2_reg, signed_edge_loss
 from .recency import DEFAULT_DECAYS
 
@@ -62,7 +62,8 @@ class TrainConfig(BaseModel):
     bpr_on_dislikes: bool = Field(False, description="also use dislikes as BPR positives (ours)")
     # ours, stage 1 in closed form: the signed item graph with knowledge paths (model/itemgraph.py)
     use_item_graph: bool = True
-    item_graph_lambdas: list[float] = Field([500.0], min_length=1, description="L2 grid (chosen on valid)")
+    item_graph_lambdas: list[float] = Field(list(DEFAULT_LAMBDAS), min_length=1,
+                                            description="L2 grid (chosen on valid)")
     item_graph_concept_weights: list[float] = Field(
         [0.0, 2.0], min_length=1, description="item-concept-item path weight grid (chosen on valid)")
     item_graph_dislike_value: float = Field(1.0, description="a dislike's value in the item graph's X")
@@ -485,8 +486,9 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
 
     Args:
         grid: constructor keyword sets, e.g. ``[{"lam": 250}, {"lam": 1000}]`` (default: one default point; for
-            ``ease-recency``: λ 500 and every decay of :data:`~kgrec_neo4j.model.recency.DEFAULT_DECAYS`). Points
-            that differ only in ``decay`` share one fit (the decay changes the score, not the weights).
+            ``ease``: every λ of :data:`~kgrec_neo4j.model.itemgraph.DEFAULT_LAMBDAS`, the item graph's grid; for
+            ``ease-recency``: those λ times every decay of :data:`~kgrec_neo4j.model.recency.DEFAULT_DECAYS`).
+            Points that differ only in ``decay`` share one fit (the decay changes the score, not the weights).
     """
     classes = {"pop": MostPopular, "itemknn": ItemKNN, "ease": EASE, "ease-recency": EASE}
     if name not in classes:
@@ -495,7 +497,8 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
         raise ValueError("plain 'ease' weighs the history equally (decay 1); use 'ease-recency' for a decay grid")
     solve_on = setup(seed, device, num_threads)  # EASE inverts there; scores are computed on the CPU
     if not grid:
-        grid = [{"lam": 500.0, "decay": d} for d in DEFAULT_DECAYS] if name == "ease-recency" else [{}]
+        grid = ([{"lam": lam, "decay": d} for lam in DEFAULT_LAMBDAS for d in DEFAULT_DECAYS] if name == "ease-recency"
+                else [{"lam": lam} for lam in DEFAULT_LAMBDAS] if name == "ease" else [{}])
     best: tuple[Any, dict[str, Any], dict[str, Any]] | None = None
     train_time = eval_time = cpu_time = 0.0
     history = []
