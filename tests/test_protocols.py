@@ -120,3 +120,37 @@ def test_ours_batch_bench_trains_each_variant_with_its_settings(tmp_path, one_to
     assert all(r["epochs"] == 1 and 0 <= r["test_ndcg10"] <= 1 for r in rows)
     assert [(r["batch_size"], r["lr"]) for r in rows] == [(64, 0.01), (16, 0.002)]  # each variant's own settings
     assert json.loads(out.read_text()) == rows
+
+
+def test_itemgraph_grid_bench_scores_every_point(tmp_path, one_torch_thread):
+    ig = load_bench("itemgraph_grid")
+    out = tmp_path / "rows.json"
+    rows = ig.main(["--data", str(Path(__file__).parent / "data" / "vg-slice"), "--lambdas", "5,50",
+                    "--concept-weights", "0,2", "--decays", "1,0.8", "--test-decays", "0.8", "--json", str(out)])
+    assert [(r["lam"], r["concept_weight"], r["decay"]) for r in rows] == [
+        (lam, cw, d) for lam in (5.0, 50.0) for cw in (0.0, 2.0) for d in (1.0, 0.8)]
+    assert all(0 <= r["valid_ndcg10"] <= 1 for r in rows)
+    assert [("test_ndcg10" in r) for r in rows] == [False, True] * 4
+    assert len({r["valid_ndcg10"] for r in rows}) > 1  # the points differ
+    assert json.loads(out.read_text()) == rows
+
+
+def test_itemgraph_prior_bench_solves_the_regularised_problem(tmp_path, one_torch_thread):
+    ip = load_bench("itemgraph_prior")
+    rng = np.random.default_rng(3)
+    x = (rng.random((40, 12)) < 0.3).astype(np.float32)
+    gram = x.T @ x
+    wf = rng.normal(size=(12, 12)).astype(np.float32)
+    np.fill_diagonal(wf, 0.0)
+    lam, mu = 3.0, 2.0
+    w = ip.with_prior(gram, lam, mu, wf)
+    assert np.allclose(np.diag(w), 0.0)
+    # stationarity off the diagonal: (G + (λ + μ)I) W − G − μ W_f has only a diagonal (the constraint's multipliers)
+    r = (gram + (lam + mu) * np.eye(12)) @ w - gram - mu * wf
+    assert np.abs(r - np.diag(np.diag(r))).max() < 1e-3
+    from kgrec_neo4j.model.itemgraph import closed_form_weights
+    plain = closed_form_weights(torch.from_numpy(gram.copy()), lam).numpy()
+    assert np.allclose(ip.with_prior(gram, lam, 0.0, None), plain, atol=1e-5)  # μ 0: the plain item graph
+    rows = ip.main([str(Path(__file__).parent / "data" / "vg-slice"), "--lam", "5", "--mus", "0,2", "--json",
+                    str(tmp_path / "rows.json")])
+    assert [r["mu"] for r in rows] == [0.0, 2.0] and all(0 <= r["test_ndcg10"] <= 1 for r in rows)
