@@ -139,3 +139,23 @@ def test_cli_test_without_endpoint_says_how_to_fix(tmp_path):
     r = CliRunner().invoke(cli(settings), ["llm", "test"])
     assert r.exit_code != 0
     assert "KGREC_LLM_BASE_URL" in str(r.exception) + r.output
+
+
+def test_merge_judge_bench_asks_the_server_for_each_pair(bundled, tmp_path):
+    from _bench import load_bench
+
+    settings, info = bundled
+    judge = load_bench("concepts_merge_judge")
+    pairs = [json.loads(line) for line in open(judge.PAIRS, encoding="utf-8") if line.strip()]
+    labelled = [p for p in pairs if p["label"] in ("merge", "apart")][:4]
+    # the stage's decision: right on every pair but the first (listed as an error)
+    decisions = tmp_path / "merge.json"
+    decisions.write_text(json.dumps({"errors_new": [{"a": labelled[0]["a"], "b": labelled[0]["b"]}]}))
+    out = judge.main(["--decisions", str(decisions), "--base-url", info.base_url, "--model", info.model,
+                      "--limit", "4", "--json", str(tmp_path / "out.json")])
+    assert out["pairs"] == 4 and out["unparsed"] == 0  # the JSON schema holds over real HTTP
+    s = out["stage"]
+    wrong_first = labelled[0]["label"] == "merge"  # a missed merge is a false negative, else a false positive
+    assert (s["fn"], s["fp"]) == ((1, 0) if wrong_first else (0, 1))
+    assert out["judge"]["tp"] + out["judge"]["fp"] + out["judge"]["fn"] <= 4
+    assert len(json.loads((tmp_path / "out.json").read_text())["answers"]) == 4
