@@ -17,7 +17,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -26,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from bench.train_compare import _floats  # noqa: E402
+from bench.train_compare import _floats, emit  # noqa: E402
 from kgrec_neo4j.model.evaluate import evaluate  # noqa: E402
 from kgrec_neo4j.model.itemgraph import ItemGraph  # noqa: E402
 from kgrec_neo4j.model.recency import DEFAULT_DECAYS  # noqa: E402
-from kgrec_neo4j.model.train import TrainConfig  # noqa: E402
+from kgrec_neo4j.model.train import TrainConfig, valid_sample  # noqa: E402
 
 
 def _graph(args: argparse.Namespace):
@@ -65,11 +64,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args(argv)
     g = _graph(args)
-    n = TrainConfig().valid_sample
-    valid = np.array(sorted(g.valid))
-    users = None
-    if n is not None and len(valid) > n:  # the sample fit() draws first from the run's generator
-        users = np.sort(np.random.default_rng(args.seed).choice(valid, n, replace=False))
+    users = valid_sample(g, TrainConfig().valid_sample, np.random.default_rng(args.seed))  # as fit() draws it
     rows = []
     for lam in args.lambdas:
         for cw in args.concept_weights:
@@ -82,10 +77,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                        "valid_ndcg10": evaluate(x.score, g, "valid", users=users)["ndcg@10"]}
                 if d in args.test_decays:
                     row["test_ndcg10"] = evaluate(x.score, g, "test")["ndcg@10"]
-                print(json.dumps(row), flush=True)
-                rows.append(row)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+                emit(rows, row, args.json)
     return rows
 
 

@@ -16,7 +16,6 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -25,11 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from bench.train_compare import _floats  # noqa: E402
+from bench.train_compare import _floats, emit  # noqa: E402
 from kgrec_neo4j.model.data import TrainGraph, dataset_paths, from_jsonl  # noqa: E402
 from kgrec_neo4j.model.evaluate import evaluate  # noqa: E402
 from kgrec_neo4j.model.itemgraph import concept_matrix, signed_matrix, spd_inverse_  # noqa: E402
-from kgrec_neo4j.model.train import TrainConfig  # noqa: E402
+from kgrec_neo4j.model.train import TrainConfig, valid_sample  # noqa: E402
 
 
 def knowledge_prior(g: TrainGraph, nu: float) -> np.ndarray:
@@ -75,9 +74,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         kc = concept_matrix(g, args.concept_weight)
         gram += (kc.T @ kc).toarray().astype(np.float32)
     xr = signed_matrix(g, 1.0, args.decay)
-    n = TrainConfig().valid_sample
-    valid = np.array(sorted(g.valid))
-    users = np.sort(np.random.default_rng(0).choice(valid, n, replace=False)) if n and len(valid) > n else None
+    users = valid_sample(g, TrainConfig().valid_sample, np.random.default_rng(0))  # ours' valid sample, seed 0
     rows = []
     for nu in args.nus:
         wf = knowledge_prior(g, nu) if any(args.mus) else None
@@ -90,10 +87,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
             row = {"lam": args.lam, "nu": nu, "mu": mu, "concept_weight": args.concept_weight,
                    "valid_ndcg10": evaluate(score, g, "valid", users=users)["ndcg@10"],
                    "test_ndcg10": evaluate(score, g, "test")["ndcg@10"]}
-            print(json.dumps(row), flush=True)
-            rows.append(row)
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+            emit(rows, row, args.json)
     return rows
 
 

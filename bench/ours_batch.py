@@ -14,14 +14,13 @@ import os
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.train_compare import _floats, _value  # noqa: E402
+from bench.train_compare import _floats, _value, emit  # noqa: E402
 from kgrec_neo4j.model.data import dataset_paths, from_jsonl  # noqa: E402
 from kgrec_neo4j.model.itemgraph import shared_fits  # noqa: E402
 from kgrec_neo4j.model.train import TrainConfig, fit  # noqa: E402
@@ -56,10 +55,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                    "multiplier": rep.parts["item_graph"]["multiplier"], "epochs": rep.epochs, "best": rep.best_epoch,
                    "epoch_seconds": round(rep.epoch_seconds, 2), "item_graph_seconds": round(rep.item_graph_seconds, 1),
                    "eval_seconds": round(rep.eval_seconds, 1), "seconds": round(time.perf_counter() - t, 1)}
-            print(json.dumps(row), flush=True)
-            rows.append(row)
-            if args.json:
-                args.json.write_text(json.dumps(rows, indent=1))
+            emit(rows, row, args.json)
     return rows
 
 

@@ -59,6 +59,14 @@ def _floats(s: str) -> list[float]:
     return [float(x) for x in s.split(",")]
 
 
+def emit(rows: list[dict], row: dict, path: Path | None) -> None:
+    """Print one result row as JSON, keep it, and rewrite ``path`` (when given) with every row so far."""
+    print(json.dumps(row), flush=True)
+    rows.append(row)
+    if path:
+        path.write_text(json.dumps(rows, indent=1))
+
+
 def _value(text: str) -> Any:
     try:
         return json.loads(text)

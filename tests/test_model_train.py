@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -68,3 +69,14 @@ def test_auto_batch_size_bounds_ours_steps_per_epoch_and_scales_the_learning_rat
 def test_the_report_records_the_batch_size_and_learning_rate_used(graph):
     _, rep = fit(graph, TrainConfig(model="kgrec", epochs=1, embedding_dim=8, use_item_graph=False))
     assert (rep.config["batch_size"], rep.config["lr"]) == (4096, 0.005)  # a toy graph: the base batch
+
+
+def test_valid_sample_is_a_sorted_subset_or_everyone():
+    from kgrec_neo4j.model.train import valid_sample
+
+    g = toy_graph(num_users=60, num_items=48, seed=2)
+    n = len(g.valid)
+    assert valid_sample(g, None, np.random.default_rng(0)) is None and valid_sample(g, n, np.random.default_rng(0)) is None
+    a = valid_sample(g, n - 5, np.random.default_rng(7))
+    assert a is not None and len(a) == n - 5 and np.all(np.diff(a) > 0) and set(a.tolist()) <= set(g.valid)
+    assert np.array_equal(a, valid_sample(g, n - 5, np.random.default_rng(7)))  # a seed gives the run's sample

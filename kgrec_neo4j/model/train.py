@@ -298,6 +298,15 @@ def attach_item_graph(model: KGRecGNN, ig: ItemGraph, graph: TrainGraph, cfg: Tr
     return history
 
 
+def valid_sample(graph: TrainGraph, size: int | None, rng: np.random.Generator) -> np.ndarray | None:
+    """The valid users that per-epoch evaluation and every valid choice of :func:`fit` use: ``size`` of them drawn
+    with ``rng`` (sorted), or ``None`` (every valid user) when there are no more than ``size``. :func:`fit` draws it
+    first from the run's generator, so ``np.random.default_rng(seed)`` gives a run's sample."""
+    if size is None or len(graph.valid) <= size:
+        return None
+    return np.sort(rng.choice(np.array(sorted(graph.valid)), size, replace=False))
+
+
 def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = False,
         init: Callable[[torch.nn.Module], Any] | None = None) -> tuple[torch.nn.Module, TrainReport]:
     """Train ``cfg.model`` on ``graph``'s train edges; early-stop on valid NDCG@10; evaluate test once.
@@ -314,9 +323,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
     device = setup(cfg.seed, cfg.device, cfg.num_threads)
     rng = np.random.default_rng(cfg.seed)
     ours = cfg.model == "kgrec"
-    valid_users = None
-    if cfg.valid_sample is not None and len(graph.valid) > cfg.valid_sample:
-        valid_users = np.sort(rng.choice(np.array(sorted(graph.valid)), cfg.valid_sample, replace=False))
+    valid_users = valid_sample(graph, cfg.valid_sample, rng)
     history: list[dict[str, float]] = []
     ig = None
     ig_time = ig_cpu = 0.0
