@@ -27,19 +27,14 @@ import torch  # noqa: E402
 from bench.train_compare import _floats, emit  # noqa: E402
 from kgrec_neo4j.model.data import TrainGraph, dataset_paths, from_jsonl  # noqa: E402
 from kgrec_neo4j.model.evaluate import evaluate  # noqa: E402
-from kgrec_neo4j.model.itemgraph import concept_matrix, signed_matrix, spd_inverse_  # noqa: E402
+from kgrec_neo4j.model.itemgraph import closed_form_weights, concept_matrix, signed_matrix, spd_inverse_  # noqa: E402
 from kgrec_neo4j.model.train import TrainConfig, valid_sample  # noqa: E402
 
 
 def knowledge_prior(g: TrainGraph, nu: float) -> np.ndarray:
     """``W_f``: the zero-diagonal ridge regression of each item's concept column on the other items' (dense)."""
     k = concept_matrix(g, 1.0)
-    a = torch.from_numpy((k.T @ k).toarray().astype(np.float32))
-    a.diagonal().add_(nu)
-    pf = spd_inverse_(a).numpy()
-    wf = -pf / np.diag(pf)[None, :]
-    np.fill_diagonal(wf, 0.0)
-    return wf
+    return closed_form_weights(torch.from_numpy((k.T @ k).toarray().astype(np.float32)), nu).numpy()
 
 
 def with_prior(gram: np.ndarray, lam: float, mu: float, wf: np.ndarray | None) -> np.ndarray:

@@ -164,7 +164,6 @@ def test_ease_recency_shares_one_fit_across_decays(graph):
         fit_closed_form(graph, "ease", [{"lam": 20.0, "decay": 0.5}], num_threads=1)
 
 
-
 def test_default_lambda_grid_is_shared_by_item_graph_and_ease(graph, monkeypatch):
     from kgrec_neo4j.model import baselines, itemgraph, train
     from kgrec_neo4j.model.recency import DEFAULT_DECAYS
@@ -184,6 +183,7 @@ def test_default_lambda_grid_is_shared_by_item_graph_and_ease(graph, monkeypatch
     _, rep = fit_closed_form(graph, "pop", num_threads=1)
     assert len(rep.history) == 1
     assert train.DEFAULT_LAMBDAS is itemgraph.DEFAULT_LAMBDAS
+
 
 # ---------------------------------------------------------------------------------------------- sparse solver
 def _two_cliques(seed: int = 0) -> TrainGraph:

@@ -253,6 +253,16 @@ def test_recency_weighs_the_live_history_by_seq_in_both_paths(db, graph):
         S.clear_cache()
 
 
+def test_a_closed_form_baseline_for_serving_fits_the_point_valid_chose(db, graph):
+    point = {"lam": 500.0, "decay": 0.5}  # not the default grid's first point (lambda 100, decay 1)
+    ev = run_training(db, type_names=TYPES, model="ease-recency", seed=0, overrides={"grid": [point]})
+    assert runs.get_run(db, ev.run).metrics["trained_config"] == point
+    res = run_training(db, type_names=TYPES, model="ease-recency", seed=0, for_serving=True)
+    run = runs.get_run(db, res.run)
+    assert run.config["mode"] == "serving" and run.config["params_from"] == ev.run
+    assert run.config["overrides"] == {"grid": [point]} and run.metrics["trained_config"] == point
+
+
 def test_a_run_trained_for_serving_folds_users_in_to_their_trained_vectors(db, graph):
     res = run_training(db, type_names=TYPES, model="ours", epochs=2, dim=8, seed=1, for_serving=True,
                        params_from=graph["run"])

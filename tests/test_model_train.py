@@ -80,3 +80,19 @@ def test_valid_sample_is_a_sorted_subset_or_everyone():
     a = valid_sample(g, n - 5, np.random.default_rng(7))
     assert a is not None and len(a) == n - 5 and np.all(np.diff(a) > 0) and set(a.tolist()) <= set(g.valid)
     assert np.array_equal(a, valid_sample(g, n - 5, np.random.default_rng(7)))  # a seed gives the run's sample
+
+
+def test_fit_selects_on_the_valid_sample_a_seed_gives():
+    from kgrec_neo4j.model.itemgraph import ItemGraph
+    from kgrec_neo4j.model.train import valid_sample
+
+    g = toy_graph(num_users=80, num_items=48, seed=1)
+    n = len(g.valid) - 20
+    cfg = TrainConfig(model="kgrec", embedding_dim=8, epochs=1, batch_size=256, valid_sample=n, num_threads=1, seed=3,
+                      item_graph_lambdas=[5.0], item_graph_concept_weights=[0.0], recency_decays=[0.8])
+    _, rep = fit(g, cfg)
+    chosen = [h for h in rep.history if "item_graph_lambda" in h]
+    ig = ItemGraph(5.0, 0.0, cfg.item_graph_dislike_value, cfg.item_graph_top_k).fit(g).with_decay(0.8)
+    on_sample = evaluate(ig.score, g, "valid", users=valid_sample(g, n, np.random.default_rng(3)))["ndcg@10"]
+    assert len(chosen) == 1 and chosen[0]["ndcg@10"] == pytest.approx(on_sample)
+    assert on_sample != pytest.approx(evaluate(ig.score, g, "valid")["ndcg@10"])  # the sample is not every user

@@ -54,9 +54,10 @@ log = logging.getLogger(__name__)
 SOLVERS = ("auto", "dense", "sparse")
 
 # the L2 grid that `kgrec train` tries by default for the item graph and for the EASE baselines (chosen on valid). On
-# full Video Games (the pipeline's graph) lambda 100 beat 500 by 3% valid / 3% test NDCG@10 for the item graph alone,
-# and Office chose 50 from {5, ..., 500}; 500 stays for denser, smaller catalogues. Each value costs one fit per
-# concept weight (about 35 s at 17k items on 2 cores).
+# full Video Games (the pipeline's graph) lambda 100 beat 500 by 3% valid / 3% test NDCG@10 for the item graph alone
+# (docs/results.md section 1); 500 was the default before. Office's best lambda (50, from {5, ..., 500} in
+# bench/train_compare.py) is outside this grid: benches pass wider grids. Each value costs one dense fit per concept
+# weight (about 35 s at 17k items on 2 cores).
 DEFAULT_LAMBDAS: tuple[float, ...] = (100.0, 500.0)
 
 # BLAS threads of the CPU Cholesky inverse (scipy's OpenBLAS, not torch's): torch's thread count for the run, but one

@@ -152,11 +152,9 @@ def fail_abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
     return dead
 
 
-def serving_overrides(db: Database, model: str, params_from: str | None = None) -> tuple[str | None, dict[str, Any]]:
-    """The hyperparameters an evaluation-mode run chose on valid, as ``TrainConfig`` overrides for training on
-    every interaction: its config, its best epoch as the number of epochs (no early stopping), and the item
-    graph's chosen lambda, concept weight and weight multiplier. ``params_from`` names the run (default: the
-    latest complete evaluation-mode run of ``model``); ``(None, {})`` when there is none."""
+def _evaluation_run(db: Database, model: str, params_from: str | None = None) -> runs.ModelRun | None:
+    """The run whose choices serving mode reuses: ``params_from`` (complete) or the latest complete evaluation-mode
+    run of ``model`` that recorded its configuration (``None`` when there is none)."""
     if params_from is not None:
         found = runs.get_run(db, params_from)
         if found is None:
@@ -169,8 +167,28 @@ def serving_overrides(db: Database, model: str, params_from: str | None = None) 
                 and r.metrics.get("export", {}).get("mode", "evaluation") == "evaluation"
                 and r.metrics.get("trained_config")]
         if not done:
-            return None, {}
+            return None
         src = max(done, key=lambda r: r.created or "")
+    return src
+
+
+def serving_grid(db: Database, model: str, params_from: str | None = None) -> tuple[str | None, dict[str, Any]]:
+    """A closed-form model's point chosen on valid by an evaluation-mode run, as the one-point ``{"grid": [...]}``
+    of training on every interaction (:func:`_evaluation_run`); ``(None, {})`` when there is none."""
+    src = _evaluation_run(db, model, params_from)
+    if src is None:
+        return None, {}
+    return src.id, {"grid": [dict(src.metrics.get("trained_config") or {})]}
+
+
+def serving_overrides(db: Database, model: str, params_from: str | None = None) -> tuple[str | None, dict[str, Any]]:
+    """The hyperparameters an evaluation-mode run chose on valid, as ``TrainConfig`` overrides for training on
+    every interaction: its config, its best epoch as the number of epochs (no early stopping), and the item
+    graph's chosen lambda, concept weight and weight multiplier. ``params_from`` names the run (default: the
+    latest complete evaluation-mode run of ``model``); ``(None, {})`` when there is none."""
+    src = _evaluation_run(db, model, params_from)
+    if src is None:
+        return None, {}
     cfg = dict(src.metrics.get("trained_config") or {})
     if not cfg:
         raise ModelError(f"run {src.id!r} recorded no trained configuration; train in evaluation mode first")
@@ -222,8 +240,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
             raise ModelError("--warm-start needs a current run to start from; train one without it first")
     stage = on_stage or (lambda s: None)
     chosen_from = None
-    if for_serving and model not in CLOSED_FORM:
-        chosen_from, chosen = serving_overrides(db, model, params_from)
+    if for_serving:
+        chosen_from, chosen = (serving_grid if model in CLOSED_FORM else serving_overrides)(db, model, params_from)
         if chosen_from is None:
             log.warning("no complete evaluation-mode run of %s: training on every interaction with the default "
                         "hyperparameters (train once without --for serving to choose them on valid)", model)

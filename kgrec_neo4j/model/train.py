@@ -496,6 +496,7 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
             ``ease``: every λ of :data:`~kgrec_neo4j.model.itemgraph.DEFAULT_LAMBDAS`, the item graph's grid; for
             ``ease-recency``: those λ times every decay of :data:`~kgrec_neo4j.model.recency.DEFAULT_DECAYS`).
             Points that differ only in ``decay`` share one fit (the decay changes the score, not the weights).
+            Without held-out users only the first point is fitted (pass the chosen one, as serving mode does).
     """
     classes = {"pop": MostPopular, "itemknn": ItemKNN, "ease": EASE, "ease-recency": EASE}
     if name not in classes:
@@ -506,6 +507,8 @@ def fit_closed_form(graph: TrainGraph, name: str, grid: list[dict[str, Any]] | N
     if not grid:
         grid = ([{"lam": lam, "decay": d} for lam in DEFAULT_LAMBDAS for d in DEFAULT_DECAYS] if name == "ease-recency"
                 else [{"lam": lam} for lam in DEFAULT_LAMBDAS] if name == "ease" else [{}])
+    if not graph.valid:  # nothing held out to choose on (serving mode): the first point, as the item graph does
+        grid = grid[:1]
     best: tuple[Any, dict[str, Any], dict[str, Any]] | None = None
     train_time = eval_time = cpu_time = 0.0
     history = []
