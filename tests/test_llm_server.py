@@ -144,7 +144,8 @@ def test_cli_test_without_endpoint_says_how_to_fix(tmp_path):
 def test_merge_judge_bench_asks_the_server_for_each_pair(bundled, tmp_path):
     from _bench import load_bench
 
-    settings, info = bundled
+    settings, _ = bundled
+    info = server.start(server.llm_home(settings), port=0, wait_s=120)  # a test above stops it (`kgrec llm stop`)
     judge = load_bench("concepts_merge_judge")
     pairs = [json.loads(line) for line in open(judge.PAIRS, encoding="utf-8") if line.strip()]
     labelled = [p for p in pairs if p["label"] in ("merge", "apart")][:4]
