@@ -1,7 +1,8 @@
 """An LLM as the judge of merge decisions: does it recover the merges the concept stage misses without false ones?
 
 Each labelled pair of ``bench/data/merge_pairs.jsonl`` (``merge`` / ``apart``; docs/concepts.md, "The merge
-benchmark") is put to an OpenAI-compatible chat endpoint with a JSON-schema answer ``{"same": bool}``. Printed:
+benchmark") is put to an OpenAI-compatible chat endpoint through the project's LLM client
+(:class:`~kgrec_neo4j.llm.LLMClient`) with a JSON-schema answer ``{"same": bool}``. Printed:
 precision and recall of the judge alone, of the concept stage's decision (``--decisions``: the JSON that
 ``bench/concepts_merge_pairs.py --json`` writes; its errors at the floor give the stage's decision per pair), and of
 the two together (merged when the stage or the judge says so, the judge only above a cosine floor).
@@ -15,46 +16,35 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
+
+from pydantic import BaseModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-PAIRS = Path(__file__).resolve().parent / "data" / "merge_pairs.jsonl"
+from bench.concepts_merge_pairs import PAIRS, scores  # noqa: E402
+from kgrec_neo4j.core.config import load_settings  # noqa: E402
+from kgrec_neo4j.llm import LLMClient, StructuredRequest  # noqa: E402
+
 SYSTEM = ("You decide whether two short product attribute values name the same value. Answer same=true only if they "
           "mean the same thing (spelling, word order, abbreviations, filler words may differ); same=false if they name "
           "different models, generations, numbers, sizes, editions, or different things.")
-SCHEMA = {"type": "object", "properties": {"same": {"type": "boolean"}}, "required": ["same"]}
 
 
-def ask(url: str, model: str, pair: dict, api_key: str | None, timeout_s: float = 60.0) -> bool | None:
-    """The judge's answer for one pair (``None`` when it is not the JSON asked for)."""
-    body = {"model": model, "temperature": 0, "max_tokens": 20,
-            "messages": [{"role": "system", "content": SYSTEM},
-                         {"role": "user", "content": f"Attribute type: {pair['type']}\nValue A: {pair['a']}\n"
-                                                     f"Value B: {pair['b']}\nDo A and B name the same value?"}],
-            "response_format": {"type": "json_schema", "json_schema": {"name": "same", "schema": SCHEMA}}}
-    headers = {"Content-Type": "application/json", **({"Authorization": f"Bearer {api_key}"} if api_key else {})}
-    req = urllib.request.Request(url.rstrip("/") + "/chat/completions", data=json.dumps(body).encode(), headers=headers)
-    with urllib.request.urlopen(req, timeout=timeout_s) as resp:
-        text = json.loads(resp.read())["choices"][0]["message"]["content"]
-    try:
-        same = json.loads(text)["same"]
-    except (ValueError, KeyError, TypeError):
-        return None
-    return same if isinstance(same, bool) else None
+class Same(BaseModel):
+    same: bool
 
 
-def scores(decisions: list[bool], labels: list[str]) -> dict:
-    tp = sum(d and lab == "merge" for d, lab in zip(decisions, labels))
-    fp = sum(d and lab == "apart" for d, lab in zip(decisions, labels))
-    fn = sum((not d) and lab == "merge" for d, lab in zip(decisions, labels))
-    return {"tp": tp, "fp": fp, "fn": fn, "precision": round(tp / (tp + fp), 3) if tp + fp else None,
-            "recall": round(tp / (tp + fn), 3) if tp + fn else None}
+def request(k: int, pair: dict) -> StructuredRequest:
+    """The question for one pair; its answer is :class:`Same`."""
+    return StructuredRequest(str(k), [{"role": "system", "content": SYSTEM},
+                                      {"role": "user", "content": f"Attribute type: {pair['type']}\nValue A: "
+                                                                  f"{pair['a']}\nValue B: {pair['b']}\n"
+                                                                  "Do A and B name the same value?"}],
+                             Same, prompt_version="merge-judge-1", max_tokens=20)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -77,16 +67,21 @@ def main(argv: list[str] | None = None) -> dict:
 
         home = Path(tempfile.mkdtemp(prefix="kgrec-judge-"))
         info = server.start(home, port=0)
-        base_url, model = info.base_url, a.model or info.model
+        over = {"llm_base_url": info.base_url, "llm_model": a.model or info.model}
     else:
-        base_url, model = a.base_url, a.model or "default"
+        over = {"llm_base_url": a.base_url, **({"llm_model": a.model} if a.model else {})}
+    settings = load_settings(over)  # the API key, if the endpoint needs one, from the environment as always
     try:
-        t0 = time.perf_counter()
-        judged = [ask(base_url, model, r, os.environ.get("KGREC_LLM_API_KEY")) for r in rows]
-        seconds = time.perf_counter() - t0
+        # no cache (the bench measures the model), one answer per pair (no output retries), temperature 0
+        with LLMClient(settings, cache=False, concurrency=1, max_output_retries=0) as client:
+            t0 = time.perf_counter()
+            results = client.run_structured([request(k, r) for k, r in enumerate(rows)])
+            seconds = time.perf_counter() - t0
+            model = client.model_name
     finally:
         if home is not None:
             server.stop(home)
+    judged = [res.value.same if isinstance(res.value, Same) else None for res in results]
     labels = [r["label"] for r in rows]
     out = {"pairs": len(rows), "model": model, "seconds": round(seconds, 1),
            "unparsed": sum(j is None for j in judged), "judge": scores([bool(j) for j in judged], labels),
