@@ -9,7 +9,7 @@ import torch
 
 from kgrec_neo4j.model.baselines import EASE
 from kgrec_neo4j.model.data import TrainGraph
-from kgrec_neo4j.model.itemgraph import ItemGraph, spd_inverse_
+from kgrec_neo4j.model.itemgraph import ItemGraph, concept_matrix, signed_matrix, spd_inverse_, transition_matrices
 from kgrec_neo4j.model.toy import toy_graph
 from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form
 
@@ -88,15 +88,20 @@ def test_bad_parameters_are_refused():
 def test_ours_chooses_the_item_graph_on_valid_and_reports_each_part(graph):
     cfg = TrainConfig(model="kgrec", embedding_dim=8, epochs=2, batch_size=128, valid_sample=None, num_threads=1,
                       item_graph_lambdas=[5.0, 50.0], item_graph_concept_weights=[0.0, 1.0], item_graph_top_k=10,
-                      item_graph_weights=[0.0, 1.0, 4.0], recency_decays=[1.0, 0.5])
+                      item_graph_weights=[0.0, 1.0, 4.0], recency_decays=[1.0, 0.5], item_graph_transitions=[0.5])
     model, rep = fit(graph, cfg)
     grid = [h for h in rep.history if "item_graph_lambda" in h]
     weights = [h for h in rep.history if "item_graph_multiplier" in h]
-    assert len(grid) == 8 and len(weights) == 3
+    # 2 lambdas x 2 concept weights x 2 decays, then the transitions on the best of those with both decays
+    assert len(grid) == 10 and len(weights) == 3
+    assert [h["item_graph_transitions"] for h in grid] == [0.0] * 8 + [0.5] * 2
+    first = max(grid[:8], key=lambda h: h["ndcg@10"])
+    assert {(h["item_graph_lambda"], h["item_graph_concept_weight"]) for h in grid[8:]} == \
+        {(first["item_graph_lambda"], first["item_graph_concept_weight"])}
     ig = model.item_graph
     chosen = max(grid, key=lambda h: h["ndcg@10"])
-    assert (chosen["item_graph_lambda"], chosen["item_graph_concept_weight"], chosen["recency_decay"]) == \
-        (ig.lam, ig.concept_weight, ig.decay)
+    assert (chosen["item_graph_lambda"], chosen["item_graph_concept_weight"], chosen["recency_decay"],
+            chosen["item_graph_transitions"]) == (ig.lam, ig.concept_weight, ig.decay, ig.transitions)
     assert rep.recency == {"item_graph": ig.decay, "gnn": cfg.recency_decay}
     assert model.item_graph_weight == max(weights, key=lambda h: h["ndcg@10"])["item_graph_weight"]
     assert rep.valid["ndcg@10"] == pytest.approx(max(h["ndcg@10"] for h in weights))
@@ -117,7 +122,8 @@ def test_the_ablations_reach_the_item_graph(graph):
     model, rep = fit(graph, TrainConfig(**base, use_concepts=False, use_negative=False))
     grid = [h for h in rep.history if "item_graph_lambda" in h]
     assert {h["item_graph_concept_weight"] for h in grid} == {0.0}
-    assert len(grid) == len(base_decays) * len(TrainConfig().item_graph_lambdas)
+    n_transitions = len(TrainConfig().item_graph_transitions)
+    assert len(grid) == len(base_decays) * (len(TrainConfig().item_graph_lambdas) + n_transitions)
     assert model.item_graph.dislike_value == 0.0
     model, rep = fit(graph, TrainConfig(**base, use_item_graph=False))
     assert rep.model == "kgrec-no-item-graph" and getattr(model, "item_graph", None) is None and not rep.parts
@@ -126,6 +132,8 @@ def test_the_ablations_reach_the_item_graph(graph):
     model, rep = fit(graph, TrainConfig(**base, use_recency=False, recency_decays=[1.0, 0.5]))
     grid = [h for h in rep.history if "item_graph_lambda" in h]
     assert {h["recency_decay"] for h in grid} == {1.0} and model.item_graph.decay == 1.0
+    # no recency is no order at all: no transition pairs either
+    assert {h["item_graph_transitions"] for h in grid} == {0.0} and model.item_graph.transitions == 0.0
     assert model.recency_decay is None and rep.recency == {"item_graph": 1.0, "gnn": None}
     assert rep.model == "kgrec-no-recency"
 
@@ -278,3 +286,75 @@ def test_spd_inverse_is_the_inverse_in_place_and_row_major(n, dtype):
 def test_spd_inverse_refuses_a_matrix_that_is_not_positive_definite():
     with pytest.raises(ValueError, match="not positive definite.*raise lambda"):
         spd_inverse_(torch.tensor([[1.0, 2.0], [2.0, 1.0]]))
+
+
+# ---------------------------------------------------------------- transitions: what a user takes up next
+
+def test_transition_pairs_follow_seq_window_decay_and_dislike_value():
+    # one user, arrays out of order: by seq the history is item 0, then 1 (disliked), then 2
+    g = _tiny([0, 0, 0], [2, 0, 1], [1, 1, -1], num_items=3)
+    g.ui_seq = np.array([2, 0, 1], np.int64)
+    src, tgt = transition_matrices(g, dislike_value=0.5, window=2, decay=0.5)
+    assert tgt.toarray().tolist() == [[0, 0.5, 0], [0, 0, 1]]
+    # pair 1 (target 1): item 0 just before; pair 2 (target 2): item 1 (a dislike, 0.5), item 0 one further (x 0.5)
+    assert src.toarray().tolist() == [[1, 0, 0], [0.5, 0.5, 0]]
+    # a dislike valued 0 is neither a target nor a source
+    src0, tgt0 = transition_matrices(g, dislike_value=0.0, window=2, decay=0.5)
+    assert tgt0.toarray().tolist() == [[0, 0, 1]] and src0.toarray().tolist() == [[0.5, 0, 0]]
+    # window 1: only the interaction just before
+    src1, _ = transition_matrices(g, dislike_value=0.5, window=1, decay=0.5)
+    assert src1.toarray().tolist() == [[1, 0, 0], [0, 0.5, 0]]
+
+
+def test_transitions_make_each_column_the_ridge_regression_with_the_pairs(graph):
+    lam, cw, beta = 7.0, 1.0, 2.0
+    ig = ItemGraph(lam=lam, concept_weight=cw, dislike_value=-0.5, transitions=beta, transition_window=3,
+                   transition_decay=0.5, solver="dense").fit(graph)
+    w = _dense(ig).astype(np.float64)
+    x = signed_matrix(graph, -0.5).toarray().astype(np.float64)
+    k = concept_matrix(graph, cw).toarray().astype(np.float64)
+    s, t = (m.toarray().astype(np.float64) for m in transition_matrices(graph, -0.5, 3, 0.5))
+    gy = x.T @ x + k.T @ k
+    g = gy + beta * s.T @ s + lam * np.eye(graph.num_items)
+    rhs = gy + beta * s.T @ t
+    for i in range(graph.num_items):
+        rest = np.arange(graph.num_items) != i
+        col = np.linalg.solve(g[np.ix_(rest, rest)], rhs[rest, i])
+        assert np.allclose(w[rest, i], col, atol=2e-4), i
+        assert w[i, i] == 0.0
+    # beta 0 is the plain fit; a positive beta changes it
+    plain = _dense(ItemGraph(lam=lam, concept_weight=cw, dislike_value=-0.5, solver="dense").fit(graph))
+    zero = _dense(ItemGraph(lam=lam, concept_weight=cw, dislike_value=-0.5, transitions=0.0).fit(graph))
+    assert np.array_equal(plain, zero)
+    assert np.abs(w - plain).max() > 1e-3
+
+
+def test_transitions_make_links_directed():
+    # everyone takes item 0 and then item 1 (and 2 or 3 in between for none): 0 -> 1 is a transition, 1 -> 0 is not
+    users = [u for u in range(6) for _ in range(2)]
+    items = [0, 1] * 6
+    g = _tiny(users + [6, 6], items + [2, 3], [1] * 14, num_items=4)
+    plain = _dense(ItemGraph(lam=1.0).fit(g))
+    seq = _dense(ItemGraph(lam=1.0, transitions=1.0).fit(g))
+    assert plain[0, 1] == pytest.approx(plain[1, 0])
+    assert seq[0, 1] > seq[1, 0]
+    assert seq[0, 1] > plain[0, 1]
+
+
+def test_sparse_solver_with_every_neighbour_is_the_dense_solution_with_transitions():
+    g = _two_cliques(seed=5)
+    rng = np.random.default_rng(0)
+    g.ui_seq = rng.permutation(g.ui_user.size).astype(np.int64)  # some order within each user
+    kw = dict(lam=3.0, concept_weight=1.5, transitions=0.7, transition_window=4, transition_decay=0.8)
+    dense = _dense(ItemGraph(**kw, solver="dense").fit(g))
+    ig = ItemGraph(**kw, solver="sparse", neighbours=50).fit(g)
+    assert ig.params()["solver"] == "sparse" and ig.params()["transitions"] == 0.7
+    assert np.allclose(ig.w.toarray(), dense, atol=1e-5)
+    assert np.abs(dense - _dense(ItemGraph(lam=3.0, concept_weight=1.5, solver="dense").fit(g))).max() > 1e-3
+
+
+def test_bad_transition_parameters_are_refused():
+    for kw in ({"transitions": -1.0}, {"transition_window": 0}, {"transition_decay": 0.0},
+               {"transition_decay": 1.5}):
+        with pytest.raises(ValueError, match="transition"):
+            ItemGraph(**kw)

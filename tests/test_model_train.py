@@ -89,7 +89,8 @@ def test_fit_selects_on_the_valid_sample_a_seed_gives():
     g = toy_graph(num_users=80, num_items=48, seed=1)
     n = len(g.valid) - 20
     cfg = TrainConfig(model="kgrec", embedding_dim=8, epochs=1, batch_size=256, valid_sample=n, num_threads=1, seed=3,
-                      item_graph_lambdas=[5.0], item_graph_concept_weights=[0.0], recency_decays=[0.8])
+                      item_graph_lambdas=[5.0], item_graph_concept_weights=[0.0], recency_decays=[0.8],
+                      item_graph_transitions=[])
     _, rep = fit(g, cfg)
     chosen = [h for h in rep.history if "item_graph_lambda" in h]
     ig = ItemGraph(5.0, 0.0, cfg.item_graph_dislike_value, cfg.item_graph_top_k).fit(g).with_decay(0.8)

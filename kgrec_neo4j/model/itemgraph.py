@@ -26,6 +26,18 @@ Two solvers (``solver``; ``"auto"`` picks by catalogue size, ``dense_max_items``
   whole: each item's ``(m+1) × (m+1)`` block comes from ``Y``'s columns, and a batch of items is solved with
   one batched Cholesky. ``O(|I|·m³)`` time and ``O(|I|·m)`` memory: linear in the catalogue.
 
+**Transitions** (``transitions = β > 0``): what a user takes up *next*. Each train interaction ``t`` of a user after
+the first is a pair: its source ``s_t`` is the user's ``transition_window`` interactions before it, the one just
+before weighted 1 and each earlier one by another factor ``transition_decay``, its target ``e_t`` the item it is
+(values as in ``X``). With ``S`` and ``T`` their stacked rows, ``W`` minimises
+``‖Y − YW‖² + β‖T − SW‖² + λ‖W‖²`` with a zero diagonal (the sequence-aware linear model of Choi et al., 2021,
+SLIST, on the concept-augmented ``Y``): with ``G = YᵀY + βSᵀS + λI``, ``P = G⁻¹`` and ``D = Sᵀ(T − S)``,
+``W = I + βPD − P·diag(c)`` with ``c_j = (1 + β(PD)_jj) / P_jj``; column ``i`` is again the ridge regression of
+item ``i`` on every other item, now with the pairs' rows added: ``W[-i, i] = (G[-i, -i])⁻¹ (Gy[-i, i] +
+β(SᵀT)[-i, i])``. ``β = 0`` is the solution above. The links become directed (a game people play after another
+links more strongly that way round); they are still item links of the same kind and explain the same way. The
+recency decay weighs the history of the score; ``transition_decay`` weighs the pairs' sources in the fit.
+
 ``top_k`` keeps the ``k`` largest-magnitude incoming weights per item, so the graph can be stored as
 ``(:Item)-[:ITEM_LINK {weight}]->(:Item)`` edges and served from Neo4j.
 """
@@ -36,6 +48,7 @@ import contextlib
 import copy
 import logging
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -128,10 +141,51 @@ def concept_matrix(graph: TrainGraph, concept_weight: float) -> sp.csr_matrix:
     return (sp.diags(concept_weight / norm) @ k).tocsr().astype(np.float32)
 
 
-def closed_form_weights(gram: Tensor, lam: float, device: str | torch.device | None = None) -> Tensor:
+def transition_matrices(graph: TrainGraph, dislike_value: float, window: int,
+                        decay: float) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The transition pairs' sources ``S`` and targets ``T`` (both ``(pairs, |I|)``, float32; module docstring).
+
+    A user's train interactions are ordered by ``seq`` (ties keep the arrays' order); every interaction after the
+    user's first whose value is not 0 is a pair (a like or implicit one is ``1``, a dislike ``dislike_value``); its
+    source row holds the ``window`` interactions before it, the one just before weighted by its value, each earlier
+    one by another factor ``decay``.
+    """
+    if window < 1 or not 0.0 < decay <= 1.0:
+        raise ValueError(f"transition window must be >= 1 and decay in (0, 1] (got {window}, {decay})")
+    seq = graph.ui_seq if graph.ui_seq is not None else np.arange(graph.ui_user.size)  # set by __post_init__
+    order = np.lexsort((seq, graph.ui_user))
+    users, items = graph.ui_user[order], graph.ui_item[order]
+    value = np.where(graph.ui_sign[order] < 0, np.float32(dislike_value), np.float32(1.0)).astype(np.float32)
+    target = np.flatnonzero((np.r_[False, users[1:] == users[:-1]]) & (value != 0))
+    rows, cols, vals = [], [], []
+    for lag in range(1, window + 1):
+        t = target[target >= lag]
+        t = t[users[t - lag] == users[t]]
+        if t.size == 0:
+            break
+        rows.append(np.searchsorted(target, t))
+        cols.append(items[t - lag])
+        vals.append(value[t - lag] * np.float32(decay ** (lag - 1)))
+    n = graph.num_items
+    cat = (lambda a, dt: np.concatenate(a).astype(dt) if a else np.zeros(0, dt))  # noqa: E731
+    src = sp.csr_matrix((cat(vals, np.float32), (cat(rows, np.int64), cat(cols, np.int64))),
+                        shape=(target.size, n), dtype=np.float32)
+    src.sum_duplicates()
+    src.eliminate_zeros()
+    tgt = sp.csr_matrix((value[target], (np.arange(target.size), items[target])), shape=(target.size, n),
+                        dtype=np.float32)
+    return src, tgt
+
+
+def closed_form_weights(gram: Tensor, lam: float, device: str | torch.device | None = None,
+                        transitions: tuple[float, sp.spmatrix] | None = None) -> Tensor:
     """``W = I - P diag(1/diag(P))``, ``P = (gram + lam I)^-1``, zero diagonal: the least-squares item-to-item
     weights without self-loops (Steck, 2019). ``gram (|I|, |I|)`` is overwritten when it is on ``device`` (on the
     CPU ``W`` takes its memory).
+
+    With ``transitions = (β, D)``, ``D = Sᵀ(T − S)`` sparse (``gram`` already holding ``βSᵀS``): ``W = I + βPD −
+    P·diag(c)``, ``c_j = (1 + β(PD)_jj) / P_jj``, the zero-diagonal solution with the transition pairs (module
+    docstring); ``β = 0`` gives the formula above.
 
     Args:
         device: where to invert (default: ``gram``'s device). A CUDA device inverts 17k items in about a second
@@ -142,8 +196,24 @@ def closed_form_weights(gram: Tensor, lam: float, device: str | torch.device | N
     g.diagonal().add_(lam)
     p = spd_inverse_(g)
     del g
-    p.div_((-p.diagonal()).unsqueeze(0))  # column j divided by -P[j, j]
-    p.diagonal().zero_()
+    if transitions is None or transitions[0] == 0:
+        p.div_((-p.diagonal()).unsqueeze(0))  # column j divided by -P[j, j]
+        p.diagonal().zero_()
+        return p.cpu()
+    beta, d = transitions
+    dt = sp.csr_matrix(d.T, dtype=np.float32)  # Dᵀ P = (P D)ᵀ, P symmetric: a sparse-times-dense product
+    with warnings.catch_warnings():  # torch calls its sparse CSR support beta; this product is all it is used for
+        warnings.simplefilter("ignore", UserWarning)
+        dt_t = torch.sparse_csr_tensor(torch.from_numpy(dt.indptr.astype(np.int64)),
+                                       torch.from_numpy(dt.indices.astype(np.int64)), torch.from_numpy(dt.data),
+                                       size=dt.shape, dtype=p.dtype, device=p.device)
+    pd_t = dt_t @ p  # (P D)ᵀ
+    del dt_t
+    c = -(1.0 + beta * pd_t.diagonal()) / p.diagonal()
+    p.mul_(c.unsqueeze(0))  # P diag(-c)
+    p.add_(pd_t.T, alpha=beta)
+    del pd_t
+    p.diagonal().zero_()  # I + P diag(-c) has a zero diagonal up to rounding
     return p.cpu()
 
 
@@ -202,11 +272,15 @@ class ItemGraph:
         dense_max_items: the largest catalogue ``"auto"`` solves densely.
         neighbours: candidate items per item of the sparse solver.
         block: items per batched solve of the sparse solver (bounds memory at ``block * neighbours²`` floats).
+        transitions: weight ``β`` of the transition pairs in the fit (0: none; module docstring).
+        transition_window: interactions before a pair's target in its source.
+        transition_decay: factor per step further back in a pair's source.
     """
 
     def __init__(self, lam: float = 500.0, concept_weight: float = 0.0, dislike_value: float = 1.0,
                  top_k: int | None = None, decay: float = 1.0, *, solver: str = "auto",
-                 dense_max_items: int = 20000, neighbours: int = 256, block: int = 64) -> None:
+                 dense_max_items: int = 20000, neighbours: int = 256, block: int = 64, transitions: float = 0.0,
+                 transition_window: int = 10, transition_decay: float = 0.5) -> None:
         if lam <= 0:
             raise ValueError(f"lam must be > 0 (got {lam})")
         if concept_weight < 0:
@@ -218,7 +292,12 @@ class ItemGraph:
         if dense_max_items < 1 or neighbours < 1 or block < 1:
             raise ValueError(f"dense_max_items, neighbours and block must be >= 1 (got {dense_max_items}, "
                              f"{neighbours}, {block})")
+        if transitions < 0 or transition_window < 1 or not 0.0 < transition_decay <= 1.0:
+            raise ValueError(f"transitions must be >= 0, transition_window >= 1 and transition_decay in (0, 1] (got "
+                             f"{transitions}, {transition_window}, {transition_decay})")
         self.lam, self.concept_weight, self.dislike_value, self.top_k = lam, concept_weight, dislike_value, top_k
+        self.transitions, self.transition_window = float(transitions), int(transition_window)
+        self.transition_decay = float(transition_decay)
         self.decay = check_decay(decay)
         self.solver, self.dense_max_items, self.neighbours, self.block = solver, dense_max_items, neighbours, block
         self.solved_with = ""
@@ -228,6 +307,8 @@ class ItemGraph:
     def params(self) -> dict:
         return {"lam": self.lam, "concept_weight": self.concept_weight, "dislike_value": self.dislike_value,
                 "top_k": self.top_k, "decay": self.decay, "solver": self.solved_with or self.solver,
+                **({"transitions": self.transitions, "transition_window": self.transition_window,
+                    "transition_decay": self.transition_decay} if self.transitions else {}),
                 **({"neighbours": self.neighbours} if self.solved_with == "sparse" else {})}
 
     def fit(self, graph: TrainGraph, device: str | torch.device | None = None) -> ItemGraph:
@@ -238,7 +319,8 @@ class ItemGraph:
         use_sparse = self.solver == "sparse" or (self.solver == "auto" and graph.num_items > self.dense_max_items)
         self.solved_with = "sparse" if use_sparse else "dense"
         key = ("item_graph", self.lam, self.concept_weight, self.dislike_value, self.top_k, self.solved_with,
-               self.neighbours if use_sparse else None)
+               self.neighbours if use_sparse else None, self.transitions,
+               (self.transition_window, self.transition_decay) if self.transitions else None)
         self.w, seconds, self.reused = cached_fit(graph, key, lambda: self._solve(graph, x, device))
         self.x = x if self.decay == 1.0 else signed_matrix(graph, self.dislike_value, self.decay)
         # a reused fit counts the seconds the original fit took
@@ -251,15 +333,27 @@ class ItemGraph:
     def _solve(self, graph: TrainGraph, x: sp.csr_matrix,
                device: str | torch.device | None = None) -> Tensor | sp.csr_matrix:
         k = concept_matrix(graph, self.concept_weight)
+        s_t = (transition_matrices(graph, self.dislike_value, self.transition_window, self.transition_decay)
+               if self.transitions else None)
         if self.solved_with == "sparse":
             y = sp.vstack([x, k]).tocsr() if k.shape[0] else x
-            return sparse_closed_form(y, self.lam, self.neighbours, self.top_k, block=self.block)
+            if s_t is None:
+                return sparse_closed_form(y, self.lam, self.neighbours, self.top_k, block=self.block)
+            root = np.float32(np.sqrt(self.transitions))
+            return sparse_closed_form(sp.vstack([y, root * s_t[0]]).tocsr(), self.lam, self.neighbours, self.top_k,
+                                      block=self.block, target=sp.vstack([y, root * s_t[1]]).tocsr())
         gram = (x.T @ x).toarray()
         if k.shape[0]:
             gram += (k.T @ k).toarray()
+        extra = None
+        if s_t is not None:
+            src, tgt = s_t
+            ss = (src.T @ src).tocsr()
+            gram += self.transitions * ss.toarray()
+            extra = (self.transitions, (src.T @ tgt).tocsr() - ss)
         g = torch.from_numpy(gram.astype(np.float32))
         del gram
-        w = closed_form_weights(g, self.lam, device)
+        w = closed_form_weights(g, self.lam, device, extra)
         del g
         if self.top_k is not None and self.top_k < graph.num_items - 1:
             return _sparsify_columns(w, self.top_k)
@@ -316,7 +410,7 @@ def candidate_neighbours(y: sp.csr_matrix, m: int, *, chunk: int = 256) -> np.nd
 
 
 def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int | None = None, *,
-                       block: int = 64) -> sp.csr_matrix:
+                       block: int = 64, target: sp.csr_matrix | None = None) -> sp.csr_matrix:
     """The item graph's columns as ridge regressions on each item's candidate neighbours (the sparse solver).
 
     For item ``i`` with candidates ``N`` (:func:`candidate_neighbours`): ``W[N, i] = (G[N, N] + λI)⁻¹ G[N, i]``,
@@ -329,6 +423,9 @@ def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int
         neighbours: candidates per item ``m`` (capped at ``|I| - 1``).
         top_k: incoming weights kept per item (``None``: all ``m``).
         block: items solved together.
+        target: ``(rows, |I|)``, what each item's column regresses on in place of its own column of ``y`` (the
+            transitions: ``y = [X; K; √β S]``, ``target = [X; K; √β T]``, so ``G[N, N]`` gains ``βSᵀS`` and
+            ``G[N, i]`` gains ``β(SᵀT)[N, i]``); ``None``: ``y``.
 
     Returns:
         CSR ``(|I|, |I|)``: ``W[j, i]`` is the weight of link ``j -> i``; zero diagonal.
@@ -337,7 +434,11 @@ def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int
     m = max(1, min(neighbours, n - 1))
     keep_k = m if top_k is None else min(top_k, m)
     cand = candidate_neighbours(y, m)
-    ycsc = y.tocsc().astype(np.float32)
+    if target is not None and target.shape != y.shape:
+        raise ValueError(f"target must have y's shape {y.shape} (got {target.shape})")
+    # the item's own column comes from `target`: column n + i of the stacked [y, target]
+    ycsc = (y if target is None else sp.hstack([y, target])).tocsc().astype(np.float32)
+    own = 0 if target is None else n
     out_src, out_dst, out_val = [], [], []
     eye = np.arange(m)
     width = m + 1
@@ -346,7 +447,7 @@ def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int
     for a in range(0, n, block):
         items = np.arange(a, min(a + block, n))
         b = items.size
-        cols = np.concatenate([cand[items], items[:, None]], 1)  # (b, m + 1): candidates, then the item itself
+        cols = np.concatenate([cand[items], items[:, None] + own], 1)  # (b, m + 1): candidates, then the item
         ok = cols >= 0
         flat = np.flatnonzero(ok.ravel())
         r, v, slot = _gather_columns(ycsc, cols.ravel()[flat])

@@ -200,6 +200,7 @@ def serving_overrides(db: Database, model: str, params_from: str | None = None) 
     if ig.get("params"):
         cfg["item_graph_lambdas"] = [ig["params"]["lam"]]
         cfg["item_graph_concept_weights"] = [ig["params"]["concept_weight"]]
+        cfg["item_graph_transitions"] = [ig["params"].get("transitions", 0.0)]
     if ig.get("multiplier") is not None:
         cfg["item_graph_weights"] = [ig["multiplier"]]
     decay = (src.metrics.get("recency") or {}).get("item_graph")

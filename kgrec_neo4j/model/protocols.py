@@ -115,6 +115,7 @@ def refit_overrides(report: Any) -> dict[str, Any]:
     if ig.get("params"):
         cfg["item_graph_lambdas"] = [ig["params"]["lam"]]
         cfg["item_graph_concept_weights"] = [ig["params"]["concept_weight"]]
+        cfg["item_graph_transitions"] = [ig["params"].get("transitions", 0.0)]
     if ig.get("multiplier") is not None:
         cfg["item_graph_weights"] = [ig["multiplier"]]
     decay = (getattr(report, "recency", None) or {}).get("item_graph")
