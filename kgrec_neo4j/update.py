@@ -74,6 +74,7 @@ class UpdateReport(BaseModel):
     users_classified: int = 0
     users_interests: int = 0
     interest_edges: int = 0
+    interest_edges_written: int = Field(0, description="interest edges created, changed or removed")
     items_folded: int = 0
     items_new: int = 0
     items_linked: int = Field(0, description="folded-in items given item links borrowed from knowledge neighbours")
@@ -237,7 +238,9 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             return "no user to update"
         off = extract_offline(db, params=OfflineParams(min_confidence=settings.min_confidence), users=users)
         rep.interest_edges = off.edges
-        out = f"offline interests of {off.users} users: {off.edges} edges"
+        rep.interest_edges_written = off.created + off.changed + off.deleted
+        out = (f"offline interests of {off.users} users: {off.edges} edges ({off.created} new, {off.changed} changed, "
+               f"{off.deleted} removed, the rest as they were)")
         if interests == "llm":
             from .users.interests.graphrag import GraphRAGInterestExtractor
 

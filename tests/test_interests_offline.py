@@ -32,15 +32,38 @@ def test_long_term_support_polarity_and_weight():
     events = [_ev(0, "a", 1), _ev(1, "b", 1), _ev(2, "c", 1), _ev(3, "d", -1), _ev(4, "e", 1)]
     edges = {(e.concept, e.horizon): e for e in user_interests(events, CONCEPTS, OfflineParams())}
     ps4 = edges["ps4", "long"]
-    assert (ps4.polarity, ps4.support, ps4.weight) == (1, 3, pytest.approx(3 / 5))
+    assert (ps4.polarity, ps4.support, ps4.weight) == (1, 3, pytest.approx(3 / 10))  # net 3, full at 10
     assert ps4.evidence == ["c", "b", "a"] and ps4.updated_seq == 2
     rpg = edges["rpg", "long"]
-    assert rpg.weight == pytest.approx((0.8 + 1.0) / 5)
+    assert rpg.weight == pytest.approx((0.8 + 1.0) / 10)
+    assert edges["ps4", "long"].weight > rpg.weight  # stronger evidence, stronger weight
     # shooter: liked once (b), disliked once (d) -> net 0 -> no long edge
     assert ("shooter", "long") not in edges
     assert ("racing", "long") not in edges  # support 1 < long_min_support
     for e in edges.values():
         assert 0 < e.weight <= 1 and 0 <= e.confidence <= 1
+
+
+def test_long_term_weight_saturates_and_orders_by_net_evidence():
+    many = {f"x{k}": [("ps4", 1.0), ("rpg", 1.0 if k % 2 else 0.0)] for k in range(14)}
+    events = [_ev(k, f"x{k}", 1) for k in range(14)]
+    edges = {(e.concept, e.horizon): e for e in user_interests(events, many, OfflineParams(long_top=1))}
+    assert edges["ps4", "long"].weight == 1.0  # net 14 > 10: capped
+    assert ("rpg", "long") not in edges  # net 7: second, cut by long_top 1
+    half = {(e.concept, e.horizon): e for e in user_interests(events, many, OfflineParams(long_saturation=28))}
+    assert half["ps4", "long"].weight == pytest.approx(0.5) and half["rpg", "long"].weight == pytest.approx(0.25)
+
+
+def test_unrelated_interaction_leaves_long_term_edges_as_they_were():
+    """A long-term edge depends on its concept's own evidence only: an interaction with an item without the concept
+    changes none of its values (what lets `kgrec update` leave them unwritten); the short window moves."""
+    events = [_ev(0, "a", 1), _ev(1, "b", 1), _ev(2, "c", 1)]
+    before = {(e.concept, e.horizon): e for e in user_interests(events, CONCEPTS, OfflineParams())}
+    after = {(e.concept, e.horizon): e for e in user_interests(events + [_ev(3, "e", 1)], CONCEPTS, OfflineParams())}
+    longs = [k for k in before if k[1] == "long"]
+    assert {"ps4", "rpg"} <= {c for c, _ in longs}
+    assert all(after[k] == before[k] for k in longs)
+    assert after["racing", "short"] and after["ps4", "short"] != before["ps4", "short"]
 
 
 def test_short_term_recency_decay():
@@ -121,9 +144,14 @@ def test_extract_writes_edges_and_rerun_is_identical(vg):
     assert len(first) == rep.edges
     assert all(0 < dict(e)["w"] <= 1 and 0 <= dict(e)["conf"] <= 1 and dict(e)["h"] in ("long", "short")
                and dict(e)["p"] in (1, -1) for e in first)
+    runs = set(vg.value("MATCH ()-[r:INTERESTED_IN {extractor: 'offline'}]->() RETURN DISTINCT r.run"))
     rep2 = extract_offline(vg, batch_size=50)
     assert rep2.edges == rep.edges
     assert edges(vg) == first
+    # the same values: nothing is written, not even the run id
+    assert (rep2.created, rep2.changed, rep2.deleted) == (0, 0, 0)
+    assert set(vg.value("MATCH ()-[r:INTERESTED_IN {extractor: 'offline'}]->() RETURN DISTINCT r.run")) == runs
+    assert rep2.run not in runs
 
 
 def test_default_batches_keep_reader_and_writer_busy():
@@ -150,11 +178,13 @@ def test_rewrite_in_place_equals_a_fresh_write(vg):
     has and creates the new ones: the result equals writing from nothing."""
     extract_offline(vg)
     fresh = edges(vg)
-    extract_offline(vg, params=OfflineParams(min_confidence=0.95, long_top=3, short_top=2))
+    narrow = extract_offline(vg, params=OfflineParams(min_confidence=0.95, long_top=3, short_top=2))
     fewer = edges(vg)
     assert len(fewer) < len(fresh)
-    extract_offline(vg)
+    assert narrow.deleted > 0 and narrow.deleted - narrow.created == len(fresh) - len(fewer)
+    back = extract_offline(vg)
     assert edges(vg) == fresh
+    assert back.created > 0 and back.edges == len(fresh)
     vg.write("MATCH ()-[r:INTERESTED_IN {extractor: 'offline'}]->() DELETE r")
     extract_offline(vg)
     assert edges(vg) == fresh

@@ -1,9 +1,11 @@
 // Replace the INTERESTED_IN edges of one extractor for a batch of users (all of them: a user with no
 // edges loses the old ones). Runs in one transaction with the batch, so a user is never half-written.
 // Written as a difference from the user's side: the user's edges of $extractor are read once; an edge whose
-// (concept, horizon) the user keeps is updated in place, the others are deleted, and only the (concept, horizon)
-// pairs the user did not have are created. No MERGE: matching an edge into a popular concept from both ends is what
-// costs, and one writer at a time writes derived state (the writer lease, kgrec_neo4j/core/lease.py).
+// (concept, horizon) the user keeps is updated in place only when one of its values changed (so `run` names the run
+// that last changed it, and an update that leaves a user's long-term interests as they were writes none of them),
+// the others are deleted, and only the (concept, horizon) pairs the user did not have are created. No MERGE: matching
+// an edge into a popular concept from both ends is what costs, and one writer at a time writes derived state (the
+// writer lease, kgrec_neo4j/core/lease.py).
 // $rows: one per user of the batch: [{user, edges: {"<concept id>|<horizon>": {concept, horizon, polarity, weight,
 // confidence, evidence, updated_seq, support}}}]; $extractor, $run.
 UNWIND $rows AS row
@@ -12,11 +14,15 @@ CALL (u, row) {
   OPTIONAL MATCH (u)-[r:INTERESTED_IN {extractor: $extractor}]->(c:Concept)
   WITH r, c.id + '|' + r.horizon AS key
   WITH r, key, row.edges[key] AS e
+  WITH r, key, e, e IS NOT NULL AND NOT coalesce(r.polarity = e.polarity AND r.weight = e.weight
+       AND r.confidence = e.confidence AND r.evidence = e.evidence AND r.updated_seq = e.updated_seq
+       AND r.support = e.support, false) AS changed
   FOREACH (_ IN CASE WHEN r IS NOT NULL AND e IS NULL THEN [1] ELSE [] END | DELETE r)
-  FOREACH (_ IN CASE WHEN e IS NULL THEN [] ELSE [1] END |
+  FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
     SET r.polarity = e.polarity, r.weight = e.weight, r.confidence = e.confidence, r.evidence = e.evidence,
         r.updated_seq = e.updated_seq, r.support = e.support, r.run = $run)
-  RETURN collect(key) AS kept
+  RETURN collect(key) AS kept, sum(CASE WHEN changed THEN 1 ELSE 0 END) AS changed,
+         sum(CASE WHEN r IS NOT NULL AND e IS NULL THEN 1 ELSE 0 END) AS deleted
 }
 CALL (u, row, kept) {
   UNWIND [k IN keys(row.edges) WHERE NOT k IN kept] AS k
@@ -27,4 +33,4 @@ CALL (u, row, kept) {
       r.updated_seq = e.updated_seq, r.support = e.support, r.run = $run
   RETURN count(*) AS created
 }
-RETURN sum(created) AS created
+RETURN sum(created) AS created, sum(changed) AS changed, sum(deleted) AS deleted

@@ -121,6 +121,8 @@ def interests():
 @click.option("--concurrency", type=click.IntRange(1), default=None, help="LLM: requests in flight.")
 @click.option("--long-min-support", type=click.IntRange(1), default=2, show_default=True,
               help="Offline: min items per long-term interest.")
+@click.option("--long-saturation", type=click.FloatRange(0, min_open=True), default=10.0, show_default=True,
+              help="Offline: net evidence (in interactions) at which a long-term weight reaches 1.")
 @click.option("--short-window", type=click.IntRange(1), default=5, show_default=True, help="Offline: last N train interactions.")
 @click.option("--short-decay", type=click.FloatRange(0, 1), default=0.7, show_default=True,
               help="Recency decay per step / batch.")
@@ -129,7 +131,7 @@ def interests():
 @silent_option
 @pass_settings
 def extract(settings: Settings, extractor, max_users, only_users, batch, max_rounds, restart, concurrency,
-            long_min_support, short_window, short_decay, min_confidence, batch_size, silent):
+            long_min_support, long_saturation, short_window, short_decay, min_confidence, batch_size, silent):
     """Compute INTERESTED_IN edges from each user's TRAIN interactions (valid/test are never read).
 
     \b
@@ -147,14 +149,16 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
         if extractor == "offline":
             from ..users.interests.offline import OfflineParams, extract_offline
 
-            offline_params = OfflineParams(long_min_support=long_min_support, short_window=short_window,
+            offline_params = OfflineParams(long_min_support=long_min_support, long_saturation=long_saturation,
+                                           short_window=short_window,
                                            short_decay=short_decay, min_confidence=minc)
             off = extract_offline(d, params=offline_params, users=None if every else users,
                                   batch_size=batch_size, progress=_bar(silent, "interests", "user"))
             click.echo(f"offline interests for {off.users} users in {off.seconds:.1f}s "
                        f"(read {off.read_s:.1f}s, compute {off.compute_s:.1f}s, write {off.write_s:.1f}s)")
             click.echo(f"edges: {off.edges} ({off.long} long, {off.short} short; {off.positive} positive, "
-                       f"{off.negative} negative); users with interests: {off.users_with_interests}")
+                       f"{off.negative} negative); users with interests: {off.users_with_interests}; written: "
+                       f"{off.created} new, {off.changed} changed, {off.deleted} removed")
             return
         from ..core.schema import load_pack
         from ..users.interests.graphrag import GraphRAGInterestExtractor, GraphRAGParams

@@ -9,14 +9,18 @@ for one concept is ``x = c_e × c_h``.
 Long-term (``horizon = 'long'``), over the whole train history:
     ``P_k = Σ x`` over liked interactions whose item has concept k, ``N_k`` the same over disliked ones,
     ``support_k`` = how many interactions carry k (at least ``long_min_support``);
-    ``weight = |P_k − N_k| / n`` with ``n`` the user's signed train interactions (the share of the
-    history that speaks for or against k), ``polarity = sign(P_k − N_k)``.
+    ``weight = min(|P_k − N_k| / long_saturation, 1)`` (the net evidence for or against k, in fully confident
+    interactions, full strength at ``long_saturation`` = 10 of them), ``polarity = sign(P_k − N_k)``.
+    The weight does not depend on the rest of the history: a new interaction changes the long-term edges of its own
+    item's concepts and no other (a long-term interest in role-playing does not weaken because the user bought a
+    controller), so an update rewrites only those. The model reads each user's interest weights row-normalised, so
+    for a user whose concepts all stay under the cap it sees exactly the shares ``|P_k − N_k| / Σ |P − N|``.
 
 Short-term (``horizon = 'short'``), over the last ``short_window`` signed train interactions:
     recency decay ``d = short_decay ** age`` (age 0 = the latest);
     ``S_k = Σ sign × x × d``; ``weight = |S_k| / Σ d``; ``polarity = sign(S_k)``.
 
-Both keep the ``top`` strongest concepts per user (ties broken by concept id) with ``weight >=
+Both keep the ``top`` strongest concepts per user (by ``|P_k − N_k|`` and ``|S_k|``, ties broken by concept id) with ``weight >=
 min_weight``. ``evidence`` lists the items that support the edge's polarity (most recent first, at most
 ``max_evidence``); ``updated_seq`` is the last seq that contributed; ``confidence`` is
 :func:`kgrec_neo4j.users.confidence.offline_interest_confidence`.
@@ -56,6 +60,7 @@ class OfflineParams(BaseModel):
 
     long_min_support: int = Field(2, ge=1)
     long_top: int = Field(20, ge=0)
+    long_saturation: float = Field(10.0, gt=0.0, description="net evidence at which a long-term weight reaches 1")
     short_window: int = Field(5, ge=1)
     short_decay: float = Field(0.7, gt=0.0, le=1.0)
     short_top: int = Field(10, ge=0)
@@ -93,6 +98,9 @@ class OfflineReport(BaseModel):
     interactions_read: int = 0
     items_read: int = 0
     edges: int = 0
+    created: int = 0
+    changed: int = 0
+    deleted: int = 0
     long: int = 0
     short: int = 0
     positive: int = 0
@@ -138,12 +146,12 @@ def _interest_rows(events: list[Event], concepts: dict[str, list[tuple[str, floa
         net = pos[cid] - neg[cid]
         if support < params.long_min_support or net == 0.0:
             continue
-        w = abs(net) / n
+        w = min(abs(net) / params.long_saturation, 1.0)
         if w < params.min_weight or w <= 0.0:
             continue
-        long_rows.append((w, cid, 1 if net > 0 else -1, rows))
-    long_rows.sort(key=lambda r: (-r[0], r[1]))
-    for w, cid, pol, rows in long_rows[:params.long_top]:
+        long_rows.append((abs(net), w, cid, 1 if net > 0 else -1, rows))
+    long_rows.sort(key=lambda r: (-r[0], r[2]))
+    for _, w, cid, pol, rows in long_rows[:params.long_top]:
         out.append(_edge(cid, "long", pol, w, rows, pos[cid], neg[cid], params))
 
     # short term ---------------------------------------------------------------------------------------
@@ -221,7 +229,10 @@ def extract_offline(
 
     def write(batch: list[str], rows: list[dict]) -> float:
         t0 = time.perf_counter()
-        db.write_tx(lambda tx: tx.run(q_write, rows=rows, extractor=EXTRACTOR, run=rep.run).consume())
+        got = db.write_tx(lambda tx: tx.run(q_write, rows=rows, extractor=EXTRACTOR, run=rep.run).single(strict=True))
+        rep.created += got["created"]
+        rep.changed += got["changed"]
+        rep.deleted += got["deleted"]
         return time.perf_counter() - t0
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="interests-write") as pool:
@@ -275,6 +286,6 @@ def extract_offline(
     rep.seconds = round(time.perf_counter() - t_start, 2)
     if covered is not None:  # every user's interests follow the edges loaded before the start (for `kgrec update`)
         mark_covered(db, "interests", covered)
-    log.info("offline interests: %d users, %d edges (%d long, %d short) in %.1fs", rep.users, rep.edges,
-             rep.long, rep.short, rep.seconds)
+    log.info("offline interests: %d users, %d edges (%d long, %d short; %d created, %d changed, %d deleted) in %.1fs",
+             rep.users, rep.edges, rep.long, rep.short, rep.created, rep.changed, rep.deleted, rep.seconds)
     return rep
