@@ -175,6 +175,53 @@ def test_update_does_the_changed_part_only(db, world):
     assert again[u] == now
 
 
+def test_touched_users_keep_the_long_term_edges_the_change_does_not_reach(db, world):
+    """A long-term interest counts its concept's own evidence: a touched user's long-term edges of concepts that none
+    of the user's new train items (nor an item whose knowledge changed) carries stay byte for byte, `run` included (a
+    few may leave the top 20); the update writes only the edges whose values changed."""
+    before, after, rep = world["before"], world["after"], world["report"]
+
+    def train(snap: dict, u: str) -> set[str]:
+        return {json.loads(e)[0] for e in snap["edges"].get(u, []) if json.loads(e)[1].get("split") == "train"}
+
+    def concepts(item: str) -> set[str]:
+        return {json.loads(v)[0] for snap in (before, after) for v in snap["knowledge"].get(item, [])}
+
+    changed_items = {i for i in set(before["knowledge"]) | set(after["knowledge"])
+                     if before["knowledge"].get(i) != after["knowledge"].get(i)}
+    kept = dropped = reached = 0
+    for u in world["touched"]:
+        new_train = train(after, u) - train(before, u)
+        reach = set().union(*(concepts(i) for i in new_train | (train(after, u) & changed_items)))
+        now = {}
+        for v in after["interests"].get(u, []):
+            c, props = json.loads(v)
+            now[c, props["horizon"], props["extractor"]] = v
+        for v in before["interests"].get(u, []):
+            c, props = json.loads(v)
+            if props["horizon"] != "long" or props["extractor"] != "offline":
+                continue
+            if c in reach:
+                reached += 1
+            elif (c, "long", "offline") in now:
+                assert now[c, "long", "offline"] == v, (u, c)
+                kept += 1
+            else:
+                dropped += 1
+    assert kept > 0 and reached > 0 and dropped <= kept
+    # written = created + changed + removed < every edge the update computed + every edge it removed
+    assert 0 < rep.interest_edges_written < rep.interest_edges + removed_interests(before, after)
+
+
+def removed_interests(before: dict, after: dict) -> int:
+    """Offline interest edges (user, concept, horizon) in ``before`` and not in ``after``."""
+    def keys(snap: dict) -> set[tuple]:
+        return {(u, json.loads(v)[0], json.loads(v)[1]["horizon"]) for u, vs in snap["interests"].items() for v in vs
+                if json.loads(v)[1]["extractor"] == "offline"}
+
+    return len(keys(before) - keys(after))
+
+
 def test_new_items_are_recommended_and_serving_notices_the_version(db, world):
     run, new = world["run"], world["new_items"]
     info = db.query("MATCH (r:ModelRun {id: $r}) RETURN r.version AS v, r.folded_items AS n", r=run)[0]

@@ -141,10 +141,12 @@ def _interest_rows(events: list[Event], concepts: dict[str, list[tuple[str, floa
                 neg[cid] += x
             ev[cid].append((e.seq, e.item, e.sign, x))
     long_rows = []
+    min_support = params.long_min_support
     for cid, rows in ev.items():
-        support = len({r[0] for r in rows})
+        if len(rows) < min_support:  # most concepts of a history appear once: skip them before counting seqs
+            continue
         net = pos[cid] - neg[cid]
-        if support < params.long_min_support or net == 0.0:
+        if net == 0.0 or len({r[0] for r in rows}) < min_support:
             continue
         w = min(abs(net) / params.long_saturation, 1.0)
         if w < params.min_weight or w <= 0.0:
