@@ -13,8 +13,9 @@ Long-term (``horizon = 'long'``), over the whole train history:
     interactions, full strength at ``long_saturation`` = 10 of them), ``polarity = sign(P_k − N_k)``.
     The weight does not depend on the rest of the history: a new interaction changes the long-term edges of its own
     item's concepts and no other (a long-term interest in role-playing does not weaken because the user bought a
-    controller), so an update rewrites only those. The model reads each user's interest weights row-normalised, so
-    for a user whose concepts all stay under the cap it sees exactly the shares ``|P_k − N_k| / Σ |P − N|``.
+    controller), so an update rewrites only those. The model reads each user's interest weights row-normalised per
+    (horizon, polarity), so for a user whose concepts all stay under the cap it sees exactly the shares
+    ``|P_k − N_k| / Σ |P − N|`` that the earlier form ``|P_k − N_k| / n`` gave it.
 
 Short-term (``horizon = 'short'``), over the last ``short_window`` signed train interactions:
     recency decay ``d = short_decay ** age`` (age 0 = the latest);
