@@ -14,15 +14,16 @@ CALL (u, row) {
   OPTIONAL MATCH (u)-[r:INTERESTED_IN {extractor: $extractor}]->(c:Concept)
   WITH r, c.id + '|' + r.horizon AS key
   WITH r, key, row.edges[key] AS e
-  WITH r, key, e, e IS NOT NULL AND NOT coalesce(r.polarity = e.polarity AND r.weight = e.weight
+  WITH r, key, e, r IS NOT NULL AND e IS NULL AS gone,
+       e IS NOT NULL AND NOT coalesce(r.polarity = e.polarity AND r.weight = e.weight
        AND r.confidence = e.confidence AND r.evidence = e.evidence AND r.updated_seq = e.updated_seq
        AND r.support = e.support, false) AS changed
-  FOREACH (_ IN CASE WHEN r IS NOT NULL AND e IS NULL THEN [1] ELSE [] END | DELETE r)
+  FOREACH (_ IN CASE WHEN gone THEN [1] ELSE [] END | DELETE r)
   FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
     SET r.polarity = e.polarity, r.weight = e.weight, r.confidence = e.confidence, r.evidence = e.evidence,
         r.updated_seq = e.updated_seq, r.support = e.support, r.run = $run)
   RETURN collect(key) AS kept, sum(CASE WHEN changed THEN 1 ELSE 0 END) AS changed,
-         sum(CASE WHEN r IS NOT NULL AND e IS NULL THEN 1 ELSE 0 END) AS deleted
+         sum(CASE WHEN gone THEN 1 ELSE 0 END) AS deleted
 }
 CALL (u, row, kept) {
   UNWIND [k IN keys(row.edges) WHERE NOT k IN kept] AS k

@@ -124,8 +124,7 @@ def _interest_rows(events: list[Event], concepts: dict[str, list[tuple[str, floa
                    params: OfflineParams) -> list[dict[str, Any]]:
     """:func:`user_interests` as the rows the write takes (one dict of :class:`InterestEdge`'s fields per edge)."""
     events = sorted((e for e in events if e.sign != 0), key=lambda e: e.seq)
-    n = len(events)
-    if n == 0:
+    if not events:
         return []
     out: list[dict[str, Any]] = []
 
