@@ -37,6 +37,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -250,24 +251,35 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         return out
 
     # 7. fold in ------------------------------------------------------------------------------------------------
+    borrowing: list[Future[tuple[int, int]]] = []  # new items' item links, borrowed while steps 4-6 run
+
     def fold() -> str:
         from .model.newitems import fold_in_new_items
 
-        f = fold_in_new_items(db, borrow_neighbours=settings.borrow_neighbours)
+        linked = borrowing[0].result() if borrowing else None  # written before the version that serving reloads
+        f = fold_in_new_items(db, borrow_neighbours=0 if borrowing else settings.borrow_neighbours)
         rep.run, rep.run_version, rep.fold_skipped = f.run, f.version, f.skipped
         rep.items_folded, rep.items_new = f.items, f.new_items
-        rep.items_linked, rep.borrowed_links = f.items_linked, f.borrowed_links
+        rep.items_linked, rep.borrowed_links = linked or (f.items_linked, f.borrowed_links)
         if f.skipped:
             return f"no item folded in: {f.skipped}"
         return (f"{f.items} items folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with knowledge, "
-                f"{f.with_interactions} with interactions, {f.without_anything} with neither; {f.items_linked} with "
-                f"{f.borrowed_links} item links borrowed from their knowledge neighbours): version {f.version}")
+                f"{f.with_interactions} with interactions, {f.without_anything} with neither; {rep.items_linked} "
+                f"with {rep.borrowed_links} item links borrowed from their knowledge neighbours): version {f.version}")
 
-    for label, fn in (("extract", extract), ("concepts", concepts), ("knowledge", knowledge),
-                      ("works", works), ("classify", classify), ("interests", user_interests), ("fold-in", fold)):
-        if label in done_steps and label != "fold-in":
-            continue  # done before a kill (fold-in is repeated: it is cheap and idempotent)
-        step(label, fn)
+    # The borrowed item links depend on the new items' knowledge (final after step 3) and on the run's trained
+    # links, not on what steps 4-6 write: they are computed alongside them (the server and the second core are idle
+    # while this process computes interests, and the other way round), and step 7 waits for them. A failure there
+    # fails step 7, which every resume repeats.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="update-borrow") as pool:
+        for label, fn in (("extract", extract), ("concepts", concepts), ("knowledge", knowledge),
+                          ("works", works), ("classify", classify), ("interests", user_interests), ("fold-in", fold)):
+            if label not in done_steps or label == "fold-in":  # (fold-in is repeated: it is cheap and idempotent)
+                step(label, fn)
+            if label == "knowledge" and settings.borrow_neighbours > 0:
+                from .model.newitems import borrow_new_item_links
+
+                borrowing.append(pool.submit(borrow_new_item_links, db, neighbours=settings.borrow_neighbours))
     rep.status = "complete"
     rep.seconds = round(time.perf_counter() - t_all, 3)
     rep.later_loads = max(0, int(db.query(cypher("update/state"))[0]["ingest"]) - ingest)

@@ -252,7 +252,7 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
     """Each new item with knowledge gets links into it: the share-weighted sum of its knowledge neighbours' incoming
     links (recomputed here in numpy from the stored graph), marked borrowed; it links to nothing itself; the trained
     links are untouched; a rerun writes the same links; the served score of a new item has its item-graph part."""
-    from kgrec_neo4j.model.newitems import borrow_item_links
+    from kgrec_neo4j.model.newitems import borrow_item_links, borrow_new_item_links
 
     run, new = world["run"], world["new_items"]
     rep = world["report"]
@@ -304,6 +304,9 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
     assert rep.borrowed_links == sum(len(into.get(n, {})) for n in new)
     # a rerun writes the same links (idempotent)
     assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, rep.borrowed_links)
+    # as the update borrows them (alongside the interests): the items it folds into the current run
+    assert borrow_new_item_links(db) == (rep.items_linked, rep.borrowed_links)
+    assert borrow_new_item_links(db, neighbours=0) == (0, 0)
     again = db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) RETURN j.id AS j, i.id AS i, l.weight AS w, "
                      "l.borrowed AS b", r=run)
     key = lambda r: (r["j"], r["i"])  # noqa: E731

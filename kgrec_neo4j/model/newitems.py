@@ -172,6 +172,24 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     return rep
 
 
+def borrow_new_item_links(db: Database, *, run: str | None = None, neighbours: int = 20) -> tuple[int, int]:
+    """The borrowed item links (:func:`borrow_item_links`) of the items :func:`fold_in_new_items` folds into ``run``
+    (default: the current run), without folding them in: ``kgrec update`` computes them while it computes the users'
+    interests, which they do not depend on (a new item's links come from its knowledge and the trained items' links
+    only), and then folds in with ``borrow_neighbours=0``. Returns ``(items linked, links written)``; ``(0, 0)``
+    without a run that can fold items in."""
+    run = run or _current_run(db)
+    if run is None or neighbours <= 0:
+        return 0, 0
+    params = _fold_params(db, run)
+    if isinstance(params, str):
+        return 0, 0
+    ids = [r["id"] for r in db.query(cypher("update/items_to_fold"), run=run)]
+    if not ids:
+        return 0, 0
+    return borrow_item_links(db, ids, run=run, min_confidence=params[1], neighbours=neighbours)
+
+
 def _fold_params(db: Database, run: str) -> tuple[FoldIn, float, bool] | str:
     """``(fold-in parameters, confidence floor, every interaction counts)`` of ``run``, or why it cannot fold
     items in."""
