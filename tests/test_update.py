@@ -541,3 +541,32 @@ def test_killed_update_resumes(db, settings, tmp_path):
     extract_offline(db, users=sorted(touched))
     assert interests() == got  # what the resumed update left is what computing them now gives
     assert "nothing new" in invoke_cli(["update"]).output
+
+
+def test_a_failed_borrow_fails_the_update_and_the_resume_borrows(db, settings, tmp_path, monkeypatch):
+    """The new items' links are borrowed in a thread alongside the interests: its failure fails the update (never a
+    run marked complete without them), nothing after it is written (no new version), and the resume borrows them."""
+    from kgrec_neo4j.core import schema
+    from kgrec_neo4j.model import newitems
+
+    clear_database(db)
+    schema.apply(db, PACK, dim=settings.embedding_dim)
+    S.clear_cache()
+    base, more, new_items, _ = split(tmp_path, new_share=0.3, seed=3)
+    run = pipeline(db, settings, base)
+    load(db, [more], append=True)
+
+    def broken(*_a, **_k):
+        raise RuntimeError("borrowing failed")
+
+    monkeypatch.setattr(newitems, "borrow_new_item_links", broken)
+    with pytest.raises(RuntimeError, match="borrowing failed"):
+        run_update(db, settings)
+    state = db.query("MATCH (r:UpdateRun) RETURN r.status AS s, r.steps AS steps")[0]
+    assert state["s"] == "running" and "interests" in state["steps"] and "fold-in" not in state["steps"]
+    assert db.value("MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.version, 0)", r=run) == 0
+    monkeypatch.undo()
+    rep = run_update(db, settings)
+    assert rep.resumed and rep.status == "complete" and rep.items_linked > 0
+    assert db.value("MATCH (:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) WHERE i.id IN $ids "
+                    "RETURN count(l)", r=run, ids=sorted(new_items)) == rep.borrowed_links > 0
