@@ -135,15 +135,11 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     t0 = time.perf_counter()
     run = run or _current_run(db)
     rep = FoldReport(run=run)
-    if run is None:
-        rep.skipped = "no current model run (train one with `kgrec train`)"
+    got = _fold_todo(db, run)
+    if isinstance(got, str) or run is None:
+        rep.skipped = got if isinstance(got, str) else None
         return rep
-    params = _fold_params(db, run)
-    if isinstance(params, str):
-        rep.skipped = params
-        return rep
-    p, min_conf, all_interactions = params
-    todo = db.query(cypher("update/items_to_fold"), run=run)
+    (p, min_conf, all_interactions), todo = got
     ids = [r["id"] for r in todo]
     if not ids:
         rep.seconds = round(time.perf_counter() - t0, 3)
@@ -179,15 +175,21 @@ def borrow_new_item_links(db: Database, *, run: str | None = None, neighbours: i
     only), and then folds in with ``borrow_neighbours=0``. Returns ``(items linked, links written)``; ``(0, 0)``
     without a run that can fold items in."""
     run = run or _current_run(db)
-    if run is None or neighbours <= 0:
+    got = _fold_todo(db, run) if neighbours > 0 else "no borrowing"
+    if isinstance(got, str) or run is None or not got[1]:
         return 0, 0
+    return borrow_item_links(db, [r["id"] for r in got[1]], run=run, min_confidence=got[0][1],
+                             neighbours=neighbours)
+
+
+def _fold_todo(db: Database, run: str | None) -> tuple[tuple[FoldIn, float, bool], list[dict[str, Any]]] | str:
+    """``(the run's fold-in parameters (:func:`_fold_params`), the items to fold into it)``, or why none can be."""
+    if run is None:
+        return "no current model run (train one with `kgrec train`)"
     params = _fold_params(db, run)
     if isinstance(params, str):
-        return 0, 0
-    ids = [r["id"] for r in db.query(cypher("update/items_to_fold"), run=run)]
-    if not ids:
-        return 0, 0
-    return borrow_item_links(db, ids, run=run, min_confidence=params[1], neighbours=neighbours)
+        return params
+    return params, db.query(cypher("update/items_to_fold"), run=run)
 
 
 def _fold_params(db: Database, run: str) -> tuple[FoldIn, float, bool] | str:
