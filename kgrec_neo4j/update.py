@@ -120,9 +120,11 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     running = state["running"]
     rep = UpdateReport(previous=previous)
     todo, fresh = _items_to_extract(db, name)
+    unseen: bool | None = None  # whether some interaction was never classified (None: not read yet)
     if running is None:
-        if not fresh and not any(db.query(cypher("update/pending_work"), classified=seen_classified,
-                                          interests=seen_interests)[0].values()):
+        pending = db.query(cypher("update/pending_work"), classified=seen_classified, interests=seen_interests)[0]
+        unseen = bool(pending["unseen"])
+        if not fresh and not any(pending.values()):
             rep.ingest = int(state["ingest"])
             rep.seconds = round(time.perf_counter() - t_all, 3)
             return rep
@@ -216,8 +218,11 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     def classify() -> str:
         from .users.interactions import classify_interactions, make_classifier
 
-        users = [r["id"] for r in db.query(cypher("update/unclassified_users"), previous=seen_classified,
-                                           ingest=ingest)]
+        # the stamped users, and those with an edge no classification has seen when the counts at the start said
+        # there is one (an edge another client writes after that waits for the next update: it still has no
+        # kind_source then)
+        query = "update/changed_users" if unseen is False else "update/unclassified_users"
+        users = [r["id"] for r in db.query(cypher(query), previous=seen_classified, ingest=ingest)]
         rep.users_classified = len(users)
         if not users:
             return "no new or changed interactions"

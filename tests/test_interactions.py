@@ -215,6 +215,38 @@ def test_since_selects_edges_once_by_element_id(small):
     assert small.query(cypher("interactions/summary"), users=None, edges=[]) == []
 
 
+def test_a_user_list_is_a_seek_per_user_not_a_scan(small):
+    """With a list of users (``kgrec update`` passes the few it touched) each selection seeks those users by id: the
+    branch that reads every user is planned but never entered (its label scan yields no row)."""
+    from kgrec_neo4j.core.resources import cypher
+
+    scheme = KindScheme()
+
+    def profile(name: str, **params) -> list[tuple[str, int]]:
+        with small.driver.session(database=small.database) as s:
+            res = s.run("PROFILE " + cypher(name), params)
+            list(res)
+            plan = res.consume().profile
+        out, todo = [], [plan]
+        while todo:
+            p = todo.pop()
+            out.append((p["operatorType"].split("@")[0], int(p.get("rows", 0))))
+            todo += p.get("children", [])
+        return out
+
+    write = dict(with_text=False, names=scheme.names, signs=scheme.signs, like_min=scheme.like_min_rating,
+                 dislike_max=scheme.dislike_max_rating, implicit_confidence=0.5)
+    for name, params in (("interactions/since", dict(since=0)), ("interactions/texts", dict(edges=None)),
+                         ("interactions/summary", dict(edges=None)), ("interactions/set_without_text",
+                                                                      dict(edges=None, **write))):
+        ops = profile(name, users=["u1"], **params)
+        assert any(op.startswith("NodeUniqueIndexSeek") and rows == 1 for op, rows in ops), (name, ops)
+        assert all(rows == 0 for op, rows in ops if "Scan" in op), (name, ops)
+        every = profile(name, users=None, **params)  # every user: the scan branch, and no seek
+        assert any("Scan" in op and rows > 0 for op, rows in every), (name, every)
+    classify_interactions(small, LexiconClassifier())  # (set_without_text rewrote rating decisions)
+
+
 def test_rating_only_classification_clears_text_verdicts(small):
     classify_interactions(small, None, scheme=KindScheme.parse("mixed=-1"))
     e = _edges(small)

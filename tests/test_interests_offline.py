@@ -154,6 +154,28 @@ def test_extract_writes_edges_and_rerun_is_identical(vg):
     assert rep2.run not in runs
 
 
+def test_write_compares_the_stored_digest(vg):
+    """An unchanged edge is recognised by its stored digest (one number, not six values); an edge written without
+    one (an older graph) counts as changed and gets it; a changed value gives another digest."""
+    from kgrec_neo4j.users.interests.offline import edge_digest
+
+    extract_offline(vg)
+    stored = vg.query("MATCH ()-[r:INTERESTED_IN {extractor: 'offline'}]->() RETURN r.polarity AS polarity, "
+                      "r.weight AS weight, r.confidence AS confidence, r.evidence AS evidence, "
+                      "r.updated_seq AS updated_seq, r.support AS support, r.digest AS digest")
+    assert stored and all(r["digest"] == edge_digest(r) and 0 <= r["digest"] < 2 ** 63 for r in stored)
+    e = dict(stored[0])
+    assert edge_digest({**e, "weight": e["weight"] / 2}) != e["digest"]
+    assert edge_digest({**e, "evidence": e["evidence"][::-1] + ["x"]}) != e["digest"]
+    n = vg.execute("MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->() WITH u ORDER BY u.id LIMIT 1 "
+                   "MATCH (u)-[r:INTERESTED_IN {extractor: 'offline'}]->() REMOVE r.digest RETURN count(r) AS n")[0]["n"]
+    before = edges(vg)
+    rep = extract_offline(vg)
+    assert (rep.created, rep.changed, rep.deleted) == (0, n, 0)
+    assert edges(vg) == before
+    assert vg.value("MATCH ()-[r:INTERESTED_IN {extractor: 'offline'}]->() WHERE r.digest IS NULL RETURN count(r)") == 0
+
+
 def test_default_batches_keep_reader_and_writer_busy():
     """Every user at 2,000 a batch; the few thousand users of an update in at least 8 batches (a batch is read and
     computed while the one before is written), never below 250 users a batch."""

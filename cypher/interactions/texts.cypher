@@ -1,9 +1,14 @@
 // INTERACTED edges with review text (title or body), in a stable order, for the text classifier.
 // $edges: the element ids of the edges to classify (interactions/since: a seek each, no scan of the users); null:
-// every edge of $users (null: of every user).
+// every edge of $users (null: of every user). Each selection is its own branch, entered only when its parameters
+// ask for it: a user list is a seek per user by id, never a scan of every user with the list as a filter.
 CALL () {
+  UNWIND CASE WHEN $edges IS NULL AND $users IS NULL THEN [1] ELSE [] END AS every
   MATCH (u:User)-[e:INTERACTED]->(:Item)
-  WHERE $edges IS NULL AND ($users IS NULL OR u.id IN $users)
+  RETURN u, e
+  UNION ALL
+  UNWIND CASE WHEN $edges IS NULL THEN coalesce($users, []) ELSE [] END AS uid
+  MATCH (u:User {id: uid})-[e:INTERACTED]->(:Item)
   RETURN u, e
   UNION ALL
   UNWIND coalesce($edges, []) AS id

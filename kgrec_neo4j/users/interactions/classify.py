@@ -64,6 +64,8 @@ def classify_interactions(
     covered = current_ingest(db) if users is None and since is None else None
     rep = ClassifyReport(classifier=classifier.name if classifier else "rating")
     edges = None
+    if users is not None:
+        users = list(dict.fromkeys(users))  # (each user is one seek: a repeated id would repeat its edges)
     if since is not None:  # the edges this call classifies, selected once: written, read and counted by element id
         edges = [e for r in db.query(cypher("interactions/since"), users=users, since=since) for e in r["edges"]]
     no_text = db.write(cypher("interactions/set_without_text"), users=users, edges=edges, with_text=classifier is None,

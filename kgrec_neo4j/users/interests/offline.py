@@ -33,6 +33,7 @@ batch is read and computed while the previous one is being written (one writer t
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 import uuid
@@ -91,6 +92,7 @@ class InterestEdge(BaseModel):
     evidence: list[str]
     updated_seq: int
     support: int
+    digest: int = Field(0, description="edge_digest of the values above")
 
 
 class OfflineReport(BaseModel):
@@ -188,8 +190,18 @@ def _edge(cid: str, horizon: str, pol: int, w: float, rows: list[tuple[int, str,
     agreeing = sorted((r for r in rows if r[2] == pol), key=lambda r: -r[0])
     evidence = list(dict.fromkeys(r[1] for r in agreeing))[:params.max_evidence]
     conf = offline_interest_confidence([r[3] for r in agreeing], p, nmass, params.evidence_weight)
-    return {"concept": cid, "horizon": horizon, "polarity": pol, "weight": round(min(w, 1.0), 6), "confidence": conf,
-            "evidence": evidence, "updated_seq": max(r[0] for r in rows), "support": len({r[0] for r in rows})}
+    e = {"concept": cid, "horizon": horizon, "polarity": pol, "weight": round(min(w, 1.0), 6), "confidence": conf,
+         "evidence": evidence, "updated_seq": max(r[0] for r in rows), "support": len({r[0] for r in rows})}
+    e["digest"] = edge_digest(e)
+    return e
+
+
+def edge_digest(e: dict[str, Any]) -> int:
+    """A 63-bit digest of an interest edge's written values (polarity, weight, confidence, evidence, updated_seq,
+    support), stored with them: the write compares this one number with the stored edge's instead of reading and
+    comparing six values (one of them a list) per edge."""
+    text = repr((e["polarity"], e["weight"], e["confidence"], e["evidence"], e["updated_seq"], e["support"]))
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1
 
 
 def default_batch_size(users: int) -> int:
