@@ -228,7 +228,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             return "no new or changed interactions"
         clf = make_classifier(classifier, settings, progress=False)
         try:
-            r = classify_interactions(db, clf, users=users, since=seen_classified)
+            r = classify_interactions(db, clf, users=users, since=seen_classified, unseen=unseen is not False)
         finally:
             if clf is not None and hasattr(clf, "close"):
                 clf.close()

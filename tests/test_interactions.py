@@ -202,12 +202,23 @@ def test_since_selects_edges_once_by_element_id(small):
 
     classify_interactions(small, LexiconClassifier())
     small.write("MATCH ()-[e:INTERACTED]->() SET e.ingest = 1")
-    assert small.query(cypher("interactions/since"), users=None, since=1) == []
+    assert small.query(cypher("interactions/since"), users=None, since=1, unseen=True) == []
     small.write("MATCH (:User {id: 'u1'})-[e:INTERACTED]->() WHERE e.seq IN [1, 2] SET e.ingest = 2")
     eids = small.value("MATCH (:User {id: 'u1'})-[e:INTERACTED]->() WHERE e.seq IN [1, 2] "
                        "RETURN collect(elementId(e))")
-    got = small.query(cypher("interactions/since"), users=["u1", "u2"], since=1)
+    got = small.query(cypher("interactions/since"), users=["u1", "u2"], since=1, unseen=True)
     assert [r["user"] for r in got] == ["u1"] and sorted(got[0]["edges"]) == sorted(eids)
+    # an edge no classification has seen is selected while unseen edges are looked for, and only then
+    small.write("MATCH (:User {id: 'u2'})-[e:INTERACTED {seq: 0}]->() REMOVE e.kind_source")
+    u2 = small.value("MATCH (:User {id: 'u2'})-[e:INTERACTED {seq: 0}]->() RETURN elementId(e)")
+    for users in (["u1", "u2"], None):
+        got = {r["user"]: sorted(r["edges"]) for r in small.query(cypher("interactions/since"), users=users, since=1,
+                                                                   unseen=True)}
+        assert got == {"u1": sorted(eids), "u2": [u2]}
+        got = {r["user"]: sorted(r["edges"]) for r in small.query(cypher("interactions/since"), users=users, since=1,
+                                                                   unseen=False)}
+        assert got == {"u1": sorted(eids)}
+    classify_interactions(small, LexiconClassifier())  # (u2's edge classified again)
     texts = small.query(cypher("interactions/texts"), users=None, edges=eids)
     assert [(r["user"], r["seq"]) for r in texts] == [("u1", 1)]  # seq 2 has no text
     assert sum(r["n"] for r in small.query(cypher("interactions/summary"), users=None, edges=eids)) == 2
@@ -236,7 +247,7 @@ def test_a_user_list_is_a_seek_per_user_not_a_scan(small):
 
     write = dict(with_text=False, names=scheme.names, signs=scheme.signs, like_min=scheme.like_min_rating,
                  dislike_max=scheme.dislike_max_rating, implicit_confidence=0.5)
-    for name, params in (("interactions/since", dict(since=0)), ("interactions/texts", dict(edges=None)),
+    for name, params in (("interactions/since", dict(since=0, unseen=True)), ("interactions/texts", dict(edges=None)),
                          ("interactions/summary", dict(edges=None)), ("interactions/set_without_text",
                                                                       dict(edges=None, **write))):
         ops = profile(name, users=["u1"], **params)

@@ -1,16 +1,23 @@
-// The edges of $users that a classification has not seen (no kind_source) or that a load stamped after ingest
-// $since, per user as their element ids (what `kgrec update` classifies: set_without_text, texts and summary then seek
-// these edges by id instead of scanning the users' edges again). $users: a list of user ids (a seek per user), or
-// null for every user.
+// The edges of $users (null: of every user) that a load stamped after ingest $since, or, when $unseen, that no
+// classification has seen (no kind_source: written by another client), per user as their element ids (what
+// `kgrec update` classifies: set_without_text, texts and summary then seek these edges by id instead of scanning the
+// users' edges again). The stamped edges come from a seek on the interacted_ingest index (a few thousand of them,
+// not every edge of the users they belong to); the users' edges are read only when $unseen (the update counts
+// unclassified edges first: update/pending_work).
 CALL () {
-  UNWIND CASE WHEN $users IS NULL THEN [1] ELSE [] END AS every
   MATCH (u:User)-[e:INTERACTED]->(:Item)
+  USING INDEX e:INTERACTED(ingest)
+  WHERE e.ingest > $since AND ($users IS NULL OR u.id IN $users)
   RETURN u, e
-  UNION ALL
-  UNWIND coalesce($users, []) AS uid
+  UNION
+  UNWIND CASE WHEN $unseen THEN coalesce($users, []) ELSE [] END AS uid
   MATCH (u:User {id: uid})-[e:INTERACTED]->(:Item)
+  WHERE e.kind_source IS NULL
+  RETURN u, e
+  UNION
+  UNWIND CASE WHEN $unseen AND $users IS NULL THEN [1] ELSE [] END AS every
+  MATCH (u:User)-[e:INTERACTED]->(:Item)
+  WHERE e.kind_source IS NULL
   RETURN u, e
 }
-WITH u, e
-WHERE e.kind_source IS NULL OR e.ingest > $since
 RETURN u.id AS user, collect(elementId(e)) AS edges

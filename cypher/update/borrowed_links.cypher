@@ -1,7 +1,7 @@
 // Item links of run $run into folded-in items, borrowed from their knowledge neighbours (kgrec_neo4j/model/
 // newitems.py): per row, every link of the run into the target is replaced by the given ones (idempotent), each
-// marked `borrowed`. row: {target: item id, sources: [item ids], weights: [float]}; a row with no sources only
-// removes the target's links.
+// marked `borrowed`. row: {target: item id, sources: [element ids of the source items], weights: [float]}; a row
+// with no sources only removes the target's links.
 // Params: $rows, $run.
 UNWIND $rows AS row
 MATCH (b:Item {id: row.target})
@@ -11,6 +11,6 @@ CALL (b) {
 }
 WITH b, row
 UNWIND range(0, size(row.sources) - 1) AS k
-MATCH (a:Item {id: row.sources[k]})
+MATCH (a:Item) WHERE elementId(a) = row.sources[k]
 CREATE (a)-[:ITEM_LINK {run: $run, weight: row.weights[k], borrowed: true}]->(b)
 RETURN count(*) AS written

@@ -346,12 +346,16 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
             top_k = 100
     near = knowledge_neighbours(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours)
     linked = written = 0
+    item_id: dict[str, str] = {}  # element id -> id of the source items read so far
     for chunk in batched(ids, batch_size):
         ws = sorted({w for item in chunk for w, _ in near.get(item, [])})
-        into: dict[str, tuple[list[str], np.ndarray]] = {}
+        into: dict[str, tuple[list[str], np.ndarray]] = {}  # neighbour -> (source element ids, weights)
         for wchunk in batched(ws, 2000):
             for got in db.query(cypher("update/links_into"), ids=wchunk, run=run):
                 into.update({str(w): (src, np.asarray(wt, np.float64)) for w, src, wt in got["links"]})
+        unknown = sorted({j for src, _ in into.values() for j in src} - item_id.keys())
+        for echunk in batched(unknown, 20_000):
+            item_id.update(db.value(cypher("update/item_ids"), eids=echunk))
         rows = []
         for item in chunk:  # summed in a fixed order (neighbours closest first): a rerun writes the same bits
             acc: dict[str, float] = {}
@@ -359,8 +363,8 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                 src, wt = into.get(w, ([], np.empty(0)))
                 for j, x in zip(src, (share * wt).tolist(), strict=True):
                     acc[j] = acc.get(j, 0.0) + x
-            acc.pop(item, None)
-            best = [(j, x) for j, x in sorted(acc.items(), key=lambda x: (-abs(x[1]), x[0]))[:top_k] if x != 0.0]
+            ranked = sorted(((item_id[j], j, x) for j, x in acc.items()), key=lambda r: (-abs(r[2]), r[0]))
+            best = [(j, x) for i, j, x in ranked if i != item and x != 0.0][:top_k]
             linked += bool(best)
             rows.append({"target": item, "sources": [j for j, _ in best], "weights": [x for _, x in best]})
         res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run)

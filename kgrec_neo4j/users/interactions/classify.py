@@ -44,6 +44,7 @@ def classify_interactions(
     implicit_confidence: float = 0.5,
     users: list[str] | None = None,
     since: int | None = None,
+    unseen: bool = True,
     batch_size: int = 2000,
     progress: Callable[[int, int], None] | None = None,
 ) -> ClassifyReport:
@@ -51,7 +52,8 @@ def classify_interactions(
 
     With ``since`` (an ingest number) only the edges no classification has seen (no ``kind_source``) or that a
     load stamped after ``since`` are classified (``kgrec update``: a decision depends on the edge alone, so the
-    others keep theirs).
+    others keep theirs). ``unseen=False`` (the caller counted no edge without a ``kind_source``) reads only the
+    stamped edges, from the ingest index, instead of every edge of ``users``.
 
     ``classifier=None`` uses the rating alone (texts are not read). Idempotent: a rerun with the same
     classifier writes the same values. ``progress(done, total)`` is called after each text batch. A run over every
@@ -67,7 +69,8 @@ def classify_interactions(
     if users is not None:
         users = list(dict.fromkeys(users))  # (each user is one seek: a repeated id would repeat its edges)
     if since is not None:  # the edges this call classifies, selected once: written, read and counted by element id
-        edges = [e for r in db.query(cypher("interactions/since"), users=users, since=since) for e in r["edges"]]
+        edges = [e for r in db.query(cypher("interactions/since"), users=users, since=since, unseen=unseen)
+                 for e in r["edges"]]
     no_text = db.write(cypher("interactions/set_without_text"), users=users, edges=edges, with_text=classifier is None,
                        names=scheme.names, signs=scheme.signs, like_min=scheme.like_min_rating,
                        dislike_max=scheme.dislike_max_rating, implicit_confidence=implicit_confidence)
