@@ -23,12 +23,16 @@ costs of an update (loading the embedder, one query per stage) weigh more, so th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
 import sys
 import tempfile
+import threading
 import time
+import traceback
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -120,6 +124,42 @@ class Clock:
                 "load_start": round(self.load, 2), "load_end": round(os.getloadavg()[0], 2)}
 
 
+@contextlib.contextmanager
+def query_times(enabled: bool):
+    """With ``enabled``: wall seconds and calls of every database call (query, value, write, execute, write_tx)
+    made inside the block, by thread and query (its first line), summed; yields the dict it fills."""
+    from kgrec_neo4j.core import db as dbmod
+
+    times: dict[str, list[float]] = defaultdict(lambda: [0.0, 0])
+    if not enabled:
+        yield times
+        return
+    lock = threading.Lock()
+    saved = {name: getattr(dbmod.Database, name) for name in ("query", "value", "write", "execute", "write_tx")}
+
+    def timed(name: str, orig):
+        def call(self, first, *a, **k):
+            t = time.perf_counter()
+            try:
+                return orig(self, first, *a, **k)
+            finally:
+                what = first.strip().splitlines()[0][:80] if isinstance(first, str) else \
+                    f"write_tx from {traceback.extract_stack()[-2].name}"
+                with lock:
+                    e = times[f"{threading.current_thread().name[:16]:16} {name:8} {what}"]
+                    e[0] += time.perf_counter() - t
+                    e[1] += 1
+        return call
+
+    for name, orig in saved.items():
+        setattr(dbmod.Database, name, timed(name, orig))
+    try:
+        yield times
+    finally:
+        for name, orig in saved.items():
+            setattr(dbmod.Database, name, orig)
+
+
 def _history(db, run: str) -> list[dict]:
     """The run's valid NDCG@10 per epoch (epoch 0: a warm start before any training)."""
     m = db.value("MATCH (r:ModelRun {id: $id}) RETURN r.metrics", id=run)
@@ -152,6 +192,9 @@ def main() -> None:
                     help="time the update after another one: the base is split once more, that first change is "
                          "appended and updated (timed and reported as well), then the timed change; the base is then "
                          "about 2 x --new-share smaller")
+    ap.add_argument("--profile-queries", action="store_true",
+                    help="print each update's database calls by thread and query, summed (the calls are timed, "
+                         "which adds a little to the update's time)")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     if not args.yes:
@@ -217,9 +260,12 @@ def main() -> None:
                 print(f"update {k + 1} of {len(changes)} ...", flush=True)
                 t = time.perf_counter()
                 clock_upd = Clock()
-                rep = run_update(db, settings, extractor="offline")
+                with query_times(args.profile_queries) as qt:
+                    rep = run_update(db, settings, extractor="offline")
                 timings.append((time.perf_counter() - t, clock_upd.read(), rep))
                 print(f"  update {k + 1}: {timings[-1][0]:.1f}s, ratio {timings[-1][0] / full:.3f}", flush=True)
+                for what, (secs_q, n) in sorted(qt.items(), key=lambda x: -x[1][0])[:25]:
+                    print(f"    {secs_q:6.2f}s {n:4d}x {what}", flush=True)
             upd, upd_clock, rep = timings[-1]
             warm = None
             if args.warm:  # cold and warm training on the updated graph, the same epochs: valid NDCG@10 per epoch
