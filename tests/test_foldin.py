@@ -188,3 +188,18 @@ def test_lightgcn_parts_sum_to_the_folded_in_vector(graph, one_torch_thread):
         parts = fold_in_parts(p, side, h)
         np.testing.assert_allclose(parts.total(), fold_in(p, side, h), rtol=1e-4, atol=1e-5)
         assert parts.concepts.size == 0
+
+
+def test_split_foldin_of_no_items():
+    """A fold-in batch whose new items reach no user with a history reads no item rows: the split is empty, not an
+    error (a 150-user sample's update failed here)."""
+    import numpy as np
+
+    from kgrec_neo4j.model.foldin import FoldIn, split_foldin
+
+    p = FoldIn(dim=4, ui_layers=2)
+    for rows in (np.zeros((0, 12), np.float32), []):
+        layers, x1 = split_foldin(p, rows)
+        assert layers.shape == (2, 0, 4) and x1.shape == (0, 4)
+    layers, x1 = split_foldin(p, np.arange(24, dtype=np.float32).reshape(2, 12))
+    assert layers.shape == (2, 2, 4) and x1.shape == (2, 4) and x1[1, 0] == 20.0

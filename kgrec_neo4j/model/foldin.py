@@ -190,7 +190,10 @@ def split_foldin(p: FoldIn, fold: np.ndarray, run: str = "") -> tuple[np.ndarray
     """
     from ..core.errors import ModelError
 
-    fold = np.asarray(fold, dtype=np.float32).reshape(len(fold), -1)
+    fold = np.asarray(fold, dtype=np.float32)
+    if fold.ndim != 2:  # (no row at all: numpy cannot infer a width from zero values)
+        fold = fold.reshape(len(fold), -1) if fold.size else np.zeros((len(fold), (p.ui_layers + 1) * p.dim),
+                                                                       np.float32)
     dim = p.dim
     blocks = fold.shape[1] // dim if dim else 0
     if fold.shape[1] != blocks * dim or blocks not in (p.ui_layers, p.ui_layers + 1):
