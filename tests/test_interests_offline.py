@@ -56,14 +56,51 @@ def test_long_term_weight_saturates_and_orders_by_net_evidence():
 
 def test_unrelated_interaction_leaves_long_term_edges_as_they_were():
     """A long-term edge depends on its concept's own evidence only: an interaction with an item without the concept
-    changes none of its values (what lets `kgrec update` leave them unwritten); the short window moves."""
+    changes none of its values (what lets `kgrec update` leave them unwritten). So does a short-term edge under the
+    default uniform window; a recency decay below 1 ages every short-term edge at each interaction."""
     events = [_ev(0, "a", 1), _ev(1, "b", 1), _ev(2, "c", 1)]
     before = {(e.concept, e.horizon): e for e in user_interests(events, CONCEPTS, OfflineParams())}
     after = {(e.concept, e.horizon): e for e in user_interests(events + [_ev(3, "e", 1)], CONCEPTS, OfflineParams())}
     longs = [k for k in before if k[1] == "long"]
     assert {"ps4", "rpg"} <= {c for c, _ in longs}
     assert all(after[k] == before[k] for k in longs)
-    assert after["racing", "short"] and after["ps4", "short"] != before["ps4", "short"]
+    assert after["racing", "short"] and after["ps4", "short"] == before["ps4", "short"]
+    decayed = OfflineParams(short_decay=0.7)
+    b7 = {(e.concept, e.horizon): e for e in user_interests(events, CONCEPTS, decayed)}
+    a7 = {(e.concept, e.horizon): e for e in user_interests(events + [_ev(3, "e", 1)], CONCEPTS, decayed)}
+    assert a7["ps4", "short"].weight < b7["ps4", "short"].weight
+
+
+def test_short_term_default_is_the_share_of_a_full_window():
+    """Default: every interaction of the last `short_window` counts the same, and the weight is the share of a full
+    window that carries the concept, also for a user with fewer interactions than the window."""
+    p = OfflineParams(short_window=4)
+    two = {(e.concept, e.horizon): e for e in user_interests([_ev(0, "a", 1), _ev(1, "b", 1)], CONCEPTS, p)}
+    assert two["ps4", "short"].weight == pytest.approx(2 / 4)  # in both: 2 of a full window of 4
+    assert two["rpg", "short"].weight == pytest.approx(0.8 / 4)
+    events = [_ev(0, "a", 1), _ev(1, "b", 1), _ev(2, "d", -1), _ev(3, "c", 1), _ev(4, "e", 1)]
+    five = {(e.concept, e.horizon): e for e in user_interests(events, CONCEPTS, p)}
+    assert five["ps4", "short"].weight == pytest.approx(2 / 4)  # b, c (a left the window)
+    assert ("shooter", "short") not in five  # b liked, d disliked: net 0, no edge
+    assert five["racing", "short"].weight == pytest.approx(0.5 / 4)
+
+
+def test_a_new_interaction_changes_only_the_short_edges_of_its_item_and_of_the_one_that_left():
+    """Under the default window the short-term edges a new interaction changes are those of the concepts of its own
+    item and of the item it pushes out of the window; every other one keeps all its values (and digest)."""
+    cs = {f"x{k}": [(f"own{k}", 1.0), ("genre" if k % 2 else "platform", 0.9)] for k in range(7)}
+    p = OfflineParams(short_window=3)
+    events = [_ev(k, f"x{k}", 1) for k in range(6)]
+    before = {(e.concept, e.horizon): e for e in user_interests(events, cs, p) if e.horizon == "short"}
+    after = {(e.concept, e.horizon): e for e in user_interests(events + [_ev(6, "x6", 1)], cs, p)
+             if e.horizon == "short"}
+    touched = {"own6", "own3", "genre", "platform"}  # x6 came in, x3 left the window (x3: own3 + genre)
+    assert {c for c, _ in before} == {"own3", "own4", "own5", "genre", "platform"}
+    assert {c for c, _ in after} == {"own4", "own5", "own6", "genre", "platform"}
+    for k in set(before) & set(after):
+        if k[0] not in touched:
+            assert after[k] == before[k] and after[k].digest == before[k].digest
+    assert after["genre", "short"].weight < before["genre", "short"].weight  # x3 and x5 -> x5 only
 
 
 def test_short_term_recency_decay():

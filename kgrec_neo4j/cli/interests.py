@@ -124,8 +124,9 @@ def interests():
 @click.option("--long-saturation", type=click.FloatRange(0, min_open=True), default=10.0, show_default=True,
               help="Offline: net evidence (in interactions) at which a long-term weight reaches 1.")
 @click.option("--short-window", type=click.IntRange(1), default=5, show_default=True, help="Offline: last N train interactions.")
-@click.option("--short-decay", type=click.FloatRange(0, 1), default=0.7, show_default=True,
-              help="Recency decay per step / batch.")
+@click.option("--short-decay", type=click.FloatRange(0, 1, min_open=True), default=None,
+              help="Recency decay: offline, per step back in the short window (default 1.0: every interaction of "
+                   "the window counts the same); LLM, of short-term weights per batch (default 0.7).")
 @min_confidence_option
 @batch_size_option
 @silent_option
@@ -151,7 +152,8 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
 
             offline_params = OfflineParams(long_min_support=long_min_support, long_saturation=long_saturation,
                                            short_window=short_window,
-                                           short_decay=short_decay, min_confidence=minc)
+                                           short_decay=1.0 if short_decay is None else short_decay,
+                                           min_confidence=minc)
             off = extract_offline(d, params=offline_params, users=None if every else users,
                                   batch_size=batch_size, progress=_bar(silent, "interests", "user"))
             click.echo(f"offline interests for {off.users} users in {off.seconds:.1f}s "
@@ -163,7 +165,8 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
         from ..core.schema import load_pack
         from ..users.interests.graphrag import GraphRAGInterestExtractor, GraphRAGParams
 
-        params = GraphRAGParams(batch=batch, max_rounds=max_rounds, short_decay=short_decay, min_confidence=minc)
+        params = GraphRAGParams(batch=batch, max_rounds=max_rounds, min_confidence=minc,
+                                **({} if short_decay is None else {"short_decay": short_decay}))
         with GraphRAGInterestExtractor(d, settings, load_pack(settings.type_pack), params=params,
                                        progress=not silent, concurrency=concurrency) as ex:
             rep = ex.run(users, restart=restart)

@@ -18,8 +18,15 @@ Long-term (``horizon = 'long'``), over the whole train history:
     ``|P_k − N_k| / Σ |P − N|`` that the earlier form ``|P_k − N_k| / n`` gave it.
 
 Short-term (``horizon = 'short'``), over the last ``short_window`` signed train interactions:
-    recency decay ``d = short_decay ** age`` (age 0 = the latest);
-    ``S_k = Σ sign × x × d``; ``weight = |S_k| / Σ d``; ``polarity = sign(S_k)``.
+    ``d = short_decay ** age`` (age 0 = the latest; the default decay 1.0 counts every interaction of the window
+    the same, as the benchmarks' proxy interests do, bench/train_compare.py); ``S_k = Σ sign × x × d``;
+    ``weight = |S_k| / D`` with ``D = Σ_{age < short_window} short_decay ** age``, the decay mass of a full window
+    (``short_window`` at decay 1: the share of the window that carries k); ``polarity = sign(S_k)``.
+    Under the default a new interaction changes the short-term edges of its own item's concepts and of the item
+    that leaves the window, and no other, so ``kgrec update`` rewrites only those; a decay below 1 ages every
+    interaction of the window at each new one, and with it every short-term weight of the user (a normaliser over
+    the user's own window, ``Σ d`` of the interactions present, would do the same to users with fewer than
+    ``short_window`` of them).
 
 Both keep the ``top`` strongest concepts per user (by ``|P_k − N_k|`` and ``|S_k|``, ties broken by concept id) with ``weight >=
 min_weight``. ``evidence`` lists the items that support the edge's polarity (most recent first, at most
@@ -64,7 +71,7 @@ class OfflineParams(BaseModel):
     long_top: int = Field(20, ge=0)
     long_saturation: float = Field(10.0, gt=0.0, description="net evidence at which a long-term weight reaches 1")
     short_window: int = Field(5, ge=1)
-    short_decay: float = Field(0.7, gt=0.0, le=1.0)
+    short_decay: float = Field(1.0, gt=0.0, le=1.0, description="per step back in the short window; 1: uniform")
     short_top: int = Field(10, ge=0)
     min_weight: float = Field(0.0, ge=0.0, le=1.0)
     max_evidence: int = Field(5, ge=1)
@@ -160,14 +167,13 @@ def _interest_rows(events: list[Event], concepts: dict[str, list[tuple[str, floa
 
     # short term ---------------------------------------------------------------------------------------
     window = events[-params.short_window:]
-    dsum = 0.0
+    dsum = sum(params.short_decay ** age for age in range(params.short_window))  # a full window's decay mass
     s: dict[str, float] = defaultdict(float)
     spos: dict[str, float] = defaultdict(float)
     sneg: dict[str, float] = defaultdict(float)
     sev: dict[str, list[tuple[int, str, int, float]]] = defaultdict(list)
     for age, e in enumerate(reversed(window)):
         d = params.short_decay ** age
-        dsum += d
         for cid, ch in concepts.get(e.item, ()):
             x = e.confidence * ch
             s[cid] += e.sign * x * d
@@ -175,7 +181,7 @@ def _interest_rows(events: list[Event], concepts: dict[str, list[tuple[str, floa
             sev[cid].append((e.seq, e.item, e.sign, x))
     short_rows = []
     for cid, v in s.items():
-        w = abs(v) / dsum if dsum else 0.0
+        w = abs(v) / dsum
         if v == 0.0 or w < params.min_weight or w <= 0.0:
             continue
         short_rows.append((w, cid, 1 if v > 0 else -1, sev[cid]))
