@@ -80,6 +80,8 @@ class UpdateReport(BaseModel):
     items_new: int = 0
     items_linked: int = Field(0, description="folded-in items given item links borrowed from knowledge neighbours")
     borrowed_links: int = 0
+    borrow_unchanged: int = Field(0, description="folded-in items whose knowledge neighbours, and so borrowed links, "
+                                                 "were as before (not rewritten)")
     run: str | None = None
     run_version: int | None = None
     fold_skipped: str | None = None
@@ -256,7 +258,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         return out
 
     # 7. fold in ------------------------------------------------------------------------------------------------
-    borrowing: list[Future[tuple[int, int]]] = []  # new items' item links, borrowed while steps 4-6 run
+    borrowing: list[Future[tuple[int, int, int]]] = []  # new items' item links, borrowed while steps 4-6 run
 
     def fold() -> str:
         from .model.newitems import fold_in_new_items
@@ -265,12 +267,14 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         f = fold_in_new_items(db, borrow_neighbours=0 if borrowing else settings.borrow_neighbours)
         rep.run, rep.run_version, rep.fold_skipped = f.run, f.version, f.skipped
         rep.items_folded, rep.items_new = f.items, f.new_items
-        rep.items_linked, rep.borrowed_links = linked or (f.items_linked, f.borrowed_links)
+        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = linked or (
+            f.items_linked, f.borrowed_links, f.borrow_unchanged)
         if f.skipped:
             return f"no item folded in: {f.skipped}"
         return (f"{f.items} items folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with knowledge, "
                 f"{f.with_interactions} with interactions, {f.without_anything} with neither; {rep.items_linked} "
-                f"with {rep.borrowed_links} item links borrowed from their knowledge neighbours): version {f.version}")
+                f"with {rep.borrowed_links} item links borrowed from their knowledge neighbours, "
+                f"{rep.borrow_unchanged} with the links they had): version {f.version}")
 
     # The borrowed item links depend on the new items' knowledge (final after step 3) and on the run's trained
     # links, not on what steps 4-6 write: they are computed alongside them (the server and the second core are idle

@@ -302,11 +302,15 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
         expected_linked += bool(want)
     assert expected_linked > 0 and rep.items_linked == expected_linked
     assert rep.borrowed_links == sum(len(into.get(n, {})) for n in new)
-    # a rerun writes the same links (idempotent)
-    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, rep.borrowed_links)
-    # as the update borrows them (alongside the interests): the items it folds into the current run
-    assert borrow_new_item_links(db) == (rep.items_linked, rep.borrowed_links)
-    assert borrow_new_item_links(db, neighbours=0) == (0, 0)
+    # a rerun finds every item's neighbours as they were (its stored digest) and writes nothing
+    assert rep.borrow_unchanged == 0
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (0, 0, len(new))
+    folded = db.value("MATCH (i:Item {gnn_folded_run: $r}) RETURN count(i)", r=run)
+    assert borrow_new_item_links(db) == (0, 0, folded)  # as the update borrows them: the items it folds in
+    assert borrow_new_item_links(db, neighbours=0) == (0, 0, 0)
+    # without the digests a rerun computes and writes the same links again (idempotent)
+    db.execute("MATCH (i:Item) WHERE i.id IN $ids REMOVE i.borrow_digest", ids=sorted(new))
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, rep.borrowed_links, 0)
     again = db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) RETURN j.id AS j, i.id AS i, l.weight AS w, "
                      "l.borrowed AS b", r=run)
     key = lambda r: (r["j"], r["i"])  # noqa: E731
@@ -430,6 +434,35 @@ def test_changed_text_removes_stale_knowledge(db, world, settings):
     assert rep.users_through_knowledge == db.value(
         "MATCH (:Item {id: $i})<-[x:INTERACTED {split: 'train'}]-(u) RETURN count(DISTINCT u)", i=item)
     assert rep.items_folded == len(world["new_items"]) and rep.items_new == 0
+
+
+def test_an_update_borrows_again_only_for_items_whose_neighbours_changed(db, world, settings):
+    """Every update folds in again the items folded in since the training, but the borrowed links of an item whose
+    knowledge neighbours are as they were are neither read nor rewritten (the same relationships stay); the item
+    whose knowledge changed gets the links a fresh computation gives."""
+    from kgrec_neo4j.model.newitems import borrow_item_links
+
+    run, new = world["run"], sorted(world["new_items"])
+    links = ("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) WHERE i.id IN $ids "
+             "RETURN i.id AS i, j.id AS j, l.weight AS w, elementId(l) AS eid ORDER BY i, j")
+    before = db.query(links, r=run, ids=new)
+    item = db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->() WHERE i.id IN $ids AND (i)<-[:ITEM_LINK {run: $r}]-() "
+                    "RETURN i.id ORDER BY i.id LIMIT 1", ids=new, r=run)
+    assert item and any(r["i"] != item for r in before)
+    row = next(r for r in slice_rows("items.jsonl") if r["item_id"] == item)
+    folder = write_dataset(world["tmp"] / "reborrow" / "vg", [{**row, "title": "PlayStation 4 Racing Wheel"}], [])
+    load(db, [folder], append=True)
+    rep = run_update(db, settings)
+    assert rep.items_extracted == 1 and rep.items_folded == len(new)
+    assert rep.borrow_unchanged == len(new) - 1 and rep.items_linked <= 1
+    after = db.query(links, r=run, ids=new)
+    assert [r for r in after if r["i"] != item] == [r for r in before if r["i"] != item]  # same relationships
+    mine = [(r["j"], r["w"]) for r in after if r["i"] == item]
+    assert mine != [(r["j"], r["w"]) for r in before if r["i"] == item]
+    db.execute("MATCH (i:Item {id: $i}) REMOVE i.borrow_digest", i=item)
+    mc = float(db.value("MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.min_confidence, 0.0)", r=run))
+    assert borrow_item_links(db, [item], run=run, min_confidence=mc) == (int(bool(mine)), len(mine), 0)
+    assert [(r["j"], r["w"]) for r in db.query(links, r=run, ids=[item])] == mine
 
 
 def test_update_reads_the_stored_text_hashes(db, world, settings):

@@ -1,10 +1,13 @@
 // Item links of run $run into folded-in items, borrowed from their knowledge neighbours (kgrec_neo4j/model/
 // newitems.py): per row, every link of the run into the target is replaced by the given ones (idempotent), each
-// marked `borrowed`. row: {target: item id, sources: [element ids of the source items], weights: [float]}; a row
+// marked `borrowed`; the target stores `borrow_digest`, the digest of what they were computed from, in the same
+// transaction. row: {target: item id, sources: [element ids of the source items], weights: [float], digest}; a row
 // with no sources only removes the target's links.
 // Params: $rows, $run.
 UNWIND $rows AS row
 MATCH (b:Item {id: row.target})
+SET b.borrow_digest = row.digest
+WITH b, row
 CALL (b) {
   MATCH ()-[old:ITEM_LINK {run: $run}]->(b)
   DELETE old

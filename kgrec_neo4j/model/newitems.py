@@ -28,6 +28,7 @@ before keep their scores.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -60,6 +61,7 @@ class FoldReport(BaseModel):
     users_read: int = 0
     items_linked: int = Field(0, description="new items with item links borrowed from their knowledge neighbours")
     borrowed_links: int = 0
+    borrow_unchanged: int = Field(0, description="items whose borrowed links were already those of their neighbours")
     version: int | None = None
     seconds: float = 0.0
 
@@ -158,8 +160,8 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
             progress(written, len(ids))
     rep.items = written
     if borrow_neighbours > 0:
-        rep.items_linked, rep.borrowed_links = borrow_item_links(db, ids, run=run, min_confidence=min_conf,
-                                                                 neighbours=borrow_neighbours)
+        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = borrow_item_links(
+            db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
     rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
     rep.seconds = round(time.perf_counter() - t0, 3)
     log.info("folded %d items into run %s (%d new; %d with knowledge, %d with interactions; %d with %d borrowed "
@@ -168,16 +170,16 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     return rep
 
 
-def borrow_new_item_links(db: Database, *, run: str | None = None, neighbours: int = 20) -> tuple[int, int]:
+def borrow_new_item_links(db: Database, *, run: str | None = None, neighbours: int = 20) -> tuple[int, int, int]:
     """The borrowed item links (:func:`borrow_item_links`) of the items :func:`fold_in_new_items` folds into ``run``
     (default: the current run), without folding them in: ``kgrec update`` computes them while it computes the users'
     interests, which they do not depend on (a new item's links come from its knowledge and the trained items' links
-    only), and then folds in with ``borrow_neighbours=0``. Returns ``(items linked, links written)``; ``(0, 0)``
-    without a run that can fold items in."""
+    only), and then folds in with ``borrow_neighbours=0``. Returns what :func:`borrow_item_links` does;
+    ``(0, 0, 0)`` without a run that can fold items in."""
     run = run or _current_run(db)
     got = _fold_todo(db, run) if neighbours > 0 else "no borrowing"
     if isinstance(got, str) or run is None or not got[1]:
-        return 0, 0
+        return 0, 0, 0
     return borrow_item_links(db, [r["id"] for r in got[1]], run=run, min_confidence=got[0][1],
                              neighbours=neighbours)
 
@@ -327,15 +329,22 @@ def knowledge_neighbours(db: Database, ids: list[str], *, run: str, min_confiden
 
 
 def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
-                      top_k: int | None = None, batch_size: int = 500) -> tuple[int, int]:
+                      top_k: int | None = None, batch_size: int = 500) -> tuple[int, int, int]:
     """Give each folded-in item of ``ids`` item links of ``run`` borrowed from its knowledge neighbours (module
     docstring), replacing the ones it had (idempotent). ``top_k``: links kept per item (default: the run's
-    ``item_graph_top_k``). Returns ``(items linked, links written)``; ``(0, 0)`` for a run without an item graph."""
+    ``item_graph_top_k``).
+
+    The links of an item are a function of the run, ``top_k`` and its neighbours with their shares (which hold its
+    knowledge and the trained items' knowledge); a digest of these is stored with them (``Item.borrow_digest``), and
+    an item whose neighbours are as they were keeps its links unread and unwritten: every update folds in again
+    the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
+    knowledge, changed. Returns ``(items linked, links written, items unchanged)``; ``(0, 0, 0)`` for a run without
+    an item graph."""
     import json
 
     info = db.query(cypher("recommend/run"), run=run)
     if not info or float(info[0]["link_weight"]) == 0.0 or int(info[0]["link_count"]) == 0:
-        return 0, 0
+        return 0, 0, 0
     if top_k is None:  # as training kept them (a run written before this was stored: its override or 100)
         top_k = info[0]["link_top_k"]
     if top_k is None:
@@ -345,9 +354,14 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
         except (TypeError, ValueError, AttributeError):
             top_k = 100
     near = knowledge_neighbours(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours)
+    digests = {item: borrow_digest(run, top_k, near.get(item, [])) for item in ids}
+    stored: dict[str, int | None] = {}
+    for chunk in batched(ids, 20_000):
+        stored.update(db.value(cypher("update/borrow_digests"), ids=chunk))
+    todo = [item for item in ids if stored.get(item) != digests[item]]
     linked = written = 0
     item_id: dict[str, str] = {}  # element id -> id of the source items read so far
-    for chunk in batched(ids, batch_size):
+    for chunk in batched(todo, batch_size):
         ws = sorted({w for item in chunk for w, _ in near.get(item, [])})
         into: dict[str, tuple[list[str], np.ndarray]] = {}  # neighbour -> (source element ids, weights)
         for wchunk in batched(ws, 2000):
@@ -366,7 +380,15 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
             ranked = sorted(((item_id[j], j, x) for j, x in acc.items()), key=lambda r: (-abs(r[2]), r[0]))
             best = [(j, x) for i, j, x in ranked if i != item and x != 0.0][:top_k]
             linked += bool(best)
-            rows.append({"target": item, "sources": [j for j, _ in best], "weights": [x for _, x in best]})
+            rows.append({"target": item, "sources": [j for j, _ in best], "weights": [x for _, x in best],
+                         "digest": digests[item]})
         res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run)
         written += int(res[0]["written"]) if res else 0
-    return linked, written
+    return linked, written, len(ids) - len(todo)
+
+
+def borrow_digest(run: str, top_k: int, near: list[tuple[str, float]]) -> int:
+    """A 63-bit digest of what an item's borrowed links are computed from: the run, ``top_k`` and the item's
+    knowledge neighbours with their shares (closest first, :func:`knowledge_neighbours`)."""
+    text = repr((run, int(top_k), [(str(w), float(x)) for w, x in near]))
+    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1
