@@ -78,8 +78,9 @@ class UpdateReport(BaseModel):
     interest_edges_written: int = Field(0, description="interest edges created, changed or removed")
     items_folded: int = 0
     items_new: int = 0
-    items_linked: int = Field(0, description="folded-in items given item links borrowed from knowledge neighbours")
-    borrowed_links: int = 0
+    items_linked: int = Field(0, description="folded-in items whose item links borrowed from knowledge neighbours "
+                                             "were written by this update")
+    borrowed_links: int = Field(0, description="borrowed item links written by this update")
     borrow_unchanged: int = Field(0, description="folded-in items whose knowledge neighbours, and so borrowed links, "
                                                  "were as before (not rewritten)")
     run: str | None = None
@@ -274,7 +275,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         return (f"{f.items} items folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with knowledge, "
                 f"{f.with_interactions} with interactions, {f.without_anything} with neither; {rep.items_linked} "
                 f"with {rep.borrowed_links} item links borrowed from their knowledge neighbours, "
-                f"{rep.borrow_unchanged} with the links they had): version {f.version}")
+                f"{rep.borrow_unchanged} whose neighbours and links were as they were): version {f.version}")
 
     # The borrowed item links depend on the new items' knowledge (final after step 3) and on the run's trained
     # links, not on what steps 4-6 write: they are computed alongside them (the server and the second core are idle

@@ -85,6 +85,15 @@ def test_short_term_default_is_the_share_of_a_full_window():
     assert five["racing", "short"].weight == pytest.approx(0.5 / 4)
 
 
+def test_short_term_ties_go_to_the_latest_interaction():
+    """In a uniform window many concepts weigh the same: the `short_top` cut keeps those of the latest interactions,
+    not those with the smallest ids (the newest item's concepts have the largest ids here)."""
+    cs = {f"x{k}": [(f"c{k}{j}", 1.0) for j in range(3)] for k in range(5)}
+    edges = user_interests([_ev(k, f"x{k}", 1) for k in range(5)], cs, OfflineParams(short_top=6))
+    kept = {e.concept for e in edges if e.horizon == "short"}
+    assert kept == {f"c{k}{j}" for k in (3, 4) for j in range(3)}
+
+
 def test_a_new_interaction_changes_only_the_short_edges_of_its_item_and_of_the_one_that_left():
     """Under the default window the short-term edges a new interaction changes are those of the concepts of its own
     item and of the item it pushes out of the window; every other one keeps all its values (and digest)."""

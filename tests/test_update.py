@@ -19,6 +19,7 @@ from _kg_fixture import invoke_cli, slice_rows, write_dataset
 
 from kgrec_neo4j.core.db import clear_database
 from kgrec_neo4j.core.errors import ModelError
+from kgrec_neo4j.core.resources import cypher
 from kgrec_neo4j.core.schema import load_pack
 from kgrec_neo4j.load import load
 from kgrec_neo4j.model.pipeline import run_training
@@ -534,6 +535,32 @@ def test_warm_start_continues_the_run(db, world):
         "MATCH (i:Item) RETURN count(i)")
     with pytest.raises(Exception, match="warm-start continues a run of ours"):
         run_training(db, type_names=PACK.names, model="lightgcn", warm_start=True)
+
+
+def test_borrow_digest_changes_with_each_input():
+    from kgrec_neo4j.model.newitems import borrow_digest
+
+    near = [("a", 0.6), ("b", 0.4)]
+    base = borrow_digest("run-1", 100, near)
+    assert base == borrow_digest("run-1", 100, list(near)) and 0 <= base < 2 ** 63
+    assert len({base, borrow_digest("run-2", 100, near), borrow_digest("run-1", 50, near),
+                borrow_digest("run-1", 100, [("a", 0.6), ("c", 0.4)]), borrow_digest("run-1", 100, [("a", 0.61), ("b", 0.39)]),
+                borrow_digest("run-1", 100, near[::-1]), borrow_digest("run-1", 100, [])}) == 7
+
+
+def test_removing_a_link_source_makes_its_targets_borrow_again(db):
+    """A reload that removes an item that is the source of borrowed links clears the targets' digests (their links
+    are one short now), so the next update borrows theirs again; the digests of other items stay."""
+    db.execute("CREATE (:Item {id: 'zz-src', dataset: 'zz'})-[:ITEM_LINK {run: 'zz-run', weight: 1.0, borrowed: true}]->"
+               "(:Item {id: 'zz-target', dataset: 'zz', borrow_digest: 7}), (:Item {id: 'zz-other', dataset: 'zz', "
+               "borrow_digest: 8})")
+    try:
+        db.write(cypher("load/delete_items"), ids=["zz-src"], dataset="zz")
+        got = dict(db.value("MATCH (i:Item) WHERE i.id IN ['zz-src', 'zz-target', 'zz-other'] "
+                            "RETURN collect([i.id, i.borrow_digest])"))
+        assert got == {"zz-target": None, "zz-other": 8}
+    finally:
+        db.execute("MATCH (i:Item) WHERE i.id STARTS WITH 'zz-' DETACH DELETE i")
 
 
 def test_killed_update_resumes(db, settings, tmp_path):

@@ -59,9 +59,10 @@ class FoldReport(BaseModel):
     with_interactions: int = 0
     without_anything: int = Field(0, description="neither knowledge nor interactions: a zero vector")
     users_read: int = 0
-    items_linked: int = Field(0, description="new items with item links borrowed from their knowledge neighbours")
-    borrowed_links: int = 0
-    borrow_unchanged: int = Field(0, description="items whose borrowed links were already those of their neighbours")
+    items_linked: int = Field(0, description="items whose links borrowed from their knowledge neighbours were "
+                                             "computed and written this time")
+    borrowed_links: int = Field(0, description="borrowed links written this time")
+    borrow_unchanged: int = Field(0, description="items whose neighbours were as before: links kept as they were")
     version: int | None = None
     seconds: float = 0.0
 
@@ -165,8 +166,9 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
     rep.seconds = round(time.perf_counter() - t0, 3)
     log.info("folded %d items into run %s (%d new; %d with knowledge, %d with interactions; %d with %d borrowed "
-             "item links) in %.1fs: version %d", rep.items, run, rep.new_items, rep.with_knowledge,
-             rep.with_interactions, rep.items_linked, rep.borrowed_links, rep.seconds, rep.version)
+             "item links written, %d with their links as they were) in %.1fs: version %d", rep.items, run,
+             rep.new_items, rep.with_knowledge, rep.with_interactions, rep.items_linked, rep.borrowed_links,
+             rep.borrow_unchanged, rep.seconds, rep.version)
     return rep
 
 
@@ -338,8 +340,8 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     knowledge and the trained items' knowledge); a digest of these is stored with them (``Item.borrow_digest``), and
     an item whose neighbours are as they were keeps its links unread and unwritten: every update folds in again
     the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
-    knowledge, changed. Returns ``(items linked, links written, items unchanged)``; ``(0, 0, 0)`` for a run without
-    an item graph."""
+    knowledge, changed (to force it, ``REMOVE i.borrow_digest``). Returns ``(items linked, links written, items
+    unchanged)``, the first two counting this call's writes; ``(0, 0, 0)`` for a run without an item graph."""
     import json
 
     info = db.query(cypher("recommend/run"), run=run)

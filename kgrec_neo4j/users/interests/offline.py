@@ -22,15 +22,17 @@ Short-term (``horizon = 'short'``), over the last ``short_window`` signed train 
     the same, as the benchmarks' proxy interests do, bench/train_compare.py); ``S_k = Σ sign × x × d``;
     ``weight = |S_k| / D`` with ``D = Σ_{age < short_window} short_decay ** age``, the decay mass of a full window
     (``short_window`` at decay 1: the share of the window that carries k); ``polarity = sign(S_k)``.
-    Under the default a new interaction changes the short-term edges of its own item's concepts and of the item
-    that leaves the window, and no other, so ``kgrec update`` rewrites only those; a decay below 1 ages every
+    Under the default a new interaction changes the values of the short-term edges of its own item's concepts and
+    of the item that leaves the window, and of no other (the ``short_top`` cut may still add or drop one), so
+    ``kgrec update`` rewrites only those; a decay below 1 ages every
     interaction of the window at each new one, and with it every short-term weight of the user (a normaliser over
     the user's own window, ``Σ d`` of the interactions present, would do the same to users with fewer than
     ``short_window`` of them).
 
-Both keep the ``top`` strongest concepts per user (by ``|P_k − N_k|`` and ``|S_k|``, ties broken by concept id) with ``weight >=
-min_weight``. ``evidence`` lists the items that support the edge's polarity (most recent first, at most
-``max_evidence``); ``updated_seq`` is the last seq that contributed; ``confidence`` is
+Both keep the ``top`` strongest concepts per user (by ``|P_k − N_k|`` and ``|S_k|``; ties broken by concept id, and
+in the short window first by the latest interaction that carries the concept) with ``weight >= min_weight``.
+``evidence`` lists the items that support the edge's polarity (most recent first, at most ``max_evidence``);
+``updated_seq`` is the last seq that contributed; ``confidence`` is
 :func:`kgrec_neo4j.users.confidence.offline_interest_confidence`.
 
 Speed: users are processed in batches; each batch is two reads (train interactions, then the concepts of
@@ -185,7 +187,8 @@ def _interest_rows(events: list[Event], concepts: dict[str, list[tuple[str, floa
         if v == 0.0 or w < params.min_weight or w <= 0.0:
             continue
         short_rows.append((w, cid, 1 if v > 0 else -1, sev[cid]))
-    short_rows.sort(key=lambda r: (-r[0], r[1]))
+    # equal weights (common in a uniform window) go to the concept seen most recently, then by concept id
+    short_rows.sort(key=lambda r: (-r[0], -max(x[0] for x in r[3]), r[1]))
     for w, cid, pol, rows in short_rows[:params.short_top]:
         out.append(_edge(cid, "short", pol, w, rows, spos[cid], sneg[cid], params))
     return out
