@@ -1,6 +1,13 @@
-// The stored digests of the borrowed item links of the items $ids (Item.borrow_digest, written with the links by
-// update/borrowed_links), as one list of [id, digest] pairs; an item without one has null. An item whose digest
-// equals the one of its current knowledge neighbours keeps its links (kgrec_neo4j/model/newitems.py).
+// The digests stored with the borrowed item links of run $run into the items $ids (ITEM_LINK.digest, written with
+// the links by update/borrowed_links: the same on every link into an item), as one list of [id, digest] pairs; an
+// item without such a link has null. An item whose digest equals the one of its current knowledge neighbours keeps
+// its links (kgrec_neo4j/model/newitems.py).
+// Params: $ids (list of Item.id), $run.
 UNWIND $ids AS id
 MATCH (i:Item {id: id})
-RETURN collect([id, i.borrow_digest]) AS digests
+CALL (i) {
+  OPTIONAL MATCH ()-[l:ITEM_LINK {run: $run}]->(i)
+  RETURN l.digest AS digest
+  LIMIT 1
+}
+RETURN collect([id, digest]) AS digests

@@ -337,10 +337,10 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     ``item_graph_top_k``).
 
     The links of an item are a function of the run, ``top_k`` and its neighbours with their shares (which hold its
-    knowledge and the trained items' knowledge); a digest of these is stored with them (``Item.borrow_digest``), and
+    knowledge and the trained items' knowledge); a digest of these is stored with them (``ITEM_LINK.digest``), and
     an item whose neighbours are as they were keeps its links unread and unwritten: every update folds in again
     the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
-    knowledge, changed (to force it, ``REMOVE i.borrow_digest``). Returns ``(items linked, links written, items
+    knowledge, changed (to force it, remove ``digest`` from its links). Returns ``(items linked, links written, items
     unchanged)``, the first two counting this call's writes; ``(0, 0, 0)`` for a run without an item graph."""
     import json
 
@@ -359,8 +359,9 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     digests = {item: borrow_digest(run, top_k, near.get(item, [])) for item in ids}
     stored: dict[str, int | None] = {}
     for chunk in batched(ids, 20_000):
-        stored.update(db.value(cypher("update/borrow_digests"), ids=chunk))
-    todo = [item for item in ids if stored.get(item) != digests[item]]
+        stored.update(db.value(cypher("update/borrow_digests"), ids=chunk, run=run))
+    # (an item without neighbours and without borrowed links is as it should be: it has nothing to store a digest on)
+    todo = [item for item in ids if stored.get(item) != digests[item] and (stored.get(item) is not None or near.get(item))]
     linked = written = 0
     item_id: dict[str, str] = {}  # element id -> id of the source items read so far
     for chunk in batched(todo, batch_size):
