@@ -194,9 +194,8 @@ def test_extract_writes_edges_and_rerun_is_identical(vg):
     rep2 = extract_offline(vg, batch_size=50)
     assert rep2.edges == rep.edges
     assert edges(vg) == first
-    # the same values: nothing is written, not even the run id, and no user's edges are sent
-    assert (rep2.created, rep2.changed, rep2.deleted, rep2.users_written) == (0, 0, 0, 0)
-    assert rep.users_written == rep.users_with_interests
+    # the same values: nothing is written, not even the run id
+    assert (rep2.created, rep2.changed, rep2.deleted) == (0, 0, 0)
     assert set(vg.value("MATCH ()-[r:INTERESTED_IN {extractor: 'offline'}]->() RETURN DISTINCT r.run")) == runs
     assert rep2.run not in runs
 
@@ -218,30 +217,9 @@ def test_write_compares_the_stored_digest(vg):
                    "MATCH (u)-[r:INTERESTED_IN {extractor: 'offline'}]->() REMOVE r.digest RETURN count(r) AS n")[0]["n"]
     before = edges(vg)
     rep = extract_offline(vg)
-    assert (rep.created, rep.changed, rep.deleted, rep.users_written) == (0, n, 0, 1)
+    assert (rep.created, rep.changed, rep.deleted) == (0, n, 0)
     assert edges(vg) == before
     assert vg.value("MATCH ()-[r:INTERESTED_IN {extractor: 'offline'}]->() WHERE r.digest IS NULL RETURN count(r)") == 0
-
-
-def test_only_the_changes_are_sent_and_written(vg):
-    """One user's stored edges disturbed three ways (one removed, one with another value and digest, one to a concept
-    the user has no interest in): the rerun sends that user only and writes back exactly the three fixes."""
-    extract_offline(vg)
-    first = edges(vg)
-    user = vg.value("MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->() WITH u, count(r) AS n WHERE n >= 2 "
-                    "RETURN u.id ORDER BY u.id LIMIT 1")
-    vg.execute("MATCH (:User {id: $u})-[r:INTERESTED_IN {extractor: 'offline'}]->(c) WITH r ORDER BY c.id, r.horizon "
-               "LIMIT 1 DELETE r", u=user)
-    vg.execute("MATCH (:User {id: $u})-[r:INTERESTED_IN {extractor: 'offline'}]->(c) WITH r ORDER BY c.id DESC, "
-               "r.horizon LIMIT 1 SET r.weight = r.weight / 2, r.digest = 1", u=user)
-    vg.execute("MATCH (u:User {id: $u}), (c:Concept) WHERE NOT (u)-[:INTERESTED_IN]->(c) WITH u, c ORDER BY c.id "
-               "LIMIT 1 CREATE (u)-[:INTERESTED_IN {extractor: 'offline', horizon: 'short', polarity: 1, weight: 0.5, "
-               "confidence: 0.5, evidence: ['x'], updated_seq: 0, support: 1, "
-               "digest: 2}]->(c)", u=user)
-    assert edges(vg) != first
-    rep = extract_offline(vg)
-    assert (rep.created, rep.changed, rep.deleted, rep.users_written) == (1, 1, 1, 1)
-    assert edges(vg) == first
 
 
 def test_default_batches_keep_reader_and_writer_busy():

@@ -35,11 +35,9 @@ in the short window first by the latest interaction that carries the concept) wi
 ``updated_seq`` is the last seq that contributed; ``confidence`` is
 :func:`kgrec_neo4j.users.confidence.offline_interest_confidence`.
 
-Speed: users are processed in batches; each batch is two reads (train interactions with the digests of the
-users' stored edges, then the concepts of items not seen yet, cached) and one write transaction with what changed:
-the edges whose digest differs or that are new, and the keys of the edges to remove (an edge as it was is not
-sent; a batch where nothing changed writes nothing). The next batch is read and computed while the previous one is
-being written (one writer thread).
+Speed: users are processed in batches; each batch is two reads (train interactions, then the concepts of
+items not seen yet, cached) and one write transaction that replaces the batch's offline edges. The next
+batch is read and computed while the previous one is being written (one writer thread).
 """
 
 from __future__ import annotations
@@ -109,7 +107,6 @@ class InterestEdge(BaseModel):
 class OfflineReport(BaseModel):
     users: int = 0
     users_with_interests: int = 0
-    users_written: int = Field(0, description="users with an edge created, changed or removed (the others: not sent)")
     interactions_read: int = 0
     items_read: int = 0
     edges: int = 0
@@ -254,8 +251,6 @@ def extract_offline(
     done = 0
 
     def write(batch: list[str], rows: list[dict]) -> float:
-        if not rows:  # nothing in the batch changed
-            return 0.0
         t0 = time.perf_counter()
         got = db.write_tx(lambda tx: tx.run(q_write, rows=rows, extractor=EXTRACTOR, run=rep.run).single(strict=True))
         rep.created += got["created"]
@@ -269,9 +264,8 @@ def extract_offline(
         for b0 in range(0, len(ids), batch_size):
             batch = ids[b0:b0 + batch_size]
             t0 = time.perf_counter()
-            recs = db.query(q_train, users=batch, min_confidence=params.min_confidence, extractor=EXTRACTOR)
+            recs = db.query(q_train, users=batch, min_confidence=params.min_confidence)
             by_user = {r["user"]: [Event(int(s), i, int(g), float(c)) for s, i, g, c in r["events"]] for r in recs}
-            stored = {r["user"]: dict(r["stored"]) for r in recs}
             new_items = sorted({e.item for evs in by_user.values() for e in evs} - item_cache.keys())
             for k in range(0, len(new_items), 20_000):
                 part = new_items[k:k + 20_000]
@@ -284,12 +278,8 @@ def extract_offline(
             rows = []
             for uid in batch:
                 edges = _interest_rows(by_user.get(uid, []), item_cache, params)
-                had = stored.get(uid, {})
-                keyed = {f"{e['concept']}|{e['horizon']}": e for e in edges}
-                send = {k: e for k, e in keyed.items() if had.get(k, -1) != e["digest"]}  # (no digest: changed)
-                gone = [k for k in had if k not in keyed]  # (a user without edges loses the old ones)
-                if send or gone:
-                    rows.append({"user": uid, "edges": send, "gone": gone})
+                rows.append({"user": uid, "edges": {f"{e['concept']}|{e['horizon']}": e for e in edges}})
+                # (a user without edges loses the old ones)
                 if edges:
                     rep.users_with_interests += 1
                     for e in edges:
@@ -307,7 +297,6 @@ def extract_offline(
                 done += pending_n
                 if progress:
                     progress(done, len(ids))
-            rep.users_written += len(rows)
             pending, pending_n = pool.submit(write, batch, rows), len(batch)
         if pending is not None:
             rep.write_s += pending.result()
