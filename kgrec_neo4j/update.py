@@ -156,6 +156,13 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         say(f"    {summary} ({rep.steps[-1].seconds:.1f}s)")
 
     embedder: list[Any] = []
+    user_lists: dict[tuple[str, int], list[str]] = {}
+
+    def stamped_users(query: str, previous: int) -> list[str]:
+        # the classification and the interests usually ask for the same list (nothing between them stamps users)
+        if (query, previous) not in user_lists:
+            user_lists[query, previous] = [r["id"] for r in db.query(cypher(query), previous=previous, ingest=ingest)]
+        return user_lists[query, previous]
 
     def get_embedder() -> Any:
         if not embedder:
@@ -225,7 +232,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         # there is one (an edge another client writes after that waits for the next update: it still has no
         # kind_source then)
         query = "update/changed_users" if unseen is False else "update/unclassified_users"
-        users = [r["id"] for r in db.query(cypher(query), previous=seen_classified, ingest=ingest)]
+        users = stamped_users(query, seen_classified)
         rep.users_classified = len(users)
         if not users:
             return "no new or changed interactions"
@@ -241,7 +248,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     def user_interests() -> str:
         from .users.interests.offline import OfflineParams, extract_offline
 
-        users = [r["id"] for r in db.query(cypher("update/changed_users"), previous=seen_interests, ingest=ingest)]
+        users = stamped_users("update/changed_users", seen_interests)
         rep.users_interests = len(users)
         if not users:
             return "no user to update"

@@ -522,6 +522,27 @@ def test_update_finds_edges_no_classification_has_seen(db, world, settings):
     assert db.value(edge + "RETURN properties(e)", u=user, s=seq) == kept
 
 
+def test_the_stamped_users_are_read_once(db, world, settings, monkeypatch):
+    """The classification and the interests of an update take the same list of stamped users: it is read once."""
+    inter = slice_rows("interactions.jsonl")
+    row = inter[0]
+    mine = {x["item_id"] for x in inter if x["user_id"] == row["user_id"]}
+    other = next(i for i in sorted({x["item_id"] for x in inter}) if i not in mine)
+    load(db, [write_dataset(world["tmp"] / "once" / "vg", [], [{**row, "item_id": other, "seq": 10_000, "rating": 5.0}])],
+         append=True)
+    calls: list[str] = []
+    query = db.query
+
+    def spy(q: str, **params):
+        calls.append(q)
+        return query(q, **params)
+
+    monkeypatch.setattr(db, "query", spy)
+    rep = run_update(db, settings)
+    assert rep.status == "complete" and rep.users_classified == rep.users_interests == 1
+    assert sum(q == cypher("update/changed_users") for q in calls) == 1
+
+
 def test_warm_start_continues_the_run(db, world):
     # on the graph it trained on, a warm-started model is the run itself before any epoch
     assert world["warm_gap"] < 1e-4
