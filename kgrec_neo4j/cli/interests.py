@@ -144,6 +144,7 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
     from ..users.interests.store import user_ids
 
     minc = settings.min_confidence if min_confidence is None else min_confidence
+    decay = {} if short_decay is None else {"short_decay": short_decay}  # (unset: each extractor's own default)
     with open_db(settings, writer="kgrec interests extract") as d:
         every = not only_users and max_users is None
         users = list(only_users) or user_ids(d, limit=max_users)
@@ -152,8 +153,7 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
 
             offline_params = OfflineParams(long_min_support=long_min_support, long_saturation=long_saturation,
                                            short_window=short_window,
-                                           short_decay=1.0 if short_decay is None else short_decay,
-                                           min_confidence=minc)
+                                           min_confidence=minc, **decay)
             off = extract_offline(d, params=offline_params, users=None if every else users,
                                   batch_size=batch_size, progress=_bar(silent, "interests", "user"))
             click.echo(f"offline interests for {off.users} users in {off.seconds:.1f}s "
@@ -165,8 +165,7 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
         from ..core.schema import load_pack
         from ..users.interests.graphrag import GraphRAGInterestExtractor, GraphRAGParams
 
-        params = GraphRAGParams(batch=batch, max_rounds=max_rounds, min_confidence=minc,
-                                **({} if short_decay is None else {"short_decay": short_decay}))
+        params = GraphRAGParams(batch=batch, max_rounds=max_rounds, min_confidence=minc, **decay)
         with GraphRAGInterestExtractor(d, settings, load_pack(settings.type_pack), params=params,
                                        progress=not silent, concurrency=concurrency) as ex:
             rep = ex.run(users, restart=restart)

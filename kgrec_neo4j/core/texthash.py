@@ -16,6 +16,12 @@ from typing import Any
 TEXT_FIELDS = ("title", "description", "features", "categories", "brand")
 
 
+def digest63(value: Any) -> int:
+    """A 63-bit digest of ``repr(value)``: a number Neo4j stores as one integer property, written with derived
+    values so that a later run compares it instead of the values (interest edges, borrowed item links)."""
+    return int.from_bytes(hashlib.blake2b(repr(value).encode(), digest_size=8).digest(), "big") >> 1
+
+
 def as_text_list(v: Any) -> list[str]:
     """A stored text field that holds a list (a single string counts as a list of one; ``None`` as empty)."""
     if v is None:

@@ -28,7 +28,6 @@ before keep their scores.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -40,6 +39,7 @@ from pydantic import BaseModel, Field
 
 from ..core.db import batched
 from ..core.resources import cypher
+from ..core.texthash import digest63
 from .foldin import FoldIn, History, ItemHistory, ItemSide, fold_in_item, history_from_rows, split_foldin, user_features
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -393,5 +393,4 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
 def borrow_digest(run: str, top_k: int, near: list[tuple[str, float]]) -> int:
     """A 63-bit digest of what an item's borrowed links are computed from: the run, ``top_k`` and the item's
     knowledge neighbours with their shares (closest first, :func:`knowledge_neighbours`)."""
-    text = repr((run, int(top_k), [(str(w), float(x)) for w, x in near]))
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1
+    return digest63((run, int(top_k), [(str(w), float(x)) for w, x in near]))

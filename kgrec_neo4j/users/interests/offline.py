@@ -42,7 +42,6 @@ batch is read and computed while the previous one is being written (one writer t
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 import uuid
@@ -55,6 +54,7 @@ from pydantic import BaseModel, Field
 
 from ...core.db import Database
 from ...core.resources import cypher
+from ...core.texthash import digest63
 from ...load.ingest import current_ingest, mark_covered
 from ..confidence import offline_interest_confidence
 from .store import user_ids
@@ -209,8 +209,7 @@ def edge_digest(e: dict[str, Any]) -> int:
     """A 63-bit digest of an interest edge's written values (polarity, weight, confidence, evidence, updated_seq,
     support), stored with them: the write compares this one number with the stored edge's instead of reading and
     comparing six values (one of them a list) per edge."""
-    text = repr((e["polarity"], e["weight"], e["confidence"], e["evidence"], e["updated_seq"], e["support"]))
-    return int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "big") >> 1
+    return digest63((e["polarity"], e["weight"], e["confidence"], e["evidence"], e["updated_seq"], e["support"]))
 
 
 def default_batch_size(users: int) -> int:
