@@ -154,3 +154,32 @@ def test_itemgraph_prior_bench_solves_the_regularised_problem(tmp_path, one_torc
     rows = ip.main([str(Path(__file__).parent / "data" / "vg-slice"), "--lam", "5", "--mus", "0,2", "--json",
                     str(tmp_path / "rows.json")])
     assert [r["mu"] for r in rows] == [0.0, 2.0] and all(0 <= r["test_ndcg10"] <= 1 for r in rows)
+
+
+def test_transitions_served_bench_shares_one_gnn_per_seed(tmp_path, one_torch_thread):
+    ts = load_bench("transitions_served")
+    out = tmp_path / "rows.json"
+    rows = ts.main([str(Path(__file__).parent / "data" / "vg-slice"), "--seeds", "0", "--epochs", "1",
+                    "--betas", "1", "--ease-lambdas", "5", "--item-graph-lambdas", "5", "--json", str(out)])
+    by = {r["model"]: r for r in rows}
+    assert list(by) == ["ease", "ease-recency", "item graph", "seq-ease", "item graph + transitions", "GNN part",
+                        "ours", "ours + transitions"]
+    assert by["seq-ease"]["chosen"]["concept_weight"] == 0.0  # the order signal without knowledge
+    base, tr = by["item graph"]["chosen"], by["item graph + transitions"]["chosen"]
+    assert (tr["lam"], tr["concept_weight"]) == (base["lam"], base["concept_weight"])  # β tried on the best point
+    assert by["ours"]["chosen"]["lam"] == base["lam"] and by["ours + transitions"]["chosen"].get("transitions") == \
+        tr.get("transitions")
+    assert all(0 <= r[k] <= 1 for r in rows for k in ("a", "b", "a_recall20", "b_recall20"))
+    assert json.loads(out.read_text()) == rows
+
+
+def test_item_graph_scorer_of_the_bench_is_the_fold_in_of_the_item_graph(graphs):
+    from kgrec_neo4j.model.itemgraph import ItemGraph
+
+    ts = load_bench("transitions_served")
+    tg, tb = graphs
+    ig = ItemGraph(lam=5.0, concept_weight=1.0, transitions=1.0).fit(tg).with_decay(0.8)
+    users = torch.arange(10)
+    # on the train graph it is the item graph's own score; with the valid item in the history it differs
+    assert torch.allclose(ts.item_graph_scorer(ig, tg)(users), ig.score(users), atol=1e-5)
+    assert not torch.allclose(ts.item_graph_scorer(ig, tb)(users), ig.score(users), atol=1e-5)

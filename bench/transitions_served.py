@@ -1,0 +1,171 @@
+"""Ours with and without transitions in its item graph, on one GNN per seed, under both protocols.
+
+The item graph's transitions (``TrainConfig.item_graph_transitions``, :mod:`kgrec_neo4j.model.itemgraph`: the pairs
+*recent interactions → the next one* added to its least squares) are off by default. This measures what they do to
+the model that is served (the GNN part plus the item graph, mixed with a weight chosen on valid), against the
+baselines of the same split, and against the same order signal without knowledge:
+
+* ``ease``, ``ease-recency``: the closed-form baselines (λ grid ``--ease-lambdas``, decays as usual), chosen on valid;
+* ``seq-ease`` (order without knowledge): ours' item graph with concept weight 0, λ from ours' grid, then each
+  transition weight of ``--betas`` tried on the best point (0 stays a candidate), every choice on valid;
+* ``item graph``, ``item graph + transitions``: ours' item graph alone (λ × concept weight {0, 2} × decay on valid),
+  then the same with the transition weights tried on its best point;
+* ``ours``, ``ours + transitions``: **one** GNN trained per seed (``fit`` without its item graph: the GNN's training
+  does not depend on it) with each of the two item graphs attached, the mixing weight chosen on valid each time.
+
+Closed-form fits do not depend on the seed: they are fitted once, on seed 0's valid sample. Test NDCG@10 and
+Recall@20 under (a) train-only history and (b) history up to the target by fold-in (no refit).
+
+Example::
+
+    python bench/transitions_served.py ../shared/data/amazon-office-2018 --seeds 0 1 2 --ease-lambdas 10,20,50 \\
+        --item-graph-lambdas 20,50 --json office.json
+    python bench/transitions_served.py ../shared/data/amazon-videogames-2018 --seeds 0 1 2 \\
+        --ease-lambdas 20,50,100,200,500 --item-graph-lambdas 100,500 --json vg.json
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import scipy.sparse as sp  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.train_compare import _floats  # noqa: E402
+from kgrec_neo4j.model.data import dataset_paths, from_jsonl  # noqa: E402
+from kgrec_neo4j.model.evaluate import evaluate  # noqa: E402
+from kgrec_neo4j.model.itemgraph import ItemGraph, shared_fits, signed_matrix  # noqa: E402
+from kgrec_neo4j.model.protocols import foldin_scorer, with_valid_in_history  # noqa: E402
+from kgrec_neo4j.model.train import (  # noqa: E402
+    TrainConfig,
+    _embedding_scorer,
+    _embeddings,
+    attach_item_graph,
+    fit,
+    fit_closed_form,
+    fit_item_graph,
+    valid_sample,
+)
+
+
+def item_graph_scorer(ig: ItemGraph, tg_b) -> Any:
+    """The item graph alone on the histories of ``tg_b`` (its fold-in: the history times ``W``)."""
+    x = signed_matrix(tg_b, ig.dislike_value, ig.decay).tocsr()
+    w = ig.w if isinstance(ig.w, sp.spmatrix) else ig.w.numpy()
+
+    def score(users):
+        part = x[np.asarray(users.cpu(), np.int64)] @ w
+        return torch.from_numpy(np.asarray(part.toarray() if sp.issparse(part) else part, np.float32))
+
+    return score
+
+
+def both(score_a, score_b, tg, tb) -> dict[str, float]:
+    a, b = evaluate(score_a, tg, "test"), evaluate(score_b, tb, "test")
+    return {"a": a["ndcg@10"], "a_recall20": a["recall@20"], "b": b["ndcg@10"], "b_recall20": b["recall@20"]}
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("data", type=Path)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    ap.add_argument("--epochs", type=int, default=50)
+    ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--betas", type=_floats, default=[0.5, 1.0], help="transition weights tried (0 always is)")
+    ap.add_argument("--ease-lambdas", type=_floats, default=[20.0, 50.0, 100.0, 200.0, 500.0])
+    ap.add_argument("--item-graph-lambdas", type=_floats, default=[100.0, 500.0])
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args(argv)
+    items, inter = dataset_paths(a.data)
+    tg = from_jsonl(items, inter)
+    tb = with_valid_in_history(tg)
+    rows: list[dict] = []
+
+    def emit(row: dict) -> None:
+        print(json.dumps(row), flush=True)
+        rows.append(row)
+
+    base = TrainConfig(model="kgrec", epochs=a.epochs, patience=10, seed=0, num_threads=a.threads,
+                       item_graph_lambdas=list(a.item_graph_lambdas), item_graph_concept_weights=[0.0, 2.0],
+                       item_graph_transitions=[])
+    vu0 = valid_sample(tg, base.valid_sample, np.random.default_rng(0))
+    t0 = time.perf_counter()
+    with shared_fits():
+        for name in ("ease", "ease-recency"):
+            t = time.perf_counter()
+            grid = ([{"lam": lam} for lam in a.ease_lambdas] if name == "ease" else
+                    [{"lam": lam, "decay": d} for lam in a.ease_lambdas for d in base.recency_decays])
+            obj, rep = fit_closed_form(tg, name, grid, num_threads=a.threads)
+            fn = foldin_scorer(obj, tg, tb)
+            emit({"model": name, "seed": None, "chosen": rep.config, **both(lambda u, o=obj: o.score(u), fn, tg, tb),
+                  "seconds": round(time.perf_counter() - t, 1)})
+            del obj
+        graphs: dict[str, ItemGraph] = {}
+        for name, cfg in (
+            ("item graph", base),
+            ("seq-ease", base.model_copy(update={"item_graph_concept_weights": [0.0],
+                                                 "item_graph_transitions": list(a.betas)})),
+        ):
+            t = time.perf_counter()
+            ig = fit_item_graph(tg, cfg, vu0)[0]
+            graphs[name] = ig
+            emit({"model": name, "seed": None, "chosen": ig.params(),
+                  **both(ig.score, item_graph_scorer(ig, tb), tg, tb), "seconds": round(time.perf_counter() - t, 1)})
+        ig0 = graphs["item graph"]
+        t = time.perf_counter()
+        cfg = base.model_copy(update={"item_graph_lambdas": [ig0.lam], "item_graph_concept_weights": [ig0.concept_weight],
+                                      "item_graph_transitions": list(a.betas)})
+        ig1 = fit_item_graph(tg, cfg, vu0)[0]
+        graphs["item graph + transitions"] = ig1
+        emit({"model": "item graph + transitions", "seed": None, "chosen": ig1.params(),
+              **both(ig1.score, item_graph_scorer(ig1, tb), tg, tb), "seconds": round(time.perf_counter() - t, 1)})
+    print(f"closed-form fits: {time.perf_counter() - t0:.0f}s", flush=True)
+
+    for seed in a.seeds:
+        t = time.perf_counter()
+        cfg = base.model_copy(update={"seed": seed, "use_item_graph": False})
+        model, rep = fit(tg, cfg)
+        emb = _embeddings(model)
+        gnn_s = round(time.perf_counter() - t, 1)
+        emit({"model": "GNN part", "seed": seed, **both(_embedding_scorer(model, emb=emb), foldin_scorer(model, tg, tb),
+                                                          tg, tb), "epochs": rep.epochs, "best_epoch": rep.best_epoch,
+              "seconds": gnn_s})
+        for name, key in (("ours", "item graph"), ("ours + transitions", "item graph + transitions")):
+            t = time.perf_counter()
+            vu = valid_sample(tg, cfg.valid_sample, np.random.default_rng(seed))
+            attach_item_graph(model, graphs[key], tg, cfg, np.random.default_rng(seed), vu, emb)
+            emit({"model": name, "seed": seed, "chosen": {"multiplier": model.item_graph_multiplier,
+                                                          **graphs[key].params()},
+                  **both(_embedding_scorer(model, emb=emb), foldin_scorer(model, tg, tb), tg, tb),
+                  "seconds": round(time.perf_counter() - t, 1)})
+
+    def ms(xs: list[float]) -> str:
+        return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}" if len(xs) > 1 else f"{xs[0]:.4f}"
+
+    print(f"\n{a.data.name}: test, mean ± std over seeds {a.seeds} (load average {os.getloadavg()[0]:.1f})")
+    print("| model | (a) NDCG@10 | (a) Recall@20 | (b) fold-in NDCG@10 | (b) Recall@20 |")
+    print("|---|---:|---:|---:|---:|")
+    for name in dict.fromkeys(r["model"] for r in rows):
+        rs = [r for r in rows if r["model"] == name]
+        print(f"| {name} | {ms([r['a'] for r in rs])} | {ms([r['a_recall20'] for r in rs])} | "
+              f"{ms([r['b'] for r in rs])} | {ms([r['b_recall20'] for r in rs])} |")
+    if a.json:
+        a.json.write_text(json.dumps(rows, indent=2))
+    return rows
+
+
+if __name__ == "__main__":
+    main()
