@@ -72,10 +72,10 @@ class TrainConfig(BaseModel):
         "auto", description="dense inverse, sparse per-item solves, or auto (sparse above item_graph_dense_max_items)")
     item_graph_dense_max_items: int = Field(20000, ge=1, description="largest catalogue solved densely by 'auto'")
     item_graph_neighbours: int = Field(256, ge=1, description="candidate items per item of the sparse solver")
-    # off by default until the served full Video Games run is measured with it (docs/results.md section 4: +1.8% /
-    # +3.1% test for the item graph alone on Video Games, but -2.5% train-only test on Office, chosen on valid)
+    # on by default since the served model was measured with it (docs/results.md section 4, "Transitions in the
+    # served model"): better under serving's protocol (history up to the target) on Video Games and Office
     item_graph_transitions: list[float] = Field(
-        [], description="weights of the transition pairs (what a user takes up next) tried on the best point of "
+        [1.0], description="weights of the transition pairs (what a user takes up next) tried on the best point of "
         "the lambda x concept weight grid, kept when valid improves ([]: none)")
     item_graph_transition_window: int = Field(10, ge=1, description="interactions in a transition pair's source")
     item_graph_transition_decay: float = Field(0.5, gt=0, le=1,
