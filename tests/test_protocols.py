@@ -156,19 +156,47 @@ def test_itemgraph_prior_bench_solves_the_regularised_problem(tmp_path, one_torc
     assert [r["mu"] for r in rows] == [0.0, 2.0] and all(0 <= r["test_ndcg10"] <= 1 for r in rows)
 
 
-def test_transitions_served_bench_shares_one_gnn_per_seed(tmp_path, one_torch_thread):
+def test_transitions_served_bench_shares_one_gnn_per_seed(tmp_path, one_torch_thread, monkeypatch):
     ts = load_bench("transitions_served")
+    fits, ig_cfgs, attached, fitted = [], [], [], []
+    real_fit, real_fig, real_attach = ts.fit, ts.fit_item_graph, ts.attach_item_graph
+
+    def count_fit(graph, cfg):
+        fits.append(cfg)
+        return real_fit(graph, cfg)
+
+    def record_fig(graph, cfg, users):
+        ig_cfgs.append(cfg)
+        out = real_fig(graph, cfg, users)
+        fitted.append(out[0])
+        return out
+
+    def record_attach(model, ig, *a, **k):
+        attached.append(ig)
+        return real_attach(model, ig, *a, **k)
+
+    monkeypatch.setattr(ts, "fit", count_fit)
+    monkeypatch.setattr(ts, "fit_item_graph", record_fig)
+    monkeypatch.setattr(ts, "attach_item_graph", record_attach)
     out = tmp_path / "rows.json"
-    rows = ts.main([str(Path(__file__).parent / "data" / "vg-slice"), "--seeds", "0", "--epochs", "1",
-                    "--betas", "1", "--ease-lambdas", "5", "--item-graph-lambdas", "5", "--json", str(out)])
-    by = {r["model"]: r for r in rows}
-    assert list(by) == ["ease", "ease-recency", "item graph", "seq-ease", "item graph + transitions", "GNN part",
-                        "ours", "ours + transitions"]
-    assert by["seq-ease"]["chosen"]["concept_weight"] == 0.0  # the order signal without knowledge
-    base, tr = by["item graph"]["chosen"], by["item graph + transitions"]["chosen"]
-    assert (tr["lam"], tr["concept_weight"]) == (base["lam"], base["concept_weight"])  # β tried on the best point
-    assert by["ours"]["chosen"]["lam"] == base["lam"] and by["ours + transitions"]["chosen"].get("transitions") == \
-        tr.get("transitions")
+    rows = ts.main([str(Path(__file__).parent / "data" / "vg-slice"), "--seeds", "0", "1", "--epochs", "1",
+                    "--betas", "1", "--ease-lambdas", "5,20", "--item-graph-lambdas", "5", "--json", str(out)])
+    assert [r["model"] for r in rows] == ["ease", "ease-recency", "item graph", "seq-ease", "item graph + transitions"] + \
+        ["GNN part", "ours", "ours + transitions"] * 2
+    # one GNN per seed, trained without the item graph but with the batch ours gets with it
+    assert [c.seed for c in fits] == [0, 1] and not any(c.use_item_graph for c in fits)
+    graph = ts.from_jsonl(*ts.dataset_paths(Path(__file__).parent / "data" / "vg-slice"))
+    assert all((c.batch_size, c.lr) == ts.served_batch(graph, c) for c in fits)
+    # the three item graphs: ours' grid; seq-ease without concepts, on the EASE λ grid, with the transitions; and
+    # the transitions tried on ours' best point
+    ours_cfg, seq_cfg, tr_cfg = ig_cfgs
+    assert ours_cfg.item_graph_transitions == [] and ours_cfg.item_graph_concept_weights == [0.0, 2.0]
+    assert seq_cfg.item_graph_concept_weights == [0.0] and seq_cfg.item_graph_lambdas == [5.0, 20.0]
+    assert seq_cfg.item_graph_transitions == [1.0] and tr_cfg.item_graph_transitions == [1.0]
+    assert (tr_cfg.item_graph_lambdas, tr_cfg.item_graph_concept_weights) == \
+        ([fitted[0].lam], [fitted[0].concept_weight])
+    # each seed's model gets ours' item graph, then the one with the transitions tried
+    assert attached == [fitted[0], fitted[2]] * 2
     assert all(0 <= r[k] <= 1 for r in rows for k in ("a", "b", "a_recall20", "b_recall20"))
     assert json.loads(out.read_text()) == rows
 
