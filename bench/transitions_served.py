@@ -37,7 +37,6 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -49,6 +48,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.protocols import _ms  # noqa: E402
 from bench.train_compare import _floats  # noqa: E402
 from kgrec_neo4j.model.data import dataset_paths, from_jsonl  # noqa: E402
 from kgrec_neo4j.model.evaluate import evaluate  # noqa: E402
@@ -169,16 +169,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
                   **both(_embedding_scorer(model, emb=emb), foldin_scorer(model, tg, tb), tg, tb),
                   "seconds": round(time.perf_counter() - t, 1)})
 
-    def ms(xs: list[float]) -> str:
-        return f"{statistics.mean(xs):.4f} ± {statistics.stdev(xs):.4f}" if len(xs) > 1 else f"{xs[0]:.4f}"
-
     print(f"\n{a.data.name}: test, mean ± std over seeds {a.seeds} (load average {os.getloadavg()[0]:.1f})")
     print("| model | (a) NDCG@10 | (a) Recall@20 | (b) fold-in NDCG@10 | (b) Recall@20 |")
     print("|---|---:|---:|---:|---:|")
     for name in dict.fromkeys(r["model"] for r in rows):
-        rs = [r for r in rows if r["model"] == name]
-        print(f"| {name} | {ms([r['a'] for r in rs])} | {ms([r['a_recall20'] for r in rs])} | "
-              f"{ms([r['b'] for r in rs])} | {ms([r['b_recall20'] for r in rs])} |")
+        cols = [[r[k] for r in rows if r["model"] == name] for k in ("a", "a_recall20", "b", "b_recall20")]
+        print(f"| {name} | " + " | ".join(_ms(c) for c in cols) + " |")
     if a.json:
         a.json.write_text(json.dumps(rows, indent=2))
     return rows
