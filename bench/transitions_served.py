@@ -43,7 +43,6 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
-import scipy.sparse as sp  # noqa: E402
 import torch  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -52,14 +51,15 @@ from bench.protocols import _ms  # noqa: E402
 from bench.train_compare import _floats  # noqa: E402
 from kgrec_neo4j.model.data import dataset_paths, from_jsonl  # noqa: E402
 from kgrec_neo4j.model.evaluate import evaluate  # noqa: E402
-from kgrec_neo4j.model.itemgraph import ItemGraph, shared_fits, signed_matrix  # noqa: E402
-from kgrec_neo4j.model.protocols import foldin_scorer, with_valid_in_history  # noqa: E402
+from kgrec_neo4j.model.itemgraph import ItemGraph, shared_fits  # noqa: E402
+from kgrec_neo4j.model.protocols import foldin_scorer, item_graph_foldin, with_valid_in_history  # noqa: E402
 from kgrec_neo4j.model.train import (  # noqa: E402
     TrainConfig,
     _embedding_scorer,
     _embeddings,
     attach_item_graph,
     auto_batch_size,
+    bpr_pairs,
     fit,
     fit_closed_form,
     fit_item_graph,
@@ -68,24 +68,15 @@ from kgrec_neo4j.model.train import (  # noqa: E402
 
 
 def item_graph_scorer(ig: ItemGraph, tg_b) -> Any:
-    """The item graph alone on the histories of ``tg_b`` (its fold-in: the history times ``W``)."""
-    x = signed_matrix(tg_b, ig.dislike_value, ig.decay).tocsr()
-    w = ig.w if isinstance(ig.w, sp.spmatrix) else ig.w.numpy()
-
-    def score(users):
-        part = x[np.asarray(users.cpu(), np.int64)] @ w
-        return torch.from_numpy(np.asarray(part.toarray() if sp.issparse(part) else part, np.float32))
-
-    return score
+    """The item graph alone on the histories of ``tg_b`` (its fold-in, as ``foldin_scorer`` adds it to ours)."""
+    part = item_graph_foldin(ig, tg_b)
+    return lambda users: torch.from_numpy(part(np.asarray(users.cpu(), np.int64)).astype(np.float32))
 
 
 def served_batch(tg, cfg: TrainConfig) -> tuple[int, float]:
     """The (batch size, learning rate) that :func:`~kgrec_neo4j.model.train.fit` trains ours' GNN with when the item
-    graph is part of the model (``auto_batch_size`` grows the batch of ours only then), for the BPR pairs ``fit``
-    draws: the distinct (user, item) pairs of non-dislike train edges."""
-    keep = tg.ui_sign >= 0 if cfg.use_negative and not cfg.bpr_on_dislikes else np.ones(tg.ui_sign.size, bool)
-    pairs = len(np.unique(np.stack([tg.ui_user[keep], tg.ui_item[keep]], 1), axis=0))
-    return auto_batch_size(cfg.model_copy(update={"use_item_graph": True}), pairs)
+    graph is part of the model (``auto_batch_size`` grows the batch of ours only then)."""
+    return auto_batch_size(cfg.model_copy(update={"use_item_graph": True}), len(bpr_pairs(tg, cfg)))
 
 
 def both(score_a, score_b, tg, tb) -> dict[str, float]:

@@ -89,20 +89,33 @@ def foldin_scorer(obj: Any, tg: TrainGraph, tg_b: TrainGraph) -> ScoreFn | None:
     with_interests = not lightgcn and bool(getattr(obj, "use_concepts", True))
     ig = getattr(obj, "item_graph", None)
     ig_w = float(getattr(obj, "item_graph_weight", 0.0) or 0.0)
-    x_b = signed_matrix(tg_b, ig.dislike_value, ig.decay).tocsr() if ig is not None and ig_w else None
-    w_ig = None if ig is None else (ig.w if isinstance(ig.w, sp.spmatrix) else ig.w.numpy())
+    ig_part = item_graph_foldin(ig, tg_b) if ig is not None and ig_w else None
 
     def score(users: Any) -> Any:
         u = np.asarray(users.cpu() if hasattr(users, "cpu") else users, np.int64)
         hs = train_histories(tg_b, u, use_negative=use_negative, with_interests=with_interests, ego=ego,
                              recency_decay=p.recency_decay)
         s = fold_in_many(p, side, hs) @ items.T
-        if x_b is not None and w_ig is not None:
-            part = x_b[u] @ w_ig
-            s = s + ig_w * (part.toarray() if sp.issparse(part) else np.asarray(part))
+        if ig_part is not None:
+            s = s + ig_w * ig_part(u)
         return torch.from_numpy(s.astype(np.float32))
 
     return score
+
+
+def item_graph_foldin(ig: Any, tg_b: TrainGraph) -> Callable[[np.ndarray], np.ndarray]:
+    """The item graph's scores on the histories of ``tg_b`` (its fold-in: each user's signed, recency-weighted
+    history times ``W``), as a function of user indices returning a dense ``(B, |I|)`` array."""
+    from .itemgraph import signed_matrix
+
+    x_b = signed_matrix(tg_b, ig.dislike_value, ig.decay).tocsr()
+    w = ig.w if isinstance(ig.w, sp.spmatrix) else ig.w.numpy()
+
+    def part(u: np.ndarray) -> np.ndarray:
+        out = x_b[u] @ w
+        return out.toarray() if sp.issparse(out) else np.asarray(out)
+
+    return part
 
 
 def refit_overrides(report: Any) -> dict[str, Any]:

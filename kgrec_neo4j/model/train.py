@@ -139,6 +139,15 @@ def auto_batch_size(cfg: TrainConfig, pairs: int) -> tuple[int, float]:
     return batch, cfg.lr * (batch / BASE_BATCH) ** 0.5
 
 
+def bpr_pairs(graph: TrainGraph, cfg: TrainConfig) -> np.ndarray:
+    """The BPR positives :func:`fit` trains on, ``(P, 2)`` deduplicated (user, item) pairs; ours leaves explicit
+    dislikes to the signed loss. ``auto_batch_size(cfg, len(pairs))`` gives the batch of the run."""
+    keep: np.ndarray = np.ones(graph.ui_user.size, bool)
+    if cfg.model == "kgrec" and cfg.use_negative and not cfg.bpr_on_dislikes:
+        keep = graph.ui_sign >= 0
+    return np.unique(np.stack([graph.ui_user[keep], graph.ui_item[keep]], 1), axis=0)
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process so far (MiB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -368,11 +377,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
         init(model)
     model = model.to(device)
 
-    # BPR positives: deduplicated (user, item) pairs; ours leaves explicit dislikes to the signed loss
-    keep: np.ndarray = np.ones(graph.ui_user.size, bool)
-    if ours and cfg.use_negative and not cfg.bpr_on_dislikes:
-        keep = graph.ui_sign >= 0
-    pairs = np.unique(np.stack([graph.ui_user[keep], graph.ui_item[keep]], 1), axis=0)
+    pairs = bpr_pairs(graph, cfg)
     dis = np.unique(np.stack([graph.ui_user[graph.ui_sign < 0], graph.ui_item[graph.ui_sign < 0]], 1), axis=0)
     batch_size, lr = auto_batch_size(cfg, len(pairs))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
