@@ -93,7 +93,7 @@ def one(tg, tb, name: str, seed: int, epochs: int, threads: int | None,
             "b_refit": b_refit["ndcg@10"] if b_refit else None, "a_recall20": a["recall@20"],
             "b_foldin_recall20": b_fold["recall@20"] if b_fold else None,
             "b_refit_recall20": b_refit["recall@20"] if b_refit else None,
-            "epochs": rep.epochs, "best_epoch": rep.best_epoch, "device": rep.device,
+            "valid": rep.valid.get("ndcg@10"), "epochs": rep.epochs, "best_epoch": rep.best_epoch, "device": rep.device,
             "train_seconds": round(rep.train_seconds, 1), "seconds": round(time.perf_counter() - t0, 1)}
 
 

@@ -48,7 +48,7 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.protocols import _ms  # noqa: E402
-from bench.train_compare import _floats  # noqa: E402
+from bench.train_compare import _floats, parse_sets  # noqa: E402
 from kgrec_neo4j.model.data import dataset_paths, from_jsonl  # noqa: E402
 from kgrec_neo4j.model.evaluate import evaluate  # noqa: E402
 from kgrec_neo4j.model.itemgraph import ItemGraph, shared_fits  # noqa: E402
@@ -93,8 +93,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--betas", type=_floats, default=[0.5, 1.0], help="transition weights tried (0 always is)")
     ap.add_argument("--ease-lambdas", type=_floats, default=[20.0, 50.0, 100.0, 200.0, 500.0])
     ap.add_argument("--item-graph-lambdas", type=_floats, default=[100.0, 500.0])
+    ap.add_argument("--set", action="append", default=[], metavar="ours:KEY=VALUE",
+                    help="a TrainConfig field of ours' GNN (e.g. ours:bpr_on_dislikes=true)")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
+    sets = parse_sets(a.set)
+    if set(sets) - {"ours"}:
+        raise SystemExit(f"--set: only ours:KEY=VALUE is read here (got {sorted(set(sets) - {'ours'})})")
     items, inter = dataset_paths(a.data)
     tg = from_jsonl(items, inter)
     tb = with_valid_in_history(tg)
@@ -106,7 +111,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
     base = TrainConfig(model="kgrec", epochs=a.epochs, patience=10, seed=0, num_threads=a.threads,
                        item_graph_lambdas=list(a.item_graph_lambdas), item_graph_concept_weights=[0.0, 2.0],
-                       item_graph_transitions=[])
+                       item_graph_transitions=[], **sets.get("ours", {}))
     vu0 = valid_sample(tg, base.valid_sample, np.random.default_rng(0))
     t0 = time.perf_counter()
     with shared_fits():

@@ -106,6 +106,7 @@ def test_bench_grids_and_settings_reach_the_models(graphs, one_torch_thread):
     assert rec["lam"] == 3.0 and rec["decay"] in pb.DEFAULT_DECAYS
     row = pb.one(tg, tb, "ours", 0, 2, 1, item_graph_lambdas=[7.0], sets=pb.parse_sets(["ours:embedding_dim=16"]))
     assert row["chosen"]["lam"] == 7.0 and row["b_foldin"] is not None and row["b_refit"] is not None
+    assert 0 < row["valid"] <= 1  # the valid NDCG@10 the run selected on, next to its test numbers
     fold_only = pb.one(tg, tb, "ease", 0, 1, 1, pb.closed_grids([7.0]), refit=False)
     assert fold_only["b_refit"] is None and fold_only["b_foldin"] is not None and fold_only["device"] == str(resolve_device())
 
@@ -180,11 +181,13 @@ def test_transitions_served_bench_shares_one_gnn_per_seed(tmp_path, one_torch_th
     monkeypatch.setattr(ts, "attach_item_graph", record_attach)
     out = tmp_path / "rows.json"
     rows = ts.main([str(Path(__file__).parent / "data" / "vg-slice"), "--seeds", "0", "1", "--epochs", "1",
-                    "--betas", "1", "--ease-lambdas", "5,20", "--item-graph-lambdas", "5", "--json", str(out)])
+                    "--betas", "1", "--ease-lambdas", "5,20", "--item-graph-lambdas", "5", "--json", str(out),
+                    "--set", "ours:bpr_on_dislikes=true"])
     assert [r["model"] for r in rows] == ["ease", "ease-recency", "item graph", "seq-ease", "item graph + transitions"] + \
         ["GNN part", "ours", "ours + transitions"] * 2
     # one GNN per seed, trained without the item graph but with the batch ours gets with it
     assert [c.seed for c in fits] == [0, 1] and not any(c.use_item_graph for c in fits)
+    assert all(c.bpr_on_dislikes for c in fits)  # --set ours:... reaches the GNN
     graph = ts.from_jsonl(*ts.dataset_paths(Path(__file__).parent / "data" / "vg-slice"))
     assert all((c.batch_size, c.lr) == ts.served_batch(graph, c) for c in fits)
     # the three item graphs: ours' grid; seq-ease without concepts, on the EASE λ grid, with the transitions; and
@@ -199,6 +202,12 @@ def test_transitions_served_bench_shares_one_gnn_per_seed(tmp_path, one_torch_th
     assert attached == [fitted[0], fitted[2]] * 2
     assert all(0 <= r[k] <= 1 for r in rows for k in ("a", "b", "a_recall20", "b_recall20"))
     assert json.loads(out.read_text()) == rows
+
+
+def test_transitions_served_bench_refuses_a_set_for_another_model():
+    ts = load_bench("transitions_served")
+    with pytest.raises(SystemExit, match="only ours:KEY=VALUE"):
+        ts.main([str(Path(__file__).parent / "data" / "vg-slice"), "--set", "lightgcn:lr=0.1"])
 
 
 def test_item_graph_scorer_of_the_bench_is_the_fold_in_of_the_item_graph(graphs):
