@@ -100,6 +100,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     sets = parse_sets(a.set)
     if set(sets) - {"ours"}:
         raise SystemExit(f"--set: only ours:KEY=VALUE is read here (got {sorted(set(sets) - {'ours'})})")
+    per_seed = sorted(set(sets.get("ours", {})) & {"seed", "use_item_graph", "batch_size", "lr"})
+    if per_seed:
+        raise SystemExit(f"--set ours:{per_seed[0]}: the bench sets it for each seed (--seeds; the served batch and "
+                         f"learning rate); leave it out")
     items, inter = dataset_paths(a.data)
     tg = from_jsonl(items, inter)
     tb = with_valid_in_history(tg)
@@ -109,9 +113,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(json.dumps(row), flush=True)
         rows.append(row)
 
-    base = TrainConfig(model="kgrec", epochs=a.epochs, patience=10, seed=0, num_threads=a.threads,
-                       item_graph_lambdas=list(a.item_graph_lambdas), item_graph_concept_weights=[0.0, 2.0],
-                       item_graph_transitions=[], **sets.get("ours", {}))
+    base = TrainConfig(**{"model": "kgrec", "epochs": a.epochs, "patience": 10, "seed": 0, "num_threads": a.threads,
+                          "item_graph_lambdas": list(a.item_graph_lambdas), "item_graph_concept_weights": [0.0, 2.0],
+                          "item_graph_transitions": [], **sets.get("ours", {})})
     vu0 = valid_sample(tg, base.valid_sample, np.random.default_rng(0))
     t0 = time.perf_counter()
     with shared_fits():

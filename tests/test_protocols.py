@@ -182,12 +182,12 @@ def test_transitions_served_bench_shares_one_gnn_per_seed(tmp_path, one_torch_th
     out = tmp_path / "rows.json"
     rows = ts.main([str(Path(__file__).parent / "data" / "vg-slice"), "--seeds", "0", "1", "--epochs", "1",
                     "--betas", "1", "--ease-lambdas", "5,20", "--item-graph-lambdas", "5", "--json", str(out),
-                    "--set", "ours:bpr_on_dislikes=true"])
+                    "--set", "ours:bpr_on_dislikes=true", "--set", "ours:patience=3"])
     assert [r["model"] for r in rows] == ["ease", "ease-recency", "item graph", "seq-ease", "item graph + transitions"] + \
         ["GNN part", "ours", "ours + transitions"] * 2
     # one GNN per seed, trained without the item graph but with the batch ours gets with it
     assert [c.seed for c in fits] == [0, 1] and not any(c.use_item_graph for c in fits)
-    assert all(c.bpr_on_dislikes for c in fits)  # --set ours:... reaches the GNN
+    assert all(c.bpr_on_dislikes and c.patience == 3 for c in fits)  # --set ours:... reaches the GNN, over defaults
     graph = ts.from_jsonl(*ts.dataset_paths(Path(__file__).parent / "data" / "vg-slice"))
     assert all((c.batch_size, c.lr) == ts.served_batch(graph, c) for c in fits)
     # the three item graphs: ours' grid; seq-ease without concepts, on the EASE λ grid, with the transitions; and
@@ -204,10 +204,12 @@ def test_transitions_served_bench_shares_one_gnn_per_seed(tmp_path, one_torch_th
     assert json.loads(out.read_text()) == rows
 
 
-def test_transitions_served_bench_refuses_a_set_for_another_model():
+def test_transitions_served_bench_refuses_sets_it_cannot_honour():
     ts = load_bench("transitions_served")
     with pytest.raises(SystemExit, match="only ours:KEY=VALUE"):
         ts.main([str(Path(__file__).parent / "data" / "vg-slice"), "--set", "lightgcn:lr=0.1"])
+    with pytest.raises(SystemExit, match="the bench sets it for each seed"):  # would be overwritten silently
+        ts.main([str(Path(__file__).parent / "data" / "vg-slice"), "--set", "ours:seed=5"])
 
 
 def test_item_graph_scorer_of_the_bench_is_the_fold_in_of_the_item_graph(graphs):
