@@ -16,8 +16,11 @@ CALL () {
   RETURN u, e
   UNION
   UNWIND CASE WHEN $unseen AND $users IS NULL THEN [1] ELSE [] END AS every
-  MATCH (u:User)-[e:INTERACTED]->(:Item)
-  WHERE e.kind_source IS NULL
+  CALL (every) {  // correlated: the scan of every user runs only when that list has its one row, whatever the plan
+    MATCH (u:User)-[e:INTERACTED]->(:Item)
+    WHERE e.kind_source IS NULL
+    RETURN u, e
+  }
   RETURN u, e
 }
 RETURN u.id AS user, collect(elementId(e)) AS edges
