@@ -129,30 +129,26 @@ def main(argv: list[str] | None = None) -> list[dict]:
                   "seconds": round(time.perf_counter() - t, 1)})
             del obj
         graphs: dict[str, ItemGraph] = {}
-        for name, cfg in (
-            ("item graph", base),
-            ("seq-ease", base.model_copy(update={"item_graph_concept_weights": [0.0],
-                                                 "item_graph_lambdas": list(a.ease_lambdas),
-                                                 "item_graph_transitions": list(a.betas)})),
-        ):
+
+        def item_graph(name: str, cfg: TrainConfig) -> ItemGraph:
             t = time.perf_counter()
-            ig = fit_item_graph(tg, cfg, vu0)[0]
-            graphs[name] = ig
+            ig = graphs[name] = fit_item_graph(tg, cfg, vu0)[0]
             emit({"model": name, "seed": None, "chosen": ig.params(),
                   **both(ig.score, item_graph_scorer(ig, tb), tg, tb), "seconds": round(time.perf_counter() - t, 1)})
-        ig0 = graphs["item graph"]
-        t = time.perf_counter()
-        cfg = base.model_copy(update={"item_graph_lambdas": [ig0.lam], "item_graph_concept_weights": [ig0.concept_weight],
-                                      "item_graph_transitions": list(a.betas)})
-        ig1 = fit_item_graph(tg, cfg, vu0)[0]
-        graphs["item graph + transitions"] = ig1
-        emit({"model": "item graph + transitions", "seed": None, "chosen": ig1.params(),
-              **both(ig1.score, item_graph_scorer(ig1, tb), tg, tb), "seconds": round(time.perf_counter() - t, 1)})
+            return ig
+
+        ig0 = item_graph("item graph", base)
+        item_graph("seq-ease", base.model_copy(update={"item_graph_concept_weights": [0.0],
+                                                       "item_graph_lambdas": list(a.ease_lambdas),
+                                                       "item_graph_transitions": list(a.betas)}))
+        item_graph("item graph + transitions", base.model_copy(update={
+            "item_graph_lambdas": [ig0.lam], "item_graph_concept_weights": [ig0.concept_weight],
+            "item_graph_transitions": list(a.betas)}))
     print(f"closed-form fits: {time.perf_counter() - t0:.0f}s", flush=True)
 
+    batch, lr = served_batch(tg, base)  # the same for every seed
     for seed in a.seeds:
         t = time.perf_counter()
-        batch, lr = served_batch(tg, base)
         cfg = base.model_copy(update={"seed": seed, "use_item_graph": False, "batch_size": batch, "lr": lr})
         model, rep = fit(tg, cfg)
         emb = _embeddings(model)
@@ -160,9 +156,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
         emit({"model": "GNN part", "seed": seed, **both(_embedding_scorer(model, emb=emb), foldin_scorer(model, tg, tb),
                                                           tg, tb), "epochs": rep.epochs, "best_epoch": rep.best_epoch,
               "batch_size": batch, "lr": lr, "seconds": gnn_s})
+        vu = valid_sample(tg, cfg.valid_sample, np.random.default_rng(seed))
         for name, key in (("ours", "item graph"), ("ours + transitions", "item graph + transitions")):
             t = time.perf_counter()
-            vu = valid_sample(tg, cfg.valid_sample, np.random.default_rng(seed))
             attach_item_graph(model, graphs[key], tg, cfg, np.random.default_rng(seed), vu, emb)
             emit({"model": name, "seed": seed, "chosen": {"multiplier": model.item_graph_multiplier,
                                                           **graphs[key].params()},
