@@ -22,6 +22,9 @@ permutation of the items. Methods:
 * ``ours``: the run's user vector folded in from the train history, times the stored item vectors (the held-out
   items' are those ``kgrec update`` folded in from their knowledge and their train interactions), plus the run's
   item-graph part (for a new item: the links ``kgrec update`` borrowed from its knowledge neighbours);
+* ``ours-no-own-link``: ours with the held-out items' borrowed links computed in memory by the rule before
+  (:mod:`kgrec_neo4j.model.newitems`): the share-weighted sum of the neighbours' incoming links only, without each
+  neighbour's own link into the new item (the item graph's missing diagonal);
 * ``ours-gnn-part``: ours without its item-graph part (the GNN part alone, as in docs/results.md section 1): what
   the new items' folded-in vectors do on their own, against warm items that then lose their item-graph part too;
 * ``ours-no-concepts``: the same run and users, the held-out items folded in **without their knowledge**
@@ -33,6 +36,9 @@ permutation of the items. Methods:
 * ``itemknn-text``: ItemKNN on item text embeddings (the project's embedder, the text the extractor reads):
   ``score(u, i) = sum over the user's train items j among i's k most similar items of cos(i, j)``;
 * ``random``: a seeded random ranking (the floor).
+
+What surfacing new items costs the other users: the same methods on up to ``--trained-users`` (3,000) users whose
+test (valid) item is a **trained** item, sampled with the seed, every item ranked (the held-out ones included).
 
 The same numbers on the users whose **valid** item is held out are printed too (for diagnosis; never used to
 choose anything here). Needs a running Neo4j (NEO4J_URI / NEO4J_PASSWORD) that it may CLEAR: use a scratch one.
@@ -62,7 +68,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.update_incremental import _find as find  # noqa: E402
 from bench.update_incremental import _read as read_jsonl  # noqa: E402
 
-METHODS = ("ours", "ours-no-concepts", "ours-gnn-part", "popularity", "itemknn-text", "random")
+METHODS = ("ours", "ours-no-own-link", "ours-no-concepts", "ours-gnn-part", "popularity", "itemknn-text", "random")
 SCOPES = ("held-out", "all")
 
 
@@ -156,19 +162,50 @@ def text_knn(emb: np.ndarray, k: int, chunk: int = 2048) -> sp.csr_matrix:
 
 
 # ================================================================================ evaluation
-def _labels(tg: Any, split: str, index: dict[str, int], held: np.ndarray) -> dict[str, int]:
-    """user id -> run item index of the user's ``split`` item, for the users whose item is held out."""
+def _labels(tg: Any, split: str, index: dict[str, int], held: np.ndarray, *, trained: bool = False) -> dict[str, int]:
+    """user id -> run item index of the user's ``split`` item, for the users whose item is held out (``trained``:
+    whose item is one the run was trained on)."""
     out = {}
     for u, items in tg.heldout(split).items():
         j = index.get(tg.item_ids[items[0]]) if items else None
-        if j is not None and held[j]:
+        if j is not None and bool(held[j]) != trained:
             out[tg.user_ids[u]] = j
     return out
 
 
+def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]], index: dict[str, int],
+                   ids: list[str], targets: list[str], *, own_link: bool, top_k: int) -> sp.csr_matrix:
+    """``links`` (row: source item) with the columns of ``targets`` replaced by links borrowed from their knowledge
+    neighbours ``near`` (:func:`kgrec_neo4j.model.newitems.knowledge_neighbours`), as ``kgrec update`` computes them
+    (``own_link``: with each neighbour's own link, the rule since; without: the rule before). ``ids``: item id per
+    index (the tie order of equal weights)."""
+    csc = links.tocsc()
+    keep = np.ones(links.shape[1], np.float64)
+    keep[[index[t] for t in targets]] = 0.0
+    base = (links @ sp.diags(keep)).tocoo()
+    rows, cols, vals = [base.row], [base.col], [base.data.astype(np.float64)]
+    for t in targets:
+        acc: dict[int, float] = {}
+        for w, share in near.get(t, []):
+            col = csc[:, index[w]]
+            for j, x in zip(col.indices.tolist(), (share * col.data.astype(np.float64)).tolist(), strict=True):
+                acc[j] = acc.get(j, 0.0) + x
+            if own_link and col.nnz:
+                acc[index[w]] = acc.get(index[w], 0.0) + share * max(float(col.data.max()), 0.0)
+        n = index[t]
+        best = sorted(((j, x) for j, x in acc.items() if j != n and x != 0.0), key=lambda r: (-abs(r[1]), ids[r[0]]))
+        best = best[:top_k]
+        rows.append(np.asarray([j for j, _ in best], np.int64))
+        cols.append(np.full(len(best), n, np.int64))
+        vals.append(np.asarray([x for _, x in best], np.float64))
+    return sp.csr_matrix((np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=links.shape)
+
+
 def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names: list[str], seed: int,
-             knn_k: int = 50, batch: int = 500) -> dict[str, Any]:
-    """Every method on the test users (and the valid users) whose item is held out; see the module docstring."""
+             knn_k: int = 50, batch: int = 500, trained_users: int = 3000) -> dict[str, Any]:
+    """Every method on the test users (and the valid users) whose item is held out, and on ``trained_users`` of
+    those whose item is a trained one; see the module docstring."""
     from kgrec_neo4j.core.embed import get_embedder
     from kgrec_neo4j.extract.llm import full_text
     from kgrec_neo4j.extract.run import read_items
@@ -218,6 +255,20 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     m_nc = dataclasses.replace(m, vectors=vec, links=links_nc,
                                side=ItemSide(layers=layers, degree=m.side.degree, x1=x1, concepts=m.side.concepts))
     m_gnn = dataclasses.replace(m, link_weight=0.0, links=None)
+    # the held-out items' borrowed links by the rule before (no neighbour's own link), and by the rule now as a check
+    # that the stored links are what this code computes
+    m_old = m
+    if m.links is not None:
+        from kgrec_neo4j.core.resources import cypher
+        from kgrec_neo4j.model.newitems import knowledge_neighbours
+
+        top_k = int(db.query(cypher("recommend/run"), run=run)[0]["link_top_k"] or 100)
+        near = knowledge_neighbours(db, held_list, run=run, min_confidence=m.min_confidence,
+                                    neighbours=settings.borrow_neighbours)
+        now = borrowed_links(m.links, near, m.index, m.ids, held_list, own_link=True, top_k=top_k)
+        info["borrowed_stored_vs_recomputed_max_abs"] = float(abs(now - m.links).max()) if now.nnz else 0.0
+        m_old = dataclasses.replace(m, links=borrowed_links(m.links, near, m.index, m.ids, held_list, own_link=False,
+                                                            top_k=top_k))
     info["held_out_zero_without_knowledge"] = int((np.abs(vec[idx]).sum(1) == 0).sum())
     info["held_out_zero_with_knowledge"] = int((np.abs(m.vectors[idx]).sum(1) == 0).sum())
 
@@ -237,6 +288,7 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     tie = rng.permutation(n)
     methods: dict[str, Callable[[list[Any], np.ndarray], np.ndarray]] = {
         "ours": lambda st, x: scores(m, st),
+        "ours-no-own-link": lambda st, x: scores(m_old, st),
         "ours-no-concepts": lambda st, x: scores(m_nc, st),
         "ours-gnn-part": lambda st, x: scores(m_gnn, st),
         "popularity": lambda st, x: np.broadcast_to(pop, (len(st), n)),
@@ -244,10 +296,9 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
         "random": lambda st, x: rng.random((len(st), n)),
     }
     out: dict[str, Any] = {"info": info}
-    for split in ("test", "valid"):
-        labels = _labels(tg, split, m.index, held)
-        got: dict[str, dict[str, list[int]]] = {meth: {s: [] for s in SCOPES} for meth in methods}
-        users = sorted(labels)
+
+    def ranked(labels: dict[str, int], users: list[str], scopes: Sequence[str]) -> dict[str, Any]:
+        got: dict[str, dict[str, list[int]]] = {meth: {s: [] for s in scopes} for meth in methods}
         for s in range(0, len(users), batch):
             states = read_train_users(db, users[s: s + batch], m)
             targets = np.asarray([labels[st.id] for st in states], np.int64)
@@ -258,16 +309,24 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
             x = sp.csr_matrix(train.astype(np.float32))
             for meth, fn in methods.items():
                 sc = np.asarray(fn(states, x), np.float64)
-                for scope in SCOPES:
+                for scope in scopes:
                     cand = ~train & (held[None, :] if scope == "held-out" else True)
                     got[meth][scope] += ranks(sc, targets, cand, tie).tolist()
         res: dict[str, Any] = {"users": len(users)}
         for meth in methods:
             res[meth] = {}
-            for scope in SCOPES:
+            for scope in scopes:
                 r, nd = recall_ndcg(np.asarray(got[meth][scope]))
                 res[meth][scope] = {"recall@20": r, "ndcg@10": nd}
-        out[split] = res
+        return res
+
+    for split in ("test", "valid"):
+        labels = _labels(tg, split, m.index, held)
+        out[split] = ranked(labels, sorted(labels), SCOPES)
+        others = sorted(_labels(tg, split, m.index, held, trained=True))
+        if len(others) > trained_users:
+            others = sorted(np.random.default_rng(seed).choice(others, trained_users, replace=False).tolist())
+        out[split]["trained"] = ranked(_labels(tg, split, m.index, held, trained=True), others, ("all",))
     info["eval_seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -318,7 +377,8 @@ def run_seed(args: argparse.Namespace, settings: Any, pack: Any, seed: int) -> d
             timed("append change", lambda: load(db, [more], append=True))
             upd = timed("kgrec update", lambda: run_update(db, settings, extractor="offline"))
             ev = timed("evaluate", lambda: evaluate(db, settings, run=res.run, held_ids=held, type_names=pack.names,
-                                                    seed=seed, knn_k=args.knn_k))
+                                                    seed=seed, knn_k=args.knn_k,
+                                                    trained_users=args.trained_users))
     rep = res.report
     return {"seed": seed, "split": sizes, "seconds": secs, "run": res.run,
             "training": {**{k: rep.get(k) for k in ("epochs", "best_epoch", "train_seconds", "valid", "test",
@@ -339,6 +399,16 @@ def table(results: Sequence[dict[str, Any]], split: str = "test") -> str:
         lines.append(f"| {meth} | " + " | ".join(cells) + " |")
     users = [r[split]["users"] for r in results]
     lines.append(f"\n{split} users per seed: {users}")
+    if all("trained" in r[split] for r in results):
+        lines += ["", f"{split.upper()} users whose {split} item is a trained item (every item ranked: what surfacing "
+                  "new items costs them)", "| method | Recall@20 | NDCG@10 |", "|---|---:|---:|"]
+        for meth in METHODS:
+            cells = []
+            for metric in ("recall@20", "ndcg@10"):
+                v = np.asarray([r[split]["trained"][meth]["all"][metric] for r in results], np.float64)
+                cells.append(f"{v.mean():.4f} ± {v.std():.4f}" if v.size > 1 else f"{v.mean():.4f}")
+            lines.append(f"| {meth} | " + " | ".join(cells) + " |")
+        lines.append(f"\n{split} users per seed: {[r[split]['trained']['users'] for r in results]}")
     return "\n".join(lines)
 
 
@@ -352,6 +422,8 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=None, help="embedding size (default: the project's, 64)")
     ap.add_argument("--max-train-seconds", type=float, default=None, help="stop training after this wall time")
     ap.add_argument("--knn-k", type=int, default=50, help="neighbours of itemknn-text")
+    ap.add_argument("--trained-users", type=int, default=3000,
+                    help="users whose test (valid) item is a trained item, ranked too (sampled with the seed)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--yes", action="store_true", help="clear the database without asking")
     args = ap.parse_args()

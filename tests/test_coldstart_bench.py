@@ -56,6 +56,29 @@ def test_ranks_and_metrics():
         cs.ranks(s, np.asarray([0, 2, 4]), cand, tie)
 
 
+def test_borrowed_links_with_and_without_the_neighbours_own_link():
+    """The bench's in-memory borrowing (the rule before, for the ablation, and the rule of kgrec update, checked
+    against the stored links in the run): trained items 0-3, new item 4 with neighbours 1 (share 0.75) and 2."""
+    import scipy.sparse as sp
+
+    w = np.zeros((5, 5))
+    w[0, 1], w[3, 1], w[0, 2], w[1, 2] = 2.0, -1.0, 1.0, 0.5  # into 1: from 0 and 3; into 2: from 0 and 1
+    w[1, 4] = 9.0  # a stale link into the new item: replaced
+    links = sp.csr_matrix(w)
+    ids, index = ["a", "b", "c", "d", "n"], {x: k for k, x in enumerate("abcdn")}
+    near = {"n": [("b", 0.75), ("c", 0.25)]}
+    old = cs.borrowed_links(links, near, index, ids, ["n"], own_link=False, top_k=10).toarray()
+    np.testing.assert_allclose(old[:, 4], [0.75 * 2 + 0.25 * 1, 0.25 * 0.5, 0, -0.75, 0])
+    np.testing.assert_allclose(old[:, :4], w[:, :4])  # trained columns untouched
+    own = cs.borrowed_links(links, near, index, ids, ["n"], own_link=True, top_k=10).toarray()
+    # each neighbour also links to the new item: its share of its strongest link in (b: 2.0, c: 1.0)
+    np.testing.assert_allclose(own[:, 4], [1.75, 0.125 + 0.75 * 2.0, 0.25 * 1.0, -0.75, 0])
+    top = cs.borrowed_links(links, near, index, ids, ["n"], own_link=True, top_k=2).toarray()
+    assert np.flatnonzero(top[:, 4]).tolist() == [0, 1]  # the two largest in magnitude
+    # a new item without knowledge neighbours keeps no link
+    assert cs.borrowed_links(links, {}, index, ids, ["n"], own_link=True, top_k=10)[:, 4].nnz == 0
+
+
 def test_text_knn_keeps_k_most_similar_other_items():
     emb = np.asarray([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9], [0, 0]], np.float32)
     emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)

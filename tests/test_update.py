@@ -251,7 +251,8 @@ def test_new_items_are_recommended_and_serving_notices_the_version(db, world):
 
 def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, world):
     """Each new item with knowledge gets links into it: the share-weighted sum of its knowledge neighbours' incoming
-    links (recomputed here in numpy from the stored graph), marked borrowed; it links to nothing itself; the trained
+    links plus each neighbour's own link (its share of its strongest trained link in; recomputed here in numpy from
+    the stored graph), marked borrowed; it links to nothing itself; the trained
     links are untouched; a rerun writes the same links; the served score of a new item has its item-graph part."""
     from kgrec_neo4j.model.newitems import borrow_item_links, borrow_new_item_links
 
@@ -299,6 +300,8 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
         for w, c in near:
             for j, x in into.get(w, {}).items():
                 acc[j] += c / total * x
+            if into.get(w):  # the neighbour's own link: its share of its strongest trained link in
+                acc[w] += c / total * max(max(into[w].values()), 0.0)
         want = dict(sorted(acc.items(), key=lambda x: (-abs(x[1]), x[0]))[:top_k])
         assert set(into.get(n, {})) == set(want), n
         np.testing.assert_allclose([into[n][j] for j in sorted(want)], [want[j] for j in sorted(want)], rtol=1e-6)

@@ -18,9 +18,14 @@ The item graph gets links into a new item at once, **borrowed from its knowledge
 (:func:`borrow_item_links`): the ``neighbours`` trained items closest to it through its knowledge, weighed as the
 item graph's concept paths weigh concepts (each concept row of unit length, so a concept held by ``d`` items
 counts ``1/d``; cosine over those weights), with shares ``s_w`` summing to one. A new item ``n`` then gets
-``W(j→n) = Σ_w s_w W(j→w)`` for every item ``j`` linking to a neighbour (the ``top_k`` largest in magnitude,
-as training keeps), stored as ``ITEM_LINK {run, weight, borrowed: true}``: its item-graph score for a user is
-the share-weighted mean of its neighbours' scores, on the same scale as every trained item's. Without knowledge
+``W(j→n) = Σ_w s_w W(j→w)`` for every item ``j`` linking to a neighbour, plus, from each neighbour itself,
+``W(w→n) += s_w · max(0, max_j W(j→w))`` (the ``top_k`` largest in magnitude kept, as training keeps), stored as
+``ITEM_LINK {run, weight, borrowed: true}``: its item-graph score for a user is the share-weighted mean of what its
+neighbours would score if each were new, on the same scale as every trained item's. The second term stands in for
+the link the item graph cannot have, ``w → w`` (its diagonal is zero): without it a user who has the new item's
+closest neighbour (the previous game of a series, the same pen in another colour) got nothing from having it,
+only from the items linking to it, and new items stayed below the trained ones in such a user's list
+(docs/results.md, section 9). Without knowledge
 on a concept of the run (or in a run without an item graph) a new item has no links until the next training.
 A new item links to nothing (its own column of the item graph is new, its row is not): the items a user had
 before keep their scores.
@@ -46,6 +51,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..core.db import Database
 
 log = logging.getLogger(__name__)
+
+# what the borrowed links are computed by, in their digest: a change of the rule makes every folded item borrow again
+BORROW_RULE = "mean-of-neighbours+own-link"
 
 
 class FoldReport(BaseModel):
@@ -366,20 +374,28 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     item_id: dict[str, str] = {}  # element id -> id of the source items read so far
     for chunk in batched(todo, batch_size):
         ws = sorted({w for item in chunk for w, _ in near.get(item, [])})
-        into: dict[str, tuple[list[str], np.ndarray]] = {}  # neighbour -> (source element ids, weights)
+        # neighbour -> (source element ids, weights, its own element id)
+        into: dict[str, tuple[list[str], np.ndarray, str]] = {}
         for wchunk in batched(ws, 2000):
             for got in db.query(cypher("update/links_into"), ids=wchunk, run=run):
-                into.update({str(w): (src, np.asarray(wt, np.float64)) for w, src, wt in got["links"]})
-        unknown = sorted({j for src, _ in into.values() for j in src} - item_id.keys())
+                into.update({str(w): (src, np.asarray(wt, np.float64), own) for w, src, wt, own in got["links"]})
+        unknown = sorted({j for src, _, own in into.values() for j in [*src, own]} - item_id.keys())
         for echunk in batched(unknown, 20_000):
             item_id.update(db.value(cypher("update/item_ids"), eids=echunk))
         rows = []
         for item in chunk:  # summed in a fixed order (neighbours closest first): a rerun writes the same bits
             acc: dict[str, float] = {}
             for w, share in near.get(item, []):
-                src, wt = into.get(w, ([], np.empty(0)))
+                if w not in into:
+                    continue
+                src, wt, own = into[w]
                 for j, x in zip(src, (share * wt).tolist(), strict=True):
                     acc[j] = acc.get(j, 0.0) + x
+                # the neighbour's own link (the item graph has no w -> w): as strong as w's strongest trained link
+                # into it, times the share (module docstring)
+                x = share * max(float(wt.max()), 0.0) if wt.size else 0.0
+                if x:
+                    acc[own] = acc.get(own, 0.0) + x
             ranked = sorted(((item_id[j], j, x) for j, x in acc.items()), key=lambda r: (-abs(r[2]), r[0]))
             best = [(j, x) for i, j, x in ranked if i != item and x != 0.0][:top_k]
             linked += bool(best)
@@ -393,4 +409,4 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
 def borrow_digest(run: str, top_k: int, near: list[tuple[str, float]]) -> int:
     """A 63-bit digest of what an item's borrowed links are computed from: the run, ``top_k`` and the item's
     knowledge neighbours with their shares (closest first, :func:`knowledge_neighbours`)."""
-    return digest63((run, int(top_k), [(str(w), float(x)) for w, x in near]))
+    return digest63((BORROW_RULE, run, int(top_k), [(str(w), float(x)) for w, x in near]))
