@@ -24,7 +24,9 @@ permutation of the items. Methods:
   item-graph part (for a new item: the links ``kgrec update`` borrowed from its knowledge neighbours);
 * ``ours-no-own-link``: ours with the held-out items' borrowed links computed in memory by the rule before
   (:mod:`kgrec_neo4j.model.newitems`): the share-weighted sum of the neighbours' incoming links only, without each
-  neighbour's own link into the new item (the item graph's missing diagonal);
+  neighbour's own link into the new item (the item graph's missing diagonal). The same code with the rule now
+  recomputes the stored links as a check: ``borrowed_stored_vs_recomputed_max_abs`` in the output's ``info`` is 0
+  when the stored links are what the rule computes;
 * ``ours-gnn-part``: ours without its item-graph part (the GNN part alone, as in docs/results.md section 1): what
   the new items' folded-in vectors do on their own, against warm items that then lose their item-graph part too;
 * ``ours-no-concepts``: the same run and users, the held-out items folded in **without their knowledge**

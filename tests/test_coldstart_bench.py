@@ -114,6 +114,10 @@ def test_after_the_append_the_test_users_are_those_whose_last_interaction_is_hel
     expected = {u: h[-1] for u, h in hist.items() if len(h) >= 3 and h[-1] in held and h[-1] not in h[:-2]}
     labels = cs._labels(tg, "test", index, mask)
     assert labels and {u: tg.item_ids[j] for u, j in labels.items()} == expected
+    # the other users: those whose test item is a trained item (what surfacing new items costs them)
+    others = cs._labels(tg, "test", index, mask, trained=True)
+    assert others and not set(others) & set(labels) and not mask[list(others.values())].any()
+    assert len(others) + len(labels) == sum(bool(v) for v in tg.heldout("test").values())
     # a held-out item is a train edge only after the base history (the user had three or more of them)
     users = {u: k for k, u in enumerate(tg.user_ids)}
     for u, h in hist.items():

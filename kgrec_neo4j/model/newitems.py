@@ -20,8 +20,9 @@ item graph's concept paths weigh concepts (each concept row of unit length, so a
 counts ``1/d``; cosine over those weights), with shares ``s_w`` summing to one. A new item ``n`` then gets
 ``W(j→n) = Σ_w s_w W(j→w)`` for every item ``j`` linking to a neighbour, plus, from each neighbour itself,
 ``W(w→n) += s_w · max(0, max_j W(j→w))`` (the ``top_k`` largest in magnitude kept, as training keeps), stored as
-``ITEM_LINK {run, weight, borrowed: true}``: its item-graph score for a user is the share-weighted mean of what its
-neighbours would score if each were new, on the same scale as every trained item's. The second term stands in for
+``ITEM_LINK {run, weight, borrowed: true}``: its item-graph score for a user is the share-weighted mean of its
+neighbours' item-graph scores, where having a neighbour itself counts as that neighbour's strongest trained link in
+(before the ``top_k`` cut), on the same scale as every trained item's. The second term stands in for
 the link the item graph cannot have, ``w → w`` (its diagonal is zero): without it a user who has the new item's
 closest neighbour (the previous game of a series, the same pen in another colour) got nothing from having it,
 only from the items linking to it, and new items stayed below the trained ones in such a user's list
@@ -344,7 +345,7 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     docstring), replacing the ones it had (idempotent). ``top_k``: links kept per item (default: the run's
     ``item_graph_top_k``).
 
-    The links of an item are a function of the run, ``top_k`` and its neighbours with their shares (which hold its
+    The links of an item are a function of the rule, the run, ``top_k`` and its neighbours with their shares (which hold its
     knowledge and the trained items' knowledge); a digest of these is stored with them (``ITEM_LINK.digest``), and
     an item whose neighbours are as they were keeps its links unread and unwritten: every update folds in again
     the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
@@ -407,6 +408,6 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
 
 
 def borrow_digest(run: str, top_k: int, near: list[tuple[str, float]]) -> int:
-    """A 63-bit digest of what an item's borrowed links are computed from: the run, ``top_k`` and the item's
-    knowledge neighbours with their shares (closest first, :func:`knowledge_neighbours`)."""
+    """A 63-bit digest of what an item's borrowed links are computed from: the rule (``BORROW_RULE``), the run,
+    ``top_k`` and the item's knowledge neighbours with their shares (closest first, :func:`knowledge_neighbours`)."""
     return digest63((BORROW_RULE, run, int(top_k), [(str(w), float(x)) for w, x in near]))
