@@ -27,6 +27,9 @@ permutation of the items. Methods:
   neighbour's own link into the new item (the item graph's missing diagonal). The same code with the rule now
   recomputes the stored links as a check: ``borrowed_stored_vs_recomputed_max_abs`` in the output's ``info`` is 0
   when the stored links are what the rule computes;
+* ``ours-unscaled``: ours with the held-out items' folded-in vectors as the fold-in gives them, before the update
+  scales them to the median length of the trained items' vectors (divided by the update's ``fold_norm_scale``);
+* ``ours-before``: both as before (unscaled vectors, links without the neighbour's own link): ours as it was;
 * ``ours-gnn-part``: ours without its item-graph part (the GNN part alone, as in docs/results.md section 1): what
   the new items' folded-in vectors do on their own, against warm items that then lose their item-graph part too;
 * ``ours-no-concepts``: the same run and users, the held-out items folded in **without their knowledge**
@@ -70,7 +73,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.update_incremental import _find as find  # noqa: E402
 from bench.update_incremental import _read as read_jsonl  # noqa: E402
 
-METHODS = ("ours", "ours-no-own-link", "ours-no-concepts", "ours-gnn-part", "popularity", "itemknn-text", "random")
+METHODS = ("ours", "ours-no-own-link", "ours-unscaled", "ours-before", "ours-no-concepts", "ours-gnn-part",
+           "popularity", "itemknn-text", "random")
 SCOPES = ("held-out", "all")
 
 
@@ -205,7 +209,7 @@ def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]
 
 
 def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names: list[str], seed: int,
-             knn_k: int = 50, batch: int = 500, trained_users: int = 3000) -> dict[str, Any]:
+             knn_k: int = 50, batch: int = 500, trained_users: int = 3000, fold_scale: float = 1.0) -> dict[str, Any]:
     """Every method on the test users (and the valid users) whose item is held out, and on ``trained_users`` of
     those whose item is a trained one; see the module docstring."""
     from kgrec_neo4j.core.embed import get_embedder
@@ -288,9 +292,16 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
 
     rng = np.random.default_rng(seed)
     tie = rng.permutation(n)
+    unscaled = m.vectors.copy()
+    unscaled[idx] = unscaled[idx] / fold_scale
+    m_unscaled = dataclasses.replace(m, vectors=unscaled)
+    m_before = dataclasses.replace(m_old, vectors=unscaled)
+    info["fold_norm_scale"] = fold_scale
     methods: dict[str, Callable[[list[Any], np.ndarray], np.ndarray]] = {
         "ours": lambda st, x: scores(m, st),
         "ours-no-own-link": lambda st, x: scores(m_old, st),
+        "ours-unscaled": lambda st, x: scores(m_unscaled, st),
+        "ours-before": lambda st, x: scores(m_before, st),
         "ours-no-concepts": lambda st, x: scores(m_nc, st),
         "ours-gnn-part": lambda st, x: scores(m_gnn, st),
         "popularity": lambda st, x: np.broadcast_to(pop, (len(st), n)),
@@ -380,7 +391,8 @@ def run_seed(args: argparse.Namespace, settings: Any, pack: Any, seed: int) -> d
             upd = timed("kgrec update", lambda: run_update(db, settings, extractor="offline"))
             ev = timed("evaluate", lambda: evaluate(db, settings, run=res.run, held_ids=held, type_names=pack.names,
                                                     seed=seed, knn_k=args.knn_k,
-                                                    trained_users=args.trained_users))
+                                                    trained_users=args.trained_users,
+                                                    fold_scale=upd.fold_norm_scale or 1.0))
     rep = res.report
     return {"seed": seed, "split": sizes, "seconds": secs, "run": res.run,
             "training": {**{k: rep.get(k) for k in ("epochs", "best_epoch", "train_seconds", "valid", "test",

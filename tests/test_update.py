@@ -356,6 +356,24 @@ def test_new_items_browser_query_lists_them(db, world):
     assert all(r["strongest_from"] for r in rows if r["borrowed_links"])
 
 
+def test_folded_vectors_are_scaled_to_the_length_of_trained_ones(db, world):
+    """A fold-in averages, so its vectors come out shorter than trained ones: the update scales the folded-in
+    vectors by one factor so that their median length is the median length of the run's trained item vectors
+    (kept on the run)."""
+    run = world["run"]
+    rows = db.query("MATCH (i:Item) WHERE i.gnn_run = $r RETURN i.gnn_embedding AS e, "
+                    "coalesce(i.gnn_folded_run, '') = $r AS folded", r=run)
+    norms = {True: [], False: []}
+    for r in rows:
+        norms[r["folded"]].append(float(np.linalg.norm(r["e"])))
+    trained = float(np.median(norms[False]))
+    stored = db.value("MATCH (r:ModelRun {id: $r}) RETURN r.item_norm_median", r=run)
+    assert stored == pytest.approx(trained, rel=1e-6)
+    folded = [x for x in norms[True] if x > 0]
+    assert folded and float(np.median(folded)) == pytest.approx(trained, rel=1e-4)
+    assert world["report"].fold_norm_scale > 1.0  # averages are shorter: scaled up
+
+
 def test_fold_item_vectors_recomputes_the_update_and_can_leave_knowledge_out(db, world):
     from kgrec_neo4j.model.newitems import fold_item_vectors
 
@@ -371,8 +389,13 @@ def test_fold_item_vectors_recomputes_the_update_and_can_leave_knowledge_out(db,
     with_knowledge = {r["id"] for r in db.query(
         "MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept {gnn_run: $run}) WHERE i.id IN $ids RETURN DISTINCT i.id AS id",
         ids=new, run=run)}
-    differ = {i for i in new if not np.allclose(bare[i]["embedding"], kg[i]["embedding"], atol=1e-6)}
-    assert differ and differ == with_knowledge  # only the knowledge is left out
+    def unit(v):
+        v = np.asarray(v, np.float64)
+        return v / max(np.linalg.norm(v), 1e-12)
+
+    # only the knowledge is left out (each call scales its own vectors to the trained length: directions compared)
+    differ = {i for i in new if not np.allclose(unit(bare[i]["embedding"]), unit(kg[i]["embedding"]), atol=1e-6)}
+    assert differ and differ == with_knowledge
     assert {r["id"]: r for r in db.query(q, ids=new)} == stored  # nothing written
     with pytest.raises(ModelError, match="no fold-in data"):
         fold_item_vectors(db, new, run="no-such-run")

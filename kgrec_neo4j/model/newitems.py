@@ -72,6 +72,8 @@ class FoldReport(BaseModel):
                                              "computed and written this time")
     borrowed_links: int = Field(0, description="borrowed links written this time")
     borrow_unchanged: int = Field(0, description="items whose neighbours were as before: links kept as they were")
+    norm_scale: float = Field(1.0, description="the factor the folded-in vectors were scaled by (to the median length "
+                                               "of the run's trained item vectors)")
     version: int | None = None
     seconds: float = 0.0
 
@@ -157,15 +159,19 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
         rep.seconds = round(time.perf_counter() - t0, 3)
         return rep
     rep.new_items = sum(1 for r in todo if r["new"])
-    written = 0
+    batches = []
     for rows, counts, users_read in _fold_batches(db, run, p, ids, min_confidence=min_conf,
                                                   all_interactions=all_interactions, batch_size=batch_size):
-        res = db.execute(cypher("update/item_vectors"), rows=rows, run=run)
-        written += int(res[0]["written"]) if res else 0
+        batches.append(rows)
         rep.with_knowledge += counts[0]
         rep.with_interactions += counts[1]
         rep.without_anything += counts[2]
         rep.users_read += users_read
+    rep.norm_scale = _scale_to_trained(db, run, [r for rows in batches for r in rows], store=True)
+    written = 0
+    for rows in batches:
+        res = db.execute(cypher("update/item_vectors"), rows=rows, run=run)
+        written += int(res[0]["written"]) if res else 0
         if progress:
             progress(written, len(ids))
     rep.items = written
@@ -289,7 +295,30 @@ def fold_item_vectors(db: Database, ids: list[str], *, run: str, knowledge: bool
                                                all_interactions=all_interactions, batch_size=batch_size,
                                                knowledge=knowledge, unknown=frozenset(ids)):
         out.update({r["id"]: r for r in rows})
+    _scale_to_trained(db, run, list(out.values()))
     return out
+
+
+def _scale_to_trained(db: Database, run: str, rows: list[dict[str, Any]], *, store: bool = False) -> float:
+    """Scale the folded-in item vectors of ``rows`` (in place, their ``embedding``) by one factor: the median length
+    of the run's trained item vectors over the median length of these (those not zero), and return it (1.0 when
+    either is unknown). A fold-in averages its inputs (concepts, users), and averages are shorter than what training
+    gives an item, so without it a new item ranked below trained items of the same direction (docs/updates.md). The
+    direction of each vector, and so which new item is closer to a user, is unchanged; the factor is the same for
+    every item folded in by one call (an update folds in every item folded since the training). ``store``: keep the
+    trained median on the run when it was computed here (the update does; a read-only caller does not)."""
+    norms = [float(np.linalg.norm(r["embedding"])) for r in rows]
+    folded = float(np.median([x for x in norms if x > 0])) if any(x > 0 for x in norms) else 0.0
+    got = db.query(cypher("update/trained_norm"), run=run) if folded > 0 else []
+    trained = float(got[0]["median"]) if got and got[0]["median"] is not None else 0.0
+    if folded <= 0 or trained <= 0:
+        return 1.0
+    if store and got[0]["computed"]:
+        db.execute(cypher("update/store_trained_norm"), run=run, median=trained)
+    scale = trained / folded
+    for r in rows:
+        r["embedding"] = (np.asarray(r["embedding"], np.float64) * scale).tolist()
+    return scale
 
 
 def knowledge_neighbours(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
