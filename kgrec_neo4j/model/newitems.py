@@ -11,8 +11,11 @@ What a new item reads:
   features and stage-1 vector, computed from the user's own edges of the same kind
   (:func:`~kgrec_neo4j.model.foldin.user_features`); an item without any has ``h_i^k = 0`` and its own ``e_i = 0``.
 
-The vectors are written under the run (``gnn_embedding``, ``gnn_foldin``, ``gnn_degree``, ``gnn_run``) and marked
-``gnn_folded_run``; the run's ``version`` goes up by one, which makes every serving process reload it.
+The items' ``gnn_embedding`` vectors are scaled by one factor to the median length of the run's trained item
+vectors (:func:`_scale_to_trained`: a fold-in averages, and a short vector ranks below every trained item pointing
+the same way); every vector is computed before any is written, so the items folded in together are new to each
+other. The vectors are written under the run (``gnn_embedding``, ``gnn_foldin``, ``gnn_degree``, ``gnn_run``) and
+marked ``gnn_folded_run``; the run's ``version`` goes up by one, which makes every serving process reload it.
 
 The item graph gets links into a new item at once, **borrowed from its knowledge neighbours**
 (:func:`borrow_item_links`): the ``neighbours`` trained items closest to it through its knowledge, weighed as the
