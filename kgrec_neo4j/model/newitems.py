@@ -312,12 +312,14 @@ def _scale_to_trained(db: Database, run: str, rows: list[dict[str, Any]], *, sto
     trained median on the run when it was computed here (the update does; a read-only caller does not)."""
     norms = [float(np.linalg.norm(r["embedding"])) for r in rows]
     folded = float(np.median([x for x in norms if x > 0])) if any(x > 0 for x in norms) else 0.0
-    got = db.query(cypher("update/trained_norm"), run=run) if folded > 0 else []
-    trained = float(got[0]["median"]) if got and got[0]["median"] is not None else 0.0
+    got = db.query(cypher("update/trained_norm"), run=run, compute=False) if folded > 0 else []
+    if got and got[0]["stored"] is None:  # the first update of this run: read every trained vector once
+        got = db.query(cypher("update/trained_norm"), run=run, compute=True)
+        if store and got[0]["computed"] is not None:
+            db.execute(cypher("update/store_trained_norm"), run=run, median=float(got[0]["computed"]))
+    trained = float(got[0]["stored"] if got[0]["stored"] is not None else got[0]["computed"] or 0.0) if got else 0.0
     if folded <= 0 or trained <= 0:
         return 1.0
-    if store and got[0]["computed"]:
-        db.execute(cypher("update/store_trained_norm"), run=run, median=trained)
     scale = trained / folded
     for r in rows:
         r["embedding"] = (np.asarray(r["embedding"], np.float64) * scale).tolist()
