@@ -266,9 +266,9 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     m_old = m
     if m.links is not None:
         from kgrec_neo4j.core.resources import cypher
-        from kgrec_neo4j.model.newitems import knowledge_neighbours
+        from kgrec_neo4j.model.newitems import knowledge_neighbours, link_top_k
 
-        top_k = int(db.query(cypher("recommend/run"), run=run)[0]["link_top_k"] or 100)
+        top_k = link_top_k(db.query(cypher("recommend/run"), run=run)[0])
         near = knowledge_neighbours(db, held_list, run=run, min_confidence=m.min_confidence,
                                     neighbours=settings.borrow_neighbours)
         now = borrowed_links(m.links, near, m.index, m.ids, held_list, own_link=True, top_k=top_k)
@@ -336,10 +336,11 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     for split in ("test", "valid"):
         labels = _labels(tg, split, m.index, held)
         out[split] = ranked(labels, sorted(labels), SCOPES)
-        others = sorted(_labels(tg, split, m.index, held, trained=True))
+        trained_labels = _labels(tg, split, m.index, held, trained=True)
+        others = sorted(trained_labels)
         if len(others) > trained_users:
             others = sorted(np.random.default_rng(seed).choice(others, trained_users, replace=False).tolist())
-        out[split]["trained"] = ranked(_labels(tg, split, m.index, held, trained=True), others, ("all",))
+        out[split]["trained"] = ranked(trained_labels, others, ("all",))
     info["eval_seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -402,14 +403,16 @@ def run_seed(args: argparse.Namespace, settings: Any, pack: Any, seed: int) -> d
 
 def table(results: Sequence[dict[str, Any]], split: str = "test") -> str:
     """Mean ± std over seeds per method and scope (markdown)."""
+
+    def cell(values: list[float]) -> str:
+        v = np.asarray(values, np.float64)
+        return f"{v.mean():.4f} ± {v.std():.4f}" if v.size > 1 else f"{v.mean():.4f}"
+
     lines = ["| method | held-out: Recall@20 | held-out: NDCG@10 | all items: Recall@20 | all items: NDCG@10 |",
              "|---|---:|---:|---:|---:|"]
     for meth in METHODS:
-        cells = []
-        for scope in SCOPES:
-            for metric in ("recall@20", "ndcg@10"):
-                v = np.asarray([r[split][meth][scope][metric] for r in results], np.float64)
-                cells.append(f"{v.mean():.4f} ± {v.std():.4f}" if v.size > 1 else f"{v.mean():.4f}")
+        cells = [cell([r[split][meth][scope][metric] for r in results])
+                 for scope in SCOPES for metric in ("recall@20", "ndcg@10")]
         lines.append(f"| {meth} | " + " | ".join(cells) + " |")
     users = [r[split]["users"] for r in results]
     lines.append(f"\n{split} users per seed: {users}")
@@ -417,10 +420,8 @@ def table(results: Sequence[dict[str, Any]], split: str = "test") -> str:
         lines += ["", f"{split.upper()} users whose {split} item is a trained item (every item ranked: what surfacing "
                   "new items costs them)", "| method | Recall@20 | NDCG@10 |", "|---|---:|---:|"]
         for meth in METHODS:
-            cells = []
-            for metric in ("recall@20", "ndcg@10"):
-                v = np.asarray([r[split]["trained"][meth]["all"][metric] for r in results], np.float64)
-                cells.append(f"{v.mean():.4f} ± {v.std():.4f}" if v.size > 1 else f"{v.mean():.4f}")
+            cells = [cell([r[split]["trained"][meth]["all"][metric] for r in results])
+                     for metric in ("recall@20", "ndcg@10")]
             lines.append(f"| {meth} | " + " | ".join(cells) + " |")
         lines.append(f"\n{split} users per seed: {[r[split]['trained']['users'] for r in results]}")
     return "\n".join(lines)

@@ -312,12 +312,10 @@ def _scale_to_trained(db: Database, run: str, rows: list[dict[str, Any]], *, sto
     trained median on the run when it was computed here (the update does; a read-only caller does not)."""
     norms = [float(np.linalg.norm(r["embedding"])) for r in rows]
     folded = float(np.median([x for x in norms if x > 0])) if any(x > 0 for x in norms) else 0.0
-    got = db.query(cypher("update/trained_norm"), run=run, compute=False) if folded > 0 else []
-    if got and got[0]["stored"] is None:  # the first update of this run: read every trained vector once
-        got = db.query(cypher("update/trained_norm"), run=run, compute=True)
-        if store and got[0]["computed"] is not None:
-            db.execute(cypher("update/store_trained_norm"), run=run, median=float(got[0]["computed"]))
-    trained = float(got[0]["stored"] if got[0]["stored"] is not None else got[0]["computed"] or 0.0) if got else 0.0
+    got = db.query(cypher("update/trained_norm"), run=run) if folded > 0 else []
+    trained = float(got[0]["median"] or 0.0) if got else 0.0
+    if store and got and got[0]["computed"] and trained > 0:  # the run's first update: kept for the next ones
+        db.execute(cypher("update/store_trained_norm"), run=run, median=trained)
     if folded <= 0 or trained <= 0:
         return 1.0
     scale = trained / folded
@@ -385,19 +383,12 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
     knowledge, changed (to force it, remove ``digest`` from its links). Returns ``(items linked, links written, items
     unchanged)``, the first two counting this call's writes; ``(0, 0, 0)`` for a run without an item graph."""
-    import json
 
     info = db.query(cypher("recommend/run"), run=run)
     if not info or float(info[0]["link_weight"]) == 0.0 or int(info[0]["link_count"]) == 0:
         return 0, 0, 0
-    if top_k is None:  # as training kept them (a run written before this was stored: its override or 100)
-        top_k = info[0]["link_top_k"]
     if top_k is None:
-        try:
-            over = (json.loads(info[0]["config"] or "{}") or {}).get("overrides") or {}
-            top_k = int(over.get("item_graph_top_k") or 100)
-        except (TypeError, ValueError, AttributeError):
-            top_k = 100
+        top_k = link_top_k(info[0])
     near = knowledge_neighbours(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours)
     digests = {item: borrow_digest(run, top_k, near.get(item, [])) for item in ids}
     stored: dict[str, int | None] = {}
@@ -428,7 +419,7 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                     acc[j] = acc.get(j, 0.0) + x
                 # the neighbour's own link (the item graph has no w -> w): as strong as w's strongest trained link
                 # into it, times the share (module docstring)
-                x = share * max(float(wt.max()), 0.0) if wt.size else 0.0
+                x = share * max(float(wt.max()), 0.0)  # (a neighbour in ``into`` has at least one link in)
                 if x:
                     acc[own] = acc.get(own, 0.0) + x
             ranked = sorted(((item_id[j], j, x) for j, x in acc.items()), key=lambda r: (-abs(r[2]), r[0]))
@@ -439,6 +430,20 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
         res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run)
         written += int(res[0]["written"]) if res else 0
     return linked, written, len(ids) - len(todo)
+
+
+def link_top_k(run_info: dict[str, Any]) -> int:
+    """The item links kept per item by a run, as training kept them (a ``cypher/recommend/run`` row; a run written
+    before this was stored: its override or 100)."""
+    import json
+
+    if run_info["link_top_k"] is not None:
+        return int(run_info["link_top_k"])
+    try:
+        over = (json.loads(run_info["config"] or "{}") or {}).get("overrides") or {}
+        return int(over.get("item_graph_top_k") or 100)
+    except (TypeError, ValueError, AttributeError):
+        return 100
 
 
 def borrow_digest(run: str, top_k: int, near: list[tuple[str, float]]) -> int:
