@@ -95,6 +95,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--item-graph-lambdas", type=_floats, default=[100.0, 500.0])
     ap.add_argument("--set", action="append", default=[], metavar="ours:KEY=VALUE",
                     help="a TrainConfig field of ours' GNN (e.g. ours:bpr_on_dislikes=true)")
+    ap.add_argument("--text-priors", type=_floats, default=[],
+                    help="item-text prior weights mu tried on each item graph's chosen point (0 always is): adds the "
+                    "rows 'seq-ease + text', 'item graph + transitions + text' and 'ours + transitions + text'")
+    ap.add_argument("--text-nu", type=float, default=0.1, help="ridge of the text prior's own regression")
+    ap.add_argument("--text-cache", type=Path, default=None,
+                    help="SQLite cache of the item text embeddings (default: none)")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
     sets = parse_sets(a.set)
@@ -106,6 +112,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
                          f"learning rate); leave it out")
     items, inter = dataset_paths(a.data)
     tg = from_jsonl(items, inter)
+    if a.text_priors:
+        from kgrec_neo4j.core.config import Settings
+        from kgrec_neo4j.core.embed import Embedder
+        from kgrec_neo4j.model import itemtext
+
+        t = time.perf_counter()
+        tg.item_text = itemtext.from_jsonl(items, tg.item_ids, Embedder(Settings().embedding_model,
+                                                                         cache_path=a.text_cache))
+        print(f"item text embedded: {time.perf_counter() - t:.0f}s", flush=True)
     tb = with_valid_in_history(tg)
     rows: list[dict] = []
 
@@ -141,9 +156,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
         item_graph("seq-ease", base.model_copy(update={"item_graph_concept_weights": [0.0],
                                                        "item_graph_lambdas": list(a.ease_lambdas),
                                                        "item_graph_transitions": list(a.betas)}))
-        item_graph("item graph + transitions", base.model_copy(update={
+        seq = graphs["seq-ease"]
+        igt = item_graph("item graph + transitions", base.model_copy(update={
             "item_graph_lambdas": [ig0.lam], "item_graph_concept_weights": [ig0.concept_weight],
             "item_graph_transitions": list(a.betas)}))
+        if a.text_priors:
+            def on_point(ig: ItemGraph) -> dict:
+                # the text prior on the point's lambda and transitions, with the concept weights of its own grid
+                return {"item_graph_lambdas": [ig.lam],
+                        "item_graph_concept_weights": ([0.0] if ig.concept_weight == 0 else
+                                                       base.item_graph_concept_weights),
+                        "item_graph_transitions": [ig.transitions],
+                        "item_graph_text_priors": [0.0, *a.text_priors], "item_graph_text_prior_nu": a.text_nu}
+            item_graph("seq-ease + text", base.model_copy(update=on_point(seq)))
+            item_graph("item graph + transitions + text", base.model_copy(update=on_point(igt)))
     print(f"closed-form fits: {time.perf_counter() - t0:.0f}s", flush=True)
 
     batch, lr = served_batch(tg, base)  # the same for every seed
@@ -157,7 +183,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
                                                           tg, tb), "epochs": rep.epochs, "best_epoch": rep.best_epoch,
               "batch_size": batch, "lr": lr, "seconds": gnn_s})
         vu = valid_sample(tg, cfg.valid_sample, np.random.default_rng(seed))
-        for name, key in (("ours", "item graph"), ("ours + transitions", "item graph + transitions")):
+        pairs = [("ours", "item graph"), ("ours + transitions", "item graph + transitions")]
+        if a.text_priors:
+            pairs.append(("ours + transitions + text", "item graph + transitions + text"))
+        for name, key in pairs:
             t = time.perf_counter()
             attach_item_graph(model, graphs[key], tg, cfg, np.random.default_rng(seed), vu, emb)
             emit({"model": name, "seed": seed, "chosen": {"multiplier": model.item_graph_multiplier,

@@ -89,3 +89,15 @@ def test_bad_model_list_is_refused(db):
 
     r = CliRunner().invoke(cli, ["evaluate", "--models", "ours,bogus"])
     assert r.exit_code != 0 and "bogus" in r.output
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--text-prior", "20,abc"], "numbers"),
+    (["--text-prior", "-5"], ">= 0"),
+    (["--model", "lightgcn", "--text-prior", "20"], "ours' item graph"),
+])
+def test_bad_text_prior_is_refused_before_anything_runs(args, words):
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["train", *args])
+    assert r.exit_code == 2 and words in r.output and "--text-prior" in r.output

@@ -11,7 +11,7 @@ from kgrec_neo4j.model.baselines import EASE
 from kgrec_neo4j.model.data import TrainGraph
 from kgrec_neo4j.model.itemgraph import ItemGraph, concept_matrix, signed_matrix, spd_inverse_, transition_matrices
 from kgrec_neo4j.model.toy import toy_graph
-from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form
+from kgrec_neo4j.model.train import TrainConfig, fit, fit_closed_form, fit_item_graph
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -358,3 +358,89 @@ def test_bad_transition_parameters_are_refused():
                {"transition_decay": 1.5}):
         with pytest.raises(ValueError, match="transition"):
             ItemGraph(**kw)
+
+
+def _with_text(g: TrainGraph, seed: int = 0, dim: int = 6, empty: int = 1) -> TrainGraph:
+    rng = np.random.default_rng(seed)
+    e = rng.normal(size=(g.num_items, dim)).astype(np.float32)
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    e[:empty] = 0.0  # items without text
+    g.item_text = e
+    return g
+
+
+def test_text_prior_makes_each_column_the_ridge_regression_towards_the_text_regression(graph):
+    g = _with_text(toy_graph(num_users=80, num_items=48, seed=1))
+    lam, cw, beta, mu, nu = 7.0, 1.0, 2.0, 5.0, 0.3
+    e = g.item_text.astype(np.float64)
+    n = g.num_items
+    # the prior: each item's text regressed on the other items' texts (EASE on the text), zero diagonal
+    tt = e @ e.T + nu * np.eye(n)
+    wf = np.zeros((n, n))
+    for i in range(n):
+        rest = np.arange(n) != i
+        wf[rest, i] = np.linalg.solve(tt[np.ix_(rest, rest)], (e @ e.T)[rest, i])
+    assert np.abs(wf[:, 0]).max() < 1e-9  # an item without text: nothing to pull its column to
+    x = signed_matrix(g, -0.5).toarray().astype(np.float64)
+    k = concept_matrix(g, cw).toarray().astype(np.float64)
+    s, t = (m.toarray().astype(np.float64) for m in transition_matrices(g, -0.5, 3, 0.5))
+    for b in (0.0, beta):
+        ig = ItemGraph(lam=lam, concept_weight=cw, dislike_value=-0.5, transitions=b, transition_window=3,
+                       transition_decay=0.5, solver="dense", text_prior=mu, text_prior_nu=nu).fit(g)
+        w = _dense(ig).astype(np.float64)
+        gy = x.T @ x + k.T @ k
+        lhs = gy + b * s.T @ s + (lam + mu) * np.eye(n)
+        rhs = gy + b * s.T @ t + mu * wf
+        for i in range(n):
+            rest = np.arange(n) != i
+            assert np.allclose(w[rest, i], np.linalg.solve(lhs[np.ix_(rest, rest)], rhs[rest, i]), atol=2e-4), (b, i)
+            assert w[i, i] == 0.0
+        assert ig.params()["text_prior"] == mu and ig.params()["text_prior_nu"] == nu
+    # mu 0, or a graph without item text, is the fit without the prior
+    plain = _dense(ItemGraph(lam=lam, concept_weight=cw, solver="dense").fit(g))
+    assert np.array_equal(plain, _dense(ItemGraph(lam=lam, concept_weight=cw, text_prior=0.0).fit(g)))
+    bare = toy_graph(num_users=80, num_items=48, seed=1)
+    assert np.array_equal(plain, _dense(ItemGraph(lam=lam, concept_weight=cw, text_prior=mu).fit(bare)))
+    assert np.abs(_dense(ItemGraph(lam=lam, concept_weight=cw, text_prior=mu).fit(g)) - plain).max() > 1e-3
+
+
+def test_text_prior_links_items_with_like_text_that_nobody_shares():
+    # items 2 and 3 share no user and no concept; their texts are alike
+    g = _tiny([0, 0, 1, 1, 2, 3], [0, 1, 0, 1, 2, 3], [1] * 6, num_items=4)
+    g.item_text = np.array([[1, 0, 0], [0, 1, 0], [0, 0.6, 0.8], [0, 0.8, 0.6]], np.float32)
+    assert _dense(ItemGraph(lam=1.0).fit(g))[2, 3] == 0.0
+    assert _dense(ItemGraph(lam=1.0, text_prior=5.0, text_prior_nu=0.1).fit(g))[2, 3] > 0.05
+
+
+def test_sparse_solver_with_every_neighbour_is_the_dense_solution_with_the_text_prior():
+    # one user took every item, so every pair of items is a candidate of the sparse solver
+    rng = np.random.default_rng(5)
+    users, items = [0] * 20, list(range(20))
+    for u in range(1, 30):
+        pick = rng.choice(20, rng.integers(2, 6), replace=False)
+        users += [u] * pick.size
+        items += pick.tolist()
+    g = _with_text(_tiny(users, items, [1] * len(users), ic_item=range(10), ic_concept=[0] * 10, num_items=20), seed=3)
+    kw = dict(lam=3.0, concept_weight=1.5, transitions=0.7, text_prior=4.0, text_prior_nu=0.5)
+    dense = _dense(ItemGraph(**kw, solver="dense").fit(g))
+    ig = ItemGraph(**kw, solver="sparse", neighbours=50).fit(g)
+    assert np.allclose(ig.w.toarray(), dense, atol=1e-5)
+
+
+def test_bad_text_prior_parameters_are_refused():
+    for kw in ({"text_prior": -1.0}, {"text_prior_nu": 0.0}):
+        with pytest.raises(ValueError, match="text_prior"):
+            ItemGraph(**kw)
+
+
+def test_ours_tries_the_text_prior_only_with_item_text(graph):
+    cfg = TrainConfig(model="kgrec", epochs=1, item_graph_lambdas=[5.0], item_graph_concept_weights=[0.0, 1.0],
+                      item_graph_transitions=[], item_graph_text_priors=[3.0], recency_decays=[1.0])
+    _, hist, _ = fit_item_graph(toy_graph(num_users=80, num_items=48, seed=1), cfg)
+    assert {h["item_graph_text_prior"] for h in hist} == {0.0}
+    ig, hist, _ = fit_item_graph(_with_text(toy_graph(num_users=80, num_items=48, seed=1)), cfg)
+    # both concept weights again with the prior, each chosen on valid like the rest of the grid
+    assert sorted((h["item_graph_concept_weight"], h["item_graph_text_prior"]) for h in hist) == [
+        (0.0, 0.0), (0.0, 3.0), (1.0, 0.0), (1.0, 3.0)]
+    best = max(hist, key=lambda h: h["ndcg@10"])
+    assert (ig.concept_weight, ig.text_prior) == (best["item_graph_concept_weight"], best["item_graph_text_prior"])

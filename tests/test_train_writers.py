@@ -109,3 +109,43 @@ def test_a_per_dataset_run_keeps_the_other_datasets_state(db, kg, tmp_path, one_
     # within the run's own dataset, nothing of the earlier run is left
     assert db.value("MATCH (a:Item {dataset: 'vg-slice'})-[l:ITEM_LINK]->() WHERE l.run <> $r RETURN count(l)",
                     r=one.run) == 0
+
+
+class _TextVectors:
+    """A deterministic stand-in for the embedder: one vector per text, recorded."""
+
+    dim = 8
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def encode(self, texts):
+        import hashlib
+
+        import numpy as np
+
+        self.texts += texts
+        return np.stack([np.random.default_rng(int(hashlib.sha256(t.encode()).hexdigest()[:8], 16)).normal(size=8)
+                         for t in texts]).astype(np.float32)
+
+
+def test_ours_reads_the_items_text_from_the_graph_when_it_tries_a_text_prior(db, kg, one_torch_thread):
+    from kgrec_neo4j.extract.llm import full_text
+    from kgrec_neo4j.extract.run import read_items
+
+    enc = _TextVectors()
+    res = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, write=False, text_encoder=enc,
+                       overrides={"item_graph_text_priors": [5.0], "item_graph_lambdas": [50.0],
+                                  "item_graph_transitions": []})
+    stored = {full_text(it) for it, _ in read_items(db)}  # title, brand, categories, features, description
+    with_reviews = {full_text(it) for it, _ in read_items(db, with_reviews=True)} - stored
+    assert enc.texts and set(enc.texts) <= stored and not set(enc.texts) & with_reviews  # no review reaches it
+    assert "item_text" in res.seconds
+    # chosen on valid like the rest of the grid (tests/test_itemgraph.py checks the grid itself)
+    assert res.report["config"]["item_graph_text_priors"] == [5.0]
+    assert res.report["parts"]["item_graph"]["params"].get("text_prior", 0.0) in (0.0, 5.0)
+    # without a prior to try, the text is not read
+    enc2 = _TextVectors()
+    res2 = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, write=False, text_encoder=enc2,
+                        overrides={"item_graph_lambdas": [50.0], "item_graph_transitions": []})
+    assert enc2.texts == [] and "item_text" not in res2.seconds

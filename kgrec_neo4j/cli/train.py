@@ -41,10 +41,13 @@ def _type_names(settings: Settings) -> list[str]:
 @click.option("--warm-start", is_flag=True,
               help="ours: continue from the current run's parameters (new users and items initialised by fold-in) "
                    "instead of a random start.")
+@click.option("--text-prior", "text_priors", default=None, metavar="MU[,MU...]",
+              help="ours: also try the item-text prior in the item graph with these weights, chosen on valid "
+                   "(e.g. 20,50; the items' text is embedded, reviews left out). Default: none.")
 @json_option
 @pass_settings
 def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_writeback, max_seconds, progress,
-          mode, params_from, warm_start, as_json):
+          mode, params_from, warm_start, text_priors, as_json):
     """Export the train graph (GDS), train a model, write embeddings and attention back, record the ModelRun.
 
     Evaluation mode (the default): only train interactions reach the model (valid / test are labels),
@@ -60,12 +63,25 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
       kgrec train --epochs 20 --dim 64 --min-confidence 0.5
       kgrec train --for serving
       kgrec train --warm-start                # after `kgrec update`: fewer epochs than from scratch
+      kgrec train --text-prior 20,50          # the items' text as a prior of the item graph
       kgrec train --model lightgcn --no-writeback
     """
     from ..model.pipeline import run_training
 
     overrides = ({"max_seconds": max_seconds} if max_seconds and model not in ("ease", "ease-recency", "itemknn", "pop")
                  else None)
+    if text_priors:
+        if not model.startswith("ours"):
+            raise click.BadParameter(f"the text prior is part of ours' item graph; {model} has none",
+                                     param_hint="--text-prior")
+        try:
+            mus = [float(v) for v in text_priors.split(",") if v.strip()]
+        except ValueError:
+            raise click.BadParameter(f"{text_priors!r}: give weights as numbers, e.g. 20,50",
+                                     param_hint="--text-prior") from None
+        if not mus or any(m < 0 for m in mus):
+            raise click.BadParameter(f"{text_priors!r}: give weights >= 0, e.g. 20,50", param_hint="--text-prior")
+        overrides = {**(overrides or {}), "item_graph_text_priors": mus}
     with open_db(settings, writer="kgrec train") as d:
         res = run_training(
             d, type_names=_type_names(settings), model=model, epochs=epochs, dim=dim,

@@ -68,6 +68,8 @@ class TrainGraph:
         ui_seq (int64 ``(|E_ui|,)``): each train interaction's ``seq`` (position in the user's history), the order
             recency weights read (:mod:`kgrec_neo4j.model.recency`). When not given, a user's interactions are taken
             to be in time order in the arrays and numbered ``0, 1, ...``.
+        item_text (float32 ``(|I|, d)``): each item's text embedding, rows of unit length, zeros for an item without
+            text; ``None`` when not read. The item graph's text prior reads it (:mod:`kgrec_neo4j.model.itemgraph`).
     """
 
     user_ids: list[str]
@@ -91,6 +93,7 @@ class TrainGraph:
     test: dict[int, list[int]] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     ui_seq: np.ndarray | None = None
+    item_text: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         for name in ("ui_user", "ui_item", "ui_sign", "ic_item", "ic_concept", "ic_type",

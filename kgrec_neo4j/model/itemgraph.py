@@ -178,7 +178,8 @@ def transition_matrices(graph: TrainGraph, dislike_value: float, window: int,
 
 
 def closed_form_weights(gram: Tensor, lam: float, device: str | torch.device | None = None,
-                        transitions: tuple[float, sp.spmatrix] | None = None) -> Tensor:
+                        transitions: tuple[float, sp.spmatrix] | None = None,
+                        prior: tuple[float, float, np.ndarray] | None = None) -> Tensor:
     """``W = I - P diag(1/diag(P))``, ``P = (gram + lam I)^-1``, zero diagonal: the least-squares item-to-item
     weights without self-loops (Steck, 2019). ``gram (|I|, |I|)`` is overwritten when it is on ``device`` (on the
     CPU ``W`` takes its memory).
@@ -193,28 +194,62 @@ def closed_form_weights(gram: Tensor, lam: float, device: str | torch.device | N
     """
     dev = torch.device(device) if device is not None else gram.device
     g = gram if dev == gram.device else gram.to(dev)
-    g.diagonal().add_(lam)
+    mu = prior[0] if prior is not None else 0.0
+    g.diagonal().add_(lam + mu)
     p = spd_inverse_(g)
     del g
-    if transitions is None or transitions[0] == 0:
+    beta, d = transitions if transitions is not None and transitions[0] else (0.0, None)
+    if d is None and not mu:
         p.div_((-p.diagonal()).unsqueeze(0))  # column j divided by -P[j, j]
         p.diagonal().zero_()
         return p.cpu()
-    beta, d = transitions
-    dt = sp.csr_matrix(d.T, dtype=np.float32)  # Dᵀ P = (P D)ᵀ, P symmetric: a sparse-times-dense product
-    with warnings.catch_warnings():  # torch calls its sparse CSR support beta; this product is all it is used for
-        warnings.simplefilter("ignore", UserWarning)
-        dt_t = torch.sparse_csr_tensor(torch.from_numpy(dt.indptr.astype(np.int64)),
-                                       torch.from_numpy(dt.indices.astype(np.int64)), torch.from_numpy(dt.data),
-                                       size=dt.shape, dtype=p.dtype, device=p.device)
-    pd_t = dt_t @ p  # (P D)ᵀ
-    del dt_t
-    c = -(1.0 + beta * pd_t.diagonal()) / p.diagonal()
-    p.mul_(c.unsqueeze(0))  # P diag(-c)
-    p.add_(pd_t.T, alpha=beta)
-    del pd_t
-    p.diagonal().zero_()  # I + P diag(-c) has a zero diagonal up to rounding
+    # W = I + βPD + μPW_f − P·diag(c) with c_j such that W_jj = 0; any term P·diag(·) folds into that last one
+    diag = torch.ones(p.size(0), dtype=p.dtype, device=p.device)
+    pd_t = None
+    if d is not None:
+        dt = sp.csr_matrix(d.T, dtype=np.float32)  # Dᵀ P = (P D)ᵀ, P symmetric: a sparse-times-dense product
+        with warnings.catch_warnings():  # torch calls its sparse CSR support beta; this product is all it is used for
+            warnings.simplefilter("ignore", UserWarning)
+            dt_t = torch.sparse_csr_tensor(torch.from_numpy(dt.indptr.astype(np.int64)),
+                                           torch.from_numpy(dt.indices.astype(np.int64)), torch.from_numpy(dt.data),
+                                           size=dt.shape, dtype=p.dtype, device=p.device)
+        pd_t = dt_t @ p  # (P D)ᵀ
+        del dt_t
+        diag += beta * pd_t.diagonal()
+    low = _prior_factors(p, *prior) if prior is not None and mu else None
+    if low is not None:
+        diag += (low[0] * low[1]).sum(1)
+    p.mul_((-diag / p.diagonal()).unsqueeze(0))  # P diag(-c)
+    if pd_t is not None:
+        p.add_(pd_t.T, alpha=beta)
+        del pd_t
+    if low is not None:
+        p.addmm_(low[0], low[1].T)
+    p.diagonal().zero_()  # I + ... − P diag(c) has a zero diagonal up to rounding
     return p.cpu()
+
+
+def _text_regression(nu: float, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(E, C)`` with ``W_f[j, i] = E[j] · C[i]`` for ``j ≠ i``, both ``(|I|, d)``: the text prior's off-diagonal
+    weights (:func:`_prior_factors`: ``W_f[j, i] = −Q[j, i] / q_i = (e_jᵀ M e_i) / (ν q_i)``)."""
+    e = np.ascontiguousarray(text, dtype=np.float64)
+    m = np.linalg.inv(e.T @ e + nu * np.eye(e.shape[1]))
+    q = (1.0 - ((e @ m) * e).sum(1)) / nu
+    return e.astype(np.float32), ((e @ m) / (nu * q)[:, None]).astype(np.float32)
+
+
+def _prior_factors(p: Tensor, mu: float, nu: float, text: np.ndarray) -> tuple[Tensor, Tensor]:
+    """``(A, B)``, both ``(|I|, d)``, with ``μ·P·W_f = A Bᵀ + P·diag(·)`` for the text prior ``W_f`` (module docstring).
+
+    ``W_f = I − Q·diag(1/q)`` with ``Q = (EEᵀ + νI)⁻¹``, ``q = diag(Q)``: the zero-diagonal ridge regression of each
+    item's text vector on the other items' (EASE on the text). By Woodbury ``Q = (I − E·M·Eᵀ)/ν`` with the small
+    ``M = (EᵀE + νI)⁻¹`` (``d × d``), so ``μ·P·W_f = (μ/ν)·(P·E·M)·(diag(1/q)·E)ᵀ`` plus terms ``P·diag(·)``: one
+    ``|I|² d`` product, no second ``|I| × |I|`` inverse.
+    """
+    e = torch.from_numpy(np.ascontiguousarray(text, dtype=np.float32)).to(device=p.device, dtype=p.dtype)
+    m = torch.linalg.inv(e.T @ e + nu * torch.eye(e.size(1), dtype=p.dtype, device=p.device))
+    q = (1.0 - ((e @ m) * e).sum(1)) / nu
+    return (p @ e) @ m * (mu / nu), e / q.unsqueeze(1)
 
 
 def spd_inverse_(a: Tensor) -> Tensor:
@@ -280,7 +315,8 @@ class ItemGraph:
     def __init__(self, lam: float = 500.0, concept_weight: float = 0.0, dislike_value: float = 1.0,
                  top_k: int | None = None, decay: float = 1.0, *, solver: str = "auto",
                  dense_max_items: int = 20000, neighbours: int = 256, block: int = 64, transitions: float = 0.0,
-                 transition_window: int = 10, transition_decay: float = 0.5) -> None:
+                 transition_window: int = 10, transition_decay: float = 0.5, text_prior: float = 0.0,
+                 text_prior_nu: float = 1.0) -> None:
         if lam <= 0:
             raise ValueError(f"lam must be > 0 (got {lam})")
         if concept_weight < 0:
@@ -298,6 +334,9 @@ class ItemGraph:
         self.lam, self.concept_weight, self.dislike_value, self.top_k = lam, concept_weight, dislike_value, top_k
         self.transitions, self.transition_window = float(transitions), int(transition_window)
         self.transition_decay = float(transition_decay)
+        if text_prior < 0 or text_prior_nu <= 0:
+            raise ValueError(f"text_prior must be >= 0 and text_prior_nu > 0 (got {text_prior}, {text_prior_nu})")
+        self.text_prior, self.text_prior_nu = float(text_prior), float(text_prior_nu)
         self.decay = check_decay(decay)
         self.solver, self.dense_max_items, self.neighbours, self.block = solver, dense_max_items, neighbours, block
         self.solved_with = ""
@@ -309,6 +348,7 @@ class ItemGraph:
                 "top_k": self.top_k, "decay": self.decay, "solver": self.solved_with or self.solver,
                 **({"transitions": self.transitions, "transition_window": self.transition_window,
                     "transition_decay": self.transition_decay} if self.transitions else {}),
+                **({"text_prior": self.text_prior, "text_prior_nu": self.text_prior_nu} if self.text_prior else {}),
                 **({"neighbours": self.neighbours} if self.solved_with == "sparse" else {})}
 
     def fit(self, graph: TrainGraph, device: str | torch.device | None = None) -> ItemGraph:
@@ -320,7 +360,8 @@ class ItemGraph:
         self.solved_with = "sparse" if use_sparse else "dense"
         key = ("item_graph", self.lam, self.concept_weight, self.dislike_value, self.top_k, self.solved_with,
                self.neighbours if use_sparse else None, self.transitions,
-               (self.transition_window, self.transition_decay) if self.transitions else None)
+               (self.transition_window, self.transition_decay) if self.transitions else None,
+               (self.text_prior, self.text_prior_nu) if self.text_prior else None)
         self.w, seconds, self.reused = cached_fit(graph, key, lambda: self._solve(graph, x, device))
         self.x = x if self.decay == 1.0 else signed_matrix(graph, self.dislike_value, self.decay)
         # a reused fit counts the seconds the original fit took
@@ -335,13 +376,15 @@ class ItemGraph:
         k = concept_matrix(graph, self.concept_weight)
         s_t = (transition_matrices(graph, self.dislike_value, self.transition_window, self.transition_decay)
                if self.transitions else None)
+        prior = ((self.text_prior, self.text_prior_nu, graph.item_text)
+                 if self.text_prior and graph.item_text is not None else None)
         if self.solved_with == "sparse":
             y = sp.vstack([x, k]).tocsr() if k.shape[0] else x
             if s_t is None:
-                return sparse_closed_form(y, self.lam, self.neighbours, self.top_k, block=self.block)
+                return sparse_closed_form(y, self.lam, self.neighbours, self.top_k, block=self.block, prior=prior)
             root = np.float32(np.sqrt(self.transitions))
             return sparse_closed_form(sp.vstack([y, root * s_t[0]]).tocsr(), self.lam, self.neighbours, self.top_k,
-                                      block=self.block, target=sp.vstack([y, root * s_t[1]]).tocsr())
+                                      block=self.block, target=sp.vstack([y, root * s_t[1]]).tocsr(), prior=prior)
         gram = (x.T @ x).toarray()
         if k.shape[0]:
             gram += (k.T @ k).toarray()
@@ -353,7 +396,7 @@ class ItemGraph:
             extra = (self.transitions, (src.T @ tgt).tocsr() - ss)
         g = torch.from_numpy(gram.astype(np.float32))
         del gram
-        w = closed_form_weights(g, self.lam, device, extra)
+        w = closed_form_weights(g, self.lam, device, extra, prior)
         del g
         if self.top_k is not None and self.top_k < graph.num_items - 1:
             return _sparsify_columns(w, self.top_k)
@@ -410,7 +453,8 @@ def candidate_neighbours(y: sp.csr_matrix, m: int, *, chunk: int = 256) -> np.nd
 
 
 def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int | None = None, *,
-                       block: int = 64, target: sp.csr_matrix | None = None) -> sp.csr_matrix:
+                       block: int = 64, target: sp.csr_matrix | None = None,
+                       prior: tuple[float, float, np.ndarray] | None = None) -> sp.csr_matrix:
     """The item graph's columns as ridge regressions on each item's candidate neighbours (the sparse solver).
 
     For item ``i`` with candidates ``N`` (:func:`candidate_neighbours`): ``W[N, i] = (G[N, N] + λI)⁻¹ G[N, i]``,
@@ -426,6 +470,8 @@ def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int
         target: ``(rows, |I|)``, what each item's column regresses on in place of its own column of ``y`` (the
             transitions: ``y = [X; K; √β S]``, ``target = [X; K; √β T]``, so ``G[N, N]`` gains ``βSᵀS`` and
             ``G[N, i]`` gains ``β(SᵀT)[N, i]``); ``None``: ``y``.
+        prior: ``(μ, ν, E)``, the text prior (module docstring): ``W[N, i] = (G[N, N] + (λ + μ)I)⁻¹ (G[N, i] +
+            μ·W_f[N, i])``, ``W_f``'s entries computed from ``E`` as needed (:func:`_text_regression`).
 
     Returns:
         CSR ``(|I|, |I|)``: ``W[j, i]`` is the weight of link ``j -> i``; zero diagonal.
@@ -442,6 +488,10 @@ def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int
     out_src, out_dst, out_val = [], [], []
     eye = np.arange(m)
     width = m + 1
+    mu, text, coef = 0.0, None, None
+    if prior is not None and prior[0]:
+        mu = prior[0]
+        text, coef = _text_regression(prior[1], prior[2])
     block = max(1, min(block, 100_000_000 // max(rows, 1)))  # bounds the index below at 400 MB
     slot_of = np.empty(block * rows, np.int32)  # (item of the block, row of Y) -> a row of the block's matrix
     for a in range(0, n, block):
@@ -464,7 +514,9 @@ def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int
         g = g.reshape(b, width, width)
         rhs = np.ascontiguousarray(g[:, :m, m])
         lhs = np.ascontiguousarray(g[:, :m, :m])
-        lhs[:, eye, eye] = np.where(ok[:, :m], lhs[:, eye, eye] + lam, 1.0)  # padding solves to 0
+        lhs[:, eye, eye] = np.where(ok[:, :m], lhs[:, eye, eye] + lam + mu, 1.0)  # padding solves to 0
+        if text is not None and coef is not None:  # + μ W_f[N, i] = μ E[N] · coef[i]
+            rhs += mu * np.where(ok[:, :m], np.einsum("bmd,bd->bm", text[np.maximum(cand[items], 0)], coef[items]), 0.0)
         chol, _ = torch.linalg.cholesky_ex(torch.from_numpy(lhs))
         w = torch.cholesky_solve(torch.from_numpy(rhs).unsqueeze(-1), chol).squeeze(-1).numpy()
         w = np.where(ok[:, :m], w, 0.0)

@@ -93,6 +93,11 @@ def _train_config(model: str, *, epochs: int | None, dim: int | None, seed: int,
     return TrainConfig(**kw)
 
 
+def needs_item_text(cfg: Any) -> bool:
+    """Whether training with ``cfg`` reads the items' text embeddings (ours' item graph with a text prior to try)."""
+    return bool(getattr(cfg, "use_item_graph", False) and any(m > 0 for m in cfg.item_graph_text_priors))
+
+
 def train_model(tg: TrainGraph, model: str, *, epochs: int | None = None, dim: int | None = None, seed: int = 0,
                 overrides: dict[str, Any] | None = None, progress: bool = False,
                 init: Callable[[Any], Any] | None = None):
@@ -201,6 +206,7 @@ def serving_overrides(db: Database, model: str, params_from: str | None = None) 
         cfg["item_graph_lambdas"] = [ig["params"]["lam"]]
         cfg["item_graph_concept_weights"] = [ig["params"]["concept_weight"]]
         cfg["item_graph_transitions"] = [ig["params"].get("transitions", 0.0)]
+        cfg["item_graph_text_priors"] = [ig["params"].get("text_prior", 0.0)]
     if ig.get("multiplier") is not None:
         cfg["item_graph_weights"] = [ig["multiplier"]]
     decay = (src.metrics.get("recency") or {}).get("item_graph")
@@ -213,7 +219,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                  dim: int | None = None, min_confidence: float = 0.0, write: bool = True, seed: int = 0,
                  dataset: str | None = None, overrides: dict[str, Any] | None = None, batch_size: int = 2000,
                  for_serving: bool = False, params_from: str | None = None, warm_start: bool | str = False,
-                 progress: bool = False, on_stage: Callable[[str], None] | None = None) -> TrainResult:
+                 progress: bool = False, on_stage: Callable[[str], None] | None = None,
+                 text_encoder: Any = None) -> TrainResult:
     """Export the train graph, train ``model``, write its embeddings and attention back and make its run current.
 
     Evaluation mode (the default) trains on the train split and selects on valid. ``for_serving`` trains on every
@@ -225,6 +232,9 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     embeddings, attention and item links of other runs are removed (with ``dataset``: only from that dataset's users
     and items; another dataset's state is never deleted). Models without embeddings (``ease``, ``itemknn``,
     ``pop``) and ``write=False`` record a complete run that is not current and write nothing else.
+
+    ``text_encoder`` embeds the items' text when ours' item graph tries a text prior (default: the project's
+    embedder, :func:`~kgrec_neo4j.core.embed.get_embedder`).
 
     ``warm_start`` (ours): start from the parameters of the current run (``True``) or of the run it names, new users
     and items initialised by fold-in (:mod:`~kgrec_neo4j.model.warm`); the report's history starts at epoch 0.
@@ -263,6 +273,15 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
         tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset,
                                 all_interactions=for_serving)
         secs["export"] = time.perf_counter() - t
+        if model not in CLOSED_FORM and needs_item_text(
+                _train_config(model, epochs=epochs, dim=dim, seed=seed, overrides=overrides)):
+            stage("item text")
+            t = time.perf_counter()
+            from ..core.embed import get_embedder
+            from .itemtext import from_graph
+
+            tg.item_text = from_graph(db, tg.item_ids, text_encoder or get_embedder(db.settings))
+            secs["item_text"] = time.perf_counter() - t
         init = None
         warm: dict[str, int] = {}
         if warm_from is not None:

@@ -51,7 +51,8 @@ def with_valid_in_history(tg: TrainGraph) -> TrainGraph:
         ui_weight=cat(tg.ui_weight, np.ones(users.size, np.float32)),
         ic_item=tg.ic_item, ic_concept=tg.ic_concept, ic_type=tg.ic_type, ic_weight=tg.ic_weight,
         uc_user=tg.uc_user, uc_concept=tg.uc_concept, uc_horizon=tg.uc_horizon, uc_polarity=tg.uc_polarity,
-        uc_weight=tg.uc_weight, valid={}, test=dict(tg.test), meta=meta, ui_seq=ui_seq)
+        uc_weight=tg.uc_weight, valid={}, test=dict(tg.test), meta=meta, ui_seq=ui_seq,
+        item_text=tg.item_text)
 
 
 def _rows(m: sp.csr_matrix, users: Any) -> sp.csr_matrix:
@@ -129,6 +130,7 @@ def refit_overrides(report: Any) -> dict[str, Any]:
         cfg["item_graph_lambdas"] = [ig["params"]["lam"]]
         cfg["item_graph_concept_weights"] = [ig["params"]["concept_weight"]]
         cfg["item_graph_transitions"] = [ig["params"].get("transitions", 0.0)]
+        cfg["item_graph_text_priors"] = [ig["params"].get("text_prior", 0.0)]
     if ig.get("multiplier") is not None:
         cfg["item_graph_weights"] = [ig["multiplier"]]
     decay = (getattr(report, "recency", None) or {}).get("item_graph")

@@ -80,6 +80,12 @@ class TrainConfig(BaseModel):
     item_graph_transition_window: int = Field(10, ge=1, description="interactions in a transition pair's source")
     item_graph_transition_decay: float = Field(0.5, gt=0, le=1,
                                                description="factor per step back in a transition pair's source")
+    # the item text as a prior of the item graph (model/itemgraph.py, "Text prior"): read only when the graph carries
+    # item text embeddings (TrainGraph.item_text)
+    item_graph_text_priors: list[float] = Field(
+        [], description="weights mu of the item-text prior tried on the best point after the transitions, kept when "
+        "valid improves ([]: none)")
+    item_graph_text_prior_nu: float = Field(0.1, gt=0, description="ridge of the text prior's own regression")
     # short-term interests (model/recency.py): a user's history weighted by position, in both parts of the score
     use_recency: bool = Field(True, description="weigh each user's history by recency (ablation: False)")
     recency_decays: list[float] = Field(
@@ -240,12 +246,15 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
     reused = [0.0, 0.0]
     device = resolve_device(cfg.device)  # where the dense solves invert
 
-    def fit_one(lam: float, cw: float, beta: float) -> tuple[ItemGraph, float]:
+    mus = [m for m in cfg.item_graph_text_priors if m > 0] if graph.item_text is not None else []
+
+    def fit_one(lam: float, cw: float, beta: float, mu: float = 0.0) -> tuple[ItemGraph, float]:
         t0 = time.perf_counter()
         fitted = ItemGraph(lam, cw, dislike_value, cfg.item_graph_top_k, solver=cfg.item_graph_solver,
                            dense_max_items=cfg.item_graph_dense_max_items, neighbours=cfg.item_graph_neighbours,
                            transitions=beta, transition_window=cfg.item_graph_transition_window,
-                           transition_decay=cfg.item_graph_transition_decay).fit(graph, device)
+                           transition_decay=cfg.item_graph_transition_decay, text_prior=mu,
+                           text_prior_nu=cfg.item_graph_text_prior_nu).fit(graph, device)
         fit_s = time.perf_counter() - t0
         if fitted.reused:  # shared within bench's shared_fits(): count the seconds the fit took
             fit_s = fitted.fit_seconds
@@ -256,10 +265,11 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
     if not graph.valid:
         # serving mode / refit: the first point of each grid (the chosen one when the caller passes it)
         beta = (cfg.item_graph_transitions[:1] or [0.0])[0] if cfg.use_recency else 0.0
-        fitted, fit_s = fit_one(cfg.item_graph_lambdas[0], weights[0], beta)
+        fitted, fit_s = fit_one(cfg.item_graph_lambdas[0], weights[0], beta, (mus[:1] or [0.0])[0])
         ig = fitted.with_decay(decays[0]) if decays[0] != fitted.decay else fitted
         return ig, [{"item_graph_lambda": ig.lam, "item_graph_concept_weight": ig.concept_weight,
-                     "item_graph_transitions": ig.transitions, "recency_decay": decays[0], "fit_seconds": fit_s,
+                     "item_graph_transitions": ig.transitions, "item_graph_text_prior": ig.text_prior,
+                     "recency_decay": decays[0], "fit_seconds": fit_s,
                      "fit_reused": float(fitted.reused)}], (reused[0], reused[1])
 
     def try_decays(fitted: ItemGraph, fit_s: float) -> None:
@@ -269,7 +279,8 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
             ig = fitted.with_decay(decay) if decay != fitted.decay else fitted
             v = evaluate(ig.score, graph, "valid", users=valid_users)
             history.append({"item_graph_lambda": fitted.lam, "item_graph_concept_weight": fitted.concept_weight,
-                            "item_graph_transitions": fitted.transitions, "recency_decay": decay,
+                            "item_graph_transitions": fitted.transitions,
+                            "item_graph_text_prior": fitted.text_prior, "recency_decay": decay,
                             "fit_seconds": fit_s, "fit_reused": float(fitted.reused),
                             "seconds": time.perf_counter() - t1, **{k: x for k, x in v.items() if k != "users"}})
             log.info("item graph lam=%s concept_weight=%s transitions=%s decay=%s: valid %s", fitted.lam,
@@ -287,6 +298,12 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
     base = best[0]
     for beta in dict.fromkeys(transitions):
         try_decays(*fit_one(base.lam, base.concept_weight, beta))
+    # the text prior on the lambda and transitions chosen so far, with every concept weight again (the text and the
+    # concept paths carry some of the same knowledge: with the text in, valid may want less of the concepts)
+    base = best[0]
+    for mu in dict.fromkeys(mus):
+        for cw in dict.fromkeys(weights):
+            try_decays(*fit_one(base.lam, cw, base.transitions, mu))
     return best[0], history, (reused[0], reused[1])
 
 
