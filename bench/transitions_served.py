@@ -162,8 +162,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
             "item_graph_transitions": list(a.betas)}))
         if a.text_priors:
             def on_point(ig: ItemGraph) -> dict:
-                # the text prior on the point's lambda and transitions, with the concept weights of its own grid
-                return {"item_graph_lambdas": [ig.lam],
+                # the text prior with the point's transitions, over the item graph's lambdas (and the point's own)
+                # and the concept weights of its own grid
+                return {"item_graph_lambdas": list(dict.fromkeys([ig.lam, *a.item_graph_lambdas])),
                         "item_graph_concept_weights": ([0.0] if ig.concept_weight == 0 else
                                                        base.item_graph_concept_weights),
                         "item_graph_transitions": [ig.transitions],

@@ -442,5 +442,10 @@ def test_ours_tries_the_text_prior_only_with_item_text(graph):
     # both concept weights again with the prior, each chosen on valid like the rest of the grid
     assert sorted((h["item_graph_concept_weight"], h["item_graph_text_prior"]) for h in hist) == [
         (0.0, 0.0), (0.0, 3.0), (1.0, 0.0), (1.0, 3.0)]
+    # the lambdas again too: the prior adds to the ridge
+    cfg2 = cfg.model_copy(update={"item_graph_lambdas": [5.0, 50.0], "item_graph_concept_weights": [0.0]})
+    _, hist, _ = fit_item_graph(_with_text(toy_graph(num_users=80, num_items=48, seed=1)), cfg2)
+    assert sorted((h["item_graph_lambda"], h["item_graph_text_prior"]) for h in hist) == [
+        (5.0, 0.0), (5.0, 3.0), (50.0, 0.0), (50.0, 3.0)]
     best = max(hist, key=lambda h: h["ndcg@10"])
     assert (ig.concept_weight, ig.text_prior) == (best["item_graph_concept_weight"], best["item_graph_text_prior"])

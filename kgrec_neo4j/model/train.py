@@ -298,12 +298,14 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
     base = best[0]
     for beta in dict.fromkeys(transitions):
         try_decays(*fit_one(base.lam, base.concept_weight, beta))
-    # the text prior on the lambda and transitions chosen so far, with every concept weight again (the text and the
-    # concept paths carry some of the same knowledge: with the text in, valid may want less of the concepts)
+    # the text prior with the transitions chosen so far, over the lambda and concept weight grids again: the prior
+    # adds mu to the ridge (lambda + mu in all), and the text and the concept paths carry some of the same knowledge
+    # (with the text in, valid may want less of the concepts)
     base = best[0]
     for mu in dict.fromkeys(mus):
-        for cw in dict.fromkeys(weights):
-            try_decays(*fit_one(base.lam, cw, base.transitions, mu))
+        for lam in cfg.item_graph_lambdas:
+            for cw in dict.fromkeys(weights):
+                try_decays(*fit_one(lam, cw, base.transitions, mu))
     return best[0], history, (reused[0], reused[1])
 
 
