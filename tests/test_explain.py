@@ -79,6 +79,28 @@ def test_links_a_new_item_borrowed_are_said_to_be_borrowed():
     assert "ITEM_LINK(w=0.1, borrowed)" in r.paths[0].describe()
 
 
+def test_a_borrowed_link_from_one_of_the_knowledge_neighbours_says_the_users_item_is_one():
+    # the user's item is itself among the items closest to the new one in knowledge: its own link is in the weight
+    r = _item("Halo 3", 0.2, 21.3)
+    r.paths[0].borrowed = r.paths[0].neighbour = True
+    e = _exp(r, title="Halo 4")
+    assert E.render_sentence(e) == (
+        "Recommended because you liked Halo 3, which is among the items closest to it in knowledge (it is new to the "
+        "model).")
+    assert "ITEM_LINK(w=0.1, borrowed from a knowledge neighbour)" in r.paths[0].describe()
+    # a disliked one that still counts for the item, and one that counts against it
+    r = _item("Halo 3", 0.2, 21.3, interaction="dislike")
+    r.paths[0].borrowed = r.paths[0].neighbour = True
+    assert E.render_sentence(_exp(r, title="Halo 4")) == (
+        "Recommended because you disliked Halo 3, which is among the items closest to it in knowledge and still goes "
+        "with it (it is new to the model).")
+    r = _item("Halo 3", -0.2, -21.3, interaction="dislike")
+    r.paths[0].borrowed = r.paths[0].neighbour = True
+    assert E.render_sentence(_exp(_item("Fable", 30.0, 0.0, concept="rpg"), r, title="Halo 4")).endswith(
+        "Held back because you disliked Halo 3, which is among the items closest to it in knowledge and counts "
+        "against it (it is new to the model).")
+
+
 def test_a_dislike_that_the_model_counts_for_the_item_is_said_so():
     e = _exp(_item("Brothers in Arms", -0.4, 6.93, interaction="dislike"), _item("Fable", 3.0, 0.0, concept="rpg"))
     assert E.render_sentence(e).startswith(

@@ -276,6 +276,10 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
             vec[r["i"]][r["c"]] = 1.0 / np.sqrt(df[r["c"]])
     links = db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) RETURN j.id AS j, i.id AS i, l.weight AS w, "
                      "l.borrowed AS b", r=run)
+    flags = {(r["j"], r["i"]): r["nb"] for r in db.query(
+        "MATCH (j:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) RETURN j.id AS j, i.id AS i, "
+        "l.neighbour AS nb", r=run)}
+    assert set(flags.values()) == {True, False}  # both kinds occur here
     into: dict = defaultdict(dict)
     for r in links:
         into[r["i"]][r["j"]] = r["w"]
@@ -305,6 +309,9 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
         want = dict(sorted(acc.items(), key=lambda x: (-abs(x[1]), x[0]))[:top_k])
         assert set(into.get(n, {})) == set(want), n
         np.testing.assert_allclose([into[n][j] for j in sorted(want)], [want[j] for j in sorted(want)], rtol=1e-6)
+        # a link from one of the neighbours themselves says so (the explanation words it "among the items closest")
+        owns = {w for w, _ in near if into.get(w)}
+        assert {j for j in want if flags[(j, n)]} == owns & set(want), n
         expected_linked += bool(want)
     assert expected_linked > 0 and rep.items_linked == expected_linked
     assert rep.borrowed_links == sum(len(into.get(n, {})) for n in new)
@@ -336,7 +343,7 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
     assert paths and all(p.borrowed for p in paths) and "borrowed" in paths[0].describe()
     stated, against = E.stated_reasons(why)
     if any(p.kind == "item_link" for r in stated + against for p in r.paths):
-        assert "closest to it in knowledge (it is new to the model)" in why.sentence
+        assert "closest to it in knowledge" in why.sentence and "(it is new to the model)" in why.sentence
 
 
 def test_new_items_browser_query_lists_them(db, world):

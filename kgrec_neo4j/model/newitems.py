@@ -411,6 +411,7 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
         rows = []
         for item in chunk:  # summed in a fixed order (neighbours closest first): a rerun writes the same bits
             acc: dict[str, float] = {}
+            owns: set[str] = set()  # the neighbours themselves among the sources (their own links)
             for w, share in near.get(item, []):
                 if w not in into:
                     continue
@@ -422,11 +423,12 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                 x = share * max(float(wt.max()), 0.0)  # (a neighbour in ``into`` has at least one link in)
                 if x:
                     acc[own] = acc.get(own, 0.0) + x
+                    owns.add(own)
             ranked = sorted(((item_id[j], j, x) for j, x in acc.items()), key=lambda r: (-abs(r[2]), r[0]))
             best = [(j, x) for i, j, x in ranked if i != item and x != 0.0][:top_k]
             linked += bool(best)
             rows.append({"target": item, "sources": [j for j, _ in best], "weights": [x for _, x in best],
-                         "digest": digests[item]})
+                         "neighbours": [j in owns for j, _ in best], "digest": digests[item]})
         res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run)
         written += int(res[0]["written"]) if res else 0
     return linked, written, len(ids) - len(todo)

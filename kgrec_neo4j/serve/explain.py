@@ -108,6 +108,7 @@ class ExplanationPath(BaseModel):
     parent_name: str = ""
     link_weight: float | None = None  # item_link: the ITEM_LINK weight
     borrowed: bool = False  # item_link into a new item: borrowed from its knowledge neighbours by `kgrec update`
+    neighbour: bool = False  # borrowed, and the via item is one of those neighbours (its own link is in the weight)
     rels: list[str]
 
     def describe(self, item_title: str | None = None) -> str:
@@ -115,7 +116,8 @@ class ExplanationPath(BaseModel):
         target = item_title or self.item
         via = f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title}"
         if self.kind == "item_link":
-            chain = f"{via} -ITEM_LINK(w={_num(self.link_weight)}{', borrowed' if self.borrowed else ''})-> {target}"
+            how = ", borrowed from a knowledge neighbour" if self.neighbour else ", borrowed" if self.borrowed else ""
+            chain = f"{via} -ITEM_LINK(w={_num(self.link_weight)}{how})-> {target}"
         else:
             start = "you -INTERESTED_IN->" if self.kind in INTEREST_KINDS else f"{via} -HAS_KNOWLEDGE->"
             concepts = f"[{self.concept_name}]"
@@ -323,7 +325,8 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
             if lk is not None:
                 r.paths.append(ExplanationPath(kind="item_link", share=ig, user=user_id, item=i, via=jid,
                                                via_title=r.name, via_kind=kind, link_weight=float(lk["weight"]),
-                                               borrowed=bool(lk.get("borrowed")), rels=lk["rels"]))
+                                               borrowed=bool(lk.get("borrowed")),
+                                               neighbour=bool(lk.get("neighbour")), rels=lk["rels"]))
             for c in shared.get(jid, [])[:per_item]:
                 r.paths.append(ExplanationPath(kind="shared_concept", share=gnn, user=user_id, item=i, via=jid,
                                                via_title=r.name, via_kind=kind, concept=c["concept"],
@@ -471,8 +474,16 @@ def clause(r: Reason) -> str:
         if part == "ig":
             still = " still" if pos and "dislike" in (r.interaction or "").split("+") and "like" not in (
                 r.interaction or "").split("+") else ""
-            # a new item's links are borrowed from the items closest to it in knowledge (kgrec update)
-            if any(p.kind == "item_link" and p.borrowed for p in r.paths):
+            # a new item's links are borrowed from the items closest to it in knowledge (kgrec update), the user's
+            # item among them or not
+            if any(p.kind == "item_link" and p.borrowed and p.neighbour for p in r.paths):
+                phrases.append("which is among the items closest to it in knowledge (it is new to the model)"
+                               if pos and not still else
+                               f"which is among the items closest to it in knowledge and{still} goes with it (it is "
+                               "new to the model)" if pos else
+                               "which is among the items closest to it in knowledge and counts against it (it is new "
+                               "to the model)")
+            elif any(p.kind == "item_link" and p.borrowed for p in r.paths):
                 phrases.append(f"which{still} goes with the items closest to it in knowledge (it is new to the model)"
                                if pos else "which counts against the items closest to it in knowledge (it is new to "
                                "the model)")
