@@ -396,11 +396,11 @@ def test_text_prior_makes_each_column_the_ridge_regression_towards_the_text_regr
             assert np.allclose(w[rest, i], np.linalg.solve(lhs[np.ix_(rest, rest)], rhs[rest, i]), atol=2e-4), (b, i)
             assert w[i, i] == 0.0
         assert ig.params()["text_prior"] == mu and ig.params()["text_prior_nu"] == nu
-    # mu 0, or a graph without item text, is the fit without the prior
+    # mu 0 is the fit without the prior; a prior on a graph without item text is refused, not silently dropped
     plain = _dense(ItemGraph(lam=lam, concept_weight=cw, solver="dense").fit(g))
     assert np.array_equal(plain, _dense(ItemGraph(lam=lam, concept_weight=cw, text_prior=0.0).fit(g)))
-    bare = toy_graph(num_users=80, num_items=48, seed=1)
-    assert np.array_equal(plain, _dense(ItemGraph(lam=lam, concept_weight=cw, text_prior=mu).fit(bare)))
+    with pytest.raises(ValueError, match="item_text"):
+        ItemGraph(lam=lam, concept_weight=cw, text_prior=mu).fit(toy_graph(num_users=80, num_items=48, seed=1))
     assert np.abs(_dense(ItemGraph(lam=lam, concept_weight=cw, text_prior=mu).fit(g)) - plain).max() > 1e-3
 
 
@@ -409,10 +409,14 @@ def test_text_prior_links_items_with_like_text_that_nobody_shares():
     g = _tiny([0, 0, 1, 1, 2, 3], [0, 1, 0, 1, 2, 3], [1] * 6, num_items=4)
     g.item_text = np.array([[1, 0, 0], [0, 1, 0], [0, 0.6, 0.8], [0, 0.8, 0.6]], np.float32)
     assert _dense(ItemGraph(lam=1.0).fit(g))[2, 3] == 0.0
-    assert _dense(ItemGraph(lam=1.0, text_prior=5.0, text_prior_nu=0.1).fit(g))[2, 3] > 0.05
+    dense = _dense(ItemGraph(lam=1.0, text_prior=5.0, text_prior_nu=0.1, solver="dense").fit(g))
+    assert dense[2, 3] > 0.05
+    # the sparse solver too, with fewer candidates than items: the nearest items by text are among them
+    sparse = ItemGraph(lam=1.0, text_prior=5.0, text_prior_nu=0.1, solver="sparse", neighbours=2).fit(g)
+    assert sparse.w[2, 3] == pytest.approx(dense[2, 3], rel=1e-5)
 
 
-def test_sparse_solver_with_every_neighbour_is_the_dense_solution_with_the_text_prior():
+def test_sparse_solver_with_every_neighbour_is_the_dense_solution_with_the_text_prior():  # textless item 0 too
     # one user took every item, so every pair of items is a candidate of the sparse solver
     rng = np.random.default_rng(5)
     users, items = [0] * 20, list(range(20))
@@ -433,19 +437,26 @@ def test_bad_text_prior_parameters_are_refused():
             ItemGraph(**kw)
 
 
-def test_ours_tries_the_text_prior_only_with_item_text(graph):
+def test_ours_tries_the_text_prior_only_with_item_text(graph, caplog):
     cfg = TrainConfig(model="kgrec", epochs=1, item_graph_lambdas=[5.0], item_graph_concept_weights=[0.0, 1.0],
                       item_graph_transitions=[], item_graph_text_priors=[3.0], recency_decays=[1.0])
-    _, hist, _ = fit_item_graph(toy_graph(num_users=80, num_items=48, seed=1), cfg)
+    with caplog.at_level("WARNING"):
+        _, hist, _ = fit_item_graph(toy_graph(num_users=80, num_items=48, seed=1), cfg)
     assert {h["item_graph_text_prior"] for h in hist} == {0.0}
+    assert "no item text" in caplog.text  # said, not silently dropped
     ig, hist, _ = fit_item_graph(_with_text(toy_graph(num_users=80, num_items=48, seed=1)), cfg)
     # both concept weights again with the prior, each chosen on valid like the rest of the grid
     assert sorted((h["item_graph_concept_weight"], h["item_graph_text_prior"]) for h in hist) == [
         (0.0, 0.0), (0.0, 3.0), (1.0, 0.0), (1.0, 3.0)]
+    best = max(hist, key=lambda h: h["ndcg@10"])
+    assert (ig.concept_weight, ig.text_prior) == (best["item_graph_concept_weight"], best["item_graph_text_prior"])
     # the lambdas again too: the prior adds to the ridge
     cfg2 = cfg.model_copy(update={"item_graph_lambdas": [5.0, 50.0], "item_graph_concept_weights": [0.0]})
     _, hist, _ = fit_item_graph(_with_text(toy_graph(num_users=80, num_items=48, seed=1)), cfg2)
     assert sorted((h["item_graph_lambda"], h["item_graph_text_prior"]) for h in hist) == [
         (5.0, 0.0), (5.0, 3.0), (50.0, 0.0), (50.0, 3.0)]
-    best = max(hist, key=lambda h: h["ndcg@10"])
-    assert (ig.concept_weight, ig.text_prior) == (best["item_graph_concept_weight"], best["item_graph_text_prior"])
+    # nothing held out (serving, refits): the first point of every grid, the first prior included
+    served = _with_text(toy_graph(num_users=80, num_items=48, seed=1))
+    served.valid = {}
+    ig, hist, _ = fit_item_graph(served, cfg)
+    assert ig.text_prior == 3.0 and hist[0]["item_graph_text_prior"] == 3.0

@@ -36,6 +36,12 @@ def test_valid_items_become_history(graphs):
     assert (np.diff(tb.ui_user) >= 0).all()
 
 
+def test_the_longer_history_keeps_the_items_text():
+    tg = toy_graph(num_users=40, num_items=48, seed=2)
+    tg.item_text = np.eye(48, 4, dtype=np.float32)
+    assert with_valid_in_history(tg).item_text is tg.item_text
+
+
 def test_ease_fold_in_is_the_closed_form_on_the_longer_history(graphs):
     tg, tb = graphs
     rec = EASE(lam=5.0).fit(tg)
@@ -77,6 +83,7 @@ def test_ours_fold_in_includes_the_item_graph(graphs, one_torch_thread):
     np.testing.assert_allclose(fn(users).cpu().numpy(), want, rtol=1e-4, atol=1e-4)
     cfg = refit_overrides(rep)
     assert cfg["epochs"] == rep.best_epoch and cfg["item_graph_weights"] == [rep.parts["item_graph"]["multiplier"]]
+    assert cfg["item_graph_text_priors"] == [rep.parts["item_graph"]["params"].get("text_prior", 0.0)]
     refit, rep_b = fit(tb, TrainConfig(**cfg))
     assert rep_b.epochs == rep.best_epoch and rep_b.test["users"] == rep.test["users"]
 

@@ -141,9 +141,8 @@ def test_ours_reads_the_items_text_from_the_graph_when_it_tries_a_text_prior(db,
     with_reviews = {full_text(it) for it, _ in read_items(db, with_reviews=True)} - stored
     assert enc.texts and set(enc.texts) <= stored and not set(enc.texts) & with_reviews  # no review reaches it
     assert "item_text" in res.seconds
-    # chosen on valid like the rest of the grid (tests/test_itemgraph.py checks the grid itself)
+    # the priors to try reached the item graph's grid (tests/test_itemgraph.py checks the grid itself)
     assert res.report["config"]["item_graph_text_priors"] == [5.0]
-    assert res.report["parts"]["item_graph"]["params"].get("text_prior", 0.0) in (0.0, 5.0)
     # without a prior to try, the text is not read
     enc2 = _TextVectors()
     res2 = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, write=False, text_encoder=enc2,

@@ -38,6 +38,16 @@ item ``i`` on every other item, now with the pairs' rows added: ``W[-i, i] = (G[
 links more strongly that way round); they are still item links of the same kind and explain the same way. The
 recency decay weighs the history of the score; ``transition_decay`` weighs the pairs' sources in the fit.
 
+**Text prior** (``text_prior = μ > 0``, with ``TrainGraph.item_text`` ``E``: each item's text embedding, rows of unit
+length, zeros without text): ``W`` also minimises ``μ‖W − W_f‖²``, where ``W_f = I − Q·diag(1/diag Q)``, ``Q = (EEᵀ +
+νI)⁻¹``, is the zero-diagonal regression of each item's text on the other items' texts (EASE on the text; the form of
+L3AE, CIKM 2025). Closed form: ``P = (G + (λ + μ)I)⁻¹`` and ``W = I + βPD + μPW_f − P·diag(c)`` with ``c`` such that
+``diag(W) = 0``; by Woodbury ``μPW_f`` is a rank-``d`` product plus terms ``P·diag(·)`` that ``c`` absorbs
+(:func:`_prior_factors`), so no second ``|I| × |I|`` inverse. An item without text has a zero column and row in
+``W_f``: its links in and out are only shrunk by the extra ``μ``. The sparse solver adds ``μ`` to each block's ridge,
+``μ·W_f[N, i]`` to its right-hand side, and each item's nearest items by text to its candidates (a link the text alone
+carries needs its source among them).
+
 ``top_k`` keeps the ``k`` largest-magnitude incoming weights per item, so the graph can be stored as
 ``(:Item)-[:ITEM_LINK {weight}]->(:Item)`` edges and served from Neo4j.
 """
@@ -246,10 +256,13 @@ def _prior_factors(p: Tensor, mu: float, nu: float, text: np.ndarray) -> tuple[T
     ``M = (EᵀE + νI)⁻¹`` (``d × d``), so ``μ·P·W_f = (μ/ν)·(P·E·M)·(diag(1/q)·E)ᵀ`` plus terms ``P·diag(·)``: one
     ``|I|² d`` product, no second ``|I| × |I|`` inverse.
     """
-    e = torch.from_numpy(np.ascontiguousarray(text, dtype=np.float32)).to(device=p.device, dtype=p.dtype)
-    m = torch.linalg.inv(e.T @ e + nu * torch.eye(e.size(1), dtype=p.dtype, device=p.device))
-    q = (1.0 - ((e @ m) * e).sum(1)) / nu
-    return (p @ e) @ m * (mu / nu), e / q.unsqueeze(1)
+    e64 = np.ascontiguousarray(text, dtype=np.float64)
+    m64 = np.linalg.inv(e64.T @ e64 + nu * np.eye(e64.shape[1]))  # d x d: in float64, cheap
+    q = (1.0 - ((e64 @ m64) * e64).sum(1)) / nu
+    e = torch.from_numpy(e64).to(device=p.device, dtype=p.dtype)
+    m = torch.from_numpy(m64 * (mu / nu)).to(device=p.device, dtype=p.dtype)
+    b = torch.from_numpy(e64 / q[:, None]).to(device=p.device, dtype=p.dtype)
+    return (p @ e) @ m, b
 
 
 def spd_inverse_(a: Tensor) -> Tensor:
@@ -316,7 +329,7 @@ class ItemGraph:
                  top_k: int | None = None, decay: float = 1.0, *, solver: str = "auto",
                  dense_max_items: int = 20000, neighbours: int = 256, block: int = 64, transitions: float = 0.0,
                  transition_window: int = 10, transition_decay: float = 0.5, text_prior: float = 0.0,
-                 text_prior_nu: float = 1.0) -> None:
+                 text_prior_nu: float = 0.1) -> None:
         if lam <= 0:
             raise ValueError(f"lam must be > 0 (got {lam})")
         if concept_weight < 0:
@@ -376,8 +389,12 @@ class ItemGraph:
         k = concept_matrix(graph, self.concept_weight)
         s_t = (transition_matrices(graph, self.dislike_value, self.transition_window, self.transition_decay)
                if self.transitions else None)
-        prior = ((self.text_prior, self.text_prior_nu, graph.item_text)
-                 if self.text_prior and graph.item_text is not None else None)
+        prior = None
+        if self.text_prior:
+            if graph.item_text is None:
+                raise ValueError("the text prior needs the items' text embeddings (TrainGraph.item_text); none were "
+                                 "read")
+            prior = (self.text_prior, self.text_prior_nu, graph.item_text)
         if self.solved_with == "sparse":
             y = sp.vstack([x, k]).tocsr() if k.shape[0] else x
             if s_t is None:
@@ -452,6 +469,38 @@ def candidate_neighbours(y: sp.csr_matrix, m: int, *, chunk: int = 256) -> np.nd
     return out
 
 
+def _with_text_candidates(cand: np.ndarray, text: np.ndarray, k: int, m: int, *, chunk: int = 256) -> np.ndarray:
+    """``(|I|, m)``: each item's candidates ``cand`` followed by its ``k`` nearest items by text (cosine, items without
+    text never), those already in ``cand`` left out, ``-1`` padded."""
+    n = cand.shape[0]
+    out = np.full((n, m), -1, np.int64)
+    out[:, : cand.shape[1]] = cand
+    if k < 1:
+        return out
+    e = np.ascontiguousarray(text, dtype=np.float32)
+    has = np.abs(e).sum(1) > 0
+    for a in range(0, n, chunk):
+        s = e[a: a + chunk] @ e.T
+        s[:, ~has] = -np.inf
+        s[np.arange(s.shape[0]), np.arange(a, a + s.shape[0])] = -np.inf
+        kk = min(k + cand.shape[1], n - 1)
+        near = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
+        near_s = np.take_along_axis(s, near, 1)
+        order = np.argsort(-near_s, axis=1, kind="stable")
+        near, near_s = np.take_along_axis(near, order, 1), np.take_along_axis(near_s, order, 1)
+        for j in range(s.shape[0]):
+            i = a + j
+            if not has[i]:
+                continue
+            row = out[i]
+            used = int((row >= 0).sum())
+            have = set(row[:used].tolist())
+            add = [int(c) for c, v in zip(near[j], near_s[j], strict=True) if np.isfinite(v) and int(c) not in have]
+            add = add[: min(k, m - used)]
+            row[used: used + len(add)] = add
+    return out
+
+
 def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int | None = None, *,
                        block: int = 64, target: sp.csr_matrix | None = None,
                        prior: tuple[float, float, np.ndarray] | None = None) -> sp.csr_matrix:
@@ -479,7 +528,14 @@ def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int
     n, rows = y.shape[1], y.shape[0]
     m = max(1, min(neighbours, n - 1))
     keep_k = m if top_k is None else min(top_k, m)
-    cand = candidate_neighbours(y, m)
+    if prior is not None and prior[0]:
+        # a quarter of the candidates by text, the rest by |G| (a link the text alone carries needs its source here);
+        # with every other item a candidate, the text fills the slots that |G| leaves empty
+        full = m >= n - 1
+        by_text = m if full else max(1, m // 4)
+        cand = _with_text_candidates(candidate_neighbours(y, m if full else m - by_text), prior[2], by_text, m)
+    else:
+        cand = candidate_neighbours(y, m)
     if target is not None and target.shape != y.shape:
         raise ValueError(f"target must have y's shape {y.shape} (got {target.shape})")
     # the item's own column comes from `target`: column n + i of the stacked [y, target]

@@ -3,7 +3,8 @@
 An item's text is what the extractors read of it without reviews: title, brand, categories, features and description
 (:func:`kgrec_neo4j.extract.llm.full_text`). Reviews are left out: in evaluation mode a held-out interaction's review
 would reach training through them. Each text is embedded by the project's embedder (cached per text), rows of unit
-length; an item without text gets a row of zeros, and the prior leaves its column alone.
+length; an item without text gets a row of zeros: the prior has nothing to pull it towards, and its links in and out
+are only shrunk by the prior's weight (which holds such items back a little).
 """
 
 from __future__ import annotations
@@ -64,5 +65,5 @@ def from_graph(db: Any, item_ids: Sequence[str], encoder: TextEncoder) -> np.nda
     features, description; no reviews)."""
     from ..extract.run import read_items
 
-    texts = {it.item_id: full_text(it) for it, _ in read_items(db)}
+    texts = {it.item_id: full_text(it) for it, _ in read_items(db, item_ids=list(item_ids))}
     return embed_texts([texts.get(i, "") for i in item_ids], encoder)

@@ -423,6 +423,12 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
     if refit not in ("ours", "all", "none"):
         raise ValueError(f"refit must be 'ours', 'all' or 'none' (got {refit!r})")
     export = summary(tg)
+    ours_cfg = _train_config("ours", epochs=epochs, dim=dim, seed=seed, overrides=(overrides or {}).get("ours"))
+    if "ours" in names and needs_item_text(ours_cfg):
+        from ..core.embed import get_embedder
+        from .itemtext import from_graph
+
+        tg.item_text = from_graph(db, tg.item_ids, get_embedder(db.settings))
     tg_b = with_valid_in_history(tg) if history_protocol else None
     rows = []
     for name in names:

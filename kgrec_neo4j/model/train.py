@@ -246,7 +246,11 @@ def fit_item_graph(graph: TrainGraph, cfg: TrainConfig, valid_users: np.ndarray 
     reused = [0.0, 0.0]
     device = resolve_device(cfg.device)  # where the dense solves invert
 
-    mus = [m for m in cfg.item_graph_text_priors if m > 0] if graph.item_text is not None else []
+    mus = [m for m in cfg.item_graph_text_priors if m > 0]
+    if mus and graph.item_text is None:
+        log.warning("item_graph_text_priors %s: the train graph carries no item text (TrainGraph.item_text): the item "
+                    "graph is fitted without the text prior", mus)
+        mus = []
 
     def fit_one(lam: float, cw: float, beta: float, mu: float = 0.0) -> tuple[ItemGraph, float]:
         t0 = time.perf_counter()
