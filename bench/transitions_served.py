@@ -17,6 +17,11 @@ baselines of the same split, and against the same order signal without knowledge
   training reads nothing else of the item graph) with each of the two item graphs attached, the mixing weight
   chosen on valid each time.
 
+With ``--text-priors``, the items' text as a prior of the item graph (:mod:`kgrec_neo4j.model.itemgraph`, "Text prior";
+the text embedded once, ``--text-cache`` keeps it): ``seq-ease + text`` (the L3AE-style baseline: ``seq-ease``'s point
+with the prior, no knowledge), ``item graph + transitions + text`` and ``ours + transitions + text``, each prior weight
+tried on the point's transitions over the λ grid and the concept weights again, on valid.
+
 Closed-form fits do not depend on the seed: they are fitted once (the item graphs chosen on seed 0's valid sample,
 EASE and ``ease-recency`` on every valid user, as ``fit_closed_form`` does). Test NDCG@10 and Recall@20 under (a)
 train-only history and (b) history up to the target by fold-in (no refit).
