@@ -72,6 +72,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.update_incremental import _find as find  # noqa: E402
 from bench.update_incremental import _read as read_jsonl  # noqa: E402
+from kgrec_neo4j.model.itemtext import text_knn  # noqa: E402
 
 METHODS = ("ours", "ours-no-own-link", "ours-unscaled", "ours-before", "ours-no-concepts", "ours-gnn-part",
            "popularity", "itemknn-text", "random")
@@ -147,26 +148,6 @@ def recall_ndcg(rank: np.ndarray, *, k_recall: int = 20, k_ndcg: int = 10) -> tu
     return float(recall), float(ndcg)
 
 
-def text_knn(emb: np.ndarray, k: int, chunk: int = 2048) -> sp.csr_matrix:
-    """``(n, n)``: row ``i`` holds ``cos(i, j)`` for the ``k`` items ``j != i`` most similar to ``i`` (rows of
-    ``emb`` are L2-normalised; a zero row has no neighbours)."""
-    n = emb.shape[0]
-    k = min(k, n - 1)
-    rows, cols, vals = [], [], []
-    for s in range(0, n, chunk):
-        sim = emb[s: s + chunk] @ emb.T
-        idx = np.arange(s, min(s + chunk, n))
-        sim[idx - s, idx] = -np.inf
-        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
-        v = np.take_along_axis(sim, top, axis=1)
-        keep = np.isfinite(v) & (np.linalg.norm(emb[s: s + chunk], axis=1) > 0)[:, None]
-        rows.append(np.repeat(idx, k)[keep.ravel()])
-        cols.append(top.ravel()[keep.ravel()])
-        vals.append(v.ravel()[keep.ravel()])
-    return sp.csr_matrix((np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
-                         shape=(n, n))
-
-
 # ================================================================================ evaluation
 def _labels(tg: Any, split: str, index: dict[str, int], held: np.ndarray, *, trained: bool = False) -> dict[str, int]:
     """user id -> run item index of the user's ``split`` item, for the users whose item is held out (``trained``:
@@ -213,10 +194,9 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     """Every method on the test users (and the valid users) whose item is held out, and on ``trained_users`` of
     those whose item is a trained one; see the module docstring."""
     from kgrec_neo4j.core.embed import get_embedder
-    from kgrec_neo4j.extract.llm import full_text
-    from kgrec_neo4j.extract.run import read_items
     from kgrec_neo4j.model.export import export_train_graph
     from kgrec_neo4j.model.foldin import ItemSide, split_foldin
+    from kgrec_neo4j.model.itemtext import from_graph
     from kgrec_neo4j.model.newitems import fold_item_vectors
     from kgrec_neo4j.serve.scoring import read_train_users, run_model, scores
 
@@ -280,13 +260,7 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
 
     # item text embeddings, in the run's item order
     t_emb = time.perf_counter()
-    texts = {it.item_id: full_text(it) for it, _ in read_items(db)}
-    order = [texts.get(i, "") for i in m.ids]
-    emb = np.zeros((n, settings.embedding_dim), np.float32)
-    nonempty = [k for k, t in enumerate(order) if t.strip()]
-    if nonempty:
-        emb[nonempty] = get_embedder(settings).encode([order[k] for k in nonempty])
-    emb /= np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    emb = from_graph(db, m.ids, get_embedder(settings))
     knn = text_knn(emb, knn_k)
     info["text_seconds"] = round(time.perf_counter() - t_emb, 1)
 

@@ -240,29 +240,22 @@ def closed_form_weights(gram: Tensor, lam: float, device: str | torch.device | N
 
 
 def _text_regression(nu: float, text: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``(E, C)`` with ``W_f[j, i] = E[j] · C[i]`` for ``j ≠ i``, both ``(|I|, d)``: the text prior's off-diagonal
-    weights (:func:`_prior_factors`: ``W_f[j, i] = −Q[j, i] / q_i = (e_jᵀ M e_i) / (ν q_i)``)."""
+    """``(E, C)`` in float64, both ``(|I|, d)``, with ``W_f[j, i] = E[j] · C[i]`` for ``j ≠ i``: the text prior's
+    off-diagonal weights. ``W_f = I − Q·diag(1/q)``, ``Q = (EEᵀ + νI)⁻¹``, ``q = diag(Q)``: the zero-diagonal ridge
+    regression of each item's text vector on the other items' (EASE on the text). By Woodbury ``Q = (I − E·M·Eᵀ)/ν``
+    with the small ``M = (EᵀE + νI)⁻¹`` (``d × d``), so ``W_f[j, i] = −Q[j, i] / q_i = e_jᵀ M e_i / (ν q_i)``."""
     e = np.ascontiguousarray(text, dtype=np.float64)
-    m = np.linalg.inv(e.T @ e + nu * np.eye(e.shape[1]))
-    q = (1.0 - ((e @ m) * e).sum(1)) / nu
-    return e.astype(np.float32), ((e @ m) / (nu * q)[:, None]).astype(np.float32)
+    em = e @ np.linalg.inv(e.T @ e + nu * np.eye(e.shape[1]))
+    q = (1.0 - (em * e).sum(1)) / nu
+    return e, em / (nu * q)[:, None]
 
 
 def _prior_factors(p: Tensor, mu: float, nu: float, text: np.ndarray) -> tuple[Tensor, Tensor]:
-    """``(A, B)``, both ``(|I|, d)``, with ``μ·P·W_f = A Bᵀ + P·diag(·)`` for the text prior ``W_f`` (module docstring).
-
-    ``W_f = I − Q·diag(1/q)`` with ``Q = (EEᵀ + νI)⁻¹``, ``q = diag(Q)``: the zero-diagonal ridge regression of each
-    item's text vector on the other items' (EASE on the text). By Woodbury ``Q = (I − E·M·Eᵀ)/ν`` with the small
-    ``M = (EᵀE + νI)⁻¹`` (``d × d``), so ``μ·P·W_f = (μ/ν)·(P·E·M)·(diag(1/q)·E)ᵀ`` plus terms ``P·diag(·)``: one
-    ``|I|² d`` product, no second ``|I| × |I|`` inverse.
-    """
-    e64 = np.ascontiguousarray(text, dtype=np.float64)
-    m64 = np.linalg.inv(e64.T @ e64 + nu * np.eye(e64.shape[1]))  # d x d: in float64, cheap
-    q = (1.0 - ((e64 @ m64) * e64).sum(1)) / nu
-    e = torch.from_numpy(e64).to(device=p.device, dtype=p.dtype)
-    m = torch.from_numpy(m64 * (mu / nu)).to(device=p.device, dtype=p.dtype)
-    b = torch.from_numpy(e64 / q[:, None]).to(device=p.device, dtype=p.dtype)
-    return (p @ e) @ m, b
+    """``(A, B)``, both ``(|I|, d)``, with ``μ·P·W_f = A Bᵀ + P·diag(·)`` for the text prior (:func:`_text_regression`:
+    ``W_f = I − diag(·) + E·Cᵀ`` off its diagonal, so ``A = μ·P·E``, ``B = C``): one ``|I|² d`` product, no second
+    ``|I| × |I|`` inverse."""
+    e, c = (torch.from_numpy(x).to(device=p.device, dtype=p.dtype) for x in _text_regression(nu, text))
+    return (p @ e).mul_(mu), c
 
 
 def spd_inverse_(a: Tensor) -> Tensor:
@@ -469,35 +462,27 @@ def candidate_neighbours(y: sp.csr_matrix, m: int, *, chunk: int = 256) -> np.nd
     return out
 
 
-def _with_text_candidates(cand: np.ndarray, text: np.ndarray, k: int, m: int, *, chunk: int = 256) -> np.ndarray:
-    """``(|I|, m)``: each item's candidates ``cand`` followed by its ``k`` nearest items by text (cosine, items without
-    text never), those already in ``cand`` left out, ``-1`` padded."""
+def _with_text_candidates(cand: np.ndarray, text: np.ndarray, k: int, m: int) -> np.ndarray:
+    """``(|I|, m)``: each item's candidates ``cand`` followed by its ``k`` nearest items by text
+    (:func:`~kgrec_neo4j.model.itemtext.text_knn`), those already in ``cand`` left out, ``-1`` padded."""
+    from .itemtext import text_knn
+
     n = cand.shape[0]
     out = np.full((n, m), -1, np.int64)
     out[:, : cand.shape[1]] = cand
     if k < 1:
         return out
-    e = np.ascontiguousarray(text, dtype=np.float32)
-    has = np.abs(e).sum(1) > 0
-    for a in range(0, n, chunk):
-        s = e[a: a + chunk] @ e.T
-        s[:, ~has] = -np.inf
-        s[np.arange(s.shape[0]), np.arange(a, a + s.shape[0])] = -np.inf
-        kk = min(k + cand.shape[1], n - 1)
-        near = np.argpartition(-s, kk - 1, axis=1)[:, :kk]
-        near_s = np.take_along_axis(s, near, 1)
-        order = np.argsort(-near_s, axis=1, kind="stable")
-        near, near_s = np.take_along_axis(near, order, 1), np.take_along_axis(near_s, order, 1)
-        for j in range(s.shape[0]):
-            i = a + j
-            if not has[i]:
-                continue
-            row = out[i]
-            used = int((row >= 0).sum())
-            have = set(row[:used].tolist())
-            add = [int(c) for c, v in zip(near[j], near_s[j], strict=True) if np.isfinite(v) and int(c) not in have]
-            add = add[: min(k, m - used)]
-            row[used: used + len(add)] = add
+    near = text_knn(np.asarray(text, np.float32), k + cand.shape[1])
+    for i in range(n):
+        lo, hi = near.indptr[i], near.indptr[i + 1]
+        if lo == hi:
+            continue
+        row = out[i]
+        used = int((row >= 0).sum())
+        have = set(row[:used].tolist())
+        nearest = near.indices[lo:hi][np.argsort(-near.data[lo:hi], kind="stable")]
+        add = [int(j) for j in nearest if int(j) not in have][: min(k, m - used)]
+        row[used: used + len(add)] = add
     return out
 
 
@@ -547,7 +532,7 @@ def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int
     mu, text, coef = 0.0, None, None
     if prior is not None and prior[0]:
         mu = prior[0]
-        text, coef = _text_regression(prior[1], prior[2])
+        text, coef = (x.astype(np.float32) for x in _text_regression(prior[1], prior[2]))
     block = max(1, min(block, 100_000_000 // max(rows, 1)))  # bounds the index below at 400 MB
     slot_of = np.empty(block * rows, np.int32)  # (item of the block, row of Y) -> a row of the block's matrix
     for a in range(0, n, block):

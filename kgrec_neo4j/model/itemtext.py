@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from ..core.embed import TextEncoder
 from ..core.texthash import item_text
@@ -67,3 +68,27 @@ def from_graph(db: Any, item_ids: Sequence[str], encoder: TextEncoder) -> np.nda
 
     texts = {it.item_id: full_text(it) for it, _ in read_items(db, item_ids=list(item_ids))}
     return embed_texts([texts.get(i, "") for i in item_ids], encoder)
+
+
+def text_knn(emb: np.ndarray, k: int, chunk: int = 256) -> sp.csr_matrix:
+    """``(n, n)``: row ``i`` holds ``cos(i, j)`` for the ``k`` items ``j != i`` most similar to ``i`` (rows of ``emb``
+    of unit length; a zero row has no neighbours and is no one's). ``chunk`` rows of similarities at a time."""
+    n = emb.shape[0]
+    k = min(k, n - 1)
+    if k < 1:
+        return sp.csr_matrix((n, n), dtype=np.float32)
+    has = np.linalg.norm(emb, axis=1) > 0
+    rows, cols, vals = [], [], []
+    for s in range(0, n, chunk):
+        sim = emb[s: s + chunk] @ emb.T
+        idx = np.arange(s, min(s + chunk, n))
+        sim[:, ~has] = -np.inf
+        sim[idx - s, idx] = -np.inf
+        top = np.argpartition(-sim, k - 1, axis=1)[:, :k]
+        v = np.take_along_axis(sim, top, axis=1)
+        keep = np.isfinite(v) & has[idx][:, None]
+        rows.append(np.repeat(idx, k)[keep.ravel()])
+        cols.append(top.ravel()[keep.ravel()])
+        vals.append(v.ravel()[keep.ravel()])
+    return sp.csr_matrix((np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=(n, n))

@@ -98,6 +98,15 @@ def needs_item_text(cfg: Any) -> bool:
     return bool(getattr(cfg, "use_item_graph", False) and any(m > 0 for m in cfg.item_graph_text_priors))
 
 
+def _read_item_text(db: Database, tg: TrainGraph, encoder: Any = None) -> None:
+    """Set ``tg.item_text`` from the items' text in the graph (:func:`~kgrec_neo4j.model.itemtext.from_graph`),
+    embedded by ``encoder`` (default: the project's embedder)."""
+    from ..core.embed import get_embedder
+    from .itemtext import from_graph
+
+    tg.item_text = from_graph(db, tg.item_ids, encoder or get_embedder(db.settings))
+
+
 def train_model(tg: TrainGraph, model: str, *, epochs: int | None = None, dim: int | None = None, seed: int = 0,
                 overrides: dict[str, Any] | None = None, progress: bool = False,
                 init: Callable[[Any], Any] | None = None):
@@ -277,10 +286,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                 _train_config(model, epochs=epochs, dim=dim, seed=seed, overrides=overrides)):
             stage("item text")
             t = time.perf_counter()
-            from ..core.embed import get_embedder
-            from .itemtext import from_graph
-
-            tg.item_text = from_graph(db, tg.item_ids, text_encoder or get_embedder(db.settings))
+            _read_item_text(db, tg, text_encoder)
             secs["item_text"] = time.perf_counter() - t
         init = None
         warm: dict[str, int] = {}
@@ -423,12 +429,9 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
     if refit not in ("ours", "all", "none"):
         raise ValueError(f"refit must be 'ours', 'all' or 'none' (got {refit!r})")
     export = summary(tg)
-    ours_cfg = _train_config("ours", epochs=epochs, dim=dim, seed=seed, overrides=(overrides or {}).get("ours"))
-    if "ours" in names and needs_item_text(ours_cfg):
-        from ..core.embed import get_embedder
-        from .itemtext import from_graph
-
-        tg.item_text = from_graph(db, tg.item_ids, get_embedder(db.settings))
+    if "ours" in names and needs_item_text(
+            _train_config("ours", epochs=epochs, dim=dim, seed=seed, overrides=(overrides or {}).get("ours"))):
+        _read_item_text(db, tg)
     tg_b = with_valid_in_history(tg) if history_protocol else None
     rows = []
     for name in names:
