@@ -8,7 +8,9 @@ after ``grow --min-items 1``):
 
 * coverage: share of ``Mention`` nodes, and of item mentions (``MENTIONS`` edges), with a ``CANONICAL`` edge;
 * sharing: concepts, how many exactly one item has, and concepts by number of items (1, 2, 3-5, 6-10, 11-50, 51+);
-* ``BROADER`` and ``SAME_WORK`` edges.
+* ``BROADER`` and ``SAME_WORK`` edges;
+* the ``CANONICAL`` edges whose similarity is below ``--low`` (default 0.5), per method and listed: mentions that
+  joined their concept by the same content words against the encoder's judgement, the decisions to read by hand.
 
     NEO4J_URI=... NEO4J_PASSWORD=... python bench/concepts_pipeline.py --reset \\
         --data ../shared/data/amazon-videogames-2018 --users 2000 [--pack video_games] [--json out.json]
@@ -45,6 +47,7 @@ def main() -> None:
     ap.add_argument("--pack", default=None, help="type pack (default: video_games, office_products for Office)")
     ap.add_argument("--users", type=int, default=None, help="seeded sample of users (default: all)")
     ap.add_argument("--sample", type=float, default=0.25, help="share of mentioned items for the first vocabulary")
+    ap.add_argument("--low", type=float, default=0.5, help="list the CANONICAL edges below this similarity")
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args()
 
@@ -87,6 +90,16 @@ def main() -> None:
     res["load_average_end"] = round(os.getloadavg()[0], 2)
     print("after grow --min-items 1:\n" + coverage_markdown(stats))
     print(f"BROADER edges: {res['broader_edges']}; SAME_WORK links: {sw.edges} {sw.by_kind}")
+    low = db.query("MATCH (m:Mention)-[r:CANONICAL]->(c:Concept) WHERE r.similarity < $low "
+                   "RETURN r.method AS method, m.type AS type, m.text AS mention, c.name AS concept, "
+                   "round(r.similarity, 3) AS similarity ORDER BY similarity, type, mention", low=a.low)
+    res["low_similarity"] = {"below": a.low, "edges": len(low), "rows": low}
+    by_method: dict[str, int] = {}
+    for r in low:
+        by_method[r["method"]] = by_method.get(r["method"], 0) + 1
+    print(f"CANONICAL edges below similarity {a.low}: {len(low)} {by_method}")
+    for r in low:
+        print(f"  {r['similarity']:.3f} {r['method']:<10} [{r['type']}] {r['mention']!r} -> {r['concept']!r}")
     if a.json:
         a.json.write_text(json.dumps(res, indent=1))
 

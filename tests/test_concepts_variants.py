@@ -220,3 +220,72 @@ def test_clustering_joins_the_same_content_words_however_far_apart_their_vectors
     assert lab[0] == lab[1] != lab[2]
     lab = FloorClustering(X, 0.86, texts, pack="office_products", makers=frozenset()).labels(0.86)
     assert len(set(lab.tolist())) == 3
+
+
+# -- what the lexical key must never join: texts without content words, agent nouns and their verbs ------------
+
+@pytest.mark.parametrize("pack,a,b", [
+    # filler and generic words only, on both sides (Office graph: each was one concept at cosine 0.19-0.44)
+    ("office_products", "easy-to-see", "write-on"),  # Usage Scenarios
+    ("office_products", "Best Print", "reliable"),  # Brand and Quality
+    ("office_products", "For-Keeps!", "reliable"),
+    ("office_products", "different types", "unique style"),  # Appearance: the filler's nouns differ
+    # an agent noun is another thing than its verb or stem, and names end in "er"
+    ("office_products", "staples", "stapler"),  # Product Type
+    ("office_products", "markings", "markers"),  # Appearance
+    ("office_products", "erased", "eraser"),  # Functionality
+    ("office_products", "printer brand", "printing"),
+    ("office_products", "Quality Park", "Parker"),  # Brand and Quality: two makers
+    ("video_games", "Street Fighter", "street fighting"),  # Game Features
+    ("video_games", "Mic Compatible", "Gaming Mice"),  # Compatibility (Video Games graph: cosine 0.22)
+])
+def test_no_shared_content_word_is_no_merge_whatever_the_lexical_key(pack, a, b):
+    makers = maker_names(OFFICE_ITEMS, pack)
+    ka, kb = (lexical_key(embedding_text(mention_key(x), pack), pack, makers) for x in (a, b))
+    assert lexical_relation(ka, kb) != "equal"
+    assert not _same(a, b, pack, makers, cos=0.3) and not _same(b, a, pack, makers, cos=0.3)
+
+
+@pytest.mark.parametrize("pack,a,b", [
+    ("office_products", "different styles", "unique styles"),  # the filler's noun is the value (merge bench)
+    ("office_products", "superior design", "modern design"),
+    ("office_products", "markers", "Marker"),  # plurals of agent nouns still meet
+    ("office_products", "staplers", "stapler"),
+    ("video_games", "Shooters", "shooter"),
+    ("video_games", "Gaming Mice", "gaming mouse"),
+    ("office_products", "bold markings", "bold marks"),  # and so do the verb's own forms (merge bench)
+])
+def test_the_same_words_still_meet_at_any_cosine(pack, a, b):
+    assert _same(a, b, pack, cos=0.3) and _same(b, a, pack, cos=0.3)
+
+
+def test_without_content_words_the_encoder_decides():
+    # "other", not "equal": the floor applies as to any two values
+    assert lexical_relation(frozenset(), frozenset()) == "other"
+    assert _same("easy-to-see", "Easy to see!", "office_products", cos=0.9)
+    assert not _same("easy-to-see", "Easy to see!", "office_products", cos=0.8)
+    # a text of the pack's generic words only is keyed by them
+    assert _same("best game", "great games", "video_games", cos=0.3)
+
+
+def test_projection_never_matches_an_empty_key_by_its_words():
+    from kgrec_neo4j.concepts.project import TypeVectors, nearest_exact
+
+    pack, t = "office_products", "Usage Scenarios"
+    concepts = ["write-on", "mailing"]
+    tv = TypeVectors.__new__(TypeVectors)  # the concept side as read from the graph, without a database
+    tv.makers = frozenset()
+    tv.ids = {t: ["c-write-on", "c-mailing"]}
+    tv.mats = {t: np.eye(2, 8, dtype=np.float32)}
+    texts = [embedding_text(c, pack) for c in concepts]
+    tv.sigs = {t: [signature(x, pack) for x in texts]}
+    tv.lex = {t: [lexical_key(x, pack, frozenset()) for x in texts]}
+    tv.by_lex = {t: {}}
+    for c, k in enumerate(tv.lex[t]):
+        tv.by_lex[t].setdefault(k, []).append(c)
+    assert tv.lex[t][0] == frozenset()  # "write-on": filler only
+    X = np.zeros((2, 8), np.float32)
+    X[:, 5] = 1.0  # cosine 0 with both concepts
+    got = nearest_exact(tv, [t, t], X, [0.93, 0.93], ["easy-to-see", "mailings"], pack)
+    assert got[0] == (None, 0.0)  # before: joined "write-on" by their (empty) words, at cosine 0
+    assert got[1] == ("c-mailing", 0.0)  # the same content words still win

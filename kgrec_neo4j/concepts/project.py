@@ -227,7 +227,7 @@ def nearest_exact(vectors: TypeVectors, types: Sequence[str], X: np.ndarray, thr
         for r, i in enumerate(rows):
             sig = signature(guard[i], pack)
             key = lexical_key(guard[i], pack, vectors.makers)
-            same = [c for c in vectors.by_lex[t].get(key, ()) if compatible(sig, sigs[c])]
+            same = [c for c in vectors.by_lex[t].get(key, ()) if compatible(sig, sigs[c])] if key else []
             if same:
                 c = max(same, key=lambda c: S[r, c])
                 out[i] = (ids[c], float(min(1.0, max(S[r, c], 0.0))))

@@ -259,16 +259,29 @@ items available set kit again type types design designs style styles series comp
 replacement
 """.split())
 
+#: The filler's nouns: a value of these words only (``unique styles``, ``superior design``) is keyed by them.
+VAGUE_NOUNS: frozenset[str] = frozenset("""
+brand brands product products item items set kit type types design designs style styles series
+""".split())
+
 #: Words every value of a pack may carry (``gaming headset`` is a headset in a video game catalogue).
 PACK_GENERIC: dict[str, frozenset[str]] = {
     "video_games": frozenset("game games videogame videogames gaming gamer gamers".split()),
 }
 
-_SUFFIXES = ("ations", "ation", "ings", "ing", "ers", "er", "ions", "ion", "ful", "ies", "es", "ly", "ed", "s", "e")
+#: No ``er``: an agent noun names another thing than its verb or stem (``stapler`` / ``staples``, ``marker`` /
+#: ``markings``, ``eraser`` / ``erased``, ``printer`` / ``printing``) and names end in it (``Parker`` / ``Park``).
+_SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ful", "ies", "es", "ly", "ed", "s", "e")
+
+
+#: Plurals no suffix rule undoes (``mice`` would be cut to ``mic``, another component).
+_IRREGULAR = {"mice": "mouse", "feet": "foot", "teeth": "tooth", "men": "man", "women": "woman",
+              "children": "child", "indices": "index", "matrices": "matrix"}
 
 
 def _stem(w: str) -> str:
     """A light suffix stripper (two rounds): ``precisely``/``precision`` → ``precis``, ``markings`` → ``mark``."""
+    w = _IRREGULAR.get(w, w)
     for _ in range(2):
         for suf in _SUFFIXES:
             if w.endswith(suf) and len(w) - len(suf) >= 3:
@@ -285,18 +298,20 @@ Maker = tuple[str, ...]
 MAKER_MIN_ITEMS = 2
 
 
-def content_tokens(text: str, pack: str = "") -> list[str]:
-    """The content words of a text in order: stopwords, filler and the pack's generic words dropped, number words
-    and roman numerals as digits, a possessive ``s`` dropped."""
+def content_tokens(text: str, pack: str = "", *, keep_generic: bool = False) -> list[str]:
+    """The content words of a text in order: stopwords, filler and the pack's generic words dropped (with
+    ``keep_generic``, the generic words and the filler's nouns, :data:`VAGUE_NOUNS`, are kept), number words and
+    roman numerals as digits, a possessive ``s`` dropped."""
     from ..extract.offline import STOPWORDS
 
-    generic = PACK_GENERIC.get(pack, frozenset())
+    generic = frozenset() if keep_generic else PACK_GENERIC.get(pack, frozenset())
+    filler = FILLER - VAGUE_NOUNS if keep_generic else FILLER
     toks: list[str] = []
     for i, t in enumerate(tokens(text)):
         if t == "s" and i > 0:
             continue
         t = ROMAN.get(t, NUMBER_WORDS.get(t, t))
-        if t in FILLER or t in generic or (t in STOPWORDS and not t[0].isdigit()):
+        if t in filler or t in generic or (t in STOPWORDS and not t[0].isdigit()):
             continue
         toks.append(t)
     return toks
@@ -412,8 +427,13 @@ def lexical_key(text: str, pack: str = "", makers: frozenset[Maker] | None = Non
 
     ``"Sid Meier's Civilization IV"`` and ``"sid meiers civilization 4"`` have one key; so have
     ``"Lamy Cartridges Refill"`` and ``"refill cartridge"`` when ``lamy`` is a maker of the catalogue.
+    A text of generic words and filler only is keyed by its generic words and the filler's nouns (``"unique
+    styles"`` → ``{styl}``); one without any of them has the empty key, which :func:`lexical_relation` never
+    counts as equal to another.
     """
     toks = drop_makers(content_tokens(text, pack), pack_makers(pack) if makers is None else makers)
+    if not toks:
+        toks = content_tokens(text, pack, keep_generic=True)
     return frozenset(_stem(t) if not t[0].isdigit() else t for t in toks)
 
 
@@ -463,8 +483,12 @@ def _spelling_matched(a: frozenset[str], b: frozenset[str]) -> tuple[frozenset[s
 def lexical_relation(a: frozenset[str], b: frozenset[str]) -> str:
     """``equal``, ``narrower`` (a has every word of b and more), ``broader`` (the reverse) or ``other``.
 
-    Words that are spelling variants of each other (:func:`spelling_variants`) count as one word.
+    Words that are spelling variants of each other (:func:`spelling_variants`) count as one word. Two texts
+    without content words (``easy-to-see`` / ``write-on``: filler and generic words only) are ``other``: nothing
+    says they are the same value, so the encoder decides.
     """
+    if not a and not b:
+        return "other"
     if a == b:
         return "equal"
     only_a, only_b = a - b, b - a
