@@ -26,12 +26,17 @@ Closed-form fits do not depend on the seed: they are fitted once (the item graph
 EASE and ``ease-recency`` on every valid user, as ``fit_closed_form`` does). Test NDCG@10 and Recall@20 under (a)
 train-only history and (b) history up to the target by fold-in (no refit).
 
+``--neo4j`` reads the train graph from the database of ``NEO4J_URI`` instead (as ``kgrec train`` exports it: the
+pipeline's own concepts and interests, evaluation mode), the items' text from the graph.
+
 Example::
 
     python bench/transitions_served.py ../shared/data/amazon-office-2018 --seeds 0 1 2 --ease-lambdas 10,20,50 \\
         --item-graph-lambdas 20,50 --json office.json
     python bench/transitions_served.py ../shared/data/amazon-videogames-2018 --seeds 0 1 2 \\
         --ease-lambdas 20,50,100,200,500 --item-graph-lambdas 100,500 --json vg.json
+    KGREC_TYPE_PACK=office_products python bench/transitions_served.py --neo4j --ease-lambdas 10,20,50 \
+        --item-graph-lambdas 20,50 --text-priors 20,50,100
 """
 
 from __future__ import annotations
@@ -78,6 +83,36 @@ def item_graph_scorer(ig: ItemGraph, tg_b) -> Any:
     return lambda users: torch.from_numpy(part(np.asarray(users.cpu(), np.int64)).astype(np.float32))
 
 
+def _train_graph(a: argparse.Namespace) -> tuple[Any, str]:
+    """The train graph of ``a.data`` (jsonl, proxy concepts) or of the database of ``NEO4J_URI`` (``a.neo4j``), with
+    the items' text embedded when a prior is to be tried; and a name for the table."""
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.core.embed import Embedder
+    from kgrec_neo4j.model import itemtext
+
+    settings = load_settings()
+    encoder = Embedder(settings.embedding_model, cache_path=a.text_cache) if a.text_priors else None
+    t = time.perf_counter()
+    if not a.neo4j:
+        items, inter = dataset_paths(a.data)
+        tg = from_jsonl(items, inter)
+        if encoder is not None:
+            tg.item_text = itemtext.from_jsonl(items, tg.item_ids, encoder)
+        return tg, a.data.name
+    from kgrec_neo4j.core.db import connect
+    from kgrec_neo4j.core.schema import load_pack
+    from kgrec_neo4j.model.export import export_train_graph
+
+    with connect(settings) as db:
+        tg = export_train_graph(db, type_names=load_pack(settings.type_pack).names,
+                                min_confidence=settings.min_confidence)
+        if encoder is not None:
+            tg.item_text = itemtext.from_graph(db, tg.item_ids, encoder)
+    print(f"train graph exported{' and item text embedded' if encoder else ''}: {time.perf_counter() - t:.0f}s",
+          flush=True)
+    return tg, f"{settings.type_pack} graph of {settings.neo4j_uri}"
+
+
 def served_batch(tg, cfg: TrainConfig) -> tuple[int, float]:
     """The (batch size, learning rate) that :func:`~kgrec_neo4j.model.train.fit` trains ours' GNN with when the item
     graph is part of the model (``auto_batch_size`` grows the batch of ours only then)."""
@@ -91,7 +126,10 @@ def both(score_a, score_b, tg, tb) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("data", type=Path)
+    ap.add_argument("data", type=Path, nargs="?", help="a generic jsonl dataset (proxy concepts)")
+    ap.add_argument("--neo4j", action="store_true",
+                    help="instead of DATA: the train graph exported from the database of NEO4J_URI, as `kgrec train` "
+                    "exports it (the pipeline's own concepts and interests; evaluation mode)")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--epochs", type=int, default=50)
     ap.add_argument("--threads", type=int, default=None)
@@ -115,17 +153,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if per_seed:
         raise SystemExit(f"--set ours:{per_seed[0]}: the bench sets it for each seed (--seeds; the served batch and "
                          f"learning rate); leave it out")
-    items, inter = dataset_paths(a.data)
-    tg = from_jsonl(items, inter)
-    if a.text_priors:
-        from kgrec_neo4j.core.config import Settings
-        from kgrec_neo4j.core.embed import Embedder
-        from kgrec_neo4j.model import itemtext
-
-        t = time.perf_counter()
-        tg.item_text = itemtext.from_jsonl(items, tg.item_ids, Embedder(Settings().embedding_model,
-                                                                         cache_path=a.text_cache))
-        print(f"item text embedded: {time.perf_counter() - t:.0f}s", flush=True)
+    if (a.data is None) == (not a.neo4j):
+        raise SystemExit("give either DATA (a jsonl dataset) or --neo4j (the graph of NEO4J_URI)")
+    tg, title = _train_graph(a)
     tb = with_valid_in_history(tg)
     rows: list[dict] = []
 
@@ -200,7 +230,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                   **both(_embedding_scorer(model, emb=emb), foldin_scorer(model, tg, tb), tg, tb),
                   "seconds": round(time.perf_counter() - t, 1)})
 
-    print(f"\n{a.data.name}: test, mean ± std over seeds {a.seeds} (load average {os.getloadavg()[0]:.1f})")
+    print(f"\n{title}: test, mean ± std over seeds {a.seeds} (load average {os.getloadavg()[0]:.1f})")
     print("| model | (a) NDCG@10 | (a) Recall@20 | (b) fold-in NDCG@10 | (b) Recall@20 |")
     print("|---|---:|---:|---:|---:|")
     for name in dict.fromkeys(r["model"] for r in rows):

@@ -217,6 +217,11 @@ def test_transitions_served_bench_refuses_sets_it_cannot_honour():
         ts.main([str(Path(__file__).parent / "data" / "vg-slice"), "--set", "lightgcn:lr=0.1"])
     with pytest.raises(SystemExit, match="the bench sets it for each seed"):  # would be overwritten silently
         ts.main([str(Path(__file__).parent / "data" / "vg-slice"), "--set", "ours:seed=5"])
+    # one source: a jsonl dataset or the database's train graph, never both or neither
+    with pytest.raises(SystemExit, match="either DATA"):
+        ts.main([str(Path(__file__).parent / "data" / "vg-slice"), "--neo4j"])
+    with pytest.raises(SystemExit, match="either DATA"):
+        ts.main(["--seeds", "0"])
 
 
 def test_item_graph_scorer_of_the_bench_is_the_fold_in_of_the_item_graph(graphs):
