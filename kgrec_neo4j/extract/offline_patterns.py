@@ -772,7 +772,12 @@ def _office() -> PackRules:
         ("note taking", r"note[\s-]taking|notes"),
     ])
     pats += _table("Brand and Quality", 0.85, [
-        ("original OEM", r"original|genuine|oem"), ("remanufactured", r"remanufactured|compatible\s+(?:replacement|cartridge|toner|ink)"),
+        # "original" alone is mostly a name or a boast (EXPO Original markers, "the original design", Post-it
+        # "Original Canary Yellow ... Refill"): only next to printer supplies or a printer maker does it mean the
+        # maker's own supplies
+        ("original OEM", r"genuine|oem|original\s+(?:[\w-]+\s+){0,3}?(?:inks?|toners?|cartridges?|drums?|ribbons?"
+                         r"|parts|equipment|supplies)|(?:hp|canon|epson|brother|lexmark|xerox|samsung|dell|ricoh"
+                         r"|kyocera)\s+original"), ("remanufactured", r"remanufactured|compatible\s+(?:replacement|cartridge|toner|ink)"),
         ("FSC certified", r"fsc(?:\s+certified)?|sfi"), ("made in USA", r"made\s+in\s+(?:the\s+)?usa"),
         ("premium quality", r"premium|professional[\s-]grade|artist[\s-]quality|high[\s-]quality"),
         ("non-toxic", r"non-?toxic|ap\s+certified"),
