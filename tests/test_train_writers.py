@@ -148,3 +148,28 @@ def test_ours_reads_the_items_text_from_the_graph_when_it_tries_a_text_prior(db,
     res2 = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, write=False, text_encoder=enc2,
                         overrides={"item_graph_lambdas": [50.0], "item_graph_transitions": []})
     assert enc2.texts == [] and "item_text" not in res2.seconds
+
+
+class _OtherTextVectors(_TextVectors):
+    """Another text encoder (its vectors are not those the prior's weight was chosen for)."""
+
+
+def test_the_run_records_its_text_encoder_and_serving_refuses_another(db, kg, one_torch_thread):
+    from kgrec_neo4j.core.errors import ModelError
+    from kgrec_neo4j.model import runs
+
+    prior = {"item_graph_text_priors": [5.0], "item_graph_lambdas": [50.0], "item_graph_transitions": []}
+    res = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, write=False,
+                       text_encoder=_TextVectors(), overrides=prior)
+    assert runs.get_run(db, res.run).metrics["item_text"] == {"model": "_TextVectors", "dim": 8}
+    with pytest.raises(ModelError, match=f"run {res.run} chose its item-text prior .* _TextVectors, but the "
+                                         f"configured embedding model is _OtherTextVectors"):
+        run_training(db, type_names=TYPES, dim=8, batch_size=500, write=False, for_serving=True,
+                     params_from=res.run, text_encoder=_OtherTextVectors(), overrides=prior)
+    ok = run_training(db, type_names=TYPES, dim=8, batch_size=500, write=False, for_serving=True,
+                      params_from=res.run, text_encoder=_TextVectors(), overrides=prior)
+    assert runs.get_run(db, ok.run).metrics["item_text"]["model"] == "_TextVectors"
+    # a run without text records none
+    plain = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, write=False,
+                         overrides={"item_graph_lambdas": [50.0], "item_graph_transitions": []})
+    assert "item_text" not in runs.get_run(db, plain.run).metrics

@@ -98,13 +98,38 @@ def needs_item_text(cfg: Any) -> bool:
     return bool(getattr(cfg, "use_item_graph", False) and any(m > 0 for m in cfg.item_graph_text_priors))
 
 
-def _read_item_text(db: Database, tg: TrainGraph, encoder: Any = None) -> None:
+def _read_item_text(db: Database, tg: TrainGraph, encoder: Any = None) -> str:
     """Set ``tg.item_text`` from the items' text in the graph (:func:`~kgrec_neo4j.model.itemtext.from_graph`),
-    embedded by ``encoder`` (default: the project's embedder)."""
+    embedded by ``encoder`` (default: the project's embedder); returns the encoder's name (:func:`text_model`)."""
     from ..core.embed import get_embedder
     from .itemtext import from_graph
 
-    tg.item_text = from_graph(db, tg.item_ids, encoder or get_embedder(db.settings))
+    encoder = encoder or get_embedder(db.settings)
+    tg.item_text = from_graph(db, tg.item_ids, encoder)
+    return text_model(encoder)
+
+
+def text_model(encoder: Any) -> str:
+    """The name a run records for the model that embedded the items' text: the model folder's name as the concept
+    vocabulary records it (its path aside), or the encoder's class for one without a folder."""
+    from ..concepts.store import model_name_only
+    from ..core.embed import model_tag
+
+    path = getattr(encoder, "model_path", None)
+    return model_name_only(model_tag(path)) if path else type(encoder).__name__
+
+
+def check_text_model(source: runs.ModelRun | None, used: str) -> None:
+    """Refuse to serve a text prior chosen on valid with another text encoder than ``used`` (the prior's weight was
+    chosen for that encoder's vectors)."""
+    if source is None:
+        return
+    chosen = (source.metrics.get("item_text") or {}).get("model")
+    if chosen is not None and chosen != used:
+        raise ModelError(
+            f"run {source.id} chose its item-text prior with the items' text embedded by {chosen}, but the configured "
+            f"embedding model is {used}. Set KGREC_EMBEDDING_MODEL to the model of that run, or train in evaluation "
+            f"mode again with this one to choose the prior for its vectors (`kgrec train --text-prior ...`).")
 
 
 def train_model(tg: TrainGraph, model: str, *, epochs: int | None = None, dim: int | None = None, seed: int = 0,
@@ -276,6 +301,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     db.execute(cypher("train/run_set_process"), id=run, host=socket.gethostname(), pid=os.getpid(),
                 started=process_started(os.getpid()))
     secs: dict[str, float] = {}
+    text_from: str | None = None
     try:
         stage("export")
         t = time.perf_counter()
@@ -286,7 +312,9 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                 _train_config(model, epochs=epochs, dim=dim, seed=seed, overrides=overrides)):
             stage("item text")
             t = time.perf_counter()
-            _read_item_text(db, tg, text_encoder)
+            text_from = _read_item_text(db, tg, text_encoder)
+            if chosen_from is not None:
+                check_text_model(runs.get_run(db, chosen_from), text_from)
             secs["item_text"] = time.perf_counter() - t
         init = None
         warm: dict[str, int] = {}
@@ -331,6 +359,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                                      for h in report.history if "epoch" in h],
                    "item_graph": {k: v for k, v in (report.parts.get("item_graph") or {}).items()
                                   if k in ("params", "weight", "multiplier")}}
+        if text_from is not None and tg.item_text is not None:
+            metrics["item_text"] = {"model": text_from, "dim": int(tg.item_text.shape[1])}
         runs.finish_run(db, run, metrics=metrics, status="complete")
         if wb is not None:
             runs.set_current(db, run)
