@@ -208,11 +208,14 @@ def test_a_failing_item_does_not_sink_the_batch(vg, monkeypatch):
 
 
 def test_original_is_the_makers_own_supplies_only(office):
-    """"Original" in a name or a boast (EXPO Original markers, Post-it Original Canary Yellow, The Original
-    Lettermate) is no Brand and Quality "original OEM"; next to a consumable or a printer maker it is."""
+    """"Original" or "genuine" in a name or a boast (EXPO Original markers, Post-it Original Canary Yellow, The
+    Original Lettermate, genuine leather, genuine stamps) is no Brand and Quality "original OEM"; next to printer
+    supplies or a printer maker it is."""
     ex = OfflineExtractor(load_settings(), load_pack("office_products"), embedder=NoEmbedder())
     ids = {"office_products-00448": True, "office_products-02617": True,  # HP ... Original Ink, Canon Original 137
-           "office_products-01519": False, "office_products-02728": False, "office_products-00010": False}
+           "office_products-02484": True,  # Genuine Canon PG-240XL
+           "office_products-01519": False, "office_products-02728": False, "office_products-00010": False,
+           "office_products-01959": False, "office_products-00142": False}  # genuine leather, genuine stamps
     got = {i: ("Brand and Quality", "original oem") in _points(r)
            for i, r in zip(ids, ex.extract([office[i] for i in ids]))}
     assert got == ids

@@ -150,6 +150,16 @@ def test_ours_reads_the_items_text_from_the_graph_when_it_tries_a_text_prior(db,
     assert enc2.texts == [] and "item_text" not in res2.seconds
 
 
+def test_a_text_model_is_named_by_its_folder_wherever_it_lives(tmp_path):
+    from kgrec_neo4j.model.pipeline import text_model
+
+    a, b = tmp_path / "one" / "bge-small-en-v1.5", tmp_path / "two" / "bge-small-en-v1.5"
+    enc_a, enc_b = _TextVectors(), _TextVectors()
+    enc_a.model_path, enc_b.model_path = str(a), str(b) + "/"
+    assert text_model(enc_a) == text_model(enc_b) == "bge-small-en-v1.5"
+    assert text_model(_TextVectors()) == "_TextVectors"
+
+
 class _OtherTextVectors(_TextVectors):
     """Another text encoder (its vectors are not those the prior's weight was chosen for)."""
 
@@ -162,10 +172,12 @@ def test_the_run_records_its_text_encoder_and_serving_refuses_another(db, kg, on
     res = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, write=False,
                        text_encoder=_TextVectors(), overrides=prior)
     assert runs.get_run(db, res.run).metrics["item_text"] == {"model": "_TextVectors", "dim": 8}
+    other, before = _OtherTextVectors(), len(runs.list_runs(db))
     with pytest.raises(ModelError, match=f"run {res.run} chose its item-text prior .* _TextVectors, but the "
                                          f"configured embedding model is _OtherTextVectors"):
         run_training(db, type_names=TYPES, dim=8, batch_size=500, write=False, for_serving=True,
-                     params_from=res.run, text_encoder=_OtherTextVectors(), overrides=prior)
+                     params_from=res.run, text_encoder=other, overrides=prior)
+    assert other.texts == [] and len(runs.list_runs(db)) == before  # refused before embedding or recording
     ok = run_training(db, type_names=TYPES, dim=8, batch_size=500, write=False, for_serving=True,
                       params_from=res.run, text_encoder=_TextVectors(), overrides=prior)
     assert runs.get_run(db, ok.run).metrics["item_text"]["model"] == "_TextVectors"

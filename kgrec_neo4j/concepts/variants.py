@@ -259,11 +259,6 @@ items available set kit again type types design designs style styles series comp
 replacement
 """.split())
 
-#: The filler's nouns: a value of these words only (``unique styles``, ``superior design``) is keyed by them.
-VAGUE_NOUNS: frozenset[str] = frozenset("""
-brand brands product products item items set kit type types design designs style styles series
-""".split())
-
 #: Words every value of a pack may carry (``gaming headset`` is a headset in a video game catalogue).
 PACK_GENERIC: dict[str, frozenset[str]] = {
     "video_games": frozenset("game games videogame videogames gaming gamer gamers".split()),
@@ -298,14 +293,13 @@ Maker = tuple[str, ...]
 MAKER_MIN_ITEMS = 2
 
 
-def content_tokens(text: str, pack: str = "", *, keep_generic: bool = False) -> list[str]:
+def content_tokens(text: str, pack: str = "", *, keep_filler: bool = False) -> list[str]:
     """The content words of a text in order: stopwords, filler and the pack's generic words dropped (with
-    ``keep_generic``, the generic words and the filler's nouns, :data:`VAGUE_NOUNS`, are kept), number words and
-    roman numerals as digits, a possessive ``s`` dropped."""
+    ``keep_filler`` only stopwords), number words and roman numerals as digits, a possessive ``s`` dropped."""
     from ..extract.offline import STOPWORDS
 
-    generic = frozenset() if keep_generic else PACK_GENERIC.get(pack, frozenset())
-    filler = FILLER - VAGUE_NOUNS if keep_generic else FILLER
+    generic = frozenset() if keep_filler else PACK_GENERIC.get(pack, frozenset())
+    filler = frozenset() if keep_filler else FILLER
     toks: list[str] = []
     for i, t in enumerate(tokens(text)):
         if t == "s" and i > 0:
@@ -427,14 +421,24 @@ def lexical_key(text: str, pack: str = "", makers: frozenset[Maker] | None = Non
 
     ``"Sid Meier's Civilization IV"`` and ``"sid meiers civilization 4"`` have one key; so have
     ``"Lamy Cartridges Refill"`` and ``"refill cartridge"`` when ``lamy`` is a maker of the catalogue.
-    A text of generic words and filler only is keyed by its generic words and the filler's nouns (``"unique
-    styles"`` → ``{styl}``); one without any of them has the empty key, which :func:`lexical_relation` never
-    counts as equal to another.
+    A text of filler and generic words only (``"classic design"``, ``"best game"``) is keyed by all its words but
+    the stopwords, each marked with :data:`FILLER_MARK` (a *filler key*): it meets only the same words (``"classic
+    designs"``), and :func:`lexical_relation` counts it broader than any value with content words, as a text
+    without any word but stopwords (the empty key) is.
     """
     toks = drop_makers(content_tokens(text, pack), pack_makers(pack) if makers is None else makers)
-    if not toks:
-        toks = content_tokens(text, pack, keep_generic=True)
-    return frozenset(_stem(t) if not t[0].isdigit() else t for t in toks)
+    if toks:
+        return frozenset(_stem(t) if not t[0].isdigit() else t for t in toks)
+    return frozenset(FILLER_MARK + (_stem(t) if not t[0].isdigit() else t)
+                     for t in content_tokens(text, pack, keep_filler=True))
+
+
+#: Marks the words of a filler key (:func:`lexical_key`).
+FILLER_MARK = "~"
+
+
+def _filler_key(k: frozenset[str]) -> bool:
+    return bool(k) and all(w.startswith(FILLER_MARK) for w in k)
 
 
 #: Stems this long or longer that differ by one letter are one word (``nunchuk`` / ``nunchuck``) unless
@@ -462,11 +466,17 @@ def _one_edit(a: str, b: str) -> bool:
 
 def spelling_variants(a: str, b: str) -> bool:
     """One word spelled two ways: stems of >= :data:`SPELLING_MIN` letters at edit distance 1, neither a
-    variant/model word nor holding a digit (``nunchuk`` / ``nunchuck``; not ``xbox one`` / ``xbox two``)."""
-    if min(len(a), len(b)) < SPELLING_MIN or any(c.isdigit() for c in a + b):
+    variant/model word nor holding a digit (``nunchuk`` / ``nunchuck``; not ``xbox one`` / ``xbox two``). An agent
+    noun's ``er`` / ``or`` does not count towards the length (``printer`` / ``pointer``, ``shooter`` / ``scooter``
+    are short words one letter apart, not one word)."""
+    if min(len(_agentless(a)), len(_agentless(b))) < SPELLING_MIN or any(c.isdigit() for c in a + b):
         return False
     stems = _variant_stems()
     return a not in stems and b not in stems and _one_edit(a, b)
+
+
+def _agentless(w: str) -> str:
+    return w[:-2] if w.endswith(("er", "or")) else w
 
 
 def _spelling_matched(a: frozenset[str], b: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
@@ -483,14 +493,18 @@ def _spelling_matched(a: frozenset[str], b: frozenset[str]) -> tuple[frozenset[s
 def lexical_relation(a: frozenset[str], b: frozenset[str]) -> str:
     """``equal``, ``narrower`` (a has every word of b and more), ``broader`` (the reverse) or ``other``.
 
-    Words that are spelling variants of each other (:func:`spelling_variants`) count as one word. Two texts
-    without content words (``easy-to-see`` / ``write-on``: filler and generic words only) are ``other``: nothing
-    says they are the same value, so the encoder decides.
+    Words that are spelling variants of each other (:func:`spelling_variants`) count as one word. Two empty keys
+    (nothing but stopwords) are ``other``: nothing says they are the same value, so the encoder decides. A filler
+    key (:func:`lexical_key`: ``unique styles``) is ``broader`` than a key with content words (``retro style``),
+    as the empty key is, and against another filler key compares its words as any key does.
     """
     if not a and not b:
         return "other"
     if a == b:
         return "equal"
+    fa, fb = _filler_key(a), _filler_key(b)
+    if fa != fb and a and b:
+        return "broader" if fa else "narrower"
     only_a, only_b = a - b, b - a
     if only_a and only_b and max(map(len, only_a)) >= SPELLING_MIN and max(map(len, only_b)) >= SPELLING_MIN:
         only_a, only_b = _spelling_matched(a, b)

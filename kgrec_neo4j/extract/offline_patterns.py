@@ -204,6 +204,10 @@ def _rx(body: str, flags: int = _FLAGS) -> re.Pattern:
     return re.compile(rf"{before}(?:{body})(?![\w])", flags)
 
 
+#: Printer makers whose "original" / "genuine" supplies the Office pack's Brand and Quality "original OEM" names.
+_PRINTER_MAKERS = r"(?:hp|canon|epson|brother|lexmark|xerox|samsung|dell|ricoh|kyocera)"
+
+
 def _table(type_: str, conf: float, rows: list[tuple[str | ValueFn | None, str]], *,
            flags: int = _FLAGS, title_only: bool = False) -> list[Pattern]:
     return [Pattern(type_, _rx(rx, flags), value, conf, title_only) for value, rx in rows]
@@ -772,12 +776,13 @@ def _office() -> PackRules:
         ("note taking", r"note[\s-]taking|notes"),
     ])
     pats += _table("Brand and Quality", 0.85, [
-        # "original" alone is mostly a name or a boast (EXPO Original markers, "the original design", Post-it
-        # "Original Canary Yellow ... Refill"): only next to printer supplies or a printer maker does it mean the
-        # maker's own supplies
-        ("original OEM", r"genuine|oem|original\s+(?:[\w-]+\s+){0,3}?(?:inks?|toners?|cartridges?|drums?|ribbons?"
-                         r"|parts|equipment|supplies)|(?:hp|canon|epson|brother|lexmark|xerox|samsung|dell|ricoh"
-                         r"|kyocera)\s+original"), ("remanufactured", r"remanufactured|compatible\s+(?:replacement|cartridge|toner|ink)"),
+        # "original" or "genuine" alone is mostly a name or a boast (EXPO Original markers, "the original design",
+        # Post-it "Original Canary Yellow", genuine leather, genuine stamps): only next to printer supplies or a
+        # printer maker does it mean the maker's own supplies; "non-OEM", "alternative to the OEM" do not
+        ("original OEM", r"(?:original|genuine)\s+(?:[\w-]+\s+){0,3}?(?:inks?|toners?|cartridges?|drums?|ribbons?"
+                         r"|parts|equipment|supplies)|(?:original|genuine)\s+" + _PRINTER_MAKERS + r"|"
+                         + _PRINTER_MAKERS + r"\s+(?:original|genuine)|(?<!non-)(?<!non\s)(?<!to\sthe\s)(?<!than\s)oem"),
+        ("remanufactured", r"remanufactured|compatible\s+(?:replacement|cartridge|toner|ink)"),
         ("FSC certified", r"fsc(?:\s+certified)?|sfi"), ("made in USA", r"made\s+in\s+(?:the\s+)?usa"),
         ("premium quality", r"premium|professional[\s-]grade|artist[\s-]quality|high[\s-]quality"),
         ("non-toxic", r"non-?toxic|ap\s+certified"),

@@ -98,25 +98,28 @@ def needs_item_text(cfg: Any) -> bool:
     return bool(getattr(cfg, "use_item_graph", False) and any(m > 0 for m in cfg.item_graph_text_priors))
 
 
+def _text_encoder(db: Database, encoder: Any = None) -> Any:
+    """``encoder``, or the project's embedder (:func:`~kgrec_neo4j.core.embed.get_embedder`)."""
+    from ..core.embed import get_embedder
+
+    return encoder or get_embedder(db.settings)
+
+
 def _read_item_text(db: Database, tg: TrainGraph, encoder: Any = None) -> str:
     """Set ``tg.item_text`` from the items' text in the graph (:func:`~kgrec_neo4j.model.itemtext.from_graph`),
     embedded by ``encoder`` (default: the project's embedder); returns the encoder's name (:func:`text_model`)."""
-    from ..core.embed import get_embedder
     from .itemtext import from_graph
 
-    encoder = encoder or get_embedder(db.settings)
+    encoder = _text_encoder(db, encoder)
     tg.item_text = from_graph(db, tg.item_ids, encoder)
     return text_model(encoder)
 
 
 def text_model(encoder: Any) -> str:
-    """The name a run records for the model that embedded the items' text: the model folder's name as the concept
-    vocabulary records it (its path aside), or the encoder's class for one without a folder."""
-    from ..concepts.store import model_name_only
-    from ..core.embed import model_tag
-
+    """The name a run records for the model that embedded the items' text: the model folder's own name (where it
+    lives aside: the same model on two machines has one name), or the encoder's class for one without a folder."""
     path = getattr(encoder, "model_path", None)
-    return model_name_only(model_tag(path)) if path else type(encoder).__name__
+    return Path(path).resolve().name if path else type(encoder).__name__
 
 
 def check_text_model(source: runs.ModelRun | None, used: str) -> None:
@@ -291,6 +294,11 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
             log.warning("no complete evaluation-mode run of %s: training on every interaction with the default "
                         "hyperparameters (train once without --for serving to choose them on valid)", model)
         overrides = {**chosen, **(overrides or {})}
+    wants_text = model not in CLOSED_FORM and needs_item_text(
+        _train_config(model, epochs=epochs, dim=dim, seed=seed, overrides=overrides))
+    if wants_text and chosen_from is not None:  # before anything is recorded or embedded
+        text_encoder = _text_encoder(db, text_encoder)
+        check_text_model(runs.get_run(db, chosen_from), text_model(text_encoder))
     run = runs.new_run_id(model)
     config = {"model": model, "epochs": epochs, "dim": dim, "min_confidence": min_confidence, "seed": seed,
               "dataset": dataset, "overrides": overrides or {}, "writeback": write,
@@ -308,13 +316,10 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
         tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset,
                                 all_interactions=for_serving)
         secs["export"] = time.perf_counter() - t
-        if model not in CLOSED_FORM and needs_item_text(
-                _train_config(model, epochs=epochs, dim=dim, seed=seed, overrides=overrides)):
+        if wants_text:
             stage("item text")
             t = time.perf_counter()
             text_from = _read_item_text(db, tg, text_encoder)
-            if chosen_from is not None:
-                check_text_model(runs.get_run(db, chosen_from), text_from)
             secs["item_text"] = time.perf_counter() - t
         init = None
         warm: dict[str, int] = {}
