@@ -131,6 +131,9 @@ def test_candidate_phrases_split_at_stopwords_and_punctuation():
     long = candidate_phrases(" ".join(words))
     assert [len(c.split()) for c in long] == [4, 8, 8]  # cut from the end: the head noun stays whole
     assert long[-1].endswith("rust sand")
+    # "the following Brother printers" names the printers, not a kind of them (an Office concept was so named)
+    got = candidate_phrases("Compatible with the following Brother printers: HL-2240, HL-2270DW")
+    assert "Brother printers" in got and not any("following" in c.lower() for c in got)
 
 
 def test_movies_fields_and_categories(data_dir):

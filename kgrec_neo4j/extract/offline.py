@@ -60,7 +60,7 @@ is are was were be been being am do does did done doing have has had having can 
 should may might must let lets make makes made get gets got keep keeps use uses used using include
 includes included including includes feature features featured featuring allow allows allowing provide
 provides providing offer offers offering help helps come comes give gives take takes go goes put puts
-if because while although though whether once whose like unlike plus etc vs versus via ie eg
+if because while although though whether once whose like unlike plus etc vs versus via ie eg following
 new great best good better perfect ideal easy easily simply simple quick quickly fast really truly
 one two three four five six seven eight nine ten first second third
 deliver delivers ensure ensures create creates hold holds store stores print prints fits write writes add adds
