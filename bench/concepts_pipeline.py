@@ -23,6 +23,7 @@ import json
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -94,9 +95,7 @@ def main() -> None:
                    "RETURN r.method AS method, m.type AS type, m.text AS mention, c.name AS concept, "
                    "round(r.similarity, 3) AS similarity ORDER BY similarity, type, mention", low=a.low)
     res["low_similarity"] = {"below": a.low, "edges": len(low), "rows": low}
-    by_method: dict[str, int] = {}
-    for r in low:
-        by_method[r["method"]] = by_method.get(r["method"], 0) + 1
+    by_method = dict(Counter(r["method"] for r in low))
     print(f"CANONICAL edges below similarity {a.low}: {len(low)} {by_method}")
     for r in low:
         print(f"  {r['similarity']:.3f} {r['method']:<10} [{r['type']}] {r['mention']!r} -> {r['concept']!r}")

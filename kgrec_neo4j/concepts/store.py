@@ -35,9 +35,9 @@ def check_model(db: Database, embedder: Embedder) -> None:
     """Refuse an embedding model whose dimension differs from the ``concept_embedding`` index, or that
     is not the model the existing vocabularies were built with (vectors of two models don't compare)."""
     check_dimension(db, embedder.dim)
-    want = model_name_only(model_name(embedder))
+    want = _model_name_only(model_name(embedder))
     used = {r["m"] for r in db.query(cypher("concepts/vocabulary_models"))}
-    other = sorted(m for m in used if model_name_only(m) != want)
+    other = sorted(m for m in used if _model_name_only(m) != want)
     if other:
         raise ConfigError(
             f"the concept vocabulary was built with embedding model {', '.join(other)} but the configured model "
@@ -46,7 +46,7 @@ def check_model(db: Database, embedder: Embedder) -> None:
         )
 
 
-def model_name_only(tag: str) -> str:
+def _model_name_only(tag: str) -> str:
     """``model_tag`` without its path hash (the same model folder may live at different paths)."""
     return tag.rsplit("-", 1)[0] if tag.count("-") >= 2 else tag
 

@@ -426,11 +426,10 @@ def lexical_key(text: str, pack: str = "", makers: frozenset[Maker] | None = Non
     designs"``), and :func:`lexical_relation` counts it broader than any value with content words, as a text
     without any word but stopwords (the empty key) is.
     """
-    toks = drop_makers(content_tokens(text, pack), pack_makers(pack) if makers is None else makers)
-    if toks:
-        return frozenset(_stem(t) if not t[0].isdigit() else t for t in toks)
-    return frozenset(FILLER_MARK + (_stem(t) if not t[0].isdigit() else t)
-                     for t in content_tokens(text, pack, keep_filler=True))
+    toks, mark = drop_makers(content_tokens(text, pack), pack_makers(pack) if makers is None else makers), ""
+    if not toks:
+        toks, mark = content_tokens(text, pack, keep_filler=True), FILLER_MARK
+    return frozenset(mark + (_stem(t) if not t[0].isdigit() else t) for t in toks)
 
 
 #: Marks the words of a filler key (:func:`lexical_key`).

