@@ -22,14 +22,13 @@ permutation of the items. Methods:
 * ``ours``: the run's user vector folded in from the train history, times the stored item vectors (the held-out
   items' are those ``kgrec update`` folded in from their knowledge and their train interactions), plus the run's
   item-graph part (for a new item: the links ``kgrec update`` borrowed from its knowledge neighbours);
-* ``ours-no-own-link``: ours with the held-out items' borrowed links computed in memory by the rule before
-  (:mod:`kgrec_neo4j.model.newitems`): the share-weighted sum of the neighbours' incoming links only, without each
-  neighbour's own link into the new item (the item graph's missing diagonal). The same code with the rule now
-  recomputes the stored links as a check: ``borrowed_stored_vs_recomputed_max_abs`` in the output's ``info`` is 0
-  when the stored links are what the rule computes;
+* ``ours-knowledge-neighbours``: ours with the held-out items' borrowed links computed in memory from their
+  **knowledge** neighbours (the trained items sharing most of their concepts; the rule before their nearest trained
+  items by text, ``borrow_from = "knowledge"``). The same code with the configured rule recomputes the stored links
+  as a check: ``borrowed_stored_vs_recomputed_max_abs`` in the output's ``info`` is 0 when the stored links are what
+  the rule computes;
 * ``ours-unscaled``: ours with the held-out items' folded-in vectors as the fold-in gives them, before the update
   scales them to the median length of the trained items' vectors (divided by the update's ``fold_norm_scale``);
-* ``ours-before``: both as before (unscaled vectors, links without the neighbour's own link): ours as it was;
 * ``ours-gnn-part``: ours without its item-graph part (the GNN part alone, as in docs/results.md section 1): what
   the new items' folded-in vectors do on their own, against warm items that then lose their item-graph part too;
 * ``ours-no-concepts``: the same run and users, the held-out items folded in **without their knowledge**
@@ -74,8 +73,8 @@ from bench.update_incremental import _find as find  # noqa: E402
 from bench.update_incremental import _read as read_jsonl  # noqa: E402
 from kgrec_neo4j.model.itemtext import text_knn  # noqa: E402
 
-METHODS = ("ours", "ours-no-own-link", "ours-unscaled", "ours-before", "ours-no-concepts", "ours-gnn-part",
-           "popularity", "itemknn-text", "random")
+METHODS = ("ours", "ours-knowledge-neighbours", "ours-unscaled", "ours-no-concepts", "ours-gnn-part", "popularity",
+           "itemknn-text", "random")
 SCOPES = ("held-out", "all")
 
 
@@ -161,11 +160,11 @@ def _labels(tg: Any, split: str, index: dict[str, int], held: np.ndarray, *, tra
 
 
 def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]], index: dict[str, int],
-                   ids: list[str], targets: list[str], *, own_link: bool, top_k: int) -> sp.csr_matrix:
-    """``links`` (row: source item) with the columns of ``targets`` replaced by links borrowed from their knowledge
-    neighbours ``near`` (:func:`kgrec_neo4j.model.newitems.knowledge_neighbours`), as ``kgrec update`` computes them
-    (``own_link``: with each neighbour's own link, the rule since; without: the rule before). ``ids``: item id per
-    index (the tie order of equal weights)."""
+                   ids: list[str], targets: list[str], *, top_k: int) -> sp.csr_matrix:
+    """``links`` (row: source item) with the columns of ``targets`` replaced by links borrowed from their neighbours
+    ``near`` (:func:`kgrec_neo4j.model.newitems.borrow_neighbours`), as ``kgrec update`` computes them (the
+    neighbours' links in, and each neighbour's own link). ``ids``: item id per index (the tie order of equal
+    weights)."""
     csc = links.tocsc()
     keep = np.ones(links.shape[1], np.float64)
     keep[[index[t] for t in targets]] = 0.0
@@ -177,7 +176,7 @@ def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]
             col = csc[:, index[w]]
             for j, x in zip(col.indices.tolist(), (share * col.data.astype(np.float64)).tolist(), strict=True):
                 acc[j] = acc.get(j, 0.0) + x
-            if own_link and col.nnz:
+            if col.nnz:
                 acc[index[w]] = acc.get(index[w], 0.0) + share * max(float(col.data.max()), 0.0)
         n = index[t]
         best = sorted(((j, x) for j, x in acc.items() if j != n and x != 0.0), key=lambda r: (-abs(r[1]), ids[r[0]]))
@@ -241,20 +240,23 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     m_nc = dataclasses.replace(m, vectors=vec, links=links_nc,
                                side=ItemSide(layers=layers, degree=m.side.degree, x1=x1, concepts=m.side.concepts))
     m_gnn = dataclasses.replace(m, link_weight=0.0, links=None)
-    # the held-out items' borrowed links by the rule before (no neighbour's own link), and by the rule now as a check
+    # the held-out items' borrowed links from their knowledge neighbours, and by the configured rule as a check
     # that the stored links are what this code computes
-    m_old = m
+    m_kn = m
     if m.links is not None:
         from kgrec_neo4j.core.resources import cypher
-        from kgrec_neo4j.model.newitems import knowledge_neighbours, link_top_k
+        from kgrec_neo4j.model.newitems import borrow_neighbours, link_top_k
 
         top_k = link_top_k(db.query(cypher("recommend/run"), run=run)[0])
-        near = knowledge_neighbours(db, held_list, run=run, min_confidence=m.min_confidence,
-                                    neighbours=settings.borrow_neighbours)
-        now = borrowed_links(m.links, near, m.index, m.ids, held_list, own_link=True, top_k=top_k)
+        near = borrow_neighbours(db, held_list, run=run, min_confidence=m.min_confidence,
+                                 neighbours=settings.borrow_neighbours, source=settings.borrow_from)
+        now = borrowed_links(m.links, near, m.index, m.ids, held_list, top_k=top_k)
         info["borrowed_stored_vs_recomputed_max_abs"] = float(abs(now - m.links).max()) if now.nnz else 0.0
-        m_old = dataclasses.replace(m, links=borrowed_links(m.links, near, m.index, m.ids, held_list, own_link=False,
-                                                            top_k=top_k))
+        near_kn = borrow_neighbours(db, held_list, run=run, min_confidence=m.min_confidence,
+                                    neighbours=settings.borrow_neighbours, source="knowledge")
+        m_kn = dataclasses.replace(m, links=borrowed_links(m.links, near_kn, m.index, m.ids, held_list, top_k=top_k))
+        info["held_out_with_text_neighbours"] = sum(
+            1 for t in held_list if near.get(t) and near.get(t) != near_kn.get(t))
     info["held_out_zero_without_knowledge"] = int((np.abs(vec[idx]).sum(1) == 0).sum())
     info["held_out_zero_with_knowledge"] = int((np.abs(m.vectors[idx]).sum(1) == 0).sum())
 
@@ -269,13 +271,11 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     unscaled = m.vectors.copy()
     unscaled[idx] = unscaled[idx] / fold_scale
     m_unscaled = dataclasses.replace(m, vectors=unscaled)
-    m_before = dataclasses.replace(m_old, vectors=unscaled)
     info["fold_norm_scale"] = fold_scale
     methods: dict[str, Callable[[list[Any], np.ndarray], np.ndarray]] = {
         "ours": lambda st, x: scores(m, st),
-        "ours-no-own-link": lambda st, x: scores(m_old, st),
+        "ours-knowledge-neighbours": lambda st, x: scores(m_kn, st),
         "ours-unscaled": lambda st, x: scores(m_unscaled, st),
-        "ours-before": lambda st, x: scores(m_before, st),
         "ours-no-concepts": lambda st, x: scores(m_nc, st),
         "ours-gnn-part": lambda st, x: scores(m_gnn, st),
         "popularity": lambda st, x: np.broadcast_to(pop, (len(st), n)),

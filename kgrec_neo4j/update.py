@@ -78,10 +78,10 @@ class UpdateReport(BaseModel):
     interest_edges_written: int = Field(0, description="interest edges created, changed or removed")
     items_folded: int = 0
     items_new: int = 0
-    items_linked: int = Field(0, description="folded-in items whose item links borrowed from knowledge neighbours "
+    items_linked: int = Field(0, description="folded-in items whose item links borrowed from their neighbours "
                                              "were written by this update")
     borrowed_links: int = Field(0, description="borrowed item links written by this update")
-    borrow_unchanged: int = Field(0, description="folded-in items whose knowledge neighbours, and so borrowed links, "
+    borrow_unchanged: int = Field(0, description="folded-in items whose neighbours, and so borrowed links, "
                                                  "were as before (not rewritten)")
     run: str | None = None
     run_version: int | None = None
@@ -284,7 +284,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             return f"no item folded in: {f.skipped}"
         return (f"{f.items} items folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with knowledge, "
                 f"{f.with_interactions} with interactions, {f.without_anything} with neither; {rep.items_linked} "
-                f"with {rep.borrowed_links} item links borrowed from their knowledge neighbours, "
+                f"with {rep.borrowed_links} item links borrowed from their nearest trained items, "
                 f"{rep.borrow_unchanged} whose neighbours and links were as they were; vectors scaled by "
                 f"{f.norm_scale:.3g} to the trained items' median length): version {f.version}")
 

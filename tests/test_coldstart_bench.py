@@ -56,8 +56,8 @@ def test_ranks_and_metrics():
         cs.ranks(s, np.asarray([0, 2, 4]), cand, tie)
 
 
-def test_borrowed_links_with_and_without_the_neighbours_own_link():
-    """The bench's in-memory borrowing (the rule before, for the ablation, and the rule of kgrec update, checked
+def test_borrowed_links_in_memory_are_the_update_rule():
+    """The bench's in-memory borrowing (the knowledge-neighbour ablation, and the rule of kgrec update checked
     against the stored links in the run): trained items 0-3, new item 4 with neighbours 1 (share 0.75) and 2."""
     import scipy.sparse as sp
 
@@ -67,16 +67,15 @@ def test_borrowed_links_with_and_without_the_neighbours_own_link():
     links = sp.csr_matrix(w)
     ids, index = ["a", "b", "c", "d", "n"], {x: k for k, x in enumerate("abcdn")}
     near = {"n": [("b", 0.75), ("c", 0.25)]}
-    old = cs.borrowed_links(links, near, index, ids, ["n"], own_link=False, top_k=10).toarray()
-    np.testing.assert_allclose(old[:, 4], [0.75 * 2 + 0.25 * 1, 0.25 * 0.5, 0, -0.75, 0])
-    np.testing.assert_allclose(old[:, :4], w[:, :4])  # trained columns untouched
-    own = cs.borrowed_links(links, near, index, ids, ["n"], own_link=True, top_k=10).toarray()
-    # each neighbour also links to the new item: its share of its strongest link in (b: 2.0, c: 1.0)
+    own = cs.borrowed_links(links, near, index, ids, ["n"], top_k=10).toarray()
+    # the neighbours' links in, share-weighted, and each neighbour's own link: its share of its strongest link in
+    # (b: 2.0, c: 1.0)
     np.testing.assert_allclose(own[:, 4], [1.75, 0.125 + 0.75 * 2.0, 0.25 * 1.0, -0.75, 0])
-    top = cs.borrowed_links(links, near, index, ids, ["n"], own_link=True, top_k=2).toarray()
+    np.testing.assert_allclose(own[:, :4], w[:, :4])  # trained columns untouched
+    top = cs.borrowed_links(links, near, index, ids, ["n"], top_k=2).toarray()
     assert np.flatnonzero(top[:, 4]).tolist() == [0, 1]  # the two largest in magnitude
-    # a new item without knowledge neighbours keeps no link
-    assert cs.borrowed_links(links, {}, index, ids, ["n"], own_link=True, top_k=10)[:, 4].nnz == 0
+    # a new item without neighbours keeps no link
+    assert cs.borrowed_links(links, {}, index, ids, ["n"], top_k=10)[:, 4].nnz == 0
 
 
 def test_text_knn_keeps_k_most_similar_other_items():

@@ -54,3 +54,7 @@ def test_borrow_neighbours_setting():
     assert load_settings(environ={"KGREC_BORROW_NEIGHBOURS": "0"}).borrow_neighbours == 0
     with pytest.raises(ConfigError, match="KGREC_BORROW_NEIGHBOURS.*between 0 and 1000"):
         load_settings(environ={"KGREC_BORROW_NEIGHBOURS": "-1"})
+    assert load_settings(environ={}).borrow_from == "text"
+    assert load_settings(environ={"KGREC_BORROW_FROM": "knowledge"}).borrow_from == "knowledge"
+    with pytest.raises(ConfigError, match="borrow_from must be one of text, knowledge.*KGREC_BORROW_FROM"):
+        load_settings(environ={"KGREC_BORROW_FROM": "title"})

@@ -69,12 +69,12 @@ def test_clauses_follow_the_share_order_not_the_path_kind():
 
 
 def test_links_a_new_item_borrowed_are_said_to_be_borrowed():
-    # `kgrec update` gave the new item links borrowed from the items closest to it in knowledge
+    # `kgrec update` gave the new item links borrowed from the items most like it
     r = _item("Brothers in Arms", 0.2, 21.3)
     r.paths[0].borrowed = True
     e = _exp(r, _item("Halo 3", 1.5, 0.0, concept="sci-fi"), title="New Game")
     assert E.render_sentence(e) == (
-        "Recommended because you liked Brothers in Arms, which goes with the items closest to it in knowledge (it is "
+        "Recommended because you liked Brothers in Arms, which goes with the items most like it (it is "
         "new to the model); you liked Halo 3, which shares *sci-fi* with it.")
     assert "ITEM_LINK(w=0.1, borrowed)" in r.paths[0].describe()
 
@@ -85,19 +85,19 @@ def test_a_borrowed_link_from_one_of_the_knowledge_neighbours_says_the_users_ite
     r.paths[0].borrowed = r.paths[0].neighbour = True
     e = _exp(r, title="Halo 4")
     assert E.render_sentence(e) == (
-        "Recommended because you liked Halo 3, which is among the items closest to it in knowledge (it is new to the "
+        "Recommended because you liked Halo 3, which is among the items most like it (it is new to the "
         "model).")
-    assert "ITEM_LINK(w=0.1, borrowed from a knowledge neighbour)" in r.paths[0].describe()
+    assert "ITEM_LINK(w=0.1, borrowed from a neighbour)" in r.paths[0].describe()
     # a disliked one that still counts for the item, and one that counts against it
     r = _item("Halo 3", 0.2, 21.3, interaction="dislike")
     r.paths[0].borrowed = r.paths[0].neighbour = True
     assert E.render_sentence(_exp(r, title="Halo 4")) == (
-        "Recommended because you disliked Halo 3, which is among the items closest to it in knowledge and still goes "
+        "Recommended because you disliked Halo 3, which is among the items most like it and still goes "
         "with it (it is new to the model).")
     r = _item("Halo 3", -0.2, -21.3, interaction="dislike")
     r.paths[0].borrowed = r.paths[0].neighbour = True
     assert E.render_sentence(_exp(_item("Fable", 30.0, 0.0, concept="rpg"), r, title="Halo 4")).endswith(
-        "Held back because you disliked Halo 3, which is among the items closest to it in knowledge and counts "
+        "Held back because you disliked Halo 3, which is among the items most like it and counts "
         "against it (it is new to the model).")
 
 

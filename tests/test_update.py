@@ -249,11 +249,54 @@ def test_new_items_are_recommended_and_serving_notices_the_version(db, world):
     assert why.run == run and why.rank >= 1
 
 
-def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, world):
-    """Each new item with knowledge gets links into it: the share-weighted sum of its knowledge neighbours' incoming
-    links plus each neighbour's own link (its share of its strongest trained link in; recomputed here in numpy from
-    the stored graph), marked borrowed; it links to nothing itself; the trained
-    links are untouched; a rerun writes the same links; the served score of a new item has its item-graph part."""
+def _borrowed(near: list, into: dict, top_k: int) -> dict:
+    """A new item's links by the update's rule from its neighbours ``near`` ([(id, similarity)], closest first):
+    the share-weighted sum of the neighbours' incoming links plus each neighbour's own link (its share of its
+    strongest trained link in), the ``top_k`` largest in magnitude."""
+    total = sum(c for _, c in near)
+    acc: dict = defaultdict(float)
+    for w, c in near:
+        for j, x in into.get(w, {}).items():
+            acc[j] += c / total * x
+        if into.get(w):
+            acc[w] += c / total * max(max(into[w].values()), 0.0)
+    return dict(sorted(acc.items(), key=lambda x: (-abs(x[1]), x[0]))[:top_k])
+
+
+def _links(db, run: str) -> list:
+    return db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) RETURN j.id AS j, i.id AS i, l.weight AS w, "
+                    "l.borrowed AS b, l.neighbour AS nb", r=run)
+
+
+def _check_borrowed(links: list, near_of: dict, new: set, top_k: int) -> tuple[int, int]:
+    """Every new item's stored links are :func:`_borrowed` from ``near_of[item]``, and a link from one of the
+    neighbours themselves says so (the explanation words it "among the items most like it"); returns (items with
+    links, items without neighbours)."""
+    into: dict = defaultdict(dict)
+    flags = {}
+    for r in links:
+        into[r["i"]][r["j"]] = r["w"]
+        flags[(r["j"], r["i"])] = r["nb"]
+    linked = alone = 0
+    for n in sorted(new):
+        near = near_of.get(n, [])
+        alone += not near
+        want = _borrowed(near, into, top_k) if near else {}
+        assert set(into.get(n, {})) == set(want), n
+        np.testing.assert_allclose([into[n][j] for j in sorted(want)], [want[j] for j in sorted(want)], rtol=1e-5)
+        owns = {w for w, _ in near if into.get(w)}
+        assert {j for j in want if flags[(j, n)]} == owns & set(want), n
+        linked += bool(want)
+    return linked, alone
+
+
+def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, world):
+    """Each new item gets links into it borrowed from its 20 nearest trained items by the cosine of their stored
+    text vectors (recomputed here in numpy from Item.text_embedding; shares proportional to the cosine), marked
+    borrowed; it links to nothing itself; the trained links are untouched; a rerun writes the same links; with
+    ``source="knowledge"`` the neighbours are the trained items sharing most of its concepts (recomputed in numpy
+    from the stored graph); the served score of a new item has its item-graph part."""
+    from kgrec_neo4j.model.itemtext import text_model_key
     from kgrec_neo4j.model.newitems import borrow_item_links, borrow_new_item_links
 
     run, new = world["run"], world["new_items"]
@@ -262,7 +305,44 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
                     "r.item_link_top_k AS k", r=run)[0]
     mc, top_k = float(info["mc"] or 0.0), int(info["k"])
     assert top_k == 100  # TrainConfig's default
-    # the knowledge as the item graph's concept matrix has it: a concept row of unit length, 1 / sqrt(items holding it)
+    # every item's text vector is stored, of the project's model and its current text (training stored the trained
+    # items', the update the new ones')
+    from kgrec_neo4j.core.embed import get_embedder
+
+    key = text_model_key(get_embedder(db.settings))
+    assert not db.value("MATCH (i:Item) WHERE i.text_vector_model <> $k OR i.text_vector_hash <> i.current_text_hash "
+                        "OR i.text_vector IS NULL RETURN count(i)", k=key)
+    vecs = {r["i"]: (np.frombuffer(bytes(r["v"]), "<f4").astype(np.float64), r["trained"]) for r in db.query(
+        "MATCH (i:Item) RETURN i.id AS i, i.text_vector AS v, "
+        "i.gnn_run = $r AND coalesce(i.gnn_folded_run, '') <> $r AS trained", r=run)}
+    assert all(abs(np.linalg.norm(v) - 1.0) < 1e-5 for v, _ in vecs.values())  # unit length, float32
+    trained_ids = sorted(i for i, (_, t) in vecs.items() if t)
+    by_text = {}
+    for n in sorted(new):
+        cos = sorted(((float(vecs[n][0] @ vecs[w][0]), w) for w in trained_ids), key=lambda x: (-x[0], x[1]))
+        by_text[n] = [(w, c) for c, w in cos[:20] if c > 0]
+    links = _links(db, run)
+    assert not any(r["j"] in new for r in links)  # a new item links to nothing
+    assert sum(not r["b"] for r in links) == info["n"]  # the trained links are all still there
+    assert all(r["b"] for r in links if r["i"] in new) and all(not r["b"] for r in links if r["i"] not in new)
+    assert {r["nb"] for r in links if r["b"]} == {True, False}  # both kinds occur here
+    linked, alone = _check_borrowed(links, by_text, new, top_k)
+    assert linked == len(new) and rep.items_linked == linked  # every new item has text, and so neighbours
+    assert rep.borrowed_links == sum(1 for r in links if r["i"] in new)
+    # a rerun finds every item's neighbours as they were (its stored digest) and writes nothing
+    assert rep.borrow_unchanged == alone
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (0, 0, len(new))
+    folded = db.value("MATCH (i:Item {gnn_folded_run: $r}) RETURN count(i)", r=run)
+    assert borrow_new_item_links(db) == (0, 0, folded)  # as the update borrows them: the items it folds in
+    assert borrow_new_item_links(db, neighbours=0) == (0, 0, 0)
+    # without the digests a rerun computes and writes the same links again (idempotent)
+    db.execute("MATCH ()-[l:ITEM_LINK {borrowed: true}]->(i:Item) WHERE i.id IN $ids REMOVE l.digest", ids=sorted(new))
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, rep.borrowed_links, alone)
+    key_of = lambda r: (r["j"], r["i"])  # noqa: E731
+    assert sorted(_links(db, run), key=key_of) == sorted(links, key=key_of)
+
+    # by knowledge: the knowledge as the item graph's concept matrix has it, a concept row of unit length,
+    # 1 / sqrt(trained items holding it); cosine over those weights
     rows = db.query("MATCH (i:Item)-[h:HAS_KNOWLEDGE]->(c:Concept) WHERE coalesce(h.confidence, 1.0) >= $mc "
                     "AND (c.gnn_run = $r OR c.gnn_prev_run = $r) RETURN i.id AS i, c.id AS c, "
                     "i.gnn_run = $r AND coalesce(i.gnn_folded_run, '') <> $r AS trained", mc=mc, r=run)
@@ -274,60 +354,37 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
     for r in rows:
         if df[r["c"]]:
             vec[r["i"]][r["c"]] = 1.0 / np.sqrt(df[r["c"]])
-    links = db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) RETURN j.id AS j, i.id AS i, l.weight AS w, "
-                     "l.borrowed AS b", r=run)
-    flags = {(r["j"], r["i"]): r["nb"] for r in db.query(
-        "MATCH (j:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) RETURN j.id AS j, i.id AS i, "
-        "l.neighbour AS nb", r=run)}
-    assert set(flags.values()) == {True, False}  # both kinds occur here
+    by_knowledge = {}
+    for n in sorted(new):
+        cos = {}
+        for w in trained:
+            shared = sum(v * vec[w].get(c, 0.0) for c, v in vec.get(n, {}).items())
+            if shared > 0:
+                cos[w] = shared / np.sqrt(sum(v * v for v in vec[n].values()) * sum(v * v for v in vec[w].values()))
+        by_knowledge[n] = sorted(cos.items(), key=lambda x: (-x[1], x[0]))[:20]
+    assert by_knowledge != by_text
+    got = borrow_item_links(db, sorted(new), run=run, min_confidence=mc, source="knowledge")
+    k_linked, k_alone = _check_borrowed(_links(db, run), by_knowledge, new, top_k)
+    assert got[0] == k_linked and k_alone == sum(not v for v in by_knowledge.values())
+    # and back by text: the same links as the update wrote
+    borrow_item_links(db, sorted(new), run=run, min_confidence=mc)
+    assert sorted(_links(db, run), key=key_of) == sorted(links, key=key_of)
+    # an item without a text vector (an item without text has none) borrows from its knowledge
+    from kgrec_neo4j.model.itemtext import store_item_text
+    from kgrec_neo4j.model.newitems import borrow_neighbours, knowledge_neighbours
+
+    assert store_item_text(db, get_embedder(db.settings)) == 0  # nothing stale: nothing embedded
+    item = next(n for n in sorted(new) if by_knowledge[n])
+    db.execute("MATCH (i:Item {id: $i}) REMOVE i.text_vector", i=item)
+    got = borrow_neighbours(db, [item], run=run, min_confidence=mc)
+    assert got[item] == knowledge_neighbours(db, [item], run=run, min_confidence=mc)[item] != by_text[item]
+    db.execute("MATCH (i:Item {id: $i}) REMOVE i.text_vector_model", i=item)  # stale: embedded again
+    assert store_item_text(db, get_embedder(db.settings)) == 1
+    assert [w for w, _ in borrow_neighbours(db, [item], run=run, min_confidence=mc)[item]] == [
+        w for w, _ in by_text[item]]
     into: dict = defaultdict(dict)
     for r in links:
         into[r["i"]][r["j"]] = r["w"]
-    assert not any(r["j"] in new for r in links)  # a new item links to nothing
-    assert sum(not r["b"] for r in links) == info["n"]  # the trained links are all still there
-    assert all(r["b"] for r in links if r["i"] in new) and all(not r["b"] for r in links if r["i"] not in new)
-    expected_linked = alone = 0  # alone: items without knowledge neighbours (no links, nothing to compute)
-    for n in sorted(new):
-        if not vec.get(n):
-            assert not into.get(n)
-            alone += 1
-            continue
-        cos = {}
-        for w in trained:
-            shared = sum(v * vec[w].get(c, 0.0) for c, v in vec[n].items())
-            if shared > 0:
-                cos[w] = shared / np.sqrt(sum(v * v for v in vec[n].values()) * sum(v * v for v in vec[w].values()))
-        near = sorted(cos.items(), key=lambda x: (-x[1], x[0]))[:20]
-        alone += not near
-        total = sum(c for _, c in near)
-        acc: dict = defaultdict(float)
-        for w, c in near:
-            for j, x in into.get(w, {}).items():
-                acc[j] += c / total * x
-            if into.get(w):  # the neighbour's own link: its share of its strongest trained link in
-                acc[w] += c / total * max(max(into[w].values()), 0.0)
-        want = dict(sorted(acc.items(), key=lambda x: (-abs(x[1]), x[0]))[:top_k])
-        assert set(into.get(n, {})) == set(want), n
-        np.testing.assert_allclose([into[n][j] for j in sorted(want)], [want[j] for j in sorted(want)], rtol=1e-6)
-        # a link from one of the neighbours themselves says so (the explanation words it "among the items closest")
-        owns = {w for w, _ in near if into.get(w)}
-        assert {j for j in want if flags[(j, n)]} == owns & set(want), n
-        expected_linked += bool(want)
-    assert expected_linked > 0 and rep.items_linked == expected_linked
-    assert rep.borrowed_links == sum(len(into.get(n, {})) for n in new)
-    # a rerun finds every item's neighbours as they were (its stored digest) and writes nothing
-    assert rep.borrow_unchanged == alone
-    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (0, 0, len(new))
-    folded = db.value("MATCH (i:Item {gnn_folded_run: $r}) RETURN count(i)", r=run)
-    assert borrow_new_item_links(db) == (0, 0, folded)  # as the update borrows them: the items it folds in
-    assert borrow_new_item_links(db, neighbours=0) == (0, 0, 0)
-    # without the digests a rerun computes and writes the same links again (idempotent)
-    db.execute("MATCH ()-[l:ITEM_LINK {borrowed: true}]->(i:Item) WHERE i.id IN $ids REMOVE l.digest", ids=sorted(new))
-    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, rep.borrowed_links, alone)
-    again = db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) RETURN j.id AS j, i.id AS i, l.weight AS w, "
-                     "l.borrowed AS b", r=run)
-    key = lambda r: (r["j"], r["i"])  # noqa: E731
-    assert sorted(again, key=key) == sorted(links, key=key)
     # served: a user with an item linking to a new item gets that item-graph part in the new item's score
     m = S.run_model(db, run, links=True, cache=False, refresh=True)
     assert m.links is not None and m.link_weight > 0
@@ -343,7 +400,7 @@ def test_new_items_get_item_links_borrowed_from_their_knowledge_neighbours(db, w
     assert paths and all(p.borrowed for p in paths) and "borrowed" in paths[0].describe()
     stated, against = E.stated_reasons(why)
     if any(p.kind == "item_link" for r in stated + against for p in r.paths):
-        assert "closest to it in knowledge" in why.sentence and "(it is new to the model)" in why.sentence
+        assert "most like it" in why.sentence and "(it is new to the model)" in why.sentence
 
 
 def test_new_items_browser_query_lists_them(db, world):
@@ -474,8 +531,9 @@ def test_changed_text_removes_stale_knowledge(db, world, settings):
 
 def test_an_update_borrows_again_only_for_items_whose_neighbours_changed(db, world, settings):
     """Every update folds in again the items folded in since the training, but the borrowed links of an item whose
-    knowledge neighbours are as they were are neither read nor rewritten (the same relationships stay); the item
-    whose knowledge changed gets the links a fresh computation gives."""
+    neighbours are as they were are neither read nor rewritten (the same relationships stay); the item
+    whose text and knowledge changed gets the links a fresh computation gives (the same bits, whichever items it was
+    computed with)."""
     from kgrec_neo4j.model.newitems import borrow_item_links
 
     run, new = world["run"], sorted(world["new_items"])

@@ -1,6 +1,6 @@
 // Item links: how the current run's item graph scores an item for a user — every train item of the user
 // with an ITEM_LINK to it, and that path's exact share of the score (item_link_weight * x * link weight).
-// `borrowed`: a link into a new item, borrowed by `kgrec update` from the items closest to it in knowledge;
+// `borrowed`: a link into a new item, borrowed by `kgrec update` from the items most like it;
 // `neighbour`: the user's item is one of those items (its own link is in the weight).
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'

@@ -1,5 +1,5 @@
 // New items: the items `kgrec update` folded into the current run since it was trained, each with its knowledge
-// and the item links it borrowed from the items closest to it in knowledge (the trained items that link to it
+// and the item links it borrowed from the items most like it (the trained items that link to it
 // most strongly). They are recommended and explained at once; the next `kgrec train` learns them for real.
 // :param limit => 25
 MATCH (r:ModelRun {current: true})

@@ -1,6 +1,6 @@
 // The digests stored with the borrowed item links of run $run into the items $ids (ITEM_LINK.digest, written with
 // the links by update/borrowed_links: the same on every link into an item), as one list of [id, digest] pairs; an
-// item without such a link has null. An item whose digest equals the one of its current knowledge neighbours keeps
+// item without such a link has null. An item whose digest equals the one of its current neighbours keeps
 // its links (kgrec_neo4j/model/newitems.py).
 // Params: $ids (list of Item.id), $run.
 UNWIND $ids AS id

@@ -1,9 +1,9 @@
-// Item links of run $run into folded-in items, borrowed from their knowledge neighbours (kgrec_neo4j/model/
+// Item links of run $run into folded-in items, borrowed from their nearest trained items (kgrec_neo4j/model/
 // newitems.py): per row, every link of the run into the target is replaced by the given ones (idempotent), each
 // marked `borrowed` and carrying `digest`, the digest of what they were computed from (on the links, not on the
 // target: setting a property of the target item would lock it while the update's other writes link items).
 // row: {target: item id, sources: [element ids of the source items], weights: [float], neighbours: [bool: the source
-// is one of the target's knowledge neighbours, its own link is in the weight], digest}; a row with no sources only
+// is one of the target's neighbours, its own link is in the weight], digest}; a row with no sources only
 // removes the target's links.
 // Params: $rows, $run.
 UNWIND $rows AS row

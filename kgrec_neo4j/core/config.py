@@ -23,6 +23,7 @@ from .errors import ConfigError, Neo4jSettingError
 SECRET_FIELDS = frozenset({"neo4j_password", "llm_api_key"})
 NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 SAME_WORK_POLICIES = ("demote", "group", "keep")
+BORROW_SOURCES = ("text", "knowledge")
 
 
 def neo4j_address(uri: str) -> tuple[str, str, int]:
@@ -82,8 +83,11 @@ class Settings:
         lease_wait_s: how long a writing command waits for the writer lease before it gives up (0: at once).
         same_work: what serving does with editions and ports of an item the user owns (``SAME_WORK``
             links): ``demote`` (rank them last), ``group`` (show them with the owned item) or ``keep``.
-        borrow_neighbours: how many knowledge neighbours a new item borrows its item links from in ``kgrec
-            update`` (:func:`~kgrec_neo4j.model.newitems.borrow_item_links`); 0: new items get no item links.
+        borrow_neighbours: how many neighbours a new item borrows its item links from in ``kgrec update``
+            (:func:`~kgrec_neo4j.model.newitems.borrow_item_links`); 0: new items get no item links.
+        borrow_from: how those neighbours are found: ``text`` (the trained items closest to it by the embedding of
+            its text, through the ``item_text_embedding`` vector index; an item without text falls back to its
+            knowledge) or ``knowledge`` (the trained items that share most of its concepts).
     """
 
     neo4j_uri: str = "bolt://127.0.0.1:7687"
@@ -111,6 +115,7 @@ class Settings:
     lease_wait_s: float = 0.0
     same_work: str = "demote"
     borrow_neighbours: int = 20
+    borrow_from: str = "text"
 
     @property
     def home_path(self) -> Path:
@@ -163,6 +168,7 @@ ENV: dict[str, str] = {
     "KGREC_LEASE_WAIT": "lease_wait_s",
     "KGREC_SAME_WORK": "same_work",
     "KGREC_BORROW_NEIGHBOURS": "borrow_neighbours",
+    "KGREC_BORROW_FROM": "borrow_from",
 }
 
 
@@ -231,6 +237,9 @@ def load_settings(
     if out.same_work not in SAME_WORK_POLICIES:
         raise ConfigError(f"setting same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {out.same_work!r}); "
                           f"set KGREC_SAME_WORK or same_work in kgrec.toml")
+    if out.borrow_from not in BORROW_SOURCES:
+        raise ConfigError(f"setting borrow_from must be one of {', '.join(BORROW_SOURCES)} (got {out.borrow_from!r}); "
+                          f"set KGREC_BORROW_FROM or borrow_from in kgrec.toml")
     return out
 
 

@@ -17,10 +17,13 @@ the same way); every vector is computed before any is written, so the items fold
 other. The vectors are written under the run (``gnn_embedding``, ``gnn_foldin``, ``gnn_degree``, ``gnn_run``) and
 marked ``gnn_folded_run``; the run's ``version`` goes up by one, which makes every serving process reload it.
 
-The item graph gets links into a new item at once, **borrowed from its knowledge neighbours**
-(:func:`borrow_item_links`): the ``neighbours`` trained items closest to it through its knowledge, weighed as the
-item graph's concept paths weigh concepts (each concept row of unit length, so a concept held by ``d`` items
-counts ``1/d``; cosine over those weights), with shares ``s_w`` summing to one. A new item ``n`` then gets
+The item graph gets links into a new item at once, **borrowed from its nearest trained items**
+(:func:`borrow_item_links`, :func:`borrow_neighbours`): the ``neighbours`` trained items closest to it by the cosine
+of their stored text vectors (:func:`text_neighbours`; setting ``borrow_from = "text"``, the default), or, for an
+item without text or with ``borrow_from = "knowledge"``, through its knowledge (:func:`knowledge_neighbours`:
+weighed as the item graph's concept paths weigh concepts, each concept row of unit length, so a concept held by
+``d`` items counts ``1/d``; cosine over those weights), with shares ``s_w`` proportional to the cosine and summing
+to one. A new item ``n`` then gets
 ``W(j→n) = Σ_w s_w W(j→w)`` for every item ``j`` linking to a neighbour, plus, from each neighbour itself,
 ``W(w→n) += s_w · max(0, max_j W(j→w))`` (the ``top_k`` largest in magnitude kept, as training keeps), stored as
 ``ITEM_LINK {run, weight, borrowed: true}``: its item-graph score for a user is the share-weighted mean of its
@@ -29,8 +32,8 @@ neighbours' item-graph scores, where having a neighbour itself counts as that ne
 the link the item graph cannot have, ``w → w`` (its diagonal is zero): without it a user who has the new item's
 closest neighbour (the previous game of a series, the same pen in another colour) got nothing from having it,
 only from the items linking to it, and new items stayed below the trained ones in such a user's list
-(docs/results.md, section 9). Without knowledge
-on a concept of the run (or in a run without an item graph) a new item has no links until the next training.
+(docs/results.md, section 9). Without text and without knowledge on a concept of the run (or in a run without an
+item graph) a new item has no links until the next training.
 A new item links to nothing (its own column of the item graph is new, its row is not): the items a user had
 before keep their scores.
 """
@@ -71,7 +74,7 @@ class FoldReport(BaseModel):
     with_interactions: int = 0
     without_anything: int = Field(0, description="neither knowledge nor interactions: a zero vector")
     users_read: int = 0
-    items_linked: int = Field(0, description="items whose links borrowed from their knowledge neighbours were "
+    items_linked: int = Field(0, description="items whose links borrowed from their neighbours were "
                                              "computed and written this time")
     borrowed_links: int = Field(0, description="borrowed links written this time")
     borrow_unchanged: int = Field(0, description="items whose neighbours were as before: links kept as they were")
@@ -147,8 +150,8 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
                       progress: Callable[[int, int], None] | None = None, borrow_neighbours: int = 20
                       ) -> FoldReport:
     """Fold every item without a vector (and every item folded in before) into ``run`` (default: the current run),
-    write the vectors, give them item links borrowed from their ``borrow_neighbours`` knowledge neighbours (0:
-    none) and bump the run's version; see the module docstring. Idempotent."""
+    write the vectors, give them item links borrowed from their ``borrow_neighbours`` nearest trained items (0:
+    none; :func:`borrow_neighbours`) and bump the run's version; see the module docstring. Idempotent."""
     t0 = time.perf_counter()
     run = run or _current_run(db)
     rep = FoldReport(run=run)
@@ -371,10 +374,60 @@ def knowledge_neighbours(db: Database, ids: list[str], *, run: str, min_confiden
     return out
 
 
+def text_neighbours(db: Database, ids: list[str], *, run: str, key: str, neighbours: int = 20
+                    ) -> dict[str, list[tuple[str, float]]]:
+    """Per item of ``ids`` with a stored text vector of model ``key`` (:func:`~kgrec_neo4j.model.itemtext.
+    store_item_text`): its ``neighbours`` closest trained items of ``run`` by the cosine of their text vectors (exact,
+    over every trained item; ties by id), as ``[(item id, share)]`` with shares proportional to the cosine (those
+    above 0) and summing to one, closest first. An item without a text vector, or without a trained item at a
+    positive cosine, has no entry."""
+    from .itemtext import read_text_vectors
+
+    if not ids or neighbours < 1:
+        return {}
+    new_ids, new = read_text_vectors(db, key, ids=ids)
+    trained_ids, trained = read_text_vectors(db, key, run=run)
+    if not new_ids or not trained_ids:
+        return {}
+    out: dict[str, list[tuple[str, float]]] = {}
+    kth = min(neighbours, len(trained_ids) - 1)  # one more than kept: the item itself may be among them
+    for k, item in enumerate(new_ids):
+        row = trained @ new[k]  # one item at a time: its cosines do not depend on which items come with it
+        floor = np.partition(row, len(row) - 1 - kth)[len(row) - 1 - kth]
+        cand = sorted(np.flatnonzero(row >= floor).tolist(), key=lambda t: (-row[t], t))  # ties: by id
+        best = [(trained_ids[t], float(row[t])) for t in cand if row[t] > 0 and trained_ids[t] != item]
+        best = best[:neighbours]
+        total = sum(c for _, c in best)
+        if total > 0:
+            out[item] = [(w, c / total) for w, c in best]
+    return out
+
+
+def borrow_neighbours(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
+                      source: str = "text") -> dict[str, list[tuple[str, float]]]:
+    """The neighbours each item of ``ids`` borrows its item links from: by ``text`` (:func:`text_neighbours`; an item
+    without text, or without a trained item close to it by text, falls back to its knowledge) or by ``knowledge``
+    (:func:`knowledge_neighbours`)."""
+    if source not in ("text", "knowledge"):
+        raise ValueError(f"source must be 'text' or 'knowledge' (got {source!r})")
+    near: dict[str, list[tuple[str, float]]] = {}
+    if source == "text":
+        from ..core.embed import get_embedder
+        from .itemtext import text_model_key
+
+        near = text_neighbours(db, ids, run=run, key=text_model_key(get_embedder(db.settings)), neighbours=neighbours)
+    rest = [item for item in ids if item not in near]
+    if rest:
+        near.update(knowledge_neighbours(db, rest, run=run, min_confidence=min_confidence, neighbours=neighbours))
+    return near
+
+
 def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
-                      top_k: int | None = None, batch_size: int = 500) -> tuple[int, int, int]:
-    """Give each folded-in item of ``ids`` item links of ``run`` borrowed from its knowledge neighbours (module
-    docstring), replacing the ones it had (idempotent). ``top_k``: links kept per item (default: the run's
+                      top_k: int | None = None, batch_size: int = 500, source: str | None = None
+                      ) -> tuple[int, int, int]:
+    """Give each folded-in item of ``ids`` item links of ``run`` borrowed from its nearest trained items (module
+    docstring; ``source``: ``text`` or ``knowledge``, default the setting ``borrow_from``; by text, the missing and
+    stale text vectors are embedded and stored first), replacing the ones it had (idempotent). ``top_k``: links kept per item (default: the run's
     ``item_graph_top_k``).
 
     The links of an item are a function of the rule, the run, ``top_k`` and its neighbours with their shares (which hold its
@@ -389,7 +442,13 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
         return 0, 0, 0
     if top_k is None:
         top_k = link_top_k(info[0])
-    near = knowledge_neighbours(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours)
+    source = source or db.settings.borrow_from
+    if source == "text":  # the new and changed items' text vectors (and any other missing or stale one)
+        from ..core.embed import get_embedder
+        from .itemtext import store_item_text
+
+        store_item_text(db, get_embedder(db.settings))
+    near = borrow_neighbours(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours, source=source)
     digests = {item: borrow_digest(run, top_k, near.get(item, [])) for item in ids}
     stored: dict[str, int | None] = {}
     for chunk in batched(ids, 20_000):
@@ -450,5 +509,5 @@ def link_top_k(run_info: dict[str, Any]) -> int:
 
 def borrow_digest(run: str, top_k: int, near: list[tuple[str, float]]) -> int:
     """A 63-bit digest of what an item's borrowed links are computed from: the rule (``BORROW_RULE``), the run,
-    ``top_k`` and the item's knowledge neighbours with their shares (closest first, :func:`knowledge_neighbours`)."""
+    ``top_k`` and the item's neighbours with their shares (closest first, :func:`borrow_neighbours`)."""
     return digest63((BORROW_RULE, run, int(top_k), [(str(w), float(x)) for w, x in near]))

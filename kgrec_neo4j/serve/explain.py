@@ -107,7 +107,7 @@ class ExplanationPath(BaseModel):
     parent: str | None = None  # family_concept, sibling: the broader concept both are of
     parent_name: str = ""
     link_weight: float | None = None  # item_link: the ITEM_LINK weight
-    borrowed: bool = False  # item_link into a new item: borrowed from its knowledge neighbours by `kgrec update`
+    borrowed: bool = False  # item_link into a new item: borrowed from its neighbours by `kgrec update`
     neighbour: bool = False  # borrowed, and the via item is one of those neighbours (its own link is in the weight)
     rels: list[str]
 
@@ -116,7 +116,7 @@ class ExplanationPath(BaseModel):
         target = item_title or self.item
         via = f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title}"
         if self.kind == "item_link":
-            how = ", borrowed from a knowledge neighbour" if self.neighbour else ", borrowed" if self.borrowed else ""
+            how = ", borrowed from a neighbour" if self.neighbour else ", borrowed" if self.borrowed else ""
             chain = f"{via} -ITEM_LINK(w={_num(self.link_weight)}{how})-> {target}"
         else:
             start = "you -INTERESTED_IN->" if self.kind in INTEREST_KINDS else f"{via} -HAS_KNOWLEDGE->"
@@ -474,18 +474,18 @@ def clause(r: Reason) -> str:
         if part == "ig":
             still = " still" if pos and "dislike" in (r.interaction or "").split("+") and "like" not in (
                 r.interaction or "").split("+") else ""
-            # a new item's links are borrowed from the items closest to it in knowledge (kgrec update), the user's
+            # a new item's links are borrowed from the items most like it by text or knowledge (kgrec update), the user's
             # item among them or not
             if any(p.kind == "item_link" and p.borrowed and p.neighbour for p in r.paths):
-                phrases.append("which is among the items closest to it in knowledge (it is new to the model)"
+                phrases.append("which is among the items most like it (it is new to the model)"
                                if pos and not still else
-                               f"which is among the items closest to it in knowledge and{still} goes with it (it is "
+                               f"which is among the items most like it and{still} goes with it (it is "
                                "new to the model)" if pos else
-                               "which is among the items closest to it in knowledge and counts against it (it is new "
+                               "which is among the items most like it and counts against it (it is new "
                                "to the model)")
             elif any(p.kind == "item_link" and p.borrowed for p in r.paths):
-                phrases.append(f"which{still} goes with the items closest to it in knowledge (it is new to the model)"
-                               if pos else "which counts against the items closest to it in knowledge (it is new to "
+                phrases.append(f"which{still} goes with the items most like it (it is new to the model)"
+                               if pos else "which counts against the items most like it (it is new to "
                                "the model)")
             else:
                 phrases.append(f"which{still} goes with it in the item graph" if pos
