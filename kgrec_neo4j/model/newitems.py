@@ -427,11 +427,11 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                       ) -> tuple[int, int, int]:
     """Give each folded-in item of ``ids`` item links of ``run`` borrowed from its nearest trained items (module
     docstring; ``source``: ``text`` or ``knowledge``, default the setting ``borrow_from``; by text, the missing and
-    stale text vectors are embedded and stored first), replacing the ones it had (idempotent). ``top_k``: links kept per item (default: the run's
-    ``item_graph_top_k``).
+    stale text vectors are embedded and stored first), replacing the ones it had (idempotent). ``top_k``: links kept
+    per item (default: the run's ``item_graph_top_k``).
 
-    The links of an item are a function of the rule, the run, ``top_k`` and its neighbours with their shares (which hold its
-    knowledge and the trained items' knowledge); a digest of these is stored with them (``ITEM_LINK.digest``), and
+    The links of an item are a function of the rule, the run, ``top_k`` and its neighbours with their shares (which
+    hold its text or knowledge and the trained items'); a digest of these is stored with them (``ITEM_LINK.digest``), and
     an item whose neighbours are as they were keeps its links unread and unwritten: every update folds in again
     the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
     knowledge, changed (to force it, remove ``digest`` from its links). Returns ``(items linked, links written, items
