@@ -44,7 +44,6 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 
-
 def text_of(row: Mapping[str, Any]) -> str:
     """The text of one stored item or loaded record (reviews left out)."""
     return full_text(ItemText(item_id=str(row.get("item_id", "")), **item_text(row)))

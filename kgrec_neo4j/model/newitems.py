@@ -390,16 +390,24 @@ def text_neighbours(db: Database, ids: list[str], *, run: str, key: str, neighbo
     if not new_ids or not trained_ids:
         return {}
     out: dict[str, list[tuple[str, float]]] = {}
-    kth = min(neighbours, len(trained_ids) - 1)  # one more than kept: the item itself may be among them
-    for k, item in enumerate(new_ids):
-        row = trained @ new[k]  # one item at a time: its cosines do not depend on which items come with it
-        floor = np.partition(row, len(row) - 1 - kth)[len(row) - 1 - kth]
-        cand = sorted(np.flatnonzero(row >= floor).tolist(), key=lambda t: (-row[t], t))  # ties: by id
-        best = [(trained_ids[t], float(row[t])) for t in cand if row[t] > 0 and trained_ids[t] != item]
-        best = best[:neighbours]
-        total = sum(c for _, c in best)
-        if total > 0:
-            out[item] = [(w, c / total) for w, c in best]
+    # candidates from one matrix product per block of new items (fast), then the kept ones scored again one pair at
+    # a time in float64 (an element-wise product summed along the vector: the same bits whatever items come along,
+    # where a product's last bits depend on the block's shape): a rerun for one item writes what the update wrote
+    cand_n = min(4 * neighbours + 1, len(trained_ids))
+    for s in range(0, len(new_ids), 256):
+        block = new[s: s + 256]
+        sim = block @ trained.T
+        top = np.argpartition(-sim, cand_n - 1, axis=1)[:, :cand_n] if cand_n < len(trained_ids) else \
+            np.broadcast_to(np.arange(len(trained_ids)), (len(block), len(trained_ids)))
+        for k, item in enumerate(new_ids[s: s + 256]):
+            idx = np.sort(top[k])
+            cos = (trained[idx].astype(np.float64) * block[k].astype(np.float64)).sum(1)
+            order = sorted(range(len(idx)), key=lambda t: (-cos[t], idx[t]))  # ties: by id (trained_ids are sorted)
+            best = [(trained_ids[idx[t]], float(cos[t])) for t in order if cos[t] > 0 and trained_ids[idx[t]] != item]
+            best = best[:neighbours]
+            total = sum(c for _, c in best)
+            if total > 0:
+                out[item] = [(w, c / total) for w, c in best]
     return out
 
 
