@@ -162,7 +162,7 @@ def _labels(tg: Any, split: str, index: dict[str, int], held: np.ndarray, *, tra
 def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]], index: dict[str, int],
                    ids: list[str], targets: list[str], *, top_k: int) -> sp.csr_matrix:
     """``links`` (row: source item) with the columns of ``targets`` replaced by links borrowed from their neighbours
-    ``near`` (:func:`kgrec_neo4j.model.newitems.borrow_neighbours`), as ``kgrec update`` computes them (the
+    ``near`` (:func:`kgrec_neo4j.model.newitems.nearest_trained_items`), as ``kgrec update`` computes them (the
     neighbours' links in, and each neighbour's own link). ``ids``: item id per index (the tie order of equal
     weights)."""
     csc = links.tocsc()
@@ -245,14 +245,14 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     m_kn = m
     if m.links is not None:
         from kgrec_neo4j.core.resources import cypher
-        from kgrec_neo4j.model.newitems import borrow_neighbours, link_top_k
+        from kgrec_neo4j.model.newitems import link_top_k, nearest_trained_items
 
         top_k = link_top_k(db.query(cypher("recommend/run"), run=run)[0])
-        near = borrow_neighbours(db, held_list, run=run, min_confidence=m.min_confidence,
+        near = nearest_trained_items(db, held_list, run=run, min_confidence=m.min_confidence,
                                  neighbours=settings.borrow_neighbours, source=settings.borrow_from)
         now = borrowed_links(m.links, near, m.index, m.ids, held_list, top_k=top_k)
         info["borrowed_stored_vs_recomputed_max_abs"] = float(abs(now - m.links).max()) if now.nnz else 0.0
-        near_kn = borrow_neighbours(db, held_list, run=run, min_confidence=m.min_confidence,
+        near_kn = nearest_trained_items(db, held_list, run=run, min_confidence=m.min_confidence,
                                     neighbours=settings.borrow_neighbours, source="knowledge")
         m_kn = dataclasses.replace(m, links=borrowed_links(m.links, near_kn, m.index, m.ids, held_list, top_k=top_k))
         info["held_out_with_text_neighbours"] = sum(

@@ -371,16 +371,16 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
     assert sorted(_links(db, run), key=key_of) == sorted(links, key=key_of)
     # an item without a text vector (an item without text has none) borrows from its knowledge
     from kgrec_neo4j.model.itemtext import store_item_text
-    from kgrec_neo4j.model.newitems import borrow_neighbours, knowledge_neighbours
+    from kgrec_neo4j.model.newitems import knowledge_neighbours, nearest_trained_items
 
     assert store_item_text(db, get_embedder(db.settings)) == 0  # nothing stale: nothing embedded
     item = next(n for n in sorted(new) if by_knowledge[n])
     db.execute("MATCH (i:Item {id: $i}) REMOVE i.text_vector", i=item)
-    got = borrow_neighbours(db, [item], run=run, min_confidence=mc)
+    got = nearest_trained_items(db, [item], run=run, min_confidence=mc)
     assert got[item] == knowledge_neighbours(db, [item], run=run, min_confidence=mc)[item] != by_text[item]
     db.execute("MATCH (i:Item {id: $i}) REMOVE i.text_vector_model", i=item)  # stale: embedded again
     assert store_item_text(db, get_embedder(db.settings)) == 1
-    assert [w for w, _ in borrow_neighbours(db, [item], run=run, min_confidence=mc)[item]] == [
+    assert [w for w, _ in nearest_trained_items(db, [item], run=run, min_confidence=mc)[item]] == [
         w for w, _ in by_text[item]]
     into: dict = defaultdict(dict)
     for r in links:

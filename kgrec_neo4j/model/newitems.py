@@ -18,7 +18,7 @@ other. The vectors are written under the run (``gnn_embedding``, ``gnn_foldin``,
 marked ``gnn_folded_run``; the run's ``version`` goes up by one, which makes every serving process reload it.
 
 The item graph gets links into a new item at once, **borrowed from its nearest trained items**
-(:func:`borrow_item_links`, :func:`borrow_neighbours`): the ``neighbours`` trained items closest to it by the cosine
+(:func:`borrow_item_links`, :func:`nearest_trained_items`): the ``neighbours`` trained items closest to it by the cosine
 of their stored text vectors (:func:`text_neighbours`; setting ``borrow_from = "text"``, the default), or, for an
 item without text or with ``borrow_from = "knowledge"``, through its knowledge (:func:`knowledge_neighbours`:
 weighed as the item graph's concept paths weigh concepts, each concept row of unit length, so a concept held by
@@ -151,7 +151,7 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
                       ) -> FoldReport:
     """Fold every item without a vector (and every item folded in before) into ``run`` (default: the current run),
     write the vectors, give them item links borrowed from their ``borrow_neighbours`` nearest trained items (0:
-    none; :func:`borrow_neighbours`) and bump the run's version; see the module docstring. Idempotent."""
+    none; :func:`nearest_trained_items`) and bump the run's version; see the module docstring. Idempotent."""
     t0 = time.perf_counter()
     run = run or _current_run(db)
     rep = FoldReport(run=run)
@@ -411,7 +411,7 @@ def text_neighbours(db: Database, ids: list[str], *, run: str, key: str, neighbo
     return out
 
 
-def borrow_neighbours(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
+def nearest_trained_items(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
                       source: str = "text") -> dict[str, list[tuple[str, float]]]:
     """The neighbours each item of ``ids`` borrows its item links from: by ``text`` (:func:`text_neighbours`; an item
     without text, or without a trained item close to it by text, falls back to its knowledge) or by ``knowledge``
@@ -456,7 +456,7 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
         from .itemtext import store_item_text
 
         store_item_text(db, get_embedder(db.settings))
-    near = borrow_neighbours(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours, source=source)
+    near = nearest_trained_items(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours, source=source)
     digests = {item: borrow_digest(run, top_k, near.get(item, [])) for item in ids}
     stored: dict[str, int | None] = {}
     for chunk in batched(ids, 20_000):
@@ -517,5 +517,5 @@ def link_top_k(run_info: dict[str, Any]) -> int:
 
 def borrow_digest(run: str, top_k: int, near: list[tuple[str, float]]) -> int:
     """A 63-bit digest of what an item's borrowed links are computed from: the rule (``BORROW_RULE``), the run,
-    ``top_k`` and the item's neighbours with their shares (closest first, :func:`borrow_neighbours`)."""
+    ``top_k`` and the item's neighbours with their shares (closest first, :func:`nearest_trained_items`)."""
     return digest63((BORROW_RULE, run, int(top_k), [(str(w), float(x)) for w, x in near]))
