@@ -292,7 +292,7 @@ def _check_borrowed(links: list, near_of: dict, new: set, top_k: int) -> tuple[i
 
 def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, world):
     """Each new item gets links into it borrowed from its 20 nearest trained items by the cosine of their stored
-    text vectors (recomputed here in numpy from Item.text_embedding; shares proportional to the cosine), marked
+    text vectors (recomputed here in numpy from Item.text_vector; shares proportional to the cosine), marked
     borrowed; it links to nothing itself; the trained links are untouched; a rerun writes the same links; with
     ``source="knowledge"`` the neighbours are the trained items sharing most of its concepts (recomputed in numpy
     from the stored graph); the served score of a new item has its item-graph part."""

@@ -86,8 +86,8 @@ class Settings:
         borrow_neighbours: how many neighbours a new item borrows its item links from in ``kgrec update``
             (:func:`~kgrec_neo4j.model.newitems.borrow_item_links`); 0: new items get no item links.
         borrow_from: how those neighbours are found: ``text`` (the trained items closest to it by the embedding of
-            its text, through the ``item_text_embedding`` vector index; an item without text falls back to its
-            knowledge) or ``knowledge`` (the trained items that share most of its concepts).
+            its text, ``Item.text_vector``; an item without text falls back to its knowledge) or ``knowledge`` (the
+            trained items that share most of its concepts).
     """
 
     neo4j_uri: str = "bolt://127.0.0.1:7687"
