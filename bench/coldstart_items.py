@@ -21,7 +21,7 @@ permutation of the items. Methods:
 
 * ``ours``: the run's user vector folded in from the train history, times the stored item vectors (the held-out
   items' are those ``kgrec update`` folded in from their knowledge and their train interactions), plus the run's
-  item-graph part (for a new item: the links ``kgrec update`` borrowed from its knowledge neighbours);
+  item-graph part (for a new item: the links ``kgrec update`` borrowed from its nearest trained items, by text);
 * ``ours-knowledge-neighbours``: ours with the held-out items' borrowed links computed in memory from their
   **knowledge** neighbours (the trained items sharing most of their concepts; the rule before their nearest trained
   items by text, ``borrow_from = "knowledge"``). The same code with the configured rule recomputes the stored links
