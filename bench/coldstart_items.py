@@ -33,8 +33,8 @@ permutation of the items. Methods:
   the new items' folded-in vectors do on their own, against warm items that then lose their item-graph part too;
 * ``ours-no-concepts``: the same run and users, the held-out items folded in **without their knowledge**
   (interactions only), computed in memory (:func:`~kgrec_neo4j.model.newitems.fold_item_vectors`), and without
-  the item links they borrowed from their knowledge neighbours: the ablation "new items without the knowledge
-  graph";
+  the item links they borrowed: the ablation "new items from their interactions only" (neither knowledge nor
+  text);
 * ``popularity``: train-split interaction counts (a held-out item counts only the train interactions the append
   gave it);
 * ``itemknn-text``: ItemKNN on item text embeddings (the project's embedder, the text the extractor reads):
@@ -229,7 +229,7 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     layers[:, idx] = layers_nc
     if x1.shape[1]:
         x1[idx] = x1_nc
-    # ... and without the item links the held-out items borrowed from their knowledge neighbours
+    # ... and without the item links the held-out items borrowed
     keep = np.ones(n, np.float32)
     keep[idx] = 0.0
     links_nc = None
