@@ -584,6 +584,8 @@ def test_update_reads_the_stored_text_hashes(db, world, settings):
     assert db.value("MATCH (i:Item {id: $i}) RETURN 'offline:' + i.current_text_hash IN i.extract_hashes",
                     i=item) is True
     assert hashes()[item] != loaded[item]
+    # and its stored text vector follows the new text (embedded again by the update before new items borrow)
+    assert db.value("MATCH (i:Item {id: $i}) RETURN i.text_vector_hash = i.current_text_hash", i=item) is True
 
 
 def test_update_finds_edges_no_classification_has_seen(db, world, settings):
