@@ -147,15 +147,14 @@ def store_item_text(db: Database, encoder: TextEncoder, *, ids: Sequence[str] | 
     """Embed and store the text vectors of the items (all, or ``ids``) whose stored one is missing or stale (module
     docstring); returns how many were embedded. Idempotent: a rerun embeds nothing (the project's embedder loads its
     model only then)."""
-    from ..extract.run import read_items, store_text_hashes
+    from ..extract.run import store_text_hashes
 
     store_text_hashes(db)
     key = text_model_key(encoder)
     todo = db.query(cypher("itemtext/stale"), model=key, ids=list(ids) if ids is not None else None)
     t = time.perf_counter()
     for chunk in batched(todo, batch_size):
-        texts = {it.item_id: full_text(it) for it, _ in read_items(db, item_ids=[r["id"] for r in chunk])}
-        vecs = embed_texts([texts.get(r["id"], "") for r in chunk], encoder)
+        vecs = from_graph(db, [r["id"] for r in chunk], encoder)
         rows = [{"id": r["id"], "hash": r["hash"], "vector": bytearray(v.astype("<f4").tobytes()) if v.any() else None}
                 for r, v in zip(chunk, vecs, strict=True)]
         db.write(cypher("itemtext/store"), rows=rows, model=key)

@@ -49,6 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 from pydantic import BaseModel, Field
 
+from ..core.config import BORROW_SOURCES
 from ..core.db import batched
 from ..core.resources import cypher
 from ..core.texthash import digest63
@@ -412,12 +413,12 @@ def text_neighbours(db: Database, ids: list[str], *, run: str, key: str, neighbo
 
 
 def nearest_trained_items(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
-                      source: str = "text") -> dict[str, list[tuple[str, float]]]:
+                          source: str = "text") -> dict[str, list[tuple[str, float]]]:
     """The neighbours each item of ``ids`` borrows its item links from: by ``text`` (:func:`text_neighbours`; an item
     without text, or without a trained item close to it by text, falls back to its knowledge) or by ``knowledge``
     (:func:`knowledge_neighbours`)."""
-    if source not in ("text", "knowledge"):
-        raise ValueError(f"source must be 'text' or 'knowledge' (got {source!r})")
+    if source not in BORROW_SOURCES:
+        raise ValueError(f"source must be one of {', '.join(BORROW_SOURCES)} (got {source!r})")
     near: dict[str, list[tuple[str, float]]] = {}
     if source == "text":
         from ..core.embed import get_embedder
