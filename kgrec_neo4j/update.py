@@ -86,8 +86,9 @@ class UpdateReport(BaseModel):
     run: str | None = None
     run_version: int | None = None
     fold_skipped: str | None = None
-    fold_norm_scale: float | None = Field(None, description="the factor the folded-in item vectors were scaled by, "
-                                                            "to the median length of the run's trained ones")
+    fold_norm_scale: float | None = Field(None, description="the factor the vectors of the items folded in for the "
+                                                            "first time were scaled by, to the median length of the "
+                                                            "run's trained ones (items folded in before keep theirs)")
     later_loads: int = Field(0, description="loads that arrived during the update: run it again")
     steps: list[StepReport] = Field(default_factory=list)
     seconds: float = 0.0
@@ -276,7 +277,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         linked = borrowing[0].result() if borrowing else None  # written before the version that serving reloads
         f = fold_in_new_items(db, borrow_neighbours=0 if borrowing else settings.borrow_neighbours)
         rep.run, rep.run_version, rep.fold_skipped = f.run, f.version, f.skipped
-        rep.fold_norm_scale = f.norm_scale if f.items else None
+        rep.fold_norm_scale = f.norm_scale
         rep.items_folded, rep.items_new = f.items, f.new_items
         rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = linked or (
             f.items_linked, f.borrowed_links, f.borrow_unchanged)
@@ -285,8 +286,10 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         return (f"{f.items} items folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with knowledge, "
                 f"{f.with_interactions} with interactions, {f.without_anything} with neither; {rep.items_linked} "
                 f"with {rep.borrowed_links} item links borrowed from their nearest trained items, "
-                f"{rep.borrow_unchanged} whose neighbours and links were as they were; vectors scaled by "
-                f"{f.norm_scale:.3g} to the trained items' median length): version {f.version}")
+                f"{rep.borrow_unchanged} whose neighbours and links were as they were; "
+                + (f"vectors of the items folded in for the first time scaled by {f.norm_scale:.3g} to the trained "
+                   f"items' median length, " if f.norm_scale is not None else "")
+                + f"{f.scale_kept} folded in before keeping their factor): version {f.version}")
 
     # The borrowed item links depend on the new items' knowledge (final after step 3) and on the run's trained
     # links, not on what steps 4-6 write: they are computed alongside them (the server and the second core are idle

@@ -653,6 +653,46 @@ def test_warm_start_continues_the_run(db, world):
         run_training(db, type_names=PACK.names, model="lightgcn", warm_start=True)
 
 
+def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, settings):
+    """Items folded in by one update and untouched by the next keep their vectors and links byte for byte: an item's
+    fold-in reads no other folded-in item, and its length factor is the one it was first folded with (not a median
+    over whichever items are folded with it later)."""
+    rows = {r["item_id"]: r for r in slice_rows("items.jsonl")}
+    trained = sorted(db.value("MATCH (i:Item) WHERE i.gnn_folded_run IS NULL AND i.title IS NOT NULL "
+                              "RETURN collect(i.id)"))
+
+    def add(tag: str, source: str) -> None:
+        item = {**rows[source], "item_id": f"NEW-{tag}", "title": f"{rows[source]['title']} {tag}"}
+        inter = {"user_id": f"NEWUSER-{tag}", "item_id": item["item_id"], "seq": 0, "rating": 5.0,
+                 "timestamp": None, "review_title": None, "review_text": None}
+        load(db, [write_dataset(world["tmp"] / f"later-{tag}" / "vg", [item], [inter])], append=True)
+
+    state = ("MATCH (i:Item) WHERE i.gnn_folded_run = $run AND i.gnn_run = $run "
+             "OPTIONAL MATCH (j:Item)-[l:ITEM_LINK]->(i) WITH i, l, j ORDER BY j.id "
+             "RETURN i.id AS id, i.gnn_embedding AS e, i.gnn_foldin AS f, i.gnn_fold_scale AS s, "
+             "collect([j.id, l.weight, l.digest]) AS links ORDER BY id")
+    add("first", trained[0])
+    first = run_update(db, settings)
+    assert first.items_new == 1
+    folded = {r["id"]: r for r in db.query(state, run=first.run)}
+    assert "NEW-first" in folded and folded["NEW-first"]["s"] > 0
+    add("second", trained[1])
+    second = run_update(db, settings)
+    assert second.items_new == 1 and second.run == first.run
+    after = {r["id"]: r for r in db.query(state, run=first.run)}
+    assert set(after) == set(folded) | {"NEW-second"}
+    for item, before in folded.items():  # untouched by the second update: the same bits
+        assert after[item] == before, item
+    # a fold-in cut before it bumped the run's version: the factors it wrote are computed again, not kept
+    from kgrec_neo4j.model.newitems import fold_in_new_items
+
+    version = db.value("MATCH (r:ModelRun {id: $r}) RETURN r.version", r=second.run)
+    db.write("MATCH (i:Item {id: 'NEW-second'}) SET i.gnn_fold_scale = 123.0, i.gnn_fold_version = $v", v=version + 1)
+    again = fold_in_new_items(db, borrow_neighbours=0)
+    assert again.scale_kept == len(after) - 1 and again.norm_scale == second.fold_norm_scale
+    assert {r["id"]: r for r in db.query(state, run=first.run)} == after
+
+
 def test_borrow_digest_changes_with_each_input():
     from kgrec_neo4j.model.newitems import borrow_digest
 

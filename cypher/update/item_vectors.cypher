@@ -1,12 +1,15 @@
-// Write the folded-in vectors of items under run $run (row: {id, embedding, foldin, degree}), marked with
+// Write the folded-in vectors of items under run $run (row: {id, embedding, foldin, degree, scale}), marked with
 // gnn_folded_run: the item got them from `kgrec update`, not from training. Only an item without a vector, or one
 // folded into $run before, is written: trained vectors, and those of a newer run being written, are never
-// overwritten. The vectors are float32 vector properties, as the training write-back stores them. A rerun writes
-// the same values (idempotent).
+// overwritten. The vectors are float32 vector properties, as the training write-back stores them. `scale` is the
+// length factor the vector was scaled by (null: none yet, the vector is zero), kept with `gnn_fold_version` = $version,
+// the run's version once this fold-in completes (cypher/update/items_to_fold.cypher). A rerun writes the same
+// values (idempotent).
 UNWIND $rows AS row
 MATCH (n:Item {id: row.id})
 WHERE n.gnn_run IS NULL OR (n.gnn_run = $run AND n.gnn_folded_run = $run)
-SET n.gnn_degree = row.degree, n.gnn_run = $run, n.gnn_folded_run = $run
+SET n.gnn_degree = row.degree, n.gnn_run = $run, n.gnn_folded_run = $run, n.gnn_fold_scale = row.scale,
+    n.gnn_fold_version = CASE WHEN row.scale IS NULL THEN null ELSE $version END
 WITH n, row
 CALL db.create.setNodeVectorProperty(n, 'gnn_embedding', row.embedding)
 CALL db.create.setNodeVectorProperty(n, 'gnn_foldin', row.foldin)

@@ -1,6 +1,14 @@
 // Items to fold into run $run: items without any vector (added after the run: `new`), and items folded into the
 // run before (their knowledge or first interactions may have changed). Items the run trained are not.
+// `scale`: the length factor an item folded in before keeps (kgrec_neo4j/model/newitems.py), the one written with
+// its vector by a fold-in that completed (its `gnn_fold_version` is at most the run's version); null for a new item,
+// and for one whose fold-in was cut before the run's version was bumped (a resumed update computes its factor again
+// with the same items). `version`: the version this fold-in will give the run.
+MATCH (r:ModelRun {id: $run})
+WITH coalesce(r.version, 0) AS current
 MATCH (i:Item)
 WHERE i.gnn_run IS NULL OR (i.gnn_run = $run AND i.gnn_folded_run = $run)
-RETURN i.id AS id, i.gnn_run IS NULL AS new
+RETURN i.id AS id, i.gnn_run IS NULL AS new,
+       CASE WHEN i.gnn_folded_run = $run AND i.gnn_fold_version <= current THEN i.gnn_fold_scale END AS scale,
+       current + 1 AS version
 ORDER BY id

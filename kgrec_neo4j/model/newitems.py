@@ -79,8 +79,10 @@ class FoldReport(BaseModel):
                                              "computed and written this time")
     borrowed_links: int = Field(0, description="borrowed links written this time")
     borrow_unchanged: int = Field(0, description="items whose neighbours were as before: links kept as they were")
-    norm_scale: float = Field(1.0, description="the factor the folded-in vectors were scaled by (to the median length "
-                                               "of the run's trained item vectors)")
+    norm_scale: float | None = Field(None, description="the factor the vectors of the items folded in for the first "
+                                                      "time were scaled by (to the median length of the run's trained "
+                                                      "item vectors); items folded in before keep theirs")
+    scale_kept: int = Field(0, description="items folded in before that kept the length factor they were first given")
     version: int | None = None
     seconds: float = 0.0
 
@@ -152,7 +154,12 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
                       ) -> FoldReport:
     """Fold every item without a vector (and every item folded in before) into ``run`` (default: the current run),
     write the vectors, give them item links borrowed from their ``borrow_neighbours`` nearest trained items (0:
-    none; :func:`nearest_trained_items`) and bump the run's version; see the module docstring. Idempotent."""
+    none; :func:`nearest_trained_items`) and bump the run's version; see the module docstring. Idempotent.
+
+    An item's fold-in reads the run's trained vectors only (folded-in items are left out of its users' histories),
+    and its length factor (:func:`_scale_to_trained`) is computed once, over the items folded in for the first time
+    together, and kept with it (``Item.gnn_fold_scale``): an item folded in before and untouched since keeps its
+    vector bit for bit, whatever items later updates fold in."""
     t0 = time.perf_counter()
     run = run or _current_run(db)
     rep = FoldReport(run=run)
@@ -166,18 +173,32 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
         rep.seconds = round(time.perf_counter() - t0, 3)
         return rep
     rep.new_items = sum(1 for r in todo if r["new"])
+    kept = {r["id"]: float(r["scale"]) for r in todo if r["scale"] is not None}
     batches = []
+    # the items folded into the run (these and those before) are left out of their users' histories: an item's
+    # fold-in reads trained vectors only, so it does not change with the order or company it is folded in
     for rows, counts, users_read in _fold_batches(db, run, p, ids, min_confidence=min_conf,
-                                                  all_interactions=all_interactions, batch_size=batch_size):
+                                                  all_interactions=all_interactions, batch_size=batch_size,
+                                                  unknown=frozenset(ids)):
         batches.append(rows)
         rep.with_knowledge += counts[0]
         rep.with_interactions += counts[1]
         rep.without_anything += counts[2]
         rep.users_read += users_read
-    rep.norm_scale = _scale_to_trained(db, run, [r for rows in batches for r in rows], store=True)
+    rows_all = [r for rows in batches for r in rows]
+    fresh = [r for r in rows_all if r["id"] not in kept]
+    if fresh:
+        rep.norm_scale = _scale_to_trained(db, run, fresh, store=True)
+    for r in rows_all:  # the factor of an item folded in before is the one it was first given
+        if r["id"] in kept:
+            r["embedding"] = (np.asarray(r["embedding"], np.float64) * kept[r["id"]]).tolist()
+            r["scale"] = kept[r["id"]]
+            rep.scale_kept += 1
+        else:  # (a zero vector has no factor yet: it gets one when it is first folded in from something)
+            r["scale"] = rep.norm_scale if any(r["embedding"]) else None
     written = 0
     for rows in batches:
-        res = db.execute(cypher("update/item_vectors"), rows=rows, run=run)
+        res = db.execute(cypher("update/item_vectors"), rows=rows, run=run, version=int(todo[0]["version"]))
         written += int(res[0]["written"]) if res else 0
         if progress:
             progress(written, len(ids))
