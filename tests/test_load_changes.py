@@ -3,6 +3,7 @@ dataset, the ingest stamps `kgrec update` works from, and the bad input of both 
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 
@@ -55,6 +56,78 @@ def test_append_equals_one_load_of_everything(db, tmp_path):
     stamps = {r["id"]: r["ingest"] for r in db.query("MATCH (u:User) RETURN u.id AS id, u.ingest AS ingest")}
     assert {u for u, s in stamps.items() if s == 2} == appended and set(stamps.values()) <= {1, 2}
     assert db.value("MATCH (d:Dataset {name: 'vg'}) RETURN d.interactions") == 831
+
+
+def test_an_append_writes_each_interaction_once(db, tmp_path):
+    """An append run twice, killed half way and run again, or given a newer copy of the files (the stored rows, then
+    more) writes each interaction once: the rows a user's stored history already ends with are not written again."""
+    clear_database(db)
+    L.load(db, [SLICE], name="vg")
+    want = edges(db)
+    clear_database(db)
+    base, more, appended = split_slice(tmp_path)
+    L.load(db, [base])
+    extra = [r for r in (more / "interactions.jsonl").read_text().splitlines() if r.strip()]
+    # half of the append lands (as a kill after some batches leaves it), then the whole file is appended again
+    half = write_dataset(tmp_path / "half" / "vg", slice_rows("items.jsonl"),
+                         [json.loads(x) for x in extra[: len(extra) // 2]])
+    first = L.load(db, [half], append=True)
+    rep = L.load(db, [more], append=True)
+    assert rep.interactions_already_stored == first.interactions_written > 0
+    assert rep.interactions_written == len(extra) - first.interactions_written
+    assert edges(db) == want
+    # the same file again: nothing is written, no user is stamped for `kgrec update`
+    again = L.load(db, [more], append=True)
+    assert again.interactions_written == 0 and again.users_touched == 0 and again.splits_changed == 0
+    assert again.interactions_already_stored == len(extra)
+    assert edges(db) == want
+    # a newer copy of the whole dataset: only what is new is written
+    rows = slice_rows("interactions.jsonl")
+    last = {r["user_id"]: r for r in rows}
+    newer = [*rows, {**last[sorted(appended)[0]], "seq": 10_000, "rating": 1.0, "review_text": "changed my mind"}]
+    copy = write_dataset(tmp_path / "newer" / "vg", slice_rows("items.jsonl"), newer)
+    rep = L.load(db, [copy], append=True)
+    assert rep.interactions_written == 1 and rep.interactions_already_stored == len(rows) and rep.users_touched == 1
+    assert len(edges(db)) == len(want) + 1
+
+
+def test_an_append_keeps_the_stored_text_a_record_leaves_out(db, tmp_path):
+    """A record of a stored item that has only some text fields changes those; the others keep their stored values
+    (and the text hash follows the text as stored). An append may have one of the generic files alone."""
+    from kgrec_neo4j.core.texthash import text_hash
+
+    clear_database(db)
+    L.load(db, [SLICE], name="vg")
+    fields = "RETURN i.title AS title, i.description AS description, i.features AS features, " \
+             "i.categories AS categories, i.brand AS brand, i.current_text_hash AS h"
+    item = slice_rows("items.jsonl")[0]["item_id"]  # (the slice has titles only: the item gets every field first)
+    L.load(db, [write_dataset(tmp_path / "full" / "vg", [{
+        "item_id": item, "title": "AC Adapter", "description": ["Charges the console."], "features": ["1.5 m cable"],
+        "categories": ["Video Games", "Accessories"], "brand": "Nintendo"}], [])], append=True)
+    before = db.query("MATCH (i:Item {id: $i}) " + fields, i=item)[0]
+    folder = tmp_path / "retitle" / "vg"
+    folder.mkdir(parents=True)
+    (folder / "items.jsonl").write_text(f'{{"item_id": "{item}", "title": "A New Title"}}\n')
+    rep = L.load(db, [folder], append=True)  # (no interactions file)
+    assert rep.items_written == 1 and rep.items_text_kept == 1 and rep.interactions_written == 0
+    after = db.query("MATCH (i:Item {id: $i}) " + fields, i=item)[0]
+    assert after["title"] == "A New Title"
+    assert {k: after[k] for k in ("description", "features", "categories", "brand")} == \
+        {k: before[k] for k in ("description", "features", "categories", "brand")}
+    assert after["h"] == text_hash(after) != before["h"]
+    # interactions alone (no items file), naming the stored item
+    user = edges(db)[0][0]
+    only = tmp_path / "only" / "vg"
+    only.mkdir(parents=True)
+    (only / "interactions.jsonl").write_text(f'{{"user_id": "{user}", "item_id": "{item}", "seq": 0, "rating": 4.0}}\n')
+    rep = L.load(db, [only], append=True)
+    assert rep.interactions_written == 1 and rep.items_written == 0
+    assert db.query("MATCH (i:Item {id: $i}) " + fields, i=item)[0] == after
+    with pytest.raises(InputError, match="with --append, to a stored dataset, either may be alone"):
+        L.load(db, [only], name="vg")
+    # --append to a dataset that is not stored (here named by the folder) is refused, naming the stored ones
+    with pytest.raises(InputError, match=r"no dataset 'elsewhere' is stored.*--dataset <name> \(stored: vg\)"):
+        L.load(db, [write_dataset(tmp_path / "x" / "elsewhere", [], [])], append=True)
 
 
 def test_appended_interaction_of_an_unknown_item_is_reported_and_skipped(db, tmp_path):
@@ -164,7 +237,8 @@ def test_ids_are_unique_per_dataset(db, tmp_path):
     with pytest.raises(InputError, match="stored with id prefix 'copy:', not 'x:'"):
         L.load(db, [copy], id_prefix="x:", append=True)
     rep = L.load(db, [copy], append=True)  # the stored prefix is used
-    assert rep.id_prefix == "copy:" and rep.interactions_written == first.interactions_written
+    assert rep.id_prefix == "copy:" and rep.interactions_written == 0  # (the same rows again: already stored)
+    assert rep.interactions_already_stored == first.interactions_written
 
 
 def test_cli_append_and_reload(db, tmp_path):

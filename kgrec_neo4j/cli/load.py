@@ -70,6 +70,9 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
     click.echo(f"written: {rep.users_written} users, {rep.items_written} items, {rep.interactions_written} interactions "
                f"(train {rep.splits.get('train', 0)}, valid {rep.splits.get('valid', 0)}, test {rep.splits.get('test', 0)})"
                + (f"; {rep.splits_changed} stored interactions split again" if rep.splits_changed else ""))
+    if rep.interactions_already_stored or rep.items_text_kept:
+        click.echo(f"kept:    {rep.interactions_already_stored} interactions already stored (not written again), "
+                   f"{rep.items_text_kept} stored items keeping the text fields their records leave out")
     if rep.mode == "reload":
         click.echo(f"removed: {rep.interactions_removed} interactions, {rep.users_removed} users, "
                    f"{rep.items_removed} items")

@@ -234,6 +234,9 @@ def _item_record(ds: Dataset, src: str, n: int, obj: dict, *, id_field: str, tit
     except ValueError as e:
         ds.issue(src, n, str(e), "invalid record")
         return
+    # the text fields the record has (an append keeps the stored values of the others: kgrec_neo4j/load/write.py)
+    item["_fields"] = [f for f, key in (("title", title), ("description", description), ("features", features),
+                                        ("categories", categories), ("brand", brand)) if key in obj]
     _add_item(ds, src, n, item)
 
 
@@ -243,16 +246,17 @@ def _rating(v: float | None) -> float | None:
     return v
 
 
-def read_generic(items_path: Path, interactions_path: Path, *, name: str,
+def read_generic(items_path: Path | None, interactions_path: Path | None, *, name: str,
                  known_items: Container[str] | None = None) -> Dataset:
-    """``known_items``: item ids already stored for this dataset (an appended interaction may name one of them)."""
-    ds = Dataset(name=name, format="generic", sources=[str(items_path), str(interactions_path)])
+    """``known_items``: item ids already stored for this dataset (an appended interaction may name one of them).
+    A missing file (``None``, an append) reads as an empty one."""
+    ds = Dataset(name=name, format="generic", sources=[str(p) for p in (items_path, interactions_path) if p])
     src = str(items_path)
-    for n, obj in _lines(items_path, ds):
+    for n, obj in _lines(items_path, ds) if items_path else ():
         _item_record(ds, src, n, obj, id_field="item_id")
     src = str(interactions_path)
     seen: dict[tuple[str, int], int] = {}
-    for n, obj in _lines(interactions_path, ds):
+    for n, obj in _lines(interactions_path, ds) if interactions_path else ():
         try:
             user = _str(obj.get("user_id"), "user_id", required=True)
             item = _str(obj.get("item_id"), "item_id", required=True)
@@ -265,7 +269,8 @@ def read_generic(items_path: Path, interactions_path: Path, *, name: str,
             ds.issue(src, n, str(e), "invalid record")
             continue
         if item not in ds.items and (known_items is None or item not in known_items):
-            where = f"{items_path.name} nor in dataset {name!r}" if known_items is not None else items_path.name
+            listed = items_path.name if items_path else "the files (no items file)"
+            where = f"{listed} nor in dataset {name!r}" if known_items is not None else listed
             ds.issue(src, n, f"item {item!r} is not in {where}", "unknown item")
             continue
         if (user, seq) in seen:
@@ -291,9 +296,9 @@ def _reviews(ds: Dataset, path: Path, *, user: str, item: str, rating: str, ts: 
         except ValueError as e:
             ds.issue(src, n, str(e), "invalid record")
             continue
-        if i not in ds.items:
+        if i not in ds.items:  # an item of the reviews without metadata: no text field given
             ds.items[i] = {"id": i, "title": None, "description": [], "features": [], "categories": [],
-                           "brand": None, "_line": f"{src}:{n}"}
+                           "brand": None, "_line": f"{src}:{n}", "_fields": []}
         ds.interactions.append(Interaction(u, i, n, r, None if t is None else int(t / ts_scale), rt, rx))
     # chronological seq per user; ties keep file order
     by_user: dict[str, list[Interaction]] = defaultdict(list)
@@ -338,8 +343,9 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def detect(paths: list[Path]) -> tuple[Format, dict[str, Path | None]]:
-    """Find the format and files from a folder or explicit files."""
+def detect(paths: list[Path], *, one_generic_file: bool = False) -> tuple[Format, dict[str, Path | None]]:
+    """Find the format and files from a folder or explicit files. ``one_generic_file``: the generic format may have
+    only one of its two files (an append of interactions, or of items, alone)."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -357,8 +363,11 @@ def detect(paths: list[Path]) -> tuple[Format, dict[str, Path | None]]:
     if "items" in names and "interactions" in names:
         return "generic", {"items": names["items"], "interactions": names["interactions"]}
     if "items" in names or "interactions" in names:
+        if one_generic_file:
+            return "generic", {"items": names.get("items"), "interactions": names.get("interactions")}
         have, missing = ("items", "interactions") if "items" in names else ("interactions", "items")
-        raise InputError(f"found {names[have].name} but no {missing}.jsonl[.gz] beside it (the generic format needs both)",
+        raise InputError(f"found {names[have].name} but no {missing}.jsonl[.gz] beside it (the generic format needs "
+                         f"both; with --append, to a stored dataset, either may be alone)",
                          source=str(names[have].parent))
     meta = next((f for n, f in names.items() if n.startswith("meta")), None)
     reviews = [f for n, f in names.items() if not n.startswith("meta")]
@@ -398,15 +407,13 @@ def read(paths: list[Path], *, fmt: Format | None = None, name: str | None = Non
     file listing them (``kgrec load --append``; the Amazon formats accept any item).
     """
     paths = [Path(p) for p in paths]
-    found_fmt, files = detect(paths)
+    found_fmt, files = detect(paths, one_generic_file=known_items is not None)
     fmt = fmt or found_fmt
     if fmt != found_fmt:
         raise InputError(f"files look like {found_fmt}, not {fmt}", source=str(paths[0]))
     name = dataset_name(paths, name)
     if fmt == "generic":
-        items, interactions = files["items"], files["interactions"]
-        assert items is not None and interactions is not None  # detect() found both for the generic format
-        return read_generic(items, interactions, name=name, known_items=known_items)
+        return read_generic(files["items"], files["interactions"], name=name, known_items=known_items)
     reviews = files["reviews"]
     assert reviews is not None  # detect() found the review file for the Amazon formats
     if fmt == "amazon2018":

@@ -7,9 +7,14 @@ Three modes, chosen by what is stored (docs/updates.md):
   items the files no longer have are removed with everything derived from them; new or changed interactions are
   written; unchanged rows are not touched. A reload that would remove every stored interaction (an empty file)
   needs ``yes``. A load killed half way and run again is a reload that writes what is missing;
-* **append** (``append``): the files add interactions to the stored users (numbered after the user's stored ones,
-  in the files' order: the next ``seq``), new users and new items; an interaction may name an item stored for the
-  dataset. The histories of the users it touches are split again, last-two-out.
+* **append** (``append``, to a stored dataset): the files add interactions to the stored users (numbered after the
+  user's stored ones, in the files' order: the next ``seq``), new users and new items; an interaction may name an
+  item stored for the dataset. The histories of the users it touches are split again, last-two-out. A user's rows
+  that the stored history already ends with (same items and content, in order) are not written again: an append run
+  twice, killed and run again, or given a newer copy of the files writes each interaction once (a true repeat of the
+  user's last interactions, with nothing to tell them apart, needs a timestamp or a review that differs). A record
+  of a stored item keeps the stored values of the text fields it does not have (a review of an item without
+  metadata changes none).
 
 Other datasets are never touched. User and item ids are unique per dataset: a load whose ids belong to another
 dataset is refused, naming them; ``id_prefix`` stores a dataset's ids with a prefix. Every user whose interactions
@@ -41,6 +46,7 @@ log = logging.getLogger(__name__)
 Mode = Literal["new", "reload", "append"]
 Progress = Callable[[str, int, int], None]
 SHOWN_IDS = 5
+TEXT_FIELDS = ("title", "description", "features", "categories", "brand")
 
 
 class LoadReport(BaseModel):
@@ -61,6 +67,10 @@ class LoadReport(BaseModel):
     splits: dict[str, int] = Field(default_factory=dict)
     splits_changed: int = 0
     users_touched: int = 0
+    interactions_already_stored: int = Field(0, description="appended rows found stored already (a rerun, a resumed "
+                                                            "append, a newer copy of the files): not written again")
+    items_text_kept: int = Field(0, description="appended records of stored items without some text field: the "
+                                                "stored values of those were kept")
     interactions_removed: int = 0
     users_removed: int = 0
     items_removed: int = 0
@@ -140,10 +150,24 @@ def _fresh_rows(xs: list[Interaction], prefix: str) -> tuple[list[dict[str, Any]
     return rows, counts
 
 
+def already_stored(stored: list[tuple[Any, ...]], new: list[tuple[Any, ...]]) -> int:
+    """How many of a user's appended rows ``new`` (in order) are already stored: the longest run of them, from the
+    first, that equals the end of the stored history ``stored`` (rows compared by item and content). A rerun of an
+    append, an append killed half way and run again, and a newer copy of the files (the stored history, then more)
+    all start with rows the history ends with."""
+    if not stored or not new:
+        return 0
+    for m in range(min(len(stored), len(new)), 0, -1):
+        if stored[len(stored) - m] == new[0] and stored[len(stored) - m:] == new[:m]:
+            return m
+    return 0
+
+
 def _append_rows(db: Database, xs: list[Interaction], prefix: str
-                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int]]:
-    """New rows numbered after each user's stored interactions, the stored interactions whose split changes, and the
-    touched users' interaction counts."""
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int], int]:
+    """New rows numbered after each user's stored interactions, the stored interactions whose split changes, the
+    touched users' interaction counts, and how many rows were already stored (:func:`already_stored`: not written
+    again, so an append is idempotent)."""
     by_user: dict[str, list[Interaction]] = defaultdict(list)
     for x in xs:
         by_user[prefix + x.user].append(x)
@@ -154,16 +178,45 @@ def _append_rows(db: Database, xs: list[Interaction], prefix: str
     rows: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
+    skipped = 0
     for u in sorted(by_user):
-        old = {int(s): split for s, split in stored.get(u, [])}
+        history = stored.get(u, [])
+        old = {int(e[0]): e[1] for e in history}
         start = max(old, default=-1) + 1
         new = sorted(by_user[u], key=lambda x: x.seq)  # the files' order: seq (generic) or time (Amazon)
-        seqs = {start + k: x for k, x in enumerate(new)}
+        done = already_stored([(e[2], *e[3:7]) for e in history],
+                              [(prefix + x.item, x.rating, x.timestamp, x.review_title, x.review_text) for x in new])
+        skipped += done
+        seqs = {start + k: x for k, x in enumerate(new[done:])}
+        if not seqs:
+            continue  # nothing new for this user: untouched
         split = _splits([*old, *seqs])
         rows += [_row(u, prefix + x.item, s, x, split[s]) for s, x in seqs.items()]
         moved += [{"user": u, "seq": s, "split": split[s]} for s, was in old.items() if split[s] != was]
         counts[u] = len(split)
-    return rows, moved, counts
+    return rows, moved, counts, skipped
+
+
+def _keep_stored_text(db: Database, item_rows: list[dict[str, Any]], stored: set[str]
+                      ) -> tuple[list[dict[str, Any]], int]:
+    """An append's item rows, where a stored item keeps the stored values of the text fields its record does not
+    have (an item named by reviews without metadata has none: it is not written at all). Returns the rows and how
+    many stored items kept some field."""
+    partial = {r["id"]: r for r in item_rows if r["id"] in stored and len(r["_fields"]) < len(TEXT_FIELDS)}
+    if not partial:
+        return item_rows, 0
+    old: dict[str, dict[str, Any]] = {}
+    for chunk in batched(sorted(partial), 10_000):
+        old.update({r["id"]: r for r in db.query(cypher("load/stored_item_text"), ids=chunk)})
+    out = []
+    for r in item_rows:
+        if r["id"] in partial:
+            if not r["_fields"]:
+                continue
+            r = {**r, **{f: old[r["id"]][f] for f in TEXT_FIELDS if f not in r["_fields"]}}
+            r["text_hash"] = text_hash(r)
+        out.append(r)
+    return out, len(partial)
 
 
 def load(
@@ -190,7 +243,8 @@ def load(
 
     Raises:
         InputError: nothing valid to write, ``strict`` with a bad record, ids of another dataset, filters with
-            ``append``, a reload that would remove everything without ``yes``; nothing is written then.
+            ``append``, ``append`` to a dataset that is not stored, a reload that would remove everything without
+            ``yes``; nothing is written then.
     """
     t0 = time.perf_counter()
     paths = [Path(p) for p in paths]
@@ -202,6 +256,12 @@ def load(
     if append and filtered:
         raise InputError("--append adds every record of the files; --k-core and --users select from whole loads "
                          "(drop them, or reload the dataset with them)", source=name)
+    if append and info is None:
+        names = [r["name"] for r in db.query(cypher("train/datasets"))]
+        raise InputError(
+            f"--append adds to a stored dataset, and no dataset {name!r} is stored (its name comes from the folder or "
+            f"file unless --dataset gives it); nothing was written. Name the stored one with --dataset <name> "
+            f"(stored: {', '.join(names) or 'none'}), or load without --append to create {name!r}", source=name)
     mode: Mode = "new" if info is None else ("append" if append else "reload")
     known = None
     if mode == "append":
@@ -215,8 +275,9 @@ def load(
     if max_users:
         xs = sample_users(xs, max_users, seed)
     item_ids = sorted({x.item for x in xs} if filtered else set(ds.items))
-    item_rows = [{**{k: v for k, v in ds.items[i].items() if k != "_line"}, "id": prefix + i,
-                  "text_hash": text_hash(ds.items[i])} for i in item_ids if i in ds.items]
+    item_rows = [{**{k: v for k, v in ds.items[i].items() if k not in ("_line", "_fields")}, "id": prefix + i,
+                  "_fields": list(ds.items[i].get("_fields", TEXT_FIELDS)), "text_hash": text_hash(ds.items[i])}
+                 for i in item_ids if i in ds.items]
     report = LoadReport(dataset=ds.name, format=ds.format, sources=ds.sources, lines_read=ds.lines_read,
                         items_read=len(ds.items), interactions_read=len(ds.interactions), skipped=dict(ds.skipped),
                         issues=[str(i) for i in ds.issues], mode=mode, id_prefix=prefix)
@@ -227,8 +288,9 @@ def load(
     drop_users: list[str] = []
     drop_items: list[str] = []
     if mode == "append":
-        rows, moved, counts = _append_rows(db, xs, prefix)
+        rows, moved, counts, report.interactions_already_stored = _append_rows(db, xs, prefix)
         touched = set(counts)
+        item_rows, report.items_text_kept = _keep_stored_text(db, item_rows, {prefix + i for i in known or ()})
     else:
         rows, counts = _fresh_rows(xs, prefix)
         touched = set(counts)
