@@ -19,7 +19,8 @@ Steps, each over the changed part only:
 4. **works**: when items were extracted, the ``SAME_WORK`` links of the groups they join or leave are found again
    (:func:`~kgrec_neo4j.concepts.works.link_same_work` with ``items``: the rest of the catalogue is not read), so a
    new edition of an owned game is demoted at once;
-5. **classify** the new and changed interactions (of the stamped users);
+5. **classify** the new and changed interactions (of the stamped users, and of those with an interaction no
+   classification has seen, e.g. written in Browser: they are stamped first);
 6. **interests** of the stamped users (offline; Graph-RAG too with ``interests="llm"``);
 7. **fold in** the items without a vector into the current run (:mod:`kgrec_neo4j.model.newitems`), which bumps
    the run's version so that serving reloads it.
@@ -116,9 +117,11 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         progress: progress bars of the extraction.
     """
     from .core.schema import load_pack
+    from .extract.run import check_extractor
 
     t_all = time.perf_counter()
     name = ("llm" if settings.llm_base_url else "offline") if extractor == "auto" else extractor
+    check_extractor(settings, name)  # before anything is recorded: which items need extracting depends on it
     pack = load_pack(settings.type_pack)
     state = db.query(cypher("update/state"))[0]
     previous = int(state["updated_upto"])
@@ -239,6 +242,9 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         rep.users_classified = len(users)
         if not users:
             return "no new or changed interactions"
+        if query == "update/unclassified_users":  # stamped first, so that their interests follow (a resume too)
+            for chunk in (users[k:k + 10_000] for k in range(0, len(users), 10_000)):
+                db.execute(cypher("update/stamp_users"), ids=chunk, ingest=ingest)
         clf = make_classifier(classifier, settings, progress=False)
         try:
             r = classify_interactions(db, clf, users=users, since=seen_classified, unseen=unseen is not False)

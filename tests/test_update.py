@@ -4,6 +4,7 @@ at once, serving notices the new version, nothing new writes nothing, and a kill
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -613,6 +614,32 @@ def test_update_finds_edges_no_classification_has_seen(db, world, settings):
     rep = run_update(db, settings)
     assert rep.status == "complete" and rep.users_classified == 1
     assert db.value(edge + "RETURN properties(e)", u=user, s=seq) == kept
+    # a new train edge written in Browser: classified, and the user's interests follow it (stamped first)
+    from kgrec_neo4j.users.interests.offline import extract_offline
+
+    item = db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->() WHERE NOT (:User {id: $u})-[:INTERACTED]->(i) "
+                    "RETURN i.id ORDER BY i.id LIMIT 1", u=user)
+    db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) "
+             "CREATE (u)-[:INTERACTED {seq: 5000, split: 'train', rating: 5.0}]->(i)", u=user, i=item)
+    before = snapshot(db)["interests"][user]
+    rep = run_update(db, settings)
+    assert rep.users_classified == 1 and rep.users_interests == 1
+    after = snapshot(db)["interests"][user]
+    assert after != before
+    extract_offline(db, users=[user])
+    assert snapshot(db)["interests"][user] == after  # what computing them now gives (the same run ids: unchanged)
+
+
+def test_an_update_with_an_extractor_that_cannot_run_records_nothing(db, world, settings):
+    """`kgrec update --extractor llm` without an endpoint fails before it records an update (which items need
+    extracting depends on the extractor: recorded, the next plain update would resume it over every item)."""
+    from kgrec_neo4j.core.errors import ConfigError
+
+    runs = db.query("MATCH (r:UpdateRun) RETURN r.id AS id, r.status AS s ORDER BY id")
+    with pytest.raises(ConfigError, match="KGREC_LLM_BASE_URL is not set"):
+        run_update(db, dataclasses.replace(settings, llm_base_url=None), extractor="llm")
+    assert db.query("MATCH (r:UpdateRun) RETURN r.id AS id, r.status AS s ORDER BY id") == runs
+    assert run_update(db, settings).status == "nothing"
 
 
 def test_the_stamped_users_are_read_once(db, world, settings, monkeypatch):

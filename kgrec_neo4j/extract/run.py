@@ -226,6 +226,19 @@ def _check_results(items: list[ItemText], results: list[ItemResult], name: str) 
     return out
 
 
+def check_extractor(settings: Settings, name: str) -> None:
+    """Raise :class:`ConfigError` when the extractor ``name`` cannot run with ``settings`` (unknown, or ``"llm"``
+    without an endpoint): before any work is recorded (``kgrec update`` checks it first)."""
+    if name not in EXTRACTORS:
+        raise ConfigError(f"unknown extractor {name!r}; expected one of {', '.join(EXTRACTORS)}")
+    if name == "llm" and not settings.llm_base_url:
+        raise ConfigError(
+            "the LLM extractor needs an OpenAI-compatible endpoint, but KGREC_LLM_BASE_URL is not set. "
+            "Set KGREC_LLM_BASE_URL (and KGREC_LLM_MODEL, OPENAI_API_KEY if the endpoint wants one), "
+            "or use `--extractor offline`."
+        )
+
+
 def build_extractor(settings: Settings, name: str, *, pack: TypePack | None = None,
                     concurrency: int | None = None, use_reviews: bool = False):
     """The extractor called ``name`` (``"llm"`` or ``"offline"``) for ``settings``.
@@ -233,8 +246,7 @@ def build_extractor(settings: Settings, name: str, *, pack: TypePack | None = No
     Raises:
         ConfigError: unknown name, or ``"llm"`` without an endpoint (``KGREC_LLM_BASE_URL``).
     """
-    if name not in EXTRACTORS:
-        raise ConfigError(f"unknown extractor {name!r}; expected one of {', '.join(EXTRACTORS)}")
+    check_extractor(settings, name)
     if concurrency is not None and concurrency < 1:
         raise ValueError(f"concurrency must be >= 1 (got {concurrency})")
     pack = pack or load_pack(settings.type_pack)
@@ -242,12 +254,6 @@ def build_extractor(settings: Settings, name: str, *, pack: TypePack | None = No
         from .offline import OfflineExtractor
 
         return OfflineExtractor(settings, pack, use_reviews=use_reviews)
-    if not settings.llm_base_url:
-        raise ConfigError(
-            "the LLM extractor needs an OpenAI-compatible endpoint, but KGREC_LLM_BASE_URL is not set. "
-            "Set KGREC_LLM_BASE_URL (and KGREC_LLM_MODEL, OPENAI_API_KEY if the endpoint wants one), "
-            "or use `--extractor offline`."
-        )
     try:
         from .llm import LLMExtractor
     except ImportError as e:
