@@ -253,6 +253,64 @@ def test_recency_weighs_the_live_history_by_seq_in_both_paths(db, graph):
         S.clear_cache()
 
 
+def test_browser_item_link_shares_are_the_served_scores_terms(db, graph):
+    """The item-link shares of the Browser queries (item_links, explanation_paths, why_not) are the served score's
+    item-graph terms (score_shares), item by item, under a recency decay < 1: each history item weighs decay **
+    steps back of its latest interaction (an edge without seq is the latest), an item only disliked (the sign taken
+    from the rating) weighs the run's dislike value, and every split counts."""
+    import json
+
+    from kgrec_neo4j.core.resources import cypher
+
+    run = graph["run"]
+    assert S.current_run(db) == run
+    target = db.value("""MATCH (j:Item)-[:ITEM_LINK {run: $r}]->(t:Item) WITH t, count(DISTINCT j) AS n WHERE n >= 3
+                         RETURN t.id ORDER BY n DESC, t.id LIMIT 1""", r=run)
+    s0, s1, s2 = db.value("MATCH (j:Item)-[:ITEM_LINK {run: $r}]->(:Item {id: $t}) WITH DISTINCT j ORDER BY j.id "
+                          "RETURN collect(j.id)[..3]", r=run, t=target)
+    o0, o1 = db.value("MATCH (o:Item) WHERE o.id <> $t AND NOT (o)-[:ITEM_LINK {run: $r}]->(:Item {id: $t}) "
+                      "WITH o ORDER BY o.id RETURN collect(o.id)[..2]", r=run, t=target)
+    edges = [(s0, 0, 5.0, "train"), (s1, 1, 1.0, "test"), (s0, 2, 1.0, "valid"), (o0, 3, 5.0, "train"),
+             (s2, 4, 4.0, "train"), (o1, None, 4.0, None)]  # s1: only disliked; o1: typed without seq, the latest
+    before = db.query("MATCH (r:ModelRun {id: $r}) RETURN r.metrics AS m, r.item_link_dislike_value AS d", r=run)[0]
+    metrics = json.loads(before["m"] or "{}")
+    metrics["recency"] = {**(metrics.get("recency") or {}), "item_graph": 0.5}
+    db.write("CREATE (:User {id: 'share-user'})")
+    db.write("UNWIND $edges AS e MATCH (u:User {id: 'share-user'}), (i:Item {id: e[0]}) "
+             "CREATE (u)-[x:INTERACTED {rating: e[2]}]->(i) SET x.seq = e[1], x.split = e[3]", edges=edges)
+    db.write("MATCH (r:ModelRun {id: $r}) SET r.metrics = $m, r.item_link_dislike_value = -2.0",
+             r=run, m=json.dumps(metrics))
+    try:
+        S.clear_cache()
+        m, [st] = S.scoring_state(db, ["share-user"], links=True)
+        assert m.link_decay == 0.5 and m.dislike_value == -2.0 and m.link_weight
+        sh = S.score_shares(m, st, np.asarray([m.index[target]]))
+        served = {m.ids[j]: float(v) for j, v in zip(sh.items.tolist(), sh.item_graph[0].tolist(), strict=True) if v}
+        w = {s0: m.links[m.index[s0], m.index[target]], s1: m.links[m.index[s1], m.index[target]],
+             s2: m.links[m.index[s2], m.index[target]]}
+        # steps back of each source's latest interaction: s0 3 (seq 2), s1 4 (seq 1), s2 1 (seq 4)
+        want = {s0: 0.5 ** 3 * w[s0], s1: -2.0 * 0.5 ** 4 * w[s1], s2: 0.5 * w[s2]}
+        assert served == pytest.approx({j: m.link_weight * v for j, v in want.items()}, rel=1e-5)
+
+        def browser(name):
+            text = cypher(f"browser/{name}")
+            stmt = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("//")).strip().rstrip(";")
+            return db.query(stmt, user="share-user", item=target)
+
+        def by_source(rows):  # the path (u)-[x]->(j)-[l]->(i): j's id
+            return {r["p"][2]["id"]: r["share"] for r in rows if r["share"] is not None}
+
+        assert by_source(browser("item_links")) == pytest.approx(served, rel=1e-5)
+        assert by_source([r for r in browser("explanation_paths") if r["kind"] == "item_link"]) \
+            == pytest.approx(served, rel=1e-5)
+        assert by_source(browser("why_not")) == pytest.approx({s1: served[s1]}, rel=1e-5)
+    finally:
+        db.write("MATCH (u:User {id: 'share-user'}) DETACH DELETE u")
+        db.write("MATCH (r:ModelRun {id: $r}) SET r.metrics = $m, r.item_link_dislike_value = $d",
+                 r=run, m=before["m"], d=before["d"])
+        S.clear_cache()
+
+
 def test_a_closed_form_baseline_for_serving_fits_the_point_valid_chose(db, graph):
     point = {"lam": 500.0, "decay": 0.5}  # not the default grid's first point (lambda 100, decay 1)
     ev = run_training(db, type_names=TYPES, model="ease-recency", seed=0, overrides={"grid": [point]})

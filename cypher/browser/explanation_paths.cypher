@@ -1,7 +1,8 @@
 // The stored paths that can explain one recommendation (as `kgrec report` draws them): the user's interacted items
-// with an ITEM_LINK of the current run to the item (each with its exact item-graph share of the score:
-// item_link_weight * x * weight, x the run's dislike value for an item the user only disliked, before the run's
-// recency weight of j; no item links without a current run), interacted items
+// with an ITEM_LINK of the current run to the item (each with its exact item-graph share of the served score:
+// item_link_weight * x * decay ^ back * weight, x the run's dislike value for an item the user only disliked,
+// decay the run's item-graph recency decay (`recency.item_graph` of its metrics; 1 when none) and back the user's
+// interactions after j's latest one by `seq`; no item links without a current run), interacted items
 // sharing a concept with the item (the most specific concepts first: fewest items), interests in one of its
 // concepts, and family paths where neither holds (concepts of one family joined by BROADER edges: an interacted
 // item that shares no concept with the item, an interest the item does not have). The full share of each reason
@@ -13,9 +14,14 @@ OPTIONAL MATCH (r:ModelRun {current: true})
 CALL (r, u, i) {
   MATCH p = (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
   WHERE l.run = r.id
-  WITH r, j, l, collect(p)[0] AS p, collect(x) AS xs
+  WITH r, u, j, l, collect(p)[0] AS p,
+       max(coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1 WHEN x.rating <= 2 THEN -1 ELSE 0 END)) AS best,
+       CASE WHEN count(x.seq) < count(x) THEN null ELSE max(x.seq) END AS last
+  WITH r, j, l, p, best,
+       CASE WHEN last IS NULL THEN 0 ELSE COUNT { (u)-[y:INTERACTED]->(:Item) WHERE y.seq IS NULL OR y.seq > last } END AS back
   RETURN p, 'item_link' AS kind, coalesce(r.item_link_weight, 0.0) * l.weight
-            * CASE WHEN all(e IN xs WHERE e.sign < 0) THEN coalesce(r.item_link_dislike_value, 1.0) ELSE 1.0 END AS share,
+            * CASE WHEN best < 0 THEN coalesce(r.item_link_dislike_value, 1.0) ELSE 1.0 END
+            * coalesce(apoc.convert.fromJsonMap(coalesce(r.metrics, '{}')).recency.item_graph, 1.0) ^ back AS share,
          0 AS items
   UNION ALL
   MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)

@@ -1,6 +1,8 @@
 // Why not: the user's dislikes and negative interests that reach an item, and what each one does to its score.
-// A dislike's item-graph share of the current run's score is exact (item_link_weight * x * ITEM_LINK.weight, x the
-// run's dislike value): negative counts against the item, positive for it (an item graph can count a dislike as
+// A dislike's item-graph share of the current run's score is exact (item_link_weight * x * decay ^ back *
+// ITEM_LINK.weight, x the run's dislike value, decay the run's item-graph recency decay (`recency.item_graph` of its
+// metrics; 1 when none), back the user's interactions after the dislike by `seq`; an edge without `sign` takes it
+// from `rating`): negative counts against the item, positive for it (an item graph can count a dislike as
 // interest); a dislike without an ITEM_LINK to the item has share null here (its model part, and every reason's
 // full share, come from `kgrec explain --user U --item I`). Shared concepts and negative interests are evidence.
 // :param user => 'A2OAG0NE83ODBD'
@@ -14,16 +16,21 @@ CALL (r, u, i) {
   UNION ALL
   MATCH (u)-[x:INTERACTED]->(j:Item)
   WHERE j <> i
-  WITH r, u, i, j, collect(x) AS xs
-  WHERE all(e IN xs WHERE e.sign < 0)
+  WITH r, u, i, j,
+       max(coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1 WHEN x.rating <= 2 THEN -1 ELSE 0 END)) AS best,
+       CASE WHEN count(x.seq) < count(x) THEN null ELSE max(x.seq) END AS last
+  WHERE best < 0
+  WITH r, u, i, j,
+       CASE WHEN last IS NULL THEN 0 ELSE COUNT { (u)-[y:INTERACTED]->(:Item) WHERE y.seq IS NULL OR y.seq > last } END AS back
   OPTIONAL MATCH pl = (u)-[:INTERACTED]->(j)-[l:ITEM_LINK]->(i) WHERE l.run = r.id
-  WITH r, u, i, j, head(collect(pl)) AS pl, head(collect(l.weight)) AS w
+  WITH r, u, i, j, back, head(collect(pl)) AS pl, head(collect(l.weight)) AS w
   OPTIONAL MATCH pc = (u)-[:INTERACTED]->(j)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
-  WITH r, j, pl, w, head(collect(pc)) AS pc, collect(c.name)[0..3] AS shared
+  WITH r, j, back, pl, w, head(collect(pc)) AS pc, collect(c.name)[0..3] AS shared
   WHERE pl IS NOT NULL OR pc IS NOT NULL
   WITH j, coalesce(pl, pc) AS p, shared,
        CASE WHEN w IS NULL THEN null
-            ELSE coalesce(r.item_link_weight, 0.0) * coalesce(r.item_link_dislike_value, 1.0) * w END AS share
+            ELSE coalesce(r.item_link_weight, 0.0) * coalesce(r.item_link_dislike_value, 1.0) * w
+                 * coalesce(apoc.convert.fromJsonMap(coalesce(r.metrics, '{}')).recency.item_graph, 1.0) ^ back END AS share
   RETURN p, 'you disliked ' + coalesce(j.title, j.id)
             + CASE WHEN share IS NULL THEN '' WHEN share < 0 THEN ', which counts against it in the item graph'
                    ELSE ', which still goes with it in the item graph' END
