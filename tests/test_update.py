@@ -421,6 +421,35 @@ def test_new_items_browser_query_lists_them(db, world):
     assert all(r["strongest_from"] for r in rows if r["borrowed_links"])
 
 
+def test_items_show_lists_the_links_borrowed_into_a_new_item(db, world):
+    """`kgrec items show` on an item the update folded in lists the item links into it (it links to nothing
+    itself), each marked borrowed; the trained item a link comes from lists it among its outgoing links."""
+    from kgrec_neo4j.serve.lookup import show_item
+
+    run = world["run"]
+    item = db.value("""MATCH (:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) WHERE i.id IN $ids
+                       WITH i, count(l) AS n RETURN i.id ORDER BY n DESC, i.id LIMIT 1""",
+                    r=run, ids=sorted(world["new_items"]))
+    assert item and db.value("MATCH (:Item {id: $i})-[l:ITEM_LINK {run: $r}]->() RETURN count(l)", i=item, r=run) == 0
+    stored = db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(:Item {id: $i}) RETURN j.id AS j, l.weight AS w "
+                      "ORDER BY w DESC, j", i=item, r=run)
+    assert len(stored) > 3
+    v = show_item(db, item, links=1000)
+    assert v.links == [] and [(r["item"], r["weight"]) for r in v.links_in] == [(s["j"], s["w"]) for s in stored]
+    assert all(r["borrowed"] and r["run"] == run for r in v.links_in)
+    res = invoke_cli(["items", "show", "--item", item, "--links", "3"])
+    assert res.exit_code == 0, res.output
+    assert "item links: none" not in res.output and "item links out" not in res.output
+    assert f"item links in (run {run}: items that raise it for a user who has them)" in res.output
+    lines = res.output.splitlines()
+    shown = [ln.split()[0] for ln in lines if ln.split() and ln.split()[0] in {s["j"] for s in stored}]
+    assert shown == [s["j"] for s in stored[:3]]
+    assert all("borrowed" in ln.split() for ln in lines if ln.split() and ln.split()[0] in shown)
+    assert "borrowed by `kgrec update` from its nearest trained items" in res.output
+    # the trained source of the strongest link leads to the new item
+    assert item in {r["item"] for r in show_item(db, stored[0]["j"], links=1000).links}
+
+
 def test_folded_vectors_are_scaled_to_the_length_of_trained_ones(db, world):
     """A fold-in averages, so its vectors come out shorter than trained ones: the update scales the folded-in
     vectors by one factor so that their median length is the median length of the run's trained item vectors

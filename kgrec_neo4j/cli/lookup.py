@@ -126,11 +126,13 @@ _finders(items, "find_items", ["item", "interactions", "points", "concepts", "ti
 @items.command("show")
 @click.option("--item", "item_id", required=True, help="Item.id (find one with `kgrec items search TEXT`).")
 @click.option("--links", type=click.IntRange(1, 1000), default=10, show_default=True,
-              help="Item links of the current run shown.")
+              help="Item links of the current run shown each way (outgoing and incoming).")
 @json_option
 @pass_settings
 def items_show(settings: Settings, item_id, links, as_json):
-    """One item: its knowledge points by type with their canonical concepts, and its strongest item links.
+    """One item: its knowledge points by type with their canonical concepts, and its strongest item links both ways
+    (the items it leads to, and the items that lead to it: for an item `kgrec update` folded in, the links it
+    borrowed from its nearest trained items).
 
     \b
     Example:
@@ -151,9 +153,17 @@ def items_show(settings: Settings, item_id, links, as_json):
             concept = f" -> {p['concept_name']} ({p['concept']})" if p.get("concept") else " -> (no concept yet)"
             click.echo(f"    {p['text']}{concept}")
     if v.links:
-        click.echo(f"item links (run {v.links[0]['run']}), strongest first:")
+        click.echo(f"item links out (run {v.links[0]['run']}: items it raises for a user who has it), strongest first:")
         echo_table(v.links, ["item", "weight", "title"])
-    else:
+    if v.links_in:
+        click.echo(f"item links in (run {v.links_in[0]['run']}: items that raise it for a user who has them), "
+                   "strongest first:")
+        echo_table([{**r, "borrowed": "borrowed" if r["borrowed"] else ""} for r in v.links_in],
+                   ["item", "weight", "borrowed", "title"])
+        if any(r["borrowed"] for r in v.links_in):
+            click.echo("borrowed: a link into an item new to the model, borrowed by `kgrec update` from its nearest "
+                       "trained items")
+    if not v.links and not v.links_in:
         click.echo("item links: none (the current run has none for this item, or no model is trained)")
 
 

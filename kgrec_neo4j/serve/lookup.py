@@ -18,7 +18,9 @@ __all__ = ["ItemView", "UserView", "find_users", "find_items", "show_item", "sho
 
 
 class ItemView(BaseModel):
-    """One item with its knowledge points by type and its strongest item links of the current run."""
+    """One item with its knowledge points by type and its strongest item links of the current run, both ways:
+    ``links`` to the items it raises for a user who has it, ``links_in`` from the items that raise it (an item
+    folded in by ``kgrec update`` has only these, ``borrowed`` from its nearest trained items)."""
 
     item: str
     title: str | None = None
@@ -27,7 +29,8 @@ class ItemView(BaseModel):
     dataset: str | None = None
     interactions: int = 0
     points: dict[str, list[dict[str, Any]]] = Field(default_factory=dict, description="type -> knowledge points")
-    links: list[dict[str, Any]] = Field(default_factory=list)
+    links: list[dict[str, Any]] = Field(default_factory=list, description="outgoing item links, strongest first")
+    links_in: list[dict[str, Any]] = Field(default_factory=list, description="incoming item links, strongest first")
 
 
 class UserView(BaseModel):
@@ -59,7 +62,8 @@ def find_items(db: Database, text: str | None = None, *, limit: int = 20) -> lis
 
 
 def show_item(db: Database, item: str, *, links: int = 10) -> ItemView:
-    """One item: fields, knowledge points grouped by type (with their canonical concepts), top item links."""
+    """One item: fields, knowledge points grouped by type (with their canonical concepts), its top ``links`` item
+    links of the current run each way (outgoing and incoming)."""
     rows = db.query(cypher("lookup/item"), item=item)
     if not rows:
         raise KgrecError(f"item {item!r} is not in the database; find one with `kgrec items search TEXT`")
@@ -68,7 +72,9 @@ def show_item(db: Database, item: str, *, links: int = 10) -> ItemView:
     for p in r.pop("points"):
         points.setdefault(p.pop("type") or "?", []).append(p)
     view = ItemView(**{k: v for k, v in r.items() if v is not None}, points=points)
-    view.links = db.query(cypher("lookup/item_links"), item=item, limit=_limit(links))
+    rows = db.query(cypher("lookup/item_links"), item=item, limit=_limit(links))
+    view.links = [{k: v for k, v in r.items() if k != "direction"} for r in rows if r["direction"] == "out"]
+    view.links_in = [{k: v for k, v in r.items() if k != "direction"} for r in rows if r["direction"] == "in"]
     return view
 
 
