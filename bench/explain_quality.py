@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         assert e.score is not None
         i = m.index[e.item]
         served = pair_score(m, st, i)
-        gaps.append(abs(sum(x.share for x in e.reasons) + e.other - e.score))
+        gaps.append(abs(sum(x.share for x in e.reasons) + e.other + e.own - e.score))
         gaps.append(abs(served - e.score))
         shown.extend(e.paths)
         mix[e.kind] += 1

@@ -141,6 +141,30 @@ def test_only_negative_reasons_read_ranked_low_and_small_ones_are_not_stated():
         "Nothing in the model connects you to T")
 
 
+def test_an_item_outside_the_top_k_or_in_the_history_is_not_said_to_be_recommended():
+    reasons = (_item("Castlevania", 0.2, 1.1, concept="gothic"),
+               _item("Hitman Contracts", -0.6, 0.0, interaction="dislike", concept="stealth"))
+    listed = _exp(*reasons, title="Bloodstained")
+    assert E.render_sentence(listed).startswith("Recommended because you liked Castlevania")
+    outside = listed.model_copy(update={"recommended": False, "rank": 77, "competing": 3276, "k": 10})
+    assert E.render_sentence(outside) == (
+        "Ranked #77 of 3,276, outside your top 10: for it, you liked Castlevania, which goes with it in the item "
+        "graph and shares *gothic* with it; against it, you disliked Hitman Contracts, which is far from it in the "
+        "model's embeddings.")
+    seen = outside.model_copy(update={"in_history": True, "rank": None})
+    assert E.render_sentence(seen).startswith(
+        "You already interacted with Bloodstained, so it is not recommended to you again: for it, you liked "
+        "Castlevania")
+    # listed although the user has it (repeats allowed): it says so
+    again = listed.model_copy(update={"in_history": True})
+    assert E.render_sentence(again).startswith(
+        "You already interacted with Bloodstained; it is recommended again because you liked Castlevania")
+    assert "Recommended because" not in E.render_sentence(outside) + E.render_sentence(seen)
+    nothing = E.Explanation(user="u", item="X", title="T", score=0.0, recommended=False, rank=9, competing=20, k=5)
+    assert E.render_sentence(nothing) == ("Ranked #9 of 20, outside your top 5; nothing in the model connects you to "
+                                          "it (score 0).")
+
+
 def test_short_titles():
     assert E.short("Logitech G502 Proteus Core Tunable Gaming Mouse with Fully Customizable Surface", 30) == \
         "Logitech G502 Proteus Core…"
@@ -296,6 +320,11 @@ def test_why_not_states_the_rank_and_what_the_kth_item_scores(db, kg):
     assert not rep.recommended and rep.rank == 30 and rep.kth_score == pytest.approx(float(top[9]), rel=1e-5)
     assert rep.verdict.startswith(f"{E.short(rep.title, 60)} is ranked #30 of {rep.competing:,} (score ")
     assert f"outside your top 10 (#10 scores {rep.kth_score:.4g})" in rep.verdict
+    # the sentence agrees with the verdict: the item is not recommended
+    assert rep.explanation.sentence.startswith(f"Ranked #30 of {rep.competing:,}, outside your top 10: for it, ")
+    assert "ecommended because" not in rep.explanation.sentence
+    res = _cli(["explain", "--user", user, "--item", item, "--json"])
+    assert res.exit_code == 0 and "Recommended because" not in res.output
 
 
 def test_why_for_a_recommended_item_and_a_train_item(db, kg):
@@ -307,6 +336,9 @@ def test_why_for_a_recommended_item_and_a_train_item(db, kg):
     seen = kg["train"][user][0]
     rep = E.explain(db, user, seen)
     assert rep.in_history and not rep.recommended and rep.rank is None and "already interacted" in rep.verdict
+    assert rep.explanation.in_history and rep.explanation.sentence.startswith(
+        f"You already interacted with {E.short(rep.title, 60)}, so it is not recommended to you again")
+    assert seen not in {r.id for r in rep.explanation.reasons}
 
 
 def test_unknown_item(db, kg):

@@ -141,6 +141,35 @@ def test_a_user_without_edges_gets_the_popular_items_labelled(db, graph):
         db.write("MATCH (u:User {id: 'blank-user'}) DETACH DELETE u")
 
 
+def test_an_items_own_interaction_is_never_one_of_its_reasons(db, graph):
+    """An item the user already has: its score holds the user's own interaction with it (a large share), which is
+    kept apart (``own``) and is never stated as a reason for or against the item itself."""
+    items = db.value("MATCH (i:Item)<-[:INTERACTED]-() WITH i, count(*) AS n ORDER BY n DESC, i.id "
+                     "RETURN collect(i.id)[..3]")
+    ratings = [5.0, 5.0, 1.0]  # two likes and a dislike
+    db.write("CREATE (u:User {id: 'own-user'}) WITH u UNWIND range(0, size($items) - 1) AS k "
+             "MATCH (i:Item {id: $items[k]}) CREATE (u)-[:INTERACTED {seq: k, rating: $r[k]}]->(i)",
+             items=items, r=ratings)
+    try:
+        for item in items:
+            rep = E.explain(db, "own-user", item, k=10)
+            e = rep.explanation
+            assert item not in {r.id for r in e.reasons}, e.reasons
+            assert rep.in_history and e.in_history and not rep.recommended
+            assert e.own != 0.0
+            assert sum(r.share for r in e.reasons) + e.other + e.own == pytest.approx(rep.score, rel=1e-4, abs=1e-5)
+            title = E.short(rep.title, 60)
+            assert e.sentence.startswith(f"You already interacted with {title}, so it is not recommended to you again")
+            assert title not in e.sentence.split("again", 1)[1] and "Recommended because" not in e.sentence
+        # listed (as a list with repeats allowed does): it says the user has it, and still not because of itself
+        for item, e in E.explain_items(db, "own-user", items).items():
+            assert e.in_history and item not in {x.id for x in e.reasons} and e.own != 0.0
+            assert e.sentence.startswith(f"You already interacted with {E.short(e.title, 60)}; ")
+            assert sum(x.share for x in e.reasons) + e.other + e.own == pytest.approx(e.score, rel=1e-4, abs=1e-5)
+    finally:
+        db.write("MATCH (u:User {id: 'own-user'}) DETACH DELETE u")
+
+
 def test_a_user_with_interests_only_is_folded_in_from_them(db, graph):
     concepts = db.value("MATCH (c:Concept)<-[:HAS_KNOWLEDGE]-() WITH c, count(*) AS n ORDER BY n DESC, c.id "
                         "RETURN collect(c.id)[..2]")

@@ -142,6 +142,8 @@ def explain(settings: Settings, user_id, item_id, k, per_item, as_json):
                 click.echo(f"      {p.describe(rep.title)}")
         if e.other_count:
             click.echo(f"  {e.other:+.4g}  {e.other_count} more reasons, each smaller")
+        if e.own:
+            click.echo(f"  {e.own:+.4g}  your own interaction with it (in its score, not a reason for or against it)")
     else:
         click.echo("nothing in the model connects this user and item")
 

@@ -173,8 +173,13 @@ class Reason(BaseModel):
 class Explanation(BaseModel):
     """An item's score split into reasons (strongest |share| first), and its sentence.
 
-    ``sum(r.share for r in reasons) + other == score`` (up to float rounding): ``other`` is the sum of the
-    ``other_count`` reasons past the first :data:`MAX_REASONS`.
+    ``sum(r.share for r in reasons) + other + own == score`` (up to float rounding): ``other`` is the sum of the
+    ``other_count`` reasons past the first :data:`MAX_REASONS`; ``own`` the share of the user's own interaction with
+    the item itself (an item of the user's history): it is in the score, but never a reason for or against itself.
+
+    Where the item stands, for the sentence: ``in_history`` (the user interacted with it); ``recommended`` is
+    ``None`` when the caller lists the item (a top-k list: it is recommended), ``False`` when :func:`explain` found
+    it is not (ranked ``rank`` of ``competing``, outside the top ``k``, or in the history).
     """
 
     user: str
@@ -186,6 +191,12 @@ class Explanation(BaseModel):
     other: float = 0.0
     other_count: int = 0
     abs_total: float = 0.0  # sum of |share| over every reason (listed or not): the scale of MIN_STATED
+    own: float = 0.0  # the share of the user's own interaction with the item (an item in the history): not a reason
+    in_history: bool = False  # the user already interacted with the item
+    recommended: bool | None = None  # None: listed by the caller (recommended); set by explain()
+    rank: int | None = None  # explain(): 1-based among the items the user has not interacted with
+    competing: int = 0
+    k: int | None = None
     sentence: str = ""
 
     @property
@@ -289,6 +300,7 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
         if i in found:
             out[i].title = found[i]["title"]
             out[i].source = st.source
+            out[i].in_history = i in history or (i in m.index and bool((st.exclude == m.index[i]).any()))
     if not targets:
         for e in out.values():
             e.sentence = render_sentence(e)
@@ -316,6 +328,9 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
         for n, j in enumerate(sh.items.tolist()):
             jid = m.ids[j]
             gnn, ig = float(sh.item_gnn[b, n]), float(sh.item_graph[b, n])
+            if jid == i:  # the user's own interaction with the item: in its score, never a reason for or against it
+                e.own += gnn + ig
+                continue
             if not gnn and not ig:
                 continue
             title, kind, rel = history.get(jid, (m.titles[j] or jid, None, None))
@@ -515,22 +530,48 @@ def stated_reasons(e: Explanation) -> tuple[list[Reason], list[Reason]]:
 
 
 def render_sentence(e: Explanation) -> str:
-    """The explanation as a sentence: its stated reasons in order of |share|, for then against the item."""
+    """The explanation as a sentence: its stated reasons in order of |share|, for then against the item, opened by
+    where the item stands: "Recommended because …" only for an item that is recommended (listed by the caller, or
+    in the top k of :func:`explain`); "Ranked #R of N, outside your top k: for it, …; against it, …" for one that is
+    not; "You already interacted with …" for an item of the user's history (whose own interaction is never one of
+    its reasons)."""
     title = short(e.title or e.item, 60)
     if e.source == "popular":
         return f"{title} is among the most popular items now; you have no interactions or interests yet."
     if e.score is None:
         return f"{title} has no vector in this model run yet, so it is not scored."
     pos, neg = stated_reasons(e)
+    for_it, against = "; ".join(clause(r) for r in pos), "; ".join(clause(r) for r in neg)
+    if e.recommended is False:  # explain(): outside the top k, or in the history
+        if e.in_history:
+            head = f"You already interacted with {title}, so it is not recommended to you again"
+        else:
+            head = f"Ranked #{e.rank} of {e.competing:,}" + (f", outside your top {e.k}" if e.k else "")
+        body = "; ".join(x for x in (f"for it, {for_it}" if for_it else "",
+                                     f"against it, {against}" if against else "") if x)
+        if body:
+            return f"{head}: {body}."
+        if not e.reasons:
+            return f"{head}; nothing else in the model connects you to it (score {e.score:.3g})." if e.in_history \
+                else f"{head}; nothing in the model connects you to it (score {e.score:.3g})."
+        return f"{head}; no single reason carries {MIN_STATED:.0%} of its score."
     parts = []
     if pos:
-        parts.append("recommended because " + "; ".join(clause(r) for r in pos))
+        parts.append("recommended because " + for_it)
     if neg:
-        parts.append(("held back because " if pos else "ranked low because ") + "; ".join(clause(r) for r in neg))
+        parts.append(("held back because " if pos else "ranked low because ") + against)
+    again = f"You already interacted with {title}; it is recommended again" if e.in_history else ""
     if not parts:
         if not e.reasons:
-            return f"Nothing in the model connects you to {title} (score {e.score:.3g})."
-        return f"No single reason carries {MIN_STATED:.0%} of the score of {title}; it adds up from many small ones."
+            return (f"{again}: nothing else in the model connects you to it (score {e.score:.3g})." if again
+                    else f"Nothing in the model connects you to {title} (score {e.score:.3g}).")
+        return (f"{again}; no single reason carries {MIN_STATED:.0%} of its score." if again
+                else f"No single reason carries {MIN_STATED:.0%} of the score of {title}; it adds up from many small "
+                     f"ones.")
+    if again and pos:
+        parts[0] = parts[0].replace("recommended because ", f"{again} because ", 1)
+    elif again:
+        parts.insert(0, again)
     return " ".join(p[0].upper() + p[1:] + "." for p in parts)
 
 
@@ -562,6 +603,10 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     rep = WhyReport(user=user_id, item=item_id, title=exp.title, run=m.run, score=float(s[j]),
                     rank=rank or None, competing=competing, k=k, kth_score=None if kth is None else float(kth),
                     in_history=in_history, recommended=(not in_history and 1 <= rank <= k), explanation=exp)
+    # the sentence opens with where the item stands, as the verdict does
+    exp.in_history, exp.recommended = in_history, rep.recommended
+    exp.rank, exp.competing, exp.k = rep.rank, competing, k
+    exp.sentence = render_sentence(exp)
     rep.verdict = _verdict(rep)
     return rep
 
