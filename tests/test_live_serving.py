@@ -141,6 +141,36 @@ def test_a_user_without_edges_gets_the_popular_items_labelled(db, graph):
         db.write("MATCH (u:User {id: 'blank-user'}) DETACH DELETE u")
 
 
+def test_a_user_whose_items_are_all_new_to_the_run_gets_the_popular_items_and_is_told_why(db, graph):
+    """Interactions only with items the run has no vector for yet (not folded in by `kgrec update`) are no usable
+    history: the popular fallback, stored as such, and the answer says why."""
+    db.write("CREATE (i:Item {id: 'brand-new-1', title: 'Brand New One'}), (j:Item {id: 'brand-new-2'}) "
+             "CREATE (u:User {id: 'early-adopter'}) CREATE (u)-[:INTERACTED {seq: 1, rating: 5.0}]->(i) "
+             "CREATE (u)-[:INTERACTED {seq: 2, rating: 4.0}]->(j)")
+    try:
+        rec = R.recommend(db, "early-adopter", 5, store=True, explain=True)
+        assert rec.source == "popular" and rec.interactions == 2 and rec.new_items == 2 and len(rec.items) == 5
+        counts = dict(db.query("MATCH (i:Item) RETURN collect([i.id, COUNT { (i)<-[:INTERACTED]-() }]) AS c")[0]["c"])
+        got = [counts[r.item] for r in rec.items]
+        assert got == sorted(got, reverse=True) and got[0] == max(counts.values())
+        assert all(r.score > 0 for r in rec.items)
+        for r in rec.items:
+            assert "Nothing in the model connects you" not in r.explanation.sentence
+            assert "new to the model" in r.explanation.sentence and "kgrec update" in r.explanation.sentence
+        stored = R.stored_recommendations(db, "early-adopter")
+        assert [s["item"] for s in stored] == [r.item for r in rec.items]
+        res = invoke_cli(["recommend", "--user", "early-adopter", "-k", "3", "--no-store"])
+        head = res.output.splitlines()[0]
+        assert res.exit_code == 0 and "new to the model" in head and "the most popular items" in head, res.output
+        # one interaction with an item of the run is a usable history again
+        db.write("MATCH (u:User {id: 'early-adopter'}), (i:Item {id: $i}) CREATE (u)-[:INTERACTED {seq: 3}]->(i)",
+                 i=rec.items[0].item)
+        again = R.recommend(db, "early-adopter", 5, store=False)
+        assert again.source == "model" and again.new_items == 2
+    finally:
+        db.write("MATCH (n) WHERE n.id IN ['early-adopter', 'brand-new-1', 'brand-new-2'] DETACH DELETE n")
+
+
 def test_an_items_own_interaction_is_never_one_of_its_reasons(db, graph):
     """An item the user already has: its score holds the user's own interaction with it (a large share), which is
     kept apart (``own``) and is never stated as a reason for or against the item itself."""

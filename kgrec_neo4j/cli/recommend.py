@@ -61,6 +61,11 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
     what = {"model": f"{rec.excluded} interacted items excluded",
             "interests": "no interactions yet: folded in from the user's interests",
             "popular": "no interactions or interests yet: the most popular items"}[rec.source]
+    if rec.source != "model" and rec.new_items:
+        new = (f"the {rec.new_items} items the user interacted with are" if rec.new_items > 1
+               else "the item the user interacted with is")
+        what = (f"{new} new to the model (no vector yet; `kgrec update` folds them in): "
+                + ("folded in from the user's interests" if rec.source == "interests" else "the most popular items"))
     click.echo(f"top {len(rec.items)} for user {rec.user} (run {rec.run}; {what})")
     for r in rec.items:
         click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {r.title or ''}"

@@ -197,6 +197,7 @@ class Explanation(BaseModel):
     rank: int | None = None  # explain(): 1-based among the items the user has not interacted with
     competing: int = 0
     k: int | None = None
+    new_items: int = 0  # interacted items the run has no vector for yet (a popular fallback says so)
     sentence: str = ""
 
     @property
@@ -300,6 +301,7 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
         if i in found:
             out[i].title = found[i]["title"]
             out[i].source = st.source
+            out[i].new_items = st.unknown_items
             out[i].in_history = i in history or (i in m.index and bool((st.exclude == m.index[i]).any()))
     if not targets:
         for e in out.values():
@@ -537,6 +539,9 @@ def render_sentence(e: Explanation) -> str:
     its reasons)."""
     title = short(e.title or e.item, 60)
     if e.source == "popular":
+        if e.new_items:
+            return (f"{title} is among the most popular items now; what you interacted with is new to the model "
+                    f"(no vector yet), so it scores nothing for you until `kgrec update` folds it in.")
         return f"{title} is among the most popular items now; you have no interactions or interests yet."
     if e.score is None:
         return f"{title} has no vector in this model run yet, so it is not scored."

@@ -45,9 +45,12 @@ class UserRecommendations(BaseModel):
 
     user: str
     run: str
-    source: Source = "model"  # model | interests (no interactions yet) | popular (no edges at all)
+    # model | interests (no interaction with an item of the run) | popular (no interests either: no edges, or only
+    # interactions with new items, see new_items)
+    source: Source = "model"
     items: list[Recommendation] = Field(default_factory=list)
     interactions: int = 0  # interacted items read from the graph now
+    new_items: int = 0  # of them, items the run has no vector for yet (`kgrec update` folds them in)
     excluded: int = 0  # of them, masked out of the list
     seconds: float = 0.0
 
@@ -104,7 +107,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
                     rest, rs = top_k(s_all[b], k - idx.size, np.setdiff1d(np.arange(len(m.ids)), later))
                     idx, s = np.concatenate([idx, rest]), np.concatenate([s, rs])
             recs.append(UserRecommendations(
-                user=st.id, run=m.run, source=st.source, interactions=st.interactions,
+                user=st.id, run=m.run, source=st.source, interactions=st.interactions, new_items=st.unknown_items,
                 excluded=0 if allow_repeats else int(st.exclude.size),
                 items=[Recommendation(rank=r + 1, item=m.ids[j], title=m.titles[j], score=float(v),
                                       same_work_as=works.get(j, []))

@@ -16,7 +16,9 @@ item graph and the GNN user side each use the decay their run chose, as in train
 
 Every interacted item is excluded from the ranking unless ``allow_repeats``. A user with no edges at all is
 ranked by current popularity, and says so (``source = "popular"``); a user with interests but no interactions is
-folded in from the interests (``source = "interests"``). What a run needs is loaded once per process and cached
+folded in from the interests (``source = "interests"``). Interactions only with items the run has no vector for
+yet (new items, until ``kgrec update`` folds them in) count as no interactions: such a user falls back the same
+way, and ``unknown_items`` says why. What a run needs is loaded once per process and cached
 by run id (:class:`RunModel`); a request then costs one Cypher round trip for the users' edges and numpy work.
 
 The score also splits exactly into signed shares, one per neighbour of the user (:func:`score_shares`): that is
@@ -286,7 +288,9 @@ class UserState:
         link_x: ``(items, values)``: the user's row of ``x`` for the item-graph part.
         interactions: interacted items (known to the run or not); ``unknown_items`` of them the run has no
             vector for (they count in no score until a run or an update gives them one).
-        source: ``model`` (interactions), ``interests`` (interests only) or ``popular`` (no edges).
+        source: ``model`` (interactions with items of the run), ``interests`` (interests, and no interaction with
+            an item of the run) or ``popular`` (neither: no edges, or only interactions with items the run has no
+            vector for yet).
     """
 
     id: str
@@ -317,8 +321,11 @@ def _user_state(m: RunModel, row: dict) -> UserState:
         x_val = (x_val * w_link).astype(np.float32)
         link_recency = dict(zip(idx.tolist(), w_link.tolist(), strict=True))
     n_interactions = len(row["history"])
-    source: Source = "model" if n_interactions else ("interests" if n_concepts and m.foldin.mix is not None
-                                                      else "popular")
+    # interactions only with items the run has no vector for yet (new items, until `kgrec update` folds them in)
+    # are no usable history: such a user is scored like one without interactions (interests, else popularity)
+    usable = bool(idx.size) or (ego is not None and n_interactions > 0)
+    source: Source = "model" if usable else ("interests" if n_concepts and m.foldin.mix is not None
+                                             else "popular")
     return UserState(id=row["id"], history=h, exclude=np.unique(idx), link_x=(idx, x_val), interactions=n_interactions,
                      unknown_items=unknown, interests=n_concepts, trained=ego is not None, source=source,
                      link_recency=link_recency,
