@@ -84,6 +84,27 @@ def test_train_writes_embeddings_back(db, kg):
     assert db.value("MATCH (n:Item) WHERE n.gnn_run <> $r RETURN count(n)", r=run) == 0
 
 
+def test_explicit_epochs_win_for_serving_and_a_serving_run_reports_no_metrics(db, kg):
+    import re
+
+    ev = json.loads(_invoke(["train", "--epochs", "2", "--dim", "8", "--json"]).output)
+    best = ev["report"]["best_epoch"]
+    assert 1 <= best <= 2
+    r = _invoke(["train", "--for", "serving", "--params-from", ev["run"], "--epochs", "3", "--dim", "8"])
+    run = re.search(r"^run (\S+) \(", r.output, re.M).group(1)
+    train = next(ln for ln in r.output.splitlines() if ln.startswith("train:"))
+    assert train.startswith("train:   3 epochs ") and "(best" not in train, train
+    assert f"--epochs 3 instead of the evaluation run's best epoch {best}" in train
+    # nothing is held out: no metrics are printed (no zeros)
+    assert not re.search(r"^(valid|test):", r.output, re.M) and "metrics: none" in r.output, r.output
+    stored = db.query("MATCH (r:ModelRun {id: $r}) RETURN r.metrics AS m, r.config AS c", r=run)[0]
+    assert json.loads(stored["m"])["epochs"] == 3 and json.loads(stored["c"])["mode"] == "serving"
+    # without --epochs, the evaluation run's best epoch is trained, and nothing is said about it
+    r = _invoke(["train", "--for", "serving", "--params-from", ev["run"], "--dim", "8"])
+    train = next(ln for ln in r.output.splitlines() if ln.startswith("train:"))
+    assert train.startswith(f"train:   {best} epochs ") and "instead of" not in train, train
+
+
 def test_bad_model_list_is_refused(db):
     from kgrec_neo4j.cli import cli
 

@@ -107,15 +107,22 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
                    f"and {ws.get('items_folded', 0)} items folded in; {ws.get('items_random', 0)} items and "
                    f"{ws.get('concepts_random', 0)} concepts new"
                    + (f"; valid NDCG@10 before any epoch {before:.4f}" if before is not None else ""))
-    click.echo(f"train:   {rep['epochs']} epochs (best {rep['best_epoch']}) in {rep['train_seconds']:.1f}s"
-               + (f" (item graph {rep['item_graph_seconds']:.1f}s)" if rep.get("item_graph_seconds") else ""))
+    serving = ex.get("mode") == "serving"
+    chosen = (f"; --epochs {rep['epochs']} instead of the evaluation run's best epoch {res.epochs_chosen}"
+              if res.epochs_chosen is not None and res.epochs_chosen != rep["epochs"] else "")
+    click.echo(f"train:   {rep['epochs']} epochs" + ("" if serving else f" (best {rep['best_epoch']})")
+               + f" in {rep['train_seconds']:.1f}s"
+               + (f" (item graph {rep['item_graph_seconds']:.1f}s)" if rep.get("item_graph_seconds") else "") + chosen)
     keys = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
-    for split in ("valid", "test"):
-        m = rep[split]
-        click.echo(f"{split + ':':8} " + "  ".join(f"{k}={m[k]:.4f}" for k in keys))
-    for part, m in (rep.get("parts") or {}).items():
-        extra = f" ({m['params']}, weight {m['weight']:.4g})" if "params" in m else ""
-        click.echo(f"  {part} part alone, test: " + "  ".join(f"{k}={m['test'][k]:.4f}" for k in keys) + extra)
+    if serving:  # trained on every interaction: nothing is held out, so there is nothing to measure
+        click.echo("metrics: none (a serving run trains on every interaction and holds nothing out)")
+    else:
+        for split in ("valid", "test"):
+            m = rep[split]
+            click.echo(f"{split + ':':8} " + "  ".join(f"{k}={m[k]:.4f}" for k in keys))
+        for part, m in (rep.get("parts") or {}).items():
+            extra = f" ({m['params']}, weight {m['weight']:.4g})" if "params" in m else ""
+            click.echo(f"  {part} part alone, test: " + "  ".join(f"{k}={m['test'][k]:.4f}" for k in keys) + extra)
     wb = res.writeback
     if wb:
         att = ", ".join(f"{n} {t}" for t, n in wb["attention"].items()) or "no edges (the model has no attention)"

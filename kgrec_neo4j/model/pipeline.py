@@ -56,6 +56,8 @@ class TrainResult(BaseModel):
     current: bool = False
     seconds: dict[str, float]
     warm_start: dict[str, Any] | None = None  # the run it started from, what it took over, valid NDCG@10 at epoch 0
+    # a serving run given explicit epochs: the evaluation run's best epoch, which they replaced (None otherwise)
+    epochs_chosen: int | None = None
 
 
 class EvaluationRow(BaseModel):
@@ -269,7 +271,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
 
     Evaluation mode (the default) trains on the train split and selects on valid. ``for_serving`` trains on every
     interaction in the graph, whatever its split, with the hyperparameters an evaluation-mode run chose
-    (:func:`serving_overrides`; ``overrides`` still win), and holds nothing out.
+    (:func:`serving_overrides`; ``overrides`` and an explicit ``epochs`` still win: the result's ``epochs_chosen``
+    then says which best epoch they replaced), and holds nothing out.
 
     The ``(:ModelRun)`` is created first (status ``running``), finished as ``complete`` with the valid / test
     metrics and timings, or ``failed`` with the error. It becomes current only after a full write-back; then the
@@ -295,11 +298,18 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
             raise ModelError("--warm-start needs a current run to start from; train one without it first")
     stage = on_stage or (lambda s: None)
     chosen_from = None
+    epochs_chosen: int | None = None
     if for_serving:
         chosen_from, chosen = (serving_grid if model in CLOSED_FORM else serving_overrides)(db, model, params_from)
         if chosen_from is None:
             log.warning("no complete evaluation-mode run of %s: training on every interaction with the default "
                         "hyperparameters (train once without --for serving to choose them on valid)", model)
+        if epochs is not None and "epochs" in chosen:  # an explicit number of epochs wins over the chosen one
+            epochs_chosen = int(chosen.pop("epochs"))
+            chosen["patience"] = max(epochs, 1)  # nothing is held out: no early stopping either
+            if epochs_chosen != epochs:
+                log.info("training %d epochs as asked; the evaluation run %s chose %d", epochs, chosen_from,
+                         epochs_chosen)
         overrides = {**chosen, **(overrides or {})}
     wants_text = model not in CLOSED_FORM and needs_item_text(
         _train_config(model, epochs=epochs, dim=dim, seed=seed, overrides=overrides))
@@ -397,7 +407,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     return TrainResult(run=run, model=model, export=summary(tg),
                        report=report.model_dump(exclude={"history"}),
                        writeback=wb.model_dump() if wb else None, current=wb is not None,
-                       seconds={k: round(v, 3) for k, v in secs.items()}, warm_start=warm_info)
+                       seconds={k: round(v, 3) for k, v in secs.items()}, warm_start=warm_info,
+                       epochs_chosen=epochs_chosen)
 
 
 # ====================================================================== comparison table
