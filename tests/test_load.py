@@ -86,7 +86,7 @@ def test_k_core_is_iterative():
 def test_bad_lines_are_reported_with_file_line_and_reason(tmp_path):
     items = write_jsonl(tmp_path / "items.jsonl", [
         {"item_id": "i1", "title": "Good", "description": [], "features": [], "categories": [], "brand": None},
-        "{not json",
+        '{"item_id": "cut", "title": "a line cut short"',
         "",
         {"item_id": 7.5, "title": "wrong id type"},
         {"item_id": "i2", "title": "ok", "description": "a string is accepted as one paragraph"},
@@ -108,7 +108,8 @@ def test_bad_lines_are_reported_with_file_line_and_reason(tmp_path):
     assert ds.items["i1"]["title"] == "Good"
     assert len(ds.interactions) == 1
     msgs = [str(i) for i in ds.issues]
-    assert any(m.startswith(f"{items}:2: malformed JSON") for m in msgs)
+    # (the column is in the line itself: the line break after a line cut short is not "line 2")
+    assert f"{items}:2: malformed JSON (unexpected end of data: column 47 (char 46))" in msgs
     assert any(m.startswith(f"{items}:3: empty line") for m in msgs)
     assert any(m.startswith(f"{items}:4: field 'item_id' must be a string") for m in msgs)
     assert any(m.startswith(f"{items}:6: field 'features' must be a list of strings") for m in msgs)

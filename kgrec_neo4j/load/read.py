@@ -119,7 +119,7 @@ def _lines(path: Path, ds: Dataset) -> Iterator[tuple[int, Any]]:
                     ds.issue(src, n, f"not valid UTF-8 at byte {e.start}; re-encode the file as UTF-8", "not utf-8")
                     continue
                 try:
-                    obj = _loads(raw)
+                    obj = _loads(raw.rstrip(b"\r\n"))  # (with the line break, a cut line reads as "line 2 column 1")
                 except _JSONError as e:
                     ds.issue(src, n, f"malformed JSON ({str(e).replace('line 1 column', 'column')})", "malformed json")
                     continue
