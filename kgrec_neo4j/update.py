@@ -144,10 +144,13 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         items = todo
         done_steps: list[str] = []
     else:
+        done_steps = list(running["steps"] or [])
+        if running.get("report"):  # what the steps done before the interruption did (they are not repeated)
+            rep = UpdateReport.model_validate_json(running["report"])
+            rep.steps = [s for s in rep.steps if s.step in done_steps and s.step != "fold-in"]
         rep.id, rep.resumed = running["id"], True
         ingest, started = int(running["ingest"]), running["started"]
         items = sorted(set(running["items"] or []) | set(todo))
-        done_steps = list(running["steps"] or [])
         say(f"resuming update {rep.id} (steps done: {', '.join(done_steps) or 'none'})")
     rep.status, rep.ingest, rep.previous = "running", ingest, previous
     rep.users_changed = int(db.value(cypher("update/count_changed_users"), previous=seen_interests, ingest=ingest - 1))
@@ -158,7 +161,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         summary = fn()
         rep.steps.append(StepReport(step=label, seconds=round(time.perf_counter() - t, 2), summary=summary))
         db.execute(cypher("update/run_step"), id=rep.id, step=label,
-                   summary=json.dumps({"step": label, "summary": summary}))
+                   summary=json.dumps({"step": label, "summary": summary}),
+                   report=rep.model_dump_json(exclude={"seconds"}))
         say(f"    {summary} ({rep.steps[-1].seconds:.1f}s)")
 
     embedder: list[Any] = []

@@ -801,6 +801,8 @@ def test_killed_update_resumes(db, settings, tmp_path):
     r = invoke_cli(["update", "--silent"])
     assert r.exit_code == 0, r.output
     assert "(resumed)" in r.output
+    # the report counts what the steps done before the kill did (here the extraction), not only what the resume did
+    assert f"items:     {len(new_items)} extracted" in r.output, r.output
     assert db.query("MATCH (r:UpdateRun) RETURN r.status AS s, r.steps AS steps")[0]["s"] == "complete"
     # the work is done: every new item extracted and folded in, every touched user's interests recomputed
     assert db.value("MATCH (i:Item) WHERE i.id IN $ids AND (i.gnn_run IS NULL OR i.extract_hashes IS NULL) "

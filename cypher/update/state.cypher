@@ -7,5 +7,6 @@ WITH s, r ORDER BY r.started DESC LIMIT 1
 RETURN coalesce(s.ingest, 0) AS ingest, coalesce(s.updated_upto, 0) AS updated_upto,
        coalesce(s.classified_upto, 0) AS classified_upto, coalesce(s.interests_upto, 0) AS interests_upto,
        CASE WHEN r IS NULL THEN null
-            ELSE {id: r.id, ingest: r.ingest, started: toString(r.started), items: r.items, steps: r.steps} END
+            ELSE {id: r.id, ingest: r.ingest, started: toString(r.started), items: r.items, steps: r.steps,
+                  report: r.report} END
          AS running
