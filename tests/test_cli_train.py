@@ -103,6 +103,12 @@ def test_explicit_epochs_win_for_serving_and_a_serving_run_reports_no_metrics(db
     r = _invoke(["train", "--for", "serving", "--params-from", ev["run"], "--dim", "8"])
     train = next(ln for ln in r.output.splitlines() if ln.startswith("train:"))
     assert train.startswith(f"train:   {best} epochs ") and "instead of" not in train, train
+    # an explicit --dim wins too (the evaluation run trained with 8)
+    r = _invoke(["train", "--for", "serving", "--params-from", ev["run"], "--epochs", "1", "--dim", "4", "--json"])
+    cfg = json.loads(db.value("MATCH (r:ModelRun {id: $r}) RETURN r.config", r=json.loads(r.output)["run"]))
+    assert cfg["dim"] == 4 and cfg["overrides"].get("embedding_dim", 4) == 4, cfg
+    assert {len(v) for v in db.value("MATCH (i:Item) WHERE i.gnn_run = $r RETURN collect(i.gnn_embedding)",
+                                      r=json.loads(r.output)["run"])} == {4}
 
 
 def test_bad_model_list_is_refused(db):

@@ -271,8 +271,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
 
     Evaluation mode (the default) trains on the train split and selects on valid. ``for_serving`` trains on every
     interaction in the graph, whatever its split, with the hyperparameters an evaluation-mode run chose
-    (:func:`serving_overrides`; ``overrides`` and an explicit ``epochs`` still win: the result's ``epochs_chosen``
-    then says which best epoch they replaced), and holds nothing out.
+    (:func:`serving_overrides`; ``overrides``, an explicit ``epochs`` and an explicit ``dim`` still win: the result's
+    ``epochs_chosen`` then says which best epoch they replaced), and holds nothing out.
 
     The ``(:ModelRun)`` is created first (status ``running``), finished as ``complete`` with the valid / test
     metrics and timings, or ``failed`` with the error. It becomes current only after a full write-back; then the
@@ -310,6 +310,9 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
             if epochs_chosen != epochs:
                 log.info("training %d epochs as asked; the evaluation run %s chose %d", epochs, chosen_from,
                          epochs_chosen)
+        if dim is not None and chosen.get("embedding_dim", dim) != dim:  # so does an explicit embedding size
+            log.info("training with embedding size %d as asked; the evaluation run %s used %d", dim, chosen_from,
+                     chosen.pop("embedding_dim"))
         overrides = {**chosen, **(overrides or {})}
     wants_text = model not in CLOSED_FORM and needs_item_text(
         _train_config(model, epochs=epochs, dim=dim, seed=seed, overrides=overrides))
