@@ -76,6 +76,10 @@ def test_an_append_writes_each_interaction_once(db, tmp_path):
     assert rep.interactions_already_stored == first.interactions_written > 0
     assert rep.interactions_written == len(extra) - first.interactions_written
     assert edges(db) == want
+    # the dataset lists the files of every load it is made of (each once, the latest last)
+    sources = db.value("MATCH (d:Dataset {name: 'vg'}) RETURN d.sources")
+    assert sources == [str(base / "items.jsonl"), str(base / "interactions.jsonl"), str(half / "items.jsonl"),
+                       str(half / "interactions.jsonl"), str(more / "items.jsonl"), str(more / "interactions.jsonl")]
     # the same file again: nothing is written, no user is stamped for `kgrec update`
     again = L.load(db, [more], append=True)
     assert again.interactions_written == 0 and again.users_touched == 0 and again.splits_changed == 0

@@ -304,7 +304,7 @@ def load(
 
     def status(s: str) -> None:
         db.write(cypher("load/dataset"), name=ds.name, format=ds.format, sources=ds.sources, status=s,
-                 id_prefix=prefix)
+                 id_prefix=prefix, append=mode == "append")
 
     def write(stage: str, query: str, data: list[dict[str, Any]], size: int = batch_size) -> int:
         done = 0
