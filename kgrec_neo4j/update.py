@@ -44,7 +44,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from .core.config import Settings
-from .core.db import Database
+from .core.db import Database, batched
 from .core.resources import cypher
 
 log = logging.getLogger(__name__)
@@ -247,7 +247,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         if not users:
             return "no new or changed interactions"
         if query == "update/unclassified_users":  # stamped first, so that their interests follow (a resume too)
-            for chunk in (users[k:k + 10_000] for k in range(0, len(users), 10_000)):
+            for chunk in batched(users, 10_000):
                 db.execute(cypher("update/stamp_users"), ids=chunk, ingest=ingest)
         clf = make_classifier(classifier, settings, progress=False)
         try:
