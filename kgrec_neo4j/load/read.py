@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 
 Format = Literal["generic", "amazon2018", "amazon2023"]
+TEXT_FIELDS = ("title", "description", "features", "categories", "brand")  # an item's text, as stored
+LIST_FIELDS = ("description", "features", "categories")  # (lists of strings; the others are strings)
 MAX_LINE_BYTES = 1_000_000
 MAX_ISSUES_KEPT = 50
 INT64 = (-(2**63), 2**63 - 1)  # what Neo4j stores as an integer
@@ -214,7 +216,7 @@ def _add_item(ds: Dataset, src: str, n: int, item: dict[str, Any]) -> None:
         item["_line"] = f"{src}:{n}"
         ds.items[item["id"]] = item
         return
-    same = all(prev.get(k) == item.get(k) for k in ("title", "description", "features", "categories", "brand"))
+    same = all(prev.get(k) == item.get(k) for k in TEXT_FIELDS)
     if not same:
         ds.issue(src, n, f"duplicate item id {item['id']!r} with different fields; kept the first ({prev['_line']})",
                  "duplicate item")
@@ -222,21 +224,16 @@ def _add_item(ds: Dataset, src: str, n: int, item: dict[str, Any]) -> None:
 
 def _item_record(ds: Dataset, src: str, n: int, obj: dict, *, id_field: str, title="title",
                  description="description", features="features", categories="categories", brand="brand") -> None:
+    keys = dict(zip(TEXT_FIELDS, (title, description, features, categories, brand), strict=True))
     try:
-        item = {
-            "id": _str(obj.get(id_field), id_field, required=True),
-            "title": _str(obj.get(title), title),
-            "description": _strlist(obj.get(description), description),
-            "features": _strlist(obj.get(features), features),
-            "categories": _strlist(obj.get(categories), categories),
-            "brand": _str(obj.get(brand), brand),
-        }
+        item: dict[str, Any] = {"id": _str(obj.get(id_field), id_field, required=True)}
+        for f, key in keys.items():
+            item[f] = (_strlist if f in LIST_FIELDS else _str)(obj.get(key), key)
     except ValueError as e:
         ds.issue(src, n, str(e), "invalid record")
         return
     # the text fields the record has (an append keeps the stored values of the others: kgrec_neo4j/load/write.py)
-    item["_fields"] = [f for f, key in (("title", title), ("description", description), ("features", features),
-                                        ("categories", categories), ("brand", brand)) if key in obj]
+    item["_fields"] = [f for f, key in keys.items() if key in obj]
     _add_item(ds, src, n, item)
 
 

@@ -38,7 +38,7 @@ from ..core.db import Database, batched
 from ..core.errors import InputError
 from ..core.resources import cypher
 from ..core.texthash import text_hash
-from .read import Dataset, Format, Interaction, dataset_name, read
+from .read import TEXT_FIELDS, Dataset, Format, Interaction, dataset_name, read
 from .split import k_core, kind_sign, sample_users, split_of
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,6 @@ log = logging.getLogger(__name__)
 Mode = Literal["new", "reload", "append"]
 Progress = Callable[[str, int, int], None]
 SHOWN_IDS = 5
-TEXT_FIELDS = ("title", "description", "features", "categories", "brand")
 
 
 class LoadReport(BaseModel):

@@ -333,7 +333,8 @@ def _scale_to_trained(db: Database, run: str, rows: list[dict[str, Any]], *, sto
     either is unknown). A fold-in averages its inputs (concepts, users), and averages are shorter than what training
     gives an item, so without it a new item ranked below trained items of the same direction (docs/updates.md). The
     direction of each vector, and so which new item is closer to a user, is unchanged; the factor is the same for
-    every item folded in by one call (an update folds in every item folded since the training). ``store``: keep the
+    every item folded in by one call (:func:`fold_in_new_items` passes the items it folds in for the first time; the
+    others keep theirs). ``store``: keep the
     trained median on the run when it was computed here (the update does; a read-only caller does not)."""
     norms = [float(np.linalg.norm(r["embedding"])) for r in rows]
     folded = float(np.median([x for x in norms if x > 0])) if any(x > 0 for x in norms) else 0.0
