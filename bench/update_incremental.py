@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import gzip
 import json
 import os
@@ -195,6 +196,8 @@ def main() -> None:
     ap.add_argument("--profile-queries", action="store_true",
                     help="print each update's database calls by thread and query, summed (the calls are timed, "
                          "which adds a little to the update's time)")
+    ap.add_argument("--cprofile", type=Path, default=None,
+                    help="write a cProfile of the last update (this process's side) to this file")
     ap.add_argument("--json", type=Path, default=None)
     args = ap.parse_args()
     if not args.yes:
@@ -260,8 +263,14 @@ def main() -> None:
                 print(f"update {k + 1} of {len(changes)} ...", flush=True)
                 t = time.perf_counter()
                 clock_upd = Clock()
+                prof = cProfile.Profile() if args.cprofile and k == len(changes) - 1 else None
                 with query_times(args.profile_queries) as qt:
+                    if prof:
+                        prof.enable()
                     rep = run_update(db, settings, extractor="offline")
+                    if prof:
+                        prof.disable()
+                        prof.dump_stats(str(args.cprofile))
                 timings.append((time.perf_counter() - t, clock_upd.read(), rep))
                 print(f"  update {k + 1}: {timings[-1][0]:.1f}s, ratio {timings[-1][0] / full:.3f}", flush=True)
                 for what, (secs_q, n) in sorted(qt.items(), key=lambda x: -x[1][0])[:25]:

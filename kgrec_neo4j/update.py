@@ -279,7 +279,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         return out
 
     # 7. fold in ------------------------------------------------------------------------------------------------
-    borrowing: list[Future[tuple[int, int, int]]] = []  # new items' item links, borrowed while steps 4-6 run
+    borrowing: list[Future[tuple[int, int, int]]] = []  # new items' item links, borrowed while the steps run
 
     def fold() -> str:
         from .model.newitems import fold_in_new_items
@@ -301,19 +301,28 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
                    f"items' median length, " if f.norm_scale is not None else "")
                 + f"{f.scale_kept} folded in before keeping their factor): version {f.version}")
 
-    # The borrowed item links depend on the new items' knowledge (final after step 3) and on the run's trained
-    # links, not on what steps 4-6 write: they are computed alongside them (the server and the second core are idle
-    # while this process computes interests, and the other way round), and step 7 waits for them. A failure there
-    # fails step 7, which every resume repeats.
+    # The borrowed item links depend on the new items' text or knowledge and on the run's trained links, not on
+    # what the steps write: they are computed alongside them (the server and the second core are idle while this
+    # process computes, and the other way round), and step 7 waits for them. By text they need nothing of the
+    # update and start with it; the items without a trained item close by text borrow through their knowledge
+    # (final after step 3) after it. A failure there fails step 7, which every resume repeats.
+    from .model.newitems import Borrowed, borrow_new_item_links
+
+    n_borrow = settings.borrow_neighbours
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="update-borrow") as pool:
+        by_text = pool.submit(borrow_new_item_links, db, neighbours=n_borrow, part="text") if n_borrow > 0 else None
+
+        def by_knowledge() -> tuple[int, int, int]:  # (runs after by_text: one worker)
+            a = by_text.result() if by_text is not None else Borrowed(0, 0, 0)
+            b = borrow_new_item_links(db, neighbours=n_borrow, part="rest", ids=a.left) if a.left else Borrowed(0, 0, 0)
+            return a.linked + b.linked, a.written + b.written, a.unchanged + b.unchanged
+
         for label, fn in (("extract", extract), ("concepts", concepts), ("knowledge", knowledge),
                           ("works", works), ("classify", classify), ("interests", user_interests), ("fold-in", fold)):
             if label not in done_steps or label == "fold-in":  # (fold-in is repeated: it is cheap and idempotent)
                 step(label, fn)
-            if label == "knowledge" and settings.borrow_neighbours > 0:
-                from .model.newitems import borrow_new_item_links
-
-                borrowing.append(pool.submit(borrow_new_item_links, db, neighbours=settings.borrow_neighbours))
+            if label == "knowledge" and by_text is not None:
+                borrowing.append(pool.submit(by_knowledge))
     rep.status = "complete"
     rep.seconds = round(time.perf_counter() - t_all, 3)
     rep.later_loads = max(0, int(db.query(cypher("update/state"))[0]["ingest"]) - ingest)

@@ -332,13 +332,14 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
     assert rep.borrowed_links == sum(1 for r in links if r["i"] in new)
     # a rerun finds every item's neighbours as they were (its stored digest) and writes nothing
     assert rep.borrow_unchanged == alone
-    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (0, 0, len(new))
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (0, 0, len(new), ())
     folded = db.value("MATCH (i:Item {gnn_folded_run: $r}) RETURN count(i)", r=run)
-    assert borrow_new_item_links(db) == (0, 0, folded)  # as the update borrows them: the items it folds in
-    assert borrow_new_item_links(db, neighbours=0) == (0, 0, 0)
+    assert borrow_new_item_links(db) == (0, 0, folded, ())  # as the update borrows them: the items it folds in
+    assert borrow_new_item_links(db, neighbours=0) == (0, 0, 0, ())
     # without the digests a rerun computes and writes the same links again (idempotent)
     db.execute("MATCH ()-[l:ITEM_LINK {borrowed: true}]->(i:Item) WHERE i.id IN $ids REMOVE l.digest", ids=sorted(new))
-    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, rep.borrowed_links, alone)
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, rep.borrowed_links, alone,
+                                                                          ())
     key_of = lambda r: (r["j"], r["i"])  # noqa: E731
     assert sorted(_links(db, run), key=key_of) == sorted(links, key=key_of)
 
@@ -379,10 +380,27 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
     db.execute("MATCH (i:Item {id: $i}) REMOVE i.text_vector", i=item)
     got = nearest_trained_items(db, [item], run=run, min_confidence=mc)
     assert got[item] == knowledge_neighbours(db, [item], run=run, min_confidence=mc)[item] != by_text[item]
+    # in two parts, as `kgrec update` borrows (by text from its start; the items left, by knowledge after its
+    # knowledge step): the same links as all at once
+    forget = "MATCH ()-[l:ITEM_LINK {borrowed: true}]->(i:Item) WHERE i.id IN $ids REMOVE l.digest"
+    db.execute(forget, ids=sorted(new))
+    by_parts = borrow_item_links(db, sorted(new), run=run, min_confidence=mc, part="text")
+    assert by_parts.left == (item,) and by_parts.linked == len(new) - 1
+    rest = borrow_item_links(db, list(by_parts.left), run=run, min_confidence=mc, part="rest")
+    assert rest.linked == 1 and rest.left == ()
+    in_parts = sorted(_links(db, run), key=key_of)
+    assert in_parts != sorted(links, key=key_of)  # (the item's links are its knowledge neighbours' now)
+    db.execute(forget, ids=sorted(new))
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc).linked == len(new)
+    assert sorted(_links(db, run), key=key_of) == in_parts
+    assert borrow_item_links(db, [item], run=run, min_confidence=mc, source="knowledge", part="text") == (
+        0, 0, 0, (item,))
     db.execute("MATCH (i:Item {id: $i}) REMOVE i.text_vector_model", i=item)  # stale: embedded again
     assert store_item_text(db, get_embedder(db.settings)) == 1
     assert [w for w, _ in nearest_trained_items(db, [item], run=run, min_confidence=mc)[item]] == [
         w for w, _ in by_text[item]]
+    assert borrow_item_links(db, [item], run=run, min_confidence=mc).linked == 1  # by text again: as the update
+    assert sorted(_links(db, run), key=key_of) == sorted(links, key=key_of)
     into: dict = defaultdict(dict)
     for r in links:
         into[r["i"]][r["j"]] = r["w"]
@@ -585,7 +603,7 @@ def test_an_update_borrows_again_only_for_items_whose_neighbours_changed(db, wor
     assert mine != [(r["j"], r["w"]) for r in before if r["i"] == item]
     db.execute("MATCH ()-[l:ITEM_LINK {borrowed: true}]->(:Item {id: $i}) REMOVE l.digest", i=item)
     mc = float(db.value("MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.min_confidence, 0.0)", r=run))
-    assert borrow_item_links(db, [item], run=run, min_confidence=mc) == (int(bool(mine)), len(mine), 0)
+    assert borrow_item_links(db, [item], run=run, min_confidence=mc) == (int(bool(mine)), len(mine), 0, ())
     assert [(r["j"], r["w"]) for r in db.query(links, r=run, ids=[item])] == mine
 
 

@@ -9,6 +9,7 @@ embeddings. Patterns whose type is not in the loaded pack are dropped at load ti
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -876,8 +877,10 @@ def _movies() -> PackRules:
     )
 
 
+@functools.cache
 def rules_for(pack_name: str) -> PackRules:
-    """The rules of a pack by name; :data:`EMPTY_RULES` for a pack without a table."""
+    """The rules of a pack by name; :data:`EMPTY_RULES` for a pack without a table. Built once per process (a few
+    hundred regular expressions, 0.2 s; more than ``re``'s own cache keeps): the rules are frozen."""
     return {"video_games": _video_games, "office_products": _office, "movies": _movies}.get(
         pack_name, lambda: EMPTY_RULES)()
 

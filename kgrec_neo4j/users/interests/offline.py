@@ -140,32 +140,32 @@ def _interest_rows(events: list[Event], concepts: dict[str, list[tuple[str, floa
     out: list[dict[str, Any]] = []
 
     # long term ----------------------------------------------------------------------------------------
-    pos: dict[str, float] = defaultdict(float)
-    neg: dict[str, float] = defaultdict(float)
     ev: dict[str, list[tuple[int, str, int, float]]] = defaultdict(list)  # concept -> (seq, item, sign, x)
-    for e in events:
-        for cid, ch in concepts.get(e.item, ()):
-            x = e.confidence * ch
-            if e.sign > 0:
-                pos[cid] += x
-            else:
-                neg[cid] += x
-            ev[cid].append((e.seq, e.item, e.sign, x))
+    empty: list[tuple[str, float]] = []
+    for seq, item, sign, conf in events:
+        for cid, ch in concepts.get(item, empty):
+            ev[cid].append((seq, item, sign, conf * ch))
     long_rows = []
     min_support = params.long_min_support
     for cid, rows in ev.items():
         if len(rows) < min_support:  # most concepts of a history appear once: skip them before counting seqs
             continue
-        net = pos[cid] - neg[cid]
+        p = n = 0.0  # the evidence for and against, summed in history order
+        for r in rows:
+            if r[2] > 0:
+                p += r[3]
+            else:
+                n += r[3]
+        net = p - n
         if net == 0.0 or len({r[0] for r in rows}) < min_support:
             continue
         w = min(abs(net) / params.long_saturation, 1.0)
         if w < params.min_weight or w <= 0.0:
             continue
-        long_rows.append((abs(net), w, cid, 1 if net > 0 else -1, rows))
+        long_rows.append((abs(net), w, cid, 1 if net > 0 else -1, rows, p, n))
     long_rows.sort(key=lambda r: (-r[0], r[2]))
-    for _, w, cid, pol, rows in long_rows[:params.long_top]:
-        out.append(_edge(cid, "long", pol, w, rows, pos[cid], neg[cid], params))
+    for _, w, cid, pol, rows, p, n in long_rows[:params.long_top]:
+        out.append(_edge(cid, "long", pol, w, rows, p, n, params))
 
     # short term ---------------------------------------------------------------------------------------
     window = events[-params.short_window:]
@@ -275,18 +275,28 @@ def extract_offline(
                     item_cache[it] = sorted(cs)
             t1 = time.perf_counter()
             rows = []
+            n_users = n_long = n_short = n_pos = n_neg = 0  # (counted here: a report field is a pydantic setattr)
             for uid in batch:
                 edges = _interest_rows(by_user.get(uid, []), item_cache, params)
                 rows.append({"user": uid, "edges": {f"{e['concept']}|{e['horizon']}": e for e in edges}})
                 # (a user without edges loses the old ones)
                 if edges:
-                    rep.users_with_interests += 1
+                    n_users += 1
                     for e in edges:
-                        rep.edges += 1
-                        rep.long += e["horizon"] == "long"
-                        rep.short += e["horizon"] == "short"
-                        rep.positive += e["polarity"] > 0
-                        rep.negative += e["polarity"] < 0
+                        if e["horizon"] == "long":
+                            n_long += 1
+                        else:
+                            n_short += 1
+                        if e["polarity"] > 0:
+                            n_pos += 1
+                        elif e["polarity"] < 0:
+                            n_neg += 1
+            rep.users_with_interests += n_users
+            rep.edges += n_long + n_short
+            rep.long += n_long
+            rep.short += n_short
+            rep.positive += n_pos
+            rep.negative += n_neg
             t2 = time.perf_counter()
             rep.interactions_read += sum(len(v) for v in by_user.values())
             rep.read_s += t1 - t0
