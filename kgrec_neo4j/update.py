@@ -79,6 +79,8 @@ class UpdateReport(BaseModel):
     interest_edges_written: int = Field(0, description="interest edges created, changed or removed")
     items_folded: int = 0
     items_new: int = 0
+    fold_kept: int = Field(0, description="items folded in before and not again: no user of theirs changed and they "
+                                          "were not extracted again")
     items_linked: int = Field(0, description="folded-in items whose item links borrowed from their neighbours "
                                              "were written by this update")
     borrowed_links: int = Field(0, description="borrowed item links written by this update")
@@ -282,18 +284,22 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     borrowing: list[Future[tuple[int, int, int]]] = []  # new items' item links, borrowed while the steps run
 
     def fold() -> str:
-        from .model.newitems import fold_in_new_items
+        from .model.newitems import Changed, fold_in_new_items
 
         linked = borrowing[0].result() if borrowing else None  # written before the version that serving reloads
-        f = fold_in_new_items(db, borrow_neighbours=0 if borrowing else settings.borrow_neighbours)
+        f = fold_in_new_items(db, borrow_neighbours=0 if borrowing else settings.borrow_neighbours,
+                              changed=Changed(seen_interests, ingest, tuple(items)))
+        if f.version is None and f.run and linked and linked[0]:  # links borrowed anew, nothing folded: reload
+            f.version = int(db.execute(cypher("update/run_version"), run=f.run)[0]["version"])
         rep.run, rep.run_version, rep.fold_skipped = f.run, f.version, f.skipped
         rep.fold_norm_scale = f.norm_scale
-        rep.items_folded, rep.items_new = f.items, f.new_items
+        rep.items_folded, rep.items_new, rep.fold_kept = f.items, f.new_items, f.kept
         rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = linked or (
             f.items_linked, f.borrowed_links, f.borrow_unchanged)
         if f.skipped:
             return f"no item folded in: {f.skipped}"
-        return (f"{f.items} items folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with knowledge, "
+        return (f"{f.items} items folded into run {f.run}, {f.kept} folded in before kept as they were (nothing "
+                f"they are folded in from changed) ({f.new_items} new; {f.with_knowledge} with knowledge, "
                 f"{f.with_interactions} with interactions, {f.without_anything} with neither; {rep.items_linked} "
                 f"with {rep.borrowed_links} item links borrowed from their nearest trained items, "
                 f"{rep.borrow_unchanged} whose neighbours and links were as they were; "

@@ -574,7 +574,11 @@ def test_changed_text_removes_stale_knowledge(db, world, settings):
     # its train users' interests were recomputed; the trained item keeps its vector until the next training
     assert rep.users_through_knowledge == db.value(
         "MATCH (:Item {id: $i})<-[x:INTERACTED {split: 'train'}]-(u) RETURN count(DISTINCT u)", i=item)
-    assert rep.items_folded == len(world["new_items"]) and rep.items_new == 0
+    # the items folded in before are folded in again when one of their users changed (here: the item's train users,
+    # through its knowledge), and kept as they were otherwise
+    touched = db.value("MATCH (:Item {id: $i})<-[:INTERACTED {split: 'train'}]-(u:User)-[:INTERACTED]->(f:Item) "
+                       "WHERE f.gnn_folded_run = $r RETURN count(DISTINCT f)", i=item, r=world["run"])
+    assert rep.items_folded == touched and rep.fold_kept == len(world["new_items"]) - touched and rep.items_new == 0
 
 
 def test_an_update_borrows_again_only_for_items_whose_neighbours_changed(db, world, settings):
@@ -595,7 +599,7 @@ def test_an_update_borrows_again_only_for_items_whose_neighbours_changed(db, wor
     folder = write_dataset(world["tmp"] / "reborrow" / "vg", [{**row, "title": "PlayStation 4 Racing Wheel"}], [])
     load(db, [folder], append=True)
     rep = run_update(db, settings)
-    assert rep.items_extracted == 1 and rep.items_folded == len(new)
+    assert rep.items_extracted == 1 and 1 <= rep.items_folded == len(new) - rep.fold_kept  # (it, and its users')
     assert rep.borrow_unchanged == len(new) - 1 and rep.items_linked <= 1
     after = db.query(links, r=run, ids=new)
     assert [r for r in after if r["i"] != item] == [r for r in before if r["i"] != item]  # same relationships
@@ -753,10 +757,23 @@ def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, s
     add("second", trained[1])
     second = run_update(db, settings)
     assert second.items_new == 1 and second.run == first.run
+    assert second.items_folded == 1 and second.fold_kept == len(folded)  # nothing of theirs changed: not again
     after = {r["id"]: r for r in db.query(state, run=first.run)}
     assert set(after) == set(folded) | {"NEW-second"}
     for item, before in folded.items():  # untouched by the second update: the same bits
         assert after[item] == before, item
+    # a new interaction of NEW-first's user: that item is folded in again (its user changed), NEW-second is not
+    fold_versions = ("MATCH (i:Item) WHERE i.id STARTS WITH 'NEW-' AND i.gnn_folded_run = $r "
+               "RETURN i.id AS id, i.gnn_fold_version AS v ORDER BY id")
+    versions = {r["id"]: r["v"] for r in db.query(fold_versions, r=first.run)}
+    more = {"user_id": "NEWUSER-first", "item_id": trained[2], "seq": 1, "rating": 5.0, "timestamp": None,
+            "review_title": None, "review_text": None}
+    load(db, [write_dataset(world["tmp"] / "later-more" / "vg", [], [more])], append=True)
+    third = run_update(db, settings)
+    assert third.items_new == 0 and third.items_folded == 1 and third.fold_kept == len(after) - 1
+    now = {r["id"]: r["v"] for r in db.query(fold_versions, r=first.run)}
+    assert now["NEW-first"] == third.run_version > versions["NEW-first"] and now["NEW-second"] == versions["NEW-second"]
+    after = {r["id"]: r for r in db.query(state, run=first.run)}
     # a fold-in cut before it bumped the run's version: the factors it wrote are computed again, not kept
     from kgrec_neo4j.model.newitems import fold_in_new_items
 

@@ -83,8 +83,18 @@ class FoldReport(BaseModel):
                                                       "time were scaled by (to the median length of the run's trained "
                                                       "item vectors); items folded in before keep theirs")
     scale_kept: int = Field(0, description="items folded in before that kept the length factor they were first given")
+    kept: int = Field(0, description="items folded in before and not again: nothing they are folded in from changed")
     version: int | None = None
     seconds: float = 0.0
+
+
+class Changed(NamedTuple):
+    """What an update changed, for :func:`fold_in_new_items`: the users stamped with an ingest number in ``(since,
+    upto]`` (their interactions, and so their interests, changed) and the items it extracted again."""
+
+    since: int
+    upto: int
+    items: tuple[str, ...] = ()
 
 
 class Borrowed(NamedTuple):
@@ -159,11 +169,15 @@ def _history(row: dict[str, Any], side: _Side) -> History:
 
 
 def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int = 500,
-                      progress: Callable[[int, int], None] | None = None, borrow_neighbours: int = 20
-                      ) -> FoldReport:
+                      progress: Callable[[int, int], None] | None = None, borrow_neighbours: int = 20,
+                      changed: Changed | None = None) -> FoldReport:
     """Fold every item without a vector (and every item folded in before) into ``run`` (default: the current run),
     write the vectors, give them item links borrowed from their ``borrow_neighbours`` nearest trained items (0:
     none; :func:`nearest_trained_items`) and bump the run's version; see the module docstring. Idempotent.
+
+    With ``changed`` (what ``kgrec update`` changed), an item folded in before is folded in again only when its
+    inputs may have changed: it was extracted again, or a user whose interactions changed interacted with it
+    (``cypher/update/items_to_fold``); the others keep their vectors, as trained items do (``FoldReport.kept``).
 
     An item's fold-in reads the run's trained vectors only (folded-in items are left out of its users' histories),
     and its length factor (:func:`_scale_to_trained`) is computed once, over the items folded in for the first time
@@ -172,13 +186,20 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     t0 = time.perf_counter()
     run = run or _current_run(db)
     rep = FoldReport(run=run)
-    got = _fold_todo(db, run)
+    got = _fold_todo(db, run, changed=changed)
     if isinstance(got, str) or run is None:
         rep.skipped = got if isinstance(got, str) else None
         return rep
     (p, min_conf, all_interactions), todo = got
-    ids = [r["id"] for r in todo]
-    if not ids:
+    ids = [r["id"] for r in todo]  # every item folded in (to be borrowed for, and left out of histories)
+    fold = [r["id"] for r in todo if r["touched"]]
+    rep.kept = len(ids) - len(fold)
+    if not fold:
+        if borrow_neighbours > 0 and ids:
+            rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, _ = borrow_item_links(
+                db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
+            if rep.items_linked:  # new links: serving reloads the run
+                rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
         rep.seconds = round(time.perf_counter() - t0, 3)
         return rep
     rep.new_items = sum(1 for r in todo if r["new"])
@@ -186,7 +207,7 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     batches = []
     # the items folded into the run (these and those before) are left out of their users' histories: an item's
     # fold-in reads trained vectors only, so it does not change with the order or company it is folded in
-    for rows, counts, users_read in _fold_batches(db, run, p, ids, min_confidence=min_conf,
+    for rows, counts, users_read in _fold_batches(db, run, p, fold, min_confidence=min_conf,
                                                   all_interactions=all_interactions, batch_size=batch_size,
                                                   unknown=frozenset(ids)):
         batches.append(rows)
@@ -210,7 +231,7 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
         res = db.execute(cypher("update/item_vectors"), rows=rows, run=run, version=int(todo[0]["version"]))
         written += int(res[0]["written"]) if res else 0
         if progress:
-            progress(written, len(ids))
+            progress(written, len(fold))
     rep.items = written
     if borrow_neighbours > 0:
         rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, _ = borrow_item_links(
@@ -244,14 +265,17 @@ def borrow_new_item_links(db: Database, *, run: str | None = None, neighbours: i
     return borrow_item_links(db, todo, run=run, min_confidence=got[0][1], neighbours=neighbours, part=part)
 
 
-def _fold_todo(db: Database, run: str | None) -> tuple[tuple[FoldIn, float, bool], list[dict[str, Any]]] | str:
-    """``(the run's fold-in parameters (:func:`_fold_params`), the items to fold into it)``, or why none can be."""
+def _fold_todo(db: Database, run: str | None, *, changed: Changed | None = None
+               ) -> tuple[tuple[FoldIn, float, bool], list[dict[str, Any]]] | str:
+    """``(the run's fold-in parameters (:func:`_fold_params`), the items folded into it or to be: rows of
+    ``cypher/update/items_to_fold``)``, or why none can be."""
     if run is None:
         return "no current model run (train one with `kgrec train`)"
     params = _fold_params(db, run)
     if isinstance(params, str):
         return params
-    return params, db.query(cypher("update/items_to_fold"), run=run)
+    return params, db.query(cypher("update/items_to_fold"), run=run, since=changed.since if changed else None,
+                            upto=changed.upto if changed else None, items=list(changed.items) if changed else [])
 
 
 def _fold_params(db: Database, run: str) -> tuple[FoldIn, float, bool] | str:
