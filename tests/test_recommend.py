@@ -3,6 +3,9 @@ API, cache, CLI (the fixture's run folds a known user in to the user's own vecto
 
 from __future__ import annotations
 
+import json
+import re
+
 import numpy as np
 import pytest
 from _kg_fixture import RUN, invoke_cli
@@ -146,3 +149,33 @@ def test_cli_recommend_explain_and_errors(db, kg):
     assert not any(line.startswith("stored ") for line in res.output.splitlines())  # --no-store writes nothing
     bad = _cli(["recommend", "--user", "nobody"])
     assert bad.exit_code == 1 and "Error: unknown user(s): 'nobody'" in bad.output
+
+
+def test_cli_users_show_says_which_run_stored_the_list_when_and_that_the_user_moved_on(db, kg):
+    user = kg["users"][4]
+    R.recommend(db, user, 3)
+    res = _cli(["users", "show", "--user", user])
+    assert res.exit_code == 0, res.output
+    head = next(ln for ln in res.output.splitlines() if ln.startswith("stored recommendations"))
+    assert re.fullmatch(rf"stored recommendations \(run {RUN}, stored \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d UTC\):", head)
+    assert "newer than these recommendations" not in res.output
+    # two later interactions, as Browser writes them: one with the next seq, one without a seq
+    new = db.query("MATCH (u:User {id: $u}), (i:Item) WHERE NOT (u)-[:INTERACTED]->(i) "
+                   "RETURN i.id AS id ORDER BY i.id LIMIT 2", u=user)
+    db.write("MATCH (u:User {id: $u})-[x:INTERACTED]->() WITH u, max(x.seq) AS last "
+             "MATCH (a:Item {id: $a}), (b:Item {id: $b}) "
+             "CREATE (u)-[:INTERACTED {seq: last + 1, split: 'train', rating: 5.0, zz_test: true}]->(a), "
+             "(u)-[:INTERACTED {split: 'train', rating: 5.0, zz_test: true}]->(b)",
+             u=user, a=new[0]["id"], b=new[1]["id"])
+    try:
+        res = _cli(["users", "show", "--user", user])
+        assert res.exit_code == 0, res.output
+        assert "note: the user has 2 interactions newer than these recommendations" in res.output
+        assert f"`kgrec recommend --user {user}`" in res.output
+        view = json.loads(_cli(["users", "show", "--user", user, "--json"]).output)
+        assert view["recommended_run"] == RUN and view["interactions_since"] == 2
+        assert view["recommended_at"].endswith("Z")
+        R.recommend(db, user, 3)  # a list from the current history: nothing newer
+        assert "newer than these" not in _cli(["users", "show", "--user", user]).output
+    finally:
+        db.write("MATCH (:User {id: $u})-[x:INTERACTED {zz_test: true}]->() DELETE x", u=user)

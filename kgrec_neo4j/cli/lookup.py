@@ -74,7 +74,8 @@ _finders(users, "find_users", ["user", "interactions", "train", "interests", "re
 @json_option
 @pass_settings
 def users_show(settings: Settings, user_id, history, top, as_json):
-    """One user: interactions in order (split, kind), top interests and stored recommendations.
+    """One user: interactions in order (split, kind), top interests and stored recommendations (with the run
+    and the time they were stored, and a note when the user has interactions newer than them).
 
     \b
     Example:
@@ -92,10 +93,17 @@ def users_show(settings: Settings, user_id, history, top, as_json):
     echo_table(v.history, ["seq", "split", "kind", "rating", "item", "title"])
     click.echo("top interests:")
     echo_table(v.top_interests, ["group", "type", "name", "weight", "confidence", "concept"])
-    click.echo("stored recommendations:" if v.recommended else
-               "stored recommendations: none (run `kgrec recommend --user ...` after `kgrec train`)")
-    if v.recommended:
-        echo_table(v.recommended, ["rank", "item", "score", "title"])
+    if not v.recommended:
+        click.echo("stored recommendations: none (run `kgrec recommend --user ...` after `kgrec train`)")
+        return
+    when = (v.recommended_at.replace("T", " ").replace("Z", " UTC") if v.recommended_at else "at an unknown time")
+    click.echo(f"stored recommendations (run {v.recommended_run}, stored {when}):")
+    if v.interactions_since:
+        n = v.interactions_since
+        click.echo(f"note: the user has {n} interaction{'s' if n != 1 else ''} newer than these recommendations, "
+                   f"which do not reflect {'them' if n != 1 else 'it'}; `kgrec recommend --user {v.user}` replaces "
+                   f"them with a list from the current history")
+    echo_table(v.recommended, ["rank", "item", "score", "title"])
 
 
 # ------------------------------------------------------------------------------------------------

@@ -43,6 +43,10 @@ class UserView(BaseModel):
     history: list[dict[str, Any]] = Field(default_factory=list)
     top_interests: list[dict[str, Any]] = Field(default_factory=list)
     recommended: list[dict[str, Any]] = Field(default_factory=list)
+    recommended_run: str | None = Field(None, description="the run the stored recommendations came from")
+    recommended_at: str | None = Field(None, description="when they were stored (UTC, ISO 8601)")
+    interactions_since: int | None = Field(None, description="the user's interactions newer than the stored "
+                                                             "recommendations (None: not recorded with them)")
 
 
 def _limit(limit: int) -> int:
@@ -80,7 +84,8 @@ def show_item(db: Database, item: str, *, links: int = 10) -> ItemView:
 
 def show_user(db: Database, user: str, *, history: int = 20, top: int = 5) -> UserView:
     """One user: counts, the first ``history`` interactions, ``top`` interests per horizon and polarity, and the
-    stored recommendations."""
+    stored recommendations with their run, when they were stored and how many of the user's interactions are newer
+    than them."""
     from ..users.interests.profile import build_profile
 
     summary = db.query(cypher("explain/user_summary"), user=user)
@@ -94,4 +99,6 @@ def show_user(db: Database, user: str, *, history: int = 20, top: int = 5) -> Us
                            "confidence": x.confidence}
                           for g, xs in prof.groups.items() for x in xs]
     view.recommended = db.query(cypher("recommend/stored"), user=user)
+    for r in db.query(cypher("lookup/user_recommended"), user=user):
+        view.recommended_run, view.recommended_at, view.interactions_since = r["run"], r["stored_at"], r["newer"]
     return view

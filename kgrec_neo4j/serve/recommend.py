@@ -1,6 +1,6 @@
 """Top-k recommendation in serving mode, scored by :mod:`~kgrec_neo4j.serve.scoring` from each user's live edges,
 explained by :mod:`~kgrec_neo4j.serve.explain` when asked, stored as
-``(:User)-[:RECOMMENDED {rank, score, run}]->(:Item)``.
+``(:User)-[:RECOMMENDED {rank, score, run, created, history, last_seq}]->(:Item)``.
 
 Every item a user interacted with is excluded (``allow_repeats=True`` keeps them, for repeat purchases). Editions
 and ports of what the user owns (``SAME_WORK``) follow the ``same_work`` setting: ``demote`` ranks them after every
