@@ -224,6 +224,25 @@ def test_reload_that_removes_everything_needs_yes(db, tmp_path):
     rep = L.load(db, [empty], yes=True)
     assert rep.interactions_removed == 831 and rep.users_removed == 40 and rep.items_removed == 758
     assert db.value("MATCH (n) WHERE n:User OR n:Item RETURN count(n)") == 0
+    # nothing of the dataset is left: no empty (:Dataset) node either
+    assert rep.dataset_removed and db.value("MATCH (d:Dataset) RETURN count(d)") == 0
+
+
+def test_a_reload_that_keeps_items_keeps_the_dataset(db, tmp_path):
+    from _kg_fixture import invoke_cli
+
+    clear_database(db)
+    L.load(db, [SLICE], name="vg")
+    items_only = write_dataset(tmp_path / "i" / "vg", slice_rows("items.jsonl")[:5], [])
+    r = invoke_cli(["load", str(items_only), "--yes", "--silent"])
+    assert r.exit_code == 0, r.output
+    assert "removed: 831 interactions, 40 users, 753 items\n" in r.output  # no "nothing of dataset vg is left"
+    assert db.value("MATCH (d:Dataset {name: 'vg'}) RETURN d.items") == 5
+    empty = write_dataset(tmp_path / "e" / "vg", [], [])
+    r = invoke_cli(["load", str(empty), "--yes", "--silent"])
+    assert r.exit_code == 0, r.output
+    assert "removed: 0 interactions, 0 users, 5 items; nothing of dataset vg is left, so it was removed too" in r.output
+    assert db.value("MATCH (d:Dataset) RETURN count(d)") == 0
 
 
 def test_ids_are_unique_per_dataset(db, tmp_path):

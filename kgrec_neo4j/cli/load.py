@@ -75,7 +75,8 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
                    f"{rep.items_text_kept} stored items keeping the text fields their records leave out")
     if rep.mode == "reload":
         click.echo(f"removed: {rep.interactions_removed} interactions, {rep.users_removed} users, "
-                   f"{rep.items_removed} items")
+                   f"{rep.items_removed} items" + (f"; nothing of dataset {rep.dataset} is left, so it was removed "
+                                                   f"too" if rep.dataset_removed else ""))
     click.echo(f"changed: {rep.users_touched} users stamped with ingest {rep.ingest} for `kgrec update`")
     skipped = sum(rep.skipped.values())
     click.echo(f"skipped: {skipped}" + (" (" + ", ".join(f"{k}: {v}" for k, v in sorted(rep.skipped.items())) + ")"

@@ -6,7 +6,8 @@ Three modes, chosen by what is stored (docs/updates.md):
 * **reload** (the dataset is stored, no ``append``): the files replace the dataset's rows. Interactions, users and
   items the files no longer have are removed with everything derived from them; new or changed interactions are
   written; unchanged rows are not touched. A reload that would remove every stored interaction (an empty file)
-  needs ``yes``. A load killed half way and run again is a reload that writes what is missing;
+  needs ``yes``; when it leaves nothing of the dataset, its ``(:Dataset)`` node goes too. A load killed half way
+  and run again is a reload that writes what is missing;
 * **append** (``append``, to a stored dataset): the files add interactions to the stored users (numbered after the
   user's stored ones, in the files' order: the next ``seq``), new users and new items; an interaction may name an
   item stored for the dataset. The histories of the users it touches are split again, last-two-out. A user's rows
@@ -73,6 +74,8 @@ class LoadReport(BaseModel):
     interactions_removed: int = 0
     users_removed: int = 0
     items_removed: int = 0
+    dataset_removed: bool = Field(False, description="a reload left nothing of the dataset: its (:Dataset) node was "
+                                                     "removed too")
     seconds: float = 0.0
 
 
@@ -331,6 +334,8 @@ def load(
         report.items_removed += len(chunk)
     report.users_touched = len(touched)
     status("loaded")
+    if mode == "reload":  # nothing of it left (an empty file, --yes): no empty (:Dataset) node either
+        report.dataset_removed = bool(db.write(cypher("load/drop_empty_dataset"), name=ds.name)["nodes_deleted"])
     report.seconds = round(time.perf_counter() - t0, 2)
     log.info("loaded %s (%s, ingest %d): %d users, %d items, %d interactions written, %d interactions, %d users, "
              "%d items removed in %.1fs", ds.name, mode, ingest, report.users_written, report.items_written,
