@@ -107,9 +107,22 @@ def _items_to_extract(db: Database, name: str) -> tuple[list[str], list[str]]:
     return [r["id"] for r in rows], [r["id"] for r in rows if not r["failed"]]
 
 
+def _has_work(db: Database, name: str, state: dict[str, Any]) -> bool:
+    """Whether an update with the extractor ``name`` has anything to do, read without writing anything: an update
+    to resume, items whose text ``name`` has not done (or without a stored text hash), or anything of
+    ``update/pending_work``."""
+    if state["running"] is not None:
+        return True
+    pending = db.query(cypher("update/pending_work"), classified=int(state["classified_upto"]),
+                       interests=int(state["interests_upto"]))[0]
+    if any(pending.values()):
+        return True
+    return any(not r["failed"] for r in db.query(cypher("update/items_to_extract"), extractor=name))
+
+
 def run_update(db: Database, settings: Settings, *, extractor: str = "auto", classifier: str = "lexicon",
-               interests: str = "offline", progress: bool = False, say: Callable[[str], None] = log.info
-               ) -> UpdateReport:
+               interests: str = "offline", progress: bool = False, say: Callable[[str], None] = log.info,
+               lease: Callable[[], object] | None = None) -> UpdateReport:
     """Bring the graph up to date (see the module docstring) and return what was done.
 
     Args:
@@ -117,7 +130,10 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         classifier: the interaction classifier (``lexicon``, ``prototype``, ``llm`` or ``rating``).
         interests: ``offline``, or ``llm`` (Graph-RAG after the offline edges).
         progress: progress bars of the extraction.
+        lease: takes the writer lease (``kgrec update``): called before the first write, and only when there is
+            work, so that an update with nothing new writes nothing at all. The work is found again under the lease.
     """
+    from .core.lease import holder
     from .core.schema import load_pack
     from .extract.run import check_extractor
 
@@ -125,6 +141,13 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     name = ("llm" if settings.llm_base_url else "offline") if extractor == "auto" else extractor
     check_extractor(settings, name)  # before anything is recorded: which items need extracting depends on it
     pack = load_pack(settings.type_pack)
+    if lease is not None:
+        state = db.query(cypher("update/state"))[0]
+        # another writer at work (a load) may be about to give the update work: wait for it under the lease as before
+        if not _has_work(db, name, state) and holder(db) is None:
+            return UpdateReport(previous=int(state["updated_upto"]), ingest=int(state["ingest"]),
+                                seconds=round(time.perf_counter() - t_all, 3))
+        lease()
     state = db.query(cypher("update/state"))[0]
     previous = int(state["updated_upto"])
     seen_classified, seen_interests = int(state["classified_upto"]), int(state["interests_upto"])

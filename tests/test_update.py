@@ -550,12 +550,37 @@ def test_nothing_new_writes_nothing(db, world):
     before = snapshot(db)
     runs = db.value("MATCH (r:UpdateRun) RETURN count(r)")
     state = db.query("MATCH (s:UpdateState) RETURN properties(s) AS p")[0]["p"]
+    leases = db.query("MATCH (l:WriterLease) RETURN properties(l) AS p")
     r = invoke_cli(["update"])
     assert r.exit_code == 0, r.output
     assert "nothing new since the last update (ingest 3); nothing was written" in r.output
     assert snapshot(db) == before
     assert db.value("MATCH (r:UpdateRun) RETURN count(r)") == runs
     assert db.query("MATCH (s:UpdateState) RETURN properties(s) AS p")[0]["p"] == state
+    # not even the writer lease: it is taken only once the update has found work
+    assert db.query("MATCH (l:WriterLease) RETURN properties(l) AS p") == leases
+
+
+def test_an_update_takes_the_lease_before_its_first_write_and_only_with_work(db, world, settings):
+    order: list[str] = []
+
+    def guard() -> None:  # the database calls it before every write transaction
+        order.append("write")
+
+    db.guards.append(guard)
+    try:
+        rep = run_update(db, settings, lease=lambda: order.append("lease"))
+        assert rep.status == "nothing" and order == []
+        db.guards.remove(guard)
+        # work: an interaction no classification has seen (as written in Browser)
+        db.execute("MATCH ()-[e:INTERACTED]->() WITH e ORDER BY elementId(e) LIMIT 1 REMOVE e.kind_source")
+        db.guards.append(guard)
+        rep = run_update(db, settings, lease=lambda: order.append("lease"))
+        assert rep.status == "complete" and rep.users_classified == 1
+        assert order[0] == "lease" and order.count("lease") == 1 and len(order) > 1
+    finally:
+        if guard in db.guards:
+            db.guards.remove(guard)
 
 
 def test_changed_text_removes_stale_knowledge(db, world, settings):

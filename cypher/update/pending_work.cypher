@@ -2,7 +2,8 @@
 // after $interests (their interests follow older edges), interactions stamped after $classified (a seek on the
 // interacted_ingest index), interactions never classified (`unseen`: no kind_source, counted against the count
 // store, see update/unclassified_users; the update's classification reuses the answer instead of counting again),
-// mentions never projected (no concept and not pending), items without a vector of any run.
+// mentions never projected (no concept and not pending), items without a vector of any run, items without a stored
+// text hash (`unhashed`: the update hashes and stores it, then knows whether to extract them).
 CALL () { OPTIONAL MATCH (u:User) WHERE u.ingest > $interests WITH u LIMIT 1 RETURN u IS NOT NULL AS users }
 CALL () { OPTIONAL MATCH ()-[e:INTERACTED]->() WHERE e.ingest > $classified
           WITH e LIMIT 1 RETURN e IS NOT NULL AS stamped }
@@ -11,4 +12,5 @@ CALL () { MATCH ()-[e:INTERACTED]->() WHERE e.kind_source IS NOT NULL RETURN cou
 CALL () { OPTIONAL MATCH (m:Mention) WHERE m.pending IS NULL AND NOT EXISTS { (m)-[:CANONICAL]->(:Concept) }
           WITH m LIMIT 1 RETURN m IS NOT NULL AS mentions }
 CALL () { OPTIONAL MATCH (i:Item) WHERE i.gnn_run IS NULL WITH i LIMIT 1 RETURN i IS NOT NULL AS items }
-RETURN users, stamped, edges > classified AS unseen, mentions, items
+CALL () { OPTIONAL MATCH (i:Item) WHERE i.current_text_hash IS NULL WITH i LIMIT 1 RETURN i IS NOT NULL AS unhashed }
+RETURN users, stamped, edges > classified AS unseen, mentions, items, unhashed

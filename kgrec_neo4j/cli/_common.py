@@ -39,15 +39,21 @@ def open_db(settings: Settings, *, wait_s: float = 0.0, writer: str | None = Non
 
     db = connect(settings, wait_s=wait_s)
     if writer is not None:
-        from ..core.lease import WriterLease
-
         try:
-            lease = WriterLease(db, writer, ttl_s=settings.lease_ttl_s, wait_s=settings.lease_wait_s).acquire()
+            take_lease(db, settings, writer)
         except BaseException:
             db.close()
             raise
-        db.on_close.append(lease.release)
     return db
+
+
+def take_lease(db: Database, settings: Settings, writer: str) -> None:
+    """Take the database's writer lease for the command ``writer`` (waiting ``settings.lease_wait_s`` for it);
+    closing ``db`` gives it back. For a command that takes it only once it knows it has work (``kgrec update``)."""
+    from ..core.lease import WriterLease
+
+    lease = WriterLease(db, writer, ttl_s=settings.lease_ttl_s, wait_s=settings.lease_wait_s).acquire()
+    db.on_close.append(lease.release)
 
 
 def echo_json(obj: Any) -> None:

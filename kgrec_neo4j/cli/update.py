@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..core.config import Settings
-from ._common import echo_json, open_db, pass_settings, silent_option
+from ._common import echo_json, open_db, pass_settings, silent_option, take_lease
 
 
 @click.command()
@@ -25,7 +25,8 @@ def update(settings: Settings, extractor, classifier, interests, as_json, silent
     knowledge recomputed; new interactions are classified and the interests of the users they touch
     recomputed; new items get vectors of the current run at once, folded in from their concepts (and first
     interactions), so they are recommended and explained before any retraining. Resumable after a kill:
-    run it again. With nothing new it says so and writes nothing.
+    run it again. With nothing new it says so and writes nothing (it takes the writer lease only once it
+    has found work).
 
     \b
     Examples:
@@ -35,9 +36,10 @@ def update(settings: Settings, extractor, classifier, interests, as_json, silent
     from ..update import run_update
 
     say = (lambda s: None) if as_json or silent else (lambda s: click.echo(s, err=True))
-    with open_db(settings, writer="kgrec update") as d:
+    with open_db(settings) as d:  # the writer lease is taken by run_update, once it has found work
         rep = run_update(d, settings, extractor=extractor, classifier=classifier, interests=interests,
-                         progress=not (silent or as_json), say=say)
+                         progress=not (silent or as_json), say=say,
+                         lease=lambda: take_lease(d, settings, "kgrec update"))
     if as_json:
         echo_json(rep.model_dump())
         return
