@@ -179,3 +179,28 @@ def test_cli_users_show_says_which_run_stored_the_list_when_and_that_the_user_mo
         assert "newer than these" not in _cli(["users", "show", "--user", user]).output
     finally:
         db.write("MATCH (:User {id: $u})-[x:INTERACTED {zz_test: true}]->() DELETE x", u=user)
+
+
+def test_cli_listings_name_an_item_without_a_title(db, kg):
+    user = kg["users"][5]
+    top = R.recommend(db, user, 3).items[0].item  # stored
+    seen = db.value("MATCH (:User {id: $u})-[x:INTERACTED]->(i:Item) RETURN i.id ORDER BY x.seq LIMIT 1", u=user)
+    titles = {r["id"]: r["title"] for r in db.query("MATCH (i:Item) WHERE i.id IN $ids RETURN i.id AS id, "
+                                                     "i.title AS title", ids=[top, seen])}
+    db.write("MATCH (i:Item {id: $top}) SET i.title = ' '", top=top)  # a blank title
+    db.write("MATCH (i:Item {id: $seen}) REMOVE i.title", seen=seen)  # none at all
+    S.clear_cache()  # the run's model keeps the item titles it read
+    try:
+        out = _cli(["users", "show", "--user", user]).output
+        history = out[out.index("history:"):out.index("top interests:")]
+        stored = out[out.index("stored recommendations"):]
+        assert f"(untitled {seen})" in history and f"(untitled {top})" in stored
+        line = next(ln for ln in _cli(["recommend", "--user", user, "-k", "3", "--no-store"]).output.splitlines()
+                    if f" {top} " in ln)
+        assert line.rstrip().endswith(f"(untitled {top})")
+        assert _cli(["items", "show", "--item", top]).output.splitlines()[0] == f"item {top}: (untitled {top})"
+        assert f"(untitled {top})" in _cli(["items", "search", top]).output
+        assert json.loads(_cli(["items", "search", top, "--json"]).output)[0]["title"] == " "  # the data as stored
+    finally:
+        db.write("UNWIND keys($t) AS id MATCH (i:Item {id: id}) SET i.title = $t[id]", t=titles)
+        S.clear_cache()

@@ -74,6 +74,16 @@ def echo_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> 
         click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths)))
 
 
+def item_title(title: str | None, item: str) -> str:
+    """An item's title as the CLI prints it: ``(untitled <item id>)`` for an item without one (or a blank one)."""
+    return title if title and title.strip() else f"(untitled {item})"
+
+
+def with_titles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows with an ``item`` and a ``title``, the title as :func:`item_title` prints it (for :func:`echo_table`)."""
+    return [{**r, "title": item_title(r.get("title"), r["item"])} for r in rows]
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4f}"

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..core.config import Settings
-from ._common import open_db, pass_settings
+from ._common import item_title, open_db, pass_settings
 
 
 @click.command()
@@ -56,7 +56,7 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
     for ur in rep.recommendations:
         click.echo(f"user {ur['user']} (run {ur['run']}):")
         for r in ur["items"][:5]:
-            click.echo(f"  {r['rank']:>2}. {r['title'] or r['item']}  (score {r['score']:.3f})")
+            click.echo(f"  {r['rank']:>2}. {item_title(r['title'], r['item'])}  (score {r['score']:.3f})")
             exp = r.get("explanation") or {}
             if exp.get("sentence"):
                 click.echo(f"      {exp['sentence']}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..core.config import Settings
-from ._common import echo_json, echo_table, open_db, pass_settings
+from ._common import echo_json, echo_table, item_title, open_db, pass_settings, with_titles
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 limit_option = click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True,
@@ -23,7 +23,7 @@ def _finders(group: click.Group, find: str, columns: list[str], list_help: str, 
         if as_json:
             echo_json(rows)
         else:
-            echo_table(rows, columns)
+            echo_table(with_titles(rows) if "title" in columns else rows, columns)
 
     @group.command("list", help=list_help)
     @limit_option
@@ -90,7 +90,7 @@ def users_show(settings: Settings, user_id, history, top, as_json):
         return
     click.echo(f"user {v.user}: {v.interactions} interactions ({v.train} train), {v.interests} interest edges")
     click.echo("history:")
-    echo_table(v.history, ["seq", "split", "kind", "rating", "item", "title"])
+    echo_table(with_titles(v.history), ["seq", "split", "kind", "rating", "item", "title"])
     click.echo("top interests:")
     echo_table(v.top_interests, ["group", "type", "name", "weight", "confidence", "concept"])
     if not v.recommended:
@@ -103,7 +103,7 @@ def users_show(settings: Settings, user_id, history, top, as_json):
         click.echo(f"note: the user has {n} interaction{'s' if n != 1 else ''} newer than these recommendations, "
                    f"which do not reflect {'them' if n != 1 else 'it'}; `kgrec recommend --user {v.user}` replaces "
                    f"them with a list from the current history")
-    echo_table(v.recommended, ["rank", "item", "score", "title"])
+    echo_table(with_titles(v.recommended), ["rank", "item", "score", "title"])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -153,7 +153,7 @@ def items_show(settings: Settings, item_id, links, as_json):
     if as_json:
         echo_json(v.model_dump())
         return
-    click.echo(f"item {v.item}: {v.title or '(no title)'}" + (f"  [{v.brand}]" if v.brand else ""))
+    click.echo(f"item {v.item}: {item_title(v.title, v.item)}" + (f"  [{v.brand}]" if v.brand else ""))
     click.echo(f"{v.interactions} interactions; {sum(len(p) for p in v.points.values())} knowledge points")
     for t, ps in sorted(v.points.items()):
         click.echo(f"  {t}:")
@@ -162,11 +162,11 @@ def items_show(settings: Settings, item_id, links, as_json):
             click.echo(f"    {p['text']}{concept}")
     if v.links:
         click.echo(f"item links out (run {v.links[0]['run']}: items it raises for a user who has it), strongest first:")
-        echo_table(v.links, ["item", "weight", "title"])
+        echo_table(with_titles(v.links), ["item", "weight", "title"])
     if v.links_in:
         click.echo(f"item links in (run {v.links_in[0]['run']}: items that raise it for a user who has them), "
                    "strongest first:")
-        echo_table([{**r, "borrowed": "borrowed" if r["borrowed"] else ""} for r in v.links_in],
+        echo_table([{**r, "borrowed": "borrowed" if r["borrowed"] else ""} for r in with_titles(v.links_in)],
                    ["item", "weight", "borrowed", "title"])
         if any(r["borrowed"] for r in v.links_in):
             click.echo("borrowed: a link into an item new to the model, borrowed by `kgrec update` from its nearest "

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..core.config import Settings
-from ._common import echo_json, open_db, pass_settings
+from ._common import echo_json, item_title, open_db, pass_settings
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -68,7 +68,7 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
                 + ("folded in from the user's interests" if rec.source == "interests" else "the most popular items"))
     click.echo(f"top {len(rec.items)} for user {rec.user} (run {rec.run}; {what})")
     for r in rec.items:
-        click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {r.title or ''}"
+        click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {item_title(r.title, r.item)}"
                    + (f"  [another edition of {'; '.join(r.same_work_as[:2])}, which you own]" if r.same_work_as else ""))
         if r.explanation is not None:
             click.echo(f"     {r.explanation.sentence}")
