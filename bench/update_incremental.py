@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import functools
 import gzip
 import json
 import os
@@ -207,6 +208,7 @@ def main() -> None:
     from kgrec_neo4j.concepts.works import link_same_work
     from kgrec_neo4j.core import schema
     from kgrec_neo4j.core.embed import get_embedder
+    from kgrec_neo4j.core.lease import WriterLease
     from kgrec_neo4j.core.schema import load_pack
     from kgrec_neo4j.extract.run import build_extractor, extract_items
     from kgrec_neo4j.load import load
@@ -267,7 +269,12 @@ def main() -> None:
                 with query_times(args.profile_queries) as qt:
                     if prof:
                         prof.enable()
-                    rep = run_update(db, settings, extractor="offline")
+                    # the writer lease, taken as `kgrec update` takes it (once it has found work)
+                    held: list = []
+                    take = functools.partial(lambda h: h.append(WriterLease(db, "bench update").acquire()), held)
+                    rep = run_update(db, settings, extractor="offline", lease=take)
+                    for lease in held:
+                        lease.release()
                     if prof:
                         prof.disable()
                         prof.dump_stats(str(args.cprofile))

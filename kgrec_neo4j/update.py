@@ -38,7 +38,6 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -304,21 +303,15 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         return out
 
     # 7. fold in ------------------------------------------------------------------------------------------------
-    borrowing: list[Future[tuple[int, int, int]]] = []  # new items' item links, borrowed while the steps run
-
     def fold() -> str:
         from .model.newitems import Changed, fold_in_new_items
 
-        linked = borrowing[0].result() if borrowing else None  # written before the version that serving reloads
-        f = fold_in_new_items(db, borrow_neighbours=0 if borrowing else settings.borrow_neighbours,
+        f = fold_in_new_items(db, borrow_neighbours=settings.borrow_neighbours,
                               changed=Changed(seen_interests, ingest, tuple(items)))
-        if f.version is None and f.run and linked and linked[0]:  # links borrowed anew, nothing folded: reload
-            f.version = int(db.execute(cypher("update/run_version"), run=f.run)[0]["version"])
         rep.run, rep.run_version, rep.fold_skipped = f.run, f.version, f.skipped
         rep.fold_norm_scale = f.norm_scale
         rep.items_folded, rep.items_new, rep.fold_kept = f.items, f.new_items, f.kept
-        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = linked or (
-            f.items_linked, f.borrowed_links, f.borrow_unchanged)
+        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = f.items_linked, f.borrowed_links, f.borrow_unchanged
         if f.skipped:
             return f"no item folded in: {f.skipped}"
         return (f"{f.items} items folded into run {f.run}, {f.kept} folded in before kept as they were (nothing "
@@ -330,28 +323,13 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
                    f"items' median length, " if f.norm_scale is not None else "")
                 + f"{f.scale_kept} folded in before keeping their factor): version {f.version}")
 
-    # The borrowed item links depend on the new items' text or knowledge and on the run's trained links, not on
-    # what the steps write: they are computed alongside them (the server and the second core are idle while this
-    # process computes, and the other way round), and step 7 waits for them. By text they need nothing of the
-    # update and start with it; the items without a trained item close by text borrow through their knowledge
-    # (final after step 3) after it. A failure there fails step 7, which every resume repeats.
-    from .model.newitems import Borrowed, borrow_new_item_links
-
-    n_borrow = settings.borrow_neighbours
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="update-borrow") as pool:
-        by_text = pool.submit(borrow_new_item_links, db, neighbours=n_borrow, part="text") if n_borrow > 0 else None
-
-        def by_knowledge() -> tuple[int, int, int]:  # (runs after by_text: one worker)
-            a = by_text.result() if by_text is not None else Borrowed(0, 0, 0)
-            b = borrow_new_item_links(db, neighbours=n_borrow, part="rest", ids=a.left) if a.left else Borrowed(0, 0, 0)
-            return a.linked + b.linked, a.written + b.written, a.unchanged + b.unchanged
-
-        for label, fn in (("extract", extract), ("concepts", concepts), ("knowledge", knowledge),
-                          ("works", works), ("classify", classify), ("interests", user_interests), ("fold-in", fold)):
-            if label not in done_steps or label == "fold-in":  # (fold-in is repeated: it is cheap and idempotent)
-                step(label, fn)
-            if label == "knowledge" and by_text is not None:
-                borrowing.append(pool.submit(by_knowledge))
+    # The new items' item links are borrowed in the fold-in step, after the others: in a thread alongside the steps
+    # (until 2026-12-02) the two halves contended for the server's two cores and the update took longer, with a
+    # third more CPU (docs/updates.md).
+    for label, fn in (("extract", extract), ("concepts", concepts), ("knowledge", knowledge), ("works", works),
+                      ("classify", classify), ("interests", user_interests), ("fold-in", fold)):
+        if label not in done_steps or label == "fold-in":  # (fold-in is repeated: it is cheap and idempotent)
+            step(label, fn)
     rep.status = "complete"
     rep.seconds = round(time.perf_counter() - t_all, 3)
     rep.later_loads = max(0, int(db.query(cypher("update/state"))[0]["ingest"]) - ingest)

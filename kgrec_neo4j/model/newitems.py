@@ -97,15 +97,6 @@ class Changed(NamedTuple):
     items: tuple[str, ...] = ()
 
 
-class Borrowed(NamedTuple):
-    """What one borrowing of item links did (:func:`borrow_item_links`)."""
-
-    linked: int  # items whose links were computed and written
-    written: int  # links written
-    unchanged: int  # items whose neighbours, and so links, were as they were
-    left: tuple[str, ...] = ()  # items a ``text`` part left for the ``rest`` (no trained item close by text)
-
-
 def _current_run(db: Database) -> str | None:
     rows = db.query(cypher("recommend/current_run"))
     return str(rows[0]["run"]) if len(rows) == 1 else None
@@ -196,7 +187,7 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     rep.kept = len(ids) - len(fold)
     if not fold:
         if borrow_neighbours > 0 and ids:
-            rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, _ = borrow_item_links(
+            rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = borrow_item_links(
                 db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
             if rep.items_linked:  # new links: serving reloads the run
                 rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
@@ -234,7 +225,7 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
             progress(written, len(fold))
     rep.items = written
     if borrow_neighbours > 0:
-        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, _ = borrow_item_links(
+        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = borrow_item_links(
             db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
     rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
     rep.seconds = round(time.perf_counter() - t0, 3)
@@ -243,26 +234,6 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
              rep.new_items, rep.with_knowledge, rep.with_interactions, rep.items_linked, rep.borrowed_links,
              rep.borrow_unchanged, rep.seconds, rep.version)
     return rep
-
-
-def borrow_new_item_links(db: Database, *, run: str | None = None, neighbours: int = 20, part: str = "all",
-                          ids: tuple[str, ...] | None = None) -> Borrowed:
-    """The borrowed item links (:func:`borrow_item_links`) of the items :func:`fold_in_new_items` folds into ``run``
-    (default: the current run), without folding them in: ``kgrec update`` computes them while it runs its other
-    steps, which they do not depend on (a new item's links come from its text or knowledge and the trained items'
-    links only), and then folds in with ``borrow_neighbours=0``. ``part`` as :func:`borrow_item_links` takes it: the
-    update borrows for the items with a text neighbour before it extracts (``text``), and for the ``left`` ones, by
-    their knowledge, after its knowledge step (``rest``, ``ids`` = that ``left``). Returns what
-    :func:`borrow_item_links` does; nothing without a run that can fold items in."""
-    run = run or _current_run(db)
-    got = _fold_todo(db, run) if neighbours > 0 else "no borrowing"
-    if isinstance(got, str) or run is None or not got[1]:
-        return Borrowed(0, 0, 0)
-    todo = [r["id"] for r in got[1]]
-    if ids is not None:
-        keep = set(ids)
-        todo = [item for item in todo if item in keep]
-    return borrow_item_links(db, todo, run=run, min_confidence=got[0][1], neighbours=neighbours, part=part)
 
 
 def _fold_todo(db: Database, run: str | None, *, changed: Changed | None = None
@@ -474,10 +445,10 @@ def text_neighbours(db: Database, ids: list[str], *, run: str, key: str, neighbo
 
 
 def nearest_trained_items(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
-                          source: str = "text", fallback: bool = True) -> dict[str, list[tuple[str, float]]]:
+                          source: str = "text") -> dict[str, list[tuple[str, float]]]:
     """The neighbours each item of ``ids`` borrows its item links from: by ``text`` (:func:`text_neighbours`; an item
-    without text, or without a trained item close to it by text, falls back to its knowledge, unless ``fallback``
-    is false: then it has no entry) or by ``knowledge`` (:func:`knowledge_neighbours`)."""
+    without text, or without a trained item close to it by text, falls back to its knowledge) or by ``knowledge``
+    (:func:`knowledge_neighbours`)."""
     if source not in BORROW_SOURCES:
         raise ValueError(f"source must be one of {', '.join(BORROW_SOURCES)} (got {source!r})")
     near: dict[str, list[tuple[str, float]]] = {}
@@ -486,8 +457,6 @@ def nearest_trained_items(db: Database, ids: list[str], *, run: str, min_confide
         from .itemtext import text_model_key
 
         near = text_neighbours(db, ids, run=run, key=text_model_key(get_embedder(db.settings)), neighbours=neighbours)
-        if not fallback:
-            return near
     rest = [item for item in ids if item not in near]
     if rest:
         near.update(knowledge_neighbours(db, rest, run=run, min_confidence=min_confidence, neighbours=neighbours))
@@ -495,8 +464,8 @@ def nearest_trained_items(db: Database, ids: list[str], *, run: str, min_confide
 
 
 def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
-                      top_k: int | None = None, batch_size: int = 500, source: str | None = None,
-                      part: str = "all") -> Borrowed:
+                      top_k: int | None = None, batch_size: int = 500, source: str | None = None
+                      ) -> tuple[int, int, int]:
     """Give each folded-in item of ``ids`` item links of ``run`` borrowed from its nearest trained items (module
     docstring; ``source``: ``text`` or ``knowledge``, default the setting ``borrow_from``; by text, the missing and
     stale text vectors are embedded and stored first), replacing the ones it had (idempotent). ``top_k``: links kept
@@ -507,36 +476,20 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     an item whose neighbours are as they were keeps its links unread and unwritten: every update folds in again
     the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
     knowledge, changed (to force it, remove ``digest`` from its links). Returns ``(items linked, links written, items
-    unchanged)``, the first two counting this call's writes; ``(0, 0, 0)`` for a run without an item graph.
-
-    ``part``: ``all`` (default); ``text``, only the items of ``ids`` with a trained item close to them by text (what
-    needs no knowledge), the others returned as ``left``; ``rest``, ``ids`` by their knowledge neighbours (the
-    ``left`` of a ``text`` part): the two parts borrow what ``all`` does, with the same links."""
-    if part not in ("all", "text", "rest"):
-        raise ValueError(f"part must be all, text or rest (got {part!r})")
+    unchanged)``, the first two counting this call's writes; ``(0, 0, 0)`` for a run without an item graph."""
 
     info = db.query(cypher("recommend/run"), run=run)
     if not info or float(info[0]["link_weight"]) == 0.0 or int(info[0]["link_count"]) == 0:
-        return Borrowed(0, 0, 0)
+        return 0, 0, 0
     if top_k is None:
         top_k = link_top_k(info[0])
     source = source or db.settings.borrow_from
-    if source == "text" and part != "rest":  # the new and changed items' text vectors (and any other missing or stale)
+    if source == "text":  # the new and changed items' text vectors (and any other missing or stale one)
         from ..core.embed import get_embedder
         from .itemtext import store_item_text
 
         store_item_text(db, get_embedder(db.settings))
-    left: tuple[str, ...] = ()
-    if part == "text" and source == "text":
-        near = nearest_trained_items(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours,
-                                     fallback=False)
-        left = tuple(item for item in ids if item not in near)
-        ids = [item for item in ids if item in near]
-    elif part == "text":  # (by knowledge, every item is left for the rest)
-        return Borrowed(0, 0, 0, tuple(ids))
-    else:
-        near = nearest_trained_items(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours,
-                                     source="knowledge" if part == "rest" else source)
+    near = nearest_trained_items(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours, source=source)
     digests = {item: borrow_digest(run, top_k, near.get(item, [])) for item in ids}
     stored: dict[str, int | None] = {}
     for chunk in batched(ids, 20_000):
@@ -578,7 +531,7 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                          "neighbours": [j in owns for j, _ in best], "digest": digests[item]})
         res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run)
         written += int(res[0]["written"]) if res else 0
-    return Borrowed(linked, written, len(ids) - len(todo), left)
+    return linked, written, len(ids) - len(todo)
 
 
 def link_top_k(run_info: dict[str, Any]) -> int:
