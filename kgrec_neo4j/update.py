@@ -314,18 +314,18 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = f.items_linked, f.borrowed_links, f.borrow_unchanged
         if f.skipped:
             return f"no item folded in: {f.skipped}"
-        return (f"{f.items} items folded into run {f.run}, {f.kept} folded in before kept as they were (nothing "
-                f"they are folded in from changed) ({f.new_items} new; {f.with_knowledge} with knowledge, "
+        return (f"{f.items} items folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with knowledge, "
                 f"{f.with_interactions} with interactions, {f.without_anything} with neither; {rep.items_linked} "
                 f"with {rep.borrowed_links} item links borrowed from their nearest trained items, "
                 f"{rep.borrow_unchanged} whose neighbours and links were as they were; "
                 + (f"vectors of the items folded in for the first time scaled by {f.norm_scale:.3g} to the trained "
                    f"items' median length, " if f.norm_scale is not None else "")
-                + f"{f.scale_kept} folded in before keeping their factor): version {f.version}")
+                + f"{f.scale_kept} folded in before keeping their factor; {f.kept} folded in before kept as they "
+                  f"were: nothing they are folded in from changed): version {f.version}")
 
     # The new items' item links are borrowed in the fold-in step, after the others: in a thread alongside the steps
-    # (until 2026-12-02) the two halves contended for the server's two cores and the update took longer, with a
-    # third more CPU (docs/updates.md).
+    # (until 2026-12-02) the two halves contended for the server's two cores, with a third more CPU for the same
+    # update (docs/updates.md).
     for label, fn in (("extract", extract), ("concepts", concepts), ("knowledge", knowledge), ("works", works),
                       ("classify", classify), ("interests", user_interests), ("fold-in", fold)):
         if label not in done_steps or label == "fold-in":  # (fold-in is repeated: it is cheap and idempotent)

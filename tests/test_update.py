@@ -798,6 +798,27 @@ def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, s
         assert r["s"] == pytest.approx(after[item]["s"], rel=1e-6) and r["links"] == after[item]["links"], item
 
 
+def test_a_fold_in_that_folds_nothing_again_still_borrows_changed_links(db, world):
+    """With nothing an item is folded in from changed, no item is folded in again; links whose neighbours changed
+    are still borrowed again, and the run's version goes up so that serving reloads them; with nothing changed at
+    all, nothing is written and the version stays."""
+    from kgrec_neo4j.model.newitems import Changed, _current_run, fold_in_new_items
+
+    run = _current_run(db)  # (an earlier test may have trained another)
+    assert run
+    version = "MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.version, 0)"
+    folded = db.value("MATCH (i:Item) WHERE i.gnn_run = $r AND i.gnn_folded_run = $r RETURN count(i)", r=run)
+    nothing = Changed(10**9, 10**9, ())  # no user stamped in that range, no item extracted
+    v0 = db.value(version, r=run)
+    db.execute("MATCH ()-[l:ITEM_LINK {run: $r, borrowed: true}]->() REMOVE l.digest", r=run)
+    f = fold_in_new_items(db, changed=nothing)
+    assert f.items == 0 and f.kept == folded > 0 and f.items_linked > 0 and f.version == v0 + 1
+    assert db.value(version, r=run) == v0 + 1
+    g = fold_in_new_items(db, changed=nothing)
+    assert g.items == 0 and g.items_linked == 0 and g.borrow_unchanged == folded and g.version is None
+    assert db.value(version, r=run) == v0 + 1
+
+
 def test_borrow_digest_changes_with_each_input():
     from kgrec_neo4j.model.newitems import borrow_digest
 
