@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple, overload
 
 from ..core.errors import InputError
+from ..core.texthash import TEXT_FIELDS
 
 _loads: Callable[[bytes], Any]
 _JSONError: type[ValueError]
@@ -29,7 +30,6 @@ log = logging.getLogger(__name__)
 
 
 Format = Literal["generic", "amazon2018", "amazon2023"]
-TEXT_FIELDS = ("title", "description", "features", "categories", "brand")  # an item's text, as stored
 LIST_FIELDS = ("description", "features", "categories")  # (lists of strings; the others are strings)
 MAX_LINE_BYTES = 1_000_000
 MAX_ISSUES_KEPT = 50

@@ -38,8 +38,8 @@ from pydantic import BaseModel, Field
 from ..core.db import Database, batched
 from ..core.errors import InputError
 from ..core.resources import cypher
-from ..core.texthash import text_hash
-from .read import TEXT_FIELDS, Dataset, Format, Interaction, dataset_name, read
+from ..core.texthash import TEXT_FIELDS, text_hash
+from .read import Dataset, Format, Interaction, dataset_name, read
 from .split import k_core, kind_sign, sample_users, split_of
 
 log = logging.getLogger(__name__)

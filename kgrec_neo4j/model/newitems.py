@@ -185,54 +185,48 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     ids = [r["id"] for r in todo]  # every item folded in (to be borrowed for, and left out of histories)
     fold = [r["id"] for r in todo if r["touched"]]
     rep.kept = len(ids) - len(fold)
-    if not fold:
-        if borrow_neighbours > 0 and ids:
-            rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = borrow_item_links(
-                db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
-            if rep.items_linked:  # new links: serving reloads the run
-                rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
-        rep.seconds = round(time.perf_counter() - t0, 3)
-        return rep
-    rep.new_items = sum(1 for r in todo if r["new"])
-    kept = {r["id"]: float(r["scale"]) for r in todo if r["scale"] is not None}
-    batches = []
-    # the items folded into the run (these and those before) are left out of their users' histories: an item's
-    # fold-in reads trained vectors only, so it does not change with the order or company it is folded in
-    for rows, counts, users_read in _fold_batches(db, run, p, fold, min_confidence=min_conf,
-                                                  all_interactions=all_interactions, batch_size=batch_size,
-                                                  unknown=frozenset(ids)):
-        batches.append(rows)
-        rep.with_knowledge += counts[0]
-        rep.with_interactions += counts[1]
-        rep.without_anything += counts[2]
-        rep.users_read += users_read
-    rows_all = [r for rows in batches for r in rows]
-    fresh = [r for r in rows_all if r["id"] not in kept]
-    if fresh:
-        rep.norm_scale = _scale_to_trained(db, run, fresh, store=True)
-    for r in rows_all:  # the factor of an item folded in before is the one it was first given
-        if r["id"] in kept:
-            r["embedding"] = (np.asarray(r["embedding"], np.float64) * kept[r["id"]]).tolist()
-            r["scale"] = kept[r["id"]]
-            rep.scale_kept += 1
-        else:  # (a zero vector has no factor yet: it gets one when it is first folded in from something)
-            r["scale"] = rep.norm_scale if any(r["embedding"]) else None
-    written = 0
-    for rows in batches:
-        res = db.execute(cypher("update/item_vectors"), rows=rows, run=run, version=int(todo[0]["version"]))
-        written += int(res[0]["written"]) if res else 0
-        if progress:
-            progress(written, len(fold))
-    rep.items = written
-    if borrow_neighbours > 0:
+    if fold:
+        rep.new_items = sum(1 for r in todo if r["new"])
+        kept = {r["id"]: float(r["scale"]) for r in todo if r["scale"] is not None}
+        batches = []
+        # the items folded into the run (these and those before) are left out of their users' histories: an item's
+        # fold-in reads trained vectors only, so it does not change with the order or company it is folded in
+        for rows, counts, users_read in _fold_batches(db, run, p, fold, min_confidence=min_conf,
+                                                      all_interactions=all_interactions, batch_size=batch_size,
+                                                      unknown=frozenset(ids)):
+            batches.append(rows)
+            rep.with_knowledge += counts[0]
+            rep.with_interactions += counts[1]
+            rep.without_anything += counts[2]
+            rep.users_read += users_read
+        rows_all = [r for rows in batches for r in rows]
+        fresh = [r for r in rows_all if r["id"] not in kept]
+        if fresh:
+            rep.norm_scale = _scale_to_trained(db, run, fresh, store=True)
+        for r in rows_all:  # the factor of an item folded in before is the one it was first given
+            if r["id"] in kept:
+                r["embedding"] = (np.asarray(r["embedding"], np.float64) * kept[r["id"]]).tolist()
+                r["scale"] = kept[r["id"]]
+                rep.scale_kept += 1
+            else:  # (a zero vector has no factor yet: it gets one when it is first folded in from something)
+                r["scale"] = rep.norm_scale if any(r["embedding"]) else None
+        written = 0
+        for rows in batches:
+            res = db.execute(cypher("update/item_vectors"), rows=rows, run=run, version=int(todo[0]["version"]))
+            written += int(res[0]["written"]) if res else 0
+            if progress:
+                progress(written, len(fold))
+        rep.items = written
+    if borrow_neighbours > 0 and ids:
         rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = borrow_item_links(
             db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
-    rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
+    if fold or rep.items_linked:  # new vectors or links: serving reloads the run
+        rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
     rep.seconds = round(time.perf_counter() - t0, 3)
-    log.info("folded %d items into run %s (%d new; %d with knowledge, %d with interactions; %d with %d borrowed "
-             "item links written, %d with their links as they were) in %.1fs: version %d", rep.items, run,
-             rep.new_items, rep.with_knowledge, rep.with_interactions, rep.items_linked, rep.borrowed_links,
-             rep.borrow_unchanged, rep.seconds, rep.version)
+    log.info("folded %d items into run %s (%d new, %d kept; %d with knowledge, %d with interactions; %d with %d "
+             "borrowed item links written, %d with their links as they were) in %.1fs: version %s", rep.items, run,
+             rep.new_items, rep.kept, rep.with_knowledge, rep.with_interactions, rep.items_linked,
+             rep.borrowed_links, rep.borrow_unchanged, rep.seconds, rep.version)
     return rep
 
 
