@@ -220,6 +220,23 @@ def test_user_sample_and_k_core(db):
     assert db.value("MATCH (i:Item) WHERE NOT (i)<-[:INTERACTED]-() RETURN count(i)") == 0
 
 
+def test_a_k_core_that_leaves_nothing_is_refused(db, data_dir):
+    """The 2018 sample has a 2-core and no 3-core: --k-core 5 used to print `written: 0 users ...`, exit 0 and leave an
+    empty (:Dataset) node."""
+    from kgrec_neo4j.cli import cli
+    from tests.conftest import clear_database
+
+    clear_database(db)
+    sample = str(data_dir / "formats" / "amazon2018" / "Video_Games_5.sample.json.gz")
+    r = CliRunner().invoke(cli, ["load", sample, "--format", "amazon2018", "--k-core", "5", "--silent"])
+    assert r.exit_code == 1, r.output
+    assert "--k-core 5 leaves none of the 21411 interactions read" in r.output and "Lower --k-core" in r.output
+    assert counts(db) == {"users": 0, "items": 0, "edges": 0}
+    assert db.value("MATCH (d:Dataset) RETURN count(d)") == 0
+    r = CliRunner().invoke(cli, ["load", sample, "--format", "amazon2018", "--k-core", "2", "--silent"])
+    assert r.exit_code == 0 and "written: 1372 users" in r.output, r.output
+
+
 def test_cli_load_prints_counts_and_errors(db, tmp_path, monkeypatch):
     from kgrec_neo4j.cli import cli
     from tests.conftest import clear_database

@@ -42,7 +42,7 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
       kgrec load ../shared/data/amazon-videogames-2018
       kgrec load ../shared/data/amazon-videogames-2018 --users 2000
       kgrec load ../shared/data/amazon-videogames-2018 --append && kgrec update
-      kgrec load ../shared/data/formats/amazon2018/Video_Games_5.sample.json.gz --format amazon2018 --k-core 5
+      kgrec load ../shared/data/formats/amazon2018/Video_Games_5.sample.json.gz --format amazon2018 --k-core 2
     """
     from ..load import load as run_load
 

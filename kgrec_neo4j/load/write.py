@@ -244,9 +244,9 @@ def load(
     stored interaction of the dataset. ``id_prefix`` is prepended to every user and item id of the dataset.
 
     Raises:
-        InputError: nothing valid to write, ``strict`` with a bad record, ids of another dataset, filters with
-            ``append``, ``append`` to a dataset that is not stored, a reload that would remove everything without
-            ``yes``; nothing is written then.
+        InputError: nothing valid to write, ``strict`` with a bad record, a k-core that leaves no interaction, ids of
+            another dataset, filters with ``append``, ``append`` to a dataset that is not stored, a reload that would
+            remove everything without ``yes``; nothing is written then.
     """
     t0 = time.perf_counter()
     paths = [Path(p) for p in paths]
@@ -276,6 +276,10 @@ def load(
         xs = k_core(xs, k_core_users, k_core_items)
     if max_users:
         xs = sample_users(xs, max_users, seed)
+    if ds.interactions and not xs:
+        raise InputError(f"--k-core {max(k_core_users, k_core_items)} leaves none of the {len(ds.interactions)} "
+                         f"interactions read (no user and item keep that many interactions with each other); nothing "
+                         f"was written. Lower --k-core or drop it", source=", ".join(ds.sources))
     item_ids = sorted({x.item for x in xs} if filtered else set(ds.items))
     item_rows = [{**{k: v for k, v in ds.items[i].items() if k not in ("_line", "_fields")}, "id": prefix + i,
                   "_fields": list(ds.items[i].get("_fields", TEXT_FIELDS)), "text_hash": text_hash(ds.items[i])}
