@@ -140,6 +140,29 @@ def test_unknown_layout_is_refused(tmp_path):
         L.read([tmp_path])
 
 
+def test_format_option_reads_a_review_file_whose_first_line_tells_none(data_dir, tmp_path):
+    """The errors said "pass --format", and --format was ignored: the same error came back with it."""
+    sample = data_dir / "formats" / "amazon2018" / "Video_Games_5.sample.json.gz"
+    lines = gzip.decompress(sample.read_bytes()).splitlines()[:20]
+    reviews = tmp_path / "reviews.json"
+    reviews.write_bytes(b"\n".join([b"not json", *lines]) + b"\n")
+    with pytest.raises(InputError, match=r"first line is not JSON; cannot detect the format \(pass --format\)"):
+        L.read([reviews])
+    ds = L.read([reviews], fmt="amazon2018")  # the line is reported and skipped, the rest read
+    assert ds.format == "amazon2018" and len(ds.interactions) == 20 and ds.skipped == {"malformed json": 1}
+    assert str(ds.issues[0]).startswith(f"{reviews}:1: malformed JSON")
+    with pytest.raises(InputError, match="look like amazon2018, not amazon2023"):
+        L.read([sample], fmt="amazon2023")
+    # the generic format names its files; a metadata file alone needs its review file (no --format helps either)
+    with pytest.raises(InputError, match="the generic format reads files named items.jsonl"):
+        L.read([reviews], fmt="generic")
+    meta = data_dir / "formats" / "amazon2023" / "meta_Video_Games.sample.jsonl.gz"
+    for fmt in (None, "amazon2023"):
+        with pytest.raises(InputError, match="product metadata without its review file") as e:
+            L.read([meta], fmt=fmt)
+        assert "--format" not in str(e.value)
+
+
 # -- writing (real Neo4j) ----------------------------------------------------------------------
 
 def counts(db):

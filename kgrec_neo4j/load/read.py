@@ -340,9 +340,12 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
-def detect(paths: list[Path], *, one_generic_file: bool = False) -> tuple[Format, dict[str, Path | None]]:
+def detect(paths: list[Path], *, one_generic_file: bool = False, fmt: Format | None = None
+           ) -> tuple[Format, dict[str, Path | None]]:
     """Find the format and files from a folder or explicit files. ``one_generic_file``: the generic format may have
-    only one of its two files (an append of interactions, or of items, alone)."""
+    only one of its two files (an append of interactions, or of items, alone). ``fmt`` (``--format``): the format
+    of a review file whose first line tells none (not JSON, or keys of neither Amazon format); its lines are then
+    read and reported one by one."""
     files: list[Path] = []
     for p in paths:
         if p.is_dir():
@@ -368,25 +371,37 @@ def detect(paths: list[Path], *, one_generic_file: bool = False) -> tuple[Format
                          source=str(names[have].parent))
     meta = next((f for n, f in names.items() if n.startswith("meta")), None)
     reviews = [f for n, f in names.items() if not n.startswith("meta")]
+    first: Any = None
+    if len(reviews) == 1:
+        opener = gzip.open if reviews[0].suffix == ".gz" else open
+        try:
+            with opener(reviews[0], "rb") as fh:
+                head = next(bounded_lines(fh), (b"", 0))[0]
+            first = _loads(head)
+        except (_JSONError, EOFError, OSError, zlib.error):
+            first = None
+        keys = first if isinstance(first, dict) else {}
+        if "reviewerID" in keys:
+            return "amazon2018", {"reviews": reviews[0], "meta": meta}
+        if "user_id" in keys and "parent_asin" in keys:
+            return "amazon2023", {"reviews": reviews[0], "meta": meta}
+    if fmt == "generic":
+        raise InputError(f"the generic format reads files named items.jsonl[.gz] and interactions.jsonl[.gz]; found "
+                         f"{[f.name for f in files]}: rename them so", source=str(paths[0]))
+    if not reviews and meta is not None:
+        raise InputError(f"{meta.name} is product metadata without its review file: the Amazon formats read users and "
+                         f"interactions from the reviews (e.g. Video_Games.jsonl.gz beside meta_Video_Games.jsonl.gz); "
+                         f"pass the review file too, or the folder that holds both", source=str(meta))
     if len(reviews) != 1:
         raise InputError(
             f"cannot tell the format from {[f.name for f in files]}: expected items.jsonl + interactions.jsonl "
-            f"(generic), or one review file with an optional meta_* file (Amazon 2018/2023); pass --format",
-            source=str(paths[0]))
-    opener = gzip.open if reviews[0].suffix == ".gz" else open
-    try:
-        with opener(reviews[0], "rb") as fh:
-            head = next(bounded_lines(fh), (b"", 0))[0]
-        first = _loads(head)
-    except (_JSONError, EOFError, OSError, zlib.error):
-        first = None
+            f"(generic), or one review file with an optional meta_* file (Amazon 2018/2023); load one review file "
+            f"at a time", source=str(paths[0]))
+    if fmt is not None:  # the first line tells neither Amazon format: as given (each bad line is reported)
+        return fmt, {"reviews": reviews[0], "meta": meta}
     if not isinstance(first, dict):
         raise InputError("first line is not JSON; cannot detect the format (pass --format)", source=str(reviews[0]),
                          line=1) from None
-    if "reviewerID" in first:
-        return "amazon2018", {"reviews": reviews[0], "meta": meta}
-    if "user_id" in first and "parent_asin" in first:
-        return "amazon2023", {"reviews": reviews[0], "meta": meta}
     raise InputError(f"unknown review format (keys {sorted(first)[:8]}); pass --format", source=str(reviews[0]), line=1)
 
 
@@ -404,7 +419,7 @@ def read(paths: list[Path], *, fmt: Format | None = None, name: str | None = Non
     file listing them (``kgrec load --append``; the Amazon formats accept any item).
     """
     paths = [Path(p) for p in paths]
-    found_fmt, files = detect(paths, one_generic_file=known_items is not None)
+    found_fmt, files = detect(paths, one_generic_file=known_items is not None, fmt=fmt)
     fmt = fmt or found_fmt
     if fmt != found_fmt:
         raise InputError(f"files look like {found_fmt}, not {fmt}", source=str(paths[0]))
