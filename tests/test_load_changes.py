@@ -152,11 +152,41 @@ def test_appended_interaction_of_an_unknown_item_is_reported_and_skipped(db, tmp
     assert edges(db) == before
     rep = L.load(db, [add], append=True)
     assert rep.skipped == {"unknown item": 1}
-    assert rep.issues == [f"{add / 'interactions.jsonl'}:2: item 'NO-SUCH-ITEM' is not in items.jsonl nor in dataset 'vg'"]
+    assert rep.issues == [f"{add / 'interactions.jsonl'}:2: item 'NO-SUCH-ITEM' is not in items.jsonl nor in dataset "
+                          f"'vg': add its record to items.jsonl"]
     mine = [e for e in edges(db) if e[0] == user]
     old_max = max(e[1] for e in before if e[0] == user)
     assert mine[-1][1:3] == (old_max + 1, stored_item)  # the next seq, after the stored ones
     assert [e for e in edges(db) if e[0] == "new-user"] == [("new-user", 0, stored_item, "train", None, "implicit", 1, 1)]
+
+
+def test_cli_says_how_to_add_the_skipped_lines_of_an_append(db, tmp_path):
+    """Appending the whole file again after correcting a line in the middle stores the lines around it twice (only a
+    run of rows the stored history ends with is recognised): the CLI says to append only the corrected lines."""
+    from _kg_fixture import invoke_cli
+
+    clear_database(db)
+    base, _, _ = split_slice(tmp_path)
+    L.load(db, [base])
+    stored = [e[2] for e in edges(db)][:2]
+    add = tmp_path / "add" / "vg"
+    add.mkdir(parents=True)
+    (add / "interactions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"user_id": "u-new", "item_id": stored[0], "seq": 0}, {"user_id": "u-new", "item_id": "NO-SUCH-ITEM", "seq": 1},
+        {"user_id": "u-new", "item_id": stored[1], "seq": 2}]) + '{"user_id": "u-new", "item_id": \n')
+    r = invoke_cli(["load", str(add), "--append", "--silent"])
+    assert r.exit_code == 0, r.output
+    assert (f"{add / 'interactions.jsonl'}:2: item 'NO-SUCH-ITEM' is not in the files (no items file) nor in dataset "
+            f"'vg': add its record to an items.jsonl beside this file") in r.output
+    assert f"{add / 'interactions.jsonl'}:4: malformed JSON" in r.output
+    assert "correct them and append a file of only those lines" in r.output
+    r = invoke_cli(["load", str(base), "--silent"])  # a reload: running it again is the way
+    assert "skipped: 0" in r.output and "to add the skipped lines" not in r.output
+    other = write_dataset(tmp_path / "other", [{"item_id": "o1", "title": "One"}], [
+        {"user_id": "u-o", "item_id": "o1", "seq": 0}, {"user_id": "u-o", "item_id": "NO-SUCH-ITEM", "seq": 1}])
+    r = invoke_cli(["load", str(other), "--silent"])
+    assert r.exit_code == 0 and "item 'NO-SUCH-ITEM' is not in items.jsonl: add its record to items.jsonl" in r.output
+    assert "correct them and run the same command again" in r.output
 
 
 def derived(db):

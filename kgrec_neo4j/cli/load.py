@@ -85,6 +85,12 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
         click.echo(f"  {line}", err=True)
     if len(rep.issues) > 10:
         click.echo(f"  … {skipped - 10} more", err=True)
+    if skipped and rep.mode == "append":
+        click.echo("  to add the skipped lines, correct them and append a file of only those lines (appending the "
+                   "whole file again can store its other rows twice)", err=True)
+    elif skipped:
+        click.echo("  to add the skipped lines, correct them and run the same command again (it writes only what is "
+                   "missing or changed)", err=True)
     click.echo(f"time:    {rep.seconds:.1f}s")
 
 

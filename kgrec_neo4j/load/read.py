@@ -268,7 +268,8 @@ def read_generic(items_path: Path | None, interactions_path: Path | None, *, nam
         if item not in ds.items and (known_items is None or item not in known_items):
             listed = items_path.name if items_path else "the files (no items file)"
             where = f"{listed} nor in dataset {name!r}" if known_items is not None else listed
-            ds.issue(src, n, f"item {item!r} is not in {where}", "unknown item")
+            ds.issue(src, n, f"item {item!r} is not in {where}: add its record to "
+                             f"{items_path.name if items_path else 'an items.jsonl beside this file'}", "unknown item")
             continue
         if (user, seq) in seen:
             ds.issue(src, n, f"user {user!r} already has seq {seq} (line {seen[user, seq]})", "duplicate interaction")
