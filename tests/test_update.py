@@ -917,3 +917,31 @@ def test_a_failed_borrow_fails_the_update_and_the_resume_borrows(db, settings, t
     assert rep.resumed and rep.status == "complete" and rep.items_linked > 0
     assert db.value("MATCH (:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) WHERE i.id IN $ids "
                     "RETURN count(l)", r=run, ids=sorted(new_items)) == rep.borrowed_links > 0
+
+
+def test_the_service_says_retry_for_a_new_item_until_it_has_loaded_the_update(db, world, settings):
+    """Right after `kgrec update` a running service still answers with the version of the run it loaded (its watcher
+    loads the new one within seconds): an explanation of an item the update folded in was a 404 saying the item
+    "counts once `kgrec update` ... gives it one", after that very update. It is a 503 to retry until then."""
+    from fastapi.testclient import TestClient
+
+    from kgrec_neo4j.serve.api import ServiceState, create_app
+
+    source = next(r for r in slice_rows("items.jsonl") if r["title"])
+    item = {**source, "item_id": "NEW-served", "title": f"{source['title']} served"}
+    state = ServiceState(settings, poll_s=3600)  # (not started: no watcher, the test says when it loads)
+    m = state.refresh()
+    load(db, [write_dataset(world["tmp"] / "served" / "vg", [item], [
+        {"user_id": "NEWUSER-served", "item_id": "NEW-served", "seq": 0, "rating": 5.0}])], append=True)
+    rep = run_update(db, settings)
+    assert rep.items_new == 1 and rep.run == m.run and rep.run_version > m.version
+    try:
+        with TestClient(create_app(state)) as client:
+            r = client.get("/users/NEWUSER-served/items/NEW-served/explanation")
+            assert r.status_code == 503 and f"while it loads version {rep.run_version}" in r.json()["error"], r.text
+            assert client.get("/users/NEWUSER-served/items/NO-SUCH-ITEM/explanation").status_code == 404
+            assert state.refresh().version == rep.run_version
+            r = client.get("/users/NEWUSER-served/items/NEW-served/explanation")
+            assert r.status_code == 200 and r.json()["in_history"], r.text
+    finally:
+        state.stop()

@@ -4,14 +4,16 @@ Routes (every answer names the run it came from):
 
 ``GET /health``
     ``{"status": "ok", "run": ..., "neo4j": true}``; 503 while Neo4j is unreachable or no run is current.
-``GET /users/{user}/recommendations?k=10&explain=false&allow_repeats=false&same_work=demote``
+``GET /users/{user}/recommendations?k=10&explain=false&allow_repeats=false&paths=3&same_work=demote``
     the user's top-k from the user's edges as they are now (:func:`~kgrec_neo4j.serve.recommend.recommend_users`).
 ``GET /users/{user}/items/{item}/explanation?k=10``
     why, or why not, the item is recommended to the user (:func:`~kgrec_neo4j.serve.explain.explain`).
 
 Errors are JSON ``{"error": ..., "field": ...}``: 400 for a malformed request (naming the field), 401 without the
-token, 404 for an unknown user or item, 503 while Neo4j is down or no model run can be served (the service
-recovers by itself when Neo4j is back; transactions are retried for a few seconds only, so a request fails fast).
+token, 404 for an unknown user or item (or an item the run has no vector for), 503 while Neo4j is down or no model
+run can be served, or for an explanation of an item that ``kgrec update`` folded into the run while the service
+loads that version (the service recovers by itself when Neo4j is back; transactions are retried for a few seconds
+only, so a request fails fast).
 
 The service loads the current run's model once (all item vectors, item links, every trained user's own
 embedding) and keeps answering with it; a background watcher notices a new current run, or a new version of the
@@ -35,7 +37,7 @@ from typing import Any, Literal
 from ..core.config import Settings
 from ..core.db import Database, connect
 from ..core.errors import ConfigError, KgrecError, ModelError, Neo4jUnavailable
-from .explain import ExplainError, explain
+from .explain import ExplainError, NotScoredYet, explain
 from .recommend import recommend_users
 from .scoring import RecommendError, RunModel, UnknownUser, current_run, current_run_version, run_model
 
@@ -205,7 +207,16 @@ def create_app(state: ServiceState, *, token: str | None = None) -> Any:
     def explanation(user: str, item: str, k: int = Query(10, ge=1, le=MAX_K),
                     paths: int = Query(5, ge=1, le=50)) -> dict[str, Any]:
         m = state.serving_model()
-        return explain(state.db, user, item, k=k, per_item=paths, run=m.run).model_dump()
+        try:
+            return explain(state.db, user, item, k=k, per_item=paths, run=m.run).model_dump()
+        except NotScoredYet:
+            run, version = current_run_version(state.db)
+            if run != m.run or version == m.version:
+                raise
+            # `kgrec update` folded items into the run since this model was loaded: the watcher is loading them
+            raise RecommendError(f"item {item!r} has no vector in version {m.version} of run {run!r}, which this "
+                                 f"service answers with while it loads version {version} (items `kgrec update` "
+                                 f"folded in); retry in a few seconds") from None
 
     return app
 

@@ -79,6 +79,10 @@ class ExplainError(KgrecError):
     """An explanation that cannot be given (unknown user or item)."""
 
 
+class NotScoredYet(ExplainError):
+    """An item of the graph without a vector of the run (added after it; `kgrec update` folds it in)."""
+
+
 class ExplanationPath(BaseModel):
     """One stored path from the user to the item, evidence of a reason.
 
@@ -587,7 +591,7 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     """Why (or why not) ``item_id`` is recommended to ``user_id``: its score, rank and reasons.
 
     Raises:
-        ExplainError: unknown item, or an item without an embedding of the run.
+        ExplainError: unknown item; NotScoredYet (an ExplainError): an item without an embedding of the run.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1 (got {k})")
@@ -596,7 +600,7 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     if exp.title is None:  # the evidence query returns a row (with the title) for every item that exists
         raise ExplainError(f"unknown item {item_id!r}: expected an Item.id that was loaded (`kgrec load`).")
     if item_id not in m.index:
-        raise ExplainError(f"item {item_id!r} has no vector of run {m.run!r}, so it is not scored yet; an item "
+        raise NotScoredYet(f"item {item_id!r} has no vector of run {m.run!r}, so it is not scored yet; an item "
                            f"added after the run counts once `kgrec update` or a new `kgrec train` gives it one.")
     j = m.index[item_id]
     s = scores(m, [st])[0]
