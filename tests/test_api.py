@@ -95,6 +95,8 @@ def test_unknown_ids_are_404(service, kg):
     assert r.status_code == 404 and "nobody-at-all" in r.json()["error"]
     r = service.get(f"/users/{kg['users'][0]}/items/no-such-item/explanation")
     assert r.status_code == 404 and "no-such-item" in r.json()["error"]
+    r = service.get("/no/such/route")
+    assert r.status_code == 404 and r.json() == {"error": "Not Found"}
 
 
 def test_why_and_why_not(service, kg):
@@ -108,7 +110,8 @@ def test_why_and_why_not(service, kg):
 def test_the_token_is_enforced(db, kg, settings):
     with Running(ServiceState(settings, poll_s=5), token="s3cret-token") as client:
         user = kg["users"][0]
-        assert client.get(f"/users/{user}/recommendations").status_code == 401
+        r = client.get(f"/users/{user}/recommendations")
+        assert r.status_code == 401 and "a valid token is required" in r.json()["error"], r.text  # JSON as every error
         assert client.get(f"/users/{user}/recommendations",
                           headers={"Authorization": "Bearer wrong"}).status_code == 401
         ok = client.get(f"/users/{user}/recommendations", headers={"Authorization": "Bearer s3cret-token"})

@@ -137,6 +137,7 @@ def create_app(state: ServiceState, *, token: str | None = None) -> Any:
     from fastapi import Depends, FastAPI, Header, Query
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
 
     app = FastAPI(title="kgrec-neo4j", summary="Recommendations explained by paths in a Neo4j knowledge graph",
                   version="1")
@@ -146,6 +147,10 @@ def create_app(state: ServiceState, *, token: str | None = None) -> Any:
         if field:
             body["field"] = field
         return JSONResponse(status_code=status, content=body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Any, exc: StarletteHTTPException) -> JSONResponse:
+        return error(exc.status_code, str(exc.detail))  # (401 without the token, an unknown route) as every error
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Any, exc: RequestValidationError) -> JSONResponse:
