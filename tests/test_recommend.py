@@ -181,10 +181,26 @@ def test_cli_users_show_says_which_run_stored_the_list_when_and_that_the_user_mo
         db.write("MATCH (:User {id: $u})-[x:INTERACTED {zz_test: true}]->() DELETE x", u=user)
 
 
+def test_cli_users_show_shows_the_latest_interactions(db, kg):
+    """--history N showed the user's first N interactions and nothing said there were more: what `kgrec load --append`
+    or Browser added last was not shown."""
+    user = max(kg["train"], key=lambda u: len(kg["train"][u]))
+    seqs = sorted(db.value("MATCH (:User {id: $u})-[x:INTERACTED]->() RETURN collect(x.seq)", u=user))
+    assert len(seqs) > 3
+    out = _cli(["users", "show", "--user", user, "--history", "2"]).output
+    assert f"history (the latest 2 of {len(seqs)}; --history {len(seqs)} shows all):" in out, out
+    rows = out[out.index("history"):out.index("top interests:")].splitlines()[3:]
+    assert [int(r.split()[0]) for r in rows] == seqs[-2:]  # in order
+    view = json.loads(_cli(["users", "show", "--user", user, "--history", "2", "--json"]).output)
+    assert [h["seq"] for h in view["history"]] == seqs[-2:]
+    out = _cli(["users", "show", "--user", user, "--history", str(len(seqs))]).output
+    assert "history:" in out and "the latest" not in out
+
+
 def test_cli_listings_name_an_item_without_a_title(db, kg):
     user = kg["users"][5]
     top = R.recommend(db, user, 3).items[0].item  # stored
-    seen = db.value("MATCH (:User {id: $u})-[x:INTERACTED]->(i:Item) RETURN i.id ORDER BY x.seq LIMIT 1", u=user)
+    seen = db.value("MATCH (:User {id: $u})-[x:INTERACTED]->(i:Item) RETURN i.id ORDER BY x.seq DESC LIMIT 1", u=user)
     titles = {r["id"]: r["title"] for r in db.query("MATCH (i:Item) WHERE i.id IN $ids RETURN i.id AS id, "
                                                      "i.title AS title", ids=[top, seen])}
     db.write("MATCH (i:Item {id: $top}) SET i.title = ' '", top=top)  # a blank title

@@ -68,13 +68,13 @@ _finders(users, "find_users", ["user", "interactions", "train", "interests", "re
 @users.command("show")
 @click.option("--user", "user_id", required=True, help="User.id (find one with `kgrec users list`).")
 @click.option("--history", type=click.IntRange(1, 10_000), default=20, show_default=True,
-              help="Interactions shown, in order.")
+              help="The user's latest interactions shown, in order.")
 @click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Interests per horizon and polarity.")
 @json_option
 @pass_settings
 def users_show(settings: Settings, user_id, history, top, as_json):
-    """One user: interactions in order (split, kind), top interests and stored recommendations (with the run
+    """One user: the latest interactions in order (split, kind), top interests and stored recommendations (with the run
     and the time they were stored, and a note when the user has interactions newer than them).
 
     \b
@@ -89,7 +89,8 @@ def users_show(settings: Settings, user_id, history, top, as_json):
         echo_json(v.model_dump())
         return
     click.echo(f"user {v.user}: {v.interactions} interactions ({v.train} train), {v.interests} interest edges")
-    click.echo("history:")
+    click.echo("history:" if len(v.history) >= v.interactions else
+               f"history (the latest {len(v.history)} of {v.interactions}; --history {v.interactions} shows all):")
     echo_table(with_titles(v.history), ["seq", "split", "kind", "rating", "item", "title"])
     click.echo("top interests:")
     echo_table(v.top_interests, ["group", "type", "name", "weight", "confidence", "concept"])

@@ -83,7 +83,7 @@ def show_item(db: Database, item: str, *, links: int = 10) -> ItemView:
 
 
 def show_user(db: Database, user: str, *, history: int = 20, top: int = 5) -> UserView:
-    """One user: counts, the first ``history`` interactions, ``top`` interests per horizon and polarity, and the
+    """One user: counts, the last ``history`` interactions (in order), ``top`` interests per horizon and polarity, and the
     stored recommendations with their run, when they were stored and how many of the user's interactions are newer
     than them."""
     from ..users.interests.profile import build_profile
@@ -94,7 +94,7 @@ def show_user(db: Database, user: str, *, history: int = 20, top: int = 5) -> Us
                          f"`kgrec users search TEXT`")
     prof = build_profile(db, user, top=top)
     view = UserView(user=user, interactions=prof.interactions, train=prof.train, interests=summary[0]["interests"])
-    view.history = db.query(cypher("lookup/user_history"), user=user, limit=_limit(history))
+    view.history = db.query(cypher("lookup/user_history"), user=user, limit=_limit(history))[::-1]
     view.top_interests = [{"group": g, "type": x.type, "concept": x.concept_id, "name": x.name, "weight": x.weight,
                            "confidence": x.confidence}
                           for g, xs in prof.groups.items() for x in xs]
