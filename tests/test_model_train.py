@@ -97,3 +97,26 @@ def test_fit_selects_on_the_valid_sample_a_seed_gives():
     on_sample = evaluate(ig.score, g, "valid", users=valid_sample(g, n, np.random.default_rng(3)))["ndcg@10"]
     assert len(chosen) == 1 and chosen[0]["ndcg@10"] == pytest.approx(on_sample)
     assert on_sample != pytest.approx(evaluate(ig.score, g, "valid")["ndcg@10"])  # the sample is not every user
+
+
+def test_an_offset_is_part_of_the_loss_the_valid_ranking_and_the_report(graph):
+    """``fit(offset=...)`` trains a residual: the fixed score enters the BPR margins (a large margin on every train
+    positive leaves almost no loss), the valid ranking and the report (an offset that puts each user's valid item
+    first gives NDCG@10 1)."""
+    cfg = TrainConfig(model="kgrec", embedding_dim=8, epochs=2, batch_size=64, lr=0.03, patience=5, valid_sample=None,
+                      max_neighbors=4, num_threads=1, use_item_graph=False)
+    _, plain = fit(graph, cfg)
+    margin = torch.zeros(graph.num_users, graph.num_items)
+    margin[torch.from_numpy(graph.ui_user), torch.from_numpy(graph.ui_item)] = 30.0
+    _, res = fit(graph, cfg, offset=margin)
+    assert res.history[0]["loss"] < 0.5 * plain.history[0]["loss"], (res.history[0], plain.history[0])
+    oracle = torch.zeros(graph.num_users, graph.num_items)
+    for u, items in graph.valid.items():
+        oracle[u, list(items)] = 1e4
+    _, best = fit(graph, cfg, offset=oracle)
+    assert best.valid["ndcg@10"] == pytest.approx(1.0) and plain.valid["ndcg@10"] < 0.9
+    assert all(h["ndcg@10"] == pytest.approx(1.0) for h in best.history if "ndcg@10" in h)
+    with pytest.raises(ValueError, match="shape"):
+        fit(graph, cfg, offset=torch.zeros(2, 2))
+    with pytest.raises(ValueError, match="item graph"):
+        fit(graph, cfg.model_copy(update={"use_item_graph": True}), offset=oracle)

@@ -367,13 +367,17 @@ def valid_sample(graph: TrainGraph, size: int | None, rng: np.random.Generator) 
 
 
 def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = False,
-        init: Callable[[torch.nn.Module], Any] | None = None) -> tuple[torch.nn.Module, TrainReport]:
+        init: Callable[[torch.nn.Module], Any] | None = None,
+        offset: torch.Tensor | None = None) -> tuple[torch.nn.Module, TrainReport]:
     """Train ``cfg.model`` on ``graph``'s train edges; early-stop on valid NDCG@10; evaluate test once.
 
     Args:
         init: sets the model's parameters before training (a warm start, :mod:`kgrec_neo4j.model.warm`); the
             model is then evaluated on valid once before the first epoch (``epoch 0`` in the history), and that
             state counts as a candidate for the best one.
+        offset: a fixed ``(|U|, |I|)`` score added to the model's own in its BPR pairs, its valid ranking and its
+            report: the model learns what that score misses (a residual of another model; ``bench/residual_gnn.py``).
+            ``kgrec train`` does not use it.
 
     Returns:
         the model with its best-valid parameters, and the :class:`TrainReport`.
@@ -412,9 +416,21 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
 
     best, best_state, best_epoch, bad = -1.0, None, 0, 0
     train_time = eval_time = cpu_time = 0.0
+    if offset is not None:
+        if ig is not None:
+            raise ValueError("fit: an offset replaces the model's own item graph (set use_item_graph=False)")
+        if tuple(offset.shape) != (graph.num_users, graph.num_items):
+            raise ValueError(f"fit: offset has shape {tuple(offset.shape)}, expected "
+                             f"({graph.num_users}, {graph.num_items}) (users x items)")
+        offset = offset.to(device)
+
+    def scorer(emb: tuple[torch.Tensor, torch.Tensor] | None = None):
+        f = _embedding_scorer(model, emb=emb)
+        return f if offset is None else (lambda users: f(users) + offset[users])
+
     if init is not None and graph.valid:  # where the warm start stands before any training
         t1 = time.perf_counter()
-        m = evaluate(_embedding_scorer(model), graph, "valid", device=device, users=valid_users)
+        m = evaluate(scorer(), graph, "valid", device=device, users=valid_users)
         eval_time += time.perf_counter() - t1
         history.append({"epoch": 0, "loss": float("nan"), "seconds": 0.0,
                         **{k: v for k, v in m.items() if k != "users"}})
@@ -446,7 +462,10 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
             else:
                 u_e, i_e = model(all_users, all_items)
             ub, pe, ne = u_e[:n_b], i_e[:n_b], i_e[n_b: 2 * n_b]
-            loss = bpr_loss((ub * pe).sum(-1), (ub * ne).sum(-1))
+            sp, sn = (ub * pe).sum(-1), (ub * ne).sum(-1)
+            if offset is not None:  # residual: the GNN learns what a fixed score misses
+                sp, sn = sp + offset[users, pos], sn + offset[users, neg]
+            loss = bpr_loss(sp, sn)
             eu, ei = _ego(model, users, torch.cat([pos, neg]))
             loss = loss + cfg.weight_decay * l2_reg(eu, ei)
             if d is not None:
@@ -471,7 +490,7 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
         row = {"epoch": epoch, "loss": total / len(pairs), "seconds": ep_time}
         if graph.valid and (epoch % cfg.eval_every == 0 or epoch == cfg.epochs):  # serving mode: no held-out
             t1 = time.perf_counter()
-            m = evaluate(_embedding_scorer(model), graph, "valid", device=device, users=valid_users)
+            m = evaluate(scorer(), graph, "valid", device=device, users=valid_users)
             eval_time += time.perf_counter() - t1
             row.update({k: v for k, v in m.items() if k != "users"})
             if m["ndcg@10"] > best:
@@ -510,9 +529,9 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
         parts["item_graph"]["weight"] = model.item_graph_weight
         parts["item_graph"]["multiplier"] = getattr(model, "item_graph_multiplier", None)
     else:
-        scorer = _embedding_scorer(model, emb=emb)
-        valid = evaluate(scorer, graph, "valid", device=device)
-        test = evaluate(scorer, graph, "test", device=device)
+        final = scorer(emb)
+        valid = evaluate(final, graph, "valid", device=device)
+        test = evaluate(final, graph, "test", device=device)
     eval_time += time.perf_counter() - t1
     report = TrainReport(
         model=cfg.model if not ours else _ours_name(cfg), config={**cfg.model_dump(), "batch_size": batch_size, "lr": lr},
