@@ -217,7 +217,7 @@ def main() -> None:
     from kgrec_neo4j.users.interactions import classify_interactions, make_classifier
     from kgrec_neo4j.users.interests.offline import extract_offline
 
-    settings = load_settings()
+    settings = load_settings({"type_pack": args.pack})  # `kgrec update` extracts with it too
     pack = load_pack(args.pack)
     with tempfile.TemporaryDirectory() as tmp:
         base, more, sizes = split(args.data, Path(tmp), users=args.users or 10**9, share=args.new_share,

@@ -133,13 +133,14 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             work, so that an update with nothing new writes nothing at all. The work is found again under the lease.
     """
     from .core.lease import holder
-    from .core.schema import load_pack
+    from .core.schema import check_pack, load_pack
     from .extract.run import check_extractor
 
     t_all = time.perf_counter()
     name = ("llm" if settings.llm_base_url else "offline") if extractor == "auto" else extractor
     check_extractor(settings, name)  # before anything is recorded: which items need extracting depends on it
     pack = load_pack(settings.type_pack)
+    check_pack(db, pack)  # the update extracts with it: another pack's types would be refused half-way
     if lease is not None:
         state = db.query(cypher("update/state"))[0]
         # another writer at work (a load) may be about to give the update work: wait for it under the lease as before

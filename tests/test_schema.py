@@ -72,7 +72,32 @@ def test_unknown_type_write_is_refused_and_writes_nothing(db):
     with pytest.raises(UnknownTypeError) as e:
         db.write_tx(work)
     assert "'Flavour'" in str(e.value) and "Game Features" in str(e.value) and "Nothing was written" in str(e.value)
+    assert "type pack ('video_games')" in str(e.value) and "--pack video_games" in str(e.value)
     assert db.value("MATCH (m:Mention {key: 'ps4'}) RETURN count(m)") == 0
+
+
+def test_a_command_run_with_another_pack_than_the_databases_is_refused_before_it_writes(db, settings):
+    """A database set up with one type pack and a command run with another (KGREC_TYPE_PACK forgotten): the update
+    and the extraction say which pack the database holds and how to run with it, before anything is read or
+    written (the update records no run)."""
+    import dataclasses
+
+    from kgrec_neo4j.core.errors import ConfigError
+    from kgrec_neo4j.extract.run import build_extractor, extract_items
+    from kgrec_neo4j.update import run_update
+
+    assert schema.db_packs(db) == ["video_games"]
+    schema.check_pack(db, schema.load_pack("video_games"))
+    office = schema.load_pack("office_products")
+    with pytest.raises(ConfigError, match=r"pack 'video_games', but this command runs with pack 'office_products'.*"
+                                          r"KGREC_TYPE_PACK=video_games"):
+        schema.check_pack(db, office)
+    runs = db.value("MATCH (r:UpdateRun) RETURN count(r)")
+    with pytest.raises(ConfigError, match="type pack 'video_games'"):
+        run_update(db, dataclasses.replace(settings, type_pack="office_products"), extractor="offline")
+    with pytest.raises(ConfigError, match="type pack 'video_games'"):
+        extract_items(db, build_extractor(settings, "offline", pack=office), pack=office, progress=False)
+    assert db.value("MATCH (r:UpdateRun) RETURN count(r)") == runs
 
 
 def test_vector_index_answers_and_dimension_mismatch_is_refused(db, settings):

@@ -25,7 +25,7 @@ import yaml
 
 from . import resources
 from .db import Database
-from .errors import DimensionMismatch, SchemaError, UnknownTypeError
+from .errors import ConfigError, DimensionMismatch, SchemaError, UnknownTypeError
 
 if TYPE_CHECKING:  # pragma: no cover
     import neo4j
@@ -350,6 +350,23 @@ def db_types(db: Database) -> list[str]:
     return [r["name"] for r in db.query("MATCH (k:KnowledgeType) RETURN k.name AS name ORDER BY name")]
 
 
+def db_packs(db: Database) -> list[str]:
+    """The names of the type packs whose types the database holds (``kgrec schema apply``): one, or none before it."""
+    return [r["pack"] for r in db.query("MATCH (k:KnowledgeType) WHERE k.pack IS NOT NULL "
+                                        "RETURN DISTINCT k.pack AS pack ORDER BY pack")]
+
+
+def check_pack(db: Database, pack: TypePack) -> None:
+    """Raise :class:`~kgrec_neo4j.core.errors.ConfigError` when the database was set up with another type pack than
+    ``pack`` (the one this command runs with), before anything is written: its knowledge types would be refused."""
+    packs = db_packs(db)
+    if packs and pack.name not in packs:
+        raise ConfigError(f"this database holds the knowledge types of type pack {', '.join(map(repr, packs))}, but "
+                          f"this command runs with pack {pack.name!r}; nothing was done. Run it with the database's "
+                          f"pack (`kgrec --pack {packs[0]} ...` or KGREC_TYPE_PACK={packs[0]}), or switch the "
+                          f"database to {pack.name!r} with `kgrec --pack {pack.name} schema apply`.")
+
+
 def refuse_unknown_types(tx: neo4j.ManagedTransaction, types: Iterable[str]) -> None:
     """Inside a write transaction: raise :class:`UnknownTypeError` (rolling back) if any type is unknown."""
     rec = tx.run(
@@ -358,5 +375,6 @@ def refuse_unknown_types(tx: neo4j.ManagedTransaction, types: Iterable[str]) -> 
         types=sorted(set(types)),
     ).single()
     if rec and rec["bad"]:
-        allowed = [r["name"] for r in tx.run("MATCH (k:KnowledgeType) RETURN k.name AS name")]
-        raise UnknownTypeError(rec["bad"], allowed)
+        rows = list(tx.run("MATCH (k:KnowledgeType) RETURN k.name AS name, k.pack AS pack"))
+        raise UnknownTypeError(rec["bad"], [r["name"] for r in rows],
+                               packs=sorted({r["pack"] for r in rows if r["pack"] is not None}))

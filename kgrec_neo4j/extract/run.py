@@ -24,7 +24,7 @@ from ..core.config import Settings
 from ..core.db import Database, batched
 from ..core.errors import ConfigError, KgrecError
 from ..core.resources import cypher
-from ..core.schema import TypePack, load_pack
+from ..core.schema import TypePack, check_pack, load_pack
 from ..core.texthash import item_text, text_hash
 from .base import Extractor, ItemResult, ItemText
 from .store import StoreReport, write_results
@@ -145,6 +145,7 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     if not name:
         raise ValueError(f"extractor {extractor!r} has no .name")
     pack = pack or getattr(extractor, "pack", None) or load_pack(db.settings.type_pack)
+    check_pack(db, pack)  # before any item is read or extracted (an LLM's work would be refused at the first write)
     run = run or f"{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     t0 = time.perf_counter()
 
