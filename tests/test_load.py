@@ -260,6 +260,26 @@ def test_a_k_core_that_leaves_nothing_is_refused(db, data_dir):
     assert r.exit_code == 0 and "written: 1372 users" in r.output, r.output
 
 
+def test_an_empty_dataset_node_left_by_an_earlier_load_is_taken_over(db, data_dir):
+    """A dataset node without any user or item of it (what a load that wrote nothing left before it was refused)
+    does not hold its id prefix or its mode: a later load of that name with another --id-prefix loads as new."""
+    from kgrec_neo4j.cli import cli
+    from tests.conftest import clear_database
+
+    clear_database(db)
+    sample = str(data_dir / "formats" / "amazon2018" / "Video_Games_5.sample.json.gz")
+    name = "amazon2018"  # the sample's dataset name
+    db.write("MERGE (d:Dataset {name: $n}) SET d.id_prefix = '', d.status = 'loaded'", n=name)
+    r = CliRunner().invoke(cli, ["load", sample, "--format", "amazon2018", "--k-core", "2", "--id-prefix", "vg5:",
+                                 "--silent"])
+    assert r.exit_code == 0 and "written: 1372 users" in r.output, r.output
+    assert db.value("MATCH (d:Dataset {name: $n}) RETURN d.id_prefix", n=name) == "vg5:"
+    assert db.value("MATCH (u:User) WHERE u.dataset = $n AND NOT u.id STARTS WITH 'vg5:' RETURN count(u)", n=name) == 0
+    r = CliRunner().invoke(cli, ["load", sample, "--format", "amazon2018", "--k-core", "2", "--id-prefix", "x:",
+                                 "--silent"])  # a stored dataset keeps its prefix
+    assert r.exit_code == 1 and "stored with id prefix 'vg5:'" in r.output, r.output
+
+
 def test_cli_load_prints_counts_and_errors(db, tmp_path, monkeypatch):
     from kgrec_neo4j.cli import cli
     from tests.conftest import clear_database

@@ -1,3 +1,6 @@
-// The stored dataset $name, if any: its status (loading | loaded), format and id prefix.
+// The stored dataset $name, if any: its status (loading | loaded), format and id prefix, and whether it is empty (no
+// user and no item of it: what a load that wrote nothing left behind, which a new load may take over whole).
 MATCH (d:Dataset {name: $name})
-RETURN d.status AS status, d.format AS format, coalesce(d.id_prefix, '') AS id_prefix
+RETURN d.status AS status, d.format AS format, coalesce(d.id_prefix, '') AS id_prefix,
+       NOT EXISTS { MATCH (u:User) WHERE u.dataset = $name } AND NOT EXISTS { MATCH (i:Item) WHERE i.dataset = $name }
+         AS empty

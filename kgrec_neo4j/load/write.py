@@ -252,7 +252,8 @@ def load(
     paths = [Path(p) for p in paths]
     name = dataset_name(paths, name)
     found = db.query(cypher("load/dataset_info"), name=name)
-    info = found[0] if found else None
+    # a dataset node without a user or an item of it (left by a load that wrote nothing) is a dataset not stored
+    info = found[0] if found and not found[0]["empty"] else None
     prefix = _prefix(info, id_prefix, name)
     filtered = bool(k_core_users or k_core_items or max_users)
     if append and filtered:
