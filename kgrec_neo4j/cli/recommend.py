@@ -85,10 +85,11 @@ def _recommend_all(settings: Settings, *, k: int, chunk: int, allow_repeats: boo
     import sys
     import time
 
+    from ..core.resources import cypher
     from ..serve.recommend import recommend_users
 
     with open_db(settings) as d:
-        users = d.value("MATCH (u:User) RETURN collect(u.id)") or []
+        users = d.value(cypher("recommend/all_users")) or []
         t0 = time.perf_counter()
         with click.progressbar(length=len(users), label="recommend", file=sys.stderr) as bar:
             recs = recommend_users(d, users, k, store=True, allow_repeats=allow_repeats, chunk=chunk,
