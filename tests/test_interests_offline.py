@@ -260,6 +260,35 @@ def test_rewrite_in_place_equals_a_fresh_write(vg):
                     "count(*) AS n WHERE n > 1 RETURN count(*)") == 0
 
 
+def test_only_what_changed_is_written(vg):
+    """The write sends only the edges that changed, from what the read found stored: a user whose train
+    interactions all lose their polarity loses every offline edge, a stale offline edge the computation does not give
+    (another key) is deleted, an edge of another extractor stays, and every other user's edges keep their run."""
+    extract_offline(vg)
+    before = edges(vg)
+    gone = vg.value("MATCH (u:User)-[:INTERESTED_IN {extractor: 'offline'}]->() RETURN u.id ORDER BY u.id LIMIT 1")
+    other = vg.value("MATCH (u:User)-[:INTERESTED_IN {extractor: 'offline'}]->() WHERE u.id <> $u "
+                     "RETURN u.id ORDER BY u.id LIMIT 1", u=gone)
+    runs = {r["u"]: r["runs"] for r in vg.query(
+        "MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->() RETURN u.id AS u, collect(r.run) AS runs")}
+    vg.write("MATCH (:User {id: $u})-[e:INTERACTED {split: 'train'}]->() SET e.sign = 0", u=gone)
+    stale = vg.value("MATCH (c:Concept) WHERE NOT EXISTS { (:User {id: $u})-[:INTERESTED_IN]->(c) } "
+                     "RETURN c.id ORDER BY c.id LIMIT 1", u=other)
+    vg.write("MATCH (u:User {id: $u}), (c:Concept {id: $c}) "
+             "CREATE (u)-[:INTERESTED_IN {extractor: 'offline', horizon: 'short', polarity: 1, weight: 0.5}]->(c) "
+             "CREATE (u)-[:INTERESTED_IN {extractor: 'graphrag', horizon: 'short', polarity: 1, weight: 0.5}]->(c)",
+             u=other, c=stale)
+    rep = extract_offline(vg)
+    n_gone = sum(1 for e in before if dict(e)["u"] == gone)
+    assert (rep.created, rep.changed, rep.deleted) == (0, 0, n_gone + 1)
+    assert edges(vg) == [e for e in before if dict(e)["u"] != gone]
+    assert vg.value("MATCH (:User {id: $u})-[r:INTERESTED_IN {extractor: 'graphrag'}]->() RETURN count(r)",
+                    u=other) == 1
+    after = {r["u"]: r["runs"] for r in vg.query(
+        "MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->() RETURN u.id AS u, collect(r.run) AS runs")}
+    assert after == {u: r for u, r in runs.items() if u != gone}
+
+
 def test_evidence_and_seq_come_from_train_only(vg):
     bad = vg.query(
         "MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->() UNWIND r.evidence AS ev "

@@ -1,23 +1,21 @@
-// Replace the INTERESTED_IN edges of one extractor for a batch of users (all of them: a user with no
-// edges loses the old ones). Runs in one transaction with the batch, so a user is never half-written.
-// Written as a difference from the user's side: the user's edges of $extractor are read once; an edge whose
-// (concept, horizon) the user keeps is updated in place only when one of its values changed (compared through
-// `digest`, a hash of the written values that the caller computes: one number read per stored edge; an edge without
-// one counts as changed), so `run` names the run
-// that last changed it, and an update that leaves a user's long-term interests as they were writes none of them),
-// the others are deleted, and only the (concept, horizon) pairs the user did not have are created. No MERGE: matching
-// an edge into a popular concept from both ends is what costs, and one writer at a time writes derived state (the
-// writer lease, kgrec_neo4j/core/lease.py).
-// $rows: one per user of the batch: [{user, edges: {"<concept id>|<horizon>": {concept, horizon, polarity, weight,
-// confidence, evidence, updated_seq, support, digest}}}]; $extractor, $run.
+// Bring the INTERESTED_IN edges of one extractor of a batch of users to what the caller computed, from what it read
+// of them (cypher/interests/train_interactions.cypher, `stored`): per user only the edges that changed are sent.
+// Runs in one transaction with the batch, so a user is never half-written; one writer at a time writes derived
+// state (the writer lease, kgrec_neo4j/core/lease.py), so what the caller read is what is stored.
+// An edge of a (concept, horizon) in `upsert` that the user has is updated in place only when one of its values
+// changed (compared through `digest`, a hash of the written values that the caller computes; an edge without one
+// counts as changed), so `run` names the run that last changed it; an edge whose key is in `delete` is deleted; the
+// keys of `upsert` the user does not have are created. No MERGE: matching an edge into a popular concept from both
+// ends is what costs.
+// $rows: one per user with a change: [{user, upsert: {"<concept id>|<horizon>": {concept, horizon, polarity, weight,
+// confidence, evidence, updated_seq, support, digest}}, delete: ["<concept id>|<horizon>"]}]; $extractor, $run.
 UNWIND $rows AS row
 MATCH (u:User {id: row.user})
 CALL (u, row) {
   OPTIONAL MATCH (u)-[r:INTERESTED_IN {extractor: $extractor}]->(c:Concept)
   WITH r, c.id + '|' + r.horizon AS key
-  WITH r, key, row.edges[key] AS e
-  WITH r, key, e, r IS NOT NULL AND e IS NULL AS gone,
-       e IS NOT NULL AND NOT coalesce(r.digest = e.digest, false) AS changed
+  WITH r, key, row.upsert[key] AS e, coalesce(key IN row.delete, false) AS gone
+  WITH r, key, e, gone, e IS NOT NULL AND NOT coalesce(r.digest = e.digest, false) AS changed
   FOREACH (_ IN CASE WHEN gone THEN [1] ELSE [] END | DELETE r)
   FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
     SET r.polarity = e.polarity, r.weight = e.weight, r.confidence = e.confidence, r.evidence = e.evidence,
@@ -26,8 +24,8 @@ CALL (u, row) {
          sum(CASE WHEN gone THEN 1 ELSE 0 END) AS deleted
 }
 CALL (u, row, kept) {
-  UNWIND [k IN keys(row.edges) WHERE NOT k IN kept] AS k
-  WITH row.edges[k] AS e
+  UNWIND [k IN keys(row.upsert) WHERE NOT k IN kept] AS k
+  WITH row.upsert[k] AS e
   MATCH (c:Concept {id: e.concept})
   CREATE (u)-[r:INTERESTED_IN {extractor: $extractor, horizon: e.horizon}]->(c)
   SET r.polarity = e.polarity, r.weight = e.weight, r.confidence = e.confidence, r.evidence = e.evidence,

@@ -35,9 +35,10 @@ in the short window first by the latest interaction that carries the concept) wi
 ``updated_seq`` is the last seq that contributed; ``confidence`` is
 :func:`kgrec_neo4j.users.confidence.offline_interest_confidence`.
 
-Speed: users are processed in batches; each batch is two reads (train interactions, then the concepts of
-items not seen yet, cached) and one write transaction that replaces the batch's offline edges. The next
-batch is read and computed while the previous one is being written (one writer thread).
+Speed: users are processed in batches; each batch is two reads (train interactions with the users' stored edges'
+digests, then the concepts of items not seen yet, cached) and one write transaction that sends only what changed:
+the new and changed edges and the keys of the removed ones, nothing for a user whose edges are as they were. The
+next batch is read and computed while the previous one is being written (one writer thread).
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from .store import user_ids
 log = logging.getLogger(__name__)
 
 EXTRACTOR = "offline"
+_MISSING = object()  # a key the user has no stored edge of
 PIPELINE_BATCHES = 8  # see default_batch_size
 MIN_BATCH = 250
 
@@ -251,6 +253,8 @@ def extract_offline(
 
     def write(batch: list[str], rows: list[dict]) -> float:
         t0 = time.perf_counter()
+        if not rows:  # nothing of the batch changed
+            return 0.0
         got = db.write_tx(lambda tx: tx.run(q_write, rows=rows, extractor=EXTRACTOR, run=rep.run).single(strict=True))
         rep.created += got["created"]
         rep.changed += got["changed"]
@@ -263,8 +267,9 @@ def extract_offline(
         for b0 in range(0, len(ids), batch_size):
             batch = ids[b0:b0 + batch_size]
             t0 = time.perf_counter()
-            recs = db.query(q_train, users=batch, min_confidence=params.min_confidence)
+            recs = db.query(q_train, users=batch, min_confidence=params.min_confidence, extractor=EXTRACTOR)
             by_user = {r["user"]: [Event(int(s), i, int(g), float(c)) for s, i, g, c in r["events"]] for r in recs}
+            stored = {r["user"]: dict(r["stored"]) for r in recs}
             new_items = sorted({e.item for evs in by_user.values() for e in evs} - item_cache.keys())
             for k in range(0, len(new_items), 20_000):
                 part = new_items[k:k + 20_000]
@@ -278,8 +283,14 @@ def extract_offline(
             n_users = n_long = n_short = n_pos = n_neg = 0  # (counted here: a report field is a pydantic setattr)
             for uid in batch:
                 edges = _interest_rows(by_user.get(uid, []), item_cache, params)
-                rows.append({"user": uid, "edges": {f"{e['concept']}|{e['horizon']}": e for e in edges}})
-                # (a user without edges loses the old ones)
+                # only what changed is sent: the edges that are new or whose digest differs, the keys the user no
+                # longer has (a user without edges loses the old ones)
+                had = stored.get(uid, {})
+                keys = {f"{e['concept']}|{e['horizon']}": e for e in edges}
+                upsert = {k: e for k, e in keys.items() if had.get(k, _MISSING) != e["digest"]}
+                delete = [k for k in had if k not in keys]
+                if upsert or delete:
+                    rows.append({"user": uid, "upsert": upsert, "delete": delete})
                 if edges:
                     n_users += 1
                     for e in edges:
