@@ -272,6 +272,18 @@ def test_editions_of_owned_items_are_demoted_or_labelled(db, graph):
         assert everything.items[-1].item == top.item  # after every other candidate
         res = invoke_cli(["recommend", "--user", user, "-k", "3", "--no-store", "--same-work", "group"])
         assert res.exit_code == 0 and "another edition of" in res.output
+        # kgrec explain ranks it where the list puts it (it said "recommended at #1" of a list without it)
+        why = E.explain(db, user, top.item, k=5)
+        assert not why.recommended and why.rank == len(everything.items) and why.same_work_as
+        assert why.kth_score == pytest.approx(demoted.items[4].score)
+        assert "comes after every other item" in why.verdict and "comes after every other item" in why.explanation.sentence
+        assert E.explain(db, user, demoted.items[0].item, k=5).rank == 1
+        kept = E.explain(db, user, top.item, k=5, same_work="keep")
+        assert kept.recommended and kept.rank == 1 and "another edition of" in kept.verdict
+        res = invoke_cli(["explain", "--user", user, "--item", top.item, "-k", "5"])
+        assert res.exit_code == 0 and f"ranked #{why.rank} of" in res.output, res.output
+        res = invoke_cli(["explain", "--user", user, "--item", top.item, "-k", "5", "--same-work", "keep"])
+        assert res.exit_code == 0 and "is recommended at #1 of" in res.output, res.output
     finally:
         db.write("MATCH ()-[s:SAME_WORK {method: 'test'}]->() DELETE s")
 

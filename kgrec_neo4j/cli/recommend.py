@@ -116,13 +116,18 @@ def _recommend_all(settings: Settings, *, k: int, chunk: int, allow_repeats: boo
               help="List length that counts as recommended.")
 @click.option("--paths", "per_item", type=click.IntRange(1, 50), default=5, show_default=True,
               help="Stored paths shown per reason; the verdict does not depend on it.")
+@click.option("--same-work", type=click.Choice(["demote", "group", "keep"]), default=None,
+              help="Rank editions and ports of what the user owns as `kgrec recommend --same-work` lists them "
+                   "(demote: after every other item). Default: the same_work setting.")
 @json_option
 @pass_settings
-def explain(settings: Settings, user_id, item_id, k, per_item, as_json):
+def explain(settings: Settings, user_id, item_id, k, per_item, same_work, as_json):
     """Why, or why not, an item is recommended to a user: score, rank, and the score split into reasons.
 
-    The score is the sum of one signed share per neighbour of the user: each interacted item (through
-    the model and through its ITEM_LINK to the item), each interest, and the user's own learned profile.
+    The rank is the item's place in the list `kgrec recommend` gives (an edition or port of an item the
+    user owns comes after every other item unless --same-work says otherwise). The score is the sum of
+    one signed share per neighbour of the user: each interacted item (through the model and through its
+    ITEM_LINK to the item), each interest, and the user's own learned profile.
     Reasons are listed by |share| with the stored paths that connect them to the item; a reason with no
     stored path says so. A clause's sign is its share's sign ("you disliked A, which still goes with it
     in the item graph" when the model counts that dislike for the item).
@@ -134,7 +139,7 @@ def explain(settings: Settings, user_id, item_id, k, per_item, as_json):
     from ..serve.explain import explain as run_explain
 
     with open_db(settings) as d:
-        rep = run_explain(d, user_id, item_id, k=k, per_item=per_item)
+        rep = run_explain(d, user_id, item_id, k=k, per_item=per_item, same_work=same_work)
     if as_json:
         echo_json(rep.model_dump())
         return

@@ -6,8 +6,9 @@ Routes (every answer names the run it came from):
     ``{"status": "ok", "run": ..., "neo4j": true}``; 503 while Neo4j is unreachable or no run is current.
 ``GET /users/{user}/recommendations?k=10&explain=false&allow_repeats=false&paths=3&same_work=demote``
     the user's top-k from the user's edges as they are now (:func:`~kgrec_neo4j.serve.recommend.recommend_users`).
-``GET /users/{user}/items/{item}/explanation?k=10``
-    why, or why not, the item is recommended to the user (:func:`~kgrec_neo4j.serve.explain.explain`).
+``GET /users/{user}/items/{item}/explanation?k=10&paths=5&same_work=demote``
+    why, or why not, the item is recommended to the user (:func:`~kgrec_neo4j.serve.explain.explain`); its rank is
+    its place in the list the recommendations route gives with the same ``same_work``.
 
 Errors are JSON ``{"error": ..., "field": ...}``: 400 for a malformed request (naming the field), 401 without the
 token, 404 for an unknown user or item (or an item the run has no vector for), 503 while Neo4j is down or no model
@@ -210,10 +211,11 @@ def create_app(state: ServiceState, *, token: str | None = None) -> Any:
 
     @app.get("/users/{user}/items/{item}/explanation", dependencies=[Depends(authorised)])
     def explanation(user: str, item: str, k: int = Query(10, ge=1, le=MAX_K),
-                    paths: int = Query(5, ge=1, le=50)) -> dict[str, Any]:
+                    paths: int = Query(5, ge=1, le=50),
+                    same_work: Literal["demote", "group", "keep"] | None = None) -> dict[str, Any]:
         m = state.serving_model()
         try:
-            return explain(state.db, user, item, k=k, per_item=paths, run=m.run).model_dump()
+            return explain(state.db, user, item, k=k, per_item=paths, run=m.run, same_work=same_work).model_dump()
         except NotScoredYet:
             run, version = current_run_version(state.db)
             if run != m.run or version == m.version:

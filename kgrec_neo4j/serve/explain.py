@@ -43,6 +43,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from ..core.config import SAME_WORK_POLICIES
 from ..core.db import Database
 from ..core.errors import KgrecError
 from ..core.resources import cypher
@@ -244,6 +245,7 @@ class WhyReport(BaseModel):
     kth_score: float | None = None  # the score of the user's k-th item (what an item needs to be recommended)
     recommended: bool = False
     in_history: bool = False  # the user already interacted with the item (never recommended)
+    same_work_as: list[str] = Field(default_factory=list)  # titles of owned items this one is another edition of
     verdict: str = ""
     explanation: Explanation
 
@@ -424,6 +426,12 @@ def short(title: str | None, n: int = 48) -> str:
     return (cut or t[: n - 1]) + "…"
 
 
+def owned_titles(titles: list[str]) -> str:
+    """The owned items an edition or port belongs with, for a sentence: two titles at most."""
+    shown = [short(t) for t in titles[:2]]
+    return " and ".join(shown) + (f" (and {len(titles) - 2} more)" if len(titles) > 2 else "")
+
+
 def _verb(interaction: str | None) -> str:
     kinds = (interaction or "").split("+") if interaction else []
     return _and([VERBS.get(k, "interacted with") for k in kinds]) or "interacted with"
@@ -587,14 +595,20 @@ def render_sentence(e: Explanation) -> str:
 # ------------------------------------------------------------------------------------ why / why-not
 
 def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: int = 5,
-            run: str | None = None) -> WhyReport:
+            run: str | None = None, same_work: str | None = None) -> WhyReport:
     """Why (or why not) ``item_id`` is recommended to ``user_id``: its score, rank and reasons.
+
+    The rank is the item's place in the list :func:`~kgrec_neo4j.serve.recommend.recommend` gives: with ``same_work``
+    ``demote`` (the default setting) an edition or port of an item the user owns comes after every other candidate.
 
     Raises:
         ExplainError: unknown item; NotScoredYet (an ExplainError): an item without an embedding of the run.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1 (got {k})")
+    policy = same_work or db.settings.same_work
+    if policy not in SAME_WORK_POLICIES:
+        raise ValueError(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
     m, [st] = scoring_state(db, [user_id], run, links=False)
     exp = explain_items(db, user_id, [item_id], per_item=per_item, model=m, state=st)[item_id]
     if exp.title is None:  # the evidence query returns a row (with the title) for every item that exists
@@ -605,18 +619,37 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     j = m.index[item_id]
     s = scores(m, [st])[0]
     in_history = bool((st.exclude == j).any())
-    rank, competing = rank_of(s, j, st.exclude)
     masked = s.astype(np.float64, copy=True)
     masked[st.exclude] = -np.inf
-    kth = np.sort(masked[np.isfinite(masked)])[::-1][k - 1] if competing >= k else None
+    competing = int(np.isfinite(masked).sum())
+    # editions and ports of owned items come after every other candidate (demote), as in the recommended list
+    later = np.fromiter(st.same_work, np.int64) if policy == "demote" and st.same_work else np.empty(0, np.int64)
+    first = masked.copy()
+    first[later] = -np.inf
+    ahead = int(np.isfinite(first).sum())
+    if j in st.same_work and later.size:
+        rank, _ = rank_of(masked, j, np.setdiff1d(np.arange(masked.size), later))
+        rank += ahead if rank else 0
+    else:
+        rank, _ = rank_of(masked, j, later)
+    listed = np.concatenate([np.sort(first[np.isfinite(first)])[::-1],
+                             np.sort(masked[later][np.isfinite(masked[later])])[::-1]])
+    kth = listed[k - 1] if competing >= k else None
+    owned = st.same_work.get(j, [])
     rep = WhyReport(user=user_id, item=item_id, title=exp.title, run=m.run, score=float(s[j]),
                     rank=rank or None, competing=competing, k=k, kth_score=None if kth is None else float(kth),
-                    in_history=in_history, recommended=(not in_history and 1 <= rank <= k), explanation=exp)
+                    in_history=in_history, recommended=(not in_history and 1 <= rank <= k), same_work_as=owned,
+                    explanation=exp)
     # the sentence opens with where the item stands, as the verdict does
     exp.in_history, exp.recommended = in_history, rep.recommended
     exp.rank, exp.competing, exp.k = rep.rank, competing, k
     exp.sentence = render_sentence(exp)
     rep.verdict = _verdict(rep)
+    if owned and not in_history:
+        note = (f" It is another edition of {owned_titles(owned)}, which you own"
+                + (", so it comes after every other item." if policy == "demote" else "."))
+        exp.sentence += note
+        rep.verdict += note
     return rep
 
 

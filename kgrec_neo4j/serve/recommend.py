@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from ..core.config import SAME_WORK_POLICIES
 from ..core.db import Database
 from ..core.resources import cypher
-from .explain import Explanation, explain_items, short
+from .explain import Explanation, explain_items, owned_titles
 from .scoring import RecommendError, Source, UnknownUser, scores, scoring_state, top_k, top_k_rows, user_exists
 
 __all__ = ["RecommendError", "UnknownUser", "Recommendation", "UserRecommendations", "recommend_users", "recommend",
@@ -120,7 +120,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
                 for r in rec.items:
                     r.explanation = exps[r.item]
                     if r.same_work_as:
-                        r.explanation.sentence += (f" It is another edition of {_titles(r.same_work_as)}, which you "
+                        r.explanation.sentence += (f" It is another edition of {owned_titles(r.same_work_as)}, which you "
                                                    f"own" + (", so it comes after every other item."
                                                              if policy == "demote" else "."))
         out.extend(recs)
@@ -130,11 +130,6 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
     for rec in out:
         rec.seconds = dt / len(out)
     return out
-
-
-def _titles(titles: list[str]) -> str:
-    shown = [short(t) for t in titles[:2]]
-    return " and ".join(shown) + (f" (and {len(titles) - 2} more)" if len(titles) > 2 else "")
 
 
 def recommend(db: Database, user_id: str, k: int = 10, *, explain: bool = False, store: bool = True,
