@@ -137,6 +137,13 @@ def test_a_user_without_edges_gets_the_popular_items_labelled(db, graph):
         assert got == sorted(got, reverse=True) and got[0] == pop[0]["n"]
         res = invoke_cli(["recommend", "--user", "blank-user", "-k", "3", "--no-store"])
         assert res.exit_code == 0 and "the most popular items" in res.output.splitlines()[0]
+        # the Browser query of a stored list shows the stored items that no path explains (it showed no row at all)
+        R.recommend(db, "blank-user", 5)
+        from kgrec_neo4j.core.resources import cypher
+
+        text = "\n".join(ln for ln in cypher("browser/stored_recommendations").splitlines() if not ln.startswith("//"))
+        shown = db.query(text.strip().rstrip(";"), user="blank-user")
+        assert [(r["rank"], r["item"], r["p"]) for r in shown] == [(r.rank, r.item, None) for r in rec.items]
     finally:
         db.write("MATCH (u:User {id: 'blank-user'}) DETACH DELETE u")
 

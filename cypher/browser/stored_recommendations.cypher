@@ -1,9 +1,11 @@
 // A user's stored list (RECOMMENDED edges written by `kgrec recommend` or `kgrec recommend --all`), in rank order,
 // each item with the stored paths that explain it: the user's items that link to it in the list's run, and the
-// user's interests it has. Paste into Neo4j Browser after setting the parameter.
+// user's interests it has. An item without such a path (a popular item stored for a user without interactions, or
+// one the model's embeddings carry alone) is listed too, with p null. Paste into Neo4j Browser after setting the
+// parameter.
 // :param user => 'A2OAG0NE83ODBD'
 MATCH (u:User {id: $user})-[r:RECOMMENDED]->(i:Item)
-CALL (u, r, i) {
+OPTIONAL CALL (u, r, i) {
   MATCH p = (u)-[:INTERACTED]->(:Item)-[l:ITEM_LINK]->(i)
   WHERE l.run = r.run
   RETURN p, abs(l.weight) AS strength
