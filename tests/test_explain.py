@@ -383,3 +383,20 @@ def test_browser_queries_run(db, kg, name):
     if name == "why_not":
         assert any("you disliked" in r["reason"] for r in rows)
 
+
+def test_browser_user_profile_shows_the_latest_interactions(db, kg):
+    """The profile's history is the user's latest 50 interactions by seq, of every split (it was any 50 of them)."""
+    from kgrec_neo4j.core import resources
+
+    items = db.value("MATCH (i:Item) WITH i ORDER BY i.id LIMIT 60 RETURN collect(i.id)")
+    db.write("CREATE (u:User {id: 'long-history'}) WITH u UNWIND range(0, 59) AS k MATCH (i:Item {id: $items[k]}) "
+             "CREATE (u)-[:INTERACTED {seq: k, split: CASE k WHEN 59 THEN 'test' WHEN 58 THEN 'valid' "
+             "ELSE 'train' END}]->(i)", items=items)
+    try:
+        text = resources.cypher("browser/user_profile")
+        rows = db.query(text.strip().rstrip(";"), user="long-history")
+        shown = [p[-1]["id"] for p in rows[0]["history"]]  # a path as Record.data() gives it: [user, type, item]
+        assert shown == items[10:][::-1]
+    finally:
+        db.write("MATCH (u:User {id: 'long-history'}) DETACH DELETE u")
+

@@ -1,8 +1,8 @@
-// A user's profile: interests (long / short term, positive / negative), train history, stored recommendations.
+// A user's profile: interests (long / short term, positive / negative), the latest 50 interactions (every split, by
+// seq; an edge without seq, as typed in Browser, counts as the latest), stored recommendations.
 // Paste the :param line in Neo4j Browser first, then run the query (graph view shows the neighbourhood).
 // :param user => 'A2OAG0NE83ODBD'
 MATCH (u:User {id: $user})
-OPTIONAL MATCH pi = (u)-[ii:INTERESTED_IN]->(c:Concept)
-OPTIONAL MATCH px = (u)-[x:INTERACTED]->(j:Item)
-OPTIONAL MATCH pr = (u)-[:RECOMMENDED]->(:Item)
-RETURN u, collect(DISTINCT pi) AS interests, collect(DISTINCT px)[0..50] AS history, collect(DISTINCT pr) AS recommended;
+RETURN u, COLLECT { MATCH pi = (u)-[:INTERESTED_IN]->(:Concept) RETURN pi } AS interests,
+       COLLECT { MATCH px = (u)-[x:INTERACTED]->(:Item) RETURN px ORDER BY x.seq DESC LIMIT 50 } AS history,
+       COLLECT { MATCH pr = (u)-[:RECOMMENDED]->(:Item) RETURN pr } AS recommended;
