@@ -76,6 +76,31 @@ def test_an_edge_written_by_any_client_changes_the_next_answer(db, graph):
     assert R.recommend(db, user, 10, store=False).items[0].item == top
 
 
+def test_the_readmes_browser_interaction_takes_the_next_seq(db, graph):
+    """The README's one-interaction Browser snippet numbers the edge after the user's highest seq, also when the
+    stored seqs have gaps (a --k-core load leaves them): it took the number of edges, an older seq already in use, so
+    the new interaction did not count as the latest."""
+    import re
+
+    from _examples import REPO
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    snippet = re.search(r"\* One interaction, in Browser:.*?```\n(.*?)```", readme, re.S).group(1)
+    items = db.value("MATCH (i:Item) WITH i ORDER BY i.id LIMIT 4 RETURN collect(i.id)")
+    db.write("CREATE (u:User {id: 'gap-user'}), (:User {id: 'empty-user'}) WITH u UNWIND [0, 1] AS k "
+             "MATCH (i:Item {id: $items[k]}) CREATE (u)-[:INTERACTED {seq: k * 5, rating: 5.0}]->(i)", items=items)
+    try:
+        db.write(snippet, user="gap-user", item=items[2])
+        db.write(snippet, user="empty-user", item=items[3])
+        got = db.query("MATCH (u:User)-[x:INTERACTED]->(i:Item) WHERE u.id IN ['gap-user', 'empty-user'] "
+                       "RETURN u.id AS u, i.id AS i, x.seq AS seq ORDER BY u, seq")
+        assert [(r["u"], r["i"], r["seq"]) for r in got] == [
+            ("empty-user", items[3], 0), ("gap-user", items[0], 0), ("gap-user", items[1], 5),
+            ("gap-user", items[2], 6)]
+    finally:
+        db.write("MATCH (u:User) WHERE u.id IN ['gap-user', 'empty-user'] DETACH DELETE u")
+
+
 def test_a_new_user_written_in_cypher_is_recommended_and_explained(db, graph):
     items = db.value("MATCH (i:Item)<-[:INTERACTED]-() WITH i, count(*) AS n ORDER BY n DESC, i.id "
                      "RETURN collect(i.id)[..3]")
