@@ -194,6 +194,17 @@ def test_a_user_whose_items_are_all_new_to_the_run_gets_the_popular_items_and_is
         res = invoke_cli(["recommend", "--user", "early-adopter", "-k", "3", "--no-store"])
         head = res.output.splitlines()[0]
         assert res.exit_code == 0 and "new to the model" in head and "the most popular items" in head, res.output
+        # `kgrec update` folds them in from nothing (no knowledge, no user the run can place): zero vectors, which
+        # carry nothing either (the user got an arbitrary list of items scored 0, labelled as the model's)
+        from kgrec_neo4j.model.newitems import fold_in_new_items
+
+        fold_in_new_items(db, borrow_neighbours=0)
+        assert db.value("MATCH (i:Item) WHERE i.id IN ['brand-new-1', 'brand-new-2'] AND i.gnn_run = $r "
+                        "AND all(v IN i.gnn_embedding WHERE v = 0.0) RETURN count(i)", r=graph["run"]) == 2
+        folded = R.recommend(db, "early-adopter", 5, store=False, explain=True)
+        assert folded.source == "popular" and folded.new_items == 2
+        assert [r.item for r in folded.items] == [r.item for r in rec.items]
+        assert all("new to the model" in r.explanation.sentence for r in folded.items)
         # one interaction with an item of the run is a usable history again
         db.write("MATCH (u:User {id: 'early-adopter'}), (i:Item {id: $i}) CREATE (u)-[:INTERACTED {seq: 3}]->(i)",
                  i=rec.items[0].item)
@@ -201,6 +212,7 @@ def test_a_user_whose_items_are_all_new_to_the_run_gets_the_popular_items_and_is
         assert again.source == "model" and again.new_items == 2
     finally:
         db.write("MATCH (n) WHERE n.id IN ['early-adopter', 'brand-new-1', 'brand-new-2'] DETACH DELETE n")
+        S.clear_cache()
 
 
 def test_an_items_own_interaction_is_never_one_of_its_reasons(db, graph):

@@ -64,7 +64,8 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
     if rec.source != "model" and rec.new_items:
         new = (f"the {rec.new_items} items the user interacted with are" if rec.new_items > 1
                else "the item the user interacted with is")
-        what = (f"{new} new to the model (no vector yet; `kgrec update` folds them in): "
+        what = (f"{new} new to the model (no vector yet, or one folded in from nothing; `kgrec update` folds them in "
+                f"from their knowledge and their users): "
                 + ("folded in from the user's interests" if rec.source == "interests" else "the most popular items"))
     click.echo(f"top {len(rec.items)} for user {rec.user} (run {rec.run}; {what})")
     for r in rec.items:

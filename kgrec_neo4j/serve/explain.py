@@ -202,7 +202,7 @@ class Explanation(BaseModel):
     rank: int | None = None  # explain(): 1-based among the items the user has not interacted with
     competing: int = 0
     k: int | None = None
-    new_items: int = 0  # interacted items the run has no vector for yet (a popular fallback says so)
+    new_items: int = 0  # interacted items the run has no vector for yet, or a zero one (a popular fallback says so)
     sentence: str = ""
 
     @property
@@ -553,7 +553,8 @@ def render_sentence(e: Explanation) -> str:
     if e.source == "popular":
         if e.new_items:
             return (f"{title} is among the most popular items now; what you interacted with is new to the model "
-                    f"(no vector yet), so it scores nothing for you until `kgrec update` folds it in.")
+                    f"(no vector yet, or one folded in from nothing), so it scores nothing for you until `kgrec update` "
+                    f"folds it in from its knowledge and its users.")
         return f"{title} is among the most popular items now; you have no interactions or interests yet."
     if e.score is None:
         return f"{title} has no vector in this model run yet, so it is not scored."

@@ -50,7 +50,7 @@ class UserRecommendations(BaseModel):
     source: Source = "model"
     items: list[Recommendation] = Field(default_factory=list)
     interactions: int = 0  # interacted items read from the graph now
-    new_items: int = 0  # of them, items the run has no vector for yet (`kgrec update` folds them in)
+    new_items: int = 0  # of them, items the run has no vector for yet, or a zero one (folded in from nothing)
     excluded: int = 0  # of them, masked out of the list
     seconds: float = 0.0
 

@@ -123,12 +123,16 @@ class RunModel:
     version: int = 0  # the run's version when loaded (`kgrec update` bumps it when it folds items in)
     index: dict[str, int] = field(default_factory=dict)
     concept_index: dict[str, int] = field(default_factory=dict)
+    # items whose vector is zero: folded in by `kgrec update` from nothing (no knowledge on a concept of the run, no
+    # user the run can place); they carry nothing in any score, as an item without a vector
+    blank: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
 
     def __post_init__(self) -> None:
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.ids):
             raise ValueError(f"vectors must have shape ({len(self.ids)}, F) (got {self.vectors.shape})")
         self.index = {item: k for k, item in enumerate(self.ids)}
         self.concept_index = {c: k for k, c in enumerate(self.concept_ids)}
+        self.blank = np.logical_not(self.vectors.any(axis=1))
 
     @property
     def dim(self) -> int:
@@ -287,7 +291,8 @@ class UserState:
         exclude: item indices the user interacted with (never recommended unless repeats are allowed).
         link_x: ``(items, values)``: the user's row of ``x`` for the item-graph part.
         interactions: interacted items (known to the run or not); ``unknown_items`` of them the run has no
-            vector for (they count in no score until a run or an update gives them one).
+            vector for, or a zero one (:attr:`RunModel.blank`): they count in no score until a run or an update
+            gives them one.
         source: ``model`` (interactions with items of the run), ``interests`` (interests, and no interaction with
             an item of the run) or ``popular`` (neither: no edges, or only interactions with items the run has no
             vector for yet).
@@ -321,13 +326,15 @@ def _user_state(m: RunModel, row: dict) -> UserState:
         x_val = (x_val * w_link).astype(np.float32)
         link_recency = dict(zip(idx.tolist(), w_link.tolist(), strict=True))
     n_interactions = len(row["history"])
-    # interactions only with items the run has no vector for yet (new items, until `kgrec update` folds them in)
-    # are no usable history: such a user is scored like one without interactions (interests, else popularity)
-    usable = bool(idx.size) or (ego is not None and n_interactions > 0)
+    # interactions only with items the run has no vector for yet (new items, until `kgrec update` folds them in), or a
+    # zero one (folded in from nothing), are no usable history: such a user is scored like one without interactions
+    # (interests, else popularity)
+    blank = int(m.blank[idx].sum()) if idx.size else 0
+    usable = idx.size > blank or (ego is not None and n_interactions > 0)
     source: Source = "model" if usable else ("interests" if n_concepts and m.foldin.mix is not None
                                              else "popular")
     return UserState(id=row["id"], history=h, exclude=np.unique(idx), link_x=(idx, x_val), interactions=n_interactions,
-                     unknown_items=unknown, interests=n_concepts, trained=ego is not None, source=source,
+                     unknown_items=unknown + blank, interests=n_concepts, trained=ego is not None, source=source,
                      link_recency=link_recency,
                      same_work={m.index[i]: list(owned) for i, owned in row.get("same_work") or [] if i in m.index})
 
