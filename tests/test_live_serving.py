@@ -194,6 +194,10 @@ def test_a_user_whose_items_are_all_new_to_the_run_gets_the_popular_items_and_is
         res = invoke_cli(["recommend", "--user", "early-adopter", "-k", "3", "--no-store"])
         head = res.output.splitlines()[0]
         assert res.exit_code == 0 and "new to the model" in head and "the most popular items" in head, res.output
+        why = E.explain(db, "early-adopter", rec.items[0].item)  # it said "you have no interactions or interests yet"
+        assert why.rank == 1 and "by popularity: the 2 items you interacted with are new to the model" in why.verdict
+        res = invoke_cli(["explain", "--user", "early-adopter", "--item", rec.items[0].item])
+        assert res.exit_code == 0 and "no interactions" not in res.output and "new to the model" in res.output
         # `kgrec update` folds them in from nothing (no knowledge, no user the run can place): zero vectors, which
         # carry nothing either (the user got an arbitrary list of items scored 0, labelled as the model's)
         from kgrec_neo4j.model.newitems import fold_in_new_items

@@ -665,6 +665,12 @@ def _verdict(r: WhyReport) -> str:
     assert r.rank is not None  # None only for items in the history
     where = f"#{r.rank} of {r.competing:,} (score {r.score:.4g})"
     if e.source == "popular":
+        if e.new_items:
+            n = f"the {e.new_items} items you interacted with are" if e.new_items > 1 else "the item you interacted with is"
+            return (f"{title} is ranked {where} by popularity: {n} new to the model (no vector yet, or one folded in "
+                    f"from nothing), so {'they score' if e.new_items > 1 else 'it scores'} nothing for you until "
+                    f"`kgrec update` folds {'them' if e.new_items > 1 else 'it'} in from "
+                    f"{'their' if e.new_items > 1 else 'its'} knowledge and users.")
         return f"{title} is ranked {where} by popularity: you have no interactions or interests yet."
     if r.recommended:
         head = f"{title} is recommended at {where}"
