@@ -97,6 +97,22 @@ def test_item_links_are_drawn_with_their_shares():
     assert next(n for n in g.nodes if n.kind == "via").sign == -1  # only disliked
 
 
+def test_a_user_without_interests_is_told_the_command_that_extracts_them():
+    """The page named `kgrec interests`, a group that only prints its help."""
+    import click
+
+    from kgrec_neo4j.cli import cli
+
+    cmds = re.findall(r"<code>kgrec ([^<]+)</code>", P.profile_svg([]))
+    assert cmds
+    for c in cmds:
+        cmd: click.Command = cli
+        for word in c.split():
+            assert isinstance(cmd, click.Group) and word in cmd.commands, c
+            cmd = cmd.commands[word]
+        assert not isinstance(cmd, click.Group), f"`kgrec {c}` only prints its help"
+
+
 def test_escaping_cannot_break_the_page():
     s = P._json_script({"t": "</script><script>alert(1)</script>\u2028"})
     assert "</script>" not in s and json.loads(s)["t"].startswith("</script>")

@@ -220,7 +220,8 @@ def _sentence_html(text: str) -> str:
 def profile_svg(profile: list[Interest], width: int = 560) -> str:
     """Horizontal bars (weight × confidence) of the interests, positive blue, negative red."""
     if not profile:
-        return '<p class="muted">No interests are stored for this user yet (run <code>kgrec interests</code>).</p>'
+        return ('<p class="muted">No interests are stored for this user yet (run <code>kgrec interests extract</code>, '
+                'or <code>kgrec update</code> after a load).</p>')
     row, label_w, pad = 22, 230, 8
     bar_w = width - label_w - 60
     confidence = [1.0 if p.confidence is None else p.confidence for p in profile]  # as the profile query reads it
