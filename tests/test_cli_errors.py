@@ -93,3 +93,10 @@ def test_bad_numbers_in_the_environment_name_the_variable(monkeypatch, var, valu
     monkeypatch.setenv(var, value)
     out = clean(CliRunner().invoke(cli, ["interests", "show", "u1"]), 1)
     assert var in out
+
+
+def test_concepts_build_without_mentions_names_the_command_that_extracts_them(db):
+    """It said to run `kgrec extract`, a command group that only prints its help."""
+    assert db.value("MATCH (m:Mention) RETURN count(m)") == 0
+    out = clean(CliRunner().invoke(cli, ["concepts", "build"]), 1)
+    assert "`kgrec extract items`" in out

@@ -123,8 +123,15 @@ def test_llm_discovery_fails_clearly_when_every_item_fails(office_items, home):
     with FakeOpenAIServer(Reply("status", status=400, content="bad request")) as srv:
         settings = load_settings({"llm_base_url": srv.base_url, "llm_model": "fake-model", "home": str(home),
                                   "llm_max_retries": 0}, environ={})
-        with pytest.raises(KgrecError, match="failed on all 3 sampled items"):
+        with pytest.raises(KgrecError, match="failed on all 3 sampled items") as err:
             discover(office_items[20:23], settings, extractor="llm", k=2, sample=3)
+    # the commands it names exist (it named `kgrec llm check`, which does not)
+    from kgrec_neo4j.cli import cli
+
+    named = re.findall(r"`kgrec ([a-z ]+?)(?: [A-Z]+)?`", str(err.value))
+    assert named
+    for c in named:
+        assert CliRunner().invoke(cli, [*c.split(), "--help"]).exit_code == 0, c
 
 
 def test_offline_discovery_on_100_office_items(office_items, home, tmp_path):

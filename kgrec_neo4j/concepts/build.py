@@ -257,7 +257,7 @@ def build_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, fracti
                  type_, len(keys), rep.concepts, rep.floor, rep.band, rep.band_met, rep.unshared)
         out.append(rep)
     if not out and not rows:
-        raise KgrecError("no mentions found: run the extractor stage (`kgrec extract`) before building concepts")
+        raise KgrecError("no mentions found: run the extractor stage (`kgrec extract items`) before building concepts")
     built = [t.type for t in out if not t.skipped and t.concepts]
     fam = link_families(db, pack, types=built) if built else None
     return BuildReport(items_total=len(all_ids), items_sampled=len(sample), types=out, families=fam,

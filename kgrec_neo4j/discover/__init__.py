@@ -103,7 +103,8 @@ def discover(items: Sequence[ItemText], settings: Settings, *, k: int = 9, sampl
                                                            progress=progress)
         if failed == len(picked):
             raise KgrecError(f"the LLM failed on all {failed} sampled items ({dict(dropped)}); "
-                             f"check `kgrec llm check` or use --extractor offline")
+                             f"check the endpoint with `kgrec doctor` and `kgrec llm test TITLE`, or use "
+                             f"--extractor offline")
     else:
         obs = offline_observations(picked, max_phrases=max_phrases)
     if embedder is None:
