@@ -322,7 +322,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
                 + (f"vectors of the items folded in for the first time scaled by {f.norm_scale:.3g} to the trained "
                    f"items' median length, " if f.norm_scale is not None else "")
                 + f"{f.scale_kept} folded in before keeping their factor; {f.kept} folded in before kept as they "
-                  f"were: nothing they are folded in from changed): version {f.version}")
+                  f"were: nothing they are folded in from changed): "
+                + (f"version {f.version}" if f.version is not None else "nothing written, the run's version unchanged"))
 
     # The new items' item links are borrowed in the fold-in step, after the others: in a thread alongside the steps
     # (until 2026-12-02) the two halves contended for the server's two cores, with a third more CPU for the same

@@ -685,6 +685,25 @@ def test_update_finds_edges_no_classification_has_seen(db, world, settings):
     assert snapshot(db)["interests"][user] == after  # what computing them now gives (the same run ids: unchanged)
 
 
+def test_an_update_that_folds_nothing_in_says_the_version_is_unchanged(db, world, settings):
+    """An update whose fold-in writes nothing (an interaction typed in Browser, no folded item reached) printed
+    'version None' on its model line and in its fold-in step."""
+    user, item = db.query("""
+        MATCH (u:User) WHERE NOT EXISTS { (u)-[:INTERACTED]->(j:Item) WHERE j.gnn_folded_run IS NOT NULL }
+        MATCH (i:Item) WHERE i.gnn_run IS NOT NULL AND i.gnn_folded_run IS NULL AND NOT EXISTS { (u)-[:INTERACTED]->(i) }
+        RETURN u.id AS u, i.id AS i ORDER BY u, i LIMIT 1""")[0].values()
+    run = db.value("MATCH (r:ModelRun {current: true}) RETURN r.id")
+    version = db.value("MATCH (r:ModelRun {id: $r}) RETURN r.version", r=run)
+    db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) "
+             "CREATE (u)-[:INTERACTED {seq: 6000, split: 'train', rating: 5.0}]->(i)", u=user, i=item)
+    r = invoke_cli(["update", "--silent"])
+    assert r.exit_code == 0, r.output
+    assert db.value("MATCH (r:ModelRun {id: $r}) RETURN r.version", r=run) == version
+    assert "None" not in r.output, r.output
+    assert f"0 items folded into run {run} (0 new), its version unchanged" in r.output, r.output
+    assert "nothing written, the run's version unchanged" in r.output, r.output
+
+
 def test_an_update_with_an_extractor_that_cannot_run_records_nothing(db, world, settings):
     """`kgrec update --extractor llm` without an endpoint fails before it records an update (which items need
     extracting depends on the extractor: recorded, the next plain update would resume it over every item)."""

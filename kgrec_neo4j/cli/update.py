@@ -58,7 +58,7 @@ def update(settings: Settings, extractor, classifier, interests, as_json, silent
         click.echo(f"model:     no item folded in ({rep.fold_skipped})")
     else:
         click.echo(f"model:     {rep.items_folded} items folded into run {rep.run} ({rep.items_new} new), "
-                   f"version {rep.run_version}")
+                   + (f"version {rep.run_version}" if rep.run_version is not None else "its version unchanged"))
     for s in rep.steps:
         click.echo(f"  {s.step:<10} {s.seconds:7.1f}s  {s.summary}")
     if rep.later_loads:
