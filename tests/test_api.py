@@ -125,6 +125,13 @@ def test_binding_beyond_loopback_needs_a_token(settings, monkeypatch):
     monkeypatch.delenv("KGREC_SERVE_TOKEN", raising=False)
     with pytest.raises(ConfigError, match="KGREC_SERVE_TOKEN"):
         serve(settings, host="0.0.0.0", port=free_port())
+    # the command refuses before it says it serves (it printed "serving on http://0.0.0.0:..." first)
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["serve", "--host", "0.0.0.0", "--port", str(free_port())])
+    assert r.exit_code == 1 and "KGREC_SERVE_TOKEN" in r.output and "serving on" not in r.output, r.output
 
 
 def _make_current_run(db, run: str, rng) -> None:

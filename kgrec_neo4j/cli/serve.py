@@ -28,8 +28,10 @@ def serve(settings: Settings, host: str, port: int, poll_s: float):
       curl 'http://127.0.0.1:8000/users/A2OAG0NE83ODBD/recommendations?k=5&explain=true'
       KGREC_SERVE_TOKEN=<secret> kgrec serve --host 0.0.0.0 --port 8080
     """
+    from ..serve.api import bind_token
     from ..serve.api import serve as run
 
+    bind_token(host)  # refused before it says it serves
     click.echo(f"serving on http://{host}:{port} (Ctrl-C to stop)", err=True)
     run(settings, host=host, port=port, poll_s=poll_s)
 

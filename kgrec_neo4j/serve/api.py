@@ -228,6 +228,18 @@ def create_app(state: ServiceState, *, token: str | None = None) -> Any:
     return app
 
 
+def bind_token(host: str) -> str | None:
+    """The token requests to ``host`` must send (``None`` on loopback without one).
+
+    Raises:
+        ConfigError: ``host`` is not loopback and ``KGREC_SERVE_TOKEN`` is not set."""
+    token = os.environ.get(TOKEN_ENV) or None
+    if host not in LOOPBACK and not token:
+        raise ConfigError(f"binding to {host} serves other machines: set {TOKEN_ENV} to a secret token first "
+                          f"(requests then send `Authorization: Bearer <token>`), or bind to 127.0.0.1")
+    return token
+
+
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, poll_s: float = 2.0,
           log_level: str = "warning") -> None:
     """Run the service until interrupted (uvicorn, one process, requests on a thread pool).
@@ -240,10 +252,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, poll
 
     threadpool_limits(limits=1)
 
-    token = os.environ.get(TOKEN_ENV) or None
-    if host not in LOOPBACK and not token:
-        raise ConfigError(f"binding to {host} serves other machines: set {TOKEN_ENV} to a secret token first "
-                          f"(requests then send `Authorization: Bearer <token>`), or bind to 127.0.0.1")
+    token = bind_token(host)
     state = ServiceState(settings, poll_s=poll_s)
     state.start()
     try:
