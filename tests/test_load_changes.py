@@ -83,6 +83,7 @@ def test_an_append_writes_each_interaction_once(db, tmp_path):
     # the same file again: nothing is written, no user is stamped for `kgrec update`
     again = L.load(db, [more], append=True)
     assert again.interactions_written == 0 and again.users_touched == 0 and again.splits_changed == 0
+    assert again.items_written == 0  # (the items too: as stored)
     assert again.interactions_already_stored == len(extra)
     assert edges(db) == want
     # a newer copy of the whole dataset: only what is new is written
@@ -132,6 +133,28 @@ def test_an_append_keeps_the_stored_text_a_record_leaves_out(db, tmp_path):
     # --append to a dataset that is not stored (here named by the folder) is refused, naming the stored ones
     with pytest.raises(InputError, match=r"no dataset 'elsewhere' is stored.*--dataset <name> \(stored: vg\)"):
         L.load(db, [write_dataset(tmp_path / "x" / "elsewhere", [], [])], append=True)
+
+
+def test_items_as_stored_are_not_written_again(db, tmp_path):
+    """A reload of the same files writes no item and says so (`items_written`); an item whose text changed is
+    written, with its new text hash, and no other."""
+    from kgrec_neo4j.core.texthash import text_hash
+
+    clear_database(db)
+    first = L.load(db, [SLICE], name="vg")
+    assert first.items_written == first.items_read > 0
+    again = L.load(db, [SLICE], name="vg")
+    assert again.mode == "reload" and again.items_written == 0 and again.interactions_written == 0
+    items = slice_rows("items.jsonl")
+    items[0] = {**items[0], "title": "A New Title"}
+    before = {r["id"]: r["h"] for r in db.query("MATCH (i:Item) RETURN i.id AS id, i.current_text_hash AS h")}
+    changed = L.load(db, [write_dataset(tmp_path / "vg", items, slice_rows("interactions.jsonl"))], name="vg")
+    assert changed.items_written == 1
+    after = {r["id"]: r["h"] for r in db.query("MATCH (i:Item) RETURN i.id AS id, i.current_text_hash AS h")}
+    item = items[0]["item_id"]
+    assert after[item] == text_hash(items[0]) != before[item]
+    assert {i: h for i, h in after.items() if i != item} == {i: h for i, h in before.items() if i != item}
+    assert db.value("MATCH (i:Item {id: $i}) RETURN i.title", i=item) == "A New Title"
 
 
 def test_appended_interaction_of_an_unknown_item_is_reported_and_skipped(db, tmp_path):

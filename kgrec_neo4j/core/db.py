@@ -133,20 +133,25 @@ class Database:
         batch_size: int | None = None,
         params: dict[str, Any] | None = None,
         on_batch: Callable[[int], None] | None = None,
+        count: str | None = None,
     ) -> int:
-        """Run ``cypher`` (which reads ``$rows``) once per batch; return the number of rows written.
+        """Run ``cypher`` (which reads ``$rows``) once per batch; return the number of rows written, or with
+        ``count`` the sum of that column of the one record the query returns per batch (what it says it wrote).
 
         ``on_batch(n)`` is called after each committed batch (for progress bars).
         """
         n = 0
         extra = params or {}
 
-        def write_rows(tx: neo4j.ManagedTransaction, chunk: list[dict[str, Any]]) -> None:
-            tx.run(cypher, {**extra, "rows": chunk}).consume()
+        def write_rows(tx: neo4j.ManagedTransaction, chunk: list[dict[str, Any]]) -> int:
+            result = tx.run(cypher, {**extra, "rows": chunk})
+            if count is None:
+                result.consume()
+                return len(chunk)
+            return int(result.single(strict=True)[count])
 
         for chunk in batched(rows, batch_size or self.settings.batch_size):
-            self.write_tx(partial(write_rows, chunk=chunk))
-            n += len(chunk)
+            n += self.write_tx(partial(write_rows, chunk=chunk))
             if on_batch:
                 on_batch(len(chunk))
         return n

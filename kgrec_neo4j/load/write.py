@@ -313,7 +313,8 @@ def load(
         db.write(cypher("load/dataset"), name=ds.name, format=ds.format, sources=ds.sources, status=s,
                  id_prefix=prefix, append=mode == "append")
 
-    def write(stage: str, query: str, data: list[dict[str, Any]], size: int = batch_size) -> int:
+    def write(stage: str, query: str, data: list[dict[str, Any]], size: int = batch_size, count: str | None = None
+              ) -> int:
         done = 0
 
         def tick(n: int) -> None:
@@ -323,11 +324,11 @@ def load(
                 progress(stage, done, len(data))
 
         return db.write_batches(cypher(query), data, batch_size=size,
-                                params={"dataset": ds.name, "ingest": ingest}, on_batch=tick)
+                                params={"dataset": ds.name, "ingest": ingest}, on_batch=tick, count=count)
 
     status("loading")
     report.interactions_removed = write("removed", "load/delete_interactions", removed)
-    report.items_written = write("items", "load/items", item_rows)
+    report.items_written = write("items", "load/items", item_rows, count="written")  # (new or changed ones)
     user_rows = [{"id": u, "n": counts[u]} for u in sorted(touched) if u in counts]
     report.users_written = write("users", "load/users", user_rows)
     report.interactions_written = write("interactions", "load/interactions", rows)
