@@ -426,10 +426,12 @@ def short(title: str | None, n: int = 48) -> str:
     return (cut or t[: n - 1]) + "…"
 
 
-def owned_titles(titles: list[str]) -> str:
-    """The owned items an edition or port belongs with, for a sentence: two titles at most."""
-    shown = [short(t) for t in titles[:2]]
-    return " and ".join(shown) + (f" (and {len(titles) - 2} more)" if len(titles) > 2 else "")
+def same_work_note(titles: list[str], policy: str) -> str:
+    """The sentence added to an edition or port of owned items (their ``titles``, two shown at most) under the
+    ``same_work`` ``policy``."""
+    shown = " and ".join(short(t) for t in titles[:2]) + (f" (and {len(titles) - 2} more)" if len(titles) > 2 else "")
+    return (f" It is another edition of {shown}, which you own"
+            + (", so it comes after every other item." if policy == "demote" else "."))
 
 
 def _verb(interaction: str | None) -> str:
@@ -647,8 +649,7 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     exp.sentence = render_sentence(exp)
     rep.verdict = _verdict(rep)
     if owned and not in_history:
-        note = (f" It is another edition of {owned_titles(owned)}, which you own"
-                + (", so it comes after every other item." if policy == "demote" else "."))
+        note = same_work_note(owned, policy)
         exp.sentence += note
         rep.verdict += note
     return rep

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from ..core.config import SAME_WORK_POLICIES
 from ..core.db import Database
 from ..core.resources import cypher
-from .explain import Explanation, explain_items, owned_titles
+from .explain import Explanation, explain_items, same_work_note
 from .scoring import RecommendError, Source, UnknownUser, scores, scoring_state, top_k, top_k_rows, user_exists
 
 __all__ = ["RecommendError", "UnknownUser", "Recommendation", "UserRecommendations", "recommend_users", "recommend",
@@ -120,9 +120,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
                 for r in rec.items:
                     r.explanation = exps[r.item]
                     if r.same_work_as:
-                        r.explanation.sentence += (f" It is another edition of {owned_titles(r.same_work_as)}, which you "
-                                                   f"own" + (", so it comes after every other item."
-                                                             if policy == "demote" else "."))
+                        r.explanation.sentence += same_work_note(r.same_work_as, policy)
         out.extend(recs)
         if on_chunk:
             on_chunk(len(recs))
