@@ -114,6 +114,13 @@ def test_db_start_prints_the_browser_url(db, settings):
     r = CliRunner().invoke(cli, ["db", "start", "--http-port", str(st.http_port)])  # already running: reused
     assert r.exit_code == 0, r.output
     assert f"Browser: {st.http_url}/browser/" in r.output
+    r = CliRunner().invoke(cli, ["db", "start"])  # no port asked for: the running server, whatever its port
+    assert r.exit_code == 0, r.output
+    assert f"Browser: {st.http_url}/browser/" in r.output
+    other = st.http_port + 1
+    r = CliRunner().invoke(cli, ["db", "start", "--http-port", str(other)])  # it would not listen there
+    assert r.exit_code != 0
+    assert f"with HTTP on port {st.http_port}, not {other}; stop it first" in r.output
 
 
 # ------------------------------------------------------------------------------------------------ types

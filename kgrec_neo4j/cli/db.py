@@ -48,11 +48,13 @@ def db_install(settings: Settings):
 
 
 @db.command("start")
-@click.option("--http-port", type=click.IntRange(1, 65535), default=7474, show_default=True)
+@click.option("--http-port", type=click.IntRange(1, 65535), default=None,
+              help="HTTP (Browser) port of a new start  [default: 7474]. A running server keeps its port: asking "
+                   "for another one is refused (stop it first).")
 @click.option("--timeout", "timeout_s", type=float, default=300, show_default=True,
               help="Seconds to wait until GDS answers.")
 @pass_settings
-def db_start(settings: Settings, http_port: int, timeout_s: float):
+def db_start(settings: Settings, http_port: int | None, timeout_s: float):
     """Install (once) and start the local server; wait until `RETURN gds.version()` answers.
 
     The password comes from NEO4J_PASSWORD and is set on the first start. Bolt and HTTP listen on

@@ -44,6 +44,7 @@ DEFAULT_HOME = Path(".kgrec/neo4j")
 MAIN_CLASS = "org.neo4j.server.CommunityEntryPoint"
 ADMIN_CLASS = "org.neo4j.cli.AdminTool"
 LISTEN_HOST = "127.0.0.1"  # Bolt and HTTP never listen anywhere else.
+DEFAULT_HTTP_PORT = 7474
 
 _POM_ENV = "KGREC_NEO4J_POM"
 _STAMP = ".kgrec-install.json"
@@ -444,7 +445,7 @@ def _wait_ready(home: Path, pid: int, uri: str, username: str, password: str, ti
         time.sleep(0.5)
 
 
-def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, http_port: int = 7474,
+def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, http_port: int | None = None,
           password: str, username: str = "neo4j", heap: str = "2g", pagecache: str = "512m",
           timeout_s: float = 180, progress: Callable[[str], None] = print) -> Neo4jServer:
     """Start (or reuse) the local server under ``home``; return it once ``gds.version()`` answers.
@@ -452,6 +453,8 @@ def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, htt
     On the first start the password of ``username`` (must be ``neo4j``) is set to ``password``. Bolt and HTTP
     listen on 127.0.0.1 only; ``uri_host`` is just the host put in the returned URI. Installs the jars
     first if needed (see :func:`ensure_installed`). Two starts at once under one ``home`` take turns.
+    ``http_port``: default 7474 for a new start; a server already running is reused only on the ports asked for
+    (``None``: any HTTP port).
     """
     if not password:
         raise ServerError("a password is required to start Neo4j (authentication stays on); set NEO4J_PASSWORD")
@@ -459,6 +462,8 @@ def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, htt
         raise ServerError("the Neo4j password must have at least 8 characters (Neo4j 5 refuses shorter ones)")
     _check_size("heap", heap)
     _check_size("pagecache", pagecache)
+    asked_http = http_port
+    http_port = DEFAULT_HTTP_PORT if http_port is None else http_port
     for name, port in (("bolt_port", bolt_port), ("http_port", http_port)):
         if not (0 < int(port) < 65536):
             raise ServerError(f"{name}={port} is not a TCP port")
@@ -476,6 +481,10 @@ def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, htt
             if state and state.get("bolt_port") != bolt_port:
                 raise ServerError(f"Neo4j under {d['home']} is already running (pid {running}) on Bolt port "
                                   f"{state.get('bolt_port')}, not {bolt_port}; stop it first")
+            if state and asked_http is not None and state.get("http_port") != asked_http:
+                raise ServerError(f"Neo4j under {d['home']} is already running (pid {running}) with HTTP on port "
+                                  f"{state.get('http_port')}, not {asked_http}; stop it first (`kgrec db stop`) to "
+                                  "change the port")
             _wait_ready(home, running, uri, username, password, timeout_s)
             return status(home)
         java = _java()
