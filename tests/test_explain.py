@@ -163,6 +163,8 @@ def test_an_item_outside_the_top_k_or_in_the_history_is_not_said_to_be_recommend
     nothing = E.Explanation(user="u", item="X", title="T", score=0.0, recommended=False, rank=9, competing=20, k=5)
     assert E.render_sentence(nothing) == ("Ranked #9 of 20, outside your top 5; nothing in the model connects you to "
                                           "it (score 0).")
+    far = nothing.model_copy(update={"rank": 7788, "competing": 16859})  # the rank reads like the count it is of
+    assert E.render_sentence(far).startswith("Ranked #7,788 of 16,859, outside your top 5")
 
 
 def test_short_titles():
@@ -320,6 +322,7 @@ def test_why_not_states_the_rank_and_what_the_kth_item_scores(db, kg):
     assert not rep.recommended and rep.rank == 30 and rep.kth_score == pytest.approx(float(top[9]), rel=1e-5)
     assert rep.verdict.startswith(f"{E.short(rep.title, 60)} is ranked #30 of {rep.competing:,} (score ")
     assert f"outside your top 10 (#10 scores {rep.kth_score:.4g})" in rep.verdict
+    assert " is ranked #1,234 of " in E._verdict(rep.model_copy(update={"rank": 1234}))  # ranks read as counts do
     # the sentence agrees with the verdict: the item is not recommended
     assert rep.explanation.sentence.startswith(f"Ranked #30 of {rep.competing:,}, outside your top 10: for it, ")
     assert "ecommended because" not in rep.explanation.sentence

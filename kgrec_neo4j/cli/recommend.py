@@ -19,7 +19,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.option("--explain", "with_explain", is_flag=True,
               help="Split each item's score into its reasons, with their stored paths.")
 @click.option("--paths", "per_item", type=click.IntRange(1, 20), default=3, show_default=True,
-              help="Stored paths shown per reason (with --explain); the sentence does not depend on it.")
+              help="Concept paths shown per reason (with --explain), besides its item link or interest edge; the "
+                   "sentence does not depend on it.")
 @click.option("--no-store", is_flag=True, help="Do not replace the user's stored RECOMMENDED edges.")
 @click.option("--allow-repeats", is_flag=True, help="Keep items the user already interacted with (repeat purchases).")
 @click.option("--same-work", type=click.Choice(["demote", "group", "keep"]), default=None,
@@ -116,7 +117,8 @@ def _recommend_all(settings: Settings, *, k: int, chunk: int, allow_repeats: boo
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True,
               help="List length that counts as recommended.")
 @click.option("--paths", "per_item", type=click.IntRange(1, 50), default=5, show_default=True,
-              help="Stored paths shown per reason; the verdict does not depend on it.")
+              help="Concept paths shown per reason, besides its item link or interest edge; the verdict does not "
+                   "depend on it.")
 @click.option("--same-work", type=click.Choice(["demote", "group", "keep"]), default=None,
               help="Rank editions and ports of what the user owns as `kgrec recommend --same-work` lists them "
                    "(demote: after every other item). Default: the same_work setting.")
@@ -166,7 +168,7 @@ def explain(settings: Settings, user_id, item_id, k, per_item, same_work, as_jso
               help="HTML file to write.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Recommendations shown.")
 @click.option("--paths", "per_item", type=click.IntRange(1, 10), default=3, show_default=True,
-              help="Stored paths drawn per reason.")
+              help="Concept paths drawn per reason, besides its item link or interest edge.")
 @click.option("--no-store", is_flag=True, help="Do not replace the user's stored RECOMMENDED edges.")
 @pass_settings
 def report(settings: Settings, user_id, out, k, per_item, no_store):

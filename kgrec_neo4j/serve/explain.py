@@ -271,8 +271,8 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
 
     Args:
         item_ids: Item.id values (an unknown id gets an empty explanation).
-        per_item: stored paths shown per reason (the most specific shared concepts first); the sentence does
-            not depend on it.
+        per_item: concept paths shown per reason (the most specific shared concepts first), besides its item
+            link or interest edge; the sentence does not depend on it.
         run: the run to explain (default: the current one).
         model, state: the run's model and the user's state as scored (:func:`~kgrec_neo4j.serve.scoring.scoring_state`);
             read here when not given.
@@ -566,7 +566,7 @@ def render_sentence(e: Explanation) -> str:
         if e.in_history:
             head = f"You already interacted with {title}, so it is not recommended to you again"
         else:
-            head = f"Ranked #{e.rank} of {e.competing:,}" + (f", outside your top {e.k}" if e.k else "")
+            head = f"Ranked #{e.rank:,} of {e.competing:,}" + (f", outside your top {e.k}" if e.k else "")
         body = "; ".join(x for x in (f"for it, {for_it}" if for_it else "",
                                      f"against it, {against}" if against else "") if x)
         if body:
@@ -664,7 +664,7 @@ def _verdict(r: WhyReport) -> str:
         return (f"you already interacted with {title}, so it is not recommended to you again "
                 f"(score {r.score:.4g}).")
     assert r.rank is not None  # None only for items in the history
-    where = f"#{r.rank} of {r.competing:,} (score {r.score:.4g})"
+    where = f"#{r.rank:,} of {r.competing:,} (score {r.score:.4g})"
     if e.source == "popular":
         if e.new_items:
             n = f"the {e.new_items} items you interacted with are" if e.new_items > 1 else "the item you interacted with is"
