@@ -390,7 +390,7 @@ def read_train_users(db: Database, user_ids: list[str], m: RunModel) -> list[Use
 
 def user_exists(db: Database, user_id: str) -> bool:
     """Cheap check, before anything is loaded."""
-    return bool(db.value("MATCH (u:User {id: $id}) RETURN count(u) > 0", id=user_id))
+    return bool(db.value(cypher("recommend/user_exists"), id=user_id))
 
 
 def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, links: bool = True
