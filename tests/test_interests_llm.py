@@ -237,12 +237,17 @@ def _answers(prompt: str) -> str:
     return _answer()
 
 
-def _extractor(rag, settings, model, **params):
-    from kgrec_neo4j.core.embed import get_embedder
+def _extractor_client(settings, model=None):
     from kgrec_neo4j.llm import LLMClient
 
-    client = LLMClient(settings, chat_model=model, cache=False, max_output_retries=0, concurrency=2)
-    return GraphRAGInterestExtractor(rag, settings, PACK, embedder=get_embedder(settings), client=client,
+    return LLMClient(settings, chat_model=model or Scripted(_answers), cache=False, max_output_retries=0, concurrency=2)
+
+
+def _extractor(rag, settings, model, **params):
+    from kgrec_neo4j.core.embed import get_embedder
+
+    return GraphRAGInterestExtractor(rag, settings, PACK, embedder=get_embedder(settings),
+                                     client=_extractor_client(settings, model),
                                      params=GraphRAGParams(batch=2, **params))
 
 
@@ -303,17 +308,32 @@ def test_graphrag_changes_to_valid_and_test_change_nothing(rag, settings):
     assert _state(rag) == before
 
 
-def test_retrieval_runnables_read_through_the_projects_driver(rag, settings, monkeypatch):
+def test_retrieval_runnables_query_through_a_langchain_neo4j_graph(rag, settings, monkeypatch):
+    from langchain_neo4j import Neo4jGraph
+
+    from kgrec_neo4j.core.db import langchain_graph
     from kgrec_neo4j.core.resources import cypher
 
+    graph = langchain_graph(rag)  # an application's graph, passed in: the retrieval reads through it
     seen = []
-    query = rag.query
-    monkeypatch.setattr(rag, "query", lambda text, **params: seen.append(text) or query(text, **params))
-    with _extractor(rag, settings, Scripted(_answers)) as ex:
+    query = graph.query
+    monkeypatch.setattr(graph, "query", lambda text, params=None: seen.append(text) or query(text, params))
+    monkeypatch.setattr(rag, "query", lambda text, **params: pytest.fail("retrieval read through the driver"))
+    ex = GraphRAGInterestExtractor(rag, settings, PACK, client=_extractor_client(settings), graph=graph,
+                                   params=GraphRAGParams(batch=2), project=lambda rows: [(None, 0.0)] * len(rows))
+    with ex:
         ex.reset(["g1", "g2"])
         out = ex.retriever.invoke({"users": ["g1", "g2"], "fresh": []})
         inputs = ex.inputs({u: (out["interests"].get(u, []), items) for u, (_, items) in out["batches"].items()})
     assert sorted(seen) == sorted([cypher("interests/next_batch"), cypher("interests/user_subgraph")])
+    assert graph.query("RETURN 1 AS one") == [{"one": 1}]  # a graph passed in is the caller's: still open
+    graph.close()
+    with _extractor(rag, settings, Scripted(_answers)) as own:  # its own graph, opened once for both runnables
+        own.retriever.invoke({"users": ["g1"], "fresh": []})
+        mine = own.graph
+        assert isinstance(mine, Neo4jGraph)
+    with pytest.raises(RuntimeError):  # closed with the extractor
+        mine.query("RETURN 1")
     assert {u: [it.item for it in items] for u, (_, items) in out["batches"].items()} == {
         "g1": ["halo", "cod"], "g2": ["forza", "halo"]}
     assert out["interests"] == {"g1": [], "g2": []}

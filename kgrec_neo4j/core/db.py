@@ -174,6 +174,18 @@ class Database:
         self.close()
 
 
+def langchain_graph(db: Database, *, timeout_s: float | None = None) -> Any:
+    """A ``langchain_neo4j.Neo4jGraph`` on the database of ``db`` (same URI, user, password and database, the
+    driver settings of every connection the project opens), for code that queries Neo4j the way LangChain
+    applications do (``graph.query(cypher, params)``). Its schema is not read (``refresh_schema=False``: nothing
+    here generates Cypher from it). The caller closes it."""
+    from langchain_neo4j import Neo4jGraph
+
+    s = db.settings
+    return Neo4jGraph(url=s.neo4j_uri, username=s.neo4j_username, password=s.require_password(), database=db.database,
+                      timeout=timeout_s, refresh_schema=False, driver_config=dict(NOTIFICATIONS))
+
+
 def clear_database(db: Database) -> None:
     """Delete all data (not the schema, not the writer lease) in batches small enough for any transaction memory
     limit."""

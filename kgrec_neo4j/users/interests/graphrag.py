@@ -4,8 +4,9 @@ user's interest graph from the retrieved subgraphs.
 One *round* handles the next batch (``batch`` interactions) of every active user at once. It is a
 LangChain chain:
 
-1. **Retrieve** (:attr:`GraphRAGInterestExtractor.retriever`): two retrieval runnables, run in parallel on
-   the project's own Neo4j driver (Cypher in ``cypher/interests/``): ``next_batch`` (the item subgraph:
+1. **Retrieve** (:attr:`GraphRAGInterestExtractor.retriever`): two retrieval runnables, run in parallel, each a
+   Cypher query through langchain-neo4j's ``Neo4jGraph.query`` (Cypher in ``cypher/interests/``; pass the
+   ``Neo4jGraph`` of an application to share it): ``next_batch`` (the item subgraph:
    the user's next train interactions after their progress marker, each item with its concepts and
    knowledge types) and ``user_subgraph`` (the user's interest subgraph: concept, type, horizon,
    polarity, weight).
@@ -39,6 +40,7 @@ run rebuilds the same edges. Only train interactions are retrieved, so nothing f
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -154,18 +156,21 @@ class GraphRAGInterestExtractor:
     """Maintain ``(:User)-[:INTERESTED_IN {extractor: 'llm'}]->(:Concept)`` with an LLM over retrieved subgraphs.
 
     Args:
-        db: a :class:`kgrec_neo4j.core.db.Database` (retrieval reads and writes, one driver).
+        db: a :class:`kgrec_neo4j.core.db.Database` (the writes, and the reads besides retrieval).
         settings: LLM settings for the client.
         pack: the active type pack.
         embedder: the concept embedder (for projection onto the vocabulary).
         client: an :class:`LLMClient` (tests pass one on a LangChain fake chat model).
         project: ``project(rows=[{type, text}]) -> [(concept_id | None, similarity)]`` (default:
             :func:`kgrec_neo4j.concepts.project.project_texts` on ``db`` and ``embedder``).
+        graph: the ``langchain_neo4j.Neo4jGraph`` retrieval queries (default: one on the database of ``db``,
+            :func:`kgrec_neo4j.core.db.langchain_graph`, opened at the first retrieval and closed by
+            :meth:`close`; a graph passed in is the caller's to close). It must reach the database of ``db``.
 
     Attributes:
         retriever: runnable ``{"users": [user], "fresh": [user]} -> {"batches": {user: (upto, [ItemView])},
-            "interests": {user: [InterestView]}}`` (the two Cypher reads in parallel; ``fresh``: restarted users
-            read from their first interaction, with no interests).
+            "interests": {user: [InterestView]}}`` (the two Cypher reads in parallel, through ``graph``; ``fresh``:
+            restarted users read from their first interaction, with no interests).
         chain: runnable ``{"key": user, "interests": text, "items": text, "spec": AnswerSpec} -> Result``
             (prompt template, structured output, validation); run by :meth:`LLMClient.run`.
     """
@@ -173,7 +178,7 @@ class GraphRAGInterestExtractor:
     def __init__(self, db: Database, settings: Settings, pack: TypePack, *, embedder: Embedder | None = None,
                  client: LLMClient | None = None, params: GraphRAGParams | None = None,
                  project: Callable[[list[dict]], list[tuple[str | None, float]]] | None = None,
-                 progress: bool = False, **client_options):
+                 progress: bool = False, graph: Any = None, **client_options):
         from langchain_core.runnables import RunnableLambda, RunnableParallel
 
         self.db = db
@@ -181,6 +186,7 @@ class GraphRAGInterestExtractor:
         self.pack = pack
         self.params = params or GraphRAGParams()
         self._own_client = client is None
+        self._graph, self._own_graph, self._graph_lock = graph, graph is None, threading.Lock()
         self.max_tokens = 120 * self.params.max_updates + 60
         self.client = client or LLMClient(settings, max_tokens=self.max_tokens, **client_options)
         if project is None:
@@ -200,14 +206,25 @@ class GraphRAGInterestExtractor:
         self.chain = self.client.chain(None, prompt_template(pack, max_updates=self.params.max_updates))
 
     # -- retrieval ------------------------------------------------------------------------------
+    @property
+    def graph(self) -> Any:
+        """The ``langchain_neo4j.Neo4jGraph`` of the retrieval (opened on first use when none was passed)."""
+        with self._graph_lock:  # the two retrieval runnables start in parallel
+            if self._graph is None:
+                from ...core.db import langchain_graph
+
+                self._graph = langchain_graph(self.db)
+            return self._graph
+
     def _item_subgraphs(self, q: dict[str, list[str]]) -> dict[str, tuple[int, list[ItemView]]]:
-        rows = self.db.query(cypher("interests/next_batch"), users=q["users"], fresh=q["fresh"],
-                             batch=self.params.batch, min_confidence=self.params.min_confidence)
+        rows = self.graph.query(cypher("interests/next_batch"), params={
+            "users": q["users"], "fresh": q["fresh"], "batch": self.params.batch,
+            "min_confidence": self.params.min_confidence})
         return {r["user"]: (r["upto"], [ItemView(**x) for x in r["items"]]) for r in rows}
 
     def _interest_subgraphs(self, q: dict[str, list[str]]) -> dict[str, list[InterestView]]:
-        rows = self.db.query(cypher("interests/user_subgraph"), users=q["users"], fresh=q["fresh"],
-                             extractor=EXTRACTOR)
+        rows = self.graph.query(cypher("interests/user_subgraph"), params={
+            "users": q["users"], "fresh": q["fresh"], "extractor": EXTRACTOR})
         return {r["user"]: [InterestView(**x) for x in r["interests"]] for r in rows}
 
     def retrieve(self, users: list[str], fresh: frozenset[str] | set[str] = frozenset()
@@ -337,6 +354,9 @@ class GraphRAGInterestExtractor:
     def close(self) -> None:
         if self._own_client:
             self.client.close()
+        if self._own_graph and self._graph is not None:
+            self._graph.close()
+            self._graph = None
 
     def __enter__(self) -> GraphRAGInterestExtractor:
         return self
