@@ -21,12 +21,12 @@ from kgrec_neo4j.serve.api import ServiceState, create_app, serve
 class Running:
     """A uvicorn server of the app in a thread, on a free loopback port."""
 
-    def __init__(self, state: ServiceState, token: str | None = None) -> None:
+    def __init__(self, state: ServiceState, token: str | None = None, writes: bool = False) -> None:
         import uvicorn
 
         self.state = state
         self.port = free_port()
-        self.server = uvicorn.Server(uvicorn.Config(create_app(state, token=token), host="127.0.0.1",
+        self.server = uvicorn.Server(uvicorn.Config(create_app(state, token=token, writes=writes), host="127.0.0.1",
                                                     port=self.port, log_level="warning", access_log=False))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -105,6 +105,80 @@ def test_why_and_why_not(service, kg):
     r = service.get(f"/users/{user}/items/{top['item']}/explanation")
     assert r.status_code == 200 and r.json()["recommended"] and r.json()["run"] == RUN
     assert r.json()["score"] == pytest.approx(top["score"], rel=1e-5)
+
+
+def _edges(db, user):
+    return db.query("MATCH (:User {id: $u})-[x:INTERACTED]->(i) RETURN x.seq AS seq, i.id AS item, x.split AS split, "
+                    "x.rating AS rating, x.timestamp AS ts, x.kind_source AS source ORDER BY seq", u=user)
+
+
+def test_a_read_only_service_refuses_to_record(service, db, kg):
+    user = kg["users"][0]
+    before = _edges(db, user)
+    r = service.post(f"/users/{user}/interactions", json={"item": before[0]["item"]})
+    assert r.status_code == 403 and "kgrec serve --writes" in r.json()["error"]
+    assert _edges(db, user) == before
+
+
+def test_an_interaction_posted_counts_in_the_next_answer(db, kg, settings):
+    user = kg["users"][2]
+    before = _edges(db, user)
+    try:
+        with Running(ServiceState(settings, poll_s=5), writes=True) as client:
+            first = client.get(f"/users/{user}/recommendations", params={"k": 3}).json()
+            top = first["items"][0]["item"]
+            r = client.post(f"/users/{user}/interactions", json={"item": top, "rating": 5, "timestamp": 1700000000})
+            assert r.status_code == 201, r.text
+            nxt = max(e["seq"] for e in before) + 1
+            assert r.json() == {"user": user, "item": top, "seq": nxt, "written": True, "new_user": False}
+            second = client.get(f"/users/{user}/recommendations", params={"k": 3}).json()
+            assert top not in [it["item"] for it in second["items"]] and second["excluded"] == first["excluded"] + 1
+            # the user's latest edge, train, not classified yet (`kgrec update` classifies it)
+            assert _edges(db, user)[-1] == {"seq": nxt, "item": top, "split": "train", "rating": 5.0,
+                                           "ts": 1700000000, "source": None}
+            # a retry (same item and timestamp) is not written again
+            again = client.post(f"/users/{user}/interactions", json={"item": top, "rating": 5, "timestamp": 1700000000})
+            assert again.status_code == 200 and again.json()["seq"] == nxt and again.json()["written"] is False
+            # without a timestamp each post is an interaction (a repeat purchase); two at once get two seqs
+            other = first["items"][1]["item"]
+            answers: list = []
+            threads = [threading.Thread(target=lambda: answers.append(
+                client.post(f"/users/{user}/interactions", json={"item": other}))) for _ in range(2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert sorted(a.status_code for a in answers) == [201, 201]
+            assert sorted(a.json()["seq"] for a in answers) == [nxt + 1, nxt + 2]
+            assert len(_edges(db, user)) == len(before) + 3
+            # bad input: the field named, nothing written
+            for body, field in (({"item": top, "rating": 7}, "rating"), ({"rating": 4}, "item"),
+                                ({"item": top, "timestamp": -1}, "timestamp")):
+                bad = client.post(f"/users/{user}/interactions", json=body)
+                assert bad.status_code == 400 and bad.json()["field"] == field, bad.text
+            gone = client.post(f"/users/{user}/interactions", json={"item": "no-such-item"})
+            assert gone.status_code == 404 and "no-such-item" in gone.json()["error"]
+            # a user of another dataset than the item
+            db.write("MATCH (u:User {id: $u}) SET u.dataset_was = u.dataset, u.dataset = 'another-dataset'", u=user)
+            try:
+                clash = client.post(f"/users/{user}/interactions", json={"item": top})
+                assert clash.status_code == 409 and "another-dataset" in clash.json()["error"]
+            finally:
+                db.write("MATCH (u:User {id: $u}) SET u.dataset = u.dataset_was REMOVE u.dataset_was", u=user)
+            assert len(_edges(db, user)) == len(before) + 3
+            # a new user: created in the item's dataset, recommended from that one interaction at once
+            new = client.post("/users/api-new-user/interactions", json={"item": top, "rating": 4})
+            assert new.status_code == 201 and new.json()["seq"] == 0 and new.json()["new_user"] is True
+            assert db.value("MATCH (u:User {id: 'api-new-user'}), (i:Item {id: $i}) RETURN u.dataset = i.dataset",
+                            i=top) is True
+            recs = client.get("/users/api-new-user/recommendations", params={"k": 3})
+            assert recs.status_code == 200 and recs.json()["source"] == "model", recs.text
+            assert top not in [it["item"] for it in recs.json()["items"]]
+    finally:
+        db.write("MATCH (:User {id: $u})-[x:INTERACTED]->() WHERE x.seq > $last DELETE x", u=user,
+                 last=max(e["seq"] for e in before))
+        db.write("MATCH (u:User {id: 'api-new-user'}) DETACH DELETE u")
+    assert _edges(db, user) == before
 
 
 def test_the_token_is_enforced(db, kg, settings):

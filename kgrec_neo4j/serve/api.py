@@ -9,12 +9,18 @@ Routes (every answer names the run it came from):
 ``GET /users/{user}/items/{item}/explanation?k=10&paths=5&same_work=demote``
     why, or why not, the item is recommended to the user (:func:`~kgrec_neo4j.serve.explain.explain`); its rank is
     its place in the list the recommendations route gives with the same ``same_work``.
+``POST /users/{user}/interactions`` with ``{"item": ..., "rating": 5, "timestamp": ..., "review_title": ...,
+"review_text": ...}`` (all but ``item`` optional; only with ``writes=True``, ``kgrec serve --writes``)
+    records an interaction (:func:`~kgrec_neo4j.serve.record.record_interaction`): 201 with its ``seq``, 200 when a
+    retry with the same ``timestamp`` found it recorded already; the user's next recommendation counts it. A new user
+    is created; an unknown item is 404, a user of another dataset than the item 409; 403 on a read-only service.
 
 Errors are JSON ``{"error": ..., "field": ...}``: 400 for a malformed request (naming the field), 401 without the
-token, 404 for an unknown user or item (or an item the run has no vector for), 503 while Neo4j is down or no model
-run can be served, or for an explanation of an item that ``kgrec update`` folded into the run while the service
-loads that version (the service recovers by itself when Neo4j is back; transactions are retried for a few seconds
-only, so a request fails fast).
+token, 403 for a write to a read-only service, 404 for an unknown user or item (or an item the run has no vector
+for), 409 for a user and an item of two datasets, 503 while Neo4j is down or no model run can be served, or for
+an explanation of an item that ``kgrec update`` folded into the run while the service loads that version (the
+service recovers by itself when Neo4j is back; transactions are retried for a few seconds only, so a request fails
+fast).
 
 The service loads the current run's model once (all item vectors, item links, every trained user's own
 embedding) and keeps answering with it; a background watcher notices a new current run, or a new version of the
@@ -40,6 +46,7 @@ from ..core.db import Database, connect
 from ..core.errors import ConfigError, KgrecError, ModelError, Neo4jUnavailable
 from .explain import ExplainError, NotScoredYet, explain
 from .recommend import recommend_users
+from .record import DatasetClash, InteractionIn, UnknownItem, record_interaction
 from .scoring import RecommendError, RunModel, UnknownUser, current_run, current_run_version, run_model
 
 log = logging.getLogger(__name__)
@@ -133,8 +140,9 @@ def _neo4j_down(e: Exception) -> bool:
     return isinstance(e, ServiceUnavailable | SessionExpired | TransientError | Neo4jUnavailable | DriverError | OSError)
 
 
-def create_app(state: ServiceState, *, token: str | None = None) -> Any:
-    """The FastAPI application over ``state``; ``token`` (when set) is required on every route but /health."""
+def create_app(state: ServiceState, *, token: str | None = None, writes: bool = False) -> Any:
+    """The FastAPI application over ``state``; ``token`` (when set) is required on every route but /health;
+    ``writes``: interactions may be recorded (``POST /users/{user}/interactions``), else that route is 403."""
     from fastapi import Depends, FastAPI, Header, Query
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -160,8 +168,10 @@ def create_app(state: ServiceState, *, token: str | None = None) -> Any:
         return error(400, f"{field or 'request'}: {first.get('msg', 'invalid value')}", field)
 
     async def failure(_request: Any, exc: Exception) -> JSONResponse:
-        if isinstance(exc, UnknownUser | ExplainError):
+        if isinstance(exc, UnknownUser | ExplainError | UnknownItem):
             return error(404, str(exc))
+        if isinstance(exc, DatasetClash):
+            return error(409, str(exc))
         if _neo4j_down(exc):
             return error(503, f"Neo4j is unreachable ({_describe(exc)}); retry shortly")
         if isinstance(exc, RecommendError | ModelError):
@@ -225,6 +235,13 @@ def create_app(state: ServiceState, *, token: str | None = None) -> Any:
                                  f"service answers with while it loads version {version} (items `kgrec update` "
                                  f"folded in); retry in a few seconds") from None
 
+    @app.post("/users/{user}/interactions", dependencies=[Depends(authorised)])
+    def record(user: str, body: InteractionIn) -> JSONResponse:
+        if not writes:
+            return error(403, "this service is read-only: start it with `kgrec serve --writes` to record interactions")
+        rec = record_interaction(state.db, user, body)
+        return JSONResponse(status_code=201 if rec.written else 200, content=rec.model_dump())
+
     return app
 
 
@@ -241,7 +258,7 @@ def bind_token(host: str) -> str | None:
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, poll_s: float = 2.0,
-          log_level: str = "warning") -> None:
+          log_level: str = "warning", writes: bool = False) -> None:
     """Run the service until interrupted (uvicorn, one process, requests on a thread pool).
 
     Requests run in parallel on the thread pool, so each one's numpy work uses one BLAS thread: a per-request
@@ -256,6 +273,6 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, poll
     state = ServiceState(settings, poll_s=poll_s)
     state.start()
     try:
-        uvicorn.run(create_app(state, token=token), host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(create_app(state, token=token, writes=writes), host=host, port=port, log_level=log_level, access_log=False)
     finally:
         state.stop()

@@ -1,0 +1,86 @@
+"""Recording an interaction live, as an application does when a user buys, rates or reviews an item: the HTTP
+service's ``POST /users/{user}/interactions`` (``kgrec serve --writes``) and :func:`record_interaction`.
+
+The edge is a train ``INTERACTED`` edge after the user's highest stored ``seq`` (``cypher/interactions/record.cypher``),
+so the very next recommendation of the user counts it (serving folds the user in from the user's edges on every
+request) and ``kgrec update`` later classifies it and recomputes the user's interests. A user not stored yet is
+created in the item's dataset; an unknown item is refused (items come from the catalogue: ``kgrec load``). A request
+retried with the same ``timestamp`` is not written twice.
+"""
+
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel, Field, field_validator
+
+from ..core.db import Database
+from ..core.errors import KgrecError
+from ..core.resources import cypher
+
+
+class RecordError(KgrecError):
+    """An interaction that cannot be recorded (the message says why and what to do)."""
+
+
+class UnknownItem(RecordError):
+    """The item is not stored."""
+
+
+class DatasetClash(RecordError):
+    """The user is stored in another dataset than the item."""
+
+
+class InteractionIn(BaseModel):
+    """One interaction of a user, as an application sends it."""
+
+    item: str = Field(min_length=1, max_length=1000, description="Item.id")
+    rating: float | None = Field(None, ge=0, le=5, description="0-5; >= 4 is a like, <= 2 a dislike (the loader's "
+                                                                 "rule); none: an implicit interaction")
+    timestamp: int | None = Field(None, ge=0, description="seconds since 1970 (a retried request with the same "
+                                                           "timestamp is not written twice)")
+    review_title: str | None = Field(None, max_length=1000)
+    review_text: str | None = Field(None, max_length=100_000)
+
+    @field_validator("rating")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("rating must be a finite number")
+        return v
+
+
+class Recorded(BaseModel):
+    user: str
+    item: str
+    seq: int = Field(description="the edge's seq: the user's latest")
+    written: bool = Field(description="false: the user's latest interaction was already this one (a retry)")
+    new_user: bool
+
+
+def record_interaction(db: Database, user: str, interaction: InteractionIn) -> Recorded:
+    """Store ``interaction`` of ``user`` (module docstring), in one transaction.
+
+    Raises:
+        UnknownItem: the item is not stored.
+        DatasetClash: the user is stored in another dataset than the item."""
+    if not user or len(user) > 1000:
+        raise RecordError("user: an id of 1 to 1000 characters is required")
+    it = interaction
+
+    def work(tx):
+        check = tx.run(cypher("interactions/record_check"), user=user, item=it.item).single()
+        if not check["item_found"]:
+            raise UnknownItem(f"item {it.item!r} is not stored: interactions are recorded with items of the "
+                              f"catalogue (add new items with `kgrec load --append`, then `kgrec update`)")
+        if check["user_found"] and check["user_dataset"] and check["item_dataset"] \
+                and check["user_dataset"] != check["item_dataset"]:
+            raise DatasetClash(f"user {user!r} is of dataset {check['user_dataset']!r} and item {it.item!r} of "
+                               f"{check['item_dataset']!r}: ids are unique per dataset, and a user interacts with "
+                               f"the items of its own dataset")
+        row = tx.run(cypher("interactions/record"), user=user, item=it.item, rating=it.rating,
+                     timestamp=it.timestamp, review_title=it.review_title, review_text=it.review_text).single()
+        return Recorded(user=user, item=it.item, seq=int(row["seq"]), written=bool(row["written"]),
+                        new_user=not check["user_found"])
+
+    return db.write_tx(work)
