@@ -181,6 +181,35 @@ def test_an_interaction_posted_counts_in_the_next_answer(db, kg, settings):
     assert _edges(db, user) == before
 
 
+def test_items_posted_to_the_service(db, kg, settings):
+    dataset, stored = db.query("MATCH (i:Item) WHERE i.dataset IS NOT NULL RETURN i.dataset AS d, i.id AS i "
+                               "ORDER BY i.id LIMIT 1")[0].values()
+    try:
+        with Running(ServiceState(settings, poll_s=5), writes=True) as client:
+            body = {"id": "api-new-item", "dataset": dataset, "title": "A new game", "features": ["co-op"]}
+            r = client.post("/items", json=body)
+            assert r.status_code == 201 and r.json()["new_item"] and r.json()["written"], r.text
+            row = db.query("MATCH (i:Item {id: 'api-new-item'}) RETURN i.dataset AS d, i.title AS t, i.features AS f, "
+                           "i.current_text_hash IS NOT NULL AS h")[0]
+            assert row == {"d": dataset, "t": "A new game", "f": ["co-op"], "h": True}
+            again = client.post("/items", json=body)
+            assert again.status_code == 200 and again.json()["written"] is False
+            missing = client.post("/items", json={**body, "dataset": "no-such-dataset"})
+            assert missing.status_code == 404 and "no-such-dataset" in missing.json()["error"]
+            db.write("MERGE (:Dataset {name: 'api-other'})")
+            clash = client.post("/items", json={"id": stored, "dataset": "api-other", "title": "x"})
+            assert clash.status_code == 409 and repr(dataset) in clash.json()["error"]
+            bad = client.post("/items", json={"dataset": dataset, "title": "no id"})
+            assert bad.status_code == 400 and bad.json()["field"] == "id"
+        with Running(ServiceState(settings, poll_s=5)) as read_only:
+            r = read_only.post("/items", json={**body, "id": "api-other-item"})
+            assert r.status_code == 403 and "--writes" in r.json()["error"]
+        assert db.value("MATCH (i:Item {id: 'api-other-item'}) RETURN count(i)") == 0
+    finally:
+        db.write("MATCH (i:Item {id: 'api-new-item'}) DETACH DELETE i")
+        db.write("MATCH (d:Dataset {name: 'api-other'}) DELETE d")
+
+
 def test_the_token_is_enforced(db, kg, settings):
     with Running(ServiceState(settings, poll_s=5), token="s3cret-token") as client:
         user = kg["users"][0]

@@ -964,3 +964,51 @@ def test_the_service_says_retry_for_a_new_item_until_it_has_loaded_the_update(db
             assert r.status_code == 200 and r.json()["in_history"], r.text
     finally:
         state.stop()
+
+
+def test_an_item_and_interactions_posted_to_the_service_are_served_after_the_update(db, world, settings):
+    """An application adds an item and what a new user does through `kgrec serve --writes`; the user is recommended
+    from it at once, and after `kgrec update` the new item is extracted, folded into the run and explained."""
+    from fastapi.testclient import TestClient
+
+    from kgrec_neo4j.serve.api import ServiceState, create_app
+
+    source = db.query("MATCH (i:Item)-[:HAS_KNOWLEDGE]->() WHERE i.title IS NOT NULL AND i.gnn_embedding IS NOT NULL "
+                      "RETURN DISTINCT i.title AS title, i.categories AS categories, i.dataset AS dataset "
+                      "ORDER BY title LIMIT 1")[0]
+    dataset = source["dataset"]
+    liked = db.value("MATCH (i:Item)<-[:INTERACTED]-() WHERE i.gnn_embedding IS NOT NULL AND i.dataset = $d "
+                     "RETURN i.id ORDER BY i.id LIMIT 1", d=dataset)
+    state = ServiceState(settings, poll_s=3600)
+    state.refresh()
+    body = {"id": "NEW-posted", "dataset": dataset, "title": f"{source['title']} posted",
+            "categories": source["categories"] or []}
+    try:
+        with TestClient(create_app(state, writes=True)) as client:
+            r = client.post("/items", json=body)
+            assert r.status_code == 201 and r.json() == {"item": "NEW-posted", "dataset": dataset, "written": True,
+                                                         "new_item": True}, r.text
+            assert client.post("/items", json=body).json()["written"] is False  # as stored: nothing written
+            for item in (liked, "NEW-posted"):
+                r = client.post("/users/NEWUSER-posted/interactions", json={"item": item, "rating": 5})
+                assert r.status_code == 201, r.text
+            # the new user counts at once: recommended from the trained item (the new one has no vector yet)
+            recs = client.get("/users/NEWUSER-posted/recommendations", params={"k": 5})
+            assert recs.status_code == 200 and recs.json()["source"] == "model", recs.text
+            rep = run_update(db, settings)
+            assert rep.status == "complete" and rep.items_new == 1 and rep.users_classified == 1, rep
+            assert rep.users_interests == 1
+            assert state.refresh().version == rep.run_version
+            kinds = db.query("MATCH (:User {id: 'NEWUSER-posted'})-[e:INTERACTED]->() RETURN e.kind_source AS k")
+            assert len(kinds) == 2 and all(r["k"] is not None for r in kinds)  # classified by the update
+            assert db.value("MATCH (:Item {id: 'NEW-posted'})-[:HAS_KNOWLEDGE]->(c) RETURN count(c)") > 0
+            r = client.get("/users/NEWUSER-posted/items/NEW-posted/explanation")
+            assert r.status_code == 200 and r.json()["in_history"] and r.json()["score"] is not None, r.text
+            # a change of one text field: written again (and extracted again by the next update), the rest kept
+            r = client.post("/items", json={"id": "NEW-posted", "dataset": dataset, "brand": "Posted Games"})
+            assert r.status_code == 200 and r.json()["written"] is True
+            kept = db.query("MATCH (i:Item {id: 'NEW-posted'}) RETURN i.title AS t, i.brand AS b")[0]
+            assert kept == {"t": body["title"], "b": "Posted Games"}
+            assert run_update(db, settings).items_extracted == 1
+    finally:
+        state.stop()

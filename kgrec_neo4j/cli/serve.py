@@ -15,14 +15,16 @@ from ._common import pass_settings
 @click.option("--poll", "poll_s", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
               help="Seconds between checks for a new current model run.")
 @click.option("--writes", is_flag=True,
-              help="Also record interactions: POST /users/{user}/interactions (read-only without it).")
+              help="Also record interactions and items: POST /users/{user}/interactions, POST /items "
+                   "(read-only without it).")
 @pass_settings
 def serve(settings: Settings, host: str, port: int, poll_s: float, writes: bool):
     """Serve recommendations and explanations over HTTP (JSON), from the live graph.
 
     GET /users/{user}/recommendations?k=10&explain=true, GET /users/{user}/items/{item}/explanation,
     GET /health; with --writes, POST /users/{user}/interactions records one (JSON body: item, and optionally
-    rating, timestamp, review_title, review_text). Each request reads the user's edges as they are now; every
+    rating, timestamp, review_title, review_text) and POST /items adds or changes an item (id, dataset, text
+    fields), which the next `kgrec update` extracts and folds in. Each request reads the user's edges as they are now; every
     answer names its run; a new current run is picked up without a restart and without dropping requests.
 
     \b

@@ -14,6 +14,12 @@ Routes (every answer names the run it came from):
     records an interaction (:func:`~kgrec_neo4j.serve.record.record_interaction`): 201 with its ``seq``, 200 when a
     retry with the same ``timestamp`` found it recorded already; the user's next recommendation counts it. A new user
     is created; an unknown item is 404, a user of another dataset than the item 409; 403 on a read-only service.
+``POST /items`` with ``{"id": ..., "dataset": ..., "title": ..., "description": [...], "features": [...],
+"categories": [...], "brand": ...}`` (only with ``writes=True``)
+    adds an item to a stored dataset, or changes the text fields the record has
+    (:func:`~kgrec_neo4j.serve.record.record_item`): 201 for a new item, 200 otherwise (``written: false`` when its
+    text is as stored); the next ``kgrec update`` extracts it and folds it into the run. 404 for a dataset not
+    stored, 409 for an item of another dataset.
 
 Errors are JSON ``{"error": ..., "field": ...}``: 400 for a malformed request (naming the field), 401 without the
 token, 403 for a write to a read-only service, 404 for an unknown user or item (or an item the run has no vector
@@ -46,7 +52,15 @@ from ..core.db import Database, connect
 from ..core.errors import ConfigError, KgrecError, ModelError, Neo4jUnavailable
 from .explain import ExplainError, NotScoredYet, explain
 from .recommend import recommend_users
-from .record import DatasetClash, InteractionIn, UnknownItem, record_interaction
+from .record import (
+    DatasetClash,
+    InteractionIn,
+    ItemIn,
+    UnknownDataset,
+    UnknownItem,
+    record_interaction,
+    record_item,
+)
 from .scoring import RecommendError, RunModel, UnknownUser, current_run, current_run_version, run_model
 
 log = logging.getLogger(__name__)
@@ -168,7 +182,7 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         return error(400, f"{field or 'request'}: {first.get('msg', 'invalid value')}", field)
 
     async def failure(_request: Any, exc: Exception) -> JSONResponse:
-        if isinstance(exc, UnknownUser | ExplainError | UnknownItem):
+        if isinstance(exc, UnknownUser | ExplainError | UnknownItem | UnknownDataset):
             return error(404, str(exc))
         if isinstance(exc, DatasetClash):
             return error(409, str(exc))
@@ -235,12 +249,23 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
                                  f"service answers with while it loads version {version} (items `kgrec update` "
                                  f"folded in); retry in a few seconds") from None
 
+    def read_only() -> JSONResponse:
+        return error(403, "this service is read-only: start it with `kgrec serve --writes` to record interactions "
+                          "and items")
+
     @app.post("/users/{user}/interactions", dependencies=[Depends(authorised)])
     def record(user: str, body: InteractionIn) -> JSONResponse:
         if not writes:
-            return error(403, "this service is read-only: start it with `kgrec serve --writes` to record interactions")
+            return read_only()
         rec = record_interaction(state.db, user, body)
         return JSONResponse(status_code=201 if rec.written else 200, content=rec.model_dump())
+
+    @app.post("/items", dependencies=[Depends(authorised)])
+    def add_item(body: ItemIn) -> JSONResponse:
+        if not writes:
+            return read_only()
+        rec = record_item(state.db, body)
+        return JSONResponse(status_code=201 if rec.new_item else 200, content=rec.model_dump())
 
     return app
 

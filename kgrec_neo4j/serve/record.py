@@ -1,11 +1,19 @@
-"""Recording an interaction live, as an application does when a user buys, rates or reviews an item: the HTTP
-service's ``POST /users/{user}/interactions`` (``kgrec serve --writes``) and :func:`record_interaction`.
+"""Recording interactions and items live, as an application does when a user buys, rates or reviews an item, or
+when the catalogue gets a new item: the HTTP service's ``POST /users/{user}/interactions`` and ``POST /items``
+(``kgrec serve --writes``), :func:`record_interaction` and :func:`record_item`.
 
 The edge is a train ``INTERACTED`` edge after the user's highest stored ``seq`` (``cypher/interactions/record.cypher``),
 so the very next recommendation of the user counts it (serving folds the user in from the user's edges on every
 request) and ``kgrec update`` later classifies it and recomputes the user's interests. A user not stored yet is
-created in the item's dataset; an unknown item is refused (items come from the catalogue: ``kgrec load``). A request
+created in the item's dataset; an unknown item is refused (items come from the catalogue: :func:`record_item` or
+``kgrec load``). A request
 retried with the same ``timestamp`` is not written twice.
+
+An item is written as ``kgrec load --append`` writes an item record (``cypher/load/items.cypher``): into a stored
+dataset, its text fields replaced by those the record has (the others kept), with the hash of its text, so the next
+``kgrec update`` extracts it (or extracts it again when its text changed), projects its knowledge and folds it into
+the current run: from then on it is recommended and explained, before any retraining. A record whose text is what
+is stored writes nothing. (The ``Dataset`` node's counts are those of its last load.)
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from pydantic import BaseModel, Field, field_validator
 from ..core.db import Database
 from ..core.errors import KgrecError
 from ..core.resources import cypher
+from ..core.texthash import TEXT_FIELDS, text_hash
 
 
 class RecordError(KgrecError):
@@ -29,6 +38,10 @@ class UnknownItem(RecordError):
 
 class DatasetClash(RecordError):
     """The user is stored in another dataset than the item."""
+
+
+class UnknownDataset(RecordError):
+    """The dataset is not stored."""
 
 
 class InteractionIn(BaseModel):
@@ -72,7 +85,7 @@ def record_interaction(db: Database, user: str, interaction: InteractionIn) -> R
         check = tx.run(cypher("interactions/record_check"), user=user, item=it.item).single()
         if not check["item_found"]:
             raise UnknownItem(f"item {it.item!r} is not stored: interactions are recorded with items of the "
-                              f"catalogue (add new items with `kgrec load --append`, then `kgrec update`)")
+                              f"catalogue (add it with POST /items or `kgrec load --append`)")
         if check["user_found"] and check["user_dataset"] and check["item_dataset"] \
                 and check["user_dataset"] != check["item_dataset"]:
             raise DatasetClash(f"user {user!r} is of dataset {check['user_dataset']!r} and item {it.item!r} of "
@@ -82,5 +95,51 @@ def record_interaction(db: Database, user: str, interaction: InteractionIn) -> R
                      timestamp=it.timestamp, review_title=it.review_title, review_text=it.review_text).single()
         return Recorded(user=user, item=it.item, seq=int(row["seq"]), written=bool(row["written"]),
                         new_user=not check["user_found"])
+
+    return db.write_tx(work)
+
+
+class ItemIn(BaseModel):
+    """One item of the catalogue, as an application sends it: the id, its dataset, and the text fields it has
+    (the fields left out keep their stored values)."""
+
+    id: str = Field(min_length=1, max_length=1000, description="Item.id (as stored: with the dataset's id prefix)")
+    dataset: str = Field(min_length=1, max_length=1000, description="a stored dataset (`kgrec load`)")
+    title: str | None = Field(None, max_length=10_000)
+    description: list[str] | None = Field(None, max_length=1000)
+    features: list[str] | None = Field(None, max_length=1000)
+    categories: list[str] | None = Field(None, max_length=1000)
+    brand: str | None = Field(None, max_length=1000)
+
+
+class RecordedItem(BaseModel):
+    item: str
+    dataset: str
+    written: bool = Field(description="false: the item was stored with this text already")
+    new_item: bool
+
+
+def record_item(db: Database, item: ItemIn) -> RecordedItem:
+    """Store ``item`` (module docstring), in one transaction.
+
+    Raises:
+        UnknownDataset: the dataset is not stored.
+        DatasetClash: the item is stored in another dataset."""
+    given = item.model_dump(include=set(TEXT_FIELDS), exclude_unset=True)
+
+    def work(tx):
+        check = tx.run(cypher("load/item_record_check"), id=item.id, dataset=item.dataset).single()
+        if not check["dataset_found"]:
+            raise UnknownDataset(f"dataset {item.dataset!r} is not stored: items are added to a loaded dataset "
+                                 f"(`kgrec load PATH --dataset {item.dataset}` first)")
+        if check["item_found"] and check["item_dataset"] and check["item_dataset"] != item.dataset:
+            raise DatasetClash(f"item {item.id!r} is of dataset {check['item_dataset']!r}, not {item.dataset!r}: "
+                               f"ids are unique per dataset")
+        stored = dict(check["stored"] or {})
+        row = {"id": item.id, **{f: stored.get(f) for f in TEXT_FIELDS}, **given}
+        row["text_hash"] = text_hash(row)
+        res = tx.run(cypher("load/items"), rows=[row], dataset=item.dataset).single()
+        return RecordedItem(item=item.id, dataset=item.dataset, written=bool(res and res["written"]),
+                            new_item=not check["item_found"])
 
     return db.write_tx(work)
