@@ -7,7 +7,11 @@ On the graph NEO4J_URI points at (it must hold a current, servable run):
 2. HTTP: ``kgrec serve`` started as its own process; ``--clients`` client threads send requests for random users
    for ``--seconds`` each, recommend-only and then recommend + explain; p50 / p95 / p99 and requests/s;
 3. write -> visible: for ``--writes`` users, an interaction with their top item is committed through the driver
-   and the next HTTP answer is checked to exclude it; the time from the commit to that answer;
+   and the next HTTP answer is checked to exclude it; the time from the commit to that answer; then the same
+   through the service itself (``kgrec serve --writes``: ``POST /users/{user}/interactions``, then the next
+   answer), and ``--clients`` threads posting interactions of random users with random items for ``--seconds``
+   (p50 / p95 / p99, writes/s), next to the recommendations' requests/s of step 2; every posted edge is removed
+   afterwards;
 4. batch: ``recommend_users`` over every user in chunks (``--no-store`` and storing ``RECOMMENDED`` edges), in
    users/s, against one user per call (the baseline) on a sample.
 
@@ -50,14 +54,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_service(port: int) -> subprocess.Popen:
+def start_service(port: int, *, writes: bool = False) -> subprocess.Popen:
     """``kgrec serve`` on ``port``, healthy. Its stderr goes to a file (named on stdout), never to a pipe: a pipe
     nobody reads fills up (64 kB: a few hundred of the driver's retry warnings during a Neo4j outage) and then
     blocks every thread of the service that logs, the run watcher included."""
     log_path = Path(tempfile.mkstemp(prefix="kgrec-serve-", suffix=".log")[1])
     print(f"kgrec serve on port {port}: its log is {log_path}", file=sys.stderr, flush=True)
     with log_path.open("w") as log:
-        p = subprocess.Popen([sys.executable, "-m", "kgrec_neo4j.cli", "serve", "--port", str(port)], cwd=REPO,
+        p = subprocess.Popen([sys.executable, "-m", "kgrec_neo4j.cli", "serve", "--port", str(port),
+                              *(["--writes"] if writes else [])], cwd=REPO,
                              stdout=subprocess.DEVNULL, stderr=log, text=True)
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
@@ -136,6 +141,78 @@ def write_to_visible(db, port: int, users: list[str], *, n: int, k: int) -> dict
     return {**_pct(out), "answers_still_showing_the_item": misses}
 
 
+def _remove_posted(db, posted: list[tuple[str, int]]) -> None:
+    """Remove the edges the service recorded (user, seq), and count them out of their users' interactions."""
+    rows = [{"user": u, "seq": q} for u, q in posted]
+    for i in range(0, len(rows), 1000):
+        db.write("UNWIND $rows AS row MATCH (u:User {id: row.user})-[x:INTERACTED {seq: row.seq}]->() DELETE x "
+                 "SET u.n_interactions = u.n_interactions - 1", rows=rows[i:i + 1000])
+
+
+def post_to_visible(db, port: int, users: list[str], *, n: int, k: int) -> dict:
+    """``POST /users/{user}/interactions`` of the user's top item: the POST's time, and the next answer's (as
+    :func:`write_to_visible` times the answer after a driver commit)."""
+    out, writes, misses, posted = [], [], 0, []
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as h:
+            for u in users[:n]:
+                top = h.get(f"/users/{u}/recommendations", params={"k": k}).json()["items"][0]["item"]
+                t0 = time.perf_counter()
+                r = h.post(f"/users/{u}/interactions", json={"item": top, "rating": 5.0})
+                writes.append(time.perf_counter() - t0)
+                assert r.status_code == 201, r.text
+                posted.append((u, r.json()["seq"]))
+                t0 = time.perf_counter()
+                items = [it["item"] for it in h.get(f"/users/{u}/recommendations", params={"k": k}).json()["items"]]
+                out.append(time.perf_counter() - t0)
+                misses += top in items
+    finally:
+        _remove_posted(db, posted)
+    return {"post": _pct(writes), "next_answer": _pct(out), "answers_still_showing_the_item": misses}
+
+
+def post_load(db, port: int, users: list[str], items: list[str], *, clients: int, seconds: float,
+              seed: int = 0) -> dict:
+    """``clients`` threads posting interactions (random user, random item) for ``seconds``."""
+    lat: list[float] = []
+    errors: list[str] = []
+    posted: list[tuple[str, int]] = []
+    stop = time.monotonic() + seconds
+    lock = threading.Lock()
+
+    def client(c: int) -> None:
+        rng = random.Random(seed * 100 + c)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as h:
+            while time.monotonic() < stop:
+                u, i = rng.choice(users), rng.choice(items)
+                t0 = time.perf_counter()
+                r = h.post(f"/users/{u}/interactions", json={"item": i})
+                dt = time.perf_counter() - t0
+                with lock:
+                    if r.status_code == 201:
+                        lat.append(dt)
+                        posted.append((u, r.json()["seq"]))
+                    else:
+                        errors.append(f"{r.status_code} {r.text[:200]}")
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
+    t0 = time.monotonic()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        wall = time.monotonic() - t0
+        seqs: dict[str, list[int]] = {}
+        for u, q in posted:
+            seqs.setdefault(u, []).append(q)
+        dup = sum(len(v) - len(set(v)) for v in seqs.values())  # two writes given one seq: the lock failed
+        _remove_posted(db, posted)
+    return {"clients": clients, **_pct(lat), "writes_per_s": round(len(lat) / wall, 1), "errors": len(errors),
+            "first_errors": errors[:3], "duplicate_seqs": dup}
+
+
 def batch(db, users: list[str], *, k: int, chunk: int, sample: int) -> dict:
     from kgrec_neo4j.serve.recommend import recommend, recommend_users
 
@@ -179,17 +256,23 @@ def main(argv: list[str] | None = None) -> dict:
                                       for e in (False, True)]
         port = _free_port()
         t0 = time.monotonic()
-        svc = start_service(port)
+        svc = start_service(port, writes=True)
         res["service_start_s"] = round(time.monotonic() - t0, 1)
         try:
             res["http"] = [http_load(port, users, clients=a.clients, seconds=a.seconds, explain=e, k=a.k)
                            for e in (False, True)]
             res["write_to_visible"] = write_to_visible(db, port, users, n=a.writes, k=a.k)
+            res["post_to_visible"] = post_to_visible(db, port, users[a.writes:], n=a.writes, k=a.k)
+            items = db.value("MATCH (i:Item) WHERE i.gnn_embedding IS NOT NULL RETURN collect(i.id)")
+            res["posts"] = post_load(db, port, users, items, clients=a.clients, seconds=a.seconds)
         finally:
             svc.terminate()
             svc.wait(timeout=30)
         if not a.skip_batch:
             res["batch"] = batch(db, users, k=a.k, chunk=a.chunk, sample=a.batch_sample)
+    if res["write_to_visible"].get("p50_ms"):  # the next answer after a POST against after a driver commit
+        res["post_to_visible"]["next_answer_p50_ratio_vs_driver_commit"] = round(
+            res["post_to_visible"]["next_answer"]["p50_ms"] / res["write_to_visible"]["p50_ms"], 2)
     for h, b in zip(res["http"], res["baseline_in_process"], strict=True):
         h["p95_ratio_vs_in_process_one_client"] = round(h["p95_ms"] / b["p95_ms"], 2) if b.get("p95_ms") else None
     res["load_average_end"] = os.getloadavg()
