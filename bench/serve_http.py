@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import secrets
 import socket
 import subprocess
 import sys
@@ -38,6 +39,8 @@ import httpx
 import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
+TOKEN = secrets.token_urlsafe(16)  # a service that writes (--writes) needs one; a read-only one ignores it
+HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def _pct(xs: list[float]) -> dict[str, float]:
@@ -63,11 +66,12 @@ def start_service(port: int, *, writes: bool = False) -> subprocess.Popen:
     with log_path.open("w") as log:
         p = subprocess.Popen([sys.executable, "-m", "kgrec_neo4j.cli", "serve", "--port", str(port),
                               *(["--writes"] if writes else [])], cwd=REPO,
-                             stdout=subprocess.DEVNULL, stderr=log, text=True)
+                             stdout=subprocess.DEVNULL, stderr=log, text=True,
+                             env={**os.environ, **({"KGREC_SERVE_TOKEN": TOKEN} if writes else {})})
     deadline = time.monotonic() + 900
     while time.monotonic() < deadline:
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=5, headers=HEADERS).status_code == 200:
                 return p
         except httpx.HTTPError:
             pass
@@ -88,7 +92,7 @@ def http_load(port: int, users: list[str], *, clients: int, seconds: float, expl
 
     def client(c: int) -> None:
         rng = random.Random(seed * 100 + c)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as h:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, headers=HEADERS) as h:
             while time.monotonic() < stop:
                 u = rng.choice(users)
                 t0 = time.perf_counter()
@@ -128,7 +132,7 @@ def in_process(db, users: list[str], *, n: int, explain: bool, k: int, seed: int
 
 def write_to_visible(db, port: int, users: list[str], *, n: int, k: int) -> dict:
     out, misses = [], 0
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as h:
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, headers=HEADERS) as h:
         for u in users[:n]:
             top = h.get(f"/users/{u}/recommendations", params={"k": k}).json()["items"][0]["item"]
             db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) CREATE (u)-[:INTERACTED {seq: 99999, rating: 5.0, "
@@ -154,7 +158,7 @@ def post_to_visible(db, port: int, users: list[str], *, n: int, k: int) -> dict:
     :func:`write_to_visible` times the answer after a driver commit)."""
     out, writes, misses, posted = [], [], 0, []
     try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as h:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, headers=HEADERS) as h:
             for u in users[:n]:
                 top = h.get(f"/users/{u}/recommendations", params={"k": k}).json()["items"][0]["item"]
                 t0 = time.perf_counter()
@@ -182,7 +186,7 @@ def post_load(db, port: int, users: list[str], items: list[str], *, clients: int
 
     def client(c: int) -> None:
         rng = random.Random(seed * 100 + c)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as h:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, headers=HEADERS) as h:
             while time.monotonic() < stop:
                 u, i = rng.choice(users), rng.choice(items)
                 t0 = time.perf_counter()

@@ -21,10 +21,12 @@ from kgrec_neo4j.serve.api import ServiceState, create_app, serve
 class Running:
     """A uvicorn server of the app in a thread, on a free loopback port."""
 
-    def __init__(self, state: ServiceState, token: str | None = None, writes: bool = False) -> None:
+    def __init__(self, state: ServiceState, token: str | None = None, writes: bool = False,
+                 send_token: bool = False) -> None:
         import uvicorn
 
         self.state = state
+        self.token = token if send_token else None  # (the client sends it on every request)
         self.port = free_port()
         self.server = uvicorn.Server(uvicorn.Config(create_app(state, token=token, writes=writes), host="127.0.0.1",
                                                     port=self.port, log_level="warning", access_log=False))
@@ -37,7 +39,8 @@ class Running:
         while not self.server.started:
             assert time.monotonic() < deadline, "the service did not start"
             time.sleep(0.05)
-        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=60)
+        self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=60,
+                                   headers={"Authorization": f"Bearer {self.token}"} if self.token else None)
         return self.client
 
     def __exit__(self, *exc) -> None:
@@ -124,7 +127,7 @@ def test_an_interaction_posted_counts_in_the_next_answer(db, kg, settings):
     user = kg["users"][2]
     before = _edges(db, user)
     try:
-        with Running(ServiceState(settings, poll_s=5), writes=True) as client:
+        with Running(ServiceState(settings, poll_s=5), writes=True, token="write-token", send_token=True) as client:
             first = client.get(f"/users/{user}/recommendations", params={"k": 3}).json()
             top = first["items"][0]["item"]
             r = client.post(f"/users/{user}/interactions", json={"item": top, "rating": 5, "timestamp": 1700000000})
@@ -185,7 +188,7 @@ def test_items_posted_to_the_service(db, kg, settings):
     dataset, stored = db.query("MATCH (i:Item) WHERE i.dataset IS NOT NULL RETURN i.dataset AS d, i.id AS i "
                                "ORDER BY i.id LIMIT 1")[0].values()
     try:
-        with Running(ServiceState(settings, poll_s=5), writes=True) as client:
+        with Running(ServiceState(settings, poll_s=5), writes=True, token="write-token", send_token=True) as client:
             body = {"id": "api-new-item", "dataset": dataset, "title": "A new game", "features": ["co-op"]}
             r = client.post("/items", json=body)
             assert r.status_code == 201 and r.json()["new_item"] and r.json()["written"], r.text
@@ -208,6 +211,20 @@ def test_items_posted_to_the_service(db, kg, settings):
     finally:
         db.write("MATCH (i:Item {id: 'api-new-item'}) DETACH DELETE i")
         db.write("MATCH (d:Dataset {name: 'api-other'}) DELETE d")
+
+
+def test_a_service_that_writes_needs_a_token(settings, monkeypatch):
+    from kgrec_neo4j.core.errors import ConfigError
+    from kgrec_neo4j.serve.api import TOKEN_ENV, bind_token
+
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    assert bind_token("127.0.0.1") is None  # reading on loopback: no token needed
+    with pytest.raises(ConfigError, match="--writes"):
+        bind_token("127.0.0.1", writes=True)
+    with pytest.raises(ConfigError, match="needs a token"):
+        create_app(ServiceState(settings), writes=True)
+    monkeypatch.setenv(TOKEN_ENV, "t0ken")
+    assert bind_token("127.0.0.1", writes=True) == "t0ken"
 
 
 def test_the_token_is_enforced(db, kg, settings):

@@ -984,7 +984,8 @@ def test_an_item_and_interactions_posted_to_the_service_are_served_after_the_upd
     body = {"id": "NEW-posted", "dataset": dataset, "title": f"{source['title']} posted",
             "categories": source["categories"] or []}
     try:
-        with TestClient(create_app(state, writes=True)) as client:
+        with TestClient(create_app(state, writes=True, token="write-token"),
+                        headers={"Authorization": "Bearer write-token"}) as client:
             r = client.post("/items", json=body)
             assert r.status_code == 201 and r.json() == {"item": "NEW-posted", "dataset": dataset, "written": True,
                                                          "new_item": True}, r.text

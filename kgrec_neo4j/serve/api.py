@@ -10,7 +10,7 @@ Routes (every answer names the run it came from):
     why, or why not, the item is recommended to the user (:func:`~kgrec_neo4j.serve.explain.explain`); its rank is
     its place in the list the recommendations route gives with the same ``same_work``.
 ``POST /users/{user}/interactions`` with ``{"item": ..., "rating": 5, "timestamp": ..., "review_title": ...,
-"review_text": ...}`` (all but ``item`` optional; only with ``writes=True``, ``kgrec serve --writes``)
+"review_text": ...}`` (all but ``item`` optional; only with ``writes=True``, ``kgrec serve --writes``, which needs the token)
     records an interaction (:func:`~kgrec_neo4j.serve.record.record_interaction`): 201 with its ``seq``, 200 when a
     retry with the same ``timestamp`` found it recorded already; the user's next recommendation counts it. A new user
     is created; an unknown item is 404, a user of another dataset than the item 409; 403 on a read-only service.
@@ -34,8 +34,8 @@ current run (``kgrec update`` folded new items into it), loads it, and switches 
 request is dropped and none mixes two runs. Each request reads the user's live edges
 (one Cypher round trip), so an interaction committed by any client changes the very next answer.
 
-It binds to 127.0.0.1 unless told otherwise; binding anywhere else requires a token in ``KGREC_SERVE_TOKEN``,
-which every request then sends as ``Authorization: Bearer <token>``.
+It binds to 127.0.0.1 unless told otherwise; binding anywhere else, or writing (``--writes``), requires a token in
+``KGREC_SERVE_TOKEN``, which every request then sends as ``Authorization: Bearer <token>``.
 """
 
 from __future__ import annotations
@@ -156,7 +156,13 @@ def _neo4j_down(e: Exception) -> bool:
 
 def create_app(state: ServiceState, *, token: str | None = None, writes: bool = False) -> Any:
     """The FastAPI application over ``state``; ``token`` (when set) is required on every route but /health;
-    ``writes``: interactions may be recorded (``POST /users/{user}/interactions``), else that route is 403."""
+    ``writes``: interactions and items may be recorded (``POST /users/{user}/interactions``, ``POST /items``), else
+    those routes are 403; a writing service needs a token.
+
+    Raises:
+        ConfigError: ``writes`` without ``token``."""
+    if writes and not token:
+        raise ConfigError(f"a service that writes to the graph needs a token (set {TOKEN_ENV})")
     from fastapi import Depends, FastAPI, Header, Query
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
@@ -270,15 +276,20 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
     return app
 
 
-def bind_token(host: str) -> str | None:
-    """The token requests to ``host`` must send (``None`` on loopback without one).
+def bind_token(host: str, *, writes: bool = False) -> str | None:
+    """The token requests to ``host`` must send (``None`` on loopback without one, for a read-only service).
 
     Raises:
-        ConfigError: ``host`` is not loopback and ``KGREC_SERVE_TOKEN`` is not set."""
+        ConfigError: ``host`` is not loopback, or the service writes (``writes``), and ``KGREC_SERVE_TOKEN`` is
+            not set."""
     token = os.environ.get(TOKEN_ENV) or None
     if host not in LOOPBACK and not token:
         raise ConfigError(f"binding to {host} serves other machines: set {TOKEN_ENV} to a secret token first "
                           f"(requests then send `Authorization: Bearer <token>`), or bind to 127.0.0.1")
+    if writes and not token:
+        raise ConfigError(f"a service that writes to the graph (--writes) needs a token, as Neo4j needs a password: "
+                          f"set {TOKEN_ENV} to a secret token first (requests then send `Authorization: Bearer "
+                          f"<token>`)")
     return token
 
 
@@ -294,10 +305,11 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, poll
 
     threadpool_limits(limits=1)
 
-    token = bind_token(host)
+    token = bind_token(host, writes=writes)
     state = ServiceState(settings, poll_s=poll_s)
     state.start()
     try:
-        uvicorn.run(create_app(state, token=token, writes=writes), host=host, port=port, log_level=log_level, access_log=False)
+        uvicorn.run(create_app(state, token=token, writes=writes), host=host, port=port, log_level=log_level,
+                    access_log=False)
     finally:
         state.stop()
