@@ -128,3 +128,12 @@ def test_bad_text_prior_is_refused_before_anything_runs(args, words):
 
     r = CliRunner().invoke(cli, ["train", *args])
     assert r.exit_code == 2 and words in r.output and "--text-prior" in r.output
+
+
+def test_params_from_without_for_serving_is_refused_before_anything_runs():
+    """`kgrec train --params-from RUN` (evaluation mode) trained a whole evaluation run and ignored the option."""
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["train", "--params-from", "ours-20260101-000000-abcdef", "--epochs", "1"])
+    assert r.exit_code == 2, r.output
+    assert "--params-from" in r.output and "--for serving" in r.output, r.output

@@ -68,6 +68,9 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
     """
     from ..model.pipeline import run_training
 
+    if params_from is not None and mode != "serving":
+        raise click.BadParameter("it names the evaluation run whose choices a serving run reuses; add --for serving "
+                                 "(an evaluation run chooses its own on valid)", param_hint="--params-from")
     overrides = ({"max_seconds": max_seconds} if max_seconds and model not in ("ease", "ease-recency", "itemknn", "pop")
                  else None)
     if text_priors:
