@@ -100,3 +100,15 @@ def test_concepts_build_without_mentions_names_the_command_that_extracts_them(db
     assert db.value("MATCH (m:Mention) RETURN count(m)") == 0
     out = clean(CliRunner().invoke(cli, ["concepts", "build"]), 1)
     assert "`kgrec extract items`" in out
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--band", "Compatibility=9:2"], "9:2"),
+    (["--band", "Compatibility=0:5"], "0:5"),
+    (["--band", "Compatibility=5:9", "--floor-min", "0.9", "--floor-max", "0.8"], "--floor-min"),
+])
+def test_concepts_build_bad_band_is_a_usage_error_before_anything_is_written(db, args, words):
+    """A band LO > HI (or floor limits the wrong way round) raised ValueError in the middle of the build, after
+    the types before it were written, with a traceback."""
+    out = clean(CliRunner().invoke(cli, ["concepts", "build", "--silent", *args]), 2)
+    assert "Invalid value" in out and words in out, out

@@ -32,6 +32,9 @@ def _parse_bands(values: tuple[str, ...]) -> dict[str, tuple[int, int]]:
             lo, hi = (int(x) for x in rng.split(":"))
         except ValueError:
             raise click.BadParameter(f"expected TYPE=LO:HI (got {v!r}), e.g. 'Compatibility=40:150'") from None
+        if not 1 <= lo <= hi:
+            raise click.BadParameter(f"a band needs 1 <= LO <= HI (got {v!r}), e.g. 'Compatibility=40:150'",
+                                     param_hint="--band")
         out[name] = (lo, hi)
     return out
 
@@ -84,6 +87,14 @@ def build(settings: Settings, fraction, count, floor, floor_min, floor_max, min_
 
     if fraction is not None and count is not None:
         raise click.UsageError("give --sample or --items, not both")
+    from ..concepts.build import DEFAULT_FLOOR_MAX, DEFAULT_FLOOR_MIN
+
+    lowest = DEFAULT_FLOOR_MIN if floor_min is None else floor_min
+    highest = DEFAULT_FLOOR_MAX if floor_max is None else floor_max
+    if lowest > highest:
+        raise click.BadParameter(f"--floor-min {lowest} is above --floor-max {highest} (defaults {DEFAULT_FLOOR_MIN} "
+                                 f"and {DEFAULT_FLOOR_MAX}); give --floor-min <= --floor-max",
+                                 param_hint="--floor-min/--floor-max")
     pack, emb = _pack_and_embedder(settings)
     kw = {k: v for k, v in (("floor", floor), ("floor_min", floor_min), ("floor_max", floor_max)) if v is not None}
     with open_db(settings, writer="kgrec concepts build") as d:

@@ -192,6 +192,9 @@ def build_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, fracti
         pack.check(types)
     if bands:
         pack.check(bands)
+    if bands or band_ratio:  # a bad band or floor limits: refused before any type is written
+        for lo, hi in (bands or {"": (1, 1)}).values():
+            Band(lo, hi, floor_min, floor_max)
     all_ids = [r["id"] for r in db.query(cypher("concepts/mentioned_items"))]
     sample = sample_items(all_ids, fraction=fraction, count=count, seed=seed)
     rows = db.query(cypher("concepts/sample_mentions"), ids=sample, min_confidence=min_confidence,
