@@ -75,7 +75,7 @@ def run_demo(
     from .concepts.works import link_same_work
     from .core import schema
     from .core.embed import get_embedder
-    from .extract.run import build_extractor, extract_items
+    from .extract.run import build_extractor, close_extractor, extract_items
     from .load import load
     from .model.pipeline import run_evaluation, run_training
     from .serve.recommend import recommend_users
@@ -104,8 +104,11 @@ def run_demo(
                     f"(train {r.splits.get('train', 0)}, valid {r.splits.get('valid', 0)}, test {r.splits.get('test', 0)})")
     extractor_name = "llm" if settings.has_llm else "offline"
     extractor = build_extractor(settings, extractor_name, pack=pack)
-    stage(f"extract ({extractor_name})", lambda: extract_items(db, extractor, progress=False, pack=pack),
-          lambda r: f"{r.items_done} items done, {r.items_skipped} skipped, {r.items_failed} failed")
+    try:
+        stage(f"extract ({extractor_name})", lambda: extract_items(db, extractor, progress=False, pack=pack),
+              lambda r: f"{r.items_done} items done, {r.items_skipped} skipped, {r.items_failed} failed")
+    finally:
+        close_extractor(extractor)
     embedder = get_embedder(settings)
     stage("concepts build", lambda: build_vocabulary(db, embedder, pack, fraction=0.25, seed=settings.seed),
           lambda r: f"{sum(t.concepts for t in r.types)} concepts over {len(r.types)} types")
@@ -119,8 +122,12 @@ def run_demo(
     stage("same work", lambda: link_same_work(db, pack, settings=settings),
           lambda r: f"{r.edges} SAME_WORK links between {r.items_with_work} items with a work name")
     classifier = make_classifier("llm" if settings.has_llm else "lexicon", settings)
-    stage("interactions classify", lambda: classify_interactions(db, classifier),
-          lambda r: ", ".join(f"{k}: {v}" for k, v in sorted(r.kinds.items())))
+    try:
+        stage("interactions classify", lambda: classify_interactions(db, classifier),
+              lambda r: ", ".join(f"{k}: {v}" for k, v in sorted(r.kinds.items())))
+    finally:
+        if classifier is not None and hasattr(classifier, "close"):
+            classifier.close()
     stage("interests (offline)", lambda: extract_offline(db),
           lambda r: f"{r.users} users, {r.edges} interest edges")
     type_names = pack.names

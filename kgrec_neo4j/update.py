@@ -210,10 +210,13 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     def extract() -> str:
         if not items:
             return "no new or changed items"
-        from .extract.run import build_extractor, extract_items
+        from .extract.run import build_extractor, close_extractor, extract_items
 
         ex = build_extractor(settings, name, pack=pack)
-        r = extract_items(db, ex, item_ids=items, pack=pack, progress=progress, run=f"{name}-{rep.id}")
+        try:
+            r = extract_items(db, ex, item_ids=items, pack=pack, progress=progress, run=f"{name}-{rep.id}")
+        finally:
+            close_extractor(ex)
         rep.items_extracted, rep.items_failed = r.items_done + r.items_skipped, r.items_failed
         return (f"{r.items_done} items extracted ({name}), {r.items_skipped} already done, {r.items_failed} failed; "
                 f"{r.points} knowledge points, {r.mentions_created} new mentions")

@@ -257,3 +257,28 @@ def test_reviews_come_from_training_interactions_only(fresh):
     assert got["B009CL6LA6"].reviews == []
     assert all(it.reviews == [] for it, _ in read_items(fresh, with_reviews=False))
     fresh.write("MATCH (u:User) DETACH DELETE u")
+
+
+def test_cli_extract_items_with_llm_closes_its_client(fresh, monkeypatch, tmp_path):
+    """`kgrec extract items --extractor llm` left the LLM client's connection pool and event-loop thread open, so
+    a successful run ended with 'ERROR asyncio: Unclosed client session' at exit."""
+    import threading
+
+    from fakes.openai_server import FakeOpenAIServer, json_reply
+
+    from kgrec_neo4j.cli import cli
+
+    def loops() -> int:
+        return sum(t.name == "kgrec-llm-loop" and t.is_alive() for t in threading.enumerate())
+
+    before = loops()
+    answer = {"points": [{"type": "Content Additions", "value": "season pass", "confidence": 0.9,
+                          "evidence": "Season Pass"}]}
+    with FakeOpenAIServer(json_reply(answer)) as srv:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        monkeypatch.setenv("KGREC_LLM_MODEL", "fake-model")
+        monkeypatch.setenv("KGREC_HOME", str(tmp_path))
+        res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent", "--item", "B016VFPZVG"])
+        assert res.exit_code == 0, res.output
+        assert "items: 1 extracted" in res.output and srv.calls >= 1
+    assert loops() == before

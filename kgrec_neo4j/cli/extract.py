@@ -40,16 +40,19 @@ def items(settings, extractor_name, limit, concurrency, use_reviews, force, item
       kgrec extract items --extractor llm --limit 200 --concurrency 8
     """
     from ..core.schema import load_pack
-    from ..extract.run import build_extractor, extract_items
+    from ..extract.run import build_extractor, close_extractor, extract_items
 
     name = extractor_name
     if name == "auto":
         name = "llm" if settings.llm_base_url else "offline"
     pack = load_pack(settings.type_pack)
     extractor = build_extractor(settings, name, pack=pack, concurrency=concurrency, use_reviews=use_reviews)
-    with open_db(settings, writer="kgrec extract items") as db:
-        report = extract_items(db, extractor, limit=limit, batch_size=batch_size or 256, progress=not silent,
-                               item_ids=list(item_ids) or None, force=force, pack=pack)
+    try:
+        with open_db(settings, writer="kgrec extract items") as db:
+            report = extract_items(db, extractor, limit=limit, batch_size=batch_size or 256, progress=not silent,
+                                   item_ids=list(item_ids) or None, force=force, pack=pack)
+    finally:  # the LLM extractor's connection pool and event loop (the offline one has none)
+        close_extractor(extractor)
     click.echo(f"extractor {report.extractor}, run {report.run}")
     click.echo(f"items: {report.items_done} extracted, {report.items_skipped} skipped (already done), "
                f"{report.items_failed} failed, {report.items_missing} missing, "

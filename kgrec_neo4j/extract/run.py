@@ -240,6 +240,14 @@ def check_extractor(settings: Settings, name: str) -> None:
         )
 
 
+def close_extractor(extractor: Extractor) -> None:
+    """Close what an extractor of :func:`build_extractor` holds open (the LLM one: its HTTP pool, event loop and
+    answer cache; the offline one holds nothing)."""
+    close = getattr(extractor, "close", None)
+    if callable(close):
+        close()
+
+
 def build_extractor(settings: Settings, name: str, *, pack: TypePack | None = None,
                     concurrency: int | None = None, use_reviews: bool = False):
     """The extractor called ``name`` (``"llm"`` or ``"offline"``) for ``settings``.
