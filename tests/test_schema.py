@@ -162,6 +162,23 @@ def test_cli_schema_and_doctor(db, settings, monkeypatch):
         assert any(line.startswith("ok") and f" {name} " in line for line in r.output.splitlines()), (name, r.output)
 
 
+def test_doctor_checks_the_type_pack_commands_run_with(db, monkeypatch):
+    """`kgrec doctor` said 'ok type pack' for KGREC_TYPE_PACK=nonsense (every command then fails: no such pack) and
+    for a pack other than the database's (extraction and update then refuse to run)."""
+    from kgrec_neo4j.cli import cli
+
+    assert CliRunner().invoke(cli, ["schema", "apply"]).exit_code == 0  # the database holds video_games
+    r = CliRunner().invoke(cli, ["doctor"])
+    assert r.exit_code == 0 and any(ln.startswith("ok    type pack") for ln in r.output.splitlines()), r.output
+    for pack, words in (("nonsense", ["'nonsense' not found", "video_games"]),
+                        ("office_products", ["'video_games'", "'office_products'", "KGREC_TYPE_PACK=video_games"])):
+        monkeypatch.setenv("KGREC_TYPE_PACK", pack)
+        r = CliRunner().invoke(cli, ["doctor"])
+        assert r.exit_code == 1, r.output
+        line = next(ln for ln in r.output.splitlines() if " type pack " in ln)
+        assert line.startswith("FAIL") and all(w in line for w in words), line
+
+
 def test_cli_reports_unreachable_neo4j_with_fix(monkeypatch):
     from kgrec_neo4j.cli import cli
 
