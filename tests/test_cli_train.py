@@ -137,3 +137,18 @@ def test_params_from_without_for_serving_is_refused_before_anything_runs():
     r = CliRunner().invoke(cli, ["train", "--params-from", "ours-20260101-000000-abcdef", "--epochs", "1"])
     assert r.exit_code == 2, r.output
     assert "--params-from" in r.output and "--for serving" in r.output, r.output
+
+
+def test_unknown_dataset_is_named_with_the_stored_ones_and_records_no_run(db, kg):
+    """`kgrec train --dataset NAME` (or evaluate) of a dataset that is not stored said 'the train graph has 0 users
+    and 0 items in dataset ...; load interactions first' and recorded a failed ModelRun."""
+    from kgrec_neo4j.cli import cli
+
+    db.write("MERGE (:Dataset {name: 'vg-demo'})")
+    runs_before = db.value("MATCH (r:ModelRun) RETURN count(r)")
+    for args in (["train", "--epochs", "1"], ["evaluate", "--models", "pop", "--no-ablations"]):
+        r = CliRunner().invoke(cli, [*args, "--dataset", "vg-dem"])
+        assert r.exit_code == 1, r.output
+        assert "no dataset 'vg-dem' is stored" in r.output and "vg-demo" in r.output, r.output
+        assert "load interactions first" not in r.output
+    assert db.value("MATCH (r:ModelRun) RETURN count(r)") == runs_before

@@ -203,6 +203,16 @@ def fail_abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
     return dead
 
 
+def check_dataset(db: Database, dataset: str | None) -> None:
+    """Raise :class:`ModelError` when ``dataset`` (``--dataset``) names no stored dataset, naming the stored ones."""
+    if dataset is None:
+        return
+    names = [r["name"] for r in db.query(cypher("train/datasets"))]
+    if dataset not in names:
+        raise ModelError(f"no dataset {dataset!r} is stored (stored: {', '.join(names) or 'none'}); name one of "
+                         f"them with --dataset, or leave the option out to train on every dataset")
+
+
 def _evaluation_run(db: Database, model: str, params_from: str | None = None) -> runs.ModelRun | None:
     """The run whose choices serving mode reuses: ``params_from`` (complete) or the latest complete evaluation-mode
     run of ``model`` that recorded its configuration (``None`` when there is none)."""
@@ -288,6 +298,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     """
     if model not in MODELS and model not in ABLATIONS:
         raise ValueError(f"model must be one of {', '.join(MODELS + tuple(ABLATIONS))} (got {model!r})")
+    check_dataset(db, dataset)
     warm_from: str | None = None
     if warm_start:
         if not model.startswith("ours"):
@@ -486,6 +497,7 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
     names = list(dict.fromkeys(models))
     if ablations and "ours" in names:
         names += [a for a in ABLATIONS if a not in names]
+    check_dataset(db, dataset)
     tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset)
     if not tg.test:
         raise ModelError("the graph has no test interactions (users need >= 3 interactions for last-two-out); "
