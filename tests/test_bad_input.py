@@ -186,3 +186,16 @@ def test_a_one_line_gzip_bomb_is_skipped_without_reading_it_whole(tmp_path):
     assert ds.skipped["line too long"] == 1
     assert any("interactions.jsonl.gz:2: line of 100,663,3" in str(i) for i in ds.issues), ds.issues
     assert peak < 16 * (1 << 20), f"peak traced memory {peak / 2**20:.0f} MB while reading a 96 MB line"
+
+
+@pytest.mark.parametrize("given, other", [("items.jsonl", "interactions.jsonl"), ("interactions.jsonl", "items.jsonl")])
+def test_one_generic_file_whose_other_file_lies_beside_it_says_to_pass_the_folder(empty_db, tmp_path, given, other):
+    """`kgrec load folder/items.jsonl` said 'found items.jsonl but no interactions.jsonl[.gz] beside it' although the
+    folder has it; it names the file it did not read and says to pass the folder (or both files)."""
+    folder = tmp_path / "vg"
+    shutil.copytree(Path(__file__).parent / "data" / "vg-slice", folder)
+    r = run(folder / given)
+    assert r.exit_code == 1, r.output
+    assert "no interactions.jsonl" not in r.output and "no items.jsonl" not in r.output, r.output
+    assert str(folder / other) in r.output and f"kgrec load {folder}" in r.output, r.output
+    assert stored(empty_db) == {"items": [], "users": [], "edges": 0}

@@ -367,6 +367,11 @@ def detect(paths: list[Path], *, one_generic_file: bool = False, fmt: Format | N
         if one_generic_file:
             return "generic", {"items": names.get("items"), "interactions": names.get("interactions")}
         have, missing = ("items", "interactions") if "items" in names else ("interactions", "items")
+        beside = _find(names[have].parent, missing)
+        if beside is not None:  # only one of the folder's two files was named
+            raise InputError(f"only {names[have].name} was given; the generic format reads it with {beside} beside "
+                             f"it: pass the folder (`kgrec load {names[have].parent}`) or both files (with --append, "
+                             f"to a stored dataset, either may be alone)", source=str(names[have]))
         raise InputError(f"found {names[have].name} but no {missing}.jsonl[.gz] beside it (the generic format needs "
                          f"both; with --append, to a stored dataset, either may be alone)",
                          source=str(names[have].parent))
