@@ -358,3 +358,20 @@ def test_cli_extract_show_and_confidence_report(vg, tmp_path):
     r = runner.invoke(cli, ["confidence", "report"])
     assert r.exit_code == 0, r.output
     assert "INTERESTED_IN:" in r.output and "HAS_KNOWLEDGE:" in r.output and "quantiles:" in r.output
+
+
+def test_cli_extract_of_an_unknown_user_is_refused_naming_it(vg):
+    """`kgrec interests extract --user nobody` said 'offline interests for 1 users ... written: 0' with exit 0, as if
+    a user had been computed; a user id not in the graph is refused, named, before anything is done (the LLM
+    extractor too)."""
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    known = vg.value("MATCH (u:User) RETURN u.id ORDER BY u.id LIMIT 1")
+    for extra in ([], ["--extractor", "llm"]):
+        r = CliRunner().invoke(cli, ["interests", "extract", "--silent", *extra, "--user", known, "--user", "nobody-x"])
+        assert r.exit_code == 1, r.output
+        assert "'nobody-x'" in r.output and repr(known) not in r.output and "kgrec users list" in r.output, r.output
+    r = CliRunner().invoke(cli, ["interests", "extract", "--silent", "--user", known])
+    assert r.exit_code == 0 and "offline interests for 1 users" in r.output, r.output

@@ -141,12 +141,14 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
       kgrec interests extract --extractor llm --users 100
       kgrec interests extract --min-confidence 0.5
     """
-    from ..users.interests.store import user_ids
+    from ..users.interests.store import check_users, user_ids
 
     minc = settings.min_confidence if min_confidence is None else min_confidence
     decay = {} if short_decay is None else {"short_decay": short_decay}  # (unset: each extractor's own default)
     with open_db(settings, writer="kgrec interests extract") as d:
         every = not only_users and max_users is None
+        if only_users:
+            check_users(d, list(only_users))
         users = list(only_users) or user_ids(d, limit=max_users)
         if extractor == "offline":
             from ..users.interests.offline import OfflineParams, extract_offline

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from ...core.db import Database
+from ...core.errors import InputError
 from ...core.resources import cypher
 
 EXTRACTORS = ("offline", "llm")
@@ -44,6 +45,16 @@ def user_ids(db: Database, *, limit: int | None = None, dataset: str | None = No
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be >= 1 (got {limit})")
     return db.value(cypher("interests/dataset_users"), limit=limit, dataset=dataset) or []
+
+
+def check_users(db: Database, ids: list[str]) -> None:
+    """Raise :class:`~kgrec_neo4j.core.errors.InputError` naming the ids of ``ids`` that are not a ``(:User)``: such
+    an id would count as a user computed, with nothing written."""
+    found = set(db.value(cypher("interests/existing_users"), ids=list(ids)) or [])
+    missing = [u for u in dict.fromkeys(ids) if u not in found]
+    if missing:
+        raise InputError(f"unknown user(s): {', '.join(map(repr, missing[:5]))}{' …' if len(missing) > 5 else ''}; "
+                         f"nothing was done. --user takes a User.id of the graph (find one with `kgrec users list`)")
 
 
 def read_interests(db: Database, user: str, *, extractor: str | None = None, min_confidence: float = 0.0) -> list[Interest]:
