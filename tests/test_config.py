@@ -58,3 +58,15 @@ def test_borrow_neighbours_setting():
     assert load_settings(environ={"KGREC_BORROW_FROM": "knowledge"}).borrow_from == "knowledge"
     with pytest.raises(ConfigError, match="borrow_from must be one of text, knowledge.*KGREC_BORROW_FROM"):
         load_settings(environ={"KGREC_BORROW_FROM": "title"})
+
+
+def test_redact_url_hides_the_secrets_of_a_url_only():
+    from kgrec_neo4j.core.config import redact_in, redact_url
+
+    assert redact_url("http://127.0.0.1:8080/v1") == "http://127.0.0.1:8080/v1"
+    assert redact_url("https://u:p4ss@api.example.com/v1") == "https://u:***@api.example.com/v1"
+    assert redact_url("https://api.example.com/v1?api_key=abc&x=1") == "https://api.example.com/v1?api_key=***&x=1"
+    assert redact_url("bolt://127.0.0.1:7687") == "bolt://127.0.0.1:7687"
+    assert redact_url("not a url") == "not a url"
+    url = "http://u:s3cr3t@h:1/v1"
+    assert redact_in(f"GET {url}/models failed: s3cr3t refused", url) == "GET http://u:***@h:1/v1/models failed: *** refused"

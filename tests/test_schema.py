@@ -179,6 +179,21 @@ def test_doctor_checks_the_type_pack_commands_run_with(db, monkeypatch):
         assert line.startswith("FAIL") and all(w in line for w in words), line
 
 
+def test_a_password_in_the_llm_url_is_never_printed(db, monkeypatch):
+    """`KGREC_LLM_BASE_URL=http://user:pw@host/v1 kgrec doctor` printed the password (in its LLM line), as did
+    `kgrec llm status` and the settings' redacted dump."""
+    from kgrec_neo4j.cli import cli
+    from kgrec_neo4j.core.config import load_settings
+
+    secret = "pw-Zq81x"
+    monkeypatch.setenv("KGREC_LLM_BASE_URL", f"http://kg-user:{secret}@127.0.0.1:9/v1?api_key={secret}k")
+    for args in (["doctor"], ["llm", "status"], ["llm", "status", "--json"]):
+        r = CliRunner().invoke(cli, args)
+        assert "127.0.0.1:9" in r.output, (args, r.output)  # the endpoint is named ...
+        assert secret not in r.output and "kg-user:***@" in r.output, (args, r.output)  # ... its secrets are not
+    assert secret not in repr(load_settings()) and secret not in str(load_settings().redacted())
+
+
 def test_cli_reports_unreachable_neo4j_with_fix(monkeypatch):
     from kgrec_neo4j.cli import cli
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..core.config import Settings
+from ..core.config import Settings, redact_url
 from ..core.errors import ConfigError
 from ._common import echo_json, pass_settings
 
@@ -91,7 +91,8 @@ def status_cmd(settings: Settings, exports: bool, as_json: bool) -> None:
         c.close()
     report: dict[str, Any] = {
         "bundled_server": info.model_dump() if info else None,
-        "configured_endpoint": {"base_url": settings.llm_base_url or None, "model": settings.llm_model or None,
+        "configured_endpoint": {"base_url": redact_url(settings.llm_base_url) or None,
+                                "model": settings.llm_model or None,
                                 "api_key": "***" if settings.llm_api_key else None,
                                 "concurrency": settings.llm_concurrency},
         "cache": {"path": str(cache_path), "entries": cache},
@@ -144,7 +145,8 @@ def test_cmd(settings: Settings, text: str, base_url, model, max_points: int, ti
                       timeout_s=timeout_s, max_output_retries=0, concurrency=1) as ex:
         [res] = ex.extract([ItemText(item_id="test", title=text)])
         st = ex.stats.llm
-    click.echo(f"endpoint {base_url}, model {model or '(server default)'}, response format {st.response_format}; "
+    click.echo(f"endpoint {redact_url(base_url)}, model {model or '(server default)'}, response format "
+               f"{st.response_format}; "
                f"{st.calls} call(s), {st.prompt_tokens}+{st.completion_tokens} tokens, {st.seconds:.1f} s")
     if res.error:
         raise click.ClickException(f"the request failed: {res.error}")

@@ -16,14 +16,57 @@ import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .errors import ConfigError, Neo4jSettingError
 
 SECRET_FIELDS = frozenset({"neo4j_password", "llm_api_key"})
+#: settings that are URLs: printed with the password of their user info, and secret-looking query values, hidden
+URL_FIELDS = ("neo4j_uri", "llm_base_url")
+_SECRET_QUERY = ("key", "token", "secret", "password", "sig")
 NEO4J_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 SAME_WORK_POLICIES = ("demote", "group", "keep")
 BORROW_SOURCES = ("text", "knowledge")
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may be printed or logged: the password of its user info (``http://user:pw@host``) and the
+    values of query parameters that look secret (``?api_key=...``) replaced by ``***``; any other URL unchanged."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    netloc, query = parts.netloc, parts.query
+    if password is not None:
+        host = netloc.rsplit("@", 1)[1]
+        netloc = f"{parts.username or ''}:***@{host}"
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(any(w in k.lower() for w in _SECRET_QUERY) for k, _ in pairs):
+            query = urlencode([(k, "***" if any(w in k.lower() for w in _SECRET_QUERY) else v) for k, v in pairs],
+                              safe="*")
+    if (netloc, query) == (parts.netloc, parts.query):
+        return url
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def redact_in(text: str, url: str) -> str:
+    """``text`` with ``url`` (and its secret parts anywhere in it) as :func:`redact_url` prints it."""
+    safe = redact_url(url)
+    if safe == url:
+        return text
+    text = text.replace(url, safe)
+    try:
+        parts = urlsplit(url)
+        secrets = [parts.password or ""] + [v for k, v in parse_qsl(parts.query, keep_blank_values=True)
+                                            if any(w in k.lower() for w in _SECRET_QUERY)]
+    except ValueError:
+        return text
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def neo4j_address(uri: str) -> tuple[str, str, int]:
@@ -125,11 +168,19 @@ class Settings:
     def has_llm(self) -> bool:
         return bool(self.llm_base_url)
 
+    def __repr__(self) -> str:  # the generated one, with the URLs' secrets hidden (the secret fields are left out)
+        shown = {f.name: getattr(self, f.name) for f in fields(self) if f.repr}
+        for k in URL_FIELDS:
+            shown[k] = redact_url(shown[k])
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
     def redacted(self) -> dict[str, Any]:
         """All settings as a dict, secrets replaced by ``'***'`` (or ``''`` when unset)."""
         out = dataclasses.asdict(self)
         for k in SECRET_FIELDS:
             out[k] = "***" if out[k] else ""
+        for k in URL_FIELDS:
+            out[k] = redact_url(out[k])
         return out
 
     def require_password(self) -> str:

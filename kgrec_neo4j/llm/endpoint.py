@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from ..core.config import Settings
+from ..core.config import Settings, redact_in, redact_url
 from ..core.errors import LLMError
 
 
@@ -22,8 +22,8 @@ def list_models(base_url: str, api_key: str = "", timeout_s: float = 5.0) -> lis
         r.raise_for_status()
         data = r.json()
     except (httpx.HTTPError, ValueError) as e:
-        raise LLMError(f"{url} did not answer ({type(e).__name__}: {e}); is the server running and the URL right "
-                       f"(it usually ends in /v1)?") from e
+        raise LLMError(redact_in(f"{url} did not answer ({type(e).__name__}: {e}); is the server running and the URL "
+                                 f"right (it usually ends in /v1)?", url)) from None
     return [str(m.get("id") or m.get("name")) for m in data.get("data") or data.get("models") or []]
 
 
@@ -36,4 +36,4 @@ def probe(settings: Settings, timeout_s: float = 5.0) -> tuple[bool, str]:
     want = settings.llm_model
     if want and models and want not in models:
         return False, f"model {want!r} not served; served: {', '.join(map(str, models[:5]))}"
-    return True, f"{settings.llm_base_url} serves {', '.join(map(str, models[:3])) or 'models'}"
+    return True, f"{redact_url(settings.llm_base_url)} serves {', '.join(map(str, models[:3])) or 'models'}"
