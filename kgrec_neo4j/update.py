@@ -178,6 +178,11 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         items = sorted(set(running["items"] or []) | set(todo))
         say(f"resuming update {rep.id} (steps done: {', '.join(done_steps) or 'none'})")
     rep.status, rep.ingest, rep.previous = "running", ingest, previous
+    from .model.writeback import finish_cleanup
+
+    cleaned = finish_cleanup(db)  # a `kgrec train` stopped after its run became current left the others' data
+    if cleaned:
+        say(f"cleared the data of earlier runs that run {cleaned} left when its `kgrec train` was stopped")
     rep.users_changed = int(db.value(cypher("update/count_changed_users"), previous=seen_interests, ingest=ingest - 1))
 
     def step(label: str, fn: Callable[[], str]) -> None:

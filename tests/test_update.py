@@ -1013,3 +1013,25 @@ def test_an_item_and_interactions_posted_to_the_service_are_served_after_the_upd
             assert run_update(db, settings).items_extracted == 1
     finally:
         state.stop()
+
+
+def test_an_update_finishes_the_clearing_a_stopped_train_left(db, world, settings):
+    """`kgrec train` killed after its run became current and before it cleared the other runs' embeddings,
+    attention and item links left them until the next complete training (1.4 M old item links in a review); the
+    next update with work (or the next training) finishes that clearing."""
+    run = db.value("MATCH (r:ModelRun) WHERE r.current RETURN r.id")  # (a test above trained another one)
+    marker = "MATCH (r:ModelRun {id: $r}) RETURN r.stale_cleared"
+    assert db.value(marker, r=run) is True  # the training cleared and said so
+    db.write("MATCH (r:ModelRun {id: $r}) SET r.stale_cleared = false", r=run)  # as if killed before clearing
+    db.write("MATCH (a:Item), (b:Item) WHERE a.gnn_run = $r AND b.gnn_run = $r AND a <> b WITH a, b LIMIT 3 "
+             "CREATE (a)-[:ITEM_LINK {run: 'run-stopped-before', weight: 1.0}]->(b)", r=run)
+    old = "MATCH ()-[l:ITEM_LINK {run: 'run-stopped-before'}]->() RETURN count(l)"
+    assert run_update(db, settings).status == "nothing" and db.value(old) == 3  # nothing new: nothing written
+    user, item = db.query("MATCH (u:User), (i:Item) WHERE i.gnn_run = $r AND NOT (u)-[:INTERACTED]->(i) "
+                          "RETURN u.id AS u, i.id AS i ORDER BY u, i LIMIT 1", r=run)[0].values()
+    db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) "
+             "CREATE (u)-[:INTERACTED {seq: 7000, split: 'train', rating: 4.0}]->(i)", u=user, i=item)
+    rep = run_update(db, settings)
+    assert rep.status == "complete"
+    assert db.value(old) == 0 and db.value(marker, r=run) is True
+    assert db.value("MATCH ()-[l:ITEM_LINK {run: $r}]->() RETURN count(l)", r=run) > 0  # its own links kept

@@ -339,6 +339,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
               "mode": "serving" if for_serving else "evaluation", "params_from": chosen_from,
               "warm_start": warm_from}
     fail_abandoned_runs(db)
+    writeback.finish_cleanup(db)  # of a run whose training was stopped after it became current
     runs.create_run(db, run, model=model, config=config, dataset=dataset or runs.dataset_names(db))
     db.execute(cypher("train/run_set_process"), id=run, host=socket.gethostname(), pid=os.getpid(),
                 started=process_started(os.getpid()))
@@ -411,6 +412,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
             t = time.perf_counter()
             wb.cleared_embeddings, wb.cleared_attention = writeback.clear_stale(
                 db, run, datasets=[dataset] if dataset else None)
+            db.execute(cypher("train/run_set_cleared"), id=run)
             secs["clear_stale"] = time.perf_counter() - t
     except BaseException as e:
         try:

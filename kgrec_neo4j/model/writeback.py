@@ -331,6 +331,27 @@ def clear_stale(db: Database, run: str, *, limit: int = 10000,
     return nodes, edges
 
 
+def finish_cleanup(db: Database, *, limit: int = 10000) -> str | None:
+    """Clear the other runs' data for the current run when the ``kgrec train`` that made it current was stopped
+    before it did (``cypher/train/pending_cleanup.cypher``), as that train would have (:func:`clear_stale`, for the
+    run's dataset); return the run, or ``None`` when nothing was pending. Idempotent."""
+    rows = db.query(cypher("train/pending_cleanup"))
+    if not rows:
+        return None
+    import json
+
+    run = rows[0]["run"]
+    try:  # the run's `--dataset` (None: trained on every dataset), as its training scoped the clearing
+        dataset = (json.loads(rows[0]["config"] or "{}") or {}).get("dataset")
+    except (TypeError, ValueError, AttributeError):
+        dataset = None
+    nodes, edges = clear_stale(db, run, limit=limit, datasets=[dataset] if isinstance(dataset, str) else None)
+    db.execute(cypher("train/run_set_cleared"), id=run)
+    log.info("cleared what other runs left (%d nodes, %d edges) for run %s, whose training was stopped before it did",
+             nodes, edges, run)
+    return run
+
+
 # ====================================================================== all of it
 def write_back(db: Database, tg: TrainGraph, run: str, *, users, items, concepts=None,
                attention: Attention | None = None, item_graph=None, item_graph_weight: float = 0.0,
