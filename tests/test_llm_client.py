@@ -317,3 +317,16 @@ def test_inline_refs_for_grammar_builders():
                  "$ref": "#/$defs/Node"}
     out = inline_refs(recursive)
     assert out["properties"]["next"] == {"$ref": "#/$defs/Node"} and "Node" in out["$defs"]
+
+
+def test_a_timeout_says_how_to_wait_longer():
+    """`kgrec llm test X --timeout 0.01` ended with 'the server did not answer in time' and nothing to do about it."""
+    import httpx
+    import openai
+
+    from kgrec_neo4j.llm.structured import classify_error
+
+    req = httpx.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
+    for e in (openai.APITimeoutError(request=req), httpx.ReadTimeout("timed out", request=req)):
+        f = classify_error(e)
+        assert f.reason == "timeout" and "llm_timeout_s" in f.detail and "--timeout" in f.detail, f.detail

@@ -38,6 +38,11 @@ _FORMAT_REFUSAL = re.compile(r"response_format|json_schema|schema", re.I)
 _RAW_CHARS = 2000
 
 
+#: what a timeout's message says to do
+TIMEOUT_FIX = ("give it longer (`llm_timeout_s` in kgrec.toml, `--timeout` of `kgrec llm test`) or use a faster "
+               "model or server")
+
+
 class LLMFailure(Exception):
     """A failed model call: ``reason`` (the project's vocabulary) and ``detail``; ``raw`` is the answer text
     when there was one, ``usage`` the tokens the call spent (``(prompt, completion)``)."""
@@ -236,7 +241,7 @@ def classify_error(e: BaseException, *, json_schema_mode: bool = False, answered
     if isinstance(e, openai.ContentFilterFinishReasonError | lc.ModelRefusalError):
         return AnswerFailure("empty_answer", f"the model gave no answer ({type(e).__name__}: {str(e)[:200]})")
     if isinstance(e, openai.APITimeoutError | lc.ModelTimeoutError):
-        return LLMFailure("timeout", f"the server did not answer in time ({e})")
+        return LLMFailure("timeout", f"the server did not answer in time ({e}); {TIMEOUT_FIX}")
     if isinstance(e, openai.RateLimitError | lc.ModelRateLimitError):
         ra = retry_after(getattr(getattr(e, "response", None), "headers", None))
         return LLMFailure("rate_limited", f"HTTP 429 (Retry-After {ra if ra is not None else '-'} s): {_msg(e)}")
@@ -251,7 +256,7 @@ def classify_error(e: BaseException, *, json_schema_mode: bool = False, answered
         cause = e.__cause__ or e.__context__
         return LLMFailure("connection", f"{e}" + (f" ({type(cause).__name__}: {cause})" if cause else ""))
     if isinstance(e, httpx.TimeoutException):
-        return LLMFailure("timeout", str(e))
+        return LLMFailure("timeout", f"{e}; {TIMEOUT_FIX}")
     if isinstance(e, httpx.TransportError):
         return LLMFailure("connection", f"{type(e).__name__}: {e}")
     if isinstance(e, openai.APIResponseValidationError) or (answered and not isinstance(e, openai.OpenAIError)):
