@@ -112,3 +112,9 @@ def test_concepts_build_bad_band_is_a_usage_error_before_anything_is_written(db,
     the types before it were written, with a traceback."""
     out = clean(CliRunner().invoke(cli, ["concepts", "build", "--silent", *args]), 2)
     assert "Invalid value" in out and words in out, out
+
+
+def test_llm_test_of_an_empty_title_is_refused_before_any_request():
+    """`kgrec llm test ""` sent an empty title to the model."""
+    out = clean(CliRunner().invoke(cli, ["llm", "test", "  ", "--base-url", "http://127.0.0.1:9/v1"]), 2)
+    assert "TEXT" in out and "is empty" in out

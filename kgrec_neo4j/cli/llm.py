@@ -134,6 +134,8 @@ def test_cmd(settings: Settings, text: str, base_url, model, max_points: int, ti
     from ..extract.llm import LLMExtractor
     from ..local import llm_server as server
 
+    if not text.strip():
+        raise click.BadParameter("is empty: give an item title to extract from", param_hint="TEXT")
     info = server.status(server.llm_home(settings))
     base_url = base_url or settings.llm_base_url or (info.base_url if info and info.healthy else None)
     if not base_url:
