@@ -82,28 +82,16 @@ def start_service(port: int, *, writes: bool = False) -> subprocess.Popen:
     raise RuntimeError("kgrec serve did not become healthy in 15 minutes")
 
 
-def http_load(port: int, users: list[str], *, clients: int, seconds: float, explain: bool, k: int,
-              seed: int = 0) -> dict:
-    lat: list[float] = []
-    errors: list[str] = []
-    runs: set[str] = set()
+def _clients(port: int, *, clients: int, seconds: float, seed: int, send) -> float:
+    """``clients`` threads, each with its own HTTP client, calling ``send(client, rng)`` until ``seconds`` have
+    passed; returns the wall time."""
     stop = time.monotonic() + seconds
-    lock = threading.Lock()
 
     def client(c: int) -> None:
         rng = random.Random(seed * 100 + c)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, headers=HEADERS) as h:
             while time.monotonic() < stop:
-                u = rng.choice(users)
-                t0 = time.perf_counter()
-                r = h.get(f"/users/{u}/recommendations", params={"k": k, "explain": str(explain).lower()})
-                dt = time.perf_counter() - t0
-                with lock:
-                    if r.status_code == 200:
-                        lat.append(dt)
-                        runs.add(r.json()["run"])
-                    else:
-                        errors.append(f"{r.status_code} {r.text[:200]}")
+                send(h, rng)
 
     threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
     t0 = time.monotonic()
@@ -111,7 +99,29 @@ def http_load(port: int, users: list[str], *, clients: int, seconds: float, expl
         t.start()
     for t in threads:
         t.join()
-    wall = time.monotonic() - t0
+    return time.monotonic() - t0
+
+
+def http_load(port: int, users: list[str], *, clients: int, seconds: float, explain: bool, k: int,
+              seed: int = 0) -> dict:
+    lat: list[float] = []
+    errors: list[str] = []
+    runs: set[str] = set()
+    lock = threading.Lock()
+
+    def send(h: httpx.Client, rng: random.Random) -> None:
+        u = rng.choice(users)
+        t0 = time.perf_counter()
+        r = h.get(f"/users/{u}/recommendations", params={"k": k, "explain": str(explain).lower()})
+        dt = time.perf_counter() - t0
+        with lock:
+            if r.status_code == 200:
+                lat.append(dt)
+                runs.add(r.json()["run"])
+            else:
+                errors.append(f"{r.status_code} {r.text[:200]}")
+
+    wall = _clients(port, clients=clients, seconds=seconds, seed=seed, send=send)
     return {"clients": clients, "explain": explain, **_pct(lat), "requests_per_s": round(len(lat) / wall, 1),
             "errors": len(errors), "first_errors": errors[:3], "runs": sorted(runs)}
 
@@ -181,33 +191,23 @@ def post_load(db, port: int, users: list[str], items: list[str], *, clients: int
     lat: list[float] = []
     errors: list[str] = []
     posted: list[tuple[str, int]] = []
-    stop = time.monotonic() + seconds
     lock = threading.Lock()
 
-    def client(c: int) -> None:
-        rng = random.Random(seed * 100 + c)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, headers=HEADERS) as h:
-            while time.monotonic() < stop:
-                u, i = rng.choice(users), rng.choice(items)
-                t0 = time.perf_counter()
-                r = h.post(f"/users/{u}/interactions", json={"item": i})
-                dt = time.perf_counter() - t0
-                with lock:
-                    if r.status_code == 201:
-                        lat.append(dt)
-                        posted.append((u, r.json()["seq"]))
-                    else:
-                        errors.append(f"{r.status_code} {r.text[:200]}")
+    def send(h: httpx.Client, rng: random.Random) -> None:
+        u, i = rng.choice(users), rng.choice(items)
+        t0 = time.perf_counter()
+        r = h.post(f"/users/{u}/interactions", json={"item": i})
+        dt = time.perf_counter() - t0
+        with lock:
+            if r.status_code == 201:
+                lat.append(dt)
+                posted.append((u, r.json()["seq"]))
+            else:
+                errors.append(f"{r.status_code} {r.text[:200]}")
 
-    threads = [threading.Thread(target=client, args=(c,)) for c in range(clients)]
-    t0 = time.monotonic()
     try:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
+        wall = _clients(port, clients=clients, seconds=seconds, seed=seed, send=send)
     finally:
-        wall = time.monotonic() - t0
         seqs: dict[str, list[int]] = {}
         for u, q in posted:
             seqs.setdefault(u, []).append(q)
