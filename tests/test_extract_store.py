@@ -191,6 +191,36 @@ def test_extract_items_skips_done_and_reextracts_changed_text(fresh, settings):
     assert _counts(fresh)["edges"] == fresh.value("MATCH ()-[r:MENTIONS]->() RETURN count(r)")
 
 
+def test_some_items_are_extracted_against_the_whole_catalogue(fresh, settings, tmp_path):
+    """`kgrec update` (and `--item`) extracted its items with phrase support and franchises counted among those items
+    only: a Wario Land game extracted alone lost the franchise *Wario Land* (a franchise needs two works of the
+    catalogue) that a full extraction gives it. The other items' contributions come from a cache by text hash, so
+    the catalogue's rule pass is not repeated."""
+    import dataclasses
+
+    from kgrec_neo4j.extract.run import store_text_hashes
+
+    wario = [ItemText(item_id="B00002SVER", title="Wario Land: Super Mario Land 3"),
+             ItemText(item_id="B00005R5PS", title="Wario Land 4 - Game Boy Advance")]
+    _put_items(fresh, wario)
+    store_text_hashes(fresh)
+    q = "MATCH (:Item {id: 'B00002SVER'})-[:MENTIONS]->(m:Mention) RETURN collect(m.type + '|' + m.key) AS k"
+    warm = dataclasses.replace(settings, home=str(tmp_path / "warm"))
+    extract_items(fresh, OfflineExtractor(warm, PACK, embedder=NoEmbedder()), progress=False)
+    full = sorted(fresh.value(q))
+    assert "Game Features|wario land" in full
+    alone = OfflineExtractor(warm, PACK, embedder=NoEmbedder())
+    alone.prepare(wario[:1])  # the rule before: the catalogue was the items extracted
+    assert "Wario Land" not in [p.value for p in alone.extract(wario[:1])[0].points]
+    others = len(ITEMS) + 1
+    for home, cached, rule_pass in ((warm, others, 0), (dataclasses.replace(settings, home=str(tmp_path / "cold")),
+                                                        0, others)):
+        ex = OfflineExtractor(home, PACK, embedder=NoEmbedder())
+        extract_items(fresh, ex, progress=False, force=True, item_ids=["B00002SVER"])
+        assert sorted(fresh.value(q)) == full
+        assert (ex.stats["catalogue_cached"], ex.stats["catalogue_rule_pass"]) == (cached, rule_pass)
+
+
 def test_extractor_failure_and_missing_results_are_recorded(fresh):
     class Flaky:
         name = "flaky"

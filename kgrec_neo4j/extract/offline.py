@@ -251,6 +251,7 @@ class OfflineExtractor:
         self._support: Counter | None = None
         self._series: dict[str, set[str]] = {}
         self._drafts: dict[tuple[str, str], _Draft | str] = {}
+        self._sig_cache: _SignatureCache | None = None
         self._embedder = embedder
         self.rules = self._filter_rules(rules_for(pack.name), pack)
         self._pattern_index = PatternIndex(self.rules.patterns)
@@ -324,7 +325,70 @@ class OfflineExtractor:
             if keep is None or it.item_id in keep:
                 self._drafts[(it.item_id, it.text_hash())] = draft
         self._support, self._series = _count_support(drafts)
+        if not self.use_reviews:  # (with reviews the text hash is not the stored one: nothing to key by)
+            self._signatures().put([(it.text_hash(), _signature(d)) for it, d in zip(items, drafts, strict=True)
+                                    if not isinstance(d, str)])
         self.stats["prepare_seconds"] += time.perf_counter() - t0
+
+    def prepare_catalogue(self, catalogue: list[tuple[str, str]], fetch, keep: list[ItemText]) -> None:
+        """:meth:`prepare` for the items ``keep`` (those to extract) against the whole catalogue, without the rule
+        pass of every item: ``catalogue`` is ``(item id, Item.current_text_hash)`` of every item; an item's
+        contribution to the support counts (its candidate phrases and franchise works) is read from the signature
+        cache by its text hash (written by every :meth:`prepare` and by this method), and only the items missing
+        there are read (``fetch(ids) -> [ItemText]``) and passed through the rules. Gives the counts a
+        :meth:`prepare` of every item gives."""
+        if self.use_reviews:
+            raise ValueError("prepare_catalogue keys items by their stored text hash, which leaves reviews out; "
+                             "use prepare() with every item")
+        t0 = time.perf_counter()
+        self._drafts = {}
+        sigs: list[tuple[list[str], list[tuple[str, str]]]] = []
+        fresh: list[tuple[str, tuple[list[str], list[tuple[str, str]]]]] = []
+        kept = set()
+        for it in keep:
+            d = self._safe_rule_points(it)
+            self._drafts[(it.item_id, it.text_hash())] = d
+            kept.add(it.item_id)
+            if not isinstance(d, str):
+                sigs.append(_signature(d))
+                fresh.append((it.text_hash(), sigs[-1]))
+        rest = [(i, h) for i, h in catalogue if i not in kept]
+        cache = self._signatures()
+        known = cache.get(sorted({h for _, h in rest if h}))
+        missing = [i for i, h in rest if not h or h not in known]
+        sigs += [known[h] for _, h in rest if h and h in known]
+        for k in range(0, len(missing), 1000):
+            for it in fetch(missing[k:k + 1000]):
+                d = self._safe_rule_points(it)
+                if not isinstance(d, str):
+                    sigs.append(_signature(d))
+                    fresh.append((it.text_hash(), sigs[-1]))
+        cache.put(fresh)
+        self._support, self._series = _count_signatures(sigs)
+        self.stats["catalogue_cached"] += len(rest) - len(missing)
+        self.stats["catalogue_rule_pass"] += len(missing)
+        self.stats["prepare_seconds"] += time.perf_counter() - t0
+
+    def _signatures(self) -> _SignatureCache:
+        if self._sig_cache is None:
+            self._sig_cache = _SignatureCache(self.settings.home_path / "cache" / "offline-support.sqlite",
+                                              self.fingerprint())
+        return self._sig_cache
+
+    def fingerprint(self) -> str:
+        """What an item's signature depends on besides its text: this module's and the pattern tables' code and the
+        pack's types (a change of either makes every cached signature stale)."""
+        import hashlib
+        import json
+        from pathlib import Path
+
+        from . import offline_patterns
+
+        h = hashlib.sha256()
+        for f in (__file__, offline_patterns.__file__):
+            h.update(Path(f).read_bytes())
+        h.update(json.dumps([self.pack.name, self._types]).encode())
+        return h.hexdigest()[:32]
 
     def _safe_rule_points(self, it: ItemText) -> _Draft | str:
         try:
@@ -674,18 +738,61 @@ def _components_canon(phrase: str) -> str:
     return _COMPONENT_CANON.get(phrase, phrase)
 
 
-def _count_support(drafts: list) -> tuple[Counter, dict[str, set[str]]]:
-    """Items per candidate phrase key, and the works (name keys) per franchise key, over ``drafts``."""
+def _signature(d) -> tuple[list[str], list[tuple[str, str]]]:
+    """What one item's draft adds to the support counts: its candidate phrase keys, and its (franchise key, work)
+    pairs."""
+    keys = sorted({mention_key(c) for c, _ in d[1]})
+    series = sorted({(mention_key(p.value), p.work) for p in d[0] if p.source == "name" and p.work})
+    return keys, series
+
+
+def _count_signatures(sigs) -> tuple[Counter, dict[str, set[str]]]:
     support: Counter = Counter()
     series: dict[str, set[str]] = {}
-    for d in drafts:
-        if isinstance(d, str):
-            continue
-        support.update({mention_key(c) for c, _ in d[1]})
-        for p in d[0]:
-            if p.source == "name" and p.work:
-                series.setdefault(mention_key(p.value), set()).add(p.work)
+    for keys, pairs in sigs:
+        support.update(keys)
+        for k, work in pairs:
+            series.setdefault(k, set()).add(work)
     return support, series
+
+
+def _count_support(drafts: list) -> tuple[Counter, dict[str, set[str]]]:
+    """Items per candidate phrase key, and the works (name keys) per franchise key, over ``drafts``."""
+    return _count_signatures(_signature(d) for d in drafts if not isinstance(d, str))
+
+
+class _SignatureCache:
+    """Items' signatures (:func:`_signature`) by text hash, for one fingerprint of the rules, in SQLite
+    (``<home>/cache/offline-support.sqlite``)."""
+
+    def __init__(self, path, fingerprint: str) -> None:
+        import sqlite3
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.fp = fingerprint
+        self._db = sqlite3.connect(str(path), timeout=60)
+        self._db.execute("CREATE TABLE IF NOT EXISTS sig (fp TEXT NOT NULL, hash TEXT NOT NULL, sig TEXT NOT NULL, "
+                         "PRIMARY KEY (fp, hash))")
+
+    def get(self, hashes: list[str]) -> dict[str, tuple[list[str], list[tuple[str, str]]]]:
+        import json
+
+        out: dict[str, tuple[list[str], list[tuple[str, str]]]] = {}
+        for k in range(0, len(hashes), 900):
+            chunk = hashes[k:k + 900]
+            q = f"SELECT hash, sig FROM sig WHERE fp = ? AND hash IN ({','.join('?' * len(chunk))})"
+            for h, sig in self._db.execute(q, [self.fp, *chunk]):
+                keys, pairs = json.loads(sig)
+                out[h] = (keys, [(a, b) for a, b in pairs])
+        return out
+
+    def put(self, rows: list[tuple[str, tuple[list[str], list[tuple[str, str]]]]]) -> None:
+        import json
+
+        if rows:
+            with self._db:
+                self._db.executemany("INSERT OR REPLACE INTO sig (fp, hash, sig) VALUES (?, ?, ?)",
+                                     [(self.fp, h, json.dumps(sig)) for h, sig in rows])
 
 
 def _contained(typed_spans: list[tuple[str, tuple[int, int]]]) -> set[tuple[str, tuple[int, int]]]:

@@ -161,7 +161,13 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
         pending = pending[:limit]
     log.info("extract %s: %d items, %d already done, %d to extract", name, len(items), skipped, len(pending))
     prepare = getattr(extractor, "prepare", None)
-    if callable(prepare) and pending:
+    by_catalogue = getattr(extractor, "prepare_catalogue", None)
+    if item_ids is not None and callable(by_catalogue) and not getattr(extractor, "use_reviews", False) and pending:
+        # some items only (`kgrec update`, --item): their support is still counted over the whole catalogue, as a
+        # full extraction counts it, from the other items' cached signatures (their rule pass only when missing)
+        catalogue = [(str(i), h) for i, h in db.value(cypher("extract/catalogue_hashes")) or []]
+        by_catalogue(catalogue, lambda ids: [it for it, _ in read_items(db, item_ids=ids)], pending)
+    elif callable(prepare) and pending:
         # the whole catalogue: an extractor may judge a phrase by how many items share it (offline)
         prepare([it for it, _ in items], keep={it.item_id for it in pending})
 

@@ -1,0 +1,6 @@
+// Every item's id and stored text hash, as one record (the catalogue an extractor counts phrase support over when it
+// extracts some items only: kgrec_neo4j/extract/offline.py, prepare_catalogue). An item without a stored hash
+// has null (its text is then read).
+MATCH (i:Item)
+WITH i ORDER BY i.id
+RETURN collect([i.id, i.current_text_hash]) AS rows
