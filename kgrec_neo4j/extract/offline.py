@@ -344,14 +344,17 @@ class OfflineExtractor:
         self._drafts = {}
         sigs: list[tuple[list[str], list[tuple[str, str]]]] = []
         fresh: list[tuple[str, tuple[list[str], list[tuple[str, str]]]]] = []
-        kept = set()
-        for it in keep:
+
+        def rule_pass(it: ItemText) -> _Draft | str:  # the item's signature counted, and cached below
             d = self._safe_rule_points(it)
-            self._drafts[(it.item_id, it.text_hash())] = d
-            kept.add(it.item_id)
             if not isinstance(d, str):
                 sigs.append(_signature(d))
                 fresh.append((it.text_hash(), sigs[-1]))
+            return d
+
+        for it in keep:
+            self._drafts[(it.item_id, it.text_hash())] = rule_pass(it)
+        kept = {it.item_id for it in keep}
         rest = [(i, h) for i, h in catalogue if i not in kept]
         cache = self._signatures()
         known = cache.get(sorted({h for _, h in rest if h}))
@@ -359,10 +362,7 @@ class OfflineExtractor:
         sigs += [known[h] for _, h in rest if h and h in known]
         for k in range(0, len(missing), 1000):
             for it in fetch(missing[k:k + 1000]):
-                d = self._safe_rule_points(it)
-                if not isinstance(d, str):
-                    sigs.append(_signature(d))
-                    fresh.append((it.text_hash(), sigs[-1]))
+                rule_pass(it)
         cache.put(fresh)
         self._support, self._series = _count_signatures(sigs)
         self.stats["catalogue_cached"] += len(rest) - len(missing)
