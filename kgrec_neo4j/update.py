@@ -66,8 +66,11 @@ class UpdateReport(BaseModel):
     users_changed: int = 0
     items_extracted: int = 0
     items_failed: int = 0
+    mentions_projected: int = Field(0, description="mentions projected (the new ones: pending ones wait for a new "
+                                                   "concept)")
     mentions_assigned: int = 0
-    mentions_pending: int = 0
+    mentions_pending: int = Field(0, description="mentions pending after the concepts step (all of them: they wait for "
+                                                 "a concept grown from them)")
     concepts_grown: int = 0
     items_knowledge: int = 0
     users_through_knowledge: int = 0
@@ -195,7 +198,6 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
                    report=rep.model_dump_json(exclude={"seconds"}))
         say(f"    {summary} ({rep.steps[-1].seconds:.1f}s)")
 
-    embedder: list[Any] = []
     user_lists: dict[tuple[str, int], list[str]] = {}
 
     def stamped_users(query: str, previous: int) -> list[str]:
@@ -203,13 +205,6 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         if (query, previous) not in user_lists:
             user_lists[query, previous] = [r["id"] for r in db.query(cypher(query), previous=previous, ingest=ingest)]
         return user_lists[query, previous]
-
-    def get_embedder() -> Any:
-        if not embedder:
-            from .core.embed import get_embedder as load_embedder
-
-            embedder.append(load_embedder(settings))
-        return embedder[0]
 
     # 1. extract ------------------------------------------------------------------------------------------------
     def extract() -> str:
@@ -230,17 +225,34 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     def concepts() -> str:
         from .concepts.grow import grow_vocabulary
         from .concepts.project import project_mentions
+        from .core.embed import get_embedder
 
-        if not db.value(cypher("update/unprojected_mentions")):
-            return "no new mention (pending ones wait for new concepts)"
-        emb = get_embedder()
-        pr = project_mentions(db, emb, pack, min_confidence=settings.min_confidence)
-        gr = grow_vocabulary(db, emb, pack, min_confidence=settings.min_confidence)
-        rep.mentions_assigned = pr.assigned + (gr.projection.assigned if gr.projection else 0)
-        rep.mentions_pending = gr.projection.pending if gr.projection else pr.pending
-        rep.concepts_grown = sum(t.new_concepts for t in gr.types)
-        return (f"{pr.mentions} mentions projected: {pr.assigned} assigned, {pr.pending} pending; "
-                f"{rep.concepts_grown} concepts grown from pending mentions")
+        # a new concept needs new support: a pending mention that is new, or one that an extracted item mentions (it
+        # may now come from enough items); the pending mentions of other types were clustered when they came
+        grow = set(db.value(cypher("update/pending_mention_types"), ids=items)) if items else set()
+        pr = None
+        if db.value(cypher("update/unprojected_mentions")):
+            # only the mentions never projected: a pending one can only take a concept that is new, and growing
+            # projects the pending ones of the types it grows again
+            pr = project_mentions(db, get_embedder(settings), pack, min_confidence=settings.min_confidence,
+                                  retry_pending=False)
+            rep.mentions_projected = pr.mentions
+            grow.update(t for t, st in pr.per_type.items() if st["pending"])
+        if pr is None and not grow:
+            return "no new mention and no pending one of the extracted items"
+        gr = None
+        if grow:
+            gr = grow_vocabulary(db, get_embedder(settings), pack, types=sorted(grow),
+                                 min_confidence=settings.min_confidence)
+        again = gr.projection if gr is not None else None
+        rep.mentions_assigned = (pr.assigned if pr else 0) + (again.assigned if again else 0)
+        rep.mentions_pending = int(db.value(cypher("update/pending_mentions")))
+        rep.concepts_grown = sum(t.new_concepts for t in gr.types) if gr is not None else 0
+        out = (f"{pr.mentions} new mentions projected: {pr.assigned} assigned, {pr.pending} pending; " if pr else
+               "no new mention; ") + f"{rep.concepts_grown} concepts grown from the pending mentions of {len(grow)} types"
+        if again is not None:
+            out += f", then {again.assigned} of the {again.mentions} still pending assigned to them"
+        return out
 
     # 3. knowledge ----------------------------------------------------------------------------------------------
     def knowledge() -> str:

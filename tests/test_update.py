@@ -127,9 +127,12 @@ def world(db, settings, tmp_path_factory, one_torch_thread):
     some_user = sorted(set(before["users"]) - touched)[0]
     served = R.recommend_users(db, [some_user], 10, store=False)[0]  # caches the run's model in this process
     load(db, [more], append=True)
+    mentions = db.query(cypher("update/pending_mentions"))[0] | db.query("MATCH (m:Mention) RETURN count(m) AS all")[0]
     t = time.perf_counter()
     rep = run_update(db, settings)
+    mentions["new"] = db.value("MATCH (m:Mention) RETURN count(m)") - mentions["all"]
     yield {"run": run, "before": before, "after": snapshot(db), "report": rep, "new_items": new_items,
+           "mentions_before": mentions,
            "touched": touched, "seconds": time.perf_counter() - t, "served": served, "more": more, "tmp": tmp,
            "warm_gap": warm_gap}
     S.clear_cache()
@@ -175,6 +178,21 @@ def test_update_does_the_changed_part_only(db, world):
     now = sorted(json.dumps([json.loads(v)[0], {x: y for x, y in json.loads(v)[1].items() if x != "run"}])
                  for v in after["interests"][u])
     assert again[u] == now
+
+
+def test_the_update_projects_its_new_mentions_only_and_leaves_nothing_to_grow(db, world, settings):
+    from kgrec_neo4j.concepts import grow_vocabulary, project_mentions
+    from kgrec_neo4j.core.embed import get_embedder
+
+    rep, before = world["report"], world["mentions_before"]
+    # the base left mentions pending; projecting them again on every update is the work the update does not do
+    assert before["pending"] > 0 and before["new"] > 0
+    assert rep.mentions_projected == before["new"]
+    assert rep.mentions_pending == db.value(cypher("update/pending_mentions"))
+    # what `kgrec concepts project` and `kgrec concepts grow` over everything would do now: nothing
+    emb = get_embedder(settings)
+    assert project_mentions(db, emb, PACK, min_confidence=settings.min_confidence).assigned == 0
+    assert not any(t.new_concepts for t in grow_vocabulary(db, emb, PACK, min_confidence=settings.min_confidence).types)
 
 
 def test_touched_users_keep_the_long_term_edges_the_change_does_not_reach(db, world):
@@ -997,8 +1015,9 @@ def test_an_item_and_interactions_posted_to_the_service_are_served_after_the_upd
             recs = client.get("/users/NEWUSER-posted/recommendations", params={"k": 5})
             assert recs.status_code == 200 and recs.json()["source"] == "model", recs.text
             rep = run_update(db, settings)
-            assert rep.status == "complete" and rep.items_new == 1 and rep.users_classified == 1, rep
-            assert rep.users_interests == 1
+            assert rep.status == "complete" and rep.items_new == 1, rep
+            # the new user, and the users of items that reach a concept grown from the new item's support
+            assert rep.users_interests == rep.users_classified == 1 or rep.concepts_grown > 0, rep
             assert state.refresh().version == rep.run_version
             kinds = db.query("MATCH (:User {id: 'NEWUSER-posted'})-[e:INTERACTED]->() RETURN e.kind_source AS k")
             assert len(kinds) == 2 and all(r["k"] is not None for r in kinds)  # classified by the update

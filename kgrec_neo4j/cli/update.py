@@ -49,8 +49,9 @@ def update(settings: Settings, extractor, classifier, interests, as_json, silent
     click.echo(f"update {rep.id}" + (" (resumed)" if rep.resumed else "")
                + f": ingest {rep.previous} -> {rep.ingest} in {rep.seconds:.1f}s")
     click.echo(f"items:     {rep.items_extracted} extracted ({rep.items_failed} failed), knowledge of "
-               f"{rep.items_knowledge} recomputed; {rep.mentions_assigned} mentions assigned, {rep.concepts_grown} "
-               f"concepts grown, {rep.mentions_pending} pending")
+               f"{rep.items_knowledge} recomputed; {rep.mentions_projected} new mentions projected, "
+               f"{rep.mentions_assigned} mentions assigned, {rep.concepts_grown} concepts grown, "
+               f"{rep.mentions_pending} pending")
     click.echo(f"users:     {rep.users_changed} with new or changed interactions, {rep.users_through_knowledge} "
                f"through changed knowledge; {rep.users_classified} classified, interests of {rep.users_interests} "
                f"recomputed ({rep.interest_edges} edges)")

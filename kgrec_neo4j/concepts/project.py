@@ -23,6 +23,7 @@ touched. Items whose mentions got a concept get their ``HAS_KNOWLEDGE`` edges re
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import threading
@@ -195,13 +196,21 @@ class TypeVectors:
             self.ids[t] = [r["id"] for r in rs]
             M = np.asarray([r["embedding"] for r in rs], dtype=np.float32)
             self.mats[t] = M / np.maximum(np.linalg.norm(M, axis=1, keepdims=True), 1e-12)
-            texts = [embedding_text(r["key"] or "", pack) for r in rs]
-            self.sigs[t] = [signature(x, pack) for x in texts]
-            self.lex[t] = [lexical_key(x, pack, makers) for x in texts]
+            guards = [_concept_guard(r["key"] or "", pack, makers) for r in rs]
+            self.sigs[t] = [g[0] for g in guards]
+            self.lex[t] = [g[1] for g in guards]
             index: dict[frozenset[str], list[int]] = {}
             for c, k in enumerate(self.lex[t]):
                 index.setdefault(k, []).append(c)
             self.by_lex[t] = index
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _concept_guard(key: str, pack: str, makers: frozenset[Maker] | None) -> tuple[Signature, frozenset[str]]:
+    """The variant guard's signature and lexical key of a concept's medoid key (cached: an update reads its types'
+    concepts once to project its new mentions and again after growing)."""
+    text = embedding_text(key, pack)
+    return signature(text, pack), lexical_key(text, pack, makers)
 
 
 def nearest_exact(vectors: TypeVectors, types: Sequence[str], X: np.ndarray, thresholds: Sequence[float],
@@ -296,11 +305,14 @@ def project_texts(db: Database, embedder: Embedder, rows: list[dict[str, str]], 
 
 def project_mentions(db: Database, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
                      batch_size: int = 1000, min_confidence: float = 0.0, k: int = K_START,
-                     workers: int = 2, search: str = "auto",
+                     workers: int = 2, search: str = "auto", retry_pending: bool = True,
                      progress: Callable[[int], None] | None = None) -> ProjectReport:
     """Assign every mention without a concept (of ``types``, default all with a vocabulary).
 
     ``search``: ``exact`` (in memory), ``index`` (Neo4j's vector index) or ``auto`` (see the module docstring).
+    ``retry_pending``: also project the pending mentions again (``kgrec concepts project``); without it only the
+    mentions never projected are (``kgrec update``: a pending mention can only find a concept that did not exist when
+    it was projected, and :func:`.grow.grow_vocabulary` projects the pending ones again when it adds concepts).
 
     Idempotent: a second run only retries the pending mentions, which stay pending unless new
     concepts appeared. Returns counts and timings (read / embed / search / write / knowledge).
@@ -317,7 +329,7 @@ def project_mentions(db: Database, embedder: Embedder, pack: TypePack, *, types:
     with_vocab = list(acceptance)
     wanted = [t for t in (types or pack.names) if t in vocab]
     t0 = time.perf_counter()
-    rows = db.query(cypher("concepts/unassigned_mentions"), types=wanted)
+    rows = db.query(cypher("concepts/unassigned_mentions"), types=wanted, retry_pending=retry_pending)
     rep.read_s = time.perf_counter() - t0
     for r in rows:
         if r["type"] not in with_vocab:
