@@ -158,6 +158,37 @@ def test_pack_without_patterns_degrades(tmp_path):
     assert _points(r) == {("Others", "acme")}
 
 
+@pytest.mark.parametrize("title, types", [
+    # what the item holds, comes with or is for is not its type
+    ("Avery 3\" Durable View 3 Ring Binder, Slant Ring, Holds 8.5\" x 11\" Paper, 1 White Binder (17042)", {"binder"}),
+    ("Sharp EL-1197PIII Heavy Duty Color Printing Calculator with Clock and Calendar", {"calculator"}),
+    ("Quartet Magnets for Dry Erase Board, Whiteboard, 1\" Multi-Color, 8 Pack (27953)", {"magnets"}),
+    ("Platinum Converter for Fountain Pen (CONVERTER-500)", set()),
+    # a product word before another is its modifier
+    ("Avery 5-Tab Binder Dividers, Insertable Clear Big Tabs, 24 Sets (11113)", {"dividers"}),
+    ("Avery Removable White File Folder Labels, 750 Pack (8066)", {"labels"}),
+    ("Pilot Namiki Standard Fountain Pen Ink, Blue (69201)", {"ink"}),
+    ("House of Doolittle 2017 Monthly Desk Pad Calendar, Classic with Notes Section, 22 x 17\" (HOD164-17)",
+     {"calendar"}),
+    # a colour's product word after the type, and the later parts of the title, are attributes
+    ("Parker Jotter Stainless Steel Ballpoint Pen, Medium Point, Black Ink", {"ballpoint pen"}),
+    ("Sharpie Permanent Marker, Fine Point, Black Ink (Pack of 36)", {"permanent marker"}),
+    ("Brother Genuine High Yield Toner Cartridge, TN850, Replacement Black Toner, Page Yield Up To 8,000 Pages",
+     {"toner cartridge"}),
+    # kept: two types in the first part, a type in a later part when the first has none, a colour before the only one
+    ("Mead Cambridge Meeting Notebook / Journal, 11\" x 9\", Legal Ruled, 80 Casebound Sheets, Teal (49550)",
+     {"notebook", "journal"}),
+    ("Five Star Flex Hybrid NoteBinder, 1 Inch Binder, Notebook and Binder All-in-One, Red (72399)", {"binder"}),
+    ("Pilot G2 Black Gel Pen", {"gel pen"}),
+    ("Texas Instruments BA II Plus Financial Calculator", {"calculator"}),
+])
+def test_office_product_type_is_what_the_title_sells(title, types):
+    """Real Office titles: the product type read from the title is the item's own (docs/extraction-quality.md)."""
+    ex = OfflineExtractor(load_settings(), load_pack("office_products"), embedder=NoEmbedder())
+    got = {v for t, v in _points(ex.extract([ItemText(item_id="x", title=title)])[0]) if t == "Product Type"}
+    assert got == types
+
+
 @pytest.fixture(scope="module")
 def real_embedder_extractor(tmp_path_factory):
     settings = load_settings({"home": str(tmp_path_factory.mktemp("kgrec-home"))})

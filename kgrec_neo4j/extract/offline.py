@@ -119,6 +119,15 @@ _NOT_A_WORK = re.compile(
     r"bundle|double\s+pack|2\s+games\s+in\s+1|\d\s+pack|collection|trilogy|anthology|\d+\s?[gt]b\s+system)\b", re.I)
 _LEADING_SPEC = re.compile(r"^(?:\d+\s?(?:gb|tb|mb)|slim|console|system)\s+", re.I)
 
+#: What separates the parts of a title (a product type is read from the first part that has one).
+_TITLE_PARTS = frozenset({",", "|", "(", ")", "[", "]", ";", "-"})
+#: Words after which a product word in the same part of a title is what the item holds, fits or comes with
+#: (not ``plus``: ``BA II Plus Financial Calculator``).
+_LINK_WORDS = frozenset({"with", "w", "for", "holds", "hold", "includes", "including", "fits"})
+#: Colours: a product word after one, once the item's type is found, is an attribute (``… Pen, Black Ink``).
+COLOUR_WORDS = frozenset({"black", "blue", "red", "green", "white", "yellow", "pink", "purple", "orange", "gray",
+                          "grey", "silver", "gold", "brown", "violet", "teal", "assorted"})
+
 _DESCRIPTIVE_VG = frozenset({
     "wireless", "wired", "gaming", "stereo", "charging", "rechargeable", "mechanical", "optical", "racing", "arcade",
     "motion", "vr", "cooling", "protective", "silicone", "carrying", "hard", "clear", "leather", "replacement",
@@ -595,17 +604,37 @@ class OfflineExtractor:
         return any(f" {b} " in low for b in self.rules.accessory_brands)
 
     def _components(self, text: str, spans: list[tuple[int, int]]) -> list[_Point]:
-        """Head nouns (``headset``, ``charging cable``) of ``text`` with one descriptive modifier."""
+        """Head nouns (``headset``, ``charging cable``) of ``text`` with one descriptive modifier.
+
+        For a pack whose head nouns are the item's *Product Type* (a title says what the item is), a product word is
+        the item's type only where it is the head of its noun phrase and names the item itself: not as the modifier of
+        another product word (``Fountain Pen Ink``, ``File Folder Labels``, ``Gel Pen Refills``), not after ``with``,
+        ``for``, ``holds`` or ``includes`` in its part of the title (``Calculator with Clock and Calendar``, ``Binder,
+        Holds 8.5" x 11" Paper``), not after a colour when the item's type was found before it (``Gel Pen … Black
+        Ink``), and only in the first part of the title (between commas, ``|``, brackets and `` - ``) that has one
+        (``Toner Cartridge, TN850, Replacement Black Toner``)."""
         ctype = self._component_type
         if ctype is None:
             return []
         words = [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[\w']+(?:-[\w']+)*|[^\w\s]", text)]
         lows = [w.lower() for w, _, _ in words]
         vocab = self.rules.component_words
-        out = []
+        product_type = ctype != "Components"
+        out: list[_Point] = []
         weak_set = WEAK_COMPONENTS_VG if ctype == "Components" else frozenset()
+
+        def product_at(k: int) -> bool:
+            return any(" ".join(lows[k:k + n]) in vocab for n in (4, 3, 2, 1) if k + n <= len(lows))
+
+        part = 0  # the part of the title the word is in (product types)
+        first_part: int | None = None  # the first part with a product type
+        after_link = False  # after with / for / holds / plus in this part (product types)
         i = 0
         while i < len(words):
+            if product_type and lows[i] in _TITLE_PARTS:
+                part, after_link = part + 1, False
+            elif product_type and lows[i] in _LINK_WORDS:
+                after_link = True
             hit = None
             for n in (4, 3, 2, 1):
                 phrase = " ".join(lows[i:i + n])
@@ -620,6 +649,12 @@ class OfflineExtractor:
             nxt = lows[j] if j < len(words) else None
             at_head = nxt is None or not nxt[0].isalnum() or nxt in STOPWORDS or nxt in vocab
             prev = lows[i - 1] if i > 0 else None
+            if product_type:  # the type of the item itself (see the docstring)
+                at_head = (nxt is None or not nxt[0].isalnum() or nxt in STOPWORDS) and not after_link \
+                    and not (prev in COLOUR_WORDS and out) and (first_part is None or part == first_part)
+                if nxt is not None and product_at(j):  # a modifier of the product word after it
+                    i += 1
+                    continue
             prev_in_platform = i > 0 and any(a <= words[i - 1][1] < b for a, b in spans)
             gated = phrase not in weak_set or (prev is not None and (
                 prev in COMPONENT_MODIFIERS_VG or prev in vocab or prev_in_platform))
@@ -634,6 +669,8 @@ class OfflineExtractor:
                     value = f"{prev} {canon}"
                 out.append(_Point(ctype, value, 0.9 if ctype == "Components" else 0.85,
                                   text[words[i - 1][1] if prev else words[i][1]:words[j - 1][2]], "component"))
+                if product_type and first_part is None:
+                    first_part = part
             i = j
         return out
 
