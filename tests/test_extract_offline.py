@@ -189,6 +189,28 @@ def test_office_product_type_is_what_the_title_sells(title, types):
     assert got == types
 
 
+@pytest.mark.parametrize("text, materials", [
+    # what the item is used on, sticks to or is cleaned with (real Office descriptions)
+    ("These felt tip markers can write on a variety of surfaces including plastic, metal, wood, glass, plaster, canvas "
+     "and more.", {"felt"}),  # (the tip's felt is the marker's own)
+    ("Guaranteed to stick and stay put on cardboard, envelopes, paper, glass or metal.", set()),
+    ("Erases cleanly and easily with a dry cloth or Expo eraser.", set()),
+    ("The magnet allows each marker to adhere to most metal surfaces.", set()),
+    ("It is non-flammable and doesn't harm plastic or metal.", set()),
+    ("Bonds most porous materials such as paper and cloth.", set()),
+    # what it is made of
+    ("The polished metal clip is sturdy with a strong spring.", {"metal"}),
+    ("Features include a soft-feel rubber handle grip for comfort.", {"rubber"}),
+    ("Sturdy key lock on the exterior for security, and chrome-steel corners for strength.", {"steel"}),
+    ("Non-stick polypropylene material is acid-free and won't lift print.", {"polypropylene", "acid free"}),
+])
+def test_office_materials_are_what_the_item_is_made_of(text, materials):
+    ex = OfflineExtractor(load_settings(), load_pack("office_products"), embedder=NoEmbedder())
+    got = {v for t, v in _points(ex.extract([ItemText(item_id="x", title="Item", description=[text])])[0])
+           if t == "Materials"}
+    assert got == materials
+
+
 @pytest.fixture(scope="module")
 def real_embedder_extractor(tmp_path_factory):
     settings = load_settings({"home": str(tmp_path_factory.mktemp("kgrec-home"))})

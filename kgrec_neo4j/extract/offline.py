@@ -590,6 +590,9 @@ class OfflineExtractor:
                 val = p.render(m)
                 if not val or val == "None":
                     continue
+                if not in_title and (p.not_after is not None and p.not_after.search(_clause_tail(text, m.start()))
+                                     or p.not_before is not None and p.not_before.match(text, m.end())):
+                    continue
                 hit = True
                 spans.append(m.span())
                 pts.append(_Point(p.type, val, p.confidence, m.group(0), "pattern"))
@@ -830,6 +833,13 @@ class _SignatureCache:
             with self._db:
                 self._db.executemany("INSERT OR REPLACE INTO sig (fp, hash, sig) VALUES (?, ?, ?)",
                                      [(self.fp, h, json.dumps(sig)) for h, sig in rows])
+
+
+def _clause_tail(text: str, end: int, words: int = 8) -> str:
+    """The last ``words`` words of the clause that ends at ``end`` (from the last ``.;:!?`` or line break)."""
+    before = text[max(0, end - 120):end]
+    cut = max(before.rfind(c) for c in ".;:!?\n")
+    return " ".join(before[cut + 1:].split()[-words:])
 
 
 def _contained(typed_spans: list[tuple[str, tuple[int, int]]]) -> set[tuple[str, tuple[int, int]]]:

@@ -31,6 +31,10 @@ class Pattern:
     confidence: float
     title_only: bool = False  # only in titles (too ambiguous in running text)
     prefixes: frozenset[str] | None = None  # lower-case strings one of which every match starts with
+    # in running text (not titles): no point where ``not_after`` finds the last words of the clause before the match,
+    # or ``not_before`` matches right after it (``writes on glass, metal and wood``: what it is used on)
+    not_after: re.Pattern | None = None
+    not_before: re.Pattern | None = None
 
     def __post_init__(self):
         if self.prefixes is None:
@@ -210,8 +214,10 @@ _PRINTER_MAKERS = r"(?:hp|canon|epson|brother|lexmark|xerox|samsung|dell|ricoh|k
 
 
 def _table(type_: str, conf: float, rows: list[tuple[str | ValueFn | None, str]], *,
-           flags: int = _FLAGS, title_only: bool = False) -> list[Pattern]:
-    return [Pattern(type_, _rx(rx, flags), value, conf, title_only) for value, rx in rows]
+           flags: int = _FLAGS, title_only: bool = False, not_after: re.Pattern | None = None,
+           not_before: re.Pattern | None = None) -> list[Pattern]:
+    return [Pattern(type_, _rx(rx, flags), value, conf, title_only, not_after=not_after, not_before=not_before)
+            for value, rx in rows]
 
 
 def _num_unit(m: re.Match) -> str:
@@ -707,6 +713,19 @@ def _office_compat(m: re.Match) -> str:
     return " ".join(words[:5])
 
 
+#: Office materials in running text: the surfaces an item is used on, sticks to or cleans with are not what it is
+#: made of ("writes on glass, metal and wood", "bonds paper and cloth", "erases with a dry cloth", "sticks to any
+#: metal surface", "does not harm plastic"); read in the last words of the clause before the material. ``on`` counts
+#: only right before the material or a list ending with it ("works on wood, paper, metal"), not in "a lock on the
+#: exterior for security, and chrome-steel corners".
+_OFFICE_SURFACE_CUES = re.compile(
+    r"\b(?:including|like|than|such\s+as|harms?|bonds?|adheres?|(?<!non-)sticks?|writes?|writing|marks?|erases?|wipes?|"
+    r"cleans?|cleaning|surfaces?|programs)\b"
+    r"|\bon(?:to)?\s+(?:(?:the|a|an|both|most|many|any|all|other|smooth)\s+)*"
+    r"(?:[\w'%-]+(?:\s+[\w'%-]+)?\s*(?:,|\band\b|\bor\b|&)\s*)*$", re.I)
+_OFFICE_SURFACE_AFTER = re.compile(r"\s*(?:surfaces?|objects?)\b", re.I)
+
+
 def _office() -> PackRules:
     pats: list[Pattern] = []
     pats.append(Pattern("Compatibility", re.compile(_OFFICE_COMPAT), _office_compat, 0.85))
@@ -737,7 +756,7 @@ def _office() -> PackRules:
         ("cotton", r"cotton"), ("rubber", r"rubber"), ("fabric", r"fabric|cloth|canvas"), ("mesh", r"mesh"),
         ("cork", r"cork"), ("bamboo", r"bamboo"), ("glass", r"glass"), ("acrylic", r"acrylic"), ("PVC", r"pvc"),
         ("pressboard", r"pressboard"), ("felt", r"felt"), ("magnetic", r"magnetic"), ("soft core", r"soft\s+cores?"),
-    ])
+    ], not_after=_OFFICE_SURFACE_CUES, not_before=_OFFICE_SURFACE_AFTER)
     pats += _table("Appearance", 0.85, [
         ("assorted colors", r"assorted(?:\s+colou?rs)?|multi-?colou?r(?:ed)?|rainbow"),
         ("black", r"black"), ("blue", r"blue"), ("red", r"red"), ("green", r"green"), ("yellow", r"yellow"),
