@@ -312,3 +312,51 @@ def test_cli_extract_items_with_llm_closes_its_client(fresh, monkeypatch, tmp_pa
         assert res.exit_code == 0, res.output
         assert "items: 1 extracted" in res.output and srv.calls >= 1
     assert loops() == before
+
+
+class SameVector:
+    """Every text the same vector: every candidate phrase is typed (similarity 1), so a phrase's support alone
+    decides whether it becomes a point."""
+
+    dim = 8
+
+    def encode(self, texts):
+        return np.ones((len(texts), self.dim), dtype=np.float32) / np.sqrt(self.dim)
+
+
+def test_support_is_counted_within_the_items_dataset(db, settings, tmp_path):
+    """After a second dataset was loaded, `kgrec extract items --force` gave the first dataset's items other points
+    (a phrase or a franchise counted over both datasets' items). An item gets the points it gets with its dataset
+    alone, in a full extraction and in one of some items (`kgrec update`, `--item`)."""
+    import dataclasses
+
+    from _kg_fixture import write_dataset
+
+    from kgrec_neo4j import load as L
+
+    def dataset(name, items):
+        rows = [{"item_id": i, "title": t, "description": [d]} for i, t, d in items]
+        return write_dataset(tmp_path / name, rows, [{"user_id": f"{name}-u", "item_id": i, "seq": n}
+                                                     for n, (i, _, _) in enumerate(items)])
+
+    a = dataset("a", [("a1", "Wario Land: Super Mario Land 3", "Comes in a crimson velvet pouch"),
+                      ("a2", "Afterglow Universal Wireless Headset - Blue", "Plays quietly")])
+    b = dataset("b", [("b1", "Wario Land 4 - Game Boy Advance", "Comes in a crimson velvet pouch")])
+    home = dataclasses.replace(settings, home=str(tmp_path / "home"))
+
+    def points(**kw) -> dict[str, list[str]]:
+        extract_items(db, OfflineExtractor(home, PACK, embedder=SameVector()), progress=False, force=True, **kw)
+        return {r["i"]: r["k"] for r in db.query(
+            "MATCH (i:Item) OPTIONAL MATCH (i)-[:MENTIONS]->(m:Mention) WITH i, m ORDER BY m.type, m.key "
+            "RETURN i.id AS i, collect(m.type + '|' + m.key) AS k")}
+
+    db.write("MATCH (n) WHERE n:Item OR n:Mention OR n:User OR n:Dataset DETACH DELETE n")
+    L.load(db, [a])
+    alone = points()
+    assert "Game Features|wario land" not in alone["a1"]  # one work of the franchise in dataset a
+    assert not any("velvet pouch" in k for k in alone["a1"])  # a phrase of one item of dataset a
+    L.load(db, [b])
+    both = points()
+    assert {i: both[i] for i in alone} == alone
+    assert "Game Features|wario land" not in both["b1"]
+    assert points(item_ids=["a1", "b1"]) == both

@@ -225,8 +225,8 @@ class OfflineExtractor:
         max_candidates: cap on embedded candidate phrases per item. Default 16.
         min_similarity: cosine similarity below which a candidate is dropped. Default 0.35.
         min_support: a candidate phrase is typed only if at least this many items of the catalogue have it
-            (the catalogue given to :meth:`prepare`, else the batch). Default 2: a phrase of one item's
-            prose is not knowledge other items can share.
+            (the catalogue given to :meth:`prepare`, else the batch; ``kgrec extract`` gives the item's dataset).
+            Default 2: a phrase of one item's prose is not knowledge other items can share.
         phrase_vectors: ``"words"`` (default) types a phrase by the mean of its words' vectors, each word
             embedded once and cached; ``"model"`` embeds every phrase with the model (6-8x more encoder
             work on descriptions; the typing agrees on most phrases, see docs/extraction-quality.md).
@@ -321,7 +321,7 @@ class OfflineExtractor:
     def prepare(self, items: list[ItemText], *, keep: set[str] | None = None) -> None:
         """Read the catalogue ``items`` once: count how many items have each candidate phrase (``min_support``).
 
-        ``kgrec extract`` calls it with every item of the database before extracting. The rule pass done
+        ``kgrec extract`` calls it with every item of a dataset before extracting that dataset's items. The rule pass done
         here is kept for the items in ``keep`` (default: all), so :meth:`extract` does not repeat it.
         Without it, each :meth:`extract` call counts over its own batch.
         """
@@ -341,7 +341,7 @@ class OfflineExtractor:
 
     def prepare_catalogue(self, catalogue: list[tuple[str, str]], fetch, keep: list[ItemText]) -> None:
         """:meth:`prepare` for the items ``keep`` (those to extract) against the whole catalogue, without the rule
-        pass of every item: ``catalogue`` is ``(item id, Item.current_text_hash)`` of every item; an item's
+        pass of every item: ``catalogue`` is ``(item id, Item.current_text_hash)`` of every item (of their dataset); an item's
         contribution to the support counts (its candidate phrases and franchise works) is read from the signature
         cache by its text hash (written by every :meth:`prepare` and by this method), and only the items missing
         there are read (``fetch(ids) -> [ItemText]``) and passed through the rules. Gives the counts a

@@ -3,7 +3,7 @@
 An item is *done* for an extractor when its ``extract_hashes`` holds ``"<extractor>:<text hash>"`` for
 its current text; a rerun skips it unless the text changed (or ``force``). Any extractor with
 ``.name`` and ``.extract(list[ItemText]) -> list[ItemResult]`` works (and, optionally, ``.prepare(catalogue,
-keep=ids)``, called once with every item before extracting): the offline one
+keep=ids)``, called with every item of a dataset before that dataset's items are extracted): the offline one
 (:class:`~kgrec_neo4j.extract.offline.OfflineExtractor`) and the LLM one
 (``kgrec_neo4j.extract.llm.LLMExtractor``). Review text is read only for an extractor with
 ``use_reviews = True``, and only from training interactions.
@@ -76,6 +76,12 @@ class ExtractionReport(BaseModel):
 def read_items(db: Database, *, item_ids: list[str] | None = None, with_reviews: bool = False,
                max_reviews: int = MAX_REVIEWS_PER_ITEM) -> list[tuple[ItemText, list[str]]]:
     """``(ItemText, extract_hashes)`` of the items (all, or ``item_ids``), in id order."""
+    return [(it, hashes) for it, hashes, _ in _read_items(db, item_ids, with_reviews, max_reviews)]
+
+
+def _read_items(db: Database, item_ids: list[str] | None, with_reviews: bool,
+                max_reviews: int = MAX_REVIEWS_PER_ITEM) -> list[tuple[ItemText, list[str], str | None]]:
+    """:func:`read_items` with each item's dataset."""
     rows = db.query(cypher("extract/read_items"), ids=item_ids)
     reviews: dict[str, list[str]] = {}
     if with_reviews and rows:
@@ -85,7 +91,7 @@ def read_items(db: Database, *, item_ids: list[str] | None = None, with_reviews:
     out = []
     for r in rows:
         it = ItemText(item_id=r["item_id"], **item_text(r), reviews=reviews.get(r["item_id"], []))
-        out.append((it, list(r["hashes"] or [])))
+        out.append((it, list(r["hashes"] or []), r["dataset"]))
     return out
 
 
@@ -149,27 +155,20 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     run = run or f"{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     t0 = time.perf_counter()
 
-    items = read_items(db, item_ids=item_ids, with_reviews=bool(getattr(extractor, "use_reviews", False)))
-    pending: list[ItemText] = []
+    items = _read_items(db, item_ids, bool(getattr(extractor, "use_reviews", False)))
+    pending: list[tuple[ItemText, str | None]] = []
     skipped = 0
-    for it, hashes in items:
+    for it, hashes, dataset in items:
         if not force and f"{name}:{it.text_hash()}" in hashes:
             skipped += 1
         else:
-            pending.append(it)
+            pending.append((it, dataset))
     if limit is not None:
         pending = pending[:limit]
     log.info("extract %s: %d items, %d already done, %d to extract", name, len(items), skipped, len(pending))
-    prepare = getattr(extractor, "prepare", None)
-    by_catalogue = getattr(extractor, "prepare_catalogue", None)
-    if item_ids is not None and callable(by_catalogue) and not getattr(extractor, "use_reviews", False) and pending:
-        # some items only (`kgrec update`, --item): their support is still counted over the whole catalogue, as a
-        # full extraction counts it, from the other items' cached signatures (their rule pass only when missing)
-        catalogue = [(str(i), h) for i, h in db.value(cypher("extract/catalogue_hashes")) or []]
-        by_catalogue(catalogue, lambda ids: [it for it, _ in read_items(db, item_ids=ids)], pending)
-    elif callable(prepare) and pending:
-        # the whole catalogue: an extractor may judge a phrase by how many items share it (offline)
-        prepare([it for it, _ in items], keep={it.item_id for it in pending})
+    by_dataset: dict[str | None, list[ItemText]] = {}
+    for it, dataset in pending:
+        by_dataset.setdefault(dataset, []).append(it)
 
     store = StoreReport()
     failures: Counter = Counter()
@@ -178,16 +177,19 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     from tqdm import tqdm
 
     with tqdm(total=len(pending), desc=f"extract ({name})", unit="item", disable=not progress) as bar:
-        for chunk in batched(pending, batch_size):
-            results = extractor.extract(chunk)
-            results = _check_results(chunk, results, name)
-            for r in results:
-                if r.error is not None:
-                    failures[_reason(r.error)] += 1
-                dropped.update(r.dropped)
-            store.add(write_results(db, results, extractor=name, run=run, pack=pack, batch_size=len(chunk)))
-            extracted += len(chunk)
-            bar.update(len(chunk))
+        for dataset, group in sorted(by_dataset.items(), key=lambda x: (x[0] is not None, x[0] or "")):
+            _prepare(db, extractor, dataset, group, [it for it, _, d in items if d == dataset],
+                     some=item_ids is not None)
+            for chunk in batched(group, batch_size):
+                results = extractor.extract(chunk)
+                results = _check_results(chunk, results, name)
+                for r in results:
+                    if r.error is not None:
+                        failures[_reason(r.error)] += 1
+                    dropped.update(r.dropped)
+                store.add(write_results(db, results, extractor=name, run=run, pack=pack, batch_size=len(chunk)))
+                extracted += len(chunk)
+                bar.update(len(chunk))
 
     seconds = time.perf_counter() - t0
     dropped.update(store.dropped)
@@ -204,8 +206,24 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
         items_per_second=round(extracted / seconds, 2) if seconds > 0 else 0.0,
     )
     if done:
-        report.items_without_points = _items_without_points(db, [it.item_id for it in pending], name)
+        report.items_without_points = _items_without_points(db, [it.item_id for it, _ in pending], name)
     return report
+
+
+def _prepare(db: Database, extractor: Extractor, dataset: str | None, pending: list[ItemText],
+             read: list[ItemText], *, some: bool) -> None:
+    """Let an extractor that judges a phrase by how many items share it (offline) count over the items of
+    ``dataset``, so that an item gets the points it gets with its dataset alone in the database. ``pending``: the
+    dataset's items to extract; ``read``: its items read for this run; ``some``: only some items were asked for."""
+    prepare = getattr(extractor, "prepare", None)
+    by_catalogue = getattr(extractor, "prepare_catalogue", None)
+    if some and callable(by_catalogue) and not getattr(extractor, "use_reviews", False):
+        # some items only (`kgrec update`, --item): their support is still counted over the whole dataset, as a
+        # full extraction counts it, from the other items' cached signatures (their rule pass only when missing)
+        catalogue = [(str(i), h) for i, h in db.value(cypher("extract/catalogue_hashes"), dataset=dataset) or []]
+        by_catalogue(catalogue, lambda ids: [it for it, _ in read_items(db, item_ids=ids)], pending)
+    elif callable(prepare):
+        prepare(read, keep={it.item_id for it in pending})
 
 
 def _items_without_points(db: Database, ids: list[str], extractor: str) -> int:
