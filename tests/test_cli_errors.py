@@ -118,3 +118,16 @@ def test_llm_test_of_an_empty_title_is_refused_before_any_request():
     """`kgrec llm test ""` sent an empty title to the model."""
     out = clean(CliRunner().invoke(cli, ["llm", "test", "  ", "--base-url", "http://127.0.0.1:9/v1"]), 2)
     assert "TEXT" in out and "is empty" in out
+
+
+@pytest.mark.parametrize("content", [b"not a model\n", b"GGUF\x03\x00\x00\x00 cut short"])
+def test_llm_serve_of_a_file_that_is_not_a_model_says_so(tmp_path, monkeypatch, content):
+    """`kgrec llm serve --model bad.gguf` printed the server process's Python traceback (and looked for the relative
+    path in the server's folder)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.gguf").write_bytes(content)
+    out = clean(CliRunner().invoke(cli, ["--home", "home", "llm", "serve", "--model", "bad.gguf", "--port", "0"]), 1)
+    assert len(out.strip().splitlines()) == 1, out
+    assert f"{tmp_path / 'bad.gguf'} could not be loaded as a GGUF model" in out, out
+    if content.startswith(b"GGUF"):  # read by the server: its log says why
+        assert str(tmp_path / "home" / "llm" / "server.log") in out, out

@@ -147,9 +147,11 @@ def start(
                 log.info("bundled LLM server already running: pid %d at %s", current.pid, current.base_url)
                 return current
             _stop(proc)
-        model = Path(model_path) if model_path else bundled_model_path()
+        model = Path(model_path).resolve() if model_path else bundled_model_path()  # (the server runs in `home`)
         if not model.is_file():
             raise LLMError(f"model file {model} not found; pass a .gguf file")
+        if not _is_gguf(model):
+            raise LLMError(f"{model} could not be loaded as a GGUF model (it is not a GGUF file); pass a .gguf file")
         if port == 0 or not port_free(port):
             chosen = free_port()
             if port:
@@ -167,6 +169,9 @@ def start(
         while time.monotonic() < deadline:
             if child.poll() is not None:
                 proc.forget()
+                if "failed to load model" in log_tail(log_path, 15):  # llama.cpp's words
+                    raise LLMError(f"{model} could not be loaded as a GGUF model (the server's log: {log_path}); "
+                                   f"pass a .gguf file that llama.cpp reads")
                 raise LLMError(f"the LLM server exited with code {child.returncode} while starting; last lines of "
                                f"{log_path}:\n{log_tail(log_path, 15)}")
             if health(port, timeout_s=1.0):
@@ -178,6 +183,12 @@ def start(
         _stop(proc)
     raise LLMError(f"the LLM server did not become healthy within {wait_s:g} s; last lines of {log_path}:\n"
                    f"{log_tail(log_path, 15)}")
+
+
+def _is_gguf(path: Path) -> bool:
+    """Whether the file starts as every GGUF file does (its magic bytes)."""
+    with open(path, "rb") as f:
+        return f.read(4) == b"GGUF"
 
 
 def _stop(proc: ServerProcess, timeout_s: float = 20.0) -> bool:
@@ -223,7 +234,11 @@ def _child(argv: list[str] | None = None) -> None:
     done = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: done.set())
-    server = xllamacpp.Server(p)  # listens as soon as it is built
+    try:
+        server = xllamacpp.Server(p)  # listens as soon as it is built
+    except RuntimeError as e:  # llama.cpp logged why above (a model it cannot read, ...): no traceback
+        print(f"kgrec llm server: not started: {e}", flush=True)
+        sys.exit(1)
     print(f"kgrec llm server: {a.alias} listening at {server.listening_address}", flush=True)
     while not done.wait(1.0):
         pass
