@@ -131,3 +131,20 @@ def test_llm_serve_of_a_file_that_is_not_a_model_says_so(tmp_path, monkeypatch, 
     assert f"{tmp_path / 'bad.gguf'} could not be loaded as a GGUF model" in out, out
     if content.startswith(b"GGUF"):  # read by the server: its log says why
         assert str(tmp_path / "home" / "llm" / "server.log") in out, out
+
+
+def test_an_unknown_pack_is_refused_before_any_command_runs(db, monkeypatch):
+    """`kgrec --pack nonsense load DIR` loaded the data: load does not read the pack, so nothing refused it."""
+    from kgrec_neo4j.core.errors import SchemaError
+    from kgrec_neo4j.core.schema import load_pack
+
+    with pytest.raises(SchemaError) as e:
+        load_pack("nonsense")
+    nodes = db.value("MATCH (n) RETURN count(n)")
+    out = clean(CliRunner().invoke(cli, ["--pack", "nonsense", "load", "--silent", "tests/data/vg-slice"]), 1)
+    assert str(e.value) in out, out
+    assert db.value("MATCH (n) RETURN count(n)") == nodes
+    monkeypatch.setenv("KGREC_TYPE_PACK", "nonsense")
+    for command in (["load", "--silent", "tests/data/vg-slice"], ["llm", "status"], ["items", "list"]):
+        assert str(e.value) in clean(CliRunner().invoke(cli, command), 1), command
+    assert db.value("MATCH (n) RETURN count(n)") == nodes

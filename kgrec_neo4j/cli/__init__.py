@@ -42,11 +42,16 @@ def cli(ctx: click.Context, config_path, uri, database, home, type_pack, lease_w
     """
     setup_logging(verbose)
     ctx.ensure_object(dict)
-    ctx.obj["settings"] = load_settings(
+    settings = load_settings(
         {"neo4j_uri": uri, "neo4j_database": database, "home": home, "type_pack": type_pack,
          "lease_wait_s": lease_wait_s},
         toml_path=config_path,
     )
+    if ctx.invoked_subcommand != "doctor":  # (the doctor reports it among its checks)
+        from ..core.schema import load_pack
+
+        load_pack(settings.type_pack)  # an unknown pack is refused up front, by a command that does not read it too
+    ctx.obj["settings"] = settings
 
 
 for _name in MODULES:
