@@ -157,6 +157,36 @@ def test_items_as_stored_are_not_written_again(db, tmp_path):
     assert db.value("MATCH (i:Item {id: $i}) RETURN i.title", i=item) == "A New Title"
 
 
+def test_a_reload_that_changes_nothing_takes_no_ingest_number(db, tmp_path):
+    """A reload of unchanged files wrote nothing but took a new ingest number: the counter moved with nothing for
+    `kgrec update` to do. A reload that changes an item or an interaction takes one, and so does an append."""
+    from _kg_fixture import invoke_cli
+
+    from kgrec_neo4j.load.ingest import current_ingest
+
+    def stamped(n: int) -> set[str]:
+        return set(db.value("MATCH (u:User) WHERE u.ingest >= $n RETURN collect(u.id)", n=n))
+
+    clear_database(db)
+    base, more, appended = split_slice(tmp_path)
+    base_items = [json.loads(x) for x in (base / "items.jsonl").read_text().splitlines()]
+    base_inter = [json.loads(x) for x in (base / "interactions.jsonl").read_text().splitlines()]
+    assert L.load(db, [base]).ingest == 1
+    again = L.load(db, [base])
+    assert (again.mode, again.ingest, again.items_written, again.users_touched) == ("reload", 0, 0, 0)
+    r = invoke_cli(["load", "--silent", str(base)])
+    assert r.exit_code == 0 and "changed: nothing (no ingest number taken)" in r.output, r.output
+    assert current_ingest(db) == 1
+    titled = [{**base_items[0], "title": "A New Title"}, *base_items[1:]]
+    assert L.load(db, [write_dataset(tmp_path / "titled" / "vg", titled, base_inter)]).ingest == 2
+    rated = [{**base_inter[0], "rating": 1.0}, *base_inter[1:]]
+    rep = L.load(db, [write_dataset(tmp_path / "rated" / "vg", titled, rated)])
+    assert rep.ingest == 3 and stamped(3) == {rated[0]["user_id"]}
+    rep = L.load(db, [more], append=True)
+    assert rep.mode == "append" and rep.ingest == 4 and stamped(4) == appended
+    assert current_ingest(db) == 4
+
+
 def test_appended_interaction_of_an_unknown_item_is_reported_and_skipped(db, tmp_path):
     clear_database(db)
     base, _, _ = split_slice(tmp_path)

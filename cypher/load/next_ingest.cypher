@@ -1,5 +1,5 @@
-// Allocate the next ingest number: every load (fresh, reload or append) stamps what it changed with it, and
-// `kgrec update` works through the stamps above the last number it completed (docs/updates.md).
+// Allocate the next ingest number: every load (fresh, append, or a reload that changes something) stamps what it
+// changed with it, and `kgrec update` works through the stamps above the last number it completed (docs/updates.md).
 MERGE (s:UpdateState {id: 'graph'})
 SET s.ingest = coalesce(s.ingest, 0) + 1
 RETURN s.ingest AS ingest

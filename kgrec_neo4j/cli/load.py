@@ -77,7 +77,8 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
         click.echo(f"removed: {rep.interactions_removed} interactions, {rep.users_removed} users, "
                    f"{rep.items_removed} items" + (f"; nothing of dataset {rep.dataset} is left, so it was removed "
                                                    f"too" if rep.dataset_removed else ""))
-    click.echo(f"changed: {rep.users_touched} users stamped with ingest {rep.ingest} for `kgrec update`")
+    click.echo(f"changed: {rep.users_touched} users stamped with ingest {rep.ingest} for `kgrec update`" if rep.ingest
+               else "changed: nothing (no ingest number taken)")
     skipped = sum(rep.skipped.values())
     click.echo(f"skipped: {skipped}" + (" (" + ", ".join(f"{k}: {v}" for k, v in sorted(rep.skipped.items())) + ")"
                                          if skipped else ""))

@@ -1,6 +1,6 @@
-"""Ingest numbers: every load, and every ``kgrec update``, takes the next one and stamps what it changed with it
-(``User.ingest``, ``INTERACTED.ingest``); ``(:UpdateState {id: 'graph'})`` keeps the last number and, per stage, the
-number up to which the stage has seen everything:
+"""Ingest numbers: every load (but a reload that changes nothing), and every ``kgrec update``, takes the next one and
+stamps what it changed with it (``User.ingest``, ``INTERACTED.ingest``); ``(:UpdateState {id: 'graph'})`` keeps the
+last number and, per stage, the number up to which the stage has seen everything:
 
 * ``classified_upto``: ``kgrec interactions classify`` over every user, or a completed update;
 * ``interests_upto``: ``kgrec interests extract`` (offline) over every user, or a completed update;

@@ -20,8 +20,9 @@ Three modes, chosen by what is stored (docs/updates.md):
 Other datasets are never touched. User and item ids are unique per dataset: a load whose ids belong to another
 dataset is refused, naming them; ``id_prefix`` stores a dataset's ids with a prefix. Every user whose interactions
 a load changes is stamped with the load's *ingest* number (``User.ingest``; new and changed edges carry it too), the
-mark ``kgrec update`` works from. Every item written carries the hash of its text (``Item.current_text_hash``,
-:mod:`kgrec_neo4j.core.texthash`), from which ``kgrec update`` finds new and changed text without reading it.
+mark ``kgrec update`` works from; a reload that changes nothing takes no number. Every item written carries the hash
+of its text (``Item.current_text_hash``, :mod:`kgrec_neo4j.core.texthash`), from which ``kgrec update`` finds new and
+changed text without reading it.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class LoadReport(BaseModel):
     skipped: dict[str, int] = Field(default_factory=dict)
     issues: list[str] = Field(default_factory=list)
     mode: str = "new"
-    ingest: int = 0
+    ingest: int = Field(0, description="the load's ingest number; 0: none taken (a reload that changed nothing)")
     id_prefix: str = ""
     users_written: int = 0
     items_written: int = 0
@@ -306,8 +307,7 @@ def load(
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
     report.splits = dict(Counter(r["split"] for r in rows))
-    ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
-    report.ingest = ingest
+    user_rows = [{"id": u, "n": counts[u]} for u in sorted(touched) if u in counts]
 
     def status(s: str) -> None:
         db.write(cypher("load/dataset"), name=ds.name, format=ds.format, sources=ds.sources, status=s,
@@ -324,12 +324,14 @@ def load(
                 progress(stage, done, len(data))
 
         return db.write_batches(cypher(query), data, batch_size=size,
-                                params={"dataset": ds.name, "ingest": ingest}, on_batch=tick, count=count)
+                                params={"dataset": ds.name, "ingest": report.ingest}, on_batch=tick, count=count)
 
     status("loading")
-    report.interactions_removed = write("removed", "load/delete_interactions", removed)
     report.items_written = write("items", "load/items", item_rows, count="written")  # (new or changed ones)
-    user_rows = [{"id": u, "n": counts[u]} for u in sorted(touched) if u in counts]
+    # a reload that changes nothing takes no ingest number: the counter stays, and `kgrec update` has nothing to do
+    if mode != "reload" or report.items_written or any((removed, user_rows, rows, moved, drop_users, drop_items)):
+        report.ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
+    report.interactions_removed = write("removed", "load/delete_interactions", removed)
     report.users_written = write("users", "load/users", user_rows)
     report.interactions_written = write("interactions", "load/interactions", rows)
     report.splits_changed = write("splits", "load/set_splits", moved)
@@ -344,7 +346,7 @@ def load(
         report.dataset_removed = bool(db.write(cypher("load/drop_empty_dataset"), name=ds.name)["nodes_deleted"])
     report.seconds = round(time.perf_counter() - t0, 2)
     log.info("loaded %s (%s, ingest %d): %d users, %d items, %d interactions written, %d interactions, %d users, "
-             "%d items removed in %.1fs", ds.name, mode, ingest, report.users_written, report.items_written,
+             "%d items removed in %.1fs", ds.name, mode, report.ingest, report.users_written, report.items_written,
              report.interactions_written, report.interactions_removed, report.users_removed, report.items_removed,
              report.seconds)
     return report
