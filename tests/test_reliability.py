@@ -18,8 +18,10 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def graph_signature(db) -> dict:
-    """Node and edge counts by type, plus duplicate checks."""
-    nodes = {r["l"]: r["n"] for r in db.query("MATCH (n) UNWIND labels(n) AS l RETURN l, count(*) AS n")}
+    """Node and edge counts by type, plus duplicate checks. The writer lease node is left out: a command leaves it
+    (empty) behind, a library call takes none, and emptying the database keeps it."""
+    nodes = {r["l"]: r["n"] for r in db.query("MATCH (n) UNWIND labels(n) AS l WITH l WHERE l <> 'WriterLease' "
+                                              "RETURN l, count(*) AS n")}
     edges = {r["t"]: r["n"] for r in db.query("MATCH ()-[e]->() RETURN type(e) AS t, count(*) AS n")}
     dup = db.value("MATCH (u:User)-[e:INTERACTED]->() WITH u, e.seq AS s, count(*) AS c WHERE c > 1 RETURN count(*)")
     return {"nodes": nodes, "edges": edges, "duplicate_interactions": dup}
