@@ -15,7 +15,8 @@ For each item it reads the title, brand, categories, features and description (o
    brackets and stopwords (at most 8 words), typed by cosine similarity to each type's definition and
    examples. All unique phrases of one ``extract`` call are embedded in one ``Embedder.encode`` call
    (cached on disk, so a phrase is embedded once across runs). Confidence grows with the similarity,
-   capped below the patterns'.
+   capped below the patterns'. A phrase nearest one of the pack's closed types (``PackRules.closed_types``;
+   video games: every type but Components) is dropped.
 
 Points are deduplicated per item by normalised value (:func:`~kgrec_neo4j.extract.base.mention_key`),
 the most confident kept, and capped per item. A pack without pattern tables degrades to steps 4–5.
@@ -265,8 +266,8 @@ class OfflineExtractor:
         self.rules = self._filter_rules(rules_for(pack.name), pack)
         self._pattern_index = PatternIndex(self.rules.patterns)
         self._types = [t.name for t in pack.types]
-        self._embed_types = [t for t in self._types if t != "Others" and t not in self.rules.closed_types] \
-            or self._types
+        # every type but Others is a rival in typing by similarity; a phrase nearest a closed type is dropped
+        self._embed_types = [t for t in self._types if t != "Others"] or self._types
         self._protos: np.ndarray | None = None
         self._proto_type: np.ndarray | None = None
         self.stats = cast("dict[str, float]", Counter())  # a Counter: a missing key reads as 0
@@ -439,6 +440,9 @@ class OfflineExtractor:
                     dropped["low_similarity"] += 1
                     continue
                 typ, conf = hit
+                if typ in self.rules.closed_types:
+                    dropped["closed_type"] += 1
+                    continue
                 points.append(_Point(typ, phrase, conf, phrase, "embedding"))
             out.append(self._finish(it, points, dropped))
         self.stats["items"] += len(items)

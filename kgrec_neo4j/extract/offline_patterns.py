@@ -75,9 +75,12 @@ class PackRules:
         title_names: derive franchise / game name from titles (video games).
         component_words: head nouns that make a title an accessory (no game name is derived).
         accessory_brands: lower-case brands that start accessory titles.
-        closed_types: types whose values come from the patterns only: a candidate phrase is never typed as
-            one of them by embedding similarity (video games: User Demographics — typing by similarity made
-            *Quiet*, *Tablets* and *Certified* audiences).
+        closed_types: types whose values come from the rules only: a candidate phrase typed as one of them by
+            embedding similarity is dropped (it still counts as a rival, so a phrase nearest a closed type is not
+            pushed into the next one). Video games: every type but Components. On titles alone, typing by
+            similarity made *Quiet*, *Tablets* and *Certified* audiences, and platforms such as *Gaming*, *Port*
+            and *D-pad*, content additions such as *Ear Force* and *Passthrough*, the colour *Blue* as a
+            technical specification (docs/extraction-quality.md, "Values that were wrong").
     """
 
     patterns: tuple[Pattern, ...] = ()
@@ -659,7 +662,9 @@ def _video_games() -> PackRules:
         title_names=True,
         component_words=frozenset(_COMPONENTS_VG),
         accessory_brands=frozenset(brands),
-        closed_types=frozenset({"User Demographics"}),
+        closed_types=frozenset({"User Demographics", "Compatibility", "Usage Scenarios", "Game Features",
+                                "Technical Specifications", "Content Additions", "Performance Metrics",
+                                "Functionality"}),
     )
 
 
