@@ -228,11 +228,14 @@ def test_office_descriptions_with_embeddings(office, real_embedder_extractor):
     assert ("Brand and Quality", "wilson jones") in binder
     assert ("Dimensions and Capacity", "48 pack") in pencils
     assert ("Brand and Quality", "duck") in roller
-    typed = [p for r in res for p in r.points if p.confidence < 0.8]  # embedding-typed points
-    assert typed, "no candidate phrase passed the similarity threshold"
-    assert all(p.type in pack_types and p.type != "Others" for p in typed)
-    assert all(0.05 <= p.confidence <= 0.75 for p in typed)
+    # the description phrases were embedded and typed; every one nearest a type other than a title's product type
+    # is dropped (test_office_similarity_types_title_product_types_only)
     assert real_embedder_extractor.stats["phrases_embedded"] > 0
+    assert sum(r.dropped.get("closed_type", 0) + r.dropped.get("title_only_type", 0) for r in res) > 0
+    typed = [(i, p) for i, r in zip(ids, res, strict=True) for p in r.points if p.confidence < 0.8]
+    assert all(p.type == "Product Type" and mention_key(p.value) in mention_key(office[i].title or "")
+               for i, p in typed), typed
+    assert all(p.type in pack_types and 0.05 <= p.confidence <= 0.75 for _, p in typed)
 
 
 # Video Games titles whose phrases the similarity typing gave a type they are not (each value found on two items,
@@ -265,6 +268,37 @@ def test_video_games_similarity_types_components_only(vg, tmp_path_factory):
         assert all(point in got[i] for i in pair), (point, [got[i] for i in pair])
     assert ex.stats["phrases_embedded"] > 0
     assert ("Compatibility", "wii") in got["B00ENEG73S"]  # the rules' points are as before
+
+
+# Office items whose phrases the similarity typing gave a type they are not (each value found on two items, so it
+# has the support a candidate needs within this batch): the pack keeps similarity for title Product Types only.
+_OFFICE_WRONG_BY_SIMILARITY = {
+    ("Compatibility", "ring binders"): ["office_products-00315", "office_products-00673"],  # binder clips
+    ("Appearance", "highlighters"): ["office_products-00019", "office_products-00023"],
+    ("Usage Scenarios", "place"): ["office_products-00052", "office_products-00059"],
+    ("Product Type", "ballpoint pen"): ["office_products-00004", "office_products-00016"],  # from descriptions
+    ("Product Type", "laser printers"): ["office_products-00198", "office_products-00557"],  # labels for them
+    ("Brand and Quality", "unparalleled quality"): ["office_products-00040", "office_products-03146"],
+    ("Dimensions and Capacity", "inches"): ["office_products-00209", "office_products-00249"],
+}
+_OFFICE_TITLE_TYPES_BY_SIMILARITY = {("Product Type", "smead file pocket"): ["office_products-00015",
+                                                                             "office_products-00226"],
+                                     ("Product Type", "copier"): ["office_products-00269", "office_products-00592"]}
+
+
+def test_office_similarity_types_title_product_types_only(office, tmp_path_factory):
+    settings = load_settings({"home": str(tmp_path_factory.mktemp("kgrec-home"))})
+    ex = OfflineExtractor(settings, load_pack("office_products"))
+    cases = {**_OFFICE_WRONG_BY_SIMILARITY, **_OFFICE_TITLE_TYPES_BY_SIMILARITY}
+    ids = list(dict.fromkeys(i for pair in cases.values() for i in pair))
+    res = dict(zip(ids, ex.extract([office[i] for i in ids]), strict=True))
+    got = {i: _points(r) for i, r in res.items()}
+    wrong = sorted((i, point) for point, pair in _OFFICE_WRONG_BY_SIMILARITY.items() for i in pair if point in got[i])
+    assert not wrong, f"values typed by similarity outside the title's product types: {wrong}"
+    for point, pair in _OFFICE_TITLE_TYPES_BY_SIMILARITY.items():
+        assert all(point in got[i] for i in pair), (point, [got[i] for i in pair])
+    assert sum(r.dropped.get("title_only_type", 0) for r in res.values()) > 0
+    assert ("Brand and Quality", "smead") in got["office_products-00015"]  # the rules' points are as before
 
 
 def test_reviews_need_support_from_two_reviews(vg_rules_only):

@@ -16,7 +16,8 @@ For each item it reads the title, brand, categories, features and description (o
    examples. All unique phrases of one ``extract`` call are embedded in one ``Embedder.encode`` call
    (cached on disk, so a phrase is embedded once across runs). Confidence grows with the similarity,
    capped below the patterns'. A phrase nearest one of the pack's closed types (``PackRules.closed_types``;
-   video games: every type but Components) is dropped.
+   video games: every type but Components; office: every type but Product Type) is dropped, and so is a phrase
+   from outside the title nearest a title-only type (``PackRules.title_only_types``; office: Product Type).
 
 Points are deduplicated per item by normalised value (:func:`~kgrec_neo4j.extract.base.mention_key`),
 the most confident kept, and capped per item. A pack without pattern tables degrades to steps 4–5.
@@ -287,7 +288,7 @@ class OfflineExtractor:
             brand_type=rules.brand_type if rules.brand_type in names else ("Others" if "Others" in names else None),
             title_names=rules.title_names and {"Game Features", "Others"} <= names,
             component_words=rules.component_words, accessory_brands=rules.accessory_brands,
-            closed_types=rules.closed_types & names,
+            closed_types=rules.closed_types & names, title_only_types=rules.title_only_types & names,
         )
 
     @property
@@ -434,7 +435,7 @@ class OfflineExtractor:
                 out.append(ItemResult(item_id=it.item_id, text_hash=it.text_hash(), error=draft))
                 continue
             points, _raw, dropped = draft
-            for phrase, _field in cands:
+            for phrase, field_name in cands:
                 hit = typed.get(mention_key(phrase))
                 if hit is None:
                     dropped["low_similarity"] += 1
@@ -442,6 +443,9 @@ class OfflineExtractor:
                 typ, conf = hit
                 if typ in self.rules.closed_types:
                     dropped["closed_type"] += 1
+                    continue
+                if field_name != "title" and typ in self.rules.title_only_types:
+                    dropped["title_only_type"] += 1
                     continue
                 points.append(_Point(typ, phrase, conf, phrase, "embedding"))
             out.append(self._finish(it, points, dropped))

@@ -81,6 +81,10 @@ class PackRules:
             similarity made *Quiet*, *Tablets* and *Certified* audiences, and platforms such as *Gaming*, *Port*
             and *D-pad*, content additions such as *Ear Force* and *Passthrough*, the colour *Blue* as a
             technical specification (docs/extraction-quality.md, "Values that were wrong").
+        title_only_types: types that a phrase typed by similarity keeps only when it comes from the title; from
+            any other field it is dropped like a closed type. Office: Product Type, the one type it keeps. In
+            descriptions the phrases nearest it were mostly what the item works with or holds (*ballpoint pen*
+            on dividers, *laser printer* on labels, *stamps* on a pouch).
     """
 
     patterns: tuple[Pattern, ...] = ()
@@ -91,6 +95,7 @@ class PackRules:
     component_words: frozenset[str] = frozenset()
     accessory_brands: frozenset[str] = frozenset()
     closed_types: frozenset[str] = frozenset()
+    title_only_types: frozenset[str] = frozenset()
 
 
 EMPTY_RULES = PackRules()
@@ -820,6 +825,9 @@ def _office() -> PackRules:
         category_type="Product Type",
         brand_type="Brand and Quality",
         component_words=frozenset(_OFFICE_PRODUCTS),
+        closed_types=frozenset({"Appearance", "Usage Scenarios", "Materials", "Functionality",
+                                "Dimensions and Capacity", "Brand and Quality", "Compatibility", "Others"}),
+        title_only_types=frozenset({"Product Type"}),
     )
 
 
