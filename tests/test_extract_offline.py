@@ -11,9 +11,10 @@ import pytest
 
 from kgrec_neo4j.core.config import load_settings
 from kgrec_neo4j.core.schema import KnowledgeType, TypePack, load_pack
-from kgrec_neo4j.extract.base import ItemText, mention_key
+from kgrec_neo4j.extract.base import ItemText, mention_key, strip_credit
 from kgrec_neo4j.extract.offline import OfflineExtractor, candidate_phrases
 from kgrec_neo4j.extract.offline_patterns import literal_prefixes, rules_for, text_grams
+from kgrec_neo4j.extract.prompts import render_item
 
 
 class NoEmbedder:
@@ -146,6 +147,35 @@ def test_movies_fields_and_categories(data_dir):
     assert ("Genre", "animation") in pts
     assert ("Audience", "rated g") in pts
     assert ("Production", "1990s") in pts
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("They must get back to Andy before he moves. —John Wiggins", "They must get back to Andy before he moves."),
+    ("Will they stop Foley? —Claudio Carvalho, Rio de Janeiro, Brazil", "Will they stop Foley?"),
+    ("It falls off the top of the world. —- written by: R. Merriman", "It falls off the top of the world."),
+    ("Whose side is Gloria on? —Jeremy Perkins {J-26}", "Whose side is Gloria on?"),
+    ("A well—made film—and a long one", "A well—made film—and a long one"),  # no credit: dashes inside a sentence
+    ("A film. —" + " ".join(["word"] * 12), "A film. —" + " ".join(["word"] * 12)),  # more than ten words
+])
+def test_strip_credit(text, kept):
+    assert strip_credit(text) == kept
+
+
+def test_a_synopsis_writers_credit_is_not_knowledge(data_dir, tmp_path_factory):
+    """Most MovieLens plots end in their writer's credit: the writer was a cast member (a synopsis writer named
+    Mike Myers on five films the actor is not in) and the writer's city a setting."""
+    items = _read(data_dir, "movielens-100k")
+    settings = load_settings({"home": str(tmp_path_factory.mktemp("kgrec-home"))})
+    ex = OfflineExtractor(settings, load_pack("movies"))
+    credited = ["ml100k-533", "ml100k-882", "ml100k-1281", "ml100k-1388", "ml100k-1601"]  # "... —Mike Myers"
+    rio = ["ml100k-366", "ml100k-681"]  # "... —Claudio Carvalho, Rio de Janeiro, Brazil"
+    ids = [*credited, *rio, "ml100k-90"]  # So I Married an Axe Murderer: Mike Myers in its cast
+    got = dict(zip(ids, (_points(r) for r in ex.extract([items[i] for i in ids])), strict=True))
+    assert [i for i in credited if ("People", "mike myers") in got[i]] == []
+    assert [i for i in rio if ("Setting", "rio de janeiro") in got[i]] == []
+    assert ("People", "mike myers") in got["ml100k-90"]
+    assert "Mike Myers" not in render_item(items["ml100k-533"])  # nor does the LLM read it
+    assert "Mike Myers" in render_item(items["ml100k-90"])  # the cast is a feature, not a credit
 
 
 def test_pack_without_patterns_degrades(tmp_path):

@@ -13,6 +13,21 @@ from ..core.texthash import text_hash as hash_text
 
 MAX_VALUE_WORDS = 8
 
+# A description that ends in its writer's credit, the convention of plot synopses ("... before he moves without
+# them. —John Wiggins", "—Claudio Carvalho, Rio de Janeiro, Brazil", "—- written by: R. Merriman"): an em dash after
+# a space or a sentence's end, then at most ten words to the end of the paragraph.
+_CREDIT = re.compile(r"(?:(?<=\s)|(?<=[.!?\"')\]]))—-?\s*[^—\s][^—]{0,79}$")
+
+
+def strip_credit(text: str) -> str:
+    """``text`` without a writer's credit at its end. The credit names who wrote the text, not anything about the
+    item: read as text it made the writer a cast member (*People: John Vogel* on ten films) and the writer's city a
+    setting (*Rio de Janeiro* on 25), linking films that share nothing but their synopsis writer."""
+    m = _CREDIT.search(text)
+    if m is None or len(m.group(0).split()) > 10:
+        return text
+    return text[: m.start()].rstrip()
+
 
 class ItemText(BaseModel):
     """The text of one item, as stored on ``(:Item)``."""

@@ -38,7 +38,7 @@ import numpy as np
 from ..core.config import Settings
 from ..core.embed import TextEncoder
 from ..core.schema import TypePack
-from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key
+from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key, strip_credit
 from .offline_patterns import (
     COMPONENT_MODIFIERS_VG,
     WEAK_COMPONENTS_VG,
@@ -542,7 +542,7 @@ class OfflineExtractor:
             cands += [(x, "features") for x in candidate_phrases(_mask(f, spans))]
         # description
         for d in it.description:
-            t = plain_text(d)
+            t = strip_credit(plain_text(d))
             if not t:
                 continue
             spans, dpts = self._patterns(t, in_title=False)

@@ -17,7 +17,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..core.schema import TypePack
-from .base import MAX_VALUE_WORDS, ItemText
+from .base import MAX_VALUE_WORDS, ItemText, strip_credit
 
 if TYPE_CHECKING:
     from langchain_core.prompts import ChatPromptTemplate
@@ -104,7 +104,7 @@ def render_item(item: ItemText, *, max_chars: int = 3000, max_reviews: int = 3, 
     feats = [prompt_safe_text(f) for f in item.features if prompt_safe_text(f)]
     if feats:
         parts.append("Features:\n" + "\n".join("- " + _clip(f, 300) for f in feats[:15]))
-    desc = " ".join(d for d in (prompt_safe_text(x) for x in item.description) if d)
+    desc = " ".join(d for d in (strip_credit(prompt_safe_text(x)) for x in item.description) if d)
     if desc:
         parts.append("Description: " + _clip(desc, 1500))
     revs = [prompt_safe_text(r) for r in item.reviews if prompt_safe_text(r)]
