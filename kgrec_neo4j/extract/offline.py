@@ -16,8 +16,10 @@ For each item it reads the title, brand, categories, features and description (o
    examples. All unique phrases of one ``extract`` call are embedded in one ``Embedder.encode`` call
    (cached on disk, so a phrase is embedded once across runs). Confidence grows with the similarity,
    capped below the patterns'. A phrase nearest one of the pack's closed types (``PackRules.closed_types``;
-   video games: every type but Components; office: every type but Product Type) is dropped, and so is a phrase
-   from outside the title nearest a title-only type (``PackRules.title_only_types``; office: Product Type).
+   video games: every type but Components; office: every type but Product Type; movies: every type but Setting)
+   is dropped, and so is a phrase from outside the title nearest a title-only type (``PackRules.title_only_types``;
+   office: Product Type) and a phrase not written as a name nearest a name-only type (``PackRules.name_only_types``;
+   movies: Setting).
 
 Points are deduplicated per item by normalised value (:func:`~kgrec_neo4j.extract.base.mention_key`),
 the most confident kept, and capped per item. A pack without pattern tables degrades to steps 4–5.
@@ -289,6 +291,7 @@ class OfflineExtractor:
             title_names=rules.title_names and {"Game Features", "Others"} <= names,
             component_words=rules.component_words, accessory_brands=rules.accessory_brands,
             closed_types=rules.closed_types & names, title_only_types=rules.title_only_types & names,
+            name_only_types=rules.name_only_types & names,
         )
 
     @property
@@ -446,6 +449,9 @@ class OfflineExtractor:
                     continue
                 if field_name != "title" and typ in self.rules.title_only_types:
                     dropped["title_only_type"] += 1
+                    continue
+                if typ in self.rules.name_only_types and not phrase[:1].isupper():
+                    dropped["name_only_type"] += 1
                     continue
                 points.append(_Point(typ, phrase, conf, phrase, "embedding"))
             out.append(self._finish(it, points, dropped))

@@ -85,6 +85,10 @@ class PackRules:
             any other field it is dropped like a closed type. Office: Product Type, the one type it keeps. In
             descriptions the phrases nearest it were mostly what the item works with or holds (*ballpoint pen*
             on dividers, *laser printer* on labels, *stamps* on a pouch).
+        name_only_types: types that a phrase typed by similarity keeps only when it is written as a name (its first
+            letter a capital); otherwise it is dropped like a closed type. Movies: Setting, the one type it keeps.
+            Plots name places (*Berlin*, *Czechoslovakia*, *Gotham*) and use common nouns near the type (*places*,
+            *travel*, *homeland*, *apartment*, *country*).
     """
 
     patterns: tuple[Pattern, ...] = ()
@@ -96,6 +100,7 @@ class PackRules:
     accessory_brands: frozenset[str] = frozenset()
     closed_types: frozenset[str] = frozenset()
     title_only_types: frozenset[str] = frozenset()
+    name_only_types: frozenset[str] = frozenset()
 
 
 EMPTY_RULES = PackRules()
@@ -906,6 +911,8 @@ def _movies() -> PackRules:
         },
         category_type="Genre",
         brand_type=None,
+        closed_types=frozenset({"Genre", "Themes", "People", "Audience", "Style and Tone", "Production", "Others"}),
+        name_only_types=frozenset({"Setting"}),
     )
 
 
