@@ -235,7 +235,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             # only the mentions never projected: a pending one can only take a concept that is new, and growing
             # projects the pending ones of the types it grows again
             pr = project_mentions(db, get_embedder(settings), pack, min_confidence=settings.min_confidence,
-                                  retry_pending=False)
+                                  retry_pending=False, stale_knowledge=False)
             rep.mentions_projected = pr.mentions
             grow.update(t for t, st in pr.per_type.items() if st["pending"])
         if pr is None and not grow:

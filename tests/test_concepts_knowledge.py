@@ -140,3 +140,28 @@ def test_same_work_for_changed_items_equals_the_whole_catalogue(db, settings, pa
         for i, t in old_titles.items():
             db.write("MATCH (x:Item {id: $i}) SET x.title = $t", i=i, t=t)
         link_same_work(db, pack, settings=settings)
+
+
+def test_a_new_item_whose_points_all_have_concepts_gets_its_knowledge(db, pack, pipeline, tmp_path):
+    """README's "Add new data" (`kgrec load --append`, `kgrec extract items`, `kgrec concepts project`): a new item
+    whose knowledge points all had concepts already got no HAS_KNOWLEDGE edge, since projection recomputed only the
+    items of the mentions it placed; training, interests and explanations saw the item without knowledge."""
+    from _kg_fixture import invoke_cli, write_dataset
+
+    user = db.value("MATCH (u:User) RETURN u.id ORDER BY u.id LIMIT 1")
+    item = {"item_id": "new-pad", "title": "Wireless Controller for PlayStation 4", "description": [],
+            "features": [], "categories": [], "brand": None}
+    folder = write_dataset(tmp_path / "new", [item], [{"user_id": user, "item_id": "new-pad", "seq": 0,
+                                                       "rating": 5.0, "timestamp": 1_600_000_000}])
+    r = invoke_cli(["load", "--silent", str(folder), "--dataset", "vg-slice", "--append"])
+    assert r.exit_code == 0, r.output
+    r = invoke_cli(["extract", "items", "--extractor", "offline"])
+    assert r.exit_code == 0, r.output
+    points = "MATCH (:Item {id: 'new-pad'})-[:MENTIONS]->(m:Mention) OPTIONAL MATCH (m)-[:CANONICAL]->(c:Concept) "
+    before = db.query(points + "RETURN m.key AS key, c.id AS concept")
+    assert len(before) >= 2 and all(r["concept"] for r in before), before  # every point is known
+    r = invoke_cli(["concepts", "project", "--silent"])
+    assert r.exit_code == 0, r.output
+    knowledge = set(db.value("MATCH (:Item {id: 'new-pad'})-[:HAS_KNOWLEDGE]->(c:Concept) RETURN collect(c.id)"))
+    assert knowledge == {r["concept"] for r in before}
+    assert "items updated: 0" in invoke_cli(["concepts", "project", "--silent"]).output  # done once

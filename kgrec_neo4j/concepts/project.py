@@ -306,13 +306,16 @@ def project_texts(db: Database, embedder: Embedder, rows: list[dict[str, str]], 
 def project_mentions(db: Database, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
                      batch_size: int = 1000, min_confidence: float = 0.0, k: int = K_START,
                      workers: int = 2, search: str = "auto", retry_pending: bool = True,
-                     progress: Callable[[int], None] | None = None) -> ProjectReport:
+                     stale_knowledge: bool = True, progress: Callable[[int], None] | None = None) -> ProjectReport:
     """Assign every mention without a concept (of ``types``, default all with a vocabulary).
 
     ``search``: ``exact`` (in memory), ``index`` (Neo4j's vector index) or ``auto`` (see the module docstring).
     ``retry_pending``: also project the pending mentions again (``kgrec concepts project``); without it only the
     mentions never projected are (``kgrec update``: a pending mention can only find a concept that did not exist when
     it was projected, and :func:`.grow.grow_vocabulary` projects the pending ones again when it adds concepts).
+    ``stale_knowledge``: also recompute ``HAS_KNOWLEDGE`` of the items whose edges differ from their mentions with a
+    concept (extracted after those mentions were placed: a new item whose points are all known, an item extracted
+    again; :func:`.store.stale_knowledge_items`); ``kgrec update`` recomputes the items it extracted itself.
 
     Idempotent: a second run only retries the pending mentions, which stay pending unless new
     concepts appeared. Returns counts and timings (read / embed / search / write / knowledge).
@@ -336,7 +339,15 @@ def project_mentions(db: Database, embedder: Embedder, pack: TypePack, *, types:
             rep.skipped_types[r["type"]] = rep.skipped_types.get(r["type"], 0) + 1
     rows = sorted((r for r in rows if r["type"] in with_vocab), key=lambda r: (r["type"], r["key"]))
     rep.mentions = len(rows)
+
+    def knowledge(assigned: list[dict[str, str]]) -> None:
+        t0 = time.perf_counter()
+        stale = store.stale_knowledge_items(db, min_confidence=min_confidence) if stale_knowledge else []
+        rep.items_updated = store.derive_item_knowledge(db, assigned, min_confidence=min_confidence, items=stale)
+        rep.knowledge_s = round(time.perf_counter() - t0, 3)
+
     if not rows:
+        knowledge([])
         return rep
     t0 = time.perf_counter()
     X = store.encode_keys(embedder, [r["key"] for r in rows], pack.name)
@@ -387,9 +398,7 @@ def project_mentions(db: Database, embedder: Embedder, pack: TypePack, *, types:
             if progress:
                 progress(len(part))
     rep.project_s = time.perf_counter() - t_loop
-    t0 = time.perf_counter()
-    rep.items_updated = store.derive_item_knowledge(db, assigned, min_confidence=min_confidence)
-    rep.knowledge_s = time.perf_counter() - t0
+    knowledge(assigned)
     for f in ("read_s", "embed_s", "search_s", "write_s", "project_s", "knowledge_s"):
         setattr(rep, f, round(getattr(rep, f), 3))
     log.info("projected %d mentions: %d assigned, %d pending (%.0f mentions/s on Neo4j)", rep.mentions,

@@ -127,17 +127,25 @@ def model_name(embedder: Embedder) -> str:
 
 
 def derive_item_knowledge(db: Database, mention_rows: list[dict[str, str]], *, min_confidence: float,
-                          batch_size: int = 2000) -> int:
-    """Recompute ``HAS_KNOWLEDGE`` for every item that mentions one of ``mention_rows`` (``{type, key}``).
+                          batch_size: int = 2000, items: list[str] | None = None) -> int:
+    """Recompute ``HAS_KNOWLEDGE`` for every item that mentions one of ``mention_rows`` (``{type, key}``), and for
+    the ``items`` given.
 
     Returns the number of items updated.
     """
-    if not mention_rows:
+    if not mention_rows and not items:
         return 0
-    ids: set[str] = set()
+    ids: set[str] = set(items or ())
     for i in range(0, len(mention_rows), 10_000):
         ids.update(r["id"] for r in db.query(cypher("concepts/items_of_mentions"), rows=mention_rows[i:i + 10_000]))
     return recompute_item_knowledge(db, sorted(ids), min_confidence=min_confidence, batch_size=batch_size)
+
+
+def stale_knowledge_items(db: Database, *, min_confidence: float) -> list[str]:
+    """Items whose ``HAS_KNOWLEDGE`` edges differ from what their mentions with a concept give now: extracted after
+    those mentions had concepts (a new item whose points are all known, an item extracted again), so that no
+    projection of a new mention recomputed them (``cypher/concepts/stale_knowledge_items.cypher``)."""
+    return [r["id"] for r in db.query(cypher("concepts/stale_knowledge_items"), min_confidence=min_confidence)]
 
 
 def recompute_item_knowledge(db: Database, item_ids: list[str], *, min_confidence: float,
