@@ -187,6 +187,24 @@ def test_a_reload_that_changes_nothing_takes_no_ingest_number(db, tmp_path):
     assert current_ingest(db) == 4
 
 
+def test_an_append_that_writes_nothing_takes_no_ingest_number(db, tmp_path):
+    """An append of rows all stored already (the same file again, as `kgrec load <folder> --append` every day with an
+    unchanged copy) wrote nothing but took a new ingest number and said "changed: 0 users stamped with ingest N"."""
+    from _kg_fixture import invoke_cli
+
+    from kgrec_neo4j.load.ingest import current_ingest
+
+    clear_database(db)
+    base, more, _ = split_slice(tmp_path)
+    L.load(db, [base])
+    assert L.load(db, [more], append=True).ingest == 2
+    again = L.load(db, [more], append=True)
+    assert (again.mode, again.ingest, again.interactions_written, again.users_touched) == ("append", 0, 0, 0)
+    r = invoke_cli(["load", "--silent", str(more), "--append"])
+    assert r.exit_code == 0 and "changed: nothing (no ingest number taken)" in r.output, r.output
+    assert current_ingest(db) == 2
+
+
 def test_appended_interaction_of_an_unknown_item_is_reported_and_skipped(db, tmp_path):
     clear_database(db)
     base, _, _ = split_slice(tmp_path)

@@ -20,7 +20,8 @@ Three modes, chosen by what is stored (docs/updates.md):
 Other datasets are never touched. User and item ids are unique per dataset: a load whose ids belong to another
 dataset is refused, naming them; ``id_prefix`` stores a dataset's ids with a prefix. Every user whose interactions
 a load changes is stamped with the load's *ingest* number (``User.ingest``; new and changed edges carry it too), the
-mark ``kgrec update`` works from; a reload that changes nothing takes no number. Every item written carries the hash
+mark ``kgrec update`` works from; a load that changes nothing (a reload of the files as stored, an append of rows
+all stored already) takes no number. Every item written carries the hash
 of its text (``Item.current_text_hash``, :mod:`kgrec_neo4j.core.texthash`), from which ``kgrec update`` finds new and
 changed text without reading it.
 """
@@ -60,7 +61,7 @@ class LoadReport(BaseModel):
     skipped: dict[str, int] = Field(default_factory=dict)
     issues: list[str] = Field(default_factory=list)
     mode: str = "new"
-    ingest: int = Field(0, description="the load's ingest number; 0: none taken (a reload that changed nothing)")
+    ingest: int = Field(0, description="the load's ingest number; 0: none taken (a load that changed nothing)")
     id_prefix: str = ""
     users_written: int = 0
     items_written: int = 0
@@ -328,8 +329,9 @@ def load(
 
     status("loading")
     report.items_written = write("items", "load/items", item_rows, count="written")  # (new or changed ones)
-    # a reload that changes nothing takes no ingest number: the counter stays, and `kgrec update` has nothing to do
-    if mode != "reload" or report.items_written or any((removed, user_rows, rows, moved, drop_users, drop_items)):
+    # a load that changes nothing (a reload of the files as stored, an append of rows all stored already) takes no
+    # ingest number: the counter stays, and `kgrec update` has nothing to do
+    if mode == "new" or report.items_written or any((removed, user_rows, rows, moved, drop_users, drop_items)):
         report.ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
     report.interactions_removed = write("removed", "load/delete_interactions", removed)
     report.users_written = write("users", "load/users", user_rows)
