@@ -152,3 +152,20 @@ def test_unknown_dataset_is_named_with_the_stored_ones_and_records_no_run(db, kg
         assert "no dataset 'vg-dem' is stored" in r.output and "vg-demo" in r.output, r.output
         assert "load interactions first" not in r.output
     assert db.value("MATCH (r:ModelRun) RETURN count(r)") == runs_before
+
+
+def test_an_empty_graph_is_refused_with_a_message_and_records_no_run(db, kg):
+    """`kgrec train` (or evaluate) before anything was loaded died with a traceback (GDS: "A graph with name
+    'kgrec_train_…' does not exist in the catalog") and recorded a failed ModelRun."""
+    from kgrec_neo4j.cli import cli
+    from kgrec_neo4j.core.db import clear_database
+
+    clear_database(db)
+    try:
+        for args in (["train", "--epochs", "1"], ["evaluate", "--models", "pop", "--no-ablations"]):
+            r = CliRunner().invoke(cli, args)
+            assert r.exit_code == 1 and isinstance(r.exception, SystemExit), (r.output, r.exception)  # no traceback
+            assert "the graph has 0 users and 0 items" in r.output and "kgrec load" in r.output, r.output
+        assert db.value("MATCH (r:ModelRun) RETURN count(r)") == 0
+    finally:
+        _export_fixture.build(db)  # the graph the module's other tests read

@@ -204,8 +204,13 @@ def fail_abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
 
 
 def check_dataset(db: Database, dataset: str | None) -> None:
-    """Raise :class:`ModelError` when ``dataset`` (``--dataset``) names no stored dataset, naming the stored ones."""
+    """Raise :class:`ModelError` when ``dataset`` (``--dataset``) names no stored dataset, naming the stored ones, or
+    when the graph has no user or no item (nothing loaded yet)."""
     if dataset is None:
+        n = db.query(cypher("train/graph_counts"))[0]
+        if not n["users"] or not n["items"]:
+            raise ModelError(f"the graph has {n['users']} users and {n['items']} items: nothing to train on; load "
+                             f"interactions first (`kgrec load <folder>`)")
         return
     names = [r["name"] for r in db.query(cypher("train/datasets"))]
     if dataset not in names:
