@@ -158,3 +158,18 @@ def test_cli_report(db, kg, tmp_path):
     assert res.exit_code == 0, res.output
     assert res.output.startswith(f"wrote {out} (") and "5 recommendations" in res.output
     assert out.is_file() and "<svg id=\"graph\"" in out.read_text(encoding="utf-8")
+
+
+def test_cli_report_to_a_place_it_cannot_write_says_so(db, kg, tmp_path):
+    """`kgrec report --out` under a file died with a traceback (NotADirectoryError), and `--out reports/` (a folder
+    that does not exist yet) wrote the page as a file named `reports`."""
+    from kgrec_neo4j.cli import cli
+
+    user = kg["users"][3]
+    (tmp_path / "notes.txt").write_text("x")
+    for out, words in ((tmp_path / "notes.txt" / "r.html", "cannot be written there"),
+                       (f"{tmp_path / 'reports'}/", "is a folder")):
+        res = CliRunner().invoke(cli, ["report", "--user", user, "--out", str(out), "--no-store"])
+        assert res.exit_code == 1 and isinstance(res.exception, SystemExit), (res.output, res.exception)  # no traceback
+        assert res.output.startswith(f"Error: {out}: ") and words in res.output, res.output
+    assert not (tmp_path / "reports").exists() and (tmp_path / "notes.txt").read_text() == "x"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from ..core.config import Settings
@@ -164,7 +162,7 @@ def explain(settings: Settings, user_id, item_id, k, per_item, same_work, as_jso
 
 @click.command()
 @click.option("--user", "user_id", required=True, help="User.id.")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False),
               help="HTML file to write.")
 @click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Recommendations shown.")
 @click.option("--paths", "per_item", type=click.IntRange(1, 10), default=3, show_default=True,

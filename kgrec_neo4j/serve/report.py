@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from ..core.db import Database
+from ..core.errors import InputError
 from ..core.resources import cypher
 from ..users.interests.store import Interest
 from .explain import FAMILY_KINDS, INTEREST_KINDS, Explanation, ExplanationPath, Reason, interest_profile
@@ -363,14 +365,23 @@ highlight.</p>
 
 def write_report(db: Database, user_id: str, out: str | Path, *, k: int = 10, per_item: int = 3,
                  store: bool = True) -> ReportResult:
-    """Build the report of ``user_id`` and write it to ``out`` (an .html file)."""
+    """Build the report of ``user_id`` and write it to ``out`` (an .html file; missing folders are made).
+
+    Raises:
+        InputError: ``out`` names a folder, or the file cannot be written there.
+    """
     t0 = time.perf_counter()
+    path = Path(out)
+    if str(out).endswith(("/", os.sep)) or path.is_dir():
+        raise InputError("is a folder; name the .html file to write (e.g. --out reports/report.html)", source=str(out))
     data = build_report(db, user_id, k=k, per_item=per_item, store=store)
     page = render_html(data)
-    path = Path(out)
-    if path.parent and not path.parent.exists():
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
+        path.write_text(page, encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"the report page cannot be written there ({e.strerror or e}); choose another --out",
+                         source=str(path)) from None
     return ReportResult(path=str(path), user=user_id, recommendations=len(data.recommendations.items),
                         paths=sum(len(r.explanation.paths) for r in data.recommendations.items if r.explanation),
                         nodes=len(data.graph.nodes), links=len(data.graph.links),
