@@ -64,6 +64,39 @@ def test_platform_title_gives_compatibility(vg, vg_rules_only):
     assert ("Content Additions", "hardened edition") in _points(res[2])
 
 
+@pytest.mark.parametrize("title, switch", [
+    ("Mayflash F500 Arcade Fight Stick for PS4/PS3/XBOX ONE/Xbox 360/PC/Android/Switch/NEOGEO mini", True),
+    ("Mayflash GameCube Controller Adapter for Wii U, PC USB and Switch, 4 Port", True),
+    ("Mayflash F300 Arcade Fight Stick Joystick for PS4 PS3 XBOX ONE XBOX 360 PC Switch NeoGeo mini", True),
+    ("HORI Nintendo Switch Splatoon 2 Splat & Chat Headset", True),
+    ("Razer BlackWidow Ultimate 2014 Elite Mechanical Gaming Keyboard - Green Switch", False),
+    ("Redragon K551 Mechanical Gaming Keyboard with Cherry MX Blue Switches, Vara, 104 Keys", False),
+    ("SteelSeries Apex M800 RGB Mechanical Gaming Keyboard - RGB LED Backlit - Linear & Quiet Switch", False),
+    ("CM Storm Spawn - Gaming Mouse with 3500 DPI Optical Sensor and Omron Micro Switches", False),
+    ("Cooling Fan w/ Switch for Microsoft Xbox 360", False),
+    ("RF Switch/RF Modulator", False),
+    ("Kill Switch", False),
+    ("Disney's Kim Possible: What's the Switch - PlayStation 2", False),
+])
+def test_a_bare_switch_is_the_console_only_in_a_list_of_platforms(title, switch, vg_rules_only):
+    pts = _points(vg_rules_only.extract([ItemText(item_id="x", title=title)])[0])
+    assert (("Compatibility", "nintendo switch") in pts) is switch, pts
+
+
+@pytest.mark.parametrize("title, optical", [
+    ("PS3 Optical Digital Cable", True),
+    ("Mcbazel RCA Toslink Optical Audio Cable Adapter for Xbox 360 & Xbox 360 Slim", True),
+    ("Logitech G400 Optical Gaming Mouse 910-002277", False),
+    ("SteelSeries Rival 700 Gaming Mouse - 16,000 CPI Optical Sensor - OLED Display", False),
+    ("Patuoxun LED Optical 4000 DPI 7 Buttons,USB Wired Gaming Mouse Mice for Pro Gamer", False),
+    ("B740 Light Strike LK Optical Gaming Keyboard Smooth/Linear Zero LAG", False),
+    ("HOP-141X Optical Pickup Lens Head for XBOX 360 DVD Drive", False),
+])
+def test_optical_audio_is_no_mouse_sensor(title, optical, vg_rules_only):
+    pts = _points(vg_rules_only.extract([ItemText(item_id="x", title=title)])[0])
+    assert (("Technical Specifications", "optical audio") in pts) is optical, pts
+
+
 def test_wireless_headset_gives_components(vg, vg_rules_only):
     r = vg_rules_only.extract([vg["B009CL6LA6"]])[0]  # "Afterglow Universal Wireless Headset - Blue"
     assert ("Components", "wireless headset") in _points(r)

@@ -276,7 +276,11 @@ _PLATFORMS: list[tuple[str, str]] = [
     ("Xbox One", r"(?:microsoft\s+)?(?:xbox\s?one(?:\s+[sx])?|xb1|xbone)"),
     ("Xbox 360", r"(?:microsoft\s+)?(?:xbox\s?360|x360)"),
     ("Xbox", r"(?:microsoft\s+)?xbox(?!\s*(?:one|360|live|series|®|™))"),
-    ("Nintendo Switch", r"(?:nintendo\s+switch|(?-i:Switch)|(?-i:SWITCH))"),
+    # a bare "Switch" is the console only in a list of platforms ("for PS4/Xbox One/PC/Switch", "Wii U, PC and
+    # Switch"); elsewhere it is a part ("Cherry MX Blue Switches", "Omron Micro Switches", "RF Switch", "Fan w/
+    # Switch") or a name ("Kill Switch")
+    ("Nintendo Switch", r"(?:nintendo\s+switch|(?:(?<=,)|(?<=,\s)|(?<=[^w]/)|(?<=&\s)|(?<=\band\s)|(?<=\bor\s)"
+                        r"|(?<=\bfor\s)|(?<=\bpc\s))(?-i:Switch|SWITCH)(?!es))"),
     ("Wii U", r"(?:nintendo\s+)?wii\s?u"),
     ("Wii", r"(?:nintendo\s+)?wii(?!\s?u(?![\w]))"),
     ("Nintendo 3DS", r"(?:new\s+)?(?:nintendo\s+)?3ds(?:\s?xl|\s?ll)?"),
@@ -328,7 +332,9 @@ _TECH_VG: list[tuple[str | ValueFn | None, str]] = [
     ("S-Video", r"s-video"),
     ("RGB", r"rgb"),
     ("VGA", r"vga"),
-    ("optical audio", r"optical(?:\s+audio)?|toslink"),
+    # "optical" of a mouse's sensor, a keyboard's switches or a disc drive's lens is no audio port
+    ("optical audio", r"optical\s+audio|toslink|optical(?!(?:[\s-]+[\w.®-]+){0,4}?[\s-]+(?:mouse|mice|sensors?|keyboard"
+                      r"|lens|pick-?up|drive|dvd|switch(?:es)?|dpi|cpi|tracking|engine)\b)"),
     ("7.1 surround sound", r"7\.1(?:\s+(?:virtual\s+)?surround(?:\s+sound)?)?"),
     ("5.1 surround sound", r"5\.1(?:\s+surround(?:\s+sound)?)?"),
     ("surround sound", r"surround\s+sound"),
