@@ -252,7 +252,8 @@ def test_a_user_list_is_a_seek_per_user_not_a_scan(small):
                                                                       dict(edges=None, **write))):
         ops = profile(name, users=["u1"], **params)
         assert any(op.startswith("NodeUniqueIndexSeek") and rows == 1 for op, rows in ops), (name, ops)
-        assert all(rows == 0 for op, rows in ops if "Scan" in op), (name, [(op, rows) for op, rows in ops if rows])
+        assert all(rows == 0 for op, rows in ops if "Scan" in op), (name, [(op, rows) for op, rows in ops
+                                                                           if "Scan" in op and rows], ops)
         every = profile(name, users=None, **params)  # every user: the scan branch, and no seek
         assert any("Scan" in op and rows > 0 for op, rows in every), (name, every)
     classify_interactions(small, LexiconClassifier())  # (set_without_text rewrote rating decisions)
