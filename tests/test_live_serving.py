@@ -206,9 +206,13 @@ def test_a_user_whose_items_are_all_new_to_the_run_gets_the_popular_items_and_is
         assert db.value("MATCH (i:Item) WHERE i.id IN ['brand-new-1', 'brand-new-2'] AND i.gnn_run = $r "
                         "AND all(v IN i.gnn_embedding WHERE v = 0.0) RETURN count(i)", r=graph["run"]) == 2
         folded = R.recommend(db, "early-adopter", 5, store=False, explain=True)
-        assert folded.source == "popular" and folded.new_items == 2
+        assert folded.source == "popular" and folded.new_items == 2 and folded.blank_items == 2
         assert [r.item for r in folded.items] == [r.item for r in rec.items]
-        assert all("new to the model" in r.explanation.sentence for r in folded.items)
+        # another `kgrec update` changes nothing for them: the advice says what does (it said "until kgrec update")
+        assert all("were folded in from nothing" in r.explanation.sentence and "`kgrec train`" in r.explanation.sentence
+                   and "until knowledge" in r.explanation.sentence for r in folded.items), folded.items[0].explanation
+        res = invoke_cli(["recommend", "--user", "early-adopter", "-k", "3", "--no-store"])
+        assert res.exit_code == 0 and "folded in from nothing" in res.output.splitlines()[0], res.output
         # one interaction with an item of the run is a usable history again
         db.write("MATCH (u:User {id: 'early-adopter'}), (i:Item {id: $i}) CREATE (u)-[:INTERACTED {seq: 3}]->(i)",
                  i=rec.items[0].item)

@@ -44,6 +44,7 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
       kgrec recommend --user A2OAG0NE83ODBD -k 20 --explain
       kgrec recommend --all -k 10
     """
+    from ..serve.explain import new_items_note
     from ..serve.recommend import recommend as run_recommend
 
     if all_users == (user_id is not None):
@@ -61,10 +62,7 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
             "interests": "no interactions yet: folded in from the user's interests",
             "popular": "no interactions or interests yet: the most popular items"}[rec.source]
     if rec.source != "model" and rec.new_items:
-        new = (f"the {rec.new_items} items the user interacted with are" if rec.new_items > 1
-               else "the item the user interacted with is")
-        what = (f"{new} new to the model (no vector yet, or one folded in from nothing; `kgrec update` folds them in "
-                f"from their knowledge and their users): "
+        what = (new_items_note(rec.new_items, rec.blank_items, whose="the user") + "; so: "
                 + ("folded in from the user's interests" if rec.source == "interests" else "the most popular items"))
     click.echo(f"top {len(rec.items)} for user {rec.user} (run {rec.run}; {what})")
     for r in rec.items:

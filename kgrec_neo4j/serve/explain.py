@@ -80,6 +80,25 @@ class ExplainError(KgrecError):
     """An explanation that cannot be given (unknown user or item)."""
 
 
+def new_items_note(new: int, blank: int, *, whose: str = "you") -> str:
+    """What the ``new`` interacted items the run cannot score are, and what gives them a vector: ``kgrec update``
+    for the ones without a vector yet; for the ``blank`` ones, folded in from nothing (no knowledge, no user the run
+    knows), knowledge and an update again, or a training run (another update alone changes nothing)."""
+    n = f"the {new} items {whose} interacted with" if new > 1 else f"the item {whose} interacted with"
+    waiting = new - blank
+    later = ("knowledge (`kgrec extract`, `kgrec concepts project`, then `kgrec update`) or `kgrec train` gives "
+             + ("them" if blank > 1 else "it") + " a vector")
+    if not blank:
+        return (f"{n} {'are' if new > 1 else 'is'} new to the model (no vector yet): `kgrec update` folds "
+                f"{'them' if new > 1 else 'it'} in from {'their' if new > 1 else 'its'} knowledge and users")
+    if not waiting:
+        return (f"{n} {'were' if new > 1 else 'was'} folded in from nothing (no knowledge, no user the model "
+                f"knows): until {later}, {'they score' if new > 1 else 'it scores'} nothing")
+    return (f"{n} {'are' if new > 1 else 'is'} new to the model: {waiting} without a vector yet (`kgrec update` "
+            f"folds {'them' if waiting > 1 else 'it'} in), {blank} folded in from nothing (until {later}, "
+            f"{'they score' if blank > 1 else 'it scores'} nothing)")
+
+
 class NotScoredYet(ExplainError):
     """An item of the graph without a vector of the run (added after it; `kgrec update` folds it in)."""
 
@@ -203,6 +222,7 @@ class Explanation(BaseModel):
     competing: int = 0
     k: int | None = None
     new_items: int = 0  # interacted items the run has no vector for yet, or a zero one (a popular fallback says so)
+    blank_items: int = 0  # of them, those with a zero vector (folded in from nothing)
     sentence: str = ""
 
     @property
@@ -308,6 +328,7 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
             out[i].title = found[i]["title"]
             out[i].source = st.source
             out[i].new_items = st.unknown_items
+            out[i].blank_items = st.blank_items
             out[i].in_history = i in history or (i in m.index and bool((st.exclude == m.index[i]).any()))
     if not targets:
         for e in out.values():
@@ -554,9 +575,7 @@ def render_sentence(e: Explanation) -> str:
     title = short(e.title or e.item, 60)
     if e.source == "popular":
         if e.new_items:
-            return (f"{title} is among the most popular items now; what you interacted with is new to the model "
-                    f"(no vector yet, or one folded in from nothing), so it scores nothing for you until `kgrec update` "
-                    f"folds it in from its knowledge and its users.")
+            return f"{title} is among the most popular items now: {new_items_note(e.new_items, e.blank_items)}."
         return f"{title} is among the most popular items now; you have no interactions or interests yet."
     if e.score is None:
         return f"{title} has no vector in this model run yet, so it is not scored."
@@ -667,11 +686,7 @@ def _verdict(r: WhyReport) -> str:
     where = f"#{r.rank:,} of {r.competing:,} (score {r.score:.4g})"
     if e.source == "popular":
         if e.new_items:
-            n = f"the {e.new_items} items you interacted with are" if e.new_items > 1 else "the item you interacted with is"
-            return (f"{title} is ranked {where} by popularity: {n} new to the model (no vector yet, or one folded in "
-                    f"from nothing), so {'they score' if e.new_items > 1 else 'it scores'} nothing for you until "
-                    f"`kgrec update` folds {'them' if e.new_items > 1 else 'it'} in from "
-                    f"{'their' if e.new_items > 1 else 'its'} knowledge and users.")
+            return f"{title} is ranked {where} by popularity: {new_items_note(e.new_items, e.blank_items)}."
         return f"{title} is ranked {where} by popularity: you have no interactions or interests yet."
     if r.recommended:
         head = f"{title} is recommended at {where}"

@@ -51,6 +51,7 @@ class UserRecommendations(BaseModel):
     items: list[Recommendation] = Field(default_factory=list)
     interactions: int = 0  # interacted items read from the graph now
     new_items: int = 0  # of them, items the run has no vector for yet, or a zero one (folded in from nothing)
+    blank_items: int = 0  # of the new items, those with a zero vector
     excluded: int = 0  # of them, masked out of the list
     seconds: float = 0.0
 
@@ -108,6 +109,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
                     idx, s = np.concatenate([idx, rest]), np.concatenate([s, rs])
             recs.append(UserRecommendations(
                 user=st.id, run=m.run, source=st.source, interactions=st.interactions, new_items=st.unknown_items,
+                blank_items=st.blank_items,
                 excluded=0 if allow_repeats else int(st.exclude.size),
                 items=[Recommendation(rank=r + 1, item=m.ids[j], title=m.titles[j], score=float(v),
                                       same_work_as=works.get(j, []))

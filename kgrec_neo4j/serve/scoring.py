@@ -304,6 +304,7 @@ class UserState:
     link_x: tuple[np.ndarray, np.ndarray]
     interactions: int = 0
     unknown_items: int = 0
+    blank_items: int = 0  # of ``unknown_items``, those with a zero vector (folded in from nothing)
     interests: int = 0
     trained: bool = False
     source: Source = "model"
@@ -334,7 +335,8 @@ def _user_state(m: RunModel, row: dict) -> UserState:
     source: Source = "model" if usable else ("interests" if n_concepts and m.foldin.mix is not None
                                              else "popular")
     return UserState(id=row["id"], history=h, exclude=np.unique(idx), link_x=(idx, x_val), interactions=n_interactions,
-                     unknown_items=unknown + blank, interests=n_concepts, trained=ego is not None, source=source,
+                     unknown_items=unknown + blank, blank_items=blank, interests=n_concepts, trained=ego is not None,
+                     source=source,
                      link_recency=link_recency,
                      same_work={m.index[i]: list(owned) for i, owned in row.get("same_work") or [] if i in m.index})
 
