@@ -319,16 +319,24 @@ _VG_COMPONENTS_BY_SIMILARITY = {("Components", "nunchuck controller"): ["B00ENEG
                                 ("Components", "remote controller"): ["B000IMWK2G", "B0013B30SY"]}
 
 
-def test_video_games_similarity_types_components_only(vg, tmp_path_factory):
+def _check_similarity_typing(tmp_path_factory, pack: str, items: dict, wrong_cases: dict, kept_cases: dict):
+    """Extract the items of ``wrong_cases`` and ``kept_cases`` (point -> the two items it is on) in one batch with the
+    real embedder: no wrong point typed, every kept one typed. Returns the extractor and the results by item."""
     settings = load_settings({"home": str(tmp_path_factory.mktemp("kgrec-home"))})
-    ex = OfflineExtractor(settings, load_pack("video_games"))
-    cases = {**_VG_WRONG_BY_SIMILARITY, **_VG_COMPONENTS_BY_SIMILARITY}
-    ids = list(dict.fromkeys(i for pair in cases.values() for i in pair))
-    got = dict(zip(ids, (_points(r) for r in ex.extract([vg[i] for i in ids])), strict=True))
-    wrong = sorted((i, point) for point, pair in _VG_WRONG_BY_SIMILARITY.items() for i in pair if point in got[i])
-    assert not wrong, f"values typed by similarity into a closed type: {wrong}"
-    for point, pair in _VG_COMPONENTS_BY_SIMILARITY.items():
+    ex = OfflineExtractor(settings, load_pack(pack))
+    ids = list(dict.fromkeys(i for pair in {**wrong_cases, **kept_cases}.values() for i in pair))
+    res = dict(zip(ids, ex.extract([items[i] for i in ids]), strict=True))
+    got = {i: _points(r) for i, r in res.items()}
+    wrong = sorted((i, point) for point, pair in wrong_cases.items() for i in pair if point in got[i])
+    assert not wrong, f"values typed by similarity into a type the pack closes: {wrong}"
+    for point, pair in kept_cases.items():
         assert all(point in got[i] for i in pair), (point, [got[i] for i in pair])
+    return ex, res, got
+
+
+def test_video_games_similarity_types_components_only(vg, tmp_path_factory):
+    ex, _, got = _check_similarity_typing(tmp_path_factory, "video_games", vg, _VG_WRONG_BY_SIMILARITY,
+                                          _VG_COMPONENTS_BY_SIMILARITY)
     assert ex.stats["phrases_embedded"] > 0
     assert ("Compatibility", "wii") in got["B00ENEG73S"]  # the rules' points are as before
 
@@ -350,16 +358,8 @@ _OFFICE_TITLE_TYPES_BY_SIMILARITY = {("Product Type", "smead file pocket"): ["of
 
 
 def test_office_similarity_types_title_product_types_only(office, tmp_path_factory):
-    settings = load_settings({"home": str(tmp_path_factory.mktemp("kgrec-home"))})
-    ex = OfflineExtractor(settings, load_pack("office_products"))
-    cases = {**_OFFICE_WRONG_BY_SIMILARITY, **_OFFICE_TITLE_TYPES_BY_SIMILARITY}
-    ids = list(dict.fromkeys(i for pair in cases.values() for i in pair))
-    res = dict(zip(ids, ex.extract([office[i] for i in ids]), strict=True))
-    got = {i: _points(r) for i, r in res.items()}
-    wrong = sorted((i, point) for point, pair in _OFFICE_WRONG_BY_SIMILARITY.items() for i in pair if point in got[i])
-    assert not wrong, f"values typed by similarity outside the title's product types: {wrong}"
-    for point, pair in _OFFICE_TITLE_TYPES_BY_SIMILARITY.items():
-        assert all(point in got[i] for i in pair), (point, [got[i] for i in pair])
+    _, res, got = _check_similarity_typing(tmp_path_factory, "office_products", office, _OFFICE_WRONG_BY_SIMILARITY,
+                                           _OFFICE_TITLE_TYPES_BY_SIMILARITY)
     assert sum(r.dropped.get("title_only_type", 0) for r in res.values()) > 0
     assert ("Brand and Quality", "smead") in got["office_products-00015"]  # the rules' points are as before
 
@@ -380,17 +380,8 @@ _MOVIES_PLACES_BY_SIMILARITY = {("Setting", "england"): ["ml100k-10", "ml100k-22
 
 
 def test_movies_similarity_types_named_settings_only(data_dir, tmp_path_factory):
-    items = _read(data_dir, "movielens-100k")
-    settings = load_settings({"home": str(tmp_path_factory.mktemp("kgrec-home"))})
-    ex = OfflineExtractor(settings, load_pack("movies"))
-    cases = {**_MOVIES_WRONG_BY_SIMILARITY, **_MOVIES_PLACES_BY_SIMILARITY}
-    ids = list(dict.fromkeys(i for pair in cases.values() for i in pair))
-    res = dict(zip(ids, ex.extract([items[i] for i in ids]), strict=True))
-    got = {i: _points(r) for i, r in res.items()}
-    wrong = sorted((i, point) for point, pair in _MOVIES_WRONG_BY_SIMILARITY.items() for i in pair if point in got[i])
-    assert not wrong, f"values typed by similarity outside the named settings: {wrong}"
-    for point, pair in _MOVIES_PLACES_BY_SIMILARITY.items():
-        assert all(point in got[i] for i in pair), (point, [got[i] for i in pair])
+    _, res, _ = _check_similarity_typing(tmp_path_factory, "movies", _read(data_dir, "movielens-100k"),
+                                         _MOVIES_WRONG_BY_SIMILARITY, _MOVIES_PLACES_BY_SIMILARITY)
     assert sum(r.dropped.get("name_only_type", 0) for r in res.values()) > 0
 
 
