@@ -4,16 +4,25 @@
 // ask for it: a user list is a seek per user by id, never a scan of every user with the list as a filter.
 CALL () {
   UNWIND CASE WHEN $edges IS NULL AND $users IS NULL THEN [1] ELSE [] END AS every
-  MATCH (u:User)-[e:INTERACTED]->(:Item)
+  CALL (every) {  // correlated: each branch's match runs once per row of its list, whatever the plan (a planner
+    MATCH (u:User)-[e:INTERACTED]->(:Item)  // free to join an uncorrelated match with an empty list could still
+    RETURN u, e                             // scan every user first)
+  }
   RETURN u, e
   UNION ALL
   UNWIND CASE WHEN $edges IS NULL THEN coalesce($users, []) ELSE [] END AS uid
-  MATCH (u:User {id: uid})-[e:INTERACTED]->(:Item)
+  CALL (uid) {
+    MATCH (u:User {id: uid})-[e:INTERACTED]->(:Item)
+    RETURN u, e
+  }
   RETURN u, e
   UNION ALL
   UNWIND coalesce($edges, []) AS id
-  MATCH (u:User)-[e:INTERACTED]->(:Item)
-  WHERE elementId(e) = id
+  CALL (id) {
+    MATCH (u:User)-[e:INTERACTED]->(:Item)
+    WHERE elementId(e) = id
+    RETURN u, e
+  }
   RETURN u, e
 }
 WITH u, e
