@@ -68,13 +68,18 @@ def run_demo(
     show_users: int = 3,
     say: Callable[[str], None] = log.info,
 ) -> DemoReport:
-    """Run load → extract → concepts → interactions → interests → train/evaluate → recommend/explain → report."""
+    """Run load → extract → concepts → interactions → interests → train/evaluate → recommend/explain → report.
+
+    Raises:
+        InputError: ``out_dir`` cannot be a folder (it is a file, or lies under one); checked before anything else.
+    """
     from .concepts.build import build_vocabulary
     from .concepts.grow import grow_vocabulary
     from .concepts.project import project_mentions
     from .concepts.works import link_same_work
     from .core import schema
     from .core.embed import get_embedder
+    from .core.outpath import check_out_path
     from .extract.run import build_extractor, close_extractor, extract_items
     from .load import load
     from .model.pipeline import run_evaluation, run_training
@@ -84,6 +89,7 @@ def run_demo(
     from .users.interests.offline import extract_offline
 
     t_all = time.perf_counter()
+    check_out_path(out_dir, folder=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     pack = schema.load_pack(settings.type_pack)
     rep = DemoReport(dataset=data.name, users=users)

@@ -244,3 +244,23 @@ def test_lookups_name_the_way_to_a_valid_id(db, demo):
     assert r.exit_code == 0 and json.loads(r.output) == []
     users = json.loads(CliRunner().invoke(cli, ["users", "list", "--limit", "3", "--json"]).output)
     assert len(users) == 3 and users[0]["interactions"] >= users[-1]["interactions"]
+
+
+def test_demo_out_under_a_file_is_refused_before_anything(db, tmp_path):
+    """`kgrec demo --out` under a regular file died with a traceback (NotADirectoryError) when it made the folder,
+    and with --fresh only after the database was emptied; it is refused first, naming the file, as `kgrec report
+    --out` is."""
+    db.execute("CREATE (:DemoOutMarker {id: 'keep'})")
+    try:
+        (tmp_path / "notes.txt").write_text("x")
+        for out in (tmp_path / "notes.txt" / "demo", tmp_path / "notes.txt" / "a" / "b"):
+            res = CliRunner().invoke(cli, ["demo", "--data", str(SLICE), "--users", "5", "--models", "pop",
+                                           "--epochs", "1", "--fresh", "--yes", "--out", str(out)])
+            assert res.exit_code == 1 and isinstance(res.exception, SystemExit), (res.output, res.exception)
+            assert res.output.startswith(f"Error: {out}: cannot be written there: {tmp_path / 'notes.txt'} is a "
+                                         f"file, not a folder"), res.output
+            assert db.value("MATCH (m:DemoOutMarker) RETURN count(m)") == 1  # --fresh emptied nothing
+        assert (tmp_path / "notes.txt").read_text() == "x"
+    finally:
+        db.execute("MATCH (m:DemoOutMarker) DELETE m")
+

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..core.config import Settings
+from ..core.outpath import check_out_path
 from ._common import item_title, open_db, pass_settings
 
 
@@ -40,7 +41,8 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
     data = data or Path(settings.data_dir) / "amazon-videogames-2018"
     if not data.is_dir():
         raise click.ClickException(f"dataset folder {data} not found; pass --data or set KGREC_DATA_DIR")
-    out_dir = out_dir or settings.home_path / "demo"
+    # before the database is opened (and emptied by --fresh): a folder under a file failed with a traceback after that
+    out_dir = check_out_path(out_dir or settings.home_path / "demo", folder=True, example="--out demo-out/")
     with open_db(settings, writer="kgrec demo") as d:
         if fresh:
             n = d.value("MATCH (n) RETURN count(n)")

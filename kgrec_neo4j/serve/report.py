@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from ..core.db import Database
 from ..core.errors import InputError
+from ..core.outpath import check_out_path
 from ..core.resources import cypher
 from ..users.interests.store import Interest
 from .explain import FAMILY_KINDS, INTEREST_KINDS, Explanation, ExplanationPath, Reason, interest_profile
@@ -368,12 +368,11 @@ def write_report(db: Database, user_id: str, out: str | Path, *, k: int = 10, pe
     """Build the report of ``user_id`` and write it to ``out`` (an .html file; missing folders are made).
 
     Raises:
-        InputError: ``out`` names a folder, or the file cannot be written there.
+        InputError: ``out`` names a folder or lies under a file (before anything is read or stored), or the file
+            cannot be written there.
     """
     t0 = time.perf_counter()
-    path = Path(out)
-    if str(out).endswith(("/", os.sep)) or path.is_dir():
-        raise InputError("is a folder; name the .html file to write (e.g. --out reports/report.html)", source=str(out))
+    path = check_out_path(out, folder=False, example="--out reports/report.html")
     data = build_report(db, user_id, k=k, per_item=per_item, store=store)
     page = render_html(data)
     try:
