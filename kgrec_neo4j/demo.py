@@ -13,12 +13,16 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
 from .core.config import Settings
 from .core.db import Database
+from .core.errors import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .load import ReloadLoss
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,21 @@ def report_path(out_dir: Path, user_id: str) -> Path:
     return page
 
 
+def reload_loss(loss: ReloadLoss) -> str:
+    """What the demo's load would remove of the stored dataset, as a sentence."""
+    return (f"dataset {loss.dataset!r} is stored with {loss.stored_users:,} users ({loss.stored_interactions:,} "
+            f"interactions, {loss.stored_items:,} items); loading the demo's sample of {loss.users:,} users would "
+            f"replace it and remove {loss.users_removed:,} users, {loss.interactions_removed:,} interactions and "
+            f"{loss.items_removed:,} items, with everything derived from them (knowledge, interests, model vectors)")
+
+
+def reload_fixes(loss: ReloadLoss) -> str:
+    """The ways out of a refused reload: keep the stored users, start over, or agree."""
+    keep = (f"--users {loss.stored_users} to run on the stored users, " if loss.users < loss.stored_users else "")
+    return (f"pass {keep}--fresh to empty the database and start over with {loss.users:,} users, or --yes to "
+            f"replace the dataset with them")
+
+
 def run_demo(
     db: Database,
     settings: Settings,
@@ -67,11 +86,17 @@ def run_demo(
     epochs: int | None = None,
     show_users: int = 3,
     say: Callable[[str], None] = log.info,
+    confirm_reload: Callable[[ReloadLoss], bool] | None = None,
 ) -> DemoReport:
     """Run load → extract → concepts → interactions → interests → train/evaluate → recommend/explain → report.
 
+    The dataset may be stored already (an earlier demo, ``kgrec load``): the load then replaces it with the
+    demo's sample, and when that would remove anything stored (a smaller ``users`` than before, another sample)
+    ``confirm_reload`` is asked first; without it, or when it says no, nothing is written.
+
     Raises:
-        InputError: ``out_dir`` cannot be a folder (it is a file, or lies under one); checked before anything else.
+        InputError: ``out_dir`` cannot be a folder (it is a file, or lies under one; checked before anything else);
+            the load would remove stored rows and was not confirmed (nothing written).
     """
     from .concepts.build import build_vocabulary
     from .concepts.grow import grow_vocabulary
@@ -105,9 +130,20 @@ def run_demo(
 
     stage("schema", lambda: schema.apply(db, pack, dim=settings.embedding_dim),
           lambda r: f"{len(r['types'])} knowledge types of pack {pack.name}")
-    stage("load", lambda: load(db, [data], max_users=users, seed=settings.seed, batch_size=settings.batch_size),
+
+    def may_remove(loss: ReloadLoss) -> bool:
+        if confirm_reload is not None and confirm_reload(loss):
+            return True
+        raise InputError(f"{reload_loss(loss) if confirm_reload is None else 'not replaced'}; nothing was written: "
+                         f"{reload_fixes(loss)}", source=str(data))
+
+    stage("load", lambda: load(db, [data], max_users=users, seed=settings.seed, batch_size=settings.batch_size,
+                               confirm_removal=may_remove),
           lambda r: f"{r.users_written} users, {r.items_written} items, {r.interactions_written} interactions "
-                    f"(train {r.splits.get('train', 0)}, valid {r.splits.get('valid', 0)}, test {r.splits.get('test', 0)})")
+                    f"(train {r.splits.get('train', 0)}, valid {r.splits.get('valid', 0)}, test {r.splits.get('test', 0)})"
+                    + (f"; removed {r.users_removed} users, {r.interactions_removed} interactions, {r.items_removed} "
+                       f"items of the stored dataset" if r.mode == "reload" and (r.users_removed or r.items_removed
+                                                                                  or r.interactions_removed) else ""))
     extractor_name = "llm" if settings.has_llm else "offline"
     extractor = build_extractor(settings, extractor_name, pack=pack)
     try:

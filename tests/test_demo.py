@@ -264,3 +264,51 @@ def test_demo_out_under_a_file_is_refused_before_anything(db, tmp_path):
     finally:
         db.execute("MATCH (m:DemoOutMarker) DELETE m")
 
+
+class _StopAfterLoad(Exception):
+    pass
+
+
+def test_demo_asks_before_it_reloads_a_stored_dataset_with_fewer_users(db, settings, tmp_path, monkeypatch):
+    """`kgrec demo --users 5` after a demo of more users (without --fresh) reloaded the dataset down to 5 users
+    without a word: the others were removed with everything derived from them. It asks first, naming what would go
+    and the ways out; no answer or 'n' writes nothing, --yes (or 'y') replaces it; a sample that removes nothing
+    (the same users, or more) is not asked about."""
+    from kgrec_neo4j.core.db import clear_database
+    from kgrec_neo4j.extract import run as extract_run
+    from kgrec_neo4j.load import load
+
+    def stop(*_a, **_k):
+        raise _StopAfterLoad  # the stages after the load are not what this test is about
+
+    monkeypatch.setattr(extract_run, "build_extractor", stop)
+    clear_database(db)
+    load(db, [SLICE], max_users=12, seed=settings.seed)
+
+    def stored() -> dict:
+        return db.query("CALL () { MATCH (u:User) RETURN count(u) AS users } "
+                        "CALL () { MATCH ()-[x:INTERACTED]->() RETURN count(x) AS interactions } "
+                        "CALL () { MATCH (i:Item) RETURN count(i) AS items } RETURN users, interactions, items")[0]
+
+    def demo(users: int, *extra: str, answer: str | None = None) -> click.testing.Result:
+        return CliRunner().invoke(cli, ["demo", "--data", str(SLICE), "--users", str(users), "--models", "pop",
+                                        "--epochs", "1", "--out", str(tmp_path / "out"), *extra], input=answer)
+
+    before = stored()
+    assert before["users"] == 12
+    for answer in (None, "n\n"):
+        res = demo(5, answer=answer)
+        assert res.exit_code == 1 and isinstance(res.exception, SystemExit), (res.output, res.exception)
+        assert f"dataset 'vg-slice' is stored with 12 users ({before['interactions']} interactions" in res.output
+        assert "would replace it and remove 7 users" in res.output and "Replace it? [y/N]" in res.output
+        assert "not replaced; nothing was written: pass --users 12 to run on the stored users, --fresh" in res.output
+        assert stored() == before
+    for users in (12, 20):  # nothing stored would go: no question
+        res = demo(users)
+        assert isinstance(res.exception, _StopAfterLoad) and "Replace it?" not in res.output, res.output
+        assert stored()["users"] == users
+    res = demo(5, "--yes")
+    assert isinstance(res.exception, _StopAfterLoad), res.output
+    assert "is stored with 20 users" in res.output and "remove 15 users" in res.output and "--yes" in res.output
+    assert "removed 15 users" in res.output and stored()["users"] == 5
+    clear_database(db)

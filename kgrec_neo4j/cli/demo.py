@@ -21,13 +21,16 @@ from ._common import item_title, open_db, pass_settings
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Override the training epochs (early stopping still applies).")
 @click.option("--fresh", is_flag=True, help="Empty the database first (asks for confirmation unless --yes).")
-@click.option("--yes", is_flag=True, help="Do not ask before emptying the database.")
+@click.option("--yes", is_flag=True, help="Do not ask before emptying the database (--fresh), or before replacing a "
+                                          "stored copy of the dataset with a sample that leaves some of it out.")
 @pass_settings
 def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
     """Run the whole pipeline: load, extract, concepts, interests, train, evaluate, recommend, explain, report.
 
     Uses the local Neo4j, the offline extractors and the bundled embedding model unless an LLM endpoint is
     configured. Ends with recommendations and explanations for three users and the path of a report page.
+    Run again on the same database, it reloads the dataset with its sample; when that would remove stored
+    users (fewer --users than before) it asks first (--yes: do not ask), and without a yes writes nothing.
 
     \b
     Examples:
@@ -36,7 +39,17 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
       kgrec demo --data ../shared/data/amazon-office-2018 --users 1000 --fresh --yes
     """
     from ..core.db import clear_database
-    from ..demo import run_demo
+    from ..demo import reload_loss, run_demo
+
+    def confirm_reload(loss) -> bool:
+        if yes:
+            click.echo(f"{reload_loss(loss)}: --yes, so it is replaced", err=True)
+            return True
+        try:
+            return click.confirm(f"{reload_loss(loss)}. Replace it?", default=False, err=True)
+        except click.Abort:  # no answer (stdin closed): nothing is removed
+            click.echo("", err=True)
+            return False
 
     data = data or Path(settings.data_dir) / "amazon-videogames-2018"
     if not data.is_dir():
@@ -50,7 +63,8 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
                 click.confirm(f"Empty the database at {settings.neo4j_uri} ({n} nodes)?", abort=True)
             clear_database(d)
         rep = run_demo(d, settings, data=data, users=users, out_dir=out_dir,
-                       models=models.split(",") if models else None, epochs=epochs, say=click.echo)
+                       models=models.split(",") if models else None, epochs=epochs, say=click.echo,
+                       confirm_reload=confirm_reload)
     click.echo("")
     click.echo("== Evaluation (test split, full ranking, train items excluded) ==")
     click.echo(rep.evaluation_markdown)

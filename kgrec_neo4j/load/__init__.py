@@ -29,7 +29,7 @@ from .read import (
            read_generic,
 )
 from .split import k_core, kind_sign, sample_users, split_of
-from .write import LoadReport, load
+from .write import LoadReport, ReloadLoss, load
 
-__all__ = ["Dataset", "Format", "Interaction", "Issue", "LoadReport", "detect", "k_core", "kind_sign", "load", "read",
-           "read_amazon2018", "read_amazon2023", "read_generic", "sample_users", "split_of"]
+__all__ = ["Dataset", "Format", "Interaction", "Issue", "LoadReport", "ReloadLoss", "detect", "k_core", "kind_sign",
+           "load", "read", "read_amazon2018", "read_amazon2023", "read_generic", "sample_users", "split_of"]

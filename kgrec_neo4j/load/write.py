@@ -81,6 +81,20 @@ class LoadReport(BaseModel):
     seconds: float = 0.0
 
 
+class ReloadLoss(BaseModel):
+    """What a reload would remove of a stored dataset (passed to ``load``'s ``confirm_removal`` before anything is
+    written)."""
+
+    dataset: str
+    stored_users: int
+    stored_interactions: int
+    stored_items: int
+    users: int = Field(description="users of the files (after the filters): those the dataset keeps or gets")
+    users_removed: int
+    interactions_removed: int
+    items_removed: int
+
+
 def _row(user: str, item: str, seq: int, x: Interaction, split: str) -> dict[str, Any]:
     kind, sign = kind_sign(x.rating)
     return {"user": user, "item": item, "seq": seq, "rating": x.rating, "timestamp": x.timestamp,
@@ -239,16 +253,20 @@ def load(
     append: bool = False,
     yes: bool = False,
     id_prefix: str | None = None,
+    confirm_removal: Callable[[ReloadLoss], bool] | None = None,
 ) -> LoadReport:
     """Read, validate, filter, split and write a dataset (new, reload or ``append``; see the module docstring).
 
     ``progress(stage, done, total)`` is called after each written batch. ``yes`` allows a reload that removes every
     stored interaction of the dataset. ``id_prefix`` is prepended to every user and item id of the dataset.
+    ``confirm_removal``: asked, before anything is written, whether a reload may remove what it would remove of the
+    stored dataset (users, interactions or items the files no longer have: :class:`ReloadLoss`); a reload that
+    removes nothing is not asked about. Without it a reload removes them (the files replace the dataset's rows).
 
     Raises:
         InputError: nothing valid to write, ``strict`` with a bad record, a k-core that leaves no interaction, ids of
             another dataset, filters with ``append``, ``append`` to a dataset that is not stored, a reload that would
-            remove everything without ``yes``; nothing is written then.
+            remove everything without ``yes``, a removal ``confirm_removal`` refused; nothing is written then.
     """
     t0 = time.perf_counter()
     paths = [Path(p) for p in paths]
@@ -304,9 +322,18 @@ def load(
         rows, counts = _fresh_rows(xs, prefix)
         touched = set(counts)
         if mode == "reload":
-            rows, moved, removed, touched, drop_users = _diff(db, name, rows, counts, yes=yes)
+            rows, moved, removed, touched, drop_users, stored_counts = _diff(db, name, rows, counts, yes=yes)
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
+            if confirm_removal is not None and (removed or drop_users or drop_items):
+                loss = ReloadLoss(dataset=name, stored_users=stored_counts[0], stored_interactions=stored_counts[1],
+                                  stored_items=len(stored_items), users=len(counts), users_removed=len(drop_users),
+                                  interactions_removed=len(removed), items_removed=len(drop_items))
+                if not confirm_removal(loss):
+                    raise InputError(f"reloading dataset {name!r} would remove {loss.users_removed} of its "
+                                     f"{loss.stored_users} users, {loss.interactions_removed} interactions and "
+                                     f"{loss.items_removed} items, and that was refused; nothing was written",
+                                     source=name)
     report.splits = dict(Counter(r["split"] for r in rows))
     user_rows = [{"id": u, "n": counts[u]} for u in sorted(touched) if u in counts]
 
@@ -355,9 +382,10 @@ def load(
 
 
 def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str, int], *, yes: bool
-          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], set[str], list[str]]:
+          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], set[str], list[str],
+                     tuple[int, int]]:
     """A reload against what is stored: ``(rows to write (new or changed), split changes, interactions to remove,
-    touched users, users to remove)``."""
+    touched users, users to remove, (stored users, stored interactions))``."""
     stored: dict[str, dict[tuple[int, str], list[Any]]] = {}
     for r in db.query(cypher("load/stored_interactions"), dataset=name):
         stored[r["user"]] = {(int(e[0]), e[1]): e for e in r["edges"]}
@@ -381,4 +409,4 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     touched: set[str] = {r["user"] for r in write} | {m["user"] for m in moved} | {r["user"] for r in removed}
     touched |= set(counts) - set(stored)  # new users, also those without interactions written yet
     drop = sorted(set(stored) - set(counts))
-    return write, moved, removed, touched - set(drop), drop
+    return write, moved, removed, touched - set(drop), drop, (len(stored), total)
