@@ -109,6 +109,12 @@ def _items_to_extract(db: Database, name: str) -> tuple[list[str], list[str]]:
     return [r["id"] for r in rows], [r["id"] for r in rows if not r["failed"]]
 
 
+def _count_changed_users(db: Database, previous: int, ingest: int) -> int:
+    """The users whose interactions loads changed since the interests covered ``previous``: stamped in ``(previous,
+    ingest - 1]`` (an update's own number ``ingest`` stamps the users it reaches through changed knowledge)."""
+    return int(db.value(cypher("update/count_changed_users"), previous=previous, ingest=ingest - 1))
+
+
 def _has_work(db: Database, name: str, state: dict[str, Any]) -> bool:
     """Whether an update with the extractor ``name`` has anything to do, read without writing anything: an update
     to resume, items whose text ``name`` has not done (or without a stored text hash), or anything of
@@ -167,8 +173,10 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             return rep
         ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
         rep.id = f"update-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
+        # counted before any step: the knowledge and classify steps stamp some of these users again with `ingest`
+        rep.users_changed = _count_changed_users(db, seen_interests, ingest)
         started = db.execute(cypher("update/run_start"), id=rep.id, ingest=ingest, previous=previous,
-                             items=todo)[0]["started"]
+                             items=todo, users_changed=rep.users_changed)[0]["started"]
         items = todo
         done_steps: list[str] = []
     else:
@@ -178,6 +186,10 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             rep.steps = [s for s in rep.steps if s.step in done_steps and s.step != "fold-in"]
         rep.id, rep.resumed = running["id"], True
         ingest, started = int(running["ingest"]), running["started"]
+        if running.get("users_changed") is not None:  # the count the run took at its start
+            rep.users_changed = int(running["users_changed"])
+        elif not running.get("report"):  # (a run started before the count was kept, cut before any step was done)
+            rep.users_changed = _count_changed_users(db, seen_interests, ingest)
         items = sorted(set(running["items"] or []) | set(todo))
         say(f"resuming update {rep.id} (steps done: {', '.join(done_steps) or 'none'})")
     rep.status, rep.ingest, rep.previous = "running", ingest, previous
@@ -186,7 +198,6 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     cleaned = finish_cleanup(db)  # a `kgrec train` stopped after its run became current left the others' data
     if cleaned:
         say(f"cleared the data of earlier runs that run {cleaned} left when its `kgrec train` was stopped")
-    rep.users_changed = int(db.value(cypher("update/count_changed_users"), previous=seen_interests, ingest=ingest - 1))
 
     def step(label: str, fn: Callable[[], str]) -> None:
         say(f"{label} ...")

@@ -956,6 +956,53 @@ def test_a_failed_borrow_fails_the_update_and_the_resume_borrows(db, settings, t
                     "RETURN count(l)", r=run, ids=sorted(new_items)) == rep.borrowed_links > 0
 
 
+def test_an_update_interrupted_in_its_fold_in_counts_every_changed_user_on_resume(db, settings, tmp_path,
+                                                                                 monkeypatch):
+    """Ctrl-C (KeyboardInterrupt) in the fold-in step, then `kgrec update` again: the resumed update reported fewer
+    users with new or changed interactions than the load changed (1 of 2), because it counted them again after the
+    knowledge step had stamped some of them with the update's own number. The work was right; the count is the one
+    the update took at its start now (the interrupted update reports the same users as an uninterrupted one)."""
+    from kgrec_neo4j.core import schema
+    from kgrec_neo4j.model import newitems
+    from kgrec_neo4j.users.interests.offline import extract_offline
+
+    clear_database(db)
+    schema.apply(db, PACK, dim=settings.embedding_dim)
+    S.clear_cache()
+    base, more, new_items, touched = split(tmp_path, new_share=0.3, seed=3)
+    pipeline(db, settings, base)
+    load(db, [more], append=True)
+    assert db.value("MATCH (u:User) WHERE u.ingest = 2 RETURN count(u)") == len(touched)  # the load stamped them
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(newitems, "borrow_item_links", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_update(db, settings)
+    state = db.query("MATCH (r:UpdateRun) RETURN r.status AS s, r.steps AS steps")[0]
+    assert state["s"] == "running" and "interests" in state["steps"] and "fold-in" not in state["steps"]
+    # the knowledge step stamped some of the load's users with the update's own number (3): that is its job
+    restamped = db.value("MATCH (u:User) WHERE u.id IN $ids AND u.ingest = 3 RETURN count(u)", ids=sorted(touched))
+    assert 0 < restamped < len(touched), "pick a split seed where the knowledge step stamps some changed users"
+    monkeypatch.undo()
+    r = invoke_cli(["update"])
+    assert r.exit_code == 0 and "(resumed)" in r.output, r.output
+    assert f"users:     {len(touched)} with new or changed interactions" in r.output, r.output
+    # and the work is complete: every new item folded in, every changed user's interests as computing them now gives
+    assert db.value("MATCH (i:Item) WHERE i.id IN $ids AND i.gnn_run IS NULL RETURN count(i)", ids=sorted(new_items)) == 0
+
+    def interests() -> dict:
+        return {k: sorted(json.dumps([json.loads(v)[0], {x: y for x, y in json.loads(v)[1].items() if x != "run"}])
+                          for v in vs) for k, vs in snapshot(db)["interests"].items()}
+
+    got = interests()
+    extract_offline(db, users=sorted(touched))
+    assert interests() == got
+    summary = json.loads(db.value("MATCH (r:UpdateRun) RETURN r.summary"))
+    assert summary["users_changed"] == len(touched) and summary["resumed"]
+
+
 def test_the_service_says_retry_for_a_new_item_until_it_has_loaded_the_update(db, world, settings):
     """Right after `kgrec update` a running service still answers with the version of the run it loaded (its watcher
     loads the new one within seconds): an explanation of an item the update folded in was a 404 saying the item

@@ -8,5 +8,5 @@ RETURN coalesce(s.ingest, 0) AS ingest, coalesce(s.updated_upto, 0) AS updated_u
        coalesce(s.classified_upto, 0) AS classified_upto, coalesce(s.interests_upto, 0) AS interests_upto,
        CASE WHEN r IS NULL THEN null
             ELSE {id: r.id, ingest: r.ingest, started: toString(r.started), items: r.items, steps: r.steps,
-                  report: r.report} END
+                  report: r.report, users_changed: r.users_changed} END
          AS running
