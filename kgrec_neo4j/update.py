@@ -88,6 +88,10 @@ class UpdateReport(BaseModel):
     borrowed_links: int = Field(0, description="borrowed item links written by this update")
     borrow_unchanged: int = Field(0, description="folded-in items whose neighbours, and so borrowed links, "
                                                  "were as before (not rewritten)")
+    borrow_none: int = Field(0, description="folded-in items without borrowed links: no trained item near them (no "
+                                            "text, no knowledge on a concept of the run) or none to borrow. "
+                                            "items_linked + borrow_unchanged + borrow_none = items_folded + fold_kept, "
+                                            "every item folded into the run (with an item graph)")
     run: str | None = None
     run_version: int | None = None
     fold_skipped: str | None = None
@@ -343,17 +347,22 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         rep.run, rep.run_version, rep.fold_skipped = f.run, f.version, f.skipped
         rep.fold_norm_scale = f.norm_scale
         rep.items_folded, rep.items_new, rep.fold_kept = f.items, f.new_items, f.kept
-        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = f.items_linked, f.borrowed_links, f.borrow_unchanged
+        rep.items_linked, rep.borrowed_links = f.items_linked, f.borrowed_links
+        rep.borrow_unchanged, rep.borrow_none = f.borrow_unchanged, f.borrow_none
         if f.skipped:
             return f"no item folded in: {f.skipped}"
+        borrowed = rep.items_linked + rep.borrow_unchanged + rep.borrow_none
+        # (the borrowing covers every item folded into the run, those kept as they were too: said apart, with its total)
         return (f"{f.items} items folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with knowledge, "
-                f"{f.with_interactions} with interactions, {f.without_anything} with neither; {rep.items_linked} "
-                f"with {rep.borrowed_links} item links borrowed from their nearest trained items, "
-                f"{rep.borrow_unchanged} whose neighbours and links were as they were; "
+                f"{f.with_interactions} with interactions, {f.without_anything} with neither; "
                 + (f"vectors of the items folded in for the first time scaled by {f.norm_scale:.3g} to the trained "
-                   f"items' median length, " if f.norm_scale is not None else "")
-                + f"{f.scale_kept} folded in before keeping their factor; {f.kept} folded in before kept as they "
-                  f"were: nothing they are folded in from changed): "
+                   f"items' median length; " if f.norm_scale is not None else "")
+                + f"{f.scale_kept} folded in before keeping their factor); {f.kept} folded in before kept as they "
+                  f"were (nothing they are folded in from changed); "
+                + (f"item links borrowed from their nearest trained items, over the {borrowed} items folded into the "
+                   f"run: {rep.items_linked} got {rep.borrowed_links} links, {rep.borrow_unchanged} kept theirs (their "
+                   f"neighbours were as before), {rep.borrow_none} have none (no trained item near them by text or "
+                   f"knowledge, or nothing to borrow); " if borrowed else "no item links borrowed; ")
                 + (f"version {f.version}" if f.version is not None else "nothing written, the run's version unchanged"))
 
     # The new items' item links are borrowed in the fold-in step, after the others: in a thread alongside the steps

@@ -348,12 +348,14 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
     linked, alone = _check_borrowed(links, by_text, new, top_k)
     assert linked == len(new) and rep.items_linked == linked  # every new item has text, and so neighbours
     assert rep.borrowed_links == sum(1 for r in links if r["i"] in new)
-    # a rerun finds every item's neighbours as they were (its stored digest) and writes nothing
-    assert rep.borrow_unchanged == alone
-    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (0, 0, len(new))
+    # a rerun finds every item's neighbours as they were (its stored digest) and writes nothing; an item without
+    # neighbours has no links (not links 'as they were')
+    assert rep.borrow_none == alone and rep.items_linked + rep.borrow_unchanged + rep.borrow_none == len(new)
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (0, 0, len(new) - alone, alone)
     # without the digests a rerun computes and writes the same links again (idempotent)
     db.execute("MATCH ()-[l:ITEM_LINK {borrowed: true}]->(i:Item) WHERE i.id IN $ids REMOVE l.digest", ids=sorted(new))
-    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, rep.borrowed_links, alone)
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, rep.borrowed_links, 0,
+                                                                             alone)
     key_of = lambda r: (r["j"], r["i"])  # noqa: E731
     assert sorted(_links(db, run), key=key_of) == sorted(links, key=key_of)
 
@@ -629,7 +631,7 @@ def test_an_update_borrows_again_only_for_items_whose_neighbours_changed(db, wor
     assert mine != [(r["j"], r["w"]) for r in before if r["i"] == item]
     db.execute("MATCH ()-[l:ITEM_LINK {borrowed: true}]->(:Item {id: $i}) REMOVE l.digest", i=item)
     mc = float(db.value("MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.min_confidence, 0.0)", r=run))
-    assert borrow_item_links(db, [item], run=run, min_confidence=mc) == (int(bool(mine)), len(mine), 0)
+    assert borrow_item_links(db, [item], run=run, min_confidence=mc) == (int(bool(mine)), len(mine), 0, int(not mine))
     assert [(r["j"], r["w"]) for r in db.query(links, r=run, ids=[item])] == mine
 
 
@@ -852,8 +854,39 @@ def test_a_fold_in_that_folds_nothing_again_still_borrows_changed_links(db, worl
     assert f.items == 0 and f.kept == folded > 0 and f.items_linked > 0 and f.version == v0 + 1
     assert db.value(version, r=run) == v0 + 1
     g = fold_in_new_items(db, changed=nothing)
-    assert g.items == 0 and g.items_linked == 0 and g.borrow_unchanged == folded and g.version is None
+    assert g.items == 0 and g.items_linked == 0 and g.borrow_unchanged + g.borrow_none == folded and g.version is None
     assert db.value(version, r=run) == v0 + 1
+
+
+def test_the_fold_in_summary_counts_add_up(db, world, settings):
+    """An update's fold-in summary said e.g. '1070 new ..., 1072 whose neighbours and links were as they were': the
+    second number counted every item folded into the run, those folded in before and kept included, and counted a
+    new item without any trained item near it (no text, no knowledge: nothing to borrow from) as one whose links
+    were 'as they were'. Items with nothing to borrow from are counted apart now, and the three borrow counts add up
+    to the items folded into the run (this time and before)."""
+    from kgrec_neo4j.model.newitems import Changed, fold_in_new_items
+
+    user = sorted(world["touched"])[0]
+    items = [{"item_id": f"NOTEXT-{k}", "title": None, "description": [], "features": [], "categories": [],
+              "brand": None} for k in range(3)]
+    inter = [{"user_id": user, "item_id": it["item_id"], "seq": 10_000 + k, "rating": 5.0, "timestamp": None,
+              "review_title": None, "review_text": None} for k, it in enumerate(items)]
+    load(db, [write_dataset(world["tmp"] / "notext" / "vg", items, inter)], append=True)
+    rep = run_update(db, settings)
+    folded = db.value("MATCH (i:Item) WHERE i.gnn_run = $r AND i.gnn_folded_run = $r RETURN count(i)", r=rep.run)
+    assert rep.items_new == 3 and rep.items_folded + rep.fold_kept == folded
+    # the three have no text and no knowledge: no neighbours, no borrowed links, and not 'as they were'
+    assert not db.value("MATCH ()-[l:ITEM_LINK]->(i:Item) WHERE i.id STARTS WITH 'NOTEXT-' RETURN count(l) > 0")
+    assert rep.borrow_none >= 3
+    assert rep.items_linked + rep.borrow_unchanged + rep.borrow_none == folded
+    fold = next(s.summary for s in rep.steps if s.step == "fold-in")
+    assert (f"item links borrowed from their nearest trained items, over the {folded} items folded into the run: "
+            f"{rep.items_linked} got {rep.borrowed_links} links, {rep.borrow_unchanged} kept theirs (their "
+            f"neighbours were as before), {rep.borrow_none} have none") in fold, fold
+    # again with nothing changed: every item with links keeps them, the three still have none
+    again = fold_in_new_items(db, changed=Changed(10**9, 10**9, ()))
+    assert (again.items_linked, again.borrow_none) == (0, rep.borrow_none)
+    assert again.borrow_unchanged == folded - rep.borrow_none
 
 
 def test_borrow_digest_changes_with_each_input():

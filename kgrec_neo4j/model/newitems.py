@@ -78,7 +78,12 @@ class FoldReport(BaseModel):
     items_linked: int = Field(0, description="items whose links borrowed from their neighbours were "
                                              "computed and written this time")
     borrowed_links: int = Field(0, description="borrowed links written this time")
-    borrow_unchanged: int = Field(0, description="items whose neighbours were as before: links kept as they were")
+    borrow_unchanged: int = Field(0, description="items whose neighbours were as before: their borrowed links kept as "
+                                                 "they were")
+    borrow_none: int = Field(0, description="items without borrowed links: no trained item near them (no text, no "
+                                            "knowledge on a concept of the run), or none to borrow from their "
+                                            "neighbours; items_linked + borrow_unchanged + borrow_none = items + kept "
+                                            "(with an item graph and borrowing on)")
     norm_scale: float | None = Field(None, description="the factor the vectors of the items folded in for the first "
                                                       "time were scaled by (to the median length of the run's trained "
                                                       "item vectors); items folded in before keep theirs")
@@ -218,15 +223,15 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
                 progress(written, len(fold))
         rep.items = written
     if borrow_neighbours > 0 and ids:
-        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged = borrow_item_links(
+        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, rep.borrow_none = borrow_item_links(
             db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
     if fold or rep.items_linked:  # new vectors or links: serving reloads the run
         rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
     rep.seconds = round(time.perf_counter() - t0, 3)
-    log.info("folded %d items into run %s (%d new, %d kept; %d with knowledge, %d with interactions; %d with %d "
-             "borrowed item links written, %d with their links as they were) in %.1fs: version %s", rep.items, run,
-             rep.new_items, rep.kept, rep.with_knowledge, rep.with_interactions, rep.items_linked,
-             rep.borrowed_links, rep.borrow_unchanged, rep.seconds, rep.version)
+    log.info("folded %d items into run %s (%d new, %d kept; %d with knowledge, %d with interactions; of all %d: %d "
+             "with %d borrowed item links written, %d with their links as they were, %d without) in %.1fs: version %s",
+             rep.items, run, rep.new_items, rep.kept, rep.with_knowledge, rep.with_interactions, len(ids),
+             rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, rep.borrow_none, rep.seconds, rep.version)
     return rep
 
 
@@ -459,7 +464,7 @@ def nearest_trained_items(db: Database, ids: list[str], *, run: str, min_confide
 
 def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
                       top_k: int | None = None, batch_size: int = 500, source: str | None = None
-                      ) -> tuple[int, int, int]:
+                      ) -> tuple[int, int, int, int]:
     """Give each folded-in item of ``ids`` item links of ``run`` borrowed from its nearest trained items (module
     docstring; ``source``: ``text`` or ``knowledge``, default the setting ``borrow_from``; by text, the missing and
     stale text vectors are embedded and stored first), replacing the ones it had (idempotent). ``top_k``: links kept
@@ -470,11 +475,14 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     an item whose neighbours are as they were keeps its links unread and unwritten: every update folds in again
     the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
     knowledge, changed (to force it, remove ``digest`` from its links). Returns ``(items linked, links written, items
-    unchanged)``, the first two counting this call's writes; ``(0, 0, 0)`` for a run without an item graph."""
+    unchanged, items without links)``, the first two counting this call's writes, the third the items whose links
+    were kept as they were, the last those left without borrowed links (no neighbours: no text and no knowledge on a
+    concept of the run; or nothing to borrow from them): the four cover ``ids``. ``(0, 0, 0, 0)`` for a run without
+    an item graph."""
 
     info = db.query(cypher("recommend/run"), run=run)
     if not info or float(info[0]["link_weight"]) == 0.0 or int(info[0]["link_count"]) == 0:
-        return 0, 0, 0
+        return 0, 0, 0, 0
     if top_k is None:
         top_k = link_top_k(info[0])
     source = source or db.settings.borrow_from
@@ -488,8 +496,10 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     stored: dict[str, int | None] = {}
     for chunk in batched(ids, 20_000):
         stored.update(db.value(cypher("update/borrow_digests"), ids=chunk, run=run))
-    # (an item without neighbours and without borrowed links is as it should be: it has nothing to store a digest on)
+    # (an item without neighbours and without borrowed links is as it should be: it has nothing to store a digest on,
+    # and nothing to borrow: it counts as without links, not as unchanged)
     todo = [item for item in ids if stored.get(item) != digests[item] and (stored.get(item) is not None or near.get(item))]
+    unchanged = sum(1 for item in ids if stored.get(item) is not None and stored.get(item) == digests[item])
     linked = written = 0
     item_id: dict[str, str] = {}  # element id -> id of the source items read so far
     for chunk in batched(todo, batch_size):
@@ -525,7 +535,7 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                          "neighbours": [j in owns for j, _ in best], "digest": digests[item]})
         res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run)
         written += int(res[0]["written"]) if res else 0
-    return linked, written, len(ids) - len(todo)
+    return linked, written, unchanged, len(ids) - linked - unchanged
 
 
 def link_top_k(run_info: dict[str, Any]) -> int:
