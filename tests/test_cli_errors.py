@@ -148,3 +148,24 @@ def test_an_unknown_pack_is_refused_before_any_command_runs(db, monkeypatch):
     for command in (["load", "--silent", "tests/data/vg-slice"], ["llm", "status"], ["items", "list"]):
         assert str(e.value) in clean(CliRunner().invoke(cli, command), 1), command
     assert db.value("MATCH (n) RETURN count(n)") == nodes
+
+
+@pytest.mark.parametrize("args", [
+    ["evaluate", "--models", "pop", "--no-ablations", "--out", "{file}/results"],
+    ["concepts", "report", "--out", "{file}/reports"],
+    ["types", "discover", "--data", "tests/data/vg-slice", "--sample", "20", "--out", "{file}/mine.yaml"],
+])
+def test_out_under_a_file_is_refused_before_the_work(db, tmp_path, args):
+    """`kgrec evaluate`, `concepts report` and `types discover` with --out under a regular file died with a
+    NotADirectoryError traceback, evaluate and discover after all their work; they are refused first, as `kgrec
+    report --out` and `kgrec demo --out` are."""
+    from pathlib import Path
+
+    (tmp_path / "notes.txt").write_text("x")
+    args = [a.replace("{file}", str(tmp_path / "notes.txt")) for a in args]
+    args = [str(Path(__file__).parent.parent / a) if a.startswith("tests/") else a for a in args]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1 and isinstance(res.exception, SystemExit), (res.output, res.exception)
+    assert res.output.startswith(f"Error: {args[-1]}: cannot be written there: {tmp_path / 'notes.txt'} is a file, "
+                                 f"not a folder"), res.output
+    assert (tmp_path / "notes.txt").read_text() == "x"

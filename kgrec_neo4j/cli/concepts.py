@@ -300,9 +300,10 @@ def report(settings: Settings, types, out_dir):
       kgrec concepts report --out reports/
     """
     from ..concepts.report import concepts_report
+    from ..core.outpath import check_out_path
 
+    out = check_out_path(out_dir or settings.home_path / "reports", folder=True, example="--out reports/")
     pack, emb = _pack_and_embedder(settings)
-    out = out_dir or settings.home_path / "reports"
     out.mkdir(parents=True, exist_ok=True)
     with open_db(settings) as d:
         rep = concepts_report(d, emb, pack, types=_types(types), png_path=out / "concept-sizes.png")

@@ -171,8 +171,10 @@ def evaluate(settings: Settings, models, no_ablations, out_dir, epochs, min_conf
       kgrec evaluate --models ours,ease,lightgcn --epochs 20 --out results/
       kgrec evaluate --refit all
     """
+    from ..core.outpath import check_out_path
     from ..model.pipeline import run_evaluation
 
+    check_out_path(out_dir, folder=True, example="--out results/")  # before minutes of training, not after
     names = [m.strip() for m in models.split(",") if m.strip()]
     bad = [m for m in names if m not in MODEL_CHOICES]
     if bad or not names:

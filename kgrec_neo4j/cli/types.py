@@ -43,9 +43,11 @@ def discover(settings, data, from_db, sample, k, extractor, out, name, domain, s
       kgrec types discover --from-db --extractor llm --sample 200 --k 9 --out mine.yaml
     """
     from .. import discover as disc
+    from ..core.outpath import check_out_path
 
     if bool(data) == bool(from_db):
         raise click.UsageError("give exactly one of --data PATH or --from-db")
+    check_out_path(out, folder=False, example="--out mine.yaml")  # before the sample is extracted and clustered
     if data:
         items = disc.items_from_dataset(list(data))
     else:
