@@ -994,7 +994,8 @@ def test_an_update_interrupted_in_its_fold_in_counts_every_changed_user_on_resum
     """Ctrl-C (KeyboardInterrupt) in the fold-in step, then `kgrec update` again: the resumed update reported fewer
     users with new or changed interactions than the load changed (1 of 2), because it counted them again after the
     knowledge step had stamped some of them with the update's own number. The work was right; the count is the one
-    the update took at its start now (the interrupted update reports the same users as an uninterrupted one)."""
+    the update took at its start now (the interrupted update reports the same users as an uninterrupted one). Its
+    new items were counted as folded in before ("0 new"): their vectors were written before the cut."""
     from kgrec_neo4j.core import schema
     from kgrec_neo4j.model import newitems
     from kgrec_neo4j.users.interests.offline import extract_offline
@@ -1011,6 +1012,7 @@ def test_an_update_interrupted_in_its_fold_in_counts_every_changed_user_on_resum
         raise KeyboardInterrupt
 
     monkeypatch.setattr(newitems, "borrow_item_links", interrupted)
+    unfolded = db.value("MATCH (i:Item) WHERE i.gnn_run IS NULL RETURN count(i)")  # what an update folds in as new
     with pytest.raises(KeyboardInterrupt):
         run_update(db, settings)
     state = db.query("MATCH (r:UpdateRun) RETURN r.status AS s, r.steps AS steps")[0]
@@ -1034,6 +1036,10 @@ def test_an_update_interrupted_in_its_fold_in_counts_every_changed_user_on_resum
     assert interests() == got
     summary = json.loads(db.value("MATCH (r:UpdateRun) RETURN r.summary"))
     assert summary["users_changed"] == len(touched) and summary["resumed"]
+    # the cut fold-in had written the new items' vectors: they are still new to the update that completes it (it said
+    # "0 new" when new meant "without a vector")
+    assert summary["items_new"] == unfolded > 0, summary
+    assert db.value("MATCH (i:Item) WHERE i.gnn_fold_first IS NOT NULL RETURN count(i)") == unfolded
 
 
 def test_the_service_says_retry_for_a_new_item_until_it_has_loaded_the_update(db, world, settings):

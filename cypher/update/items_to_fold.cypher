@@ -1,5 +1,6 @@
-// Items to fold into run $run: items without any vector (added after the run: `new`), and items folded into the
-// run before (their knowledge or first interactions may have changed). Items the run trained are not.
+// Items to fold into run $run: items without any vector (added after the run: `new`, as is an item whose first
+// fold-in was cut before the run's version was bumped: `gnn_fold_first` above it, cypher/update/item_vectors.cypher),
+// and items folded into the run before (their knowledge or first interactions may have changed). Items the run trained are not.
 // `scale`: the length factor an item folded in before keeps (kgrec_neo4j/model/newitems.py), the one written with
 // its vector by a fold-in that completed (its `gnn_fold_version` is at most the run's version); null for a new item,
 // and for one whose fold-in was cut before the run's version was bumped (a resumed update computes its factor again
@@ -14,9 +15,10 @@ MATCH (r:ModelRun {id: $run})
 WITH coalesce(r.version, 0) AS current
 MATCH (i:Item)
 WHERE i.gnn_run IS NULL OR (i.gnn_run = $run AND i.gnn_folded_run = $run)
-RETURN i.id AS id, i.gnn_run IS NULL AS new,
+RETURN i.id AS id, i.gnn_run IS NULL OR coalesce(i.gnn_fold_first, 0) > current AS new,
        CASE WHEN i.gnn_folded_run = $run AND i.gnn_fold_version <= current THEN i.gnn_fold_scale END AS scale,
        current + 1 AS version,
-       $since IS NULL OR i.gnn_run IS NULL OR i.id IN $items OR i.gnn_fold_version > current
+       $since IS NULL OR i.gnn_run IS NULL OR coalesce(i.gnn_fold_first, 0) > current OR i.id IN $items
+         OR i.gnn_fold_version > current
          OR EXISTS { MATCH (i)<-[:INTERACTED]-(u:User) WHERE u.ingest > $since AND u.ingest <= $upto } AS touched
 ORDER BY id
