@@ -73,6 +73,20 @@ def pipeline(db, settings, folder: Path) -> str:
     return res.run
 
 
+def appended_world(db, settings, tmp: Path, *, seed: int) -> tuple[str, set[str], set[str]]:
+    """An emptied database with the base of a 30% split through the pipeline and the change appended (not updated
+    yet): ``(the run, the new items, the users the append touched)``."""
+    from kgrec_neo4j.core import schema
+
+    clear_database(db)
+    schema.apply(db, PACK, dim=settings.embedding_dim)
+    S.clear_cache()
+    base, more, new_items, touched = split(tmp, new_share=0.3, seed=seed)
+    run = pipeline(db, settings, base)
+    load(db, [more], append=True)
+    return run, new_items, touched
+
+
 def snapshot(db) -> dict:
     """Every value an update could change, per node."""
     def by(query: str) -> dict:
@@ -919,14 +933,7 @@ def test_removing_a_link_source_makes_its_targets_borrow_again(db):
 
 def test_killed_update_resumes(db, settings, tmp_path):
     """kill -9 during the update, then `kgrec update` again: it resumes the same run and finishes its work."""
-    from kgrec_neo4j.core import schema
-
-    clear_database(db)
-    schema.apply(db, PACK, dim=settings.embedding_dim)
-    S.clear_cache()
-    base, more, new_items, touched = split(tmp_path, new_share=0.3, seed=2)
-    pipeline(db, settings, base)
-    load(db, [more], append=True)
+    _, new_items, touched = appended_world(db, settings, tmp_path, seed=2)
     p = subprocess.Popen([sys.executable, "-m", "kgrec_neo4j.cli", "update", "--silent"], cwd=REPO,
                          env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.time() + 600
@@ -963,15 +970,9 @@ def test_a_failed_borrow_fails_the_update_and_the_resume_borrows(db, settings, t
     """The new items' links are borrowed in the fold-in step: a failure there fails the update (never a run marked
     complete without them), the run's version is not bumped (serving does not reload half of it), and the resume
     borrows them."""
-    from kgrec_neo4j.core import schema
     from kgrec_neo4j.model import newitems
 
-    clear_database(db)
-    schema.apply(db, PACK, dim=settings.embedding_dim)
-    S.clear_cache()
-    base, more, new_items, _ = split(tmp_path, new_share=0.3, seed=3)
-    run = pipeline(db, settings, base)
-    load(db, [more], append=True)
+    run, new_items, _ = appended_world(db, settings, tmp_path, seed=3)
 
     def broken(*_a, **_k):
         raise RuntimeError("borrowing failed")
@@ -996,16 +997,10 @@ def test_an_update_interrupted_in_its_fold_in_counts_every_changed_user_on_resum
     knowledge step had stamped some of them with the update's own number. The work was right; the count is the one
     the update took at its start now (the interrupted update reports the same users as an uninterrupted one). Its
     new items were counted as folded in before ("0 new"): their vectors were written before the cut."""
-    from kgrec_neo4j.core import schema
     from kgrec_neo4j.model import newitems
     from kgrec_neo4j.users.interests.offline import extract_offline
 
-    clear_database(db)
-    schema.apply(db, PACK, dim=settings.embedding_dim)
-    S.clear_cache()
-    base, more, new_items, touched = split(tmp_path, new_share=0.3, seed=3)
-    pipeline(db, settings, base)
-    load(db, [more], append=True)
+    _, new_items, touched = appended_world(db, settings, tmp_path, seed=3)
     assert db.value("MATCH (u:User) WHERE u.ingest = 2 RETURN count(u)") == len(touched)  # the load stamped them
 
     def interrupted(*_a, **_k):
