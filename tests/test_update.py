@@ -966,41 +966,20 @@ def test_killed_update_resumes(db, settings, tmp_path):
     assert "nothing new" in invoke_cli(["update"]).output
 
 
-def test_a_failed_borrow_fails_the_update_and_the_resume_borrows(db, settings, tmp_path, monkeypatch):
-    """The new items' links are borrowed in the fold-in step: a failure there fails the update (never a run marked
-    complete without them), the run's version is not bumped (serving does not reload half of it), and the resume
-    borrows them."""
-    from kgrec_neo4j.model import newitems
-
-    run, new_items, _ = appended_world(db, settings, tmp_path, seed=3)
-
-    def broken(*_a, **_k):
-        raise RuntimeError("borrowing failed")
-
-    monkeypatch.setattr(newitems, "borrow_item_links", broken)
-    with pytest.raises(RuntimeError, match="borrowing failed"):
-        run_update(db, settings)
-    state = db.query("MATCH (r:UpdateRun) RETURN r.status AS s, r.steps AS steps")[0]
-    assert state["s"] == "running" and "interests" in state["steps"] and "fold-in" not in state["steps"]
-    assert db.value("MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.version, 0)", r=run) == 0
-    monkeypatch.undo()
-    rep = run_update(db, settings)
-    assert rep.resumed and rep.status == "complete" and rep.items_linked > 0
-    assert db.value("MATCH (:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) WHERE i.id IN $ids "
-                    "RETURN count(l)", r=run, ids=sorted(new_items)) == rep.borrowed_links > 0
-
-
 def test_an_update_interrupted_in_its_fold_in_counts_every_changed_user_on_resume(db, settings, tmp_path,
                                                                                  monkeypatch):
     """Ctrl-C (KeyboardInterrupt) in the fold-in step, then `kgrec update` again: the resumed update reported fewer
     users with new or changed interactions than the load changed (1 of 2), because it counted them again after the
     knowledge step had stamped some of them with the update's own number. The work was right; the count is the one
     the update took at its start now (the interrupted update reports the same users as an uninterrupted one). Its
-    new items were counted as folded in before ("0 new"): their vectors were written before the cut."""
+    new items were counted as folded in before ("0 new"): their vectors were written before the cut.
+    The new items' links are borrowed in that step: a failure there (an error, or the Ctrl-C here) fails the update
+    (never a run marked complete without them), the run's version is not bumped (serving does not reload half of
+    it), and the resume borrows them."""
     from kgrec_neo4j.model import newitems
     from kgrec_neo4j.users.interests.offline import extract_offline
 
-    _, new_items, touched = appended_world(db, settings, tmp_path, seed=3)
+    run, new_items, touched = appended_world(db, settings, tmp_path, seed=3)
     assert db.value("MATCH (u:User) WHERE u.ingest = 2 RETURN count(u)") == len(touched)  # the load stamped them
 
     def interrupted(*_a, **_k):
@@ -1012,6 +991,7 @@ def test_an_update_interrupted_in_its_fold_in_counts_every_changed_user_on_resum
         run_update(db, settings)
     state = db.query("MATCH (r:UpdateRun) RETURN r.status AS s, r.steps AS steps")[0]
     assert state["s"] == "running" and "interests" in state["steps"] and "fold-in" not in state["steps"]
+    assert db.value("MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.version, 0)", r=run) == 0
     # the knowledge step stamped some of the load's users with the update's own number (3): that is its job
     restamped = db.value("MATCH (u:User) WHERE u.id IN $ids AND u.ingest = 3 RETURN count(u)", ids=sorted(touched))
     assert 0 < restamped < len(touched), "pick a split seed where the knowledge step stamps some changed users"
@@ -1035,6 +1015,9 @@ def test_an_update_interrupted_in_its_fold_in_counts_every_changed_user_on_resum
     # "0 new" when new meant "without a vector")
     assert summary["items_new"] == unfolded > 0, summary
     assert db.value("MATCH (i:Item) WHERE i.gnn_fold_first IS NOT NULL RETURN count(i)") == unfolded
+    assert summary["status"] == "complete" and summary["items_linked"] > 0
+    assert db.value("MATCH (:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) WHERE i.id IN $ids "
+                    "RETURN count(l)", r=run, ids=sorted(new_items)) == summary["borrowed_links"] > 0
 
 
 def test_the_service_says_retry_for_a_new_item_until_it_has_loaded_the_update(db, world, settings):
