@@ -831,11 +831,12 @@ def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, s
     now = {r["id"]: r["v"] for r in db.query(fold_versions, r=first.run)}
     assert now["NEW-first"] == third.run_version > versions["NEW-first"] and now["NEW-second"] == versions["NEW-second"]
     after = {r["id"]: r for r in db.query(state, run=first.run)}
-    # a fold-in cut before it bumped the run's version: the factors it wrote are computed again, not kept
+    # a first fold-in cut before it bumped the run's version: the factor it wrote is computed again, not kept
     from kgrec_neo4j.model.newitems import fold_in_new_items
 
     version = db.value("MATCH (r:ModelRun {id: $r}) RETURN r.version", r=second.run)
-    db.write("MATCH (i:Item {id: 'NEW-second'}) SET i.gnn_fold_scale = 123.0, i.gnn_fold_version = $v", v=version + 1)
+    db.write("MATCH (i:Item {id: 'NEW-second'}) SET i.gnn_fold_scale = 123.0, i.gnn_fold_version = $v, "
+             "i.gnn_fold_first = $v", v=version + 1)
     again = fold_in_new_items(db, borrow_neighbours=0)
     # (every item with a factor keeps it but the cut one; an item folded in from nothing, a zero vector, has none)
     assert again.scale_kept == sum(r["s"] is not None for r in after.values()) - 1
@@ -848,7 +849,8 @@ def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, s
     for item, r in final.items():
         np.testing.assert_allclose(r["e"], after[item]["e"], rtol=1e-5, atol=1e-7, err_msg=item)
         np.testing.assert_allclose(r["f"], after[item]["f"], rtol=1e-5, atol=1e-7, err_msg=item)
-        assert r["s"] == pytest.approx(after[item]["s"], rel=1e-6) and r["links"] == after[item]["links"], item
+        assert r["s"] == (None if after[item]["s"] is None else pytest.approx(after[item]["s"], rel=1e-6)), item
+        assert r["links"] == after[item]["links"], item
 
 
 def test_a_fold_in_that_folds_nothing_again_still_borrows_changed_links(db, world):
@@ -929,6 +931,44 @@ def test_removing_a_link_source_makes_its_targets_borrow_again(db):
         assert got == [{"a": "zz-keep", "b": "zz-other", "d": 8}, {"a": "zz-keep", "b": "zz-target", "d": None}]
     finally:
         db.execute("MATCH (i:Item) WHERE i.id STARTS WITH 'zz-' DETACH DELETE i")
+
+
+def test_a_resumed_fold_in_keeps_the_factor_of_an_item_it_folds_in_again(db, world, settings, monkeypatch):
+    """An item folded in by an earlier update keeps the length factor it was first given, whatever later updates fold
+    in. When the fold-in that folds it in again is cut after writing its vector, the resumed update read it as an
+    item folded in for the first time (its version above the run's) and gave it the factor of that update's new items
+    instead of its own."""
+    from kgrec_neo4j.model import newitems
+
+    rows = {r["item_id"]: r for r in slice_rows("items.jsonl")}
+    trained = sorted(db.value("MATCH (i:Item) WHERE i.gnn_folded_run IS NULL AND i.title IS NOT NULL "
+                              "RETURN collect(i.id)"))
+
+    def append(tag: str, interactions: list[tuple[str, str, int]], source: str | None = None) -> None:
+        items = [{**rows[source], "item_id": f"NEW-{tag}", "title": f"{rows[source]['title']} {tag}"}] if source else []
+        inter = [{"user_id": u, "item_id": i, "seq": q, "rating": 5.0, "timestamp": None, "review_title": None,
+                  "review_text": None} for u, i, q in interactions]
+        load(db, [write_dataset(world["tmp"] / f"refold-{tag}" / "vg", items, inter)], append=True)
+
+    append("refold", [("NEWUSER-refold", "NEW-refold", 0)], trained[3])
+    run = run_update(db, settings).run
+    scale = db.value("MATCH (i:Item {id: 'NEW-refold'}) RETURN i.gnn_fold_scale")
+    assert scale is not None
+    # its user takes up a trained item (the next update folds NEW-refold in again), and another new item comes
+    append("refold2", [("NEWUSER-refold", trained[4], 1), ("NEWUSER-refold2", "NEW-refold2", 0)], trained[5])
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(newitems, "borrow_item_links", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_update(db, settings)
+    version = db.value("MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.version, 0)", r=run)
+    assert db.value("MATCH (i:Item {id: 'NEW-refold'}) RETURN i.gnn_fold_version") == version + 1  # a cut re-fold
+    monkeypatch.undo()
+    rep = run_update(db, settings)
+    assert rep.resumed and rep.status == "complete" and rep.run == run and rep.items_new == 1
+    assert db.value("MATCH (i:Item {id: 'NEW-refold'}) RETURN i.gnn_fold_scale") == scale
 
 
 def test_killed_update_resumes(db, settings, tmp_path):
