@@ -12,8 +12,11 @@ CALL () {
   RETURN u, e
   UNION
   UNWIND CASE WHEN $unseen THEN coalesce($users, []) ELSE [] END AS uid
-  MATCH (u:User {id: uid})-[e:INTERACTED]->(:Item)
-  WHERE e.kind_source IS NULL
+  CALL (uid) {
+    MATCH (u:User {id: uid})-[e:INTERACTED]->(:Item)
+    WHERE e.kind_source IS NULL
+    RETURN u, e
+  }
   RETURN u, e
   UNION
   UNWIND CASE WHEN $unseen AND $users IS NULL THEN [1] ELSE [] END AS every
