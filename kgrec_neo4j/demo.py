@@ -70,7 +70,9 @@ def reload_loss(loss: ReloadLoss) -> str:
 
 def reload_fixes(loss: ReloadLoss) -> str:
     """The ways out of a refused reload: keep the stored users, start over, or agree."""
-    keep = (f"--users {loss.stored_users} to run on the stored users, " if loss.users < loss.stored_users else "")
+    # (--users N keeps what is stored only when it is the seeded sample of N users: a whole load, a k-core or another
+    # seed is not, and the same question would come again)
+    keep = f"--users {loss.stored_users} to run on the stored users, " if loss.stored_sample else ""
     return (f"pass {keep}--fresh to empty the database and start over with {loss.users:,} users, or --yes to "
             f"replace the dataset with them")
 

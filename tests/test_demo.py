@@ -311,4 +311,23 @@ def test_demo_asks_before_it_reloads_a_stored_dataset_with_fewer_users(db, setti
     assert isinstance(res.exception, _StopAfterLoad), res.output
     assert "is stored with 20 users" in res.output and "remove 15 users" in res.output and "--yes" in res.output
     assert "removed 15 users" in res.output and stored()["users"] == 5
+    # another seed's sample is not one the demo can name: --users of its count would be asked about again
+    from kgrec_neo4j.load import read
+    from kgrec_neo4j.load.split import sample_users
+
+    xs = read([SLICE]).interactions
+    assert {x.user for x in sample_users(xs, 12, settings.seed + 1)} != {x.user for x in sample_users(xs, 12, settings.seed)}
+    clear_database(db)
+    load(db, [SLICE], max_users=12, seed=settings.seed + 1)
+    res = demo(5)
+    assert res.exit_code == 1 and "not replaced; nothing was written: pass --fresh" in res.output, res.output
+    # a stored sample that shares no user with the demo's: asked about like any other (it was refused with a fix,
+    # --append, that the demo does not have), and --yes replaces it
+    mine = {x.user for x in sample_users(xs, 5, settings.seed)}
+    seed = next(s for s in range(1, 200) if not mine & {x.user for x in sample_users(xs, 5, s)})
+    clear_database(db)
+    load(db, [SLICE], max_users=5, seed=seed)
+    res = demo(5, "--yes")
+    assert isinstance(res.exception, _StopAfterLoad), res.output
+    assert "remove 5 users" in res.output and set(db.value("MATCH (u:User) RETURN collect(u.id)")) == mine
     clear_database(db)

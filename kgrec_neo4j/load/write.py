@@ -93,6 +93,8 @@ class ReloadLoss(BaseModel):
     users_removed: int
     interactions_removed: int
     items_removed: int
+    stored_sample: bool = Field(False, description="the stored users and items are the seeded sample of stored_users "
+                                                   "users of these files: loading that many removes nothing")
 
 
 def _row(user: str, item: str, seq: int, x: Interaction, split: str) -> dict[str, Any]:
@@ -295,6 +297,7 @@ def load(
     xs = ds.interactions
     if k_core_users or k_core_items:
         xs = k_core(xs, k_core_users, k_core_items)
+    pool = xs
     if max_users:
         xs = sample_users(xs, max_users, seed)
     if ds.interactions and not xs:
@@ -322,13 +325,19 @@ def load(
         rows, counts = _fresh_rows(xs, prefix)
         touched = set(counts)
         if mode == "reload":
-            rows, moved, removed, touched, drop_users, stored_counts = _diff(db, name, rows, counts, yes=yes)
+            # (with confirm_removal, the caller's question decides a removal of everything too)
+            rows, moved, removed, touched, drop_users, stored_counts = _diff(
+                db, name, rows, counts, yes=yes or confirm_removal is not None)
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
             if confirm_removal is not None and (removed or drop_users or drop_items):
-                loss = ReloadLoss(dataset=name, stored_users=stored_counts[0], stored_interactions=stored_counts[1],
+                n_stored = len(stored_counts[0])
+                same = sample_users(pool, n_stored, seed) if max_users else pool
+                loss = ReloadLoss(dataset=name, stored_users=n_stored, stored_interactions=stored_counts[1],
                                   stored_items=len(stored_items), users=len(counts), users_removed=len(drop_users),
-                                  interactions_removed=len(removed), items_removed=len(drop_items))
+                                  interactions_removed=len(removed), items_removed=len(drop_items),
+                                  stored_sample=bool(max_users) and {prefix + x.user for x in same} == stored_counts[0]
+                                  and {prefix + x.item for x in same} == stored_items)
                 if not confirm_removal(loss):
                     raise InputError(f"reloading dataset {name!r} would remove {loss.users_removed} of its "
                                      f"{loss.stored_users} users, {loss.interactions_removed} interactions and "
@@ -383,9 +392,9 @@ def load(
 
 def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str, int], *, yes: bool
           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], set[str], list[str],
-                     tuple[int, int]]:
+                     tuple[set[str], int]]:
     """A reload against what is stored: ``(rows to write (new or changed), split changes, interactions to remove,
-    touched users, users to remove, (stored users, stored interactions))``."""
+    touched users, users to remove, (the stored users' ids, how many interactions are stored))``."""
     stored: dict[str, dict[tuple[int, str], list[Any]]] = {}
     for r in db.query(cypher("load/stored_interactions"), dataset=name):
         stored[r["user"]] = {(int(e[0]), e[1]): e for e in r["edges"]}
@@ -409,4 +418,4 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     touched: set[str] = {r["user"] for r in write} | {m["user"] for m in moved} | {r["user"] for r in removed}
     touched |= set(counts) - set(stored)  # new users, also those without interactions written yet
     drop = sorted(set(stored) - set(counts))
-    return write, moved, removed, touched - set(drop), drop, (len(stored), total)
+    return write, moved, removed, touched - set(drop), drop, (set(stored), total)
