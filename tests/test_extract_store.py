@@ -314,6 +314,38 @@ def test_cli_extract_items_with_llm_closes_its_client(fresh, monkeypatch, tmp_pa
     assert loops() == before
 
 
+def test_cli_extract_items_stops_when_the_llm_endpoint_is_unreachable(fresh, monkeypatch, tmp_path):
+    """`kgrec extract items --extractor llm` with its endpoint stopped went through every item's retries, recorded
+    each item as failed and exited 0. It stops after a few requests in a row could not connect, with an error that
+    names the fix, and writes nothing of the unfinished batch; a rerun with the server back extracts every item."""
+    from fakes.openai_server import FakeOpenAIServer, drop, json_reply
+
+    from kgrec_neo4j.cli import cli
+
+    (tmp_path / "kgrec.toml").write_text("llm_max_retries = 0\n")
+    monkeypatch.setenv("KGREC_CONFIG", str(tmp_path / "kgrec.toml"))
+    monkeypatch.setenv("KGREC_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("KGREC_LLM_CONCURRENCY", "1")
+    monkeypatch.setenv("KGREC_HOME", str(tmp_path))
+    with FakeOpenAIServer(drop()) as srv:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent"])
+        assert srv.calls == 3
+    assert res.exit_code == 1, res.output
+    assert "Error: the LLM endpoint" in res.output and "is unreachable" in res.output
+    assert "`kgrec llm serve`" in res.output
+    state = fresh.query("MATCH (i:Item) RETURN count(i.extract_error) AS failed, "
+                        "sum(size([h IN coalesce(i.extract_hashes, []) WHERE h STARTS WITH 'llm:'])) AS done")[0]
+    assert state == {"failed": 0, "done": 0}
+
+    answer = {"points": [{"type": "Others", "value": "headset", "confidence": 0.9, "evidence": None}]}
+    with FakeOpenAIServer(json_reply(answer)) as srv:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent"])
+    assert res.exit_code == 0, res.output
+    assert f"items: {len(ITEMS)} extracted, 0 skipped" in res.output
+
+
 class SameVector:
     """Every text the same vector: every candidate phrase is typed (similarity 1), so a phrase's support alone
     decides whether it becomes a point."""

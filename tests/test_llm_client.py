@@ -330,3 +330,30 @@ def test_a_timeout_says_how_to_wait_longer():
     for e in (openai.APITimeoutError(request=req), httpx.ReadTimeout("timed out", request=req)):
         f = classify_error(e)
         assert f.reason == "timeout" and "llm_timeout_s" in f.detail and "--timeout" in f.detail, f.detail
+
+
+def test_an_unreachable_endpoint_stops_the_run_instead_of_failing_every_request(tmp_path):
+    """With the LLM server stopped mid-run, every remaining request of the run went through its retries and failed
+    the same way (an item extraction of 2,000 items: hours of retrying a dead endpoint, then exit code 0). After
+    `give_up_after` connection failures in a row the requests not sent yet are not sent, and the run raises an error
+    that names the endpoint and how to start it; a connection failure between answers does not stop it."""
+    from kgrec_neo4j.core.errors import LLMUnreachable
+
+    with FakeOpenAIServer(drop()) as srv, make_client(srv, tmp_path, max_retries=0, concurrency=1) as client:
+        with pytest.raises(LLMUnreachable) as err:
+            client.run_structured([req(str(i)) for i in range(8)])
+        assert srv.calls == 3
+        msg = str(err.value)
+        assert srv.base_url in msg and "`kgrec llm serve`" in msg and "KGREC_LLM_BASE_URL" in msg
+        assert "5 of its 8 requests not sent" in msg
+        assert client.last_stats.failed == 8 and client.last_stats.calls == 3
+
+        srv.reset()
+        srv.default = GOOD
+        srv.script(drop(), drop(), GOOD, drop(), drop(), GOOD)  # never three in a row: the run goes on
+        rs = client.run_structured([req(str(i)) for i in range(6)])
+        assert [r.ok for r in rs] == [False, False, True, False, False, True]
+
+        srv.reset()
+        rs = client.run_structured([req(str(i)) for i in range(3)])  # a new run starts counting afresh
+        assert all(r.ok for r in rs)

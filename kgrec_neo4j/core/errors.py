@@ -82,5 +82,10 @@ class LLMError(KgrecError):
     """An LLM endpoint failed or answered outside the schema (after retries)."""
 
 
+class LLMUnreachable(LLMError):
+    """The LLM endpoint could not be connected to for several requests in a row (after each one's retries): the
+    run stops instead of failing every remaining request the same way."""
+
+
 class ModelError(KgrecError):
     """Training, evaluation or write-back of a model failed."""

@@ -13,6 +13,10 @@ value, or the reason it failed. Nothing half-valid is returned. The work is done
   to 8 s). An answer that is not JSON, breaks the schema, was cut by ``max_tokens`` or is not a chat
   completion at all is asked again at ``retry_temperature``: ``.with_fallbacks`` of the same call,
   ``max_output_retries`` times. Other HTTP errors (400, 401, 404, ...) fail at once.
+* **An unreachable endpoint stops the run**: once ``give_up_after`` requests in a row failed to connect (each after
+  its retries), the requests not sent yet are not sent and :meth:`LLMClient.run` raises
+  :class:`~kgrec_neo4j.core.errors.LLMUnreachable` (a server stopped mid-run would otherwise cost every remaining
+  request its retries, and the caller would record them all as failed). The answers received before are cached.
 * **Concurrency** is ``Runnable.abatch(..., config={"max_concurrency": n})`` on one event loop (a background
   thread owned by the client), sharing one ``ChatOpenAI`` and one connection pool.
 * **Accounting** (:class:`RunStats`): calls, tokens, cache hits, retries and failures by reason, seconds. The
@@ -50,8 +54,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ..core.config import Settings
-from ..core.errors import ConfigError
+from ..core.config import Settings, redact_in, redact_url
+from ..core.errors import ConfigError, LLMUnreachable
 from .cache import LLMCache, cache_key
 from .structured import (
     CURRENT_LOG,
@@ -260,6 +264,8 @@ class LLMClient:
         max_tokens: default answer limit.
         strict: sent as ``json_schema.strict`` (OpenAI's strict mode needs every property required and
             ``additionalProperties: false``).
+        give_up_after: connection failures in a row (each after its retries) after which a run stops
+            (:class:`~kgrec_neo4j.core.errors.LLMUnreachable`); 0 never stops.
     """
 
     def __init__(
@@ -277,6 +283,7 @@ class LLMClient:
         retry_temperature: float = 0.7,
         max_tokens: int = 1024,
         strict: bool = False,
+        give_up_after: int = 3,
     ):
         self.settings = settings
         self.concurrency = int(concurrency if concurrency is not None else settings.llm_concurrency)
@@ -294,6 +301,11 @@ class LLMClient:
                              f"(got {response_format!r})")
         if max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1 (got {max_tokens})")
+        if give_up_after < 0:
+            raise ValueError(f"give_up_after must be >= 0 (got {give_up_after})")
+        self.give_up_after = give_up_after
+        self._unreachable_in_row = 0  # requests of the current run that failed to connect, in a row
+        self._gave_up: str | None = None  # the last connection failure, once the run gave up
         self.max_output_retries = max_output_retries
         self.temperature = temperature
         self.retry_temperature = retry_temperature
@@ -388,7 +400,21 @@ class LLMClient:
             raise
         self.last_stats = stats
         self.total_stats = self.total_stats.merge(stats)
+        if self._gave_up is not None:
+            raise self._unreachable(results)
         return results
+
+    def _unreachable(self, results: list[Result]) -> LLMUnreachable:
+        url = self.settings.llm_base_url
+        where = f"the LLM endpoint {redact_url(url)}" if url else "the LLM endpoint"
+        unsent = sum(1 for r in results if r.value is None and r.attempts == 0 and not r.cached)
+        last = redact_in(self._gave_up or "", url) if url else (self._gave_up or "")
+        return LLMUnreachable(
+            f"{where} is unreachable: {self._unreachable_in_row} requests in a row could not connect, each after "
+            f"{self.max_retries} retries (last: {last[:300]}); the run stopped, {unsent} of its {len(results)} "
+            f"requests not sent. Start the server (`kgrec llm serve` for the bundled model) or point "
+            f"KGREC_LLM_BASE_URL at a running one (`kgrec doctor` checks it), then run the command again: it goes on "
+            f"where this one stopped, and the answers received so far are cached.")
 
     def run_structured(self, requests: list[StructuredRequest], *, concurrency: int | None = None,
                        progress: bool = False, desc: str = "llm") -> list[Result]:
@@ -463,6 +489,7 @@ class LLMClient:
         from tqdm.auto import tqdm
 
         t0 = time.perf_counter()
+        self._unreachable_in_row, self._gave_up = 0, None
         bar = tqdm(total=len(inputs), desc=desc, unit="req", disable=not progress, dynamic_ncols=True)
         config: dict[str, Any] = {"max_concurrency": conc}
         if progress:
@@ -492,6 +519,9 @@ class LLMClient:
                                   raw=hit.content[:2000])
                 except ValidationError:
                     pass  # the schema changed since: a miss
+        if self._gave_up is not None:  # the endpoint is unreachable: the run stops (run() raises)
+            return Result(key, None, error=f"connection: not sent, the endpoint is unreachable ({self._gave_up})",
+                          reason="connection")
         attempts = AttemptLog()
         token = CURRENT_LOG.set(attempts)
         failure: LLMFailure | None = None
@@ -511,8 +541,10 @@ class LLMClient:
         if value is None:
             assert last is not None
             log.info("request %s failed after %d call(s): %s", key, n, last)
+            self._note_connection(last)
             return Result(key, None, error=str(last), reason=last.reason, usage=usage, attempts=n,
                           raw=attempts.raw, retried=retried)
+        self._unreachable_in_row = 0
         if self.cache is not None:
             self._pending.append({"key": ck, "model": self.model_name, "prompt_version": spec.prompt_version,
                                   "schema_name": spec.name, "content": value.model_dump_json(),
@@ -520,6 +552,17 @@ class LLMClient:
             if len(self._pending) >= 256 or time.monotonic() - self._last_flush > 1.0:
                 self._flush_cache()
         return Result(key, value, usage=usage, attempts=n, raw=attempts.raw, retried=retried)
+
+    def _note_connection(self, failure: LLMFailure) -> None:
+        """Count a failed request towards giving up: a connection failure adds one, any other outcome resets."""
+        if failure.reason != "connection":
+            self._unreachable_in_row = 0
+            return
+        self._unreachable_in_row += 1
+        if self.give_up_after and self._unreachable_in_row >= self.give_up_after and self._gave_up is None:
+            self._gave_up = str(failure)
+            log.info("the LLM endpoint is unreachable (%d requests in a row could not connect); stopping the run",
+                        self._unreachable_in_row)
 
     def _answer_runnable(self, spec: AnswerSpec) -> Any:
         """``call(temperature).with_fallbacks([call(retry_temperature)] * max_output_retries)`` on
