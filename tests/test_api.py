@@ -213,6 +213,30 @@ def test_items_posted_to_the_service(db, kg, settings):
         db.write("MATCH (d:Dataset {name: 'api-other'}) DELETE d")
 
 
+def test_a_misspelled_field_of_a_posted_body_is_400_and_nothing_is_written(db, kg, settings):
+    """POST /users/{user}/interactions with {"item": ..., "ratng": 1} recorded an implicit interaction, the rating
+    silently dropped (and POST /items with "descripton" left the stored description as it was): an unknown field
+    is 400 naming it, and nothing is written."""
+    user = kg["users"][3]
+    before = _edges(db, user)
+    item = db.query("MATCH (i:Item) WHERE i.dataset IS NOT NULL RETURN i.id AS i, i.dataset AS d ORDER BY i.id "
+                    "LIMIT 1")[0]
+    stored = db.query("MATCH (i:Item {id: $i}) RETURN i.description AS d, i.current_text_hash AS h", i=item["i"])
+    try:
+        with Running(ServiceState(settings, poll_s=5), writes=True, token="write-token", send_token=True) as client:
+            r = client.post(f"/users/{user}/interactions", json={"item": before[0]["item"], "ratng": 1})
+            assert r.status_code == 400 and r.json()["field"] == "ratng", r.text
+            assert "ratng" in r.json()["error"]
+            r = client.post("/items", json={"id": item["i"], "dataset": item["d"], "descripton": ["changed"]})
+            assert r.status_code == 400 and r.json()["field"] == "descripton", r.text
+    finally:
+        db.write("MATCH (:User {id: $u})-[x:INTERACTED]->() WHERE x.seq > $last DELETE x", u=user,
+                 last=max(e["seq"] for e in before))
+    assert _edges(db, user) == before
+    assert db.query("MATCH (i:Item {id: $i}) RETURN i.description AS d, i.current_text_hash AS h",
+                    i=item["i"]) == stored
+
+
 def test_a_service_that_writes_needs_a_token(settings, monkeypatch):
     from kgrec_neo4j.core.errors import ConfigError
     from kgrec_neo4j.serve.api import TOKEN_ENV, bind_token

@@ -185,6 +185,8 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
     async def bad_request(_request: Any, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+        if first.get("type") == "extra_forbidden":
+            return error(400, f"{field}: not a field of this request (misspelled?)", field)
         return error(400, f"{field or 'request'}: {first.get('msg', 'invalid value')}", field)
 
     async def failure(_request: Any, exc: Exception) -> JSONResponse:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..core.db import Database
 from ..core.errors import KgrecError
@@ -45,7 +45,10 @@ class UnknownDataset(RecordError):
 
 
 class InteractionIn(BaseModel):
-    """One interaction of a user, as an application sends it."""
+    """One interaction of a user, as an application sends it (an unknown field is refused: a misspelled ``rating``
+    would otherwise record an implicit interaction)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     item: str = Field(min_length=1, max_length=1000, description="Item.id")
     rating: float | None = Field(None, ge=0, le=5, description="0-5; >= 4 is a like, <= 2 a dislike (the loader's "
@@ -101,7 +104,10 @@ def record_interaction(db: Database, user: str, interaction: InteractionIn) -> R
 
 class ItemIn(BaseModel):
     """One item of the catalogue, as an application sends it: the id, its dataset, and the text fields it has
-    (the fields left out keep their stored values)."""
+    (the fields left out keep their stored values; an unknown field is refused, as a misspelled text field would
+    otherwise leave the stored one as it was)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     id: str = Field(min_length=1, max_length=1000, description="Item.id (as stored: with the dataset's id prefix)")
     dataset: str = Field(min_length=1, max_length=1000, description="a stored dataset (`kgrec load`)")
