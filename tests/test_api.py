@@ -237,6 +237,19 @@ def test_a_misspelled_field_of_a_posted_body_is_400_and_nothing_is_written(db, k
                     i=item["i"]) == stored
 
 
+def test_a_body_that_is_not_json_is_400_saying_so(db, kg, settings):
+    """A POST whose body is not JSON was answered {"error": "0: JSON decode error", "field": "0"}: the character
+    position of the decoder as a field name. It says the body is not valid JSON and names no field."""
+    user = kg["users"][3]
+    before = _edges(db, user)
+    with Running(ServiceState(settings, poll_s=5), writes=True, token="write-token", send_token=True) as client:
+        for route in (f"/users/{user}/interactions", "/items"):
+            r = client.post(route, content=b'{"item": ', headers={"Content-Type": "application/json"})
+            assert r.status_code == 400, r.text
+            assert "not valid JSON" in r.json()["error"] and "field" not in r.json(), r.text
+    assert _edges(db, user) == before
+
+
 def test_a_service_that_writes_needs_a_token(settings, monkeypatch):
     from kgrec_neo4j.core.errors import ConfigError
     from kgrec_neo4j.serve.api import TOKEN_ENV, bind_token

@@ -184,6 +184,10 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
     @app.exception_handler(RequestValidationError)
     async def bad_request(_request: Any, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
+        if first.get("type") == "json_invalid":  # its loc is a character position, not a field
+            detail = (first.get("ctx") or {}).get("error")
+            return error(400, "the request body is not valid JSON" + (f" ({detail})" if detail else "")
+                         + ": send a JSON object with Content-Type: application/json")
         field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
         if first.get("type") == "extra_forbidden":
             return error(400, f"{field}: not a field of this request (misspelled?)", field)
