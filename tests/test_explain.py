@@ -387,6 +387,26 @@ def test_browser_queries_run(db, kg, name):
         assert any("you disliked" in r["reason"] for r in rows)
 
 
+def test_browser_why_not_names_the_horizon_of_a_negative_interest(db, kg):
+    """A user not interested in a concept of the item both long-term and short-term got two identical rows
+    'you are not interested in X' from cypher/browser/why_not.cypher (and a short-term dislike of a concept the
+    user likes long-term read as a plain 'not interested'); each reason names its horizon."""
+    from kgrec_neo4j.core import resources
+
+    item, concept = db.query("MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept) RETURN i.id AS i, c.id AS c "
+                             "ORDER BY i, c LIMIT 1")[0].values()
+    db.write("MATCH (c:Concept {id: $c}) CREATE (u:User {id: 'why-not-horizons'}) "
+             "WITH u, c UNWIND ['long', 'short'] AS h "
+             "CREATE (u)-[:INTERESTED_IN {horizon: h, polarity: -1, weight: 0.5, confidence: 0.5}]->(c)", c=concept)
+    try:
+        name = db.value("MATCH (c:Concept {id: $c}) RETURN c.name", c=concept)
+        rows = db.query(resources.cypher("browser/why_not").strip().rstrip(";"), user="why-not-horizons", item=item)
+        assert sorted(r["reason"] for r in rows) == [f"you are not interested in {name} (long-term)",
+                                                     f"you are not interested in {name} (short-term)"]
+    finally:
+        db.write("MATCH (u:User {id: 'why-not-horizons'}) DETACH DELETE u")
+
+
 def test_browser_user_profile_shows_the_latest_interactions(db, kg):
     """The profile's history is the user's latest 50 interactions by seq, of every split (it was any 50 of them)."""
     from kgrec_neo4j.core import resources

@@ -4,7 +4,8 @@
 // metrics; 1 when none), back the user's interactions after the dislike by `seq`; an edge without `sign` takes it
 // from `rating`): negative counts against the item, positive for it (an item graph can count a dislike as
 // interest); a dislike without an ITEM_LINK to the item has share null here (its model part, and every reason's
-// full share, come from `kgrec explain --user U --item I`). Shared concepts and negative interests are evidence.
+// full share, come from `kgrec explain --user U --item I`). Shared concepts and negative interests are evidence; a
+// negative interest names its horizon (long-term, short-term: a user can have both on one concept).
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
 MATCH (u:User {id: $user}), (i:Item {id: $item})
@@ -12,7 +13,9 @@ OPTIONAL MATCH (r:ModelRun {current: true})
 CALL (r, u, i) {
   MATCH p = (u)-[ii:INTERESTED_IN]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
   WHERE ii.polarity < 0
-  RETURN p, 'you are not interested in ' + c.name AS reason, null AS share
+  RETURN p, 'you are not interested in ' + c.name
+            + CASE ii.horizon WHEN 'long' THEN ' (long-term)' WHEN 'short' THEN ' (short-term)' ELSE '' END AS reason,
+         null AS share
   UNION ALL
   MATCH (u)-[x:INTERACTED]->(j:Item)
   WHERE j <> i
