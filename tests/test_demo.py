@@ -265,6 +265,21 @@ def test_demo_out_under_a_file_is_refused_before_anything(db, tmp_path):
         db.execute("MATCH (m:DemoOutMarker) DELETE m")
 
 
+def test_demo_refuses_an_unknown_model_before_anything(db, tmp_path):
+    """`kgrec demo --models ours,popular` loaded, extracted, built concepts and interests (minutes, with --fresh after
+    emptying the database) and then died with a ValueError traceback at evaluation; --models is checked first, as
+    `kgrec evaluate --models` is, naming the models it knows."""
+    db.execute("CREATE (:DemoOutMarker {id: 'keep'})")
+    try:
+        res = CliRunner().invoke(cli, ["demo", "--data", str(SLICE), "--users", "5", "--models", "ours, popular",
+                                       "--epochs", "1", "--fresh", "--yes", "--out", str(tmp_path / "out")])
+        assert res.exit_code == 2 and isinstance(res.exception, SystemExit), (res.output, res.exception)
+        assert "Invalid value for --models: got popular; expected some of ours, lightgcn" in res.output
+        assert db.value("MATCH (m:DemoOutMarker) RETURN count(m)") == 1  # --fresh emptied nothing
+    finally:
+        db.execute("MATCH (m:DemoOutMarker) DELETE m")
+
+
 class _StopAfterLoad(Exception):
     pass
 

@@ -9,6 +9,7 @@ import click
 from ..core.config import Settings
 from ..core.outpath import check_out_path
 from ._common import item_title, open_db, pass_settings
+from .train import MODEL_CHOICES
 
 
 @click.command()
@@ -17,7 +18,8 @@ from ._common import item_title, open_db, pass_settings
 @click.option("--users", type=click.IntRange(1), default=2000, show_default=True, help="Seeded sample of users to load.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the evaluation table and the report page (default: <home>/demo).")
-@click.option("--models", default=None, help="Comma-separated models to evaluate (default: all baselines and ours).")
+@click.option("--models", default=None,
+              help=f"Comma-separated models to evaluate, some of {', '.join(MODEL_CHOICES)} (default: all).")
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Override the training epochs (early stopping still applies).")
 @click.option("--fresh", is_flag=True, help="Empty the database first (asks for confirmation unless --yes).")
@@ -51,6 +53,13 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
             click.echo("", err=True)
             return False
 
+    names = None
+    if models is not None:  # before minutes of loading and extraction (it failed with a traceback at evaluation)
+        names = [m.strip() for m in models.split(",") if m.strip()]
+        bad = [m for m in names if m not in MODEL_CHOICES]
+        if bad or not names:
+            raise click.BadParameter(f"got {', '.join(bad) or 'nothing'}; expected some of {', '.join(MODEL_CHOICES)}",
+                                     param_hint="--models")
     data = data or Path(settings.data_dir) / "amazon-videogames-2018"
     if not data.is_dir():
         raise click.ClickException(f"dataset folder {data} not found; pass --data or set KGREC_DATA_DIR")
@@ -63,7 +72,7 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
                 click.confirm(f"Empty the database at {settings.neo4j_uri} ({n} nodes)?", abort=True)
             clear_database(d)
         rep = run_demo(d, settings, data=data, users=users, out_dir=out_dir,
-                       models=models.split(",") if models else None, epochs=epochs, say=click.echo,
+                       models=names, epochs=epochs, say=click.echo,
                        confirm_reload=confirm_reload)
     click.echo("")
     click.echo("== Evaluation (test split, full ranking, train items excluded) ==")
