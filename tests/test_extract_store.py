@@ -273,6 +273,28 @@ def test_cli_extract_items(fresh, monkeypatch):
     assert got == ["season pass"]
 
 
+def test_cli_extract_items_names_an_unknown_item(fresh, monkeypatch):
+    """`kgrec extract items --item X` with an id the graph does not have printed "items: 0 extracted, 0 skipped (already
+    done), 0 failed, 0 missing" and exited 0, as if X had been extracted before; it is refused, naming the id, and
+    nothing is extracted (the known items passed with it neither)."""
+    import kgrec_neo4j.extract.run as run_mod
+    from kgrec_neo4j.cli import cli
+
+    real = run_mod.build_extractor
+
+    def offline_without_model(settings, name, **kw):
+        ex = real(settings, name, **kw)
+        ex._embedder = NoEmbedder()
+        return ex
+
+    monkeypatch.setattr(run_mod, "build_extractor", offline_without_model)
+    res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "offline", "--silent",
+                                   "--item", "B016VFPZVG", "--item", "NO-SUCH-ITEM"])
+    assert res.exit_code == 2, res.output
+    assert "unknown item(s) 'NO-SUCH-ITEM'" in res.output and "kgrec items search" in res.output
+    assert fresh.value("MATCH (:Item)-[m:MENTIONS]->() RETURN count(m)") == 0
+
+
 def test_reviews_come_from_training_interactions_only(fresh):
     from kgrec_neo4j.extract.run import read_items
 

@@ -49,6 +49,13 @@ def items(settings, extractor_name, limit, concurrency, use_reviews, force, item
     extractor = build_extractor(settings, name, pack=pack, concurrency=concurrency, use_reviews=use_reviews)
     try:
         with open_db(settings, writer="kgrec extract items") as db:
+            if item_ids:  # an id not in the graph was passed over without a word ("0 extracted, 0 skipped")
+                missing = db.value("UNWIND $ids AS id WITH id WHERE NOT EXISTS { (:Item {id: id}) } "
+                                   "RETURN collect(id)", ids=list(dict.fromkeys(item_ids))) or []
+                if missing:
+                    raise click.BadParameter(
+                        f"unknown item(s) {', '.join(map(repr, missing))}: expected Item.id values that were loaded "
+                        f"(`kgrec items search TEXT` finds an item's id); nothing was extracted", param_hint="--item")
             report = extract_items(db, extractor, limit=limit, batch_size=batch_size or 256, progress=not silent,
                                    item_ids=list(item_ids) or None, force=force, pack=pack)
     finally:  # the LLM extractor's connection pool and event loop (the offline one has none)
