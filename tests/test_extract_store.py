@@ -254,16 +254,7 @@ def test_cli_extract_items(fresh, monkeypatch):
     assert "Error: the LLM extractor needs an OpenAI-compatible endpoint" in res.output
     assert "KGREC_LLM_BASE_URL is not set" in res.output
 
-    import kgrec_neo4j.extract.run as run_mod
-
-    real = run_mod.build_extractor
-
-    def offline_without_model(settings, name, **kw):
-        ex = real(settings, name, **kw)
-        ex._embedder = NoEmbedder()
-        return ex
-
-    monkeypatch.setattr(run_mod, "build_extractor", offline_without_model)
+    _offline_without_model(monkeypatch)
     res = runner.invoke(cli, ["extract", "items", "--extractor", "offline", "--silent", "--item", "B016VFPZVG"])
     assert res.exit_code == 0, res.output
     assert "items: 1 extracted, 0 skipped" in res.output
@@ -273,12 +264,9 @@ def test_cli_extract_items(fresh, monkeypatch):
     assert got == ["season pass"]
 
 
-def test_cli_extract_items_names_an_unknown_item(fresh, monkeypatch):
-    """`kgrec extract items --item X` with an id the graph does not have printed "items: 0 extracted, 0 skipped (already
-    done), 0 failed, 0 missing" and exited 0, as if X had been extracted before; it is refused, naming the id, and
-    nothing is extracted (the known items passed with it neither)."""
+def _offline_without_model(monkeypatch) -> None:
+    """The CLI's offline extractor without the embedding model (its rules only)."""
     import kgrec_neo4j.extract.run as run_mod
-    from kgrec_neo4j.cli import cli
 
     real = run_mod.build_extractor
 
@@ -288,6 +276,15 @@ def test_cli_extract_items_names_an_unknown_item(fresh, monkeypatch):
         return ex
 
     monkeypatch.setattr(run_mod, "build_extractor", offline_without_model)
+
+
+def test_cli_extract_items_names_an_unknown_item(fresh, monkeypatch):
+    """`kgrec extract items --item X` with an id the graph does not have printed "items: 0 extracted, 0 skipped (already
+    done), 0 failed, 0 missing" and exited 0, as if X had been extracted before; it is refused, naming the id, and
+    nothing is extracted (the known items passed with it neither)."""
+    from kgrec_neo4j.cli import cli
+
+    _offline_without_model(monkeypatch)
     res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "offline", "--silent",
                                    "--item", "B016VFPZVG", "--item", "NO-SUCH-ITEM"])
     assert res.exit_code == 2, res.output
