@@ -79,6 +79,13 @@ def test_links_a_new_item_borrowed_are_said_to_be_borrowed():
     assert "ITEM_LINK(w=0.1, borrowed)" in r.paths[0].describe()
 
 
+def test_a_reason_line_says_what_its_removal_number_is():
+    # "(without it: -25.83)" read as the score without the reason; it is the change of the score when it is removed
+    r = _item("Far Cry", 0.08, 25.77)
+    r.removal = 25.83
+    assert r.describe() == "+25.85  like: Far Cry  [model +0.08, item graph +25.77]  (removing it: score -25.83)"
+
+
 def test_a_borrowed_link_from_one_of_the_knowledge_neighbours_says_the_users_item_is_one():
     # the user's item is itself among the items closest to the new one in knowledge: its own link is in the weight
     r = _item("Halo 3", 0.2, 21.3)

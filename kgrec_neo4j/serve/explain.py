@@ -181,7 +181,8 @@ class Reason(BaseModel):
         else:
             what = (f"{self.interaction or 'interaction'}: {short(self.name, 60)}  [model {self.gnn:+.4g}, item graph "
                     f"{self.item_graph:+.4g}]" + ("" if self.paths else " (no stored path)"))
-        check = "" if self.removal is None else f"  (without it: {-self.removal:+.4g})"
+        # (how the score changes when the neighbour is removed: its edges deleted, the user folded in again)
+        check = "" if self.removal is None else f"  (removing it: score {-self.removal:+.4g})"
         return f"{self.share:+.4g}  {what}{check}"
 
     @property
