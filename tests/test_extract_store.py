@@ -221,7 +221,7 @@ def test_some_items_are_extracted_against_the_whole_catalogue(fresh, settings, t
         assert (ex.stats["catalogue_cached"], ex.stats["catalogue_rule_pass"]) == (cached, rule_pass)
 
 
-def test_extractor_failure_and_missing_results_are_recorded(fresh):
+def test_extractor_failure_and_missing_results_are_recorded(fresh, capsys):
     class Flaky:
         name = "flaky"
 
@@ -239,8 +239,12 @@ def test_extractor_failure_and_missing_results_are_recorded(fresh):
     errs = fresh.value("MATCH (i:Item) WHERE i.extract_error IS NOT NULL RETURN count(i)")
     assert errs == 2
     # the failed ones are retried on the next run, the done ones skipped
-    rep2 = extract_items(fresh, Flaky(), progress=False, pack=PACK)
+    capsys.readouterr()
+    rep2 = extract_items(fresh, Flaky(), progress=True, pack=PACK)
     assert rep2.items_skipped == 2
+    # the progress bar went through the two retried items and says they failed (it read 100% and nothing else)
+    bar = capsys.readouterr().err.replace("\r", "\n").strip().splitlines()[-1]
+    assert "2/2" in bar and "failed=2" in bar, bar
 
 
 def test_cli_extract_items(fresh, monkeypatch):

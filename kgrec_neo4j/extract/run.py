@@ -189,6 +189,8 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
                     dropped.update(r.dropped)
                 store.add(write_results(db, results, extractor=name, run=run, pack=pack, batch_size=len(chunk)))
                 extracted += len(chunk)
+                if failures:  # the bar counts the items gone through; the failed ones are said beside it
+                    bar.set_postfix(failed=sum(failures.values()), refresh=False)
                 bar.update(len(chunk))
 
     seconds = time.perf_counter() - t0
