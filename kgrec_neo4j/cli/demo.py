@@ -9,7 +9,7 @@ import click
 from ..core.config import Settings
 from ..core.outpath import check_out_path
 from ._common import item_title, open_db, pass_settings
-from .train import MODEL_CHOICES
+from .train import MODEL_CHOICES, parse_models
 
 
 @click.command()
@@ -53,13 +53,8 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
             click.echo("", err=True)
             return False
 
-    names = None
-    if models is not None:  # before minutes of loading and extraction (it failed with a traceback at evaluation)
-        names = [m.strip() for m in models.split(",") if m.strip()]
-        bad = [m for m in names if m not in MODEL_CHOICES]
-        if bad or not names:
-            raise click.BadParameter(f"got {', '.join(bad) or 'nothing'}; expected some of {', '.join(MODEL_CHOICES)}",
-                                     param_hint="--models")
+    # before minutes of loading and extraction (it failed with a traceback at evaluation)
+    names = parse_models(models) if models is not None else None
     data = data or Path(settings.data_dir) / "amazon-videogames-2018"
     if not data.is_dir():
         raise click.ClickException(f"dataset folder {data} not found; pass --data or set KGREC_DATA_DIR")

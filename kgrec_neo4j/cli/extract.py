@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..core.resources import cypher
 from ._common import (
     batch_size_option,
     echo_table,
@@ -50,8 +51,8 @@ def items(settings, extractor_name, limit, concurrency, use_reviews, force, item
     try:
         with open_db(settings, writer="kgrec extract items") as db:
             if item_ids:  # an id not in the graph was passed over without a word ("0 extracted, 0 skipped")
-                missing = db.value("UNWIND $ids AS id WITH id WHERE NOT EXISTS { (:Item {id: id}) } "
-                                   "RETURN collect(id)", ids=list(dict.fromkeys(item_ids))) or []
+                found = set(db.value(cypher("extract/existing_items"), ids=list(item_ids)) or [])
+                missing = [i for i in dict.fromkeys(item_ids) if i not in found]
                 if missing:
                     raise click.BadParameter(
                         f"unknown item(s) {', '.join(map(repr, missing))}: expected Item.id values that were loaded "

@@ -10,6 +10,21 @@ from ..core.config import Settings
 from ._common import echo_json, min_confidence_option, open_db, pass_settings
 
 MODEL_CHOICES = ["ours", "lightgcn", "mf", "ease", "ease-recency", "itemknn", "pop"]
+
+
+def parse_models(models: str) -> list[str]:
+    """``--models`` as a list of :data:`MODEL_CHOICES` (comma-separated, spaces around names allowed).
+
+    Raises:
+        click.BadParameter: a name it does not know, or no name at all.
+    """
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    bad = [m for m in names if m not in MODEL_CHOICES]
+    if bad or not names:
+        raise click.BadParameter(f"got {', '.join(bad) or 'nothing'}; expected some of {', '.join(MODEL_CHOICES)}",
+                                 param_hint="--models")
+    return names
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 epochs_option = click.option("--epochs", type=click.IntRange(1), default=None,
                              help="Maximum epochs (early stopping on valid NDCG@10, patience 10; default 100).")
@@ -175,11 +190,7 @@ def evaluate(settings: Settings, models, no_ablations, out_dir, epochs, min_conf
     from ..model.pipeline import run_evaluation
 
     check_out_path(out_dir, folder=True, example="--out results/")  # before minutes of training, not after
-    names = [m.strip() for m in models.split(",") if m.strip()]
-    bad = [m for m in names if m not in MODEL_CHOICES]
-    if bad or not names:
-        raise click.BadParameter(f"got {', '.join(bad) or 'nothing'}; expected some of {', '.join(MODEL_CHOICES)}",
-                                 param_hint="--models")
+    names = parse_models(models)
     overrides = None
     if max_seconds:
         overrides = {m: {"max_seconds": max_seconds} for m in ("ours", "lightgcn", "mf", "ours-no-concepts",
