@@ -160,11 +160,14 @@ def _labels(tg: Any, split: str, index: dict[str, int], held: np.ndarray, *, tra
 
 
 def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]], index: dict[str, int],
-                   ids: list[str], targets: list[str], *, top_k: int) -> sp.csr_matrix:
+                   ids: list[str], targets: list[str], *, top_k: int, calibrate: str | float | None = None
+                   ) -> sp.csr_matrix:
     """``links`` (row: source item) with the columns of ``targets`` replaced by links borrowed from their neighbours
     ``near`` (:func:`kgrec_neo4j.model.newitems.nearest_trained_items`), as ``kgrec update`` computes them (the
     neighbours' links in, and each neighbour's own link). ``ids``: item id per index (the tie order of equal
-    weights)."""
+    weights). ``calibrate`` (a variant, not what the update does): a number multiplies each borrowed column;
+    ``"norm"`` scales it to the share-weighted mean L2 length of its neighbours' columns, ``"max"`` its largest
+    weight to the share-weighted mean of theirs."""
     csc = links.tocsc()
     keep = np.ones(links.shape[1], np.float64)
     keep[[index[t] for t in targets]] = 0.0
@@ -181,6 +184,20 @@ def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]
         n = index[t]
         best = sorted(((j, x) for j, x in acc.items() if j != n and x != 0.0), key=lambda r: (-abs(r[1]), ids[r[0]]))
         best = best[:top_k]
+        if calibrate is not None and best:
+            got = np.asarray([x for _, x in best], np.float64)
+            if isinstance(calibrate, (int, float)):
+                factor = calibrate
+            else:
+                theirs = [(share, csc[:, index[w]].data.astype(np.float64)) for w, share in near.get(t, [])]
+                if calibrate == "norm":
+                    want = sum(share * float(np.linalg.norm(d)) for share, d in theirs)
+                    have = float(np.linalg.norm(got))
+                else:
+                    want = sum(share * float(np.abs(d).max()) for share, d in theirs if d.size)
+                    have = float(np.abs(got).max())
+                factor = want / have if have > 0 else 1.0
+            best = [(j, x * factor) for j, x in best]
         rows.append(np.asarray([j for j, _ in best], np.int64))
         cols.append(np.full(len(best), n, np.int64))
         vals.append(np.asarray([x for _, x in best], np.float64))
@@ -189,7 +206,8 @@ def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]
 
 
 def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names: list[str], seed: int,
-             knn_k: int = 50, batch: int = 500, trained_users: int = 3000, fold_scale: float = 1.0) -> dict[str, Any]:
+             knn_k: int = 50, batch: int = 500, trained_users: int = 3000, fold_scale: float = 1.0,
+             variants: Sequence[str] = ()) -> dict[str, Any]:
     """Every method on the test users (and the valid users) whose item is held out, and on ``trained_users`` of
     those whose item is a trained one; see the module docstring."""
     from kgrec_neo4j.core.embed import get_embedder
@@ -243,6 +261,7 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     # the held-out items' borrowed links from their knowledge neighbours, and by the configured rule as a check
     # that the stored links are what this code computes
     m_kn = m
+    m_var: dict[str, Any] = {}
     if m.links is not None:
         from kgrec_neo4j.core.resources import cypher
         from kgrec_neo4j.model.newitems import link_top_k, nearest_trained_items
@@ -250,11 +269,16 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
         top_k = link_top_k(db.query(cypher("recommend/run"), run=run)[0])
         near = nearest_trained_items(db, held_list, run=run, min_confidence=m.min_confidence,
                                  neighbours=settings.borrow_neighbours, source=settings.borrow_from)
-        now = borrowed_links(m.links, near, m.index, m.ids, held_list, top_k=top_k)
+        now = borrowed_links(m.links, near, m.index, m.ids, held_list, top_k=top_k, calibrate=settings.borrow_scale)
         info["borrowed_stored_vs_recomputed_max_abs"] = float(abs(now - m.links).max()) if now.nnz else 0.0
         near_kn = nearest_trained_items(db, held_list, run=run, min_confidence=m.min_confidence,
                                     neighbours=settings.borrow_neighbours, source="knowledge")
-        m_kn = dataclasses.replace(m, links=borrowed_links(m.links, near_kn, m.index, m.ids, held_list, top_k=top_k))
+        m_kn = dataclasses.replace(m, links=borrowed_links(m.links, near_kn, m.index, m.ids, held_list, top_k=top_k,
+                                                           calibrate=settings.borrow_scale))
+        for v in variants:
+            cal: str | float = v if v in ("norm", "max") else float(v.lstrip("x"))
+            m_var[f"ours-links-{v}"] = dataclasses.replace(
+                m, links=borrowed_links(m.links, near, m.index, m.ids, held_list, top_k=top_k, calibrate=cal))
         info["held_out_with_text_neighbours"] = sum(
             1 for t in held_list if near.get(t) and near.get(t) != near_kn.get(t))
     info["held_out_zero_without_knowledge"] = int((np.abs(vec[idx]).sum(1) == 0).sum())
@@ -282,6 +306,8 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
         "itemknn-text": lambda st, x: (x @ knn.T).toarray(),
         "random": lambda st, x: rng.random((len(st), n)),
     }
+    for name, mv in m_var.items():
+        methods[name] = lambda st, x, mv=mv: scores(mv, st)
     out: dict[str, Any] = {"info": info}
 
     def ranked(labels: dict[str, int], users: list[str], scopes: Sequence[str]) -> dict[str, Any]:
@@ -312,9 +338,10 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
         out[split] = ranked(labels, sorted(labels), SCOPES)
         trained_labels = _labels(tg, split, m.index, held, trained=True)
         others = sorted(trained_labels)
+        total = len(others)
         if len(others) > trained_users:
             others = sorted(np.random.default_rng(seed).choice(others, trained_users, replace=False).tolist())
-        out[split]["trained"] = ranked(trained_labels, others, ("all",))
+        out[split]["trained"] = {**ranked(trained_labels, others, ("all",)), "users_total": total}
     info["eval_seconds"] = round(time.perf_counter() - t0, 1)
     return out
 
@@ -367,7 +394,8 @@ def run_seed(args: argparse.Namespace, settings: Any, pack: Any, seed: int) -> d
             ev = timed("evaluate", lambda: evaluate(db, settings, run=res.run, held_ids=held, type_names=pack.names,
                                                     seed=seed, knn_k=args.knn_k,
                                                     trained_users=args.trained_users,
-                                                    fold_scale=upd.fold_norm_scale or 1.0))
+                                                    fold_scale=upd.fold_norm_scale or 1.0,
+                                                    variants=[v for v in args.link_variants.split(",") if v]))
     rep = res.report
     return {"seed": seed, "split": sizes, "seconds": secs, "run": res.run,
             "training": {**{k: rep.get(k) for k in ("epochs", "best_epoch", "train_seconds", "valid", "test",
@@ -382,9 +410,10 @@ def table(results: Sequence[dict[str, Any]], split: str = "test") -> str:
         v = np.asarray(values, np.float64)
         return f"{v.mean():.4f} ± {v.std():.4f}" if v.size > 1 else f"{v.mean():.4f}"
 
+    methods = [*METHODS, *sorted({k for r in results for k in r[split] if k.startswith("ours-links-")})]
     lines = ["| method | held-out: Recall@20 | held-out: NDCG@10 | all items: Recall@20 | all items: NDCG@10 |",
              "|---|---:|---:|---:|---:|"]
-    for meth in METHODS:
+    for meth in methods:
         cells = [cell([r[split][meth][scope][metric] for r in results])
                  for scope in SCOPES for metric in ("recall@20", "ndcg@10")]
         lines.append(f"| {meth} | " + " | ".join(cells) + " |")
@@ -393,11 +422,22 @@ def table(results: Sequence[dict[str, Any]], split: str = "test") -> str:
     if all("trained" in r[split] for r in results):
         lines += ["", f"{split.upper()} users whose {split} item is a trained item (every item ranked: what surfacing "
                   "new items costs them)", "| method | Recall@20 | NDCG@10 |", "|---|---:|---:|"]
-        for meth in METHODS:
+        for meth in methods:
             cells = [cell([r[split]["trained"][meth]["all"][metric] for r in results])
                      for metric in ("recall@20", "ndcg@10")]
             lines.append(f"| {meth} | " + " | ".join(cells) + " |")
         lines.append(f"\n{split} users per seed: {[r[split]['trained']['users'] for r in results]}")
+        if all("users_total" in r[split]["trained"] for r in results):
+            lines += ["", f"EVERY {split} user, every item ranked (the users whose item is held out, and those whose "
+                      "item is trained weighted by their number from the sample above)", "| method | NDCG@10 |",
+                      "|---|---:|"]
+            for meth in methods:
+                vals = []
+                for r in results:
+                    a, b = r[split]["users"], r[split]["trained"]["users_total"]
+                    vals.append((a * r[split][meth]["all"]["ndcg@10"]
+                                 + b * r[split]["trained"][meth]["all"]["ndcg@10"]) / max(a + b, 1))
+                lines.append(f"| {meth} | {cell(vals)} |")
     return "\n".join(lines)
 
 
@@ -413,6 +453,9 @@ def main() -> None:
     ap.add_argument("--knn-k", type=int, default=50, help="neighbours of itemknn-text")
     ap.add_argument("--trained-users", type=int, default=3000,
                     help="users whose test (valid) item is a trained item, ranked too (sampled with the seed)")
+    ap.add_argument("--link-variants", default="",
+                    help="comma-separated in-memory variants of the new items' borrowed links, each a method "
+                         "ours-links-<v>: x<factor> (x2), norm, max (see borrowed_links)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--yes", action="store_true", help="clear the database without asking")
     args = ap.parse_args()

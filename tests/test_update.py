@@ -282,10 +282,10 @@ def test_new_items_are_recommended_and_serving_notices_the_version(db, world):
     assert why.run == run and why.rank >= 1
 
 
-def _borrowed(near: list, into: dict, top_k: int) -> dict:
+def _borrowed(near: list, into: dict, top_k: int, scale: float) -> dict:
     """A new item's links by the update's rule from its neighbours ``near`` ([(id, similarity)], closest first):
     the share-weighted sum of the neighbours' incoming links plus each neighbour's own link (its share of its
-    strongest trained link in), the ``top_k`` largest in magnitude."""
+    strongest trained link in), the ``top_k`` largest in magnitude, times ``scale``."""
     total = sum(c for _, c in near)
     acc: dict = defaultdict(float)
     for w, c in near:
@@ -293,7 +293,7 @@ def _borrowed(near: list, into: dict, top_k: int) -> dict:
             acc[j] += c / total * x
         if into.get(w):
             acc[w] += c / total * max(max(into[w].values()), 0.0)
-    return dict(sorted(acc.items(), key=lambda x: (-abs(x[1]), x[0]))[:top_k])
+    return {j: x * scale for j, x in sorted(acc.items(), key=lambda x: (-abs(x[1]), x[0]))[:top_k]}
 
 
 def _links(db, run: str) -> list:
@@ -301,7 +301,7 @@ def _links(db, run: str) -> list:
                     "l.borrowed AS b, l.neighbour AS nb", r=run)
 
 
-def _check_borrowed(links: list, near_of: dict, new: set, top_k: int) -> tuple[int, int]:
+def _check_borrowed(links: list, near_of: dict, new: set, top_k: int, scale: float) -> tuple[int, int]:
     """Every new item's stored links are :func:`_borrowed` from ``near_of[item]``, and a link from one of the
     neighbours themselves says so (the explanation words it "among the items most like it"); returns (items with
     links, items without neighbours)."""
@@ -314,7 +314,7 @@ def _check_borrowed(links: list, near_of: dict, new: set, top_k: int) -> tuple[i
     for n in sorted(new):
         near = near_of.get(n, [])
         alone += not near
-        want = _borrowed(near, into, top_k) if near else {}
+        want = _borrowed(near, into, top_k, scale) if near else {}
         assert set(into.get(n, {})) == set(want), n
         np.testing.assert_allclose([into[n][j] for j in sorted(want)], [want[j] for j in sorted(want)], rtol=1e-5)
         owns = {w for w, _ in near if into.get(w)}
@@ -359,7 +359,8 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
     assert sum(not r["b"] for r in links) == info["n"]  # the trained links are all still there
     assert all(r["b"] for r in links if r["i"] in new) and all(not r["b"] for r in links if r["i"] not in new)
     assert {r["nb"] for r in links if r["b"]} == {True, False}  # both kinds occur here
-    linked, alone = _check_borrowed(links, by_text, new, top_k)
+    scale = db.settings.borrow_scale
+    linked, alone = _check_borrowed(links, by_text, new, top_k, scale)
     assert linked == len(new) and rep.items_linked == linked  # every new item has text, and so neighbours
     assert rep.borrowed_links == sum(1 for r in links if r["i"] in new)
     # a rerun finds every item's neighbours as they were (its stored digest) and writes nothing; an item without
@@ -396,9 +397,20 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
         by_knowledge[n] = sorted(cos.items(), key=lambda x: (-x[1], x[0]))[:20]
     assert by_knowledge != by_text
     got = borrow_item_links(db, sorted(new), run=run, min_confidence=mc, source="knowledge")
-    k_linked, k_alone = _check_borrowed(_links(db, run), by_knowledge, new, top_k)
+    k_linked, k_alone = _check_borrowed(_links(db, run), by_knowledge, new, top_k, scale)
     assert got[0] == k_linked and k_alone == sum(not v for v in by_knowledge.values())
     # and back by text: the same links as the update wrote
+    borrow_item_links(db, sorted(new), run=run, min_confidence=mc)
+    assert sorted(_links(db, run), key=key_of) == sorted(links, key=key_of)
+    # another factor: every item borrows again (the factor is in the digest), each borrowed link that factor of the
+    # update's, the trained links untouched; and back
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc, scale=2.5 * scale)[:3] == (
+        rep.items_linked, rep.borrowed_links, 0)
+    once = {key_of(r): r["w"] for r in links}
+    twice = {key_of(r): r["w"] for r in _links(db, run)}
+    assert twice.keys() == once.keys()
+    np.testing.assert_allclose([twice[k] for k in sorted(once)],
+                               [once[k] * (2.5 if k[1] in new else 1.0) for k in sorted(once)], rtol=1e-6)
     borrow_item_links(db, sorted(new), run=run, min_confidence=mc)
     assert sorted(_links(db, run), key=key_of) == sorted(links, key=key_of)
     # an item without a text vector (an item without text has none) borrows from its knowledge
@@ -910,7 +922,8 @@ def test_borrow_digest_changes_with_each_input():
 
     near = [("a", 0.6), ("b", 0.4)]
     base = borrow_digest("run-1", 100, near)
-    assert base == borrow_digest("run-1", 100, list(near)) and 0 <= base < 2 ** 63
+    assert base == borrow_digest("run-1", 100, list(near)) == borrow_digest("run-1", 100, near, 1.0)
+    assert 0 <= base < 2 ** 63 and borrow_digest("run-1", 100, near, 1.5) != base
     assert len({base, borrow_digest("run-2", 100, near), borrow_digest("run-1", 50, near),
                 borrow_digest("run-1", 100, [("a", 0.6), ("c", 0.4)]), borrow_digest("run-1", 100, [("a", 0.61), ("b", 0.39)]),
                 borrow_digest("run-1", 100, near[::-1]), borrow_digest("run-1", 100, [])}) == 7

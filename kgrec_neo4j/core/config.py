@@ -131,6 +131,9 @@ class Settings:
         borrow_from: how those neighbours are found: ``text`` (the trained items closest to it by the embedding of
             its text, ``Item.text_vector``; an item without text falls back to its knowledge) or ``knowledge`` (the
             trained items that share most of its concepts).
+        borrow_scale: a factor on every link a new item borrows (1: the share-weighted mean of its neighbours'
+            links); above 1 new items surface sooner among the trained ones (docs/updates.md, docs/results.md
+            section 9).
     """
 
     neo4j_uri: str = "bolt://127.0.0.1:7687"
@@ -159,6 +162,7 @@ class Settings:
     same_work: str = "demote"
     borrow_neighbours: int = 20
     borrow_from: str = "text"
+    borrow_scale: float = 1.0
 
     @property
     def home_path(self) -> Path:
@@ -220,6 +224,7 @@ ENV: dict[str, str] = {
     "KGREC_SAME_WORK": "same_work",
     "KGREC_BORROW_NEIGHBOURS": "borrow_neighbours",
     "KGREC_BORROW_FROM": "borrow_from",
+    "KGREC_BORROW_SCALE": "borrow_scale",
 }
 
 
@@ -299,7 +304,7 @@ _RANGES: dict[str, tuple[float, float | None]] = {
     "embedding_dim": (1, 4096), "embedding_batch_size": (1, None), "llm_concurrency": (1, 1024),
     "llm_timeout_s": (0.001, None), "llm_max_retries": (0, 100), "batch_size": (1, None),
     "min_confidence": (0.0, 1.0), "lease_ttl_s": (1.0, None), "lease_wait_s": (0.0, None),
-    "borrow_neighbours": (0, 1000),
+    "borrow_neighbours": (0, 1000), "borrow_scale": (0.01, 100.0),
 }
 
 

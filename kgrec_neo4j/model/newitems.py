@@ -25,10 +25,13 @@ weighed as the item graph's concept paths weigh concepts, each concept row of un
 ``d`` items counts ``1/d``; cosine over those weights), with shares ``s_w`` proportional to the cosine and summing
 to one. A new item ``n`` then gets
 ``W(j→n) = Σ_w s_w W(j→w)`` for every item ``j`` linking to a neighbour, plus, from each neighbour itself,
-``W(w→n) += s_w · max(0, max_j W(j→w))`` (the ``top_k`` largest in magnitude kept, as training keeps), stored as
-``ITEM_LINK {run, weight, borrowed: true}``: its item-graph score for a user is the share-weighted mean of its
-neighbours' item-graph scores, where having a neighbour itself counts as that neighbour's strongest trained link in
-(before the ``top_k`` cut), on the same scale as every trained item's. The second term stands in for
+``W(w→n) += s_w · max(0, max_j W(j→w))`` (the ``top_k`` largest in magnitude kept, as training keeps), each times
+the setting ``borrow_scale`` (1 by default), stored as ``ITEM_LINK {run, weight, borrowed: true}``: its item-graph
+score for a user is ``borrow_scale`` times the share-weighted mean of its neighbours' item-graph scores, where
+having a neighbour itself counts as that neighbour's strongest trained link in (before the ``top_k`` cut). A mean
+of 20 neighbours' scores is lower than the score of the few neighbours that matter; a factor above 1 puts new
+items higher among the trained ones, at a cost to the users whose next item is a trained one (docs/results.md,
+section 9). The second term stands in for
 the link the item graph cannot have, ``w → w`` (its diagonal is zero): without it a user who has the new item's
 closest neighbour (the previous game of a series, the same pen in another colour) got nothing from having it,
 only from the items linking to it, and new items stayed below the trained ones in such a user's list
@@ -463,14 +466,16 @@ def nearest_trained_items(db: Database, ids: list[str], *, run: str, min_confide
 
 
 def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
-                      top_k: int | None = None, batch_size: int = 500, source: str | None = None
-                      ) -> tuple[int, int, int, int]:
+                      top_k: int | None = None, batch_size: int = 500, source: str | None = None,
+                      scale: float | None = None) -> tuple[int, int, int, int]:
     """Give each folded-in item of ``ids`` item links of ``run`` borrowed from its nearest trained items (module
     docstring; ``source``: ``text`` or ``knowledge``, default the setting ``borrow_from``; by text, the missing and
     stale text vectors are embedded and stored first), replacing the ones it had (idempotent). ``top_k``: links kept
-    per item (default: the run's ``item_graph_top_k``).
+    per item (default: the run's ``item_graph_top_k``); ``scale``: the factor on every borrowed link (default: the
+    setting ``borrow_scale``).
 
-    The links of an item are a function of the rule, the run, ``top_k`` and its neighbours with their shares (which
+    The links of an item are a function of the rule, the run, ``top_k``, ``scale`` and its neighbours with their
+    shares (which
     hold its text or knowledge and the trained items'); a digest of these is stored with them (``ITEM_LINK.digest``), and
     an item whose neighbours are as they were keeps its links unread and unwritten: every update folds in again
     the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
@@ -486,13 +491,14 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     if top_k is None:
         top_k = link_top_k(info[0])
     source = source or db.settings.borrow_from
+    scale = float(db.settings.borrow_scale if scale is None else scale)
     if source == "text":  # the new and changed items' text vectors (and any other missing or stale one)
         from ..core.embed import get_embedder
         from .itemtext import store_item_text
 
         store_item_text(db, get_embedder(db.settings))
     near = nearest_trained_items(db, ids, run=run, min_confidence=min_confidence, neighbours=neighbours, source=source)
-    digests = {item: borrow_digest(run, top_k, near.get(item, [])) for item in ids}
+    digests = {item: borrow_digest(run, top_k, near.get(item, []), scale) for item in ids}
     stored: dict[str, int | None] = {}
     for chunk in batched(ids, 20_000):
         stored.update(db.value(cypher("update/borrow_digests"), ids=chunk, run=run))
@@ -529,7 +535,7 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                     acc[own] = acc.get(own, 0.0) + x
                     owns.add(own)
             ranked = sorted(((item_id[j], j, x) for j, x in acc.items()), key=lambda r: (-abs(r[2]), r[0]))
-            best = [(j, x) for i, j, x in ranked if i != item and x != 0.0][:top_k]
+            best = [(j, x * scale) for i, j, x in ranked if i != item and x != 0.0][:top_k]
             linked += bool(best)
             rows.append({"target": item, "sources": [j for j, _ in best], "weights": [x for _, x in best],
                          "neighbours": [j in owns for j, _ in best], "digest": digests[item]})
@@ -552,7 +558,8 @@ def link_top_k(run_info: dict[str, Any]) -> int:
         return 100
 
 
-def borrow_digest(run: str, top_k: int, near: list[tuple[str, float]]) -> int:
+def borrow_digest(run: str, top_k: int, near: list[tuple[str, float]], scale: float = 1.0) -> int:
     """A 63-bit digest of what an item's borrowed links are computed from: the rule (``BORROW_RULE``), the run,
-    ``top_k`` and the item's neighbours with their shares (closest first, :func:`nearest_trained_items`)."""
-    return digest63((BORROW_RULE, run, int(top_k), [(str(w), float(x)) for w, x in near]))
+    ``top_k``, the factor ``scale`` and the item's neighbours with their shares (closest first,
+    :func:`nearest_trained_items`)."""
+    return digest63((BORROW_RULE, run, int(top_k), float(scale), [(str(w), float(x)) for w, x in near]))
