@@ -93,3 +93,37 @@ def test_family_paths_for_a_user_with_a_long_history_are_bounded(probe):
     assert {(p["family"], p["parent"]) for f in fam for p in f["paths"]} == {("sibling", "memprobe-p")}
     assert not target["shared"]
     assert large < 2 * small + 100_000, (small, large)
+
+
+def test_browser_concept_neighbourhood_is_bounded(probe):
+    """cypher/browser/concept_neighbourhood.cypher matched the concept's items, users and mentions as chained
+    OPTIONAL MATCHes and sliced after collecting: it built items x users x mentions rows (36,000 for one platform
+    concept of a 300-user demo) to show 30 + 30 + 20 of them. Each list is now read on its own, up to its limit:
+    no step of the plan handles more rows for a concept of 400 items and 400 users than for one of 40."""
+    probe.write("CREATE (:Concept:MemProbe {id: 'memprobe-c', name: 'Probe Concept', type: 'Others'})")
+
+    def add(n: int, start: int) -> None:
+        probe.write("MATCH (c:Concept {id: 'memprobe-c'}) UNWIND range($start, $start + $n - 1) AS k "
+                    "CREATE (:Item:MemProbe {id: 'memprobe-i' + toString(k)})-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c) "
+                    "CREATE (:User:MemProbe {id: 'memprobe-u' + toString(k)})"
+                    "-[:INTERESTED_IN {horizon: 'long', polarity: 1, weight: 0.5, confidence: 0.5}]->(c)",
+                    n=n, start=start)
+
+    def most_rows(**params) -> int:
+        with probe.driver.session(database=probe.database) as ses:
+            plan = ses.run("PROFILE " + q, **params).consume().profile
+        todo, most = [plan], 0
+        while todo:
+            op = todo.pop()
+            most = max(most, op.get("rows", 0))
+            todo += op.get("children", [])
+        return most
+
+    q = cypher("browser/concept_neighbourhood").strip().rstrip(";")
+    add(40, 0)
+    small = most_rows(concept="memprobe-c")
+    add(360, 40)
+    large = most_rows(concept="memprobe-c")
+    rows = probe.query(q, concept="probe concept")  # by name, case-insensitive
+    assert len(rows) == 1 and len(rows[0]["items"]) == 30 and len(rows[0]["users"]) == 30
+    assert large <= small, (small, large)

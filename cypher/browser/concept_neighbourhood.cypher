@@ -1,11 +1,11 @@
 // A concept's neighbourhood: its type, mentions, the items that have it and the users interested in it.
 // $concept is a concept's id (`kgrec items show` prints them) or its name (case-insensitive).
+// Each list is read on its own, up to its limit (a concept of thousands of items and users costs what a small one
+// does).
 // :param concept => 'Legend of Spyro'
 MATCH (c:Concept)
 WHERE c.id = $concept OR toLower(c.name) = toLower($concept)
-OPTIONAL MATCH pt = (c)-[:OF_TYPE]->(:KnowledgeType)
-OPTIONAL MATCH pm = (:Mention)-[:CANONICAL]->(c)
-OPTIONAL MATCH pi = (:Item)-[:HAS_KNOWLEDGE]->(c)
-OPTIONAL MATCH pu = (:User)-[:INTERESTED_IN]->(c)
-RETURN c, collect(DISTINCT pt) AS type, collect(DISTINCT pm)[0..20] AS mentions,
-       collect(DISTINCT pi)[0..30] AS items, collect(DISTINCT pu)[0..30] AS users;
+RETURN c, COLLECT { MATCH pt = (c)-[:OF_TYPE]->(:KnowledgeType) RETURN pt } AS type,
+       COLLECT { MATCH pm = (:Mention)-[:CANONICAL]->(c) RETURN pm LIMIT 20 } AS mentions,
+       COLLECT { MATCH pi = (:Item)-[:HAS_KNOWLEDGE]->(c) RETURN pi LIMIT 30 } AS items,
+       COLLECT { MATCH pu = (:User)-[:INTERESTED_IN]->(c) RETURN pu LIMIT 30 } AS users;
