@@ -430,3 +430,30 @@ def test_browser_user_profile_shows_the_latest_interactions(db, kg):
     finally:
         db.write("MATCH (u:User {id: 'long-history'}) DETACH DELETE u")
 
+
+
+def test_browser_stored_recommendations_lists_item_links_first(db, kg):
+    """cypher/browser/stored_recommendations ordered each item's paths by one 'strength' that mixed an item link's
+    |weight| (about 0.01 in a trained run) with an interest's weight x confidence (about 0.05-0.2), so an item's
+    first row was an interest worth a fraction of a point while `kgrec explain` gave its item links almost all of
+    the score. The list's item links come first (as in explanation_paths), each kind by its own strength."""
+    from kgrec_neo4j.core import resources
+
+    text = "\n".join(ln for ln in resources.cypher("browser/stored_recommendations").splitlines()
+                     if not ln.startswith("//"))
+    user = max(kg["train"], key=lambda u: len(kg["train"][u]))
+    R.recommend(db, user, 10, store=True)
+    # item links of the list's run from the user's first train item to each stored item, of a trained run's size
+    db.write("MATCH (u:User {id: $u})-[r:RECOMMENDED]->(i:Item), (j:Item {id: $j}) "
+             "CREATE (j)-[:ITEM_LINK {run: r.run, weight: 0.01, test_probe: true}]->(i)", u=user, j=kg["train"][user][0])
+    try:
+        rows = db.query(text.strip().rstrip(";"), user=user)
+        by_rank: dict[int, list[str]] = {}
+        for r in rows:
+            if r["p"] is not None:  # a path as Record.data() gives it: [user, type, node, type, item]
+                by_rank.setdefault(r["rank"], []).append("link" if r["p"][1] == "INTERACTED" else "interest")
+        assert any("interest" in kinds for kinds in by_rank.values()), by_rank
+        for rank, kinds in by_rank.items():
+            assert kinds[0] == "link" and kinds == sorted(kinds, key=lambda k: k != "link"), (rank, kinds)
+    finally:
+        db.write("MATCH ()-[l:ITEM_LINK {test_probe: true}]->() DELETE l")

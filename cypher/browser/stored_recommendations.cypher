@@ -1,21 +1,23 @@
 // A user's stored list (RECOMMENDED edges written by `kgrec recommend` or `kgrec recommend --all`), in rank order,
 // each item with the stored paths that explain it: the user's items that link to it in the list's run, and the
 // user's interests it has. An item without such a path (a popular item stored for a user without interactions, or
-// one the model's embeddings carry alone) is listed too, with p null. Paste into Neo4j Browser after setting the
-// parameter.
+// one the model's embeddings carry alone) is listed too, with p null. An item's item links come first (the item graph's
+// part of its score; `kgrec explain --user U --item I` gives each reason's share), by |weight|, then its interests
+// by weight x confidence (the two strengths are on different scales). Paste into Neo4j Browser after
+// setting the parameter.
 // :param user => 'A2OAG0NE83ODBD'
 MATCH (u:User {id: $user})-[r:RECOMMENDED]->(i:Item)
 OPTIONAL CALL (u, r, i) {
   MATCH p = (u)-[:INTERACTED]->(:Item)-[l:ITEM_LINK]->(i)
   WHERE l.run = r.run
-  RETURN p, abs(l.weight) AS strength
+  RETURN p, 'item_link' AS kind, abs(l.weight) AS strength
   ORDER BY strength DESC
   LIMIT 3
   UNION
   MATCH p = (u)-[ii:INTERESTED_IN]->(:Concept)<-[:HAS_KNOWLEDGE]-(i)
-  RETURN p, coalesce(ii.weight, 1.0) * coalesce(ii.confidence, 1.0) AS strength
+  RETURN p, 'interest' AS kind, coalesce(ii.weight, 1.0) * coalesce(ii.confidence, 1.0) AS strength
   ORDER BY strength DESC
   LIMIT 3
 }
-RETURN r.rank AS rank, i.id AS item, i.title AS title, r.score AS score, r.run AS run, p, strength
-ORDER BY rank, strength DESC;
+RETURN r.rank AS rank, i.id AS item, i.title AS title, r.score AS score, r.run AS run, kind, p, strength
+ORDER BY rank, kind = 'interest', strength DESC;
