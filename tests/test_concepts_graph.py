@@ -190,6 +190,25 @@ def test_growth_has_zero_churn(db, emb, pack, items, built):
     assert (_assignments(db), _concepts(db)) == before
 
 
+def test_merge_suggestions_leave_out_the_pairs_the_variant_guard_keeps_apart(db, emb, pack, built):
+    """``16 MB`` / ``8 MB`` or ``Xbox One`` / ``Xbox 360`` embed alike but name other things: the vocabulary never
+    puts them together, and suggest-merges does not propose it either (``with_variants`` lists them, marked)."""
+    from kgrec_neo4j.concepts import variants
+
+    every = suggest_merges(db, emb, pack, min_similarity=0.5, limit=10**6, with_variants=True)
+    apart = [s for s in every if s.guard_apart]
+    assert apart and len(apart) < len(every)
+    keys = {r["id"]: r["key"] for r in db.query("MATCH (c:Concept) RETURN c.id AS id, c.key AS key")}
+
+    def sig(cid):
+        return variants.signature(store.guard_texts([keys[cid]], pack.name)[0], pack.name)
+
+    for s in every:
+        assert s.guard_apart == (not variants.compatible(sig(s.keep), sig(s.absorb))), s
+    listed = suggest_merges(db, emb, pack, min_similarity=0.5, limit=10**6)
+    assert [(s.keep, s.absorb) for s in listed] == [(s.keep, s.absorb) for s in every if not s.guard_apart]
+
+
 def test_merge_keeps_old_id_resolvable(db, emb, pack, built):
     sugg = suggest_merges(db, emb, pack, types=["Compatibility"], min_similarity=0.6, limit=5)
     assert sugg and all(s.type == "Compatibility" and s.similarity >= 0.6 for s in sugg)

@@ -243,9 +243,15 @@ def same_work(settings: Settings, max_group):
 @click.option("--min-similarity", type=click.FloatRange(-1, 1), default=None,
               help="Concept similarity to list (default: the type's floor).")
 @click.option("--limit", type=click.IntRange(min=1), default=30)
+@click.option("--with-variants", is_flag=True,
+              help="List the pairs the variant guard keeps apart too (another number, size or model: 16 MB / 8 MB).")
 @pass_settings
-def suggest_merges(settings: Settings, types, min_similarity, limit):
+def suggest_merges(settings: Settings, types, min_similarity, limit, with_variants):
     """List near-duplicate concept pairs (nothing is changed).
+
+    Pairs whose names differ in a number, unit, size, colour or model word (16 MB / 8 MB, Xbox One / Xbox 360)
+    are not listed: the variant guard keeps them apart when the vocabulary is built. --with-variants lists them,
+    marked.
 
     \b
     Example:
@@ -255,10 +261,12 @@ def suggest_merges(settings: Settings, types, min_similarity, limit):
 
     pack, emb = _pack_and_embedder(settings)
     with open_db(settings) as d:
-        rows = run(d, emb, pack, types=_types(types), min_similarity=min_similarity, limit=limit)
+        rows = run(d, emb, pack, types=_types(types), min_similarity=min_similarity, limit=limit,
+                   with_variants=with_variants)
     echo_table([{"type": s.type, "keep": s.keep, "keep name": s.keep_name, "absorb": s.absorb,
                  "absorb name": s.absorb_name, "similarity": s.similarity, "min cross": s.min_cross,
-                 "keeps floor": "yes" if s.keeps_floor else "no"} for s in rows])
+                 "keeps floor": "yes" if s.keeps_floor else "no",
+                 **({"variant guard": "apart" if s.guard_apart else "ok"} if with_variants else {})} for s in rows])
 
 
 @concepts.command()

@@ -18,7 +18,7 @@ from ..core.embed import Embedder
 from ..core.errors import KgrecError
 from ..core.resources import cypher
 from ..core.schema import TypePack
-from . import store
+from . import store, variants
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,9 @@ class MergeSuggestion(BaseModel):
     """A pair of concepts of one type whose embeddings are at least ``min_similarity`` alike.
 
     ``min_cross`` is the smallest similarity between a member of one and a member of the other;
-    ``keeps_floor`` says whether the merged concept would still satisfy the type's floor.
+    ``keeps_floor`` says whether the merged concept would still satisfy the type's floor; ``guard_apart``: the
+    variant guard keeps their keys apart (another number, size, unit or variant word: ``16 MB`` / ``8 MB``,
+    :mod:`.variants`), so building the vocabulary would never have put them together.
     """
 
     type: str
@@ -40,6 +42,7 @@ class MergeSuggestion(BaseModel):
     keeps_floor: bool
     keep_members: int
     absorb_members: int
+    guard_apart: bool = False
 
 
 class MergeReport(BaseModel):
@@ -69,9 +72,12 @@ def _members(db: Database, ids: list[str]) -> dict[str, list[str]]:
 
 
 def suggest_merges(db: Database, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
-                   min_similarity: float | None = None, limit: int = 50) -> list[MergeSuggestion]:
+                   min_similarity: float | None = None, limit: int = 50, with_variants: bool = False
+                   ) -> list[MergeSuggestion]:
     """Pairs of concepts of the same type with embedding similarity >= ``min_similarity`` (default: the
-    type's floor), most similar first; the concept with more members is proposed to be kept."""
+    type's floor), most similar first; the concept with more members is proposed to be kept. Pairs whose keys the
+    variant guard keeps apart (``guard_apart``: ``16 MB`` / ``8 MB``, ``Xbox One`` / ``Xbox 360``) are left out
+    unless ``with_variants``."""
     store.check_model(db, embedder)
     if types is not None:
         pack.check(types)
@@ -99,6 +105,10 @@ def suggest_merges(db: Database, embedder: Embedder, pack: TypePack, *, types: l
             m = b > a
             pairs += [(int(x), int(y), float(S[x - i0, y])) for x, y in zip(a[m], b[m])]
         pairs.sort(key=lambda p: -p[2])
+        sig = variants.guard_codes(store.guard_texts([r["key"] for r in rows], pack.name), pack.name)
+        apart = {(i, j) for i, j, _ in pairs if not variants.compatible(sig[i], sig[j])}
+        if not with_variants:
+            pairs = [p for p in pairs if p[:2] not in apart]
         pairs = pairs[:limit]
         if not pairs:
             continue
@@ -114,7 +124,8 @@ def suggest_merges(db: Database, embedder: Embedder, pack: TypePack, *, types: l
             out.append(MergeSuggestion(type=type_, keep=ri["id"], keep_name=ri["name"], absorb=rj["id"],
                                        absorb_name=rj["name"], similarity=round(sim, 4),
                                        min_cross=round(cross, 4), keeps_floor=cross >= (v.floor or 0.0),
-                                       keep_members=ri["members"], absorb_members=rj["members"]))
+                                       keep_members=ri["members"], absorb_members=rj["members"],
+                                       guard_apart=(i, j) in apart))
     out.sort(key=lambda s: -s.similarity)
     return out[:limit]
 
