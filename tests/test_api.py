@@ -237,6 +237,27 @@ def test_a_misspelled_field_of_a_posted_body_is_400_and_nothing_is_written(db, k
                     i=item["i"]) == stored
 
 
+def test_a_blank_id_is_400_and_nothing_is_written(db, kg, settings):
+    """POST /users/%20/interactions created a user whose id is a space, and POST /items with {"id": "  "} an item
+    whose id is two: ids that `kgrec load` refuses ("field 'user_id' is empty"). A blank id is 400 naming the
+    field, and nothing is written."""
+    user = kg["users"][3]
+    before = _edges(db, user)
+    item = db.query("MATCH (i:Item) WHERE i.dataset IS NOT NULL RETURN i.id AS i, i.dataset AS d ORDER BY i.id "
+                    "LIMIT 1")[0]
+    blank = "MATCH (n) WHERE (n:User OR n:Item OR n:Dataset) AND trim(coalesce(n.id, n.name, 'x')) = '' RETURN count(n)"
+    assert db.value(blank) == 0
+    with Running(ServiceState(settings, poll_s=5), writes=True, token="write-token", send_token=True) as client:
+        for route, body, field in ((f"/users/{user}/interactions", {"item": "  "}, "item"),
+                                   ("/users/%20%20/interactions", {"item": item["i"]}, "user"),
+                                   ("/items", {"id": " ", "dataset": item["d"], "title": "blank"}, "id"),
+                                   ("/items", {"id": "api-blank-dataset", "dataset": " "}, "dataset")):
+            r = client.post(route, json=body)
+            assert r.status_code == 400 and r.json()["field"] == field, (route, r.text)
+    assert db.value(blank) == 0
+    assert _edges(db, user) == before
+
+
 def test_a_body_that_is_not_json_is_400_saying_so(db, kg, settings):
     """A POST whose body is not JSON was answered {"error": "0: JSON decode error", "field": "0"}: the character
     position of the decoder as a field name. It says the body is not valid JSON and names no field."""

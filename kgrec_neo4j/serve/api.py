@@ -203,7 +203,7 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         if isinstance(exc, RecommendError | ModelError):
             return error(503, str(exc))
         if isinstance(exc, KgrecError):
-            return error(400, str(exc))
+            return error(400, str(exc), getattr(exc, "field", None))
         log.error("request failed", exc_info=exc)
         return error(500, f"internal error: {type(exc).__name__}")
 

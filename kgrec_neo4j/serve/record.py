@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 from ..core.db import Database
 from ..core.errors import KgrecError
@@ -29,7 +30,12 @@ from ..core.texthash import TEXT_FIELDS, text_hash
 
 
 class RecordError(KgrecError):
-    """An interaction that cannot be recorded (the message says why and what to do)."""
+    """An interaction that cannot be recorded (the message says why and what to do; ``field``: the request's field
+    at fault, if one is)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class UnknownItem(RecordError):
@@ -42,6 +48,14 @@ class DatasetClash(RecordError):
 
 class UnknownDataset(RecordError):
     """The dataset is not stored."""
+
+
+def _not_blank(v: str) -> str:
+    """An id with a character that is not a space: the loader refuses a blank id (``field 'user_id' is empty``), and
+    so does the service, which writes the same nodes."""
+    if not v.strip():
+        raise PydanticCustomError("blank_id", "must have a character that is not a space (as `kgrec load` requires)")
+    return v
 
 
 class InteractionIn(BaseModel):
@@ -57,6 +71,8 @@ class InteractionIn(BaseModel):
                                                            "timestamp is not written twice)")
     review_title: str | None = Field(None, max_length=1000)
     review_text: str | None = Field(None, max_length=100_000)
+
+    _item = field_validator("item")(_not_blank)
 
     @field_validator("rating")
     @classmethod
@@ -80,8 +96,8 @@ def record_interaction(db: Database, user: str, interaction: InteractionIn) -> R
     Raises:
         UnknownItem: the item is not stored.
         DatasetClash: the user is stored in another dataset than the item."""
-    if not user or len(user) > 1000:
-        raise RecordError("user: an id of 1 to 1000 characters is required")
+    if not user.strip() or len(user) > 1000:
+        raise RecordError("user: an id of 1 to 1000 characters, not all of them spaces, is required", field="user")
     it = interaction
 
     def work(tx):
@@ -116,6 +132,8 @@ class ItemIn(BaseModel):
     features: list[str] | None = Field(None, max_length=1000)
     categories: list[str] | None = Field(None, max_length=1000)
     brand: str | None = Field(None, max_length=1000)
+
+    _ids = field_validator("id", "dataset")(_not_blank)
 
 
 class RecordedItem(BaseModel):
