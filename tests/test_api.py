@@ -93,6 +93,20 @@ def test_a_malformed_request_is_400_naming_the_field(service, kg, params, field)
     assert r.status_code == 400 and r.json()["field"] == field and field in r.json()["error"]
 
 
+@pytest.mark.parametrize(("route", "params", "field"), [
+    ("/users/{user}/recommendations", {"k": 3, "explian": "true"}, "explian"),
+    ("/users/{user}/recommendations", {"kk": 3}, "kk"),
+    ("/users/{user}/items/{item}/explanation", {"explain": "true"}, "explain"),
+])
+def test_an_unknown_query_parameter_is_400_naming_it(service, kg, route, params, field):
+    """GET /users/U/recommendations?kk=3 (or a misspelled explain) was answered with the defaults, the parameter
+    silently dropped: a query parameter the route does not know is 400 naming it, as an unknown body field is."""
+    user = kg["users"][0]
+    item = service.get(f"/users/{user}/recommendations", params={"k": 1}).json()["items"][0]["item"]
+    r = service.get(route.format(user=user, item=item), params=params)
+    assert r.status_code == 400 and r.json()["field"] == field and field in r.json()["error"], r.text
+
+
 def test_unknown_ids_are_404(service, kg):
     r = service.get("/users/nobody-at-all/recommendations")
     assert r.status_code == 404 and "nobody-at-all" in r.json()["error"]

@@ -163,7 +163,7 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         ConfigError: ``writes`` without ``token``."""
     if writes and not token:
         raise ConfigError(f"a service that writes to the graph needs a token (set {TOKEN_ENV})")
-    from fastapi import Depends, FastAPI, Header, Query
+    from fastapi import Depends, FastAPI, Header, Query, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -213,6 +213,17 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
     for cls in (KgrecError, DriverError, Neo4jError, OSError, RuntimeError, ValueError):
         app.add_exception_handler(cls, failure)
 
+    def known_params(*names: str) -> Any:
+        """A dependency refusing a query parameter the route does not know: a misspelled ``explain`` or ``k`` would
+        otherwise be ignored and the default answered, as a misspelled body field would be written without it."""
+        def check(request: Request) -> None:
+            unknown = sorted(set(request.query_params) - set(names))
+            if unknown:
+                raise RequestValidationError([{"type": "extra_forbidden", "loc": ("query", unknown[0]),
+                                               "msg": "Extra inputs are not permitted", "input": None}])
+        check.__annotations__["request"] = Request  # the class itself: the string would not resolve (a local import)
+        return Depends(check)
+
     def authorised(authorization: str | None = Header(default=None)) -> None:
         if token is None:
             return
@@ -236,7 +247,8 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
             return JSONResponse(status_code=503, content={"status": "unavailable", "run": m.run if m else None,
                                                           "neo4j": not _neo4j_down(e), "error": _describe(e)})
 
-    @app.get("/users/{user}/recommendations", dependencies=[Depends(authorised)])
+    @app.get("/users/{user}/recommendations",
+             dependencies=[Depends(authorised), known_params("k", "explain", "allow_repeats", "paths", "same_work")])
     def recommendations(user: str, k: int = Query(10, ge=1, le=MAX_K), explain: bool = False,
                         allow_repeats: bool = False, paths: int = Query(3, ge=1, le=20),
                         same_work: Literal["demote", "group", "keep"] | None = None) -> dict[str, Any]:
@@ -245,7 +257,8 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
                               allow_repeats=allow_repeats, same_work=same_work)[0]
         return rec.model_dump()
 
-    @app.get("/users/{user}/items/{item}/explanation", dependencies=[Depends(authorised)])
+    @app.get("/users/{user}/items/{item}/explanation",
+             dependencies=[Depends(authorised), known_params("k", "paths", "same_work")])
     def explanation(user: str, item: str, k: int = Query(10, ge=1, le=MAX_K),
                     paths: int = Query(5, ge=1, le=50),
                     same_work: Literal["demote", "group", "keep"] | None = None) -> dict[str, Any]:
@@ -265,14 +278,14 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         return error(403, "this service is read-only: start it with `kgrec serve --writes` to record interactions "
                           "and items")
 
-    @app.post("/users/{user}/interactions", dependencies=[Depends(authorised)])
+    @app.post("/users/{user}/interactions", dependencies=[Depends(authorised), known_params()])
     def record(user: str, body: InteractionIn) -> JSONResponse:
         if not writes:
             return read_only()
         rec = record_interaction(state.db, user, body)
         return JSONResponse(status_code=201 if rec.written else 200, content=rec.model_dump())
 
-    @app.post("/items", dependencies=[Depends(authorised)])
+    @app.post("/items", dependencies=[Depends(authorised), known_params()])
     def add_item(body: ItemIn) -> JSONResponse:
         if not writes:
             return read_only()
