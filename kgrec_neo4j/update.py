@@ -113,10 +113,12 @@ def _items_to_extract(db: Database, name: str) -> tuple[list[str], list[str]]:
     return [r["id"] for r in rows], [r["id"] for r in rows if not r["failed"]]
 
 
-def _count_changed_users(db: Database, previous: int, ingest: int) -> int:
-    """The users whose interactions loads changed since the interests covered ``previous``: stamped in ``(previous,
-    ingest - 1]`` (an update's own number ``ingest`` stamps the users it reaches through changed knowledge)."""
-    return int(db.value(cypher("update/count_changed_users"), previous=previous, ingest=ingest - 1))
+def _count_changed_users(db: Database, previous: int, ingest: int, *, unseen: bool = False) -> int:
+    """The users with new or changed interactions since the interests covered ``previous``: those loads stamped in
+    ``(previous, ingest - 1]`` (an update's own number ``ingest`` stamps the users it reaches through changed
+    knowledge), and with ``unseen`` those with an interaction no classification has seen (posted to `kgrec serve
+    --writes`, written in Browser: no load stamped them)."""
+    return int(db.value(cypher("update/count_changed_users"), previous=previous, ingest=ingest - 1, unseen=unseen))
 
 
 def _has_work(db: Database, name: str, state: dict[str, Any]) -> bool:
@@ -178,7 +180,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
         rep.id = f"update-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{uuid.uuid4().hex[:6]}"
         # counted before any step: the knowledge and classify steps stamp some of these users again with `ingest`
-        rep.users_changed = _count_changed_users(db, seen_interests, ingest)
+        rep.users_changed = _count_changed_users(db, seen_interests, ingest, unseen=unseen)
         started = db.execute(cypher("update/run_start"), id=rep.id, ingest=ingest, previous=previous,
                              items=todo, users_changed=rep.users_changed)[0]["started"]
         items = todo

@@ -725,6 +725,8 @@ def test_update_finds_edges_no_classification_has_seen(db, world, settings):
     before = snapshot(db)["interests"][user]
     rep = run_update(db, settings)
     assert rep.users_classified == 1 and rep.users_interests == 1
+    # and counted among the users with new interactions (the report said 0: only users a load stamped were counted)
+    assert rep.users_changed == 1
     after = snapshot(db)["interests"][user]
     assert after != before
     extract_offline(db, users=[user])
