@@ -112,7 +112,8 @@ def test_bad_lines_are_reported_with_file_line_and_reason(tmp_path):
     assert f"{items}:2: malformed JSON (unexpected end of data: column 47 (char 46))" in msgs
     assert any(m.startswith(f"{items}:3: empty line") for m in msgs)
     assert any(m.startswith(f"{items}:4: field 'item_id' must be a string") for m in msgs)
-    assert any(m.startswith(f"{items}:6: field 'features' must be a list of strings") for m in msgs)
+    # which element is wrong (it said "must be a list of strings (got list)" of a list)
+    assert f"{items}:6: field 'features' must be a list of strings (got a list with int 1, item 1)" in msgs
     assert any(m.startswith(f"{items}:7: duplicate item id 'i1'") for m in msgs)
     assert any(m.startswith(f"{inter}:2: item 'missing' is not in items.jsonl") for m in msgs)
     assert any(m.startswith(f"{inter}:3: field 'seq' must be an integer") for m in msgs)

@@ -160,8 +160,12 @@ def _strlist(v: Any, name: str) -> list[str]:
         return []
     if isinstance(v, str):
         return [v] if v.strip() else []
-    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+    if not isinstance(v, list):
         raise ValueError(f"field {name!r} must be a list of strings (got {type(v).__name__})")
+    k = next((k for k, x in enumerate(v) if not isinstance(x, str)), None)
+    if k is not None:  # which element: "(got list)" of a list said nothing
+        what = "null" if v[k] is None else f"{type(v[k]).__name__} {_short(v[k])}"
+        raise ValueError(f"field {name!r} must be a list of strings (got a list with {what}, item {k + 1})")
     return [x for x in v if x.strip()]
 
 
