@@ -152,7 +152,9 @@ def test_format_option_reads_a_review_file_whose_first_line_tells_none(data_dir,
     ds = L.read([reviews], fmt="amazon2018")  # the line is reported and skipped, the rest read
     assert ds.format == "amazon2018" and len(ds.interactions) == 20 and ds.skipped == {"malformed json": 1}
     assert str(ds.issues[0]).startswith(f"{reviews}:1: malformed JSON")
-    with pytest.raises(InputError, match="look like amazon2018, not amazon2023"):
+    # the way out is named (it said only "files look like amazon2018, not amazon2023")
+    with pytest.raises(InputError, match="look like amazon2018, not amazon2023: pass --format amazon2018, or leave "
+                                         "--format out"):
         L.read([sample], fmt="amazon2023")
     # the generic format names its files; a metadata file alone needs its review file (no --format helps either)
     with pytest.raises(InputError, match="the generic format reads files named items.jsonl"):

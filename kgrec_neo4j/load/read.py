@@ -432,7 +432,8 @@ def read(paths: list[Path], *, fmt: Format | None = None, name: str | None = Non
     found_fmt, files = detect(paths, one_generic_file=known_items is not None, fmt=fmt)
     fmt = fmt or found_fmt
     if fmt != found_fmt:
-        raise InputError(f"files look like {found_fmt}, not {fmt}", source=str(paths[0]))
+        raise InputError(f"files look like {found_fmt}, not {fmt}: pass --format {found_fmt}, or leave --format out "
+                         f"(the format is detected)", source=str(paths[0]))
     name = dataset_name(paths, name)
     if fmt == "generic":
         return read_generic(files["items"], files["interactions"], name=name, known_items=known_items)
