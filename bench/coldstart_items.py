@@ -44,8 +44,12 @@ permutation of the items. Methods:
 What surfacing new items costs the other users: the same methods on up to ``--trained-users`` (3,000) users whose
 test (valid) item is a **trained** item, sampled with the seed, every item ranked (the held-out ones included).
 
-The same numbers on the users whose **valid** item is held out are printed too (for diagnosis; never used to
-choose anything here). Needs a running Neo4j (NEO4J_URI / NEO4J_PASSWORD) that it may CLEAR: use a scratch one.
+The same numbers on the users whose **valid** item is held out are printed too, and NDCG@10 over **every** valid
+(and test) user with every item ranked (the held-out-item users, and the trained-item users weighted by their number
+from the sample): the number that chose the update's ``borrow_scale`` among ``--link-variants`` (``ours-links-x1.5``:
+the new items' borrowed links, as the update's rule computes them, times 1.5; ``norm`` / ``max``: scaled to their
+neighbours' length or largest link; docs/results.md section 9). Needs a running Neo4j (NEO4J_URI /
+NEO4J_PASSWORD) that it may CLEAR: use a scratch one.
 
     python bench/coldstart_items.py --data ../shared/data/amazon-office-2018 --pack office_products \
         --seeds 0,1,2 --json results/coldstart-office.json --yes

@@ -58,6 +58,7 @@ def test_borrow_neighbours_setting():
     assert load_settings(environ={"KGREC_BORROW_FROM": "knowledge"}).borrow_from == "knowledge"
     with pytest.raises(ConfigError, match="borrow_from must be one of text, knowledge.*KGREC_BORROW_FROM"):
         load_settings(environ={"KGREC_BORROW_FROM": "title"})
+    assert load_settings(environ={}).borrow_scale == 1.5
     assert load_settings(environ={"KGREC_BORROW_SCALE": "2"}).borrow_scale == 2.0
     with pytest.raises(ConfigError, match="KGREC_BORROW_SCALE.*between 0.01 and 100"):
         load_settings(environ={"KGREC_BORROW_SCALE": "0"})

@@ -132,8 +132,8 @@ class Settings:
             its text, ``Item.text_vector``; an item without text falls back to its knowledge) or ``knowledge`` (the
             trained items that share most of its concepts).
         borrow_scale: a factor on every link a new item borrows (1: the share-weighted mean of its neighbours'
-            links); above 1 new items surface sooner among the trained ones (docs/updates.md, docs/results.md
-            section 9).
+            links; 1.5, the default, chosen on valid: docs/results.md section 9); higher puts new items higher among
+            the trained ones, at a cost to the users whose next item is a trained one.
     """
 
     neo4j_uri: str = "bolt://127.0.0.1:7687"
@@ -162,7 +162,7 @@ class Settings:
     same_work: str = "demote"
     borrow_neighbours: int = 20
     borrow_from: str = "text"
-    borrow_scale: float = 1.0
+    borrow_scale: float = 1.5
 
     @property
     def home_path(self) -> Path:

@@ -26,17 +26,18 @@ weighed as the item graph's concept paths weigh concepts, each concept row of un
 to one. A new item ``n`` then gets
 ``W(j→n) = Σ_w s_w W(j→w)`` for every item ``j`` linking to a neighbour, plus, from each neighbour itself,
 ``W(w→n) += s_w · max(0, max_j W(j→w))`` (the ``top_k`` largest in magnitude kept, as training keeps), each times
-the setting ``borrow_scale`` (1 by default), stored as ``ITEM_LINK {run, weight, borrowed: true}``: its item-graph
-score for a user is ``borrow_scale`` times the share-weighted mean of its neighbours' item-graph scores, where
-having a neighbour itself counts as that neighbour's strongest trained link in (before the ``top_k`` cut). A mean
-of 20 neighbours' scores is lower than the score of the few neighbours that matter; a factor above 1 puts new
-items higher among the trained ones, at a cost to the users whose next item is a trained one (docs/results.md,
-section 9). The second term stands in for
+the setting ``borrow_scale`` (1.5 by default, chosen on valid), stored as ``ITEM_LINK {run, weight, borrowed:
+true}``: its item-graph score for a user is ``borrow_scale`` times the share-weighted mean of its neighbours'
+item-graph scores, where having a neighbour itself counts as that neighbour's strongest trained link in (before
+the ``top_k`` cut). The second term (the neighbour's own link) stands in for
 the link the item graph cannot have, ``w → w`` (its diagonal is zero): without it a user who has the new item's
 closest neighbour (the previous game of a series, the same pen in another colour) got nothing from having it,
 only from the items linking to it, and new items stayed below the trained ones in such a user's list
-(docs/results.md, section 9). Without text and without knowledge on a concept of the run (or in a run without an
-item graph) a new item has no links until the next training.
+(docs/results.md, section 9). The factor: a mean of 20 neighbours' scores is lower than the score of the few
+neighbours that matter; above 1 it puts new items higher among the trained ones, at a cost to the users whose next
+item is a trained one (docs/results.md, section 9, "How strongly new items borrow"). Without text and without
+knowledge on a concept of the run (or in a run without an item graph) a new item has no links until the next
+training.
 A new item links to nothing (its own column of the item graph is new, its row is not): the items a user had
 before keep their scores.
 """
