@@ -96,6 +96,38 @@ def test_an_append_writes_each_interaction_once(db, tmp_path):
     assert len(edges(db)) == len(want) + 1
 
 
+def test_a_rerun_append_writes_nothing_twice_after_other_writers_reached_its_users(db, tmp_path):
+    """A timestamped row the user's history holds anywhere (same item, timestamp, rating and review) is stored: an
+    append run again after the service recorded an interaction of the user, or after another append reached the user,
+    writes nothing (before, only rows the history ended with were recognised, and both were written again)."""
+    from kgrec_neo4j.serve.record import InteractionIn, record_interaction
+
+    clear_database(db)
+    items = slice_rows("items.jsonl")[:6]
+    ids = [r["item_id"] for r in items]
+
+    def row(user: str, i: int, seq: int, ts: int) -> dict:
+        return {"user_id": user, "item_id": ids[i], "seq": seq, "rating": 5.0, "timestamp": ts, "review_title": None,
+                "review_text": None}
+
+    L.load(db, [write_dataset(tmp_path / "base" / "vg", items, [row("u1", 0, 0, 100), row("u1", 1, 1, 200),
+                                                                 row("u1", 2, 2, 300), row("u2", 0, 0, 100)])])
+    week = write_dataset(tmp_path / "week" / "vg", [], [row("u1", 3, 0, 400), row("u2", 1, 0, 150)])
+    assert L.load(db, [week], append=True).interactions_written == 2
+    assert record_interaction(db, "u1", InteractionIn(item=ids[4], timestamp=500)).written  # the service, after it
+    assert L.load(db, [write_dataset(tmp_path / "week2" / "vg", [], [row("u2", 2, 0, 250)])],
+                  append=True).interactions_written == 1  # another append, after it
+    stored = edges(db)
+    again = L.load(db, [week], append=True)
+    assert again.interactions_written == 0 and again.interactions_already_stored == 2 and again.users_touched == 0
+    assert edges(db) == stored
+    # an interaction of the file that is not stored yet is written, once; the stored ones are still recognised
+    more = write_dataset(tmp_path / "more" / "vg", [], [row("u1", 3, 0, 400), row("u1", 5, 1, 600)])
+    rep = L.load(db, [more], append=True)
+    assert rep.interactions_written == 1 and rep.interactions_already_stored == 1
+    assert db.value("MATCH (:User {id: 'u1'})-[e:INTERACTED]->() RETURN count(e)") == 6
+
+
 def test_an_append_keeps_the_stored_text_a_record_leaves_out(db, tmp_path):
     """A record of a stored item that has only some text fields changes those; the others keep their stored values
     (and the text hash follows the text as stored). An append may have one of the generic files alone."""

@@ -13,7 +13,9 @@ Three modes, chosen by what is stored (docs/updates.md):
   item stored for the dataset. The histories of the users it touches are split again, last-two-out. A user's rows
   that the stored history already ends with (same items and content, in order) are not written again: an append run
   twice, killed and run again, or given a newer copy of the files writes each interaction once (a true repeat of the
-  user's last interactions, with nothing to tell them apart, needs a timestamp or a review that differs). A record
+  user's last interactions, with nothing to tell them apart, needs a timestamp or a review that differs). Nor is a
+  row **with a timestamp** that the user's history holds anywhere (same item, timestamp, rating and review): an append
+  rerun after another writer reached the user (``kgrec serve --writes``, another append) writes nothing twice. A record
   of a stored item keeps the stored values of the text fields it does not have (a review of an item without
   metadata changes none).
 
@@ -183,6 +185,20 @@ def already_stored(stored: list[tuple[Any, ...]], new: list[tuple[Any, ...]]) ->
     return 0
 
 
+def stored_elsewhere(stored: list[tuple[Any, ...]], new: list[tuple[Any, ...]]) -> list[bool]:
+    """For each row of ``new`` (rows compared by item and content, the timestamp at index 2): whether it has a
+    timestamp and an equal row is in ``stored``, each stored row standing for one appended row at most. A timestamped
+    row stored anywhere in the history is the same interaction (another writer appended after it), not a repeat."""
+    left = Counter(t for t in stored if t[2] is not None)
+    out = []
+    for t in new:
+        hit = t[2] is not None and left[t] > 0
+        if hit:
+            left[t] -= 1
+        out.append(hit)
+    return out
+
+
 def _append_rows(db: Database, xs: list[Interaction], prefix: str
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int], int]:
     """New rows numbered after each user's stored interactions, the stored interactions whose split changes, the
@@ -204,10 +220,14 @@ def _append_rows(db: Database, xs: list[Interaction], prefix: str
         old = {int(e[0]): e[1] for e in history}
         start = max(old, default=-1) + 1
         new = sorted(by_user[u], key=lambda x: x.seq)  # the files' order: seq (generic) or time (Amazon)
-        done = already_stored([(e[2], *e[3:7]) for e in history],
-                              [(prefix + x.item, x.rating, x.timestamp, x.review_title, x.review_text) for x in new])
-        skipped += done
-        seqs = {start + k: x for k, x in enumerate(new[done:])}
+        have = [(e[2], *e[3:7]) for e in history]
+        want = [(prefix + x.item, x.rating, x.timestamp, x.review_title, x.review_text) for x in new]
+        done = already_stored(have, want)
+        # the rest: a timestamped row stored before other writers' rows is stored too (the rows matched above aside)
+        hit = stored_elsewhere(have[: len(have) - done], want[done:])
+        rest = [x for x, h in zip(new[done:], hit, strict=True) if not h]
+        skipped += done + sum(hit)
+        seqs = {start + k: x for k, x in enumerate(rest)}
         if not seqs:
             continue  # nothing new for this user: untouched
         split = _splits([*old, *seqs])
