@@ -169,3 +169,19 @@ def test_an_empty_graph_is_refused_with_a_message_and_records_no_run(db, kg):
         assert db.value("MATCH (r:ModelRun) RETURN count(r)") == 0
     finally:
         _export_fixture.build(db)  # the graph the module's other tests read
+
+
+def test_mf_writes_back_and_is_served(db, kg):
+    """MF has no item-side fold-in features: its write-back stored an empty vector property and failed."""
+    from kgrec_neo4j.serve.recommend import recommend
+
+    res = json.loads(_invoke(["train", "--model", "mf", "--epochs", "1", "--dim", "4", "--json"]).output)
+    run = res["run"]
+    assert res["current"] and res["writeback"]["items"] == res["export"]["items"] > 0
+    assert db.value("MATCH (r:ModelRun {id: $r}) RETURN r.status", r=run) == "complete"
+    assert db.value("MATCH (i:Item) WHERE i.gnn_run = $r AND i.gnn_foldin = [] RETURN count(i)", r=run) == \
+        res["export"]["items"]
+    user = db.value("MATCH (u:User)-[:INTERACTED]->() RETURN u.id ORDER BY u.id LIMIT 1")
+    rec = recommend(db, user, k=3, store=False)
+    assert rec.run == run and len(rec.items) == 3
+

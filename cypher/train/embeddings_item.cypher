@@ -1,7 +1,7 @@
 // Write one batch of Item vectors of run $run. row: {id, embedding: [float], foldin: [float], degree: int}
 //   embedding  the item's final GNN vector (scored against user vectors; the item_gnn_embedding vector index);
 //   foldin     the item's LightGCN features h^0 .. h^(L-1) and its stage-1 output, concatenated (L + 1 blocks of
-//              the embedding size): what folding a user in reads (kgrec_neo4j/model/foldin.py);
+//              the embedding size): what folding a user in reads (kgrec_neo4j/model/foldin.py); empty for MF;
 //   degree     the item's positive degree in the train graph.
 // The vectors (embedding, foldin) are stored as float32 vector properties (db.create.setNodeVectorProperty),
 // half the size of lists of floats; readers get lists of floats either way.
@@ -22,7 +22,10 @@ SET n.gnn_foldin = null, n.gnn_degree = row.degree, n.gnn_run = $run
 WITH n, row
 CALL db.create.setNodeVectorProperty(n, 'gnn_embedding', row.embedding)
 CALL (n, row) {
-  WITH * WHERE row.foldin IS NOT NULL
+  WITH * WHERE row.foldin IS NOT NULL AND size(row.foldin) > 0
   CALL db.create.setNodeVectorProperty(n, 'gnn_foldin', row.foldin)
 }
+// a model without item-side fold-in features (MF: a user is its own embedding) stores an empty list: a vector
+// property cannot be empty, and serving needs the property to tell the run from one trained before fold-in
+SET n.gnn_foldin = CASE WHEN row.foldin IS NOT NULL AND size(row.foldin) = 0 THEN [] ELSE n.gnn_foldin END
 RETURN count(n) AS written
