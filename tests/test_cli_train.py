@@ -185,3 +185,10 @@ def test_mf_writes_back_and_is_served(db, kg):
     rec = recommend(db, user, k=3, store=False)
     assert rec.run == run and len(rec.items) == 3
 
+
+def test_a_serving_run_writes_attention_on_every_interaction_it_trained_on(db, kg):
+    res = json.loads(_invoke(["train", "--for", "serving", "--epochs", "1", "--dim", "8", "--json"]).output)
+    run, trained = res["run"], res["export"]["train_interactions"]
+    assert trained == db.value("MATCH ()-[x:INTERACTED]->() RETURN count(x)")
+    assert res["writeback"]["attention"]["INTERACTED"] == trained
+    assert db.value("MATCH ()-[x:INTERACTED]->() WHERE x.attention_run = $r RETURN count(x)", r=run) == trained

@@ -102,14 +102,15 @@ def foldin_rows(side: ItemSide) -> np.ndarray:
 
 
 def _write(db: Database, name: str, rows, *, run: str, batch_size: int,
-           progress: Callable[[str, int], None] | None) -> int:
-    """Run ``cypher/train/<name>`` over ``rows`` in batches; return the number of graph elements matched."""
+           progress: Callable[[str, int], None] | None, **params: Any) -> int:
+    """Run ``cypher/train/<name>`` over ``rows`` in batches (with ``params``); return the number of graph elements
+    matched."""
     text = cypher(f"train/{name}")
     written = 0
     batch: list[dict[str, Any]] = []
 
     def flush() -> int:
-        res = db.write_tx(lambda tx: tx.run(text, {"rows": batch, "run": run}).single())
+        res = db.write_tx(lambda tx: tx.run(text, {**params, "rows": batch, "run": run}).single())
         if progress:
             progress(name, len(batch))
         return int(res["written"]) if res else 0
@@ -234,12 +235,15 @@ def attention_rows(tg: TrainGraph, attention: Attention) -> tuple[dict[str, list
 
 def write_attention(db: Database, tg: TrainGraph, run: str, attention: Attention, *, batch_size: int = 5000,
                     progress: Callable[[str, int], None] | None = None) -> tuple[dict[str, int], dict[str, int]]:
-    """Write ``attention``, ``attention_signed``, ``attention_run`` on the train edges; return
+    """Write ``attention``, ``attention_signed``, ``attention_run`` on the train edges (every ``INTERACTED`` edge
+    for a serving run's graph); return
     ``(edges written per type, exported edges without a value per type)``."""
     rows, missing = attention_rows(tg, attention)
     files = {"INTERACTED": "attention_interacted", "HAS_KNOWLEDGE": "attention_has_knowledge",
              "INTERESTED_IN": "attention_interested_in"}
-    written = {t: _write(db, files[t], r, run=run, batch_size=batch_size, progress=progress)
+    # a serving run's train graph is every INTERACTED edge, valid and test ones too
+    extra = {"INTERACTED": {"all_interactions": tg.meta.get("mode") == "serving"}}
+    written = {t: _write(db, files[t], r, run=run, batch_size=batch_size, progress=progress, **extra.get(t, {}))
                for t, r in rows.items()}
     return written, missing
 
