@@ -192,3 +192,17 @@ def test_a_serving_run_writes_attention_on_every_interaction_it_trained_on(db, k
     assert trained == db.value("MATCH ()-[x:INTERACTED]->() RETURN count(x)")
     assert res["writeback"]["attention"]["INTERACTED"] == trained
     assert db.value("MATCH ()-[x:INTERACTED]->() WHERE x.attention_run = $r RETURN count(x)", r=run) == trained
+
+
+def test_evaluate_to_a_folder_that_cannot_be_made_fails_before_training(db, kg, monkeypatch):
+    """It trained every model for minutes and then failed with a traceback when the folder could not be made."""
+    from kgrec_neo4j.cli import cli
+    from kgrec_neo4j.model import pipeline
+
+    def no_training(*a, **kw):
+        raise AssertionError("trained although the table cannot be written")
+
+    monkeypatch.setattr(pipeline, "train_model", no_training)
+    r = CliRunner().invoke(cli, ["evaluate", "--models", "pop", "--out", "/proc/kgrec-no-such-folder/results"])
+    assert r.exit_code != 0 and not isinstance(r.exception, AssertionError), (r.output, r.exception)
+    assert "cannot be written there" in r.output and "--out" in r.output, r.output

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ..core.errors import ModelError
+from ..core.errors import InputError, ModelError
 from ..core.lease import process_alive, process_started
 from ..core.resources import cypher
 from . import runs, writeback
@@ -479,6 +479,23 @@ def markdown_table(rows: list[EvaluationRow], export: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _out_folder(out_dir: Path | str) -> Path:
+    """``out_dir`` made (with its parents) as a folder the evaluation can write into.
+
+    Raises:
+        InputError: it cannot be made or written into, naming the reason.
+    """
+    path = Path(out_dir)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as e:
+        raise InputError(f"the evaluation table cannot be written there ({e.strerror or e}); choose another --out",
+                         source=str(out_dir)) from None
+    return path
+
+
 def run_evaluation(db: Database, *, type_names: list[str], models: list[str], out_dir: Path,
                    ablations: bool = True, epochs: int | None = None, dim: int | None = None,
                    min_confidence: float = 0.0, seed: int = 0, dataset: str | None = None,
@@ -505,6 +522,7 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
     if ablations and "ours" in names:
         names += [a for a in ABLATIONS if a not in names]
     check_dataset(db, dataset)
+    out_dir = _out_folder(out_dir)  # before minutes of training: a folder that cannot be made failed after them
     tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset)
     if not tg.test:
         raise ModelError("the graph has no test interactions (users need >= 3 interactions for last-two-out); "
@@ -556,10 +574,13 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
                                       eval_seconds=rep_b.eval_seconds, epochs=rep_b.epochs,
                                       best_epoch=rep_b.best_epoch, config=rep_b.config))
     md = markdown_table(rows, export)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     md_path, json_path = out_dir / "evaluation.md", out_dir / "evaluation.json"
-    md_path.write_text(md, encoding="utf-8")
-    json_path.write_text(json.dumps({"export": export, "rows": [r.model_dump() for r in rows]}, indent=2,
-                                    default=str), encoding="utf-8")
+    try:
+        _out_folder(out_dir)
+        md_path.write_text(md, encoding="utf-8")
+        json_path.write_text(json.dumps({"export": export, "rows": [r.model_dump() for r in rows]}, indent=2,
+                                        default=str), encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"the evaluation table cannot be written there ({e.strerror or e}); choose another --out",
+                         source=str(out_dir)) from None
     return EvaluationResult(rows=rows, export=export, markdown=md, paths=[str(md_path), str(json_path)])
