@@ -369,6 +369,27 @@ def test_cli_extract_items_stops_when_the_llm_endpoint_is_unreachable(fresh, mon
     assert f"items: {len(ITEMS)} extracted, 0 skipped" in res.output
 
 
+def test_cli_extract_items_stops_when_the_llm_endpoint_refuses_the_key(fresh, monkeypatch, tmp_path):
+    """With a wrong API key, `kgrec extract items --extractor llm --item X` recorded the item as failed
+    (`http_error: HTTP 401`), printed `failures: http_error: 1` and exited 0. It stops with an error that names the
+    endpoint and OPENAI_API_KEY, and records nothing on the item."""
+    from fakes.openai_server import FakeOpenAIServer, server_error
+
+    from kgrec_neo4j.cli import cli
+
+    monkeypatch.setenv("KGREC_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("KGREC_HOME", str(tmp_path))
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong-key-do-not-print")
+    with FakeOpenAIServer(server_error(401)) as srv:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent", "--item", "B016VFPZVG"])
+    assert res.exit_code == 1, res.output
+    assert f"Error: the LLM endpoint {srv.base_url} refused the requests" in res.output
+    assert "HTTP 401" in res.output and "OPENAI_API_KEY" in res.output
+    assert "sk-wrong-key-do-not-print" not in res.output
+    assert fresh.value("MATCH (i:Item {id: 'B016VFPZVG'}) RETURN i.extract_error") is None
+
+
 class SameVector:
     """Every text the same vector: every candidate phrase is typed (similarity 1), so a phrase's support alone
     decides whether it becomes a point."""

@@ -424,7 +424,7 @@ def test_restart_with_the_endpoint_down_keeps_every_users_interests(rag, setting
            "KGREC_LLM_MAX_RETRIES": "0", "KGREC_HOME": str(tmp_path)}  # nothing listens there
     r = CliRunner().invoke(cli, ["interests", "extract", "--extractor", "llm", "--user", "g1", "--batch", "2",
                                  "--restart", "--silent"], env=env)
-    assert "1 user(s) failed" in r.output, r.output
+    assert r.exit_code == 1 and "is unreachable" in r.output and "`kgrec llm serve`" in r.output, r.output
     assert _state(rag) == before
     assert rag.value("MATCH (:User {id: 'g1'})-[x:INTEREST_MENTION]->() RETURN count(x)") == pending
     assert rag.value("MATCH (u:User {id: 'g1'}) RETURN u.interests_llm_upto") == upto

@@ -220,7 +220,7 @@ def test_unreachable_server_is_a_connection_failure(tmp_path):
     with FakeOpenAIServer() as srv:
         url = srv.base_url
     settings = load_settings({"llm_base_url": url, "home": str(tmp_path)}, environ={})
-    with LLMClient(settings, cache=False, max_retries=1) as client:
+    with LLMClient(settings, cache=False, max_retries=1, give_up_after=0) as client:  # 0: never stops the run
         r = run_one(client)
     assert r.reason == "connection" and r.attempts == 2
 
@@ -330,6 +330,57 @@ def test_a_timeout_says_how_to_wait_longer():
     for e in (openai.APITimeoutError(request=req), httpx.ReadTimeout("timed out", request=req)):
         f = classify_error(e)
         assert f.reason == "timeout" and "llm_timeout_s" in f.detail and "--timeout" in f.detail, f.detail
+
+
+@pytest.mark.parametrize("status, words", [
+    (401, ["HTTP 401", "OPENAI_API_KEY"]),
+    (403, ["HTTP 403", "OPENAI_API_KEY"]),
+    (404, ["HTTP 404", "KGREC_LLM_MODEL is 'fake-model'", "/models", "/v1"]),
+])
+def test_refused_requests_stop_the_run_naming_the_setting_to_fix(tmp_path, status, words):
+    """A wrong API key (401/403) or a wrong model or path (404) got every request of a run the same answer: each
+    item of `kgrec extract items` was recorded as failed with `http_error` and the command exited 0, naming neither
+    the endpoint nor the setting. After `give_up_after` such answers in a row the run stops with an error that
+    names both; the requests not sent yet are not sent."""
+    from kgrec_neo4j.core.errors import LLMRefused
+
+    with FakeOpenAIServer(server_error(status)) as srv, make_client(srv, tmp_path, concurrency=1) as client:
+        with pytest.raises(LLMRefused) as err:
+            client.run_structured([req(str(i)) for i in range(8)])
+        assert srv.calls == 3  # 4xx is not retried
+        msg = str(err.value)
+        assert srv.base_url in msg and "5 of its 8 requests not sent" in msg and "`kgrec doctor`" in msg
+        for w in words:
+            assert w in msg, msg
+        assert client.last_stats.failed == 8
+
+
+def test_a_short_run_whose_every_request_failed_alike_stops_too(tmp_path):
+    """With fewer requests than `give_up_after` (`kgrec extract items --item X`, `kgrec llm test`, the last round of
+    `kgrec interests extract`) and the endpoint stopped or refusing, the run ended with exit code 0 and the items
+    recorded as failed. A run whose every sent request failed to connect, or was refused alike, stops with the
+    error of a longer run; one answer, or a failure of another kind, keeps it going."""
+    from kgrec_neo4j.core.errors import LLMRefused, LLMUnreachable
+
+    with FakeOpenAIServer() as srv:
+        url = srv.base_url
+    settings = load_settings({"llm_base_url": url, "home": str(tmp_path)}, environ={})
+    with LLMClient(settings, cache=False, max_retries=0) as client:
+        with pytest.raises(LLMUnreachable, match="1 request in a row could not connect"):
+            run_one(client)
+    with FakeOpenAIServer(server_error(404)) as srv, make_client(srv, tmp_path) as client:
+        with pytest.raises(LLMRefused, match="2 requests in a row answered HTTP 404"):
+            client.run_structured([req("a"), req("b")])
+        srv.script(GOOD, match="question b")
+        a, b = client.run_structured([req("a"), req("b")])  # one answered: the failed one is a result
+        assert a.reason == "http_error" and b.ok
+    with FakeOpenAIServer(server_error(404)) as srv, make_client(srv, tmp_path, max_retries=0) as client:
+        srv.script(server_error(500), match="question b")
+        a, b = client.run_structured([req("a"), req("b")], concurrency=1)  # a 404 and a 500: not alike
+        assert a.reason == "http_error" and b.reason == "server_error"
+        srv.default = server_error(400)
+        rs = client.run_structured([req("a"), req("b")])  # a 400 is about its request: no stop
+        assert [r.reason for r in rs] == ["http_error", "http_error"]
 
 
 def test_an_unreachable_endpoint_stops_the_run_instead_of_failing_every_request(tmp_path):

@@ -87,5 +87,10 @@ class LLMUnreachable(LLMError):
     run stops instead of failing every remaining request the same way."""
 
 
+class LLMRefused(LLMError):
+    """The LLM endpoint answered several requests in a row with HTTP 401, 403 or 404 (a wrong API key, model or
+    path): the run stops instead of recording every remaining request as failed the same way."""
+
+
 class ModelError(KgrecError):
     """Training, evaluation or write-back of a model failed."""

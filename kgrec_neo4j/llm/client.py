@@ -17,6 +17,9 @@ value, or the reason it failed. Nothing half-valid is returned. The work is done
   its retries), the requests not sent yet are not sent and :meth:`LLMClient.run` raises
   :class:`~kgrec_neo4j.core.errors.LLMUnreachable` (a server stopped mid-run would otherwise cost every remaining
   request its retries, and the caller would record them all as failed). The answers received before are cached.
+  Requests refused in a row with HTTP 401, 403 or 404 (a wrong key, model or path: every request would get the same
+  answer) stop it the same way with :class:`~kgrec_neo4j.core.errors.LLMRefused`. A run of fewer requests stops so
+  too when every request it sent failed one of these ways.
 * **Concurrency** is ``Runnable.abatch(..., config={"max_concurrency": n})`` on one event loop (a background
   thread owned by the client), sharing one ``ChatOpenAI`` and one connection pool.
 * **Accounting** (:class:`RunStats`): calls, tokens, cache hits, retries and failures by reason, seconds. The
@@ -55,7 +58,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from ..core.config import Settings, redact_in, redact_url
-from ..core.errors import ConfigError, LLMUnreachable
+from ..core.errors import ConfigError, LLMError, LLMRefused, LLMUnreachable
 from .cache import LLMCache, cache_key
 from .structured import (
     CURRENT_LOG,
@@ -265,7 +268,9 @@ class LLMClient:
         strict: sent as ``json_schema.strict`` (OpenAI's strict mode needs every property required and
             ``additionalProperties: false``).
         give_up_after: connection failures in a row (each after its retries) after which a run stops
-            (:class:`~kgrec_neo4j.core.errors.LLMUnreachable`); 0 never stops.
+            (:class:`~kgrec_neo4j.core.errors.LLMUnreachable`), or HTTP 401/403/404 answers in a row
+            (:class:`~kgrec_neo4j.core.errors.LLMRefused`); a run whose every sent request failed one of these
+            ways stops too, however few they were. 0 never stops.
     """
 
     def __init__(
@@ -304,7 +309,9 @@ class LLMClient:
         if give_up_after < 0:
             raise ValueError(f"give_up_after must be >= 0 (got {give_up_after})")
         self.give_up_after = give_up_after
-        self._unreachable_in_row = 0  # requests of the current run that failed to connect, in a row
+        self._unreachable_in_row = 0  # requests of the current run that failed to connect (or were refused), in a row
+        self._blocked_kind: str | None = None  # what those requests met: "connection" or "refused" (HTTP 401/403/404)
+        self._blocked_last = ""  # the last of those failures
         self._gave_up: str | None = None  # the last connection failure, once the run gave up
         self.max_output_retries = max_output_retries
         self.temperature = temperature
@@ -400,21 +407,38 @@ class LLMClient:
             raise
         self.last_stats = stats
         self.total_stats = self.total_stats.merge(stats)
+        sent = sum(1 for r in results if not r.cached)
+        if self._gave_up is None and self.give_up_after and sent and self._unreachable_in_row >= sent:
+            self._gave_up = self._blocked_last  # every request sent failed the same way: as good as giving up
         if self._gave_up is not None:
             raise self._unreachable(results)
         return results
 
-    def _unreachable(self, results: list[Result]) -> LLMUnreachable:
+    def _unreachable(self, results: list[Result]) -> LLMError:
         url = self.settings.llm_base_url
         where = f"the LLM endpoint {redact_url(url)}" if url else "the LLM endpoint"
         unsent = sum(1 for r in results if r.value is None and r.attempts == 0 and not r.cached)
         last = redact_in(self._gave_up or "", url) if url else (self._gave_up or "")
+        n = self._unreachable_in_row
+        stopped = f"the run stopped, {unsent} of its {len(results)} requests not sent"
+        again = ("then run the command again: it goes on where this one stopped, and the answers received so far are "
+                 "cached.")
+        if self._blocked_kind == "refused":
+            code = re.match(r"(?:http_error: )?HTTP (\d+)", last)
+            fix = ("the API key is missing or wrong: set OPENAI_API_KEY (or KGREC_LLM_API_KEY) to one the server "
+                   "accepts" if code and code.group(1) in ("401", "403") else
+                   f"the model or the path is wrong: KGREC_LLM_MODEL is {self.settings.llm_model or '(unset)'!r} "
+                   f"(`curl {redact_url(url).rstrip('/')}/models` lists the served ones) and KGREC_LLM_BASE_URL "
+                   f"usually ends in /v1")
+            return LLMRefused(
+                f"{where} refused the requests: {n} request{'s' if n != 1 else ''} in a row answered "
+                f"{'HTTP ' + code.group(1) if code else 'an HTTP error'} (last: {last[:300]}); {stopped}. Probably "
+                f"{fix}; `kgrec doctor` checks the endpoint, {again}")
         return LLMUnreachable(
-            f"{where} is unreachable: {self._unreachable_in_row} requests in a row could not connect, each after "
-            f"{self.max_retries} retries (last: {last[:300]}); the run stopped, {unsent} of its {len(results)} "
-            f"requests not sent. Start the server (`kgrec llm serve` for the bundled model) or point "
-            f"KGREC_LLM_BASE_URL at a running one (`kgrec doctor` checks it), then run the command again: it goes on "
-            f"where this one stopped, and the answers received so far are cached.")
+            f"{where} is unreachable: {n} request{'s' if n != 1 else ''} in a row could not connect, each after "
+            f"{self.max_retries} retries (last: {last[:300]}); {stopped}. Start the server (`kgrec llm serve` "
+            f"for the bundled model) or point KGREC_LLM_BASE_URL at a running one (`kgrec doctor` checks it), "
+            f"{again}")
 
     def run_structured(self, requests: list[StructuredRequest], *, concurrency: int | None = None,
                        progress: bool = False, desc: str = "llm") -> list[Result]:
@@ -489,7 +513,7 @@ class LLMClient:
         from tqdm.auto import tqdm
 
         t0 = time.perf_counter()
-        self._unreachable_in_row, self._gave_up = 0, None
+        self._unreachable_in_row, self._blocked_kind, self._blocked_last, self._gave_up = 0, None, "", None
         bar = tqdm(total=len(inputs), desc=desc, unit="req", disable=not progress, dynamic_ncols=True)
         config: dict[str, Any] = {"max_concurrency": conc}
         if progress:
@@ -519,7 +543,10 @@ class LLMClient:
                                   raw=hit.content[:2000])
                 except ValidationError:
                     pass  # the schema changed since: a miss
-        if self._gave_up is not None:  # the endpoint is unreachable: the run stops (run() raises)
+        if self._gave_up is not None:  # the endpoint is unreachable or refuses: the run stops (run() raises)
+            if self._blocked_kind == "refused":
+                return Result(key, None, error=f"http_error: not sent, the endpoint refuses the requests "
+                                               f"({self._gave_up})", reason="http_error")
             return Result(key, None, error=f"connection: not sent, the endpoint is unreachable ({self._gave_up})",
                           reason="connection")
         attempts = AttemptLog()
@@ -544,7 +571,7 @@ class LLMClient:
             self._note_connection(last)
             return Result(key, None, error=str(last), reason=last.reason, usage=usage, attempts=n,
                           raw=attempts.raw, retried=retried)
-        self._unreachable_in_row = 0
+        self._unreachable_in_row, self._blocked_kind = 0, None
         if self.cache is not None:
             self._pending.append({"key": ck, "model": self.model_name, "prompt_version": spec.prompt_version,
                                   "schema_name": spec.name, "content": value.model_dump_json(),
@@ -554,15 +581,25 @@ class LLMClient:
         return Result(key, value, usage=usage, attempts=n, raw=attempts.raw, retried=retried)
 
     def _note_connection(self, failure: LLMFailure) -> None:
-        """Count a failed request towards giving up: a connection failure adds one, any other outcome resets."""
-        if failure.reason != "connection":
-            self._unreachable_in_row = 0
+        """Count a failed request towards giving up: a connection failure, or an HTTP 401/403/404 (the same for every
+        request: a wrong key, model or path), adds one to a row of its kind; any other outcome resets."""
+        if failure.reason == "connection":
+            kind: str | None = "connection"
+        elif failure.reason == "http_error" and _REFUSED_STATUS.match(failure.detail):
+            kind = "refused"
+        else:
+            kind = None
+        if kind is None:
+            self._unreachable_in_row, self._blocked_kind = 0, None
             return
+        if kind != self._blocked_kind:
+            self._unreachable_in_row, self._blocked_kind = 0, kind
         self._unreachable_in_row += 1
+        self._blocked_last = str(failure)
         if self.give_up_after and self._unreachable_in_row >= self.give_up_after and self._gave_up is None:
             self._gave_up = str(failure)
-            log.info("the LLM endpoint is unreachable (%d requests in a row could not connect); stopping the run",
-                        self._unreachable_in_row)
+            log.info("the LLM endpoint %s (%d requests in a row); stopping the run",
+                     "refuses the requests" if kind == "refused" else "is unreachable", self._unreachable_in_row)
 
     def _answer_runnable(self, spec: AnswerSpec) -> Any:
         """``call(temperature).with_fallbacks([call(retry_temperature)] * max_output_retries)`` on
@@ -625,6 +662,10 @@ class LLMClient:
             rows, self._pending = self._pending, []
             self.cache.put_many(rows)
         self._last_flush = time.monotonic()
+
+
+#: HTTP answers that every request of a run would get alike: no key or a wrong one, no such model or path
+_REFUSED_STATUS = re.compile(r"HTTP (401|403|404)\b")
 
 
 def _progress_handler(bar: Any) -> Any:
