@@ -390,6 +390,27 @@ def test_cli_extract_items_stops_when_the_llm_endpoint_refuses_the_key(fresh, mo
     assert fresh.value("MATCH (i:Item {id: 'B016VFPZVG'}) RETURN i.extract_error") is None
 
 
+def test_cli_extract_items_names_the_failed_items_and_their_reason(fresh, monkeypatch, tmp_path):
+    """An item whose answer was garbage was counted (`failures: invalid_json: 1`) but not named: the summary gave no
+    id and `kgrec items show` no reason. The summary names the failed items with their reason."""
+    from fakes.openai_server import FakeOpenAIServer, json_reply, ok
+
+    from kgrec_neo4j.cli import cli
+
+    monkeypatch.setenv("KGREC_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("KGREC_HOME", str(tmp_path))
+    answer = {"points": [{"type": "Others", "value": "headset", "confidence": 0.9, "evidence": None}]}
+    with FakeOpenAIServer(json_reply(answer)) as srv:
+        srv.script(ok("lorem ipsum {not json"), ok("lorem ipsum {not json"), match="Afterglow")
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent",
+                                       "--item", "B016VFPZVG", "--item", "B009CL6LA6"])
+    assert res.exit_code == 0, res.output
+    assert "items: 1 extracted, 0 skipped (already done), 1 failed" in res.output
+    line = next(x for x in res.output.splitlines() if x.startswith("failed items"))
+    assert "B009CL6LA6: invalid_json" in line and "B016VFPZVG" not in line, line
+
+
 class SameVector:
     """Every text the same vector: every candidate phrase is typed (similarity 1), so a phrase's support alone
     decides whether it becomes a point."""

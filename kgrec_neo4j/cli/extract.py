@@ -73,6 +73,12 @@ def items(settings, extractor_name, limit, concurrency, use_reviews, force, item
                     for t, n in report.points_by_type.items()])
     if report.failures_by_reason:
         click.echo("failures: " + ", ".join(f"{k}: {v}" for k, v in report.failures_by_reason.items()))
+        from ..core.config import redact_in
+
+        more = sum(report.failures_by_reason.values()) - len(report.failed_items)
+        named = "; ".join(f"{f['item']}: {redact_in(f['error'], settings.llm_base_url)}" for f in report.failed_items)
+        click.echo(f"failed items (each keeps its reason in Item.extract_error; running the command again retries "
+                   f"them): {named}" + (f"; and {more} more" if more > 0 else ""), err=True)
     if report.dropped:
         click.echo("dropped: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.dropped.items())))
     if report.extractor_stats:

@@ -46,6 +46,7 @@ class ExtractionReport(BaseModel):
         points: mentions written; ``points_by_type`` per type, ``points_per_item_by_type`` per done item.
         items_without_points: done items that got no point at all.
         failures_by_reason: failed items by the first part of their error message.
+        failed_items: the first failed items (at most 10), each ``{"item": id, "error": message}``.
         dropped: points or candidates not written, by reason (extractor's and store's together).
         mentions_created / mentions_deleted: ``(:Mention)`` nodes created / removed as orphans.
         extractor_stats: the extractor's ``.stats`` (calls, tokens, cache hits, ... when it has them).
@@ -65,6 +66,7 @@ class ExtractionReport(BaseModel):
     points_per_item: float = 0.0
     items_without_points: int = 0
     failures_by_reason: dict[str, int] = Field(default_factory=dict)
+    failed_items: list[dict[str, str]] = Field(default_factory=list)
     dropped: dict[str, int] = Field(default_factory=dict)
     mentions_created: int = 0
     mentions_deleted: int = 0
@@ -173,6 +175,7 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     store = StoreReport()
     failures: Counter = Counter()
     dropped: Counter = Counter()
+    failed_items: list[dict[str, str]] = []
     extracted = 0
     from tqdm import tqdm
 
@@ -186,6 +189,8 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
                 for r in results:
                     if r.error is not None:
                         failures[_reason(r.error)] += 1
+                        if len(failed_items) < 10:
+                            failed_items.append({"item": r.item_id, "error": str(r.error)[:300]})
                     dropped.update(r.dropped)
                 store.add(write_results(db, results, extractor=name, run=run, pack=pack, batch_size=len(chunk)))
                 extracted += len(chunk)
@@ -202,7 +207,7 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
         points=store.mentions_written, points_by_type=dict(sorted(store.points_by_type.items())),
         points_per_item_by_type={k: round(v / done, 3) for k, v in sorted(store.points_by_type.items())} if done else {},
         points_per_item=round(store.mentions_written / done, 3) if done else 0.0,
-        failures_by_reason=dict(failures), dropped=dict(dropped),
+        failures_by_reason=dict(failures), failed_items=failed_items, dropped=dict(dropped),
         mentions_created=store.mentions_created, mentions_deleted=store.mentions_deleted,
         extractor_stats=_stats(extractor), seconds=round(seconds, 2),
         items_per_second=round(extracted / seconds, 2) if seconds > 0 else 0.0,
