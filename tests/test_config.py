@@ -59,6 +59,10 @@ def test_borrow_neighbours_setting():
     with pytest.raises(ConfigError, match="borrow_from must be one of text, knowledge.*KGREC_BORROW_FROM"):
         load_settings(environ={"KGREC_BORROW_FROM": "title"})
     assert load_settings(environ={}).borrow_scale == 1.5
+    llm = load_settings(environ={"KGREC_LLM_TIMEOUT": "5", "KGREC_LLM_MAX_RETRIES": "0"})
+    assert (llm.llm_timeout_s, llm.llm_max_retries) == (5.0, 0)
+    with pytest.raises(ConfigError, match="KGREC_LLM_TIMEOUT"):
+        load_settings(environ={"KGREC_LLM_TIMEOUT": "0"})
     assert load_settings(environ={"KGREC_BORROW_SCALE": "2"}).borrow_scale == 2.0
     with pytest.raises(ConfigError, match="KGREC_BORROW_SCALE.*between 0.01 and 100"):
         load_settings(environ={"KGREC_BORROW_SCALE": "0"})

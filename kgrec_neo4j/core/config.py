@@ -215,6 +215,8 @@ ENV: dict[str, str] = {
     "KGREC_LLM_API_KEY": "llm_api_key",
     "OPENAI_API_KEY": "llm_api_key",
     "KGREC_LLM_CONCURRENCY": "llm_concurrency",
+    "KGREC_LLM_TIMEOUT": "llm_timeout_s",
+    "KGREC_LLM_MAX_RETRIES": "llm_max_retries",
     "KGREC_DATA_DIR": "data_dir",
     "KGREC_BATCH_SIZE": "batch_size",
     "KGREC_MIN_CONFIDENCE": "min_confidence",
