@@ -225,6 +225,18 @@ def test_unreachable_server_is_a_connection_failure(tmp_path):
     assert r.reason == "connection" and r.attempts == 2
 
 
+def test_an_endpoint_url_with_a_user_is_refused_naming_the_fix_not_the_password(tmp_path):
+    """``http://user:pw@host/v1`` failed every request with the HTTP layer's "Cannot combine AUTHORIZATION header
+    with ... credentials encoded in URL" (the API key goes in a header); it is refused up front, naming the fix."""
+    from kgrec_neo4j.core.errors import ConfigError
+
+    settings = load_settings({"llm_base_url": "http://bob:pw-Zq81x@127.0.0.1:9/v1", "home": str(tmp_path)},
+                             environ={})
+    with pytest.raises(ConfigError, match="OPENAI_API_KEY") as e:
+        LLMClient(settings, cache=False)
+    assert "pw-Zq81x" not in str(e.value) and "bob:***@127.0.0.1:9" in str(e.value)
+
+
 def test_raw_answer_is_kept_for_diagnosis(tmp_path):
     with FakeOpenAIServer(ok("not json at all")) as srv, make_client(srv, tmp_path, max_output_retries=0) as c:
         r = run_one(c)

@@ -245,6 +245,22 @@ def lc_messages(messages: Sequence[dict[str, str]]) -> list[Any]:
     return out
 
 
+def _check_no_user_info(url: str) -> None:
+    """Refuse an endpoint URL with a user (``http://user:pw@host/v1``): the OpenAI client sends the key as an
+    ``Authorization`` header, and the HTTP layer will not combine it with credentials in the URL (every request failed
+    with ``Cannot combine AUTHORIZATION header with AuthBasic``). The message names the fix, not the password."""
+    from urllib.parse import urlsplit
+
+    try:
+        user = urlsplit(url).username
+    except ValueError:
+        return
+    if user is not None:
+        raise ConfigError(f"the LLM endpoint URL {redact_url(url)} has a user in it, which the OpenAI client cannot "
+                          f"send beside its API key: remove `user:password@` from KGREC_LLM_BASE_URL and put the key "
+                          f"in OPENAI_API_KEY (or KGREC_LLM_API_KEY)")
+
+
 class LLMClient:
     """Structured answers from ``settings.llm_base_url`` with ``settings.llm_model``.
 
@@ -308,6 +324,8 @@ class LLMClient:
             raise ValueError(f"max_tokens must be >= 1 (got {max_tokens})")
         if give_up_after < 0:
             raise ValueError(f"give_up_after must be >= 0 (got {give_up_after})")
+        if chat_model is None:
+            _check_no_user_info(settings.llm_base_url)
         self.give_up_after = give_up_after
         self._unreachable_in_row = 0  # requests of the current run that failed to connect (or were refused), in a row
         self._blocked_kind: str | None = None  # what those requests met: "connection" or "refused" (HTTP 401/403/404)
