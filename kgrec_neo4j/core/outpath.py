@@ -31,3 +31,25 @@ def check_out_path(out: str | Path, *, folder: bool, example: str = "") -> Path:
         raise InputError(f"cannot be written there: {above} is a file, not a folder; choose another --out{fix}",
                          source=str(out))
     return path
+
+
+def make_out_folder(out: str | Path) -> Path:
+    """``out`` made as a folder (with its parents) that this process can write into, before the work that fills it
+    (a path :func:`check_out_path` accepts may still be refused by the system: ``/proc/x``, no permission).
+
+    Raises:
+        InputError: it cannot be made or written into, naming the system's reason.
+    """
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OSError as e:
+        raise unwritable(out, e) from None
+    return path
+
+
+def unwritable(out: str | Path, e: OSError) -> InputError:
+    """The error of an output that the system refused to write (``e``), naming the fix."""
+    return InputError(f"cannot be written there ({e.strerror or e}); choose another --out", source=str(out))

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ..core.errors import InputError, ModelError
+from ..core.errors import ModelError
 from ..core.lease import process_alive, process_started
+from ..core.outpath import make_out_folder, unwritable
 from ..core.resources import cypher
 from . import runs, writeback
 from .data import TrainGraph
@@ -479,23 +480,6 @@ def markdown_table(rows: list[EvaluationRow], export: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _out_folder(out_dir: Path | str) -> Path:
-    """``out_dir`` made (with its parents) as a folder the evaluation can write into.
-
-    Raises:
-        InputError: it cannot be made or written into, naming the reason.
-    """
-    path = Path(out_dir)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise PermissionError(13, "Permission denied")
-    except OSError as e:
-        raise InputError(f"the evaluation table cannot be written there ({e.strerror or e}); choose another --out",
-                         source=str(out_dir)) from None
-    return path
-
-
 def run_evaluation(db: Database, *, type_names: list[str], models: list[str], out_dir: Path,
                    ablations: bool = True, epochs: int | None = None, dim: int | None = None,
                    min_confidence: float = 0.0, seed: int = 0, dataset: str | None = None,
@@ -522,7 +506,7 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
     if ablations and "ours" in names:
         names += [a for a in ABLATIONS if a not in names]
     check_dataset(db, dataset)
-    out_dir = _out_folder(out_dir)  # before minutes of training: a folder that cannot be made failed after them
+    out_dir = make_out_folder(out_dir)  # before minutes of training: a folder that cannot be made failed after them
     tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset)
     if not tg.test:
         raise ModelError("the graph has no test interactions (users need >= 3 interactions for last-two-out); "
@@ -576,11 +560,10 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
     md = markdown_table(rows, export)
     md_path, json_path = out_dir / "evaluation.md", out_dir / "evaluation.json"
     try:
-        _out_folder(out_dir)
+        make_out_folder(out_dir)  # (again: it may have gone during the training)
         md_path.write_text(md, encoding="utf-8")
         json_path.write_text(json.dumps({"export": export, "rows": [r.model_dump() for r in rows]}, indent=2,
                                         default=str), encoding="utf-8")
     except OSError as e:
-        raise InputError(f"the evaluation table cannot be written there ({e.strerror or e}); choose another --out",
-                         source=str(out_dir)) from None
+        raise unwritable(out_dir, e) from None
     return EvaluationResult(rows=rows, export=export, markdown=md, paths=[str(md_path), str(json_path)])
