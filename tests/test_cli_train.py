@@ -206,3 +206,41 @@ def test_evaluate_to_a_folder_that_cannot_be_made_fails_before_training(db, kg, 
     r = CliRunner().invoke(cli, ["evaluate", "--models", "pop", "--out", "/proc/kgrec-no-such-folder/results"])
     assert r.exit_code != 0 and not isinstance(r.exception, AssertionError), (r.output, r.exception)
     assert "cannot be written there" in r.output and "--out" in r.output, r.output
+
+
+def test_runs_list_and_show_name_the_serving_run_its_metrics_and_a_failure(db, kg):
+    """No command listed the stored runs: which one serves, what each measured, why one failed."""
+    from kgrec_neo4j.cli import cli
+    from kgrec_neo4j.model import runs
+
+    served = json.loads(_invoke(["train", "--epochs", "2", "--dim", "8", "--json"]).output)
+    _invoke(["train", "--model", "pop", "--json"])
+    failed = runs.new_run_id("ours")
+    runs.create_run(db, failed, model="ours", config={"mode": "evaluation"}, dataset=None)
+    runs.finish_run(db, failed, metrics={}, status="failed", error="ModelError: the export found no interactions")
+
+    rows = json.loads(_invoke(["runs", "list", "--json", "--limit", "500"]).output)
+    by = {r["run"]: r for r in rows}
+    assert rows[0]["run"] == failed and by[failed]["state"] == "failed" and "no interactions" in by[failed]["error"]
+    cur = by[served["run"]]
+    assert cur["state"] == "current" and cur["mode"] == "evaluation" and cur["model"] == "ours"
+    assert cur["valid"] == pytest.approx(served["report"]["valid"]["ndcg@10"])
+    assert cur["test"] == pytest.approx(served["report"]["test"]["ndcg@10"])
+    assert [r["state"] for r in rows].count("current") == 1
+    assert db.value("MATCH (r:ModelRun) RETURN count(r)") == len(rows)
+    pops = json.loads(_invoke(["runs", "list", "--model", "pop", "--json"]).output)
+    assert pops and {r["model"] for r in pops} == {"pop"} and pops[0]["state"] == "complete"
+    only = json.loads(_invoke(["runs", "list", "--state", "current", "--json"]).output)
+    assert [r["run"] for r in only] == [served["run"]]
+
+    table = _invoke(["runs", "list", "--limit", "2"]).output
+    assert failed in table and f"{failed} failed: ModelError: the export found no interactions" in table
+    assert f"(the latest 2 of {len(rows)};" in table
+
+    shown = _invoke(["runs", "show"]).output
+    assert shown.startswith(f"run {served['run']}: ours, evaluation mode, current")
+    assert f"ndcg@10 {served['report']['valid']['ndcg@10']:.4f}" in shown and "valid NDCG@10 by epoch: " in shown
+    assert "error: ModelError" in _invoke(["runs", "show", "--run", failed]).output
+
+    r = CliRunner().invoke(cli, ["runs", "show", "--run", "ours-no-such-run"])
+    assert r.exit_code != 0 and "no training run 'ours-no-such-run'" in r.output and failed in r.output, r.output

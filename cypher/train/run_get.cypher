@@ -2,5 +2,6 @@
 MATCH (r:ModelRun)
 WHERE ($id IS NULL OR r.id = $id) AND (NOT $current_only OR r.current = true)
 RETURN r.id AS id, toString(r.created) AS created, r.model AS model, r.config AS config, r.metrics AS metrics,
-       r.dataset AS dataset, r.status AS status, coalesce(r.current, false) AS current
+       r.dataset AS dataset, r.status AS status, coalesce(r.current, false) AS current,
+       toString(r.finished) AS finished, r.error AS error
 ORDER BY r.created DESC

@@ -34,6 +34,23 @@ class ModelRun(BaseModel):
     dataset: str | None = None
     status: str
     current: bool = False
+    finished: str | None = None
+    error: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """One row of ``kgrec runs list``: what the run was (model, mode, data set) and what it measured.
+
+        ``valid`` / ``test`` are NDCG@10 (``None`` for a serving run, which holds nothing out); ``epochs`` the epochs
+        trained (``None`` for a closed-form model); ``state`` is ``current`` for the one run whose embeddings are in the
+        graph, else the status.
+        """
+        m, c = self.metrics, self.config
+        return {"run": self.id, "model": self.model, "mode": c.get("mode"), "dataset": self.dataset,
+                "created": (self.created or "")[:19].replace("T", " "),
+                "state": "current" if self.current else self.status,
+                "valid": (m.get("valid") or {}).get("ndcg@10"), "test": (m.get("test") or {}).get("ndcg@10"),
+                "epochs": m.get("epochs") or None, "train_s": m.get("train_seconds"),
+                "warm_start": c.get("warm_start"), "params_from": c.get("params_from"), "error": self.error}
 
 
 def new_run_id(model: str) -> str:
@@ -117,6 +134,9 @@ def current_run(db: Database) -> ModelRun | None:
     return _decode(rows[0]) if rows else None
 
 
-def list_runs(db: Database) -> list[ModelRun]:
-    """Every run, newest first."""
-    return [_decode(r) for r in db.query(cypher("train/run_get"), id=None, current_only=False)]
+def list_runs(db: Database, *, model: str | None = None, status: str | None = None) -> list[ModelRun]:
+    """Every run, newest first; only those of ``model`` and with ``status`` (``current``: the current run) when
+    given."""
+    out = [_decode(r) for r in db.query(cypher("train/run_get"), id=None, current_only=status == "current")]
+    return [r for r in out if (model is None or r.model == model)
+            and (status in (None, "current") or r.status == status)]
