@@ -369,6 +369,29 @@ def test_cli_extract_items_stops_when_the_llm_endpoint_is_unreachable(fresh, mon
     assert f"items: {len(ITEMS)} extracted, 0 skipped" in res.output
 
 
+def test_cli_extract_items_stops_when_the_llm_endpoint_never_answers(fresh, monkeypatch, tmp_path):
+    """A stuck server (it accepts the request, never answers) cost every item the timeout times its attempts, and
+    the command exited 0 with every item failed. It stops after a few timeouts in a row, naming the timeout setting,
+    and records nothing of the unfinished batch."""
+    from fakes.openai_server import FakeOpenAIServer, json_reply, slow
+
+    from kgrec_neo4j.cli import cli
+
+    for k, v in {"KGREC_LLM_MAX_RETRIES": "0", "KGREC_LLM_TIMEOUT": "0.3", "KGREC_LLM_MODEL": "fake-model",
+                 "KGREC_LLM_CONCURRENCY": "1", "KGREC_HOME": str(tmp_path)}.items():
+        monkeypatch.setenv(k, v)
+    with FakeOpenAIServer(slow(2.0, json_reply({"points": []}))) as srv:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent"])
+        assert srv.calls == 3
+    assert res.exit_code == 1, res.output
+    assert "Error: the LLM endpoint" in res.output and "does not answer in time" in res.output
+    assert "KGREC_LLM_TIMEOUT, now 0.3 s" in res.output
+    state = fresh.query("MATCH (i:Item) RETURN count(i.extract_error) AS failed, "
+                        "sum(size([h IN coalesce(i.extract_hashes, []) WHERE h STARTS WITH 'llm:'])) AS done")[0]
+    assert state == {"failed": 0, "done": 0}
+
+
 def test_cli_extract_items_stops_when_the_llm_endpoint_refuses_the_key(fresh, monkeypatch, tmp_path):
     """With a wrong API key, `kgrec extract items --extractor llm --item X` recorded the item as failed
     (`http_error: HTTP 401`), printed `failures: http_error: 1` and exited 0. It stops with an error that names the

@@ -395,6 +395,37 @@ def test_a_short_run_whose_every_request_failed_alike_stops_too(tmp_path):
         assert [r.reason for r in rs] == ["http_error", "http_error"]
 
 
+def test_requests_timing_out_in_a_row_stop_the_run_naming_the_timeout(tmp_path):
+    """A server that accepts requests but never answers (stuck) cost every request the timeout times its attempts:
+    with the defaults, five minutes an item, for every item of the run, and the run ended with exit code 0. After
+    `give_up_after` requests in a row timed out, each after its retries, the rest are not sent and the run stops
+    naming the timeout setting; a timeout between answers, or a short run's only request, does not stop it."""
+    from kgrec_neo4j.core.errors import LLMTimedOut
+
+    with FakeOpenAIServer(slow(2.0, GOOD)) as srv, \
+            make_client(srv, tmp_path, max_retries=0, concurrency=1, timeout_s=0.3) as client:
+        t = time.perf_counter()
+        with pytest.raises(LLMTimedOut) as err:
+            client.run_structured([req(str(i)) for i in range(8)])
+        assert time.perf_counter() - t < 3.0  # three timeouts, not eight
+        msg = str(err.value)
+        assert srv.base_url in msg and "does not answer in time" in msg and "within 0.3 s" in msg
+        assert "KGREC_LLM_TIMEOUT, now 0.3 s" in msg and "5 of its 8 requests not sent" in msg
+        assert client.last_stats.failures == {"timeout": 8} and client.last_stats.calls == 3
+
+        srv.reset()
+        srv.default = GOOD
+        srv.script(slow(2.0, GOOD), slow(2.0, GOOD), GOOD, slow(2.0, GOOD), slow(2.0, GOOD), GOOD)
+        rs = client.run_structured([req(str(i)) for i in range(6)])  # never three in a row: the run goes on
+        assert [r.ok for r in rs] == [False, False, True, False, False, True]
+        assert {r.reason for r in rs if not r.ok} == {"timeout"}
+
+        srv.reset()
+        srv.default = slow(2.0, GOOD)
+        (one,) = client.run_structured([req("a")])  # a short run: the timeout is its result, not a stop
+        assert one.reason == "timeout"
+
+
 def test_an_unreachable_endpoint_stops_the_run_instead_of_failing_every_request(tmp_path):
     """With the LLM server stopped mid-run, every remaining request of the run went through its retries and failed
     the same way (an item extraction of 2,000 items: hours of retrying a dead endpoint, then exit code 0). After

@@ -92,5 +92,10 @@ class LLMRefused(LLMError):
     path): the run stops instead of recording every remaining request as failed the same way."""
 
 
+class LLMTimedOut(LLMError):
+    """The LLM endpoint answered no request in time for several requests in a row (each after its retries): a stuck
+    server, or one too slow for the timeout. The run stops instead of waiting out every remaining request."""
+
+
 class ModelError(KgrecError):
     """Training, evaluation or write-back of a model failed."""

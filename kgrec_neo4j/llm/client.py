@@ -19,7 +19,10 @@ value, or the reason it failed. Nothing half-valid is returned. The work is done
   request its retries, and the caller would record them all as failed). The answers received before are cached.
   Requests refused in a row with HTTP 401, 403 or 404 (a wrong key, model or path: every request would get the same
   answer) stop it the same way with :class:`~kgrec_neo4j.core.errors.LLMRefused`. A run of fewer requests stops so
-  too when every request it sent failed one of these ways.
+  too when every request it sent failed one of these ways. Requests that timed out in a row (each after its
+  retries: a stuck server costs each one the timeout times its attempts) stop it with
+  :class:`~kgrec_neo4j.core.errors.LLMTimedOut`; a short run whose requests timed out does not stop (its requests
+  are results, reason ``timeout``).
 * **Concurrency** is ``Runnable.abatch(..., config={"max_concurrency": n})`` on one event loop (a background
   thread owned by the client), sharing one ``ChatOpenAI`` and one connection pool.
 * **Accounting** (:class:`RunStats`): calls, tokens, cache hits, retries and failures by reason, seconds. The
@@ -58,7 +61,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from ..core.config import Settings, redact_in, redact_url
-from ..core.errors import ConfigError, LLMError, LLMRefused, LLMUnreachable
+from ..core.errors import ConfigError, LLMError, LLMRefused, LLMTimedOut, LLMUnreachable
 from .cache import LLMCache, cache_key
 from .structured import (
     CURRENT_LOG,
@@ -286,7 +289,8 @@ class LLMClient:
         give_up_after: connection failures in a row (each after its retries) after which a run stops
             (:class:`~kgrec_neo4j.core.errors.LLMUnreachable`), or HTTP 401/403/404 answers in a row
             (:class:`~kgrec_neo4j.core.errors.LLMRefused`); a run whose every sent request failed one of these
-            ways stops too, however few they were. 0 never stops.
+            ways stops too, however few they were. Timeouts in a row (each after its retries) stop a run the same
+            way (:class:`~kgrec_neo4j.core.errors.LLMTimedOut`), but not a shorter one. 0 never stops.
     """
 
     def __init__(
@@ -328,7 +332,7 @@ class LLMClient:
             _check_no_user_info(settings.llm_base_url)
         self.give_up_after = give_up_after
         self._unreachable_in_row = 0  # requests of the current run that failed to connect (or were refused), in a row
-        self._blocked_kind: str | None = None  # what those requests met: "connection" or "refused" (HTTP 401/403/404)
+        self._blocked_kind: str | None = None  # what they met: "connection", "timeout" or "refused" (HTTP 401/403/404)
         self._blocked_last = ""  # the last of those failures
         self._gave_up: str | None = None  # the last connection failure, once the run gave up
         self.max_output_retries = max_output_retries
@@ -426,7 +430,8 @@ class LLMClient:
         self.last_stats = stats
         self.total_stats = self.total_stats.merge(stats)
         sent = sum(1 for r in results if not r.cached)
-        if self._gave_up is None and self.give_up_after and sent and self._unreachable_in_row >= sent:
+        if self._gave_up is None and self.give_up_after and sent and self._unreachable_in_row >= sent \
+                and self._blocked_kind != "timeout":
             self._gave_up = self._blocked_last  # every request sent failed the same way: as good as giving up
         if self._gave_up is not None:
             raise self._unreachable(results)
@@ -452,6 +457,13 @@ class LLMClient:
                 f"{where} refused the requests: {n} request{'s' if n != 1 else ''} in a row answered "
                 f"{'HTTP ' + code.group(1) if code else 'an HTTP error'} (last: {last[:300]}); {stopped}. Probably "
                 f"{fix}; `kgrec doctor` checks the endpoint, {again}")
+        if self._blocked_kind == "timeout":
+            return LLMTimedOut(
+                f"{where} does not answer in time: {n} request{'s' if n != 1 else ''} in a row got no complete "
+                f"answer within {self.timeout_s:g} s, each after {self.max_retries} retries (last: {last[:300]}); "
+                f"{stopped}. Check that the server is not stuck (`kgrec doctor`, `kgrec llm test`); if it is only "
+                f"slow, give each request longer (KGREC_LLM_TIMEOUT, now {self.timeout_s:g} s) or send fewer at "
+                f"once (KGREC_LLM_CONCURRENCY), {again}")
         return LLMUnreachable(
             f"{where} is unreachable: {n} request{'s' if n != 1 else ''} in a row could not connect, each after "
             f"{self.max_retries} retries (last: {last[:300]}); {stopped}. Start the server (`kgrec llm serve` "
@@ -565,6 +577,9 @@ class LLMClient:
             if self._blocked_kind == "refused":
                 return Result(key, None, error=f"http_error: not sent, the endpoint refuses the requests "
                                                f"({self._gave_up})", reason="http_error")
+            if self._blocked_kind == "timeout":
+                return Result(key, None, error=f"timeout: not sent, the endpoint does not answer in time "
+                                               f"({self._gave_up})", reason="timeout")
             return Result(key, None, error=f"connection: not sent, the endpoint is unreachable ({self._gave_up})",
                           reason="connection")
         attempts = AttemptLog()
@@ -599,10 +614,11 @@ class LLMClient:
         return Result(key, value, usage=usage, attempts=n, raw=attempts.raw, retried=retried)
 
     def _note_connection(self, failure: LLMFailure) -> None:
-        """Count a failed request towards giving up: a connection failure, or an HTTP 401/403/404 (the same for every
-        request: a wrong key, model or path), adds one to a row of its kind; any other outcome resets."""
-        if failure.reason == "connection":
-            kind: str | None = "connection"
+        """Count a failed request towards giving up: a connection failure, a timeout (after the request's retries), or
+        an HTTP 401/403/404 (the same for every request: a wrong key, model or path), adds one to a row of its kind;
+        any other outcome resets."""
+        if failure.reason in ("connection", "timeout"):
+            kind: str | None = failure.reason
         elif failure.reason == "http_error" and _REFUSED_STATUS.match(failure.detail):
             kind = "refused"
         else:
@@ -617,7 +633,8 @@ class LLMClient:
         if self.give_up_after and self._unreachable_in_row >= self.give_up_after and self._gave_up is None:
             self._gave_up = str(failure)
             log.info("the LLM endpoint %s (%d requests in a row); stopping the run",
-                     "refuses the requests" if kind == "refused" else "is unreachable", self._unreachable_in_row)
+                     {"refused": "refuses the requests", "timeout": "does not answer in time"}.get(kind, "is unreachable"),
+                     self._unreachable_in_row)
 
     def _answer_runnable(self, spec: AnswerSpec) -> Any:
         """``call(temperature).with_fallbacks([call(retry_temperature)] * max_output_retries)`` on
