@@ -147,9 +147,17 @@ def test_failed_item_is_not_half_written(fresh):
     assert rep.items_failed == 1 and rep.items_done == 0 and rep.mentions_written == 0
     row = fresh.query("MATCH (i:Item {id: 'B00VU4J13W'}) OPTIONAL MATCH (i)-[r:MENTIONS]->() "
                       "RETURN i.extract_error AS err, i.extract_failed_at IS NOT NULL AS at, "
-                      "i.extracted_by AS by, count(r) AS n")[0]
-    assert row == {"err": "LLMError: answer was not valid JSON", "at": True, "by": [], "n": 0}
+                      "i.extracted_by AS by, i.extract_hashes AS hashes, count(r) AS n")[0]
+    # nothing of the failed answer; the earlier extraction stays whole (it was deleted: a failed re-extraction lost
+    # the item's knowledge), with the hash of the text it came from, so the new text is retried by the next run
+    assert row == {"err": "LLMError: answer was not valid JSON", "at": True, "by": ["offline"],
+                   "hashes": [f"offline:{ITEMS[0].text_hash()}"], "n": 2}
     assert fresh.value("MATCH (m:Mention {key: 'partial point'}) RETURN count(m)") == 0
+    # an item never extracted before keeps nothing of its failed answer either
+    write_results(fresh, [ItemResult(item_id="B009CL6LA6", text_hash="h", error="LLMError: timeout",
+                                     points=[_pt("Others", "partial point")])], extractor="offline", run="r2", pack=PACK)
+    assert fresh.query("MATCH (i:Item {id: 'B009CL6LA6'}) OPTIONAL MATCH (i)-[r:MENTIONS]->() "
+                       "RETURN i.extract_hashes AS h, count(r) AS n")[0] == {"h": None, "n": 0}
     # a later success clears the error
     ok = ItemResult(item_id="B00VU4J13W", text_hash="h3", points=[_pt("Others", "Black Ops")])
     write_results(fresh, [ok], extractor="offline", run="r3", pack=PACK)

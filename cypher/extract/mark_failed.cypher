@@ -1,6 +1,5 @@
-// Items whose extraction failed: the error is kept on the item, no mentions of this extractor remain.
+// Items whose extraction failed: the error is kept on the item. What an earlier extraction by $extractor stored (its
+// mentions, extracted_by, the extract_hashes entry of the text they came from) stays whole: nothing is lost.
 UNWIND $rows AS row
 MATCH (i:Item {id: row.item_id})
-SET i.extract_error = row.error, i.extract_error_by = $extractor, i.extract_failed_at = datetime(),
-    i.extracted_by = [x IN coalesce(i.extracted_by, []) WHERE x <> $extractor],
-    i.extract_hashes = [x IN coalesce(i.extract_hashes, []) WHERE NOT x STARTS WITH $extractor + ':']
+SET i.extract_error = row.error, i.extract_error_by = $extractor, i.extract_failed_at = datetime()

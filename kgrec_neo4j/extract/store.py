@@ -4,12 +4,15 @@ One write transaction per batch of results does, all or nothing:
 
 1. refuse the batch if a point's type is not a ``(:KnowledgeType)`` of the database
    (:func:`kgrec_neo4j.core.schema.refuse_unknown_types`; the error names the type and the allowed ones);
-2. delete the batch items' ``MENTIONS`` edges from this extractor (an item's mentions are replaced
-   atomically, so a rerun gives the same graph);
+2. delete the ``MENTIONS`` edges from this extractor of the batch's items extracted without error (an item's
+   mentions are replaced atomically, so a rerun gives the same graph);
 3. ``MERGE`` each mention by ``(type, key)`` (``text`` = the first surface form seen) and its edge;
 4. mark done items (``extracted_by``, ``text_hash``, ``extract_hashes`` = ``["<extractor>:<hash>"]``)
-   and failed items (``extract_error``, ``extract_error_by``, ``extract_failed_at``; no mentions of
-   this extractor are left on a failed item);
+   and failed items (``extract_error``, ``extract_error_by``, ``extract_failed_at``). Nothing of a failed
+   answer is written, and a failed item keeps what an earlier extraction of this extractor stored, whole: its
+   mentions and the ``extract_hashes`` entry naming the text they came from. So a failed re-extraction (new
+   text, ``--force``, a flaky endpoint) loses no knowledge; an item whose current text is not done is
+   retried by the next run;
 5. delete mentions that no item mentions any more.
 """
 
@@ -127,7 +130,8 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
     def work(tx) -> StoreReport:
         refuse_unknown_types(tx, types)
         found = set(tx.run(cypher("extract/existing_items"), ids=ids).single()["found"])
-        old = tx.run(cypher("extract/clear_mentions"), ids=ids, extractor=extractor).single()["old"]
+        old = tx.run(cypher("extract/clear_mentions"), ids=[d["item_id"] for d in done],
+                     extractor=extractor).single()["old"]
         c = tx.run(cypher("extract/write_mentions"), rows=rows, extractor=extractor, run=run).consume().counters
         tx.run(cypher("extract/mark_done"), rows=done, extractor=extractor).consume()
         tx.run(cypher("extract/mark_failed"), rows=failed, extractor=extractor).consume()
