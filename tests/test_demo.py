@@ -30,6 +30,7 @@ DEMO_USERS, DEMO_SEED = 2000, 42  # the README's demo: `kgrec load ../shared/dat
 PARSE_ONLY = {
     ("db", "start"): "starts or reuses a server process", ("db", "stop"): "stops the test server",
     ("db", "install"): "runs Maven", ("db", "status"): "the local server's process state",
+    ("db", "dump"): "needs the server stopped", ("db", "restore"): "replaces the database (tests/test_db_dump.py)",
     ("demo",): "the whole pipeline on 500-2,000 users (bench/, docs/results.md)",
     ("load",): "loads another dataset into the test graph", ("train",): "minutes of training; the demo trained",
     ("evaluate",): "trains every baseline", ("concepts", "build"): "rebuilds the vocabulary",

@@ -96,6 +96,46 @@ def db_stop(settings: Settings):
     click.echo("stopped" if server.stop(_server_home(settings)) else "not running")
 
 
+@db.command("dump")
+@click.option("--to", "to_dir", type=click.Path(file_okay=False), default=None,
+              help="Folder of the archive  [default: <home>/neo4j/dumps].")
+@pass_settings
+def db_dump(settings: Settings, to_dir: str | None):
+    """Back up the local server's database into one archive file (`neo4j-admin database dump`), named
+    <database>-<UTC time>.dump. Neo4j Community dumps only a stopped database: stop the server first.
+
+    \b
+    Example:
+      kgrec db stop && kgrec db dump && kgrec db start
+    """
+    from ..local import neo4j_server as server
+
+    path = server.dump(_server_home(settings), database=settings.neo4j_database,
+                       to=Path(to_dir) if to_dir else None)
+    click.echo(f"{path}  ({path.stat().st_size / 2**20:.1f} MiB; `kgrec db restore {path} --yes` brings it back)")
+
+
+@db.command("restore")
+@click.argument("dump_file", type=click.Path(dir_okay=False))
+@click.option("--yes", is_flag=True, help="Replace the current database (asked, since its content is replaced).")
+@pass_settings
+def db_restore(settings: Settings, dump_file: str, yes: bool):
+    """Replace the local server's database with a dump (of `kgrec db dump` or `neo4j-admin database dump`). The
+    server must be stopped; a load that fails puts the previous database back.
+
+    \b
+    Example:
+      kgrec db stop && kgrec db restore .kgrec/neo4j/dumps/neo4j-20261203-120000.dump --yes && kgrec db start
+    """
+    from ..local import neo4j_server as server
+
+    if not yes:
+        raise click.UsageError(f"this replaces the database {settings.neo4j_database!r} of the local server with "
+                               f"{dump_file}; add --yes to do it (`kgrec db dump` backs up the current one first)")
+    server.restore(_server_home(settings), Path(dump_file), database=settings.neo4j_database)
+    click.echo(f"restored {dump_file} into {settings.neo4j_database!r}; `kgrec db start` serves it")
+
+
 @db.command("status")
 @pass_settings
 def db_status(settings: Settings):

@@ -343,31 +343,40 @@ def _redact(text: str, secret: str) -> str:
     return text.replace(secret, "***") if secret else text
 
 
-def _set_initial_password(d: dict[str, Path], java: str, username: str, password: str) -> None:
-    if username != "neo4j":
-        raise ServerError(f"username={username!r}: Neo4j Community only has the built-in 'neo4j' admin user at "
-                          "first start; use username='neo4j'")
+def _admin(d: dict[str, Path], java: str, args: list[str], *, what: str, timeout_s: float = 300,
+           secret: str = "") -> None:
+    """Run ``neo4j-admin <args>`` on the installation ``d``; a failure raises :class:`ServerError` naming ``what``.
+
+    The whole command line goes into a private @argfile that the java launcher expands, so a ``secret`` in it never
+    appears in the process list (and is redacted from the error)."""
     env = dict(os.environ, NEO4J_HOME=str(d["home"]), NEO4J_CONF=str(d["conf"]))
-    # The whole command line, password included, goes into a private @argfile that the java launcher expands,
-    # so the password never appears in the process list.
-    args = ["-Xmx256m", "-cp", _classpath(d), ADMIN_CLASS, "dbms", "set-initial-password", password]
+    full = ["-Xmx512m", "-cp", _classpath(d), ADMIN_CLASS, *args]
+    d["run"].mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, argfile = tempfile.mkstemp(prefix="kgrec-neo4j-", suffix=".args", dir=d["run"])
     try:
         os.chmod(argfile, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write("\n".join(_quote_arg(a) for a in args) + "\n")
-        proc = subprocess.run([java, f"@{argfile}"], capture_output=True, text=True, env=env, timeout=300,
+            fh.write("\n".join(_quote_arg(a) for a in full) + "\n")
+        proc = subprocess.run([java, f"@{argfile}"], capture_output=True, text=True, env=env, timeout=timeout_s,
                               cwd=str(d["home"]), umask=0o077)
     except subprocess.TimeoutExpired as exc:
-        raise ServerError("`neo4j-admin dbms set-initial-password` did not finish in 5 minutes") from exc
+        raise ServerError(f"`neo4j-admin {' '.join(args[:2])}` did not finish in {timeout_s / 60:g} minutes") from exc
     finally:
         try:
             os.unlink(argfile)
         except OSError:
             pass
     if proc.returncode != 0:
-        out = _redact((proc.stdout + proc.stderr).strip(), password)
-        raise ServerError(f"setting the initial Neo4j password failed (exit {proc.returncode}):\n{out[-3000:]}")
+        out = _redact((proc.stdout + proc.stderr).strip(), secret)
+        raise ServerError(f"{what} failed (exit {proc.returncode}):\n{out[-3000:]}")
+
+
+def _set_initial_password(d: dict[str, Path], java: str, username: str, password: str) -> None:
+    if username != "neo4j":
+        raise ServerError(f"username={username!r}: Neo4j Community only has the built-in 'neo4j' admin user at "
+                          "first start; use username='neo4j'")
+    _admin(d, java, ["dbms", "set-initial-password", password], what="setting the initial Neo4j password",
+           secret=password)
 
 
 def _quote_arg(arg: str) -> str:
@@ -542,6 +551,96 @@ def stop(home: Path) -> bool:
     Returns True when a running server was stopped, False when none was running.
     """
     return _stop(_process(home))
+
+
+def _stopped_for(home: Path, proc: ServerProcess, what: str) -> dict[str, Path]:
+    """The folders of a stopped, installed server under ``home``; else a :class:`ServerError` naming the fix."""
+    d = _dirs(home)
+    if not _is_installed(home) or not (d["data"] / "databases").is_dir():
+        raise ServerError(f"no local Neo4j database under {d['home']} to {what}; `kgrec db start` makes one (or set "
+                          "--home / KGREC_HOME to the folder of yours)")
+    pid = proc.running_pid()
+    if pid is not None:
+        raise ServerError(f"the local Neo4j under {d['home']} is running (pid {pid}): Neo4j Community can {what} "
+                          f"only a stopped database; run `kgrec db stop`, this command, then `kgrec db start`")
+    return d
+
+
+def dump(home: Path, *, database: str = "neo4j", to: Path | None = None) -> Path:
+    """Dump ``database`` of the stopped local server under ``home`` into one archive file (``neo4j-admin database
+    dump``); return its path, ``<to>/<database>-<UTC yyyymmdd-hhmmss>.dump`` (``to``: default ``<home>/dumps``).
+
+    The archive is written under a temporary name in ``to`` and renamed when complete: a failed dump leaves no
+    file. Raises :class:`ServerError` when the server runs (Community edition dumps only a stopped database).
+    """
+    proc = _process(home)
+    with proc.start_lock():
+        d = _stopped_for(home, proc, "dump")
+        if not (d["data"] / "databases" / database).is_dir():
+            raise ServerError(f"no database {database!r} under {d['data'] / 'databases'}; the default is 'neo4j' "
+                              "(NEO4J_DATABASE)")
+        out_dir = Path(to).expanduser().resolve() if to is not None else d["home"] / "dumps"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        target = out_dir / f"{database}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.dump"
+        if target.exists():
+            raise ServerError(f"{target} exists already; wait a second or dump elsewhere (--to)")
+        tmp = Path(tempfile.mkdtemp(prefix=".kgrec-dump-", dir=out_dir))
+        try:
+            _admin(d, _java(), ["database", "dump", database, f"--to-path={tmp}"], what=f"dumping {database!r}",
+                   timeout_s=3600)
+            (tmp / f"{database}.dump").replace(target)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def restore(home: Path, dump_file: Path, *, database: str = "neo4j") -> None:
+    """Replace ``database`` of the stopped local server under ``home`` with the archive ``dump_file`` (made by
+    :func:`dump`, ``neo4j-admin database dump`` or Neo4j Aura's export).
+
+    The current store is moved aside first and moved back when the load fails (a damaged or foreign archive), so a
+    failed restore loses nothing; it is deleted once the load succeeded. Raises :class:`ServerError` when the server
+    runs or the file is missing.
+    """
+    src = Path(dump_file).expanduser().resolve()
+    if not src.is_file():
+        raise ServerError(f"no dump file {src}; `kgrec db dump` makes one (in <home>/dumps by default)")
+    proc = _process(home)
+    with proc.start_lock():
+        d = _stopped_for(home, proc, "restore")
+        stores = [d["data"] / "databases" / database, d["data"] / "transactions" / database]
+        work = Path(tempfile.mkdtemp(prefix=".kgrec-restore-", dir=d["run"]))
+        aside, staged = work / "previous", work / "dump"
+        aside.mkdir()
+        staged.mkdir()
+        try:
+            os.link(src, staged / f"{database}.dump")
+        except OSError:
+            shutil.copyfile(src, staged / f"{database}.dump")
+        moved: list[int] = []
+        keep = False  # the previous store is in `work` and could not be put back: never delete it
+        try:
+            for i, path in enumerate(stores):
+                if path.exists():
+                    path.replace(aside / str(i))
+                    moved.append(i)
+            _admin(d, _java(), ["database", "load", database, f"--from-path={staged}"],
+                   what=f"loading {src.name} into {database!r} (the database is as it was before)", timeout_s=3600)
+        except BaseException:
+            try:
+                for i, path in enumerate(stores):
+                    shutil.rmtree(path, ignore_errors=True)  # what a failed load left
+                    if i in moved:
+                        (aside / str(i)).replace(path)
+            except OSError as exc:
+                keep = True
+                raise ServerError(f"the load failed and the previous store could not be put back ({exc}): it is "
+                                  f"in {aside} (0: data/databases/{database}, 1: data/transactions/{database}); "
+                                  "move it back by hand") from exc
+            raise
+        finally:
+            if not keep:
+                shutil.rmtree(work, ignore_errors=True)
 
 
 def status(home: Path) -> Neo4jServer:

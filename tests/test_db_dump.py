@@ -1,0 +1,99 @@
+"""`kgrec db dump` / `kgrec db restore`: a backup of the local server's database, and a restore that loses nothing
+when it fails (a private server: the test stops and starts it)."""
+
+from __future__ import annotations
+
+import pytest
+from _private_neo4j import start_private_neo4j
+from click.testing import CliRunner
+
+PASSWORD = "dump-test-pw-1"
+
+
+def _cli(args: list[str], env: dict[str, str]):
+    from kgrec_neo4j.cli import cli
+
+    return CliRunner().invoke(cli, args, env=env)
+
+
+def _state(uri: str) -> dict:
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.core.db import connect
+
+    with connect(load_settings(environ={"NEO4J_URI": uri, "NEO4J_PASSWORD": PASSWORD}), wait_s=60) as db:
+        return {"values": sorted(db.value("MATCH (t:T) RETURN collect(t.v)")),
+                "constraints": sorted(r["name"] for r in db.query("SHOW CONSTRAINTS YIELD name RETURN name"))}
+
+
+def _write(uri: str, cypher: str) -> None:
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.core.db import connect
+
+    with connect(load_settings(environ={"NEO4J_URI": uri, "NEO4J_PASSWORD": PASSWORD}), wait_s=60) as db:
+        for statement in cypher.split(";"):
+            db.write(statement)
+
+
+def test_dump_then_restore_brings_the_database_back_and_a_failed_restore_loses_nothing(tmp_path):
+    from kgrec_neo4j.local import neo4j_server as server
+
+    home = tmp_path / "neo4j"  # <KGREC_HOME>/neo4j, where `kgrec db` keeps the local server
+    uri, bolt, http = start_private_neo4j(home, PASSWORD)
+    env = {"KGREC_HOME": str(tmp_path), "NEO4J_URI": uri, "NEO4J_PASSWORD": PASSWORD}
+
+    def restart() -> None:
+        server.start(home, bolt_port=bolt, http_port=http, password=PASSWORD, heap="1g", pagecache="256m",
+                     progress=lambda s: None)
+
+    try:
+        _write(uri, "CREATE CONSTRAINT t_v IF NOT EXISTS FOR (t:T) REQUIRE t.v IS UNIQUE;"
+                    "UNWIND [1, 2, 3] AS v CREATE (:T {v: v})")
+        before = _state(uri)
+        assert before == {"values": [1, 2, 3], "constraints": ["t_v"]}
+
+        r = _cli(["db", "dump"], env)
+        assert r.exit_code != 0 and "is running" in r.output and "`kgrec db stop`" in r.output, r.output
+
+        server.stop(home)
+        r = _cli(["db", "dump", "--to", str(tmp_path / "backups")], env)
+        assert r.exit_code == 0, r.output
+        (dump,) = (tmp_path / "backups").iterdir()
+        assert dump.name.startswith("neo4j-") and dump.suffix == ".dump" and dump.stat().st_size > 0
+        assert str(dump) in r.output
+
+        restart()
+        _write(uri, "MATCH (t:T) DETACH DELETE t; CREATE (:T {v: 99})")
+        changed = _state(uri)
+        server.stop(home)
+
+        r = _cli(["db", "restore", str(dump)], env)
+        assert r.exit_code != 0 and "--yes" in r.output, r.output
+        damaged = tmp_path / "damaged.dump"
+        damaged.write_bytes(dump.read_bytes()[: dump.stat().st_size // 3])
+        r = _cli(["db", "restore", str(damaged), "--yes"], env)
+        assert r.exit_code != 0 and "the database is as it was before" in r.output, r.output
+        restart()
+        assert _state(uri) == changed  # the failed restore put the previous store back
+        server.stop(home)
+
+        r = _cli(["db", "restore", str(dump), "--yes"], env)
+        assert r.exit_code == 0, r.output
+        restart()
+        assert _state(uri) == before
+    finally:
+        server.stop(home)
+
+
+def test_restore_of_a_missing_file_names_it(tmp_path):
+    r = _cli(["db", "restore", str(tmp_path / "nope.dump"), "--yes"],
+             {"KGREC_HOME": str(tmp_path), "NEO4J_PASSWORD": PASSWORD})
+    assert r.exit_code != 0 and "no dump file" in r.output and "nope.dump" in r.output, r.output
+
+
+@pytest.mark.parametrize("cmd", [["db", "dump"], ["db", "restore", "x.dump", "--yes"]])
+def test_dump_and_restore_without_a_local_database_name_the_fix(tmp_path, cmd):
+    (tmp_path / "x.dump").write_bytes(b"x")
+    r = CliRunner().invoke(__import__("kgrec_neo4j.cli", fromlist=["cli"]).cli,
+                           [c if c != "x.dump" else str(tmp_path / "x.dump") for c in cmd],
+                           env={"KGREC_HOME": str(tmp_path), "NEO4J_PASSWORD": PASSWORD})
+    assert r.exit_code != 0 and "no local Neo4j database" in r.output and "kgrec db start" in r.output, r.output
