@@ -97,3 +97,45 @@ def test_dump_and_restore_without_a_local_database_name_the_fix(tmp_path, cmd):
                            [c if c != "x.dump" else str(tmp_path / "x.dump") for c in cmd],
                            env={"KGREC_HOME": str(tmp_path), "NEO4J_PASSWORD": PASSWORD})
     assert r.exit_code != 0 and "no local Neo4j database" in r.output and "kgrec db start" in r.output, r.output
+
+
+@pytest.mark.parametrize("fails", ["load", "second move"])
+def test_a_restore_that_fails_midway_leaves_the_store_as_it_was(tmp_path, monkeypatch, fails):
+    """Whatever step of a restore fails (the load, or moving the second store folder aside), every store file is
+    where it was with its content: a failure before a folder was moved must not delete it."""
+    from pathlib import Path
+
+    from kgrec_neo4j.core.errors import ServerError
+    from kgrec_neo4j.local import neo4j_server as server
+
+    d = server._dirs(tmp_path)
+    for sub in ("databases/neo4j", "transactions/neo4j"):
+        (d["data"] / sub).mkdir(parents=True)
+        (d["data"] / sub / "store").write_text(sub)
+    (d["run"]).mkdir()
+    dump = tmp_path / "x.dump"
+    dump.write_bytes(b"archive")
+    monkeypatch.setattr(server, "_stopped_for", lambda home, proc, what: d)
+    monkeypatch.setattr(server, "_java", lambda: "java")
+
+    def admin(d_, java, args, **kw):
+        (d["data"] / "databases" / "neo4j").mkdir(parents=True, exist_ok=True)  # a half-made store
+        (d["data"] / "databases" / "neo4j" / "partial").write_text("half")
+        raise ServerError("loading x.dump failed")
+
+    monkeypatch.setattr(server, "_admin", admin)
+    if fails == "second move":
+        real = Path.replace
+
+        def replace(self, target):
+            if self.name == "neo4j" and self.parent.name == "transactions":
+                raise OSError("device busy")
+            return real(self, target)
+
+        monkeypatch.setattr(Path, "replace", replace)
+    with pytest.raises((ServerError, OSError)):
+        server.restore(tmp_path, dump)
+    for sub in ("databases/neo4j", "transactions/neo4j"):
+        assert sorted(p.name for p in (d["data"] / sub).iterdir()) == ["store"], sub
+        assert (d["data"] / sub / "store").read_text() == sub
+    assert not list(d["run"].glob(".kgrec-restore-*"))  # the work folder is gone

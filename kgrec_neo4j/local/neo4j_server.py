@@ -611,17 +611,18 @@ def restore(home: Path, dump_file: Path, *, database: str = "neo4j") -> None:
         stores = [d["data"] / "databases" / database, d["data"] / "transactions" / database]
         work = Path(tempfile.mkdtemp(prefix=".kgrec-restore-", dir=d["run"]))
         aside, staged = work / "previous", work / "dump"
-        aside.mkdir()
-        staged.mkdir()
-        try:
-            os.link(src, staged / f"{database}.dump")
-        except OSError:
-            shutil.copyfile(src, staged / f"{database}.dump")
+        existed = [path.exists() for path in stores]
         moved: list[int] = []
         keep = False  # the previous store is in `work` and could not be put back: never delete it
         try:
+            aside.mkdir()
+            staged.mkdir()
+            try:
+                os.link(src, staged / f"{database}.dump")
+            except OSError:
+                shutil.copyfile(src, staged / f"{database}.dump")
             for i, path in enumerate(stores):
-                if path.exists():
+                if existed[i]:
                     path.replace(aside / str(i))
                     moved.append(i)
             _admin(d, _java(), ["database", "load", database, f"--from-path={staged}"],
@@ -629,7 +630,8 @@ def restore(home: Path, dump_file: Path, *, database: str = "neo4j") -> None:
         except BaseException:
             try:
                 for i, path in enumerate(stores):
-                    shutil.rmtree(path, ignore_errors=True)  # what a failed load left
+                    if i in moved or not existed[i]:  # a store moved aside, or one only the failed load made
+                        shutil.rmtree(path, ignore_errors=True)
                     if i in moved:
                         (aside / str(i)).replace(path)
             except OSError as exc:
