@@ -26,13 +26,16 @@
 // Bounded memory: the user's side holds at most $max_reach interactions, $max_reach (interaction, concept) rows and
 // $max_reach (interaction, concept, family concept) rows, the most recent ones, so a user with 100k interactions
 // cannot exhaust the transaction memory (an older item keeps its share; its name then comes from the run and its
-// verb is "interacted with").
+// verb is "interacted with"). Only the history is sorted (ORDER BY); every later step keeps its order (LIMIT on the
+// stream) or sorts a collected list (apoc.coll.sortMulti): a sorted row holds every list collected before it (the
+// history, the reach), so sorting rows there cost rows x history and a 490-rating user needed 1.4 GiB.
 // Params: $user (User.id), $items (list of Item.id), $run (ModelRun.id), $per_via (int >= 1), $max_reach (int).
 MATCH (u:User {id: $user})
 CALL (u) {
   MATCH (u)-[x:INTERACTED]->(j:Item)
   WITH j, x ORDER BY coalesce(x.timestamp, 0) DESC, coalesce(x.seq, 0) DESC LIMIT $max_reach
   WITH j, collect(x) AS xs
+  WITH j, xs ORDER BY coalesce(xs[0].timestamp, 0) DESC, coalesce(xs[0].seq, 0) DESC
   RETURN collect({j: j, x: xs[0],
                   kinds: [e IN xs | e.kind],
                   signs: [e IN xs | coalesce(e.sign, CASE WHEN e.rating IS NULL OR e.rating >= 4 THEN 1
@@ -42,7 +45,7 @@ CALL (u, mine) {
   UNWIND mine AS m
   WITH m.j AS j, m.x AS x
   MATCH (j)-[hj:HAS_KNOWLEDGE]->(c:Concept)
-  WITH x, j, hj, c ORDER BY coalesce(x.timestamp, 0) DESC, coalesce(x.seq, 0) DESC LIMIT $max_reach
+  WITH x, j, hj, c LIMIT $max_reach
   RETURN collect({x: x, j: j, hj: hj, c: c, n: COUNT { (c)<-[:HAS_KNOWLEDGE]-() }}) AS reach
 }
 CALL (reach) {
@@ -61,8 +64,7 @@ CALL (reach) {
   }
   WITH r, c, o, family, step, p, brels
   WHERE o.type = c.type AND (p IS NULL OR p.type = c.type)
-  WITH r, o, family, step, p, brels
-  ORDER BY coalesce(r.x.timestamp, 0) DESC, coalesce(r.x.seq, 0) DESC, step LIMIT $max_reach
+  WITH r, o, family, step, p, brels LIMIT $max_reach
   RETURN collect({x: r.x, j: r.j, hj: r.hj, c: r.c, n: r.n, o: o, no: COUNT { (o)<-[:HAS_KNOWLEDGE]-() },
                   family: family, step: step, p: p, brels: brels}) AS kin
 }
@@ -84,22 +86,22 @@ CALL (i, reach, own) {
   UNWIND reach AS r
   WITH r, [m IN own WHERE m.c = r.c][0] AS hit
   WHERE hit IS NOT NULL AND r.j <> i
-  WITH r, hit ORDER BY r.n, r.c.name, r.c.id
   WITH r.j AS j, collect({concept: r.c.id, name: coalesce(r.c.name, r.c.id), type: r.c.type, items: r.n,
                           rels: [elementId(r.x), elementId(r.hj), elementId(hit.hk)]}) AS cs
-  RETURN collect({via: j.id, concepts: cs[0..$per_via]}) AS shared
+  RETURN collect({via: j.id, concepts: apoc.coll.sortMulti(cs, ['^items', '^name', '^concept'])[0..$per_via]}) AS shared
 }
 CALL (i, kin, own, shared) {
   WITH i, kin, own, [s IN shared | s.via] AS sharing
   UNWIND kin AS r
   WITH r, [m IN own WHERE m.c = r.o][0] AS hit
   WHERE hit IS NOT NULL AND r.j <> i AND NOT r.j.id IN sharing
-  WITH r, hit ORDER BY r.step, r.n + r.no, r.c.name, r.o.name, r.c.id, r.o.id
   WITH r.j AS j, collect({concept: r.c.id, name: coalesce(r.c.name, r.c.id), type: r.c.type, items: r.n,
                           family: r.family, item_concept: r.o.id, item_concept_name: coalesce(r.o.name, r.o.id),
                           item_concept_items: r.no, parent: r.p.id, parent_name: coalesce(r.p.name, r.p.id),
+                          step: r.step, both: r.n + r.no,
                           rels: [elementId(r.x), elementId(r.hj)] + r.brels + [elementId(hit.hk)]}) AS fs
-  RETURN collect({via: j.id, paths: fs[0..$per_via]}) AS family
+  RETURN collect({via: j.id, paths: apoc.coll.sortMulti(fs, ['^step', '^both', '^name', '^item_concept_name',
+                                                             '^concept', '^item_concept'])[0..$per_via]}) AS family
 }
 CALL (u, i) {
   OPTIONAL MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
@@ -117,10 +119,11 @@ CALL (u, i) {
   }
   WITH ii, c, ci, b, hk, family WHERE ci.type = c.type
   WITH ii, c, ci, b, hk, family, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS n
-  ORDER BY CASE family WHEN 'narrower' THEN 0 ELSE 1 END, n, ci.name, ci.id
   WITH c, collect({item_concept: ci.id, item_concept_name: coalesce(ci.name, ci.id), item_concept_items: n,
-                   family: family, rels: [elementId(ii), elementId(b), elementId(hk)]}) AS fs
-  RETURN collect({concept: c.id, paths: fs[0..$per_via]}) AS fam_has
+                   family: family, step: CASE family WHEN 'narrower' THEN 0 ELSE 1 END,
+                   rels: [elementId(ii), elementId(b), elementId(hk)]}) AS fs
+  RETURN collect({concept: c.id, paths: apoc.coll.sortMulti(fs, ['^step', '^item_concept_items',
+                                                                 '^item_concept_name', '^item_concept'])[0..$per_via]}) AS fam_has
 }
 WITH u, mine, pos, {item: i.id, title: coalesce(i.title, i.id), links: [x IN links WHERE x.via IS NOT NULL],
                     shared: shared, family: family, has: [x IN has WHERE x.concept IS NOT NULL],
