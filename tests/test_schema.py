@@ -6,7 +6,7 @@ import pytest
 from click.testing import CliRunner
 
 from kgrec_neo4j.core import schema
-from kgrec_neo4j.core.errors import DimensionMismatch, SchemaError, UnknownTypeError
+from kgrec_neo4j.core.errors import ConfigError, DimensionMismatch, SchemaError, UnknownTypeError
 
 VG_TYPES = ["Functionality", "Compatibility", "Components", "User Demographics", "Usage Scenarios",
             "Game Features", "Technical Specifications", "Content Additions", "Performance Metrics", "Others"]
@@ -118,8 +118,15 @@ def test_vector_index_answers_and_dimension_mismatch_is_refused(db, settings):
 def test_pack_switch_refuses_types_still_in_use(db, settings):
     db.write("MATCH (k:KnowledgeType {name: 'Game Features'}) "
              "MERGE (c:Concept {id: 'c-used', type: 'Game Features'})-[:OF_TYPE]->(k)")
-    with pytest.raises(SchemaError, match="Game Features \\(1 concepts\\)"):
+    vg = sorted(schema.load_pack("video_games").names)
+    with pytest.raises(SchemaError, match="Game Features \\(1 concepts\\).*nothing was changed.*"
+                                          "`kgrec --pack video_games ...`.*neo4j/data"):
         schema.apply(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
+    # the refused switch writes nothing: it left the office types beside the video-games ones, and commands run
+    # with either pack were then accepted
+    assert schema.db_types(db) == vg and schema.db_packs(db) == ["video_games"]
+    with pytest.raises(ConfigError):
+        schema.check_pack(db, schema.load_pack("office_products"))
     db.write("MATCH (c:Concept {id: 'c-used'}) DETACH DELETE c")
     schema.apply(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
     assert "Game Features" not in schema.db_types(db)

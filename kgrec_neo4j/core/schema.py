@@ -164,24 +164,30 @@ def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool 
         except Exception as e:  # neo4j.exceptions.ClientError and friends
             raise SchemaError(f"schema/{fname}: statement failed: {e}") from e
     db.write("CALL db.awaitIndexes(300)")
+    # before the pack's types are written: a refused switch left them beside the old ones (both packs accepted)
+    stale = db.query(
+        "MATCH (k:KnowledgeType) WHERE NOT k.name IN $names "
+        "OPTIONAL MATCH (k)<-[:OF_TYPE]-(c) RETURN k.name AS name, k.pack AS pack, count(c) AS used",
+        names=pack.names,
+    )
+    in_use = [r for r in stale if r["used"]]
+    if in_use:
+        built = sorted({r["pack"] for r in in_use if r["pack"]})
+        use = (f"`kgrec --pack {built[0]} ...` or KGREC_TYPE_PACK={built[0]}" if len(built) == 1
+               else "KGREC_TYPE_PACK")
+        raise SchemaError(
+            f"the database has knowledge types outside pack {pack.name!r} that concepts still use: "
+            + ", ".join(f"{r['name']} ({r['used']} concepts)" for r in in_use)
+            + f"; nothing was changed. Use the pack the data was built with ({use}), or start from an empty "
+            f"database (the local server: `kgrec db stop`, delete {db.settings.home_path / 'neo4j' / 'data'}, "
+            f"`kgrec db start`)."
+        )
     rows = [{"name": t.name, "definition": t.definition, "examples": list(t.examples)} for t in pack.types]
     db.write(
         "UNWIND $rows AS r MERGE (k:KnowledgeType {name: r.name}) "
         "SET k.definition = r.definition, k.examples = r.examples, k.pack = $pack",
         rows=rows, pack=pack.name,
     )
-    stale = db.query(
-        "MATCH (k:KnowledgeType) WHERE NOT k.name IN $names "
-        "OPTIONAL MATCH (k)<-[:OF_TYPE]-(c) RETURN k.name AS name, count(c) AS used",
-        names=pack.names,
-    )
-    in_use = [r for r in stale if r["used"]]
-    if in_use:
-        raise SchemaError(
-            f"the database has knowledge types outside pack {pack.name!r} that concepts still use: "
-            + ", ".join(f"{r['name']} ({r['used']} concepts)" for r in in_use)
-            + ". Use the pack the data was built with (KGREC_TYPE_PACK), or start from an empty database."
-        )
     if stale:
         db.write("MATCH (k:KnowledgeType) WHERE NOT k.name IN $names DELETE k", names=pack.names)
     db.write("MERGE (m:SchemaInfo {id: 'schema'}) SET m.pack = $pack, m.embedding_dim = $dim", pack=pack.name, dim=dim)
