@@ -169,3 +169,32 @@ def test_out_under_a_file_is_refused_before_the_work(db, tmp_path, args):
     assert res.output.startswith(f"Error: {args[-1]}: cannot be written there: {tmp_path / 'notes.txt'} is a file, "
                                  f"not a folder"), res.output
     assert (tmp_path / "notes.txt").read_text() == "x"
+
+
+#: dataset folders of another domain than video games, and the pack their items are typed with
+DOMAIN_PACKS = {"amazon-office-2018": "office_products", "movielens-100k": "movies"}
+#: commands that never read the active pack (they load rows, or propose a pack)
+PACKLESS = {"load", "types", "db"}
+
+
+def test_examples_on_another_domains_data_run_with_its_pack():
+    """`kgrec demo --help` showed `kgrec demo --data ../shared/data/amazon-office-2018 ...`: run as written, it typed
+    every office product with the video-games types (Game Features, Compatibility, ...). Every example of a --help
+    or of the README that runs a pack-reading command on another domain's data now names that domain's pack."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from _examples import help_examples, readme_examples
+
+    wrong, seen = [], 0
+    for where, args in help_examples(cli) + readme_examples():
+        given, rest = (args[1], args[2:]) if args[:1] == ["--pack"] else (None, args)
+        if not rest or rest[0] in PACKLESS:
+            continue
+        for folder, pack in DOMAIN_PACKS.items():
+            if any(folder in a for a in rest):
+                seen += 1
+                if given != pack:
+                    wrong.append((where, " ".join(args)))
+    assert seen and not wrong, wrong

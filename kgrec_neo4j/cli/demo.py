@@ -38,7 +38,7 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
     Examples:
       kgrec demo                       # 2,000 Video Games users
       kgrec demo --users 500 --fresh --yes
-      kgrec demo --data ../shared/data/amazon-office-2018 --users 1000 --fresh --yes
+      kgrec --pack office_products demo --data ../shared/data/amazon-office-2018 --users 1000 --fresh --yes
     """
     from ..core.db import clear_database
     from ..demo import reload_loss, run_demo
