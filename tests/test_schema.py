@@ -218,3 +218,40 @@ def test_cli_reports_wrong_password(monkeypatch, settings, db):
     r = CliRunner().invoke(cli, ["schema", "check"])
     assert r.exit_code == 2
     assert "refused the credentials" in r.output and "definitely-wrong" not in r.output
+
+
+def test_movie_people_and_ratings_get_no_family_relations(db, settings):
+    """The family rule of video games (``Xbox One`` is of the ``Xbox`` family: a number or variant word dropped)
+    made ``Shane Black`` a narrower ``Shane`` (black is a colour word) and ``rated PG-13`` a narrower ``rated PG`` in
+    a MovieLens graph, and explanations then called them one family. The movies pack turns families off for People
+    and Audience (``families: false``); its other types keep them (``outer space`` is of ``space``)."""
+    from kgrec_neo4j.concepts.families import link_families
+
+    movies = schema.load_pack("movies")
+    assert not movies.get("People").families and not movies.get("Audience").families and movies.get("Setting").families
+    with pytest.raises(SchemaError, match=r"types\[0\]\.families must be true or false"):
+        import tempfile
+        from pathlib import Path
+
+        with tempfile.TemporaryDirectory() as tmp:
+            bad = Path(tmp) / "bad.yaml"
+            bad.write_text("name: x\ntypes:\n  - name: Others\n    definition: o\n    families: maybe\n")
+            schema.load_pack(str(bad))
+    schema.apply(db, movies, dim=settings.embedding_dim)
+    try:
+        db.write("UNWIND $rows AS r MATCH (k:KnowledgeType {name: r.type}) "
+                 "CREATE (m:Mention {type: r.type, key: r.key, text: r.key})"
+                 "-[:CANONICAL {similarity: 1.0}]->(c:Concept {id: 'fam-' + r.key, type: r.type, name: r.key})"
+                 "-[:OF_TYPE]->(k)",
+                 rows=[{"type": "People", "key": "shane black"}, {"type": "People", "key": "shane"},
+                       {"type": "Audience", "key": "rated pg 13"}, {"type": "Audience", "key": "rated pg"},
+                       {"type": "Setting", "key": "outer space"}, {"type": "Setting", "key": "space"}])
+        rep = link_families(db, movies)
+        pairs = {(r["a"], r["b"]) for r in db.query(
+            "MATCH (a:Concept)-[:BROADER]->(b:Concept) WHERE a.id STARTS WITH 'fam-' RETURN a.name AS a, b.name AS b")}
+        assert pairs == {("outer space", "space")}, pairs
+        assert rep.edges_by_type["People"] == 0 and rep.edges_by_type["Audience"] == 0
+    finally:
+        db.write("MATCH (c:Concept) WHERE c.id STARTS WITH 'fam-' OPTIONAL MATCH (m:Mention)-[:CANONICAL]->(c) "
+                 "DETACH DELETE c, m")
+        schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)

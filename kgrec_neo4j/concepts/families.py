@@ -9,7 +9,8 @@ A concept A is *narrower* than a concept B of the same type when one of A's memb
 numbers and variant words removed, is exactly one of B's member texts (tokens compared, after the pack's
 abbreviations are spelled out); only the nearest relatives are linked (fewest tokens removed), so
 ``PlayStation 4 Pro`` links to ``PlayStation 4`` and that one to ``PlayStation``. Concept ids, members
-and names are never touched (churn 0); rerunning adds only missing edges.
+and names are never touched (churn 0); rerunning adds only missing edges. A pack type with ``families: false``
+(the movies pack's People and Audience: ``Shane Black`` is no ``Shane``, ``rated PG-13`` no ``rated PG``) gets none.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def link_families(db: Database, pack: TypePack, *, types: list[str] | None = Non
         pack.check(types)
     rep = FamilyReport()
     for type_ in types or pack.names:
+        if not pack.get(type_).families:  # the pack says its values have no families (people, ratings)
+            rep.edges_by_type[type_] = 0
+            continue
         rows = db.query(cypher("concepts/family_members"), type=type_)
         pairs = family_pairs(rows, pack.name)
         if pairs:

@@ -40,6 +40,9 @@ class KnowledgeType:
     name: str
     definition: str
     examples: tuple[str, ...] = ()
+    #: family relations (BROADER) between its concepts: off where a dropped number or variant word does not give a
+    #: broader value (a person: ``Shane Black`` is not of a ``Shane`` family; a rating: ``PG-13`` is not a ``PG``)
+    families: bool = True
 
 
 @dataclass(frozen=True)
@@ -91,8 +94,10 @@ def load_pack(name_or_path: str) -> TypePack:
     for i, t in enumerate(data["types"]):
         if not isinstance(t, dict) or not str(t.get("name", "")).strip() or not str(t.get("definition", "")).strip():
             raise SchemaError(f"{p}: types[{i}] needs a non-empty 'name' and 'definition'")
+        if not isinstance(t.get("families", True), bool):
+            raise SchemaError(f"{p}: types[{i}].families must be true or false (got {t['families']!r})")
         types.append(KnowledgeType(str(t["name"]).strip(), str(t["definition"]).strip(),
-                                   tuple(str(x) for x in t.get("examples") or ())))
+                                   tuple(str(x) for x in t.get("examples") or ()), t.get("families", True)))
     names = [t.name for t in types]
     if len(set(names)) != len(names):
         raise SchemaError(f"{p}: duplicate type names in {names}")
