@@ -102,6 +102,22 @@ def test_concepts_build_without_mentions_names_the_command_that_extracts_them(db
     assert "`kgrec extract items`" in out
 
 
+def test_concepts_grow_tells_a_type_without_mentions_from_one_without_a_vocabulary(db):
+    """A type nothing was extracted for (the movies pack's Style and Tone in a MovieLens graph) was noted "no
+    vocabulary; run `kgrec concepts build`" after a build, which makes no vocabulary for it. It now says there are no
+    mentions of it; a type with mentions and no vocabulary names the build of that type."""
+    db.write("CREATE (:Mention {type: 'Others', key: 'grow probe', text: 'grow probe', pending: true})")
+    try:
+        r = CliRunner().invoke(cli, ["concepts", "grow"])
+    finally:
+        db.write("MATCH (m:Mention {key: 'grow probe'}) DETACH DELETE m")
+    assert r.exit_code == 0, (r.output, r.exception)
+    games = next(ln for ln in r.output.splitlines() if ln.startswith("Game Features"))
+    others = next(ln for ln in r.output.splitlines() if ln.startswith("Others"))
+    assert "no mentions of this type" in games and "concepts build" not in games, games
+    assert "`kgrec concepts build --type 'Others'`" in others, others
+
+
 @pytest.mark.parametrize("args, words", [
     (["--band", "Compatibility=9:2"], "9:2"),
     (["--band", "Compatibility=0:5"], "0:5"),

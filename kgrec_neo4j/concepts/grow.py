@@ -64,7 +64,13 @@ def grow_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, types: 
     for type_ in types or pack.names:
         v = vocab.get(type_)
         if v is None or v.floor is None or v.acceptance is None:
-            rep.types.append(TypeGrowth(type=type_, pending=0, skipped="no vocabulary; run `kgrec concepts build`"))
+            # build makes no vocabulary for a type nothing was extracted for: building again would not help it
+            waiting = db.value("MATCH (m:Mention {type: $type}) WHERE NOT EXISTS { (m)-[:CANONICAL]->(:Concept) } "
+                               "RETURN count(m)", type=type_) or 0
+            rep.types.append(TypeGrowth(
+                type=type_, pending=waiting,
+                skipped=f"no vocabulary; run `kgrec concepts build --type '{type_}'`" if waiting
+                else "no mentions of this type (nothing was extracted for it)"))
             continue
         rows = sorted(db.query(cypher("concepts/pending_mentions"), type=type_), key=lambda r: r["key"])
         tg = TypeGrowth(type=type_, pending=len(rows), floor=v.floor)
