@@ -214,3 +214,15 @@ def test_examples_on_another_domains_data_run_with_its_pack():
                 if given != pack:
                     wrong.append((where, " ".join(args)))
     assert seen and not wrong, wrong
+
+
+def test_types_list_shows_the_shipped_packs_and_the_active_one():
+    """A new domain's user had no command that named the packs (`kgrec types` only had `discover`; the --pack help
+    named the default alone): `kgrec types list` shows each with its domain and types, the active one marked."""
+    r = CliRunner().invoke(cli, ["--pack", "movies", "types", "list"])
+    assert r.exit_code == 0, (r.output, r.exception)
+    lines = r.output.splitlines()
+    for name in ("video_games", "office_products", "movies"):
+        assert any(ln[2:].startswith(name + ":") for ln in lines), r.output
+    assert [ln for ln in lines if ln.startswith("*")] == ["* movies: Feature films"]
+    assert "Genre, Themes, Setting, People" in r.output and "Game Features" in r.output

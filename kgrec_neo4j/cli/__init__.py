@@ -25,7 +25,9 @@ MODULES = ["db", "load", "extract", "concepts", "interests", "train", "runs", "u
 @click.option("--uri", default=None, help="Neo4j Bolt URI (default $NEO4J_URI or bolt://127.0.0.1:7687).")
 @click.option("--database", default=None, help="Neo4j database (default $NEO4J_DATABASE or neo4j).")
 @click.option("--home", default=None, help="Working folder for the local server and caches (default .kgrec).")
-@click.option("--pack", "type_pack", default=None, help="Knowledge-type pack (default video_games).")
+@click.option("--pack", "type_pack", default=None,
+              help="Knowledge-type pack: a shipped one (`kgrec types list`) or a .yaml file (default $KGREC_TYPE_PACK "
+                   "or video_games).")
 @click.option("--wait-for-lease", "lease_wait_s", type=click.FloatRange(min=0), default=None, metavar="SECONDS",
               help="A writing command waits this long for another writer to finish (default $KGREC_LEASE_WAIT "
                    "or 0: refused at once, naming the writer).")

@@ -11,7 +11,31 @@ from ._common import echo_table, open_db, pass_settings, silent_option
 
 @click.group()
 def types():
-    """Knowledge-type packs: discover the types of a new domain."""
+    """Knowledge-type packs: list the shipped ones, discover the types of a new domain."""
+
+
+@types.command("list")
+@pass_settings
+def list_packs(settings):
+    """The shipped type packs (schema/packs/), each with its domain and types; * marks the pack commands run with.
+
+    A domain's commands all run with its pack: `kgrec --pack NAME ...` or KGREC_TYPE_PACK=NAME, from `kgrec schema
+    apply` on. A pack file of your own (`kgrec types discover`) is given by its path.
+
+    \b
+    Example:
+      kgrec types list
+    """
+    from ..core.schema import available_packs, load_pack
+
+    active = load_pack(settings.type_pack).name
+    names = available_packs()
+    if active not in names:
+        names.append(settings.type_pack)
+    for name in names:
+        pack = load_pack(name)
+        click.echo(f"{'*' if pack.name == active else ' '} {name}: {pack.domain}")
+        click.echo(f"    {', '.join(pack.names)}")
 
 
 @types.command("discover")
