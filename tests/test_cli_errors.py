@@ -226,3 +226,29 @@ def test_types_list_shows_the_shipped_packs_and_the_active_one():
         assert any(ln[2:].startswith(name + ":") for ln in lines), r.output
     assert [ln for ln in lines if ln.startswith("*")] == ["* movies: Feature films"]
     assert "Genre, Themes, Setting, People" in r.output and "Game Features" in r.output
+
+
+def test_a_query_past_the_transaction_memory_limit_is_an_error_with_the_fix(db):
+    """A query that needed more transaction memory than the server allows (`kgrec recommend --explain` for a user
+    with 490 ratings did) ended, after the retry window, in a traceback of the driver's TransientError. It is now an
+    `Error:` that says to give the server more memory, and how. The error is the real server's."""
+    from neo4j.exceptions import TransientError
+
+    from kgrec_neo4j.cli._common import MEMORY_POOL_FULL
+
+    with db.driver.session(database=db.database) as ses, pytest.raises(TransientError) as caught:
+        ses.run("UNWIND range(1, 3000) AS x WITH collect(apoc.text.repeat('x', 1000000) + toString(x)) AS c "
+                "RETURN size(c)").consume()
+    assert caught.value.code == MEMORY_POOL_FULL
+
+    @cli.command("memory-probe")
+    def probe():
+        raise caught.value
+
+    try:
+        r = CliRunner().invoke(cli, ["memory-probe"])
+    finally:
+        cli.commands.pop("memory-probe")
+    out = clean(r, 1)
+    assert "more transaction memory than the server allows" in out
+    assert "`KGREC_NEO4J_HEAP=4g kgrec db start`" in out and "dbms.memory.transaction.total.max" in out

@@ -111,7 +111,7 @@ class KgrecGroup(click.Group):
     """A click group that turns library errors into clean CLI errors (no traceback)."""
 
     def invoke(self, ctx: click.Context):
-        from neo4j.exceptions import ServiceUnavailable, SessionExpired
+        from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
 
         try:
             return super().invoke(ctx)
@@ -119,6 +119,28 @@ class KgrecGroup(click.Group):
             raise KgrecCommandError(e) from e
         except (ServiceUnavailable, SessionExpired) as e:
             raise KgrecCommandError(_lost_neo4j(ctx, e)) from e
+        except TransientError as e:
+            if e.code != MEMORY_POOL_FULL:
+                raise
+            raise KgrecCommandError(_out_of_memory(e)) from e
+
+
+#: the server's error for a transaction past its memory limit (transient: it is retried for the retry window first)
+MEMORY_POOL_FULL = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+
+
+def _out_of_memory(exc: Exception) -> KgrecError:
+    """The error for a query that needs more transaction memory than the server allows, after the retries of db.py
+    (it was a traceback), with the fix."""
+    from ..core.db import RETRY_WINDOW_S
+
+    why = getattr(exc, "message", None) or str(exc)
+    return KgrecError(
+        f"Neo4j refused a query of this command: it needs more transaction memory than the server allows ({why}; "
+        f"retried for {RETRY_WINDOW_S:.0f} s). Committed batches are kept. Give the server more memory and rerun the "
+        f"same command: the local server with `kgrec db stop` then `KGREC_NEO4J_HEAP=4g kgrec db start` (its "
+        f"transaction limit is 70% of the heap), another server by raising dbms.memory.transaction.total.max "
+        f"(and dbms.memory.transaction.max)")
 
 
 def _lost_neo4j(ctx: click.Context, exc: Exception) -> KgrecError:
