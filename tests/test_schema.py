@@ -255,3 +255,25 @@ def test_movie_people_and_ratings_get_no_family_relations(db, settings):
         db.write("MATCH (c:Concept) WHERE c.id STARTS WITH 'fam-' OPTIONAL MATCH (m:Mention)-[:CANONICAL]->(c) "
                  "DETACH DELETE c, m")
         schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
+
+
+def test_a_database_set_up_with_a_pack_file_names_that_file_in_its_fixes(db, settings, tmp_path):
+    """`kgrec --pack mine.yaml schema apply` (a pack of `kgrec types discover`), then a command run without it was
+    told to run with `kgrec --pack mine ...`, which is refused as an unknown pack: the fix now names the file."""
+    from kgrec_neo4j.core import resources
+
+    text = (resources.schema_dir() / "packs" / "video_games.yaml").read_text(encoding="utf-8")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(text.replace("name: video_games", "name: mine", 1), encoding="utf-8")
+    own = schema.load_pack(str(mine))
+    assert own.name == "mine" and own.arg == str(mine.resolve()) and schema.load_pack("movies").arg == "movies"
+    schema.apply(db, own, dim=settings.embedding_dim)
+    try:
+        with pytest.raises(ConfigError) as caught:
+            schema.check_pack(db, schema.load_pack("movies"))
+        assert f"`kgrec --pack {mine.resolve()} ...`" in str(caught.value), caught.value
+        assert "`kgrec --pack mine ...`" not in str(caught.value)
+        assert "`kgrec --pack movies schema apply`" in str(caught.value)
+    finally:
+        schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
+    assert db.value("MATCH (m:SchemaInfo {id: 'schema'}) RETURN m.pack_file") is None

@@ -50,6 +50,13 @@ class TypePack:
     name: str
     domain: str
     types: tuple[KnowledgeType, ...] = field(default_factory=tuple)
+    #: the pack file's absolute path when it is not a shipped pack (``kgrec --pack mine.yaml``), else ""
+    path: str = ""
+
+    @property
+    def arg(self) -> str:
+        """What ``--pack`` / KGREC_TYPE_PACK takes for this pack: the shipped name, or the file's path."""
+        return self.path or self.name
 
     @property
     def names(self) -> list[str]:
@@ -103,7 +110,18 @@ def load_pack(name_or_path: str) -> TypePack:
         raise SchemaError(f"{p}: duplicate type names in {names}")
     if "Others" not in names:
         raise SchemaError(f"{p}: every pack needs an 'Others' type (got {names})")
-    return TypePack(str(data.get("name") or p.stem), str(data.get("domain") or ""), tuple(types))
+    shipped = p.resolve().parent == (resources.schema_dir() / "packs").resolve()
+    return TypePack(str(data.get("name") or p.stem), str(data.get("domain") or ""), tuple(types),
+                    "" if shipped else str(p.resolve()))
+
+
+def pack_arg(db: Database, name: str) -> str:
+    """What ``--pack`` takes for the pack named ``name`` that the database was set up with: a shipped pack's name,
+    else the file ``kgrec schema apply`` read it from (its name alone is refused as an unknown pack)."""
+    if name in available_packs():
+        return name
+    path = db.value("MATCH (m:SchemaInfo {id: 'schema'}) WHERE m.pack = $name RETURN m.pack_file", name=name)
+    return str(path) if path else f"<the .yaml file of pack {name!r}>"
 
 
 def _statements(text: str) -> list[str]:
@@ -178,8 +196,8 @@ def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool 
     in_use = [r for r in stale if r["used"]]
     if in_use:
         built = sorted({r["pack"] for r in in_use if r["pack"]})
-        use = (f"`kgrec --pack {built[0]} ...` or KGREC_TYPE_PACK={built[0]}" if len(built) == 1
-               else "KGREC_TYPE_PACK")
+        arg = pack_arg(db, built[0]) if len(built) == 1 else ""
+        use = f"`kgrec --pack {arg} ...` or KGREC_TYPE_PACK={arg}" if arg else "KGREC_TYPE_PACK"
         raise SchemaError(
             f"the database has knowledge types outside pack {pack.name!r} that concepts still use: "
             + ", ".join(f"{r['name']} ({r['used']} concepts)" for r in in_use)
@@ -195,7 +213,8 @@ def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool 
     )
     if stale:
         db.write("MATCH (k:KnowledgeType) WHERE NOT k.name IN $names DELETE k", names=pack.names)
-    db.write("MERGE (m:SchemaInfo {id: 'schema'}) SET m.pack = $pack, m.embedding_dim = $dim", pack=pack.name, dim=dim)
+    db.write("MERGE (m:SchemaInfo {id: 'schema'}) SET m.pack = $pack, m.pack_file = $file, m.embedding_dim = $dim",
+             pack=pack.name, file=pack.path or None, dim=dim)
     report = install_triggers(db, wait_s=trigger_wait_s) if triggers else None
     return {"statements": len(schema_statements()), "types": pack.names, "removed_types": [r["name"] for r in stale],
             "triggers": report}
@@ -372,10 +391,11 @@ def check_pack(db: Database, pack: TypePack) -> None:
     ``pack`` (the one this command runs with), before anything is written: its knowledge types would be refused."""
     packs = db_packs(db)
     if packs and pack.name not in packs:
+        arg = pack_arg(db, packs[0])
         raise ConfigError(f"this database holds the knowledge types of type pack {', '.join(map(repr, packs))}, but "
                           f"this command runs with pack {pack.name!r}; nothing was done. Run it with the database's "
-                          f"pack (`kgrec --pack {packs[0]} ...` or KGREC_TYPE_PACK={packs[0]}), or switch the "
-                          f"database to {pack.name!r} with `kgrec --pack {pack.name} schema apply`.")
+                          f"pack (`kgrec --pack {arg} ...` or KGREC_TYPE_PACK={arg}), or switch the "
+                          f"database to {pack.name!r} with `kgrec --pack {pack.arg} schema apply`.")
 
 
 def refuse_unknown_types(tx: neo4j.ManagedTransaction, types: Iterable[str]) -> None:
