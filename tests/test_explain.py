@@ -121,9 +121,28 @@ def test_a_dislike_that_the_model_counts_for_the_item_is_said_so():
 
 
 def test_verbs_follow_the_interaction_kind():
-    for kind, verb in [("mixed", "had mixed feelings about"), ("implicit", "bought"), ("like", "liked"),
+    for kind, verb in [("mixed", "had mixed feelings about"), ("implicit", "interacted with"), ("like", "liked"),
                        ("like+dislike", "liked and disliked"), ("clicked", "interacted with")]:
         assert E.clause(_item("A", 1.0, 0.0, interaction=kind, concept="c")).startswith(f"you {verb} A, ")
+    # an interaction without a rating is worded by the pack: a film is not "bought"
+    assert E.clause(_item("A", 1.0, 0.0, interaction="implicit", concept="c"), "watched").startswith("you watched A, ")
+    assert E.clause(_item("A", 1.0, 0.0, interaction="like+implicit", concept="c"), "bought").startswith(
+        "you liked and bought A, ")
+
+
+def test_shipped_packs_word_an_interaction_without_a_rating_for_their_domain(tmp_path):
+    from kgrec_neo4j.core.errors import SchemaError
+    from kgrec_neo4j.core.schema import load_pack
+    from kgrec_neo4j.serve.scoring import _implicit_verb
+
+    assert {p: load_pack(p).implicit_verb for p in ("video_games", "office_products", "movies")} == {
+        "video_games": "bought", "office_products": "bought", "movies": "watched"}
+    assert _implicit_verb("movies") == "watched" and _implicit_verb(None) == "interacted with"
+    assert _implicit_verb(str(tmp_path / "gone.yaml")) == "interacted with"  # a pack file no longer there
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nimplicit_verb: 3\ntypes:\n  - {name: Others, definition: anything}\n")
+    with pytest.raises(SchemaError, match="implicit_verb must be a past-tense verb phrase"):
+        load_pack(str(bad))
 
 
 def test_reasons_without_a_stored_path_say_so():
@@ -457,3 +476,28 @@ def test_browser_stored_recommendations_lists_item_links_first(db, kg):
             assert kinds[0] == "link" and kinds == sorted(kinds, key=lambda k: k != "link"), (rank, kinds)
     finally:
         db.write("MATCH ()-[l:ITEM_LINK {test_probe: true}]->() DELETE l")
+
+
+def test_an_interaction_without_a_rating_is_worded_by_the_databases_pack(db, kg, item_links):
+    """Explanations said "you bought <film>" in a MovieLens graph: the verb of an interaction without a rating was
+    the video games' for every domain. It is the pack's (`implicit_verb`), read with the run's model."""
+    user, target, facts = item_links
+    source = facts["liked"][0]  # an item link into the target: a stated reason
+    pack = db.value("MATCH (s:SchemaInfo {id: 'schema'}) RETURN s.pack")
+    kinds = db.query("MATCH (:User {id: $u})-[x:INTERACTED]->(:Item {id: $j}) RETURN elementId(x) AS x, "
+                     "x.kind AS kind", u=user, j=source)
+    name = E.short(db.value("MATCH (j:Item {id: $j}) RETURN j.title", j=source))
+    try:
+        db.write("MATCH (:User {id: $u})-[x:INTERACTED]->(:Item {id: $j}) SET x.kind = 'implicit'", u=user, j=source)
+        said = {}
+        for pack_name in ("movies", "video_games"):
+            db.write("MERGE (s:SchemaInfo {id: 'schema'}) SET s.pack = $p", p=pack_name)
+            S.clear_cache()
+            said[pack_name] = E.explain(db, user, target, per_item=3).explanation.sentence
+        assert f"you watched {name}" in said["movies"] and "you bought" not in said["movies"], said["movies"]
+        assert f"you bought {name}" in said["video_games"], said["video_games"]
+    finally:
+        db.write("UNWIND $rows AS r MATCH ()-[x:INTERACTED]->() WHERE elementId(x) = r.x SET x.kind = r.kind",
+                 rows=kinds)
+        db.write("MATCH (s:SchemaInfo {id: 'schema'}) SET s.pack = $p", p=pack)
+        S.clear_cache()

@@ -52,6 +52,9 @@ class TypePack:
     types: tuple[KnowledgeType, ...] = field(default_factory=tuple)
     #: the pack file's absolute path when it is not a shipped pack (``kgrec --pack mine.yaml``), else ""
     path: str = ""
+    #: how explanations word an interaction without a rating or a review to read a sign from ("you bought X",
+    #: "you watched X"); ``implicit_verb`` in the pack file
+    implicit_verb: str = "interacted with"
 
     @property
     def arg(self) -> str:
@@ -110,9 +113,13 @@ def load_pack(name_or_path: str) -> TypePack:
         raise SchemaError(f"{p}: duplicate type names in {names}")
     if "Others" not in names:
         raise SchemaError(f"{p}: every pack needs an 'Others' type (got {names})")
+    verb = data.get("implicit_verb", "interacted with")
+    if not isinstance(verb, str) or not verb.strip():
+        raise SchemaError(f"{p}: implicit_verb must be a past-tense verb phrase such as 'bought' or 'watched' "
+                          f"(got {verb!r})")
     shipped = p.resolve().parent == (resources.schema_dir() / "packs").resolve()
     return TypePack(str(data.get("name") or p.stem), str(data.get("domain") or ""), tuple(types),
-                    "" if shipped else str(p.resolve()))
+                    "" if shipped else str(p.resolve()), verb.strip())
 
 
 def pack_arg(db: Database, name: str) -> str:

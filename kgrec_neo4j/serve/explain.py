@@ -72,7 +72,10 @@ MAX_REASONS = 10
 #: ones): bounds the transaction memory of a user with a very long history
 MAX_REACH = 20_000
 #: verbs of the interaction kinds (the classifier's kinds); an unknown kind reads "interacted with"
-VERBS = {"like": "liked", "dislike": "disliked", "mixed": "had mixed feelings about", "implicit": "bought"}
+#: an implicit interaction (no rating, no review to read a sign from) is worded by the database's knowledge-type
+#: pack (``implicit_verb``: "bought" for products, "watched" for films); any other kind by this table
+VERBS = {"like": "liked", "dislike": "disliked", "mixed": "had mixed feelings about"}
+NEUTRAL_VERB = "interacted with"
 _KIND_ORDER = ("like", "implicit", "mixed", "dislike")
 
 
@@ -225,6 +228,7 @@ class Explanation(BaseModel):
     new_items: int = 0  # interacted items the run has no vector for yet, or a zero one (a popular fallback says so)
     blank_items: int = 0  # of them, those with a zero vector (folded in from nothing)
     sentence: str = ""
+    implicit_verb: str = Field(NEUTRAL_VERB, exclude=True)  # the pack's word for an interaction without a rating
 
     @property
     def paths(self) -> list[ExplanationPath]:
@@ -310,6 +314,8 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
     if model is None or state is None:
         model, [state] = scoring_state(db, [user_id], run, links=False)
     m, st = model, state
+    for e in out.values():
+        e.implicit_verb = m.implicit_verb
     rows = db.query(cypher("explain/evidence"), user=user_id, items=items, run=m.run, per_via=max(per_item, 1),
                     max_reach=MAX_REACH)
     if not rows:  # the user is not in the graph
@@ -456,9 +462,9 @@ def same_work_note(titles: list[str], policy: str) -> str:
             + (", so it comes after every other item." if policy == "demote" else "."))
 
 
-def _verb(interaction: str | None) -> str:
+def _verb(interaction: str | None, implicit: str = NEUTRAL_VERB) -> str:
     kinds = (interaction or "").split("+") if interaction else []
-    return _and([VERBS.get(k, "interacted with") for k in kinds]) or "interacted with"
+    return _and([implicit if k == "implicit" else VERBS.get(k, NEUTRAL_VERB) for k in kinds]) or NEUTRAL_VERB
 
 
 def _evidence(r: Reason) -> list[ExplanationPath]:
@@ -491,8 +497,9 @@ def interest_family_phrase(p: ExplanationPath) -> str:
     return f"it has {_em(p.item_concept_name)}, the family {_em(p.concept_name)} is of"
 
 
-def clause(r: Reason) -> str:
-    """One reason in words, by the sign of its share (see the module docstring)."""
+def clause(r: Reason, implicit_verb: str = NEUTRAL_VERB) -> str:
+    """One reason in words, by the sign of its share (see the module docstring); ``implicit_verb`` words an
+    interaction without a rating (the pack's, e.g. "bought")."""
     pos = r.share > 0
     if r.kind == "profile":
         return ("your taste profile learned in training points to it" if pos
@@ -515,7 +522,7 @@ def clause(r: Reason) -> str:
             return head + (f"; {interest_family_phrase(fam)}" if agrees else f" ({interest_family_phrase(fam)})")
         return head + " (no stored path: through the model's embeddings)"
     # an interacted item
-    head = f"you {_verb(r.interaction)} {short(r.name)}"
+    head = f"you {_verb(r.interaction, implicit_verb)} {short(r.name)}"
     parts = sorted([(abs(r.item_graph), "ig"), (abs(r.gnn), "gnn")], reverse=True)
     phrases: list[str] = []
     concepts = [p for p in r.paths if p.kind == "shared_concept"]
@@ -581,7 +588,8 @@ def render_sentence(e: Explanation) -> str:
     if e.score is None:
         return f"{title} has no vector in this model run yet, so it is not scored."
     pos, neg = stated_reasons(e)
-    for_it, against = "; ".join(clause(r) for r in pos), "; ".join(clause(r) for r in neg)
+    v = e.implicit_verb
+    for_it, against = "; ".join(clause(r, v) for r in pos), "; ".join(clause(r, v) for r in neg)
     if e.recommended is False:  # explain(): outside the top k, or in the history
         if e.in_history:
             head = f"You already interacted with {title}, so it is not recommended to you again"
@@ -678,8 +686,8 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
 def _verdict(r: WhyReport) -> str:
     e, title = r.explanation, short(r.title or r.item, 60)
     pos, neg = stated_reasons(e)
-    for_it = "; ".join(clause(x) for x in pos)
-    against = "; ".join(clause(x) for x in neg)
+    for_it = "; ".join(clause(x, e.implicit_verb) for x in pos)
+    against = "; ".join(clause(x, e.implicit_verb) for x in neg)
     if r.in_history:
         return (f"you already interacted with {title}, so it is not recommended to you again "
                 f"(score {r.score:.4g}).")

@@ -121,6 +121,7 @@ class RunModel:
     user_egos: dict[str, np.ndarray] | None = None  # every trained user's e_u, when preloaded (a service)
     popularity_loaded_at: float | None = None
     version: int = 0  # the run's version when loaded (`kgrec update` bumps it when it folds items in)
+    implicit_verb: str = "interacted with"  # the database's pack: "you bought X" for an interaction without a rating
     index: dict[str, int] = field(default_factory=dict)
     concept_index: dict[str, int] = field(default_factory=dict)
     # items whose vector is zero: folded in by `kgrec update` from nothing (no knowledge on a concept of the run, no
@@ -203,6 +204,18 @@ def _serves(m: RunModel | None, preload_users: bool, links: bool) -> bool:
         and (m.links is not None or not links or not m.link_weight)
 
 
+def _implicit_verb(pack: str | None) -> str:
+    """The pack's word for an interaction without a rating ("bought", "watched"); the neutral one when the database
+    names no pack, or one this installation cannot read (the explanation must not fail on it)."""
+    from ..core.errors import SchemaError
+    from ..core.schema import TypePack, load_pack
+
+    try:
+        return load_pack(pack).implicit_verb if pack else TypePack.implicit_verb
+    except SchemaError:
+        return TypePack.implicit_verb
+
+
 def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool, cache_if_current: bool,
               preload_users: bool, links: bool) -> RunModel:
     t0 = time.perf_counter()
@@ -240,7 +253,7 @@ def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool,
                  concept_ids=[r["id"] for r in crow], link_weight=float(info[0]["link_weight"]),
                  dislike_value=float(info[0]["dislike_value"]), min_confidence=float(info[0]["min_confidence"]),
                  link_decay=float(link_decay) if link_decay else 1.0,
-                 version=int(info[0]["version"]))
+                 version=int(info[0]["version"]), implicit_verb=_implicit_verb(info[0]["pack_file"] or info[0]["pack"]))
     if m.link_weight and links:
         _load_links(db, m)
     if preload_users:
