@@ -244,3 +244,19 @@ def test_runs_list_and_show_name_the_serving_run_its_metrics_and_a_failure(db, k
 
     r = CliRunner().invoke(cli, ["runs", "show", "--run", "ours-no-such-run"])
     assert r.exit_code != 0 and "no training run 'ours-no-such-run'" in r.output and failed in r.output, r.output
+
+
+def test_runs_list_and_show_print_no_metrics_for_a_serving_run(db, kg):
+    """A serving run holds nothing out: `kgrec runs list` showed valid / test NDCG@10 0.0 for it, and `kgrec runs
+    show` (whose default is the current run, a serving one in production) printed zeros as its valid and test
+    metrics and `valid NDCG@10 by epoch: 1: 0.0000, 2: 0.0000`, epochs that were never evaluated."""
+    import re
+
+    run = json.loads(_invoke(["train", "--for", "serving", "--epochs", "2", "--dim", "8", "--json"]).output)["run"]
+    (row,) = [r for r in json.loads(_invoke(["runs", "list", "--json"]).output) if r["run"] == run]
+    assert row["mode"] == "serving" and row["valid"] is None and row["test"] is None, row
+    shown = _invoke(["runs", "show", "--run", run]).output
+    assert shown.startswith(f"run {run}: ours, serving mode, current"), shown
+    assert not re.search(r"^(valid|test):", shown, re.M) and "0.0000" not in shown, shown
+    assert "metrics: none (a serving run trains on every interaction and holds nothing out)" in shown, shown
+    assert "by epoch" not in shown and "(best" not in shown and "epochs: 2" in shown, shown

@@ -108,15 +108,21 @@ def runs_show(settings: Settings, run_id, as_json):
     if run.error:
         click.echo(f"error: {run.error}")
     m = run.metrics
+    serving = s["mode"] == "serving"
     for split in ("valid", "test"):
-        if m.get(split):
-            click.echo(f"{split}: " + ", ".join(f"{k} {_num(v, k)}" for k, v in sorted(m[split].items())))
+        held = run.held_out(split)
+        if held:
+            click.echo(f"{split}: " + ", ".join(f"{k} {_num(v, k)}" for k, v in sorted(held.items())))
+    if serving and run.status == "complete":
+        click.echo("metrics: none (a serving run trains on every interaction and holds nothing out)")
     if m.get("epochs") is not None:
-        click.echo(f"epochs: {m['epochs']} (best {m.get('best_epoch')}), training {m.get('train_seconds', 0):.1f} s, "
-                   f"peak memory {m.get('peak_rss_mb', 0):.0f} MB, device {m.get('device', '?')}")
-    hist = m.get("valid_history") or []
+        click.echo(f"epochs: {m['epochs']}" + ("" if serving else f" (best {m.get('best_epoch')})")
+                   + f", training {m.get('train_seconds') or 0:.1f} s, peak memory {m.get('peak_rss_mb') or 0:.0f} "
+                     f"MB, device {m.get('device', '?')}")
+    # the epochs evaluated on valid only (a serving run evaluates none; eval_every > 1 skips some)
+    hist = [h for h in m.get("valid_history") or [] if isinstance(h, dict) and h.get("ndcg@10") is not None]
     if hist:
-        click.echo("valid NDCG@10 by epoch: " + ", ".join(f"{_num(h.get('epoch'), 'epoch')}: {h.get('ndcg@10', 0):.4f}"
+        click.echo("valid NDCG@10 by epoch: " + ", ".join(f"{_num(h.get('epoch'), 'epoch')}: {h['ndcg@10']:.4f}"
                                                           for h in hist[:40]) + (" ..." if len(hist) > 40 else ""))
     for key, label in (("warm_start", "warm start from"), ("params_from", "hyperparameters from")):
         if run.config.get(key):

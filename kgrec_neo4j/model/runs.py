@@ -37,6 +37,14 @@ class ModelRun(BaseModel):
     finished: str | None = None
     error: str | None = None
 
+    def held_out(self, split: str) -> dict[str, Any] | None:
+        """The run's metrics on ``split`` (``valid`` or ``test``), or ``None`` when it measured nothing there: a
+        serving run trains on every interaction and holds nothing out (its stored metrics are zeros over 0 users)."""
+        m = self.metrics.get(split)
+        if not isinstance(m, dict) or not m or self.config.get("mode") == "serving" or m.get("users") == 0:
+            return None
+        return m
+
     def summary(self) -> dict[str, Any]:
         """One row of ``kgrec runs list``: what the run was (model, mode, data set) and what it measured.
 
@@ -45,10 +53,11 @@ class ModelRun(BaseModel):
         graph, else the status.
         """
         m, c = self.metrics, self.config
+        valid, test = self.held_out("valid"), self.held_out("test")
         return {"run": self.id, "model": self.model, "mode": c.get("mode"), "dataset": self.dataset,
                 "created": (self.created or "")[:19].replace("T", " "),
                 "state": "current" if self.current else self.status,
-                "valid": (m.get("valid") or {}).get("ndcg@10"), "test": (m.get("test") or {}).get("ndcg@10"),
+                "valid": valid.get("ndcg@10") if valid else None, "test": test.get("ndcg@10") if test else None,
                 "epochs": m.get("epochs") or None, "train_s": m.get("train_seconds"),
                 "warm_start": c.get("warm_start"), "params_from": c.get("params_from"), "error": self.error}
 
