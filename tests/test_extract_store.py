@@ -488,3 +488,26 @@ def test_support_is_counted_within_the_items_dataset(db, settings, tmp_path):
     assert {i: both[i] for i in alone} == alone
     assert "Game Features|wario land" not in both["b1"]
     assert points(item_ids=["a1", "b1"]) == both
+
+
+def test_a_failed_reextraction_is_not_counted_as_an_item_without_points(fresh):
+    """A failed item keeps what its earlier extraction stored (`extracted_by` too): one whose earlier extraction found
+    no point was counted among the extracted items "without points" of the run that failed it."""
+
+    class Script:
+        name = "offline"
+
+        def __init__(self, fail: set[str]):
+            self.fail = fail
+
+        def extract(self, items):
+            return [ItemResult(item_id=it.item_id, text_hash=it.text_hash(),
+                               error="timeout: no answer" if it.item_id in self.fail else None,
+                               points=[] if it.item_id == "B009CL6LA6" else [_pt("Others", "seen")])
+                    for it in items]
+
+    ids = ["B009CL6LA6", "B00D4WTO1M"]
+    first = extract_items(fresh, Script(set()), progress=False, pack=PACK, item_ids=ids)
+    assert (first.items_done, first.items_without_points) == (2, 1)  # the headset: no point
+    again = extract_items(fresh, Script({"B009CL6LA6"}), progress=False, pack=PACK, item_ids=ids, force=True)
+    assert (again.items_done, again.items_failed, again.items_without_points) == (1, 1, 0)

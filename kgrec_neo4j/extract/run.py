@@ -176,6 +176,7 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     failures: Counter = Counter()
     dropped: Counter = Counter()
     failed_items: list[dict[str, str]] = []
+    done_ids: list[str] = []  # extracted without error by this run (a failed item keeps an earlier extraction)
     extracted = 0
     from tqdm import tqdm
 
@@ -191,6 +192,8 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
                         failures[_reason(r.error)] += 1
                         if len(failed_items) < 10:
                             failed_items.append({"item": r.item_id, "error": str(r.error)[:300]})
+                    else:
+                        done_ids.append(r.item_id)
                     dropped.update(r.dropped)
                 store.add(write_results(db, results, extractor=name, run=run, pack=pack, batch_size=len(chunk)))
                 extracted += len(chunk)
@@ -213,7 +216,7 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
         items_per_second=round(extracted / seconds, 2) if seconds > 0 else 0.0,
     )
     if done:
-        report.items_without_points = _items_without_points(db, [it.item_id for it, _ in pending], name)
+        report.items_without_points = _items_without_points(db, done_ids, name)
     return report
 
 
