@@ -426,6 +426,23 @@ def test_requests_timing_out_in_a_row_stop_the_run_naming_the_timeout(tmp_path):
         assert one.reason == "timeout"
 
 
+def test_an_answer_arriving_after_the_run_gave_up_does_not_change_why_it_stopped(tmp_path):
+    """With several requests in flight, one answered after the run had given up on three timeouts in a row reset the
+    row: the run stopped with LLMUnreachable, "0 requests in a row could not connect ... Start the server", for an
+    endpoint that was only too slow. The run stops naming the timeouts, as it gave up."""
+    from kgrec_neo4j.core.errors import LLMTimedOut
+
+    with FakeOpenAIServer(slow(10.0, GOOD)) as srv, \
+            make_client(srv, tmp_path, max_retries=0, concurrency=4, timeout_s=3.0) as client:
+        srv.script(slow(1.0, GOOD), match="question quick")  # frees its slot at 1 s: `late` is sent then
+        srv.script(slow(2.5, GOOD), match="question late")  # answers at 3.5 s, after a, b, c timed out at 3 s
+        with pytest.raises(LLMTimedOut) as err:
+            client.run_structured([req(k) for k in ("a", "b", "c", "quick", "late")])
+        msg = str(err.value)
+        assert "does not answer in time: 3 requests in a row" in msg and "KGREC_LLM_TIMEOUT" in msg, msg
+        assert client.last_stats.failures == {"timeout": 3}
+
+
 def test_an_unreachable_endpoint_stops_the_run_instead_of_failing_every_request(tmp_path):
     """With the LLM server stopped mid-run, every remaining request of the run went through its retries and failed
     the same way (an item extraction of 2,000 items: hours of retrying a dead endpoint, then exit code 0). After

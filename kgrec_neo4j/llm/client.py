@@ -604,7 +604,8 @@ class LLMClient:
             self._note_connection(last)
             return Result(key, None, error=str(last), reason=last.reason, usage=usage, attempts=n,
                           raw=attempts.raw, retried=retried)
-        self._unreachable_in_row, self._blocked_kind = 0, None
+        if self._gave_up is None:  # an answer to a request in flight when the run gave up: why it stops stays
+            self._unreachable_in_row, self._blocked_kind = 0, None
         if self.cache is not None:
             self._pending.append({"key": ck, "model": self.model_name, "prompt_version": spec.prompt_version,
                                   "schema_name": spec.name, "content": value.model_dump_json(),
@@ -616,7 +617,9 @@ class LLMClient:
     def _note_connection(self, failure: LLMFailure) -> None:
         """Count a failed request towards giving up: a connection failure, a timeout (after the request's retries), or
         an HTTP 401/403/404 (the same for every request: a wrong key, model or path), adds one to a row of its kind;
-        any other outcome resets."""
+        any other outcome resets. Once the run gave up, the row (the reason it stops) is kept as it was."""
+        if self._gave_up is not None:
+            return
         if failure.reason in ("connection", "timeout"):
             kind: str | None = failure.reason
         elif failure.reason == "http_error" and _REFUSED_STATUS.match(failure.detail):
