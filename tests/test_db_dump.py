@@ -139,3 +139,28 @@ def test_a_restore_that_fails_midway_leaves_the_store_as_it_was(tmp_path, monkey
         assert sorted(p.name for p in (d["data"] / sub).iterdir()) == ["store"], sub
         assert (d["data"] / sub / "store").read_text() == sub
     assert not list(d["run"].glob(".kgrec-restore-*"))  # the work folder is gone
+
+
+def test_a_restore_into_a_database_the_server_does_not_have_is_refused(tmp_path, monkeypatch):
+    """With NEO4J_DATABASE naming a database the local server does not have (set for another server), `kgrec db
+    restore` loaded the dump into a new store folder that no server serves (Neo4j Community serves its one default
+    database) and said `kgrec db start` serves it. It is refused, as `kgrec db dump` refuses it, naming the ones there
+    are; nothing is loaded."""
+    from kgrec_neo4j.core.errors import ServerError
+    from kgrec_neo4j.local import neo4j_server as server
+
+    d = server._dirs(tmp_path)
+    for sub in ("databases/neo4j", "databases/system"):
+        (d["data"] / sub).mkdir(parents=True)
+    d["run"].mkdir()
+    dump = tmp_path / "x.dump"
+    dump.write_bytes(b"archive")
+    monkeypatch.setattr(server, "_stopped_for", lambda home, proc, what: d)
+    monkeypatch.setattr(server, "_java", lambda: "java")
+    loads = []
+    monkeypatch.setattr(server, "_admin", lambda *a, **kw: loads.append(a))
+    with pytest.raises(ServerError) as err:
+        server.restore(tmp_path, dump, database="other")
+    assert "'other'" in str(err.value) and "neo4j" in str(err.value) and "NEO4J_DATABASE" in str(err.value)
+    assert not loads and sorted(p.name for p in (d["data"] / "databases").iterdir()) == ["neo4j", "system"]
+    assert not list(d["run"].glob(".kgrec-restore-*"))

@@ -608,6 +608,12 @@ def restore(home: Path, dump_file: Path, *, database: str = "neo4j") -> None:
     proc = _process(home)
     with proc.start_lock():
         d = _stopped_for(home, proc, "restore")
+        if database != "neo4j" and not (d["data"] / "databases" / database).is_dir():
+            # a store of another name is loaded but never served: Community serves its one default database
+            there = sorted(p.name for p in (d["data"] / "databases").iterdir() if p.is_dir() and p.name != "system")
+            raise ServerError(f"no database {database!r} under {d['data'] / 'databases'} (there: "
+                              f"{', '.join(there) or 'none'}); the local server serves 'neo4j' only: unset "
+                              f"NEO4J_DATABASE (now {database!r}) to restore into it")
         stores = [d["data"] / "databases" / database, d["data"] / "transactions" / database]
         work = Path(tempfile.mkdtemp(prefix=".kgrec-restore-", dir=d["run"]))
         aside, staged = work / "previous", work / "dump"
