@@ -4,7 +4,7 @@ when it fails (a private server: the test stops and starts it)."""
 from __future__ import annotations
 
 import pytest
-from _private_neo4j import start_private_neo4j
+from _private_neo4j import free_port, start_private_neo4j
 from click.testing import CliRunner
 
 PASSWORD = "dump-test-pw-1"
@@ -163,4 +163,33 @@ def test_a_restore_into_a_database_the_server_does_not_have_is_refused(tmp_path,
         server.restore(tmp_path, dump, database="other")
     assert "'other'" in str(err.value) and "neo4j" in str(err.value) and "NEO4J_DATABASE" in str(err.value)
     assert not loads and sorted(p.name for p in (d["data"] / "databases").iterdir()) == ["neo4j", "system"]
+    assert not list(d["run"].glob(".kgrec-restore-*"))
+
+
+def test_an_interrupted_restore_is_named_before_a_start_or_a_dump_and_a_new_restore_clears_it(tmp_path, monkeypatch):
+    """A restore killed during its load left the database it replaced in the run folder, and `kgrec db start` then
+    served the half-loaded one (or an empty one) without a word. Start and dump refuse, naming both ways out; a
+    restore that completes replaces what the interrupted one left."""
+    from kgrec_neo4j.core.errors import ServerError
+    from kgrec_neo4j.local import neo4j_server as server
+
+    d = server._dirs(tmp_path)
+    (d["data"] / "databases" / "neo4j").mkdir(parents=True)
+    left = d["run"] / ".kgrec-restore-killed"
+    (left / "previous" / "0").mkdir(parents=True)
+    (left / "previous" / "0" / "store").write_text("the database before")
+    (left / "database").write_text("neo4j")
+    monkeypatch.setattr(server, "ensure_installed", lambda home, progress=None: None)
+    monkeypatch.setattr(server, "_stopped_for", lambda home, proc, what: d)
+    with pytest.raises(ServerError, match="was interrupted") as err:
+        server.start(tmp_path, password=PASSWORD, bolt_port=free_port(), http_port=free_port())
+    assert str(left / "previous") in str(err.value) and "kgrec db restore FILE --yes" in str(err.value)
+    with pytest.raises(ServerError, match="was interrupted"):
+        server.dump(tmp_path, to=tmp_path / "out")
+
+    monkeypatch.setattr(server, "_java", lambda: "java")
+    monkeypatch.setattr(server, "_admin", lambda *a, **kw: None)  # a load that succeeds
+    dump = tmp_path / "x.dump"
+    dump.write_bytes(b"archive")
+    server.restore(tmp_path, dump)
     assert not list(d["run"].glob(".kgrec-restore-*"))

@@ -496,6 +496,7 @@ def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, htt
                                   "change the port")
             _wait_ready(home, running, uri, username, password, timeout_s)
             return status(home)
+        _check_no_interrupted_restore(d)
         java = _java()
         for name, port in (("Bolt", bolt_port), ("HTTP", http_port)):
             if not port_free(port, LISTEN_HOST):
@@ -553,6 +554,22 @@ def stop(home: Path) -> bool:
     return _stop(_process(home))
 
 
+def _check_no_interrupted_restore(d: dict[str, Path]) -> None:
+    """Refuse to go on while a killed ``kgrec db restore`` has left the database it replaced aside (the store in
+    place may be half loaded): name the two ways out."""
+    for work in sorted(d["run"].glob(".kgrec-restore-*")) if d["run"].is_dir() else []:
+        aside = work / "previous"
+        if not aside.is_dir() or not any(aside.iterdir()):
+            continue
+        db_name = (work / "database").read_text().strip() if (work / "database").is_file() else "neo4j"
+        stores = [d["data"] / "databases" / db_name, d["data"] / "transactions" / db_name]
+        raise ServerError(
+            f"a `kgrec db restore` was interrupted: the database it replaced is in {aside}, and the one in place may "
+            f"be half loaded. Run the restore again (`kgrec db restore FILE --yes`: it replaces the database whole), "
+            f"or go back to the database before it: remove {stores[0]} and {stores[1]}, move {aside / '0'} to the "
+            f"first and {aside / '1'} to the second, then remove {work}")
+
+
 def _stopped_for(home: Path, proc: ServerProcess, what: str) -> dict[str, Path]:
     """The folders of a stopped, installed server under ``home``; else a :class:`ServerError` naming the fix."""
     d = _dirs(home)
@@ -576,6 +593,7 @@ def dump(home: Path, *, database: str = "neo4j", to: Path | None = None) -> Path
     proc = _process(home)
     with proc.start_lock():
         d = _stopped_for(home, proc, "dump")
+        _check_no_interrupted_restore(d)
         if not (d["data"] / "databases" / database).is_dir():
             raise ServerError(f"no database {database!r} under {d['data'] / 'databases'}; the default is 'neo4j' "
                               "(NEO4J_DATABASE)")
@@ -616,6 +634,7 @@ def restore(home: Path, dump_file: Path, *, database: str = "neo4j") -> None:
                               f"NEO4J_DATABASE (now {database!r}) to restore into it")
         stores = [d["data"] / "databases" / database, d["data"] / "transactions" / database]
         work = Path(tempfile.mkdtemp(prefix=".kgrec-restore-", dir=d["run"]))
+        (work / "database").write_text(database)
         aside, staged = work / "previous", work / "dump"
         existed = [path.exists() for path in stores]
         moved: list[int] = []
@@ -633,6 +652,9 @@ def restore(home: Path, dump_file: Path, *, database: str = "neo4j") -> None:
                     moved.append(i)
             _admin(d, _java(), ["database", "load", database, f"--from-path={staged}"],
                    what=f"loading {src.name} into {database!r} (the database is as it was before)", timeout_s=3600)
+            for old in d["run"].glob(".kgrec-restore-*"):  # what an interrupted restore left: replaced now
+                if old != work:
+                    shutil.rmtree(old, ignore_errors=True)
         except BaseException:
             try:
                 for i, path in enumerate(stores):
