@@ -260,3 +260,32 @@ def test_runs_list_and_show_print_no_metrics_for_a_serving_run(db, kg):
     assert not re.search(r"^(valid|test):", shown, re.M) and "0.0000" not in shown, shown
     assert "metrics: none (a serving run trains on every interaction and holds nothing out)" in shown, shown
     assert "by epoch" not in shown and "(best" not in shown and "epochs: 2" in shown, shown
+
+
+def test_runs_list_shows_a_killed_training_run_as_abandoned_not_running(db, kg):
+    """A `kgrec train` killed with SIGKILL stayed 'running' in `kgrec runs list` until the next training, as if it
+    were still training. Its process is gone: it shows as abandoned, with why, and nothing is written by the reader."""
+    import socket
+    import subprocess
+
+    from kgrec_neo4j.cli import cli
+    from kgrec_neo4j.core.lease import process_started
+    from kgrec_neo4j.core.resources import cypher
+    from kgrec_neo4j.model import runs
+
+    child = subprocess.Popen(["sleep", "30"])
+    started = process_started(child.pid)
+    run = runs.new_run_id("ours")
+    runs.create_run(db, run, model="ours", config={"mode": "evaluation"}, dataset=None)
+    db.execute(cypher("train/run_set_process"), id=run, host=socket.gethostname(), pid=child.pid, started=started)
+    rows = json.loads(_invoke(["runs", "list", "--json", "--limit", "500"]).output)
+    assert {r["run"]: r["state"] for r in rows}[run] == "running"  # its process runs
+    child.kill()
+    child.wait()
+    rows = json.loads(_invoke(["runs", "list", "--json", "--limit", "500"]).output)
+    row = next(r for r in rows if r["run"] == run)
+    assert row["state"] == "abandoned" and "next `kgrec train` marks it failed" in row["error"]
+    shown = CliRunner().invoke(cli, ["runs", "show", "--run", run]).output
+    assert ", abandoned" in shown and "process ended without finishing" in shown, shown
+    assert db.value("MATCH (r:ModelRun {id: $r}) RETURN r.status", r=run) == "running"  # a reader writes nothing
+    db.execute("MATCH (r:ModelRun {id: $r}) DETACH DELETE r", r=run)

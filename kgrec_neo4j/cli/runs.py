@@ -22,6 +22,17 @@ def _num(v, key: str) -> str:
     return f"{v:.4f}" if isinstance(v, float) else str(v)
 
 
+ABANDONED_NOTE = ("its process ended without finishing it (killed?); the next `kgrec train` marks it failed and "
+                  "cleans up what it wrote")
+
+
+def _abandoned(row: dict, gone: set[str]) -> dict:
+    """A ``running`` run whose process has ended shows as ``abandoned``, with why (it is not training)."""
+    if row["run"] in gone:
+        row.update(state="abandoned", error=ABANDONED_NOTE)
+    return row
+
+
 @click.group()
 def runs():
     """Training runs: which one serves, what each one measured, why one failed.
@@ -53,7 +64,8 @@ def runs_list(settings: Settings, model, state, limit, as_json):
 
     with open_db(settings) as d:
         found = model_runs.list_runs(d, model=model, status=state)
-    rows = [r.summary() for r in found[:limit]]
+        gone = set(model_runs.abandoned_runs(d)) if any(r.status == "running" for r in found) else set()
+    rows = [_abandoned(r.summary(), gone) for r in found[:limit]]
     if as_json:
         echo_json(rows)
         return
@@ -64,7 +76,7 @@ def runs_list(settings: Settings, model, state, limit, as_json):
         click.echo(f"(the latest {limit} of {len(found)}; --limit {len(found)} shows all)")
     failed = [r for r in rows if r["error"]]
     for r in failed[:5]:
-        click.echo(f"{r['run']} failed: {r['error'][:300]}")
+        click.echo(f"{r['run']} {r['state']}: {r['error'][:300]}")
     if not found and model is None and state is None:
         click.echo("no training runs yet: `kgrec train` records one")
 
@@ -89,6 +101,8 @@ def runs_show(settings: Settings, run_id, as_json):
         run = model_runs.get_run(d, run_id) if run_id else model_runs.current_run(d)
         if run is None:
             known = [r.id for r in model_runs.list_runs(d)[:5]]
+        elif run.status == "running" and run.id in model_runs.abandoned_runs(d):
+            run.status, run.error = "abandoned", ABANDONED_NOTE
     if run is None:
         if run_id:
             raise ModelError(f"no training run {run_id!r}; " + (f"the latest are {', '.join(known)} "

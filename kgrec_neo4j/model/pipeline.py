@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from ..core.errors import ModelError
-from ..core.lease import process_alive, process_started
+from ..core.lease import process_started
 from ..core.outpath import make_out_folder, unwritable
 from ..core.resources import cypher
 from . import runs, writeback
@@ -183,7 +183,7 @@ def model_outputs(obj) -> tuple[Any, Any, Any, Any] | None:
     return users, items, concepts, attention
 
 
-ABANDONED = "process ended without finishing"
+ABANDONED = runs.ABANDONED
 
 
 def fail_abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
@@ -195,9 +195,7 @@ def fail_abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
     Returns:
         The ids of the runs marked failed.
     """
-    host = host or socket.gethostname()
-    rows = db.query(cypher("train/running_runs_on_host"), host=host)
-    dead = [r["id"] for r in rows if not process_alive(int(r["pid"]), r["started"])]
+    dead = runs.abandoned_runs(db, host=host)
     if dead:
         db.execute(cypher("train/fail_stale_runs"), ids=dead, error=ABANDONED)
         log.warning("marked %d run(s) failed, their process ended without finishing: %s", len(dead), ", ".join(dead))

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..core.db import Database
 
 STATUSES = ("running", "complete", "failed")
+#: the error of a run whose process ended without finishing it (killed): ``kgrec train`` marks it failed
+ABANDONED = "process ended without finishing"
 
 
 class ModelRun(BaseModel):
@@ -141,6 +143,18 @@ def current_run(db: Database) -> ModelRun | None:
         raise ModelError(f"{len(rows)} ModelRuns are marked current ({', '.join(r['id'] for r in rows)}), expected "
                          f"exactly one; fix with `MATCH (r:ModelRun) SET r.current = (r.id = '<id>')`")
     return _decode(rows[0]) if rows else None
+
+
+def abandoned_runs(db: Database, *, host: str | None = None) -> list[str]:
+    """The ids of the runs still marked ``running`` by a process of this host (``host``) that has ended: killed
+    before it could finish them. Read only: the next ``kgrec train`` marks them failed. Runs of other hosts are not
+    checked (their processes cannot be seen from here)."""
+    import socket
+
+    from ..core.lease import process_alive
+
+    rows = db.query(cypher("train/running_runs_on_host"), host=host or socket.gethostname())
+    return [r["id"] for r in rows if not process_alive(int(r["pid"]), r["started"])]
 
 
 def list_runs(db: Database, *, model: str | None = None, status: str | None = None) -> list[ModelRun]:
