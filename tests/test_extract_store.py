@@ -511,3 +511,24 @@ def test_a_failed_reextraction_is_not_counted_as_an_item_without_points(fresh):
     assert (first.items_done, first.items_without_points) == (2, 1)  # the headset: no point
     again = extract_items(fresh, Script({"B009CL6LA6"}), progress=False, pack=PACK, item_ids=ids, force=True)
     assert (again.items_done, again.items_failed, again.items_without_points) == (1, 1, 0)
+
+
+def test_a_failed_item_whose_text_changed_since_is_new_work_for_the_update(fresh):
+    """`kgrec update` counts an item whose extraction failed as a retry, not as new work (an endpoint that failed it
+    would fail it again). One whose text changed after the failure was skipped the same way, and an update with
+    nothing else to do said "nothing to do" although the item's new text was never tried."""
+    from kgrec_neo4j.update import _items_to_extract
+
+    item = ITEMS[1]
+    write_results(fresh, [ItemResult(item_id=item.item_id, text_hash=item.text_hash(), error="LLMError: timeout")],
+                  extractor="llm", run="r1", pack=PACK)
+    every, new = _items_to_extract(fresh, "llm")
+    assert item.item_id in every and item.item_id not in new  # its text as it failed: a retry, not new work
+    fresh.write("MATCH (i:Item {id: $i}) SET i.current_text_hash = 'a-newer-text'", i=item.item_id)
+    every, new = _items_to_extract(fresh, "llm")
+    assert item.item_id in every and item.item_id in new  # a text changed since the failure: new work
+    ok = ItemResult(item_id=item.item_id, text_hash="a-newer-text", points=[_pt("Others", "season pass")])
+    write_results(fresh, [ok], extractor="llm", run="r2", pack=PACK)
+    assert fresh.query("MATCH (i:Item {id: $i}) RETURN i.extract_error AS e, i.extract_failed_hash AS h",
+                       i=item.item_id)[0] == {"e": None, "h": None}
+    assert item.item_id not in _items_to_extract(fresh, "llm")[0]

@@ -7,4 +7,4 @@ SET i.text_hash = row.text_hash,
                        + ($extractor + ':' + row.text_hash)
 WITH i
 WHERE i.extract_error_by = $extractor
-REMOVE i.extract_error, i.extract_error_by, i.extract_failed_at
+REMOVE i.extract_error, i.extract_error_by, i.extract_failed_at, i.extract_failed_hash

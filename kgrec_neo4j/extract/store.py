@@ -123,7 +123,8 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
     ids = list(dict.fromkeys(r.item_id for r in results))
     last: dict[str, ItemResult] = {r.item_id: r for r in results}  # one result per item: the last one wins
     done = [{"item_id": i, "text_hash": last[i].text_hash} for i in ids if last[i].error is None]
-    failed = [{"item_id": i, "error": str(last[i].error)[:2000]} for i in ids if last[i].error is not None]
+    failed = [{"item_id": i, "error": str(last[i].error)[:2000], "text_hash": last[i].text_hash}
+              for i in ids if last[i].error is not None]
     failed_ids = {f["item_id"] for f in failed}
     rows = [r for r in rows if r["item_id"] not in failed_ids]
 
