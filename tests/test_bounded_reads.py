@@ -43,24 +43,26 @@ def test_reading_a_popular_items_reviews_is_bounded(probe):
     assert large < 2 * small + 100_000, (small, large)
 
 
+def _like_items(probe, n: int, start: int, concepts: str) -> None:
+    """'memprobe-user' likes ``n`` new items (seq ``start`` on), each with every probe concept matching ``concepts``
+    (a WHERE condition on ``c``)."""
+    probe.write("MATCH (u:User {id: 'memprobe-user'}) UNWIND range($start, $start + $n - 1) AS k "
+                "CREATE (u)-[:INTERACTED {sign: 1, rating: 5.0, timestamp: k, seq: k, kind: 'like'}]->"
+                "(j:Item:MemProbe {id: 'memprobe-j' + toString(k), title: 'liked ' + toString(k)}) "
+                f"WITH j MATCH (c:Concept:MemProbe) WHERE {concepts} "
+                "CREATE (j)-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)", n=n, start=start)
+
+
 def _explain_a_long_history(probe, graph: str) -> tuple[int, int, dict]:
     """``graph`` creates the user 'memprobe-user', the concept 'memprobe-c' and the target item; the user then likes
     100, then 3,100 items of that concept. Returns the explanation query's memory after each, and the target's
     evidence after the second (with $max_reach = 50)."""
     probe.write(graph)
-
-    def add(n: int, start: int) -> None:
-        probe.write("MATCH (u:User {id: 'memprobe-user'}), (c:Concept {id: 'memprobe-c'}) "
-                    "UNWIND range($start, $start + $n - 1) AS k "
-                    "CREATE (u)-[:INTERACTED {sign: 1, timestamp: k, seq: k, kind: 'like'}]->"
-                    "(j:Item:MemProbe {id: 'memprobe-j' + toString(k), title: 'liked ' + toString(k)})"
-                    "-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)", n=n, start=start)
-
     q = cypher("explain/evidence")
     params = {"user": "memprobe-user", "items": ["memprobe-target"], "run": "none", "per_via": 2, "max_reach": 50}
-    add(100, 0)
+    _like_items(probe, 100, 0, "c.id = 'memprobe-c'")
     small = _memory(probe, q, **params)
-    add(3000, 100)
+    _like_items(probe, 3000, 100, "c.id = 'memprobe-c'")
     large = _memory(probe, q, **params)
     return small, large, probe.query(q, **params)[0]["items"][0]
 
@@ -111,19 +113,12 @@ def test_explaining_with_the_served_reach_grows_with_the_history_not_its_square(
                 "MATCH (c:Concept:MemProbe) WHERE c.id IN ['memprobe-c0', 'memprobe-c1', 'memprobe-c2'] "
                 "CREATE (i)-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)")
 
-    def add(n: int, start: int) -> None:
-        probe.write("MATCH (u:User {id: 'memprobe-user'}) UNWIND range($start, $start + $n - 1) AS k "
-                    "CREATE (u)-[:INTERACTED {sign: 1, rating: 5.0, timestamp: k, seq: k, kind: 'like'}]->"
-                    "(j:Item:MemProbe {id: 'memprobe-j' + toString(k), title: 'liked ' + toString(k)}) "
-                    "WITH j MATCH (c:Concept:MemProbe) WHERE c.id STARTS WITH 'memprobe-c' "
-                    "CREATE (j)-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)", n=n, start=start)
-
     q = cypher("explain/evidence")
     params = {"user": "memprobe-user", "items": ["memprobe-target"], "run": "none", "per_via": 2,
               "max_reach": MAX_REACH}
-    add(100, 0)
+    _like_items(probe, 100, 0, "c.id STARTS WITH 'memprobe-c'")
     small = _memory(probe, q, **params)
-    add(500, 100)
+    _like_items(probe, 500, 100, "c.id STARTS WITH 'memprobe-c'")
     large = _memory(probe, q, **params)
     target = probe.query(q, **params)[0]["items"][0]
     assert len(target["shared"]) == 600

@@ -345,34 +345,42 @@ def test_cli_extract_items_with_llm_closes_its_client(fresh, monkeypatch, tmp_pa
     assert loops() == before
 
 
+def _llm_extract(monkeypatch, tmp_path, reply, **env: str):
+    """`kgrec extract items --extractor llm` against a scripted endpoint answering ``reply`` (no retries, one request
+    at a time): the CLI result and the requests the endpoint got."""
+    from fakes.openai_server import FakeOpenAIServer
+
+    from kgrec_neo4j.cli import cli
+
+    for k, v in {"KGREC_LLM_MAX_RETRIES": "0", "KGREC_LLM_MODEL": "fake-model", "KGREC_LLM_CONCURRENCY": "1",
+                 "KGREC_HOME": str(tmp_path), **env}.items():
+        monkeypatch.setenv(k, v)
+    with FakeOpenAIServer(reply) as srv:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        return CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent"]), srv.calls
+
+
+def _llm_state(db) -> dict:
+    """Items recorded as failed, and items done by the LLM extractor."""
+    return db.query("MATCH (i:Item) RETURN count(i.extract_error) AS failed, "
+                    "sum(size([h IN coalesce(i.extract_hashes, []) WHERE h STARTS WITH 'llm:'])) AS done")[0]
+
+
 def test_cli_extract_items_stops_when_the_llm_endpoint_is_unreachable(fresh, monkeypatch, tmp_path):
     """`kgrec extract items --extractor llm` with its endpoint stopped went through every item's retries, recorded
     each item as failed and exited 0. It stops after a few requests in a row could not connect, with an error that
     names the fix, and writes nothing of the unfinished batch; a rerun with the server back extracts every item."""
-    from fakes.openai_server import FakeOpenAIServer, drop, json_reply
+    from fakes.openai_server import drop, json_reply
 
-    from kgrec_neo4j.cli import cli
-
-    (tmp_path / "kgrec.toml").write_text("llm_max_retries = 0\n")
-    monkeypatch.setenv("KGREC_CONFIG", str(tmp_path / "kgrec.toml"))
-    monkeypatch.setenv("KGREC_LLM_MODEL", "fake-model")
-    monkeypatch.setenv("KGREC_LLM_CONCURRENCY", "1")
-    monkeypatch.setenv("KGREC_HOME", str(tmp_path))
-    with FakeOpenAIServer(drop()) as srv:
-        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
-        res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent"])
-        assert srv.calls == 3
+    res, calls = _llm_extract(monkeypatch, tmp_path, drop())
+    assert calls == 3
     assert res.exit_code == 1, res.output
     assert "Error: the LLM endpoint" in res.output and "is unreachable" in res.output
     assert "`kgrec llm serve`" in res.output
-    state = fresh.query("MATCH (i:Item) RETURN count(i.extract_error) AS failed, "
-                        "sum(size([h IN coalesce(i.extract_hashes, []) WHERE h STARTS WITH 'llm:'])) AS done")[0]
-    assert state == {"failed": 0, "done": 0}
+    assert _llm_state(fresh) == {"failed": 0, "done": 0}  # nothing of the unfinished batch is recorded
 
     answer = {"points": [{"type": "Others", "value": "headset", "confidence": 0.9, "evidence": None}]}
-    with FakeOpenAIServer(json_reply(answer)) as srv:
-        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
-        res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent"])
+    res, _ = _llm_extract(monkeypatch, tmp_path, json_reply(answer))
     assert res.exit_code == 0, res.output
     assert f"items: {len(ITEMS)} extracted, 0 skipped" in res.output
 
@@ -381,23 +389,14 @@ def test_cli_extract_items_stops_when_the_llm_endpoint_never_answers(fresh, monk
     """A stuck server (it accepts the request, never answers) cost every item the timeout times its attempts, and
     the command exited 0 with every item failed. It stops after a few timeouts in a row, naming the timeout setting,
     and records nothing of the unfinished batch."""
-    from fakes.openai_server import FakeOpenAIServer, json_reply, slow
+    from fakes.openai_server import json_reply, slow
 
-    from kgrec_neo4j.cli import cli
-
-    for k, v in {"KGREC_LLM_MAX_RETRIES": "0", "KGREC_LLM_TIMEOUT": "0.3", "KGREC_LLM_MODEL": "fake-model",
-                 "KGREC_LLM_CONCURRENCY": "1", "KGREC_HOME": str(tmp_path)}.items():
-        monkeypatch.setenv(k, v)
-    with FakeOpenAIServer(slow(2.0, json_reply({"points": []}))) as srv:
-        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
-        res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent"])
-        assert srv.calls == 3
+    res, calls = _llm_extract(monkeypatch, tmp_path, slow(2.0, json_reply({"points": []})), KGREC_LLM_TIMEOUT="0.3")
+    assert calls == 3
     assert res.exit_code == 1, res.output
     assert "Error: the LLM endpoint" in res.output and "does not answer in time" in res.output
     assert "KGREC_LLM_TIMEOUT, now 0.3 s" in res.output
-    state = fresh.query("MATCH (i:Item) RETURN count(i.extract_error) AS failed, "
-                        "sum(size([h IN coalesce(i.extract_hashes, []) WHERE h STARTS WITH 'llm:'])) AS done")[0]
-    assert state == {"failed": 0, "done": 0}
+    assert _llm_state(fresh) == {"failed": 0, "done": 0}  # nothing of the unfinished batch is recorded
 
 
 def test_cli_extract_items_stops_when_the_llm_endpoint_refuses_the_key(fresh, monkeypatch, tmp_path):
