@@ -100,6 +100,14 @@ def test_same_work_links_and_what_serving_reads(db, settings, pack, pipeline):
     again = link_same_work(db, pack, settings=settings)
     assert again.edges == rep.edges and again.removed == 0
     assert db.value("MATCH ()-[r:SAME_WORK]->() RETURN count(r)") == rep.edges
+    # the CLI names the links by kind in words (it printed `links: 0 {}`, a Python dict)
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    out = CliRunner().invoke(cli, ["concepts", "same-work"]).output
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(rep.by_kind.items()))
+    assert f"links: {rep.edges} ({kinds}), stale removed: 0" in out and "{" not in out, out
     # a user who owns one side of a link is offered the other side as an edition / port of what they own
     owner = db.query("MATCH (u:User)-[e:INTERACTED {split: 'train'}]->(a:Item)-[:SAME_WORK]-(b:Item) "
                      "WHERE NOT EXISTS { MATCH (u)-[e2:INTERACTED]->(b) WHERE e2.split = 'train' } "

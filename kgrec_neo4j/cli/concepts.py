@@ -231,7 +231,8 @@ def same_work(settings: Settings, max_group):
     with open_db(settings, writer="kgrec concepts same-work") as d:
         rep = link_same_work(d, pack, settings=settings, max_group=max_group)
     click.echo(f"items: {rep.items}, with a work name: {rep.items_with_work}, groups: {rep.groups}, "
-               f"links: {rep.edges} {rep.by_kind}, stale removed: {rep.removed}")
+               f"links: {rep.edges}" + (f" ({', '.join(f'{k} {v}' for k, v in sorted(rep.by_kind.items()))})"
+                                        if rep.by_kind else "") + f", stale removed: {rep.removed}")
     if rep.generations_apart:
         click.echo(f"not linked (platforms two or more generations apart): {rep.generations_apart}")
     if rep.skipped_groups:
