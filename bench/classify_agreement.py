@@ -116,7 +116,10 @@ def main() -> None:
             tsample = random.Random(7).sample(test, min(args.embed_test, len(test)))
             part = f"test-sample-{len(tsample)}"
             if name == "prototype":
-                clf = PrototypeClassifier(emb, max_chars=args.max_chars)
+                from kgrec_neo4j.core.schema import load_pack
+
+                examples = {k: list(v) for k, v in load_pack(settings.type_pack).review_examples}  # the pack's
+                clf = PrototypeClassifier(emb, prototypes=examples or None, max_chars=args.max_chars)
                 pred = [v.label for v in clf.classify([Review(title=r["review_title"], text=r["review_text"])
                                                        for r in tsample])]
                 lines.append(report(name, tsample, pred, part))

@@ -282,3 +282,39 @@ def test_cli_classify(small, monkeypatch):
     assert _edges(small)["u2", 0]["source"] == "text"
     bad = CliRunner().invoke(cli, ["interactions", "classify", "--kinds", "happy=+1"])
     assert bad.exit_code == 2 and "--kinds" in bad.output
+
+
+@pytest.mark.parametrize("pack, says, never", [("movies", "I loved this film, a masterpiece.", "game"),
+                                               ("video_games", "I love this game, it is great fun.", "film"),
+                                               ("office_products", "Excellent, works perfectly. Highly recommended.",
+                                                "game")])
+def test_the_prototype_classifier_speaks_the_packs_domain(monkeypatch, tmp_path, pack, says, never):
+    """`--classifier prototype` compared every domain's reviews with sentences about games ("Terrible game, a
+    complete waste of money", "Worst controller I have ever owned"). Its sentences are now the pack's
+    (`review_examples`), or domain-neutral ones for a pack without them."""
+    import numpy as np
+
+    import kgrec_neo4j.core.embed as embed
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.users.interactions.classifiers import make_classifier
+
+    seen: list[str] = []
+
+    class Recorder:
+        def encode(self, texts):
+            seen.extend(texts)
+            return np.eye(len(texts), 4, dtype=np.float32)
+
+    monkeypatch.setattr(embed, "get_embedder", lambda settings: Recorder())
+    clf = make_classifier("prototype", load_settings({"type_pack": pack, "home": str(tmp_path)}, environ={}))
+    assert clf is not None and says in seen and not any(never in s.lower() for s in seen), seen
+
+
+def test_a_pack_with_malformed_review_examples_is_refused_naming_the_key(tmp_path):
+    from kgrec_neo4j.core.errors import SchemaError
+    from kgrec_neo4j.core.schema import load_pack
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nreview_examples: {like: [great]}\ntypes:\n  - {name: Others, definition: anything}\n")
+    with pytest.raises(SchemaError, match="review_examples must map each of like, mixed and dislike"):
+        load_pack(str(bad))

@@ -55,6 +55,9 @@ class TypePack:
     #: how explanations word an interaction without a rating or a review to read a sign from ("you bought X",
     #: "you watched X"); ``implicit_verb`` in the pack file
     implicit_verb: str = "interacted with"
+    #: review sentences per label (like, mixed, dislike) of the prototype classifier, in the domain's words
+    #: (``review_examples`` in the pack file); empty: its domain-neutral ones
+    review_examples: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def arg(self) -> str:
@@ -117,9 +120,17 @@ def load_pack(name_or_path: str) -> TypePack:
     if not isinstance(verb, str) or not verb.strip():
         raise SchemaError(f"{p}: implicit_verb must be a past-tense verb phrase such as 'bought' or 'watched' "
                           f"(got {verb!r})")
+    examples = data.get("review_examples") or {}
+    labels = ("like", "mixed", "dislike")
+    if not isinstance(examples, dict) or (examples and (set(examples) != set(labels) or not all(
+            isinstance(v, list) and v and all(isinstance(x, str) and x.strip() for x in v)
+            for v in examples.values()))):
+        raise SchemaError(f"{p}: review_examples must map each of like, mixed and dislike to a list of review "
+                          f"sentences (got {examples!r})")
     shipped = p.resolve().parent == (resources.schema_dir() / "packs").resolve()
     return TypePack(str(data.get("name") or p.stem), str(data.get("domain") or ""), tuple(types),
-                    "" if shipped else str(p.resolve()), verb.strip())
+                    "" if shipped else str(p.resolve()), verb.strip(),
+                    tuple((lab, tuple(str(x).strip() for x in examples[lab])) for lab in labels if examples))
 
 
 def pack_arg(db: Database, name: str) -> str:

@@ -216,22 +216,24 @@ class LexiconClassifier:
 
 # --- embedding prototypes --------------------------------------------------------------------------
 
+#: the domain-neutral prototypes; a knowledge-type pack gives its domain's (``review_examples``: the video games
+#: pack's speak of games and controllers, the movies pack's of films)
 PROTOTYPES: dict[str, list[str]] = {
     "like": [
-        "I love this game, it is great fun.", "Excellent product, works perfectly. Highly recommended.",
-        "Best game I have played in years, a masterpiece.", "Great quality and worth every penny.",
-        "My son loves it and plays it every day.", "Awesome, exactly as described, five stars.",
-        "Really enjoyable with beautiful graphics and a great story.", "Works great, no problems at all.",
+        "I love it, it is great.", "Excellent, works perfectly. Highly recommended.",
+        "The best I have had in years, outstanding.", "Great quality and worth every penny.",
+        "We use it every day and love it.", "Awesome, exactly as described, five stars.",
+        "Really enjoyable from start to finish.", "Works great, no problems at all.",
     ],
     "mixed": [
-        "It's okay, nothing special.", "Good game but it has some problems.", "Decent but could have been better.",
-        "Average game, fun for a while then gets repetitive.", "Some parts are great, others are boring.",
+        "It's okay, nothing special.", "Good but it has some problems.", "Decent but could have been better.",
+        "Average, fine for a while then it gets old.", "Some parts are great, others are poor.",
         "Not bad, but not great either.", "It works, but the quality is so-so.", "Three stars, mixed feelings.",
     ],
     "dislike": [
-        "Terrible game, a complete waste of money.", "It broke after a week and stopped working.",
-        "Do not buy this, very disappointed.", "Boring and full of bugs, I returned it.",
-        "Worst controller I have ever owned.", "Did not work at all, asking for a refund.",
+        "Terrible, a complete waste of money.", "It broke after a week and stopped working.",
+        "Do not buy this, very disappointed.", "Poor and full of problems, I returned it.",
+        "The worst I have ever had.", "Did not work at all, asking for a refund.",
         "Cheaply made junk that fell apart.", "One star. Awful, I regret buying it.",
     ],
 }
@@ -388,8 +390,10 @@ def make_classifier(name: str, settings, *, progress: bool = False, **client_opt
         return LexiconClassifier()
     if name == "prototype":
         from ...core.embed import get_embedder
+        from ...core.schema import load_pack
 
-        return PrototypeClassifier(get_embedder(settings))
+        examples = dict(load_pack(settings.type_pack).review_examples)
+        return PrototypeClassifier(get_embedder(settings), prototypes={k: list(v) for k, v in examples.items()} or None)
     if name == "llm":
         return LLMTextClassifier(settings, progress=progress, **client_options)
     raise ValueError(f"classifier must be one of rating, lexicon, prototype, llm (got {name!r})")
