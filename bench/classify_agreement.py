@@ -118,8 +118,8 @@ def main() -> None:
             if name == "prototype":
                 from kgrec_neo4j.core.schema import load_pack
 
-                examples = {k: list(v) for k, v in load_pack(settings.type_pack).review_examples}  # the pack's
-                clf = PrototypeClassifier(emb, prototypes=examples or None, max_chars=args.max_chars)
+                clf = PrototypeClassifier(emb, prototypes=load_pack(settings.type_pack).prototypes,
+                                          max_chars=args.max_chars)
                 pred = [v.label for v in clf.classify([Review(title=r["review_title"], text=r["review_text"])
                                                        for r in tsample])]
                 lines.append(report(name, tsample, pred, part))

@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 TRIGGER_PREFIX = "kgrec_"
+#: how an interaction reads without a pack's word for it ("you interacted with X")
+NEUTRAL_VERB = "interacted with"
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,15 @@ class TypePack:
     path: str = ""
     #: how explanations word an interaction without a rating or a review to read a sign from ("you bought X",
     #: "you watched X"); ``implicit_verb`` in the pack file
-    implicit_verb: str = "interacted with"
+    implicit_verb: str = NEUTRAL_VERB
     #: review sentences per label (like, mixed, dislike) of the prototype classifier, in the domain's words
     #: (``review_examples`` in the pack file); empty: its domain-neutral ones
     review_examples: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def prototypes(self) -> dict[str, list[str]] | None:
+        """``review_examples`` as the prototype classifier takes them (label -> sentences); ``None``: none given."""
+        return {label: list(sentences) for label, sentences in self.review_examples} or None
 
     @property
     def arg(self) -> str:
@@ -116,7 +123,7 @@ def load_pack(name_or_path: str) -> TypePack:
         raise SchemaError(f"{p}: duplicate type names in {names}")
     if "Others" not in names:
         raise SchemaError(f"{p}: every pack needs an 'Others' type (got {names})")
-    verb = data.get("implicit_verb", "interacted with")
+    verb = data.get("implicit_verb", NEUTRAL_VERB)
     if not isinstance(verb, str) or not verb.strip():
         raise SchemaError(f"{p}: implicit_verb must be a past-tense verb phrase such as 'bought' or 'watched' "
                           f"(got {verb!r})")

@@ -47,6 +47,7 @@ from ..core.config import SAME_WORK_POLICIES
 from ..core.db import Database
 from ..core.errors import KgrecError
 from ..core.resources import cypher
+from ..core.schema import NEUTRAL_VERB
 from ..users.interests.store import Interest
 from .scoring import RunModel, UserState, rank_of, removal_effects, score_shares, scores, scoring_state
 
@@ -75,7 +76,6 @@ MAX_REACH = 20_000
 #: an implicit interaction (no rating, no review to read a sign from) is worded by the database's knowledge-type
 #: pack (``implicit_verb``: "bought" for products, "watched" for films); any other kind by this table
 VERBS = {"like": "liked", "dislike": "disliked", "mixed": "had mixed feelings about"}
-NEUTRAL_VERB = "interacted with"
 _KIND_ORDER = ("like", "implicit", "mixed", "dislike")
 
 

@@ -44,6 +44,7 @@ import scipy.sparse as sp
 from ..core.db import Database
 from ..core.errors import KgrecError, ModelError
 from ..core.resources import cypher
+from ..core.schema import NEUTRAL_VERB
 from ..model.foldin import FoldIn, History, ItemSide, fold_in, fold_in_parts, history_from_rows, row_recency, split_foldin
 
 log = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ class RunModel:
     user_egos: dict[str, np.ndarray] | None = None  # every trained user's e_u, when preloaded (a service)
     popularity_loaded_at: float | None = None
     version: int = 0  # the run's version when loaded (`kgrec update` bumps it when it folds items in)
-    implicit_verb: str = "interacted with"  # the database's pack: "you bought X" for an interaction without a rating
+    implicit_verb: str = NEUTRAL_VERB  # the database's pack: "you bought X" for an interaction without a rating
     index: dict[str, int] = field(default_factory=dict)
     concept_index: dict[str, int] = field(default_factory=dict)
     # items whose vector is zero: folded in by `kgrec update` from nothing (no knowledge on a concept of the run, no
@@ -208,12 +209,12 @@ def _implicit_verb(pack: str | None) -> str:
     """The pack's word for an interaction without a rating ("bought", "watched"); the neutral one when the database
     names no pack, or one this installation cannot read (the explanation must not fail on it)."""
     from ..core.errors import SchemaError
-    from ..core.schema import TypePack, load_pack
+    from ..core.schema import load_pack
 
     try:
-        return load_pack(pack).implicit_verb if pack else TypePack.implicit_verb
+        return load_pack(pack).implicit_verb if pack else NEUTRAL_VERB
     except SchemaError:
-        return TypePack.implicit_verb
+        return NEUTRAL_VERB
 
 
 def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool, cache_if_current: bool,

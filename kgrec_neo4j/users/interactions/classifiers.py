@@ -392,8 +392,7 @@ def make_classifier(name: str, settings, *, progress: bool = False, **client_opt
         from ...core.embed import get_embedder
         from ...core.schema import load_pack
 
-        examples = dict(load_pack(settings.type_pack).review_examples)
-        return PrototypeClassifier(get_embedder(settings), prototypes={k: list(v) for k, v in examples.items()} or None)
+        return PrototypeClassifier(get_embedder(settings), prototypes=load_pack(settings.type_pack).prototypes)
     if name == "llm":
         return LLMTextClassifier(settings, progress=progress, **client_options)
     raise ValueError(f"classifier must be one of rating, lexicon, prototype, llm (got {name!r})")
