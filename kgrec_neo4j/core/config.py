@@ -144,6 +144,9 @@ class Settings:
     neo4j_heap: str = "2g"
     neo4j_pagecache: str = "512m"
     type_pack: str = "video_games"
+    #: whether ``type_pack`` was chosen (``--pack``, KGREC_TYPE_PACK or ``kgrec.toml``) rather than the default:
+    #: a first extraction with the default pack checks that the catalogue suits it (:func:`..schema.check_pack_fits`)
+    type_pack_chosen: bool = field(default=False, init=False, repr=False, compare=False)
     embedding_model: str = field(default_factory=_default_embedding_model)
     embedding_dim: int = 384
     embedding_batch_size: int = 256
@@ -255,7 +258,7 @@ def load_settings(
     ``overrides`` (from CLI flags) win; ``None`` values in it are ignored.
     """
     env = os.environ if environ is None else environ
-    names = {f.name for f in fields(Settings)}
+    names = {f.name for f in fields(Settings) if f.init}
     values: dict[str, Any] = {}
 
     path = toml_path or env.get("KGREC_CONFIG") or ("kgrec.toml" if Path("kgrec.toml").is_file() else None)
@@ -292,6 +295,7 @@ def load_settings(
     for k, v in values.items():
         _check_range(k, v)
     out = Settings(**values)
+    out.type_pack_chosen = "type_pack" in values
     if out.same_work not in SAME_WORK_POLICIES:
         raise ConfigError(f"setting same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {out.same_work!r}); "
                           f"set KGREC_SAME_WORK or same_work in kgrec.toml")

@@ -14,6 +14,7 @@ transaction that leaves a mention, concept, ``HAS_KNOWLEDGE`` or ``INTERESTED_IN
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
 from collections.abc import Iterable
@@ -60,6 +61,9 @@ class TypePack:
     #: review sentences per label (like, mixed, dislike) of the prototype classifier, in the domain's words
     #: (``review_examples`` in the pack file); empty: its domain-neutral ones
     review_examples: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: words that items of the domain use (``keywords`` in the pack file, lower case): how a first extraction tells
+    #: that the catalogue belongs to another shipped pack than the default one (:func:`check_pack_fits`)
+    keywords: tuple[str, ...] = ()
 
     @property
     def prototypes(self) -> dict[str, list[str]] | None:
@@ -134,10 +138,60 @@ def load_pack(name_or_path: str) -> TypePack:
             for v in examples.values()))):
         raise SchemaError(f"{p}: review_examples must map each of like, mixed and dislike to a list of review "
                           f"sentences (got {examples!r})")
+    keywords = data.get("keywords") or []
+    if not isinstance(keywords, list) or not all(isinstance(w, str) and w.strip() for w in keywords):
+        raise SchemaError(f"{p}: keywords must be a list of words that the domain's items use (got {keywords!r})")
     shipped = p.resolve().parent == (resources.schema_dir() / "packs").resolve()
     return TypePack(str(data.get("name") or p.stem), str(data.get("domain") or ""), tuple(types),
                     "" if shipped else str(p.resolve()), verb.strip(),
-                    tuple((lab, tuple(str(x).strip() for x in examples[lab])) for lab in labels if examples))
+                    tuple((lab, tuple(str(x).strip() for x in examples[lab])) for lab in labels if examples),
+                    tuple(dict.fromkeys(w.strip().lower() for w in keywords)))
+
+
+#: a first extraction with the default pack is refused when another shipped pack's keywords are in at least this
+#: share of the sampled items' text ...
+FIT_OTHER = 0.5
+#: ... and the default pack's in at most this share (README.md, "Another domain")
+FIT_DEFAULT = 0.2
+#: items sampled, and the fewest that make a verdict
+FIT_SAMPLE, FIT_MIN_ITEMS = 500, 20
+
+
+def pack_fit(texts: Iterable[str], packs: Iterable[TypePack]) -> dict[str, float]:
+    """The share of ``texts`` that contain at least one of each pack's keywords (whole words, any case); packs
+    without keywords are left out."""
+    texts = [t.lower() for t in texts]
+    out = {}
+    for pack in packs:
+        if pack.keywords and texts:
+            pat = re.compile(r"\b(?:" + "|".join(map(re.escape, pack.keywords)) + r")\b")
+            out[pack.name] = sum(1 for t in texts if pat.search(t)) / len(texts)
+    return out
+
+
+def check_pack_fits(pack: TypePack, texts: list[str], *, chosen: bool) -> dict[str, float]:
+    """Raise :class:`ConfigError` when ``pack`` is the default one (``chosen`` false: neither ``--pack``,
+    KGREC_TYPE_PACK nor ``kgrec.toml`` named it) and the items' ``texts`` read like another shipped pack's domain:
+    its keywords in at least :data:`FIT_OTHER` of them, the default pack's in at most :data:`FIT_DEFAULT`. Films
+    typed with the video-game types made "Genre: co-op" nonsense without a word. Returns each shipped pack's share
+    (empty below :data:`FIT_MIN_ITEMS` texts, or for a chosen pack: nothing is checked then)."""
+    if chosen or len(texts) < FIT_MIN_ITEMS:
+        return {}
+    sample = texts if len(texts) <= FIT_SAMPLE else random.Random(0).sample(texts, FIT_SAMPLE)
+    fit = pack_fit(sample, [load_pack(n) for n in available_packs()])
+    if pack.name not in fit or fit[pack.name] > FIT_DEFAULT:
+        return fit
+    best = max((n for n in fit if n != pack.name), key=lambda n: fit[n], default=None)
+    if best is not None and fit[best] >= FIT_OTHER:
+        pct = {n: f"{100 * v:.0f}%" for n, v in fit.items()}
+        raise ConfigError(
+            f"the items to extract read like type pack {best!r} ({pct[best]} of {len(sample)} sampled items use its "
+            f"words), not like {pack.name!r} ({pct[pack.name]}), the default pack this command runs with because "
+            f"neither --pack, KGREC_TYPE_PACK nor kgrec.toml chose one; nothing was extracted. To use {best!r}: "
+            f"`kgrec --pack {best} schema apply`, then run the command with `kgrec --pack {best} ...` (or export "
+            f"KGREC_TYPE_PACK={best}). To keep {pack.name!r}, choose it: `--pack {pack.name}` or "
+            f"KGREC_TYPE_PACK={pack.name}.")
+    return fit
 
 
 def pack_arg(db: Database, name: str) -> str:

@@ -46,6 +46,10 @@ class ItemText(BaseModel):
         """Stable hash of the text an extractor sees (part of every cache key)."""
         return hash_text(self.model_dump(exclude={"item_id", "reviews"}), self.reviews)
 
+    def catalogue_text(self) -> str:
+        """The item's own text in one string (title, brand, categories, features, description; no reviews)."""
+        return " ".join([self.title or "", self.brand or "", *self.categories, *self.features, *self.description])
+
 
 class KnowledgePoint(BaseModel):
     """One typed knowledge point of an item."""

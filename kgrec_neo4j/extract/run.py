@@ -24,7 +24,7 @@ from ..core.config import Settings
 from ..core.db import Database, batched
 from ..core.errors import ConfigError, KgrecError
 from ..core.resources import cypher
-from ..core.schema import TypePack, check_pack, load_pack
+from ..core.schema import TypePack, check_pack, check_pack_fits, load_pack
 from ..core.texthash import item_text, text_hash
 from .base import Extractor, ItemResult, ItemText
 from .store import StoreReport, write_results
@@ -167,6 +167,10 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
             pending.append((it, dataset))
     if limit is not None:
         pending = pending[:limit]
+    if not any(hashes for _, hashes, _ in items) and (item_ids is None or not db.value(cypher("extract/any_extracted"))):
+        # the database's first extraction (`kgrec update` names its items): does the catalogue suit the pack?
+        check_pack_fits(pack, [it.catalogue_text() for it, _ in pending],
+                        chosen=db.settings.type_pack_chosen or pack.name != db.settings.type_pack)
     log.info("extract %s: %d items, %d already done, %d to extract", name, len(items), skipped, len(pending))
     by_dataset: dict[str | None, list[ItemText]] = {}
     for it, dataset in pending:
