@@ -182,6 +182,17 @@ def test_movies_fields_and_categories(data_dir):
     assert ("Production", "1990s") in pts
 
 
+@pytest.mark.parametrize("rating, value", [
+    ("PG-13", "rated PG-13"), ("TV-MA", "rated TV-MA"), ("Not Rated", "not rated"), ("Unrated", "unrated"),
+    ("Passed", "Production Code approved"), ("Approved", "Production Code approved"),  # "passed" was a value
+    ("1994", None), ("1994–1997", None), ("", None),  # the scrape's years in the rating field are no rating
+])
+def test_movies_age_ratings(rating, value):
+    from kgrec_neo4j.extract.offline_patterns import _age_rating
+
+    assert _age_rating(rating) == value
+
+
 @pytest.mark.parametrize("text, kept", [
     ("They must get back to Andy before he moves. —John Wiggins", "They must get back to Andy before he moves."),
     ("Will they stop Foley? —Claudio Carvalho, Rio de Janeiro, Brazil", "Will they stop Foley?"),

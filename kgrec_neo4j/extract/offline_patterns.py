@@ -872,9 +872,20 @@ def _runtime(text: str) -> str | None:
     return "over 2.5 hours"
 
 
+#: certificates of the US Production Code (before the 1968 ratings): a film of that era, no audience of its own
+_CODE_CERTIFICATES = ("APPROVED", "PASSED")
+
+
 def _age_rating(text: str) -> str | None:
+    """``rated PG-13``; "not rated" / "unrated" as they are; the Production Code's certificates ("Approved",
+    "Passed": the Audience value "passed" read as nothing) as ``Production Code approved``; a year or anything else
+    without a letter (the scrape's "1994–1997") is no rating."""
     t = text.strip().upper()
-    return f"rated {t}" if t and t not in ("NOT RATED", "UNRATED", "APPROVED", "PASSED") else (t.lower() or None)
+    if not re.search(r"[A-Z]", t):
+        return None
+    if t in _CODE_CERTIFICATES:
+        return "Production Code approved"
+    return t.lower() if t in ("NOT RATED", "UNRATED") else f"rated {t}"
 
 
 def _movies() -> PackRules:
