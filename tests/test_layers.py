@@ -3,7 +3,7 @@
 Layers, lowest first (the architecture ``ls kgrec_neo4j`` shows):
 
     core  <  llm  <  local  <  load  <  extract  <  concepts  <  users  <  discover  <  model  <  serve
-          <  update  <  demo  <  cli
+          <  update  <  status  <  demo  <  cli
 
 Every import counts: module level, inside functions (lazy imports) and under ``TYPE_CHECKING``. Within the
 serving layer the order is scoring < explain < recommend < report < api.
@@ -19,7 +19,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "kgrec_neo4j"
 LAYERS = ["core", "llm", "local", "load", "extract", "concepts", "users", "discover", "model", "serve", "update",
-          "demo", "cli"]
+          "status", "demo", "cli"]
 SERVE_ORDER = ["scoring", "explain", "recommend", "report", "api"]
 
 

@@ -15,8 +15,8 @@ import click
 from ..core.config import load_settings
 from ._common import KgrecGroup, setup_logging
 
-MODULES = ["db", "load", "extract", "concepts", "interests", "train", "runs", "update", "recommend", "serve", "lookup",
-           "types", "llm", "demo"]
+MODULES = ["db", "load", "extract", "concepts", "interests", "train", "runs", "update", "status", "recommend", "serve",
+           "lookup", "types", "llm", "demo"]
 
 
 @click.group(cls=KgrecGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -1,0 +1,17 @@
+// `kgrec status`: the work `kgrec update` would find, counted without writing (update/pending_work answers the
+// same questions with yes or no). $classified / $interests: where the last update left the classification and the
+// interests; $ingest: the last ingest number taken; $run: the current model run (null: none).
+CALL () { MATCH (i:Item) WHERE i.current_text_hash IS NULL RETURN count(i) AS items_unhashed }
+CALL () { MATCH ()-[e:INTERACTED]->() WHERE e.ingest > $classified RETURN count(e) AS interactions_new }
+CALL () { MATCH ()-[e:INTERACTED]->() RETURN count(e) AS edges }
+CALL () { MATCH ()-[e:INTERACTED]->() WHERE e.kind_source IS NOT NULL RETURN count(e) AS classified_edges }
+CALL () { MATCH (m:Mention) WHERE m.pending IS NULL AND NOT EXISTS { (m)-[:CANONICAL]->(:Concept) }
+          RETURN count(m) AS mentions_unprojected }
+CALL () { MATCH (i:Item) WHERE $run IS NOT NULL AND coalesce(i.gnn_run, '') <> $run
+          RETURN count(i) AS items_without_vector }
+CALL () { MATCH (i:Item) WHERE $run IS NOT NULL AND i.gnn_folded_run = $run AND i.gnn_run = $run
+          RETURN count(i) AS items_folded }
+CALL () { OPTIONAL MATCH (r:ModelRun {id: $run})
+          RETURN coalesce(r.version, 0) AS run_version, toString(r.updated_at) AS run_updated }
+RETURN run_version, run_updated, items_unhashed, interactions_new, edges - classified_edges AS interactions_unclassified,
+       mentions_unprojected, items_without_vector, items_folded

@@ -1,0 +1,88 @@
+"""``kgrec status``: what the graph holds, which run serves, and what ``kgrec update`` would do next."""
+
+from __future__ import annotations
+
+import click
+
+from ..core.config import Settings
+from ._common import echo_json, open_db, pass_settings
+
+
+def _n(v: int) -> str:
+    return f"{v:,}"
+
+
+@click.command()
+@click.option("--extractor", type=click.Choice(["auto", "llm", "offline"]), default="auto", show_default=True,
+              help="Count items as extracted by this extractor, as `kgrec update --extractor` would.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@pass_settings
+def status(settings: Settings, extractor, as_json):
+    """Where the graph stands: what it holds, which run serves, and what `kgrec update` would do next.
+
+    Nothing is written. The pending work is what the next `kgrec update` finds: new or changed items to extract,
+    interactions to classify, users whose interests follow older interactions, items without a vector of the
+    serving run, an update cut short. Exit code 0 either way.
+
+    \b
+    Examples:
+      kgrec status
+      kgrec load ../shared/data/amazon-videogames-2018 --append && kgrec status && kgrec update
+    """
+    from ..status import graph_status
+
+    with open_db(settings) as d:
+        st = graph_status(d, settings, extractor=extractor)
+    if as_json:
+        echo_json(st.model_dump() | {"pending": st.pending.model_dump() | {"anything": st.pending.anything}})
+        return
+    c, p = st.counts, st.pending
+    sets = ", ".join(f"{d['name']}" + ("" if d["status"] == "loaded" else f" ({d['status']})") for d in st.datasets)
+    click.echo(f"graph:     {_n(c['users'])} users, {_n(c['items'])} items, {_n(c['interactions'])} interactions"
+               + (f" (datasets: {sets})" if sets else " (nothing loaded: `kgrec load DIR`)"))
+    click.echo(f"knowledge: pack {st.pack or '(none yet: `kgrec schema apply`)'}; {_n(c['items_extracted'])} items "
+               f"extracted ({_n(c['items_failed'])} with an extraction error), {_n(c['mentions'])} mentions "
+               f"({_n(c['mentions_pending'])} pending), {_n(c['concepts'])} concepts, {_n(c['knowledge_edges'])} "
+               f"HAS_KNOWLEDGE, {_n(c['interest_edges'])} INTERESTED_IN")
+    if st.run:
+        r = st.run
+        held = f", valid NDCG@10 {r['valid']:.4f}" if r.get("valid") is not None else ""
+        click.echo(f"model:     run {r['run']} ({r['model']}, {r.get('mode') or '?'}{held}) trained {r['created']}, "
+                   f"version {r['version']}; {_n(st.items_folded)} items folded in since")
+    else:
+        click.echo("model:     no run trained yet (`kgrec train`): recommendations need one")
+    if st.last_update:
+        u = st.last_update
+        click.echo(f"updates:   last {u['id']}, finished {str(u['finished'])[:19].replace('T', ' ')} (ingest "
+                   f"{u['ingest']}); ingest now {st.ingest}")
+    else:
+        click.echo(f"updates:   none yet; ingest now {st.ingest}")
+    if st.writer:
+        click.echo(f"writer:    {st.writer}")
+    if not p.anything:
+        click.echo("pending:   nothing: `kgrec update` would find nothing new")
+        if p.items_failed_before:
+            click.echo(f"           ({_n(p.items_failed_before)} items whose extraction failed are extracted again "
+                       f"by the next update with other work, or by `kgrec extract items`)")
+        return
+    lines = [
+        (p.resume, f"update {p.resume} was cut short: the next update resumes it"),
+        (p.items_to_extract, f"{_n(p.items_to_extract)} new or changed items to extract with {p.extractor}"
+         + (f" ({_n(p.items_failed_before)} failed before)" if p.items_failed_before else "")),
+        (p.items_unhashed, f"{_n(p.items_unhashed)} items without a stored text hash (hashed, then extracted if "
+                           f"new)"),
+        (p.interactions_new, f"{_n(p.interactions_new)} interactions loaded since the last update to classify"),
+        (p.interactions_unclassified, f"{_n(p.interactions_unclassified)} interactions no classification has seen"),
+        (p.users_changed, f"{_n(p.users_changed)} users whose interests to recompute"),
+        (p.mentions_unprojected, f"{_n(p.mentions_unprojected)} mentions to project onto the concepts"),
+        (p.items_without_vector, f"{_n(p.items_without_vector)} items without a vector of the current run, to fold "
+                                 f"in"),
+    ]
+    shown = [text for cond, text in lines if cond]
+    click.echo("pending:   " + shown[0])
+    for text in shown[1:]:
+        click.echo("           " + text)
+    click.echo("           run `kgrec update` to do it")
+
+
+commands = [status]

@@ -1,0 +1,94 @@
+"""``kgrec status``: where the graph stands, and what ``kgrec update`` would do next, read without writing anything.
+
+A daily user loads new data and wants to know, before running anything, what is in the graph, which run serves,
+and what is left to do: items whose text no extraction has seen, interactions no classification has seen, users
+whose interests follow older interactions, items without a vector of the serving run, an update cut short. The
+counts answer the questions :mod:`kgrec_neo4j.update` asks with yes or no when it looks for work
+(``update/pending_work``, ``update/items_to_extract``, ``update/count_changed_users``), with the same queries where
+they count, so the two agree: ``kgrec update`` after a status that shows nothing to do says "nothing new".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from .core.config import Settings
+from .core.db import Database
+from .core.resources import cypher
+
+
+class Pending(BaseModel):
+    """What the next ``kgrec update`` would do (zeros and no ``resume``: nothing; it would write nothing)."""
+
+    extractor: str = Field(description="the extractor the update would use (`--extractor auto`)")
+    items_to_extract: int = Field(0, description="new or changed items (text hash not done by the extractor)")
+    items_failed_before: int = Field(0, description="of those, items whose extraction failed on the text they have "
+                                                    "(extracted again, but no work on their own)")
+    items_unhashed: int = Field(0, description="items without a stored text hash (written by another client): the "
+                                               "update hashes them, then extracts those not done")
+    interactions_new: int = Field(0, description="interactions loaded since the last update")
+    interactions_unclassified: int = Field(0, description="interactions no classification has seen (another "
+                                                          "client wrote them)")
+    users_changed: int = Field(0, description="users with new or changed interactions: their interests are "
+                                              "recomputed")
+    mentions_unprojected: int = Field(0, description="mentions never projected onto the concepts")
+    items_without_vector: int = Field(0, description="items without a vector of the current run: folded in")
+    resume: str | None = Field(None, description="an update cut short (its id): the next one resumes it")
+
+    @property
+    def anything(self) -> bool:
+        """Whether ``kgrec update`` has work (the failed items alone are not: it retries them with other work)."""
+        return bool(self.resume or self.items_to_extract - self.items_failed_before or self.items_unhashed
+                    or self.interactions_new or self.interactions_unclassified or self.users_changed
+                    or self.mentions_unprojected or self.items_without_vector)
+
+
+class GraphStatus(BaseModel):
+    """What the graph holds, which run serves, and what is pending (:func:`graph_status`)."""
+
+    pack: str | None = None
+    datasets: list[dict[str, Any]] = []
+    counts: dict[str, int] = {}
+    last_update: dict[str, Any] | None = None
+    ingest: int = 0
+    run: dict[str, Any] | None = None
+    items_folded: int = Field(0, description="items folded into the current run since it was trained")
+    writer: str | None = Field(None, description="who holds the writer lease, if anyone")
+    pending: Pending
+
+
+def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -> GraphStatus:
+    """Read the graph's state (nothing is written). ``extractor`` as ``kgrec update --extractor`` takes it: which
+    extractor's work counts as done."""
+    from .core.lease import holder
+    from .core.schema import db_packs
+    from .model.runs import current_run
+
+    name = ("llm" if settings.llm_base_url else "offline") if extractor == "auto" else extractor
+    g = db.query(cypher("status/graph"))[0]
+    state = db.query(cypher("update/state"))[0]
+    run = current_run(db)
+    p = db.query(cypher("status/pending"), classified=int(state["classified_upto"]), run=run.id if run else None)[0]
+    todo = db.query(cypher("update/items_to_extract"), extractor=name)
+    unclassified = int(p["interactions_unclassified"])
+    users = int(db.value(cypher("update/count_changed_users"), previous=int(state["interests_upto"]),
+                         ingest=int(state["ingest"]), unseen=unclassified > 0))
+    pending = Pending(
+        extractor=name, items_to_extract=len(todo), items_failed_before=sum(1 for r in todo if r["failed"]),
+        items_unhashed=int(p["items_unhashed"]), interactions_new=int(p["interactions_new"]),
+        interactions_unclassified=unclassified, users_changed=users,
+        mentions_unprojected=int(p["mentions_unprojected"]),
+        items_without_vector=int(p["items_without_vector"]) if run else 0,
+        resume=state["running"]["id"] if state["running"] else None)
+    last = db.query(cypher("status/last_update"))
+    who = holder(db)
+    packs = db_packs(db)
+    return GraphStatus(
+        pack=packs[0] if packs else None,
+        datasets=list(g.pop("datasets")), counts={k: int(v) for k, v in g.items()},
+        last_update=last[0] if last else None, ingest=int(state["ingest"]),
+        run=run.summary() | {"version": p["run_version"], "updated": p["run_updated"]} if run else None,
+        items_folded=int(p["items_folded"]) if run else 0,
+        writer=who.describe() if who else None, pending=pending)

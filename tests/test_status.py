@@ -1,0 +1,61 @@
+"""`kgrec status` counts what the graph holds and what `kgrec update` would do, without writing; its pending counts
+are what the update then does, and after the update it shows nothing pending, as the update itself then says."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+from test_update import appended_world, snapshot
+
+from kgrec_neo4j.cli import cli
+from kgrec_neo4j.status import graph_status
+from kgrec_neo4j.update import run_update
+
+
+def test_status_counts_what_the_update_then_does(db, settings, tmp_path):
+    run, new_items, touched = appended_world(db, settings, tmp_path, seed=3)
+    before = snapshot(db)
+    st = graph_status(db, settings, extractor="offline")
+    assert snapshot(db) == before  # read only
+    p = st.pending
+    assert p.anything and p.resume is None and p.items_failed_before == 0 and p.items_unhashed == 0, p
+    assert p.items_to_extract == len(new_items) == p.items_without_vector, p
+    assert p.interactions_new > 0 and p.users_changed >= len(touched), (p, len(touched))
+    assert st.run is not None and st.run["run"] == run and st.run["version"] == 0 and st.items_folded == 0
+    assert st.counts["items"] == db.value("MATCH (i:Item) RETURN count(i)")
+    assert st.counts["items_extracted"] == st.counts["items"] - len(new_items)
+
+    rep = run_update(db, settings, extractor="offline")
+    assert (rep.items_extracted, rep.users_changed, rep.items_new) == (p.items_to_extract, p.users_changed,
+                                                                       p.items_without_vector), rep
+
+    after = graph_status(db, settings, extractor="offline")
+    assert not after.pending.anything, after.pending
+    assert after.run["version"] == 1 and after.items_folded == rep.items_folded, (after.run, rep.items_folded)
+    assert after.last_update is not None and after.last_update["id"] == rep.id
+    out = CliRunner().invoke(cli, ["status", "--extractor", "offline"])
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert "pending:   nothing: `kgrec update` would find nothing new" in out.output, out.output
+    assert f"model:     run {run} " in out.output and f"last {rep.id}" in out.output, out.output
+    upd = CliRunner().invoke(cli, ["update", "--extractor", "offline"])
+    assert upd.exit_code == 0 and upd.output.startswith("nothing new since the last update"), upd.output
+
+
+def test_status_of_a_loaded_graph_says_what_is_left(db, settings, tmp_path):
+    """Loaded, nothing built: every item to extract, every user's interests, no run; the CLI names `kgrec update`."""
+    from _kg_fixture import slice_rows, write_dataset
+
+    from kgrec_neo4j.core.db import clear_database
+    from kgrec_neo4j.load import load
+
+    clear_database(db)
+    folder = write_dataset(tmp_path / "vg", slice_rows("items.jsonl"), slice_rows("interactions.jsonl"))
+    load(db, [folder])
+    st = graph_status(db, settings, extractor="offline")
+    users = db.value("MATCH (u:User) RETURN count(u)")
+    assert st.run is None and st.pending.items_without_vector == 0 and st.pending.users_changed == users
+    assert st.pending.items_to_extract == st.counts["items"] > 0 and st.counts["items_extracted"] == 0
+    out = CliRunner().invoke(cli, ["status", "--extractor", "offline"]).output
+    assert "model:     no run trained yet" in out and f"{st.counts['items']:,} new or changed items to extract" in out
+    assert out.rstrip().endswith("run `kgrec update` to do it"), out
+    js = CliRunner().invoke(cli, ["status", "--json"])
+    assert js.exit_code == 0 and '"anything": true' in js.output, js.output
