@@ -55,6 +55,8 @@ class GraphStatus(BaseModel):
     ingest: int = 0
     run: dict[str, Any] | None = None
     items_folded: int = Field(0, description="items folded into the current run since it was trained")
+    interactions_since_run: int | None = Field(None, description="interactions loaded since the current run started "
+                                                                 "training (None: a run that did not record it)")
     writer: str | None = Field(None, description="who holds the writer lease, if anyone")
     pending: Pending
 
@@ -91,4 +93,5 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
         last_update=last[0] if last else None, ingest=int(state["ingest"]),
         run=run.summary() | {"version": p["run_version"], "updated": p["run_updated"]} if run else None,
         items_folded=int(p["items_folded"]) if run else 0,
+        interactions_since_run=int(p["interactions_since_run"]) if run and p["run_ingest"] is not None else None,
         writer=who.describe() if who else None, pending=pending)

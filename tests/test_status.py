@@ -21,6 +21,9 @@ def test_status_counts_what_the_update_then_does(db, settings, tmp_path):
     assert p.items_to_extract == len(new_items) == p.items_without_vector, p
     assert p.interactions_new > 0 and p.users_changed >= len(touched), (p, len(touched))
     assert st.run is not None and st.run["run"] == run and st.run["version"] == 0 and st.items_folded == 0
+    appended = db.value("MATCH ()-[e:INTERACTED]->() WHERE e.ingest = $n RETURN count(e)",
+                        n=db.value("MATCH (s:UpdateState) RETURN s.ingest"))
+    assert st.interactions_since_run == p.interactions_new == appended > 0, (st.interactions_since_run, appended)
     assert st.counts["items"] == db.value("MATCH (i:Item) RETURN count(i)")
     assert st.counts["items_extracted"] == st.counts["items"] - len(new_items)
 
@@ -36,6 +39,7 @@ def test_status_counts_what_the_update_then_does(db, settings, tmp_path):
     assert out.exit_code == 0, (out.output, out.exception)
     assert "pending:   nothing: `kgrec update` would find nothing new" in out.output, out.output
     assert f"model:     run {run} " in out.output and f"last {rep.id}" in out.output, out.output
+    assert f"{appended:,} interactions (" in out.output and "arrived since it was trained" in out.output, out.output
     upd = CliRunner().invoke(cli, ["update", "--extractor", "offline"])
     assert upd.exit_code == 0 and upd.output.startswith("nothing new since the last update"), upd.output
 

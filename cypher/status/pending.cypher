@@ -1,6 +1,6 @@
 // `kgrec status`: the work `kgrec update` would find, counted without writing (update/pending_work answers the
-// same questions with yes or no). $classified / $interests: where the last update left the classification and the
-// interests; $ingest: the last ingest number taken; $run: the current model run (null: none).
+// same questions with yes or no). $classified: where the last update left the classification; $run: the current model run (null: none). `interactions_since_run`: interactions loaded after the run
+// started training (0 for a run older than its `ingest` property).
 CALL () { MATCH (i:Item) WHERE i.current_text_hash IS NULL RETURN count(i) AS items_unhashed }
 CALL () { MATCH ()-[e:INTERACTED]->() WHERE e.ingest > $classified RETURN count(e) AS interactions_new }
 CALL () { MATCH ()-[e:INTERACTED]->() RETURN count(e) AS edges }
@@ -12,6 +12,7 @@ CALL () { MATCH (i:Item) WHERE $run IS NOT NULL AND coalesce(i.gnn_run, '') <> $
 CALL () { MATCH (i:Item) WHERE $run IS NOT NULL AND i.gnn_folded_run = $run AND i.gnn_run = $run
           RETURN count(i) AS items_folded }
 CALL () { OPTIONAL MATCH (r:ModelRun {id: $run})
-          RETURN coalesce(r.version, 0) AS run_version, toString(r.updated_at) AS run_updated }
-RETURN run_version, run_updated, items_unhashed, interactions_new, edges - classified_edges AS interactions_unclassified,
+          RETURN coalesce(r.version, 0) AS run_version, toString(r.updated_at) AS run_updated, r.ingest AS run_ingest }
+CALL (run_ingest) { MATCH ()-[e:INTERACTED]->() WHERE e.ingest > run_ingest RETURN count(e) AS interactions_since_run }
+RETURN run_version, run_updated, run_ingest, interactions_since_run, items_unhashed, interactions_new, edges - classified_edges AS interactions_unclassified,
        mentions_unprojected, items_without_vector, items_folded

@@ -49,6 +49,10 @@ def status(settings: Settings, extractor, as_json):
         held = f", valid NDCG@10 {r['valid']:.4f}" if r.get("valid") is not None else ""
         click.echo(f"model:     run {r['run']} ({r['model']}, {r.get('mode') or '?'}{held}) trained {r['created']}, "
                    f"version {r['version']}; {_n(st.items_folded)} items folded in since")
+        if st.interactions_since_run:
+            share = st.interactions_since_run / max(c["interactions"], 1)
+            click.echo(f"           {_n(st.interactions_since_run)} interactions ({share:.1%} of all) arrived since it "
+                       f"was trained: served by fold-in; `kgrec train --warm-start` learns from them")
     else:
         click.echo("model:     no run trained yet (`kgrec train`): recommendations need one")
     if st.last_update:
