@@ -422,7 +422,10 @@ def test_cli_extract_items_stops_when_the_llm_endpoint_refuses_the_key(fresh, mo
 
 def test_cli_extract_items_names_the_failed_items_and_their_reason(fresh, monkeypatch, tmp_path):
     """An item whose answer was garbage was counted (`failures: invalid_json: 1`) but not named: the summary gave no
-    id and `kgrec items show` no reason. The summary names the failed items with their reason."""
+    id and `kgrec items show` no reason. The summary names the failed items with their reason.
+
+    Such a run exited 0, so `kgrec extract items && kgrec concepts build` went on with the hole. It exits 4 after the
+    whole summary, its last line saying how many failed and how to retry; the other item is written."""
     from fakes.openai_server import FakeOpenAIServer, json_reply, ok
 
     from kgrec_neo4j.cli import cli
@@ -430,15 +433,33 @@ def test_cli_extract_items_names_the_failed_items_and_their_reason(fresh, monkey
     monkeypatch.setenv("KGREC_LLM_MODEL", "fake-model")
     monkeypatch.setenv("KGREC_HOME", str(tmp_path))
     answer = {"points": [{"type": "Others", "value": "headset", "confidence": 0.9, "evidence": None}]}
+    args = ["extract", "items", "--extractor", "llm", "--silent", "--item", "B016VFPZVG", "--item", "B009CL6LA6"]
     with FakeOpenAIServer(json_reply(answer)) as srv:
         srv.script(ok("lorem ipsum {not json"), ok("lorem ipsum {not json"), match="Afterglow")
         monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
-        res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent",
-                                       "--item", "B016VFPZVG", "--item", "B009CL6LA6"])
+        res = CliRunner().invoke(cli, args)
+        assert res.exit_code == 4, res.output
+        assert "items: 1 extracted, 0 skipped (already done), 1 failed" in res.output
+        line = next(x for x in res.output.splitlines() if x.startswith("failed items"))
+        assert "B009CL6LA6: invalid_json" in line and "B016VFPZVG" not in line, line
+        assert res.stderr.strip().splitlines()[-1] == (
+            "Error: 1 item failed (named above, each keeps its reason in Item.extract_error); everything else was "
+            "written. Run the same command again to retry them, or pass --allow-failures to accept them (exit code 0)")
+        assert _llm_state(fresh) == {"failed": 1, "done": 1}
+
+        # accepted: exit 0, the same summary and last line, saying so
+        srv.script(ok("lorem ipsum {not json"), ok("lorem ipsum {not json"), match="Afterglow")
+        res = CliRunner().invoke(cli, [*args, "--allow-failures"])
+        assert res.exit_code == 0, res.output
+        assert "items: 0 extracted, 1 skipped (already done), 1 failed" in res.output
+        assert res.stderr.strip().splitlines()[-1].endswith("Run the same command again to retry them "
+                                                             "(exit code 0: --allow-failures)"), res.stderr
+
+        # the same command again retries the failed item: all done, exit 0, no failure line
+        res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
-    assert "items: 1 extracted, 0 skipped (already done), 1 failed" in res.output
-    line = next(x for x in res.output.splitlines() if x.startswith("failed items"))
-    assert "B009CL6LA6: invalid_json" in line and "B016VFPZVG" not in line, line
+    assert "items: 1 extracted, 1 skipped (already done), 0 failed" in res.output and not res.stderr, res.output
+    assert _llm_state(fresh) == {"failed": 0, "done": 2}
 
 
 class SameVector:

@@ -318,3 +318,37 @@ def test_a_pack_with_malformed_review_examples_is_refused_naming_the_key(tmp_pat
     bad.write_text("name: bad\nreview_examples: {like: [great]}\ntypes:\n  - {name: Others, definition: anything}\n")
     with pytest.raises(SchemaError, match="review_examples must map each of like, mixed and dislike"):
         load_pack(str(bad))
+
+
+def test_cli_classify_with_failed_texts_exits_4_and_a_rerun_retries_them(small, monkeypatch, tmp_path):
+    """`interactions classify --classifier llm` counted the review texts the LLM failed on ("1 text failures") and
+    exited 0, their edges decided without their text. It exits 4 after its summary (0 with --allow-failures), every
+    edge written; the same command again classifies the failed text."""
+    from click.testing import CliRunner
+    from fakes.openai_server import FakeOpenAIServer, json_reply, ok
+
+    from kgrec_neo4j.cli import cli
+
+    for k, v in {"KGREC_LLM_MODEL": "fake-model", "KGREC_LLM_MAX_RETRIES": "0", "KGREC_HOME": str(tmp_path)}.items():
+        monkeypatch.setenv(k, v)
+    args = ["interactions", "classify", "--classifier", "llm", "--silent"]
+    with FakeOpenAIServer(json_reply({"label": "dislike", "confidence": 0.9})) as srv:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        srv.script(*[ok("not json")] * 4, match="Awful and boring")  # u2's first review, without a rating
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 4, r.output
+        assert "classified 6 edges with llm" in r.output and "1 text failures" in r.output
+        assert r.stderr.strip().splitlines()[-1] == (
+            "Error: 1 review text could not be classified (invalid_json: 1); their edges took the rating's kind "
+            "(implicit without a rating), and every edge was written. Run the same command again to retry them, or "
+            "pass --allow-failures to accept them (exit code 0)")
+        assert (_edges(small)["u2", 0]["kind"], _edges(small)["u2", 0]["source"]) == ("implicit", "none")
+        srv.script(*[ok("not json")] * 4, match="Awful and boring")
+        r = CliRunner().invoke(cli, [*args, "--allow-failures"])
+        assert r.exit_code == 0, r.output
+        assert r.stderr.strip().splitlines()[-1].endswith("(exit code 0: --allow-failures)"), r.stderr
+        srv.reset()
+        r = CliRunner().invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    assert "text failures" not in r.output and not r.stderr, r.output
+    assert (_edges(small)["u2", 0]["kind"], _edges(small)["u2", 0]["source"]) == ("dislike", "text")

@@ -433,3 +433,38 @@ def test_restart_with_the_endpoint_down_keeps_every_users_interests(rag, setting
         rep = ex.run(["g1"], restart=True)
     assert rep.requests == 2 and _state(rag) == before
 
+
+
+def test_cli_a_run_with_failed_users_exits_4_and_a_rerun_goes_on_with_them(rag, tmp_path):
+    """`interests extract --extractor llm` named the users whose request failed but exited 0, so a script went on with
+    their interests missing. It exits 4 after its summary (0 with --allow-failures); the other user's interests are
+    written, and the same command again goes on with the failed user only."""
+    from click.testing import CliRunner
+    from fakes.openai_server import FakeOpenAIServer, ok
+
+    from kgrec_neo4j.cli import cli
+
+    env = {"KGREC_LLM_MODEL": "fake-model", "KGREC_LLM_MAX_RETRIES": "0", "KGREC_HOME": str(tmp_path)}
+    args = ["interests", "extract", "--extractor", "llm", "--user", "g1", "--user", "g2", "--batch", "2", "--silent"]
+    with FakeOpenAIServer(default=lambda body: ok(_answers(body["messages"][-1]["content"]))) as srv:
+        env["KGREC_LLM_BASE_URL"] = srv.base_url
+        r = CliRunner().invoke(cli, [*args, "--restart"], env=env)  # g2's answer is not JSON
+        assert r.exit_code == 4, r.output
+        assert "graph-rag interests for 2 users" in r.output and "1 user(s) failed and keep their progress" in r.output
+        assert r.stderr.strip().splitlines()[-1].startswith(
+            "Error: 1 user failed (named above; the failures are counted by reason on the llm line"), r.stderr
+        assert "Run the same command again (without --restart) to retry them" in r.stderr
+        assert rag.value("MATCH (u:User {id: 'g1'}) RETURN u.interests_llm_upto") == 3
+        assert rag.value("MATCH (u:User {id: 'g2'}) RETURN u.interests_llm_upto") is None
+        calls = srv.calls
+        r = CliRunner().invoke(cli, [*args, "--allow-failures"], env=env)
+        assert r.exit_code == 0, r.output
+        assert r.stderr.strip().splitlines()[-1].endswith("(exit code 0: --allow-failures)"), r.stderr
+        assert srv.calls > calls  # g2 asked again (g1 is done)
+    with FakeOpenAIServer(default=lambda body: ok(_answer())) as srv:
+        env["KGREC_LLM_BASE_URL"] = srv.base_url
+        r = CliRunner().invoke(cli, args, env=env)
+        assert r.exit_code == 0, r.output
+        assert "(0 failed)" in r.output and "user(s) failed" not in r.output
+        assert srv.calls == 1  # g2's one batch; g1 is done
+    assert rag.value("MATCH (u:User {id: 'g2'}) RETURN u.interests_llm_upto") == 1

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ..core.config import Settings
-from ..core.errors import KgrecError
+from ..core.errors import KgrecError, RecordsFailed
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.db import Database
@@ -96,6 +96,29 @@ min_confidence_option = click.option(
     "--min-confidence", type=click.FloatRange(0, 1), default=None,
     help="Only edges with at least this confidence are read by this stage.",
 )
+
+allow_failures_option = click.option(
+    "--allow-failures", is_flag=True,
+    help="Exit 0 when the run finished but some records failed (they are still named and counted); without it "
+         "such a run exits 4.")
+
+
+def plural(n: int, noun: str) -> str:
+    """``1 item``, ``2 items``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def end_with_failures(failed: int, message: str, *, allow: bool) -> None:
+    """The end of a command that finished with ``failed`` records failed (nothing when none did), after its summary:
+    ``message`` (how many failed, where their reasons are, that the rest was written, how to retry them) is the last
+    line, on stderr, and the exit code is 4 (:class:`RecordsFailed`: ``Error: <message>``), or 0 with
+    ``--allow-failures`` (``allow``)."""
+    if failed <= 0:
+        return
+    if allow:
+        click.echo(f"{message} (exit code 0: --allow-failures)", err=True)
+        return
+    raise RecordsFailed(f"{message}, or pass --allow-failures to accept them (exit code 0)")
 
 
 class KgrecCommandError(click.ClickException):

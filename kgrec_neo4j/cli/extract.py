@@ -6,10 +6,13 @@ import click
 
 from ..core.resources import cypher
 from ._common import (
+    allow_failures_option,
     batch_size_option,
     echo_table,
+    end_with_failures,
     open_db,
     pass_settings,
+    plural,
     silent_option,
 )
 
@@ -29,11 +32,17 @@ def extract():
 @click.option("--use-reviews", is_flag=True, help="Also read review text of training interactions.")
 @click.option("--force", is_flag=True, help="Re-extract items already done for their current text.")
 @click.option("--item", "item_ids", multiple=True, help="Only this item id (repeatable).")
+@allow_failures_option
 @batch_size_option
 @silent_option
 @pass_settings
-def items(settings, extractor_name, limit, concurrency, use_reviews, force, item_ids, batch_size, silent):
+def items(settings, extractor_name, limit, concurrency, use_reviews, force, item_ids, allow_failures, batch_size,
+          silent):
     """Extract knowledge points of the items in the database; done items are skipped.
+
+    Items that failed (an answer that was not valid, a timeout) are named with their reason, which each keeps in
+    Item.extract_error; everything else is written, and running the command again retries them. Such a run exits
+    with code 4 (0 with --allow-failures).
 
     \b
     Examples:
@@ -83,6 +92,10 @@ def items(settings, extractor_name, limit, concurrency, use_reviews, force, item
         click.echo("dropped: " + ", ".join(f"{k}: {v}" for k, v in sorted(report.dropped.items())))
     if report.extractor_stats:
         click.echo("extractor: " + ", ".join(f"{k}={v}" for k, v in report.extractor_stats.items()))
+    end_with_failures(report.items_failed,
+                      f"{plural(report.items_failed, 'item')} failed (named above, each keeps its reason in "
+                      "Item.extract_error); everything else was written. Run the same command again to retry them",
+                      allow=allow_failures)
 
 
 commands = [extract]

@@ -9,11 +9,14 @@ import click
 
 from ..core.config import Settings
 from ._common import (
+    allow_failures_option,
     batch_size_option,
     echo_json,
+    end_with_failures,
     min_confidence_option,
     open_db,
     pass_settings,
+    plural,
     silent_option,
 )
 
@@ -56,14 +59,20 @@ def interactions():
 @click.option("--implicit-confidence", type=click.FloatRange(0, 1), default=0.5, show_default=True,
               help="Confidence of edges with neither rating nor text.")
 @click.option("--users", "max_users", type=click.IntRange(1), default=None, help="Only the first N users (by id).")
+@allow_failures_option
 @batch_size_option
 @silent_option
 @pass_settings
-def classify(settings: Settings, classifier, kinds, prefer, implicit_confidence, max_users, batch_size, silent):
+def classify(settings: Settings, classifier, kinds, prefer, implicit_confidence, max_users, allow_failures,
+             batch_size, silent):
     """Give every INTERACTED edge a kind (like, dislike, mixed, implicit), a sign and a confidence.
 
     The rating decides by default; review text is classified too and stored next to it (kind_text,
     text_confidence, text_agrees), and kind_source says what decided. Idempotent.
+
+    A review text the LLM classifier failed on leaves its edge decided by the rating alone (implicit without
+    one); the failures are counted by reason, everything is written, and running the command again retries
+    them. Such a run exits with code 4 (0 with --allow-failures).
 
     \b
     Examples:
@@ -100,6 +109,12 @@ def classify(settings: Settings, classifier, kinds, prefer, implicit_confidence,
     if stats is not None:
         click.echo(f"llm: {stats.calls} calls, {stats.cache_hits} cache hits, {stats.failed} failed, "
                    f"{stats.prompt_tokens + stats.completion_tokens} tokens")
+    reasons = dict(getattr(clf, "failures", None) or {})
+    end_with_failures(rep.text_failed,
+                      f"{plural(rep.text_failed, 'review text')} could not be classified"
+                      + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(reasons.items()))})" if reasons else "")
+                      + "; their edges took the rating's kind (implicit without a rating), and every edge was "
+                        "written. Run the same command again to retry them", allow=allow_failures)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -128,12 +143,18 @@ def interests():
               help="Recency decay: offline, per step back in the short window (default 1.0: every interaction of "
                    "the window counts the same); LLM, of short-term weights per batch (default 0.7).")
 @min_confidence_option
+@allow_failures_option
 @batch_size_option
 @silent_option
 @pass_settings
 def extract(settings: Settings, extractor, max_users, only_users, batch, max_rounds, restart, concurrency,
-            long_min_support, long_saturation, short_window, short_decay, min_confidence, batch_size, silent):
+            long_min_support, long_saturation, short_window, short_decay, min_confidence, allow_failures, batch_size,
+            silent):
     """Compute INTERESTED_IN edges from each user's TRAIN interactions (valid/test are never read).
+
+    With the LLM, users whose request failed are named and keep the progress of their answered batches; everything
+    else is written, and running the command again (without --restart) goes on with them. Such a run exits with
+    code 4 (0 with --allow-failures).
 
     \b
     Examples:
@@ -183,6 +204,10 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
     if rep.failed_users:
         click.echo(f"{len(rep.failed_users)} user(s) failed and keep their progress; rerun to retry: "
                    f"{', '.join(rep.failed_users[:5])}" + (" ..." if len(rep.failed_users) > 5 else ""), err=True)
+    end_with_failures(len(rep.failed_users),
+                      f"{plural(len(rep.failed_users), 'user')} failed (named above; the failures are counted by "
+                      f"reason on the llm line, each logged with -v); the other users' interests were written. Run "
+                      f"the same command again (without --restart) to retry them", allow=allow_failures)
 
 
 @interests.command("show")

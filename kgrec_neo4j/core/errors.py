@@ -2,7 +2,8 @@
 
 The CLI turns any :class:`KgrecError` into ``Error: <message>`` and its ``exit_code``: 2 when Neo4j cannot be
 used (not reachable, a malformed URI, an unknown database, missing or refused credentials), 3 when another
-writer holds the writer lease, 1 for every other error.
+writer holds the writer lease, 4 when the command finished but some of its records failed
+(:class:`RecordsFailed`), 1 for every other error.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ class LeaseHeld(KgrecError):
     """Another command holds the writer lease of the database (see :mod:`kgrec_neo4j.core.lease`)."""
 
     exit_code = 3
+
+
+class RecordsFailed(KgrecError):
+    """A command finished, but some of its records (items, users, review texts) failed: everything else was written,
+    the failed ones are named in its output and a rerun retries them. Raised by the CLI after the summary is printed
+    (the library returns reports with the failures; it does not raise this)."""
+
+    exit_code = 4
 
 
 class SchemaError(KgrecError):
