@@ -66,6 +66,9 @@ class UpdateReport(BaseModel):
     users_changed: int = 0
     items_extracted: int = 0
     items_failed: int = 0
+    failed_items: list[dict[str, str]] = Field(default_factory=list, description="the first items whose extraction "
+                                                                               "failed (at most 10), each "
+                                                                               "{item, error}")
     mentions_projected: int = Field(0, description="mentions projected (the new ones: pending ones wait for a new "
                                                    "concept)")
     mentions_assigned: int = 0
@@ -76,9 +79,14 @@ class UpdateReport(BaseModel):
     users_through_knowledge: int = 0
     same_work_links: int | None = Field(None, description="SAME_WORK links among the regrouped items")
     users_classified: int = 0
+    texts_failed: int = Field(0, description="review texts the classifier failed on (their edges took the rating's "
+                                             "kind); a later update does not classify them again")
     users_interests: int = 0
     interest_edges: int = 0
     interest_edges_written: int = Field(0, description="interest edges created, changed or removed")
+    interest_users_failed: list[str] = Field(default_factory=list, description="users whose Graph-RAG request "
+                                                                               "failed (interests=llm); they keep "
+                                                                               "their progress")
     items_folded: int = 0
     items_new: int = 0
     fold_kept: int = Field(0, description="items folded in before and not again: no user of theirs changed and they "
@@ -121,22 +129,22 @@ def _count_changed_users(db: Database, previous: int, ingest: int, *, unseen: bo
     return int(db.value(cypher("update/count_changed_users"), previous=previous, ingest=ingest - 1, unseen=unseen))
 
 
-def _has_work(db: Database, name: str, state: dict[str, Any]) -> bool:
+def _has_work(db: Database, name: str, state: dict[str, Any], *, retry_failed: bool = False) -> bool:
     """Whether an update with the extractor ``name`` has anything to do, read without writing anything: an update
-    to resume, items whose text ``name`` has not done (or without a stored text hash), or anything of
-    ``update/pending_work``."""
+    to resume, items whose text ``name`` has not done (or without a stored text hash; with ``retry_failed`` those
+    whose extraction of it failed too), or anything of ``update/pending_work``."""
     if state["running"] is not None:
         return True
     pending = db.query(cypher("update/pending_work"), classified=int(state["classified_upto"]),
                        interests=int(state["interests_upto"]))[0]
     if any(pending.values()):
         return True
-    return any(not r["failed"] for r in db.query(cypher("update/items_to_extract"), extractor=name))
+    return any(retry_failed or not r["failed"] for r in db.query(cypher("update/items_to_extract"), extractor=name))
 
 
 def run_update(db: Database, settings: Settings, *, extractor: str = "auto", classifier: str = "lexicon",
                interests: str = "offline", progress: bool = False, say: Callable[[str], None] = log.info,
-               lease: Callable[[], object] | None = None) -> UpdateReport:
+               lease: Callable[[], object] | None = None, retry_failed: bool = False) -> UpdateReport:
     """Bring the graph up to date (see the module docstring) and return what was done.
 
     Args:
@@ -146,6 +154,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         progress: progress bars of the extraction.
         lease: takes the writer lease (``kgrec update``): called before the first write, and only when there is
             work, so that an update with nothing new writes nothing at all. The work is found again under the lease.
+        retry_failed: items whose extraction of their current text failed are work by themselves (by default they
+            are extracted again only by an update that has other work).
     """
     from .core.lease import holder
     from .core.schema import check_pack, load_pack
@@ -159,7 +169,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     if lease is not None:
         state = db.query(cypher("update/state"))[0]
         # another writer at work (a load) may be about to give the update work: wait for it under the lease as before
-        if not _has_work(db, name, state) and holder(db) is None:
+        if not _has_work(db, name, state, retry_failed=retry_failed) and holder(db) is None:
             return UpdateReport(previous=int(state["updated_upto"]), ingest=int(state["ingest"]),
                                 seconds=round(time.perf_counter() - t_all, 3))
         lease()
@@ -169,6 +179,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     running = state["running"]
     rep = UpdateReport(previous=previous)
     todo, fresh = _items_to_extract(db, name)
+    if retry_failed:
+        fresh = todo
     unseen: bool | None = None  # whether some interaction was never classified (None: not read yet)
     if running is None:
         pending = db.query(cypher("update/pending_work"), classified=seen_classified, interests=seen_interests)[0]
@@ -235,6 +247,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         finally:
             close_extractor(ex)
         rep.items_extracted, rep.items_failed = r.items_done + r.items_skipped, r.items_failed
+        rep.failed_items = r.failed_items
         return (f"{r.items_done} items extracted ({name}), {r.items_skipped} already done, {r.items_failed} failed; "
                 f"{r.points} knowledge points, {r.mentions_created} new mentions")
 
@@ -317,7 +330,9 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         finally:
             if clf is not None and hasattr(clf, "close"):
                 clf.close()
-        return f"{r.edges} new or changed interactions of {len(users)} users classified with {r.classifier}"
+        rep.texts_failed = r.text_failed
+        return (f"{r.edges} new or changed interactions of {len(users)} users classified with {r.classifier}"
+                + (f" ({r.text_failed} review texts failed: decided by the rating)" if r.text_failed else ""))
 
     # 6. interests ----------------------------------------------------------------------------------------------
     def user_interests() -> str:
@@ -337,7 +352,9 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
 
             with GraphRAGInterestExtractor(db, settings, pack, progress=progress) as ex:
                 g = ex.run(users)
-            out += f"; graph-rag: {g.requests} requests, {g.updates} updates, edges now {g.edges}"
+            rep.interest_users_failed = g.failed_users
+            out += (f"; graph-rag: {g.requests} requests" + (f" ({g.failed_requests} failed)" if g.failed_requests
+                                                               else "") + f", {g.updates} updates, edges now {g.edges}")
         return out
 
     # 7. fold in ------------------------------------------------------------------------------------------------

@@ -802,6 +802,57 @@ def test_warm_start_continues_the_run(db, world):
         run_training(db, type_names=PACK.names, model="lightgcn", warm_start=True)
 
 
+def test_an_update_with_failed_items_does_every_step_and_exits_4(db, world, monkeypatch):
+    """An update whose extraction failed some items printed `items: 1 extracted (1 failed)` and exited 0, so `kgrec
+    load --append && kgrec update && kgrec train` went on with the holes unseen. It still does every step, names the
+    failed items with their reason and exits 4 (0 with --allow-failures). A failed item is not new work by itself:
+    a plain update with nothing else new leaves it, `kgrec update --retry-failed` extracts it again."""
+    import kgrec_neo4j.extract.run as run_mod
+
+    good, bad = "ZZ-NEW-GOOD", "ZZ-NEW-BAD"
+    user = sorted(world["before"]["users"])[0]
+    items = [{"item_id": good, "title": "Halo 5: Guardians - Xbox One"}, {"item_id": bad, "title": "Forza 6 - Xbox One"}]
+    load(db, [write_dataset(world["tmp"] / "failing" / "vg", items,
+                            [{"user_id": user, "item_id": i["item_id"], "seq": 20_000 + k, "rating": 5.0}
+                             for k, i in enumerate(items)])], append=True)
+    real = run_mod.build_extractor
+
+    def failing(settings, name, **kw):  # the extractor's answer for `bad` is not valid
+        ex = real(settings, name, **kw)
+        extract = ex.extract
+        ex.extract = lambda chunk: [r.model_copy(update={"points": [], "error": "invalid_json: not an answer"})
+                                    if r.item_id == bad else r for r in extract(chunk)]
+        return ex
+
+    monkeypatch.setattr(run_mod, "build_extractor", failing)
+    r = invoke_cli(["update", "--silent"])
+    assert r.exit_code == 4, r.output
+    assert "items:     1 extracted (1 failed)" in r.output
+    assert all(f"  {step} " in r.output for step in ("extract", "concepts", "knowledge", "classify", "interests",
+                                                      "fold-in")), r.output
+    assert f"failed items (each keeps its reason in Item.extract_error): {bad}: invalid_json: not an answer" in r.stderr
+    assert r.stderr.strip().splitlines()[-1] == (
+        "Error: 1 item failed extraction (each keeps its reason in Item.extract_error; `kgrec update --retry-failed` "
+        "extracts them again, as does the next update with other work); every step of the update was done and "
+        "everything else written. Retry them as said, or pass --allow-failures to accept them (exit code 0)")
+    assert db.value("MATCH (r:UpdateRun) WITH r ORDER BY r.started DESC LIMIT 1 RETURN r.status") == "complete"
+    assert db.value("MATCH (i:Item {id: $i}) RETURN i.extract_error", i=bad) == "invalid_json: not an answer"
+    assert db.value("MATCH (i:Item {id: $i}) RETURN i.gnn_run IS NOT NULL", i=good)  # folded in
+    # accepted: the JSON report, exit 0, the last line says so
+    r = invoke_cli(["update", "--silent", "--retry-failed", "--json", "--allow-failures"])
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["items_failed"] == 1
+    assert r.stderr.strip().splitlines()[-1].endswith("(exit code 0: --allow-failures)"), r.stderr
+
+    monkeypatch.setattr(run_mod, "build_extractor", real)
+    r = invoke_cli(["update", "--silent"])
+    assert r.exit_code == 0 and "nothing new since the last update" in r.output, r.output
+    r = invoke_cli(["update", "--silent", "--retry-failed"])
+    assert r.exit_code == 0, r.output
+    assert "items:     1 extracted (0 failed)" in r.output and not r.stderr, r.output
+    assert db.value("MATCH (i:Item {id: $i}) RETURN i.extract_error", i=bad) is None
+
+
 def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, settings):
     """Items folded in by one update and untouched by the next keep their vectors and links byte for byte: an item's
     fold-in reads no other folded-in item, and its length factor is the one it was first folded with (not a median

@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from ..core.config import Settings
-from ._common import echo_json, open_db, pass_settings, silent_option, take_lease
+from ._common import (
+    allow_failures_option,
+    echo_json,
+    end_with_failures,
+    open_db,
+    pass_settings,
+    plural,
+    silent_option,
+    take_lease,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..update import UpdateReport
 
 
 @click.command()
@@ -15,10 +29,14 @@ from ._common import echo_json, open_db, pass_settings, silent_option, take_leas
               show_default=True, help="Classifier of new and changed interactions.")
 @click.option("--interests", type=click.Choice(["offline", "llm"]), default="offline", show_default=True,
               help="Interests of the changed users: offline, or offline then Graph-RAG (llm).")
+@click.option("--retry-failed", is_flag=True,
+              help="Also extract again the items whose extraction failed (by default only an update with other work "
+                   "retries them).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@allow_failures_option
 @silent_option
 @pass_settings
-def update(settings: Settings, extractor, classifier, interests, as_json, silent):
+def update(settings: Settings, extractor, classifier, interests, retry_failed, as_json, allow_failures, silent):
     """Bring the graph up to date with what changed since the last completed update, and do only that.
 
     New or changed items are extracted, their mentions projected and grown into concepts, and their
@@ -27,6 +45,12 @@ def update(settings: Settings, extractor, classifier, interests, as_json, silent
     interactions), so they are recommended and explained before any retraining. Resumable after a kill:
     run it again. With nothing new it says so and writes nothing (it takes the writer lease only once it
     has found work).
+
+    Records that failed (items whose extraction failed, review texts the LLM classifier failed on, users whose
+    Graph-RAG request failed) do not stop it: every step is done, the failed items and users are named (the
+    texts counted), and it exits with code 4 (0 with --allow-failures). A failed item keeps its reason in
+    Item.extract_error and is extracted again by the next update with other work, or at once by
+    `kgrec update --retry-failed`.
 
     \b
     Examples:
@@ -39,9 +63,10 @@ def update(settings: Settings, extractor, classifier, interests, as_json, silent
     with open_db(settings) as d:  # the writer lease is taken by run_update, once it has found work
         rep = run_update(d, settings, extractor=extractor, classifier=classifier, interests=interests,
                          progress=not (silent or as_json), say=say,
-                         lease=lambda: take_lease(d, settings, "kgrec update"))
+                         lease=lambda: take_lease(d, settings, "kgrec update"), retry_failed=retry_failed)
     if as_json:
         echo_json(rep.model_dump())
+        _end_with_failures(rep, allow=allow_failures)
         return
     if rep.status == "nothing":
         click.echo(f"nothing new since the last update (ingest {rep.previous}); nothing was written")
@@ -64,6 +89,36 @@ def update(settings: Settings, extractor, classifier, interests, as_json, silent
         click.echo(f"  {s.step:<10} {s.seconds:7.1f}s  {s.summary}")
     if rep.later_loads:
         click.echo(f"{rep.later_loads} load(s) arrived during the update: run `kgrec update` again", err=True)
+    if rep.failed_items:
+        from ..core.config import redact_in
+
+        more = rep.items_failed - len(rep.failed_items)
+        click.echo("failed items (each keeps its reason in Item.extract_error): "
+                   + "; ".join(f"{f['item']}: {redact_in(f['error'], settings.llm_base_url)}" for f in rep.failed_items)
+                   + (f"; and {more} more" if more > 0 else ""), err=True)
+    if rep.interest_users_failed:
+        click.echo(f"graph-rag: {len(rep.interest_users_failed)} user(s) failed and keep their progress: "
+                   f"{', '.join(rep.interest_users_failed[:5])}" + (" ..." if len(rep.interest_users_failed) > 5
+                                                                     else ""), err=True)
+    _end_with_failures(rep, allow=allow_failures)
+
+
+def _end_with_failures(rep: UpdateReport, *, allow: bool) -> None:
+    """Exit code 4 when the update left records failed (0 with ``allow``), saying how each kind is retried."""
+    parts = []
+    if rep.items_failed:
+        parts.append(f"{plural(rep.items_failed, 'item')} failed extraction (each keeps its reason in "
+                     f"Item.extract_error; `kgrec update --retry-failed` extracts them again, as does the next update "
+                     f"with other work)")
+    if rep.texts_failed:
+        parts.append(f"{plural(rep.texts_failed, 'review text')} could not be classified (their edges took the "
+                     f"rating's kind; a later update does not classify them again: `kgrec interactions classify "
+                     f"--classifier llm` does)")
+    if rep.interest_users_failed:
+        parts.append(f"the Graph-RAG interests of {plural(len(rep.interest_users_failed), 'user')} failed (they keep "
+                     f"their progress; `kgrec interests extract --extractor llm --user ID` goes on with each)")
+    end_with_failures(len(parts), "; ".join(parts) + "; every step of the update was done and everything else "
+                                                     "written. Retry them as said", allow=allow)
 
 
 commands = [update]
