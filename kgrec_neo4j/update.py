@@ -107,6 +107,8 @@ class UpdateReport(BaseModel):
                                                             "first time were scaled by, to the median length of the "
                                                             "run's trained ones (items folded in before keep theirs)")
     later_loads: int = Field(0, description="loads that arrived during the update: run it again")
+    items_failed_waiting: int = Field(0, description="with nothing new: items whose extraction of their current text "
+                                                     "failed, waiting for an update with other work or --retry-failed")
     steps: list[StepReport] = Field(default_factory=list)
     seconds: float = 0.0
 
@@ -170,8 +172,9 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         state = db.query(cypher("update/state"))[0]
         # another writer at work (a load) may be about to give the update work: wait for it under the lease as before
         if not _has_work(db, name, state, retry_failed=retry_failed) and holder(db) is None:
+            failed = sum(1 for r in db.query(cypher("update/items_to_extract"), extractor=name) if r["failed"])
             return UpdateReport(previous=int(state["updated_upto"]), ingest=int(state["ingest"]),
-                                seconds=round(time.perf_counter() - t_all, 3))
+                                items_failed_waiting=failed, seconds=round(time.perf_counter() - t_all, 3))
         lease()
     state = db.query(cypher("update/state"))[0]
     previous = int(state["updated_upto"])
@@ -186,7 +189,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         pending = db.query(cypher("update/pending_work"), classified=seen_classified, interests=seen_interests)[0]
         unseen = bool(pending["unseen"])
         if not fresh and not any(pending.values()):
-            rep.ingest = int(state["ingest"])
+            rep.ingest, rep.items_failed_waiting = int(state["ingest"]), len(todo)
             rep.seconds = round(time.perf_counter() - t_all, 3)
             return rep
         ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])

@@ -847,6 +847,7 @@ def test_an_update_with_failed_items_does_every_step_and_exits_4(db, world, monk
     monkeypatch.setattr(run_mod, "build_extractor", real)
     r = invoke_cli(["update", "--silent"])
     assert r.exit_code == 0 and "nothing new since the last update" in r.output, r.output
+    assert "1 item whose extraction failed (reason in Item.extract_error) waits" in r.output, r.output  # not silent
     r = invoke_cli(["update", "--silent", "--retry-failed"])
     assert r.exit_code == 0, r.output
     assert "items:     1 extracted (0 failed)" in r.output and not r.stderr, r.output

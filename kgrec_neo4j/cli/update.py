@@ -70,6 +70,11 @@ def update(settings: Settings, extractor, classifier, interests, retry_failed, a
         return
     if rep.status == "nothing":
         click.echo(f"nothing new since the last update (ingest {rep.previous}); nothing was written")
+        if rep.items_failed_waiting:
+            n = rep.items_failed_waiting
+            click.echo(f"{plural(n, 'item')} whose extraction failed (reason in Item.extract_error) "
+                       f"{'waits' if n == 1 else 'wait'} for an update with other work; `kgrec update --retry-failed` "
+                       f"extracts {'it' if n == 1 else 'them'} again now")
         return
     click.echo(f"update {rep.id}" + (" (resumed)" if rep.resumed else "")
                + f": ingest {rep.previous} -> {rep.ingest} in {rep.seconds:.1f}s")
