@@ -44,7 +44,7 @@ def update(settings: Settings, extractor, classifier, interests, retry_failed, a
     recomputed; new items get vectors of the current run at once, folded in from their concepts (and first
     interactions), so they are recommended and explained before any retraining. Resumable after a kill:
     run it again. With nothing new it says so and writes nothing (it takes the writer lease only once it
-    has found work).
+    has found work). `kgrec status` shows what it would do, without doing it.
 
     Records that failed (items whose extraction failed, review texts the LLM classifier failed on, users whose
     Graph-RAG request failed) do not stop it: every step is done, the failed items and users are named (the
