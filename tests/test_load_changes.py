@@ -361,6 +361,33 @@ def test_reload_that_removes_everything_needs_yes(db, tmp_path):
     assert rep.dataset_removed and db.value("MATCH (d:Dataset) RETURN count(d)") == 0
 
 
+def test_a_days_rows_loaded_without_append_remove_nothing(db, tmp_path):
+    """A day's new rows given without --append are a reload that keeps only them: it removed the rest of the dataset
+    (every other user, item and interaction, with all that derives from them) and exited 0. A reload that would remove
+    more than half of the stored interactions now needs --yes, like one that removes all of them."""
+    from _kg_fixture import invoke_cli
+
+    clear_database(db)
+    items = slice_rows("items.jsonl")
+    inter = slice_rows("interactions.jsonl")
+    L.load(db, [SLICE], name="vg")
+    before = edges(db)
+    last = {}
+    for r in inter:
+        last[r["user_id"]] = r
+    day = write_dataset(tmp_path / "day" / "vg", [r for r in items if r["item_id"] in {x["item_id"] for x in
+                                                                                        last.values()}],
+                        list(last.values()))
+    r = invoke_cli(["load", str(day), "--silent"])
+    assert r.exit_code == 1, r.output
+    assert (f"would remove {831 - 40} of its 831 stored interactions and 0 of its 40 users, with everything derived "
+            f"from them, and keep 40; nothing was written") in r.output, r.output
+    assert "to add these rows to it, pass --append; to replace it, pass --yes" in r.output
+    assert edges(db) == before
+    rep = L.load(db, [day], yes=True)
+    assert rep.mode == "reload" and rep.interactions_removed == 831 - 40 and len(edges(db)) == 40
+
+
 def test_a_reload_that_keeps_items_keeps_the_dataset(db, tmp_path):
     from _kg_fixture import invoke_cli
 

@@ -22,7 +22,8 @@ from ._common import batch_size_option, open_db, pass_settings, silent_option
 @click.option("--append", is_flag=True,
               help="Add the files to the stored dataset: new interactions after each user's stored ones (next seq), "
                    "new users, new items. Without it, loading a stored dataset again replaces its rows.")
-@click.option("--yes", is_flag=True, help="Allow a reload that removes every stored interaction of the dataset.")
+@click.option("--yes", is_flag=True,
+              help="Allow a reload that removes more than half (or all) of the dataset's stored interactions.")
 @click.option("--id-prefix", default=None,
               help="Store this dataset's user and item ids with this prefix (ids are unique per dataset).")
 @batch_size_option

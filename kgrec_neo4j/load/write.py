@@ -5,9 +5,10 @@ Three modes, chosen by what is stored (docs/updates.md):
 * **new** (the dataset is not stored): every user, item and interaction is written;
 * **reload** (the dataset is stored, no ``append``): the files replace the dataset's rows. Interactions, users and
   items the files no longer have are removed with everything derived from them; new or changed interactions are
-  written; unchanged rows are not touched. A reload that would remove every stored interaction (an empty file)
-  needs ``yes``; when it leaves nothing of the dataset, its ``(:Dataset)`` node goes too. A load killed half way
-  and run again is a reload that writes what is missing;
+  written; unchanged rows are not touched. A reload that would remove every stored interaction (an empty file), or
+  more than half of them (a batch of new rows given without ``append``), needs ``yes``; when it leaves nothing of
+  the dataset, its ``(:Dataset)`` node goes too. A load killed half way and run again is a reload that writes what
+  is missing;
 * **append** (``append``, to a stored dataset): the files add interactions to the stored users (numbered after the
   user's stored ones, in the files' order: the next ``seq``), new users and new items; an interaction may name an
   item stored for the dataset. The histories of the users it touches are split again, last-two-out. A user's rows
@@ -279,8 +280,9 @@ def load(
 ) -> LoadReport:
     """Read, validate, filter, split and write a dataset (new, reload or ``append``; see the module docstring).
 
-    ``progress(stage, done, total)`` is called after each written batch. ``yes`` allows a reload that removes every
-    stored interaction of the dataset. ``id_prefix`` is prepended to every user and item id of the dataset.
+    ``progress(stage, done, total)`` is called after each written batch. ``yes`` allows a reload that removes more
+    than half (or all) of the dataset's stored interactions. ``id_prefix`` is prepended to every user and item id of
+    the dataset.
     ``confirm_removal``: asked, before anything is written, whether a reload may remove what it would remove of the
     stored dataset (users, interactions or items the files no longer have: :class:`ReloadLoss`); a reload that
     removes nothing is not asked about. Without it a reload removes them (the files replace the dataset's rows).
@@ -288,7 +290,8 @@ def load(
     Raises:
         InputError: nothing valid to write, ``strict`` with a bad record, a k-core that leaves no interaction, ids of
             another dataset, filters with ``append``, ``append`` to a dataset that is not stored, a reload that would
-            remove everything without ``yes``, a removal ``confirm_removal`` refused; nothing is written then.
+            remove more than half of the stored interactions without ``yes``, a removal ``confirm_removal`` refused;
+            nothing is written then.
     """
     t0 = time.perf_counter()
     paths = [Path(p) for p in paths]
@@ -427,6 +430,13 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
         raise InputError(f"reloading dataset {name!r} from these files would remove all its {total} stored "
                          f"interactions ({len(stored)} users, {items} items) and everything derived from them; "
                          f"nothing was written. Pass --yes to do that, or --append to add to it", source=name)
+    if 2 * len(removed) > total and not yes:  # most of it: a batch of new rows loaded without --append, as a rule
+        gone = len(set(stored) - set(counts))
+        raise InputError(f"reloading dataset {name!r} from these files would remove {len(removed)} of its {total} "
+                         f"stored interactions and {gone} of its {len(stored)} users, with everything derived from "
+                         f"them, and keep {total - len(removed)}; nothing was written. A reload replaces the "
+                         f"dataset's rows with the files': to add these rows to it, pass --append; to replace it, "
+                         f"pass --yes", source=name)
     write: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []
     for r in rows:
