@@ -501,3 +501,23 @@ def test_an_interaction_without_a_rating_is_worded_by_the_databases_pack(db, kg,
                  rows=kinds)
         db.write("MATCH (s:SchemaInfo {id: 'schema'}) SET s.pack = $p", p=pack)
         S.clear_cache()
+
+
+def test_an_unclassified_interaction_without_a_rating_is_not_said_to_be_liked(db, kg, item_links):
+    """An interaction recorded by `kgrec serve --writes` (or typed in Browser) without a rating has no kind until the
+    next `kgrec update`; its explanation read "you liked X" (its sign, +1, taken for a like), where the loader's
+    baseline for the same row, and the update's classification after it, say "you bought X"."""
+    user, target, facts = item_links
+    source = facts["liked"][0]
+    old = db.query("MATCH (:User {id: $u})-[x:INTERACTED]->(:Item {id: $j}) RETURN elementId(x) AS x, "
+                   "properties(x) AS p", u=user, j=source)
+    name = E.short(db.value("MATCH (j:Item {id: $j}) RETURN j.title", j=source))
+    try:
+        db.write("MATCH (:User {id: $u})-[x:INTERACTED]->(:Item {id: $j}) "
+                 "REMOVE x.kind, x.sign, x.kind_source, x.rating, x.confidence", u=user, j=source)
+        S.clear_cache()
+        said = E.explain(db, user, target, per_item=3).explanation.sentence
+        assert f"you bought {name}" in said and f"you liked {name}" not in said, said
+    finally:
+        db.write("UNWIND $rows AS r MATCH ()-[x:INTERACTED]->() WHERE elementId(x) = r.x SET x = r.p", rows=old)
+        S.clear_cache()

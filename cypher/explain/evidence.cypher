@@ -22,6 +22,8 @@
 //              narrower value of the interest) or (u)-[ii]->(c)-[b:BROADER]->(ci)<-[hk]-(i) (broader), narrower
 //              first, then by the items of ci
 // BROADER edges join concepts of one type (concepts/families.py); the query checks it again.
+// An edge without a kind (written by `kgrec serve --writes` or another client, not classified yet) gets the loader's
+// baseline kind from its rating, as its sign does: no rating is 'implicit' ("you bought"), not a like.
 // Each path carries the element ids of its relationships in path order (to re-MATCH it: explain/verify_paths).
 // Bounded memory: the user's side holds at most $max_reach interactions, $max_reach (interaction, concept) rows and
 // $max_reach (interaction, concept, family concept) rows, the most recent ones, so a user with 100k interactions
@@ -37,7 +39,9 @@ CALL (u) {
   WITH j, collect(x) AS xs
   WITH j, xs ORDER BY coalesce(xs[0].timestamp, 0) DESC, coalesce(xs[0].seq, 0) DESC
   RETURN collect({j: j, x: xs[0],
-                  kinds: [e IN xs | e.kind],
+                  kinds: [e IN xs | coalesce(e.kind, CASE WHEN e.rating IS NULL THEN 'implicit'
+                                                          WHEN e.rating >= 4 THEN 'like' WHEN e.rating <= 2
+                                                          THEN 'dislike' ELSE 'mixed' END)],
                   signs: [e IN xs | coalesce(e.sign, CASE WHEN e.rating IS NULL OR e.rating >= 4 THEN 1
                                                           WHEN e.rating <= 2 THEN -1 ELSE 0 END)]}) AS mine
 }
