@@ -521,3 +521,25 @@ def test_an_unclassified_interaction_without_a_rating_is_not_said_to_be_liked(db
     finally:
         db.write("UNWIND $rows AS r MATCH ()-[x:INTERACTED]->() WHERE elementId(x) = r.x SET x = r.p", rows=old)
         S.clear_cache()
+
+
+def test_two_items_whose_titles_cut_alike_are_named_apart():
+    """A red and a black pack of the same pen, both cut to "BIC Round Stic Xtra Life Ballpoint Pen, Medium…", read as
+    one item stated twice: "you bought BIC Round Stic…, which …; you bought BIC Round Stic…, which …". Such names
+    are cut longer, whole where they are still alike, with the item id where the whole titles are the same."""
+    red = _item("BIC Round Stic Xtra Life Ballpoint Pen, Medium Point (1.0mm), Red, 12-Count", 0.1, 20.0,
+                interaction="implicit")
+    black = _item("BIC Round Stic Xtra Life Ballpoint Pen, Medium Point (1.0mm), Black, 10-Count", 0.1, 13.0,
+                  interaction="implicit")
+    assert E.short(red.name) == E.short(black.name)
+    e = _exp(red, black, title="BIC Atlantis")
+    e.implicit_verb = "bought"
+    said = E.render_sentence(e)
+    assert said == ("Recommended because you bought BIC Round Stic Xtra Life Ballpoint Pen, Medium Point (1.0mm), "
+                    "Red…, which goes with it in the item graph; you bought BIC Round Stic Xtra Life Ballpoint Pen, "
+                    "Medium Point (1.0mm), Black…, which goes with it in the item graph."), said
+    # the same whole title twice: the ids tell them apart; a name no other reason shares keeps its short cut
+    twin = E.Reason(**{**black.model_dump(), "id": "B2", "name": red.name, "share": 5.0, "item_graph": 4.9})
+    other = _item("Pilot G2 Retractable Premium Gel Ink Roller Ball Pens Bold Point 4-Pack", 0.1, 9.0)
+    names = E.distinct_names([red, twin, other])
+    assert names == {red.id: f"{red.name} ({red.id})", "B2": f"{red.name} (B2)", other.id: E.short(other.name)}

@@ -38,6 +38,7 @@ one pair), :func:`render_sentence`, :func:`verify_paths` (re-MATCH paths with a 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Any, Literal
 
 import numpy as np
@@ -497,9 +498,27 @@ def interest_family_phrase(p: ExplanationPath) -> str:
     return f"it has {_em(p.item_concept_name)}, the family {_em(p.concept_name)} is of"
 
 
-def clause(r: Reason, implicit_verb: str = NEUTRAL_VERB) -> str:
+def distinct_names(reasons: list[Reason]) -> dict[str, str]:
+    """The item reasons' names as one sentence shows them: cut by :func:`short`, longer where two items' cuts are the
+    same ("BIC Round Stic Xtra Life Ballpoint Pen, Medium…" for a red and a black pack), whole where they still are,
+    and with the item id where the whole titles are the same. Keyed by the reason's ``id``."""
+    full = {r.id: (r.name or r.id).strip() for r in reasons if r.kind == "item" and r.id}
+    names = {i: short(t) for i, t in full.items()}
+    for n in (72, 96, 128, None):
+        cut = Counter(names.values())
+        clash = [i for i in names if cut[names[i]] > 1]
+        if not clash:
+            return names
+        for i in clash:
+            names[i] = short(full[i], n or len(full[i]))
+    cut = Counter(names.values())
+    return {i: f"{t} ({i})" if cut[t] > 1 else t for i, t in names.items()}
+
+
+def clause(r: Reason, implicit_verb: str = NEUTRAL_VERB, name: str | None = None) -> str:
     """One reason in words, by the sign of its share (see the module docstring); ``implicit_verb`` words an
-    interaction without a rating (the pack's, e.g. "bought")."""
+    interaction without a rating (the pack's, e.g. "bought"); ``name`` is how an item reason names its item (default:
+    its title cut by :func:`short`; see :func:`distinct_names`)."""
     pos = r.share > 0
     if r.kind == "profile":
         return ("your taste profile learned in training points to it" if pos
@@ -522,7 +541,7 @@ def clause(r: Reason, implicit_verb: str = NEUTRAL_VERB) -> str:
             return head + (f"; {interest_family_phrase(fam)}" if agrees else f" ({interest_family_phrase(fam)})")
         return head + " (no stored path: through the model's embeddings)"
     # an interacted item
-    head = f"you {_verb(r.interaction, implicit_verb)} {short(r.name)}"
+    head = f"you {_verb(r.interaction, implicit_verb)} {name or short(r.name)}"
     parts = sorted([(abs(r.item_graph), "ig"), (abs(r.gnn), "gnn")], reverse=True)
     phrases: list[str] = []
     concepts = [p for p in r.paths if p.kind == "shared_concept"]
@@ -574,6 +593,13 @@ def stated_reasons(e: Explanation) -> tuple[list[Reason], list[Reason]]:
     return [r for r in big if r.share > 0][:MAX_FOR], [r for r in big if r.share < 0][:MAX_AGAINST]
 
 
+def _stated_clauses(e: Explanation, pos: list[Reason], neg: list[Reason]) -> tuple[str, str]:
+    """The clauses for the item and those against it, joined, every item named apart (:func:`distinct_names`)."""
+    names = distinct_names(pos + neg)
+    return ("; ".join(clause(r, e.implicit_verb, names.get(r.id or "")) for r in pos),
+            "; ".join(clause(r, e.implicit_verb, names.get(r.id or "")) for r in neg))
+
+
 def render_sentence(e: Explanation) -> str:
     """The explanation as a sentence: its stated reasons in order of |share|, for then against the item, opened by
     where the item stands: "Recommended because …" only for an item that is recommended (listed by the caller, or
@@ -588,8 +614,7 @@ def render_sentence(e: Explanation) -> str:
     if e.score is None:
         return f"{title} has no vector in this model run yet, so it is not scored."
     pos, neg = stated_reasons(e)
-    v = e.implicit_verb
-    for_it, against = "; ".join(clause(r, v) for r in pos), "; ".join(clause(r, v) for r in neg)
+    for_it, against = _stated_clauses(e, pos, neg)
     if e.recommended is False:  # explain(): outside the top k, or in the history
         if e.in_history:
             head = f"You already interacted with {title}, so it is not recommended to you again"
@@ -685,9 +710,7 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
 
 def _verdict(r: WhyReport) -> str:
     e, title = r.explanation, short(r.title or r.item, 60)
-    pos, neg = stated_reasons(e)
-    for_it = "; ".join(clause(x, e.implicit_verb) for x in pos)
-    against = "; ".join(clause(x, e.implicit_verb) for x in neg)
+    for_it, against = _stated_clauses(e, *stated_reasons(e))
     if r.in_history:
         return (f"you already interacted with {title}, so it is not recommended to you again "
                 f"(score {r.score:.4g}).")
