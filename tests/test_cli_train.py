@@ -240,6 +240,13 @@ def test_runs_list_and_show_name_the_serving_run_its_metrics_and_a_failure(db, k
     shown = _invoke(["runs", "show"]).output
     assert shown.startswith(f"run {served['run']}: ours, evaluation mode, current")
     assert f"ndcg@10 {served['report']['valid']['ndcg@10']:.4f}" in shown and "valid NDCG@10 by epoch: " in shown
+    # the epochs score the GNN part alone: next to the run's valid NDCG@10 (with the item graph) they read as
+    # numbers that do not add up ("valid: ndcg@10 0.1175" over "by epoch: ..., 5: 0.0400 (best 5)") unless said
+    by_epoch = next(x for x in shown.splitlines() if x.startswith("valid NDCG@10 by epoch: "))
+    weight = runs.get_run(db, served["run"]).metrics["item_graph"]["weight"]
+    assert by_epoch.endswith("(the GNN part alone; the item graph, added after training with the weight valid chose, "
+                             "makes the run's valid NDCG@10 above)") == bool(weight), (by_epoch, weight)
+    assert weight, "the fixture's run chose no item graph: the note is not tested"
     assert "error: ModelError" in _invoke(["runs", "show", "--run", failed]).output
 
     r = CliRunner().invoke(cli, ["runs", "show", "--run", "ours-no-such-run"])

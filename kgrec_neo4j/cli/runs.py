@@ -136,8 +136,13 @@ def runs_show(settings: Settings, run_id, as_json):
     # the epochs evaluated on valid only (a serving run evaluates none; eval_every > 1 skips some)
     hist = [h for h in m.get("valid_history") or [] if isinstance(h, dict) and h.get("ndcg@10") is not None]
     if hist:
+        # ours' epochs score the GNN part alone: the item graph is fitted after training and added with a weight
+        # chosen on valid, so the run's valid NDCG@10 above is not one of these numbers
+        ig = (m.get("item_graph") or {}).get("weight")
         click.echo("valid NDCG@10 by epoch: " + ", ".join(f"{_num(h.get('epoch'), 'epoch')}: {h['ndcg@10']:.4f}"
-                                                          for h in hist[:40]) + (" ..." if len(hist) > 40 else ""))
+                                                          for h in hist[:40]) + (" ..." if len(hist) > 40 else "")
+                   + (" (the GNN part alone; the item graph, added after training with the weight valid chose, "
+                      "makes the run's valid NDCG@10 above)" if ig else ""))
     for key, label in (("warm_start", "warm start from"), ("params_from", "hyperparameters from")):
         if run.config.get(key):
             click.echo(f"{label}: {run.config[key]}")
