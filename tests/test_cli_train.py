@@ -84,6 +84,7 @@ def test_train_writes_embeddings_back(db, kg):
     assert db.value("MATCH (n:Item) WHERE n.gnn_run <> $r RETURN count(n)", r=run) == 0
 
 
+
 def test_explicit_epochs_win_for_serving_and_a_serving_run_reports_no_metrics(db, kg):
     import re
 
@@ -242,11 +243,20 @@ def test_runs_list_and_show_name_the_serving_run_its_metrics_and_a_failure(db, k
     assert f"ndcg@10 {served['report']['valid']['ndcg@10']:.4f}" in shown and "valid NDCG@10 by epoch: " in shown
     # the epochs score the GNN part alone: next to the run's valid NDCG@10 (with the item graph) they read as
     # numbers that do not add up ("valid: ndcg@10 0.1175" over "by epoch: ..., 5: 0.0400 (best 5)") unless said
+    note = "(the GNN part alone; the item graph, added after training with the weight valid chose, makes the run's " \
+           "valid NDCG@10 above)"
     by_epoch = next(x for x in shown.splitlines() if x.startswith("valid NDCG@10 by epoch: "))
-    weight = runs.get_run(db, served["run"]).metrics["item_graph"]["weight"]
-    assert by_epoch.endswith("(the GNN part alone; the item graph, added after training with the weight valid chose, "
-                             "makes the run's valid NDCG@10 above)") == bool(weight), (by_epoch, weight)
-    assert weight, "the fixture's run chose no item graph: the note is not tested"
+    weight = runs.get_run(db, served["run"]).metrics["item_graph"].get("weight")
+    assert by_epoch.endswith(note) == bool(weight), (by_epoch, weight)
+    for weight in (3788.0, 0.0):  # valid chose the item graph, or not (then the epochs score the whole model)
+        rid = runs.new_run_id("ours")
+        runs.create_run(db, rid, model="ours", config={"mode": "evaluation"}, dataset=None)
+        runs.finish_run(db, rid, metrics={"valid": {"ndcg@10": 0.1175}, "epochs": 2, "best_epoch": 2,
+                                          "valid_history": [{"epoch": 1, "ndcg@10": 0.03}, {"epoch": 2, "ndcg@10": 0.04}],
+                                          "item_graph": {"weight": weight}})
+        by_epoch = next(x for x in _invoke(["runs", "show", "--run", rid]).output.splitlines()
+                        if x.startswith("valid NDCG@10 by epoch: "))
+        assert by_epoch == "valid NDCG@10 by epoch: 1: 0.0300, 2: 0.0400" + (f" {note}" if weight else ""), by_epoch
     assert "error: ModelError" in _invoke(["runs", "show", "--run", failed]).output
 
     r = CliRunner().invoke(cli, ["runs", "show", "--run", "ours-no-such-run"])
