@@ -149,6 +149,10 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
                    f"in {res.seconds.get('writeback', 0):.1f}s")
     else:
         click.echo("written: nothing (" + ("--no-writeback" if no_writeback else f"{model} has no embeddings") + ")")
+    if "item_text_vectors" in res.seconds:  # after the write-back; on a first run it can take longer than training
+        click.echo(f"text:    item text vectors, from which `kgrec update` finds new items' nearest trained items, in "
+                   f"{res.seconds['item_text_vectors']:.1f}s (each item's text is embedded once; later runs embed "
+                   f"only new or changed text)")
 
 
 @click.command()

@@ -394,7 +394,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
             secs["writeback"] = time.perf_counter() - t
             if getattr(obj, "item_graph", None) is not None and _borrows_by_text(db):
                 # new items find their nearest trained items by text when `kgrec update` folds them in
-                stage("item text vectors")
+                stage("item text vectors (embedded once per item text)")
                 t = time.perf_counter()
                 store_item_text(db, _text_encoder(db, text_encoder))
                 secs["item_text_vectors"] = time.perf_counter() - t
