@@ -61,9 +61,14 @@ def update(settings: Settings, extractor, classifier, interests, retry_failed, a
 
     say = (lambda s: None) if as_json or silent else (lambda s: click.echo(s, err=True))
     with open_db(settings) as d:  # the writer lease is taken by run_update, once it has found work
-        rep = run_update(d, settings, extractor=extractor, classifier=classifier, interests=interests,
-                         progress=not (silent or as_json), say=say,
-                         lease=lambda: take_lease(d, settings, "kgrec update"), retry_failed=retry_failed)
+        try:
+            rep = run_update(d, settings, extractor=extractor, classifier=classifier, interests=interests,
+                             progress=not (silent or as_json), say=say,
+                             lease=lambda: take_lease(d, settings, "kgrec update"), retry_failed=retry_failed)
+        except KeyboardInterrupt:  # click printed a bare "Aborted!"
+            click.echo("\ninterrupted: the steps done are kept; run `kgrec update` again to resume where it "
+                       "stopped", err=True)
+            raise SystemExit(130) from None
     if as_json:
         echo_json(rep.model_dump())
         _end_with_failures(rep, allow=allow_failures)
