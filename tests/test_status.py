@@ -63,3 +63,43 @@ def test_status_of_a_loaded_graph_says_what_is_left(db, settings, tmp_path):
     assert out.rstrip().endswith("run `kgrec update` to do it"), out
     js = CliRunner().invoke(cli, ["status", "--json"])
     assert js.exit_code == 0 and '"anything": true' in js.output, js.output
+
+
+
+def test_status_and_update_agree_before_a_vocabulary_and_a_run(db, settings, tmp_path):
+    """Extracted but no vocabulary yet, then a vocabulary but no run: mentions of a type without a vocabulary and
+    items without a vector while no run is current are no work of an update (it projects no such mention and has no
+    run to fold into). The status counted the mentions as pending, and the update, counting both, ran every time: a
+    new UpdateRun and ingest number, every step done with nothing to do. Both now see nothing, and once a vocabulary
+    is built, the same mentions to project."""
+    from _kg_fixture import slice_rows, write_dataset
+
+    from kgrec_neo4j.concepts.build import build_vocabulary
+    from kgrec_neo4j.core import schema
+    from kgrec_neo4j.core.db import clear_database
+    from kgrec_neo4j.core.embed import get_embedder
+    from kgrec_neo4j.load import load
+    from kgrec_neo4j.model.runs import current_run
+
+    clear_database(db)
+    pack = schema.load_pack("video_games")
+    schema.apply(db, pack, dim=settings.embedding_dim)
+    load(db, [write_dataset(tmp_path / "vg", slice_rows("items.jsonl"), slice_rows("interactions.jsonl"))])
+    assert run_update(db, settings, extractor="offline").status == "complete"  # the extraction
+    assert db.value("MATCH (m:Mention) RETURN count(m)") > 0 and current_run(db) is None
+
+    def status_then_update() -> int:
+        """The status's pending mentions, after checking that the update then finds work exactly when it said so."""
+        p = graph_status(db, settings, extractor="offline").pending
+        runs = db.value("MATCH (r:UpdateRun) RETURN count(r)")
+        rep = run_update(db, settings, extractor="offline")
+        assert (rep.status == "nothing") == (not p.anything), (p, [s.summary for s in rep.steps])
+        assert db.value("MATCH (r:UpdateRun) RETURN count(r)") == runs + (rep.status != "nothing")
+        return p.mentions_unprojected
+
+    assert status_then_update() == 0  # no vocabulary, no run: nothing
+    build_vocabulary(db, get_embedder(settings), pack, fraction=0.25, seed=settings.seed)
+    unprojected = db.value("MATCH (m:Mention) WHERE m.pending IS NULL AND NOT EXISTS { (m)-[:CANONICAL]->() } "
+                           "RETURN count(m)")
+    assert status_then_update() == unprojected > 0  # the update projects them
+    assert status_then_update() == 0  # still no run: nothing to fold the items into
