@@ -75,9 +75,12 @@ def test_first_extraction_of_films_without_a_pack_is_refused_and_writes_nothing(
     run = CliRunner().invoke
     assert run(cli, ["load", "--silent", str(tmp_path)]).exit_code == 0
 
-    res = run(cli, ["extract", "items", "--extractor", "offline", "--silent"])
-    assert res.exit_code == 1 and res.output.startswith("Error: the items to extract read like type pack 'movies'"), \
-        res.output
+    # a trial of a few items (`--limit 5`) is judged on every item read: run through, it was the first extraction,
+    # and no later one was checked
+    for limit in ([], ["--limit", "5"]):
+        res = run(cli, ["extract", "items", "--extractor", "offline", "--silent", *limit])
+        assert res.exit_code == 1, (limit, res.output)
+        assert res.output.startswith("Error: the items to extract read like type pack 'movies'"), res.output
     assert db.value("MATCH (m:Mention) RETURN count(m)") == 0
     assert db.value("MATCH (i:Item) WHERE i.extract_hashes IS NOT NULL RETURN count(i)") == 0
 

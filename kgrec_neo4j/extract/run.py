@@ -168,8 +168,10 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     if limit is not None:
         pending = pending[:limit]
     if not any(hashes for _, hashes, _ in items) and (item_ids is None or not db.value(cypher("extract/any_extracted"))):
-        # the database's first extraction (`kgrec update` names its items): does the catalogue suit the pack?
-        check_pack_fits(pack, [it.catalogue_text() for it, _ in pending],
+        # the database's first extraction (`kgrec update` names its items): does the catalogue suit the pack? Every
+        # item read is judged, not only the first --limit ones: a trial run of a few items is a first extraction too,
+        # and after it no extraction is the first
+        check_pack_fits(pack, [it.catalogue_text() for it, _, _ in items],
                         chosen=db.settings.type_pack_chosen or pack.name != db.settings.type_pack)
     log.info("extract %s: %d items, %d already done, %d to extract", name, len(items), skipped, len(pending))
     by_dataset: dict[str | None, list[ItemText]] = {}
