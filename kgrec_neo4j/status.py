@@ -33,7 +33,8 @@ class Pending(BaseModel):
                                                           "client wrote them)")
     users_changed: int = Field(0, description="users with new or changed interactions: their interests are "
                                               "recomputed")
-    mentions_unprojected: int = Field(0, description="mentions never projected onto the concepts")
+    mentions_unprojected: int = Field(0, description="mentions never projected onto the concepts, of a type with a "
+                                                     "vocabulary (`kgrec concepts build`)")
     items_without_vector: int = Field(0, description="items without a vector of any run while a run is current: "
                                                      "folded into it")
     resume: str | None = Field(None, description="an update cut short (its id): the next one resumes it")
