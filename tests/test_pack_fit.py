@@ -100,3 +100,28 @@ def test_an_update_checks_only_the_databases_first_extraction(db, settings):
     assert db.value(cypher("extract/any_extracted")) is True
     db.write("MATCH (i:Item) REMOVE i.extract_hashes")
     assert db.value(cypher("extract/any_extracted")) is False
+
+
+def test_a_pack_other_than_the_default_is_never_second_guessed(db, settings):
+    """Settings built in code (`dataclasses.replace(settings, type_pack=...)`) do not record that the pack was chosen;
+    only the default pack is checked, so a pack named any other way is taken as chosen. Here: the films above,
+    extracted afresh with the office pack, which the check would refuse (their text reads like films)."""
+    import dataclasses
+
+    from kgrec_neo4j.core import schema
+    from kgrec_neo4j.core.db import connect
+    from kgrec_neo4j.extract.run import build_extractor, extract_items
+
+    office = load_pack("office_products")
+    with pytest.raises(ConfigError):  # what the check says of these films under the default pack
+        check_pack_fits(load_pack("video_games"), [r["t"] for r in db.query(
+            "MATCH (i:Item) RETURN i.title + ' ' + reduce(s = '', x IN coalesce(i.features, []) | s + ' ' + x) AS t")],
+            chosen=False)
+    db.write("MATCH (n) WHERE n:Mention OR n:Concept DETACH DELETE n")
+    db.write("MATCH (i:Item) REMOVE i.extract_hashes")
+    schema.apply(db, office, dim=settings.embedding_dim)
+    s = dataclasses.replace(settings, type_pack="office_products")
+    assert not s.type_pack_chosen
+    with connect(s) as d:
+        rep = extract_items(d, build_extractor(s, "offline", pack=office), pack=office, progress=False)
+    assert rep.items_done > 0

@@ -109,6 +109,11 @@ def _default_embedding_model() -> str:
         return ""
 
 
+#: the knowledge-type pack of a command that names none: the only one a first extraction checks against the catalogue
+#: (:func:`.schema.check_pack_fits`)
+DEFAULT_PACK = "video_games"
+
+
 @dataclass
 class Settings:
     """Every setting of the project, with its default.
@@ -143,7 +148,7 @@ class Settings:
     home: str = ".kgrec"
     neo4j_heap: str = "2g"
     neo4j_pagecache: str = "512m"
-    type_pack: str = "video_games"
+    type_pack: str = DEFAULT_PACK
     #: whether ``type_pack`` was chosen (``--pack``, KGREC_TYPE_PACK or ``kgrec.toml``) rather than the default:
     #: a first extraction with the default pack checks that the catalogue suits it (:func:`..schema.check_pack_fits`)
     type_pack_chosen: bool = field(default=False, init=False, repr=False, compare=False)

@@ -190,7 +190,8 @@ def check_pack_fits(pack: TypePack, texts: list[str], *, chosen: bool) -> dict[s
             f"neither --pack, KGREC_TYPE_PACK nor kgrec.toml chose one; nothing was extracted. To use {best!r}: "
             f"`kgrec --pack {best} schema apply`, then run the command with `kgrec --pack {best} ...` (or export "
             f"KGREC_TYPE_PACK={best}). To keep {pack.name!r}, choose it: `--pack {pack.name}` or "
-            f"KGREC_TYPE_PACK={pack.name}.")
+            f"KGREC_TYPE_PACK={pack.name}. For a domain no shipped pack is made for, propose one from the catalogue "
+            f"with `kgrec types discover`.")
     return fit
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..core.config import Settings
+from ..core.config import DEFAULT_PACK, Settings
 from ..core.db import Database, batched
 from ..core.errors import ConfigError, KgrecError
 from ..core.resources import cypher
@@ -172,7 +172,7 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
         # item read is judged, not only the first --limit ones: a trial run of a few items is a first extraction too,
         # and after it no extraction is the first
         check_pack_fits(pack, [it.catalogue_text() for it, _, _ in items],
-                        chosen=db.settings.type_pack_chosen or pack.name != db.settings.type_pack)
+                        chosen=db.settings.type_pack_chosen or pack.name != DEFAULT_PACK)
     log.info("extract %s: %d items, %d already done, %d to extract", name, len(items), skipped, len(pending))
     by_dataset: dict[str | None, list[ItemText]] = {}
     for it, dataset in pending:
