@@ -93,7 +93,7 @@ def test_an_item_of_a_sibling_concept_is_said_to_be_of_its_family(db, fam):
     assert "shares" not in e.sentence and e.kind == "family_concept"
     assert p.describe("Forza Motorsport 5") == (
         "you -INTERACTED(like)-> Halo 3 -HAS_KNOWLEDGE-> [Xbox 360] -BROADER-> [Xbox] <-BROADER- [Xbox One] "
-        f"<-HAS_KNOWLEDGE- Forza Motorsport 5   share {halo.gnn:+.4g}")
+        f"<-HAS_KNOWLEDGE- Forza Motorsport 5   supports its model part {halo.gnn:+.4g}")
 
 
 def test_one_step_up_and_down_a_family(db, fam):

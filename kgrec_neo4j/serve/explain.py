@@ -140,7 +140,8 @@ class ExplanationPath(BaseModel):
     rels: list[str]
 
     def describe(self, item_title: str | None = None) -> str:
-        """One line: the path as a chain of nodes and edges, with its share of the score."""
+        """One line: the path as a chain of nodes and edges, with its share of the score (an item link, an interest) or
+        the model part of the interacted item it is evidence of (a shared or family concept: not a part of its own)."""
         target = item_title or self.item
         via = f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title}"
         if self.kind == "item_link":
@@ -154,6 +155,10 @@ class ExplanationPath(BaseModel):
                         else "<-BROADER-" if self.family == "narrower" else "-BROADER->")
                 concepts += f" {step} [{self.item_concept_name}]"
             chain = f"{start} {concepts} <-HAS_KNOWLEDGE- {target}"
+        if self.kind in ("shared_concept", "family_concept"):
+            # evidence, not a part: every concept path of one interacted item carries that item's whole model part,
+            # so two of them read as two shares that added up to more than the reason
+            return f"{chain}   supports its model part {self.share:+.4g}"
         return f"{chain}   share {self.share:+.4g}"
 
 
