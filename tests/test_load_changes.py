@@ -415,6 +415,7 @@ def test_ids_are_unique_per_dataset(db, tmp_path):
     assert db.value("MATCH (d:Dataset {name: 'copy'}) RETURN count(d)") == 0
     first = L.load(db, [copy], id_prefix="copy:")
     assert first.items_written == 20 and first.interactions_written > 0
+    assert first.other_datasets == ["vg"]  # named for the CLI's note: rows meant for vg go in with --append
     assert db.value("MATCH (i:Item) WHERE i.dataset = 'copy' AND NOT i.id STARTS WITH 'copy:' RETURN count(i)") == 0
     assert len(edges(db, "vg")) == 831
     with pytest.raises(InputError, match="stored with id prefix 'copy:', not 'x:'"):
@@ -422,6 +423,11 @@ def test_ids_are_unique_per_dataset(db, tmp_path):
     rep = L.load(db, [copy], append=True)  # the stored prefix is used
     assert rep.id_prefix == "copy:" and rep.interactions_written == 0  # (the same rows again: already stored)
     assert rep.interactions_already_stored == first.interactions_written
+    from _kg_fixture import invoke_cli
+
+    r = invoke_cli(["load", str(copy), "--dataset", "copy2", "--id-prefix", "c2:", "--silent"])
+    assert r.exit_code == 0 and ("note:    'copy2' is a new dataset beside 'copy', 'vg'; rows meant for a stored one "
+                                 "are added to it with `--dataset NAME --append`") in r.output, r.output
 
 
 def test_cli_append_and_reload(db, tmp_path):
@@ -430,7 +436,7 @@ def test_cli_append_and_reload(db, tmp_path):
     clear_database(db)
     base, more, appended = split_slice(tmp_path)
     r = invoke_cli(["load", str(base), "--silent"])
-    assert r.exit_code == 0 and "(generic, new)" in r.output
+    assert r.exit_code == 0 and "(generic, new)" in r.output and "note:" not in r.output
     r = invoke_cli(["load", str(more), "--append", "--silent"])
     assert r.exit_code == 0, r.output
     assert "(generic, append)" in r.output and f"changed: {len(appended)} users stamped with ingest 2" in r.output

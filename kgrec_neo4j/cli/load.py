@@ -67,6 +67,10 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
                        progress=progress, append=append, yes=yes, id_prefix=id_prefix)
     click.echo(f"dataset {rep.dataset} ({rep.format}, {rep.mode}"
                + (f", id prefix {rep.id_prefix!r}" if rep.id_prefix else "") + f") from {', '.join(rep.sources)}")
+    if rep.other_datasets:  # a day's rows loaded without --dataset start a dataset named after their folder
+        click.echo(f"note:    {rep.dataset!r} is a new dataset beside {', '.join(map(repr, rep.other_datasets))}; "
+                   f"rows meant for a stored one are added to it with `--dataset NAME --append` (a dataset's name "
+                   f"comes from its folder or file otherwise)", err=True)
     click.echo(f"read:    {rep.lines_read} lines, {rep.items_read} items, {rep.interactions_read} interactions")
     click.echo(f"written: {rep.users_written} users, {rep.items_written} items, {rep.interactions_written} interactions "
                f"(train {rep.splits.get('train', 0)}, valid {rep.splits.get('valid', 0)}, test {rep.splits.get('test', 0)})"

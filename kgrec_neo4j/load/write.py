@@ -64,6 +64,8 @@ class LoadReport(BaseModel):
     skipped: dict[str, int] = Field(default_factory=dict)
     issues: list[str] = Field(default_factory=list)
     mode: str = "new"
+    other_datasets: list[str] = Field(default_factory=list, description="a new dataset: the datasets stored beside "
+                                                                          "it (an append meant for one of them?)")
     ingest: int = Field(0, description="the load's ingest number; 0: none taken (a load that changed nothing)")
     id_prefix: str = ""
     users_written: int = 0
@@ -311,6 +313,7 @@ def load(
             f"file unless --dataset gives it); nothing was written. Name the stored one with --dataset <name> "
             f"(stored: {', '.join(names) or 'none'}), or load without --append to create {name!r}", source=name)
     mode: Mode = "new" if info is None else ("append" if append else "reload")
+    others = [r["name"] for r in db.query(cypher("train/datasets")) if r["name"] != name] if mode == "new" else []
     known = None
     if mode == "append":
         known = {i[len(prefix):] for i in db.value(cypher("load/stored_items"), dataset=name) or []
@@ -333,7 +336,7 @@ def load(
                  for i in item_ids if i in ds.items]
     report = LoadReport(dataset=ds.name, format=ds.format, sources=ds.sources, lines_read=ds.lines_read,
                         items_read=len(ds.items), interactions_read=len(ds.interactions), skipped=dict(ds.skipped),
-                        issues=[str(i) for i in ds.issues], mode=mode, id_prefix=prefix)
+                        issues=[str(i) for i in ds.issues], mode=mode, id_prefix=prefix, other_datasets=others)
     _check_ids(db, name, sorted({prefix + x.user for x in xs}), [r["id"] for r in item_rows])
 
     moved: list[dict[str, Any]] = []
