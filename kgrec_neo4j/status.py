@@ -68,9 +68,10 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
     extractor's work counts as done."""
     from .core.lease import holder
     from .core.schema import db_packs
+    from .extract.run import extractor_name
     from .model.runs import current_run
 
-    name = ("llm" if settings.llm_base_url else "offline") if extractor == "auto" else extractor
+    name = extractor_name(settings, extractor)
     g = db.query(cypher("status/graph"))[0]
     state = db.query(cypher("update/state"))[0]
     run = current_run(db)
@@ -84,7 +85,7 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
         items_unhashed=int(p["items_unhashed"]), interactions_new=int(p["interactions_new"]),
         interactions_unclassified=unclassified, users_changed=users,
         mentions_unprojected=int(p["mentions_unprojected"]),
-        items_without_vector=int(p["items_without_vector"]) if run else 0,
+        items_without_vector=int(p["items_without_vector"]),
         resume=state["running"]["id"] if state["running"] else None)
     last = db.query(cypher("status/last_update"))
     who = holder(db)
@@ -94,6 +95,6 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
         datasets=list(g.pop("datasets")), counts={k: int(v) for k, v in g.items()},
         last_update=last[0] if last else None, ingest=int(state["ingest"]),
         run=run.summary() | {"version": p["run_version"], "updated": p["run_updated"]} if run else None,
-        items_folded=int(p["items_folded"]) if run else 0,
+        items_folded=int(p["items_folded"]),
         interactions_since_run=int(p["interactions_since_run"]) if run and p["run_ingest"] is not None else None,
         writer=who.describe() if who else None, pending=pending)

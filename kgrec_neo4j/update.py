@@ -131,17 +131,20 @@ def _count_changed_users(db: Database, previous: int, ingest: int, *, unseen: bo
     return int(db.value(cypher("update/count_changed_users"), previous=previous, ingest=ingest - 1, unseen=unseen))
 
 
-def _has_work(db: Database, name: str, state: dict[str, Any], *, retry_failed: bool = False) -> bool:
+def _has_work(db: Database, name: str, state: dict[str, Any], *, retry_failed: bool = False) -> tuple[bool, int]:
     """Whether an update with the extractor ``name`` has anything to do, read without writing anything: an update
     to resume, items whose text ``name`` has not done (or without a stored text hash; with ``retry_failed`` those
-    whose extraction of it failed too), or anything of ``update/pending_work``."""
+    whose extraction of it failed too), or anything of ``update/pending_work``. With it, the items whose extraction
+    of their text failed (counted when the items were read: when nothing else was work)."""
     if state["running"] is not None:
-        return True
+        return True, 0
     pending = db.query(cypher("update/pending_work"), classified=int(state["classified_upto"]),
                        interests=int(state["interests_upto"]))[0]
     if any(pending.values()):
-        return True
-    return any(retry_failed or not r["failed"] for r in db.query(cypher("update/items_to_extract"), extractor=name))
+        return True, 0
+    rows = db.query(cypher("update/items_to_extract"), extractor=name)
+    failed = sum(1 for r in rows if r["failed"])
+    return (len(rows) > failed or (retry_failed and failed > 0)), failed
 
 
 def run_update(db: Database, settings: Settings, *, extractor: str = "auto", classifier: str = "lexicon",
@@ -161,18 +164,18 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     """
     from .core.lease import holder
     from .core.schema import check_pack, load_pack
-    from .extract.run import check_extractor
+    from .extract.run import check_extractor, extractor_name
 
     t_all = time.perf_counter()
-    name = ("llm" if settings.llm_base_url else "offline") if extractor == "auto" else extractor
+    name = extractor_name(settings, extractor)
     check_extractor(settings, name)  # before anything is recorded: which items need extracting depends on it
     pack = load_pack(settings.type_pack)
     check_pack(db, pack)  # the update extracts with it: another pack's types would be refused half-way
     if lease is not None:
         state = db.query(cypher("update/state"))[0]
         # another writer at work (a load) may be about to give the update work: wait for it under the lease as before
-        if not _has_work(db, name, state, retry_failed=retry_failed) and holder(db) is None:
-            failed = sum(1 for r in db.query(cypher("update/items_to_extract"), extractor=name) if r["failed"])
+        work, failed = _has_work(db, name, state, retry_failed=retry_failed)
+        if not work and holder(db) is None:
             return UpdateReport(previous=int(state["updated_upto"]), ingest=int(state["ingest"]),
                                 items_failed_waiting=failed, seconds=round(time.perf_counter() - t_all, 3))
         lease()

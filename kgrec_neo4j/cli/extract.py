@@ -51,10 +51,9 @@ def items(settings, extractor_name, limit, concurrency, use_reviews, force, item
     """
     from ..core.schema import load_pack
     from ..extract.run import build_extractor, close_extractor, extract_items
+    from ..extract.run import extractor_name as resolve  # the option's own name is extractor_name
 
-    name = extractor_name
-    if name == "auto":
-        name = "llm" if settings.llm_base_url else "offline"
+    name = resolve(settings, extractor_name)
     pack = load_pack(settings.type_pack)
     extractor = build_extractor(settings, name, pack=pack, concurrency=concurrency, use_reviews=use_reviews)
     try:

@@ -267,6 +267,13 @@ def _check_results(items: list[ItemText], results: list[ItemResult], name: str) 
     return out
 
 
+def extractor_name(settings: Settings, name: str) -> str:
+    """``auto`` as the commands take it: the LLM extractor when an endpoint is configured, else the offline one."""
+    if name == "auto":
+        return "llm" if settings.llm_base_url else "offline"
+    return name
+
+
 def check_extractor(settings: Settings, name: str) -> None:
     """Raise :class:`ConfigError` when the extractor ``name`` cannot run with ``settings`` (unknown, or ``"llm"``
     without an endpoint): before any work is recorded (``kgrec update`` checks it first)."""
