@@ -58,7 +58,8 @@ class GraphStatus(BaseModel):
     run: dict[str, Any] | None = None
     items_folded: int = Field(0, description="items folded into the current run since it was trained")
     interactions_since_run: int | None = Field(None, description="interactions loaded since the current run started "
-                                                                 "training (None: a run that did not record it)")
+                                                                 "training or recorded live since (None: a run that "
+                                                                 "did not record its ingest number)")
     writer: str | None = Field(None, description="who holds the writer lease, if anyone")
     pending: Pending
 

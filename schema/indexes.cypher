@@ -13,3 +13,5 @@ CREATE INDEX item_work_key IF NOT EXISTS FOR (i:Item) ON (i.work_key);
 // classification (the count of classified edges, read from this index, against the relationship count store).
 CREATE INDEX interacted_ingest IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.ingest);
 CREATE INDEX interacted_kind_source IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.kind_source);
+// kgrec status: interactions recorded live (serve --writes) after the current run started training.
+CREATE INDEX interacted_recorded IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.recorded);

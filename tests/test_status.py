@@ -43,6 +43,15 @@ def test_status_counts_what_the_update_then_does(db, settings, tmp_path):
     upd = CliRunner().invoke(cli, ["update", "--extractor", "offline"])
     assert upd.exit_code == 0 and upd.output.startswith("nothing new since the last update"), upd.output
 
+    # an interaction the service records (serve --writes) takes no ingest number: it counts as arrived since the run
+    from kgrec_neo4j.serve.record import InteractionIn, record_interaction
+
+    user, item = db.query("MATCH (u:User)-[:INTERACTED]->(i:Item) RETURN u.id AS u, i.id AS i LIMIT 1")[0].values()
+    assert record_interaction(db, user, InteractionIn(item=item, rating=5, timestamp=1_900_000_000)).written
+    live = graph_status(db, settings, extractor="offline")
+    assert live.interactions_since_run == appended + 1, (live.interactions_since_run, appended)
+    assert live.pending.interactions_unclassified == 1 and live.pending.anything, live.pending
+
 
 def test_status_of_a_loaded_graph_says_what_is_left(db, settings, tmp_path):
     """Loaded, nothing built: every item to extract, every user's interests, no run; the CLI names `kgrec update`."""

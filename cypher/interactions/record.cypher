@@ -5,6 +5,8 @@
 // and recomputes the user's interests. Two requests for one user take turns (a lock on the user node before the
 // seq is read), so each gets a seq of its own. When $timestamp is given and the user's latest interaction is this
 // item at this timestamp, nothing is written (a retried request): `written` is false and `seq` is that edge's.
+// `recorded`: when it was written (no load stamps it with an ingest number), so that `kgrec status` counts it among
+// the interactions that arrived since the serving run was trained.
 // The caller has checked that the item exists and that the user, if stored, is of the item's dataset.
 // Params: $user, $item, $rating, $timestamp, $review_title, $review_text.
 MATCH (i:Item {id: $item})
@@ -22,7 +24,7 @@ WITH u, i, last_seq, coalesce($timestamp IS NOT NULL AND last_item = $item AND l
 OPTIONAL CALL (u, i, last_seq, again) {
   WITH u, i, last_seq, again WHERE NOT again
   CREATE (u)-[e:INTERACTED {seq: coalesce(last_seq + 1, 0), split: 'train'}]->(i)
-  SET e.rating = $rating, e.timestamp = $timestamp, e.review_title = $review_title, e.review_text = $review_text,
+  SET e.rating = $rating, e.timestamp = $timestamp, e.recorded = datetime(), e.review_title = $review_title, e.review_text = $review_text,
       u.n_interactions = coalesce(u.n_interactions, 0) + 1
   RETURN e.seq AS seq
 }
