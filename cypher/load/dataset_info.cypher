@@ -1,6 +1,6 @@
-// The stored dataset $name, if any: its status (loading | loaded), format and id prefix, and whether it is empty (no
+// The stored dataset $name, if any: its status (loading | loaded), format, id prefix, the files it was loaded from, and whether it is empty (no
 // user and no item of it: what a load that wrote nothing left behind, which a new load may take over whole).
 MATCH (d:Dataset {name: $name})
-RETURN d.status AS status, d.format AS format, coalesce(d.id_prefix, '') AS id_prefix,
+RETURN d.status AS status, d.format AS format, coalesce(d.id_prefix, '') AS id_prefix, d.sources AS sources,
        NOT EXISTS { MATCH (u:User) WHERE u.dataset = $name } AND NOT EXISTS { MATCH (i:Item) WHERE i.dataset = $name }
          AS empty

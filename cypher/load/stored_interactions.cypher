@@ -1,7 +1,8 @@
 // Every stored interaction of dataset $dataset's users, per user:
-// [seq, item id, rating, timestamp, review_title, review_text, split].
+// [seq, item id, rating, timestamp, review_title, review_text, split, recorded by the service (serve --writes)].
 MATCH (u:User)
 WHERE u.dataset = $dataset
 RETURN u.id AS user,
-       [(u)-[e:INTERACTED]->(i:Item) | [e.seq, i.id, e.rating, e.timestamp, e.review_title, e.review_text, e.split]]
+       [(u)-[e:INTERACTED]->(i:Item) | [e.seq, i.id, e.rating, e.timestamp, e.review_title, e.review_text, e.split,
+                                 e.recorded IS NOT NULL]]
          AS edges

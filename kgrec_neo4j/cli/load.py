@@ -23,7 +23,8 @@ from ._common import batch_size_option, open_db, pass_settings, silent_option
               help="Add the files to the stored dataset: new interactions after each user's stored ones (next seq), "
                    "new users, new items. Without it, loading a stored dataset again replaces its rows.")
 @click.option("--yes", is_flag=True,
-              help="Allow a reload that removes more than half (or all) of the dataset's stored interactions.")
+              help="Allow a reload that removes more than half (or all) of the dataset's stored interactions, "
+                   "interactions the service recorded, or the rows of files it leaves out.")
 @click.option("--id-prefix", default=None,
               help="Store this dataset's user and item ids with this prefix (ids are unique per dataset).")
 @batch_size_option

@@ -5,8 +5,10 @@ Three modes, chosen by what is stored (docs/updates.md):
 * **new** (the dataset is not stored): every user, item and interaction is written;
 * **reload** (the dataset is stored, no ``append``): the files replace the dataset's rows. Interactions, users and
   items the files no longer have are removed with everything derived from them; new or changed interactions are
-  written; unchanged rows are not touched. A reload that would remove every stored interaction (an empty file), or
-  more than half of them (a batch of new rows given without ``append``), needs ``yes``; when it leaves nothing of
+  written; unchanged rows are not touched. A reload that would remove every stored interaction (an empty file),
+  interactions the service recorded (in no file), any interaction while it leaves out files the dataset was also
+  loaded from (a day's files reloaded alone after later days were appended), or more than half of them (a batch of
+  new rows given without ``append``) needs ``yes``; when it leaves nothing of
   the dataset, its ``(:Dataset)`` node goes too. A load killed half way and run again is a reload that writes what
   is missing;
 * **append** (``append``, to a stored dataset): the files add interactions to the stored users (numbered after the
@@ -353,7 +355,8 @@ def load(
         if mode == "reload":
             # (with confirm_removal, the caller's question decides a removal of everything too)
             rows, moved, removed, touched, drop_users, stored_counts = _diff(
-                db, name, rows, counts, yes=yes or confirm_removal is not None)
+                db, name, rows, counts, yes=yes or confirm_removal is not None,
+                left_out=_sources_left_out(info["sources"] if info else None, ds.sources))
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
             if confirm_removal is not None and (removed or drop_users or drop_items):
@@ -373,7 +376,7 @@ def load(
     user_rows = [{"id": u, "n": counts[u]} for u in sorted(touched) if u in counts]
 
     def status(s: str) -> None:
-        db.write(cypher("load/dataset"), name=ds.name, format=ds.format, sources=ds.sources, status=s,
+        db.write(cypher("load/dataset"), name=ds.name, format=ds.format, sources=_resolved(ds.sources), status=s,
                  id_prefix=prefix, append=mode == "append")
 
     def write(stage: str, query: str, data: list[dict[str, Any]], size: int = batch_size, count: str | None = None
@@ -416,11 +419,32 @@ def load(
     return report
 
 
-def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str, int], *, yes: bool
+def _resolved(sources: Iterable[str]) -> list[str]:
+    """The files of a load as absolute paths (as the dataset node records them: a later load from another folder
+    names the same file alike)."""
+    return [str(Path(s).resolve()) for s in sources]
+
+
+def _sources_left_out(stored: list[str] | None, given: list[str]) -> list[str]:
+    """The files a stored dataset was also loaded from (``--append``) that a reload from ``given`` leaves out, when
+    the reload gives some of its files again: a day's files reloaded alone, after later days were appended. A reload
+    from other files only (a renamed export) leaves nothing out by this rule."""
+    stored_abs, given_abs = _resolved(stored or []), set(_resolved(given))
+    if not given_abs & set(stored_abs):
+        return []
+    return [s for s in stored_abs if s not in given_abs]
+
+
+def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str, int], *, yes: bool,
+          left_out: list[str] | None = None
           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], set[str], list[str],
                      tuple[set[str], int]]:
     """A reload against what is stored: ``(rows to write (new or changed), split changes, interactions to remove,
-    touched users, users to remove, (the stored users' ids, how many interactions are stored))``."""
+    touched users, users to remove, (the stored users' ids, how many interactions are stored))``.
+
+    Without ``yes``, a reload is refused when it would remove: every stored interaction; interactions the service
+    recorded (in no file: a reload of the files would lose them); any interaction while it leaves out files the
+    dataset was also loaded from (``left_out``: the rows appended from them would go); more than half of them."""
     stored: dict[str, dict[tuple[int, str], list[Any]]] = {}
     for r in db.query(cypher("load/stored_interactions"), dataset=name):
         stored[r["user"]] = {(int(e[0]), e[1]): e for e in r["edges"]}
@@ -433,6 +457,22 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
         raise InputError(f"reloading dataset {name!r} from these files would remove all its {total} stored "
                          f"interactions ({len(stored)} users, {items} items) and everything derived from them; "
                          f"nothing was written. Pass --yes to do that, or --append to add to it", source=name)
+    live = sum(1 for u, edges in stored.items() for (s, i), e in edges.items() if e[7] and (u, s, i) not in new_keys)
+    if live and not yes:
+        raise InputError(f"reloading dataset {name!r} from these files would remove {live} interactions that the "
+                         f"service recorded (`kgrec serve --writes`: they are in no file), of {len(removed)} it would "
+                         f"remove; nothing was written. A reload replaces the dataset's rows with the files': to add "
+                         f"these rows, pass --append; to replace it, recorded interactions too, pass --yes",
+                         source=name)
+    if removed and left_out and not yes:
+        shown = ", ".join(left_out[:4]) + (f" and {len(left_out) - 4} more" if len(left_out) > 4 else "")
+        raise InputError(f"reloading dataset {name!r} from these files would remove {len(removed)} of its {total} "
+                         f"stored interactions; the dataset was also loaded from {shown} (added with --append), "
+                         f"which this reload leaves out, and their rows would go; nothing was written. A reload "
+                         f"replaces the dataset's rows with the files': to reload it whole, give files that hold every "
+                         f"row (the appended ones too); pass --append to add these rows, or --yes to replace the "
+                         f"dataset by these files alone",
+                         source=name)
     if 2 * len(removed) > total and not yes:  # most of it: a batch of new rows loaded without --append, as a rule
         gone = len(set(stored) - set(counts))
         raise InputError(f"reloading dataset {name!r} from these files would remove {len(removed)} of its {total} "
