@@ -166,6 +166,31 @@ def test_format_option_reads_a_review_file_whose_first_line_tells_none(data_dir,
         assert "--format" not in str(e.value)
 
 
+def test_files_named_or_shaped_like_another_format_are_named(data_dir, tmp_path):
+    """A folder's `meta.json` that is not product metadata (a note on the export) was read as the metadata file, one
+    'missing required field asin' per line; a file of generic records under another name got "unknown review format
+    (keys [item_id, seq, user_id]); pass --format". Each error now says what the file looks like and what to do."""
+    sample = data_dir / "formats" / "amazon2018" / "Video_Games_5.sample.json.gz"
+    folder = tmp_path / "export"
+    folder.mkdir()
+    (folder / sample.name).write_bytes(sample.read_bytes())
+    write_jsonl(folder / "meta.json", [{"name": "my export", "version": 2}])
+    with pytest.raises(InputError, match=r"meta.json is named like Amazon product metadata \(meta_\*\), but its first "
+                                         r"record has keys \['name', 'version'\]") as e:
+        L.read([folder])
+    assert e.value.line == 1 and "move it out of the folder, or name the review file alone" in str(e.value)
+    ds = L.read([folder / sample.name])  # the way out: the review file alone
+    assert ds.format == "amazon2018" and not ds.issues
+    write_jsonl(folder / "meta.json", [{"asin": "B1", "title": "A game"}])  # real metadata is still read
+    assert L.read([folder]).items["B1"]["title"] == "A game"
+    write_jsonl(tmp_path / "data.jsonl", [{"user_id": "u1", "item_id": "i1", "seq": 0}])
+    with pytest.raises(InputError, match=r"look like the generic format's interactions .* name it interactions.jsonl"):
+        L.read([tmp_path / "data.jsonl"])
+    write_jsonl(tmp_path / "catalogue.jsonl", [{"item_id": "i1", "title": "A game"}])
+    with pytest.raises(InputError, match=r"look like the generic format's items .* name it items.jsonl"):
+        L.read([tmp_path / "catalogue.jsonl"])
+
+
 # -- writing (real Neo4j) ----------------------------------------------------------------------
 
 def counts(db):

@@ -345,6 +345,17 @@ def _find(folder: Path, stem: str) -> Path | None:
     return None
 
 
+def _first_record(path: Path) -> Any:
+    """The first line of a JSON-lines file, parsed (None when it cannot be read or is not JSON)."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as fh:
+            head = next(bounded_lines(fh), (b"", 0))[0]
+        return _loads(head)
+    except (_JSONError, EOFError, OSError, zlib.error):
+        return None
+
+
 def detect(paths: list[Path], *, one_generic_file: bool = False, fmt: Format | None = None
            ) -> tuple[Format, dict[str, Path | None]]:
     """Find the format and files from a folder or explicit files. ``one_generic_file``: the generic format may have
@@ -381,15 +392,16 @@ def detect(paths: list[Path], *, one_generic_file: bool = False, fmt: Format | N
                          source=str(names[have].parent))
     meta = next((f for n, f in names.items() if n.startswith("meta")), None)
     reviews = [f for n, f in names.items() if not n.startswith("meta")]
+    if meta is not None:
+        meta_keys = _first_record(meta)
+        product = {"asin", "parent_asin", "title", "description", "category", "categories", "main_category"}
+        if isinstance(meta_keys, dict) and not product & set(meta_keys):  # (a bad line of metadata is reported alone)
+            raise InputError(f"{meta.name} is named like Amazon product metadata (meta_*), but its first record has "
+                             f"keys {sorted(meta_keys)[:8]}, not 'asin' (2018) or 'parent_asin' (2023): move it out of "
+                             f"the folder, or name the review file alone (`kgrec load FILE`)", source=str(meta), line=1)
     first: Any = None
     if len(reviews) == 1:
-        opener = gzip.open if reviews[0].suffix == ".gz" else open
-        try:
-            with opener(reviews[0], "rb") as fh:
-                head = next(bounded_lines(fh), (b"", 0))[0]
-            first = _loads(head)
-        except (_JSONError, EOFError, OSError, zlib.error):
-            first = None
+        first = _first_record(reviews[0])
         keys = first if isinstance(first, dict) else {}
         if "reviewerID" in keys:
             return "amazon2018", {"reviews": reviews[0], "meta": meta}
@@ -412,6 +424,11 @@ def detect(paths: list[Path], *, one_generic_file: bool = False, fmt: Format | N
     if not isinstance(first, dict):
         raise InputError("first line is not JSON; cannot detect the format (pass --format)", source=str(reviews[0]),
                          line=1) from None
+    if "item_id" in first and ("user_id" in first or "title" in first):
+        kind = "interactions" if "user_id" in first else "items"
+        raise InputError(f"its records look like the generic format's {kind} (keys {sorted(first)[:8]}), which it "
+                         f"reads from files named items.jsonl[.gz] and interactions.jsonl[.gz]: name it "
+                         f"{kind}.jsonl{'.gz' if reviews[0].suffix == '.gz' else ''}", source=str(reviews[0]), line=1)
     raise InputError(f"unknown review format (keys {sorted(first)[:8]}); pass --format", source=str(reviews[0]), line=1)
 
 
