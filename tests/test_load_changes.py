@@ -484,3 +484,25 @@ def test_a_reload_of_the_first_days_files_keeps_the_appended_days(db, tmp_path):
     # with --yes, day 0's files replace the dataset
     rep = L.load(db, [base], yes=True)
     assert rep.interactions_removed == appended
+
+
+def test_an_untimed_repeat_purchase_is_said_to_need_a_timestamp(db, tmp_path):
+    """A repeat purchase appended without a timestamp is the user's last stored row again, as a rerun of the append
+    is: it is kept as stored. The CLI said only "1 interactions already stored"; it now says that the row has no
+    timestamp and that a timestamp adds a repeat."""
+    from _kg_fixture import invoke_cli
+
+    clear_database(db)
+    items = slice_rows("items.jsonl")[:3]
+    ids = [r["item_id"] for r in items]
+    L.load(db, [write_dataset(tmp_path / "base" / "vg", items, [
+        {"user_id": "u1", "item_id": ids[k], "seq": k} for k in range(3)])])
+    again = write_dataset(tmp_path / "again" / "vg", [], [{"user_id": "u1", "item_id": ids[2], "seq": 0}])
+    r = invoke_cli(["load", str(again), "--append", "--dataset", "vg", "--silent"])
+    assert r.exit_code == 0, r.output
+    assert "kept:    1 interactions already stored" in r.output and "1 of those interactions have no timestamp" \
+        in r.output and "give a repeat purchase its timestamp to add it" in r.output, r.output
+    timed = write_dataset(tmp_path / "timed" / "vg", [], [{"user_id": "u1", "item_id": ids[2], "seq": 0,
+                                                           "timestamp": 1_700_000_000}])
+    rep = L.load(db, [timed], append=True, name="vg")
+    assert rep.interactions_written == 1 and rep.interactions_kept_untimed == 0

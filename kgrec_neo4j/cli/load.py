@@ -79,6 +79,10 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
     if rep.interactions_already_stored or rep.items_text_kept:
         click.echo(f"kept:    {rep.interactions_already_stored} interactions already stored (not written again), "
                    f"{rep.items_text_kept} stored items keeping the text fields their records leave out")
+        if rep.interactions_kept_untimed:
+            click.echo(f"         {rep.interactions_kept_untimed} of those interactions have no timestamp: a row that "
+                       f"repeats a user's last stored interactions with nothing to tell them apart counts as stored; "
+                       f"give a repeat purchase its timestamp to add it")
     if rep.mode == "reload":
         click.echo(f"removed: {rep.interactions_removed} interactions, {rep.users_removed} users, "
                    f"{rep.items_removed} items" + (f"; nothing of dataset {rep.dataset} is left, so it was removed "

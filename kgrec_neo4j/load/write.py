@@ -78,6 +78,8 @@ class LoadReport(BaseModel):
     users_touched: int = 0
     interactions_already_stored: int = Field(0, description="appended rows found stored already (a rerun, a resumed "
                                                             "append, a newer copy of the files): not written again")
+    interactions_kept_untimed: int = Field(0, description="of those, rows without a timestamp: a true repeat of the "
+                                                          "user's last interactions looks the same")
     items_text_kept: int = Field(0, description="appended records of stored items without some text field: the "
                                                 "stored values of those were kept")
     interactions_removed: int = 0
@@ -205,10 +207,11 @@ def stored_elsewhere(stored: list[tuple[Any, ...]], new: list[tuple[Any, ...]]) 
 
 
 def _append_rows(db: Database, xs: list[Interaction], prefix: str
-                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int], int]:
+                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int], int, int]:
     """New rows numbered after each user's stored interactions, the stored interactions whose split changes, the
-    touched users' interaction counts, and how many rows were already stored (:func:`already_stored`: not written
-    again, so an append is idempotent)."""
+    touched users' interaction counts, how many rows were already stored (:func:`already_stored`: not written
+    again, so an append is idempotent), and how many of those have no timestamp (a repeat of the user's last
+    interactions cannot be told from a rerun without one)."""
     by_user: dict[str, list[Interaction]] = defaultdict(list)
     for x in xs:
         by_user[prefix + x.user].append(x)
@@ -219,7 +222,7 @@ def _append_rows(db: Database, xs: list[Interaction], prefix: str
     rows: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
-    skipped = 0
+    skipped = untimed = 0
     for u in sorted(by_user):
         history = stored.get(u, [])
         old = {int(e[0]): e[1] for e in history}
@@ -232,6 +235,7 @@ def _append_rows(db: Database, xs: list[Interaction], prefix: str
         hit = stored_elsewhere(have[: len(have) - done], want[done:])
         rest = [x for x, h in zip(new[done:], hit, strict=True) if not h]
         skipped += done + sum(hit)
+        untimed += sum(1 for w in want[:done] if w[2] is None)  # (a row found elsewhere has a timestamp)
         seqs = {start + k: x for k, x in enumerate(rest)}
         if not seqs:
             continue  # nothing new for this user: untouched
@@ -239,7 +243,7 @@ def _append_rows(db: Database, xs: list[Interaction], prefix: str
         rows += [_row(u, prefix + x.item, s, x, split[s]) for s, x in seqs.items()]
         moved += [{"user": u, "seq": s, "split": split[s]} for s, was in old.items() if split[s] != was]
         counts[u] = len(split)
-    return rows, moved, counts, skipped
+    return rows, moved, counts, skipped, untimed
 
 
 def _keep_stored_text(db: Database, item_rows: list[dict[str, Any]], stored: set[str]
@@ -346,7 +350,8 @@ def load(
     drop_users: list[str] = []
     drop_items: list[str] = []
     if mode == "append":
-        rows, moved, counts, report.interactions_already_stored = _append_rows(db, xs, prefix)
+        rows, moved, counts, report.interactions_already_stored, report.interactions_kept_untimed = \
+            _append_rows(db, xs, prefix)
         touched = set(counts)
         item_rows, report.items_text_kept = _keep_stored_text(db, item_rows, {prefix + i for i in known or ()})
     else:
