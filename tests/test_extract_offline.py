@@ -180,6 +180,11 @@ def test_movies_fields_and_categories(data_dir):
     assert ("Genre", "animation") in pts
     assert ("Audience", "rated g") in pts
     assert ("Production", "1990s") in pts
+    # the scrape's country is its listing's, not the film's: "United Kingdom" on 1,108 of 1,498 films, Toy Story,
+    # Pulp Fiction and Fargo among them; no country is read
+    for film in ("ml100k-1", "ml100k-56", "ml100k-100"):
+        assert "Country: United Kingdom" in items[film].features, items[film]
+        assert not [v for t, v in _points(ex.extract([items[film]])[0]) if t == "Production" and "kingdom" in v]
 
 
 @pytest.mark.parametrize("rating, value", [
