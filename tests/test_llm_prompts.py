@@ -263,3 +263,22 @@ def test_no_endpoint_is_a_config_error_with_the_fix(tmp_path):
 
     with pytest.raises(ConfigError, match="KGREC_LLM_BASE_URL"):
         LLMClient(load_settings({"home": str(tmp_path)}, environ={}))
+
+
+def test_a_packs_features_left_out_are_not_shown_to_the_model(settings):
+    """The movies pack leaves out the scrape's `Country:` line (its listing's country, not the film's: United Kingdom
+    on three films in four); the model is not shown it, and the other feature lines are."""
+    from kgrec_neo4j.core.schema import load_pack
+
+    movies = load_pack("movies")
+    assert movies.features_left_out == ("country",)
+    film = ItemText(item_id="ml100k-56", title="Pulp Fiction (1994)",
+                    features=["Director: Quentin Tarantino", "Country: United Kingdom", "Age rating: R"])
+    fake = answers({"points": [point("People", "Quentin Tarantino", 0.95, "Quentin Tarantino")]})
+    ex = LLMExtractor(settings, movies, client=LLMClient(settings, chat_model=fake, cache=False))
+    [res] = ex.extract([film])
+    assert res.error is None and res.text_hash == film.text_hash()  # the stored text's hash, as before
+    [(msgs, _)] = fake.seen
+    assert "Director: Quentin Tarantino" in msgs[-1].content and "Age rating: R" in msgs[-1].content
+    assert "Country" not in msgs[-1].content and "United Kingdom" not in msgs[-1].content
+    assert PACK.features_left_out == ()  # (video games: every line read)

@@ -64,6 +64,9 @@ class TypePack:
     #: words that items of the domain use (``keywords`` in the pack file, lower case): how a first extraction tells
     #: that the catalogue belongs to another shipped pack than the default one (:func:`check_pack_fits`)
     keywords: tuple[str, ...] = ()
+    #: keys of ``"Key: values"`` feature lines that are not about the item (``features_left_out`` in the pack file,
+    #: lower case): neither extractor reads them (:func:`kgrec_neo4j.extract.base.without_features`)
+    features_left_out: tuple[str, ...] = ()
 
     @property
     def prototypes(self) -> dict[str, list[str]] | None:
@@ -141,11 +144,16 @@ def load_pack(name_or_path: str) -> TypePack:
     keywords = data.get("keywords") or []
     if not isinstance(keywords, list) or not all(isinstance(w, str) and w.strip() for w in keywords):
         raise SchemaError(f"{p}: keywords must be a list of words that the domain's items use (got {keywords!r})")
+    left_out = data.get("features_left_out") or []
+    if not isinstance(left_out, list) or not all(isinstance(w, str) and w.strip() for w in left_out):
+        raise SchemaError(f"{p}: features_left_out must be a list of feature keys (the 'Country' of 'Country: "
+                          f"France') that neither extractor reads (got {left_out!r})")
     shipped = p.resolve().parent == (resources.schema_dir() / "packs").resolve()
     return TypePack(str(data.get("name") or p.stem), str(data.get("domain") or ""), tuple(types),
                     "" if shipped else str(p.resolve()), verb.strip(),
                     tuple((lab, tuple(str(x).strip() for x in examples[lab])) for lab in labels if examples),
-                    tuple(dict.fromkeys(w.strip().lower() for w in keywords)))
+                    tuple(dict.fromkeys(w.strip().lower() for w in keywords)),
+                    tuple(dict.fromkeys(w.strip().lower() for w in left_out)))
 
 
 #: a first extraction with the default pack is refused when another shipped pack's keywords are in at least this

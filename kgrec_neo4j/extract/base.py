@@ -51,6 +51,15 @@ class ItemText(BaseModel):
         return " ".join([self.title or "", self.brand or "", *self.categories, *self.features, *self.description])
 
 
+def without_features(item: ItemText, keys: tuple[str, ...]) -> ItemText:
+    """``item`` without its ``"Key: values"`` feature lines of the lower-case ``keys`` (a pack's
+    ``features_left_out``: a field of the source that is not about the item, which neither extractor reads)."""
+    if not keys:
+        return item
+    kept = [f for f in item.features if f.split(":", 1)[0].strip().lower() not in keys or ":" not in f]
+    return item if len(kept) == len(item.features) else item.model_copy(update={"features": kept})
+
+
 class KnowledgePoint(BaseModel):
     """One typed knowledge point of an item."""
 

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..core.config import Settings
 from ..core.schema import TypePack
 from ..llm.client import LLMClient, RunStats
-from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key
+from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key, without_features
 from .prompts import PROMPT_VERSION, WORKED_EXAMPLES, prompt_safe_text, prompt_template, render_item
 
 log = logging.getLogger(__name__)
@@ -257,7 +257,8 @@ class LLMExtractor:
         if len(set(ids)) != len(ids):
             dup = sorted({i for i in ids if ids.count(i) > 1})[:5]
             raise ValueError(f"item ids must be unique in one extract call (got duplicates {dup})")
-        inputs = [{"key": it.item_id, "item": render_item(it)} for it in items]
+        inputs = [{"key": it.item_id, "item": render_item(without_features(it, self.pack.features_left_out))}
+                  for it in items]
         results = self.client.run(self.chain, inputs, concurrency=self.concurrency, progress=self.progress,
                                   desc=f"extract {self.name}")
         adjusted: Counter = Counter(self.stats.adjusted)

@@ -40,7 +40,7 @@ import numpy as np
 from ..core.config import Settings
 from ..core.embed import TextEncoder
 from ..core.schema import TypePack
-from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key, strip_credit
+from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key, strip_credit, without_features
 from .offline_patterns import (
     COMPONENT_MODIFIERS_VG,
     WEAK_COMPONENTS_VG,
@@ -401,7 +401,7 @@ class OfflineExtractor:
         h = hashlib.sha256()
         for f in (__file__, offline_patterns.__file__):
             h.update(Path(f).read_bytes())
-        h.update(json.dumps([self.pack.name, self._types]).encode())
+        h.update(json.dumps([self.pack.name, self._types, self.pack.features_left_out]).encode())
         return h.hexdigest()[:32]
 
     def _safe_rule_points(self, it: ItemText) -> _Draft | str:
@@ -496,6 +496,7 @@ class OfflineExtractor:
         cands: list[tuple[str, str]] = []
         dropped: Counter = Counter()
         rules = self.rules
+        it = without_features(it, self.pack.features_left_out)
         title = plain_text(it.title or "")
 
         # title

@@ -922,10 +922,6 @@ def _movies() -> PackRules:
             "director": FieldRule("People", 2),
             "writer": FieldRule("People", 2),
             "cast": FieldRule("People", 4),
-            # the line is read and no value kept (max 0): the shipped scrape's country is its listing's, not the
-            # film's ("United Kingdom" on 1,108 of 1,498 films: Toy Story, Pulp Fiction, Fargo;
-            # docs/extraction-quality.md)
-            "country": FieldRule("Production", 0),
             "age rating": FieldRule("Audience", 1, _age_rating),
             "runtime": FieldRule("Production", 1, _runtime),
         },
