@@ -479,11 +479,18 @@ def test_a_reload_of_the_first_days_files_keeps_the_appended_days(db, tmp_path):
     with pytest.raises(InputError, match=r"would remove 1 interactions that the service recorded"):
         L.load(db, [merged], name="vg")
     assert edges(db) == with_live
-    rep = L.load(db, [merged], name="vg", yes=True)
-    assert rep.interactions_removed == 1
+    # an export that has the recorded interaction too, at another place of the user's history, loses nothing
+    rows = [{**r, "seq": r["seq"] + 1} if r["user_id"] == user else r for r in slice_rows("interactions.jsonl")]
+    first = min((r for r in rows if r["user_id"] == user), key=lambda r: r["seq"])
+    export = write_dataset(tmp_path / "export" / "vg", slice_rows("items.jsonl"), [
+        *rows, {**first, "seq": 0, "item_id": item, "timestamp": 2_000_000_000, "rating": None, "review_title": None,
+                "review_text": None}])
+    L.load(db, [export], name="vg")  # no --yes
+    assert db.value("MATCH (:User {id: $u})-[e:INTERACTED {seq: 0}]->(i:Item) RETURN i.id + e.timestamp",
+                    u=user) == f"{item}2000000000"
     # with --yes, day 0's files replace the dataset
-    rep = L.load(db, [base], yes=True)
-    assert rep.interactions_removed == appended
+    L.load(db, [base], yes=True)
+    assert len(edges(db)) == len(before) - appended
 
 
 def test_an_untimed_repeat_purchase_is_said_to_need_a_timestamp(db, tmp_path):

@@ -462,7 +462,11 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
         raise InputError(f"reloading dataset {name!r} from these files would remove all its {total} stored "
                          f"interactions ({len(stored)} users, {items} items) and everything derived from them; "
                          f"nothing was written. Pass --yes to do that, or --append to add to it", source=name)
-    live = sum(1 for u, edges in stored.items() for (s, i), e in edges.items() if e[7] and (u, s, i) not in new_keys)
+    # a recorded interaction the files have too (the same item and timestamp, at another place of the history: an
+    # export of the application's own records) is not lost by the reload
+    in_files = {(r["user"], r["item"], r["timestamp"]) for r in rows}
+    live = sum(1 for u, edges in stored.items() for (s, i), e in edges.items()
+               if e[7] and (u, s, i) not in new_keys and (u, i, e[3]) not in in_files)
     if live and not yes:
         raise InputError(f"reloading dataset {name!r} from these files would remove {live} interactions that the "
                          f"service recorded (`kgrec serve --writes`: they are in no file), of {len(removed)} it would "
