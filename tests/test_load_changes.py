@@ -513,3 +513,23 @@ def test_an_untimed_repeat_purchase_is_said_to_need_a_timestamp(db, tmp_path):
                                                            "timestamp": 1_700_000_000}])
     rep = L.load(db, [timed], append=True, name="vg")
     assert rep.interactions_written == 1 and rep.interactions_kept_untimed == 0
+
+
+def test_a_reload_asks_before_removing_an_untimed_recorded_repeat(db, tmp_path):
+    """An interaction the service recorded without a timestamp is not found in the files by its item alone: a user's
+    untimed row of the same item there is the earlier interaction, not this one (a repeat). The reload that would
+    remove it is refused without --yes."""
+    from kgrec_neo4j.serve.record import InteractionIn, record_interaction
+
+    clear_database(db)
+    items = slice_rows("items.jsonl")[:3]
+    ids = [r["item_id"] for r in items]
+    base = write_dataset(tmp_path / "base" / "vg", items, [
+        {"user_id": "u1", "item_id": ids[k], "seq": k} for k in range(3)])
+    L.load(db, [base])
+    assert record_interaction(db, "u1", InteractionIn(item=ids[0])).written  # a repeat, no timestamp
+    before = edges(db)
+    with pytest.raises(InputError, match=r"would remove 1 interactions that the service recorded"):
+        L.load(db, [base])
+    assert edges(db) == before
+

@@ -463,8 +463,9 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
                          f"interactions ({len(stored)} users, {items} items) and everything derived from them; "
                          f"nothing was written. Pass --yes to do that, or --append to add to it", source=name)
     # a recorded interaction the files have too (the same item and timestamp, at another place of the history: an
-    # export of the application's own records) is not lost by the reload
-    in_files = {(r["user"], r["item"], r["timestamp"]) for r in rows}
+    # export of the application's own records) is not lost by the reload; one without a timestamp cannot be told
+    # from the user's earlier interaction with the item (a repeat), so it is
+    in_files = {(r["user"], r["item"], r["timestamp"]) for r in rows if r["timestamp"] is not None}
     live = sum(1 for u, edges in stored.items() for (s, i), e in edges.items()
                if e[7] and (u, s, i) not in new_keys and (u, i, e[3]) not in in_files)
     if live and not yes:
