@@ -533,3 +533,27 @@ def test_a_reload_asks_before_removing_an_untimed_recorded_repeat(db, tmp_path):
         L.load(db, [base])
     assert edges(db) == before
 
+
+def test_a_reload_leaving_out_an_appended_items_file_asks_before_removing_its_items(db, tmp_path):
+    """Items appended alone (a catalogue file, `--append`) are rows of a file the dataset was loaded from: a reload
+    of the first files that leaves it out would remove those items (with their knowledge) and needs --yes, as it
+    does for interactions."""
+    clear_database(db)
+    rows = slice_rows("items.jsonl")
+    items, later = rows[:3], rows[3:5]
+    ids = [r["item_id"] for r in items]
+    base = write_dataset(tmp_path / "base" / "vg", items, [
+        {"user_id": "u1", "item_id": ids[k], "seq": k} for k in range(3)])
+    L.load(db, [base])
+    catalogue = tmp_path / "new" / "vg"
+    catalogue.mkdir(parents=True)
+    (catalogue / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in later))
+    L.load(db, [catalogue / "items.jsonl"], append=True, name="vg")
+    stored = db.value("MATCH (i:Item) RETURN count(i)")
+    assert stored == 5
+    with pytest.raises(InputError, match=r"would remove 2 of its 5 stored items; the dataset was also loaded from "
+                                         rf"{(catalogue / 'items.jsonl').resolve()}"):
+        L.load(db, [base])
+    assert db.value("MATCH (i:Item) RETURN count(i)") == stored
+    rep = L.load(db, [base], yes=True)
+    assert rep.items_removed == 2

@@ -6,8 +6,8 @@ Three modes, chosen by what is stored (docs/updates.md):
 * **reload** (the dataset is stored, no ``append``): the files replace the dataset's rows. Interactions, users and
   items the files no longer have are removed with everything derived from them; new or changed interactions are
   written; unchanged rows are not touched. A reload that would remove every stored interaction (an empty file),
-  interactions the service recorded (in no file), any interaction while it leaves out files the dataset was also
-  loaded from (a day's files reloaded alone after later days were appended), or more than half of them (a batch of
+  interactions the service recorded (in no file), any interaction or item while it leaves out files the dataset was
+  also loaded from (a day's files reloaded alone after later days were appended), or more than half of them (a batch of
   new rows given without ``append``) needs ``yes``; when it leaves nothing of
   the dataset, its ``(:Dataset)`` node goes too. A load killed half way and run again is a reload that writes what
   is missing;
@@ -359,11 +359,19 @@ def load(
         touched = set(counts)
         if mode == "reload":
             # (with confirm_removal, the caller's question decides a removal of everything too)
+            left_out = _sources_left_out(info["sources"] if info else None, ds.sources)
             rows, moved, removed, touched, drop_users, stored_counts = _diff(
-                db, name, rows, counts, yes=yes or confirm_removal is not None,
-                left_out=_sources_left_out(info["sources"] if info else None, ds.sources))
+                db, name, rows, counts, yes=yes or confirm_removal is not None, left_out=left_out)
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
+            if drop_items and left_out and not (yes or confirm_removal is not None):  # (items appended alone)
+                raise InputError(f"reloading dataset {name!r} from these files would remove {len(drop_items)} of its "
+                                 f"{len(stored_items)} stored items; the dataset was also loaded from "
+                                 f"{_files_shown(left_out)} (added with --append), which this reload leaves out, and "
+                                 f"their rows would go; nothing was written. A reload replaces the dataset's rows "
+                                 f"with the files': to reload it whole, give files that hold every row (the appended "
+                                 f"ones too); pass --append to add these rows, or --yes to replace the dataset by "
+                                 f"these files alone", source=name)
             if confirm_removal is not None and (removed or drop_users or drop_items):
                 n_stored = len(stored_counts[0])
                 same = sample_users(pool, n_stored, seed) if max_users else pool
@@ -440,6 +448,11 @@ def _sources_left_out(stored: list[str] | None, given: list[str]) -> list[str]:
     return [s for s in stored_abs if s not in given_abs]
 
 
+def _files_shown(files: list[str]) -> str:
+    """The first files of a list, for a message."""
+    return ", ".join(files[:4]) + (f" and {len(files) - 4} more" if len(files) > 4 else "")
+
+
 def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str, int], *, yes: bool,
           left_out: list[str] | None = None
           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], set[str], list[str],
@@ -475,9 +488,9 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
                          f"these rows, pass --append; to replace it, recorded interactions too, pass --yes",
                          source=name)
     if removed and left_out and not yes:
-        shown = ", ".join(left_out[:4]) + (f" and {len(left_out) - 4} more" if len(left_out) > 4 else "")
         raise InputError(f"reloading dataset {name!r} from these files would remove {len(removed)} of its {total} "
-                         f"stored interactions; the dataset was also loaded from {shown} (added with --append), "
+                         f"stored interactions; the dataset was also loaded from {_files_shown(left_out)} (added "
+                         f"with --append), "
                          f"which this reload leaves out, and their rows would go; nothing was written. A reload "
                          f"replaces the dataset's rows with the files': to reload it whole, give files that hold every "
                          f"row (the appended ones too); pass --append to add these rows, or --yes to replace the "
