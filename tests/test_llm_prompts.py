@@ -281,4 +281,5 @@ def test_a_packs_features_left_out_are_not_shown_to_the_model(settings):
     [(msgs, _)] = fake.seen
     assert "Director: Quentin Tarantino" in msgs[-1].content and "Age rating: R" in msgs[-1].content
     assert "Country" not in msgs[-1].content and "United Kingdom" not in msgs[-1].content
+    assert msgs[-1].content == build_messages(film, movies)[-1]["content"]  # the pack's prompt, as the model gets it
     assert PACK.features_left_out == ()  # (video games: every line read)

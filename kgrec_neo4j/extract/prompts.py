@@ -17,7 +17,7 @@ import re
 from typing import TYPE_CHECKING
 
 from ..core.schema import TypePack
-from .base import MAX_VALUE_WORDS, ItemText, strip_credit
+from .base import MAX_VALUE_WORDS, ItemText, strip_credit, without_features
 
 if TYPE_CHECKING:
     from langchain_core.prompts import ChatPromptTemplate
@@ -173,8 +173,10 @@ def prompt_template(pack: TypePack, *, max_points: int = 12, examples: bool = Tr
 
 def build_messages(item: ItemText, pack: TypePack, *, max_points: int = 12, examples: bool = True,
                    **render_kw) -> list[dict[str, str]]:
-    """:func:`prompt_template` filled for ``item``, as ``{"role", "content"}`` dicts."""
+    """:func:`prompt_template` filled for ``item`` (without the pack's ``features_left_out`` lines, as the extractor
+    sends it), as ``{"role", "content"}`` dicts."""
     from ..llm.client import message_dicts
 
     template = prompt_template(pack, max_points=max_points, examples=examples)
+    item = without_features(item, pack.features_left_out)
     return message_dicts(template.format_messages(item=render_item(item, **render_kw)))
