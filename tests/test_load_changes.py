@@ -557,3 +557,22 @@ def test_a_reload_leaving_out_an_appended_items_file_asks_before_removing_its_it
     assert db.value("MATCH (i:Item) RETURN count(i)") == stored
     rep = L.load(db, [base], yes=True)
     assert rep.items_removed == 2
+
+
+def test_a_dataset_that_keeps_its_files_as_relative_paths_still_names_those_left_out(db, tmp_path, monkeypatch):
+    """A dataset loaded before its node kept absolute paths has the files as they were given, relative to the folder
+    the load ran in. A reload from another folder still finds the files it gives among them, and asks before
+    removing the rows of those it leaves out."""
+    clear_database(db)
+    base, more, _ = split_slice(tmp_path, keep=20)
+    L.load(db, [base])
+    L.load(db, [more], append=True)
+    before = edges(db)
+    rel = [str(p.relative_to(tmp_path)) for d in (base, more) for p in (d / "items.jsonl", d / "interactions.jsonl")]
+    db.execute("MATCH (d:Dataset {name: 'vg'}) SET d.sources = $s", s=rel)  # as a load run in tmp_path kept them
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    with pytest.raises(InputError, match=r"the dataset was also loaded from more/vg/items.jsonl, "
+                                         r"more/vg/interactions.jsonl \(added with --append\)"):
+        L.load(db, [base])
+    assert edges(db) == before

@@ -442,10 +442,22 @@ def _sources_left_out(stored: list[str] | None, given: list[str]) -> list[str]:
     """The files a stored dataset was also loaded from (``--append``) that a reload from ``given`` leaves out, when
     the reload gives some of its files again: a day's files reloaded alone, after later days were appended. A reload
     from other files only (a renamed export) leaves nothing out by this rule."""
-    stored_abs, given_abs = _resolved(stored or []), set(_resolved(given))
-    if not given_abs & set(stored_abs):
+    given_abs = set(_resolved(given))
+
+    def given_again(s: str) -> bool:
+        p = Path(s)
+        if p.is_absolute():
+            return str(p.resolve()) in given_abs
+        # kept as given (a load before the node kept absolute paths): relative to a folder not known now; a given
+        # file that ends with the path is that file
+        tail = p.parts[next((k for k, x in enumerate(p.parts) if x != ".."), len(p.parts)):]
+        return bool(tail) and any(Path(g).parts[-len(tail):] == tail for g in given_abs)
+
+    seen = [given_again(s) for s in stored or []]
+    if not any(seen):
         return []
-    return [s for s in stored_abs if s not in given_abs]
+    return [s if not Path(s).is_absolute() else str(Path(s).resolve())
+            for s, again in zip(stored or [], seen, strict=True) if not again]
 
 
 def _files_shown(files: list[str]) -> str:
