@@ -433,6 +433,31 @@ def test_browser_why_not_names_the_horizon_of_a_negative_interest(db, kg):
         db.write("MATCH (u:User {id: 'why-not-horizons'}) DETACH DELETE u")
 
 
+def test_browser_queries_tell_an_avoided_interest_from_a_wanted_one(db, kg):
+    """explanation_paths and stored_recommendations listed a path through an interest the user avoids
+    (INTERESTED_IN.polarity -1, 'you are not interested in X' in why_not) as kind 'interest', like one the user
+    wants: the table read as a reason for the item. It is a `negative_interest`, listed after the wanted ones."""
+    from kgrec_neo4j.core import resources
+
+    def query(name: str) -> str:
+        return "\n".join(ln for ln in resources.cypher(f"browser/{name}").splitlines()
+                         if not ln.startswith("//")).strip().rstrip(";")
+
+    item, concept = db.query("MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept) RETURN i.id AS i, c.id AS c "
+                             "ORDER BY i, c LIMIT 1")[0].values()
+    db.write("MATCH (c:Concept {id: $c}), (i:Item {id: $i}) CREATE (u:User {id: 'avoids-it'}) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'long', polarity: -1, weight: 0.9, confidence: 0.9}]->(c) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'short', polarity: 1, weight: 0.1, confidence: 0.1}]->(c) "
+             "CREATE (u)-[:RECOMMENDED {rank: 1, score: 1.0, run: 'probe'}]->(i)", c=concept, i=item)
+    try:
+        rows = db.query(query("explanation_paths"), user="avoids-it", item=item)
+        assert sorted(r["kind"] for r in rows) == ["interest", "negative_interest"], rows
+        rows = db.query(query("stored_recommendations"), user="avoids-it")
+        assert [r["kind"] for r in rows] == ["interest", "negative_interest"], rows
+    finally:
+        db.write("MATCH (u:User {id: 'avoids-it'}) DETACH DELETE u")
+
+
 def test_browser_user_profile_shows_the_latest_interactions(db, kg):
     """The profile's history is the user's latest 50 interactions by seq, of every split (it was any 50 of them)."""
     from kgrec_neo4j.core import resources

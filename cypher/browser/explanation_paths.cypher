@@ -5,8 +5,9 @@
 // interactions after j's latest one by `seq`; no item links without a current run), interacted items
 // sharing a concept with the item (the most specific concepts first: fewest items), interests in one of its
 // concepts, and family paths where neither holds (concepts of one family joined by BROADER edges: an interacted
-// item that shares no concept with the item, an interest the item does not have). The full share of each reason
-// (model and item graph) comes from `kgrec explain --user U --item I`.
+// item that shares no concept with the item, an interest the item does not have). An interest the user avoids
+// (INTERESTED_IN.polarity < 0) is a `negative_interest` (`negative_interest_family`): it counts against the item.
+// The full share of each reason (model and item graph) comes from `kgrec explain --user U --item I`.
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
 MATCH (u:User {id: $user}), (i:Item {id: $item})
@@ -28,8 +29,9 @@ CALL (r, u, i) {
   WHERE j <> i
   RETURN p, 'shared_concept' AS kind, null AS share, COUNT { (c)<-[:HAS_KNOWLEDGE]-() } AS items
   UNION ALL
-  MATCH p = (u)-[:INTERESTED_IN]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
-  RETURN p, 'interest' AS kind, null AS share, COUNT { (c)<-[:HAS_KNOWLEDGE]-() } AS items
+  MATCH p = (u)-[ii:INTERESTED_IN]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
+  RETURN p, CASE WHEN ii.polarity < 0 THEN 'negative_interest' ELSE 'interest' END AS kind, null AS share,
+         COUNT { (c)<-[:HAS_KNOWLEDGE]-() } AS items
   UNION ALL
   MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(:Concept)-[:BROADER]-(ci:Concept)<-[:HAS_KNOWLEDGE]-(i)
   WHERE j <> i AND NOT EXISTS { (j)-[:HAS_KNOWLEDGE]->(:Concept)<-[:HAS_KNOWLEDGE]-(i) }
@@ -40,9 +42,10 @@ CALL (r, u, i) {
   WHERE j <> i AND ci <> c AND NOT EXISTS { (j)-[:HAS_KNOWLEDGE]->(:Concept)<-[:HAS_KNOWLEDGE]-(i) }
   RETURN p, 'family_concept' AS kind, null AS share, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
   UNION ALL
-  MATCH p = (u)-[:INTERESTED_IN]->(c:Concept)-[:BROADER]-(ci:Concept)<-[:HAS_KNOWLEDGE]-(i)
+  MATCH p = (u)-[ii:INTERESTED_IN]->(c:Concept)-[:BROADER]-(ci:Concept)<-[:HAS_KNOWLEDGE]-(i)
   WHERE NOT EXISTS { (i)-[:HAS_KNOWLEDGE]->(c) }
-  RETURN p, 'interest_family' AS kind, null AS share, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
+  RETURN p, CASE WHEN ii.polarity < 0 THEN 'negative_interest_family' ELSE 'interest_family' END AS kind, null AS share,
+         COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
 }
 RETURN kind, share, p
 ORDER BY abs(coalesce(share, 0.0)) DESC, items

@@ -3,8 +3,9 @@
 // user's interests it has. An item without such a path (a popular item stored for a user without interactions, or
 // one the model's embeddings carry alone) is listed too, with p null. An item's item links come first (the item graph's
 // part of its score; `kgrec explain --user U --item I` gives each reason's share), by |weight|, then its interests
-// by weight x confidence (the two strengths are on different scales). Paste into Neo4j Browser after
-// setting the parameter.
+// by weight x confidence (the two strengths are on different scales), an interest the user avoids
+// (INTERESTED_IN.polarity < 0, kind `negative_interest`: it counts against the item) last. Paste into Neo4j Browser
+// after setting the parameter.
 // :param user => 'A2OAG0NE83ODBD'
 MATCH (u:User {id: $user})-[r:RECOMMENDED]->(i:Item)
 OPTIONAL CALL (u, r, i) {
@@ -15,9 +16,10 @@ OPTIONAL CALL (u, r, i) {
   LIMIT 3
   UNION
   MATCH p = (u)-[ii:INTERESTED_IN]->(:Concept)<-[:HAS_KNOWLEDGE]-(i)
-  RETURN p, 'interest' AS kind, coalesce(ii.weight, 1.0) * coalesce(ii.confidence, 1.0) AS strength
+  RETURN p, CASE WHEN ii.polarity < 0 THEN 'negative_interest' ELSE 'interest' END AS kind,
+         coalesce(ii.weight, 1.0) * coalesce(ii.confidence, 1.0) AS strength
   ORDER BY strength DESC
   LIMIT 3
 }
 RETURN r.rank AS rank, i.id AS item, i.title AS title, r.score AS score, r.run AS run, kind, p, strength
-ORDER BY rank, kind = 'interest', strength DESC;
+ORDER BY rank, kind <> 'item_link', kind = 'negative_interest', strength DESC;
