@@ -7,6 +7,8 @@ merge. Every test checks stored state through queries.
 from __future__ import annotations
 
 import hashlib
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -107,6 +109,17 @@ def test_build_floor_holds_in_every_concept(db, emb, pack, built):
     assert bad == 0
     assert db.value("MATCH (k:KnowledgeType {name: 'Compatibility'}) RETURN k.concept_floor") == \
         next(t.floor for t in made if t.type == "Compatibility")
+
+
+def test_the_vocabulary_parameters_are_stored_under_the_names_the_graph_model_gives(db, built):
+    """docs/graph-model.md named them `KnowledgeType.concept_floor`, `acceptance`, `band`, `model`, `built_at`: a
+    Browser user who read `k.acceptance` got null (the build stores `concept_acceptance`, ...)."""
+    text = (Path(__file__).parents[1] / "docs" / "graph-model.md").read_text(encoding="utf-8")
+    bullet = next(b for b in text.split("\n- ") if b.startswith("**concepts**"))
+    names = re.findall(r"`KnowledgeType\.(\w+)`", bullet)
+    assert len(names) == 5, bullet
+    stored = db.value("MATCH (k:KnowledgeType {name: 'Compatibility'}) RETURN keys(k)")
+    assert {n for n in names if n != "concept_band"} <= set(stored), (names, stored)  # band: only with a band
 
 
 def test_build_rerun_changes_nothing(db, emb, pack, built):
