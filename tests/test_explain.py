@@ -458,6 +458,25 @@ def test_browser_queries_tell_an_avoided_interest_from_a_wanted_one(db, kg):
         db.write("MATCH (u:User {id: 'avoids-it'}) DETACH DELETE u")
 
 
+def test_browser_concept_neighbourhood_shows_the_family(db, kg):
+    """concept_neighbourhood showed a concept's type, mentions, items and users, but not its BROADER edges: `Xbox`
+    showed neither `Xbox One` nor `Xbox 360`, the family the explanations' family paths go through."""
+    from kgrec_neo4j.core import resources
+
+    text = "\n".join(ln for ln in resources.cypher("browser/concept_neighbourhood").splitlines()
+                     if not ln.startswith("//")).strip().rstrip(";")
+    db.write("CREATE (:Concept {id: 'fam-probe-xbox', name: 'Xbox Probe', type: 'Compatibility'})"
+             "<-[:BROADER {method: 'variant'}]-(:Concept {id: 'fam-probe-one', name: 'Xbox Probe One', "
+             "type: 'Compatibility'})")
+    try:
+        rows = db.query(text, concept="fam-probe-xbox")
+        # a path as Record.data() gives it, from the concept asked for: [xbox, 'BROADER', one]
+        assert [[p[0]["id"], p[1], p[2]["id"]] for p in rows[0]["family"]] == [["fam-probe-xbox", "BROADER",
+                                                                              "fam-probe-one"]]
+    finally:
+        db.write("MATCH (c:Concept) WHERE c.id STARTS WITH 'fam-probe-' DETACH DELETE c")
+
+
 def test_browser_user_profile_shows_the_latest_interactions(db, kg):
     """The profile's history is the user's latest 50 interactions by seq, of every split (it was any 50 of them)."""
     from kgrec_neo4j.core import resources

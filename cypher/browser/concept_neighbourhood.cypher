@@ -1,4 +1,5 @@
-// A concept's neighbourhood: its type, mentions, the items that have it and the users interested in it.
+// A concept's neighbourhood: its type, its family (BROADER edges both ways: `Xbox One` -> `Xbox`), mentions, the
+// items that have it and the users interested in it.
 // $concept is a concept's id (`kgrec items show` prints them) or its name (case-insensitive).
 // Each list is read on its own, up to its limit (a concept of thousands of items and users costs what a small one
 // does).
@@ -6,6 +7,7 @@
 MATCH (c:Concept)
 WHERE c.id = $concept OR toLower(c.name) = toLower($concept)
 RETURN c, COLLECT { MATCH pt = (c)-[:OF_TYPE]->(:KnowledgeType) RETURN pt } AS type,
+       COLLECT { MATCH pf = (c)-[:BROADER]-(:Concept) RETURN pf LIMIT 20 } AS family,
        COLLECT { MATCH pm = (:Mention)-[:CANONICAL]->(c) RETURN pm LIMIT 20 } AS mentions,
        COLLECT { MATCH pi = (:Item)-[:HAS_KNOWLEDGE]->(c) RETURN pi LIMIT 30 } AS items,
        COLLECT { MATCH pu = (:User)-[:INTERESTED_IN]->(c) RETURN pu LIMIT 30 } AS users;
