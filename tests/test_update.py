@@ -464,6 +464,17 @@ def test_new_items_browser_query_lists_them(db, world):
     assert all(r["strongest_from"] for r in rows if r["borrowed_links"])
 
 
+def test_every_label_and_relationship_type_is_in_the_graph_model(db, world):
+    """A Browser user sees every label and relationship type of the database in the sidebar; docs/graph-model.md
+    named neither SchemaInfo nor UpdateState, UpdateRun and WriterLease."""
+    model = (REPO / "docs" / "graph-model.md").read_text(encoding="utf-8")
+    labels = db.value("CALL db.labels() YIELD label RETURN collect(label)")
+    types = db.value("CALL db.relationshipTypes() YIELD relationshipType RETURN collect(relationshipType)")
+    assert {"SchemaInfo", "UpdateState", "UpdateRun", "WriterLease"} <= set(labels)
+    assert [n for n in labels + types if f":{n} " not in model and f":{n}]" not in model
+            and f":{n})" not in model] == []
+
+
 def test_items_show_lists_the_links_borrowed_into_a_new_item(db, world):
     """`kgrec items show` on an item the update folded in lists the item links into it (it links to nothing
     itself), each marked borrowed; the trained item a link comes from lists it among its outgoing links."""
