@@ -15,3 +15,5 @@ CREATE INDEX interacted_ingest IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.inge
 CREATE INDEX interacted_kind_source IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.kind_source);
 // kgrec status: interactions recorded live (serve --writes) after the current run started training.
 CREATE INDEX interacted_recorded IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.recorded);
+// kgrec status: the review texts whose classification failed (their reason is kept on the edge), counted on this index.
+CREATE INDEX interacted_text_error IF NOT EXISTS FOR ()-[r:INTERACTED]-() ON (r.text_error);

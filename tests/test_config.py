@@ -68,6 +68,21 @@ def test_borrow_neighbours_setting():
         load_settings(environ={"KGREC_BORROW_SCALE": "0"})
 
 
+def test_a_stored_failure_reason_is_bounded_and_hides_the_endpoints_secrets():
+    """The reason a failed item, user or review text keeps in the graph (Item.extract_error, User.interests_error,
+    INTERACTED.text_error): the API key and the secrets of the endpoint URL never reach the database."""
+    from kgrec_neo4j.core.config import MAX_STORED_ERROR, stored_error
+
+    s = Settings(llm_base_url="https://u:s3cr3t@api.example.com/v1?api_key=qk123", llm_api_key="sk-abcdef123456")
+    got = stored_error("http_error: HTTP 401: Incorrect API key provided: sk-abcdef123456 at "
+                       "https://u:s3cr3t@api.example.com/v1?api_key=qk123/chat/completions (qk123)\n\tmore", s)
+    assert "sk-abcdef123456" not in got and "s3cr3t" not in got and "qk123" not in got and "\n" not in got
+    assert got.startswith("http_error: HTTP 401: Incorrect API key provided: *** at https://u:***@api.example.com")
+    long = stored_error("invalid_json: " + "x" * 10_000, s)
+    assert len(long) == MAX_STORED_ERROR and long.endswith("...")
+    assert stored_error(None) == "unknown failure" and stored_error("timeout: read", None) == "timeout: read"
+
+
 def test_redact_url_hides_the_secrets_of_a_url_only():
     from kgrec_neo4j.core.config import redact_in, redact_url
 

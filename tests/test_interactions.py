@@ -122,6 +122,8 @@ def test_llm_classifier_parses_structured_answers(settings):
     out = clf.classify([Review(title="Bad", text="broke"), Review(text="??"), Review(title="Great")])
     assert out[0] == TextVerdict(label="dislike", confidence=0.7)
     assert out[1] is None and clf.failures["invalid_json"] == 1
+    assert clf.last_errors[0] is None and clf.last_errors[2] is None  # the reason of each failure, for the store
+    assert clf.last_errors[1].startswith("invalid_json")
     assert out[2] == TextVerdict(label="like", confidence=1.0)  # out-of-range self-report clamped
     msgs = classify_messages(Review(title="T", text="body"))
     assert msgs[0]["role"] == "system" and "Review title: T" in msgs[1]["content"]
@@ -340,8 +342,8 @@ def test_cli_classify_with_failed_texts_exits_4_and_a_rerun_retries_them(small, 
         assert "classified 6 edges with llm" in r.output and "1 text failures" in r.output
         assert r.stderr.strip().splitlines()[-1] == (
             "Error: 1 review text could not be classified (invalid_json: 1); their edges took the rating's kind "
-            "(implicit without a rating), and every edge was written. Run the same command again to retry them, or "
-            "pass --allow-failures to accept them (exit code 0)")
+            "(implicit without a rating), each keeps its reason in INTERACTED.text_error, and every edge was written. "
+            "Run the same command again to retry them, or pass --allow-failures to accept them (exit code 0)")
         assert (_edges(small)["u2", 0]["kind"], _edges(small)["u2", 0]["source"]) == ("implicit", "none")
         srv.script(*[ok("not json")] * 4, match="Awful and boring")
         r = CliRunner().invoke(cli, [*args, "--allow-failures"])
@@ -352,3 +354,45 @@ def test_cli_classify_with_failed_texts_exits_4_and_a_rerun_retries_them(small, 
     assert r.exit_code == 0, r.output
     assert "text failures" not in r.output and not r.stderr, r.output
     assert (_edges(small)["u2", 0]["kind"], _edges(small)["u2", 0]["source"]) == ("dislike", "text")
+
+
+def test_a_failed_review_texts_reason_is_kept_on_its_edge_shown_by_status_and_cleared_by_the_rerun(
+        small, monkeypatch, tmp_path):
+    """A review text the LLM classifier failed on was counted by reason, but its edge said nothing of it (a failed
+    item keeps its reason in Item.extract_error): the edge read as a plain rating-only one and `kgrec status` could not
+    show it. The edge keeps the reason in INTERACTED.text_error (bounded, the API key hidden), the run names it,
+    `kgrec status` counts such texts, and the rerun that classifies the text removes it."""
+    from click.testing import CliRunner
+    from fakes.openai_server import FakeOpenAIServer, Reply, json_reply
+
+    from kgrec_neo4j.cli import cli
+
+    key = "sk-test-0123456789abcdef"
+    for k, v in {"KGREC_LLM_MODEL": "fake-model", "KGREC_LLM_MAX_RETRIES": "0", "KGREC_HOME": str(tmp_path),
+                 "KGREC_LLM_API_KEY": key}.items():
+        monkeypatch.setenv(k, v)
+    args = ["interactions", "classify", "--classifier", "llm", "--silent"]
+    refused = Reply("status", status=400, content=f"bad request (key {key}): " + "x" * 5000)
+    with FakeOpenAIServer(json_reply({"label": "dislike", "confidence": 0.9})) as srv:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        srv.script(*[refused] * 4, match="Awful and boring")  # u2's first review, without a rating
+        r = CliRunner().invoke(cli, args)
+        assert r.exit_code == 4, r.output
+        err = small.query("MATCH (:User {id: 'u2'})-[e:INTERACTED {seq: 0}]->() RETURN e.text_error AS error, "
+                          "e.text_error_by AS by, e.text_failed_at IS NOT NULL AS at")[0]
+        assert err["error"].startswith("http_error") and "HTTP 400" in err["error"], err
+        assert key not in err["error"] and "***" in err["error"] and len(err["error"]) <= 2000
+        assert (err["by"], err["at"]) == ("llm", True)
+        assert small.value("MATCH ()-[e:INTERACTED]->() WHERE e.text_error IS NOT NULL RETURN count(e)") == 1
+        assert "user u2 seq 0: http_error" in r.stderr and "INTERACTED.text_error" in r.stderr
+        assert key not in r.output and key not in r.stderr
+        r = CliRunner().invoke(cli, ["status"])
+        assert "failures:  1 review texts the classifier failed on (reason in INTERACTED.text_error" in r.output
+        srv.reset()  # (an HTTP 400 is not asked again: the scripted replies left over go)
+        r = CliRunner().invoke(cli, args)  # the documented retry: the same command again
+    assert r.exit_code == 0, r.output
+    assert small.value("MATCH ()-[e:INTERACTED]->() WHERE e.text_error IS NOT NULL OR e.text_error_by IS NOT NULL "
+                       "OR e.text_failed_at IS NOT NULL RETURN count(e)") == 0
+    assert (_edges(small)["u2", 0]["kind"], _edges(small)["u2", 0]["source"]) == ("dislike", "text")
+    r = CliRunner().invoke(cli, ["status"])
+    assert r.exit_code == 0 and "failures:" not in r.output, r.output

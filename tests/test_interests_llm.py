@@ -452,7 +452,7 @@ def test_cli_a_run_with_failed_users_exits_4_and_a_rerun_goes_on_with_them(rag, 
         assert r.exit_code == 4, r.output
         assert "graph-rag interests for 2 users" in r.output and "1 user(s) failed and keep their progress" in r.output
         assert r.stderr.strip().splitlines()[-1].startswith(
-            "Error: 1 user failed (named above; the failures are counted by reason on the llm line"), r.stderr
+            "Error: 1 user failed (named above, each keeps its reason in User.interests_error)"), r.stderr
         assert "Run the same command again (without --restart) to retry them" in r.stderr
         assert rag.value("MATCH (u:User {id: 'g1'}) RETURN u.interests_llm_upto") == 3
         assert rag.value("MATCH (u:User {id: 'g2'}) RETURN u.interests_llm_upto") is None
@@ -468,3 +468,78 @@ def test_cli_a_run_with_failed_users_exits_4_and_a_rerun_goes_on_with_them(rag, 
         assert "(0 failed)" in r.output and "user(s) failed" not in r.output
         assert srv.calls == 1  # g2's one batch; g1 is done
     assert rag.value("MATCH (u:User {id: 'g2'}) RETURN u.interests_llm_upto") == 1
+
+
+KEY = "sk-test-0123456789abcdef"
+
+
+def _strings_containing(db, text):
+    """Node and relationship properties anywhere in the graph whose string value contains ``text``."""
+    return db.value("CALL () { MATCH (n) UNWIND keys(n) AS k RETURN n[k] AS v "
+                    "UNION ALL MATCH ()-[r]->() UNWIND keys(r) AS k RETURN r[k] AS v } "
+                    "WITH v WHERE v IS :: STRING AND v CONTAINS $text RETURN count(*)", text=text)
+
+
+def test_a_failed_users_reason_is_kept_on_the_user_shown_by_status_and_cleared_by_the_rerun(rag, tmp_path):
+    """A user whose Graph-RAG request failed was named by the run, but nothing in the graph said it had failed or why
+    (a failed item keeps its reason in Item.extract_error): `kgrec status` could not show it and a later look at the
+    user found only missing interests. The reason is kept in User.interests_error (bounded, the API key hidden), the
+    run names the user with it, `kgrec status` counts such users, and the rerun that goes on with the user removes
+    it. A user whose `--restart` failed before its first batch was written is restarted by that rerun (it went on from
+    its earlier marker: with nothing left to read the restart was never done, and its reason would have stayed)."""
+    from click.testing import CliRunner
+    from fakes.openai_server import FakeOpenAIServer, Reply, ok
+
+    from kgrec_neo4j.cli import cli
+
+    def answer(body):
+        text = body["messages"][-1]["content"]
+        if "item forza" in text and "item doom" not in text:  # g2's batch: refused, the message echoes the key
+            return Reply("status", status=400, content=f"bad request (key {KEY}): " + "x" * 5000)
+        return ok(_answers(text))
+
+    env = {"KGREC_LLM_MODEL": "fake-model", "KGREC_LLM_MAX_RETRIES": "0", "KGREC_HOME": str(tmp_path),
+           "KGREC_LLM_API_KEY": KEY}
+    args = ["interests", "extract", "--extractor", "llm", "--user", "g1", "--user", "g2", "--batch", "2", "--silent"]
+    with FakeOpenAIServer(default=lambda body: ok(_answer())) as srv:  # g2 done to its end (no interests)
+        r = CliRunner().invoke(cli, ["interests", "extract", "--extractor", "llm", "--user", "g2", "--batch", "2",
+                                     "--silent", "--restart"],  # (its own LLM cache: the answer is not kept for later)
+                               env=env | {"KGREC_LLM_BASE_URL": srv.base_url, "KGREC_HOME": str(tmp_path / "before")})
+        assert r.exit_code == 0, r.output
+    assert rag.value("MATCH (u:User {id: 'g2'}) RETURN u.interests_llm_upto") == 1
+    with FakeOpenAIServer(default=answer) as srv:
+        env["KGREC_LLM_BASE_URL"] = srv.base_url
+        r = CliRunner().invoke(cli, [*args, "--restart"], env=env)
+    assert r.exit_code == 4, r.output
+    # g2's restart was not done: its earlier state is whole, and the restart is left for the next run
+    assert rag.query("MATCH (u:User {id: 'g2'}) RETURN u.interests_llm_upto AS upto, "
+                     "u.interests_restart_pending AS pending") == [{"upto": 1, "pending": True}]
+    u = rag.query("MATCH (u:User) WHERE u.id IN ['g1', 'g2'] RETURN u.id AS id, u.interests_error AS error, "
+                  "u.interests_error_by AS by, u.interests_failed_at IS NOT NULL AS at ORDER BY id")
+    assert [(x["id"], x["error"] is None) for x in u] == [("g1", True), ("g2", False)]
+    g2 = u[1]
+    assert g2["error"].startswith("http_error") and "HTTP 400" in g2["error"] and "bad request" in g2["error"]
+    assert KEY not in g2["error"] and "***" in g2["error"] and len(g2["error"]) <= 2000, g2["error"]
+    assert (g2["by"], g2["at"]) == ("llm", True)
+    assert _strings_containing(rag, KEY) == 0  # the key is nowhere in the graph
+    assert "failures: http_error: 1" in r.output
+    assert "each keeps its reason in User.interests_error" in r.stderr and "g2: http_error" in r.stderr
+    assert KEY not in r.output and KEY not in r.stderr
+    assert r.stderr.strip().splitlines()[-1].startswith(
+        "Error: 1 user failed (named above, each keeps its reason in User.interests_error)"), r.stderr
+    r = CliRunner().invoke(cli, ["status"], env=env)
+    assert r.exit_code == 0, r.output
+    assert "failures:  1 users whose Graph-RAG interests failed (reason in User.interests_error" in r.output
+    r = CliRunner().invoke(cli, ["status", "--json"], env=env)
+    assert json.loads(r.output)["counts"]["users_failed"] == 1
+    # the documented retry: the same command again (without --restart) goes on with g2, and its reason goes
+    with FakeOpenAIServer(default=lambda body: ok(_answer())) as srv:
+        env["KGREC_LLM_BASE_URL"] = srv.base_url
+        r = CliRunner().invoke(cli, args, env=env)
+        assert r.exit_code == 0, r.output
+        assert "1 requests (0 failed)" in r.output  # g2's one batch (g1 is done)
+    assert rag.query("MATCH (u:User {id: 'g2'}) RETURN u.interests_llm_upto AS upto, u.interests_error AS e, "
+                     "u.interests_error_by AS by, u.interests_failed_at AS at, u.interests_restart_pending AS p") == [
+        {"upto": 1, "e": None, "by": None, "at": None, "p": None}]
+    r = CliRunner().invoke(cli, ["status"], env=env)
+    assert r.exit_code == 0 and "failures:" not in r.output, r.output

@@ -2,7 +2,8 @@
 // edges with no review text (or every edge when $with_text is true, i.e. the rating-only classifier).
 // Rating -> role (like >= $like_min, dislike <= $dislike_max, else mixed; none -> implicit) -> kind name
 // ($names) -> sign ($signs). Confidence: rating_confidence (0.6 at the mixed middle, 1.0 at 1 or 5 stars,
-// see kgrec_neo4j/users/confidence.py) or $implicit_confidence. Text fields are cleared of earlier verdicts.
+// see kgrec_neo4j/users/confidence.py) or $implicit_confidence. Text fields are cleared of earlier verdicts (and
+// failures).
 // $edges: the element ids of the edges to classify (interactions/since: a seek each, no scan of the users); null:
 // every edge of $users (null: of every user). Each selection is its own branch, entered only when its parameters
 // ask for it: a user list is a seek per user by id, never a scan of every user with the list as a filter.
@@ -44,4 +45,4 @@ SET e.kind = kind,
     e.confidence = CASE role WHEN 'implicit' THEN $implicit_confidence
                    ELSE round(0.6 + 0.4 * CASE WHEN abs(e.rating - mid) / (5.0 - mid) > 1.0 THEN 1.0
                                                ELSE abs(e.rating - mid) / (5.0 - mid) END, 4) END
-REMOVE e.kind_text, e.text_confidence, e.text_agrees
+REMOVE e.kind_text, e.text_confidence, e.text_agrees, e.text_error, e.text_error_by, e.text_failed_at

@@ -1,4 +1,5 @@
-// Forget the Graph-RAG extractor's state for a batch of users (edges, pending interest mentions, progress).
+// Forget the Graph-RAG extractor's state for a batch of users (edges, pending interest mentions, progress, the reason
+// of a failure of $extractor, a pending restart).
 UNWIND $users AS uid
 MATCH (u:User {id: uid})
 CALL (u) {
@@ -9,5 +10,10 @@ CALL (u) {
   MATCH (u)-[x:INTEREST_MENTION {extractor: $extractor}]->(:Mention)
   DELETE x
 }
-REMOVE u.interests_llm_upto
+REMOVE u.interests_llm_upto, u.interests_restart_pending
+WITH u
+CALL (u) {
+  WITH u WHERE u.interests_error_by = $extractor
+  REMOVE u.interests_error, u.interests_error_by, u.interests_failed_at
+}
 RETURN count(u) AS users

@@ -3,7 +3,8 @@
 // texts that matched no concept as pending mentions for `kgrec concepts grow`
 // ((:User)-[:INTEREST_MENTION]->(:Mention {pending: true})), and move the progress marker. A user in $fresh (a
 // restart: this is its first batch) also loses its earlier pending mentions of $extractor, in this transaction, so
-// a restart whose answers never come leaves the earlier state whole.
+// a restart whose answers never come leaves the earlier state whole. A failure of $extractor kept on the user
+// (interests/mark_failed) is removed, and so is a restart left pending by one: the user's batch went through.
 // Params: $rows ([{user, edges, pending, upto}]), $fresh (list of User.id), $extractor, $run.
 UNWIND $rows AS row
 MATCH (u:User {id: row.user})
@@ -32,4 +33,10 @@ CALL (u, row) {
       x.evidence = p.evidence, x.extractor = $extractor
 }
 SET u.interests_llm_upto = row.upto
+REMOVE u.interests_restart_pending
+WITH u
+CALL (u) {
+  WITH u WHERE u.interests_error_by = $extractor
+  REMOVE u.interests_error, u.interests_error_by, u.interests_failed_at
+}
 RETURN count(u) AS users

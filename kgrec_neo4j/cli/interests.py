@@ -71,8 +71,9 @@ def classify(settings: Settings, classifier, kinds, prefer, implicit_confidence,
     text_confidence, text_agrees), and kind_source says what decided. Idempotent.
 
     A review text the LLM classifier failed on leaves its edge decided by the rating alone (implicit without
-    one); the failures are counted by reason, everything is written, and running the command again retries
-    them. Such a run exits with code 4 (0 with --allow-failures).
+    one) and keeps the reason in INTERACTED.text_error; the failures are counted by reason and the first named,
+    everything is written, and running the command again retries them. Such a run exits with code 4 (0 with
+    --allow-failures).
 
     \b
     Examples:
@@ -110,11 +111,21 @@ def classify(settings: Settings, classifier, kinds, prefer, implicit_confidence,
         click.echo(f"llm: {stats.calls} calls, {stats.cache_hits} cache hits, {stats.failed} failed, "
                    f"{stats.prompt_tokens + stats.completion_tokens} tokens")
     reasons = dict(getattr(clf, "failures", None) or {})
+    if rep.failed:
+        from ..core.config import redact_in
+
+        more = rep.text_failed - len(rep.failed)
+        click.echo("failed review texts (each keeps its reason in INTERACTED.text_error; running the command again "
+                   "retries them): "
+                   + "; ".join(f"user {f['user']} seq {f['seq']}: {redact_in(f['error'], settings.llm_base_url)}"
+                               for f in rep.failed)
+                   + (f"; and {more} more" if more > 0 else ""), err=True)
     end_with_failures(rep.text_failed,
                       f"{plural(rep.text_failed, 'review text')} could not be classified"
                       + (f" ({', '.join(f'{k}: {v}' for k, v in sorted(reasons.items()))})" if reasons else "")
-                      + "; their edges took the rating's kind (implicit without a rating), and every edge was "
-                        "written. Run the same command again to retry them", allow=allow_failures)
+                      + "; their edges took the rating's kind (implicit without a rating), each keeps its reason "
+                        "in INTERACTED.text_error, and every edge was written. Run the same command again to retry "
+                        "them", allow=allow_failures)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -152,9 +163,9 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
             silent):
     """Compute INTERESTED_IN edges from each user's TRAIN interactions (valid/test are never read).
 
-    With the LLM, users whose request failed are named and keep the progress of their answered batches; everything
-    else is written, and running the command again (without --restart) goes on with them. Such a run exits with
-    code 4 (0 with --allow-failures).
+    With the LLM, users whose request failed are named with their reason, which each keeps in User.interests_error,
+    and keep the progress of their answered batches; everything else is written, and running the command again
+    (without --restart) goes on with them. Such a run exits with code 4 (0 with --allow-failures).
 
     \b
     Examples:
@@ -202,12 +213,18 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
     click.echo(f"llm: {s.calls} calls, {s.cache_hits} cache hits, {s.prompt_tokens} prompt + {s.completion_tokens} "
                f"completion tokens, retries {s.retries or 0}, failures {s.failures or 0}")
     if rep.failed_users:
-        click.echo(f"{len(rep.failed_users)} user(s) failed and keep their progress; rerun to retry: "
-                   f"{', '.join(rep.failed_users[:5])}" + (" ..." if len(rep.failed_users) > 5 else ""), err=True)
+        from ..core.config import redact_in
+
+        more = len(rep.failed_users) - len(rep.failed)
+        click.echo("failures: " + ", ".join(f"{k}: {v}" for k, v in sorted(rep.failures_by_reason.items())))
+        click.echo(f"{len(rep.failed_users)} user(s) failed and keep their progress (each keeps its reason in "
+                   f"User.interests_error; running the command again without --restart goes on with them): "
+                   + "; ".join(f"{f['user']}: {redact_in(f['error'], settings.llm_base_url)}" for f in rep.failed)
+                   + (f"; and {more} more" if more > 0 else ""), err=True)
     end_with_failures(len(rep.failed_users),
-                      f"{plural(len(rep.failed_users), 'user')} failed (named above; the failures are counted by "
-                      f"reason on the llm line, each logged with -v); the other users' interests were written. Run "
-                      f"the same command again (without --restart) to retry them", allow=allow_failures)
+                      f"{plural(len(rep.failed_users), 'user')} failed (named above, each keeps its reason in "
+                      f"User.interests_error); the other users' interests were written. Run the same command again "
+                      f"(without --restart) to retry them", allow=allow_failures)
 
 
 @interests.command("show")

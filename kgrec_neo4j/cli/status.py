@@ -44,6 +44,14 @@ def status(settings: Settings, extractor, as_json):
                f"extracted ({_n(c['items_failed'])} with an extraction error), {_n(c['mentions'])} mentions "
                f"({_n(c['mentions_pending'])} pending), {_n(c['concepts'])} concepts, {_n(c['knowledge_edges'])} "
                f"HAS_KNOWLEDGE, {_n(c['interest_edges'])} INTERESTED_IN")
+    failed = [line for n, line in (
+        (c["users_failed"], f"{_n(c['users_failed'])} users whose Graph-RAG interests failed (reason in "
+                            f"User.interests_error; `kgrec interests extract --extractor llm` goes on with them)"),
+        (c["texts_failed"], f"{_n(c['texts_failed'])} review texts the classifier failed on (reason in "
+                            f"INTERACTED.text_error; `kgrec interactions classify --classifier llm` retries them)"))
+              if n]
+    if failed:
+        click.echo("failures:  " + "; ".join(failed))
     if st.run:
         r = st.run
         held = f", valid NDCG@10 {r['valid']:.4f}" if r.get("valid") is not None else ""

@@ -107,7 +107,8 @@ def update(settings: Settings, extractor, classifier, interests, retry_failed, a
                    + "; ".join(f"{f['item']}: {redact_in(f['error'], settings.llm_base_url)}" for f in rep.failed_items)
                    + (f"; and {more} more" if more > 0 else ""), err=True)
     if rep.interest_users_failed:
-        click.echo(f"graph-rag: {len(rep.interest_users_failed)} user(s) failed and keep their progress: "
+        click.echo(f"graph-rag: {len(rep.interest_users_failed)} user(s) failed and keep their progress (each keeps "
+                   f"its reason in User.interests_error): "
                    f"{', '.join(rep.interest_users_failed[:5])}" + (" ..." if len(rep.interest_users_failed) > 5
                                                                      else ""), err=True)
     _end_with_failures(rep, allow=allow_failures)
@@ -122,11 +123,12 @@ def _end_with_failures(rep: UpdateReport, *, allow: bool) -> None:
                      f"with other work)")
     if rep.texts_failed:
         parts.append(f"{plural(rep.texts_failed, 'review text')} could not be classified (their edges took the "
-                     f"rating's kind; a later update does not classify them again: `kgrec interactions classify "
-                     f"--classifier llm` does)")
+                     f"rating's kind, each keeps its reason in INTERACTED.text_error; a later update does not "
+                     f"classify them again: `kgrec interactions classify --classifier llm` does)")
     if rep.interest_users_failed:
         parts.append(f"the Graph-RAG interests of {plural(len(rep.interest_users_failed), 'user')} failed (they keep "
-                     f"their progress; `kgrec interests extract --extractor llm --user ID` goes on with each)")
+                     f"their progress and each its reason in User.interests_error; `kgrec interests extract "
+                     f"--extractor llm --user ID` goes on with each)")
     end_with_failures(len(parts), "; ".join(parts) + "; every step of the update was done and everything else "
                                                      "written. Retry them as said", allow=allow)
 

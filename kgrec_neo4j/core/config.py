@@ -69,6 +69,24 @@ def redact_in(text: str, url: str) -> str:
     return text
 
 
+#: the longest failure reason kept on a record (``Item.extract_error``, ``User.interests_error``,
+#: ``INTERACTED.text_error``)
+MAX_STORED_ERROR = 2000
+
+
+def stored_error(text: object, settings: Any = None, *, limit: int = MAX_STORED_ERROR) -> str:
+    """A failure reason as it is kept on a record in the graph: the secrets of the LLM endpoint of ``settings`` (the
+    password and secret query values of ``llm_base_url``, ``llm_api_key``) hidden as :func:`redact_in` prints them,
+    whitespace runs made one space, cut to ``limit`` characters."""
+    out = " ".join(str(text or "unknown failure").split())
+    if settings is not None:
+        out = redact_in(out, getattr(settings, "llm_base_url", "") or "")
+        key = getattr(settings, "llm_api_key", "") or ""
+        if len(key) >= 4:  # (a one-letter "key" would hide every such letter)
+            out = out.replace(key, "***")
+    return out if len(out) <= limit else out[:limit - 3] + "..."
+
+
 def neo4j_address(uri: str) -> tuple[str, str, int]:
     """``(scheme, host, port)`` of a Neo4j URI (port 7687 when none is given).
 

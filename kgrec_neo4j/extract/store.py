@@ -24,6 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..core.config import stored_error
 from ..core.db import Database, batched
 from ..core.resources import cypher
 from ..core.schema import TypePack, refuse_unknown_types
@@ -123,7 +124,7 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
     ids = list(dict.fromkeys(r.item_id for r in results))
     last: dict[str, ItemResult] = {r.item_id: r for r in results}  # one result per item: the last one wins
     done = [{"item_id": i, "text_hash": last[i].text_hash} for i in ids if last[i].error is None]
-    failed = [{"item_id": i, "error": str(last[i].error)[:2000], "text_hash": last[i].text_hash}
+    failed = [{"item_id": i, "error": stored_error(last[i].error, db.settings), "text_hash": last[i].text_hash}
               for i in ids if last[i].error is not None]
     failed_ids = {f["item_id"] for f in failed}
     rows = [r for r in rows if r["item_id"] not in failed_ids]

@@ -46,7 +46,8 @@ class TextClassifier(Protocol):
     name: str
 
     def classify(self, reviews: Sequence[Review]) -> list[TextVerdict | None]:
-        """One verdict per review, in order (``None``: the classifier failed on it)."""
+        """One verdict per review, in order (``None``: the classifier failed on it; a classifier that can fail says
+        why in ``last_errors``, one entry per review of the last call, ``None`` for a verdict)."""
         ...
 
 
@@ -356,6 +357,8 @@ class LLMTextClassifier:
         self.progress = progress
         self.stats: RunStats | None = None
         self.failures: Counter = Counter()
+        #: the failure of each review of the last :meth:`classify` call (``"<reason>: <detail>"``; None: a verdict)
+        self.last_errors: list[str | None] = []
         self.chain = self.client.chain(self.client.spec(LLMVerdict, json_schema=CLASSIFY_JSON_SCHEMA,
                                                         prompt_version=CLASSIFY_PROMPT_VERSION, max_tokens=48),
                                        classify_prompt())
@@ -366,7 +369,9 @@ class LLMTextClassifier:
         stats = self.client.last_stats
         self.stats = stats if self.stats is None else self.stats.merge(stats)
         out: list[TextVerdict | None] = []
+        self.last_errors = []
         for r in results:
+            self.last_errors.append(None if r.value is not None else (r.error or r.reason or "unknown failure"))
             if r.value is None:
                 self.failures[r.reason or "unknown"] += 1
                 out.append(None)

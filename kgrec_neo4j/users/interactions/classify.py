@@ -10,6 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ...core.config import stored_error
 from ...core.db import Database
 from ...core.resources import cypher
 from ...load.ingest import current_ingest, mark_covered
@@ -26,7 +27,10 @@ class ClassifyReport(BaseModel):
     implicit: int = 0
     rating_only: int = 0
     with_text: int = 0
-    text_failed: int = 0
+    text_failed: int = Field(0, description="review texts the classifier failed on (each keeps its reason in "
+                                            "INTERACTED.text_error)")
+    failed: list[dict[str, str]] = Field(default_factory=list, description="the first of them (at most 10), each "
+                                                                          "``{user, seq, error}``")
     agree: int = 0
     disagree: int = 0
     kinds: dict[str, int] = Field(default_factory=dict)
@@ -82,13 +86,20 @@ def classify_interactions(
         for k in range(0, total, batch_size):
             part = rows[k:k + batch_size]
             verdicts = classifier.classify([Review(title=r["title"], text=r["text"]) for r in part])
+            errors = list(getattr(classifier, "last_errors", None) or [])
+            errors += [None] * (len(part) - len(errors))
             out = []
-            for r, v in zip(part, verdicts):
+            for r, v, err in zip(part, verdicts, errors):
+                error = None
                 if v is None:
                     rep.text_failed += 1
+                    error = stored_error(err or "unknown failure: the classifier gave no verdict", db.settings)
+                    if len(rep.failed) < 10:
+                        rep.failed.append({"user": r["user"], "seq": str(r["seq"]), "error": error[:300]})
                 d = decide(r["rating"], v, scheme, prefer, implicit_confidence)
-                out.append({"user": r["user"], "seq": r["seq"], **d.model_dump()})
-            db.write_batches(cypher("interactions/set_decisions"), out, batch_size=batch_size)
+                out.append({"user": r["user"], "seq": r["seq"], **d.model_dump(), "text_error": error})
+            db.write_batches(cypher("interactions/set_decisions"), out, batch_size=batch_size,
+                             params={"classifier": classifier.name})
             done += len(part)
             if progress:
                 progress(done, total)

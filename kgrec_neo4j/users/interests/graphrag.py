@@ -30,11 +30,16 @@ LangChain chain:
 
 Resume: a killed run restarts after the last written round (answers already received are in the LLM
 cache, so they cost nothing). A user whose request failed keeps its marker and is left out of the later
-rounds of this run (its interactions must be read in order); a rerun retries it. ``restart=True`` reads the
-selected users from their first interaction with no interests, and replaces a user's earlier state of this
-extractor (edges, pending mentions, marker) in the transaction that writes its first new batch: a restart whose
-answers never come (the endpoint down) leaves every user's earlier state whole. With the cache warm a restarted
-run rebuilds the same edges. Only train interactions are retrieved, so nothing from valid or test can reach the edges.
+rounds of this run (its interactions must be read in order); the reason is kept in ``User.interests_error`` (with
+``interests_error_by`` and ``interests_failed_at``) until a batch of the user is written, and a rerun retries it.
+``restart=True`` reads the selected users from their first interaction with no interests, and replaces a user's
+earlier state of this extractor (edges, pending mentions, marker) in the transaction that writes its first new
+batch: a restart whose answers never come (the endpoint down) leaves every user's earlier state whole. A user whose
+first restarted request failed is marked (``User.interests_restart_pending``) and restarted by the next run, with
+``restart`` or not (until 2026-12-03 the rerun without it went on from the earlier marker: the restart was never
+done). With the
+cache warm a restarted run rebuilds the same edges. Only train interactions are retrieved, so nothing from valid or
+test can reach the edges.
 """
 
 from __future__ import annotations
@@ -48,7 +53,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel, Field
 
-from ...core.config import Settings
+from ...core.config import Settings, stored_error
 from ...core.db import Database
 from ...core.embed import Embedder
 from ...core.resources import cypher
@@ -90,6 +95,10 @@ class GraphRAGReport(BaseModel):
     requests: int = 0
     failed_requests: int = 0
     failed_users: list[str] = Field(default_factory=list)
+    failures_by_reason: dict[str, int] = Field(default_factory=dict, description="failed users by failure reason")
+    failed: list[dict[str, str]] = Field(default_factory=list, description="the first failed users (at most 10), each "
+                                                                          "``{user, error}`` as kept in "
+                                                                          "``User.interests_error``")
     interactions: int = 0
     updates: int = 0
     matched_exact: int = 0
@@ -273,16 +282,26 @@ class GraphRAGInterestExtractor:
         for k in range(0, len(users), 5000):
             self.db.write(cypher("interests/reset_llm"), users=users[k:k + 5000], extractor=EXTRACTOR)
 
+    def restarts_pending(self, users: list[str]) -> list[str]:
+        """The users of ``users`` whose restart failed before its first batch was written (they are restarted by the
+        next run, with ``restart`` or not)."""
+        out: list[str] = []
+        for k in range(0, len(users), 5000):
+            out += self.db.value(cypher("interests/restarts_pending"), users=users[k:k + 5000]) or []
+        return out
+
     def run(self, users: list[str], *, restart: bool = False) -> GraphRAGReport:
         """Process ``users`` until their train interactions are all read (or ``max_rounds``)."""
         t_start = time.perf_counter()
         rep = GraphRAGReport(users=len(users))
-        # restarted users whose first batch is not written yet: their earlier state stays until it is replaced
-        fresh: set[str] = set(users) if restart else set()
+        # restarted users whose first batch is not written yet: their earlier state stays until it is replaced. A
+        # restart whose first request failed is still to do: the next run restarts such users too
+        fresh: set[str] = set(users) if restart else set(self.restarts_pending(users))
         run_id = f"llm-{int(time.time())}"
         dropped: Counter = Counter()
         active = sorted(set(users))
         failed: set[str] = set()
+        reasons: Counter = Counter()
         while active and (self.params.max_rounds is None or rep.rounds < self.params.max_rounds):
             t0 = time.perf_counter()
             batches, interests = self.retrieve(active, fresh)
@@ -299,13 +318,19 @@ class GraphRAGInterestExtractor:
             rep.llm = rep.llm.merge(self.client.last_stats)
             rep.requests += len(results)
             rows: list[dict[str, Any]] = []
+            failed_rows: list[dict[str, Any]] = []
             cleaned: dict[str, list[CleanUpdate]] = {}
             for res in results:
                 cur, items = work[res.key]
                 if res.value is None:
                     rep.failed_requests += 1
                     failed.add(res.key)
-                    log.info("user %s: interest request failed (%s); left for a rerun", res.key, res.error)
+                    reasons[res.reason or "unknown"] += 1
+                    error = stored_error(res.error or res.reason, self.settings)
+                    failed_rows.append({"user": res.key, "error": error, "restart": res.key in fresh})
+                    if len(rep.failed) < 10:
+                        rep.failed.append({"user": res.key, "error": error[:300]})
+                    log.info("user %s: interest request failed (%s); left for a rerun", res.key, error)
                     continue
                 answer = cast(InterestAnswer, res.value)  # validated against the request's schema by the client
                 cleaned[res.key] = postprocess(answer, [it.item for it in items], self.pack,
@@ -324,16 +349,19 @@ class GraphRAGInterestExtractor:
                 rep.updates += len(ups)
                 rep.interactions += len(items)
             t0 = time.perf_counter()
-            if rows:
+            if rows or failed_rows:
                 types = sorted({p["type"] for r in rows for p in r["pending"]})
 
                 written = sorted(fresh & {r["user"] for r in rows})
 
-                def work_tx(tx, rows=rows, types=types, written=written):
+                def work_tx(tx, rows=rows, types=types, written=written, failed_rows=failed_rows):
                     if types:
                         refuse_unknown_types(tx, types)
-                    tx.run(cypher("interests/write_llm_state"), rows=rows, fresh=written, extractor=EXTRACTOR,
-                           run=run_id).consume()
+                    if rows:
+                        tx.run(cypher("interests/write_llm_state"), rows=rows, fresh=written, extractor=EXTRACTOR,
+                               run=run_id).consume()
+                    if failed_rows:  # the reason, kept on the user until a batch of it is written
+                        tx.run(cypher("interests/mark_failed"), rows=failed_rows, extractor=EXTRACTOR).consume()
 
                 self.db.write_tx(work_tx)
                 fresh.difference_update(written)
@@ -341,6 +369,7 @@ class GraphRAGInterestExtractor:
             rep.rounds += 1
             active = sorted(u for u in work if u not in failed and len(work[u][1]) == self.params.batch)
         rep.failed_users = sorted(failed)
+        rep.failures_by_reason = dict(reasons)
         rep.dropped = dict(dropped)
         rep.edges = self.db.value("UNWIND $users AS uid MATCH (:User {id: uid})-[r:INTERESTED_IN {extractor: $x}]->() "
                                   "RETURN count(r)", users=users, x=EXTRACTOR) or 0
