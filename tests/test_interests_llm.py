@@ -543,3 +543,30 @@ def test_a_failed_users_reason_is_kept_on_the_user_shown_by_status_and_cleared_b
         {"upto": 1, "e": None, "by": None, "at": None, "p": None}]
     r = CliRunner().invoke(cli, ["status"], env=env)
     assert r.exit_code == 0 and "failures:" not in r.output, r.output
+
+
+def test_a_run_before_the_concept_vocabulary_is_refused_before_any_request(rag, tmp_path):
+    """`interests extract --extractor llm` before `kgrec concepts build` asked the LLM for every user's first batch (86 s
+    with the bundled model for two users), then stopped at the projection of the first answer: "type 'Compatibility'
+    has no concept vocabulary yet (no acceptance threshold); run `kgrec concepts build` first or pass a threshold" (the
+    command has no threshold option). It is refused before any request, naming the step to run."""
+    from click.testing import CliRunner
+    from fakes.openai_server import FakeOpenAIServer, ok
+
+    from kgrec_neo4j.cli import cli
+
+    before = _state(rag)
+    upto = rag.value("MATCH (u:User {id: 'g1'}) RETURN u.interests_llm_upto")
+    rag.write("MATCH (k:KnowledgeType {name: 'Compatibility'}) REMOVE k.concept_acceptance")
+    try:
+        with FakeOpenAIServer(default=lambda body: ok(_answers(body["messages"][-1]["content"]))) as srv:
+            env = {"KGREC_LLM_BASE_URL": srv.base_url, "KGREC_LLM_MODEL": "fake-model", "KGREC_HOME": str(tmp_path)}
+            r = CliRunner().invoke(cli, ["interests", "extract", "--extractor", "llm", "--user", "g1", "--batch", "2",
+                                         "--restart", "--silent"], env=env)
+            assert srv.calls == 0
+    finally:
+        rag.write("MATCH (k:KnowledgeType {name: 'Compatibility'}) SET k.concept_acceptance = 0.8")
+    assert r.exit_code == 1, r.output
+    assert "no concept vocabulary for 'Compatibility'" in r.output and "run `kgrec concepts build` first" in r.output
+    assert "nothing was asked or written" in r.output
+    assert _state(rag) == before and rag.value("MATCH (u:User {id: 'g1'}) RETURN u.interests_llm_upto") == upto

@@ -56,6 +56,7 @@ from pydantic import BaseModel, Field
 from ...core.config import Settings, stored_error
 from ...core.db import Database
 from ...core.embed import Embedder
+from ...core.errors import SchemaError
 from ...core.resources import cypher
 from ...core.schema import TypePack, refuse_unknown_types
 from ...llm.client import LLMClient, RunStats
@@ -198,6 +199,7 @@ class GraphRAGInterestExtractor:
         self._graph, self._own_graph, self._graph_lock = graph, graph is None, threading.Lock()
         self.max_tokens = 120 * self.params.max_updates + 60
         self.client = client or LLMClient(settings, max_tokens=self.max_tokens, **client_options)
+        self._check_vocabulary = project is None  # (a projection passed in is the caller's: it may need none)
         if project is None:
             if embedder is None:
                 from ...core.embed import get_embedder
@@ -290,9 +292,33 @@ class GraphRAGInterestExtractor:
             out += self.db.value(cypher("interests/restarts_pending"), users=users[k:k + 5000]) or []
         return out
 
+    def check_vocabulary(self) -> None:
+        """Refuse a run the projection would stop after its first answers: a knowledge type of the pack without a
+        concept vocabulary (no acceptance threshold: `kgrec concepts build` not run).
+
+        Raises:
+            SchemaError: naming the types and `kgrec concepts build`; nothing was asked or written.
+        """
+        from ...concepts.store import vocabularies
+
+        vocab = vocabularies(self.db)
+        missing = [t for t in self.pack.names if t not in vocab or vocab[t].acceptance is None]
+        if missing:
+            raise SchemaError(
+                f"no concept vocabulary for {', '.join(map(repr, missing[:4]))}{' …' if len(missing) > 4 else ''} "
+                f"yet: the Graph-RAG interests project each interest the LLM names onto the concepts of its type, so "
+                f"run `kgrec concepts build` first (after `kgrec extract items`; README, \"The command line\"); "
+                f"nothing was asked or written")
+
     def run(self, users: list[str], *, restart: bool = False) -> GraphRAGReport:
-        """Process ``users`` until their train interactions are all read (or ``max_rounds``)."""
+        """Process ``users`` until their train interactions are all read (or ``max_rounds``).
+
+        Raises:
+            SchemaError: a type of the pack has no concept vocabulary (:meth:`check_vocabulary`), before any request.
+        """
         t_start = time.perf_counter()
+        if self._check_vocabulary and users:
+            self.check_vocabulary()
         rep = GraphRAGReport(users=len(users))
         # restarted users whose first batch is not written yet: their earlier state stays until it is replaced. A
         # restart whose first request failed is still to do: the next run restarts such users too
