@@ -332,7 +332,9 @@ def test_inline_refs_for_grammar_builders():
 
 
 def test_a_timeout_says_how_to_wait_longer():
-    """`kgrec llm test X --timeout 0.01` ended with 'the server did not answer in time' and nothing to do about it."""
+    """`kgrec llm test X --timeout 0.01` ended with 'the server did not answer in time' and nothing to do about it. The
+    setting is named as README names it too (KGREC_LLM_TIMEOUT): an item's or user's reason, kept in the graph, named
+    only the kgrec.toml key to an endpoint configured by environment."""
     import httpx
     import openai
 
@@ -342,6 +344,7 @@ def test_a_timeout_says_how_to_wait_longer():
     for e in (openai.APITimeoutError(request=req), httpx.ReadTimeout("timed out", request=req)):
         f = classify_error(e)
         assert f.reason == "timeout" and "llm_timeout_s" in f.detail and "--timeout" in f.detail, f.detail
+        assert "KGREC_LLM_TIMEOUT" in f.detail, f.detail
 
 
 @pytest.mark.parametrize("status, words", [

@@ -39,8 +39,8 @@ _RAW_CHARS = 2000
 
 
 #: what a timeout's message says to do
-TIMEOUT_FIX = ("give it longer (`llm_timeout_s` in kgrec.toml, `--timeout` of `kgrec llm test`) or use a faster "
-               "model or server")
+TIMEOUT_FIX = ("give it longer (KGREC_LLM_TIMEOUT or `llm_timeout_s` in kgrec.toml, `--timeout` of `kgrec llm test`) "
+               "or use a faster model or server")
 
 
 class LLMFailure(Exception):
