@@ -462,6 +462,34 @@ def test_cli_extract_items_names_the_failed_items_and_their_reason(fresh, monkey
     assert _llm_state(fresh) == {"failed": 0, "done": 2}
 
 
+def test_a_failed_items_reason_hides_the_api_key_the_server_echoed(fresh, monkeypatch, tmp_path):
+    """A server that refuses one request (HTTP 400) with the key it got in its message ("... key sk-…") had the key
+    kept in Item.extract_error and printed on the failed-items line: only the URL's secrets were hidden, and only when
+    printed. The reason is kept and printed with the key hidden, and the length bounded."""
+    from fakes.openai_server import FakeOpenAIServer, Reply, json_reply
+
+    from kgrec_neo4j.cli import cli
+
+    key = "sk-test-0123456789abcdef"
+    for k, v in {"KGREC_LLM_MODEL": "fake-model", "KGREC_HOME": str(tmp_path), "OPENAI_API_KEY": key,
+                 "KGREC_LLM_MAX_RETRIES": "0"}.items():
+        monkeypatch.setenv(k, v)
+    answer = {"points": [{"type": "Others", "value": "headset", "confidence": 0.9, "evidence": None}]}
+    args = ["extract", "items", "--extractor", "llm", "--silent", "--item", "B016VFPZVG", "--item", "B009CL6LA6",
+            "--force"]
+    with FakeOpenAIServer(json_reply(answer)) as srv:
+        srv.script(*[Reply("status", status=400, content=f"bad request (key {key}) " + "x" * 5000)] * 2,
+                   match="Afterglow")
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 4, res.output
+    line = next(x for x in res.output.splitlines() if x.startswith("failed items"))
+    assert "B009CL6LA6: http_error: HTTP 400: bad request (key ***)" in line and key not in res.output, line
+    error = fresh.value("MATCH (i:Item {id: 'B009CL6LA6'}) RETURN i.extract_error")
+    assert error.startswith("http_error: HTTP 400: bad request (key ***)") and key not in error
+    assert len(error) <= 2000
+
+
 class SameVector:
     """Every text the same vector: every candidate phrase is typed (similarity 1), so a phrase's support alone
     decides whether it becomes a point."""

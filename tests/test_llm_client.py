@@ -370,6 +370,25 @@ def test_refused_requests_stop_the_run_naming_the_setting_to_fix(tmp_path, statu
         assert client.last_stats.failed == 8
 
 
+def test_a_refusal_that_echoes_the_api_key_does_not_print_it(tmp_path):
+    """A server (or a proxy before it) that answers 401 with the key it got in its message ("Invalid API key: sk-…")
+    had the key printed in the error that stops the run: only the URL's secrets were hidden there."""
+    from fakes.openai_server import Reply
+
+    from kgrec_neo4j.core.errors import LLMRefused
+
+    key = "sk-test-0123456789abcdef"
+    with FakeOpenAIServer(Reply("status", status=401, content=f"Invalid API key: {key}")) as srv:
+        settings = load_settings({"llm_base_url": srv.base_url, "llm_model": "fake-model", "home": str(tmp_path)},
+                                 environ={"OPENAI_API_KEY": key})
+        assert settings.llm_api_key == key
+        with LLMClient(settings, cache=False, max_retries=0, concurrency=1) as client:
+            with pytest.raises(LLMRefused) as err:
+                client.run_structured([req(str(i)) for i in range(4)])
+    msg = str(err.value)
+    assert "HTTP 401" in msg and "Invalid API key: ***" in msg and key not in msg, msg
+
+
 def test_a_short_run_whose_every_request_failed_alike_stops_too(tmp_path):
     """With fewer requests than `give_up_after` (`kgrec extract items --item X`, `kgrec llm test`, the last round of
     `kgrec interests extract`) and the endpoint stopped or refusing, the run ended with exit code 0 and the items

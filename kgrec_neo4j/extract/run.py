@@ -20,7 +20,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ..core.config import DEFAULT_PACK, Settings
+from ..core.config import DEFAULT_PACK, Settings, stored_error
 from ..core.db import Database, batched
 from ..core.errors import ConfigError, KgrecError
 from ..core.resources import cypher
@@ -197,7 +197,8 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
                     if r.error is not None:
                         failures[_reason(r.error)] += 1
                         if len(failed_items) < 10:
-                            failed_items.append({"item": r.item_id, "error": str(r.error)[:300]})
+                            failed_items.append({"item": r.item_id, "error": stored_error(r.error, db.settings,
+                                                                                          limit=300)})
                     else:
                         done_ids.append(r.item_id)
                     dropped.update(r.dropped)

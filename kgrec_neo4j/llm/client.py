@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ..core.config import Settings, redact_in, redact_url
+from ..core.config import Settings, redact_url, stored_error
 from ..core.errors import ConfigError, LLMError, LLMRefused, LLMTimedOut, LLMUnreachable
 from .cache import LLMCache, cache_key
 from .structured import (
@@ -441,7 +441,7 @@ class LLMClient:
         url = self.settings.llm_base_url
         where = f"the LLM endpoint {redact_url(url)}" if url else "the LLM endpoint"
         unsent = sum(1 for r in results if r.value is None and r.attempts == 0 and not r.cached)
-        last = redact_in(self._gave_up or "", url) if url else (self._gave_up or "")
+        last = stored_error(self._gave_up or "", self.settings)  # (the URL's secrets and the API key hidden)
         n = self._unreachable_in_row
         stopped = f"the run stopped, {unsent} of its {len(results)} requests not sent"
         again = ("then run the command again: it goes on where this one stopped, and the answers received so far are "
@@ -600,7 +600,7 @@ class LLMClient:
         n = len(attempts.calls)
         if value is None:
             assert last is not None
-            log.info("request %s failed after %d call(s): %s", key, n, last)
+            log.info("request %s failed after %d call(s): %s", key, n, stored_error(last, self.settings))
             self._note_connection(last)
             return Result(key, None, error=str(last), reason=last.reason, usage=usage, attempts=n,
                           raw=attempts.raw, retried=retried)
@@ -692,7 +692,8 @@ class LLMClient:
 
     def _use_json_mode(self, f: LLMFailure) -> None:
         if self._mode == "json_schema":
-            log.warning("the server refused response_format json_schema (%s); using json_object", f.detail[:200])
+            log.warning("the server refused response_format json_schema (%s); using json_object",
+                        stored_error(f.detail, self.settings, limit=200))
             self._mode = "json_object"
 
     def _flush_cache(self) -> None:
