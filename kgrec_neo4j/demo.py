@@ -17,12 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from .core.config import Settings
+from .core.config import DEFAULT_PACK, Settings
 from .core.db import Database
 from .core.errors import InputError
+from .core.resources import cypher
+from .core.texthash import TEXT_FIELDS
+from .extract.base import ItemText
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .load import ReloadLoss
+    from .load import LoadReport, ReloadLoss
 
 log = logging.getLogger(__name__)
 
@@ -139,13 +142,27 @@ def run_demo(
         raise InputError(f"{reload_loss(loss) if confirm_reload is None else 'not replaced'}; nothing was written: "
                          f"{reload_fixes(loss)}", source=str(data))
 
+    def pack_fits(items: list[dict[str, Any]]) -> None:
+        # a first extraction checks the catalogue against a default pack; the demo asks before its load writes (a
+        # film catalogue loaded under the video-game types was refused only at extraction, after the load)
+        if not db.value(cypher("extract/any_extracted")):
+            texts = [ItemText(item_id=it["id"], **{f: it[f] for f in TEXT_FIELDS if it.get(f) is not None})
+                     .catalogue_text() for it in items]
+            schema.check_pack_fits(pack, texts, chosen=settings.type_pack_chosen or pack.name != DEFAULT_PACK,
+                                   demo=True)
+
+    def loaded(r: LoadReport) -> str:
+        if r.mode == "reload" and not (r.ingest or r.interactions_removed or r.items_removed):  # (a rerun)
+            return (f"dataset {r.dataset} already stored as these files have it ({r.items_read} items, "
+                    f"{r.interactions_read} interactions read); nothing written")
+        return (f"{r.users_written} users, {r.items_written} items, {r.interactions_written} interactions "
+                f"(train {r.splits.get('train', 0)}, valid {r.splits.get('valid', 0)}, test {r.splits.get('test', 0)})"
+                + (f"; removed {r.users_removed} users, {r.interactions_removed} interactions, {r.items_removed} "
+                   f"items of the stored dataset" if r.mode == "reload" and (r.users_removed or r.items_removed
+                                                                              or r.interactions_removed) else ""))
+
     stage("load", lambda: load(db, [data], max_users=users, seed=settings.seed, batch_size=settings.batch_size,
-                               confirm_removal=may_remove),
-          lambda r: f"{r.users_written} users, {r.items_written} items, {r.interactions_written} interactions "
-                    f"(train {r.splits.get('train', 0)}, valid {r.splits.get('valid', 0)}, test {r.splits.get('test', 0)})"
-                    + (f"; removed {r.users_removed} users, {r.interactions_removed} interactions, {r.items_removed} "
-                       f"items of the stored dataset" if r.mode == "reload" and (r.users_removed or r.items_removed
-                                                                                  or r.interactions_removed) else ""))
+                               confirm_removal=may_remove, check_items=pack_fits), loaded)
     extractor_name = "llm" if settings.has_llm else "offline"
     extractor = build_extractor(settings, extractor_name, pack=pack)
     try:

@@ -323,6 +323,8 @@ def test_demo_asks_before_it_reloads_a_stored_dataset_with_fewer_users(db, setti
         res = demo(users)
         assert isinstance(res.exception, _StopAfterLoad) and "Replace it?" not in res.output, res.output
         assert stored()["users"] == users
+        # the stored sample itself: the summary said '0 users, 0 items, 0 interactions', as if nothing was loaded
+        assert ("dataset vg-slice already stored as these files have it" in res.output) == (users == 12), res.output
     res = demo(5, "--yes")
     assert isinstance(res.exception, _StopAfterLoad), res.output
     assert "is stored with 20 users" in res.output and "remove 15 users" in res.output and "--yes" in res.output

@@ -60,18 +60,37 @@ def test_a_pack_files_keywords_must_be_words(tmp_path):
     assert load_pack(str(p)).keywords == ("film", "movie")
 
 
+def _films(data_dir, folder, n_items=40, n_users=6):
+    """A small film dataset (generic files) of the first ``n_items`` MovieLens films in ``folder``."""
+    with gzip.open(data_dir / "movielens-100k" / "items.jsonl.gz", "rt", encoding="utf-8") as f:
+        items = [json.loads(line) for line in itertools.islice(f, n_items)]
+    (folder / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in items))
+    inter = [{"user_id": f"u{u}", "item_id": items[(u * 7 + k) % n_items]["item_id"], "seq": k, "rating": 4.0,
+              "timestamp": None, "review_title": None, "review_text": None} for u in range(n_users) for k in range(4)]
+    (folder / "interactions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in inter))
+
+
+def test_a_demo_of_films_without_a_pack_is_refused_before_it_loads(db, data_dir, tmp_path, monkeypatch):
+    """`kgrec demo --data movielens-100k` without a pack loaded the films (28 s on the whole set) and was refused only
+    at extraction; it is refused before its load writes anything, naming the demo's own fix."""
+    monkeypatch.delenv("KGREC_TYPE_PACK", raising=False)
+    monkeypatch.delenv("KGREC_CONFIG", raising=False)
+    (tmp_path / "films").mkdir()
+    _films(data_dir, tmp_path / "films")
+    res = CliRunner().invoke(cli, ["demo", "--data", str(tmp_path / "films"), "--users", "5", "--models", "pop",
+                                   "--epochs", "1", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 1, (res.output, res.exception)
+    assert "Error: the items to extract read like type pack 'movies'" in res.output, res.output
+    assert "nothing was loaded. To use 'movies': `kgrec --pack movies demo ...`" in res.output, res.output
+    assert db.value("MATCH (n) WHERE n:Item OR n:User OR n:Dataset RETURN count(n)") == 0
+
+
 def test_first_extraction_of_films_without_a_pack_is_refused_and_writes_nothing(db, data_dir, tmp_path, monkeypatch):
     """Through the CLI on a real database: films loaded without a pack; `kgrec extract items` refuses naming the
     movies pack, writes no mention; run as the message says, the extraction goes through with the movies types."""
     monkeypatch.delenv("KGREC_TYPE_PACK", raising=False)
     monkeypatch.delenv("KGREC_CONFIG", raising=False)
-    src = data_dir / "movielens-100k"
-    with gzip.open(src / "items.jsonl.gz", "rt", encoding="utf-8") as f:
-        items = [json.loads(line) for line in itertools.islice(f, 40)]
-    (tmp_path / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in items))
-    inter = [{"user_id": f"u{u}", "item_id": items[(u * 7 + k) % 40]["item_id"], "seq": k, "rating": 4.0,
-              "timestamp": None, "review_title": None, "review_text": None} for u in range(6) for k in range(4)]
-    (tmp_path / "interactions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in inter))
+    _films(data_dir, tmp_path)
     run = CliRunner().invoke
     assert run(cli, ["load", "--silent", str(tmp_path)]).exit_code == 0
 

@@ -177,12 +177,13 @@ def pack_fit(texts: Iterable[str], packs: Iterable[TypePack]) -> dict[str, float
     return out
 
 
-def check_pack_fits(pack: TypePack, texts: list[str], *, chosen: bool) -> dict[str, float]:
+def check_pack_fits(pack: TypePack, texts: list[str], *, chosen: bool, demo: bool = False) -> dict[str, float]:
     """Raise :class:`ConfigError` when ``pack`` is the default one (``chosen`` false: neither ``--pack``,
     KGREC_TYPE_PACK nor ``kgrec.toml`` named it) and the items' ``texts`` read like another shipped pack's domain:
     its keywords in at least :data:`FIT_OTHER` of them, the default pack's in at most :data:`FIT_DEFAULT`. Films
     typed with the video-game types made "Genre: co-op" nonsense without a word. Returns each shipped pack's share
-    (empty below :data:`FIT_MIN_ITEMS` texts, or for a chosen pack: nothing is checked then)."""
+    (empty below :data:`FIT_MIN_ITEMS` texts, or for a chosen pack: nothing is checked then). ``demo``: the check of
+    ``kgrec demo``, before its load writes anything (the error says so and names the demo's own fix)."""
     if chosen or len(texts) < FIT_MIN_ITEMS:
         return {}
     sample = texts if len(texts) <= FIT_SAMPLE else random.Random(0).sample(texts, FIT_SAMPLE)
@@ -195,9 +196,11 @@ def check_pack_fits(pack: TypePack, texts: list[str], *, chosen: bool) -> dict[s
         raise ConfigError(
             f"the items to extract read like type pack {best!r} ({pct[best]} of {len(sample)} sampled items use its "
             f"words), not like {pack.name!r} ({pct[pack.name]}), the default pack this command runs with because "
-            f"neither --pack, KGREC_TYPE_PACK nor kgrec.toml chose one; nothing was extracted. To use {best!r}: "
-            f"`kgrec --pack {best} schema apply`, then run the command with `kgrec --pack {best} ...` (or export "
-            f"KGREC_TYPE_PACK={best}). To keep {pack.name!r}, choose it: `--pack {pack.name}` or "
+            f"neither --pack, KGREC_TYPE_PACK nor kgrec.toml chose one; nothing was "
+            + (f"loaded. To use {best!r}: `kgrec --pack {best} demo ...` (the demo applies its schema)" if demo else
+               f"extracted. To use {best!r}: `kgrec --pack {best} schema apply`, then run the command with "
+               f"`kgrec --pack {best} ...`")
+            + f" (or export KGREC_TYPE_PACK={best}). To keep {pack.name!r}, choose it: `--pack {pack.name}` or "
             f"KGREC_TYPE_PACK={pack.name}. For a domain no shipped pack is made for, propose one from the catalogue "
             f"with `kgrec types discover`.")
     return fit

@@ -285,6 +285,7 @@ def load(
     yes: bool = False,
     id_prefix: str | None = None,
     confirm_removal: Callable[[ReloadLoss], bool] | None = None,
+    check_items: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> LoadReport:
     """Read, validate, filter, split and write a dataset (new, reload or ``append``; see the module docstring).
 
@@ -294,6 +295,8 @@ def load(
     ``confirm_removal``: asked, before anything is written, whether a reload may remove what it would remove of the
     stored dataset (users, interactions or items the files no longer have: :class:`ReloadLoss`); a reload that
     removes nothing is not asked about. Without it a reload removes them (the files replace the dataset's rows).
+    ``check_items``: called with the records of the items to write (their text fields, ids without the prefix) before
+    anything is written; an error it raises stops the load (``kgrec demo`` checks the catalogue against the type pack).
 
     Raises:
         InputError: nothing valid to write, ``strict`` with a bad record, a k-core that leaves no interaction, ids of
@@ -340,6 +343,8 @@ def load(
     item_rows = [{**{k: v for k, v in ds.items[i].items() if k not in ("_line", "_fields")}, "id": prefix + i,
                   "_fields": list(ds.items[i].get("_fields", TEXT_FIELDS)), "text_hash": text_hash(ds.items[i])}
                  for i in item_ids if i in ds.items]
+    if check_items is not None:
+        check_items([ds.items[i] for i in item_ids if i in ds.items])
     report = LoadReport(dataset=ds.name, format=ds.format, sources=ds.sources, lines_read=ds.lines_read,
                         items_read=len(ds.items), interactions_read=len(ds.interactions), skipped=dict(ds.skipped),
                         issues=[str(i) for i in ds.issues], mode=mode, id_prefix=prefix, other_datasets=others)
