@@ -490,3 +490,22 @@ def test_an_unreachable_endpoint_stops_the_run_instead_of_failing_every_request(
         srv.reset()
         rs = client.run_structured([req(str(i)) for i in range(3)])  # a new run starts counting afresh
         assert all(r.ok for r in rs)
+
+
+def test_llm_test_hides_the_api_key_the_server_echoed(tmp_path, monkeypatch):
+    """`kgrec llm test` printed a failed request's reason as the client gave it: a server that refuses it (HTTP 400, no
+    stop of the run) with the key it got in its message had the key printed, while every other command hides it."""
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    key = "sk-test-0123456789abcdef"
+    for k, v in {"KGREC_LLM_MODEL": "fake-model", "KGREC_HOME": str(tmp_path), "OPENAI_API_KEY": key,
+                 "KGREC_LLM_MAX_RETRIES": "0"}.items():
+        monkeypatch.setenv(k, v)
+    with FakeOpenAIServer(Reply("status", status=400, content=f"bad request (key {key})")) as srv:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        r = CliRunner().invoke(cli, ["llm", "test", "Xbox One wireless controller"])
+    assert r.exit_code == 1, r.output
+    assert "the request failed: http_error: HTTP 400: bad request (key ***)" in r.output and key not in r.output, \
+        r.output

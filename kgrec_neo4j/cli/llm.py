@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from ..core.config import Settings, redact_url
+from ..core.config import Settings, redact_url, stored_error
 from ..core.errors import ConfigError
 from ._common import echo_json, pass_settings
 
@@ -151,7 +151,8 @@ def test_cmd(settings: Settings, text: str, base_url, model, max_points: int, ti
                f"{st.response_format}; "
                f"{st.calls} call(s), {st.prompt_tokens}+{st.completion_tokens} tokens, {st.seconds:.1f} s")
     if res.error:
-        raise click.ClickException(f"the request failed: {res.error}")
+        # (the endpoint's API key and URL secrets hidden, as every other command prints a failure)
+        raise click.ClickException(f"the request failed: {stored_error(res.error, s)}")
     echo_json({"points": [p.model_dump() for p in res.points], "dropped": res.dropped})
 
 
