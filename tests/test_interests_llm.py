@@ -570,3 +570,22 @@ def test_a_run_before_the_concept_vocabulary_is_refused_before_any_request(rag, 
     assert "no concept vocabulary for 'Compatibility'" in r.output and "run `kgrec concepts build` first" in r.output
     assert "nothing was asked or written" in r.output
     assert _state(rag) == before and rag.value("MATCH (u:User {id: 'g1'}) RETURN u.interests_llm_upto") == upto
+
+
+def test_a_type_without_any_mention_needs_no_vocabulary_for_a_graph_rag_run(rag, settings):
+    """`kgrec concepts build` gives a vocabulary only to the types that have mentions: a pack type no item mentions
+    (a catalogue without 'Performance Metrics') never gets one. The Graph-RAG run was refused for it all the same,
+    naming `kgrec concepts build`, which could not help: the run could never start. Only the types that have mentions
+    need their vocabulary; a graph where no type has one (the build not run) is still refused."""
+    with _extractor(rag, settings, Scripted(_answers)) as ex:
+        rag.write("MATCH (k:KnowledgeType {name: 'Performance Metrics'}) REMOVE k.concept_acceptance")
+        try:
+            assert not rag.value("MATCH (m:Mention {type: 'Performance Metrics'}) RETURN count(m) > 0")
+            ex.check_vocabulary()  # no mention of the type: nothing to build for it
+            rag.write("MATCH (k:KnowledgeType) REMOVE k.concept_acceptance")
+            from kgrec_neo4j.core.errors import SchemaError
+
+            with pytest.raises(SchemaError, match=r"run `kgrec concepts build` first"):
+                ex.check_vocabulary()
+        finally:
+            rag.write("MATCH (k:KnowledgeType) SET k.concept_acceptance = 0.8")

@@ -293,8 +293,9 @@ class GraphRAGInterestExtractor:
         return out
 
     def check_vocabulary(self) -> None:
-        """Refuse a run the projection would stop after its first answers: a knowledge type of the pack without a
-        concept vocabulary (no acceptance threshold: `kgrec concepts build` not run).
+        """Refuse a run the projection would stop after its first answers: a knowledge type of the pack with mentions
+        but without a concept vocabulary (no acceptance threshold: `kgrec concepts build` not run since), or no type
+        with one. A type that nothing mentions gets no vocabulary from the build, and is not asked for one.
 
         Raises:
             SchemaError: naming the types and `kgrec concepts build`; nothing was asked or written.
@@ -302,7 +303,11 @@ class GraphRAGInterestExtractor:
         from ...concepts.store import vocabularies
 
         vocab = vocabularies(self.db)
-        missing = [t for t in self.pack.names if t not in vocab or vocab[t].acceptance is None]
+        built = {t for t, v in vocab.items() if v.acceptance is not None}
+        # the build gives a vocabulary only to the types with mentions (cypher/concepts/mention_types): a type no
+        # one mentions has none after it, and asking for one would refuse every run
+        mentioned = {r["type"] for r in self.db.query(cypher("concepts/mention_types"))}
+        missing = [t for t in self.pack.names if t not in built and (t in mentioned or not built)]
         if missing:
             raise SchemaError(
                 f"no concept vocabulary for {', '.join(map(repr, missing[:4]))}{' …' if len(missing) > 4 else ''} "
