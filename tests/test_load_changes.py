@@ -576,3 +576,22 @@ def test_a_dataset_that_keeps_its_files_as_relative_paths_still_names_those_left
                                          r"more/vg/interactions.jsonl \(added with --append\)"):
         L.load(db, [base])
     assert edges(db) == before
+
+
+def test_a_reload_that_changes_a_review_text_forgets_its_failed_classification(db, tmp_path):
+    """A reload that changes an interaction removes the earlier verdicts of its text, but kept the reason a failed
+    classification left (INTERACTED.text_error, text_error_by, text_failed_at): `kgrec status` went on counting a
+    failure of a text the edge no longer has, until a classification of the new one. The reload removes it too."""
+    clear_database(db)
+    rows = slice_rows("interactions.jsonl")
+    L.load(db, [write_dataset(tmp_path / "a" / "vg", slice_rows("items.jsonl"), rows)])
+    first = rows[0]
+    key = {"u": first["user_id"], "s": first["seq"]}
+    db.write("MATCH (:User {id: $u})-[e:INTERACTED {seq: $s}]->() SET e.text_error = 'invalid_json: x', "
+             "e.text_error_by = 'llm', e.text_failed_at = datetime(), e.kind_text = 'like'", **key)
+    changed = [{**first, "review_text": "A new text, written since."}, *rows[1:]]
+    rep = L.load(db, [write_dataset(tmp_path / "b" / "vg", slice_rows("items.jsonl"), changed)])
+    assert rep.interactions_written == 1
+    assert db.query("MATCH (:User {id: $u})-[e:INTERACTED {seq: $s}]->() RETURN e.kind_text AS k, "
+                    "e.text_error AS e, e.text_error_by AS by, e.text_failed_at AS at", **key) == [
+        {"k": None, "e": None, "by": None, "at": None}]

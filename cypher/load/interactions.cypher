@@ -1,6 +1,7 @@
 // One INTERACTED edge per interaction, keyed by the user's seq (a repeat purchase is a second edge). Only new or
 // changed interactions are written: kind/sign get the rating baseline again (`kgrec interactions classify`, or
-// `kgrec update`, refines them), earlier verdicts are removed, and the edge is stamped with the load's $ingest.
+// `kgrec update`, refines them), earlier verdicts are removed (and the reason a failed classification of the text left,
+// text_error), and the edge is stamped with the load's $ingest.
 UNWIND $rows AS row
 MATCH (u:User {id: row.user})
 MATCH (i:Item {id: row.item})
@@ -12,4 +13,4 @@ SET e.rating = row.rating,
     e.split = row.split,
     e.kind = row.kind, e.sign = row.sign, e.kind_source = 'rating',
     e.ingest = $ingest
-REMOVE e.kind_text, e.text_confidence, e.text_agrees, e.confidence
+REMOVE e.kind_text, e.text_confidence, e.text_agrees, e.confidence, e.text_error, e.text_error_by, e.text_failed_at
