@@ -458,6 +458,30 @@ def test_browser_queries_tell_an_avoided_interest_from_a_wanted_one(db, kg):
         db.write("MATCH (u:User {id: 'avoids-it'}) DETACH DELETE u")
 
 
+def test_browser_stored_recommendations_keeps_a_wanted_interest_beside_stronger_avoided_ones(db, kg):
+    """stored_recommendations took an item's 3 strongest interest paths whatever their polarity, then listed the
+    avoided ones last: a user who avoids three of the item's concepts more strongly than the one it wants saw only
+    `negative_interest` rows, and no reason for the recommendation. The wanted interests are taken first."""
+    from kgrec_neo4j.core import resources
+
+    text = "\n".join(ln for ln in resources.cypher("browser/stored_recommendations").splitlines()
+                     if not ln.startswith("//")).strip().rstrip(";")
+    item, concepts = db.query("MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept) WITH i, collect(c.id) AS cs "
+                              "WHERE size(cs) >= 2 RETURN i.id AS i, cs[0..2] AS cs ORDER BY i LIMIT 1")[0].values()
+    db.write("MATCH (a:Concept {id: $a}), (b:Concept {id: $b}), (i:Item {id: $i}) CREATE (u:User {id: 'avoids-most'}) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'long', polarity: -1, weight: 0.9, confidence: 0.9}]->(a) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'short', polarity: -1, weight: 0.9, confidence: 0.9}]->(a) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'long', polarity: -1, weight: 0.9, confidence: 0.9}]->(b) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'short', polarity: 1, weight: 0.2, confidence: 0.5}]->(b) "
+             "CREATE (u)-[:RECOMMENDED {rank: 1, score: 1.0, run: 'probe'}]->(i)", a=concepts[0], b=concepts[1], i=item)
+    try:
+        rows = db.query(text, user="avoids-most")
+        assert [r["kind"] for r in rows][:1] == ["interest"], rows
+        assert [r["kind"] for r in rows].count("negative_interest") == 2, rows
+    finally:
+        db.write("MATCH (u:User {id: 'avoids-most'}) DETACH DELETE u")
+
+
 def test_browser_concept_neighbourhood_shows_the_family(db, kg):
     """concept_neighbourhood showed a concept's type, mentions, items and users, but not its BROADER edges: `Xbox`
     showed neither `Xbox One` nor `Xbox 360`, the family the explanations' family paths go through."""

@@ -4,7 +4,8 @@
 // one the model's embeddings carry alone) is listed too, with p null. An item's item links come first (the item graph's
 // part of its score; `kgrec explain --user U --item I` gives each reason's share), by |weight|, then its interests
 // by weight x confidence (the two strengths are on different scales), an interest the user avoids
-// (INTERESTED_IN.polarity < 0, kind `negative_interest`: it counts against the item) last. Paste into Neo4j Browser
+// (INTERESTED_IN.polarity < 0, kind `negative_interest`: it counts against the item) last, and only where fewer than
+// three wanted ones leave room. Paste into Neo4j Browser
 // after setting the parameter.
 // :param user => 'A2OAG0NE83ODBD'
 MATCH (u:User {id: $user})-[r:RECOMMENDED]->(i:Item)
@@ -18,7 +19,7 @@ OPTIONAL CALL (u, r, i) {
   MATCH p = (u)-[ii:INTERESTED_IN]->(:Concept)<-[:HAS_KNOWLEDGE]-(i)
   RETURN p, CASE WHEN ii.polarity < 0 THEN 'negative_interest' ELSE 'interest' END AS kind,
          coalesce(ii.weight, 1.0) * coalesce(ii.confidence, 1.0) AS strength
-  ORDER BY strength DESC
+  ORDER BY kind = 'negative_interest', strength DESC
   LIMIT 3
 }
 RETURN r.rank AS rank, i.id AS item, i.title AS title, r.score AS score, r.run AS run, kind, p, strength
