@@ -488,6 +488,21 @@ def test_every_property_of_the_domain_graph_is_in_the_graph_model(db, world):
                   and not re.search(rf"[{{ ,]{k}[,:}} ]", model)) == []
 
 
+def test_the_graph_model_names_what_the_bookkeeping_nodes_hold():
+    """docs/graph-model.md gave UpdateState as `{id, ingest, classified_upto, interests_upto}` and WriterLease as
+    `{name, locked_at}`: a Browser user found `updated_upto` and `last_update` (what the last complete update
+    covered) on the one, and the holder (`token`, `owner`, `host`, `pid`, `expires`, ...) on the other, in no document.
+    Every property the Cypher files set on them is named."""
+    model = (REPO / "docs" / "graph-model.md").read_text(encoding="utf-8")
+    for label, var, files in (("UpdateState", "s", ["load/mark_covered", "load/next_ingest", "update/run_finish"]),
+                              ("WriterLease", "l", ["lease/acquire", "lease/renew"])):
+        shown = re.search(rf"\(:{label} \{{([^}}]*)\}}\)", model)
+        assert shown, label
+        named = {w.strip().split(":")[0] for w in shown.group(1).split(",")}
+        written = {k for f in files for k in re.findall(rf"\b{var}\.(\w+) =", cypher(f))}
+        assert written and sorted(written - named) == [], (label, sorted(written - named))
+
+
 def test_items_show_lists_the_links_borrowed_into_a_new_item(db, world):
     """`kgrec items show` on an item the update folded in lists the item links into it (it links to nothing
     itself), each marked borrowed; the trained item a link comes from lists it among its outgoing links."""
