@@ -589,3 +589,29 @@ def test_a_type_without_any_mention_needs_no_vocabulary_for_a_graph_rag_run(rag,
                 ex.check_vocabulary()
         finally:
             rag.write("MATCH (k:KnowledgeType) SET k.concept_acceptance = 0.8")
+
+
+def test_an_interest_of_a_type_without_any_mention_waits_as_a_pending_mention(rag, settings):
+    """A pack type nothing mentions has no vocabulary (the build gives it none), and the run is not refused for it;
+    an interest the LLM names of that type stopped the run at its projection ("run `kgrec concepts build` first or
+    pass a threshold": the build cannot give the type one, and the command has no such option). It waits as a
+    pending mention, as an interest that matches no concept does, and the next run is not refused for it."""
+    def answers(prompt: str) -> str:
+        if "item halo" in prompt and "item cod" in prompt:
+            return _answer(("first-person shooter", "Game Features", "long", 1, 0.6, ["halo", "cod"]),
+                           ("smooth 60 fps", "Performance Metrics", "long", 1, 0.5, ["halo"]))
+        return _answer()
+
+    rag.write("MATCH (k:KnowledgeType {name: 'Performance Metrics'}) REMOVE k.concept_acceptance")
+    try:
+        with _extractor(rag, settings, Scripted(answers)) as ex:
+            rep = ex.run(["g1"], restart=True)
+            assert rep.failed_users == [] and rep.pending >= 1, rep
+            assert rag.value("MATCH (:User {id: 'g1'})-[:INTEREST_MENTION]->(m:Mention {type: 'Performance Metrics'}) "
+                             "RETURN m.pending") is True
+            ex.check_vocabulary()  # (a pending interest mention asks no vocabulary of its type)
+    finally:
+        rag.write("MATCH (m:Mention {type: 'Performance Metrics'}) DETACH DELETE m")
+        rag.write("MATCH (k:KnowledgeType) SET k.concept_acceptance = 0.8")
+        with _extractor(rag, settings, Scripted(_answers)) as ex:
+            ex.run(["g1"], restart=True)

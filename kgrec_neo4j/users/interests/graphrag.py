@@ -206,9 +206,20 @@ class GraphRAGInterestExtractor:
 
                 embedder = get_embedder(settings)
             from ...concepts.project import project_texts
+            from ...concepts.store import vocabularies
 
             def project(rows: list[dict], _db: Database = db, _emb: Embedder = embedder) -> list[tuple[str | None, float]]:
-                return project_texts(_db, _emb, rows, pack=pack.name)
+                # a type of the pack without a vocabulary (nothing mentioned it at the build: check_vocabulary) has no
+                # concept to match: its interests wait as pending mentions, as those that match none do
+                vocab = vocabularies(_db)
+                waits = {r["type"] for r in rows if r["type"] in vocab and vocab[r["type"]].acceptance is None}
+                out: list[tuple[str | None, float]] = [(None, 0.0)] * len(rows)
+                asked = [k for k, r in enumerate(rows) if r["type"] not in waits]
+                if asked:
+                    for k, hit in zip(asked, project_texts(_db, _emb, [rows[k] for k in asked], pack=pack.name),
+                                      strict=True):
+                        out[k] = hit
+                return out
         self._project = project
         self.progress = progress
         self.retriever = RunnableParallel(batches=RunnableLambda(self._item_subgraphs, name="item subgraphs"),
@@ -305,8 +316,9 @@ class GraphRAGInterestExtractor:
         vocab = vocabularies(self.db)
         built = {t for t, v in vocab.items() if v.acceptance is not None}
         # the build gives a vocabulary only to the types with mentions (cypher/concepts/mention_types): a type no
-        # one mentions has none after it, and asking for one would refuse every run
-        mentioned = {r["type"] for r in self.db.query(cypher("concepts/mention_types"))}
+        # item mentions has none after it, and asking for one would refuse every run (its interests wait as pending
+        # mentions: the projection above)
+        mentioned = {r["type"] for r in self.db.query(cypher("interests/item_mention_types"))}
         missing = [t for t in self.pack.names if t not in built and (t in mentioned or not built)]
         if missing:
             raise SchemaError(
