@@ -464,8 +464,8 @@ def test_a_reload_of_the_first_days_files_keeps_the_appended_days(db, tmp_path):
     r = invoke_cli(["load", str(base), "--silent"])
     assert r.exit_code == 1, r.output
     assert f"would remove {appended} of its {len(before)} stored interactions; the dataset was also loaded from " \
-           f"{(more / 'items.jsonl').resolve()}, {(more / 'interactions.jsonl').resolve()} (added with --append)" \
-           in r.output, r.output
+           f"{(more / 'interactions.jsonl').resolve()}, which this reload leaves out, and the rows only they hold " \
+           f"would go" in r.output, r.output  # (its items file holds no interaction: not named)
     assert edges(db) == before
     # the appended day given again with it, as the files of one more append: nothing removed, nothing written
     again = L.load(db, [more], append=True)
@@ -532,6 +532,13 @@ def test_a_reload_asks_before_removing_an_untimed_recorded_repeat(db, tmp_path):
     with pytest.raises(InputError, match=r"would remove 1 interactions that the service recorded"):
         L.load(db, [base])
     assert edges(db) == before
+    # files that have it, rated: the edge is rewritten from them and is the files' now (it kept `recorded`, and the
+    # next reload without it was refused as removing an interaction the service recorded)
+    rated = write_dataset(tmp_path / "rated" / "vg", items, [
+        {"user_id": "u1", "item_id": ids[k % 3], "seq": k, **({"rating": 4.0} if k == 3 else {})} for k in range(4)])
+    assert L.load(db, [rated], name="vg").interactions_written == 1
+    assert db.value("MATCH (:User {id: 'u1'})-[e:INTERACTED {seq: 3}]->() RETURN e.recorded IS NULL") is True
+    assert L.load(db, [base]).interactions_removed == 1
 
 
 def test_a_reload_leaving_out_an_appended_items_file_asks_before_removing_its_items(db, tmp_path):
@@ -572,8 +579,7 @@ def test_a_dataset_that_keeps_its_files_as_relative_paths_still_names_those_left
     db.execute("MATCH (d:Dataset {name: 'vg'}) SET d.sources = $s", s=rel)  # as a load run in tmp_path kept them
     (tmp_path / "elsewhere").mkdir()
     monkeypatch.chdir(tmp_path / "elsewhere")
-    with pytest.raises(InputError, match=r"the dataset was also loaded from more/vg/items.jsonl, "
-                                         r"more/vg/interactions.jsonl \(added with --append\)"):
+    with pytest.raises(InputError, match=r"the dataset was also loaded from more/vg/interactions.jsonl, which "):
         L.load(db, [base])
     assert edges(db) == before
 
@@ -595,3 +601,48 @@ def test_a_reload_that_changes_a_review_text_forgets_its_failed_classification(d
     assert db.query("MATCH (:User {id: $u})-[e:INTERACTED {seq: $s}]->() RETURN e.kind_text AS k, "
                     "e.text_error AS e, e.text_error_by AS by, e.text_failed_at AS at", **key) == [
         {"k": None, "e": None, "by": None, "at": None}]
+
+
+def test_reviews_reloaded_without_their_metadata_file_keep_the_items_text(db, data_dir, tmp_path):
+    """An Amazon folder (reviews + meta_*) loaded, then its review file reloaded alone with one review less: the
+    reload was refused, saying the metadata file was 'added with --append' and its rows would go (it holds no
+    interaction), and with --yes every item lost its title and the rest of its text (the reviews name items without
+    any). The one review goes; the items keep their text."""
+    import gzip
+    import shutil
+
+    clear_database(db)
+    src = data_dir / "formats" / "amazon2023"
+    folder = tmp_path / "vg23"
+    folder.mkdir()
+    reviews, meta = folder / "Video_Games.sample.jsonl.gz", folder / "meta_Video_Games.sample.jsonl.gz"
+    with gzip.open(src / reviews.name, "rt", encoding="utf-8") as f:
+        lines = f.readlines()
+    named = {json.loads(line)["parent_asin"] for line in lines}
+    with gzip.open(src / meta.name, "rt", encoding="utf-8") as f:  # the catalogue of the reviewed items
+        catalogue = [line for line in f if json.loads(line)["parent_asin"] in named]
+    with gzip.open(meta, "wt", encoding="utf-8") as f:
+        f.writelines(catalogue)
+    shutil.copy(src / reviews.name, reviews)
+    L.load(db, [folder])
+    titles = dict(db.query("MATCH (i:Item) RETURN collect([i.id, i.title]) AS t")[0]["t"])
+    assert len(titles) == len(catalogue) == len(named) and all(titles.values()), titles
+    users = defaultdict(int)
+    for line in lines:
+        users[json.loads(line)["user_id"]] += 1
+    drop = next(k for k, line in enumerate(lines) if users[json.loads(line)["user_id"]] > 1)
+    with gzip.open(reviews, "wt", encoding="utf-8") as f:
+        f.writelines(lines[:drop] + lines[drop + 1:])
+    before = len(edges(db))
+    rep = L.load(db, [reviews], name="vg23")
+    assert rep.mode == "reload" and rep.interactions_removed == 1 and rep.items_removed == 0, rep
+    assert len(edges(db)) == before - 1
+    assert dict(db.query("MATCH (i:Item) RETURN collect([i.id, i.title]) AS t")[0]["t"]) == titles
+    # the catalogue's own items are its: reviews reloaded alone that would remove one are asked about
+    with gzip.open(meta, "at", encoding="utf-8") as f:
+        f.write(json.dumps({"parent_asin": "B0CATALOGUE", "title": "A game nobody reviewed"}) + "\n")
+    L.load(db, [folder])
+    with pytest.raises(InputError, match=r"would remove 1 of its \d+ stored items; the dataset was also loaded from "
+                                         r".*meta_Video_Games.sample.jsonl.gz, which this reload leaves out, and "
+                                         r"the items only they hold would go"):
+        L.load(db, [reviews], name="vg23")

@@ -366,14 +366,18 @@ def load(
             # (with confirm_removal, the caller's question decides a removal of everything too)
             left_out = _sources_left_out(info["sources"] if info else None, ds.sources)
             rows, moved, removed, touched, drop_users, stored_counts = _diff(
-                db, name, rows, counts, yes=yes or confirm_removal is not None, left_out=left_out)
+                db, name, rows, counts, yes=yes or confirm_removal is not None,
+                left_out=[f for f in left_out if not _catalogue_file(f)])
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
+            # an item the files name without any text (reviews reloaded without their metadata file) keeps its
+            # stored text: the files say nothing of it (written, it lost its title and the rest)
+            item_rows = [r for r in item_rows if r["_fields"] or r["id"] not in stored_items]
             if drop_items and left_out and not (yes or confirm_removal is not None):  # (items appended alone)
                 raise InputError(f"reloading dataset {name!r} from these files would remove {len(drop_items)} of its "
                                  f"{len(stored_items)} stored items; the dataset was also loaded from "
-                                 f"{_files_shown(left_out)} (added with --append), which this reload leaves out, and "
-                                 f"their rows would go; nothing was written. A reload replaces the dataset's rows "
+                                 f"{_files_shown(left_out)}, which this reload leaves out, and the items only they "
+                                 f"hold would go; nothing was written. A reload replaces the dataset's rows "
                                  f"with the files': to reload it whole, give files that hold every row (the appended "
                                  f"ones too); pass --append to add these rows, or --yes to replace the dataset by "
                                  f"these files alone", source=name)
@@ -465,6 +469,13 @@ def _sources_left_out(stored: list[str] | None, given: list[str]) -> list[str]:
             for s, again in zip(stored or [], seen, strict=True) if not again]
 
 
+def _catalogue_file(path: str) -> bool:
+    """Whether a dataset's file holds items alone (Amazon metadata ``meta*``, the generic ``items`` file): a reload
+    that leaves it out loses none of the interactions."""
+    stem = Path(path).name.split(".")[0]
+    return stem == "items" or stem.startswith("meta")
+
+
 def _files_shown(files: list[str]) -> str:
     """The first files of a list, for a message."""
     return ", ".join(files[:4]) + (f" and {len(files) - 4} more" if len(files) > 4 else "")
@@ -506,9 +517,8 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
                          source=name)
     if removed and left_out and not yes:
         raise InputError(f"reloading dataset {name!r} from these files would remove {len(removed)} of its {total} "
-                         f"stored interactions; the dataset was also loaded from {_files_shown(left_out)} (added "
-                         f"with --append), "
-                         f"which this reload leaves out, and their rows would go; nothing was written. A reload "
+                         f"stored interactions; the dataset was also loaded from {_files_shown(left_out)}, which "
+                         f"this reload leaves out, and the rows only they hold would go; nothing was written. A reload "
                          f"replaces the dataset's rows with the files': to reload it whole, give files that hold every "
                          f"row (the appended ones too); pass --append to add these rows, or --yes to replace the "
                          f"dataset by these files alone",
