@@ -543,6 +543,15 @@ def test_a_failed_users_reason_is_kept_on_the_user_shown_by_status_and_cleared_b
         {"upto": 1, "e": None, "by": None, "at": None, "p": None}]
     r = CliRunner().invoke(cli, ["status"], env=env)
     assert r.exit_code == 0 and "failures:" not in r.output, r.output
+    # a failed user whose unread interactions a reload removed has nothing left to ask: the run removes its reason
+    # (it stayed, and `kgrec status` counted the user as failed for good)
+    rag.write("MATCH (u:User {id: 'g2'}) SET u.interests_error = 'http_error: HTTP 500', u.interests_error_by = 'llm', "
+              "u.interests_failed_at = datetime()")
+    with FakeOpenAIServer(default=lambda body: ok(_answer())) as srv:
+        env["KGREC_LLM_BASE_URL"] = srv.base_url
+        r = CliRunner().invoke(cli, args, env=env)
+        assert r.exit_code == 0 and "0 requests" in r.output, r.output
+    assert rag.value("MATCH (u:User {id: 'g2'}) RETURN u.interests_error") is None
 
 
 def test_a_run_before_the_concept_vocabulary_is_refused_before_any_request(rag, tmp_path):

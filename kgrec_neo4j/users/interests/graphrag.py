@@ -31,7 +31,8 @@ LangChain chain:
 Resume: a killed run restarts after the last written round (answers already received are in the LLM
 cache, so they cost nothing). A user whose request failed keeps its marker and is left out of the later
 rounds of this run (its interactions must be read in order); the reason is kept in ``User.interests_error`` (with
-``interests_error_by`` and ``interests_failed_at``) until a batch of the user is written, and a rerun retries it.
+``interests_error_by`` and ``interests_failed_at``) until a batch of the user is written (or a run finds nothing of
+the user left to read), and a rerun retries it.
 ``restart=True`` reads the selected users from their first interaction with no interests, and replaces a user's
 earlier state of this extractor (edges, pending mentions, marker) in the transaction that writes its first new
 batch: a restart whose answers never come (the endpoint down) leaves every user's earlier state whole. A user whose
@@ -353,6 +354,10 @@ class GraphRAGInterestExtractor:
             if idle:  # restarted users without train interactions: nothing to ask, their state is simply forgotten
                 self.reset(idle)
                 fresh.difference_update(idle)
+            if rep.rounds == 0:  # users with nothing left to read keep no reason of an earlier failure to retry
+                caught_up = sorted(u for u, (_, items) in batches.items() if u not in fresh and not items)
+                for k in range(0, len(caught_up), 5000):
+                    self.db.write(cypher("interests/clear_failed"), users=caught_up[k:k + 5000], extractor=EXTRACTOR)
             work = {u: (interests.get(u, []), items) for u, (_, items) in batches.items() if items}
             if not work:
                 break
