@@ -54,6 +54,14 @@ def _exp(*reasons, title="X", other=0.0):
                          other=other, abs_total=sum(abs(r.share) for r in rs) + abs(other))
 
 
+
+def browser_query(name: str) -> str:
+    """A Browser query file of cypher/browser/ without its comment lines (its `:param` lines among them)."""
+    from kgrec_neo4j.core import resources
+
+    return "\n".join(ln for ln in resources.cypher(f"browser/{name}").splitlines()
+                     if not ln.startswith("//")).strip().rstrip(";")
+
 def test_clauses_follow_the_share_order_not_the_path_kind():
     # the item graph carries the score: it comes first; a tiny concept path is not stated at all
     e = _exp(_interest("Dico", 0.0001, horizon="short"), _item("Brothers in Arms", 0.2, 21.3, concept="shooter"),
@@ -437,11 +445,6 @@ def test_browser_queries_tell_an_avoided_interest_from_a_wanted_one(db, kg):
     """explanation_paths and stored_recommendations listed a path through an interest the user avoids
     (INTERESTED_IN.polarity -1, 'you are not interested in X' in why_not) as kind 'interest', like one the user
     wants: the table read as a reason for the item. It is a `negative_interest`, listed after the wanted ones."""
-    from kgrec_neo4j.core import resources
-
-    def query(name: str) -> str:
-        return "\n".join(ln for ln in resources.cypher(f"browser/{name}").splitlines()
-                         if not ln.startswith("//")).strip().rstrip(";")
 
     item, concept = db.query("MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept) RETURN i.id AS i, c.id AS c "
                              "ORDER BY i, c LIMIT 1")[0].values()
@@ -450,9 +453,9 @@ def test_browser_queries_tell_an_avoided_interest_from_a_wanted_one(db, kg):
              "CREATE (u)-[:INTERESTED_IN {horizon: 'short', polarity: 1, weight: 0.1, confidence: 0.1}]->(c) "
              "CREATE (u)-[:RECOMMENDED {rank: 1, score: 1.0, run: 'probe'}]->(i)", c=concept, i=item)
     try:
-        rows = db.query(query("explanation_paths"), user="avoids-it", item=item)
+        rows = db.query(browser_query("explanation_paths"), user="avoids-it", item=item)
         assert sorted(r["kind"] for r in rows) == ["interest", "negative_interest"], rows
-        rows = db.query(query("stored_recommendations"), user="avoids-it")
+        rows = db.query(browser_query("stored_recommendations"), user="avoids-it")
         assert [r["kind"] for r in rows] == ["interest", "negative_interest"], rows
     finally:
         db.write("MATCH (u:User {id: 'avoids-it'}) DETACH DELETE u")
@@ -462,10 +465,8 @@ def test_browser_stored_recommendations_keeps_a_wanted_interest_beside_stronger_
     """stored_recommendations took an item's 3 strongest interest paths whatever their polarity, then listed the
     avoided ones last: a user who avoids three of the item's concepts more strongly than the one it wants saw only
     `negative_interest` rows, and no reason for the recommendation. The wanted interests are taken first."""
-    from kgrec_neo4j.core import resources
 
-    text = "\n".join(ln for ln in resources.cypher("browser/stored_recommendations").splitlines()
-                     if not ln.startswith("//")).strip().rstrip(";")
+    text = browser_query("stored_recommendations")
     item, concepts = db.query("MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept) WITH i, collect(c.id) AS cs "
                               "WHERE size(cs) >= 2 RETURN i.id AS i, cs[0..2] AS cs ORDER BY i LIMIT 1")[0].values()
     db.write("MATCH (a:Concept {id: $a}), (b:Concept {id: $b}), (i:Item {id: $i}) CREATE (u:User {id: 'avoids-most'}) "
@@ -485,10 +486,8 @@ def test_browser_stored_recommendations_keeps_a_wanted_interest_beside_stronger_
 def test_browser_concept_neighbourhood_shows_the_family(db, kg):
     """concept_neighbourhood showed a concept's type, mentions, items and users, but not its BROADER edges: `Xbox`
     showed neither `Xbox One` nor `Xbox 360`, the family the explanations' family paths go through."""
-    from kgrec_neo4j.core import resources
 
-    text = "\n".join(ln for ln in resources.cypher("browser/concept_neighbourhood").splitlines()
-                     if not ln.startswith("//")).strip().rstrip(";")
+    text = browser_query("concept_neighbourhood")
     db.write("CREATE (:Concept {id: 'fam-probe-xbox', name: 'Xbox Probe', type: 'Compatibility'})"
              "<-[:BROADER {method: 'variant'}]-(:Concept {id: 'fam-probe-one', name: 'Xbox Probe One', "
              "type: 'Compatibility'})")
@@ -524,17 +523,15 @@ def test_browser_stored_recommendations_lists_item_links_first(db, kg):
     |weight| (about 0.01 in a trained run) with an interest's weight x confidence (about 0.05-0.2), so an item's
     first row was an interest worth a fraction of a point while `kgrec explain` gave its item links almost all of
     the score. The list's item links come first (as in explanation_paths), each kind by its own strength."""
-    from kgrec_neo4j.core import resources
 
-    text = "\n".join(ln for ln in resources.cypher("browser/stored_recommendations").splitlines()
-                     if not ln.startswith("//"))
+    text = browser_query("stored_recommendations")
     user = max(kg["train"], key=lambda u: len(kg["train"][u]))
     R.recommend(db, user, 10, store=True)
     # item links of the list's run from the user's first train item to each stored item, of a trained run's size
     db.write("MATCH (u:User {id: $u})-[r:RECOMMENDED]->(i:Item), (j:Item {id: $j}) "
              "CREATE (j)-[:ITEM_LINK {run: r.run, weight: 0.01, test_probe: true}]->(i)", u=user, j=kg["train"][user][0])
     try:
-        rows = db.query(text.strip().rstrip(";"), user=user)
+        rows = db.query(text, user=user)
         by_rank: dict[int, list[str]] = {}
         for r in rows:
             if r["p"] is not None:  # a path as Record.data() gives it: [user, type, node, type, item]
