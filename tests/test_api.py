@@ -116,6 +116,16 @@ def test_unknown_ids_are_404(service, kg):
     assert r.status_code == 404 and r.json() == {"error": "Not Found"}
 
 
+def test_the_api_description_is_served(service):
+    """GET /openapi.json was a 500 (PydanticUserError: the routes that answer a JSONResponse had it as a string
+    annotation FastAPI took for a response model), so the /docs page FastAPI serves showed no route."""
+    r = service.get("/openapi.json")
+    assert r.status_code == 200, r.text
+    assert {"/health", "/users/{user}/recommendations", "/users/{user}/items/{item}/explanation",
+            "/users/{user}/interactions", "/items"} <= set(r.json()["paths"])
+    assert service.get("/docs").status_code == 200
+
+
 def test_why_and_why_not(service, kg):
     user = kg["users"][0]
     top = service.get(f"/users/{user}/recommendations", params={"k": 1}).json()["items"][0]

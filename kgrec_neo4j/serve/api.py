@@ -233,7 +233,10 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
 
             raise HTTPException(status_code=401, detail="a valid token is required (Authorization: Bearer ...)")
 
-    @app.get("/health")
+    # the routes that answer a JSONResponse say response_model=None: their return annotation is a string here (a local
+    # import under `from __future__ import annotations`) that FastAPI cannot resolve, and took for a response model
+    # that /openapi.json (and so /docs) failed on with a 500
+    @app.get("/health", response_model=None)
     def health() -> JSONResponse:
         m = state.model
         try:
@@ -278,14 +281,14 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         return error(403, "this service is read-only: start it with `kgrec serve --writes` to record interactions "
                           "and items")
 
-    @app.post("/users/{user}/interactions", dependencies=[Depends(authorised), known_params()])
+    @app.post("/users/{user}/interactions", dependencies=[Depends(authorised), known_params()], response_model=None)
     def record(user: str, body: InteractionIn) -> JSONResponse:
         if not writes:
             return read_only()
         rec = record_interaction(state.db, user, body)
         return JSONResponse(status_code=201 if rec.written else 200, content=rec.model_dump())
 
-    @app.post("/items", dependencies=[Depends(authorised), known_params()])
+    @app.post("/items", dependencies=[Depends(authorised), known_params()], response_model=None)
     def add_item(body: ItemIn) -> JSONResponse:
         if not writes:
             return read_only()
