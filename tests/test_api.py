@@ -282,6 +282,26 @@ def test_a_blank_id_is_400_and_nothing_is_written(db, kg, settings):
     assert _edges(db, user) == before
 
 
+def test_a_timestamp_neo4j_cannot_store_is_400_and_nothing_is_written(db, kg, settings):
+    """POST /users/{user}/interactions with a timestamp of 2**63 or more was a plain-text 500 (OverflowError in the
+    driver): it is 400 naming the field, and the largest one Neo4j stores is recorded."""
+    user = kg["users"][3]
+    before = _edges(db, user)
+    try:
+        with Running(ServiceState(settings, poll_s=5), writes=True, token="write-token", send_token=True) as client:
+            for ts in (2**63, 10**30):
+                r = client.post(f"/users/{user}/interactions", json={"item": before[0]["item"], "timestamp": ts})
+                assert r.status_code == 400 and r.json()["field"] == "timestamp", r.text
+            assert _edges(db, user) == before
+            r = client.post(f"/users/{user}/interactions", json={"item": before[0]["item"], "timestamp": 2**63 - 1})
+            assert r.status_code == 201, r.text
+            assert _edges(db, user)[-1]["ts"] == 2**63 - 1
+    finally:
+        db.write("MATCH (:User {id: $u})-[x:INTERACTED]->() WHERE x.seq > $last DELETE x", u=user,
+                 last=max(e["seq"] for e in before))
+    assert _edges(db, user) == before
+
+
 def test_a_body_that_is_not_json_is_400_saying_so(db, kg, settings):
     """A POST whose body is not JSON was answered {"error": "0: JSON decode error", "field": "0"}: the character
     position of the decoder as a field name. It says the body is not valid JSON and names no field."""

@@ -50,6 +50,10 @@ class UnknownDataset(RecordError):
     """The dataset is not stored."""
 
 
+#: the largest integer a Neo4j property holds (64 bits): a larger timestamp failed in the driver, a 500
+MAX_TIMESTAMP = 2**63 - 1
+
+
 def _not_blank(v: str) -> str:
     """An id with a character that is not a space: the loader refuses a blank id (``field 'user_id' is empty``), and
     so does the service, which writes the same nodes."""
@@ -67,8 +71,9 @@ class InteractionIn(BaseModel):
     item: str = Field(min_length=1, max_length=1000, description="Item.id")
     rating: float | None = Field(None, ge=0, le=5, description="0-5; >= 4 is a like, <= 2 a dislike (the loader's "
                                                                  "rule); none: an implicit interaction")
-    timestamp: int | None = Field(None, ge=0, description="seconds since 1970 (a retried request with the same "
-                                                           "timestamp is not written twice)")
+    timestamp: int | None = Field(None, ge=0, le=MAX_TIMESTAMP,
+                                  description="seconds since 1970 (a retried request with the same timestamp is not "
+                                              "written twice)")
     review_title: str | None = Field(None, max_length=1000)
     review_text: str | None = Field(None, max_length=100_000)
 
