@@ -29,6 +29,25 @@ def test_top_k_excludes_and_orders():
     assert idx.tolist() == [4]  # k larger than what is left
 
 
+def test_top_k_breaks_ties_at_the_kth_place_by_index_as_rank_of_does():
+    """A popular user's list (interactions per item: many ties) of k=5 left out items tied at the 5th score that the
+    list of k=10 ranked before it, and the explanation route, ranking as rank_of does, said the 5th item was #7 and
+    not recommended: each list is the first k of the full ranking, and every item's rank is rank_of's."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        s = rng.integers(0, 4, size=200).astype(np.float32)
+        exclude = rng.choice(200, size=10, replace=False)
+        full, _ = S.top_k(s, 200, exclude)
+        for k in (1, 5, 17, 60, 190, 300):
+            idx, val = S.top_k(s, k, exclude)
+            assert idx.tolist() == full[:k].tolist()
+            assert [S.rank_of(s, j, exclude)[0] for j in idx.tolist()] == list(range(1, idx.size + 1))
+        rows = np.stack([s, s[::-1]])
+        rows[:, exclude] = -np.inf
+        for (idx, _), row in zip(S.top_k_rows(rows, 9), rows, strict=True):
+            assert idx.tolist() == S.top_k(row, 200)[0][:9].tolist()
+
+
 def test_rank_of_counts_only_unseen():
     s = np.array([0.5, 3.0, 2.0, 1.0])
     assert S.rank_of(s, 2, np.array([1])) == (1, 3)

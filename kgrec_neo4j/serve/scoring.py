@@ -588,7 +588,11 @@ def top_k(scores: np.ndarray, k: int, exclude: np.ndarray | None = None) -> tupl
 
 def top_k_rows(scores: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """:func:`top_k` of every row of ``scores (B, |I|)`` in one vectorised pass (excluded entries already set to
-    -inf); a row with fewer than ``k`` finite entries returns only those."""
+    -inf); a row with fewer than ``k`` finite entries returns only those.
+
+    Ties are broken by index, as :func:`rank_of` breaks them, also at the ``k``-th place: the list of ``k`` is the
+    first ``k`` of the list of ``k + 1``, and each item's rank is :func:`rank_of`'s (items tied at the ``k``-th
+    score, as the popularity counts of a ``popular`` user often are, were picked at random by the partition)."""
     if scores.shape[0] == 0:
         return []
     if scores.shape[1] == 0:
@@ -596,6 +600,14 @@ def top_k_rows(scores: np.ndarray, k: int) -> list[tuple[np.ndarray, np.ndarray]
     k = max(1, min(k, scores.shape[1]))
     part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     vals = np.take_along_axis(scores, part, axis=1)
+    kth = vals.min(axis=1)  # the k-th best score of each row
+    # rows where more items tie at the k-th score than the partition kept: take the lowest indices of the tie
+    straddle = np.flatnonzero(np.count_nonzero(scores >= kth[:, None], axis=1) > k)
+    for b in straddle.tolist():
+        above = np.flatnonzero(scores[b] > kth[b])
+        tied = np.flatnonzero(scores[b] == kth[b])[: k - above.size]
+        part[b] = np.concatenate([above, tied])
+        vals[b] = scores[b, part[b]]
     out = []
     for b in range(scores.shape[0]):
         idx, v = part[b], vals[b]
