@@ -356,6 +356,29 @@ def test_binding_beyond_loopback_needs_a_token(settings, monkeypatch):
     assert r.exit_code == 1 and "KGREC_SERVE_TOKEN" in r.output and "serving on" not in r.output, r.output
 
 
+def test_a_port_that_is_taken_is_refused_before_anything_is_loaded(monkeypatch):
+    """`kgrec serve --port P` with P taken printed "serving on http://127.0.0.1:P", loaded the run, then failed in
+    uvicorn (exit 3): the port is bound first, and a taken one is an error naming it, before anything is said or
+    loaded."""
+    import socket
+
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    def no_load(self):
+        raise AssertionError("the run was loaded before the port was bound")
+
+    monkeypatch.setattr(ServiceState, "start", no_load)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = CliRunner().invoke(cli, ["serve", "--port", str(port)])
+    assert r.exit_code == 1 and f"cannot listen on 127.0.0.1:{port}" in r.output, r.output
+    assert "serving on" not in r.output
+
+
 def _make_current_run(db, run: str, rng) -> None:
     """A second servable run (random 16-d vectors, no layers) written back and made current, as training does."""
     from kgrec_neo4j.model import runs, writeback

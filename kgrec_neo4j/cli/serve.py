@@ -40,9 +40,9 @@ def serve(settings: Settings, host: str, port: int, poll_s: float, writes: bool)
     from ..serve.api import bind_token
     from ..serve.api import serve as run
 
-    bind_token(host, writes=writes)  # refused before it says it serves
-    click.echo(f"serving on http://{host}:{port} (Ctrl-C to stop)", err=True)
-    run(settings, host=host, port=port, poll_s=poll_s, writes=writes)
+    bind_token(host, writes=writes)  # refused before it says it serves (as a port that is taken, below)
+    run(settings, host=host, port=port, poll_s=poll_s, writes=writes,
+        on_listen=lambda: click.echo(f"serving on http://{host}:{port} (Ctrl-C to stop)", err=True))
 
 
 commands = [serve]

@@ -43,8 +43,10 @@ from __future__ import annotations
 import hmac
 import logging
 import os
+import socket
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 from ..core.config import Settings
@@ -315,9 +317,34 @@ def bind_token(host: str, *, writes: bool = False) -> str | None:
     return token
 
 
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, before anything is loaded.
+
+    Raises:
+        ConfigError: the address cannot be bound (the port is taken, e.g. by another ``kgrec serve``)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as e:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e} (another `kgrec serve`?); choose "
+                          f"another --port") from None
+    sock.set_inheritable(True)
+    return sock
+
+
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, poll_s: float = 2.0,
-          log_level: str = "warning", writes: bool = False) -> None:
+          log_level: str = "warning", writes: bool = False, on_listen: Callable[[], None] | None = None) -> None:
     """Run the service until interrupted (uvicorn, one process, requests on a thread pool).
+
+    The address is bound first (:func:`listen`): a port that is taken is refused before the run is loaded, and
+    ``on_listen`` is called once it is bound.
 
     Requests run in parallel on the thread pool, so each one's numpy work uses one BLAS thread: a per-request
     product of one user vector with every item vector takes ~0.07 ms on one thread and several ms when every
@@ -328,10 +355,19 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, poll
     threadpool_limits(limits=1)
 
     token = bind_token(host, writes=writes)
-    state = ServiceState(settings, poll_s=poll_s)
-    state.start()
+    sock = listen(host, port)
     try:
-        uvicorn.run(create_app(state, token=token, writes=writes), host=host, port=port, log_level=log_level,
-                    access_log=False)
+        if on_listen is not None:
+            on_listen()
+        state = ServiceState(settings, poll_s=poll_s)
+        state.start()
+        try:
+            config = uvicorn.Config(create_app(state, token=token, writes=writes), host=host, port=port,
+                                    log_level=log_level, access_log=False)
+            uvicorn.Server(config).run(sockets=[sock])
+        except KeyboardInterrupt:  # Ctrl-C: uvicorn has shut down and raises it again (as uvicorn.run, end quietly)
+            pass
+        finally:
+            state.stop()
     finally:
-        state.stop()
+        sock.close()
