@@ -341,6 +341,29 @@ def test_the_token_is_enforced(db, kg, settings):
         assert client.get("/health").status_code == 200
 
 
+def test_spaces_around_the_token_are_not_part_of_it(db, kg, settings, monkeypatch):
+    """KGREC_SERVE_TOKEN with a trailing newline or space (an env file) was compared whole with the token a request
+    sends, which is read without them: every request was 401. A blank one was taken for a token (a service that
+    writes, or binds beyond loopback, started and refused every request): it is none."""
+    from kgrec_neo4j.core.errors import ConfigError
+    from kgrec_neo4j.serve.api import TOKEN_ENV, bind_token
+
+    monkeypatch.setenv(TOKEN_ENV, "s3cret-token \n")
+    token = bind_token("127.0.0.1", writes=True)
+    with Running(ServiceState(settings, poll_s=5), token=token) as client:
+        user = kg["users"][0]
+        ok = client.get(f"/users/{user}/recommendations", headers={"Authorization": "Bearer s3cret-token"})
+        assert ok.status_code == 200, ok.text
+        assert client.get(f"/users/{user}/recommendations").status_code == 401
+    monkeypatch.setenv(TOKEN_ENV, "  ")
+    with pytest.raises(ConfigError, match="--writes"):
+        bind_token("127.0.0.1", writes=True)
+    with pytest.raises(ConfigError, match="KGREC_SERVE_TOKEN"):
+        bind_token("0.0.0.0")
+    with pytest.raises(ConfigError, match="needs a token"):
+        create_app(ServiceState(settings), token=" ", writes=True)
+
+
 def test_binding_beyond_loopback_needs_a_token(settings, monkeypatch):
     from kgrec_neo4j.core.errors import ConfigError
 

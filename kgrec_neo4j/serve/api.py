@@ -163,6 +163,7 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
 
     Raises:
         ConfigError: ``writes`` without ``token``."""
+    token = _clean_token(token)
     if writes and not token:
         raise ConfigError(f"a service that writes to the graph needs a token (set {TOKEN_ENV})")
     from fastapi import Depends, FastAPI, Header, Query, Request
@@ -300,13 +301,19 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
     return app
 
 
+def _clean_token(token: str | None) -> str | None:
+    """The token without the spaces around it (``None`` for a blank one), as a request's is read: a token set with a
+    trailing space or newline (e.g. from an env file) could never be matched, and every request would be 401."""
+    return (token or "").strip() or None
+
+
 def bind_token(host: str, *, writes: bool = False) -> str | None:
     """The token requests to ``host`` must send (``None`` on loopback without one, for a read-only service).
 
     Raises:
         ConfigError: ``host`` is not loopback, or the service writes (``writes``), and ``KGREC_SERVE_TOKEN`` is
             not set."""
-    token = os.environ.get(TOKEN_ENV) or None
+    token = _clean_token(os.environ.get(TOKEN_ENV))
     if host not in LOOPBACK and not token:
         raise ConfigError(f"binding to {host} serves other machines: set {TOKEN_ENV} to a secret token first "
                           f"(requests then send `Authorization: Bearer <token>`), or bind to 127.0.0.1")
