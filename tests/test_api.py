@@ -237,6 +237,25 @@ def test_items_posted_to_the_service(db, kg, settings):
         db.write("MATCH (d:Dataset {name: 'api-other'}) DELETE d")
 
 
+def test_an_item_record_over_what_kgrec_load_takes_is_400_and_nothing_is_written(db, kg, settings):
+    """POST /items took a description of 20 MB (1000 entries of any length), which `kgrec load` refuses in a line
+    over 1 MB, and the next `kgrec update` spent minutes extracting that one item: a record of more than 1 MB of
+    JSON is 400 naming its largest field, and nothing is written."""
+    from kgrec_neo4j.load.read import MAX_LINE_BYTES
+
+    dataset = db.value("MATCH (i:Item) WHERE i.dataset IS NOT NULL RETURN i.dataset LIMIT 1")
+    body = {"id": "api-huge-item", "dataset": dataset, "title": "huge",
+            "features": ["f" * 1000], "description": ["d" * (MAX_LINE_BYTES // 2)] * 2}
+    try:
+        with Running(ServiceState(settings, poll_s=5), writes=True, token="write-token", send_token=True) as client:
+            r = client.post("/items", json=body)
+            assert r.status_code == 400 and r.json()["field"] == "description", r.text
+            assert "kgrec load" in r.json()["error"]
+        assert db.value("MATCH (i:Item {id: 'api-huge-item'}) RETURN count(i)") == 0
+    finally:
+        db.write("MATCH (i:Item {id: 'api-huge-item'}) DETACH DELETE i")
+
+
 def test_a_misspelled_field_of_a_posted_body_is_400_and_nothing_is_written(db, kg, settings):
     """POST /users/{user}/interactions with {"item": ..., "ratng": 1} recorded an implicit interaction, the rating
     silently dropped (and POST /items with "descripton" left the stored description as it was): an unknown field

@@ -18,6 +18,7 @@ is stored writes nothing. (The ``Dataset`` node's counts are those of its last l
 
 from __future__ import annotations
 
+import json
 import math
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,6 +28,7 @@ from ..core.db import Database
 from ..core.errors import KgrecError
 from ..core.resources import cypher
 from ..core.texthash import TEXT_FIELDS, text_hash
+from ..load.read import MAX_LINE_BYTES
 
 
 class RecordError(KgrecError):
@@ -152,9 +154,17 @@ def record_item(db: Database, item: ItemIn) -> RecordedItem:
     """Store ``item`` (module docstring), in one transaction.
 
     Raises:
+        RecordError: a record of more than :data:`~kgrec_neo4j.load.read.MAX_LINE_BYTES` bytes of JSON, as
+            ``kgrec load`` refuses a longer line (naming its largest text field).
         UnknownDataset: the dataset is not stored.
         DatasetClash: the item is stored in another dataset."""
     given = item.model_dump(include=set(TEXT_FIELDS), exclude_unset=True)
+    size = len(json.dumps(item.model_dump(exclude_unset=True), ensure_ascii=False).encode())
+    if size > MAX_LINE_BYTES:
+        big = max(given, key=lambda f: len(json.dumps(given[f], ensure_ascii=False).encode()))
+        raise RecordError(f"{big}: the item's record is {size:,} bytes of JSON, over the {MAX_LINE_BYTES:,} bytes "
+                          f"`kgrec load` takes in an item record (its extraction would hold up every `kgrec update`)",
+                          field=big)
 
     def work(tx):
         check = tx.run(cypher("load/item_record_check"), id=item.id, dataset=item.dataset).single()
