@@ -144,6 +144,11 @@ def test_a_read_only_service_refuses_to_record(service, db, kg):
     before = _edges(db, user)
     r = service.post(f"/users/{user}/interactions", json={"item": before[0]["item"]})
     assert r.status_code == 403 and "kgrec serve --writes" in r.json()["error"]
+    # a body with a field missing or misspelled is 403 too, not a 400 asking to fix what would not be recorded anyway
+    for route, body in ((f"/users/{user}/interactions", {"rating": 5}),
+                        (f"/users/{user}/interactions", {"item": before[0]["item"], "ratng": 5}), ("/items", {})):
+        r = service.post(route, json=body)
+        assert r.status_code == 403 and "kgrec serve --writes" in r.json()["error"], (route, body, r.text)
     assert _edges(db, user) == before
 
 

@@ -280,21 +280,23 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
                                  f"service answers with while it loads version {version} (items `kgrec update` "
                                  f"folded in); retry in a few seconds") from None
 
-    def read_only() -> JSONResponse:
-        return error(403, "this service is read-only: start it with `kgrec serve --writes` to record interactions "
-                          "and items")
-
-    @app.post("/users/{user}/interactions", dependencies=[Depends(authorised), known_params()], response_model=None)
-    def record(user: str, body: InteractionIn) -> JSONResponse:
+    def writable() -> None:
+        """403 on a read-only service, before the body is validated: a body with a missing or misspelled field would
+        otherwise be 400, as if fixing it would record it."""
         if not writes:
-            return read_only()
+            from fastapi import HTTPException
+
+            raise HTTPException(status_code=403, detail="this service is read-only: start it with `kgrec serve "
+                                                        "--writes` to record interactions and items")
+
+    @app.post("/users/{user}/interactions", dependencies=[Depends(authorised), Depends(writable), known_params()],
+              response_model=None)
+    def record(user: str, body: InteractionIn) -> JSONResponse:
         rec = record_interaction(state.db, user, body)
         return JSONResponse(status_code=201 if rec.written else 200, content=rec.model_dump())
 
-    @app.post("/items", dependencies=[Depends(authorised), known_params()], response_model=None)
+    @app.post("/items", dependencies=[Depends(authorised), Depends(writable), known_params()], response_model=None)
     def add_item(body: ItemIn) -> JSONResponse:
-        if not writes:
-            return read_only()
         rec = record_item(state.db, body)
         return JSONResponse(status_code=201 if rec.new_item else 200, content=rec.model_dump())
 
