@@ -124,6 +124,12 @@ def test_the_api_description_is_served(service):
     assert {"/health", "/users/{user}/recommendations", "/users/{user}/items/{item}/explanation",
             "/users/{user}/interactions", "/items"} <= set(r.json()["paths"])
     assert service.get("/docs").status_code == 200
+    # its errors are the service's {"error", "field"} 4XX answers, not FastAPI's 422 (never answered)
+    for route in ("/users/{user}/recommendations", "/users/{user}/interactions"):
+        op = next(iter(r.json()["paths"][route].values()))
+        assert "422" not in op["responses"] and "4XX" in op["responses"], op["responses"]
+        schema = op["responses"]["4XX"]["content"]["application/json"]["schema"]
+        assert schema["required"] == ["error"] and set(schema["properties"]) == {"error", "field"}
 
 
 def test_why_and_why_not(service, kg):

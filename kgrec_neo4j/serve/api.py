@@ -171,8 +171,14 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
+    error_body = {"description": 'an error: {"error": message, "field": the field at fault, when one is} (400 for a '
+                                 'malformed request, never 422)',
+                  "content": {"application/json": {"schema": {
+                      "type": "object", "required": ["error"],
+                      "properties": {"error": {"type": "string"}, "field": {"type": "string"}}}}}}
+    # (a 4XX response in the description keeps FastAPI from listing its 422, which this service never answers)
     app = FastAPI(title="kgrec-neo4j", summary="Recommendations explained by paths in a Neo4j knowledge graph",
-                  version="1")
+                  version="1", responses={"4XX": error_body})
 
     def error(status: int, message: str, field: str | None = None) -> JSONResponse:
         body: dict[str, Any] = {"error": message}
