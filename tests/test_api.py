@@ -155,6 +155,11 @@ def test_a_read_only_service_refuses_to_record(service, db, kg):
                         (f"/users/{user}/interactions", {"item": before[0]["item"], "ratng": 5}), ("/items", {})):
         r = service.post(route, json=body)
         assert r.status_code == 403 and "kgrec serve --writes" in r.json()["error"], (route, body, r.text)
+    # and a body that is not JSON at all: FastAPI parses it before a route's dependencies run (it was a 400)
+    for route in (f"/users/{user}/interactions", "/items"):
+        r = service.post(route, content=b'{"item": ', headers={"Content-Type": "application/json"})
+        assert r.status_code == 403 and "kgrec serve --writes" in r.json()["error"], (route, r.text)
+    assert service.post("/nowhere", json={}).status_code == 404  # (not every POST is a write to refuse)
     assert _edges(db, user) == before
 
 
@@ -368,7 +373,26 @@ def test_the_token_is_enforced(db, kg, settings):
                           headers={"Authorization": "Bearer wrong"}).status_code == 401
         ok = client.get(f"/users/{user}/recommendations", headers={"Authorization": "Bearer s3cret-token"})
         assert ok.status_code == 200
+        assert client.get(f"/users/{user}/recommendations",
+                          headers={"Authorization": "bearer s3cret-token"}).status_code == 200  # (any case, RFC 6750)
+        # the token without its scheme was taken for the token itself
+        assert client.get(f"/users/{user}/recommendations",
+                          headers={"Authorization": "s3cret-token"}).status_code == 401
+        # the token is checked before anything else is read: a body that is not JSON, a misspelled parameter or an
+        # unknown route tell a caller without the token nothing but 401 (the body was a 400 saying it was not JSON)
+        for method, route, kw in (("POST", f"/users/{user}/interactions", {"content": b'{"item": '}),
+                                  ("POST", "/items", {"content": b"not json"}),
+                                  ("GET", f"/users/{user}/recommendations", {"params": {"kk": 3}}),
+                                  ("GET", "/nowhere", {})):
+            r = client.request(method, route, headers={"Content-Type": "application/json"}, **kw)
+            assert r.status_code == 401 and "a valid token is required" in r.json()["error"], (route, r.text)
         assert client.get("/health").status_code == 200
+        assert client.get("/docs").status_code == 200
+        api = client.get("/openapi.json")
+        assert api.status_code == 200, api.text
+        assert api.json()["components"]["securitySchemes"]["HTTPBearer"]["scheme"].lower() == "bearer"
+        op = api.json()["paths"]["/users/{user}/recommendations"]["get"]
+        assert op["security"] == [{"HTTPBearer": []}], op.get("security")
 
 
 def test_spaces_around_the_token_are_not_part_of_it(db, kg, settings, monkeypatch):

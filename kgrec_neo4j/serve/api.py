@@ -35,7 +35,9 @@ request is dropped and none mixes two runs. Each request reads the user's live e
 (one Cypher round trip), so an interaction committed by any client changes the very next answer.
 
 It binds to 127.0.0.1 unless told otherwise; binding anywhere else, or writing (``--writes``), requires a token in
-``KGREC_SERVE_TOKEN``, which every request then sends as ``Authorization: Bearer <token>``.
+``KGREC_SERVE_TOKEN``, which every request then sends as ``Authorization: Bearer <token>``; it is checked before
+the request's body or parameters are read (401 whatever they hold), on every route but /health, /openapi.json and
+/docs.
 """
 
 from __future__ import annotations
@@ -166,7 +168,7 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
     token = _clean_token(token)
     if writes and not token:
         raise ConfigError(f"a service that writes to the graph needs a token (set {TOKEN_ENV})")
-    from fastapi import Depends, FastAPI, Header, Query, Request
+    from fastapi import Depends, FastAPI, Query, Request, Security
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import JSONResponse
     from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -233,14 +235,26 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         check.__annotations__["request"] = Request  # the class itself: the string would not resolve (a local import)
         return Depends(check)
 
-    def authorised(authorization: str | None = Header(default=None)) -> None:
-        if token is None:
-            return
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), token.encode()):
-            from fastapi import HTTPException
+    write_routes = frozenset({"/users/{user}/interactions", "/items"})
 
-            raise HTTPException(status_code=401, detail="a valid token is required (Authorization: Bearer ...)")
+    @app.middleware("http")
+    async def gate(request: Request, call_next: Callable[[Request], Any]) -> Any:
+        """The token, then a write to a read-only service, before anything else is read: FastAPI parses a body
+        before a route's dependencies run, so a request without the token was told its JSON was invalid (400), and
+        a read-only service answered a write it would refuse whatever it held with that 400 too."""
+        path = request.scope["path"]
+        if token is not None and path not in OPEN_PATHS \
+                and not _token_matches(request.headers.get("authorization"), token):
+            return error(401, "a valid token is required (Authorization: Bearer <token>)")
+        if not writes and request.method == "POST" and _route_of(app, request.scope) in write_routes:
+            return error(403, "this service is read-only: start it with `kgrec serve --writes` to record "
+                              "interactions and items")
+        return await call_next(request)
+
+    # the bearer scheme in /openapi.json (and the /docs page's Authorize button); the gate above checks it
+    from fastapi.security import HTTPBearer
+
+    authorised = HTTPBearer(auto_error=False, description="KGREC_SERVE_TOKEN, where the service has one")
 
     # the routes that answer a JSONResponse say response_model=None: their return annotation is a string here (a local
     # import under `from __future__ import annotations`) that FastAPI cannot resolve, and took for a response model
@@ -260,7 +274,7 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
                                                           "neo4j": not _neo4j_down(e), "error": _describe(e)})
 
     @app.get("/users/{user}/recommendations",
-             dependencies=[Depends(authorised), known_params("k", "explain", "allow_repeats", "paths", "same_work")])
+             dependencies=[Security(authorised), known_params("k", "explain", "allow_repeats", "paths", "same_work")])
     def recommendations(user: str, k: int = Query(10, ge=1, le=MAX_K), explain: bool = False,
                         allow_repeats: bool = False, paths: int = Query(3, ge=1, le=20),
                         same_work: Literal["demote", "group", "keep"] | None = None) -> dict[str, Any]:
@@ -270,7 +284,7 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         return rec.model_dump()
 
     @app.get("/users/{user}/items/{item}/explanation",
-             dependencies=[Depends(authorised), known_params("k", "paths", "same_work")])
+             dependencies=[Security(authorised), known_params("k", "paths", "same_work")])
     def explanation(user: str, item: str, k: int = Query(10, ge=1, le=MAX_K),
                     paths: int = Query(5, ge=1, le=50),
                     same_work: Literal["demote", "group", "keep"] | None = None) -> dict[str, Any]:
@@ -286,27 +300,39 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
                                  f"service answers with while it loads version {version} (items `kgrec update` "
                                  f"folded in); retry in a few seconds") from None
 
-    def writable() -> None:
-        """403 on a read-only service, before the body is validated: a body with a missing or misspelled field would
-        otherwise be 400, as if fixing it would record it."""
-        if not writes:
-            from fastapi import HTTPException
-
-            raise HTTPException(status_code=403, detail="this service is read-only: start it with `kgrec serve "
-                                                        "--writes` to record interactions and items")
-
-    @app.post("/users/{user}/interactions", dependencies=[Depends(authorised), Depends(writable), known_params()],
+    @app.post("/users/{user}/interactions", dependencies=[Security(authorised), known_params()],
               response_model=None)
     def record(user: str, body: InteractionIn) -> JSONResponse:
         rec = record_interaction(state.db, user, body)
         return JSONResponse(status_code=201 if rec.written else 200, content=rec.model_dump())
 
-    @app.post("/items", dependencies=[Depends(authorised), Depends(writable), known_params()], response_model=None)
+    @app.post("/items", dependencies=[Security(authorised), known_params()], response_model=None)
     def add_item(body: ItemIn) -> JSONResponse:
         rec = record_item(state.db, body)
         return JSONResponse(status_code=201 if rec.new_item else 200, content=rec.model_dump())
 
     return app
+
+
+OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
+"""What answers without the token: the health check and the routes' description (which holds no data)."""
+
+
+def _token_matches(authorization: str | None, token: str) -> bool:
+    """``Authorization: Bearer <token>`` (the scheme in any case, RFC 6750) with ``token``, compared in constant
+    time; a header without the scheme is refused (it was taken for the token itself)."""
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def _route_of(app: Any, scope: Any) -> str | None:
+    """The path template of the route ``scope`` (an HTTP request's) goes to, ``None`` for none."""
+    from starlette.routing import Match
+
+    for route in app.router.routes:
+        if route.matches(scope)[0] == Match.FULL:
+            return getattr(route, "path", None)
+    return None
 
 
 def _clean_token(token: str | None) -> str | None:
