@@ -237,21 +237,23 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
 
     write_routes = frozenset({"/users/{user}/interactions", "/items"})
 
-    @app.middleware("http")
-    async def gate(request: Request, call_next: Callable[[Request], Any]) -> Any:
+    def refusal(scope: Any) -> JSONResponse | None:
         """The token, then a write to a read-only service, before anything else is read: FastAPI parses a body
         before a route's dependencies run, so a request without the token was told its JSON was invalid (400), and
         a read-only service answered a write it would refuse whatever it held with that 400 too."""
-        path = request.scope["path"]
-        if token is not None and path not in OPEN_PATHS \
-                and not _token_matches(request.headers.get("authorization"), token):
+        from starlette.datastructures import Headers
+
+        if token is not None and scope["path"] not in OPEN_PATHS \
+                and not _token_matches(Headers(scope=scope).get("authorization"), token):
             return error(401, "a valid token is required (Authorization: Bearer <token>)")
-        if not writes and request.method == "POST" and _route_of(app, request.scope) in write_routes:
+        if not writes and scope["method"] == "POST" and _route_of(app, scope) in write_routes:
             return error(403, "this service is read-only: start it with `kgrec serve --writes` to record "
                               "interactions and items")
-        return await call_next(request)
+        return None
 
-    # the bearer scheme in /openapi.json (and the /docs page's Authorize button); the gate above checks it
+    app.add_middleware(_Gate, refusal=refusal)
+
+    # the bearer scheme in /openapi.json (and the /docs page's Authorize button); `refusal` above checks it
     from fastapi.security import HTTPBearer
 
     authorised = HTTPBearer(auto_error=False, description="KGREC_SERVE_TOKEN, where the service has one")
@@ -312,6 +314,22 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         return JSONResponse(status_code=201 if rec.new_item else 200, content=rec.model_dump())
 
     return app
+
+
+class _Gate:
+    """ASGI middleware: an HTTP request ``refusal(scope)`` answers (a response) gets that answer before the app reads
+    anything of it; any other goes on to the app. (Plain ASGI: Starlette's BaseHTTPMiddleware would wrap every
+    answer in a stream.)"""
+
+    def __init__(self, app: Any, refusal: Callable[[Any], Any]) -> None:
+        self.app, self.refusal = app, refusal
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        answer = self.refusal(scope) if scope["type"] == "http" else None
+        if answer is None:
+            await self.app(scope, receive, send)
+        else:
+            await answer(scope, receive, send)
 
 
 OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
