@@ -3,6 +3,7 @@ page, fill in the connect form, type commands into the editor and read what the 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -38,7 +39,8 @@ class Chromium:
             raise RuntimeError("chromium did not open its DevTools port")
         page = next(t for t in json.load(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=30))
                     if t["type"] == "page")
-        self.ws = connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=30)
+        self._stack = contextlib.ExitStack()  # (a connection not entered as a context is deprecated)
+        self.ws = self._stack.enter_context(connect(page["webSocketDebuggerUrl"], max_size=None, open_timeout=30))
         self._ids = itertools.count(1)
         self.send("Page.enable")
         self.send("Runtime.enable")
@@ -100,7 +102,7 @@ class Chromium:
     def close(self) -> None:
         try:
             if getattr(self, "ws", None) is not None:
-                self.ws.close()
+                self._stack.close()
         finally:
             self.proc.kill()
             self.proc.wait(timeout=30)
