@@ -456,6 +456,23 @@ def test_a_port_that_is_taken_is_refused_before_anything_is_loaded(monkeypatch):
     assert "serving on" not in r.output
 
 
+def test_a_port_another_service_bound_while_it_loads_is_refused():
+    """Two `kgrec serve --port P` started together: each bound P (SO_REUSEADDR lets two sockets bind one port while
+    neither listens, and uvicorn listened only after the run was loaded), both said "serving on", and the second
+    failed in uvicorn once its run was loaded (exit 3). The port is listened on when it is bound, so the second is
+    refused at once."""
+    from kgrec_neo4j.core.errors import ConfigError
+    from kgrec_neo4j.serve.api import listen
+
+    first = listen("127.0.0.1", 0)  # the first service, still loading its run
+    port = first.getsockname()[1]
+    try:
+        with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
+            listen("127.0.0.1", port).close()
+    finally:
+        first.close()
+
+
 def _make_current_run(db, run: str, rng) -> None:
     """A second servable run (random 16-d vectors, no layers) written back and made current, as training does."""
     from kgrec_neo4j.model import runs, writeback

@@ -377,7 +377,9 @@ def bind_token(host: str, *, writes: bool = False) -> str | None:
 
 
 def listen(host: str, port: int) -> socket.socket:
-    """A socket bound to ``host:port``, before anything is loaded.
+    """A socket bound to ``host:port`` and listening, before anything is loaded (bound alone, another ``kgrec
+    serve`` could bind the port too while both load, SO_REUSEADDR allowing it until one listens, and the second
+    failed in uvicorn after its run was loaded).
 
     Raises:
         ConfigError: the address cannot be bound (the port is taken, e.g. by another ``kgrec serve``)."""
@@ -390,6 +392,7 @@ def listen(host: str, port: int) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
+        sock.listen(2048)  # (uvicorn's backlog; connections wait in it until the run is loaded)
     except OSError as e:
         sock.close()
         raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e} (another `kgrec serve`?); choose "
