@@ -461,6 +461,25 @@ def test_browser_queries_tell_an_avoided_interest_from_a_wanted_one(db, kg):
         db.write("MATCH (u:User {id: 'avoids-it'}) DETACH DELETE u")
 
 
+def test_browser_explanation_paths_lists_an_avoided_interest_after_a_wanted_one(db, kg):
+    """explanation_paths ordered every path but the item links by its concept's item count alone: an interest the
+    user avoids in a specific concept of the item (few items) came before one the user wants in a broad concept,
+    and with its LIMIT 25 the avoided ones could leave out every reason for the item. The avoided ones come last."""
+    item, few, many = db.query(
+        "MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept) WITH i, c, COUNT { (c)<-[:HAS_KNOWLEDGE]-() } AS n "
+        "ORDER BY n WITH i, collect(c.id) AS cs, collect(n) AS ns WHERE ns[0] < ns[-1] "
+        "RETURN i.id AS i, cs[0] AS few, cs[-1] AS many ORDER BY i LIMIT 1")[0].values()
+    db.write("MATCH (a:Concept {id: $few}), (b:Concept {id: $many}) CREATE (u:User {id: 'avoids-the-specific'}) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'long', polarity: -1, weight: 0.9, confidence: 0.9}]->(a) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'long', polarity: 1, weight: 0.5, confidence: 0.5}]->(b)",
+             few=few, many=many)
+    try:
+        rows = db.query(browser_query("explanation_paths"), user="avoids-the-specific", item=item)
+        assert [r["kind"] for r in rows] == ["interest", "negative_interest"], rows
+    finally:
+        db.write("MATCH (u:User {id: 'avoids-the-specific'}) DETACH DELETE u")
+
+
 def test_browser_stored_recommendations_keeps_a_wanted_interest_beside_stronger_avoided_ones(db, kg):
     """stored_recommendations took an item's 3 strongest interest paths whatever their polarity, then listed the
     avoided ones last: a user who avoids three of the item's concepts more strongly than the one it wants saw only

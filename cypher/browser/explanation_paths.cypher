@@ -6,7 +6,8 @@
 // sharing a concept with the item (the most specific concepts first: fewest items), interests in one of its
 // concepts, and family paths where neither holds (concepts of one family joined by BROADER edges: an interacted
 // item that shares no concept with the item, an interest the item does not have). An interest the user avoids
-// (INTERESTED_IN.polarity < 0) is a `negative_interest` (`negative_interest_family`): it counts against the item.
+// (INTERESTED_IN.polarity < 0) is a `negative_interest` (`negative_interest_family`): it counts against the item,
+// and is listed after the other paths without a share.
 // The full share of each reason (model and item graph) comes from `kgrec explain --user U --item I`.
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
@@ -48,5 +49,5 @@ CALL (r, u, i) {
          COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
 }
 RETURN kind, share, p
-ORDER BY abs(coalesce(share, 0.0)) DESC, items
+ORDER BY abs(coalesce(share, 0.0)) DESC, kind STARTS WITH 'negative', items
 LIMIT 25;
