@@ -418,6 +418,26 @@ def test_spaces_around_the_token_are_not_part_of_it(db, kg, settings, monkeypatc
         create_app(ServiceState(settings), token=" ", writes=True)
 
 
+def test_a_token_no_request_can_send_is_refused_at_start(settings, monkeypatch):
+    """KGREC_SERVE_TOKEN with a character outside ASCII was taken, and no request could match it (a header's bytes
+    are read as Latin-1: `Bearer pässwort` sent in UTF-8 is another text), so every request was 401, its error
+    saying only that a valid token is required. Such a token is refused when the service starts, saying why."""
+    from fastapi.testclient import TestClient
+
+    from kgrec_neo4j.core.errors import ConfigError
+    from kgrec_neo4j.serve.api import TOKEN_ENV, bind_token
+
+    monkeypatch.setenv(TOKEN_ENV, "pässwort")
+    with pytest.raises(ConfigError, match="ASCII"):
+        bind_token("127.0.0.1", writes=True)
+    with pytest.raises(ConfigError, match="ASCII"):
+        create_app(ServiceState(settings), token="pässwort")
+    # an ASCII token with any printable character is matched (the gate answers before any route: 404, not 401)
+    client = TestClient(create_app(ServiceState(settings), token="s3cret+/=~"))
+    assert client.get("/nowhere", headers={"Authorization": "Bearer s3cret+/=~"}).status_code == 404
+    assert client.get("/nowhere", headers={"Authorization": "Bearer s3cret"}).status_code == 401
+
+
 def test_binding_beyond_loopback_needs_a_token(settings, monkeypatch):
     from kgrec_neo4j.core.errors import ConfigError
 

@@ -355,8 +355,18 @@ def _route_of(app: Any, scope: Any) -> str | None:
 
 def _clean_token(token: str | None) -> str | None:
     """The token without the spaces around it (``None`` for a blank one), as a request's is read: a token set with a
-    trailing space or newline (e.g. from an env file) could never be matched, and every request would be 401."""
-    return (token or "").strip() or None
+    trailing space or newline (e.g. from an env file) could never be matched, and every request would be 401.
+
+    Raises:
+        ConfigError: a character of the token is not printable ASCII: a request's header is read as Latin-1 bytes,
+            so no client could send it (every request would be 401)."""
+    token = (token or "").strip() or None
+    if token is not None and not all(" " <= ch <= "~" for ch in token):
+        raise ConfigError(f"{TOKEN_ENV} has a character that is not printable ASCII: no request could send it in its "
+                          f"Authorization header (read as Latin-1 bytes), and every request would be refused; choose "
+                          f"a token of letters, digits and -._~+/ (e.g. `python -c 'import secrets; "
+                          f"print(secrets.token_urlsafe(32))'`)")
+    return token
 
 
 def bind_token(host: str, *, writes: bool = False) -> str | None:
