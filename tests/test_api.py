@@ -493,6 +493,35 @@ def test_a_port_another_service_bound_while_it_loads_is_refused():
         first.close()
 
 
+def test_localhost_is_bound_on_ipv4_as_uvicorn_binds_it(monkeypatch):
+    """`kgrec serve --host localhost` bound the first address the resolver gave, ::1 where the hosts file names
+    localhost for IPv6 too (Fedora, macOS): a client of http://127.0.0.1 was refused, where uvicorn, which bound it
+    before, takes IPv4 for a host without ':'. The family is uvicorn's again."""
+    import socket
+
+    from kgrec_neo4j.serve.api import listen
+
+    real = socket.getaddrinfo
+
+    def ipv6_first(host, port, *args, **kw):
+        if host == "localhost":
+            return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("::1", port, 0, 0)),
+                    (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("127.0.0.1", port))]
+        return real(host, port, *args, **kw)
+
+    monkeypatch.setattr(socket, "getaddrinfo", ipv6_first)
+    sock = listen("localhost", 0)
+    try:
+        assert sock.family == socket.AF_INET and sock.getsockname()[0] == "127.0.0.1", sock
+    finally:
+        sock.close()
+    # a host name that does not resolve is no port to change
+    from kgrec_neo4j.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"no-such-host\.invalid:0: .*\(check --host\)"):
+        listen("no-such-host.invalid", 0)
+
+
 def _make_current_run(db, run: str, rng) -> None:
     """A second servable run (random 16-d vectors, no layers) written back and made current, as training does."""
     from kgrec_neo4j.model import runs, writeback

@@ -393,16 +393,20 @@ def listen(host: str, port: int) -> socket.socket:
 
     Raises:
         ConfigError: the address cannot be bound (the port is taken, e.g. by another ``kgrec serve``)."""
+    # the family as uvicorn chooses it: IPv6 for an address with ':', else IPv4 (the resolver's first address for
+    # `localhost` is ::1 where the hosts file names it for IPv6 too, and http://127.0.0.1 was then refused)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
-                                                             flags=socket.AI_PASSIVE)[0]
-        sock = socket.socket(family, kind, proto)
+        sock = socket.socket(family, socket.SOCK_STREAM)
     except OSError as e:
         raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from None
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
+        sock.bind((host, port))
         sock.listen(2048)  # (uvicorn's backlog; connections wait in it until the run is loaded)
+    except socket.gaierror as e:  # (an unknown host name: no port to change)
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e} (check --host)") from None
     except OSError as e:
         sock.close()
         raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e} (another `kgrec serve`?); choose "
