@@ -4,6 +4,7 @@ enforced, a new current run is picked up without dropping a request, and Neo4j d
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -270,6 +271,41 @@ def test_an_item_record_over_what_kgrec_load_takes_is_400_and_nothing_is_written
         assert db.value("MATCH (i:Item {id: 'api-huge-item'}) RETURN count(i)") == 0
     finally:
         db.write("MATCH (i:Item {id: 'api-huge-item'}) DETACH DELETE i")
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_read_whole(db, kg, settings):
+    """A body of any size was read and parsed whole before the record's own limit refused it (a 200 MB one held
+    over 1 GB): a body over MAX_BODY_BYTES is 413 as soon as it passes the limit, sent with a length or chunked,
+    and nothing is written; a record just under the record limit, every character escaped, still gets through."""
+    from kgrec_neo4j.load.read import MAX_LINE_BYTES
+    from kgrec_neo4j.serve.api import MAX_BODY_BYTES
+
+    dataset = db.value("MATCH (i:Item) WHERE i.dataset IS NOT NULL RETURN i.dataset LIMIT 1")
+    user = kg["users"][0]
+    before = _edges(db, user)
+    big = b'{"id": "api-big-body", "dataset": "x", "title": "' + b"t" * (MAX_BODY_BYTES + 10) + b'"}'
+
+    def chunks():
+        for k in range(0, len(big), 65536):
+            yield big[k:k + 65536]
+
+    try:
+        with Running(ServiceState(settings, poll_s=5), writes=True, token="write-token", send_token=True) as client:
+            for route in ("/items", f"/users/{user}/interactions"):
+                r = client.post(route, content=big, headers={"Content-Type": "application/json"})
+                assert r.status_code == 413 and "error" in r.json(), (route, r.text)
+                r = client.post(route, content=chunks(), headers={"Content-Type": "application/json"})
+                assert r.status_code == 413 and "error" in r.json(), (route, r.text)
+            # escaped as \uXXXX, a record of 0.9 MB is 2.7 MB as sent: under the body limit, read and stored
+            text = ["é" * 4500] * 100  # (é: two bytes of UTF-8, six escaped: json.dumps escapes it)
+            sent = json.dumps({"id": "api-big-body", "dataset": dataset, "description": text}).encode()
+            assert MAX_LINE_BYTES < len(sent) < MAX_BODY_BYTES
+            r = client.post("/items", content=sent, headers={"Content-Type": "application/json"})
+            assert r.status_code == 201, r.text[:300]
+        assert db.value("MATCH (i:Item {id: 'api-big-body'}) RETURN i.description") == text
+        assert _edges(db, user) == before
+    finally:
+        db.write("MATCH (i:Item {id: 'api-big-body'}) DETACH DELETE i")
 
 
 def test_a_misspelled_field_of_a_posted_body_is_400_and_nothing_is_written(db, kg, settings):

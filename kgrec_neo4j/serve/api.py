@@ -22,7 +22,8 @@ Routes (every answer names the run it came from):
     stored, 409 for an item of another dataset.
 
 Errors are JSON ``{"error": ..., "field": ...}``: 400 for a malformed request (naming the field), 401 without the
-token, 403 for a write to a read-only service, 404 for an unknown user or item (or an item the run has no vector
+token, 403 for a write to a read-only service, 413 for a body over :data:`MAX_BODY_BYTES`,
+404 for an unknown user or item (or an item the run has no vector
 for), 409 for a user and an item of two datasets, 503 while Neo4j is down or no model run can be served, or for
 an explanation of an item that ``kgrec update`` folded into the run while the service loads that version (the
 service recovers by itself when Neo4j is back; transactions are retried for a few seconds only, so a request fails
@@ -54,6 +55,7 @@ from typing import Any, Literal
 from ..core.config import Settings
 from ..core.db import Database, connect
 from ..core.errors import ConfigError, KgrecError, ModelError, Neo4jUnavailable
+from ..load.read import MAX_LINE_BYTES
 from .explain import ExplainError, NotScoredYet, explain
 from .recommend import recommend_users
 from .record import (
@@ -249,6 +251,9 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         if not writes and scope["method"] == "POST" and _route_of(app, scope) in write_routes:
             return error(403, "this service is read-only: start it with `kgrec serve --writes` to record "
                               "interactions and items")
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > MAX_BODY_BYTES:
+            return error(413, TOO_LARGE)
         return None
 
     app.add_middleware(_Gate, refusal=refusal)
@@ -325,12 +330,36 @@ class _Gate:
         self.app, self.refusal = app, refusal
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        answer = self.refusal(scope) if scope["type"] == "http" else None
-        if answer is None:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
-        else:
+            return
+        answer = self.refusal(scope)
+        if answer is not None:
             await answer(scope, receive, send)
+            return
+        read = 0
 
+        async def receive_counted() -> Any:
+            """The body's parts until they pass MAX_BODY_BYTES (a body sent without its length): then a 413, which
+            FastAPI passes on from its read of the body to the handler of every HTTP error."""
+            nonlocal read
+            message = await receive()
+            read += len(message.get("body", b""))
+            if read > MAX_BODY_BYTES:
+                from starlette.exceptions import HTTPException
+
+                raise HTTPException(status_code=413, detail=TOO_LARGE)
+            return message
+
+        await self.app(scope, receive_counted, send)
+
+
+MAX_BODY_BYTES = 6 * MAX_LINE_BYTES
+TOO_LARGE = (f"the request body is over {MAX_BODY_BYTES:,} bytes: an item record may hold {MAX_LINE_BYTES:,} bytes "
+             f"of JSON, as a line of kgrec load")
+"""The largest request body read (413 beyond it, before it is parsed): a record ``kgrec load`` takes (1 MB of JSON,
+checked on the record itself) written with every character escaped as ``\\uXXXX``; a body of 200 MB was read and
+parsed whole (over 1 GB of memory) before it was refused."""
 
 OPEN_PATHS = frozenset({"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect"})
 """What answers without the token: the health check and the routes' description (which holds no data)."""
