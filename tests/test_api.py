@@ -662,3 +662,49 @@ def test_neo4j_down_is_503_and_the_service_recovers(tmp_path_factory):
     finally:
         server.stop(home)
         S.clear_cache()
+
+
+def test_records_of_one_new_item_at_once_are_written_one_after_the_other(db, kg):
+    """Two records of one new item at once both found no item, both answered 201 `new_item: true`, and the later
+    one wrote its text over the earlier's (a field the earlier sent and the later did not was lost): the item's
+    node is merged before it is checked, so the second record waits for the first and sees it."""
+    from kgrec_neo4j.serve.record import ItemIn, record_item
+
+    dataset = db.value("MATCH (i:Item) WHERE i.dataset IS NOT NULL RETURN i.dataset LIMIT 1")
+    fields = [("title", "A racing game"), ("brand", "Studio"), ("features", ["co-op"]), ("description", ["fast"]),
+              ("categories", ["Games"]), ("title", "A racing game")]
+    ids = [f"api-race-{n}" for n in range(6)]
+    try:
+        for item in ids:
+            barrier = threading.Barrier(len(fields))
+            answers: list = []
+
+            def post(field, value, item=item, barrier=barrier, answers=answers):
+                barrier.wait()
+                answers.append(record_item(db, ItemIn(id=item, dataset=dataset, **{field: value})))
+
+            threads = [threading.Thread(target=post, args=fv) for fv in fields]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert len(answers) == len(fields)
+            assert sum(a.new_item for a in answers) == 1, (item, [a.new_item for a in answers])
+            row = db.query("MATCH (i:Item {id: $i}) RETURN i {.dataset, .title, .brand, .features, .description, "
+                           ".categories} AS i, count{ (x:Item {id: $i}) } AS n", i=item)[0]
+            assert row["n"] == 1
+            assert row["i"] == {"dataset": dataset, **dict(fields)}, (item, row)
+        # a refused record leaves no node behind (the merge is rolled back with the transaction), nor a mark
+        from kgrec_neo4j.serve.record import DatasetClash, UnknownDataset
+
+        with pytest.raises(UnknownDataset):
+            record_item(db, ItemIn(id="api-race-none", dataset="no-such-dataset", title="x"))
+        assert db.value("MATCH (i:Item {id: 'api-race-none'}) RETURN count(i)") == 0
+        db.write("MERGE (:Dataset {name: 'api-race-other'})")
+        with pytest.raises(DatasetClash):
+            record_item(db, ItemIn(id=ids[0], dataset="api-race-other", title="x"))
+        assert db.value("MATCH (i:Item {id: $i}) RETURN i.dataset", i=ids[0]) == dataset
+        assert db.value("MATCH (i:Item) WHERE i.record_created IS NOT NULL RETURN count(i)") == 0
+    finally:
+        db.write("MATCH (d:Dataset {name: 'api-race-other'}) DELETE d")
+        db.write("MATCH (i:Item) WHERE i.id IN $ids DETACH DELETE i", ids=ids)
