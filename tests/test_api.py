@@ -708,3 +708,49 @@ def test_records_of_one_new_item_at_once_are_written_one_after_the_other(db, kg)
     finally:
         db.write("MATCH (d:Dataset {name: 'api-race-other'}) DELETE d")
         db.write("MATCH (i:Item) WHERE i.id IN $ids DETACH DELETE i", ids=ids)
+
+
+def test_interactions_of_one_new_user_at_once_create_it_once(db, kg):
+    """Two interactions of one new user at once both found no user and both answered `new_user: true`; and when
+    their items were of two datasets, both passed the dataset check, so the user got an edge into a dataset not its
+    own. Whether the user is new, and of the item's dataset, is known under the user's lock."""
+    from kgrec_neo4j.serve.record import DatasetClash, InteractionIn, record_interaction
+
+    dataset, items = db.query("MATCH (i:Item) WHERE i.dataset IS NOT NULL WITH i.dataset AS d, i ORDER BY i.id "
+                              "WITH d, collect(i.id)[..6] AS items RETURN d, items LIMIT 1")[0].values()
+    db.write("MERGE (:Dataset {name: 'api-race-other'}) MERGE (i:Item {id: 'api-race-other-item'}) "
+             "SET i.dataset = 'api-race-other'")
+    users = [f"api-race-user-{n}" for n in range(4)]
+    try:
+        for n, user in enumerate(users):
+            # the first two rounds: one dataset's items; the others: one request of the other dataset among them
+            posts = list(items) if n < 2 else list(items[:5]) + ["api-race-other-item"]
+            barrier = threading.Barrier(len(posts))
+            answers: list = []
+
+            def post(item, user=user, barrier=barrier, answers=answers):
+                barrier.wait()
+                try:
+                    answers.append(record_interaction(db, user, InteractionIn(item=item, rating=5)))
+                except DatasetClash as e:
+                    answers.append(e)
+
+            threads = [threading.Thread(target=post, args=(item,)) for item in posts]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+            assert len(answers) == len(posts)
+            recorded = [a for a in answers if not isinstance(a, Exception)]
+            assert sum(a.new_user for a in recorded) == 1, (user, [a.new_user for a in recorded])
+            assert sorted(a.seq for a in recorded) == list(range(len(recorded)))
+            own = db.value("MATCH (u:User {id: $u}) RETURN u.dataset", u=user)
+            stray = db.value("MATCH (u:User {id: $u})-[:INTERACTED]->(i:Item) WHERE i.dataset <> u.dataset "
+                             "RETURN count(*)", u=user)
+            assert stray == 0, (user, own, answers)
+            of_own = [p for p in posts if (dataset if p in items else "api-race-other") == own]
+            assert len(recorded) == len(of_own), (user, own, answers)  # the others are 409
+    finally:
+        db.write("MATCH (u:User) WHERE u.id IN $users DETACH DELETE u", users=users)
+        db.write("MATCH (i:Item {id: 'api-race-other-item'}) DETACH DELETE i")
+        db.write("MATCH (d:Dataset {name: 'api-race-other'}) DELETE d")
