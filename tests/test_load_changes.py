@@ -566,6 +566,38 @@ def test_a_reload_leaving_out_an_appended_items_file_asks_before_removing_its_it
     assert rep.items_removed == 2
 
 
+def test_a_reload_asks_before_removing_an_item_the_service_recorded(db, tmp_path):
+    """An item posted to the service (POST /items) is in no file: a reload of the files was removing it, with its
+    knowledge, without a question, while one that would remove an interaction the service recorded needs --yes. It
+    needs --yes too; files that hold the item make it theirs (the mark goes, and a later reload without it is a
+    plain reload's removal)."""
+    from kgrec_neo4j.serve.record import ItemIn, record_item
+
+    clear_database(db)
+    rows = slice_rows("items.jsonl")
+    items = rows[:3]
+    ids = [r["item_id"] for r in items]
+    base = write_dataset(tmp_path / "base" / "vg", items, [
+        {"user_id": "u1", "item_id": ids[k], "seq": k} for k in range(3)])
+    L.load(db, [base])
+    posted = rows[3]["item_id"]
+    assert record_item(db, ItemIn(id=posted, dataset="vg", title="A posted game")).new_item
+    # a posted record of a loaded item, its text as stored, writes nothing and leaves it the files'
+    assert not record_item(db, ItemIn(id=ids[0], dataset="vg", title=items[0]["title"])).written
+    assert db.value("MATCH (i:Item) WHERE i.recorded IS NOT NULL RETURN collect(i.id)") == [posted]
+    with pytest.raises(InputError, match=rf"would remove 1 items that the service recorded .*'{posted}'"):
+        L.load(db, [base])
+    assert db.value("MATCH (i:Item {id: $i}) RETURN i.title", i=posted) == "A posted game"
+    # files that hold it: the item is theirs now
+    more = write_dataset(tmp_path / "more" / "vg", items + [rows[3]], [
+        {"user_id": "u1", "item_id": ids[k], "seq": k} for k in range(3)])
+    assert L.load(db, [more], name="vg").items_written == 1  # (its text is the file's, and the mark goes)
+    assert db.value("MATCH (i:Item) WHERE i.recorded IS NOT NULL RETURN count(i)") == 0
+    assert L.load(db, [base], yes=True).items_removed == 1
+    assert record_item(db, ItemIn(id=posted, dataset="vg", title="Posted again")).new_item
+    assert L.load(db, [base], yes=True).items_removed == 1
+
+
 def test_a_dataset_that_keeps_its_files_as_relative_paths_still_names_those_left_out(db, tmp_path, monkeypatch):
     """A dataset loaded before its node kept absolute paths has the files as they were given, relative to the folder
     the load ran in. A reload from another folder still finds the files it gives among them, and asks before

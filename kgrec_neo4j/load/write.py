@@ -381,6 +381,13 @@ def load(
                                  f"with the files': to reload it whole, give files that hold every row (the appended "
                                  f"ones too); pass --append to add these rows, or --yes to replace the dataset by "
                                  f"these files alone", source=name)
+            live_items = sorted(set(drop_items) & set(db.value(cypher("load/recorded_items"), dataset=name) or []))
+            if live_items and not (yes or confirm_removal is not None):
+                raise InputError(f"reloading dataset {name!r} from these files would remove {len(live_items)} items "
+                                 f"that the service recorded (`kgrec serve --writes`, POST /items: they are in no "
+                                 f"file), e.g. {', '.join(map(repr, live_items[:3]))}; nothing was written. A reload "
+                                 f"replaces the dataset's rows with the files': to add these rows, pass --append; to "
+                                 f"replace it, recorded items too, pass --yes", source=name)
             if confirm_removal is not None and (removed or drop_users or drop_items):
                 n_stored = len(stored_counts[0])
                 same = sample_users(pool, n_stored, seed) if max_users else pool
@@ -412,7 +419,8 @@ def load(
                 progress(stage, done, len(data))
 
         return db.write_batches(cypher(query), data, batch_size=size,
-                                params={"dataset": ds.name, "ingest": report.ingest}, on_batch=tick, count=count)
+                                params={"dataset": ds.name, "ingest": report.ingest, "recorded": False},
+                                on_batch=tick, count=count)
 
     status("loading")
     report.items_written = write("items", "load/items", item_rows, count="written")  # (new or changed ones)

@@ -182,7 +182,7 @@ def record_item(db: Database, item: ItemIn) -> RecordedItem:
         stored = dict(check["stored"] or {})
         row = {"id": item.id, **{f: stored.get(f) for f in TEXT_FIELDS}, **given}
         row["text_hash"] = text_hash(row)
-        res = tx.run(cypher("load/items"), rows=[row], dataset=item.dataset).single()
+        res = tx.run(cypher("load/items"), rows=[row], dataset=item.dataset, recorded=True).single()
         return RecordedItem(item=item.id, dataset=item.dataset, written=bool(res and res["written"]),
                             new_item=not check["item_found"])
 
