@@ -160,6 +160,7 @@ def test_every_example_works(db, demo, data_dir, tmp_path, monkeypatch):
     assert len(examples) > 60
     ran, parsed = [], []
     monkeypatch.chdir(tmp_path)  # files an example writes (report.html, profile.png, reports/) land here
+    (tmp_path / "new-week").mkdir()  # the README's folder of a week's new rows (its `load --append` is parsed only)
     for where, args in examples:
         path = leaf(cli, args)
         args = _data_paths(args, data_dir)

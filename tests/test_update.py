@@ -139,6 +139,9 @@ def world(db, settings, tmp_path_factory, one_torch_thread):
     run = pipeline(db, settings, base)
     warm_gap = warm_start_gap(db, run)
     before = snapshot(db)
+    # no update yet, the graph as the pipeline built it: nothing new (it said "since the last update (ingest 0)")
+    nothing_yet = invoke_cli(["update"]).output
+    assert snapshot(db) == before
     some_user = sorted(set(before["users"]) - touched)[0]
     served = R.recommend_users(db, [some_user], 10, store=False)[0]  # caches the run's model in this process
     load(db, [more], append=True)
@@ -149,12 +152,14 @@ def world(db, settings, tmp_path_factory, one_torch_thread):
     yield {"run": run, "before": before, "after": snapshot(db), "report": rep, "new_items": new_items,
            "mentions_before": mentions,
            "touched": touched, "seconds": time.perf_counter() - t, "served": served, "more": more, "tmp": tmp,
-           "warm_gap": warm_gap}
+           "warm_gap": warm_gap, "nothing_yet": nothing_yet}
     S.clear_cache()
 
 
 def test_update_does_the_changed_part_only(db, world):
     rep, before, after = world["report"], world["before"], world["after"]
+    assert world["nothing_yet"].startswith("nothing new since the graph was built (no update yet; ingest 1); "
+                                           "nothing was written"), world["nothing_yet"]
     assert rep.status == "complete" and rep.previous == 0 and rep.ingest == 3  # base load 1, append 2, update 3
     assert rep.items_extracted == len(world["new_items"]) and rep.items_failed == 0
     assert rep.users_changed == len(world["touched"])

@@ -74,7 +74,9 @@ def update(settings: Settings, extractor, classifier, interests, retry_failed, a
         _end_with_failures(rep, allow=allow_failures)
         return
     if rep.status == "nothing":
-        click.echo(f"nothing new since the last update (ingest {rep.previous}); nothing was written")
+        since = (f"the last update (ingest {rep.previous})" if rep.previous
+                 else f"the graph was built (no update yet; ingest {rep.ingest})")  # (the pipeline's stages)
+        click.echo(f"nothing new since {since}; nothing was written")
         if rep.items_failed_waiting:
             n = rep.items_failed_waiting
             click.echo(f"{plural(n, 'item')} whose extraction failed (reason in Item.extract_error) "
