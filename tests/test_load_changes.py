@@ -13,6 +13,7 @@ from _kg_fixture import SLICE, slice_rows, write_dataset
 from kgrec_neo4j import load as L
 from kgrec_neo4j.core.db import clear_database
 from kgrec_neo4j.core.errors import InputError
+from kgrec_neo4j.core.resources import cypher
 
 
 def edges(db, dataset: str | None = None) -> list[tuple]:
@@ -94,6 +95,38 @@ def test_an_append_writes_each_interaction_once(db, tmp_path):
     rep = L.load(db, [copy], append=True)
     assert rep.interactions_written == 1 and rep.interactions_already_stored == len(rows) and rep.users_touched == 1
     assert len(edges(db)) == len(want) + 1
+
+
+class _Killed(BaseException):
+    """The process dies here (kill -9): nothing after this point is written."""
+
+
+def test_an_append_killed_once_its_rows_are_written_and_run_again_splits_the_histories(db, tmp_path, monkeypatch):
+    """An append killed right after its rows were written, and run again, leaves every history split last-two-out
+    as one append does: the rerun finds every row stored and writes nothing, so the stored rows' new splits must
+    not come after the rows (until 2026-12-03 they did, and such users kept their old valid and test edges beside
+    the new ones: two of each)."""
+    clear_database(db)
+    L.load(db, [SLICE], name="vg")
+    want = edges(db)
+    clear_database(db)
+    base, more, _ = split_slice(tmp_path)
+    L.load(db, [base])
+    rows_query = cypher("load/interactions")
+    real = db.write_batches
+
+    def dies_after_the_rows(query, *args, **kwargs):
+        n = real(query, *args, **kwargs)
+        if query == rows_query:
+            raise _Killed
+        return n
+
+    monkeypatch.setattr(db, "write_batches", dies_after_the_rows)
+    with pytest.raises(_Killed):
+        L.load(db, [more], append=True)
+    monkeypatch.undo()
+    L.load(db, [more], append=True)
+    assert edges(db) == want
 
 
 def test_a_rerun_append_writes_nothing_twice_after_other_writers_reached_its_users(db, tmp_path):
