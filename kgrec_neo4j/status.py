@@ -10,6 +10,7 @@ they count, so the two agree: ``kgrec update`` after a status that shows nothing
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -60,7 +61,8 @@ class GraphStatus(BaseModel):
     interactions_since_run: int | None = Field(None, description="interactions loaded since the current run started "
                                                                  "training or recorded live since (None: a run that "
                                                                  "did not record its ingest number)")
-    writer: str | None = Field(None, description="who holds the writer lease, if anyone")
+    writer: str | None = Field(None, description="who holds the writer lease, if anyone (and when its process, on this "
+                                                 "host, is gone: the next writer takes the lease over at once)")
     pending: Pending
 
 
@@ -90,6 +92,9 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
         resume=state["running"]["id"] if state["running"] else None)
     last = db.query(cypher("status/last_update"))
     who = holder(db)
+    writer = who.describe() if who else None
+    if who is not None and who.dead_here(socket.gethostname()):  # (killed: the lease outlives it until it expires)
+        writer = f"{writer}; its process is gone, so the next writer takes it over at once"
     packs = db_packs(db)
     return GraphStatus(
         pack=packs[0] if packs else None,
@@ -98,4 +103,4 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
         run=run.summary() | {"version": p["run_version"], "updated": p["run_updated"]} if run else None,
         items_folded=int(p["items_folded"]),
         interactions_since_run=int(p["interactions_since_run"]) if run and p["run_ingest"] is not None else None,
-        writer=who.describe() if who else None, pending=pending)
+        writer=writer, pending=pending)

@@ -112,3 +112,32 @@ def test_status_and_update_agree_before_a_vocabulary_and_a_run(db, settings, tmp
                            "RETURN count(m)")
     assert status_then_update() == unprojected > 0  # the update projects them
     assert status_then_update() == 0  # still no run: nothing to fold the items into
+
+
+def test_status_says_when_the_writer_holding_the_lease_is_gone(db, tmp_path):
+    """A `kgrec update` killed with -9 leaves the writer lease behind; on its host the next writer takes it over at
+    once. The status says so: it showed the dead process as holding it for two more minutes (until 2026-12-03)."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    db.write("MATCH (l:WriterLease) DETACH DELETE l")
+    code = textwrap.dedent("""
+        import os
+        from kgrec_neo4j.core.config import load_settings
+        from kgrec_neo4j.core.db import connect
+        from kgrec_neo4j.core.lease import WriterLease
+        WriterLease(connect(load_settings()), "kgrec update", ttl_s=600).acquire()
+        os._exit(0)  # dies holding it, as a killed process does
+    """)
+    done = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, timeout=120)
+    try:
+        assert done.returncode == 0
+        out = CliRunner().invoke(cli, ["status", "--extractor", "offline"])
+        assert out.exit_code == 0, (out.output, out.exception)
+        line = next(x for x in out.output.splitlines() if x.startswith("writer:"))
+        assert "kgrec update" in line and "its process is gone" in line, line
+        assert "takes it over at once" in line, line
+    finally:
+        db.write("MATCH (l:WriterLease) DETACH DELETE l")
