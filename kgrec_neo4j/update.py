@@ -329,7 +329,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             return "no new or changed interactions"
         if query == "update/unclassified_users":  # stamped first, so that their interests follow (a resume too)
             for chunk in batched(users, 10_000):
-                db.execute(cypher("update/stamp_users"), ids=chunk, ingest=ingest)
+                db.execute(cypher("update/stamp_users"), ids=chunk, ingest=ingest, previous=seen_interests)
         clf = make_classifier(classifier, settings, progress=False)
         try:
             r = classify_interactions(db, clf, users=users, since=seen_classified, unseen=unseen is not False)

@@ -1172,6 +1172,35 @@ def test_an_update_interrupted_in_its_fold_in_counts_every_changed_user_on_resum
                     "RETURN count(l)", r=run, ids=sorted(new_items)) == summary["borrowed_links"] > 0
 
 
+def test_an_update_resumed_in_its_classify_step_stamps_the_users_as_an_uninterrupted_one(db, settings, tmp_path,
+                                                                                        monkeypatch):
+    """An update cut in its classify step and run again ends with the users' stamps an uninterrupted update leaves:
+    the load's number on the users it stamped, the update's own on those the knowledge step reached. The resumed
+    classification does not know whether some edge was never classified, so it looks for such edges and stamps their
+    users; until 2026-12-03 it stamped every user of its list with the update's number, the load's users too."""
+    from kgrec_neo4j.users import interactions
+
+    run, _, touched = appended_world(db, settings, tmp_path, seed=3)
+    load_number = db.value("MATCH (s:UpdateState) RETURN s.ingest")
+
+    def interrupted(*_a, **_k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(interactions, "classify_interactions", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_update(db, settings, extractor="offline")
+    monkeypatch.undo()
+    steps = db.value("MATCH (r:UpdateRun {status: 'running'}) RETURN r.steps")
+    assert "knowledge" in steps and "classify" not in steps, steps
+    own = load_number + 1
+    reached = set(db.value("MATCH (u:User {ingest: $n}) RETURN collect(u.id)", n=own))  # by the knowledge step
+    assert 0 < len(reached & touched) < len(touched), "pick a split seed where the knowledge step stamps some"
+    rep = run_update(db, settings, extractor="offline")
+    assert rep.resumed and rep.status == "complete" and rep.users_interests >= len(touched)
+    assert set(db.value("MATCH (u:User {ingest: $n}) RETURN collect(u.id)", n=own)) == reached
+    assert set(db.value("MATCH (u:User {ingest: $n}) RETURN collect(u.id)", n=load_number)) == touched - reached
+
+
 def test_the_service_says_retry_for_a_new_item_until_it_has_loaded_the_update(db, world, settings):
     """Right after `kgrec update` a running service still answers with the version of the run it loaded (its watcher
     loads the new one within seconds): an explanation of an item the update folded in was a 404 saying the item
