@@ -38,7 +38,10 @@ class Pending(BaseModel):
                                                      "vocabulary (`kgrec concepts build`)")
     items_without_vector: int = Field(0, description="items without a vector of any run while a run is current: "
                                                      "folded into it")
-    resume: str | None = Field(None, description="an update cut short (its id): the next one resumes it")
+    resume: str | None = Field(None, description="an update cut short (its id): the next one resumes it; or the "
+                                                 "update at work now (`running`)")
+    running: bool = Field(False, description="the update of `resume` is at work now: a `kgrec update` holds the "
+                                             "writer lease (its run is `running` in the graph as a cut one's is)")
 
     @property
     def anything(self) -> bool:
@@ -93,8 +96,10 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
     last = db.query(cypher("status/last_update"))
     who = holder(db)
     writer = who.describe() if who else None
-    if who is not None and who.dead_here(socket.gethostname()):  # (killed: the lease outlives it until it expires)
+    gone = who is not None and who.dead_here(socket.gethostname())
+    if gone:  # (killed: the lease outlives it until it expires)
         writer = f"{writer}; its process is gone, so the next writer takes it over at once"
+    pending.running = bool(pending.resume and who is not None and not gone and who.owner == "kgrec update")
     packs = db_packs(db)
     return GraphStatus(
         pack=packs[0] if packs else None,

@@ -141,3 +141,30 @@ def test_status_says_when_the_writer_holding_the_lease_is_gone(db, tmp_path):
         assert "takes it over at once" in line, line
     finally:
         db.write("MATCH (l:WriterLease) DETACH DELETE l")
+
+
+def test_status_says_an_update_at_work_is_not_cut_short(db, settings):
+    """While `kgrec update` runs, its run is `running` in the graph, as a cut one's is: the status said "was cut
+    short: the next update resumes it" and "run `kgrec update` to do it", which the writer lease then refuses (until
+    2026-12-03). It says the update is at work; once its process is gone, that the next update resumes it."""
+    from kgrec_neo4j.core.lease import WriterLease
+
+    db.write("MATCH (l:WriterLease) DETACH DELETE l")
+    db.write("MATCH (r:UpdateRun {status: 'running'}) SET r.status = 'set-aside-by-test'")
+    db.write("CREATE (:UpdateRun {id: 'update-at-work', status: 'running', started: datetime(), ingest: 1, "
+             "previous: 0, items: [], steps: ['extract']})")
+    try:
+        with WriterLease(db, "kgrec update"):  # (this process: alive)
+            out = CliRunner().invoke(cli, ["status", "--extractor", "offline"])
+            assert out.exit_code == 0, (out.output, out.exception)
+            assert "update update-at-work is at work now" in out.output, out.output
+            assert "cut short" not in out.output and "run `kgrec update` to do it" not in out.output, out.output
+            st = graph_status(db, settings, extractor="offline")
+            assert st.pending.resume == "update-at-work" and st.pending.running
+        out = CliRunner().invoke(cli, ["status", "--extractor", "offline"])
+        assert "update update-at-work was cut short: the next update resumes it" in out.output, out.output
+        assert out.output.rstrip().endswith("run `kgrec update` to do it"), out.output
+    finally:
+        db.write("MATCH (r:UpdateRun {id: 'update-at-work'}) DETACH DELETE r")
+        db.write("MATCH (r:UpdateRun {status: 'set-aside-by-test'}) SET r.status = 'running'")
+        db.write("MATCH (l:WriterLease) DETACH DELETE l")

@@ -78,7 +78,8 @@ def status(settings: Settings, extractor, as_json):
                        f"by the next update with other work, or by `kgrec extract items`)")
         return
     lines = [
-        (p.resume, f"update {p.resume} was cut short: the next update resumes it"),
+        (p.resume, f"update {p.resume} is at work now (the writer above): it does what is listed here"
+         if p.running else f"update {p.resume} was cut short: the next update resumes it"),
         (p.items_to_extract, f"{_n(p.items_to_extract)} new or changed items to extract with {p.extractor}"
          + (f" ({_n(p.items_failed_before)} failed before)" if p.items_failed_before else "")),
         (p.items_unhashed, f"{_n(p.items_unhashed)} items without a stored text hash (hashed, then extracted if "
@@ -94,7 +95,8 @@ def status(settings: Settings, extractor, as_json):
     click.echo("pending:   " + shown[0])
     for text in shown[1:]:
         click.echo("           " + text)
-    click.echo("           run `kgrec update` to do it")
+    click.echo("           wait for it to finish; `kgrec status` then shows what is left" if p.running
+               else "           run `kgrec update` to do it")
 
 
 commands = [status]
