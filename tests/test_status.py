@@ -168,3 +168,22 @@ def test_status_says_an_update_at_work_is_not_cut_short(db, settings):
         db.write("MATCH (r:UpdateRun {id: 'update-at-work'}) DETACH DELETE r")
         db.write("MATCH (r:UpdateRun {status: 'set-aside-by-test'}) SET r.status = 'running'")
         db.write("MATCH (l:WriterLease) DETACH DELETE l")
+
+
+def test_status_names_the_extractor_it_counted_for_in_the_command_it_gives(db, tmp_path):
+    """`kgrec status --extractor llm` counts what `kgrec update --extractor llm` would do (every item the LLM has not
+    extracted): the command it ends with names that extractor; a plain `kgrec update` would not do that work (until
+    2026-12-03 it said "run `kgrec update` to do it")."""
+    from _kg_fixture import slice_rows, write_dataset
+
+    from kgrec_neo4j.core.db import clear_database
+    from kgrec_neo4j.load import load
+
+    clear_database(db)
+    load(db, [write_dataset(tmp_path / "vg", slice_rows("items.jsonl"), slice_rows("interactions.jsonl"))])
+    out = CliRunner().invoke(cli, ["status", "--extractor", "llm"])
+    assert out.exit_code == 0, (out.output, out.exception)
+    assert "new or changed items to extract with llm" in out.output, out.output
+    assert out.output.rstrip().endswith("run `kgrec update --extractor llm` to do it"), out.output
+    plain = CliRunner().invoke(cli, ["status"]).output
+    assert plain.rstrip().endswith("run `kgrec update` to do it"), plain

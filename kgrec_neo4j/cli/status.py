@@ -95,8 +95,12 @@ def status(settings: Settings, extractor, as_json):
     click.echo("pending:   " + shown[0])
     for text in shown[1:]:
         click.echo("           " + text)
+    from ..extract.run import extractor_name
+
+    # the work was counted for that extractor: a plain update that would use another is not the command for it
+    flag = f" --extractor {p.extractor}" if p.extractor != extractor_name(settings, "auto") else ""
     click.echo("           wait for it to finish; `kgrec status` then shows what is left" if p.running
-               else "           run `kgrec update` to do it")
+               else f"           run `kgrec update{flag}` to do it")
 
 
 commands = [status]
