@@ -40,6 +40,18 @@ def split_slice(tmp_path: Path, keep: int = 3) -> tuple[Path, Path, set[str]]:
     return a, b, {r["user_id"] for r in extra}
 
 
+def whole_then_base(db, tmp_path: Path) -> tuple[list[tuple], tuple[Path, Path, set[str]]]:
+    """The edges of the slice loaded whole, then a cleared graph holding the base of :func:`split_slice` (its result
+    returned): what an append of the rest must end in, and where it starts."""
+    clear_database(db)
+    L.load(db, [SLICE], name="vg")
+    want = edges(db)
+    clear_database(db)
+    parts = split_slice(tmp_path)
+    L.load(db, [parts[0]])
+    return want, parts
+
+
 def test_append_equals_one_load_of_everything(db, tmp_path):
     clear_database(db)
     L.load(db, [SLICE], name="vg")
@@ -62,12 +74,7 @@ def test_append_equals_one_load_of_everything(db, tmp_path):
 def test_an_append_writes_each_interaction_once(db, tmp_path):
     """An append run twice, killed half way and run again, or given a newer copy of the files (the stored rows, then
     more) writes each interaction once: the rows a user's stored history already ends with are not written again."""
-    clear_database(db)
-    L.load(db, [SLICE], name="vg")
-    want = edges(db)
-    clear_database(db)
-    base, more, appended = split_slice(tmp_path)
-    L.load(db, [base])
+    want, (base, more, appended) = whole_then_base(db, tmp_path)
     extra = [r for r in (more / "interactions.jsonl").read_text().splitlines() if r.strip()]
     # half of the append lands (as a kill after some batches leaves it), then the whole file is appended again
     half = write_dataset(tmp_path / "half" / "vg", slice_rows("items.jsonl"),
@@ -106,12 +113,7 @@ def test_an_append_killed_once_its_rows_are_written_and_run_again_splits_the_his
     as one append does: the rerun finds every row stored and writes nothing, so the stored rows' new splits must
     not come after the rows (until 2026-12-03 they did, and such users kept their old valid and test edges beside
     the new ones: two of each)."""
-    clear_database(db)
-    L.load(db, [SLICE], name="vg")
-    want = edges(db)
-    clear_database(db)
-    base, more, _ = split_slice(tmp_path)
-    L.load(db, [base])
+    want, (base, more, _) = whole_then_base(db, tmp_path)
     rows_query = cypher("load/interactions")
     real = db.write_batches
 
