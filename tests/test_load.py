@@ -100,6 +100,7 @@ def test_bad_lines_are_reported_with_file_line_and_reason(tmp_path):
         {"user_id": "u1", "item_id": "i2", "seq": 0},
         {"user_id": "u1", "item_id": "i2", "seq": 2, "rating": 11},
         {"item_id": "i2", "seq": 3},
+        {"user_id": "u1", "item_id": "i3", "seq": 4},
     ])
     with open(inter, "ab") as fh:
         fh.write(b'{"user_id": "u\xff", "item_id": "i1", "seq": 9}\n')
@@ -115,13 +116,17 @@ def test_bad_lines_are_reported_with_file_line_and_reason(tmp_path):
     # which element is wrong (it said "must be a list of strings (got list)" of a list)
     assert f"{items}:6: field 'features' must be a list of strings (got a list with int 1, item 1)" in msgs
     assert any(m.startswith(f"{items}:7: duplicate item id 'i1'") for m in msgs)
-    assert any(m.startswith(f"{inter}:2: item 'missing' is not in items.jsonl") for m in msgs)
+    # an item whose record is there but was refused: the fix is on that line (it said "add its record")
+    assert f"{inter}:7: item 'i3': its record (items.jsonl line 6) was refused, as that line's issue says: fix it " \
+           "there" in msgs
+    assert f"{inter}:2: item 'missing' is not in items.jsonl: add its record to items.jsonl (or fix its line, if it " \
+           "is one of the 5 lines of items.jsonl that were skipped)" in msgs
     assert any(m.startswith(f"{inter}:3: field 'seq' must be an integer") for m in msgs)
     assert any(m.startswith(f"{inter}:4: user 'u1' already has seq 0 (line 1)") for m in msgs)
     assert any(m.startswith(f"{inter}:5: rating must be between 0 and 5") for m in msgs)
     assert any(m.startswith(f"{inter}:6: missing required field 'user_id'") for m in msgs)
-    assert any(m.startswith(f"{inter}:7: not valid UTF-8") for m in msgs)
-    assert sum(ds.skipped.values()) == 11
+    assert any(m.startswith(f"{inter}:8: not valid UTF-8") for m in msgs)
+    assert sum(ds.skipped.values()) == 12
 
 
 def test_truncated_gzip_keeps_lines_before_and_reports(tmp_path):

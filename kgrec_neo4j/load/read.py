@@ -69,6 +69,8 @@ class Dataset:
     issues: list[Issue] = field(default_factory=list)
     skipped: Counter = field(default_factory=Counter)
     lines_read: int = 0
+    #: item records refused (an invalid field) whose id could be read: id -> line
+    refused_items: dict[str, int] = field(default_factory=dict)
 
     def issue(self, source: str, line: int | None, reason: str, kind: str) -> None:
         self.skipped[kind] += 1
@@ -235,6 +237,8 @@ def _item_record(ds: Dataset, src: str, n: int, obj: dict, *, id_field: str, tit
             item[f] = (_strlist if f in LIST_FIELDS else _str)(obj.get(key), key)
     except ValueError as e:
         ds.issue(src, n, str(e), "invalid record")
+        if isinstance(obj.get(id_field), str) and obj[id_field].strip():
+            ds.refused_items.setdefault(obj[id_field], n)
         return
     # the text fields the record has (an append keeps the stored values of the others: kgrec_neo4j/load/write.py)
     item["_fields"] = [f for f, key in keys.items() if key in obj]
@@ -255,6 +259,7 @@ def read_generic(items_path: Path | None, interactions_path: Path | None, *, nam
     src = str(items_path)
     for n, obj in _lines(items_path, ds) if items_path else ():
         _item_record(ds, src, n, obj, id_field="item_id")
+    items_refused = sum(ds.skipped.values())  # (lines of the items file: malformed or invalid records)
     src = str(interactions_path)
     seen: dict[tuple[str, int], int] = {}
     for n, obj in _lines(interactions_path, ds) if interactions_path else ():
@@ -270,10 +275,18 @@ def read_generic(items_path: Path | None, interactions_path: Path | None, *, nam
             ds.issue(src, n, str(e), "invalid record")
             continue
         if item not in ds.items and (known_items is None or item not in known_items):
+            if item in ds.refused_items:  # (its record is there: the fix is on its own line)
+                ds.issue(src, n, f"item {item!r}: its record ({items_path.name if items_path else 'items'} line "
+                                 f"{ds.refused_items[item]}) was refused, as that line's issue says: fix it there",
+                         "unknown item")
+                continue
             listed = items_path.name if items_path else "the files (no items file)"
             where = f"{listed} nor in dataset {name!r}" if known_items is not None else listed
+            refused = (f" (or fix its line, if it is one of the {items_refused} lines of {items_path.name} that were "
+                       f"skipped)" if items_path and items_refused else "")
             ds.issue(src, n, f"item {item!r} is not in {where}: add its record to "
-                             f"{items_path.name if items_path else 'an items.jsonl beside this file'}", "unknown item")
+                             f"{items_path.name if items_path else 'an items.jsonl beside this file'}{refused}",
+                     "unknown item")
             continue
         if (user, seq) in seen:
             ds.issue(src, n, f"user {user!r} already has seq {seq} (line {seen[user, seq]})", "duplicate interaction")
