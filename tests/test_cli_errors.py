@@ -252,3 +252,32 @@ def test_a_query_past_the_transaction_memory_limit_is_an_error_with_the_fix(db):
     out = clean(r, 1)
     assert "more transaction memory than the server allows" in out
     assert "`KGREC_NEO4J_HEAP=4g kgrec db start`" in out and "dbms.memory.transaction.total.max" in out
+
+
+def test_db_start_takes_its_http_port_from_the_environment_too(monkeypatch, tmp_path):
+    """tools/demo.sh runs `kgrec db start` with no option: the HTTP (Browser) port could not be chosen for it, and a
+    second server on one machine clashed on 7474. KGREC_DB_HTTP_PORT gives it; --http-port still wins."""
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+    from kgrec_neo4j.local import neo4j_server as server
+
+    asked: list = []
+    monkeypatch.setattr(server, "ensure_installed", lambda home, progress=None: None)
+    monkeypatch.setattr(server, "start", lambda home, **kw: asked.append(kw["http_port"]) or SimpleNamespace(
+        uri="bolt://127.0.0.1:7687", browser_url=None))
+    monkeypatch.setenv("NEO4J_PASSWORD", "a-password-for-the-test")
+    monkeypatch.setenv("NEO4J_URI", "bolt://127.0.0.1:7687")
+    home = ["--home", str(tmp_path)]
+    monkeypatch.delenv("KGREC_DB_HTTP_PORT", raising=False)
+    assert CliRunner().invoke(cli, [*home, "db", "start"]).exit_code == 0
+    monkeypatch.setenv("KGREC_DB_HTTP_PORT", "7499")
+    r = CliRunner().invoke(cli, [*home, "db", "start"])
+    assert r.exit_code == 0, r.output
+    assert CliRunner().invoke(cli, [*home, "db", "start", "--http-port", "7498"]).exit_code == 0
+    assert asked == [None, 7499, 7498]
+    monkeypatch.setenv("KGREC_DB_HTTP_PORT", "port")
+    r = CliRunner().invoke(cli, [*home, "db", "start"])
+    assert r.exit_code == 2 and "'--http-port'" in r.output and "'port' is not a valid integer" in r.output, r.output

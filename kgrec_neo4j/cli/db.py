@@ -48,9 +48,11 @@ def db_install(settings: Settings):
 
 
 @db.command("start")
-@click.option("--http-port", type=click.IntRange(1, 65535), default=None,
-              help="HTTP (Browser) port of a new start  [default: 7474]. A running server keeps its port: asking "
-                   "for another one is refused (stop it first).")
+@click.option("--http-port", type=click.IntRange(1, 65535), default=None, envvar="KGREC_DB_HTTP_PORT",
+              show_envvar=True,
+              help="HTTP (Browser) port of a new start  [default: 7474] (the Bolt port is NEO4J_URI's; the variable "
+                   "serves tools/demo.sh too). A running server keeps its port: asking for another one is refused "
+                   "(stop it first).")
 @click.option("--timeout", "timeout_s", type=float, default=300, show_default=True,
               help="Seconds to wait until GDS answers.")
 @pass_settings
