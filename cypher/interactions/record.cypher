@@ -7,9 +7,9 @@
 // item at this timestamp, nothing is written (a retried request): `written` is false and `seq` is that edge's.
 // `recorded`: when it was written (no load stamps it with an ingest number), so that `kgrec status` counts it among
 // the interactions that arrived since the serving run was trained.
-// The caller has checked that the item exists and that the user, if stored, is of the item's dataset; that check
-// is made again under the lock (`clash`: nothing written), as is whether this request created the user
-// (`new_user`): two requests for one new user at once both found none before either was written.
+// No row when the item is not stored (nothing written). Whether the user is of the item's dataset is read under the
+// lock (`clash`: nothing written), as is whether this request created the user (`new_user`): two requests for one
+// new user at once both found none before either was written.
 // Params: $user, $item, $rating, $timestamp, $review_title, $review_text.
 MATCH (i:Item {id: $item})
 MERGE (u:User {id: $user})
@@ -34,4 +34,5 @@ OPTIONAL CALL (u, i, last_seq, again, clash) {
       u.n_interactions = coalesce(u.n_interactions, 0) + 1
   RETURN e.seq AS seq
 }
-RETURN coalesce(seq, last_seq) AS seq, NOT again AND NOT clash AS written, new_user, clash, u.dataset AS user_dataset
+RETURN coalesce(seq, last_seq) AS seq, NOT again AND NOT clash AS written, new_user, clash, u.dataset AS user_dataset,
+       i.dataset AS item_dataset

@@ -245,13 +245,14 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         a read-only service answered a write it would refuse whatever it held with that 400 too."""
         from starlette.datastructures import Headers
 
+        headers = Headers(scope=scope)
         if token is not None and scope["path"] not in OPEN_PATHS \
-                and not _token_matches(Headers(scope=scope).get("authorization"), token):
+                and not _token_matches(headers.get("authorization"), token):
             return error(401, "a valid token is required (Authorization: Bearer <token>)")
         if not writes and scope["method"] == "POST" and _route_of(app, scope) in write_routes:
             return error(403, "this service is read-only: start it with `kgrec serve --writes` to record "
                               "interactions and items")
-        length = Headers(scope=scope).get("content-length", "")
+        length = headers.get("content-length", "")
         if length.isdigit() and int(length) > MAX_BODY_BYTES:
             return error(413, TOO_LARGE)
         return None

@@ -108,22 +108,15 @@ def record_interaction(db: Database, user: str, interaction: InteractionIn) -> R
     it = interaction
 
     def work(tx):
-        check = tx.run(cypher("interactions/record_check"), user=user, item=it.item).single()
-        if not check["item_found"]:
-            raise UnknownItem(f"item {it.item!r} is not stored: interactions are recorded with items of the "
-                              f"catalogue (add it with POST /items or `kgrec load --append`)")
-        def clash(user_dataset: str) -> DatasetClash:
-            return DatasetClash(f"user {user!r} is of dataset {user_dataset!r} and item {it.item!r} of "
-                                f"{check['item_dataset']!r}: ids are unique per dataset, and a user interacts with "
-                                f"the items of its own dataset")
-
-        if check["user_found"] and check["user_dataset"] and check["item_dataset"] \
-                and check["user_dataset"] != check["item_dataset"]:
-            raise clash(check["user_dataset"])
         row = tx.run(cypher("interactions/record"), user=user, item=it.item, rating=it.rating,
                      timestamp=it.timestamp, review_title=it.review_title, review_text=it.review_text).single()
-        if row["clash"]:  # (a request at once created the user in the other dataset)
-            raise clash(row["user_dataset"])
+        if row is None:
+            raise UnknownItem(f"item {it.item!r} is not stored: interactions are recorded with items of the "
+                              f"catalogue (add it with POST /items or `kgrec load --append`)")
+        if row["clash"]:  # (nothing was written)
+            raise DatasetClash(f"user {user!r} is of dataset {row['user_dataset']!r} and item {it.item!r} of "
+                               f"{row['item_dataset']!r}: ids are unique per dataset, and a user interacts with "
+                               f"the items of its own dataset")
         return Recorded(user=user, item=it.item, seq=int(row["seq"]), written=bool(row["written"]),
                         new_user=bool(row["new_user"]))
 
