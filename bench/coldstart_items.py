@@ -164,14 +164,15 @@ def _labels(tg: Any, split: str, index: dict[str, int], held: np.ndarray, *, tra
 
 
 def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]], index: dict[str, int],
-                   ids: list[str], targets: list[str], *, top_k: int, calibrate: str | float | None = None
-                   ) -> sp.csr_matrix:
+                   ids: list[str], targets: list[str], *, top_k: int, calibrate: str | float | None = None,
+                   own: float | None = None) -> sp.csr_matrix:
     """``links`` (row: source item) with the columns of ``targets`` replaced by links borrowed from their neighbours
     ``near`` (:func:`kgrec_neo4j.model.newitems.nearest_trained_items`), as ``kgrec update`` computes them (the
     neighbours' links in, and each neighbour's own link). ``ids``: item id per index (the tie order of equal
-    weights). ``calibrate`` (a variant, not what the update does): a number multiplies each borrowed column;
-    ``"norm"`` scales it to the share-weighted mean L2 length of its neighbours' columns, ``"max"`` its largest
-    weight to the share-weighted mean of theirs."""
+    weights). ``calibrate``: a number multiplies each borrowed column (the update's ``borrow_scale``); variants, not
+    what the update does: ``"norm"`` scales it to the share-weighted mean L2 length of its neighbours' columns,
+    ``"max"`` its largest weight to the share-weighted mean of theirs. ``own``: a factor on the neighbours' own
+    links instead of ``calibrate`` (the update's ``borrow_own_scale``; None: the same factor as the rest)."""
     csc = links.tocsc()
     keep = np.ones(links.shape[1], np.float64)
     keep[[index[t] for t in targets]] = 0.0
@@ -179,12 +180,17 @@ def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]
     rows, cols, vals = [base.row], [base.col], [base.data.astype(np.float64)]
     for t in targets:
         acc: dict[int, float] = {}
+        own_acc: dict[int, float] = {}
         for w, share in near.get(t, []):
             col = csc[:, index[w]]
             for j, x in zip(col.indices.tolist(), (share * col.data.astype(np.float64)).tolist(), strict=True):
                 acc[j] = acc.get(j, 0.0) + x
             if col.nnz:
-                acc[index[w]] = acc.get(index[w], 0.0) + share * max(float(col.data.max()), 0.0)
+                own_acc[index[w]] = own_acc.get(index[w], 0.0) + share * max(float(col.data.max()), 0.0)
+        if own is not None and isinstance(calibrate, (int, float)) and calibrate:
+            own_acc = {j: x * own / calibrate for j, x in own_acc.items()}  # times ``calibrate`` below: ``own``
+        for j, x in own_acc.items():
+            acc[j] = acc.get(j, 0.0) + x
         n = index[t]
         best = sorted(((j, x) for j, x in acc.items() if j != n and x != 0.0), key=lambda r: (-abs(r[1]), ids[r[0]]))
         best = best[:top_k]
@@ -280,9 +286,11 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
         m_kn = dataclasses.replace(m, links=borrowed_links(m.links, near_kn, m.index, m.ids, held_list, top_k=top_k,
                                                            calibrate=settings.borrow_scale))
         for v in variants:
-            cal: str | float = v if v in ("norm", "max") else float(v.lstrip("x"))
+            factor, _, own_v = v.partition("o")
+            cal: str | float = factor if factor in ("norm", "max") else float(factor.lstrip("x"))
             m_var[f"ours-links-{v}"] = dataclasses.replace(
-                m, links=borrowed_links(m.links, near, m.index, m.ids, held_list, top_k=top_k, calibrate=cal))
+                m, links=borrowed_links(m.links, near, m.index, m.ids, held_list, top_k=top_k, calibrate=cal,
+                                        own=float(own_v) if own_v else None))
         info["held_out_with_text_neighbours"] = sum(
             1 for t in held_list if near.get(t) and near.get(t) != near_kn.get(t))
     info["held_out_zero_without_knowledge"] = int((np.abs(vec[idx]).sum(1) == 0).sum())
@@ -459,7 +467,8 @@ def main() -> None:
                     help="users whose test (valid) item is a trained item, ranked too (sampled with the seed)")
     ap.add_argument("--link-variants", default="",
                     help="comma-separated in-memory variants of the new items' borrowed links, each a method "
-                         "ours-links-<v>: x<factor> (x2), norm, max (see borrowed_links)")
+                         "ours-links-<v>: x<factor> (x2), norm, max (see borrowed_links), each optionally "
+                         "followed by o<factor> for the neighbours' own links (x1.5o10)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--yes", action="store_true", help="clear the database without asking")
     args = ap.parse_args()

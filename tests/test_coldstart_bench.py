@@ -76,6 +76,11 @@ def test_borrowed_links_in_memory_are_the_update_rule():
     assert np.flatnonzero(top[:, 4]).tolist() == [0, 1]  # the two largest in magnitude
     # a new item without neighbours keeps no link
     assert cs.borrowed_links(links, {}, index, ids, ["n"], top_k=10)[:, 4].nnz == 0
+    # a factor on every link, and another one on the neighbours' own links alone
+    np.testing.assert_allclose(cs.borrowed_links(links, near, index, ids, ["n"], top_k=10, calibrate=2.0)
+                               .toarray()[:, 4], 2 * own[:, 4])
+    got = cs.borrowed_links(links, near, index, ids, ["n"], top_k=10, calibrate=2.0, own=10.0).toarray()[:, 4]
+    np.testing.assert_allclose(got, [2 * 1.75, 2 * 0.125 + 10 * 0.75 * 2.0, 10 * 0.25 * 1.0, -2 * 0.75, 0])
 
 
 def test_text_knn_keeps_k_most_similar_other_items():
