@@ -480,6 +480,30 @@ def test_browser_explanation_paths_lists_an_avoided_interest_after_a_wanted_one(
         db.write("MATCH (u:User {id: 'avoids-the-specific'}) DETACH DELETE u")
 
 
+def test_browser_explanation_paths_keep_one_order_across_equal_rows(db, kg):
+    """Rows equal in share, kind and concept size came in whatever order the server produced them, so the same
+    query could list them differently from one run to the next (and its LIMIT 25 keep different ones). They are
+    ordered by the ids along the path, then by the interest's horizon. The concepts are created in the reverse of
+    their id order."""
+    ids = ["tie-c", "tie-b", "tie-a"]
+    db.write("CREATE (i:Item {id: 'tie-item'}) CREATE (u:User {id: 'tie-user'}) WITH i, u UNWIND $ids AS c "
+             "CREATE (k:Concept {id: c, type: 'Game Features', name: c}) "
+             "CREATE (i)-[:HAS_KNOWLEDGE {confidence: 1.0}]->(k) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'short', polarity: 1, weight: 0.5, confidence: 0.5}]->(k) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'long', polarity: 1, weight: 0.5, confidence: 0.5}]->(k)", ids=ids)
+    try:
+        rows = db.query(browser_query("explanation_paths"), user="tie-user", item="tie-item")
+        got = [r["p"][2]["id"] for r in rows]  # a path comes back as [user, rel, concept, rel, item]
+        assert got == [c for c in sorted(ids) for _ in ("long", "short")], got
+        # the stored list takes 3 interest paths of the item: the first ones in that order
+        db.write("MATCH (u:User {id: 'tie-user'}), (i:Item {id: 'tie-item'}) "
+                 "CREATE (u)-[:RECOMMENDED {rank: 1, score: 1.0, run: 'probe'}]->(i)")
+        got = [r["p"][2]["id"] for r in db.query(browser_query("stored_recommendations"), user="tie-user")]
+        assert got == ["tie-a", "tie-a", "tie-b"], got
+    finally:
+        db.write("MATCH (n) WHERE n.id IN $ids + ['tie-item', 'tie-user'] DETACH DELETE n", ids=ids)
+
+
 def test_browser_stored_recommendations_keeps_a_wanted_interest_beside_stronger_avoided_ones(db, kg):
     """stored_recommendations took an item's 3 strongest interest paths whatever their polarity, then listed the
     avoided ones last: a user who avoids three of the item's concepts more strongly than the one it wants saw only

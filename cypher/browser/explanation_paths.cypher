@@ -9,6 +9,7 @@
 // (INTERESTED_IN.polarity < 0) is a `negative_interest` (`negative_interest_family`): it counts against the item,
 // and is listed after the other paths without a share.
 // The full share of each reason (model and item graph) comes from `kgrec explain --user U --item I`.
+// Equal rows keep one order from run to run: by the ids along the path, then the interest's horizon.
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
 MATCH (u:User {id: $user}), (i:Item {id: $item})
@@ -49,5 +50,6 @@ CALL (r, u, i) {
          COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
 }
 RETURN kind, share, p
-ORDER BY abs(coalesce(share, 0.0)) DESC, kind STARTS WITH 'negative', items
+ORDER BY abs(coalesce(share, 0.0)) DESC, kind STARTS WITH 'negative', items,
+         [n IN nodes(p)[1..-1] | n.id], [x IN relationships(p) | coalesce(x.horizon, '')]
 LIMIT 25;

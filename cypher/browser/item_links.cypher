@@ -22,5 +22,5 @@ WITH p, j, l, coalesce(r.item_link_weight, 0.0) * l.weight
      * coalesce(apoc.convert.fromJsonMap(coalesce(r.metrics, '{}')).recency.item_graph, 1.0) ^ back AS share
 RETURN coalesce(j.title, j.id) AS via, share, coalesce(l.borrowed, false) AS borrowed,
        coalesce(l.neighbour, false) AS neighbour, p
-ORDER BY abs(share) DESC
+ORDER BY abs(share) DESC, j.id
 LIMIT 25;
