@@ -125,6 +125,14 @@ def _splits(seqs: Iterable[int]) -> dict[int, str]:
     return {s: split_of(len(ordered), pos) for pos, s in enumerate(ordered)}
 
 
+def _split_twice(splits: Iterable[str]) -> bool:
+    """Whether a user's stored history has more than one valid or more than one test interaction, which no load
+    writes: an append killed between its rows and their new splits, before 2026-12-03, left the old valid and test
+    edges beside the new ones, and a rerun that finds every row stored splits such a history again."""
+    n = Counter(splits)
+    return n["valid"] > 1 or n["test"] > 1
+
+
 def _prefix(info: dict[str, Any] | None, given: str | None, name: str) -> str:
     stored = info["id_prefix"] if info else None
     if given is not None and stored is not None and given != stored:
@@ -208,7 +216,8 @@ def stored_elsewhere(stored: list[tuple[Any, ...]], new: list[tuple[Any, ...]]) 
 
 def _append_rows(db: Database, xs: list[Interaction], prefix: str
                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int], int, int]:
-    """New rows numbered after each user's stored interactions, the stored interactions whose split changes, the
+    """New rows numbered after each user's stored interactions, the stored interactions whose split changes (also
+    those of a user without new rows whose history is split twice, :func:`_split_twice`), the
     touched users' interaction counts, how many rows were already stored (:func:`already_stored`: not written
     again, so an append is idempotent), and how many of those have no timestamp (a repeat of the user's last
     interactions cannot be told from a rerun without one)."""
@@ -238,6 +247,10 @@ def _append_rows(db: Database, xs: list[Interaction], prefix: str
         untimed += sum(1 for w in want[:done] if w[2] is None)  # (a row found elsewhere has a timestamp)
         seqs = {start + k: x for k, x in enumerate(rest)}
         if not seqs:
+            if _split_twice(old.values()):  # left so by an append killed before 2026-12-03: split again
+                split = _splits(old)
+                moved += [{"user": u, "seq": s, "split": split[s]} for s, was in old.items() if split[s] != was]
+                counts[u] = len(split)
             continue  # nothing new for this user: untouched
         split = _splits([*old, *seqs])
         rows += [_row(u, prefix + x.item, s, x, split[s]) for s, x in seqs.items()]
