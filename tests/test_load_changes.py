@@ -134,7 +134,10 @@ def test_an_append_killed_once_its_rows_are_written_and_run_again_splits_the_his
 def test_a_rerun_append_splits_again_a_history_left_with_two_test_edges(db, tmp_path):
     """A graph an append killed before 2026-12-03 left broken (the users' old valid and test edges beside the new
     ones) was not repaired by running the append again: it found every row stored and wrote nothing. A rerun now
-    splits such a history again (and only such: a rerun on a sound graph still writes nothing)."""
+    splits such a history again (and only such: a rerun on a sound graph still writes nothing); `kgrec doctor` names
+    such users."""
+    from kgrec_neo4j.local.doctor import run_checks
+
     want, (base, more, appended) = whole_then_base(db, tmp_path)
     L.load(db, [more], append=True)
     assert edges(db) == want
@@ -145,11 +148,14 @@ def test_a_rerun_append_splits_again_a_history_left_with_two_test_edges(db, tmp_
     db.write("MATCH (u:User)-[e:INTERACTED]->() WHERE u.id IN $users AND e.seq IN [0, 1] "
              "SET e.split = CASE e.seq WHEN 0 THEN 'valid' ELSE 'test' END", users=users)
     assert edges(db) != want
+    found = {c.name: c for c in run_checks(db.settings)}["splits"]
+    assert not found.ok and found.detail.startswith(f"{len(users)} users of dataset(s) vg") and "--append" in found.fix
     rep = L.load(db, [more], append=True)
     assert rep.interactions_written == 0 and rep.splits_changed == 2 * len(users) and rep.users_touched == len(users)
     assert rep.ingest > 0 and db.value("MATCH (u:User) WHERE u.id IN $users RETURN collect(DISTINCT u.ingest)",
                                        users=users) == [rep.ingest]  # their interests follow at the next update
     assert edges(db) == want
+    assert {c.name: c for c in run_checks(db.settings)}["splits"].ok
 
 
 def test_a_rerun_append_writes_nothing_twice_after_other_writers_reached_its_users(db, tmp_path):

@@ -73,6 +73,15 @@ def run_checks(settings: Settings) -> list[Check]:
                 drift = trigger_drift(db)
             except Exception as e:  # noqa: BLE001 - reported, not raised
                 drift = [f"could not read the triggers ({type(e).__name__}: {str(e).splitlines()[0][:120]})"]
+            from ..core.resources import cypher
+
+            twice = db.query(cypher("load/split_twice"))[0]
+            out.append(Check("splits", not twice["users"],
+                             f"{twice['users']} users of dataset(s) {', '.join(map(str, twice['datasets']))} hold more "
+                             f"than one valid or test interaction (e.g. {', '.join(twice['some'])})" if twice["users"]
+                             else "every user's history is split last-two-out once",
+                             "run the append that wrote their latest rows again (`kgrec load FILES --append`): it "
+                             "splits such histories again", required=False))
             out.append(Check("type triggers", not drift,
                              "; ".join(drift) or "the database refuses unknown knowledge types from every client",
                              "run `kgrec schema apply` (needs apoc.trigger.enabled=true in apoc.conf)", required=False))
