@@ -124,8 +124,28 @@ def test_a_dislike_that_the_model_counts_for_the_item_is_said_so():
     # and a dislike that counts against it reads as such
     e = _exp(_item("Fable", 3.0, 0.0, concept="rpg"), _item("Just Dance", -2.0, -0.5, interaction="dislike"))
     assert E.render_sentence(e).endswith(
-        "Held back because you disliked Just Dance, which is far from it in the model's embeddings (no stored path) "
-        "and counts against it in the item graph.")
+        "Held back because you disliked Just Dance, which counts against it in the model's embeddings (no stored "
+        "path) and counts against it in the item graph.")
+
+
+def test_a_dislike_is_never_said_to_be_far_from_the_item():
+    """A disliked item's model part comes through the dislike graph, which reverses what it carries: against the item,
+    "you disliked Toy Story, which is far from it in the model's embeddings" was said of The Lion King, which shares
+    *Animation* with it (MovieLens: the dislike's share is negative because the two are alike)."""
+    toy = _item("Toy Story", -1.121, 0.0, interaction="dislike", concept="Animation")
+    e = _exp(_item("Star Wars", 8.368, 0.0), toy, title="Lion King").model_copy(
+        update={"recommended": False, "rank": 135, "competing": 1680, "k": 10})
+    assert E.render_sentence(e) == (
+        "Ranked #135 of 1,680, outside your top 10: for it, you liked Star Wars, which is close to it in the model's "
+        "embeddings (no stored path); against it, you disliked Toy Story, which shares *Animation* with it.")
+    # without a stored path it says how the dislike counts; one the model counts for the item is not "close to it"
+    assert E.clause(_item("Toy Story", -1.1, 0.0, interaction="dislike")) == (
+        "you disliked Toy Story, which counts against it in the model's embeddings (no stored path)")
+    assert E.clause(_item("Toy Story", 1.1, 0.0, interaction="dislike")) == (
+        "you disliked Toy Story, which counts for it in the model's embeddings (no stored path)")
+    # a liked item against the item is far from it, as before
+    assert E.clause(_item("Fargo", -1.1, 0.0)) == (
+        "you liked Fargo, which is far from it in the model's embeddings (no stored path)")
 
 
 def test_verbs_follow_the_interaction_kind():
@@ -167,7 +187,7 @@ def test_reasons_without_a_stored_path_say_so():
 
 def test_only_negative_reasons_read_ranked_low_and_small_ones_are_not_stated():
     e = _exp(_item("A", -2.0, 0.0, interaction="dislike", concept="motion"), _interest("party", -1.0, polarity=-1))
-    assert E.render_sentence(e) == ("Ranked low because you disliked A, which is far from it in the model's embeddings; "
+    assert E.render_sentence(e) == ("Ranked low because you disliked A, which shares *motion* with it; "
                                     "you are not interested in *party*, which it has.")
     many = _exp(*[_item(f"I{n}", 0.1, 0.0, concept="c") for n in range(30)])
     assert "No single reason carries 5%" in E.render_sentence(many)
@@ -183,8 +203,8 @@ def test_an_item_outside_the_top_k_or_in_the_history_is_not_said_to_be_recommend
     outside = listed.model_copy(update={"recommended": False, "rank": 77, "competing": 3276, "k": 10})
     assert E.render_sentence(outside) == (
         "Ranked #77 of 3,276, outside your top 10: for it, you liked Castlevania, which goes with it in the item "
-        "graph and shares *gothic* with it; against it, you disliked Hitman Contracts, which is far from it in the "
-        "model's embeddings.")
+        "graph and shares *gothic* with it; against it, you disliked Hitman Contracts, which shares *stealth* with "
+        "it.")
     seen = outside.model_copy(update={"in_history": True, "rank": None})
     assert E.render_sentence(seen).startswith(
         "You already interacted with Bloodstained, so it is not recommended to you again: for it, you liked "

@@ -199,7 +199,8 @@ def _family_reason(gnn: float, family: str = "sibling", interaction: str = "disl
 
 def test_a_family_path_against_the_item_is_evidence_as_a_shared_concept_is():
     r = _family_reason(-1.0)
-    assert E.clause(r) == "you disliked A, which is far from it in the model's embeddings"
+    assert E.clause(r) == ("you disliked A, which is close to it: its *Xbox 360* and this one's *Xbox One* are of the "
+                           "*Xbox* family")
     assert [p.kind for p in E._evidence(r)] == ["family_concept"]
 
 

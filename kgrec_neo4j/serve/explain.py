@@ -551,13 +551,14 @@ def clause(r: Reason, implicit_verb: str = NEUTRAL_VERB, name: str | None = None
     phrases: list[str] = []
     concepts = [p for p in r.paths if p.kind == "shared_concept"]
     kin = [p for p in r.paths if p.kind == "family_concept"]
+    kinds = (r.interaction or "").split("+")
+    disliked = "dislike" in kinds and "like" not in kinds  # only disliked: the model's dislike side, not its likes'
     for size, part in parts:
         value = r.item_graph if part == "ig" else r.gnn
         if not size or value * r.share <= 0 or (phrases and size < MINOR_PART * abs(r.share)):
             continue  # a part of the other sign, or a minor second one, is in the reason's numbers, not its words
         if part == "ig":
-            still = " still" if pos and "dislike" in (r.interaction or "").split("+") and "like" not in (
-                r.interaction or "").split("+") else ""
+            still = " still" if pos and disliked else ""
             # a new item's links are borrowed from the items most like it by text or knowledge (kgrec update), the user's
             # item among them or not
             if any(p.kind == "item_link" and p.borrowed and p.neighbour for p in r.paths):
@@ -574,6 +575,15 @@ def clause(r: Reason, implicit_verb: str = NEUTRAL_VERB, name: str | None = None
             else:
                 phrases.append(f"which{still} goes with it in the item graph" if pos
                                else "which counts against it in the item graph")
+        elif disliked:
+            # a disliked item's model part comes through the dislike graph, whose learned gate reverses what it
+            # carries (it starts at -0.5): a dislike counts against the items like it, so a share against the item
+            # says what they share, never "far from it"; one for it says only that it counts for it
+            phrases.append(("which counts for it in the model's embeddings" + ("" if concepts or kin
+                                                                               else " (no stored path)"))
+                           if pos else f"which shares {_em(concepts[0].concept_name)} with it" if concepts
+                           else f"which is close to it: {family_phrase(kin[0])}" if kin
+                           else "which counts against it in the model's embeddings (no stored path)")
         elif pos:
             phrases.append(f"which shares {_em(concepts[0].concept_name)} with it" if concepts
                            else f"which is close to it: {family_phrase(kin[0])}" if kin
