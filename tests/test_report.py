@@ -97,6 +97,25 @@ def test_item_links_are_drawn_with_their_shares():
     assert next(n for n in g.nodes if n.kind == "via").sign == -1  # only disliked
 
 
+def test_a_reason_line_words_the_interaction_as_the_sentence_does():
+    """The page's reason lines read "you mixed City of Angels" for a 3-star rating, and "you implicit X" for an
+    interaction without one: the interaction's kind, not its verb."""
+    from kgrec_neo4j.serve import explain as E
+
+    for kind, words in [("mixed", "you had mixed feelings about <b>City of Angels</b>"),
+                        ("dislike", "you disliked <b>City of Angels</b>"), ("like", "you liked <b>City of Angels</b>"),
+                        ("implicit", "you watched <b>City of Angels</b>")]:
+        r = E.Reason(kind="item", id="a", name="City of Angels", share=0.85, gnn=0.13, item_graph=0.72,
+                     interaction=kind)
+        e = E.Explanation(user="u", item="X", title="Man in the Iron Mask", score=0.85, reasons=[r], abs_total=0.85,
+                          implicit_verb="watched")
+        recs = R.UserRecommendations(user="u", run="r", items=[R.Recommendation(rank=1, item="X", score=0.85,
+                                                                                  title=e.title, explanation=e)])
+        page = P.render_html(P.ReportData(user="u", run="r", k=1, created="now", recommendations=recs,
+                                          graph=P.explanation_graph("u", [e], {"X": 1})))
+        assert words in page, kind
+
+
 def test_a_user_without_interests_is_told_the_command_that_extracts_them():
     """The page named `kgrec interests`, a group that only prints its help."""
     import click

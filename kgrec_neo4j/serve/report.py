@@ -27,7 +27,7 @@ from ..core.errors import InputError
 from ..core.outpath import check_out_path
 from ..core.resources import cypher
 from ..users.interests.store import Interest
-from .explain import FAMILY_KINDS, INTEREST_KINDS, Explanation, ExplanationPath, Reason, interest_profile
+from .explain import FAMILY_KINDS, INTEREST_KINDS, Explanation, ExplanationPath, Reason, _verb, interest_profile
 from .recommend import UserRecommendations, recommend
 
 ASSETS = Path(__file__).resolve().parent / "report_assets"
@@ -273,10 +273,10 @@ def _path_html(p: ExplanationPath, title: str) -> str:
     return f'<li class="path"><span class="w">{p.share:+.3g}</span> <span class="part">{part}</span> {chain}</li>'
 
 
-def _reason_html(r: Reason, title: str, stated: bool) -> str:
+def _reason_html(r: Reason, title: str, stated: bool, implicit_verb: str) -> str:
     sign = "pos" if r.share > 0 else "neg"
-    if r.kind == "item":
-        what = (f'you {_esc(r.interaction or "interacted with")} <b>{_esc(r.name)}</b> '
+    if r.kind == "item":  # worded as the sentence words it: "you had mixed feelings about", not "you mixed"
+        what = (f'you {_esc(_verb(r.interaction, implicit_verb))} <b>{_esc(r.name)}</b> '
                 f'<span class="muted">model {r.gnn:+.3g} · item graph {r.item_graph:+.3g}</span>')
     elif r.kind == "interest":
         what = (f'interest <b>{_esc(r.name)}</b> <span class="muted">{_esc(r.horizon or "long")}-term, '
@@ -296,7 +296,7 @@ def _recs_html(data: ReportData) -> str:
         details = ""
         if e is not None and e.reasons:
             stated = {id(x) for x in e.stated}
-            rows = "".join(_reason_html(x, title, id(x) in stated) for x in e.reasons)
+            rows = "".join(_reason_html(x, title, id(x) in stated, e.implicit_verb) for x in e.reasons)
             if e.other_count:
                 rows += (f'<li class="reason other"><span class="w">{e.other:+.3g}</span> '
                          f'{e.other_count} more reasons, each smaller</li>')
