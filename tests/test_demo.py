@@ -286,6 +286,33 @@ class _StopAfterLoad(Exception):
     pass
 
 
+def test_the_demo_loads_the_dataset_its_pack_is_made_for(db, data_dir, tmp_path, monkeypatch):
+    """`kgrec --pack movies demo` loaded the Video Games set, the one default of --data, and typed its games with
+    the film types (a chosen pack's catalogue is not checked); without --data the demo loads its pack's dataset,
+    and a pack of one's own needs --data."""
+    import kgrec_neo4j.demo as D
+
+    loaded: list[Path] = []
+
+    def stop(_db, _settings, *, data, **_k):
+        loaded.append(data)
+        raise _StopAfterLoad
+
+    monkeypatch.setattr(D, "run_demo", stop)
+    monkeypatch.setenv("KGREC_DATA_DIR", str(data_dir))
+    for pack in ("movies", "office_products", "video_games"):
+        res = CliRunner().invoke(cli, ["--pack", pack, "demo", "--out", str(tmp_path / "out")])
+        assert isinstance(res.exception, _StopAfterLoad), (res.output, res.exception)
+    assert loaded == [data_dir / "movielens-100k", data_dir / "amazon-office-2018",
+                      data_dir / "amazon-videogames-2018"]
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("name: mine\ndomain: boats\ntypes:\n  - {name: Others, definition: anything}\n")
+    res = CliRunner().invoke(cli, ["--pack", str(mine), "demo", "--out", str(tmp_path / "out")])
+    assert res.exit_code == 1 and res.output.startswith(f"Error: pack {mine} has no dataset of its own: pass --data"), \
+        res.output
+    assert len(loaded) == 3
+
+
 def test_demo_asks_before_it_reloads_a_stored_dataset_with_fewer_users(db, settings, tmp_path, monkeypatch):
     """`kgrec demo --users 5` after a demo of more users (without --fresh) reloaded the dataset down to 5 users
     without a word: the others were removed with everything derived from them. It asks first, naming what would go

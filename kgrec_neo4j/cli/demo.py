@@ -1,4 +1,4 @@
-"""``kgrec demo``: the whole pipeline on a slice of the Video Games set."""
+"""``kgrec demo``: the whole pipeline on a slice of its pack's dataset (the Video Games set by default)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,15 @@ from ..core.outpath import check_out_path
 from ._common import item_title, open_db, pass_settings
 from .train import MODEL_CHOICES, parse_models
 
+#: the dataset folder (under data_dir) each shipped pack is made for: the demo loads it unless --data names another
+DEMO_DATA = {"video_games": "amazon-videogames-2018", "office_products": "amazon-office-2018",
+             "movies": "movielens-100k"}
+
 
 @click.command()
 @click.option("--data", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
-              help="Dataset folder (default: <data_dir>/amazon-videogames-2018).")
+              help="Dataset folder (default: the pack's, under <data_dir>: amazon-videogames-2018, "
+                   "amazon-office-2018 for --pack office_products, movielens-100k for --pack movies).")
 @click.option("--users", type=click.IntRange(1), default=2000, show_default=True, help="Seeded sample of users to load.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the evaluation table and the report page (default: <home>/demo).")
@@ -38,7 +43,8 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
     Examples:
       kgrec demo                       # 2,000 Video Games users
       kgrec demo --users 500 --fresh --yes
-      kgrec --pack office_products demo --data ../shared/data/amazon-office-2018 --users 1000 --fresh --yes
+      kgrec --pack office_products demo --users 1000 --fresh --yes   # its dataset: amazon-office-2018
+      kgrec --pack movies demo --fresh --yes                         # movielens-100k, all 943 users
     """
     from ..core.db import clear_database
     from ..demo import reload_loss, run_demo
@@ -55,7 +61,11 @@ def demo(settings: Settings, data, users, out_dir, models, epochs, fresh, yes):
 
     # before minutes of loading and extraction (it failed with a traceback at evaluation)
     names = parse_models(models) if models is not None else None
-    data = data or Path(settings.data_dir) / "amazon-videogames-2018"
+    if data is None:  # the pack's own dataset: `kgrec --pack movies demo` typed the Video Games set as films
+        if settings.type_pack not in DEMO_DATA:
+            raise click.ClickException(f"pack {settings.type_pack} has no dataset of its own: pass --data with the "
+                                       f"folder of the catalogue it is made for")
+        data = Path(settings.data_dir) / DEMO_DATA[settings.type_pack]
     if not data.is_dir():
         raise click.ClickException(f"dataset folder {data} not found; pass --data or set KGREC_DATA_DIR")
     # before the database is opened (and emptied by --fresh): a folder under a file failed with a traceback after that
