@@ -187,3 +187,12 @@ def test_status_names_the_extractor_it_counted_for_in_the_command_it_gives(db, t
     assert out.output.rstrip().endswith("run `kgrec update --extractor llm` to do it"), out.output
     plain = CliRunner().invoke(cli, ["status"]).output
     assert plain.rstrip().endswith("run `kgrec update` to do it"), plain
+
+
+def test_a_few_interactions_since_the_run_are_not_said_to_be_none():
+    """Six interactions the service recorded on MovieLens read '6 interactions (0.0% of all) arrived since it was
+    trained'."""
+    from kgrec_neo4j.cli.status import _share
+
+    assert _share(6, 100_006) == "under 0.1%"
+    assert (_share(50, 100_000), _share(1, 10), _share(0, 10)) == ("0.1%", "10.0%", "0.0%")

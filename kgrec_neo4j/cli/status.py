@@ -12,6 +12,12 @@ def _n(v: int) -> str:
     return f"{v:,}"
 
 
+def _share(part: int, whole: int) -> str:
+    """``part`` of ``whole`` in percent, one decimal; a share that rounds to 0.0% but is not nothing is "under 0.1%"."""
+    share = part / max(whole, 1)
+    return "under 0.1%" if 0 < share < 0.0005 else f"{share:.1%}"
+
+
 @click.command()
 @click.option("--extractor", type=click.Choice(["auto", "llm", "offline"]), default="auto", show_default=True,
               help="Count items as extracted by this extractor, as `kgrec update --extractor` would.")
@@ -58,8 +64,8 @@ def status(settings: Settings, extractor, as_json):
         click.echo(f"model:     run {r['run']} ({r['model']}, {r.get('mode') or '?'}{held}) trained {r['created']}, "
                    f"version {r['version']}; {_n(st.items_folded)} items folded in since")
         if st.interactions_since_run:
-            share = st.interactions_since_run / max(c["interactions"], 1)
-            click.echo(f"           {_n(st.interactions_since_run)} interactions ({share:.1%} of all) arrived since it "
+            share = _share(st.interactions_since_run, c["interactions"])
+            click.echo(f"           {_n(st.interactions_since_run)} interactions ({share} of all) arrived since it "
                        f"was trained: served by fold-in; `kgrec train --warm-start` learns from them")
     else:
         click.echo("model:     no run trained yet (`kgrec train`): recommendations need one")
