@@ -392,7 +392,10 @@ def test_why_for_a_recommended_item_and_a_train_item(db, kg):
     assert rep.verdict.startswith(f"{E.short(top.title, 60)} is recommended at #1 of ")
     seen = kg["train"][user][0]
     rep = E.explain(db, user, seen)
-    assert rep.in_history and not rep.recommended and rep.rank is None and "already interacted" in rep.verdict
+    assert rep.in_history and not rep.recommended and rep.rank is None
+    # the verdict opens `kgrec explain` and the service's answer: a sentence, as the others are (it began "you")
+    assert rep.verdict == (f"You already interacted with {E.short(rep.title, 60)}, so it is not recommended to you "
+                           f"again (score {rep.score:.4g}).")
     assert rep.explanation.in_history and rep.explanation.sentence.startswith(
         f"You already interacted with {E.short(rep.title, 60)}, so it is not recommended to you again")
     assert seen not in {r.id for r in rep.explanation.reasons}

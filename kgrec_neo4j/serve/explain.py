@@ -727,7 +727,7 @@ def _verdict(r: WhyReport) -> str:
     e, title = r.explanation, short(r.title or r.item, 60)
     for_it, against = _stated_clauses(e, *stated_reasons(e))
     if r.in_history:
-        return (f"you already interacted with {title}, so it is not recommended to you again "
+        return (f"You already interacted with {title}, so it is not recommended to you again "
                 f"(score {r.score:.4g}).")
     assert r.rank is not None  # None only for items in the history
     where = f"#{r.rank:,} of {r.competing:,} (score {r.score:.4g})"
