@@ -137,6 +137,13 @@ def test_new_current_run_is_picked_up(db, kg):
 def test_errors_say_what_to_do(db, kg):
     with pytest.raises(S.RecommendError, match="unknown user.*nobody"):
         R.recommend(db, "nobody", 5)
+    # MovieLens' user 13 is 'ml100k-u13': `kgrec recommend --user u13` and `kgrec explain --user u13` named only
+    # `kgrec load`, while `kgrec users show` names the search that finds the id
+    from kgrec_neo4j.serve import explain as E
+
+    for call in (lambda: R.recommend(db, "u13", 5), lambda: E.explain(db, "u13", kg["train"][kg["users"][0]][0])):
+        with pytest.raises(S.UnknownUser, match=r"find one with `kgrec users search TEXT`\.$"):
+            call()
     db.write("MATCH (r:ModelRun {id: $run}) SET r.current = false", run=RUN)
     S.clear_cache()
     try:

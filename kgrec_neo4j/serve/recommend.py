@@ -139,7 +139,7 @@ def recommend(db: Database, user_id: str, k: int = 10, *, explain: bool = False,
     model is loaded."""
     if not user_exists(db, user_id):
         raise UnknownUser(f"unknown user(s): {user_id!r}; expected a User.id in the graph (`kgrec load`, or a "
-                          f"(:User {{id}}) node).")
+                          f"(:User {{id}}) node); find one with `kgrec users search TEXT`.")
     return recommend_users(db, [user_id], k, store=store, explain=explain, per_item=per_item, run=run,
                            allow_repeats=allow_repeats, load_links=False, same_work=same_work)[0]
 
