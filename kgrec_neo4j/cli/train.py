@@ -159,7 +159,7 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
 @click.option("--models", default="ours,ease,lightgcn,mf,itemknn,pop", show_default=True,
               help="Comma-separated models to compare.")
 @click.option("--no-ablations", is_flag=True,
-              help="Skip ours without concepts / negative edges / stage 1 / the item graph.")
+              help="Skip ours without concepts / negative edges / stage 1 / the item graph / recency.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
               show_default=True, help="Folder for evaluation.md and evaluation.json.")
 @epochs_option
@@ -181,7 +181,9 @@ def evaluate(settings: Settings, models, no_ablations, out_dir, epochs, min_conf
     test once. Two protocols: (a) a test user's history is the train split; (b) history up to the
     target: the valid interaction is part of the history, by fold-in of the model trained under (a) and,
     for reference, by a refit on train + valid. Ours also without concepts, without negative edges,
-    without stage 1 and without the item graph, and its two parts (GNN, item graph) scored alone.
+    without stage 1, without the item graph and without recency, and its two parts (GNN, item graph)
+    scored alone. The default --models leave out ease-recency (EASE with ours' recency weighting);
+    name it in --models to compare with it.
     Writes a markdown and a JSON table; the graph is not changed.
 
     \b
