@@ -660,6 +660,28 @@ def test_a_reload_asks_before_removing_an_item_the_service_recorded(db, tmp_path
     assert L.load(db, [base], yes=True).items_removed == 1
 
 
+def test_a_reload_refused_for_recorded_interactions_names_the_recorded_items_it_would_remove_too(db, tmp_path):
+    """After a film and a rating of it were posted to the service, a reload of the MovieLens files was refused
+    naming the 9 recorded interactions only, and said that --yes replaces the dataset 'recorded interactions too':
+    the posted film went with them without a word."""
+    from kgrec_neo4j.serve.record import InteractionIn, ItemIn, record_interaction, record_item
+
+    clear_database(db)
+    rows = slice_rows("items.jsonl")
+    ids = [r["item_id"] for r in rows[:3]]
+    base = write_dataset(tmp_path / "base" / "vg", rows[:3], [
+        {"user_id": "u1", "item_id": ids[k], "seq": k} for k in range(3)])
+    L.load(db, [base])
+    posted = rows[3]["item_id"]
+    assert record_item(db, ItemIn(id=posted, dataset="vg", title="A posted game")).new_item
+    assert record_interaction(db, "u1", InteractionIn(item=posted, rating=5)).written
+    with pytest.raises(InputError, match=rf"would remove 1 interactions that the service recorded .*, and 1 items it "
+                                         rf"recorded \(POST /items\), e\.g\. '{posted}'; nothing was written\..* "
+                                         r"recorded interactions and items too, pass --yes"):
+        L.load(db, [base])
+    assert L.load(db, [base], yes=True).items_removed == 1
+
+
 def test_a_dataset_that_keeps_its_files_as_relative_paths_still_names_those_left_out(db, tmp_path, monkeypatch):
     """A dataset loaded before its node kept absolute paths has the files as they were given, relative to the folder
     the load ran in. A reload from another folder still finds the files it gives among them, and asks before

@@ -378,11 +378,12 @@ def load(
         if mode == "reload":
             # (with confirm_removal, the caller's question decides a removal of everything too)
             left_out = _sources_left_out(info["sources"] if info else None, ds.sources)
-            rows, moved, removed, touched, drop_users, stored_counts = _diff(
-                db, name, rows, counts, yes=yes or confirm_removal is not None,
-                left_out=[f for f in left_out if not _catalogue_file(f)])
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
+            live_items = sorted(set(drop_items) & set(db.value(cypher("load/recorded_items"), dataset=name) or []))
+            rows, moved, removed, touched, drop_users, stored_counts = _diff(
+                db, name, rows, counts, yes=yes or confirm_removal is not None,
+                left_out=[f for f in left_out if not _catalogue_file(f)], live_items=live_items)
             # an item the files name without any text (reviews reloaded without their metadata file) keeps its
             # stored text: the files say nothing of it (written, it lost its title and the rest)
             item_rows = [r for r in item_rows if r["_fields"] or r["id"] not in stored_items]
@@ -394,7 +395,6 @@ def load(
                                  f"with the files': to reload it whole, give files that hold every row (the appended "
                                  f"ones too); pass --append to add these rows, or --yes to replace the dataset by "
                                  f"these files alone", source=name)
-            live_items = sorted(set(drop_items) & set(db.value(cypher("load/recorded_items"), dataset=name) or []))
             if live_items and not (yes or confirm_removal is not None):
                 raise InputError(f"reloading dataset {name!r} from these files would remove {len(live_items)} items "
                                  f"that the service recorded (`kgrec serve --writes`, POST /items: they are in no "
@@ -505,14 +505,15 @@ def _files_shown(files: list[str]) -> str:
 
 
 def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str, int], *, yes: bool,
-          left_out: list[str] | None = None
+          left_out: list[str] | None = None, live_items: list[str] | None = None
           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], set[str], list[str],
                      tuple[set[str], int]]:
     """A reload against what is stored: ``(rows to write (new or changed), split changes, interactions to remove,
     touched users, users to remove, (the stored users' ids, how many interactions are stored))``.
 
     Without ``yes``, a reload is refused when it would remove: every stored interaction; interactions the service
-    recorded (in no file: a reload of the files would lose them); any interaction while it leaves out files the
+    recorded (in no file: a reload of the files would lose them; the refusal names the recorded items it would
+    remove too, ``live_items``, which the same --yes removes); any interaction while it leaves out files the
     dataset was also loaded from (``left_out``: the rows appended from them would go); more than half of them."""
     stored: dict[str, dict[tuple[int, str], list[Any]]] = {}
     for r in db.query(cypher("load/stored_interactions"), dataset=name):
@@ -533,11 +534,13 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     live = sum(1 for u, edges in stored.items() for (s, i), e in edges.items()
                if e[7] and (u, s, i) not in new_keys and (u, i, e[3]) not in in_files)
     if live and not yes:
+        also = (f", and {len(live_items)} items it recorded (POST /items), e.g. "
+                f"{', '.join(map(repr, live_items[:3]))}" if live_items else "")
         raise InputError(f"reloading dataset {name!r} from these files would remove {live} interactions that the "
                          f"service recorded (`kgrec serve --writes`: they are in no file), of {len(removed)} it would "
-                         f"remove; nothing was written. A reload replaces the dataset's rows with the files': to add "
-                         f"these rows, pass --append; to replace it, recorded interactions too, pass --yes",
-                         source=name)
+                         f"remove{also}; nothing was written. A reload replaces the dataset's rows with the files': to "
+                         f"add these rows, pass --append; to replace it, recorded interactions "
+                         f"{'and items ' if live_items else ''}too, pass --yes", source=name)
     if removed and left_out and not yes:
         raise InputError(f"reloading dataset {name!r} from these files would remove {len(removed)} of its {total} "
                          f"stored interactions; the dataset was also loaded from {_files_shown(left_out)}, which "
