@@ -91,7 +91,9 @@ def users_show(settings: Settings, user_id, history, top, as_json):
     click.echo(f"user {v.user}: {v.interactions} interactions ({v.train} train), {v.interests} interest edges")
     click.echo("history:" if len(v.history) >= v.interactions else
                f"history (the latest {len(v.history)} of {v.interactions}; --history {v.interactions} shows all):")
-    echo_table(with_titles(v.history), ["seq", "split", "kind", "rating", "item", "title"])
+    # a rating as the data gives it (4, 3.5), not as a score (4.0000)
+    echo_table([{**r, "rating": None if r.get("rating") is None else f"{r['rating']:g}"} for r in with_titles(v.history)],
+               ["seq", "split", "kind", "rating", "item", "title"])
     click.echo("top interests:")
     echo_table(v.top_interests, ["group", "type", "name", "weight", "confidence", "concept"])
     if not v.recommended:
