@@ -55,6 +55,9 @@ class GraphStatus(BaseModel):
     """What the graph holds, which run serves, and what is pending (:func:`graph_status`)."""
 
     pack: str | None = None
+    pack_arg: str | None = Field(None, description="what `--pack` a command needs to run on this database when the "
+                                                   "settings' pack is another (None: the settings' pack is the "
+                                                   "database's, or it has none yet)")
     datasets: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     last_update: dict[str, Any] | None = None
@@ -73,7 +76,7 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
     """Read the graph's state (nothing is written). ``extractor`` as ``kgrec update --extractor`` takes it: which
     extractor's work counts as done."""
     from .core.lease import holder
-    from .core.schema import db_packs
+    from .core.schema import db_packs, load_pack, pack_arg
     from .extract.run import extractor_name
     from .model.runs import current_run
 
@@ -101,8 +104,9 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
         writer = f"{writer}; its process is gone, so the next writer takes it over at once"
     pending.running = bool(pending.resume and who is not None and not gone and who.owner == "kgrec update")
     packs = db_packs(db)
+    other = bool(packs) and load_pack(settings.type_pack).name not in packs  # the update would be refused
     return GraphStatus(
-        pack=packs[0] if packs else None,
+        pack=packs[0] if packs else None, pack_arg=pack_arg(db, packs[0]) if other else None,
         datasets=list(g.pop("datasets")), counts={k: int(v) for k, v in g.items()},
         last_update=last[0] if last else None, ingest=int(state["ingest"]),
         run=run.summary() | {"version": p["run_version"], "updated": p["run_updated"]} if run else None,

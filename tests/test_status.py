@@ -196,3 +196,28 @@ def test_a_few_interactions_since_the_run_are_not_said_to_be_none():
 
     assert _share(6, 100_006) == "under 0.1%"
     assert (_share(50, 100_000), _share(1, 10), _share(0, 10)) == ("0.1%", "10.0%", "0.0%")
+
+
+def test_status_names_the_databases_pack_in_the_command_it_gives(db, settings, tmp_path):
+    """A database set up with the office pack, `kgrec status` run without `--pack`: the command it ends with runs
+    with the database's pack (until 2026-12-04 it said "run `kgrec update` to do it", which the update then refused:
+    "this database holds the knowledge types of type pack 'office_products', but this command runs with pack
+    'video_games'")."""
+    from _kg_fixture import slice_rows, write_dataset
+
+    from kgrec_neo4j.core import schema
+    from kgrec_neo4j.core.db import clear_database
+    from kgrec_neo4j.load import load
+
+    clear_database(db)
+    schema.apply(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
+    try:
+        load(db, [write_dataset(tmp_path / "vg", slice_rows("items.jsonl"), slice_rows("interactions.jsonl"))])
+        out = CliRunner().invoke(cli, ["status", "--extractor", "offline"])
+        assert out.exit_code == 0, (out.output, out.exception)
+        assert out.output.rstrip().endswith("run `kgrec --pack office_products update` to do it"), out.output
+        same = CliRunner().invoke(cli, ["--pack", "office_products", "status", "--extractor", "offline"]).output
+        assert same.rstrip().endswith("run `kgrec update` to do it"), same
+    finally:
+        clear_database(db)
+        schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)

@@ -105,8 +105,10 @@ def status(settings: Settings, extractor, as_json):
 
     # the work was counted for that extractor: a plain update that would use another is not the command for it
     flag = f" --extractor {p.extractor}" if p.extractor != extractor_name(settings, "auto") else ""
+    # and it runs with the database's pack: with another, the update is refused before it does anything
+    pack = f" --pack {st.pack_arg}" if st.pack_arg else ""
     click.echo("           wait for it to finish; `kgrec status` then shows what is left" if p.running
-               else f"           run `kgrec update{flag}` to do it")
+               else f"           run `kgrec{pack} update{flag}` to do it")
 
 
 commands = [status]
