@@ -100,6 +100,23 @@ def test_a_command_run_with_another_pack_than_the_databases_is_refused_before_it
     assert db.value("MATCH (r:UpdateRun) RETURN count(r)") == runs
 
 
+@pytest.mark.parametrize("args", [["concepts", "report"], ["concepts", "project", "--silent"],
+                                  ["concepts", "grow"]])
+def test_the_concept_commands_run_with_another_pack_than_the_databases_are_refused(db, tmp_path, args):
+    """`kgrec concepts report` without --pack on an Office graph reported the 4 of its 9 types that the video-games
+    pack has too (Functionality, Compatibility, Usage Scenarios, Others), saying nothing of the others; project and
+    grow likewise worked on those 4 alone. Each now names the database's pack, as extraction and update do."""
+    from kgrec_neo4j.cli import cli
+
+    assert schema.db_packs(db) == ["video_games"]
+    out = ["--out", str(tmp_path)] if args[1] == "report" else []
+    r = CliRunner().invoke(cli, ["--pack", "office_products", *args, *out])
+    assert r.exit_code == 1, (r.output, r.exception)
+    assert "Error: this database holds the knowledge types of type pack 'video_games'" in r.output, r.output
+    assert "`kgrec --pack video_games ...`" in r.output, r.output
+    assert not (tmp_path / "concepts-report.md").exists()
+
+
 def test_vector_index_answers_and_dimension_mismatch_is_refused(db, settings):
     dim = settings.embedding_dim
     v1 = [1.0] + [0.0] * (dim - 1)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from ..core.db import Database
 from ..core.embed import Embedder
 from ..core.resources import cypher
-from ..core.schema import TypePack
+from ..core.schema import TypePack, check_pack
 from . import store
 from .build import concept_rows
 from .cluster import FloorClustering, medoids
@@ -55,6 +55,7 @@ def grow_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, types: 
     if min_items < 1:
         raise ValueError(f"min_items must be >= 1 (got {min_items})")
     t_start = time.perf_counter()
+    check_pack(db, pack)  # with another pack than the database's only the types both have would be seen
     store.check_model(db, embedder)
     if types is not None:
         pack.check(types)

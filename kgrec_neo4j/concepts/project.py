@@ -38,7 +38,7 @@ from ..core.db import Database
 from ..core.embed import Embedder
 from ..core.errors import KgrecError
 from ..core.resources import cypher
-from ..core.schema import TypePack
+from ..core.schema import TypePack, check_pack
 from . import store
 from .aliases import embedding_text
 from .variants import CONTAIN_FLOOR, Maker, Signature, compatible, lexical_key, lexical_relation, signature
@@ -323,6 +323,7 @@ def project_mentions(db: Database, embedder: Embedder, pack: TypePack, *, types:
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     rep = ProjectReport()
+    check_pack(db, pack)  # with another pack than the database's only the types both have would be seen
     store.check_model(db, embedder)
     if types is not None:
         pack.check(types)

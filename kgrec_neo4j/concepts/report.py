@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from ..core.db import Database
 from ..core.embed import Embedder
 from ..core.resources import cypher
-from ..core.schema import TypePack
+from ..core.schema import TypePack, check_pack
 from . import store
 from .cluster import medoids
 
@@ -185,6 +185,7 @@ def sizes_png(stats: list[TypeStats], path: str | Path, title: str = "Concept si
 def concepts_report(db: Database, embedder: Embedder, pack: TypePack, *, types: list[str] | None = None,
                     png_path: str | Path | None = None, top: int = 5) -> ConceptsReport:
     """Report of the stored vocabulary (all mentions of each type, assigned or not)."""
+    check_pack(db, pack)  # with another pack than the database's only the types both have would be seen
     store.check_model(db, embedder)
     if types is not None:
         pack.check(types)
