@@ -66,6 +66,17 @@ CASES = [
     ("office_products", "assorted colors", "assorted colours", True),
     ("office_products", "HP 61", "HP 62", False),
     ("office_products", "HP inkjet printers", "Canon inkjet printers", False),
+    # the letters that end a model code are part of the model: one colour of a cartridge is not another (the
+    # Office demo put Brother LC61M and LC61Y in one concept, its "m" read as metres and its "y" as nothing)
+    ("office_products", "Brother LC61M", "Brother LC61Y", False),
+    ("office_products", "Brother LC61BK", "Brother LC61C", False),
+    ("office_products", "Brother LC61Y", "Brother LC61", False),
+    ("office_products", "Brother LC61Y", "Brother LC-61Y", True),
+    ("office_products", "Brother LC61Y", "brother lc61y", True),
+    ("office_products", "Brother LC61", "Brother LC 61", True),
+    ("office_products", "5m", "5 m", True),
+    ("office_products", "8.5x11in", "8.5 x 11 inch", True),
+    ("video_games", "GTX 1080", "GTX1080Ti", False),
 ]
 
 

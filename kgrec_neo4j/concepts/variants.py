@@ -9,6 +9,8 @@ guard reads the *variant signature* of a text instead:
   that are not part of a measurement such as ``8.5 x 11``), as one set;
 * **units** written right after a number (``1 TB`` vs ``1 GB``), as a second set that only has to agree
   when both texts have one (``8.5 x 11 inch`` and ``8.5 x 11`` are the same size);
+* **the letters that end a model code** (``LC61Y``, ``LC-61M``, ``GTX1080Ti``: a number with letters before it and
+  letters written on after it) as variant words: ``Brother LC61Y`` and ``Brother LC61M`` are two cartridges;
 * **variant words** of every pack (:data:`VARIANT_WORDS`: model words such as *advance, color, xl, pro,
   mini, lite, slim, elite*; sizes; colours; editions; opposite pairs such as *wired / wireless*) and of
   the active pack (:data:`PACK_VARIANT_WORDS`: platform names for video games).
@@ -143,23 +145,43 @@ def tokens(text: str) -> list[str]:
     Numbers are written one way: thousands separators dropped (``40,000`` → ``40000``) and a multiplier
     after a number applied (``40k`` → ``40000``, ``2 million`` → ``2000000``; see :data:`MULTIPLIERS`).
     """
+    return _scan(text)[0]
+
+
+def _scan(text: str) -> tuple[list[str], list[bool]]:
+    """:func:`tokens`, and for each whether it is the letters that end a model code: a number with letters before it
+    (written on, or with a hyphen) and letters written on after it (``lc61y``, ``lc-61m``, ``gtx1080ti``: ``y``,
+    ``m``, ``ti``), never a unit or a multiplier (``5m`` and ``40k`` have no letters before the number)."""
     t = _POSSESSIVE.sub(r"\1", text.lower())
     for rx, rep in PHRASES:
         t = rx.sub(rep, t)
     t = _THOUSANDS.sub(lambda m: re.sub(r"[ ,]", "", m.group()), t)
     out: list[str] = []
-    for tok in _TOKEN.findall(t):
+    suffix: list[bool] = []
+    end, coded, lead = -1, False, False  # coded: a number with letters before it; lead: letters not after a number
+    for m in _TOKEN.finditer(t):
+        tok, on = m.group(), m.start() == end
+        hyphen = end >= 0 and t[end:m.start()] == "-"
+        end = m.end()
+        if coded and on and tok[0].isalpha():
+            out.append(tok)
+            suffix.append(True)
+            coded = lead = False
+            continue
         if tok in MULTIPLIERS and out and out[-1][0].isdigit():
             out[-1] = _scaled(out[-1], MULTIPLIERS[tok])
             continue
+        coded = tok[0].isdigit() and lead and (on or hyphen)
+        lead = tok[0].isalpha() and not (on and out[-1][0].isdigit())  # the "x" of 8.5x11 is no model's letters
         out.append(tok)
-    return out
+        suffix.append(False)
+    return out, suffix
 
 
 @lru_cache(maxsize=200_000)
 def signature(text: str, pack: str = "") -> Signature:
     """The variant signature of one (embedded) text; see the module docstring."""
-    toks = tokens(text)
+    toks, suffix = _scan(text)
     extra = PACK_VARIANT_WORDS.get(pack, frozenset())
     numbers: set[str] = set()
     units: set[str] = set()
@@ -168,9 +190,11 @@ def signature(text: str, pack: str = "") -> Signature:
     for i, tok in enumerate(toks):
         prev_num = i > 0 and toks[i - 1][0].isdigit()
         next_num = i + 1 < n and toks[i + 1][0].isdigit()
-        if tok[0].isdigit():
+        if suffix[i]:
+            words.add(tok)  # a model's letters: LC61Y is not LC61M
+        elif tok[0].isdigit():
             numbers.add(_number(tok))
-            if i + 1 < n and toks[i + 1] in UNITS and UNITS[toks[i + 1]]:
+            if i + 1 < n and not suffix[i + 1] and toks[i + 1] in UNITS and UNITS[toks[i + 1]]:
                 units.add(UNITS[toks[i + 1]])
         elif tok in UNITS and prev_num:
             continue  # a unit (or the "x" of a size): read with its number
