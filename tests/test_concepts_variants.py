@@ -77,6 +77,10 @@ CASES = [
     ("office_products", "5m", "5 m", True),
     ("office_products", "8.5x11in", "8.5 x 11 inch", True),
     ("video_games", "GTX 1080", "GTX1080Ti", False),
+    # a shredder's cut is its security level (the Office demo put strip-cut shredding in the cross-cut concept)
+    ("office_products", "cross-cut shredding", "strip-cut shredding", False),
+    ("office_products", "confetti-cut", "cross-cut", False),
+    ("office_products", "cross-cut shredding", "crosscut shredding", True),
 ]
 
 

@@ -78,7 +78,7 @@ PACK_VARIANT_WORDS: dict[str, frozenset[str]] = {
     """.split()),
     "office_products": frozenset("""
         hp canon epson brother lexmark xerox dell samsung kodak ricoh kyocera oki sharp avery dymo
-        inkjet laser
+        inkjet laser cross strip confetti
     """.split()),
 }
 
