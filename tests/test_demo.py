@@ -127,6 +127,9 @@ def test_demo_runs_the_whole_pipeline(db, demo):
                   "recommend + explain", "report page"):
         assert any(line.startswith(stage) for line in output.splitlines()), (stage, output)
     assert "| pop |" in output and "| ease |" in output and "| ours |" in output
+    # the models of its table: the rows of the history protocol are not more models (it said 7 for these 3)
+    assert any(line.startswith("evaluate") and line.endswith("3 models on the same split") for line in
+               output.splitlines()), output
     assert (out / "evaluation" / "evaluation.json").is_file()
     page = next(out.glob("report-*.html"))
     assert "<svg" in page.read_text()
