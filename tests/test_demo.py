@@ -120,6 +120,15 @@ def test_report_path_stays_in_the_folder(tmp_path):
     assert len(set(pages)) == len(ids) and report_path(tmp_path, "ok-id_1.2").name == "report-ok-id_1.2.html"
 
 
+def test_demo_help_names_the_models_it_evaluates_by_default():
+    """`kgrec demo --help` said "(default: all)" of --models, and the demo left out ease-recency."""
+    from kgrec_neo4j.demo import BASELINES
+
+    r = CliRunner().invoke(cli, ["demo", "--help"], terminal_width=400)
+    assert r.exit_code == 0, r.output
+    assert f"(default: {', '.join(BASELINES)})" in " ".join(r.output.split()), r.output
+
+
 def test_demo_runs_the_whole_pipeline(db, demo):
     output, n, out = demo
     for stage in ("schema", "load", "extract (offline)", "concepts build", "concepts project", "concepts grow",

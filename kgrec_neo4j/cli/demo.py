@@ -14,6 +14,7 @@ from .train import MODEL_CHOICES, parse_models
 #: the dataset folder (under data_dir) each shipped pack is made for: the demo loads it unless --data names another
 DEMO_DATA = {"video_games": "amazon-videogames-2018", "office_products": "amazon-office-2018",
              "movies": "movielens-100k"}
+DEFAULT_MODELS = "pop, itemknn, ease, mf, lightgcn, ours"  # kgrec_neo4j.demo.BASELINES (imported when it runs)
 
 
 @click.command()
@@ -24,7 +25,8 @@ DEMO_DATA = {"video_games": "amazon-videogames-2018", "office_products": "amazon
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the evaluation table and the report page (default: <home>/demo).")
 @click.option("--models", default=None,
-              help=f"Comma-separated models to evaluate, some of {', '.join(MODEL_CHOICES)} (default: all).")
+              help=f"Comma-separated models to evaluate, some of {', '.join(MODEL_CHOICES)} (default: "
+                   f"{DEFAULT_MODELS}).")
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="Override the training epochs (early stopping still applies).")
 @click.option("--fresh", is_flag=True, help="Empty the database first (asks for confirmation unless --yes).")
