@@ -175,6 +175,15 @@ def test_cli_recommend_explain_and_errors(db, kg):
     assert not any(line.startswith("stored ") for line in res.output.splitlines())  # --no-store writes nothing
     bad = _cli(["recommend", "--user", "nobody"])
     assert bad.exit_code == 1 and "Error: unknown user(s): 'nobody'" in bad.output
+    # a mistyped id: the error names where to find a valid one, as `kgrec users show` does (until 2026-12-04 these
+    # named `kgrec load` alone, and `kgrec interests show` a Cypher query)
+    item = kg["train"][user][0]
+    for args in (["recommend", "--user", "nobody"], ["explain", "--user", "nobody", "--item", item],
+                 ["report", "--user", "nobody", "--out", "nowhere.html"], ["interests", "show", "--user", "nobody"]):
+        bad = _cli(args)
+        assert bad.exit_code == 1 and "'nobody'" in bad.output and "`kgrec users list`" in bad.output, (args, bad.output)
+    bad = _cli(["explain", "--user", user, "--item", "no-such-item"])
+    assert bad.exit_code == 1 and "`kgrec items search TEXT`" in bad.output, bad.output
 
 
 def test_cli_users_show_says_which_run_stored_the_list_when_and_that_the_user_moved_on(db, kg):

@@ -683,7 +683,8 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     m, [st] = scoring_state(db, [user_id], run, links=False)
     exp = explain_items(db, user_id, [item_id], per_item=per_item, model=m, state=st)[item_id]
     if exp.title is None:  # the evidence query returns a row (with the title) for every item that exists
-        raise ExplainError(f"unknown item {item_id!r}: expected an Item.id that was loaded (`kgrec load`).")
+        raise ExplainError(f"unknown item {item_id!r}: expected an Item.id in the graph (find one with `kgrec items "
+                           f"search TEXT`; `kgrec load` adds them).")
     if item_id not in m.index:
         raise NotScoredYet(f"item {item_id!r} has no vector of run {m.run!r}, so it is not scored yet; an item "
                            f"added after the run counts once `kgrec update` or a new `kgrec train` gives it one.")

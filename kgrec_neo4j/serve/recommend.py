@@ -138,8 +138,8 @@ def recommend(db: Database, user_id: str, k: int = 10, *, explain: bool = False,
     """Top-``k`` items for one user (see :func:`recommend_users`); an unknown user is refused before the run's
     model is loaded."""
     if not user_exists(db, user_id):
-        raise UnknownUser(f"unknown user(s): {user_id!r}; expected a User.id in the graph (`kgrec load`, or a "
-                          f"(:User {{id}}) node); find one with `kgrec users search TEXT`.")
+        raise UnknownUser(f"unknown user(s): {user_id!r}; expected a User.id in the graph (find one with `kgrec "
+                          f"users list` or `kgrec users search TEXT`; `kgrec load` or a (:User {{id}}) node adds one).")
     return recommend_users(db, [user_id], k, store=store, explain=explain, per_item=per_item, run=run,
                            allow_repeats=allow_repeats, load_links=False, same_work=same_work)[0]
 

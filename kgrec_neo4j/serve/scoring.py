@@ -371,8 +371,8 @@ def _read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[Us
     missing = [r["id"] for r in rows if not r["found"]]
     if missing:
         raise UnknownUser(f"unknown user(s): {', '.join(map(repr, missing[:5]))}{' …' if len(missing) > 5 else ''};"
-                          f" expected User.id values in the graph (`kgrec load`, or a (:User {{id}}) node); find "
-                          f"one with `kgrec users search TEXT`.")
+                          f" expected User.id values in the graph (find one with `kgrec users list` or `kgrec users "
+                          f"search TEXT`; `kgrec load` or a (:User {{id}}) node adds one).")
     current = list(rows[0]["current_runs"]) if rows else []
     version = int(rows[0]["run_version"]) if rows else m.version
     states = [_user_state(m, r) for r in rows]

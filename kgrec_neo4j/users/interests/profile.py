@@ -36,8 +36,8 @@ def build_profile(db: Database, user: str, *, top: int = 10, extractor: str | No
     check_extractor(extractor)
     summary = db.query(cypher("interests/user_summary"), user=user)
     if not summary:
-        raise KgrecError(f"user {user!r} is not in the database; pick an id from "
-                         f"`MATCH (u:User) RETURN u.id LIMIT 5` or load the dataset first")
+        raise KgrecError(f"user {user!r} is not in the database; find one with `kgrec users list` or `kgrec users "
+                         f"search TEXT`, or load the dataset first")
     s = summary[0]
     ints = read_interests(db, user, extractor=extractor, min_confidence=min_confidence)
     groups = {group_name(h, p): [x for x in ints if x.horizon == h and x.polarity == p][:top] for h, p in GROUPS}
