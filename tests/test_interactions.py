@@ -286,6 +286,22 @@ def test_cli_classify(small, monkeypatch):
     assert bad.exit_code == 2 and "--kinds" in bad.output
 
 
+def test_cli_classify_with_the_prototype_classifier_of_another_pack_than_the_databases_is_refused(small):
+    """The prototype classifier compares reviews with its pack's sentences: run without --pack on a database of another
+    pack (a Movies graph, the video-games default) it classified every review against sentences about games, and
+    said nothing. It now names the database's pack, as extraction does, and writes nothing."""
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    before = _edges(small)
+    r = CliRunner().invoke(cli, ["--pack", "movies", "interactions", "classify", "--classifier", "prototype",
+                                 "--silent"])
+    assert r.exit_code == 1, (r.output, r.exception)
+    assert "Error: this database holds the knowledge types of type pack 'video_games'" in r.output, r.output
+    assert _edges(small) == before
+
+
 @pytest.mark.parametrize("pack, says, never", [("movies", "I loved this film, a masterpiece.", "game"),
                                                ("video_games", "I love this game, it is great fun.", "film"),
                                                ("office_products", "Excellent, works perfectly. Highly recommended.",

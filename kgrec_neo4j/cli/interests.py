@@ -91,6 +91,10 @@ def classify(settings: Settings, classifier, kinds, prefer, implicit_confidence,
     clf = make_classifier(classifier, settings, progress=not silent)
     try:
         with open_db(settings, writer="kgrec interactions classify") as d:
+            if classifier == "prototype":  # its sentences are its pack's: another pack's are another domain's
+                from ..core.schema import check_pack, load_pack
+
+                check_pack(d, load_pack(settings.type_pack))
             users = user_ids(d, limit=max_users) if max_users else None
             rep = classify_interactions(d, clf, scheme=scheme, prefer=prefer, implicit_confidence=implicit_confidence,
                                         users=users, batch_size=batch_size or 2000,
