@@ -201,6 +201,8 @@ def test_doctor_checks_the_type_pack_commands_run_with(db, monkeypatch):
         assert r.exit_code == 1, r.output
         line = next(ln for ln in r.output.splitlines() if " type pack " in ln)
         assert line.startswith("FAIL") and all(w in line for w in words), line
+        # its last line names the fix with the database's pack (it said "--pack NAME or KGREC_TYPE_PACK=NAME")
+        assert r.output.rstrip().endswith("--pack video_games or KGREC_TYPE_PACK=video_games"), r.output
 
 
 def test_a_password_in_the_llm_url_is_never_printed(db, monkeypatch):

@@ -56,17 +56,19 @@ def run_checks(settings: Settings) -> list[Check]:
             out.append(Check("writer lease", True, "free" if who is None else f"held by {who.describe()}",
                              required=False))
             types = [r["name"] for r in db.query("MATCH (k:KnowledgeType) RETURN k.name AS name")]
-            from ..core.schema import check_pack, load_pack
+            from ..core.schema import check_pack, db_packs, load_pack, pack_arg
 
             try:  # the pack the commands run with: it exists, and it is the database's
                 check_pack(db, load_pack(settings.type_pack))
                 wrong = ""
             except KgrecError as e:
                 wrong = str(e)
+            packs = db_packs(db)
+            arg = pack_arg(db, packs[0]) if packs else "NAME"
             out.append(Check("type pack", bool(types) and not wrong,
                              wrong or f"{len(types)} knowledge types in the database (pack {settings.type_pack!r})",
                              "run `kgrec schema apply`" if not types
-                             else "run with the database's pack: --pack NAME or KGREC_TYPE_PACK=NAME"))
+                             else f"run with the database's pack: --pack {arg} or KGREC_TYPE_PACK={arg}"))
             from ..core.schema import trigger_drift
 
             try:
