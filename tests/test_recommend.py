@@ -257,3 +257,11 @@ def test_cli_listings_name_an_item_without_a_title(db, kg):
     finally:
         db.write("UNWIND keys($t) AS id MATCH (i:Item {id: id}) SET i.title = $t[id]", t=titles)
         S.clear_cache()
+
+
+def test_cli_items_show_counts_one_interaction_in_the_singular(db, kg):
+    """`kgrec items show` of an item one user has said "1 interactions"."""
+    one = db.value("MATCH (i:Item) WHERE COUNT { ()-[:INTERACTED]->(i) } = 1 RETURN i.id ORDER BY i.id LIMIT 1")
+    out = _cli(["items", "show", "--item", one])
+    assert out.exit_code == 0, out.output
+    assert out.output.splitlines()[1].startswith("1 interaction; "), out.output

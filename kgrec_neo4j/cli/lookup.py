@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..core.config import Settings
-from ._common import echo_json, echo_table, item_title, open_db, pass_settings, with_titles
+from ._common import echo_json, echo_table, item_title, open_db, pass_settings, plural, with_titles
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 limit_option = click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True,
@@ -157,7 +157,8 @@ def items_show(settings: Settings, item_id, links, as_json):
         echo_json(v.model_dump())
         return
     click.echo(f"item {v.item}: {item_title(v.title, v.item)}" + (f"  [{v.brand}]" if v.brand else ""))
-    click.echo(f"{v.interactions} interactions; {sum(len(p) for p in v.points.values())} knowledge points")
+    click.echo(f"{plural(v.interactions, 'interaction')}; "
+               f"{plural(sum(len(p) for p in v.points.values()), 'knowledge point')}")
     for t, ps in sorted(v.points.items()):
         click.echo(f"  {t}:")
         for p in ps:
