@@ -53,6 +53,16 @@ def test_prompt_renders_both_subgraphs():
     assert "(no interests yet)" in build_messages(PACK, [], _items())[1]["content"]
 
 
+def test_the_system_prompt_names_the_packs_domain_as_written():
+    """It said "one user of a office products, stationery, printer supplies and office equipment shop" (and "of a
+    feature films shop")."""
+    for name in ("office_products", "movies", "video_games"):
+        pack = load_pack(name)
+        sys_ = build_messages(pack, [], _items())[0]["content"]
+        assert sys_.startswith("You maintain the interest profile of one user of a shop as a graph. "
+                               f"Domain: {pack.domain}.\n"), sys_
+
+
 def test_answer_schema_is_constrained():
     js = answer_json_schema(PACK, 3)
     item = js["properties"]["updates"]["items"]

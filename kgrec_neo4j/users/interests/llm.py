@@ -161,7 +161,7 @@ def render_items(items: list[ItemView], *, review_chars: int = 300, max_concepts
 def system_prompt(pack: TypePack, max_updates: int) -> str:
     types = "\n".join(f"- {t.name}: {t.definition}" for t in pack.types)
     return (
-        f"You maintain the interest profile of one user of a {pack.domain.lower()} shop as a graph.\n"
+        f"You maintain the interest profile of one user of a shop as a graph. Domain: {pack.domain or pack.name}.\n"
         f"You get the user's current interests and the next items the user interacted with, each with its "
         f"knowledge (concept and type). Update the interests from these interactions.\n"
         f"Knowledge types:\n{types}\n"
