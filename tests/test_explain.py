@@ -94,6 +94,16 @@ def test_a_reason_line_says_what_its_removal_number_is():
     assert r.describe() == "+25.85  like: Far Cry  [model +0.08, item graph +25.77]  (removing it: score -25.83)"
 
 
+def test_a_concept_path_of_a_reason_without_a_model_part_does_not_say_it_supports_it():
+    # a disliked item that still goes with the item in the item graph has no model part: its shared concepts were
+    # listed as "supports its model part +0" (on the Office demo, under every such dislike of a why-not)
+    r = _item("Dead Rising", 0.0, 17.7, interaction="dislike", concept="zombies")
+    line = r.paths[1].describe("X")
+    assert "supports" not in line and line.endswith("[zombies] <-HAS_KNOWLEDGE- X   shared, but its model part is 0"), \
+        line
+    assert _item("Halo 3", 1.5, 0.0, concept="sci-fi").paths[0].describe("X").endswith("supports its model part +1.5")
+
+
 def test_a_borrowed_link_from_one_of_the_knowledge_neighbours_says_the_users_item_is_one():
     # the user's item is itself among the items closest to the new one in knowledge: its own link is in the weight
     r = _item("Halo 3", 0.2, 21.3)

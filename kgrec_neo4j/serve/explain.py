@@ -158,6 +158,8 @@ class ExplanationPath(BaseModel):
         if self.kind in ("shared_concept", "family_concept"):
             # evidence, not a part: every concept path of one interacted item carries that item's whole model part,
             # so two of them read as two shares that added up to more than the reason
+            if self.share == 0:  # (seen under a dislike) nothing for the concept to support
+                return f"{chain}   shared, but its model part is 0"
             return f"{chain}   supports its model part {self.share:+.4g}"
         return f"{chain}   share {self.share:+.4g}"
 
