@@ -196,18 +196,23 @@ PACKLESS = {"load", "types", "db"}
 def test_examples_on_another_domains_data_run_with_its_pack():
     """`kgrec demo --help` showed `kgrec demo --data ../shared/data/amazon-office-2018 ...`: run as written, it typed
     every office product with the video-games types (Game Features, Compatibility, ...). Every example of a --help
-    or of the README that runs a pack-reading command on another domain's data now names that domain's pack."""
+    or of the README that runs a pack-reading command on another domain's data now names that domain's pack (a demo
+    without --data runs on its pack's dataset, which must be that pack's domain)."""
     import sys
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from _examples import help_examples, readme_examples
 
+    from kgrec_neo4j.cli.demo import DEMO_DATA
+
     wrong, seen = [], 0
     for where, args in help_examples(cli) + readme_examples():
         given, rest = (args[1], args[2:]) if args[:1] == ["--pack"] else (None, args)
         if not rest or rest[0] in PACKLESS:
             continue
+        if rest[0] == "demo" and "--data" not in rest:  # the demo loads its pack's dataset: `kgrec --pack movies demo`
+            rest = [*rest, "--data", DEMO_DATA[given or "video_games"]]
         for folder, pack in DOMAIN_PACKS.items():
             if any(folder in a for a in rest):
                 seen += 1

@@ -142,7 +142,7 @@ def test_errors_say_what_to_do(db, kg):
     from kgrec_neo4j.serve import explain as E
 
     for call in (lambda: R.recommend(db, "u13", 5), lambda: E.explain(db, "u13", kg["train"][kg["users"][0]][0])):
-        with pytest.raises(S.UnknownUser, match=r"find one with `kgrec users search TEXT`\.$"):
+        with pytest.raises(S.UnknownUser, match=r"find one with `kgrec users list` or `kgrec users search TEXT`"):
             call()
     db.write("MATCH (r:ModelRun {id: $run}) SET r.current = false", run=RUN)
     S.clear_cache()
