@@ -101,11 +101,15 @@ def test_a_command_run_with_another_pack_than_the_databases_is_refused_before_it
 
 
 @pytest.mark.parametrize("args", [["concepts", "report"], ["concepts", "project", "--silent"],
-                                  ["concepts", "grow"]])
+                                  ["concepts", "grow"], ["concepts", "families"], ["concepts", "same-work"],
+                                  ["concepts", "suggest-merges"], ["concepts", "merge", "c_a", "c_b"],
+                                  ["interests", "extract", "--extractor", "llm", "--users", "1", "--silent"]])
 def test_the_concept_commands_run_with_another_pack_than_the_databases_are_refused(db, tmp_path, args):
     """`kgrec concepts report` without --pack on an Office graph reported the 4 of its 9 types that the video-games
     pack has too (Functionality, Compatibility, Usage Scenarios, Others), saying nothing of the others; project and
-    grow likewise worked on those 4 alone. Each now names the database's pack, as extraction and update do."""
+    grow likewise worked on those 4 alone; families, same-work, suggest-merges and merge read the pack's rules (its
+    variant guard, its title names), and the Graph-RAG interests ask for its types. Each now names the database's
+    pack, as extraction and update do."""
     from kgrec_neo4j.cli import cli
 
     assert schema.db_packs(db) == ["video_games"]

@@ -200,11 +200,13 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
                        f"{off.negative} negative); users with interests: {off.users_with_interests}; written: "
                        f"{off.created} new, {off.changed} changed, {off.deleted} removed")
             return
-        from ..core.schema import load_pack
+        from ..core.schema import check_pack, load_pack
         from ..users.interests.graphrag import GraphRAGInterestExtractor, GraphRAGParams
 
+        pack = load_pack(settings.type_pack)
+        check_pack(d, pack)  # before the LLM endpoint is looked for: its prompt asks for the pack's types
         params = GraphRAGParams(batch=batch, max_rounds=max_rounds, min_confidence=minc, **decay)
-        with GraphRAGInterestExtractor(d, settings, load_pack(settings.type_pack), params=params,
+        with GraphRAGInterestExtractor(d, settings, pack, params=params,
                                        progress=not silent, concurrency=concurrency) as ex:
             rep = ex.run(users, restart=restart)
     click.echo(f"graph-rag interests for {rep.users} users in {rep.seconds:.1f}s: {rep.rounds} rounds, "

@@ -17,7 +17,7 @@ from ..core.db import Database
 from ..core.embed import Embedder
 from ..core.errors import KgrecError
 from ..core.resources import cypher
-from ..core.schema import TypePack
+from ..core.schema import TypePack, check_pack
 from . import store, variants
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ def suggest_merges(db: Database, embedder: Embedder, pack: TypePack, *, types: l
     variant guard keeps apart (``guard_apart``: ``16 MB`` / ``8 MB``, ``Xbox One`` / ``Xbox 360``) are left out
     unless ``with_variants``."""
     store.check_model(db, embedder)
+    check_pack(db, pack)  # with another pack than the database's only the types both have would be listed
     if types is not None:
         pack.check(types)
     if min_similarity is not None and not -1.0 <= min_similarity <= 1.0:
@@ -139,6 +140,7 @@ def merge_concepts(db: Database, embedder: Embedder, pack: TypePack, keep: str, 
     redirected; the items concerned get their ``HAS_KNOWLEDGE`` edges recomputed.
     """
     store.check_model(db, embedder)
+    check_pack(db, pack)  # the variant guard and the floors are the pack's: another pack's would judge the merge
     k_id, a_id = resolve_concept(db, keep), resolve_concept(db, absorb)
     if k_id is None or a_id is None:
         missing = [x for x, r in ((keep, k_id), (absorb, a_id)) if r is None]

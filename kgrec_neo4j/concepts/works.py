@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from ..core.config import Settings
 from ..core.db import Database
 from ..core.resources import cypher
-from ..core.schema import TypePack
+from ..core.schema import TypePack, check_pack
 from ..extract.base import mention_key
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,8 @@ class WorksReport(BaseModel):
     by_kind: dict[str, int] = Field(default_factory=dict)
     skipped_groups: list[str] = Field(default_factory=list, description="work keys of groups above max_group")
     generations_apart: int = Field(0, description="pairs not linked: platforms two or more generations apart")
+    reads_titles: bool = Field(True, description="the pack's rules read a work name from a title (video games do; "
+                                                  "a pack without title names links nothing)")
     seconds: float = 0.0
 
 
@@ -130,6 +132,7 @@ def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = 
     from ..extract.offline import OfflineExtractor
 
     t0 = time.perf_counter()
+    check_pack(db, pack)  # work names are read from titles by the pack's rules: another domain's would read none
     ex = OfflineExtractor(settings or db.settings, pack)
     names: dict[str, str | None] = {}
 
@@ -151,6 +154,7 @@ def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = 
                                   ids=[r["id"] for r in changed])
         scope = sorted({r["id"] for r in rows})
     pairs, rep = same_work_pairs(rows, work_name, pack=pack.name, max_group=max_group)
+    rep.reads_titles = bool(ex.rules.title_names)
     stored = [{"id": r["id"], "key": _key(work_name, r["title"]), "title": r["title"]} for r in rows
               if r.get("work_key") is None or r.get("work_title") != r["title"]]
 

@@ -332,9 +332,14 @@ class GraphRAGInterestExtractor:
         """Process ``users`` until their train interactions are all read (or ``max_rounds``).
 
         Raises:
+            ConfigError: the database holds another type pack's types (``kgrec schema apply``), before any request.
             SchemaError: a type of the pack has no concept vocabulary (:meth:`check_vocabulary`), before any request.
         """
         t_start = time.perf_counter()
+        if users:  # the prompt lists the pack's types: another pack's would be refused at the first write
+            from ...core.schema import check_pack
+
+            check_pack(self.db, self.pack)
         if self._check_vocabulary and users:
             self.check_vocabulary()
         rep = GraphRAGReport(users=len(users))
