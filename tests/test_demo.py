@@ -129,6 +129,24 @@ def test_demo_help_names_the_models_it_evaluates_by_default():
     assert f"(default: {', '.join(BASELINES)})" in " ".join(r.output.split()), r.output
 
 
+def test_help_examples_keep_their_lines():
+    """`kgrec serve --help` printed its two-line curl example as one line: the docstring's `\\` at the end of a
+    line joined the next one to it (and lost the backslash). Every example line of every --help stands as written:
+    a run of spaces inside a line is only the one before an aligned `# comment`."""
+    from _examples import _walk
+
+    joined = []
+    for path, cmd in _walk(cli):
+        for line in (cmd.help or "").splitlines():
+            if re.search(r"\S {6,}(?!#|\s)", line):
+                joined.append((" ".join(path), line.strip()))
+    assert not joined, joined
+    r = CliRunner().invoke(cli, ["serve", "--help"], terminal_width=400)
+    lines = r.output.splitlines()
+    at = next(i for i, x in enumerate(lines) if "-H 'Authorization: Bearer <secret>'" in x)
+    assert lines[at].rstrip().endswith("\\") and lines[at + 1].strip().startswith("-H 'Content-Type"), r.output
+
+
 def test_demo_runs_the_whole_pipeline(db, demo):
     output, n, out = demo
     for stage in ("schema", "load", "extract (offline)", "concepts build", "concepts project", "concepts grow",

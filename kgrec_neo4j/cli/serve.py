@@ -34,7 +34,7 @@ def serve(settings: Settings, host: str, port: int, poll_s: float, writes: bool)
       curl 'http://127.0.0.1:8000/users/A2OAG0NE83ODBD/recommendations?k=5&explain=true'
       KGREC_SERVE_TOKEN=<secret> kgrec serve --host 0.0.0.0 --port 8080
       KGREC_SERVE_TOKEN=<secret> kgrec serve --writes
-      curl -X POST 'http://127.0.0.1:8000/users/A2OAG0NE83ODBD/interactions' -H 'Authorization: Bearer <secret>' \
+      curl -X POST 'http://127.0.0.1:8000/users/A2OAG0NE83ODBD/interactions' -H 'Authorization: Bearer <secret>' \\
            -H 'Content-Type: application/json' -d '{"item": "B00BGA9WK2", "rating": 5}'
     """
     from ..serve.api import bind_token
