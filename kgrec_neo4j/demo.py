@@ -181,7 +181,8 @@ def run_demo(
           lambda r: f"{sum(t.new_concepts for t in r.types)} concepts of one item each; "
                     f"{(r.families.edges if r.families else 0)} family relations")
     stage("same work", lambda: link_same_work(db, pack, settings=settings),
-          lambda r: f"{r.edges} SAME_WORK links between {r.items_with_work} items with a work name")
+          lambda r: f"{r.edges} SAME_WORK links between {r.items_with_work} items with a work name" if r.reads_titles
+          else f"none: pack {pack.name} reads no work name from a title (nothing to link)")
     classifier = make_classifier("llm" if settings.has_llm else "lexicon", settings)
     try:
         stage("interactions classify", lambda: classify_interactions(db, classifier),

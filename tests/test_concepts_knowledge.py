@@ -116,6 +116,31 @@ def test_same_work_links_and_what_serving_reads(db, settings, pack, pipeline):
         got = same_work_owned(db, owner[0]["u"])
         assert owner[0]["b"] in got and any(o["item"] == owner[0]["a"] for o in got[owner[0]["b"]])
     assert same_work_owned(db, "no-such-user") == {}
+    assert rep.reads_titles
+
+
+def test_same_work_of_a_pack_without_title_names_says_so(db, settings, pack, pipeline, monkeypatch):
+    """The Office demo printed '0 SAME_WORK links between 0 items with a work name', as if the step had found
+    nothing: the office pack reads no work name from a title. The report, the CLI and the demo say so."""
+    import dataclasses
+
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+    from kgrec_neo4j.extract.offline import OfflineExtractor
+
+    plain = OfflineExtractor._filter_rules
+    monkeypatch.setattr(OfflineExtractor, "_filter_rules",
+                        staticmethod(lambda rules, p: dataclasses.replace(plain(rules, p), title_names=False)))
+    try:
+        rep = link_same_work(db, pack, settings=settings)
+        assert not rep.reads_titles and rep.edges == 0 and rep.items_with_work == 0
+        out = CliRunner().invoke(cli, ["concepts", "same-work"]).output
+        assert out.startswith(f"no links: pack {pack.name} reads no work name from a title"), out
+    finally:
+        monkeypatch.undo()
+        db.execute("MATCH (i:Item) REMOVE i.work_key, i.work_title")  # the keys stored without title names
+        assert link_same_work(db, pack, settings=settings).edges > 0  # the links the other tests read
 
 
 def test_same_work_for_changed_items_equals_the_whole_catalogue(db, settings, pack, pipeline):

@@ -230,6 +230,10 @@ def same_work(settings: Settings, max_group):
     pack = schema.load_pack(settings.type_pack)
     with open_db(settings, writer="kgrec concepts same-work") as d:
         rep = link_same_work(d, pack, settings=settings, max_group=max_group)
+    if not rep.reads_titles:
+        click.echo(f"no links: pack {pack.name} reads no work name from a title (the video-games pack does), so "
+                   f"no item was linked" + (f"; {rep.removed} stale links removed" if rep.removed else ""))
+        return
     click.echo(f"items: {rep.items}, with a work name: {rep.items_with_work}, groups: {rep.groups}, "
                f"links: {rep.edges}" + (f" ({', '.join(f'{k} {v}' for k, v in sorted(rep.by_kind.items()))})"
                                         if rep.by_kind else "") + f", stale removed: {rep.removed}")
