@@ -427,6 +427,16 @@ def test_browser_item_link_shares_are_the_served_scores_terms(db, graph):
         assert by_source([r for r in browser("explanation_paths") if r["kind"] == "item_link"]) \
             == pytest.approx(served, rel=1e-5)
         assert by_source(browser("why_not")) == pytest.approx({s1: served[s1]}, rel=1e-5)
+        [row] = [r for r in browser("why_not") if r["share"] is not None]
+        assert row["reason"].endswith(", which counts against it in the item graph"), row["reason"]
+        # under a steep decay the dislike's share fades to ~1e-12: the Browser said it 'still goes with it' (or
+        # 'counts against it') of a share of 1e-42; it says the dislike no longer counts, and how far back it is
+        metrics["recency"]["item_graph"] = 0.001
+        db.write("MATCH (r:ModelRun {id: $r}) SET r.metrics = $m", r=run, m=json.dumps(metrics))
+        [row] = [r for r in browser("why_not") if r["share"] is not None]
+        assert row["share"] == pytest.approx(-2.0 * m.link_weight * 0.001 ** 4 * w[s1], rel=1e-5)
+        assert row["reason"].endswith(", which no longer counts in the item graph (4 of your interactions came "
+                                      "after it)"), row["reason"]
     finally:
         db.write("MATCH (u:User {id: 'share-user'}) DETACH DELETE u")
         db.write("MATCH (r:ModelRun {id: $r}) SET r.metrics = $m, r.item_link_dislike_value = $d",

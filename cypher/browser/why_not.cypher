@@ -3,8 +3,9 @@
 // ITEM_LINK.weight, x the run's dislike value, decay the run's item-graph recency decay (`recency.item_graph` of its
 // metrics; 1 when none), back the user's interactions after the dislike by `seq`; an edge without `sign` takes it
 // from `rating`): negative counts against the item, positive for it (an item graph can count a dislike as
-// interest); a dislike without an ITEM_LINK to the item has share null here (its model part, and every reason's
-// full share, come from `kgrec explain --user U --item I`). Shared concepts and negative interests are evidence; a
+// interest; one whose share has faded under 0.0001 with the decay no longer counts); a dislike without an ITEM_LINK
+// to the item has share null here (its model part, and every reason's full share, come from
+// `kgrec explain --user U --item I`). Shared concepts and negative interests are evidence; a
 // negative interest names its horizon (long-term, short-term: a user can have both on one concept).
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
@@ -30,12 +31,15 @@ CALL (r, u, i) {
   OPTIONAL MATCH pc = (u)-[:INTERACTED]->(j)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
   WITH r, j, back, pl, w, head(collect(pc)) AS pc, collect(c.name)[0..3] AS shared
   WHERE pl IS NOT NULL OR pc IS NOT NULL
-  WITH j, coalesce(pl, pc) AS p, shared,
-       CASE WHEN w IS NULL THEN null
-            ELSE coalesce(r.item_link_weight, 0.0) * coalesce(r.item_link_dislike_value, 1.0) * w
-                 * coalesce(apoc.convert.fromJsonMap(coalesce(r.metrics, '{}')).recency.item_graph, 1.0) ^ back END AS share
+  WITH j, coalesce(pl, pc) AS p, shared, back,
+       coalesce(apoc.convert.fromJsonMap(coalesce(r.metrics, '{}')).recency.item_graph, 1.0) ^ back AS fade,
+       coalesce(r.item_link_weight, 0.0) * coalesce(r.item_link_dislike_value, 1.0) * w AS whole
+  WITH j, p, shared, back, fade, CASE WHEN whole IS NULL THEN null ELSE whole * fade END AS share
   RETURN p, 'you disliked ' + coalesce(j.title, j.id)
-            + CASE WHEN share IS NULL THEN '' WHEN share < 0 THEN ', which counts against it in the item graph'
+            + CASE WHEN share IS NULL THEN ''
+                   WHEN abs(share) < 0.0001 AND fade < 0.01
+                     THEN ', which no longer counts in the item graph (' + toString(back) + ' of your interactions came after it)'
+                   WHEN share < 0 THEN ', which counts against it in the item graph'
                    ELSE ', which still goes with it in the item graph' END
             + CASE WHEN size(shared) > 0 THEN ' (shared: ' + reduce(s = '', n IN shared | s + CASE WHEN s = '' THEN '' ELSE ', ' END + n) + ')'
                    ELSE '' END AS reason, share
