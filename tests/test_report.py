@@ -192,3 +192,28 @@ def test_cli_report_to_a_place_it_cannot_write_says_so(db, kg, tmp_path):
         assert res.exit_code == 1 and isinstance(res.exception, SystemExit), (res.output, res.exception)  # no traceback
         assert res.output.startswith(f"Error: {out}: ") and words in res.output, res.output
     assert not (tmp_path / "reports").exists() and (tmp_path / "notes.txt").read_text() == "x"
+
+
+def test_the_header_counts_a_purchase_without_a_rating_apart(db, kg):
+    """The page's header said '12 interactions (12 positive, 0 negative)' of a history of unrated purchases: an
+    interaction with neither rating nor review is counted as such; one the service recorded and no classification has
+    seen yet takes its sign from its rating."""
+    from kgrec_neo4j.core.resources import cypher
+
+    items = db.value("MATCH (i:Item) WITH i ORDER BY i.id LIMIT 5 RETURN collect(i.id)")
+    edges = [{"item": items[0], "rating": 5.0, "sign": 1, "source": "rating"},     # a like
+             {"item": items[1], "rating": None, "sign": 1, "source": "none"},      # a purchase, classified
+             {"item": items[2], "rating": 3.0, "sign": 0, "source": "rating"},     # mixed
+             {"item": items[3], "rating": 1.0, "sign": None, "source": None},      # posted, not classified: a dislike
+             {"item": items[4], "rating": None, "sign": None, "source": None}]     # posted without a rating
+    db.write("CREATE (:User {id: 'header-user'})")
+    try:
+        db.write("UNWIND $edges AS e MATCH (u:User {id: 'header-user'}), (i:Item {id: e.item}) "
+                 "CREATE (u)-[x:INTERACTED]->(i) SET x.rating = e.rating, x.sign = e.sign, x.kind_source = e.source",
+                 edges=edges)
+        [s] = db.query(cypher("explain/user_summary"), user="header-user")
+        assert (s["interactions"], s["positive"], s["negative"], s["mixed"], s["implicit"]) == (5, 1, 1, 1, 2), s
+        assert P.header_counts(s) == "1 positive, 1 negative, 1 mixed, 2 without a rating or review"
+        assert P.header_counts({"positive": 3, "negative": 0}) == "3 positive, 0 negative"
+    finally:
+        db.write("MATCH (u:User {id: 'header-user'}) DETACH DELETE u")

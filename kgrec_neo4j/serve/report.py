@@ -319,11 +319,22 @@ def _json_script(obj: Any) -> str:
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
 
+def header_counts(summary: dict) -> str:
+    """``5 positive, 1 negative, 2 mixed, 4 without a rating or review`` (the last two only when there are some): a
+    purchase without a rating was counted positive."""
+    parts = [f'{summary.get("positive", 0)} positive', f'{summary.get("negative", 0)} negative']
+    if summary.get("mixed"):
+        parts.append(f'{summary["mixed"]} mixed')
+    if summary.get("implicit"):
+        parts.append(f'{summary["implicit"]} without a rating or review')
+    return ", ".join(parts)
+
+
 def render_html(data: ReportData) -> str:
     """The whole page as one string: CSS, JS and data inlined (works offline, from a file:// URL)."""
     s = data.summary or {}
-    stats = (f'{s.get("interactions", 0)} interactions ({s.get("positive", 0)} positive, {s.get("negative", 0)} '
-             f'negative) · {s.get("interests", 0)} interests · model run {_esc(data.run)} · {_esc(data.created)}')
+    stats = (f'{s.get("interactions", 0)} interactions ({header_counts(s)}) · {s.get("interests", 0)} interests · '
+             f'model run {_esc(data.run)} · {_esc(data.created)}')
     graph_json = _json_script(data.graph.model_dump())
     n_nodes = len(data.graph.nodes)
     n_stored = sum(1 for ln in data.graph.links if ln.stored)
