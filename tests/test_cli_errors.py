@@ -286,3 +286,14 @@ def test_db_start_takes_its_http_port_from_the_environment_too(monkeypatch, tmp_
     monkeypatch.setenv("KGREC_DB_HTTP_PORT", "port")
     r = CliRunner().invoke(cli, [*home, "db", "start"])
     assert r.exit_code == 2 and "'--http-port'" in r.output and "'port' is not a valid integer" in r.output, r.output
+
+
+def test_tables_print_seconds_with_one_decimal_and_counts_in_the_singular(capsys):
+    """`kgrec runs list` printed train_s as 123.4000 and `kgrec concepts build` its seconds as 12.3400 (every float
+    of a table had 4 decimals); a metric keeps 4. A count of one is singular ('1 user', not '1 users')."""
+    from kgrec_neo4j.cli._common import echo_table, plural
+
+    echo_table([{"run": "r1", "valid": 0.05, "train_s": 123.4, "seconds": 12.34}])
+    out = capsys.readouterr().out.splitlines()
+    assert out[2].split() == ["r1", "0.0500", "123.4", "12.3"], out
+    assert (plural(1, "user"), plural(0, "user"), plural(2, "interest edge")) == ("1 user", "0 users", "2 interest edges")

@@ -403,7 +403,7 @@ def test_cli_extract_llm_over_http_with_fault(rag, tmp_path):
         r = CliRunner().invoke(cli, ["interests", "extract", "--extractor", "llm", "--user", "g1", "--batch", "2",
                                      "--restart", "--silent"], env=env)
         assert r.exit_code == 0, r.output
-        assert "graph-rag interests for 1 users" in r.output and "0 failed" in r.output
+        assert "graph-rag interests for 1 user " in r.output and "0 failed" in r.output
         assert "retries {'server_error': 1}" in r.output
         calls = srv.calls
         # rerun: the user is done, nothing is asked
@@ -539,7 +539,7 @@ def test_a_failed_users_reason_is_kept_on_the_user_shown_by_status_and_cleared_b
         "Error: 1 user failed (named above, each keeps its reason in User.interests_error)"), r.stderr
     r = CliRunner().invoke(cli, ["status"], env=env)
     assert r.exit_code == 0, r.output
-    assert "failures:  1 users whose Graph-RAG interests failed (reason in User.interests_error" in r.output
+    assert "failures:  1 user whose Graph-RAG interests failed (reason in User.interests_error" in r.output
     r = CliRunner().invoke(cli, ["status", "--json"], env=env)
     assert json.loads(r.output)["counts"]["users_failed"] == 1
     # the documented retry: the same command again (without --restart) goes on with g2, and its reason goes

@@ -374,4 +374,4 @@ def test_cli_extract_of_an_unknown_user_is_refused_naming_it(vg):
         assert r.exit_code == 1, r.output
         assert "'nobody-x'" in r.output and repr(known) not in r.output and "kgrec users list" in r.output, r.output
     r = CliRunner().invoke(cli, ["interests", "extract", "--silent", "--user", known])
-    assert r.exit_code == 0 and "offline interests for 1 users" in r.output, r.output
+    assert r.exit_code == 0 and "offline interests for 1 user in" in r.output, r.output

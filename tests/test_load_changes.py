@@ -569,7 +569,7 @@ def test_an_untimed_repeat_purchase_is_said_to_need_a_timestamp(db, tmp_path):
     again = write_dataset(tmp_path / "again" / "vg", [], [{"user_id": "u1", "item_id": ids[2], "seq": 0}])
     r = invoke_cli(["load", str(again), "--append", "--dataset", "vg", "--silent"])
     assert r.exit_code == 0, r.output
-    assert "kept:    1 interactions already stored" in r.output and "1 of those interactions have no timestamp" \
+    assert "kept:    1 interaction already stored" in r.output and "1 of those interactions have no timestamp" \
         in r.output and "give a repeat purchase its timestamp to add it" in r.output, r.output
     timed = write_dataset(tmp_path / "timed" / "vg", [], [{"user_id": "u1", "item_id": ids[2], "seq": 0,
                                                            "timestamp": 1_700_000_000}])

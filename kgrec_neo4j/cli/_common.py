@@ -66,7 +66,7 @@ def echo_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> 
         click.echo("(no rows)")
         return
     cols = columns or list(rows[0])
-    cells = [[_fmt(r.get(c)) for c in cols] for r in rows]
+    cells = [[_fmt(r.get(c), c) for c in cols] for r in rows]
     widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
     click.echo("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
     click.echo("  ".join("-" * w for w in widths))
@@ -84,9 +84,11 @@ def with_titles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [{**r, "title": item_title(r.get("title"), r["item"])} for r in rows]
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, column: str = "") -> str:
+    """A cell: a float with 4 decimals (a metric, a weight), one of seconds (a ``seconds`` or ``..._s`` column) with
+    1 (``kgrec runs list`` printed ``train_s`` as ``123.4000``)."""
     if isinstance(v, float):
-        return f"{v:.4f}"
+        return f"{v:.1f}" if column == "seconds" or column.endswith("_s") else f"{v:.4f}"
     return "" if v is None else str(v)
 
 

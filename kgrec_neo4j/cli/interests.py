@@ -194,7 +194,7 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
                                            min_confidence=minc, **decay)
             off = extract_offline(d, params=offline_params, users=None if every else users,
                                   batch_size=batch_size, progress=_bar(silent, "interests", "user"))
-            click.echo(f"offline interests for {off.users} users in {off.seconds:.1f}s "
+            click.echo(f"offline interests for {plural(off.users, 'user')} in {off.seconds:.1f}s "
                        f"(read {off.read_s:.1f}s, compute {off.compute_s:.1f}s, write {off.write_s:.1f}s)")
             click.echo(f"edges: {off.edges} ({off.long} long, {off.short} short; {off.positive} positive, "
                        f"{off.negative} negative); users with interests: {off.users_with_interests}; written: "
@@ -209,7 +209,7 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
         with GraphRAGInterestExtractor(d, settings, pack, params=params,
                                        progress=not silent, concurrency=concurrency) as ex:
             rep = ex.run(users, restart=restart)
-    click.echo(f"graph-rag interests for {rep.users} users in {rep.seconds:.1f}s: {rep.rounds} rounds, "
+    click.echo(f"graph-rag interests for {plural(rep.users, 'user')} in {rep.seconds:.1f}s: {rep.rounds} rounds, "
                f"{rep.requests} requests ({rep.failed_requests} failed), {rep.interactions} interactions read")
     click.echo(f"updates: {rep.updates} ({rep.matched_exact} exact, {rep.matched_projection} projected, "
                f"{rep.pending} pending mentions); edges now: {rep.edges}")

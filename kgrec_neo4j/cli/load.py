@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from ..core.config import Settings
-from ._common import batch_size_option, open_db, pass_settings, silent_option
+from ._common import batch_size_option, open_db, pass_settings, plural, silent_option
 
 
 @click.command()
@@ -72,22 +72,24 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
         click.echo(f"note:    {rep.dataset!r} is a new dataset beside {', '.join(map(repr, rep.other_datasets))}; "
                    f"rows meant for a stored one are added to it with `--dataset NAME --append` (a dataset's name "
                    f"comes from its folder or file otherwise)", err=True)
-    click.echo(f"read:    {rep.lines_read} lines, {rep.items_read} items, {rep.interactions_read} interactions")
-    click.echo(f"written: {rep.users_written} users, {rep.items_written} items, {rep.interactions_written} interactions "
+    click.echo(f"read:    {plural(rep.lines_read, 'line')}, {plural(rep.items_read, 'item')}, "
+               f"{plural(rep.interactions_read, 'interaction')}")
+    click.echo(f"written: {plural(rep.users_written, 'user')}, {plural(rep.items_written, 'item')}, "
+               f"{plural(rep.interactions_written, 'interaction')} "
                f"(train {rep.splits.get('train', 0)}, valid {rep.splits.get('valid', 0)}, test {rep.splits.get('test', 0)})"
-               + (f"; {rep.splits_changed} stored interactions split again" if rep.splits_changed else ""))
+               + (f"; {plural(rep.splits_changed, 'stored interaction')} split again" if rep.splits_changed else ""))
     if rep.interactions_already_stored or rep.items_text_kept:
-        click.echo(f"kept:    {rep.interactions_already_stored} interactions already stored (not written again), "
-                   f"{rep.items_text_kept} stored items keeping the text fields their records leave out")
+        click.echo(f"kept:    {plural(rep.interactions_already_stored, 'interaction')} already stored (not written again), "
+                   f"{plural(rep.items_text_kept, 'stored item')} keeping the text fields their records leave out")
         if rep.interactions_kept_untimed:
             click.echo(f"         {rep.interactions_kept_untimed} of those interactions have no timestamp: a row that "
                        f"repeats a user's last stored interactions with nothing to tell them apart counts as stored; "
                        f"give a repeat purchase its timestamp to add it")
     if rep.mode == "reload":
-        click.echo(f"removed: {rep.interactions_removed} interactions, {rep.users_removed} users, "
-                   f"{rep.items_removed} items" + (f"; nothing of dataset {rep.dataset} is left, so it was removed "
+        click.echo(f"removed: {plural(rep.interactions_removed, 'interaction')}, {plural(rep.users_removed, 'user')}, "
+                   f"{plural(rep.items_removed, 'item')}" + (f"; nothing of dataset {rep.dataset} is left, so it was removed "
                                                    f"too" if rep.dataset_removed else ""))
-    click.echo(f"changed: {rep.users_touched} users stamped with ingest {rep.ingest} for `kgrec update`" if rep.ingest
+    click.echo(f"changed: {plural(rep.users_touched, 'user')} stamped with ingest {rep.ingest} for `kgrec update`" if rep.ingest
                else "changed: nothing (no ingest number taken)")
     skipped = sum(rep.skipped.values())
     click.echo(f"skipped: {skipped}" + (" (" + ", ".join(f"{k}: {v}" for k, v in sorted(rep.skipped.items())) + ")"

@@ -88,7 +88,8 @@ def users_show(settings: Settings, user_id, history, top, as_json):
     if as_json:
         echo_json(v.model_dump())
         return
-    click.echo(f"user {v.user}: {v.interactions} interactions ({v.train} train), {v.interests} interest edges")
+    click.echo(f"user {v.user}: {plural(v.interactions, 'interaction')} ({v.train} train), "
+               f"{plural(v.interests, 'interest edge')}")
     click.echo("history:" if len(v.history) >= v.interactions else
                f"history (the latest {len(v.history)} of {v.interactions}; --history {v.interactions} shows all):")
     # a rating as the data gives it (4, 3.5), not as a score (4.0000)

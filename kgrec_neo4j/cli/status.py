@@ -12,6 +12,11 @@ def _n(v: int) -> str:
     return f"{v:,}"
 
 
+def _c(v: int, noun: str) -> str:
+    """``1 user``, ``1,204 users``."""
+    return f"{v:,} {noun}{'' if v == 1 else 's'}"
+
+
 def _share(part: int, whole: int) -> str:
     """``part`` of ``whole`` in percent, one decimal; a share that rounds to 0.0% but is not nothing is "under 0.1%"."""
     share = part / max(whole, 1)
@@ -51,9 +56,9 @@ def status(settings: Settings, extractor, as_json):
                f"({_n(c['mentions_pending'])} pending), {_n(c['concepts'])} concepts, {_n(c['knowledge_edges'])} "
                f"HAS_KNOWLEDGE, {_n(c['interest_edges'])} INTERESTED_IN")
     failed = [line for n, line in (
-        (c["users_failed"], f"{_n(c['users_failed'])} users whose Graph-RAG interests failed (reason in "
+        (c["users_failed"], f"{_c(c['users_failed'], 'user')} whose Graph-RAG interests failed (reason in "
                             f"User.interests_error; `kgrec interests extract --extractor llm` goes on with them)"),
-        (c["texts_failed"], f"{_n(c['texts_failed'])} review texts the classifier failed on (reason in "
+        (c["texts_failed"], f"{_c(c['texts_failed'], 'review text')} the classifier failed on (reason in "
                             f"INTERACTED.text_error; `kgrec interactions classify --classifier llm` retries them)"))
               if n]
     if failed:
@@ -80,21 +85,21 @@ def status(settings: Settings, extractor, as_json):
     if not p.anything:
         click.echo("pending:   nothing: `kgrec update` would find nothing new")
         if p.items_failed_before:
-            click.echo(f"           ({_n(p.items_failed_before)} items whose extraction failed are extracted again "
+            click.echo(f"           ({_c(p.items_failed_before, 'item')} whose extraction failed are extracted again "
                        f"by the next update with other work, or by `kgrec extract items`)")
         return
     lines = [
         (p.resume, f"update {p.resume} is at work now (the writer above): it does what is listed here"
          if p.running else f"update {p.resume} was cut short: the next update resumes it"),
-        (p.items_to_extract, f"{_n(p.items_to_extract)} new or changed items to extract with {p.extractor}"
+        (p.items_to_extract, f"{_c(p.items_to_extract, 'new or changed item')} to extract with {p.extractor}"
          + (f" ({_n(p.items_failed_before)} failed before)" if p.items_failed_before else "")),
-        (p.items_unhashed, f"{_n(p.items_unhashed)} items without a stored text hash (hashed, then extracted if "
+        (p.items_unhashed, f"{_c(p.items_unhashed, 'item')} without a stored text hash (hashed, then extracted if "
                            f"new)"),
-        (p.interactions_new, f"{_n(p.interactions_new)} interactions loaded since the last update to classify"),
-        (p.interactions_unclassified, f"{_n(p.interactions_unclassified)} interactions no classification has seen"),
-        (p.users_changed, f"{_n(p.users_changed)} users whose interests to recompute"),
-        (p.mentions_unprojected, f"{_n(p.mentions_unprojected)} mentions to project onto the concepts"),
-        (p.items_without_vector, f"{_n(p.items_without_vector)} items without a vector of the current run, to fold "
+        (p.interactions_new, f"{_c(p.interactions_new, 'interaction')} loaded since the last update to classify"),
+        (p.interactions_unclassified, f"{_c(p.interactions_unclassified, 'interaction')} no classification has seen"),
+        (p.users_changed, f"{_c(p.users_changed, 'user')} whose interests to recompute"),
+        (p.mentions_unprojected, f"{_c(p.mentions_unprojected, 'mention')} to project onto the concepts"),
+        (p.items_without_vector, f"{_c(p.items_without_vector, 'item')} without a vector of the current run, to fold "
                                  f"in"),
     ]
     shown = [text for cond, text in lines if cond]

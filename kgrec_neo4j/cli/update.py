@@ -95,7 +95,7 @@ def update(settings: Settings, extractor, classifier, interests, retry_failed, a
     if rep.fold_skipped:
         click.echo(f"model:     no item folded in ({rep.fold_skipped})")
     else:
-        click.echo(f"model:     {rep.items_folded} items folded into run {rep.run} ({rep.items_new} new), "
+        click.echo(f"model:     {plural(rep.items_folded, 'item')} folded into run {rep.run} ({rep.items_new} new), "
                    + (f"version {rep.run_version}" if rep.run_version is not None else "its version unchanged"))
     for s in rep.steps:
         click.echo(f"  {s.step:<10} {s.seconds:7.1f}s  {s.summary}")
