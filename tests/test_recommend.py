@@ -207,7 +207,9 @@ def test_cli_users_show_says_which_run_stored_the_list_when_and_that_the_user_mo
         assert res.exit_code == 0, res.output
         assert "note: the user has 2 interactions newer than these recommendations" in res.output
         # the history's ratings as the data gives them (they printed as scores: 5.0000)
-        assert re.search(rf"^29\s+train\s+5\s+{new[0]['id']}\s", res.output, re.M), res.output
+        assert re.search(rf"^29\s+train\s+\(new\)\s+5\s+{new[0]['id']}\s", res.output, re.M), res.output
+        # their kind column said nothing: no classification has seen them yet
+        assert "(new): 2 interactions recorded since the last `kgrec update`" in res.output, res.output
         assert f"`kgrec recommend --user {user}`" in res.output
         view = json.loads(_cli(["users", "show", "--user", user, "--json"]).output)
         assert view["recommended_run"] == RUN and view["interactions_since"] == 2

@@ -92,9 +92,16 @@ def users_show(settings: Settings, user_id, history, top, as_json):
                f"{plural(v.interests, 'interest edge')}")
     click.echo("history:" if len(v.history) >= v.interactions else
                f"history (the latest {len(v.history)} of {v.interactions}; --history {v.interactions} shows all):")
-    # a rating as the data gives it (4, 3.5), not as a score (4.0000)
-    echo_table([{**r, "rating": None if r.get("rating") is None else f"{r['rating']:g}"} for r in with_titles(v.history)],
+    # a rating as the data gives it (4, 3.5), not as a score (4.0000); an interaction no classification has seen (the
+    # service recorded it since the last `kgrec update`) has no kind yet: its kind column said nothing
+    echo_table([{**r, "rating": None if r.get("rating") is None else f"{r['rating']:g}",
+                 "kind": r.get("kind") or "(new)"} for r in with_titles(v.history)],
                ["seq", "split", "kind", "rating", "item", "title"])
+    new = sum(1 for r in v.history if not r.get("kind"))
+    if new:
+        it = "it" if new == 1 else "them"
+        click.echo(f"(new): {plural(new, 'interaction')} recorded since the last `kgrec update` (by the service or "
+                   f"a Cypher write), which gives {it} a kind; recommendations count {it} already, signed by the rating")
     click.echo("top interests:")
     echo_table(v.top_interests, ["group", "type", "name", "weight", "confidence", "concept"])
     if not v.recommended:
