@@ -312,6 +312,32 @@ def _stem(w: str) -> str:
 #: A maker's name in the comparison: its content words (:func:`content_tokens`) in order.
 Maker = tuple[str, ...]
 
+
+class Makers(frozenset):
+    """The makers' names of a catalogue (:func:`maker_names`), and ``brands``: every brand value of its items (one
+    item's too), as :func:`brand_words` folds it. A value that *is* one of those brand values is a name, whose every
+    word counts (:func:`lexical_key`): ``Better Office Products``, ``Universal Office Products`` and ``Office Style``
+    are three makers, not three wordings of ``office``."""
+
+    brands: frozenset[tuple[str, ...]] = frozenset()
+
+    def __new__(cls, names=(), brands=frozenset()):
+        self = super().__new__(cls, names)
+        self.brands = frozenset(brands)
+        return self
+
+    def __reduce__(self):
+        return (Makers, (tuple(self), self.brands))
+
+
+def brand_words(text: str, pack: str = "") -> tuple[str, ...]:
+    """A brand value's words as a name is compared: every word (stopwords, filler and generic words count: ``Better
+    Office Products`` is not ``office products``), trailing company words dropped (``Lamy USA`` is ``Lamy``)."""
+    toks = [t for i, t in enumerate(tokens(text.lower())) if not (t == "s" and i > 0)]
+    while len(toks) > 1 and toks[-1] in COMPANY_WORDS:
+        toks.pop()
+    return tuple(toks)
+
 #: A brand value is a maker name of the catalogue when this many items carry it (knowledge of one item is
 #: not shared: the concept stage's ``min_items``).
 MAKER_MIN_ITEMS = 2
@@ -350,7 +376,7 @@ def _contains(seq: Sequence[str], words: Maker) -> bool:
     return any(tuple(seq[i:i + n]) == words for i in range(len(seq) - n + 1))
 
 
-def maker_names(items: Iterable[tuple[str | None, str | None]], pack: str = "") -> frozenset[Maker]:
+def maker_names(items: Iterable[tuple[str | None, str | None]], pack: str = "") -> Makers:
     """The makers' names of a catalogue, from the ``(brand, title)`` of its items.
 
     A brand value is a maker's name when
@@ -366,7 +392,7 @@ def maker_names(items: Iterable[tuple[str | None, str | None]], pack: str = "") 
 
     A catalogue without brand values (Video Games) gets the pack's list instead
     (:func:`kgrec_neo4j.extract.offline_patterns.brand_names`: console and accessory makers), where
-    :func:`_maker_ok` allows.
+    :func:`_maker_ok` allows. The result also carries the catalogue's brand values (:attr:`Makers.brands`).
     """
     from ..extract.offline_patterns import brand_names
 
@@ -397,9 +423,9 @@ def maker_names(items: Iterable[tuple[str | None, str | None]], pack: str = "") 
         if own >= 1 and own >= other:
             out.add(name)
     if rows:
-        return frozenset(out)
-    return frozenset(name for name in (tuple(content_tokens(b.lower(), pack)) for b in brand_names(pack))
-                     if _maker_ok(name, pack))
+        return Makers(out, (w for w in (brand_words(b, pack) for b, _ in branded) if w))
+    return Makers(name for name in (tuple(content_tokens(b.lower(), pack)) for b in brand_names(pack))
+                  if _maker_ok(name, pack))
 
 
 @lru_cache(maxsize=16)
@@ -438,8 +464,21 @@ def drop_makers(toks: list[str], makers: frozenset[Maker]) -> list[str]:
     return toks[lo:hi]
 
 
-@lru_cache(maxsize=200_000)
 def lexical_key(text: str, pack: str = "", makers: frozenset[Maker] | None = None) -> frozenset[str]:
+    """The content words of an (embedded) text as light stems (:func:`_lexical_key`); a text that is one of the
+    catalogue's brand values (``makers`` a :class:`Makers`) is a name: every word of it but the stopwords
+    (:func:`brand_words`). ``Better Office Products`` and ``Office Style`` were both keyed ``office``, and the
+    Office demo had the two makers (and ``Universal Office Products``) in one concept."""
+    brands = getattr(makers, "brands", None)
+    if brands:
+        name = brand_words(text, pack)
+        if name in brands:
+            return frozenset(_stem(t) if not t[0].isdigit() else t for t in name)
+    return _lexical_key(text, pack, makers)
+
+
+@lru_cache(maxsize=200_000)
+def _lexical_key(text: str, pack: str = "", makers: frozenset[Maker] | None = None) -> frozenset[str]:
     """The content words of an (embedded) text as light stems (:func:`content_tokens`), makers' names at the
     start or end dropped (:func:`drop_makers`; ``makers`` default: the pack's list, :func:`pack_makers`).
 
