@@ -85,7 +85,8 @@ def test_item_links_are_drawn_with_their_shares():
 
     r = E.Reason(kind="item", id="a", name="Halo 3", share=21.3, gnn=0.0, item_graph=21.3, interaction="dislike",
                  rel="x1", paths=[E.ExplanationPath(kind="item_link", share=21.3, user="u", item="X", via="a",
-                                                    via_title="Halo 3", rels=["x1", "l1"], link_weight=3.0)])
+                                                    via_title="Halo 3", via_kind="dislike", rels=["x1", "l1"],
+                                                    link_weight=3.0)])
     p = E.Reason(kind="profile", name="your taste profile learned in training", share=3.8, gnn=3.8)
     e = E.Explanation(user="u", item="X", title="Industrial", score=25.1, reasons=[r, p], abs_total=25.1)
     g = P.explanation_graph("u", [e], {"X": 1})
@@ -95,6 +96,11 @@ def test_item_links_are_drawn_with_their_shares():
     assert not by_type["MODEL"].stored  # the profile has no stored path: drawn dashed, with its share
     assert {n.kind for n in g.nodes} == {"user", "via", "profile", "item"}
     assert next(n for n in g.nodes if n.kind == "via").sign == -1  # only disliked
+    # a path names the relationship INTERACTED and its kind as a property, as the text path does: the page put the
+    # kind where relationship names go ("you DISLIKE Halo 3 ITEM_LINK Industrial")
+    html = P._path_html(r.paths[0], "Industrial")
+    assert ('you <span class="rel">INTERACTED</span> <span class="muted">(dislike)</span> Halo 3 '
+            '<span class="rel">ITEM_LINK</span> Industrial') in html, html
 
 
 def test_a_reason_line_words_the_interaction_as_the_sentence_does():

@@ -258,7 +258,10 @@ def _family_html(p: ExplanationPath) -> str:
 
 
 def _path_html(p: ExplanationPath, title: str) -> str:
-    via = f'you <span class="rel">{_esc(p.via_kind or "")}</span> {_esc(p.via_title)}'
+    # the relationship is INTERACTED, its kind a property (as the text path says: "you -INTERACTED(like)-> X"): the
+    # page printed the kind where relationship names go ("you LIKE X ITEM_LINK Y", "you IMPLICIT X")
+    kind = f' <span class="muted">({_esc(p.via_kind)})</span>' if p.via_kind else ""
+    via = f'you <span class="rel">INTERACTED</span>{kind} {_esc(p.via_title)}'
     if p.kind == "item_link":
         chain = f'{via} <span class="rel">ITEM_LINK</span> {_esc(title)}'
         part = "item graph"
