@@ -71,6 +71,36 @@ def test_append_equals_one_load_of_everything(db, tmp_path):
     assert db.value("MATCH (d:Dataset {name: 'vg'}) RETURN d.interactions") == 831
 
 
+def test_a_days_rows_without_seq_are_appended_in_the_files_order(db, tmp_path):
+    """A day's file of new rows without `seq` (written by hand or by another system) was refused line by line
+    ('missing required field 'seq''), though an append numbers its rows after the stored ones and needs only their
+    order: a user's lines without one are ordered by timestamp, then by the file. A user who gives it on some lines
+    needs it on all (which comes first?)."""
+    want, (base, more, appended) = whole_then_base(db, tmp_path)
+    rows = [json.loads(x) for x in (more / "interactions.jsonl").read_text().splitlines()]
+    rows.sort(key=lambda r: (r["user_id"], r["seq"]))
+    (more / "interactions.jsonl").write_text("".join(
+        json.dumps({k: v for k, v in r.items() if k not in ("seq", "timestamp")}) + "\n" for r in rows))
+    rep = L.load(db, [more], append=True)
+    assert rep.interactions_written == len(rows) and not rep.skipped, rep.issues
+    assert edges(db) == want
+    # by timestamp first: the later line with the earlier timestamp comes first
+    mixed = tmp_path / "mixed" / "vg"
+    user, item = rows[0]["user_id"], rows[0]["item_id"]
+    mixed.mkdir(parents=True)
+    (mixed / "interactions.jsonl").write_text(
+        json.dumps({"user_id": "new-user", "item_id": item, "timestamp": 200}) + "\n"
+        + json.dumps({"user_id": "new-user", "item_id": rows[1]["item_id"], "timestamp": 100}) + "\n"
+        + json.dumps({"user_id": user, "item_id": item, "seq": 7}) + "\n"
+        + json.dumps({"user_id": user, "item_id": item}) + "\n")
+    ds = L.read([mixed], known_items={item, rows[1]["item_id"]})
+    got = sorted((x.user, x.seq, x.item) for x in ds.interactions)
+    assert got == sorted([("new-user", 0, rows[1]["item_id"]), ("new-user", 1, item), (user, 7, item)]), got
+    assert [str(i) for i in ds.issues] == [
+        f"{mixed / 'interactions.jsonl'}:4: missing seq, while user {user!r} has one on line 3: give every line of a "
+        f"user a seq, or none (then its lines are ordered by timestamp, then by the file)"]
+
+
 def test_an_append_writes_each_interaction_once(db, tmp_path):
     """An append run twice, killed half way and run again, or given a newer copy of the files (the stored rows, then
     more) writes each interaction once: the rows a user's stored history already ends with are not written again."""

@@ -262,11 +262,12 @@ def read_generic(items_path: Path | None, interactions_path: Path | None, *, nam
     items_refused = sum(ds.skipped.values())  # (lines of the items file: malformed or invalid records)
     src = str(interactions_path)
     seen: dict[tuple[str, int], int] = {}
+    unordered: dict[str, list[tuple[int, Interaction]]] = defaultdict(list)  # user -> (line, row) without a seq
     for n, obj in _lines(interactions_path, ds) if interactions_path else ():
         try:
             user = _str(obj.get("user_id"), "user_id", required=True)
             item = _str(obj.get("item_id"), "item_id", required=True)
-            seq = _int(obj.get("seq"), "seq", required=True)
+            seq = _int(obj.get("seq"), "seq")
             rating = _rating(_num(obj.get("rating"), "rating"))
             ts = _int(obj.get("timestamp"), "timestamp")
             rt = _str(obj.get("review_title"), "review_title")
@@ -288,11 +289,26 @@ def read_generic(items_path: Path | None, interactions_path: Path | None, *, nam
                              f"{items_path.name if items_path else 'an items.jsonl beside this file'}{refused}",
                      "unknown item")
             continue
+        if seq is None:  # ordered below, with the user's other lines without one
+            unordered[user].append((n, Interaction(user, item, -1, rating, ts, rt, rx)))
+            continue
         if (user, seq) in seen:
             ds.issue(src, n, f"user {user!r} already has seq {seq} (line {seen[user, seq]})", "duplicate interaction")
             continue
         seen[user, seq] = n
         ds.interactions.append(Interaction(user, item, seq, rating, ts, rt, rx))
+    # a user's lines without a seq (a day's new rows, written by hand or by another system) are in the order of their
+    # timestamps, then of the file; a user whose other lines give one needs it on every line (which comes first?)
+    with_seq = {u: n for (u, _), n in sorted(seen.items(), key=lambda kv: kv[1], reverse=True)}
+    for user, rows in unordered.items():
+        if user in with_seq:
+            for n, _ in rows:
+                ds.issue(src, n, f"missing seq, while user {user!r} has one on line {with_seq[user]}: give every line "
+                                 f"of a user a seq, or none (then its lines are ordered by timestamp, then by the "
+                                 f"file)", "invalid record")
+            continue
+        rows.sort(key=lambda r: (r[1].timestamp if r[1].timestamp is not None else -1, r[0]))
+        ds.interactions += [x._replace(seq=k) for k, (_, x) in enumerate(rows)]
     return ds
 
 
