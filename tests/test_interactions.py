@@ -403,7 +403,7 @@ def test_a_failed_review_texts_reason_is_kept_on_its_edge_shown_by_status_and_cl
         assert "user u2 seq 0: http_error" in r.stderr and "INTERACTED.text_error" in r.stderr
         assert key not in r.output and key not in r.stderr
         r = CliRunner().invoke(cli, ["status"])
-        assert "failures:  1 review texts the classifier failed on (reason in INTERACTED.text_error" in r.output
+        assert "failures:  1 review text the classifier failed on (reason in INTERACTED.text_error" in r.output
         srv.reset()  # (an HTTP 400 is not asked again: the scripted replies left over go)
         r = CliRunner().invoke(cli, args)  # the documented retry: the same command again
     assert r.exit_code == 0, r.output
