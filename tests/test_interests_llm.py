@@ -460,7 +460,7 @@ def test_cli_a_run_with_failed_users_exits_4_and_a_rerun_goes_on_with_them(rag, 
         env["KGREC_LLM_BASE_URL"] = srv.base_url
         r = CliRunner().invoke(cli, [*args, "--restart"], env=env)  # g2's answer is not JSON
         assert r.exit_code == 4, r.output
-        assert "graph-rag interests for 2 users" in r.output and "1 user(s) failed and keep their progress" in r.output
+        assert "graph-rag interests for 2 users" in r.output and "1 user failed and keeps their progress" in r.output
         assert r.stderr.strip().splitlines()[-1].startswith(
             "Error: 1 user failed (named above, each keeps its reason in User.interests_error)"), r.stderr
         assert "Run the same command again (without --restart) to retry them" in r.stderr
@@ -475,7 +475,7 @@ def test_cli_a_run_with_failed_users_exits_4_and_a_rerun_goes_on_with_them(rag, 
         env["KGREC_LLM_BASE_URL"] = srv.base_url
         r = CliRunner().invoke(cli, args, env=env)
         assert r.exit_code == 0, r.output
-        assert "(0 failed)" in r.output and "user(s) failed" not in r.output
+        assert "(0 failed)" in r.output and "failed and keep" not in r.output
         assert srv.calls == 1  # g2's one batch; g1 is done
     assert rag.value("MATCH (u:User {id: 'g2'}) RETURN u.interests_llm_upto") == 1
 

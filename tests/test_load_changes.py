@@ -568,7 +568,7 @@ def test_a_reload_of_the_first_days_files_keeps_the_appended_days(db, tmp_path):
     assert record_interaction(db, user, InteractionIn(item=item, timestamp=2_000_000_000)).written
     with_live = edges(db)
     merged = write_dataset(tmp_path / "merged" / "vg", slice_rows("items.jsonl"), slice_rows("interactions.jsonl"))
-    with pytest.raises(InputError, match=r"would remove 1 interactions that the service recorded"):
+    with pytest.raises(InputError, match=r"would remove 1 interaction that the service recorded"):
         L.load(db, [merged], name="vg")
     assert edges(db) == with_live
     # an export that has the recorded interaction too, at another place of the user's history, loses nothing
@@ -621,7 +621,7 @@ def test_a_reload_asks_before_removing_an_untimed_recorded_repeat(db, tmp_path):
     L.load(db, [base])
     assert record_interaction(db, "u1", InteractionIn(item=ids[0])).written  # a repeat, no timestamp
     before = edges(db)
-    with pytest.raises(InputError, match=r"would remove 1 interactions that the service recorded"):
+    with pytest.raises(InputError, match=r"would remove 1 interaction that the service recorded"):
         L.load(db, [base])
     assert edges(db) == before
     # files that have it, rated: the edge is rewritten from them and is the files' now (it kept `recorded`, and the
@@ -677,7 +677,7 @@ def test_a_reload_asks_before_removing_an_item_the_service_recorded(db, tmp_path
     # a posted record of a loaded item, its text as stored, writes nothing and leaves it the files'
     assert not record_item(db, ItemIn(id=ids[0], dataset="vg", title=items[0]["title"])).written
     assert db.value("MATCH (i:Item) WHERE i.recorded IS NOT NULL RETURN collect(i.id)") == [posted]
-    with pytest.raises(InputError, match=rf"would remove 1 items that the service recorded .*'{posted}'"):
+    with pytest.raises(InputError, match=rf"would remove 1 item that the service recorded .*'{posted}'"):
         L.load(db, [base])
     assert db.value("MATCH (i:Item {id: $i}) RETURN i.title", i=posted) == "A posted game"
     # files that hold it: the item is theirs now
@@ -705,7 +705,7 @@ def test_a_reload_refused_for_recorded_interactions_names_the_recorded_items_it_
     posted = rows[3]["item_id"]
     assert record_item(db, ItemIn(id=posted, dataset="vg", title="A posted game")).new_item
     assert record_interaction(db, "u1", InteractionIn(item=posted, rating=5)).written
-    with pytest.raises(InputError, match=rf"would remove 1 interactions that the service recorded .*, and 1 items it "
+    with pytest.raises(InputError, match=rf"would remove 1 interaction that the service recorded .*, and 1 item it "
                                          rf"recorded \(POST /items\), e\.g\. '{posted}'; nothing was written\..* "
                                          r"recorded interactions and items too, pass --yes"):
         L.load(db, [base])

@@ -223,7 +223,8 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
 
         more = len(rep.failed_users) - len(rep.failed)
         click.echo("failures: " + ", ".join(f"{k}: {v}" for k, v in sorted(rep.failures_by_reason.items())))
-        click.echo(f"{len(rep.failed_users)} user(s) failed and keep their progress (each keeps its reason in "
+        click.echo(f"{plural(len(rep.failed_users), 'user')} failed and "
+                   f"{'keeps' if len(rep.failed_users) == 1 else 'keep'} their progress (each keeps its reason in "
                    f"User.interests_error; running the command again without --restart goes on with them): "
                    + "; ".join(f"{f['user']}: {redact_in(f['error'], settings.llm_base_url)}" for f in rep.failed)
                    + (f"; and {more} more" if more > 0 else ""), err=True)

@@ -109,7 +109,8 @@ def update(settings: Settings, extractor, classifier, interests, retry_failed, a
                    + "; ".join(f"{f['item']}: {redact_in(f['error'], settings.llm_base_url)}" for f in rep.failed_items)
                    + (f"; and {more} more" if more > 0 else ""), err=True)
     if rep.interest_users_failed:
-        click.echo(f"graph-rag: {len(rep.interest_users_failed)} user(s) failed and keep their progress (each keeps "
+        click.echo(f"graph-rag: {plural(len(rep.interest_users_failed), 'user')} failed and "
+                   f"{'keeps' if len(rep.interest_users_failed) == 1 else 'keep'} their progress (each keeps "
                    f"its reason in User.interests_error): "
                    f"{', '.join(rep.interest_users_failed[:5])}" + (" ..." if len(rep.interest_users_failed) > 5
                                                                      else ""), err=True)

@@ -396,8 +396,9 @@ def load(
                                  f"ones too); pass --append to add these rows, or --yes to replace the dataset by "
                                  f"these files alone", source=name)
             if live_items and not (yes or confirm_removal is not None):
-                raise InputError(f"reloading dataset {name!r} from these files would remove {len(live_items)} items "
-                                 f"that the service recorded (`kgrec serve --writes`, POST /items: they are in no "
+                raise InputError(f"reloading dataset {name!r} from these files would remove "
+                                 f"{len(live_items)} item{'' if len(live_items) == 1 else 's'} that the service recorded "
+                                 f"(`kgrec serve --writes`, POST /items: they are in no "
                                  f"file), e.g. {', '.join(map(repr, live_items[:3]))}; nothing was written. A reload "
                                  f"replaces the dataset's rows with the files': to add these rows, pass --append; to "
                                  f"replace it, recorded items too, pass --yes", source=name)
@@ -534,10 +535,11 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     live = sum(1 for u, edges in stored.items() for (s, i), e in edges.items()
                if e[7] and (u, s, i) not in new_keys and (u, i, e[3]) not in in_files)
     if live and not yes:
-        also = (f", and {len(live_items)} items it recorded (POST /items), e.g. "
+        also = (f", and {len(live_items)} item{'' if len(live_items) == 1 else 's'} it recorded (POST /items), e.g. "
                 f"{', '.join(map(repr, live_items[:3]))}" if live_items else "")
-        raise InputError(f"reloading dataset {name!r} from these files would remove {live} interactions that the "
-                         f"service recorded (`kgrec serve --writes`: they are in no file), of {len(removed)} it would "
+        raise InputError(f"reloading dataset {name!r} from these files would remove {live} "
+                         f"interaction{'' if live == 1 else 's'} that the service recorded (`kgrec serve --writes`: they are "
+                         f"in no file), of {len(removed)} it would "
                          f"remove{also}; nothing was written. A reload replaces the dataset's rows with the files': to "
                          f"add these rows, pass --append; to replace it, recorded interactions "
                          f"{'and items ' if live_items else ''}too, pass --yes", source=name)
