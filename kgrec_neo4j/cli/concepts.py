@@ -207,6 +207,7 @@ def families(settings: Settings, types):
 
     pack = schema.load_pack(settings.type_pack)
     with open_db(settings, writer="kgrec concepts families") as d:
+        schema.check_pack(d, pack)  # (build, grow and update, which link families too, check it themselves)
         rep = link_families(d, pack, types=_types(types))
     echo_table([{"type": t, "BROADER edges": n} for t, n in rep.edges_by_type.items()])
 
@@ -229,6 +230,7 @@ def same_work(settings: Settings, max_group):
 
     pack = schema.load_pack(settings.type_pack)
     with open_db(settings, writer="kgrec concepts same-work") as d:
+        schema.check_pack(d, pack)  # work names are read from titles by the pack's rules (update and demo check it too)
         rep = link_same_work(d, pack, settings=settings, max_group=max_group)
     if not rep.reads_titles:
         click.echo(f"no links: pack {pack.name} reads no work name from a title (the video-games pack does), so "

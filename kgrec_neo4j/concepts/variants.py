@@ -466,9 +466,9 @@ def drop_makers(toks: list[str], makers: frozenset[Maker]) -> list[str]:
 
 def lexical_key(text: str, pack: str = "", makers: frozenset[Maker] | None = None) -> frozenset[str]:
     """The content words of an (embedded) text as light stems (:func:`_lexical_key`); a text that is one of the
-    catalogue's brand values (``makers`` a :class:`Makers`) is a name: every word of it but the stopwords
-    (:func:`brand_words`). ``Better Office Products`` and ``Office Style`` were both keyed ``office``, and the
-    Office demo had the two makers (and ``Universal Office Products``) in one concept."""
+    catalogue's brand values (``makers`` a :class:`Makers`) is a name: every word of it (:func:`brand_words`).
+    ``Better Office Products`` and ``Office Style`` were both keyed ``office``, and the Office demo had the two
+    makers (and ``Universal Office Products``) in one concept."""
     brands = getattr(makers, "brands", None)
     if brands:
         name = brand_words(text, pack)

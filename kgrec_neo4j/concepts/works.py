@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 from ..core.config import Settings
 from ..core.db import Database
 from ..core.resources import cypher
-from ..core.schema import TypePack, check_pack
+from ..core.schema import TypePack
 from ..extract.base import mention_key
 
 log = logging.getLogger(__name__)
@@ -132,7 +132,6 @@ def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = 
     from ..extract.offline import OfflineExtractor
 
     t0 = time.perf_counter()
-    check_pack(db, pack)  # work names are read from titles by the pack's rules: another domain's would read none
     ex = OfflineExtractor(settings or db.settings, pack)
     names: dict[str, str | None] = {}
 

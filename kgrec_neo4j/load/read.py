@@ -299,7 +299,9 @@ def read_generic(items_path: Path | None, interactions_path: Path | None, *, nam
         ds.interactions.append(Interaction(user, item, seq, rating, ts, rt, rx))
     # a user's lines without a seq (a day's new rows, written by hand or by another system) are in the order of their
     # timestamps, then of the file; a user whose other lines give one needs it on every line (which comes first?)
-    with_seq = {u: n for (u, _), n in sorted(seen.items(), key=lambda kv: kv[1], reverse=True)}
+    with_seq: dict[str, int] = {}  # user -> the first line that gives a seq
+    for (u, _), n in seen.items():
+        with_seq.setdefault(u, n)
     for user, rows in unordered.items():
         if user in with_seq:
             for n, _ in rows:
