@@ -84,6 +84,21 @@ def _random_rows(db, run_like: str, seed: int) -> dict[str, list[dict]]:
     return out
 
 
+def _stored_rows(db, run: str) -> dict[str, list[dict]]:
+    """The stored vectors of ``run``, as the write-back writes them (to put them back after a test)."""
+    return {label: db.query(f"MATCH (n:{label}) WHERE n.gnn_run = $r RETURN n.id AS id, n.gnn_embedding AS "
+                            f"embedding, n.gnn_ego AS ego, n.gnn_foldin AS foldin, n.gnn_degree AS degree", r=run)
+            for label in ("User", "Item")}
+
+
+def _restore(db, run: str, stored: dict[str, list[dict]]) -> None:
+    """Write ``stored`` (from ``_stored_rows``) back as ``run``'s vectors, with the write-back's own Cypher."""
+    from kgrec_neo4j.model import writeback
+
+    for label, rows in stored.items():
+        writeback._write(db, f"embeddings_{label.lower()}", rows, run=run, batch_size=200, progress=None)
+
+
 def _check(db, answers, run_ids=None) -> dict:
     """Verify answers (as recommend_users returns them) against the snapshots of the runs they name."""
     runs = {a.run for a in answers}
@@ -112,9 +127,7 @@ def test_half_written_writeback_still_serves_the_current_run(db, trained):
     from kgrec_neo4j.serve import scoring as S
 
     before = CS.snapshot(db, trained)
-    stored = {label: db.query(f"MATCH (n:{label}) WHERE n.gnn_run = $r RETURN n.id AS id, n.gnn_embedding AS "
-                              f"embedding, n.gnn_ego AS ego, n.gnn_foldin AS foldin, n.gnn_degree AS degree", r=trained)
-              for label in ("User", "Item")}
+    stored = _stored_rows(db, trained)
     rows = _random_rows(db, trained, seed=1)
     half = {label: r[: len(r) // 2] for label, r in rows.items()}
     try:
@@ -133,32 +146,36 @@ def test_half_written_writeback_still_serves_the_current_run(db, trained):
             f"{len(errors)} of {len(users)} requests failed (first: {errors[:1]}); of the answers, "
             f"{rep['inconsistent']} were not the current run's full top-k (first: {rep['problems'][:1]})")
     finally:  # put the current run back whole, with the write-back's own Cypher
-        from kgrec_neo4j.model import writeback
-
-        for label, rows_ in stored.items():
-            writeback._write(db, f"embeddings_{label.lower()}", rows_, run=trained, batch_size=200, progress=None)
+        _restore(db, trained, stored)
         db.write("MATCH (r:ModelRun {id: 'ours-halfwritten-test'}) DETACH DELETE r")
         S.clear_cache()
 
 
 def test_warm_cache_follows_the_new_current_run(db, trained):
     """A serving process that cached run A answers with run B once B is current (no error, no stale scores)."""
+    from kgrec_neo4j.model import runs
     from kgrec_neo4j.serve import recommend as R
     from kgrec_neo4j.serve import scoring as S
 
     current = S.current_run(db)
     users = db.value("MATCH (u:User) WHERE u.gnn_run = $r RETURN collect(u.id)[..10]", r=current)
+    stored = _stored_rows(db, current)
     S.clear_cache()
     assert {a.run for a in R.recommend_users(db, users, 10, store=False)} == {current}
     new = f"ours-warmcache-test-{os.getpid()}"
-    _write_run(db, new, _random_rows(db, current, seed=2), current=True)
     try:
+        _write_run(db, new, _random_rows(db, current, seed=2), current=True)
         recs = R.recommend_users(db, users, 10, store=False)  # same process, warm cache of the old run
         assert {a.run for a in recs} == {new}
         rep = _check(db, recs)
         assert rep["consistent"] == len(users), rep
-    finally:
+    finally:  # the trained run current and whole again: the tests after this one start from it, not from random vectors
+        _restore(db, current, stored)
+        runs.set_current(db, current)
+        db.write("MATCH (r:ModelRun {id: $r}) DETACH DELETE r", r=new)
         S.clear_cache()
+    assert S.current_run(db) == current
+    assert _check(db, R.recommend_users(db, users, 10, store=False))["consistent"] == len(users)
 
 
 def _experiment(db, tmp_path, *, workers: int, batch_size: int, train_args: list[str], tail_s: float) -> dict:
