@@ -22,6 +22,7 @@ from .core.db import Database
 from .core.errors import InputError
 from .core.resources import cypher
 from .core.texthash import TEXT_FIELDS
+from .core.words import plural
 from .extract.base import ItemText
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -179,9 +180,10 @@ def run_demo(
           lambda r: f"{sum(t.new_concepts for t in r.types)} new concepts")
     stage("concepts grow (the rest)", lambda: grow_vocabulary(db, embedder, pack, min_items=1),
           lambda r: f"{sum(t.new_concepts for t in r.types)} concepts of one item each; "
-                    f"{(r.families.edges if r.families else 0)} family relations")
+                    f"{plural(r.families.edges if r.families else 0, 'family relation')}")
     stage("same work", lambda: link_same_work(db, pack, settings=settings),
-          lambda r: f"{r.edges} SAME_WORK links between {r.items_with_work} items with a work name" if r.reads_titles
+          lambda r: f"{plural(r.edges, 'SAME_WORK link')} between {plural(r.items_with_work, 'item')} with a work name"
+          if r.reads_titles
           else f"none: pack {pack.name} reads no work name from a title (nothing to link)")
     classifier = make_classifier("llm" if settings.has_llm else "lexicon", settings)
     try:
@@ -210,7 +212,7 @@ def run_demo(
         "MATCH (u)-[:INTERESTED_IN]->() WITH u, n, count(*) AS k RETURN u.id AS id ORDER BY k DESC, id LIMIT $n",
         n=show_users)]
     recs = stage("recommend + explain", lambda: recommend_users(db, sample, k=10, explain=True),
-                 lambda r: f"{len(r)} users")
+                 lambda r: plural(len(r), "user"))
     for ur in recs:
         rep.recommendations.append(ur.model_dump())
     if sample:

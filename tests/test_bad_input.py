@@ -154,7 +154,7 @@ def test_integers_neo4j_cannot_store_are_bad_records(empty_db, tmp_path):
 def test_integers_neo4j_cannot_store_are_refused_by_strict(empty_db, tmp_path):
     r = run("--strict", _generic(tmp_path / "huge", HUGE))
     assert r.exit_code == 1 and r.exception is None or isinstance(r.exception, SystemExit)
-    assert "--strict: 6 bad record(s), nothing was written" in r.output
+    assert "--strict: 6 bad records, nothing was written" in r.output
     assert stored(empty_db) == {"items": [], "users": [], "edges": 0}
     assert empty_db.value("MATCH (d:Dataset) RETURN count(d)") == 0
 

@@ -297,3 +297,5 @@ def test_tables_print_seconds_with_one_decimal_and_counts_in_the_singular(capsys
     out = capsys.readouterr().out.splitlines()
     assert out[2].split() == ["r1", "0.0500", "123.4", "12.3"], out
     assert (plural(1, "user"), plural(0, "user"), plural(2, "interest edge")) == ("1 user", "0 users", "2 interest edges")
+    # the demo printed '1 family relations'
+    assert (plural(1, "family relation"), plural(3, "family", "families")) == ("1 family relation", "3 families")

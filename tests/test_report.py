@@ -50,6 +50,9 @@ def test_page_is_self_contained(page):
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=|@import|url\(", html)
     # the only URL is the SVG namespace
     assert set(re.findall(r"https?://[^\s\"')]+", html)) <= {"http://www.w3.org/2000/svg"}
+    # counts in words: a reason list's summary said '19 stored path(s)'
+    assert "(s)" not in re.sub(r"<script.*?</script>", "", html, flags=re.S)
+    assert re.search(r"<summary>\d+ reasons?, \d+ stored paths?; the shares add up", html)
 
 
 def test_graph_data_matches_the_explanations(db, page):

@@ -12,6 +12,7 @@ import click
 
 from ..core.config import Settings
 from ..core.errors import KgrecError, RecordsFailed
+from ..core.words import plural  # noqa: F401  (the commands import it from here)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..core.db import Database
@@ -103,11 +104,6 @@ allow_failures_option = click.option(
     "--allow-failures", is_flag=True,
     help="Exit 0 when the run finished but some records failed (they are still named and counted); without it "
          "such a run exits 4.")
-
-
-def plural(n: int, noun: str) -> str:
-    """``1 item``, ``2 items``."""
-    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def end_with_failures(failed: int, message: str, *, allow: bool) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..core.config import Settings, neo4j_address
+from ..core.words import plural
 from ._common import echo_json, open_db, pass_settings
 
 
@@ -219,7 +220,7 @@ def schema_check(settings: Settings):
         return
     for line in drift:
         click.echo(f"drift: {line}")
-    raise click.ClickException(f"{len(drift)} difference(s); run `kgrec schema apply`")
+    raise click.ClickException(f"{plural(len(drift), 'difference')}; run `kgrec schema apply`")
 
 
 @click.command()
@@ -239,7 +240,7 @@ def doctor(settings: Settings):
         click.echo(f"{'ok  ' if r.ok else 'FAIL'}  {r.name.ljust(width)}  {r.detail}")
     bad = [r for r in results if not r.ok and r.required]
     if bad:
-        err = click.ClickException(f"{len(bad)} check(s) failed: " + "; ".join(f"{r.name}: {r.fix}" for r in bad))
+        err = click.ClickException(f"{plural(len(bad), 'check')} failed: " + "; ".join(f"{r.name}: {r.fix}" for r in bad))
         err.exit_code = max(r.exit_code for r in bad)  # type: ignore[misc]  # 2 when Neo4j cannot be used
         raise err
 

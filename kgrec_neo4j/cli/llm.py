@@ -8,6 +8,7 @@ import click
 
 from ..core.config import Settings, redact_url, stored_error
 from ..core.errors import ConfigError
+from ..core.words import plural
 from ._common import echo_json, pass_settings
 
 
@@ -149,7 +150,7 @@ def test_cmd(settings: Settings, text: str, base_url, model, max_points: int, ti
         st = ex.stats.llm
     click.echo(f"endpoint {redact_url(base_url)}, model {model or '(server default)'}, response format "
                f"{st.response_format}; "
-               f"{st.calls} call(s), {st.prompt_tokens}+{st.completion_tokens} tokens, {st.seconds:.1f} s")
+               f"{plural(st.calls, 'call')}, {st.prompt_tokens}+{st.completion_tokens} tokens, {st.seconds:.1f} s")
     if res.error:
         # (the endpoint's API key and URL secrets hidden, as every other command prints a failure)
         raise click.ClickException(f"the request failed: {stored_error(res.error, s)}")

@@ -100,7 +100,7 @@ def update(settings: Settings, extractor, classifier, interests, retry_failed, a
     for s in rep.steps:
         click.echo(f"  {s.step:<10} {s.seconds:7.1f}s  {s.summary}")
     if rep.later_loads:
-        click.echo(f"{rep.later_loads} load(s) arrived during the update: run `kgrec update` again", err=True)
+        click.echo(f"{plural(rep.later_loads, 'load')} arrived during the update: run `kgrec update` again", err=True)
     if rep.failed_items:
         from ..core.config import redact_in
 

@@ -31,6 +31,8 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ValidationError
 
+from ..core.words import plural
+
 log = logging.getLogger(__name__)
 
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.S | re.I)
@@ -214,7 +216,7 @@ def validate_answer(schema: type[BaseModel], content: str, finish: str | None, m
         return schema.model_validate(data)
     except ValidationError as e:
         errs = "; ".join(f"{'.'.join(map(str, x['loc'])) or '<root>'}: {x['msg']}" for x in e.errors()[:3])
-        raise AnswerFailure("schema_violation", f"{e.error_count()} error(s): {errs}", raw=raw,
+        raise AnswerFailure("schema_violation", f"{plural(e.error_count(), 'error')}: {errs}", raw=raw,
                             usage=usage) from None
     except RecursionError:
         raise AnswerFailure("schema_violation", "the answer is nested too deeply to validate", raw=raw,

@@ -46,6 +46,7 @@ from ..core.db import Database, batched
 from ..core.errors import InputError
 from ..core.resources import cypher
 from ..core.texthash import TEXT_FIELDS, text_hash
+from ..core.words import plural
 from .read import Dataset, Format, Interaction, dataset_name, read
 from .split import k_core, kind_sign, sample_users, split_of
 
@@ -153,7 +154,7 @@ def _check_ids(db: Database, name: str, users: list[str], items: list[str]) -> N
             shown += [f"{kind[:-1]} {x}" for x in r[kind]]
     if found["users"] or found["items"]:
         raise InputError(
-            f"{found['users']} user id(s) and {found['items']} item id(s) of dataset {name!r} already belong to "
+            f"{plural(found['users'], 'user id')} and {plural(found['items'], 'item id')} of dataset {name!r} already belong to "
             f"another dataset (ids are unique per dataset; first: {', '.join(shown[:SHOWN_IDS])}); nothing was "
             f"written. Load it with --id-prefix '<prefix>' to keep its ids apart, or under the other dataset's name "
             f"with --append", source=name)
@@ -162,7 +163,7 @@ def _check_ids(db: Database, name: str, users: list[str], items: list[str]) -> N
 def _check_read(ds: Dataset, mode: Mode, strict: bool) -> None:
     if strict and ds.skipped:
         first = "; ".join(map(str, ds.issues[:5]))
-        raise InputError(f"--strict: {sum(ds.skipped.values())} bad record(s), nothing was written. First: {first}",
+        raise InputError(f"--strict: {plural(sum(ds.skipped.values()), 'bad record')}, nothing was written. First: {first}",
                          source=", ".join(ds.sources))
     if ds.interactions or mode == "reload" or (mode == "append" and ds.items):
         return

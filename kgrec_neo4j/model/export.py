@@ -24,6 +24,7 @@ import numpy as np
 
 from ..core.errors import ModelError
 from ..core.resources import cypher
+from ..core.words import plural
 from .data import LONG, SHORT, TrainGraph
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -96,7 +97,8 @@ def _node_ids(gds: GraphDataScience, graph_name: str, label: str) -> tuple[list[
     node_ids, ids = (list(df.iloc[0][k] or []) for k in ("node_ids", "ids")) if len(df) else ([], [])
     missing = sum(x is None for x in ids)
     if missing:
-        raise ModelError(f"{missing} {label} node(s) have no `id` property; every {label} needs one "
+        raise ModelError(f"{plural(missing, label + ' node')} {'has' if missing == 1 else 'have'} no `id` property; "
+                         f"every {label} needs one "
                          f"(load data with `kgrec load`)")
     ids = [str(x) for x in ids]
     order = sorted(range(len(ids)), key=ids.__getitem__)

@@ -26,6 +26,7 @@ from ..core.db import Database
 from ..core.errors import InputError
 from ..core.outpath import check_out_path
 from ..core.resources import cypher
+from ..core.words import plural
 from ..users.interests.store import Interest
 from .explain import FAMILY_KINDS, INTEREST_KINDS, Explanation, ExplanationPath, Reason, _verb, interest_profile
 from .recommend import UserRecommendations, recommend
@@ -303,8 +304,9 @@ def _recs_html(data: ReportData) -> str:
             if e.other_count:
                 rows += (f'<li class="reason other"><span class="w">{e.other:+.3g}</span> '
                          f'{e.other_count} more reasons, each smaller</li>')
-            details = (f'<details><summary>{len(e.reasons) + e.other_count} reasons, {len(e.paths)} stored '
-                       f'path(s); the shares add up to the score</summary><ul class="reasons">{rows}</ul></details>')
+            details = (f'<details><summary>{plural(len(e.reasons) + e.other_count, "reason")}, '
+                       f'{plural(len(e.paths), "stored path")}; the shares add up to the score</summary>'
+                       f'<ul class="reasons">{rows}</ul></details>')
         out.append(
             f'<li class="rec" data-item="item:{_esc(r.item)}"><div class="head"><span class="rank">{r.rank}</span>'
             f'<span class="title">{_esc(title)}</span><span class="score">score {r.score:.3f}</span></div>'
