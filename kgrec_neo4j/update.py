@@ -45,6 +45,7 @@ from pydantic import BaseModel, Field
 from .core.config import Settings
 from .core.db import Database, batched
 from .core.resources import cypher
+from .core.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -254,8 +255,9 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             close_extractor(ex)
         rep.items_extracted, rep.items_failed = r.items_done + r.items_skipped, r.items_failed
         rep.failed_items = r.failed_items
-        return (f"{r.items_done} items extracted ({name}), {r.items_skipped} already done, {r.items_failed} failed; "
-                f"{r.points} knowledge points, {r.mentions_created} new mentions")
+        return (f"{plural(r.items_done, 'item')} extracted ({name}), {r.items_skipped} already done, "
+                f"{r.items_failed} failed; {plural(r.points, 'knowledge point')}, "
+                f"{plural(r.mentions_created, 'new mention')}")
 
     # 2. concepts -----------------------------------------------------------------------------------------------
     def concepts() -> str:
@@ -284,8 +286,9 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         rep.mentions_assigned = (pr.assigned if pr else 0) + (again.assigned if again else 0)
         rep.mentions_pending = int(db.value(cypher("update/pending_mentions")))
         rep.concepts_grown = sum(t.new_concepts for t in gr.types) if gr is not None else 0
-        out = (f"{pr.mentions} new mentions projected: {pr.assigned} assigned, {pr.pending} pending; " if pr else
-               "no new mention; ") + f"{rep.concepts_grown} concepts grown from the pending mentions of {len(grow)} types"
+        out = (f"{plural(pr.mentions, 'new mention')} projected: {pr.assigned} assigned, {pr.pending} pending; "
+               if pr else "no new mention; ") + (f"{plural(rep.concepts_grown, 'concept')} grown from the pending "
+                                                 f"mentions of {plural(len(grow), 'type')}")
         if again is not None:
             out += f", then {again.assigned} of the {again.mentions} still pending assigned to them"
         return out
@@ -302,8 +305,9 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             users += int(db.execute(cypher("update/stamp_item_users"), ids=changed[k:k + 2000],
                                     ingest=ingest)[0]["users"])
         rep.users_through_knowledge = users
-        return (f"HAS_KNOWLEDGE recomputed for {len(items)} extracted items; {len(grown)} items reach a grown "
-                f"concept; {users} users with a train interaction on a changed item")
+        return (f"HAS_KNOWLEDGE recomputed for {plural(len(items), 'extracted item')}; {plural(len(grown), 'item')} "
+                f"{'reaches' if len(grown) == 1 else 'reach'} a grown concept; {plural(users, 'user')} with a train "
+                f"interaction on a changed item")
 
     # 4. works ---------------------------------------------------------------------------------------------------
     def works() -> str:
@@ -313,7 +317,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
 
         w = link_same_work(db, pack, settings=settings, items=items)
         rep.same_work_links = w.edges
-        return (f"{w.items} items regrouped: {w.edges} SAME_WORK links among them ({w.removed} stale removed)")
+        return (f"{plural(w.items, 'item')} regrouped: {plural(w.edges, 'SAME_WORK link')} among them "
+                f"({w.removed} stale removed)")
 
     # 5. classify -----------------------------------------------------------------------------------------------
     def classify() -> str:
@@ -337,7 +342,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             if clf is not None and hasattr(clf, "close"):
                 clf.close()
         rep.texts_failed = r.text_failed
-        return (f"{r.edges} new or changed interactions of {len(users)} users classified with {r.classifier}"
+        return (f"{plural(r.edges, 'new or changed interaction')} of {plural(len(users), 'user')} classified with {r.classifier}"
                 + (f" ({r.text_failed} review texts failed: decided by the rating)" if r.text_failed else ""))
 
     # 6. interests ----------------------------------------------------------------------------------------------
@@ -351,8 +356,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         off = extract_offline(db, params=OfflineParams(min_confidence=settings.min_confidence), users=users)
         rep.interest_edges = off.edges
         rep.interest_edges_written = off.created + off.changed + off.deleted
-        out = (f"offline interests of {off.users} users: {off.edges} edges ({off.created} new, {off.changed} changed, "
-               f"{off.deleted} removed, the rest as they were)")
+        out = (f"offline interests of {plural(off.users, 'user')}: {plural(off.edges, 'edge')} ({off.created} new, "
+               f"{off.changed} changed, {off.deleted} removed, the rest as they were)")
         if interests == "llm":
             from .users.interests.graphrag import GraphRAGInterestExtractor
 
@@ -378,16 +383,18 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             return f"no item folded in: {f.skipped}"
         borrowed = rep.items_linked + rep.borrow_unchanged + rep.borrow_none
         # (the borrowing covers every item folded into the run, those kept as they were too: said apart, with its total)
-        return (f"{f.items} items folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with knowledge, "
+        return (f"{plural(f.items, 'item')} folded into run {f.run} ({f.new_items} new; {f.with_knowledge} with "
+                f"knowledge, "
                 f"{f.with_interactions} with interactions, {f.without_anything} with neither; "
                 + (f"vectors of the items folded in for the first time scaled by {f.norm_scale:.3g} to the trained "
                    f"items' median length; " if f.norm_scale is not None else "")
                 + f"{f.scale_kept} folded in before keeping their factor); {f.kept} folded in before kept as they "
                   f"were (nothing they are folded in from changed); "
-                + (f"item links borrowed from their nearest trained items, over the {borrowed} items folded into the "
-                   f"run: {rep.items_linked} got {rep.borrowed_links} links, {rep.borrow_unchanged} kept theirs (their "
-                   f"neighbours were as before), {rep.borrow_none} have none (no trained item near them by text or "
-                   f"knowledge, or nothing to borrow); " if borrowed else "no item links borrowed; ")
+                + (f"item links borrowed from their nearest trained items, over the {plural(borrowed, 'item')} folded "
+                   f"into the run: {rep.items_linked} got {plural(rep.borrowed_links, 'link')}, "
+                   f"{rep.borrow_unchanged} kept theirs (their neighbours were as before), {rep.borrow_none} have "
+                   f"none (no trained item near them by text or knowledge, or nothing to borrow); "
+                   if borrowed else "no item links borrowed; ")
                 + (f"version {f.version}" if f.version is not None else "nothing written, the run's version unchanged"))
 
     # The new items' item links are borrowed in the fold-in step, after the others: in a thread alongside the steps

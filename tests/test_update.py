@@ -661,6 +661,11 @@ def test_changed_text_removes_stale_knowledge(db, world, settings):
     load(db, [folder], append=True)
     rep = run_update(db, settings)
     assert rep.items_extracted == 1 and rep.items_knowledge == 1
+    # one item in the singular ('1 items extracted', 'for 1 extracted items' before)
+    summary = {st.step: st.summary for st in rep.steps}
+    assert summary["extract"].startswith("1 item extracted (offline)"), summary
+    assert "HAS_KNOWLEDGE recomputed for 1 extracted item;" in summary["knowledge"], summary
+    assert summary["works"].startswith("1 item regrouped"), summary
     now = set(db.value("MATCH (:Item {id: $i})-[:HAS_KNOWLEDGE]->(c) RETURN collect(c.id)", i=item))
     supported = set(db.value("MATCH (:Item {id: $i})-[:MENTIONS]->()-[:CANONICAL]->(c) RETURN collect(DISTINCT c.id)",
                              i=item))
