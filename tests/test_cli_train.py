@@ -315,3 +315,52 @@ def test_runs_list_shows_a_killed_training_run_as_abandoned_not_running(db, kg):
     assert ", abandoned" in shown and "process ended without finishing" in shown, shown
     assert db.value("MATCH (r:ModelRun {id: $r}) RETURN r.status", r=run) == "running"  # a reader writes nothing
     db.execute("MATCH (r:ModelRun {id: $r}) DETACH DELETE r", r=run)
+
+
+def _dislike_part(db, run: str) -> tuple[float, int]:
+    """The item-graph part of an only-disliked item in the explanation of an item it links to (the first such pair
+    by id), and how many such pairs the run has."""
+    from kgrec_neo4j.serve.explain import explain
+    from kgrec_neo4j.serve.scoring import clear_cache
+
+    clear_cache()
+    pairs = db.query("""
+        MATCH (u:User)-[x:INTERACTED {split: 'train'}]->(j:Item)
+        WITH u, j, max(x.sign) AS best WHERE best < 0
+        MATCH (j)-[l:ITEM_LINK {run: $r}]->(i:Item) WHERE NOT (u)-[:INTERACTED]->(i)
+        RETURN u.id AS user, j.id AS disliked, i.id AS item ORDER BY abs(l.weight) DESC, user, item""", r=run)
+    assert pairs, "the fixture has users with a disliked item that links to another"
+    p = pairs[0]
+    rep = explain(db, p["user"], p["item"], k=10)
+    reason = next(x for x in rep.explanation.reasons if x.kind == "item" and x.name.startswith(
+        db.value("MATCH (i:Item {id: $i}) RETURN coalesce(i.title, i.id)", i=p["disliked"])[:20]))
+    return reason.item_graph, len(pairs)
+
+
+def test_dislike_value_is_the_runs_and_a_dislike_then_raises_nothing(db, kg):
+    """`kgrec train --dislike-value 0`: an item the user only disliked adds nothing through the item graph, in the
+    fit, the served score and its explanation (the run stores the value that serving and Browser read); with the
+    default 1 the same dislike adds to the items it links to ('you disliked A, which still goes with it')."""
+    default = json.loads(_invoke(["train", "--epochs", "1", "--dim", "8", "--json"]).output)["run"]
+    assert db.value("MATCH (r:ModelRun {id: $r}) RETURN r.item_link_dislike_value", r=default) == 1.0
+    part, _ = _dislike_part(db, default)
+    assert part > 0
+    res = json.loads(_invoke(["train", "--epochs", "1", "--dim", "8", "--dislike-value", "0", "--json"]).output)
+    run = res["run"]
+    assert db.value("MATCH (r:ModelRun {id: $r}) RETURN r.item_link_dislike_value", r=run) == 0.0
+    part, pairs = _dislike_part(db, run)  # (the links are fitted without the dislikes, and the dislikes count 0)
+    assert pairs > 0 and part == 0.0
+    # a serving run reuses it
+    serving = json.loads(_invoke(["train", "--for", "serving", "--params-from", run, "--epochs", "1", "--dim", "8",
+                                  "--json"]).output)["run"]
+    assert db.value("MATCH (r:ModelRun {id: $r}) RETURN r.item_link_dislike_value", r=serving) == 0.0
+
+
+@pytest.mark.parametrize(("args", "words"), [(["--model", "ease", "--dislike-value", "0"], "ease has none"),
+                                             (["--dislike-value", "2"], "-1.0<=x<=1.0")])
+def test_a_bad_dislike_value_is_refused_before_anything_runs(args, words):
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["train", *args])
+    assert r.exit_code == 2 and "Invalid value for" in r.output and "dislike-value" in r.output, r.output
+    assert words in r.output, r.output

@@ -59,10 +59,16 @@ def _type_names(settings: Settings) -> list[str]:
 @click.option("--text-prior", "text_priors", default=None, metavar="MU[,MU...]",
               help="ours: also try the item-text prior in the item graph with these weights, chosen on valid "
                    "(e.g. 20,50; the items' text is embedded, reviews left out). Default: none.")
+@click.option("--dislike-value", type=click.FloatRange(-1.0, 1.0), default=None, metavar="V",
+              help="ours: what an item the user only disliked counts in the item graph. 1 (default): like any "
+                   "interaction, so the items that go with it go up (the best measured on valid, docs/explanations.md); "
+                   "0: nothing (it then raises no item through the item graph); below 0: against the items "
+                   "its links raise, as the GNN's dislike graph counts it. The run keeps it: serving, explanations and Browser read it, "
+                   "and a --for serving run reuses it.")
 @json_option
 @pass_settings
 def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_writeback, max_seconds, progress,
-          mode, params_from, warm_start, text_priors, as_json):
+          mode, params_from, warm_start, text_priors, dislike_value, as_json):
     """Export the train graph (GDS), train a model, write embeddings and attention back, record the ModelRun.
 
     Evaluation mode (the default): only train interactions reach the model (valid / test are labels),
@@ -79,6 +85,7 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
       kgrec train --for serving
       kgrec train --warm-start                # after `kgrec update`: fewer epochs than from scratch
       kgrec train --text-prior 20,50          # the items' text as a prior of the item graph
+      kgrec train --dislike-value 0           # a dislike raises nothing through the item graph
       kgrec train --model lightgcn --no-writeback
     """
     from ..model.pipeline import run_training
@@ -100,6 +107,11 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
         if not mus or any(m < 0 for m in mus):
             raise click.BadParameter(f"{text_priors!r}: give weights >= 0, e.g. 20,50", param_hint="--text-prior")
         overrides = {**(overrides or {}), "item_graph_text_priors": mus}
+    if dislike_value is not None:
+        if not model.startswith("ours"):
+            raise click.BadParameter(f"it is the value of a dislike in ours' item graph; {model} has none",
+                                     param_hint="--dislike-value")
+        overrides = {**(overrides or {}), "item_graph_dislike_value": float(dislike_value)}
     with open_db(settings, writer="kgrec train") as d:
         res = run_training(
             d, type_names=_type_names(settings), model=model, epochs=epochs, dim=dim,
