@@ -346,6 +346,14 @@ def test_cli_extract_show_and_confidence_report(vg, tmp_path):
     assert r.exit_code == 0, r.output
     assert f"user {user}:" in r.output and "long-term, positive" in r.output
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # a group cut at --top says so: "long-term, positive (10)" of a user with 20 read as all of them
+    many = vg.value("MATCH (u:User)-[r:INTERESTED_IN {horizon: 'long', polarity: 1}]->() WITH u, count(r) AS n "
+                    "WHERE n >= 3 RETURN [u.id, n] ORDER BY n DESC, u.id LIMIT 1")
+    assert many, "some user holds three long-term positive interests"
+    r = runner.invoke(cli, ["interests", "show", "--user", many[0], "--top", "2"])
+    assert f"long-term, positive (2 strongest of {many[1]})" in r.output, r.output
+    r = runner.invoke(cli, ["interests", "show", "--user", many[0], "--top", str(many[1])])
+    assert f"long-term, positive ({many[1]})" in r.output, r.output
     r = runner.invoke(cli, ["interests", "show", "--user", "no-such-user"])
     assert r.exit_code == 1 and "Error: user 'no-such-user' is not in the database" in r.output
     # the old positional form still works, with a deprecation note; two different users are refused

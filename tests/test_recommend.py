@@ -267,3 +267,17 @@ def test_cli_items_show_counts_one_interaction_in_the_singular(db, kg):
     out = _cli(["items", "show", "--item", one])
     assert out.exit_code == 0, out.output
     assert out.output.splitlines()[1].startswith("1 interaction; "), out.output
+
+
+def test_cli_items_search_finds_a_title_whose_article_comes_last(db, kg):
+    """`kgrec items search "The Godfather"` found nothing in MovieLens, which stores "Godfather, The (1972)"."""
+    item = kg["train"][kg["users"][0]][0]
+    title = db.value("MATCH (i:Item {id: $i}) RETURN i.title", i=item)
+    db.write("MATCH (i:Item {id: $i}) SET i.title = 'Godfather, The (1972)'", i=item)
+    try:
+        for text in ("The Godfather", "the godfather", "Godfather", "godfather, the"):
+            rows = json.loads(_cli(["items", "search", text, "--json"]).output)
+            assert item in [r["item"] for r in rows], text
+        assert json.loads(_cli(["items", "search", "A Godfather", "--json"]).output) == []
+    finally:
+        db.write("MATCH (i:Item {id: $i}) SET i.title = $t", i=item, t=title)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ..core.config import Settings
-from ._common import echo_json, item_title, open_db, pass_settings
+from ._common import echo_json, item_title, open_db, pass_settings, plural
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -58,7 +58,7 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
     if as_json:
         echo_json(rec.model_dump())
         return
-    what = {"model": f"{rec.excluded} interacted items excluded",
+    what = {"model": f"{plural(rec.excluded, 'interacted item')} excluded",
             "interests": "no interactions yet: folded in from the user's interests",
             "popular": "no interactions or interests yet: the most popular items"}[rec.source]
     if rec.source != "model" and rec.new_items:
@@ -70,10 +70,16 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
                    + (f"  [another edition of {'; '.join(r.same_work_as[:2])}, which you own]" if r.same_work_as else ""))
         if r.explanation is not None:
             click.echo(f"     {r.explanation.sentence}")
-            for reason in r.explanation.stated:
+            e = r.explanation
+            for reason in e.stated:
                 click.echo(f"       {reason.describe()}")
                 for p in reason.paths:
                     click.echo(f"         {p.describe(r.title)}")
+            rest = len(e.reasons) - len(e.stated) + e.other_count
+            if rest and e.score is not None:  # so that the lines add up to the score (the sentence states the largest)
+                click.echo(f"       {e.score - sum(x.share for x in e.stated):+.4g}  {plural(rest, 'more reason')}, "
+                           f"not stated (`kgrec explain --user {rec.user} --item {r.item}` lists them)"
+                           + (", and your own interaction with it" if e.own else ""))
     if not no_store:
         click.echo(f"stored {len(rec.items)} RECOMMENDED edges")
 

@@ -67,10 +67,10 @@ def status(settings: Settings, extractor, as_json):
         r = st.run
         held = f", valid NDCG@10 {r['valid']:.4f}" if r.get("valid") is not None else ""
         click.echo(f"model:     run {r['run']} ({r['model']}, {r.get('mode') or '?'}{held}) trained {r['created']}, "
-                   f"version {r['version']}; {_n(st.items_folded)} items folded in since")
+                   f"version {r['version']}; {_c(st.items_folded, 'item')} folded in since")
         if st.interactions_since_run:
             share = _share(st.interactions_since_run, c["interactions"])
-            click.echo(f"           {_n(st.interactions_since_run)} interactions ({share} of all) arrived since it "
+            click.echo(f"           {_c(st.interactions_since_run, 'interaction')} ({share} of all) arrived since it "
                        f"was trained: served by fold-in; `kgrec train --warm-start` learns from them")
     else:
         click.echo("model:     no run trained yet (`kgrec train`): recommendations need one")

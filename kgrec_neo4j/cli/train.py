@@ -61,9 +61,10 @@ def _type_names(settings: Settings) -> list[str]:
                    "(e.g. 20,50; the items' text is embedded, reviews left out). Default: none.")
 @click.option("--dislike-value", type=click.FloatRange(-1.0, 1.0), default=None, metavar="V",
               help="ours: what an item the user only disliked counts in the item graph. 1 (default): like any "
-                   "interaction, so the items that go with it go up (the best measured on valid, docs/explanations.md); "
-                   "0: nothing (it then raises no item through the item graph); below 0: against the items "
-                   "its links raise, as the GNN's dislike graph counts it. The run keeps it: serving, explanations and Browser read it, "
+                   "interaction, so the items that go with it go up (the best measured on valid, "
+                   "docs/explanations.md); 0: nothing (it then raises no item through the item graph); below 0: "
+                   "against the items its links raise, as the GNN's dislike graph counts it. The run keeps it: "
+                   "serving, explanations and Browser read it, "
                    "and a --for serving run reuses it.")
 @json_option
 @pass_settings

@@ -6,6 +6,7 @@ id that is not in the database, saying how to find one.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -60,9 +61,19 @@ def find_users(db: Database, text: str | None = None, *, limit: int = 20) -> lis
     return db.query(cypher("lookup/users"), text=text or None, limit=_limit(limit))
 
 
+#: a leading article of a search, which catalogues often move behind the title ("Godfather, The (1972)")
+_ARTICLE = re.compile(r"^(the|a|an)\s+(?=\S)", re.IGNORECASE)
+
+
 def find_items(db: Database, text: str | None = None, *, limit: int = 20) -> list[dict[str, Any]]:
-    """Items whose title or id contains ``text`` (all when ``None``), the most interacted first."""
-    return db.query(cypher("lookup/items"), text=text or None, limit=_limit(limit))
+    """Items whose title or id contains ``text`` (all when ``None``), the most interacted first. A search that
+    starts with an article also finds the title with the article moved behind it: "the godfather" finds
+    "Godfather, The (1972)"."""
+    text = (text or "").strip() or None
+    moved = None
+    if text is not None and (m := _ARTICLE.match(text)):
+        moved = f"{text[m.end():]}, {m.group(1)}"
+    return db.query(cypher("lookup/items"), text=text, moved=moved, limit=_limit(limit))
 
 
 def show_item(db: Database, item: str, *, links: int = 10) -> ItemView:

@@ -338,7 +338,8 @@ def header_counts(summary: dict) -> str:
 def render_html(data: ReportData) -> str:
     """The whole page as one string: CSS, JS and data inlined (works offline, from a file:// URL)."""
     s = data.summary or {}
-    stats = (f'{s.get("interactions", 0)} interactions ({header_counts(s)}) · {s.get("interests", 0)} interests · '
+    stats = (f'{plural(s.get("interactions", 0), "interaction")} ({header_counts(s)}) · '
+             f'{plural(s.get("interests", 0), "interest")} · '
              f'model run {_esc(data.run)} · {_esc(data.created)}')
     graph_json = _json_script(data.graph.model_dump())
     n_nodes = len(data.graph.nodes)

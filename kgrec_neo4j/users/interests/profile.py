@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from ...core.db import Database
 from ...core.errors import KgrecError
 from ...core.resources import cypher
+from ...core.words import plural
 from .store import Interest, check_extractor, read_interests
 
 GROUPS: tuple[tuple[str, int], ...] = (("long", 1), ("long", -1), ("short", 1), ("short", -1))
@@ -22,6 +23,8 @@ class UserProfile(BaseModel):
     extractor: str | None = None
     min_confidence: float = 0.0
     groups: dict[str, list[Interest]] = Field(default_factory=dict, description="'long +' -> interests")
+    totals: dict[str, int] = Field(default_factory=dict, description="'long +' -> how many the user has (the groups "
+                                                                     "hold the strongest `top` of them)")
 
 
 def group_name(horizon: str, polarity: int) -> str:
@@ -40,20 +43,22 @@ def build_profile(db: Database, user: str, *, top: int = 10, extractor: str | No
                          f"search TEXT`, or load the dataset first")
     s = summary[0]
     ints = read_interests(db, user, extractor=extractor, min_confidence=min_confidence)
-    groups = {group_name(h, p): [x for x in ints if x.horizon == h and x.polarity == p][:top] for h, p in GROUPS}
+    every = {group_name(h, p): [x for x in ints if x.horizon == h and x.polarity == p] for h, p in GROUPS}
+    groups = {g: xs[:top] for g, xs in every.items()}
     return UserProfile(user=user, interactions=s["interactions"], train=s["train"],
                        train_disliked=s["train_disliked"], extractor=extractor, min_confidence=min_confidence,
-                       groups=groups)
+                       groups=groups, totals={g: len(xs) for g, xs in every.items()})
 
 
 def format_profile(p: UserProfile) -> str:
-    lines = [f"user {p.user}: {p.interactions} interactions ({p.train} train, {p.train_disliked} disliked in train)"
+    lines = [f"user {p.user}: {plural(p.interactions, 'interaction')} ({p.train} train, {p.train_disliked} disliked in train)"
              + (f", extractor {p.extractor}" if p.extractor else "")
              + (f", confidence >= {p.min_confidence:g}" if p.min_confidence else "")]
     labels = {"long +": "long-term, positive", "long -": "long-term, negative",
               "short +": "short-term, positive", "short -": "short-term, negative"}
     for g, xs in p.groups.items():
-        lines.append(f"{labels[g]} ({len(xs)})")
+        total = p.totals.get(g, len(xs))
+        lines.append(f"{labels[g]} ({len(xs)} strongest of {total})" if total > len(xs) else f"{labels[g]} ({total})")
         for x in xs:
             ev = ", ".join(f"{i}" + (f" \"{t[:40]}\"" if t and t != i else "")
                            for i, t in zip(x.evidence[:3], x.evidence_titles[:3] or [None] * 3))
