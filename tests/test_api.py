@@ -754,3 +754,65 @@ def test_interactions_of_one_new_user_at_once_create_it_once(db, kg):
         db.write("MATCH (u:User) WHERE u.id IN $users DETACH DELETE u", users=users)
         db.write("MATCH (i:Item {id: 'api-race-other-item'}) DETACH DELETE i")
         db.write("MATCH (d:Dataset {name: 'api-race-other'}) DELETE d")
+
+
+def test_refused_credentials_stop_the_service_before_it_says_it_serves(settings, db):
+    """`NEO4J_PASSWORD=wrong kgrec serve` said "serving on ..." and logged in again every 2 s, so that the server
+    locked the user's logins and every other client (`kgrec status`, a scheduled `kgrec update`) failed with a raw
+    AuthenticationRateLimit traceback. The service now stops at once, naming the fix."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NEO4J_PASSWORD": "definitely-wrong-password"}
+    try:  # (a service that serves runs until stopped: the timeout is the failure)
+        p = subprocess.run([sys.executable, "-m", "kgrec_neo4j", "serve", "--port", str(free_port())], env=env,
+                           capture_output=True, text=True, timeout=90)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"the service ran with refused credentials: {e.stderr}")
+    out = p.stdout + p.stderr
+    assert p.returncode == 2 and "refused the credentials" in out and "NEO4J_PASSWORD" in out, out
+    assert "serving on" not in out and "definitely-wrong" not in out
+
+
+def test_a_service_does_not_log_in_again_at_once_with_refused_credentials(monkeypatch, settings):
+    from kgrec_neo4j.core.errors import CredentialsRefused
+    from kgrec_neo4j.serve import api
+
+    calls = []
+
+    def refused(*args, **kw):
+        calls.append(1)
+        raise CredentialsRefused("refused")
+
+    monkeypatch.setattr(api, "connect", refused)
+    state = ServiceState(settings)
+    for _ in range(3):
+        with pytest.raises(CredentialsRefused):
+            _ = state.db
+    assert len(calls) == 1  # a request while refused answers with the error, without a login
+    state.refused_wait_s = 0.0
+    with pytest.raises(CredentialsRefused):
+        _ = state.db
+    assert len(calls) == 2
+
+
+def test_locked_logins_are_an_error_naming_the_cause(settings, db):
+    """Logins locked after failed ones (the server's AuthenticationRateLimit) were a raw ClientError traceback in
+    every command; they are an error that says what locks them and what to do."""
+    import dataclasses
+
+    from kgrec_neo4j.core.db import connect
+    from kgrec_neo4j.core.errors import CredentialsRefused
+
+    wrong = dataclasses.replace(settings, neo4j_password="definitely-wrong-password")
+    said = []
+    try:
+        for _ in range(6):  # the server locks the user after 3 failed logins (dbms.security.auth_max_failed_attempts)
+            with pytest.raises(CredentialsRefused) as e:
+                connect(wrong)
+            said.append(str(e.value))
+    finally:
+        time.sleep(6)  # the lock (dbms.security.auth_lock_time, 5 s) is over before the next test logs in
+    assert "refused the credentials" in said[0]
+    assert any("refuses logins of user 'neo4j' for a few seconds after too many failed ones" in s for s in said), said
+    assert all("definitely-wrong" not in s for s in said)

@@ -16,7 +16,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Settings, neo4j_address
-from .errors import Neo4jSettingError, Neo4jUnavailable
+from .errors import CredentialsRefused, Neo4jSettingError, Neo4jUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
     import neo4j
@@ -63,13 +63,24 @@ def batched(rows: Iterable[T], n: int) -> Iterator[list[T]]:
         yield chunk
 
 
+#: the server's answer to a login while the user's logins are locked after failed ones
+#: (dbms.security.auth_max_failed_attempts, dbms.security.auth_lock_time)
+AUTH_RATE_LIMIT = "Neo.ClientError.Security.AuthenticationRateLimit"
+
+
 def _unavailable(settings: Settings, exc: Exception) -> Neo4jUnavailable:
     from neo4j.exceptions import AuthError
 
     if isinstance(exc, AuthError):
-        return Neo4jUnavailable(
+        return CredentialsRefused(
             f"Neo4j at {settings.neo4j_uri} refused the credentials of user {settings.neo4j_username!r}: "
             f"set NEO4J_PASSWORD to the password the database was created with."
+        )
+    if getattr(exc, "code", None) == AUTH_RATE_LIMIT:
+        return CredentialsRefused(
+            f"Neo4j at {settings.neo4j_uri} refuses logins of user {settings.neo4j_username!r} for a few seconds "
+            f"after too many failed ones: a client with a wrong NEO4J_PASSWORD (a `kgrec serve`, a scheduled job) "
+            f"may still be trying. Stop it or set its password right, then run this again."
         )
     why = type(exc).__name__ + (f": {exc}" if isinstance(exc, ValueError) else "")  # ValueError: an unknown host
     return Neo4jUnavailable(
@@ -224,7 +235,7 @@ def connect(settings: Settings, *, wait_s: float = 0.0, retry_window_s: float = 
     long a transaction is retried on transient errors (a service answering requests keeps it short and says 503).
     """
     import neo4j
-    from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable, SessionExpired
+    from neo4j.exceptions import AuthError, ClientError, ConfigurationError, ServiceUnavailable, SessionExpired
 
     password = settings.require_password()
     neo4j_address(settings.neo4j_uri)
@@ -246,6 +257,11 @@ def connect(settings: Settings, *, wait_s: float = 0.0, retry_window_s: float = 
             break
         except AuthError as e:
             driver.close()
+            raise _unavailable(settings, e) from None
+        except ClientError as e:  # (AuthError is one too, caught above)
+            driver.close()
+            if e.code != AUTH_RATE_LIMIT:
+                raise
             raise _unavailable(settings, e) from None
         except (ServiceUnavailable, SessionExpired, OSError, ValueError) as e:  # ValueError: an unresolvable address
             if time.monotonic() >= deadline:

@@ -29,6 +29,11 @@ class Neo4jUnavailable(KgrecError):
     exit_code = 2
 
 
+class CredentialsRefused(Neo4jUnavailable):
+    """Neo4j refused the login: a wrong NEO4J_PASSWORD, or logins of the user locked for a while after failed ones.
+    Trying again at once does not help (each failed login extends the lock); fix the settings."""
+
+
 class Neo4jSettingError(ConfigError):
     """A Neo4j connection setting is missing or malformed (URI, password): the same exit code as an unreachable
     server, since the cause is the same (the command cannot reach its database)."""

@@ -54,7 +54,7 @@ from typing import Any, Literal
 
 from ..core.config import Settings
 from ..core.db import Database, connect
-from ..core.errors import ConfigError, KgrecError, ModelError, Neo4jUnavailable
+from ..core.errors import ConfigError, CredentialsRefused, KgrecError, ModelError, Neo4jUnavailable
 from ..load.read import MAX_LINE_BYTES
 from .explain import ExplainError, NotScoredYet, explain
 from .recommend import recommend_users
@@ -96,18 +96,36 @@ class ServiceState:
         self.switches = 0
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._refused: tuple[float, CredentialsRefused] | None = None
+        self.refused_wait_s = 60.0
 
     # ------------------------------------------------------------------------------------------ lifecycle
     @property
     def db(self) -> Database:
         with self._lock:
             if self._db is None:
-                self._db = connect(self.settings, retry_window_s=self.retry_window_s)
+                # refused credentials are not tried again for a while: each failed login extends the server's lock
+                # on the user's logins, which locks every other client of the user out too
+                if self._refused is not None and time.monotonic() - self._refused[0] < self.refused_wait_s:
+                    raise self._refused[1]
+                try:
+                    self._db = connect(self.settings, retry_window_s=self.retry_window_s)
+                except CredentialsRefused as e:
+                    self._refused = (time.monotonic(), e)
+                    raise
+                self._refused = None
             return self._db
 
     def start(self) -> None:
+        """Load the current run (Neo4j down, or no run yet: the service starts anyway and says so on /health).
+
+        Raises:
+            CredentialsRefused: Neo4j refused the login; a service retrying it would lock the user's other
+                clients out."""
         try:
             self.refresh()
+        except CredentialsRefused:
+            raise
         except Exception as e:  # noqa: BLE001 - the service starts anyway and reports it on /health
             self.last_error = _describe(e)
             log.warning("no model to serve yet: %s", self.last_error)
@@ -449,8 +467,10 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, poll
           log_level: str = "warning", writes: bool = False, on_listen: Callable[[], None] | None = None) -> None:
     """Run the service until interrupted (uvicorn, one process, requests on a thread pool).
 
-    The address is bound first (:func:`listen`): a port that is taken is refused before the run is loaded, and
-    ``on_listen`` is called once it is bound.
+    The address is bound first (:func:`listen`): a port that is taken is refused before the run is loaded;
+    ``on_listen`` is called once it is bound and the run loaded (or Neo4j found down: the service starts and
+    recovers with it). Credentials that Neo4j refuses stop it before that (:class:`CredentialsRefused`): a service
+    that kept logging in with them would lock every other client of the user out.
 
     Requests run in parallel on the thread pool, so each one's numpy work uses one BLAS thread: a per-request
     product of one user vector with every item vector takes ~0.07 ms on one thread and several ms when every
@@ -463,10 +483,10 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, poll
     token = bind_token(host, writes=writes)
     sock = listen(host, port)
     try:
+        state = ServiceState(settings, poll_s=poll_s)
+        state.start()  # refused credentials stop it here, before it says it serves
         if on_listen is not None:
             on_listen()
-        state = ServiceState(settings, poll_s=poll_s)
-        state.start()
         try:
             config = uvicorn.Config(create_app(state, token=token, writes=writes), host=host, port=port,
                                     log_level=log_level, access_log=False)
