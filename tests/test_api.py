@@ -197,9 +197,15 @@ def test_an_interaction_posted_counts_in_the_next_answer(db, kg, settings):
             assert len(_edges(db, user)) == len(before) + 3
             # bad input: the field named, nothing written
             for body, field in (({"item": top, "rating": 7}, "rating"), ({"rating": 4}, "item"),
-                                ({"item": top, "timestamp": -1}, "timestamp")):
+                                ({"item": top, "timestamp": -1}, "timestamp"),
+                                # JSON true / "4" were taken as 1 / 4: `"rating": true` recorded a dislike
+                                ({"item": top, "rating": True}, "rating"), ({"item": top, "rating": "4"}, "rating"),
+                                ({"item": top, "timestamp": True}, "timestamp")):
                 bad = client.post(f"/users/{user}/interactions", json=body)
                 assert bad.status_code == 400 and bad.json()["field"] == field, bad.text
+            nan = client.post(f"/users/{user}/interactions", content=f'{{"item": "{top}", "rating": NaN}}',
+                              headers={"Content-Type": "application/json"})
+            assert nan.status_code == 400 and "finite" in nan.text, nan.text
             gone = client.post(f"/users/{user}/interactions", json={"item": "no-such-item"})
             assert gone.status_code == 404 and "no-such-item" in gone.json()["error"]
             # a user of another dataset than the item

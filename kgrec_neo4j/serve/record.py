@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from ..core.db import Database
@@ -81,11 +82,14 @@ class InteractionIn(BaseModel):
 
     _item = field_validator("item")(_not_blank)
 
-    @field_validator("rating")
+    @field_validator("rating", "timestamp", mode="before")
     @classmethod
-    def _finite(cls, v: float | None) -> float | None:
-        if v is not None and not math.isfinite(v):
-            raise ValueError("rating must be a finite number")
+    def _a_number(cls, v: Any, info: ValidationInfo) -> Any:
+        # JSON true / false / "4" were taken as 1 / 0 / 4: `"rating": true` recorded a dislike
+        if isinstance(v, bool | str):
+            raise ValueError(f"{info.field_name} must be a JSON number, not {json.dumps(v)}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ValueError(f"{info.field_name} must be a finite number")
         return v
 
 
