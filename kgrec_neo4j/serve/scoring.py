@@ -141,7 +141,8 @@ class RunModel:
         return int(self.vectors.shape[1])
 
     def popular(self, db: Database, max_age_s: float = 300.0) -> np.ndarray:
-        """Interactions per item now (read when first needed, then at most every ``max_age_s``)."""
+        """Users per item now, not counting those who only disliked it (read when first needed, then at most every
+        ``max_age_s``)."""
         now = time.monotonic()
         if self.popularity_loaded_at is None or now - self.popularity_loaded_at > max_age_s:
             pop = {r["id"]: r["interactions"] for r in db.query(cypher("recommend/popularity"))}
