@@ -195,6 +195,17 @@ def test_an_interaction_posted_counts_in_the_next_answer(db, kg, settings):
             assert sorted(a.status_code for a in answers) == [201, 201]
             assert sorted(a.json()["seq"] for a in answers) == [nxt + 1, nxt + 2]
             assert len(_edges(db, user)) == len(before) + 3
+            # the retry of the first, after those two: still not written again (it was, when only the latest
+            # interaction was compared)
+            late = client.post(f"/users/{user}/interactions", json={"item": top, "rating": 5, "timestamp": 1700000000})
+            assert late.status_code == 200 and late.json()["seq"] == nxt and late.json()["written"] is False, late.text
+            # the same item and timestamp with another rating: refused, naming the stored one (it was dropped in
+            # silence as a retry)
+            changed = client.post(f"/users/{user}/interactions",
+                                  json={"item": top, "rating": 4, "timestamp": 1700000000})
+            assert changed.status_code == 409 and changed.json()["field"] == "timestamp", changed.text
+            assert f"(seq {nxt}, rating 5)" in changed.json()["error"] and "another timestamp" in changed.json()["error"]
+            assert len(_edges(db, user)) == len(before) + 3
             # bad input: the field named, nothing written
             for body, field in (({"item": top, "rating": 7}, "rating"), ({"rating": 4}, "item"),
                                 ({"item": top, "timestamp": -1}, "timestamp"),

@@ -502,7 +502,7 @@ def test_ids_are_unique_per_dataset(db, tmp_path):
     clear_database(db)
     L.load(db, [SLICE], name="vg")
     copy = write_dataset(tmp_path / "copy", slice_rows("items.jsonl")[:20], slice_rows("interactions.jsonl")[:30])
-    with pytest.raises(InputError, match=r"user id\(s\) and 20 item id\(s\) of dataset 'copy' already belong to "
+    with pytest.raises(InputError, match=r"user ids and 20 item ids of dataset 'copy' already belong to "
                                          r"another dataset.*--id-prefix"):
         L.load(db, [copy])
     assert db.value("MATCH (d:Dataset {name: 'copy'}) RETURN count(d)") == 0

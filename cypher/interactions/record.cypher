@@ -3,8 +3,12 @@
 // snippet place one. A new user is created in the item's dataset. No kind, sign or kind_source: serving takes the
 // sign from the rating as the loader does, and the next `kgrec update` classifies the edge (it has no kind_source)
 // and recomputes the user's interests. Two requests for one user take turns (a lock on the user node before the
-// seq is read), so each gets a seq of its own. When $timestamp is given and the user's latest interaction is this
-// item at this timestamp, nothing is written (a retried request): `written` is false and `seq` is that edge's.
+// seq is read), so each gets a seq of its own. When $timestamp is given and the user has an interaction with this
+// item at this timestamp (anywhere in the history: other interactions may have come after it) with the same rating
+// and review, nothing is written (a retried request): `written` is false and `seq` is that edge's; with another
+// rating or review, nothing is written either (`differs`, with the stored edge's seq and rating): a retry sends the
+// same values, and a new interaction another timestamp. (Until 2026-12-04 only the latest interaction was compared,
+// and only by item and timestamp: a retry after another interaction was stored twice, a changed rating dropped.)
 // `recorded`: when it was written (no load stamps it with an ingest number), so that `kgrec status` counts it among
 // the interactions that arrived since the serving run was trained.
 // No row when the item is not stored (nothing written). Whether the user is of the item's dataset is read under the
@@ -20,19 +24,28 @@ WITH u, i, new_user
 CALL apoc.lock.nodes([u])
 WITH u, i, new_user, u.dataset IS NOT NULL AND i.dataset IS NOT NULL AND u.dataset <> i.dataset AS clash
 CALL (u) {
-  OPTIONAL MATCH (u)-[x:INTERACTED]->(j:Item)
+  OPTIONAL MATCH (u)-[x:INTERACTED]->(:Item)
   WHERE x.seq IS NOT NULL
-  WITH x, j ORDER BY x.seq DESC LIMIT 1
-  RETURN x.seq AS last_seq, j.id AS last_item, x.timestamp AS last_ts
+  WITH x ORDER BY x.seq DESC LIMIT 1
+  RETURN x.seq AS last_seq
 }
-WITH u, i, new_user, clash, last_seq,
-     coalesce($timestamp IS NOT NULL AND last_item = $item AND last_ts = $timestamp, false) AS again
-OPTIONAL CALL (u, i, last_seq, again, clash) {
-  WITH u, i, last_seq, again, clash WHERE NOT again AND NOT clash
+CALL (u, i) {
+  OPTIONAL MATCH (u)-[y:INTERACTED]->(i)
+  WHERE $timestamp IS NOT NULL AND y.timestamp = $timestamp
+  WITH y ORDER BY y.seq DESC LIMIT 1
+  RETURN y.seq AS same_seq, y.rating AS same_rating,
+         y IS NOT NULL AND coalesce(y.rating, -1.0) = coalesce($rating, -1.0)
+           AND coalesce(y.review_title, '') = coalesce($review_title, '')
+           AND coalesce(y.review_text, '') = coalesce($review_text, '') AS same_values
+}
+WITH u, i, new_user, clash, last_seq, same_seq, same_rating, same_seq IS NOT NULL AND same_values AS again,
+     same_seq IS NOT NULL AND NOT same_values AS differs
+OPTIONAL CALL (u, i, last_seq, again, differs, clash) {
+  WITH u, i, last_seq, again, differs, clash WHERE NOT again AND NOT differs AND NOT clash
   CREATE (u)-[e:INTERACTED {seq: coalesce(last_seq + 1, 0), split: 'train'}]->(i)
   SET e.rating = $rating, e.timestamp = $timestamp, e.recorded = datetime(), e.review_title = $review_title, e.review_text = $review_text,
       u.n_interactions = coalesce(u.n_interactions, 0) + 1
   RETURN e.seq AS seq
 }
-RETURN coalesce(seq, last_seq) AS seq, NOT again AND NOT clash AS written, new_user, clash, u.dataset AS user_dataset,
-       i.dataset AS item_dataset
+RETURN coalesce(seq, same_seq, last_seq) AS seq, seq IS NOT NULL AS written, new_user, clash, differs,
+       same_rating AS stored_rating, u.dataset AS user_dataset, i.dataset AS item_dataset

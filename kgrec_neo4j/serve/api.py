@@ -60,6 +60,7 @@ from .explain import ExplainError, NotScoredYet, explain
 from .recommend import recommend_users
 from .record import (
     DatasetClash,
+    InteractionClash,
     InteractionIn,
     ItemIn,
     UnknownDataset,
@@ -227,8 +228,8 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
     async def failure(_request: Any, exc: Exception) -> JSONResponse:
         if isinstance(exc, UnknownUser | ExplainError | UnknownItem | UnknownDataset):
             return error(404, str(exc))
-        if isinstance(exc, DatasetClash):
-            return error(409, str(exc))
+        if isinstance(exc, DatasetClash | InteractionClash):
+            return error(409, str(exc), exc.field)
         if _neo4j_down(exc):
             return error(503, f"Neo4j is unreachable ({_describe(exc)}); retry shortly")
         if isinstance(exc, RecommendError | ModelError):

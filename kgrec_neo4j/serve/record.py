@@ -49,6 +49,10 @@ class DatasetClash(RecordError):
     """The user is stored in another dataset than the item."""
 
 
+class InteractionClash(RecordError):
+    """An interaction of the user with the item at the request's timestamp is stored with other values."""
+
+
 class UnknownDataset(RecordError):
     """The dataset is not stored."""
 
@@ -97,7 +101,8 @@ class Recorded(BaseModel):
     user: str
     item: str
     seq: int = Field(description="the edge's seq: the user's latest")
-    written: bool = Field(description="false: the user's latest interaction was already this one (a retry)")
+    written: bool = Field(description="false: an interaction of the user with this item at this timestamp, with "
+                                      "these values, was stored already (a retry)")
     new_user: bool
 
 
@@ -106,7 +111,8 @@ def record_interaction(db: Database, user: str, interaction: InteractionIn) -> R
 
     Raises:
         UnknownItem: the item is not stored.
-        DatasetClash: the user is stored in another dataset than the item."""
+        DatasetClash: the user is stored in another dataset than the item.
+        InteractionClash: an interaction with the item at this timestamp is stored with another rating or review."""
     if not user.strip() or len(user) > 1000:
         raise RecordError("user: an id of 1 to 1000 characters, not all of them spaces, is required", field="user")
     it = interaction
@@ -121,6 +127,12 @@ def record_interaction(db: Database, user: str, interaction: InteractionIn) -> R
             raise DatasetClash(f"user {user!r} is of dataset {row['user_dataset']!r} and item {it.item!r} of "
                                f"{row['item_dataset']!r}: ids are unique per dataset, and a user interacts with "
                                f"the items of its own dataset")
+        if row["differs"]:  # (nothing was written)
+            stored = "no rating" if row["stored_rating"] is None else f"rating {row['stored_rating']:g}"
+            raise InteractionClash(f"user {user!r} has an interaction with item {it.item!r} at timestamp "
+                                   f"{it.timestamp} stored already (seq {row['seq']}, {stored}) and this one differs: "
+                                   f"a retry sends the same values; a new interaction (a new rating) another timestamp",
+                                   field="timestamp")
         return Recorded(user=user, item=it.item, seq=int(row["seq"]), written=bool(row["written"]),
                         new_user=bool(row["new_user"]))
 
