@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 
 from ..core.config import Settings, neo4j_address
-from ..core.words import plural
-from ._common import echo_json, open_db, pass_settings
+from ._common import echo_json, open_db, pass_settings, plural
 
 
 def _server_home(settings: Settings) -> Path:

@@ -8,8 +8,7 @@ import click
 
 from ..core.config import Settings, redact_url, stored_error
 from ..core.errors import ConfigError
-from ..core.words import plural
-from ._common import echo_json, pass_settings
+from ._common import echo_json, pass_settings, plural
 
 
 @click.group("llm")

@@ -255,14 +255,11 @@ def connect(settings: Settings, *, wait_s: float = 0.0, retry_window_s: float = 
             driver.verify_connectivity()
             driver.verify_authentication()
             break
-        except AuthError as e:
+        except ClientError as e:  # refused credentials (AuthError), or logins locked after failed ones
             driver.close()
-            raise _unavailable(settings, e) from None
-        except ClientError as e:  # (AuthError is one too, caught above)
-            driver.close()
-            if e.code != AUTH_RATE_LIMIT:
-                raise
-            raise _unavailable(settings, e) from None
+            if isinstance(e, AuthError) or e.code == AUTH_RATE_LIMIT:
+                raise _unavailable(settings, e) from None
+            raise
         except (ServiceUnavailable, SessionExpired, OSError, ValueError) as e:  # ValueError: an unresolvable address
             if time.monotonic() >= deadline:
                 driver.close()
