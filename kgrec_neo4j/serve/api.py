@@ -83,10 +83,13 @@ class ServiceState:
     Args:
         settings: where Neo4j is.
         poll_s: how often the watcher asks which run is current.
-        retry_window_s: how long one request's transaction is retried on transient errors before a 503.
+        retry_window_s: the driver's ``max_transaction_retry_time`` for one request's transaction: a failed attempt
+            is tried again after about 1 s, then 2 s more, 4 s more, ... while less than this has passed since the
+            first failure. 2 s gives three attempts over about 3 s before a 503 (3 s gave a fourth attempt, 7 s in,
+            whenever the first two retries' jittered delays summed to under 3 s).
     """
 
-    def __init__(self, settings: Settings, *, poll_s: float = 2.0, retry_window_s: float = 3.0) -> None:
+    def __init__(self, settings: Settings, *, poll_s: float = 2.0, retry_window_s: float = 2.0) -> None:
         self.settings = settings
         self.poll_s = poll_s
         self.retry_window_s = retry_window_s
@@ -178,6 +181,19 @@ def _neo4j_down(e: Exception) -> bool:
 
     return isinstance(e, ServiceUnavailable | SessionExpired | TransientError | Neo4jUnavailable | DriverError | OSError)
 
+def _whole_body_problem(content_type: str | None, body: Any) -> str:
+    """What is wrong with a body that is not a JSON object: sent without the JSON content type (FastAPI then does not
+    parse it: text/plain, a form, none), or valid JSON of another kind (a list, a string)."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        sent = f"as {kind}" if kind else "without a Content-Type"
+        return (f"the request body was sent {sent}, which this service does not read: send a JSON object with "
+                "Content-Type: application/json")
+    what = {list: "a list", str: "a string", bool: "a boolean", int: "a number", float: "a number"}.get(
+        type(body), "null" if body is None else "not an object")
+    return f"the request body is {what}: send one JSON object (one record per request)"
+
+
 
 def create_app(state: ServiceState, *, token: str | None = None, writes: bool = False) -> Any:
     """The FastAPI application over ``state``; ``token`` (when set) is required on every route but /health;
@@ -214,19 +230,25 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         return error(exc.status_code, str(exc.detail))  # (401 without the token, an unknown route) as every error
 
     @app.exception_handler(RequestValidationError)
-    async def bad_request(_request: Any, exc: RequestValidationError) -> JSONResponse:
+    async def bad_request(request: Any, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         if first.get("type") == "json_invalid":  # its loc is a character position, not a field
             detail = (first.get("ctx") or {}).get("error")
             return error(400, "the request body is not valid JSON" + (f" ({detail})" if detail else "")
                          + ": send a JSON object with Content-Type: application/json")
+        if tuple(first.get("loc", ())) == ("body",):  # the body as a whole: not read as JSON, or not an object
+            return error(400, _whole_body_problem(request.headers.get("content-type"), first.get("input")))
         field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
         if first.get("type") == "extra_forbidden":
             return error(400, f"{field}: not a field of this request (misspelled?)", field)
         return error(400, f"{field or 'request'}: {first.get('msg', 'invalid value')}", field)
 
     async def failure(_request: Any, exc: Exception) -> JSONResponse:
-        if isinstance(exc, UnknownUser | ExplainError | UnknownItem | UnknownDataset):
+        if isinstance(exc, UnknownUser):  # (its message names the CLI's ways to add a user; this is the service's)
+            return error(404, f"{exc} Over this service a user is added by its first interaction, POST "
+                              "/users/{user}/interactions" + ("." if writes else " (on a service started with "
+                                                                                "`kgrec serve --writes`)."))
+        if isinstance(exc, ExplainError | UnknownItem | UnknownDataset):
             return error(404, str(exc))
         if isinstance(exc, DatasetClash | InteractionClash):
             return error(409, str(exc), exc.field)

@@ -87,11 +87,13 @@ class ExplainError(KgrecError):
 def new_items_note(new: int, blank: int, *, whose: str = "you") -> str:
     """What the ``new`` interacted items the run cannot score are, and what gives them a vector: ``kgrec update``
     for the ones without a vector yet; for the ``blank`` ones, folded in from nothing (no knowledge, no user the run
-    knows), knowledge and an update again, or a training run (another update alone changes nothing)."""
+    knows), text that yields knowledge and an update again (the update extracts an item whose text changed), or a
+    training run (another update alone changes nothing)."""
     n = f"the {new} items {whose} interacted with" if new > 1 else f"the item {whose} interacted with"
     waiting = new - blank
-    later = ("knowledge (`kgrec extract`, `kgrec concepts project`, then `kgrec update`) or `kgrec train` gives "
-             + ("them" if blank > 1 else "it") + " a vector")
+    it = "them" if blank > 1 else "it"
+    later = (f"text that gives {it} knowledge (a description or features: load or post {it} again with {it}, then "
+             f"`kgrec update`) or a `kgrec train` gives {it} a vector")
     if not blank:
         return (f"{n} {'are' if new > 1 else 'is'} new to the model (no vector yet): `kgrec update` folds "
                 f"{'them' if new > 1 else 'it'} in from {'their' if new > 1 else 'its'} knowledge and users")
