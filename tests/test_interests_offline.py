@@ -339,7 +339,7 @@ def test_cli_extract_show_and_confidence_report(vg, tmp_path):
     runner = CliRunner()
     r = runner.invoke(cli, ["interests", "extract", "--extractor", "offline", "--users", "5", "--silent"])
     assert r.exit_code == 0, r.output
-    assert "offline interests for 5 users" in r.output
+    assert "offline interests from train interactions (evaluation) for 5 users" in r.output
     user = vg.value("MATCH (u:User)-[r:INTERESTED_IN {horizon: 'long'}]->() RETURN u.id ORDER BY u.id LIMIT 1")
     png = tmp_path / "profile.png"
     r = runner.invoke(cli, ["interests", "show", "--user", user, "--png", str(png)])
@@ -382,4 +382,71 @@ def test_cli_extract_of_an_unknown_user_is_refused_naming_it(vg):
         assert r.exit_code == 1, r.output
         assert "'nobody-x'" in r.output and repr(known) not in r.output and "kgrec users list" in r.output, r.output
     r = CliRunner().invoke(cli, ["interests", "extract", "--silent", "--user", known])
-    assert r.exit_code == 0 and "offline interests for 1 user in" in r.output, r.output
+    assert r.exit_code == 0 and "(evaluation) for 1 user in" in r.output, r.output
+
+
+def test_interests_for_serving_read_every_interaction_and_evaluation_refuses_them(vg):
+    """`kgrec interests extract --for serving` reads every split, so a user's newest interactions (valid and test of
+    the last load) count in the interests; the scope is stored, kept by a run over some users (as `kgrec update`
+    runs), switched only over every user, and an evaluation `kgrec train` / `kgrec evaluate` refuses it. Before,
+    interests read the train split only, whatever the mode."""
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+    from kgrec_neo4j.core.resources import cypher
+    from kgrec_neo4j.users.interests.scope import ScopeError, check_for_evaluation, set_scope, stored_scopes
+
+    held_out = "MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->() UNWIND r.evidence AS ev " \
+               "MATCH (u)-[e:INTERACTED]->(:Item {id: ev}) WHERE e.split <> 'train' RETURN count(DISTINCT u)"
+    runner = CliRunner()
+    try:
+        extract_offline(vg)
+        before = edges(vg)
+        assert vg.value(held_out) == 0 and stored_scopes(vg)["offline"] == "train"
+        r = runner.invoke(cli, ["interests", "extract", "--silent", "--for", "serving", "--users", "5"])
+        assert r.exit_code == 1 and "over every user" in r.output and edges(vg) == before, r.output
+        r = runner.invoke(cli, ["interests", "extract", "--silent", "--for", "serving"])
+        assert r.exit_code == 0 and "from every interaction (serving)" in r.output, r.output
+        assert stored_scopes(vg)["offline"] == "every"
+        users = vg.value(held_out)
+        assert users > 10, users  # the newest interactions are evidence now
+        serving = edges(vg)
+        # a run over some users (as `kgrec update` runs) keeps the stored scope
+        user = vg.value("MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->() UNWIND r.evidence AS ev "
+                        "MATCH (u)-[e:INTERACTED]->(:Item {id: ev}) WHERE e.split <> 'train' RETURN u.id LIMIT 1")
+        vg.write("MATCH (:User {id: $u})-[r:INTERESTED_IN {extractor: 'offline'}]->() DELETE r", u=user)
+        assert extract_offline(vg, users=[user]).scope == "every" and edges(vg) == serving
+        # evaluation refuses interests that read its held-out interactions, before anything is exported
+        for args in (["train", "--epochs", "1"], ["evaluate", "--epochs", "1", "--models", "pop"]):
+            r = runner.invoke(cli, args)
+            assert r.exit_code != 0 and "kgrec interests extract --for evaluation" in r.output, (args, r.output)
+        assert vg.value("MATCH (r:ModelRun) WHERE r.status = 'running' RETURN count(r)") == 0
+        # a switch that did not finish is named, and neither an update nor evaluation goes on with it
+        set_scope(vg, "offline", "switching")
+        with pytest.raises(ScopeError, match="did not finish"):
+            extract_offline(vg, users=[user])
+        with pytest.raises(ScopeError):
+            check_for_evaluation(vg)
+        # back to evaluation over every user: the train-only edges, byte for byte
+        r = runner.invoke(cli, ["interests", "extract", "--silent", "--for", "evaluation"])
+        assert r.exit_code == 0 and "from train interactions (evaluation)" in r.output, r.output
+        assert edges(vg) == before and stored_scopes(vg)["offline"] == "train"
+        check_for_evaluation(vg)
+        # the LLM extractor's retrieval reads the same scope; switching its edges needs --restart
+        u = vg.value("MATCH (u:User)-[e:INTERACTED]->() WHERE e.split = 'test' RETURN u.id LIMIT 1")
+        q = cypher("interests/next_batch")
+        seqs = {flag: [x["seq"] for x in vg.query(q, users=[u], fresh=[u], batch=1000, min_confidence=0.0,
+                                                  every_split=flag)[0]["items"]] for flag in (False, True)}
+        assert len(seqs[True]) == len(seqs[False]) + 2, seqs
+        from kgrec_neo4j.users.interests.scope import resolve
+
+        vg.write("MATCH (u:User {id: $u}), (c:Concept) WITH u, c LIMIT 1 "
+                 "CREATE (u)-[:INTERESTED_IN {extractor: 'llm', horizon: 'long', polarity: 1, weight: 0.5}]->(c)", u=u)
+        with pytest.raises(ScopeError, match="--restart"):
+            resolve(vg, "llm", "serving", every_user=True)
+        assert resolve(vg, "llm", "serving", every_user=True, restart=True) == "every"
+    finally:
+        vg.write("MATCH ()-[r:INTERESTED_IN {extractor: 'llm'}]->() DELETE r")
+        set_scope(vg, "offline", "train")
+        set_scope(vg, "llm", "train")
+        extract_offline(vg)

@@ -849,6 +849,18 @@ def test_warm_start_continues_the_run(db, world):
         "MATCH (i:Item) RETURN count(i)")
     with pytest.raises(Exception, match="warm-start continues a run of ours"):
         run_training(db, type_names=PACK.names, model="lightgcn", warm_start=True)
+    # an evaluation run does not start from a run trained for serving (it learnt valid and test: its valid NDCG@10
+    # rose from 0.154 to 0.170 on Office), and says which run it may start from
+    from kgrec_neo4j.model import runs
+
+    runs.create_run(db, "ours-serving-probe", model="ours", config={"mode": "serving"}, dataset=None)
+    try:
+        n = db.value("MATCH (r:ModelRun) RETURN count(r)")
+        with pytest.raises(Exception, match=f"trained for serving.*the latest of ours is {res.run}"):
+            run_training(db, type_names=PACK.names, model="ours", epochs=1, warm_start="ours-serving-probe")
+        assert db.value("MATCH (r:ModelRun) RETURN count(r)") == n  # refused before a run is recorded
+    finally:
+        db.write("MATCH (r:ModelRun {id: 'ours-serving-probe'}) DETACH DELETE r")
 
 
 def test_an_update_with_failed_items_does_every_step_and_exits_4(db, world, monkeypatch):

@@ -143,6 +143,11 @@ def interests():
 
 @interests.command("extract")
 @click.option("--extractor", type=click.Choice(["offline", "llm"]), default="offline", show_default=True)
+@click.option("--for", "mode", type=click.Choice(["evaluation", "serving"]), default=None,
+              help="evaluation: read the train split only (valid and test stay held out); serving: every interaction, "
+                   "whatever its split, so that the newest count. Default: what the graph's interests read now "
+                   "(evaluation on a new graph). Switching needs every user (and --restart with the LLM); "
+                   "`kgrec update` keeps it, and an evaluation `kgrec train` refuses serving interests.")
 @click.option("--users", "max_users", type=click.IntRange(1), default=None, help="Only the first N users (by id).")
 @click.option("--user", "only_users", multiple=True, help="Only this user (repeatable).")
 @click.option("--batch", type=click.IntRange(1), default=5, show_default=True, help="LLM: interactions per prompt.")
@@ -162,10 +167,11 @@ def interests():
 @batch_size_option
 @silent_option
 @pass_settings
-def extract(settings: Settings, extractor, max_users, only_users, batch, max_rounds, restart, concurrency,
+def extract(settings: Settings, extractor, mode, max_users, only_users, batch, max_rounds, restart, concurrency,
             long_min_support, long_saturation, short_window, short_decay, min_confidence, allow_failures, batch_size,
             silent):
-    """Compute INTERESTED_IN edges from each user's TRAIN interactions (valid/test are never read).
+    """Compute INTERESTED_IN edges from each user's TRAIN interactions (valid/test are never read), or, with
+    --for serving, from every interaction.
 
     With the LLM, users whose request failed are named with their reason, which each keeps in User.interests_error,
     and keep the progress of their answered batches; everything else is written, and running the command again
@@ -176,7 +182,9 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
       kgrec interests extract                          # offline, all users
       kgrec interests extract --extractor llm --users 100
       kgrec interests extract --min-confidence 0.5
+      kgrec interests extract --for serving            # a serving graph: the newest interactions count too
     """
+    from ..users.interests.scope import MODES
     from ..users.interests.store import check_users, user_ids
 
     minc = settings.min_confidence if min_confidence is None else min_confidence
@@ -193,8 +201,10 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
                                            short_window=short_window,
                                            min_confidence=minc, **decay)
             off = extract_offline(d, params=offline_params, users=None if every else users,
-                                  batch_size=batch_size, progress=_bar(silent, "interests", "user"))
-            click.echo(f"offline interests for {plural(off.users, 'user')} in {off.seconds:.1f}s "
+                                  batch_size=batch_size, progress=_bar(silent, "interests", "user"),
+                                  scope=MODES[mode] if mode else None)
+            reads = "every interaction (serving)" if off.scope == "every" else "train interactions (evaluation)"
+            click.echo(f"offline interests from {reads} for {plural(off.users, 'user')} in {off.seconds:.1f}s "
                        f"(read {off.read_s:.1f}s, compute {off.compute_s:.1f}s, write {off.write_s:.1f}s)")
             click.echo(f"edges: {off.edges} ({off.long} long, {off.short} short; {off.positive} positive, "
                        f"{off.negative} negative); users with interests: {off.users_with_interests}; written: "
@@ -208,7 +218,7 @@ def extract(settings: Settings, extractor, max_users, only_users, batch, max_rou
         params = GraphRAGParams(batch=batch, max_rounds=max_rounds, min_confidence=minc, **decay)
         with GraphRAGInterestExtractor(d, settings, pack, params=params,
                                        progress=not silent, concurrency=concurrency) as ex:
-            rep = ex.run(users, restart=restart)
+            rep = ex.run(users, restart=restart, scope=MODES[mode] if mode else None, every_user=every)
     click.echo(f"graph-rag interests for {plural(rep.users, 'user')} in {rep.seconds:.1f}s: {rep.rounds} rounds, "
                f"{rep.requests} requests ({rep.failed_requests} failed), {rep.interactions} interactions read")
     click.echo(f"updates: {rep.updates} ({rep.matched_exact} exact, {rep.matched_projection} projected, "

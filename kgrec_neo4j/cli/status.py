@@ -71,7 +71,8 @@ def status(settings: Settings, extractor, as_json):
         if st.interactions_since_run:
             share = _share(st.interactions_since_run, c["interactions"])
             click.echo(f"           {_c(st.interactions_since_run, 'interaction')} ({share} of all) arrived since it "
-                       f"was trained: served by fold-in; `kgrec train --warm-start` learns from them")
+                       f"was trained: served by fold-in; `kgrec train "
+                       f"{'--for serving ' if r.get('mode') == 'serving' else ''}--warm-start` learns from them")
     else:
         click.echo("model:     no run trained yet (`kgrec train`): recommendations need one")
     if st.last_update:

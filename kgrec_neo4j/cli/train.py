@@ -114,6 +114,9 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
                                      param_hint="--dislike-value")
         overrides = {**(overrides or {}), "item_graph_dislike_value": float(dislike_value)}
     with open_db(settings, writer="kgrec train") as d:
+        from ..users.interests.scope import stored_scopes
+
+        scopes = stored_scopes(d)
         res = run_training(
             d, type_names=_type_names(settings), model=model, epochs=epochs, dim=dim,
             min_confidence=settings.min_confidence if min_confidence is None else min_confidence,
@@ -137,7 +140,8 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
                    f"items, {ws.get('concepts_trained', 0)} concepts trained by it; {ws.get('users_folded', 0)} users "
                    f"and {ws.get('items_folded', 0)} items folded in; {ws.get('items_random', 0)} items and "
                    f"{ws.get('concepts_random', 0)} concepts new"
-                   + (f"; valid NDCG@10 before any epoch {before:.4f}" if before is not None else ""))
+                   + (f"; the GNN part's valid NDCG@10 before any epoch {before:.4f} (the item graph is added "
+                      "after training)" if before is not None else ""))
     serving = ex.get("mode") == "serving"
     chosen = (f"; --epochs {rep['epochs']} instead of the evaluation run's best epoch {res.epochs_chosen}"
               if res.epochs_chosen is not None and res.epochs_chosen != rep["epochs"] else "")
@@ -147,6 +151,10 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
     keys = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
     if serving:  # trained on every interaction: nothing is held out, so there is nothing to measure
         click.echo("metrics: none (a serving run trains on every interaction and holds nothing out)")
+        if scopes["offline"] == "train" and scopes["offline_edges"]:
+            click.echo("note:    the interests still read the train split only, so each user's two newest loaded "
+                       "interactions are not in them: `kgrec interests extract --for serving` counts them too (an "
+                       "evaluation run then needs `--for evaluation` again)")
     else:
         for split in ("valid", "test"):
             m = rep[split]

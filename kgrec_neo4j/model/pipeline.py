@@ -23,6 +23,7 @@ from ..core.errors import ModelError
 from ..core.lease import process_started
 from ..core.outpath import make_out_folder, unwritable
 from ..core.resources import cypher
+from ..users.interests.scope import check_for_evaluation
 from . import runs, writeback
 from .data import TrainGraph
 from .export import export_train_graph, summary
@@ -303,6 +304,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     if model not in MODELS and model not in ABLATIONS:
         raise ValueError(f"model must be one of {', '.join(MODELS + tuple(ABLATIONS))} (got {model!r})")
     check_dataset(db, dataset)
+    if not for_serving:  # interests that read valid and test would carry the held-out labels into training
+        check_for_evaluation(db)
     warm_from: str | None = None
     if warm_start:
         if not model.startswith("ours"):
@@ -311,6 +314,15 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
         warm_from = warm_start if isinstance(warm_start, str) else (current.id if current else None)
         if warm_from is None:
             raise ModelError("--warm-start needs a current run to start from; train one without it first")
+        source = runs.get_run(db, warm_from)
+        if not for_serving and source is not None and source.config.get("mode") == "serving":
+            # it learnt from valid and test: an evaluation run that starts from it measures what it already saw
+            latest = _evaluation_run(db, model)
+            raise ModelError(
+                f"run {warm_from} was trained for serving, on every interaction, valid and test too: an evaluation "
+                f"run warm-started from it would be measured on what it already learnt. Add --for serving, or name "
+                f"an evaluation run to start from (--warm-start RUN"
+                + (f"; the latest of {model} is {latest.id})" if latest else f"; there is none of {model} yet)"))
     stage = on_stage or (lambda s: None)
     chosen_from = None
     epochs_chosen: int | None = None
@@ -497,6 +509,7 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
     from .evaluate import evaluate
     from .protocols import foldin_scorer, refit_overrides, with_valid_in_history
 
+    check_for_evaluation(db)
     bad = [m for m in models if m not in MODELS and m not in ABLATIONS]
     if bad or not models:
         raise ValueError(f"models must be among {', '.join(MODELS + tuple(ABLATIONS))} (got {models!r})")

@@ -74,6 +74,7 @@ from .llm import (
     render_interests,
     render_items,
 )
+from .scope import SWITCHING, Scope, resolve, set_scope, stored_scopes
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +201,7 @@ class GraphRAGInterestExtractor:
         self._graph, self._own_graph, self._graph_lock = graph, graph is None, threading.Lock()
         self.max_tokens = 120 * self.params.max_updates + 60
         self.client = client or LLMClient(settings, max_tokens=self.max_tokens, **client_options)
+        self._every_split = False  # (set by `run` from the scope)
         self._check_vocabulary = project is None  # (a projection passed in is the caller's: it may need none)
         if project is None:
             if embedder is None:
@@ -242,7 +244,7 @@ class GraphRAGInterestExtractor:
     def _item_subgraphs(self, q: dict[str, list[str]]) -> dict[str, tuple[int, list[ItemView]]]:
         rows = self.graph.query(cypher("interests/next_batch"), params={
             "users": q["users"], "fresh": q["fresh"], "batch": self.params.batch,
-            "min_confidence": self.params.min_confidence})
+            "min_confidence": self.params.min_confidence, "every_split": self._every_split})
         return {r["user"]: (r["upto"], [ItemView(**x) for x in r["items"]]) for r in rows}
 
     def _interest_subgraphs(self, q: dict[str, list[str]]) -> dict[str, list[InterestView]]:
@@ -328,14 +330,26 @@ class GraphRAGInterestExtractor:
                 f"run `kgrec concepts build` first (after `kgrec extract items`; README, \"The command line\"); "
                 f"nothing was asked or written")
 
-    def run(self, users: list[str], *, restart: bool = False) -> GraphRAGReport:
+    def run(self, users: list[str], *, restart: bool = False, scope: Scope | None = None,
+            every_user: bool = False) -> GraphRAGReport:
         """Process ``users`` until their train interactions are all read (or ``max_rounds``).
+
+        ``scope``: the interactions read, ``'train'`` (evaluation) or ``'every'`` split (serving); default: the stored
+        one (:mod:`.scope`). Changing it needs ``every_user`` (``users`` are all of them) and ``restart``; it is
+        recorded once no user failed.
 
         Raises:
             ConfigError: the database holds another type pack's types (``kgrec schema apply``), before any request.
             SchemaError: a type of the pack has no concept vocabulary (:meth:`check_vocabulary`), before any request.
+            ScopeError: ``scope`` would mix two scopes (:func:`.scope.resolve`), before any request.
         """
         t_start = time.perf_counter()
+        stored = stored_scopes(self.db)[EXTRACTOR]
+        mode = None if scope is None else {"train": "evaluation", "every": "serving"}[scope]
+        scope = resolve(self.db, EXTRACTOR, mode, every_user=every_user, restart=restart)
+        self._every_split = scope == "every"
+        if scope != stored:
+            set_scope(self.db, EXTRACTOR, SWITCHING)
         if users:  # the prompt lists the pack's types: another pack's would be refused at the first write
             from ...core.schema import check_pack
 
@@ -422,6 +436,8 @@ class GraphRAGInterestExtractor:
             rep.rounds += 1
             active = sorted(u for u in work if u not in failed and len(work[u][1]) == self.params.batch)
         rep.failed_users = sorted(failed)
+        if scope != stored and not failed:  # (a failed restart keeps the user's state of the old scope)
+            set_scope(self.db, EXTRACTOR, scope)
         rep.failures_by_reason = dict(reasons)
         rep.dropped = dict(dropped)
         rep.edges = self.db.value("UNWIND $users AS uid MATCH (:User {id: uid})-[r:INTERESTED_IN {extractor: $x}]->() "

@@ -58,6 +58,7 @@ from ...core.resources import cypher
 from ...core.texthash import digest63
 from ...load.ingest import current_ingest, mark_covered
 from ..confidence import offline_interest_confidence
+from .scope import SWITCHING, Scope, resolve, set_scope, stored_scopes
 from .store import user_ids
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,7 @@ class OfflineReport(BaseModel):
     write_s: float = 0.0
     seconds: float = 0.0
     run: str = ""
+    scope: str = Field("train", description="the interactions read: 'train' (evaluation) or 'every' split (serving)")
 
 
 
@@ -230,10 +232,14 @@ def extract_offline(
     limit: int | None = None,
     batch_size: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    scope: Scope | None = None,
 ) -> OfflineReport:
     """Compute and write the offline ``INTERESTED_IN`` edges of ``users`` (default: all, or the first
     ``limit`` by id). Idempotent: a rerun replaces each user's offline edges with the same ones. A run over every
     user records the ingest number it saw (:mod:`kgrec_neo4j.load.ingest`), from which ``kgrec update`` goes on.
+
+    ``scope``: the interactions read, ``'train'`` (evaluation) or ``'every'`` split (serving); default: the stored
+    one (:mod:`.scope`). A run that changes it must cover every user, and records it once it has.
 
     ``batch_size``: users per write transaction (default :func:`default_batch_size`).
     ``progress(done_users, total_users)`` is called after each written batch.
@@ -243,6 +249,12 @@ def extract_offline(
     params = params or OfflineParams()
     t_start = time.perf_counter()
     covered = current_ingest(db) if users is None and limit is None else None
+    stored_scope = stored_scopes(db)[EXTRACTOR]
+    mode = None if scope is None else {"train": "evaluation", "every": "serving"}[scope]
+    scope = resolve(db, EXTRACTOR, mode, every_user=users is None and limit is None)
+    switching = scope != stored_scope
+    if switching:  # until every user is written, the graph holds both
+        set_scope(db, EXTRACTOR, SWITCHING)
     ids = users if users is not None else user_ids(db, limit=limit)
     batch_size = batch_size or default_batch_size(len(ids))
     rep = OfflineReport(users=len(ids), run=f"offline-{uuid.uuid4().hex[:8]}")
@@ -267,7 +279,8 @@ def extract_offline(
         for b0 in range(0, len(ids), batch_size):
             batch = ids[b0:b0 + batch_size]
             t0 = time.perf_counter()
-            recs = db.query(q_train, users=batch, min_confidence=params.min_confidence, extractor=EXTRACTOR)
+            recs = db.query(q_train, users=batch, min_confidence=params.min_confidence, extractor=EXTRACTOR,
+                            every_split=scope == "every")
             by_user = {r["user"]: [Event(int(s), i, int(g), float(c)) for s, i, g, c in r["events"]] for r in recs}
             stored = {r["user"]: dict(r["stored"]) for r in recs}
             new_items = sorted({e.item for evs in by_user.values() for e in evs} - item_cache.keys())
@@ -327,6 +340,9 @@ def extract_offline(
     for f in ("read_s", "compute_s", "write_s"):
         setattr(rep, f, round(getattr(rep, f), 2))
     rep.seconds = round(time.perf_counter() - t_start, 2)
+    if switching:
+        set_scope(db, EXTRACTOR, scope)
+    rep.scope = scope
     if covered is not None:  # every user's interests follow the edges loaded before the start (for `kgrec update`)
         mark_covered(db, "interests", covered)
     log.info("offline interests: %d users, %d edges (%d long, %d short; %d created, %d changed, %d deleted) in %.1fs",
