@@ -568,7 +568,8 @@ def test_a_reload_of_the_first_days_files_keeps_the_appended_days(db, tmp_path):
     assert record_interaction(db, user, InteractionIn(item=item, timestamp=2_000_000_000)).written
     with_live = edges(db)
     merged = write_dataset(tmp_path / "merged" / "vg", slice_rows("items.jsonl"), slice_rows("interactions.jsonl"))
-    with pytest.raises(InputError, match=r"would remove 1 interaction that the service recorded"):
+    with pytest.raises(InputError, match=r"would remove 1 interaction recorded live \(by `kgrec serve --writes`, "
+                                         r"or by a Cypher client"):
         L.load(db, [merged], name="vg")
     assert edges(db) == with_live
     # an export that has the recorded interaction too, at another place of the user's history, loses nothing
@@ -583,6 +584,54 @@ def test_a_reload_of_the_first_days_files_keeps_the_appended_days(db, tmp_path):
     # with --yes, day 0's files replace the dataset
     L.load(db, [base], yes=True)
     assert len(edges(db)) == len(before) - appended
+
+
+def test_a_reload_from_a_copy_elsewhere_keeps_the_appended_days(db, tmp_path):
+    """Day 0's files copied to another folder (a new download) and reloaded from there removed the appended day's
+    rows without a question: only a reload that gave some of the stored files again was asked about. The files
+    appended since the last load count whatever files the reload gives; a reload resets them."""
+    import shutil
+
+    clear_database(db)
+    base, more, _ = split_slice(tmp_path, keep=20)
+    L.load(db, [base])
+    L.load(db, [more], append=True)
+    before = edges(db)
+    copy = tmp_path / "download" / "vg"
+    shutil.copytree(base, copy)
+    with pytest.raises(InputError, match=r"the dataset was also loaded from .*more/vg/interactions.jsonl, which this "
+                                         r"reload leaves out"):
+        L.load(db, [copy])
+    assert edges(db) == before
+    rep = L.load(db, [copy], yes=True)
+    assert rep.interactions_removed > 0 and len(edges(db)) < len(before)
+    # the reload replaced the appended day: a later reload from other files is not asked about it again
+    assert db.value("MATCH (d:Dataset {name: 'vg'}) RETURN d.appended") == []
+    L.load(db, [base])
+
+
+def test_an_append_that_shares_nothing_with_the_dataset_is_asked_about(db, tmp_path):
+    """A file of another dataset appended to a stored one (MovieLens ratings to a shop's dataset) was added without a
+    word: new users, items without text, a dataset many times its size. An append whose interactions share no user and
+    no item with the dataset is refused, naming the counts, unless --yes; one that shares either goes through."""
+    clear_database(db)
+    base, _, _ = split_slice(tmp_path, keep=3)
+    L.load(db, [base])
+    before = edges(db)
+    stored_item = db.value("MATCH (i:Item) RETURN i.id ORDER BY i.id LIMIT 1")
+    ratings = [{"user_id": f"ml-u{k}", "item_id": "ml-1", "seq": 0, "rating": 5.0} for k in range(25)]
+    other = write_dataset(tmp_path / "other" / "vg", [{"item_id": "ml-1", "title": "Toy Story (1995)"}], ratings)
+    with pytest.raises(InputError, match=r"none of the 25 users of the files and none of the 1 items their "
+                                         r"interactions name is stored for it.*--dataset NAME.*--yes"):
+        L.load(db, [other], append=True)
+    assert edges(db) == before
+    # a new user of a stored item, and a few new users of a new item, are an ordinary day's rows
+    mine = write_dataset(tmp_path / "mine" / "vg", [], [{"user_id": "new-u", "item_id": stored_item, "seq": 0}])
+    assert L.load(db, [mine], append=True).interactions_written == 1
+    few = write_dataset(tmp_path / "few" / "vg", [{"item_id": "new-i", "title": "A new game"}],
+                        [{"user_id": "new-v", "item_id": "new-i", "seq": 0}])
+    assert L.load(db, [few], append=True).interactions_written == 1
+    assert L.load(db, [other], append=True, yes=True).interactions_written == 25
 
 
 def test_an_untimed_repeat_purchase_is_said_to_need_a_timestamp(db, tmp_path):
@@ -621,7 +670,8 @@ def test_a_reload_asks_before_removing_an_untimed_recorded_repeat(db, tmp_path):
     L.load(db, [base])
     assert record_interaction(db, "u1", InteractionIn(item=ids[0])).written  # a repeat, no timestamp
     before = edges(db)
-    with pytest.raises(InputError, match=r"would remove 1 interaction that the service recorded"):
+    with pytest.raises(InputError, match=r"would remove 1 interaction recorded live \(by `kgrec serve --writes`, "
+                                         r"or by a Cypher client"):
         L.load(db, [base])
     assert edges(db) == before
     # files that have it, rated: the edge is rewritten from them and is the files' now (it kept `recorded`, and the
@@ -705,7 +755,7 @@ def test_a_reload_refused_for_recorded_interactions_names_the_recorded_items_it_
     posted = rows[3]["item_id"]
     assert record_item(db, ItemIn(id=posted, dataset="vg", title="A posted game")).new_item
     assert record_interaction(db, "u1", InteractionIn(item=posted, rating=5)).written
-    with pytest.raises(InputError, match=rf"would remove 1 interaction that the service recorded .*, and 1 item it "
+    with pytest.raises(InputError, match=rf"would remove 1 interaction recorded live .*, and 1 item the service "
                                          rf"recorded \(POST /items\), e\.g\. '{posted}'; nothing was written\..* "
                                          r"recorded interactions and items too, pass --yes"):
         L.load(db, [base])

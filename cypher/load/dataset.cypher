@@ -1,10 +1,13 @@
 // The dataset node of a load: what was read, its status (loading | loaded) and id prefix; the counts are
 // those stored for the dataset now (after a reload or an append, the whole dataset). `sources`: the files of the
-// load, after those of the loads it appended to ($append).
+// load, after those of the loads it appended to ($append); `appended`: those of the appends since the last load
+// without --append (a reload that leaves them out, and would remove rows, is refused without --yes).
 MERGE (d:Dataset {name: $name})
 SET d.format = $format, d.loaded_at = datetime(), d.status = $status, d.id_prefix = $id_prefix,
     d.sources = CASE WHEN $append THEN [s IN coalesce(d.sources, []) WHERE NOT s IN $sources] + $sources
-                     ELSE $sources END
+                     ELSE $sources END,
+    d.appended = CASE WHEN $append THEN [s IN coalesce(d.appended, []) WHERE NOT s IN $sources] + $sources
+                      ELSE [] END
 WITH d
 CALL (d) {
   MATCH (u:User) WHERE u.dataset = d.name

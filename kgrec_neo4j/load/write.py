@@ -315,8 +315,9 @@ def load(
     Raises:
         InputError: nothing valid to write, ``strict`` with a bad record, a k-core that leaves no interaction, ids of
             another dataset, filters with ``append``, ``append`` to a dataset that is not stored, a reload that would
-            remove more than half of the stored interactions without ``yes``, a removal ``confirm_removal`` refused;
-            nothing is written then.
+            remove more than half of the stored interactions without ``yes``, a removal ``confirm_removal`` refused,
+            an append that shares no user and no item with the stored dataset without ``yes``; nothing is written
+            then.
     """
     t0 = time.perf_counter()
     paths = [Path(p) for p in paths]
@@ -369,6 +370,8 @@ def load(
     drop_users: list[str] = []
     drop_items: list[str] = []
     if mode == "append":
+        if xs and not yes:
+            _check_append_overlap(db, name, info, ds, xs, prefix, known or set())
         rows, moved, counts, report.interactions_already_stored, report.interactions_kept_untimed = \
             _append_rows(db, xs, prefix)
         touched = set(counts)
@@ -379,6 +382,11 @@ def load(
         if mode == "reload":
             # (with confirm_removal, the caller's question decides a removal of everything too)
             left_out = _sources_left_out(info["sources"] if info else None, ds.sources)
+            # files appended since the last load: a reload from other files (a new download, a renamed export)
+            # that would remove the rows only they hold is asked about as a reload of the first day's files is
+            given = set(_resolved(ds.sources))
+            left_out += [f for f in (info or {}).get("appended") or [] if f not in given
+                         and not any(Path(f).parts[-len(Path(x).parts):] == Path(x).parts for x in left_out)]
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
             live_items = sorted(set(drop_items) & set(db.value(cypher("load/recorded_items"), dataset=name) or []))
@@ -472,6 +480,33 @@ def _resolved(sources: Iterable[str]) -> list[str]:
     return [str(Path(s).resolve()) for s in sources]
 
 
+APPEND_ALONE_USERS = 20  # an append of this many users or more that shares nothing with the dataset is asked about
+
+
+def _check_append_overlap(db: Database, name: str, info: dict[str, Any] | None, ds: Any, xs: list[Any], prefix: str,
+                          known: set[str]) -> None:
+    """Refuse an append whose interactions share no user and no item with the stored dataset, when it is in another
+    format or of :data:`APPEND_ALONE_USERS` users or more: a file of another dataset (another shop's reviews, 16,053
+    users) was added to it without a word, its items without text.
+
+    Raises:
+        InputError: naming the counts, the formats when they differ, and --dataset / --yes."""
+    users = sorted({prefix + x.user for x in xs})
+    items = {x.item for x in xs}
+    stored_fmt = (info or {}).get("format")
+    other_format = bool(stored_fmt and ds.format and stored_fmt != ds.format)
+    # (a few new users of new items, in the dataset's own format, are an ordinary day's rows)
+    if not other_format and len(users) < APPEND_ALONE_USERS:
+        return
+    if items & known or db.value(cypher("load/stored_users_among"), ids=users, dataset=name):
+        return
+    formats = f" (it is {ds.format}; the dataset was loaded as {stored_fmt})" if other_format else ""
+    raise InputError(f"appending to dataset {name!r}: none of the {len(users):,} users of the files and none of the "
+                     f"{len(items):,} items their interactions name is stored for it{formats}, so they may be another "
+                     f"dataset's; nothing was written. Load them as a dataset of their own (--dataset NAME, without "
+                     f"--append), or pass --yes to add them to {name!r}", source=", ".join(ds.sources))
+
+
 def _sources_left_out(stored: list[str] | None, given: list[str]) -> list[str]:
     """The files a stored dataset was also loaded from (``--append``) that a reload from ``given`` leaves out, when
     the reload gives some of its files again: a day's files reloaded alone, after later days were appended. A reload
@@ -536,16 +571,19 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     live = sum(1 for u, edges in stored.items() for (s, i), e in edges.items()
                if e[7] and (u, s, i) not in new_keys and (u, i, e[3]) not in in_files)
     if live and not yes:
-        also = (f", and {len(live_items)} item{'' if len(live_items) == 1 else 's'} it recorded (POST /items), e.g. "
-                f"{', '.join(map(repr, live_items[:3]))}" if live_items else "")
+        also = (f", and {len(live_items)} item{'' if len(live_items) == 1 else 's'} the service recorded (POST "
+                f"/items), e.g. {', '.join(map(repr, live_items[:3]))}" if live_items else "")
         raise InputError(f"reloading dataset {name!r} from these files would remove {live} "
-                         f"interaction{'' if live == 1 else 's'} that the service recorded (`kgrec serve --writes`: they are "
-                         f"in no file), of {len(removed)} it would "
-                         f"remove{also}; nothing was written. A reload replaces the dataset's rows with the files': to "
-                         f"add these rows, pass --append; to replace it, recorded interactions "
-                         f"{'and items ' if live_items else ''}too, pass --yes", source=name)
-    if removed and left_out and not yes:
-        raise InputError(f"reloading dataset {name!r} from these files would remove {len(removed)} of its {total} "
+                         f"interaction{'' if live == 1 else 's'} recorded live (by `kgrec serve --writes`, or by a "
+                         f"Cypher client with `recorded` set, as the README's Browser example does: they are in no "
+                         f"file), of {len(removed)} it would remove{also}; nothing was written. A reload replaces the "
+                         f"dataset's rows with the files': to add these rows, pass --append; to replace it, recorded "
+                         f"interactions {'and items ' if live_items else ''}too, pass --yes", source=name)
+    # rows of items the user still has in the files (a history numbered again) are not lost with the files left out
+    kept_pairs = {(r["user"], r["item"]) for r in rows}
+    lost = [r for r in removed if (r["user"], r["item"]) not in kept_pairs]
+    if lost and left_out and not yes:
+        raise InputError(f"reloading dataset {name!r} from these files would remove {len(lost)} of its {total} "
                          f"stored interactions; the dataset was also loaded from {_files_shown(left_out)}, which "
                          f"this reload leaves out, and the rows only they hold would go; nothing was written. A reload "
                          f"replaces the dataset's rows with the files': to reload it whole, give files that hold every "
