@@ -684,3 +684,30 @@ def test_two_items_whose_titles_cut_alike_are_named_apart():
     other = _item("Pilot G2 Retractable Premium Gel Ink Roller Ball Pens Bold Point 4-Pack", 0.1, 9.0)
     names = E.distinct_names([red, twin, other])
     assert names == {red.id: f"{red.name} ({red.id})", "B2": f"{red.name} (B2)", other.id: E.short(other.name)}
+
+
+def test_browser_queries_give_an_item_bought_twice_one_path(db, kg):
+    """A user who bought an item twice got its path twice from cypher/browser/stored_recommendations (one per
+    INTERACTED edge, under `LIMIT 3`: a third reason that `kgrec explain` names was pushed out) and from
+    explanation_paths (each shared concept twice); why_not listed its shared concepts twice. One path per item."""
+    def run(name, **params):
+        return db.query(browser_query(name), **params)
+
+    db.write("CREATE (u:User {id: 'bt-u'}), (i:Item {id: 'bt-i', title: 'Target'}), (c:Concept {id: 'bt-c', "
+             "name: 'bt concept', type: 'Others'}), (i)-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c), "
+             "(u)-[:RECOMMENDED {rank: 1, run: 'bt-run', score: 1.0}]->(i) "
+             "WITH u, i, c UNWIND [['bt-j', 1.0, [0, 1]], ['bt-k', 0.5, [2]], ['bt-m', 0.2, [3]]] AS row "
+             "CREATE (j:Item {id: row[0]})-[:ITEM_LINK {run: 'bt-run', weight: row[1]}]->(i), "
+             "(j)-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c) "
+             "WITH u, j, row UNWIND row[2] AS seq "
+             "CREATE (u)-[:INTERACTED {seq: seq, split: 'train', sign: -1, rating: 1.0}]->(j)")
+    try:
+        shown = run("stored_recommendations", user="bt-u")
+        assert [r["p"][2]["id"] for r in shown if r["kind"] == "item_link"] == ["bt-j", "bt-k", "bt-m"], shown
+        paths = run("explanation_paths", user="bt-u", item="bt-i")
+        shared = sorted(r["p"][2]["id"] for r in paths if r["kind"] == "shared_concept")
+        assert shared == ["bt-j", "bt-k", "bt-m"], shared
+        reasons = [r["reason"] for r in run("why_not", user="bt-u", item="bt-i") if "bt-j" in r["reason"]]
+        assert reasons and all(r.count("bt concept") == 1 for r in reasons), reasons
+    finally:
+        db.write("MATCH (n) WHERE n.id STARTS WITH 'bt-' DETACH DELETE n")

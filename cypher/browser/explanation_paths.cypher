@@ -9,7 +9,8 @@
 // (INTERESTED_IN.polarity < 0) is a `negative_interest` (`negative_interest_family`): it counts against the item,
 // and is listed after the other paths without a share.
 // The full share of each reason (model and item graph) comes from `kgrec explain --user U --item I`.
-// Equal rows keep one order from run to run: by the ids along the path, then the interest's horizon.
+// Equal rows keep one order from run to run: by the ids along the path, then the interest's horizon. An item the
+// user interacted with more than once gives one path per reason, not one per interaction.
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
 MATCH (u:User {id: $user}), (i:Item {id: $item})
@@ -29,19 +30,22 @@ CALL (r, u, i) {
   UNION ALL
   MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
   WHERE j <> i
+  WITH j, c, collect(p)[0] AS p
   RETURN p, 'shared_concept' AS kind, null AS share, COUNT { (c)<-[:HAS_KNOWLEDGE]-() } AS items
   UNION ALL
   MATCH p = (u)-[ii:INTERESTED_IN]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
   RETURN p, CASE WHEN ii.polarity < 0 THEN 'negative_interest' ELSE 'interest' END AS kind, null AS share,
          COUNT { (c)<-[:HAS_KNOWLEDGE]-() } AS items
   UNION ALL
-  MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(:Concept)-[:BROADER]-(ci:Concept)<-[:HAS_KNOWLEDGE]-(i)
+  MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)-[:BROADER]-(ci:Concept)<-[:HAS_KNOWLEDGE]-(i)
   WHERE j <> i AND NOT EXISTS { (j)-[:HAS_KNOWLEDGE]->(:Concept)<-[:HAS_KNOWLEDGE]-(i) }
+  WITH j, c, ci, collect(p)[0] AS p
   RETURN p, 'family_concept' AS kind, null AS share, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
   UNION ALL
   MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)-[:BROADER]->(:Concept)<-[:BROADER]-(ci:Concept)
             <-[:HAS_KNOWLEDGE]-(i)
   WHERE j <> i AND ci <> c AND NOT EXISTS { (j)-[:HAS_KNOWLEDGE]->(:Concept)<-[:HAS_KNOWLEDGE]-(i) }
+  WITH j, c, ci, nodes(p)[3] AS b, collect(p)[0] AS p
   RETURN p, 'family_concept' AS kind, null AS share, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
   UNION ALL
   MATCH p = (u)-[ii:INTERESTED_IN]->(c:Concept)-[:BROADER]-(ci:Concept)<-[:HAS_KNOWLEDGE]-(i)

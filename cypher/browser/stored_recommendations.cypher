@@ -5,13 +5,15 @@
 // part of its score; `kgrec explain --user U --item I` gives each reason's share), by |weight|, then its interests
 // by weight x confidence (the two strengths are on different scales), an interest the user avoids
 // (INTERESTED_IN.polarity < 0, kind `negative_interest`: it counts against the item) last, and only where fewer than
-// three wanted ones leave room; equal ones by the ids along the path. Paste into Neo4j Browser
+// three wanted ones leave room; equal ones by the ids along the path. An item the user interacted with more than
+// once is one path. Paste into Neo4j Browser
 // after setting the parameter.
 // :param user => 'A2OAG0NE83ODBD'
 MATCH (u:User {id: $user})-[r:RECOMMENDED]->(i:Item)
 OPTIONAL CALL (u, r, i) {
-  MATCH p = (u)-[:INTERACTED]->(:Item)-[l:ITEM_LINK]->(i)
+  MATCH p = (u)-[:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
   WHERE l.run = r.run
+  WITH l, collect(p)[0] AS p  // one path per item the user interacted with, however often
   RETURN p, 'item_link' AS kind, abs(l.weight) AS strength
   ORDER BY strength DESC, [n IN nodes(p)[1..-1] | n.id]
   LIMIT 3

@@ -29,7 +29,7 @@ CALL (r, u, i) {
   OPTIONAL MATCH pl = (u)-[:INTERACTED]->(j)-[l:ITEM_LINK]->(i) WHERE l.run = r.id
   WITH r, u, i, j, back, head(collect(pl)) AS pl, head(collect(l.weight)) AS w
   OPTIONAL MATCH pc = (u)-[:INTERACTED]->(j)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
-  WITH r, j, back, pl, w, head(collect(pc)) AS pc, collect(c.name)[0..3] AS shared
+  WITH r, j, back, pl, w, head(collect(pc)) AS pc, collect(DISTINCT c.name)[0..3] AS shared
   WHERE pl IS NOT NULL OR pc IS NOT NULL
   WITH j, coalesce(pl, pc) AS p, shared, back,
        coalesce(apoc.convert.fromJsonMap(coalesce(r.metrics, '{}')).recency.item_graph, 1.0) ^ back AS fade,
