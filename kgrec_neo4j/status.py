@@ -77,7 +77,7 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
     extractor's work counts as done."""
     from .core.lease import holder
     from .core.schema import db_packs, load_pack, pack_arg
-    from .extract.run import extractor_name
+    from .extract.run import extractor_name, marked_name
     from .model.runs import current_run
 
     name = extractor_name(settings, extractor)
@@ -85,7 +85,7 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
     state = db.query(cypher("update/state"))[0]
     run = current_run(db)
     p = db.query(cypher("status/pending"), classified=int(state["classified_upto"]), run=run.id if run else None)[0]
-    todo = db.query(cypher("update/items_to_extract"), extractor=name)
+    todo = db.query(cypher("update/items_to_extract"), extractor=marked_name(settings, name))
     unclassified = int(p["interactions_unclassified"])
     users = int(db.value(cypher("update/count_changed_users"), previous=int(state["interests_upto"]),
                          ingest=int(state["ingest"]), unseen=unclassified > 0))

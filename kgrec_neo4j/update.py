@@ -165,17 +165,18 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     """
     from .core.lease import holder
     from .core.schema import check_pack, load_pack
-    from .extract.run import check_extractor, extractor_name
+    from .extract.run import check_extractor, extractor_name, marked_name
 
     t_all = time.perf_counter()
     name = extractor_name(settings, extractor)
     check_extractor(settings, name)  # before anything is recorded: which items need extracting depends on it
+    done_as = marked_name(settings, name)  # (the LLM extractor marks an item done under its model's name)
     pack = load_pack(settings.type_pack)
     check_pack(db, pack)  # the update extracts with it: another pack's types would be refused half-way
     if lease is not None:
         state = db.query(cypher("update/state"))[0]
         # another writer at work (a load) may be about to give the update work: wait for it under the lease as before
-        work, failed = _has_work(db, name, state, retry_failed=retry_failed)
+        work, failed = _has_work(db, done_as, state, retry_failed=retry_failed)
         if not work and holder(db) is None:
             return UpdateReport(previous=int(state["updated_upto"]), ingest=int(state["ingest"]),
                                 items_failed_waiting=failed, seconds=round(time.perf_counter() - t_all, 3))
@@ -185,7 +186,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     seen_classified, seen_interests = int(state["classified_upto"]), int(state["interests_upto"])
     running = state["running"]
     rep = UpdateReport(previous=previous)
-    todo, fresh = _items_to_extract(db, name)
+    todo, fresh = _items_to_extract(db, done_as)
     if retry_failed:
         fresh = todo
     unseen: bool | None = None  # whether some interaction was never classified (None: not read yet)

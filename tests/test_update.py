@@ -739,6 +739,28 @@ def test_update_reads_the_stored_text_hashes(db, world, settings):
     assert db.value("MATCH (i:Item {id: $i}) RETURN i.text_vector_hash = i.current_text_hash", i=item) is True
 
 
+def test_items_the_llm_extracted_are_done_for_update_and_status(db, world, settings):
+    """The LLM extractor marks an item done as `llm:<model>:<text hash>`, and `kgrec update` and `kgrec status`
+    looked for `llm:<text hash>`: after `kgrec extract items --extractor llm`, status kept every item pending and
+    each update extracted every item again (from the answer cache) and recomputed their users' interests."""
+    from kgrec_neo4j.status import graph_status
+
+    assert run_update(db, settings).status == "nothing"
+    llm = dataclasses.replace(settings, llm_base_url="http://127.0.0.1:9/v1", llm_model="model-x")
+    n = db.value("MATCH (i:Item) WHERE i.current_text_hash IS NOT NULL RETURN count(i)")
+    assert graph_status(db, llm, extractor="llm").pending.items_to_extract == n  # none done by this model yet
+    db.write("MATCH (i:Item) WHERE i.current_text_hash IS NOT NULL "
+             "SET i.extract_hashes = coalesce(i.extract_hashes, []) + ['llm:model-x:' + i.current_text_hash]")
+    try:
+        assert graph_status(db, llm, extractor="llm").pending.items_to_extract == 0
+        assert run_update(db, llm, extractor="llm").status == "nothing"
+        # another model's extraction is not this one's
+        other = dataclasses.replace(llm, llm_model="model-y")
+        assert graph_status(db, other, extractor="llm").pending.items_to_extract == n
+    finally:
+        db.write("MATCH (i:Item) SET i.extract_hashes = [x IN i.extract_hashes WHERE NOT x STARTS WITH 'llm:']")
+
+
 def test_update_finds_edges_no_classification_has_seen(db, world, settings):
     """An interaction written by another client (no kind_source, no load stamp) is classified by the next update.
     Whether there is any is read from counts on the interacted_kind_source index, not from a scan of every edge."""

@@ -125,7 +125,7 @@ def _stats(extractor: Extractor) -> dict[str, Any]:
         return {"stats": str(st)}
 
 
-def extract_items(db: Database, extractor: Extractor, *, limit: int | None = None, batch_size: int = 256,
+def extract_items(db: Database, extractor: Extractor, *, limit: int | None = None, batch_size: int | None = None,
                   progress: bool = True, item_ids: list[str] | None = None, force: bool = False,
                   pack: TypePack | None = None, run: str | None = None) -> ExtractionReport:
     """Extract knowledge points of the database's items with ``extractor`` and store them.
@@ -134,7 +134,8 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
         db: an open :class:`~kgrec_neo4j.core.db.Database`.
         extractor: has ``.name`` and ``.extract(items) -> results`` (offline or LLM).
         limit: extract at most this many items (those not done yet, in id order).
-        batch_size: items per ``extract`` call and per write transaction.
+        batch_size: items per ``extract`` call and per write transaction (default: the extractor's
+            ``default_batch``, else 256; the LLM extractor's is a few rounds of its requests in flight).
         progress: show a tqdm progress bar.
         item_ids: only these items.
         force: re-extract items that are already done for their current text.
@@ -145,6 +146,7 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     counted; an exception raised by ``extractor.extract`` itself (endpoint down, bad configuration)
     stops the run: batches already written stay, and a rerun continues with the items not done.
     """
+    batch_size = batch_size or int(getattr(extractor, "default_batch", 256))
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     if limit is not None and limit < 0:
@@ -273,6 +275,13 @@ def extractor_name(settings: Settings, name: str) -> str:
     if name == "auto":
         return "llm" if settings.llm_base_url else "offline"
     return name
+
+
+def marked_name(settings: Settings, name: str) -> str:
+    """The name the extractor ``name`` marks its items done with (``extract_hashes``, ``extract_error_by``): the LLM
+    extractor's names its model, ``llm:<KGREC_LLM_MODEL or default>`` (:class:`~.llm.LLMExtractor`), so that
+    another model's extraction is not taken for this one's. ``kgrec update`` and ``kgrec status`` look for it."""
+    return f"llm:{settings.llm_model or 'default'}" if name == "llm" else name
 
 
 def check_extractor(settings: Settings, name: str) -> None:
