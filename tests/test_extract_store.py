@@ -255,6 +255,38 @@ def test_extractor_failure_and_missing_results_are_recorded(fresh, capsys):
     assert "2/2" in bar and "failed=2" in bar, bar
 
 
+def test_items_are_written_in_the_extractors_own_batches(fresh):
+    """`kgrec extract items` extracted and wrote 256 items at a time whatever the extractor: with a local LLM the bar
+    read 0 done, and nothing was stored, for minutes while answers came in. An extractor's `default_batch` (the LLM
+    extractor's: a few rounds of its requests in flight) is the batch when none is given."""
+    class Small:
+        name = "small-batches"
+        default_batch = 1
+        chunks: list[int] = []
+
+        def extract(self, items):
+            self.chunks.append(len(items))
+            return [ItemResult(item_id=it.item_id, text_hash=it.text_hash(),
+                               points=[KnowledgePoint(type="Others", value="seen", confidence=0.5)]) for it in items]
+
+    ex = Small()
+    rep = extract_items(fresh, ex, progress=False, pack=PACK)
+    assert rep.items_done >= 2 and ex.chunks == [1] * rep.items_done
+    ex.chunks.clear()
+    extract_items(fresh, ex, progress=False, pack=PACK, force=True, batch_size=100)  # a given batch still wins
+    assert ex.chunks == [rep.items_done]
+    from langchain_core.language_models.fake_chat_models import FakeListChatModel
+
+    from kgrec_neo4j.extract.llm import LLMExtractor
+    from kgrec_neo4j.llm.client import LLMClient
+
+    settings = fresh.settings
+    llm = LLMExtractor(settings, PACK, client=LLMClient(settings, chat_model=FakeListChatModel(responses=["{}"]),
+                                                        cache=False, concurrency=2))
+    assert llm.default_batch == 16  # 4 rounds of at least 4 requests
+    assert LLMExtractor(settings, PACK, concurrency=8, client=llm.client).default_batch == 32
+
+
 def test_cli_extract_items(fresh, monkeypatch):
     from kgrec_neo4j.cli import cli
 

@@ -65,7 +65,7 @@ def items(settings, extractor_name, limit, concurrency, use_reviews, force, item
                     raise click.BadParameter(
                         f"unknown item(s) {', '.join(map(repr, missing))}: expected Item.id values that were loaded "
                         f"(`kgrec items search TEXT` finds an item's id); nothing was extracted", param_hint="--item")
-            report = extract_items(db, extractor, limit=limit, batch_size=batch_size or 256, progress=not silent,
+            report = extract_items(db, extractor, limit=limit, batch_size=batch_size, progress=not silent,
                                    item_ids=list(item_ids) or None, force=force, pack=pack)
     finally:  # the LLM extractor's connection pool and event loop (the offline one has none)
         close_extractor(extractor)

@@ -243,6 +243,10 @@ class LLMExtractor:
         self.client = client or LLMClient(settings, concurrency=concurrency, max_tokens=self.max_tokens,
                                           **client_options)
         self.concurrency = concurrency
+        # items per extract call and write (extract_items' default): a few rounds of requests in flight, so that
+        # the progress bar moves and answers are stored as they come (256 items showed 0 done, and stored none, for
+        # minutes on a local model)
+        self.default_batch = 4 * max(self.client.concurrency if concurrency is None else concurrency, 4)
         self.name = f"llm:{self.client.model_name}"
         self.prompt_version = f"{PROMPT_VERSION}/{unknown_type}"
         self._json_schema = answer_json_schema(pack, max_points)
