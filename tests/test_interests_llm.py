@@ -310,6 +310,28 @@ def test_graphrag_resume_rerun_and_restart(rag, settings):
     assert rep.requests == 1 and _state(rag) == before
 
 
+def test_a_restart_removes_the_pending_mentions_nothing_points_at_any_more(rag, settings):
+    """`--restart` deleted a user's earlier INTEREST_MENTION edges but left their pending mentions when the new answers
+    did not name them again: Mention nodes without a relationship, counted by `kgrec status` and `concepts report`.
+    One that another user's interest or an item still points at stays."""
+    before = _state(rag)
+    rag.write("MATCH (g1:User {id: 'g1'}), (g2:User {id: 'g2'}) "
+              "CREATE (a:Mention {type: 'Others', key: 'orphan-probe', text: 'orphan probe', pending: true, "
+              "origin: 'interest'}), (b:Mention {type: 'Others', key: 'shared-probe', text: 'shared probe', "
+              "pending: true, origin: 'interest'}) "
+              "CREATE (g1)-[:INTEREST_MENTION {extractor: 'llm', horizon: 'long', seq: 0}]->(a), "
+              "(g1)-[:INTEREST_MENTION {extractor: 'llm', horizon: 'long', seq: 0}]->(b), "
+              "(g2)-[:INTEREST_MENTION {extractor: 'other', horizon: 'long', seq: 0}]->(b)")
+    try:
+        with _extractor(rag, settings, Scripted(_answers)) as ex:
+            ex.run(["g1"], restart=True)
+        assert rag.value("MATCH (m:Mention {key: 'orphan-probe'}) RETURN count(m)") == 0
+        assert rag.value("MATCH (m:Mention {key: 'shared-probe'}) RETURN count(m)") == 1
+        assert _state(rag) == before
+    finally:
+        rag.write("MATCH (m:Mention) WHERE m.key IN ['orphan-probe', 'shared-probe'] DETACH DELETE m")
+
+
 def test_graphrag_changes_to_valid_and_test_change_nothing(rag, settings):
     before = _state(rag)
     rag.write("MATCH (:User {id: 'g1'})-[e:INTERACTED]->() WHERE e.split <> 'train' SET e.sign = -1, e.kind = 'dislike'")

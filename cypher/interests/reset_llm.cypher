@@ -7,8 +7,11 @@ CALL (u) {
   DELETE r
 }
 CALL (u) {
-  MATCH (u)-[x:INTEREST_MENTION {extractor: $extractor}]->(:Mention)
+  MATCH (u)-[x:INTEREST_MENTION {extractor: $extractor}]->(m:Mention)
   DELETE x
+  WITH DISTINCT m  // one that nothing points at any more goes (no item mentions it, no other user's interest)
+  WHERE NOT (m)<-[:MENTIONS]-() AND NOT (m)<-[:INTEREST_MENTION]-()
+  DETACH DELETE m
 }
 REMOVE u.interests_llm_upto, u.interests_restart_pending
 WITH u

@@ -14,8 +14,11 @@ CALL (u) {
 }
 CALL (u) {
   WITH u WHERE u.id IN $fresh
-  MATCH (u)-[x:INTEREST_MENTION {extractor: $extractor}]->(:Mention)
+  MATCH (u)-[x:INTEREST_MENTION {extractor: $extractor}]->(m:Mention)
   DELETE x
+  WITH DISTINCT m  // one that nothing points at any more goes, as extract/delete_orphans removes an item's
+  WHERE NOT (m)<-[:MENTIONS]-() AND NOT (m)<-[:INTEREST_MENTION]-()
+  DETACH DELETE m
 }
 CALL (u, row) {
   UNWIND row.edges AS e
