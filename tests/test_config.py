@@ -93,3 +93,27 @@ def test_redact_url_hides_the_secrets_of_a_url_only():
     assert redact_url("not a url") == "not a url"
     url = "http://u:s3cr3t@h:1/v1"
     assert redact_in(f"GET {url}/models failed: s3cr3t refused", url) == "GET http://u:***@h:1/v1/models failed: *** refused"
+
+
+def test_an_llm_endpoint_without_a_model_name_is_named_by_its_address(tmp_path):
+    """Two endpoints without KGREC_LLM_MODEL were both "default": the second server got the first one's cached
+    answers, and its items counted as done. Without a model name the endpoint's address names it (never its
+    credentials); the extractor marks items done under that name, and update and status look for it."""
+    from kgrec_neo4j.core.config import llm_model_name
+    from kgrec_neo4j.extract.run import marked_name
+    from kgrec_neo4j.llm.client import LLMClient
+
+    a = load_settings(environ={"KGREC_LLM_BASE_URL": "http://user:secret@127.0.0.1:8089/v1/", "KGREC_HOME": str(tmp_path)})
+    b = load_settings(environ={"KGREC_LLM_BASE_URL": "http://127.0.0.1:8099/v1", "KGREC_HOME": str(tmp_path)})
+    named = load_settings(environ={"KGREC_LLM_BASE_URL": "http://127.0.0.1:8099/v1", "KGREC_LLM_MODEL": "m",
+                                   "KGREC_HOME": str(tmp_path)})
+    assert llm_model_name(a) == "default@127.0.0.1:8089/v1" and "secret" not in llm_model_name(a)
+    assert llm_model_name(b) == "default@127.0.0.1:8099/v1" and llm_model_name(named) == "m"
+    for s in (b, named, load_settings(environ={"KGREC_LLM_BASE_URL": "http://127.0.0.1:8089/v1?key=secret",
+                                               "KGREC_HOME": str(tmp_path)})):
+        client = LLMClient(s, cache=False)
+        try:
+            assert client.model_name == llm_model_name(s) and marked_name(s, "llm") == f"llm:{client.model_name}"
+        finally:
+            client.close()
+    assert marked_name(a, "offline") == "offline"

@@ -51,6 +51,20 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc, query=query))
 
 
+def llm_model_name(settings: Settings) -> str:
+    """The name the LLM's answers are cached and its extractions marked under: ``KGREC_LLM_MODEL``, or, when it is not
+    set, ``default@<host:port/path>`` of the endpoint (never its credentials): two endpoints without a model name
+    shared "default", so a second server was given the first one's cached answers, and its items counted as done."""
+    if settings.llm_model:
+        return settings.llm_model
+    if not settings.llm_base_url:
+        return "default"
+    parts = urlsplit(settings.llm_base_url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"default@{host}{port}{parts.path.rstrip('/')}"
+
+
 def redact_in(text: str, url: str) -> str:
     """``text`` with ``url`` (and its secret parts anywhere in it) as :func:`redact_url` prints it."""
     safe = redact_url(url)

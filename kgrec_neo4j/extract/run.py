@@ -279,9 +279,12 @@ def extractor_name(settings: Settings, name: str) -> str:
 
 def marked_name(settings: Settings, name: str) -> str:
     """The name the extractor ``name`` marks its items done with (``extract_hashes``, ``extract_error_by``): the LLM
-    extractor's names its model, ``llm:<KGREC_LLM_MODEL or default>`` (:class:`~.llm.LLMExtractor`), so that
-    another model's extraction is not taken for this one's. ``kgrec update`` and ``kgrec status`` look for it."""
-    return f"llm:{settings.llm_model or 'default'}" if name == "llm" else name
+    extractor's names its model, ``llm:<model>`` (:func:`~kgrec_neo4j.core.config.llm_model_name`, as
+    :class:`~.llm.LLMExtractor` does), so that another model's extraction is not taken for this one's. ``kgrec update``
+    and ``kgrec status`` look for it."""
+    from ..core.config import llm_model_name
+
+    return f"llm:{llm_model_name(settings)}" if name == "llm" else name
 
 
 def check_extractor(settings: Settings, name: str) -> None:

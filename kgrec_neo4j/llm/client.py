@@ -60,7 +60,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 
-from ..core.config import Settings, redact_url, stored_error
+from ..core.config import Settings, llm_model_name, redact_url, stored_error
 from ..core.errors import ConfigError, LLMError, LLMRefused, LLMTimedOut, LLMUnreachable
 from .cache import LLMCache, cache_key
 from .structured import (
@@ -350,7 +350,7 @@ class LLMClient:
                 "`export KGREC_LLM_BASE_URL=http://127.0.0.1:8089/v1` after `kgrec llm serve`."
             )
         self.model_name = (settings.llm_model or getattr(chat_model, "model_name", None)
-                           or (type(chat_model).__name__ if chat_model is not None else "default"))
+                           or (type(chat_model).__name__ if chat_model is not None else llm_model_name(settings)))
         self._chat = chat_model
         self._http: httpx.AsyncClient | None = None
         if cache is True:
