@@ -509,3 +509,18 @@ def test_llm_test_hides_the_api_key_the_server_echoed(tmp_path, monkeypatch):
     assert r.exit_code == 1, r.output
     assert "the request failed: http_error: HTTP 400: bad request (key ***)" in r.output and key not in r.output, \
         r.output
+
+
+def test_the_cli_says_what_an_interrupt_keeps_and_exits_130(monkeypatch):
+    """Ctrl-C printed click's bare "Aborted!" and exited 1 (130 from `kgrec update` only)."""
+    from click.testing import CliRunner
+
+    import kgrec_neo4j.core.schema as schema
+    from kgrec_neo4j.cli import cli
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(schema, "available_packs", interrupted)
+    r = CliRunner().invoke(cli, ["types", "list"])
+    assert r.exit_code == 130 and "interrupted: what was written before it is kept" in r.output, r.output

@@ -136,6 +136,10 @@ class KgrecGroup(click.Group):
 
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # click printed a bare "Aborted!" and exited 1
+            click.echo("\ninterrupted: what was written before it is kept (`kgrec status` shows where the graph "
+                       "stands); run the command again to go on", err=True)
+            ctx.exit(130)
         except KgrecError as e:
             raise KgrecCommandError(e) from e
         except (ServiceUnavailable, SessionExpired) as e:

@@ -54,6 +54,7 @@ import logging
 import re
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -264,6 +265,16 @@ def _check_no_user_info(url: str) -> None:
                           f"in OPENAI_API_KEY (or KGREC_LLM_API_KEY)")
 
 
+async def _cancel_pending() -> None:
+    """Cancel every other task of the running loop (the client's own) and wait until they have ended: a run
+    interrupted while its requests were in flight left them pending, and Python reported "coroutine ... was never
+    awaited" and "Task was destroyed but it is pending" tracebacks on the way out."""
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 class LLMClient:
     """Structured answers from ``settings.llm_base_url`` with ``settings.llm_model``.
 
@@ -420,12 +431,20 @@ class LLMClient:
             self.last_stats = RunStats(response_format=self._mode)
             return []
         self._chat_model()  # built (and langchain imported) here, not inside the loop's timed calls
-        fut = asyncio.run_coroutine_threadsafe(self._arun(chain, list(inputs), conc, progress, desc),
-                                               self._ensure_loop())
+        loop = self._ensure_loop()
+        fut = asyncio.run_coroutine_threadsafe(self._arun(chain, list(inputs), conc, progress, desc), loop)
         try:
             results, stats = fut.result()
-        except BaseException:
+        except BaseException:  # Ctrl-C among them: the requests in flight are cancelled and awaited, not abandoned
             fut.cancel()
+            try:
+                asyncio.run_coroutine_threadsafe(_cancel_pending(), loop).result(timeout=10)
+            except Exception:  # noqa: BLE001 - the first error is the one to raise
+                log.debug("cancelling the requests in flight", exc_info=True)
+            # (LangChain's abatch creates every request's coroutine up front: those still waiting for a slot are
+            # never started, which Python reports when it collects them)
+            warnings.filterwarnings("ignore", message=r"coroutine 'Runnable\.abatch\.<locals>\.ainvoke' was never "
+                                                      r"awaited", category=RuntimeWarning)
             raise
         self.last_stats = stats
         self.total_stats = self.total_stats.merge(stats)
