@@ -524,3 +524,32 @@ def test_the_cli_says_what_an_interrupt_keeps_and_exits_130(monkeypatch):
     monkeypatch.setattr(schema, "available_packs", interrupted)
     r = CliRunner().invoke(cli, ["types", "list"])
     assert r.exit_code == 130 and "interrupted: what was written before it is kept" in r.output, r.output
+
+
+@pytest.mark.parametrize("status, says", [(401, "OPENAI_API_KEY"), (404, "usually ends in /v1")])
+def test_doctor_names_the_key_or_the_url_when_the_endpoint_answers_an_error(status, says):
+    """`kgrec doctor` said an endpoint that answered 401 "did not answer ... is the server running?", over two lines
+    (httpx's message), and never named the key: it says the status and what to fix."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from kgrec_neo4j.core.errors import LLMError
+    from kgrec_neo4j.llm.endpoint import list_models
+
+    class Refuse(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the handler's name
+            self.send_response(status)
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(LLMError) as err:
+            list_models(f"http://127.0.0.1:{srv.server_address[1]}/v1", "sk-wrong")
+        msg = str(err.value)
+        assert f"answered HTTP {status}" in msg and says in msg and "\n" not in msg and "sk-wrong" not in msg, msg
+    finally:
+        srv.shutdown()

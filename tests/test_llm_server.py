@@ -115,6 +115,11 @@ def test_cli_serve_status_test_stop(bundled):
 
     r = runner.invoke(root, ["llm", "status", "--exports"])
     assert r.exit_code == 0 and f"KGREC_LLM_MODEL={info.model}" in r.output
+    assert "KGREC_LLM_CONCURRENCY=1" in r.output  # the slots the running server decodes at once
+    # another --parallel while it runs is refused (it answered the running server's pid and printed the new number)
+    r = runner.invoke(root, ["llm", "serve", "--port", "0", "--parallel", "3"])
+    said = r.output + str(r.exception)  # (this test's group is a plain click group: the error is the exception)
+    assert r.exit_code != 0 and "already running" in said and "kgrec llm stop" in said, said
 
     r = runner.invoke(root, ["llm", "test", "Avery ink jet address labels, white, 750 labels", "--max-points", "3",
                              "--timeout", "150"])

@@ -101,7 +101,7 @@ def test_a_command_run_with_another_pack_than_the_databases_is_refused_before_it
 
 
 @pytest.mark.parametrize("args", [["concepts", "report"], ["concepts", "project", "--silent"],
-                                  ["concepts", "grow"], ["concepts", "families"], ["concepts", "same-work"],
+                                  ["concepts", "grow", "--silent"], ["concepts", "families"], ["concepts", "same-work"],
                                   ["concepts", "suggest-merges"], ["concepts", "merge", "c_a", "c_b"],
                                   ["interests", "extract", "--extractor", "llm", "--users", "1", "--silent"]])
 def test_the_concept_commands_run_with_another_pack_than_the_databases_are_refused(db, tmp_path, args):

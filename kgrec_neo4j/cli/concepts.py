@@ -168,8 +168,9 @@ def project(settings: Settings, types, batch_size, workers, search, k, min_confi
 @click.option("--min-items", type=click.IntRange(min=1), default=2,
               help="A new concept needs mentions from at least this many items.")
 @min_confidence_option
+@silent_option
 @pass_settings
-def grow(settings: Settings, types, min_items, min_confidence):
+def grow(settings: Settings, types, min_items, min_confidence, silent):
     """Cluster only the pending mentions into new concepts; existing ones never change.
 
     \b
@@ -181,7 +182,8 @@ def grow(settings: Settings, types, min_items, min_confidence):
     pack, emb = _pack_and_embedder(settings)
     with open_db(settings, writer="kgrec concepts grow") as d:
         rep = grow_vocabulary(d, emb, pack, types=_types(types), min_items=min_items,
-                              min_confidence=min_confidence if min_confidence is not None else settings.min_confidence)
+                              min_confidence=min_confidence if min_confidence is not None else settings.min_confidence,
+                              progress=None if silent else click.echo)
     echo_table([{"type": t.type, "pending": t.pending, "new concepts": t.new_concepts, "members": t.members,
                  "floor": t.floor, "note": t.skipped or ""} for t in rep.types])
     if rep.projection:

@@ -47,13 +47,14 @@ def serve_cmd(settings: Settings, port, model_path, parallel, ctx_per_slot, thre
                         ctx_per_slot=ctx_per_slot, threads=threads, wait_s=wait_s)
     click.echo(f"LLM server pid {info.pid} serving {info.model} at {info.base_url} (log: {info.log_path})")
     click.echo("Use it with:")
-    click.echo(_exports(info, parallel))
+    click.echo(_exports(info))
     click.echo("Note: a 135M-parameter model; its answers prove the plumbing, not the quality.")
 
 
-def _exports(info, concurrency: int = 1) -> str:
+def _exports(info) -> str:
+    """The settings that point the commands at the running server (its concurrency: the slots it decodes at once)."""
     return (f"export KGREC_LLM_BASE_URL={info.base_url}\nexport KGREC_LLM_MODEL={info.model}\n"
-            f"export KGREC_LLM_CONCURRENCY={concurrency}")
+            f"export KGREC_LLM_CONCURRENCY={info.parallel or 1}")
 
 
 @llm.command("stop")

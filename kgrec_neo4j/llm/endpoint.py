@@ -21,9 +21,17 @@ def list_models(base_url: str, api_key: str = "", timeout_s: float = 5.0) -> lis
         r = httpx.get(url, headers=headers, timeout=timeout_s)
         r.raise_for_status()
         data = r.json()
+    except httpx.HTTPStatusError as e:  # it answered, with an error: the key or the URL, not the server, is at fault
+        code = e.response.status_code
+        fix = ("the API key is missing or wrong: set OPENAI_API_KEY (or KGREC_LLM_API_KEY) to one the server accepts"
+               if code in (401, 403) else
+               "the URL is likely wrong: KGREC_LLM_BASE_URL usually ends in /v1" if code == 404 else
+               "the server reports an error of its own")
+        raise LLMError(redact_in(f"{url} answered HTTP {code} {e.response.reason_phrase}: {fix}", url)) from None
     except (httpx.HTTPError, ValueError) as e:
-        raise LLMError(redact_in(f"{url} did not answer ({type(e).__name__}: {e}); is the server running and the URL "
-                                 f"right (it usually ends in /v1)?", url)) from None
+        what = " ".join(str(e).split())  # (httpx's messages run over several lines)
+        raise LLMError(redact_in(f"{url} did not answer ({type(e).__name__}: {what}); is the server running and the "
+                                 f"URL right (it usually ends in /v1)?", url)) from None
     return [str(m.get("id") or m.get("name")) for m in data.get("data") or data.get("models") or []]
 
 

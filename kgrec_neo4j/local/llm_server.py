@@ -54,6 +54,7 @@ class LLMServer(BaseModel):
     running: bool = False
     healthy: bool = False
     started: float = 0.0
+    parallel: int | None = None  # requests decoded at once (None: a server recorded before it was kept)
 
 
 def bundled_model_path() -> Path:
@@ -144,6 +145,10 @@ def start(
         current = status(home)
         if current is not None and current.running:
             if current.healthy:
+                if current.parallel is not None and current.parallel != parallel:
+                    raise LLMError(f"the bundled LLM server is already running (pid {current.pid}, --parallel "
+                                   f"{current.parallel}); stop it first (`kgrec llm stop`) to start it with --parallel "
+                                   f"{parallel}")
                 log.info("bundled LLM server already running: pid %d at %s", current.pid, current.base_url)
                 return current
             _stop(proc)
@@ -163,7 +168,8 @@ def start(
                "--threads", str(threads or default_threads())]
         child = proc.launch(cmd, log_path=log_path, cwd=home, banner=" ".join(cmd))
         info = LLMServer(pid=child.pid, port=port, base_url=f"http://127.0.0.1:{port}/v1", model=alias,
-                         model_path=str(model), log_path=str(log_path), started=time.time(), running=True)
+                         model_path=str(model), log_path=str(log_path), started=time.time(), running=True,
+                         parallel=parallel)
         proc.record(child.pid, info.model_dump())
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
