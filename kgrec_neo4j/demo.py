@@ -192,7 +192,8 @@ def run_demo(
     finally:
         if classifier is not None and hasattr(classifier, "close"):
             classifier.close()
-    stage("interests (offline)", lambda: extract_offline(db),
+    # (the demo evaluates its run: its interests read the train split, whatever an earlier run of it stored)
+    stage("interests (offline)", lambda: extract_offline(db, scope="train"),
           lambda r: f"{r.users} users, {r.edges} interest edges")
     type_names = pack.names
     models = models or BASELINES

@@ -171,6 +171,9 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     name = extractor_name(settings, extractor)
     check_extractor(settings, name)  # before anything is recorded: which items need extracting depends on it
     done_as = marked_name(settings, name)  # (the LLM extractor marks an item done under its model's name)
+    from .users.interests.scope import check_not_switching, reads_every_split, stored_scopes
+
+    check_not_switching(db)  # before any step: the interest step could not go on with it
     pack = load_pack(settings.type_pack)
     check_pack(db, pack)  # the update extracts with it: another pack's types would be refused half-way
     if lease is not None:
@@ -302,9 +305,10 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         changed = sorted(set(items) | set(grown))
         rep.items_knowledge = recompute_item_knowledge(db, sorted(items), min_confidence=settings.min_confidence)
         users = 0
+        every_split = reads_every_split(stored_scopes(db))  # (interests for serving read valid and test too)
         for k in range(0, len(changed), 2000):
             users += int(db.execute(cypher("update/stamp_item_users"), ids=changed[k:k + 2000],
-                                    ingest=ingest)[0]["users"])
+                                    ingest=ingest, every_split=every_split)[0]["users"])
         rep.users_through_knowledge = users
         return (f"HAS_KNOWLEDGE recomputed for {plural(len(items), 'extracted item')}; {plural(len(grown), 'item')} "
                 f"{'reaches' if len(grown) == 1 else 'reach'} a grown concept; {plural(users, 'user')} with a train "

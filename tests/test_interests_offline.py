@@ -417,16 +417,21 @@ def test_interests_for_serving_read_every_interaction_and_evaluation_refuses_the
         vg.write("MATCH (:User {id: $u})-[r:INTERESTED_IN {extractor: 'offline'}]->() DELETE r", u=user)
         assert extract_offline(vg, users=[user]).scope == "every" and edges(vg) == serving
         # evaluation refuses interests that read its held-out interactions, before anything is exported
-        for args in (["train", "--epochs", "1"], ["evaluate", "--epochs", "1", "--models", "pop"]):
+        for args in (["train", "--epochs", "1"], ["evaluate", "--epochs", "1", "--models", "ours", "--no-ablations"]):
             r = runner.invoke(cli, args)
             assert r.exit_code != 0 and "kgrec interests extract --for evaluation" in r.output, (args, r.output)
         assert vg.value("MATCH (r:ModelRun) WHERE r.status = 'running' RETURN count(r)") == 0
         # a switch that did not finish is named, and neither an update nor evaluation goes on with it
-        set_scope(vg, "offline", "switching")
+        set_scope(vg, "offline", "switching:every")
         with pytest.raises(ScopeError, match="did not finish"):
             extract_offline(vg, users=[user])
         with pytest.raises(ScopeError):
             check_for_evaluation(vg)
+        from kgrec_neo4j.update import run_update
+
+        with pytest.raises(ScopeError, match="did not finish"):  # refused before its first step, not at step 6
+            run_update(vg, vg.settings)
+        assert vg.value("MATCH (r:UpdateRun {status: 'running'}) RETURN count(r)") == 0
         # back to evaluation over every user: the train-only edges, byte for byte
         r = runner.invoke(cli, ["interests", "extract", "--silent", "--for", "evaluation"])
         assert r.exit_code == 0 and "from train interactions (evaluation)" in r.output, r.output
@@ -445,8 +450,44 @@ def test_interests_for_serving_read_every_interaction_and_evaluation_refuses_the
         with pytest.raises(ScopeError, match="--restart"):
             resolve(vg, "llm", "serving", every_user=True)
         assert resolve(vg, "llm", "serving", every_user=True, restart=True) == "every"
+        # a restart towards serving that some users failed goes on without --restart (they are pending), and
+        # evaluation refuses it meanwhile
+        set_scope(vg, "llm", "switching:every")
+        assert resolve(vg, "llm", None, every_user=False) == "every"
+        assert resolve(vg, "llm", "serving", every_user=True) == "every"
+        with pytest.raises(ScopeError, match="llm interests"):
+            check_for_evaluation(vg)
+        # progress markers alone are state too (a run that wrote only pending mentions)
+        vg.write("MATCH ()-[r:INTERESTED_IN {extractor: 'llm'}]->() DELETE r")
+        set_scope(vg, "llm", "every")
+        vg.write("MATCH (u:User {id: $u}) SET u.interests_llm_upto = 5", u=u)
+        with pytest.raises(ScopeError, match="--restart"):
+            resolve(vg, "llm", "evaluation", every_user=True)
     finally:
         vg.write("MATCH ()-[r:INTERESTED_IN {extractor: 'llm'}]->() DELETE r")
+        vg.write("MATCH (u:User) REMOVE u.interests_llm_upto")
         set_scope(vg, "offline", "train")
         set_scope(vg, "llm", "train")
         extract_offline(vg)
+
+
+def test_interests_of_equal_weight_are_ranked_by_their_support(vg):
+    """A MovieLens user's long-term interests are mostly at full strength (weight 1.00): `kgrec interests show --top`
+    then showed the alphabetically first ones, not the strongest. Equal weights are ranked by how many interactions
+    carry the concept, and the profile prints that count."""
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    vg.write("CREATE (u:User {id: 'rank-probe'}) WITH u "
+             "UNWIND [['rank-a', 'Aardvark mode', 3], ['rank-z', 'Zombie mode', 12]] AS c "
+             "CREATE (k:Concept {id: c[0], name: c[1], type: 'Others'}) "
+             "CREATE (u)-[:INTERESTED_IN {extractor: 'offline', horizon: 'long', polarity: 1, weight: 1.0, "
+             "confidence: 0.9, support: c[2], evidence: []}]->(k)")
+    try:
+        r = CliRunner().invoke(cli, ["interests", "show", "--user", "rank-probe", "--top", "1"])
+        assert r.exit_code == 0, r.output
+        assert "Zombie mode" in r.output and "Aardvark mode" not in r.output, r.output
+        assert "12 interactions" in r.output, r.output
+    finally:
+        vg.write("MATCH (n) WHERE n.id IN ['rank-probe', 'rank-a', 'rank-z'] DETACH DELETE n")

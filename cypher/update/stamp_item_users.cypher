@@ -1,8 +1,9 @@
 // The knowledge of the items $ids changed: stamp the users with a train interaction on them with $ingest, so that
-// their interests are computed again (interests read train interactions only). Never lowers a stamp.
+// their interests are computed again (interests read train interactions only, or every one with $every_split:
+// interests for serving). Never lowers a stamp.
 UNWIND $ids AS id
 MATCH (:Item {id: id})<-[x:INTERACTED]-(u:User)
-WHERE x.split = 'train'
+WHERE x.split = 'train' OR $every_split
 WITH DISTINCT u
 SET u.ingest = CASE WHEN coalesce(u.ingest, 0) > $ingest THEN u.ingest ELSE $ingest END
 RETURN count(u) AS users

@@ -18,6 +18,7 @@ from ._common import (
     pass_settings,
     plural,
     silent_option,
+    warn_unserved_model,
 )
 
 
@@ -215,6 +216,7 @@ def extract(settings: Settings, extractor, mode, max_users, only_users, batch, m
 
         pack = load_pack(settings.type_pack)
         check_pack(d, pack)  # before the LLM endpoint is looked for: its prompt asks for the pack's types
+        warn_unserved_model(settings)
         params = GraphRAGParams(batch=batch, max_rounds=max_rounds, min_confidence=minc, **decay)
         with GraphRAGInterestExtractor(d, settings, pack, params=params,
                                        progress=not silent, concurrency=concurrency) as ex:

@@ -114,7 +114,7 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
                                      param_hint="--dislike-value")
         overrides = {**(overrides or {}), "item_graph_dislike_value": float(dislike_value)}
     with open_db(settings, writer="kgrec train") as d:
-        from ..users.interests.scope import stored_scopes
+        from ..users.interests.scope import reads_every_split, stored_scopes
 
         scopes = stored_scopes(d)
         res = run_training(
@@ -151,7 +151,7 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
     keys = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
     if serving:  # trained on every interaction: nothing is held out, so there is nothing to measure
         click.echo("metrics: none (a serving run trains on every interaction and holds nothing out)")
-        if scopes["offline"] == "train" and scopes["offline_edges"]:
+        if scopes["any_edges"] and not reads_every_split(scopes):
             click.echo("note:    the interests still read the train split only, so each user's two newest loaded "
                        "interactions are not in them: `kgrec interests extract --for serving` counts them too (an "
                        "evaluation run then needs `--for evaluation` again)")

@@ -171,7 +171,8 @@ def read_heldout(db: Database, user_index: dict[str, int], item_index: dict[str,
 # ====================================================================== export
 def export_train_graph(db: Database, *, type_names: list[str], min_confidence: float = 0.0,
                        dataset: str | None = None, gds: GraphDataScience | None = None,
-                       keep_projection: bool = False, all_interactions: bool = False) -> TrainGraph:
+                       keep_projection: bool = False, all_interactions: bool = False,
+                       check_interests: bool = True) -> TrainGraph:
     """Project the train graph with GDS, stream it into a :class:`TrainGraph` and drop the projection.
 
     Node indices follow the nodes' ``id`` in sorted order (stable across exports of the same graph).
@@ -187,10 +188,17 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
         keep_projection: leave the GDS graph in the catalog (for inspection; the name is in ``meta``).
         all_interactions: serving mode: every INTERACTED edge is a train edge and nothing is held out
             (evaluation mode, the default, keeps the valid / test splits out of training).
+        check_interests: in evaluation mode, refuse interests that read valid and test
+            (:func:`~kgrec_neo4j.users.interests.scope.check_for_evaluation`); off for a model that does not read them.
 
     Raises:
         ModelError: a concept's type is outside ``type_names``, or the graph has no users or items.
+        ScopeError: evaluation mode with interests extracted for serving (``check_interests``).
     """
+    if check_interests and not all_interactions:
+        from ..users.interests.scope import check_for_evaluation
+
+        check_for_evaluation(db)
     if not type_names:
         raise ValueError("type_names must list the pack's knowledge types (got an empty list)")
     bad = db.query(cypher("train/unknown_types"), types=list(type_names))

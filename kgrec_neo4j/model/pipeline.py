@@ -304,7 +304,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     if model not in MODELS and model not in ABLATIONS:
         raise ValueError(f"model must be one of {', '.join(MODELS + tuple(ABLATIONS))} (got {model!r})")
     check_dataset(db, dataset)
-    if not for_serving:  # interests that read valid and test would carry the held-out labels into training
+    uses_interests = model.startswith("ours")  # (the baselines never read them)
+    if not for_serving and uses_interests:  # interests that read valid and test carry the held-out labels
         check_for_evaluation(db)
     warm_from: str | None = None
     if warm_start:
@@ -364,7 +365,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
         stage("export")
         t = time.perf_counter()
         tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset,
-                                all_interactions=for_serving)
+                                all_interactions=for_serving, check_interests=uses_interests)
         secs["export"] = time.perf_counter() - t
         if wants_text:
             stage("item text")
@@ -509,16 +510,19 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
     from .evaluate import evaluate
     from .protocols import foldin_scorer, refit_overrides, with_valid_in_history
 
-    check_for_evaluation(db)
     bad = [m for m in models if m not in MODELS and m not in ABLATIONS]
     if bad or not models:
         raise ValueError(f"models must be among {', '.join(MODELS + tuple(ABLATIONS))} (got {models!r})")
     names = list(dict.fromkeys(models))
     if ablations and "ours" in names:
         names += [a for a in ABLATIONS if a not in names]
+    uses_interests = any(m.startswith("ours") for m in names)  # (the baselines never read them)
+    if uses_interests:
+        check_for_evaluation(db)
     check_dataset(db, dataset)
     out_dir = make_out_folder(out_dir)  # before minutes of training: a folder that cannot be made failed after them
-    tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset)
+    tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset,
+                            check_interests=uses_interests)
     if not tg.test:
         raise ModelError("the graph has no test interactions (users need >= 3 interactions for last-two-out); "
                          "load more data before evaluating")

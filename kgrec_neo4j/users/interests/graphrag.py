@@ -74,7 +74,7 @@ from .llm import (
     render_interests,
     render_items,
 )
-from .scope import SWITCHING, Scope, resolve, set_scope, stored_scopes
+from .scope import Scope, resolve, set_scope, stored_scopes, switching
 
 log = logging.getLogger(__name__)
 
@@ -344,18 +344,21 @@ class GraphRAGInterestExtractor:
             ScopeError: ``scope`` would mix two scopes (:func:`.scope.resolve`), before any request.
         """
         t_start = time.perf_counter()
-        stored = stored_scopes(self.db)[EXTRACTOR]
+        stored = str(stored_scopes(self.db)[EXTRACTOR])
         mode = None if scope is None else {"train": "evaluation", "every": "serving"}[scope]
         scope = resolve(self.db, EXTRACTOR, mode, every_user=every_user, restart=restart)
         self._every_split = scope == "every"
-        if scope != stored:
-            set_scope(self.db, EXTRACTOR, SWITCHING)
         if users:  # the prompt lists the pack's types: another pack's would be refused at the first write
             from ...core.schema import check_pack
 
             check_pack(self.db, self.pack)
         if self._check_vocabulary and users:
             self.check_vocabulary()
+        if scope != stored:  # (after the checks: a refused run leaves the scope as it was)
+            set_scope(self.db, EXTRACTOR, switching(scope))
+            if restart:  # until each is restarted; a run interrupted half way leaves the rest to the next
+                for k in range(0, len(users), 5000):
+                    self.db.write(cypher("interests/mark_restart_pending"), users=users[k:k + 5000])
         rep = GraphRAGReport(users=len(users))
         # restarted users whose first batch is not written yet: their earlier state stays until it is replaced. A
         # restart whose first request failed is still to do: the next run restarts such users too
@@ -436,7 +439,9 @@ class GraphRAGInterestExtractor:
             rep.rounds += 1
             active = sorted(u for u in work if u not in failed and len(work[u][1]) == self.params.batch)
         rep.failed_users = sorted(failed)
-        if scope != stored and not failed:  # (a failed restart keeps the user's state of the old scope)
+        # a failed restart keeps the user's state of the old scope, as does a user not reached yet: both are pending
+        if scope != stored and not failed and not self.db.value(
+                "MATCH (u:User) WHERE u.interests_restart_pending = true RETURN count(u) > 0"):
             set_scope(self.db, EXTRACTOR, scope)
         rep.failures_by_reason = dict(reasons)
         rep.dropped = dict(dropped)

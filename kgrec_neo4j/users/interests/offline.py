@@ -58,7 +58,7 @@ from ...core.resources import cypher
 from ...core.texthash import digest63
 from ...load.ingest import current_ingest, mark_covered
 from ..confidence import offline_interest_confidence
-from .scope import SWITCHING, Scope, resolve, set_scope, stored_scopes
+from .scope import Scope, resolve, set_scope, stored_scopes, switching
 from .store import user_ids
 
 log = logging.getLogger(__name__)
@@ -252,9 +252,9 @@ def extract_offline(
     stored_scope = stored_scopes(db)[EXTRACTOR]
     mode = None if scope is None else {"train": "evaluation", "every": "serving"}[scope]
     scope = resolve(db, EXTRACTOR, mode, every_user=users is None and limit is None)
-    switching = scope != stored_scope
-    if switching:  # until every user is written, the graph holds both
-        set_scope(db, EXTRACTOR, SWITCHING)
+    changes = scope != stored_scope
+    if changes:  # until every user is written, the graph holds both
+        set_scope(db, EXTRACTOR, switching(scope))
     ids = users if users is not None else user_ids(db, limit=limit)
     batch_size = batch_size or default_batch_size(len(ids))
     rep = OfflineReport(users=len(ids), run=f"offline-{uuid.uuid4().hex[:8]}")
@@ -340,7 +340,7 @@ def extract_offline(
     for f in ("read_s", "compute_s", "write_s"):
         setattr(rep, f, round(getattr(rep, f), 2))
     rep.seconds = round(time.perf_counter() - t_start, 2)
-    if switching:
+    if changes:
         set_scope(db, EXTRACTOR, scope)
     rep.scope = scope
     if covered is not None:  # every user's interests follow the edges loaded before the start (for `kgrec update`)

@@ -63,7 +63,8 @@ def format_profile(p: UserProfile) -> str:
             ev = ", ".join(f"{i}" + (f" \"{t[:40]}\"" if t and t != i else "")
                            for i, t in zip(x.evidence[:3], x.evidence_titles[:3] or [None] * 3))
             lines.append(f"  {x.weight:6.3f}  conf {x.confidence if x.confidence is not None else 0:.2f}  "
-                         f"{x.type or '?'}: {x.name}" + (f"  [{x.extractor}]" if p.extractor is None else "")
+                         + (f"{plural(x.support, 'interaction'):>15}  " if x.support is not None else "")
+                         + f"{x.type or '?'}: {x.name}" + (f"  [{x.extractor}]" if p.extractor is None else "")
                          + (f"  <- {ev}" if ev else ""))
         if not xs:
             lines.append("  (none)")

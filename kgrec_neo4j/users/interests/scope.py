@@ -10,7 +10,7 @@ extractor on ``(:UpdateState {id: 'graph'})`` (``interests_scope_offline``, ``in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ...core.errors import KgrecError
 from ...core.resources import cypher
@@ -20,46 +20,67 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Scope = Literal["train", "every"]
 MODES: dict[str, Scope] = {"evaluation": "train", "serving": "every"}
-SWITCHING = "switching"
+SWITCHING = "switching"  # stored as "switching:<target scope>" while a switch has not finished
 
 
 class ScopeError(KgrecError):
     """Interests that read interactions the command must not see, or a run that would mix two scopes."""
 
 
-def stored_scopes(db: Database) -> dict[str, str]:
-    """The stored scope of each extractor (``'train'`` where none is stored), and its edge count (``<x>_edges``)."""
+def stored_scopes(db: Database) -> dict[str, Any]:
+    """The stored scope of each extractor (``'train'`` where none is stored; ``'switching:<target>'`` during a switch)
+    and whether it has state (``<x>_state``: its edges; for the LLM also its progress markers and pending mentions);
+    ``any_edges``: whether any interest edge exists (of any extractor)."""
     row = db.query(cypher("interests/scope"))[0]
-    return {k: row[k] for k in ("offline", "llm", "offline_edges", "llm_edges")}
+    return {k: row[k] for k in ("offline", "llm", "offline_state", "llm_state", "any_edges")}
 
 
 def set_scope(db: Database, extractor: str, scope: str) -> None:
     db.execute(cypher("interests/set_scope"), extractor=extractor, scope=scope)
 
 
-def mode_of(scope: str) -> str:
-    return {"train": "evaluation", "every": "serving"}.get(scope, scope)
+def switching(scope: str) -> str:
+    """The stored value while a switch to ``scope`` has not finished."""
+    return f"{SWITCHING}:{scope}"
+
+
+def check_not_switching(db: Database) -> None:
+    """Raise before any work when a switch of the offline interests has not finished (``kgrec update`` would stop at its
+    interest step, after the others had run)."""
+    s = stored_scopes(db)
+    if str(s["offline"]).startswith(SWITCHING) and s["offline_state"]:
+        raise ScopeError(f"a switch of the offline interests to {_mode(s['offline'])} did not finish: run `kgrec "
+                         f"interests extract --for {_mode(s['offline'])}` over every user first")
 
 
 def resolve(db: Database, extractor: str, mode: str | None, *, every_user: bool, restart: bool = False) -> Scope:
     """The scope a run of ``extractor`` in ``mode`` (None: the stored one) writes, checked against the stored one.
 
+    A switch that did not finish goes on towards its target: for the LLM, a run without ``--restart`` restarts the
+    users whose restart failed (their restart is kept pending); for the offline extractor, a run over every user.
+
     Raises:
         ScopeError: the run would change the scope without covering every user (the graph would hold both), or, for
             the LLM extractor, without ``--restart`` (its progress markers count interactions of the old scope)."""
     s = stored_scopes(db)
-    stored, edges = s[extractor], s[f"{extractor}_edges"]
-    if mode is None:
-        if stored != SWITCHING:
-            return stored  # type: ignore[return-value]
-        if not edges:
-            return "train"
+    stored, state = str(s[extractor]), bool(s[f"{extractor}_state"])
+    want: Scope | None = MODES[mode] if mode is not None else None
+    if stored.startswith(SWITCHING):
+        target: Scope = "every" if stored.endswith(":every") else "train"
+        if not state:
+            return want or target
+        if extractor == "llm":
+            if want in (None, target):
+                return target  # the users still to restart are pending: a rerun restarts them
+            if restart and every_user:
+                return want  # (back, restarting everyone)
+        elif every_user:
+            return want or target
         flag = " --extractor llm --restart" if extractor == "llm" else ""
-        raise ScopeError(f"a switch of the {extractor} interests between evaluation and serving did not finish: run "
-                         f"`kgrec interests extract{flag} --for evaluation` (or --for serving) over every user")
-    want = MODES[mode]
-    if want == stored or not edges:  # (nothing stored yet: nothing to mix)
-        return want
+        raise ScopeError(f"a switch of the {extractor} interests to {_mode(stored)} did not finish: run `kgrec "
+                         f"interests extract{flag} --for {_mode(stored)}` over every user (or switch back the same way)")
+    if want is None or want == stored or not state:  # (nothing stored yet: nothing to mix)
+        return want or stored  # type: ignore[return-value]
     if not every_user:
         raise ScopeError(f"the {extractor} interests read {_what(stored)}; --for {mode} over some users would leave "
                          f"the graph holding both: run it over every user (no --users, no --user) to switch")
@@ -69,9 +90,15 @@ def resolve(db: Database, extractor: str, mode: str | None, *, every_user: bool,
     return want
 
 
+def _mode(scope: str) -> str:
+    return "serving" if scope.endswith("every") else "evaluation"
+
+
 def _what(scope: str) -> str:
-    return {"train": "the train split only (--for evaluation)", "every": "every interaction (--for serving)",
-            SWITCHING: "a mix of both (a switch that did not finish)"}.get(scope, scope)
+    if scope.startswith(SWITCHING):
+        return f"a mix of both (a switch to {_mode(scope)} that did not finish)"
+    return {"train": "the train split only (--for evaluation)", "every": "every interaction (--for serving)"}.get(
+        scope, scope)
 
 
 def check_for_evaluation(db: Database) -> None:
@@ -81,9 +108,15 @@ def check_for_evaluation(db: Database) -> None:
         ScopeError: naming the extractor and the command that gives it train-only interests again."""
     s = stored_scopes(db)
     for ex in ("offline", "llm"):
-        if s[ex] != "train" and s[f"{ex}_edges"]:
+        if s[ex] != "train" and s[f"{ex}_state"]:
             fix = ("kgrec interests extract --for evaluation" if ex == "offline"
                    else "kgrec interests extract --extractor llm --restart --for evaluation")
-            raise ScopeError(f"the {ex} interest edges read {_what(s[ex])}, so evaluation would see its held-out "
-                             f"valid and test interactions through them: run `{fix}` first (or train with "
-                             "--for serving)")
+            raise ScopeError(f"the {ex} interests read {_what(s[ex])}, so evaluation would see its held-out valid "
+                             f"and test interactions through them: run `{fix}` first (or train with --for serving)")
+
+
+def reads_every_split(s: dict[str, Any]) -> bool:
+    """Whether, by the :func:`stored_scopes` ``s``, some extractor's interests read every split (or are switching to
+    it): `kgrec update` then recomputes the interests of the users of an item whose knowledge changed whatever the
+    split of their interaction."""
+    return any(str(s[ex]).endswith("every") and s[f"{ex}_state"] for ex in ("offline", "llm"))

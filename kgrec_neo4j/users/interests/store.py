@@ -32,6 +32,7 @@ class Interest(BaseModel):
     evidence: list[str] = Field(default_factory=list)
     evidence_titles: list[str | None] = Field(default_factory=list)
     updated_seq: int | None = None
+    support: int | None = None  # how many interactions carry the concept (ranks interests of equal weight)
     attention: float | None = None  # |attention| the current model run wrote on the edge
 
 
