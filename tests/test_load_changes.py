@@ -610,6 +610,28 @@ def test_a_reload_from_a_copy_elsewhere_keeps_the_appended_days(db, tmp_path):
     L.load(db, [base])
 
 
+def test_a_reload_that_leaves_out_an_appended_repeat_purchase_is_asked_about(db, tmp_path):
+    """A repeat purchase appended on a later day names an item the first day's files have too: a reload of those files
+    alone must still ask before it removes the repeat (rows the files keep under other seq numbers are not lost, but
+    only as many as the files have)."""
+    clear_database(db)
+    items = slice_rows("items.jsonl")[:2]
+    ids = [r["item_id"] for r in items]
+    base = write_dataset(tmp_path / "base" / "vg", items, [
+        {"user_id": "u1", "item_id": ids[0], "seq": 0, "timestamp": 1_000}, {"user_id": "u1", "item_id": ids[1],
+                                                                           "seq": 1, "timestamp": 2_000}])
+    L.load(db, [base])
+    again = write_dataset(tmp_path / "day1" / "vg", [], [{"user_id": "u1", "item_id": ids[0], "seq": 0,
+                                                         "timestamp": 3_000}])
+    L.load(db, [again], append=True)
+    before = edges(db)
+    assert len(before) == 3
+    with pytest.raises(InputError, match=r"would remove 1 of its 3 stored interactions; the dataset was also loaded "
+                                         r"from .*day1/vg/interactions.jsonl"):
+        L.load(db, [base])
+    assert edges(db) == before
+
+
 def test_an_append_that_shares_nothing_with_the_dataset_is_asked_about(db, tmp_path):
     """A file of another dataset appended to a stored one (MovieLens ratings to a shop's dataset) was added without a
     word: new users, items without text, a dataset many times its size. An append whose interactions share no user and

@@ -579,9 +579,12 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
                          f"file), of {len(removed)} it would remove{also}; nothing was written. A reload replaces the "
                          f"dataset's rows with the files': to add these rows, pass --append; to replace it, recorded "
                          f"interactions {'and items ' if live_items else ''}too, pass --yes", source=name)
-    # rows of items the user still has in the files (a history numbered again) are not lost with the files left out
-    kept_pairs = {(r["user"], r["item"]) for r in rows}
-    lost = [r for r in removed if (r["user"], r["item"]) not in kept_pairs]
+    # rows the files still have under other seq numbers (a history numbered again) are not lost with the files left
+    # out: per user and item, the stored interactions beyond the files' count are (an appended repeat purchase is)
+    in_files_n = Counter((r["user"], r["item"]) for r in rows)
+    stored_n = Counter((u, i) for u, edges in stored.items() for (_, i) in edges)
+    short = {k: n - in_files_n[k] for k, n in stored_n.items() if n > in_files_n[k]}
+    lost = [r for r in removed if short.get((r["user"], r["item"]), 0) > 0]
     if lost and left_out and not yes:
         raise InputError(f"reloading dataset {name!r} from these files would remove {len(lost)} of its {total} "
                          f"stored interactions; the dataset was also loaded from {_files_shown(left_out)}, which "
