@@ -411,6 +411,8 @@ def test_a_body_that_is_not_json_is_400_saying_so(db, kg, settings):
                 assert ("text/plain" if headers else "without a Content-Type") in r.json()["error"], r.text
             r = client.post(route, json=[{"item": "x"}])
             assert r.status_code == 400 and "is a list" in r.json()["error"] and "one JSON object" in r.json()["error"]
+            r = client.post(route, content=b"", headers={"Content-Type": "application/json"})
+            assert r.status_code == 400 and "the request body is empty" in r.json()["error"], r.text
     assert _edges(db, user) == before
 
 

@@ -452,6 +452,27 @@ def test_cli_extract_items_stops_when_the_llm_endpoint_refuses_the_key(fresh, mo
     assert fresh.value("MATCH (i:Item {id: 'B016VFPZVG'}) RETURN i.extract_error") is None
 
 
+def test_cli_extract_items_warns_of_a_model_the_endpoint_does_not_serve(fresh, monkeypatch, tmp_path):
+    """A KGREC_LLM_MODEL the server does not serve was used without a word (llama.cpp answers with its own model),
+    its answers cached and the items marked done under the wrong name; only `kgrec doctor` said so. The command
+    warns, naming the served models, and goes on."""
+    from fakes.openai_server import FakeOpenAIServer, json_reply
+
+    from kgrec_neo4j.cli import cli
+
+    monkeypatch.setenv("KGREC_HOME", str(tmp_path))
+    answer = {"points": [{"type": "Others", "value": "headset", "confidence": 0.9, "evidence": None}]}
+    with FakeOpenAIServer(json_reply(answer), model="served-model") as srv:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        for model, warned in (("gpt-nonexistent", True), ("served-model", False)):
+            monkeypatch.setenv("KGREC_LLM_MODEL", model)
+            res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent", "--item", "B016VFPZVG"])
+            assert res.exit_code == 0, res.output
+            said = "warning: KGREC_LLM_MODEL is 'gpt-nonexistent', which the endpoint does not serve (it serves " \
+                   "'served-model')"
+            assert (said in res.stderr) is warned, res.stderr
+
+
 def test_cli_extract_items_names_the_failed_items_and_their_reason(fresh, monkeypatch, tmp_path):
     """An item whose answer was garbage was counted (`failures: invalid_json: 1`) but not named: the summary gave no
     id and `kgrec items show` no reason. The summary names the failed items with their reason.

@@ -120,6 +120,8 @@ def test_cli_serve_status_test_stop(bundled):
     r = runner.invoke(root, ["llm", "serve", "--port", "0", "--parallel", "3"])
     said = r.output + str(r.exception)  # (this test's group is a plain click group: the error is the exception)
     assert r.exit_code != 0 and "already running" in said and "kgrec llm stop" in said, said
+    r = runner.invoke(root, ["llm", "serve", "--port", "0"])  # without --parallel: the running one, as it is
+    assert r.exit_code == 0 and f"pid {info.pid}" in r.output and "KGREC_LLM_CONCURRENCY=1" in r.output, r.output
 
     r = runner.invoke(root, ["llm", "test", "Avery ink jet address labels, white, 750 labels", "--max-points", "3",
                              "--timeout", "150"])

@@ -128,6 +128,26 @@ class KgrecCommandError(click.ClickException):
         self.exit_code = err.exit_code  # type: ignore[misc]
 
 
+def warn_unserved_model(settings: Settings) -> None:
+    """Say so when KGREC_LLM_MODEL is not among the models the endpoint lists (``GET /models``): a server that ignores
+    the name (llama.cpp) answered with its own model, and the answers were cached and the items marked done under the
+    wrong name, without a word (only `kgrec doctor` said it). An endpoint that does not list its models, or does not
+    answer (the run itself says so), is not warned about."""
+    if not (settings.llm_base_url and settings.llm_model):
+        return
+    from ..core.errors import LLMError
+    from ..llm.endpoint import list_models
+
+    try:
+        models = list_models(settings.llm_base_url, settings.llm_api_key, timeout_s=5.0)
+    except LLMError:
+        return
+    if models and settings.llm_model not in models:
+        click.echo(f"warning: KGREC_LLM_MODEL is {settings.llm_model!r}, which the endpoint does not serve (it serves "
+                   f"{', '.join(map(repr, models[:5]))}); a server that ignores the name answers with its own model, "
+                   f"and its answers are cached and its items marked done under {settings.llm_model!r}", err=True)
+
+
 class KgrecGroup(click.Group):
     """A click group that turns library errors into clean CLI errors (no traceback)."""
 

@@ -14,6 +14,7 @@ from ._common import (
     pass_settings,
     plural,
     silent_option,
+    warn_unserved_model,
 )
 
 
@@ -56,6 +57,8 @@ def items(settings, extractor_name, limit, concurrency, use_reviews, force, item
     name = resolve(settings, extractor_name)
     pack = load_pack(settings.type_pack)
     extractor = build_extractor(settings, name, pack=pack, concurrency=concurrency, use_reviews=use_reviews)
+    if name == "llm":
+        warn_unserved_model(settings)
     try:
         with open_db(settings, writer="kgrec extract items") as db:
             if item_ids:  # an id not in the graph was passed over without a word ("0 extracted, 0 skipped")

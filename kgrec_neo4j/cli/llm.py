@@ -26,8 +26,9 @@ def llm() -> None:
               help="Preferred port on 127.0.0.1 (a free one is chosen if taken; 0 = any).")
 @click.option("--model", "model_path", type=click.Path(exists=True, dir_okay=False), default=None,
               help="A .gguf file (default: the bundled SmolLM2-135M-Instruct).")
-@click.option("--parallel", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Requests decoded at once; set KGREC_LLM_CONCURRENCY to the same number.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=None,
+              help="Requests decoded at once (default 1); set KGREC_LLM_CONCURRENCY to the same number (`kgrec llm "
+                   "status --exports` prints it). A server already running keeps its own unless this is given.")
 @click.option("--ctx", "ctx_per_slot", type=click.IntRange(256), default=4096, show_default=True,
               help="Context tokens per request slot.")
 @click.option("--threads", type=click.IntRange(1), default=None, help="CPU threads (default: cores - 1).")

