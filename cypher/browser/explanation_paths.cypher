@@ -18,6 +18,7 @@ OPTIONAL MATCH (r:ModelRun {current: true})
 CALL (r, u, i) {
   MATCH p = (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
   WHERE l.run = r.id
+  WITH r, u, j, l, p, x ORDER BY x.seq DESC  // (the path drawn: the latest interaction with j)
   WITH r, u, j, l, collect(p)[0] AS p,
        max(coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1 WHEN x.rating <= 2 THEN -1 ELSE 0 END)) AS best,
        CASE WHEN count(x.seq) < count(x) THEN null ELSE max(x.seq) END AS last
@@ -28,8 +29,9 @@ CALL (r, u, i) {
             * coalesce(apoc.convert.fromJsonMap(coalesce(r.metrics, '{}')).recency.item_graph, 1.0) ^ back AS share,
          0 AS items
   UNION ALL
-  MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
+  MATCH p = (u)-[x:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
   WHERE j <> i
+  WITH j, c, p, x ORDER BY x.seq DESC
   WITH j, c, collect(p)[0] AS p
   RETURN p, 'shared_concept' AS kind, null AS share, COUNT { (c)<-[:HAS_KNOWLEDGE]-() } AS items
   UNION ALL
@@ -37,14 +39,16 @@ CALL (r, u, i) {
   RETURN p, CASE WHEN ii.polarity < 0 THEN 'negative_interest' ELSE 'interest' END AS kind, null AS share,
          COUNT { (c)<-[:HAS_KNOWLEDGE]-() } AS items
   UNION ALL
-  MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)-[:BROADER]-(ci:Concept)<-[:HAS_KNOWLEDGE]-(i)
+  MATCH p = (u)-[x:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)-[:BROADER]-(ci:Concept)<-[:HAS_KNOWLEDGE]-(i)
   WHERE j <> i AND NOT EXISTS { (j)-[:HAS_KNOWLEDGE]->(:Concept)<-[:HAS_KNOWLEDGE]-(i) }
+  WITH j, c, ci, p, x ORDER BY x.seq DESC
   WITH j, c, ci, collect(p)[0] AS p
   RETURN p, 'family_concept' AS kind, null AS share, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
   UNION ALL
-  MATCH p = (u)-[:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)-[:BROADER]->(:Concept)<-[:BROADER]-(ci:Concept)
+  MATCH p = (u)-[x:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)-[:BROADER]->(:Concept)<-[:BROADER]-(ci:Concept)
             <-[:HAS_KNOWLEDGE]-(i)
   WHERE j <> i AND ci <> c AND NOT EXISTS { (j)-[:HAS_KNOWLEDGE]->(:Concept)<-[:HAS_KNOWLEDGE]-(i) }
+  WITH j, c, ci, p, x ORDER BY x.seq DESC
   WITH j, c, ci, nodes(p)[3] AS b, collect(p)[0] AS p
   RETURN p, 'family_concept' AS kind, null AS share, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS items
   UNION ALL

@@ -11,9 +11,10 @@
 // :param user => 'A2OAG0NE83ODBD'
 MATCH (u:User {id: $user})-[r:RECOMMENDED]->(i:Item)
 OPTIONAL CALL (u, r, i) {
-  MATCH p = (u)-[:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
+  MATCH p = (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
   WHERE l.run = r.run
-  WITH l, collect(p)[0] AS p  // one path per item the user interacted with, however often
+  WITH l, p, x ORDER BY x.seq DESC  // one path per item the user interacted with, however often: the latest
+  WITH l, collect(p)[0] AS p
   RETURN p, 'item_link' AS kind, abs(l.weight) AS strength
   ORDER BY strength DESC, [n IN nodes(p)[1..-1] | n.id]
   LIMIT 3
