@@ -656,3 +656,40 @@ def test_an_interest_of_a_type_without_any_mention_waits_as_a_pending_mention(ra
         rag.write("MATCH (k:KnowledgeType) SET k.concept_acceptance = 0.8")
         with _extractor(rag, settings, Scripted(_answers)) as ex:
             ex.run(["g1"], restart=True)
+
+
+def test_a_switch_to_serving_reads_every_split_and_goes_on_after_a_failed_user(rag, settings):
+    """`--for serving --restart` over every user: the prompts carry the valid and test items too. A user whose restart
+    failed keeps the switch unfinished (evaluation refuses it meanwhile), and a rerun without --restart restarts that
+    user and finishes it; it used to need another restart of every user, with none failing. A run refused before any
+    request (no vocabulary) leaves the scope as it was."""
+    from kgrec_neo4j.core.errors import SchemaError
+    from kgrec_neo4j.users.interests.scope import ScopeError, check_for_evaluation, set_scope, stored_scopes
+
+    def g2_answers_too(prompt: str) -> str:
+        return _answer() if "item forza" in prompt and "item doom" not in prompt else _answers(prompt)
+
+    try:
+        rag.write("MATCH (k:KnowledgeType {name: 'Compatibility'}) REMOVE k.concept_acceptance")
+        try:
+            with _extractor(rag, settings, Scripted(_answers)) as ex, pytest.raises(SchemaError):
+                ex.run(["g1", "g2"], restart=True, scope="every", every_user=True)
+        finally:
+            rag.write("MATCH (k:KnowledgeType {name: 'Compatibility'}) SET k.concept_acceptance = 0.8")
+        assert stored_scopes(rag)["llm"] == "train"
+        model = Scripted(_answers)
+        with _extractor(rag, settings, model) as ex:
+            rep = ex.run(["g1", "g2"], restart=True, scope="every", every_user=True)
+        assert rep.failed_users == ["g2"] and stored_scopes(rag)["llm"] == "switching:every"
+        assert any("item secret" in p for p in model.prompts)  # the valid item reaches the prompt now
+        with pytest.raises(ScopeError, match="llm interests"):
+            check_for_evaluation(rag)
+        with _extractor(rag, settings, Scripted(g2_answers_too)) as ex:
+            rep = ex.run(["g1", "g2"])  # no --restart, no --for: the switch goes on with g2
+        assert rep.failed_users == [] and stored_scopes(rag)["llm"] == "every"
+        assert rag.value("MATCH (u:User) WHERE u.interests_restart_pending RETURN count(u)") == 0
+    finally:
+        set_scope(rag, "llm", "train")
+        rag.write("MATCH (u:User) REMOVE u.interests_restart_pending")
+        with _extractor(rag, settings, Scripted(_answers)) as ex:
+            ex.run(["g1", "g2"], restart=True)
