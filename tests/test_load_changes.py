@@ -610,6 +610,25 @@ def test_a_reload_from_a_copy_elsewhere_keeps_the_appended_days(db, tmp_path):
     L.load(db, [base])
 
 
+def test_a_new_export_elsewhere_that_drops_a_first_day_row_goes_through(db, tmp_path):
+    """After an append, a new export of the whole dataset in another folder that drops one row of the first day (a
+    deleted review) was refused as if it lost the appended files' rows: only the rows written after the last load
+    without --append count against the appended files left out."""
+    clear_database(db)
+    base, more, _ = split_slice(tmp_path, keep=20)
+    L.load(db, [base])
+    L.load(db, [more], append=True)
+    before = edges(db)
+    stored = db.query("MATCH (u:User)-[e:INTERACTED]->(i:Item) RETURN u.id AS u, e.seq AS s, i.id AS i, "
+                      "e.rating AS r, e.timestamp AS t ORDER BY u, s")
+    dropped = stored[0]  # the first user's first interaction: a row of the first day
+    rows = [{"user_id": x["u"], "item_id": x["i"], "seq": x["s"], "rating": x["r"], "timestamp": x["t"]}
+            for x in stored if x != dropped]
+    export = write_dataset(tmp_path / "export" / "vg", slice_rows("items.jsonl"), rows)
+    rep = L.load(db, [export])  # no --yes
+    assert rep.interactions_removed == 1 and len(edges(db)) == len(before) - 1
+
+
 def test_a_reload_that_leaves_out_an_appended_repeat_purchase_is_asked_about(db, tmp_path):
     """A repeat purchase appended on a later day names an item the first day's files have too: a reload of those files
     alone must still ask before it removes the repeat (rows the files keep under other seq numbers are not lost, but

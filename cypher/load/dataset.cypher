@@ -1,13 +1,15 @@
 // The dataset node of a load: what was read, its status (loading | loaded) and id prefix; the counts are
 // those stored for the dataset now (after a reload or an append, the whole dataset). `sources`: the files of the
 // load, after those of the loads it appended to ($append); `appended`: those of the appends since the last load
-// without --append (a reload that leaves them out, and would remove rows, is refused without --yes).
+// without --append (a reload that leaves them out, and would remove rows written after that load, is refused without
+// --yes); `base_ingest`: the last ingest number taken when that load ended ($base_ingest, null while it loads).
 MERGE (d:Dataset {name: $name})
 SET d.format = $format, d.loaded_at = datetime(), d.status = $status, d.id_prefix = $id_prefix,
     d.sources = CASE WHEN $append THEN [s IN coalesce(d.sources, []) WHERE NOT s IN $sources] + $sources
                      ELSE $sources END,
     d.appended = CASE WHEN $append THEN [s IN coalesce(d.appended, []) WHERE NOT s IN $sources] + $sources
-                      ELSE [] END
+                      ELSE [] END,
+    d.base_ingest = CASE WHEN $append OR $base_ingest IS NULL THEN d.base_ingest ELSE $base_ingest END
 WITH d
 CALL (d) {
   MATCH (u:User) WHERE u.dataset = d.name

@@ -47,6 +47,7 @@ from ..core.errors import InputError
 from ..core.resources import cypher
 from ..core.texthash import TEXT_FIELDS, text_hash
 from ..core.words import plural
+from .ingest import current_ingest
 from .read import Dataset, Format, Interaction, dataset_name, read
 from .split import k_core, kind_sign, sample_users, split_of
 
@@ -383,16 +384,18 @@ def load(
             # (with confirm_removal, the caller's question decides a removal of everything too)
             left_out = _sources_left_out(info["sources"] if info else None, ds.sources)
             # files appended since the last load: a reload from other files (a new download, a renamed export)
-            # that would remove the rows only they hold is asked about as a reload of the first day's files is
+            # that would remove rows they brought is asked about as a reload of the first day's files is
             given = set(_resolved(ds.sources))
-            left_out += [f for f in (info or {}).get("appended") or [] if f not in given
-                         and not any(Path(f).parts[-len(Path(x).parts):] == Path(x).parts for x in left_out)]
+            appended_out = [f for f in (info or {}).get("appended") or [] if f not in given and not _catalogue_file(f)
+                            and not any(Path(f).parts[-len(Path(x).parts):] == Path(x).parts for x in left_out)]
+            left_out += appended_out
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
             live_items = sorted(set(drop_items) & set(db.value(cypher("load/recorded_items"), dataset=name) or []))
             rows, moved, removed, touched, drop_users, stored_counts = _diff(
                 db, name, rows, counts, yes=yes or confirm_removal is not None,
-                left_out=[f for f in left_out if not _catalogue_file(f)], live_items=live_items)
+                left_out=[f for f in left_out if not _catalogue_file(f) and f not in appended_out],
+                appended_out=appended_out, base_ingest=(info or {}).get("base_ingest"), live_items=live_items)
             # an item the files name without any text (reviews reloaded without their metadata file) keeps its
             # stored text: the files say nothing of it (written, it lost its title and the rest)
             item_rows = [r for r in item_rows if r["_fields"] or r["id"] not in stored_items]
@@ -428,8 +431,10 @@ def load(
     user_rows = [{"id": u, "n": counts[u]} for u in sorted(touched) if u in counts]
 
     def status(s: str) -> None:
+        # (a load without --append ends with every stored row its files': later ingest numbers are appends')
+        base = current_ingest(db) if s == "loaded" and mode != "append" else None
         db.write(cypher("load/dataset"), name=ds.name, format=ds.format, sources=_resolved(ds.sources), status=s,
-                 id_prefix=prefix, append=mode == "append")
+                 id_prefix=prefix, append=mode == "append", base_ingest=base)
 
     def write(stage: str, query: str, data: list[dict[str, Any]], size: int = batch_size, count: str | None = None
               ) -> int:
@@ -542,7 +547,8 @@ def _files_shown(files: list[str]) -> str:
 
 
 def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str, int], *, yes: bool,
-          left_out: list[str] | None = None, live_items: list[str] | None = None
+          left_out: list[str] | None = None, live_items: list[str] | None = None,
+          appended_out: list[str] | None = None, base_ingest: int | None = None
           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], set[str], list[str],
                      tuple[set[str], int]]:
     """A reload against what is stored: ``(rows to write (new or changed), split changes, interactions to remove,
@@ -551,7 +557,9 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     Without ``yes``, a reload is refused when it would remove: every stored interaction; interactions the service
     recorded (in no file: a reload of the files would lose them; the refusal names the recorded items it would
     remove too, ``live_items``, which the same --yes removes); any interaction while it leaves out files the
-    dataset was also loaded from (``left_out``: the rows appended from them would go); more than half of them."""
+    dataset was also loaded from (``left_out``: the rows appended from them would go), or any interaction written
+    after the dataset's last load without --append (its ingest number above ``base_ingest``; every one when that is
+    not stored) while it leaves out files appended since (``appended_out``); more than half of them."""
     stored: dict[str, dict[tuple[int, str], list[Any]]] = {}
     for r in db.query(cypher("load/stored_interactions"), dataset=name):
         stored[r["user"]] = {(int(e[0]), e[1]): e for e in r["edges"]}
@@ -585,9 +593,15 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     stored_n = Counter((u, i) for u, edges in stored.items() for (_, i) in edges)
     short = {k: n - in_files_n[k] for k, n in stored_n.items() if n > in_files_n[k]}
     lost = [r for r in removed if short.get((r["user"], r["item"]), 0) > 0]
-    if lost and left_out and not yes:
-        raise InputError(f"reloading dataset {name!r} from these files would remove {len(lost)} of its {total} "
-                         f"stored interactions; the dataset was also loaded from {_files_shown(left_out)}, which "
+    # of those, the ones written after the last load without --append (the appends', the service's): a reload that
+    # leaves out the files appended since is asked about those only (a new export may drop a row of the first day)
+    later = [r for r in lost if base_ingest is None
+             or (stored[r["user"]][(r["seq"], r["item"])][8] or base_ingest + 1) > base_ingest]
+    out = (left_out or []) if lost and left_out else (appended_out or []) if later and appended_out else []
+    if out and not yes:
+        n = len(lost) if lost and left_out else len(later)
+        raise InputError(f"reloading dataset {name!r} from these files would remove {n} of its {total} "
+                         f"stored interactions; the dataset was also loaded from {_files_shown(out)}, which "
                          f"this reload leaves out, and the rows only they hold would go; nothing was written. A reload "
                          f"replaces the dataset's rows with the files': to reload it whole, give files that hold every "
                          f"row (the appended ones too); pass --append to add these rows, or --yes to replace the "
