@@ -67,6 +67,8 @@ class GraphStatus(BaseModel):
     interactions_since_run: int | None = Field(None, description="interactions loaded since the current run started "
                                                                  "training or recorded live since (None: a run that "
                                                                  "did not record its ingest number)")
+    interests: dict[str, str] = Field(default_factory=dict, description="per interest extractor with state, which "
+                                      "interactions its edges read: train, every (serving), switching:<target>")
     writer: str | None = Field(None, description="who holds the writer lease, if anyone (and when its process, on this "
                                                  "host, is gone: the next writer takes the lease over at once)")
     pending: Pending
@@ -103,6 +105,9 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
     if gone:  # (killed: the lease outlives it until it expires)
         writer = f"{writer}; its process is gone, so the next writer takes it over at once"
     pending.running = bool(pending.resume and who is not None and not gone and who.owner == "kgrec update")
+    from .users.interests.scope import stored_scopes
+
+    scopes = stored_scopes(db)
     packs = db_packs(db)
     other = bool(packs) and load_pack(settings.type_pack).name not in packs  # the update would be refused
     return GraphStatus(
@@ -112,4 +117,5 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
         run=run.summary() | {"version": p["run_version"], "updated": p["run_updated"]} if run else None,
         items_folded=int(p["items_folded"]),
         interactions_since_run=int(p["interactions_since_run"]) if run and p["run_ingest"] is not None else None,
-        writer=writer, pending=pending)
+        writer=writer, pending=pending,
+        interests={ex: str(scopes[ex]) for ex in ("offline", "llm") if scopes[f"{ex}_state"]})

@@ -311,8 +311,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
                                     ingest=ingest, every_split=every_split)[0]["users"])
         rep.users_through_knowledge = users
         return (f"HAS_KNOWLEDGE recomputed for {plural(len(items), 'extracted item')}; {plural(len(grown), 'item')} "
-                f"{'reaches' if len(grown) == 1 else 'reach'} a grown concept; {plural(users, 'user')} with a train "
-                f"interaction on a changed item")
+                f"{'reaches' if len(grown) == 1 else 'reach'} a grown concept; {plural(users, 'user')} with "
+                f"{'an' if every_split else 'a train'} interaction on a changed item")
 
     # 4. works ---------------------------------------------------------------------------------------------------
     def works() -> str:
@@ -337,9 +337,11 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         rep.users_classified = len(users)
         if not users:
             return "no new or changed interactions"
-        if query == "update/unclassified_users":  # stamped first, so that their interests follow (a resume too)
-            for chunk in batched(users, 10_000):
-                db.execute(cypher("update/stamp_users"), ids=chunk, ingest=ingest, previous=seen_interests)
+        # stamped first, so that their interests follow (a resume too): users with an edge no classification had
+        # seen, and users whose interests were computed before this classification (`kgrec interests extract` run
+        # between a load and the update: the classification changes the edges those interests read)
+        for chunk in batched(users, 10_000):
+            db.execute(cypher("update/stamp_users"), ids=chunk, ingest=ingest, previous=seen_interests)
         clf = make_classifier(classifier, settings, progress=False)
         try:
             r = classify_interactions(db, clf, users=users, since=seen_classified, unseen=unseen is not False)

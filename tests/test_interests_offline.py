@@ -408,6 +408,8 @@ def test_interests_for_serving_read_every_interaction_and_evaluation_refuses_the
         r = runner.invoke(cli, ["interests", "extract", "--silent", "--for", "serving"])
         assert r.exit_code == 0 and "from every interaction (serving)" in r.output, r.output
         assert stored_scopes(vg)["offline"] == "every"
+        r = runner.invoke(cli, ["status"])  # it said nothing of which interactions the interests read
+        assert r.exit_code == 0 and "interests: the offline ones read every interaction (serving)" in r.output, r.output
         users = vg.value(held_out)
         assert users > 10, users  # the newest interactions are evidence now
         serving = edges(vg)
@@ -432,6 +434,11 @@ def test_interests_for_serving_read_every_interaction_and_evaluation_refuses_the
         with pytest.raises(ScopeError, match="did not finish"):  # refused before its first step, not at step 6
             run_update(vg, vg.settings)
         assert vg.value("MATCH (r:UpdateRun {status: 'running'}) RETURN count(r)") == 0
+        # status names the unfinished switch (it said "pending: nothing"), and a serving run refuses the mix
+        r = runner.invoke(cli, ["status"])
+        assert "a switch to serving did not finish; `kgrec interests extract --for serving` finishes it" in r.output
+        r = runner.invoke(cli, ["train", "--for", "serving", "--epochs", "1"])
+        assert r.exit_code != 0 and "did not finish, so they are a mix of both" in r.output, r.output
         # back to evaluation over every user: the train-only edges, byte for byte
         r = runner.invoke(cli, ["interests", "extract", "--silent", "--for", "evaluation"])
         assert r.exit_code == 0 and "from train interactions (evaluation)" in r.output, r.output

@@ -761,6 +761,30 @@ def test_items_the_llm_extracted_are_done_for_update_and_status(db, world, setti
         db.write("MATCH (i:Item) SET i.extract_hashes = [x IN i.extract_hashes WHERE NOT x STARTS WITH 'llm:']")
 
 
+def test_interests_extracted_between_a_load_and_the_update_follow_its_classification(db, world, settings, tmp_path):
+    """`kgrec load --append`, then `kgrec interests extract` over every user, then `kgrec update`: the extraction
+    marked the load's changes covered, the update's classification changed the new edges (a review saying the user
+    hated the film), and its interest step found "no user to update": the interests stayed as the unclassified edges
+    left them until a later full extraction. The users it classifies are stamped for the interest step."""
+    from kgrec_neo4j.users.interests.offline import extract_offline
+
+    assert run_update(db, settings).status == "nothing"
+    user = sorted(world["before"]["users"])[1]
+    item = db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->() WHERE NOT (:User {id: $u})-[:INTERACTED]->(i) "
+                    "RETURN i.id ORDER BY i.id LIMIT 1", u=user)
+    load(db, [write_dataset(tmp_path / "day" / "vg", [], [
+        {"user_id": user, "item_id": item, "seq": 30_000, "rating": 5.0, "timestamp": 1_700_000_000,
+         "review_text": "Terrible, boring and broken. I hated it and returned it."}])], append=True)
+    try:
+        extract_offline(db, scope="every")  # over every user (serving: the new edge is read): the load is covered
+        rep = run_update(db, settings)
+        assert rep.status == "complete" and rep.users_classified >= 1 and rep.users_interests >= 1
+        again = extract_offline(db)  # a full recompute finds the interests as the update left them
+        assert (again.created, again.changed, again.deleted) == (0, 0, 0)
+    finally:
+        extract_offline(db, scope="train")
+
+
 def test_update_finds_edges_no_classification_has_seen(db, world, settings):
     """An interaction written by another client (no kind_source, no load stamp) is classified by the next update.
     Whether there is any is read from counts on the interacted_kind_source index, not from a scan of every edge."""

@@ -63,6 +63,16 @@ def status(settings: Settings, extractor, as_json):
               if n]
     if failed:
         click.echo("failures:  " + "; ".join(failed))
+    reads = {"train": "the train split (evaluation)", "every": "every interaction (serving)"}
+    for ex, scope in st.interests.items():
+        if scope.startswith("switching"):
+            to = "serving" if scope.endswith("every") else "evaluation"
+            flag = " --extractor llm" if ex == "llm" else ""
+            click.echo(f"interests: the {ex} ones: a switch to {to} did not finish; `kgrec interests extract{flag} "
+                       f"--for {to}` finishes it (kgrec update and training refuse to go on until then)")
+        else:
+            click.echo(f"interests: the {ex} ones read {reads.get(scope, scope)}")
+    serving_interests = any(v.endswith("every") for v in st.interests.values())
     if st.run:
         r = st.run
         held = f", valid NDCG@10 {r['valid']:.4f}" if r.get("valid") is not None else ""
@@ -72,7 +82,8 @@ def status(settings: Settings, extractor, as_json):
             share = _share(st.interactions_since_run, c["interactions"])
             click.echo(f"           {_c(st.interactions_since_run, 'interaction')} ({share} of all) arrived since it "
                        f"was trained: served by fold-in; `kgrec train "
-                       f"{'--for serving ' if r.get('mode') == 'serving' else ''}--warm-start` learns from them")
+                       f"{'--for serving ' if r.get('mode') == 'serving' or serving_interests else ''}--warm-start` "
+                       f"learns from them")
     else:
         click.echo("model:     no run trained yet (`kgrec train`): recommendations need one")
     if st.last_update:

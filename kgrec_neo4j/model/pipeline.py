@@ -23,7 +23,7 @@ from ..core.errors import ModelError
 from ..core.lease import process_started
 from ..core.outpath import make_out_folder, unwritable
 from ..core.resources import cypher
-from ..users.interests.scope import check_for_evaluation
+from ..users.interests.scope import check_for_evaluation, check_for_serving
 from . import runs, writeback
 from .data import TrainGraph
 from .export import export_train_graph, summary
@@ -307,6 +307,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     uses_interests = model.startswith("ours")  # (the baselines never read them)
     if not for_serving and uses_interests:  # interests that read valid and test carry the held-out labels
         check_for_evaluation(db)
+    elif uses_interests:  # a half-switched graph's interests are a mix of both
+        check_for_serving(db)
     warm_from: str | None = None
     if warm_start:
         if not model.startswith("ours"):

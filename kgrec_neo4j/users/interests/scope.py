@@ -111,8 +111,22 @@ def check_for_evaluation(db: Database) -> None:
         if s[ex] != "train" and s[f"{ex}_state"]:
             fix = ("kgrec interests extract --for evaluation" if ex == "offline"
                    else "kgrec interests extract --extractor llm --restart --for evaluation")
+            also = "" if str(s[ex]).startswith(SWITCHING) else " (or train with --for serving)"
             raise ScopeError(f"the {ex} interests read {_what(s[ex])}, so evaluation would see its held-out valid "
-                             f"and test interactions through them: run `{fix}` first (or train with --for serving)")
+                             f"and test interactions through them: run `{fix}` first{also}")
+
+
+def check_for_serving(db: Database) -> None:
+    """Refuse a serving run while a switch of the interests has not finished: it would train on both kinds.
+
+    Raises:
+        ScopeError: naming the command that finishes the switch."""
+    s = stored_scopes(db)
+    for ex in ("offline", "llm"):
+        if str(s[ex]).startswith(SWITCHING) and s[f"{ex}_state"]:
+            flag = " --extractor llm" if ex == "llm" else ""
+            raise ScopeError(f"a switch of the {ex} interests to {_mode(s[ex])} did not finish, so they are a mix of "
+                             f"both: run `kgrec interests extract{flag} --for {_mode(s[ex])}` over every user first")
 
 
 def reads_every_split(s: dict[str, Any]) -> bool:
