@@ -171,9 +171,9 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
     name = extractor_name(settings, extractor)
     check_extractor(settings, name)  # before anything is recorded: which items need extracting depends on it
     done_as = marked_name(settings, name)  # (the LLM extractor marks an item done under its model's name)
-    from .users.interests.scope import check_not_switching, reads_every_split, stored_scopes
+    from .users.interests.scope import check_for_serving, reads_every_split, stored_scopes
 
-    check_not_switching(db)  # before any step: the interest step could not go on with it
+    check_for_serving(db, ("offline",))  # before any step: the interest step could not go on with it
     pack = load_pack(settings.type_pack)
     check_pack(db, pack)  # the update extracts with it: another pack's types would be refused half-way
     if lease is not None:

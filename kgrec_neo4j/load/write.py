@@ -388,21 +388,21 @@ def load(
             given = set(_resolved(ds.sources))
             appended_out = [f for f in (info or {}).get("appended") or [] if f not in given and not _catalogue_file(f)
                             and not any(Path(f).parts[-len(Path(x).parts):] == Path(x).parts for x in left_out)]
-            left_out += appended_out
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
             live_items = sorted(set(drop_items) & set(db.value(cypher("load/recorded_items"), dataset=name) or []))
             rows, moved, removed, touched, drop_users, stored_counts = _diff(
                 db, name, rows, counts, yes=yes or confirm_removal is not None,
-                left_out=[f for f in left_out if not _catalogue_file(f) and f not in appended_out],
+                left_out=[f for f in left_out if not _catalogue_file(f)],
                 appended_out=appended_out, base_ingest=(info or {}).get("base_ingest"), live_items=live_items)
             # an item the files name without any text (reviews reloaded without their metadata file) keeps its
             # stored text: the files say nothing of it (written, it lost its title and the rest)
             item_rows = [r for r in item_rows if r["_fields"] or r["id"] not in stored_items]
-            if drop_items and left_out and not (yes or confirm_removal is not None):  # (items appended alone)
+            files_out = left_out + appended_out
+            if drop_items and files_out and not (yes or confirm_removal is not None):  # (items appended alone)
                 raise InputError(f"reloading dataset {name!r} from these files would remove {len(drop_items)} of its "
                                  f"{len(stored_items)} stored items; the dataset was also loaded from "
-                                 f"{_files_shown(left_out)}, which this reload leaves out, and the items only they "
+                                 f"{_files_shown(files_out)}, which this reload leaves out, and the items only they "
                                  f"hold would go; nothing was written. A reload replaces the dataset's rows "
                                  f"with the files': to reload it whole, give files that hold every row (the appended "
                                  f"ones too); pass --append to add these rows, or --yes to replace the dataset by "
@@ -591,12 +591,11 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     # out: per user and item, the stored interactions beyond the files' count are (an appended repeat purchase is)
     in_files_n = Counter((r["user"], r["item"]) for r in rows)
     stored_n = Counter((u, i) for u, edges in stored.items() for (_, i) in edges)
-    short = {k: n - in_files_n[k] for k, n in stored_n.items() if n > in_files_n[k]}
-    lost = [r for r in removed if short.get((r["user"], r["item"]), 0) > 0]
-    # of those, the ones written after the last load without --append (the appends', the service's): a reload that
-    # leaves out the files appended since is asked about those only (a new export may drop a row of the first day)
-    later = [r for r in lost if base_ingest is None
-             or (stored[r["user"]][(r["seq"], r["item"])][8] or base_ingest + 1) > base_ingest]
+    lost = [r for r in removed if stored_n[r["user"], r["item"]] > in_files_n[r["user"], r["item"]]]
+    # of those, the ones written after the last load without --append (the appends', the service's: no ingest): a
+    # reload that leaves out the files appended since is asked about those only (a new export may drop a first-day row)
+    ingests = [stored[r["user"]][(r["seq"], r["item"])][8] for r in lost]
+    later = [r for r, n in zip(lost, ingests, strict=True) if base_ingest is None or n is None or n > base_ingest]
     out = (left_out or []) if lost and left_out else (appended_out or []) if later and appended_out else []
     if out and not yes:
         n = len(lost) if lost and left_out else len(later)

@@ -74,7 +74,7 @@ from .llm import (
     render_interests,
     render_items,
 )
-from .scope import Scope, resolve, set_scope, stored_scopes, switching
+from .scope import MODE_OF, Scope, resolve, set_scope, stored_scopes, switching
 
 log = logging.getLogger(__name__)
 
@@ -345,7 +345,7 @@ class GraphRAGInterestExtractor:
         """
         t_start = time.perf_counter()
         stored = str(stored_scopes(self.db)[EXTRACTOR])
-        mode = None if scope is None else {"train": "evaluation", "every": "serving"}[scope]
+        mode = None if scope is None else MODE_OF[scope]
         scope = resolve(self.db, EXTRACTOR, mode, every_user=every_user, restart=restart)
         self._every_split = scope == "every"
         if users:  # the prompt lists the pack's types: another pack's would be refused at the first write

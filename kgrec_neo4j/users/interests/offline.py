@@ -58,7 +58,7 @@ from ...core.resources import cypher
 from ...core.texthash import digest63
 from ...load.ingest import current_ingest, mark_covered
 from ..confidence import offline_interest_confidence
-from .scope import Scope, resolve, set_scope, stored_scopes, switching
+from .scope import MODE_OF, Scope, resolve, set_scope, stored_scopes, switching
 from .store import user_ids
 
 log = logging.getLogger(__name__)
@@ -250,7 +250,7 @@ def extract_offline(
     t_start = time.perf_counter()
     covered = current_ingest(db) if users is None and limit is None else None
     stored_scope = stored_scopes(db)[EXTRACTOR]
-    mode = None if scope is None else {"train": "evaluation", "every": "serving"}[scope]
+    mode = None if scope is None else MODE_OF[scope]
     scope = resolve(db, EXTRACTOR, mode, every_user=users is None and limit is None)
     changes = scope != stored_scope
     if changes:  # until every user is written, the graph holds both

@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Scope = Literal["train", "every"]
 MODES: dict[str, Scope] = {"evaluation": "train", "serving": "every"}
+MODE_OF: dict[str, str] = {scope: mode for mode, scope in MODES.items()}
 SWITCHING = "switching"  # stored as "switching:<target scope>" while a switch has not finished
 
 
@@ -42,15 +43,6 @@ def set_scope(db: Database, extractor: str, scope: str) -> None:
 def switching(scope: str) -> str:
     """The stored value while a switch to ``scope`` has not finished."""
     return f"{SWITCHING}:{scope}"
-
-
-def check_not_switching(db: Database) -> None:
-    """Raise before any work when a switch of the offline interests has not finished (``kgrec update`` would stop at its
-    interest step, after the others had run)."""
-    s = stored_scopes(db)
-    if str(s["offline"]).startswith(SWITCHING) and s["offline_state"]:
-        raise ScopeError(f"a switch of the offline interests to {_mode(s['offline'])} did not finish: run `kgrec "
-                         f"interests extract --for {_mode(s['offline'])}` over every user first")
 
 
 def resolve(db: Database, extractor: str, mode: str | None, *, every_user: bool, restart: bool = False) -> Scope:
@@ -116,13 +108,14 @@ def check_for_evaluation(db: Database) -> None:
                              f"and test interactions through them: run `{fix}` first{also}")
 
 
-def check_for_serving(db: Database) -> None:
-    """Refuse a serving run while a switch of the interests has not finished: it would train on both kinds.
+def check_for_serving(db: Database, extractors: tuple[str, ...] = ("offline", "llm")) -> None:
+    """Refuse to go on while a switch of the interests of ``extractors`` has not finished: a serving run would train
+    on both kinds, and ``kgrec update`` (the offline ones) would stop at its interest step, after the others had run.
 
     Raises:
         ScopeError: naming the command that finishes the switch."""
     s = stored_scopes(db)
-    for ex in ("offline", "llm"):
+    for ex in extractors:
         if str(s[ex]).startswith(SWITCHING) and s[f"{ex}_state"]:
             flag = " --extractor llm" if ex == "llm" else ""
             raise ScopeError(f"a switch of the {ex} interests to {_mode(s[ex])} did not finish, so they are a mix of "
