@@ -115,7 +115,10 @@ def test_explicit_epochs_win_for_serving_and_a_serving_run_reports_no_metrics(db
     # without --epochs, the evaluation run's best epoch is trained, and nothing is said about it
     r = _invoke(["train", "--for", "serving", "--params-from", ev["run"], "--dim", "8"])
     train = next(ln for ln in r.output.splitlines() if ln.startswith("train:"))
-    assert train.startswith(f"train:   {best} epochs ") and "instead of" not in train, train
+    assert train.startswith(f"train:   {best} epoch{'s' if best != 1 else ''} ") and "instead of" not in train, train
+    r = _invoke(["train", "--for", "serving", "--params-from", ev["run"], "--epochs", "1", "--dim", "8"])
+    assert next(ln for ln in r.output.splitlines() if ln.startswith("train:")).startswith("train:   1 epoch in "), \
+        r.output
     # an explicit --dim wins too (the evaluation run trained with 8)
     r = _invoke(["train", "--for", "serving", "--params-from", ev["run"], "--epochs", "1", "--dim", "4", "--json"])
     cfg = json.loads(db.value("MATCH (r:ModelRun {id: $r}) RETURN r.config", r=json.loads(r.output)["run"]))

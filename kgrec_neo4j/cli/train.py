@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..core.config import Settings
+from ..core.words import plural
 from ._common import echo_json, min_confidence_option, open_db, pass_settings
 
 MODEL_CHOICES = ["ours", "lightgcn", "mf", "ease", "ease-recency", "itemknn", "pop"]
@@ -145,7 +146,7 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
     serving = ex.get("mode") == "serving"
     chosen = (f"; --epochs {rep['epochs']} instead of the evaluation run's best epoch {res.epochs_chosen}"
               if res.epochs_chosen is not None and res.epochs_chosen != rep["epochs"] else "")
-    click.echo(f"train:   {rep['epochs']} epochs" + ("" if serving else f" (best {rep['best_epoch']})")
+    click.echo(f"train:   {plural(rep['epochs'], 'epoch')}" + ("" if serving else f" (best {rep['best_epoch']})")
                + f" in {rep['train_seconds']:.1f}s"
                + (f" (item graph {rep['item_graph_seconds']:.1f}s)" if rep.get("item_graph_seconds") else "") + chosen)
     keys = ("recall@10", "recall@20", "ndcg@10", "ndcg@20")
