@@ -418,6 +418,9 @@ def test_interests_for_serving_read_every_interaction_and_evaluation_refuses_the
                         "MATCH (u)-[e:INTERACTED]->(:Item {id: ev}) WHERE e.split <> 'train' RETURN u.id LIMIT 1")
         vg.write("MATCH (:User {id: $u})-[r:INTERESTED_IN {extractor: 'offline'}]->() DELETE r", u=user)
         assert extract_offline(vg, users=[user]).scope == "every" and edges(vg) == serving
+        # the profile's header says what the interests read (it counted the train split whatever the scope)
+        r = runner.invoke(cli, ["interests", "show", "--user", user])
+        assert r.exit_code == 0 and "disliked; the interests read every interaction)" in r.output, r.output
         # evaluation refuses interests that read its held-out interactions, before anything is exported
         for args in (["train", "--epochs", "1"], ["evaluate", "--epochs", "1", "--models", "ours", "--no-ablations"]):
             r = runner.invoke(cli, args)
@@ -444,6 +447,8 @@ def test_interests_for_serving_read_every_interaction_and_evaluation_refuses_the
         assert r.exit_code == 0 and "from train interactions (evaluation)" in r.output, r.output
         assert edges(vg) == before and stored_scopes(vg)["offline"] == "train"
         check_for_evaluation(vg)
+        r = runner.invoke(cli, ["interests", "show", "--user", user])
+        assert r.exit_code == 0 and "disliked in train)" in r.output and "every interaction" not in r.output, r.output
         # the LLM extractor's retrieval reads the same scope; switching its edges needs --restart
         u = vg.value("MATCH (u:User)-[e:INTERACTED]->() WHERE e.split = 'test' RETURN u.id LIMIT 1")
         q = cypher("interests/next_batch")

@@ -2,5 +2,6 @@
 MATCH (u:User {id: $user})
 OPTIONAL MATCH (u)-[e:INTERACTED]->(:Item)
 RETURN u.id AS user, count(e) AS interactions,
+       count(CASE WHEN e.sign < 0 THEN 1 END) AS disliked,
        count(CASE WHEN e.split = 'train' THEN 1 END) AS train,
        count(CASE WHEN e.split = 'train' AND e.sign < 0 THEN 1 END) AS train_disliked

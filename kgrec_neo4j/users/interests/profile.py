@@ -10,6 +10,7 @@ from ...core.db import Database
 from ...core.errors import KgrecError
 from ...core.resources import cypher
 from ...core.words import plural
+from .scope import stored_scopes
 from .store import Interest, check_extractor, read_interests
 
 GROUPS: tuple[tuple[str, int], ...] = (("long", 1), ("long", -1), ("short", 1), ("short", -1))
@@ -20,6 +21,9 @@ class UserProfile(BaseModel):
     interactions: int
     train: int
     train_disliked: int
+    disliked: int = 0
+    reads: str = Field("train", description="what the shown interests read: 'train' (evaluation), 'every' split "
+                                            "(serving), or 'mixed' (the extractors differ, or a switch did not finish)")
     extractor: str | None = None
     min_confidence: float = 0.0
     groups: dict[str, list[Interest]] = Field(default_factory=dict, description="'long +' -> interests")
@@ -45,13 +49,23 @@ def build_profile(db: Database, user: str, *, top: int = 10, extractor: str | No
     ints = read_interests(db, user, extractor=extractor, min_confidence=min_confidence)
     every = {group_name(h, p): [x for x in ints if x.horizon == h and x.polarity == p] for h, p in GROUPS}
     groups = {g: xs[:top] for g, xs in every.items()}
+    scopes = stored_scopes(db)
+    shown = {str(scopes[ex]) for ex in ((extractor,) if extractor else ("offline", "llm"))
+             if extractor or scopes[f"{ex}_state"]} or {"train"}
+    reads = next(iter(shown)) if len(shown) == 1 and shown <= {"train", "every"} else "mixed"
     return UserProfile(user=user, interactions=s["interactions"], train=s["train"],
-                       train_disliked=s["train_disliked"], extractor=extractor, min_confidence=min_confidence,
+                       train_disliked=s["train_disliked"], disliked=s["disliked"], reads=reads,
+                       extractor=extractor, min_confidence=min_confidence,
                        groups=groups, totals={g: len(xs) for g, xs in every.items()})
 
 
 def format_profile(p: UserProfile) -> str:
-    lines = [f"user {p.user}: {plural(p.interactions, 'interaction')} ({p.train} train, {p.train_disliked} disliked in train)"
+    if p.reads == "every":  # serving interests read every split: the train count would be beside the point
+        counts = f"{p.disliked} disliked; the interests read every interaction"
+    else:
+        counts = f"{p.train} train, {p.train_disliked} disliked in train" + (
+            "; the interests read a mix of train-only and every interaction" if p.reads == "mixed" else "")
+    lines = [f"user {p.user}: {plural(p.interactions, 'interaction')} ({counts})"
              + (f", extractor {p.extractor}" if p.extractor else "")
              + (f", confidence >= {p.min_confidence:g}" if p.min_confidence else "")]
     labels = {"long +": "long-term, positive", "long -": "long-term, negative",
