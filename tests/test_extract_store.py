@@ -446,7 +446,7 @@ def test_cli_extract_items_stops_when_the_llm_endpoint_refuses_the_key(fresh, mo
         monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
         res = CliRunner().invoke(cli, ["extract", "items", "--extractor", "llm", "--silent", "--item", "B016VFPZVG"])
     assert res.exit_code == 1, res.output
-    assert f"Error: the LLM endpoint {srv.base_url} refused the requests" in res.output
+    assert f"Error: the LLM endpoint {srv.base_url} refused the request" in res.output
     assert "HTTP 401" in res.output and "OPENAI_API_KEY" in res.output
     assert "sk-wrong-key-do-not-print" not in res.output
     assert fresh.value("MATCH (i:Item {id: 'B016VFPZVG'}) RETURN i.extract_error") is None

@@ -511,6 +511,27 @@ def test_llm_test_hides_the_api_key_the_server_echoed(tmp_path, monkeypatch):
         r.output
 
 
+def test_llm_test_says_a_refused_request_in_its_own_words(tmp_path, monkeypatch):
+    """`kgrec llm test` sends one uncached request, but a refusal ended with the batch run's words: "1 request in a
+    row", "the run stopped, 0 of its 1 requests not sent", "it goes on where this one stopped, and the answers
+    received so far are cached"."""
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    for k, v in {"KGREC_LLM_MODEL": "fake-model", "KGREC_HOME": str(tmp_path), "OPENAI_API_KEY": "sk-wrong-0123",
+                 "KGREC_LLM_MAX_RETRIES": "0"}.items():
+        monkeypatch.setenv(k, v)
+    with FakeOpenAIServer(server_error(401)) as srv:
+        monkeypatch.setenv("KGREC_LLM_BASE_URL", srv.base_url)
+        r = CliRunner().invoke(cli, ["llm", "test", "Xbox One wireless controller"])
+    assert r.exit_code == 1, r.output
+    out = " ".join(r.output.split())
+    assert f"the LLM endpoint {srv.base_url} refused the request: it answered HTTP 401" in out, out
+    assert "OPENAI_API_KEY" in out and "then try again." in out, out
+    assert "in a row" not in out and "requests not sent" not in out and "cached" not in out, out
+
+
 def test_the_cli_says_what_an_interrupt_keeps_and_exits_130(monkeypatch):
     """Ctrl-C printed click's bare "Aborted!" and exited 1 (130 from `kgrec update` only)."""
     from click.testing import CliRunner

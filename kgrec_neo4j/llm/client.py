@@ -464,9 +464,11 @@ class LLMClient:
         unsent = sum(1 for r in results if r.value is None and r.attempts == 0 and not r.cached)
         last = stored_error(self._gave_up or "", self.settings)  # (the URL's secrets and the API key hidden)
         n = self._unreachable_in_row
-        stopped = f"the run stopped, {unsent} of its {len(results)} requests not sent"
+        stopped = f"the run stopped, {unsent} of its {len(results)} requests not sent" if len(results) > 1 else \
+            "the request was not answered"
+        # (a run without the cache, as `kgrec llm test`, has nothing to go on from)
         again = ("then run the command again: it goes on where this one stopped, and the answers received so far are "
-                 "cached.")
+                 "cached." if self.cache is not None else "then try again.")
         if self._blocked_kind == "refused":
             code = re.match(r"(?:http_error: )?HTTP (\d+)", last)
             fix = ("the API key is missing or wrong: set OPENAI_API_KEY (or KGREC_LLM_API_KEY) to one the server "
@@ -474,9 +476,12 @@ class LLMClient:
                    f"the model or the path is wrong: KGREC_LLM_MODEL is {self.settings.llm_model or '(unset)'!r} "
                    f"(`curl {redact_url(url).rstrip('/')}/models` lists the served ones) and KGREC_LLM_BASE_URL "
                    f"usually ends in /v1")
+            status = 'HTTP ' + code.group(1) if code else 'an HTTP error'
+            told = (f"refused the request: it answered {status} ({last[:300]})" if len(results) == 1 else
+                    f"refused the requests: {n} request{'s' if n != 1 else ''} in a row answered {status} (last: "
+                    f"{last[:300]}); {stopped}")
             return LLMRefused(
-                f"{where} refused the requests: {n} request{'s' if n != 1 else ''} in a row answered "
-                f"{'HTTP ' + code.group(1) if code else 'an HTTP error'} (last: {last[:300]}); {stopped}. Probably "
+                f"{where} {told}. Probably "
                 f"{fix}; `kgrec doctor` checks the endpoint, {again}")
         if self._blocked_kind == "timeout":
             return LLMTimedOut(
