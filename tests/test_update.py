@@ -599,6 +599,16 @@ def test_read_train_users_reads_the_train_split_only(db, world):
         assert {m.ids[k] for k in a.exclude} == every & known
         held_out += bool(every - split.get((b.id, "train"), set()))
     assert held_out  # some of these users have a valid / test item that only serving reads
+    # interests that read every split would carry the held-out items into the scores: refused, as training is
+    from kgrec_neo4j.users.interests.scope import ScopeError, set_scope, stored_scopes
+
+    was = stored_scopes(db)["offline"]
+    try:
+        set_scope(db, "offline", "every")
+        with pytest.raises(ScopeError, match="held-out valid and test"):
+            S.read_train_users(db, users, m)
+    finally:
+        set_scope(db, "offline", was)
 
 
 def test_update_links_editions_of_new_items(db, world, settings):

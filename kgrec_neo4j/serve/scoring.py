@@ -400,7 +400,14 @@ def _read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[Us
 def read_train_users(db: Database, user_ids: list[str], m: RunModel) -> list[UserState]:
     """The users' **train-split** edges as the run sees them, for an offline evaluation of the run (a valid or test
     interaction is a label, never an input); serving reads every edge (:func:`read_users`). Users not in the graph
-    are left out. The item-graph part reads the run's links in memory (``run_model(..., links=True)``)."""
+    are left out. The item-graph part reads the run's links in memory (``run_model(..., links=True)``).
+
+    Raises:
+        ScopeError: the users' interest edges read every split (``kgrec interests extract --for serving``), so their
+            held-out interactions would reach the scores through them."""
+    from ..users.interests.scope import check_for_evaluation
+
+    check_for_evaluation(db)
     rows = db.query(cypher("update/fold_users"), users=list(user_ids), run=m.run, all_interactions=False,
                     min_confidence=m.min_confidence)
     return [_user_state(m, r) for r in rows]
