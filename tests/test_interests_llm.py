@@ -314,6 +314,8 @@ def test_a_restart_removes_the_pending_mentions_nothing_points_at_any_more(rag, 
     """`--restart` deleted a user's earlier INTEREST_MENTION edges but left their pending mentions when the new answers
     did not name them again: Mention nodes without a relationship, counted by `kgrec status` and `concepts report`.
     One that another user's interest or an item still points at stays."""
+    with _extractor(rag, settings, Scripted(_answers)) as ex:
+        ex.run(["g1"])  # (done already when the tests above ran: nothing asked)
     before = _state(rag)
     rag.write("MATCH (g1:User {id: 'g1'}), (g2:User {id: 'g2'}) "
               "CREATE (a:Mention {type: 'Others', key: 'orphan-probe', text: 'orphan probe', pending: true, "
@@ -327,6 +329,37 @@ def test_a_restart_removes_the_pending_mentions_nothing_points_at_any_more(rag, 
             ex.run(["g1"], restart=True)
         assert rag.value("MATCH (m:Mention {key: 'orphan-probe'}) RETURN count(m)") == 0
         assert rag.value("MATCH (m:Mention {key: 'shared-probe'}) RETURN count(m)") == 1
+        assert _state(rag) == before
+    finally:
+        rag.write("MATCH (m:Mention) WHERE m.key IN ['orphan-probe', 'shared-probe'] DETACH DELETE m")
+
+
+def test_a_reset_removes_the_pending_mentions_nothing_points_at_any_more(rag, settings):
+    """The reset that a restart of every user starts with (`reset_llm.cypher`) removes the user's llm edges, progress
+    and interest mentions, and the pending mentions nothing else points at; a mention another extractor's interest
+    still points at stays."""
+    with _extractor(rag, settings, Scripted(_answers)) as ex:
+        ex.run(["g1"])  # (done already when the tests above ran: nothing asked)
+    before = _state(rag)
+    rag.write("MATCH (g1:User {id: 'g1'}), (g2:User {id: 'g2'}) "
+              "CREATE (a:Mention {type: 'Others', key: 'orphan-probe', text: 'orphan probe', pending: true, "
+              "origin: 'interest'}), (b:Mention {type: 'Others', key: 'shared-probe', text: 'shared probe', "
+              "pending: true, origin: 'interest'}) "
+              "CREATE (g1)-[:INTEREST_MENTION {extractor: 'llm', horizon: 'long', seq: 0}]->(a), "
+              "(g1)-[:INTEREST_MENTION {extractor: 'llm', horizon: 'long', seq: 0}]->(b), "
+              "(g2)-[:INTEREST_MENTION {extractor: 'other', horizon: 'long', seq: 0}]->(b)")
+    try:
+        assert rag.value("MATCH (:User {id: 'g1'})-[r:INTERESTED_IN {extractor: 'llm'}]->() RETURN count(r)") > 0
+        with _extractor(rag, settings, Scripted(_answers)) as ex:
+            ex.reset(["g1"])
+        assert rag.value("MATCH (m:Mention {key: 'orphan-probe'}) RETURN count(m)") == 0
+        assert rag.value("MATCH (m:Mention {key: 'shared-probe'})<-[:INTEREST_MENTION]-(:User {id: 'g2'}) "
+                         "RETURN count(m)") == 1
+        assert rag.value("MATCH (:User {id: 'g1'})-[r:INTERESTED_IN|INTEREST_MENTION {extractor: 'llm'}]->() "
+                         "RETURN count(r)") == 0
+        assert rag.value("MATCH (u:User {id: 'g1'}) RETURN u.interests_llm_upto") is None
+        with _extractor(rag, settings, Scripted(_answers)) as ex:
+            ex.run(["g1"])  # from the start again: what it had
         assert _state(rag) == before
     finally:
         rag.write("MATCH (m:Mention) WHERE m.key IN ['orphan-probe', 'shared-probe'] DETACH DELETE m")
