@@ -627,6 +627,28 @@ def test_a_new_export_elsewhere_that_drops_a_first_day_row_goes_through(db, tmp_
     export = write_dataset(tmp_path / "export" / "vg", slice_rows("items.jsonl"), rows)
     rep = L.load(db, [export])  # no --yes
     assert rep.interactions_removed == 1 and len(edges(db)) == len(before) - 1
+    # so does one that drops a first-day item (and its rows) after another append: items were not judged by when
+    # they came, and any item removed while the appended files were left out was refused
+    day0 = {r["item_id"] for r in slice_rows("interactions.jsonl") if r["seq"] < 20}
+    later = {r["item_id"] for r in slice_rows("interactions.jsonl") if r["seq"] >= 20}
+    gone = min(i for i in day0 - later if sum(1 for x in rows if x["item_id"] == i) == 1)
+    export2 = write_dataset(tmp_path / "export2" / "vg", [r for r in slice_rows("items.jsonl") if r["item_id"] != gone],
+                            [x for x in rows if x["item_id"] != gone])
+    new_item = {**slice_rows("items.jsonl")[0], "item_id": "B0APPENDED", "title": "An item appended alone"}
+    L.load(db, [write_dataset(tmp_path / "day2" / "vg", [new_item], [])], name="vg", append=True, yes=True)
+    assert db.value("MATCH (i:Item {id: 'B0APPENDED'}) RETURN i.base_load") is None
+    # ... but an item that only an appended file brought is still asked about
+    with pytest.raises(InputError, match=r"would remove 1 of its \d+ stored items; the dataset was also loaded from "
+                                         r".*day2/vg/items.jsonl, .*, which this reload leaves out"):
+        L.load(db, [export2], name="vg")
+    stored_now = len(edges(db))
+    export3 = write_dataset(tmp_path / "export3" / "vg", [*(r for r in slice_rows("items.jsonl")
+                                                            if r["item_id"] != gone), new_item],
+                            [x for x in rows if x["item_id"] != gone])
+    rep = L.load(db, [export3], name="vg")  # no --yes: the first-day item goes, with its first-day row
+    assert rep.items_removed == 1 and rep.interactions_removed == 1 and len(edges(db)) == stored_now - 1, rep
+    assert db.value("MATCH (i:Item {id: $i}) RETURN count(i)", i=gone) == 0
+    assert db.value("MATCH (i:Item {id: 'B0APPENDED'}) RETURN i.base_load")  # the reload ended with it
 
 
 def test_a_reload_that_leaves_out_an_appended_repeat_purchase_is_asked_about(db, tmp_path):

@@ -386,8 +386,9 @@ def load(
             # files appended since the last load: a reload from other files (a new download, a renamed export)
             # that would remove rows they brought is asked about as a reload of the first day's files is
             given = set(_resolved(ds.sources))
-            appended_out = [f for f in (info or {}).get("appended") or [] if f not in given and not _catalogue_file(f)
+            appended_any = [f for f in (info or {}).get("appended") or [] if f not in given
                             and not any(Path(f).parts[-len(Path(x).parts):] == Path(x).parts for x in left_out)]
+            appended_out = [f for f in appended_any if not _catalogue_file(f)]  # (the files of rows)
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
             live_items = sorted(set(drop_items) & set(db.value(cypher("load/recorded_items"), dataset=name) or []))
@@ -398,9 +399,13 @@ def load(
             # an item the files name without any text (reviews reloaded without their metadata file) keeps its
             # stored text: the files say nothing of it (written, it lost its title and the rest)
             item_rows = [r for r in item_rows if r["_fields"] or r["id"] not in stored_items]
-            files_out = left_out + appended_out
-            if drop_items and files_out and not (yes or confirm_removal is not None):  # (items appended alone)
-                raise InputError(f"reloading dataset {name!r} from these files would remove {len(drop_items)} of its "
+            # (items appended alone): leaving out files the dataset was loaded from, any item it would remove is
+            # asked about; leaving out only the files appended since, the items the last load without --append did
+            # not end with (a new export that drops a first-day item goes through, as its rows do)
+            later_items = sorted(set(drop_items) - set(db.value(cypher("load/base_items"), dataset=name) or []))
+            asked, files_out = (drop_items, left_out) if left_out else (later_items, appended_any)
+            if asked and files_out and not (yes or confirm_removal is not None):
+                raise InputError(f"reloading dataset {name!r} from these files would remove {len(asked)} of its "
                                  f"{len(stored_items)} stored items; the dataset was also loaded from "
                                  f"{_files_shown(files_out)}, which this reload leaves out, and the items only they "
                                  f"hold would go; nothing was written. A reload replaces the dataset's rows "
