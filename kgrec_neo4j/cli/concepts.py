@@ -144,9 +144,9 @@ def project(settings: Settings, types, batch_size, workers, search, k, min_confi
             if silent:
                 return
             if bar is None:
-                from tqdm import tqdm
+                from ..core.progress import bar as progress_bar
 
-                bar = tqdm(desc="project", unit="mention", leave=False)
+                bar = progress_bar(desc="project", unit="mention", leave=False)
             bar.update(n)
 
         rep = project_mentions(d, emb, pack, types=_types(types), batch_size=batch_size, workers=workers, k=k,

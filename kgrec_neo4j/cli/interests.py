@@ -30,9 +30,9 @@ def _bar(silent: bool, desc: str, unit: str):
         if silent:
             return
         if "bar" not in state:
-            from tqdm import tqdm
+            from ..core.progress import bar as progress_bar
 
-            state["bar"] = tqdm(total=total, desc=desc, unit=unit, leave=False)
+            state["bar"] = progress_bar(total=total, desc=desc, unit=unit, leave=False)
         bar = state["bar"]
         bar.update(done - bar.n)
         if done >= total:

@@ -55,9 +55,9 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
         if silent:
             return
         if stage not in bars:
-            from tqdm import tqdm
+            from ..core.progress import bar as progress_bar
 
-            bars[stage] = tqdm(total=total, desc=f"load {stage}", unit="row", leave=False)
+            bars[stage] = progress_bar(total=total, desc=f"load {stage}", unit="row", leave=False)
         bar = bars[stage]
         bar.update(done - bar.n)
         if done >= total:

@@ -186,9 +186,9 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     failed_items: list[dict[str, str]] = []
     done_ids: list[str] = []  # extracted without error by this run (a failed item keeps an earlier extraction)
     extracted = 0
-    from tqdm import tqdm
+    from ..core.progress import bar as progress_bar
 
-    with tqdm(total=len(pending), desc=f"extract ({name})", unit="item", disable=not progress) as bar:
+    with progress_bar(total=len(pending), desc=f"extract ({name})", unit="item", disable=not progress) as bar:
         for dataset, group in sorted(by_dataset.items(), key=lambda x: (x[0] is not None, x[0] or "")):
             _prepare(db, extractor, dataset, group, [it for it, _, d in items if d == dataset],
                      some=item_ids is not None)

@@ -566,11 +566,11 @@ class LLMClient:
 
     async def _arun(self, chain: Any, inputs: list[Any], conc: int, progress: bool,
                     desc: str) -> tuple[list[Result], RunStats]:
-        from tqdm.auto import tqdm
+        from ..core.progress import bar as progress_bar
 
         t0 = time.perf_counter()
         self._unreachable_in_row, self._blocked_kind, self._blocked_last, self._gave_up = 0, None, "", None
-        bar = tqdm(total=len(inputs), desc=desc, unit="req", disable=not progress, dynamic_ncols=True)
+        bar = progress_bar(total=len(inputs), desc=desc, unit="req", disable=not progress, dynamic_ncols=True)
         config: dict[str, Any] = {"max_concurrency": conc}
         if progress:
             config["callbacks"] = [_progress_handler(bar)]
