@@ -1117,6 +1117,22 @@ def test_removing_a_link_source_makes_its_targets_borrow_again(db):
         db.execute("MATCH (i:Item) WHERE i.id STARTS WITH 'zz-' DETACH DELETE i")
 
 
+def test_removing_items_closes_the_gaps_in_stored_recommendations(db):
+    """A reload that removed an item left a gap at its rank in every stored list that held it (ranks 1, 3, 4)."""
+    db.execute("CREATE (u:User {id: 'zz-u'}), (v:User {id: 'zz-v'}) WITH u, v "
+               "UNWIND range(1, 5) AS k CREATE (i:Item {id: 'zz-' + k, dataset: 'zz'}) "
+               "CREATE (u)-[:RECOMMENDED {rank: k, score: 10.0 - k}]->(i) "
+               "FOREACH (_ IN CASE WHEN k >= 4 THEN [1] ELSE [] END | "
+               "  CREATE (v)-[:RECOMMENDED {rank: k - 3, score: 1.0}]->(i))")
+    ranks = ("MATCH (u:User)-[r:RECOMMENDED]->(i:Item) WHERE u.id STARTS WITH 'zz-' "
+             "WITH u.id + ':' + i.id + '@' + toString(r.rank) AS x ORDER BY x RETURN collect(x)")
+    try:
+        db.write(cypher("load/delete_items"), ids=["zz-2", "zz-4"], dataset="zz")
+        assert db.value(ranks) == ["zz-u:zz-1@1", "zz-u:zz-3@2", "zz-u:zz-5@3", "zz-v:zz-5@1"]
+    finally:
+        db.execute("MATCH (n) WHERE (n:Item OR n:User) AND n.id STARTS WITH 'zz-' DETACH DELETE n")
+
+
 def test_a_resumed_fold_in_keeps_the_factor_of_an_item_it_folds_in_again(db, world, settings, monkeypatch):
     """An item folded in by an earlier update keeps the length factor it was first given, whatever later updates fold
     in. When the fold-in that folds it in again is cut after writing its vector, the resumed update read it as an
