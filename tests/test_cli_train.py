@@ -255,6 +255,10 @@ def test_runs_list_and_show_name_the_serving_run_its_metrics_and_a_failure(db, k
 
     shown = _invoke(["runs", "show"]).output
     assert shown.startswith(f"run {served['run']}: ours, evaluation mode, current")
+    # the factor an ITEM_LINK's weight is scaled by in the served score (explanations show both, and only the share)
+    w = db.value("MATCH (r:ModelRun {id: $r}) RETURN r.item_link_weight", r=served["run"])
+    if w:
+        assert f"item graph: score += {w:.6g} × Σ_j x_uj × ITEM_LINK(j→i).weight" in shown, shown
     assert f"ndcg@10 {served['report']['valid']['ndcg@10']:.4f}" in shown and "valid NDCG@10 by epoch: " in shown
     # the epochs score the GNN part alone: next to the run's valid NDCG@10 (with the item graph) they read as
     # numbers that do not add up ("valid: ndcg@10 0.1175" over "by epoch: ..., 5: 0.0400 (best 5)") unless said

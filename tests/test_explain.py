@@ -158,6 +158,19 @@ def test_a_dislike_is_never_said_to_be_far_from_the_item():
         "you liked Fargo, which is far from it in the model's embeddings (no stored path)")
 
 
+def test_a_liked_item_far_from_the_item_does_not_offer_what_they_share_as_evidence():
+    """"You bought Xbox 360 Controller, which is far from it in the model's embeddings" listed the path *Xbox 360* of
+    the *Xbox* family *Xbox One* as "supports its model part -0.58": kinship offered as evidence of distance."""
+    far = _item("Xbox 360 Controller", -0.58, 0.0, concept="Xbox")
+    assert E.clause(far) == ("you liked Xbox 360 Controller, which is far from it in the model's embeddings, although "
+                             "both have *Xbox*")
+    line = far.paths[0].describe("X")
+    assert "supports" not in line and line.endswith("shared, yet its model part is -0.58"), line
+    # a dislike's shared concepts do carry its part against the item (the dislike graph)
+    dis = _item("Toy Story", -1.1, 0.0, interaction="dislike", concept="Animation")
+    assert dis.paths[0].describe("X").endswith("supports its model part -1.1")
+
+
 def test_verbs_follow_the_interaction_kind():
     for kind, verb in [("mixed", "had mixed feelings about"), ("implicit", "interacted with"), ("like", "liked"),
                        ("like+dislike", "liked and disliked"), ("clicked", "interacted with")]:
@@ -215,6 +228,13 @@ def test_an_item_outside_the_top_k_or_in_the_history_is_not_said_to_be_recommend
         "Ranked #77 of 3,276, outside your top 10: for it, you liked Castlevania, which goes with it in the item "
         "graph and shares *gothic* with it; against it, you disliked Hitman Contracts, which shares *stealth* with "
         "it.")
+    # mostly against it: that is read first
+    low = _exp(_item("Castlevania", 0.2, 0.3, concept="gothic"),
+               _item("Hitman Contracts", -2.6, 0.0, interaction="dislike", concept="stealth"),
+               title="Bloodstained").model_copy(update={"recommended": False, "rank": 900, "competing": 3276, "k": 10})
+    assert E.render_sentence(low) == (
+        "Ranked #900 of 3,276, outside your top 10: against it, you disliked Hitman Contracts, which shares *stealth* "
+        "with it; for it, you liked Castlevania, which goes with it in the item graph and shares *gothic* with it.")
     seen = outside.model_copy(update={"in_history": True, "rank": None})
     assert E.render_sentence(seen).startswith(
         "You already interacted with Bloodstained, so it is not recommended to you again: for it, you liked "
@@ -376,6 +396,22 @@ def test_one_round_trip_for_all_items(db, kg, monkeypatch):
     assert all(e.title and e.score is not None for e in exps.values())
 
 
+def test_a_long_list_reads_its_paths_a_chunk_at_a_time_and_explains_them_alike(db, kg, monkeypatch):
+    """The paths of every item were read in one query: k=1000 outgrew the memory Neo4j gives a transaction."""
+    user = kg["users"][0]
+    m, [st] = S.scoring_state(db, [user], links=False)
+    items = [r.item for r in R.recommend(db, user, E.EVIDENCE_CHUNK + 5, store=False).items]
+    calls = []
+    real = db.query
+    monkeypatch.setattr(db, "query", lambda text, **kw: calls.append(kw.get("items")) or real(text, **kw))
+    exps = E.explain_items(db, user, items, model=m, state=st)
+    assert [len(c) for c in calls] == [E.EVIDENCE_CHUNK, 5]
+    monkeypatch.setattr(db, "query", real)
+    for chunk in (items[:E.EVIDENCE_CHUNK], items[E.EVIDENCE_CHUNK:]):
+        alone = E.explain_items(db, user, chunk, model=m, state=st)
+        assert all(alone[i].model_dump() == exps[i].model_dump() for i in chunk)
+
+
 def test_why_not_states_the_rank_and_what_the_kth_item_scores(db, kg):
     user = max(kg["train"], key=lambda u: len(kg["train"][u]))
     m, [st] = S.scoring_state(db, [user], links=False)
@@ -404,11 +440,33 @@ def test_why_for_a_recommended_item_and_a_train_item(db, kg):
     rep = E.explain(db, user, seen)
     assert rep.in_history and not rep.recommended and rep.rank is None
     # the verdict opens `kgrec explain` and the service's answer: a sentence, as the others are (it began "you")
-    assert rep.verdict == (f"You already interacted with {E.short(rep.title, 60)}, so it is not recommended to you "
-                           f"again (score {rep.score:.4g}).")
+    # ... and says how the user interacted with it, and what else speaks for and against it (it said neither)
+    how = f"You already interacted with {E.short(rep.title, 60)} (you {E._verb(rep.explanation.own_interaction)} it)"
+    assert rep.explanation.own_interaction and rep.verdict.startswith(
+        f"{how}, so it is not recommended to you again (score {rep.score:.4g})"), rep.verdict
+    for_it, against = E._stated_clauses(rep.explanation, *E.stated_reasons(rep.explanation))
+    assert for_it and f": for it, {for_it}" in rep.verdict and (not against or f"; against it, {against}" in rep.verdict)
     assert rep.explanation.in_history and rep.explanation.sentence.startswith(
-        f"You already interacted with {E.short(rep.title, 60)}, so it is not recommended to you again")
+        f"{how}, so it is not recommended to you again")
     assert seen not in {r.id for r in rep.explanation.reasons}
+
+
+def test_an_item_with_a_zero_vector_is_said_to_have_one(db, kg):
+    """An item `kgrec update` folded in from nothing (no text, no interactions) has a zero vector: its explanation
+    read "ranked #973 of 1,414 (score 0) ... no single reason carries 5% of its score", as if it were scored."""
+    user = kg["users"][0]
+    seen = set(db.value("MATCH (:User {id: $u})-[:INTERACTED]->(i) RETURN collect(i.id)", u=user))
+    item = next(i for i in sorted(kg["item_emb"]) if i not in seen)
+    db.write("MATCH (i:Item {id: $i}) SET i.gnn_embedding = $e", i=item, e=[0.0] * len(kg["item_emb"][item]))
+    try:
+        S.clear_cache()
+        rep = E.explain(db, user, item)
+        assert "It has a zero vector" in rep.verdict and "It has a zero vector" in rep.explanation.sentence, rep.verdict
+        other = next(i for i in sorted(kg["item_emb"]) if i not in seen and i != item)
+        assert "zero vector" not in E.explain(db, user, other).verdict
+    finally:
+        db.write("MATCH (i:Item {id: $i}) SET i.gnn_embedding = $e", i=item, e=kg["item_emb"][item].tolist())
+        S.clear_cache()
 
 
 def test_unknown_item(db, kg):
@@ -472,6 +530,40 @@ def test_browser_why_not_names_the_horizon_of_a_negative_interest(db, kg):
                                                      f"you are not interested in {name} (short-term)"]
     finally:
         db.write("MATCH (u:User {id: 'why-not-horizons'}) DETACH DELETE u")
+
+
+@pytest.mark.parametrize("strong", [-1, 1])
+def test_an_interest_held_both_ways_is_named_by_the_edge_that_has_its_shares_sign(db, kg, strong):
+    """A user with a long-term and a short-term edge of opposite polarity to one concept: the reason's share sums
+    both, but it was named after the stronger edge whatever its sign ("your interest in X counts against it", while
+    taking the negative edge away raised the score). It is named after the strongest edge with its share's sign."""
+    concepts = db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept) WITH c, count(i) AS n ORDER BY n DESC, c.id "
+                        "RETURN collect(c.id)[..3]")
+    db.write("CREATE (u:User {id: 'both-ways'}) WITH u UNWIND range(0, 2) AS k "
+             "MATCH (c:Concept {id: $cs[k]}) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'long', polarity: CASE WHEN k = 0 THEN -1 ELSE 1 END, "
+             "                            weight: 0.8, confidence: 1.0}]->(c) "
+             "FOREACH (_ IN CASE WHEN k = 0 THEN [1] ELSE [] END | "
+             "  CREATE (u)-[:INTERESTED_IN {horizon: 'short', polarity: 1, weight: 0.8, confidence: 1.0}]->(c))",
+             cs=concepts)
+    # the stronger of the two edges to the first concept: the negative one, or the positive one
+    db.write("MATCH (:User {id: 'both-ways'})-[r:INTERESTED_IN]->(:Concept {id: $c}) "
+             "SET r.confidence = CASE WHEN r.polarity = $strong THEN 1.0 ELSE 0.2 END", c=concepts[0], strong=strong)
+    try:
+        S.clear_cache()
+        items = db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->(:Concept {id: $c}) WHERE i.gnn_embedding IS NOT NULL "
+                         "RETURN collect(i.id)[..20]", c=concepts[0])
+        seen = 0
+        for e in E.explain_items(db, "both-ways", items).values():
+            for r in e.reasons:
+                if r.kind == "interest" and r.id == concepts[0] and r.share:
+                    seen += 1
+                    assert r.polarity * r.share > 0, (r.polarity, r.horizon, r.share)
+                    assert r.horizon == ("long" if r.share < 0 else "short")
+        assert seen
+    finally:
+        db.write("MATCH (u:User {id: 'both-ways'}) DETACH DELETE u")
+        S.clear_cache()
 
 
 def test_browser_queries_tell_an_avoided_interest_from_a_wanted_one(db, kg):

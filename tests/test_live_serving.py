@@ -252,7 +252,7 @@ def test_an_items_own_interaction_is_never_one_of_its_reasons(db, graph):
              "MATCH (i:Item {id: $items[k]}) CREATE (u)-[:INTERACTED {seq: k, rating: $r[k]}]->(i)",
              items=items, r=ratings)
     try:
-        for item in items:
+        for item, how in zip(items, ("liked", "liked", "disliked"), strict=True):
             rep = E.explain(db, "own-user", item, k=10)
             e = rep.explanation
             assert item not in {r.id for r in e.reasons}, e.reasons
@@ -260,12 +260,13 @@ def test_an_items_own_interaction_is_never_one_of_its_reasons(db, graph):
             assert e.own != 0.0
             assert sum(r.share for r in e.reasons) + e.other + e.own == pytest.approx(rep.score, rel=1e-4, abs=1e-5)
             title = E.short(rep.title, 60)
-            assert e.sentence.startswith(f"You already interacted with {title}, so it is not recommended to you again")
+            assert e.sentence.startswith(f"You already interacted with {title} (you {how} it), so it is not "
+                                         "recommended to you again"), e.sentence
             assert title not in e.sentence.split("again", 1)[1] and "Recommended because" not in e.sentence
         # listed (as a list with repeats allowed does): it says the user has it, and still not because of itself
         for item, e in E.explain_items(db, "own-user", items).items():
             assert e.in_history and item not in {x.id for x in e.reasons} and e.own != 0.0
-            assert e.sentence.startswith(f"You already interacted with {E.short(e.title, 60)}; ")
+            assert e.sentence.startswith(f"You already interacted with {E.short(e.title, 60)} (you "), e.sentence
             assert sum(x.share for x in e.reasons) + e.other + e.own == pytest.approx(e.score, rel=1e-4, abs=1e-5)
     finally:
         db.write("MATCH (u:User {id: 'own-user'}) DETACH DELETE u")
@@ -289,7 +290,9 @@ def test_a_user_with_interests_only_is_folded_in_from_them(db, graph):
 def test_repeats_can_be_allowed(db, graph):
     user = _busy_user(db)
     rec = R.recommend(db, user, 50, store=False, allow_repeats=True)
-    assert rec.excluded == 0 and _history(db, user) & {r.item for r in rec.items}
+    only_disliked = db.value("MATCH (:User {id: $u})-[x:INTERACTED]->(i:Item) WITH i, max(x.sign) AS best "
+                             "WHERE best < 0 RETURN count(i)", u=user)
+    assert rec.excluded == only_disliked and _history(db, user) & {r.item for r in rec.items}
 
 
 def test_an_unknown_user_is_refused_before_the_model_loads(db, graph, monkeypatch):

@@ -94,6 +94,27 @@ def test_held_out_items_are_history_in_serving(db, kg):
         S.clear_cache()
 
 
+def test_repeats_never_bring_back_an_item_the_user_only_disliked(db, kg):
+    """`--allow-repeats` brought back the items a user had rated 1 or 2 stars, explained as "recommended again because
+    you disliked" another item: a dislike is never answered with the same item again."""
+    user, item = next(iter(sorted(kg["heldout"].items())))
+    sign = "MATCH (:User {id: $u})-[x:INTERACTED]->(:Item {id: $i}) SET x.sign = $s"
+    was = db.value("MATCH (:User {id: $u})-[x:INTERACTED]->(:Item {id: $i}) RETURN x.sign", u=user, i=item)
+    db.write("MATCH (i:Item {id: $i}) SET i.gnn_embedding = $e", i=item, e=(kg["user_emb"][user] * 50).tolist())
+    try:
+        db.write(sign, u=user, i=item, s=-1)
+        S.clear_cache()
+        rec = R.recommend(db, user, 5, store=False, allow_repeats=True)
+        assert item not in {r.item for r in rec.items} and rec.excluded == 1, rec
+        db.write(sign, u=user, i=item, s=0)  # mixed feelings: a repeat may come back
+        S.clear_cache()
+        assert R.recommend(db, user, 5, store=False, allow_repeats=True).items[0].item == item
+    finally:
+        db.write(sign, u=user, i=item, s=was)
+        db.write("MATCH (i:Item {id: $i}) SET i.gnn_embedding = $e", i=item, e=kg["item_emb"][item].tolist())
+        S.clear_cache()
+
+
 def test_store_replaces_previous_edges(db, kg):
     user = kg["users"][0]
     R.recommend(db, user, 8)

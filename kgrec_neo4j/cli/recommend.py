@@ -20,7 +20,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
               help="Concept paths shown per reason (with --explain), besides its item link or interest edge; the "
                    "sentence does not depend on it.")
 @click.option("--no-store", is_flag=True, help="Do not replace the user's stored RECOMMENDED edges.")
-@click.option("--allow-repeats", is_flag=True, help="Keep items the user already interacted with (repeat purchases).")
+@click.option("--allow-repeats", is_flag=True,
+              help="Keep items the user already interacted with (repeat purchases), except those they only disliked.")
 @click.option("--same-work", type=click.Choice(["demote", "group", "keep"]), default=None,
               help="Editions and ports of what the user owns: after every other item (demote), or in place, "
                    "labelled (group, keep). Default: the same_work setting.")

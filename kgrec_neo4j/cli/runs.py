@@ -143,6 +143,12 @@ def runs_show(settings: Settings, run_id, as_json):
                                                           for h in hist[:40]) + (" ..." if len(hist) > 40 else "")
                    + (" (the GNN part alone; the item graph, added after training with the weight valid chose, "
                       "makes the run's valid NDCG@10 above)" if ig else ""))
+    if run.item_link_weight:  # the numbers an ITEM_LINK's weight is multiplied by in the served score
+        decay = (m.get("recency") or {}).get("item_graph")
+        dis = 1.0 if run.item_link_dislike_value is None else run.item_link_dislike_value
+        click.echo(f"item graph: score += {run.item_link_weight:.6g} × Σ_j x_uj × ITEM_LINK(j→i).weight, x_uj = 1 for "
+                   f"an item j the user interacted with, {dis:g} for one the user only disliked"
+                   + (f", times {float(decay):g}^age (age 0: the latest interaction)" if decay and decay < 1 else ""))
     for key, label in (("warm_start", "warm start from"), ("params_from", "hyperparameters from")):
         if run.config.get(key):
             click.echo(f"{label}: {run.config[key]}")

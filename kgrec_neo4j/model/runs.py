@@ -38,6 +38,8 @@ class ModelRun(BaseModel):
     current: bool = False
     finished: str | None = None
     error: str | None = None
+    item_link_weight: float | None = None  # w of the served score's item-graph part (None: no item links)
+    item_link_dislike_value: float | None = None  # x_uj of an item the user only disliked
 
     def held_out(self, split: str) -> dict[str, Any] | None:
         """The run's metrics on ``split`` (``valid`` or ``test``), or ``None`` when it measured nothing there: a

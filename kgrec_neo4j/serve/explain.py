@@ -38,7 +38,7 @@ one pair), :func:`render_sentence`, :func:`verify_paths` (re-MATCH paths with a 
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any, Literal
 
 import numpy as np
@@ -73,6 +73,11 @@ MAX_REASONS = 10
 #: the most interactions, and (interaction, concept) rows, of the user's side an explanation reads (the most recent
 #: ones): bounds the transaction memory of a user with a very long history
 MAX_REACH = 20_000
+#: items whose paths one evidence query reads: a page of recommendations in one round trip; k=1000 in forty, where one
+#: query of all of them needed more than the 1.4 GiB Neo4j gave a transaction (and the driver retried it for 79 s)
+EVIDENCE_CHUNK = 25
+#: the most items one request explains (``kgrec recommend --explain``, ``explain=true``): each costs paths
+MAX_EXPLAINED = 100
 #: verbs of the interaction kinds (the classifier's kinds); an unknown kind reads "interacted with"
 #: an implicit interaction (no rating, no review to read a sign from) is worded by the database's knowledge-type
 #: pack (``implicit_verb``: "bought" for products, "watched" for films); any other kind by this table
@@ -162,6 +167,11 @@ class ExplanationPath(BaseModel):
             # so two of them read as two shares that added up to more than the reason
             if self.share == 0:  # (seen under a dislike) nothing for the concept to support
                 return f"{chain}   shared, but its model part is 0"
+            kinds = (self.via_kind or "").split("+")
+            if self.share < 0 and not ("dislike" in kinds and "like" not in kinds):
+                # a liked item's part against the item: what they share does not make them far apart (a dislike's
+                # part comes through the dislike graph, where what they share is what counts against it)
+                return f"{chain}   shared, yet its model part is {self.share:+.4g}"
             return f"{chain}   supports its model part {self.share:+.4g}"
         return f"{chain}   share {self.share:+.4g}"
 
@@ -230,6 +240,7 @@ class Explanation(BaseModel):
     other_count: int = 0
     abs_total: float = 0.0  # sum of |share| over every reason (listed or not): the scale of MIN_STATED
     own: float = 0.0  # the share of the user's own interaction with the item (an item in the history): not a reason
+    own_interaction: str | None = None  # the kind(s) of that interaction, e.g. "dislike" (an item in the history)
     in_history: bool = False  # the user already interacted with the item
     recommended: bool | None = None  # None: listed by the caller (recommended); set by explain()
     rank: int | None = None  # explain(): 1-based among the items the user has not interacted with
@@ -302,7 +313,8 @@ def _interaction(kinds: list[str | None], signs: list[int]) -> str:
 
 def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: int = 3, run: str | None = None,
                   model: RunModel | None = None, state: UserState | None = None) -> dict[str, Explanation]:
-    """Each item's score split into reasons with their stored paths, in ONE Cypher round trip.
+    """Each item's score split into reasons with their stored paths, in one Cypher round trip per
+    :data:`EVIDENCE_CHUNK` items.
 
     Args:
         item_ids: Item.id values (an unknown id gets an empty explanation).
@@ -326,18 +338,29 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
     m, st = model, state
     for e in out.values():
         e.implicit_verb = m.implicit_verb
-    rows = db.query(cypher("explain/evidence"), user=user_id, items=items, run=m.run, per_via=max(per_item, 1),
-                    max_reach=MAX_REACH)
-    if not rows:  # the user is not in the graph
-        return out
-    row = rows[0]
+    # the paths of EVIDENCE_CHUNK items per query: one round trip for a page of recommendations, and a long list
+    # (k=1000) never one query whose paths outgrow the memory Neo4j gives a transaction
+    row: dict[str, Any] | None = None
+    for k in range(0, len(items), EVIDENCE_CHUNK):
+        rows = db.query(cypher("explain/evidence"), user=user_id, items=items[k:k + EVIDENCE_CHUNK], run=m.run,
+                        per_via=max(per_item, 1), max_reach=MAX_REACH)
+        if not rows:  # the user is not in the graph
+            return out
+        if row is None:
+            row = dict(rows[0])
+        else:
+            row["items"] = [*row["items"], *rows[0]["items"]]
+    assert row is not None
     history = {h[0]: (h[1], _interaction(h[2], h[3]), h[4]) for h in row["history"]}
-    interests: dict[str, dict[str, Any]] = {}
+    # every edge of the user to each concept, strongest first: a concept's share sums them all, and the reason is
+    # named after the strongest edge whose polarity has the share's sign (a user with a long-term dislike and a
+    # short-term interest in one concept is "not interested" where that is what counts against the item)
+    interests: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for cid, name, horizon, polarity, weight, confidence, rel in row["interests"]:
-        best = interests.get(cid)
-        if best is None or weight * confidence > best["strength"]:
-            interests[cid] = {"name": name, "horizon": horizon, "polarity": int(polarity),
-                              "strength": weight * confidence, "rel": rel}
+        interests[cid].append({"name": name, "horizon": horizon, "polarity": int(polarity),
+                               "strength": weight * confidence, "rel": rel})
+    for edges in interests.values():
+        edges.sort(key=lambda x: -x["strength"])
     found = {r["item"]: r for r in row["items"]}
     targets = [i for i in items if i in found and i in m.index]
     for i in items:
@@ -347,6 +370,7 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
             out[i].new_items = st.unknown_items
             out[i].blank_items = st.blank_items
             out[i].in_history = i in history or (i in m.index and bool((st.exclude == m.index[i]).any()))
+            out[i].own_interaction = history[i][1] if i in history else None
     if not targets:
         for e in out.values():
             e.sentence = render_sentence(e)
@@ -408,7 +432,8 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
             if not share:
                 continue
             cid = m.concept_ids[c]
-            info = interests.get(cid, {"name": cid, "horizon": "long", "polarity": 1, "rel": None})
+            edges = interests.get(cid) or [{"name": cid, "horizon": "long", "polarity": 1, "rel": None}]
+            info = next((x for x in edges if x["polarity"] * share > 0), edges[0])
             r = Reason(kind="interest", id=cid, name=info["name"], share=share, gnn=share, horizon=info["horizon"],
                        polarity=info["polarity"], rel=info["rel"])
             if cid in has:
@@ -475,6 +500,12 @@ def same_work_note(titles: list[str], policy: str) -> str:
 def _verb(interaction: str | None, implicit: str = NEUTRAL_VERB) -> str:
     kinds = (interaction or "").split("+") if interaction else []
     return _and([implicit if k == "implicit" else VERBS.get(k, NEUTRAL_VERB) for k in kinds]) or NEUTRAL_VERB
+
+
+def _already(e: Explanation, title: str) -> str:
+    """"You already interacted with X" and how: "you disliked it", "you bought it" (the item's own interaction)."""
+    how = f" (you {_verb(e.own_interaction, e.implicit_verb)} it)" if e.own_interaction else ""
+    return f"You already interacted with {title}{how}"
 
 
 def _evidence(r: Reason) -> list[ExplanationPath]:
@@ -592,9 +623,10 @@ def clause(r: Reason, implicit_verb: str = NEUTRAL_VERB, name: str | None = None
             phrases.append(f"which shares {_em(concepts[0].concept_name)} with it" if concepts
                            else f"which is close to it: {family_phrase(kin[0])}" if kin
                            else "which is close to it in the model's embeddings (no stored path)")
-        else:
+        else:  # a liked (or bought) item's model part against the item: what they share is said as a concession
             phrases.append("which is far from it in the model's embeddings"
-                           + ("" if concepts or kin else " (no stored path)"))
+                           + (f", although both have {_em(concepts[0].concept_name)}" if concepts
+                              else f", although {family_phrase(kin[0])}" if kin else " (no stored path)"))
     if len(phrases) == 2:
         return f"{head}, {phrases[0]} and {phrases[1].removeprefix('which ')}"
     return f"{head}, {phrases[0]}" if phrases else head
@@ -619,6 +651,16 @@ def _stated_clauses(e: Explanation, pos: list[Reason], neg: list[Reason]) -> tup
             "; ".join(clause(r, e.implicit_verb, names.get(r.id or "")) for r in neg))
 
 
+def _for_and_against(pos: list[Reason], neg: list[Reason], for_it: str, against: str) -> str:
+    """"for it, …; against it, …", the side whose stated reasons weigh more first (an item ranked low mostly for
+    what counts against it reads that first)."""
+    sides = [(sum(r.share for r in pos), f"for it, {for_it}" if for_it else ""),
+             (-sum(r.share for r in neg), f"against it, {against}" if against else "")]
+    if sides[1][0] > sides[0][0]:
+        sides.reverse()
+    return "; ".join(text for _, text in sides if text)
+
+
 def render_sentence(e: Explanation) -> str:
     """The explanation as a sentence: its stated reasons in order of |share|, for then against the item, opened by
     where the item stands: "Recommended because …" only for an item that is recommended (listed by the caller, or
@@ -636,11 +678,10 @@ def render_sentence(e: Explanation) -> str:
     for_it, against = _stated_clauses(e, pos, neg)
     if e.recommended is False:  # explain(): outside the top k, or in the history
         if e.in_history:
-            head = f"You already interacted with {title}, so it is not recommended to you again"
+            head = f"{_already(e, title)}, so it is not recommended to you again"
         else:
             head = f"Ranked #{e.rank:,} of {e.competing:,}" + (f", outside your top {e.k}" if e.k else "")
-        body = "; ".join(x for x in (f"for it, {for_it}" if for_it else "",
-                                     f"against it, {against}" if against else "") if x)
+        body = _for_and_against(pos, neg, for_it, against)
         if body:
             return f"{head}: {body}."
         if not e.reasons:
@@ -652,7 +693,7 @@ def render_sentence(e: Explanation) -> str:
         parts.append("recommended because " + for_it)
     if neg:
         parts.append(("held back because " if pos else "ranked low because ") + against)
-    again = f"You already interacted with {title}; it is recommended again" if e.in_history else ""
+    again = f"{_already(e, title)}; it is recommended again" if e.in_history else ""
     if not parts:
         if not e.reasons:
             return (f"{again}: nothing else in the model connects you to it (score {e.score:.3g})." if again
@@ -721,6 +762,11 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     exp.rank, exp.competing, exp.k = rep.rank, competing, k
     exp.sentence = render_sentence(exp)
     rep.verdict = _verdict(rep)
+    if m.blank[j]:  # it read as an item scored like any other ("no single reason carries 5% of its score")
+        note = (" It has a zero vector: `kgrec update` folded it in with no knowledge and no interactions to place it "
+                "by, so the model connects it to no one until it has some (its text extracted, or interactions).")
+        exp.sentence += note
+        rep.verdict += note
     if owned and not in_history:
         note = same_work_note(owned, policy)
         exp.sentence += note
@@ -730,10 +776,12 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
 
 def _verdict(r: WhyReport) -> str:
     e, title = r.explanation, short(r.title or r.item, 60)
-    for_it, against = _stated_clauses(e, *stated_reasons(e))
+    pos, neg = stated_reasons(e)
+    for_it, against = _stated_clauses(e, pos, neg)
+    body = _for_and_against(pos, neg, for_it, against)
     if r.in_history:
-        return (f"You already interacted with {title}, so it is not recommended to you again "
-                f"(score {r.score:.4g}).")
+        return (f"{_already(e, title)}, so it is not recommended to you again (score {r.score:.4g})"
+                + (f": {body}." if body else "."))
     assert r.rank is not None  # None only for items in the history
     where = f"#{r.rank:,} of {r.competing:,} (score {r.score:.4g})"
     if e.source == "popular":
@@ -747,8 +795,6 @@ def _verdict(r: WhyReport) -> str:
         return f"{head} because {for_it}" + (f"; held back because {against}" if against else "") + "."
     gap = (f", outside your top {r.k} (#{r.k} scores {r.kth_score:.4g})" if r.kth_score is not None
            else f", outside your top {r.k}")
-    body = "; ".join(x for x in (f"for it, {for_it}" if for_it else "", f"against it, {against}" if against else "")
-                     if x)
     return f"{title} is ranked {where}{gap}" + (f": {body}." if body else ": no single reason carries "
                                                   f"{MIN_STATED:.0%} of its score.")
 

@@ -2,7 +2,8 @@
 explained by :mod:`~kgrec_neo4j.serve.explain` when asked, stored as
 ``(:User)-[:RECOMMENDED {rank, score, run, created, history, last_seq}]->(:Item)``.
 
-Every item a user interacted with is excluded (``allow_repeats=True`` keeps them, for repeat purchases). Editions
+Every item a user interacted with is excluded (``allow_repeats=True`` keeps them, for repeat purchases, except those the
+user only disliked: a dislike is never answered with the same item again). Editions
 and ports of what the user owns (``SAME_WORK``) follow the ``same_work`` setting: ``demote`` ranks them after every
 other candidate, ``group`` and ``keep`` leave the ranking alone; the answer says which owned item each is the same
 work as.
@@ -93,9 +94,8 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         ids = list(user_ids[start: start + chunk])
         m, states = scoring_state(db, ids, run, links=load_links)
         s_all = scores(m, states)  # (B, |I|)
-        if not allow_repeats:
-            for b, st in enumerate(states):
-                s_all[b, st.exclude] = -np.inf
+        for b, st in enumerate(states):  # (with repeats, an item the user only disliked still never comes back)
+            s_all[b, st.disliked if allow_repeats else st.exclude] = -np.inf
         fast = top_k_rows(s_all, k)  # every row at once; a row that demotes editions is ranked again below
         recs = []
         for b, st in enumerate(states):
@@ -110,7 +110,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
             recs.append(UserRecommendations(
                 user=st.id, run=m.run, source=st.source, interactions=st.interactions, new_items=st.unknown_items,
                 blank_items=st.blank_items,
-                excluded=0 if allow_repeats else int(st.exclude.size),
+                excluded=int(st.disliked.size if allow_repeats else st.exclude.size),
                 items=[Recommendation(rank=r + 1, item=m.ids[j], title=m.titles[j], score=float(v),
                                       same_work_as=works.get(j, []))
                        for r, (j, v) in enumerate(zip(idx.tolist(), s.tolist(), strict=True))]))

@@ -304,6 +304,7 @@ class UserState:
     Attributes:
         history: the fold-in view (:class:`~kgrec_neo4j.model.foldin.History`).
         exclude: item indices the user interacted with (never recommended unless repeats are allowed).
+        disliked: of them, those the user only disliked (never recommended, repeats allowed or not).
         link_x: ``(items, values)``: the user's row of ``x`` for the item-graph part.
         interactions: interacted items (known to the run or not); ``unknown_items`` of them the run has no
             vector for, or a zero one (:attr:`RunModel.blank`): they count in no score until a run or an update
@@ -327,6 +328,7 @@ class UserState:
     link_recency: dict[int, float] = field(default_factory=dict)  # item -> recency weight in x (decay < 1 only)
     same_work: dict[int, list[str]] = field(default_factory=dict)  # item -> titles of the owned editions / ports
     popular: np.ndarray | None = None  # the fallback ranking, for a user without edges
+    disliked: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
 
 
 def _user_state(m: RunModel, row: dict) -> UserState:
@@ -353,7 +355,8 @@ def _user_state(m: RunModel, row: dict) -> UserState:
                      unknown_items=unknown + blank, blank_items=blank, interests=n_concepts, trained=ego is not None,
                      source=source,
                      link_recency=link_recency,
-                     same_work={m.index[i]: list(owned) for i, owned in row.get("same_work") or [] if i in m.index})
+                     same_work={m.index[i]: list(owned) for i, owned in row.get("same_work") or [] if i in m.index},
+                     disliked=np.setdiff1d(idx[~nn_mask], idx[nn_mask]) if idx.size else idx)
 
 
 def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[UserState], list[str]]:
