@@ -95,6 +95,25 @@ def test_a_malformed_request_is_400_naming_the_field(service, kg, params, field)
     assert r.status_code == 400 and r.json()["field"] == field and field in r.json()["error"]
 
 
+def test_a_long_list_with_explanations_is_refused_and_an_overgrown_query_is_not_an_outage(service, kg):
+    """k=1000&explain=true (k within its range) read the paths of a thousand items in one query, outgrew the memory
+    Neo4j gives a transaction, was retried for 79 s and answered 503 "Neo4j is unreachable ... retry shortly"."""
+    from kgrec_neo4j.serve import api
+    from kgrec_neo4j.serve.explain import MAX_EXPLAINED
+
+    r = service.get(f"/users/{kg['users'][0]}/recommendations", params={"k": MAX_EXPLAINED + 1, "explain": "true"})
+    assert r.status_code == 400 and r.json()["field"] == "k", r.text
+    assert f"explains at most {MAX_EXPLAINED} items" in r.json()["error"] and "/explanation" in r.json()["error"]
+    assert service.get(f"/users/{kg['users'][0]}/recommendations", params={"k": MAX_EXPLAINED + 1}).status_code == 200
+
+    class Refused(Exception):
+        code = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+
+    assert api._out_of_memory(Refused("the allocation of 2 MiB would use more than the limit")) \
+        and not api._neo4j_down(Refused("..."))
+    assert not api._out_of_memory(ConnectionRefusedError("refused")) and api._neo4j_down(ConnectionRefusedError())
+
+
 @pytest.mark.parametrize(("route", "params", "field"), [
     ("/users/{user}/recommendations", {"k": 3, "explian": "true"}, "explian"),
     ("/users/{user}/recommendations", {"kk": 3}, "kk"),
@@ -206,8 +225,14 @@ def test_an_interaction_posted_counts_in_the_next_answer(db, kg, settings):
             # silence as a retry)
             changed = client.post(f"/users/{user}/interactions",
                                   json={"item": top, "rating": 4, "timestamp": 1700000000})
-            assert changed.status_code == 409 and changed.json()["field"] == "timestamp", changed.text
-            assert f"(seq {nxt}, rating 5)" in changed.json()["error"] and "another timestamp" in changed.json()["error"]
+            assert changed.status_code == 409 and changed.json()["field"] == "rating", changed.text
+            assert f"(seq {nxt}, rating 5) and this one's rating differs" in changed.json()["error"] \
+                and "another timestamp" in changed.json()["error"]
+            # the same rating with a review: the review is what differs (it named the timestamp, and the rating)
+            review = client.post(f"/users/{user}/interactions",
+                                 json={"item": top, "rating": 5, "timestamp": 1700000000, "review_text": "great"})
+            assert review.status_code == 409 and review.json()["field"] == "review_text", review.text
+            assert "this one's review_text differs" in review.json()["error"], review.text
             assert len(_edges(db, user)) == len(before) + 3
             # bad input: the field named, nothing written
             for body, field in (({"item": top, "rating": 7}, "rating"), ({"rating": 4}, "item"),

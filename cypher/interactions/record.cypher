@@ -33,12 +33,13 @@ CALL (u, i) {
   OPTIONAL MATCH (u)-[y:INTERACTED]->(i)
   WHERE $timestamp IS NOT NULL AND y.timestamp = $timestamp
   WITH y ORDER BY y.seq DESC LIMIT 1
-  RETURN y.seq AS same_seq, y.rating AS same_rating,
-         y IS NOT NULL AND coalesce(y.rating, -1.0) = coalesce($rating, -1.0)
-           AND coalesce(y.review_title, '') = coalesce($review_title, '')
-           AND coalesce(y.review_text, '') = coalesce($review_text, '') AS same_values
+  WITH y, [f IN [['rating', coalesce(y.rating, -1.0) <> coalesce($rating, -1.0)],
+                  ['review_title', coalesce(y.review_title, '') <> coalesce($review_title, '')],
+                  ['review_text', coalesce(y.review_text, '') <> coalesce($review_text, '')]] WHERE f[1] | f[0]] AS diff
+  RETURN y.seq AS same_seq, y.rating AS same_rating, y IS NOT NULL AND diff = [] AS same_values,
+         CASE WHEN y IS NULL THEN [] ELSE diff END AS differing
 }
-WITH u, i, new_user, clash, last_seq, same_seq, same_rating, same_seq IS NOT NULL AND same_values AS again,
+WITH u, i, new_user, clash, last_seq, same_seq, same_rating, differing, same_seq IS NOT NULL AND same_values AS again,
      same_seq IS NOT NULL AND NOT same_values AS differs
 OPTIONAL CALL (u, i, last_seq, again, differs, clash) {
   WITH u, i, last_seq, again, differs, clash WHERE NOT again AND NOT differs AND NOT clash
@@ -47,5 +48,5 @@ OPTIONAL CALL (u, i, last_seq, again, differs, clash) {
       u.n_interactions = coalesce(u.n_interactions, 0) + 1
   RETURN e.seq AS seq
 }
-RETURN coalesce(seq, same_seq, last_seq) AS seq, seq IS NOT NULL AS written, new_user, clash, differs,
+RETURN coalesce(seq, same_seq, last_seq) AS seq, seq IS NOT NULL AS written, new_user, clash, differs, differing,
        same_rating AS stored_rating, u.dataset AS user_dataset, i.dataset AS item_dataset

@@ -56,7 +56,7 @@ from ..core.config import Settings
 from ..core.db import Database, connect
 from ..core.errors import ConfigError, CredentialsRefused, KgrecError, ModelError, Neo4jUnavailable
 from ..load.read import MAX_LINE_BYTES
-from .explain import ExplainError, NotScoredYet, explain
+from .explain import MAX_EXPLAINED, ExplainError, NotScoredYet, explain
 from .recommend import recommend_users
 from .record import (
     DatasetClash,
@@ -176,10 +176,24 @@ def _describe(e: Exception) -> str:
     return f"{type(e).__name__}: {e}" if not isinstance(e, KgrecError) else str(e)
 
 
+class BadRequest(KgrecError):
+    """A request the service will not answer as asked (400), naming the field at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _out_of_memory(e: Exception) -> bool:
+    """Neo4j refused a query that outgrew the memory it gives transactions (a TransientError, but no outage)."""
+    return "MemoryPoolOutOfMemoryError" in str(getattr(e, "code", "") or "") + str(e)
+
+
 def _neo4j_down(e: Exception) -> bool:
     from neo4j.exceptions import DriverError, ServiceUnavailable, SessionExpired, TransientError
 
-    return isinstance(e, ServiceUnavailable | SessionExpired | TransientError | Neo4jUnavailable | DriverError | OSError)
+    return not _out_of_memory(e) and isinstance(
+        e, ServiceUnavailable | SessionExpired | TransientError | Neo4jUnavailable | DriverError | OSError)
 
 def _whole_body_problem(content_type: str | None, body: Any) -> str:
     """What is wrong with a body that is not a JSON object: sent without the JSON content type (FastAPI then does not
@@ -254,6 +268,10 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
             return error(404, str(exc))
         if isinstance(exc, DatasetClash | InteractionClash):
             return error(409, str(exc), exc.field)
+        if _out_of_memory(exc):  # (a retry fails the same way: say what to ask for instead)
+            return error(503, "the request needed more memory than Neo4j gives a transaction "
+                              "(dbms.memory.transaction.total.max): ask for fewer items (a smaller k) or fewer "
+                              f"paths, or raise that setting ({_describe(exc)[:300]})")
         if _neo4j_down(exc):
             return error(503, f"Neo4j is unreachable ({_describe(exc)}); retry shortly")
         if isinstance(exc, RecommendError | ModelError):
@@ -329,6 +347,10 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
     def recommendations(user: str, k: int = Query(10, ge=1, le=MAX_K), explain: bool = False,
                         allow_repeats: bool = False, paths: int = Query(3, ge=1, le=20),
                         same_work: Literal["demote", "group", "keep"] | None = None) -> dict[str, Any]:
+        if explain and k > MAX_EXPLAINED:
+            raise BadRequest(f"explain=true explains at most {MAX_EXPLAINED} items (got k={k}): ask for k <= "
+                                      f"{MAX_EXPLAINED}, or for one item's explanation with GET "
+                                      "/users/{user}/items/{item}/explanation", field="k")
         m = state.serving_model()
         rec = recommend_users(state.db, [user], k, store=False, explain=explain, per_item=paths, run=m.run,
                               allow_repeats=allow_repeats, same_work=same_work)[0]

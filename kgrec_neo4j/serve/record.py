@@ -129,10 +129,12 @@ def record_interaction(db: Database, user: str, interaction: InteractionIn) -> R
                                f"the items of its own dataset")
         if row["differs"]:  # (nothing was written)
             stored = "no rating" if row["stored_rating"] is None else f"rating {row['stored_rating']:g}"
+            fields = list(row["differing"] or []) or ["timestamp"]
             raise InteractionClash(f"user {user!r} has an interaction with item {it.item!r} at timestamp "
-                                   f"{it.timestamp} stored already (seq {row['seq']}, {stored}) and this one differs: "
-                                   f"a retry sends the same values; a new interaction (a new rating) another timestamp",
-                                   field="timestamp")
+                                   f"{it.timestamp} stored already (seq {row['seq']}, {stored}) and this one's "
+                                   f"{' and '.join(fields)} differ{'s' if len(fields) == 1 else ''}: a retry sends the "
+                                   f"same values; a new interaction (a new rating) another timestamp",
+                                   field=fields[0])
         return Recorded(user=user, item=it.item, seq=int(row["seq"]), written=bool(row["written"]),
                         new_user=bool(row["new_user"]))
 
