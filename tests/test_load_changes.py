@@ -793,10 +793,15 @@ def test_a_reload_asks_before_removing_an_item_the_service_recorded(db, tmp_path
     with pytest.raises(InputError, match=rf"would remove 1 item that the service recorded .*'{posted}'"):
         L.load(db, [base])
     assert db.value("MATCH (i:Item {id: $i}) RETURN i.title", i=posted) == "A posted game"
-    # files that hold it: the item is theirs now
+    # files that hold it with other text: the record the service wrote (a correction made over HTTP) was replaced
+    # without a word; it needs --yes, and then the item is theirs
     more = write_dataset(tmp_path / "more" / "vg", items + [rows[3]], [
         {"user_id": "u1", "item_id": ids[k], "seq": k} for k in range(3)])
-    assert L.load(db, [more], name="vg").items_written == 1  # (its text is the file's, and the mark goes)
+    with pytest.raises(InputError, match=rf"would replace the text of 1 item whose record the service wrote .*"
+                                         rf"'{posted}'.*Pass --yes"):
+        L.load(db, [more], name="vg")
+    assert db.value("MATCH (i:Item {id: $i}) RETURN i.title", i=posted) == "A posted game"
+    assert L.load(db, [more], name="vg", yes=True).items_written == 1  # (its text is the file's, the mark goes)
     assert db.value("MATCH (i:Item) WHERE i.recorded IS NOT NULL RETURN count(i)") == 0
     assert L.load(db, [base], yes=True).items_removed == 1
     assert record_item(db, ItemIn(id=posted, dataset="vg", title="Posted again")).new_item

@@ -391,7 +391,8 @@ def load(
             appended_out = [f for f in appended_any if not _catalogue_file(f)]  # (the files of rows)
             stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
-            live_items = sorted(set(drop_items) & set(db.value(cypher("load/recorded_items"), dataset=name) or []))
+            recorded = set(db.value(cypher("load/recorded_items"), dataset=name) or [])
+            live_items = sorted(set(drop_items) & recorded)
             rows, moved, removed, touched, drop_users, stored_counts = _diff(
                 db, name, rows, counts, yes=yes or confirm_removal is not None,
                 left_out=[f for f in left_out if not _catalogue_file(f)],
@@ -419,6 +420,19 @@ def load(
                                  f"file), e.g. {', '.join(map(repr, live_items[:3]))}; nothing was written. A reload "
                                  f"replaces the dataset's rows with the files': to add these rows, pass --append; to "
                                  f"replace it, recorded items too, pass --yes", source=name)
+            # an item whose record the service wrote (POST /items) and the files give with other text: the reload
+            # would replace the record (a correction made over HTTP) without a word
+            ours = [r for r in item_rows if r["id"] in recorded]
+            stored_hash = {x["id"]: x["hash"] for x in db.query(cypher("load/item_text_hashes"),
+                                                                ids=[r["id"] for r in ours])} if ours else {}
+            rewritten = sorted(r["id"] for r in ours if stored_hash.get(r["id"]) != r["text_hash"])
+            if rewritten and not yes:
+                raise InputError(f"reloading dataset {name!r} from these files would replace the text of "
+                                 f"{len(rewritten)} item{'' if len(rewritten) == 1 else 's'} whose record the service "
+                                 f"wrote (`kgrec serve --writes`, POST /items), e.g. "
+                                 f"{', '.join(map(repr, rewritten[:3]))}, with the files' text; nothing was written. "
+                                 f"Pass --yes to take the files' text, or put the recorded text in the files first",
+                                 source=name)
             if confirm_removal is not None and (removed or drop_users or drop_items):
                 n_stored = len(stored_counts[0])
                 same = sample_users(pool, n_stored, seed) if max_users else pool
