@@ -106,11 +106,13 @@ def test_a_long_list_with_explanations_is_refused_and_an_overgrown_query_is_not_
     assert f"explains at most {MAX_EXPLAINED} items" in r.json()["error"] and "/explanation" in r.json()["error"]
     assert service.get(f"/users/{kg['users'][0]}/recommendations", params={"k": MAX_EXPLAINED + 1}).status_code == 200
 
-    class Refused(Exception):
-        code = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+    from neo4j.exceptions import TransientError
 
-    assert api._out_of_memory(Refused("the allocation of 2 MiB would use more than the limit")) \
-        and not api._neo4j_down(Refused("..."))
+    refused = TransientError("The allocation of an extra 2.0 MiB would use more than the limit 1.4 GiB. "
+                             "(org.neo4j.memory.MemoryPoolOutOfMemoryError)")
+    other = TransientError("a lock could not be taken in time")
+    assert api._out_of_memory(refused) and not api._neo4j_down(refused)  # (a TransientError, yet no outage)
+    assert not api._out_of_memory(other) and api._neo4j_down(other)
     assert not api._out_of_memory(ConnectionRefusedError("refused")) and api._neo4j_down(ConnectionRefusedError())
 
 

@@ -257,8 +257,13 @@ def test_runs_list_and_show_name_the_serving_run_its_metrics_and_a_failure(db, k
     assert shown.startswith(f"run {served['run']}: ours, evaluation mode, current")
     # the factor an ITEM_LINK's weight is scaled by in the served score (explanations show both, and only the share)
     w = db.value("MATCH (r:ModelRun {id: $r}) RETURN r.item_link_weight", r=served["run"])
-    if w:
-        assert f"item graph: score += {w:.6g} × Σ_j x_uj × ITEM_LINK(j→i).weight" in shown, shown
+    db.write("MATCH (r:ModelRun {id: $r}) SET r.item_link_weight = 2.5", r=served["run"])  # (valid may choose 0)
+    try:
+        shown_ig = _invoke(["runs", "show"]).output
+    finally:
+        db.write("MATCH (r:ModelRun {id: $r}) SET r.item_link_weight = $w", r=served["run"], w=w)
+    assert "item graph: score += 2.5 × Σ_j x_uj × ITEM_LINK(j→i).weight, x_uj = 1" in shown_ig, shown_ig
+    assert (f"item graph: score += {w:.6g}" in shown) == bool(w), shown
     assert f"ndcg@10 {served['report']['valid']['ndcg@10']:.4f}" in shown and "valid NDCG@10 by epoch: " in shown
     # the epochs score the GNN part alone: next to the run's valid NDCG@10 (with the item graph) they read as
     # numbers that do not add up ("valid: ndcg@10 0.1175" over "by epoch: ..., 5: 0.0400 (best 5)") unless said

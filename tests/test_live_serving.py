@@ -272,6 +272,45 @@ def test_an_items_own_interaction_is_never_one_of_its_reasons(db, graph):
         db.write("MATCH (u:User {id: 'own-user'}) DETACH DELETE u")
 
 
+@pytest.mark.parametrize("strong", [-1, 1])
+def test_an_interest_held_both_ways_is_named_by_the_edge_that_has_its_shares_sign(db, graph, strong):
+    """A user with a long-term and a short-term edge of opposite polarity to one concept: the reason's share sums
+    both, but it was named after the stronger edge whatever its sign ("your interest in X counts against it", while
+    taking the negative edge away raised the score). It is named after the strongest edge with its share's sign."""
+    concepts = db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept) WITH c, count(i) AS n ORDER BY n DESC, c.id "
+                        "RETURN collect(c.id)[..3]")
+    db.write("CREATE (u:User {id: 'both-ways'}) WITH u UNWIND range(0, 2) AS k "
+             "MATCH (c:Concept {id: $cs[k]}) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'long', polarity: CASE WHEN k = 0 THEN -1 ELSE 1 END, "
+             "                            weight: 0.8, confidence: 1.0}]->(c) "
+             "FOREACH (_ IN CASE WHEN k = 0 THEN [1] ELSE [] END | "
+             "  CREATE (u)-[:INTERESTED_IN {horizon: 'short', polarity: 1, weight: 0.8, confidence: 1.0}]->(c))",
+             cs=concepts)
+    # the stronger of the two edges to the first concept: the negative one, or the positive one
+    db.write("MATCH (:User {id: 'both-ways'})-[r:INTERESTED_IN]->(:Concept {id: $c}) "
+             "SET r.confidence = CASE WHEN r.polarity = $strong THEN 1.0 ELSE 0.2 END", c=concepts[0], strong=strong)
+    try:
+        S.clear_cache()
+        items = db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->(:Concept {id: $c}) WHERE i.gnn_embedding IS NOT NULL "
+                         "RETURN collect(i.id)[..20]", c=concepts[0])
+        seen = 0
+        for e in E.explain_items(db, "both-ways", items).values():
+            for r in e.reasons:
+                if r.kind == "interest" and r.id == concepts[0] and r.share:
+                    seen += 1
+                    assert r.polarity * r.share > 0, (r.polarity, r.horizon, r.share)
+                    assert r.horizon == ("long" if r.share < 0 else "short")
+                    # its path starts at that edge, not at the other one to the same concept
+                    for p in r.paths:
+                        assert db.value("MATCH ()-[ii]->() WHERE elementId(ii) = $e RETURN ii.polarity",
+                                        e=p.rels[0]) == r.polarity, p
+                    assert all(E.verify_paths(db, r.paths))
+        assert seen
+    finally:
+        db.write("MATCH (u:User {id: 'both-ways'}) DETACH DELETE u")
+        S.clear_cache()
+
+
 def test_a_user_with_interests_only_is_folded_in_from_them(db, graph):
     concepts = db.value("MATCH (c:Concept)<-[:HAS_KNOWLEDGE]-() WITH c, count(*) AS n ORDER BY n DESC, c.id "
                         "RETURN collect(c.id)[..2]")

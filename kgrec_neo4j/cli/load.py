@@ -24,8 +24,9 @@ from ._common import batch_size_option, open_db, pass_settings, plural, silent_o
                    "new users, new items. Without it, loading a stored dataset again replaces its rows.")
 @click.option("--yes", is_flag=True,
               help="Allow a reload that removes more than half (or all) of the dataset's stored interactions, "
-                   "interactions recorded live, or the rows of files it leaves out; and an append that shares no "
-                   "user and no item with the stored dataset.")
+                   "interactions recorded live, or the rows of files it leaves out, or that replaces the text of "
+                   "items the service recorded; and an append that shares no user and no item with the stored "
+                   "dataset.")
 @click.option("--id-prefix", default=None,
               help="Store this dataset's user and item ids with this prefix (ids are unique per dataset).")
 @batch_size_option

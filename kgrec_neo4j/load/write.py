@@ -426,7 +426,7 @@ def load(
             stored_hash = {x["id"]: x["hash"] for x in db.query(cypher("load/item_text_hashes"),
                                                                 ids=[r["id"] for r in ours])} if ours else {}
             rewritten = sorted(r["id"] for r in ours if stored_hash.get(r["id"]) != r["text_hash"])
-            if rewritten and not yes:
+            if rewritten and not (yes or confirm_removal is not None):  # (the demo reloads its own slice)
                 raise InputError(f"reloading dataset {name!r} from these files would replace the text of "
                                  f"{len(rewritten)} item{'' if len(rewritten) == 1 else 's'} whose record the service "
                                  f"wrote (`kgrec serve --writes`, POST /items), e.g. "

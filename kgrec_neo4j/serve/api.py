@@ -5,7 +5,9 @@ Routes (every answer names the run it came from):
 ``GET /health``
     ``{"status": "ok", "run": ..., "neo4j": true}``; 503 while Neo4j is unreachable or no run is current.
 ``GET /users/{user}/recommendations?k=10&explain=false&allow_repeats=false&paths=3&same_work=demote``
-    the user's top-k from the user's edges as they are now (:func:`~kgrec_neo4j.serve.recommend.recommend_users`).
+    the user's top-k from the user's edges as they are now (:func:`~kgrec_neo4j.serve.recommend.recommend_users`);
+    ``explain=true`` takes k <= 100 (400 above: each explained item costs its paths; a query that outgrows the
+    memory Neo4j gives a transaction is 503 saying so, never "unreachable").
 ``GET /users/{user}/items/{item}/explanation?k=10&paths=5&same_work=demote``
     why, or why not, the item is recommended to the user (:func:`~kgrec_neo4j.serve.explain.explain`); its rank is
     its place in the list the recommendations route gives with the same ``same_work``.

@@ -76,7 +76,7 @@ MAX_REACH = 20_000
 #: items whose paths one evidence query reads: a page of recommendations in one round trip; k=1000 in forty, where one
 #: query of all of them needed more than the 1.4 GiB Neo4j gave a transaction (and the driver retried it for 79 s)
 EVIDENCE_CHUNK = 25
-#: the most items one request explains (``kgrec recommend --explain``, ``explain=true``): each costs paths
+#: the most items one request of the service explains (``explain=true``): each costs paths
 MAX_EXPLAINED = 100
 #: verbs of the interaction kinds (the classifier's kinds); an unknown kind reads "interacted with"
 #: an implicit interaction (no rating, no review to read a sign from) is worded by the database's knowledge-type
@@ -344,13 +344,16 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
     for k in range(0, len(items), EVIDENCE_CHUNK):
         rows = db.query(cypher("explain/evidence"), user=user_id, items=items[k:k + EVIDENCE_CHUNK], run=m.run,
                         per_via=max(per_item, 1), max_reach=MAX_REACH)
-        if not rows:  # the user is not in the graph
-            return out
+        if not rows:  # the user is not in the graph, or none of these items is
+            continue
         if row is None:
             row = dict(rows[0])
         else:
             row["items"] = [*row["items"], *rows[0]["items"]]
-    assert row is not None
+    if row is None:  # (an unknown id gets an empty explanation)
+        for e in out.values():
+            e.sentence = render_sentence(e)
+        return out
     history = {h[0]: (h[1], _interaction(h[2], h[3]), h[4]) for h in row["history"]}
     # every edge of the user to each concept, strongest first: a concept's share sums them all, and the reason is
     # named after the strongest edge whose polarity has the share's sign (a user with a long-term dislike and a
@@ -436,16 +439,25 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
             info = next((x for x in edges if x["polarity"] * share > 0), edges[0])
             r = Reason(kind="interest", id=cid, name=info["name"], share=share, gnn=share, horizon=info["horizon"],
                        polarity=info["polarity"], rel=info["rel"])
+            # (the path starts at the edge the reason is named after: a concept held both ways has two)
+            def mine(rels: list[str], rel: str | None = info.get("rel")) -> list[str]:
+                return [rel, *rels[1:]] if rel else rels
+
             if cid in has:
                 r.paths.append(ExplanationPath(kind="interest", share=share, user=user_id, item=i, concept=cid,
-                                               concept_name=info["name"], rels=has[cid]))
+                                               concept_name=info["name"], rels=mine(has[cid])))
             else:  # the item has a narrower (or broader) value of the interest, not the interest itself
-                for f in fam_has.get(cid, [])[:per_item]:
+                kept: set[tuple[str, ...]] = set()
+                for f in fam_has.get(cid, []):
+                    rels = mine(f["rels"])
+                    if tuple(rels) in kept or len(kept) >= per_item:
+                        continue
+                    kept.add(tuple(rels))
                     r.paths.append(ExplanationPath(kind="interest_family", share=share, user=user_id, item=i,
                                                    concept=cid, concept_name=info["name"], family=f["family"],
                                                    item_concept=f["item_concept"],
                                                    item_concept_name=f["item_concept_name"],
-                                                   item_concept_items=f["item_concept_items"], rels=f["rels"]))
+                                                   item_concept_items=f["item_concept_items"], rels=rels))
             reasons.append(r)
         reasons.sort(key=lambda r: (-abs(r.share), r.kind, r.id or ""))
         e.reasons = reasons[:MAX_REASONS]
@@ -662,7 +674,8 @@ def _for_and_against(pos: list[Reason], neg: list[Reason], for_it: str, against:
 
 
 def render_sentence(e: Explanation) -> str:
-    """The explanation as a sentence: its stated reasons in order of |share|, for then against the item, opened by
+    """The explanation as a sentence: its stated reasons in order of |share|, for then against the item (for an item
+    not recommended, the side whose stated reasons weigh more first), opened by
     where the item stands: "Recommended because …" only for an item that is recommended (listed by the caller, or
     in the top k of :func:`explain`); "Ranked #R of N, outside your top k: for it, …; against it, …" for one that is
     not; "You already interacted with …" for an item of the user's history (whose own interaction is never one of
@@ -763,8 +776,11 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     exp.sentence = render_sentence(exp)
     rep.verdict = _verdict(rep)
     if m.blank[j]:  # it read as an item scored like any other ("no single reason carries 5% of its score")
-        note = (" It has a zero vector: `kgrec update` folded it in with no knowledge and no interactions to place it "
-                "by, so the model connects it to no one until it has some (its text extracted, or interactions).")
+        linked = any(r.item_graph for r in exp.reasons)
+        note = (" Its model part is zero (a zero vector: it was folded in with no knowledge and no interactions to "
+                "place it by); only its item links score it." if linked else
+                " It has a zero vector: it was folded in with no knowledge and no interactions to place it by, so the "
+                "model connects it to no one until it has some (its text extracted, or interactions).")
         exp.sentence += note
         rep.verdict += note
     if owned and not in_history:

@@ -73,7 +73,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         explain: split every item's score into reasons with their stored paths (one Cypher round trip per user).
         per_item: stored paths shown per reason.
         run: model run id (default: the current one).
-        allow_repeats: keep items the user already interacted with.
+        allow_repeats: keep items the user already interacted with, except those the user only disliked.
         chunk: users scored per round trip; ``on_chunk(n)`` is called after each (progress).
         load_links: load the run's item links once (many users); ``False`` sums each user's links in Cypher.
         same_work: ``demote``, ``group`` or ``keep`` editions and ports of owned items (default: the setting).

@@ -14,7 +14,8 @@ Recency (:mod:`kgrec_neo4j.model.recency`): a user's interactions are ordered by
 from the latest weighs ``decay ** r`` (an edge without ``seq``, e.g. written by hand, counts as the latest). The
 item graph and the GNN user side each use the decay their run chose, as in training.
 
-Every interacted item is excluded from the ranking unless ``allow_repeats``. A user with no edges at all is
+Every interacted item is excluded from the ranking unless ``allow_repeats`` (which still excludes the items the
+user only disliked). A user with no edges at all is
 ranked by current popularity, and says so (``source = "popular"``); a user with interests but no interactions is
 folded in from the interests (``source = "interests"``). Interactions only with items the run has no vector for
 yet (new items, until ``kgrec update`` folds them in) count as no interactions: such a user falls back the same
