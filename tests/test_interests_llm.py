@@ -310,10 +310,10 @@ def test_graphrag_resume_rerun_and_restart(rag, settings):
     assert rep.requests == 1 and _state(rag) == before
 
 
-def test_a_restart_removes_the_pending_mentions_nothing_points_at_any_more(rag, settings):
-    """`--restart` deleted a user's earlier INTEREST_MENTION edges but left their pending mentions when the new answers
-    did not name them again: Mention nodes without a relationship, counted by `kgrec status` and `concepts report`.
-    One that another user's interest or an item still points at stays."""
+def _with_probe_mentions(rag, settings) -> list:
+    """g1's Graph-RAG interests as extracted (the state returned), and two pending interest mentions of g1: one that
+    nothing else points at (`orphan-probe`) and one that g2's interest of another extractor points at too
+    (`shared-probe`)."""
     with _extractor(rag, settings, Scripted(_answers)) as ex:
         ex.run(["g1"])  # (done already when the tests above ran: nothing asked)
     before = _state(rag)
@@ -324,6 +324,14 @@ def test_a_restart_removes_the_pending_mentions_nothing_points_at_any_more(rag, 
               "CREATE (g1)-[:INTEREST_MENTION {extractor: 'llm', horizon: 'long', seq: 0}]->(a), "
               "(g1)-[:INTEREST_MENTION {extractor: 'llm', horizon: 'long', seq: 0}]->(b), "
               "(g2)-[:INTEREST_MENTION {extractor: 'other', horizon: 'long', seq: 0}]->(b)")
+    return before
+
+
+def test_a_restart_removes_the_pending_mentions_nothing_points_at_any_more(rag, settings):
+    """`--restart` deleted a user's earlier INTEREST_MENTION edges but left their pending mentions when the new answers
+    did not name them again: Mention nodes without a relationship, counted by `kgrec status` and `concepts report`.
+    One that another user's interest or an item still points at stays."""
+    before = _with_probe_mentions(rag, settings)
     try:
         with _extractor(rag, settings, Scripted(_answers)) as ex:
             ex.run(["g1"], restart=True)
@@ -338,16 +346,7 @@ def test_a_reset_removes_the_pending_mentions_nothing_points_at_any_more(rag, se
     """The reset that a restart of every user starts with (`reset_llm.cypher`) removes the user's llm edges, progress
     and interest mentions, and the pending mentions nothing else points at; a mention another extractor's interest
     still points at stays."""
-    with _extractor(rag, settings, Scripted(_answers)) as ex:
-        ex.run(["g1"])  # (done already when the tests above ran: nothing asked)
-    before = _state(rag)
-    rag.write("MATCH (g1:User {id: 'g1'}), (g2:User {id: 'g2'}) "
-              "CREATE (a:Mention {type: 'Others', key: 'orphan-probe', text: 'orphan probe', pending: true, "
-              "origin: 'interest'}), (b:Mention {type: 'Others', key: 'shared-probe', text: 'shared probe', "
-              "pending: true, origin: 'interest'}) "
-              "CREATE (g1)-[:INTEREST_MENTION {extractor: 'llm', horizon: 'long', seq: 0}]->(a), "
-              "(g1)-[:INTEREST_MENTION {extractor: 'llm', horizon: 'long', seq: 0}]->(b), "
-              "(g2)-[:INTEREST_MENTION {extractor: 'other', horizon: 'long', seq: 0}]->(b)")
+    before = _with_probe_mentions(rag, settings)
     try:
         assert rag.value("MATCH (:User {id: 'g1'})-[r:INTERESTED_IN {extractor: 'llm'}]->() RETURN count(r)") > 0
         with _extractor(rag, settings, Scripted(_answers)) as ex:
