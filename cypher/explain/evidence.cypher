@@ -21,6 +21,8 @@
 //              (u)-[ii:INTERESTED_IN]->(c)<-[b:BROADER]-(ci)<-[hk:HAS_KNOWLEDGE]-(i) (narrower: the item has a
 //              narrower value of the interest) or (u)-[ii]->(c)-[b:BROADER]->(ci)<-[hk]-(i) (broader), narrower
 //              first, then by the items of ci
+//              (both without ii: a concept the user holds both ways has two, and the caller starts the path at
+//              the one its reason is named after, from `interests`)
 // BROADER edges join concepts of one type (concepts/families.py); the query checks it again.
 // An edge without a kind (written by `kgrec serve --writes` or another client, not classified yet) gets the loader's
 // baseline kind from its rating, as its sign does: no rating is 'implicit' ("you bought"), not a like.
@@ -108,11 +110,13 @@ CALL (i, kin, own, shared) {
                                                              '^concept', '^item_concept'])[0..$per_via]}) AS family
 }
 CALL (u, i) {
-  OPTIONAL MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
-  RETURN collect({concept: c.id, rels: [elementId(ii), elementId(hk)]}) AS has
+  OPTIONAL MATCH (u)-[:INTERESTED_IN]->(c:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
+  WITH DISTINCT c, hk
+  RETURN collect({concept: c.id, rels: [elementId(hk)]}) AS has
 }
 CALL (u, i) {
-  MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)
+  MATCH (u)-[:INTERESTED_IN]->(c:Concept)
+  WITH DISTINCT c
   WHERE NOT EXISTS { (i)-[:HAS_KNOWLEDGE]->(c) }
   CALL (c, i) {
     MATCH (c)<-[b:BROADER]-(ci:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
@@ -121,11 +125,11 @@ CALL (u, i) {
     MATCH (c)-[b:BROADER]->(ci:Concept)<-[hk:HAS_KNOWLEDGE]-(i)
     RETURN ci, b, hk, 'broader' AS family
   }
-  WITH ii, c, ci, b, hk, family WHERE ci.type = c.type
-  WITH ii, c, ci, b, hk, family, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS n
+  WITH c, ci, b, hk, family WHERE ci.type = c.type
+  WITH c, ci, b, hk, family, COUNT { (ci)<-[:HAS_KNOWLEDGE]-() } AS n
   WITH c, collect({item_concept: ci.id, item_concept_name: coalesce(ci.name, ci.id), item_concept_items: n,
                    family: family, step: CASE family WHEN 'narrower' THEN 0 ELSE 1 END,
-                   rels: [elementId(ii), elementId(b), elementId(hk)]}) AS fs
+                   rels: [elementId(b), elementId(hk)]}) AS fs
   RETURN collect({concept: c.id, paths: apoc.coll.sortMulti(fs, ['^step', '^item_concept_items',
                                                                  '^item_concept_name', '^item_concept'])[0..$per_via]}) AS fam_has
 }

@@ -341,7 +341,7 @@ def load(
     others = [r["name"] for r in db.query(cypher("train/datasets")) if r["name"] != name] if mode == "new" else []
     known = None
     if mode == "append":
-        known = {i[len(prefix):] for i in db.value(cypher("load/stored_items"), dataset=name) or []
+        known = {i[len(prefix):] for i in db.query(cypher("load/stored_items"), dataset=name)[0]["ids"]
                  if i.startswith(prefix)}
     ds = read(paths, fmt=fmt, name=name, known_items=known)
     _check_read(ds, mode, strict)
@@ -389,10 +389,11 @@ def load(
             appended_any = [f for f in (info or {}).get("appended") or [] if f not in given
                             and not any(Path(f).parts[-len(Path(x).parts):] == Path(x).parts for x in left_out)]
             appended_out = [f for f in appended_any if not _catalogue_file(f)]  # (the files of rows)
-            stored_items = set(db.value(cypher("load/stored_items"), dataset=name) or [])
+            stored = db.query(cypher("load/stored_items"), dataset=name)[0]
+            stored_items = set(stored["ids"])
             drop_items = sorted(stored_items - {r["id"] for r in item_rows})
-            recorded = set(db.value(cypher("load/recorded_items"), dataset=name) or [])
-            live_items = sorted(set(drop_items) & recorded)
+            recorded = dict(stored["recorded"])  # id -> its stored text hash
+            live_items = sorted(set(drop_items) & recorded.keys())
             rows, moved, removed, touched, drop_users, stored_counts = _diff(
                 db, name, rows, counts, yes=yes or confirm_removal is not None,
                 left_out=[f for f in left_out if not _catalogue_file(f)],
@@ -403,7 +404,7 @@ def load(
             # (items appended alone): leaving out files the dataset was loaded from, any item it would remove is
             # asked about; leaving out only the files appended since, the items the last load without --append did
             # not end with (a new export that drops a first-day item goes through, as its rows do)
-            later_items = sorted(set(drop_items) - set(db.value(cypher("load/base_items"), dataset=name) or []))
+            later_items = sorted(set(drop_items) - set(stored["base"]))
             asked, files_out = (drop_items, left_out) if left_out else (later_items, appended_any)
             if asked and files_out and not (yes or confirm_removal is not None):
                 raise InputError(f"reloading dataset {name!r} from these files would remove {len(asked)} of its "
@@ -422,10 +423,7 @@ def load(
                                  f"replace it, recorded items too, pass --yes", source=name)
             # an item whose record the service wrote (POST /items) and the files give with other text: the reload
             # would replace the record (a correction made over HTTP) without a word
-            ours = [r for r in item_rows if r["id"] in recorded]
-            stored_hash = {x["id"]: x["hash"] for x in db.query(cypher("load/item_text_hashes"),
-                                                                ids=[r["id"] for r in ours])} if ours else {}
-            rewritten = sorted(r["id"] for r in ours if stored_hash.get(r["id"]) != r["text_hash"])
+            rewritten = sorted(r["id"] for r in item_rows if r["id"] in recorded and recorded[r["id"]] != r["text_hash"])
             if rewritten and not (yes or confirm_removal is not None):  # (the demo reloads its own slice)
                 raise InputError(f"reloading dataset {name!r} from these files would replace the text of "
                                  f"{len(rewritten)} item{'' if len(rewritten) == 1 else 's'} whose record the service "

@@ -439,25 +439,18 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
             info = next((x for x in edges if x["polarity"] * share > 0), edges[0])
             r = Reason(kind="interest", id=cid, name=info["name"], share=share, gnn=share, horizon=info["horizon"],
                        polarity=info["polarity"], rel=info["rel"])
-            # (the path starts at the edge the reason is named after: a concept held both ways has two)
-            def mine(rels: list[str], rel: str | None = info.get("rel")) -> list[str]:
-                return [rel, *rels[1:]] if rel else rels
-
+            # (the item side of each path comes from the query; it starts at the edge the reason is named after)
             if cid in has:
                 r.paths.append(ExplanationPath(kind="interest", share=share, user=user_id, item=i, concept=cid,
-                                               concept_name=info["name"], rels=mine(has[cid])))
+                                               concept_name=info["name"], rels=[info["rel"], *has[cid]]))
             else:  # the item has a narrower (or broader) value of the interest, not the interest itself
-                kept: set[tuple[str, ...]] = set()
-                for f in fam_has.get(cid, []):
-                    rels = mine(f["rels"])
-                    if tuple(rels) in kept or len(kept) >= per_item:
-                        continue
-                    kept.add(tuple(rels))
+                for f in fam_has.get(cid, [])[:per_item]:
                     r.paths.append(ExplanationPath(kind="interest_family", share=share, user=user_id, item=i,
                                                    concept=cid, concept_name=info["name"], family=f["family"],
                                                    item_concept=f["item_concept"],
                                                    item_concept_name=f["item_concept_name"],
-                                                   item_concept_items=f["item_concept_items"], rels=rels))
+                                                   item_concept_items=f["item_concept_items"],
+                                                   rels=[info["rel"], *f["rels"]]))
             reasons.append(r)
         reasons.sort(key=lambda r: (-abs(r.share), r.kind, r.id or ""))
         e.reasons = reasons[:MAX_REASONS]

@@ -357,7 +357,7 @@ def _user_state(m: RunModel, row: dict) -> UserState:
                      source=source,
                      link_recency=link_recency,
                      same_work={m.index[i]: list(owned) for i, owned in row.get("same_work") or [] if i in m.index},
-                     disliked=np.setdiff1d(idx[~nn_mask], idx[nn_mask]) if idx.size else idx)
+                     disliked=np.unique(idx[~nn_mask]))  # (one history row per item)
 
 
 def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[UserState], list[str]]:
