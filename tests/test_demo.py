@@ -248,6 +248,41 @@ def test_browser_query_with_its_param_lines_finds_rows(db, demo, name):
             assert rows[0]["items"] and rows[0]["users"]
 
 
+def test_browser_queries_warn_of_nothing_on_a_graph_no_update_touched(db, demo, settings):
+    """Pasted into Browser, no query warns of an unknown property key: the properties only `kgrec update` writes
+    (a borrowed link's `borrowed`, `neighbour`) were read as `l.borrowed`, and on a graph no update had touched
+    Browser showed UnknownPropertyKeyWarning under the query. (The test server's store is new each run, and the
+    demo runs no update; a property key written by an earlier test would hide the warning.)"""
+    from neo4j import GraphDatabase
+
+    warned = {}
+    with GraphDatabase.driver(settings.neo4j_uri,
+                              auth=(settings.neo4j_username, settings.require_password())) as drv:
+        for name, params in sorted(browser_params().items()):
+            for stmt in _statements(name):
+                args = {**params, "limit": 25} if "$limit" in stmt else params  # new_items: an integer :param
+                _, summary, _ = drv.execute_query(stmt, args, database_=settings.neo4j_database)
+                codes = [n.get("code", "") for n in (summary.notifications or [])]
+                bad = [c for c in codes if "Unknown" in c]
+                if bad:
+                    warned[name] = bad
+    assert warned == {}
+
+
+#: properties a whole graph may lack: `rating` (an implicit data set such as Office), and what only `kgrec update`
+#: writes; a Browser query reads them through a map (`properties(x).rating`), which warns of nothing
+MAY_BE_ABSENT = ("rating", "borrowed", "neighbour", "gnn_folded_run")
+
+
+def test_browser_queries_read_the_properties_a_graph_may_lack_through_a_map():
+    """The demo's graph has every rating and the test server's store is new each run, so the test above cannot see
+    a warning that only a graph without ratings gives (Office: three queries warned `rating` on every run)."""
+    direct = {name: sorted(set(re.findall(r"\b[A-Za-z_]\w*\.(" + "|".join(MAY_BE_ABSENT) + r")\b",
+                                          resources.cypher(f"browser/{name}"))))
+              for name in browser_params()}
+    assert {k: v for k, v in direct.items() if v} == {}
+
+
 def test_readme_python_runs(db, demo):
     blocks = readme_python()
     assert blocks, "the README has no python example"

@@ -639,6 +639,29 @@ def test_browser_stored_recommendations_keeps_a_wanted_interest_beside_stronger_
         db.write("MATCH (u:User {id: 'avoids-most'}) DETACH DELETE u")
 
 
+def test_browser_stored_recommendations_picks_item_links_by_their_share(db):
+    """stored_recommendations took an item's 3 item-link paths by |link weight|: with the item graph's recency decay
+    a recent item's link carries several times the share of an older one's heavier link, and the Browser listed
+    other, weaker paths than item_links.cypher and `kgrec explain`. It now takes them by their share of the score."""
+    run, user, item = "sr-share-run", "sr-share-user", "sr-share-item"
+    links = [("sr-a", 0, 1.0), ("sr-b", 1, 0.9), ("sr-c", 2, 0.8), ("sr-d", 3, 0.3)]  # item, seq, link weight
+    db.write("CREATE (:ModelRun {id: $run, item_link_weight: 2.0, metrics: '{\"recency\": {\"item_graph\": 0.5}}'}) "
+             "CREATE (u:User {id: $user}) CREATE (t:Item {id: $item}) "
+             "CREATE (u)-[:RECOMMENDED {rank: 1, score: 1.0, run: $run}]->(t) "
+             "WITH u, t UNWIND $links AS l CREATE (j:Item {id: l[0]}) "
+             "CREATE (u)-[:INTERACTED {seq: l[1], rating: 5.0, split: 'train'}]->(j) "
+             "CREATE (j)-[:ITEM_LINK {run: $run, weight: l[2]}]->(t)", run=run, user=user, item=item, links=links)
+    try:
+        rows = [r for r in db.query(browser_query("stored_recommendations"), user=user) if r["kind"] == "item_link"]
+        via = [r["p"][2]["id"] for r in rows]
+        # shares 2 * w * 0.5 ^ back: a 0.25, b 0.45, c 0.8, d 0.6 (by weight alone: a, b, c)
+        assert via == ["sr-c", "sr-d", "sr-b"], via
+        assert [round(r["strength"], 6) for r in rows] == [0.8, 0.6, 0.45]
+    finally:
+        db.write("MATCH (n) WHERE n.id IN $ids DETACH DELETE n",
+                 ids=[run, user, item] + [x[0] for x in links])
+
+
 def test_browser_concept_neighbourhood_shows_the_family(db, kg):
     """concept_neighbourhood showed a concept's type, mentions, items and users, but not its BROADER edges: `Xbox`
     showed neither `Xbox One` nor `Xbox 360`, the family the explanations' family paths go through."""

@@ -20,7 +20,8 @@ CALL (r, u, i) {
   WHERE l.run = r.id
   WITH r, u, j, l, p, x ORDER BY x.seq DESC  // (the path drawn: the latest interaction with j)
   WITH r, u, j, l, collect(p)[0] AS p,
-       max(coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1 WHEN x.rating <= 2 THEN -1 ELSE 0 END)) AS best,
+       max(coalesce(x.sign, CASE WHEN properties(x).rating IS NULL OR properties(x).rating >= 4 THEN 1
+                                   WHEN properties(x).rating <= 2 THEN -1 ELSE 0 END)) AS best,
        CASE WHEN count(x.seq) < count(x) THEN null ELSE max(x.seq) END AS last
   WITH r, j, l, p, best,
        CASE WHEN last IS NULL THEN 0 ELSE COUNT { (u)-[y:INTERACTED]->(:Item) WHERE y.seq IS NULL OR y.seq > last } END AS back

@@ -13,14 +13,16 @@ MATCH (u:User {id: $user}), (i:Item {id: $item})
 MATCH p = (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
 WHERE l.run = r.id
 WITH r, u, j, l, collect(p)[0] AS p,
-     max(coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1 WHEN x.rating <= 2 THEN -1 ELSE 0 END)) AS best,
+     max(coalesce(x.sign, CASE WHEN properties(x).rating IS NULL OR properties(x).rating >= 4 THEN 1
+                                   WHEN properties(x).rating <= 2 THEN -1 ELSE 0 END)) AS best,
      CASE WHEN count(x.seq) < count(x) THEN null ELSE max(x.seq) END AS last
 WITH r, p, j, l, best,
      CASE WHEN last IS NULL THEN 0 ELSE COUNT { (u)-[y:INTERACTED]->(:Item) WHERE y.seq IS NULL OR y.seq > last } END AS back
 WITH p, j, l, coalesce(r.item_link_weight, 0.0) * l.weight
      * CASE WHEN best < 0 THEN coalesce(r.item_link_dislike_value, 1.0) ELSE 1.0 END
      * coalesce(apoc.convert.fromJsonMap(coalesce(r.metrics, '{}')).recency.item_graph, 1.0) ^ back AS share
-RETURN coalesce(j.title, j.id) AS via, share, coalesce(l.borrowed, false) AS borrowed,
-       coalesce(l.neighbour, false) AS neighbour, p
+// (`borrowed` and `neighbour` through properties(): a graph no update touched has neither key, and reading one off the link warns)
+RETURN coalesce(j.title, j.id) AS via, share, coalesce(properties(l).borrowed, false) AS borrowed,
+       coalesce(properties(l).neighbour, false) AS neighbour, p
 ORDER BY abs(share) DESC, j.id
 LIMIT 25;

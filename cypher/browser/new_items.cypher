@@ -1,10 +1,13 @@
 // New items: the items `kgrec update` folded into the current run since it was trained, each with its knowledge
 // and the item links it borrowed from the items most like it (the trained items that link to it
 // most strongly). They are recommended and explained at once; the next `kgrec train` learns them for real.
+// Set the number of items to list first (the query needs it: Browser answers ParameterMissing without it).
 // :param limit => 25
 MATCH (r:ModelRun {current: true})
 MATCH (i:Item)
-WHERE i.gnn_folded_run = r.id AND i.gnn_run = r.id
+// `gnn_folded_run` is written by `kgrec update` only: read through keys() and properties(), so that a graph no update
+// has touched gives no rows and no UnknownPropertyKeyWarning (only a folded item's properties are read whole)
+WHERE i.gnn_run = r.id AND 'gnn_folded_run' IN keys(i) AND properties(i).gnn_folded_run = r.id
 CALL (i, r) {
   OPTIONAL MATCH (j:Item)-[l:ITEM_LINK {run: r.id}]->(i)
   WITH j, l ORDER BY abs(l.weight) DESC
@@ -16,4 +19,4 @@ CALL (i) {
 }
 RETURN i.id AS item, i.title AS title, knowledge, borrowed_links, strongest_from
 ORDER BY borrowed_links DESC, item
-LIMIT toInteger(coalesce($limit, 25));
+LIMIT toInteger($limit);

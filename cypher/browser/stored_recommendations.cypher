@@ -2,8 +2,10 @@
 // each item with the stored paths that explain it: the user's items that link to it in the list's run, and the
 // user's interests it has. An item without such a path (a popular item stored for a user without interactions, or
 // one the model's embeddings carry alone) is listed too, with p null. An item's item links come first (the item graph's
-// part of its score; `kgrec explain --user U --item I` gives each reason's share), by |weight|, then its interests
-// by weight x confidence (the two strengths are on different scales), an interest the user avoids
+// part of its score), by the size of their share of the score (`strength`: item_link_weight * x * decay ^ back * link
+// weight, as item_links.cypher and `kgrec explain --user U --item I` give it; until 2026-12-04 by the link's weight
+// alone, which left out recent items' links with several times the share), then its interests by weight x confidence
+// (the two strengths are on different scales), an interest the user avoids
 // (INTERESTED_IN.polarity < 0, kind `negative_interest`: it counts against the item) last, and only where fewer than
 // three wanted ones leave room; equal ones by the ids along the path. An item the user interacted with more than
 // once is one path. Paste into Neo4j Browser
@@ -11,12 +13,21 @@
 // :param user => 'A2OAG0NE83ODBD'
 MATCH (u:User {id: $user})-[r:RECOMMENDED]->(i:Item)
 OPTIONAL CALL (u, r, i) {
+  OPTIONAL MATCH (m:ModelRun {id: r.run})
   MATCH p = (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
   WHERE l.run = r.run
-  WITH l, p, x ORDER BY x.seq DESC  // one path per item the user interacted with, however often: the latest
-  WITH l, collect(p)[0] AS p
-  RETURN p, 'item_link' AS kind, abs(l.weight) AS strength
-  ORDER BY strength DESC, [n IN nodes(p)[1..-1] | n.id]
+  WITH m, u, l, p, x ORDER BY x.seq DESC  // one path per item the user interacted with, however often: the latest
+  WITH m, u, l, collect(p)[0] AS p,
+       max(coalesce(x.sign, CASE WHEN properties(x).rating IS NULL OR properties(x).rating >= 4 THEN 1
+                                 WHEN properties(x).rating <= 2 THEN -1 ELSE 0 END)) AS best,
+       CASE WHEN count(x.seq) < count(x) THEN null ELSE max(x.seq) END AS last
+  WITH m, l, p, best,
+       CASE WHEN last IS NULL THEN 0 ELSE COUNT { (u)-[y:INTERACTED]->(:Item) WHERE y.seq IS NULL OR y.seq > last } END AS back
+  WITH p, coalesce(m.item_link_weight, 0.0) * l.weight
+       * CASE WHEN best < 0 THEN coalesce(m.item_link_dislike_value, 1.0) ELSE 1.0 END
+       * coalesce(apoc.convert.fromJsonMap(coalesce(m.metrics, '{}')).recency.item_graph, 1.0) ^ back AS share
+  RETURN p, 'item_link' AS kind, share AS strength
+  ORDER BY abs(share) DESC, [n IN nodes(p)[1..-1] | n.id]
   LIMIT 3
   UNION
   MATCH p = (u)-[ii:INTERESTED_IN]->(:Concept)<-[:HAS_KNOWLEDGE]-(i)

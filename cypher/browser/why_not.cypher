@@ -21,7 +21,8 @@ CALL (r, u, i) {
   MATCH (u)-[x:INTERACTED]->(j:Item)
   WHERE j <> i
   WITH r, u, i, j,
-       max(coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1 WHEN x.rating <= 2 THEN -1 ELSE 0 END)) AS best,
+       max(coalesce(x.sign, CASE WHEN properties(x).rating IS NULL OR properties(x).rating >= 4 THEN 1
+                                   WHEN properties(x).rating <= 2 THEN -1 ELSE 0 END)) AS best,
        CASE WHEN count(x.seq) < count(x) THEN null ELSE max(x.seq) END AS last
   WHERE best < 0
   WITH r, u, i, j,
