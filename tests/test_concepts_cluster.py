@@ -90,9 +90,14 @@ def test_choose_floor_meets_band_or_says_so():
     ch = C.choose_floor(fc, C.Band(*target, floor_min=0.5, floor_max=0.95), start=0.95)
     assert ch.band_met and target[0] <= ch.n_clusters <= target[1]
     assert C.min_pairwise(X, ch.labels).min() >= ch.floor - 1e-6
-    # an impossible band: the limit is used and reported
+    # an impossible band: the start floor is kept (the limit would merge more and still miss it), and reported
     ch = C.choose_floor(fc, C.Band(1, 2, floor_min=0.8, floor_max=0.9), start=0.85)
-    assert not ch.band_met and ch.floor == 0.8
+    at_start = fc.labels(0.85).max() + 1
+    assert not ch.band_met and ch.floor == 0.85 and ch.n_clusters == at_start
+    assert (0.8, fc.labels(0.8).max() + 1) in ch.tried and fc.labels(0.8).max() + 1 < at_start
+    # too few even at the highest floor: the start floor is kept too
+    ch = C.choose_floor(fc, C.Band(490, 500, floor_min=0.6, floor_max=0.7), start=0.65)
+    assert not ch.band_met and ch.floor == 0.65 and ch.n_clusters == fc.labels(0.65).max() + 1
 
 
 def test_band_rejects_bad_values():
@@ -144,3 +149,16 @@ def test_known_variants_are_one_value_for_the_encoder(settings):
     lab = C.FloorClustering(X, 0.7, keys).labels(0.92)  # ...and at the strictest allowed floor they stay one
     assert lab[0] == lab[1] == lab[2]
     assert len({lab[0], lab[3], lab[4]}) == 3
+
+
+def test_build_says_why_a_band_out_of_reach_leaves_the_floor():
+    from kgrec_neo4j.cli.concepts import band_note
+    from kgrec_neo4j.concepts.build import TypeBuild
+
+    t = TypeBuild(type="Materials", values=28, concepts=27, floor=0.86, band=[5, 10], band_met=False,
+                  tried=[(0.86, 27), (0.7, 26)])
+    assert band_note(t) == ("Materials: the band 5-10 is out of reach between --floor-min and --floor-max (26 at "
+                            "0.70); the floor stays 0.86 (27 concepts) rather than merge unlike values for a band it "
+                            "would still miss. Widen the band or the floor limits.")
+    assert band_note(t.model_copy(update={"band_met": True})) is None
+    assert band_note(TypeBuild(type="Others", values=3, concepts=3, floor=0.86)) is None

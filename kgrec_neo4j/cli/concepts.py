@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -15,6 +16,9 @@ from ._common import (
     pass_settings,
     silent_option,
 )
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..concepts.build import TypeBuild
 
 
 def _pack_and_embedder(settings: Settings):
@@ -67,7 +71,7 @@ def concepts():
               help="Target number of concepts of a type: its floor is moved within --floor-min/--floor-max to "
                    "meet it (default: no band, every type at --floor).")
 @click.option("--acceptance", type=click.FloatRange(0, 1), default=None,
-              help="Projection threshold stored with each type (default: (1 + chosen floor) / 2).")
+              help="Projection threshold stored with each type (default: the chosen floor).")
 @type_option
 @min_confidence_option
 @silent_option
@@ -109,8 +113,22 @@ def build(settings: Settings, fraction, count, floor, floor_min, floor_max, min_
                  "singletons": t.singletons, "one item (waiting)": t.unshared,
                  "seconds": round(t.cluster_s + t.embed_s + t.write_s, 2),
                  "note": t.skipped or ""} for t in rep.types])
+    for t in rep.types:
+        note = band_note(t)
+        if note:
+            click.echo(note)
     if rep.families is not None:
         click.echo(f"family relations (BROADER): {rep.families.edges}")
+
+
+def band_note(t: TypeBuild) -> str | None:
+    """What a build says of a type whose band is out of reach (None when it has no band or met it)."""
+    if t.band is None or t.band_met is not False:
+        return None
+    limits = ", ".join(f"{n} at {f:.2f}" for f, n in sorted(t.tried) if f != t.floor) or "none tried"
+    return (f"{t.type}: the band {t.band[0]}-{t.band[1]} is out of reach between --floor-min and --floor-max "
+            f"({limits}); the floor stays {t.floor:.2f} ({t.concepts} concepts) rather than merge unlike values "
+            "for a band it would still miss. Widen the band or the floor limits.")
 
 
 @concepts.command()

@@ -323,8 +323,10 @@ def choose_floor(fc: FloorClustering, band: Band, start: float, *, steps: int = 
     """The floor nearest ``start`` (clamped to the band's limits) whose cluster count lies in the band.
 
     The count rises with the floor, so a bisection between ``start`` and the limit on the side that
-    moves the count toward the band finds it; if even the limit misses the band, the limit is used
-    and ``band_met`` is False.
+    moves the count toward the band finds it. If even the limit misses the band, ``start`` is kept and
+    ``band_met`` is False (``tried`` holds the limit's count): a floor lowered to the limit would merge
+    values the type's own floor keeps apart (Office: *aluminum* into *steel* at 0.73) for a band it still
+    misses (until 2026-12-04 the limit was used).
     """
     f = min(max(start, band.floor_min), band.floor_max)
     tried: list[tuple[float, int]] = []
@@ -342,13 +344,13 @@ def choose_floor(fc: FloorClustering, band: Band, start: float, *, steps: int = 
         lo_f, hi_f = band.floor_min, f
         lab_l, k_l = count(lo_f)
         if k_l > band.hi:
-            return FloorChoice(lo_f, lab_l, k_l, False, tried)
+            return FloorChoice(f, lab, k, False, tried)
         best = (lo_f, lab_l, k_l)
     else:  # too few: raise the floor
         lo_f, hi_f = f, band.floor_max
         lab_h, k_h = count(hi_f)
         if k_h < band.lo:
-            return FloorChoice(hi_f, lab_h, k_h, False, tried)
+            return FloorChoice(f, lab, k, False, tried)
         best = (hi_f, lab_h, k_h)
     for _ in range(steps):
         mid = round((lo_f + hi_f) / 2, 4)
