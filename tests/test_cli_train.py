@@ -47,6 +47,9 @@ def test_evaluate_writes_the_table(db, kg, tmp_path):
         assert f"| {row['model']} |" in md
     assert "| model | Recall@10 | Recall@20 | NDCG@10 | NDCG@20 |" in md and md in r.output
     assert "`ours/gnn part` and `ours/item graph part`" in md
+    # the seed and the epoch cap are said (they were only in each row's config in the JSON)
+    seed = by["ours"]["config"]["seed"]
+    assert f"Seed {seed} (`KGREC_SEED`), one run per model; iterative models up to 2 epochs." in md, md
     assert data["export"]["concepts"] == kg["concepts"]
     # evaluation does not touch the graph
     assert db.value("MATCH (n) WHERE n.gnn_embedding IS NOT NULL RETURN count(n)") == 0
@@ -414,3 +417,15 @@ def test_cli_recommend_explain_lines_add_up_to_the_score(db, kg):
         assert sum(shares) == pytest.approx(score, rel=2e-3, abs=2e-3), out[a:b]
     assert rests > 0, out
 
+
+
+def test_the_table_says_how_many_held_out_interactions_it_left_out():
+    """A held-out item the user also has in train can never be ranked and is left out; evaluation.json counted them
+    (`heldout_dropped`) while the table only showed fewer test users."""
+    from kgrec_neo4j.model.pipeline import EvaluationRow, markdown_table
+
+    row = EvaluationRow(model="ease", valid={"ndcg@10": 0.1}, test={"ndcg@10": 0.1, "users": 130},
+                        train_seconds=1.0, eval_seconds=0.1, epochs=0, best_epoch=0, config={})
+    md = markdown_table([row], {"heldout_dropped": {"repeat": 20, "unknown_node": 0}})
+    assert "(130 test users; 20 held-out interactions left out: their item is in the user's train history too)" in md
+    assert "left out" not in markdown_table([row], {"heldout_dropped": {"repeat": 0}})

@@ -120,3 +120,16 @@ def test_an_offset_is_part_of_the_loss_the_valid_ranking_and_the_report(graph):
         fit(graph, cfg, offset=torch.zeros(2, 2))
     with pytest.raises(ValueError, match="item graph"):
         fit(graph, cfg.model_copy(update={"use_item_graph": True}), offset=oracle)
+
+
+def test_epoch_progress_names_what_its_metrics_score():
+    """`kgrec train --progress` printed "kgrec epoch 5: loss=…, ndcg@10=0.03998" and then "valid: … ndcg@10=0.0709":
+    the epoch lines are valid metrics of ours' GNN part alone on the valid sample, and said neither."""
+    from kgrec_neo4j.model.train import epoch_line
+
+    row = {"epoch": 5, "loss": 0.25, "seconds": 1.5, "ndcg@10": 0.03998, "recall@20": 0.1}
+    assert epoch_line("kgrec", row, 2000) == ("  kgrec epoch 5: loss=0.25, seconds=1.5; valid (2000 users, the GNN "
+                                             "part alone): ndcg@10=0.03998, recall@20=0.1")
+    assert epoch_line("lightgcn", row, 30) == ("  lightgcn epoch 5: loss=0.25, seconds=1.5; valid (30 users): "
+                                               "ndcg@10=0.03998, recall@20=0.1")
+    assert epoch_line("kgrec", {"epoch": 1, "loss": 0.5, "seconds": 2.0}, 0) == "  kgrec epoch 1: loss=0.5, seconds=2"

@@ -168,6 +168,24 @@ def read_heldout(db: Database, user_index: dict[str, int], item_index: dict[str,
     return held["valid"], held["test"], dropped
 
 
+def check_split_order(db: Database, dataset: str | None = None) -> None:
+    """Refuse evaluation when some user has a train interaction after a valid or test one (``seq``): recorded live
+    after the last load split the history (``cypher/train/late_train_users``). Until 2026-12-04 evaluation trained
+    on those interactions and dropped the test users whose item came again among them, without a word.
+
+    Raises:
+        ModelError: naming how many users, a few of them, and the ways out."""
+    late = db.query(cypher("train/late_train_users"), dataset=dataset)[0]
+    if late["users"]:
+        n = int(late["users"])
+        raise ModelError(
+            f"{n} user{'s have' if n != 1 else ' has'} train interactions after their valid or test ones (e.g. "
+            f"{', '.join(map(repr, late['examples']))}): recorded live (`kgrec serve --writes`, Browser) since the last "
+            "load split the histories, so evaluation would train on what came after its targets. Train for serving "
+            "(`kgrec train --for serving`), or split again by loading the dataset from files that hold them "
+            "(`kgrec load <folder>`)")
+
+
 # ====================================================================== export
 def export_train_graph(db: Database, *, type_names: list[str], min_confidence: float = 0.0,
                        dataset: str | None = None, gds: GraphDataScience | None = None,
@@ -193,12 +211,15 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
 
     Raises:
         ModelError: a concept's type is outside ``type_names``, or the graph has no users or items.
-        ScopeError: evaluation mode with interests extracted for serving (``check_interests``).
+        ScopeError: evaluation mode with interests extracted for serving, or stale (``check_interests``).
+        ModelError: evaluation mode with train interactions after held-out ones (:func:`check_split_order`).
     """
     if check_interests and not all_interactions:
         from ..users.interests.scope import check_for_evaluation
 
-        check_for_evaluation(db)
+        check_for_evaluation(db, dataset)
+    if not all_interactions:
+        check_split_order(db, dataset)
     if not type_names:
         raise ValueError("type_names must list the pack's knowledge types (got an empty list)")
     bad = db.query(cypher("train/unknown_types"), types=list(type_names))

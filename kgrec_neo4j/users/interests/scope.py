@@ -93,11 +93,21 @@ def _what(scope: str) -> str:
         scope, scope)
 
 
-def check_for_evaluation(db: Database) -> None:
-    """Refuse evaluation when stored interest edges read held-out interactions.
+def check_for_evaluation(db: Database, dataset: str | None = None) -> None:
+    """Refuse evaluation when stored interest edges read held-out interactions: interests extracted for serving, or
+    offline interests of users whose interactions changed since (``cypher/interests/stale_users``: a reload that
+    drops each user's last interactions makes former train ones valid and test, and the edges still read them; a
+    walkthrough measured +47% test NDCG@10 for the GNN part from such edges). The LLM extractor keeps no such mark.
 
     Raises:
-        ScopeError: naming the extractor and the command that gives it train-only interests again."""
+        ScopeError: naming the extractor, or the users, and the command that gives train-only interests again."""
+    stale = db.query(cypher("interests/stale_users"), dataset=dataset)[0]
+    if stale["users"]:
+        n = int(stale["users"])
+        raise ScopeError(f"{n} user{'s' if n != 1 else ''}' interactions changed since their offline interests were "
+                         f"computed (e.g. {', '.join(map(repr, stale['examples']))}): a load split their histories "
+                         "again, so the interests may read interactions that are now valid or test. Run `kgrec "
+                         "update` (or `kgrec interests extract`) first")
     s = stored_scopes(db)
     for ex in ("offline", "llm"):
         if s[ex] != "train" and s[f"{ex}_state"]:
