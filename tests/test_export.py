@@ -70,6 +70,25 @@ def test_heldout_labels_match_cypher(db, kg):
     tg.validate()  # held-out pairs are never train pairs
 
 
+def test_valid_items_keep_their_sign_in_the_longer_history(db, kg):
+    """The "history up to the target" protocol added every valid interaction as a like (a 1-star rating included);
+    the export now reads each valid item's sign as the train projection takes it, and the longer history has it."""
+    from kgrec_neo4j.model.protocols import with_valid_in_history
+
+    tg = kg["all"]
+    want = {(r["u"], r["i"]): r["s"] for r in db.query(
+        "MATCH (u:User)-[r:INTERACTED {split: 'valid'}]->(i:Item) RETURN u.id AS u, i.id AS i, "
+        "sign(coalesce(r.sign, CASE WHEN r.rating IS NULL OR r.rating >= 4 THEN 1 WHEN r.rating <= 2 THEN -1 "
+        "ELSE 0 END)) AS s")}
+    got = {(tg.user_ids[u], tg.item_ids[i]): s for u, items in tg.valid.items()
+           for i, s in zip(items, tg.meta["valid_sign"][u])}
+    assert got and all(want[k] == s for k, s in got.items())
+    tb = with_valid_in_history(tg)
+    added = {(tb.user_ids[u], tb.item_ids[i]): int(s)
+             for u, i, s in zip(tb.ui_user, tb.ui_item, tb.ui_sign) if (tb.user_ids[u], tb.item_ids[i]) in got}
+    assert added == got
+
+
 def test_codes_follow_the_graph(db, kg):
     tg = kg["all"]
     types = {r["id"]: r["type"] for r in db.query("MATCH (c:Concept) RETURN c.id AS id, c.type AS type")}

@@ -36,6 +36,21 @@ def test_valid_items_become_history(graphs):
     assert (np.diff(tb.ui_user) >= 0).all()
 
 
+def test_valid_items_join_the_history_with_their_sign():
+    """Every valid interaction joined the history as a like, a 1-star rating included; it now has its edge's sign."""
+    tg = toy_graph(num_users=40, num_items=48, seed=3)
+    users = sorted(tg.valid)
+    tg.meta["valid_sign"] = {u: [(-1, 0, 1)[k % 3]] * len(tg.valid[u]) for k, u in enumerate(users)}
+    want = {(u, i): s for u in users for i, s in zip(tg.valid[u], tg.meta["valid_sign"][u])}
+    tb = with_valid_in_history(tg)
+    got = {(int(u), int(i)): int(s) for u, i, s in zip(tb.ui_user, tb.ui_item, tb.ui_sign) if (int(u), int(i)) in want}
+    assert got == want and {-1, 0, 1} <= set(want.values())
+    # a graph whose export kept no signs adds likes, as before
+    tg.meta.pop("valid_sign")
+    tb = with_valid_in_history(tg)
+    assert {int(s) for u, i, s in zip(tb.ui_user, tb.ui_item, tb.ui_sign) if (int(u), int(i)) in want} == {1}
+
+
 def test_the_longer_history_keeps_the_items_text():
     tg = toy_graph(num_users=40, num_items=48, seed=2)
     tg.item_text = np.eye(48, 4, dtype=np.float32)

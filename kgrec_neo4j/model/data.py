@@ -336,6 +336,7 @@ def from_jsonl(
     ui_signs: list[int] = []
     ui_seqs: list[int] = []
     valid: dict[int, list[int]] = {}
+    valid_sign: dict[int, list[int]] = {}
     test: dict[int, list[int]] = {}
     dropped = 0
     for uid, train_rows, v, t in _split_last_two(seqs):
@@ -355,6 +356,8 @@ def from_jsonl(
                 dropped += 1
                 continue
             (valid if split == "valid" else test)[u] = [i]
+            if split == "valid":
+                valid_sign[u] = [sign_from_rating(row[2])]
     ui_user, ui_item, ui_sign = _i64(ui_users), _i64(ui_items), _i64(ui_signs)
 
     # ---- proxy concepts (item side)
@@ -422,7 +425,7 @@ def from_jsonl(
         uc_user=uc_user, uc_concept=uc_concept, uc_horizon=uc_horizon, uc_polarity=uc_polarity,
         uc_weight=uc_weight, valid=valid, test=test, ui_seq=_i64(ui_seqs),
         meta={"source": str(interactions_path), "items_source": str(items_path), "proxy_concepts": True,
-              "max_users": max_users, "seed": seed, "heldout_dropped_repeats": dropped},
+              "max_users": max_users, "seed": seed, "heldout_dropped_repeats": dropped, "valid_sign": valid_sign},
     )
     log.info("built TrainGraph from %s: %s", interactions_path, g.summary())
     return g.validate()

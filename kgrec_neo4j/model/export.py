@@ -140,12 +140,16 @@ def _stream(gds: GraphDataScience, G, rel_type: str) -> dict[str, np.ndarray]:
 
 # ====================================================================== held-out labels
 def read_heldout(db: Database, user_index: dict[str, int], item_index: dict[str, int],
-                 train_pairs: set[tuple[int, int]], *, dataset: str | None = None
+                 train_pairs: set[tuple[int, int]], *, dataset: str | None = None,
+                 signs: dict[int, list[int]] | None = None
                  ) -> tuple[dict[int, list[int]], dict[int, list[int]], dict[str, int]]:
     """Valid and test items per user index, from a plain Cypher read of valid / test edges.
 
     A held-out item the user also has among the exported train edges (a repeat purchase) is dropped, as in
     :func:`~kgrec_neo4j.model.data.from_jsonl`: it can never be ranked.
+
+    ``signs`` (when given) gets, per user index, the sign of each of its valid items (aligned with ``valid[u]``):
+    what the "history up to the target" protocol adds to the history (:func:`~.protocols.with_valid_in_history`).
 
     Returns:
         ``(valid, test, dropped)``; ``dropped`` counts by reason (``repeat``, ``unknown_node``).
@@ -153,8 +157,8 @@ def read_heldout(db: Database, user_index: dict[str, int], item_index: dict[str,
     held: dict[str, dict[int, list[int]]] = {"valid": {}, "test": {}}
     dropped = {"repeat": 0, "unknown_node": 0}
     rows = db.query(cypher("train/heldout"), dataset=dataset)
-    cols = rows[0] if rows else {"users": [], "items": [], "splits": []}
-    for user, item, split in zip(cols["users"], cols["items"], cols["splits"]):
+    cols = rows[0] if rows else {"users": [], "items": [], "splits": [], "signs": []}
+    for user, item, split, sign in zip(cols["users"], cols["items"], cols["splits"], cols["signs"]):
         u, i = user_index.get(user), item_index.get(item)
         if u is None or i is None:
             dropped["unknown_node"] += 1
@@ -165,6 +169,8 @@ def read_heldout(db: Database, user_index: dict[str, int], item_index: dict[str,
         items = held[split].setdefault(u, [])
         if i not in items:
             items.append(i)
+            if split == "valid" and signs is not None:
+                signs.setdefault(u, []).append(int(sign))
     return held["valid"], held["test"], dropped
 
 
@@ -269,9 +275,11 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
     valid: dict[int, list[int]] = {}
     test: dict[int, list[int]] = {}
     dropped: dict[str, int] = {}
+    valid_sign: dict[int, list[int]] = {}
     if not all_interactions:
         valid, test, dropped = read_heldout(db, {u: k for k, u in enumerate(user_ids)},
-                                            {i: k for k, i in enumerate(item_ids)}, train_pairs, dataset=dataset)
+                                            {i: k for k, i in enumerate(item_ids)}, train_pairs, dataset=dataset,
+                                            signs=valid_sign)
     times["heldout_s"] = time.perf_counter() - t2
     times["total_s"] = time.perf_counter() - t0
 
@@ -283,7 +291,7 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
         uc_polarity=uc["polarity"].astype(np.int64), uc_weight=uc["weight"],
         valid=valid, test=test, ui_seq=ui_seq,
         meta={"source": "neo4j", "gds_graph": name, "min_confidence": float(min_confidence), "dataset": dataset,
-              "proxy_concepts": False, "projected": projected, "heldout_dropped": dropped,
+              "proxy_concepts": False, "projected": projected, "heldout_dropped": dropped, "valid_sign": valid_sign,
               "mode": "serving" if all_interactions else "evaluation",
               "timings": {k: round(v, 3) for k, v in times.items()}, "ui_seq": ui_seq},
     )
