@@ -63,7 +63,8 @@ def replicate(g: TrainGraph, copies: int) -> TrainGraph:
         ic_item=off(g.ic_item, n_i), ic_concept=off(g.ic_concept, n_c), ic_type=rep(g.ic_type),
         ic_weight=rep(g.ic_weight), uc_user=off(g.uc_user, n_u), uc_concept=off(g.uc_concept, n_c),
         uc_horizon=rep(g.uc_horizon), uc_polarity=rep(g.uc_polarity), uc_weight=rep(g.uc_weight),
-        valid=held(g.valid), test=held(g.test), ui_seq=rep(g.ui_seq), meta={**g.meta, "copies": copies},
+        valid=held(g.valid), test=held(g.test), ui_seq=rep(g.ui_seq),
+        meta={**{k: v for k, v in g.meta.items() if k != "valid_sign"}, "copies": copies},  # (signs of copy 0 only)
     )
 
 

@@ -122,6 +122,8 @@ def test_concepts_grow_tells_a_type_without_mentions_from_one_without_a_vocabula
     (["--band", "Compatibility=9:2"], "9:2"),
     (["--band", "Compatibility=0:5"], "0:5"),
     (["--band", "Compatibility=5:9", "--floor-min", "0.9", "--floor-max", "0.8"], "--floor-min"),
+    (["--band", "Compatibility=5:9", "--floor-max", "0.8"], "--floor 0.86 (the default) is outside"),
+    (["--band", "Compatibility=5:9", "--floor", "0.95"], "--floor 0.95 is outside"),
 ])
 def test_concepts_build_bad_band_is_a_usage_error_before_anything_is_written(db, args, words):
     """A band LO > HI (or floor limits the wrong way round) raised ValueError in the middle of the build, after

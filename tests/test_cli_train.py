@@ -426,6 +426,6 @@ def test_the_table_says_how_many_held_out_interactions_it_left_out():
 
     row = EvaluationRow(model="ease", valid={"ndcg@10": 0.1}, test={"ndcg@10": 0.1, "users": 130},
                         train_seconds=1.0, eval_seconds=0.1, epochs=0, best_epoch=0, config={})
-    md = markdown_table([row], {"heldout_dropped": {"repeat": 20, "unknown_node": 0}})
-    assert "(130 test users; 20 held-out interactions left out: their item is in the user's train history too)" in md
-    assert "left out" not in markdown_table([row], {"heldout_dropped": {"repeat": 0}})
+    md = markdown_table([row], {"heldout_dropped": {"repeat": 26, "unknown_node": 0, "test_repeat": 20}})
+    assert "(130 test users; 20 test interactions left out: the item is in the user's train history too)" in md
+    assert "left out" not in markdown_table([row], {"heldout_dropped": {"repeat": 6, "test_repeat": 0}})

@@ -95,6 +95,14 @@ def test_choose_floor_meets_band_or_says_so():
     at_start = fc.labels(0.85).max() + 1
     assert not ch.band_met and ch.floor == 0.85 and ch.n_clusters == at_start
     assert (0.8, fc.labels(0.8).max() + 1) in ch.tried and fc.labels(0.8).max() + 1 < at_start
+    # the count jumps over the band between two floors: no floor meets it, the start is kept (it returned the limit)
+    class Jumps:
+        def labels(self, fl):
+            k = 27 if fl >= 0.80 else 12 if fl >= 0.75 else 3
+            return np.arange(k)
+
+    ch = C.choose_floor(Jumps(), C.Band(5, 10, floor_min=0.7, floor_max=0.92), start=0.86)
+    assert not ch.band_met and ch.floor == 0.86 and ch.n_clusters == 27, (ch.floor, ch.n_clusters, ch.tried)
     # too few even at the highest floor: the start floor is kept too
     ch = C.choose_floor(fc, C.Band(490, 500, floor_min=0.6, floor_max=0.7), start=0.65)
     assert not ch.band_met and ch.floor == 0.65 and ch.n_clusters == fc.labels(0.65).max() + 1
@@ -157,8 +165,10 @@ def test_build_says_why_a_band_out_of_reach_leaves_the_floor():
 
     t = TypeBuild(type="Materials", values=28, concepts=27, floor=0.86, band=[5, 10], band_met=False,
                   tried=[(0.86, 27), (0.7, 26)])
-    assert band_note(t) == ("Materials: the band 5-10 is out of reach between --floor-min and --floor-max (26 at "
-                            "0.70); the floor stays 0.86 (27 concepts) rather than merge unlike values for a band it "
-                            "would still miss. Widen the band or the floor limits.")
+    assert band_note(t) == ("Materials: no floor between --floor-min and --floor-max gives 5-10 clusters (26 at "
+                            "0.7); the floor stays 0.86 (27 clusters there) rather than merge unlike values for a "
+                            "band it would still miss. Widen the band or the floor limits.")
+    # the clusters at the floor, not the concepts (clusters one item holds are left out of those)
+    assert "(27 clusters there)" in band_note(t.model_copy(update={"concepts": 8}))
     assert band_note(t.model_copy(update={"band_met": True})) is None
     assert band_note(TypeBuild(type="Others", values=3, concepts=3, floor=0.86)) is None

@@ -37,5 +37,5 @@ OPTIONAL CALL (u, r, i) {
   LIMIT 3
 }
 RETURN r.rank AS rank, i.id AS item, i.title AS title, r.score AS score, r.run AS run, kind, p, strength
-ORDER BY rank, kind <> 'item_link', kind = 'negative_interest', strength DESC, [n IN nodes(p)[1..-1] | n.id],
+ORDER BY rank, kind <> 'item_link', kind = 'negative_interest', abs(strength) DESC, [n IN nodes(p)[1..-1] | n.id],
          [x IN relationships(p) | coalesce(x.horizon, '')];

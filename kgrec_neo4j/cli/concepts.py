@@ -91,7 +91,7 @@ def build(settings: Settings, fraction, count, floor, floor_min, floor_max, min_
 
     if fraction is not None and count is not None:
         raise click.UsageError("give --sample or --items, not both")
-    from ..concepts.build import DEFAULT_FLOOR_MAX, DEFAULT_FLOOR_MIN
+    from ..concepts.build import DEFAULT_FLOOR, DEFAULT_FLOOR_MAX, DEFAULT_FLOOR_MIN
 
     lowest = DEFAULT_FLOOR_MIN if floor_min is None else floor_min
     highest = DEFAULT_FLOOR_MAX if floor_max is None else floor_max
@@ -99,6 +99,12 @@ def build(settings: Settings, fraction, count, floor, floor_min, floor_max, min_
         raise click.BadParameter(f"--floor-min {lowest} is above --floor-max {highest} (defaults {DEFAULT_FLOOR_MIN} "
                                  f"and {DEFAULT_FLOOR_MAX}); give --floor-min <= --floor-max",
                                  param_hint="--floor-min/--floor-max")
+    start = DEFAULT_FLOOR if floor is None else floor
+    if bands and not lowest <= start <= highest:  # the search starts at --floor, and keeps it when the band is missed
+        raise click.BadParameter(f"--floor {start}{' (the default)' if floor is None else ''} is outside --floor-min "
+                                 f"{lowest} .. --floor-max {highest}: a band search starts at the floor and keeps it "
+                                 "when no floor meets the band; give a floor within the limits",
+                                 param_hint="--floor")
     pack, emb = _pack_and_embedder(settings)
     kw = {k: v for k, v in (("floor", floor), ("floor_min", floor_min), ("floor_max", floor_max)) if v is not None}
     with open_db(settings, writer="kgrec concepts build") as d:
@@ -125,10 +131,12 @@ def band_note(t: TypeBuild) -> str | None:
     """What a build says of a type whose band is out of reach (None when it has no band or met it)."""
     if t.band is None or t.band_met is not False:
         return None
-    limits = ", ".join(f"{n} at {f:.2f}" for f, n in sorted(t.tried) if f != t.floor) or "none tried"
-    return (f"{t.type}: the band {t.band[0]}-{t.band[1]} is out of reach between --floor-min and --floor-max "
-            f"({limits}); the floor stays {t.floor:.2f} ({t.concepts} concepts) rather than merge unlike values "
-            "for a band it would still miss. Widen the band or the floor limits.")
+    floor = round(float(t.floor or 0.0), 4)
+    found = dict((round(f, 4), n) for f, n in t.tried)
+    others = ", ".join(f"{n} at {f:.4g}" for f, n in sorted(found.items()) if f != floor) or "none tried"
+    return (f"{t.type}: no floor between --floor-min and --floor-max gives {t.band[0]}-{t.band[1]} clusters "
+            f"({others}); the floor stays {floor:.4g} ({found.get(floor, t.concepts)} clusters there) rather than "
+            "merge unlike values for a band it would still miss. Widen the band or the floor limits.")
 
 
 @concepts.command()

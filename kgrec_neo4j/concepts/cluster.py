@@ -323,10 +323,10 @@ def choose_floor(fc: FloorClustering, band: Band, start: float, *, steps: int = 
     """The floor nearest ``start`` (clamped to the band's limits) whose cluster count lies in the band.
 
     The count rises with the floor, so a bisection between ``start`` and the limit on the side that
-    moves the count toward the band finds it. If even the limit misses the band, ``start`` is kept and
-    ``band_met`` is False (``tried`` holds the limit's count): a floor lowered to the limit would merge
-    values the type's own floor keeps apart (Office: *aluminum* into *steel* at 0.73) for a band it still
-    misses (until 2026-12-04 the limit was used).
+    moves the count toward the band finds it. If even the limit misses the band, or the count jumps over it
+    between two floors, ``start`` is kept and ``band_met`` is False (``tried`` holds the counts found): a floor
+    lowered to the limit would merge values the type's own floor keeps apart (Office: *aluminum* into *steel* at
+    0.73) for a band it still misses (until 2026-12-04 the limit was used).
     """
     f = min(max(start, band.floor_min), band.floor_max)
     tried: list[tuple[float, int]] = []
@@ -352,11 +352,12 @@ def choose_floor(fc: FloorClustering, band: Band, start: float, *, steps: int = 
         if k_h < band.lo:
             return FloorChoice(f, lab, k, False, tried)
         best = (hi_f, lab_h, k_h)
+    found = False
     for _ in range(steps):
         mid = round((lo_f + hi_f) / 2, 4)
         lab_m, k_m = count(mid)
         if band.lo <= k_m <= band.hi:
-            best = (mid, lab_m, k_m)
+            best, found = (mid, lab_m, k_m), True
             # move toward start while staying in the band
             if mid < f:
                 lo_f = mid
@@ -371,7 +372,9 @@ def choose_floor(fc: FloorClustering, band: Band, start: float, *, steps: int = 
             lo_f = mid
         if abs(hi_f - lo_f) < 0.002:
             break
-    return FloorChoice(best[0], best[1], best[2], band.lo <= best[2] <= band.hi, tried)
+    if not found:  # the count jumps over the band between two floors: no floor meets it, keep the start
+        return FloorChoice(f, lab, k, False, tried)
+    return FloorChoice(best[0], best[1], best[2], True, tried)
 
 
 def medoids(X: np.ndarray, labels: np.ndarray, tie_keys: list[str] | None = None) -> np.ndarray:

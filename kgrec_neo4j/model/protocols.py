@@ -17,6 +17,7 @@ Either way the valid item is masked out of the test ranking together with the tr
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,8 @@ from .data import TrainGraph
 ScoreFn = Callable[[Any], Any]
 
 
+log = logging.getLogger(__name__)
+
 def with_valid_in_history(tg: TrainGraph) -> TrainGraph:
     """A copy of ``tg`` whose valid items are train interactions (after the user's train ones, each with the sign
     its edge has: ``meta["valid_sign"]``, read with the held-out items; +1 where the export kept none), with no valid
@@ -35,10 +38,17 @@ def with_valid_in_history(tg: TrainGraph) -> TrainGraph:
     included (in a 150-user MovieLens graph 31 of 150 were dislikes and 37 neutral), where serving counts its sign."""
     users = np.array([u for u, items in tg.valid.items() for _ in items], np.int64)
     items = np.array([i for its in tg.valid.values() for i in its], np.int64)
-    known = tg.meta.get("valid_sign") or {}
-    signs = np.array([s for u, its in tg.valid.items() for s in (known.get(u) or [1] * len(its))], np.int64)
-    if signs.size != users.size:
-        raise ValueError(f"meta['valid_sign'] gives {signs.size} signs for {users.size} valid items")
+    known = tg.meta.get("valid_sign")
+    if known is None:
+        known = {}
+        if tg.valid:
+            log.warning("the graph has no signs of its valid interactions (meta['valid_sign']): they join the history "
+                        "as likes")
+    bad = [u for u, its in tg.valid.items() if u in known and len(known[u]) != len(its)]
+    if bad:
+        raise ValueError(f"meta['valid_sign'] of user index {bad[0]} has {len(known[bad[0]])} signs for "
+                         f"{len(tg.valid[bad[0]])} valid items")
+    signs = np.array([s for u, its in tg.valid.items() for s in known.get(u, [1] * len(its))], np.int64)
     order = np.lexsort((np.r_[np.zeros(tg.ui_user.size), np.ones(users.size)], np.r_[tg.ui_user, users]))
     cat = lambda a, b: np.concatenate([a, b])[order]  # noqa: E731
     meta = dict(tg.meta)

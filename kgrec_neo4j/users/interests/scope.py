@@ -101,13 +101,6 @@ def check_for_evaluation(db: Database, dataset: str | None = None) -> None:
 
     Raises:
         ScopeError: naming the extractor, or the users, and the command that gives train-only interests again."""
-    stale = db.query(cypher("interests/stale_users"), dataset=dataset)[0]
-    if stale["users"]:
-        n = int(stale["users"])
-        raise ScopeError(f"{n} user{'s' if n != 1 else ''}' interactions changed since their offline interests were "
-                         f"computed (e.g. {', '.join(map(repr, stale['examples']))}): a load split their histories "
-                         "again, so the interests may read interactions that are now valid or test. Run `kgrec "
-                         "update` (or `kgrec interests extract`) first")
     s = stored_scopes(db)
     for ex in ("offline", "llm"):
         if s[ex] != "train" and s[f"{ex}_state"]:
@@ -116,6 +109,15 @@ def check_for_evaluation(db: Database, dataset: str | None = None) -> None:
             also = "" if str(s[ex]).startswith(SWITCHING) else " (or train with --for serving)"
             raise ScopeError(f"the {ex} interests read {_what(s[ex])}, so evaluation would see its held-out valid "
                              f"and test interactions through them: run `{fix}` first{also}")
+    stale = db.query(cypher("interests/stale_users"), dataset=dataset)[0]
+    if stale["users"]:
+        n = int(stale["users"])
+        who = "1 user's interactions" if n == 1 else f"{n} users' interactions"
+        raise ScopeError(f"{who} changed since their offline interests were last computed (e.g. "
+                         f"{', '.join(map(repr, stale['examples']))}; a load, or an update that did not finish, "
+                         "stamped them): a load splits the histories again, so the interests may read interactions "
+                         "that are now valid or test. Run `kgrec update` (or `kgrec interests extract` over every "
+                         "user) first")
 
 
 def check_for_serving(db: Database, extractors: tuple[str, ...] = ("offline", "llm")) -> None:
