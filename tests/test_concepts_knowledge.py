@@ -198,3 +198,21 @@ def test_a_new_item_whose_points_all_have_concepts_gets_its_knowledge(db, pack, 
     knowledge = set(db.value("MATCH (:Item {id: 'new-pad'})-[:HAS_KNOWLEDGE]->(c:Concept) RETURN collect(c.id)"))
     assert knowledge == {r["concept"] for r in before}
     assert "items updated: 0" in invoke_cli(["concepts", "project", "--silent"]).output  # done once
+
+
+def test_same_work_never_pairs_items_of_two_datasets():
+    """Two shops' copies of a game in one database were linked as editions of each other (1,482 SAME_WORK links
+    between two Video Games datasets in a walkthrough), and a reload of one dataset rewrote the other's links.
+    Editions are grouped within each item's dataset."""
+    from kgrec_neo4j.concepts.works import same_work_pairs
+
+    rows = [{"id": "a1", "title": "Halo 3", "platforms": ["xbox 360"], "dataset": "shop-a"},
+            {"id": "a2", "title": "Halo 3 - Xbox 360", "platforms": ["xbox 360"], "dataset": "shop-a"},
+            {"id": "b1", "title": "Halo 3", "platforms": ["xbox 360"], "dataset": "shop-b"},
+            {"id": "b2", "title": "Halo 3 Limited Edition", "platforms": ["xbox 360"], "dataset": "shop-b"}]
+    pairs, rep = same_work_pairs(rows, lambda t: "halo 3" if t.startswith("Halo 3") else None)
+    assert sorted((p["a"], p["b"]) for p in pairs) == [("a1", "a2"), ("b1", "b2")]
+    assert rep.groups == 2
+    # without datasets (items written by another client) they are one catalogue, as before
+    pairs, _ = same_work_pairs([{**r, "dataset": None} for r in rows], lambda t: "halo 3")
+    assert len(pairs) == 6

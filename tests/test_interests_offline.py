@@ -534,8 +534,9 @@ def test_evaluation_refuses_interests_a_reload_left_stale(vg, tmp_path):
     try:
         load(vg, [copy], name=SLICE.name)
         # (earlier tests of the module leave other users whose edges the reload puts back: they are named too)
-        with pytest.raises(ScopeError, match=r"interactions changed since their offline interests were computed "
-                                             r"\(e\.g\. '.*: a load split their histories again.*`kgrec update`"):
+        with pytest.raises(ScopeError, match=r"interactions changed since their offline interests were last "
+                                             r"computed \(e\.g\. '.*: a load splits the histories again.*"
+                                             r"`kgrec update`"):
             check_for_evaluation(vg)
         stale = vg.query(cypher("interests/stale_users"), dataset=None)[0]
         assert stale["users"] >= 1 and vg.value("MATCH (u:User {id: $u}) RETURN u.ingest", u=user) > vg.value(
@@ -568,7 +569,7 @@ def test_evaluation_refuses_train_interactions_recorded_after_the_held_out_ones(
     rec = record_interaction(vg, user, InteractionIn(item=item, rating=5, timestamp=1_700_000_000))
     try:
         with pytest.raises(KgrecError, match=rf"1 user has train interactions after their valid or test ones "
-                                             rf"\(e.g. '{user}'\).*--for serving"):
+                                             rf"\(e.g. '{user}' of dataset 'vg-slice'\).*--for serving"):
             check_split_order(vg)
         for args in (["train", "--model", "pop"], ["evaluate", "--models", "pop"]):
             r = CliRunner().invoke(cli, args)

@@ -304,3 +304,35 @@ def test_cli_items_search_finds_a_title_whose_article_comes_last(db, kg):
         assert json.loads(_cli(["items", "search", "A Godfather", "--json"]).output) == []
     finally:
         db.write("MATCH (i:Item {id: $i}) SET i.title = $t", i=item, t=title)
+
+
+def test_a_user_is_recommended_items_of_their_own_dataset_only(db, kg):
+    """A run trained over two datasets scores every item for every user: a walkthrough's Video Games user was
+    recommended five Office products (and `kgrec explain` ranked an item "#1 of 3,307", over both catalogues). A
+    user is now recommended, and ranked against, items of their own dataset only."""
+    from kgrec_neo4j.serve import explain as E
+
+    user = db.value("MATCH (u:User)-[:INTERACTED]->() RETURN u.id ORDER BY u.id LIMIT 1")
+    before = R.recommend(db, [user], 5, store=False)[0].items
+    top = before[0].item
+    why_before = E.explain(db, user, top)
+    clone = "other-shop-" + top
+    # the same vectors as the user's best item, in another dataset: the run scores it as high as that item
+    db.write("MATCH (i:Item {id: $top}) CREATE (c:Item {id: $clone, dataset: 'other-shop'}) "
+             "SET c.title = 'Clone of ' + i.title, c.gnn_run = i.gnn_run, c.gnn_embedding = i.gnn_embedding, "
+             "c.gnn_foldin = i.gnn_foldin, c.gnn_degree = i.gnn_degree", top=top, clone=clone)
+    S.clear_cache()
+    try:
+        m, [st] = S.scoring_state(db, [user], None, links=False)
+        assert clone in m.index and m.index[clone] in st.foreign.tolist()
+        s = S.scores(m, [st])[0]
+        assert s[m.index[clone]] == pytest.approx(s[m.index[top]])
+        after = R.recommend(db, [user], 5, store=False)[0].items
+        assert [r.item for r in after] == [r.item for r in before], (before, after)
+        with pytest.raises(E.ExplainError, match="of dataset 'other-shop'.*own dataset only"):
+            E.explain(db, user, clone)
+        why = E.explain(db, user, top)
+        assert (why.rank, why.competing) == (why_before.rank, why_before.competing) == (1, why.competing)
+    finally:
+        db.write("MATCH (c:Item {id: $clone}) DETACH DELETE c", clone=clone)
+        S.clear_cache()

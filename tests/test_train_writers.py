@@ -101,7 +101,16 @@ def test_a_per_dataset_run_keeps_the_other_datasets_state(db, kg, tmp_path, one_
     both = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500)
     before = _state_of(db, "second")
     assert before["vectors"] > 0 and before["runs"] == [both.run] and before["links"] > 0 and before["attention"] > 0
-    one = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, dataset="vg-slice")
+    from kgrec_neo4j.core.errors import ModelError
+
+    # the run would become the one current run while the graph holds the other dataset's users: refused, unless
+    # asked (before, it was made current, and the other dataset's users got nothing of their own)
+    with pytest.raises(ModelError, match=r"users of other datasets \('second'\).*--no-writeback.*--yes"):
+        run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, dataset="vg-slice")
+    assert run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, dataset="vg-slice",
+                        write=False).current is False
+    one = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, dataset="vg-slice",
+                       other_datasets_ok=True)
     assert one.current
     assert _state_of(db, "second") == before  # untouched: another dataset's state is never deleted
     mine = _state_of(db, "vg-slice")

@@ -1403,3 +1403,21 @@ def test_an_update_finishes_the_clearing_a_stopped_train_left(db, world, setting
     assert rep.status == "complete"
     assert db.value(old) == 0 and db.value(marker, r=run) is True
     assert db.value("MATCH ()-[l:ITEM_LINK {run: $r}]->() RETURN count(l)", r=run) > 0  # its own links kept
+
+
+def test_a_new_item_borrows_from_its_own_datasets_items_only():
+    """A new gaming chair borrowed 41 of its 100 item links from two Office datasets in one database: its text
+    neighbours were taken over every trained item. They are taken within its dataset."""
+    from kgrec_neo4j.model.newitems import closest_by_text
+
+    rng = np.random.default_rng(0)
+    trained = rng.normal(size=(6, 8)).astype(np.float32)
+    trained /= np.linalg.norm(trained, axis=1, keepdims=True)
+    trained_ids = ["a1", "a2", "a3", "b1", "b2", "b3"]
+    new = np.stack([trained[3] + 0.01 * trained[0], trained[0]]).astype(np.float32)  # n1 is almost b1
+    datasets = {"n1": "a", "n2": "b", **{t: t[0] for t in trained_ids}}
+    both = closest_by_text(["n1", "n2"], new, trained_ids, trained, 2)
+    assert both["n1"][0][0] == "b1" and both["n2"][0][0] == "a1"  # one catalogue: the closest anywhere
+    own = closest_by_text(["n1", "n2"], new, trained_ids, trained, 2, datasets=datasets)
+    assert {w for w, _ in own["n1"]} <= {"a1", "a2", "a3"} and {w for w, _ in own["n2"]} <= {"b1", "b2", "b3"}
+    assert all(abs(sum(c for _, c in v) - 1.0) < 1e-9 for v in own.values())

@@ -15,7 +15,7 @@ WITH COLLECT { MATCH (r:ModelRun) WHERE r.current = true RETURN r.id } AS curren
      COLLECT { MATCH (r:ModelRun {id: $run}) RETURN coalesce(r.version, 0) } AS versions
 UNWIND $users AS user_id
 OPTIONAL MATCH (u:User {id: user_id})
-RETURN user_id AS id, u IS NOT NULL AS found, current_runs, coalesce(versions[0], 0) AS run_version,
+RETURN user_id AS id, u.dataset AS dataset, u IS NOT NULL AS found, current_runs, coalesce(versions[0], 0) AS run_version,
        CASE WHEN u.gnn_run = $run THEN u.gnn_ego WHEN u.gnn_prev_run = $run THEN u.gnn_prev_ego END AS ego,
        COLLECT { MATCH (u)-[x:INTERACTED]->(i:Item)
                  WITH i, x, coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1

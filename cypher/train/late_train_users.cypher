@@ -7,4 +7,4 @@ WHERE h.split IN ['valid', 'test'] AND ($dataset IS NULL OR u.dataset = $dataset
 WITH u, min(h.seq) AS first_held
 WHERE EXISTS { (u)-[t:INTERACTED]->(:Item) WHERE t.split = 'train' AND t.seq > first_held }
 WITH u ORDER BY u.id
-RETURN count(u) AS users, collect(u.id)[0..3] AS examples
+RETURN count(u) AS users, collect(u.id)[0..3] AS examples, collect(DISTINCT u.dataset) AS datasets

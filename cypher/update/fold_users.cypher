@@ -7,7 +7,7 @@
 // loader does.
 UNWIND $users AS user_id
 MATCH (u:User {id: user_id})
-RETURN user_id AS id,
+RETURN user_id AS id, u.dataset AS dataset,
        CASE WHEN u.gnn_run = $run THEN u.gnn_ego WHEN u.gnn_prev_run = $run THEN u.gnn_prev_ego END AS ego,
        COLLECT { MATCH (u)-[x:INTERACTED]->(i:Item)
                  WHERE ($all_interactions OR x.split = 'train') AND coalesce(x.confidence, 1.0) >= $min_confidence

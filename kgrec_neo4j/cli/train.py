@@ -67,10 +67,12 @@ def _type_names(settings: Settings) -> list[str]:
                    "against the items its links raise, as the GNN's dislike graph counts it. The run keeps it: "
                    "serving, explanations and Browser read it, "
                    "and a --for serving run reuses it.")
+@click.option("--yes", is_flag=True, help="With --dataset: make the run current although the graph holds users of "
+                                           "other datasets (they get nothing of their own from it).")
 @json_option
 @pass_settings
 def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_writeback, max_seconds, progress,
-          mode, params_from, warm_start, text_priors, dislike_value, as_json):
+          mode, params_from, warm_start, text_priors, dislike_value, yes, as_json):
     """Export the train graph (GDS), train a model, write embeddings and attention back, record the ModelRun.
 
     Evaluation mode (the default): only train interactions reach the model (valid / test are labels),
@@ -123,7 +125,7 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
             min_confidence=settings.min_confidence if min_confidence is None else min_confidence,
             write=not no_writeback, seed=settings.seed, dataset=dataset, overrides=overrides,
             for_serving=mode == "serving", params_from=params_from, warm_start=warm_start,
-            batch_size=settings.batch_size, progress=progress and not as_json,
+            batch_size=settings.batch_size, progress=progress and not as_json, other_datasets_ok=yes,
             on_stage=None if as_json else (lambda s: click.echo(f"{s} ...", err=True)))
     if as_json:
         echo_json(res.model_dump())

@@ -89,17 +89,19 @@ def generations_apart(pa: set[str], pb: set[str], pack: str) -> bool:
 
 def same_work_pairs(rows: list[dict], work_name: Callable[[str], str | None], *, pack: str = "", max_group: int = 30
                     ) -> tuple[list[dict], WorksReport]:
-    """Pairs ``{a, b, kind, key}`` (``a < b``) of items ``[{id, title, platforms}]``; ``work_name(title)`` gives
-    the work's name or ``None``; ``platforms`` are platform mention keys (the items' knowledge)."""
+    """Pairs ``{a, b, kind, key}`` (``a < b``) of items ``[{id, title, platforms, dataset}]``; ``work_name(title)``
+    gives the work's name or ``None``; ``platforms`` are platform mention keys (the items' knowledge). Items of two
+    datasets are never paired (two shops' copies of a game are not editions of each other, and a reload of one
+    dataset rewrote the other's links)."""
     rep = WorksReport(items=len(rows))
-    groups: dict[str, list[dict]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for r in rows:
         key = _key(work_name, r["title"])
         if key:
-            groups[key].append(r)
+            groups[(r.get("dataset") or "", key)].append(r)
             rep.items_with_work += 1
     pairs = []
-    for key, members in sorted(groups.items()):
+    for (_, key), members in sorted(groups.items()):
         if len(members) < 2:
             continue
         if len(members) > max_group:

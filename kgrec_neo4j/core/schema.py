@@ -483,10 +483,13 @@ def check_pack(db: Database, pack: TypePack) -> None:
     packs = db_packs(db)
     if packs and pack.name not in packs:
         arg = pack_arg(db, packs[0])
+        used = db.value("MATCH (c:Concept) RETURN count(c) > 0")
+        switch = (f"A database holds one pack: its datasets all share it (another domain's data needs its own "
+                  f"database, or a pack with both domains' types)" if used else
+                  f"Or switch the database to {pack.name!r} with `kgrec --pack {pack.arg} schema apply`")
         raise ConfigError(f"this database holds the knowledge types of type pack {', '.join(map(repr, packs))}, but "
                           f"this command runs with pack {pack.name!r}; nothing was done. Run it with the database's "
-                          f"pack (`kgrec --pack {arg} ...` or KGREC_TYPE_PACK={arg}), or switch the "
-                          f"database to {pack.name!r} with `kgrec --pack {pack.arg} schema apply`.")
+                          f"pack (`kgrec --pack {arg} ...` or KGREC_TYPE_PACK={arg}). {switch}.")
 
 
 def refuse_unknown_types(tx: neo4j.ManagedTransaction, types: Iterable[str]) -> None:

@@ -152,10 +152,11 @@ def read_heldout(db: Database, user_index: dict[str, int], item_index: dict[str,
     what the "history up to the target" protocol adds to the history (:func:`~.protocols.with_valid_in_history`).
 
     Returns:
-        ``(valid, test, dropped)``; ``dropped`` counts by reason (``repeat``, ``unknown_node``).
+        ``(valid, test, dropped)``; ``dropped`` counts by reason (``repeat``, ``unknown_node``), and ``test_repeat``
+        the repeats among the test interactions (what the table's test users lack).
     """
     held: dict[str, dict[int, list[int]]] = {"valid": {}, "test": {}}
-    dropped = {"repeat": 0, "unknown_node": 0}
+    dropped = {"repeat": 0, "unknown_node": 0, "test_repeat": 0}
     rows = db.query(cypher("train/heldout"), dataset=dataset)
     cols = rows[0] if rows else {"users": [], "items": [], "splits": [], "signs": []}
     for user, item, split, sign in zip(cols["users"], cols["items"], cols["splits"], cols["signs"]):
@@ -165,6 +166,7 @@ def read_heldout(db: Database, user_index: dict[str, int], item_index: dict[str,
             continue
         if (u, i) in train_pairs:
             dropped["repeat"] += 1
+            dropped["test_repeat"] += split == "test"
             continue
         items = held[split].setdefault(u, [])
         if i not in items:
@@ -184,12 +186,16 @@ def check_split_order(db: Database, dataset: str | None = None) -> None:
     late = db.query(cypher("train/late_train_users"), dataset=dataset)[0]
     if late["users"]:
         n = int(late["users"])
+        named = [d for d in late["datasets"] if d is not None]
+        of = f" of dataset{'s' if len(named) > 1 else ''} {', '.join(map(repr, named))}" if named else ""
+        others = ("; or evaluate another dataset alone (`--dataset NAME`)"
+                  if dataset is None and len(db.query(cypher("train/datasets"))) > len(named) else "")
         raise ModelError(
             f"{n} user{'s have' if n != 1 else ' has'} train interactions after their valid or test ones (e.g. "
-            f"{', '.join(map(repr, late['examples']))}): recorded live (`kgrec serve --writes`, Browser) since the last "
-            "load split the histories, so evaluation would train on what came after its targets. Train for serving "
-            "(`kgrec train --for serving`), or split again by loading the dataset from files that hold them "
-            "(`kgrec load <folder>`)")
+            f"{', '.join(map(repr, late['examples']))}{of}): recorded live (`kgrec serve --writes`, Browser) since "
+            "the last load split the histories, so evaluation would train on what came after its targets. Train for "
+            "serving (`kgrec train --for serving`), or split again by loading the dataset from files that hold them "
+            f"(`kgrec load <folder>`){others}")
 
 
 # ====================================================================== export

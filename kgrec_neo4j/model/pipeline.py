@@ -218,6 +218,23 @@ def check_dataset(db: Database, dataset: str | None) -> None:
                          f"them with --dataset, or leave the option out to train on every dataset")
 
 
+def check_dataset_run(db: Database, dataset: str) -> None:
+    """Refuse a run of one dataset that would be written back while the graph holds users of others: the run becomes
+    the one current run of the graph, and serving scores with it alone (a walkthrough's Office-only run left every
+    Video Games user with the popular items of Office, and `kgrec update` found nothing to do).
+
+    Raises:
+        ModelError: naming the other datasets and the two ways on."""
+    other = db.query(cypher("train/other_dataset_users"), dataset=dataset)[0]
+    if other["users"]:
+        n = int(other["users"])
+        raise ModelError(f"the graph holds {n} user{'s' if n != 1 else ''} of other datasets "
+                         f"({', '.join(map(repr, other['datasets']))}); a run of --dataset {dataset!r} becomes the "
+                         "one current run of the graph, and they would be recommended nothing of their own: train "
+                         "without --dataset (one run for every dataset), add --no-writeback to measure it without "
+                         "serving it, or --yes to serve it all the same")
+
+
 def _evaluation_run(db: Database, model: str, params_from: str | None = None) -> runs.ModelRun | None:
     """The run whose choices serving mode reuses: ``params_from`` (complete) or the latest complete evaluation-mode
     run of ``model`` that recorded its configuration (``None`` when there is none)."""
@@ -281,7 +298,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                  dataset: str | None = None, overrides: dict[str, Any] | None = None, batch_size: int = 2000,
                  for_serving: bool = False, params_from: str | None = None, warm_start: bool | str = False,
                  progress: bool = False, on_stage: Callable[[str], None] | None = None,
-                 text_encoder: Any = None) -> TrainResult:
+                 text_encoder: Any = None, other_datasets_ok: bool = False) -> TrainResult:
     """Export the train graph, train ``model``, write its embeddings and attention back and make its run current.
 
     Evaluation mode (the default) trains on the train split and selects on valid. ``for_serving`` trains on every
@@ -298,12 +315,18 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     ``text_encoder`` embeds the items' text when ours' item graph tries a text prior (default: the project's
     embedder, :func:`~kgrec_neo4j.core.embed.get_embedder`).
 
+    With ``dataset``, a run that would become current while the graph holds users of other datasets is refused
+    (:func:`check_dataset_run`) unless ``other_datasets_ok``.
+
     ``warm_start`` (ours): start from the parameters of the current run (``True``) or of the run it names, new users
     and items initialised by fold-in (:mod:`~kgrec_neo4j.model.warm`); the report's history starts at epoch 0.
     """
     if model not in MODELS and model not in ABLATIONS:
         raise ValueError(f"model must be one of {', '.join(MODELS + tuple(ABLATIONS))} (got {model!r})")
     check_dataset(db, dataset)
+    if dataset is not None and write and not other_datasets_ok and (model.startswith("ours")
+                                                                   or model in ("lightgcn", "mf")):
+        check_dataset_run(db, dataset)  # (the closed-form models write no vectors and never become current)
     uses_interests = model.startswith("ours")  # (the baselines never read them)
     if not for_serving and uses_interests:  # interests that read valid and test carry the held-out labels
         check_for_evaluation(db, dataset)
@@ -467,9 +490,10 @@ def _seeds(rows: list[EvaluationRow]) -> str:
 
 
 def _dropped(export: dict[str, Any]) -> str:
-    """The test users left out, when any: a held-out item the user also has in train can never be ranked."""
-    n = int((export.get("heldout_dropped") or {}).get("repeat", 0))
-    return f"; {n} held-out interactions left out: their item is in the user's train history too" if n else ""
+    """The test interactions left out, when any: a test item the user also has in train can never be ranked."""
+    n = int((export.get("heldout_dropped") or {}).get("test_repeat", 0))
+    return (f"; {n} test interaction{'s' if n != 1 else ''} left out: the item is in the user's train history too"
+            if n else "")
 
 
 def markdown_table(rows: list[EvaluationRow], export: dict[str, Any]) -> str:

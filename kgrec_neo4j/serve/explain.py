@@ -740,10 +740,14 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
         raise NotScoredYet(f"item {item_id!r} has no vector of run {m.run!r}, so it is not scored yet; an item "
                            f"added after the run counts once `kgrec update` or a new `kgrec train` gives it one.")
     j = m.index[item_id]
+    if (st.foreign == j).any():
+        raise ExplainError(f"item {item_id!r} is of dataset {m.datasets[j]!r} and user {user_id!r} of another: a user "
+                           f"is recommended items of their own dataset only (find one with `kgrec items search TEXT`)")
     s = scores(m, [st])[0]
     in_history = bool((st.exclude == j).any())
     masked = s.astype(np.float64, copy=True)
     masked[st.exclude] = -np.inf
+    masked[st.foreign] = -np.inf  # the rank among the user's own dataset's items, as the list is made
     competing = int(np.isfinite(masked).sum())
     # editions and ports of owned items come after every other candidate (demote), as in the recommended list
     later = np.fromiter(st.same_work, np.int64) if policy == "demote" and st.same_work else np.empty(0, np.int64)

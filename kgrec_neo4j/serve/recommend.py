@@ -96,6 +96,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         s_all = scores(m, states)  # (B, |I|)
         for b, st in enumerate(states):  # (with repeats, an item the user only disliked still never comes back)
             s_all[b, st.disliked if allow_repeats else st.exclude] = -np.inf
+            s_all[b, st.foreign] = -np.inf  # another dataset's items, whatever the run scored
         fast = top_k_rows(s_all, k)  # every row at once; a row that demotes editions is ranked again below
         recs = []
         for b, st in enumerate(states):

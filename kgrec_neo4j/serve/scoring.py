@@ -129,6 +129,9 @@ class RunModel:
     # items whose vector is zero: folded in by `kgrec update` from nothing (no knowledge on a concept of the run, no
     # user the run can place); they carry nothing in any score, as an item without a vector
     blank: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    # each item's dataset (None: an item without one); a user is recommended items of their own dataset only
+    datasets: list[str | None] = field(default_factory=list)
+    _foreign: dict[str | None, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.ids):
@@ -140,6 +143,18 @@ class RunModel:
     @property
     def dim(self) -> int:
         return int(self.vectors.shape[1])
+
+    def foreign(self, dataset: str | None) -> np.ndarray:
+        """Indices of the items of another dataset than ``dataset``: never recommended to its users (a run trained
+        over several datasets scores every item for every user; until 2026-12-04 an Office user was recommended
+        Video Games items). Empty for a user without a dataset, and for items without one."""
+        if dataset is None or not self.datasets:
+            return np.empty(0, np.int64)
+        got = self._foreign.get(dataset)
+        if got is None:
+            got = np.fromiter((k for k, d in enumerate(self.datasets) if d is not None and d != dataset), np.int64)
+            self._foreign[dataset] = got
+        return got
 
     def popular(self, db: Database, max_age_s: float = 300.0) -> np.ndarray:
         """Users per item now, not counting those who only disliked it (read when first needed, then at most every
@@ -253,7 +268,8 @@ def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool,
                     concepts=concepts)
     m = RunModel(run=run, ids=[r["id"] for r in rows], titles=[r["title"] for r in rows],
                  vectors=np.asarray([r["embedding"] for r in rows], dtype=np.float32), side=side, foldin=params,
-                 concept_ids=[r["id"] for r in crow], link_weight=float(info[0]["link_weight"]),
+                 concept_ids=[r["id"] for r in crow], datasets=[r.get("dataset") for r in rows],
+                 link_weight=float(info[0]["link_weight"]),
                  dislike_value=float(info[0]["dislike_value"]), min_confidence=float(info[0]["min_confidence"]),
                  link_decay=float(link_decay) if link_decay else 1.0,
                  version=int(info[0]["version"]), implicit_verb=_implicit_verb(info[0]["pack_file"] or info[0]["pack"]))
@@ -313,6 +329,7 @@ class UserState:
         source: ``model`` (interactions with items of the run), ``interests`` (interests, and no interaction with
             an item of the run) or ``popular`` (neither: no edges, or only interactions with items the run has no
             vector for yet).
+        foreign: item indices of another dataset than the user's (:meth:`RunModel.foreign`): never recommended.
     """
 
     id: str
@@ -330,6 +347,7 @@ class UserState:
     same_work: dict[int, list[str]] = field(default_factory=dict)  # item -> titles of the owned editions / ports
     popular: np.ndarray | None = None  # the fallback ranking, for a user without edges
     disliked: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
+    foreign: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # items of another dataset
 
 
 def _user_state(m: RunModel, row: dict) -> UserState:
@@ -357,7 +375,8 @@ def _user_state(m: RunModel, row: dict) -> UserState:
                      source=source,
                      link_recency=link_recency,
                      same_work={m.index[i]: list(owned) for i, owned in row.get("same_work") or [] if i in m.index},
-                     disliked=np.unique(idx[~nn_mask]))  # (one history row per item)
+                     disliked=np.unique(idx[~nn_mask]),  # (one history row per item)
+                     foreign=m.foreign(row.get("dataset")))
 
 
 def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[UserState], list[str]]:
