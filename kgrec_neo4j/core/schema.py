@@ -484,8 +484,8 @@ def check_pack(db: Database, pack: TypePack) -> None:
     if packs and pack.name not in packs:
         arg = pack_arg(db, packs[0])
         used = db.value("MATCH (c:Concept) RETURN count(c) > 0")
-        switch = (f"A database holds one pack: its datasets all share it (another domain's data needs its own "
-                  f"database, or a pack with both domains' types)" if used else
+        switch = ("A database holds one pack: its datasets all share it (another domain's data needs its own "
+                  "database, or a pack with both domains' types)" if used else
                   f"Or switch the database to {pack.name!r} with `kgrec --pack {pack.arg} schema apply`")
         raise ConfigError(f"this database holds the knowledge types of type pack {', '.join(map(repr, packs))}, but "
                           f"this command runs with pack {pack.name!r}; nothing was done. Run it with the database's "
