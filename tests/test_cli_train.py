@@ -429,3 +429,33 @@ def test_the_table_says_how_many_held_out_interactions_it_left_out():
     md = markdown_table([row], {"heldout_dropped": {"repeat": 26, "unknown_node": 0, "test_repeat": 20}})
     assert "(130 test users; 20 test interactions left out: the item is in the user's train history too)" in md
     assert "left out" not in markdown_table([row], {"heldout_dropped": {"repeat": 6, "test_repeat": 0}})
+
+
+def test_evaluate_refuses_a_refit_it_would_skip(db, kg, tmp_path):
+    """`kgrec evaluate --train-only --refit all` ignored --refit without a word."""
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["evaluate", "--models", "pop", "--train-only", "--refit", "all", "--out",
+                                 str(tmp_path)])
+    assert r.exit_code == 2 and "--train-only skips" in r.output, r.output
+    assert not (tmp_path / "evaluation.md").exists()
+
+
+def test_train_refuses_epochs_for_a_closed_form_model(db, kg):
+    """`kgrec train --model ease --epochs 5` said "train: 0 epochs (best 0)": --epochs was ignored without a word
+    (while --dislike-value is refused for a model without an item graph)."""
+    from kgrec_neo4j.cli import cli
+
+    runs = db.value("MATCH (r:ModelRun) RETURN count(r)")
+    r = CliRunner().invoke(cli, ["train", "--model", "ease", "--epochs", "5"])
+    assert r.exit_code == 2 and "fitted in closed form and trains no epochs" in r.output, r.output
+    assert db.value("MATCH (r:ModelRun) RETURN count(r)") == runs
+
+
+def test_evaluate_takes_an_ablation_by_name(db, kg, tmp_path):
+    """`kgrec evaluate --models ours-no-concepts` was refused ("expected some of ours, lightgcn, …") although the
+    evaluation runs the ablations; one can now be named alone, beside a baseline."""
+    r = _invoke(["evaluate", "--models", "ours-no-concepts,pop", "--no-ablations", "--epochs", "1", "--dim", "8",
+                 "--train-only", "--out", str(tmp_path)])
+    data = json.loads((tmp_path / "evaluation.json").read_text())
+    assert [row["model"] for row in data["rows"]] == ["ours-no-concepts", "pop"], r.output

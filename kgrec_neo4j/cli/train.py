@@ -13,16 +13,17 @@ from ._common import echo_json, min_confidence_option, open_db, pass_settings
 MODEL_CHOICES = ["ours", "lightgcn", "mf", "ease", "ease-recency", "itemknn", "pop"]
 
 
-def parse_models(models: str) -> list[str]:
-    """``--models`` as a list of :data:`MODEL_CHOICES` (comma-separated, spaces around names allowed).
+def parse_models(models: str, also: tuple[str, ...] = ()) -> list[str]:
+    """``--models`` as a list of :data:`MODEL_CHOICES` and ``also`` (comma-separated, spaces around names allowed).
 
     Raises:
         click.BadParameter: a name it does not know, or no name at all.
     """
     names = [m.strip() for m in models.split(",") if m.strip()]
-    bad = [m for m in names if m not in MODEL_CHOICES]
+    known = [*MODEL_CHOICES, *also]
+    bad = [m for m in names if m not in known]
     if bad or not names:
-        raise click.BadParameter(f"got {', '.join(bad) or 'nothing'}; expected some of {', '.join(MODEL_CHOICES)}",
+        raise click.BadParameter(f"got {', '.join(bad) or 'nothing'}; expected some of {', '.join(known)}",
                                  param_hint="--models")
     return names
 
@@ -94,6 +95,9 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
     """
     from ..model.pipeline import run_training
 
+    if epochs is not None and model in ("ease", "ease-recency", "itemknn", "pop"):
+        raise click.BadParameter(f"{model} is fitted in closed form and trains no epochs; leave --epochs out",
+                                 param_hint="--epochs")
     if params_from is not None and mode != "serving":
         raise click.BadParameter("it names the evaluation run whose choices a serving run reuses; add --for serving "
                                  "(an evaluation run chooses its own on valid)", param_hint="--params-from")
@@ -181,7 +185,8 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
 
 @click.command()
 @click.option("--models", default="ours,ease,lightgcn,mf,itemknn,pop", show_default=True,
-              help="Comma-separated models to compare.")
+              help="Comma-separated models to compare (an ablation of ours, e.g. ours-no-concepts, may be named "
+                   "alone).")
 @click.option("--no-ablations", is_flag=True,
               help="Skip ours without concepts / negative edges / stage 1 / the item graph / recency.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
@@ -220,7 +225,12 @@ def evaluate(settings: Settings, models, no_ablations, out_dir, epochs, min_conf
     from ..model.pipeline import run_evaluation
 
     check_out_path(out_dir, folder=True, example="--out results/")  # before minutes of training, not after
-    names = parse_models(models)
+    if train_only and refit != "ours":  # (the default: said only when asked for)
+        raise click.BadParameter("a refit is part of the second protocol (history up to the target), which "
+                                 "--train-only skips; leave out one of the two", param_hint="--refit")
+    from ..model.pipeline import ABLATIONS
+
+    names = parse_models(models, also=tuple(ABLATIONS))  # an ablation alone, e.g. ours-no-concepts, beside baselines
     overrides = None
     if max_seconds:
         overrides = {m: {"max_seconds": max_seconds} for m in ("ours", "lightgcn", "mf", "ours-no-concepts",
