@@ -133,3 +133,29 @@ def test_epoch_progress_names_what_its_metrics_score():
     assert epoch_line("lightgcn", row, 30) == ("  lightgcn epoch 5: loss=0.25, seconds=1.5; valid (30 users): "
                                                "ndcg@10=0.03998, recall@20=0.1")
     assert epoch_line("kgrec", {"epoch": 1, "loss": 0.5, "seconds": 2.0}, 0) == "  kgrec epoch 1: loss=0.5, seconds=2"
+
+
+def test_evaluation_ranks_each_users_own_datasets_items_only():
+    """An export over two datasets ranked every item of both for every user: a model that scores the other dataset's
+    items highest lost every hit. With the datasets in the export, a user is ranked against their own dataset's
+    items, as serving ranks them."""
+    tg = toy_graph(num_users=60, num_items=48, seed=4)
+    item_ds = np.arange(tg.num_items) % 2  # two datasets
+    user_ds = np.array([item_ds[tg.test[u][0]] if u in tg.test else 0 for u in range(tg.num_users)])
+    rng = np.random.default_rng(0)
+    base = torch.from_numpy(rng.normal(size=(tg.num_users, tg.num_items)).astype(np.float32))
+    for u, items in tg.test.items():
+        base[u, items] += 3.0  # a model that finds the test item among its own dataset's items
+
+    def boosted(users):  # and scores the other dataset's items highest of all
+        s = base[users].clone()
+        other = torch.from_numpy(item_ds)[None, :] != torch.from_numpy(user_ds[users.numpy()])[:, None]
+        return s + 100.0 * other
+
+    mixed_up = evaluate(boosted, tg, "test")["ndcg@10"]
+    tg.meta["user_dataset"], tg.meta["item_dataset"] = user_ds, item_ds
+    own = evaluate(boosted, tg, "test")["ndcg@10"]
+    assert mixed_up < 0.2 < own == pytest.approx(evaluate(lambda u: base[u], tg, "test")["ndcg@10"])
+    # an item or user without a dataset (-1) is ranked for everyone, as before
+    tg.meta["item_dataset"] = np.full(tg.num_items, -1)
+    assert evaluate(boosted, tg, "test")["ndcg@10"] == pytest.approx(mixed_up)

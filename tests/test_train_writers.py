@@ -98,6 +98,14 @@ def test_a_per_dataset_run_keeps_the_other_datasets_state(db, kg, tmp_path, one_
     """Before: `train --dataset A` became current and its cleanup deleted every other dataset's vectors,
     attention and item links."""
     load(db, [_second_dataset(tmp_path)], name="second")
+    from kgrec_neo4j.model.export import export_train_graph
+
+    tg = export_train_graph(db, type_names=TYPES)  # over both: evaluation ranks each user's own dataset's items
+    names = {r["id"]: r["d"] for r in db.query("MATCH (n) WHERE n:User OR n:Item RETURN n.id AS id, n.dataset AS d")}
+    codes = dict(zip(tg.item_ids, tg.meta["item_dataset"].tolist())) | dict(zip(tg.user_ids,
+                                                                              tg.meta["user_dataset"].tolist()))
+    assert {names[n]: c for n, c in codes.items()} == {"second": 0, "vg-slice": 1}
+    assert "item_dataset" not in export_train_graph(db, type_names=TYPES, dataset="second").meta
     both = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500)
     before = _state_of(db, "second")
     assert before["vectors"] > 0 and before["runs"] == [both.run] and before["links"] > 0 and before["attention"] > 0

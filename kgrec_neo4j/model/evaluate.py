@@ -75,6 +75,9 @@ def evaluate_mixtures(score_fns: list[ScoreFn], mixtures: list[list[float]], gra
     if users is not None:
         eval_users = np.intersect1d(eval_users, np.asarray(users, np.int64))
     seen = graph.train_matrix(binary=True).tocsr()
+    # several datasets in one export: a user is ranked against items of their own dataset only, as serving does
+    u_ds, i_ds = graph.meta.get("user_dataset"), graph.meta.get("item_dataset")
+    i_code = torch.from_numpy(np.asarray(i_ds, np.int64)) if u_ds is not None and i_ds is not None else None
     totals = [{f"{m}@{k}": 0.0 for k in ks for m in ("recall", "ndcg")} for _ in mixtures]
     kmax = max(ks)
     needed = [any(m[k] for m in mixtures) for k in range(len(score_fns))]
@@ -98,6 +101,10 @@ def evaluate_mixtures(score_fns: list[ScoreFn], mixtures: list[list[float]], gra
                         scores = scores + term.to(scores.device)
             assert scores is not None  # checked above: some scorer has a weight
             scores[rows.to(scores.device), cols.to(scores.device)] = -math.inf
+            if i_code is not None:
+                mine = torch.from_numpy(np.asarray(u_ds, np.int64)[ub])[:, None]
+                other = (i_code[None, :] != mine) & (i_code[None, :] >= 0) & (mine >= 0)
+                scores[other.to(scores.device)] = -math.inf
             topk = scores.topk(kmax, dim=1).indices.cpu().numpy()
             for key, v in ranking_metrics(topk, targets, ks).items():
                 tot[key] += v

@@ -176,6 +176,22 @@ def read_heldout(db: Database, user_index: dict[str, int], item_index: dict[str,
     return held["valid"], held["test"], dropped
 
 
+def dataset_codes(db: Database, user_ids: list[str], item_ids: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per user and per item of an export, the index of its dataset (-1: none), or None when the users and items
+    are of one dataset at most: :func:`~kgrec_neo4j.model.evaluate.evaluate` then ranks each user's own dataset's
+    items only (a run trained over two datasets ranked every item of both for every user)."""
+    if len(db.query(cypher("train/datasets"))) <= 1:
+        return None
+    rows = db.query(cypher("train/node_datasets"))[0]
+    users, items = dict(rows["users"]), dict(rows["items"])
+    names = sorted({d for d in [*users.values(), *items.values()] if d is not None})
+    if len(names) <= 1:
+        return None
+    code = {d: k for k, d in enumerate(names)}
+    return (np.asarray([code.get(users.get(u), -1) for u in user_ids], np.int64),
+            np.asarray([code.get(items.get(i), -1) for i in item_ids], np.int64))
+
+
 def check_split_order(db: Database, dataset: str | None = None) -> None:
     """Refuse evaluation when some user has a train interaction after a valid or test one (``seq``): recorded live
     after the last load split the history (``cypher/train/late_train_users``). Until 2026-12-04 evaluation trained
@@ -289,6 +305,7 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
     times["heldout_s"] = time.perf_counter() - t2
     times["total_s"] = time.perf_counter() - t0
 
+    codes = dataset_codes(db, user_ids, item_ids) if dataset is None else None
     tg = TrainGraph(
         user_ids=user_ids, item_ids=item_ids, concept_ids=concept_ids, type_names=list(type_names),
         ui_user=ui_user, ui_item=ui_item, ui_sign=ui_sign, ui_weight=ui_weight,
@@ -301,6 +318,8 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
               "mode": "serving" if all_interactions else "evaluation",
               "timings": {k: round(v, 3) for k, v in times.items()}, "ui_seq": ui_seq},
     )
+    if codes is not None:  # several datasets: evaluation ranks each user's own dataset's items only
+        tg.meta["user_dataset"], tg.meta["item_dataset"] = codes
     tg.validate()
     log.info("exported train graph %s in %.1fs: %s", name, times["total_s"], tg.summary())
     return tg
