@@ -313,7 +313,7 @@ def test_a_user_is_recommended_items_of_their_own_dataset_only(db, kg):
     from kgrec_neo4j.serve import explain as E
 
     user = db.value("MATCH (u:User)-[:INTERACTED]->() RETURN u.id ORDER BY u.id LIMIT 1")
-    before = R.recommend(db, [user], 5, store=False)[0].items
+    before = R.recommend(db, user, 5, store=False).items
     top = before[0].item
     why_before = E.explain(db, user, top)
     clone = "other-shop-" + top
@@ -327,7 +327,7 @@ def test_a_user_is_recommended_items_of_their_own_dataset_only(db, kg):
         assert clone in m.index and m.index[clone] in st.foreign.tolist()
         s = S.scores(m, [st])[0]
         assert s[m.index[clone]] == pytest.approx(s[m.index[top]])
-        after = R.recommend(db, [user], 5, store=False)[0].items
+        after = R.recommend(db, user, 5, store=False).items
         assert [r.item for r in after] == [r.item for r in before], (before, after)
         with pytest.raises(E.ExplainError, match="of dataset 'other-shop'.*own dataset only"):
             E.explain(db, user, clone)
