@@ -65,6 +65,9 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
     if rec.source != "model" and rec.new_items:
         what = (new_items_note(rec.new_items, rec.blank_items, whose="the user") + "; so: "
                 + ("folded in from the user's interests" if rec.source == "interests" else "the most popular items"))
+    if rec.run_lacks_dataset is not None:  # (an update folds in nothing for it: the run is of another dataset)
+        what = (f"the run holds no item of the user's dataset {rec.run_lacks_dataset!r}: it was trained on another; "
+                f"`kgrec train` without --dataset, or with --dataset {rec.run_lacks_dataset}, covers it")
     click.echo(f"top {len(rec.items)} for user {rec.user} (run {rec.run}; {what})")
     for r in rec.items:
         click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {item_title(r.title, r.item)}"

@@ -391,10 +391,12 @@ class ItemGraph:
         if self.solved_with == "sparse":
             y = sp.vstack([x, k]).tocsr() if k.shape[0] else x
             if s_t is None:
-                return sparse_closed_form(y, self.lam, self.neighbours, self.top_k, block=self.block, prior=prior)
-            root = np.float32(np.sqrt(self.transitions))
-            return sparse_closed_form(sp.vstack([y, root * s_t[0]]).tocsr(), self.lam, self.neighbours, self.top_k,
-                                      block=self.block, target=sp.vstack([y, root * s_t[1]]).tocsr(), prior=prior)
+                w_s = sparse_closed_form(y, self.lam, self.neighbours, self.top_k, block=self.block, prior=prior)
+            else:
+                root = np.float32(np.sqrt(self.transitions))
+                w_s = sparse_closed_form(sp.vstack([y, root * s_t[0]]).tocsr(), self.lam, self.neighbours, self.top_k,
+                                         block=self.block, target=sp.vstack([y, root * s_t[1]]).tocsr(), prior=prior)
+            return _within_datasets(w_s, graph.meta.get("item_dataset"))
         gram = (x.T @ x).toarray()
         if k.shape[0]:
             gram += (k.T @ k).toarray()
@@ -408,8 +410,9 @@ class ItemGraph:
         del gram
         w = closed_form_weights(g, self.lam, device, extra, prior)
         del g
+        codes = graph.meta.get("item_dataset")
         if self.top_k is not None and self.top_k < graph.num_items - 1:
-            return _sparsify_columns(w, self.top_k)
+            return _sparsify_columns(w, self.top_k, codes)
         return w
 
     def with_decay(self, decay: float) -> ItemGraph:
@@ -572,13 +575,30 @@ def sparse_closed_form(y: sp.csr_matrix, lam: float, neighbours: int, top_k: int
                          shape=(n, n), dtype=np.float32)
 
 
-def _sparsify_columns(w: Tensor, k: int) -> sp.csr_matrix:
-    """Keep the ``k`` largest-|w| entries of each column (incoming weights of each item)."""
+def _within_datasets(w: sp.csr_matrix, codes: np.ndarray | None) -> sp.csr_matrix:
+    """``w`` without its links between items of two datasets (``codes``: each item's dataset index, -1 none; None:
+    one dataset). A run over several datasets linked them through shared concepts, and no user of one dataset is
+    ever recommended the other's items: such links only took the places of links that count."""
+    if codes is None:
+        return w
+    coo = w.tocoo()
+    c = np.asarray(codes, np.int64)
+    keep = (c[coo.row] == c[coo.col]) | (c[coo.row] < 0) | (c[coo.col] < 0)
+    return sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=w.shape)
+
+
+def _sparsify_columns(w: Tensor, k: int, codes: np.ndarray | None = None) -> sp.csr_matrix:
+    """Keep the ``k`` largest-|w| entries of each column (incoming weights of each item); with ``codes`` (each item's
+    dataset index, -1 none), among the items of the column's own dataset only (:func:`_within_datasets`)."""
     n = w.size(0)
     rows, cols, vals = [], [], []
     step = 2048
+    c = None if codes is None else torch.from_numpy(np.asarray(codes, np.int64))
     for a in range(0, n, step):
         block = w[:, a: a + step]  # (n, b)
+        if c is not None:
+            cross = (c[:, None] != c[None, a: a + block.size(1)]) & (c[:, None] >= 0) & (c[None, a: a + block.size(1)] >= 0)
+            block = block.masked_fill(cross, 0.0)
         idx = block.abs().topk(k, dim=0).indices  # (k, b)
         rows.append(idx.reshape(-1).numpy())
         cols.append(np.tile(np.arange(a, a + block.size(1)), k))

@@ -553,6 +553,10 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
         unknown = sorted({j for src, _, own in into.values() for j in [*src, own]} - item_id.keys())
         for echunk in batched(unknown, 20_000):
             item_id.update(db.value(cypher("update/item_ids"), eids=echunk))
+        # several datasets: a link from another dataset's item reaches no user of this one (a run over several
+        # datasets links across them): not borrowed
+        ds = item_datasets(db, sorted(set(chunk) | {item_id[j] for src, _, own in into.values()
+                                                    for j in [*src, own]}))
         rows = []
         for item in chunk:  # summed in a fixed order (neighbours closest first): a rerun writes the same bits
             acc: dict[str, float] = {}
@@ -570,7 +574,9 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                     acc[own] = acc.get(own, 0.0) + x
                     owns.add(own)
             ranked = sorted(((item_id[j], j, x) for j, x in acc.items()), key=lambda r: (-abs(r[2]), r[0]))
-            best = [(j, x * scale) for i, j, x in ranked if i != item and x != 0.0][:top_k]
+            mine = ds.get(item) if ds else None
+            best = [(j, x * scale) for i, j, x in ranked
+                    if i != item and x != 0.0 and (mine is None or ds is None or ds.get(i) == mine)][:top_k]
             linked += bool(best)
             rows.append({"target": item, "sources": [j for j, _ in best], "weights": [x for _, x in best],
                          "neighbours": [j in owns for j, _ in best], "digest": digests[item]})

@@ -741,8 +741,8 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
                            f"added after the run counts once `kgrec update` or a new `kgrec train` gives it one.")
     j = m.index[item_id]
     if (st.foreign == j).any():
-        raise ExplainError(f"item {item_id!r} is of dataset {m.datasets[j]!r} and user {user_id!r} of another: a user "
-                           f"is recommended items of their own dataset only (find one with `kgrec items search TEXT`)")
+        raise ExplainError(f"item {item_id!r} is of dataset {m.datasets[j]!r} and user {user_id!r} of "
+                           f"{st.dataset!r}: a user is recommended items of their own dataset only")
     s = scores(m, [st])[0]
     in_history = bool((st.exclude == j).any())
     masked = s.astype(np.float64, copy=True)

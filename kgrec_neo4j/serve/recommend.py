@@ -54,6 +54,8 @@ class UserRecommendations(BaseModel):
     new_items: int = 0  # of them, items the run has no vector for yet, or a zero one (folded in from nothing)
     blank_items: int = 0  # of the new items, those with a zero vector
     excluded: int = 0  # of them, masked out of the list
+    # the user's dataset, when the run has no item of it (trained with --dataset on another): the list is empty
+    run_lacks_dataset: str | None = None
     seconds: float = 0.0
 
 
@@ -112,6 +114,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
                 user=st.id, run=m.run, source=st.source, interactions=st.interactions, new_items=st.unknown_items,
                 blank_items=st.blank_items,
                 excluded=int(st.disliked.size if allow_repeats else st.exclude.size),
+                run_lacks_dataset=st.dataset if st.run_lacks_dataset else None,
                 items=[Recommendation(rank=r + 1, item=m.ids[j], title=m.titles[j], score=float(v),
                                       same_work_as=works.get(j, []))
                        for r, (j, v) in enumerate(zip(idx.tolist(), s.tolist(), strict=True))]))

@@ -132,6 +132,7 @@ class RunModel:
     # each item's dataset (None: an item without one); a user is recommended items of their own dataset only
     datasets: list[str | None] = field(default_factory=list)
     _foreign: dict[str | None, np.ndarray] = field(default_factory=dict)
+    _names: frozenset[str | None] | None = None
 
     def __post_init__(self) -> None:
         if self.vectors.ndim != 2 or self.vectors.shape[0] != len(self.ids):
@@ -151,10 +152,16 @@ class RunModel:
         if dataset is None or not self.datasets:
             return np.empty(0, np.int64)
         got = self._foreign.get(dataset)
-        if got is None:
+        if got is None:  # (computed once per dataset and run model)
             got = np.fromiter((k for k, d in enumerate(self.datasets) if d is not None and d != dataset), np.int64)
             self._foreign[dataset] = got
         return got
+
+    def holds(self, dataset: str) -> bool:
+        """Whether the run has a vector for some item of ``dataset`` (a run trained on another dataset has none)."""
+        if self._names is None:
+            self._names = frozenset(self.datasets)
+        return not self.datasets or dataset in self._names
 
     def popular(self, db: Database, max_age_s: float = 300.0) -> np.ndarray:
         """Users per item now, not counting those who only disliked it (read when first needed, then at most every
@@ -348,6 +355,8 @@ class UserState:
     popular: np.ndarray | None = None  # the fallback ranking, for a user without edges
     disliked: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
     foreign: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))  # items of another dataset
+    dataset: str | None = None  # the user's (or, for a user without one, the one dataset of their items)
+    run_lacks_dataset: bool = False  # the run has no item of the user's dataset (trained on another)
 
 
 def _user_state(m: RunModel, row: dict) -> UserState:
@@ -363,6 +372,10 @@ def _user_state(m: RunModel, row: dict) -> UserState:
         x_val = (x_val * w_link).astype(np.float32)
         link_recency = dict(zip(idx.tolist(), w_link.tolist(), strict=True))
     n_interactions = len(row["history"])
+    dataset = row.get("dataset")
+    if dataset is None and m.datasets and idx.size:  # a user without one (typed in by hand): their items' dataset
+        seen = {m.datasets[i] for i in idx.tolist()} - {None}
+        dataset = seen.pop() if len(seen) == 1 else None
     # interactions only with items the run has no vector for yet (new items, until `kgrec update` folds them in), or a
     # zero one (folded in from nothing), are no usable history: such a user is scored like one without interactions
     # (interests, else popularity)
@@ -376,7 +389,8 @@ def _user_state(m: RunModel, row: dict) -> UserState:
                      link_recency=link_recency,
                      same_work={m.index[i]: list(owned) for i, owned in row.get("same_work") or [] if i in m.index},
                      disliked=np.unique(idx[~nn_mask]),  # (one history row per item)
-                     foreign=m.foreign(row.get("dataset")))
+                     foreign=m.foreign(dataset), dataset=dataset,
+                     run_lacks_dataset=dataset is not None and not m.holds(dataset))
 
 
 def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[UserState], list[str]]:
