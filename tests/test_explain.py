@@ -213,7 +213,8 @@ def test_only_negative_reasons_read_ranked_low_and_small_ones_are_not_stated():
     assert E.render_sentence(e) == ("Ranked low because you disliked A, which shares *motion* with it; "
                                     "you are not interested in *party*, which it has.")
     many = _exp(*[_item(f"I{n}", 0.1, 0.0, concept="c") for n in range(30)])
-    assert "No single reason carries 5%" in E.render_sentence(many)
+    assert E.render_sentence(many) == ("No single reason makes up 5% of its reasons' sizes summed (for and against) "
+                                       "for X: its score adds up from many small ones.")
     assert E.render_sentence(E.Explanation(user="u", item="X", title="T", score=0.0)).startswith(
         "Nothing in the model connects you to T")
 

@@ -226,3 +226,22 @@ def test_the_header_counts_a_purchase_without_a_rating_apart(db, kg):
         assert P.header_counts({"positive": 3, "negative": 0}) == "3 positive, 0 negative"
     finally:
         db.write("MATCH (u:User {id: 'header-user'}) DETACH DELETE u")
+
+
+def test_the_profile_tells_the_two_horizons_of_an_avoided_concept_apart():
+    """A concept avoided in both horizons read as one listed twice ("− 1990s 0.59", "− 1990s 0.45"): a negative bar
+    is red whatever its horizon, which only the tooltip gave."""
+    from kgrec_neo4j.users.interests.store import Interest
+
+    svg = P.profile_svg([Interest(concept_id="c", name="1990s", horizon=h, polarity=-1, weight=w, confidence=1.0)
+                         for h, w in (("long", 0.59), ("short", 0.45))])
+    labels = re.findall(r'text-anchor="end">([^<]*)</text>', svg)
+    assert labels == ["− 1990s", "− 1990s · recent"], labels
+
+
+def test_a_popular_list_is_not_captioned_as_shares_of_a_model_score():
+    """A user without edges got "Each score is split into signed shares … every path below was matched in the
+    graph" above a list of popular items scored by their interaction counts."""
+    popular = P._recs_caption(R.UserRecommendations(user="u", run="r", source="popular"))
+    assert "most popular items" in popular and "signed shares" not in popular
+    assert "signed shares" in P._recs_caption(R.UserRecommendations(user="u", run="r", source="model"))

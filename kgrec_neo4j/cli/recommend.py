@@ -82,7 +82,7 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
             rest = len(e.reasons) - len(e.stated) + e.other_count
             if rest and e.score is not None:  # so that the lines add up to the score (the sentence states the largest)
                 click.echo(f"       {e.score - sum(x.share for x in e.stated):+.4g}  {plural(rest, 'more reason')}, "
-                           f"not stated (`kgrec explain --user {rec.user} --item {r.item}` lists them)"
+                           f"not stated (`kgrec explain --user {rec.user} --item {r.item}` lists the largest)"
                            + (", and your own interaction with it" if e.own else ""))
     if not no_store:
         click.echo(f"stored {len(rec.items)} RECOMMENDED edges")

@@ -64,6 +64,9 @@ ReasonKind = Literal["item", "interest", "profile"]
 
 #: a reason is stated in the sentence when its |share| is at least this fraction of the sum of every |share|
 MIN_STATED = 0.05
+#: what is said when no reason reaches :data:`MIN_STATED`: of the reasons' sizes summed, for and against (it said
+#: "of its score", which a reason of 5.3% of the score, under 5% of that sum, contradicted)
+NONE_STATED = f"no single reason makes up {MIN_STATED:.0%} of its reasons' sizes summed (for and against)"
 #: a reason's second part (model or item graph) is worded only when it is at least this fraction of its share
 MINOR_PART = 0.1
 #: at most this many clauses for and against the item
@@ -693,7 +696,7 @@ def render_sentence(e: Explanation) -> str:
         if not e.reasons:
             return f"{head}; nothing else in the model connects you to it (score {e.score:.3g})." if e.in_history \
                 else f"{head}; nothing in the model connects you to it (score {e.score:.3g})."
-        return f"{head}; no single reason carries {MIN_STATED:.0%} of its score."
+        return f"{head}; {NONE_STATED}."
     parts = []
     if pos:
         parts.append("recommended because " + for_it)
@@ -704,9 +707,8 @@ def render_sentence(e: Explanation) -> str:
         if not e.reasons:
             return (f"{again}: nothing else in the model connects you to it (score {e.score:.3g})." if again
                     else f"Nothing in the model connects you to {title} (score {e.score:.3g}).")
-        return (f"{again}; no single reason carries {MIN_STATED:.0%} of its score." if again
-                else f"No single reason carries {MIN_STATED:.0%} of the score of {title}; it adds up from many small "
-                     f"ones.")
+        return (f"{again}; {NONE_STATED}." if again
+                else f"{NONE_STATED[0].upper()}{NONE_STATED[1:]} for {title}: its score adds up from many small ones.")
     if again and pos:
         parts[0] = parts[0].replace("recommended because ", f"{again} because ", 1)
     elif again:
@@ -804,12 +806,11 @@ def _verdict(r: WhyReport) -> str:
     if r.recommended:
         head = f"{title} is recommended at {where}"
         if not for_it:
-            return f"{head}; no single reason carries {MIN_STATED:.0%} of its score."
+            return f"{head}; {NONE_STATED}."
         return f"{head} because {for_it}" + (f"; held back because {against}" if against else "") + "."
     gap = (f", outside your top {r.k} (#{r.k} scores {r.kth_score:.4g})" if r.kth_score is not None
            else f", outside your top {r.k}")
-    return f"{title} is ranked {where}{gap}" + (f": {body}." if body else ": no single reason carries "
-                                                  f"{MIN_STATED:.0%} of its score.")
+    return f"{title} is ranked {where}{gap}" + (f": {body}." if body else f": {NONE_STATED}.")
 
 
 # ------------------------------------------------------------------------------------- validity

@@ -240,10 +240,15 @@ def profile_svg(profile: list[Interest], width: int = 560) -> str:
         tip = (f"{p.name} ({p.type or 'concept'}) · {p.horizon}-term · polarity {p.polarity:+d} · "
                f"weight {p.weight:.2f} · confidence {confidence[n]:.2f}"
                + (f" · from {', '.join(t or '?' for t in p.evidence_titles[:3])}" if p.evidence_titles else ""))
-        name = p.name if len(p.name) <= 30 else p.name[:29] + "…"
+        # the horizon in words: a negative bar is red in both, so a concept avoided in both horizons read as one
+        # listed twice ("− 1990s 0.59", "− 1990s 0.45")
+        recent = " · recent" if p.horizon == "short" else ""
+        room = 30 - len(recent)  # (the label column's width)
+        name = p.name if len(p.name) <= room else p.name[:room - 1] + "…"
         parts.append(
             f'<g class="bar {cls}"><title>{_esc(tip)}</title>'
-            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{"− " if p.polarity < 0 else ""}{_esc(name)}</text>'
+            f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{"− " if p.polarity < 0 else ""}{_esc(name)}'
+            f'{recent}</text>'
             f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{row - 7}" rx="3"></rect>'
             f'<text class="val" x="{label_w + w + 5:.1f}" y="{y + 15}">{v:.2f}</text></g>')
     parts.append("</svg>")
@@ -335,6 +340,18 @@ def header_counts(summary: dict) -> str:
     return ", ".join(parts)
 
 
+def _recs_caption(rec: UserRecommendations) -> str:
+    """What the list's numbers are: shares of a model score, or, for a user the model has nothing of (the popular
+    fallback), interaction counts (the page said "split into signed shares … every path was matched" above a list of
+    popular items scored by their counts)."""
+    if rec.source == "popular":
+        return ("The user has no interactions or interests the model can read yet, so these are the most popular "
+                "items: each score is how many users interacted with the item (not counting those who only disliked "
+                "it). No reason is modelled for them.")
+    return ("Each score is split into signed shares, one per reason, that add up to it; every path below was matched "
+            "in the graph. Hover a recommendation to light up its reasons.")
+
+
 def render_html(data: ReportData) -> str:
     """The whole page as one string: CSS, JS and data inlined (works offline, from a file:// URL)."""
     s = data.summary or {}
@@ -357,8 +374,7 @@ def render_html(data: ReportData) -> str:
 <p class="muted">Stored <code>INTERESTED_IN</code> edges, weight × confidence; blue: long-term, teal: recent, red: negative.</p>
 {profile_svg(data.profile)}</section>
 <section id="recs"><h2>Top {data.k}, with their explanations</h2>
-<p class="muted">Each score is split into signed shares, one per reason, that add up to it; every path below
-was matched in the graph. Hover a recommendation to light up its reasons.</p>
+<p class="muted">{_recs_caption(data.recommendations)}</p>
 <ol class="recs">{_recs_html(data)}</ol></section>
 </div>
 <section id="graph-section"><h2>Explanation graph</h2>
