@@ -815,3 +815,23 @@ def test_browser_queries_give_an_item_bought_twice_one_path(db, kg):
         assert reasons and all(r.count("bt concept") == 1 for r in reasons), reasons
     finally:
         db.write("MATCH (n) WHERE n.id STARTS WITH 'bt-' DETACH DELETE n")
+
+
+def test_browser_explanation_paths_leave_room_for_other_paths_than_item_links(db, kg):
+    """For a user with hundreds of interactions, explanation_paths listed 25 item links whose shares had faded near 0
+    and none of the concept or interest paths `kgrec explain` states. At most the 10 largest item links are listed."""
+    run = db.value("MATCH (r:ModelRun {current: true}) RETURN r.id")
+    ids = [f"room-j{n:02d}" for n in range(30)]
+    db.write("CREATE (u:User {id: 'room-u'}), (i:Item {id: 'room-i', title: 'Target'}), "
+             "(c:Concept {id: 'room-c', name: 'room concept', type: 'Others'}), "
+             "(i)-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c) "
+             "WITH u, i, c UNWIND range(0, size($ids) - 1) AS n "
+             "CREATE (j:Item {id: $ids[n]})-[:ITEM_LINK {run: $run, weight: 0.001 * (n + 1)}]->(i), "
+             "(u)-[:INTERACTED {seq: n, split: 'train', rating: 5.0}]->(j) "
+             "WITH u, c, j, n WHERE n = 0 CREATE (j)-[:HAS_KNOWLEDGE {confidence: 1.0}]->(c)", ids=ids, run=run)
+    try:
+        rows = db.query(browser_query("explanation_paths"), user="room-u", item="room-i")
+        kinds = [r["kind"] for r in rows]
+        assert kinds.count("item_link") == 10 and "shared_concept" in kinds, kinds
+    finally:
+        db.write("MATCH (n) WHERE n.id IN $ids + ['room-u', 'room-i', 'room-c'] DETACH DELETE n", ids=ids)

@@ -9,6 +9,8 @@
 // (INTERESTED_IN.polarity < 0) is a `negative_interest` (`negative_interest_family`): it counts against the item,
 // and is listed after the other paths without a share.
 // The full share of each reason (model and item graph) comes from `kgrec explain --user U --item I`.
+// At most the 10 largest item links are listed, so that the other paths find room in the 25 rows (for a user with
+// hundreds of interactions, faded item links of shares near 0 filled them all).
 // Equal rows keep one order from run to run: by the ids along the path, then the interest's horizon. An item the
 // user interacted with more than once gives one path per reason, not one per interaction.
 // :param user => 'A2OAG0NE83ODBD'
@@ -29,6 +31,8 @@ CALL (r, u, i) {
             * CASE WHEN best < 0 THEN coalesce(r.item_link_dislike_value, 1.0) ELSE 1.0 END
             * coalesce(apoc.convert.fromJsonMap(coalesce(r.metrics, '{}')).recency.item_graph, 1.0) ^ back AS share,
          0 AS items
+  ORDER BY abs(share) DESC, [n IN nodes(p)[1..-1] | n.id]
+  LIMIT 10
   UNION ALL
   MATCH p = (u)-[x:INTERACTED]->(j:Item)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(i)
   WHERE j <> i
