@@ -245,3 +245,19 @@ def test_a_popular_list_is_not_captioned_as_shares_of_a_model_score():
     popular = P._recs_caption(R.UserRecommendations(user="u", run="r", source="popular"))
     assert "most popular items" in popular and "signed shares" not in popular
     assert "signed shares" in P._recs_caption(R.UserRecommendations(user="u", run="r", source="model"))
+
+
+def test_a_concept_path_on_the_page_is_evidence_not_a_share():
+    """Under "+1.51 you liked Star Wars" the page listed "+0.815 item graph …", "+0.697 model … Sci-Fi", "+0.697 model
+    … war", "+0.697 model … Adventure": 2.9 for a reason of 1.51. Each concept path carries its item's whole model
+    part; the CLI said "supports its model part +0.6973", the page now says the same."""
+    from kgrec_neo4j.serve.explain import ExplanationPath
+
+    def path(kind, share, **kw):
+        return ExplanationPath(kind=kind, share=share, user="u", item="i", via="j", via_title="Star Wars",
+                               via_kind="like", rels=[], **kw)
+
+    concept = P._path_html(path("shared_concept", 0.6973, concept="c", concept_name="Sci-Fi"), "Empire")
+    assert "supports its model part +0.697:" in concept and 'class="w"' not in concept, concept
+    link = P._path_html(path("item_link", 0.815, link_weight=0.01), "Empire")
+    assert '<span class="w">+0.815</span>' in link, link

@@ -165,18 +165,23 @@ class ExplanationPath(BaseModel):
                         else "<-BROADER-" if self.family == "narrower" else "-BROADER->")
                 concepts += f" {step} [{self.item_concept_name}]"
             chain = f"{start} {concepts} <-HAS_KNOWLEDGE- {target}"
-        if self.kind in ("shared_concept", "family_concept"):
-            # evidence, not a part: every concept path of one interacted item carries that item's whole model part,
-            # so two of them read as two shares that added up to more than the reason
-            if self.share == 0:  # (seen under a dislike) nothing for the concept to support
-                return f"{chain}   shared, but its model part is 0"
-            kinds = (self.via_kind or "").split("+")
-            if self.share < 0 and not ("dislike" in kinds and "like" not in kinds):
-                # a liked item's part against the item: what they share does not make them far apart (a dislike's
-                # part comes through the dislike graph, where what they share is what counts against it)
-                return f"{chain}   shared, yet its model part is {self.share:+.4g}"
-            return f"{chain}   supports its model part {self.share:+.4g}"
-        return f"{chain}   share {self.share:+.4g}"
+        note = self.evidence_note()
+        return f"{chain}   {note}" if note else f"{chain}   share {self.share:+.4g}"
+
+    def evidence_note(self, digits: int = 4) -> str | None:
+        """For a concept path (shared or family), what it says of its interacted item's model part: evidence, not a
+        part of its own (every concept path of one interacted item carries that item's whole model part, so two of
+        them read as two shares that added up to more than the reason); None for a path that is a share."""
+        if self.kind not in ("shared_concept", "family_concept"):
+            return None
+        if self.share == 0:  # (seen under a dislike) nothing for the concept to support
+            return "shared, but its model part is 0"
+        kinds = (self.via_kind or "").split("+")
+        if self.share < 0 and not ("dislike" in kinds and "like" not in kinds):
+            # a liked item's part against the item: what they share does not make them far apart (a dislike's
+            # part comes through the dislike graph, where what they share is what counts against it)
+            return f"shared, yet its model part is {self.share:+.{digits}g}"
+        return f"supports its model part {self.share:+.{digits}g}"
 
 
 class Reason(BaseModel):

@@ -279,6 +279,9 @@ def _path_html(p: ExplanationPath, title: str) -> str:
             concepts += f' {_family_html(p)} <b>{_esc(p.item_concept_name)}</b>'
         chain = f'{start} {concepts} <span class="rel">HAS_KNOWLEDGE</span> {_esc(title)}'
         part = "model"
+    note = p.evidence_note(3)
+    if note:  # evidence of its item's model part, not a share (three such lines read as three shares that overcount)
+        return f'<li class="path"><span class="part">{_esc(note)}:</span> {chain}</li>'
     return f'<li class="path"><span class="w">{p.share:+.3g}</span> <span class="part">{part}</span> {chain}</li>'
 
 
