@@ -335,12 +335,12 @@ def test_a_user_is_recommended_items_of_their_own_dataset_only(db, kg):
         assert (why.rank, why.competing) == (why_before.rank, why_before.competing) == (1, why.competing)
         # a user without a dataset (typed in by hand) takes their items' one dataset
         db.write("MATCH (u:User {id: $u}) REMOVE u.dataset", u=user)
-        assert [r.item for r in R.recommend(db, [user], 5, store=False)[0].items] == [r.item for r in before]
+        assert [r.item for r in R.recommend(db, user, 5, store=False).items] == [r.item for r in before]
         db.write("MATCH (u:User {id: $u}) SET u.dataset = 'vg-slice'", u=user)
         # a user of a dataset the run holds no item of: an empty list that says so (it said "kgrec update folds
         # them in", which folds in nothing)
         db.write("MATCH (u:User {id: $u}) SET u.dataset = 'third-shop'", u=user)
-        rec = R.recommend(db, [user], 5, store=False)[0]
+        rec = R.recommend(db, user, 5, store=False)
         assert rec.items == [] and rec.run_lacks_dataset == "third-shop"
         r = _cli(["recommend", "--user", user, "--no-store"])
         assert "the run holds no item of the user's dataset 'third-shop'" in r.output, r.output
