@@ -133,6 +133,8 @@ def test_epoch_progress_names_what_its_metrics_score():
     assert epoch_line("lightgcn", row, 30) == ("  lightgcn epoch 5: loss=0.25, seconds=1.5; valid (30 users): "
                                                "ndcg@10=0.03998, recall@20=0.1")
     assert epoch_line("kgrec", {"epoch": 1, "loss": 0.5, "seconds": 2.0}, 0) == "  kgrec epoch 1: loss=0.5, seconds=2"
+    # ours without an item graph (nor an offset): the GNN is the whole model, not a part
+    assert "GNN part" not in epoch_line("kgrec", row, 30, part=False)
 
 
 def test_evaluation_ranks_each_users_own_datasets_items_only():

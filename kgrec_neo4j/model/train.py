@@ -366,7 +366,7 @@ def valid_sample(graph: TrainGraph, size: int | None, rng: np.random.Generator) 
     return np.sort(rng.choice(np.array(sorted(graph.valid)), size, replace=False))
 
 
-def epoch_line(model: str, row: dict[str, float], valid_users: int) -> str:
+def epoch_line(model: str, row: dict[str, float], valid_users: int, *, part: bool = True) -> str:
     """The progress line of one epoch: its loss and time, then the valid metrics it was scored on, named as such (for
     ours, ``kgrec``: the GNN part alone, as ``kgrec runs show`` says; the item graph is fitted after training). Until
     2026-12-04 the metrics were unlabelled and read as the run's valid NDCG@10, which the item graph then raised."""
@@ -374,8 +374,8 @@ def epoch_line(model: str, row: dict[str, float], valid_users: int) -> str:
     metrics = {k: v for k, v in row.items() if k not in ("epoch", "loss", "seconds")}
     if not metrics:
         return head
-    part = ", the GNN part alone" if model == "kgrec" else ""
-    return (f"{head}; valid ({valid_users} users{part}): "
+    alone = ", the GNN part alone" if model == "kgrec" and part else ""  # (part: an item graph or offset joins it)
+    return (f"{head}; valid ({valid_users} users{alone}): "
             + ", ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
 
 
@@ -515,8 +515,8 @@ def fit(graph: TrainGraph, cfg: TrainConfig | None = None, *, progress: bool = F
         history.append(row)
         log.info("%s epoch %d: %s", cfg.model, epoch, row)
         if progress:
-            print(epoch_line(cfg.model, row, len(valid_users) if valid_users is not None else len(graph.valid)),
-                  flush=True)
+            print(epoch_line(cfg.model, row, len(valid_users) if valid_users is not None else len(graph.valid),
+                             part=ig is not None or offset is not None), flush=True)
         if bad >= cfg.patience:
             break
         if cfg.max_seconds is not None and time.perf_counter() - t_start > cfg.max_seconds:
