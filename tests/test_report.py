@@ -261,3 +261,15 @@ def test_a_concept_path_on_the_page_is_evidence_not_a_share():
     assert "supports its model part +0.697:" in concept and 'class="w"' not in concept, concept
     link = P._path_html(path("item_link", 0.815, link_weight=0.01), "Empire")
     assert '<span class="w">+0.815</span>' in link, link
+
+
+def test_the_graph_caption_does_not_promise_labels_that_add_up():
+    """The caption said "Each edge is labelled with the share of the score it carries", while one reason's model part
+    is drawn on each of its concept edges: the labels at one item added to 6.37 for a score of 4.23."""
+    from kgrec_neo4j.serve.explain import Explanation
+
+    recs = R.UserRecommendations(user="u", run="r")
+    page = P.render_html(P.ReportData(user="u", run="r", k=1, created="now", recommendations=recs,
+                                      graph=P.explanation_graph("u", [Explanation(user="u", item="i", title="T")], {})))
+    assert "the share of the score it carries" not in page
+    assert "so the labels at an item do not add up to its\nscore" in page

@@ -382,8 +382,9 @@ def render_html(data: ReportData) -> str:
 </div>
 <section id="graph-section"><h2>Explanation graph</h2>
 <p class="muted">{n_nodes} nodes, {n_stored} stored relationships and {len(data.graph.links) - n_stored} model-only
-links. Each edge is labelled with the share of the score it carries (an ITEM_LINK its exact item-graph part, a
-shared concept the model part of its item's share); width follows |share|. Green edges count for the item, red
+links. An ITEM_LINK is labelled with its exact item-graph part of the score; a concept edge with the model part of
+the reason it is evidence of, drawn on each of that reason's concepts, so the labels at an item do not add up to its
+score (the list gives each reason's share once); width follows |label|. Green edges count for the item, red
 ones against it; dashed edges have no stored path (they act through the model's embeddings). Drag nodes; hover to
 highlight.</p>
 <div id="legend"><span style="--c: var(--user)">you</span><span style="--c: var(--pos)">item you interacted with</span>
