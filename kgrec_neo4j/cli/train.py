@@ -93,16 +93,15 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
       kgrec train --dislike-value 0           # a dislike raises nothing through the item graph
       kgrec train --model lightgcn --no-writeback
     """
-    from ..model.pipeline import run_training
+    from ..model.pipeline import CLOSED_FORM, run_training
 
-    if epochs is not None and model in ("ease", "ease-recency", "itemknn", "pop"):
+    if epochs is not None and model in CLOSED_FORM:
         raise click.BadParameter(f"{model} is fitted in closed form and trains no epochs; leave --epochs out",
                                  param_hint="--epochs")
     if params_from is not None and mode != "serving":
         raise click.BadParameter("it names the evaluation run whose choices a serving run reuses; add --for serving "
                                  "(an evaluation run chooses its own on valid)", param_hint="--params-from")
-    overrides = ({"max_seconds": max_seconds} if max_seconds and model not in ("ease", "ease-recency", "itemknn", "pop")
-                 else None)
+    overrides = {"max_seconds": max_seconds} if max_seconds and model not in CLOSED_FORM else None
     if text_priors:
         if not model.startswith("ours"):
             raise click.BadParameter(f"the text prior is part of ours' item graph; {model} has none",

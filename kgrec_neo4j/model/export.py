@@ -218,7 +218,7 @@ def check_split_order(db: Database, dataset: str | None = None) -> None:
 def export_train_graph(db: Database, *, type_names: list[str], min_confidence: float = 0.0,
                        dataset: str | None = None, gds: GraphDataScience | None = None,
                        keep_projection: bool = False, all_interactions: bool = False,
-                       check_interests: bool = True) -> TrainGraph:
+                       check_interests: bool = True, check_splits: bool = True) -> TrainGraph:
     """Project the train graph with GDS, stream it into a :class:`TrainGraph` and drop the projection.
 
     Node indices follow the nodes' ``id`` in sorted order (stable across exports of the same graph).
@@ -235,7 +235,10 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
         all_interactions: serving mode: every INTERACTED edge is a train edge and nothing is held out
             (evaluation mode, the default, keeps the valid / test splits out of training).
         check_interests: in evaluation mode, refuse interests that read valid and test
-            (:func:`~kgrec_neo4j.users.interests.scope.check_for_evaluation`); off for a model that does not read them.
+            (:func:`~kgrec_neo4j.users.interests.scope.check_for_evaluation`); off for a model that does not read them,
+            or where the caller checked already.
+        check_splits: in evaluation mode, refuse train interactions after held-out ones (:func:`check_split_order`);
+            off where the caller checked already.
 
     Raises:
         ModelError: a concept's type is outside ``type_names``, or the graph has no users or items.
@@ -246,7 +249,7 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
         from ..users.interests.scope import check_for_evaluation
 
         check_for_evaluation(db, dataset)
-    if not all_interactions:
+    if check_splits and not all_interactions:
         check_split_order(db, dataset)
     if not type_names:
         raise ValueError("type_names must list the pack's knowledge types (got an empty list)")

@@ -324,15 +324,14 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
     if model not in MODELS and model not in ABLATIONS:
         raise ValueError(f"model must be one of {', '.join(MODELS + tuple(ABLATIONS))} (got {model!r})")
     check_dataset(db, dataset)
-    if dataset is not None and write and not other_datasets_ok and (model.startswith("ours")
-                                                                   or model in ("lightgcn", "mf")):
+    if dataset is not None and write and not other_datasets_ok and model not in CLOSED_FORM:
         check_dataset_run(db, dataset)  # (the closed-form models write no vectors and never become current)
     uses_interests = model.startswith("ours")  # (the baselines never read them)
     if not for_serving and uses_interests:  # interests that read valid and test carry the held-out labels
         check_for_evaluation(db, dataset)
     elif uses_interests:  # a half-switched graph's interests are a mix of both
         check_for_serving(db)
-    if not for_serving:  # before a run is recorded (the export checks it again)
+    if not for_serving:  # before a run is recorded (the export is told these checks are done)
         check_split_order(db, dataset)
     warm_from: str | None = None
     if warm_start:
@@ -392,7 +391,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
         stage("export")
         t = time.perf_counter()
         tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset,
-                                all_interactions=for_serving, check_interests=uses_interests)
+                                all_interactions=for_serving, check_interests=False, check_splits=False)
         secs["export"] = time.perf_counter() - t
         if wants_text:
             stage("item text")
@@ -570,7 +569,7 @@ def run_evaluation(db: Database, *, type_names: list[str], models: list[str], ou
     check_split_order(db, dataset)
     out_dir = make_out_folder(out_dir)  # before minutes of training: a folder that cannot be made failed after them
     tg = export_train_graph(db, type_names=type_names, min_confidence=min_confidence, dataset=dataset,
-                            check_interests=uses_interests)
+                            check_interests=False, check_splits=False)  # (both checked above)
     if not tg.test:
         raise ModelError("the graph has no test interactions (users need >= 3 interactions for last-two-out); "
                          "load more data before evaluating")
