@@ -178,6 +178,56 @@ def test_warm_cache_follows_the_new_current_run(db, trained):
     assert _check(db, R.recommend_users(db, users, 10, store=False))["consistent"] == len(users)
 
 
+def test_request_across_a_flip_answers_with_one_whole_run(db, trained, monkeypatch):
+    """A request that sums its users' item links in Cypher (a one-off command) while a newer run becomes current and
+    clears the older run's links between its queries: it must not answer with the older run from the partly
+    cleared links. Made deterministic: the flip and the clearing run just before the request's links query."""
+    from kgrec_neo4j.core.resources import cypher
+    from kgrec_neo4j.model import runs
+    from kgrec_neo4j.serve import recommend as R
+    from kgrec_neo4j.serve import scoring as S
+
+    trained_run = S.current_run(db)
+    stored = _stored_rows(db, trained_run)
+    old, new = f"ours-flip-old-{os.getpid()}", f"ours-flip-new-{os.getpid()}"
+    query, fired = db.query, []
+
+    def racing_query(text, **params):
+        if text == cypher("recommend/user_links") and not fired:
+            fired.append(True)  # a training run finishes here: flip, then clear what other runs wrote
+            _write_run(db, new, _random_rows(db, old, seed=4), current=True)
+        return query(text, **params)
+
+    try:  # run `old`: random vectors and an item graph (every item linked to 5 others), current
+        _write_run(db, old, _random_rows(db, trained_run, seed=3), current=True)
+        items = sorted(db.value("MATCH (i:Item) WHERE i.gnn_run = $r RETURN collect(i.id)", r=old))
+        rng = np.random.default_rng(0)
+        db.write("UNWIND $rows AS row MATCH (a:Item {id: row.a}), (b:Item {id: row.b}) "
+                 "CREATE (a)-[:ITEM_LINK {run: $r, weight: row.w}]->(b)", r=old,
+                 rows=[{"a": a, "b": items[j], "w": float(rng.uniform(0.5, 2.0))}
+                       for n, a in enumerate(items) for j in rng.choice(len(items), 5, replace=False) if items[j] != a])
+        db.write(cypher("train/run_set_item_links"), run=old, weight=1.0, dislike_value=-1.0, count=0, top_k=5)
+        users = db.value("MATCH (u:User)-[:INTERACTED]->(:Item)-[:ITEM_LINK {run: $r}]->() WHERE u.gnn_run = $r "
+                         "RETURN collect(DISTINCT u.id)[..5]", r=old)
+        assert users
+        S.clear_cache()
+        before = CS.snapshot(db, old, users)
+        monkeypatch.setattr(db, "query", racing_query)
+        recs = R.recommend_users(db, users, 10, store=False, load_links=False)
+        monkeypatch.setattr(db, "query", query)
+        assert fired
+        rep = CS.verify([{"user": a.user, "run": a.run, "items": [[r.item, r.score] for r in a.items]} for a in recs],
+                        {old: before, new: CS.snapshot(db, new, users)}, {old, new})
+        assert rep["consistent"] == len(users) and {a.run for a in recs} == {new}, rep
+    finally:  # the trained run current and whole again
+        monkeypatch.setattr(db, "query", query)
+        _restore(db, trained_run, stored)
+        runs.set_current(db, trained_run)
+        db.write("MATCH ()-[l:ITEM_LINK]->() WHERE l.run IN $r DELETE l", r=[old, new])
+        db.write("MATCH (r:ModelRun) WHERE r.id IN $r DETACH DELETE r", r=[old, new])
+        S.clear_cache()
+
+
 def _experiment(db, tmp_path, *, workers: int, batch_size: int, train_args: list[str], tail_s: float) -> dict:
     env = os.environ.copy()
     env["KGREC_BATCH_SIZE"] = str(batch_size)  # many small write-back transactions: a long mixed window

@@ -1,6 +1,6 @@
 // The users to score, read live: every INTERACTED edge of each user (whatever its split, however it was written)
 // and every INTERESTED_IN edge at or above $min_confidence, plus the user's own embedding of run $run when the run
-// trained the user. One round trip for a batch of users.
+// trained the user. One round trip for a batch of users; the caller reads the current run after it.
 //   history:   [item id, has a non-negative interaction, number of dislikes, last seq, last timestamp,
 //               [[seq, non-negative] of each interaction with the item]] per item (the recency weights);
 //              an edge without `sign` (written by hand, e.g. in Browser) takes its sign from `rating` the way
@@ -8,14 +8,10 @@
 //   interests: [concept id, horizon, polarity, weight].
 //   same_work: [item id, [titles of the owned items]] per item linked by SAME_WORK to an item the user interacted
 //              with and not interacted with itself (editions and ports: serving demotes, groups or keeps them).
-//   current_runs: the runs marked current now (the caller checks it still scores with the right one);
-//   run_version: the version of run $run now (bumped when `kgrec update` folds new items into it).
 // Params: $users (list of User.id), $run, $min_confidence.
-WITH COLLECT { MATCH (r:ModelRun) WHERE r.current = true RETURN r.id } AS current_runs,
-     COLLECT { MATCH (r:ModelRun {id: $run}) RETURN coalesce(r.version, 0) } AS versions
 UNWIND $users AS user_id
 OPTIONAL MATCH (u:User {id: user_id})
-RETURN user_id AS id, u.dataset AS dataset, u IS NOT NULL AS found, current_runs, coalesce(versions[0], 0) AS run_version,
+RETURN user_id AS id, u.dataset AS dataset, u IS NOT NULL AS found,
        CASE WHEN u.gnn_run = $run THEN u.gnn_ego WHEN u.gnn_prev_run = $run THEN u.gnn_prev_ego END AS ego,
        COLLECT { MATCH (u)-[x:INTERACTED]->(i:Item)
                  WITH i, x, coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1

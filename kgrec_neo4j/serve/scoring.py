@@ -411,8 +411,6 @@ def _read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[Us
         raise UnknownUser(f"unknown user(s): {', '.join(map(repr, missing[:5]))}{' …' if len(missing) > 5 else ''};"
                           f" expected User.id values in the graph (find one with `kgrec users list` or `kgrec users "
                           f"search TEXT`; `kgrec load` or a (:User {{id}}) node adds one).")
-    current = list(rows[0]["current_runs"]) if rows else []
-    version = int(rows[0]["run_version"]) if rows else m.version
     states = [_user_state(m, r) for r in rows]
     if m.links is None and m.link_weight:
         by_user = {r["id"]: r for r in db.query(cypher("recommend/user_links"), users=[s.id for s in states
@@ -431,6 +429,14 @@ def _read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[Us
         for s in states:
             if s.source == "popular":
                 s.popular = pop
+    # The runs marked current and the run's version, read AFTER everything above: a newer run is made current
+    # before the older run's vectors, links and previous slots are cleared (``writeback.clear_stale``), so when
+    # this still names ``m``'s run, nothing read above was cleared yet; a flip seen here makes the caller read
+    # again with the newer run. (Read at the start, it let a request that ran across a flip answer with the old
+    # run from partly cleared links.)
+    now = db.query(cypher("recommend/current_run"))
+    current = [str(r["run"]) for r in now]
+    version = next((int(r["version"]) for r in now if str(r["run"]) == m.run), m.version)
     return states, current, version
 
 
