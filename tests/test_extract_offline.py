@@ -445,3 +445,22 @@ def test_original_is_the_makers_own_supplies_only(office):
     got = {i: ("Brand and Quality", "original oem") in _points(r)
            for i, r in zip(ids, ex.extract([office[i] for i in ids]))}
     assert got == ids
+
+
+def test_a_pack_without_a_table_reads_feature_lines_by_type_name():
+    """A pack file of its own (as `kgrec types discover` writes one) has no rules table: a ``"Director: ..."``
+    line gives Director points (the key names a type, singular or plural), and no line's key is ever a value."""
+    pack = TypePack("myfilms", "test", (KnowledgeType("Director", "who directed it"),
+                                        KnowledgeType("Cast", "actors"), KnowledgeType("Age Rating", "rating"),
+                                        KnowledgeType("Genre", "genre"), KnowledgeType("Others", "anything else")))
+    ex = OfflineExtractor(load_settings(), pack, embedder=NoEmbedder())
+    it = ItemText(item_id="x", title="Toy Story (1995)", features=[
+        "Director: John Lasseter", "Cast: Tom Hanks, Tim Allen", "Age rating: G", "Genres: Animation",
+        "Country: United States"])
+    r = ex.extract([it])[0]
+    assert r.error is None
+    assert {("Director", "john lasseter"), ("Cast", "tom hanks"), ("Cast", "tim allen"),
+            ("Genre", "animation")} <= _points(r)
+    phrases = {mention_key(c) for c, _ in ex._rule_points(it)[1]}  # the candidates typed by similarity
+    assert "united states" in phrases  # a line without a type of its own is still read, by its value
+    assert not phrases & {"director", "cast", "country", "age rating", "genres"}, phrases

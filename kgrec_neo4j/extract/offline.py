@@ -44,10 +44,12 @@ from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention
 from .offline_patterns import (
     COMPONENT_MODIFIERS_VG,
     WEAK_COMPONENTS_VG,
+    FieldRule,
     PackRules,
     Pattern,
     PatternIndex,
     rules_for,
+    type_name_keys,
 )
 
 log = logging.getLogger(__name__)
@@ -284,6 +286,8 @@ class OfflineExtractor:
             log.warning("offline extractor: %d patterns dropped (types not in pack %s)",
                         len(rules.patterns) - len(pats), pack.name)
         field_rules = {k: r for k, r in rules.field_rules.items() if r.type in names}
+        for key, t in type_name_keys(pack.names).items():  # `Director: ...` → type Director, in any pack
+            field_rules.setdefault(key, FieldRule(t))
         return PackRules(
             patterns=pats, field_rules=field_rules,
             category_type=rules.category_type if rules.category_type in names else None,
@@ -542,6 +546,8 @@ class OfflineExtractor:
                     if v2:
                         pts.append(_Point(rule.type, v2, 0.95, v, "field"))
                 continue
+            if m:  # a line's key is its label (`Director`), never a value: its values are read alone
+                f = m.group(2).strip()
             spans, fpts = self._patterns(f, in_title=False)
             pts += fpts
             if rules.component_words and self._component_type == "Components":

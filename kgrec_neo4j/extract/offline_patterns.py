@@ -932,6 +932,20 @@ def _movies() -> PackRules:
     )
 
 
+def type_name_keys(type_names) -> dict[str, str]:
+    """Feature keys that name a type of the pack, lower-cased, with the singular or plural too: a ``"Director:
+    a, b"`` line gives ``Director`` points in any pack that has the type (a pack file without a rules table, e.g. one
+    ``kgrec types discover`` wrote). ``Others`` names no key."""
+    out: dict[str, str] = {}
+    for t in type_names:
+        if t == "Others":
+            continue
+        k = " ".join(t.lower().split())
+        for key in (k, k[:-1] if k.endswith("s") and not k.endswith("ss") else k + "s"):
+            out.setdefault(key, t)
+    return out
+
+
 @functools.cache
 def rules_for(pack_name: str) -> PackRules:
     """The rules of a pack by name; :data:`EMPTY_RULES` for a pack without a table. Built once per process (a few
