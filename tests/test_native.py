@@ -148,6 +148,12 @@ def test_triggers_are_installed_and_active(db):
     ("MATCH (u:User {id: 't-user'}), (i:Item {id: 't-item'}) CREATE (u)-[:INTERESTED_IN]->(i)",
      "INTERESTED_IN to a node that is not a Concept"),
     ("MATCH (n:Item {id: 't-item'}) SET n:Mention", "Mention of type null"),
+    # the list of allowed types is the database's own: a client may not add to it, rename in it or take from it
+    ("CREATE (:KnowledgeType {name: 'Nonsense'}) CREATE (:Mention {type: 'Nonsense', key: 'y', text: 'y'})",
+     "a KnowledgeType 'Nonsense' written outside `kgrec schema apply`"),
+    ("MATCH (k:KnowledgeType {name: 'Others'}) SET k.name = 'Misc'", "KnowledgeType 'Misc' written outside"),
+    ("MATCH (k:KnowledgeType {name: 'Compatibility'}) DETACH DELETE k",
+     "the KnowledgeType 'Compatibility' deleted while mentions or concepts have that type"),
 ])
 def test_database_refuses_bad_types_from_a_plain_driver(db, plain, settings, cypher, what):
     db.write("MERGE (:Item {id: 't-item'}) MERGE (:User {id: 't-user'}) "
@@ -162,6 +168,15 @@ def test_database_refuses_bad_types_from_a_plain_driver(db, plain, settings, cyp
     assert db.value("MATCH (n) RETURN count(n) + COUNT { ()-[]->() }") == before  # the transaction was rolled back
     assert db.value("MATCH (c:Concept {id: 't-good'}) RETURN c.type") == "Compatibility"
     assert db.value("MATCH (m:Mention {key: 't-good'}) RETURN m.type") == "Compatibility"
+    assert schema.db_types(db) == sorted(schema.load_pack("video_games").names)
+
+
+def test_a_type_nothing_uses_may_be_deleted_and_apply_writes_it_back(db, plain, settings):
+    db.write("MATCH (n) WHERE (n:Mention OR n:Concept) AND n.type = 'Others' DETACH DELETE n")
+    _run(plain, settings, "MATCH (k:KnowledgeType {name: 'Others'}) DETACH DELETE k")
+    assert "Others" not in schema.db_types(db)
+    schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)  # its writes carry the metadata
+    assert schema.db_types(db) == sorted(schema.load_pack("video_games").names)
 
 
 def test_good_writes_and_deletes_pass_and_a_bad_row_refuses_its_whole_batch(db, plain, settings):

@@ -149,7 +149,7 @@ def test_pack_switch_refuses_types_still_in_use(db, settings):
     db.write("MATCH (k:KnowledgeType {name: 'Game Features'}) "
              "MERGE (c:Concept {id: 'c-used', type: 'Game Features'})-[:OF_TYPE]->(k)")
     vg = sorted(schema.load_pack("video_games").names)
-    with pytest.raises(SchemaError, match="Game Features \\(1 concepts\\).*nothing was changed.*"
+    with pytest.raises(SchemaError, match="Game Features \\(1 concepts, 0 mentions\\).*nothing was changed.*"
                                           "`kgrec --pack video_games ...`.*neo4j/data"):
         schema.apply(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
     # the refused switch writes nothing: it left the office types beside the video-games ones, and commands run
@@ -158,6 +158,12 @@ def test_pack_switch_refuses_types_still_in_use(db, settings):
     with pytest.raises(ConfigError):
         schema.check_pack(db, schema.load_pack("office_products"))
     db.write("MATCH (c:Concept {id: 'c-used'}) DETACH DELETE c")
+    # extracted values of a type, before any concept: the type is in use too (it was removed as "unused")
+    db.write("CREATE (:Mention {type: 'Game Features', key: 'm-used', text: 'couch co-op'})")
+    with pytest.raises(SchemaError, match="Game Features \\(0 concepts, 1 mentions\\).*nothing was changed"):
+        schema.apply(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
+    assert schema.db_types(db) == vg
+    db.write("MATCH (m:Mention {key: 'm-used'}) DETACH DELETE m")
     schema.apply(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
     assert "Game Features" not in schema.db_types(db)
     schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
@@ -309,3 +315,15 @@ def test_a_database_set_up_with_a_pack_file_names_that_file_in_its_fixes(db, set
     finally:
         schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
     assert db.value("MATCH (m:SchemaInfo {id: 'schema'}) RETURN m.pack_file") is None
+
+
+def test_check_says_which_types_outside_the_pack_the_graph_still_uses(db, settings):
+    db.write("MATCH (k:KnowledgeType {name: 'Game Features'}) "
+             "MERGE (c:Concept {id: 'c-used-2', type: 'Game Features'})-[:OF_TYPE]->(k)")
+    try:
+        drift = schema.check(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
+    finally:
+        db.write("MATCH (c:Concept {id: 'c-used-2'}) DETACH DELETE c")
+    lines = {d.split("'")[1]: d for d in drift if d.startswith("knowledge type") and "not in pack" in d}
+    assert lines["Game Features"].endswith("the graph still uses it (1 concepts, 0 mentions)"), lines
+    assert "still uses" not in lines["Content Additions"]

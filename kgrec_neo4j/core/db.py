@@ -118,12 +118,17 @@ class Database:
         return next(iter(rows[0].values())) if rows else None
 
     # -- writes ------------------------------------------------------------------------------
-    def write(self, cypher: str, **params: Any) -> dict[str, int]:
-        """Run one write query in a retried transaction; return its update counters."""
+    def write(self, cypher: str, *, tx_metadata: dict[str, Any] | None = None, **params: Any) -> dict[str, int]:
+        """Run one write query in a retried transaction; return its update counters. ``tx_metadata``: the
+        transaction's metadata (the database's triggers read it as ``$metaData``)."""
         def work(tx: neo4j.ManagedTransaction) -> Any:
             res = tx.run(cypher, params)
             return res.consume().counters
 
+        if tx_metadata:
+            from neo4j import unit_of_work
+
+            work = unit_of_work(metadata=tx_metadata)(work)
         self._guard()
         with self.driver.session(database=self.database) as s:
             c = s.execute_write(work)
@@ -202,8 +207,11 @@ def clear_database(db: Database) -> None:
     limit."""
     while db.write("MATCH ()-[r]->() WITH r LIMIT 50000 DELETE r")["relationships_deleted"]:
         pass
-    while db.write("MATCH (n) WHERE NOT n:WriterLease WITH n LIMIT 50000 DELETE n")["nodes_deleted"]:
+    # the knowledge types last: the type trigger refuses to delete a type while mentions or concepts have it
+    while db.write("MATCH (n) WHERE NOT n:WriterLease AND NOT n:KnowledgeType WITH n LIMIT 50000 DELETE n")[
+            "nodes_deleted"]:
         pass
+    db.write("MATCH (k:KnowledgeType) DELETE k")
 
 
 def _check_database(driver: neo4j.Driver, settings: Settings) -> None:

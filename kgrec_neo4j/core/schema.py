@@ -259,6 +259,10 @@ def check_dimension(db: Database, dim: int, name: str = "concept_embedding") -> 
         )
 
 
+#: the metadata of the transactions that write (:KnowledgeType) nodes: the type trigger refuses any other writer
+APPLY_METADATA = {"kgrec": "schema apply"}
+
+
 def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool = False, triggers: bool = True,
           trigger_wait_s: float = 70.0) -> dict[str, Any]:
     """Create constraints and indexes (idempotent), make the KnowledgeType nodes equal the pack, and install the
@@ -279,19 +283,17 @@ def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool 
             raise SchemaError(f"schema/{fname}: statement failed: {e}") from e
     db.write("CALL db.awaitIndexes(300)")
     # before the pack's types are written: a refused switch left them beside the old ones (both packs accepted)
-    stale = db.query(
-        "MATCH (k:KnowledgeType) WHERE NOT k.name IN $names "
-        "OPTIONAL MATCH (k)<-[:OF_TYPE]-(c) RETURN k.name AS name, k.pack AS pack, count(c) AS used",
-        names=pack.names,
-    )
-    in_use = [r for r in stale if r["used"]]
+    stale = db.query("MATCH (k:KnowledgeType) WHERE NOT k.name IN $names RETURN k.name AS name, k.pack AS pack",
+                     names=pack.names)
+    used = used_types(db, [r["name"] for r in stale]) if stale else {}
+    in_use = [r for r in stale if r["name"] in used]
     if in_use:
         built = sorted({r["pack"] for r in in_use if r["pack"]})
         arg = pack_arg(db, built[0]) if len(built) == 1 else ""
         use = f"`kgrec --pack {arg} ...` or KGREC_TYPE_PACK={arg}" if arg else "KGREC_TYPE_PACK"
         raise SchemaError(
-            f"the database has knowledge types outside pack {pack.name!r} that concepts still use: "
-            + ", ".join(f"{r['name']} ({r['used']} concepts)" for r in in_use)
+            f"the database has knowledge types outside pack {pack.name!r} that the graph still uses: "
+            + ", ".join(f"{r['name']} ({used[r['name']][0]} concepts, {used[r['name']][1]} mentions)" for r in in_use)
             + f"; nothing was changed. Use the pack the data was built with ({use}), or start from an empty "
             f"database (the local server: `kgrec db stop`, delete {db.settings.home_path / 'neo4j' / 'data'}, "
             f"`kgrec db start`)."
@@ -300,10 +302,11 @@ def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool 
     db.write(
         "UNWIND $rows AS r MERGE (k:KnowledgeType {name: r.name}) "
         "SET k.definition = r.definition, k.examples = r.examples, k.pack = $pack",
-        rows=rows, pack=pack.name,
+        rows=rows, pack=pack.name, tx_metadata=APPLY_METADATA,
     )
     if stale:
-        db.write("MATCH (k:KnowledgeType) WHERE NOT k.name IN $names DELETE k", names=pack.names)
+        db.write("MATCH (k:KnowledgeType) WHERE NOT k.name IN $names DELETE k", names=pack.names,
+                 tx_metadata=APPLY_METADATA)
     db.write("MERGE (m:SchemaInfo {id: 'schema'}) SET m.pack = $pack, m.pack_file = $file, m.embedding_dim = $dim",
              pack=pack.name, file=pack.path or None, dim=dim)
     report = install_triggers(db, wait_s=trigger_wait_s) if triggers else None
@@ -337,10 +340,28 @@ def check(db: Database, pack: TypePack, *, dim: int) -> list[str]:
             drift.append(f"knowledge type {t.name!r} of pack {pack.name!r} is missing in the database")
         elif db_types[t.name] != t.definition:
             drift.append(f"knowledge type {t.name!r} has a different definition in the database")
-    for n in sorted(set(db_types) - set(pack.names)):
-        drift.append(f"knowledge type {n!r} is in the database but not in pack {pack.name!r}")
+    outside = sorted(set(db_types) - set(pack.names))
+    used = used_types(db, outside) if outside else {}
+    for n in outside:
+        drift.append(f"knowledge type {n!r} is in the database but not in pack {pack.name!r}"
+                     + (f"; the graph still uses it ({used[n][0]} concepts, {used[n][1]} mentions)" if n in used else ""))
+    # values and concepts of a type that is no (:KnowledgeType) at all (written before the type triggers, or with
+    # them off, or their type node deleted): `schema apply` cannot make the graph agree with the pack
+    for r in db.query("CALL { MATCH (n:Mention) RETURN n UNION ALL MATCH (n:Concept) RETURN n } "
+                      "WITH n WHERE NOT n.type IN $names RETURN n.type AS type, count(n) AS n ORDER BY type",
+                      names=sorted(db_types)):
+        drift.append(f"{r['n']} mentions and concepts have type {r['type']!r}, which is no knowledge type of the "
+                     f"database; the graph still uses it")
     drift += trigger_drift(db)
     return drift
+
+
+def used_types(db: Database, names: list[str]) -> dict[str, tuple[int, int]]:
+    """``{type: (concepts, mentions)}`` for the types of ``names`` that the graph still uses: a concept of the type,
+    or a mention (an extracted value, before or without its concept)."""
+    rows = db.query("UNWIND $names AS name RETURN name, COUNT { (:KnowledgeType {name: name})<-[:OF_TYPE]-() } AS c, "
+                    "COUNT { MATCH (m:Mention) WHERE m.type = name } AS m", names=names)
+    return {r["name"]: (r["c"], r["m"]) for r in rows if r["c"] or r["m"]}
 
 
 # ------------------------------------------------------------------------------------------ triggers

@@ -3,18 +3,34 @@
 // failed check rolls the whole transaction back).
 // Refused: a Mention or Concept whose `type` (created, changed or removed) is not the name of a
 // (:KnowledgeType) of the active pack; a HAS_KNOWLEDGE or INTERESTED_IN created to anything but such a
-// Concept. The error names the bad types and the allowed ones.
+// Concept; a (:KnowledgeType) created or renamed by anything but `kgrec schema apply` (whose transactions carry
+// the metadata {kgrec: 'schema apply'}), or deleted while a Mention or Concept still has its name as `type`.
+// The error names the bad types and the allowed ones.
 // Parameters (set by APOC for the transaction): $assignedLabels, $assignedNodeProperties,
-// $removedNodeProperties, $createdRelationships. A deleted node's removed `type` is not a change to check.
+// $removedNodeProperties, $removedLabels, $createdRelationships, $metaData. A deleted node's removed `type` is not
+// a change to check.
 WITH [n IN coalesce($assignedLabels.Mention, []) + coalesce($assignedLabels.Concept, [])
            + [p IN coalesce($assignedNodeProperties.type, []) | p.node]
            + [p IN coalesce($removedNodeProperties.type, []) WHERE NOT apoc.any.isDeleted(p.node) | p.node]
        WHERE n:Mention OR n:Concept] AS nodes,
-     [r IN $createdRelationships WHERE type(r) IN ['HAS_KNOWLEDGE', 'INTERESTED_IN']] AS rels
-WHERE size(nodes) > 0 OR size(rels) > 0
-WITH nodes, rels, COLLECT { MATCH (k:KnowledgeType) RETURN k.name ORDER BY k.name } AS allowed
+     [r IN $createdRelationships WHERE type(r) IN ['HAS_KNOWLEDGE', 'INTERESTED_IN']] AS rels,
+     CASE WHEN coalesce($metaData.kgrec, '') = 'schema apply' THEN []
+          ELSE [k IN coalesce($assignedLabels.KnowledgeType, [])
+                     + [p IN coalesce($assignedNodeProperties.name, []) WHERE NOT apoc.any.isDeleted(p.node)
+                          AND p.node:KnowledgeType | p.node]
+                WHERE NOT apoc.any.isDeleted(k) | k.name] END AS written_types,
+     [p IN coalesce($removedNodeProperties.name, [])
+        WHERE apoc.any.isDeleted(p.node) AND p.node IN coalesce($removedLabels.KnowledgeType, []) | p.old] AS deleted_types
+WHERE size(nodes) > 0 OR size(rels) > 0 OR size(written_types) > 0 OR size(deleted_types) > 0
+WITH nodes, rels, written_types, deleted_types,
+     COLLECT { MATCH (k:KnowledgeType) RETURN k.name ORDER BY k.name } AS allowed
 WITH allowed,
-     [n IN nodes WHERE n.type IS NULL OR NOT n.type IN allowed
+     [t IN written_types | 'a KnowledgeType ' + coalesce('\'' + toString(t) + '\'', 'without a name')
+                            + ' written outside `kgrec schema apply`']
+     + [t IN deleted_types WHERE NOT t IN allowed
+          AND (EXISTS { MATCH (m:Mention) WHERE m.type = t } OR EXISTS { MATCH (c:Concept) WHERE c.type = t })
+        | 'the KnowledgeType \'' + toString(t) + '\' deleted while mentions or concepts have that type']
+     + [n IN nodes WHERE n.type IS NULL OR NOT n.type IN allowed
         | CASE WHEN n:Mention THEN 'Mention' ELSE 'Concept' END + ' of type ' + coalesce('\'' + toString(n.type) + '\'', 'null')]
      + [r IN rels WHERE NOT endNode(r):Concept OR endNode(r).type IS NULL OR NOT endNode(r).type IN allowed
         | type(r) + ' to a ' + CASE WHEN endNode(r):Concept THEN 'Concept of type '
