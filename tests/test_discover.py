@@ -162,6 +162,14 @@ def test_cli_discover_offline(office_items, home, tmp_path):
     assert load_pack(str(out)).name == "cli_pack" and len(load_pack(str(out)).types) == 4
     res = CliRunner().invoke(types_group, ["discover", "--out", str(out)], obj={"settings": settings})
     assert res.exit_code == 2 and "exactly one of --data PATH or --from-db" in res.output
+    # the written pack is reviewed by hand: a rerun to the same file is refused, unless --force
+    out.write_text(out.read_text() + "# reviewed\n")
+    again = ["discover", "--data", str(OFFICE), "--sample", "30", "--k", "3", "--out", str(out), "--silent"]
+    res = CliRunner().invoke(types_group, again, obj={"settings": settings})
+    assert res.exit_code == 1 and "exists" in res.output and "--force" in res.output, res.output
+    assert out.read_text().endswith("# reviewed\n")
+    res = CliRunner().invoke(types_group, [*again, "--force"], obj={"settings": settings})
+    assert res.exit_code == 0 and not out.read_text().endswith("# reviewed\n"), res.output
 
 
 def test_label_key_folds_case_punctuation_and_plurals():

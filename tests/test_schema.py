@@ -23,6 +23,13 @@ def test_every_shipped_pack_is_valid():
         assert "Others" in schema.load_pack(name).names
 
 
+def test_a_pack_file_that_is_not_there_is_named_as_a_file(tmp_path):
+    with pytest.raises(SchemaError, match=r"type pack file '.*typo/mine.yml' not found \(looked at /"):
+        schema.load_pack(str(tmp_path / "typo" / "mine.yml"))
+    with pytest.raises(SchemaError, match="type pack 'nosuch' not found at .*nosuch.yaml; available: movies"):
+        schema.load_pack("nosuch")
+
+
 def test_bad_pack_files_are_refused(tmp_path):
     p = tmp_path / "x.yaml"
     p.write_text("name: x\ntypes:\n  - name: A\n    definition: a\n")
@@ -312,6 +319,9 @@ def test_a_database_set_up_with_a_pack_file_names_that_file_in_its_fixes(db, set
         assert f"`kgrec --pack {mine.resolve()} ...`" in str(caught.value), caught.value
         assert "`kgrec --pack mine ...`" not in str(caught.value)
         assert "`kgrec --pack movies schema apply`" in str(caught.value)
+        with pytest.raises(UnknownTypeError) as caught:  # a write of a type outside it names the file too
+            db.write_tx(lambda tx: schema.refuse_unknown_types(tx, ["Flavour"]))
+        assert f"`--pack {mine.resolve()}`" in str(caught.value) and "`--pack mine`" not in str(caught.value)
     finally:
         schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
     assert db.value("MATCH (m:SchemaInfo {id: 'schema'}) RETURN m.pack_file") is None

@@ -55,10 +55,12 @@ def list_packs(settings):
 @click.option("--min-similarity", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
               help="Clustering cut (cosine; default 0.6 for llm type names, 0.45 for offline phrases).")
 @click.option("--concurrency", type=click.IntRange(min=1), default=None, help="Parallel LLM requests.")
+@click.option("--force", is_flag=True, help="Replace the --out file if it exists (a reviewed pack is never replaced "
+                                            "without it).")
 @silent_option
 @pass_settings
 def discover(settings, data, from_db, sample, k, extractor, out, name, domain, seed, min_similarity, concurrency,
-             silent):
+             force, silent):
     """Cluster the knowledge of a sample of items into K types + Others and write them as a pack file.
 
     \b
@@ -72,6 +74,9 @@ def discover(settings, data, from_db, sample, k, extractor, out, name, domain, s
     if bool(data) == bool(from_db):
         raise click.UsageError("give exactly one of --data PATH or --from-db")
     check_out_path(out, folder=False, example="--out mine.yaml")  # before the sample is extracted and clustered
+    if out.exists() and not force:  # the file is meant to be edited by hand: a rerun must not lose the edits
+        raise click.ClickException(f"{out} exists (a pack file you may have reviewed); nothing was done. Give "
+                                   f"another --out, or --force to replace it.")
     if data:
         items = disc.items_from_dataset(list(data))
     else:

@@ -62,13 +62,14 @@ class SchemaError(KgrecError):
 class UnknownTypeError(SchemaError):
     """A knowledge-point type outside the active type pack."""
 
-    def __init__(self, types, allowed, packs=()):
+    def __init__(self, types, allowed, packs=(), pack_arg: str | None = None):
         self.types = sorted(set(types))
         self.allowed = sorted(allowed)
         self.packs = sorted(packs)
         active = f" ({', '.join(map(repr, self.packs))})" if self.packs else ""
-        other = (f" If the command ran with another pack than the database's, run it with `--pack {self.packs[0]}` "
-                 f"(or KGREC_TYPE_PACK={self.packs[0]})." if self.packs else "")
+        arg = pack_arg or (self.packs[0] if self.packs else None)  # a pack file's path: its name is no --pack
+        other = (f" If the command ran with another pack than the database's, run it with `--pack {arg}` "
+                 f"(or KGREC_TYPE_PACK={arg})." if arg else "")
         super().__init__(
             f"knowledge type(s) {', '.join(map(repr, self.types))} are not in the active type pack{active}; "
             f"allowed: {', '.join(self.allowed)}. Nothing was written.{other} Otherwise fix the input, or add the "

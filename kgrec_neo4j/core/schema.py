@@ -109,6 +109,9 @@ def available_packs() -> list[str]:
 def load_pack(name_or_path: str) -> TypePack:
     """Read and validate a pack by name (``video_games``) or by file path."""
     p = pack_path(name_or_path)
+    if not p.is_file() and (Path(name_or_path).suffix in (".yaml", ".yml") or "/" in name_or_path):
+        raise SchemaError(f"type pack file {name_or_path!r} not found (looked at {Path(name_or_path).resolve()}); "
+                          f"give the path of a .yaml pack file, or a shipped pack: {', '.join(available_packs())}")
     if not p.is_file():
         raise SchemaError(f"type pack {name_or_path!r} not found at {p}; available: {', '.join(available_packs())}")
     try:
@@ -522,5 +525,10 @@ def refuse_unknown_types(tx: neo4j.ManagedTransaction, types: Iterable[str]) -> 
     ).single()
     if rec and rec["bad"]:
         rows = list(tx.run("MATCH (k:KnowledgeType) RETURN k.name AS name, k.pack AS pack"))
-        raise UnknownTypeError(rec["bad"], [r["name"] for r in rows],
-                               packs=sorted({r["pack"] for r in rows if r["pack"] is not None}))
+        packs = sorted({r["pack"] for r in rows if r["pack"] is not None})
+        arg = None  # what --pack takes for the database's pack (see pack_arg): a shipped name, else its file
+        if len(packs) == 1 and packs[0] not in available_packs():
+            arg = tx.run("MATCH (m:SchemaInfo {id: 'schema'}) WHERE m.pack = $name RETURN m.pack_file AS f",
+                         name=packs[0]).single()
+            arg = (arg and arg["f"]) or f"<the .yaml file of pack {packs[0]!r}>"
+        raise UnknownTypeError(rec["bad"], [r["name"] for r in rows], packs=packs, pack_arg=arg)
