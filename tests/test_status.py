@@ -40,6 +40,10 @@ def test_status_counts_what_the_update_then_does(db, settings, tmp_path):
     assert "pending:   nothing: `kgrec update` would find nothing new" in out.output, out.output
     assert f"model:     run {run} " in out.output and f"last {rep.id}" in out.output, out.output
     assert f"{appended:,} interactions (" in out.output and "arrived since it was trained" in out.output, out.output
+    # an evaluation run: a plain warm start learns from the train split only, and the hint says so
+    assert st.run["mode"] == "evaluation", st.run
+    assert ("`kgrec train --warm-start` learns from those in the train split" in out.output
+            and "`kgrec train --for serving --warm-start` from every one" in out.output), out.output
     upd = CliRunner().invoke(cli, ["update", "--extractor", "offline"])
     assert upd.exit_code == 0 and upd.output.startswith("nothing new since the last update"), upd.output
 

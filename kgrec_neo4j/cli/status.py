@@ -80,10 +80,12 @@ def status(settings: Settings, extractor, as_json):
                    f"version {r['version']}; {_c(st.items_folded, 'item')} folded in since")
         if st.interactions_since_run:
             share = _share(st.interactions_since_run, c["interactions"])
+            learn = ("`kgrec train --for serving --warm-start` learns from them"
+                     if r.get("mode") == "serving" or serving_interests else
+                     "`kgrec train --warm-start` learns from those in the train split (an evaluation run: valid and "
+                     "test stay held out), `kgrec train --for serving --warm-start` from every one")
             click.echo(f"           {_c(st.interactions_since_run, 'interaction')} ({share} of all) arrived since it "
-                       f"was trained: served by fold-in; `kgrec train "
-                       f"{'--for serving ' if r.get('mode') == 'serving' or serving_interests else ''}--warm-start` "
-                       f"learns from them")
+                       f"was trained: served by fold-in; {learn}")
     else:
         click.echo("model:     no run trained yet (`kgrec train`): recommendations need one")
     if st.last_update:
