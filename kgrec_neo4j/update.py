@@ -54,6 +54,8 @@ class StepReport(BaseModel):
     step: str
     seconds: float
     summary: str
+    #: done by the update before it was interrupted (a resumed update does not repeat it)
+    before_resume: bool = False
 
 
 class UpdateReport(BaseModel):
@@ -213,6 +215,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         if running.get("report"):  # what the steps done before the interruption did (they are not repeated)
             rep = UpdateReport.model_validate_json(running["report"])
             rep.steps = [s for s in rep.steps if s.step in done_steps and s.step != "fold-in"]
+            for s in rep.steps:
+                s.before_resume = True
         rep.id, rep.resumed = running["id"], True
         ingest, started = int(running["ingest"]), running["started"]
         if running.get("users_changed") is not None:  # the count the run took at its start
@@ -232,6 +236,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         say(f"{label} ...")
         t = time.perf_counter()
         summary = fn()
+        if rep.resumed and not any(not s.before_resume for s in rep.steps):  # the step the interruption cut
+            summary += " (resumed: what it did before the interruption is not counted)"
         rep.steps.append(StepReport(step=label, seconds=round(time.perf_counter() - t, 2), summary=summary))
         db.execute(cypher("update/run_step"), id=rep.id, step=label,
                    summary=json.dumps({"step": label, "summary": summary}),

@@ -83,8 +83,10 @@ def update(settings: Settings, extractor, classifier, interests, retry_failed, a
                        f"{'waits' if n == 1 else 'wait'} for an update with other work; `kgrec update --retry-failed` "
                        f"extracts {'it' if n == 1 else 'them'} again now")
         return
+    before = sum(s.seconds for s in rep.steps if s.before_resume)
     click.echo(f"update {rep.id}" + (" (resumed)" if rep.resumed else "")
-               + f": ingest {rep.previous} -> {rep.ingest} in {rep.seconds:.1f}s")
+               + f": ingest {rep.previous} -> {rep.ingest} in {rep.seconds:.1f}s"
+               + (f" (and {before:.1f}s of steps done before the interruption)" if before else ""))
     click.echo(f"items:     {rep.items_extracted} extracted ({rep.items_failed} failed), knowledge of "
                f"{rep.items_knowledge} recomputed; {rep.mentions_projected} new mentions projected, "
                f"{rep.mentions_assigned} mentions assigned, {rep.concepts_grown} concepts grown, "
@@ -98,7 +100,8 @@ def update(settings: Settings, extractor, classifier, interests, retry_failed, a
         click.echo(f"model:     {plural(rep.items_folded, 'item')} folded into run {rep.run} ({rep.items_new} new), "
                    + (f"version {rep.run_version}" if rep.run_version is not None else "its version unchanged"))
     for s in rep.steps:
-        click.echo(f"  {s.step:<10} {s.seconds:7.1f}s  {s.summary}")
+        click.echo(f"  {s.step:<10} {s.seconds:7.1f}s  {s.summary}" + (" (before the interruption)" if s.before_resume
+                                                                       else ""))
     if rep.later_loads:
         click.echo(f"{plural(rep.later_loads, 'load')} arrived during the update: run `kgrec update` again", err=True)
     if rep.failed_items:
