@@ -237,7 +237,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         t = time.perf_counter()
         summary = fn()
         if rep.resumed and not any(not s.before_resume for s in rep.steps):  # the step the interruption cut
-            summary += " (resumed: what it did before the interruption is not counted)"
+            summary += " (resumed: anything it did before the interruption is not counted)"
         rep.steps.append(StepReport(step=label, seconds=round(time.perf_counter() - t, 2), summary=summary))
         db.execute(cypher("update/run_step"), id=rep.id, step=label,
                    summary=json.dumps({"step": label, "summary": summary}),

@@ -464,3 +464,19 @@ def test_a_pack_without_a_table_reads_feature_lines_by_type_name():
     phrases = {mention_key(c) for c, _ in ex._rule_points(it)[1]}  # the candidates typed by similarity
     assert "united states" in phrases  # a line without a type of its own is still read, by its value
     assert not phrases & {"director", "cast", "country", "age rating", "genres"}, phrases
+    long = ItemText(item_id="y", title="t", features=["Director: a man who once made a film about the sea and ships"])
+    assert not any(p.type == "Director" for p in ex.extract([long])[0].points)  # free text is no Director
+
+
+def test_a_shipped_packs_feature_headings_keep_their_patterns():
+    """Amazon's bullet headings (``SURROUND SOUND: ...``, ``Compatibility: PS4, Xbox One``) in a shipped pack: the
+    patterns still read the whole line (the heading too), the type-name keys are a rule of packs without a table
+    only, and the heading itself is no candidate value."""
+    ex = OfflineExtractor(load_settings(), load_pack("video_games"), embedder=NoEmbedder())
+    it = ItemText(item_id="h", title="Gaming Headset", features=[
+        "SURROUND SOUND: 7.1 virtual surround for every game", "Compatibility: PS4, Xbox One, Nintendo Switch"])
+    pts, cands, _ = ex._rule_points(it)
+    got = {(p.type, mention_key(p.value)) for p in pts}
+    assert {("Compatibility", "playstation 4"), ("Compatibility", "xbox one"), ("Compatibility", "nintendo switch")} <= got
+    assert not any(mention_key(p.value) == "ps4" for p in pts)  # no raw field value beside the pattern's
+    assert not {mention_key(c) for c, _ in cands} & {"surround sound", "compatibility"}

@@ -387,7 +387,10 @@ def test_cli_says_how_to_add_the_skipped_lines_of_an_append(db, tmp_path):
 
 def derived(db):
     """What later stages derive, made by hand on the slice: a concept, knowledge and an interest."""
-    db.write("MERGE (:KnowledgeType {name: 'Components'})")  # the database was cleared: the type the trigger checks
+    from kgrec_neo4j.core.schema import APPLY_METADATA
+
+    # the database was cleared: the type the trigger checks (written as `kgrec schema apply` writes types)
+    db.write("MERGE (:KnowledgeType {name: 'Components'})", tx_metadata=APPLY_METADATA)
     db.write("MERGE (c:Concept {id: 'c1'}) SET c.name = 'adapter', c.type = 'Components'")
     db.write("MATCH (i:Item), (c:Concept {id: 'c1'}) WITH i, c ORDER BY i.id LIMIT 50 MERGE (i)-[:HAS_KNOWLEDGE]->(c)")
     db.write("MATCH (i:Item) WITH i ORDER BY i.id LIMIT 50 MERGE (m:Mention {type: 'Components', key: i.id}) "

@@ -1258,7 +1258,7 @@ def test_an_update_interrupted_in_its_fold_in_counts_every_changed_user_on_resum
     # the steps done before the cut are marked as such (with their time), and the cut one says what it counts
     lines = {ln.split()[0]: ln for ln in r.output.splitlines() if ln.startswith("  ")}
     assert lines["interests"].endswith("(before the interruption)") and "s of steps done before" in r.output, r.output
-    assert lines["fold-in"].endswith("(resumed: what it did before the interruption is not counted)"), r.output
+    assert lines["fold-in"].endswith("(resumed: anything it did before the interruption is not counted)"), r.output
     # and the work is complete: every new item folded in, every changed user's interests as computing them now gives
     assert db.value("MATCH (i:Item) WHERE i.id IN $ids AND i.gnn_run IS NULL RETURN count(i)", ids=sorted(new_items)) == 0
 

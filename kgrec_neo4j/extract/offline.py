@@ -43,6 +43,7 @@ from ..core.schema import TypePack
 from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key, strip_credit, without_features
 from .offline_patterns import (
     COMPONENT_MODIFIERS_VG,
+    EMPTY_RULES,
     WEAK_COMPONENTS_VG,
     FieldRule,
     PackRules,
@@ -286,8 +287,8 @@ class OfflineExtractor:
             log.warning("offline extractor: %d patterns dropped (types not in pack %s)",
                         len(rules.patterns) - len(pats), pack.name)
         field_rules = {k: r for k, r in rules.field_rules.items() if r.type in names}
-        for key, t in type_name_keys(pack.names).items():  # `Director: ...` → type Director, in any pack
-            field_rules.setdefault(key, FieldRule(t))
+        if rules is EMPTY_RULES:  # a pack without a table: `Director: ...` → its type Director (a shipped pack's
+            field_rules = {k: FieldRule(t, max_words=MAX_VALUE_WORDS) for k, t in type_name_keys(pack.names).items()}
         return PackRules(
             patterns=pats, field_rules=field_rules,
             category_type=rules.category_type if rules.category_type in names else None,
@@ -543,16 +544,19 @@ class OfflineExtractor:
                 vals = [v.strip() for v in re.split(r",|;|\|", m.group(2)) if v.strip()][: rule.max_values]
                 for v in vals:
                     v2 = rule.transform(v) if rule.transform else v
-                    if v2:
+                    if v2 and (rule.max_words is None or len(v2.split()) <= rule.max_words):
                         pts.append(_Point(rule.type, v2, 0.95, v, "field"))
                 continue
-            if m:  # a line's key is its label (`Director`), never a value: its values are read alone
-                f = m.group(2).strip()
             spans, fpts = self._patterns(f, in_title=False)
             pts += fpts
             if rules.component_words and self._component_type == "Components":
                 pts += self._components(f, spans)
-            cands += [(x, "features") for x in candidate_phrases(_mask(f, spans))]
+            # a line's key (`Director:`, `SURROUND SOUND:`) is read by the patterns above, but is never a candidate
+            # value of its own: the candidates come from the rest of the line
+            rest = _mask(f, spans)
+            if m:
+                rest = "|" * m.start(2) + rest[m.start(2):]
+            cands += [(x, "features") for x in candidate_phrases(rest)]
         # description
         for d in it.description:
             t = strip_credit(plain_text(d))

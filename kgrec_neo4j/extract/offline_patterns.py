@@ -61,6 +61,7 @@ class FieldRule:
     type: str
     max_values: int = 3
     transform: Callable[[str], str | None] | None = None
+    max_words: int | None = None  # longer values are dropped (a free-text line under a type-named key)
 
 
 @dataclass(frozen=True)
@@ -933,9 +934,9 @@ def _movies() -> PackRules:
 
 
 def type_name_keys(type_names) -> dict[str, str]:
-    """Feature keys that name a type of the pack, lower-cased, with the singular or plural too: a ``"Director:
-    a, b"`` line gives ``Director`` points in any pack that has the type (a pack file without a rules table, e.g. one
-    ``kgrec types discover`` wrote). ``Others`` names no key."""
+    """Feature keys that name a type of the pack, lower-cased, with the singular or plural too: for a pack file
+    without a rules table (e.g. one ``kgrec types discover`` wrote), a ``"Director: a, b"`` line gives ``Director``
+    points. ``Others`` names no key."""
     out: dict[str, str] = {}
     for t in type_names:
         if t == "Others":

@@ -465,9 +465,9 @@ def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, 
                   ) -> tuple[RunModel, list[UserState]]:
     """The run model (default: the current run) and the users' live states, never from two different runs.
 
-    The current run id is remembered per database; the users query also returns the runs marked current now and the
-    run's version, and a change (a new training run, or new items folded into the run by ``kgrec update``) reloads
-    the model and asks again (up to three tries, so that a flip of ``current`` during the request is followed, never
+    The current run id is remembered per database; after the users' reads, the runs marked current now and the
+    run's version are read, and a change (a new training run, or new items folded into the run by ``kgrec update``)
+    reloads the model and asks again (up to three tries, so that a flip of ``current`` during the request is followed, never
     answered with a mix of two runs). ``links=False``: a request for a few users sums their item links in Cypher
     instead of loading the run's links.
     """
