@@ -32,6 +32,21 @@ def test_secret_in_toml_is_refused(tmp_path):
         load_settings(toml_path=toml, environ={})
 
 
+def test_a_password_in_the_neo4j_uri_is_refused_without_printing_it(tmp_path):
+    """A URI with user info (`bolt://neo4j:pw@host`): the driver refuses it, and every message that names the server
+    printed the password (`kgrec status`, `kgrec doctor`, a config file's `neo4j_uri`)."""
+    for env, toml in (({"NEO4J_URI": "bolt://neo4j:hunter2hunter2@127.0.0.1:7687"}, None),
+                      ({}, 'neo4j_uri = "neo4j+s://neo4j:hunter2hunter2@db.example:7687"\n')):
+        path = None
+        if toml:
+            path = tmp_path / "kgrec.toml"
+            path.write_text(toml)
+        with pytest.raises(ConfigError) as e:
+            load_settings(toml_path=path, environ=env)
+        assert "hunter2" not in str(e.value) and "NEO4J_PASSWORD" in str(e.value) and "***@" in str(e.value), e.value
+    assert load_settings(environ={"NEO4J_URI": "bolt://db.example:7687"}).neo4j_uri == "bolt://db.example:7687"
+
+
 def test_unknown_and_badly_typed_settings(tmp_path):
     toml = tmp_path / "kgrec.toml"
     toml.write_text('batch_sise = 3\n')

@@ -339,6 +339,14 @@ def load_settings(
     if out.borrow_from not in BORROW_SOURCES:
         raise ConfigError(f"setting borrow_from must be one of {', '.join(BORROW_SOURCES)} (got {out.borrow_from!r}); "
                           f"set KGREC_BORROW_FROM or borrow_from in kgrec.toml")
+    try:  # a user and password in the URI would be printed by every message that names the server
+        userinfo = bool(urlsplit(out.neo4j_uri or "").username or urlsplit(out.neo4j_uri or "").password)
+    except ValueError:
+        userinfo = False
+    if userinfo:
+        raise ConfigError(f"NEO4J_URI {redact_url(out.neo4j_uri)!r} carries a user name and password; give the URI "
+                          f"without them (e.g. bolt://127.0.0.1:7687), the password in NEO4J_PASSWORD and the user in "
+                          f"NEO4J_USERNAME")
     return out
 
 
