@@ -153,7 +153,9 @@ def test_triggers_are_installed_and_active(db):
      "a KnowledgeType 'Nonsense' written outside `kgrec schema apply`"),
     ("MATCH (k:KnowledgeType {name: 'Others'}) SET k.name = 'Misc'", "KnowledgeType 'Misc' written outside"),
     ("MATCH (k:KnowledgeType {name: 'Compatibility'}) DETACH DELETE k",
-     "the KnowledgeType 'Compatibility' deleted while mentions or concepts have that type"),
+     "the KnowledgeType 'Compatibility' deleted (or its label or name removed) while mentions or concepts have"),
+    ("MATCH (k:KnowledgeType {name: 'Compatibility'}) REMOVE k:KnowledgeType", "the KnowledgeType 'Compatibility' deleted"),
+    ("MATCH (k:KnowledgeType {name: 'Compatibility'}) REMOVE k.name", "the KnowledgeType 'Compatibility' deleted"),
 ])
 def test_database_refuses_bad_types_from_a_plain_driver(db, plain, settings, cypher, what):
     db.write("MERGE (:Item {id: 't-item'}) MERGE (:User {id: 't-user'}) "
@@ -165,6 +167,8 @@ def test_database_refuses_bad_types_from_a_plain_driver(db, plain, settings, cyp
     msg = e.value.message
     assert what in msg, msg
     assert "Compatibility" in msg and "Game Features" in msg and "kgrec schema apply" in msg  # names the allowed types
+    allowed = msg.split("must be one of the active pack:", 1)[1]
+    assert "Nonsense" not in allowed and "Misc" not in allowed, msg  # a type the refused transaction wrote is not one
     assert db.value("MATCH (n) RETURN count(n) + COUNT { ()-[]->() }") == before  # the transaction was rolled back
     assert db.value("MATCH (c:Concept {id: 't-good'}) RETURN c.type") == "Compatibility"
     assert db.value("MATCH (m:Mention {key: 't-good'}) RETURN m.type") == "Compatibility"

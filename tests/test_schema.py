@@ -108,6 +108,13 @@ def test_a_command_run_with_another_pack_than_the_databases_is_refused_before_it
         assert "schema apply" not in str(e.value)
     finally:
         db.write("MATCH (c:Concept {id: 'pack-probe'}) DETACH DELETE c")
+    db.write("CREATE (:Mention {type: 'Game Features', key: 'pack-probe', text: 'pack probe'})")  # extracted, no concept
+    try:
+        with pytest.raises(ConfigError, match=r"A database holds one pack: its datasets all share it") as e:
+            schema.check_pack(db, office)
+        assert "schema apply" not in str(e.value)
+    finally:
+        db.write("MATCH (m:Mention {key: 'pack-probe'}) DETACH DELETE m")
     runs = db.value("MATCH (r:UpdateRun) RETURN count(r)")
     with pytest.raises(ConfigError, match="type pack 'video_games'"):
         run_update(db, dataclasses.replace(settings, type_pack="office_products"), extractor="offline")
@@ -116,7 +123,8 @@ def test_a_command_run_with_another_pack_than_the_databases_is_refused_before_it
     assert db.value("MATCH (r:UpdateRun) RETURN count(r)") == runs
 
 
-@pytest.mark.parametrize("args", [["concepts", "report"], ["concepts", "project", "--silent"],
+@pytest.mark.parametrize("args", [["concepts", "report"], ["concepts", "build", "--silent"],
+                                  ["concepts", "project", "--silent"],
                                   ["concepts", "grow", "--silent"], ["concepts", "families"], ["concepts", "same-work"],
                                   ["concepts", "suggest-merges"], ["concepts", "merge", "c_a", "c_b"],
                                   ["interests", "extract", "--extractor", "llm", "--users", "1", "--silent"]])
@@ -337,3 +345,13 @@ def test_check_says_which_types_outside_the_pack_the_graph_still_uses(db, settin
     lines = {d.split("'")[1]: d for d in drift if d.startswith("knowledge type") and "not in pack" in d}
     assert lines["Game Features"].endswith("the graph still uses it (1 concepts, 0 mentions)"), lines
     assert "still uses" not in lines["Content Additions"]
+
+
+def test_check_names_a_type_node_without_a_name_instead_of_failing(db, settings):
+    """A (:KnowledgeType) without a name (written with the trigger off): `schema check` failed with a TypeError."""
+    db.write("CREATE (:KnowledgeType {definition: 'nameless'})", tx_metadata=schema.APPLY_METADATA)
+    try:
+        drift = schema.check(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
+    finally:
+        db.write("MATCH (k:KnowledgeType) WHERE k.name IS NULL DELETE k")
+    assert any(d.startswith("1 (:KnowledgeType) node(s) without a name") for d in drift), drift

@@ -186,7 +186,10 @@ def build_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, fracti
     """
     if min_items < 1:
         raise ValueError(f"min_items must be >= 1 (got {min_items})")
+    from ..core.schema import check_pack
+
     t_start = time.perf_counter()
+    check_pack(db, pack)  # with another pack than the database's, its mentions read as unknown types of this one
     store.check_model(db, embedder)
     if types is not None:
         pack.check(types)

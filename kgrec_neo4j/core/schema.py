@@ -337,7 +337,10 @@ def check(db: Database, pack: TypePack, *, dim: int) -> list[str]:
     if have is not None and have != dim:
         drift.append(f"vector index concept_embedding has dimension {have}, configuration says {dim}")
     rows = db.query("MATCH (k:KnowledgeType) RETURN k.name AS name, k.definition AS definition")
-    db_types = {r["name"]: r["definition"] for r in rows}
+    db_types = {r["name"]: r["definition"] for r in rows if r["name"] is not None}
+    if len(db_types) < len(rows):
+        drift.append(f"{len(rows) - len(db_types)} (:KnowledgeType) node(s) without a name; remove them with "
+                     f"`MATCH (k:KnowledgeType) WHERE k.name IS NULL DELETE k`")
     for t in pack.types:
         if t.name not in db_types:
             drift.append(f"knowledge type {t.name!r} of pack {pack.name!r} is missing in the database")
@@ -507,7 +510,7 @@ def check_pack(db: Database, pack: TypePack) -> None:
     packs = db_packs(db)
     if packs and pack.name not in packs:
         arg = pack_arg(db, packs[0])
-        used = db.value("MATCH (c:Concept) RETURN count(c) > 0")
+        used = bool(used_types(db, db_types(db)))  # mentions or concepts of its types: an apply would refuse
         switch = ("A database holds one pack: its datasets all share it (another domain's data needs its own "
                   "database, or a pack with both domains' types)" if used else
                   f"Or switch the database to {pack.name!r} with `kgrec --pack {pack.arg} schema apply`")

@@ -19,17 +19,22 @@ WITH [n IN coalesce($assignedLabels.Mention, []) + coalesce($assignedLabels.Conc
                      + [p IN coalesce($assignedNodeProperties.name, []) WHERE NOT apoc.any.isDeleted(p.node)
                           AND p.node:KnowledgeType | p.node]
                 WHERE NOT apoc.any.isDeleted(k) | k.name] END AS written_types,
+     // types taken away: a KnowledgeType deleted, its label removed, or its name removed
      [p IN coalesce($removedNodeProperties.name, [])
-        WHERE apoc.any.isDeleted(p.node) AND p.node IN coalesce($removedLabels.KnowledgeType, []) | p.old] AS deleted_types
+        WHERE p.node IN coalesce($removedLabels.KnowledgeType, [])
+           OR (NOT apoc.any.isDeleted(p.node) AND p.node:KnowledgeType) | p.old]
+     + [k IN coalesce($removedLabels.KnowledgeType, []) WHERE NOT apoc.any.isDeleted(k) AND k.name IS NOT NULL
+        | k.name] AS deleted_types
 WHERE size(nodes) > 0 OR size(rels) > 0 OR size(written_types) > 0 OR size(deleted_types) > 0
 WITH nodes, rels, written_types, deleted_types,
-     COLLECT { MATCH (k:KnowledgeType) RETURN k.name ORDER BY k.name } AS allowed
+     [t IN COLLECT { MATCH (k:KnowledgeType) WHERE k.name IS NOT NULL RETURN k.name ORDER BY k.name }
+        WHERE NOT t IN written_types] AS allowed
 WITH allowed,
      [t IN written_types | 'a KnowledgeType ' + coalesce('\'' + toString(t) + '\'', 'without a name')
                             + ' written outside `kgrec schema apply`']
      + [t IN deleted_types WHERE NOT t IN allowed
           AND (EXISTS { MATCH (m:Mention) WHERE m.type = t } OR EXISTS { MATCH (c:Concept) WHERE c.type = t })
-        | 'the KnowledgeType \'' + toString(t) + '\' deleted while mentions or concepts have that type']
+        | 'the KnowledgeType \'' + toString(t) + '\' deleted (or its label or name removed) while mentions or concepts have that type']
      + [n IN nodes WHERE n.type IS NULL OR NOT n.type IN allowed
         | CASE WHEN n:Mention THEN 'Mention' ELSE 'Concept' END + ' of type ' + coalesce('\'' + toString(n.type) + '\'', 'null')]
      + [r IN rels WHERE NOT endNode(r):Concept OR endNode(r).type IS NULL OR NOT endNode(r).type IN allowed
