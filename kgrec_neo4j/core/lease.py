@@ -220,10 +220,18 @@ class WriterLease:
         self.held = False
         if self.check in self.db.guards:
             self.db.guards.remove(self.check)
+        try:  # one quick look first: with the server gone, the write below would be retried for minutes
+            self.db.driver.verify_connectivity()
+        except Exception as e:  # noqa: BLE001 - unreachable, stopped, refused: the lease then expires by itself
+            log.warning("could not give the writer lease back (Neo4j is not reachable: %s); it expires in %.0f s",
+                        type(e).__name__, self.ttl_s)
+            return
         try:
             self.db.execute(cypher("lease/release"), name=self.name, token=self.token)
-        except Exception:  # noqa: BLE001 - the database may be what failed; the lease then expires by itself
-            log.warning("could not give the writer lease back; it expires in %.0f s", self.ttl_s, exc_info=True)
+        except Exception as e:  # noqa: BLE001 - the database may be what failed; the lease then expires by itself
+            log.warning("could not give the writer lease back (%s); it expires in %.0f s", type(e).__name__,
+                        self.ttl_s)
+            log.debug("the lease release failed", exc_info=True)
 
     # -- while held ----------------------------------------------------------------------------------
     def renew(self) -> bool:
