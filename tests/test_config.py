@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from kgrec_neo4j.core.config import Settings, load_settings
@@ -132,3 +134,19 @@ def test_an_llm_endpoint_without_a_model_name_is_named_by_its_address(tmp_path):
         finally:
             client.close()
     assert marked_name(a, "offline") == "offline"
+
+
+def test_relative_paths_in_a_config_file_are_read_from_its_folder(tmp_path, monkeypatch):
+    """`kgrec --config conf/kgrec.toml` with `type_pack = "mine.yaml"` beside it looked for mine.yaml in the current
+    folder."""
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "kgrec.toml").write_text('type_pack = "packs/mine.yaml"\nhome = "state"\ndata_dir = "/abs/data"\n')
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(toml_path=conf / "kgrec.toml", environ={})
+    assert Path(s.type_pack) == conf / "packs" / "mine.yaml" and s.home_path == (conf / "state").resolve()
+    assert s.data_dir == "/abs/data"
+    (conf / "kgrec.toml").write_text('type_pack = "movies"\n')  # a shipped pack's name is no path
+    assert load_settings(toml_path=conf / "kgrec.toml", environ={}).type_pack == "movies"
+    # the environment and flags are read from the current folder, as before
+    assert load_settings(toml_path=conf / "kgrec.toml", environ={"KGREC_HOME": "here"}).home == "here"

@@ -187,3 +187,21 @@ def test_a_lease_is_not_given_back_for_minutes_when_the_server_is_gone(free_leas
     assert time.monotonic() - t0 < 15 and not calls and not lease.held
     msgs = [r for r in caplog.records if "could not give the writer lease back" in r.getMessage()]
     assert len(msgs) == 1 and "not reachable" in msgs[0].getMessage() and msgs[0].exc_info is None
+
+
+def test_an_expired_holder_is_described_as_expired():
+    from kgrec_neo4j.core.lease import Holder
+
+    h = Holder(owner="kgrec update", pid=7, host="h", held_s=600.0, heartbeat_ago_s=596.0, expires_in_s=-476.0)
+    assert h.describe().endswith("expired 476 s ago: the next writer takes it)") and "-476" not in h.describe()
+    assert Holder(owner="w", expires_in_s=30.0).describe().endswith("expires in 30 s without one)")
+
+
+def test_doctor_with_a_wrong_password_names_the_password_not_a_server_start(settings):
+    import dataclasses
+
+    from kgrec_neo4j.local.doctor import run_checks
+
+    bad = dataclasses.replace(settings, neo4j_password="not-the-password-1")
+    neo = {c.name: c for c in run_checks(bad)}["neo4j"]
+    assert not neo.ok and "NEO4J_PASSWORD" in neo.fix and "db start" not in neo.fix, neo

@@ -223,7 +223,7 @@ def schema_check(settings: Settings):
         raise click.ClickException(
             f"{plural(len(drift), 'difference')}; the graph uses knowledge types outside pack {pack.name!r}: run "
             f"the commands with the pack the data was built with (`kgrec --pack NAME_OR_FILE ...`; `kgrec status` "
-            f"names it), extract those items again with `--force`, or start from an empty database")
+            f"names it), or start from an empty database")
     raise click.ClickException(f"{plural(len(drift), 'difference')}; run `kgrec schema apply`")
 
 

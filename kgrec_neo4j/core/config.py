@@ -317,6 +317,8 @@ def load_settings(
             if k not in names:
                 raise ConfigError(f"{p}: unknown setting {k!r}; known: {', '.join(sorted(names - SECRET_FIELDS))}")
             values[k] = _coerce(k, v, str(p))
+            if k in TOML_PATHS and isinstance(values[k], str):
+                values[k] = _beside(values[k], p, k)
 
     # KGREC_* names win over the generic ones when both are set
     for var in sorted(ENV, key=lambda v: v.startswith("KGREC_")):
@@ -348,6 +350,19 @@ def load_settings(
                           f"without them (e.g. bolt://127.0.0.1:7687), the password in NEO4J_PASSWORD and the user in "
                           f"NEO4J_USERNAME")
     return out
+
+
+#: settings that name files or folders: a relative one in a config file is read from that file's folder
+TOML_PATHS = ("home", "data_dir", "type_pack")
+
+
+def _beside(value: str, config: Path, key: str) -> str:
+    """``value`` of setting ``key`` of config file ``config`` as a path from the current folder: a relative path is
+    relative to the file's folder (a shipped pack's name, e.g. ``type_pack = "movies"``, is not a path)."""
+    if key == "type_pack" and not (value.endswith((".yaml", ".yml")) or "/" in value):
+        return value
+    v = Path(value).expanduser()
+    return value if v.is_absolute() else str(config.parent / v)
 
 
 #: setting -> (lowest allowed, highest allowed or None)

@@ -105,8 +105,11 @@ class Holder(BaseModel):
         def s(v: float | None) -> str:
             return "?" if v is None else f"{v:.0f}"
 
+        left = self.expires_in_s
+        ends = (f"expired {-left:.0f} s ago: the next writer takes it" if left is not None and left < 0 else
+                f"expires in {s(left)} s without one")
         return (f"{self.owner or 'a writer'} (pid {self.pid} on host {self.host}, holding it for {s(self.held_s)} s, "
-                f"last heartbeat {s(self.heartbeat_ago_s)} s ago, expires in {s(self.expires_in_s)} s without one)")
+                f"last heartbeat {s(self.heartbeat_ago_s)} s ago, {ends})")
 
     def dead_here(self, host: str) -> bool:
         """Held by a process of ``host`` that is gone."""

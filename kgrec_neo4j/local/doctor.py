@@ -26,8 +26,11 @@ def run_checks(settings: Settings) -> list[Check]:
     try:
         db = connect(settings)
     except KgrecError as e:
-        out.append(Check("neo4j", False, str(e), "start it with `kgrec db start` or set NEO4J_URI, NEO4J_PASSWORD "
-                         "and NEO4J_DATABASE", exit_code=e.exit_code))
+        from ..core.errors import CredentialsRefused
+
+        fix = ("set NEO4J_PASSWORD (and NEO4J_USERNAME) to the database's credentials" if isinstance(e, CredentialsRefused)
+               else "start it with `kgrec db start` or set NEO4J_URI, NEO4J_PASSWORD and NEO4J_DATABASE")
+        out.append(Check("neo4j", False, str(e), fix, exit_code=e.exit_code))
         db = None
     if db is not None:
         with db:
