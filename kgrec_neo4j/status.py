@@ -55,8 +55,8 @@ class GraphStatus(BaseModel):
     """What the graph holds, which run serves, and what is pending (:func:`graph_status`)."""
 
     pack: str | None = None
-    pack_arg: str | None = Field(None, description="what `--pack` a command needs to run on this database when the "
-                                                   "settings' pack is another (None: the settings' pack is the "
+    pack_arg: str | None = Field(None, description="what `--pack` a command needs to run on this database when its "
+                                                   "pack is not the default one (None: the default pack is the "
                                                    "database's, or it has none yet)")
     datasets: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
@@ -110,8 +110,11 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
     scopes = stored_scopes(db)
     packs = db_packs(db)
     other = bool(packs) and load_pack(settings.type_pack).name not in packs  # the update would be refused
+    # a command given without --pack runs with the default pack: name the database's unless it is that one (a
+    # `kgrec --pack office_products status` said "run `kgrec update`", which is then refused)
+    named = other or (bool(packs) and packs[0] != load_pack(Settings().type_pack).name)
     return GraphStatus(
-        pack=packs[0] if packs else None, pack_arg=pack_arg(db, packs[0]) if other else None,
+        pack=packs[0] if packs else None, pack_arg=pack_arg(db, packs[0]) if named else None,
         datasets=list(g.pop("datasets")), counts={k: int(v) for k, v in g.items()},
         last_update=last[0] if last else None, ingest=int(state["ingest"]),
         run=run.summary() | {"version": p["run_version"], "updated": p["run_updated"]} if run else None,

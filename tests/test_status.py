@@ -220,8 +220,9 @@ def test_status_names_the_databases_pack_in_the_command_it_gives(db, settings, t
         out = CliRunner().invoke(cli, ["status", "--extractor", "offline"])
         assert out.exit_code == 0, (out.output, out.exception)
         assert out.output.rstrip().endswith("run `kgrec --pack office_products update` to do it"), out.output
+        # run with the database's pack, the command it gives still names it: without --pack it would be refused
         same = CliRunner().invoke(cli, ["--pack", "office_products", "status", "--extractor", "offline"]).output
-        assert same.rstrip().endswith("run `kgrec update` to do it"), same
+        assert same.rstrip().endswith("run `kgrec --pack office_products update` to do it"), same
     finally:
         clear_database(db)
         schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
