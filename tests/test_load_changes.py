@@ -375,6 +375,7 @@ def test_cli_says_how_to_add_the_skipped_lines_of_an_append(db, tmp_path):
             f"'vg': add its record to an items.jsonl beside this file") in r.output
     assert f"{add / 'interactions.jsonl'}:4: malformed JSON" in r.output
     assert "correct them and append a file of only those lines" in r.output
+    assert "safe for rows with a timestamp, which are recognised as stored" in r.output  # as docs/updates.md says
     # a reload: running it again is the way (--yes: it removes the rows appended from the file it leaves out)
     r = invoke_cli(["load", str(base), "--silent", "--yes"])
     assert "skipped: 0" in r.output and "to add the skipped lines" not in r.output

@@ -102,7 +102,8 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
         click.echo(f"  … {skipped - 10} more", err=True)
     if skipped and rep.mode == "append":
         click.echo("  to add the skipped lines, correct them and append a file of only those lines (appending the "
-                   "whole file again can store its other rows twice)", err=True)
+                   "whole file again is safe for rows with a timestamp, which are recognised as stored; a row without "
+                   "one that the user's history does not end with is stored twice)", err=True)
     elif skipped:
         click.echo("  to add the skipped lines, correct them and run the same command again (it writes only what is "
                    "missing or changed)", err=True)
