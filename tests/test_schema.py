@@ -36,8 +36,25 @@ def test_bad_pack_files_are_refused(tmp_path):
     with pytest.raises(SchemaError, match="needs an 'Others' type"):
         schema.load_pack(str(p))
     p.write_text("name: x\ntypes:\n  - name: A\n")
-    with pytest.raises(SchemaError, match=r"types\[0\] needs a non-empty 'name' and 'definition'"):
+    with pytest.raises(SchemaError, match=r"type number 1 \('A'\) needs a non-empty 'name' and 'definition'"):
         schema.load_pack(str(p))
+    # a misspelled key, a type listed twice in two cases, an unknown top-level key: refused, naming it
+    others = "  - name: Others\n    definition: o\n"
+    p.write_text("name: x\ntypes:\n  - name: A\n    definition: a\n    exmples: [b]\n" + others)
+    with pytest.raises(SchemaError, match=r"type number 1 \('A'\) has unknown key\(s\) 'exmples'; a type has name"):
+        schema.load_pack(str(p))
+    p.write_text("name: x\ntypes:\n  - name: Director\n    definition: a\n  - name: director\n    definition: b\n"
+                 + others)
+    with pytest.raises(SchemaError, match=r"type 'director' is listed twice \(as 'Director' too"):
+        schema.load_pack(str(p))
+    p.write_text("name: x\nkeywrods: [a]\ntypes:\n" + others)
+    with pytest.raises(SchemaError, match=r"unknown key\(s\) 'keywrods'; a pack file has name, domain, types"):
+        schema.load_pack(str(p))
+    p.write_text("name: x\n")
+    with pytest.raises(SchemaError, match=r"expected a non-empty list 'types' .*all but 'types' are optional"):
+        schema.load_pack(str(p))
+    for shipped in schema.available_packs():  # every shipped pack still loads
+        schema.load_pack(shipped)
     with pytest.raises(SchemaError, match="available: .*video_games"):
         schema.load_pack("no_such_pack")
 

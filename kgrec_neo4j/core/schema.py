@@ -106,6 +106,11 @@ def available_packs() -> list[str]:
     return sorted(p.stem for p in (resources.schema_dir() / "packs").glob("*.yaml"))
 
 
+#: the keys of a pack file and of each of its types (anything else is refused: a misspelling would be dropped)
+PACK_KEYS = ("name", "domain", "types", "implicit_verb", "keywords", "features_left_out", "review_examples")
+TYPE_KEYS = ("name", "definition", "examples", "families")
+
+
 def load_pack(name_or_path: str) -> TypePack:
     """Read and validate a pack by name (``video_games``) or by file path."""
     p = pack_path(name_or_path)
@@ -119,18 +124,33 @@ def load_pack(name_or_path: str) -> TypePack:
     except yaml.YAMLError as e:
         raise SchemaError(f"{p}: not valid YAML: {e}") from None
     if not isinstance(data, dict) or not isinstance(data.get("types"), list) or not data["types"]:
-        raise SchemaError(f"{p}: expected keys 'name', 'domain' and a non-empty list 'types'")
+        raise SchemaError(f"{p}: expected a non-empty list 'types' (a pack file has the keys "
+                          f"{', '.join(PACK_KEYS)}; all but 'types' are optional)")
+    unknown = sorted(set(data) - set(PACK_KEYS))
+    if unknown:  # a misspelled key would be dropped without a word
+        raise SchemaError(f"{p}: unknown key(s) {', '.join(map(repr, unknown))}; a pack file has {', '.join(PACK_KEYS)}")
     types = []
     for i, t in enumerate(data["types"]):
+        which = f"type number {i + 1}" + (f" ({str(t.get('name')).strip()!r})"
+                                           if isinstance(t, dict) and str(t.get("name") or "").strip() else "")
         if not isinstance(t, dict) or not str(t.get("name", "")).strip() or not str(t.get("definition", "")).strip():
-            raise SchemaError(f"{p}: types[{i}] needs a non-empty 'name' and 'definition'")
+            raise SchemaError(f"{p}: {which} needs a non-empty 'name' and 'definition'")
+        unknown = sorted(set(t) - set(TYPE_KEYS))
+        if unknown:
+            raise SchemaError(f"{p}: {which} has unknown key(s) {', '.join(map(repr, unknown))}; a type has "
+                              f"{', '.join(TYPE_KEYS)}")
         if not isinstance(t.get("families", True), bool):
-            raise SchemaError(f"{p}: types[{i}].families must be true or false (got {t['families']!r})")
+            raise SchemaError(f"{p}: {which}: families must be true or false (got {t['families']!r})")
         types.append(KnowledgeType(str(t["name"]).strip(), str(t["definition"]).strip(),
                                    tuple(str(x) for x in t.get("examples") or ()), t.get("families", True)))
+    seen: dict[str, str] = {}
+    for t in types:
+        if t.name.lower() in seen:
+            raise SchemaError(f"{p}: type {t.name!r} is listed twice" + (
+                f" (as {seen[t.name.lower()]!r} too: type names are compared without case)"
+                if seen[t.name.lower()] != t.name else ""))
+        seen[t.name.lower()] = t.name
     names = [t.name for t in types]
-    if len(set(names)) != len(names):
-        raise SchemaError(f"{p}: duplicate type names in {names}")
     if "Others" not in names:
         raise SchemaError(f"{p}: every pack needs an 'Others' type (got {names})")
     verb = data.get("implicit_verb", NEUTRAL_VERB)
