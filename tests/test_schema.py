@@ -299,7 +299,7 @@ def test_movie_people_and_ratings_get_no_family_relations(db, settings):
 
     movies = schema.load_pack("movies")
     assert not movies.get("People").families and not movies.get("Audience").families and movies.get("Setting").families
-    with pytest.raises(SchemaError, match=r"types\[0\]\.families must be true or false"):
+    with pytest.raises(SchemaError, match=r"type number 1 \('Others'\): families must be true or false"):
         import tempfile
         from pathlib import Path
 
