@@ -192,3 +192,22 @@ def test_sample_and_select_guard_their_arguments(office_items):
         from kgrec_neo4j.discover import write_pack
 
         write_pack(select_types(ranked, 1), "/tmp/not-a-pack.txt", name="x", domain="x")
+
+
+def test_offline_discovery_reads_key_value_lines_as_named_types(home, tmp_path):
+    """MovieLens' `Director: …` lines: offline discovery proposed *Director* with the examples "Director" and
+    "Commander Hunter" (the key and a plot phrase), *Runtime* with "runs", *Age Rating* with "age". The values of a
+    keyed line are now observed under their key: the type is named by it and its examples are its values."""
+    movies = DATA / "movielens-100k"
+    if not movies.is_dir():
+        pytest.skip(f"no MovieLens data at {movies}")
+    settings = load_settings({"home": str(home)}, environ={})
+    report = discover(items_from_dataset([movies]), settings, extractor="offline", k=7, sample=100, seed=0,
+                      out=tmp_path / "films.yaml")
+    by_name = {t.name: t for t in report.types}
+    assert {"Director", "Cast", "Writer", "Age Rating", "Runtime"} <= set(by_name), list(by_name)
+    assert "director" not in {e.lower() for e in by_name["Director"].examples}
+    assert all(len(e.split()) >= 2 for e in by_name["Director"].examples), by_name["Director"].examples  # names
+    assert {"R", "PG"} <= set(by_name["Age Rating"].examples), by_name["Age Rating"].examples
+    assert "'Director: ...'" in by_name["Director"].definition
+    assert load_pack(str(tmp_path / "films.yaml")).names[-1] == "Others"

@@ -31,6 +31,9 @@ class Observation:
     item: int  # index into the sample
     label: str
     value: str
+    #: offline: the key of the ``"Key: values"`` feature line the value came from (``Director``): the item's own
+    #: text says which attribute it is
+    attribute: str | None = None
 
 
 class FreePoint(BaseModel):
@@ -75,6 +78,7 @@ class ProposedType(BaseModel):
     cohesion: float = 0.0
     score: float = 0.0
     _item_ids: frozenset[int] = PrivateAttr(default_factory=frozenset)
+    _from_key: bool = PrivateAttr(default=False)  # offline: the values of the items' "Key: values" lines
 
 
 class DiscoveryReport(BaseModel):

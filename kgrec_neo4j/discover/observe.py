@@ -116,9 +116,14 @@ def llm_observations(items: Sequence[ItemText], settings: Settings, *, client=No
     return obs, failed, dropped, stats
 
 
+#: a ``"Key: values"`` feature line (the key as the offline extractor reads it)
+KEYED_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{1,30}):\s*(.+)$")
+
+
 def offline_observations(items: Sequence[ItemText], *, max_phrases: int = 40) -> list[Observation]:
     """Candidate phrases of ``items`` (title first, then features, description, categories), at most
-    ``max_phrases`` distinct ones per item."""
+    ``max_phrases`` distinct ones per item; and the values of each ``"Key: values"`` feature line, observed with
+    their key as the attribute (not counted in ``max_phrases``: a line's key names its type)."""
     from ..extract.offline import candidate_phrases, plain_text
 
     if max_phrases < 1:
@@ -130,9 +135,20 @@ def offline_observations(items: Sequence[ItemText], *, max_phrases: int = 40) ->
             v = getattr(it, f)
             texts += [v] if isinstance(v, str) else list(v or [])
         seen: set[str] = set()
+        keyed: set[tuple[str, str]] = set()
+        for f in it.features or []:  # "Director: a, b": values of a named attribute, whatever their words
+            m = KEYED_LINE.match(plain_text(f))
+            if not m:
+                continue
+            for v in (x.strip() for x in re.split(r",|;|\|", m.group(2))):
+                if v and len(v.split()) <= MAX_VALUE_WORDS and (label_key(m.group(1)), mention_key(v)) not in keyed:
+                    keyed.add((label_key(m.group(1)), mention_key(v)))
+                    obs.append(Observation(i, v, v, attribute=m.group(1).strip()))
         for t in texts:
             if len(seen) >= max_phrases:
                 break
+            if KEYED_LINE.match(plain_text(t)) and t in (it.features or []):
+                continue  # read above, by its key
             for ph in candidate_phrases(plain_text(t)):
                 k = label_key(ph)
                 if not k or k in seen:

@@ -127,11 +127,27 @@ def rank_clusters(obs: Sequence[Observation], n_items: int, embedder: TextEncode
     """
     if n_items < 1:
         raise ValueError(f"n_items must be >= 1 (got {n_items})")
-    labels, others = _gather(obs)
+    keyed: dict[str, list[Observation]] = defaultdict(list)  # offline: values of a "Key: values" line, by key
+    for o in obs:
+        if o.attribute:
+            keyed[label_key(o.attribute)].append(o)
+    labels, others = _gather([o for o in obs if not o.attribute])
     counts = {"distinct_labels": len(labels), "others_labels": others, "unclustered_labels": 0,
-              "function_word_clusters": 0, "attribute_clusters": 0}
+              "function_word_clusters": 0, "attribute_clusters": 0, "keyed_types": len(keyed)}
+    # a key is a type its items name themselves: one proposal per key, its values the examples (not clustered: the
+    # names of a film's cast are alike to no embedding)
+    from_keys = []
+    for key, kobs in sorted(keyed.items()):
+        vals, _ = _gather(kobs)
+        if vals:
+            shown = Counter(o.attribute.strip() for o in kobs).most_common(1)[0][0]
+            from_keys.append(_proposal(vals, embedder.encode([v.display.lower() for v in vals]), n_items, mode,
+                                       name=title_name(shown)))
+            from_keys[-1]._from_key = True
+    counts["distinct_labels"] += sum(len(_gather(k)[0]) for k in keyed.values())
     if not labels:
-        return [], counts
+        from_keys.sort(key=lambda p: (-p.score, -p.mentions, p.name))
+        return from_keys, counts
     head, tail = labels[:max_labels], labels[max_labels:]
     X = embedder.encode([lb.display.lower() for lb in head])
     assign = cluster_labels(X, min_similarity)
@@ -176,6 +192,8 @@ def rank_clusters(obs: Sequence[Observation], n_items: int, embedder: TextEncode
                 vecs[keep] = np.vstack([vecs[keep], vecs.pop(c)])
             names[keep] = attr
     ranked = [_proposal(members[c], vecs[c], n_items, mode, name=names.get(c)) for c in members]
+    keys = {label_key(p.name) for p in from_keys}  # a phrase cluster named like a key is left out: the key names it
+    ranked = [p for p in ranked if label_key(p.name) not in keys] + from_keys
     ranked.sort(key=lambda p: (-p.score, -p.mentions, p.name))
     return ranked, counts
 
@@ -224,6 +242,9 @@ def _proposal(members: list[_Label], V: np.ndarray, n_items: int, mode: str, nam
 
 def _definition(p: ProposedType, mode: str) -> str:
     ex = "; ".join(p.examples[:4])
+    if p._from_key:
+        return (f"The item's {p.name.lower()}, such as {ex} ({p.coverage:.0%} of sampled items give it as "
+                f"'{p.name}: ...'; review it).")
     if mode == "offline":
         return (f"Phrases about {p.name.lower()}, such as {ex} "
                 f"({p.coverage:.0%} of sampled items; generated from a phrase cluster, review it).")
