@@ -137,7 +137,7 @@ def rank_clusters(obs: Sequence[Observation], n_items: int, embedder: TextEncode
     # a key is a type its items name themselves: one proposal per key, its values the examples (not clustered: the
     # names of a film's cast are alike to no embedding)
     from_keys = []
-    for key, kobs in sorted(keyed.items()):
+    for _key, kobs in sorted(keyed.items()):
         vals, _ = _gather(kobs)
         if vals:
             shown = Counter(o.attribute.strip() for o in kobs).most_common(1)[0][0]
