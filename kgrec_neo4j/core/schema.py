@@ -549,9 +549,9 @@ def refuse_unknown_types(tx: neo4j.ManagedTransaction, types: Iterable[str]) -> 
     if rec and rec["bad"]:
         rows = list(tx.run("MATCH (k:KnowledgeType) RETURN k.name AS name, k.pack AS pack"))
         packs = sorted({r["pack"] for r in rows if r["pack"] is not None})
-        arg = None  # what --pack takes for the database's pack (see pack_arg): a shipped name, else its file
+        arg: str | None = None  # what --pack takes for the database's pack (see pack_arg): a shipped name, else its file
         if len(packs) == 1 and packs[0] not in available_packs():
-            arg = tx.run("MATCH (m:SchemaInfo {id: 'schema'}) WHERE m.pack = $name RETURN m.pack_file AS f",
-                         name=packs[0]).single()
-            arg = (arg and arg["f"]) or f"<the .yaml file of pack {packs[0]!r}>"
+            info = tx.run("MATCH (m:SchemaInfo {id: 'schema'}) WHERE m.pack = $name RETURN m.pack_file AS f",
+                          name=packs[0]).single()
+            arg = (info["f"] if info else None) or f"<the .yaml file of pack {packs[0]!r}>"
         raise UnknownTypeError(rec["bad"], [r["name"] for r in rows], packs=packs, pack_arg=arg)

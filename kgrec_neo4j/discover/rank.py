@@ -140,7 +140,7 @@ def rank_clusters(obs: Sequence[Observation], n_items: int, embedder: TextEncode
     for _key, kobs in sorted(keyed.items()):
         vals, _ = _gather(kobs)
         if vals:
-            shown = Counter(o.attribute.strip() for o in kobs).most_common(1)[0][0]
+            shown = Counter((o.attribute or "").strip() for o in kobs).most_common(1)[0][0]
             from_keys.append(_proposal(vals, embedder.encode([v.display.lower() for v in vals]), n_items, mode,
                                        name=title_name(shown)))
             from_keys[-1]._from_key = True
