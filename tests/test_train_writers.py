@@ -231,3 +231,32 @@ def test_the_run_records_its_text_encoder_and_serving_refuses_another(db, kg, on
     plain = run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, write=False,
                          overrides={"item_graph_lambdas": [50.0], "item_graph_transitions": []})
     assert "item_text" not in runs.get_run(db, plain.run).metrics
+
+
+def test_a_training_whose_server_is_gone_does_not_retry_marking_the_run_failed(db, kg, one_torch_thread, monkeypatch,
+                                                                               caplog):
+    """The server stopped under `kgrec train`: recording the finished run failed after its retry window, and marking
+    the run failed then took a second full window and logged a 128-line traceback (a walkthrough waited 8 min). With
+    the server unreachable the run is left for `kgrec runs list` to show as abandoned, in one line."""
+    import logging
+
+    from neo4j.exceptions import ServiceUnavailable
+
+    from kgrec_neo4j.model import runs
+
+    calls = []
+
+    def finish(db_, run, *, metrics, status, error=None):
+        calls.append(status)
+        raise ServiceUnavailable("Couldn't connect to 127.0.0.1:7688")
+
+    monkeypatch.setattr(runs, "finish_run", finish)
+    monkeypatch.setattr(db, "reachable", lambda: False)
+    with caplog.at_level(logging.WARNING, logger="kgrec_neo4j.model.pipeline"), \
+            pytest.raises(ServiceUnavailable):
+        run_training(db, type_names=TYPES, epochs=1, dim=8, batch_size=500, write=False)
+    assert calls == ["complete"]  # the failed mark was not tried
+    msgs = [r for r in caplog.records if "could not mark run" in r.getMessage()]
+    assert len(msgs) == 1 and "not reachable" in msgs[0].getMessage() and msgs[0].exc_info is None
+    db.write("MATCH (r:ModelRun) WHERE r.status = 'running' AND NOT coalesce(r.current, false) "
+             "SET r.status = 'failed'")  # (this process is alive: the run would read as running, not abandoned)

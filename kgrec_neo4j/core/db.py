@@ -105,6 +105,16 @@ class Database:
         for check in list(self.guards):
             check()
 
+    def reachable(self) -> bool:
+        """One quick look whether the server answers (no transaction, so no retry window): a write after a failure
+        that may be the server's own (stopped, gone) is tried only when it does, instead of being retried for
+        minutes."""
+        try:
+            self.driver.verify_connectivity()
+        except Exception:  # noqa: BLE001 - unreachable, stopped, refused: all mean "do not write now"
+            return False
+        return True
+
     # -- reads -------------------------------------------------------------------------------
     def query(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
         """Run a read query and return its records as dicts (nodes, relationships and paths as ``Record.data()``

@@ -223,11 +223,9 @@ class WriterLease:
         self.held = False
         if self.check in self.db.guards:
             self.db.guards.remove(self.check)
-        try:  # one quick look first: with the server gone, the write below would be retried for minutes
-            self.db.driver.verify_connectivity()
-        except Exception as e:  # noqa: BLE001 - unreachable, stopped, refused: the lease then expires by itself
-            log.warning("could not give the writer lease back (Neo4j is not reachable: %s); it expires in %.0f s",
-                        type(e).__name__, self.ttl_s)
+        if not self.db.reachable():  # with the server gone, the write below would be retried for minutes
+            log.warning("could not give the writer lease back (Neo4j is not reachable); it expires in %.0f s",
+                        self.ttl_s)
             return
         try:
             self.db.execute(cypher("lease/release"), name=self.name, token=self.token)

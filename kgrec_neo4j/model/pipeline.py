@@ -458,10 +458,14 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
             db.execute(cypher("train/run_set_cleared"), id=run)
             secs["clear_stale"] = time.perf_counter() - t
     except BaseException as e:
+        if not db.reachable():  # the server is what failed: marking the run would be retried for minutes
+            log.warning("could not mark run %s as failed: Neo4j is not reachable (`kgrec runs list` shows it as "
+                        "abandoned once this process is gone)", run)
+            raise
         try:
             runs.finish_run(db, run, metrics={"seconds": secs}, status="failed", error=f"{type(e).__name__}: {e}")
-        except Exception:  # the database may be what failed; keep the original error
-            log.exception("could not mark run %s as failed", run)
+        except Exception as e2:  # noqa: BLE001 - keep the original error
+            log.warning("could not mark run %s as failed (%s: %s)", run, type(e2).__name__, e2)
         raise
     return TrainResult(run=run, model=model, export=summary(tg),
                        report=report.model_dump(exclude={"history"}),
