@@ -201,6 +201,13 @@ def test_schema_check_reports_a_missing_trigger_and_apply_restores_it(db, settin
     schema._system(db, "CALL apoc.trigger.drop($database, 'kgrec_types') YIELD name RETURN name", database=db.database)
     assert any("kgrec_types" in d and "not installed" in d for d in schema.check(db, schema.load_pack("video_games"),
                                                                                dim=settings.embedding_dim))
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["doctor"])  # an optional check: exit 0, but its fix is shown (it was not)
+    assert r.exit_code == 0 and "FAIL  type triggers" in r.output and "fix: run `kgrec schema apply`" in r.output, \
+        r.output
     rep = schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
     assert rep["triggers"]["installed"] == ["kgrec_types"] and rep["triggers"]["active"]
     assert schema.check(db, schema.load_pack("video_games"), dim=settings.embedding_dim) == []

@@ -116,22 +116,17 @@ def test_a_command_run_with_another_pack_than_the_databases_is_refused_before_it
     with pytest.raises(ConfigError, match=r"pack 'video_games', but this command runs with pack 'office_products'.*"
                                           r"KGREC_TYPE_PACK=video_games"):
         schema.check_pack(db, office)
-    # a database whose concepts use its pack is not offered the switch (`schema apply` refuses it then): one pack
-    # per database is said instead
-    db.write("MERGE (c:Concept {id: 'pack-probe'}) SET c.type = 'Game Features', c.name = 'pack probe'")
-    try:
-        with pytest.raises(ConfigError, match=r"A database holds one pack: its datasets all share it") as e:
-            schema.check_pack(db, office)
-        assert "schema apply" not in str(e.value)
-    finally:
-        db.write("MATCH (c:Concept {id: 'pack-probe'}) DETACH DELETE c")
-    db.write("CREATE (:Mention {type: 'Game Features', key: 'pack-probe', text: 'pack probe'})")  # extracted, no concept
-    try:
-        with pytest.raises(ConfigError, match=r"A database holds one pack: its datasets all share it") as e:
-            schema.check_pack(db, office)
-        assert "schema apply" not in str(e.value)
-    finally:
-        db.write("MATCH (m:Mention {key: 'pack-probe'}) DETACH DELETE m")
+    # a database whose concepts or extracted mentions use its pack is not offered the switch (`schema apply` refuses
+    # it then): one pack per database is said instead
+    for probe, label in (("(:Concept {id: 'pack-probe', type: 'Game Features', name: 'pack probe'})", "Concept"),
+                         ("(:Mention {type: 'Game Features', key: 'pack-probe', text: 'pack probe'})", "Mention")):
+        db.write(f"CREATE {probe}")
+        try:
+            with pytest.raises(ConfigError, match=r"A database holds one pack: its datasets all share it") as e:
+                schema.check_pack(db, office)
+            assert "schema apply" not in str(e.value)
+        finally:
+            db.write(f"MATCH (n:{label}) WHERE n.id = 'pack-probe' OR n.key = 'pack-probe' DETACH DELETE n")
     runs = db.value("MATCH (r:UpdateRun) RETURN count(r)")
     with pytest.raises(ConfigError, match="type pack 'video_games'"):
         run_update(db, dataclasses.replace(settings, type_pack="office_products"), extractor="offline")

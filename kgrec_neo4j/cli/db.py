@@ -242,6 +242,8 @@ def doctor(settings: Settings):
     width = max(len(r.name) for r in results)
     for r in results:
         click.echo(f"{'ok  ' if r.ok else 'FAIL'}  {r.name.ljust(width)}  {r.detail}")
+        if not r.ok and not r.required and r.fix:  # a failed optional check: its fix too (the exit code stays 0)
+            click.echo(f"      {''.ljust(width)}  fix: {r.fix}")
     bad = [r for r in results if not r.ok and r.required]
     if bad:
         err = click.ClickException(f"{plural(len(bad), 'check')} failed: " + "; ".join(f"{r.name}: {r.fix}" for r in bad))

@@ -346,9 +346,9 @@ def load_settings(
     except ValueError:
         userinfo = False
     if userinfo:
-        raise ConfigError(f"NEO4J_URI {redact_url(out.neo4j_uri)!r} carries a user name and password; give the URI "
-                          f"without them (e.g. bolt://127.0.0.1:7687), the password in NEO4J_PASSWORD and the user in "
-                          f"NEO4J_USERNAME")
+        raise ConfigError(f"the Neo4j URI {redact_url(out.neo4j_uri)!r} (NEO4J_URI, --uri or neo4j_uri in kgrec.toml) "
+                          f"carries a user name and password; give the URI without them (e.g. bolt://127.0.0.1:7687), "
+                          f"the password in NEO4J_PASSWORD and the user in NEO4J_USERNAME")
     return out
 
 
