@@ -112,7 +112,8 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
     other = bool(packs) and load_pack(settings.type_pack).name not in packs  # the update would be refused
     # a command given without --pack runs with the default pack: name the database's unless it is that one (a
     # `kgrec --pack office_products status` said "run `kgrec update`", which is then refused)
-    named = other or (bool(packs) and packs[0] != load_pack(Settings().type_pack).name)
+    # (nor when a pack was chosen at all: KGREC_TYPE_PACK or kgrec.toml may not be there for the next command)
+    named = other or (bool(packs) and (packs[0] != load_pack(Settings().type_pack).name or settings.type_pack_chosen))
     return GraphStatus(
         pack=packs[0] if packs else None, pack_arg=pack_arg(db, packs[0]) if named else None,
         datasets=list(g.pop("datasets")), counts={k: int(v) for k, v in g.items()},

@@ -148,5 +148,7 @@ def test_relative_paths_in_a_config_file_are_read_from_its_folder(tmp_path, monk
     assert s.data_dir == "/abs/data"
     (conf / "kgrec.toml").write_text('type_pack = "movies"\n')  # a shipped pack's name is no path
     assert load_settings(toml_path=conf / "kgrec.toml", environ={}).type_pack == "movies"
+    (conf / "kgrec.toml").write_text('type_pack = "~/packs/mine.yaml"\n')  # a home path is expanded
+    assert load_settings(toml_path=conf / "kgrec.toml", environ={}).type_pack == str(Path.home() / "packs/mine.yaml")
     # the environment and flags are read from the current folder, as before
     assert load_settings(toml_path=conf / "kgrec.toml", environ={"KGREC_HOME": "here"}).home == "here"

@@ -211,3 +211,20 @@ def test_offline_discovery_reads_key_value_lines_as_named_types(home, tmp_path):
     assert {"R", "PG"} <= set(by_name["Age Rating"].examples), by_name["Age Rating"].examples
     assert "'Director: ...'" in by_name["Director"].definition
     assert load_pack(str(tmp_path / "films.yaml")).names[-1] == "Others"
+
+
+def test_offline_discovery_reads_a_headed_bullet_as_text_without_its_heading():
+    """`SURROUND SOUND: Immerse yourself in … 7.1 virtual surround sound with deep bass`: no value of up to eight words,
+    so no keyed observation; the line was then skipped whole. Its text is read again, its heading left out."""
+    from kgrec_neo4j.discover.observe import offline_observations
+    from kgrec_neo4j.extract.base import ItemText
+
+    it = ItemText(item_id="h", title="Gaming Headset", features=[
+        "SURROUND SOUND: Immerse yourself in crystal clear virtual surround sound with deep bass for every game",
+        "Platform: PC"])
+    obs = offline_observations([it])
+    keyed = {(o.attribute, o.value) for o in obs if o.attribute}
+    phrases = {label_key(o.label) for o in obs if not o.attribute}
+    assert keyed == {("Platform", "PC")}
+    assert {"deep bass", "crystal clear virtual surround sound"} <= phrases, phrases  # the line's text is read
+    assert "surround sound" not in phrases, phrases  # its heading is not a value

@@ -152,6 +152,7 @@ def test_triggers_are_installed_and_active(db):
     ("CREATE (:KnowledgeType {name: 'Nonsense'}) CREATE (:Mention {type: 'Nonsense', key: 'y', text: 'y'})",
      "a KnowledgeType 'Nonsense' written outside `kgrec schema apply`"),
     ("MATCH (k:KnowledgeType {name: 'Others'}) SET k.name = 'Misc'", "KnowledgeType 'Misc' written outside"),
+    ("CREATE (:KnowledgeType)", "a KnowledgeType without a name written outside"),  # (a null emptied the allowed)
     ("MATCH (k:KnowledgeType {name: 'Compatibility'}) DETACH DELETE k",
      "the KnowledgeType 'Compatibility' deleted (or its label or name removed) while mentions or concepts have"),
     ("MATCH (k:KnowledgeType {name: 'Compatibility'}) REMOVE k:KnowledgeType", "the KnowledgeType 'Compatibility' deleted"),

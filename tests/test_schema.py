@@ -50,6 +50,9 @@ def test_bad_pack_files_are_refused(tmp_path):
     p.write_text("name: x\nkeywrods: [a]\ntypes:\n" + others)
     with pytest.raises(SchemaError, match=r"unknown key\(s\) 'keywrods'; a pack file has name, domain, types"):
         schema.load_pack(str(p))
+    p.write_text("name: x\non: 1\n2: b\ntypes:\n" + others)  # YAML reads these keys as a bool and an int
+    with pytest.raises(SchemaError, match=r"unknown key\(s\) '2', 'True'"):
+        schema.load_pack(str(p))
     p.write_text("name: x\n")
     with pytest.raises(SchemaError, match=r"expected a non-empty list 'types' .*all but 'types' are optional"):
         schema.load_pack(str(p))

@@ -16,6 +16,13 @@ def test_status_counts_what_the_update_then_does(db, settings, tmp_path):
     before = snapshot(db)
     st = graph_status(db, settings, extractor="offline")
     assert snapshot(db) == before  # read only
+    assert st.pack == "video_games" and st.pack_arg is None  # the default pack: a plain command runs with it
+    # a pack chosen for this command (flag, KGREC_TYPE_PACK, kgrec.toml) may not be there for the next: it is named
+    import copy
+
+    chosen = copy.copy(settings)
+    chosen.type_pack_chosen = True
+    assert graph_status(db, chosen, extractor="offline").pack_arg == "video_games"
     p = st.pending
     assert p.anything and p.resume is None and p.items_failed_before == 0 and p.items_unhashed == 0, p
     assert p.items_to_extract == len(new_items) == p.items_without_vector, p

@@ -362,7 +362,7 @@ def _beside(value: str, config: Path, key: str) -> str:
     if key == "type_pack" and not (value.endswith((".yaml", ".yml")) or "/" in value):
         return value
     v = Path(value).expanduser()
-    return value if v.is_absolute() else str(config.parent / v)
+    return str(v) if v.is_absolute() else str(config.parent / v)
 
 
 #: setting -> (lowest allowed, highest allowed or None)

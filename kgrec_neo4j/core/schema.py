@@ -126,7 +126,7 @@ def load_pack(name_or_path: str) -> TypePack:
     if not isinstance(data, dict) or not isinstance(data.get("types"), list) or not data["types"]:
         raise SchemaError(f"{p}: expected a non-empty list 'types' (a pack file has the keys "
                           f"{', '.join(PACK_KEYS)}; all but 'types' are optional)")
-    unknown = sorted(set(data) - set(PACK_KEYS))
+    unknown = sorted(map(str, set(data) - set(PACK_KEYS)))  # (YAML reads `on:` or `1:` as a bool or an int)
     if unknown:  # a misspelled key would be dropped without a word
         raise SchemaError(f"{p}: unknown key(s) {', '.join(map(repr, unknown))}; a pack file has {', '.join(PACK_KEYS)}")
     types = []
@@ -135,7 +135,7 @@ def load_pack(name_or_path: str) -> TypePack:
                                            if isinstance(t, dict) and str(t.get("name") or "").strip() else "")
         if not isinstance(t, dict) or not str(t.get("name", "")).strip() or not str(t.get("definition", "")).strip():
             raise SchemaError(f"{p}: {which} needs a non-empty 'name' and 'definition'")
-        unknown = sorted(set(t) - set(TYPE_KEYS))
+        unknown = sorted(map(str, set(t) - set(TYPE_KEYS)))
         if unknown:
             raise SchemaError(f"{p}: {which} has unknown key(s) {', '.join(map(repr, unknown))}; a type has "
                               f"{', '.join(TYPE_KEYS)}")
@@ -530,7 +530,8 @@ def check_pack(db: Database, pack: TypePack) -> None:
     packs = db_packs(db)
     if packs and pack.name not in packs:
         arg = pack_arg(db, packs[0])
-        used = bool(used_types(db, db_types(db)))  # mentions or concepts of its types: an apply would refuse
+        # mentions or concepts of the types the switch would remove: `schema apply` would refuse it
+        used = bool(used_types(db, [t for t in db_types(db) if t not in pack.names]))
         switch = ("A database holds one pack: its datasets all share it (another domain's data needs its own "
                   "database, or a pack with both domains' types)" if used else
                   f"Or switch the database to {pack.name!r} with `kgrec --pack {pack.arg} schema apply`")

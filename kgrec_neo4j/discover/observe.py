@@ -136,20 +136,25 @@ def offline_observations(items: Sequence[ItemText], *, max_phrases: int = 40) ->
             texts += [v] if isinstance(v, str) else list(v or [])
         seen: set[str] = set()
         keyed: set[tuple[str, str]] = set()
+        read_by_key: set[str] = set()  # feature lines whose values were observed under their key
         for f in it.features or []:  # "Director: a, b": values of a named attribute, whatever their words
             m = KEYED_LINE.match(plain_text(f))
             if not m:
                 continue
             for v in (x.strip() for x in re.split(r",|;|\|", m.group(2))):
-                if v and len(v.split()) <= MAX_VALUE_WORDS and (label_key(m.group(1)), mention_key(v)) not in keyed:
-                    keyed.add((label_key(m.group(1)), mention_key(v)))
-                    obs.append(Observation(i, v, v, attribute=m.group(1).strip()))
+                if v and len(v.split()) <= MAX_VALUE_WORDS:  # (a free-text bullet under a heading is read as text)
+                    read_by_key.add(f)
+                    if (label_key(m.group(1)), mention_key(v)) not in keyed:
+                        keyed.add((label_key(m.group(1)), mention_key(v)))
+                        obs.append(Observation(i, v, v, attribute=m.group(1).strip()))
         for t in texts:
             if len(seen) >= max_phrases:
                 break
-            if KEYED_LINE.match(plain_text(t)) and t in (it.features or []):
+            if t in read_by_key:
                 continue  # read above, by its key
-            for ph in candidate_phrases(plain_text(t)):
+            m = KEYED_LINE.match(plain_text(t)) if t in (it.features or []) else None
+            # a heading (`SURROUND SOUND: ...`) is no value: the phrases come from the rest of the line
+            for ph in candidate_phrases(m.group(2) if m else plain_text(t)):
                 k = label_key(ph)
                 if not k or k in seen:
                     continue

@@ -28,7 +28,7 @@ WITH [n IN coalesce($assignedLabels.Mention, []) + coalesce($assignedLabels.Conc
 WHERE size(nodes) > 0 OR size(rels) > 0 OR size(written_types) > 0 OR size(deleted_types) > 0
 WITH nodes, rels, written_types, deleted_types,
      [t IN COLLECT { MATCH (k:KnowledgeType) WHERE k.name IS NOT NULL RETURN k.name ORDER BY k.name }
-        WHERE NOT t IN written_types] AS allowed
+        WHERE NOT t IN [w IN written_types WHERE w IS NOT NULL]] AS allowed
 WITH allowed,
      [t IN written_types | 'a KnowledgeType ' + coalesce('\'' + toString(t) + '\'', 'without a name')
                             + ' written outside `kgrec schema apply`']
