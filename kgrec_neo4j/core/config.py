@@ -342,7 +342,8 @@ def load_settings(
         raise ConfigError(f"setting borrow_from must be one of {', '.join(BORROW_SOURCES)} (got {out.borrow_from!r}); "
                           f"set KGREC_BORROW_FROM or borrow_from in kgrec.toml")
     try:  # a user and password in the URI would be printed by every message that names the server
-        userinfo = bool(urlsplit(out.neo4j_uri or "").username or urlsplit(out.neo4j_uri or "").password)
+        parts = urlsplit(out.neo4j_uri or "")
+        userinfo = bool(parts.username or parts.password)
     except ValueError:
         userinfo = False
     if userinfo:

@@ -234,7 +234,14 @@ def pack_arg(db: Database, name: str) -> str:
     else the file ``kgrec schema apply`` read it from (its name alone is refused as an unknown pack)."""
     if name in available_packs():
         return name
-    path = db.value("MATCH (m:SchemaInfo {id: 'schema'}) WHERE m.pack = $name RETURN m.pack_file", name=name)
+    return _file_arg(name, db.value(_PACK_FILE, name=name))
+
+
+#: the file `kgrec schema apply` read pack $name from (null for a shipped pack)
+_PACK_FILE = "MATCH (m:SchemaInfo {id: 'schema'}) WHERE m.pack = $name RETURN m.pack_file AS f"
+
+
+def _file_arg(name: str, path: str | None) -> str:
     return str(path) if path else f"<the .yaml file of pack {name!r}>"
 
 
@@ -550,9 +557,8 @@ def refuse_unknown_types(tx: neo4j.ManagedTransaction, types: Iterable[str]) -> 
     if rec and rec["bad"]:
         rows = list(tx.run("MATCH (k:KnowledgeType) RETURN k.name AS name, k.pack AS pack"))
         packs = sorted({r["pack"] for r in rows if r["pack"] is not None})
-        arg: str | None = None  # what --pack takes for the database's pack (see pack_arg): a shipped name, else its file
+        arg: str | None = None  # what --pack takes for the database's pack (see pack_arg), read in this transaction
         if len(packs) == 1 and packs[0] not in available_packs():
-            info = tx.run("MATCH (m:SchemaInfo {id: 'schema'}) WHERE m.pack = $name RETURN m.pack_file AS f",
-                          name=packs[0]).single()
-            arg = (info["f"] if info else None) or f"<the .yaml file of pack {packs[0]!r}>"
+            info = tx.run(_PACK_FILE, name=packs[0]).single()
+            arg = _file_arg(packs[0], info["f"] if info else None)
         raise UnknownTypeError(rec["bad"], [r["name"] for r in rows], packs=packs, pack_arg=arg)

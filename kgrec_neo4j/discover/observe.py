@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..core.config import Settings
-from ..extract.base import MAX_VALUE_WORDS, ItemText, mention_key
+from ..extract.base import KEYED_LINE, MAX_VALUE_WORDS, ItemText, line_values, mention_key
 from .models import (
     _TEXT_FIELDS,
     _UNSAFE,
@@ -116,10 +116,6 @@ def llm_observations(items: Sequence[ItemText], settings: Settings, *, client=No
     return obs, failed, dropped, stats
 
 
-#: a ``"Key: values"`` feature line (the key as the offline extractor reads it)
-KEYED_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{1,30}):\s*(.+)$")
-
-
 def offline_observations(items: Sequence[ItemText], *, max_phrases: int = 40) -> list[Observation]:
     """Candidate phrases of ``items`` (title first, then features, description, categories), at most
     ``max_phrases`` distinct ones per item; and the values of each ``"Key: values"`` feature line, observed with
@@ -141,12 +137,13 @@ def offline_observations(items: Sequence[ItemText], *, max_phrases: int = 40) ->
             m = KEYED_LINE.match(plain_text(f))
             if not m:
                 continue
-            for v in (x.strip() for x in re.split(r",|;|\|", m.group(2))):
-                if v and len(v.split()) <= MAX_VALUE_WORDS:  # (a free-text bullet under a heading is read as text)
-                    read_by_key.add(f)
-                    if (label_key(m.group(1)), mention_key(v)) not in keyed:
-                        keyed.add((label_key(m.group(1)), mention_key(v)))
-                        obs.append(Observation(i, v, v, attribute=m.group(1).strip()))
+            short = [v for v in line_values(m.group(2)) if len(v.split()) <= MAX_VALUE_WORDS]
+            if short:  # (a free-text bullet under a heading is read as text, below)
+                read_by_key.add(f)
+            for v in short:
+                if (label_key(m.group(1)), mention_key(v)) not in keyed:
+                    keyed.add((label_key(m.group(1)), mention_key(v)))
+                    obs.append(Observation(i, v, v, attribute=m.group(1).strip()))
         for t in texts:
             if len(seen) >= max_phrases:
                 break

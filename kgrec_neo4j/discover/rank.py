@@ -139,12 +139,12 @@ def rank_clusters(obs: Sequence[Observation], n_items: int, embedder: TextEncode
     from_keys = []
     for _key, kobs in sorted(keyed.items()):
         vals, _ = _gather(kobs)
+        counts["distinct_labels"] += len(vals)
         if vals:
             shown = Counter((o.attribute or "").strip() for o in kobs).most_common(1)[0][0]
             from_keys.append(_proposal(vals, embedder.encode([v.display.lower() for v in vals]), n_items, mode,
                                        name=title_name(shown)))
             from_keys[-1]._from_key = True
-    counts["distinct_labels"] += sum(len(_gather(k)[0]) for k in keyed.values())
     if not labels:
         from_keys.sort(key=lambda p: (-p.score, -p.mentions, p.name))
         return from_keys, counts

@@ -13,6 +13,14 @@ from ..core.texthash import text_hash as hash_text
 
 MAX_VALUE_WORDS = 8
 
+#: a ``"Key: values"`` feature line (``Director: Billy Wilder, I. A. L. Diamond``): its key and its values
+KEYED_LINE = re.compile(r"^\s*([A-Za-z][A-Za-z ]{1,30}):\s*(.+)$")
+
+
+def line_values(values: str) -> list[str]:
+    """The values of a keyed line (its second group), split at commas, semicolons and bars; empty ones left out."""
+    return [v.strip() for v in re.split(r",|;|\|", values) if v.strip()]
+
 # A description that ends in its writer's credit, the convention of plot synopses ("... before he moves without
 # them. —John Wiggins", "—Claudio Carvalho, Rio de Janeiro, Brazil", "—- written by: R. Merriman"): an em dash after
 # a space or a sentence's end, then at most ten words to the end of the paragraph.

@@ -40,7 +40,17 @@ import numpy as np
 from ..core.config import Settings
 from ..core.embed import TextEncoder
 from ..core.schema import TypePack
-from .base import MAX_VALUE_WORDS, ItemResult, ItemText, KnowledgePoint, mention_key, strip_credit, without_features
+from .base import (
+    KEYED_LINE,
+    MAX_VALUE_WORDS,
+    ItemResult,
+    ItemText,
+    KnowledgePoint,
+    line_values,
+    mention_key,
+    strip_credit,
+    without_features,
+)
 from .offline_patterns import (
     COMPONENT_MODIFIERS_VG,
     EMPTY_RULES,
@@ -538,10 +548,10 @@ class OfflineExtractor:
             f = plain_text(feat)
             if not f:
                 continue
-            m = re.match(r"^\s*([A-Za-z][A-Za-z ]{1,30}):\s*(.+)$", f)
+            m = KEYED_LINE.match(f)
             rule = rules.field_rules.get(m.group(1).strip().lower()) if m else None
             if m and rule:
-                vals = [v.strip() for v in re.split(r",|;|\|", m.group(2)) if v.strip()][: rule.max_values]
+                vals = line_values(m.group(2))[: rule.max_values]
                 for v in vals:
                     v2 = rule.transform(v) if rule.transform else v
                     if v2 and (rule.max_words is None or len(v2.split()) <= rule.max_words):

@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from ..extract.base import KEYED_LINE
+
 log = logging.getLogger(__name__)
 
 PROXY_PREFIX = "proxy:"
@@ -244,7 +246,6 @@ _STOP = frozenset(
     "a an the and or of for to in on with by from at as is it its this that be are was new edition "
     "version pack set x vs w".split()
 )
-_FEATURE_KV = re.compile(r"^\s*([A-Za-z][A-Za-z ]{1,30}):\s*(.+)$")
 
 
 def _norm(text: str) -> str:
@@ -261,7 +262,7 @@ def proxy_item_concepts(item: dict) -> list[tuple[str, str]]:
     for c in item.get("categories") or []:
         out.append(("proxy:category", _norm(c)))
     for feat in item.get("features") or []:
-        m = _FEATURE_KV.match(feat or "")
+        m = KEYED_LINE.match(feat or "")
         if m and len(m.group(2)) < 200:
             key = _norm(m.group(1)).replace(" ", "_")
             for v in m.group(2).split(","):

@@ -394,7 +394,7 @@ def _user_state(m: RunModel, row: dict) -> UserState:
 
 
 def read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[UserState], list[str]]:
-    """The users' live edges in one round trip, and the runs marked current now.
+    """The users' live edges, and the runs marked current once they were read.
 
     Raises:
         UnknownUser: naming the ids that are not in the graph.
