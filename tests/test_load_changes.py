@@ -537,6 +537,13 @@ def test_cli_append_and_reload(db, tmp_path):
     r = invoke_cli(["load", str(more), "--append", "--silent"])
     assert r.exit_code == 0, r.output
     assert "(generic, append)" in r.output and f"changed: {len(appended)} users stamped with ingest 2" in r.output
+    # the users written are counted with how many of them are new (the appended ones are all stored already)
+    assert f"written: {len(appended)} users (0 new), " in r.output, r.output
+    item = slice_rows("items.jsonl")[0]
+    one = write_dataset(tmp_path / "one" / "vg", [], [{"user_id": "newcomer", "item_id": item["item_id"], "seq": 0,
+                                                       "rating": 5}])
+    r = invoke_cli(["load", str(one), "--append", "--dataset", "vg", "--silent"])
+    assert r.exit_code == 0 and "written: 1 user (1 new), 0 items, 1 interaction" in r.output, r.output
     r = invoke_cli(["load", str(more), "--append", "--users", "5"])
     assert r.exit_code == 1 and "--append adds every record" in r.output
 

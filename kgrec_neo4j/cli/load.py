@@ -76,7 +76,8 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
                    f"comes from its folder or file otherwise)", err=True)
     click.echo(f"read:    {plural(rep.lines_read, 'line')}, {plural(rep.items_read, 'item')}, "
                f"{plural(rep.interactions_read, 'interaction')}")
-    click.echo(f"written: {plural(rep.users_written, 'user')}, {plural(rep.items_written, 'item')}, "
+    new_users = f" ({rep.users_new} new)" if rep.mode != "new" and rep.users_written else ""
+    click.echo(f"written: {plural(rep.users_written, 'user')}{new_users}, {plural(rep.items_written, 'item')}, "
                f"{plural(rep.interactions_written, 'interaction')} "
                f"(train {rep.splits.get('train', 0)}, valid {rep.splits.get('valid', 0)}, test {rep.splits.get('test', 0)})"
                + (f"; {plural(rep.splits_changed, 'stored interaction')} split again" if rep.splits_changed else ""))

@@ -73,6 +73,7 @@ class LoadReport(BaseModel):
     ingest: int = Field(0, description="the load's ingest number; 0: none taken (a load that changed nothing)")
     id_prefix: str = ""
     users_written: int = 0
+    users_new: int = 0  # of users_written, those not stored before
     items_written: int = 0
     interactions_written: int = 0
     splits: dict[str, int] = Field(default_factory=dict)
@@ -474,7 +475,8 @@ def load(
     if mode == "new" or report.items_written or any((removed, user_rows, rows, moved, drop_users, drop_items)):
         report.ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
     report.interactions_removed = write("removed", "load/delete_interactions", removed)
-    report.users_written = write("users", "load/users", user_rows)
+    report.users_new = write("users", "load/users", user_rows, count="new")
+    report.users_written = len(user_rows)
     # the stored rows' new splits before the rows that cause them: an append killed between the two and run again
     # finds the rows stored, writes nothing, and would leave the old valid and test edges beside the new ones
     report.splits_changed = write("splits", "load/set_splits", moved)
