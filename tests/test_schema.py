@@ -370,3 +370,24 @@ def test_check_names_a_type_node_without_a_name_instead_of_failing(db, settings)
     finally:
         db.write("MATCH (k:KnowledgeType) WHERE k.name IS NULL DELETE k")
     assert any(d.startswith("1 (:KnowledgeType) node(s) without a name") for d in drift), drift
+
+
+def test_check_says_when_the_database_holds_the_same_types_under_another_packs_name(db, settings, tmp_path):
+    """A pack file with the shipped pack's types under another name: `schema check` said "in sync" while every
+    writing command (check_pack) refused to run with the shipped pack."""
+    from kgrec_neo4j.core import resources
+
+    text = (resources.schema_dir() / "packs" / "video_games.yaml").read_text(encoding="utf-8")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(text.replace("name: video_games", "name: mine", 1), encoding="utf-8")
+    schema.apply(db, schema.load_pack(str(mine)), dim=settings.embedding_dim)
+    try:
+        drift = schema.check(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
+        assert drift == ["the database's knowledge types are those of pack 'mine', not of pack 'video_games' that "
+                         "this command runs with (commands that write refuse to run until they agree)"], drift
+        with pytest.raises(ConfigError):
+            schema.check_pack(db, schema.load_pack("video_games"))
+        assert schema.check(db, schema.load_pack(str(mine)), dim=settings.embedding_dim) == []
+    finally:
+        schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
+    assert schema.check(db, schema.load_pack("video_games"), dim=settings.embedding_dim) == []

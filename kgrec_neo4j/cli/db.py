@@ -224,6 +224,10 @@ def schema_check(settings: Settings):
             f"{plural(len(drift), 'difference')}; the graph uses knowledge types outside pack {pack.name!r}: run "
             f"the commands with the pack the data was built with (`kgrec --pack NAME_OR_FILE ...`; `kgrec status` "
             f"names it), or start from an empty database")
+    if any(line.startswith("the database's knowledge types are those of pack") for line in drift):
+        raise click.ClickException(
+            f"{plural(len(drift), 'difference')}; run the commands with the database's pack (`kgrec status` names "
+            f"it), or make the database's pack {pack.name!r} with `kgrec --pack {pack.arg} schema apply`")
     raise click.ClickException(f"{plural(len(drift), 'difference')}; run `kgrec schema apply`")
 
 

@@ -373,6 +373,10 @@ def check(db: Database, pack: TypePack, *, dim: int) -> list[str]:
             drift.append(f"knowledge type {t.name!r} of pack {pack.name!r} is missing in the database")
         elif db_types[t.name] != t.definition:
             drift.append(f"knowledge type {t.name!r} has a different definition in the database")
+    packs = db_packs(db)
+    if packs and pack.name not in packs:  # the same types under another pack's name: every writing command refuses
+        drift.append(f"the database's knowledge types are those of pack {', '.join(map(repr, packs))}, not of pack "
+                     f"{pack.name!r} that this command runs with (commands that write refuse to run until they agree)")
     outside = sorted(set(db_types) - set(pack.names))
     used = used_types(db, outside) if outside else {}
     for n in outside:
