@@ -480,3 +480,57 @@ def test_a_shipped_packs_feature_headings_keep_their_patterns():
     assert {("Compatibility", "playstation 4"), ("Compatibility", "xbox one"), ("Compatibility", "nintendo switch")} <= got
     assert not any(mention_key(p.value) == "ps4" for p in pts)  # no raw field value beside the pattern's
     assert not {mention_key(c) for c, _ in cands} & {"surround sound", "compatibility"}
+
+
+@pytest.mark.parametrize("title, present, absent", [
+    # a delivery note is no online play; the genre patterns do not fire on words of a game's name
+    ("The Sims 3 Seasons [Online Game Code]", {("Game Features", "simulation"), ("Game Features", "the sims")},
+     {("Usage Scenarios", "online play")}),
+    ("Skylanders: Spyro's Adventure - Xbox 360", set(), {("Game Features", "adventure")}),
+    ("Batman: Arkham Knight - PlayStation 4", {("Game Features", "batman")}, {("Game Features", "fantasy")}),
+    ("Double Dragon Advance", set(), {("Game Features", "fantasy")}),
+    ("Valhalla Knights 3 - PlayStation Vita", {("Game Features", "fantasy")}, set()),
+    ("Uncharted 4: A Thief's End - PlayStation 4", {("Game Features", "uncharted")}, {("Game Features", "stealth")}),
+    ("Plants vs. Zombies Garden Warfare 2 - Xbox One", set(), {("Game Features", "survival horror")}),
+    ("Pokemon Mystery Dungeon: Blue Rescue Team", {("Game Features", "role playing")},
+     {("Game Features", "mystery")}),
+    ("Dead or Alive Xtreme 3 Fortune - PlayStation 4", set(), {("Game Features", "fighting")}),
+    ("Nintendo 64 Expansion Pak", set(), {("Content Additions", "expansion pack")}),
+    # a franchise inside a genre match, and a genre inside a franchise match, are two points
+    ("Super Mario Galaxy 2", {("Game Features", "mario"), ("Game Features", "platformer")}, set()),
+    ("NBA 2K16 - Xbox One", {("Game Features", "basketball"), ("Game Features", "nba 2k")}, set()),
+    ("The Point-and-Click Adventure Game Collection - PC", {("Game Features", "adventure")}, set()),
+])
+def test_genre_and_usage_patterns_read_what_the_title_says(title, present, absent, vg_rules_only):
+    pts = _points(vg_rules_only.extract([ItemText(item_id="x", title=title)])[0])
+    assert present <= pts and not (absent & pts), pts
+
+
+@pytest.mark.parametrize("title, present, absent", [
+    # what the item is made for is no component of it; what comes with it again is
+    ("Replacement Battery for PS3 Controller", {("Components", "replacement battery")}, {("Components", "controller")}),
+    ("Carrying Case for Nintendo 2DS Console - Red", {("Components", "carrying case")}, {("Components", "console")}),
+    ("HDE Silicone Skin for Sony PS3 Controller Rubberized Grip Cover Case", {("Components", "cover")},
+     {("Components", "controller")}),
+    ("Razer Wildcat Controller for Xbox One W/ 4 Programmable Buttons",
+     {("Components", "controller"), ("Components", "buttons")}, set()),
+    ("For PS4 Controller Silicone Case Cover", {("Components", "cover")}, set()),
+    ("Wii Fit Rechargeable Battery Pack for Balance Board", {("Components", "rechargeable battery pack")},
+     {("Components", "balance board")}),
+])
+def test_a_component_after_for_is_what_the_item_fits(title, present, absent, vg_rules_only):
+    pts = _points(vg_rules_only.extract([ItemText(item_id="x", title=title)])[0])
+    assert present <= pts and not (absent & pts), pts
+
+
+@pytest.mark.parametrize("title, absent", [
+    ("Ben 10 Alien Force - Nintendo Wii", "ben"),  # the pattern's "Ben 10" is the series
+    ("Left 4 Dead 2 - Xbox 360", "left"),
+    ("Nintendo Selects: Yoshi's New Island", "nintendo selects"),
+    ("PlayStation Portable Limited Edition Ratchet & Clank Entertainment Pack - Piano Black", "limited"),
+    ("Xbox LIVE 1600 Microsoft Points for Gears of War: Judgment VIP Season Pass - Xbox 360", "xbox live"),
+    ("GameCube Memory Card 1019", "memory card"),
+])
+def test_no_series_from_a_fragment_of_the_title(title, absent, vg_rules_only):
+    pts = _points(vg_rules_only.extract([ItemText(item_id="x", title=title)])[0])
+    assert ("Game Features", absent) not in pts, pts

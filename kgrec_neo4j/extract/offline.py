@@ -32,6 +32,7 @@ import logging
 import re
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -134,13 +135,21 @@ _NOT_A_WORK = re.compile(
     r"level\s+pack|points?\s+card|gift\s+card|currency|v-bucks|membership|subscription|strategy\s+guide|"
     r"guide|soundtrack|band\s+kit|art\s*book|poster|figure|amiibo|t-shirt|console|"
     r"bundle|double\s+pack|2\s+games\s+in\s+1|\d\s+pack|collection|trilogy|anthology|\d+\s?[gt]b\s+system)\b", re.I)
-_LEADING_SPEC = re.compile(r"^(?:\d+\s?(?:gb|tb|mb)|slim|console|system)\s+", re.I)
+_LEADING_SPEC = re.compile(r"^(?:\d+\s?(?:gb|tb|mb)|slim|console|system|(?:limited|special|collector'?s)\s+edition|"
+                           r"(?:nintendo\s+selects|greatest\s+hits|platinum\s+hits)\s*[:\-–]?)\s+", re.I)
+# titles that sell no part of a series though they name one: points, cards, memberships, memory cards
+_NOT_A_SERIES = re.compile(r"\b(?:microsoft\s+points|points?\s+card|gift\s+card|currency|membership|subscription|"
+                           r"memory\s+card)\b", re.I)
 
 #: What separates the parts of a title (a product type is read from the first part that has one).
 _TITLE_PARTS = frozenset({",", "|", "(", ")", "[", "]", ";", "-"})
 #: Words after which a product word in the same part of a title is what the item holds, fits or comes with
 #: (not ``plus``: ``BA II Plus Financial Calculator``).
 _LINK_WORDS = frozenset({"with", "w", "for", "holds", "hold", "includes", "including", "fits"})
+#: Words after which a component word in the same part of a title is what the item is made for, not one of its parts
+#: (``Replacement Battery for PS3 Controller``, ``Skin for Xbox One Controller``).
+_FIT_WORDS = frozenset({"for", "fits"})
+_WITH_WORDS = frozenset({"with", "w", "includes", "including", "plus"})
 #: Colours: a product word after one, once the item's type is found, is an attribute (``… Pen, Black Ink``).
 COLOUR_WORDS = frozenset({"black", "blue", "red", "green", "white", "yellow", "pink", "purple", "orange", "gray",
                           "grey", "silver", "gold", "brown", "violet", "teal", "assorted"})
@@ -524,7 +533,8 @@ class OfflineExtractor:
             pts += comp
             is_accessory = bool(comp) or self._names_accessory_brand(title)
             if rules.title_names and not is_accessory:
-                pts += self._title_names(title, [p for p in hit if p.type == "Compatibility"])
+                pts += self._title_names(title, [p for p in hit if p.type == "Compatibility"],
+                                         [p.value for p in tpts])
             elif not rules.title_names or is_accessory:
                 cands += [(c, "title") for c in candidate_phrases(_mask(title, spans))]
         # brand
@@ -616,7 +626,7 @@ class OfflineExtractor:
     def _patterns(self, text: str, *, in_title: bool,
                   matched: list[Pattern] | None = None) -> tuple[list[tuple[int, int]], list[_Point]]:
         """Points of the exact patterns in ``text`` and their spans; ``matched`` collects the patterns that hit."""
-        spans, pts = [], []
+        spans, pts, groups = [], [], []
         for p in self._pattern_index.candidates(text):
             if p.title_only and not in_title:
                 continue
@@ -631,11 +641,13 @@ class OfflineExtractor:
                 hit = True
                 spans.append(m.span())
                 pts.append(_Point(p.type, val, p.confidence, m.group(0), "pattern"))
+                groups.append(p.group)
             if hit and matched is not None:
                 matched.append(p)
-        # a match inside a longer match of the same type is the same mention ("import" in "Japan import")
-        inside = _contained([(p.type, sp) for p, sp in zip(pts, spans)])
-        return spans, [p for p, sp in zip(pts, spans) if (p.type, sp) not in inside]
+        # a match inside a longer match of the same type and group is the same mention ("import" in "Japan import")
+        keys = [f"{p.type}\0{g}" for p, g in zip(pts, groups)]
+        inside = _contained(list(zip(keys, spans)))
+        return spans, [p for p, k, sp in zip(pts, keys, spans) if (k, sp) not in inside]
 
     def _names_accessory_brand(self, title: str) -> bool:
         low = " " + re.sub(r"[^\w]+", " ", title.lower()) + " "
@@ -667,12 +679,17 @@ class OfflineExtractor:
         part = 0  # the part of the title the word is in (product types)
         first_part: int | None = None  # the first part with a product type
         after_link = False  # after with / for / holds / plus in this part (product types)
+        after_fit = False  # the next component word is what the item is made for (``Battery for PS3 Controller``)
         i = 0
         while i < len(words):
-            if product_type and lows[i] in _TITLE_PARTS:
-                part, after_link = part + 1, False
+            if lows[i] in _TITLE_PARTS:
+                part, after_link, after_fit = part + 1, False, False
             elif product_type and lows[i] in _LINK_WORDS:
                 after_link = True
+            elif lows[i] in _FIT_WORDS and i > 0:  # (a title that opens with "For PS4 …" names the item after it)
+                after_fit = True
+            elif lows[i] in _WITH_WORDS:  # ``for Xbox One w/ 4 Programmable Buttons``: the item's own again
+                after_fit = False
             hit = None
             for n in (4, 3, 2, 1):
                 phrase = " ".join(lows[i:i + n])
@@ -685,7 +702,8 @@ class OfflineExtractor:
             phrase, n = hit
             j = i + n
             nxt = lows[j] if j < len(words) else None
-            at_head = nxt is None or not nxt[0].isalnum() or nxt in STOPWORDS or nxt in vocab
+            at_head = (nxt is None or not nxt[0].isalnum() or nxt in STOPWORDS or nxt in vocab) and not after_fit
+            after_fit = False  # (only the first component after the word: ``for PS3 Controller Grip Cover``)
             prev = lows[i - 1] if i > 0 else None
             if product_type:  # the type of the item itself (see the docstring)
                 at_head = (nxt is None or not nxt[0].isalnum() or nxt in STOPWORDS) and not after_link \
@@ -712,17 +730,21 @@ class OfflineExtractor:
             i = j
         return out
 
-    def _title_names(self, title: str, platforms: list[Pattern]) -> list[_Point]:
+    def _title_names(self, title: str, platforms: list[Pattern], found: Sequence[str] = ()) -> list[_Point]:
         """The franchise of a (non-accessory) title (``platforms``: patterns found in it), when the title shows
         it is part of a series: a sequel marker or a subtitle cut it from the game's name (``Tekken 2`` →
         ``Tekken``, ``Call of Duty: Black Ops III`` → ``Call of Duty``). The game's own name is not a
-        knowledge point: it names the work, which :meth:`work_name` gives to ``SAME_WORK`` links."""
+        knowledge point: it names the work, which :meth:`work_name` gives to ``SAME_WORK`` links. Not for points,
+        cards and memberships, nor when it is the start of a value the patterns ``found`` (``Ben`` of ``Ben 10``)."""
+        if _NOT_A_SERIES.search(title):
+            return []
         name = _game_name(title, platforms)
         if not name:
             return []
         fr = _franchise(name)
-        if (fr and len(fr) >= 3 and mention_key(fr) not in GENERIC and len(fr.split()) <= MAX_VALUE_WORDS
-                and mention_key(fr) != mention_key(name)):
+        key = mention_key(fr) if fr else ""
+        if (fr and len(fr) >= 3 and key not in GENERIC and len(fr.split()) <= MAX_VALUE_WORDS
+                and key != mention_key(name) and not any(mention_key(v).startswith(key + " ") for v in found)):
             return [_Point("Game Features", fr, 0.75, title, "name", work=mention_key(name))]
         return []
 

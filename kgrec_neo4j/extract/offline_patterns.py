@@ -35,6 +35,9 @@ class Pattern:
     # or ``not_before`` matches right after it (``writes on glass, metal and wood``: what it is used on)
     not_after: re.Pattern | None = None
     not_before: re.Pattern | None = None
+    # patterns of one group hide a match inside a longer match of the group ("import" in "Japan import"); another
+    # group's does not (the genre "sims" in the franchise "The Sims")
+    group: str = ""
 
     def __post_init__(self):
         if self.prefixes is None:
@@ -229,9 +232,9 @@ _PRINTER_MAKERS = r"(?:hp|canon|epson|brother|lexmark|xerox|samsung|dell|ricoh|k
 
 def _table(type_: str, conf: float, rows: list[tuple[str | ValueFn | None, str]], *,
            flags: int = _FLAGS, title_only: bool = False, not_after: re.Pattern | None = None,
-           not_before: re.Pattern | None = None) -> list[Pattern]:
-    return [Pattern(type_, _rx(rx, flags), value, conf, title_only, not_after=not_after, not_before=not_before)
-            for value, rx in rows]
+           not_before: re.Pattern | None = None, group: str = "") -> list[Pattern]:
+    return [Pattern(type_, _rx(rx, flags), value, conf, title_only, not_after=not_after, not_before=not_before,
+                    group=group) for value, rx in rows]
 
 
 def _num_unit(m: re.Match) -> str:
@@ -354,7 +357,7 @@ _TECH_VG: list[tuple[str | ValueFn | None, str]] = [
 _CONTENT_VG: list[tuple[str | ValueFn | None, str]] = [
     ("season pass", r"season\s+pass"),
     ("DLC", r"dlc|downloadable\s+content"),
-    ("expansion pack", r"expansion(?:\s+pack)?|add-on|addon"),
+    ("expansion pack", r"expansion(?!\s+pak)(?:\s+pack)?|add-on|addon"),  # (the N64 Expansion Pak is memory)
     ("map pack", r"map\s+pack"),
     (_edition, r"(?P<kind>collector'?s|collectors|limited|special|deluxe|gold|premium|complete|definitive|ultimate|"
                r"legendary|standard|digital\s+deluxe|game\s+of\s+the\s+year|goty|anniversary|director'?s\s+cut|"
@@ -486,7 +489,7 @@ _USAGE_VG: list[tuple[str | ValueFn | None, str]] = [
     ("party game", r"party"),
     ("travel", r"travel|portable|on\s+the\s+go"),
     ("fitness", r"fitness|workout|exercise|yoga|fit(?=\s|$)"),
-    ("online play", r"online|mmo|massively\s+multiplayer"),
+    ("online play", r"online(?!\s+(?:game\s+)?code)|mmo|massively\s+multiplayer"),  # ([Online Game Code]: a delivery)
     ("education", r"educational|learning|learn|math|reading|typing|spelling|brain\s+(?:age|training)"),
     ("competitive play", r"tournament[\s-]grade|competitive|e-?sports"),
     ("couch co-op", r"couch\s+co-?op|split[\s-]?screen|local\s+multiplayer"),
@@ -502,14 +505,14 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
     ("MMO", r"mmo(?:rpg)?|world\s+of\s+warcraft|guild\s+wars|everquest|final\s+fantasy\s+xiv|final\s+fantasy\s+xi"),
     ("first-person shooter", r"fps|first[\s-]person\s+shooter|call\s+of\s+duty|battlefield|halo|doom|"
                              r"medal\s+of\s+honor|counter[\s-]strike|far\s+cry|borderlands|wolfenstein|"
-                             r"killzone|resistance|crysis|bioshock|titanfall|destiny|quake|unreal\s+tournament|"
+                             r"killzone|(?<!final\s)resistance|crysis|bioshock|titanfall|(?<!'s\s)destiny|quake|unreal\s+tournament|"
                              r"half-life|left\s+4\s+dead|rainbow\s+six|ghost\s+recon|timesplitters|perfect\s+dark|"
                              r"goldeneye|overwatch|metroid\s+prime"),
     ("shooter", r"shooter|shoot\s+'?em\s+up|shmup|gears\s+of\s+war|splatoon|star\s+fox|contra"),
     ("racing", r"racing|racer|rally|kart|nascar|formula\s+(?:1|one)|f1|gran\s+turismo|forza|need\s+for\s+speed|"
                r"burnout|dirt|midnight\s+club|motorstorm|wipeout|project\s+gotham|ridge\s+racer|crash\s+team|"
                r"motocross|mx\s+vs|moto\s?gp|f-zero|trackmania|driver|test\s+drive"),
-    ("fighting", r"fighting|fighter|mortal\s+kombat|street\s+fighter|tekken|soul\s?calibur|dead\s+or\s+alive|"
+    ("fighting", r"fighting|fighter|mortal\s+kombat|street\s+fighter|tekken|soul\s?calibur|dead\s+or\s+alive(?!\s+(?:xtreme|paradise))|"
                  r"smash\s+bros|marvel\s+vs\.?|king\s+of\s+fighters|guilty\s+gear|blazblue|injustice|virtua\s+fighter|"
                  r"killer\s+instinct|dragon\s+ball|naruto|def\s+jam"),
     ("wrestling", r"wrestling|wrestlemania|wwe|wwf|smackdown|tna|ecw"),
@@ -535,12 +538,12 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
                          r"ninja\s+gaiden|bayonetta"),
     ("open world", r"open[\s-]world|sandbox|grand\s+theft\s+auto|gta|saints\s+row|red\s+dead|watch\s+dogs|"
                    r"just\s+cause|mafia|sleeping\s+dogs|infamous|prototype|minecraft|no\s+man'?s\s+sky"),
-    ("stealth", r"stealth|metal\s+gear|splinter\s+cell|hitman|thief|dishonored|tenchu"),
-    ("survival horror", r"survival\s+horror|horror|zombies?|resident\s+evil|silent\s+hill|dead\s+space|"
+    ("stealth", r"stealth|metal\s+gear|splinter\s+cell|hitman|thief(?!'s)|dishonored|tenchu"),  # (A Thief's End)
+    ("survival horror", r"survival\s+horror|horror|(?<!vs\s)(?<!vs\.\s)zombies?(?!\s+version)|resident\s+evil|silent\s+hill|dead\s+space|"
                         r"fatal\s+frame|dead\s+rising|the\s+evil\s+within|outlast|alan\s+wake|left\s+4\s+dead"),
     ("survival", r"survival"),
     ("music and rhythm", r"rhythm|guitar\s+hero|rock\s+band|dance\s+dance\s+revolution|ddr|just\s+dance|"
-                         r"singstar|karaoke|dance|band\s+hero|dj\s+hero|rocksmith|taiko|music"),
+                         r"singstar|karaoke|dance|band\s+hero|dj\s+hero|rocksmith|taiko|music(?!\s+cds?)"),  # (a bundle's Music CD)
     ("simulation", r"simulat(?:ion|or)|sim(?:s|city)?|tycoon|roller\s?coaster|farming|harvest\s+moon|"
                    r"animal\s+crossing|flight\s+sim|truck\s+sim|story\s+of\s+seasons"),
     ("flight", r"flight|pilot|air\s+combat|ace\s+combat|dogfight|air\s+force|blazing\s+angels"),
@@ -548,9 +551,10 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
                  r"warcraft|age\s+of\s+(?:empires|mythology)|total\s+war|xcom|company\s+of\s+heroes|"
                  r"heroes\s+of\s+might|advance\s+wars|pikmin|tower\s+defense|halo\s+wars"),
     ("puzzle", r"puzzles?|tetris|bejeweled|puyo|lumines|portal|professor\s+layton|picross|sudoku|crossword"),
-    ("adventure", r"adventures?|point[\s-]and[\s-]click|myst|monkey\s+island|telltale|walking\s+dead"),
+    ("adventure", r"(?:graphic|text|point[\s-]and[\s-]click|puzzle|action|interactive|story|narrative)\s+adventures?|"
+               r"adventure\s+games?|point[\s-]and[\s-]click|myst|monkey\s+island|telltale|walking\s+dead"),
     ("hidden object", r"hidden\s+objects?"),
-    ("mystery", r"myster(?:y|ies)|detective|sherlock|nancy\s+drew|ace\s+attorney|phoenix\s+wright"),
+    ("mystery", r"(?<!pok[eé]mon\s)myster(?:y|ies)|detective|sherlock|nancy\s+drew|ace\s+attorney|phoenix\s+wright"),
     ("action", r"action(?!\s+replay)|hack\s+and\s+slash|beat\s+'?em\s+up|brawler|musou|dynasty\s+warriors"),
     ("arcade", r"arcade|pinball|pac-?man|galaga|frogger|centipede"),
     ("card and board games", r"card\s+game|solitaire|poker|casino|blackjack|board\s+game|chess|chessmaster|"
@@ -560,7 +564,8 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
     ("cooking", r"cooking|cook|chef|kitchen"),
     ("war", r"war(?:fare)?|military|wwii|world\s+war|ww2|vietnam"),
     ("space", r"space|galaxy|galactic|star\s+wars|star\s+trek|mass\s+effect|halo"),
-    ("fantasy", r"fantasy|dragons?|magic|wizards?|sorcer(?:y|er)|elves|knights?"),
+    ("fantasy", r"fantasy|(?<!double\s)dragons?(?!\s+(?:rising|ball))|magic|wizards?|sorcer(?:y|er)|elves|"
+              r"knights(?!\s+of\s+the\s+(?:old|eternal))"),  # (a Knight alone: Arkham, Jedi, Shovel, Gabriel)
     ("superheroes", r"super\s?heroes|superhero|marvel|batman|spider-?man|superman|x-men|avengers|justice\s+league"),
     ("ninja", r"ninjas?|shinobi"),
     ("pirates", r"pirates?"),
@@ -611,7 +616,7 @@ _FRANCHISES_VG: list[tuple[str, str]] = [
     ("Red Dead", r"red\s+dead"), ("Dead Space", r"dead\s+space"), ("Dead Rising", r"dead\s+rising"),
     ("Dark Souls", r"dark\s+souls"), ("The Witcher", r"witcher"), ("Monster Hunter", r"monster\s+hunter"),
     ("Dynasty Warriors", r"dynasty\s+warriors"), ("Ace Combat", r"ace\s+combat"), ("Destiny", r"destiny"),
-    ("Minecraft", r"minecraft"), ("Portal", r"portal"), ("Half-Life", r"half-life"), ("Doom", r"doom"),
+    ("Minecraft", r"minecraft"), ("Portal", r"portal"), ("Half-Life", r"half-life"), ("Left 4 Dead", r"left\s+4\s+dead"), ("Doom", r"doom"),
     ("Wolfenstein", r"wolfenstein"), ("Prince of Persia", r"prince\s+of\s+persia"), ("Banjo-Kazooie", r"banjo"),
     ("Ninja Gaiden", r"ninja\s+gaiden"), ("Soulcalibur", r"soul\s?calibur"), ("Dead or Alive", r"dead\s+or\s+alive"),
     ("Smash Bros.", r"smash\s+bros"), ("Pikmin", r"pikmin"), ("Star Fox", r"star\s?fox"), ("Splatoon", r"splatoon"),
@@ -667,7 +672,7 @@ def _video_games() -> PackRules:
     pats += _table("Functionality", 0.85, _FUNCTIONALITY_VG)
     pats += _table("User Demographics", 0.85, _DEMOGRAPHICS_VG)
     pats += _table("Usage Scenarios", 0.8, _USAGE_VG)
-    pats += _table("Game Features", 0.9, [(v, rx) for v, rx in _FRANCHISES_VG], title_only=True)
+    pats += _table("Game Features", 0.9, [(v, rx) for v, rx in _FRANCHISES_VG], title_only=True, group="franchise")
     pats += _table("Game Features", 0.8, _GAME_FEATURES_VG)
     pats += _table("Others", 0.8, _OTHERS_VG)
     brands = {k: v for k, v in _ACCESSORY_BRANDS_VG.items() if v}
