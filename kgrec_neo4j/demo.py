@@ -212,7 +212,7 @@ def run_demo(
         "MATCH (u:User)-[e:INTERACTED {split: 'train'}]->() WITH u, count(e) AS n WHERE n >= 5 "
         "MATCH (u)-[:INTERESTED_IN]->() WITH u, n, count(*) AS k RETURN u.id AS id ORDER BY k DESC, id LIMIT $n",
         n=show_users)]
-    recs = stage("recommend + explain", lambda: recommend_users(db, sample, k=10, explain=True),
+    recs = stage("recommend + explain", lambda: recommend_users(db, sample, k=10, explain=True, store=True),
                  lambda r: plural(len(r), "user"))
     for ur in recs:
         rep.recommendations.append(ur.model_dump())

@@ -427,3 +427,95 @@ def test_neo4j_lost_mid_command_is_a_clean_error(exc_name):
     assert "Traceback" not in res.output
     assert "Neo4j at bolt://127.0.0.1:1 became unreachable during the run" in res.output
     assert exc_name in res.output and "committed batches are kept" in res.output and "kgrec db start" in res.output
+
+
+class _Proxy:
+    """A TCP proxy to the test server that can be cut: every connection through it closes at once."""
+
+    def __init__(self, host: str, port: int):
+        import socket
+        import threading
+
+        self.target = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.socks: list = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.target)
+            with self.lock:
+                self.socks += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a, b) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def cut(self) -> None:
+        import socket
+
+        self.listener.close()
+        with self.lock:
+            for s in self.socks:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+
+
+def test_a_server_that_stops_answering_mid_session_is_a_neo4j_unavailable(settings, db):
+    """A library user's connection lost after connect: a read waited 263 s (the driver's pauses grow past the
+    180 s retry window) and then raised a bare ServiceUnavailable; now the server is waited for within the window and
+    the error is a KgrecError with the fix."""
+    from urllib.parse import urlparse
+
+    from kgrec_neo4j.core.db import connect
+    from kgrec_neo4j.core.errors import Neo4jUnavailable
+
+    u = urlparse(settings.neo4j_uri)
+    proxy = _Proxy(u.hostname or "127.0.0.1", u.port or 7687)
+    through = settings.model_copy(update={"neo4j_uri": f"bolt://127.0.0.1:{proxy.port}"})
+    with connect(through, retry_window_s=2.0) as d:
+        assert d.value("RETURN 1") == 1
+        proxy.cut()
+        for work in (lambda: d.value("RETURN 2"), lambda: d.write("CREATE (:Nothing)")):
+            with pytest.raises(Neo4jUnavailable) as caught:
+                work()
+            assert f"Neo4j at bolt://127.0.0.1:{proxy.port} stopped answering" in str(caught.value)
+            assert "waited 2 s" in str(caught.value) and "kgrec db start" in str(caught.value)
+    assert db.value("MATCH (n:Nothing) RETURN count(n)") == 0
+
+
+def test_a_closed_connection_is_refused_with_the_fix(settings):
+    """`db.close()` then a query went on (the driver only warned of a deprecated use)."""
+    from kgrec_neo4j.core.db import connect
+    from kgrec_neo4j.core.errors import KgrecError
+
+    d = connect(settings)
+    assert d.value("RETURN 1") == 1
+    d.close()
+    for work in (lambda: d.value("RETURN 1"), lambda: d.write("RETURN 1")):
+        with pytest.raises(KgrecError, match="this connection is closed"):
+            work()

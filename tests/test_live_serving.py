@@ -180,7 +180,7 @@ def test_a_user_without_edges_gets_the_popular_items_labelled(db, graph):
         res = invoke_cli(["recommend", "--user", "blank-user", "-k", "3", "--no-store"])
         assert res.exit_code == 0 and "the most popular items" in res.output.splitlines()[0]
         # the Browser query of a stored list shows the stored items that no path explains (it showed no row at all)
-        R.recommend(db, "blank-user", 5)
+        R.recommend(db, "blank-user", 5, store=True)
         from kgrec_neo4j.core.resources import cypher
 
         text = "\n".join(ln for ln in cypher("browser/stored_recommendations").splitlines() if not ln.startswith("//"))
@@ -534,3 +534,35 @@ def test_a_run_trained_for_serving_folds_users_in_to_their_trained_vectors(db, g
             np.testing.assert_allclose(fold_in(m.foldin, m.side, st.history), stored[st.id], rtol=1e-3, atol=1e-4)
     finally:
         S.clear_cache()  # the last test of the module: the serving run stays current
+
+
+def test_the_python_guide_runs_as_written(db, graph, capsys):
+    """Every block of docs/python.md runs on the test graph, with its user and item in place of the guide's."""
+    import re
+    from pathlib import Path
+
+    from kgrec_neo4j.serve.record import RecordError, record_interaction
+
+    guide = (Path(__file__).resolve().parent.parent / "docs" / "python.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
+    assert len(blocks) == 3
+    user = _busy_user(db)
+    item = db.value("MATCH (i:Item) WHERE i.gnn_embedding IS NOT NULL AND NOT EXISTS { (:User {id: $u})"
+                    "-[:INTERACTED]->(i) } RETURN i.id ORDER BY i.id LIMIT 1", u=user)
+    try:
+        for code in blocks:
+            S.clear_cache()
+            exec(compile(code.replace("A2OAG0NE83ODBD", user).replace("B0018YDKBS", item), "docs/python.md", "exec"),
+                 {})
+        out = capsys.readouterr().out
+        assert "model " in out and "True 0 True" in out, out  # the source line; the new visitor's first interaction
+        assert db.value("MATCH (:User {id: 'visitor-42'})-[x:INTERACTED]->(:Item {id: $i}) RETURN x.rating",
+                        i=item) == 5.0
+        # a dict with a field at fault is a RecordError naming it (it was an AttributeError, or pydantic's own)
+        for bad, field in (({"item": item, "rating": 7}, "rating"), ({"item": item, "ratting": 5}, "ratting")):
+            with pytest.raises(RecordError) as caught:
+                record_interaction(db, "visitor-42", bad)
+            assert caught.value.field == field and str(caught.value).startswith(f"{field}: "), caught.value
+    finally:
+        db.write("MATCH (u:User {id: 'visitor-42'}) DETACH DELETE u")
+        S.clear_cache()

@@ -119,10 +119,10 @@ def test_repeats_never_bring_back_an_item_the_user_only_disliked(db, kg):
 
 def test_store_replaces_previous_edges(db, kg):
     user = kg["users"][0]
-    R.recommend(db, user, 8)
+    R.recommend(db, user, 8, store=True)
     rows = R.stored_recommendations(db, user)
     assert [r["rank"] for r in rows] == list(range(1, 9)) and {r["run"] for r in rows} == {RUN}
-    rec = R.recommend(db, user, 3)
+    rec = R.recommend(db, user, 3, store=True)
     rows = R.stored_recommendations(db, user)
     assert [(r["item"], r["rank"]) for r in rows] == [(x.item, x.rank) for x in rec.items]
     assert rows[0]["score"] == pytest.approx(rec.items[0].score)
@@ -348,3 +348,13 @@ def test_a_user_is_recommended_items_of_their_own_dataset_only(db, kg):
         db.write("MATCH (u:User {id: $u}) SET u.dataset = 'vg-slice'", u=user)
         db.write("MATCH (c:Item {id: $clone}) DETACH DELETE c", clone=clone)
         S.clear_cache()
+
+
+def test_a_call_from_python_only_reads_unless_asked_to_store(db, kg):
+    """A request handler's `recommend(db, user)` rewrote the user's stored RECOMMENDED edges on every call."""
+    user = kg["users"][1]
+    db.write("MATCH (:User {id: $u})-[r:RECOMMENDED]->() DELETE r", u=user)
+    assert R.recommend(db, user, 4).items and R.recommend_users(db, [user], 4)[0].items
+    assert R.stored_recommendations(db, user) == []
+    R.recommend(db, user, 4, store=True)
+    assert len(R.stored_recommendations(db, user)) == 4

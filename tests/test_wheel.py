@@ -62,6 +62,8 @@ def test_installed_package_is_not_the_checkout(venv):
     pkg, cypher, pom, repo_on_path = r.stdout.split()
     assert pkg.startswith(str(env_dir)) and cypher.startswith(str(env_dir)) and pom.startswith(str(env_dir)), r.stdout
     assert repo_on_path == "False"
+    # the package says it is typed (PEP 561): an application's mypy reads its annotations
+    assert (Path(pkg).parent / "py.typed").is_file()
 
 
 def test_kgrec_help_runs_from_the_wheel(venv):

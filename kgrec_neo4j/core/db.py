@@ -16,7 +16,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .config import Settings, neo4j_address
-from .errors import CredentialsRefused, Neo4jSettingError, Neo4jUnavailable
+from .errors import CredentialsRefused, KgrecError, Neo4jSettingError, Neo4jUnavailable
 
 if TYPE_CHECKING:  # pragma: no cover
     import neo4j
@@ -89,13 +89,25 @@ def _unavailable(settings: Settings, exc: Exception) -> Neo4jUnavailable:
     )
 
 
+def _lost(settings: Settings, exc: Exception, waited_s: float) -> Neo4jUnavailable:
+    """The error for a server that stopped answering in the middle of the work."""
+    return Neo4jUnavailable(
+        f"Neo4j at {settings.neo4j_uri} stopped answering ({type(exc).__name__}; waited {waited_s:.0f} s for it); "
+        f"what was committed before is kept: start the server (`kgrec db start` for the local one) and run the "
+        f"same work again")
+
+
 class Database:
     """A driver bound to one database. Use as a context manager or call :meth:`close`."""
 
-    def __init__(self, driver: neo4j.Driver, database: str, settings: Settings):
+    def __init__(self, driver: neo4j.Driver, database: str, settings: Settings, *,
+                 retry_window_s: float = RETRY_WINDOW_S):
         self.driver = driver
         self.database = database
         self.settings = settings
+        #: how long a transaction is retried, and a server that stopped answering waited for (see :meth:`_run`)
+        self.retry_window_s = retry_window_s
+        self.closed = False
         #: called before every write transaction; one raises to stop writing (the writer lease's check)
         self.guards: list[Callable[[], None]] = []
         #: called by :meth:`close` before the driver closes (giving the writer lease back)
@@ -115,12 +127,38 @@ class Database:
             return False
         return True
 
+    def _run(self, work: Callable[[neo4j.Session], T]) -> T:
+        """``work(session)`` (one ``execute_read`` / ``execute_write``), retried as the driver retries, except that a
+        server that stops answering is waited for by a quick look every second, within the retry window, and then
+        raises :class:`Neo4jUnavailable` (the driver's own retries back off past the window: a request waited
+        263 s for a 180 s window, then got a bare ``ServiceUnavailable``)."""
+        from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+
+        if self.closed:  # (the driver warned and went on)
+            raise KgrecError("this connection is closed (Database.close, or the end of its `with` block): open "
+                             "another with connect()")
+        try:  # one attempt first: the driver retries a lost server with growing pauses
+            with self.driver.session(database=self.database, max_transaction_retry_time=-1.0) as s:  # (0: two tries)
+                return work(s)
+        except (ServiceUnavailable, SessionExpired) as e:
+            deadline = time.monotonic() + self.retry_window_s
+            while not self.reachable():
+                if time.monotonic() >= deadline:
+                    raise _lost(self.settings, e, self.retry_window_s) from None
+                time.sleep(1.0)
+        except TransientError:  # a deadlock, a leader switch: the driver's retries as before
+            pass
+        try:
+            with self.driver.session(database=self.database) as s:
+                return work(s)
+        except (ServiceUnavailable, SessionExpired) as e:
+            raise _lost(self.settings, e, self.retry_window_s) from None
+
     # -- reads -------------------------------------------------------------------------------
     def query(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
         """Run a read query and return its records as dicts (nodes, relationships and paths as ``Record.data()``
         gives them)."""
-        with self.driver.session(database=self.database) as s:
-            return s.execute_read(lambda tx: [_as_dict(r) for r in tx.run(cypher, params)])
+        return self._run(lambda s: s.execute_read(lambda tx: [_as_dict(r) for r in tx.run(cypher, params)]))
 
     def value(self, cypher: str, **params: Any) -> Any:
         """First column of the first record, or ``None``."""
@@ -140,16 +178,14 @@ class Database:
 
             work = unit_of_work(metadata=tx_metadata)(work)
         self._guard()
-        with self.driver.session(database=self.database) as s:
-            c = s.execute_write(work)
+        c = self._run(lambda s: s.execute_write(work))
         return {k: getattr(c, k) for k in ("nodes_created", "nodes_deleted", "relationships_created",
                                             "relationships_deleted", "properties_set")}
 
     def write_tx(self, fn: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``fn(tx)`` in one retried write transaction (all or nothing)."""
         self._guard()
-        with self.driver.session(database=self.database) as s:
-            return s.execute_write(fn)
+        return self._run(lambda s: s.execute_write(fn))
 
     def write_batches(
         self,
@@ -191,6 +227,7 @@ class Database:
             while self.on_close:
                 self.on_close.pop()()
         finally:
+            self.closed = True
             self.driver.close()
 
     def __enter__(self) -> Database:
@@ -288,5 +325,5 @@ def connect(settings: Settings, *, wait_s: float = 0.0, retry_window_s: float = 
     except BaseException:
         driver.close()
         raise
-    return Database(driver, settings.neo4j_database, settings)
+    return Database(driver, settings.neo4j_database, settings, retry_window_s=retry_window_s)
 

@@ -89,6 +89,11 @@ class InputError(KgrecError):
         super().__init__(where + message)
 
 
+class BadArgument(KgrecError, ValueError):
+    """A library call's argument out of its range (``k=0``, an unknown policy): a ``ValueError`` too, so that either
+    catch sees it."""
+
+
 class DimensionMismatch(SchemaError):
     """The embedding model's dimension differs from the vector index's."""
 

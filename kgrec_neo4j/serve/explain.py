@@ -46,7 +46,7 @@ from pydantic import BaseModel, Field
 
 from ..core.config import SAME_WORK_POLICIES
 from ..core.db import Database
-from ..core.errors import KgrecError
+from ..core.errors import BadArgument, KgrecError
 from ..core.resources import cypher
 from ..core.schema import NEUTRAL_VERB
 from ..users.interests.store import Interest
@@ -336,7 +336,7 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
         item id -> :class:`Explanation` (with its sentence), for every id of ``item_ids``.
     """
     if per_item < 1:
-        raise ValueError(f"per_item must be >= 1 (got {per_item})")
+        raise BadArgument(f"per_item must be >= 1 (got {per_item})")
     items = list(dict.fromkeys(item_ids))
     out = {i: Explanation(user=user_id, item=i) for i in items}
     if not items:
@@ -731,13 +731,14 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     ``demote`` (the default setting) an edition or port of an item the user owns comes after every other candidate.
 
     Raises:
-        ExplainError: unknown item; NotScoredYet (an ExplainError): an item without an embedding of the run.
+        UnknownUser: an unknown user; ExplainError: an unknown item; NotScoredYet (an ExplainError): an item
+            without an embedding of the run; BadArgument: ``k`` below 1 or an unknown ``same_work``.
     """
     if k < 1:
-        raise ValueError(f"k must be >= 1 (got {k})")
+        raise BadArgument(f"k must be >= 1 (got {k})")
     policy = same_work or db.settings.same_work
     if policy not in SAME_WORK_POLICIES:
-        raise ValueError(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
+        raise BadArgument(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
     m, [st] = scoring_state(db, [user_id], run, links=False)
     exp = explain_items(db, user_id, [item_id], per_item=per_item, model=m, state=st)[item_id]
     if exp.title is None:  # the evidence query returns a row (with the title) for every item that exists

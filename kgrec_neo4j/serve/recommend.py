@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 
 from ..core.config import SAME_WORK_POLICIES
 from ..core.db import Database
+from ..core.errors import BadArgument
 from ..core.resources import cypher
 from .explain import Explanation, explain_items, same_work_note
 from .scoring import RecommendError, Source, UnknownUser, scores, scoring_state, top_k, top_k_rows, user_exists
@@ -61,7 +62,7 @@ class UserRecommendations(BaseModel):
 
 # ----------------------------------------------------------------------------------- recommend
 
-def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bool = True,
+def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bool = False,
                     explain: bool = False, per_item: int = 3, run: str | None = None, allow_repeats: bool = False,
                     batch_size: int | None = None, chunk: int = 1000, load_links: bool = True,
                     same_work: str | None = None,
@@ -71,7 +72,8 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
     Args:
         user_ids: User.id values (order kept in the result).
         k: list length per user (``>= 1``).
-        store: replace each user's ``RECOMMENDED`` edges with the new list.
+        store: also replace each user's ``RECOMMENDED`` edges with the new list (a write; by default the call only
+            reads, as a request handler wants: `kgrec recommend` stores, and Neo4j Browser shows the stored lists).
         explain: split every item's score into reasons with their stored paths (one Cypher round trip per user).
         per_item: stored paths shown per reason.
         run: model run id (default: the current one).
@@ -84,10 +86,10 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
         One :class:`UserRecommendations` per user, in input order.
     """
     if k < 1:
-        raise ValueError(f"k must be >= 1 (got {k})")
+        raise BadArgument(f"k must be >= 1 (got {k})")
     policy = same_work or db.settings.same_work
     if policy not in SAME_WORK_POLICIES:
-        raise ValueError(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
+        raise BadArgument(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
     if not user_ids:
         return []
     t0 = time.perf_counter()
@@ -136,7 +138,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
     return out
 
 
-def recommend(db: Database, user_id: str, k: int = 10, *, explain: bool = False, store: bool = True,
+def recommend(db: Database, user_id: str, k: int = 10, *, explain: bool = False, store: bool = False,
               per_item: int = 3, run: str | None = None, allow_repeats: bool = False,
               same_work: str | None = None) -> UserRecommendations:
     """Top-``k`` items for one user (see :func:`recommend_users`); an unknown user is refused before the run's

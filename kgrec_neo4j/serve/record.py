@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from ..core.db import Database
@@ -106,16 +107,36 @@ class Recorded(BaseModel):
     new_user: bool
 
 
-def record_interaction(db: Database, user: str, interaction: InteractionIn) -> Recorded:
-    """Store ``interaction`` of ``user`` (module docstring), in one transaction.
+M = TypeVar("M", bound=BaseModel)
+
+
+def _validated(model: type[M], value: M | Mapping[str, Any]) -> M:
+    """``value`` as ``model``: a mapping is validated (a Python caller passes a dict as the service passes JSON); a
+    field at fault is a :class:`RecordError` naming it, as a 400 of the service does, not pydantic's own error."""
+    if isinstance(value, model):
+        return value
+    if not isinstance(value, Mapping):
+        raise RecordError(f"expected a {model.__name__} or a dict of its fields, not {type(value).__name__}")
+    try:
+        return model.model_validate(dict(value))
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(map(str, first["loc"])) or None
+        raise RecordError(f"{where or model.__name__}: {first['msg']}", field=where) from None
+
+
+def record_interaction(db: Database, user: str, interaction: InteractionIn | Mapping[str, Any]) -> Recorded:
+    """Store ``interaction`` of ``user`` (module docstring), in one transaction. ``interaction``: an
+    :class:`InteractionIn` or a dict of its fields (``{"item": "B0018YDKBS", "rating": 5, "timestamp": …}``).
 
     Raises:
+        RecordError: a field of ``interaction`` at fault (``field`` names it), or a blank ``user``.
         UnknownItem: the item is not stored.
         DatasetClash: the user is stored in another dataset than the item.
         InteractionClash: an interaction with the item at this timestamp is stored with another rating or review."""
     if not user.strip() or len(user) > 1000:
         raise RecordError("user: an id of 1 to 1000 characters, not all of them spaces, is required", field="user")
-    it = interaction
+    it = _validated(InteractionIn, interaction)
 
     def work(tx):
         row = tx.run(cypher("interactions/record"), user=user, item=it.item, rating=it.rating,
@@ -166,14 +187,15 @@ class RecordedItem(BaseModel):
     new_item: bool
 
 
-def record_item(db: Database, item: ItemIn) -> RecordedItem:
-    """Store ``item`` (module docstring), in one transaction.
+def record_item(db: Database, item: ItemIn | Mapping[str, Any]) -> RecordedItem:
+    """Store ``item`` (module docstring), in one transaction. ``item``: an :class:`ItemIn` or a dict of its fields.
 
     Raises:
         RecordError: a record of more than :data:`~kgrec_neo4j.load.read.MAX_LINE_BYTES` bytes of JSON, as
             ``kgrec load`` refuses a longer line (naming its largest text field).
         UnknownDataset: the dataset is not stored.
         DatasetClash: the item is stored in another dataset."""
+    item = _validated(ItemIn, item)
     given = item.model_dump(include=set(TEXT_FIELDS), exclude_unset=True)
     size = len(json.dumps(item.model_dump(exclude_unset=True), ensure_ascii=False).encode())
     if size > MAX_LINE_BYTES:
