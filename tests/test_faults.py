@@ -475,6 +475,10 @@ class _Proxy:
     def cut(self) -> None:
         import socket
 
+        try:  # (close alone leaves a blocked accept() accepting on Linux)
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
         self.listener.close()
         with self.lock:
             for s in self.socks:
@@ -491,12 +495,13 @@ def test_a_server_that_stops_answering_mid_session_is_a_neo4j_unavailable(settin
     the error is a KgrecError with the fix."""
     from urllib.parse import urlparse
 
+    from kgrec_neo4j.core.config import load_settings
     from kgrec_neo4j.core.db import connect
     from kgrec_neo4j.core.errors import Neo4jUnavailable
 
     u = urlparse(settings.neo4j_uri)
     proxy = _Proxy(u.hostname or "127.0.0.1", u.port or 7687)
-    through = settings.model_copy(update={"neo4j_uri": f"bolt://127.0.0.1:{proxy.port}"})
+    through = load_settings(environ=dict(os.environ, NEO4J_URI=f"bolt://127.0.0.1:{proxy.port}"))
     with connect(through, retry_window_s=2.0) as d:
         assert d.value("RETURN 1") == 1
         proxy.cut()

@@ -211,7 +211,7 @@ def test_cli_recommend_explain_and_errors(db, kg):
 
 def test_cli_users_show_says_which_run_stored_the_list_when_and_that_the_user_moved_on(db, kg):
     user = kg["users"][4]
-    R.recommend(db, user, 3)
+    R.recommend(db, user, 3, store=True)
     res = _cli(["users", "show", "--user", user])
     assert res.exit_code == 0, res.output
     head = next(ln for ln in res.output.splitlines() if ln.startswith("stored recommendations"))
@@ -237,7 +237,7 @@ def test_cli_users_show_says_which_run_stored_the_list_when_and_that_the_user_mo
         view = json.loads(_cli(["users", "show", "--user", user, "--json"]).output)
         assert view["recommended_run"] == RUN and view["interactions_since"] == 2
         assert view["recommended_at"].endswith("Z")
-        R.recommend(db, user, 3)  # a list from the current history: nothing newer
+        R.recommend(db, user, 3, store=True)  # a list from the current history: nothing newer
         assert "newer than these" not in _cli(["users", "show", "--user", user]).output
     finally:
         db.write("MATCH (:User {id: $u})-[x:INTERACTED {zz_test: true}]->() DELETE x", u=user)
@@ -261,7 +261,7 @@ def test_cli_users_show_shows_the_latest_interactions(db, kg):
 
 def test_cli_listings_name_an_item_without_a_title(db, kg):
     user = kg["users"][5]
-    top = R.recommend(db, user, 3).items[0].item  # stored
+    top = R.recommend(db, user, 3, store=True).items[0].item  # stored
     seen = db.value("MATCH (:User {id: $u})-[x:INTERACTED]->(i:Item) RETURN i.id ORDER BY x.seq DESC LIMIT 1", u=user)
     titles = {r["id"]: r["title"] for r in db.query("MATCH (i:Item) WHERE i.id IN $ids RETURN i.id AS id, "
                                                      "i.title AS title", ids=[top, seen])}

@@ -3,7 +3,8 @@
 Routes (every answer names the run it came from):
 
 ``GET /health``
-    ``{"status": "ok", "run": ..., "neo4j": true}``; 503 while Neo4j is unreachable or no run is current.
+    ``{"status": "ok", "run", "version", "current_run", "neo4j", "switches"}`` (docs/serving.md says what each
+    holds); 503 while Neo4j is unreachable or no run is current.
 ``GET /users/{user}/recommendations?k=10&explain=false&allow_repeats=false&paths=3&same_work=demote``
     the user's top-k from the user's edges as they are now (:func:`~kgrec_neo4j.serve.recommend.recommend_users`);
     ``explain=true`` takes k <= 100 (400 above: each explained item costs its paths; a query that outgrows the
