@@ -342,3 +342,16 @@ def test_projection_never_matches_an_empty_key_by_its_words():
     got = nearest_exact(tv, [t, t], X, [0.93, 0.93], ["easy-to-see", "mailings"], pack)
     assert got[0] == (None, 0.0)  # before: joined "write-on" by their (empty) words, at cosine 0
     assert got[1] == ("c-mailing", 0.0)  # the same content words still win
+
+
+@pytest.mark.parametrize("a,b", [
+    ("Amazing Spider-Man", "Spider-Man"),  # one series of the franchise (a knowledge audit: all 17 Spider-Man items
+    ("Amazing Adventures", "adventure"),   # carried the concept "Amazing Spider-Man"); a hidden-object series
+    ("classic controller", "Game Controller"),  # the Wii Classic Controller
+])
+def test_words_that_name_things_in_a_pack_are_not_filler_there(a, b):
+    assert not _same(a, b, "video_games", cos=0.8) and not _same(b, a, "video_games", cos=0.8)
+    assert _same(a, b, "video_games", cos=0.95)  # one narrowing the other: at the containment floor
+    assert _same("Amazing Spider-Man", "The Amazing Spider-Man", "video_games", cos=0.3)  # the same words still meet
+    assert _same("classic design", "Classic Designs", "office_products", cos=0.3)
+    assert _same("amazing stapler", "Stapler", "office_products", cos=0.3)  # elsewhere the word is filler

@@ -288,6 +288,12 @@ PACK_GENERIC: dict[str, frozenset[str]] = {
     "video_games": frozenset("game games videogame videogames gaming gamer gamers".split()),
 }
 
+#: Filler words that name things in a pack: games and products are called by them (``Amazing Spider-Man`` is one
+#: series of ``Spider-Man``, ``Amazing Adventures`` no adventure game, the ``Classic Controller`` one controller).
+PACK_NAME_WORDS: dict[str, frozenset[str]] = {
+    "video_games": frozenset("amazing classic".split()),
+}
+
 #: No ``er``: an agent noun names another thing than its verb or stem (``stapler`` / ``staples``, ``marker`` /
 #: ``markings``, ``eraser`` / ``erased``, ``printer`` / ``printing``) and names end in it (``Parker`` / ``Park``).
 _SUFFIXES = ("ations", "ation", "ings", "ing", "ions", "ion", "ful", "ies", "es", "ly", "ed", "s", "e")
@@ -349,7 +355,7 @@ def content_tokens(text: str, pack: str = "", *, keep_filler: bool = False) -> l
     from ..extract.offline import STOPWORDS
 
     generic = frozenset() if keep_filler else PACK_GENERIC.get(pack, frozenset())
-    filler = frozenset() if keep_filler else FILLER
+    filler = frozenset() if keep_filler else FILLER - PACK_NAME_WORDS.get(pack, frozenset())
     toks: list[str] = []
     for i, t in enumerate(tokens(text)):
         if t == "s" and i > 0:
