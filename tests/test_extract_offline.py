@@ -500,6 +500,9 @@ def test_a_shipped_packs_feature_headings_keep_their_patterns():
     ("Super Mario Galaxy 2", {("Game Features", "mario"), ("Game Features", "platformer")}, set()),
     ("NBA 2K16 - Xbox One", {("Game Features", "basketball"), ("Game Features", "nba 2k")}, set()),
     ("The Point-and-Click Adventure Game Collection - PC", {("Game Features", "adventure")}, set()),
+    # 3D in a title is mostly a game's name; after it a word of the hardware's, a specification
+    ("Super Mario 3D World - Nintendo Wii U", set(), {("Technical Specifications", "3d")}),
+    ("Rocketfish Universal Wired Gaming Headset with 3D Sound", {("Technical Specifications", "3d")}, set()),
 ])
 def test_genre_and_usage_patterns_read_what_the_title_says(title, present, absent, vg_rules_only):
     pts = _points(vg_rules_only.extract([ItemText(item_id="x", title=title)])[0])

@@ -351,7 +351,9 @@ _TECH_VG: list[tuple[str | ValueFn | None, str]] = [
     (_count, r"(?P<n>\d+)\s?-?(?P<u>pack|pk|pcs|pc|pieces?|count|ct)"),
     (lambda m: f"{m.group('n')} pack", r"(?:pack|set)\s+of\s+(?P<n>\d+)"),
     ("64-bit", r"64-bit"),
-    ("3D", r"3d"),
+    # (3D in a title is mostly a game's name: Super Mario 3D World, Duke Nukem 3D, Picross 3D)
+    ("3D", r"3d(?=\s+(?:display|effects?|glasses|tv|screen|feedback|sound|audio|surround|vision|ready|capable|"
+           r"support|compatible|graphics|gaming|mode))"),
 ]
 
 _CONTENT_VG: list[tuple[str | ValueFn | None, str]] = [
