@@ -880,3 +880,35 @@ def test_locked_logins_are_an_error_naming_the_cause(settings, db):
     assert "refused the credentials" in said[0]
     assert any("refuses logins of user 'neo4j' for a few seconds after too many failed ones" in s for s in said), said
     assert all("definitely-wrong" not in s for s in said)
+
+
+def test_a_visitor_who_is_no_user_gets_a_list_from_the_history_posted(service, db, kg):
+    """POST /recommendations: an anonymous session scored from the items in the body, on a read-only service; it
+    answers as a stored user with the same interactions would be answered, and writes nothing."""
+    items = kg["train"][kg["users"][0]][:3]
+    counts = "MATCH (n) RETURN count(n) AS n, COUNT { ()-->() } AS r"
+    before = db.query(counts)
+    r = service.post("/recommendations", json={"history": [items[0], {"item": items[1], "rating": 5},
+                                                           {"item": items[2]}], "k": 5})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["user"] == "(session)" and body["run"] == RUN and body["source"] == "model"
+    assert len(body["items"]) == 5 and not {it["item"] for it in body["items"]} & set(items)
+    assert body["interactions"] == 3
+    db.write("CREATE (u:User {id: 'session-twin'}) WITH u UNWIND range(0, size($items) - 1) AS k "
+             "MATCH (i:Item {id: $items[k]}) CREATE (u)-[:INTERACTED {seq: k, split: 'train', rating: 5.0}]->(i)",
+             items=items)
+    try:
+        twin = service.get("/users/session-twin/recommendations", params={"k": 5}).json()
+        assert [(it["item"], round(it["score"], 4)) for it in twin["items"]] == \
+            [(it["item"], round(it["score"], 4)) for it in body["items"]]
+    finally:
+        db.write("MATCH (u:User {id: 'session-twin'}) DETACH DELETE u")
+    assert db.query(counts) == before
+    bad = service.post("/recommendations", json={"history": [items[0], "no-such-item"]})
+    assert bad.status_code == 404 and "'no-such-item'" in bad.json()["error"], bad.text
+    for body, field in (({"history": []}, "history"), ({"history": [items[0]], "k": 0}, "k"),
+                        ({"history": [{"item": items[0], "rating": 9}]}, "history.0.SessionItem.rating"),
+                        ({"history": [items[0]], "kk": 3}, "kk")):
+        r = service.post("/recommendations", json=body)
+        assert r.status_code == 400 and r.json().get("field", "").startswith(field.split(".")[0]), (body, r.text)

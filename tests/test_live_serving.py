@@ -545,17 +545,18 @@ def test_the_python_guide_runs_as_written(db, graph, capsys):
 
     guide = (Path(__file__).resolve().parent.parent / "docs" / "python.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```python\n(.*?)```", guide, re.S)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     user = _busy_user(db)
-    item = db.value("MATCH (i:Item) WHERE i.gnn_embedding IS NOT NULL AND NOT EXISTS { (:User {id: $u})"
-                    "-[:INTERACTED]->(i) } RETURN i.id ORDER BY i.id LIMIT 1", u=user)
+    item, other = db.value("MATCH (i:Item) WHERE i.gnn_embedding IS NOT NULL AND NOT EXISTS { (:User {id: $u})"
+                           "-[:INTERACTED]->(i) } WITH i ORDER BY i.id LIMIT 2 RETURN collect(i.id)", u=user)
     try:
         for code in blocks:
             S.clear_cache()
-            exec(compile(code.replace("A2OAG0NE83ODBD", user).replace("B0018YDKBS", item), "docs/python.md", "exec"),
-                 {})
+            code = code.replace("A2OAG0NE83ODBD", user).replace("B0018YDKBS", item).replace("B00BGA9WK2", other)
+            exec(compile(code, "docs/python.md", "exec"), {})
         out = capsys.readouterr().out
         assert "model " in out and "True 0 True" in out, out  # the source line; the new visitor's first interaction
+        assert "(session) ['" in out, out  # the anonymous visitor's list
         assert db.value("MATCH (:User {id: 'visitor-42'})-[x:INTERACTED]->(:Item {id: $i}) RETURN x.rating",
                         i=item) == 5.0
         # a dict with a field at fault is a RecordError naming it (it was an AttributeError, or pydantic's own)
@@ -566,3 +567,34 @@ def test_the_python_guide_runs_as_written(db, graph, capsys):
     finally:
         db.write("MATCH (u:User {id: 'visitor-42'}) DETACH DELETE u")
         S.clear_cache()
+
+
+def test_a_session_is_scored_as_a_user_with_its_interactions_and_writes_nothing(db, graph):
+    """recommend_session: a visitor who is no user of the graph, from a list of items (a dislike among them)."""
+    from kgrec_neo4j.core.errors import BadArgument
+    from kgrec_neo4j.serve.scoring import UnknownItems
+
+    user = _busy_user(db)
+    items = db.value("MATCH (:User {id: $u})-[x:INTERACTED]->(i:Item) WHERE i.gnn_embedding IS NOT NULL "
+                     "RETURN collect(i.id)[..4]", u=user)
+    history = [items[0], (items[1], 5.0), (items[2], 1.0), items[3]]
+    counts = "MATCH (n) RETURN count(n) AS n, COUNT { ()-->() } AS r"
+    before = db.query(counts)
+    S.clear_cache()
+    rec = R.recommend_session(db, history, 10)
+    assert rec.user == "(session)" and rec.source == "model" and len(rec.items) == 10
+    assert not {r.item for r in rec.items} & set(items) and rec.excluded == 4
+    assert db.query(counts) == before
+    db.write("CREATE (u:User {id: 'session-twin'}) WITH u UNWIND range(0, 3) AS k MATCH (i:Item {id: $items[k]}) "
+             "CREATE (u)-[:INTERACTED {seq: k, split: 'train', rating: $ratings[k]}]->(i)",
+             items=items, ratings=[None, 5.0, 1.0, None])
+    try:
+        twin = R.recommend(db, "session-twin", 10)
+        assert [(r.item, round(r.score, 5)) for r in twin.items] == [(r.item, round(r.score, 5)) for r in rec.items]
+    finally:
+        db.write("MATCH (u:User {id: 'session-twin'}) DETACH DELETE u")
+    with pytest.raises(UnknownItems, match="'nothing-like-it'"):
+        R.recommend_session(db, [items[0], "nothing-like-it"], 5)
+    for bad in ([], [("", None)], [(items[0], 7.0)]):
+        with pytest.raises(BadArgument):
+            R.recommend_session(db, bad, 5)

@@ -12,6 +12,11 @@ Routes (every answer names the run it came from):
 ``GET /users/{user}/items/{item}/explanation?k=10&paths=5&same_work=demote``
     why, or why not, the item is recommended to the user (:func:`~kgrec_neo4j.serve.explain.explain`); its rank is
     its place in the list the recommendations route gives with the same ``same_work``.
+``POST /recommendations`` with ``{"history": [item id, or {"item": ..., "rating": ...}, ...], "k": 10,
+"allow_repeats": false, "same_work": ...}``
+    a visitor who is no user of the graph (an anonymous session), scored from the history in the body as a user
+    with those interactions would be (:func:`~kgrec_neo4j.serve.recommend.recommend_session`); a read: it needs no
+    ``writes``, and nothing is written.
 ``POST /users/{user}/interactions`` with ``{"item": ..., "rating": 5, "timestamp": ..., "review_title": ...,
 "review_text": ...}`` (all but ``item`` optional; only with ``writes=True``, ``kgrec serve --writes``, which needs the token)
     records an interaction (:func:`~kgrec_neo4j.serve.record.record_interaction`): 201 with its ``seq``, 200 when a
@@ -60,7 +65,7 @@ from ..core.db import Database, connect
 from ..core.errors import ConfigError, CredentialsRefused, KgrecError, ModelError, Neo4jUnavailable
 from ..load.read import MAX_LINE_BYTES
 from .explain import MAX_EXPLAINED, ExplainError, NotScoredYet, explain
-from .recommend import recommend_users
+from .recommend import SessionIn, recommend_session, recommend_users
 from .record import (
     DatasetClash,
     InteractionClash,
@@ -71,7 +76,7 @@ from .record import (
     record_interaction,
     record_item,
 )
-from .scoring import RecommendError, RunModel, UnknownUser, current_run, current_run_version, run_model
+from .scoring import RecommendError, RunModel, UnknownItems, UnknownUser, current_run, current_run_version, run_model
 
 log = logging.getLogger(__name__)
 
@@ -267,7 +272,7 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
             return error(404, f"{exc} Over this service a user is added by its first interaction, POST "
                               "/users/{user}/interactions" + ("." if writes else " (on a service started with "
                                                                                 "`kgrec serve --writes`)."))
-        if isinstance(exc, ExplainError | UnknownItem | UnknownDataset):
+        if isinstance(exc, ExplainError | UnknownItem | UnknownDataset | UnknownItems):
             return error(404, str(exc))
         if isinstance(exc, DatasetClash | InteractionClash):
             return error(409, str(exc), exc.field)
@@ -357,6 +362,14 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         m = state.serving_model()
         rec = recommend_users(state.db, [user], k, store=False, explain=explain, per_item=paths, run=m.run,
                               allow_repeats=allow_repeats, same_work=same_work)[0]
+        return rec.model_dump()
+
+    @app.post("/recommendations", dependencies=[Security(authorised), known_params()])
+    def session_recommendations(body: SessionIn) -> dict[str, Any]:
+        # (a read: a visitor who is no user of the graph, scored from the history in the body; nothing is written)
+        m = state.serving_model()
+        rec = recommend_session(state.db, body.pairs(), body.k, run=m.run, allow_repeats=body.allow_repeats,
+                                same_work=body.same_work)
         return rec.model_dump()
 
     @app.get("/users/{user}/items/{item}/explanation",

@@ -15,17 +15,29 @@ Public API: :func:`recommend_users`, :func:`recommend`, :func:`store_recommendat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ..core.config import SAME_WORK_POLICIES
 from ..core.db import Database
 from ..core.errors import BadArgument
 from ..core.resources import cypher
 from .explain import Explanation, explain_items, same_work_note
-from .scoring import RecommendError, Source, UnknownUser, scores, scoring_state, top_k, top_k_rows, user_exists
+from .scoring import (
+    RecommendError,
+    RunModel,
+    Source,
+    UnknownUser,
+    UserState,
+    scores,
+    scoring_state,
+    top_k,
+    top_k_rows,
+    user_exists,
+)
 
 __all__ = ["RecommendError", "UnknownUser", "Recommendation", "UserRecommendations", "recommend_users", "recommend",
            "store_recommendations", "stored_recommendations"]
@@ -97,29 +109,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
     for start in range(0, len(user_ids), chunk):
         ids = list(user_ids[start: start + chunk])
         m, states = scoring_state(db, ids, run, links=load_links)
-        s_all = scores(m, states)  # (B, |I|)
-        for b, st in enumerate(states):  # (with repeats, an item the user only disliked still never comes back)
-            s_all[b, st.disliked if allow_repeats else st.exclude] = -np.inf
-            s_all[b, st.foreign] = -np.inf  # another dataset's items, whatever the run scored
-        fast = top_k_rows(s_all, k)  # every row at once; a row that demotes editions is ranked again below
-        recs = []
-        for b, st in enumerate(states):
-            works = st.same_work
-            idx, s = fast[b]
-            if policy == "demote" and works and set(idx.tolist()) & set(works):
-                later = np.fromiter(works, np.int64)
-                idx, s = top_k(s_all[b], k, later)  # interacted items are -inf in s_all already
-                if idx.size < k:  # editions and ports only after every other candidate
-                    rest, rs = top_k(s_all[b], k - idx.size, np.setdiff1d(np.arange(len(m.ids)), later))
-                    idx, s = np.concatenate([idx, rest]), np.concatenate([s, rs])
-            recs.append(UserRecommendations(
-                user=st.id, run=m.run, source=st.source, interactions=st.interactions, new_items=st.unknown_items,
-                blank_items=st.blank_items,
-                excluded=int(st.disliked.size if allow_repeats else st.exclude.size),
-                run_lacks_dataset=st.dataset if st.run_lacks_dataset else None,
-                items=[Recommendation(rank=r + 1, item=m.ids[j], title=m.titles[j], score=float(v),
-                                      same_work_as=works.get(j, []))
-                       for r, (j, v) in enumerate(zip(idx.tolist(), s.tolist(), strict=True))]))
+        recs = _ranked(m, states, k, policy, allow_repeats)
         if store:
             store_recommendations(db, recs, batch_size=batch_size)
         if explain:
@@ -136,6 +126,94 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
     for rec in out:
         rec.seconds = dt / len(out)
     return out
+
+
+def _ranked(m: RunModel, states: list[UserState], k: int, policy: str, allow_repeats: bool
+            ) -> list[UserRecommendations]:
+    """Each state's top-``k`` of run ``m``: interacted items left out (with repeats, only the items the user only
+    disliked), another dataset's items never, editions and ports of owned items after the rest with ``demote``."""
+    s_all = scores(m, states)  # (B, |I|)
+    for b, st in enumerate(states):  # (with repeats, an item the user only disliked still never comes back)
+        s_all[b, st.disliked if allow_repeats else st.exclude] = -np.inf
+        s_all[b, st.foreign] = -np.inf  # another dataset's items, whatever the run scored
+    fast = top_k_rows(s_all, k)  # every row at once; a row that demotes editions is ranked again below
+    recs = []
+    for b, st in enumerate(states):
+        works = st.same_work
+        idx, s = fast[b]
+        if policy == "demote" and works and set(idx.tolist()) & set(works):
+            later = np.fromiter(works, np.int64)
+            idx, s = top_k(s_all[b], k, later)  # interacted items are -inf in s_all already
+            if idx.size < k:  # editions and ports only after every other candidate
+                rest, rs = top_k(s_all[b], k - idx.size, np.setdiff1d(np.arange(len(m.ids)), later))
+                idx, s = np.concatenate([idx, rest]), np.concatenate([s, rs])
+        recs.append(UserRecommendations(
+            user=st.id, run=m.run, source=st.source, interactions=st.interactions, new_items=st.unknown_items,
+            blank_items=st.blank_items,
+            excluded=int(st.disliked.size if allow_repeats else st.exclude.size),
+            run_lacks_dataset=st.dataset if st.run_lacks_dataset else None,
+            items=[Recommendation(rank=r + 1, item=m.ids[j], title=m.titles[j], score=float(v),
+                                  same_work_as=works.get(j, []))
+                   for r, (j, v) in enumerate(zip(idx.tolist(), s.tolist(), strict=True))]))
+    return recs
+
+
+class SessionItem(BaseModel):
+    """One interaction of a session: an item, and its rating (none: implicit)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    item: str = Field(min_length=1, max_length=1000, description="Item.id")
+    rating: float | None = Field(None, ge=0, le=5, description="0-5; >= 4 a like, <= 2 a dislike; none: implicit")
+
+
+class SessionIn(BaseModel):
+    """``POST /recommendations``: a visitor's history (oldest first), and what to answer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    history: list[str | SessionItem] = Field(min_length=1, max_length=1000,
+                                            description="item ids, or {item, rating} objects, oldest first")
+    k: int = Field(10, ge=1, le=1000)
+    allow_repeats: bool = False
+    same_work: Literal["demote", "group", "keep"] | None = None
+
+    def pairs(self) -> list[tuple[str, float | None]]:
+        return [(h, None) if isinstance(h, str) else (h.item, h.rating) for h in self.history]
+
+
+def recommend_session(db: Database, history: Sequence[str | tuple[str, float | None]], k: int = 10, *,
+                      run: str | None = None, allow_repeats: bool = False, same_work: str | None = None
+                      ) -> UserRecommendations:
+    """Top-``k`` items for a visitor who is no user of the graph (an anonymous session, a basket, a what-if), from
+    ``history`` alone: item ids, or ``(item id, rating)`` pairs (rating ``None``: implicit), in the order they came.
+    Scored by the current run as a user with these interactions would be, folded in at once; nothing is read of
+    any user and nothing is written. The answer's ``user`` is ``"(session)"``; explanations need a user's stored
+    paths and are not given.
+
+    Raises:
+        UnknownItems: items of ``history`` not in the graph; BadArgument: ``k`` below 1, an empty ``history``, an
+            unknown ``same_work``."""
+    if k < 1:
+        raise BadArgument(f"k must be >= 1 (got {k})")
+    policy = same_work or db.settings.same_work
+    if policy not in SAME_WORK_POLICIES:
+        raise BadArgument(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
+    pairs: list[tuple[str, float | None]] = []
+    for h in history:
+        item, rating = (h, None) if isinstance(h, str) else (h[0], h[1])
+        if not isinstance(item, str) or not item.strip():
+            raise BadArgument(f"a session's history holds item ids or (item id, rating) pairs (got {h!r})")
+        if rating is not None and not 0 <= float(rating) <= 5:
+            raise BadArgument(f"rating of {item!r} must be 0-5 or None (got {rating!r})")
+        pairs.append((item, None if rating is None else float(rating)))
+    if not pairs:
+        raise BadArgument("a session's history is empty: give at least one item")
+    t0 = time.perf_counter()
+    m, states = scoring_state(db, [], run, links=False, session=pairs)
+    rec = _ranked(m, states, k, policy, allow_repeats)[0]
+    rec.seconds = time.perf_counter() - t0
+    return rec
 
 
 def recommend(db: Database, user_id: str, k: int = 10, *, explain: bool = False, store: bool = False,

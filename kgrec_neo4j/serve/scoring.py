@@ -36,6 +36,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -411,11 +412,56 @@ def _read_users(db: Database, user_ids: list[str], m: RunModel) -> tuple[list[Us
         raise UnknownUser(f"unknown user(s): {', '.join(map(repr, missing[:5]))}{' …' if len(missing) > 5 else ''};"
                           f" expected User.id values in the graph (find one with `kgrec users list` or `kgrec users "
                           f"search TEXT`; `kgrec load` or a (:User {{id}}) node adds one).")
-    states = [_user_state(m, r) for r in rows]
+    return _finish_states(db, [_user_state(m, r) for r in rows], m)
+
+
+#: the id a session's list (:func:`read_session`) answers under: no user of the graph has it
+SESSION = "(session)"
+
+
+class UnknownItems(RecommendError):
+    """Items of a session's history that are not in the graph."""
+
+
+def read_session(db: Database, history: Sequence[tuple[str, float | None]], m: RunModel
+                 ) -> tuple[list[UserState], list[str], int]:
+    """The state of a visitor who is no user of the graph, from ``history``: ``(item id, rating or None)`` in the
+    order they came (the last is the most recent), scored as a user with these interactions and nothing else
+    (no interests, no embedding of their own), the rating read as the loader reads it (>= 4 like, <= 2 dislike, 3
+    mixed, none implicit). Nothing is written. Raises :class:`UnknownItems` naming the items not in the graph."""
+    ids = [i for i, _ in history]
+    row = db.query(cypher("recommend/session"), items=sorted(set(ids)))[0]
+    missing = sorted(set(ids) - set(row["found"]))
+    if missing:
+        raise UnknownItems(f"item(s) not in the graph: {', '.join(map(repr, missing[:5]))}"
+                           f"{' …' if len(missing) > 5 else ''}; a session's history names stored items (find one "
+                           f"with `kgrec items search TEXT`)")
+    by_item: dict[str, list] = {}
+    for seq, (item, rating) in enumerate(history):
+        sign = 1 if rating is None or rating >= 4 else -1 if rating <= 2 else 0
+        r = by_item.setdefault(item, [item, False, 0, seq, None, []])
+        r[1] = r[1] or sign >= 0
+        r[2] += sign < 0
+        r[3] = seq
+        r[5].append([seq, sign >= 0])
+    rows = {"id": SESSION, "dataset": None, "found": True, "ego": None, "history": list(by_item.values()),
+            "interests": [], "same_work": [[i, owned] for i, owned in row["same_work"] if i not in by_item]}
+    return _finish_states(db, [_user_state(m, rows)], m, session=history)
+
+
+def _finish_states(db: Database, states: list[UserState], m: RunModel, *,
+                   session: Sequence[tuple[str, float | None]] | None = None) -> tuple[list[UserState], list[str], int]:
+    """The item-graph sums of ``states`` when the run's links are not in memory, the popular fallback, and the runs
+    marked current with the run's version, read last (see below)."""
     if m.links is None and m.link_weight:
-        by_user = {r["id"]: r for r in db.query(cypher("recommend/user_links"), users=[s.id for s in states
-                                                                                         if s.interactions],
-                                               run=m.run, dislike_value=m.dislike_value)}
+        if session is not None:  # the user's links summed from the session's items
+            by_user = {r["id"]: r for r in db.query(
+                cypher("recommend/session_links"), id=SESSION, run=m.run, dislike_value=m.dislike_value,
+                history=[[i, 1 if r is None or r >= 4 else -1 if r <= 2 else 0] for i, r in session])}
+        else:
+            by_user = {r["id"]: r for r in db.query(cypher("recommend/user_links"),
+                                                   users=[s.id for s in states if s.interactions],
+                                                   run=m.run, dislike_value=m.dislike_value)}
         for s in states:
             r = by_user.get(s.id)
             idx = [m.index.get(i) for i in r["items"]] if r else []
@@ -461,15 +507,15 @@ def user_exists(db: Database, user_id: str) -> bool:
     return bool(db.value(cypher("recommend/user_exists"), id=user_id))
 
 
-def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, links: bool = True
-                  ) -> tuple[RunModel, list[UserState]]:
+def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, links: bool = True,
+                  session: Sequence[tuple[str, float | None]] | None = None) -> tuple[RunModel, list[UserState]]:
     """The run model (default: the current run) and the users' live states, never from two different runs.
 
     The current run id is remembered per database; after the users' reads, the runs marked current now and the
     run's version are read, and a change (a new training run, or new items folded into the run by ``kgrec update``)
     reloads the model and asks again (up to three tries, so that a flip of ``current`` during the request is followed, never
     answered with a mix of two runs). ``links=False``: a request for a few users sums their item links in Cypher
-    instead of loading the run's links.
+    instead of loading the run's links. ``session``: one visitor's history instead of users (:func:`read_session`).
     """
     key = (db.settings.neo4j_uri, db.database)
     explicit = run is not None
@@ -492,7 +538,8 @@ def scoring_state(db: Database, user_ids: list[str], run: str | None = None, *, 
                 time.sleep(0.2)  # read in the middle of a write-back: read the same run again
             run = now  # or the run's vectors were cleared after a newer run became current
             continue
-        states, current, version = _read_users(db, user_ids, m)
+        states, current, version = (_read_users(db, user_ids, m) if session is None
+                                    else read_session(db, session, m))
         stale = current == [run] and version != m.version  # items were folded into the run: load it again
         if explicit or (current == [run] and not stale) or last:
             break
