@@ -552,7 +552,8 @@ def test_the_python_guide_runs_as_written(db, graph, capsys):
     try:
         for code in blocks:
             S.clear_cache()
-            code = code.replace("A2OAG0NE83ODBD", user).replace("B0018YDKBS", item).replace("B00BGA9WK2", other)
+            code = code.replace("A2OAG0NE83ODBD", user).replace("B0018YDKBS", item).replace("B000ECX0GU", item)
+            code = code.replace("B0001CJCE2", other)
             exec(compile(code, "docs/python.md", "exec"), {})
         out = capsys.readouterr().out
         assert "model " in out and "True 0 True" in out, out  # the source line; the new visitor's first interaction
@@ -598,3 +599,14 @@ def test_a_session_is_scored_as_a_user_with_its_interactions_and_writes_nothing(
     for bad in ([], [("", None)], [(items[0], 7.0)]):
         with pytest.raises(BadArgument):
             R.recommend_session(db, bad, 5)
+    # the CLI's --history: the same list, nothing stored
+    res = invoke_cli(["recommend", "--history", f"{items[0]},{items[1]}:5,{items[2]}:1,{items[3]}", "-k", "10",
+                      "--json"])
+    assert res.exit_code == 0, res.output
+    assert [r["item"] for r in __import__("json").loads(res.output)["items"]] == [r.item for r in rec.items]
+    res = invoke_cli(["recommend", "--history", items[0], "-k", "3"])
+    assert res.exit_code == 0 and "top 3 for a visitor with 1 interaction" in res.output, res.output
+    for args in (["--history", items[0], "--explain"], ["--history", items[0], "--user", user]):
+        res = invoke_cli(["recommend", *args])
+        assert res.exit_code == 2, res.output
+    assert db.query(counts) == before

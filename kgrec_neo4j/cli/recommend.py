@@ -13,6 +13,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.command()
 @click.option("--user", "user_id", default=None, help="User.id to recommend for.")
 @click.option("--all", "all_users", is_flag=True, help="Every user: store each one's RECOMMENDED edges (batch).")
+@click.option("--history", default=None, metavar="ITEM[:RATING],...",
+              help="A visitor who is no user of the graph: their items, oldest first (a rating after a colon; none: "
+                   "implicit). Reads only: nothing is stored, no explanations.")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="List length.")
 @click.option("--explain", "with_explain", is_flag=True,
               help="Split each item's score into its reasons, with their stored paths.")
@@ -29,8 +32,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
               help="Users scored per round trip (with --all).")
 @json_option
 @pass_settings
-def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item, no_store, allow_repeats, same_work,
-              chunk, as_json):
+def recommend(settings: Settings, user_id, all_users, history, k, with_explain, per_item, no_store, allow_repeats,
+              same_work, chunk, as_json):
     """Top-k items for a user, from every interaction the user has in the graph now (serving mode).
 
     The current model run scores the user's live edges: interactions written by `kgrec load` or by any
@@ -44,12 +47,17 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
       kgrec recommend --user A2OAG0NE83ODBD
       kgrec recommend --user A2OAG0NE83ODBD -k 20 --explain
       kgrec recommend --all -k 10
+      kgrec recommend --history B000ECX0GU,B0001CJCE2:5 -k 5
     """
     from ..serve.explain import new_items_note
     from ..serve.recommend import recommend as run_recommend
 
-    if all_users == (user_id is not None):
-        raise click.UsageError("give exactly one of --user ID and --all")
+    if sum((all_users, user_id is not None, history is not None)) != 1:
+        raise click.UsageError("give exactly one of --user ID, --all and --history ITEMS")
+    if history is not None:
+        _recommend_session(settings, history, k=k, allow_repeats=allow_repeats, same_work=same_work, as_json=as_json,
+                           explain=with_explain, no_store=no_store)
+        return
     if all_users:
         _recommend_all(settings, k=k, chunk=chunk, allow_repeats=allow_repeats, same_work=same_work, as_json=as_json)
         return
@@ -86,6 +94,35 @@ def recommend(settings: Settings, user_id, all_users, k, with_explain, per_item,
                            + (", and your own interaction with it" if e.own else ""))
     if not no_store:
         click.echo(f"stored {len(rec.items)} RECOMMENDED edges")
+
+
+def _recommend_session(settings: Settings, history: str, *, k: int, allow_repeats: bool, same_work: str | None,
+                       as_json: bool, explain: bool, no_store: bool) -> None:
+    from ..serve.recommend import recommend_session
+
+    if explain:
+        raise click.UsageError("--explain needs a user's stored paths: a --history list has none")
+    pairs: list[tuple[str, float | None]] = []
+    for part in (p.strip() for p in history.split(",")):
+        if not part:
+            continue
+        item, sep, tail = part.rpartition(":")
+        try:  # a rating after the last colon; an id may hold colons itself (a dataset's id prefix, `c2:B00…`)
+            pairs.append((item.strip(), float(tail)) if sep else (part, None))
+        except ValueError:
+            pairs.append((part, None))
+    if not pairs:
+        raise click.BadParameter("no item given", param_hint="--history")
+    with open_db(settings) as d:
+        rec = recommend_session(d, pairs, k, allow_repeats=allow_repeats, same_work=same_work)
+    if as_json:
+        echo_json(rec.model_dump())
+        return
+    click.echo(f"top {len(rec.items)} for a visitor with {plural(len(pairs), 'interaction')} (run {rec.run}; "
+               f"{plural(rec.excluded, 'item')} of the history excluded; nothing stored)")
+    for r in rec.items:
+        click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {item_title(r.title, r.item)}"
+                   + (f"  [another edition of {'; '.join(r.same_work_as[:2])}]" if r.same_work_as else ""))
 
 
 def _recommend_all(settings: Settings, *, k: int, chunk: int, allow_repeats: bool, same_work: str | None,
