@@ -218,7 +218,7 @@ def run_demo(
         rep.recommendations.append(ur.model_dump())
     if sample:
         page = report_path(out_dir, sample[0])
-        stage("report page", lambda: write_report(db, sample[0], page), lambda r: str(page))
+        stage("report page", lambda: write_report(db, sample[0], page, store=True), lambda r: str(page))
         rep.report_page = str(page)
     rep.seconds = round(time.perf_counter() - t_all, 1)
     return rep

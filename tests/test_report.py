@@ -23,7 +23,7 @@ def page(db, kg, tmp_path_factory):
     user = db.value("""MATCH (u:User)-[:INTERESTED_IN]->() WITH u, count(*) AS n
                        RETURN u.id ORDER BY n DESC, u.id LIMIT 1""")
     out = tmp_path_factory.mktemp("report") / "report.html"
-    res = P.write_report(db, user, out, k=10)
+    res = P.write_report(db, user, out, k=10, store=True)
     return user, out, res
 
 

@@ -1,14 +1,16 @@
 """Neo4j access: one driver, parameterised queries, batched idempotent writes.
 
-Writes run in managed transactions (``session.execute_write``), which the driver retries on transient
-errors (leader switch, deadlock, a restarting server) with back-off for up to ``RETRY_WINDOW_S`` (a server
-restart under load keeps Bolt away for 40-110 s; see docs/reliability.md); a batch either lands whole or not
-at all. Every write query is an ``UNWIND $rows AS row ... MERGE`` over one batch.
+Reads and writes run in managed transactions (``session.execute_read`` / ``execute_write``), tried again within
+the connection's retry window (``RETRY_WINDOW_S`` by default: a server restart under load keeps Bolt away for
+40-110 s; see docs/reliability.md): after a transient error (leader switch, deadlock) with growing pauses, after a
+lost server as soon as a quick look finds it back (:meth:`Database._run`); a batch either lands whole or not at
+all. Every write query is an ``UNWIND $rows AS row ... MERGE`` over one batch.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
@@ -127,32 +129,41 @@ class Database:
             return False
         return True
 
-    def _run(self, work: Callable[[neo4j.Session], T]) -> T:
-        """``work(session)`` (one ``execute_read`` / ``execute_write``), retried as the driver retries, except that a
-        server that stops answering is waited for by a quick look every second, within the retry window, and then
-        raises :class:`Neo4jUnavailable` (the driver's own retries back off past the window: a request waited
-        263 s for a 180 s window, then got a bare ``ServiceUnavailable``)."""
-        from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+    def _run(self, work: Callable[[neo4j.Session], T], *, write: bool = False) -> T:
+        """``work(session)`` (one ``execute_read`` / ``execute_write``), tried again within the retry window: after a
+        transient error (a deadlock, a leader switch) with growing pauses, as the driver does, and after the server
+        stopped answering once a quick look finds it back. Past the window: :class:`Neo4jUnavailable` for a lost
+        server (the driver's own pauses grew past the window: a request waited 263 s for a 180 s window, then got a
+        bare ``ServiceUnavailable``), the last transient error otherwise. A write is checked by :attr:`guards` before
+        each try; one whose commit went unanswered is never tried again (it may have been committed)."""
+        from neo4j.exceptions import IncompleteCommit, ServiceUnavailable, SessionExpired, TransientError
 
         if self.closed:  # (the driver warned and went on)
             raise KgrecError("this connection is closed (Database.close, or the end of its `with` block): open "
                              "another with connect()")
-        try:  # one attempt first: the driver retries a lost server with growing pauses
-            with self.driver.session(database=self.database, max_transaction_retry_time=-1.0) as s:  # (0: two tries)
-                return work(s)
-        except (ServiceUnavailable, SessionExpired) as e:
-            deadline = time.monotonic() + self.retry_window_s
-            while not self.reachable():
-                if time.monotonic() >= deadline:
-                    raise _lost(self.settings, e, self.retry_window_s) from None
-                time.sleep(1.0)
-        except TransientError:  # a deadlock, a leader switch: the driver's retries as before
-            pass
-        try:
-            with self.driver.session(database=self.database) as s:
-                return work(s)
-        except (ServiceUnavailable, SessionExpired) as e:
-            raise _lost(self.settings, e, self.retry_window_s) from None
+        t0 = time.monotonic()
+        deadline, pause = t0 + self.retry_window_s, 0.5
+        while True:
+            if write:
+                self._guard()
+            try:  # one try per session: the driver would retry a lost server with pauses past the window
+                with self.driver.session(database=self.database, max_transaction_retry_time=-1.0) as s:  # (0: two)
+                    return work(s)
+            except IncompleteCommit as e:
+                raise Neo4jUnavailable(
+                    f"Neo4j at {self.settings.neo4j_uri} stopped answering while a write was committed ({e}): whether "
+                    f"it was is unknown, so it was not tried again; start the server if it is down and run the same "
+                    f"work again (what was committed is recognised)") from None
+            except (ServiceUnavailable, SessionExpired) as e:
+                while not self.reachable():
+                    if time.monotonic() >= deadline:
+                        raise _lost(self.settings, e, time.monotonic() - t0) from None
+                    time.sleep(1.0)
+            except TransientError:
+                if time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause * random.uniform(0.8, 1.2))
+                pause = min(2 * pause, 8.0)
 
     # -- reads -------------------------------------------------------------------------------
     def query(self, cypher: str, **params: Any) -> list[dict[str, Any]]:
@@ -177,15 +188,13 @@ class Database:
             from neo4j import unit_of_work
 
             work = unit_of_work(metadata=tx_metadata)(work)
-        self._guard()
-        c = self._run(lambda s: s.execute_write(work))
+        c = self._run(lambda s: s.execute_write(work), write=True)
         return {k: getattr(c, k) for k in ("nodes_created", "nodes_deleted", "relationships_created",
                                             "relationships_deleted", "properties_set")}
 
     def write_tx(self, fn: Callable[[neo4j.ManagedTransaction], T]) -> T:
         """Run ``fn(tx)`` in one retried write transaction (all or nothing)."""
-        self._guard()
-        return self._run(lambda s: s.execute_write(fn))
+        return self._run(lambda s: s.execute_write(fn), write=True)
 
     def write_batches(
         self,

@@ -91,10 +91,9 @@ class ServiceState:
     Args:
         settings: where Neo4j is.
         poll_s: how often the watcher asks which run is current.
-        retry_window_s: the driver's ``max_transaction_retry_time`` for one request's transaction: a failed attempt
-            is tried again after about 1 s, then 2 s more, 4 s more, ... while less than this has passed since the
-            first failure. 2 s gives three attempts over about 3 s before a 503 (3 s gave a fourth attempt, 7 s in,
-            whenever the first two retries' jittered delays summed to under 3 s).
+        retry_window_s: the connection's retry window for one request's transaction (:meth:`Database._run`): a
+            lost server is looked for once a second and a transient error tried again after growing pauses, while
+            less than this has passed; then a 503 (2 s: about 2-3 s after the first failure).
     """
 
     def __init__(self, settings: Settings, *, poll_s: float = 2.0, retry_window_s: float = 2.0) -> None:

@@ -197,7 +197,7 @@ def explanation_graph(user_id: str, explanations: list[Explanation], ranks: dict
     return ExplanationGraph(nodes=list(nodes.values()), links=list(links.values()), paths=paths)
 
 
-def build_report(db: Database, user_id: str, *, k: int = 10, per_item: int = 3, store: bool = True,
+def build_report(db: Database, user_id: str, *, k: int = 10, per_item: int = 3, store: bool = False,
                  profile_limit: int = 30) -> ReportData:
     """Recommend and explain for ``user_id`` and gather everything the page shows."""
     recs = recommend(db, user_id, k, explain=True, store=store, per_item=per_item)
@@ -401,7 +401,7 @@ highlight.</p>
 
 
 def write_report(db: Database, user_id: str, out: str | Path, *, k: int = 10, per_item: int = 3,
-                 store: bool = True) -> ReportResult:
+                 store: bool = False) -> ReportResult:
     """Build the report of ``user_id`` and write it to ``out`` (an .html file; missing folders are made).
 
     Raises:
