@@ -4,6 +4,8 @@ serves exactly what it trained. A real model is trained on the vg-slice knowledg
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from _export_fixture import build
@@ -596,16 +598,27 @@ def test_a_session_is_scored_as_a_user_with_its_interactions_and_writes_nothing(
         db.write("MATCH (u:User {id: 'session-twin'}) DETACH DELETE u")
     with pytest.raises(UnknownItems, match="'nothing-like-it'"):
         R.recommend_session(db, [items[0], "nothing-like-it"], 5)
-    for bad in ([], [("", None)], [(items[0], 7.0)]):
-        with pytest.raises(BadArgument):
+    # bad input is a BadArgument naming the entry (a KeyError, TypeError or IndexError before; a bare id was read as
+    # a list of characters, a set in no order)
+    for bad, says in (([], "is empty"), ([("", None)], "history[0].item"), ([(items[0], 7.0)], "history[0].rating"),
+                      (items[0], "not a str"), (set(items), "not a set"), ([5], "history[0]"),
+                      ([(items[0], "abc")], "history[0].rating"), ([{"item": items[0], "ratng": 5}], "history[0].ratng"),
+                      ([(items[0], True)], "history[0].rating"), ([items[0]] * 1001, "at most 1000")):
+        with pytest.raises(BadArgument, match=re.escape(says)):
             R.recommend_session(db, bad, 5)
+    with pytest.raises(BadArgument):
+        R.recommend_session(db, [items[0]], "5")  # type: ignore[arg-type]
+    same = R.recommend_session(db, [{"item": items[0]}, [items[1], 5], (items[2], 1.0), (items[3],)], 10)
+    assert [r.item for r in same.items] == [r.item for r in rec.items]  # the HTTP body's shapes too
     # the CLI's --history: the same list, nothing stored
     res = invoke_cli(["recommend", "--history", f"{items[0]},{items[1]}:5,{items[2]}:1,{items[3]}", "-k", "10",
                       "--json"])
     assert res.exit_code == 0, res.output
     assert [r["item"] for r in __import__("json").loads(res.output)["items"]] == [r.item for r in rec.items]
     res = invoke_cli(["recommend", "--history", items[0], "-k", "3"])
-    assert res.exit_code == 0 and "top 3 for a visitor with 1 interaction" in res.output, res.output
+    assert res.exit_code == 0 and "top 3 for a visitor with 1 item in the history" in res.output, res.output
+    res = invoke_cli(["recommend", "--history", f"{items[0]}:abc"])  # (an id may hold a colon: the hint says how)
+    assert res.exit_code == 1 and "a rating goes after the last colon as a number 0-5" in res.output, res.output
     for args in (["--history", items[0], "--explain"], ["--history", items[0], "--user", user]):
         res = invoke_cli(["recommend", *args])
         assert res.exit_code == 2, res.output

@@ -14,8 +14,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.option("--user", "user_id", default=None, help="User.id to recommend for.")
 @click.option("--all", "all_users", is_flag=True, help="Every user: store each one's RECOMMENDED edges (batch).")
 @click.option("--history", default=None, metavar="ITEM[:RATING],...",
-              help="A visitor who is no user of the graph: their items, oldest first (a rating after a colon; none: "
-                   "implicit). Reads only: nothing is stored, no explanations.")
+              help="A visitor who is no user of the graph: their items, oldest first (a rating 0-5 after a colon; "
+                   "none: implicit), at most 1,000. Scored as a user with these interactions and nothing else; reads "
+                   "only: nothing is stored, no explanations.")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="List length.")
 @click.option("--explain", "with_explain", is_flag=True,
               help="Split each item's score into its reasons, with their stored paths.")
@@ -113,13 +114,20 @@ def _recommend_session(settings: Settings, history: str, *, k: int, allow_repeat
             pairs.append((part, None))
     if not pairs:
         raise click.BadParameter("no item given", param_hint="--history")
+    from ..serve.scoring import UnknownItems
+
     with open_db(settings) as d:
-        rec = recommend_session(d, pairs, k, allow_repeats=allow_repeats, same_work=same_work)
+        try:
+            rec = recommend_session(d, pairs, k, allow_repeats=allow_repeats, same_work=same_work)
+        except UnknownItems as e:
+            if any(":" in i for i, _ in pairs):  # (an id may hold a colon: a rating is read only when it is a number)
+                raise UnknownItems(f"{e} (a rating goes after the last colon as a number 0-5: ITEM:5)") from None
+            raise
     if as_json:
         echo_json(rec.model_dump())
         return
-    click.echo(f"top {len(rec.items)} for a visitor with {plural(len(pairs), 'interaction')} (run {rec.run}; "
-               f"{plural(rec.excluded, 'item')} of the history excluded; nothing stored)")
+    click.echo(f"top {len(rec.items)} for a visitor with {plural(rec.interactions, 'item')} in the history (run "
+               f"{rec.run}; {plural(rec.excluded, 'item')} of the history excluded; nothing stored)")
     for r in rec.items:
         click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {item_title(r.title, r.item)}"
                    + (f"  [another edition of {'; '.join(r.same_work_as[:2])}]" if r.same_work_as else ""))

@@ -15,11 +15,11 @@ Public API: :func:`recommend_users`, :func:`recommend`, :func:`store_recommendat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
-from typing import Literal
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..core.config import SAME_WORK_POLICIES
 from ..core.db import Database
@@ -158,6 +158,10 @@ def _ranked(m: RunModel, states: list[UserState], k: int, policy: str, allow_rep
     return recs
 
 
+#: the longest history a session takes (over HTTP, from Python and from the CLI alike)
+MAX_HISTORY = 1000
+
+
 class SessionItem(BaseModel):
     """One interaction of a session: an item, and its rating (none: implicit)."""
 
@@ -166,49 +170,95 @@ class SessionItem(BaseModel):
     item: str = Field(min_length=1, max_length=1000, description="Item.id")
     rating: float | None = Field(None, ge=0, le=5, description="0-5; >= 4 a like, <= 2 a dislike; none: implicit")
 
+    @field_validator("item")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must have a character that is not a space")
+        return v
+
+    @field_validator("rating", mode="before")
+    @classmethod
+    def _a_number(cls, v: Any) -> Any:
+        # true / "4" were taken as 1 / 4: `"rating": true` recorded a dislike
+        if isinstance(v, bool | str):
+            raise ValueError(f"must be a number 0-5, not {v!r}")
+        return v
+
+
+def _entry(h: Any) -> Any:
+    """A history entry as :class:`SessionItem` reads it: an item id, ``(item id, rating)``, or a mapping."""
+    if isinstance(h, str):
+        return {"item": h}
+    if isinstance(h, tuple | list) and 1 <= len(h) <= 2:
+        return {"item": h[0], "rating": h[1] if len(h) == 2 else None}
+    return h
+
 
 class SessionIn(BaseModel):
     """``POST /recommendations``: a visitor's history (oldest first), and what to answer."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    history: list[str | SessionItem] = Field(min_length=1, max_length=1000,
-                                            description="item ids, or {item, rating} objects, oldest first")
+    history: list[SessionItem] = Field(min_length=1, max_length=MAX_HISTORY,
+                                       description="item ids, or {item, rating} objects, oldest first")
     k: int = Field(10, ge=1, le=1000)
     allow_repeats: bool = False
     same_work: Literal["demote", "group", "keep"] | None = None
 
+    @field_validator("history", mode="before")
+    @classmethod
+    def _entries(cls, v: Any) -> Any:
+        return [_entry(h) for h in v] if isinstance(v, list) else v
+
     def pairs(self) -> list[tuple[str, float | None]]:
-        return [(h, None) if isinstance(h, str) else (h.item, h.rating) for h in self.history]
+        return [(h.item, h.rating) for h in self.history]
 
 
-def recommend_session(db: Database, history: Sequence[str | tuple[str, float | None]], k: int = 10, *,
-                      run: str | None = None, allow_repeats: bool = False, same_work: str | None = None
-                      ) -> UserRecommendations:
+def session_pairs(history: Any) -> list[tuple[str, float | None]]:
+    """``history`` as ``(item id, rating)`` pairs, checked as ``POST /recommendations`` checks its body; a
+    :class:`BadArgument` names the entry at fault."""
+    if isinstance(history, str | bytes) or not isinstance(history, Sequence):
+        raise BadArgument(f"a session's history is a list of item ids or (item id, rating) pairs in the order they "
+                          f"came, not a {type(history).__name__} (a set or a dict has no order; one id is [id])")
+    if not history:
+        raise BadArgument("a session's history is empty: give at least one item")
+    if len(history) > MAX_HISTORY:
+        raise BadArgument(f"a session's history holds at most {MAX_HISTORY} items (got {len(history)}): give the "
+                          f"latest {MAX_HISTORY}")
+    out = []
+    for n, h in enumerate(history):
+        try:
+            e = SessionItem.model_validate(_entry(h))
+        except ValidationError as err:
+            first = err.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise BadArgument(f"history[{n}]{'.' + where if where else ''}: {first['msg']} (got {h!r}; an entry is "
+                              f"an item id, (item id, rating) or {{'item': id, 'rating': 0-5}})") from None
+        out.append((e.item, e.rating))
+    return out
+
+
+def recommend_session(db: Database, history: Sequence[str | tuple[str, float | None] | Mapping[str, Any]],
+                      k: int = 10, *, run: str | None = None, allow_repeats: bool = False,
+                      same_work: str | None = None) -> UserRecommendations:
     """Top-``k`` items for a visitor who is no user of the graph (an anonymous session, a basket, a what-if), from
-    ``history`` alone: item ids, or ``(item id, rating)`` pairs (rating ``None``: implicit), in the order they came.
-    Scored by the current run as a user with these interactions would be, folded in at once; nothing is read of
-    any user and nothing is written. The answer's ``user`` is ``"(session)"``; explanations need a user's stored
-    paths and are not given.
+    ``history`` alone: item ids, ``(item id, rating)`` pairs or ``{"item", "rating"}`` mappings (rating ``None``:
+    implicit), in the order they came, at most :data:`MAX_HISTORY`. Scored by the current run as a user with these
+    interactions and nothing else would be (no interests, no vector of its own: a stored user's list differs when
+    the user has either, or kinds read from review texts); folded in at once; nothing is read of any user and
+    nothing is written. An item given twice counts once, at its later place. The answer's ``user`` is
+    ``"(session)"``; explanations need a user's stored paths and are not given.
 
     Raises:
-        UnknownItems: items of ``history`` not in the graph; BadArgument: ``k`` below 1, an empty ``history``, an
-            unknown ``same_work``."""
-    if k < 1:
-        raise BadArgument(f"k must be >= 1 (got {k})")
+        UnknownItems: items of ``history`` not in the graph; BadArgument: a history entry at fault (named), ``k``
+            below 1, an unknown ``same_work``."""
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise BadArgument(f"k must be an int >= 1 (got {k!r})")
     policy = same_work or db.settings.same_work
     if policy not in SAME_WORK_POLICIES:
         raise BadArgument(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
-    pairs: list[tuple[str, float | None]] = []
-    for h in history:
-        item, rating = (h, None) if isinstance(h, str) else (h[0], h[1])
-        if not isinstance(item, str) or not item.strip():
-            raise BadArgument(f"a session's history holds item ids or (item id, rating) pairs (got {h!r})")
-        if rating is not None and not 0 <= float(rating) <= 5:
-            raise BadArgument(f"rating of {item!r} must be 0-5 or None (got {rating!r})")
-        pairs.append((item, None if rating is None else float(rating)))
-    if not pairs:
-        raise BadArgument("a session's history is empty: give at least one item")
+    pairs = session_pairs(history)
     t0 = time.perf_counter()
     m, states = scoring_state(db, [], run, links=False, session=pairs)
     rec = _ranked(m, states, k, policy, allow_repeats)[0]
