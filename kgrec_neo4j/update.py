@@ -260,7 +260,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
 
         ex = build_extractor(settings, name, pack=pack)
         try:
-            r = extract_items(db, ex, item_ids=items, pack=pack, progress=progress, run=f"{name}-{rep.id}")
+            r = extract_items(db, ex, item_ids=items, pack=pack, progress=progress, run=f"{name}-{rep.id}",
+                              knowledge=False)
         finally:
             close_extractor(ex)
         rep.items_extracted, rep.items_failed = r.items_done + r.items_skipped, r.items_failed

@@ -547,3 +547,16 @@ def test_no_series_from_a_fragment_of_the_title(titles, absent, vg_rules_only):
     res = vg_rules_only.extract([ItemText(item_id="a", title="Stronghold 2 - PC"),
                                  ItemText(item_id="b", title="Stronghold 3 Gold [Download]")])
     assert all(("Game Features", "stronghold") in _points(r) for r in res)
+
+
+def test_what_an_accessory_is_made_for_is_no_candidate_for_similarity_either(monkeypatch, vg_rules_only):
+    """The component after "for" was left out by the rule, and put back at 0.75 by typing the title's left-over chunk
+    `PS3 Controller` by similarity (a re-audit: 49 accessories with such a `controller`): the chunk is masked out of
+    the text the candidate phrases come from."""
+    from kgrec_neo4j.extract import offline
+
+    seen: list[str] = []
+    real = offline.candidate_phrases
+    monkeypatch.setattr(offline, "candidate_phrases", lambda text, *a, **kw: seen.append(text) or real(text, *a, **kw))
+    vg_rules_only.extract([ItemText(item_id="x", title="Gamilys Replacement Battery for Sony Playstation 3 Controller")])
+    assert seen and not any("controller" in t.lower() for t in seen), seen

@@ -633,3 +633,34 @@ def test_a_failed_item_whose_text_changed_since_is_new_work_for_the_update(fresh
     assert fresh.query("MATCH (i:Item {id: $i}) RETURN i.extract_error AS e, i.extract_failed_hash AS h",
                        i=item.item_id)[0] == {"e": None, "h": None}
     assert item.item_id not in _items_to_extract(fresh, "llm")[0]
+
+
+def test_an_item_extracted_again_keeps_no_knowledge_its_new_mentions_do_not_support(fresh, settings):
+    """`kgrec extract items --force` after the concept stage: the HAS_KNOWLEDGE edges of values the item lost went on
+    pointing at their concepts (a knowledge audit found 187 such edges on 190 items), and `kgrec update` afterwards
+    recomputed nothing for them, nor the interests of their users."""
+    write_results(fresh, _results(), extractor="offline", run="r1", pack=PACK)
+    fresh.write("MATCH (m:Mention) MERGE (c:Concept {id: 'k-' + m.key, type: m.type}) SET c.name = m.text "
+                "MERGE (m)-[:CANONICAL {similarity: 1.0}]->(c) "
+                "WITH m, c MATCH (i:Item)-[:MENTIONS]->(m) MERGE (i)-[:HAS_KNOWLEDGE {confidence: 0.9}]->(c)")
+    # a value the item had before and does not have now (its mention went with the extraction before this one)
+    fresh.write("MATCH (i:Item {id: 'B00VU4J13W'}) MERGE (c:Concept {id: 'k-stale', type: 'Others'}) "
+                "MERGE (i)-[:HAS_KNOWLEDGE {confidence: 0.9}]->(c)")
+    fresh.write("MERGE (u:User {id: 'fan'}) SET u.ingest = 0 WITH u MATCH (i:Item {id: 'B00VU4J13W'}) "
+                "MERGE (u)-[:INTERACTED {seq: 0, split: 'train'}]->(i)")
+    ex = OfflineExtractor(settings, PACK, embedder=NoEmbedder())
+    ingest = fresh.value("MATCH (s:UpdateState {id: 'graph'}) RETURN coalesce(s.ingest, 0)") or 0
+    try:
+        rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00VU4J13W"])
+        knows = {r["k"] for r in fresh.query("MATCH (:Item {id: 'B00VU4J13W'})-[:HAS_KNOWLEDGE]->(c) RETURN c.id AS k")}
+        mentions = {r["k"] for r in fresh.query(
+            "MATCH (:Item {id: 'B00VU4J13W'})-[:MENTIONS]->(:Mention)-[:CANONICAL]->(c) RETURN c.id AS k")}
+        assert knows == mentions, (knows, mentions)  # every edge follows a mention that has its concept
+        assert "k-stale" not in knows and "k-call of duty" in knows
+        assert rep.knowledge_recomputed == 1 and rep.users_stamped == 1
+        assert fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest") > ingest  # `kgrec update` takes them up
+        # the update's own extraction leaves both to its steps
+        rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00VU4J13W"], knowledge=False)
+        assert rep.knowledge_recomputed == 0 and rep.users_stamped == 0
+    finally:
+        fresh.write("MATCH (n) WHERE n:Concept OR n:User DETACH DELETE n")

@@ -529,14 +529,15 @@ class OfflineExtractor:
             hit: list[Pattern] = []
             spans, tpts = self._patterns(title, in_title=True, matched=hit)
             pts += tpts
-            comp = self._components(title, spans) if rules.component_words else []
+            made_for: list[tuple[int, int]] = []  # what the item is made for: no candidate of its own either
+            comp = self._components(title, spans, made_for) if rules.component_words else []
             pts += comp
             is_accessory = bool(comp) or self._names_accessory_brand(title)
             if rules.title_names and not is_accessory:
                 pts += self._title_names(title, [p for p in hit if p.type == "Compatibility"],
                                          [p.value for p in tpts])
             elif not rules.title_names or is_accessory:
-                cands += [(c, "title") for c in candidate_phrases(_mask(title, spans))]
+                cands += [(c, "title") for c in candidate_phrases(_mask(title, spans + made_for))]
         # brand
         if it.brand and rules.brand_type:
             b = plain_text(it.brand)
@@ -653,7 +654,8 @@ class OfflineExtractor:
         low = " " + re.sub(r"[^\w]+", " ", title.lower()) + " "
         return any(f" {b} " in low for b in self.rules.accessory_brands)
 
-    def _components(self, text: str, spans: list[tuple[int, int]]) -> list[_Point]:
+    def _components(self, text: str, spans: list[tuple[int, int]],
+                    made_for: list[tuple[int, int]] | None = None) -> list[_Point]:
         """Head nouns (``headset``, ``charging cable``) of ``text`` with one descriptive modifier.
 
         For a pack whose head nouns are the item's *Product Type* (a title says what the item is), a product word is
@@ -662,7 +664,8 @@ class OfflineExtractor:
         ``for``, ``holds`` or ``includes`` in its part of the title (``Calculator with Clock and Calendar``, ``Binder,
         Holds 8.5" x 11" Paper``), not after a colour when the item's type was found before it (``Gel Pen … Black
         Ink``), and only in the first part of the title (between commas, ``|``, brackets and `` - ``) that has one
-        (``Toner Cartridge, TN850, Replacement Black Toner``)."""
+        (``Toner Cartridge, TN850, Replacement Black Toner``). The component right after ``for`` / ``fits`` is what
+        the item is made for (``Battery for PS3 Controller``): not a point; its span goes to ``made_for``."""
         ctype = self._component_type
         if ctype is None:
             return []
@@ -703,6 +706,8 @@ class OfflineExtractor:
             j = i + n
             nxt = lows[j] if j < len(words) else None
             at_head = (nxt is None or not nxt[0].isalnum() or nxt in STOPWORDS or nxt in vocab) and not after_fit
+            if after_fit and made_for is not None:  # (the words from the one before it: ``PS3 Controller``)
+                made_for.append((words[i - 1][1] if i > 0 else words[i][1], words[j - 1][2]))
             after_fit = False  # (only the first component after the word: ``for PS3 Controller Grip Cover``)
             prev = lows[i - 1] if i > 0 else None
             if product_type:  # the type of the item itself (see the docstring)

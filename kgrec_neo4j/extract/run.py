@@ -65,6 +65,8 @@ class ExtractionReport(BaseModel):
     points_per_item_by_type: dict[str, float] = Field(default_factory=dict)
     points_per_item: float = 0.0
     items_without_points: int = 0
+    knowledge_recomputed: int = 0  # items extracted again whose HAS_KNOWLEDGE edges follow their new mentions
+    users_stamped: int = 0  # users with a train interaction on them: `kgrec update` computes their interests again
     failures_by_reason: dict[str, int] = Field(default_factory=dict)
     failed_items: list[dict[str, str]] = Field(default_factory=list)
     dropped: dict[str, int] = Field(default_factory=dict)
@@ -127,7 +129,7 @@ def _stats(extractor: Extractor) -> dict[str, Any]:
 
 def extract_items(db: Database, extractor: Extractor, *, limit: int | None = None, batch_size: int | None = None,
                   progress: bool = True, item_ids: list[str] | None = None, force: bool = False,
-                  pack: TypePack | None = None, run: str | None = None) -> ExtractionReport:
+                  pack: TypePack | None = None, run: str | None = None, knowledge: bool = True) -> ExtractionReport:
     """Extract knowledge points of the database's items with ``extractor`` and store them.
 
     Args:
@@ -141,6 +143,9 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
         force: re-extract items that are already done for their current text.
         pack: the type pack (default: ``extractor.pack``, else the settings' pack of ``db``).
         run: run id stamped on the edges (default ``"<extractor>-<UTC time>"``).
+        knowledge: an item extracted again after the concept stage gets its ``HAS_KNOWLEDGE`` edges recomputed from
+            its new mentions, and the users with a train interaction on it are stamped for `kgrec update`, which
+            computes their interests again (``kgrec update`` passes ``False``: its own steps do both).
 
     Per-item failures (``ItemResult.error``, or no result for an item) are recorded on the item and
     counted; an exception raised by ``extractor.extract`` itself (endpoint down, bad configuration)
@@ -204,7 +209,8 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
                     else:
                         done_ids.append(r.item_id)
                     dropped.update(r.dropped)
-                store.add(write_results(db, results, extractor=name, run=run, pack=pack, batch_size=len(chunk)))
+                store.add(write_results(db, results, extractor=name, run=run, pack=pack, batch_size=len(chunk),
+                                        knowledge=knowledge))
                 extracted += len(chunk)
                 if failures:  # the bar counts the items gone through; the failed ones are said beside it
                     bar.set_postfix(failed=sum(failures.values()), refresh=False)
@@ -226,6 +232,12 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     )
     if done:
         report.items_without_points = _items_without_points(db, done_ids, name)
+    if store.knowledge_items:
+        report.knowledge_recomputed = len(store.knowledge_items)
+        ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])  # (as a load that changes something)
+        for ids in batched(store.knowledge_items, 2000):  # (every user of the item: a few more than train ones)
+            report.users_stamped += int(db.execute(cypher("update/stamp_item_users"), ids=ids, ingest=ingest,
+                                                   every_split=True)[0]["users"])
     return report
 
 

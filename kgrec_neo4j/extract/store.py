@@ -46,6 +46,7 @@ class StoreReport(BaseModel):
         points_by_type: points written per type.
         dropped: points not written, by reason (``empty_value``, ``too_long``, ``duplicate``).
         batches: write transactions committed.
+        knowledge_items: items extracted again whose ``HAS_KNOWLEDGE`` edges were recomputed from their new mentions.
     """
 
     items_done: int = 0
@@ -57,8 +58,10 @@ class StoreReport(BaseModel):
     points_by_type: dict[str, int] = Field(default_factory=dict)
     dropped: dict[str, int] = Field(default_factory=dict)
     batches: int = 0
+    knowledge_items: list[str] = Field(default_factory=list)
 
     def add(self, other: StoreReport) -> None:
+        self.knowledge_items += other.knowledge_items
         self.items_done += other.items_done
         self.items_failed += other.items_failed
         self.items_missing += other.items_missing
@@ -99,8 +102,11 @@ def mention_rows(results: list[ItemResult]) -> tuple[list[dict[str, Any]], Count
 
 
 def write_results(db: Database, results: list[ItemResult], *, extractor: str, run: str, pack: TypePack,
-                  batch_size: int = 256) -> StoreReport:
-    """Write ``results`` of ``extractor`` in batches of ``batch_size`` items, one transaction each.
+                  batch_size: int = 256, knowledge: bool = True) -> StoreReport:
+    """Write ``results`` of ``extractor`` in batches of ``batch_size`` items, one transaction each. With
+    ``knowledge``, an item that had ``HAS_KNOWLEDGE`` edges (extracted again after the concept stage) gets them
+    recomputed from its new mentions in the same transaction (the edges of values it lost went on pointing at
+    their concepts); ``kgrec update`` recomputes them in its own step.
 
     Raises:
         UnknownTypeError: a point's type is outside ``pack`` or the database's knowledge types; the
@@ -113,11 +119,12 @@ def write_results(db: Database, results: list[ItemResult], *, extractor: str, ru
         raise ValueError(f"batch_size must be >= 1 (got {batch_size})")
     report = StoreReport()
     for chunk in batched(results, batch_size):
-        report.add(_write_batch(db, chunk, extractor=extractor, run=run, pack=pack))
+        report.add(_write_batch(db, chunk, extractor=extractor, run=run, pack=pack, knowledge=knowledge))
     return report
 
 
-def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run: str, pack: TypePack) -> StoreReport:
+def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run: str, pack: TypePack,
+                 knowledge: bool = True) -> StoreReport:
     rows, dropped = mention_rows(results)
     types = sorted({r["type"] for r in rows})
     pack.check(types)  # fails before opening a transaction; the database check below is the authority
@@ -138,6 +145,12 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
         tx.run(cypher("extract/mark_done"), rows=done, extractor=extractor).consume()
         tx.run(cypher("extract/mark_failed"), rows=failed, extractor=extractor).consume()
         deleted = tx.run(cypher("extract/delete_orphans"), old=old).single()["deleted"] if old else 0
+        again: list[str] = []
+        if knowledge and done:
+            again = tx.run(cypher("extract/items_with_knowledge"), ids=[d["item_id"] for d in done]).single()["ids"]
+            if again:
+                tx.run(cypher("concepts/item_knowledge"), ids=again,
+                       min_confidence=db.settings.min_confidence).consume()
         written = [r for r in rows if r["item_id"] in found]
         return StoreReport(
             items_done=sum(1 for d in done if d["item_id"] in found),
@@ -149,6 +162,7 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
             points_by_type=dict(Counter(r["type"] for r in written)),
             dropped={k: v for k, v in dropped.items() if v},
             batches=1,
+            knowledge_items=list(again),
         )
 
     rep = db.write_tx(work)
