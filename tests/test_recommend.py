@@ -358,3 +358,13 @@ def test_a_call_from_python_only_reads_unless_asked_to_store(db, kg):
     assert R.stored_recommendations(db, user) == []
     R.recommend(db, user, 4, store=True)
     assert len(R.stored_recommendations(db, user)) == 4
+
+
+def test_cli_recommend_json_says_what_it_stored(db, kg):
+    """`kgrec recommend --user U --json` rewrote the user's RECOMMENDED edges without a word of it (the text output
+    ends with "stored N RECOMMENDED edges")."""
+    user = kg["users"][6]
+    out = json.loads(_cli(["recommend", "--user", user, "-k", "4", "--json"]).output)
+    assert out["stored"] == 4 and len(R.stored_recommendations(db, user)) == 4
+    assert json.loads(_cli(["recommend", "--user", user, "-k", "2", "--no-store", "--json"]).output)["stored"] == 0
+    assert len(R.stored_recommendations(db, user)) == 4

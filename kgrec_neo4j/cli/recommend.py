@@ -65,8 +65,8 @@ def recommend(settings: Settings, user_id, all_users, history, k, with_explain, 
     with open_db(settings) as d:
         rec = run_recommend(d, user_id, k, explain=with_explain, store=not no_store, per_item=per_item,
                             allow_repeats=allow_repeats, same_work=same_work)
-    if as_json:
-        echo_json(rec.model_dump())
+    if as_json:  # (`stored`: the RECOMMENDED edges this command wrote, as the text output's last line says)
+        echo_json({**rec.model_dump(), "stored": 0 if no_store else len(rec.items)})
         return
     what = {"model": f"{plural(rec.excluded, 'interacted item')} excluded",
             "interests": "no interactions yet: folded in from the user's interests",
