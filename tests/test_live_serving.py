@@ -619,7 +619,8 @@ def test_a_session_is_scored_as_a_user_with_its_interactions_and_writes_nothing(
     assert res.exit_code == 0 and "top 3 for a visitor with 1 item in the history" in res.output, res.output
     res = invoke_cli(["recommend", "--history", f"{items[0]}:abc"])  # (an id may hold a colon: the hint says how)
     assert res.exit_code == 1 and "a rating goes after the last colon as a number 0-5" in res.output, res.output
-    for args in (["--history", items[0], "--explain"], ["--history", items[0], "--user", user]):
+    for args in (["--history", items[0], "--explain"], ["--history", items[0], "--user", user],
+                 ["--history", items[0], "--no-store"], ["--history", items[0], "--paths", "5"]):
         res = invoke_cli(["recommend", *args])
         assert res.exit_code == 2, res.output
     assert db.query(counts) == before

@@ -56,6 +56,13 @@ def recommend(settings: Settings, user_id, all_users, history, k, with_explain, 
     if sum((all_users, user_id is not None, history is not None)) != 1:
         raise click.UsageError("give exactly one of --user ID, --all and --history ITEMS")
     if history is not None:
+        src = click.get_current_context().get_parameter_source
+        given = [f"--{n.replace('_', '-')}" for n, opt in (("paths", "per_item"), ("batch", "chunk"),
+                                                            ("no_store", "no_store"))
+                 if src(opt) is click.core.ParameterSource.COMMANDLINE]
+        if given:  # (they were passed over without a word)
+            raise click.UsageError(f"{', '.join(given)} do(es) not apply to --history: a session's list is neither "
+                                   f"explained nor stored, and is one list")
         _recommend_session(settings, history, k=k, allow_repeats=allow_repeats, same_work=same_work, as_json=as_json,
                            explain=with_explain, no_store=no_store)
         return
