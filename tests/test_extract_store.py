@@ -659,8 +659,20 @@ def test_an_item_extracted_again_keeps_no_knowledge_its_new_mentions_do_not_supp
         assert "k-stale" not in knows and "k-call of duty" in knows
         assert rep.knowledge_recomputed == 1 and rep.users_stamped == 1
         assert fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest") > ingest  # `kgrec update` takes them up
-        # the update's own extraction leaves both to its steps
+        # an item without knowledge yet whose new mentions have concepts already gets it (a review: nothing else
+        # would place it, since the mentions need no placing)
+        fresh.write("MATCH (:Item {id: 'B00D4WTO1M'})-[h:HAS_KNOWLEDGE]->() DELETE h")
+        rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00D4WTO1M"])
+        assert rep.knowledge_recomputed == 1
+        assert fresh.value("MATCH (:Item {id: 'B00D4WTO1M'})-[h:HAS_KNOWLEDGE]->() RETURN count(h)") > 0
+        # the update's own extraction leaves both to its steps: a stale edge stays, no user is stamped
+        fresh.write("MATCH (i:Item {id: 'B00VU4J13W'}), (c:Concept {id: 'k-stale'}) "
+                    "MERGE (i)-[:HAS_KNOWLEDGE {confidence: 0.9}]->(c)")
+        stamp = fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest")
         rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00VU4J13W"], knowledge=False)
         assert rep.knowledge_recomputed == 0 and rep.users_stamped == 0
+        assert fresh.value("MATCH (:Item {id: 'B00VU4J13W'})-[:HAS_KNOWLEDGE]->(c:Concept {id: 'k-stale'}) "
+                           "RETURN count(c)") == 1
+        assert fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest") == stamp
     finally:
         fresh.write("MATCH (n) WHERE n:Concept OR n:User DETACH DELETE n")

@@ -580,3 +580,41 @@ def test_a_write_whose_commit_went_unanswered_is_not_tried_again():
     fake = _FakeDriver([TransientError("deadlock")] * 100)
     with pytest.raises(TransientError):  # past the window: the last transient error, as the driver raised it
         Database(fake, "neo4j", settings, retry_window_s=1).write_tx(lambda tx: None)
+
+
+class _SlowDriver(_FakeDriver):
+    """A fake driver whose tries take ``seconds`` each and whose quick look always finds the server."""
+
+    def __init__(self, errors, seconds=0.0):
+        super().__init__(errors)
+        self.seconds = seconds
+
+    def execute_read(self, fn):
+        time.sleep(self.seconds)
+        return self.execute_write(fn)
+
+
+def test_the_window_runs_from_the_first_failure_and_a_failing_server_that_answers_is_not_tried_for_ever():
+    """A review found two faults of the first quick-look loop: a server that answers the quick look while the work
+    keeps failing was tried again at once, for ever (200,000 tries in 0.4 s); and the window ran from before the
+    first try, so a try longer than the window got no retry."""
+    from neo4j.exceptions import IncompleteCommit, ServiceUnavailable, TransientError
+
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.core.db import Database
+    from kgrec_neo4j.core.errors import Neo4jUnavailable
+
+    settings = load_settings(environ={"NEO4J_PASSWORD": "x"})
+    fake = _SlowDriver([ServiceUnavailable("routing failed")] * 10_000)
+    t0 = time.monotonic()
+    with pytest.raises(Neo4jUnavailable, match="stopped answering"):
+        Database(fake, "neo4j", settings, retry_window_s=1.5).query("RETURN 1")
+    assert fake.tries < 10 and time.monotonic() - t0 < 30  # (a bound against a hang, not a speed target)
+    # a try of 1.2 s that fails once, with a window of 1 s: tried again, and it succeeds
+    fake = _SlowDriver([TransientError("deadlock")], seconds=1.2)
+    assert Database(fake, "neo4j", settings, retry_window_s=1.0).query("RETURN 1") == "done" and fake.tries == 2
+    fake = _SlowDriver([ServiceUnavailable("restart")], seconds=1.2)
+    assert Database(fake, "neo4j", settings, retry_window_s=1.0).query("RETURN 1") == "done" and fake.tries == 2
+    # a read whose commit went unanswered is tried again (it changed nothing)
+    fake = _SlowDriver([IncompleteCommit("lost")])
+    assert Database(fake, "neo4j", settings, retry_window_s=5).query("RETURN 1") == "done" and fake.tries == 2

@@ -130,19 +130,20 @@ class Database:
         return True
 
     def _run(self, work: Callable[[neo4j.Session], T], *, write: bool = False) -> T:
-        """``work(session)`` (one ``execute_read`` / ``execute_write``), tried again within the retry window: after a
-        transient error (a deadlock, a leader switch) with growing pauses, as the driver does, and after the server
-        stopped answering once a quick look finds it back. Past the window: :class:`Neo4jUnavailable` for a lost
-        server (the driver's own pauses grew past the window: a request waited 263 s for a 180 s window, then got a
-        bare ``ServiceUnavailable``), the last transient error otherwise. A write is checked by :attr:`guards` before
-        each try; one whose commit went unanswered is never tried again (it may have been committed)."""
+        """``work(session)`` (one ``execute_read`` / ``execute_write``), tried again within the retry window from its
+        first failure, with growing pauses: after a transient error (a deadlock, a leader switch) as the driver does,
+        and after a lost server once a quick look (once a second) finds it back. Past the window:
+        :class:`Neo4jUnavailable` for a lost server (the driver's own pauses grew past the window: a request waited
+        263 s for a 180 s window, then got a bare ``ServiceUnavailable``), the last transient error otherwise. A write
+        is checked by :attr:`guards` before each try; one whose commit went unanswered is never tried again (it may
+        have been committed)."""
         from neo4j.exceptions import IncompleteCommit, ServiceUnavailable, SessionExpired, TransientError
 
         if self.closed:  # (the driver warned and went on)
             raise KgrecError("this connection is closed (Database.close, or the end of its `with` block): open "
                              "another with connect()")
-        t0 = time.monotonic()
-        deadline, pause = t0 + self.retry_window_s, 0.5
+        first: float | None = None  # when the first try failed: the window runs from there
+        pause = 0.5
         while True:
             if write:
                 self._guard()
@@ -150,20 +151,31 @@ class Database:
                 with self.driver.session(database=self.database, max_transaction_retry_time=-1.0) as s:  # (0: two)
                     return work(s)
             except IncompleteCommit as e:
-                raise Neo4jUnavailable(
-                    f"Neo4j at {self.settings.neo4j_uri} stopped answering while a write was committed ({e}): whether "
-                    f"it was is unknown, so it was not tried again; start the server if it is down and run the same "
-                    f"work again (what was committed is recognised)") from None
+                if write:
+                    raise Neo4jUnavailable(
+                        f"Neo4j at {self.settings.neo4j_uri} stopped answering while a write was committed ({e}): "
+                        f"whether it was is unknown, so it was not tried again; start the server if it is down and "
+                        f"run the same work again (what was committed is recognised)") from None
+                lost: Exception | None = e  # (a read is tried again like any other)
             except (ServiceUnavailable, SessionExpired) as e:
-                while not self.reachable():
-                    if time.monotonic() >= deadline:
-                        raise _lost(self.settings, e, time.monotonic() - t0) from None
-                    time.sleep(1.0)
+                lost = e
             except TransientError:
-                if time.monotonic() + pause > deadline:
+                lost = None
+                now = time.monotonic()
+                first = now if first is None else first
+                if now + pause > first + self.retry_window_s:
                     raise
-                time.sleep(pause * random.uniform(0.8, 1.2))
-                pause = min(2 * pause, 8.0)
+            now = time.monotonic()
+            first = now if first is None else first
+            if lost is not None:
+                while not self.reachable():  # the server is waited for by a quick look every second
+                    if time.monotonic() >= first + self.retry_window_s:
+                        raise _lost(self.settings, lost, time.monotonic() - first) from None
+                    time.sleep(1.0)
+                if time.monotonic() + pause > first + self.retry_window_s:  # it answers, and the work still fails
+                    raise _lost(self.settings, lost, time.monotonic() - first) from None
+            time.sleep(pause * random.uniform(0.8, 1.2))
+            pause = min(2 * pause, 8.0)
 
     # -- reads -------------------------------------------------------------------------------
     def query(self, cypher: str, **params: Any) -> list[dict[str, Any]]:

@@ -65,8 +65,8 @@ class ExtractionReport(BaseModel):
     points_per_item_by_type: dict[str, float] = Field(default_factory=dict)
     points_per_item: float = 0.0
     items_without_points: int = 0
-    knowledge_recomputed: int = 0  # items extracted again whose HAS_KNOWLEDGE edges follow their new mentions
-    users_stamped: int = 0  # users with a train interaction on them: `kgrec update` computes their interests again
+    knowledge_recomputed: int = 0  # items extracted after the concept stage: HAS_KNOWLEDGE follows their mentions
+    users_stamped: int = 0  # users with an interaction on them: `kgrec update` computes their interests again
     failures_by_reason: dict[str, int] = Field(default_factory=dict)
     failed_items: list[dict[str, str]] = Field(default_factory=list)
     dropped: dict[str, int] = Field(default_factory=dict)
@@ -143,9 +143,10 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
         force: re-extract items that are already done for their current text.
         pack: the type pack (default: ``extractor.pack``, else the settings' pack of ``db``).
         run: run id stamped on the edges (default ``"<extractor>-<UTC time>"``).
-        knowledge: an item extracted again after the concept stage gets its ``HAS_KNOWLEDGE`` edges recomputed from
-            its new mentions, and the users with a train interaction on it are stamped for `kgrec update`, which
-            computes their interests again (``kgrec update`` passes ``False``: its own steps do both).
+        knowledge: an item extracted after the concept stage gets its ``HAS_KNOWLEDGE`` edges recomputed from its
+            new mentions, and the users with an interaction on it are stamped for `kgrec update`, which computes
+            their interests again, in the transaction that writes its mentions (``kgrec update`` passes ``False``:
+            its own steps do both).
 
     Per-item failures (``ItemResult.error``, or no result for an item) are recorded on the item and
     counted; an exception raised by ``extractor.extract`` itself (endpoint down, bad configuration)
@@ -232,12 +233,7 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     )
     if done:
         report.items_without_points = _items_without_points(db, done_ids, name)
-    if store.knowledge_items:
-        report.knowledge_recomputed = len(store.knowledge_items)
-        ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])  # (as a load that changes something)
-        for ids in batched(store.knowledge_items, 2000):  # (every user of the item: a few more than train ones)
-            report.users_stamped += int(db.execute(cypher("update/stamp_item_users"), ids=ids, ingest=ingest,
-                                                   every_split=True)[0]["users"])
+    report.knowledge_recomputed, report.users_stamped = len(store.knowledge_items), store.users_stamped
     return report
 
 

@@ -46,7 +46,8 @@ class StoreReport(BaseModel):
         points_by_type: points written per type.
         dropped: points not written, by reason (``empty_value``, ``too_long``, ``duplicate``).
         batches: write transactions committed.
-        knowledge_items: items extracted again whose ``HAS_KNOWLEDGE`` edges were recomputed from their new mentions.
+        knowledge_items: items extracted after the concept stage whose ``HAS_KNOWLEDGE`` edges were recomputed.
+        users_stamped: users of them stamped for ``kgrec update`` (interests to compute again).
     """
 
     items_done: int = 0
@@ -59,9 +60,11 @@ class StoreReport(BaseModel):
     dropped: dict[str, int] = Field(default_factory=dict)
     batches: int = 0
     knowledge_items: list[str] = Field(default_factory=list)
+    users_stamped: int = 0
 
     def add(self, other: StoreReport) -> None:
         self.knowledge_items += other.knowledge_items
+        self.users_stamped += other.users_stamped
         self.items_done += other.items_done
         self.items_failed += other.items_failed
         self.items_missing += other.items_missing
@@ -104,9 +107,10 @@ def mention_rows(results: list[ItemResult]) -> tuple[list[dict[str, Any]], Count
 def write_results(db: Database, results: list[ItemResult], *, extractor: str, run: str, pack: TypePack,
                   batch_size: int = 256, knowledge: bool = True) -> StoreReport:
     """Write ``results`` of ``extractor`` in batches of ``batch_size`` items, one transaction each. With
-    ``knowledge``, an item that had ``HAS_KNOWLEDGE`` edges (extracted again after the concept stage) gets them
-    recomputed from its new mentions in the same transaction (the edges of values it lost went on pointing at
-    their concepts); ``kgrec update`` recomputes them in its own step.
+    ``knowledge``, an item extracted after the concept stage (it had ``HAS_KNOWLEDGE`` edges, or a mention of it
+    has a concept) gets them recomputed from its new mentions in the same transaction (the edges of values it lost
+    went on pointing at their concepts), and its users stamped for ``kgrec update``, which computes their interests
+    again; ``kgrec update`` does both in its own steps.
 
     Raises:
         UnknownTypeError: a point's type is outside ``pack`` or the database's knowledge types; the
@@ -146,11 +150,17 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
         tx.run(cypher("extract/mark_failed"), rows=failed, extractor=extractor).consume()
         deleted = tx.run(cypher("extract/delete_orphans"), old=old).single()["deleted"] if old else 0
         again: list[str] = []
+        stamped = 0
         if knowledge and done:
             again = tx.run(cypher("extract/items_with_knowledge"), ids=[d["item_id"] for d in done]).single()["ids"]
             if again:
                 tx.run(cypher("concepts/item_knowledge"), ids=again,
                        min_confidence=db.settings.min_confidence).consume()
+                # their users, stamped in the same transaction (a run stopped later loses nothing): `kgrec update`
+                # computes their interests again (every user of the item: a few more than the train ones)
+                ingest = tx.run(cypher("load/next_ingest")).single()["ingest"]
+                stamped = tx.run(cypher("update/stamp_item_users"), ids=again, ingest=ingest,
+                                 every_split=True).single()["users"]
         written = [r for r in rows if r["item_id"] in found]
         return StoreReport(
             items_done=sum(1 for d in done if d["item_id"] in found),
@@ -163,6 +173,7 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
             dropped={k: v for k, v in dropped.items() if v},
             batches=1,
             knowledge_items=list(again),
+            users_stamped=int(stamped),
         )
 
     rep = db.write_tx(work)

@@ -280,8 +280,9 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
                               "(dbms.memory.transaction.total.max): ask for fewer items (a smaller k) or fewer "
                               f"paths, or raise that setting ({_describe(exc)[:300]})")
         if _neo4j_down(exc):
-            # (the library's message tells an operator to start the server: a client of the service is told to retry)
-            why = type(exc).__name__ if isinstance(exc, Neo4jUnavailable) else _describe(exc)
+            # (a lost server's message tells an operator to start it: a client of the service is told to retry;
+            # refused credentials or an unknown database keep their message: retrying does not help there)
+            why = type(exc).__name__ if type(exc) is Neo4jUnavailable else _describe(exc)
             return error(503, f"Neo4j is unreachable ({why}); retry shortly")
         if isinstance(exc, RecommendError | ModelError):
             return error(503, str(exc))

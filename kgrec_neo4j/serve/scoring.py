@@ -444,7 +444,10 @@ def read_session(db: Database, history: Sequence[tuple[str, float | None]], m: R
         r[2] += sign < 0
         r[3] = seq
         r[5].append([seq, sign >= 0])
-    rows = {"id": SESSION, "dataset": None, "found": True, "ego": None, "history": list(by_item.values()),
+    # the session's dataset is its items' when they are of one (another dataset's items are never recommended, the
+    # popular fallback included)
+    dataset = row["datasets"][0] if len(row["datasets"]) == 1 else None
+    rows = {"id": SESSION, "dataset": dataset, "found": True, "ego": None, "history": list(by_item.values()),
             "interests": [], "same_work": [[i, owned] for i, owned in row["same_work"] if i not in by_item]}
     return _finish_states(db, [_user_state(m, rows)], m, session=history)
 

@@ -114,10 +114,11 @@ def check_for_evaluation(db: Database, dataset: str | None = None) -> None:
         n = int(stale["users"])
         who = "1 user's interactions" if n == 1 else f"{n} users' interactions"
         raise ScopeError(f"{who} changed since their offline interests were last computed (e.g. "
-                         f"{', '.join(map(repr, stale['examples']))}; a load, or an update that did not finish, "
-                         "stamped them): a load splits the histories again, so the interests may read interactions "
-                         "that are now valid or test. Run `kgrec update` (or `kgrec interests extract` over every "
-                         "user) first")
+                         f"{', '.join(map(repr, stale['examples']))}; a load, an extraction of items they have, or "
+                         "an update that did not finish stamped them): a load splits the histories again, so the "
+                         "interests may read interactions that are now valid or test, and a new extraction changes "
+                         "their items' knowledge. Run `kgrec update` (or `kgrec interests extract` over every user) "
+                         "first")
 
 
 def check_for_serving(db: Database, extractors: tuple[str, ...] = ("offline", "llm")) -> None:
