@@ -674,5 +674,11 @@ def test_an_item_extracted_again_keeps_no_knowledge_its_new_mentions_do_not_supp
         assert fresh.value("MATCH (:Item {id: 'B00VU4J13W'})-[:HAS_KNOWLEDGE]->(c:Concept {id: 'k-stale'}) "
                            "RETURN count(c)") == 1
         assert fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest") == stamp
+        # a user of items in two batches is one user stamped (the count said 2,185 users of a 501-user graph)
+        fresh.write("MATCH (u:User {id: 'fan'}), (i:Item {id: 'B00D4WTO1M'}) "
+                    "MERGE (u)-[:INTERACTED {seq: 1, split: 'train'}]->(i)")
+        rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00VU4J13W", "B00D4WTO1M"],
+                            batch_size=1)
+        assert rep.knowledge_recomputed == 2 and rep.users_stamped == 1
     finally:
         fresh.write("MATCH (n) WHERE n:Concept OR n:User DETACH DELETE n")

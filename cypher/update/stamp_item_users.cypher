@@ -6,4 +6,4 @@ MATCH (:Item {id: id})<-[x:INTERACTED]-(u:User)
 WHERE x.split = 'train' OR $every_split
 WITH DISTINCT u
 SET u.ingest = CASE WHEN coalesce(u.ingest, 0) > $ingest THEN u.ingest ELSE $ingest END
-RETURN count(u) AS users
+RETURN count(u) AS users, collect(u.id) AS ids

@@ -233,7 +233,7 @@ def extract_items(db: Database, extractor: Extractor, *, limit: int | None = Non
     )
     if done:
         report.items_without_points = _items_without_points(db, done_ids, name)
-    report.knowledge_recomputed, report.users_stamped = len(store.knowledge_items), store.users_stamped
+    report.knowledge_recomputed, report.users_stamped = len(store.knowledge_items), len(store.users_stamped)
     return report
 
 

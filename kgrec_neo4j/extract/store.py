@@ -47,7 +47,7 @@ class StoreReport(BaseModel):
         dropped: points not written, by reason (``empty_value``, ``too_long``, ``duplicate``).
         batches: write transactions committed.
         knowledge_items: items extracted after the concept stage whose ``HAS_KNOWLEDGE`` edges were recomputed.
-        users_stamped: users of them stamped for ``kgrec update`` (interests to compute again).
+        users_stamped: the users of them stamped for ``kgrec update`` (interests to compute again).
     """
 
     items_done: int = 0
@@ -60,11 +60,11 @@ class StoreReport(BaseModel):
     dropped: dict[str, int] = Field(default_factory=dict)
     batches: int = 0
     knowledge_items: list[str] = Field(default_factory=list)
-    users_stamped: int = 0
+    users_stamped: set[str] = Field(default_factory=set)
 
     def add(self, other: StoreReport) -> None:
         self.knowledge_items += other.knowledge_items
-        self.users_stamped += other.users_stamped
+        self.users_stamped |= other.users_stamped
         self.items_done += other.items_done
         self.items_failed += other.items_failed
         self.items_missing += other.items_missing
@@ -150,7 +150,7 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
         tx.run(cypher("extract/mark_failed"), rows=failed, extractor=extractor).consume()
         deleted = tx.run(cypher("extract/delete_orphans"), old=old).single()["deleted"] if old else 0
         again: list[str] = []
-        stamped = 0
+        stamped: list[str] = []
         if knowledge and done:
             again = tx.run(cypher("extract/items_with_knowledge"), ids=[d["item_id"] for d in done]).single()["ids"]
             if again:
@@ -160,7 +160,7 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
                 # computes their interests again (every user of the item: a few more than the train ones)
                 ingest = tx.run(cypher("load/next_ingest")).single()["ingest"]
                 stamped = tx.run(cypher("update/stamp_item_users"), ids=again, ingest=ingest,
-                                 every_split=True).single()["users"]
+                                 every_split=True).single()["ids"]
         written = [r for r in rows if r["item_id"] in found]
         return StoreReport(
             items_done=sum(1 for d in done if d["item_id"] in found),
@@ -173,7 +173,7 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
             dropped={k: v for k, v in dropped.items() if v},
             batches=1,
             knowledge_items=list(again),
-            users_stamped=int(stamped),
+            users_stamped=set(stamped),
         )
 
     rep = db.write_tx(work)
