@@ -723,6 +723,19 @@ def render_sentence(e: Explanation) -> str:
 
 # ------------------------------------------------------------------------------------ why / why-not
 
+def list_policy(db: Database, k: int, same_work: str | None) -> str:
+    """The ``same_work`` policy of a list of ``k`` items (the setting's when ``None``), after checking both.
+
+    Raises:
+        BadArgument: ``k`` below 1, or an unknown policy."""
+    if k < 1:
+        raise BadArgument(f"k must be >= 1 (got {k})")
+    policy = same_work or db.settings.same_work
+    if policy not in SAME_WORK_POLICIES:
+        raise BadArgument(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
+    return policy
+
+
 def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: int = 5,
             run: str | None = None, same_work: str | None = None) -> WhyReport:
     """Why (or why not) ``item_id`` is recommended to ``user_id``: its score, rank and reasons.
@@ -734,11 +747,7 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
         UnknownUser: an unknown user; ExplainError: an unknown item; NotScoredYet (an ExplainError): an item
             without an embedding of the run; BadArgument: ``k`` below 1 or an unknown ``same_work``.
     """
-    if k < 1:
-        raise BadArgument(f"k must be >= 1 (got {k})")
-    policy = same_work or db.settings.same_work
-    if policy not in SAME_WORK_POLICIES:
-        raise BadArgument(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
+    policy = list_policy(db, k, same_work)
     m, [st] = scoring_state(db, [user_id], run, links=False)
     exp = explain_items(db, user_id, [item_id], per_item=per_item, model=m, state=st)[item_id]
     if exp.title is None:  # the evidence query returns a row (with the title) for every item that exists

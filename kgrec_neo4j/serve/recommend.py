@@ -21,11 +21,11 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..core.config import SAME_WORK_POLICIES
 from ..core.db import Database
 from ..core.errors import BadArgument
 from ..core.resources import cypher
-from .explain import Explanation, explain_items, same_work_note
+from .explain import Explanation, explain_items, list_policy, same_work_note
+from .record import _not_blank, a_number
 from .scoring import (
     RecommendError,
     RunModel,
@@ -97,11 +97,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
     Returns:
         One :class:`UserRecommendations` per user, in input order.
     """
-    if k < 1:
-        raise BadArgument(f"k must be >= 1 (got {k})")
-    policy = same_work or db.settings.same_work
-    if policy not in SAME_WORK_POLICIES:
-        raise BadArgument(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
+    policy = list_policy(db, k, same_work)
     if not user_ids:
         return []
     t0 = time.perf_counter()
@@ -170,20 +166,9 @@ class SessionItem(BaseModel):
     item: str = Field(min_length=1, max_length=1000, description="Item.id")
     rating: float | None = Field(None, ge=0, le=5, description="0-5; >= 4 a like, <= 2 a dislike; none: implicit")
 
-    @field_validator("item")
-    @classmethod
-    def _not_blank(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must have a character that is not a space")
-        return v
-
-    @field_validator("rating", mode="before")
-    @classmethod
-    def _a_number(cls, v: Any) -> Any:
-        # true / "4" were taken as 1 / 4: `"rating": true` recorded a dislike
-        if isinstance(v, bool | str):
-            raise ValueError(f"must be a number 0-5, not {v!r}")
-        return v
+    # (the checks of an interaction the service records: a blank id, and true / "4" taken as 1 / 4)
+    _item = field_validator("item")(_not_blank)
+    _rating = field_validator("rating", mode="before")(a_number)
 
 
 def _entry(h: Any) -> Any:
@@ -255,9 +240,7 @@ def recommend_session(db: Database, history: Sequence[str | tuple[str, float | N
             below 1, an unknown ``same_work``."""
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise BadArgument(f"k must be an int >= 1 (got {k!r})")
-    policy = same_work or db.settings.same_work
-    if policy not in SAME_WORK_POLICIES:
-        raise BadArgument(f"same_work must be one of {', '.join(SAME_WORK_POLICIES)} (got {policy!r})")
+    policy = list_policy(db, k, same_work)
     pairs = session_pairs(history)
     t0 = time.perf_counter()
     m, states = scoring_state(db, [], run, links=False, session=pairs)

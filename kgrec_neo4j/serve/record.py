@@ -70,6 +70,16 @@ def _not_blank(v: str) -> str:
     return v
 
 
+def a_number(v: Any, info: ValidationInfo) -> Any:
+    """A number field's check before pydantic reads it: JSON true / false / "4" were taken as 1 / 0 / 4 (`"rating":
+    true` recorded a dislike), and a float must be finite (also the sessions' ratings, serve/recommend.py)."""
+    if isinstance(v, bool | str):
+        raise ValueError(f"{info.field_name} must be a JSON number, not {json.dumps(v)}")
+    if isinstance(v, float) and not math.isfinite(v):
+        raise ValueError(f"{info.field_name} must be a finite number")
+    return v
+
+
 class InteractionIn(BaseModel):
     """One interaction of a user, as an application sends it (an unknown field is refused: a misspelled ``rating``
     would otherwise record an implicit interaction)."""
@@ -87,15 +97,7 @@ class InteractionIn(BaseModel):
 
     _item = field_validator("item")(_not_blank)
 
-    @field_validator("rating", "timestamp", mode="before")
-    @classmethod
-    def _a_number(cls, v: Any, info: ValidationInfo) -> Any:
-        # JSON true / false / "4" were taken as 1 / 0 / 4: `"rating": true` recorded a dislike
-        if isinstance(v, bool | str):
-            raise ValueError(f"{info.field_name} must be a JSON number, not {json.dumps(v)}")
-        if isinstance(v, float) and not math.isfinite(v):
-            raise ValueError(f"{info.field_name} must be a finite number")
-        return v
+    _numbers = field_validator("rating", "timestamp", mode="before")(a_number)
 
 
 class Recorded(BaseModel):

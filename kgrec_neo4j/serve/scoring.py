@@ -47,6 +47,7 @@ from ..core.db import Database
 from ..core.errors import KgrecError, ModelError
 from ..core.resources import cypher
 from ..core.schema import NEUTRAL_VERB
+from ..load.split import kind_sign
 from ..model.foldin import FoldIn, History, ItemSide, fold_in, fold_in_parts, history_from_rows, row_recency, split_foldin
 
 log = logging.getLogger(__name__)
@@ -436,9 +437,9 @@ def read_session(db: Database, history: Sequence[tuple[str, float | None]], m: R
         raise UnknownItems(f"item(s) not in the graph: {', '.join(map(repr, missing[:5]))}"
                            f"{' …' if len(missing) > 5 else ''}; a session's history names stored items (find one "
                            f"with `kgrec items search TEXT`)")
+    signed = [(item, kind_sign(rating)[1]) for item, rating in history]  # (the loader's rule)
     by_item: dict[str, list] = {}
-    for seq, (item, rating) in enumerate(history):
-        sign = 1 if rating is None or rating >= 4 else -1 if rating <= 2 else 0
+    for seq, (item, sign) in enumerate(signed):
         r = by_item.setdefault(item, [item, False, 0, seq, None, []])
         r[1] = r[1] or sign >= 0
         r[2] += sign < 0
@@ -449,18 +450,19 @@ def read_session(db: Database, history: Sequence[tuple[str, float | None]], m: R
     dataset = row["datasets"][0] if len(row["datasets"]) == 1 else None
     rows = {"id": SESSION, "dataset": dataset, "found": True, "ego": None, "history": list(by_item.values()),
             "interests": [], "same_work": [[i, owned] for i, owned in row["same_work"] if i not in by_item]}
-    return _finish_states(db, [_user_state(m, rows)], m, session=history)
+    return _finish_states(db, [_user_state(m, rows)], m, session=signed)
 
 
 def _finish_states(db: Database, states: list[UserState], m: RunModel, *,
-                   session: Sequence[tuple[str, float | None]] | None = None) -> tuple[list[UserState], list[str], int]:
-    """The item-graph sums of ``states`` when the run's links are not in memory, the popular fallback, and the runs
-    marked current with the run's version, read last (see below)."""
+                   session: Sequence[tuple[str, int]] | None = None) -> tuple[list[UserState], list[str], int]:
+    """The item-graph sums of ``states`` when the run's links are not in memory (``session``: its ``(item, sign)``
+    interactions instead of a stored user's), the popular fallback, and the runs marked current with the run's
+    version, read last (see below)."""
     if m.links is None and m.link_weight:
         if session is not None:  # the user's links summed from the session's items
             by_user = {r["id"]: r for r in db.query(
                 cypher("recommend/session_links"), id=SESSION, run=m.run, dislike_value=m.dislike_value,
-                history=[[i, 1 if r is None or r >= 4 else -1 if r <= 2 else 0] for i, r in session])}
+                history=[list(h) for h in session])}
         else:
             by_user = {r["id"]: r for r in db.query(cypher("recommend/user_links"),
                                                    users=[s.id for s in states if s.interactions],
