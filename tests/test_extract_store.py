@@ -680,5 +680,10 @@ def test_an_item_extracted_again_keeps_no_knowledge_its_new_mentions_do_not_supp
         rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00VU4J13W", "B00D4WTO1M"],
                             batch_size=1)
         assert rep.knowledge_recomputed == 2 and rep.users_stamped == 1
+        # knowledge that comes out the same stamps nobody: the next update has no interest to compute again
+        stamp = fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest")
+        rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00VU4J13W", "B00D4WTO1M"])
+        assert rep.knowledge_recomputed == 2 and rep.users_stamped == 0
+        assert fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest") == stamp
     finally:
         fresh.write("MATCH (n) WHERE n:Concept OR n:User DETACH DELETE n")

@@ -80,8 +80,9 @@ def items(settings, extractor_name, limit, concurrency, use_reviews, force, item
                f"{report.mentions_created} created, {report.mentions_deleted} removed")
     if report.knowledge_recomputed:
         click.echo(f"knowledge: {plural(report.knowledge_recomputed, 'item')} extracted after the concept stage "
-                   f"follow their mentions (HAS_KNOWLEDGE recomputed); {plural(report.users_stamped, 'user')} of them "
-                   f"stamped: `kgrec update` places the new mentions and computes their interests again")
+                   f"follow their mentions (HAS_KNOWLEDGE recomputed); {plural(report.users_stamped, 'user')} of those whose "
+                   f"knowledge changed stamped: `kgrec update` places the new mentions and computes their interests "
+                   f"again")
     click.echo(f"time: {report.seconds:.1f} s ({report.items_per_second} items/s)")
     if report.points_by_type:
         echo_table([{"type": t, "points": n, "per item": report.points_per_item_by_type.get(t, 0.0)}

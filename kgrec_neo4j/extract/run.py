@@ -66,7 +66,7 @@ class ExtractionReport(BaseModel):
     points_per_item: float = 0.0
     items_without_points: int = 0
     knowledge_recomputed: int = 0  # items extracted after the concept stage: HAS_KNOWLEDGE follows their mentions
-    users_stamped: int = 0  # users with an interaction on them: `kgrec update` computes their interests again
+    users_stamped: int = 0  # users of those whose knowledge changed: `kgrec update` computes their interests again
     failures_by_reason: dict[str, int] = Field(default_factory=dict)
     failed_items: list[dict[str, str]] = Field(default_factory=list)
     dropped: dict[str, int] = Field(default_factory=dict)

@@ -47,7 +47,8 @@ class StoreReport(BaseModel):
         dropped: points not written, by reason (``empty_value``, ``too_long``, ``duplicate``).
         batches: write transactions committed.
         knowledge_items: items extracted after the concept stage whose ``HAS_KNOWLEDGE`` edges were recomputed.
-        users_stamped: the users of them stamped for ``kgrec update`` (interests to compute again).
+        users_stamped: the users of those whose knowledge changed, stamped for ``kgrec update`` (interests to
+            compute again).
     """
 
     items_done: int = 0
@@ -154,13 +155,18 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
         if knowledge and done:
             again = tx.run(cypher("extract/items_with_knowledge"), ids=[d["item_id"] for d in done]).single()["ids"]
             if again:
+                before = dict(map(tuple, tx.run(cypher("extract/knowledge_of"), ids=again).single()["rows"]))
                 tx.run(cypher("concepts/item_knowledge"), ids=again,
                        min_confidence=db.settings.min_confidence).consume()
-                # their users, stamped in the same transaction (a run stopped later loses nothing): `kgrec update`
-                # computes their interests again (every user of the item: a few more than the train ones)
-                ingest = tx.run(cypher("load/next_ingest")).single()["ingest"]
-                stamped = tx.run(cypher("update/stamp_item_users"), ids=again, ingest=ingest,
-                                 every_split=True).single()["ids"]
+                after = dict(map(tuple, tx.run(cypher("extract/knowledge_of"), ids=again).single()["rows"]))
+                # the users of the items whose knowledge changed, stamped in the same transaction (a run stopped
+                # later loses nothing): `kgrec update` computes their interests again (every user of the item: a few
+                # more than the train ones); an item whose knowledge came out the same changes no interest
+                changed = [i for i in again if before.get(i) != after.get(i)]
+                if changed:
+                    ingest = tx.run(cypher("load/next_ingest")).single()["ingest"]
+                    stamped = tx.run(cypher("update/stamp_item_users"), ids=changed, ingest=ingest,
+                                     every_split=True).single()["ids"]
         written = [r for r in rows if r["item_id"] in found]
         return StoreReport(
             items_done=sum(1 for d in done if d["item_id"] in found),
