@@ -617,6 +617,8 @@ def test_a_session_is_scored_as_a_user_with_its_interactions_and_writes_nothing(
     assert [r["item"] for r in __import__("json").loads(res.output)["items"]] == [r.item for r in rec.items]
     res = invoke_cli(["recommend", "--history", items[0], "-k", "3"])
     assert res.exit_code == 0 and "top 3 for a visitor with 1 item in the history" in res.output, res.output
+    res = invoke_cli(["recommend", "--history", f"{items[0]}:", "-k", "3"])  # a closing colon: no rating
+    assert res.exit_code == 0 and "top 3 for a visitor with 1 item in the history" in res.output, res.output
     res = invoke_cli(["recommend", "--history", f"{items[0]}:abc"])  # (an id may hold a colon: the hint says how)
     assert res.exit_code == 1 and "a rating goes after the last colon as a number 0-5" in res.output, res.output
     for args in (["--history", items[0], "--explain"], ["--history", items[0], "--user", user],
@@ -624,3 +626,12 @@ def test_a_session_is_scored_as_a_user_with_its_interactions_and_writes_nothing(
         res = invoke_cli(["recommend", *args])
         assert res.exit_code == 2, res.output
     assert db.query(counts) == before
+
+
+def test_history_ids_may_end_in_a_colon_and_a_number():
+    """`--history` reads a rating after the last colon: an id that ends in ":<number>" could not be named (a session
+    on such an item got the item without its last part, rated). One more colon closes it, with no rating."""
+    from kgrec_neo4j.cli.recommend import parse_history
+
+    assert parse_history("A, B:5 ,c2:B00X:1,part:5:,part:5:4, ,x:abc,y:") == [
+        ("A", None), ("B", 5.0), ("c2:B00X", 1.0), ("part:5", None), ("part:5", 4.0), ("x:abc", None), ("y", None)]

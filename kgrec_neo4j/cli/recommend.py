@@ -15,7 +15,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print the re
 @click.option("--all", "all_users", is_flag=True, help="Every user: store each one's RECOMMENDED edges (batch).")
 @click.option("--history", default=None, metavar="ITEM[:RATING],...",
               help="A visitor who is no user of the graph: their items, oldest first (a rating 0-5 after a colon; "
-                   "none: implicit), at most 1,000. Scored as a user with these interactions and nothing else; reads "
+                   "none: implicit; an id that ends in a colon and a number takes one more colon: ID:), at most "
+                   "1,000. Scored as a user with these interactions and nothing else; reads "
                    "only: nothing is stored, no explanations.")
 @click.option("-k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="List length.")
 @click.option("--explain", "with_explain", is_flag=True,
@@ -104,21 +105,32 @@ def recommend(settings: Settings, user_id, all_users, history, k, with_explain, 
         click.echo(f"stored {len(rec.items)} RECOMMENDED edges")
 
 
+def parse_history(text: str) -> list[tuple[str, float | None]]:
+    """``--history``'s ``ITEM[:RATING],...`` as ``(item, rating or None)`` pairs. A rating is a number after the last
+    colon; an id may hold colons itself (a dataset's id prefix, ``c2:B00…``), and one that ends in a colon and a
+    number takes one more colon, with no rating after it (``part:5:`` is the item ``part:5``, implicit)."""
+    pairs: list[tuple[str, float | None]] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        item, sep, tail = part.rpartition(":")
+        if sep and not tail.strip():  # a closing colon: no rating, the id is what comes before it
+            pairs.append((item.strip(), None))
+            continue
+        try:
+            pairs.append((item.strip(), float(tail)) if sep else (part, None))
+        except ValueError:
+            pairs.append((part, None))
+    return pairs
+
+
 def _recommend_session(settings: Settings, history: str, *, k: int, allow_repeats: bool, same_work: str | None,
                        as_json: bool, explain: bool, no_store: bool) -> None:
     from ..serve.recommend import recommend_session
 
     if explain:
         raise click.UsageError("--explain needs a user's stored paths: a --history list has none")
-    pairs: list[tuple[str, float | None]] = []
-    for part in (p.strip() for p in history.split(",")):
-        if not part:
-            continue
-        item, sep, tail = part.rpartition(":")
-        try:  # a rating after the last colon; an id may hold colons itself (a dataset's id prefix, `c2:B00…`)
-            pairs.append((item.strip(), float(tail)) if sep else (part, None))
-        except ValueError:
-            pairs.append((part, None))
+    pairs = parse_history(history)
     if not pairs:
         raise click.BadParameter("no item given", param_hint="--history")
     from ..serve.scoring import UnknownItems
@@ -128,7 +140,8 @@ def _recommend_session(settings: Settings, history: str, *, k: int, allow_repeat
             rec = recommend_session(d, pairs, k, allow_repeats=allow_repeats, same_work=same_work)
         except UnknownItems as e:
             if any(":" in i for i, _ in pairs):  # (an id may hold a colon: a rating is read only when it is a number)
-                raise UnknownItems(f"{e} (a rating goes after the last colon as a number 0-5: ITEM:5)") from None
+                raise UnknownItems(f"{e} (a rating goes after the last colon as a number 0-5: ITEM:5; an id that "
+                                   "ends in a colon and a number takes one more colon: ITEM:)") from None
             raise
     if as_json:
         echo_json(rec.model_dump())
