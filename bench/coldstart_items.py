@@ -27,6 +27,9 @@ permutation of the items. Methods:
   items by text, ``borrow_from = "knowledge"``). The same code with the configured rule recomputes the stored links
   as a check: ``borrowed_stored_vs_recomputed_max_abs`` in the output's ``info`` is 0 when the stored links are what
   the rule computes;
+* ``ours-into-only``: ours with the held-out items' borrowed links by the rule before 2026-12-05, recomputed in
+  memory: links into each new item only (no links out of a new item, none between new items), so that a user's
+  interaction with a new item counted through its folded-in vector only;
 * ``ours-unscaled``: ours with the held-out items' folded-in vectors as the fold-in gives them, before the update
   scales them to the median length of the trained items' vectors (divided by the update's ``fold_norm_scale``);
 * ``ours-gnn-part``: ours without its item-graph part (the GNN part alone, as in docs/results.md section 1): what
@@ -77,8 +80,8 @@ from bench.update_incremental import _find as find  # noqa: E402
 from bench.update_incremental import _read as read_jsonl  # noqa: E402
 from kgrec_neo4j.model.itemtext import text_knn  # noqa: E402
 
-METHODS = ("ours", "ours-knowledge-neighbours", "ours-unscaled", "ours-no-concepts", "ours-gnn-part", "popularity",
-           "itemknn-text", "random")
+METHODS = ("ours", "ours-into-only", "ours-knowledge-neighbours", "ours-unscaled", "ours-no-concepts", "ours-gnn-part",
+           "popularity", "itemknn-text", "random")
 SCOPES = ("held-out", "all")
 
 
@@ -165,20 +168,37 @@ def _labels(tg: Any, split: str, index: dict[str, int], held: np.ndarray, *, tra
 
 def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]], index: dict[str, int],
                    ids: list[str], targets: list[str], *, top_k: int, calibrate: str | float | None = None,
-                   own: float | None = None) -> sp.csr_matrix:
-    """``links`` (row: source item) with the columns of ``targets`` replaced by links borrowed from their neighbours
-    ``near`` (:func:`kgrec_neo4j.model.newitems.nearest_trained_items`), as ``kgrec update`` computes them (the
-    neighbours' links in, and each neighbour's own link). ``ids``: item id per index (the tie order of equal
-    weights). ``calibrate``: a number multiplies each borrowed column (the update's ``borrow_scale``); variants, not
-    what the update does: ``"norm"`` scales it to the share-weighted mean L2 length of its neighbours' columns,
-    ``"max"`` its largest weight to the share-weighted mean of theirs. ``own``: a factor on the neighbours' own
-    links instead of ``calibrate`` (the update's ``borrow_own_scale``; None: the same factor as the rest)."""
-    csc = links.tocsc()
+                   own: float | None = None, rows: bool = True) -> sp.csr_matrix:
+    """``links`` (row: source item) with the links of ``targets`` (the items folded in, all borrowing now) replaced by
+    links borrowed from their neighbours ``near`` (:func:`kgrec_neo4j.model.newitems.nearest_trained_items`), as
+    ``kgrec update`` computes them: into each target, its neighbours' links in and each neighbour's own link; with
+    ``rows`` (the rule since 2026-12-05) also the links into it from the other targets (each one's neighbours' links
+    into it, as just computed, times the factor again) and its own links out (its neighbours' links out to trained
+    items, and to each neighbour itself as strongly as that neighbour's strongest link out). ``ids``: item id per
+    index (the tie order of equal weights). ``calibrate``: a number multiplies each borrowed link (the update's
+    ``borrow_scale``); variants, not what the update does: ``"norm"`` scales a target's links in to the
+    share-weighted mean L2 length of its neighbours' columns, ``"max"`` its largest weight to the share-weighted mean
+    of theirs (its other links unscaled). ``own``: a factor on the neighbours' own links in instead of ``calibrate``
+    (None: the same factor as the rest)."""
     keep = np.ones(links.shape[1], np.float64)
     keep[[index[t] for t in targets]] = 0.0
-    base = (links @ sp.diags(keep)).tocoo()
-    rows, cols, vals = [base.row], [base.col], [base.data.astype(np.float64)]
+    base = (sp.diags(keep) @ links @ sp.diags(keep)).tocsr()  # the trained items' links only
+    csc, csr = base.tocsc(), base
+    factor_all = float(calibrate) if isinstance(calibrate, (int, float)) else 1.0
+    folded_by: dict[str, list[tuple[int, float]]] = {}
     for t in targets:
+        for w, share in near.get(t, []):
+            folded_by.setdefault(w, []).append((index[t], share))
+    base_coo = base.tocoo()
+    r_all, c_all, v_all = [base_coo.row], [base_coo.col], [base_coo.data.astype(np.float64)]
+
+    def put(src: list[int], dst: list[int], val: list[float]) -> None:
+        r_all.append(np.asarray(src, np.int64))
+        c_all.append(np.asarray(dst, np.int64))
+        v_all.append(np.asarray(val, np.float64))
+
+    for t in targets:
+        n = index[t]
         acc: dict[int, float] = {}
         own_acc: dict[int, float] = {}
         for w, share in near.get(t, []):
@@ -191,7 +211,6 @@ def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]
             own_acc = {j: x * own / calibrate for j, x in own_acc.items()}  # times ``calibrate`` below: ``own``
         for j, x in own_acc.items():
             acc[j] = acc.get(j, 0.0) + x
-        n = index[t]
         best = sorted(((j, x) for j, x in acc.items() if j != n and x != 0.0), key=lambda r: (-abs(r[1]), ids[r[0]]))
         best = best[:top_k]
         if calibrate is not None and best:
@@ -208,10 +227,28 @@ def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]
                     have = float(np.abs(got).max())
                 factor = want / have if have > 0 else 1.0
             best = [(j, x * factor) for j, x in best]
-        rows.append(np.asarray([j for j, _ in best], np.int64))
-        cols.append(np.full(len(best), n, np.int64))
-        vals.append(np.asarray([x for _, x in best], np.float64))
-    return sp.csr_matrix((np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
+        put([j for j, _ in best], [n] * len(best), [x for _, x in best])
+        if not rows:
+            continue
+        nn: dict[int, float] = {}
+        for j, b in best:
+            for o, share in folded_by.get(ids[j], ()):
+                if o != n:
+                    nn[o] = nn.get(o, 0.0) + share * b
+        got_nn = sorted(((o, x * factor_all) for o, x in nn.items() if x != 0.0), key=lambda r: (-abs(r[1]), ids[r[0]]))
+        got_nn = got_nn[:top_k]
+        put([o for o, _ in got_nn], [n] * len(got_nn), [x for _, x in got_nn])
+        out: dict[int, float] = {}
+        for w, share in near.get(t, []):
+            row = csr[index[w]]
+            for x, v in zip(row.indices.tolist(), (share * row.data.astype(np.float64)).tolist(), strict=True):
+                out[x] = out.get(x, 0.0) + v
+            if row.nnz:
+                out[index[w]] = out.get(index[w], 0.0) + share * max(float(row.data.max()), 0.0)
+        got_out = sorted(((x, v * factor_all) for x, v in out.items() if x != n and v != 0.0),
+                         key=lambda r: (-abs(r[1]), ids[r[0]]))[:top_k]
+        put([n] * len(got_out), [x for x, _ in got_out], [v for _, v in got_out])
+    return sp.csr_matrix((np.concatenate(v_all).astype(np.float32), (np.concatenate(r_all), np.concatenate(c_all))),
                          shape=links.shape)
 
 
@@ -262,7 +299,7 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     keep[idx] = 0.0
     links_nc = None
     if m.links is not None:
-        links_nc = (m.links @ sp.diags(keep)).tocsr()
+        links_nc = (sp.diags(keep) @ m.links @ sp.diags(keep)).tocsr()  # (new items' links in and out)
         links_nc.eliminate_zeros()
         info["links_into_held_out"] = int(m.links.nnz - links_nc.nnz)
     m_nc = dataclasses.replace(m, vectors=vec, links=links_nc,
@@ -285,6 +322,9 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
                                     neighbours=settings.borrow_neighbours, source="knowledge")
         m_kn = dataclasses.replace(m, links=borrowed_links(m.links, near_kn, m.index, m.ids, held_list, top_k=top_k,
                                                            calibrate=settings.borrow_scale))
+        # the rule before 2026-12-05: links into the new items only (none out of them, none between them)
+        m_var["ours-into-only"] = dataclasses.replace(m, links=borrowed_links(
+            m.links, near, m.index, m.ids, held_list, top_k=top_k, calibrate=settings.borrow_scale, rows=False))
         for v in variants:
             factor, _, own_v = v.partition("o")
             cal: str | float = factor if factor in ("norm", "max") else float(factor.lstrip("x"))

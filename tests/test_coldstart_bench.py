@@ -71,7 +71,11 @@ def test_borrowed_links_in_memory_are_the_update_rule():
     # the neighbours' links in, share-weighted, and each neighbour's own link: its share of its strongest link in
     # (b: 2.0, c: 1.0)
     np.testing.assert_allclose(own[:, 4], [1.75, 0.125 + 0.75 * 2.0, 0.25 * 1.0, -0.75, 0])
-    np.testing.assert_allclose(own[:, :4], w[:, :4])  # trained columns untouched
+    np.testing.assert_allclose(own[:4, :4], w[:4, :4])  # trained links untouched
+    # its links out: the neighbours' links out (b -> c), and to each neighbour its share of that one's strongest link
+    # out (b: 0.5; c has none); the rule before had none
+    np.testing.assert_allclose(own[4], [0, 0.75 * 0.5, 0.75 * 0.5, 0, 0])
+    assert cs.borrowed_links(links, near, index, ids, ["n"], top_k=10, rows=False)[4].nnz == 0
     top = cs.borrowed_links(links, near, index, ids, ["n"], top_k=2).toarray()
     assert np.flatnonzero(top[:, 4]).tolist() == [0, 1]  # the two largest in magnitude
     # a new item without neighbours keeps no link
@@ -81,6 +85,27 @@ def test_borrowed_links_in_memory_are_the_update_rule():
                                .toarray()[:, 4], 2 * own[:, 4])
     got = cs.borrowed_links(links, near, index, ids, ["n"], top_k=10, calibrate=2.0, own=10.0).toarray()[:, 4]
     np.testing.assert_allclose(got, [2 * 1.75, 2 * 0.125 + 10 * 0.75 * 2.0, 10 * 0.25 * 1.0, -2 * 0.75, 0])
+
+
+def test_borrowed_links_between_two_new_items_borrow_twice():
+    """Two new items: each one's link into the other is its neighbours' links into the other (as just borrowed),
+    share-weighted, times the factor again."""
+    import scipy.sparse as sp
+
+    w = np.zeros((6, 6))
+    w[0, 1], w[3, 1], w[0, 2], w[1, 2] = 2.0, -1.0, 1.0, 0.5
+    links = sp.csr_matrix(w)
+    ids, index = ["a", "b", "c", "d", "m", "n"], {x: k for k, x in enumerate("abcdmn")}
+    near = {"n": [("b", 0.75), ("c", 0.25)], "m": [("b", 1.0)]}
+    got = cs.borrowed_links(links, near, index, ids, ["m", "n"], top_k=10, calibrate=2.0).toarray()
+    col_n = 2.0 * np.asarray([1.75, 0.125 + 0.75 * 2.0, 0.25 * 1.0, -0.75])  # into n from a, b, c, d
+    col_m = 2.0 * np.asarray([2.0, 2.0, 0.0, -1.0])  # into m: b's links in and b's own link
+    np.testing.assert_allclose(got[:4, 5], col_n)
+    np.testing.assert_allclose(got[:4, 4], col_m)
+    assert got[4, 5] == pytest.approx(2.0 * 1.0 * col_n[1])  # m -> n through m's neighbour b
+    assert got[5, 4] == pytest.approx(2.0 * (0.75 * col_m[1] + 0.25 * col_m[2]))  # n -> m through b and c
+    np.testing.assert_allclose(got[4, :4], 2.0 * np.asarray([0, 0.5, 0.5, 0]))  # m's links out: b's row and b itself
+    assert got[4, 4] == got[5, 5] == 0.0
 
 
 def test_text_knn_keeps_k_most_similar_other_items():

@@ -126,6 +126,34 @@ def test_a_borrowed_link_from_one_of_the_knowledge_neighbours_says_the_users_ite
         "against it (it is new to the model).")
 
 
+def test_a_link_out_of_the_users_new_item_says_that_item_is_new():
+    # the user's item is new to the model: its links out are borrowed from the items most like it (kgrec update)
+    r = _item("Halo 5", 0.2, 21.3)
+    r.paths[0].borrowed = r.paths[0].from_new = True
+    assert E.render_sentence(_exp(r, title="Gears of War")) == (
+        "Recommended because you liked Halo 5, which is new to the model and goes with it through the items most "
+        "like Halo 5.")
+    assert "ITEM_LINK(w=0.1, borrowed by a new item)" in r.paths[0].describe()
+    # to one of its neighbours itself
+    r = _item("Halo 5", 0.2, 21.3)
+    r.paths[0].borrowed = r.paths[0].from_new = r.paths[0].neighbour = True
+    assert E.render_sentence(_exp(r, title="Halo 4")) == (
+        "Recommended because you liked Halo 5, which is new to the model, and it is among the items most like "
+        "Halo 5.")
+    assert "ITEM_LINK(w=0.1, borrowed by a new item for one of its neighbours)" in r.paths[0].describe()
+    # a dislike that still counts for it, and one against it
+    r = _item("Halo 5", 0.2, 21.3, interaction="dislike")
+    r.paths[0].borrowed = r.paths[0].from_new = r.paths[0].neighbour = True
+    assert E.render_sentence(_exp(r, title="Halo 4")) == (
+        "Recommended because you disliked Halo 5, which is new to the model and still goes with it: it is among "
+        "the items most like Halo 5.")
+    r = _item("Halo 5", -0.2, -21.3, interaction="dislike")
+    r.paths[0].borrowed = r.paths[0].from_new = True
+    assert E.render_sentence(_exp(_item("Fable", 30.0, 0.0, concept="rpg"), r, title="Halo 4")).endswith(
+        "Held back because you disliked Halo 5, which is new to the model and counts against it through the items "
+        "most like Halo 5.")
+
+
 def test_a_dislike_that_the_model_counts_for_the_item_is_said_so():
     e = _exp(_item("Brothers in Arms", -0.4, 6.93, interaction="dislike"), _item("Fable", 3.0, 0.0, concept="rpg"))
     assert E.render_sentence(e).startswith(

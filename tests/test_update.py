@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from _kg_fixture import invoke_cli, slice_rows, write_dataset
 
 from kgrec_neo4j.core.db import clear_database
@@ -304,35 +305,70 @@ def _borrowed(near: list, into: dict, top_k: int, scale: float) -> dict:
 
 def _links(db, run: str) -> list:
     return db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) RETURN j.id AS j, i.id AS i, l.weight AS w, "
-                    "l.borrowed AS b, l.neighbour AS nb", r=run)
+                    "l.borrowed AS b, l.neighbour AS nb, l.from_new AS fn", r=run)
 
 
 def _check_borrowed(links: list, near_of: dict, new: set, top_k: int, scale: float) -> tuple[int, int]:
-    """Every new item's stored links are :func:`_borrowed` from ``near_of[item]``, and a link from one of the
-    neighbours themselves says so (the explanation words it "among the items most like it"); returns (items with
-    links, items without neighbours)."""
-    into: dict = defaultdict(dict)
-    flags = {}
+    """Every borrowed link is what the update's rule gives (the new items all borrowing in one update): into each new
+    item, :func:`_borrowed` from ``near_of[item]`` (a link from one of the neighbours themselves says so: the
+    explanation words it "among the items most like it"); from each other new item ``o`` into it, ``scale`` times
+    ``o``'s shares of those links in from ``o``'s neighbours (the ``top_k`` largest); out of each new item, ``scale``
+    times the share-weighted sum of its neighbours' trained links out plus each neighbour's own link (its share of
+    its strongest trained link out; flagged ``neighbour``), the ``top_k`` largest. Returns (items with links, items
+    without neighbours)."""
+    into_t: dict = defaultdict(dict)
+    out_t: dict = defaultdict(dict)
     for r in links:
-        into[r["i"]][r["j"]] = r["w"]
-        flags[(r["j"], r["i"])] = r["nb"]
-    linked = alone = 0
+        if not r["b"]:
+            into_t[r["i"]][r["j"]] = r["w"]
+            out_t[r["j"]][r["i"]] = r["w"]
+    stored = {(r["j"], r["i"]): r for r in links if r["b"]}
+    want: dict = {}
+    flag: dict = {}
+    cols: dict = {}
     for n in sorted(new):
         near = near_of.get(n, [])
-        alone += not near
-        want = _borrowed(near, into, top_k, scale) if near else {}
-        assert set(into.get(n, {})) == set(want), n
-        np.testing.assert_allclose([into[n][j] for j in sorted(want)], [want[j] for j in sorted(want)], rtol=1e-5)
-        owns = {w for w, _ in near if into.get(w)}
-        assert {j for j in want if flags[(j, n)]} == owns & set(want), n
-        linked += bool(want)
-    return linked, alone
+        cols[n] = _borrowed(near, into_t, top_k, scale) if near else {}
+        owns = {w for w, _ in near if into_t.get(w)}
+        for j, x in cols[n].items():
+            want[(j, n)], flag[(j, n)] = x, j in owns
+    for n in sorted(new):  # links between new items: into n from every other new item o
+        acc: dict = defaultdict(float)
+        for o in sorted(new - {n}):
+            near = near_of.get(o, [])
+            total = sum(c for _, c in near)
+            for w, c in near:
+                acc[o] += c / total * cols[n].get(w, 0.0)
+        for o, x in sorted(((o, x * scale) for o, x in acc.items() if x), key=lambda r: (-abs(r[1]), r[0]))[:top_k]:
+            want[(o, n)], flag[(o, n)] = x, False
+    for n in sorted(new):  # links out of n
+        near = near_of.get(n, [])
+        total = sum(c for _, c in near)
+        acc = defaultdict(float)
+        for w, c in near:
+            for x, v in out_t.get(w, {}).items():
+                acc[x] += c / total * v
+            if out_t.get(w):
+                acc[w] += c / total * max(max(out_t[w].values()), 0.0)
+        owns = {w for w, _ in near if out_t.get(w)}
+        for x, v in sorted(((x, v * scale) for x, v in acc.items() if v and x != n),
+                           key=lambda r: (-abs(r[1]), r[0]))[:top_k]:
+            want[(n, x)], flag[(n, x)] = v, x in owns
+    assert set(stored) == set(want), (sorted(set(stored) - set(want))[:5], sorted(set(want) - set(stored))[:5])
+    keys = sorted(want)
+    np.testing.assert_allclose([stored[k]["w"] for k in keys], [want[k] for k in keys], rtol=1e-5)
+    assert [k for k in keys if stored[k]["nb"]] == [k for k in keys if flag[k]]
+    assert [k for k in keys if stored[k]["fn"]] == [k for k in keys if k[0] in new]
+    linked = sum(1 for n in new if any(n in k for k in want))
+    return linked, sum(1 for n in new if not near_of.get(n))
 
 
 def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, world):
     """Each new item gets links into it borrowed from its 20 nearest trained items by the cosine of their stored
     text vectors (recomputed here in numpy from Item.text_vector; shares proportional to the cosine), marked
-    borrowed; it links to nothing itself; the trained links are untouched; a rerun writes the same links; with
+    borrowed, links from the other new items, and links out of it borrowed from the same neighbours' links out (a
+    user's interaction with a new item counts in the item graph at once); the trained links are untouched; a rerun
+    writes the same links; with
     ``source="knowledge"`` the neighbours are the trained items sharing most of its concepts (recomputed in numpy
     from the stored graph); the served score of a new item has its item-graph part."""
     from kgrec_neo4j.model.itemtext import text_model_key
@@ -361,14 +397,16 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
         cos = sorted(((float(vecs[n][0] @ vecs[w][0]), w) for w in trained_ids), key=lambda x: (-x[0], x[1]))
         by_text[n] = [(w, c) for c, w in cos[:20] if c > 0]
     links = _links(db, run)
-    assert not any(r["j"] in new for r in links)  # a new item links to nothing
+    # a new item links out, to trained items and to other new items
+    assert {r["i"] in new for r in links if r["j"] in new} == {True, False}
     assert sum(not r["b"] for r in links) == info["n"]  # the trained links are all still there
-    assert all(r["b"] for r in links if r["i"] in new) and all(not r["b"] for r in links if r["i"] not in new)
+    assert all(r["b"] for r in links if r["i"] in new or r["j"] in new)
+    assert all(not r["b"] for r in links if r["i"] not in new and r["j"] not in new)
     assert {r["nb"] for r in links if r["b"]} == {True, False}  # both kinds occur here
     scale = db.settings.borrow_scale
     linked, alone = _check_borrowed(links, by_text, new, top_k, scale)
     assert linked == len(new) and rep.items_linked == linked  # every new item has text, and so neighbours
-    assert rep.borrowed_links == sum(1 for r in links if r["i"] in new)
+    assert rep.borrowed_links == sum(1 for r in links if r["b"])
     # a rerun finds every item's neighbours as they were (its stored digest) and writes nothing; an item without
     # neighbours has no links (not links 'as they were')
     assert rep.borrow_none == alone and rep.items_linked + rep.borrow_unchanged + rep.borrow_none == len(new)
@@ -415,8 +453,9 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
     once = {key_of(r): r["w"] for r in links}
     twice = {key_of(r): r["w"] for r in _links(db, run)}
     assert twice.keys() == once.keys()
+    # (a link between two new items is borrowed twice: the factor twice)
     np.testing.assert_allclose([twice[k] for k in sorted(once)],
-                               [once[k] * (2.5 if k[1] in new else 1.0) for k in sorted(once)], rtol=1e-6)
+                               [once[k] * 2.5 ** ((k[0] in new) + (k[1] in new)) for k in sorted(once)], rtol=1e-6)
     borrow_item_links(db, sorted(new), run=run, min_confidence=mc)
     assert sorted(_links(db, run), key=key_of) == sorted(links, key=key_of)
     # an item without a text vector (an item without text has none) borrows from its knowledge
@@ -438,19 +477,35 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
     # served: a user with an item linking to a new item gets that item-graph part in the new item's score
     m = S.run_model(db, run, links=True, cache=False, refresh=True)
     assert m.links is not None and m.link_weight > 0
-    cols = [m.index[n] for n in new if n in into]
-    assert m.links[:, cols].nnz == rep.borrowed_links
+    cols = [m.index[n] for n in new]
+    keep = np.ones(len(m.ids))
+    keep[cols] = 0.0
+    assert m.links.nnz - (sp.diags(keep) @ m.links @ sp.diags(keep)).count_nonzero() == rep.borrowed_links
     # explained as borrowed: the path says so, and so does the sentence when it states that reason
     from kgrec_neo4j.serve import explain as E
 
     pair = db.query("MATCH (u:User)-[:INTERACTED]->(:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) "
-                    "RETURN u.id AS u, i.id AS i ORDER BY abs(l.weight) DESC, u, i LIMIT 1", r=run)[0]
+                    "WHERE NOT l.from_new RETURN u.id AS u, i.id AS i ORDER BY abs(l.weight) DESC, u, i LIMIT 1",
+                    r=run)[0]
     why = E.explain(db, pair["u"], pair["i"], k=10).explanation
     paths = [p for r in why.reasons for p in r.paths if p.kind == "item_link"]
     assert paths and all(p.borrowed for p in paths) and "borrowed" in paths[0].describe()
     stated, against = E.stated_reasons(why)
     if any(p.kind == "item_link" for r in stated + against for p in r.paths):
         assert "most like it" in why.sentence and "(it is new to the model)" in why.sentence
+    # a user's new item counts for the trained items its neighbours link to, and says so
+    pair = db.query("MATCH (u:User)-[:INTERACTED]->(j:Item)-[l:ITEM_LINK {run: $r, from_new: true}]->(i:Item) "
+                    "WHERE NOT i.id IN $new AND NOT (u)-[:INTERACTED]->(i) "
+                    "RETURN u.id AS u, i.id AS i, j.id AS j ORDER BY abs(l.weight) DESC, u, i LIMIT 1",
+                    r=run, new=sorted(new))[0]
+    why = E.explain(db, pair["u"], pair["i"], k=10).explanation
+    reason = next(r for r in why.reasons if r.id == pair["j"])
+    assert reason.item_graph != 0.0
+    path = next(p for p in reason.paths if p.kind == "item_link")
+    assert path.from_new and "borrowed by a new item" in path.describe()
+    stated, against = E.stated_reasons(why)
+    if any(r.id == pair["j"] for r in stated + against):
+        assert "which is new to the model" in why.sentence
 
 
 def test_new_items_browser_query_lists_them(db, world):
@@ -466,8 +521,13 @@ def test_new_items_browser_query_lists_them(db, world):
     rows = db.query(stmt, **{**params, "limit": 1000})
     assert rows and {r["item"] for r in rows} == world["new_items"]
     linked = {r["item"]: r["borrowed_links"] for r in rows}
-    assert sum(linked.values()) == world["report"].borrowed_links
+    # (a link between two new items is one of each's)
+    between = db.value("MATCH (a:Item)-[l:ITEM_LINK {borrowed: true}]->(b:Item) WHERE a.id IN $ids AND b.id IN $ids "
+                       "RETURN count(l)", ids=sorted(world["new_items"]))
+    assert between > 0
+    assert sum(linked.values()) + sum(r["links_out"] for r in rows) - between == world["report"].borrowed_links
     assert all(r["strongest_from"] for r in rows if r["borrowed_links"])
+    assert all(r["strongest_to"] for r in rows if r["links_out"]) and any(r["links_out"] for r in rows)
 
 
 def test_every_label_and_relationship_type_is_in_the_graph_model(db, world):
@@ -509,26 +569,30 @@ def test_the_graph_model_names_what_the_bookkeeping_nodes_hold():
 
 
 def test_items_show_lists_the_links_borrowed_into_a_new_item(db, world):
-    """`kgrec items show` on an item the update folded in lists the item links into it (it links to nothing
-    itself), each marked borrowed; the trained item a link comes from lists it among its outgoing links."""
+    """`kgrec items show` on an item the update folded in lists the item links into it and out of it, each marked
+    borrowed; the trained item a link comes from lists it among its outgoing links."""
     from kgrec_neo4j.serve.lookup import show_item
 
     run = world["run"]
     item = db.value("""MATCH (:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) WHERE i.id IN $ids
                        WITH i, count(l) AS n RETURN i.id ORDER BY n DESC, i.id LIMIT 1""",
                     r=run, ids=sorted(world["new_items"]))
-    assert item and db.value("MATCH (:Item {id: $i})-[l:ITEM_LINK {run: $r}]->() RETURN count(l)", i=item, r=run) == 0
+    out = db.query("MATCH (:Item {id: $i})-[l:ITEM_LINK {run: $r}]->(o:Item) RETURN o.id AS o, l.weight AS w, "
+                   "l.borrowed AS b ORDER BY w DESC, o", i=item, r=run)
+    assert item and out and all(r["b"] for r in out)
     stored = db.query("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(:Item {id: $i}) RETURN j.id AS j, l.weight AS w "
                       "ORDER BY w DESC, j", i=item, r=run)
     assert len(stored) > 3
     v = show_item(db, item, links=1000)
-    assert v.links == [] and [(r["item"], r["weight"]) for r in v.links_in] == [(s["j"], s["w"]) for s in stored]
+    assert [(r["item"], r["weight"]) for r in v.links_in] == [(s["j"], s["w"]) for s in stored]
+    assert [(r["item"], r["weight"]) for r in v.links] == [(r["o"], r["w"]) for r in out]
+    assert all(r["borrowed"] for r in v.links)
     assert all(r["borrowed"] and r["run"] == run for r in v.links_in)
     res = invoke_cli(["items", "show", "--item", item, "--links", "3"])
     assert res.exit_code == 0, res.output
-    assert "item links: none" not in res.output and "item links out" not in res.output
+    assert "item links: none" not in res.output and "item links out" in res.output
     assert f"item links in (run {run}: items that raise it for a user who has them)" in res.output
-    lines = res.output.splitlines()
+    lines = res.output.split("item links in (")[1].splitlines()
     shown = [ln.split()[0] for ln in lines if ln.split() and ln.split()[0] in {s["j"] for s in stored}]
     assert shown == [s["j"] for s in stored[:3]]
     assert all("borrowed" in ln.split() for ln in lines if ln.split() and ln.split()[0] in shown)
@@ -711,13 +775,20 @@ def test_an_update_borrows_again_only_for_items_whose_neighbours_changed(db, wor
     assert rep.items_extracted == 1 and 1 <= rep.items_folded == len(new) - rep.fold_kept  # (it, and its users')
     assert rep.borrow_unchanged == len(new) - 1 and rep.items_linked <= 1
     after = db.query(links, r=run, ids=new)
-    assert [r for r in after if r["i"] != item] == [r for r in before if r["i"] != item]  # same relationships
+    # the same relationships, but for the links into the item and out of it (its row: into the other new items too)
+    assert [r for r in after if item not in (r["i"], r["j"])] == [r for r in before if item not in (r["i"], r["j"])]
     mine = [(r["j"], r["w"]) for r in after if r["i"] == item]
     assert mine != [(r["j"], r["w"]) for r in before if r["i"] == item]
+    out = ("MATCH (:Item {id: $i})-[l:ITEM_LINK {run: $r}]->(o:Item) RETURN o.id AS o, l.weight AS w ORDER BY o")
+    mine_out = db.query(out, i=item, r=run)
+    assert mine_out and {r["o"] for r in mine_out} & set(new)
     db.execute("MATCH ()-[l:ITEM_LINK {borrowed: true}]->(:Item {id: $i}) REMOVE l.digest", i=item)
     mc = float(db.value("MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.min_confidence, 0.0)", r=run))
-    assert borrow_item_links(db, [item], run=run, min_confidence=mc) == (int(bool(mine)), len(mine), 0, int(not mine))
+    assert borrow_item_links(db, new, run=run, min_confidence=mc) == (1, len(mine) + len(mine_out), len(new) - 1, 0)
     assert [(r["j"], r["w"]) for r in db.query(links, r=run, ids=[item])] == mine
+    assert db.query(out, i=item, r=run) == mine_out
+    assert [r for r in db.query(links, r=run, ids=new) if item not in (r["i"], r["j"])] == [
+        r for r in before if item not in (r["i"], r["j"])]
 
 
 def test_update_reads_the_stored_text_hashes(db, world, settings):
@@ -1276,8 +1347,8 @@ def test_an_update_interrupted_in_its_fold_in_counts_every_changed_user_on_resum
     assert summary["items_new"] == unfolded > 0, summary
     assert db.value("MATCH (i:Item) WHERE i.gnn_fold_first IS NOT NULL RETURN count(i)") == unfolded
     assert summary["status"] == "complete" and summary["items_linked"] > 0
-    assert db.value("MATCH (:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) WHERE i.id IN $ids "
-                    "RETURN count(l)", r=run, ids=sorted(new_items)) == summary["borrowed_links"] > 0
+    assert db.value("MATCH (j:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) WHERE i.id IN $ids "
+                    "OR j.id IN $ids RETURN count(l)", r=run, ids=sorted(new_items)) == summary["borrowed_links"] > 0
 
 
 def test_an_update_resumed_in_its_classify_step_stamps_the_users_as_an_uninterrupted_one(db, settings, tmp_path,

@@ -4,8 +4,9 @@
 // an item the user only disliked (1 otherwise; an edge without `sign` takes it from `rating`), decay the run's
 // item-graph recency decay (`recency.item_graph` of its metrics; 1 when it has none) and back the user's
 // interactions after the item's latest one by `seq` (an edge without `seq`, as typed in Browser, is the latest).
-// `borrowed`: a link into a new item, borrowed by `kgrec update` from the items most like it;
-// `neighbour`: the user's item is one of those items (its own link is in the weight).
+// `borrowed`: a link of a new item, borrowed by `kgrec update` from the items most like it; `from_new`: the user's
+// item is the new one (a link out of it); `neighbour`: the other end is one of those items (its own link is in the
+// weight).
 // :param user => 'A2OAG0NE83ODBD'
 // :param item => 'B0018YDKBS'
 MATCH (r:ModelRun {current: true})
@@ -21,8 +22,9 @@ WITH r, p, j, l, best,
 WITH p, j, l, coalesce(r.item_link_weight, 0.0) * l.weight
      * CASE WHEN best < 0 THEN coalesce(r.item_link_dislike_value, 1.0) ELSE 1.0 END
      * coalesce(apoc.convert.fromJsonMap(coalesce(r.metrics, '{}')).recency.item_graph, 1.0) ^ back AS share
-// (`borrowed` and `neighbour` through properties(): a graph no update touched has neither key, and reading one off the link warns)
+// (`borrowed`, `from_new` and `neighbour` through properties(): a graph no update touched has none of the keys, and
+// reading one off the link warns)
 RETURN coalesce(j.title, j.id) AS via, share, coalesce(properties(l).borrowed, false) AS borrowed,
-       coalesce(properties(l).neighbour, false) AS neighbour, p
+       coalesce(properties(l).from_new, false) AS from_new, coalesce(properties(l).neighbour, false) AS neighbour, p
 ORDER BY abs(share) DESC, j.id
 LIMIT 25;

@@ -81,7 +81,7 @@ CALL (u, i) {
   WHERE l.run = $run
   WITH j, l, collect(x)[0] AS x
   RETURN collect({via: j.id, weight: l.weight, borrowed: coalesce(l.borrowed, false),
-                  neighbour: coalesce(l.neighbour, false),
+                  neighbour: coalesce(l.neighbour, false), from_new: coalesce(l.from_new, false),
                   rels: [elementId(x), elementId(l)]}) AS links
 }
 CALL (i) {

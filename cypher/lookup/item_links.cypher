@@ -1,8 +1,8 @@
 // The strongest item links of one item in the current run's item graph, both ways, at most $limit each way:
 // `out`, the items whose score it raises for a user who has it ((:Item {id: $item})-[:ITEM_LINK]->(other)), and
 // `in`, the items that raise its score for a user who has them ((other)-[:ITEM_LINK]->(:Item {id: $item})); an item
-// folded in by `kgrec update` has only `in` links, `borrowed` from its nearest trained items (`neighbour`: the
-// source is one of those items, its own link is in the weight). Out first, each way strongest first.
+// folded in by `kgrec update` has links both ways `borrowed` from its nearest trained items (`neighbour`: the
+// other end is one of those items, its own link is in the weight). Out first, each way strongest first.
 // Parameters: $item, $limit
 MATCH (r:ModelRun {current: true})
 MATCH (i:Item {id: $item})

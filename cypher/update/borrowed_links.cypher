@@ -1,20 +1,37 @@
-// Item links of run $run into folded-in items, borrowed from their nearest trained items (kgrec_neo4j/model/
-// newitems.py): per row, every link of the run into the target is replaced by the given ones (idempotent), each
-// marked `borrowed` and carrying `digest`, the digest of what they were computed from (on the links, not on the
-// target: setting a property of the target item would lock it while the update's other writes link items).
+// Item links of run $run of folded-in items, borrowed from their nearest trained items (kgrec_neo4j/model/
+// newitems.py): per row, every link of the run into the target is replaced by the given ones, and every link out of
+// it to an item that is not borrowed again now (not in $todo: those get theirs from it with their own row) by the
+// given `out_` ones (idempotent). Each link is marked `borrowed` and carries `digest`, the digest of what the
+// target's links were computed from (on the links, not on the target: setting a property of the target item would
+// lock it while the update's other writes link items), and `from_new`: whether its source is a folded-in item.
 // row: {target: item id, sources: [element ids of the source items], weights: [float], neighbours: [bool: the source
-// is one of the target's neighbours, its own link is in the weight], digest}; a row with no sources only
-// removes the target's links.
-// Params: $rows, $run.
+// is one of the target's neighbours, its own link is in the weight], from_new: [bool], out_targets: [element ids],
+// out_weights: [float], out_neighbours: [bool: the target is one of the item's neighbours], digest}; a row with no
+// sources and no targets only removes the item's links.
+// Params: $rows, $run, $todo (the ids of the items whose links are borrowed again now).
 UNWIND $rows AS row
 MATCH (b:Item {id: row.target})
 CALL (b) {
   MATCH ()-[old:ITEM_LINK {run: $run}]->(b)
   DELETE old
 }
-WITH b, row
-UNWIND range(0, size(row.sources) - 1) AS k
-MATCH (a:Item) WHERE elementId(a) = row.sources[k]
-CREATE (a)-[:ITEM_LINK {run: $run, weight: row.weights[k], borrowed: true, neighbour: row.neighbours[k],
-                        digest: row.digest}]->(b)
-RETURN count(*) AS written
+CALL (b) {
+  MATCH (b)-[old:ITEM_LINK {run: $run}]->(t:Item)
+  WHERE NOT t.id IN $todo
+  DELETE old
+}
+CALL (b, row) {
+  UNWIND range(0, size(row.sources) - 1) AS k
+  MATCH (a:Item) WHERE elementId(a) = row.sources[k]
+  CREATE (a)-[:ITEM_LINK {run: $run, weight: row.weights[k], borrowed: true, neighbour: row.neighbours[k],
+                          from_new: row.from_new[k], digest: row.digest}]->(b)
+  RETURN count(*) AS n_in
+}
+CALL (b, row) {
+  UNWIND range(0, size(row.out_targets) - 1) AS k
+  MATCH (t:Item) WHERE elementId(t) = row.out_targets[k]
+  CREATE (b)-[:ITEM_LINK {run: $run, weight: row.out_weights[k], borrowed: true, neighbour: row.out_neighbours[k],
+                          from_new: true, digest: row.digest}]->(t)
+  RETURN count(*) AS n_out
+}
+RETURN sum(n_in + n_out) AS written

@@ -151,7 +151,7 @@ _finders(items, "find_items", ["item", "interactions", "points", "concepts", "ti
 def items_show(settings: Settings, item_id, links, as_json):
     """One item: its knowledge points by type with their canonical concepts, and its strongest item links both ways
     (the items it leads to, and the items that lead to it: for an item `kgrec update` folded in, the links it
-    borrowed from its nearest trained items).
+    borrowed from its nearest trained items, both ways).
 
     \b
     Example:
@@ -174,15 +174,16 @@ def items_show(settings: Settings, item_id, links, as_json):
             click.echo(f"    {p['text']}{concept}")
     if v.links:
         click.echo(f"item links out (run {v.links[0]['run']}: items it raises for a user who has it), strongest first:")
-        echo_table(with_titles(v.links), ["item", "weight", "title"])
+        echo_table([{**r, "borrowed": "borrowed" if r["borrowed"] else ""} for r in with_titles(v.links)],
+                   ["item", "weight", "borrowed", "title"])
     if v.links_in:
         click.echo(f"item links in (run {v.links_in[0]['run']}: items that raise it for a user who has them), "
                    "strongest first:")
         echo_table([{**r, "borrowed": "borrowed" if r["borrowed"] else ""} for r in with_titles(v.links_in)],
                    ["item", "weight", "borrowed", "title"])
-        if any(r["borrowed"] for r in v.links_in):
-            click.echo("borrowed: a link into an item new to the model, borrowed by `kgrec update` from its nearest "
-                       "trained items")
+    if any(r["borrowed"] for r in v.links + v.links_in):
+        click.echo("borrowed: a link into or out of an item new to the model, borrowed by `kgrec update` from its "
+                   "nearest trained items")
     if not v.links and not v.links_in:
         click.echo("item links: none (the current run has none for this item, or no model is trained)")
 

@@ -38,8 +38,16 @@ neighbours that matter; above 1 it puts new items higher among the trained ones,
 item is a trained one (docs/results.md, section 9, "How strongly new items borrow"). Without text and without
 knowledge on a concept of the run (or in a run without an item graph) a new item has no links until the next
 training.
-A new item links to nothing (its own column of the item graph is new, its row is not): the items a user had
-before keep their scores.
+A new item also **links out**, so that a user's interaction with it counts in the item graph at once (until
+2026-12-05 it linked to nothing: the item-graph part, most of a score, passed over a user's newest interactions
+until the next training). Its row is its neighbours' rows: ``W(n→x) = Σ_w s_w W(w→x)`` for every item ``x`` a
+neighbour links to (trained items, and items folded in earlier whose links are not borrowed again now), plus, to
+each neighbour itself, ``W(n→w) += s_w · max(0, max_x W(w→x))`` (the own link the other way round), the ``top_k``
+largest, times ``borrow_scale``. A link between two new items follows the same rule with the links just borrowed
+into the other one: ``W(o→n) = Σ_w s_w(o) W(w→n)`` (borrowed twice: the factor twice), written with the links into
+``n`` (an item that borrows again now gets its links from every other folded item; an item that does not keeps
+the links the items borrowing now give it, written with theirs). Links out of a new item change only the scores of
+the users who have it. Every borrowed link carries ``from_new`` (its source is a folded item) and ``neighbour``.
 """
 
 from __future__ import annotations
@@ -65,7 +73,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 # what the borrowed links are computed by, in their digest: a change of the rule makes every folded item borrow again
-BORROW_RULE = "mean-of-neighbours+own-link"
+BORROW_RULE = "mean-of-neighbours+own-link+rows"
 
 
 class FoldReport(BaseModel):
@@ -542,23 +550,46 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     todo = [item for item in ids if stored.get(item) != digests[item] and (stored.get(item) is not None or near.get(item))]
     unchanged = sum(1 for item in ids if stored.get(item) is not None and stored.get(item) == digests[item])
     linked = written = 0
-    item_id: dict[str, str] = {}  # element id -> id of the source items read so far
+    todo_set = set(todo)
+    item_id: dict[str, str] = {}  # element id -> id of the items read so far
+    # the items folded into the run by neighbour: w -> [(folded item, its share of w)]; a link from a folded item
+    # into another is borrowed from the folded item's neighbours' links into the other (module docstring)
+    folded_by: dict[str, list[tuple[str, float]]] = {}
+    for n in ids:
+        for w, share in near.get(n, []):
+            folded_by.setdefault(w, []).append((n, share))
+    eid_of: dict[str, str] = {}  # id -> element id of the folded items (sources of the links between them)
+    if todo:
+        for chunk in batched(ids, 20_000):
+            eid_of.update({str(i): str(e) for i, e in db.value(cypher("update/item_elements"), ids=chunk)})
+        item_id.update({e: i for i, e in eid_of.items()})
+    ds_all = item_datasets(db, ids) if todo else None
     for chunk in batched(todo, batch_size):
         ws = sorted({w for item in chunk for w, _ in near.get(item, [])})
-        # neighbour -> (source element ids, weights, its own element id)
+        # neighbour -> (source element ids, weights, its own element id) and (target element ids, weights, borrowed)
         into: dict[str, tuple[list[str], np.ndarray, str]] = {}
+        out: dict[str, tuple[list[str], np.ndarray, list[bool]]] = {}
+        eid_w: dict[str, str] = {}  # neighbour -> its element id
         for wchunk in batched(ws, 2000):
             for got in db.query(cypher("update/links_into"), ids=wchunk, run=run):
                 into.update({str(w): (src, np.asarray(wt, np.float64), own) for w, src, wt, own in got["links"]})
-        unknown = sorted({j for src, _, own in into.values() for j in [*src, own]} - item_id.keys())
+            for got in db.query(cypher("update/links_out_of"), ids=wchunk, run=run):
+                out.update({str(w): (dst, np.asarray(wt, np.float64), bor) for w, dst, wt, bor, own in got["links"]})
+                eid_w.update({str(w): str(own) for w, _, _, _, own in got["links"]})
+        unknown = sorted({j for src, _, own in into.values() for j in [*src, own]}
+                         | {x for dst, _, _ in out.values() for x in dst} - item_id.keys())
         for echunk in batched(unknown, 20_000):
             item_id.update(db.value(cypher("update/item_ids"), eids=echunk))
         # several datasets: a link from another dataset's item reaches no user of this one (a run over several
         # datasets links across them): not borrowed
-        ds = item_datasets(db, sorted(set(chunk) | {item_id[j] for src, _, own in into.values()
-                                                    for j in [*src, own]}))
+        ds = item_datasets(db, sorted(set(chunk) | {item_id[j] for src, _, own in into.values() for j in [*src, own]}
+                                      | {item_id[x] for dst, _, _ in out.values() for x in dst}))
+        if ds is not None and ds_all is not None:
+            ds.update(ds_all)
         rows = []
         for item in chunk:  # summed in a fixed order (neighbours closest first): a rerun writes the same bits
+            mine = ds.get(item) if ds else None
+            # 1. the links into it from trained items: its neighbours' links in, and each neighbour's own link
             acc: dict[str, float] = {}
             owns: set[str] = set()  # the neighbours themselves among the sources (their own links)
             for w, share in near.get(item, []):
@@ -574,15 +605,53 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                     acc[own] = acc.get(own, 0.0) + x
                     owns.add(own)
             ranked = sorted(((item_id[j], j, x) for j, x in acc.items()), key=lambda r: (-abs(r[2]), r[0]))
-            mine = ds.get(item) if ds else None
-            best = [(j, x * scale) for i, j, x in ranked
-                    if i != item and x != 0.0 and (mine is None or ds is None or ds.get(i) == mine)][:top_k]
-            linked += bool(best)
-            rows.append({"target": item, "sources": [j for j, _ in best], "weights": [x for _, x in best],
-                         "neighbours": [j in owns for j, _ in best], "digest": digests[item]})
-        res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run)
+            best = [(j, x * scale) for i, j, x in ranked if i != item and x != 0.0 and _same_dataset(ds, mine, i)][:top_k]
+            # 2. the links into it from the other folded items: each one's row is its neighbours' rows, and a
+            # neighbour's link into this item is the one just computed (the same factor again: borrowed twice)
+            nn: dict[str, float] = {}
+            for j, b in best:
+                for n, share in folded_by.get(item_id[j], ()):
+                    if n != item:
+                        nn[n] = nn.get(n, 0.0) + share * b
+            from_folded = sorted(((n, x * scale) for n, x in nn.items() if x != 0.0 and _same_dataset(ds, mine, n)),
+                                 key=lambda r: (-abs(r[1]), r[0]))[:top_k]
+            # 3. its own links out: its neighbours' links out (to trained items, and to items folded in before whose
+            # links were not borrowed again now: those borrowed now get theirs from it in step 2), and to each
+            # neighbour itself as strongly as that neighbour's strongest trained link out
+            acc_out: dict[str, float] = {}
+            owns_out: set[str] = set()
+            for w, share in near.get(item, []):
+                if w not in out:
+                    continue
+                dst, wt, bor = out[w]
+                for x, v, b in zip(dst, (share * wt).tolist(), bor, strict=True):
+                    if not (b and item_id[x] in todo_set):
+                        acc_out[x] = acc_out.get(x, 0.0) + v
+                trained = [v for v, b in zip(wt.tolist(), bor, strict=True) if not b]
+                x = share * max(max(trained, default=0.0), 0.0)
+                if x:
+                    e = eid_w[w]
+                    acc_out[e] = acc_out.get(e, 0.0) + x
+                    owns_out.add(e)
+            ranked_out = sorted(((item_id[x], x, v) for x, v in acc_out.items()), key=lambda r: (-abs(r[2]), r[0]))
+            best_out = [(x, v * scale) for i, x, v in ranked_out if i != item and v != 0.0 and _same_dataset(ds, mine, i)][:top_k]
+            linked += bool(best or from_folded or best_out)
+            rows.append({"target": item, "digest": digests[item],
+                         "sources": [j for j, _ in best] + [eid_of[n] for n, _ in from_folded],
+                         "weights": [x for _, x in best] + [x for _, x in from_folded],
+                         "neighbours": [j in owns for j, _ in best] + [False] * len(from_folded),
+                         "from_new": [False] * len(best) + [True] * len(from_folded),
+                         "out_targets": [x for x, _ in best_out], "out_weights": [v for _, v in best_out],
+                         "out_neighbours": [x in owns_out for x, _ in best_out]})
+        res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run, todo=todo)
         written += int(res[0]["written"]) if res else 0
     return linked, written, unchanged, len(ids) - linked - unchanged
+
+
+def _same_dataset(ds: dict[str, str | None] | None, mine: str | None, other: str) -> bool:
+    """Whether a link between an item of dataset ``mine`` and ``other`` may be borrowed (``ds``: the items' datasets,
+    None with one dataset): a link across datasets reaches no user (a run over several datasets links across them)."""
+    return mine is None or ds is None or ds.get(other) == mine
 
 
 def link_top_k(run_info: dict[str, Any]) -> int:

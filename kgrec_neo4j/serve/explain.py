@@ -145,8 +145,9 @@ class ExplanationPath(BaseModel):
     parent: str | None = None  # family_concept, sibling: the broader concept both are of
     parent_name: str = ""
     link_weight: float | None = None  # item_link: the ITEM_LINK weight
-    borrowed: bool = False  # item_link into a new item: borrowed from its neighbours by `kgrec update`
-    neighbour: bool = False  # borrowed, and the via item is one of those neighbours (its own link is in the weight)
+    borrowed: bool = False  # item_link of a new item: borrowed from its neighbours by `kgrec update`
+    neighbour: bool = False  # borrowed, and one end is among the new item's neighbours (its own link is in the weight)
+    from_new: bool = False  # borrowed, and the via item is a new item: its own links out are its neighbours'
     rels: list[str]
 
     def describe(self, item_title: str | None = None) -> str:
@@ -155,7 +156,9 @@ class ExplanationPath(BaseModel):
         target = item_title or self.item
         via = f"you -INTERACTED({self.via_kind or '?'})-> {self.via_title}"
         if self.kind == "item_link":
-            how = ", borrowed from a neighbour" if self.neighbour else ", borrowed" if self.borrowed else ""
+            how = ((", borrowed by a new item for one of its neighbours" if self.neighbour else ", borrowed by a new item")
+                   if self.from_new else ", borrowed from a neighbour" if self.neighbour
+                   else ", borrowed" if self.borrowed else "")
             chain = f"{via} -ITEM_LINK(w={_num(self.link_weight)}{how})-> {target}"
         else:
             start = "you -INTERESTED_IN->" if self.kind in INTEREST_KINDS else f"{via} -HAS_KNOWLEDGE->"
@@ -422,7 +425,8 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
                 r.paths.append(ExplanationPath(kind="item_link", share=ig, user=user_id, item=i, via=jid,
                                                via_title=r.name, via_kind=kind, link_weight=float(lk["weight"]),
                                                borrowed=bool(lk.get("borrowed")),
-                                               neighbour=bool(lk.get("neighbour")), rels=lk["rels"]))
+                                               neighbour=bool(lk.get("neighbour")),
+                                               from_new=bool(lk.get("from_new")), rels=lk["rels"]))
             for c in shared.get(jid, [])[:per_item]:
                 r.paths.append(ExplanationPath(kind="shared_concept", share=gnn, user=user_id, item=i, via=jid,
                                                via_title=r.name, via_kind=kind, concept=c["concept"],
@@ -609,7 +613,21 @@ def clause(r: Reason, implicit_verb: str = NEUTRAL_VERB, name: str | None = None
             still = " still" if pos and disliked else ""
             # a new item's links are borrowed from the items most like it by text or knowledge (kgrec update), the user's
             # item among them or not
-            if any(p.kind == "item_link" and p.borrowed and p.neighbour for p in r.paths):
+            nm = name or short(r.name)
+            # the user's item is new to the model: its links out are borrowed from the items most like it, and go to
+            # those items themselves (neighbour) or to the items they link to
+            if any(p.kind == "item_link" and p.from_new and p.neighbour for p in r.paths):
+                phrases.append(f"which is new to the model, and it is among the items most like {nm}"
+                               if pos and not still else
+                               f"which is new to the model and{still} goes with it: it is among the items most "
+                               f"like {nm}" if pos else
+                               f"which is new to the model and counts against it: it is among the items most like "
+                               f"{nm}")
+            elif any(p.kind == "item_link" and p.from_new for p in r.paths):
+                phrases.append(f"which is new to the model and{still} goes with it through the items most like {nm}"
+                               if pos else f"which is new to the model and counts against it through the items "
+                               f"most like {nm}")
+            elif any(p.kind == "item_link" and p.borrowed and p.neighbour for p in r.paths):
                 phrases.append("which is among the items most like it (it is new to the model)"
                                if pos and not still else
                                f"which is among the items most like it and{still} goes with it (it is "

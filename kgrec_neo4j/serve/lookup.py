@@ -21,7 +21,7 @@ __all__ = ["ItemView", "UserView", "find_users", "find_items", "show_item", "sho
 class ItemView(BaseModel):
     """One item with its knowledge points by type and its strongest item links of the current run, both ways:
     ``links`` to the items it raises for a user who has it, ``links_in`` from the items that raise it (an item
-    folded in by ``kgrec update`` has only these, ``borrowed`` from its nearest trained items)."""
+    folded in by ``kgrec update`` has both ``borrowed`` from its nearest trained items)."""
 
     item: str
     title: str | None = None
