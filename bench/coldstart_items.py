@@ -301,7 +301,7 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
     if m.links is not None:
         links_nc = (sp.diags(keep) @ m.links @ sp.diags(keep)).tocsr()  # (new items' links in and out)
         links_nc.eliminate_zeros()
-        info["links_into_held_out"] = int(m.links.nnz - links_nc.nnz)
+        info["links_of_held_out"] = int(m.links.nnz - links_nc.nnz)  # into them and out of them
     m_nc = dataclasses.replace(m, vectors=vec, links=links_nc,
                                side=ItemSide(layers=layers, degree=m.side.degree, x1=x1, concepts=m.side.concepts))
     m_gnn = dataclasses.replace(m, link_weight=0.0, links=None)
@@ -364,12 +364,14 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
 
     def ranked(labels: dict[str, int], users: list[str], scopes: Sequence[str]) -> dict[str, Any]:
         got: dict[str, dict[str, list[int]]] = {meth: {s: [] for s in scopes} for meth in methods}
+        has_new: list[bool] = []  # the user's train history holds a held-out item (what links out of new items use)
         for s in range(0, len(users), batch):
             states = read_train_users(db, users[s: s + batch], m)
             targets = np.asarray([labels[st.id] for st in states], np.int64)
             train = np.zeros((len(states), n), bool)
             for b, st in enumerate(states):
                 train[b, st.exclude] = True
+                has_new.append(bool(held[st.exclude].any()))
             train[np.arange(len(states)), targets] = False  # a repeat of the target is never excluded
             x = sp.csr_matrix(train.astype(np.float32))
             for meth, fn in methods.items():
@@ -377,12 +379,16 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
                 for scope in scopes:
                     cand = ~train & (held[None, :] if scope == "held-out" else True)
                     got[meth][scope] += ranks(sc, targets, cand, tie).tolist()
-        res: dict[str, Any] = {"users": len(users)}
+        res: dict[str, Any] = {"users": len(users), "users_new_in_history": int(sum(has_new))}
+        mask = np.asarray(has_new, bool)
         for meth in methods:
             res[meth] = {}
             for scope in scopes:
                 r, nd = recall_ndcg(np.asarray(got[meth][scope]))
                 res[meth][scope] = {"recall@20": r, "ndcg@10": nd}
+                if mask.any():  # the same, over the users with a new item in their train history only
+                    r, nd = recall_ndcg(np.asarray(got[meth][scope])[mask])
+                    res[meth][f"{scope}|new-in-history"] = {"recall@20": r, "ndcg@10": nd}
         return res
 
     for split in ("test", "valid"):

@@ -131,27 +131,30 @@ def test_a_link_out_of_the_users_new_item_says_that_item_is_new():
     r = _item("Halo 5", 0.2, 21.3)
     r.paths[0].borrowed = r.paths[0].from_new = True
     assert E.render_sentence(_exp(r, title="Gears of War")) == (
-        "Recommended because you liked Halo 5, which is new to the model and goes with it through the items most "
-        "like Halo 5.")
+        "Recommended because you liked Halo 5, which is new to the model: the items most like it go with this item.")
     assert "ITEM_LINK(w=0.1, borrowed by a new item)" in r.paths[0].describe()
     # to one of its neighbours itself
     r = _item("Halo 5", 0.2, 21.3)
     r.paths[0].borrowed = r.paths[0].from_new = r.paths[0].neighbour = True
     assert E.render_sentence(_exp(r, title="Halo 4")) == (
-        "Recommended because you liked Halo 5, which is new to the model, and it is among the items most like "
-        "Halo 5.")
+        "Recommended because you liked Halo 5, which is new to the model and has this item among the items most "
+        "like it.")
     assert "ITEM_LINK(w=0.1, borrowed by a new item for one of its neighbours)" in r.paths[0].describe()
-    # a dislike that still counts for it, and one against it
+    # a dislike that still counts for it, and ones against it
     r = _item("Halo 5", 0.2, 21.3, interaction="dislike")
     r.paths[0].borrowed = r.paths[0].from_new = r.paths[0].neighbour = True
     assert E.render_sentence(_exp(r, title="Halo 4")) == (
-        "Recommended because you disliked Halo 5, which is new to the model and still goes with it: it is among "
-        "the items most like Halo 5.")
+        "Recommended because you disliked Halo 5, which is new to the model, has this item among the items most "
+        "like it and still goes with it.")
     r = _item("Halo 5", -0.2, -21.3, interaction="dislike")
     r.paths[0].borrowed = r.paths[0].from_new = True
     assert E.render_sentence(_exp(_item("Fable", 30.0, 0.0, concept="rpg"), r, title="Halo 4")).endswith(
-        "Held back because you disliked Halo 5, which is new to the model and counts against it through the items "
-        "most like Halo 5.")
+        "Held back because you disliked Halo 5, which is new to the model: the items most like it count against "
+        "this item.")
+    r.paths[0].neighbour = True
+    assert E.render_sentence(_exp(_item("Fable", 30.0, 0.0, concept="rpg"), r, title="Halo 4")).endswith(
+        "Held back because you disliked Halo 5, which is new to the model and has this item among the items most "
+        "like it, yet counts against it.")
 
 
 def test_a_dislike_that_the_model_counts_for_the_item_is_said_so():

@@ -680,10 +680,22 @@ def test_an_item_extracted_again_keeps_no_knowledge_its_new_mentions_do_not_supp
         rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00VU4J13W", "B00D4WTO1M"],
                             batch_size=1)
         assert rep.knowledge_recomputed == 2 and rep.users_stamped == 1
-        # knowledge that comes out the same stamps nobody: the next update has no interest to compute again
+        # knowledge that comes out the same stamps nobody: the next update has no interest to compute again (every
+        # value placed: a concept, or pending as the projection leaves the ones it cannot place)
+        fresh.write("MATCH (m:Mention) WHERE NOT EXISTS { (m)-[:CANONICAL]->() } SET m.pending = true")
         stamp = fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest")
         rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00VU4J13W", "B00D4WTO1M"])
         assert rep.knowledge_recomputed == 2 and rep.users_stamped == 0
         assert fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest") == stamp
+        # ... unless the item mentions a value never placed on the vocabulary: the next update places it, and the
+        # item's knowledge may change then
+        fresh.write("MATCH (:Item {id: 'B00VU4J13W'})-[:MENTIONS]->(m:Mention)-[c:CANONICAL]->() "
+                    "WITH m, c LIMIT 1 DELETE c")
+        from kgrec_neo4j.core.resources import cypher
+
+        fresh.write(cypher("concepts/item_knowledge"), ids=["B00VU4J13W"], min_confidence=settings.min_confidence)
+        rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00VU4J13W", "B00D4WTO1M"])
+        assert rep.knowledge_recomputed == 2 and rep.users_stamped == 1
+        assert fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest") > stamp
     finally:
         fresh.write("MATCH (n) WHERE n:Concept OR n:User DETACH DELETE n")

@@ -633,5 +633,6 @@ def test_history_ids_may_end_in_a_colon_and_a_number():
     on such an item got the item without its last part, rated). One more colon closes it, with no rating."""
     from kgrec_neo4j.cli.recommend import parse_history
 
-    assert parse_history("A, B:5 ,c2:B00X:1,part:5:,part:5:4, ,x:abc,y:") == [
-        ("A", None), ("B", 5.0), ("c2:B00X", 1.0), ("part:5", None), ("part:5", 4.0), ("x:abc", None), ("y", None)]
+    assert parse_history("A, B:5 ,c2:B00X:1,part:5:,part:5:4, ,x:abc,y:,z:nan,w:inf") == [
+        ("A", None), ("B", 5.0), ("c2:B00X", 1.0), ("part:5", None), ("part:5", 4.0), ("x:abc", None), ("y", None),
+        ("z:nan", None), ("w:inf", None)]

@@ -354,6 +354,7 @@ def _check_borrowed(links: list, near_of: dict, new: set, top_k: int, scale: flo
         for x, v in sorted(((x, v * scale) for x, v in acc.items() if v and x != n),
                            key=lambda r: (-abs(r[1]), r[0]))[:top_k]:
             want[(n, x)], flag[(n, x)] = v, x in owns
+    assert len(stored) == sum(1 for r in links if r["b"])  # no link written twice
     assert set(stored) == set(want), (sorted(set(stored) - set(want))[:5], sorted(set(want) - set(stored))[:5])
     keys = sorted(want)
     np.testing.assert_allclose([stored[k]["w"] for k in keys], [want[k] for k in keys], rtol=1e-5)
@@ -411,10 +412,13 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
     # neighbours has no links (not links 'as they were')
     assert rep.borrow_none == alone and rep.items_linked + rep.borrow_unchanged + rep.borrow_none == len(new)
     assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (0, 0, len(new) - alone, alone)
-    # without the digests a rerun computes and writes the same links again (idempotent)
-    db.execute("MATCH ()-[l:ITEM_LINK {borrowed: true}]->(i:Item) WHERE i.id IN $ids REMOVE l.digest", ids=sorted(new))
-    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, rep.borrowed_links, 0,
-                                                                             alone)
+    # without the digests a rerun computes and writes the same links with trained items again (idempotent); the links
+    # between new items come out the same and are not written again
+    db.execute("MATCH (i:Item)-[l:ITEM_LINK {borrowed: true}]-() WHERE i.id IN $ids REMOVE l.digest", ids=sorted(new))
+    between = sum(1 for r in links if r["j"] in new and r["i"] in new)
+    assert between > 0
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked,
+                                                                             rep.borrowed_links - between, 0, alone)
     key_of = lambda r: (r["j"], r["i"])  # noqa: E731
     assert sorted(_links(db, run), key=key_of) == sorted(links, key=key_of)
 
@@ -763,7 +767,7 @@ def test_an_update_borrows_again_only_for_items_whose_neighbours_changed(db, wor
 
     run, new = world["run"], sorted(world["new_items"])
     links = ("MATCH (j:Item)-[l:ITEM_LINK {run: $r}]->(i:Item) WHERE i.id IN $ids "
-             "RETURN i.id AS i, j.id AS j, l.weight AS w, elementId(l) AS eid ORDER BY i, j")
+             "RETURN i.id AS i, j.id AS j, l.weight AS w, elementId(l) AS eid, j.id IN $ids AS fn ORDER BY i, j")
     before = db.query(links, r=run, ids=new)
     item = db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->() WHERE i.id IN $ids AND (i)<-[:ITEM_LINK {run: $r}]-() "
                     "RETURN i.id ORDER BY i.id LIMIT 1", ids=new, r=run)
@@ -775,20 +779,37 @@ def test_an_update_borrows_again_only_for_items_whose_neighbours_changed(db, wor
     assert rep.items_extracted == 1 and 1 <= rep.items_folded == len(new) - rep.fold_kept  # (it, and its users')
     assert rep.borrow_unchanged == len(new) - 1 and rep.items_linked <= 1
     after = db.query(links, r=run, ids=new)
-    # the same relationships, but for the links into the item and out of it (its row: into the other new items too)
-    assert [r for r in after if item not in (r["i"], r["j"])] == [r for r in before if item not in (r["i"], r["j"])]
+    # the same relationships from trained items, but for the links into the item; between new items the same values,
+    # but for the item's (a new item whose links in from new items change gets all of them written again)
+    assert [r for r in after if r["i"] != item and not r["fn"]] == [r for r in before if r["i"] != item and not r["fn"]]
+
+    def between(rows: list) -> list:
+        return [(r["i"], r["j"], r["w"]) for r in rows if r["fn"] and item not in (r["i"], r["j"])]
+
+    assert between(after) == between(before)
     mine = [(r["j"], r["w"]) for r in after if r["i"] == item]
     assert mine != [(r["j"], r["w"]) for r in before if r["i"] == item]
     out = ("MATCH (:Item {id: $i})-[l:ITEM_LINK {run: $r}]->(o:Item) RETURN o.id AS o, l.weight AS w ORDER BY o")
     mine_out = db.query(out, i=item, r=run)
-    assert mine_out and {r["o"] for r in mine_out} & set(new)
-    db.execute("MATCH ()-[l:ITEM_LINK {borrowed: true}]->(:Item {id: $i}) REMOVE l.digest", i=item)
+    assert mine_out and {r["o"] for r in mine_out} & set(new) and {r["o"] for r in mine_out} - set(new)
+    # what the incremental update left is what borrowing every new item at once gives (the links between new items
+    # depend on every one's neighbours)
+    every = ("MATCH (j:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) RETURN j.id AS j, i.id AS i, "
+             "l.weight AS w, l.neighbour AS nb, l.from_new AS fn ORDER BY j, i")
+    incremental = db.query(every, r=run)
+    db.execute("MATCH ()-[l:ITEM_LINK {run: $r, borrowed: true}]->() REMOVE l.digest", r=run)
     mc = float(db.value("MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.min_confidence, 0.0)", r=run))
-    assert borrow_item_links(db, new, run=run, min_confidence=mc) == (1, len(mine) + len(mine_out), len(new) - 1, 0)
-    assert [(r["j"], r["w"]) for r in db.query(links, r=run, ids=[item])] == mine
+    got = borrow_item_links(db, new, run=run, min_confidence=mc)
+    assert got[0] == len(new) - got[3] and got[2] == 0
+    assert db.query(every, r=run) == incremental
+    # the item alone borrows again: its links with trained items written, the others' as they were
+    db.execute("MATCH (:Item {id: $i})-[l:ITEM_LINK {borrowed: true}]-() REMOVE l.digest", i=item)
+    with_trained = sum(1 for r in db.query(links, r=run, ids=[item]) if r["j"] not in new) + sum(
+        1 for r in mine_out if r["o"] not in new)
+    assert borrow_item_links(db, new, run=run, min_confidence=mc) == (1, with_trained, len(new) - 1, 0)
+    assert [(r["j"], r["w"]) for r in db.query(links, r=run, ids=new) if r["i"] == item] == mine
     assert db.query(out, i=item, r=run) == mine_out
-    assert [r for r in db.query(links, r=run, ids=new) if item not in (r["i"], r["j"])] == [
-        r for r in before if item not in (r["i"], r["j"])]
+    assert db.query(every, r=run) == incremental
 
 
 def test_update_reads_the_stored_text_hashes(db, world, settings):
@@ -1058,9 +1079,10 @@ def test_an_update_with_failed_items_does_every_step_and_exits_4(db, world, monk
 
 
 def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, settings):
-    """Items folded in by one update and untouched by the next keep their vectors and links byte for byte: an item's
-    fold-in reads no other folded-in item, and its length factor is the one it was first folded with (not a median
-    over whichever items are folded with it later)."""
+    """Items folded in by one update and untouched by the next keep their vectors and their links with trained items
+    byte for byte: an item's fold-in reads no other folded-in item, and its length factor is the one it was first
+    folded with (not a median over whichever items are folded with it later). (The links between folded items follow
+    every folded item's neighbours: a later new item may link to them.)"""
     rows = {r["item_id"]: r for r in slice_rows("items.jsonl")}
     trained = sorted(db.value("MATCH (i:Item) WHERE i.gnn_folded_run IS NULL AND i.title IS NOT NULL "
                               "RETURN collect(i.id)"))
@@ -1072,7 +1094,8 @@ def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, s
         load(db, [write_dataset(world["tmp"] / f"later-{tag}" / "vg", [item], [inter])], append=True)
 
     state = ("MATCH (i:Item) WHERE i.gnn_folded_run = $run AND i.gnn_run = $run "
-             "OPTIONAL MATCH (j:Item)-[l:ITEM_LINK]->(i) WITH i, l, j ORDER BY j.id "
+             "OPTIONAL MATCH (j:Item)-[l:ITEM_LINK]->(i) WHERE l.from_new IS NULL OR NOT l.from_new "
+             "WITH i, l, j ORDER BY j.id "
              "RETURN i.id AS id, i.gnn_embedding AS e, i.gnn_foldin AS f, i.gnn_fold_scale AS s, "
              "collect([j.id, l.weight, l.digest]) AS links ORDER BY id")
     add("first", trained[0])

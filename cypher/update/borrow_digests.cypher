@@ -1,9 +1,9 @@
-// The digests stored with the borrowed item links of run $run into the items $ids (ITEM_LINK.digest, written with
-// the links by update/borrowed_links: the same on every link into an item from a trained item; a link from another
-// folded-in item, `from_new`, may carry that item's), as one list of [id, digest] pairs; an item without such a link
-// has null. An item whose digest equals the one of its current neighbours keeps
-// its links (kgrec_neo4j/model/newitems.py).
-// Params: $ids (list of Item.id), $run.
+// The digests stored with the borrowed item links of run $run of the items $ids (ITEM_LINK.digest, written with the
+// links by update/borrowed_links: the same on every link into an item from a trained item and on every link out of
+// it to a trained item; a link between two folded-in items carries its target's), as one list of [id, digest] pairs;
+// an item without such a link has null. An item whose digest equals the one of its current neighbours keeps its
+// links (kgrec_neo4j/model/newitems.py).
+// Params: $ids (list of Item.id), $run, $folded (the ids of every item folded into the run).
 UNWIND $ids AS id
 MATCH (i:Item {id: id})
 CALL (i) {
@@ -12,4 +12,10 @@ CALL (i) {
   RETURN l.digest AS digest
   LIMIT 1
 }
-RETURN collect([id, digest]) AS digests
+CALL (i) {
+  OPTIONAL MATCH (i)-[l:ITEM_LINK {run: $run, borrowed: true}]->(t:Item)
+  WHERE NOT t.id IN $folded
+  RETURN l.digest AS out_digest
+  LIMIT 1
+}
+RETURN collect([id, coalesce(digest, out_digest)]) AS digests

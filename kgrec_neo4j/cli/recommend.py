@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from ..core.config import Settings
@@ -118,9 +120,11 @@ def parse_history(text: str) -> list[tuple[str, float | None]]:
             pairs.append((item.strip(), None))
             continue
         try:
-            pairs.append((item.strip(), float(tail)) if sep else (part, None))
+            rating = float(tail) if sep else None
         except ValueError:
-            pairs.append((part, None))
+            rating = None
+        # (``nan`` and ``inf`` read as numbers: they are part of the id, as any other text)
+        pairs.append((item.strip(), rating) if rating is not None and math.isfinite(rating) else (part, None))
     return pairs
 
 

@@ -155,14 +155,15 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
         if knowledge and done:
             again = tx.run(cypher("extract/items_with_knowledge"), ids=[d["item_id"] for d in done]).single()["ids"]
             if again:
-                before = dict(map(tuple, tx.run(cypher("extract/knowledge_of"), ids=again).single()["rows"]))
+                before = {r[0]: r[1] for r in tx.run(cypher("extract/knowledge_of"), ids=again).single()["rows"]}
                 tx.run(cypher("concepts/item_knowledge"), ids=again,
                        min_confidence=db.settings.min_confidence).consume()
-                after = dict(map(tuple, tx.run(cypher("extract/knowledge_of"), ids=again).single()["rows"]))
-                # the users of the items whose knowledge changed, stamped in the same transaction (a run stopped
-                # later loses nothing): `kgrec update` computes their interests again (every user of the item: a few
-                # more than the train ones); an item whose knowledge came out the same changes no interest
-                changed = [i for i in again if before.get(i) != after.get(i)]
+                after = {r[0]: (r[1], r[2]) for r in tx.run(cypher("extract/knowledge_of"), ids=again).single()["rows"]}
+                # the users of the items whose knowledge changed, or may change when the next update places a value
+                # it mentions, stamped in the same transaction (a run stopped later loses nothing): `kgrec update`
+                # computes their interests again (every user of the item: a few more than the train ones); an item
+                # whose knowledge came out the same changes no interest
+                changed = [i for i in again if i not in after or before.get(i) != after[i][0] or after[i][1]]
                 if changed:
                     ingest = tx.run(cypher("load/next_ingest")).single()["ingest"]
                     stamped = tx.run(cypher("update/stamp_item_users"), ids=changed, ingest=ingest,

@@ -40,13 +40,13 @@ knowledge on a concept of the run (or in a run without an item graph) a new item
 training.
 A new item also **links out**, so that a user's interaction with it counts in the item graph at once (until
 2026-12-05 it linked to nothing: the item-graph part, most of a score, passed over a user's newest interactions
-until the next training). Its row is its neighbours' rows: ``W(n→x) = Σ_w s_w W(w→x)`` for every item ``x`` a
-neighbour links to (trained items, and items folded in earlier whose links are not borrowed again now), plus, to
-each neighbour itself, ``W(n→w) += s_w · max(0, max_x W(w→x))`` (the own link the other way round), the ``top_k``
-largest, times ``borrow_scale``. A link between two new items follows the same rule with the links just borrowed
-into the other one: ``W(o→n) = Σ_w s_w(o) W(w→n)`` (borrowed twice: the factor twice), written with the links into
-``n`` (an item that borrows again now gets its links from every other folded item; an item that does not keeps
-the links the items borrowing now give it, written with theirs). Links out of a new item change only the scores of
+until the next training). Its row is its neighbours' rows: ``W(n→x) = Σ_w s_w W(w→x)`` for every trained item ``x``
+a neighbour links to, plus, to each neighbour itself, ``W(n→w) += s_w · max(0, max_x W(w→x))`` (the own link the
+other way round), the ``top_k`` largest, times ``borrow_scale``. Between two folded items the same rule reads the
+links the other one borrowed in from trained items: ``W(o→n) = Σ_w s_w(o) W(w→n)``, the ``top_k`` largest into
+``n``, times ``borrow_scale`` (borrowed twice: the factor twice). These depend on every folded item's neighbours, so
+every update computes them for every folded item and writes those that changed: the links are what borrowing every
+folded item at once gives, whichever update folded which item. Links out of a new item change only the scores of
 the users who have it. Every borrowed link carries ``from_new`` (its source is a folded item) and ``neighbour``.
 """
 
@@ -237,7 +237,7 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     if borrow_neighbours > 0 and ids:
         rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, rep.borrow_none = borrow_item_links(
             db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
-    if fold or rep.items_linked:  # new vectors or links: serving reloads the run
+    if fold or rep.items_linked or rep.borrowed_links:  # new vectors or links: serving reloads the run
         rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
     rep.seconds = round(time.perf_counter() - t0, 3)
     log.info("folded %d items into run %s (%d new, %d kept; %d with knowledge, %d with interactions; of all %d: %d "
@@ -544,26 +544,22 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     digests = {item: borrow_digest(run, top_k, near.get(item, []), scale) for item in ids}
     stored: dict[str, int | None] = {}
     for chunk in batched(ids, 20_000):
-        stored.update(db.value(cypher("update/borrow_digests"), ids=chunk, run=run))
+        stored.update(db.value(cypher("update/borrow_digests"), ids=chunk, run=run, folded=ids))
     # (an item without neighbours and without borrowed links is as it should be: it has nothing to store a digest on,
     # and nothing to borrow: it counts as without links, not as unchanged)
     todo = [item for item in ids if stored.get(item) != digests[item] and (stored.get(item) is not None or near.get(item))]
     unchanged = sum(1 for item in ids if stored.get(item) is not None and stored.get(item) == digests[item])
     linked = written = 0
-    todo_set = set(todo)
     item_id: dict[str, str] = {}  # element id -> id of the items read so far
-    # the items folded into the run by neighbour: w -> [(folded item, its share of w)]; a link from a folded item
-    # into another is borrowed from the folded item's neighbours' links into the other (module docstring)
-    folded_by: dict[str, list[tuple[str, float]]] = {}
-    for n in ids:
-        for w, share in near.get(n, []):
-            folded_by.setdefault(w, []).append((n, share))
+    folded = set(ids)
     eid_of: dict[str, str] = {}  # id -> element id of the folded items (sources of the links between them)
-    if todo:
-        for chunk in batched(ids, 20_000):
-            eid_of.update({str(i): str(e) for i, e in db.value(cypher("update/item_elements"), ids=chunk)})
-        item_id.update({e: i for i, e in eid_of.items()})
-    ds_all = item_datasets(db, ids) if todo else None
+    for chunk in batched(ids, 20_000):
+        eid_of.update({str(i): str(e) for i, e in db.value(cypher("update/item_elements"), ids=chunk)})
+    item_id.update({e: i for i, e in eid_of.items()})
+    ds_all = item_datasets(db, ids)
+    # 1. the items borrowing now: their links from trained items and to trained items (the links between folded items
+    # are step 2's, for every folded item)
+    cols: dict[str, list[tuple[str, float]]] = {}  # item -> its links in from trained items: [(source id, weight)]
     for chunk in batched(todo, batch_size):
         ws = sorted({w for item in chunk for w, _ in near.get(item, [])})
         # neighbour -> (source element ids, weights, its own element id) and (target element ids, weights, borrowed)
@@ -576,20 +572,19 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
             for got in db.query(cypher("update/links_out_of"), ids=wchunk, run=run):
                 out.update({str(w): (dst, np.asarray(wt, np.float64), bor) for w, dst, wt, bor, own in got["links"]})
                 eid_w.update({str(w): str(own) for w, _, _, _, own in got["links"]})
-        unknown = sorted({j for src, _, own in into.values() for j in [*src, own]}
-                         | {x for dst, _, _ in out.values() for x in dst} - item_id.keys())
+        item_id.update({e: w for w, e in eid_w.items()})
+        unknown = sorted(({j for src, _, own in into.values() for j in [*src, own]}
+                          | {x for dst, _, _ in out.values() for x in dst}) - item_id.keys())
         for echunk in batched(unknown, 20_000):
             item_id.update(db.value(cypher("update/item_ids"), eids=echunk))
         # several datasets: a link from another dataset's item reaches no user of this one (a run over several
         # datasets links across them): not borrowed
         ds = item_datasets(db, sorted(set(chunk) | {item_id[j] for src, _, own in into.values() for j in [*src, own]}
                                       | {item_id[x] for dst, _, _ in out.values() for x in dst}))
-        if ds is not None and ds_all is not None:
-            ds.update(ds_all)
         rows = []
         for item in chunk:  # summed in a fixed order (neighbours closest first): a rerun writes the same bits
             mine = ds.get(item) if ds else None
-            # 1. the links into it from trained items: its neighbours' links in, and each neighbour's own link
+            # its neighbours' links in, and each neighbour's own link
             acc: dict[str, float] = {}
             owns: set[str] = set()  # the neighbours themselves among the sources (their own links)
             for w, share in near.get(item, []):
@@ -605,45 +600,65 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                     acc[own] = acc.get(own, 0.0) + x
                     owns.add(own)
             ranked = sorted(((item_id[j], j, x) for j, x in acc.items()), key=lambda r: (-abs(r[2]), r[0]))
-            best = [(j, x * scale) for i, j, x in ranked if i != item and x != 0.0 and _same_dataset(ds, mine, i)][:top_k]
-            # 2. the links into it from the other folded items: each one's row is its neighbours' rows, and a
-            # neighbour's link into this item is the one just computed (the same factor again: borrowed twice)
-            nn: dict[str, float] = {}
-            for j, b in best:
-                for n, share in folded_by.get(item_id[j], ()):
-                    if n != item:
-                        nn[n] = nn.get(n, 0.0) + share * b
-            from_folded = sorted(((n, x * scale) for n, x in nn.items() if x != 0.0 and _same_dataset(ds, mine, n)),
-                                 key=lambda r: (-abs(r[1]), r[0]))[:top_k]
-            # 3. its own links out: its neighbours' links out (to trained items, and to items folded in before whose
-            # links were not borrowed again now: those borrowed now get theirs from it in step 2), and to each
-            # neighbour itself as strongly as that neighbour's strongest trained link out
+            best = [(j, x * scale) for i, j, x in ranked
+                    if i != item and x != 0.0 and _same_dataset(ds, mine, i)][:top_k]
+            cols[item] = [(item_id[j], x) for j, x in best]
+            # its own links out: its neighbours' links out to trained items, and to each neighbour itself as strongly
+            # as that neighbour's strongest trained link out
             acc_out: dict[str, float] = {}
             owns_out: set[str] = set()
             for w, share in near.get(item, []):
                 if w not in out:
                     continue
                 dst, wt, bor = out[w]
-                for x, v, b in zip(dst, (share * wt).tolist(), bor, strict=True):
-                    if not (b and item_id[x] in todo_set):
-                        acc_out[x] = acc_out.get(x, 0.0) + v
-                trained = [v for v, b in zip(wt.tolist(), bor, strict=True) if not b]
-                x = share * max(max(trained, default=0.0), 0.0)
+                trained = [(x, v) for x, v, b in zip(dst, wt.tolist(), bor, strict=True) if not b]
+                for x, v in trained:
+                    acc_out[x] = acc_out.get(x, 0.0) + share * v
+                x = share * max(max((v for _, v in trained), default=0.0), 0.0)
                 if x:
                     e = eid_w[w]
                     acc_out[e] = acc_out.get(e, 0.0) + x
                     owns_out.add(e)
             ranked_out = sorted(((item_id[x], x, v) for x, v in acc_out.items()), key=lambda r: (-abs(r[2]), r[0]))
-            best_out = [(x, v * scale) for i, x, v in ranked_out if i != item and v != 0.0 and _same_dataset(ds, mine, i)][:top_k]
-            linked += bool(best or from_folded or best_out)
-            rows.append({"target": item, "digest": digests[item],
-                         "sources": [j for j, _ in best] + [eid_of[n] for n, _ in from_folded],
-                         "weights": [x for _, x in best] + [x for _, x in from_folded],
-                         "neighbours": [j in owns for j, _ in best] + [False] * len(from_folded),
-                         "from_new": [False] * len(best) + [True] * len(from_folded),
+            best_out = [(x, v * scale) for i, x, v in ranked_out
+                        if i != item and i not in folded and v != 0.0 and _same_dataset(ds, mine, i)][:top_k]
+            linked += bool(best or best_out)
+            rows.append({"target": item, "digest": digests[item], "sources": [j for j, _ in best],
+                         "weights": [x for _, x in best], "neighbours": [j in owns for j, _ in best],
                          "out_targets": [x for x, _ in best_out], "out_weights": [v for _, v in best_out],
                          "out_neighbours": [x in owns_out for x, _ in best_out]})
-        res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run, todo=todo)
+        res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run, folded=ids)
+        written += int(res[0]["written"]) if res else 0
+    # 2. the links between folded items, into each one from every other: the other's row is its neighbours' rows, and
+    # a neighbour's link into this item is the one step 1 gave it (the factor again: borrowed twice). Computed for
+    # every folded item each time (they depend on every folded item's neighbours), written where they changed: the
+    # links are what borrowing every folded item at once gives, whichever update folded which item
+    folded_by: dict[str, list[tuple[str, float]]] = {}  # neighbour -> [(folded item, its share of it)]
+    for n in ids:
+        for w, share in near.get(n, []):
+            folded_by.setdefault(w, []).append((n, share))
+    have: dict[str, dict[str, float]] = {}  # item -> its stored links in from folded items: {source id: weight}
+    for chunk in batched(ids, 2000):
+        for item, src, wt, new in db.value(cypher("update/folded_links_into"), ids=chunk, run=run):
+            have[str(item)] = {str(j): float(x) for j, x, fn in zip(src, wt, new, strict=True) if fn}
+            if item not in cols:  # kept as it was: its links in from trained items, as stored, in step 1's order
+                cols[str(item)] = sorted(((str(j), float(x)) for j, x, fn in zip(src, wt, new, strict=True) if not fn),
+                                         key=lambda r: (-abs(r[1]), r[0]))
+    changed: list[dict[str, Any]] = []
+    for item in ids:
+        mine = ds_all.get(item) if ds_all else None
+        nn: dict[str, float] = {}
+        for j, b in cols.get(item, []):
+            for n, share in folded_by.get(j, ()):
+                if n != item:
+                    nn[n] = nn.get(n, 0.0) + share * b
+        best_nn = sorted(((n, x * scale) for n, x in nn.items() if x != 0.0 and _same_dataset(ds_all, mine, n)),
+                         key=lambda r: (-abs(r[1]), r[0]))[:top_k]
+        if dict(best_nn) != have.get(item, {}):
+            changed.append({"target": item, "digest": digests[item], "sources": [eid_of[n] for n, _ in best_nn],
+                            "weights": [x for _, x in best_nn]})
+    for part in batched(changed, batch_size):
+        res = db.execute(cypher("update/folded_links"), rows=part, run=run)
         written += int(res[0]["written"]) if res else 0
     return linked, written, unchanged, len(ids) - linked - unchanged
 

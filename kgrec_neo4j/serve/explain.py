@@ -613,20 +613,19 @@ def clause(r: Reason, implicit_verb: str = NEUTRAL_VERB, name: str | None = None
             still = " still" if pos and disliked else ""
             # a new item's links are borrowed from the items most like it by text or knowledge (kgrec update), the user's
             # item among them or not
-            nm = name or short(r.name)
             # the user's item is new to the model: its links out are borrowed from the items most like it, and go to
             # those items themselves (neighbour) or to the items they link to
             if any(p.kind == "item_link" and p.from_new and p.neighbour for p in r.paths):
-                phrases.append(f"which is new to the model, and it is among the items most like {nm}"
+                phrases.append("which is new to the model and has this item among the items most like it"
                                if pos and not still else
-                               f"which is new to the model and{still} goes with it: it is among the items most "
-                               f"like {nm}" if pos else
-                               f"which is new to the model and counts against it: it is among the items most like "
-                               f"{nm}")
+                               "which is new to the model, has this item among the items most like it and still "
+                               "goes with it" if pos else
+                               "which is new to the model and has this item among the items most like it, yet "
+                               "counts against it")
             elif any(p.kind == "item_link" and p.from_new for p in r.paths):
-                phrases.append(f"which is new to the model and{still} goes with it through the items most like {nm}"
-                               if pos else f"which is new to the model and counts against it through the items "
-                               f"most like {nm}")
+                phrases.append(f"which is new to the model: the items most like it{still} go with this item"
+                               if pos else "which is new to the model: the items most like it count against this "
+                               "item")
             elif any(p.kind == "item_link" and p.borrowed and p.neighbour for p in r.paths):
                 phrases.append("which is among the items most like it (it is new to the model)"
                                if pos and not still else
