@@ -572,6 +572,24 @@ def distinct_names(reasons: list[Reason]) -> dict[str, str]:
     return {i: f"{t} ({i})" if cut[t] > 1 else t for i, t in names.items()}
 
 
+#: an item reason's words when its item link was borrowed by `kgrec update`, by (the user's item is the new one, the
+#: other end is among the new item's neighbours): for it, for it from a dislike ("still"), against it
+BORROWED_WORDS: dict[tuple[bool, bool], tuple[str, str, str]] = {
+    (False, False): ("which goes with the items most like it (it is new to the model)",
+                     "which still goes with the items most like it (it is new to the model)",
+                     "which counts against the items most like it (it is new to the model)"),
+    (False, True): ("which is among the items most like it (it is new to the model)",
+                    "which is among the items most like it and still goes with it (it is new to the model)",
+                    "which is among the items most like it and counts against it (it is new to the model)"),
+    (True, False): ("which is new to the model: the items most like it go with this item",
+                    "which is new to the model: the items most like it still go with this item",
+                    "which is new to the model: the items most like it count against this item"),
+    (True, True): ("which is new to the model and has this item among the items most like it",
+                   "which is new to the model, has this item among the items most like it and still goes with it",
+                   "which is new to the model and has this item among the items most like it, yet counts against it"),
+}
+
+
 def clause(r: Reason, implicit_verb: str = NEUTRAL_VERB, name: str | None = None) -> str:
     """One reason in words, by the sign of its share (see the module docstring); ``implicit_verb`` words an
     interaction without a rating (the pack's, e.g. "bought"); ``name`` is how an item reason names its item (default:
@@ -612,31 +630,12 @@ def clause(r: Reason, implicit_verb: str = NEUTRAL_VERB, name: str | None = None
         if part == "ig":
             still = " still" if pos and disliked else ""
             # a new item's links are borrowed from the items most like it by text or knowledge (kgrec update), the user's
-            # item among them or not
-            # the user's item is new to the model: its links out are borrowed from the items most like it, and go to
-            # those items themselves (neighbour) or to the items they link to
-            if any(p.kind == "item_link" and p.from_new and p.neighbour for p in r.paths):
-                phrases.append("which is new to the model and has this item among the items most like it"
-                               if pos and not still else
-                               "which is new to the model, has this item among the items most like it and still "
-                               "goes with it" if pos else
-                               "which is new to the model and has this item among the items most like it, yet "
-                               "counts against it")
-            elif any(p.kind == "item_link" and p.from_new for p in r.paths):
-                phrases.append(f"which is new to the model: the items most like it{still} go with this item"
-                               if pos else "which is new to the model: the items most like it count against this "
-                               "item")
-            elif any(p.kind == "item_link" and p.borrowed and p.neighbour for p in r.paths):
-                phrases.append("which is among the items most like it (it is new to the model)"
-                               if pos and not still else
-                               f"which is among the items most like it and{still} goes with it (it is "
-                               "new to the model)" if pos else
-                               "which is among the items most like it and counts against it (it is new "
-                               "to the model)")
-            elif any(p.kind == "item_link" and p.borrowed for p in r.paths):
-                phrases.append(f"which{still} goes with the items most like it (it is new to the model)"
-                               if pos else "which counts against the items most like it (it is new to "
-                               "the model)")
+            # item among them or not; when the user's item is the new one, its links out are borrowed from the items
+            # most like it, and go to those items themselves (neighbour) or to the items they link to
+            link = next((p for p in r.paths if p.kind == "item_link" and p.borrowed), None)
+            if link is not None:
+                plain, still_form, against = BORROWED_WORDS[link.from_new, link.neighbour]
+                phrases.append(plain if pos and not still else still_form if pos else against)
             else:
                 phrases.append(f"which{still} goes with it in the item graph" if pos
                                else "which counts against it in the item graph")
