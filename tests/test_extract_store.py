@@ -697,5 +697,14 @@ def test_an_item_extracted_again_keeps_no_knowledge_its_new_mentions_do_not_supp
         rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00VU4J13W", "B00D4WTO1M"])
         assert rep.knowledge_recomputed == 2 and rep.users_stamped == 1
         assert fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest") > stamp
+        # an item without any knowledge yet that mentions a value never placed, of a type with concepts: the next
+        # update places it and gives the item knowledge; its users are stamped now (nothing else would stamp them)
+        fresh.write("MATCH (:Item {id: 'B00D4WTO1M'})-[h:HAS_KNOWLEDGE]->() DELETE h")
+        fresh.write("MATCH (:Item {id: 'B00D4WTO1M'})-[:MENTIONS]->(m:Mention) OPTIONAL MATCH (m)-[c:CANONICAL]->() "
+                    "DELETE c REMOVE m.pending")
+        stamp = fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest")
+        rep = extract_items(fresh, ex, progress=False, force=True, item_ids=["B00D4WTO1M"])
+        assert rep.knowledge_recomputed == 0 and rep.users_stamped == 1
+        assert fresh.value("MATCH (u:User {id: 'fan'}) RETURN u.ingest") > stamp
     finally:
         fresh.write("MATCH (n) WHERE n:Concept OR n:User DETACH DELETE n")

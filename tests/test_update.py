@@ -512,6 +512,37 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
         assert "which is new to the model" in why.sentence
 
 
+def test_a_reload_that_removes_a_trained_item_makes_every_new_item_borrow_again(db, world):
+    """A reload that removes a trained item changes the trained links new items borrow from (its own, and the top_k
+    cut of those that stay): every borrowed link of the run loses its digest, so the next update borrows again. The
+    links in of an item kept their digest before when its links out still had one (the digest is read from either).
+    Run in a transaction that is rolled back: the world stays as it was."""
+    from kgrec_neo4j.core.resources import cypher
+
+    run, new = world["run"], sorted(world["new_items"])
+    item, dataset = db.query("MATCH (t:Item)-[l:ITEM_LINK {run: $r}]->() WHERE l.borrowed IS NULL AND NOT t.id IN $new "
+                             "RETURN t.id AS i, t.dataset AS d ORDER BY t.id LIMIT 1", r=run, new=new)[0].values()
+    digests = "MATCH ()-[l:ITEM_LINK {run: $r, borrowed: true}]->() WHERE l.digest IS NOT NULL RETURN count(l) AS n"
+    before = db.value(digests, r=run)
+    assert before > 0
+
+    class Rollback(Exception):
+        pass
+
+    seen = {}
+
+    def work(tx):
+        tx.run(cypher("load/delete_items"), ids=[item], dataset=dataset).consume()
+        seen["left"] = tx.run(digests, r=run).single()["n"]
+        seen["item"] = tx.run("MATCH (i:Item {id: $i}) RETURN count(i) AS n", i=item).single()["n"]
+        raise Rollback
+
+    with pytest.raises(Rollback):
+        db.write_tx(work)
+    assert seen == {"left": 0, "item": 0}
+    assert db.value(digests, r=run) == before  # (rolled back)
+
+
 def test_new_items_browser_query_lists_them(db, world):
     """cypher/browser/new_items.cypher, run with its `:param` line, lists the items the update folded in, each with
     its borrowed links."""

@@ -1,7 +1,7 @@
 // The HAS_KNOWLEDGE edges of each item of $ids as one list of [id, [[concept id, confidence, support], ...] (sorted
 // by concept id; the confidence to 12 digits: the noisy-OR's product may differ in its last bits with the order of its
-// terms), whether it mentions a value never placed on the vocabulary (no concept, not pending: the next `kgrec update`
-// places it, and its knowledge may change then)]: compared before and after an extraction recomputes them, so that
+// terms), whether it mentions a value never placed on its type's vocabulary (no concept, not pending, of a type that has
+// concepts: the next `kgrec update` places it, and its knowledge may change then)]: compared before and after an extraction recomputes them, so that
 // only the users of items whose knowledge changed, or may change at the next update, are stamped for it.
 // Params: $ids (list of Item.id).
 UNWIND $ids AS id
@@ -12,4 +12,5 @@ CALL (i) {
   RETURN [x IN collect([c.id, round(h.confidence, 12), h.support]) WHERE x[0] IS NOT NULL] AS edges
 }
 RETURN collect([id, edges, EXISTS { (i)-[:MENTIONS]->(m:Mention) WHERE m.pending IS NULL
-                                      AND NOT EXISTS { (m)-[:CANONICAL]->(:Concept) } }]) AS rows
+                                      AND NOT EXISTS { (m)-[:CANONICAL]->(:Concept) }
+                                      AND EXISTS { MATCH (c:Concept) WHERE c.type = m.type } }]) AS rows

@@ -152,6 +152,7 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
         deleted = tx.run(cypher("extract/delete_orphans"), old=old).single()["deleted"] if old else 0
         again: list[str] = []
         stamped: list[str] = []
+        changed: list[str] = []
         if knowledge and done:
             again = tx.run(cypher("extract/items_with_knowledge"), ids=[d["item_id"] for d in done]).single()["ids"]
             if again:
@@ -164,10 +165,14 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
                 # computes their interests again (every user of the item: a few more than the train ones); an item
                 # whose knowledge came out the same changes no interest
                 changed = [i for i in again if i not in after or before.get(i) != after[i][0] or after[i][1]]
-                if changed:
-                    ingest = tx.run(cypher("load/next_ingest")).single()["ingest"]
-                    stamped = tx.run(cypher("update/stamp_item_users"), ids=changed, ingest=ingest,
-                                     every_split=True).single()["ids"]
+            # an item without knowledge yet that now mentions a value the next update places gets knowledge then
+            rest = [d["item_id"] for d in done if d["item_id"] not in set(again)]
+            if rest:
+                changed += [r[0] for r in tx.run(cypher("extract/knowledge_of"), ids=rest).single()["rows"] if r[2]]
+            if changed:
+                ingest = tx.run(cypher("load/next_ingest")).single()["ingest"]
+                stamped = tx.run(cypher("update/stamp_item_users"), ids=changed, ingest=ingest,
+                                 every_split=True).single()["ids"]
         written = [r for r in rows if r["item_id"] in found]
         return StoreReport(
             items_done=sum(1 for d in done if d["item_id"] in found),

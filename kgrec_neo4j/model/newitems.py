@@ -90,8 +90,9 @@ class FoldReport(BaseModel):
     items_linked: int = Field(0, description="items whose links borrowed from their neighbours were "
                                              "computed and written this time")
     borrowed_links: int = Field(0, description="borrowed links written this time")
-    borrow_unchanged: int = Field(0, description="items whose neighbours were as before: their borrowed links kept as "
-                                                 "they were")
+    borrow_unchanged: int = Field(0, description="items whose neighbours were as before: their links with trained "
+                                                 "items kept as they were (their links from other new items follow "
+                                                 "those items)")
     borrow_none: int = Field(0, description="items without borrowed links: no trained item near them (no text, no "
                                             "knowledge on a concept of the run), or none to borrow from their "
                                             "neighbours; items_linked + borrow_unchanged + borrow_none = items + kept "
@@ -524,7 +525,8 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
     knowledge, changed (to force it, remove ``digest`` from its links). Returns ``(items linked, links written, items
     unchanged, items without links)``, the first two counting this call's writes, the third the items whose links
-    were kept as they were, the last those left without borrowed links (no neighbours: no text and no knowledge on a
+    with trained items were kept as they were (their links from other folded items are written again when those
+    change), the last those left without borrowed links (no neighbours: no text and no knowledge on a
     concept of the run; or nothing to borrow from them): the four cover ``ids``. ``(0, 0, 0, 0)`` for a run without
     an item graph."""
 
