@@ -166,7 +166,8 @@ def _write_batch(db: Database, results: list[ItemResult], *, extractor: str, run
                 # whose knowledge came out the same changes no interest
                 changed = [i for i in again if i not in after or before.get(i) != after[i][0] or after[i][1]]
             # an item without knowledge yet that now mentions a value the next update places gets knowledge then
-            rest = [d["item_id"] for d in done if d["item_id"] not in set(again)]
+            seen = set(again)
+            rest = [d["item_id"] for d in done if d["item_id"] not in seen]
             if rest:
                 changed += [r[0] for r in tx.run(cypher("extract/knowledge_of"), ids=rest).single()["rows"] if r[2]]
             if changed:

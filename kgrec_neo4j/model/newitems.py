@@ -553,7 +553,6 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     unchanged = sum(1 for item in ids if stored.get(item) is not None and stored.get(item) == digests[item])
     linked = written = 0
     item_id: dict[str, str] = {}  # element id -> id of the items read so far
-    folded = set(ids)
     eid_of: dict[str, str] = {}  # id -> element id of the folded items (sources of the links between them)
     for chunk in batched(ids, 20_000):
         eid_of.update({str(i): str(e) for i, e in db.value(cypher("update/item_elements"), ids=chunk)})
@@ -564,25 +563,26 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     cols: dict[str, list[tuple[str, float]]] = {}  # item -> its links in from trained items: [(source id, weight)]
     for chunk in batched(todo, batch_size):
         ws = sorted({w for item in chunk for w, _ in near.get(item, [])})
-        # neighbour -> (source element ids, weights, its own element id) and (target element ids, weights, borrowed)
+        # neighbour -> (source element ids, weights, its own element id) and (target element ids, weights): its
+        # trained links in and out
         into: dict[str, tuple[list[str], np.ndarray, str]] = {}
-        out: dict[str, tuple[list[str], np.ndarray, list[bool]]] = {}
+        out: dict[str, tuple[list[str], np.ndarray]] = {}
         eid_w: dict[str, str] = {}  # neighbour -> its element id
         for wchunk in batched(ws, 2000):
             for got in db.query(cypher("update/links_into"), ids=wchunk, run=run):
                 into.update({str(w): (src, np.asarray(wt, np.float64), own) for w, src, wt, own in got["links"]})
             for got in db.query(cypher("update/links_out_of"), ids=wchunk, run=run):
-                out.update({str(w): (dst, np.asarray(wt, np.float64), bor) for w, dst, wt, bor, own in got["links"]})
-                eid_w.update({str(w): str(own) for w, _, _, _, own in got["links"]})
+                out.update({str(w): (dst, np.asarray(wt, np.float64)) for w, dst, wt, own in got["links"]})
+                eid_w.update({str(w): str(own) for w, _, _, own in got["links"]})
         item_id.update({e: w for w, e in eid_w.items()})
         unknown = sorted(({j for src, _, own in into.values() for j in [*src, own]}
-                          | {x for dst, _, _ in out.values() for x in dst}) - item_id.keys())
+                          | {x for dst, _ in out.values() for x in dst}) - item_id.keys())
         for echunk in batched(unknown, 20_000):
             item_id.update(db.value(cypher("update/item_ids"), eids=echunk))
         # several datasets: a link from another dataset's item reaches no user of this one (a run over several
         # datasets links across them): not borrowed
         ds = item_datasets(db, sorted(set(chunk) | {item_id[j] for src, _, own in into.values() for j in [*src, own]}
-                                      | {item_id[x] for dst, _, _ in out.values() for x in dst}))
+                                      | {item_id[x] for dst, _ in out.values() for x in dst}))
         rows = []
         for item in chunk:  # summed in a fixed order (neighbours closest first): a rerun writes the same bits
             mine = ds.get(item) if ds else None
@@ -612,18 +612,17 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
             for w, share in near.get(item, []):
                 if w not in out:
                     continue
-                dst, wt, bor = out[w]
-                trained = [(x, v) for x, v, b in zip(dst, wt.tolist(), bor, strict=True) if not b]
-                for x, v in trained:
-                    acc_out[x] = acc_out.get(x, 0.0) + share * v
-                x = share * max(max((v for _, v in trained), default=0.0), 0.0)
+                dst, wt = out[w]
+                for x, v in zip(dst, (share * wt).tolist(), strict=True):
+                    acc_out[x] = acc_out.get(x, 0.0) + v
+                x = share * max(float(wt.max()), 0.0)  # (a neighbour in ``out`` has at least one link out)
                 if x:
                     e = eid_w[w]
                     acc_out[e] = acc_out.get(e, 0.0) + x
                     owns_out.add(e)
             ranked_out = sorted(((item_id[x], x, v) for x, v in acc_out.items()), key=lambda r: (-abs(r[2]), r[0]))
             best_out = [(x, v * scale) for i, x, v in ranked_out
-                        if i != item and i not in folded and v != 0.0 and _same_dataset(ds, mine, i)][:top_k]
+                        if i != item and v != 0.0 and _same_dataset(ds, mine, i)][:top_k]
             linked += bool(best or best_out)
             rows.append({"target": item, "digest": digests[item], "sources": [j for j, _ in best],
                          "weights": [x for _, x in best], "neighbours": [j in owns for j, _ in best],
