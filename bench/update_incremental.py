@@ -10,9 +10,11 @@ that the update has a current run to fold new items into). The change is appende
 update did. Needs a running Neo4j (NEO4J_URI / NEO4J_PASSWORD) that it may CLEAR: use a scratch database.
 
 With ``--next-update`` the base is split once more the same way (seed + 1), and that earlier change is appended and
-updated first: both updates are timed against the same full pipeline. The first update after a fresh pipeline is
-also the first time the server runs the update's queries (the pipeline only ever creates interest edges; an update
-mostly rewrites them); the next one is an update as a graph that is kept up to date every day runs it.
+updated first: both updates are timed against the same full pipeline. ``--updates N`` splits N - 1 earlier changes
+(seeds + 1 .. + N - 1) and updates them all in turn with no training between them: every update reads the links of the
+items folded in since the training, so this shows how an update's cost grows between trainings. The first update
+after a fresh pipeline is also the first time the server runs the update's queries (the pipeline only ever creates
+interest edges; an update mostly rewrites them); the next one is an update as a graph that is kept up to date every day runs it.
 
     python bench/update_incremental.py --data ../shared/data/amazon-videogames-2018 --users 1500 --yes
 
@@ -194,6 +196,12 @@ def main() -> None:
                     help="time the update after another one: the base is split once more, that first change is "
                          "appended and updated (timed and reported as well), then the timed change; the base is then "
                          "about 2 x --new-share smaller")
+    ap.add_argument("--updates", type=int, default=None,
+                    help="time this many successive updates with no training between them (each a change of "
+                         "--new-share, split from the base as --next-update splits its first one; the base is then "
+                         "about N x --new-share smaller): what a graph kept up to date every day, and trained now and "
+                         "then, pays as the items folded in since its training add up (default 1; 2 with "
+                         "--next-update)")
     ap.add_argument("--profile-queries", action="store_true",
                     help="print each update's database calls by thread and query, summed (the calls are timed, "
                          "which adds a little to the update's time)")
@@ -223,11 +231,13 @@ def main() -> None:
         base, more, sizes = split(args.data, Path(tmp), users=args.users or 10**9, share=args.new_share,
                                   seed=args.seed)
         changes = [more]
-        if args.next_update:  # the change before `more`, split from the base the same way: updated first
-            base, first, sizes_first = split(base, Path(tmp) / "first", users=10**9, share=args.new_share,
-                                             seed=args.seed + 1)
-            changes, sizes = [first, more], {**sizes_first, "next_update": {k: sizes[k] for k in
-                                                                          ("new_items", "new_interactions")}}
+        n_updates = args.updates or (2 if args.next_update else 1)
+        for k in range(1, n_updates):  # the changes before `more`, split from the base the same way: updated first
+            base, first, sizes_first = split(base, Path(tmp) / f"earlier{k}", users=10**9, share=args.new_share,
+                                             seed=args.seed + k)
+            changes.insert(0, first)
+            sizes = {**sizes_first, "next_update": sizes.get("next_update") or {
+                key: sizes[key] for key in ("new_items", "new_interactions")}}
         print(f"sample: {sizes}", flush=True)
         with connect(settings) as db:
             clear_database(db)
@@ -279,7 +289,10 @@ def main() -> None:
                         prof.disable()
                         prof.dump_stats(str(args.cprofile))
                 timings.append((time.perf_counter() - t, clock_upd.read(), rep))
-                print(f"  update {k + 1}: {timings[-1][0]:.1f}s, ratio {timings[-1][0] / full:.3f}", flush=True)
+                print(f"  update {k + 1}: {timings[-1][0]:.1f}s, ratio {timings[-1][0] / full:.3f}; steps: "
+                      + ", ".join(f"{s.step} {s.seconds:.2f}s" for s in rep.steps)
+                      + f"; {rep.items_folded} items folded ({rep.items_new} new), {rep.borrowed_links} borrowed "
+                        f"links written", flush=True)
                 for what, (secs_q, n) in sorted(qt.items(), key=lambda x: -x[1][0])[:25]:
                     print(f"    {secs_q:6.2f}s {n:4d}x {what}", flush=True)
             upd, upd_clock, rep = timings[-1]

@@ -97,6 +97,8 @@ class UpdateReport(BaseModel):
     items_linked: int = Field(0, description="folded-in items whose item links borrowed from their neighbours "
                                              "were written by this update")
     borrowed_links: int = Field(0, description="borrowed item links written by this update")
+    borrowed_removed: int = Field(0, description="borrowed item links removed by this update (replaced, or gone with "
+                                                 "no replacement)")
     borrow_unchanged: int = Field(0, description="folded-in items whose neighbours, and so borrowed links, "
                                                  "were as before (not rewritten)")
     borrow_none: int = Field(0, description="folded-in items without borrowed links: no trained item near them (no "
@@ -391,7 +393,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         rep.run, rep.run_version, rep.fold_skipped = f.run, f.version, f.skipped
         rep.fold_norm_scale = f.norm_scale
         rep.items_folded, rep.items_new, rep.fold_kept = f.items, f.new_items, f.kept
-        rep.items_linked, rep.borrowed_links = f.items_linked, f.borrowed_links
+        rep.items_linked, rep.borrowed_links, rep.borrowed_removed = f.items_linked, f.borrowed_links, f.borrowed_removed
         rep.borrow_unchanged, rep.borrow_none = f.borrow_unchanged, f.borrow_none
         if f.skipped:
             return f"no item folded in: {f.skipped}"
@@ -405,7 +407,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
                 + f"{f.scale_kept} folded in before keeping their factor); {f.kept} folded in before kept as they "
                   f"were (nothing they are folded in from changed); "
                 + (f"item links borrowed from their nearest trained items, over the {plural(borrowed, 'item')} folded "
-                   f"into the run: {rep.items_linked} got {plural(rep.borrowed_links, 'link')}, "
+                   f"into the run: {rep.items_linked} got {plural(rep.borrowed_links, 'link')} "
+                   f"({rep.borrowed_removed} removed), "
                    f"{rep.borrow_unchanged} kept theirs (their neighbours were as before), {rep.borrow_none} have "
                    f"none (no trained item near them by text or knowledge, or nothing to borrow); "
                    if borrowed else "no item links borrowed; ")

@@ -411,14 +411,15 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
     # a rerun finds every item's neighbours as they were (its stored digest) and writes nothing; an item without
     # neighbours has no links (not links 'as they were')
     assert rep.borrow_none == alone and rep.items_linked + rep.borrow_unchanged + rep.borrow_none == len(new)
-    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (0, 0, len(new) - alone, alone)
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (0, 0, len(new) - alone, alone, 0)
     # without the digests a rerun computes and writes the same links with trained items again (idempotent); the links
     # between new items come out the same and are not written again
     db.execute("MATCH (i:Item)-[l:ITEM_LINK {borrowed: true}]-() WHERE i.id IN $ids REMOVE l.digest", ids=sorted(new))
     between = sum(1 for r in links if r["j"] in new and r["i"] in new)
     assert between > 0
-    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked,
-                                                                             rep.borrowed_links - between, 0, alone)
+    again = rep.borrowed_links - between  # written again, each replacing the link it was
+    assert borrow_item_links(db, sorted(new), run=run, min_confidence=mc) == (rep.items_linked, again, 0, alone,
+                                                                             again)
     key_of = lambda r: (r["j"], r["i"])  # noqa: E731
     assert sorted(_links(db, run), key=key_of) == sorted(links, key=key_of)
 
@@ -837,7 +838,8 @@ def test_an_update_borrows_again_only_for_items_whose_neighbours_changed(db, wor
     db.execute("MATCH (:Item {id: $i})-[l:ITEM_LINK {borrowed: true}]-() REMOVE l.digest", i=item)
     with_trained = sum(1 for r in db.query(links, r=run, ids=[item]) if r["j"] not in new) + sum(
         1 for r in mine_out if r["o"] not in new)
-    assert borrow_item_links(db, new, run=run, min_confidence=mc) == (1, with_trained, len(new) - 1, 0)
+    assert borrow_item_links(db, new, run=run, min_confidence=mc) == (1, with_trained, len(new) - 1, 0,
+                                                                       with_trained)
     assert [(r["j"], r["w"]) for r in db.query(links, r=run, ids=new) if r["i"] == item] == mine
     assert db.query(out, i=item, r=run) == mine_out
     assert db.query(every, r=run) == incremental
@@ -1134,9 +1136,26 @@ def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, s
     assert first.items_new == 1
     folded = {r["id"]: r for r in db.query(state, run=first.run)}
     assert "NEW-first" in folded and folded["NEW-first"]["s"] > 0
+    between = ("MATCH (j:Item)-[l:ITEM_LINK {run: $r, from_new: true}]->(i:Item) WHERE i.gnn_folded_run = $r "
+               "RETURN j.id AS j, i.id AS i, l.weight AS w, l.probe AS probe ORDER BY j, i")
+    db.execute("MATCH ()-[l:ITEM_LINK {run: $r, from_new: true}]->() SET l.probe = true", r=first.run)
     add("second", trained[1])
     second = run_update(db, settings)
     assert second.items_new == 1 and second.run == first.run
+    # the links between folded items are written where they changed, link by link: a link of the same pair and
+    # weight is the one it was (the whole row of every item the new one linked to was written again until 2026-12-05)
+    links = db.query(between, r=first.run)
+    probed = {(r["j"], r["i"]) for r in links if r["probe"]}
+    assert probed and len(probed) < len(links)  # some links are new, the others were left as they were
+    assert {"NEW-second"} == {x for r in links if not r["probe"] for x in (r["j"], r["i"]) if x == "NEW-second"}
+    assert all("NEW-second" in (r["j"], r["i"]) for r in links if not r["probe"])  # only the new item's are new
+    # ... and they are what borrowing every folded item at once gives
+    db.execute("MATCH (j:Item)-[l:ITEM_LINK {run: $r, from_new: true}]->(i:Item) WHERE i.gnn_folded_run = $r "
+               "DELETE l", r=first.run)
+    from kgrec_neo4j.model.newitems import Changed, fold_in_new_items
+
+    assert fold_in_new_items(db, changed=Changed(10**9, 10**9, ())).borrowed_links == len(links)
+    assert [{**r, "probe": None} for r in db.query(between, r=first.run)] == [{**r, "probe": None} for r in links]
     assert second.items_folded == 1 and second.fold_kept == len(folded)  # nothing of theirs changed: not again
     after = {r["id"]: r for r in db.query(state, run=first.run)}
     assert set(after) == set(folded) | {"NEW-second"}
@@ -1155,8 +1174,6 @@ def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, s
     assert now["NEW-first"] == third.run_version > versions["NEW-first"] and now["NEW-second"] == versions["NEW-second"]
     after = {r["id"]: r for r in db.query(state, run=first.run)}
     # a first fold-in cut before it bumped the run's version: the factor it wrote is computed again, not kept
-    from kgrec_neo4j.model.newitems import fold_in_new_items
-
     version = db.value("MATCH (r:ModelRun {id: $r}) RETURN r.version", r=second.run)
     db.write("MATCH (i:Item {id: 'NEW-second'}) SET i.gnn_fold_scale = 123.0, i.gnn_fold_version = $v, "
              "i.gnn_fold_first = $v", v=version + 1)
@@ -1197,6 +1214,33 @@ def test_a_fold_in_that_folds_nothing_again_still_borrows_changed_links(db, worl
     assert db.value(version, r=run) == v0 + 1
 
 
+def test_a_fold_in_that_only_removes_links_bumps_the_version(db, world, monkeypatch):
+    """Items whose neighbours all went away keep no borrowed link: a fold-in that only removes links (none written,
+    no item folded in again) still bumps the run's version, so that serving stops scoring with them; once the
+    neighbours are back the same links are borrowed again."""
+    from kgrec_neo4j.model import newitems
+    from kgrec_neo4j.model.newitems import Changed, _current_run, fold_in_new_items
+
+    run = _current_run(db)
+    assert run
+    every = ("MATCH (j:Item)-[l:ITEM_LINK {run: $r, borrowed: true}]->(i:Item) RETURN j.id AS j, i.id AS i, "
+             "l.weight AS w, l.neighbour AS nb, l.from_new AS fn ORDER BY j, i")
+    version = "MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.version, 0)"
+    nothing = Changed(10**9, 10**9, ())
+    fold_in_new_items(db, changed=nothing)  # (as earlier tests left them)
+    before = db.query(every, r=run)
+    assert before
+    v0 = db.value(version, r=run)
+    monkeypatch.setattr(newitems, "nearest_trained_items", lambda *a, **k: {})  # no item has neighbours now
+    f = fold_in_new_items(db, changed=nothing)
+    assert f.items == 0 and f.items_linked == 0 and f.borrowed_links == 0 and f.borrowed_removed == len(before)
+    assert db.query(every, r=run) == [] and f.version == v0 + 1 and db.value(version, r=run) == v0 + 1
+    monkeypatch.undo()
+    g = fold_in_new_items(db, changed=nothing)
+    assert g.borrowed_links == len(before) and g.borrowed_removed == 0 and g.version == v0 + 2
+    assert db.query(every, r=run) == before
+
+
 def test_the_fold_in_summary_counts_add_up(db, world, settings):
     """An update's fold-in summary said e.g. '1070 new ..., 1072 whose neighbours and links were as they were': the
     second number counted every item folded into the run, those folded in before and kept included, and counted a
@@ -1220,7 +1264,8 @@ def test_the_fold_in_summary_counts_add_up(db, world, settings):
     assert rep.items_linked + rep.borrow_unchanged + rep.borrow_none == folded
     fold = next(s.summary for s in rep.steps if s.step == "fold-in")
     assert (f"item links borrowed from their nearest trained items, over the {folded} items folded into the run: "
-            f"{rep.items_linked} got {rep.borrowed_links} links, {rep.borrow_unchanged} kept theirs (their "
+            f"{rep.items_linked} got {rep.borrowed_links} links ({rep.borrowed_removed} removed), "
+            f"{rep.borrow_unchanged} kept theirs (their "
             f"neighbours were as before), {rep.borrow_none} have none") in fold, fold
     # again with nothing changed: every item with links keeps them, the three still have none
     again = fold_in_new_items(db, changed=Changed(10**9, 10**9, ()))

@@ -8,19 +8,22 @@
 // row: {target: item id, sources: [element ids of the source items], weights: [float], neighbours: [bool: the source
 // is one of the target's neighbours, its own link is in the weight], out_targets: [element ids], out_weights:
 // [float], out_neighbours: [bool: the target is one of the item's neighbours], digest}; a row with no sources and no
-// targets only removes the item's links.
+// targets only removes the item's links. Returns the links written and the links removed (serving reloads the run
+// when either is not 0).
 // Params: $rows, $run, $folded (the ids of every item folded into the run).
 UNWIND $rows AS row
 MATCH (b:Item {id: row.target})
 CALL (b) {
-  MATCH ()-[old:ITEM_LINK {run: $run}]->(b)
+  OPTIONAL MATCH ()-[old:ITEM_LINK {run: $run}]->(b)
   WHERE old.from_new IS NULL OR NOT old.from_new
   DELETE old
+  RETURN count(old) AS gone_in
 }
 CALL (b) {
-  MATCH (b)-[old:ITEM_LINK {run: $run}]->(t:Item)
+  OPTIONAL MATCH (b)-[old:ITEM_LINK {run: $run}]->(t:Item)
   WHERE NOT t.id IN $folded
   DELETE old
+  RETURN count(old) AS gone_out
 }
 CALL (b, row) {
   UNWIND range(0, size(row.sources) - 1) AS k
@@ -36,4 +39,4 @@ CALL (b, row) {
                           from_new: true, digest: row.digest}]->(t)
   RETURN count(*) AS n_out
 }
-RETURN sum(n_in + n_out) AS written
+RETURN sum(n_in + n_out) AS written, sum(gone_in + gone_out) AS removed

@@ -90,6 +90,8 @@ class FoldReport(BaseModel):
     items_linked: int = Field(0, description="items whose links borrowed from their neighbours were "
                                              "computed and written this time")
     borrowed_links: int = Field(0, description="borrowed links written this time")
+    borrowed_removed: int = Field(0, description="borrowed links removed this time (replaced, or gone with no "
+                                                 "replacement: an item whose neighbours went away)")
     borrow_unchanged: int = Field(0, description="items whose neighbours were as before: their links with trained "
                                                  "items kept as they were (their links from other new items follow "
                                                  "those items)")
@@ -104,6 +106,16 @@ class FoldReport(BaseModel):
     kept: int = Field(0, description="items folded in before and not again: nothing they are folded in from changed")
     version: int | None = None
     seconds: float = 0.0
+
+
+class Borrowed(NamedTuple):
+    """What one :func:`borrow_item_links` did (its first four cover the items it was given)."""
+
+    linked: int  # items whose links were computed and written
+    written: int  # links written
+    unchanged: int  # items whose links with trained items were kept as they were
+    none: int  # items left without borrowed links
+    removed: int = 0  # links removed (replaced, or gone with no replacement)
 
 
 class Changed(NamedTuple):
@@ -236,9 +248,12 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
                 progress(written, len(fold))
         rep.items = written
     if borrow_neighbours > 0 and ids:
-        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, rep.borrow_none = borrow_item_links(
-            db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
-    if fold or rep.items_linked or rep.borrowed_links:  # new vectors or links: serving reloads the run
+        b = borrow_item_links(db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
+        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, rep.borrow_none = b[:4]
+        rep.borrowed_removed = b.removed
+    # new vectors, or links written or removed (links only removed too: an item whose neighbours all went away):
+    # serving reloads the run
+    if fold or rep.items_linked or rep.borrowed_links or rep.borrowed_removed:
         rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
     rep.seconds = round(time.perf_counter() - t0, 3)
     log.info("folded %d items into run %s (%d new, %d kept; %d with knowledge, %d with interactions; of all %d: %d "
@@ -511,7 +526,7 @@ def nearest_trained_items(db: Database, ids: list[str], *, run: str, min_confide
 
 def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence: float, neighbours: int = 20,
                       top_k: int | None = None, batch_size: int = 500, source: str | None = None,
-                      scale: float | None = None) -> tuple[int, int, int, int]:
+                      scale: float | None = None) -> Borrowed:
     """Give each folded-in item of ``ids`` item links of ``run`` borrowed from its nearest trained items (module
     docstring; ``source``: ``text`` or ``knowledge``, default the setting ``borrow_from``; by text, the missing and
     stale text vectors are embedded and stored first), replacing the ones it had (idempotent). ``top_k``: links kept
@@ -524,7 +539,8 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     an item whose neighbours are as they were keeps its links unread and unwritten: every update folds in again
     the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
     knowledge, changed (to force it, remove ``digest`` from its links). Returns ``(items linked, links written, items
-    unchanged, items without links)``, the first two counting this call's writes, the third the items whose links
+    unchanged, items without links, links removed)`` (:class:`Borrowed`), the first two and the last counting this
+    call's writes, the third the items whose links
     with trained items were kept as they were (their links from other folded items are written again when those
     change), the last those left without borrowed links (no neighbours: no text and no knowledge on a
     concept of the run; or nothing to borrow from them): the four cover ``ids``. ``(0, 0, 0, 0)`` for a run without
@@ -532,7 +548,7 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
 
     info = db.query(cypher("recommend/run"), run=run)
     if not info or float(info[0]["link_weight"]) == 0.0 or int(info[0]["link_count"]) == 0:
-        return 0, 0, 0, 0
+        return Borrowed(0, 0, 0, 0)
     if top_k is None:
         top_k = link_top_k(info[0])
     source = source or db.settings.borrow_from
@@ -551,7 +567,7 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     # and nothing to borrow: it counts as without links, not as unchanged)
     todo = [item for item in ids if stored.get(item) != digests[item] and (stored.get(item) is not None or near.get(item))]
     unchanged = sum(1 for item in ids if stored.get(item) is not None and stored.get(item) == digests[item])
-    linked = written = 0
+    linked = written = removed = 0
     item_id: dict[str, str] = {}  # element id -> id of the items read so far
     eid_of: dict[str, str] = {}  # id -> element id of the folded items (sources of the links between them)
     for chunk in batched(ids, 20_000):
@@ -629,7 +645,8 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                          "out_targets": [x for x, _ in best_out], "out_weights": [v for _, v in best_out],
                          "out_neighbours": [x in owns_out for x, _ in best_out]})
         res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run, folded=ids)
-        written += int(res[0]["written"]) if res else 0
+        written += int(res[0]["written"] or 0) if res else 0
+        removed += int(res[0]["removed"] or 0) if res else 0
     # 2. the links between folded items, into each one from every other: the other's row is its neighbours' rows, and
     # a neighbour's link into this item is the one step 1 gave it (the factor again: borrowed twice). Computed for
     # every folded item each time (they depend on every folded item's neighbours), written where they changed: the
@@ -655,13 +672,18 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                     nn[n] = nn.get(n, 0.0) + share * b
         best_nn = sorted(((n, x * scale) for n, x in nn.items() if x != 0.0 and _same_dataset(ds_all, mine, n)),
                          key=lambda r: (-abs(r[1]), r[0]))[:top_k]
-        if dict(best_nn) != have.get(item, {}):
-            changed.append({"target": item, "digest": digests[item], "sources": [eid_of[n] for n, _ in best_nn],
-                            "weights": [x for _, x in best_nn]})
+        want, had = dict(best_nn), have.get(item, {})
+        if want != had:  # the difference only: most links of a row stay as they were (cypher/update/folded_links)
+            keep = [n for n, _ in best_nn if n in had and had[n] != want[n]]
+            add = [n for n, _ in best_nn if n not in had]
+            changed.append({"target": item, "digest": digests[item], "gone": sorted(had.keys() - want.keys()),
+                            "keep": [eid_of[n] for n in keep], "keep_weights": [want[n] for n in keep],
+                            "add": [eid_of[n] for n in add], "add_weights": [want[n] for n in add]})
     for part in batched(changed, batch_size):
         res = db.execute(cypher("update/folded_links"), rows=part, run=run)
-        written += int(res[0]["written"]) if res else 0
-    return linked, written, unchanged, len(ids) - linked - unchanged
+        written += int(res[0]["written"] or 0) if res else 0
+        removed += int(res[0]["removed"] or 0) if res else 0
+    return Borrowed(linked, written, unchanged, len(ids) - linked - unchanged, removed)
 
 
 def _same_dataset(ds: dict[str, str | None] | None, mine: str | None, other: str) -> bool:
