@@ -1139,6 +1139,7 @@ def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, s
     between = ("MATCH (j:Item)-[l:ITEM_LINK {run: $r, from_new: true}]->(i:Item) WHERE i.gnn_folded_run = $r "
                "RETURN j.id AS j, i.id AS i, l.weight AS w, l.probe AS probe ORDER BY j, i")
     db.execute("MATCH ()-[l:ITEM_LINK {run: $r, from_new: true}]->() SET l.probe = true", r=first.run)
+    weight_before = {(r["j"], r["i"]): r["w"] for r in db.query(between, r=first.run)}
     add("second", trained[1])
     second = run_update(db, settings)
     assert second.items_new == 1 and second.run == first.run
@@ -1147,8 +1148,11 @@ def test_a_later_update_leaves_the_items_folded_before_as_they_were(db, world, s
     links = db.query(between, r=first.run)
     probed = {(r["j"], r["i"]) for r in links if r["probe"]}
     assert probed and len(probed) < len(links)  # some links are new, the others were left as they were
-    assert {"NEW-second"} == {x for r in links if not r["probe"] for x in (r["j"], r["i"]) if x == "NEW-second"}
     assert all("NEW-second" in (r["j"], r["i"]) for r in links if not r["probe"])  # only the new item's are new
+    assert all(r["w"] == weight_before[r["j"], r["i"]] for r in links if r["probe"])  # (a pair's weight stays)
+    # the case in point: an item folded in before whose row the new item entered, its other links left as they were
+    mixed = {r["i"] for r in links if r["j"] == "NEW-second"} & {r["i"] for r in links if r["probe"]}
+    assert mixed - {"NEW-second"}
     # ... and they are what borrowing every folded item at once gives
     db.execute("MATCH (j:Item)-[l:ITEM_LINK {run: $r, from_new: true}]->(i:Item) WHERE i.gnn_folded_run = $r "
                "DELETE l", r=first.run)
@@ -1239,6 +1243,40 @@ def test_a_fold_in_that_only_removes_links_bumps_the_version(db, world, monkeypa
     g = fold_in_new_items(db, changed=nothing)
     assert g.borrowed_links == len(before) and g.borrowed_removed == 0 and g.version == v0 + 2
     assert db.query(every, r=run) == before
+
+
+def test_a_fold_in_cut_after_its_link_writes_bumps_the_version_when_resumed(db, world, monkeypatch):
+    """A fold-in killed after it wrote borrowed links and before the run's new version: the resumed one finds every
+    link as it should be and writes nothing, yet bumps the version (the mark set before the first write), so that
+    serving reloads the links; the one after that leaves the version as it is."""
+    from kgrec_neo4j.model import newitems
+    from kgrec_neo4j.model.newitems import Changed, _current_run, fold_in_new_items
+
+    run = _current_run(db)
+    assert run
+    version = "MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.version, 0)"
+    pending = "MATCH (r:ModelRun {id: $r}) RETURN r.links_pending"
+    nothing = Changed(10**9, 10**9, ())
+    fold_in_new_items(db, changed=nothing)
+    v0 = db.value(version, r=run)
+    assert db.value(pending, r=run) is None
+    db.execute("MATCH ()-[l:ITEM_LINK {run: $r, borrowed: true}]->() REMOVE l.digest", r=run)
+    real = newitems.cypher
+
+    def cut(name: str) -> str:
+        if name == "update/run_version":
+            raise RuntimeError("killed before the new version")
+        return real(name)
+
+    monkeypatch.setattr(newitems, "cypher", cut)
+    with pytest.raises(RuntimeError, match="killed"):
+        fold_in_new_items(db, changed=nothing)
+    monkeypatch.undo()
+    assert db.value(version, r=run) == v0 and db.value(pending, r=run) is True
+    f = fold_in_new_items(db, changed=nothing)
+    assert f.items_linked == 0 and f.borrowed_links == 0 and f.borrowed_removed == 0  # every link as it should be
+    assert f.version == v0 + 1 and db.value(version, r=run) == v0 + 1 and db.value(pending, r=run) is None
+    assert fold_in_new_items(db, changed=nothing).version is None
 
 
 def test_the_fold_in_summary_counts_add_up(db, world, settings):

@@ -1,6 +1,7 @@
 // The digests stored with the borrowed item links of run $run of the items $ids (ITEM_LINK.digest, written with the
 // links by update/borrowed_links: the same on every link into an item from a trained item and on every link out of
-// it to a trained item; a link between two folded-in items carries its target's), as one list of [id, digest] pairs;
+// it to a trained item; a link between two folded-in items carries its target's digest of when it was last written,
+// and is not read here), as one list of [id, digest] pairs;
 // an item without such a link has null. An item whose digest equals the one of its current neighbours keeps its
 // links (kgrec_neo4j/model/newitems.py).
 // Params: $ids (list of Item.id), $run, $folded (the ids of every item folded into the run).

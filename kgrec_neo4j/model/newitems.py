@@ -109,7 +109,8 @@ class FoldReport(BaseModel):
 
 
 class Borrowed(NamedTuple):
-    """What one :func:`borrow_item_links` did (its first four cover the items it was given)."""
+    """What one :func:`borrow_item_links` did: ``linked``, ``unchanged`` and ``none`` count items and add up to the
+    items it was given; ``written`` and ``removed`` count links."""
 
     linked: int  # items whose links were computed and written
     written: int  # links written
@@ -247,19 +248,24 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
             if progress:
                 progress(written, len(fold))
         rep.items = written
+    # links written by a fold-in cut before its new version (the mark it set before writing them): serving has not
+    # been told of them, so this one bumps the version even if it finds every link as it should be
+    pending = bool(db.value(cypher("update/links_pending"), run=run))
     if borrow_neighbours > 0 and ids:
         b = borrow_item_links(db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
         rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, rep.borrow_none = b[:4]
         rep.borrowed_removed = b.removed
     # new vectors, or links written or removed (links only removed too: an item whose neighbours all went away):
     # serving reloads the run
-    if fold or rep.items_linked or rep.borrowed_links or rep.borrowed_removed:
+    if fold or rep.items_linked or rep.borrowed_links or rep.borrowed_removed or pending:
         rep.version = int(db.execute(cypher("update/run_version"), run=run)[0]["version"])
     rep.seconds = round(time.perf_counter() - t0, 3)
     log.info("folded %d items into run %s (%d new, %d kept; %d with knowledge, %d with interactions; of all %d: %d "
-             "with %d borrowed item links written, %d with their links as they were, %d without) in %.1fs: version %s",
+             "with %d borrowed item links written (%d removed), %d with their links as they were, %d without) in "
+             "%.1fs: version %s",
              rep.items, run, rep.new_items, rep.kept, rep.with_knowledge, rep.with_interactions, len(ids),
-             rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, rep.borrow_none, rep.seconds, rep.version)
+             rep.items_linked, rep.borrowed_links, rep.borrowed_removed, rep.borrow_unchanged, rep.borrow_none,
+             rep.seconds, rep.version)
     return rep
 
 
@@ -538,13 +544,13 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     hold its text or knowledge and the trained items'); a digest of these is stored with them (``ITEM_LINK.digest``), and
     an item whose neighbours are as they were keeps its links unread and unwritten: every update folds in again
     the items folded in since the last training, but borrows only for those whose knowledge, or whose neighbours'
-    knowledge, changed (to force it, remove ``digest`` from its links). Returns ``(items linked, links written, items
-    unchanged, items without links, links removed)`` (:class:`Borrowed`), the first two and the last counting this
-    call's writes, the third the items whose links
-    with trained items were kept as they were (their links from other folded items are written again when those
-    change), the last those left without borrowed links (no neighbours: no text and no knowledge on a
-    concept of the run; or nothing to borrow from them): the four cover ``ids``. ``(0, 0, 0, 0)`` for a run without
-    an item graph."""
+    knowledge, changed (to force it, remove ``digest`` from its links). Returns :class:`Borrowed`: ``(items linked,
+    links written, items unchanged, items without links, links removed)``. The first two and the last count this
+    call's writes (links written: created or given a new weight; removed: replaced or gone); items unchanged are those
+    whose links with trained items were kept as they were (their links from other folded items are written where
+    those change); items without links are those left without borrowed links (no neighbours: no text and no
+    knowledge on a concept of the run; or nothing to borrow from them). The three item counts cover ``ids``. All
+    zero for a run without an item graph."""
 
     info = db.query(cypher("recommend/run"), run=run)
     if not info or float(info[0]["link_weight"]) == 0.0 or int(info[0]["link_count"]) == 0:
@@ -568,6 +574,14 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
     todo = [item for item in ids if stored.get(item) != digests[item] and (stored.get(item) is not None or near.get(item))]
     unchanged = sum(1 for item in ids if stored.get(item) is not None and stored.get(item) == digests[item])
     linked = written = removed = 0
+    marked = False
+
+    def mark() -> None:  # before the first link write: cleared by the run's next version (links_pending.cypher)
+        nonlocal marked
+        if not marked:
+            db.execute(cypher("update/links_mark"), run=run)
+            marked = True
+
     item_id: dict[str, str] = {}  # element id -> id of the items read so far
     eid_of: dict[str, str] = {}  # id -> element id of the folded items (sources of the links between them)
     for chunk in batched(ids, 20_000):
@@ -644,6 +658,7 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                          "weights": [x for _, x in best], "neighbours": [j in owns for j, _ in best],
                          "out_targets": [x for x, _ in best_out], "out_weights": [v for _, v in best_out],
                          "out_neighbours": [x in owns_out for x, _ in best_out]})
+        mark()
         res = db.execute(cypher("update/borrowed_links"), rows=rows, run=run, folded=ids)
         written += int(res[0]["written"] or 0) if res else 0
         removed += int(res[0]["removed"] or 0) if res else 0
@@ -680,6 +695,7 @@ def borrow_item_links(db: Database, ids: list[str], *, run: str, min_confidence:
                             "keep": [eid_of[n] for n in keep], "keep_weights": [want[n] for n in keep],
                             "add": [eid_of[n] for n in add], "add_weights": [want[n] for n in add]})
     for part in batched(changed, batch_size):
+        mark()
         res = db.execute(cypher("update/folded_links"), rows=part, run=run)
         written += int(res[0]["written"] or 0) if res else 0
         removed += int(res[0]["removed"] or 0) if res else 0
