@@ -407,10 +407,11 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
                 + f"{f.scale_kept} folded in before keeping their factor); {f.kept} folded in before kept as they "
                   f"were (nothing they are folded in from changed); "
                 + (f"item links borrowed from their nearest trained items, over the {plural(borrowed, 'item')} folded "
-                   f"into the run: {rep.items_linked} got {plural(rep.borrowed_links, 'link')} "
-                   f"({rep.borrowed_removed} removed), "
+                   f"into the run: {rep.items_linked} got theirs, "
                    f"{rep.borrow_unchanged} kept theirs (their neighbours were as before), {rep.borrow_none} have "
                    f"none (no trained item near them by text or knowledge, or nothing to borrow); "
+                   f"{plural(rep.borrowed_links, 'link')} written, {rep.borrowed_removed} removed (links between "
+                   f"new items included, written where they changed); "
                    if borrowed else "no item links borrowed; ")
                 + (f"version {f.version}" if f.version is not None else "nothing written, the run's version unchanged"))
 

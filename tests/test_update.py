@@ -1302,9 +1302,9 @@ def test_the_fold_in_summary_counts_add_up(db, world, settings):
     assert rep.items_linked + rep.borrow_unchanged + rep.borrow_none == folded
     fold = next(s.summary for s in rep.steps if s.step == "fold-in")
     assert (f"item links borrowed from their nearest trained items, over the {folded} items folded into the run: "
-            f"{rep.items_linked} got {rep.borrowed_links} links ({rep.borrowed_removed} removed), "
-            f"{rep.borrow_unchanged} kept theirs (their "
+            f"{rep.items_linked} got theirs, {rep.borrow_unchanged} kept theirs (their "
             f"neighbours were as before), {rep.borrow_none} have none") in fold, fold
+    assert f"; {rep.borrowed_links} links written, {rep.borrowed_removed} removed (links between new items" in fold
     # again with nothing changed: every item with links keeps them, the three still have none
     again = fold_in_new_items(db, changed=Changed(10**9, 10**9, ()))
     assert (again.items_linked, again.borrow_none) == (0, rep.borrow_none)
