@@ -513,6 +513,47 @@ def test_new_items_get_item_links_borrowed_from_their_nearest_items_by_text(db, 
         assert "which is new to the model" in why.sentence
 
 
+def test_a_neighbour_with_links_one_way_only_lends_what_it_has(db, world):
+    """A trained neighbour with links out but none in, and one with links in but none out: each lends the links it
+    has, in that direction only, and no own link where it has none (the first version of links out of new items
+    raised a KeyError on the first kind). The trained graph is put back afterwards."""
+    from kgrec_neo4j.model.newitems import borrow_item_links, nearest_trained_items
+
+    run, new = world["run"], set(world["new_items"])
+    info = db.query("MATCH (r:ModelRun {id: $r}) RETURN r.min_confidence AS mc, r.item_link_top_k AS k", r=run)[0]
+    mc, top_k, scale = float(info["mc"] or 0.0), int(info["k"]), db.settings.borrow_scale
+    near = nearest_trained_items(db, sorted(new), run=run, min_confidence=mc)
+    item = next(n for n in sorted(new) if len(near.get(n, [])) >= 2)
+    no_in, no_out = near[item][0][0], near[item][1][0]
+    trained = ("MATCH (a:Item)-[l:ITEM_LINK {run: $r}]->(b:Item) WHERE l.borrowed IS NULL AND (b.id = $i OR a.id = $o) "
+               "RETURN a.id AS a, b.id AS b, properties(l) AS p ORDER BY a, b")
+    saved = db.query(trained, r=run, i=no_in, o=no_out)
+    assert any(r["b"] == no_in for r in saved) and any(r["a"] == no_out for r in saved)
+    forget = "MATCH ()-[l:ITEM_LINK {run: $r, borrowed: true}]->() REMOVE l.digest"
+    try:
+        db.execute("MATCH (a:Item)-[l:ITEM_LINK {run: $r}]->(b:Item) WHERE l.borrowed IS NULL "
+                   "AND (b.id = $i OR a.id = $o) DELETE l", r=run, i=no_in, o=no_out)
+        assert db.value("MATCH (a:Item {id: $i})-[l:ITEM_LINK {run: $r}]->() WHERE l.borrowed IS NULL "
+                        "RETURN count(l)", i=no_in, r=run) > 0  # links out, none in
+        assert db.value("MATCH ()-[l:ITEM_LINK {run: $r}]->(b:Item {id: $o}) WHERE l.borrowed IS NULL "
+                        "RETURN count(l)", o=no_out, r=run) > 0  # links in, none out
+        db.execute(forget, r=run)
+        got = borrow_item_links(db, sorted(new), run=run, min_confidence=mc)
+        assert got.linked > 0
+        links = _links(db, run)
+        _check_borrowed(links, near, new, top_k, scale)  # the rule, over the links there are
+        mine = {(r["j"], r["i"]): r for r in links if item in (r["j"], r["i"])}
+        assert (no_in, item) not in mine or not mine[no_in, item]["nb"]  # no own link in from it
+        assert (item, no_out) not in mine or not mine[item, no_out]["nb"]  # no own link out to it
+    finally:
+        for r in saved:
+            db.execute("MATCH (a:Item {id: $a}), (b:Item {id: $b}) CREATE (a)-[l:ITEM_LINK]->(b) SET l = $p",
+                       a=r["a"], b=r["b"], p=r["p"])
+        db.execute(forget, r=run)
+        borrow_item_links(db, sorted(new), run=run, min_confidence=mc)
+    assert db.query(trained, r=run, i=no_in, o=no_out) == saved
+
+
 def test_a_reload_that_removes_a_trained_item_makes_every_new_item_borrow_again(db, world):
     """A reload that removes a trained item changes the trained links new items borrow from (its own, and the top_k
     cut of those that stay): every borrowed link of the run loses its digest, so the next update borrows again. The
