@@ -252,9 +252,8 @@ def fold_in_new_items(db: Database, *, run: str | None = None, batch_size: int =
     # been told of them, so this one bumps the version even if it finds every link as it should be
     pending = bool(db.value(cypher("update/links_pending"), run=run))
     if borrow_neighbours > 0 and ids:
-        b = borrow_item_links(db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
-        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, rep.borrow_none = b[:4]
-        rep.borrowed_removed = b.removed
+        rep.items_linked, rep.borrowed_links, rep.borrow_unchanged, rep.borrow_none, rep.borrowed_removed = \
+            borrow_item_links(db, ids, run=run, min_confidence=min_conf, neighbours=borrow_neighbours)
     # new vectors, or links written or removed (links only removed too: an item whose neighbours all went away):
     # serving reloads the run
     if fold or rep.items_linked or rep.borrowed_links or rep.borrowed_removed or pending:
