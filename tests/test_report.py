@@ -125,6 +125,34 @@ def test_a_reason_line_words_the_interaction_as_the_sentence_does():
         assert words in page, kind
 
 
+def test_a_reason_whose_removal_disagrees_is_marked_on_the_page_and_in_the_cli():
+    """A reason whose removal check fails (deleting its edges raises the score of an item it is a reason for) is
+    never stated; the page listed it like a checked one, with nothing to say why the sentence leaves it out. Both
+    the page and `kgrec explain` now give the removal effect and say when it disagrees."""
+    from kgrec_neo4j.serve import explain as E
+
+    good = E.Reason(kind="item", id="a", name="Far Cry", share=2.0, gnn=0.1, item_graph=1.9, interaction="like",
+                    removal=1.8)
+    bad = E.Reason(kind="interest", id="c", name="shooter", share=1.0, horizon="short", polarity=1, removal=-0.25)
+    e = E.Explanation(user="u", item="X", title="Far Cry 2", score=3.0, reasons=[good, bad], abs_total=3.0)
+    assert not good.disagrees and bad.disagrees
+    assert [r.name for r in E.stated_reasons(e)[0]] == ["Far Cry"]
+    recs = R.UserRecommendations(user="u", run="r", items=[R.Recommendation(rank=1, item="X", score=3.0,
+                                                                              title=e.title, explanation=e)])
+    page = P.render_html(P.ReportData(user="u", run="r", k=1, created="now", recommendations=recs,
+                                      graph=P.explanation_graph("u", [e], {"X": 1})))
+    rows = re.findall(r'<li class="(reason [^"]*)"><span class="w">([^<]*)</span>(.*?)<ul class="paths">', page)
+    by_share = {w: (cls, body) for cls, w, body in rows}
+    cls, body = by_share["+2"]
+    assert "stated" in cls.split() and "disagrees" not in cls.split()
+    assert "removing it: score -1.8" in body and "not stated" not in body
+    cls, body = by_share["+1"]
+    assert "disagrees" in cls.split() and "stated" not in cls.split()
+    assert "removing it: score +0.25; not the way its share says: not stated" in body
+    assert "not the way its share says: not stated" in bad.describe()
+    assert "not stated" not in good.describe() and "removing it: score -1.8" in good.describe()
+
+
 def test_a_user_without_interests_is_told_the_command_that_extracts_them():
     """The page named `kgrec interests`, a group that only prints its help."""
     import click

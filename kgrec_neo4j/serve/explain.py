@@ -216,8 +216,17 @@ class Reason(BaseModel):
             what = (f"{self.interaction or 'interaction'}: {short(self.name, 60)}  [model {self.gnn:+.4g}, item graph "
                     f"{self.item_graph:+.4g}]" + ("" if self.paths else " (no stored path)"))
         # (how the score changes when the neighbour is removed: its edges deleted, the user folded in again)
-        check = "" if self.removal is None else f"  (removing it: score {-self.removal:+.4g})"
+        check = "" if self.removal is None else (f"  (removing it: score {-self.removal:+.4g}"
+                                                 + ("; not the way its share says: not stated" if self.disagrees else "")
+                                                 + ")")
         return f"{self.share:+.4g}  {what}{check}"
+
+    @property
+    def disagrees(self) -> bool:
+        """Its removal check was run and fails: deleting its edges does not move the score against its share (a
+        reason for the item does not lower it, or one against it does not raise it), so no sentence states it
+        (:func:`stated_reasons`)."""
+        return self.removal is not None and self.removal * self.share <= 0
 
     @property
     def sign(self) -> int:
@@ -669,7 +678,7 @@ def stated_reasons(e: Explanation) -> tuple[list[Reason], list[Reason]]:
     neighbours renormalises) is listed with both numbers but not stated."""
     floor = MIN_STATED * (e.abs_total or sum(abs(r.share) for r in e.reasons) + abs(e.other))
     big = [r for r in e.reasons if abs(r.share) >= floor and r.share != 0
-           and (r.removal is None or r.removal * r.share > 0)]
+           and not r.disagrees]
     return [r for r in big if r.share > 0][:MAX_FOR], [r for r in big if r.share < 0][:MAX_AGAINST]
 
 

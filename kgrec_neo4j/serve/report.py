@@ -295,8 +295,14 @@ def _reason_html(r: Reason, title: str, stated: bool, implicit_verb: str) -> str
                 f'polarity {"+" if (r.polarity or 1) > 0 else "−"}</span>')
     else:
         what = _esc(r.name)
+    # the removal check (explain.stated_reasons): deleting the reason's edges moves the score against its share, or
+    # the reason is not stated; one that fails says so here (the page listed it like any other)
+    check = "" if r.removal is None else (
+        f' <span class="check">removing it: score {-r.removal:+.3g}'
+        + ("; not the way its share says: not stated" if r.disagrees else "") + "</span>")
     paths = "".join(_path_html(p, title) for p in r.paths) or '<li class="path muted">no stored path</li>'
-    return (f'<li class="reason {sign}{" stated" if stated else ""}"><span class="w">{r.share:+.3g}</span> {what}'
+    cls = f"reason {sign}" + (" stated" if stated else "") + (" disagrees" if r.disagrees else "")
+    return (f'<li class="{cls}"><span class="w">{r.share:+.3g}</span> {what}{check}'
             f'<ul class="paths">{paths}</ul></li>')
 
 
