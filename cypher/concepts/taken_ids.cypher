@@ -1,4 +1,9 @@
-// Which of the candidate ids are already used, as a concept id or as an alias of a merged concept.
+// Which of the candidate ids are already used: as a concept id, as an alias of a merged concept, or as the id (or
+// alias) of a concept removed by `kgrec concepts prune` (KnowledgeType.retired_concepts).
 MATCH (c:Concept)
 WHERE c.id IN $ids OR any(a IN coalesce(c.aliases, []) WHERE a IN $ids)
 RETURN [x IN $ids WHERE x = c.id OR x IN coalesce(c.aliases, [])] AS taken
+UNION ALL
+MATCH (t:KnowledgeType)
+WHERE any(x IN coalesce(t.retired_concepts, []) WHERE x IN $ids)
+RETURN [x IN $ids WHERE x IN t.retired_concepts] AS taken

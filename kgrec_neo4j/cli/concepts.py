@@ -1,4 +1,4 @@
-"""``kgrec concepts``: build, project, grow, suggest-merges, merge, report."""
+"""``kgrec concepts``: build, project, grow, suggest-merges, merge, prune, report."""
 
 from __future__ import annotations
 
@@ -327,6 +327,50 @@ def merge(settings: Settings, keep, absorb, min_confidence):
     click.echo(f"merged {rep.absorbed} into {rep.keep}: {rep.moved_members} mentions moved, "
                f"{rep.redirected_relationships} relationships redirected, {rep.items_updated} items updated; "
                f"aliases of {rep.keep}: {', '.join(rep.aliases)}")
+
+
+@concepts.command()
+@type_option
+@click.option("--yes", is_flag=True, help="Remove them (without it, only list them; nothing is changed).")
+@click.option("--limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Unused concepts listed by name (0: all).")
+@pass_settings
+def prune(settings: Settings, types, yes, limit):
+    """Remove the concepts that nothing uses any more: no mention, no item's knowledge, no user's interest.
+
+    Extracting items again (a new extractor, a changed text) or reloading a dataset that lost items leaves the
+    concepts of their old values; the vocabulary never shrinks by itself, and the concept vector index still places
+    new mentions on them. Without --yes this lists them and changes nothing. With --yes they are removed with their
+    family relations; their ids stay retired (never given to a concept grown later). Nothing a model reads changes.
+
+    \b
+    Example:
+      kgrec concepts prune            # list
+      kgrec concepts prune --yes      # remove
+    """
+    from ..concepts.prune import prune_concepts
+
+    with open_db(settings, writer="kgrec concepts prune" if yes else None) as d:
+        rep = prune_concepts(d, _types(types), apply=yes)
+    if not rep.unused:
+        click.echo("no unused concept" + (f" of {', '.join(types)}" if types else "") + ": nothing to prune")
+        return
+    shown = rep.unused if limit == 0 else rep.unused[:limit]
+    echo_table([{"type": c.type, "id": c.id, "name": c.name or "", "aliases": ", ".join(c.aliases),
+                 "family relations": c.family} for c in shown])
+    if len(shown) < len(rep.unused):
+        click.echo(f"... and {len(rep.unused) - len(shown)} more (--limit 0 lists them all)")
+    by_type: dict[str, int] = {}
+    for c in rep.unused:
+        by_type[c.type] = by_type.get(c.type, 0) + 1
+    counts = ", ".join(f"{t} {n}" for t, n in sorted(by_type.items()))
+    if not yes:
+        click.echo(f"{len(rep.unused)} unused concepts ({counts}); nothing changed: `kgrec concepts prune --yes` "
+                   f"removes them")
+        return
+    click.echo(f"{len(rep.removed)} unused concepts removed ({counts}); their ids are retired"
+               + (f"; {len(rep.kept)} kept (used again before the write: {', '.join(rep.kept[:5])})"
+                  if rep.kept else ""))
 
 
 @concepts.command()
