@@ -191,6 +191,26 @@ def test_movies_fields_and_categories(data_dir):
         assert not [c for c, _ in cands if "Kingdom" in c] and not [p for p in pts if "Kingdom" in p.value], cands
 
 
+def test_movies_murder_is_a_person_killed_not_a_killer_whale(data_dir):
+    """*killer* gave the theme *murder* to Toy Story ("a ruthless toy killer"), Free Willy and Jaws (killer whales
+    and sharks), Monty Python's killer rabbits and a lady-killer; and *killers* (plural) or *murderers* gave nothing
+    (Natural Born Killers, High Noon's gang of killers)."""
+    items = _read(data_dir, "movielens-100k")
+    ex = OfflineExtractor(load_settings(), load_pack("movies"), embedder=NoEmbedder())
+    titles = {i: it.title for i, it in items.items()}
+    by_title = {t: i for i, t in titles.items()}
+
+    def murder(title: str) -> bool:
+        return ("Themes", "murder") in _points(ex.extract([items[by_title[title]]])[0])
+
+    for title in ("Toy Story (1995)", "Free Willy (1993)", "Jaws (1975)",
+                  "Monty Python and the Holy Grail (1974)", "Unbearable Lightness of Being, The (1988)"):
+        assert not murder(title), title
+    for title in ("Seven (Se7en) (1995)", "Natural Born Killers (1994)", "High Noon (1952)",
+                  "Arsenic and Old Lace (1944)"):
+        assert murder(title), title
+
+
 @pytest.mark.parametrize("rating, value", [
     ("PG-13", "rated PG-13"), ("TV-MA", "rated TV-MA"), ("Not Rated", "not rated"), ("Unrated", "unrated"),
     ("Passed", "Production Code approved"), ("Approved", "Production Code approved"),  # "passed" was a value

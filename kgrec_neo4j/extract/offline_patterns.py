@@ -896,6 +896,13 @@ def _age_rating(text: str) -> str | None:
     return t.lower() if t in ("NOT RATED", "UNRATED") else f"rated {t}"
 
 
+#: *murder* in a plot: the word, or a killer who is a person. Not an animal or a thing called one (*killer whale*,
+#: *killer shark*, *killer rabbits*, *killer alien*), not the adjective (*most killer pitch*), not *lady-killer*, not
+#: a *toy killer* (Toy Story's Sid had the theme *murder*): 10 of the 75 films whose plot says *killer*.
+_MURDER = (r"murder(?:s|ed|ers?)?|(?<!lady-)(?<!lady\s)(?<!toy\s)(?<!most\s)killers?"
+           r"(?!\s+(?:whales?|sharks?|rabbits?|aliens?|bees?|robots?|app|pitch|instinct))")
+
+
 def _movies() -> PackRules:
     pats: list[Pattern] = []
     pats += _table("Production", 0.9, [
@@ -920,7 +927,7 @@ def _movies() -> PackRules:
         ("coming of age", r"coming[\s-]of[\s-]age|growing\s+up"), ("revenge", r"revenge|vengeance|avenge"),
         ("friendship", r"friendship"), ("love story", r"love\s+story|falls?\s+in\s+love|romance"),
         ("family", r"family|families"), ("survival", r"survival|survive"), ("betrayal", r"betray(?:al|s|ed)?"),
-        ("crime", r"crime|criminal|mob|mafia|gangsters?"), ("murder", r"murder(?:s|ed|er)?|killer"),
+        ("crime", r"crime|criminal|mob|mafia|gangsters?"), ("murder", _MURDER),
         ("war", r"(?<!star\s)war(?!\w)"), ("redemption", r"redemption"), ("heist", r"heist|robbery"),
         ("espionage", r"spy|spies|espionage|secret\s+agent"),
     ])
