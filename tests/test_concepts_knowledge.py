@@ -216,3 +216,32 @@ def test_same_work_never_pairs_items_of_two_datasets():
     # without datasets (items written by another client) they are one catalogue, as before
     pairs, _ = same_work_pairs([{**r, "dataset": None} for r in rows], lambda t: "halo 3")
     assert len(pairs) == 6
+
+
+def test_films_listed_twice_are_one_work(data_dir):
+    """MovieLens-100K lists 18 films under two ids each (*Chasing Amy (1997)*, *Ice Storm, The (1997)*, …): the
+    movies pack read no work name from a title, so the second copy of a film a user had seen was recommended as
+    news. A film's title, year included, now names its work: exactly those 18 pairs are linked, as ``same``."""
+    import collections
+    import gzip
+    import json
+
+    from kgrec_neo4j.concepts.works import same_work_pairs
+    from kgrec_neo4j.core.config import load_settings
+    from kgrec_neo4j.core.schema import load_pack
+    from kgrec_neo4j.extract.offline import OfflineExtractor
+
+    with gzip.open(data_dir / "movielens-100k" / "items.jsonl.gz", "rt", encoding="utf-8") as f:
+        films = [json.loads(line) for line in f]
+    rows = [{"id": r["item_id"], "title": r["title"], "platforms": [], "dataset": "movielens-100k"} for r in films]
+    twice = {t for t, n in collections.Counter(r["title"] for r in films).items() if n > 1}
+    assert len(twice) == 18 and "Chasing Amy (1997)" in twice
+    ex = OfflineExtractor(load_settings(), load_pack("movies"))
+    pairs, rep = same_work_pairs(rows, ex.work_name, pack="movies")
+    title = {r["id"]: r["title"] for r in rows}
+    assert len(pairs) == 18 and rep.by_kind == {"same": 18}
+    assert {title[p["a"]] for p in pairs} == twice and all(title[p["a"]] == title[p["b"]] for p in pairs)
+    # a sequel is another film
+    assert ex.work_name("Toy Story (1995)") != ex.work_name("Toy Story 2 (1999)")
+    # the other packs are as they were: office titles name products, not works
+    assert OfflineExtractor(load_settings(), load_pack("office_products")).work_name("Swingline Stapler") is None

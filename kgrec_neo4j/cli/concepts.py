@@ -261,7 +261,7 @@ def same_work(settings: Settings, max_group):
         schema.check_pack(d, pack)  # work names are read from titles by the pack's rules (update and demo check it too)
         rep = link_same_work(d, pack, settings=settings, max_group=max_group)
     if not rep.reads_titles:
-        click.echo(f"no links: pack {pack.name} reads no work name from a title (the video-games pack does), so "
+        click.echo(f"no links: pack {pack.name} reads no work name from a title (the video-games and movies packs do), so "
                    f"no item was linked" + (f"; {rep.removed} stale links removed" if rep.removed else ""))
         return
     click.echo(f"items: {rep.items}, with a work name: {rep.items_with_work}, groups: {rep.groups}, "

@@ -129,7 +129,8 @@ def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = 
     join are found again: the items' keys are read anew, every item stored under one of their old or new keys is
     regrouped, and only links touching those items change; the rest of the catalogue is not read. A graph whose
     items do not all have a stored key is linked whole. Packs without title names
-    (:attr:`~kgrec_neo4j.extract.offline_patterns.PackRules.title_names`) get none.
+    (:attr:`~kgrec_neo4j.extract.offline_patterns.PackRules.title_names`) get none, unless a title names one work
+    as it is (``title_is_work``: films, whose titles carry their year).
     """
     from ..extract.offline import OfflineExtractor
 
@@ -155,7 +156,7 @@ def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = 
                                   ids=[r["id"] for r in changed])
         scope = sorted({r["id"] for r in rows})
     pairs, rep = same_work_pairs(rows, work_name, pack=pack.name, max_group=max_group)
-    rep.reads_titles = bool(ex.rules.title_names)
+    rep.reads_titles = bool(ex.rules.title_names or ex.rules.title_is_work)
     stored = [{"id": r["id"], "key": _key(work_name, r["title"]), "title": r["title"]} for r in rows
               if r.get("work_key") is None or r.get("work_title") != r["title"]]
 

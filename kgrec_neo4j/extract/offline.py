@@ -315,7 +315,7 @@ class OfflineExtractor:
             title_names=rules.title_names and {"Game Features", "Others"} <= names,
             component_words=rules.component_words, accessory_brands=rules.accessory_brands,
             closed_types=rules.closed_types & names, title_only_types=rules.title_only_types & names,
-            name_only_types=rules.name_only_types & names,
+            name_only_types=rules.name_only_types & names, title_is_work=rules.title_is_work,
         )
 
     @property
@@ -755,10 +755,12 @@ class OfflineExtractor:
 
     def work_name(self, title: str | None) -> str | None:
         """The name of the work a title sells: the whole title without platforms, bracketed notes, edition,
-        packaging and region words, or ``None`` for accessories, hardware, add-ons, bundles, guides and packs
-        without title names (``"Dark Souls II - Xbox 360"`` and ``"Dark Souls II - PlayStation 3"`` →
+        packaging and region words (a pack whose titles name one work as they are, ``title_is_work``: the title),
+        or ``None`` for accessories, hardware, add-ons, bundles, guides and packs without title names (``"Dark Souls II - Xbox 360"`` and ``"Dark Souls II - PlayStation 3"`` →
         ``"Dark Souls II"``; ``"Pokemon - Red Version"`` keeps its subtitle)."""
         t = plain_text(title or "")
+        if t and self.rules.title_is_work:  # a film's title, year included, names it (PackRules.title_is_work)
+            return _SPACES.sub(" ", t).strip()
         if not t or not self.rules.title_names or _NOT_A_WORK.search(t):
             return None
         hit: list[Pattern] = []

@@ -89,6 +89,10 @@ class PackRules:
             any other field it is dropped like a closed type. Office: Product Type, the one type it keeps. In
             descriptions the phrases nearest it were mostly what the item works with or holds (*ballpoint pen*
             on dividers, *laser printer* on labels, *stamps* on a pouch).
+        title_is_work: a title names one work as it is, with nothing to strip (films: *Chasing Amy (1997)*, the year
+            in it): two items with one title are one work listed twice (MovieLens holds 18 such pairs), linked
+            ``SAME_WORK`` (:mod:`kgrec_neo4j.concepts.works`). Video games read the work from the title instead
+            (``title_names``); Office titles name products, several of which may share one.
         name_only_types: types that a phrase typed by similarity keeps only when it is written as a name (its first
             letter a capital); otherwise it is dropped like a closed type. Movies: Setting, the one type it keeps.
             Plots name places (*Berlin*, *Czechoslovakia*, *Gotham*) and use common nouns near the type (*places*,
@@ -105,6 +109,7 @@ class PackRules:
     closed_types: frozenset[str] = frozenset()
     title_only_types: frozenset[str] = frozenset()
     name_only_types: frozenset[str] = frozenset()
+    title_is_work: bool = False
 
 
 EMPTY_RULES = PackRules()
@@ -944,6 +949,7 @@ def _movies() -> PackRules:
         brand_type=None,
         closed_types=frozenset({"Genre", "Themes", "People", "Audience", "Style and Tone", "Production", "Others"}),
         name_only_types=frozenset({"Setting"}),
+        title_is_work=True,
     )
 
 
