@@ -756,8 +756,9 @@ class OfflineExtractor:
     def work_name(self, title: str | None) -> str | None:
         """The name of the work a title sells: the whole title without platforms, bracketed notes, edition,
         packaging and region words (a pack whose titles name one work as they are, ``title_is_work``: the title),
-        or ``None`` for accessories, hardware, add-ons, bundles, guides and packs without title names (``"Dark Souls II - Xbox 360"`` and ``"Dark Souls II - PlayStation 3"`` →
-        ``"Dark Souls II"``; ``"Pokemon - Red Version"`` keeps its subtitle)."""
+        or ``None`` for accessories, hardware, add-ons, bundles, guides and packs without title names
+        (``"Dark Souls II - Xbox 360"`` and ``"Dark Souls II - PlayStation 3"`` → ``"Dark Souls II"``; ``"Pokemon -
+        Red Version"`` keeps its subtitle)."""
         t = plain_text(title or "")
         if t and self.rules.title_is_work:  # a film's title, year included, names it (PackRules.title_is_work)
             return _SPACES.sub(" ", t).strip()
