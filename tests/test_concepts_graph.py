@@ -339,29 +339,35 @@ def test_cli_report_and_suggest(db, built, tmp_path):
 def test_prune_removes_only_the_concepts_nothing_uses_and_retires_their_ids(db, emb, pack, built):
     """Re-extraction and reloads leave concepts without members; no command removed them, and the vector index
     kept placing new mentions on them. `kgrec concepts prune` lists them, and with --yes removes them (their family
-    relations with them) and only them: a concept a user is still interested in stays, every other concept and
-    assignment is as it was, and the removed id is never handed out again."""
+    relations with them) and only them: a concept a user is still interested in stays, so does a parent that joins
+    a used concept into a family, every other concept and assignment is as it was, and the removed ids are never
+    handed out again."""
     from kgrec_neo4j.cli import cli
     from kgrec_neo4j.concepts.prune import prune_concepts, unused_concepts
 
-    # two concepts of one type with members, as an item extracted again leaves them: no mention, no knowledge
-    gone, used = [r["id"] for r in db.query(
-        "MATCH (m:Mention)-[:CANONICAL]->(c:Concept {type: 'Compatibility'}) WITH c, count(m) AS n WHERE n >= 2 "
-        "RETURN c.id AS id ORDER BY n, c.id LIMIT 2")]
+    # four concepts of one type with members and no narrower concept, as an item extracted again leaves them: no
+    # mention, no knowledge
+    gone, used, parent_of_used, parent_of_gone = [r["id"] for r in db.query(
+        "MATCH (m:Mention)-[:CANONICAL]->(c:Concept {type: 'Compatibility'}) WHERE NOT EXISTS { (c)<-[:BROADER]-() } "
+        "WITH c, count(m) AS n WHERE n >= 2 RETURN c.id AS id ORDER BY n, c.id LIMIT 4")]
+    stripped = [gone, used, parent_of_used, parent_of_gone]
     other = db.value("MATCH (m:Mention)-[:CANONICAL]->(c:Concept {type: 'Compatibility'}) WHERE NOT c.id IN $ids "
-                     "RETURN c.id ORDER BY c.id LIMIT 1", ids=[gone, used])
+                     "RETURN c.id ORDER BY c.id LIMIT 1", ids=stripped)
     gone_key, gone_name = db.query("MATCH (c:Concept {id: $c}) RETURN c.key AS k, c.name AS n", c=gone)[0].values()
-    db.execute("MATCH (m:Mention)-[:CANONICAL]->(c:Concept) WHERE c.id IN $ids DETACH DELETE m", ids=[gone, used])
-    db.execute("MATCH ()-[h:HAS_KNOWLEDGE]->(c:Concept) WHERE c.id IN $ids DELETE h", ids=[gone, used])
+    db.execute("MATCH (m:Mention)-[:CANONICAL]->(c:Concept) WHERE c.id IN $ids DETACH DELETE m", ids=stripped)
+    db.execute("MATCH ()-[h:HAS_KNOWLEDGE]->(c:Concept) WHERE c.id IN $ids DELETE h", ids=stripped)
     family = db.value("MATCH (:Concept {id: $c})-[b:BROADER]-() RETURN count(b)", c=gone)
-    db.execute("MATCH (a:Concept {id: $a}), (b:Concept {id: $b}) CREATE (a)-[:BROADER {method: 'test'}]->(b)",
-               a=gone, b=other)
+    for narrower, broader in ((gone, other), (used, parent_of_used), (gone, parent_of_gone)):
+        db.execute("MATCH (a:Concept {id: $a}), (b:Concept {id: $b}) CREATE (a)-[:BROADER {method: 'test'}]->(b)",
+                   a=narrower, b=broader)
     db.execute("MERGE (u:User {id: 'prune-test-user'}) WITH u MATCH (c:Concept {id: $c}) "
                "CREATE (u)-[:INTERESTED_IN {extractor: 'offline', horizon: 'long', polarity: 1, weight: 1.0}]->(c)",
                c=used)
     unused = {c.id: c for c in unused_concepts(db)}
-    assert gone in unused and used not in unused and other not in unused
-    assert unused[gone].family == family + 1
+    assert gone in unused and parent_of_gone in unused  # its one narrower concept is unused too
+    assert used not in unused and other not in unused
+    assert parent_of_used not in unused  # no member of its own, but the family of a used concept
+    assert unused[gone].family == family + 2
     concepts_before, assigned_before = _concepts(db), _assignments(db)
     # a mention of its own name is still placed on it: what a concept nothing uses did
     assert project_texts(db, emb, [{"type": "Compatibility", "text": gone_name}])[0][0] == gone
@@ -376,12 +382,14 @@ def test_prune_removes_only_the_concepts_nothing_uses_and_retires_their_ids(db, 
     assert "unused concepts removed" in r.output and "ids are retired" in r.output
     after = _concepts(db)
     removed = set(concepts_before) - set(after)
-    assert gone in removed and used in after and other in after
+    assert {gone, parent_of_gone} <= removed and {used, parent_of_used, other} <= set(after)
     assert removed <= set(unused)  # only unused ones (of this type)
     assert {unused[c].type for c in removed} == {"Compatibility"}
     assert {c: v for c, v in concepts_before.items() if c not in removed} == after  # the rest as they were
     assert _assignments(db) == assigned_before
-    assert db.value("MATCH ()-[b:BROADER {method: 'test'}]->() RETURN count(b)") == 0  # went with it
+    # the family relations of removed concepts went with them; the one between used concepts stayed
+    assert db.query("MATCH (a)-[b:BROADER {method: 'test'}]->(c) RETURN a.id AS a, c.id AS c") == \
+        [{"a": used, "c": parent_of_used}]
     # its id is retired: a concept grown later with the same medoid key takes another one
     assert store.candidate_id("Compatibility", gone_key) == gone
     assert store.allocate_ids(db, "Compatibility", [gone_key])[0] != gone

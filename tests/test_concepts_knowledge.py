@@ -175,6 +175,33 @@ def test_same_work_for_changed_items_equals_the_whole_catalogue(db, settings, pa
         link_same_work(db, pack, settings=settings)
 
 
+def test_keys_stored_by_older_rules_are_found_stale(db, settings, pack, pipeline):
+    """A graph keyed by older rules (a movies graph before its titles named works: every key '') kept those keys on
+    a full relink (only a changed title was keyed again), and an update of one copy of a film found no other copy
+    under the new key: its links never came. A key that is not what the rules give now is rewritten, and an update
+    whose items show stale keys (a title as it was, keyed otherwise) relinks the whole catalogue."""
+    links = "MATCH (a:Item)-[r:SAME_WORK]->(b:Item) RETURN collect([a.id, b.id, r.kind]) AS l"
+    link_same_work(db, pack, settings=settings)
+    whole = sorted(map(tuple, db.value(links)))
+    pair = db.query("MATCH (a:Item)-[:SAME_WORK]->(b:Item) RETURN a.id AS a, b.id AS b ORDER BY a.id, b.id "
+                    "LIMIT 1")[0]
+    try:
+        # as older rules left it: no work name anywhere, no links
+        db.write("MATCH (i:Item) WHERE i.title IS NOT NULL SET i.work_key = '', i.work_title = i.title")
+        db.write("MATCH ()-[r:SAME_WORK]->() DELETE r")
+        rep = link_same_work(db, pack, settings=settings, items=[pair["a"]])  # what `kgrec update` passes
+        assert rep.items > 100  # the whole catalogue, not the item's group under its stale key
+        assert sorted(map(tuple, db.value(links))) == whole
+        assert db.value("MATCH (i:Item {id: $b}) RETURN i.work_key", b=pair["b"]) != ""  # the other copy keyed
+        # a full relink rewrites stale keys too
+        db.write("MATCH (i:Item {id: $b}) SET i.work_key = ''", b=pair["b"])
+        link_same_work(db, pack, settings=settings)
+        assert db.value("MATCH (i:Item {id: $b}) RETURN i.work_key", b=pair["b"]) != ""
+    finally:
+        link_same_work(db, pack, settings=settings)
+    assert sorted(map(tuple, db.value(links))) == whole
+
+
 def test_a_new_item_whose_points_all_have_concepts_gets_its_knowledge(db, pack, pipeline, tmp_path):
     """README's "Add new data" (`kgrec load --append`, `kgrec extract items`, `kgrec concepts project`): a new item
     whose knowledge points all had concepts already got no HAS_KNOWLEDGE edge, since projection recomputed only the

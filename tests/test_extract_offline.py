@@ -209,6 +209,14 @@ def test_movies_murder_is_a_person_killed_not_a_killer_whale(data_dir):
     for title in ("Seven (Se7en) (1995)", "Natural Born Killers (1994)", "High Noon (1952)",
                   "Arsenic and Old Lace (1944)"):
         assert murder(title), title
+    # the words after *killer* that make it no person are whole words: "the killer appears" is a killer
+
+    def plot(text: str) -> bool:
+        return ("Themes", "murder") in _points(ex.extract([ItemText(item_id="x", title="Night (1990)",
+                                                                     description=[text])])[0])
+
+    assert plot("At midnight the killer appears again.") and plot("The killer approaches the house.")
+    assert not plot("A boy befriends a killer whale.") and not plot("She sells a killer app.")
 
 
 @pytest.mark.parametrize("rating, value", [

@@ -1,6 +1,6 @@
-// Remove the concepts of $ids that nothing uses (checked again here, in the writing transaction: one that gained a
-// member, a knowledge edge or an interest since it was listed is kept), with their family relations. Their ids and
-// aliases are kept on their (:KnowledgeType) as `retired_concepts`, so a concept grown later never takes one of them
+// Remove the concepts of $ids (unused: cypher/concepts/memberless.cypher, read again by the caller in this
+// transaction under a lock on them), with their family relations. Their ids and aliases are kept on their
+// (:KnowledgeType) as `retired_concepts`, so a concept grown later never takes one of them
 // (cypher/concepts/taken_ids.cypher): an id names one meaning for the life of the graph.
 // Params: $ids (concept ids). Returns the ids removed.
 UNWIND $ids AS id

@@ -369,7 +369,7 @@ def prune(settings: Settings, types, yes, limit):
                    f"removes them")
         return
     click.echo(f"{len(rep.removed)} unused concepts removed ({counts}); their ids are retired"
-               + (f"; {len(rep.kept)} kept (used again before the write: {', '.join(rep.kept[:5])})"
+               + (f"; {len(rep.kept)} kept (used again, or gone, before the write: {', '.join(rep.kept[:5])})"
                   if rep.kept else ""))
 
 

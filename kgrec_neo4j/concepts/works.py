@@ -145,11 +145,18 @@ def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = 
 
     if items is not None and db.value(cypher("works/unkeyed_items"), ids=sorted(set(items))):
         items = None  # keys were never stored for some items: link the whole catalogue once
+    changed: list[dict] = []
+    if items is not None:
+        changed = db.query(cypher("works/item_titles"), platform_type=PLATFORM_TYPE, ids=sorted(set(items)))
+        if any(r.get("work_title") == r["title"] and r.get("work_key") != _key(work_name, r["title"])
+               for r in changed):
+            # a title as it was, keyed otherwise: the rules changed since the keys were stored (the movies pack
+            # read no work name before 2026-12-05), so the other items' keys are stale too: the whole catalogue
+            changed, items = [], None
+    scope: list[str] | None = None
     if items is None:
         rows = db.query(cypher("works/item_titles"), platform_type=PLATFORM_TYPE, ids=None)
-        scope: list[str] | None = None
     else:
-        changed = db.query(cypher("works/item_titles"), platform_type=PLATFORM_TYPE, ids=sorted(set(items)))
         keys = {_key(work_name, r["title"]) for r in changed} | {r["work_key"] for r in changed}
         keys -= {"", None}
         rows = changed + db.query(cypher("works/items_by_key"), platform_type=PLATFORM_TYPE, keys=sorted(keys),
@@ -157,8 +164,9 @@ def link_same_work(db: Database, pack: TypePack, *, settings: Settings | None = 
         scope = sorted({r["id"] for r in rows})
     pairs, rep = same_work_pairs(rows, work_name, pack=pack.name, max_group=max_group)
     rep.reads_titles = bool(ex.rules.title_names or ex.rules.title_is_work)
-    stored = [{"id": r["id"], "key": _key(work_name, r["title"]), "title": r["title"]} for r in rows
-              if r.get("work_key") is None or r.get("work_title") != r["title"]]
+    stored = [{"id": r["id"], "key": k, "title": r["title"]} for r in rows
+              for k in [_key(work_name, r["title"])]
+              if r.get("work_key") != k or r.get("work_title") != r["title"]]  # (a key of older rules is stale)
 
     def work(tx) -> int:
         for i in range(0, len(pairs), 5000):

@@ -905,7 +905,7 @@ def _age_rating(text: str) -> str | None:
 #: *killer shark*, *killer rabbits*, *killer alien*), not the adjective (*most killer pitch*), not *lady-killer*, not
 #: a *toy killer* (Toy Story's Sid had the theme *murder*): 10 of the 75 films whose plot says *killer*.
 _MURDER = (r"murder(?:s|ed|ers?)?|(?<!lady-)(?<!lady\s)(?<!toy\s)(?<!most\s)killers?"
-           r"(?!\s+(?:whales?|sharks?|rabbits?|aliens?|bees?|robots?|app|pitch|instinct))")
+           r"(?!\s+(?:whales?|sharks?|rabbits?|aliens?|bees?|robots?|app|pitch|instinct)(?!\w))")
 
 
 def _movies() -> PackRules:
