@@ -294,7 +294,7 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         gr = None
         if grow:
             gr = grow_vocabulary(db, get_embedder(settings), pack, types=sorted(grow),
-                                 min_confidence=settings.min_confidence)
+                                 min_confidence=settings.min_confidence, stale_knowledge=False)
         again = gr.projection if gr is not None else None
         rep.mentions_assigned = (pr.assigned if pr else 0) + (again.assigned if again else 0)
         rep.mentions_pending = int(db.value(cypher("update/pending_mentions")))
