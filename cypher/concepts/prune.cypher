@@ -1,11 +1,10 @@
-// Remove the concepts of $ids (unused: cypher/concepts/memberless.cypher, read again by the caller in this
-// transaction under a lock on them), with their family relations. Their ids and aliases are kept on their
+// Remove the concepts of $ids, with their family relations. The caller has found them unused
+// (cypher/concepts/memberless.cypher) in this transaction, under a lock on them (cypher/concepts/lock.cypher). Their ids and aliases are kept on their
 // (:KnowledgeType) as `retired_concepts`, so a concept grown later never takes one of them
 // (cypher/concepts/taken_ids.cypher): an id names one meaning for the life of the graph.
 // Params: $ids (concept ids). Returns the ids removed.
 UNWIND $ids AS id
 MATCH (c:Concept {id: id})
-WHERE NOT EXISTS { MATCH (c)<-[r]-() WHERE type(r) <> 'BROADER' }
 WITH c.type AS type, collect(c) AS cs
 MATCH (t:KnowledgeType {name: type})
 WITH t, cs, reduce(a = [], c IN cs | a + [c.id] + coalesce(c.aliases, [])) AS gone

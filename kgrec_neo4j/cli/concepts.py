@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -360,10 +361,7 @@ def prune(settings: Settings, types, yes, limit):
                  "family relations": c.family} for c in shown])
     if len(shown) < len(rep.unused):
         click.echo(f"... and {len(rep.unused) - len(shown)} more (--limit 0 lists them all)")
-    by_type: dict[str, int] = {}
-    for c in rep.unused:
-        by_type[c.type] = by_type.get(c.type, 0) + 1
-    counts = ", ".join(f"{t} {n}" for t, n in sorted(by_type.items()))
+    counts = ", ".join(f"{t} {n}" for t, n in sorted(Counter(c.type for c in rep.unused).items()))
     if not yes:
         click.echo(f"{len(rep.unused)} unused concepts ({counts}); nothing changed: `kgrec concepts prune --yes` "
                    f"removes them")

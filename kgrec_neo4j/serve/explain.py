@@ -216,10 +216,16 @@ class Reason(BaseModel):
             what = (f"{self.interaction or 'interaction'}: {short(self.name, 60)}  [model {self.gnn:+.4g}, item graph "
                     f"{self.item_graph:+.4g}]" + ("" if self.paths else " (no stored path)"))
         # (how the score changes when the neighbour is removed: its edges deleted, the user folded in again)
-        check = "" if self.removal is None else (f"  (removing it: score {-self.removal:+.4g}"
-                                                 + ("; not the way its share says: not stated" if self.disagrees else "")
-                                                 + ")")
+        check = "" if self.removal is None else f"  ({self.removal_text(4)})"
         return f"{self.share:+.4g}  {what}{check}"
+
+    def removal_text(self, digits: int) -> str:
+        """How the score changes when the neighbour is removed, and whether that fails the removal check (the line of
+        :meth:`describe` and of the report page); empty when it was not checked."""
+        if self.removal is None:
+            return ""
+        return (f"removing it: score {-self.removal:+.{digits}g}"
+                + ("; not the way its share says: not stated" if self.disagrees else ""))
 
     @property
     def disagrees(self) -> bool:

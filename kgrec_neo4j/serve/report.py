@@ -297,9 +297,7 @@ def _reason_html(r: Reason, title: str, stated: bool, implicit_verb: str) -> str
         what = _esc(r.name)
     # the removal check (explain.stated_reasons): deleting the reason's edges moves the score against its share, or
     # the reason is not stated; one that fails says so here (the page listed it like any other)
-    check = "" if r.removal is None else (
-        f' <span class="check">removing it: score {-r.removal:+.3g}'
-        + ("; not the way its share says: not stated" if r.disagrees else "") + "</span>")
+    check = "" if r.removal is None else f' <span class="check">{r.removal_text(3)}</span>'
     paths = "".join(_path_html(p, title) for p in r.paths) or '<li class="path muted">no stored path</li>'
     cls = f"reason {sign}" + (" stated" if stated else "") + (" disagrees" if r.disagrees else "")
     return (f'<li class="{cls}"><span class="w">{r.share:+.3g}</span> {what}{check}'
