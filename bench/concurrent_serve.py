@@ -63,7 +63,7 @@ def worker(users: list[str], out: Path, stop: Path, *, seed: int, cold: bool, k:
                 recs = R.recommend_users(db, batch, k, store=False)
                 for rec in recs:
                     f.write(json.dumps({"t": t0, "dt": time.time() - t0, "user": rec.user, "run": rec.run,
-                                        "items": [[r.item, r.score] for r in rec.items]}) + "\n")
+                                        "cold": cold, "items": [[r.item, r.score] for r in rec.items]}) + "\n")
             except Exception as e:  # noqa: BLE001 - every failure is the measurement
                 f.write(json.dumps({"t": t0, "dt": time.time() - t0, "users": batch,
                                     "error": f"{type(e).__name__}: {e}"}) + "\n")
@@ -131,14 +131,20 @@ def verify(answers: list[dict[str, Any]], snapshots: dict[str, dict[str, Any]], 
                 bad = f"user {a['user']} is not in the snapshot of run {run}"
             else:
                 full = full_scores(snap, a["user"])
-                for item, score in a["items"]:
-                    if item not in m.index:
-                        bad = f"item {item} has no vector of run {run}"
-                        break
-                    want = float(full[m.index[item]])
-                    if abs(want - score) > tol * max(1.0, abs(want)):
-                        bad = f"user {a['user']} item {item}: score {score:.6f} != the score of run {run} = {want:.6f}"
-                        break
+                missing = [item for item, _ in a["items"] if item not in m.index]
+                if missing:
+                    bad = f"item {missing[0]} has no vector of run {run}"
+                else:
+                    wants = [(item, score, float(full[m.index[item]])) for item, score in a["items"]]
+                    off = [(i, s, w) for i, s, w in wants if abs(w - s) > tol * max(1.0, abs(w))]
+                    if off:  # all of the list off: the user's side differs; some items: those items' vectors
+                        item, score, want = off[0]
+                        rel = [abs(s - w) / max(1e-9, abs(w)) for _, s, w in off]
+                        bad = (f"user {a['user']} item {item}: score {score:.6f} != the score of run {run} = "
+                               f"{want:.6f}; {len(off)} of {len(a['items'])} listed scores off (relative "
+                               f"{min(rel):.3f}..{max(rel):.3f})"
+                               + (f", {'cold' if a.get('cold') else 'warm'} worker, asked at t={a['t']:.2f}"
+                                  if "t" in a else ""))
                 if bad is None:
                     full[snap["states"][a["user"]].exclude] = -np.inf
                     listed = {item for item, _ in a["items"]}
@@ -194,7 +200,7 @@ def run_experiment(db, *, workers: int, out: Path, train_args: list[str], cold_w
         if any(p.poll() is not None for p in procs):
             break
         time.sleep(0.2)
-    t0 = time.monotonic()
+    t0, wall0 = time.monotonic(), time.time()
     trainer = subprocess.run([sys.executable, "-m", "kgrec_neo4j.cli", "train", *train_args], cwd=REPO, env=env,
                              capture_output=True, text=True, timeout=timeout_s)
     train_s = time.monotonic() - t0
@@ -216,6 +222,7 @@ def run_experiment(db, *, workers: int, out: Path, train_args: list[str], cold_w
     answers = read_answers([out / f"worker-{w}.jsonl" for w in range(workers)])
     report = verify(answers, snaps, run_ids)
     report.update({"old_run": old, "new_run": new, "trainer_rc": trainer.returncode,
+                   "train_window": [round(wall0, 2), round(wall0 + train_s, 2)],
                    "trainer_output": (trainer.stdout + trainer.stderr)[-3000:], "train_seconds": round(train_s, 1),
                    "workers": workers, "cold_workers": cold_workers,
                    "worker_rc": [rc for rc, _ in worker_out],

@@ -117,7 +117,10 @@ def test_answers_match_stored_embeddings(db, trained):
     rep = _check(db, recs)
     assert rep["consistent"] == len(users) and rep["errors"] == 0, rep
     recs[0].items[0].score += 0.5
-    assert _check(db, recs)["inconsistent"] == 1
+    bad = _check(db, recs)
+    assert bad["inconsistent"] == 1
+    # the problem says how much of the list is off: one item's vector, not the user's side
+    assert f"1 of {len(recs[0].items)} listed scores off" in bad["problems"][0], bad["problems"]
 
 
 def test_half_written_writeback_still_serves_the_current_run(db, trained):
