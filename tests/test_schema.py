@@ -194,9 +194,19 @@ def test_pack_switch_refuses_types_still_in_use(db, settings):
         schema.apply(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
     assert schema.db_types(db) == vg
     db.write("MATCH (m:Mention {key: 'm-used'}) DETACH DELETE m")
+    # the ids of pruned concepts are retired on their type (`kgrec concepts prune`); a switch that removes the type
+    # keeps them retired, so a pack that brings the type back never gives them to a new concept
+    from kgrec_neo4j.concepts import store
+
+    retired = store.candidate_id("Game Features", "couch co-op")
+    db.write("MATCH (k:KnowledgeType {name: 'Game Features'}) SET k.retired_concepts = [$id, 'gf-alias']", id=retired)
+    assert store.allocate_ids(db, "Game Features", ["couch co-op"]) != [retired]
     schema.apply(db, schema.load_pack("office_products"), dim=settings.embedding_dim)
     assert "Game Features" not in schema.db_types(db)
     schema.apply(db, schema.load_pack("video_games"), dim=settings.embedding_dim)
+    assert store.allocate_ids(db, "Game Features", ["couch co-op"]) != [retired]
+    assert db.value("MATCH (m:SchemaInfo) RETURN m.retired_concepts") == [retired, "gf-alias"]
+    db.write("MATCH (m:SchemaInfo) REMOVE m.retired_concepts")
 
 
 def test_gds_apoc_and_langchain_clients(db, settings):
