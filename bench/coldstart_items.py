@@ -64,6 +64,7 @@ import argparse
 import dataclasses
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -164,6 +165,17 @@ def _labels(tg: Any, split: str, index: dict[str, int], held: np.ndarray, *, tra
         if j is not None and bool(held[j]) != trained:
             out[tg.user_ids[u]] = j
     return out
+
+
+def parse_variant(v: str, neighbours: int) -> tuple[int, str | float, float | None]:
+    """A ``--link-variants`` entry as ``(neighbours, calibrate, own)``: ``[n<k>](x<factor> | norm | max)[o<own>]``,
+    e.g. ``x2``, ``x1.5o3``, ``n5x1.5`` (``neighbours`` when no ``n<k>``)."""
+    m = re.fullmatch(r"(?:n(\d+))?(x[0-9.]+|norm|max)(?:o([0-9.]+))?", v)
+    if m is None:
+        raise SystemExit(f"--link-variants: {v!r} is not [n<k>](x<factor>|norm|max)[o<factor>] (e.g. n5x1.5o3)")
+    k, rule, own = m.groups()
+    return (int(k) if k else neighbours, rule if rule in ("norm", "max") else float(rule[1:]),
+            float(own) if own else None)
 
 
 def borrowed_links(links: sp.csr_matrix, near: dict[str, list[tuple[str, float]]], index: dict[str, int],
@@ -325,12 +337,15 @@ def evaluate(db: Any, settings: Any, *, run: str, held_ids: set[str], type_names
         # the rule before 2026-12-05: links into the new items only (none out of them, none between them)
         m_var["ours-into-only"] = dataclasses.replace(m, links=borrowed_links(
             m.links, near, m.index, m.ids, held_list, top_k=top_k, calibrate=settings.borrow_scale, rows=False))
+        near_k: dict[int, dict[str, list[tuple[str, float]]]] = {settings.borrow_neighbours: near}
         for v in variants:
-            factor, _, own_v = v.partition("o")
-            cal: str | float = factor if factor in ("norm", "max") else float(factor.lstrip("x"))
+            k_v, cal, own = parse_variant(v, settings.borrow_neighbours)
+            if k_v not in near_k:  # another number of neighbours than the setting, from the same source
+                near_k[k_v] = nearest_trained_items(db, held_list, run=run, min_confidence=m.min_confidence,
+                                                    neighbours=k_v, source=settings.borrow_from)
             m_var[f"ours-links-{v}"] = dataclasses.replace(
-                m, links=borrowed_links(m.links, near, m.index, m.ids, held_list, top_k=top_k, calibrate=cal,
-                                        own=float(own_v) if own_v else None))
+                m, links=borrowed_links(m.links, near_k[k_v], m.index, m.ids, held_list, top_k=top_k, calibrate=cal,
+                                        own=own))
         info["held_out_with_text_neighbours"] = sum(
             1 for t in held_list if near.get(t) and near.get(t) != near_kn.get(t))
     info["held_out_zero_without_knowledge"] = int((np.abs(vec[idx]).sum(1) == 0).sum())
@@ -514,7 +529,8 @@ def main() -> None:
     ap.add_argument("--link-variants", default="",
                     help="comma-separated in-memory variants of the new items' borrowed links, each a method "
                          "ours-links-<v>: x<factor> (x2), norm, max (see borrowed_links), each optionally "
-                         "followed by o<factor> for the neighbours' own links (x1.5o10)")
+                         "followed by o<factor> for the neighbours' own links (x1.5o10), each optionally preceded "
+                         "by n<k> for another number of neighbours than the setting (n5x1.5)")
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--yes", action="store_true", help="clear the database without asking")
     args = ap.parse_args()

@@ -153,3 +153,12 @@ def test_after_the_append_the_test_users_are_those_whose_last_interaction_is_hel
         train_items = {tg.item_ids[j] for j in tg.ui_item[tg.ui_user == users[u]]} if u in users else set()
         n_held = sum(i in held for i in h)
         assert not (train_items & held) or n_held >= 3
+
+
+def test_link_variants_parse_and_a_bad_one_is_named():
+    assert cs.parse_variant("x2", 20) == (20, 2.0, None)
+    assert cs.parse_variant("x1.5o3", 20) == (20, 1.5, 3.0)
+    assert cs.parse_variant("n5x1.5", 20) == (5, 1.5, None)
+    assert cs.parse_variant("n10normo2", 20) == (10, "norm", 2.0)
+    with pytest.raises(SystemExit, match="'5x1.5' is not"):
+        cs.parse_variant("5x1.5", 20)
