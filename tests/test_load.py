@@ -196,6 +196,25 @@ def test_files_named_or_shaped_like_another_format_are_named(data_dir, tmp_path)
         L.read([tmp_path / "catalogue.jsonl"])
 
 
+def test_two_folders_of_the_generic_format_are_refused_not_read_as_the_last_one(tmp_path):
+    """`kgrec load day1/ day2/` read day2 only (the second interactions.jsonl replaced the first by name): a new
+    dataset silently lost day1, and a reload of a stored one removed day1's rows. Refused now, naming both files."""
+    rows = {"day1": [{"user_id": "u1", "item_id": "a", "timestamp": 1}],
+            "day2": [{"user_id": "u1", "item_id": "b", "timestamp": 2}]}
+    for day, xs in rows.items():
+        (tmp_path / day).mkdir()
+        write_jsonl(tmp_path / day / "items.jsonl", [{"item_id": "a", "title": "A"}, {"item_id": "b", "title": "B"}])
+        write_jsonl(tmp_path / day / "interactions.jsonl", xs)
+    with pytest.raises(InputError, match=r"two files named interactions\.\* \(.*day1/interactions.jsonl and "
+                                         r".*day2/interactions.jsonl\): a load reads one of each; load the folders "
+                                         r"one at a time .*--append.*nothing was written"):
+        L.read([tmp_path / "day1", tmp_path / "day2"])
+    (tmp_path / "day1" / "interactions.jsonl.gz").write_bytes(gzip.compress(b"{}\n"))  # a file beside its copy
+    with pytest.raises(InputError, match=r"two files named interactions\.\* "):
+        L.read([tmp_path / "day1"])
+    assert len(L.read([tmp_path / "day2"]).interactions) == 1
+
+
 # -- writing (real Neo4j) ----------------------------------------------------------------------
 
 def counts(db):

@@ -921,3 +921,38 @@ def test_reviews_reloaded_without_their_metadata_file_keep_the_items_text(db, da
                                          r".*meta_Video_Games.sample.jsonl.gz, which this reload leaves out, and "
                                          r"the items only they hold would go"):
         L.load(db, [reviews], name="vg23")
+
+
+def test_an_append_names_rows_older_than_the_stored_history(db, tmp_path):
+    """`seq` is the order of arrival: an appended row with a timestamp earlier than the user's newest stored one is
+    numbered after it, and counts as the user's most recent interaction (recency, short-term interests, the
+    last-two-out split). Nothing said so; the load now counts such rows and names their users."""
+    from _kg_fixture import invoke_cli
+
+    clear_database(db)
+    items = [{"item_id": i, "title": f"item {i}"} for i in "abcd"]
+    base = write_dataset(tmp_path / "base" / "tiny", items, [
+        {"user_id": "u1", "item_id": "a", "timestamp": 100, "rating": 5},
+        {"user_id": "u1", "item_id": "b", "timestamp": 300, "rating": 5},
+        {"user_id": "u1", "item_id": "c", "timestamp": 350, "rating": 5}])
+    L.load(db, [base])
+    more = write_dataset(tmp_path / "more" / "tiny", [], [
+        {"user_id": "u1", "item_id": "c", "timestamp": 200, "rating": 4},   # earlier than b: arrives late
+        {"user_id": "u1", "item_id": "d", "timestamp": 400, "rating": 5},   # later: as usual
+        {"user_id": "u2", "item_id": "a", "timestamp": 50, "rating": 5}])   # a new user: nothing stored before
+    rep = L.load(db, [more], append=True, name="tiny")
+    assert rep.interactions_written == 3 and rep.interactions_earlier == 1 and rep.users_earlier == 1
+    assert rep.users_earlier_examples == ["u1"]
+    # numbered after the stored history all the same (the report says so; it changes nothing)
+    assert [(r["i"], r["ts"]) for r in db.query(
+        "MATCH (:User {id: 'u1'})-[e:INTERACTED]->(i:Item) RETURN i.id AS i, e.timestamp AS ts ORDER BY e.seq")] == \
+        [("a", 100), ("b", 300), ("c", 350), ("c", 200), ("d", 400)]
+    later = write_dataset(tmp_path / "later" / "tiny", [], [
+        {"user_id": "u2", "item_id": "b", "timestamp": 10, "rating": 5}])
+    r = invoke_cli(["load", str(later), "--append", "--dataset", "tiny", "--silent"])
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.output.split())
+    assert "order: 1 appended interaction is older than its user's newest stored one (1 user: u2)" in out, out
+    assert "it is numbered after them and counts as the most recent" in out, out
+    rep = L.load(db, [more], append=True, name="tiny")  # a rerun: nothing written, nothing to say
+    assert rep.interactions_written == 0 and rep.interactions_earlier == 0

@@ -81,6 +81,14 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
                f"{plural(rep.interactions_written, 'interaction')} "
                f"(train {rep.splits.get('train', 0)}, valid {rep.splits.get('valid', 0)}, test {rep.splits.get('test', 0)})"
                + (f"; {plural(rep.splits_changed, 'stored interaction')} split again" if rep.splits_changed else ""))
+    if rep.interactions_earlier:  # seq is the order of arrival, whatever the timestamps say
+        n = rep.interactions_earlier
+        click.echo(f"order:   {plural(n, 'appended interaction')} {'is' if n == 1 else 'are'} older than "
+                   f"{'its' if n == 1 else 'their'} user's newest stored one ({plural(rep.users_earlier, 'user')}: "
+                   f"{', '.join(rep.users_earlier_examples)}{', …' if rep.users_earlier > 5 else ''}); "
+                   f"{'it is' if n == 1 else 'they are'} numbered after them and "
+                   f"count{'s' if n == 1 else ''} as the most recent (recency, short-term interests, the "
+                   f"last-two-out split)", err=True)
     if rep.interactions_already_stored or rep.items_text_kept:
         click.echo(f"kept:    {plural(rep.interactions_already_stored, 'interaction')} already stored (not written again), "
                    f"{plural(rep.items_text_kept, 'stored item')} keeping the text fields their records leave out")

@@ -403,10 +403,18 @@ def detect(paths: list[Path], *, one_generic_file: bool = False, fmt: Format | N
             raise InputError("no such file or folder", source=str(p))
     if not files:
         raise InputError("no .json/.jsonl[.gz] files found", source=", ".join(map(str, paths)))
-    names = {f.name.split(".")[0]: f for f in files}
     for f in files:
         if not f.is_file():
             raise InputError("is not a regular file; expected a .jsonl or .jsonl.gz file", source=str(f))
+    names: dict[str, Path] = {}
+    for f in files:  # two days' folders, or a file beside its .gz copy: the second one silently replaced the first
+        stem = f.name.split(".")[0]
+        if stem in names:
+            raise InputError(
+                f"two files named {stem}.* ({names[stem]} and {f}): a load reads one of each; load the folders one at "
+                f"a time (the first, then a day's new rows with --append), or remove the extra copy; nothing was "
+                f"written", source=str(f))
+        names[stem] = f
     if "items" in names and "interactions" in names:
         return "generic", {"items": names["items"], "interactions": names["interactions"]}
     if "items" in names or "interactions" in names:

@@ -38,7 +38,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -83,6 +83,11 @@ class LoadReport(BaseModel):
                                                             "append, a newer copy of the files): not written again")
     interactions_kept_untimed: int = Field(0, description="of those, rows without a timestamp: a true repeat of the "
                                                           "user's last interactions looks the same")
+    interactions_earlier: int = Field(0, description="appended rows whose timestamp is earlier than their user's "
+                                                     "newest stored interaction: numbered after it (arrival order), "
+                                                     "they count as the user's most recent")
+    users_earlier: int = Field(0, description="the users with such rows")
+    users_earlier_examples: list[str] = Field(default_factory=list, description="up to 5 of them")
     items_text_kept: int = Field(0, description="appended records of stored items without some text field: the "
                                                 "stored values of those were kept")
     interactions_removed: int = 0
@@ -217,13 +222,22 @@ def stored_elsewhere(stored: list[tuple[Any, ...]], new: list[tuple[Any, ...]]) 
     return out
 
 
-def _append_rows(db: Database, xs: list[Interaction], prefix: str
-                 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, int], int, int]:
+class _Appended(NamedTuple):
+    rows: list[dict[str, Any]]
+    moved: list[dict[str, Any]]
+    counts: dict[str, int]
+    skipped: int
+    untimed: int
+    earlier: dict[str, int]
+
+
+def _append_rows(db: Database, xs: list[Interaction], prefix: str) -> _Appended:
     """New rows numbered after each user's stored interactions, the stored interactions whose split changes (also
     those of a user without new rows whose history is split twice, :func:`_split_twice`), the
     touched users' interaction counts, how many rows were already stored (:func:`already_stored`: not written
-    again, so an append is idempotent), and how many of those have no timestamp (a repeat of the user's last
-    interactions cannot be told from a rerun without one)."""
+    again, so an append is idempotent), how many of those have no timestamp (a repeat of the user's last
+    interactions cannot be told from a rerun without one), and per user the new rows whose timestamp is earlier than
+    the user's newest stored one (numbered after it all the same: ``seq`` is the order of arrival)."""
     by_user: dict[str, list[Interaction]] = defaultdict(list)
     for x in xs:
         by_user[prefix + x.user].append(x)
@@ -235,6 +249,7 @@ def _append_rows(db: Database, xs: list[Interaction], prefix: str
     moved: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     skipped = untimed = 0
+    earlier: dict[str, int] = {}
     for u in sorted(by_user):
         history = stored.get(u, [])
         old = {int(e[0]): e[1] for e in history}
@@ -249,6 +264,10 @@ def _append_rows(db: Database, xs: list[Interaction], prefix: str
         skipped += done + sum(hit)
         untimed += sum(1 for w in want[:done] if w[2] is None)  # (a row found elsewhere has a timestamp)
         seqs = {start + k: x for k, x in enumerate(rest)}
+        newest = max((e[4] for e in history if e[4] is not None), default=None)
+        late = sum(1 for x in rest if newest is not None and x.timestamp is not None and x.timestamp < newest)
+        if late:
+            earlier[u] = late
         if not seqs:
             if _split_twice(old.values()):  # left so by an append killed before 2026-12-03: split again
                 split = _splits(old)
@@ -259,7 +278,7 @@ def _append_rows(db: Database, xs: list[Interaction], prefix: str
         rows += [_row(u, prefix + x.item, s, x, split[s]) for s, x in seqs.items()]
         moved += [{"user": u, "seq": s, "split": split[s]} for s, was in old.items() if split[s] != was]
         counts[u] = len(split)
-    return rows, moved, counts, skipped, untimed
+    return _Appended(rows, moved, counts, skipped, untimed, earlier)
 
 
 def _keep_stored_text(db: Database, item_rows: list[dict[str, Any]], stored: set[str]
@@ -374,8 +393,11 @@ def load(
     if mode == "append":
         if xs and not yes:
             _check_append_overlap(db, name, info, ds, xs, prefix, known or set())
-        rows, moved, counts, report.interactions_already_stored, report.interactions_kept_untimed = \
-            _append_rows(db, xs, prefix)
+        got = _append_rows(db, xs, prefix)
+        rows, moved, counts = got.rows, got.moved, got.counts
+        report.interactions_already_stored, report.interactions_kept_untimed = got.skipped, got.untimed
+        report.interactions_earlier = sum(got.earlier.values())
+        report.users_earlier, report.users_earlier_examples = len(got.earlier), sorted(got.earlier)[:5]
         touched = set(counts)
         item_rows, report.items_text_kept = _keep_stored_text(db, item_rows, {prefix + i for i in known or ()})
     else:
