@@ -170,7 +170,7 @@ def _labels(tg: Any, split: str, index: dict[str, int], held: np.ndarray, *, tra
 def parse_variant(v: str, neighbours: int) -> tuple[int, str | float, float | None]:
     """A ``--link-variants`` entry as ``(neighbours, calibrate, own)``: ``[n<k>](x<factor> | norm | max)[o<own>]``,
     e.g. ``x2``, ``x1.5o3``, ``n5x1.5`` (``neighbours`` when no ``n<k>``)."""
-    m = re.fullmatch(r"(?:n(\d+))?(x[0-9.]+|norm|max)(?:o([0-9.]+))?", v)
+    m = re.fullmatch(r"(?:n([1-9]\d*))?(x\d+(?:\.\d+)?|norm|max)(?:o(\d+(?:\.\d+)?))?", v)
     if m is None:
         raise SystemExit(f"--link-variants: {v!r} is not [n<k>](x<factor>|norm|max)[o<factor>] (e.g. n5x1.5o3)")
     k, rule, own = m.groups()

@@ -103,8 +103,9 @@ def read_answers(paths: list[Path]) -> list[dict[str, Any]]:
 
 
 def verify(answers: list[dict[str, Any]], snapshots: dict[str, dict[str, Any]], run_ids: set[str], *,
-           tol: float = 1e-3) -> dict[str, Any]:
-    """Check each answer against the snapshot of its run; return counts and the first problems found."""
+           tol: float = 1e-3, t0: float | None = None) -> dict[str, Any]:
+    """Check each answer against the snapshot of its run; return counts and the first problems found (``t0``: the
+    wall time the training started, to say when a bad answer was asked)."""
     problems: list[str] = []
     ok = errors = 0
     by_run: dict[str, int] = {}
@@ -139,12 +140,13 @@ def verify(answers: list[dict[str, Any]], snapshots: dict[str, dict[str, Any]], 
                     off = [(i, s, w) for i, s, w in wants if abs(w - s) > tol * max(1.0, abs(w))]
                     if off:  # all of the list off: the user's side differs; some items: those items' vectors
                         item, score, want = off[0]
-                        rel = [abs(s - w) / max(1e-9, abs(w)) for _, s, w in off]
+                        rel = [abs(s - w) / max(1.0, abs(w)) for _, s, w in off]  # (as the tolerance)
                         bad = (f"user {a['user']} item {item}: score {score:.6f} != the score of run {run} = "
-                               f"{want:.6f}; {len(off)} of {len(a['items'])} listed scores off (relative "
-                               f"{min(rel):.3f}..{max(rel):.3f})"
-                               + (f", {'cold' if a.get('cold') else 'warm'} worker, asked at t={a['t']:.2f}"
-                                  if "t" in a else ""))
+                               f"{want:.6f}; {len(off)} of {len(a['items'])} listed scores off (by "
+                               f"{min(rel):.3f}..{max(rel):.3f} of max(1, |score|))"
+                               + (f", a {'cold' if a['cold'] else 'warm'} worker" if "cold" in a else "")
+                               + (f", asked {a['t'] - t0:+.2f} s from the training's start" if "t" in a and t0
+                                  else ""))
                 if bad is None:
                     full[snap["states"][a["user"]].exclude] = -np.inf
                     listed = {item for item, _ in a["items"]}
@@ -220,7 +222,7 @@ def run_experiment(db, *, workers: int, out: Path, train_args: list[str], cold_w
         snaps[new] = snapshot(db, new, users)
     run_ids = {r["id"] for r in db.query("MATCH (r:ModelRun) RETURN r.id AS id")}
     answers = read_answers([out / f"worker-{w}.jsonl" for w in range(workers)])
-    report = verify(answers, snaps, run_ids)
+    report = verify(answers, snaps, run_ids, t0=wall0)
     report.update({"old_run": old, "new_run": new, "trainer_rc": trainer.returncode,
                    "train_window": [round(wall0, 2), round(wall0 + train_s, 2)],
                    "trainer_output": (trainer.stdout + trainer.stderr)[-3000:], "train_seconds": round(train_s, 1),

@@ -160,5 +160,6 @@ def test_link_variants_parse_and_a_bad_one_is_named():
     assert cs.parse_variant("x1.5o3", 20) == (20, 1.5, 3.0)
     assert cs.parse_variant("n5x1.5", 20) == (5, 1.5, None)
     assert cs.parse_variant("n10normo2", 20) == (10, "norm", 2.0)
-    with pytest.raises(SystemExit, match="'5x1.5' is not"):
-        cs.parse_variant("5x1.5", 20)
+    for bad in ("5x1.5", "x1.2.3", "x.", "n0x1", "x1o."):
+        with pytest.raises(SystemExit, match=f"{bad!r} is not"):
+            cs.parse_variant(bad, 20)

@@ -209,6 +209,8 @@ def test_two_folders_of_the_generic_format_are_refused_not_read_as_the_last_one(
                                          r".*day2/interactions.jsonl\): a load reads one of each; load the folders "
                                          r"one at a time .*--append.*nothing was written"):
         L.read([tmp_path / "day1", tmp_path / "day2"])
+    both = L.read([tmp_path / "day1", tmp_path / "day1" / "interactions.jsonl"])  # one file named twice: read once
+    assert [x.item for x in both.interactions] == ["a"]
     (tmp_path / "day1" / "interactions.jsonl.gz").write_bytes(gzip.compress(b"{}\n"))  # a file beside its copy
     with pytest.raises(InputError, match=r"two files named interactions\.\* "):
         L.read([tmp_path / "day1"])

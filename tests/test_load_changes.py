@@ -937,7 +937,7 @@ def test_an_append_names_rows_older_than_the_stored_history(db, tmp_path):
         {"user_id": "u1", "item_id": "c", "timestamp": 350, "rating": 5}])
     L.load(db, [base])
     more = write_dataset(tmp_path / "more" / "tiny", [], [
-        {"user_id": "u1", "item_id": "c", "timestamp": 200, "rating": 4},   # earlier than b: arrives late
+        {"user_id": "u1", "item_id": "c", "timestamp": 200, "rating": 4},   # before the newest stored (350)
         {"user_id": "u1", "item_id": "d", "timestamp": 400, "rating": 5},   # later: as usual
         {"user_id": "u2", "item_id": "a", "timestamp": 50, "rating": 5}])   # a new user: nothing stored before
     rep = L.load(db, [more], append=True, name="tiny")
@@ -953,6 +953,6 @@ def test_an_append_names_rows_older_than_the_stored_history(db, tmp_path):
     assert r.exit_code == 0, r.output
     out = " ".join(r.output.split())
     assert "order: 1 appended interaction is older than its user's newest stored one (1 user: u2)" in out, out
-    assert "it is numbered after them and counts as the most recent" in out, out
+    assert "it is numbered after the stored history and counts as the most recent" in out, out
     rep = L.load(db, [more], append=True, name="tiny")  # a rerun: nothing written, nothing to say
     assert rep.interactions_written == 0 and rep.interactions_earlier == 0

@@ -86,7 +86,7 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
         click.echo(f"order:   {plural(n, 'appended interaction')} {'is' if n == 1 else 'are'} older than "
                    f"{'its' if n == 1 else 'their'} user's newest stored one ({plural(rep.users_earlier, 'user')}: "
                    f"{', '.join(rep.users_earlier_examples)}{', …' if rep.users_earlier > 5 else ''}); "
-                   f"{'it is' if n == 1 else 'they are'} numbered after them and "
+                   f"{'it is' if n == 1 else 'they are'} numbered after the stored history and "
                    f"count{'s' if n == 1 else ''} as the most recent (recency, short-term interests, the "
                    f"last-two-out split)", err=True)
     if rep.interactions_already_stored or rep.items_text_kept:

@@ -336,12 +336,13 @@ def apply(db: Database, pack: TypePack, *, dim: int, rebuild_vector_index: bool 
     )
     if stale:  # the ids their pruned concepts had stay retired (cypher/concepts/taken_ids.cypher)
         db.write(
-            "MATCH (k:KnowledgeType) WHERE NOT k.name IN $names "
-            "WITH collect(k) AS gone, reduce(a = [], k IN collect(k) | a + coalesce(k.retired_concepts, [])) AS ids "
-            "MERGE (m:SchemaInfo {id: 'schema'}) "
-            "SET m.retired_concepts = coalesce(m.retired_concepts, []) "
-            "                         + [x IN ids WHERE NOT x IN coalesce(m.retired_concepts, [])] "
-            "WITH gone UNWIND gone AS k DELETE k", names=pack.names, tx_metadata=APPLY_METADATA)
+            "MATCH (k:KnowledgeType) WHERE NOT k.name IN $names WITH collect(k) AS gone "
+            "CALL (gone) { UNWIND gone AS t UNWIND coalesce(t.retired_concepts, []) AS id "
+            "  WITH collect(DISTINCT id) AS ids WHERE size(ids) > 0 "
+            "  MERGE (m:SchemaInfo {id: 'schema'}) "
+            "  SET m.retired_concepts = coalesce(m.retired_concepts, []) "
+            "                           + [x IN ids WHERE NOT x IN coalesce(m.retired_concepts, [])] } "
+            "UNWIND gone AS k DELETE k", names=pack.names, tx_metadata=APPLY_METADATA)
     db.write("MERGE (m:SchemaInfo {id: 'schema'}) SET m.pack = $pack, m.pack_file = $file, m.embedding_dim = $dim",
              pack=pack.name, file=pack.path or None, dim=dim)
     report = install_triggers(db, wait_s=trigger_wait_s) if triggers else None

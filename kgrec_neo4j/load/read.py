@@ -409,6 +409,8 @@ def detect(paths: list[Path], *, one_generic_file: bool = False, fmt: Format | N
     names: dict[str, Path] = {}
     for f in files:  # two days' folders, or a file beside its .gz copy: the second one silently replaced the first
         stem = f.name.split(".")[0]
+        if stem in names and names[stem].resolve() == f.resolve():  # one file named twice (a folder and its file)
+            continue
         if stem in names:
             raise InputError(
                 f"two files named {stem}.* ({names[stem]} and {f}): a load reads one of each; load the folders one at "
