@@ -188,6 +188,11 @@ def test_files_named_or_shaped_like_another_format_are_named(data_dir, tmp_path)
     assert ds.format == "amazon2018" and not ds.issues
     write_jsonl(folder / "meta.json", [{"asin": "B1", "title": "A game"}])  # real metadata is still read
     assert L.read([folder]).items["B1"]["title"] == "A game"
+    write_jsonl(folder / "meta_Office.json", [{"asin": "B2", "title": "A stapler"}])  # a second category's metadata
+    with pytest.raises(InputError, match=r"2 product metadata files \(meta.json, meta_Office.json\): a load reads one "
+                                         r"review file with its meta_\* file"):
+        L.read([folder])
+    (folder / "meta_Office.json").unlink()
     write_jsonl(tmp_path / "data.jsonl", [{"user_id": "u1", "item_id": "i1", "seq": 0}])
     with pytest.raises(InputError, match=r"look like the generic format's interactions .* name it interactions.jsonl"):
         L.read([tmp_path / "data.jsonl"])

@@ -431,7 +431,12 @@ def detect(paths: list[Path], *, one_generic_file: bool = False, fmt: Format | N
         raise InputError(f"found {names[have].name} but no {missing}.jsonl[.gz] beside it (the generic format needs "
                          f"both; with --append, to a stored dataset, either may be alone)",
                          source=str(names[have].parent))
-    meta = next((f for n, f in names.items() if n.startswith("meta")), None)
+    metas = [f for n, f in names.items() if n.startswith("meta")]
+    if len(metas) > 1:  # the first was read and the others left out without a word
+        raise InputError(f"{len(metas)} product metadata files ({', '.join(f.name for f in metas)}): a load reads one "
+                         f"review file with its meta_* file; load each pair by itself (a folder per category, or the "
+                         f"two files named); nothing was written", source=str(metas[1]))
+    meta = metas[0] if metas else None
     reviews = [f for n, f in names.items() if not n.startswith("meta")]
     if meta is not None:
         meta_keys = _first_record(meta)
