@@ -599,6 +599,9 @@ def test_ctrl_c_cancels_the_requests_in_flight_and_sends_no_more(tmp_path):
                     at["kill"] = time.monotonic()
                     signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
+        # Python's own Ctrl-C handler: a test run started in the background by a script (`cmd &`) starts with SIGINT
+        # ignored, and the signal would then never interrupt the run
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
         threading.Thread(target=interrupt_when_all_slots_wait, daemon=True).start()
         try:
             with pytest.raises(KeyboardInterrupt):
@@ -606,6 +609,7 @@ def test_ctrl_c_cancels_the_requests_in_flight_and_sends_no_more(tmp_path):
         finally:
             with lock:
                 armed[0] = False
+            signal.signal(signal.SIGINT, previous)
         assert time.monotonic() - at["kill"] < 3.0  # at once, not when the answers come (5 s after they were sent)
         assert srv.calls == 4
         time.sleep(max(0.0, at["sent"] + 6.0 - time.monotonic()))  # past the cancelled requests' answers
