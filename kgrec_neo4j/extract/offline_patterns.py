@@ -510,7 +510,7 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
                      r"diablo|baldur'?s\s+gate|neverwinter|fable|the\s+witcher|xenoblade|fire\s+emblem|"
                      r"star\s+ocean|chrono|shin\s+megami|disgaea|dark\s+souls|demon'?s\s+souls|bloodborne"),
     ("MMO", r"mmo(?:rpg)?|world\s+of\s+warcraft|guild\s+wars|everquest|final\s+fantasy\s+xiv|final\s+fantasy\s+xi"),
-    ("first-person shooter", r"fps|first[\s-]person\s+shooter|call\s+of\s+duty|battlefield|halo|doom|"
+    ("first-person shooter", r"(?<!\d\d\d\s)(?<![\s,]\d\d\s)fps|first[\s-]person\s+shooter|call\s+of\s+duty|battlefield|halo|doom|"
                              r"medal\s+of\s+honor|counter[\s-]strike|far\s+cry|borderlands|wolfenstein|"
                              r"killzone|(?<!final\s)resistance|crysis|bioshock|titanfall|(?<!'s\s)destiny|quake|unreal\s+tournament|"
                              r"half-life|left\s+4\s+dead|rainbow\s+six|ghost\s+recon|timesplitters|perfect\s+dark|"
@@ -518,7 +518,7 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
     ("shooter", r"shooter|shoot\s+'?em\s+up|shmup|gears\s+of\s+war|splatoon|star\s+fox|contra"),
     ("racing", r"racing|racer|rally|kart|nascar|formula\s+(?:1|one)|f1|gran\s+turismo|forza|need\s+for\s+speed|"
                r"burnout|dirt|midnight\s+club|motorstorm|wipeout|project\s+gotham|ridge\s+racer|crash\s+team|"
-               r"motocross|mx\s+vs|moto\s?gp|f-zero|trackmania|driver|test\s+drive"),
+               r"motocross|mx\s+vs|moto\s?gp|f-zero|trackmania|(?<!no\s)(?<!security\s)driver(?!-free)|test\s+drive"),
     ("fighting", r"fighting|fighter|mortal\s+kombat|street\s+fighter|tekken|soul\s?calibur|dead\s+or\s+alive(?!\s+(?:xtreme|paradise))|"
                  r"smash\s+bros|marvel\s+vs\.?|king\s+of\s+fighters|guilty\s+gear|blazblue|injustice|virtua\s+fighter|"
                  r"killer\s+instinct|dragon\s+ball|naruto|def\s+jam"),
@@ -536,7 +536,7 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
     ("snowboarding", r"snowboard(?:ing)?|ssx|shaun\s+white"),
     ("fishing", r"fishing|bass\s+(?:pro|fishing)|angler"),
     ("hunting", r"hunting|deer\s+hunter|cabela'?s"),
-    ("sports", r"sports?"),
+    ("sports", r"(?<!\We-)(?<!\We\s)sports?(?!-performance)"),  # (E-Sports mice, "Sports-Performance" headsets)
     ("platformer", r"platformer|super\s+mario|mario\s+bros|sonic|crash\s+bandicoot|spyro|rayman|ratchet|"
                    r"jak\s+(?:and|&|ii|3|x)|banjo|kirby|donkey\s+kong|mega\s?man|little\s+big\s+planet|"
                    r"littlebigplanet|sly\s+cooper|yoshi|psychonauts|castlevania|metroid(?!\s+prime)"),
@@ -545,33 +545,36 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
                          r"ninja\s+gaiden|bayonetta"),
     ("open world", r"open[\s-]world|sandbox|grand\s+theft\s+auto|gta|saints\s+row|red\s+dead|watch\s+dogs|"
                    r"just\s+cause|mafia|sleeping\s+dogs|infamous|prototype|minecraft|no\s+man'?s\s+sky"),
-    ("stealth", r"stealth|metal\s+gear|splinter\s+cell|hitman|thief(?!'s)|dishonored|tenchu"),  # (A Thief's End)
+    # the word alone is mostly a product line's name here (Stealth headsets and keyboards, Skylanders' Stealth Elf)
+    ("stealth", r"stealth(?=[\s-]+(?:action|adventure|shooter|assassins?|game(?!\s+tower)|based|elements?|missions?|genre))|"
+                r"metal\s+gear|splinter\s+cell|hitman|thief(?!'s)|dishonored|tenchu"),  # (A Thief's End)
     ("survival horror", r"survival\s+horror|horror|(?<!vs\s)(?<!vs\.\s)zombies?(?!\s+version)|resident\s+evil|silent\s+hill|dead\s+space|"
                         r"fatal\s+frame|dead\s+rising|the\s+evil\s+within|outlast|alan\s+wake|left\s+4\s+dead"),
     ("survival", r"survival"),
     ("music and rhythm", r"rhythm|guitar\s+hero|rock\s+band|dance\s+dance\s+revolution|ddr|just\s+dance|"
-                         r"singstar|karaoke|dance|band\s+hero|dj\s+hero|rocksmith|taiko|music(?!\s+cds?)"),  # (a bundle's Music CD)
+                         r"singstar|karaoke|dance|band\s+hero|dj\s+hero|rocksmith|taiko|"
+                         r"(?<!gaming\sand\s)music(?!\s+cds?|\s+&\s+gaming)"),  # (a bundle's Music CD; headsets)
     ("simulation", r"simulat(?:ion|or)|sim(?:s|city)?|tycoon|roller\s?coaster|farming|harvest\s+moon|"
                    r"animal\s+crossing|flight\s+sim|truck\s+sim|story\s+of\s+seasons"),
     ("flight", r"flight|pilot|air\s+combat|ace\s+combat|dogfight|air\s+force|blazing\s+angels"),
-    ("strategy", r"strategy|strategic|rts|tactics|tactical|civilization|command\s+(?:&|and)\s+conquer|starcraft|"
+    ("strategy", r"strategy(?!\s+guides?)|strategic|rts|tactics|tactical(?!\s+(?:audio|assault\s+commander))|civilization|command\s+(?:&|and)\s+conquer|starcraft|"
                  r"warcraft|age\s+of\s+(?:empires|mythology)|total\s+war|xcom|company\s+of\s+heroes|"
                  r"heroes\s+of\s+might|advance\s+wars|pikmin|tower\s+defense|halo\s+wars"),
-    ("puzzle", r"puzzles?|tetris|bejeweled|puyo|lumines|portal|professor\s+layton|picross|sudoku|crossword"),
+    ("puzzle", r"puzzles?|tetris|bejeweled|puyo|lumines|(?<!dark\s)(?<!replacement\s)portal(?!\s+(?:of|owner|base))|professor\s+layton|picross|sudoku|crossword"),
     ("adventure", r"(?:graphic|text|point[\s-]and[\s-]click|puzzle|action|interactive|story|narrative)\s+adventures?|"
                r"adventure\s+games?|point[\s-]and[\s-]click|myst|monkey\s+island|telltale|walking\s+dead"),
     ("hidden object", r"hidden\s+objects?"),
     ("mystery", r"(?<!pok[eé]mon\s)myster(?:y|ies)|detective|sherlock|nancy\s+drew|ace\s+attorney|phoenix\s+wright"),
-    ("action", r"action(?!\s+replay)|hack\s+and\s+slash|beat\s+'?em\s+up|brawler|musou|dynasty\s+warriors"),
+    ("action", r"(?<!dual\s)(?<!all\s)action(?!\s+(?:replay|controls?|controller|game\s+pad|pak|set))|hack\s+and\s+slash|beat\s+'?em\s+up|brawler|musou(?!\s+wii)|dynasty\s+warriors"),
     ("arcade", r"arcade|pinball|pac-?man|galaga|frogger|centipede"),
     ("card and board games", r"card\s+game|solitaire|poker|casino|blackjack|board\s+game|chess|chessmaster|"
                              r"monopoly|scrabble|mahjong|yu-gi-oh|magic:?\s+the\s+gathering|uno|jeopardy|"
                              r"wheel\s+of\s+fortune|trivia|quiz|trivial\s+pursuit|game\s+show"),
-    ("virtual pets", r"pets?|petz|dogz|(?<!mad\s)catz|nintendogs|horsez|horses?"),
+    ("virtual pets", r"pets?(?!\s+style)|petz|dogz|(?<!mad\s)catz|nintendogs|horsez|horses?"),
     ("cooking", r"cooking|cook|chef|kitchen"),
-    ("war", r"war(?:fare)?|military|wwii|world\s+war|ww2|vietnam"),
-    ("space", r"space|galaxy|galactic|star\s+wars|star\s+trek|mass\s+effect|halo"),
-    ("fantasy", r"fantasy|(?<!double\s)dragons?(?!\s+(?:rising|ball))|magic|wizards?|sorcer(?:y|er)|elves|"
+    ("war", r"(?<!o')war(?:fare)?|military(?!\s+edition)|wwii|world\s+war|ww2|vietnam"),
+    ("space", r"space|(?<!samsung\s)galaxy(?!\s+(?:purple|s\d))|galactic|star\s+wars|star\s+trek|mass\s+effect|halo"),
+    ("fantasy", r"fantasy|(?<!double\s)dragons?(?!\s+(?:rising|ball|deep))|(?<!swap\s)magic(?!\s+(?:joy|slide))|wizards?|sorcer(?:y|er)|elves|"
               r"knights(?!\s+of\s+the\s+(?:old|eternal))"),  # (a Knight alone: Arkham, Jedi, Shovel, Gabriel)
     ("superheroes", r"super\s?heroes|superhero|marvel|batman|spider-?man|superman|x-men|avengers|justice\s+league"),
     ("ninja", r"ninjas?|shinobi"),
@@ -623,7 +626,7 @@ _FRANCHISES_VG: list[tuple[str, str]] = [
     ("Red Dead", r"red\s+dead"), ("Dead Space", r"dead\s+space"), ("Dead Rising", r"dead\s+rising"),
     ("Dark Souls", r"dark\s+souls"), ("The Witcher", r"witcher"), ("Monster Hunter", r"monster\s+hunter"),
     ("Dynasty Warriors", r"dynasty\s+warriors"), ("Ace Combat", r"ace\s+combat"), ("Destiny", r"destiny"),
-    ("Minecraft", r"minecraft"), ("Portal", r"portal"), ("Half-Life", r"half-life"), ("Left 4 Dead", r"left\s+4\s+dead"), ("Doom", r"doom"),
+    ("Minecraft", r"minecraft"), ("Portal", r"(?<!dark\s)(?<!replacement\s)portal(?!\s+(?:of|owner|base))"), ("Half-Life", r"half-life"), ("Left 4 Dead", r"left\s+4\s+dead"), ("Doom", r"doom"),
     ("Wolfenstein", r"wolfenstein"), ("Prince of Persia", r"prince\s+of\s+persia"), ("Banjo-Kazooie", r"banjo"),
     ("Ninja Gaiden", r"ninja\s+gaiden"), ("Soulcalibur", r"soul\s?calibur"), ("Dead or Alive", r"dead\s+or\s+alive"),
     ("Smash Bros.", r"smash\s+bros"), ("Pikmin", r"pikmin"), ("Star Fox", r"star\s?fox"), ("Splatoon", r"splatoon"),
