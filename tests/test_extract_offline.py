@@ -540,6 +540,7 @@ def test_a_shipped_packs_feature_headings_keep_their_patterns():
     ("Tenchu: Stealth Assassins", {("Game Features", "stealth")}, set()),
     ("Mark of the Ninja, a stealth action game - PC", {("Game Features", "stealth")}, set()),
     ("BenQ Zowie ZA12 E-Sports Ambidextrous Optical Gaming Mouse", set(), {("Game Features", "sports")}),
+    ("E-Sports Gaming Headset Stand", set(), {("Game Features", "sports")}),
     ("Thermaltake Tt e SPORTS Theron Laser Gaming Mouse", set(), {("Game Features", "sports")}),
     ("Logitech G230 Stereo Gaming Headset - Sports-Performance Ear Cushions", set(), {("Game Features", "sports")}),
     ("Ultimate Sports Pack - Nintendo Wii", {("Game Features", "sports")}, set()),

@@ -536,7 +536,7 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
     ("snowboarding", r"snowboard(?:ing)?|ssx|shaun\s+white"),
     ("fishing", r"fishing|bass\s+(?:pro|fishing)|angler"),
     ("hunting", r"hunting|deer\s+hunter|cabela'?s"),
-    ("sports", r"(?<!\We-)(?<!\We\s)sports?(?!-performance)"),  # (E-Sports mice, "Sports-Performance" headsets)
+    ("sports", r"(?<!\We-)(?<!^e-)(?<!\We\s)(?<!^e\s)sports?(?!-performance)"),  # (E-Sports mice, "Sports-Performance" headsets)
     ("platformer", r"platformer|super\s+mario|mario\s+bros|sonic|crash\s+bandicoot|spyro|rayman|ratchet|"
                    r"jak\s+(?:and|&|ii|3|x)|banjo|kirby|donkey\s+kong|mega\s?man|little\s+big\s+planet|"
                    r"littlebigplanet|sly\s+cooper|yoshi|psychonauts|castlevania|metroid(?!\s+prime)"),
