@@ -500,6 +500,14 @@ def test_browser_item_link_shares_are_the_served_scores_terms(db, graph):
         assert row["share"] == pytest.approx(-2.0 * m.link_weight * 0.001 ** 4 * w[s1], rel=1e-5)
         assert row["reason"].endswith(", which no longer counts in the item graph (4 of your interactions came "
                                       "after it)"), row["reason"]
+        # a run that gives a dislike no weight in the item graph (`--dislike-value 0`): its share is 0, and the
+        # Browser said the dislike 'still goes with it'
+        metrics["recency"]["item_graph"] = 0.5
+        db.write("MATCH (r:ModelRun {id: $r}) SET r.metrics = $m, r.item_link_dislike_value = 0.0", r=run,
+                 m=json.dumps(metrics))
+        [row] = [r for r in browser("why_not") if r["share"] is not None]
+        assert row["share"] == 0.0
+        assert row["reason"].endswith(", which counts nothing in the item graph of this run"), row["reason"]
     finally:
         db.write("MATCH (u:User {id: 'share-user'}) DETACH DELETE u")
         db.write("MATCH (r:ModelRun {id: $r}) SET r.metrics = $m, r.item_link_dislike_value = $d",

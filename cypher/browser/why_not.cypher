@@ -3,7 +3,8 @@
 // ITEM_LINK.weight, x the run's dislike value, decay the run's item-graph recency decay (`recency.item_graph` of its
 // metrics; 1 when none), back the user's interactions after the dislike by `seq`; an edge without `sign` takes it
 // from `rating`): negative counts against the item, positive for it (an item graph can count a dislike as
-// interest; one whose share has faded under 0.0001 with the decay no longer counts); a dislike without an ITEM_LINK
+// interest; one whose share has faded under 0.0001 with the decay no longer counts; a run trained with
+// `--dislike-value 0` gives it none); a dislike without an ITEM_LINK
 // to the item has share null here (its model part, and every reason's full share, come from
 // `kgrec explain --user U --item I`). Shared concepts and negative interests are evidence; a
 // negative interest names its horizon (long-term, short-term: a user can have both on one concept).
@@ -40,6 +41,7 @@ CALL (r, u, i) {
             + CASE WHEN share IS NULL THEN ''
                    WHEN abs(share) < 0.0001 AND fade < 0.01
                      THEN ', which no longer counts in the item graph (' + toString(back) + ' of your interactions came after it)'
+                   WHEN share = 0 THEN ', which counts nothing in the item graph of this run'
                    WHEN share < 0 THEN ', which counts against it in the item graph'
                    ELSE ', which still goes with it in the item graph' END
             + CASE WHEN size(shared) > 0 THEN ' (shared: ' + reduce(s = '', n IN shared | s + CASE WHEN s = '' THEN '' ELSE ', ' END + n) + ')'
