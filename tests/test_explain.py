@@ -696,10 +696,12 @@ def test_browser_stored_recommendations_picks_item_links_by_their_share(db):
 
 def test_browser_concept_neighbourhood_shows_the_family(db, kg):
     """concept_neighbourhood showed a concept's type, mentions, items and users, but not its BROADER edges: `Xbox`
-    showed neither `Xbox One` nor `Xbox 360`, the family the explanations' family paths go through."""
+    showed neither `Xbox One` nor `Xbox 360`, the family the explanations' family paths go through. An id the concept
+    absorbed (`kgrec concepts merge`: valid as an alias) finds it too (it found nothing)."""
 
     text = browser_query("concept_neighbourhood")
-    db.write("CREATE (:Concept {id: 'fam-probe-xbox', name: 'Xbox Probe', type: 'Compatibility'})"
+    db.write("CREATE (:Concept {id: 'fam-probe-xbox', name: 'Xbox Probe', type: 'Compatibility', "
+             "aliases: ['fam-probe-absorbed']})"
              "<-[:BROADER {method: 'variant'}]-(:Concept {id: 'fam-probe-one', name: 'Xbox Probe One', "
              "type: 'Compatibility'})")
     try:
@@ -707,6 +709,7 @@ def test_browser_concept_neighbourhood_shows_the_family(db, kg):
         # a path as Record.data() gives it, from the concept asked for: [xbox, 'BROADER', one]
         assert [[p[0]["id"], p[1], p[2]["id"]] for p in rows[0]["family"]] == [["fam-probe-xbox", "BROADER",
                                                                               "fam-probe-one"]]
+        assert [r["c"]["id"] for r in db.query(text, concept="fam-probe-absorbed")] == ["fam-probe-xbox"]
     finally:
         db.write("MATCH (c:Concept) WHERE c.id STARTS WITH 'fam-probe-' DETACH DELETE c")
 

@@ -1,11 +1,12 @@
 // A concept's neighbourhood: its type, its family (BROADER edges both ways: `Xbox One` -> `Xbox`), mentions, the
 // items that have it and the users interested in it.
-// $concept is a concept's id (`kgrec items show` prints them) or its name (case-insensitive).
+// $concept is a concept's id (`kgrec items show` prints them), an id it absorbed (`kgrec concepts merge KEEP ABSORB`:
+// ABSORB's id stays valid as an alias of KEEP) or its name (case-insensitive).
 // Each list is read on its own, up to its limit (a concept of thousands of items and users costs what a small one
 // does).
 // :param concept => 'Legend of Spyro'
 MATCH (c:Concept)
-WHERE c.id = $concept OR toLower(c.name) = toLower($concept)
+WHERE c.id = $concept OR $concept IN coalesce(c.aliases, []) OR toLower(c.name) = toLower($concept)
 RETURN c, COLLECT { MATCH pt = (c)-[:OF_TYPE]->(:KnowledgeType) RETURN pt } AS type,
        COLLECT { MATCH pf = (c)-[:BROADER]-(:Concept) RETURN pf LIMIT 20 } AS family,
        COLLECT { MATCH pm = (:Mention)-[:CANONICAL]->(c) RETURN pm LIMIT 20 } AS mentions,
