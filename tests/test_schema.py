@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from click.testing import CliRunner
 
@@ -142,13 +144,16 @@ def test_a_command_run_with_another_pack_than_the_databases_is_refused_before_it
                                   ["concepts", "project", "--silent"],
                                   ["concepts", "grow", "--silent"], ["concepts", "families"], ["concepts", "same-work"],
                                   ["concepts", "suggest-merges"], ["concepts", "merge", "c_a", "c_b"],
-                                  ["interests", "extract", "--extractor", "llm", "--users", "1", "--silent"]])
+                                  ["interests", "extract", "--extractor", "llm", "--users", "1", "--silent"],
+                                  ["load", str(Path(__file__).parent / "data" / "vg-slice"), "--dataset", "pack-probe",
+                                   "--silent"]])
 def test_the_concept_commands_run_with_another_pack_than_the_databases_are_refused(db, tmp_path, args):
     """`kgrec concepts report` without --pack on an Office graph reported the 4 of its 9 types that the video-games
     pack has too (Functionality, Compatibility, Usage Scenarios, Others), saying nothing of the others; project and
     grow likewise worked on those 4 alone; families, same-work, suggest-merges and merge read the pack's rules (its
     variant guard, its title names), and the Graph-RAG interests ask for its types. Each now names the database's
-    pack, as extraction and update do."""
+    pack, as extraction and update do. `kgrec load` too: it wrote a dataset that the next extraction or update would
+    type with the wrong pack (or refuse)."""
     from kgrec_neo4j.cli import cli
 
     assert schema.db_packs(db) == ["video_games"]
@@ -158,6 +163,7 @@ def test_the_concept_commands_run_with_another_pack_than_the_databases_are_refus
     assert "Error: this database holds the knowledge types of type pack 'video_games'" in r.output, r.output
     assert "`kgrec --pack video_games ...`" in r.output, r.output
     assert not (tmp_path / "concepts-report.md").exists()
+    assert db.value("MATCH (d:Dataset {name: 'pack-probe'}) RETURN count(d)") == 0
 
 
 def test_vector_index_answers_and_dimension_mismatch_is_refused(db, settings):

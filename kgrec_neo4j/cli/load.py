@@ -65,6 +65,10 @@ def load(settings: Settings, paths, fmt, name, strict, k_core, max_users, append
             bar.close()
 
     with open_db(settings, writer="kgrec load") as d:
+        from ..core.schema import check_pack, load_pack
+
+        # a database holds one pack: data loaded with another would be typed by the wrong one next (extract, update)
+        check_pack(d, load_pack(settings.type_pack))
         rep = run_load(d, list(paths), fmt=fmt, name=name, strict=strict, k_core_users=k_core, k_core_items=k_core,
                        max_users=max_users, seed=settings.seed, batch_size=batch_size or settings.batch_size,
                        progress=progress, append=append, yes=yes, id_prefix=id_prefix)
