@@ -67,6 +67,9 @@ class GraphStatus(BaseModel):
     interactions_since_run: int | None = Field(None, description="interactions loaded since the current run started "
                                                                  "training or recorded live since (None: a run that "
                                                                  "did not record its ingest number)")
+    late_split_users: int = Field(0, description="users with a train interaction recorded after one of their valid "
+                                                 "or test ones (live): evaluation refuses them until `kgrec "
+                                                 "interactions split` splits their histories again")
     interests: dict[str, str] = Field(default_factory=dict, description="per interest extractor with state, which "
                                       "interactions its edges read: train, every (serving), switching:<target>")
     writer: str | None = Field(None, description="who holds the writer lease, if anyone (and when its process, on this "
@@ -122,4 +125,5 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
         items_folded=int(p["items_folded"]),
         interactions_since_run=int(p["interactions_since_run"]) if run and p["run_ingest"] is not None else None,
         writer=writer, pending=pending,
+        late_split_users=int(db.query(cypher("train/late_train_users"), dataset=None)[0]["users"]),
         interests={ex: str(scopes[ex]) for ex in ("offline", "llm") if scopes[f"{ex}_state"]})

@@ -566,16 +566,37 @@ def test_evaluation_refuses_train_interactions_recorded_after_the_held_out_ones(
     check_split_order(vg)
     user, item = vg.query("MATCH (u:User)-[e:INTERACTED {split: 'test'}]->(i:Item) "
                           "RETURN u.id AS u, i.id AS i ORDER BY u.id LIMIT 1")[0].values()
+    splits = "MATCH (:User {id: $u})-[e:INTERACTED]->() WITH e ORDER BY e.seq RETURN collect([e.seq, e.split])"
+    before, stamp = vg.value(splits, u=user), vg.value("MATCH (u:User {id: $u}) RETURN u.ingest", u=user)
     rec = record_interaction(vg, user, InteractionIn(item=item, rating=5, timestamp=1_700_000_000))
     try:
         with pytest.raises(KgrecError, match=rf"1 user has train interactions after their valid or test ones "
-                                             rf"\(e.g. '{user}' of dataset 'vg-slice'\).*--for serving"):
+                                             rf"\(e.g. '{user}' of dataset 'vg-slice'\).*interactions split.*"
+                                             rf"--for serving"):
             check_split_order(vg)
         for args in (["train", "--model", "pop"], ["evaluate", "--models", "pop"]):
             r = CliRunner().invoke(cli, args)
             assert r.exit_code != 0 and "after their valid or test ones" in r.output, (args, r.output)
         assert vg.value("MATCH (r:ModelRun) WHERE r.status = 'running' RETURN count(r)") == 0
+        # `kgrec status` says so (it advised `kgrec train --warm-start`, which was then refused); `kgrec interactions
+        # split` splits the history again, last-two-out as an append does, and stamps the user for `kgrec update`
+        r = CliRunner().invoke(cli, ["status"])
+        assert r.exit_code == 0 and "splits:    1 user with interactions recorded live" in r.output, r.output
+        r = CliRunner().invoke(cli, ["interactions", "split"])
+        assert r.exit_code == 0 and f"split again: 1 user (e.g. '{user}'), 3 interactions moved" in r.output, r.output
+        *old, (seq, split) = vg.value(splits, u=user)
+        assert (seq, split) == (rec.seq, "test")
+        assert [sp for _, sp in old] == [*(sp for _, sp in before[:-2]), "train", "valid"]
+        assert vg.value("MATCH (u:User {id: $u}) RETURN u.ingest", u=user) \
+            == vg.value("MATCH (s:UpdateState {id: 'graph'}) RETURN s.ingest")
+        check_split_order(vg)
+        r = CliRunner().invoke(cli, ["interactions", "split"])  # nothing left: nothing written
+        assert r.exit_code == 0 and "no history to split again" in r.output, r.output
+        assert "splits:" not in CliRunner().invoke(cli, ["status"]).output
     finally:
         vg.write("MATCH (u:User {id: $u})-[e:INTERACTED {seq: $s}]->() DELETE e "
                  "SET u.n_interactions = u.n_interactions - 1", u=user, s=rec.seq)
+        vg.write("UNWIND $rows AS r MATCH (u:User {id: $u})-[e:INTERACTED {seq: r[0]}]->() SET e.split = r[1], "
+                 "u.ingest = $stamp", u=user, rows=before, stamp=stamp)
     check_split_order(vg)
+    assert vg.value(splits, u=user) == before

@@ -133,6 +133,37 @@ def classify(settings: Settings, classifier, kinds, prefer, implicit_confidence,
                         "them", allow=allow_failures)
 
 
+@interactions.command("split")
+@click.option("--dataset", default=None, help="Only the users of this dataset (default: every user).")
+@pass_settings
+def split(settings: Settings, dataset):
+    """Split again, last-two-out as a load does, the histories that interactions recorded live have outgrown.
+
+    A load (and an append) splits each history it touches: a user's latest interaction is test, the one before it
+    valid. An interaction recorded live (`kgrec serve --writes`, POST /users/{user}/interactions, the README's
+    Browser snippet) is a train interaction after them, and evaluation (`kgrec train`, `kgrec evaluate`) refuses
+    such users. This command gives those users' interactions the split a load would give them now and stamps the
+    users, so that the next `kgrec update` recomputes their interests. Serving is unchanged (it reads every
+    interaction whatever its split). Idempotent.
+
+    \b
+    Examples:
+      kgrec interactions split && kgrec update && kgrec train --warm-start
+      kgrec interactions split --dataset amazon-videogames-2018
+    """
+    from ..load.split import split_again
+
+    with open_db(settings, writer="kgrec interactions split") as d:
+        rep = split_again(d, dataset=dataset)
+    if not rep.users:
+        click.echo("no history to split again: no user has a train interaction after a valid or test one"
+                   + (f" in dataset {dataset!r}" if dataset else ""))
+        return
+    click.echo(f"split again: {plural(rep.users, 'user')} (e.g. {', '.join(map(repr, rep.examples))}), "
+               f"{plural(rep.edges, 'interaction')} moved to another split; their latest two interactions are now "
+               f"valid and test. `kgrec update` recomputes their interests (ingest {rep.ingest})")
+
+
 # ------------------------------------------------------------------------------------------------
 # interests
 # ------------------------------------------------------------------------------------------------

@@ -83,11 +83,18 @@ def status(settings: Settings, extractor, as_json):
             learn = ("`kgrec train --for serving --warm-start` learns from them"
                      if r.get("mode") == "serving" or serving_interests else
                      "`kgrec train --warm-start` learns from those in the train split (an evaluation run: valid and "
-                     "test stay held out), `kgrec train --for serving --warm-start` from every one")
+                     "test stay held out"
+                     + ("; `kgrec interactions split` first, see splits below" if st.late_split_users else "")
+                     + "), `kgrec train --for serving --warm-start` from every one")
             click.echo(f"           {_c(st.interactions_since_run, 'interaction')} ({share} of all) arrived since it "
                        f"was trained: served by fold-in; {learn}")
     else:
         click.echo("model:     no run trained yet (`kgrec train`): recommendations need one")
+    if st.late_split_users:
+        click.echo(f"splits:    {_c(st.late_split_users, 'user')} with interactions recorded live after their valid "
+                   f"or test ones: evaluation (`kgrec train`, `kgrec evaluate`) refuses them until `kgrec interactions "
+                   f"split` splits their histories again, last-two-out as a load does (serving reads every "
+                   f"interaction as it is)")
     if st.last_update:
         u = st.last_update
         click.echo(f"updates:   last {u['id']}, finished {str(u['finished'])[:19].replace('T', ' ')} (ingest "
