@@ -314,22 +314,3 @@ def test_no_connection_of_the_project_logs_notifications(db, settings, caplog):
         assert gds_for(db).run_cypher(UNKNOWN_PROPERTY)["n"][0] >= 0
     assert _notification_records(caplog) == []
 
-
-def test_the_readmes_browser_queries_are_the_files():
-    """The README prints three queries of cypher/browser/ whole, for pasting; each is its file without the comment
-    lines (a fix to a file that the README's copy missed kept the old wording there: the why-not clause of a
-    dislike that counts nothing)."""
-    import re
-    from pathlib import Path
-
-    repo = Path(__file__).resolve().parents[1]
-    readme = (repo / "README.md").read_text()
-    found = re.findall(r"`(cypher/browser/\w+\.cypher)`\)?:?\n\n```cypher\n(.*?)```", readme, re.S)
-    assert {f for f, _ in found} == {"cypher/browser/user_profile.cypher", "cypher/browser/explanation_paths.cypher",
-                                     "cypher/browser/why_not.cypher"}, [f for f, _ in found]
-    for name, block in found:
-        text = (repo / name).read_text()
-        want = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("//")).strip()
-        got = "\n".join(ln for ln in block.splitlines() if not ln.startswith(":param")).strip()
-        want = "\n".join(ln for ln in want.splitlines() if not ln.startswith(":param")).strip()
-        assert got == want, name
