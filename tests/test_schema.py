@@ -304,6 +304,28 @@ def test_cli_reports_wrong_password(monkeypatch, settings, db):
     assert "refused the credentials" in r.output and "definitely-wrong" not in r.output
 
 
+def test_db_start_with_a_wrong_password_exits_2_as_every_refused_login(monkeypatch, settings, db):
+    """`kgrec db start` on the running server with another password than the one set at first start exited 1 (a
+    server error); every other command's refused login exits 2 (docs/reliability.md, "Exit codes")."""
+    from kgrec_neo4j.cli import cli
+
+    assert db.value("RETURN 1") == 1  # (a good login first: one failed login does not lock the user)
+    monkeypatch.setenv("NEO4J_PASSWORD", "definitely-wrong-password")
+    r = CliRunner().invoke(cli, ["db", "start"])
+    assert r.exit_code == 2, r.output
+    assert "rejected the credentials" in r.output and "set NEO4J_PASSWORD" in r.output, r.output
+    assert "definitely-wrong" not in r.output
+
+
+def test_an_unknown_pack_is_a_usage_error():
+    """A misspelled `--pack` exited 1, as a failed command does; a bad option value exits 2, naming the packs."""
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["--pack", "office_product", "users", "list"])
+    assert r.exit_code == 2, r.output
+    assert "type pack 'office_product' not found" in r.output and "available: movies, office_products" in r.output
+
+
 def test_movie_people_and_ratings_get_no_family_relations(db, settings):
     """The family rule of video games (``Xbox One`` is of the ``Xbox`` family: a number or variant word dropped)
     made ``Shane Black`` a narrower ``Shane`` (black is a colour word) and ``rated PG-13`` a narrower ``rated PG`` in

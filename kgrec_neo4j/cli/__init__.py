@@ -50,9 +50,13 @@ def cli(ctx: click.Context, config_path, uri, database, home, type_pack, lease_w
         toml_path=config_path,
     )
     if ctx.invoked_subcommand != "doctor":  # (the doctor reports it among its checks)
+        from ..core.errors import SchemaError
         from ..core.schema import load_pack
 
-        load_pack(settings.type_pack)  # an unknown pack is refused up front, by a command that does not read it too
+        try:  # an unknown pack is refused up front, by a command that does not read it too
+            load_pack(settings.type_pack)
+        except SchemaError as e:  # a bad value of --pack (or KGREC_TYPE_PACK, kgrec.toml): a usage error, exit 2
+            raise click.UsageError(str(e), ctx) from None
     ctx.obj["settings"] = settings
 
 

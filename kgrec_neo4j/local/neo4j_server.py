@@ -35,7 +35,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ..core import resources
-from ..core.errors import ServerError
+from ..core.errors import CredentialsRefused, ServerError
 from .process import ServerProcess, alive, log_tail, make_private, port_free
 
 __all__ = ["ensure_installed", "start", "stop", "status", "Neo4jServer", "DEFAULT_HOME", "MAIN_CLASS"]
@@ -435,9 +435,10 @@ def _wait_ready(home: Path, pid: int, uri: str, username: str, password: str, ti
             return _probe(uri, username, password)
         except nex.AuthError as exc:
             # Never retry: Neo4j locks the user after a few failed attempts.
-            raise ServerError(f"Neo4j at {uri} rejected the credentials for user {username!r}: the password does "
-                              "not match the one set at first start (it is stored in the database under "
-                              f"{_dirs(home)['data']}).") from exc
+            # (exit code 2, as every command's refused login: the cause is a setting, not the server)
+            raise CredentialsRefused(f"Neo4j at {uri} rejected the credentials for user {username!r}: the password "
+                                     "does not match the one set at first start (it is stored in the database under "
+                                     f"{_dirs(home)['data']}); set NEO4J_PASSWORD to that one.") from exc
         except (nex.ServiceUnavailable, nex.SessionExpired, OSError) as exc:
             last = type(exc).__name__
         except nex.ClientError as exc:
