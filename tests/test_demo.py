@@ -37,6 +37,7 @@ PARSE_ONLY = {
     ("concepts", "grow"): "grows the vocabulary the other examples name concepts of",
     ("types", "discover"): "embeds a 200-item sample or calls an LLM",
     ("llm", "serve"): "starts the bundled LLM server", ("serve",): "starts the HTTP service", ("llm", "test"): "calls an LLM",
+    ("llm", "stop"): "stops the bundled LLM server other tests may be using",
     ("concepts", "merge"): "merges two concepts for good (the pair names concepts of the 2,000-user demo)",
 }
 NEEDS_LLM = ("--extractor", "llm"), ("--classifier", "llm")
@@ -442,3 +443,12 @@ def test_demo_asks_before_it_reloads_a_stored_dataset_with_fewer_users(db, setti
     assert isinstance(res.exception, _StopAfterLoad), res.output
     assert "remove 5 users" in res.output and set(db.value("MATCH (u:User) RETURN collect(u.id)")) == mine
     clear_database(db)
+
+
+def test_every_command_has_an_example():
+    """The README says every command's --help has an example; `kgrec llm status` and `kgrec llm stop` had none."""
+    from _examples import _walk
+
+    missing = [" ".join(path) for path, cmd in _walk(cli) if not isinstance(cmd, click.Group)
+               and not re.search(r"^\s*Examples?\b.*:\s*$", cmd.help or "", re.M)]
+    assert not missing, missing

@@ -61,7 +61,12 @@ def _exports(info) -> str:
 @llm.command("stop")
 @pass_settings
 def stop_cmd(settings: Settings) -> None:
-    """Stop the bundled server started from this home folder."""
+    """Stop the bundled server started from this home folder.
+
+    \b
+    Example:
+      kgrec llm stop
+    """
     from ..local import llm_server as server
 
     if server.stop(server.llm_home(settings)):
@@ -75,7 +80,13 @@ def stop_cmd(settings: Settings) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_settings
 def status_cmd(settings: Settings, exports: bool, as_json: bool) -> None:
-    """Show the bundled server (if any), the configured endpoint and the answer cache."""
+    """Show the bundled server (if any), the configured endpoint and the answer cache.
+
+    \b
+    Examples:
+      kgrec llm status
+      eval "$(kgrec llm status --exports)"   # point the LLM settings at the running bundled server
+    """
     from ..llm.cache import LLMCache
     from ..local import llm_server as server
 
