@@ -88,6 +88,8 @@ def test_restore_of_a_missing_file_names_it(tmp_path):
     r = _cli(["db", "restore", str(tmp_path / "nope.dump"), "--yes"],
              {"KGREC_HOME": str(tmp_path), "NEO4J_PASSWORD": PASSWORD})
     assert r.exit_code != 0 and "no dump file" in r.output and "nope.dump" in r.output, r.output
+    # the folder `kgrec db dump` writes to by default (the message said <home>/dumps, the help <home>/neo4j/dumps)
+    assert f"(in {(tmp_path / 'neo4j' / 'dumps').resolve()} by default)" in " ".join(r.output.split()), r.output
 
 
 @pytest.mark.parametrize("cmd", [["db", "dump"], ["db", "restore", "x.dump", "--yes"]])
@@ -193,3 +195,17 @@ def test_an_interrupted_restore_is_named_before_a_start_or_a_dump_and_a_new_rest
     dump.write_bytes(b"archive")
     server.restore(tmp_path, dump)
     assert not list(d["run"].glob(".kgrec-restore-*"))
+
+
+def test_a_short_password_is_refused_before_the_install(tmp_path, monkeypatch):
+    """`kgrec db start` with a password under 8 characters on a fresh home assembled Neo4j (about 180 MB) and only
+    then refused the password."""
+    from kgrec_neo4j.local import neo4j_server
+
+    def no_install(*a, **kw):
+        raise AssertionError("installed before the password was checked")
+
+    monkeypatch.setattr(neo4j_server, "ensure_installed", no_install)
+    r = _cli(["db", "start"], {"KGREC_HOME": str(tmp_path), "NEO4J_PASSWORD": "short",
+                               "NEO4J_URI": "bolt://127.0.0.1:7999"})
+    assert r.exit_code != 0 and "at least 8 characters" in r.output, (r.output, r.exception)

@@ -74,6 +74,7 @@ def db_start(settings: Settings, http_port: int | None, timeout_s: float):
     host, port = _ports(settings)
     if host not in ("127.0.0.1", "localhost"):
         raise click.ClickException(f"NEO4J_URI points at {host}; `kgrec db start` only runs a local server on 127.0.0.1")
+    server.check_password(password)  # before the install: a short one was refused after 180 MB were assembled
     server.ensure_installed(home, progress=lambda msg: click.echo(msg, err=True))
     info = server.start(home, bolt_port=port, http_port=http_port, password=password,
                         username=settings.neo4j_username, heap=settings.neo4j_heap,

@@ -455,6 +455,15 @@ def _wait_ready(home: Path, pid: int, uri: str, username: str, password: str, ti
         time.sleep(0.5)
 
 
+def check_password(password: str) -> None:
+    """Raise :class:`ServerError` for a password the first start could not set (none, or under 8 characters): before
+    anything is installed or started."""
+    if not password:
+        raise ServerError("a password is required to start Neo4j (authentication stays on); set NEO4J_PASSWORD")
+    if len(password) < 8:
+        raise ServerError("the Neo4j password must have at least 8 characters (Neo4j 5 refuses shorter ones)")
+
+
 def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, http_port: int | None = None,
           password: str, username: str = "neo4j", heap: str = "2g", pagecache: str = "512m",
           timeout_s: float = 180, progress: Callable[[str], None] = print) -> Neo4jServer:
@@ -466,10 +475,7 @@ def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, htt
     ``http_port``: default 7474 for a new start; a server already running is reused only on the ports asked for
     (``None``: any HTTP port).
     """
-    if not password:
-        raise ServerError("a password is required to start Neo4j (authentication stays on); set NEO4J_PASSWORD")
-    if len(password) < 8:
-        raise ServerError("the Neo4j password must have at least 8 characters (Neo4j 5 refuses shorter ones)")
+    check_password(password)
     _check_size("heap", heap)
     _check_size("pagecache", pagecache)
     asked_http = http_port
@@ -623,7 +629,8 @@ def restore(home: Path, dump_file: Path, *, database: str = "neo4j") -> None:
     """
     src = Path(dump_file).expanduser().resolve()
     if not src.is_file():
-        raise ServerError(f"no dump file {src}; `kgrec db dump` makes one (in <home>/dumps by default)")
+        raise ServerError(f"no dump file {src}; `kgrec db dump` makes one (in {_dirs(home)['home'] / 'dumps'} by "
+                          f"default)")
     proc = _process(home)
     with proc.start_lock():
         d = _stopped_for(home, proc, "restore")
