@@ -694,6 +694,28 @@ def test_browser_stored_recommendations_picks_item_links_by_their_share(db):
                  ids=[run, user, item] + [x[0] for x in links])
 
 
+def test_browser_stored_recommendations_names_a_list_of_a_run_that_does_not_serve(db):
+    """After another run became current, a user's stored list of the run before kept its rows (its item links gone,
+    its items with interest paths only) and nothing said the list was not the serving run's. `note` says so; a list of
+    the serving run has none."""
+    current = db.value("MATCH (r:ModelRun {current: true}) RETURN r.id")
+    made = current is None
+    if made:
+        current = "sr-note-current"
+        db.write("CREATE (:ModelRun {id: $r, current: true})", r=current)
+    db.write("CREATE (u:User {id: 'sr-note-user'}) CREATE (a:Item {id: 'sr-note-a'}) CREATE (b:Item {id: 'sr-note-b'}) "
+             "CREATE (u)-[:RECOMMENDED {rank: 1, score: 2.0, run: 'sr-note-old'}]->(a) "
+             "CREATE (u)-[:RECOMMENDED {rank: 2, score: 1.0, run: $cur}]->(b)", cur=current)
+    try:
+        rows = {r["item"]: r["note"] for r in db.query(browser_query("stored_recommendations"), user="sr-note-user")}
+        assert rows["sr-note-b"] is None
+        assert rows["sr-note-a"] == ("stored by run sr-note-old, which does not serve now; `kgrec recommend --user "
+                                     "sr-note-user` stores the list of the run that does"), rows
+    finally:
+        db.write("MATCH (n) WHERE n.id STARTS WITH 'sr-note-' AND n.id <> $cur OR (n.id = $cur AND $made) "
+                 "DETACH DELETE n", cur=current, made=made)
+
+
 def test_browser_concept_neighbourhood_shows_the_family(db, kg):
     """concept_neighbourhood showed a concept's type, mentions, items and users, but not its BROADER edges: `Xbox`
     showed neither `Xbox One` nor `Xbox 360`, the family the explanations' family paths go through. An id the concept

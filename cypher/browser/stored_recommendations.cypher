@@ -8,10 +8,12 @@
 // (the two strengths are on different scales), an interest the user avoids
 // (INTERESTED_IN.polarity < 0, kind `negative_interest`: it counts against the item) last, and only where fewer than
 // three wanted ones leave room; equal ones by the ids along the path. An item the user interacted with more than
-// once is one path. Paste into Neo4j Browser
+// once is one path. A list stored by a run that does not serve now (another run became current since: its item
+// links are usually gone, so its items show their interests only) says so in `note`. Paste into Neo4j Browser
 // after setting the parameter.
 // :param user => 'A2OAG0NE83ODBD'
 MATCH (u:User {id: $user})-[r:RECOMMENDED]->(i:Item)
+OPTIONAL MATCH (cur:ModelRun {current: true})
 OPTIONAL CALL (u, r, i) {
   OPTIONAL MATCH (m:ModelRun {id: r.run})
   MATCH p = (u)-[x:INTERACTED]->(j:Item)-[l:ITEM_LINK]->(i)
@@ -36,6 +38,10 @@ OPTIONAL CALL (u, r, i) {
   ORDER BY kind = 'negative_interest', strength DESC, [n IN nodes(p)[1..-1] | n.id], ii.horizon
   LIMIT 3
 }
-RETURN r.rank AS rank, i.id AS item, i.title AS title, r.score AS score, r.run AS run, kind, p, strength
+RETURN r.rank AS rank, i.id AS item, i.title AS title, r.score AS score, r.run AS run,
+       CASE WHEN r.run = cur.id THEN null
+            ELSE 'stored by run ' + coalesce(r.run, '?') + ', which does not serve now; `kgrec recommend --user '
+                 + u.id + '` stores the list of the run that does' END AS note,
+       kind, p, strength
 ORDER BY rank, kind <> 'item_link', kind = 'negative_interest', abs(strength) DESC, [n IN nodes(p)[1..-1] | n.id],
          [x IN relationships(p) | coalesce(x.horizon, '')];
