@@ -152,14 +152,16 @@ def test_llm_serve_of_a_file_that_is_not_a_model_says_so(tmp_path, monkeypatch, 
 
 
 def test_an_unknown_pack_is_refused_before_any_command_runs(db, monkeypatch):
-    """`kgrec --pack nonsense load DIR` loaded the data: load does not read the pack, so nothing refused it."""
+    """`kgrec --pack nonsense load DIR` loaded the data: load does not read the pack, so nothing refused it. A bad
+    `--pack` is a bad option value (exit 2, as click's own; it exited 1); a bad KGREC_TYPE_PACK a bad setting (1)."""
     from kgrec_neo4j.core.errors import SchemaError
     from kgrec_neo4j.core.schema import load_pack
 
     with pytest.raises(SchemaError) as e:
         load_pack("nonsense")
     nodes = db.value("MATCH (n) RETURN count(n)")
-    out = clean(CliRunner().invoke(cli, ["--pack", "nonsense", "load", "--silent", "tests/data/vg-slice"]), 1)
+    out = clean(CliRunner().invoke(cli, ["--pack", "nonsense", "load", "--silent", "tests/data/vg-slice"]), 2)
+    assert "Invalid value for '--pack'" in out, out
     assert str(e.value) in out, out
     assert db.value("MATCH (n) RETURN count(n)") == nodes
     monkeypatch.setenv("KGREC_TYPE_PACK", "nonsense")

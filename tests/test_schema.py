@@ -324,6 +324,7 @@ def test_an_unknown_pack_is_a_usage_error():
     r = CliRunner().invoke(cli, ["--pack", "office_product", "users", "list"])
     assert r.exit_code == 2, r.output
     assert "type pack 'office_product' not found" in r.output and "available: movies, office_products" in r.output
+    assert "Invalid value for '--pack'" in r.output, r.output
 
 
 def test_movie_people_and_ratings_get_no_family_relations(db, settings):

@@ -55,8 +55,10 @@ def cli(ctx: click.Context, config_path, uri, database, home, type_pack, lease_w
 
         try:  # an unknown pack is refused up front, by a command that does not read it too
             load_pack(settings.type_pack)
-        except SchemaError as e:  # a bad value of --pack (or KGREC_TYPE_PACK, kgrec.toml): a usage error, exit 2
-            raise click.UsageError(str(e), ctx) from None
+        except SchemaError as e:
+            if type_pack is None:  # KGREC_TYPE_PACK or kgrec.toml: a setting (exit 1)
+                raise
+            raise click.BadParameter(str(e), ctx, param_hint="'--pack'") from None  # a bad option value (exit 2)
     ctx.obj["settings"] = settings
 
 
