@@ -709,7 +709,7 @@ def test_browser_stored_recommendations_names_a_list_of_a_run_that_does_not_serv
     try:
         rows = {r["item"]: r["note"] for r in db.query(browser_query("stored_recommendations"), user="sr-note-user")}
         assert rows["sr-note-b"] is None
-        assert rows["sr-note-a"] == ("stored by run sr-note-old, which does not serve now; `kgrec recommend --user "
+        assert rows["sr-note-a"] == ("stored by run sr-note-old, which does not serve now: `kgrec recommend --user "
                                      "sr-note-user` stores the list of the run that does"), rows
     finally:
         db.write("MATCH (n) WHERE n.id STARTS WITH 'sr-note-' AND n.id <> $cur OR (n.id = $cur AND $made) "

@@ -40,7 +40,7 @@ OPTIONAL CALL (u, r, i) {
 }
 RETURN r.rank AS rank, i.id AS item, i.title AS title, r.score AS score, r.run AS run,
        CASE WHEN r.run = cur.id THEN null
-            ELSE 'stored by run ' + coalesce(r.run, '?') + ', which does not serve now; `kgrec recommend --user '
+            ELSE 'stored by run ' + coalesce(r.run, '?') + ', which does not serve now: `kgrec recommend --user '
                  + u.id + '` stores the list of the run that does' END AS note,
        kind, p, strength
 ORDER BY rank, kind <> 'item_link', kind = 'negative_interest', abs(strength) DESC, [n IN nodes(p)[1..-1] | n.id],
