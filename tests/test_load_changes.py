@@ -956,3 +956,31 @@ def test_an_append_names_rows_older_than_the_stored_history(db, tmp_path):
     assert "it is numbered after the stored history and counts as the most recent" in out, out
     rep = L.load(db, [more], append=True, name="tiny")  # a rerun: nothing written, nothing to say
     assert rep.interactions_written == 0 and rep.interactions_earlier == 0
+
+
+def test_an_edge_without_seq_neither_stops_an_append_nor_a_reload(db, tmp_path):
+    """An INTERACTED edge typed in Browser without `seq` (serving counts it as the latest) made `kgrec load --append`
+    of its user, and any reload of its dataset, stop with a Python traceback (int(None)), with or without --yes.
+    The append now numbers its rows after the numbered ones and leaves the edge as it is; the reload removes it as
+    any row the files no longer have."""
+    clear_database(db)
+    items = [{"item_id": i, "title": f"item {i}"} for i in "abcde"]
+    rows = [{"user_id": "u1", "item_id": i, "timestamp": t, "rating": 5} for i, t in (("a", 100), ("b", 200),
+                                                                                       ("c", 300))]
+    base = write_dataset(tmp_path / "base" / "tiny", items, rows)
+    L.load(db, [base])
+    db.write("MATCH (u:User {id: 'u1'}), (i:Item {id: 'e'}) CREATE (u)-[:INTERACTED {rating: 1.0}]->(i)")
+    more = write_dataset(tmp_path / "more" / "tiny", [], [
+        {"user_id": "u1", "item_id": "d", "timestamp": 400, "rating": 5}])
+    rep = L.load(db, [more], append=True, name="tiny")
+    assert rep.interactions_written == 1
+    got = db.query("MATCH (:User {id: 'u1'})-[e:INTERACTED]->(i:Item) RETURN i.id AS i, e.seq AS s, e.split AS sp "
+                   "ORDER BY i.id")
+    assert [(r["i"], r["s"], r["sp"]) for r in got] == [("a", 0, "train"), ("b", 1, "train"), ("c", 2, "valid"),
+                                                       ("d", 3, "test"), ("e", None, None)]
+    assert L.load(db, [more], append=True, name="tiny").interactions_written == 0  # a rerun: nothing again
+    # the reload: the files' rows stay, the edge without seq is in no file and goes with the rows appended since
+    rep = L.load(db, [base], name="tiny", yes=True)
+    assert rep.interactions_removed == 2
+    assert sorted(db.value("MATCH (:User {id: 'u1'})-[:INTERACTED]->(i:Item) RETURN collect(i.id)")) == ["a", "b", "c"]
+    assert db.value("MATCH ()-[e:INTERACTED]->() WHERE e.seq IS NULL RETURN count(e)") == 0

@@ -252,14 +252,18 @@ def _append_rows(db: Database, xs: list[Interaction], prefix: str) -> _Appended:
     earlier: dict[str, int] = {}
     for u in sorted(by_user):
         history = stored.get(u, [])
-        old = {int(e[0]): e[1] for e in history}
+        # an edge without seq (typed in Browser without one: serving counts it as the latest) has no place in the
+        # order: no split, and no load wrote it (it is no row of the files to find stored again)
+        numbered = [e for e in history if e[0] is not None]
+        old = {int(e[0]): e[1] for e in numbered}
         start = max(old, default=-1) + 1
         new = sorted(by_user[u], key=lambda x: x.seq)  # the files' order: seq (generic) or time (Amazon)
-        have = [(e[2], *e[3:7]) for e in history]
+        have = [(e[2], *e[3:7]) for e in numbered]
         want = [(prefix + x.item, x.rating, x.timestamp, x.review_title, x.review_text) for x in new]
         done = already_stored(have, want)
         # the rest: a timestamped row stored before other writers' rows is stored too (the rows matched above aside)
-        hit = stored_elsewhere(have[: len(have) - done], want[done:])
+        unnumbered = [(e[2], *e[3:7]) for e in history if e[0] is None]  # (found as stored by their timestamp)
+        hit = stored_elsewhere(have[: len(have) - done] + unnumbered, want[done:])
         rest = [x for x, h in zip(new[done:], hit, strict=True) if not h]
         skipped += done + sum(hit)
         untimed += sum(1 for w in want[:done] if w[2] is None)  # (a row found elsewhere has a timestamp)
@@ -603,7 +607,9 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     not stored) while it leaves out files appended since (``appended_out``); more than half of them."""
     stored: dict[str, dict[tuple[int, str], list[Any]]] = {}
     for r in db.query(cypher("load/stored_interactions"), dataset=name):
-        stored[r["user"]] = {(int(e[0]), e[1]): e for e in r["edges"]}
+        # (an edge without seq, typed in Browser without one, is in no file: the reload removes it as any row the
+        # files no longer have)
+        stored[r["user"]] = {(None if e[0] is None else int(e[0]), e[1]): e for e in r["edges"]}
     total = sum(len(v) for v in stored.values())
     new_keys = {(r["user"], r["seq"], r["item"]) for r in rows}
     removed: list[dict[str, Any]] = [{"user": u, "seq": s, "item": i} for u, edges in stored.items()
