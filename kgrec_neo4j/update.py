@@ -49,6 +49,9 @@ from .core.words import plural
 
 log = logging.getLogger(__name__)
 
+#: items per transaction of the knowledge step's user stamps
+STAMP_CHUNK = 2000
+
 
 class StepReport(BaseModel):
     step: str
@@ -313,12 +316,12 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
         grown = [r["id"] for r in db.query(cypher("update/grown_items"), started=started)]
         changed = sorted(set(items) | set(grown))
         rep.items_knowledge = recompute_item_knowledge(db, sorted(items), min_confidence=settings.min_confidence)
-        users = 0
+        reached: set[str] = set()  # (a user of items in two chunks counted once: the sum of the chunks' counts was not)
         every_split = reads_every_split(stored_scopes(db))  # (interests for serving read valid and test too)
-        for k in range(0, len(changed), 2000):
-            users += int(db.execute(cypher("update/stamp_item_users"), ids=changed[k:k + 2000],
-                                    ingest=ingest, every_split=every_split)[0]["users"])
-        rep.users_through_knowledge = users
+        for k in range(0, len(changed), STAMP_CHUNK):
+            reached.update(db.execute(cypher("update/stamp_item_users"), ids=changed[k:k + STAMP_CHUNK],
+                                      ingest=ingest, every_split=every_split)[0]["ids"])
+        rep.users_through_knowledge = users = len(reached)
         return (f"HAS_KNOWLEDGE recomputed for {plural(len(items), 'extracted item')}; {plural(len(grown), 'item')} "
                 f"{'reaches' if len(grown) == 1 else 'reach'} a grown concept; {plural(users, 'user')} with "
                 f"{'an' if every_split else 'a train'} interaction on a changed item")
@@ -358,7 +361,8 @@ def run_update(db: Database, settings: Settings, *, extractor: str = "auto", cla
             if clf is not None and hasattr(clf, "close"):
                 clf.close()
         rep.texts_failed = r.text_failed
-        return (f"{plural(r.edges, 'new or changed interaction')} of {plural(len(users), 'user')} classified with {r.classifier}"
+        return (f"{plural(r.edges, 'new or changed interaction')} classified with {r.classifier} (of "
+                f"{plural(len(users), 'user')} looked at)"
                 + (f" ({r.text_failed} review texts failed: decided by the rating)" if r.text_failed else ""))
 
     # 6. interests ----------------------------------------------------------------------------------------------

@@ -1673,6 +1673,28 @@ def test_an_update_finishes_the_clearing_a_stopped_train_left(db, world, setting
     assert db.value("MATCH ()-[l:ITEM_LINK {run: $r}]->() RETURN count(l)", r=run) > 0  # its own links kept
 
 
+def test_the_users_reached_through_changed_knowledge_are_counted_once(db, world, settings, monkeypatch):
+    """The knowledge step stamps the train users of the changed items 2,000 items at a time and added up each
+    batch's count: a user of items in two batches was counted twice (1,093 users "through changed knowledge" where
+    947 were recomputed in all, on a demo graph). Each user now counts once."""
+    from kgrec_neo4j import update as U
+
+    a, b = db.query("MATCH (u:User)-[:INTERACTED {split: 'train'}]->(i:Item) WHERE i.gnn_folded_run IS NULL "
+                    "WITH u, collect(i.id) AS its WHERE size(its) >= 2 RETURN its[0] AS a, its[1] AS b "
+                    "ORDER BY u.id LIMIT 1")[0].values()
+    rows = {r["item_id"]: r for r in slice_rows("items.jsonl")}
+    folder = write_dataset(world["tmp"] / "retitle-two" / "vg",
+                           [{**rows[a], "title": "Wireless Charging Dock"}, {**rows[b], "title": "Racing Wheel Stand"}],
+                           [])
+    load(db, [folder], append=True)
+    monkeypatch.setattr(U, "STAMP_CHUNK", 1)  # one item per transaction: the two items' shared users in two
+    rep = run_update(db, settings)
+    assert rep.items_extracted == 2
+    assert rep.users_through_knowledge == db.value(
+        "MATCH (i:Item)<-[:INTERACTED {split: 'train'}]-(u:User) WHERE i.id IN $ids RETURN count(DISTINCT u)",
+        ids=[a, b])
+
+
 def test_a_new_item_borrows_from_its_own_datasets_items_only():
     """A new gaming chair borrowed 41 of its 100 item links from two Office datasets in one database: its text
     neighbours were taken over every trained item. They are taken within its dataset."""
