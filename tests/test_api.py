@@ -382,7 +382,7 @@ def test_a_misspelled_field_of_a_posted_body_is_400_and_nothing_is_written(db, k
 def test_a_blank_id_is_400_and_nothing_is_written(db, kg, settings):
     """POST /users/%20/interactions created a user whose id is a space, and POST /items with {"id": "  "} an item
     whose id is two: ids that `kgrec load` refuses ("field 'user_id' is empty"). A blank id is 400 naming the
-    field, and nothing is written."""
+    field, and nothing is written; so is an id with spaces around it."""
     user = kg["users"][3]
     before = _edges(db, user)
     item = db.query("MATCH (i:Item) WHERE i.dataset IS NOT NULL RETURN i.id AS i, i.dataset AS d ORDER BY i.id "
@@ -393,11 +393,15 @@ def test_a_blank_id_is_400_and_nothing_is_written(db, kg, settings):
         for route, body, field in ((f"/users/{user}/interactions", {"item": "  "}, "item"),
                                    ("/users/%20%20/interactions", {"item": item["i"]}, "user"),
                                    ("/items", {"id": " ", "dataset": item["d"], "title": "blank"}, "id"),
-                                   ("/items", {"id": "api-blank-dataset", "dataset": " "}, "dataset")):
+                                   ("/items", {"id": "api-blank-dataset", "dataset": " "}, "dataset"),
+                                   # spaces around an id: another id than the one without them (load refuses it too)
+                                   (f"/users/{user}%20/interactions", {"item": item["i"]}, "user"),
+                                   ("/items", {"id": "api-spaced ", "dataset": item["d"], "title": "spaced"}, "id")):
             r = client.post(route, json=body)
             assert r.status_code == 400 and r.json()["field"] == field, (route, r.text)
     assert db.value(blank) == 0
     assert _edges(db, user) == before
+    assert db.value("MATCH (n) WHERE n.id IN [$u, 'api-spaced '] RETURN count(n)", u=user + " ") == 0
 
 
 def test_a_timestamp_neo4j_cannot_store_is_400_and_nothing_is_written(db, kg, settings):

@@ -129,6 +129,24 @@ def test_bad_lines_are_reported_with_file_line_and_reason(tmp_path):
     assert sum(ds.skipped.values()) == 12
 
 
+def test_an_id_with_spaces_around_it_and_a_negative_timestamp_are_bad_records(tmp_path):
+    """`"user_id": "MU5 "` made a second user beside `MU5` (a blank id was refused, spaces around one were not), and a
+    negative timestamp was stored where the HTTP service refuses one."""
+    write_jsonl(tmp_path / "items.jsonl", [{"item_id": "i1", "title": "One"}, {"item_id": "i2 ", "title": "Two"}])
+    inter = write_jsonl(tmp_path / "interactions.jsonl", [
+        {"user_id": "MU5", "item_id": "i1", "seq": 0},
+        {"user_id": "MU5 ", "item_id": "i1", "seq": 1},
+        {"user_id": "MU6", "item_id": "i1", "seq": 0, "timestamp": -5},
+        {"user_id": 12345, "item_id": "i1", "seq": 0}])  # (an integer id reads as its digits)
+    ds = L.read([tmp_path])
+    assert set(ds.items) == {"i1"} and [(x.user, x.seq) for x in ds.interactions] == [("MU5", 0), ("12345", 0)]
+    msgs = [str(i) for i in ds.issues]
+    assert f"{tmp_path / 'items.jsonl'}:2: field 'item_id' starts or ends with a space ('i2 '): an id is compared " \
+           "exactly, so it would name another one than 'i2'; remove the spaces" in msgs, msgs
+    assert any(m.startswith(f"{inter}:2: field 'user_id' starts or ends with a space ('MU5 ')") for m in msgs), msgs
+    assert f"{inter}:3: timestamp must be 0 or more, seconds since 1970 (got -5)" in msgs, msgs
+
+
 def test_truncated_gzip_keeps_lines_before_and_reports(tmp_path):
     shutil.copy(SLICE / "items.jsonl", tmp_path / "items.jsonl")
     full = gzip.compress((SLICE / "interactions.jsonl").read_bytes())

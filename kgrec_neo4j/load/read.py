@@ -154,6 +154,9 @@ def _str(v: Any, name: str, *, required: bool = False) -> str | None:
     s = str(v)
     if required and not s.strip():
         raise ValueError(f"field {name!r} is empty")
+    if required and s != s.strip():  # (an id: 'MU5 ' was a second user beside 'MU5')
+        raise ValueError(f"field {name!r} starts or ends with a space ({s!r}): an id is compared exactly, so it "
+                         f"would name another one than {s.strip()!r}; remove the spaces")
     return s
 
 
@@ -245,6 +248,13 @@ def _item_record(ds: Dataset, src: str, n: int, obj: dict, *, id_field: str, tit
     _add_item(ds, src, n, item)
 
 
+def _timestamp(v: int | None) -> int | None:
+    """Seconds since 1970 (the HTTP service refuses a negative one too: docs/serving.md)."""
+    if v is not None and v < 0:
+        raise ValueError(f"timestamp must be 0 or more, seconds since 1970 (got {v})")
+    return v
+
+
 def _rating(v: float | None) -> float | None:
     if v is not None and not (0 <= v <= 5):
         raise ValueError(f"rating must be between 0 and 5 (got {v})")
@@ -269,7 +279,7 @@ def read_generic(items_path: Path | None, interactions_path: Path | None, *, nam
             item = _str(obj.get("item_id"), "item_id", required=True)
             seq = _int(obj.get("seq"), "seq")
             rating = _rating(_num(obj.get("rating"), "rating"))
-            ts = _int(obj.get("timestamp"), "timestamp")
+            ts = _timestamp(_int(obj.get("timestamp"), "timestamp"))
             rt = _str(obj.get("review_title"), "review_title")
             rx = _str(obj.get("review_text"), "review_text")
         except ValueError as e:
@@ -323,7 +333,7 @@ def _reviews(ds: Dataset, path: Path, *, user: str, item: str, rating: str, ts: 
             u = _str(obj.get(user), user, required=True)
             i = _str(obj.get(item), item, required=True)
             r = _rating(_num(obj.get(rating), rating))
-            t = _int(obj.get(ts), ts)
+            t = _timestamp(_int(obj.get(ts), ts))
             rt = _str(obj.get(title), title)
             rx = _str(obj.get(text), text)
         except ValueError as e:

@@ -67,6 +67,8 @@ def _not_blank(v: str) -> str:
     so does the service, which writes the same nodes."""
     if not v.strip():
         raise PydanticCustomError("blank_id", "must have a character that is not a space (as `kgrec load` requires)")
+    if v != v.strip():  # ('MU5 ' would be another id than 'MU5')
+        raise PydanticCustomError("spaced_id", "must not start or end with a space (as `kgrec load` requires)")
     return v
 
 
@@ -136,8 +138,9 @@ def record_interaction(db: Database, user: str, interaction: InteractionIn | Map
         UnknownItem: the item is not stored.
         DatasetClash: the user is stored in another dataset than the item.
         InteractionClash: an interaction with the item at this timestamp is stored with another rating or review."""
-    if not user.strip() or len(user) > 1000:
-        raise RecordError("user: an id of 1 to 1000 characters, not all of them spaces, is required", field="user")
+    if not user.strip() or len(user) > 1000 or user != user.strip():
+        raise RecordError("user: an id of 1 to 1000 characters, not all of them spaces and none at its start or end, "
+                          "is required", field="user")
     it = _validated(InteractionIn, interaction)
 
     def work(tx):
