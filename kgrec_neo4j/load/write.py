@@ -605,7 +605,7 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     dataset was also loaded from (``left_out``: the rows appended from them would go), or any interaction written
     after the dataset's last load without --append (its ingest number above ``base_ingest``; every one when that is
     not stored) while it leaves out files appended since (``appended_out``); more than half of them."""
-    stored: dict[str, dict[tuple[int, str], list[Any]]] = {}
+    stored: dict[str, dict[tuple[int | None, str], list[Any]]] = {}
     for r in db.query(cypher("load/stored_interactions"), dataset=name):
         # (an edge without seq, typed in Browser without one, is in no file: the reload removes it as any row the
         # files no longer have)
