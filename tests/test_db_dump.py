@@ -208,4 +208,4 @@ def test_a_short_password_is_refused_before_the_install(tmp_path, monkeypatch):
     monkeypatch.setattr(neo4j_server, "ensure_installed", no_install)
     r = _cli(["db", "start"], {"KGREC_HOME": str(tmp_path), "NEO4J_PASSWORD": "short",
                                "NEO4J_URI": "bolt://127.0.0.1:7999"})
-    assert r.exit_code != 0 and "at least 8 characters" in r.output, (r.output, r.exception)
+    assert r.exit_code == 2 and "at least 8 characters" in r.output, (r.output, r.exception)

@@ -501,8 +501,8 @@ def test_browser_item_link_shares_are_the_served_scores_terms(db, graph):
         assert row["reason"].endswith(", which no longer counts in the item graph (4 of your interactions came "
                                       "after it)"), row["reason"]
         # a run that gives a dislike no weight in the item graph (`--dislike-value 0`): its share is 0, and the
-        # Browser said the dislike 'still goes with it'
-        metrics["recency"]["item_graph"] = 0.5
+        # Browser said the dislike 'still goes with it'; under the steep decay above too, the run's value is why
+        # (not the interactions after it)
         db.write("MATCH (r:ModelRun {id: $r}) SET r.metrics = $m, r.item_link_dislike_value = 0.0", r=run,
                  m=json.dumps(metrics))
         [row] = [r for r in browser("why_not") if r["share"] is not None]

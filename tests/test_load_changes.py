@@ -179,13 +179,24 @@ def test_a_rerun_append_splits_again_a_history_left_with_two_test_edges(db, tmp_
              "SET e.split = CASE e.seq WHEN 0 THEN 'valid' ELSE 'test' END", users=users)
     assert edges(db) != want
     found = {c.name: c for c in run_checks(db.settings)}["splits"]
-    assert not found.ok and found.detail.startswith(f"{len(users)} users of dataset(s) vg") and "--append" in found.fix
+    assert not found.ok and found.detail.startswith(f"{len(users)} users of dataset(s) vg")
+    assert "kgrec interactions split" in found.fix and "append" in found.fix, found.fix
     rep = L.load(db, [more], append=True)
     assert rep.interactions_written == 0 and rep.splits_changed == 2 * len(users) and rep.users_touched == len(users)
     assert rep.ingest > 0 and db.value("MATCH (u:User) WHERE u.id IN $users RETURN collect(DISTINCT u.ingest)",
                                        users=users) == [rep.ingest]  # their interests follow at the next update
     assert edges(db) == want
     assert {c.name: c for c in run_checks(db.settings)}["splits"].ok
+    # `kgrec interactions split` repairs such a history too, without the files, and then finds nothing to do
+    from kgrec_neo4j.load.split import split_again
+
+    db.write("MATCH (u:User)-[e:INTERACTED]->() WHERE u.id IN $users AND e.seq IN [0, 1] "
+             "SET e.split = CASE e.seq WHEN 0 THEN 'valid' ELSE 'test' END", users=users)
+    rep = split_again(db)
+    assert (rep.users, rep.edges) == (len(users), 2 * len(users)) and rep.ingest is not None
+    assert edges(db) == want
+    assert db.value("MATCH (u:User) WHERE u.id IN $users RETURN collect(DISTINCT u.ingest)", users=users) == [rep.ingest]
+    assert split_again(db) == (0, 0, None, ())
 
 
 def test_a_rerun_append_writes_nothing_twice_after_other_writers_reached_its_users(db, tmp_path):

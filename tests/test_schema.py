@@ -307,9 +307,17 @@ def test_cli_reports_wrong_password(monkeypatch, settings, db):
 def test_db_start_with_a_wrong_password_exits_2_as_every_refused_login(monkeypatch, settings, db):
     """`kgrec db start` on the running server with another password than the one set at first start exited 1 (a
     server error); every other command's refused login exits 2 (docs/reliability.md, "Exit codes")."""
-    from kgrec_neo4j.cli import cli
+    import os
 
-    assert db.value("RETURN 1") == 1  # (a good login first: one failed login does not lock the user)
+    from kgrec_neo4j.cli import cli
+    from kgrec_neo4j.local import neo4j_server
+
+    st = neo4j_server.status(settings.home_path / "neo4j")
+    if not st.running:  # (the test server of tools/test.sh is this home's; another server cannot be started here)
+        if os.environ.get("CI"):
+            pytest.fail(f"the local server under {settings.home_path / 'neo4j'} is not running")
+        pytest.skip("needs the local server of this home (`kgrec db start`)")
+    monkeypatch.setattr(neo4j_server, "ensure_installed", lambda *a, **kw: None)
     monkeypatch.setenv("NEO4J_PASSWORD", "definitely-wrong-password")
     r = CliRunner().invoke(cli, ["db", "start"])
     assert r.exit_code == 2, r.output

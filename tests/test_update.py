@@ -1690,9 +1690,12 @@ def test_the_users_reached_through_changed_knowledge_are_counted_once(db, world,
     monkeypatch.setattr(U, "STAMP_CHUNK", 1)  # one item per transaction: the two items' shared users in two
     rep = run_update(db, settings)
     assert rep.items_extracted == 2
+    # the changed items: the two extracted, and any item a concept grown by this update reaches
+    started = db.value("MATCH (r:UpdateRun {id: $id}) RETURN toString(r.started)", id=rep.id)
+    changed = {a, b} | {r["id"] for r in db.query(cypher("update/grown_items"), started=started)}
     assert rep.users_through_knowledge == db.value(
         "MATCH (i:Item)<-[:INTERACTED {split: 'train'}]-(u:User) WHERE i.id IN $ids RETURN count(DISTINCT u)",
-        ids=[a, b])
+        ids=sorted(changed))
 
 
 def test_a_new_item_borrows_from_its_own_datasets_items_only():

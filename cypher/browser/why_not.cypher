@@ -39,9 +39,9 @@ CALL (r, u, i) {
   WITH j, p, shared, back, fade, CASE WHEN whole IS NULL THEN null ELSE whole * fade END AS share
   RETURN p, 'you disliked ' + coalesce(j.title, j.id)
             + CASE WHEN share IS NULL THEN ''
+                   WHEN share = 0 THEN ', which counts nothing in the item graph of this run'
                    WHEN abs(share) < 0.0001 AND fade < 0.01
                      THEN ', which no longer counts in the item graph (' + toString(back) + ' of your interactions came after it)'
-                   WHEN share = 0 THEN ', which counts nothing in the item graph of this run'
                    WHEN share < 0 THEN ', which counts against it in the item graph'
                    ELSE ', which still goes with it in the item graph' END
             + CASE WHEN size(shared) > 0 THEN ' (shared: ' + reduce(s = '', n IN shared | s + CASE WHEN s = '' THEN '' ELSE ', ' END + n) + ')'

@@ -1,9 +1,12 @@
-// The histories of the users with a train interaction after one of their valid or test ones (by seq; the users
-// cypher/train/late_train_users counts, which evaluation refuses): each as [seq, split] of its interactions that have
-// a seq. $dataset: one dataset's users (null: every user).
+// The users whose history is no longer split last-two-out: a train interaction after one of their valid or test
+// ones (by seq: recorded live after the last load split the history; the users cypher/train/late_train_users
+// counts, which evaluation refuses), or more than one valid or test interaction (cypher/load/split_twice: an append
+// killed between its rows and their splits, before 2026-12-03). $dataset: one dataset's users (null: every user).
 MATCH (u:User)-[h:INTERACTED]->(:Item)
 WHERE h.split IN ['valid', 'test'] AND ($dataset IS NULL OR u.dataset = $dataset)
-WITH u, min(h.seq) AS first_held
-WHERE EXISTS { (u)-[t:INTERACTED]->(:Item) WHERE t.split = 'train' AND t.seq > first_held }
-RETURN u.id AS user, [(u)-[e:INTERACTED]->(:Item) WHERE e.seq IS NOT NULL | [e.seq, e.split]] AS history
+WITH u, min(h.seq) AS first_held, sum(CASE h.split WHEN 'test' THEN 1 ELSE 0 END) AS tests,
+     sum(CASE h.split WHEN 'valid' THEN 1 ELSE 0 END) AS valids
+WHERE tests > 1 OR valids > 1
+   OR EXISTS { (u)-[t:INTERACTED]->(:Item) WHERE t.split = 'train' AND t.seq > first_held }
+RETURN u.id AS user
 ORDER BY user

@@ -142,9 +142,10 @@ def split(settings: Settings, dataset):
     A load (and an append) splits each history it touches: a user's latest interaction is test, the one before it
     valid. An interaction recorded live (`kgrec serve --writes`, POST /users/{user}/interactions, the README's
     Browser snippet) is a train interaction after them, and evaluation (`kgrec train`, `kgrec evaluate`) refuses
-    such users. This command gives those users' interactions the split a load would give them now and stamps the
-    users, so that the next `kgrec update` recomputes their interests. Serving is unchanged (it reads every
-    interaction whatever its split). Idempotent.
+    such users. This command gives those users' interactions the split a load would give them now (and those of a
+    history with two valid or test interactions, which `kgrec doctor` names) and stamps the users, so that the next
+    `kgrec update` recomputes their interests. Serving is unchanged (it reads every interaction whatever its
+    split). Idempotent.
 
     \b
     Examples:
@@ -156,12 +157,12 @@ def split(settings: Settings, dataset):
     with open_db(settings, writer="kgrec interactions split") as d:
         rep = split_again(d, dataset=dataset)
     if not rep.users:
-        click.echo("no history to split again: no user has a train interaction after a valid or test one"
+        click.echo("no history to split again: every history is split last-two-out"
                    + (f" in dataset {dataset!r}" if dataset else ""))
         return
     click.echo(f"split again: {plural(rep.users, 'user')} (e.g. {', '.join(map(repr, rep.examples))}), "
-               f"{plural(rep.edges, 'interaction')} moved to another split; their latest two interactions are now "
-               f"valid and test. `kgrec update` recomputes their interests (ingest {rep.ingest})")
+               f"{plural(rep.edges, 'interaction')} moved to another split, each history last-two-out as a load "
+               f"splits it. `kgrec update` recomputes their interests (ingest {rep.ingest})")
 
 
 # ------------------------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ def update(settings: Settings, extractor, classifier, interests, retry_failed, a
                f"{rep.mentions_assigned} mentions assigned, {rep.concepts_grown} concepts grown, "
                f"{rep.mentions_pending} pending")
     click.echo(f"users:     {rep.users_changed} with new or changed interactions, {rep.users_through_knowledge} "
-               f"through changed knowledge; the interactions of {rep.users_classified} looked at by the classifier, "
+               f"through changed knowledge; {rep.users_classified} users' interactions looked at by the classifier, "
                f"interests of {rep.users_interests} "
                f"recomputed ({rep.interest_edges} edges)")
     if rep.fold_skipped:

@@ -510,7 +510,7 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
                      r"diablo|baldur'?s\s+gate|neverwinter|fable|the\s+witcher|xenoblade|fire\s+emblem|"
                      r"star\s+ocean|chrono|shin\s+megami|disgaea|dark\s+souls|demon'?s\s+souls|bloodborne"),
     ("MMO", r"mmo(?:rpg)?|world\s+of\s+warcraft|guild\s+wars|everquest|final\s+fantasy\s+xiv|final\s+fantasy\s+xi"),
-    ("first-person shooter", r"(?<!\d\d\d\s)(?<![\s,]\d\d\s)fps|first[\s-]person\s+shooter|call\s+of\s+duty|battlefield|halo|doom|"
+    ("first-person shooter", r"(?<![\d,]\d\d\d\s)(?<![\s,]\d\d\s)(?<![\s,](?:120|144|240)\s)fps|first[\s-]person\s+shooter|call\s+of\s+duty|battlefield|halo|doom|"
                              r"medal\s+of\s+honor|counter[\s-]strike|far\s+cry|borderlands|wolfenstein|"
                              r"killzone|(?<!final\s)resistance|crysis|bioshock|titanfall|(?<!'s\s)destiny|quake|unreal\s+tournament|"
                              r"half-life|left\s+4\s+dead|rainbow\s+six|ghost\s+recon|timesplitters|perfect\s+dark|"
@@ -518,7 +518,7 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
     ("shooter", r"shooter|shoot\s+'?em\s+up|shmup|gears\s+of\s+war|splatoon|star\s+fox|contra"),
     ("racing", r"racing|racer|rally|kart|nascar|formula\s+(?:1|one)|f1|gran\s+turismo|forza|need\s+for\s+speed|"
                r"burnout|dirt|midnight\s+club|motorstorm|wipeout|project\s+gotham|ridge\s+racer|crash\s+team|"
-               r"motocross|mx\s+vs|moto\s?gp|f-zero|trackmania|(?<!no\s)(?<!security\s)driver(?!-free)|test\s+drive"),
+               r"motocross|mx\s+vs|moto\s?gp|f-zero|trackmania|(?<!\bno\s)(?<!\bsecurity\s)driver(?!-free)|test\s+drive"),
     ("fighting", r"fighting|fighter|mortal\s+kombat|street\s+fighter|tekken|soul\s?calibur|dead\s+or\s+alive(?!\s+(?:xtreme|paradise))|"
                  r"smash\s+bros|marvel\s+vs\.?|king\s+of\s+fighters|guilty\s+gear|blazblue|injustice|virtua\s+fighter|"
                  r"killer\s+instinct|dragon\s+ball|naruto|def\s+jam"),
@@ -565,7 +565,7 @@ _GAME_FEATURES_VG: list[tuple[str | ValueFn | None, str]] = [
                r"adventure\s+games?|point[\s-]and[\s-]click|myst|monkey\s+island|telltale|walking\s+dead"),
     ("hidden object", r"hidden\s+objects?"),
     ("mystery", r"(?<!pok[eé]mon\s)myster(?:y|ies)|detective|sherlock|nancy\s+drew|ace\s+attorney|phoenix\s+wright"),
-    ("action", r"(?<!dual\s)(?<!all\s)action(?!\s+(?:replay|controls?|controller|game\s+pad|pak|set))|hack\s+and\s+slash|beat\s+'?em\s+up|brawler|musou(?!\s+wii)|dynasty\s+warriors"),
+    ("action", r"(?<!\bdual\s)(?<!\ball\s)action(?!\s+(?:replay|controls?|controller|game\s+pad|pak|set))|hack\s+and\s+slash|beat\s+'?em\s+up|brawler|musou(?!\s+wii)|dynasty\s+warriors"),
     ("arcade", r"arcade|pinball|pac-?man|galaga|frogger|centipede"),
     ("card and board games", r"card\s+game|solitaire|poker|casino|blackjack|board\s+game|chess|chessmaster|"
                              r"monopoly|scrabble|mahjong|yu-gi-oh|magic:?\s+the\s+gathering|uno|jeopardy|"

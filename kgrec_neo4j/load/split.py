@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .read import Interaction
 
@@ -68,35 +68,28 @@ class SplitAgain(NamedTuple):
     examples: tuple[str, ...] = ()
 
 
-def split_again(db: Database, *, dataset: str | None = None, batch_size: int = 5000) -> SplitAgain:
-    """Split again, last-two-out by ``seq`` as a load does, the histories of the users with a train interaction
-    after one of their valid or test ones: recorded live (``kgrec serve --writes``, ``POST
-    /users/{user}/interactions``, the README's Browser snippet) after the last load split the history. A load or an
-    append splits every history it touches; a live record does not, and evaluation refuses such users
-    (:func:`~kgrec_neo4j.model.export.check_split_order`). Each such user's interactions with a ``seq`` get the split
-    a load would give them now (the latest is test, the one before it valid), and the user is stamped with a new
-    ingest number, so that the next ``kgrec update`` recomputes the user's interests (they read the train split).
-    Idempotent: a second call finds no such user and writes nothing. ``dataset``: one dataset's users only."""
+def split_again(db: Database, *, dataset: str | None = None, batch_size: int = 500) -> SplitAgain:
+    """Split again, last-two-out by ``seq`` as a load does, the histories that are no longer split so: a train
+    interaction after one of the user's valid or test ones (recorded live: ``kgrec serve --writes``, ``POST
+    /users/{user}/interactions``, the README's Browser snippet, after the last load split the history; a load or an
+    append splits every history it touches, a live record does not, and evaluation refuses such users:
+    :func:`~kgrec_neo4j.model.export.check_split_order`), or more than one valid or test interaction (an append killed
+    before 2026-12-03; ``kgrec doctor``'s ``splits`` check). Each such user's interactions with a ``seq`` get the
+    split a load would give them now (the latest is test, the one before it valid), in one transaction per batch of
+    users, each user under a lock on its node (``cypher/interactions/split_again``: a history is never half split,
+    and a live record waits for it); a user whose splits change is stamped with a new ingest number, so that the next
+    ``kgrec update`` recomputes the user's interests (they read the train split). Idempotent: a second call finds no
+    such user and writes nothing. ``dataset``: one dataset's users only."""
     from ..core.resources import cypher
 
-    per_user: list[list[dict[str, Any]]] = []  # each user's moved rows, written in one transaction
-    users: list[str] = []
-    for r in db.query(cypher("interactions/late_histories"), dataset=dataset):
-        seqs = [int(s) for s, _ in r["history"]]
-        now = {int(s): sp for s, sp in r["history"]}
-        want = {s: split_of(len(seqs), pos) for pos, s in enumerate(sorted(seqs))}
-        moved = [{"user": r["user"], "seq": s, "split": sp} for s, sp in sorted(want.items()) if now[s] != sp]
-        if moved:
-            users.append(r["user"])
-            per_user.append(moved)
-    if not per_user:
+    users = [r["user"] for r in db.query(cypher("interactions/late_histories"), dataset=dataset)]
+    if not users:
         return SplitAgain(0, 0)
     ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
-    edges = 0
-    batch: list[dict[str, Any]] = []
-    for k, moved in enumerate(per_user):  # a user's history is split in one transaction, never half
-        batch += moved
-        if len(batch) >= batch_size or k == len(per_user) - 1:
-            edges += int(db.execute(cypher("load/set_splits"), rows=batch, ingest=ingest)[0]["edges"])
-            batch = []
-    return SplitAgain(len(users), edges, ingest, tuple(users[:5]))
+    n = edges = 0
+    examples: list[str] = []
+    for k in range(0, len(users), batch_size):
+        r = db.execute(cypher("interactions/split_again"), users=users[k:k + batch_size], ingest=ingest)[0]
+        n, edges = n + int(r["users"]), edges + int(r["edges"])
+        examples += [x for x in r["examples"] if len(examples) < 5]
+    return SplitAgain(n, edges, ingest if n else None, tuple(examples[:5]))

@@ -85,8 +85,8 @@ def run_checks(settings: Settings) -> list[Check]:
                              f"{twice['users']} users of dataset(s) {', '.join(map(str, twice['datasets']))} hold more "
                              f"than one valid or test interaction (e.g. {', '.join(twice['some'])})" if twice["users"]
                              else "every user's history is split last-two-out once",
-                             "run the append that wrote their latest rows again (`kgrec load FILES --append`): it "
-                             "splits such histories again", required=False))
+                             "`kgrec interactions split` splits such histories again (so does running the append "
+                             "that wrote their latest rows again)", required=False))
             out.append(Check("type triggers", not drift,
                              "; ".join(drift) or "the database refuses unknown knowledge types from every client",
                              "run `kgrec schema apply` (needs apoc.trigger.enabled=true in apoc.conf)", required=False))

@@ -35,7 +35,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from ..core import resources
-from ..core.errors import CredentialsRefused, ServerError
+from ..core.errors import CredentialsRefused, Neo4jSettingError, ServerError
 from .process import ServerProcess, alive, log_tail, make_private, port_free
 
 __all__ = ["ensure_installed", "start", "stop", "status", "Neo4jServer", "DEFAULT_HOME", "MAIN_CLASS"]
@@ -456,12 +456,13 @@ def _wait_ready(home: Path, pid: int, uri: str, username: str, password: str, ti
 
 
 def check_password(password: str) -> None:
-    """Raise :class:`ServerError` for a password the first start could not set (none, or under 8 characters): before
-    anything is installed or started."""
+    """Raise :class:`Neo4jSettingError` (exit code 2, as a missing password) for a password the first start could not
+    set (none, or under 8 characters): before anything is installed or started."""
     if not password:
-        raise ServerError("a password is required to start Neo4j (authentication stays on); set NEO4J_PASSWORD")
+        raise Neo4jSettingError("a password is required to start Neo4j (authentication stays on); set NEO4J_PASSWORD")
     if len(password) < 8:
-        raise ServerError("the Neo4j password must have at least 8 characters (Neo4j 5 refuses shorter ones)")
+        raise Neo4jSettingError("the Neo4j password must have at least 8 characters (Neo4j 5 refuses shorter ones); "
+                                "set NEO4J_PASSWORD to a longer one")
 
 
 def start(home: Path, *, uri_host: str = "127.0.0.1", bolt_port: int = 7687, http_port: int | None = None,
