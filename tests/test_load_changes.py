@@ -995,3 +995,26 @@ def test_an_edge_without_seq_neither_stops_an_append_nor_a_reload(db, tmp_path):
     assert rep.interactions_removed == 2
     assert sorted(db.value("MATCH (:User {id: 'u1'})-[:INTERACTED]->(i:Item) RETURN collect(i.id)")) == ["a", "b", "c"]
     assert db.value("MATCH ()-[e:INTERACTED]->() WHERE e.seq IS NULL RETURN count(e)") == 0
+
+
+def test_interactions_split_orders_a_history_by_seq_whatever_the_seqs_are(db, tmp_path):
+    """`kgrec interactions split` matched each edge again by its seq as an integer: an edge typed in Browser with seq
+    3.5 was never matched and its user stayed unsplit, reported again by every run. Each edge is now set by itself, in
+    seq order (equal seqs by element id); an edge without seq keeps no split."""
+    from kgrec_neo4j.load.split import split_again
+
+    clear_database(db)
+    items = [{"item_id": i, "title": f"item {i}"} for i in "abcdef"]
+    base = write_dataset(tmp_path / "base" / "tiny", items, [
+        {"user_id": "u1", "item_id": i, "timestamp": t, "rating": 5} for i, t in (("a", 1), ("b", 2), ("c", 3))])
+    L.load(db, [base])
+    db.write("MATCH (u:User {id: 'u1'}), (d:Item {id: 'd'}), (e:Item {id: 'e'}), (f:Item {id: 'f'}) "
+             "CREATE (u)-[:INTERACTED {seq: 3.5, split: 'train', rating: 5.0}]->(d) "
+             "CREATE (u)-[:INTERACTED {seq: 7, split: 'train', rating: 4.0}]->(e) "
+             "CREATE (u)-[:INTERACTED {rating: 2.0}]->(f)")
+    rep = split_again(db)
+    assert (rep.users, rep.edges, rep.examples) == (1, 4, ("u1",))
+    got = db.query("MATCH (:User {id: 'u1'})-[x:INTERACTED]->(i:Item) RETURN i.id AS i, x.split AS s ORDER BY i.id")
+    assert [(r["i"], r["s"]) for r in got] == [("a", "train"), ("b", "train"), ("c", "train"), ("d", "valid"),
+                                               ("e", "test"), ("f", None)]
+    assert split_again(db).users == 0
