@@ -132,7 +132,7 @@ HUGE = [
     '{"user_id": "u3", "item_id": "b2", "seq": -9223372036854775809}',
     '{"user_id": "u3", "item_id": "b1", "seq": 1e300}',
     '{"user_id": 9223372036854775808, "item_id": "b1", "seq": 3}',
-    '{"user_id": "u4", "item_id": "b1", "seq": 9223372036854775807, "timestamp": -9223372036854775808}',
+    '{"user_id": "u4", "item_id": "b1", "seq": 9223372036854775807, "timestamp": 0}',  # (a timestamp is >= 0)
 ]
 
 
