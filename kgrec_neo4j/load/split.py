@@ -91,5 +91,5 @@ def split_again(db: Database, *, dataset: str | None = None, batch_size: int = 5
     for k in range(0, len(users), batch_size):
         r = db.execute(cypher("interactions/split_again"), users=users[k:k + batch_size], ingest=ingest)[0]
         n, edges = n + int(r["users"]), edges + int(r["edges"])
-        examples += [x for x in r["examples"] if len(examples) < 5]
+        examples += r["examples"]
     return SplitAgain(n, edges, ingest if n else None, tuple(examples[:5]))
