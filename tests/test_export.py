@@ -157,3 +157,31 @@ def test_a_graph_without_concepts_exports_and_trains(db, kg):
     model, rep = fit(tg, TrainConfig(model="kgrec", embedding_dim=4, epochs=1, batch_size=64, valid_sample=None,
                                      num_threads=1, item_graph_concept_weights=[0.0, 1.0]))
     assert model.item_graph.concept_weight == 0.0 and 0.0 <= rep.test["ndcg@10"] <= 1.0
+
+
+def test_an_edge_without_seq_is_the_users_latest(db, kg):
+    """Serving counts an INTERACTED edge without `seq` (typed in Browser) as the user's latest; the export read it as
+    seq 0, the user's oldest, so training weighed it least where serving weighs it most. It is now one after the
+    user's highest seq, in the train graph's order and in the seqs the recency weights are computed from (a serving
+    run's export, which reads every edge; evaluation refuses the user: the edge comes after its valid and test ones)."""
+    from kgrec_neo4j.model.export import export_train_graph
+    from kgrec_neo4j.model.recency import history_weights
+
+    row = db.query(
+        "MATCH (u:User)-[r:INTERACTED]->() WITH u, max(r.seq) AS last, count(r) AS n WHERE n >= 2 "
+        "WITH u, last ORDER BY u.id LIMIT 1 "
+        "MATCH (i:Item) WHERE NOT (u)-[:INTERACTED]->(i) WITH u, last, i ORDER BY i.id LIMIT 1 "
+        "RETURN u.id AS u, i.id AS i, last")[0]
+    db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) "
+             "CREATE (u)-[:INTERACTED {split: 'train', rating: 5.0, kgrec_test_noseq: true}]->(i)", u=row["u"],
+             i=row["i"])
+    try:
+        tg = export_train_graph(db, type_names=TYPES, all_interactions=True)
+        with pytest.raises(ModelError, match=f"after their valid or test ones .e.g. '{row['u']}'"):
+            export_train_graph(db, type_names=TYPES)
+    finally:
+        db.write("MATCH ()-[r:INTERACTED {kgrec_test_noseq: true}]->() DELETE r")
+    mine = tg.ui_user == tg.user_ids.index(row["u"])
+    seqs, items = tg.meta["ui_seq"][mine], tg.ui_item[mine]
+    assert tg.item_ids[items[-1]] == row["i"] and seqs[-1] == row["last"] + 1
+    assert history_weights(seqs, 0.5)[-1] == 1.0 and (history_weights(seqs, 0.5)[:-1] < 1.0).all()

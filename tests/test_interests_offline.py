@@ -600,3 +600,13 @@ def test_evaluation_refuses_train_interactions_recorded_after_the_held_out_ones(
                  "u.ingest = $stamp", u=user, rows=before, stamp=stamp)
     check_split_order(vg)
     assert vg.value(splits, u=user) == before
+
+
+def test_an_event_without_seq_is_the_users_latest():
+    """An edge typed in Browser without `seq` stopped the offline interests with int(None); it is the latest, as
+    training and serving count it."""
+    from kgrec_neo4j.users.interests.offline import _events
+
+    got = _events([[3, "a", 1, 1.0], [None, "b", -1, 0.5], [7, "c", 1, 1.0]])
+    assert [(e.seq, e.item, e.sign) for e in got] == [(3, "a", 1), (8, "b", -1), (7, "c", 1)]
+    assert [e.seq for e in _events([[None, "a", 1, 1.0]])] == [0]

@@ -196,7 +196,7 @@ def test_a_rerun_append_splits_again_a_history_left_with_two_test_edges(db, tmp_
     assert (rep.users, rep.edges) == (len(users), 2 * len(users)) and rep.ingest is not None
     assert edges(db) == want
     assert db.value("MATCH (u:User) WHERE u.id IN $users RETURN collect(DISTINCT u.ingest)", users=users) == [rep.ingest]
-    assert split_again(db) == (0, 0, None, ())
+    assert split_again(db) == (0, 0, None, (), 0)
 
 
 def test_a_rerun_append_writes_nothing_twice_after_other_writers_reached_its_users(db, tmp_path):
@@ -1000,7 +1000,9 @@ def test_an_edge_without_seq_neither_stops_an_append_nor_a_reload(db, tmp_path):
 def test_interactions_split_orders_a_history_by_seq_whatever_the_seqs_are(db, tmp_path):
     """`kgrec interactions split` matched each edge again by its seq as an integer: an edge typed in Browser with seq
     3.5 was never matched and its user stayed unsplit, reported again by every run. Each edge is now set by itself, in
-    seq order (equal seqs by element id); an edge without seq keeps no split."""
+    seq order (equal seqs by timestamp, then element id). An edge without seq is the user's latest, as training and
+    serving count it: it is numbered after the others (until now it kept no split, while training read it as the
+    oldest)."""
     from kgrec_neo4j.load.split import split_again
 
     clear_database(db)
@@ -1014,7 +1016,42 @@ def test_interactions_split_orders_a_history_by_seq_whatever_the_seqs_are(db, tm
              "CREATE (u)-[:INTERACTED {rating: 2.0}]->(f)")
     rep = split_again(db)
     assert (rep.users, rep.edges, rep.examples) == (1, 4, ("u1",))
-    got = db.query("MATCH (:User {id: 'u1'})-[x:INTERACTED]->(i:Item) RETURN i.id AS i, x.split AS s ORDER BY i.id")
-    assert [(r["i"], r["s"]) for r in got] == [("a", "train"), ("b", "train"), ("c", "train"), ("d", "valid"),
-                                               ("e", "test"), ("f", None)]
+    got = db.query("MATCH (:User {id: 'u1'})-[x:INTERACTED]->(i:Item) RETURN i.id AS i, x.split AS s, x.seq AS q "
+                   "ORDER BY i.id")
+    assert [(r["i"], r["s"], r["q"]) for r in got] == [
+        ("a", "train", 0), ("b", "train", 1), ("c", "train", 2), ("d", "train", 3.5), ("e", "valid", 7),
+        ("f", "test", 8)]
+    assert split_again(db).users == 0
+
+
+def test_a_train_edge_without_seq_is_late_for_evaluation_and_split_again(db, tmp_path):
+    """An edge typed in Browser without `seq` is the user's latest in serving; evaluation counted it neither as late
+    (`seq > first held` is null for it) nor in its place: the export read it as seq 0, the oldest. Now it is a late
+    train interaction (evaluation refuses the user, `kgrec status` counts it) until `kgrec interactions split`
+    numbers it after the others and splits the history again."""
+    from kgrec_neo4j.core.resources import cypher
+    from kgrec_neo4j.load.split import split_again
+
+    clear_database(db)
+    items = [{"item_id": i, "title": f"item {i}"} for i in "abcde"]
+    base = write_dataset(tmp_path / "base" / "tiny", items, [
+        {"user_id": "u1", "item_id": i, "timestamp": t, "rating": 5} for i, t in (("a", 1), ("b", 2), ("c", 3))])
+    L.load(db, [base])
+    assert db.query(cypher("train/late_train_users"), dataset=None)[0]["users"] == 0
+    db.write("MATCH (u:User {id: 'u1'}), (d:Item {id: 'd'}), (e:Item {id: 'e'}) "
+             "CREATE (u)-[:INTERACTED {split: 'train', rating: 5.0, timestamp: 9}]->(e) "
+             "CREATE (u)-[:INTERACTED {split: 'train', rating: 4.0, timestamp: 8}]->(d)")
+    late = db.query(cypher("train/late_train_users"), dataset=None)[0]
+    assert (late["users"], late["examples"]) == (1, ["u1"])
+    # the offline interests read such edges (they stopped at int(None))
+    from kgrec_neo4j.users.interests.offline import extract_offline
+
+    assert extract_offline(db, users=["u1"]).users == 1
+    rep = split_again(db)
+    assert (rep.users, rep.edges, rep.numbered) == (1, 4, 2)
+    got = db.query("MATCH (:User {id: 'u1'})-[x:INTERACTED]->(i:Item) RETURN i.id AS i, x.split AS s, x.seq AS q "
+                   "ORDER BY i.id")
+    assert [(r["i"], r["s"], r["q"]) for r in got] == [
+        ("a", "train", 0), ("b", "train", 1), ("c", "train", 2), ("d", "valid", 3), ("e", "test", 4)]
+    assert db.query(cypher("train/late_train_users"), dataset=None)[0]["users"] == 0
     assert split_again(db).users == 0

@@ -127,3 +127,12 @@ def test_training_records_the_decays_and_the_device():
     assert rep.device == "cpu" and rep.recency["gnn"] == 0.7 and model.recency_decay == 0.7
     assert rep.recency["item_graph"] in (1.0, 0.6) and rep.recency["item_graph"] == model.item_graph.decay
     assert rep.config["device"] == "cpu"
+
+
+def test_a_missing_seq_is_one_after_its_users_highest():
+    from kgrec_neo4j.model.recency import latest_when_missing
+
+    got = latest_when_missing(np.array([3.0, np.nan, 1.0, np.nan, np.nan, 7.5]), np.array([0, 0, 0, 1, 2, 2]))
+    assert got.tolist() == [3.0, 4.0, 1.0, 0.0, 8.5, 7.5]
+    with pytest.raises(ValueError, match="same length"):
+        latest_when_missing(np.array([1.0]), np.array([0, 1]))

@@ -4,6 +4,7 @@
 // Nodes: every User, Item and Concept (isolated ones too: each gets an embedding at write-back).
 // Relationships (all numeric properties; edges without `confidence` count as 1.0):
 //   INTERACTED    {sign (+1/0/-1), weight, seq, confidence}   train split only (unless $all_interactions),
+//                 seq NaN for an edge without one (the export makes it the user's latest, as serving does),
 //                 confidence >= $min_confidence; an edge without `sign` takes it from `rating` as the loader does
 //   HAS_KNOWLEDGE {type (index in $types), confidence}        confidence >= $min_confidence
 //   INTERESTED_IN {horizon (0 long, 1 short), polarity (+1/-1), weight, confidence}  confidence >= $min_confidence
@@ -24,7 +25,7 @@ CALL () {
   RETURN u AS source, 'User' AS source_label, i AS target, 'Item' AS target_label, 'INTERACTED' AS rel_type,
          {sign: toFloat(sign(coalesce(r.sign, CASE WHEN r.rating IS NULL OR r.rating >= 4 THEN 1
                                                    WHEN r.rating <= 2 THEN -1 ELSE 0 END))),
-          weight: toFloat(coalesce(r.weight, 1.0)), seq: toFloat(coalesce(r.seq, 0)),
+          weight: toFloat(coalesce(r.weight, 1.0)), seq: CASE WHEN r.seq IS NULL THEN 0.0 / 0.0 ELSE toFloat(r.seq) END,
           confidence: toFloat(coalesce(r.confidence, 1.0))} AS props
   UNION ALL
   MATCH (i:Item)-[r:HAS_KNOWLEDGE]->(c:Concept)

@@ -142,8 +142,10 @@ def split(settings: Settings, dataset):
     A load (and an append) splits each history it touches: a user's latest interaction is test, the one before it
     valid. An interaction recorded live (`kgrec serve --writes`, POST /users/{user}/interactions, the README's
     Browser snippet) is a train interaction after them, and evaluation (`kgrec train`, `kgrec evaluate`) refuses
-    such users. This command gives those users' interactions the split a load would give them now (and those of a
-    history with two valid or test interactions, which `kgrec doctor` names) and stamps the users, so that the next
+    such users, as they do a user with a train interaction without `seq` (typed in Browser: it counts as the
+    latest). This command gives those users' interactions the split a load would give them now (and those of a
+    history with two valid or test interactions, which `kgrec doctor` names), numbers the interactions without
+    `seq` after the others, and stamps the users, so that the next
     `kgrec update` recomputes their interests. Serving is unchanged (it reads every interaction whatever its
     split). Idempotent.
 
@@ -162,7 +164,10 @@ def split(settings: Settings, dataset):
         return
     click.echo(f"split again: {plural(rep.users, 'user')} (e.g. {', '.join(map(repr, rep.examples))}), "
                f"{plural(rep.edges, 'interaction')} moved to another split, each history last-two-out as a load "
-               f"splits it. `kgrec update` recomputes their interests (ingest {rep.ingest})")
+               f"splits it"
+               + (f"; {plural(rep.numbered, 'interaction')} without seq numbered after the user's others"
+                  if rep.numbered else "")
+               + f". `kgrec update` recomputes their interests (ingest {rep.ingest})")
 
 
 # ------------------------------------------------------------------------------------------------

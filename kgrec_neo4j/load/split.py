@@ -60,12 +60,14 @@ def kind_sign(rating: float | None) -> tuple[str, int]:
 
 class SplitAgain(NamedTuple):
     """What :func:`split_again` did: ``users`` whose histories were split again, ``edges`` whose split changed, the
-    ingest number the users were stamped with (None when there were none)."""
+    ingest number the users were stamped with (None when there were none), up to five of the users, and how many
+    edges without ``seq`` were numbered after their user's others."""
 
     users: int
     edges: int
     ingest: int | None = None
     examples: tuple[str, ...] = ()
+    numbered: int = 0
 
 
 def split_again(db: Database, *, dataset: str | None = None, batch_size: int = 500) -> SplitAgain:
@@ -74,8 +76,9 @@ def split_again(db: Database, *, dataset: str | None = None, batch_size: int = 5
     /users/{user}/interactions``, the README's Browser snippet, after the last load split the history; a load or an
     append splits every history it touches, a live record does not, and evaluation refuses such users:
     :func:`~kgrec_neo4j.model.export.check_split_order`), or more than one valid or test interaction (an append killed
-    before 2026-12-03; ``kgrec doctor``'s ``splits`` check). Each such user's interactions with a ``seq`` get the
-    split a load would give them now (the latest is test, the one before it valid), in one transaction per batch of
+    before 2026-12-03; ``kgrec doctor``'s ``splits`` check). Each such user's interactions get the split a load
+    would give them now, those without a ``seq`` (typed in Browser: the latest, as training and serving count them)
+    numbered after the others (the latest is test, the one before it valid), in one transaction per batch of
     users, each user under a lock on its node (``cypher/interactions/split_again``: a history is never half split,
     and a live record waits for it); a user whose splits change is stamped with a new ingest number, so that the next
     ``kgrec update`` recomputes the user's interests (they read the train split). Idempotent: a second call finds no
@@ -86,10 +89,10 @@ def split_again(db: Database, *, dataset: str | None = None, batch_size: int = 5
     if not users:
         return SplitAgain(0, 0)
     ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
-    n = edges = 0
+    n = edges = numbered = 0
     examples: list[str] = []
     for k in range(0, len(users), batch_size):
         r = db.execute(cypher("interactions/split_again"), users=users[k:k + batch_size], ingest=ingest)[0]
-        n, edges = n + int(r["users"]), edges + int(r["edges"])
+        n, edges, numbered = n + int(r["users"]), edges + int(r["edges"]), numbered + int(r["numbered"])
         examples += r["examples"]
-    return SplitAgain(n, edges, ingest if n else None, tuple(examples[:5]))
+    return SplitAgain(n, edges, ingest if n else None, tuple(examples[:5]), numbered)

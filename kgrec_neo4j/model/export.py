@@ -26,6 +26,7 @@ from ..core.errors import ModelError
 from ..core.resources import cypher
 from ..core.words import plural
 from .data import LONG, SHORT, TrainGraph
+from .recency import latest_when_missing
 
 if TYPE_CHECKING:  # pragma: no cover
     from graphdatascience import GraphDataScience
@@ -288,6 +289,8 @@ def export_train_graph(db: Database, *, type_names: list[str], min_confidence: f
     ic_concept = _lookup(c_map, ic["targetNodeId"])
     uc_user = _lookup(u_map, uc["sourceNodeId"])
     uc_concept = _lookup(c_map, uc["targetNodeId"])
+    # an edge without seq (projected as NaN) is the user's latest, as serving counts it
+    ui["seq"] = latest_when_missing(ui["seq"], ui_user)
     # users in sorted-id order, then seq: each user's train history stays in time order
     order = np.lexsort((ui["seq"], ui_user))
     ui_user, ui_item = ui_user[order], ui_item[order]

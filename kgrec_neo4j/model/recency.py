@@ -31,6 +31,27 @@ def check_decay(decay: float) -> float:
     return decay
 
 
+def latest_when_missing(seqs: np.ndarray, users: np.ndarray) -> np.ndarray:
+    """``seqs`` with each missing one (NaN: an edge without ``seq``, e.g. typed in Browser) set to one after its user's
+    highest known ``seq`` (``0`` for a user with none): such an edge counts as the user's latest, in training as in
+    serving (:func:`kgrec_neo4j.model.foldin.row_recency`). Several of one user are equally late.
+
+    Returns:
+        float64 ``(E,)`` aligned with ``seqs``, without NaN.
+    """
+    seqs = np.array(seqs, np.float64).reshape(-1)
+    users = np.asarray(users, np.int64).reshape(-1)
+    if users.shape != seqs.shape:
+        raise ValueError(f"users and seqs must have the same length (got {users.size} and {seqs.size})")
+    missing = np.isnan(seqs)
+    if not missing.any():
+        return seqs
+    last = np.full(int(users.max()) + 1, -1.0)
+    np.maximum.at(last, users[~missing], seqs[~missing])
+    seqs[missing] = last[users[missing]] + 1.0
+    return seqs
+
+
 def steps_back(seqs: np.ndarray, users: np.ndarray | None = None) -> np.ndarray:
     """Per interaction, how many interactions of the same user come later by ``seq`` (0 for the latest).
 

@@ -216,6 +216,14 @@ def edge_digest(e: dict[str, Any]) -> int:
     return digest63((e["polarity"], e["weight"], e["confidence"], e["evidence"], e["updated_seq"], e["support"]))
 
 
+def _events(rows: list[list[Any]]) -> list[Event]:
+    """A user's ``[seq, item, sign, confidence]`` rows as events; an edge without ``seq`` (typed in Browser) is one
+    after the user's highest, the latest, as training and serving count it."""
+    known = [r[0] for r in rows if r[0] is not None]
+    latest = max(known) + 1 if known else 0
+    return [Event(int(latest if s is None else s), i, int(g), float(c)) for s, i, g, c in rows]
+
+
 def default_batch_size(users: int) -> int:
     """Users per batch of :func:`extract_offline`: 2,000, or fewer so that at least ``PIPELINE_BATCHES`` batches
     keep the reader and the writer busy at once (a batch is read and computed while the one before is written; with
@@ -281,7 +289,7 @@ def extract_offline(
             t0 = time.perf_counter()
             recs = db.query(q_train, users=batch, min_confidence=params.min_confidence, extractor=EXTRACTOR,
                             every_split=scope == "every")
-            by_user = {r["user"]: [Event(int(s), i, int(g), float(c)) for s, i, g, c in r["events"]] for r in recs}
+            by_user = {r["user"]: _events(r["events"]) for r in recs}
             stored = {r["user"]: dict(r["stored"]) for r in recs}
             new_items = sorted({e.item for evs in by_user.values() for e in evs} - item_cache.keys())
             for k in range(0, len(new_items), 20_000):
