@@ -1055,3 +1055,25 @@ def test_a_train_edge_without_seq_is_late_for_evaluation_and_split_again(db, tmp
         ("a", "train", 0), ("b", "train", 1), ("c", "train", 2), ("d", "valid", 3), ("e", "test", 4)]
     assert db.query(cypher("train/late_train_users"), dataset=None)[0]["users"] == 0
     assert split_again(db).users == 0
+
+
+def test_a_load_that_changes_nothing_keeps_the_datasets_loaded_at(db, tmp_path):
+    """A rerun of an append (or a reload of the files as stored) writes nothing and takes no ingest number, yet it
+    set `Dataset.loaded_at` to its own time: the dataset looked freshly loaded. It is now the time of the last load
+    that changed something."""
+    clear_database(db)
+    items = [{"item_id": i, "title": f"item {i}"} for i in "abcd"]
+    base = write_dataset(tmp_path / "base" / "tiny", items, [
+        {"user_id": "u1", "item_id": i, "timestamp": t, "rating": 5} for i, t in (("a", 1), ("b", 2), ("c", 3))])
+    more = write_dataset(tmp_path / "more" / "tiny", [], [
+        {"user_id": "u1", "item_id": "d", "timestamp": 4, "rating": 5}])
+    stamp = "MATCH (d:Dataset {name: 'tiny'}) RETURN d.loaded_at AS t, d.status AS s, d.sources AS src"
+    L.load(db, [base])
+    first = db.query(stamp)[0]
+    assert L.load(db, [base]).ingest == 0  # a reload of the files as stored
+    assert db.query(stamp)[0] == first
+    assert L.load(db, [more], append=True, name="tiny").ingest > 0
+    appended = db.query(stamp)[0]
+    assert appended["t"] > first["t"] and appended["s"] == "loaded"
+    assert L.load(db, [more], append=True, name="tiny").ingest == 0  # a rerun of the append
+    assert db.query(stamp)[0] == appended

@@ -4,9 +4,10 @@
 // without --append (a reload that leaves them out, and would remove rows written after that load, is refused without
 // --yes); `base_ingest`: the last ingest number taken when that load ended ($base_ingest, null while it loads), and
 // the items of the dataset when it ended are marked `base_load` (items appended later, or recorded by the service,
-// are not).
+// are not). `loaded_at`: when a load last changed something ($changed; a load that writes nothing keeps it).
 MERGE (d:Dataset {name: $name})
-SET d.format = $format, d.loaded_at = datetime(), d.status = $status, d.id_prefix = $id_prefix,
+SET d.format = $format, d.loaded_at = CASE WHEN $changed OR d.loaded_at IS NULL THEN datetime() ELSE d.loaded_at END,
+    d.status = $status, d.id_prefix = $id_prefix,
     d.sources = CASE WHEN $append THEN [s IN coalesce(d.sources, []) WHERE NOT s IN $sources] + $sources
                      ELSE $sources END,
     d.appended = CASE WHEN $append THEN [s IN coalesce(d.appended, []) WHERE NOT s IN $sources] + $sources

@@ -477,8 +477,10 @@ def load(
     def status(s: str) -> None:
         # (a load without --append ends with every stored row its files': later ingest numbers are appends')
         base = current_ingest(db) if s == "loaded" and mode != "append" else None
+        # (loaded_at: when a load last changed something; a rerun that writes nothing keeps it)
         db.write(cypher("load/dataset"), name=ds.name, format=ds.format, sources=_resolved(ds.sources), status=s,
-                 id_prefix=prefix, append=mode == "append", base_ingest=base)
+                 id_prefix=prefix, append=mode == "append", base_ingest=base,
+                 changed=s == "loaded" and bool(report.ingest))
 
     def write(stage: str, query: str, data: list[dict[str, Any]], size: int = batch_size, count: str | None = None
               ) -> int:
