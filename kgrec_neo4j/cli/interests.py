@@ -18,6 +18,7 @@ from ._common import (
     pass_settings,
     plural,
     silent_option,
+    take_lease,
     warn_unserved_model,
 )
 
@@ -156,8 +157,9 @@ def split(settings: Settings, dataset):
     """
     from ..load.split import split_again
 
-    with open_db(settings, writer="kgrec interactions split") as d:
-        rep = split_again(d, dataset=dataset)
+    with open_db(settings) as d:  # the writer lease once there is something to split
+        rep = split_again(d, dataset=dataset,
+                          before_writing=lambda: take_lease(d, settings, "kgrec interactions split"))
     if not rep.users:
         click.echo("no history to split again: every history is split last-two-out"
                    + (f" in dataset {dataset!r}" if dataset else ""))

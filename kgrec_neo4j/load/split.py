@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, NamedTuple
 
 from .read import Interaction
@@ -70,7 +71,8 @@ class SplitAgain(NamedTuple):
     numbered: int = 0
 
 
-def split_again(db: Database, *, dataset: str | None = None, batch_size: int = 500) -> SplitAgain:
+def split_again(db: Database, *, dataset: str | None = None, batch_size: int = 500,
+                before_writing: Callable[[], None] | None = None) -> SplitAgain:
     """Split again, last-two-out by ``seq`` as a load does, the histories that are no longer split so: a train
     interaction after one of the user's valid or test ones (recorded live: ``kgrec serve --writes``, ``POST
     /users/{user}/interactions``, the README's Browser snippet, after the last load split the history; a load or an
@@ -82,12 +84,16 @@ def split_again(db: Database, *, dataset: str | None = None, batch_size: int = 5
     users, each user under a lock on its node (``cypher/interactions/split_again``: a history is never half split,
     and a live record waits for it); a user whose splits change is stamped with a new ingest number, so that the next
     ``kgrec update`` recomputes the user's interests (they read the train split). Idempotent: a second call finds no
-    such user and writes nothing. ``dataset``: one dataset's users only."""
+    such user and writes nothing. ``dataset``: one dataset's users only. ``before_writing``: called once there is
+    something to split, before the first write (the CLI takes the writer lease there: with nothing to split, a
+    command behind a long ``kgrec update`` neither waits nor fails)."""
     from ..core.resources import cypher
 
     users = [r["user"] for r in db.query(cypher("interactions/late_histories"), dataset=dataset)]
     if not users:
         return SplitAgain(0, 0)
+    if before_writing is not None:
+        before_writing()
     ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
     n = edges = numbered = 0
     examples: list[str] = []
