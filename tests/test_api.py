@@ -677,6 +677,32 @@ def test_a_new_current_run_is_picked_up_without_dropping_requests(service, db, k
                 assert it["score"] == pytest.approx(float(want[m_new.index[it["item"]]]), rel=1e-4, abs=1e-4)
 
 
+def test_no_current_run_is_503_not_the_last_run_from_memory(service, db, kg):
+    """The runs went away under a running service (`kgrec demo --fresh` cleared the database): /health said 503 while
+    recommendations went on from the run in memory, explained from a graph without its links. Once the watcher finds
+    no current run, every answer that scores is 503, until a run is current again."""
+    user = kg["users"][0]
+    item = db.value("MATCH (:User {id: $u})-[:INTERACTED]->(i:Item) RETURN i.id ORDER BY i.id LIMIT 1", u=user)
+    assert service.get(f"/users/{user}/recommendations").status_code == 200
+    current = db.value("MATCH (r:ModelRun {current: true}) RETURN collect(r.id)")
+    db.write("MATCH (r:ModelRun {current: true}) SET r.current = false")
+    try:
+        deadline = time.monotonic() + 30
+        while (r := service.get(f"/users/{user}/recommendations")).status_code == 200:
+            assert time.monotonic() < deadline, "the service went on answering without a current run"
+            time.sleep(0.1)
+        assert r.status_code == 503 and "no current model run" in r.json()["error"], r.text
+        assert service.get(f"/users/{user}/items/{item}/explanation").status_code == 503
+        assert service.post("/recommendations", json={"history": [item]}).status_code == 503
+        assert service.get("/health").status_code == 503
+    finally:
+        db.write("MATCH (r:ModelRun) WHERE r.id IN $ids SET r.current = true", ids=current)
+    deadline = time.monotonic() + 30
+    while service.get(f"/users/{user}/recommendations").status_code != 200:
+        assert time.monotonic() < deadline, "the service did not answer again once a run was current"
+        time.sleep(0.1)
+
+
 def test_neo4j_down_is_503_and_the_service_recovers(tmp_path_factory, caplog):
     """A private Neo4j is stopped under the running service: requests answer 503 at once, then 200 again once
     Neo4j is back, without restarting the service. A request's transaction is tried three times (about 3 s, as

@@ -104,6 +104,7 @@ class ServiceState:
         self._lock = threading.Lock()
         self.model: RunModel | None = None
         self.last_error: str | None = None
+        self.unservable: str | None = None  # why no run can be served, as the watcher last found (none current)
         self.switches = 0
         self._stop = threading.Event()
         self._watcher: threading.Thread | None = None
@@ -164,7 +165,12 @@ class ServiceState:
     def refresh(self) -> RunModel:
         """Load the current run's model when it is not the one answering (another run, or a new version of it after
         ``kgrec update`` folded items in), then switch to it."""
-        run, version = current_run_version(self.db)
+        try:
+            run, version = current_run_version(self.db)
+        except RecommendError as e:  # no run is current (the database cleared, the runs deleted), or several are
+            self.unservable = str(e)
+            raise
+        self.unservable = None
         m = self.model
         if m is not None and m.run == run and m.version == version:
             return m
@@ -176,6 +182,11 @@ class ServiceState:
         return new
 
     def serving_model(self) -> RunModel:
+        """The model requests are answered with; RecommendError (503) while the watcher finds no run to serve: the
+        model in memory is of a run the graph no longer holds as current, and its explanations' paths may be gone."""
+        if self.unservable is not None:
+            raise RecommendError(f"{self.unservable} (this service answered with run "
+                                 f"{self.model.run if self.model else None} until then)")
         return self.model if self.model is not None else self.refresh()
 
 

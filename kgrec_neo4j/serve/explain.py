@@ -405,8 +405,13 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
             e.sentence = render_sentence(e)
         return out
     t_idx = np.asarray([m.index[i] for i in targets], np.int64)
-    link_w = {(m.index[lk["via"]], m.index[r["item"]]): float(lk["weight"])
-              for r in row["items"] if r["item"] in m.index for lk in r["links"] if lk["via"] in m.index}
+    # the item-graph shares from the links the score was summed from: a process that holds the run's links in
+    # memory (`kgrec serve`, a batch) scored with those, and the graph's may be cleared meanwhile (a newer run took
+    # over; a link deleted during this read comes back without a weight); a one-off command summed the graph's
+    link_w = None if m.links is not None else {
+        (m.index[lk["via"]], m.index[r["item"]]): float(lk["weight"])
+        for r in row["items"] if r["item"] in m.index for lk in r["links"]
+        if lk["via"] in m.index and lk["weight"] is not None}
     sh = score_shares(m, st, t_idx, link_w)
     for b, i in enumerate(targets):
         e = out[i]
@@ -436,9 +441,10 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
             r = Reason(kind="item", id=jid, name=title or jid, share=gnn + ig, gnn=gnn, item_graph=ig,
                        interaction=kind, rel=rel)
             lk = links.get(jid)
-            if lk is not None:
+            if lk is not None and lk["weight"] is not None and ig:
+                weight = float(m.links[j, m.index[i]]) if m.links is not None else float(lk["weight"])
                 r.paths.append(ExplanationPath(kind="item_link", share=ig, user=user_id, item=i, via=jid,
-                                               via_title=r.name, via_kind=kind, link_weight=float(lk["weight"]),
+                                               via_title=r.name, via_kind=kind, link_weight=weight,
                                                borrowed=bool(lk.get("borrowed")),
                                                neighbour=bool(lk.get("neighbour")),
                                                from_new=bool(lk.get("from_new")), rels=lk["rels"]))
