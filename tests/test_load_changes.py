@@ -1043,6 +1043,12 @@ def test_a_train_edge_without_seq_is_late_for_evaluation_and_split_again(db, tmp
              "CREATE (u)-[:INTERACTED {split: 'train', rating: 4.0, timestamp: 8}]->(d)")
     late = db.query(cypher("train/late_train_users"), dataset=None)[0]
     assert (late["users"], late["examples"]) == (1, ["u1"])
+    # `kgrec doctor` names it too (it said every history was split while evaluation refused it)
+    from kgrec_neo4j.local.doctor import run_checks
+
+    found = {c.name: c for c in run_checks(db.settings)}["splits"]
+    assert not found.ok and "1 user of dataset(s) tiny has train interactions after" in found.detail, found.detail
+    assert "kgrec interactions split" in found.fix
     # the offline interests read such edges (they stopped at int(None))
     from kgrec_neo4j.users.interests.offline import extract_offline
 
@@ -1054,6 +1060,7 @@ def test_a_train_edge_without_seq_is_late_for_evaluation_and_split_again(db, tmp
     assert [(r["i"], r["s"], r["q"]) for r in got] == [
         ("a", "train", 0), ("b", "train", 1), ("c", "train", 2), ("d", "valid", 3), ("e", "test", 4)]
     assert db.query(cypher("train/late_train_users"), dataset=None)[0]["users"] == 0
+    assert {c.name: c for c in run_checks(db.settings)}["splits"].ok
     assert split_again(db).users == 0
 
 

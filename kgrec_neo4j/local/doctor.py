@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..core.config import Settings
 from ..core.errors import KgrecError
+from ..core.words import plural
 
 
 @dataclass
@@ -81,12 +82,17 @@ def run_checks(settings: Settings) -> list[Check]:
             from ..core.resources import cypher
 
             twice = db.query(cypher("load/split_twice"))[0]
-            out.append(Check("splits", not twice["users"],
-                             f"{twice['users']} users of dataset(s) {', '.join(map(str, twice['datasets']))} hold more "
-                             f"than one valid or test interaction (e.g. {', '.join(twice['some'])})" if twice["users"]
-                             else "every user's history is split last-two-out once",
+            late = db.query(cypher("train/late_train_users"), dataset=None)[0]
+            found = ([f"{twice['users']} users of dataset(s) {', '.join(map(str, twice['datasets']))} hold more "
+                      f"than one valid or test interaction (e.g. {', '.join(twice['some'])})"] if twice["users"] else [])
+            found += ([f"{plural(late['users'], 'user')} of dataset(s) {', '.join(map(str, late['datasets']))} "
+                       f"{'have' if late['users'] != 1 else 'has'} train interactions after their valid or test ones "
+                       f"(recorded live, or written without seq; e.g. {', '.join(map(repr, late['examples']))}), "
+                       "which evaluation refuses"] if late["users"] else [])
+            out.append(Check("splits", not found,
+                             "; ".join(found) or "every user's history is split last-two-out once",
                              "`kgrec interactions split` splits such histories again (so does running the append "
-                             "that wrote their latest rows again)", required=False))
+                             "that wrote their latest rows again, for the first kind)", required=False))
             out.append(Check("type triggers", not drift,
                              "; ".join(drift) or "the database refuses unknown knowledge types from every client",
                              "run `kgrec schema apply` (needs apoc.trigger.enabled=true in apoc.conf)", required=False))
