@@ -255,6 +255,22 @@ def test_runs_list_and_show_name_the_serving_run_its_metrics_and_a_failure(db, k
     table = _invoke(["runs", "list", "--limit", "2"]).output
     assert failed in table and f"{failed} failed: ModelError: the export found no interactions" in table
     assert f"(the latest 2 of {len(rows)};" in table
+    # a complete run that is not current cannot be served: the next run's write-back replaced its vectors, and the
+    # error blamed a missing write-back ("Re-run the model write-back")
+    assert "(only the current run can be served" in table, table
+    from kgrec_neo4j.core.errors import ModelError
+    from kgrec_neo4j.serve import scoring as S
+
+    old = runs.new_run_id("ours")
+    runs.create_run(db, old, model="ours", config={"mode": "evaluation"}, dataset=None)
+    runs.finish_run(db, old, metrics={})
+    db.write("MATCH (r:ModelRun {id: $r}) SET r.stale_cleared = true", r=old)  # (it was current once)
+    with pytest.raises(ModelError, match=f"{old}' can no longer be served: run '{served['run']}' became current "
+                                         f"after it.*--params-from {old}"):
+        S.run_model(db, old)
+    with pytest.raises(ModelError, match=f"{pops[0]['run']}' has no item embeddings"):  # (never current: as before)
+        S.run_model(db, pops[0]["run"])
+    db.write("MATCH (r:ModelRun {id: $r}) DETACH DELETE r", r=old)
 
     shown = _invoke(["runs", "show"]).output
     assert shown.startswith(f"run {served['run']}: ours, evaluation mode, current")

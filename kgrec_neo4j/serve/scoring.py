@@ -251,6 +251,13 @@ def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool,
         raise ModelError(f"no (:ModelRun {{id: {run!r}}}); pick one with `MATCH (r:ModelRun) RETURN r.id, r.status` or train one")
     rows = db.query(cypher("recommend/item_embeddings"), run=run)
     if not rows:
+        now = [str(r["run"]) for r in db.query(cypher("recommend/current_run"))]
+        if info[0]["was_current"] and now and run not in now:  # a later run's write-back replaced its vectors
+            raise ModelError(
+                f"model run {run!r} can no longer be served: run {now[0]!r} became current after it, and its "
+                f"write-back replaced every other run's vectors and item links (the graph keeps the current run's "
+                f"only). Serve the current run (leave the run out), or train {run!r}'s configuration again "
+                f"(`kgrec train --for serving --params-from {run}`)")
         raise ModelError(
             f"model run {run!r} has no item embeddings: got 0 items with gnn_run = {run!r}, expected one per "
             f"trained item. Re-run the model write-back (`kgrec train`).")
