@@ -79,6 +79,8 @@ def test_one_cause_one_exit_code(db, settings, monkeypatch):
     ["demo", "--users", "0"],
     ["db", "start", "--http-port", "70000"],
     ["--wait-for-lease", "-1", "train"],
+    ["recommend", "--history", "B000ECX0GU:9"],  # (a rating out of 0-5 exited 1 with the session model's message)
+    ["recommend", "--history", "B000ECX0GU:-1,B0001CJCE2"],
 ])
 def test_bad_numbers_are_usage_errors(args):
     """`kgrec interests show USER --top 0` raised ValueError; every numeric option now states its range."""

@@ -137,6 +137,11 @@ def _recommend_session(settings: Settings, history: str, *, k: int, allow_repeat
     pairs = parse_history(history)
     if not pairs:
         raise click.BadParameter("no item given", param_hint="--history")
+    bad = [(i, r) for i, r in pairs if r is not None and not 0 <= r <= 5]
+    if bad:  # (a usage error, as a bad number of any option is)
+        raise click.BadParameter(f"the rating of {bad[0][0]!r} is {bad[0][1]:g}: a rating is a number 0-5 (>= 4 a "
+                                 f"like, <= 2 a dislike); leave it out for an implicit interaction",
+                                 param_hint="--history")
     from ..serve.scoring import UnknownItems
 
     with open_db(settings) as d:
