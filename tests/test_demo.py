@@ -155,6 +155,13 @@ def test_demo_runs_the_whole_pipeline(db, demo):
                   "recommend + explain", "report page"):
         assert any(line.startswith(stage) for line in output.splitlines()), (stage, output)
     assert "| pop |" in output and "| ease |" in output and "| ours |" in output
+    # --fresh says that it empties the database (a full graph took a minute without a word) and counts it in the total
+    lines = output.splitlines()
+    assert lines[0].startswith("[0] emptying the database (") and lines[1].startswith("[1] schema"), lines[:2]
+    seconds = {x[:28].strip(): float(x[28:].split("s")[0]) for x in lines
+               if x[:28].strip() and re.fullmatch(r"\s*\d+\.\d", x[28:].split("s")[0])}
+    assert "empty the database (--fresh)" in seconds and "total" in seconds, seconds
+    assert seconds["total"] >= sum(v for k, v in seconds.items() if k != "total") - 0.05 * len(seconds), seconds
     # the models of its table: the rows of the history protocol are not more models (it said 7 for these 3)
     assert any(line.startswith("evaluate") and line.endswith("3 models on the same split") for line in
                output.splitlines()), output
