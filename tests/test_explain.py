@@ -104,6 +104,15 @@ def test_a_concept_path_of_a_reason_without_a_model_part_does_not_say_it_support
     assert _item("Halo 3", 1.5, 0.0, concept="sci-fi").paths[0].describe("X").endswith("supports its model part +1.5")
 
 
+def test_a_concept_shared_with_a_disliked_item_supports_only_a_part_against_the_item():
+    # an only disliked item's model part comes through the dislike graph, where a shared concept counts against the
+    # item: "you disliked Toy Story ... [family] ... supports its model part +1.473" contradicted it
+    line = _item("Toy Story", 1.473, 0.0, interaction="dislike", concept="family").paths[0].describe("X")
+    assert line.endswith("shared, yet its model part is +1.473"), line
+    line = _item("Toy Story", -1.473, 0.0, interaction="dislike", concept="family").paths[0].describe("X")
+    assert line.endswith("supports its model part -1.473"), line
+
+
 def test_a_borrowed_link_from_one_of_the_knowledge_neighbours_says_the_users_item_is_one():
     # the user's item is itself among the items closest to the new one in knowledge: its own link is in the weight
     r = _item("Halo 3", 0.2, 21.3)

@@ -180,9 +180,11 @@ class ExplanationPath(BaseModel):
         if self.share == 0:  # (seen under a dislike) nothing for the concept to support
             return "shared, but its model part is 0"
         kinds = (self.via_kind or "").split("+")
-        if self.share < 0 and not ("dislike" in kinds and "like" not in kinds):
-            # a liked item's part against the item: what they share does not make them far apart (a dislike's
-            # part comes through the dislike graph, where what they share is what counts against it)
+        disliked = "dislike" in kinds and "like" not in kinds
+        if (self.share < 0) != disliked:
+            # a liked item's part against the item: what they share does not make them far apart; an only disliked
+            # item's part comes through the dislike graph, where what they share counts against the item, so it
+            # supports a part against it, not one for it
             return f"shared, yet its model part is {self.share:+.{digits}g}"
         return f"supports its model part {self.share:+.{digits}g}"
 
