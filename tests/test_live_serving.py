@@ -410,7 +410,7 @@ def test_editions_of_owned_items_are_demoted_or_labelled(db, graph):
         grouped = R.recommend(db, user, 5, store=False, same_work="group", explain=True)
         first = grouped.items[0]
         assert first.item == top.item and first.same_work_as
-        assert "another edition of" in first.explanation.sentence and "which you own" in first.explanation.sentence
+        assert "another edition of" in first.explanation.sentence and "which is in your history" in first.explanation.sentence
         everything = R.recommend(db, user, 10_000, store=False, same_work="demote")
         assert everything.items[-1].item == top.item  # after every other candidate
         res = invoke_cli(["recommend", "--user", user, "-k", "3", "--no-store", "--same-work", "group"])

@@ -263,7 +263,8 @@ def extract(settings: Settings, extractor, mode, max_users, only_users, batch, m
     click.echo(f"graph-rag interests for {plural(rep.users, 'user')} in {rep.seconds:.1f}s: {rep.rounds} rounds, "
                f"{rep.requests} requests ({rep.failed_requests} failed), {rep.interactions} interactions read")
     click.echo(f"updates: {rep.updates} ({rep.matched_exact} exact, {rep.matched_projection} projected, "
-               f"{rep.pending} pending mentions); edges now: {rep.edges}")
+               f"{rep.pending} pending mentions); graph-rag interest edges now: {rep.edges} (the offline "
+               "extractor's are counted apart)")
     if rep.dropped:
         click.echo("dropped: " + ", ".join(f"{k}={v}" for k, v in sorted(rep.dropped.items())))
     s = rep.llm

@@ -90,7 +90,7 @@ def recommend(settings: Settings, user_id, all_users, history, k, with_explain, 
     click.echo(f"top {len(rec.items)} for user {rec.user} (run {rec.run}; {what})")
     for r in rec.items:
         click.echo(f"{r.rank:>3}. {r.item}  {r.score:8.4f}  {item_title(r.title, r.item)}"
-                   + (f"  [another edition of {'; '.join(r.same_work_as[:2])}, which you own]" if r.same_work_as else ""))
+                   + (f"  [another edition of {'; '.join(r.same_work_as[:2])}, in your history]" if r.same_work_as else ""))
         if r.explanation is not None:
             click.echo(f"     {r.explanation.sentence}")
             e = r.explanation

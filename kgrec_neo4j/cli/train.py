@@ -48,7 +48,9 @@ def _type_names(settings: Settings) -> list[str]:
 @dim_option
 @dataset_option
 @click.option("--no-writeback", is_flag=True, help="Train and record the run, but write nothing to the graph.")
-@click.option("--max-seconds", type=click.FloatRange(min=1), default=None, help="Stop training after this time.")
+@click.option("--max-seconds", type=click.FloatRange(min=1), default=None,
+              help="Stop the epochs after this time (the export, the items' text vectors, computed once and "
+                   "stored, the item graph and the write-back come on top).")
 @click.option("--progress", is_flag=True, help="Print one line per epoch.")
 @click.option("--for", "mode", type=click.Choice(["evaluation", "serving"]), default="evaluation", show_default=True,
               help="evaluation: train split only, chosen on valid; serving: every interaction in the graph.")
@@ -195,7 +197,8 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
 @dim_option
 @dataset_option
 @click.option("--max-seconds", type=click.FloatRange(min=1), default=None,
-              help="Stop each trainable model after this time.")
+              help="Stop each trainable model's epochs after this time (the export, the items' text vectors and "
+                   "the item graph come on top).")
 @click.option("--refit", type=click.Choice(["ours", "all", "none"]), default="ours", show_default=True,
               help="History up to the target: which models are also retrained on train + valid (MF always is).")
 @click.option("--train-only", is_flag=True, help="Only the train-only protocol (skip history up to the target).")

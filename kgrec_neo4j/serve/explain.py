@@ -533,7 +533,7 @@ def same_work_note(titles: list[str], policy: str) -> str:
     """The sentence added to an edition or port of owned items (their ``titles``, two shown at most) under the
     ``same_work`` ``policy``."""
     shown = " and ".join(short(t) for t in titles[:2]) + (f" (and {len(titles) - 2} more)" if len(titles) > 2 else "")
-    return (f" It is another edition of {shown}, which you own"
+    return (f" It is another edition of {shown}, which is in your history"
             + (", so it comes after every other item." if policy == "demote" else "."))
 
 
