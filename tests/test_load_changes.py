@@ -980,7 +980,8 @@ def test_an_edge_without_seq_neither_stops_an_append_nor_a_reload(db, tmp_path):
                                                                                        ("c", 300))]
     base = write_dataset(tmp_path / "base" / "tiny", items, rows)
     L.load(db, [base])
-    db.write("MATCH (u:User {id: 'u1'}), (i:Item {id: 'e'}) CREATE (u)-[:INTERACTED {rating: 1.0}]->(i)")
+    db.write("MATCH (u:User {id: 'u1'}), (i:Item {id: 'e'}) CREATE (u)-[:INTERACTED {rating: 1.0}]->(i) "
+             "CREATE (u)-[:INTERACTED {rating: 2.0}]->(i)")  # (two to one item: the reload counted them as one)
     more = write_dataset(tmp_path / "more" / "tiny", [], [
         {"user_id": "u1", "item_id": "d", "timestamp": 400, "rating": 5}])
     rep = L.load(db, [more], append=True, name="tiny")
@@ -988,11 +989,11 @@ def test_an_edge_without_seq_neither_stops_an_append_nor_a_reload(db, tmp_path):
     got = db.query("MATCH (:User {id: 'u1'})-[e:INTERACTED]->(i:Item) RETURN i.id AS i, e.seq AS s, e.split AS sp "
                    "ORDER BY i.id")
     assert [(r["i"], r["s"], r["sp"]) for r in got] == [("a", 0, "train"), ("b", 1, "train"), ("c", 2, "valid"),
-                                                       ("d", 3, "test"), ("e", None, None)]
+                                                       ("d", 3, "test"), ("e", None, None), ("e", None, None)]
     assert L.load(db, [more], append=True, name="tiny").interactions_written == 0  # a rerun: nothing again
     # the reload: the files' rows stay, the edge without seq is in no file and goes with the rows appended since
     rep = L.load(db, [base], name="tiny", yes=True)
-    assert rep.interactions_removed == 2
+    assert rep.interactions_removed == 3
     assert sorted(db.value("MATCH (:User {id: 'u1'})-[:INTERACTED]->(i:Item) RETURN collect(i.id)")) == ["a", "b", "c"]
     assert db.value("MATCH ()-[e:INTERACTED]->() WHERE e.seq IS NULL RETURN count(e)") == 0
 

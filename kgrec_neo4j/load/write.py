@@ -502,7 +502,7 @@ def load(
     # ingest number: the counter stays, and `kgrec update` has nothing to do
     if mode == "new" or report.items_written or any((removed, user_rows, rows, moved, drop_users, drop_items)):
         report.ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
-    report.interactions_removed = write("removed", "load/delete_interactions", removed)
+    report.interactions_removed = write("removed", "load/delete_interactions", removed, count="deleted")
     report.users_new = write("users", "load/users", user_rows, count="new")
     report.users_written = len(user_rows)
     # the stored rows' new splits before the rows that cause them: an append killed between the two and run again
