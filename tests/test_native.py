@@ -170,6 +170,8 @@ def test_database_refuses_bad_types_from_a_plain_driver(db, plain, settings, cyp
     assert "Compatibility" in msg and "Game Features" in msg and "kgrec schema apply" in msg  # names the allowed types
     allowed = msg.split("must be one of the active pack:", 1)[1]
     assert "Nonsense" not in allowed and "Misc" not in allowed, msg  # a type the refused transaction wrote is not one
+    # nor is one it took away while in use missing from them (the refusal keeps it: the list lacked it)
+    assert "Compatibility" in allowed and "Game Features" in allowed, msg
     assert db.value("MATCH (n) RETURN count(n) + COUNT { ()-[]->() }") == before  # the transaction was rolled back
     assert db.value("MATCH (c:Concept {id: 't-good'}) RETURN c.type") == "Compatibility"
     assert db.value("MATCH (m:Mention {key: 't-good'}) RETURN m.type") == "Compatibility"

@@ -29,11 +29,14 @@ WHERE size(nodes) > 0 OR size(rels) > 0 OR size(written_types) > 0 OR size(delet
 WITH nodes, rels, written_types, deleted_types,
      [t IN COLLECT { MATCH (k:KnowledgeType) WHERE k.name IS NOT NULL RETURN k.name ORDER BY k.name }
         WHERE NOT t IN [w IN written_types WHERE w IS NOT NULL]] AS allowed
-WITH allowed,
+WITH allowed, written_types, nodes, rels,
+     // a type still in use cannot be taken away: the refusal keeps it, so the message lists it among the allowed ones
+     [t IN deleted_types WHERE NOT t IN allowed
+        AND (EXISTS { MATCH (m:Mention) WHERE m.type = t } OR EXISTS { MATCH (c:Concept) WHERE c.type = t })] AS kept
+WITH apoc.coll.sort(allowed + kept) AS listed, allowed,
      [t IN written_types | 'a KnowledgeType ' + coalesce('\'' + toString(t) + '\'', 'without a name')
                             + ' written outside `kgrec schema apply`']
-     + [t IN deleted_types WHERE NOT t IN allowed
-          AND (EXISTS { MATCH (m:Mention) WHERE m.type = t } OR EXISTS { MATCH (c:Concept) WHERE c.type = t })
+     + [t IN kept
         | 'the KnowledgeType \'' + toString(t) + '\' deleted (or its label or name removed) while mentions or concepts have that type']
      + [n IN nodes WHERE n.type IS NULL OR NOT n.type IN allowed
         | CASE WHEN n:Mention THEN 'Mention' ELSE 'Concept' END + ' of type ' + coalesce('\'' + toString(n.type) + '\'', 'null')]
@@ -43,5 +46,5 @@ WITH allowed,
                                     ELSE 'node that is not a Concept' END] AS bad
 CALL apoc.util.validate(size(bad) > 0,
   'kgrec: refused by the database (trigger kgrec_types): %s. A knowledge type must be one of the active pack: %s (the (:KnowledgeType) nodes; `kgrec schema apply` sets them from the pack)',
-  [apoc.text.join(apoc.coll.toSet(bad)[0..5], '; '), CASE WHEN size(allowed) = 0 THEN 'none yet' ELSE apoc.text.join(allowed, ', ') END])
+  [apoc.text.join(apoc.coll.toSet(bad)[0..5], '; '), CASE WHEN size(listed) = 0 THEN 'none yet' ELSE apoc.text.join(listed, ', ') END])
 RETURN size(bad) AS refused
