@@ -240,11 +240,59 @@ def test_merge_keeps_old_id_resolvable(db, emb, pack, built):
     assert store.candidate_id("Compatibility", absorb_key) == s.absorb
     fresh = store.allocate_ids(db, "Compatibility", [absorb_key])[0]
     assert fresh != s.absorb and resolve_concept(db, fresh) is None
-    # a second merge of the same pair is refused clearly
+    # a second merge of the same pair (a rerun), or of the pair the other way round, is done already: nothing changes
+    # (it was an error, exit 1); one id named twice is refused
     from kgrec_neo4j.core.errors import KgrecError
 
+    for keep, absorb in ((s.keep, s.absorb), (s.absorb, s.keep)):
+        again = merge_concepts(db, emb, pack, keep, absorb)
+        assert again.already and again.keep == s.keep and again.moved_members == 0 and s.absorb in again.aliases
     with pytest.raises(KgrecError, match="same concept"):
-        merge_concepts(db, emb, pack, s.keep, s.absorb)
+        merge_concepts(db, emb, pack, s.keep, s.keep)
+
+
+def test_a_merge_moves_no_relationship_beside_its_twin(db, emb, pack, built):
+    """A user interested in both concepts had two edges of one horizon to the kept concept after a merge, and a concept
+    of the family of both two BROADER edges from it; no later command removed them (one interest edge per user,
+    concept, horizon and extractor). Such a relationship of the absorbed concept is now deleted, not moved."""
+    s = suggest_merges(db, emb, pack, types=["Compatibility"], min_similarity=0.5, limit=5)[0]
+    db.write("CREATE (u:User {id: 't-twin-user'}) CREATE (p:Concept {id: 't-twin-parent', type: 'Compatibility', "
+             "name: 'twin parent', key: 'twin parent'}) WITH u, p "
+             "MATCH (k:Concept {id: $k}), (a:Concept {id: $a}) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'long', extractor: 'offline', polarity: 1, weight: 0.5}]->(k) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'long', extractor: 'offline', polarity: 1, weight: 0.4}]->(a) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'short', extractor: 'offline', polarity: 1, weight: 0.3}]->(a) "
+             "CREATE (k)-[:BROADER]->(p) CREATE (a)-[:BROADER]->(p)", k=s.keep, a=s.absorb)
+    try:
+        rep = merge_concepts(db, emb, pack, s.keep, s.absorb)
+        assert rep.twins_removed == 2 and rep.redirected_relationships >= 1
+        edges = db.query("MATCH (:User {id: 't-twin-user'})-[r:INTERESTED_IN]->(c:Concept) "
+                         "RETURN c.id AS c, r.horizon AS h, r.weight AS w ORDER BY h")
+        assert [(r["c"], r["h"], r["w"]) for r in edges] == [(s.keep, "long", 0.5), (s.keep, "short", 0.3)]
+        assert db.value("MATCH (:Concept {id: $k})-[b:BROADER]->(:Concept {id: 't-twin-parent'}) RETURN count(b)",
+                        k=s.keep) == 1
+    finally:
+        db.write("MATCH (n) WHERE n.id IN ['t-twin-user', 't-twin-parent'] DETACH DELETE n")
+
+
+def test_a_concept_whose_type_a_client_changed_is_not_merged(db, emb, pack, built):
+    """A client set a Compatibility concept's type to Components (the trigger allows any type of the pack); merged
+    into a Components concept, its mentions (still Compatibility) were neither moved nor left canonical: the merge
+    deleted their CANONICAL edges with the concept and their items lost that knowledge, while it reported success."""
+    from kgrec_neo4j.core.errors import KgrecError
+
+    k, a = (db.value("MATCH (:Mention)-[:CANONICAL]->(c:Concept {type: $t}) RETURN c.id ORDER BY c.id LIMIT 1", t=t)
+            for t in ("Components", "Compatibility"))
+    assert k and a
+    before = db.value("MATCH (m:Mention)-[:CANONICAL]->(:Concept {id: $a}) RETURN count(m)", a=a)
+    db.write("MATCH (c:Concept {id: $a}) SET c.type = 'Components'", a=a)
+    try:
+        with pytest.raises(KgrecError, match=f"concept '{a}' is of type 'Components' but {before} of its mentions "
+                                             f"are of type 'Compatibility'.*nothing was merged"):
+            merge_concepts(db, emb, pack, k, a)
+    finally:
+        db.write("MATCH (c:Concept {id: $a}) SET c.type = 'Compatibility'", a=a)
+    assert db.value("MATCH (m:Mention)-[:CANONICAL]->(:Concept {id: $a}) RETURN count(m)", a=a) == before
 
 
 def test_a_crash_between_merge_and_knowledge_recompute_changes_nothing(db, emb, pack, built, monkeypatch):
@@ -334,6 +382,10 @@ def test_cli_report_and_suggest(db, built, tmp_path):
     assert r.exit_code == 0 and "has a vocabulary already" in r.output
     r = CliRunner().invoke(cli, ["concepts", "merge", "c_nope", "c_nope2"])
     assert r.exit_code == 1 and "no concept has id or alias 'c_nope', 'c_nope2'" in r.output
+    alias, keep = db.query("MATCH (c:Concept) WHERE size(coalesce(c.aliases, [])) > 0 "
+                           "RETURN c.aliases[0] AS alias, c.id AS keep LIMIT 1")[0].values()  # (merged above)
+    r = CliRunner().invoke(cli, ["concepts", "merge", keep, alias])  # a rerun of a merge: done, exit 0
+    assert r.exit_code == 0 and f"name one concept already, {keep}" in r.output, r.output
 
 
 def test_prune_removes_only_the_concepts_nothing_uses_and_retires_their_ids(db, emb, pack, built):

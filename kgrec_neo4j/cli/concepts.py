@@ -325,9 +325,14 @@ def merge(settings: Settings, keep, absorb, min_confidence):
     with open_db(settings, writer="kgrec concepts merge") as d:
         rep = merge_concepts(d, emb, pack, keep, absorb,
                              min_confidence=min_confidence if min_confidence is not None else settings.min_confidence)
+    if rep.already:
+        click.echo(f"{keep} and {absorb} name one concept already, {rep.keep} (the merge was done before): nothing "
+                   f"changed; aliases of {rep.keep}: {', '.join(rep.aliases)}")
+        return
     click.echo(f"merged {rep.absorbed} into {rep.keep}: {rep.moved_members} mentions moved, "
-               f"{rep.redirected_relationships} relationships redirected, {rep.items_updated} items updated; "
-               f"aliases of {rep.keep}: {', '.join(rep.aliases)}")
+               f"{rep.redirected_relationships} relationships redirected"
+               + (f" ({rep.twins_removed} more removed: {rep.keep} had them already)" if rep.twins_removed else "")
+               + f", {rep.items_updated} items updated; aliases of {rep.keep}: {', '.join(rep.aliases)}")
 
 
 @concepts.command()

@@ -52,6 +52,8 @@ class MergeReport(BaseModel):
     moved_members: int
     redirected_relationships: int
     items_updated: int
+    twins_removed: int = 0  # relationships of the absorbed concept that the kept one had already (deleted, not moved)
+    already: bool = False  # the two named one concept already: a merge done before (nothing changed)
 
 
 class NoSuchConcept(KgrecError):
@@ -147,11 +149,25 @@ def merge_concepts(db: Database, embedder: Embedder, pack: TypePack, keep: str, 
         raise NoSuchConcept(f"no concept has id or alias {', '.join(map(repr, missing))}; "
                             f"list candidates with `kgrec concepts suggest-merges`")
     if k_id == a_id:
-        raise KgrecError(f"{keep!r} and {absorb!r} name the same concept {k_id!r}; nothing to merge")
+        if keep == absorb:
+            raise KgrecError(f"{keep!r} and {absorb!r} name the same concept {k_id!r}; nothing to merge")
+        # one of them is an alias of the other: the merge was done (a rerun, or the two named the other way round)
+        aliases = [a for r in db.query(cypher("concepts/concepts_by_id"), ids=[k_id]) for a in r["aliases"]]
+        log.info("%s and %s name one concept %s already: nothing to merge", keep, absorb, k_id)
+        return MergeReport(keep=k_id, absorbed=absorb if absorb != k_id else keep, aliases=aliases, moved_members=0,
+                           redirected_relationships=0, items_updated=0, already=True)
     info = {r["id"]: r for r in db.query(cypher("concepts/concepts_by_id"), ids=[k_id, a_id])}
     if info[k_id]["type"] != info[a_id]["type"]:
         raise KgrecError(f"concepts of different types cannot be merged: {k_id} is {info[k_id]['type']!r}, "
                          f"{a_id} is {info[a_id]['type']!r}")
+    # a concept whose mentions are of another type than its own (its type changed by a client): the merge would move
+    # only the mentions of its type and delete the others' CANONICAL edges with it, leaving them neither canonical nor
+    # pending and their items without that knowledge
+    for r in db.query(cypher("concepts/members_of_other_types"), ids=[k_id, a_id]):
+        raise KgrecError(f"concept {r['id']!r} is of type {r['type']!r} but {r['n']} of its mentions are of type "
+                         f"{r['other']!r} (e.g. {r['example']!r}): its type was changed outside kgrec; nothing was "
+                         f"merged. Set it back (MATCH (c:Concept {{id: '{r['id']}'}}) SET c.type = '{r['other']}') "
+                         f"and merge again")
     type_ = info[k_id]["type"]
     keys = _members(db, [a_id])[a_id]
     e_keep = np.asarray(info[k_id]["embedding"], dtype=np.float32)
@@ -176,4 +192,4 @@ def merge_concepts(db: Database, embedder: Embedder, pack: TypePack, keep: str, 
     log.info("merged %s into %s (%d members moved)", a_id, k_id, len(keys))
     return MergeReport(keep=k_id, absorbed=a_id, aliases=list(rec["aliases"]), moved_members=len(keys),
                        redirected_relationships=int(rec["moved_in"]) + int(rec["moved_out"]),
-                       items_updated=n_items)
+                       items_updated=n_items, twins_removed=int(rec["twins"]))
