@@ -510,6 +510,27 @@ def test_a_shipped_packs_feature_headings_keep_their_patterns():
     assert not {mention_key(c) for c, _ in cands} & {"surround sound", "compatibility"}
 
 
+@pytest.mark.parametrize("title, work", [
+    # a console's title without its platform is a capacity, a colour or a model word: no work name (they linked
+    # "PlayStation 3, 20GB" and "Microsoft Xbox 360 20GB" as one game, and three 3DS consoles with the game Black)
+    ("PlayStation 3, 20GB", None), ("Microsoft Xbox 360 20GB", None), ("Nintendo 3DS XL - Black [Old Model]", None),
+    ("Black Nintendo 3DS XL with (Pre-installed) Super Mario 3D Land Game", None), ("Xbox 360 Elite [Old Version]", None),
+    ("PlayStation 2 Slim Silver", None), ("Atari Jaguar System", None),
+    # a game of that name keeps it
+    ("Black - PlayStation 2", "Black"), ("Black - Xbox", "Black"), ("Dark Souls II - Xbox 360", "Dark Souls II"),
+])
+def test_a_consoles_title_names_no_work(title, work, vg_rules_only):
+    assert vg_rules_only.work_name(title) == work
+
+
+def test_the_accessory_maker_global_game_gear_is_no_game_gear(vg_rules_only):
+    got = [_points(r) for r in vg_rules_only.extract([
+        ItemText(item_id="a", title="Global Game Gear GGG0004 Replacement Dongle for Xbox 360 Wired Controllers"),
+        ItemText(item_id="b", title="Sonic the Hedgehog - Sega Game Gear")])]
+    assert ("Compatibility", "game gear") not in got[0] and ("Compatibility", "xbox 360") in got[0], got[0]
+    assert ("Compatibility", "game gear") in got[1], got[1]
+
+
 @pytest.mark.parametrize("title, present, absent", [
     # a delivery note is no online play; the genre patterns do not fire on words of a game's name
     ("The Sims 3 Seasons [Online Game Code]", {("Game Features", "simulation"), ("Game Features", "the sims")},

@@ -135,8 +135,13 @@ _NOT_A_WORK = re.compile(
     r"level\s+pack|points?\s+card|gift\s+card|currency|v-bucks|membership|subscription|strategy\s+guide|"
     r"guide|soundtrack|band\s+kit|art\s*book|poster|figure|amiibo|t-shirt|console|"
     r"bundle|double\s+pack|2\s+games\s+in\s+1|\d\s+pack|collection|trilogy|anthology|\d+\s?[gt]b\s+system)\b", re.I)
+# (also alone: "PlayStation 3, 20GB" without its platform is a capacity, no work name)
 _LEADING_SPEC = re.compile(r"^(?:\d+\s?(?:gb|tb|mb)|slim|console|system|(?:limited|special|collector'?s)\s+edition|"
-                           r"(?:nintendo\s+selects|greatest\s+hits|platinum\s+hits)\s*[:\-–]?)\s+", re.I)
+                           r"(?:nintendo\s+selects|greatest\s+hits|platinum\s+hits)\s*[:\-–]?)(?:\s+|$)", re.I)
+# what is left of a console's title once its platform is taken out ("Nintendo 3DS XL - Black", "Xbox 360 Elite"): a
+# colour or a model word names no work, unless the title starts with it as its own part (the game "Black - Xbox")
+_HARDWARE_LEFT = re.compile(r"^(?:(?:black|white|red|blue|pink|silver|green|purple|gr[ae]y|yellow|orange|gold|elite|"
+                            r"slim|mini|lite|xl|pro)\s*)+$", re.I)
 # titles that sell no part of a series though they name one: points, cards, memberships, memory cards
 _NOT_A_SERIES = re.compile(r"\b(?:microsoft\s+points|points?\s+card|gift\s+card|currency|membership|subscription|"
                            r"memory\s+card)\b", re.I)
@@ -780,6 +785,8 @@ class OfflineExtractor:
             name = _TRAILING_JUNK.sub("", name).strip(" -:,.&+/|")
             if name == before:
                 break
+        if _HARDWARE_LEFT.match(name) and not re.match(rf"{re.escape(name)}\s*[-:–(\[]", t, re.I):
+            return None
         return name if re.search(r"[A-Za-z]{2}", name) else None
 
     # -- embedding typing --------------------------------------------------------------------

@@ -306,7 +306,7 @@ _PLATFORMS: list[tuple[str, str]] = [
     ("Dreamcast", r"(?:sega\s+)?dreamcast"),
     ("Sega Saturn", r"sega\s+saturn"),
     ("Sega CD", r"sega\s+cd"),
-    ("Game Gear", r"(?:sega\s+)?game\s?gear"),
+    ("Game Gear", r"(?:sega\s+)?(?<!global\s)game\s?gear"),  # (not the accessory maker Global Game Gear)
     ("Sega Master System", r"(?:sega\s+)?master\s+system"),
     ("Atari", r"atari(?:\s+(?:2600|7800|jaguar|lynx))?"),
     ("Neo Geo", r"neo\s?geo"),
