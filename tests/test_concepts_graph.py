@@ -453,3 +453,20 @@ def test_prune_removes_only_the_concepts_nothing_uses_and_retires_their_ids(db, 
     r = CliRunner().invoke(cli, ["concepts", "prune", "--type", "Compatibility"])
     assert r.exit_code == 0 and "nothing to prune" in r.output, r.output
     db.execute("MATCH (u:User {id: 'prune-test-user'}) DETACH DELETE u")
+
+
+def test_a_build_rerun_writes_the_knowledge_a_stopped_build_left_out(db, emb, pack, built):
+    """A build killed between a type's concepts and its items' knowledge (one transaction each) left those items
+    without HAS_KNOWLEDGE; the rerun skipped the type ("has a vocabulary already") and said nothing of them. It now
+    writes their knowledge, as the build would have."""
+    type_ = "Compatibility"
+    before = db.value("MATCH (i:Item)-[h:HAS_KNOWLEDGE]->(c:Concept {type: $t}) RETURN collect([i.id, c.id, h.support])",
+                      t=type_)
+    assert before
+    db.write("MATCH (:Item)-[h:HAS_KNOWLEDGE]->(:Concept {type: $t}) DELETE h", t=type_)  # the state a kill leaves
+    rep = build_vocabulary(db, emb, pack, count=300, types=[type_])
+    assert rep.types[0].skipped and rep.knowledge_repaired >= len({i for i, _, _ in before})
+    after = db.value("MATCH (i:Item)-[h:HAS_KNOWLEDGE]->(c:Concept {type: $t}) RETURN collect([i.id, c.id, h.support])",
+                     t=type_)
+    assert sorted(after) == sorted(before)
+    assert build_vocabulary(db, emb, pack, count=300, types=[type_]).knowledge_repaired == 0  # nothing left to do

@@ -15,6 +15,7 @@ from ._common import (
     min_confidence_option,
     open_db,
     pass_settings,
+    plural,
     silent_option,
 )
 
@@ -126,6 +127,9 @@ def build(settings: Settings, fraction, count, floor, floor_min, floor_max, min_
             click.echo(note)
     if rep.families is not None:
         click.echo(f"family relations (BROADER): {rep.families.edges}")
+    if rep.knowledge_repaired:
+        click.echo(f"knowledge (HAS_KNOWLEDGE) written for {plural(rep.knowledge_repaired, 'item')} a build stopped "
+                   "before had left without it; `kgrec concepts families` links the families of such a type")
 
 
 def band_note(t: TypeBuild) -> str | None:
