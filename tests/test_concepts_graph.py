@@ -466,6 +466,11 @@ def test_a_build_rerun_writes_the_knowledge_a_stopped_build_left_out(db, emb, pa
     db.write("MATCH (:Item)-[h:HAS_KNOWLEDGE]->(:Concept {type: $t}) DELETE h", t=type_)  # the state a kill leaves
     rep = build_vocabulary(db, emb, pack, count=300, types=[type_])
     assert rep.types[0].skipped and rep.knowledge_repaired >= len({i for i, _, _ in before})
+    db.write("MATCH (:Item)-[h:HAS_KNOWLEDGE]->(:Concept {type: $t}) DELETE h", t=type_)  # and through the CLI
+    from kgrec_neo4j.cli import cli
+
+    r = CliRunner().invoke(cli, ["concepts", "build", "--type", type_, "--silent"])
+    assert r.exit_code == 0 and "knowledge (HAS_KNOWLEDGE) written for" in r.output, r.output
     after = db.value("MATCH (i:Item)-[h:HAS_KNOWLEDGE]->(c:Concept {type: $t}) RETURN collect([i.id, c.id, h.support])",
                      t=type_)
     assert sorted(after) == sorted(before)
