@@ -127,7 +127,7 @@ class ConceptsReport(BaseModel):
 
 def stats_table(stats: list[TypeStats]) -> str:
     """Markdown table, one row per (type, method)."""
-    head = ("| type | method | mentions | unique texts | concepts | singletons | coverage | mean intra | "
+    head = ("| type | method | item mentions | unique texts | concepts | singletons | coverage | mean intra | "
             "min intra | nearest-other p10 / p50 / p90 / max |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---|\n")
     lines = []
     for s in stats:
@@ -269,11 +269,13 @@ def coverage_stats(db: Database) -> list[TypeCoverage]:
 def coverage_markdown(stats: list[TypeCoverage]) -> str:
     """The coverage table (markdown): mentions with a concept, and concepts by number of items."""
     heads = [_bucket(lo) for lo, _ in SIZE_BUCKETS]
-    lines = ["| type | mentions | with a concept | item mentions | with a concept | concepts | one item | "
+    # (values: the type's Mention nodes, one per distinct text; item mentions: the MENTIONS edges, one per item and
+    # value, as the first table counts them; one item: the share of the concepts of one item, the "1 items" count)
+    lines = ["| type | values | with a concept | item mentions | with a concept | concepts | one item | "
              + " | ".join(f"{h} items" for h in heads) + " |",
              "|---|---:|---:|---:|---:|---:|---:|" + "---:|" * len(heads)]
     for t in stats:
         lines.append(f"| {t.type} | {t.mentions} | {t.coverage:.1%} | {t.item_mentions} | {t.item_coverage:.1%} | "
-                     f"{t.concepts} | {t.single_item} ({t.single_item_share:.1%}) | "
+                     f"{t.concepts} | {t.single_item_share:.1%} | "
                      + " | ".join(str(t.sizes.get(h, 0)) for h in heads) + " |")
     return "\n".join(lines) + "\n"
