@@ -91,8 +91,8 @@ def status(settings: Settings, extractor, as_json):
     else:
         click.echo("model:     no run trained yet (`kgrec train`): recommendations need one")
     if st.late_split_users:
-        click.echo(f"splits:    {_c(st.late_split_users, 'user')} with interactions recorded live after their valid "
-                   f"or test ones: evaluation (`kgrec train`, `kgrec evaluate`) refuses them until `kgrec interactions "
+        click.echo(f"splits:    {_c(st.late_split_users, 'user')} with interactions recorded live (or written without "
+                   f"seq, the latest) after their valid or test ones: evaluation (`kgrec train`, `kgrec evaluate`) refuses them until `kgrec interactions "
                    f"split` splits their histories again, last-two-out as a load does (serving reads every "
                    f"interaction as it is)")
     if st.last_update:
