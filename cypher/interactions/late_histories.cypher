@@ -3,11 +3,14 @@
 // in Browser without a seq; the users cypher/train/late_train_users
 // counts, which evaluation refuses), or more than one valid or test interaction (cypher/load/split_twice: an append
 // killed between its rows and their splits, before 2026-12-03). $dataset: one dataset's users (null: every user).
-MATCH (u:User)-[h:INTERACTED]->(:Item)
-WHERE h.split IN ['valid', 'test'] AND ($dataset IS NULL OR u.dataset = $dataset)
-WITH u, min(h.seq) AS first_held, sum(CASE h.split WHEN 'test' THEN 1 ELSE 0 END) AS tests,
-     sum(CASE h.split WHEN 'valid' THEN 1 ELSE 0 END) AS valids
-WHERE tests > 1 OR valids > 1
-   OR EXISTS { (u)-[t:INTERACTED]->(:Item) WHERE t.split = 'train' AND (t.seq IS NULL OR t.seq > first_held) }
+MATCH (u:User)
+WHERE $dataset IS NULL OR u.dataset = $dataset
+CALL (u) {
+  MATCH (u)-[e:INTERACTED]->(:Item)
+  RETURN min(CASE WHEN e.split IN ['valid', 'test'] THEN e.seq END) AS first_held,
+         max(CASE WHEN e.split = 'train' THEN coalesce(toFloat(e.seq), 1.0e308) END) AS last_train,
+         sum(CASE e.split WHEN 'test' THEN 1 ELSE 0 END) AS tests, sum(CASE e.split WHEN 'valid' THEN 1 ELSE 0 END) AS valids
+}
+WITH u WHERE tests > 1 OR valids > 1 OR last_train > first_held
 RETURN u.id AS user
 ORDER BY user

