@@ -703,6 +703,38 @@ def test_no_current_run_is_503_not_the_last_run_from_memory(service, db, kg):
         time.sleep(0.1)
 
 
+def test_a_run_current_again_is_not_answered_by_the_dropped_one_while_it_loads(settings, monkeypatch):
+    """Once a run was current again the watcher cleared the refusal before loading it: while the new run loaded,
+    requests were answered by the run the graph had dropped. The refusal now holds until the new run is loaded."""
+    from types import SimpleNamespace
+
+    from kgrec_neo4j.serve import api
+
+    def none_current(db):
+        raise api.RecommendError("no current model run: got no (:ModelRun {current: true})")
+
+    def loading(*args, **kwargs):
+        raise RuntimeError("the new run is still loading")
+
+    state = ServiceState(settings, poll_s=3600)  # (not started: the test calls the watcher's refresh)
+    try:
+        state.model = SimpleNamespace(run="dropped", version=0)
+        monkeypatch.setattr(api, "current_run_version", none_current)
+        with pytest.raises(api.RecommendError):
+            state.refresh()
+        monkeypatch.setattr(api, "current_run_version", lambda db: ("new", 0))
+        monkeypatch.setattr(api, "run_model", loading)
+        with pytest.raises(RuntimeError):
+            state.refresh()
+        with pytest.raises(api.RecommendError, match="no current model run.*answered with run dropped"):
+            state.serving_model()
+        monkeypatch.setattr(api, "run_model", lambda *args, **kwargs: SimpleNamespace(run="new", version=0))
+        state.refresh()
+        assert state.serving_model().run == "new"
+    finally:
+        state.stop()
+
+
 def test_neo4j_down_is_503_and_the_service_recovers(tmp_path_factory, caplog):
     """A private Neo4j is stopped under the running service: requests answer 503 at once, then 200 again once
     Neo4j is back, without restarting the service. A request's transaction is tried three times (about 3 s, as

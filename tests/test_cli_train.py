@@ -265,12 +265,14 @@ def test_runs_list_and_show_name_the_serving_run_its_metrics_and_a_failure(db, k
     runs.create_run(db, old, model="ours", config={"mode": "evaluation"}, dataset=None)
     runs.finish_run(db, old, metrics={})
     db.write("MATCH (r:ModelRun {id: $r}) SET r.stale_cleared = true", r=old)  # (it was current once)
-    with pytest.raises(ModelError, match=f"{old}' can no longer be served: run '{served['run']}' became current "
-                                         f"after it.*--params-from {old}"):
-        S.run_model(db, old)
-    with pytest.raises(ModelError, match=f"{pops[0]['run']}' has no item embeddings"):  # (never current: as before)
-        S.run_model(db, pops[0]["run"])
-    db.write("MATCH (r:ModelRun {id: $r}) DETACH DELETE r", r=old)
+    try:
+        with pytest.raises(ModelError, match=f"{old}' can no longer be served: run '{served['run']}' became current "
+                                             f"after it.*--model ours --for serving --params-from {old}"):
+            S.run_model(db, old)
+        with pytest.raises(ModelError, match=f"{pops[0]['run']}' has no item embeddings"):  # (never current: as before)
+            S.run_model(db, pops[0]["run"])
+    finally:
+        db.write("MATCH (r:ModelRun {id: $r}) DETACH DELETE r", r=old)
 
     shown = _invoke(["runs", "show"]).output
     assert shown.startswith(f"run {served['run']}: ours, evaluation mode, current")

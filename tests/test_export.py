@@ -168,8 +168,8 @@ def test_an_edge_without_seq_is_the_users_latest(db, kg):
     from kgrec_neo4j.model.recency import history_weights
 
     row = db.query(
-        "MATCH (u:User)-[r:INTERACTED]->() WITH u, max(r.seq) AS last, count(r) AS n WHERE n >= 2 "
-        "WITH u, last ORDER BY u.id LIMIT 1 "
+        "MATCH (u:User)-[r:INTERACTED]->() WITH u, max(r.seq) AS last, count(r) AS n "
+        "WHERE n >= 2 AND EXISTS { (u)-[:INTERACTED {split: 'test'}]->() } WITH u, last ORDER BY u.id LIMIT 1 "
         "MATCH (i:Item) WHERE NOT (u)-[:INTERACTED]->(i) WITH u, last, i ORDER BY i.id LIMIT 1 "
         "RETURN u.id AS u, i.id AS i, last")[0]
     db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) "

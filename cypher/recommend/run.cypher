@@ -10,4 +10,4 @@ RETURN r.id AS run, r.foldin AS foldin, coalesce(r.min_confidence, 0.0) AS min_c
        coalesce(r.item_link_count, 0) AS link_count,
        r.item_link_top_k AS link_top_k, coalesce(r.version, 0) AS version, r.config AS config,
        r.metrics AS metrics, s.pack AS pack, s.pack_file AS pack_file,
-       r.stale_cleared IS NOT NULL AS was_current
+       r.stale_cleared IS NOT NULL AS was_current, r.model AS model

@@ -128,8 +128,9 @@ def build(settings: Settings, fraction, count, floor, floor_min, floor_max, min_
     if rep.families is not None:
         click.echo(f"family relations (BROADER): {rep.families.edges}")
     if rep.knowledge_repaired:
-        click.echo(f"knowledge (HAS_KNOWLEDGE) written for {plural(rep.knowledge_repaired, 'item')} a build stopped "
-                   "before had left without it; `kgrec concepts families` links the families of such a type")
+        click.echo(f"knowledge (HAS_KNOWLEDGE) written for {plural(rep.knowledge_repaired, 'item')} whose mentions of "
+                   "the types built before had concepts but no knowledge edge (as a build stopped before its items' "
+                   "knowledge leaves them); `kgrec concepts families` links the families of such a type")
 
 
 def band_note(t: TypeBuild) -> str | None:

@@ -76,8 +76,8 @@ def runs_list(settings: Settings, model, state, limit, as_json):
         click.echo(f"(the latest {limit} of {len(found)}; --limit {len(found)} shows all)")
     if any(r["state"] == "complete" for r in rows):
         click.echo("(only the current run can be served: a run's write-back replaces the vectors and item links of "
-                   "the runs before it; `kgrec train --for serving --params-from RUN` trains a run's configuration "
-                   "again)")
+                   "the runs before it; `kgrec train --model MODEL --for serving --params-from RUN` trains a run's "
+                   "configuration again)")
     failed = [r for r in rows if r["error"]]
     for r in failed[:5]:
         click.echo(f"{r['run']} {r['state']}: {r['error'][:300]}")

@@ -69,7 +69,7 @@ class BuildReport(BaseModel):
     types: list[TypeBuild]
     families: FamilyReport | None = None
     seconds: float
-    knowledge_repaired: int = 0  # items whose HAS_KNOWLEDGE a build stopped before writing it (kill -9) was missing
+    knowledge_repaired: int = 0  # items of a type built before whose knowledge edges were missing (a stopped build)
 
 
 def ratio_band(n_values: int, ratio: tuple[float, float]) -> tuple[int, int]:
@@ -270,8 +270,10 @@ def build_vocabulary(db: Database, embedder: Embedder, pack: TypePack, *, fracti
     # a type built before is skipped; a build stopped between a type's concepts and its items' knowledge (one
     # transaction each) left those items without it: a rerun finds them (their knowledge differs from their mentions')
     repaired = 0
-    if any(t.skipped for t in out):
-        stale = store.stale_knowledge_items(db, min_confidence=min_confidence)
-        repaired = store.recompute_item_knowledge(db, stale, min_confidence=min_confidence) if stale else 0
+    skipped = [t.type for t in out if t.skipped]
+    if skipped:
+        missing = [r["id"] for r in db.query(cypher("concepts/items_missing_knowledge"), types=skipped,
+                                             min_confidence=min_confidence)]
+        repaired = store.recompute_item_knowledge(db, missing, min_confidence=min_confidence) if missing else 0
     return BuildReport(items_total=len(all_ids), items_sampled=len(sample), types=out, families=fam,
                        seconds=round(time.perf_counter() - t_start, 3), knowledge_repaired=repaired)

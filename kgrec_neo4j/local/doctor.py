@@ -85,7 +85,8 @@ def run_checks(settings: Settings) -> list[Check]:
             late = db.query(cypher("train/late_train_users"), dataset=None)[0]
             found = ([f"{twice['users']} users of dataset(s) {', '.join(map(str, twice['datasets']))} hold more "
                       f"than one valid or test interaction (e.g. {', '.join(twice['some'])})"] if twice["users"] else [])
-            found += ([f"{plural(late['users'], 'user')} of dataset(s) {', '.join(map(str, late['datasets']))} "
+            sets = ", ".join(str(x) for x in late["datasets"] if x is not None) or "(none)"
+            found += ([f"{plural(late['users'], 'user')} of dataset(s) {sets} "
                        f"{'have' if late['users'] != 1 else 'has'} train interactions after their valid or test ones "
                        f"(recorded live, or written without seq; e.g. {', '.join(map(repr, late['examples']))}), "
                        "which evaluation refuses"] if late["users"] else [])

@@ -170,13 +170,14 @@ class ServiceState:
         except RecommendError as e:  # no run is current (the database cleared, the runs deleted), or several are
             self.unservable = str(e)
             raise
-        self.unservable = None
         m = self.model
         if m is not None and m.run == run and m.version == version:
+            self.unservable = None
             return m
         t0 = time.perf_counter()
         new = run_model(self.db, run, preload_users=True, refresh=m is not None and m.run == run)
         self.model = new  # one assignment: a request uses either the old model or the new one, whole
+        self.unservable = None  # (only now: while a run became current again and loads, the old one stays refused)
         self.switches += 1
         log.info("serving run %s version %d (loaded in %.1fs)", run, new.version, time.perf_counter() - t0)
         return new
@@ -185,8 +186,8 @@ class ServiceState:
         """The model requests are answered with; RecommendError (503) while the watcher finds no run to serve: the
         model in memory is of a run the graph no longer holds as current, and its explanations' paths may be gone."""
         if self.unservable is not None:
-            raise RecommendError(f"{self.unservable} (this service answered with run "
-                                 f"{self.model.run if self.model else None} until then)")
+            raise RecommendError(self.unservable + (f" (this service answered with run {self.model.run} until then)"
+                                                    if self.model else ""))
         return self.model if self.model is not None else self.refresh()
 
 

@@ -257,7 +257,7 @@ def _load_run(db: Database, run: str, key: tuple[str, str, str], *, cache: bool,
                 f"model run {run!r} can no longer be served: run {now[0]!r} became current after it, and its "
                 f"write-back replaced every other run's vectors and item links (the graph keeps the current run's "
                 f"only). Serve the current run (leave the run out), or train {run!r}'s configuration again "
-                f"(`kgrec train --for serving --params-from {run}`)")
+                f"(`kgrec train --model {info[0]['model'] or 'MODEL'} --for serving --params-from {run}`)")
         raise ModelError(
             f"model run {run!r} has no item embeddings: got 0 items with gnn_run = {run!r}, expected one per "
             f"trained item. Re-run the model write-back (`kgrec train`).")
