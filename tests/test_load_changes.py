@@ -992,8 +992,9 @@ def test_an_edge_without_seq_neither_stops_an_append_nor_a_reload(db, tmp_path):
                                                        ("d", 3, "test"), ("e", None, None), ("e", None, None)]
     assert L.load(db, [more], append=True, name="tiny").interactions_written == 0  # a rerun: nothing again
     # the reload: the files' rows stay, the edge without seq is in no file and goes with the rows appended since
-    rep = L.load(db, [base], name="tiny", yes=True)
-    assert rep.interactions_removed == 3
+    asked = []  # (what the reload asks about counts them too: it said 2)
+    rep = L.load(db, [base], name="tiny", yes=True, confirm_removal=lambda loss: asked.append(loss) or True)
+    assert rep.interactions_removed == 3 and [x.interactions_removed for x in asked] == [3]
     assert sorted(db.value("MATCH (:User {id: 'u1'})-[:INTERACTED]->(i:Item) RETURN collect(i.id)")) == ["a", "b", "c"]
     assert db.value("MATCH ()-[e:INTERACTED]->() WHERE e.seq IS NULL RETURN count(e)") == 0
 

@@ -92,9 +92,9 @@ def status(settings: Settings, extractor, as_json):
         click.echo("model:     no run trained yet (`kgrec train`): recommendations need one")
     if st.late_split_users:
         click.echo(f"splits:    {_c(st.late_split_users, 'user')} with interactions recorded live (or written without "
-                   f"seq, the latest) after their valid or test ones: evaluation (`kgrec train`, `kgrec evaluate`) refuses them until `kgrec interactions "
-                   f"split` splits their histories again, last-two-out as a load does (serving reads every "
-                   f"interaction as it is)")
+                   f"seq, the latest) after their valid or test ones: evaluation (`kgrec train`, `kgrec evaluate`) "
+                   f"refuses them until `kgrec interactions split` splits their histories again, last-two-out as a "
+                   f"load does (serving reads every interaction as it is)")
     if st.last_update:
         u = st.last_update
         click.echo(f"updates:   last {u['id']}, finished {str(u['finished'])[:19].replace('T', ' ')} (ingest "

@@ -463,7 +463,8 @@ def load(
                 same = sample_users(pool, n_stored, seed) if max_users else pool
                 loss = ReloadLoss(dataset=name, stored_users=n_stored, stored_interactions=stored_counts[1],
                                   stored_items=len(stored_items), users=len(counts), users_removed=len(drop_users),
-                                  interactions_removed=len(removed), items_removed=len(drop_items),
+                                  interactions_removed=sum(r["edges"] for r in removed),
+                                  items_removed=len(drop_items),
                                   stored_sample=bool(max_users) and {prefix + x.user for x in same} == stored_counts[0]
                                   and {prefix + x.item for x in same} == stored_items)
                 if not confirm_removal(loss):
@@ -608,15 +609,22 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     after the dataset's last load without --append (its ingest number above ``base_ingest``; every one when that is
     not stored) while it leaves out files appended since (``appended_out``); more than half of them."""
     stored: dict[str, dict[tuple[int | None, str], list[Any]]] = {}
+    more: Counter[tuple[str, str]] = Counter()  # (user, item): its edges without seq beyond the one keyed
     for r in db.query(cypher("load/stored_interactions"), dataset=name):
         # (an edge without seq, typed in Browser without one, is in no file: the reload removes it as any row the
-        # files no longer have)
-        stored[r["user"]] = {(None if e[0] is None else int(e[0]), e[1]): e for e in r["edges"]}
-    total = sum(len(v) for v in stored.values())
+        # files no longer have; several to one item are one key, and one removal row deletes them all)
+        edges: dict[tuple[int | None, str], list[Any]] = {}
+        for e in r["edges"]:
+            key = (None if e[0] is None else int(e[0]), e[1])
+            more[r["user"], e[1]] += key[0] is None and key in edges
+            edges[key] = e
+        stored[r["user"]] = edges
+    total = sum(len(v) for v in stored.values()) + sum(more.values())
     new_keys = {(r["user"], r["seq"], r["item"]) for r in rows}
-    removed: list[dict[str, Any]] = [{"user": u, "seq": s, "item": i} for u, edges in stored.items()
-                                     for (s, i) in edges if (u, s, i) not in new_keys]
-    if total and len(removed) == total and not yes:
+    removed: list[dict[str, Any]] = [{"user": u, "seq": s, "item": i, "edges": 1 + (more[u, i] if s is None else 0)}
+                                     for u, edges in stored.items() for (s, i) in edges if (u, s, i) not in new_keys]
+    n_removed = sum(r["edges"] for r in removed)
+    if total and n_removed == total and not yes:
         items = len({i for edges in stored.values() for (_, i) in edges})
         raise InputError(f"reloading dataset {name!r} from these files would remove all its {total} stored "
                          f"interactions ({len(stored)} users, {items} items) and everything derived from them; "
@@ -633,7 +641,7 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
         raise InputError(f"reloading dataset {name!r} from these files would remove {live} "
                          f"interaction{'' if live == 1 else 's'} recorded live (by `kgrec serve --writes`, or by a "
                          f"Cypher client with `recorded` set, as the README's Browser example does: they are in no "
-                         f"file), of {len(removed)} it would remove{also}; nothing was written. A reload replaces the "
+                         f"file), of {n_removed} it would remove{also}; nothing was written. A reload replaces the "
                          f"dataset's rows with the files': to add these rows, pass --append; to replace it, recorded "
                          f"interactions {'and items ' if live_items else ''}too, pass --yes", source=name)
     # rows the files still have under other seq numbers (a history numbered again) are not lost with the files left
@@ -655,11 +663,11 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
                          f"row (the appended ones too); pass --append to add these rows, or --yes to replace the "
                          f"dataset by these files alone",
                          source=name)
-    if 2 * len(removed) > total and not yes:  # most of it: a batch of new rows loaded without --append, as a rule
+    if 2 * n_removed > total and not yes:  # most of it: a batch of new rows loaded without --append, as a rule
         gone = len(set(stored) - set(counts))
-        raise InputError(f"reloading dataset {name!r} from these files would remove {len(removed)} of its {total} "
+        raise InputError(f"reloading dataset {name!r} from these files would remove {n_removed} of its {total} "
                          f"stored interactions and {gone} of its {len(stored)} users, with everything derived from "
-                         f"them, and keep {total - len(removed)}; nothing was written. A reload replaces the "
+                         f"them, and keep {total - n_removed}; nothing was written. A reload replaces the "
                          f"dataset's rows with the files': to add these rows to it, pass --append; to replace it, "
                          f"pass --yes", source=name)
     write: list[dict[str, Any]] = []

@@ -210,9 +210,10 @@ def check_split_order(db: Database, dataset: str | None = None) -> None:
         raise ModelError(
             f"{n} user{'s have' if n != 1 else ' has'} train interactions after their valid or test ones (e.g. "
             f"{', '.join(map(repr, late['examples']))}{of}): recorded live (`kgrec serve --writes`, Browser; an "
-            "interaction without seq is the latest) since the last load split the histories, so evaluation would train on what came after its targets. Split "
-            "their histories again, last-two-out as a load does (`kgrec interactions split`, then `kgrec update` for "
-            f"their interests), or train for serving (`kgrec train --for serving`){others}")
+            "interaction without seq is the latest) since the last load split the histories, so evaluation would "
+            "train on what came after its targets. Split their histories again, last-two-out as a load does "
+            "(`kgrec interactions split`, then `kgrec update` for their interests), or train for serving "
+            f"(`kgrec train --for serving`){others}")
 
 
 # ====================================================================== export
