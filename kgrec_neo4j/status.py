@@ -67,9 +67,9 @@ class GraphStatus(BaseModel):
     interactions_since_run: int | None = Field(None, description="interactions loaded since the current run started "
                                                                  "training or recorded live since (None: a run that "
                                                                  "did not record its ingest number)")
-    late_split_users: int = Field(0, description="users with a train interaction recorded after one of their valid "
-                                                 "or test ones (live): evaluation refuses them until `kgrec "
-                                                 "interactions split` splits their histories again")
+    late_split_users: int = Field(0, description="users with a train interaction after one of their valid or test "
+                                                 "ones (recorded live, or written without seq): evaluation refuses "
+                                                 "them until `kgrec interactions split` splits their histories again")
     interests: dict[str, str] = Field(default_factory=dict, description="per interest extractor with state, which "
                                       "interactions its edges read: train, every (serving), switching:<target>")
     writer: str | None = Field(None, description="who holds the writer lease, if anyone (and when its process, on this "

@@ -13,45 +13,32 @@ CALL (keep, gone) {
   MATCH (keep)-[b:BROADER]-(gone)
   DELETE b
 }
-// A relationship whose twin $keep has already (the same type from or to the same node, with the same horizon and
+// A relationship whose twin $keep has already (the same type, direction and other node, with the same horizon and
 // extractor: a user's interest in both concepts, a family relation both had) is deleted, not moved: moved, it was a
 // second edge beside the twin, which no later command removed (one edge per user, concept, horizon and extractor).
 CALL (keep, gone) {
+  MATCH (gone)-[r]-(x)
+  WHERE NOT type(r) IN ['CANONICAL', 'HAS_KNOWLEDGE', 'OF_TYPE']
+    AND EXISTS { MATCH (keep)-[t]-(x) WHERE type(t) = type(r) AND (startNode(t) = keep) = (startNode(r) = gone)
+                   AND coalesce(t.horizon, '') = coalesce(r.horizon, '')
+                   AND coalesce(t.extractor, '') = coalesce(r.extractor, '') }
+  DELETE r
+  RETURN count(*) AS twins
+}
+CALL (keep, gone) {
   MATCH (x)-[r]->(gone)
   WHERE NOT type(r) IN ['CANONICAL', 'HAS_KNOWLEDGE']
-  WITH keep, x, r, EXISTS { MATCH (x)-[t]->(keep) WHERE type(t) = type(r)
-                        AND coalesce(t.horizon, '') = coalesce(r.horizon, '')
-                        AND coalesce(t.extractor, '') = coalesce(r.extractor, '') } AS twin
-  CALL (r, twin) {
-    WITH r WHERE twin
-    DELETE r
-  }
-  CALL (r, twin, keep) {
-    WITH r WHERE NOT twin
-    CALL apoc.refactor.to(r, keep) YIELD output
-    RETURN count(*) AS n
-  }
-  RETURN count(CASE WHEN NOT twin THEN 1 END) AS moved_in, count(CASE WHEN twin THEN 1 END) AS twins_in
+  CALL apoc.refactor.to(r, keep) YIELD output
+  RETURN count(*) AS moved_in
 }
 CALL (keep, gone) {
   MATCH (gone)-[r]->(y)
   WHERE NOT type(r) IN ['OF_TYPE']
-  WITH keep, y, r, EXISTS { MATCH (keep)-[t]->(y) WHERE type(t) = type(r)
-                        AND coalesce(t.horizon, '') = coalesce(r.horizon, '')
-                        AND coalesce(t.extractor, '') = coalesce(r.extractor, '') } AS twin
-  CALL (r, twin) {
-    WITH r WHERE twin
-    DELETE r
-  }
-  CALL (r, twin, keep) {
-    WITH r WHERE NOT twin
-    CALL apoc.refactor.from(r, keep) YIELD output
-    RETURN count(*) AS n
-  }
-  RETURN count(CASE WHEN NOT twin THEN 1 END) AS moved_out, count(CASE WHEN twin THEN 1 END) AS twins_out
+  CALL apoc.refactor.from(r, keep) YIELD output
+  RETURN count(*) AS moved_out
 }
 SET keep.aliases = coalesce(keep.aliases, []) + [gone.id] + [a IN coalesce(gone.aliases, []) WHERE NOT a IN coalesce(keep.aliases, [])],
     keep.merged_at = datetime()
-WITH keep, gone, moved_in, moved_out, twins_in + twins_out AS twins
+WITH keep, gone, moved_in, moved_out, twins
 DETACH DELETE gone
 RETURN keep.id AS keep, keep.aliases AS aliases, moved_in, moved_out, twins

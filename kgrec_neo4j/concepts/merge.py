@@ -163,7 +163,9 @@ def merge_concepts(db: Database, embedder: Embedder, pack: TypePack, keep: str, 
     # a concept whose mentions are of another type than its own (its type changed by a client): the merge would move
     # only the mentions of its type and delete the others' CANONICAL edges with it, leaving them neither canonical nor
     # pending and their items without that knowledge
-    for r in db.query(cypher("concepts/members_of_other_types"), ids=[k_id, a_id]):
+    other = db.query(cypher("concepts/members_of_other_types"), ids=[k_id, a_id])
+    if other:
+        r = other[0]
         raise KgrecError(f"concept {r['id']!r} is of type {r['type']!r} but {r['n']} of its mentions are of type "
                          f"{r['other']!r} (e.g. {r['example']!r}): its type was changed outside kgrec; nothing was "
                          f"merged. Set it back (MATCH (c:Concept {{id: '{r['id']}'}}) SET c.type = '{r['other']}') "

@@ -89,14 +89,15 @@ def split_again(db: Database, *, dataset: str | None = None, batch_size: int = 5
     command behind a long ``kgrec update`` neither waits nor fails)."""
     from ..core.resources import cypher
 
-    users = [r["user"] for r in db.query(cypher("interactions/late_histories"), dataset=dataset)]
+    def late() -> list[str]:
+        return [r["user"] for r in db.query(cypher("interactions/late_histories"), dataset=dataset)]
+
+    users = late()
+    if users and before_writing is not None:
+        before_writing()  # (it may wait for another writer: the histories are read again after it)
+        users = late()
     if not users:
         return SplitAgain(0, 0)
-    if before_writing is not None:
-        before_writing()  # (it may wait for another writer: the histories are read again after it)
-        users = [r["user"] for r in db.query(cypher("interactions/late_histories"), dataset=dataset)]
-        if not users:
-            return SplitAgain(0, 0)
     ingest = int(db.execute(cypher("load/next_ingest"))[0]["ingest"])
     n = edges = numbered = 0
     examples: list[str] = []
