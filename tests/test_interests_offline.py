@@ -614,3 +614,22 @@ def test_an_event_without_seq_is_the_users_latest():
     got = _events([[3, "a", 1, 1.0], [None, "b", -1, 0.5], [7, "c", 1, 1.0]])
     assert [(e.seq, e.item, e.sign) for e in got] == [(3, "a", 1), (8, "b", -1), (7, "c", 1)]
     assert [e.seq for e in _events([[None, "a", 1, 1.0]])] == [0]
+
+
+def test_events_without_seq_count_one_each_and_in_one_order():
+    """Several edges without `seq` are all the user's latest (one seq): two of them on items sharing a concept are two
+    interactions of support (they counted as one, and a long-term edge needing two was left out), and their order in
+    the short window does not depend on the order the database returned them in."""
+    from kgrec_neo4j.users.interests.offline import _events
+
+    cs = {"a": [("c:rpg", 1.0)], "b": [("c:rpg", 1.0)], "x": [("c:x", 1.0)]}
+    rows = [[1, "x", 1, 1.0], [None, "a", 1, 1.0], [None, "b", 1, 1.0]]
+    edges = {(e.concept, e.horizon): e for e in user_interests(_events(rows), cs, OfflineParams())}
+    assert edges["c:rpg", "long"].support == 2 and edges["c:rpg", "short"].support == 2
+    assert edges["c:rpg", "long"].evidence == ["a", "b"]
+    one = user_interests(_events(rows), cs, OfflineParams(short_window=2))
+    two = user_interests(_events([rows[0], rows[2], rows[1]]), cs, OfflineParams(short_window=2))
+    assert one == two
+    # a window of one holds one of the two, the same one either way
+    w1 = [user_interests(_events(r), cs, OfflineParams(short_window=1)) for r in (rows, [rows[0], rows[2], rows[1]])]
+    assert w1[0] == w1[1]

@@ -138,7 +138,8 @@ def user_interests(events: list[Event], concepts: dict[str, list[tuple[str, floa
 def _interest_rows(events: list[Event], concepts: dict[str, list[tuple[str, float]]],
                    params: OfflineParams) -> list[dict[str, Any]]:
     """:func:`user_interests` as the rows the write takes (one dict of :class:`InterestEdge`'s fields per edge)."""
-    events = sorted((e for e in events if e.sign != 0), key=lambda e: e.seq)
+    # (several edges without seq share the latest seq: ordered among themselves by item, whatever order they came in)
+    events = sorted((e for e in events if e.sign != 0), key=lambda e: (e.seq, e.item))
     if not events:
         return []
     out: list[dict[str, Any]] = []
@@ -161,7 +162,7 @@ def _interest_rows(events: list[Event], concepts: dict[str, list[tuple[str, floa
             else:
                 n += r[3]
         net = p - n
-        if net == 0.0 or len({r[0] for r in rows}) < min_support:
+        if net == 0.0 or len({r[:2] for r in rows}) < min_support:
             continue
         w = min(abs(net) / params.long_saturation, 1.0)
         if w < params.min_weight or w <= 0.0:
@@ -204,7 +205,7 @@ def _edge(cid: str, horizon: str, pol: int, w: float, rows: list[tuple[int, str,
     evidence = list(dict.fromkeys(r[1] for r in agreeing))[:params.max_evidence]
     conf = offline_interest_confidence([r[3] for r in agreeing], p, nmass, params.evidence_weight)
     e = {"concept": cid, "horizon": horizon, "polarity": pol, "weight": round(min(w, 1.0), 6), "confidence": conf,
-         "evidence": evidence, "updated_seq": max(r[0] for r in rows), "support": len({r[0] for r in rows})}
+         "evidence": evidence, "updated_seq": max(r[0] for r in rows), "support": len({r[:2] for r in rows})}
     e["digest"] = edge_digest(e)
     return e
 
