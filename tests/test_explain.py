@@ -741,7 +741,13 @@ def test_browser_concept_neighbourhood_shows_the_family(db, kg):
         assert [[p[0]["id"], p[1], p[2]["id"]] for p in rows[0]["family"]] == [["fam-probe-xbox", "BROADER",
                                                                               "fam-probe-one"]]
         assert [r["c"]["id"] for r in db.query(text, concept="fam-probe-absorbed")] == ["fam-probe-xbox"]
+        # the name of a merged concept: one of its mentions, which now point at the concept that absorbed it (it
+        # found nothing); a mention's text finds the concept once however many mentions have it
+        db.write("MATCH (c:Concept {id: 'fam-probe-xbox'}) UNWIND ['Old XBX Name', 'old xbx name'] AS t "
+                 "CREATE (:Mention {type: 'Compatibility', key: 'fam-probe-' + t, text: t})-[:CANONICAL]->(c)")
+        assert [r["c"]["id"] for r in db.query(text, concept="OLD xbx name")] == ["fam-probe-xbox"]
     finally:
+        db.write("MATCH (m:Mention) WHERE m.key STARTS WITH 'fam-probe-' DETACH DELETE m")
         db.write("MATCH (c:Concept) WHERE c.id STARTS WITH 'fam-probe-' DETACH DELETE c")
 
 
