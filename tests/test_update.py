@@ -600,6 +600,43 @@ def test_a_reload_that_removes_a_trained_item_makes_every_new_item_borrow_again(
     assert db.value(digests, r=run) == before  # (rolled back)
 
 
+def test_a_reload_that_removes_a_scored_item_or_user_gives_the_run_a_new_version(db, world):
+    """A running `kgrec serve` reloads a run when its version changes. A reload that removed an item the run scored
+    left the version as it was, so the service kept recommending the removed item (and its links kept counting in
+    every score) until an update happened to fold something in. The removal now gives the run a new version in the
+    same transaction; removing an item no run scored changes none. Rolled back: the world stays as it was."""
+    from kgrec_neo4j.load.write import _remove
+
+    run = world["run"]
+    item, dataset = db.query("MATCH (t:Item) WHERE t.gnn_run = $r RETURN t.id AS i, t.dataset AS d ORDER BY t.id "
+                             "LIMIT 1", r=run)[0].values()
+    user = db.value("MATCH (u:User) WHERE u.gnn_run = $r RETURN u.id ORDER BY u.id LIMIT 1", r=run)
+    version = "MATCH (r:ModelRun {id: $r}) RETURN coalesce(r.version, 0) AS v"
+    before = db.value(version, r=run)
+
+    class Rollback(Exception):
+        pass
+
+    seen: dict[str, object] = {}
+
+    def work(tx):
+        tx.run("CREATE (:Item {id: 'unscored-probe', dataset: $d})", d=dataset).consume()
+        seen["unscored"] = _remove("load/delete_items", tx, items=["unscored-probe"], dataset=dataset)
+        seen["after unscored"] = tx.run(version, r=run).single()["v"]
+        seen["item"] = _remove("load/delete_items", tx, items=[item], dataset=dataset)
+        seen["after item"] = tx.run(version, r=run).single()["v"]
+        seen["user"] = _remove("load/delete_users", tx, users=[user], dataset=dataset)
+        seen["after user"] = tx.run(version, r=run).single()["v"]
+        raise Rollback
+
+    with pytest.raises(Rollback):
+        db.write_tx(work)
+    assert seen.pop("item") >= 1, seen  # (with the mentions no other item has)
+    assert seen == {"unscored": 1, "after unscored": before, "after item": before + 1, "user": 1,
+                    "after user": before + 2}, seen
+    assert db.value(version, r=run) == before  # (rolled back)
+
+
 def test_new_items_browser_query_lists_them(db, world):
     """cypher/browser/new_items.cypher, run with its `:param` line, lists the items the update folded in, each with
     its borrowed links."""

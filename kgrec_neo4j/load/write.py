@@ -37,6 +37,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -511,9 +512,9 @@ def load(
     report.splits_changed = write("splits", "load/set_splits", moved)
     report.interactions_written = write("interactions", "load/interactions", rows)
     for chunk in batched(drop_users, 2000):
-        report.users_removed += db.write(cypher("load/delete_users"), ids=chunk, dataset=ds.name)["nodes_deleted"]
+        report.users_removed += db.write_tx(partial(_remove, "load/delete_users", users=chunk, dataset=ds.name))
     for chunk in batched(drop_items, 500):
-        db.write(cypher("load/delete_items"), ids=chunk, dataset=ds.name)
+        db.write_tx(partial(_remove, "load/delete_items", items=chunk, dataset=ds.name))
         report.items_removed += len(chunk)
     report.users_touched = len(touched)
     status("loaded")
@@ -525,6 +526,18 @@ def load(
              report.interactions_written, report.interactions_removed, report.users_removed, report.items_removed,
              report.seconds)
     return report
+
+
+def _remove(query: str, tx: Any, *, dataset: str, items: list[str] | None = None, users: list[str] | None = None
+            ) -> int:
+    """Remove ``items`` or ``users`` of ``dataset`` (``query``: load/delete_items or load/delete_users) in ``tx``, and
+    give every run that scored one a new version in the same transaction (cypher/load/removed_runs.cypher: a running
+    service loads the run again without them). Returns the nodes deleted."""
+    runs = tx.run(cypher("load/removed_runs"), items=items or [], users=users or [], dataset=dataset).single()["runs"]
+    deleted = tx.run(cypher(query), ids=items if items is not None else users, dataset=dataset).consume().counters
+    for run in runs:
+        tx.run(cypher("update/run_version"), run=run).consume()
+    return int(deleted.nodes_deleted)
 
 
 def _resolved(sources: Iterable[str]) -> list[str]:
