@@ -14,8 +14,14 @@ MATCH (u:User {id: row.user})
 CALL (u, row) {
   OPTIONAL MATCH (u)-[r:INTERESTED_IN {extractor: $extractor}]->(c:Concept)
   WITH r, c.id + '|' + r.horizon AS key
-  WITH r, key, row.upsert[key] AS e, coalesce(key IN row.delete, false) AS gone
-  WITH r, key, e, gone, e IS NOT NULL AND NOT coalesce(r.digest = e.digest, false) AS changed
+  // (an edge whose horizon is not 'long' or 'short', written by hand, has no key the caller could send: it goes)
+  WITH r, key, row.upsert[key] AS e,
+       r IS NOT NULL AND (coalesce(key IN row.delete, false) OR NOT coalesce(r.horizon IN ['long', 'short'], false)) AS gone
+  // (a stored edge with a weight or polarity this extractor does not write was edited by hand: its digest no longer
+  // says what it holds, cypher/interests/train_interactions.cypher)
+  WITH r, key, e, gone,
+       e IS NOT NULL AND NOT coalesce(r.digest = e.digest AND r.polarity IN [1, -1] AND r.weight > 0 AND r.weight <= 1,
+                                      false) AS changed
   FOREACH (_ IN CASE WHEN gone THEN [1] ELSE [] END | DELETE r)
   FOREACH (_ IN CASE WHEN changed THEN [1] ELSE [] END |
     SET r.polarity = e.polarity, r.weight = e.weight, r.confidence = e.confidence, r.evidence = e.evidence,

@@ -94,6 +94,18 @@ def run_checks(settings: Settings) -> list[Check]:
                              "; ".join(found) or "every user's history is split last-two-out once",
                              "`kgrec interactions split` splits such histories again (so does running the append "
                              "that wrote their latest rows again, for the first kind)", required=False))
+            bad = db.query(cypher("status/bad_values"))[0]
+            found = ([f"{plural(bad['interests'], 'INTERESTED_IN edge')} with a horizon, polarity or weight the "
+                      f"pipeline does not write, left out of every score (e.g. {'; '.join(bad['interest_examples'])})"]
+                     if bad["interests"] else [])
+            found += ([f"{plural(bad['interactions'], 'INTERACTED edge')} with a rating or seq that is not a number, "
+                       f"or not from a User to an Item (e.g. {'; '.join(bad['interaction_examples'])}), which the "
+                       f"classification refuses or no stage reads"] if bad["interactions"] else [])
+            out.append(Check("edge values", not found, "; ".join(found) or "every interaction and interest edge holds "
+                             "values the pipeline reads",
+                             "written by hand: fix or delete them in Cypher (an interest edge is written again by "
+                             "`kgrec interests extract --user U` for its extractor's edges); docs/graph-model.md",
+                             required=False))
             out.append(Check("type triggers", not drift,
                              "; ".join(drift) or "the database refuses unknown knowledge types from every client",
                              "run `kgrec schema apply` (needs apoc.trigger.enabled=true in apoc.conf)", required=False))

@@ -53,6 +53,16 @@ def group_index(horizon: str | int | None, polarity: int | float | None) -> int:
     return (1 if short else 0) + (2 if negative else 0)
 
 
+def valid_interest(horizon: Any, polarity: Any, weight: Any) -> bool:
+    """Whether an ``INTERESTED_IN`` edge's values are ones the pipeline writes (docs/user-side.md): horizon ``long``
+    or ``short``, polarity +1 or -1, a weight in (0, 1]. An edge edited by hand outside them is left out of a score
+    (a weight of -3 made a user's weighted concept mean divide by almost nothing: scores of 1e12); `kgrec doctor`
+    names such edges (cypher/status/bad_interests.cypher)."""
+    return (horizon in ("long", "short") and isinstance(polarity, int | float) and not isinstance(polarity, bool)
+            and polarity in (1, -1) and isinstance(weight, int | float) and not isinstance(weight, bool)
+            and 0.0 < float(weight) <= 1.0)
+
+
 @dataclass
 class FoldIn:
     """The small trained parameters fold-in needs (stored as JSON on the run).
@@ -293,7 +303,7 @@ def history_from_rows(history: Sequence[Sequence[Any]], interests: Iterable[Sequ
     concepts, groups, weights = [], [], []
     for cid, horizon, polarity, weight in interests:
         c = concept_index.get(cid)
-        if c is not None:
+        if c is not None and valid_interest(horizon, polarity, weight):
             concepts.append(c)
             groups.append(group_index(horizon, polarity))
             weights.append(float(weight))

@@ -39,6 +39,25 @@ class ClassifyReport(BaseModel):
     seconds: float = 0.0
 
 
+def check_values(db: Database, *, users: list[str] | None, edges: list[str] | None) -> None:
+    """Refuse, before anything is written, to classify edges whose values no stage can read (a ``rating`` that is a
+    string, written by hand: the classification stopped on it with a Cypher type error, and every ``kgrec update``
+    after it resumed into the same error), naming each edge and the fix."""
+    bad = db.query(cypher("interactions/bad_values"), users=users, edges=edges)
+    if not bad:
+        return
+    from ...core.errors import InputError
+
+    named = "; ".join(f"user {r['user']!r} -> item {r['item']!r}: {r['property']} = {r['value']!r} "
+                      f"({str(r['type']).replace(' NOT NULL', '').lower()})" for r in bad)
+    b = bad[0]
+    fix = ("toInteger(e.seq)" if b["property"] == "seq" else f"toFloat(e.{b['property']})")
+    raise InputError(f"INTERACTED edges with a value that is not a number: {named}"
+                     f"{' (and maybe more)' if len(bad) == 5 else ''}. Give each a number, or remove the property, e.g. "
+                     f"MATCH (:User {{id: '{b['user']}'}})-[e:INTERACTED]->(:Item {{id: '{b['item']}'}}) "
+                     f"SET e.{b['property']} = {fix}; then run the command again")
+
+
 def classify_interactions(
     db: Database,
     classifier: TextClassifier | None,
@@ -75,6 +94,7 @@ def classify_interactions(
     if since is not None:  # the edges this call classifies, selected once: written, read and counted by element id
         edges = [e for r in db.query(cypher("interactions/since"), users=users, since=since, unseen=unseen)
                  for e in r["edges"]]
+    check_values(db, users=users, edges=edges)
     no_text = db.write(cypher("interactions/set_without_text"), users=users, edges=edges, with_text=classifier is None,
                        names=scheme.names, signs=scheme.signs, like_min=scheme.like_min_rating,
                        dislike_max=scheme.dislike_max_rating, implicit_confidence=implicit_confidence)

@@ -1,0 +1,30 @@
+// Edges written by hand with values no stage reads as the pipeline writes them (`kgrec doctor`, check "edge values"):
+// INTERESTED_IN edges with a horizon other than 'long' or 'short', a polarity other than 1 or -1, or a weight outside
+// (0, 1] (left out of every score: a weight of -3 gave a user scores of 1e12); INTERACTED edges with a `rating` or
+// `confidence` that is not a number or a `seq` that is not an integer (the classification refuses them), or between
+// anything but a User and an Item (no stage reads them: a `kgrec status` line about them never cleared). Each count
+// with up to 3 examples.
+CALL () {
+  MATCH (u)-[r:INTERESTED_IN]->(c)
+  WHERE NOT coalesce(r.horizon IN ['long', 'short'] AND r.polarity IN [1, -1] AND r.weight > 0 AND r.weight <= 1, false)
+  WITH u, r, c
+  RETURN count(r) AS interests,
+         collect(u.id + ' -> ' + coalesce(c.name, c.id) + ' (horizon ' + coalesce(toString(r.horizon), 'null')
+                 + ', polarity ' + coalesce(toString(r.polarity), 'null') + ', weight '
+                 + coalesce(toString(r.weight), 'null') + ')')[..3] AS interest_examples
+}
+CALL () {
+  MATCH (u)-[e:INTERACTED]->(i)
+  WHERE NOT (u:User AND i:Item)
+     OR (e.rating IS NOT NULL AND NOT (e.rating IS :: INTEGER OR e.rating IS :: FLOAT))
+     OR (e.confidence IS NOT NULL AND NOT (e.confidence IS :: INTEGER OR e.confidence IS :: FLOAT))
+     OR (e.seq IS NOT NULL AND NOT e.seq IS :: INTEGER)
+  WITH u, e, i
+  RETURN count(e) AS interactions,
+         collect(coalesce(toString(u.id), 'a ' + head(labels(u)) + ' node') + ' -> '
+                 + coalesce(toString(i.id), coalesce(toString(i.name), 'a ' + coalesce(head(labels(i)), 'unlabelled')
+                 + ' node')) + CASE WHEN u:User AND i:Item THEN ' (seq ' + coalesce(toString(e.seq), 'null')
+                 + ', rating ' + coalesce(toString(e.rating), 'null') + ')' ELSE ' (not a User -> Item edge)' END)[..3]
+           AS interaction_examples
+}
+RETURN interests, interest_examples, interactions, interaction_examples

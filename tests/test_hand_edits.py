@@ -1,0 +1,140 @@
+"""Edges written or edited by hand (Neo4j Browser) with values the pipeline does not write: each stage either reads
+them as the pipeline would, or refuses them naming the edge and the fix, and `kgrec doctor` names them."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("kg")
+
+
+def _user_with_interests(db) -> tuple[str, str, float]:
+    """A user with two or more positive short-term interests: one of them, and the sum of the others' weights."""
+    row = db.query("MATCH (u:User)-[r:INTERESTED_IN {horizon: 'short'}]->(c:Concept) WHERE r.polarity = 1 "
+                   "WITH u, collect([c.id, r.weight]) AS cs WHERE size(cs) >= 2 "
+                   "RETURN u.id AS u, cs ORDER BY u.id LIMIT 1")[0]
+    cs = sorted(row["cs"])
+    return row["u"], cs[0][0], sum(w for _, w in cs[1:])
+
+
+def test_valid_interest():
+    from kgrec_neo4j.model.foldin import valid_interest
+
+    assert valid_interest("long", 1, 0.5) and valid_interest("short", -1, 1.0) and valid_interest("short", 1.0, 1)
+    for bad in (("long", 1, -3.0), ("long", 1, 0.0), ("long", 1, 50.0), (None, 1, 0.5), ("medium", 1, 0.5),
+                ("long", 0, 0.5), ("long", None, 0.5), ("long", 1, "0.5"), ("long", 1, math.nan), ("long", True, 0.5)):
+        assert not valid_interest(*bad), bad
+
+
+def test_a_hand_edited_interest_is_left_out_of_the_users_fold_in():
+    """A short-term interest weight set to -3 by hand gave a user scores of about 1e12: the fold-in's weighted mean of
+    the user's concepts of one group divided by a sum near zero. Such an edge is left out of the user's history."""
+    import numpy as np
+
+    from kgrec_neo4j.model.foldin import history_from_rows
+
+    items, concepts = {"i1": 0, "i2": 1}, {"c1": 0, "c2": 1, "c3": 2}
+    history = [["i1", True, 0], ["i2", True, 0]]
+    good = [["c1", "short", 1, 0.6], ["c2", "short", 1, 0.4]]
+    h, *_ = history_from_rows(history, good, items, concepts)
+    for bad in (["c3", "short", 1, -1.0 + 1e-6], ["c3", None, 1, 0.5], ["c3", "short", 1, 50.0], ["c3", "long", 0, 0.5]):
+        got, *_ = history_from_rows(history, [*good, bad], items, concepts)
+        assert np.array_equal(got.concepts, h.concepts) and np.array_equal(got.weights, h.weights), bad
+
+
+def test_a_rerun_of_the_offline_interests_rewrites_hand_edited_edges(db):
+    """`kgrec interests extract` compares each stored edge's digest with the one it computes: a weight edited by hand
+    kept its digest, so the rerun kept -3; an edge without a horizon had no key and stayed. The first is written
+    again, the second removed."""
+    from kgrec_neo4j.users.interests.offline import extract_offline
+
+    user = db.value("MATCH (u:User)-[r:INTERESTED_IN {extractor: 'offline'}]->() RETURN u.id ORDER BY u.id LIMIT 1")
+    if user is None:  # the fixture's interests are not the offline extractor's: compute them for one user
+        user = db.value("MATCH (u:User)-[:INTERACTED]->() RETURN u.id ORDER BY u.id LIMIT 1")
+    extract_offline(db, users=[user])
+    edges = ("MATCH (:User {id: $u})-[r:INTERESTED_IN {extractor: 'offline'}]->(c:Concept) "
+             "RETURN c.id AS c, r.horizon AS h, r.weight AS w, r.digest AS d ORDER BY c, h")
+    before = db.query(edges, u=user)
+    assert before, "the user has offline interests"
+    first = before[0]
+    db.write("MATCH (:User {id: $u})-[r:INTERESTED_IN {extractor: 'offline', horizon: $h}]->(:Concept {id: $c}) "
+             "SET r.weight = -3.0", u=user, h=first["h"], c=first["c"])
+    db.write("MATCH (u:User {id: $u}), (c:Concept {id: $c}) "
+             "CREATE (u)-[:INTERESTED_IN {extractor: 'offline', polarity: 1, weight: 0.5}]->(c)", u=user, c=first["c"])
+    rep = extract_offline(db, users=[user])
+    assert db.query(edges, u=user) == before
+    assert rep.changed == 1 and rep.deleted == 1, rep
+
+
+def test_classification_refuses_a_rating_written_as_text_and_names_the_edge(db):
+    """A `rating: '5'` written by hand stopped the classification with a Cypher type error (and every `kgrec update`
+    after it resumed into the same error). It is refused before anything is written, naming the edge and the fix."""
+    from kgrec_neo4j.core.errors import InputError
+    from kgrec_neo4j.users.interactions import classify_interactions
+
+    user, item = db.query("MATCH (u:User)-[:INTERACTED]->(i:Item) RETURN u.id AS u, i.id AS i ORDER BY u.id, i.id "
+                          "LIMIT 1")[0].values()
+    kinds = "MATCH (:User {id: $u})-[e:INTERACTED]->() RETURN collect([e.seq, e.kind, e.kind_source]) AS k"
+    before = db.value(kinds, u=user)
+    db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) CREATE (u)-[:INTERACTED {seq: 999, rating: '5'}]->(i)",
+             u=user, i=item)
+    try:
+        with pytest.raises(InputError, match=rf"user '{user}' -> item '{item}': rating = '5' \(string\).*"
+                                             r"SET e.rating = toFloat\(e.rating\)"):
+            classify_interactions(db, None, users=[user])
+        assert db.value(kinds, u=user) == before + [[999, None, None]] or \
+            sorted(map(str, db.value(kinds, u=user))) == sorted(map(str, before + [[999, None, None]]))
+        db.write("MATCH (:User {id: $u})-[e:INTERACTED {seq: 999}]->() SET e.rating = toFloat(e.rating)", u=user)
+        classify_interactions(db, None, users=[user])  # (fixed as the message says: it goes through)
+    finally:
+        db.write("MATCH (:User {id: $u})-[e:INTERACTED {seq: 999}]->() DELETE e", u=user)
+
+
+def test_serving_reads_a_seq_written_as_text_as_its_number(db):
+    """A `seq: '99'` written by hand stopped every recommendation of the user with a TypeError (a 500 in the
+    service); the scoring read takes it as the number it spells."""
+    from kgrec_neo4j.core.resources import cypher
+    from kgrec_neo4j.serve import scoring
+    from kgrec_neo4j.serve.recommend import recommend
+
+    user, item = db.query("MATCH (u:User)-[:INTERACTED]->(i:Item) RETURN u.id AS u, i.id AS i ORDER BY u.id DESC, "
+                          "i.id LIMIT 1")[0].values()
+    other = db.value("MATCH (i:Item) WHERE NOT EXISTS { (:User {id: $u})-[:INTERACTED]->(i) } RETURN i.id "
+                     "ORDER BY i.id LIMIT 1", u=user)
+    db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) CREATE (u)-[:INTERACTED {seq: '99', rating: '5'}]->(i)",
+             u=user, i=other)
+    try:
+        row = db.query(cypher("recommend/users"), users=[user], run="none", min_confidence=0.0)[0]
+        mine = next(h for h in row["history"] if h[0] == other)
+        assert mine[3] == 99 and mine[5] == [[99, True]] and mine[1] is True
+        scoring.clear_cache()
+        assert recommend(db, user, 5).items
+    finally:
+        db.write("MATCH (:User {id: $u})-[e:INTERACTED]->(:Item {id: $i}) WHERE e.seq = '99' DELETE e",
+                 u=user, i=other)
+        scoring.clear_cache()
+    assert item
+
+
+def test_doctor_names_hand_written_edges_with_values_no_stage_reads(db, settings):
+    from kgrec_neo4j.local.doctor import run_checks
+
+    def check() -> object:
+        return next(c for c in run_checks(settings) if c.name == "edge values")
+
+    assert check().ok
+    user, concept, _ = _user_with_interests(db)
+    item = db.value("MATCH (i:Item) RETURN i.id ORDER BY i.id LIMIT 1")
+    db.write("MATCH (u:User {id: $u}), (c:Concept {id: $c}), (i:Item {id: $i}) "
+             "CREATE (u)-[:INTERESTED_IN {horizon: 'short', polarity: 1, weight: -3.0, probe: true}]->(c), "
+             "(u)-[:INTERACTED {seq: 'x', probe: true}]->(i), (u)-[:INTERACTED {seq: 5, probe: true}]->(c)",
+             u=user, c=concept, i=item)
+    try:
+        c = check()
+        assert not c.ok and "1 INTERESTED_IN edge" in c.detail and "weight -3.0" in c.detail, c.detail
+        assert "2 INTERACTED edges" in c.detail and "not a User -> Item edge" in c.detail, c.detail
+    finally:
+        db.write("MATCH ()-[r {probe: true}]->() DELETE r")
+    assert check().ok
