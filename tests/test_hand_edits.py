@@ -138,3 +138,23 @@ def test_doctor_names_hand_written_edges_with_values_no_stage_reads(db, settings
     finally:
         db.write("MATCH ()-[r {probe: true}]->() DELETE r")
     assert check().ok
+
+
+def test_an_interacted_edge_into_a_concept_is_not_pending_work(db):
+    """An INTERACTED edge from a user to a Concept (written by hand) was counted as an interaction no classification
+    had seen: `kgrec status` showed it pending and every `kgrec update` took an ingest number for it, forever (no stage
+    reads such an edge)."""
+    from kgrec_neo4j.core.resources import cypher
+
+    def pending() -> dict:
+        state = db.query(cypher("update/state"))[0]
+        return db.query(cypher("update/pending_work"), classified=int(state["classified_upto"]),
+                        interests=int(state["interests_upto"]))[0]
+
+    before = pending()
+    db.write("MATCH (u:User) WITH u ORDER BY u.id LIMIT 1 MATCH (c:Concept) WITH u, c ORDER BY c.id LIMIT 1 "
+             "CREATE (u)-[:INTERACTED {seq: 10000, probe: true}]->(c)")
+    try:
+        assert pending() == before
+    finally:
+        db.write("MATCH ()-[r:INTERACTED {probe: true}]->() DELETE r")

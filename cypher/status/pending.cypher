@@ -6,7 +6,7 @@
 // (`recorded`, cypher/interactions/record: no load stamps them with an ingest number).
 CALL () { MATCH (i:Item) WHERE i.current_text_hash IS NULL RETURN count(i) AS items_unhashed }
 CALL () { MATCH ()-[e:INTERACTED]->() WHERE e.ingest > $classified RETURN count(e) AS interactions_new }
-CALL () { MATCH ()-[e:INTERACTED]->() RETURN count(e) AS edges }
+CALL () { MATCH ()-[e:INTERACTED]->(:Item) RETURN count(e) AS edges }
 CALL () { MATCH ()-[e:INTERACTED]->() WHERE e.kind_source IS NOT NULL RETURN count(e) AS classified_edges }
 CALL () { MATCH (m:Mention) WHERE m.pending IS NULL AND NOT EXISTS { (m)-[:CANONICAL]->(:Concept) }
             AND EXISTS { MATCH (k:KnowledgeType {name: m.type}) WHERE k.concept_acceptance IS NOT NULL }

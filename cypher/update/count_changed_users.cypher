@@ -7,7 +7,7 @@ CALL () {
   RETURN u
   UNION
   WITH $unseen AS unseen WHERE unseen
-  MATCH (u:User) WHERE EXISTS { (u)-[e:INTERACTED]->() WHERE e.kind_source IS NULL }
+  MATCH (u:User) WHERE EXISTS { (u)-[e:INTERACTED]->(:Item) WHERE e.kind_source IS NULL }
   RETURN u
 }
 RETURN count(u) AS users

@@ -9,7 +9,7 @@
 CALL () { OPTIONAL MATCH (u:User) WHERE u.ingest > $interests WITH u LIMIT 1 RETURN u IS NOT NULL AS users }
 CALL () { OPTIONAL MATCH ()-[e:INTERACTED]->() WHERE e.ingest > $classified
           WITH e LIMIT 1 RETURN e IS NOT NULL AS stamped }
-CALL () { MATCH ()-[e:INTERACTED]->() RETURN count(e) AS edges }
+CALL () { MATCH ()-[e:INTERACTED]->(:Item) RETURN count(e) AS edges }
 CALL () { MATCH ()-[e:INTERACTED]->() WHERE e.kind_source IS NOT NULL RETURN count(e) AS classified }
 CALL () { OPTIONAL MATCH (m:Mention) WHERE m.pending IS NULL AND NOT EXISTS { (m)-[:CANONICAL]->(:Concept) }
             AND EXISTS { MATCH (k:KnowledgeType {name: m.type}) WHERE k.concept_acceptance IS NOT NULL }
