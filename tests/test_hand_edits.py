@@ -158,3 +158,29 @@ def test_an_interacted_edge_into_a_concept_is_not_pending_work(db):
         assert pending() == before
     finally:
         db.write("MATCH ()-[r:INTERACTED {probe: true}]->() DELETE r")
+
+
+def test_a_list_leaves_out_an_item_deleted_since_the_run_was_loaded_and_shows_titles_as_stored(db):
+    """A running service scores with the run it loaded: an item deleted (or renamed) in Browser since stayed in its
+    lists, its sentence saying it had no vector, and a changed title stayed the old one, until the run's next version.
+    The lists are the graph's as it is now: the next item moves up, titles are read as stored."""
+    from kgrec_neo4j.serve import scoring
+    from kgrec_neo4j.serve.recommend import recommend_users
+
+    user = db.value("MATCH (u:User)-[:INTERACTED]->() RETURN u.id ORDER BY u.id LIMIT 1")
+    scoring.clear_cache()
+    first = recommend_users(db, [user], 5)[0].items  # (the run is loaded and cached, as a service holds it)
+    gone, renamed = first[0].item, first[1].item
+    saved = db.query("MATCH (i:Item {id: $i}) RETURN properties(i) AS p", i=gone)[0]["p"]
+    title = db.value("MATCH (i:Item {id: $i}) RETURN i.title", i=renamed)
+    db.write("MATCH (i:Item {id: $i}) SET i.id = 'deleted-probe'", i=gone)  # (as good as deleted: no such id)
+    db.write("MATCH (i:Item {id: $i}) SET i.title = 'A title changed by hand'", i=renamed)
+    try:
+        again = recommend_users(db, [user], 5)[0].items
+    finally:
+        db.write("MATCH (i:Item {id: 'deleted-probe'}) SET i.id = $i", i=saved["id"])
+        db.write("MATCH (i:Item {id: $i}) SET i.title = $t", i=renamed, t=title)
+        scoring.clear_cache()
+    assert [r.item for r in again] == [r.item for r in first[1:]] + [again[-1].item] and len(again) == 5
+    assert [r.rank for r in again] == [1, 2, 3, 4, 5]
+    assert again[0].title == "A title changed by hand"

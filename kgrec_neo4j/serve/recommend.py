@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..core.db import Database
+from ..core.db import Database, batched
 from ..core.errors import BadArgument
 from ..core.resources import cypher
 from .explain import Explanation, explain_items, list_policy, same_work_note
@@ -105,7 +105,7 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
     for start in range(0, len(user_ids), chunk):
         ids = list(user_ids[start: start + chunk])
         m, states = scoring_state(db, ids, run, links=load_links)
-        recs = _ranked(m, states, k, policy, allow_repeats)
+        recs = _live(db, _ranked(m, states, k + LIVE_MARGIN, policy, allow_repeats), k)
         if store:
             store_recommendations(db, recs, batch_size=batch_size)
         if explain:
@@ -122,6 +122,27 @@ def recommend_users(db: Database, user_ids: list[str], k: int = 10, *, store: bo
     for rec in out:
         rec.seconds = dt / len(out)
     return out
+
+
+#: items ranked beyond ``k`` so that a list keeps ``k`` when some of its items were deleted since the run was loaded
+LIVE_MARGIN = 10
+
+
+def _live(db: Database, recs: list[UserRecommendations], k: int) -> list[UserRecommendations]:
+    """The lists as the graph is now: items deleted (or renamed) since the run was loaded left out, the next ones
+    moving up (each list is ranked ``k + LIVE_MARGIN`` deep), every title as stored now; cut to ``k``. A running
+    service scores with the run it loaded until the run's next version; without this an item deleted in Browser
+    stayed in its lists, with a sentence saying it has no vector, and a changed title stayed the old one."""
+    ids = sorted({r.item for rec in recs for r in rec.items})
+    live: dict[str, str | None] = {}
+    for part in batched(ids, 20_000):
+        live.update({r["id"]: r["title"] for r in db.query(cypher("recommend/items_live"), ids=part)})
+    for rec in recs:
+        kept = [r for r in rec.items if r.item in live][:k]
+        for rank, r in enumerate(kept, 1):
+            r.rank, r.title = rank, live[r.item]
+        rec.items = kept
+    return recs
 
 
 def _ranked(m: RunModel, states: list[UserState], k: int, policy: str, allow_repeats: bool
@@ -244,7 +265,7 @@ def recommend_session(db: Database, history: Sequence[str | tuple[str, float | N
     pairs = session_pairs(history)
     t0 = time.perf_counter()
     m, states = scoring_state(db, [], run, links=False, session=pairs)
-    rec = _ranked(m, states, k, policy, allow_repeats)[0]
+    rec = _live(db, _ranked(m, states, k + LIVE_MARGIN, policy, allow_repeats), k)[0]
     rec.seconds = time.perf_counter() - t0
     return rec
 
