@@ -579,7 +579,7 @@ def test_a_reload_of_the_first_days_files_keeps_the_appended_days(db, tmp_path):
     assert r.exit_code == 1, r.output
     assert f"would remove {appended} of its {len(before)} stored interactions; the dataset was also loaded from " \
            f"{(more / 'interactions.jsonl').resolve()}, which this reload leaves out, and the rows only they hold " \
-           f"would go" in r.output, r.output  # (its items file holds no interaction: not named)
+           f"would go ({appended} of the {appended})" in r.output, r.output  # (its items file holds no interaction)
     assert edges(db) == before
     # the appended day given again with it, as the files of one more append: nothing removed, nothing written
     again = L.load(db, [more], append=True)
@@ -1086,3 +1086,28 @@ def test_a_load_that_changes_nothing_keeps_the_datasets_loaded_at(db, tmp_path):
     assert appended["t"] > first["t"] and appended["s"] == "loaded"
     assert L.load(db, [more], append=True, name="tiny").ingest == 0  # a rerun of the append
     assert db.query(stamp)[0] == appended
+
+
+def test_a_reload_refused_for_files_it_leaves_out_counts_every_row_it_would_remove(db, tmp_path):
+    """The refusal of a reload that leaves out files the dataset was loaded from counted only the rows those files
+    alone held ("would remove 1 of its 10620 stored interactions") while the reload, with --yes, removed 30: the rows it
+    drops from the files it gives count too."""
+    import shutil
+
+    clear_database(db)
+    base, more, _ = split_slice(tmp_path, keep=20)
+    L.load(db, [base])
+    L.load(db, [more], append=True)
+    before = edges(db)
+    appended = len(before) - sum(1 for r in slice_rows("interactions.jsonl") if r["seq"] < 20)
+    copy = tmp_path / "download" / "vg"
+    shutil.copytree(base, copy)
+    rows = [json.loads(x) for x in (copy / "interactions.jsonl").read_text().splitlines() if x.strip()]
+    last = max(rows, key=lambda r: (r["user_id"], r["seq"]))  # (a user's last base row: no other is numbered again)
+    (copy / "interactions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows if r is not last))
+    with pytest.raises(InputError) as e:
+        L.load(db, [copy])
+    msg = str(e.value)
+    assert f"would remove {appended + 1} of its {len(before)} stored interactions" in msg, msg
+    rep = L.load(db, [copy], yes=True)
+    assert rep.interactions_removed == appended + 1, (rep.interactions_removed, appended)

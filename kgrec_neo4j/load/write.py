@@ -669,9 +669,12 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     out = (left_out or []) if lost and left_out else (appended_out or []) if later and appended_out else []
     if out and not yes:
         n = len(lost) if lost and left_out else len(later)
-        raise InputError(f"reloading dataset {name!r} from these files would remove {n} of its {total} "
+        # (the count is every row it would remove: those of the files left out are named apart; it said "1 of its
+        # 10620" for a reload that removed 30)
+        raise InputError(f"reloading dataset {name!r} from these files would remove {n_removed} of its {total} "
                          f"stored interactions; the dataset was also loaded from {_files_shown(out)}, which "
-                         f"this reload leaves out, and the rows only they hold would go; nothing was written. A reload "
+                         f"this reload leaves out, and the rows only they hold would go ({n} of the {n_removed}); "
+                         f"nothing was written. A reload "
                          f"replaces the dataset's rows with the files': to reload it whole, give files that hold every "
                          f"row (the appended ones too); pass --append to add these rows, or --yes to replace the "
                          f"dataset by these files alone",
