@@ -113,6 +113,7 @@ def test_explicit_epochs_win_for_serving_and_a_serving_run_reports_no_metrics(db
     # interests of the train split only: the serving run says how the newest interactions reach them
     assert db.value("MATCH ()-[r:INTERESTED_IN]->() RETURN count(r) > 0")
     assert "kgrec interests extract --for serving" in r.output, r.output
+    assert "no evaluation run of ours" not in r.output, r.output  # (it took the evaluation run's choices)
     stored = db.query("MATCH (r:ModelRun {id: $r}) RETURN r.metrics AS m, r.config AS c", r=run)[0]
     assert json.loads(stored["m"])["epochs"] == 3 and json.loads(stored["c"])["mode"] == "serving"
     # without --epochs, the evaluation run's best epoch is trained, and nothing is said about it
@@ -203,6 +204,18 @@ def test_mf_writes_back_and_is_served(db, kg):
     user = db.value("MATCH (u:User)-[:INTERACTED]->() RETURN u.id ORDER BY u.id LIMIT 1")
     rec = recommend(db, user, k=3, store=False)
     assert rec.run == run and len(rec.items) == 3
+
+
+def test_a_serving_run_without_an_evaluation_run_says_it_has_no_item_graph(db, kg, monkeypatch):
+    """Without an evaluation run to take the hyperparameters from, a serving run of ours has the defaults, whose item
+    graph weight (chosen on valid) is 0: it wrote 0 item links and said so only in a log line that said nothing of the
+    item graph."""
+    from kgrec_neo4j.model import pipeline
+
+    monkeypatch.setattr(pipeline, "serving_overrides", lambda *a, **k: (None, {}))
+    r = _invoke(["train", "--for", "serving", "--epochs", "1", "--dim", "8"])
+    assert "0 item links" in r.output and "no evaluation run of ours to take the hyperparameters from: this run " \
+        "has the defaults and no item graph" in r.output, r.output
 
 
 def test_a_serving_run_writes_attention_on_every_interaction_it_trained_on(db, kg):

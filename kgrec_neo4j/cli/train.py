@@ -178,6 +178,10 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
                    f"in {res.seconds.get('writeback', 0):.1f}s")
     else:
         click.echo("written: nothing (" + ("--no-writeback" if no_writeback else f"{model} has no embeddings") + ")")
+    if serving and res.params_from is None and model.startswith("ours"):
+        click.echo("note:    no evaluation run of ours to take the hyperparameters from: this run has the defaults "
+                   "and no item graph (its weight is chosen on valid; it carries most of the score). Train once "
+                   "without --for serving, then again with it (it takes that run's choices)")
     if "item_text_vectors" in res.seconds:  # after the write-back; on a first run it can take longer than training
         click.echo(f"text:    item text vectors, from which `kgrec update` finds new items' nearest trained items, in "
                    f"{res.seconds['item_text_vectors']:.1f}s (each item's text is embedded once; later runs embed "

@@ -60,6 +60,9 @@ class TrainResult(BaseModel):
     warm_start: dict[str, Any] | None = None  # the run it started from, what it took over, valid NDCG@10 at epoch 0
     # a serving run given explicit epochs: the evaluation run's best epoch, which they replaced (None otherwise)
     epochs_chosen: int | None = None
+    # a serving run: the evaluation run whose hyperparameters it took (None: the defaults, no evaluation run to take
+    # them from: the item graph's weight is chosen on valid, so such a run of ours has no item graph)
+    params_from: str | None = None
 
 
 class EvaluationRow(BaseModel):
@@ -357,7 +360,9 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
         chosen_from, chosen = (serving_grid if model in CLOSED_FORM else serving_overrides)(db, model, params_from)
         if chosen_from is None:
             log.warning("no complete evaluation-mode run of %s: training on every interaction with the default "
-                        "hyperparameters (train once without --for serving to choose them on valid)", model)
+                        "hyperparameters%s (train once without --for serving to choose them on valid)", model,
+                        ", and without the item graph, whose weight is chosen on valid" if model.startswith("ours")
+                        else "")
         if epochs is not None and "epochs" in chosen:  # an explicit number of epochs wins over the chosen one
             epochs_chosen = int(chosen.pop("epochs"))
             chosen["patience"] = max(epochs, 1)  # nothing is held out: no early stopping either
@@ -471,7 +476,7 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
                        report=report.model_dump(exclude={"history"}),
                        writeback=wb.model_dump() if wb else None, current=wb is not None,
                        seconds={k: round(v, 3) for k, v in secs.items()}, warm_start=warm_info,
-                       epochs_chosen=epochs_chosen)
+                       epochs_chosen=epochs_chosen, params_from=chosen_from)
 
 
 # ====================================================================== comparison table
