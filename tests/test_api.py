@@ -399,6 +399,11 @@ def test_a_blank_id_is_400_and_nothing_is_written(db, kg, settings):
                                    ("/items", {"id": "api-spaced ", "dataset": item["d"], "title": "spaced"}, "id")):
             r = client.post(route, json=body)
             assert r.status_code == 400 and r.json()["field"] == field, (route, r.text)
+        # the reads too (they answered 404 "unknown user(s): ' '")
+        for route, field in (("/users/%20/recommendations", "user"), (f"/users/{user}/items/%20/explanation", "item"),
+                             (f"/users/%20/items/{item['i']}/explanation", "user")):
+            r = client.get(route)
+            assert r.status_code == 400 and r.json()["field"] == field and "blank" in r.json()["error"], (route, r.text)
     assert db.value(blank) == 0
     assert _edges(db, user) == before
     assert db.value("MATCH (n) WHERE n.id IN [$u, 'api-spaced '] RETURN count(n)", u=user + " ") == 0

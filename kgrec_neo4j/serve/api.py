@@ -313,6 +313,10 @@ def create_app(state: ServiceState, *, token: str | None = None, writes: bool = 
         """A dependency refusing a query parameter the route does not know: a misspelled ``explain`` or ``k`` would
         otherwise be ignored and the default answered, as a misspelled body field would be written without it."""
         def check(request: Request) -> None:
+            for name, value in request.path_params.items():  # (`/users/%20/...` was a 404 "unknown user(s): ' '")
+                if not str(value).strip():
+                    raise BadRequest(f"the {name} id in the path is blank: it must have a character that is not a "
+                                     f"space (as `kgrec load` requires)", field=name)
             unknown = sorted(set(request.query_params) - set(names))
             if unknown:
                 raise RequestValidationError([{"type": "extra_forbidden", "loc": ("query", unknown[0]),
