@@ -184,3 +184,30 @@ def test_a_list_leaves_out_an_item_deleted_since_the_run_was_loaded_and_shows_ti
     assert [r.item for r in again] == [r.item for r in first[1:]] + [again[-1].item] and len(again) == 5
     assert [r.rank for r in again] == [1, 2, 3, 4, 5]
     assert again[0].title == "A title changed by hand"
+
+
+def test_an_interaction_without_split_is_a_train_interaction(db):
+    """An INTERACTED edge written without `split` was read by serving only: the interests passed over it (a hand-made
+    user got none), evaluation exported the user without it, and after the user's test edge it was not a late
+    record that `kgrec interactions split` repairs. It is a train edge, as the service writes a live one."""
+    from kgrec_neo4j.core.resources import cypher
+    from kgrec_neo4j.users.interests.offline import extract_offline
+
+    items = db.value("MATCH (i:Item)-[:HAS_KNOWLEDGE]->(c:Concept)<-[:HAS_KNOWLEDGE]-(j:Item) WHERE i.id < j.id "
+                     "RETURN [i.id, j.id] ORDER BY i.id, j.id LIMIT 1")
+    held = db.value("MATCH (u:User)-[:INTERACTED {split: 'test'}]->() RETURN u.id ORDER BY u.id LIMIT 1")
+    def late() -> list[str]:
+        return [r["user"] for r in db.query(cypher("interactions/late_histories"), dataset=None)]
+
+    db.write("CREATE (u:User {id: 'hand-made-probe'}) WITH u UNWIND $items AS item MATCH (i:Item {id: item}) "
+             "CREATE (u)-[:INTERACTED {rating: 5.0, sign: 1}]->(i)", items=items)
+    try:
+        rep = extract_offline(db, users=["hand-made-probe"])
+        assert rep.edges > 0 and rep.interactions_read == 2, rep
+        assert held not in late()
+        db.write("MATCH (u:User {id: $u}), (i:Item {id: $i}) CREATE (u)-[:INTERACTED {rating: 5.0, probe: true}]->(i)",
+                 u=held, i=items[0])
+        assert held in late()
+    finally:
+        db.write("MATCH (u:User {id: 'hand-made-probe'}) DETACH DELETE u")
+        db.write("MATCH ()-[r:INTERACTED {probe: true}]->() DELETE r")

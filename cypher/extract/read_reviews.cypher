@@ -6,7 +6,7 @@ UNWIND $ids AS id
 MATCH (i:Item {id: id})
 CALL (i) {
   MATCH (i)<-[r:INTERACTED]-(:User)
-  WHERE r.split = 'train' AND r.review_text IS NOT NULL AND r.review_text <> ''
+  WHERE coalesce(r.split, 'train') = 'train' AND r.review_text IS NOT NULL AND r.review_text <> ''
   WITH r ORDER BY r.timestamp, r.seq
   LIMIT $max_reviews
   RETURN collect(coalesce(r.review_title + '. ', '') + r.review_text) AS reviews

@@ -8,7 +8,7 @@ WHERE $dataset IS NULL OR u.dataset = $dataset
 CALL (u) {
   MATCH (u)-[e:INTERACTED]->(:Item)
   RETURN min(CASE WHEN e.split IN ['valid', 'test'] THEN e.seq END) AS first_held,
-         max(CASE WHEN e.split = 'train' THEN coalesce(toFloat(e.seq), 1.0e308) END) AS last_train,
+         max(CASE WHEN coalesce(e.split, 'train') = 'train' THEN coalesce(toFloat(e.seq), 1.0e308) END) AS last_train,
          sum(CASE e.split WHEN 'test' THEN 1 ELSE 0 END) AS tests, sum(CASE e.split WHEN 'valid' THEN 1 ELSE 0 END) AS valids
 }
 WITH u WHERE tests > 1 OR valids > 1 OR last_train > first_held

@@ -10,7 +10,7 @@ MATCH (u:User {id: uid})
 WITH u, CASE WHEN uid IN $fresh THEN -1 ELSE coalesce(u.interests_llm_upto, -1) END AS upto
 CALL (u, upto) {
   MATCH (u)-[e:INTERACTED]->(i:Item)
-  WHERE (e.split = 'train' OR $every_split) AND e.seq > upto AND coalesce(e.confidence, 1.0) >= $min_confidence
+  WHERE (coalesce(e.split, 'train') = 'train' OR $every_split) AND e.seq > upto AND coalesce(e.confidence, 1.0) >= $min_confidence
   WITH e, i ORDER BY e.seq LIMIT $batch
   RETURN collect({
     seq: e.seq, item: i.id, title: i.title, kind: e.kind, rating: e.rating,

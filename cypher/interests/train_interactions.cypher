@@ -10,7 +10,7 @@ UNWIND $users AS uid
 MATCH (u:User {id: uid})
 RETURN uid AS user,
        [(u)-[e:INTERACTED]->(i:Item)
-        WHERE (e.split = 'train' OR $every_split) AND coalesce(e.confidence, 1.0) >= $min_confidence AND coalesce(e.sign, 1) <> 0
+        WHERE (coalesce(e.split, 'train') = 'train' OR $every_split) AND coalesce(e.confidence, 1.0) >= $min_confidence AND coalesce(e.sign, 1) <> 0
         | [e.seq, i.id, coalesce(e.sign, 1), coalesce(e.confidence, 1.0)]] AS events,
        [(u)-[r:INTERESTED_IN {extractor: $extractor}]->(c:Concept)
         | [c.id + '|' + r.horizon, CASE WHEN r.polarity IN [1, -1] AND r.weight > 0 AND r.weight <= 1 THEN r.digest END]]

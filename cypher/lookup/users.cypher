@@ -7,6 +7,6 @@ WITH u, COUNT { (u)-[:INTERACTED]->() } AS interactions
 ORDER BY interactions DESC, u.id
 LIMIT $limit
 RETURN u.id AS user, interactions,
-       COUNT { (u)-[x:INTERACTED]->() WHERE x.split = 'train' } AS train,
+       COUNT { (u)-[x:INTERACTED]->() WHERE coalesce(x.split, 'train') = 'train' } AS train,
        COUNT { (u)-[:INTERESTED_IN]->() } AS interests,
        COUNT { (u)-[:RECOMMENDED]->() } AS recommended

@@ -11,7 +11,7 @@ WHERE $dataset IS NULL OR u.dataset = $dataset
 CALL (u) {
   MATCH (u)-[e:INTERACTED]->(:Item)
   RETURN min(CASE WHEN e.split IN ['valid', 'test'] THEN e.seq END) AS first_held,
-         max(CASE WHEN e.split = 'train' THEN coalesce(toFloat(e.seq), 1.0e308) END) AS last_train
+         max(CASE WHEN coalesce(e.split, 'train') = 'train' THEN coalesce(toFloat(e.seq), 1.0e308) END) AS last_train
 }
 WITH u WHERE last_train > first_held
 WITH u ORDER BY u.id

@@ -20,7 +20,7 @@ CALL () {
   RETURN c AS source, 'Concept' AS source_label, null AS target, null AS target_label, null AS rel_type, null AS props
   UNION ALL
   MATCH (u:User)-[r:INTERACTED]->(i:Item)
-  WHERE ($all_interactions OR r.split = 'train') AND coalesce(r.confidence, 1.0) >= $min_confidence
+  WHERE ($all_interactions OR coalesce(r.split, 'train') = 'train') AND coalesce(r.confidence, 1.0) >= $min_confidence
     AND ($dataset IS NULL OR (u.dataset = $dataset AND i.dataset = $dataset))
   RETURN u AS source, 'User' AS source_label, i AS target, 'Item' AS target_label, 'INTERACTED' AS rel_type,
          {sign: toFloat(sign(coalesce(r.sign, CASE WHEN r.rating IS NULL OR r.rating >= 4 THEN 1

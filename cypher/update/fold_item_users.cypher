@@ -5,7 +5,7 @@ UNWIND $ids AS id
 MATCH (i:Item {id: id})
 RETURN id AS item,
        COLLECT { MATCH (i)<-[x:INTERACTED]-(u:User)
-                 WHERE ($all_interactions OR x.split = 'train') AND coalesce(x.confidence, 1.0) >= $min_confidence
+                 WHERE ($all_interactions OR coalesce(x.split, 'train') = 'train') AND coalesce(x.confidence, 1.0) >= $min_confidence
                  WITH u, coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1
                                                WHEN x.rating <= 2 THEN -1 ELSE 0 END) AS sign
                  WITH u, max(sign) AS best, sum(CASE WHEN sign < 0 THEN 1 ELSE 0 END) AS dislikes

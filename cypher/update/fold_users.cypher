@@ -10,7 +10,7 @@ MATCH (u:User {id: user_id})
 RETURN user_id AS id, u.dataset AS dataset,
        CASE WHEN u.gnn_run = $run THEN u.gnn_ego WHEN u.gnn_prev_run = $run THEN u.gnn_prev_ego END AS ego,
        COLLECT { MATCH (u)-[x:INTERACTED]->(i:Item)
-                 WHERE ($all_interactions OR x.split = 'train') AND coalesce(x.confidence, 1.0) >= $min_confidence
+                 WHERE ($all_interactions OR coalesce(x.split, 'train') = 'train') AND coalesce(x.confidence, 1.0) >= $min_confidence
                  WITH i, x, coalesce(x.sign, CASE WHEN x.rating IS NULL OR x.rating >= 4 THEN 1
                                                   WHEN x.rating <= 2 THEN -1 ELSE 0 END) AS sign
                  WITH i, max(sign) AS best, sum(CASE WHEN sign < 0 THEN 1 ELSE 0 END) AS dislikes,

@@ -3,7 +3,7 @@
 // interests for serving). Never lowers a stamp.
 UNWIND $ids AS id
 MATCH (:Item {id: id})<-[x:INTERACTED]-(u:User)
-WHERE x.split = 'train' OR $every_split
+WHERE coalesce(x.split, 'train') = 'train' OR $every_split
 WITH DISTINCT u
 SET u.ingest = CASE WHEN coalesce(u.ingest, 0) > $ingest THEN u.ingest ELSE $ingest END
 RETURN count(u) AS users, collect(u.id) AS ids

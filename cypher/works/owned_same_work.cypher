@@ -3,9 +3,9 @@
 // Items the user owns themselves are not returned.
 // Parameters: $user (user id), $splits (INTERACTED.split values that count as owned, e.g. ['train']).
 MATCH (u:User {id: $user})-[e:INTERACTED]->(o:Item)
-WHERE e.split IN $splits
+WHERE coalesce(e.split, 'train') IN $splits
 MATCH (o)-[s:SAME_WORK]-(i:Item)
-WHERE NOT EXISTS { MATCH (u)-[e2:INTERACTED]->(i) WHERE e2.split IN $splits }
+WHERE NOT EXISTS { MATCH (u)-[e2:INTERACTED]->(i) WHERE coalesce(e2.split, 'train') IN $splits }
 RETURN i.id AS item, i.title AS title,
        collect(DISTINCT {item: o.id, title: o.title, kind: s.kind}) AS owned
 ORDER BY item
