@@ -63,6 +63,8 @@ class GraphStatus(BaseModel):
     last_update: dict[str, Any] | None = None
     ingest: int = 0
     run: dict[str, Any] | None = None
+    run_problem: str | None = Field(None, description="without a current run: why (several runs marked current; runs "
+                                                      "stored, none marked current), with the fix")
     items_folded: int = Field(0, description="items folded into the current run since it was trained")
     interactions_since_run: int | None = Field(None, description="interactions loaded since the current run started "
                                                                  "training or recorded live since (None: a run that "
@@ -77,6 +79,21 @@ class GraphStatus(BaseModel):
     pending: Pending
 
 
+def _no_current_run(db: Database) -> str | None:
+    """Why no run is current when runs are stored (None when none is: nothing trained yet): a run's `current` flag
+    removed by hand said "no run trained yet"."""
+    rows = db.query(cypher("status/uncurrent_runs"))
+    if not rows:
+        return None
+    r = rows[0]
+    if r["vectors"]:
+        return (f"no run is marked current, though {r['runs']} {'is' if r['runs'] == 1 else 'are'} stored; run "
+                f"{r['id']} ({r['status']}) still has its vectors: `MATCH (r:ModelRun) SET r.current = (r.id = "
+                f"'{r['id']}')` makes it current again, or `kgrec train` trains one")
+    return (f"no run is marked current, though {r['runs']} {'is' if r['runs'] == 1 else 'are'} stored (none with its "
+            f"vectors still written): `kgrec train` trains one")
+
+
 def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -> GraphStatus:
     """Read the graph's state (nothing is written). ``extractor`` as ``kgrec update --extractor`` takes it: which
     extractor's work counts as done."""
@@ -88,7 +105,15 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
     name = extractor_name(settings, extractor)
     g = db.query(cypher("status/graph"))[0]
     state = db.query(cypher("update/state"))[0]
-    run = current_run(db)
+    from .core.errors import ModelError
+
+    problem: str | None = None
+    try:
+        run = current_run(db)
+    except ModelError as e:  # several runs marked current (by hand): said, not raised (status exits 0 either way)
+        run, problem = None, str(e)
+    if run is None and problem is None:
+        problem = _no_current_run(db)
     p = db.query(cypher("status/pending"), classified=int(state["classified_upto"]), run=run.id if run else None)[0]
     todo = db.query(cypher("update/items_to_extract"), extractor=marked_name(settings, name))
     unclassified = int(p["interactions_unclassified"])
@@ -122,6 +147,7 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
         datasets=list(g.pop("datasets")), counts={k: int(v) for k, v in g.items()},
         last_update=last[0] if last else None, ingest=int(state["ingest"]),
         run=run.summary() | {"version": p["run_version"], "updated": p["run_updated"]} if run else None,
+        run_problem=problem,
         items_folded=int(p["items_folded"]),
         interactions_since_run=int(p["interactions_since_run"]) if run and p["run_ingest"] is not None else None,
         writer=writer, pending=pending,

@@ -211,3 +211,26 @@ def test_an_interaction_without_split_is_a_train_interaction(db):
     finally:
         db.write("MATCH (u:User {id: 'hand-made-probe'}) DETACH DELETE u")
         db.write("MATCH ()-[r:INTERACTED {probe: true}]->() DELETE r")
+
+
+def test_status_says_why_no_run_is_current_and_exits_0(db):
+    """`REMOVE r.current` on the serving run made `kgrec status` say "no run trained yet" (two runs were stored);
+    two runs marked current made it exit 1 with only the error, where its help says "Exit code 0 either way"."""
+    from click.testing import CliRunner
+
+    from kgrec_neo4j.cli import cli
+
+    run = db.value("MATCH (r:ModelRun {current: true}) RETURN r.id")
+    db.write("MATCH (r:ModelRun {id: $r}) REMOVE r.current", r=run)
+    try:
+        r = CliRunner().invoke(cli, ["status"])
+        assert r.exit_code == 0, r.output
+        assert f"no run is marked current, though 1 is stored; run {run}" in r.output, r.output
+        assert f"SET r.current = (r.id = '{run}')" in r.output and "no run trained yet" not in r.output, r.output
+        db.write("MATCH (r:ModelRun {id: $r}) SET r.current = true CREATE (:ModelRun {id: 'second-current-probe', "
+                 "current: true, status: 'complete', created: datetime()})", r=run)
+        r = CliRunner().invoke(cli, ["status"])
+        assert r.exit_code == 0 and "2 ModelRuns are marked current" in r.output and "graph:" in r.output, r.output
+    finally:
+        db.write("MATCH (r:ModelRun {id: 'second-current-probe'}) DELETE r")
+        db.write("MATCH (r:ModelRun {id: $r}) SET r.current = true", r=run)

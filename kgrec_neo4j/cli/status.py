@@ -88,6 +88,8 @@ def status(settings: Settings, extractor, as_json):
                      + "), `kgrec train --for serving --warm-start` from every one")
             click.echo(f"           {_c(st.interactions_since_run, 'interaction')} ({share} of all) arrived since it "
                        f"was trained: served by fold-in; {learn}")
+    elif st.run_problem:
+        click.echo(f"model:     {st.run_problem}: recommendations need one")
     else:
         click.echo("model:     no run trained yet (`kgrec train`): recommendations need one")
     if st.late_split_users:
