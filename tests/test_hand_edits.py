@@ -135,6 +135,11 @@ def test_doctor_names_hand_written_edges_with_values_no_stage_reads(db, settings
         c = check()
         assert not c.ok and "1 INTERESTED_IN edge" in c.detail and "weight -3.0" in c.detail, c.detail
         assert "2 INTERACTED edges" in c.detail and "not a User -> Item edge" in c.detail, c.detail
+        db.write("MATCH (u:User {id: $u})-[e:INTERACTED]->(:Item) WITH u, e ORDER BY e.seq LIMIT 1 "
+                 "MATCH (i:Item) WHERE NOT EXISTS { (u)-[:INTERACTED]->(i) } WITH u, e, i ORDER BY i.id LIMIT 1 "
+                 "CREATE (u)-[:INTERACTED {seq: e.seq, probe: true}]->(i)", u=user)
+        c = check()
+        assert f"1 seq that two or more INTERACTED edges of one user share (e.g. {user} seq" in c.detail, c.detail
     finally:
         db.write("MATCH ()-[r {probe: true}]->() DELETE r")
     assert check().ok

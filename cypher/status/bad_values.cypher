@@ -2,8 +2,8 @@
 // INTERESTED_IN edges with a horizon other than 'long' or 'short', a polarity other than 1 or -1, or a weight outside
 // (0, 1] (left out of every score: a weight of -3 gave a user scores of 1e12); INTERACTED edges with a `rating` or
 // `confidence` that is not a number or a `seq` that is not an integer (the classification refuses them), or between
-// anything but a User and an Item (no stage reads them: a `kgrec status` line about them never cleared). Each count
-// with up to 3 examples.
+// anything but a User and an Item (no stage reads them: a `kgrec status` line about them never cleared); two or more
+// INTERACTED edges of one user with the same seq. Each count with up to 3 examples.
 CALL () {
   MATCH (u)-[r:INTERESTED_IN]->(c)
   WHERE NOT coalesce(r.horizon IN ['long', 'short'] AND r.polarity IN [1, -1] AND r.weight > 0 AND r.weight <= 1, false)
@@ -27,4 +27,12 @@ CALL () {
                  + ', rating ' + coalesce(toString(e.rating), 'null') + ')' ELSE ' (not a User -> Item edge)' END)[..3]
            AS interaction_examples
 }
-RETURN interests, interest_examples, interactions, interaction_examples
+CALL () {  // one INTERACTED edge per interaction, keyed by the user's seq (docs/graph-model.md)
+  MATCH (u:User)-[e:INTERACTED]->(:Item)
+  WHERE e.seq IS NOT NULL
+  WITH u, e.seq AS seq, count(*) AS n
+  WHERE n > 1
+  RETURN count(*) AS shared_seqs, collect(u.id + ' seq ' + toString(seq) + ' (' + toString(n) + ' edges)')[..3]
+           AS shared_seq_examples
+}
+RETURN interests, interest_examples, interactions, interaction_examples, shared_seqs, shared_seq_examples

@@ -101,10 +101,15 @@ def run_checks(settings: Settings) -> list[Check]:
             found += ([f"{plural(bad['interactions'], 'INTERACTED edge')} with a rating or seq that is not a number, "
                        f"or not from a User to an Item (e.g. {'; '.join(bad['interaction_examples'])}), which the "
                        f"classification refuses or no stage reads"] if bad["interactions"] else [])
+            found += ([f"{plural(bad['shared_seqs'], 'seq')} that two or more INTERACTED edges of one user share "
+                       f"(e.g. {'; '.join(bad['shared_seq_examples'])}): each interaction has its own seq, which "
+                       f"orders the history and its split"] if bad["shared_seqs"] else [])
             out.append(Check("edge values", not found, "; ".join(found) or "every interaction and interest edge holds "
                              "values the pipeline reads",
                              "written by hand: fix or delete them in Cypher (an interest edge is written again by "
-                             "`kgrec interests extract --user U` for its extractor's edges); docs/graph-model.md",
+                             "`kgrec interests extract --user U` for its extractor's edges; an edge sharing a seq "
+                             "takes the user's next free one, or none: `kgrec interactions split` numbers it); "
+                             "docs/graph-model.md",
                              required=False))
             out.append(Check("type triggers", not drift,
                              "; ".join(drift) or "the database refuses unknown knowledge types from every client",
