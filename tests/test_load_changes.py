@@ -1111,3 +1111,17 @@ def test_a_reload_refused_for_files_it_leaves_out_counts_every_row_it_would_remo
     assert f"would remove {appended + 1} of its {len(before)} stored interactions" in msg, msg
     rep = L.load(db, [copy], yes=True)
     assert rep.interactions_removed == appended + 1, (rep.interactions_removed, appended)
+
+
+def test_a_loads_progress_starts_each_stage_before_its_first_batch(db, tmp_path):
+    """The CLI's bar of a stage was made at the first callback, after the first batch had been written: its rate was
+    that batch over no time ("90800128.00row/s"). Each stage now reports 0 done before its first batch."""
+    clear_database(db)
+    base, _, _ = split_slice(tmp_path, keep=3)
+    calls: list[tuple[str, int, int]] = []
+    L.load(db, [base], progress=lambda stage, done, total: calls.append((stage, done, total)))
+    stages = list(dict.fromkeys(s for s, _, _ in calls))
+    assert "interactions" in stages
+    for stage in stages:
+        first = next(c for c in calls if c[0] == stage)
+        assert first[1] == 0 and first[2] > 0, (stage, first)

@@ -494,6 +494,8 @@ def load(
             if progress:
                 progress(stage, done, len(data))
 
+        if progress and data:  # (the bar starts before the first batch: started after it, its rate was that batch
+            progress(stage, 0, len(data))  # over no time at all, "90800128.00row/s")
         return db.write_batches(cypher(query), data, batch_size=size,
                                 params={"dataset": ds.name, "ingest": report.ingest, "recorded": False},
                                 on_batch=tick, count=count)
