@@ -140,7 +140,15 @@ def test_doctor_names_hand_written_edges_with_values_no_stage_reads(db, settings
                  "CREATE (u)-[:INTERACTED {seq: e.seq, probe: true}]->(i)", u=user)
         c = check()
         assert f"1 seq that two or more INTERACTED edges of one user share (e.g. {user} seq" in c.detail, c.detail
+        ctype = db.value("MATCH (c:Concept {id: $c}) RETURN c.type", c=concept)
+        other = db.value("MATCH (k:KnowledgeType) WHERE k.name <> $t RETURN k.name ORDER BY k.name LIMIT 1", t=ctype)
+        db.write("MATCH (c:Concept {id: $c}) CREATE (:Mention {type: $t, key: 'type-probe', text: 'type probe', "
+                 "probe_type: true})-[:CANONICAL]->(c)", c=concept, t=ctype)
+        assert "disagrees" not in check().detail
+        db.write("MATCH (m:Mention {key: 'type-probe'}) SET m.type = $o", o=other)
+        assert "1 mention or concept whose type disagrees" in check().detail and "type probe" in check().detail
     finally:
+        db.write("MATCH (m:Mention {key: 'type-probe'}) DETACH DELETE m")
         db.write("MATCH ()-[r {probe: true}]->() DELETE r")
     assert check().ok
 

@@ -104,11 +104,15 @@ def run_checks(settings: Settings) -> list[Check]:
             found += ([f"{plural(bad['shared_seqs'], 'seq')} that two or more INTERACTED edges of one user share "
                        f"(e.g. {'; '.join(bad['shared_seq_examples'])}): each interaction has its own seq, which "
                        f"orders the history and its split"] if bad["shared_seqs"] else [])
+            found += ([f"{plural(bad['types'], 'mention or concept')} whose type disagrees with its concept's or its "
+                       f"OF_TYPE (e.g. {'; '.join(bad['type_examples'])}): a type changed by hand"]
+                      if bad["types"] else [])
             out.append(Check("edge values", not found, "; ".join(found) or "every interaction and interest edge holds "
                              "values the pipeline reads",
                              "written by hand: fix or delete them in Cypher (an interest edge is written again by "
                              "`kgrec interests extract --user U` for its extractor's edges; an edge sharing a seq "
-                             "takes the user's next free one, or none: `kgrec interactions split` numbers it); "
+                             "takes the user's next free one, or none: `kgrec interactions split` numbers it; a "
+                             "changed type is set back); "
                              "docs/graph-model.md",
                              required=False))
             out.append(Check("type triggers", not drift,
