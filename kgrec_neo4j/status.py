@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from .core.config import Settings
 from .core.db import Database
+from .core.errors import ModelError
 from .core.resources import cypher
 
 
@@ -105,8 +106,6 @@ def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -
     name = extractor_name(settings, extractor)
     g = db.query(cypher("status/graph"))[0]
     state = db.query(cypher("update/state"))[0]
-    from .core.errors import ModelError
-
     problem: str | None = None
     try:
         run = current_run(db)

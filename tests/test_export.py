@@ -185,3 +185,22 @@ def test_an_edge_without_seq_is_the_users_latest(db, kg):
     seqs, items = tg.meta["ui_seq"][mine], tg.ui_item[mine]
     assert tg.item_ids[items[-1]] == row["i"] and seqs[-1] == row["last"] + 1
     assert history_weights(seqs, 0.5)[-1] == 1.0 and (history_weights(seqs, 0.5)[:-1] < 1.0).all()
+
+
+def test_an_interest_edge_edited_by_hand_outside_the_written_values_is_not_exported(db, kg):
+    """Serving leaves such an edge out of a score; training read it, with a weight of -3 dividing the user's row of
+    interest weights by almost nothing (the export mapped a missing horizon to long, 'neg' to -1, no weight to 1)."""
+    from kgrec_neo4j.model.export import export_train_graph
+
+    before = kg["all"].uc_user.size
+    db.write("MATCH (u:User)-[:INTERESTED_IN]->() WITH DISTINCT u ORDER BY u.id LIMIT 1 "
+             "MATCH (c:Concept) WHERE NOT EXISTS { (u)-[:INTERESTED_IN]->(c) } WITH u, c ORDER BY c.id LIMIT 4 "
+             "WITH u, collect(c) AS cs UNWIND range(0, 3) AS k WITH u, cs[k] AS c, $props[k] AS p "
+             "CREATE (u)-[r:INTERESTED_IN]->(c) SET r = p, r.probe = true",
+             props=[{"horizon": "short", "polarity": 1, "weight": -3.0}, {"polarity": 1, "weight": 0.5},
+                    {"horizon": "long", "polarity": "neg", "weight": 0.5}, {"horizon": "long", "polarity": -1}])
+    assert db.value("MATCH ()-[r:INTERESTED_IN {probe: true}]->() RETURN count(r)") == 4
+    try:
+        assert export_train_graph(db, type_names=TYPES).uc_user.size == before
+    finally:
+        db.write("MATCH ()-[r:INTERESTED_IN {probe: true}]->() DELETE r")

@@ -140,6 +140,6 @@ ORDER BY pos
 WITH u, mine, collect(found) AS items
 RETURN [m IN mine | [m.j.id, coalesce(m.j.title, m.j.id), m.kinds, m.signs, elementId(m.x)]] AS history,
        COLLECT { MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)
-                 RETURN [c.id, coalesce(c.name, c.id), coalesce(ii.horizon, 'long'), coalesce(ii.polarity, 1),
-                         coalesce(ii.weight, 1.0), coalesce(ii.confidence, 1.0), elementId(ii)] } AS interests,
+                 RETURN [c.id, coalesce(c.name, c.id), ii.horizon, ii.polarity, ii.weight,
+                         coalesce(ii.confidence, 1.0), elementId(ii)] } AS interests,
        items

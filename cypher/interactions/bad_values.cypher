@@ -32,5 +32,6 @@ WITH u, e, [k IN ['rating', 'confidence'] WHERE e[k] IS NOT NULL AND NOT (e[k] I
            + CASE WHEN e.seq IS NOT NULL AND NOT e.seq IS :: INTEGER THEN ['seq'] ELSE [] END AS bad
 WHERE size(bad) > 0
 WITH u, e, bad LIMIT 5
-RETURN u.id AS user, endNode(e).id AS item, bad[0] AS property, toString(e[bad[0]]) AS value,
+RETURN u.id AS user, endNode(e).id AS item, bad[0] AS property,
+       coalesce(toStringOrNull(e[bad[0]]), valueType(e[bad[0]])) AS value,
        valueType(e[bad[0]]) AS type

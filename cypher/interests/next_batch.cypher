@@ -10,10 +10,10 @@ MATCH (u:User {id: uid})
 WITH u, CASE WHEN uid IN $fresh THEN -1 ELSE coalesce(u.interests_llm_upto, -1) END AS upto
 CALL (u, upto) {
   MATCH (u)-[e:INTERACTED]->(i:Item)
-  WHERE (coalesce(e.split, 'train') = 'train' OR $every_split) AND e.seq > upto AND coalesce(e.confidence, 1.0) >= $min_confidence
-  WITH e, i ORDER BY e.seq LIMIT $batch
+  WHERE (coalesce(e.split, 'train') = 'train' OR $every_split) AND toIntegerOrNull(e.seq) > upto AND coalesce(e.confidence, 1.0) >= $min_confidence
+  WITH e, i ORDER BY toIntegerOrNull(e.seq) LIMIT $batch
   RETURN collect({
-    seq: e.seq, item: i.id, title: i.title, kind: e.kind, rating: e.rating,
+    seq: toIntegerOrNull(e.seq), item: i.id, title: i.title, kind: e.kind, rating: e.rating,
     review: CASE WHEN e.review_title IS NULL AND e.review_text IS NULL THEN null
                  ELSE trim(coalesce(e.review_title, '') + '. ' + coalesce(e.review_text, '')) END,
     concepts: [(i)-[h:HAS_KNOWLEDGE]->(c:Concept) WHERE coalesce(h.confidence, 1.0) >= $min_confidence

@@ -11,9 +11,9 @@ CALL () {
   WHERE NOT coalesce(r.horizon IN ['long', 'short'] AND r.polarity IN [1, -1] AND r.weight > 0 AND r.weight <= 1, false)
   WITH u, r, c
   RETURN count(r) AS interests,
-         collect(u.id + ' -> ' + coalesce(c.name, c.id) + ' (horizon ' + coalesce(toString(r.horizon), 'null')
-                 + ', polarity ' + coalesce(toString(r.polarity), 'null') + ', weight '
-                 + coalesce(toString(r.weight), 'null') + ')')[..3] AS interest_examples
+         collect(u.id + ' -> ' + coalesce(c.name, c.id) + ' (horizon ' + coalesce(toStringOrNull(r.horizon), valueType(r.horizon))
+                 + ', polarity ' + coalesce(toStringOrNull(r.polarity), valueType(r.polarity)) + ', weight '
+                 + coalesce(toStringOrNull(r.weight), valueType(r.weight)) + ')')[..3] AS interest_examples
 }
 CALL () {
   MATCH (u)-[e:INTERACTED]->(i)
@@ -23,18 +23,23 @@ CALL () {
      OR (e.seq IS NOT NULL AND NOT e.seq IS :: INTEGER)
   WITH u, e, i
   RETURN count(e) AS interactions,
-         collect(coalesce(toString(u.id), 'a ' + head(labels(u)) + ' node') + ' -> '
-                 + coalesce(toString(i.id), coalesce(toString(i.name), 'a ' + coalesce(head(labels(i)), 'unlabelled')
-                 + ' node')) + CASE WHEN u:User AND i:Item THEN ' (seq ' + coalesce(toString(e.seq), 'null')
-                 + ', rating ' + coalesce(toString(e.rating), 'null') + ')' ELSE ' (not a User -> Item edge)' END)[..3]
+         collect(coalesce(toStringOrNull(u.id), 'a ' + coalesce(head(labels(u)), 'unlabelled') + ' node') + ' -> '
+                 + coalesce(toStringOrNull(i.id), coalesce(toStringOrNull(i.name), 'a ' + coalesce(head(labels(i)), 'unlabelled')
+                 + ' node')) + CASE WHEN u:User AND i:Item THEN ' (seq ' + coalesce(toStringOrNull(e.seq), valueType(e.seq))
+                 + ', rating ' + coalesce(toStringOrNull(e.rating), valueType(e.rating)) + ')' ELSE ' (not a User -> Item edge)' END)[..3]
            AS interaction_examples
 }
-CALL () {  // one INTERACTED edge per interaction, keyed by the user's seq (docs/graph-model.md)
-  MATCH (u:User)-[e:INTERACTED]->(:Item)
-  WHERE e.seq IS NOT NULL
-  WITH u, e.seq AS seq, count(*) AS n
-  WHERE n > 1
-  RETURN count(*) AS shared_seqs, collect(u.id + ' seq ' + toString(seq) + ' (' + toString(n) + ' edges)')[..3]
+CALL () {  // one INTERACTED edge per interaction, keyed by the user's seq (docs/graph-model.md); grouped per user
+  MATCH (u:User)
+  CALL (u) {
+    MATCH (u)-[e:INTERACTED]->(:Item)
+    WHERE e.seq IS NOT NULL
+    WITH e.seq AS seq, count(*) AS n
+    WHERE n > 1
+    RETURN seq, n
+  }
+  RETURN count(*) AS shared_seqs,
+         collect(u.id + ' seq ' + coalesce(toStringOrNull(seq), valueType(seq)) + ' (' + toString(n) + ' edges)')[..3]
            AS shared_seq_examples
 }
 CALL () {  // a type set by hand to another of the pack's (the trigger refuses only types outside it)

@@ -7,7 +7,8 @@
 //                 seq NaN for an edge without one (the export makes it the user's latest, as serving does),
 //                 confidence >= $min_confidence; an edge without `sign` takes it from `rating` as the loader does
 //   HAS_KNOWLEDGE {type (index in $types), confidence}        confidence >= $min_confidence
-//   INTERESTED_IN {horizon (0 long, 1 short), polarity (+1/-1), weight, confidence}  confidence >= $min_confidence
+//   INTERESTED_IN {horizon (0 long, 1 short), polarity (+1/-1), weight, confidence}  confidence >= $min_confidence,
+//                 with the values an extractor writes (horizon long/short, polarity +1/-1, weight in (0, 1])
 // $dataset (or null) keeps the users and items of one dataset.
 CALL () {
   MATCH (u:User) WHERE $dataset IS NULL OR u.dataset = $dataset
@@ -35,10 +36,12 @@ CALL () {
   UNION ALL
   MATCH (u:User)-[r:INTERESTED_IN]->(c:Concept)
   WHERE coalesce(r.confidence, 1.0) >= $min_confidence AND ($dataset IS NULL OR u.dataset = $dataset)
+    // the values the extractors write (kgrec_neo4j/model/foldin.py, valid_interest): an edge edited by hand outside
+    // them is left out, as serving leaves it out (a weight of -3 beside positive ones divided a user's row by ~0)
+    AND r.horizon IN ['long', 'short'] AND r.polarity IN [1, -1] AND r.weight > 0 AND r.weight <= 1
   RETURN u AS source, 'User' AS source_label, c AS target, 'Concept' AS target_label, 'INTERESTED_IN' AS rel_type,
-         {horizon: toFloat(CASE WHEN toLower(toString(r.horizon)) IN ['short', '1', 'short-term', 'short_term'] THEN 1 ELSE 0 END),
-          polarity: toFloat(CASE WHEN toString(r.polarity) IN ['-1', '-1.0', 'negative', 'neg'] OR r.polarity < 0 THEN -1 ELSE 1 END),
-          weight: toFloat(coalesce(r.weight, 1.0)), confidence: toFloat(coalesce(r.confidence, 1.0))} AS props
+         {horizon: CASE r.horizon WHEN 'short' THEN 1.0 ELSE 0.0 END, polarity: toFloat(r.polarity),
+          weight: toFloat(r.weight), confidence: toFloat(coalesce(r.confidence, 1.0))} AS props
 }
 WITH gds.graph.project($graph_name, source, target, {
   sourceNodeLabels: source_label,

@@ -18,4 +18,4 @@ RETURN user_id AS id, u.dataset AS dataset,
                  RETURN [i.id, best >= 0, dislikes, seq, ts, events] } AS history,
        COLLECT { MATCH (u)-[ii:INTERESTED_IN]->(c:Concept)
                  WHERE coalesce(ii.confidence, 1.0) >= $min_confidence
-                 RETURN [c.id, ii.horizon, ii.polarity, coalesce(ii.weight, 1.0)] } AS interests
+                 RETURN [c.id, ii.horizon, ii.polarity, ii.weight] } AS interests

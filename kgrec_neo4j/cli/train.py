@@ -178,7 +178,7 @@ def train(settings: Settings, model, epochs, min_confidence, dim, dataset, no_wr
                    f"in {res.seconds.get('writeback', 0):.1f}s")
     else:
         click.echo("written: nothing (" + ("--no-writeback" if no_writeback else f"{model} has no embeddings") + ")")
-    if serving and res.params_from is None and model.startswith("ours"):
+    if serving and res.params_from is None and model.startswith("ours") and model != "ours-no-item-graph":
         click.echo("note:    no evaluation run of ours to take the hyperparameters from: this run has the defaults "
                    "and no item graph (its weight is chosen on valid; it carries most of the score). Train once "
                    "without --for serving, then again with it (it takes that run's choices)")

@@ -670,7 +670,7 @@ def _diff(db: Database, name: str, rows: list[dict[str, Any]], counts: dict[str,
     later = [r for r, n in zip(lost, ingests, strict=True) if base_ingest is None or n is None or n > base_ingest]
     out = (left_out or []) if lost and left_out else (appended_out or []) if later and appended_out else []
     if out and not yes:
-        n = len(lost) if lost and left_out else len(later)
+        n = sum(r["edges"] for r in (lost if lost and left_out else later))  # (edges, as n_removed counts them)
         # (the count is every row it would remove: those of the files left out are named apart; it said "1 of its
         # 10620" for a reload that removed 30)
         raise InputError(f"reloading dataset {name!r} from these files would remove {n_removed} of its {total} "

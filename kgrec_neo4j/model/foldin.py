@@ -57,7 +57,7 @@ def valid_interest(horizon: Any, polarity: Any, weight: Any) -> bool:
     """Whether an ``INTERESTED_IN`` edge's values are ones the pipeline writes (docs/user-side.md): horizon ``long``
     or ``short``, polarity +1 or -1, a weight in (0, 1]. An edge edited by hand outside them is left out of a score
     (a weight of -3 made a user's weighted concept mean divide by almost nothing: scores of 1e12); `kgrec doctor`
-    names such edges (cypher/status/bad_interests.cypher)."""
+    names such edges (cypher/status/bad_values.cypher)."""
     return (horizon in ("long", "short") and isinstance(polarity, int | float) and not isinstance(polarity, bool)
             and polarity in (1, -1) and isinstance(weight, int | float) and not isinstance(weight, bool)
             and 0.0 < float(weight) <= 1.0)

@@ -361,8 +361,8 @@ def run_training(db: Database, *, type_names: list[str], model: str = "ours", ep
         if chosen_from is None:
             log.warning("no complete evaluation-mode run of %s: training on every interaction with the default "
                         "hyperparameters%s (train once without --for serving to choose them on valid)", model,
-                        ", and without the item graph, whose weight is chosen on valid" if model.startswith("ours")
-                        else "")
+                        ", and without the item graph, whose weight is chosen on valid"
+                        if model.startswith("ours") and model != "ours-no-item-graph" else "")
         if epochs is not None and "epochs" in chosen:  # an explicit number of epochs wins over the chosen one
             epochs_chosen = int(chosen.pop("epochs"))
             chosen["patience"] = max(epochs, 1)  # nothing is held out: no early stopping either

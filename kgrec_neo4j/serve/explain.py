@@ -49,6 +49,7 @@ from ..core.db import Database
 from ..core.errors import BadArgument, KgrecError
 from ..core.resources import cypher
 from ..core.schema import NEUTRAL_VERB
+from ..model.foldin import valid_interest
 from ..users.interests.store import Interest
 from .scoring import RunModel, UserState, rank_of, removal_effects, score_shares, scores, scoring_state
 
@@ -388,6 +389,8 @@ def explain_items(db: Database, user_id: str, item_ids: list[str], *, per_item: 
     # short-term interest in one concept is "not interested" where that is what counts against the item)
     interests: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for cid, name, horizon, polarity, weight, confidence, rel in row["interests"]:
+        if not valid_interest(horizon, polarity, weight):  # (left out of the score: not a reason either)
+            continue
         interests[cid].append({"name": name, "horizon": horizon, "polarity": int(polarity),
                                "strength": weight * confidence, "rel": rel})
     for edges in interests.values():
