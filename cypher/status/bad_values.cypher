@@ -29,7 +29,8 @@ CALL () {
                  + ', rating ' + coalesce(toStringOrNull(e.rating), valueType(e.rating)) + ')' ELSE ' (not a User -> Item edge)' END)[..3]
            AS interaction_examples
 }
-CALL () {  // one INTERACTED edge per interaction, keyed by the user's seq (docs/graph-model.md); grouped per user
+// one INTERACTED edge per interaction, keyed by the user's seq (docs/graph-model.md), grouped per user
+CALL () {
   MATCH (u:User)
   CALL (u) {
     MATCH (u)-[e:INTERACTED]->(:Item)
@@ -42,7 +43,8 @@ CALL () {  // one INTERACTED edge per interaction, keyed by the user's seq (docs
          collect(u.id + ' seq ' + coalesce(toStringOrNull(seq), valueType(seq)) + ' (' + toString(n) + ' edges)')[..3]
            AS shared_seq_examples
 }
-CALL () {  // a type set by hand to another of the pack's (the trigger refuses only types outside it)
+// a type set by hand to another of the pack's (the trigger refuses only types outside it)
+CALL () {
   MATCH (m:Mention)-[:CANONICAL]->(c:Concept)
   WHERE m.type <> c.type
   RETURN count(*) AS mixed_types, collect('mention ' + coalesce(m.text, m.key) + ' (' + m.type + ') -> concept '
