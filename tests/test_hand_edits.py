@@ -270,3 +270,23 @@ def test_an_explanation_passes_over_an_interest_edge_edited_by_hand(db):
         db.write("MATCH ()-[r:INTERESTED_IN {probe: true}]->() DELETE r")
         scoring.clear_cache()
     assert after.explanation.sentence == before.explanation.sentence and after.score == pytest.approx(before.score)
+
+
+def test_an_explanations_rank_leaves_out_an_item_deleted_since_the_run_was_loaded(db):
+    """The list left out an item deleted since the run was loaded; the explanation's rank still counted it ahead of
+    the item ("#2" for the list's first), and its verdict with it."""
+    from kgrec_neo4j.serve import scoring
+    from kgrec_neo4j.serve.explain import explain
+    from kgrec_neo4j.serve.recommend import recommend_users
+
+    user = db.value("MATCH (u:User)-[:INTERACTED]->() RETURN u.id ORDER BY u.id LIMIT 1")
+    scoring.clear_cache()
+    first = recommend_users(db, [user], 3)[0].items
+    assert explain(db, user, first[1].item, k=1).rank == 2
+    db.write("MATCH (i:Item {id: $i}) SET i.id = 'deleted-probe', i.probe_id = $i", i=first[0].item)
+    try:
+        why = explain(db, user, first[1].item, k=1)
+    finally:
+        db.write("MATCH (i:Item {id: 'deleted-probe'}) SET i.id = i.probe_id REMOVE i.probe_id")
+        scoring.clear_cache()
+    assert why.rank == 1 and why.recommended, (why.rank, why.recommended)

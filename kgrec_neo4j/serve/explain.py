@@ -325,6 +325,27 @@ class WhyReport(BaseModel):
     explanation: Explanation
 
 
+def _drop_gone(db: Database, m: RunModel, masked: np.ndarray, j: int, k: int) -> None:
+    """Leave out of ``masked`` the items of the loaded run ahead of item ``j`` or among the first ``k`` that are no
+    longer stored (deleted or renamed since the run was loaded, e.g. in Browser): the rank and the verdict are the
+    item's place in the list the service gives now, which leaves them out (``recommend._live``)."""
+    from ..core.db import batched
+
+    finite = np.isfinite(masked)
+    if not finite.any():
+        return
+    top = np.argpartition(-np.where(finite, masked, -np.inf), min(k, masked.size) - 1)[:k]
+    ahead = np.nonzero(masked >= masked[j])[0] if np.isfinite(masked[j]) else np.empty(0, np.int64)
+    idx = np.union1d(top[finite[top]], ahead)
+    ids = [m.ids[i] for i in idx.tolist() if i != j]
+    live: set[str] = set()
+    for part in batched(ids, 20_000):
+        live.update(r["id"] for r in db.query(cypher("recommend/items_live"), ids=part))
+    gone = [i for i in idx.tolist() if i != j and m.ids[i] not in live]
+    if gone:
+        masked[gone] = -np.inf
+
+
 def _num(v: Any) -> str:
     return "?" if v is None else f"{float(v):.3g}"
 
@@ -807,6 +828,7 @@ def explain(db: Database, user_id: str, item_id: str, *, k: int = 10, per_item: 
     masked = s.astype(np.float64, copy=True)
     masked[st.exclude] = -np.inf
     masked[st.foreign] = -np.inf  # the rank among the user's own dataset's items, as the list is made
+    _drop_gone(db, m, masked, j, k)
     competing = int(np.isfinite(masked).sum())
     # editions and ports of owned items come after every other candidate (demote), as in the recommended list
     later = np.fromiter(st.same_work, np.int64) if policy == "demote" and st.same_work else np.empty(0, np.int64)
