@@ -330,8 +330,8 @@ def load(
     """Read, validate, filter, split and write a dataset (new, reload or ``append``; see the module docstring).
 
     ``progress(stage, done, total)`` is called with ``done`` 0 before a stage's first batch, then after each written
-    batch. ``yes`` allows a reload that removes more than half (or all) of the dataset's stored interactions. ``id_prefix`` is prepended to every user and item id of
-    the dataset.
+    batch. ``yes`` allows a reload that removes more than half (or all) of the dataset's stored interactions.
+    ``id_prefix`` is prepended to every user and item id of the dataset.
     ``confirm_removal``: asked, before anything is written, whether a reload may remove what it would remove of the
     stored dataset (users, interactions or items the files no longer have: :class:`ReloadLoss`); a reload that
     removes nothing is not asked about. Without it a reload removes them (the files replace the dataset's rows).
