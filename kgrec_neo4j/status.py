@@ -87,12 +87,11 @@ def _no_current_run(db: Database) -> str | None:
     if not rows:
         return None
     r = rows[0]
+    head = f"no run is marked current, though {r['runs']} {'is' if r['runs'] == 1 else 'are'} stored"
     if r["vectors"]:
-        return (f"no run is marked current, though {r['runs']} {'is' if r['runs'] == 1 else 'are'} stored; run "
-                f"{r['id']} ({r['status']}) still has its vectors: `MATCH (r:ModelRun) SET r.current = (r.id = "
-                f"'{r['id']}')` makes it current again, or `kgrec train` trains one")
-    return (f"no run is marked current, though {r['runs']} {'is' if r['runs'] == 1 else 'are'} stored (none with its "
-            f"vectors still written): `kgrec train` trains one")
+        return (f"{head}; run {r['id']} ({r['status']}) still has its vectors: `MATCH (r:ModelRun) SET r.current = "
+                f"(r.id = '{r['id']}')` makes it current again, or `kgrec train` trains one")
+    return f"{head} (none with its vectors still written): `kgrec train` trains one"
 
 
 def graph_status(db: Database, settings: Settings, *, extractor: str = "auto") -> GraphStatus:

@@ -109,11 +109,10 @@ def run_checks(settings: Settings) -> list[Check]:
                       if bad["types"] else [])
             out.append(Check("edge values", not found, "; ".join(found) or "every interaction and interest edge holds "
                              "values the pipeline reads",
-                             "written by hand: fix or delete them in Cypher (an offline interest edge is written again by "
-                             "`kgrec interests extract --user U`; an edge sharing a seq "
-                             "takes the user's next free one, or none: `kgrec interactions split` numbers it; a "
-                             "changed type is set back); "
-                             "docs/graph-model.md",
+                             "written by hand: fix or delete them in Cypher (an offline interest edge is written "
+                             "again by `kgrec interests extract --user U`; an edge sharing a seq takes the user's "
+                             "next free one, or none: `kgrec interactions split` numbers it; a changed type is set "
+                             "back); docs/graph-model.md",
                              required=False))
             out.append(Check("type triggers", not drift,
                              "; ".join(drift) or "the database refuses unknown knowledge types from every client",

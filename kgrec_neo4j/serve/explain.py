@@ -51,7 +51,7 @@ from ..core.resources import cypher
 from ..core.schema import NEUTRAL_VERB
 from ..model.foldin import valid_interest
 from ..users.interests.store import Interest
-from .scoring import RunModel, UserState, rank_of, removal_effects, score_shares, scores, scoring_state
+from .scoring import RunModel, UserState, rank_of, removal_effects, score_shares, scores, scoring_state, stored_titles
 
 log = logging.getLogger(__name__)
 
@@ -329,18 +329,13 @@ def _drop_gone(db: Database, m: RunModel, masked: np.ndarray, j: int, k: int) ->
     """Leave out of ``masked`` the items of the loaded run ahead of item ``j`` or among the first ``k`` that are no
     longer stored (deleted or renamed since the run was loaded, e.g. in Browser): the rank and the verdict are the
     item's place in the list the service gives now, which leaves them out (``recommend._live``)."""
-    from ..core.db import batched
-
     finite = np.isfinite(masked)
     if not finite.any():
         return
     top = np.argpartition(-np.where(finite, masked, -np.inf), min(k, masked.size) - 1)[:k]
     ahead = np.nonzero(masked >= masked[j])[0] if np.isfinite(masked[j]) else np.empty(0, np.int64)
     idx = np.union1d(top[finite[top]], ahead)
-    ids = [m.ids[i] for i in idx.tolist() if i != j]
-    live: set[str] = set()
-    for part in batched(ids, 20_000):
-        live.update(r["id"] for r in db.query(cypher("recommend/items_live"), ids=part))
+    live = stored_titles(db, [m.ids[i] for i in idx.tolist() if i != j])
     gone = [i for i in idx.tolist() if i != j and m.ids[i] not in live]
     if gone:
         masked[gone] = -np.inf

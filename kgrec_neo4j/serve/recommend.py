@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ..core.db import Database, batched
+from ..core.db import Database
 from ..core.errors import BadArgument
 from ..core.resources import cypher
 from .explain import Explanation, explain_items, list_policy, same_work_note
@@ -34,6 +34,7 @@ from .scoring import (
     UserState,
     scores,
     scoring_state,
+    stored_titles,
     top_k,
     top_k_rows,
     user_exists,
@@ -133,10 +134,7 @@ def _live(db: Database, recs: list[UserRecommendations], k: int) -> list[UserRec
     moving up (each list is ranked ``k + LIVE_MARGIN`` deep), every title as stored now; cut to ``k``. A running
     service scores with the run it loaded until the run's next version; without this an item deleted in Browser
     stayed in its lists, with a sentence saying it has no vector, and a changed title stayed the old one."""
-    ids = sorted({r.item for rec in recs for r in rec.items})
-    live: dict[str, str | None] = {}
-    for part in batched(ids, 20_000):
-        live.update({r["id"]: r["title"] for r in db.query(cypher("recommend/items_live"), ids=part)})
+    live = stored_titles(db, sorted({r.item for rec in recs for r in rec.items}))
     for rec in recs:
         kept = [r for r in rec.items if r.item in live][:k]
         for rank, r in enumerate(kept, 1):

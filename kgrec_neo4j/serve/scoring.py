@@ -43,7 +43,7 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from ..core.db import Database
+from ..core.db import Database, batched
 from ..core.errors import KgrecError, ModelError
 from ..core.resources import cypher
 from ..core.schema import NEUTRAL_VERB
@@ -83,6 +83,15 @@ def current_run(db: Database) -> str:
             f"{len(rows)} model runs are marked current ({ids}); expected exactly one. "
             f"Mark one with `MATCH (r:ModelRun) SET r.current = (r.id = '<id>')`.")
     return str(rows[0]["run"])
+
+
+def stored_titles(db: Database, ids: Sequence[str]) -> dict[str, str | None]:
+    """The items of ``ids`` stored now, each with its title as stored now (cypher/recommend/items_live.cypher): a
+    running service scores with the run it loaded, in which an item deleted or renamed since is still there."""
+    out: dict[str, str | None] = {}
+    for part in batched(list(ids), 20_000):
+        out.update({r["id"]: r["title"] for r in db.query(cypher("recommend/items_live"), ids=part)})
+    return out
 
 
 def current_run_version(db: Database) -> tuple[str, int]:
